@@ -1,0 +1,173 @@
+internal import COpenSSL
+import Glibc
+
+/// AES-256-GCM through OpenSSL EVP: 32-byte keys, 12-byte nonces, 16-byte tags.
+public enum AESGCM {
+    public static let keySize = 32
+    public static let nonceSize = 12
+    public static let tagSize = 16
+
+    /// Encrypts `plaintext` into `ciphertext` (same length) and returns the tag.
+    public static func seal(
+        _ plaintext: UnsafeRawBufferPointer, into ciphertext: UnsafeMutableRawBufferPointer,
+        using key: SecretBytes, nonce: some ContiguousBytes, authenticating aad: some ContiguousBytes
+    ) throws -> [UInt8] {
+        precondition(ciphertext.count >= plaintext.count, "ciphertext buffer too small")
+        let context = try CipherContext.forCurrentThread()
+        return try context.run(encrypt: true, key: key, nonce: nonce, aad: aad, input: plaintext, output: ciphertext, tag: nil)
+    }
+
+    /// Decrypts `ciphertext` into `plaintext` after checking `tag`; throws
+    /// `.authenticationFailure` when anything does not match. On failure the
+    /// output buffer is zeroed, so no unauthenticated plaintext is left behind.
+    public static func open(
+        _ ciphertext: UnsafeRawBufferPointer, into plaintext: UnsafeMutableRawBufferPointer,
+        tag: some ContiguousBytes, using key: SecretBytes, nonce: some ContiguousBytes,
+        authenticating aad: some ContiguousBytes
+    ) throws {
+        precondition(plaintext.count >= ciphertext.count, "plaintext buffer too small")
+        let context = try CipherContext.forCurrentThread()
+        do {
+            _ = try tag.withUnsafeBytes { tagBytes in
+                try context.run(encrypt: false, key: key, nonce: nonce, aad: aad, input: ciphertext, output: plaintext, tag: tagBytes)
+            }
+        } catch {
+            if let base = plaintext.baseAddress { OPENSSL_cleanse(base, plaintext.count) }
+            throw error
+        }
+    }
+
+    /// Convenience: returns ciphertext ‖ tag.
+    public static func seal(
+        _ plaintext: some ContiguousBytes, using key: SecretBytes, nonce: some ContiguousBytes,
+        authenticating aad: some ContiguousBytes = [UInt8]()
+    ) throws -> [UInt8] {
+        try plaintext.withUnsafeBytes { input in
+            var out = [UInt8](repeating: 0, count: input.count + tagSize)
+            try out.withUnsafeMutableBytes { output in
+                let tag = try seal(input, into: UnsafeMutableRawBufferPointer(rebasing: output[..<input.count]),
+                                   using: key, nonce: nonce, authenticating: aad)
+                UnsafeMutableRawBufferPointer(rebasing: output[input.count...]).copyBytes(from: tag)
+            }
+            return out
+        }
+    }
+
+    /// Convenience: opens ciphertext ‖ tag.
+    public static func open(
+        _ sealed: some ContiguousBytes, using key: SecretBytes, nonce: some ContiguousBytes,
+        authenticating aad: some ContiguousBytes = [UInt8]()
+    ) throws -> [UInt8] {
+        try sealed.withUnsafeBytes { input in
+            guard input.count >= tagSize else {
+                throw CryptoError(.authenticationFailure, "sealed data shorter than the tag")
+            }
+            let body = UnsafeRawBufferPointer(rebasing: input[..<(input.count - tagSize)])
+            let tag = Array(input[(input.count - tagSize)...])
+            var out = [UInt8](repeating: 0, count: body.count)
+            try out.withUnsafeMutableBytes { output in
+                try open(body, into: output, tag: tag, using: key, nonce: nonce, authenticating: aad)
+            }
+            return out
+        }
+    }
+}
+
+/// One reusable EVP cipher context per thread, with the AES-256-GCM cipher
+/// fetched once per process (no fetch or allocation per call on the hot path).
+final class CipherContext {
+    private let context: OpaquePointer
+
+    private init() throws {
+        guard let context = EVP_CIPHER_CTX_new() else { throw CryptoError.openSSL("EVP_CIPHER_CTX_new") }
+        self.context = context
+    }
+
+    deinit { EVP_CIPHER_CTX_free(context) }
+
+    /// The fetched cipher, shared by all threads (EVP_CIPHER objects are immutable).
+    nonisolated(unsafe) private static let cipher: OpaquePointer? = EVP_CIPHER_fetch(nil, "AES-256-GCM", nil)
+
+    private static let key = ThreadLocalKey()
+
+    static func forCurrentThread() throws -> CipherContext {
+        if let existing = key.get() { return Unmanaged<CipherContext>.fromOpaque(existing).takeUnretainedValue() }
+        let context = try CipherContext()
+        key.set(Unmanaged.passRetained(context).toOpaque())
+        return context
+    }
+
+    func run(
+        encrypt: Bool, key: SecretBytes, nonce: some ContiguousBytes, aad: some ContiguousBytes,
+        input: UnsafeRawBufferPointer, output: UnsafeMutableRawBufferPointer, tag: UnsafeRawBufferPointer?
+    ) throws -> [UInt8] {
+        guard key.count == AESGCM.keySize else {
+            throw CryptoError(.invalidInput, "AES-256-GCM needs a 32-byte key, got \(key.count) bytes")
+        }
+        guard let cipher = Self.cipher else { throw CryptoError.openSSL("EVP_CIPHER_fetch(AES-256-GCM)") }
+        OpenSSLErrorQueue.clear()
+        let op = encrypt ? "AES-256-GCM seal" : "AES-256-GCM open"
+        return try nonce.withUnsafeBytes { nonceBytes -> [UInt8] in
+            guard nonceBytes.count == AESGCM.nonceSize else {
+                throw CryptoError(.invalidInput, "AES-256-GCM needs a 12-byte nonce, got \(nonceBytes.count)")
+            }
+            let ok = key.withUnsafeBytes { keyBytes in
+                EVP_CipherInit_ex2(context, cipher, keyBytes.baseAddress!.assumingMemoryBound(to: UInt8.self),
+                                   nonceBytes.baseAddress!.assumingMemoryBound(to: UInt8.self), encrypt ? 1 : 0, nil)
+            }
+            guard ok == 1 else { throw CryptoError.openSSL(op) }
+            var outLength: Int32 = 0
+            try aad.withUnsafeBytes { aadBytes in
+                guard aadBytes.count > 0 else { return }
+                guard EVP_CipherUpdate(context, nil, &outLength, aadBytes.baseAddress!.assumingMemoryBound(to: UInt8.self),
+                                       Int32(aadBytes.count)) == 1 else { throw CryptoError.openSSL(op) }
+            }
+            // EVP takes int lengths: feed large inputs in chunks.
+            var offset = 0
+            let chunk = 1 << 30
+            while offset < input.count {
+                let n = min(chunk, input.count - offset)
+                guard EVP_CipherUpdate(context, output.baseAddress!.advanced(by: offset).assumingMemoryBound(to: UInt8.self),
+                                       &outLength, input.baseAddress!.advanced(by: offset).assumingMemoryBound(to: UInt8.self),
+                                       Int32(n)) == 1 else { throw CryptoError.openSSL(op) }
+                offset += n
+            }
+            if let tag {
+                guard tag.count == AESGCM.tagSize else {
+                    throw CryptoError(.authenticationFailure, "tag must be 16 bytes, got \(tag.count)")
+                }
+                guard EVP_CIPHER_CTX_ctrl(context, EVP_CTRL_GCM_SET_TAG, Int32(tag.count),
+                                          UnsafeMutableRawPointer(mutating: tag.baseAddress!)) == 1 else {
+                    throw CryptoError.openSSL(op)
+                }
+                var finalLength: Int32 = 0
+                guard EVP_CipherFinal_ex(context, nil, &finalLength) == 1 else {
+                    OpenSSLErrorQueue.clear()
+                    throw CryptoError(.authenticationFailure, "AES-256-GCM authentication failed")
+                }
+                return []
+            }
+            var finalLength: Int32 = 0
+            guard EVP_CipherFinal_ex(context, nil, &finalLength) == 1 else { throw CryptoError.openSSL(op) }
+            var tagOut = [UInt8](repeating: 0, count: AESGCM.tagSize)
+            guard EVP_CIPHER_CTX_ctrl(context, EVP_CTRL_GCM_GET_TAG, Int32(AESGCM.tagSize), &tagOut) == 1 else {
+                throw CryptoError.openSSL(op)
+            }
+            return tagOut
+        }
+    }
+}
+
+/// A pthread TLS key whose values are retained objects released at thread exit.
+final class ThreadLocalKey: @unchecked Sendable {
+    private var key = pthread_key_t()
+
+    init() {
+        pthread_key_create(&key) { value in
+            if let value { Unmanaged<AnyObject>.fromOpaque(value).release() }
+        }
+    }
+
+    func get() -> UnsafeMutableRawPointer? { pthread_getspecific(key) }
+    func set(_ value: UnsafeMutableRawPointer) { pthread_setspecific(key, value) }
+}

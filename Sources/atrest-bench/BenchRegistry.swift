@@ -1,0 +1,8 @@
+import ArgumentParser
+
+/// Every benchmark subcommand; add one line per benchmark.
+enum BenchRegistry {
+    static let all: [any ParsableCommand.Type] = [
+        CryptoBench.self,
+    ]
+}

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Installs the system packages AtRest builds and tests with, when missing.
+# Safe to run repeatedly; needs root (or sudo) only when something is missing.
+set -euo pipefail
+
+packages=(
+  libzmq3-dev          # ZeroMQ (libzmq 4.3)
+  libprotobuf-c-dev    # protobuf-c runtime
+  protobuf-c-compiler  # protoc-c, for scripts/gen-proto.sh and its staleness check
+  libssl-dev           # OpenSSL 3 libcrypto
+  pkg-config
+)
+# Extra packages for the test suite (other-language clients, tooling).
+if [ "${1:-}" = "--test" ]; then
+  packages+=(python3 python3-zmq python3-protobuf protobuf-compiler)
+fi
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup: installing ${missing[*]}" >&2
+  sudo=""
+  [ "$(id -u)" -ne 0 ] && sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+command -v swift >/dev/null || { echo "setup: the Swift toolchain (6.x) must be on PATH" >&2; exit 1; }

@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# The whole test suite, from a fresh clone: installs missing system packages,
+# checks the generated protobuf-c code is fresh, builds everything (the
+# integration tests start the real executables) and runs the tests.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+scripts/setup.sh --test
+scripts/gen-proto.sh --check
+swift build --build-tests
+ATREST_BIN_DIR="$(swift build --show-bin-path)" swift test --skip-build "$@"
