@@ -52,3 +52,35 @@ import Testing
         #expect(limits.serialized() == [0x08, 1, 0x10, 2, 0x18, 3])
     }
 }
+
+@Suite struct RouterTests {
+    struct Echo: Error {}
+
+    func router() -> RPCRouter {
+        var router = RPCRouter()
+        router.register("t/Beat", Heartbeat.self) { (beat: Heartbeat, _: RPCContext) in
+            Heartbeat(credit: beat.credit + 1)
+        }
+        return router
+    }
+
+    @Test func dispatchesDecodedRequests() async throws {
+        let request = RPCRequest(header: RPCHeader(method: "t/Beat"), body: Heartbeat(credit: 41).serialized())
+        let reply = try await router().handle(request)
+        #expect(try Heartbeat(serialized: reply.body).credit == 42)
+    }
+
+    @Test func unknownMethodIsUnimplementedAndBadBodyInvalid() async {
+        await #expect(throws: RPCStatus(.unimplemented, "unknown method 'nope'")) {
+            try await router().handle(RPCRequest(header: RPCHeader(method: "nope")))
+        }
+        do {
+            _ = try await router().handle(RPCRequest(header: RPCHeader(method: "t/Beat"), body: [0xff, 0xff]))
+            Issue.record("bad body accepted")
+        } catch let status as RPCStatus {
+            #expect(status.code == .invalidArgument)
+        } catch {
+            Issue.record("unexpected \(error)")
+        }
+    }
+}

@@ -1,0 +1,109 @@
+import Dispatch
+
+/// One request as a service sees it, independent of the transport.
+public struct RPCRequest: Sendable {
+    public var header: RPCHeader
+    /// The method's request message, protobuf-encoded.
+    public var body: [UInt8]
+    /// Bulk bytes, each in its own frame on the wire.
+    public var payload: [[UInt8]]
+    /// When the caller stops waiting (derived from `header.timeoutMs` on arrival).
+    public var deadline: DispatchTime?
+
+    public init(header: RPCHeader, body: [UInt8] = [], payload: [[UInt8]] = [], deadline: DispatchTime? = nil) {
+        self.header = header
+        self.body = body
+        self.payload = payload
+        self.deadline = deadline
+    }
+}
+
+/// A successful reply; failures are thrown as `RPCStatus`.
+public struct RPCResponse: Sendable {
+    public var body: [UInt8]
+    public var payload: [[UInt8]]
+
+    public init(body: [UInt8] = [], payload: [[UInt8]] = []) {
+        self.body = body
+        self.payload = payload
+    }
+
+    public init(_ message: some WireMessage, payload: [[UInt8]] = []) {
+        self.init(body: message.serialized(), payload: payload)
+    }
+}
+
+/// Anything that answers requests: a service's method table, a broker, a test double.
+///
+/// `handle` throws `RPCStatus` for failures the caller should see; any other
+/// error is reported to the caller as INTERNAL without its text (it may hold
+/// details that are not the caller's business) and logged by the server.
+public protocol RPCService: Sendable {
+    func handle(_ request: RPCRequest) async throws -> RPCResponse
+}
+
+/// What a typed handler receives besides its decoded request message.
+public struct RPCContext: Sendable {
+    public var header: RPCHeader
+    public var payload: [[UInt8]]
+    public var deadline: DispatchTime?
+
+    public init(header: RPCHeader, payload: [[UInt8]] = [], deadline: DispatchTime? = nil) {
+        self.header = header
+        self.payload = payload
+        self.deadline = deadline
+    }
+}
+
+/// A method table: decodes the request body, calls the typed handler, encodes
+/// the reply. Unknown methods get UNIMPLEMENTED, undecodable bodies
+/// INVALID_ARGUMENT.
+public struct RPCRouter: RPCService {
+    public typealias RawHandler = @Sendable (RPCRequest) async throws -> RPCResponse
+    private var handlers: [String: RawHandler] = [:]
+
+    public init() {}
+
+    public var methods: [String] { handlers.keys.sorted() }
+
+    /// Registers a handler that sees the raw request (for payload-heavy methods).
+    public mutating func register(_ method: String, raw handler: @escaping RawHandler) {
+        precondition(handlers[method] == nil, "method \(method) registered twice")
+        handlers[method] = handler
+    }
+
+    /// Registers a typed handler; the reply may carry payload frames.
+    public mutating func register<Request: WireMessage, Reply: WireMessage>(
+        _ method: String, _ requestType: Request.Type = Request.self,
+        handler: @escaping @Sendable (Request, RPCContext) async throws -> (Reply, [[UInt8]])
+    ) {
+        register(method, raw: { request in
+            let decoded: Request
+            do {
+                decoded = try Request(serialized: request.body)
+            } catch {
+                throw RPCStatus(.invalidArgument, "request body is not a valid \(Request.protoName): \(error)")
+            }
+            let context = RPCContext(header: request.header, payload: request.payload, deadline: request.deadline)
+            let (reply, payload) = try await handler(decoded, context)
+            return RPCResponse(reply, payload: payload)
+        })
+    }
+
+    /// Registers a typed handler without reply payload.
+    public mutating func register<Request: WireMessage, Reply: WireMessage>(
+        _ method: String, _ requestType: Request.Type = Request.self,
+        handler: @escaping @Sendable (Request, RPCContext) async throws -> Reply
+    ) {
+        register(method, requestType, handler: { (request: Request, context: RPCContext) async throws -> (Reply, [[UInt8]]) in
+            (try await handler(request, context), [])
+        })
+    }
+
+    public func handle(_ request: RPCRequest) async throws -> RPCResponse {
+        guard let handler = handlers[request.header.method] else {
+            throw RPCStatus(.unimplemented, "unknown method '\(request.header.method)'")
+        }
+        return try await handler(request)
+    }
+}
