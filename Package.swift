@@ -35,6 +35,9 @@ let package = Package(
         .target(
             name: "AtRestWire",
             dependencies: ["CAtRestProto"]),
+        .target(
+            name: "AtRestRuntime",
+            dependencies: [.product(name: "Logging", package: "swift-log")]),
 
         // --- Executables. ---
         .executableTarget(
@@ -47,5 +50,6 @@ let package = Package(
         // --- Tests. ---
         .testTarget(name: "AtRestWireTests", dependencies: ["AtRestWire"]),
         .testTarget(name: "AtRestCryptoTests", dependencies: ["AtRestCrypto"]),
+        .testTarget(name: "AtRestRuntimeTests", dependencies: ["AtRestRuntime"]),
     ]
 )
