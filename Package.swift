@@ -10,6 +10,7 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "atrest-bench", targets: ["atrest-bench"]),
+        .executable(name: "atrest-echo", targets: ["atrest-echo"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -35,17 +36,37 @@ let package = Package(
         .target(
             name: "AtRestWire",
             dependencies: ["CAtRestProto"]),
+        .target(
+            name: "AtRestMessaging",
+            dependencies: [
+                "CZeroMQ", "AtRestWire", "AtRestCrypto",
+                .product(name: "Logging", package: "swift-log"),
+            ]),
+        // Test helpers: launching the real executables (used by integration tests).
+        .target(name: "AtRestTesting"),
 
         // --- Executables. ---
         .executableTarget(
             name: "atrest-bench",
             dependencies: [
-                "AtRestCrypto", "AtRestWire",
+                "AtRestCrypto", "AtRestWire", "AtRestMessaging",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]),
+        // Echo peer for messaging tests and benchmarks: server, broker, worker.
+        .executableTarget(
+            name: "atrest-echo",
+            dependencies: [
+                "AtRestMessaging", "AtRestWire",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
             ]),
 
         // --- Tests. ---
         .testTarget(name: "AtRestWireTests", dependencies: ["AtRestWire"]),
         .testTarget(name: "AtRestCryptoTests", dependencies: ["AtRestCrypto"]),
+        .testTarget(name: "AtRestMessagingTests", dependencies: ["AtRestMessaging", "AtRestWire"]),
+        .testTarget(
+            name: "IntegrationTests",
+            dependencies: ["AtRestMessaging", "AtRestWire", "AtRestTesting"]),
     ]
 )
