@@ -26,6 +26,7 @@ final class PollLoop: @unchecked Sendable {
     private let wakeup: Wakeup
     private let inbox = Mutex<[() -> Void]>([])
     private let stopping = Atomic<Bool>(false)
+    private let started = Atomic<Bool>(false)
     private let finished = DispatchSemaphore(value: 0)
     private let name: String
     private var threadID: pthread_t?
@@ -39,6 +40,7 @@ final class PollLoop: @unchecked Sendable {
         let thread = Thread { [self] in run() }
         thread.name = name
         thread.stackSize = 1 << 20
+        started.store(true, ordering: .releasing)
         thread.start()
     }
 
@@ -59,9 +61,11 @@ final class PollLoop: @unchecked Sendable {
 
     /// Stops the loop and waits for it to finish (unless called on it).
     func stop() {
-        guard !stopping.exchange(true, ordering: .acquiringAndReleasing) else { return }
-        wakeup.signal()
-        if !isLoopThread { finished.wait() }
+        if !stopping.exchange(true, ordering: .acquiringAndReleasing) { wakeup.signal() }
+        guard !isLoopThread, started.load(ordering: .acquiring) else { return }
+        // Several threads may wait; each passes the signal on.
+        finished.wait()
+        finished.signal()
     }
 
     private func run() {

@@ -142,6 +142,12 @@ public final class ZMQSocket: @unchecked Sendable {
         return events & Int32(ZMQ_POLLIN) != 0
     }
 
+    /// Lets the last messages (a goodbye) leave when the socket closes,
+    /// instead of LINGER 0 discarding them.
+    func flushOnClose(milliseconds: Int32) {
+        try? setOption(ZMQ_LINGER, milliseconds)
+    }
+
     public func close() {
         guard !closed else { return }
         closed = true
