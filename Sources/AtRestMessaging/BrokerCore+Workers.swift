@@ -22,10 +22,7 @@ final class WorkerState {
 
 extension BrokerCore {
     func workersReadable() {
-        for _ in 0..<256 {
-            guard let received = receive(from: workerSocket) else { return }
-            handleWorker(received)
-        }
+        workerSocket.drain(logger: logger) { handleWorker($0) }
     }
 
     private func handleWorker(_ received: [Frame]) {

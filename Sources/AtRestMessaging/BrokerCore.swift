@@ -57,19 +57,7 @@ final class BrokerCore {
     // MARK: clients
 
     func clientsReadable() {
-        for _ in 0..<256 {
-            guard let received = receive(from: clients) else { return }
-            handleClient(received)
-        }
-    }
-
-    func receive(from socket: ZMQSocket) -> [Frame]? {
-        do {
-            return try socket.receive()
-        } catch {
-            logger.warning("receive failed", metadata: ["error": "\(error)"])
-            return nil
-        }
+        clients.drain(logger: logger) { handleClient($0) }
     }
 
     private func handleClient(_ received: [Frame]) {

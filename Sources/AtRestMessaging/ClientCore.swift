@@ -52,17 +52,7 @@ final class ClientCore {
     }
 
     func readable(_ index: Int) {
-        for _ in 0..<256 {
-            let received: [Frame]?
-            do {
-                received = try sockets[index].receive()
-            } catch {
-                logger.warning("receive failed", metadata: ["error": "\(error)"])
-                return
-            }
-            guard let received else { return }
-            deliver(received)
-        }
+        sockets[index].drain(logger: logger) { deliver($0) }
     }
 
     private func deliver(_ received: [Frame]) {

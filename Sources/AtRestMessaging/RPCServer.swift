@@ -75,17 +75,7 @@ private final class ServerCore {
     }
 
     func readable() {
-        for _ in 0..<256 {
-            let received: [Frame]?
-            do {
-                received = try socket.receive()
-            } catch {
-                logger.warning("receive failed", metadata: ["error": "\(error)"])
-                return
-            }
-            guard let received else { return }
-            handle(received)
-        }
+        socket.drain(logger: logger) { handle($0) }
     }
 
     private func handle(_ received: [Frame]) {

@@ -128,10 +128,7 @@ final class WorkerCore {
     }
 
     func readable() {
-        for _ in 0..<256 {
-            let received: [Frame]?
-            do { received = try socket.receive() } catch { return }
-            guard let received else { return }
+        socket.drain(logger: logger) { received in
             lastSeen = monotonicNanos()
             handle(received)
         }

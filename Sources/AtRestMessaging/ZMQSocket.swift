@@ -1,5 +1,6 @@
 internal import CZeroMQ
 import Glibc
+import Logging
 
 /// A ZeroMQ socket with AtRest's defaults, closed on deinit.
 ///
@@ -123,6 +124,21 @@ public final class ZMQSocket: @unchecked Sendable {
             let more = zmq_msg_more(frame.message) != 0
             frames.append(frame)
             if !more { return frames }
+        }
+    }
+
+    /// Hands every waiting message to `body`, up to `limit` (so one busy
+    /// socket cannot starve the others in a loop); a receive failure is
+    /// logged and ends the round.
+    func drain(limit: Int = 256, logger: Logger, _ body: ([Frame]) -> Void) {
+        for _ in 0..<limit {
+            do {
+                guard let received = try receive() else { return }
+                body(received)
+            } catch {
+                logger.warning("receive failed", metadata: ["error": "\(error)"])
+                return
+            }
         }
     }
 

@@ -2,6 +2,7 @@ import ArgumentParser
 import AtRestMessaging
 import AtRestWire
 import Foundation
+import Logging
 
 /// `atrest-bench messaging`: round-trip latency and throughput of a bare
 /// libzmq DEALER/ROUTER echo (baseline) against the same echo through the
@@ -98,7 +99,7 @@ struct MessagingBench: AsyncParsableCommand {
         async throws -> Result
     {
         let broker = try Broker(clientEndpoint: "tcp://127.0.0.1:*", workerEndpoint: "tcp://127.0.0.1:*",
-                                configuration: BrokerConfiguration(isIdempotent: { _ in true }))
+                                configuration: BrokerConfiguration(isIdempotent: { _ in true }, logger: quiet))
         defer { broker.close() }
         var router = RPCRouter()
         router.register("atrest.v1.Echo/Echo", EchoRequest.self) {
@@ -108,7 +109,7 @@ struct MessagingBench: AsyncParsableCommand {
         let runtimes = try (0..<count).map { i in
             try WorkerRuntime(
                 brokerEndpoint: broker.workerEndpoint, service: router,
-                configuration: WorkerConfiguration(credit: inFlight, workerID: "bench-\(i)"))
+                configuration: WorkerConfiguration(credit: inFlight, workerID: "bench-\(i)", logger: quiet))
         }
         defer { runtimes.forEach { $0.close() } }
         while await broker.stats().workers < count { try await Task.sleep(for: .milliseconds(5)) }
@@ -140,6 +141,12 @@ struct MessagingBench: AsyncParsableCommand {
     }
 
     // MARK: helpers
+
+    private var quiet: Logger {
+        var logger = Logger(label: "atrest.bench")
+        logger.logLevel = .warning
+        return logger
+    }
 
     private func summarize(_ samples: [Double], calls: Int, seconds: Double, size: Int) -> Result {
         let sorted = samples.sorted()
