@@ -5,11 +5,20 @@
 // per concern, thin executables on top.
 import PackageDescription
 
+let argumentParser = Target.Dependency.product(name: "ArgumentParser", package: "swift-argument-parser")
+let logging = Target.Dependency.product(name: "Logging", package: "swift-log")
+
 let package = Package(
     name: "AtRest",
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "atrest-bench", targets: ["atrest-bench"]),
+        .executable(name: "atrest-echo", targets: ["atrest-echo"]),
+        // Key-provider plug-ins: loaded by the vault with dlopen (docs/KEY-PROVIDERS.md).
+        .library(name: "KeyProviderManaged", type: .dynamic, targets: ["KeyProviderManaged"]),
+        .library(name: "KeyProviderCustomer", type: .dynamic, targets: ["KeyProviderCustomer"]),
+        .library(name: "KeyProviderRevokedTest", type: .dynamic, targets: ["KeyProviderRevokedTest"]),
+        .library(name: "KeyProviderCTest", type: .dynamic, targets: ["KeyProviderCTest"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -29,27 +38,56 @@ let package = Package(
             linkerSettings: [.linkedLibrary("protobuf-c")]),
 
         // --- Swift layers. ---
+        .target(name: "AtRestCrypto", dependencies: ["COpenSSL"]),
+        .target(name: "AtRestWire", dependencies: ["CAtRestProto"]),
+        .target(name: "AtRestRuntime", dependencies: [logging]),
+        .target(name: "AtRestMessaging", dependencies: ["CZeroMQ", "AtRestWire", "AtRestCrypto", logging]),
+        .target(name: "AtRestStorage", dependencies: ["AtRestCrypto"]),
+        .target(name: "AtRestIdentity", dependencies: ["AtRestCrypto", "AtRestWire"]),
+
+        // --- Key vault and its provider plug-ins (C ABI between them). ---
+        .target(name: "CKeyProviderABI"),
+        .target(name: "KeyProviderKit", dependencies: ["AtRestCrypto", "CKeyProviderABI"]),
+        .target(name: "KeyProviderManaged", dependencies: ["KeyProviderKit", "CKeyProviderABI"]),
+        .target(name: "KeyProviderCustomer", dependencies: ["KeyProviderKit", "CKeyProviderABI"]),
+        .target(name: "KeyProviderRevokedTest", dependencies: ["KeyProviderKit", "CKeyProviderABI"]),
         .target(
-            name: "AtRestCrypto",
-            dependencies: ["COpenSSL"]),
+            name: "KeyProviderCTest",
+            dependencies: ["CKeyProviderABI"],
+            linkerSettings: [.linkedLibrary("crypto")]),
         .target(
-            name: "AtRestWire",
-            dependencies: ["CAtRestProto"]),
-        .target(
-            name: "AtRestRuntime",
-            dependencies: [.product(name: "Logging", package: "swift-log")]),
+            name: "AtRestKeyVault",
+            dependencies: ["AtRestCrypto", "AtRestWire", "CKeyProviderABI", "COpenSSL"]),
+
+        // Test helpers: launching the real executables (used by integration tests).
+        .target(name: "AtRestTesting"),
 
         // --- Executables. ---
         .executableTarget(
             name: "atrest-bench",
             dependencies: [
-                "AtRestCrypto", "AtRestWire",
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                "AtRestCrypto", "AtRestWire", "AtRestMessaging", "AtRestStorage", "AtRestIdentity",
+                "AtRestKeyVault", argumentParser,
             ]),
+        // Echo peer for messaging tests and benchmarks: server, broker, worker.
+        .executableTarget(
+            name: "atrest-echo",
+            dependencies: ["AtRestMessaging", "AtRestWire", argumentParser, logging]),
+        // Test helper: writes objects in a loop until killed (crash test).
+        .executableTarget(
+            name: "atrest-store-writer",
+            dependencies: ["AtRestCrypto", "AtRestStorage"]),
 
         // --- Tests. ---
         .testTarget(name: "AtRestWireTests", dependencies: ["AtRestWire"]),
         .testTarget(name: "AtRestCryptoTests", dependencies: ["AtRestCrypto"]),
         .testTarget(name: "AtRestRuntimeTests", dependencies: ["AtRestRuntime"]),
+        .testTarget(name: "AtRestMessagingTests", dependencies: ["AtRestMessaging", "AtRestWire"]),
+        .testTarget(name: "AtRestStorageTests", dependencies: ["AtRestStorage", "AtRestCrypto"]),
+        .testTarget(name: "AtRestIdentityTests", dependencies: ["AtRestIdentity", "AtRestCrypto", "AtRestWire"]),
+        .testTarget(name: "AtRestKeyVaultTests", dependencies: ["AtRestKeyVault", "AtRestCrypto", "AtRestWire"]),
+        .testTarget(
+            name: "IntegrationTests",
+            dependencies: ["AtRestMessaging", "AtRestWire", "AtRestTesting", "AtRestStorage", "AtRestCrypto"]),
     ]
 )

@@ -13,6 +13,8 @@ static const ProtobufCMessageDescriptor *const all[] = {
   &atrest__v1__heartbeat__descriptor,
   &atrest__v1__limits__descriptor,
   &atrest__v1__empty__descriptor,
+  &atrest__v1__echo_request__descriptor,
+  &atrest__v1__echo_reply__descriptor,
   NULL
 };
 

@@ -14,4 +14,15 @@ static const int atrest_zmq_zap_enforce_domain = ZMQ_ZAP_ENFORCE_DOMAIN;
 #include <errno.h>
 static inline int atrest_zmq_errno(void) { return zmq_errno(); }
 
+/* libzmq's own errno values are computed macros (ZMQ_HAUSNUMERO + n) that
+ * Swift does not import; exposed as constants. */
+static const int atrest_zmq_eterm = ETERM;
+static const int atrest_zmq_efsm = EFSM;
+static const int atrest_zmq_enocompatproto = ENOCOMPATPROTO;
+
+/* The poll loops' wakeup: an eventfd in the zmq_poll set. <sys/eventfd.h>
+ * is not part of Swift's Glibc module, so it is reached through here. */
+#include <sys/eventfd.h>
+static inline int atrest_eventfd(void) { return eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC); }
+
 #endif

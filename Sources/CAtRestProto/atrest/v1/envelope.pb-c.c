@@ -334,6 +334,96 @@ void   atrest__v1__empty__free_unpacked
   assert(message->base.descriptor == &atrest__v1__empty__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   atrest__v1__echo_request__init
+                     (Atrest__V1__EchoRequest         *message)
+{
+  static const Atrest__V1__EchoRequest init_value = ATREST__V1__ECHO_REQUEST__INIT;
+  *message = init_value;
+}
+size_t atrest__v1__echo_request__get_packed_size
+                     (const Atrest__V1__EchoRequest *message)
+{
+  assert(message->base.descriptor == &atrest__v1__echo_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t atrest__v1__echo_request__pack
+                     (const Atrest__V1__EchoRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &atrest__v1__echo_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t atrest__v1__echo_request__pack_to_buffer
+                     (const Atrest__V1__EchoRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &atrest__v1__echo_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Atrest__V1__EchoRequest *
+       atrest__v1__echo_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Atrest__V1__EchoRequest *)
+     protobuf_c_message_unpack (&atrest__v1__echo_request__descriptor,
+                                allocator, len, data);
+}
+void   atrest__v1__echo_request__free_unpacked
+                     (Atrest__V1__EchoRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &atrest__v1__echo_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   atrest__v1__echo_reply__init
+                     (Atrest__V1__EchoReply         *message)
+{
+  static const Atrest__V1__EchoReply init_value = ATREST__V1__ECHO_REPLY__INIT;
+  *message = init_value;
+}
+size_t atrest__v1__echo_reply__get_packed_size
+                     (const Atrest__V1__EchoReply *message)
+{
+  assert(message->base.descriptor == &atrest__v1__echo_reply__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t atrest__v1__echo_reply__pack
+                     (const Atrest__V1__EchoReply *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &atrest__v1__echo_reply__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t atrest__v1__echo_reply__pack_to_buffer
+                     (const Atrest__V1__EchoReply *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &atrest__v1__echo_reply__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Atrest__V1__EchoReply *
+       atrest__v1__echo_reply__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Atrest__V1__EchoReply *)
+     protobuf_c_message_unpack (&atrest__v1__echo_reply__descriptor,
+                                allocator, len, data);
+}
+void   atrest__v1__echo_reply__free_unpacked
+                     (Atrest__V1__EchoReply *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &atrest__v1__echo_reply__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 static const ProtobufCFieldDescriptor atrest__v1__rpc_header__metadata_entry__field_descriptors[2] =
 {
   {
@@ -940,5 +1030,107 @@ const ProtobufCMessageDescriptor atrest__v1__empty__descriptor =
   atrest__v1__empty__field_indices_by_name,
   0,  atrest__v1__empty__number_ranges,
   (ProtobufCMessageInit) atrest__v1__empty__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor atrest__v1__echo_request__field_descriptors[2] =
+{
+  {
+    "text",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Atrest__V1__EchoRequest, text),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "delay_ms",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Atrest__V1__EchoRequest, delay_ms),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned atrest__v1__echo_request__field_indices_by_name[] = {
+  1,   /* field[1] = delay_ms */
+  0,   /* field[0] = text */
+};
+static const ProtobufCIntRange atrest__v1__echo_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor atrest__v1__echo_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "atrest.v1.EchoRequest",
+  "EchoRequest",
+  "Atrest__V1__EchoRequest",
+  "atrest.v1",
+  sizeof(Atrest__V1__EchoRequest),
+  2,
+  atrest__v1__echo_request__field_descriptors,
+  atrest__v1__echo_request__field_indices_by_name,
+  1,  atrest__v1__echo_request__number_ranges,
+  (ProtobufCMessageInit) atrest__v1__echo_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor atrest__v1__echo_reply__field_descriptors[2] =
+{
+  {
+    "text",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Atrest__V1__EchoReply, text),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "served_by",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Atrest__V1__EchoReply, served_by),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned atrest__v1__echo_reply__field_indices_by_name[] = {
+  1,   /* field[1] = served_by */
+  0,   /* field[0] = text */
+};
+static const ProtobufCIntRange atrest__v1__echo_reply__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor atrest__v1__echo_reply__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "atrest.v1.EchoReply",
+  "EchoReply",
+  "Atrest__V1__EchoReply",
+  "atrest.v1",
+  sizeof(Atrest__V1__EchoReply),
+  2,
+  atrest__v1__echo_reply__field_descriptors,
+  atrest__v1__echo_reply__field_indices_by_name,
+  1,  atrest__v1__echo_reply__number_ranges,
+  (ProtobufCMessageInit) atrest__v1__echo_reply__init,
   NULL,NULL,NULL    /* reserved[123] */
 };

@@ -24,6 +24,8 @@ typedef struct Atrest__V1__WorkerReady Atrest__V1__WorkerReady;
 typedef struct Atrest__V1__Heartbeat Atrest__V1__Heartbeat;
 typedef struct Atrest__V1__Limits Atrest__V1__Limits;
 typedef struct Atrest__V1__Empty Atrest__V1__Empty;
+typedef struct Atrest__V1__EchoRequest Atrest__V1__EchoRequest;
+typedef struct Atrest__V1__EchoReply Atrest__V1__EchoReply;
 
 
 /* --- enums --- */
@@ -203,6 +205,39 @@ struct  Atrest__V1__Empty
      }
 
 
+/*
+ * Diagnostic echo ("atrest.v1.Echo/Echo"): answered by the echo peer used in
+ * tests and benchmarks and usable as a health check. The reply carries the
+ * request's payload frames back unchanged.
+ */
+struct  Atrest__V1__EchoRequest
+{
+  ProtobufCMessage base;
+  char *text;
+  /*
+   * The handler waits this long before answering (tests: slow calls).
+   */
+  uint32_t delay_ms;
+};
+#define ATREST__V1__ECHO_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&atrest__v1__echo_request__descriptor) \
+    , (char *)protobuf_c_empty_string, 0 }
+
+
+struct  Atrest__V1__EchoReply
+{
+  ProtobufCMessage base;
+  char *text;
+  /*
+   * Who answered (a worker id or server name), so tests can see where a call ran.
+   */
+  char *served_by;
+};
+#define ATREST__V1__ECHO_REPLY__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&atrest__v1__echo_reply__descriptor) \
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
+
+
 /* Atrest__V1__RpcHeader__MetadataEntry methods */
 void   atrest__v1__rpc_header__metadata_entry__init
                      (Atrest__V1__RpcHeader__MetadataEntry         *message);
@@ -342,6 +377,44 @@ Atrest__V1__Empty *
 void   atrest__v1__empty__free_unpacked
                      (Atrest__V1__Empty *message,
                       ProtobufCAllocator *allocator);
+/* Atrest__V1__EchoRequest methods */
+void   atrest__v1__echo_request__init
+                     (Atrest__V1__EchoRequest         *message);
+size_t atrest__v1__echo_request__get_packed_size
+                     (const Atrest__V1__EchoRequest   *message);
+size_t atrest__v1__echo_request__pack
+                     (const Atrest__V1__EchoRequest   *message,
+                      uint8_t             *out);
+size_t atrest__v1__echo_request__pack_to_buffer
+                     (const Atrest__V1__EchoRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Atrest__V1__EchoRequest *
+       atrest__v1__echo_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   atrest__v1__echo_request__free_unpacked
+                     (Atrest__V1__EchoRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Atrest__V1__EchoReply methods */
+void   atrest__v1__echo_reply__init
+                     (Atrest__V1__EchoReply         *message);
+size_t atrest__v1__echo_reply__get_packed_size
+                     (const Atrest__V1__EchoReply   *message);
+size_t atrest__v1__echo_reply__pack
+                     (const Atrest__V1__EchoReply   *message,
+                      uint8_t             *out);
+size_t atrest__v1__echo_reply__pack_to_buffer
+                     (const Atrest__V1__EchoReply   *message,
+                      ProtobufCBuffer     *buffer);
+Atrest__V1__EchoReply *
+       atrest__v1__echo_reply__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   atrest__v1__echo_reply__free_unpacked
+                     (Atrest__V1__EchoReply *message,
+                      ProtobufCAllocator *allocator);
 /* --- per-message closures --- */
 
 typedef void (*Atrest__V1__RpcHeader__MetadataEntry_Closure)
@@ -371,6 +444,12 @@ typedef void (*Atrest__V1__Limits_Closure)
 typedef void (*Atrest__V1__Empty_Closure)
                  (const Atrest__V1__Empty *message,
                   void *closure_data);
+typedef void (*Atrest__V1__EchoRequest_Closure)
+                 (const Atrest__V1__EchoRequest *message,
+                  void *closure_data);
+typedef void (*Atrest__V1__EchoReply_Closure)
+                 (const Atrest__V1__EchoReply *message,
+                  void *closure_data);
 
 /* --- services --- */
 
@@ -386,6 +465,8 @@ extern const ProtobufCMessageDescriptor atrest__v1__worker_ready__descriptor;
 extern const ProtobufCMessageDescriptor atrest__v1__heartbeat__descriptor;
 extern const ProtobufCMessageDescriptor atrest__v1__limits__descriptor;
 extern const ProtobufCMessageDescriptor atrest__v1__empty__descriptor;
+extern const ProtobufCMessageDescriptor atrest__v1__echo_request__descriptor;
+extern const ProtobufCMessageDescriptor atrest__v1__echo_reply__descriptor;
 
 PROTOBUF_C__END_DECLS
 

@@ -1,0 +1,113 @@
+import AtRestWire
+import Logging
+
+/// Where the broker sends a method: answered by its own local service (the
+/// front door's control plane) or queued for workers.
+public enum BrokerRoute: Sendable {
+    case local
+    case workers
+}
+
+/// Configuration of a `Broker`.
+public struct BrokerConfiguration: Sendable {
+    public var limits: MessagingLimits
+    /// Used when a request's timeout_ms is 0.
+    public var defaultTimeout: Duration
+    /// Broker ↔ worker heartbeat period; a peer silent for `liveness`
+    /// periods is dead (any traffic counts).
+    public var heartbeatInterval: Duration
+    public var liveness: Int
+    /// Calls waiting for a worker beyond this are refused (RESOURCE_EXHAUSTED).
+    public var maxQueue: Int
+    /// Whether a method may run twice: decides if a dead worker's call is
+    /// re-queued or failed with UNAVAILABLE. Calls with an idempotency key
+    /// are always re-queued.
+    public var isIdempotent: @Sendable (String) -> Bool
+    /// Answers methods routed `.local` (nil: everything goes to workers).
+    public var localService: (any RPCService)?
+    public var route: @Sendable (String) -> BrokerRoute
+    /// CURVE for the client-facing and the worker-facing socket.
+    public var clientCurve: CurveServerConfiguration?
+    public var workerCurve: CurveServerConfiguration?
+    public var logger: Logger
+
+    public init(
+        limits: MessagingLimits = .default, defaultTimeout: Duration = .seconds(30),
+        heartbeatInterval: Duration = .seconds(1), liveness: Int = 3, maxQueue: Int = 10_000,
+        isIdempotent: @escaping @Sendable (String) -> Bool = { _ in false }, localService: (any RPCService)? = nil,
+        route: @escaping @Sendable (String) -> BrokerRoute = { _ in .workers },
+        clientCurve: CurveServerConfiguration? = nil, workerCurve: CurveServerConfiguration? = nil,
+        logger: Logger = Logger(label: "atrest.broker")
+    ) {
+        self.limits = limits
+        self.defaultTimeout = defaultTimeout
+        self.heartbeatInterval = heartbeatInterval
+        self.liveness = liveness
+        self.maxQueue = maxQueue
+        self.isIdempotent = isIdempotent
+        self.localService = localService
+        self.route = route
+        self.clientCurve = clientCurve
+        self.workerCurve = workerCurve
+        self.logger = logger
+    }
+}
+
+/// What the broker holds right now (for tests and operators).
+public struct BrokerStats: Sendable, Equatable {
+    public var workers: Int
+    /// Free credit summed over workers.
+    public var freeCredit: Int
+    public var queued: Int
+    public var dispatched: Int
+}
+
+/// A Majordomo-style work-queue broker: clients call it like any server,
+/// workers connect to it, announce READY with credit and pull work.
+///
+/// Dispatch goes to the least recently used worker with free credit, never
+/// to one without. Heartbeats flow both ways; a worker silent for
+/// `liveness` intervals is dead and its calls are re-queued (idempotent or
+/// carrying an idempotency key) or failed with UNAVAILABLE. Queued calls
+/// fail at their deadline, so a client never waits past it. Methods routed
+/// `.local` are answered by `localService` on the broker itself.
+public final class Broker: Sendable {
+    public let clientEndpoint: String
+    public let workerEndpoint: String
+    private let loop: PollLoop
+    private let core: UncheckedBox<BrokerCore>
+
+    public init(
+        clientEndpoint: String, workerEndpoint: String, context: ZMQContext = .shared,
+        configuration: BrokerConfiguration = BrokerConfiguration()
+    ) throws {
+        let clients = try ZMQSocket(.router, context: context, limits: configuration.limits)
+        if let curve = configuration.clientCurve { try curve.apply(to: clients, context: context) }
+        let workers = try ZMQSocket(.router, context: context, limits: configuration.limits)
+        if let curve = configuration.workerCurve { try curve.apply(to: workers, context: context) }
+        self.clientEndpoint = try clients.bind(clientEndpoint)
+        self.workerEndpoint = try workers.bind(workerEndpoint)
+        loop = try PollLoop(name: "broker")
+        let core = BrokerCore(clients: clients, workers: workers, loop: loop, configuration: configuration)
+        self.core = UncheckedBox(core)
+        loop.sockets = [clients, workers]
+        loop.onReadable = { index in index == 0 ? core.clientsReadable() : core.workersReadable() }
+        loop.onTick = { now in core.tick(now: now) }
+        loop.onStop = { core.shutdown(); clients.close(); workers.close() }
+        loop.start()
+        configuration.logger.info("broker listening", metadata: [
+            "clients": "\(self.clientEndpoint)", "workers": "\(self.workerEndpoint)",
+        ])
+    }
+
+    public func stats() async -> BrokerStats {
+        let core = self.core
+        return await withCheckedContinuation { continuation in
+            loop.submit { continuation.resume(returning: core.value.stats) }
+        }
+    }
+
+    public func close() { loop.stop() }
+
+    deinit { loop.stop() }
+}

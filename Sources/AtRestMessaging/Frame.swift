@@ -1,0 +1,113 @@
+internal import CZeroMQ
+import Glibc
+
+/// One ZeroMQ message part, owning a heap `zmq_msg_t`.
+///
+/// A frame moves between threads but is used by one at a time (the
+/// messaging layer hands it over, never shares it), hence `@unchecked
+/// Sendable`. Sending consumes the frame's contents (libzmq empties the
+/// message), so a frame is sent at most once; `copy()` shares the buffer of
+/// a large frame (reference-counted by libzmq) to keep a retry copy.
+public final class Frame: @unchecked Sendable {
+    let message: UnsafeMutablePointer<zmq_msg_t>
+
+    /// Frames at least this large are sent without copying.
+    static let zeroCopyThreshold = 4096
+
+    init() {
+        message = .allocate(capacity: 1)
+        zmq_msg_init(message)
+    }
+
+    init(size: Int) {
+        message = .allocate(capacity: 1)
+        zmq_msg_init_size(message, size)
+    }
+
+    /// Hands `bytes` to libzmq without copying; the array stays alive until
+    /// libzmq calls the free callback.
+    private init(zeroCopy bytes: [UInt8]) {
+        message = .allocate(capacity: 1)
+        let box = ByteBox(bytes)
+        let hint = Unmanaged.passRetained(box).toOpaque()
+        zmq_msg_init_data(message, box.base, bytes.count, releaseByteBox, hint)
+    }
+
+    /// A frame holding a copy of `buffer`.
+    public convenience init(copying buffer: UnsafeRawBufferPointer) {
+        self.init(size: buffer.count)
+        if buffer.count > 0 {
+            zmq_msg_data(message).copyMemory(from: buffer.baseAddress!, byteCount: buffer.count)
+        }
+    }
+
+    /// A frame over `bytes`; large ones are handed to libzmq without copying
+    /// (`zmq_msg_init_data`), small ones are copied (cheaper than a callback).
+    public convenience init(_ bytes: [UInt8]) {
+        if bytes.count < Frame.zeroCopyThreshold {
+            self.init(size: bytes.count)
+            if !bytes.isEmpty {
+                bytes.withUnsafeBytes { zmq_msg_data(message).copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
+            }
+        } else {
+            self.init(zeroCopy: bytes)
+        }
+    }
+
+    public convenience init(_ string: String) { self.init(Array(string.utf8)) }
+
+    public convenience init(byte: UInt8) {
+        self.init(size: 1)
+        zmq_msg_data(message).storeBytes(of: byte, as: UInt8.self)
+    }
+
+    /// An empty frame (the delimiter).
+    public static func empty() -> Frame { Frame() }
+
+    public var count: Int { zmq_msg_size(message) }
+    public var isEmpty: Bool { count == 0 }
+
+    public func withUnsafeBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+        try body(UnsafeRawBufferPointer(start: zmq_msg_data(message), count: zmq_msg_size(message)))
+    }
+
+    /// A copy of the contents.
+    public var bytes: [UInt8] { withUnsafeBytes { Array($0) } }
+
+    /// The first byte, if any.
+    var firstByte: UInt8? { count > 0 ? zmq_msg_data(message).load(as: UInt8.self) : nil }
+
+    /// A frame with the same contents; large buffers are shared, not copied.
+    public func copy() -> Frame {
+        let other = Frame()
+        zmq_msg_copy(other.message, message)
+        return other
+    }
+
+    func equals(_ bytes: [UInt8]) -> Bool {
+        withUnsafeBytes { $0.elementsEqual(bytes) }
+    }
+
+    deinit {
+        zmq_msg_close(message)
+        message.deallocate()
+    }
+}
+
+/// Keeps a zero-copy frame's array alive until libzmq is done with it.
+private final class ByteBox {
+    let bytes: [UInt8]
+    let base: UnsafeMutableRawPointer
+
+    init(_ bytes: [UInt8]) {
+        self.bytes = bytes
+        // A native array's storage does not move while this immutable copy lives.
+        base = UnsafeMutableRawPointer(mutating: bytes.withUnsafeBytes { $0.baseAddress! })
+    }
+}
+
+/// libzmq's free callback for zero-copy frames (may run on an I/O thread).
+private let releaseByteBox: @convention(c) (UnsafeMutableRawPointer?, UnsafeMutableRawPointer?) -> Void = { _, hint in
+    guard let hint else { return }
+    Unmanaged<ByteBox>.fromOpaque(hint).release()
+}

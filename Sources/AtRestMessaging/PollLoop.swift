@@ -1,0 +1,108 @@
+internal import CZeroMQ
+import Foundation
+import Synchronization
+
+/// One thread that owns a group of sockets and polls them.
+///
+/// Why a thread per socket group: a ZeroMQ socket must be used by one thread
+/// only, and a dedicated thread blocked in `zmq_poll` reacts to traffic with
+/// no extra hand-off. Work from other threads (replies from handler tasks,
+/// new calls) arrives through `submit`, which queues a closure and signals an
+/// eventfd in the poll set; the loop drains the queue on its own thread. So a
+/// call costs one hop from the loop into a handler task and one hop back.
+///
+/// Everything the loop's callbacks touch is confined to the loop thread.
+final class PollLoop: @unchecked Sendable {
+    /// Called on the loop thread when `sockets[index]` may be readable.
+    var onReadable: (Int) -> Void = { _ in }
+    /// Called on the loop thread every iteration with the monotonic time;
+    /// returns how long the loop may sleep in milliseconds (-1: until woken).
+    var onTick: (UInt64) -> Int = { _ in -1 }
+    /// Called on the loop thread once the loop stops (close sockets here).
+    var onStop: () -> Void = {}
+    /// The sockets polled; change only on the loop thread or before `start`.
+    var sockets: [ZMQSocket] = []
+
+    private let wakeup: Wakeup
+    private let inbox = Mutex<[() -> Void]>([])
+    private let stopping = Atomic<Bool>(false)
+    private let started = Atomic<Bool>(false)
+    private let finished = DispatchSemaphore(value: 0)
+    private let name: String
+    private var threadID: pthread_t?
+
+    init(name: String) throws {
+        self.name = name
+        wakeup = try Wakeup()
+    }
+
+    func start() {
+        let thread = Thread { [self] in run() }
+        thread.name = name
+        thread.stackSize = 1 << 20
+        started.store(true, ordering: .releasing)
+        thread.start()
+    }
+
+    /// Runs `work` on the loop thread soon. Safe from any thread.
+    func submit(_ work: @escaping @Sendable () -> Void) {
+        let first = inbox.withLock { queue in
+            queue.append(work)
+            return queue.count == 1
+        }
+        if first { wakeup.signal() }
+    }
+
+    /// Whether the caller is the loop thread.
+    var isLoopThread: Bool {
+        guard let threadID else { return false }
+        return pthread_equal(threadID, pthread_self()) != 0
+    }
+
+    /// Stops the loop and waits for it to finish (unless called on it).
+    func stop() {
+        if !stopping.exchange(true, ordering: .acquiringAndReleasing) { wakeup.signal() }
+        guard !isLoopThread, started.load(ordering: .acquiring) else { return }
+        // Several threads may wait; each passes the signal on.
+        finished.wait()
+        finished.signal()
+    }
+
+    private func run() {
+        threadID = pthread_self()
+        var items: [zmq_pollitem_t] = []
+        while !stopping.load(ordering: .acquiring) {
+            let timeout = onTick(monotonicNanos())
+            items.removeAll(keepingCapacity: true)
+            items.append(zmq_pollitem_t(socket: nil, fd: wakeup.fd, events: Int16(ZMQ_POLLIN), revents: 0))
+            for socket in sockets {
+                items.append(zmq_pollitem_t(socket: socket.raw, fd: -1, events: Int16(ZMQ_POLLIN), revents: 0))
+            }
+            let rc = zmq_poll(&items, Int32(items.count), timeout)
+            if rc < 0 {
+                if zmq_errno() == EINTR { continue }
+                break  // ETERM: the context is going away.
+            }
+            if items[0].revents != 0 {
+                wakeup.drain()
+            }
+            let work = inbox.withLock { queue -> [() -> Void] in
+                let taken = queue
+                queue.removeAll(keepingCapacity: true)
+                return taken
+            }
+            for job in work { job() }
+            if stopping.load(ordering: .acquiring) { break }
+            let polled = sockets
+            for index in polled.indices where index + 1 < items.count && items[index + 1].revents != 0 {
+                onReadable(index)
+            }
+        }
+        onStop()
+        onReadable = { _ in }
+        onTick = { _ in -1 }
+        onStop = {}
+        sockets = []
+        finished.signal()
+    }
+}

@@ -1,0 +1,155 @@
+internal import CZeroMQ
+import AtRestWire
+import Logging
+
+/// Calls methods on an AtRest server or broker over DEALER sockets.
+///
+/// Many calls can be in flight; replies are matched by call id. Every call
+/// has a deadline and ends by it (DEADLINE_EXCEEDED), never hangs. With
+/// several endpoints (replicas) the client fails over Freelance-style: its
+/// sockets only queue to live connections (ZMQ_IMMEDIATE), so a request
+/// that cannot be handed to one replica goes to the next without having
+/// been sent anywhere.
+public final class RPCClient: Sendable {
+    public let endpoints: [String]
+    private let configuration: RPCClientConfiguration
+    private let loop: PollLoop
+    private let core: UncheckedBox<ClientCore>
+
+    public convenience init(
+        endpoint: String, context: ZMQContext = .shared, configuration: RPCClientConfiguration = RPCClientConfiguration()
+    ) throws {
+        try self.init(endpoints: [endpoint], context: context, configuration: configuration)
+    }
+
+    public init(
+        endpoints: [String], context: ZMQContext = .shared,
+        configuration: RPCClientConfiguration = RPCClientConfiguration()
+    ) throws {
+        precondition(!endpoints.isEmpty, "an RPCClient needs at least one endpoint")
+        self.endpoints = endpoints
+        self.configuration = configuration
+        var sockets: [ZMQSocket] = []
+        for endpoint in endpoints {
+            let socket = try ZMQSocket(.dealer, context: context, limits: configuration.limits)
+            if let curve = configuration.curve { try curve.apply(to: socket) }
+            if endpoints.count > 1 { try socket.setOption(ZMQ_IMMEDIATE, 1) }
+            try socket.connect(endpoint)
+            sockets.append(socket)
+        }
+        loop = try PollLoop(name: "rpc-client")
+        let core = ClientCore(sockets: sockets, logger: configuration.logger)
+        self.core = UncheckedBox(core)
+        loop.sockets = sockets
+        loop.onReadable = { index in core.readable(index) }
+        loop.onTick = { now in core.expire(now: now) }
+        loop.onStop = { core.failAll(); for socket in sockets { socket.close() } }
+        loop.start()
+    }
+
+    /// Calls `method` with a typed request and decodes the typed reply.
+    public func call<Request: WireMessage, Reply: WireMessage>(
+        _ method: String, request: Request, as replyType: Reply.Type = Reply.self, payload: [[UInt8]] = [],
+        timeout: Duration? = nil, metadata: [String: String] = [:], idempotent: Bool = false,
+        idempotencyKey: String = ""
+    ) async throws -> RPCReply<Reply> {
+        let options = CallOptions(
+            timeout: timeout, metadata: metadata, idempotent: idempotent, idempotencyKey: idempotencyKey)
+        let response = try await call(method, body: request.serialized(), payload: payload, options: options)
+        do {
+            return RPCReply(message: try Reply(serialized: response.body), payload: response.payload)
+        } catch {
+            throw RPCStatus(.internal, "the reply to \(method) is not a valid \(Reply.protoName)")
+        }
+    }
+
+    /// Calls `method` with a raw body; retries per `RetryPolicy`. Throws
+    /// `RPCStatus` for every failure.
+    public func call(
+        _ method: String, body: [UInt8], payload: [[UInt8]] = [], options: CallOptions = CallOptions()
+    ) async throws -> RPCResponse {
+        let timeout = (options.timeout ?? configuration.defaultTimeout).nanoseconds
+        let deadline = monotonicNanos() + timeout
+        var attempt = 1
+        while true {
+            do {
+                return try await once(method, body: body, payload: payload, options: options,
+                                      attempt: attempt, deadline: deadline)
+            } catch let status as RPCStatus
+                where status.code == .unavailable && options.retryable && attempt < configuration.retry.maxAttempts {
+                let wait = configuration.retry.backoff(after: attempt, retryAfterMs: status.retryAfterMs)
+                guard monotonicNanos() + wait.nanoseconds < deadline else { throw status }
+                configuration.logger.debug("retrying", metadata: ["method": "\(method)", "attempt": "\(attempt)"])
+                try await Task.sleep(for: wait)
+                attempt += 1
+            }
+        }
+    }
+
+    private func once(
+        _ method: String, body: [UInt8], payload: [[UInt8]], options: CallOptions, attempt: Int, deadline: UInt64
+    ) async throws -> RPCResponse {
+        let now = monotonicNanos()
+        guard deadline > now else { throw RPCStatus(.deadlineExceeded, "\(method) timed out") }
+        try Task.checkCancellation()
+        let key = CallKey.random()
+        let header = RPCHeader(
+            method: method, callID: key.bytes, idempotencyKey: options.idempotencyKey, attempt: UInt32(attempt),
+            timeoutMs: UInt32(min((deadline - now + 999_999) / 1_000_000, UInt64(UInt32.max))),
+            metadata: options.metadata)
+        var frames = Envelope.build(.request, [Frame(header.serialized()), Frame(body)])
+        for part in payload { frames.append(Frame(part)) }
+        let outgoing = UncheckedBox(frames)
+        let core = self.core
+        let reply: RawReply = try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { continuation in
+                loop.submit {
+                    core.value.send(key, outgoing.value, method: method, deadline: deadline, continuation)
+                }
+            }
+        } onCancel: {
+            loop.submit { core.value.cancel(key) }
+        }
+        guard reply.header.status.isOK else { throw reply.header.status }
+        return RPCResponse(body: reply.body.bytes, payload: reply.payload.map(\.bytes))
+    }
+
+    /// Stops the client; calls in flight fail with UNAVAILABLE.
+    public func close() { loop.stop() }
+
+    deinit { loop.stop() }
+}
+
+/// The 16-byte call id as two words (cheap to hash).
+struct CallKey: Hashable {
+    var high: UInt64
+    var low: UInt64
+
+    static func random() -> CallKey { CallKey(high: .random(in: .min ... .max), low: .random(in: .min ... .max)) }
+
+    init(high: UInt64, low: UInt64) {
+        self.high = high
+        self.low = low
+    }
+
+    init?(_ bytes: [UInt8]) {
+        guard bytes.count == 16 else { return nil }
+        var high: UInt64 = 0
+        var low: UInt64 = 0
+        for i in 0..<8 { high = high << 8 | UInt64(bytes[i]) }
+        for i in 8..<16 { low = low << 8 | UInt64(bytes[i]) }
+        self.init(high: high, low: low)
+    }
+
+    var bytes: [UInt8] {
+        (0..<8).map { UInt8(truncatingIfNeeded: high >> (56 - 8 * UInt64($0))) }
+            + (0..<8).map { UInt8(truncatingIfNeeded: low >> (56 - 8 * UInt64($0))) }
+    }
+}
+
+/// A reply as it left the loop: header decoded, frames not yet copied.
+struct RawReply: @unchecked Sendable {
+    var header: ReplyHeader
+    var body: Frame
+    var payload: [Frame]
+}

@@ -1,0 +1,217 @@
+import AtRestWire
+import Logging
+
+/// Configuration of a `WorkerRuntime`.
+public struct WorkerConfiguration: Sendable {
+    /// How many calls the worker runs at once (announced as credit).
+    public var credit: Int
+    public var heartbeatInterval: Duration
+    public var liveness: Int
+    /// Shown in the broker's logs; defaults to a random name.
+    public var workerID: String
+    public var limits: MessagingLimits
+    /// Used when a request's timeout_ms is 0.
+    public var defaultTimeout: Duration
+    /// CURVE client keys and the broker's worker-side public key.
+    public var curve: CurveClientConfiguration?
+    public var logger: Logger
+
+    public init(
+        credit: Int = 16, heartbeatInterval: Duration = .seconds(1), liveness: Int = 3,
+        workerID: String = "worker-\(UInt32.random(in: .min ... .max))", limits: MessagingLimits = .default,
+        defaultTimeout: Duration = .seconds(30), curve: CurveClientConfiguration? = nil,
+        logger: Logger = Logger(label: "atrest.worker")
+    ) {
+        self.credit = credit
+        self.heartbeatInterval = heartbeatInterval
+        self.liveness = liveness
+        self.workerID = workerID
+        self.limits = limits
+        self.defaultTimeout = defaultTimeout
+        self.curve = curve
+        self.logger = logger
+    }
+}
+
+/// Runs an `RPCService` as a broker's worker.
+///
+/// Connects a DEALER to the broker's worker endpoint, announces READY with
+/// its credit, runs up to that many calls concurrently, heartbeats, and
+/// reconnects (with a fresh identity) when the broker falls silent or tells
+/// it to. `drain()` stops taking work (credit 0), finishes the calls in
+/// flight, then says DISCONNECT.
+public final class WorkerRuntime: Sendable {
+    private let loop: PollLoop
+    private let core: UncheckedBox<WorkerCore>
+
+    public init(
+        brokerEndpoint: String, service: any RPCService, context: ZMQContext = .shared,
+        configuration: WorkerConfiguration = WorkerConfiguration()
+    ) throws {
+        loop = try PollLoop(name: "worker")
+        let core = try WorkerCore(
+            endpoint: brokerEndpoint, context: context, loop: loop, service: service, configuration: configuration)
+        self.core = UncheckedBox(core)
+        loop.onReadable = { _ in core.readable() }
+        loop.onTick = { now in core.tick(now: now) }
+        loop.onStop = { core.stopped() }
+        loop.start()
+    }
+
+    /// Stops taking work, waits for the calls in flight, leaves the broker.
+    public func drain() async {
+        let core = self.core
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            loop.submit { core.value.drain(continuation) }
+        }
+        loop.stop()
+    }
+
+    /// Stops at once; calls in flight are abandoned (the broker re-queues or fails them).
+    public func close() { loop.stop() }
+
+    deinit { loop.stop() }
+}
+
+/// The worker's loop-confined state.
+final class WorkerCore {
+    private let endpoint: String
+    private let context: ZMQContext
+    private let loop: PollLoop
+    private let configuration: WorkerConfiguration
+    private let logger: Logger
+    private var socket: ZMQSocket
+    private var runner: CallRunner!
+    private var lastSeen: UInt64
+    private var nextHeartbeat: UInt64 = 0
+    private var draining: CheckedContinuation<Void, Never>?
+
+    init(
+        endpoint: String, context: ZMQContext, loop: PollLoop, service: any RPCService,
+        configuration: WorkerConfiguration
+    ) throws {
+        self.endpoint = endpoint
+        self.context = context
+        self.loop = loop
+        self.configuration = configuration
+        logger = configuration.logger
+        lastSeen = monotonicNanos()
+        socket = try WorkerCore.connect(endpoint, context: context, configuration: configuration)
+        runner = CallRunner(loop: loop, service: service, logger: logger) { [unowned self] frames in
+            self.send(frames)
+        }
+        runner.onFinished = { [unowned self] in self.finishDrainIfIdle() }
+        loop.sockets = [socket]
+        announce()
+    }
+
+    private static func connect(
+        _ endpoint: String, context: ZMQContext, configuration: WorkerConfiguration
+    ) throws -> ZMQSocket {
+        let socket = try ZMQSocket(.dealer, context: context, limits: configuration.limits)
+        if let curve = configuration.curve { try curve.apply(to: socket) }
+        try socket.connect(endpoint)
+        return socket
+    }
+
+    private func announce() {
+        let ready = WorkerReady(workerID: configuration.workerID, credit: UInt32(configuration.credit))
+        send(Envelope.build(.ready, [Frame(ready.serialized())]))
+    }
+
+    private func send(_ frames: [Frame]) {
+        do {
+            try socket.send(frames)
+        } catch {
+            logger.debug("message to broker not delivered", metadata: ["error": "\(error)"])
+        }
+    }
+
+    func readable() {
+        socket.drain(logger: logger) { received in
+            lastSeen = monotonicNanos()
+            handle(received)
+        }
+    }
+
+    private func handle(_ received: [Frame]) {
+        guard let envelope = try? Envelope.parse(received, routed: false, limits: configuration.limits) else {
+            logger.debug("dropped malformed message from broker")
+            return
+        }
+        switch envelope.command {
+        case .request:
+            do {
+                let request = try IncomingRequest.parse(envelope, limits: configuration.limits)
+                let now = monotonicNanos()
+                let timeout = request.header.timeoutMs > 0
+                    ? UInt64(request.header.timeoutMs) * 1_000_000 : configuration.defaultTimeout.nanoseconds
+                runner.start(request, deadline: now + timeout, now: now)
+            } catch {
+                send(Envelope.reply(route: [], header: ReplyHeader(
+                    callID: error.callID, status: RPCStatus(.invalidArgument, error.reason))))
+            }
+        case .disconnect:
+            reconnect(reason: "the broker asked to re-register")
+        default:
+            break  // heartbeats only refresh lastSeen
+        }
+    }
+
+    private func reconnect(reason: String) {
+        logger.notice("reconnecting to broker", metadata: ["reason": "\(reason)"])
+        guard draining == nil else { return finishDrain() }
+        socket.close()
+        do {
+            socket = try WorkerCore.connect(endpoint, context: context, configuration: configuration)
+        } catch {
+            logger.error("cannot reconnect", metadata: ["error": "\(error)"])
+            return
+        }
+        loop.sockets = [socket]
+        lastSeen = monotonicNanos()
+        announce()
+    }
+
+    func tick(now: UInt64) -> Int {
+        let interval = configuration.heartbeatInterval.nanoseconds
+        if now - lastSeen > interval * UInt64(configuration.liveness) {
+            reconnect(reason: "broker silent for \(configuration.liveness) heartbeats")
+        }
+        if now >= nextHeartbeat {
+            nextHeartbeat = now + interval
+            let credit = draining == nil ? UInt32(configuration.credit) : 0
+            send(Envelope.build(.heartbeat, [Frame(Heartbeat(credit: credit).serialized())]))
+        }
+        var wait = Int((nextHeartbeat - now) / 1_000_000) + 1
+        let calls = runner.expire(now: now)
+        if calls >= 0 { wait = min(wait, calls) }
+        return wait
+    }
+
+    func drain(_ continuation: CheckedContinuation<Void, Never>) {
+        draining = continuation
+        send(Envelope.build(.heartbeat, [Frame(Heartbeat(credit: 0).serialized())]))
+        finishDrainIfIdle()
+    }
+
+    private func finishDrainIfIdle() {
+        if draining != nil, runner.inFlight == 0 { finishDrain() }
+    }
+
+    private func finishDrain() {
+        send(Envelope.build(.disconnect, []))
+        socket.flushOnClose(milliseconds: 500)
+        logger.info("drained; left the broker")
+        draining?.resume()
+        draining = nil
+        loop.stop()
+    }
+
+    func stopped() {
+        runner.cancelAll()
+        draining?.resume()
+        draining = nil
+        socket.close()
+    }
+}
