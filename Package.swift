@@ -33,6 +33,9 @@ let package = Package(
             name: "AtRestCrypto",
             dependencies: ["COpenSSL"]),
         .target(
+            name: "AtRestStorage",
+            dependencies: ["AtRestCrypto"]),
+        .target(
             name: "AtRestWire",
             dependencies: ["CAtRestProto"]),
 
@@ -47,5 +50,6 @@ let package = Package(
         // --- Tests. ---
         .testTarget(name: "AtRestWireTests", dependencies: ["AtRestWire"]),
         .testTarget(name: "AtRestCryptoTests", dependencies: ["AtRestCrypto"]),
+        .testTarget(name: "AtRestStorageTests", dependencies: ["AtRestStorage", "AtRestCrypto"]),
     ]
 )
