@@ -5,9 +5,9 @@ public final class ObjectReader {
     public let metadata: ObjectMetadata
     let header: ObjectHeader
     let headerBytes: [UInt8]
-    private let cipher: SegmentCipher
-    private let source: any ObjectSource
-    private let dataOffset: UInt64
+    let cipher: SegmentCipher
+    let source: any ObjectSource
+    let dataOffset: UInt64
     private let segmentCount: UInt64
 
     public init(source: any ObjectSource, accountKey: AccountKey, context: [UInt8]) throws {
@@ -33,13 +33,16 @@ public final class ObjectReader {
         dataOffset = UInt64(headerBytes.count)
         guard source.size >= dataOffset,
               let length = SegmentLayout.plaintextLength(sealedSize: source.size - dataOffset, segmentSize: header.segmentSize),
-              length == metadata.length else {
+              length == metadata.length || header.flags.contains(.manifest) else {
             throw StorageError.integrity("data region size does not match the object's length (truncated or extended)")
         }
+        dataLength = length
         segmentCount = SegmentLayout.segmentCount(length: length, segmentSize: header.segmentSize)
     }
 
-    public var length: UInt64 { metadata.length }
+    /// Plaintext length of the data stream (for a manifest object, of the manifest).
+    public let dataLength: UInt64
+    var length: UInt64 { dataLength }
     var isManifest: Bool { header.flags.contains(.manifest) }
 
     /// Streams the plaintext of `range` to `sink`, decrypting only the
@@ -100,4 +103,25 @@ import AtRestCrypto
 
 enum ConstantTimeCheck {
     static func equal(_ a: [UInt8], _ b: [UInt8]) -> Bool { ConstantTime.equals(a, b) }
+}
+
+extension ObjectReader {
+    /// A new header for the same object with `metadata` sealed under its key
+    /// (fresh nonce); the fixed header, and so every segment, stays valid.
+    func resealedHeader(_ metadata: ObjectMetadata) throws -> [UInt8] {
+        try cipher.fixedHeader + cipher.sealMetadata(metadata)
+    }
+
+    /// The sealed data region, verbatim, in 1 MiB pieces.
+    func copyData(to sink: (UnsafeRawBufferPointer) throws -> Void) throws {
+        let chunk = 1 << 20
+        let scratch = UnsafeMutableRawBufferPointer.allocate(byteCount: chunk, alignment: 64)
+        defer { scratch.deallocate() }
+        var offset = dataOffset
+        while offset < source.size {
+            let n = Int(min(UInt64(chunk), source.size - offset))
+            try source.withBytes(at: offset, count: n, scratch: scratch) { try sink($0) }
+            offset += UInt64(n)
+        }
+    }
 }

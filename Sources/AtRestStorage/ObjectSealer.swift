@@ -80,7 +80,7 @@ public final class ObjectSealer {
         finished = true
         try emit(UnsafeRawBufferPointer(rebasing: pending[0..<pendingCount]), last: true, to: sink)
         pendingCount = 0
-        metadata.length = length
+        if !cipher.header.flags.contains(.manifest) { metadata.length = length }
         if let contentHash { metadata.contentHash = contentHash }
         let header = try cipher.fixedHeader + cipher.sealMetadata(metadata)
         precondition(header.count == provisionalHeader.count, "metadata encoding size changed")
