@@ -43,13 +43,19 @@ let package = Package(
         .executableTarget(
             name: "atrest-bench",
             dependencies: [
-                "AtRestCrypto", "AtRestWire",
+                "AtRestCrypto", "AtRestWire", "AtRestStorage",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
+
+        // Test helper: writes objects in a loop until killed (crash test).
+        .executableTarget(
+            name: "atrest-store-writer",
+            dependencies: ["AtRestCrypto", "AtRestStorage"]),
 
         // --- Tests. ---
         .testTarget(name: "AtRestWireTests", dependencies: ["AtRestWire"]),
         .testTarget(name: "AtRestCryptoTests", dependencies: ["AtRestCrypto"]),
         .testTarget(name: "AtRestStorageTests", dependencies: ["AtRestStorage", "AtRestCrypto"]),
+        .testTarget(name: "IntegrationTests", dependencies: ["AtRestStorage", "AtRestCrypto"]),
     ]
 )
