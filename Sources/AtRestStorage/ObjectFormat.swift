@@ -3,7 +3,29 @@
 public enum ObjectFormat {
     /// Seals `data` with `metadata` (its `length` is set from `data`).
     public static func seal(_ data: [UInt8], metadata: ObjectMetadata, accountKey: AccountKey, context: [UInt8]) throws -> [UInt8] {
-        try data.withUnsafeBytes { try ObjectSealer.sealInMemory($0, accountKey: accountKey, context: context, metadata: metadata) }
+        let total = try sealedSize(dataLength: data.count, metadata: metadata, accountKey: accountKey)
+        return try data.withUnsafeBytes { input in
+            try [UInt8](unsafeUninitializedCapacity: total) { buffer, initialized in
+                initialized = try seal(input, metadata: metadata, accountKey: accountKey, context: context,
+                                       into: UnsafeMutableRawBufferPointer(buffer))
+            }
+        }
+    }
+
+    /// Seals `data` into a caller buffer of at least `sealedSize(...)` bytes
+    /// (lets hot paths reuse buffers); returns the bytes written.
+    public static func seal(_ data: UnsafeRawBufferPointer, metadata: ObjectMetadata, accountKey: AccountKey, context: [UInt8],
+                            into output: UnsafeMutableRawBufferPointer) throws -> Int {
+        try ObjectSealer.sealInMemory(data, accountKey: accountKey, context: context, metadata: metadata, into: output)
+    }
+
+    /// Exact size of the sealed object for `dataLength` bytes with `metadata`.
+    public static func sealedSize(dataLength: Int, metadata: ObjectMetadata, accountKey: AccountKey) throws -> Int {
+        var ref = ByteWriter()
+        try accountKey.reference.encode(into: &ref)
+        let fixed = ObjectHeader.preambleSize + ref.bytes.count + AccountKey.checkValueSize + ObjectHeader.saltSize + 4 + ObjectHeader.noncePrefixSize
+        let metadataBlock = 12 + 4 + (try metadata.encode()).count + SegmentCipher.tagSize
+        return fixed + metadataBlock + Int(SegmentLayout.sealedSize(length: UInt64(dataLength), segmentSize: ObjectHeader.defaultSegmentSize))
     }
 
     /// Opens a sealed object; any change to its bytes is `.integrityFailure`.

@@ -72,16 +72,22 @@ public final class ObjectReader {
 
     /// The whole plaintext in one array; segments are decrypted straight into it.
     public func readAll() throws -> [UInt8] {
+        try [UInt8](unsafeUninitializedCapacity: Int(length)) { buffer, initialized in
+            try read(into: UnsafeMutableRawBufferPointer(buffer))
+            initialized = Int(length)
+        }
+    }
+
+    /// Decrypts the whole plaintext into `output` (at least `length` bytes),
+    /// segment by segment, with no intermediate copy for in-memory sources.
+    public func read(into output: UnsafeMutableRawBufferPointer) throws {
         let total = Int(length), size = header.segmentSize
+        guard output.count >= total else { throw StorageError(.invalidArgument, "output buffer holds \(output.count) bytes, object has \(total)") }
         let scratch = UnsafeMutableRawBufferPointer.allocate(byteCount: size + SegmentCipher.tagSize, alignment: 64)
         defer { scratch.deallocate() }
-        return try [UInt8](unsafeUninitializedCapacity: total) { buffer, initialized in
-            let out = UnsafeMutableRawBufferPointer(buffer)
-            for index in 0..<segmentCount {
-                let lo = Int(index) * size, hi = min(lo + size, total)
-                _ = try openSegment(index, scratch: scratch, into: UnsafeMutableRawBufferPointer(rebasing: out[lo..<hi]))
-            }
-            initialized = total
+        for index in 0..<segmentCount {
+            let lo = Int(index) * size, hi = min(lo + size, total)
+            _ = try openSegment(index, scratch: scratch, into: UnsafeMutableRawBufferPointer(rebasing: output[lo..<hi]))
         }
     }
 

@@ -95,10 +95,11 @@ public final class ObjectSealer {
         try sink(UnsafeRawBufferPointer(out))
     }
 
-    /// Seals a whole in-memory object into one buffer, segments sealed
-    /// directly from `data` into place (no intermediate copies).
+    /// Seals a whole in-memory object into `output` (see `ObjectFormat.sealedSize`),
+    /// segments sealed directly from `data` into place; returns bytes written.
     static func sealInMemory(_ data: UnsafeRawBufferPointer, accountKey: AccountKey, context: [UInt8],
-                             metadata: ObjectMetadata, flags: ObjectHeader.Flags = []) throws -> [UInt8] {
+                             metadata: ObjectMetadata, flags: ObjectHeader.Flags = [],
+                             into out: UnsafeMutableRawBufferPointer) throws -> Int {
         let header = try ObjectHeader.fresh(for: accountKey, flags: flags)
         let cipher = try SegmentCipher(header: header, accountKey: accountKey, context: context)
         var meta = metadata
@@ -106,19 +107,17 @@ public final class ObjectSealer {
         let head = try cipher.fixedHeader + cipher.sealMetadata(meta)
         let size = cipher.segmentSize
         let total = head.count + Int(SegmentLayout.sealedSize(length: UInt64(data.count), segmentSize: size))
-        return try [UInt8](unsafeUninitializedCapacity: total) { buffer, initialized in
-            let out = UnsafeMutableRawBufferPointer(buffer)
-            head.withUnsafeBytes { UnsafeMutableRawBufferPointer(rebasing: out[0..<head.count]).copyMemory(from: $0) }
-            let count = Int(SegmentLayout.segmentCount(length: UInt64(data.count), segmentSize: size))
-            var writeAt = head.count
-            for i in 0..<count {
-                let lo = i * size, hi = min(lo + size, data.count)
-                let plain = UnsafeRawBufferPointer(rebasing: data[lo..<hi])
-                try cipher.seal(index: UInt32(i), last: i == count - 1, plain,
-                                into: UnsafeMutableRawBufferPointer(rebasing: out[writeAt..<(writeAt + plain.count + SegmentCipher.tagSize)]))
-                writeAt += plain.count + SegmentCipher.tagSize
-            }
-            initialized = total
+        guard out.count >= total else { throw StorageError(.invalidArgument, "output buffer holds \(out.count) bytes, sealed object needs \(total)") }
+        head.withUnsafeBytes { UnsafeMutableRawBufferPointer(rebasing: out[0..<head.count]).copyMemory(from: $0) }
+        let count = Int(SegmentLayout.segmentCount(length: UInt64(data.count), segmentSize: size))
+        var writeAt = head.count
+        for i in 0..<count {
+            let lo = i * size, hi = min(lo + size, data.count)
+            let plain = UnsafeRawBufferPointer(rebasing: data[lo..<hi])
+            try cipher.seal(index: UInt32(i), last: i == count - 1, plain,
+                            into: UnsafeMutableRawBufferPointer(rebasing: out[writeAt..<(writeAt + plain.count + SegmentCipher.tagSize)]))
+            writeAt += plain.count + SegmentCipher.tagSize
         }
+        return total
     }
 }
