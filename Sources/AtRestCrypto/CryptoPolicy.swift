@@ -27,7 +27,12 @@ public enum CryptoPolicy {
         guard EVP_default_properties_enable_fips(nil, 1) == 1 else {
             throw CryptoError(.fipsUnavailable, "could not set default properties fips=yes: \(OpenSSLErrorQueue.drain())")
         }
-        try checkFetchedAlgorithmsAreFIPS()
+        do {
+            try checkFetchedAlgorithmsAreFIPS()
+        } catch {
+            _ = EVP_default_properties_enable_fips(nil, 0)
+            throw error
+        }
     }
 
     /// True when the default property query requires FIPS implementations.

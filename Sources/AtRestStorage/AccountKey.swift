@@ -37,6 +37,6 @@ public struct AccountKey: Sendable {
         var w = ByteWriter()
         for part in parts { let u = Array(part.utf8); w.u32(UInt32(u.count)); w.raw(u) }
         let mac = try HMACSHA256.authenticate(w.bytes, using: nameKey)
-        return mac.prefix(20).map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }.joined()
+        return Hex.encode(mac.prefix(20))
     }
 }

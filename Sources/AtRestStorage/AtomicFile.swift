@@ -18,7 +18,7 @@ final class AtomicFile {
 
     init(directory: String) throws {
         self.directory = directory
-        let suffix = try SecureRandom.bytes(12).map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }.joined()
+        let suffix = Hex.encode(try SecureRandom.bytes(12))
         tempPath = "\(directory)/\(Self.tempPrefix)\(suffix)"
         let path = tempPath
         descriptor = try SystemCall.retrying("open", path) { open(path, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0o600) }
