@@ -182,7 +182,11 @@ public final class ObjectStore: Sendable {
 
     /// The block manifest of the current version of `hash`, if it is a committed block list.
     func committedManifest(dir: String, hash: String, account: String, container: String, accountKey: AccountKey) throws -> BlockManifest? {
-        guard FileSystem.exists("\(dir)/o-\(hash)") else { return nil }
+        // The manifest flag is in the clear preamble: plain objects need no decryption here.
+        guard let fd = try FileSystem.openForReading("\(dir)/o-\(hash)") else { return nil }
+        let preamble = try? FileSource(descriptor: fd).read(at: 0, count: ObjectHeader.preambleSize)
+        close(fd)
+        guard let preamble, ObjectHeader.Flags(rawValue: UInt16(preamble[6]) << 8 | UInt16(preamble[7])).contains(.manifest) else { return nil }
         return try withObject(dir: dir, hash: hash, name: nil, account: account, container: container, accountKey: accountKey) { reader in
             reader.isManifest ? try BlockManifest.decode(try reader.readAll()) : nil
         }
