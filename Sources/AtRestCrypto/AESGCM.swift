@@ -76,9 +76,9 @@ public enum AESGCM {
 /// One reusable EVP cipher context per thread, with the AES-256-GCM cipher
 /// fetched once per process (no fetch or allocation per call on the hot path).
 final class CipherContext {
-    private let context: OpaquePointer
+    let context: OpaquePointer
 
-    private init() throws {
+    init() throws {
         guard let context = EVP_CIPHER_CTX_new() else { throw CryptoError.openSSL("EVP_CIPHER_CTX_new") }
         self.context = context
     }
@@ -86,7 +86,7 @@ final class CipherContext {
     deinit { EVP_CIPHER_CTX_free(context) }
 
     /// The fetched cipher, shared by all threads (EVP_CIPHER objects are immutable).
-    nonisolated(unsafe) private static let cipher: OpaquePointer? = EVP_CIPHER_fetch(nil, "AES-256-GCM", nil)
+    nonisolated(unsafe) static let cipher: OpaquePointer? = EVP_CIPHER_fetch(nil, "AES-256-GCM", nil)
 
     private static let key = ThreadLocalKey()
 
@@ -104,56 +104,77 @@ final class CipherContext {
         guard key.count == AESGCM.keySize else {
             throw CryptoError(.invalidInput, "AES-256-GCM needs a 32-byte key, got \(key.count) bytes")
         }
-        guard let cipher = Self.cipher else { throw CryptoError.openSSL("EVP_CIPHER_fetch(AES-256-GCM)") }
+        var tagOut = [UInt8](repeating: 0, count: tag == nil ? AESGCM.tagSize : 0)
+        try key.withUnsafeBytes { keyBytes in
+            try nonce.withUnsafeBytes { nonceBytes in
+                try aad.withUnsafeBytes { aadBytes in
+                    try tagOut.withUnsafeMutableBytes { tagOutBytes in
+                        try GCMOperation.run(context, key: keyBytes, encrypt: encrypt, nonce: nonceBytes, aad: aadBytes,
+                                             input: input, output: output, tagIn: tag, tagOut: tagOutBytes)
+                    }
+                }
+            }
+        }
+        return tagOut
+    }
+}
+
+/// The one place that drives EVP for a GCM seal or open, shared by the
+/// per-thread context and the key-bound `AESGCMContext`.
+enum GCMOperation {
+    /// `key` nil reuses the key schedule already in `context`.
+    static func run(
+        _ context: OpaquePointer, key: UnsafeRawBufferPointer?, encrypt: Bool,
+        nonce: UnsafeRawBufferPointer, aad: UnsafeRawBufferPointer,
+        input: UnsafeRawBufferPointer, output: UnsafeMutableRawBufferPointer,
+        tagIn: UnsafeRawBufferPointer?, tagOut: UnsafeMutableRawBufferPointer
+    ) throws {
+        guard let cipher = CipherContext.cipher else { throw CryptoError.openSSL("EVP_CIPHER_fetch(AES-256-GCM)") }
+        guard nonce.count == AESGCM.nonceSize else {
+            throw CryptoError(.invalidInput, "AES-256-GCM needs a 12-byte nonce, got \(nonce.count)")
+        }
+        guard output.count >= input.count else { throw CryptoError(.invalidInput, "output buffer smaller than input") }
         OpenSSLErrorQueue.clear()
         let op = encrypt ? "AES-256-GCM seal" : "AES-256-GCM open"
-        return try nonce.withUnsafeBytes { nonceBytes -> [UInt8] in
-            guard nonceBytes.count == AESGCM.nonceSize else {
-                throw CryptoError(.invalidInput, "AES-256-GCM needs a 12-byte nonce, got \(nonceBytes.count)")
+        let keyPointer = key.map { $0.baseAddress!.assumingMemoryBound(to: UInt8.self) }
+        guard EVP_CipherInit_ex2(context, key == nil ? nil : cipher, keyPointer,
+                                 nonce.baseAddress!.assumingMemoryBound(to: UInt8.self), encrypt ? 1 : 0, nil) == 1 else {
+            throw CryptoError.openSSL(op)
+        }
+        var outLength: Int32 = 0
+        if aad.count > 0 {
+            guard EVP_CipherUpdate(context, nil, &outLength, aad.baseAddress!.assumingMemoryBound(to: UInt8.self),
+                                   Int32(aad.count)) == 1 else { throw CryptoError.openSSL(op) }
+        }
+        // EVP takes int lengths: feed large inputs in chunks.
+        var offset = 0
+        let chunk = 1 << 30
+        while offset < input.count {
+            let n = min(chunk, input.count - offset)
+            guard EVP_CipherUpdate(context, output.baseAddress!.advanced(by: offset).assumingMemoryBound(to: UInt8.self),
+                                   &outLength, input.baseAddress!.advanced(by: offset).assumingMemoryBound(to: UInt8.self),
+                                   Int32(n)) == 1 else { throw CryptoError.openSSL(op) }
+            offset += n
+        }
+        var finalLength: Int32 = 0
+        if let tagIn {
+            guard tagIn.count == AESGCM.tagSize else {
+                throw CryptoError(.authenticationFailure, "tag must be 16 bytes, got \(tagIn.count)")
             }
-            let ok = key.withUnsafeBytes { keyBytes in
-                EVP_CipherInit_ex2(context, cipher, keyBytes.baseAddress!.assumingMemoryBound(to: UInt8.self),
-                                   nonceBytes.baseAddress!.assumingMemoryBound(to: UInt8.self), encrypt ? 1 : 0, nil)
-            }
-            guard ok == 1 else { throw CryptoError.openSSL(op) }
-            var outLength: Int32 = 0
-            try aad.withUnsafeBytes { aadBytes in
-                guard aadBytes.count > 0 else { return }
-                guard EVP_CipherUpdate(context, nil, &outLength, aadBytes.baseAddress!.assumingMemoryBound(to: UInt8.self),
-                                       Int32(aadBytes.count)) == 1 else { throw CryptoError.openSSL(op) }
-            }
-            // EVP takes int lengths: feed large inputs in chunks.
-            var offset = 0
-            let chunk = 1 << 30
-            while offset < input.count {
-                let n = min(chunk, input.count - offset)
-                guard EVP_CipherUpdate(context, output.baseAddress!.advanced(by: offset).assumingMemoryBound(to: UInt8.self),
-                                       &outLength, input.baseAddress!.advanced(by: offset).assumingMemoryBound(to: UInt8.self),
-                                       Int32(n)) == 1 else { throw CryptoError.openSSL(op) }
-                offset += n
-            }
-            if let tag {
-                guard tag.count == AESGCM.tagSize else {
-                    throw CryptoError(.authenticationFailure, "tag must be 16 bytes, got \(tag.count)")
-                }
-                guard EVP_CIPHER_CTX_ctrl(context, EVP_CTRL_GCM_SET_TAG, Int32(tag.count),
-                                          UnsafeMutableRawPointer(mutating: tag.baseAddress!)) == 1 else {
-                    throw CryptoError.openSSL(op)
-                }
-                var finalLength: Int32 = 0
-                guard EVP_CipherFinal_ex(context, nil, &finalLength) == 1 else {
-                    OpenSSLErrorQueue.clear()
-                    throw CryptoError(.authenticationFailure, "AES-256-GCM authentication failed")
-                }
-                return []
-            }
-            var finalLength: Int32 = 0
-            guard EVP_CipherFinal_ex(context, nil, &finalLength) == 1 else { throw CryptoError.openSSL(op) }
-            var tagOut = [UInt8](repeating: 0, count: AESGCM.tagSize)
-            guard EVP_CIPHER_CTX_ctrl(context, EVP_CTRL_GCM_GET_TAG, Int32(AESGCM.tagSize), &tagOut) == 1 else {
+            guard EVP_CIPHER_CTX_ctrl(context, EVP_CTRL_GCM_SET_TAG, Int32(tagIn.count),
+                                      UnsafeMutableRawPointer(mutating: tagIn.baseAddress!)) == 1 else {
                 throw CryptoError.openSSL(op)
             }
-            return tagOut
+            guard EVP_CipherFinal_ex(context, nil, &finalLength) == 1 else {
+                OpenSSLErrorQueue.clear()
+                throw CryptoError(.authenticationFailure, "AES-256-GCM authentication failed")
+            }
+            return
+        }
+        guard tagOut.count >= AESGCM.tagSize else { throw CryptoError(.invalidInput, "tag buffer smaller than 16 bytes") }
+        guard EVP_CipherFinal_ex(context, nil, &finalLength) == 1,
+              EVP_CIPHER_CTX_ctrl(context, EVP_CTRL_GCM_GET_TAG, Int32(AESGCM.tagSize), tagOut.baseAddress) == 1 else {
+            throw CryptoError.openSSL(op)
         }
     }
 }

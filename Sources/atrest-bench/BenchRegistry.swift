@@ -3,7 +3,10 @@ import ArgumentParser
 /// Every benchmark subcommand; add one line per benchmark.
 enum BenchRegistry {
     static let all: [any ParsableCommand.Type] = [
-        CryptoBench.self,
         MessagingBench.self,
+        CryptoBench.self,
+        StorageBench.self,
+        IdentityBench.self,
+        VaultBench.self,
     ]
 }

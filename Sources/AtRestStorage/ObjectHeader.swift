@@ -1,0 +1,78 @@
+import AtRestCrypto
+
+/// The clear, immutable part of an object header (format v1). Its SHA-256 is
+/// the AAD of every data segment and it is the AAD of the metadata block, so
+/// changing any of its bytes breaks both. See docs/FORMAT.md.
+struct ObjectHeader: Sendable, Equatable {
+    static let magic: [UInt8] = Array("ATRS".utf8)
+    static let version: UInt16 = 1
+    static let saltSize = 32
+    static let noncePrefixSize = 7
+    static let defaultSegmentSize = 64 * 1024
+    static let maxSegmentSize = 16 * 1024 * 1024
+    /// Bytes before the fixed header's variable part: magic, version, flags, length.
+    static let preambleSize = 10
+
+    struct Flags: OptionSet, Sendable, Equatable {
+        let rawValue: UInt16
+        /// The data stream is a block manifest (a committed block list), not content.
+        static let manifest = Flags(rawValue: 1)
+    }
+
+    var flags: Flags
+    var keyReference: KeyReference
+    var keyCheckValue: [UInt8]
+    var salt: [UInt8]
+    var segmentSize: Int
+    var noncePrefix: [UInt8]
+
+    static func fresh(for key: AccountKey, flags: Flags, segmentSize: Int = defaultSegmentSize) throws -> ObjectHeader {
+        ObjectHeader(flags: flags, keyReference: key.reference, keyCheckValue: key.checkValue,
+                     salt: try SecureRandom.bytes(saltSize), segmentSize: segmentSize,
+                     noncePrefix: try SecureRandom.bytes(noncePrefixSize))
+    }
+
+    func encode() throws -> [UInt8] {
+        var body = ByteWriter()
+        try keyReference.encode(into: &body)
+        body.raw(keyCheckValue)
+        body.raw(salt)
+        body.u32(UInt32(segmentSize))
+        body.raw(noncePrefix)
+        var w = ByteWriter()
+        w.raw(Self.magic)
+        w.u16(Self.version)
+        w.u16(flags.rawValue)
+        w.u16(UInt16(Self.preambleSize + body.bytes.count))
+        w.raw(body.bytes)
+        return w.bytes
+    }
+
+    /// Total fixed-header length from its preamble; checks magic and version.
+    static func fixedLength(fromPreamble p: [UInt8]) throws -> Int {
+        guard p.count >= preambleSize, Array(p[0..<4]) == magic else {
+            throw StorageError(.unsupportedFormat, "not an AtRest object (bad magic)")
+        }
+        let version = UInt16(p[4]) << 8 | UInt16(p[5])
+        guard version == Self.version else { throw StorageError(.unsupportedFormat, "object format version \(version) is not supported (this build reads v1)") }
+        let length = Int(UInt16(p[8]) << 8 | UInt16(p[9]))
+        guard length > preambleSize else { throw StorageError.integrity("bad header length") }
+        return length
+    }
+
+    static func decode(_ bytes: [UInt8]) throws -> ObjectHeader {
+        let length = try fixedLength(fromPreamble: bytes)
+        guard bytes.count == length else { throw StorageError.integrity("bad header length") }
+        var r = ByteReader(bytes)
+        _ = try r.take(6)
+        let flags = Flags(rawValue: try r.u16())
+        _ = try r.u16()
+        let reference = try KeyReference.decode(from: &r)
+        let header = ObjectHeader(flags: flags, keyReference: reference, keyCheckValue: Array(try r.take(AccountKey.checkValueSize)),
+                                  salt: Array(try r.take(saltSize)), segmentSize: Int(try r.u32()),
+                                  noncePrefix: Array(try r.take(noncePrefixSize)))
+        guard r.remaining == 0 else { throw StorageError.integrity("trailing bytes in header") }
+        guard header.segmentSize > 0, header.segmentSize <= maxSegmentSize else { throw StorageError.integrity("bad segment size") }
+        return header
+    }
+}

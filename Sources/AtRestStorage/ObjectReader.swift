@@ -1,0 +1,133 @@
+/// Opens a sealed object: checks the header, the key, the metadata block and
+/// that the data region's size matches the authenticated length, then
+/// decrypts whole objects, streams, or only the segments a range touches.
+public final class ObjectReader {
+    public let metadata: ObjectMetadata
+    let header: ObjectHeader
+    let headerBytes: [UInt8]
+    let cipher: SegmentCipher
+    let source: any ObjectSource
+    let dataOffset: UInt64
+    private let segmentCount: UInt64
+
+    public init(source: any ObjectSource, accountKey: AccountKey, context: [UInt8]) throws {
+        self.source = source
+        let preamble = try source.read(at: 0, count: min(Int(source.size), ObjectHeader.preambleSize))
+        let fixedLength = try ObjectHeader.fixedLength(fromPreamble: preamble)
+        let fixed = try source.read(at: 0, count: fixedLength)
+        header = try ObjectHeader.decode(fixed)
+        guard header.keyReference == accountKey.reference else {
+            throw StorageError(.wrongKey, "object is encrypted under \(header.keyReference), but \(accountKey.reference) was given")
+        }
+        guard ConstantTimeCheck.equal(header.keyCheckValue, accountKey.checkValue) else {
+            throw StorageError(.wrongKey, "the account key given for \(header.keyReference) does not match the key the object was written with (key check value differs)")
+        }
+        cipher = try SegmentCipher(header: header, accountKey: accountKey, context: context)
+        var r = ByteReader(try source.read(at: UInt64(fixedLength), count: 16))
+        let metaNonce = Array(try r.take(12))
+        let metaLength = Int(try r.u32())
+        guard metaLength <= 1 << 24 else { throw StorageError.integrity("metadata block too large") }
+        let sealed = try source.read(at: UInt64(fixedLength + 16), count: metaLength + SegmentCipher.tagSize)
+        metadata = try cipher.openMetadata(nonce: metaNonce, sealed: sealed)
+        headerBytes = fixed + r.bytes + sealed
+        dataOffset = UInt64(headerBytes.count)
+        guard source.size >= dataOffset,
+              let length = SegmentLayout.plaintextLength(sealedSize: source.size - dataOffset, segmentSize: header.segmentSize),
+              length == metadata.length || header.flags.contains(.manifest) else {
+            throw StorageError.integrity("data region size does not match the object's length (truncated or extended)")
+        }
+        dataLength = length
+        segmentCount = SegmentLayout.segmentCount(length: length, segmentSize: header.segmentSize)
+    }
+
+    /// Plaintext length of the data stream (for a manifest object, of the manifest).
+    public let dataLength: UInt64
+    var length: UInt64 { dataLength }
+    var isManifest: Bool { header.flags.contains(.manifest) }
+
+    /// Streams the plaintext of `range` to `sink`, decrypting only the
+    /// segments it touches; memory stays at two segments.
+    public func read(range: Range<UInt64>, to sink: (UnsafeRawBufferPointer) throws -> Void) throws {
+        guard range.upperBound <= length else {
+            throw StorageError(.invalidArgument, "range \(range) is outside the object (length \(length))")
+        }
+        let size = header.segmentSize
+        let sealedScratch = UnsafeMutableRawBufferPointer.allocate(byteCount: size + SegmentCipher.tagSize, alignment: 64)
+        let plain = UnsafeMutableRawBufferPointer.allocate(byteCount: size, alignment: 64)
+        defer {
+            sealedScratch.deallocate()
+            plain.initializeMemory(as: UInt8.self, repeating: 0)
+            plain.deallocate()
+        }
+        if range.isEmpty { return }
+        let first = range.lowerBound / UInt64(size), last = (range.upperBound - 1) / UInt64(size)
+        for index in first...last {
+            let n = try openSegment(index, scratch: sealedScratch, into: plain)
+            let segStart = index * UInt64(size)
+            let lo = Int(max(range.lowerBound, segStart) - segStart)
+            let hi = Int(min(range.upperBound, segStart + UInt64(n)) - segStart)
+            try sink(UnsafeRawBufferPointer(rebasing: plain[lo..<hi]))
+        }
+    }
+
+    /// The whole plaintext in one array; segments are decrypted straight into it.
+    public func readAll() throws -> [UInt8] {
+        try [UInt8](unsafeUninitializedCapacity: Int(length)) { buffer, initialized in
+            try read(into: UnsafeMutableRawBufferPointer(buffer))
+            initialized = Int(length)
+        }
+    }
+
+    /// Decrypts the whole plaintext into `output` (at least `length` bytes),
+    /// segment by segment, with no intermediate copy for in-memory sources.
+    public func read(into output: UnsafeMutableRawBufferPointer) throws {
+        let total = Int(length), size = header.segmentSize
+        guard output.count >= total else { throw StorageError(.invalidArgument, "output buffer holds \(output.count) bytes, object has \(total)") }
+        let scratch = UnsafeMutableRawBufferPointer.allocate(byteCount: size + SegmentCipher.tagSize, alignment: 64)
+        defer { scratch.deallocate() }
+        for index in 0..<segmentCount {
+            let lo = Int(index) * size, hi = min(lo + size, total)
+            _ = try openSegment(index, scratch: scratch, into: UnsafeMutableRawBufferPointer(rebasing: output[lo..<hi]))
+        }
+    }
+
+    /// Decrypts segment `index` into `plain`; returns its plaintext size.
+    private func openSegment(_ index: UInt64, scratch: UnsafeMutableRawBufferPointer, into plain: UnsafeMutableRawBufferPointer) throws -> Int {
+        let size = UInt64(header.segmentSize)
+        let stride = size + UInt64(SegmentCipher.tagSize)
+        let isLast = index == segmentCount - 1
+        let plainCount = isLast ? Int(length - index * size) : Int(size)
+        let sealedCount = plainCount + SegmentCipher.tagSize
+        try source.withBytes(at: dataOffset + index * stride, count: sealedCount, scratch: scratch) { sealed in
+            try cipher.open(index: UInt32(index), last: isLast, sealed, into: plain)
+        }
+        return plainCount
+    }
+}
+
+import AtRestCrypto
+
+enum ConstantTimeCheck {
+    static func equal(_ a: [UInt8], _ b: [UInt8]) -> Bool { ConstantTime.equals(a, b) }
+}
+
+extension ObjectReader {
+    /// A new header for the same object with `metadata` sealed under its key
+    /// (fresh nonce); the fixed header, and so every segment, stays valid.
+    func resealedHeader(_ metadata: ObjectMetadata) throws -> [UInt8] {
+        try cipher.fixedHeader + cipher.sealMetadata(metadata)
+    }
+
+    /// The sealed data region, verbatim, in 1 MiB pieces.
+    func copyData(to sink: (UnsafeRawBufferPointer) throws -> Void) throws {
+        let chunk = 1 << 20
+        let scratch = UnsafeMutableRawBufferPointer.allocate(byteCount: chunk, alignment: 64)
+        defer { scratch.deallocate() }
+        var offset = dataOffset
+        while offset < source.size {
+            let n = Int(min(UInt64(chunk), source.size - offset))
+            try source.withBytes(at: offset, count: n, scratch: scratch) { try sink($0) }
+            offset += UInt64(n)
+        }
+    }
+}

@@ -1,0 +1,79 @@
+import Glibc
+
+/// Random-access bytes of a sealed object: a file or a buffer.
+public protocol ObjectSource {
+    var size: UInt64 { get }
+    /// Calls `body` with exactly `count` bytes at `offset`. A file reads them
+    /// into `scratch` (≥ count); a buffer passes its own memory (no copy).
+    func withBytes<R>(at offset: UInt64, count: Int, scratch: UnsafeMutableRawBufferPointer,
+                      _ body: (UnsafeRawBufferPointer) throws -> R) throws -> R
+}
+
+extension ObjectSource {
+    func read(at offset: UInt64, count: Int) throws -> [UInt8] {
+        var out = [UInt8](repeating: 0, count: count)
+        try out.withUnsafeMutableBytes { scratch in
+            try withBytes(at: offset, count: count, scratch: scratch) { bytes in
+                if bytes.baseAddress != UnsafeRawPointer(scratch.baseAddress) { scratch.copyMemory(from: bytes) }
+            }
+        }
+        return out
+    }
+}
+
+/// A sealed object held in memory.
+public struct BufferSource: ObjectSource {
+    public let bytes: [UInt8]
+    public init(_ bytes: [UInt8]) { self.bytes = bytes }
+    public var size: UInt64 { UInt64(bytes.count) }
+
+    public func withBytes<R>(at offset: UInt64, count: Int, scratch: UnsafeMutableRawBufferPointer,
+                             _ body: (UnsafeRawBufferPointer) throws -> R) throws -> R {
+        guard offset + UInt64(count) <= size else { throw StorageError.integrity("object ends early") }
+        return try bytes.withUnsafeBytes { try body(UnsafeRawBufferPointer(rebasing: $0[Int(offset)..<(Int(offset) + count)])) }
+    }
+}
+
+/// A sealed object in an open file, read with `pread` (the descriptor is not owned).
+public struct FileSource: ObjectSource {
+    public let descriptor: Int32
+    public let size: UInt64
+
+    public init(descriptor: Int32) throws {
+        var st = stat()
+        guard fstat(descriptor, &st) == 0 else { throw SystemCall.error("fstat") }
+        self.descriptor = descriptor
+        size = UInt64(st.st_size)
+    }
+
+    public func withBytes<R>(at offset: UInt64, count: Int, scratch: UnsafeMutableRawBufferPointer,
+                             _ body: (UnsafeRawBufferPointer) throws -> R) throws -> R {
+        guard offset + UInt64(count) <= size else { throw StorageError.integrity("object ends early") }
+        var done = 0
+        while done < count {
+            let n = pread(descriptor, scratch.baseAddress! + done, count - done, off_t(offset) + off_t(done))
+            if n < 0 && errno == EINTR { continue }
+            guard n > 0 else { throw n == 0 ? StorageError.integrity("object ends early") : SystemCall.error("pread") }
+            done += n
+        }
+        return try body(UnsafeRawBufferPointer(rebasing: scratch[0..<count]))
+    }
+}
+
+/// errno → `StorageError(.io)`, and EINTR retries, in one place.
+enum SystemCall {
+    static func error(_ call: String, _ path: String? = nil) -> StorageError {
+        let code = errno
+        let text = String(cString: strerror(code))
+        return StorageError(.io, "\(call)\(path.map { " '\($0)'" } ?? "") failed: \(text) (errno \(code))")
+    }
+
+    @discardableResult
+    static func retrying(_ call: String, _ path: String? = nil, _ body: () -> Int32) throws -> Int32 {
+        while true {
+            let r = body()
+            if r >= 0 { return r }
+            if errno != EINTR { throw error(call, path) }
+        }
+    }
+}

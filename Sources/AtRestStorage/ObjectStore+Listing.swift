@@ -1,0 +1,32 @@
+import Glibc
+
+/// One page of a listing.
+public struct ObjectListing: Sendable, Equatable {
+    public var objects: [ObjectMetadata]
+    /// Pass back as `pageToken` for the next page; nil when this was the last.
+    public var nextPageToken: String?
+}
+
+/// Listing decrypts each object's header (names are not on disk in clear),
+/// then sorts, filters by prefix and pages. Cost is O(objects in container)
+/// per page: an encrypted name index is future work.
+extension ObjectStore {
+    public func list(account: String, container: String, prefix: String = "", pageToken: String? = nil,
+                     maxResults: Int = 1000, accountKey: AccountKey) throws -> ObjectListing {
+        guard maxResults > 0 else { throw StorageError(.invalidArgument, "maxResults must be positive") }
+        let dir = try existingContainer(account, container, accountKey)
+        var all: [ObjectMetadata] = []
+        for entry in try FileSystem.list(dir) where entry.hasPrefix("o-") {
+            do {
+                let metadata = try withObject(dir: dir, hash: String(entry.dropFirst(2)), name: nil, account: account,
+                                              container: container, accountKey: accountKey) { $0.metadata }
+                if metadata.name.hasPrefix(prefix), pageToken.map({ metadata.name > $0 }) ?? true { all.append(metadata) }
+            } catch let error as StorageError where error.code == .notFound {
+                continue  // deleted while listing
+            }
+        }
+        all.sort { $0.name < $1.name }
+        let page = Array(all.prefix(maxResults))
+        return ObjectListing(objects: page, nextPageToken: all.count > maxResults ? page.last?.name : nil)
+    }
+}

@@ -1,0 +1,71 @@
+import AtRestCrypto
+
+/// One object (or staged block) being written: plaintext goes in through
+/// `append` as it arrives, sealed segments go straight to a temp file, and
+/// `finish` makes it durable and visible atomically. Memory is bounded by
+/// two segments whatever the object's size.
+public final class ObjectUpload {
+    private let file: AtomicFile
+    private let sealer: ObjectSealer
+    private let targetName: String
+    private let expectedHash: [UInt8]?
+    private let hasher: SHA256?
+    private let afterCommit: () throws -> Void
+    private var finished = false
+
+    init(directory: String, targetName: String, accountKey: AccountKey, identity: ObjectIdentity,
+         metadata: ObjectMetadata, expectedHash: [UInt8]?, afterCommit: @escaping () throws -> Void = {}) throws {
+        if let expectedHash, expectedHash.count != SHA256.digestSize {
+            throw StorageError(.invalidArgument, "content hash must be a 32-byte SHA-256, got \(expectedHash.count) bytes")
+        }
+        sealer = try ObjectSealer(accountKey: accountKey, context: identity.context, metadata: metadata)
+        file = try AtomicFile(directory: directory)
+        self.targetName = targetName
+        self.expectedHash = expectedHash
+        hasher = expectedHash == nil ? nil : try SHA256()
+        self.afterCommit = afterCommit
+        try sealer.provisionalHeader.withUnsafeBytes { try file.append($0) }
+    }
+
+    public func append(_ bytes: UnsafeRawBufferPointer) throws {
+        precondition(!finished, "append after finish")
+        do {
+            try hasher?.update(bytes)
+            try sealer.append(bytes) { try file.append($0) }
+        } catch {
+            abort()
+            throw error
+        }
+    }
+
+    public func append(_ bytes: [UInt8]) throws { try bytes.withUnsafeBytes { try append($0) } }
+
+    /// Seals the tail, checks the client's content hash if one was sent, and
+    /// atomically publishes the object. Nothing becomes visible on failure.
+    @discardableResult
+    public func finish() throws -> ObjectMetadata {
+        precondition(!finished, "finish called twice")
+        finished = true
+        do {
+            if let expectedHash, let hasher {
+                guard ConstantTime.equals(try hasher.finalize(), expectedHash) else {
+                    throw StorageError(.contentHashMismatch, "the SHA-256 sent by the client does not match the data received; nothing was stored")
+                }
+            }
+            let (header, metadata) = try sealer.finish(contentHash: expectedHash) { try file.append($0) }
+            try file.overwrite(at: 0, header)
+            try file.commit(as: targetName)
+            try afterCommit()
+            return metadata
+        } catch {
+            file.abort()
+            throw error
+        }
+    }
+
+    /// Drops everything written so far.
+    public func abort() {
+        finished = true
+        file.abort()
+    }
+}

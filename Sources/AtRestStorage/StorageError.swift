@@ -1,0 +1,36 @@
+/// An error of the storage layer (object format and store). Never carries key
+/// bytes or plaintext names of other objects.
+public struct StorageError: Error, Sendable, Equatable, CustomStringConvertible {
+    public struct Code: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
+        public var rawValue: String
+        public init(rawValue: String) { self.rawValue = rawValue }
+        public var description: String { rawValue }
+
+        /// Stored bytes were changed, truncated, reordered or spliced: nothing is returned.
+        public static let integrityFailure = Code(rawValue: "integrityFailure")
+        /// The object was written under another key (reference or key check value differ).
+        public static let wrongKey = Code(rawValue: "wrongKey")
+        /// Not an AtRest object, or a format version this build cannot read.
+        public static let unsupportedFormat = Code(rawValue: "unsupportedFormat")
+        public static let notFound = Code(rawValue: "notFound")
+        public static let containerNotFound = Code(rawValue: "containerNotFound")
+        public static let alreadyExists = Code(rawValue: "alreadyExists")
+        public static let invalidArgument = Code(rawValue: "invalidArgument")
+        /// The content hash the client sent does not match the bytes received.
+        public static let contentHashMismatch = Code(rawValue: "contentHashMismatch")
+        /// A system call failed; the message names it and errno.
+        public static let io = Code(rawValue: "io")
+    }
+
+    public var code: Code
+    public var message: String
+
+    public init(_ code: Code, _ message: String) {
+        self.code = code
+        self.message = message
+    }
+
+    public var description: String { "\(code): \(message)" }
+
+    static func integrity(_ what: String) -> StorageError { StorageError(.integrityFailure, "object failed integrity check: \(what)") }
+}

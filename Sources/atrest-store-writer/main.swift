@@ -1,0 +1,89 @@
+// atrest-store-writer: a test helper that writes objects to an ObjectStore in
+// a loop until it is killed; used by the crash test (Tests/IntegrationTests/
+// StorageCrashTests.swift), which SIGKILLs it mid-write.
+//
+// Usage: atrest-store-writer <directory> <seed>
+// The account key comes from ATREST_TEST_ACCOUNT_KEY_HEX (64 hex digits;
+// test use only). Each object carries the SHA-256 of its data in user
+// metadata "sha256", so a reader can prove it is complete.
+import AtRestCrypto
+import AtRestStorage
+import Glibc
+
+/// Unbuffered line to a descriptor (the process is SIGKILLed: nothing may sit in a buffer).
+func say(_ line: String, to fd: Int32 = 1) {
+    let bytes = Array((line + "\n").utf8)
+    _ = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+}
+
+func fail(_ message: String) -> Never {
+    say("atrest-store-writer: \(message)", to: 2)
+    exit(2)
+}
+
+let args = CommandLine.arguments
+guard args.count == 3, let seed = UInt64(args[2]) else { fail("usage: atrest-store-writer <directory> <seed>") }
+guard let keyHex = getenv("ATREST_TEST_ACCOUNT_KEY_HEX").map({ String(cString: $0) }), keyHex.utf8.count == 64 else {
+    fail("set ATREST_TEST_ACCOUNT_KEY_HEX to 64 hex digits")
+}
+let keyBytes = stride(from: 0, to: 64, by: 2).map { i -> UInt8 in
+    let s = keyHex.utf8.dropFirst(i).prefix(2)
+    return UInt8(String(decoding: s, as: UTF8.self), radix: 16) ?? 0
+}
+let reference = KeyReference(provider: "test", keyID: "crash", keyVersion: 1, accountKeyVersion: 1)
+
+do {
+    let key = try AccountKey(key: SecretBytes(keyBytes), reference: reference)
+    let store = try ObjectStore(directory: args[1])
+    if (try? store.createContainer(account: "crash", name: "c", accountKey: key)) == nil {
+        _ = try store.listContainers(account: "crash", accountKey: key)
+    }
+    var rng = SplitMix(seed)
+    say("ready atrest-store-writer endpoint=\(args[1])")
+    var iteration = 0
+    while true {
+        iteration += 1
+        let size = Int(rng.next() % (3 << 20)) + 1
+        let data = try SecureRandom.bytes(size)
+        let digest = try SHA256.hash(data)
+        let hex = digest.map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }.joined()
+        if iteration % 4 == 0 {
+            let name = "blocks-\(rng.next() % 3)"
+            let third = size / 3
+            let parts = [Array(data[0..<third]), Array(data[third..<(2 * third)]), Array(data[(2 * third)...])]
+            for (i, part) in parts.enumerated() {
+                try store.stageBlock(account: "crash", container: "c", name: name, blockID: [UInt8(i), UInt8(iteration & 0xff)], data: part, accountKey: key)
+            }
+            try store.commitBlocks(account: "crash", container: "c", name: name, blockIDs: (0..<3).map { [UInt8($0), UInt8(iteration & 0xff)] },
+                                   userMetadata: ["sha256": hex], accountKey: key)
+            say("wrote \(name)")
+        } else {
+            let name = "object-\(rng.next() % 6)"
+            let upload = try store.beginPut(account: "crash", container: "c", name: name, userMetadata: ["sha256": hex],
+                                            contentHash: digest, accountKey: key)
+            var offset = 0
+            while offset < size {
+                let end = min(offset + 50_000, size)
+                try upload.append(Array(data[offset..<end]))
+                offset = end
+            }
+            try upload.finish()
+            say("wrote \(name)")
+        }
+    }
+} catch {
+    fail("\(error)")
+}
+
+/// Small deterministic generator (SplitMix64) so runs are reproducible by seed.
+struct SplitMix {
+    var state: UInt64
+    init(_ seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}

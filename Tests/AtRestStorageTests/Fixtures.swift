@@ -1,0 +1,38 @@
+import AtRestCrypto
+@testable import AtRestStorage
+
+/// Shared helpers: keys, deterministic data, sealing with small segments.
+enum Fixtures {
+    static let reference = KeyReference(provider: "managed", keyID: "kek-1", keyVersion: 2, accountKeyVersion: 1)
+
+    static func accountKey(_ reference: KeyReference = reference) throws -> AccountKey {
+        try AccountKey(key: SecretBytes(randomCount: 32), reference: reference)
+    }
+
+    static func data(_ count: Int, seed: UInt8 = 7) -> [UInt8] {
+        var x = UInt32(seed) | 0x9e37_0000
+        return (0..<count).map { _ in x = x &* 1_664_525 &+ 1_013_904_223; return UInt8(x >> 24) }
+    }
+
+    static let identity = ObjectIdentity(account: "acct", container: "photos")
+
+    /// Seals through the streaming path with `segmentSize`, feeding `chunk`-sized pieces.
+    static func sealStreaming(_ data: [UInt8], key: AccountKey, identity: ObjectIdentity = identity,
+                              metadata: ObjectMetadata = ObjectMetadata(name: "a/b.jpg"), segmentSize: Int = 1024, chunk: Int = 700) throws -> [UInt8] {
+        let sealer = try ObjectSealer(accountKey: key, context: identity.context, metadata: metadata, flags: [], segmentSize: segmentSize)
+        var out = sealer.provisionalHeader
+        var offset = 0
+        repeat {
+            let end = min(offset + chunk, data.count)
+            try sealer.append(Array(data[offset..<end])) { out.append(contentsOf: $0) }
+            offset = end
+        } while offset < data.count
+        let (header, _) = try sealer.finish { out.append(contentsOf: $0) }
+        out.replaceSubrange(0..<header.count, with: header)
+        return out
+    }
+
+    static func headerSize(_ sealed: [UInt8], key: AccountKey, identity: ObjectIdentity = identity) throws -> Int {
+        try ObjectReader(source: BufferSource(sealed), accountKey: key, context: identity.context).headerBytes.count
+    }
+}
