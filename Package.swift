@@ -35,17 +35,21 @@ let package = Package(
         .target(
             name: "AtRestWire",
             dependencies: ["CAtRestProto"]),
+        .target(
+            name: "AtRestIdentity",
+            dependencies: ["AtRestCrypto", "AtRestWire"]),
 
         // --- Executables. ---
         .executableTarget(
             name: "atrest-bench",
             dependencies: [
-                "AtRestCrypto", "AtRestWire",
+                "AtRestCrypto", "AtRestWire", "AtRestIdentity",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 
         // --- Tests. ---
         .testTarget(name: "AtRestWireTests", dependencies: ["AtRestWire"]),
         .testTarget(name: "AtRestCryptoTests", dependencies: ["AtRestCrypto"]),
+        .testTarget(name: "AtRestIdentityTests", dependencies: ["AtRestIdentity", "AtRestCrypto", "AtRestWire"]),
     ]
 )
