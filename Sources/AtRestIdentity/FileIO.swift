@@ -80,15 +80,7 @@ enum FileIO {
         let fd = open(temp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode)
         guard fd >= 0 else { throw errorText("create", temp) }
         do {
-            try bytes.withUnsafeBytes { buffer in
-                var done = 0
-                while done < buffer.count {
-                    let n = write(fd, buffer.baseAddress! + done, buffer.count - done)
-                    if n < 0 && errno == EINTR { continue }
-                    guard n > 0 else { throw errorText("write", temp) }
-                    done += n
-                }
-            }
+            try writeAll(fd, bytes, path: temp)
             guard fsync(fd) == 0 else { throw errorText("fsync", temp) }
             close(fd)
         } catch {
@@ -112,6 +104,14 @@ enum FileIO {
             throw errorText("create", path)
         }
         defer { close(fd) }
+        try writeAll(fd, bytes, path: path)
+        guard fsync(fd) == 0 else { throw errorText("fsync", path) }
+        try syncDirectory(parentDirectory(of: path))
+        return true
+    }
+
+    /// Writes every byte, retrying short writes and EINTR.
+    private static func writeAll(_ fd: Int32, _ bytes: some ContiguousBytes, path: String) throws {
         try bytes.withUnsafeBytes { buffer in
             var done = 0
             while done < buffer.count {
@@ -121,9 +121,6 @@ enum FileIO {
                 done += n
             }
         }
-        guard fsync(fd) == 0 else { throw errorText("fsync", path) }
-        try syncDirectory(parentDirectory(of: path))
-        return true
     }
 
     static func syncDirectory(_ directory: String) throws {
