@@ -2,6 +2,7 @@
 #include <string.h>
 #include "atrest_descriptors.h"
 #include "atrest/v1/envelope.pb-c.h"
+#include "atrest/v1/identity.pb-c.h"
 
 static const ProtobufCMessageDescriptor *const all[] = {
   &atrest__v1__rpc_header__descriptor,
@@ -15,6 +16,23 @@ static const ProtobufCMessageDescriptor *const all[] = {
   &atrest__v1__empty__descriptor,
   &atrest__v1__echo_request__descriptor,
   &atrest__v1__echo_reply__descriptor,
+  &atrest__v1__identity_login_request__descriptor,
+  &atrest__v1__identity_token__descriptor,
+  &atrest__v1__identity_signing_key__descriptor,
+  &atrest__v1__identity_key_set__descriptor,
+  &atrest__v1__identity_who_am_i__descriptor,
+  &atrest__v1__identity_create_tenant_request__descriptor,
+  &atrest__v1__identity_tenant__descriptor,
+  &atrest__v1__identity_create_user_request__descriptor,
+  &atrest__v1__identity_create_service_principal_request__descriptor,
+  &atrest__v1__identity_principal__descriptor,
+  &atrest__v1__identity_created_principal__descriptor,
+  &atrest__v1__identity_role_request__descriptor,
+  &atrest__v1__identity_account_request__descriptor,
+  &atrest__v1__identity_managed_identity__descriptor,
+  &atrest__v1__identity_move_account_request__descriptor,
+  &atrest__v1__identity_move_account_reply__descriptor,
+  &atrest__v1__identity_rotation__descriptor,
   NULL
 };
 

@@ -1,0 +1,27 @@
+import AtRestWire
+
+extension IdentityService {
+    /// CreateManagedIdentity, ManagedIdentityToken, AccountIdentity (service), MoveAccount (admin or service).
+    func registerAccountMethods(_ router: inout RPCRouter) {
+        router.register(method("CreateManagedIdentity")) { (request: IdentityAccountRequest, context) async throws -> IdentityManagedIdentity in
+            _ = try await self.authorize(context, anyOf: [.service])
+            return try await self.directory.createManagedIdentity(account: request.accountID, tenant: request.tenant).managedIdentityWire
+        }
+        router.register(method("ManagedIdentityToken")) { (request: IdentityAccountRequest, context) async throws -> IdentityToken in
+            _ = try await self.authorize(context, anyOf: [.service])
+            let identity = try await self.directory.managedIdentity(account: request.accountID)
+            return try await self.directory.issuer().issue(for: identity, now: self.config.now())
+        }
+        router.register(method("AccountIdentity")) { (request: IdentityAccountRequest, context) async throws -> IdentityManagedIdentity in
+            _ = try await self.authorize(context, anyOf: [.service])
+            return try await self.directory.managedIdentity(account: request.accountID).managedIdentityWire
+        }
+        router.register(method("MoveAccount")) { (request: IdentityMoveAccountRequest, context) async throws -> IdentityMoveAccountReply in
+            _ = try await self.authorize(context, anyOf: [.identityAdministrator, .service])
+            let (identity, previous) = try await self.directory.moveAccount(request.accountID, to: request.newTenant)
+            let notice = ManagedIdentityGrant.moveNotice(account: request.accountID, identity: identity.id,
+                                                         from: previous, to: identity.tenant)
+            return IdentityMoveAccountReply(identity: identity.managedIdentityWire, previousTenant: previous, notice: notice)
+        }
+    }
+}

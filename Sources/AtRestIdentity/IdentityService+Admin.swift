@@ -1,0 +1,58 @@
+import AtRestCrypto
+import AtRestWire
+
+extension IdentityService {
+    /// CreateTenant, CreateUser, CreateServicePrincipal, GrantRole, RevokeRole (identityAdministrator).
+    func registerAdminMethods(_ router: inout RPCRouter) {
+        router.register(method("CreateTenant")) { (request: IdentityCreateTenantRequest, context) async throws -> IdentityTenant in
+            _ = try await self.authorize(context, anyOf: [.identityAdministrator])
+            let record = try await self.directory.createTenant(id: request.tenant, displayName: request.displayName)
+            return IdentityTenant(tenant: record.id, displayName: record.displayName, createdAtUnix: record.createdAt)
+        }
+        router.register(method("CreateUser")) { (request: IdentityCreateUserRequest, context) async throws -> IdentityCreatedPrincipal in
+            _ = try await self.authorize(context, anyOf: [.identityAdministrator])
+            return try await self.createPrincipal(kind: .user, tenant: request.tenant, name: request.name,
+                                                  secret: request.secret, roles: [])
+        }
+        router.register(method("CreateServicePrincipal")) { (request: IdentityCreateServicePrincipalRequest, context) async throws -> IdentityCreatedPrincipal in
+            _ = try await self.authorize(context, anyOf: [.identityAdministrator])
+            return try await self.createPrincipal(kind: .service, tenant: IdentityState.systemTenant, name: request.name,
+                                                  secret: request.secret, roles: [.service])
+        }
+        router.register(method("GrantRole")) { (request: IdentityRoleRequest, context) async throws -> IdentityPrincipal in
+            _ = try await self.authorize(context, anyOf: [.identityAdministrator])
+            let (id, role) = try await self.roleTarget(request)
+            return try await self.directory.grant(role, to: id).wire
+        }
+        router.register(method("RevokeRole")) { (request: IdentityRoleRequest, context) async throws -> IdentityPrincipal in
+            _ = try await self.authorize(context, anyOf: [.identityAdministrator])
+            let (id, role) = try await self.roleTarget(request)
+            return try await self.directory.revoke(role, from: id).wire
+        }
+    }
+
+    /// Hashes the secret (generating one when empty) outside the directory actor, then creates the principal.
+    func createPrincipal(kind: PrincipalKind, tenant: String, name: String, secret: String, roles: [Role]) async throws -> IdentityCreatedPrincipal {
+        if !secret.isEmpty && secret.utf8.count < 12 {
+            throw RPCStatus(.invalidArgument, "secret is too short: use at least 12 characters, or leave it empty to get a generated one")
+        }
+        let generated = secret.isEmpty ? try Bootstrap.generateSecret() : ""
+        let hash = try PasswordHash(hashing: Array((secret.isEmpty ? generated : secret).utf8), iterations: config.passwordIterations)
+        let record = try await directory.createPrincipal(kind: kind, tenant: tenant, name: name, secretHash: hash.encoded, roles: roles)
+        return IdentityCreatedPrincipal(principal: record.wire, generatedSecret: generated)
+    }
+
+    private func roleTarget(_ request: IdentityRoleRequest) async throws -> (String, Role) {
+        guard let role = Role(request.role) else {
+            throw RPCStatus(.invalidArgument, "unknown role '\(request.role.prefix(128))'; roles are: \(Role.syntax)")
+        }
+        if case .accountIdentity = role {
+            throw RPCStatus(.invalidArgument, "role accountIdentity belongs only to an account's managed identity and cannot be granted")
+        }
+        let principal = try await directory.resolve(id: request.principalID, tenant: request.tenant, name: request.name)
+        guard principal.kind != .managedIdentity else {
+            throw RPCStatus(.failedPrecondition, "managed identity '\(principal.id)' is owned by the service; its roles cannot be changed")
+        }
+        return (principal.id, role)
+    }
+}
