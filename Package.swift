@@ -10,6 +10,11 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "atrest-bench", targets: ["atrest-bench"]),
+        // Key-provider plug-ins: loaded by the vault with dlopen (docs/KEY-PROVIDERS.md).
+        .library(name: "KeyProviderManaged", type: .dynamic, targets: ["KeyProviderManaged"]),
+        .library(name: "KeyProviderCustomer", type: .dynamic, targets: ["KeyProviderCustomer"]),
+        .library(name: "KeyProviderRevokedTest", type: .dynamic, targets: ["KeyProviderRevokedTest"]),
+        .library(name: "KeyProviderCTest", type: .dynamic, targets: ["KeyProviderCTest"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -36,16 +41,33 @@ let package = Package(
             name: "AtRestWire",
             dependencies: ["CAtRestProto"]),
 
+        // --- Key vault and its provider plug-ins (C ABI between them). ---
+        .target(name: "CKeyProviderABI"),
+        .target(
+            name: "KeyProviderKit",
+            dependencies: ["AtRestCrypto", "CKeyProviderABI"]),
+        .target(name: "KeyProviderManaged", dependencies: ["KeyProviderKit", "CKeyProviderABI"]),
+        .target(name: "KeyProviderCustomer", dependencies: ["KeyProviderKit", "CKeyProviderABI"]),
+        .target(name: "KeyProviderRevokedTest", dependencies: ["KeyProviderKit", "CKeyProviderABI"]),
+        .target(
+            name: "KeyProviderCTest",
+            dependencies: ["CKeyProviderABI"],
+            linkerSettings: [.linkedLibrary("crypto")]),
+        .target(
+            name: "AtRestKeyVault",
+            dependencies: ["AtRestCrypto", "AtRestWire", "CKeyProviderABI", "COpenSSL"]),
+
         // --- Executables. ---
         .executableTarget(
             name: "atrest-bench",
             dependencies: [
-                "AtRestCrypto", "AtRestWire",
+                "AtRestCrypto", "AtRestWire", "AtRestKeyVault",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 
         // --- Tests. ---
         .testTarget(name: "AtRestWireTests", dependencies: ["AtRestWire"]),
         .testTarget(name: "AtRestCryptoTests", dependencies: ["AtRestCrypto"]),
+        .testTarget(name: "AtRestKeyVaultTests", dependencies: ["AtRestKeyVault", "AtRestCrypto", "AtRestWire"]),
     ]
 )
