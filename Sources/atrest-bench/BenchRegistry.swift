@@ -4,5 +4,6 @@ import ArgumentParser
 enum BenchRegistry {
     static let all: [any ParsableCommand.Type] = [
         CryptoBench.self,
+        VaultBench.self,
     ]
 }
