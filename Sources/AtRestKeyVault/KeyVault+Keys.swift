@@ -60,29 +60,29 @@ extension KeyVault {
     }
 
     public func setEnabled(_ key: KeyRef, _ enabled: Bool, caller: VaultCaller, callID: [UInt8] = []) throws(VaultError) -> KeyInfo {
-        try audited(enabled ? "EnableKey" : "DisableKey", key, caller, callID, anchor: true, version: { $0.currentVersion }) { () throws(VaultError) in
-            try requireRole(caller, [config.adminRole], for: enabled ? "enable keys" : "disable keys")
-            let info = try provider(key.provider).setEnabled(key.keyID, enabled)
-            emit(enabled ? .enabled : .disabled, info.ref, actor: caller)
-            return try describe(info)
+        try change(enabled ? "EnableKey" : "DisableKey", key, enabled ? .enabled : .disabled, caller, callID) { p throws(VaultError) in
+            try p.setEnabled(key.keyID, enabled)
         }
     }
 
     /// Soft delete: recoverable until purged.
     public func deleteKey(_ key: KeyRef, caller: VaultCaller, callID: [UInt8] = []) throws(VaultError) -> KeyInfo {
-        try audited("DeleteKey", key, caller, callID, anchor: true, version: { $0.currentVersion }) { () throws(VaultError) in
-            try requireRole(caller, [config.adminRole], for: "delete keys")
-            let info = try provider(key.provider).delete(key.keyID)
-            emit(.deleted, info.ref, actor: caller)
-            return try describe(info)
-        }
+        try change("DeleteKey", key, .deleted, caller, callID) { p throws(VaultError) in try p.delete(key.keyID) }
     }
 
     public func recoverKey(_ key: KeyRef, caller: VaultCaller, callID: [UInt8] = []) throws(VaultError) -> KeyInfo {
-        try audited("RecoverKey", key, caller, callID, anchor: true, version: { $0.currentVersion }) { () throws(VaultError) in
-            try requireRole(caller, [config.adminRole], for: "recover keys")
-            let info = try provider(key.provider).recover(key.keyID)
-            emit(.recovered, info.ref, actor: caller)
+        try change("RecoverKey", key, .recovered, caller, callID) { p throws(VaultError) in try p.recover(key.keyID) }
+    }
+
+    /// An audited, admin-only state change of one key that publishes `event`.
+    private func change(
+        _ operation: String, _ key: KeyRef, _ event: KeyEvent.Kind, _ caller: VaultCaller, _ callID: [UInt8],
+        _ body: (LoadedProvider) throws(VaultError) -> KeyInfo
+    ) throws(VaultError) -> KeyInfo {
+        try audited(operation, key, caller, callID, anchor: true, version: { $0.currentVersion }) { () throws(VaultError) in
+            try requireRole(caller, [config.adminRole], for: "\(operation.dropLast(3).lowercased()) keys")
+            let info = try body(try provider(key.provider))
+            emit(event, info.ref, actor: caller)
             return try describe(info)
         }
     }

@@ -1,3 +1,5 @@
+// The 'customer' key-provider plug-in. Customer-managed keys: create or import (BYOK), rotate, enable/disable, expiry, soft delete with retention and purge protection, recover.
+// Built as a .dynamic library; see docs/KEY-PROVIDERS.md.
 import CKeyProviderABI
 import KeyProviderKit
 

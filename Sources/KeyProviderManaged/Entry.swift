@@ -1,3 +1,5 @@
+// The 'managed' key-provider plug-in. Service-managed keys: generated in the vault, one per account (key id = account id), rotated automatically every rotation_days (default 90); old versions stay for unwrap.
+// Built as a .dynamic library; see docs/KEY-PROVIDERS.md.
 import CKeyProviderABI
 import KeyProviderKit
 

@@ -1,3 +1,5 @@
+// The 'revoked-test' key-provider plug-in. Answers every unwrap as revoked (and wrap too with revoke_wrap=1), so the revocation path can be tested end to end.
+// Built as a .dynamic library; see docs/KEY-PROVIDERS.md.
 import CKeyProviderABI
 import KeyProviderKit
 
