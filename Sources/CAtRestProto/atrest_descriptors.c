@@ -3,6 +3,7 @@
 #include "atrest_descriptors.h"
 #include "atrest/v1/envelope.pb-c.h"
 #include "atrest/v1/identity.pb-c.h"
+#include "atrest/v1/vault.pb-c.h"
 
 static const ProtobufCMessageDescriptor *const all[] = {
   &atrest__v1__rpc_header__descriptor,
@@ -33,6 +34,33 @@ static const ProtobufCMessageDescriptor *const all[] = {
   &atrest__v1__identity_move_account_request__descriptor,
   &atrest__v1__identity_move_account_reply__descriptor,
   &atrest__v1__identity_rotation__descriptor,
+  &atrest__v1__key_ref__descriptor,
+  &atrest__v1__vault_reference_count__descriptor,
+  &atrest__v1__vault_key__descriptor,
+  &atrest__v1__create_key_request__descriptor,
+  &atrest__v1__import_key_request__descriptor,
+  &atrest__v1__get_import_key_request__descriptor,
+  &atrest__v1__get_import_key_response__descriptor,
+  &atrest__v1__key_request__descriptor,
+  &atrest__v1__rotate_key_request__descriptor,
+  &atrest__v1__key_response__descriptor,
+  &atrest__v1__list_keys_request__descriptor,
+  &atrest__v1__list_keys_response__descriptor,
+  &atrest__v1__vault_access_grant__descriptor,
+  &atrest__v1__access_request__descriptor,
+  &atrest__v1__access_response__descriptor,
+  &atrest__v1__wrap_request__descriptor,
+  &atrest__v1__wrap_response__descriptor,
+  &atrest__v1__unwrap_request__descriptor,
+  &atrest__v1__unwrap_response__descriptor,
+  &atrest__v1__reference_request__descriptor,
+  &atrest__v1__reference_response__descriptor,
+  &atrest__v1__vault_audit_entry__descriptor,
+  &atrest__v1__get_audit_log_request__descriptor,
+  &atrest__v1__get_audit_log_response__descriptor,
+  &atrest__v1__verify_audit_log_response__descriptor,
+  &atrest__v1__key_event__descriptor,
+  &atrest__v1__vault_state__descriptor,
   NULL
 };
 

@@ -1,0 +1,96 @@
+import AtRestCrypto
+
+/// Wrap/unwrap of account keys and the reference counts of stored data.
+extension KeyVault {
+    /// Wraps `accountKey` with the key's current version. Needs a "wrap" grant.
+    /// Rotates the key first when its rotation period has passed.
+    public func wrap(_ accountKey: SecretBytes, with key: KeyRef, context: [UInt8] = [], caller: VaultCaller, callID: [UInt8] = []) throws(VaultError) -> WrappedKey {
+        try audited("Wrap", key.unversioned, caller, callID, version: { $0.key.version }) { () throws(VaultError) in
+            try requireGrant(caller, .wrap, key)
+            guard accountKey.count > 0, accountKey.count <= 64 else {
+                throw VaultError(.invalidArgument, "account keys are 1-64 bytes, got \(accountKey.count)")
+            }
+            let provider = try provider(key.provider)
+            var info = try provider.info(key.keyID)
+            if info.state == .enabled, let next = info.nextRotation, config.clock() >= next {
+                info = try rotateKey(key.unversioned, caller: .system)
+            }
+            // The header (with the KCV of the version about to be used) is the
+            // AAD; if a rotation slips in between, the version check below catches it.
+            let version = info.currentVersion
+            let kcv = try provider.checkValue(key.keyID, version: version)
+            let ref = KeyRef(provider: key.provider, keyID: key.keyID, version: version)
+            var wrapped = WrappedKey(key: ref, checkValue: kcv, providerBytes: [])
+            let (used, bytes) = try provider.wrap(key.keyID, plaintext: accountKey, aad: WrappedKey.aad(header: wrapped.header, context: context))
+            guard used == version else {
+                throw VaultError(.internal, "key \(key) was rotated during the wrap; retry")
+            }
+            wrapped.providerBytes = bytes
+            return wrapped
+        }
+    }
+
+    /// Unwraps a blob made by `wrap`. Needs an "unwrap" grant on the key named
+    /// in the blob. A blob wrapped by other material under the same name fails
+    /// as `.wrongKey`; a damaged blob or a different context as `.corrupt`.
+    public func unwrap(_ blob: [UInt8], context: [UInt8] = [], caller: VaultCaller, callID: [UInt8] = []) throws(VaultError) -> (key: SecretBytes, ref: KeyRef) {
+        let parsed: WrappedKey
+        do { parsed = try WrappedKey(parsing: blob) } catch {
+            _ = try? audit.append(AuditEntry(time: config.clock(), callID: callID, principalID: caller.principalID, tenantID: caller.tenantID,
+                                         operation: "Unwrap", key: KeyRef(provider: "", keyID: ""), result: error.code.rawValue, detail: error.message))
+            throw error
+        }
+        let ref = parsed.key
+        return try audited("Unwrap", ref, caller, callID, version: { $0.ref.version }) { () throws(VaultError) in
+            try requireGrant(caller, .unwrap, ref)
+            let provider = try provider(ref.provider)
+            let kcv = try provider.checkValue(ref.keyID, version: ref.version)
+            guard ConstantTime.equals(kcv, parsed.checkValue) else {
+                throw VaultError(.wrongKey, "wrong key: the blob was wrapped by different key material than \(ref) holds (was the key purged and re-created under the same name?)")
+            }
+            let secret = try provider.unwrap(ref.keyID, version: ref.version, wrapped: parsed.providerBytes[...],
+                                             aad: WrappedKey.aad(header: parsed.header, context: context))
+            return (secret, ref)
+        }
+    }
+
+    /// Stored data now holds one more wrapped account key made with `key`
+    /// (a specific version). Needs a wrap grant on the key.
+    public func registerReference(_ key: KeyRef, caller: VaultCaller, callID: [UInt8] = []) throws(VaultError) -> UInt64 {
+        try changeReference(key, delta: 1, caller: caller, callID: callID)
+    }
+
+    /// Stored data dropped a wrapped account key made with `key`.
+    public func unregisterReference(_ key: KeyRef, caller: VaultCaller, callID: [UInt8] = []) throws(VaultError) -> UInt64 {
+        try changeReference(key, delta: -1, caller: caller, callID: callID)
+    }
+
+    private func changeReference(_ key: KeyRef, delta: Int, caller: VaultCaller, callID: [UInt8]) throws(VaultError) -> UInt64 {
+        try audited(delta > 0 ? "RegisterReference" : "UnregisterReference", key, caller, callID) { () throws(VaultError) in
+            try requireGrant(caller, .wrap, key)
+            let info = try provider(key.provider).info(key.keyID)
+            guard key.version >= 1, key.version <= info.currentVersion else {
+                throw VaultError(.notFound, "\(key.unversioned) has no version \(key.version) (versions 1-\(info.currentVersion))")
+            }
+            return try policy.reference(key, delta: delta)
+        }
+    }
+
+    func requireGrant(_ caller: VaultCaller, _ operation: KeyOperation, _ key: KeyRef) throws(VaultError) {
+        guard policy.allows(caller.principalID, operation, on: key) else {
+            throw VaultError(.permissionDenied, "\(caller) has no '\(operation.rawValue)' grant on key \(key.unversioned); a key administrator can add it with GrantAccess")
+        }
+    }
+
+    // MARK: audit
+
+    public func auditEntries(after: UInt64 = 0, limit: Int = 1000, caller: VaultCaller) throws(VaultError) -> [AuditEntry] {
+        try requireRole(caller, [config.auditorRole, config.adminRole], for: "read the audit log")
+        return try audit.entries(after: after, limit: max(1, min(limit, 10_000)))
+    }
+
+    public func verifyAuditLog(caller: VaultCaller) throws(VaultError) -> AuditVerification {
+        try requireRole(caller, [config.auditorRole, config.adminRole], for: "verify the audit log")
+        return try audit.verify()
+    }
+}

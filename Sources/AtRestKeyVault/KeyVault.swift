@@ -1,0 +1,111 @@
+import AtRestCrypto
+
+/// The key vault: loads the provider plug-ins, enforces access policy, wraps
+/// and unwraps account keys, audits every key operation and emits key events.
+///
+/// Thread-safe; every method is synchronous and fast (microseconds), so RPC
+/// handlers call it directly. Every key operation, allowed or not, leaves one
+/// audit entry; errors name the key, never key bytes.
+public final class KeyVault: Sendable {
+    public let config: KeyVaultConfig
+    let providers: [String: LoadedProvider]
+    let policy: VaultPolicy
+    let audit: AuditLog
+    let events: any KeyEventSink
+    let importPrivateKey: SecretBytes
+    /// The X25519 public key customers seal imported keys to (`ImportEnvelope`).
+    public let importPublicKey: [UInt8]
+
+    /// Opens (or creates) the vault under `config.dataDirectory`. Fails for a
+    /// provider that cannot be loaded (missing file, missing symbol, wrong ABI
+    /// version, bad config), a bad root key, or a corrupt vault state; a
+    /// provider whose own state is corrupt is left unavailable instead.
+    public init(config: KeyVaultConfig, events: any KeyEventSink = NoKeyEvents()) throws(VaultError) {
+        self.config = config
+        self.events = events
+        let data = config.dataDirectory
+        try AtomicFile.makeDirectory(data + "/providers")
+        let rootKey = try RootKey.load(config)
+        let directory = config.pluginDirectory ?? KeyVaultConfig.defaultPluginDirectory()
+        var providers: [String: LoadedProvider] = [:]
+        for spec in config.providers {
+            guard (try? ProviderName.validate(spec.name)) != nil else {
+                throw VaultError(.invalidArgument, "provider name '\(spec.name)' must be 1-64 characters of a-z 0-9 . _ -")
+            }
+            guard providers[spec.name] == nil else { throw VaultError(.invalidArgument, "provider '\(spec.name)' is configured twice") }
+            let table = try PluginLoader.load(spec, directory: directory)
+            let state = SealedFile(path: "\(data)/providers/\(spec.name).state", label: "provider:\(spec.name)", rootKey: rootKey)
+            providers[spec.name] = try LoadedProvider(spec: spec, table: table, context: ProviderHostContext(state: state, clock: config.clock))
+        }
+        self.providers = providers
+        policy = try VaultPolicy(file: SealedFile(path: data + "/vault.state", label: "vault-state", rootKey: rootKey))
+        audit = try AuditLog(path: data + "/audit.log", rootKey: rootKey, anchorEvery: config.auditAnchorEvery)
+        let importFile = SealedFile(path: data + "/import-key.state", label: "import-key", rootKey: rootKey)
+        if let existing = try importFile.read(), existing.count == 32 {
+            importPrivateKey = existing
+        } else {
+            importPrivateKey = try VaultCrypto.x25519PrivateKey()
+            try importFile.write(importPrivateKey)
+        }
+        importPublicKey = try VaultCrypto.x25519PublicKey(importPrivateKey)
+    }
+
+    /// Names of the loaded providers, and why any of them cannot serve.
+    public var providerStatus: [String: String?] { providers.mapValues(\.unavailableReason) }
+
+    /// Anchors the audit head; call on shutdown.
+    public func close() throws(VaultError) { try audit.anchor() }
+
+    // MARK: shared plumbing
+
+    func provider(_ name: String) throws(VaultError) -> LoadedProvider {
+        guard let provider = providers[name] else {
+            let known = providers.keys.sorted().joined(separator: ", ")
+            throw VaultError(.notFound, "provider '\(name)' is not loaded (loaded: \(known))")
+        }
+        return provider
+    }
+
+    func requireRole(_ caller: VaultCaller, _ roles: [String], for action: String) throws(VaultError) {
+        guard roles.contains(where: caller.roles.contains) else {
+            throw VaultError(.permissionDenied, "\(caller) lacks the role '\(roles[0])' needed to \(action)")
+        }
+    }
+
+    /// Runs one key operation and audits it whatever the outcome. Key
+    /// management (`anchor`) also anchors the audit head.
+    func audited<R>(
+        _ operation: String, _ key: KeyRef, _ caller: VaultCaller, _ callID: [UInt8], anchor: Bool = false,
+        version: (R) -> UInt32 = { _ in 0 }, _ body: () throws(VaultError) -> R
+    ) throws(VaultError) -> R {
+        let result: R
+        do {
+            result = try body()
+        } catch {
+            _ = try? audit.append(entry(operation, key, caller, callID, result: error.code.rawValue, detail: error.message), anchorNow: anchor)
+            throw error
+        }
+        var ref = key
+        ref.version = version(result)
+        try audit.append(entry(operation, ref, caller, callID, result: "ok"), anchorNow: anchor)
+        return result
+    }
+
+    private func entry(_ operation: String, _ key: KeyRef, _ caller: VaultCaller, _ callID: [UInt8], result: String, detail: String = "") -> AuditEntry {
+        AuditEntry(time: config.clock(), callID: callID, principalID: caller.principalID, tenantID: caller.tenantID,
+                   operation: operation, key: key, result: result, detail: detail)
+    }
+
+    func emit(_ kind: KeyEvent.Kind, _ key: KeyRef, principal: String = "", actor: VaultCaller) {
+        events.publish(KeyEvent(kind: kind, key: key, principalID: principal, time: config.clock(), actorID: actor.principalID))
+    }
+}
+
+enum ProviderName {
+    static func validate(_ name: String) throws(VaultError) {
+        let ok = !name.isEmpty && name.utf8.count <= 64 && name.utf8.allSatisfy { c in
+            (c >= 0x61 && c <= 0x7a) || (c >= 0x30 && c <= 0x39) || c == 0x2e || c == 0x5f || c == 0x2d
+        }
+        if !ok { throw VaultError(.invalidArgument, "bad provider name") }
+    }
+}

@@ -1,0 +1,86 @@
+import AtRestCrypto
+import AtRestWire
+
+/// The vault's RPC method table ("atrest.v1.KeyVault/<Verb>") over a `KeyVault`.
+///
+/// Who is calling comes from `authenticate`, which turns a request header into
+/// a `VaultCaller`; the service executable plugs in token verification there
+/// (it throws UNAUTHENTICATED for a missing or bad token). Tests call
+/// `router.handle(_:)` in-process.
+public struct KeyVaultService: Sendable {
+    public typealias Authenticate = @Sendable (RPCHeader) async throws -> VaultCaller
+    public static let prefix = "atrest.v1.KeyVault/"
+
+    public let vault: KeyVault
+    public let router: RPCRouter
+
+    public init(vault: KeyVault, authenticate: @escaping Authenticate) {
+        self.vault = vault
+        router = Self.makeRouter(vault, authenticate)
+    }
+
+    /// Opens the vault from `config` and builds the router (what the executable calls).
+    public init(config: KeyVaultConfig, events: any KeyEventSink = NoKeyEvents(), authenticate: @escaping Authenticate) throws(VaultError) {
+        self.init(vault: try KeyVault(config: config, events: events), authenticate: authenticate)
+    }
+
+    private static func makeRouter(_ vault: KeyVault, _ authenticate: @escaping Authenticate) -> RPCRouter {
+        var router = RPCRouter()
+        /// Registers one method: authenticates, runs the vault call, maps `VaultError` to its status.
+        func add<Request: WireMessage, Reply: WireMessage>(
+            _ verb: String, _ type: Request.Type, _ body: @escaping @Sendable (KeyVault, Request, VaultCaller, [UInt8]) throws(VaultError) -> Reply
+        ) {
+            router.register(prefix + verb, type) { (request: Request, context: RPCContext) async throws -> Reply in
+                let caller = try await authenticate(context.header)
+                do throws(VaultError) { return try body(vault, request, caller, context.header.callID) } catch { throw error.rpcStatus }
+            }
+        }
+        add("CreateKey", CreateKeyRequest.self) { v, r, c, id throws(VaultError) in
+            KeyResponse(try v.createKey(provider: r.provider, r.spec, caller: c, callID: id))
+        }
+        add("ImportKey", ImportKeyRequest.self) { v, r, c, id throws(VaultError) in
+            KeyResponse(try v.importKey(provider: r.create.provider, r.create.spec, envelope: r.envelope, caller: c, callID: id))
+        }
+        add("GetImportKey", GetImportKeyRequest.self) { v, _, _, _ throws(VaultError) in GetImportKeyResponse(publicKey: v.importPublicKey) }
+        add("GetKey", KeyRequest.self) { v, r, c, id throws(VaultError) in KeyResponse(try v.getKey(r.key, caller: c, callID: id)) }
+        add("ListKeys", ListKeysRequest.self) { v, r, c, id throws(VaultError) in
+            ListKeysResponse(keys: try v.listKeys(provider: r.provider, caller: c, callID: id))
+        }
+        add("RotateKey", RotateKeyRequest.self) { v, r, c, id throws(VaultError) in
+            KeyResponse(try v.rotateKey(r.key, envelope: r.envelope, caller: c, callID: id))
+        }
+        add("EnableKey", KeyRequest.self) { v, r, c, id throws(VaultError) in KeyResponse(try v.setEnabled(r.key, true, caller: c, callID: id)) }
+        add("DisableKey", KeyRequest.self) { v, r, c, id throws(VaultError) in KeyResponse(try v.setEnabled(r.key, false, caller: c, callID: id)) }
+        add("DeleteKey", KeyRequest.self) { v, r, c, id throws(VaultError) in KeyResponse(try v.deleteKey(r.key, caller: c, callID: id)) }
+        add("RecoverKey", KeyRequest.self) { v, r, c, id throws(VaultError) in KeyResponse(try v.recoverKey(r.key, caller: c, callID: id)) }
+        add("PurgeKey", KeyRequest.self) { v, r, c, id throws(VaultError) in
+            try v.purgeKey(r.key, caller: c, callID: id)
+            return EmptyMessage()
+        }
+        add("GrantAccess", AccessRequest.self) { v, r, c, id throws(VaultError) in
+            AccessResponse(grants: try v.grantAccess(r.grant, caller: c, callID: id))
+        }
+        add("RevokeAccess", AccessRequest.self) { v, r, c, id throws(VaultError) in
+            AccessResponse(grants: try v.revokeAccess(r.grant, caller: c, callID: id))
+        }
+        add("Wrap", WrapRequest.self) { v, r, c, id throws(VaultError) in
+            let wrapped = try v.wrap(SecretBytes(r.plaintext), with: r.key, context: r.context, caller: c, callID: id)
+            return WrapResponse(wrapped: wrapped.serialized, key: wrapped.key, checkValue: wrapped.checkValue)
+        }
+        add("Unwrap", UnwrapRequest.self) { v, r, c, id throws(VaultError) in
+            let (key, ref) = try v.unwrap(r.wrapped, context: r.context, caller: c, callID: id)
+            return UnwrapResponse(plaintext: key.withUnsafeBytes { Array($0) }, key: ref)
+        }
+        add("RegisterReference", ReferenceRequest.self) { v, r, c, id throws(VaultError) in
+            ReferenceResponse(count: try v.registerReference(r.key, caller: c, callID: id))
+        }
+        add("UnregisterReference", ReferenceRequest.self) { v, r, c, id throws(VaultError) in
+            ReferenceResponse(count: try v.unregisterReference(r.key, caller: c, callID: id))
+        }
+        add("GetAuditLog", GetAuditLogRequest.self) { v, r, c, _ throws(VaultError) in
+            GetAuditLogResponse(entries: try v.auditEntries(after: r.afterSeq, limit: r.limit == 0 ? 1000 : Int(r.limit), caller: c))
+        }
+        add("VerifyAuditLog", EmptyMessage.self) { v, _, c, _ throws(VaultError) in VerifyAuditLogResponse(try v.verifyAuditLog(caller: c)) }
+        return router
+    }
+}

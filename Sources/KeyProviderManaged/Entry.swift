@@ -1,0 +1,14 @@
+// The 'managed' key-provider plug-in. Service-managed keys: generated in the vault, one per account (key id = account id), rotated automatically every rotation_days (default 90); old versions stay for unwrap.
+// Built as a .dynamic library; see docs/KEY-PROVIDERS.md.
+import CKeyProviderABI
+import KeyProviderKit
+
+/// The plug-in's one exported symbol (see atrest_key_provider.h).
+@_cdecl("atrest_key_provider_v1")
+public func atrestKeyProviderV1() -> UnsafePointer<atrest_kp_v1> { Plugin.table }
+
+enum Plugin {
+    nonisolated(unsafe) static let table = ProviderTable.make(name: ProviderRules.managed.name) { config, host, handle, msg, cap in
+        ProviderTable.open(.managed, config, host, handle, msg, cap)
+    }
+}
