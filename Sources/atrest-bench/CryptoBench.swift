@@ -14,74 +14,61 @@ struct CryptoBench: ParsableCommand {
 
     @Option(help: "Seconds per measurement.") var seconds: Double = 1.0
     @Option(help: "Bytes sealed by the streaming-memory child.") var streamBytes: Int = 1 << 30
+    @Option(help: "Interleaved rounds (each case runs one slice per round).") var rounds = 7
+    @Flag(help: "Also measure raw GCM with misaligned input (placement diagnostics).") var diagnostics = false
+    @Option(help: "Only run cases whose name contains this (for profiling); the baseline always runs.") var only: String?
+    @Flag(help: "Skip the streaming peak-memory child.") var skipStream = false
     @Flag(help: .hidden) var streamChild = false
 
     func run() throws {
         if streamChild { return try runStreamChild() }
         let key = try AccountKey(key: SecretBytes(randomCount: 32),
                                  reference: KeyReference(provider: "bench", keyID: "k", keyVersion: 1, accountKeyVersion: 1))
-        let raw = try rawGCM()
-        print(BenchClock.row("raw AES-256-GCM EVP, 64 KiB buffers (baseline)", raw, baseline: raw))
-        let rawLarge = try rawGCM(bufferSize: 64 << 20)
-        print(BenchClock.row("raw AES-256-GCM EVP, 64 MiB buffer in 64 KiB calls (RAM-bound reference)", rawLarge, baseline: raw))
+        let inCache = try RawGCMBench(size: RawGCMBench.chunk)
+        var cases = [BenchCase(name: "raw AES-256-GCM EVP seal, 64 KiB buffer, in cache (issue baseline)", bytes: inCache.size) { try inCache.seal() }]
+        var pairs: [(format: Int, raw: Int)] = []
         for size in [1 << 20, 64 << 20] {
-            let (seal, open) = try format(size: size, key: key)
-            print(BenchClock.row("format v1 seal, \(size >> 20) MiB object in memory", seal, baseline: raw))
-            print(BenchClock.row("format v1 open, \(size >> 20) MiB object in memory", open, baseline: raw))
+            let raw = try RawGCMBench(size: size)
+            let object = try FormatBench(size: size, key: key)
+            let label = "\(size >> 20) MiB"
+            let first = cases.count
+            cases += [
+                BenchCase(name: "raw GCM seal, \(label) in 64 KiB calls (same-size baseline)", bytes: size) { try raw.seal() },
+                BenchCase(name: "raw GCM open, \(label) in 64 KiB calls (same-size baseline)", bytes: size) { try raw.open() },
+                BenchCase(name: "format v1 seal, \(label) object in memory", bytes: size) { try object.seal() },
+                BenchCase(name: "format v1 open, \(label) object in memory", bytes: size) { try object.open() },
+            ]
+            pairs += [(first + 2, first), (first + 3, first + 1)]
         }
+        if diagnostics {
+            for offset in [0, 8, 48] {
+                let raw = try RawGCMBench(size: 64 << 20, inputOffset: offset)
+                cases.append(BenchCase(name: "diag: raw GCM open, 64 MiB, input at +\(offset) from a cache line", bytes: raw.size) { try raw.open() })
+            }
+        }
+        if let only { cases = cases.enumerated().filter { $0.offset == 0 || $0.element.name.contains(only) }.map(\.element); pairs = [] }
+        let results = try BenchClock.interleaved(cases, rounds: rounds, seconds: seconds)
+        let baseline = results[0].best
+        print("\(rounds) interleaved rounds; best slice (median, worst) per case. Ratios: to the issue baseline (raw 64 KiB in cache), and [fair] to raw GCM over the same bytes.")
+        for (i, c) in cases.enumerated() {
+            let fair = pairs.first { $0.format == i }.map { results[$0.raw].best }
+            print(BenchClock.row(c.name, results[i], baseline: baseline, fairBaseline: fair))
+        }
+        try printFixedCost(key: key)
+        if skipStream { return }
         let peak = try streamPeakMemory()
         print("peak RSS sealing a \(streamBytes >> 20) MiB stream: \(peak.peakKiB / 1024) MiB (VmHWM; process baseline before streaming \(peak.baseKiB / 1024) MiB; target < 64 MiB)")
     }
 
-    /// Bytes/s of sealing with one keyed EVP context, 64 KiB per call, walking
-    /// a buffer of `bufferSize` (64 KiB: stays in cache, like `openssl speed`).
-    private func rawGCM(bufferSize: Int = 64 << 10) throws -> Double {
-        let context = try AESGCMContext(key: SecretBytes(randomCount: 32))
-        let input = try SecureRandom.bytes(bufferSize)
-        var output = [UInt8](repeating: 0, count: bufferSize)
-        let chunk = 64 << 10
-        var tag = [UInt8](repeating: 0, count: 16)
-        var nonce = [UInt8](repeating: 0, count: 12)
-        let aad = [UInt8](repeating: 7, count: 32)
-        var counter: UInt32 = 0
-        return try BenchClock.throughput(seconds: seconds, bytesPerIteration: bufferSize) {
-            try input.withUnsafeBytes { whole in
-                try output.withUnsafeMutableBytes { wholeOut in
-                    for offset in stride(from: 0, to: bufferSize, by: chunk) {
-                        counter &+= 1
-                        nonce[8] = UInt8(counter >> 24); nonce[9] = UInt8((counter >> 16) & 0xff)
-                        nonce[10] = UInt8((counter >> 8) & 0xff); nonce[11] = UInt8(counter & 0xff)
-                        let i = UnsafeRawBufferPointer(rebasing: whole[offset..<(offset + chunk)])
-                        let o = UnsafeMutableRawBufferPointer(rebasing: wholeOut[offset..<(offset + chunk)])
-                        try nonce.withUnsafeBytes { n in
-                            try aad.withUnsafeBytes { a in try tag.withUnsafeMutableBytes { t in try context.seal(i, into: o, nonce: n, aad: a, tag: t) } }
-                        }
-                    }
-                }
-            }
-        }
-    }
-
-    /// Bytes/s of whole-object seal and open (key derivation and headers included), buffers reused.
-    private func format(size: Int, key: AccountKey) throws -> (seal: Double, open: Double) {
-        let data = try SecureRandom.bytes(size)
-        let metadata = ObjectMetadata(name: "bench/object", userMetadata: ["k": "v"])
-        let context = ObjectIdentity(account: "bench", container: "c").context
-        let sealedSize = try ObjectFormat.sealedSize(dataLength: size, metadata: metadata, accountKey: key)
-        var sealed = [UInt8](repeating: 0, count: sealedSize)
-        let seal = try BenchClock.throughput(seconds: seconds, bytesPerIteration: size) {
-            _ = try data.withUnsafeBytes { d in
-                try sealed.withUnsafeMutableBytes { try ObjectFormat.seal(d, metadata: metadata, accountKey: key, context: context, into: $0) }
-            }
-        }
-        var plain = [UInt8](repeating: 0, count: size)
-        let source = BufferSource(sealed)
-        let open = try BenchClock.throughput(seconds: seconds, bytesPerIteration: size) {
-            let reader = try ObjectReader(source: source, accountKey: key, context: context)
-            try plain.withUnsafeMutableBytes { try reader.read(into: $0) }
-        }
-        guard plain == data else { throw ValidationError("format round trip returned different bytes") }
-        return (seal, open)
+    /// Per-object cost that does not scale with size (key derivation, header,
+    /// metadata block, contexts): seal and open of an empty object.
+    private func printFixedCost(key: AccountKey) throws {
+        let empty = try FormatBench(size: 0, key: key)
+        let stats = try BenchClock.interleaved([
+            BenchCase(name: "seal", bytes: 1) { try empty.seal() },
+            BenchCase(name: "open", bytes: 1) { try empty.open() },
+        ], rounds: rounds, seconds: min(seconds, 0.5))
+        print("per-object fixed cost (empty object, best slice): seal \(String(format: "%.1f", 1e6 / stats[0].best)) µs, open \(String(format: "%.1f", 1e6 / stats[1].best)) µs")
     }
 
     /// Runs this executable as a child that only streams, and reads its VmHWM.
