@@ -134,7 +134,8 @@ enum GCMOperation {
             throw CryptoError(.invalidInput, "AES-256-GCM needs a 12-byte nonce, got \(nonce.count)")
         }
         guard output.count >= input.count else { throw CryptoError(.invalidInput, "output buffer smaller than input") }
-        OpenSSLErrorQueue.clear()
+        // Per segment: peeking is cheaper than clearing an already empty queue.
+        if ERR_peek_error() != 0 { OpenSSLErrorQueue.clear() }
         let op = encrypt ? "AES-256-GCM seal" : "AES-256-GCM open"
         let keyPointer = key.map { $0.baseAddress!.assumingMemoryBound(to: UInt8.self) }
         guard EVP_CipherInit_ex2(context, key == nil ? nil : cipher, keyPointer,
