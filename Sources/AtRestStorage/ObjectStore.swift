@@ -174,7 +174,10 @@ public final class ObjectStore: Sendable {
         defer { close(fd) }
         let reader = try ObjectReader(source: try FileSource(descriptor: fd), accountKey: accountKey,
                                       context: ObjectIdentity(account: account, container: container).context)
-        guard try objectHash(container, reader.metadata.name, accountKey) == hash else {
+        // `hash` was computed from `name` when it is given: comparing names is
+        // the same check without a second keyed hash on every read.
+        let matches = try name.map { $0 == reader.metadata.name } ?? (objectHash(container, reader.metadata.name, accountKey) == hash)
+        guard matches else {
             throw StorageError.integrity("object file o-\(hash) holds another object's header (spliced)")
         }
         return try body(reader)
