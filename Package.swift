@@ -59,6 +59,14 @@ let package = Package(
             name: "AtRestKeyVault",
             dependencies: ["AtRestCrypto", "AtRestWire", "CKeyProviderABI", "COpenSSL"]),
 
+        // --- Data path: crypto workers and the front door (docs/DATA-PATH.md). ---
+        .target(
+            name: "AtRestCryptoWorker",
+            dependencies: ["AtRestCrypto", "AtRestWire", "AtRestMessaging", "AtRestStorage", "AtRestIdentity", "AtRestKeyVault", logging]),
+        .target(
+            name: "AtRestFrontDoor",
+            dependencies: ["AtRestCrypto", "AtRestWire", "AtRestMessaging", "AtRestIdentity", "AtRestKeyVault", "AtRestCryptoWorker", logging]),
+
         // Test helpers: launching the real executables (used by integration tests).
         .target(name: "AtRestTesting"),
 

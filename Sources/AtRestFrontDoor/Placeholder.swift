@@ -1,0 +1,1 @@
+// The front door library; see FrontDoor.swift.
