@@ -1,1 +1,0 @@
-// The front door library; see FrontDoor.swift.
