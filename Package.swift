@@ -67,6 +67,13 @@ let package = Package(
             name: "AtRestFrontDoor",
             dependencies: ["AtRestCrypto", "AtRestWire", "AtRestMessaging", "AtRestIdentity", "AtRestKeyVault", "AtRestCryptoWorker", logging]),
 
+        .executableTarget(
+            name: "atrest-frontdoor",
+            dependencies: ["AtRestFrontDoor", "AtRestCryptoWorker", "AtRestRuntime", argumentParser, logging]),
+        .executableTarget(
+            name: "atrest-worker",
+            dependencies: ["AtRestCryptoWorker", "AtRestMessaging", "AtRestRuntime", argumentParser, logging]),
+
         // Test helpers: launching the real executables (used by integration tests).
         .target(name: "AtRestTesting"),
 
