@@ -10,7 +10,7 @@ public enum CredentialsFile {
         defer { fclose(file) }
         var buffer = [CChar](repeating: 0, count: 4096)
         guard fgets(&buffer, Int32(buffer.count), file) != nil else { throw CredentialsError("credentials file '\(path)' is empty") }
-        let line = String(cString: buffer).trimmingCharacters(in: " \r\n\t")
+        let line = String(cString: buffer).trimmingWhitespace()
         guard !line.isEmpty else { throw CredentialsError("credentials file '\(path)' is empty") }
         return line
     }
@@ -22,10 +22,11 @@ public struct CredentialsError: Error, CustomStringConvertible, Sendable {
 }
 
 extension String {
-    func trimmingCharacters(in set: String) -> String {
-        var scalars = Substring(self)
-        while let first = scalars.first, set.contains(first) { scalars = scalars.dropFirst() }
-        while let last = scalars.last, set.contains(last) { scalars = scalars.dropLast() }
+    func trimmingWhitespace() -> String {
+        let blank: (Unicode.Scalar) -> Bool = { $0 == " " || $0 == "\r" || $0 == "\n" || $0 == "\t" }
+        var scalars = Substring(self).unicodeScalars
+        while let first = scalars.first, blank(first) { scalars = scalars.dropFirst() }
+        while let last = scalars.last, blank(last) { scalars = scalars.dropLast() }
         return String(scalars)
     }
 }

@@ -55,10 +55,13 @@ public final class AccountManager: Sendable {
         let identityReply = try await identity.call(
             "atrest.v1.Identity/CreateManagedIdentity", request: IdentityAccountRequest(accountID: accountID, tenant: claims.tenant),
             as: IdentityManagedIdentity.self, timeout: .seconds(10), metadata: service).message
-        let managedKey = KeyRef(provider: Self.managedProvider, keyID: accountID)
+        // A random key id: key references are stored in clear in every object
+        // header, and the account name must not be.
+        let managedKeyID = "mk-" + (try SecureRandom.bytes(12)).map { String($0, radix: 16).leftPadded }.joined()
+        let managedKey = KeyRef(provider: Self.managedProvider, keyID: managedKeyID)
         do {
             _ = try await vault.call("atrest.v1.KeyVault/CreateKey",
-                                     request: CreateKeyRequest(provider: Self.managedProvider, spec: KeySpec(keyID: accountID)),
+                                     request: CreateKeyRequest(provider: Self.managedProvider, spec: KeySpec(keyID: managedKeyID)),
                                      as: KeyResponse.self, timeout: .seconds(10), metadata: service)
         } catch let status as RPCStatus where status.code == .alreadyExists {
             logger.notice("managed key exists already; reusing it", metadata: ["account": "\(accountID)"])
@@ -75,7 +78,7 @@ public final class AccountManager: Sendable {
             encryption: AccountEncryption(keySource: AccountEncryption.managed, provider: wrapped.key.provider,
                                           keyID: wrapped.key.keyID, keyVersion: wrapped.key.version, changedAtUnix: now()),
             owners: [claims.subject])
-        let record = AccountRecord(info: info, wrappedKey: wrapped.wrapped, registered: wrapped.key, managedKeyID: accountID)
+        let record = AccountRecord(info: info, wrappedKey: wrapped.wrapped, registered: wrapped.key, managedKeyID: managedKeyID)
         try registry.update(accountID) { existing in
             guard existing == nil else { throw RPCStatus(.alreadyExists, "account '\(accountID)' already exists") }
             return record
@@ -107,4 +110,8 @@ public final class AccountManager: Sendable {
             logger.notice("could not unregister a key reference", metadata: ["key": "\(key)", "error": "\(error)"])
         }
     }
+}
+
+extension String {
+    var leftPadded: String { count == 1 ? "0" + self : self }
 }

@@ -23,6 +23,7 @@ public final class AccountRegistry: Sendable {
     static let object = "accounts"
 
     public init(dataDirectory: String) throws {
+        try Self.makeDirectories(dataDirectory)
         store = try ObjectStore(directory: "\(dataDirectory)/registry")
         key = try AccountKey(key: try Self.rootKey(dataDirectory),
                              reference: KeyReference(provider: "frontdoor", keyID: "registry", keyVersion: 1, accountKeyVersion: 1))
@@ -86,6 +87,16 @@ public final class AccountRegistry: Sendable {
             }
         }
         return key
+    }
+
+    static func makeDirectories(_ path: String) throws {
+        var current = path.hasPrefix("/") ? "" : "."
+        for part in path.split(separator: "/") {
+            current += "/" + part
+            guard mkdir(current, 0o700) == 0 || errno == EEXIST else {
+                throw FrontDoorError("cannot create directory '\(current)': \(String(cString: strerror(errno)))")
+            }
+        }
     }
 
     static func decodeHex(_ text: String) -> [UInt8]? {

@@ -110,7 +110,8 @@ import Testing
         for file in cluster.allFiles() where !file.hasSuffix(".log") && !file.contains("/identity/") && !file.contains("/vault/") {
             let bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: file)))
             for needle in needles {
-                #expect(!contains(bytes, needle), "\(file) holds '\(String(decoding: needle.prefix(20), as: UTF8.self))' in clear")
+                let found = contains(bytes, needle)
+                #expect(!found, "\(file) holds '\(String(decoding: needle.prefix(20), as: UTF8.self))' in clear")
             }
         }
 
@@ -150,7 +151,8 @@ import Testing
         _ = try await c.call("atrest.v1.Account/SetEncryption", request: AccountSetEncryptionRequest(accountID: "acct-a", keySource: "managed"),
                              as: AccountEncryption.self, metadata: alice)
         try await expectAllReadable(c, a, blobs)
-        _ = try await c.call("atrest.v1.KeyVault/RotateKey", request: RotateKeyRequest(KeyRef(provider: "managed", keyID: "acct-a")), as: KeyResponse.self, metadata: alice)
+        let managedKeyID = try await c.call("atrest.v1.Account/GetEncryption", request: AccountRequest(accountID: "acct-a"), as: AccountEncryption.self, metadata: alice).message.keyID
+        _ = try await c.call("atrest.v1.KeyVault/RotateKey", request: RotateKeyRequest(KeyRef(provider: "managed", keyID: managedKeyID)), as: KeyResponse.self, metadata: alice)
         try await eventually {
             let e = try await c.call("atrest.v1.Account/GetEncryption", request: AccountRequest(accountID: "acct-a"), as: AccountEncryption.self, metadata: alice).message
             guard e.keyVersion == 2 else { throw RPCStatus(.failedPrecondition, "still at version \(e.keyVersion)") }
