@@ -14,6 +14,9 @@ let package = Package(
     products: [
         .executable(name: "atrest-bench", targets: ["atrest-bench"]),
         .executable(name: "atrest-echo", targets: ["atrest-echo"]),
+        .executable(name: "atrest-identity", targets: ["atrest-identity"]),
+        .executable(name: "atrest-keyvault", targets: ["atrest-keyvault"]),
+        .executable(name: "atrest", targets: ["atrest"]),
         // Key-provider plug-ins: loaded by the vault with dlopen (docs/KEY-PROVIDERS.md).
         .library(name: "KeyProviderManaged", type: .dynamic, targets: ["KeyProviderManaged"]),
         .library(name: "KeyProviderCustomer", type: .dynamic, targets: ["KeyProviderCustomer"]),
@@ -57,7 +60,31 @@ let package = Package(
             linkerSettings: [.linkedLibrary("crypto")]),
         .target(
             name: "AtRestKeyVault",
-            dependencies: ["AtRestCrypto", "AtRestWire", "CKeyProviderABI", "COpenSSL"]),
+            dependencies: ["AtRestCrypto", "AtRestWire", "AtRestIdentity", "CKeyProviderABI", "COpenSSL"]),
+
+        // Typed clients (identity, vault) over RPCClient + bearer token: the CLI, services, tests.
+        .target(
+            name: "AtRestClient",
+            dependencies: ["AtRestMessaging", "AtRestWire", "AtRestIdentity", "AtRestKeyVault"]),
+        // Glue every service executable shares: serve-until-signalled, CURVE key files and flags.
+        .target(
+            name: "AtRestServiceKit",
+            dependencies: ["AtRestMessaging", "AtRestRuntime", argumentParser]),
+
+        // --- Data path: crypto workers and the front door (docs/DATA-PATH.md). ---
+        .target(
+            name: "AtRestCryptoWorker",
+            dependencies: ["AtRestCrypto", "AtRestWire", "AtRestMessaging", "AtRestStorage", "AtRestIdentity", "AtRestKeyVault", logging]),
+        .target(
+            name: "AtRestFrontDoor",
+            dependencies: ["AtRestCrypto", "AtRestWire", "AtRestMessaging", "AtRestIdentity", "AtRestKeyVault", "AtRestCryptoWorker", logging]),
+
+        .executableTarget(
+            name: "atrest-frontdoor",
+            dependencies: ["AtRestFrontDoor", "AtRestCryptoWorker", "AtRestRuntime", argumentParser, logging]),
+        .executableTarget(
+            name: "atrest-worker",
+            dependencies: ["AtRestCryptoWorker", "AtRestMessaging", "AtRestRuntime", argumentParser, logging]),
 
         // Test helpers: launching the real executables (used by integration tests).
         .target(name: "AtRestTesting"),
@@ -73,6 +100,22 @@ let package = Package(
         .executableTarget(
             name: "atrest-echo",
             dependencies: ["AtRestMessaging", "AtRestWire", argumentParser, logging]),
+        .executableTarget(
+            name: "atrest-identity",
+            dependencies: ["AtRestIdentity", "AtRestMessaging", "AtRestRuntime", "AtRestServiceKit", argumentParser, logging]),
+        .executableTarget(
+            name: "atrest-keyvault",
+            dependencies: [
+                "AtRestKeyVault", "AtRestIdentity", "AtRestClient", "AtRestMessaging", "AtRestRuntime", "AtRestServiceKit",
+                argumentParser, logging,
+            ]),
+        // The CLI.
+        .executableTarget(
+            name: "atrest",
+            dependencies: [
+                "AtRestClient", "AtRestIdentity", "AtRestKeyVault", "AtRestMessaging", "AtRestWire", "AtRestServiceKit",
+                argumentParser,
+            ]),
         // Test helper: writes objects in a loop until killed (crash test).
         .executableTarget(
             name: "atrest-store-writer",
@@ -88,6 +131,9 @@ let package = Package(
         .testTarget(name: "AtRestKeyVaultTests", dependencies: ["AtRestKeyVault", "AtRestCrypto", "AtRestWire"]),
         .testTarget(
             name: "IntegrationTests",
-            dependencies: ["AtRestMessaging", "AtRestWire", "AtRestTesting", "AtRestStorage", "AtRestCrypto"]),
+            dependencies: [
+                "AtRestMessaging", "AtRestWire", "AtRestTesting", "AtRestStorage", "AtRestCrypto", "AtRestClient",
+                "AtRestIdentity", "AtRestKeyVault", "AtRestServiceKit",
+            ]),
     ]
 )

@@ -36,7 +36,8 @@ public struct ManagedIdentityGrant: Sendable, Equatable, Codable {
         try check(principalID: identity.principalID, tenant: identity.tenant, keyName: keyName)
     }
 
-    private func check(principalID caller: String, tenant callerTenant: String, keyName: String) throws(RPCStatus) {
+    /// Checks a caller known by principal id and tenant (the vault's `VaultCaller`).
+    public func check(principalID caller: String, tenant callerTenant: String, keyName: String) throws(RPCStatus) {
         guard caller == principalID else {
             throw RPCStatus(.permissionDenied,
                             "key '\(keyName)' is granted to the managed identity '\(principalID)' of account '\(accountID)', not to principal '\(caller)'")

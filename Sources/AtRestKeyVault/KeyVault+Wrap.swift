@@ -1,4 +1,6 @@
 import AtRestCrypto
+import AtRestIdentity
+import AtRestWire
 
 /// Wrap/unwrap of account keys and the reference counts of stored data.
 extension KeyVault {
@@ -79,6 +81,53 @@ extension KeyVault {
     func requireGrant(_ caller: VaultCaller, _ operation: KeyOperation, _ key: KeyRef) throws(VaultError) {
         guard policy.allows(caller.principalID, operation, on: key) else {
             throw VaultError(.permissionDenied, "\(caller) has no '\(operation.rawValue)' grant on key \(key.unversioned); a key administrator can add it with GrantAccess")
+        }
+        // A managed identity's grant holds only in the tenant it was made in.
+        if let binding = policy.binding(caller.principalID, on: key) {
+            let grant = ManagedIdentityGrant(principalID: caller.principalID, tenant: binding.tenant, accountID: binding.accountID)
+            do throws(RPCStatus) {
+                try grant.check(principalID: caller.principalID, tenant: caller.tenantID, keyName: key.unversioned.description)
+            } catch {
+                throw VaultError(error.code == .failedPrecondition ? .grantTenantMismatch : .permissionDenied, error.message)
+            }
+        }
+    }
+
+    /// Unwraps `blob` and wraps the account key again with `target` (nil:
+    /// the current version of the key that wrapped it), all inside the vault,
+    /// so the account key never travels in clear. Needs unwrap on the old key
+    /// and wrap on the new one; both steps are audited. Reference counts are
+    /// the caller's: register the new version, unregister the old.
+    public func rewrap(_ blob: [UInt8], context: [UInt8] = [], to target: KeyRef? = nil, caller: VaultCaller, callID: [UInt8] = []) throws(VaultError) -> WrappedKey {
+        let (secret, ref) = try unwrap(blob, context: context, caller: caller, callID: callID)
+        let destination = target.flatMap { $0.provider.isEmpty && $0.keyID.isEmpty ? nil : $0 } ?? ref.unversioned
+        return try wrap(secret, with: destination.unversioned, context: context, caller: caller, callID: callID)
+    }
+
+    /// What a worker re-checks on a timer for a cached account key: may this
+    /// caller still unwrap (and wrap) with `key`? Never throws for a state the
+    /// answer describes (disabled, deleted, no grant, moved account); only
+    /// for an unknown key or provider.
+    public func keyStatus(_ key: KeyRef, caller: VaultCaller, callID: [UInt8] = []) throws(VaultError) -> KeyStatus {
+        try audited("KeyStatus", key.unversioned, caller, callID, version: { $0.currentVersion }) { () throws(VaultError) in
+            let info = try provider(key.provider).info(key.keyID)
+            var reasons: [String] = []
+            var usable = true
+            switch info.state {
+            case .enabled: break
+            case .disabled: usable = false; reasons.append("key \(key.unversioned) is disabled; a key administrator can enable it")
+            case .deleted: usable = false; reasons.append("key \(key.unversioned) is deleted; a key administrator can recover it")
+            }
+            var unwrap = usable
+            var wrap = usable
+            do throws(VaultError) { try requireGrant(caller, .unwrap, key) } catch { unwrap = false; reasons.append(error.message) }
+            do throws(VaultError) { try requireGrant(caller, .wrap, key) } catch { wrap = false; if unwrap { reasons.append(error.message) } }
+            if info.expiresAt > 0, config.clock() >= info.expiresAt {
+                wrap = false
+                reasons.append("key \(key.unversioned) expired at \(info.expiresAt); it still unwraps but no longer wraps")
+            }
+            return KeyStatus(key: info.ref, state: info.state.rawValue, unwrapAllowed: unwrap, wrapAllowed: wrap,
+                             reason: reasons.joined(separator: "; "), currentVersion: info.currentVersion)
         }
     }
 

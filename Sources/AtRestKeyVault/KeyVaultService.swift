@@ -9,14 +9,18 @@ import AtRestWire
 /// `router.handle(_:)` in-process.
 public struct KeyVaultService: Sendable {
     public typealias Authenticate = @Sendable (RPCHeader) async throws -> VaultCaller
+    /// Finds an account's managed identity (principal id, tenant) for a
+    /// GrantAccess that names only the account; the executable asks the
+    /// identity service (`AccountIdentity`).
+    public typealias ResolveAccount = @Sendable (_ accountID: String) async throws -> (principalID: String, tenant: String)
     public static let prefix = "atrest.v1.KeyVault/"
 
     public let vault: KeyVault
     public let router: RPCRouter
 
-    public init(vault: KeyVault, authenticate: @escaping Authenticate) {
+    public init(vault: KeyVault, authenticate: @escaping Authenticate, resolveAccount: ResolveAccount? = nil) {
         self.vault = vault
-        router = Self.makeRouter(vault, authenticate)
+        router = Self.makeRouter(vault, authenticate, resolveAccount)
     }
 
     /// Opens the vault from `config` and builds the router (what the executable calls).
@@ -24,7 +28,7 @@ public struct KeyVaultService: Sendable {
         self.init(vault: try KeyVault(config: config, events: events), authenticate: authenticate)
     }
 
-    private static func makeRouter(_ vault: KeyVault, _ authenticate: @escaping Authenticate) -> RPCRouter {
+    private static func makeRouter(_ vault: KeyVault, _ authenticate: @escaping Authenticate, _ resolveAccount: ResolveAccount?) -> RPCRouter {
         var router = RPCRouter()
         /// Registers one method: authenticates, runs the vault call, maps `VaultError` to its status.
         func add<Request: WireMessage, Reply: WireMessage>(
@@ -57,8 +61,23 @@ public struct KeyVaultService: Sendable {
             try v.purgeKey(r.key, caller: c, callID: id)
             return EmptyMessage()
         }
-        add("GrantAccess", AccessRequest.self) { v, r, c, id throws(VaultError) in
-            AccessResponse(grants: try v.grantAccess(r.grant, caller: c, callID: id))
+        router.register(prefix + "GrantAccess", AccessRequest.self) { (request: AccessRequest, context: RPCContext) async throws -> AccessResponse in
+            let caller = try await authenticate(context.header)
+            var grant = request.grant
+            if !grant.accountID.isEmpty {
+                // Grants to an account name its managed identity as it is now.
+                guard let resolveAccount else {
+                    throw RPCStatus(.failedPrecondition, "this vault has no identity service configured, so it cannot resolve account '\(grant.accountID)'; grant to the managed identity's principal id instead")
+                }
+                try vault.requireRole(caller, [vault.config.adminRole], for: "grant key access")
+                let identity = try await resolveAccount(grant.accountID)
+                if !grant.principalID.isEmpty, grant.principalID != identity.principalID {
+                    throw RPCStatus(.invalidArgument, "principal '\(grant.principalID)' is not the managed identity of account '\(grant.accountID)' ('\(identity.principalID)')")
+                }
+                grant.principalID = identity.principalID
+                grant.tenant = identity.tenant
+            }
+            do throws(VaultError) { return AccessResponse(grants: try vault.grantAccess(grant, caller: caller, callID: context.header.callID)) } catch { throw error.rpcStatus }
         }
         add("RevokeAccess", AccessRequest.self) { v, r, c, id throws(VaultError) in
             AccessResponse(grants: try v.revokeAccess(r.grant, caller: c, callID: id))
@@ -71,6 +90,11 @@ public struct KeyVaultService: Sendable {
             let (key, ref) = try v.unwrap(r.wrapped, context: r.context, caller: c, callID: id)
             return UnwrapResponse(plaintext: key.withUnsafeBytes { Array($0) }, key: ref)
         }
+        add("Rewrap", RewrapRequest.self) { v, r, c, id throws(VaultError) in
+            let wrapped = try v.rewrap(r.wrapped, context: r.context, to: r.target, caller: c, callID: id)
+            return WrapResponse(wrapped: wrapped.serialized, key: wrapped.key, checkValue: wrapped.checkValue)
+        }
+        add("KeyStatus", KeyStatusRequest.self) { v, r, c, id throws(VaultError) in try v.keyStatus(r.key, caller: c, callID: id) }
         add("RegisterReference", ReferenceRequest.self) { v, r, c, id throws(VaultError) in
             ReferenceResponse(count: try v.registerReference(r.key, caller: c, callID: id))
         }

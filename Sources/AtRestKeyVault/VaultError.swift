@@ -23,6 +23,8 @@ public struct VaultError: Error, Sendable, Equatable, CustomStringConvertible {
         public static let unsupported = Code(rawValue: "unsupported")
         /// The caller lacks a role or grant; the message names the missing one.
         public static let permissionDenied = Code(rawValue: "permissionDenied")
+        /// A managed identity's grant was made in another tenant (the account moved).
+        public static let grantTenantMismatch = Code(rawValue: "grantTenantMismatch")
         /// Stored data still references the key.
         public static let stillReferenced = Code(rawValue: "stillReferenced")
         /// A provider could not be opened (e.g. its state file is corrupt).
@@ -53,7 +55,7 @@ public struct VaultError: Error, Sendable, Equatable, CustomStringConvertible {
         case .corrupt: .dataLoss
         case .unsupported: .unimplemented
         case .unavailable: .unavailable
-        case .disabled, .expired, .deleted, .purgeProtected, .wrongKey, .stillReferenced: .failedPrecondition
+        case .disabled, .expired, .deleted, .purgeProtected, .wrongKey, .stillReferenced, .grantTenantMismatch: .failedPrecondition
         default: .internal
         }
         return RPCStatus(status, message, details: ["vault_code": code.rawValue])

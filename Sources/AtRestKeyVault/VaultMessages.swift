@@ -39,16 +39,27 @@ public struct ReferenceCount: Sendable, Equatable, WireMessage {
 public enum KeyOperation: String, Sendable, CaseIterable { case wrap, unwrap }
 
 /// Which principal may wrap and/or unwrap with which key.
+///
+/// A grant to an account's managed identity also records the identity's
+/// tenant and account at grant time (`tenant`, `accountID`): when the account
+/// later moves to another tenant the grant stops applying, with the error
+/// `ManagedIdentityGrant` words (what happened and how to re-grant).
 public struct AccessGrant: Sendable, Equatable, WireMessage {
     public static let protoName = "atrest.v1.VaultAccessGrant"
     public var key: KeyRef
     public var principalID: String
     public var operations: Set<KeyOperation>
+    /// The managed identity's tenant when granted; empty for other principals.
+    public var tenant: String
+    /// The account whose managed identity holds the grant; empty for other principals.
+    public var accountID: String
 
-    public init(key: KeyRef, principalID: String, operations: Set<KeyOperation>) {
+    public init(key: KeyRef, principalID: String, operations: Set<KeyOperation>, tenant: String = "", accountID: String = "") {
         self.key = key.unversioned
         self.principalID = principalID
         self.operations = operations
+        self.tenant = tenant
+        self.accountID = accountID
     }
 
     public init(wire: WireFields) throws {
@@ -59,12 +70,13 @@ public struct AccessGrant: Sendable, Equatable, WireMessage {
             }
             operations.insert(op)
         }
-        self.init(key: KeyRef(provider: wire.string(1), keyID: wire.string(2)), principalID: wire.string(3), operations: operations)
+        self.init(key: KeyRef(provider: wire.string(1), keyID: wire.string(2)), principalID: wire.string(3), operations: operations,
+                  tenant: wire.string(5), accountID: wire.string(6))
     }
 
     public var wire: WireFields {
         [1: .string(key.provider), 2: .string(key.keyID), 3: .string(principalID),
-         4: .strings(operations.map(\.rawValue).sorted())]
+         4: .strings(operations.map(\.rawValue).sorted()), 5: .string(tenant), 6: .string(accountID)]
     }
 }
 
@@ -235,6 +247,59 @@ public struct UnwrapResponse: Sendable, WireMessage {
         self.init(plaintext: wire.bytes(1), key: try wire.message(2) ?? KeyRef(provider: "", keyID: ""))
     }
     public var wire: WireFields { [1: .bytes(plaintext), 2: WireValue(key)] }
+}
+
+/// Unwrap and wrap again inside the vault (KEK rotation, managed ↔ customer switch).
+public struct RewrapRequest: Sendable, Equatable, WireMessage {
+    public static let protoName = "atrest.v1.RewrapRequest"
+    public var wrapped: [UInt8]
+    public var context: [UInt8]
+    /// Empty provider/key id: the current version of the key that wrapped the blob.
+    public var target: KeyRef
+    public init(wrapped: [UInt8], context: [UInt8] = [], target: KeyRef = KeyRef(provider: "", keyID: "")) {
+        self.wrapped = wrapped
+        self.context = context
+        self.target = target.unversioned
+    }
+    public init(wire: WireFields) throws {
+        self.init(wrapped: wire.bytes(1), context: wire.bytes(2), target: KeyRef(provider: wire.string(3), keyID: wire.string(4)))
+    }
+    public var wire: WireFields { [1: .bytes(wrapped), 2: .bytes(context), 3: .string(target.provider), 4: .string(target.keyID)] }
+}
+
+public struct KeyStatusRequest: Sendable, Equatable, WireMessage {
+    public static let protoName = "atrest.v1.KeyStatusRequest"
+    public var key: KeyRef
+    public init(_ key: KeyRef) { self.key = key }
+    public init(wire: WireFields) throws { self.init(try wire.message(1) ?? KeyRef(provider: "", keyID: "")) }
+    public var wire: WireFields { [1: WireValue(key)] }
+}
+
+/// Whether the caller may still use a key (what a worker re-checks on a timer).
+public struct KeyStatus: Sendable, Equatable, WireMessage {
+    public static let protoName = "atrest.v1.KeyStatusResponse"
+    public var key: KeyRef
+    public var state: String
+    public var unwrapAllowed: Bool
+    public var wrapAllowed: Bool
+    /// Why not, when a flag is false.
+    public var reason: String
+    public var currentVersion: UInt32
+    public init(key: KeyRef, state: String, unwrapAllowed: Bool, wrapAllowed: Bool, reason: String, currentVersion: UInt32) {
+        self.key = key
+        self.state = state
+        self.unwrapAllowed = unwrapAllowed
+        self.wrapAllowed = wrapAllowed
+        self.reason = reason
+        self.currentVersion = currentVersion
+    }
+    public init(wire: WireFields) throws {
+        self.init(key: try wire.message(1) ?? KeyRef(provider: "", keyID: ""), state: wire.string(2), unwrapAllowed: wire.bool(3),
+                  wrapAllowed: wire.bool(4), reason: wire.string(5), currentVersion: wire.uint32(6))
+    }
+    public var wire: WireFields {
+        [1: WireValue(key), 2: .string(state), 3: .bool(unwrapAllowed), 4: .bool(wrapAllowed), 5: .string(reason), 6: .uint(currentVersion)]
+    }
 }
 
 /// Register/UnregisterReference.

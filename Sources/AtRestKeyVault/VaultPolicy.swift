@@ -11,6 +11,8 @@ final class VaultPolicy: Sendable {
     struct Tables {
         /// Unversioned key → principal → allowed operations.
         var grants: [KeyRef: [String: Set<KeyOperation>]] = [:]
+        /// Unversioned key → principal → the managed identity's (tenant, account) at grant time.
+        var bindings: [KeyRef: [String: GrantBinding]] = [:]
         /// Versioned key → wrapped account keys stored data holds.
         var references: [KeyRef: UInt64] = [:]
     }
@@ -23,7 +25,12 @@ final class VaultPolicy: Sendable {
             do { message = try secret.withUnsafeBytes { try VaultStateMessage(serialized: $0) } } catch {
                 throw VaultError(.corrupt, "vault state '\(file.path)' authenticates but does not parse: \(error)")
             }
-            for grant in message.grants { tables.grants[grant.key, default: [:]][grant.principalID] = grant.operations }
+            for grant in message.grants {
+                tables.grants[grant.key, default: [:]][grant.principalID] = grant.operations
+                if !grant.tenant.isEmpty {
+                    tables.bindings[grant.key, default: [:]][grant.principalID] = GrantBinding(tenant: grant.tenant, accountID: grant.accountID)
+                }
+            }
             for count in message.references { tables.references[count.key] = count.count }
         }
         state = Mutex(tables)
@@ -31,6 +38,11 @@ final class VaultPolicy: Sendable {
 
     func allows(_ principalID: String, _ operation: KeyOperation, on key: KeyRef) -> Bool {
         state.withLock { $0.grants[key.unversioned]?[principalID]?.contains(operation) ?? false }
+    }
+
+    /// The managed-identity binding of a principal's grant on `key`, if any.
+    func binding(_ principalID: String, on key: KeyRef) -> GrantBinding? {
+        state.withLock { $0.bindings[key.unversioned]?[principalID] }
     }
 
     func hasAnyGrant(_ principalID: String, on key: KeyRef) -> Bool {
@@ -48,6 +60,13 @@ final class VaultPolicy: Sendable {
             if add { ops.formUnion(grant.operations) } else { ops.subtract(grant.operations.isEmpty ? Set(KeyOperation.allCases) : grant.operations) }
             tables.grants[grant.key, default: [:]][grant.principalID] = ops.isEmpty ? nil : ops
             if tables.grants[grant.key]?.isEmpty == true { tables.grants[grant.key] = nil }
+            // A re-grant records the identity's tenant as it is now (the repair after a move).
+            if ops.isEmpty {
+                tables.bindings[grant.key]?[grant.principalID] = nil
+            } else if add, !grant.tenant.isEmpty {
+                tables.bindings[grant.key, default: [:]][grant.principalID] = GrantBinding(tenant: grant.tenant, accountID: grant.accountID)
+            }
+            if tables.bindings[grant.key]?.isEmpty == true { tables.bindings[grant.key] = nil }
             return Self.grants(on: grant.key, in: tables)
         }
     }
@@ -79,6 +98,7 @@ final class VaultPolicy: Sendable {
     func forget(_ key: KeyRef) throws(VaultError) {
         _ = try update { tables in
             tables.grants[key.unversioned] = nil
+            tables.bindings[key.unversioned] = nil
             tables.references = tables.references.filter { $0.key.unversioned != key.unversioned }
         }
     }
@@ -98,7 +118,15 @@ final class VaultPolicy: Sendable {
 
     private static func grants(on key: KeyRef, in tables: Tables) -> [AccessGrant] {
         (tables.grants[key] ?? [:]).sorted { $0.key < $1.key }.map {
-            AccessGrant(key: key, principalID: $0.key, operations: $0.value)
+            let binding = tables.bindings[key]?[$0.key]
+            return AccessGrant(key: key, principalID: $0.key, operations: $0.value,
+                               tenant: binding?.tenant ?? "", accountID: binding?.accountID ?? "")
         }
     }
+}
+
+/// The tenant and account of a managed identity when it was granted a key.
+struct GrantBinding: Sendable, Equatable {
+    var tenant: String
+    var accountID: String
 }

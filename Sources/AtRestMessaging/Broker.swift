@@ -26,6 +26,11 @@ public struct BrokerConfiguration: Sendable {
     /// Answers methods routed `.local` (nil: everything goes to workers).
     public var localService: (any RPCService)?
     public var route: @Sendable (String) -> BrokerRoute
+    /// Runs on the broker's loop for every call routed `.workers`, before it
+    /// is queued: may rewrite the header (the front door authenticates,
+    /// strips reserved metadata and attaches the account context) or refuse
+    /// the call with a status. Must be quick and must not block.
+    public var admit: (@Sendable (inout RPCHeader) -> RPCStatus?)?
     /// CURVE for the client-facing and the worker-facing socket.
     public var clientCurve: CurveServerConfiguration?
     public var workerCurve: CurveServerConfiguration?
@@ -36,6 +41,7 @@ public struct BrokerConfiguration: Sendable {
         heartbeatInterval: Duration = .seconds(1), liveness: Int = 3, maxQueue: Int = 10_000,
         isIdempotent: @escaping @Sendable (String) -> Bool = { _ in false }, localService: (any RPCService)? = nil,
         route: @escaping @Sendable (String) -> BrokerRoute = { _ in .workers },
+        admit: (@Sendable (inout RPCHeader) -> RPCStatus?)? = nil,
         clientCurve: CurveServerConfiguration? = nil, workerCurve: CurveServerConfiguration? = nil,
         logger: Logger = Logger(label: "atrest.broker")
     ) {
@@ -47,6 +53,7 @@ public struct BrokerConfiguration: Sendable {
         self.isIdempotent = isIdempotent
         self.localService = localService
         self.route = route
+        self.admit = admit
         self.clientCurve = clientCurve
         self.workerCurve = workerCurve
         self.logger = logger

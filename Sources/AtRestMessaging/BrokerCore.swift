@@ -99,8 +99,13 @@ final class BrokerCore {
                           RPCStatus(.invalidArgument, "requests to the broker must come from a DEALER"))
             return
         }
+        var header = request.header
+        if let admit = configuration.admit, let refusal = admit(&header) {
+            replyToClient(request.route, callID: request.header.callID, refusal)
+            return
+        }
         let call = Call(
-            client: request.route[0].bytes, callID: request.header.callID, header: request.header,
+            client: request.route[0].bytes, callID: request.header.callID, header: header,
             body: request.body, payload: request.payload, deadline: now + timeout,
             retryable: configuration.isIdempotent(method) || !request.header.idempotencyKey.isEmpty)
         queue.append(call)

@@ -13,6 +13,9 @@ import Logging
 public final class ZMQSocket: @unchecked Sendable {
     public enum Kind: Sendable {
         case dealer, router, pair, rep, req
+        /// Key events: the publisher is an XPUB (it sees subscriptions, so it
+        /// can greet a new subscriber at once), subscribers are plain SUBs.
+        case xpub, sub
 
         var raw: Int32 {
             switch self {
@@ -21,6 +24,8 @@ public final class ZMQSocket: @unchecked Sendable {
             case .pair: ZMQ_PAIR
             case .rep: ZMQ_REP
             case .req: ZMQ_REQ
+            case .xpub: ZMQ_XPUB
+            case .sub: ZMQ_SUB
             }
         }
     }

@@ -16,7 +16,11 @@ public final class ObjectReader {
         let fixedLength = try ObjectHeader.fixedLength(fromPreamble: preamble)
         let fixed = try source.read(at: 0, count: fixedLength)
         header = try ObjectHeader.decode(fixed)
-        guard header.keyReference == accountKey.reference else {
+        // The KEK part of the reference (provider, key id, version) records
+        // which KEK wrapped the account key when the object was written; a
+        // KEK rotation or a switch to another KEK re-wraps the same account
+        // key, so only the account key version and the check value must match.
+        guard header.keyReference.accountKeyVersion == accountKey.reference.accountKeyVersion else {
             throw StorageError(.wrongKey, "object is encrypted under \(header.keyReference), but \(accountKey.reference) was given")
         }
         guard ConstantTimeCheck.equal(header.keyCheckValue, accountKey.checkValue) else {

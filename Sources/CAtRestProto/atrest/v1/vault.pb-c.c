@@ -862,6 +862,141 @@ void   atrest__v1__unwrap_response__free_unpacked
   assert(message->base.descriptor == &atrest__v1__unwrap_response__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   atrest__v1__rewrap_request__init
+                     (Atrest__V1__RewrapRequest         *message)
+{
+  static const Atrest__V1__RewrapRequest init_value = ATREST__V1__REWRAP_REQUEST__INIT;
+  *message = init_value;
+}
+size_t atrest__v1__rewrap_request__get_packed_size
+                     (const Atrest__V1__RewrapRequest *message)
+{
+  assert(message->base.descriptor == &atrest__v1__rewrap_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t atrest__v1__rewrap_request__pack
+                     (const Atrest__V1__RewrapRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &atrest__v1__rewrap_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t atrest__v1__rewrap_request__pack_to_buffer
+                     (const Atrest__V1__RewrapRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &atrest__v1__rewrap_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Atrest__V1__RewrapRequest *
+       atrest__v1__rewrap_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Atrest__V1__RewrapRequest *)
+     protobuf_c_message_unpack (&atrest__v1__rewrap_request__descriptor,
+                                allocator, len, data);
+}
+void   atrest__v1__rewrap_request__free_unpacked
+                     (Atrest__V1__RewrapRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &atrest__v1__rewrap_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   atrest__v1__key_status_request__init
+                     (Atrest__V1__KeyStatusRequest         *message)
+{
+  static const Atrest__V1__KeyStatusRequest init_value = ATREST__V1__KEY_STATUS_REQUEST__INIT;
+  *message = init_value;
+}
+size_t atrest__v1__key_status_request__get_packed_size
+                     (const Atrest__V1__KeyStatusRequest *message)
+{
+  assert(message->base.descriptor == &atrest__v1__key_status_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t atrest__v1__key_status_request__pack
+                     (const Atrest__V1__KeyStatusRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &atrest__v1__key_status_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t atrest__v1__key_status_request__pack_to_buffer
+                     (const Atrest__V1__KeyStatusRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &atrest__v1__key_status_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Atrest__V1__KeyStatusRequest *
+       atrest__v1__key_status_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Atrest__V1__KeyStatusRequest *)
+     protobuf_c_message_unpack (&atrest__v1__key_status_request__descriptor,
+                                allocator, len, data);
+}
+void   atrest__v1__key_status_request__free_unpacked
+                     (Atrest__V1__KeyStatusRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &atrest__v1__key_status_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   atrest__v1__key_status_response__init
+                     (Atrest__V1__KeyStatusResponse         *message)
+{
+  static const Atrest__V1__KeyStatusResponse init_value = ATREST__V1__KEY_STATUS_RESPONSE__INIT;
+  *message = init_value;
+}
+size_t atrest__v1__key_status_response__get_packed_size
+                     (const Atrest__V1__KeyStatusResponse *message)
+{
+  assert(message->base.descriptor == &atrest__v1__key_status_response__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t atrest__v1__key_status_response__pack
+                     (const Atrest__V1__KeyStatusResponse *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &atrest__v1__key_status_response__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t atrest__v1__key_status_response__pack_to_buffer
+                     (const Atrest__V1__KeyStatusResponse *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &atrest__v1__key_status_response__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Atrest__V1__KeyStatusResponse *
+       atrest__v1__key_status_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Atrest__V1__KeyStatusResponse *)
+     protobuf_c_message_unpack (&atrest__v1__key_status_response__descriptor,
+                                allocator, len, data);
+}
+void   atrest__v1__key_status_response__free_unpacked
+                     (Atrest__V1__KeyStatusResponse *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &atrest__v1__key_status_response__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 void   atrest__v1__reference_request__init
                      (Atrest__V1__ReferenceRequest         *message)
 {
@@ -2009,7 +2144,7 @@ const ProtobufCMessageDescriptor atrest__v1__list_keys_response__descriptor =
   (ProtobufCMessageInit) atrest__v1__list_keys_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor atrest__v1__vault_access_grant__field_descriptors[4] =
+static const ProtobufCFieldDescriptor atrest__v1__vault_access_grant__field_descriptors[6] =
 {
   {
     "provider",
@@ -2059,17 +2194,43 @@ static const ProtobufCFieldDescriptor atrest__v1__vault_access_grant__field_desc
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "tenant",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Atrest__V1__VaultAccessGrant, tenant),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "account_id",
+    6,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Atrest__V1__VaultAccessGrant, account_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned atrest__v1__vault_access_grant__field_indices_by_name[] = {
+  5,   /* field[5] = account_id */
   1,   /* field[1] = key_id */
   3,   /* field[3] = operations */
   2,   /* field[2] = principal_id */
   0,   /* field[0] = provider */
+  4,   /* field[4] = tenant */
 };
 static const ProtobufCIntRange atrest__v1__vault_access_grant__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 4 }
+  { 0, 6 }
 };
 const ProtobufCMessageDescriptor atrest__v1__vault_access_grant__descriptor =
 {
@@ -2079,7 +2240,7 @@ const ProtobufCMessageDescriptor atrest__v1__vault_access_grant__descriptor =
   "Atrest__V1__VaultAccessGrant",
   "atrest.v1",
   sizeof(Atrest__V1__VaultAccessGrant),
-  4,
+  6,
   atrest__v1__vault_access_grant__field_descriptors,
   atrest__v1__vault_access_grant__field_indices_by_name,
   1,  atrest__v1__vault_access_grant__number_ranges,
@@ -2403,6 +2564,224 @@ const ProtobufCMessageDescriptor atrest__v1__unwrap_response__descriptor =
   atrest__v1__unwrap_response__field_indices_by_name,
   1,  atrest__v1__unwrap_response__number_ranges,
   (ProtobufCMessageInit) atrest__v1__unwrap_response__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor atrest__v1__rewrap_request__field_descriptors[4] =
+{
+  {
+    "wrapped",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BYTES,
+    0,   /* quantifier_offset */
+    offsetof(Atrest__V1__RewrapRequest, wrapped),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "context",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BYTES,
+    0,   /* quantifier_offset */
+    offsetof(Atrest__V1__RewrapRequest, context),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "provider",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Atrest__V1__RewrapRequest, provider),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "key_id",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Atrest__V1__RewrapRequest, key_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned atrest__v1__rewrap_request__field_indices_by_name[] = {
+  1,   /* field[1] = context */
+  3,   /* field[3] = key_id */
+  2,   /* field[2] = provider */
+  0,   /* field[0] = wrapped */
+};
+static const ProtobufCIntRange atrest__v1__rewrap_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 4 }
+};
+const ProtobufCMessageDescriptor atrest__v1__rewrap_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "atrest.v1.RewrapRequest",
+  "RewrapRequest",
+  "Atrest__V1__RewrapRequest",
+  "atrest.v1",
+  sizeof(Atrest__V1__RewrapRequest),
+  4,
+  atrest__v1__rewrap_request__field_descriptors,
+  atrest__v1__rewrap_request__field_indices_by_name,
+  1,  atrest__v1__rewrap_request__number_ranges,
+  (ProtobufCMessageInit) atrest__v1__rewrap_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor atrest__v1__key_status_request__field_descriptors[1] =
+{
+  {
+    "key",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Atrest__V1__KeyStatusRequest, key),
+    &atrest__v1__key_ref__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned atrest__v1__key_status_request__field_indices_by_name[] = {
+  0,   /* field[0] = key */
+};
+static const ProtobufCIntRange atrest__v1__key_status_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor atrest__v1__key_status_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "atrest.v1.KeyStatusRequest",
+  "KeyStatusRequest",
+  "Atrest__V1__KeyStatusRequest",
+  "atrest.v1",
+  sizeof(Atrest__V1__KeyStatusRequest),
+  1,
+  atrest__v1__key_status_request__field_descriptors,
+  atrest__v1__key_status_request__field_indices_by_name,
+  1,  atrest__v1__key_status_request__number_ranges,
+  (ProtobufCMessageInit) atrest__v1__key_status_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor atrest__v1__key_status_response__field_descriptors[6] =
+{
+  {
+    "key",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Atrest__V1__KeyStatusResponse, key),
+    &atrest__v1__key_ref__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "state",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Atrest__V1__KeyStatusResponse, state),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "unwrap_allowed",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Atrest__V1__KeyStatusResponse, unwrap_allowed),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "wrap_allowed",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Atrest__V1__KeyStatusResponse, wrap_allowed),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "reason",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Atrest__V1__KeyStatusResponse, reason),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "current_version",
+    6,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Atrest__V1__KeyStatusResponse, current_version),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned atrest__v1__key_status_response__field_indices_by_name[] = {
+  5,   /* field[5] = current_version */
+  0,   /* field[0] = key */
+  4,   /* field[4] = reason */
+  1,   /* field[1] = state */
+  2,   /* field[2] = unwrap_allowed */
+  3,   /* field[3] = wrap_allowed */
+};
+static const ProtobufCIntRange atrest__v1__key_status_response__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 6 }
+};
+const ProtobufCMessageDescriptor atrest__v1__key_status_response__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "atrest.v1.KeyStatusResponse",
+  "KeyStatusResponse",
+  "Atrest__V1__KeyStatusResponse",
+  "atrest.v1",
+  sizeof(Atrest__V1__KeyStatusResponse),
+  6,
+  atrest__v1__key_status_response__field_descriptors,
+  atrest__v1__key_status_response__field_indices_by_name,
+  1,  atrest__v1__key_status_response__number_ranges,
+  (ProtobufCMessageInit) atrest__v1__key_status_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
 static const ProtobufCFieldDescriptor atrest__v1__reference_request__field_descriptors[1] =

@@ -34,6 +34,9 @@ typedef struct Atrest__V1__WrapRequest Atrest__V1__WrapRequest;
 typedef struct Atrest__V1__WrapResponse Atrest__V1__WrapResponse;
 typedef struct Atrest__V1__UnwrapRequest Atrest__V1__UnwrapRequest;
 typedef struct Atrest__V1__UnwrapResponse Atrest__V1__UnwrapResponse;
+typedef struct Atrest__V1__RewrapRequest Atrest__V1__RewrapRequest;
+typedef struct Atrest__V1__KeyStatusRequest Atrest__V1__KeyStatusRequest;
+typedef struct Atrest__V1__KeyStatusResponse Atrest__V1__KeyStatusResponse;
 typedef struct Atrest__V1__ReferenceRequest Atrest__V1__ReferenceRequest;
 typedef struct Atrest__V1__ReferenceResponse Atrest__V1__ReferenceResponse;
 typedef struct Atrest__V1__VaultAuditEntry Atrest__V1__VaultAuditEntry;
@@ -241,10 +244,19 @@ struct  Atrest__V1__VaultAccessGrant
    */
   size_t n_operations;
   char **operations;
+  /*
+   * Grants to an account's managed identity record the identity's tenant at
+   * grant time; after the account moves to another tenant the grant stops
+   * applying with an error that says so (ManagedIdentityGrant). In a
+   * GrantAccess request, account_id with an empty principal_id asks the vault
+   * to resolve the account's managed identity with the identity service.
+   */
+  char *tenant;
+  char *account_id;
 };
 #define ATREST__V1__VAULT_ACCESS_GRANT__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&atrest__v1__vault_access_grant__descriptor) \
-    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0,NULL }
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0,NULL, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
 
 
 /*
@@ -328,6 +340,64 @@ struct  Atrest__V1__UnwrapResponse
 #define ATREST__V1__UNWRAP_RESPONSE__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&atrest__v1__unwrap_response__descriptor) \
     , {0,NULL}, NULL }
+
+
+/*
+ * Unwraps `wrapped` and wraps the same account key again inside the vault,
+ * so the account key never leaves the vault in clear: with an empty
+ * provider/key_id to the current version of the key that wrapped it (after a
+ * KEK rotation), otherwise to that key (switching an account between managed
+ * and customer keys). Needs unwrap on the old key and wrap on the new one.
+ */
+struct  Atrest__V1__RewrapRequest
+{
+  ProtobufCMessage base;
+  ProtobufCBinaryData wrapped;
+  ProtobufCBinaryData context;
+  char *provider;
+  char *key_id;
+};
+#define ATREST__V1__REWRAP_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&atrest__v1__rewrap_request__descriptor) \
+    , {0,NULL}, {0,NULL}, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
+
+
+/*
+ * A cheap check that a cached account key may still be used: workers call it
+ * on a timer (PUB/SUB events can be lost). Audited like any key operation.
+ */
+struct  Atrest__V1__KeyStatusRequest
+{
+  ProtobufCMessage base;
+  Atrest__V1__KeyRef *key;
+};
+#define ATREST__V1__KEY_STATUS_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&atrest__v1__key_status_request__descriptor) \
+    , NULL }
+
+
+struct  Atrest__V1__KeyStatusResponse
+{
+  ProtobufCMessage base;
+  Atrest__V1__KeyRef *key;
+  /*
+   * "enabled", "disabled", "deleted".
+   */
+  char *state;
+  /*
+   * The caller may unwrap with this key now (state, expiry for wrap, grant).
+   */
+  protobuf_c_boolean unwrap_allowed;
+  protobuf_c_boolean wrap_allowed;
+  /*
+   * Why not, when one of the above is false.
+   */
+  char *reason;
+  uint32_t current_version;
+};
+#define ATREST__V1__KEY_STATUS_RESPONSE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&atrest__v1__key_status_response__descriptor) \
+    , NULL, (char *)protobuf_c_empty_string, 0, 0, (char *)protobuf_c_empty_string, 0 }
 
 
 /*
@@ -823,6 +893,63 @@ Atrest__V1__UnwrapResponse *
 void   atrest__v1__unwrap_response__free_unpacked
                      (Atrest__V1__UnwrapResponse *message,
                       ProtobufCAllocator *allocator);
+/* Atrest__V1__RewrapRequest methods */
+void   atrest__v1__rewrap_request__init
+                     (Atrest__V1__RewrapRequest         *message);
+size_t atrest__v1__rewrap_request__get_packed_size
+                     (const Atrest__V1__RewrapRequest   *message);
+size_t atrest__v1__rewrap_request__pack
+                     (const Atrest__V1__RewrapRequest   *message,
+                      uint8_t             *out);
+size_t atrest__v1__rewrap_request__pack_to_buffer
+                     (const Atrest__V1__RewrapRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Atrest__V1__RewrapRequest *
+       atrest__v1__rewrap_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   atrest__v1__rewrap_request__free_unpacked
+                     (Atrest__V1__RewrapRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Atrest__V1__KeyStatusRequest methods */
+void   atrest__v1__key_status_request__init
+                     (Atrest__V1__KeyStatusRequest         *message);
+size_t atrest__v1__key_status_request__get_packed_size
+                     (const Atrest__V1__KeyStatusRequest   *message);
+size_t atrest__v1__key_status_request__pack
+                     (const Atrest__V1__KeyStatusRequest   *message,
+                      uint8_t             *out);
+size_t atrest__v1__key_status_request__pack_to_buffer
+                     (const Atrest__V1__KeyStatusRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Atrest__V1__KeyStatusRequest *
+       atrest__v1__key_status_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   atrest__v1__key_status_request__free_unpacked
+                     (Atrest__V1__KeyStatusRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Atrest__V1__KeyStatusResponse methods */
+void   atrest__v1__key_status_response__init
+                     (Atrest__V1__KeyStatusResponse         *message);
+size_t atrest__v1__key_status_response__get_packed_size
+                     (const Atrest__V1__KeyStatusResponse   *message);
+size_t atrest__v1__key_status_response__pack
+                     (const Atrest__V1__KeyStatusResponse   *message,
+                      uint8_t             *out);
+size_t atrest__v1__key_status_response__pack_to_buffer
+                     (const Atrest__V1__KeyStatusResponse   *message,
+                      ProtobufCBuffer     *buffer);
+Atrest__V1__KeyStatusResponse *
+       atrest__v1__key_status_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   atrest__v1__key_status_response__free_unpacked
+                     (Atrest__V1__KeyStatusResponse *message,
+                      ProtobufCAllocator *allocator);
 /* Atrest__V1__ReferenceRequest methods */
 void   atrest__v1__reference_request__init
                      (Atrest__V1__ReferenceRequest         *message);
@@ -1034,6 +1161,15 @@ typedef void (*Atrest__V1__UnwrapRequest_Closure)
 typedef void (*Atrest__V1__UnwrapResponse_Closure)
                  (const Atrest__V1__UnwrapResponse *message,
                   void *closure_data);
+typedef void (*Atrest__V1__RewrapRequest_Closure)
+                 (const Atrest__V1__RewrapRequest *message,
+                  void *closure_data);
+typedef void (*Atrest__V1__KeyStatusRequest_Closure)
+                 (const Atrest__V1__KeyStatusRequest *message,
+                  void *closure_data);
+typedef void (*Atrest__V1__KeyStatusResponse_Closure)
+                 (const Atrest__V1__KeyStatusResponse *message,
+                  void *closure_data);
 typedef void (*Atrest__V1__ReferenceRequest_Closure)
                  (const Atrest__V1__ReferenceRequest *message,
                   void *closure_data);
@@ -1083,6 +1219,9 @@ extern const ProtobufCMessageDescriptor atrest__v1__wrap_request__descriptor;
 extern const ProtobufCMessageDescriptor atrest__v1__wrap_response__descriptor;
 extern const ProtobufCMessageDescriptor atrest__v1__unwrap_request__descriptor;
 extern const ProtobufCMessageDescriptor atrest__v1__unwrap_response__descriptor;
+extern const ProtobufCMessageDescriptor atrest__v1__rewrap_request__descriptor;
+extern const ProtobufCMessageDescriptor atrest__v1__key_status_request__descriptor;
+extern const ProtobufCMessageDescriptor atrest__v1__key_status_response__descriptor;
 extern const ProtobufCMessageDescriptor atrest__v1__reference_request__descriptor;
 extern const ProtobufCMessageDescriptor atrest__v1__reference_response__descriptor;
 extern const ProtobufCMessageDescriptor atrest__v1__vault_audit_entry__descriptor;

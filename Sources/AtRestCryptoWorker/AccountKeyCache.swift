@@ -1,0 +1,130 @@
+import AtRestCrypto
+import AtRestMessaging
+import AtRestStorage
+import AtRestWire
+import Logging
+
+/// Unwrapped account keys, one vault call per account (and per wrapping):
+/// the S3 Bucket Keys idea, which is what makes per-object vault calls
+/// unnecessary.
+///
+/// An entry is keyed by account and remembers the wrapped blob it came from,
+/// so a re-wrap (rotation, switch to a customer key) is picked up by the
+/// next call without any event. Entries die:
+/// - at their hard TTL (`ttl`), whatever happens;
+/// - at once on `drop(provider:keyID:)` (a vault event for that key);
+/// - when the periodic re-check (`recheck`) finds the key no longer usable
+///   (PUB/SUB can lose an event; the timer bounds how long that matters).
+/// A refusal is remembered for `refusalTTL`, so a revoked account's calls
+/// fail fast without hammering the vault, and recover soon after re-enabling.
+public actor AccountKeyCache {
+    public struct Configuration: Sendable {
+        public var ttl: Duration
+        public var refusalTTL: Duration
+        public init(ttl: Duration = .seconds(300), refusalTTL: Duration = .milliseconds(250)) {
+            self.ttl = ttl
+            self.refusalTTL = refusalTTL
+        }
+    }
+
+    private struct Entry {
+        var context: AccountContext
+        var key: AccountKey?
+        var refusal: RPCStatus?
+        var expires: ContinuousClock.Instant
+    }
+
+    private let unwrap: @Sendable (AccountContext) async throws -> SecretBytes
+    private let configuration: Configuration
+    private let logger: Logger
+    private var entries: [String: Entry] = [:]
+    private var pending: [PendingKey: Task<AccountKey, any Error>] = [:]
+    private struct PendingKey: Hashable { var account: String; var wrapped: [UInt8] }
+    /// Unwraps done (for tests and stats).
+    public private(set) var unwrapCount = 0
+
+    public init(configuration: Configuration = Configuration(), logger: Logger = Logger(label: "atrest.worker.keys"),
+                unwrap: @escaping @Sendable (AccountContext) async throws -> SecretBytes) {
+        self.configuration = configuration
+        self.logger = logger
+        self.unwrap = unwrap
+    }
+
+    /// The account's key for this call's context, unwrapping it if needed.
+    public func key(for context: AccountContext) async throws -> AccountKey {
+        let now = ContinuousClock.now
+        if let entry = entries[context.accountID], entry.context.wrappedKey == context.wrappedKey, entry.expires > now {
+            if let key = entry.key { return key }
+            if let refusal = entry.refusal { throw refusal }
+        }
+        let slot = PendingKey(account: context.accountID, wrapped: context.wrappedKey)
+        if let task = pending[slot] { return try await task.value }
+        let task = Task { try await self.load(context) }
+        pending[slot] = task
+        defer { pending[slot] = nil }
+        return try await task.value
+    }
+
+    private func load(_ context: AccountContext) async throws -> AccountKey {
+        do {
+            let secret = try await unwrap(context)
+            unwrapCount += 1
+            let reference = KeyReference(provider: context.provider, keyID: context.keyID, keyVersion: context.keyVersion,
+                                         accountKeyVersion: max(1, context.accountKeyVersion))
+            let key = try AccountKey(key: secret, reference: reference)
+            entries[context.accountID] = Entry(context: context, key: key, expires: .now + configuration.ttl)
+            return key
+        } catch let status as RPCStatus where KeyAccessError.isKeyRefusal(status) {
+            remember(refusal: status, for: context)
+            throw status
+        }
+    }
+
+    private func remember(refusal: RPCStatus, for context: AccountContext) {
+        entries[context.accountID] = Entry(context: context, refusal: refusal, expires: .now + configuration.refusalTTL)
+        logger.notice("account key not accessible", metadata: [
+            "account": "\(context.accountID)", "key": "\(context.provider)/\(context.keyID)", "reason": "\(refusal.message)",
+        ])
+    }
+
+    /// Drops every cached key wrapped by `provider/keyID` (a vault event).
+    @discardableResult
+    public func drop(provider: String, keyID: String) -> Int {
+        let victims = entries.filter { $0.value.context.provider == provider && $0.value.context.keyID == keyID && $0.value.key != nil }
+        for account in victims.keys { entries[account] = nil }
+        if !victims.isEmpty {
+            logger.info("dropped cached account keys", metadata: ["key": "\(provider)/\(keyID)", "accounts": "\(victims.count)"])
+        }
+        return victims.count
+    }
+
+    /// Accounts whose key is cached now.
+    public var cachedAccounts: [String] { entries.filter { $0.value.key != nil }.keys.sorted() }
+
+    /// Asks the vault again for every cached key; a refusal drops the key at
+    /// once (and is remembered), an unreachable vault leaves it until its TTL.
+    public func recheck() async {
+        let now = ContinuousClock.now
+        entries = entries.filter { $0.value.expires > now }
+        let contexts = entries.values.filter { $0.key != nil }.map(\.context)
+        await withTaskGroup(of: (AccountContext, RPCStatus?).self) { group in
+            for context in contexts {
+                group.addTask {
+                    do {
+                        _ = try await self.unwrap(context)
+                        return (context, nil)
+                    } catch let status as RPCStatus {
+                        return (context, status)
+                    } catch {
+                        return (context, nil)
+                    }
+                }
+            }
+            for await (context, status) in group {
+                guard let status, KeyAccessError.isKeyRefusal(status),
+                      entries[context.accountID]?.context.wrappedKey == context.wrappedKey else { continue }
+                remember(refusal: status, for: context)
+            }
+        }
+    }
+}

@@ -1,0 +1,62 @@
+import AtRestCrypto
+import AtRestKeyVault
+import AtRestMessaging
+import AtRestWire
+
+/// Unwraps an account key through the vault as the account's managed
+/// identity: the vault checks that identity's grant on the KEK, so a worker
+/// can only obtain keys the account itself may use.
+public struct AccountKeyVault: Sendable {
+    public let vault: RPCClient
+    public let tokens: ServiceTokens
+
+    public init(vault: RPCClient, tokens: ServiceTokens) {
+        self.vault = vault
+        self.tokens = tokens
+    }
+
+    /// The wrap/unwrap context binding a wrapped account key to its account.
+    public static func wrapContext(account: String) -> [UInt8] { Array("atrest/v1/account:\(account)".utf8) }
+
+    /// The plaintext account key, or a status that says why it is not accessible.
+    public func unwrap(_ context: AccountContext) async throws -> SecretBytes {
+        let token = try await tokens.managedIdentityToken(account: context.accountID)
+        let request = UnwrapRequest(wrapped: context.wrappedKey, context: Self.wrapContext(account: context.accountID))
+        do {
+            var reply = try await vault.call(
+                "atrest.v1.KeyVault/Unwrap", request: request, as: UnwrapResponse.self, timeout: .seconds(5),
+                metadata: ["authorization": "Bearer " + token.token], idempotent: true)
+            let key = SecretBytes(reply.message.plaintext)
+            // Best effort: the decoded copy is wiped; the reply frame is freed by the messaging layer.
+            _ = reply.message.plaintext.withUnsafeMutableBytes { $0.initializeMemory(as: UInt8.self, repeating: 0) }
+            return key
+        } catch let status as RPCStatus {
+            if status.code == .unauthenticated { tokens.forget(account: context.accountID) }
+            throw KeyAccessError.from(status, context: context)
+        }
+    }
+}
+
+/// Turns a vault refusal into the status every call of the account gets.
+enum KeyAccessError {
+    /// Vault answers that mean "this key cannot be used now" (as opposed to
+    /// "the vault is unreachable", which keeps a cached key until its TTL).
+    static func isKeyRefusal(_ status: RPCStatus) -> Bool {
+        ![.unavailable, .deadlineExceeded, .resourceExhausted, .internal, .unknown, .cancelled].contains(status.code)
+    }
+
+    static func from(_ status: RPCStatus, context: AccountContext) -> RPCStatus {
+        guard isKeyRefusal(status) else {
+            return RPCStatus(status.code, "the key vault could not be reached to unlock account '\(context.accountID)': \(status.message)",
+                             retryAfterMs: status.retryAfterMs, details: status.details)
+        }
+        let key = "\(context.provider)/\(context.keyID)"
+        var details = status.details
+        details["reason"] = "keyInaccessible"
+        details["key"] = key
+        return RPCStatus(
+            status.code == .permissionDenied ? .permissionDenied : .failedPrecondition,
+            "the encryption key of account '\(context.accountID)' (\(key)) is not accessible: \(status.message)",
+            details: details)
+    }
+}

@@ -1,0 +1,135 @@
+import AtRestStorage
+import AtRestWire
+
+extension BlobService {
+    func registerObjectMethods(_ router: inout RPCRouter) {
+        router.register(BlobMethod.put) { (request: BlobPutRequest, rpc) async throws -> BlobProperties in
+            try BlobLimits.checkContainer(request.container)
+            try BlobLimits.checkBlobName(request.name)
+            try BlobLimits.checkMetadata(request.metadata)
+            try BlobLimits.checkContentType(request.contentType)
+            try BlobLimits.checkContentHash(request.contentHash)
+            let payload = rpc.payload
+            let metadata = try await withKey(rpc) { [store] account, key in
+                let upload = try store.beginPut(
+                    account: account, container: request.container, name: request.name, userMetadata: request.metadata,
+                    contentType: request.contentType.isEmpty ? "application/octet-stream" : request.contentType,
+                    contentHash: request.contentHash.isEmpty ? nil : request.contentHash, accountKey: key)
+                do {
+                    for part in payload { try upload.append(part) }
+                    return try upload.finish()
+                } catch {
+                    upload.abort()
+                    throw error
+                }
+            }
+            return Self.properties(request.container, metadata)
+        }
+        router.register(BlobMethod.get) { (request: BlobGetRequest, rpc) async throws -> (BlobGetResponse, [[UInt8]]) in
+            try BlobLimits.checkContainer(request.container)
+            try BlobLimits.checkBlobName(request.name)
+            let maxPayload = UInt64(limits.maxPayloadBytes)
+            return try await withKey(rpc) { [store] account, key in
+                var range = request.range
+                if let requested = range {
+                    // Clip to the blob, so "the next block" reads need no length up front.
+                    let length = try store.metadata(account: account, container: request.container, name: request.name, accountKey: key).length
+                    let lower = min(requested.lowerBound, length)
+                    range = lower..<min(requested.upperBound, length)
+                    guard UInt64(range!.count) <= maxPayload else {
+                        throw StorageError(.invalidArgument, "range of \(range!.count) bytes is larger than the limit of \(maxPayload) bytes per reply; read in smaller ranges")
+                    }
+                }
+                var data: [UInt8] = []
+                let metadata = try store.read(account: account, container: request.container, name: request.name, range: range, accountKey: key) { chunk in
+                    if range == nil, data.isEmpty, UInt64(chunk.count) > maxPayload {
+                        throw StorageError(.invalidArgument, "blob '\(request.name)' is larger than the limit of \(maxPayload) bytes per reply; read it in ranges")
+                    }
+                    data.append(contentsOf: chunk)
+                    if UInt64(data.count) > maxPayload {
+                        throw StorageError(.invalidArgument, "blob '\(request.name)' is larger than the limit of \(maxPayload) bytes per reply; read it in ranges")
+                    }
+                }
+                let reply = BlobGetResponse(properties: Self.properties(request.container, metadata), offset: range?.lowerBound ?? 0)
+                return (reply, data.isEmpty ? [] : [data])
+            }
+        }
+        router.register(BlobMethod.getProperties) { (request: BlobRequest, rpc) async throws -> BlobProperties in
+            try BlobLimits.checkContainer(request.container)
+            try BlobLimits.checkBlobName(request.name)
+            return Self.properties(request.container, try await withKey(rpc) { [store] account, key in
+                try store.metadata(account: account, container: request.container, name: request.name, accountKey: key)
+            })
+        }
+        router.register(BlobMethod.setMetadata) { (request: BlobSetMetadataRequest, rpc) async throws -> BlobProperties in
+            try BlobLimits.checkContainer(request.container)
+            try BlobLimits.checkBlobName(request.name)
+            try BlobLimits.checkMetadata(request.metadata)
+            if let type = request.contentType { try BlobLimits.checkContentType(type) }
+            return Self.properties(request.container, try await withKey(rpc) { [store] account, key in
+                try store.setMetadata(account: account, container: request.container, name: request.name,
+                                      userMetadata: request.metadata, contentType: request.contentType, accountKey: key)
+            })
+        }
+        router.register(BlobMethod.list) { (request: BlobListRequest, rpc) async throws -> BlobListResponse in
+            try BlobLimits.checkContainer(request.container)
+            let max = request.maxResults == 0 ? 1000 : Int(min(request.maxResults, 5000))
+            let page = try await withKey(rpc) { [store] account, key in
+                try store.list(account: account, container: request.container, prefix: request.prefix,
+                               pageToken: request.pageToken.isEmpty ? nil : request.pageToken, maxResults: max, accountKey: key)
+            }
+            return BlobListResponse(blobs: page.objects.map { Self.properties(request.container, $0) },
+                                    nextPageToken: page.nextPageToken ?? "")
+        }
+        router.register(BlobMethod.delete) { (request: BlobRequest, rpc) async throws -> EmptyMessage in
+            try BlobLimits.checkContainer(request.container)
+            try BlobLimits.checkBlobName(request.name)
+            try await withKey(rpc) { [store] account, key in
+                try store.delete(account: account, container: request.container, name: request.name, accountKey: key)
+            }
+            return EmptyMessage()
+        }
+    }
+
+    func registerBlockMethods(_ router: inout RPCRouter) {
+        router.register(BlobMethod.stageBlock) { (request: StageBlockRequest, rpc) async throws -> StageBlockResponse in
+            try BlobLimits.checkContainer(request.container)
+            try BlobLimits.checkBlobName(request.name)
+            try BlobLimits.checkContentHash(request.contentHash)
+            guard (1...BlobLimits.maxBlockIDBytes).contains(request.blockID.count) else {
+                throw RPCStatus(.invalidArgument, "block id must be 1-\(BlobLimits.maxBlockIDBytes) bytes")
+            }
+            let payload = rpc.payload
+            let metadata = try await withKey(rpc) { [store] account, key in
+                let upload = try store.beginStageBlock(
+                    account: account, container: request.container, name: request.name, blockID: request.blockID,
+                    contentHash: request.contentHash.isEmpty ? nil : request.contentHash, accountKey: key)
+                do {
+                    for part in payload { try upload.append(part) }
+                    return try upload.finish()
+                } catch {
+                    upload.abort()
+                    throw error
+                }
+            }
+            return StageBlockResponse(
+                blockID: request.blockID, length: metadata.length,
+                contentHash: metadata.contentHash == ObjectMetadata.noContentHash ? [] : metadata.contentHash)
+        }
+        router.register(BlobMethod.commitBlocks) { (request: CommitBlocksRequest, rpc) async throws -> BlobProperties in
+            try BlobLimits.checkContainer(request.container)
+            try BlobLimits.checkBlobName(request.name)
+            try BlobLimits.checkMetadata(request.metadata)
+            try BlobLimits.checkContentType(request.contentType)
+            guard request.blockIDs.count <= 50_000 else {
+                throw RPCStatus(.invalidArgument, "\(request.blockIDs.count) blocks; a blob has at most 50000")
+            }
+            return Self.properties(request.container, try await withKey(rpc) { [store] account, key in
+                try store.commitBlocks(
+                    account: account, container: request.container, name: request.name, blockIDs: request.blockIDs,
+                    userMetadata: request.metadata,
+                    contentType: request.contentType.isEmpty ? "application/octet-stream" : request.contentType, accountKey: key)
+            })
+        }
+    }
+}

@@ -1,0 +1,74 @@
+import AtRestCrypto
+import AtRestMessaging
+import AtRestStorage
+import AtRestWire
+import Logging
+
+/// The blob methods a crypto worker serves (`atrest.v1.Blob/*`) on an
+/// `ObjectStore`, for calls the front door has authenticated and tagged with
+/// an `AccountContext`.
+///
+/// Every call: read the context, validate names/metadata (INVALID_ARGUMENT
+/// before any key work), get the account key from the cache (one vault
+/// unwrap per account), then run the store operation on the I/O queue. Put
+/// and StageBlock answer only after the store's atomic durable write, so an
+/// acknowledged write survives a SIGKILL of the worker.
+public struct BlobService: Sendable {
+    public let store: ObjectStore
+    public let keys: AccountKeyCache
+    public let limits: MessagingLimits
+    let logger: Logger
+
+    public init(store: ObjectStore, keys: AccountKeyCache, limits: MessagingLimits = .default,
+                logger: Logger = Logger(label: "atrest.worker.blob")) {
+        self.store = store
+        self.keys = keys
+        self.limits = limits
+        self.logger = logger
+    }
+
+    /// The method table; wraps every handler with context, key and error mapping.
+    public var router: RPCRouter {
+        var router = RPCRouter()
+        registerContainerMethods(&router)
+        registerObjectMethods(&router)
+        registerBlockMethods(&router)
+        return router
+    }
+
+    /// The account context the front door attached.
+    static func accountContext(_ header: RPCHeader) throws -> AccountContext {
+        guard let encoded = header.metadata[AccountContext.metadataKey], let bytes = Base64URL.decode(encoded),
+              let context = try? AccountContext(serialized: bytes), !context.accountID.isEmpty
+        else {
+            throw RPCStatus(.failedPrecondition, "call reached a worker without an account context; blob calls go through the front door")
+        }
+        return context
+    }
+
+    /// Runs `body` with the account's key on the I/O queue, mapping storage errors.
+    func withKey<T: Sendable>(
+        _ rpc: RPCContext, _ body: @escaping @Sendable (String, AccountKey) throws -> T
+    ) async throws -> T {
+        let context = try Self.accountContext(rpc.header)
+        let key = try await keys.key(for: context)
+        let account = context.accountID
+        do {
+            return try await BlockingIO.run { try body(account, key) }
+        } catch let error as StorageError {
+            let status = error.rpcStatus
+            if status.code == .dataLoss || status.code == .internal {
+                logger.error("storage failure", metadata: ["account": "\(account)", "error": "\(error)"])
+            }
+            throw status
+        }
+    }
+
+    static func properties(_ container: String, _ metadata: ObjectMetadata) -> BlobProperties {
+        BlobProperties(
+            container: container, name: metadata.name, length: metadata.length, contentType: metadata.contentType,
+            createdAtMs: metadata.creationTime,
+            contentHash: metadata.contentHash == ObjectMetadata.noContentHash ? [] : metadata.contentHash,
+            metadata: metadata.userMetadata)
+    }
+}

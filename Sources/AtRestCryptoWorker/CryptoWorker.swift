@@ -1,0 +1,104 @@
+import AtRestKeyVault
+import AtRestMessaging
+import AtRestStorage
+import AtRestWire
+import Logging
+
+/// A crypto worker as a library: the blob service on the shared object
+/// store, connected to the front door's worker endpoint, with its account
+/// key cache re-checked on a timer. The executable parses flags and runs this.
+public final class CryptoWorker: Sendable {
+    public struct Configuration: Sendable {
+        public var frontDoorWorkers: String
+        public var dataDirectory: String
+        public var credit: Int
+        public var workerID: String
+        public var keyCache: AccountKeyCache.Configuration
+        /// How often cached keys are re-checked with the vault (events can be lost).
+        public var recheckInterval: Duration
+        /// The vault's key-event PUB endpoint; nil: timer only.
+        public var vaultEventsEndpoint: String?
+        public var logger: Logger
+
+        public init(frontDoorWorkers: String, dataDirectory: String, credit: Int = 8,
+                    workerID: String = "worker-\(UInt32.random(in: .min ... .max))",
+                    keyCache: AccountKeyCache.Configuration = .init(), recheckInterval: Duration = .milliseconds(500),
+                    vaultEventsEndpoint: String? = nil, logger: Logger = Logger(label: "atrest.worker")) {
+            self.vaultEventsEndpoint = vaultEventsEndpoint
+            self.frontDoorWorkers = frontDoorWorkers
+            self.dataDirectory = dataDirectory
+            self.credit = credit
+            self.workerID = workerID
+            self.keyCache = keyCache
+            self.recheckInterval = recheckInterval
+            self.logger = logger
+        }
+    }
+
+    public let keys: AccountKeyCache
+    public let store: ObjectStore
+    private let runtime: WorkerRuntime
+    private let recheck: Task<Void, Never>
+    private let events: EventSubscriber<KeyEvent>?
+    private let eventTask: Task<Void, Never>?
+
+    public init(configuration: Configuration, keyVault: AccountKeyVault) throws {
+        store = try ObjectStore(directory: configuration.dataDirectory)
+        let keys = AccountKeyCache(configuration: configuration.keyCache, logger: configuration.logger) { context in
+            try await keyVault.unwrap(context)
+        }
+        self.keys = keys
+        let service = BlobService(store: store, keys: keys, logger: configuration.logger)
+        runtime = try WorkerRuntime(
+            brokerEndpoint: configuration.frontDoorWorkers, service: service.router,
+            configuration: WorkerConfiguration(credit: configuration.credit, workerID: configuration.workerID,
+                                               logger: configuration.logger))
+        let interval = configuration.recheckInterval
+        recheck = Task {
+            while !Task.isCancelled {
+                try? await Task.sleep(for: interval)
+                await keys.recheck()
+            }
+        }
+        if let endpoint = configuration.vaultEventsEndpoint {
+            let events = try EventSubscriber<KeyEvent>(
+                endpoint: endpoint, configuration: EventSubscriberConfiguration(logger: configuration.logger))
+            self.events = events
+            eventTask = Task { await Self.follow(events, keys: keys) }
+        } else {
+            events = nil
+            eventTask = nil
+        }
+    }
+
+    /// Drops cached keys at once on any event that can make a key unusable
+    /// (or replace its wrapping); re-checks everything when events may have been lost.
+    static func follow(_ events: EventSubscriber<KeyEvent>, keys: AccountKeyCache) async {
+        let dropping: Set<KeyEvent.Kind> = [.disabled, .deleted, .purged, .accessRevoked, .rotated]
+        for await delivery in events.deliveries {
+            switch delivery {
+            case .event(_, let event) where dropping.contains(event.kind):
+                await keys.drop(provider: event.key.provider, keyID: event.key.keyID)
+            case .recheck:
+                await keys.recheck()
+            default:
+                break
+            }
+        }
+    }
+
+    /// Stops taking work and finishes the calls in flight.
+    public func drain() async {
+        recheck.cancel()
+        eventTask?.cancel()
+        events?.close()
+        await runtime.drain()
+    }
+
+    public func close() {
+        recheck.cancel()
+        eventTask?.cancel()
+        events?.close()
+        runtime.close()
+    }
+}

@@ -1,0 +1,79 @@
+import AtRestIdentity
+import AtRestMessaging
+import AtRestWire
+import Synchronization
+
+/// Tokens an internal service needs: its own (client-credential login as a
+/// service principal) and, per account, the account's managed identity's
+/// (what it presents to the vault to wrap or unwrap that account's key).
+///
+/// Both are cached until a minute before they expire, so the identity
+/// service sees one login per service and one token request per account per
+/// token lifetime, not one per call.
+public final class ServiceTokens: Sendable {
+    public struct Credentials: Sendable {
+        public var tenant: String
+        public var clientID: String
+        public var secret: String
+        public init(tenant: String = "", clientID: String, secret: String) {
+            self.tenant = tenant
+            self.clientID = clientID
+            self.secret = secret
+        }
+    }
+
+    private let identity: RPCClient
+    private let credentials: Credentials
+    private let now: @Sendable () -> Int64
+    private let cache = Mutex<[String: IdentityToken]>([:])
+    static let serviceKey = "\u{0}service"
+    static let margin: Int64 = 60
+
+    public init(identity: RPCClient, credentials: Credentials, now: @escaping @Sendable () -> Int64 = UnixClock.now) {
+        self.identity = identity
+        self.credentials = credentials
+        self.now = now
+    }
+
+    /// "Bearer <token>" metadata for calls made as the service principal.
+    public func serviceMetadata() async throws -> [String: String] {
+        ["authorization": "Bearer " + (try await serviceToken()).token]
+    }
+
+    public func serviceToken() async throws -> IdentityToken {
+        if let hit = cached(Self.serviceKey) { return hit }
+        let request = IdentityLoginRequest(tenant: credentials.tenant, clientID: credentials.clientID, secret: credentials.secret)
+        let token = try await identity.call("atrest.v1.Identity/Login", request: request, as: IdentityToken.self,
+                                            timeout: .seconds(10), idempotent: true).message
+        store(Self.serviceKey, token)
+        return token
+    }
+
+    /// The account's managed identity token (requested as the service principal).
+    public func managedIdentityToken(account: String) async throws -> IdentityToken {
+        if let hit = cached(account) { return hit }
+        let metadata = try await serviceMetadata()
+        let token = try await identity.call(
+            "atrest.v1.Identity/ManagedIdentityToken", request: IdentityAccountRequest(accountID: account),
+            as: IdentityToken.self, timeout: .seconds(10), metadata: metadata, idempotent: true).message
+        store(account, token)
+        return token
+    }
+
+    /// Forgets a cached token (e.g. after UNAUTHENTICATED from the vault).
+    public func forget(account: String? = nil) {
+        cache.withLock { $0[account ?? Self.serviceKey] = nil }
+    }
+
+    private func cached(_ key: String) -> IdentityToken? {
+        let now = now()
+        return cache.withLock { cache in
+            guard let token = cache[key], token.expiresAtUnix - Self.margin > now else { return nil }
+            return token
+        }
+    }
+
+    private func store(_ key: String, _ token: IdentityToken) {
+        cache.withLock { $0[key] = token }
+    }
+}

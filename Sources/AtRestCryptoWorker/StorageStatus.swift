@@ -1,0 +1,19 @@
+import AtRestStorage
+import AtRestWire
+
+extension StorageError {
+    /// The status a caller sees. Integrity failures are DATA_LOSS: the
+    /// stored bytes are not what was written, and retrying will not help.
+    var rpcStatus: RPCStatus {
+        switch code {
+        case .notFound, .containerNotFound: RPCStatus(.notFound, message)
+        case .alreadyExists: RPCStatus(.alreadyExists, message)
+        case .invalidArgument: RPCStatus(message.contains("not empty") ? .failedPrecondition : .invalidArgument, message)
+        case .contentHashMismatch: RPCStatus(.invalidArgument, message)
+        case .integrityFailure, .unsupportedFormat:
+            RPCStatus(.dataLoss, "integrity check failed: \(message)", details: ["reason": "integrity"])
+        case .wrongKey: RPCStatus(.dataLoss, "integrity check failed: \(message)", details: ["reason": "wrongKey"])
+        default: RPCStatus(.internal, "storage error: \(message)")
+        }
+    }
+}

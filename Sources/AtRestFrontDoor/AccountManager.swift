@@ -1,0 +1,117 @@
+import AtRestCrypto
+import AtRestCryptoWorker
+import AtRestIdentity
+import AtRestKeyVault
+import AtRestMessaging
+import AtRestWire
+import Logging
+
+/// Creates accounts and changes which KEK wraps their account key.
+///
+/// Account creation, in order (a failure stops with the account absent; the
+/// registry entry is written last):
+/// 1. a managed identity for the account (identity service, as the front door's service principal);
+/// 2. a `managed`-provider key for the account, wrap/unwrap granted to that identity only;
+/// 3. a random 256-bit account key, wrapped by the vault *as the managed identity*, plaintext wiped at once;
+/// 4. the reference registered in the vault (so the key cannot be purged under stored data).
+///
+/// Changing the KEK (switch to a customer key and back, KEK rotation) re-wraps
+/// the same account key: no data is re-encrypted, every object stays readable.
+public final class AccountManager: Sendable {
+    let registry: AccountRegistry
+    let identity: RPCClient
+    let vault: RPCClient
+    let tokens: ServiceTokens
+    let logger: Logger
+    let now: @Sendable () -> Int64
+    public static let managedProvider = "managed"
+
+    public init(registry: AccountRegistry, identity: RPCClient, vault: RPCClient, tokens: ServiceTokens,
+                logger: Logger, now: @escaping @Sendable () -> Int64 = UnixClock.now) {
+        self.registry = registry
+        self.identity = identity
+        self.vault = vault
+        self.tokens = tokens
+        self.logger = logger
+        self.now = now
+    }
+
+    static let accountRule = "account names are 3-63 characters of a-z, 0-9 and '-', starting with a letter or digit"
+
+    static func checkAccountName(_ name: String) throws(RPCStatus) {
+        let bytes = Array(name.utf8)
+        guard (3...63).contains(bytes.count), bytes.first != 0x2D,
+              bytes.allSatisfy({ ($0 >= 0x61 && $0 <= 0x7A) || ($0 >= 0x30 && $0 <= 0x39) || $0 == 0x2D }) else {
+            throw RPCStatus(.invalidArgument, "invalid account name '\(name.prefix(80))': \(accountRule)")
+        }
+    }
+
+    public func create(_ accountID: String, owner claims: TokenClaims) async throws -> AccountRecord {
+        try Self.checkAccountName(accountID)
+        guard registry.record(accountID) == nil else {
+            throw RPCStatus(.alreadyExists, "account '\(accountID)' already exists")
+        }
+        let service = try await tokens.serviceMetadata()
+        let identityReply = try await identity.call(
+            "atrest.v1.Identity/CreateManagedIdentity", request: IdentityAccountRequest(accountID: accountID, tenant: claims.tenant),
+            as: IdentityManagedIdentity.self, timeout: .seconds(10), metadata: service).message
+        // A random key id: key references are stored in clear in every object
+        // header, and the account name must not be.
+        let managedKeyID = "mk-" + (try SecureRandom.bytes(12)).map { String($0, radix: 16).leftPadded }.joined()
+        let managedKey = KeyRef(provider: Self.managedProvider, keyID: managedKeyID)
+        do {
+            _ = try await vault.call("atrest.v1.KeyVault/CreateKey",
+                                     request: CreateKeyRequest(provider: Self.managedProvider, spec: KeySpec(keyID: managedKeyID)),
+                                     as: KeyResponse.self, timeout: .seconds(10), metadata: service)
+        } catch let status as RPCStatus where status.code == .alreadyExists {
+            logger.notice("managed key exists already; reusing it", metadata: ["account": "\(accountID)"])
+        }
+        _ = try await vault.call(
+            "atrest.v1.KeyVault/GrantAccess",
+            request: AccessRequest(AccessGrant(key: managedKey, principalID: identityReply.principalID, operations: [.wrap, .unwrap])),
+            as: AccessResponse.self, timeout: .seconds(10), metadata: service)
+        let accountKey = try SecretBytes(randomCount: 32)
+        let wrapped = try await wrap(accountKey, with: managedKey, account: accountID)
+        try await register(wrapped.key, account: accountID)
+        let info = AccountInfo(
+            accountID: accountID, tenant: claims.tenant, managedIdentity: identityReply.principalID, createdAtUnix: now(),
+            encryption: AccountEncryption(keySource: AccountEncryption.managed, provider: wrapped.key.provider,
+                                          keyID: wrapped.key.keyID, keyVersion: wrapped.key.version, changedAtUnix: now()),
+            owners: [claims.subject])
+        let record = AccountRecord(info: info, wrappedKey: wrapped.wrapped, registered: wrapped.key, managedKeyID: managedKeyID)
+        try registry.update(accountID) { existing in
+            guard existing == nil else { throw RPCStatus(.alreadyExists, "account '\(accountID)' already exists") }
+            return record
+        }
+        logger.info("account created", metadata: ["account": "\(accountID)", "owner": "\(claims.subject)"])
+        return record
+    }
+
+    /// Wraps `key` with the current version of `kek`, calling the vault as the account's managed identity.
+    func wrap(_ key: SecretBytes, with kek: KeyRef, account: String) async throws -> WrapResponse {
+        let token = try await tokens.managedIdentityToken(account: account)
+        let request = key.withUnsafeBytes { WrapRequest(key: kek.unversioned, plaintext: Array($0), context: AccountKeyVault.wrapContext(account: account)) }
+        return try await vault.call("atrest.v1.KeyVault/Wrap", request: request, as: WrapResponse.self, timeout: .seconds(10),
+                                    metadata: ["authorization": "Bearer " + token.token]).message
+    }
+
+    func register(_ key: KeyRef, account: String) async throws {
+        let token = try await tokens.managedIdentityToken(account: account)
+        _ = try await vault.call("atrest.v1.KeyVault/RegisterReference", request: ReferenceRequest(key), as: ReferenceResponse.self,
+                                 timeout: .seconds(10), metadata: ["authorization": "Bearer " + token.token])
+    }
+
+    func unregister(_ key: KeyRef, account: String) async {
+        guard !key.provider.isEmpty, let token = try? await tokens.managedIdentityToken(account: account) else { return }
+        do {
+            _ = try await vault.call("atrest.v1.KeyVault/UnregisterReference", request: ReferenceRequest(key), as: ReferenceResponse.self,
+                                     timeout: .seconds(10), metadata: ["authorization": "Bearer " + token.token])
+        } catch {
+            logger.notice("could not unregister a key reference", metadata: ["key": "\(key)", "error": "\(error)"])
+        }
+    }
+}
+
+extension String {
+    var leftPadded: String { count == 1 ? "0" + self : self }
+}

@@ -1,0 +1,47 @@
+import AtRestKeyVault
+import AtRestWire
+
+/// One account as the front door persists it (`atrest.v1.AccountRecord`).
+public struct AccountRecord: Sendable, Equatable, WireMessage {
+    public static let protoName = "atrest.v1.AccountRecord"
+    public var info: AccountInfo
+    /// The account key wrapped by the KEK in `info.encryption`.
+    public var wrappedKey: [UInt8]
+    /// The key version registered as referenced in the vault (empty provider: none).
+    public var registered: KeyRef
+    /// The account's own managed-provider key (what "back to managed" returns to).
+    public var managedKeyID: String
+
+    public init(info: AccountInfo, wrappedKey: [UInt8], registered: KeyRef, managedKeyID: String) {
+        self.info = info
+        self.wrappedKey = wrappedKey
+        self.registered = registered
+        self.managedKeyID = managedKeyID
+    }
+
+    public init(wire: WireFields) throws {
+        guard let info: AccountInfo = try wire.message(1) else { throw WireError(.invalidField, "account record without info") }
+        self.init(info: info, wrappedKey: wire.bytes(2), registered: try wire.message(3) ?? KeyRef(provider: "", keyID: ""),
+                  managedKeyID: wire.string(4))
+    }
+
+    public var wire: WireFields {
+        [1: WireValue(info), 2: .bytes(wrappedKey), 3: WireValue(registered), 4: .string(managedKeyID)]
+    }
+
+    /// The context attached to this account's data-plane calls.
+    func context(principal: String) -> AccountContext {
+        let e = info.encryption
+        return AccountContext(accountID: info.accountID, tenant: info.tenant, managedIdentity: info.managedIdentity,
+                              wrappedKey: wrappedKey, provider: e.provider, keyID: e.keyID, keyVersion: e.keyVersion,
+                              accountKeyVersion: e.accountKeyVersion, principalID: principal)
+    }
+}
+
+struct AccountRegistryState: Sendable, WireMessage {
+    static let protoName = "atrest.v1.AccountRegistryState"
+    var accounts: [AccountRecord]
+    init(accounts: [AccountRecord]) { self.accounts = accounts }
+    init(wire: WireFields) throws { self.init(accounts: try wire.messages(1)) }
+    var wire: WireFields { [1: .messages(accounts)] }
+}

@@ -1,0 +1,46 @@
+import AtRestIdentity
+import AtRestWire
+
+/// `atrest.v1.Account/*` over the registry and the account manager.
+struct AccountService {
+    let manager: AccountManager
+    let authorizer: CallAuthorizer
+
+    var router: RPCRouter {
+        var router = RPCRouter()
+        let prefix = "atrest.v1.Account/"
+        router.register(prefix + "Create") { (request: AccountCreateRequest, rpc) async throws -> AccountInfo in
+            let claims = try await authorizer.caller(rpc.header)
+            guard claims.kind == "user" || claims.has(.identityAdministrator) else {
+                throw RPCStatus(.permissionDenied, "accounts are created by users; principal '\(claims.name)' is a \(claims.kind)")
+            }
+            return try await manager.create(request.accountID, owner: claims).info
+        }
+        router.register(prefix + "Get") { (request: AccountRequest, rpc) async throws -> AccountInfo in
+            try await readable(request.accountID, rpc).info
+        }
+        router.register(prefix + "GetEncryption") { (request: AccountRequest, rpc) async throws -> AccountEncryption in
+            try await readable(request.accountID, rpc).info.encryption
+        }
+        router.register(prefix + "List") { (_: AccountListRequest, rpc) async throws -> AccountListResponse in
+            let claims = try await authorizer.caller(rpc.header)
+            return AccountListResponse(accounts: manager.registry.all.filter { authorizer.canRead(claims, $0) }.map(\.info))
+        }
+        router.register(prefix + "SetEncryption") { (request: AccountSetEncryptionRequest, rpc) async throws -> AccountEncryption in
+            let claims = try await authorizer.caller(rpc.header)
+            guard let record = manager.registry.record(request.accountID), authorizer.canManage(claims, record) else {
+                throw RPCStatus(.permissionDenied, "principal '\(claims.name)' is not an owner of account '\(request.accountID)' (or it does not exist)")
+            }
+            return try await manager.setEncryption(request).info.encryption
+        }
+        return router
+    }
+
+    private func readable(_ account: String, _ rpc: RPCContext) async throws -> AccountRecord {
+        let claims = try await authorizer.caller(rpc.header)
+        guard let record = manager.registry.record(account), authorizer.canRead(claims, record) else {
+            throw RPCStatus(.permissionDenied, "principal '\(claims.name)' has no access to account '\(account)' (or it does not exist)")
+        }
+        return record
+    }
+}

@@ -1,0 +1,86 @@
+import AtRestCrypto
+import AtRestIdentity
+import AtRestWire
+
+/// Authenticates and authorizes data-plane calls on the broker's loop, and
+/// attaches the account context workers need.
+///
+/// Synchronous on purpose (no hand-off per call): token verification hits
+/// the verifier's cache after the first call, and the account lookup is a
+/// dictionary read. An unknown signing key starts a key-set refresh in the
+/// background and answers UNAVAILABLE with retry_after_ms, which clients
+/// retry for idempotent calls and calls with an idempotency key.
+public struct CallAuthorizer: Sendable {
+    let verifier: TokenVerifier
+    let registry: AccountRegistry
+
+    public init(verifier: TokenVerifier, registry: AccountRegistry) {
+        self.verifier = verifier
+        self.registry = registry
+    }
+
+    /// The broker's `admit` hook.
+    public func admit(_ header: inout RPCHeader) -> RPCStatus? {
+        header.metadata[AccountContext.metadataKey] = nil
+        do {
+            let claims = try authenticate(header)
+            let record = try authorize(claims, header: header)
+            header.metadata[AccountContext.metadataKey] = Base64URL.encode(record.context(principal: claims.subject).serialized())
+            return nil
+        } catch {
+            return error
+        }
+    }
+
+    func authenticate(_ header: RPCHeader) throws(RPCStatus) -> TokenClaims {
+        guard let token = header.bearerToken, !token.isEmpty else {
+            throw RPCStatus(.unauthenticated, "no token: send metadata 'authorization: Bearer <token>' (run `atrest login`)")
+        }
+        do {
+            return try verifier.verifyWithKnownKeys(token)
+        } catch let status as RPCStatus where status.details["reason"] == "unknownKid" {
+            let verifier = self.verifier
+            Task { _ = try? await verifier.verify(token) }
+            throw RPCStatus(.unavailable, "the token's signing key is being fetched from the identity service; retry", retryAfterMs: 100)
+        } catch let status as RPCStatus {
+            throw status
+        } catch {
+            throw RPCStatus(.unauthenticated, "token rejected")
+        }
+    }
+
+    /// Owner: everything; reader: read-only methods. The registry's owners
+    /// count too, so an account's creator needs no new token.
+    func authorize(_ claims: TokenClaims, header: RPCHeader) throws(RPCStatus) -> AccountRecord {
+        guard let account = header.metadata[AccountContext.accountMetadataKey], !account.isEmpty else {
+            throw RPCStatus(.invalidArgument, "no account: send metadata 'account: <account id>' with blob calls")
+        }
+        let record = registry.record(account)
+        let owner = claims.has(.accountOwner(account)) || (record?.info.owners.contains(claims.subject) ?? false)
+        let reader = claims.has(.accountReader(account))
+        guard let record, owner || reader else {
+            throw RPCStatus(.permissionDenied, "principal '\(claims.name)' (\(claims.subject)) has no access to account '\(account)' (or it does not exist)")
+        }
+        guard owner || BlobMethod.readOnly.contains(header.method) else {
+            throw RPCStatus(.permissionDenied, "principal '\(claims.name)' can only read account '\(account)'; \(header.method) needs the accountOwner role")
+        }
+        return record
+    }
+
+    /// Any call of the control plane: a verified caller (async: may refresh keys).
+    func caller(_ header: RPCHeader) async throws -> TokenClaims {
+        guard let token = header.bearerToken, !token.isEmpty else {
+            throw RPCStatus(.unauthenticated, "no token: send metadata 'authorization: Bearer <token>' (run `atrest login`)")
+        }
+        return try await verifier.verify(token)
+    }
+
+    func canRead(_ claims: TokenClaims, _ record: AccountRecord) -> Bool {
+        let id = record.info.accountID
+        return claims.has(.accountOwner(id)) || claims.has(.accountReader(id)) || record.info.owners.contains(claims.subject)
+    }
+
+    func canManage(_ claims: TokenClaims, _ record: AccountRecord) -> Bool {
+        claims.has(.accountOwner(record.info.accountID)) || record.info.owners.contains(claims.subject)
+    }
+}

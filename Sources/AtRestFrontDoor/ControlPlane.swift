@@ -1,0 +1,42 @@
+import Dispatch
+import AtRestMessaging
+import AtRestWire
+
+/// What the front door answers itself: `atrest.v1.Account/*`, and the
+/// identity and vault methods, forwarded as they are (token included) so
+/// clients need only the front door's endpoint.
+struct ControlPlane: RPCService {
+    let accounts: RPCRouter
+    let identity: RPCClient
+    let vault: RPCClient
+
+    func handle(_ request: RPCRequest) async throws -> RPCResponse {
+        var header = request.header
+        header.metadata[AccountContext.metadataKey] = nil
+        let method = header.method
+        if method.hasPrefix("atrest.v1.Account/") {
+            var clean = request
+            clean.header = header
+            return try await accounts.handle(clean)
+        }
+        let upstream: RPCClient
+        if method.hasPrefix("atrest.v1.Identity/") {
+            upstream = identity
+        } else if method.hasPrefix("atrest.v1.KeyVault/") {
+            upstream = vault
+        } else {
+            throw RPCStatus(.unimplemented, "unknown method '\(method)'")
+        }
+        var timeout: Duration = .seconds(30)
+        if let deadline = request.deadline {
+            let left = Int64(deadline.uptimeNanoseconds) - Int64(DispatchTimeShim.nowNanos())
+            timeout = .nanoseconds(max(1_000_000, left - 2_000_000))
+        }
+        let options = CallOptions(timeout: timeout, metadata: header.metadata, idempotencyKey: header.idempotencyKey)
+        return try await upstream.call(method, body: request.body, payload: request.payload, options: options)
+    }
+}
+
+enum DispatchTimeShim {
+    static func nowNanos() -> UInt64 { DispatchTime.now().uptimeNanoseconds }
+}

@@ -1,0 +1,95 @@
+import AtRestCryptoWorker
+import AtRestIdentity
+import AtRestKeyVault
+import AtRestMessaging
+import AtRestWire
+import Logging
+
+/// The front door as a library: the public endpoint (a `Broker` whose
+/// client side faces users and whose worker side faces crypto workers), the
+/// account registry, and the control plane. The executable parses flags and
+/// runs this; tests build the same thing in-process.
+public final class FrontDoor: Sendable {
+    public struct Configuration: Sendable {
+        public var clientEndpoint: String = "tcp://127.0.0.1:7400"
+        public var workerEndpoint: String = "tcp://127.0.0.1:7401"
+        public var identityEndpoint: String = "tcp://127.0.0.1:7420"
+        public var vaultEndpoint: String = "tcp://127.0.0.1:7410"
+        /// The vault's key-event PUB endpoint; nil: no events (timer only).
+        public var vaultEventsEndpoint: String? = "tcp://127.0.0.1:7411"
+        public var dataDirectory: String
+        public var credentials: ServiceTokens.Credentials
+        public var issuer: String = "atrest-identity"
+        public var audience: String = "atrest"
+        public var logger: Logger = Logger(label: "atrest.frontdoor")
+
+        public init(dataDirectory: String, credentials: ServiceTokens.Credentials) {
+            self.dataDirectory = dataDirectory
+            self.credentials = credentials
+        }
+    }
+
+    public let broker: Broker
+    public let accounts: AccountManager
+    public let registry: AccountRegistry
+    private let identity: RPCClient
+    private let vault: RPCClient
+    private let events: EventSubscriber<KeyEvent>?
+    private let eventTask: Task<Void, Never>?
+
+    public init(configuration: Configuration) async throws {
+        let logger = configuration.logger
+        let clientConfiguration = RPCClientConfiguration(logger: logger)
+        identity = try RPCClient(endpoint: configuration.identityEndpoint, configuration: clientConfiguration)
+        vault = try RPCClient(endpoint: configuration.vaultEndpoint, configuration: clientConfiguration)
+        let identity = self.identity
+        let fetchKeys: TokenVerifier.KeySetSource = {
+            try await identity.call("atrest.v1.Identity/Keys", request: EmptyMessage(), as: IdentityKeySet.self,
+                                    timeout: .seconds(5), idempotent: true).message
+        }
+        let verifier = try TokenVerifier(
+            configuration: .init(issuer: configuration.issuer, audience: configuration.audience, minRefreshIntervalSeconds: 5),
+            keys: (try? await fetchKeys())?.keys ?? [], refresh: fetchKeys)
+        registry = try AccountRegistry(dataDirectory: configuration.dataDirectory)
+        let tokens = ServiceTokens(identity: identity, credentials: configuration.credentials)
+        accounts = AccountManager(registry: registry, identity: identity, vault: vault, tokens: tokens, logger: logger)
+        let authorizer = CallAuthorizer(verifier: verifier, registry: registry)
+        let control = ControlPlane(accounts: AccountService(manager: accounts, authorizer: authorizer).router,
+                                   identity: identity, vault: vault)
+        broker = try Broker(
+            clientEndpoint: configuration.clientEndpoint, workerEndpoint: configuration.workerEndpoint,
+            configuration: BrokerConfiguration(
+                isIdempotent: { BlobMethod.idempotent.contains($0) }, localService: control,
+                route: { $0.hasPrefix(BlobMethod.prefix) ? .workers : .local },
+                admit: { authorizer.admit(&$0) }, logger: logger))
+        if let endpoint = configuration.vaultEventsEndpoint {
+            let events = try EventSubscriber<KeyEvent>(
+                endpoint: endpoint, topics: [KeyEvent.Kind.rotated.rawValue],
+                configuration: EventSubscriberConfiguration(recheckInterval: .seconds(60), logger: logger))
+            self.events = events
+            let accounts = self.accounts
+            eventTask = Task {
+                for await delivery in events.deliveries {
+                    if case .event(_, let event) = delivery, event.kind == .rotated {
+                        logger.info("KEK rotated; re-wrapping account keys", metadata: ["key": "\(event.key)"])
+                        await accounts.rewrapAccounts(using: event.key)
+                    }
+                }
+            }
+        } else {
+            events = nil
+            eventTask = nil
+        }
+    }
+
+    public var clientEndpoint: String { broker.clientEndpoint }
+    public var workerEndpoint: String { broker.workerEndpoint }
+
+    public func close() {
+        eventTask?.cancel()
+        events?.close()
+        broker.close()
+        identity.close()
+        vault.close()
+    }
+}

@@ -1,0 +1,171 @@
+// Swift types of proto/atrest/v1/account.proto (the Account service and the
+// context the front door attaches to data-plane calls). AccountRecord lives
+// with the front door, which alone persists it.
+
+public struct AccountCreateRequest: Sendable, Equatable, WireMessage {
+    public static let protoName = "atrest.v1.AccountCreateRequest"
+    public var accountID: String
+    public init(accountID: String) { self.accountID = accountID }
+    public init(wire: WireFields) throws { self.init(accountID: wire.string(1)) }
+    public var wire: WireFields { [1: .string(accountID)] }
+}
+
+public struct AccountRequest: Sendable, Equatable, WireMessage {
+    public static let protoName = "atrest.v1.AccountRequest"
+    public var accountID: String
+    public init(accountID: String) { self.accountID = accountID }
+    public init(wire: WireFields) throws { self.init(accountID: wire.string(1)) }
+    public var wire: WireFields { [1: .string(accountID)] }
+}
+
+public struct AccountListRequest: Sendable, Equatable, WireMessage {
+    public static let protoName = "atrest.v1.AccountListRequest"
+    public init() {}
+    public init(wire: WireFields) throws {}
+    public var wire: WireFields { [:] }
+}
+
+/// What protects an account's data: the KEK wrapping its account key.
+public struct AccountEncryption: Sendable, Equatable, WireMessage {
+    public static let protoName = "atrest.v1.AccountEncryption"
+    public static let managed = "managed"
+    public static let customer = "customer"
+    public static let algorithmName = "AES-256-GCM"
+
+    public var keySource: String
+    public var provider: String
+    public var keyID: String
+    public var keyVersion: UInt32
+    public var changedAtUnix: Int64
+    public var accountKeyVersion: UInt32
+    public var algorithm: String
+
+    public init(keySource: String, provider: String, keyID: String, keyVersion: UInt32, changedAtUnix: Int64,
+                accountKeyVersion: UInt32 = 1, algorithm: String = AccountEncryption.algorithmName) {
+        self.keySource = keySource
+        self.provider = provider
+        self.keyID = keyID
+        self.keyVersion = keyVersion
+        self.changedAtUnix = changedAtUnix
+        self.accountKeyVersion = accountKeyVersion
+        self.algorithm = algorithm
+    }
+
+    public init(wire: WireFields) throws {
+        self.init(keySource: wire.string(1), provider: wire.string(2), keyID: wire.string(3), keyVersion: wire.uint32(4),
+                  changedAtUnix: wire.int64(5), accountKeyVersion: wire.uint32(6), algorithm: wire.string(7))
+    }
+
+    public var wire: WireFields {
+        [1: .string(keySource), 2: .string(provider), 3: .string(keyID), 4: .uint(keyVersion), 5: .int(changedAtUnix),
+         6: .uint(accountKeyVersion), 7: .string(algorithm)]
+    }
+}
+
+public struct AccountInfo: Sendable, Equatable, WireMessage {
+    public static let protoName = "atrest.v1.AccountInfo"
+    public var accountID: String
+    public var tenant: String
+    public var managedIdentity: String
+    public var createdAtUnix: Int64
+    public var encryption: AccountEncryption
+    public var owners: [String]
+
+    public init(accountID: String, tenant: String, managedIdentity: String, createdAtUnix: Int64,
+                encryption: AccountEncryption, owners: [String]) {
+        self.accountID = accountID
+        self.tenant = tenant
+        self.managedIdentity = managedIdentity
+        self.createdAtUnix = createdAtUnix
+        self.encryption = encryption
+        self.owners = owners
+    }
+
+    public init(wire: WireFields) throws {
+        self.init(accountID: wire.string(1), tenant: wire.string(2), managedIdentity: wire.string(3),
+                  createdAtUnix: wire.int64(4),
+                  encryption: try wire.message(5) ?? AccountEncryption(keySource: "", provider: "", keyID: "", keyVersion: 0, changedAtUnix: 0),
+                  owners: wire.strings(6))
+    }
+
+    public var wire: WireFields {
+        [1: .string(accountID), 2: .string(tenant), 3: .string(managedIdentity), 4: .int(createdAtUnix),
+         5: WireValue(encryption), 6: .strings(owners)]
+    }
+}
+
+public struct AccountListResponse: Sendable, Equatable, WireMessage {
+    public static let protoName = "atrest.v1.AccountListResponse"
+    public var accounts: [AccountInfo]
+    public init(accounts: [AccountInfo]) { self.accounts = accounts }
+    public init(wire: WireFields) throws { self.init(accounts: try wire.messages(1)) }
+    public var wire: WireFields { [1: .messages(accounts)] }
+}
+
+public struct AccountSetEncryptionRequest: Sendable, Equatable, WireMessage {
+    public static let protoName = "atrest.v1.AccountSetEncryptionRequest"
+    public var accountID: String
+    public var keySource: String
+    public var provider: String
+    public var keyID: String
+
+    public init(accountID: String, keySource: String, provider: String = "", keyID: String = "") {
+        self.accountID = accountID
+        self.keySource = keySource
+        self.provider = provider
+        self.keyID = keyID
+    }
+
+    public init(wire: WireFields) throws {
+        self.init(accountID: wire.string(1), keySource: wire.string(2), provider: wire.string(3), keyID: wire.string(4))
+    }
+
+    public var wire: WireFields { [1: .string(accountID), 2: .string(keySource), 3: .string(provider), 4: .string(keyID)] }
+}
+
+/// The account a data-plane call runs for, attached by the front door in the
+/// reserved header metadata key `AccountContext.metadataKey` (base64url of
+/// this message). Workers trust it because only the front door reaches them;
+/// the front door strips the key from every client request first.
+public struct AccountContext: Sendable, Equatable, WireMessage {
+    public static let protoName = "atrest.v1.AccountContext"
+    /// Reserved: never accepted from clients.
+    public static let metadataKey = "atrest-internal-account"
+    /// Where clients name the account of a data-plane call.
+    public static let accountMetadataKey = "account"
+
+    public var accountID: String
+    public var tenant: String
+    public var managedIdentity: String
+    public var wrappedKey: [UInt8]
+    public var provider: String
+    public var keyID: String
+    public var keyVersion: UInt32
+    public var accountKeyVersion: UInt32
+    public var principalID: String
+
+    public init(accountID: String, tenant: String, managedIdentity: String, wrappedKey: [UInt8], provider: String,
+                keyID: String, keyVersion: UInt32, accountKeyVersion: UInt32, principalID: String) {
+        self.accountID = accountID
+        self.tenant = tenant
+        self.managedIdentity = managedIdentity
+        self.wrappedKey = wrappedKey
+        self.provider = provider
+        self.keyID = keyID
+        self.keyVersion = keyVersion
+        self.accountKeyVersion = accountKeyVersion
+        self.principalID = principalID
+    }
+
+    public init(wire: WireFields) throws {
+        self.init(accountID: wire.string(1), tenant: wire.string(2), managedIdentity: wire.string(3),
+                  wrappedKey: wire.bytes(4), provider: wire.string(5), keyID: wire.string(6), keyVersion: wire.uint32(7),
+                  accountKeyVersion: wire.uint32(8), principalID: wire.string(9))
+    }
+
+    public var wire: WireFields {
+        [1: .string(accountID), 2: .string(tenant), 3: .string(managedIdentity), 4: .bytes(wrappedKey),
+         5: .string(provider), 6: .string(keyID), 7: .uint(keyVersion), 8: .uint(accountKeyVersion),
+         9: .string(principalID)]
+    }
+}

@@ -1,0 +1,41 @@
+import ArgumentParser
+import AtRestCryptoWorker
+import AtRestFrontDoor
+import AtRestRuntime
+import Glibc
+import Logging
+
+/// `atrest-frontdoor`: the public endpoint. Prints
+/// `ready atrest-frontdoor endpoint=<clients> workers=<workers>` once it serves.
+@main
+struct FrontDoorCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "atrest-frontdoor", abstract: "AtRest front door: authenticates calls, answers accounts, queues blob work for workers.")
+
+    @Option(help: "Client endpoint to bind.") var endpoint = "tcp://127.0.0.1:7400"
+    @Option(help: "Worker endpoint to bind.") var workers = "tcp://127.0.0.1:7401"
+    @Option(help: "Identity service endpoint.") var identity = "tcp://127.0.0.1:7420"
+    @Option(help: "Key vault endpoint.") var vault = "tcp://127.0.0.1:7410"
+    @Option(help: "Key vault event endpoint ('' = none).") var vaultEvents = "tcp://127.0.0.1:7411"
+    @Option(help: "Data directory (account registry).") var dataDir = "data/frontdoor"
+    @Option(help: "Service principal name.") var clientId = "frontdoor"
+    @Option(help: "File holding the service principal's secret.") var credentialsFile: String
+    @Option(help: "Log level.") var logLevel: String?
+
+    func run() async throws {
+        LogSetup.bootstrap(level: logLevel)
+        let secret = try CredentialsFile.readSecret(credentialsFile)
+        var config = FrontDoor.Configuration(
+            dataDirectory: dataDir, credentials: .init(clientID: clientId, secret: secret))
+        config.clientEndpoint = endpoint
+        config.workerEndpoint = workers
+        config.identityEndpoint = identity
+        config.vaultEndpoint = vault
+        config.vaultEventsEndpoint = vaultEvents.isEmpty ? nil : vaultEvents
+        let frontDoor = try await FrontDoor(configuration: config)
+        ReadyLine.announce(name: "atrest-frontdoor", endpoint: frontDoor.clientEndpoint, extra: [("workers", frontDoor.workerEndpoint)])
+        let signals = SignalWatcher.start([SIGTERM, SIGINT])
+        _ = await signals.next()
+        frontDoor.close()
+    }
+}

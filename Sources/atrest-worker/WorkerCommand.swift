@@ -1,0 +1,44 @@
+import ArgumentParser
+import AtRestCryptoWorker
+import AtRestMessaging
+import AtRestRuntime
+import Glibc
+import Logging
+
+/// `atrest-worker`: a crypto worker. Connects only; prints
+/// `ready atrest-worker endpoint=<front door workers> name=<name>`.
+@main
+struct WorkerCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "atrest-worker", abstract: "AtRest crypto worker: pulls blob work from the front door, encrypts, persists.")
+
+    @Option(help: "The front door's worker endpoint.") var frontdoor = "tcp://127.0.0.1:7401"
+    @Option(help: "Identity service endpoint.") var identity = "tcp://127.0.0.1:7420"
+    @Option(help: "Key vault endpoint.") var vault = "tcp://127.0.0.1:7410"
+    @Option(help: "Key vault event endpoint ('' = none).") var vaultEvents = "tcp://127.0.0.1:7411"
+    @Option(help: "The shared object store directory.") var dataDir = "data/objects"
+    @Option(help: "Service principal name.") var clientId = "worker"
+    @Option(help: "File holding the service principal's secret.") var credentialsFile: String
+    @Option(help: "Calls run at once.") var credit = 8
+    @Option(help: "Worker name (logs, ready line).") var name = "worker-\(getpid())"
+    @Option(help: "Milliseconds between key re-checks with the vault.") var recheckMs = 500
+    @Option(help: "Log level.") var logLevel: String?
+
+    func run() async throws {
+        LogSetup.bootstrap(level: logLevel)
+        let secret = try CredentialsFile.readSecret(credentialsFile)
+        let identityClient = try RPCClient(endpoint: identity)
+        let vaultClient = try RPCClient(endpoint: vault)
+        let tokens = ServiceTokens(identity: identityClient, credentials: .init(clientID: clientId, secret: secret))
+        let worker = try CryptoWorker(
+            configuration: .init(frontDoorWorkers: frontdoor, dataDirectory: dataDir, credit: credit, workerID: name,
+                                 recheckInterval: .milliseconds(recheckMs),
+                                 vaultEventsEndpoint: vaultEvents.isEmpty ? nil : vaultEvents,
+                                 logger: Logger(label: "atrest.worker")),
+            keyVault: AccountKeyVault(vault: vaultClient, tokens: tokens))
+        ReadyLine.announce(name: "atrest-worker", endpoint: frontdoor, extra: [("name", name)])
+        let signals = SignalWatcher.start([SIGTERM, SIGINT])
+        _ = await signals.next()
+        await worker.drain()
+    }
+}

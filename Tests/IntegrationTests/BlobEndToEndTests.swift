@@ -1,0 +1,214 @@
+import AtRestCrypto
+import AtRestKeyVault
+import AtRestMessaging
+import AtRestWire
+import Foundation
+import Testing
+
+/// The data path end to end through the real five processes: one cluster for
+/// the whole flow (starting it is the slow part), scenarios in order.
+@Suite(.serialized) struct BlobEndToEndTests {
+    @Test func encryptedBlobStorageEndToEnd() async throws {
+        let cluster = try BlobCluster()
+        defer { cluster.stop() }
+        let (alice, bob) = try await cluster.bootstrapUsers()
+        let c = cluster.client
+
+        _ = try await c.call("atrest.v1.Account/Create", request: AccountCreateRequest(accountID: "acct-a"), as: AccountInfo.self, metadata: alice)
+        let infoB = try await c.call("atrest.v1.Account/Create", request: AccountCreateRequest(accountID: "acct-b"), as: AccountInfo.self, metadata: bob).message
+        #expect(infoB.encryption.keySource == "managed" && infoB.encryption.keyVersion == 1)
+        let a = alice.merging(["account": "acct-a"]) { $1 }
+        let b = bob.merging(["account": "acct-b"]) { $1 }
+        _ = try await c.call(BlobMethod.createContainer, request: ContainerRequest(container: "photos"), as: EmptyMessage.self, metadata: a)
+        _ = try await c.call(BlobMethod.createContainer, request: ContainerRequest(container: "docs"), as: EmptyMessage.self, metadata: b)
+
+        // Round trips, byte-exact, with a verified content hash.
+        var blobs: [String: [UInt8]] = [:]
+        for size in [0, 1, 65535, 65536, 65537] {
+            let data = (0..<size).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ 7) }
+            let name = "size-\(size).bin"
+            let hash = try SHA256.hash(data)
+            let props = try await c.call(BlobMethod.put, request: BlobPutRequest(container: "photos", name: name, contentHash: hash),
+                                         as: BlobProperties.self, payload: data.isEmpty ? [] : [data], metadata: a).message
+            #expect(props.length == UInt64(size) && props.contentHash == hash)
+            let got = try await c.call(BlobMethod.get, request: BlobGetRequest(container: "photos", name: name), as: BlobGetResponse.self, metadata: a)
+            #expect(got.payload.flatMap { $0 } == data, "size \(size)")
+            blobs[name] = data
+        }
+        // A wrong content hash is refused.
+        await #expect(throws: RPCStatus.self) {
+            _ = try await c.call(BlobMethod.put, request: BlobPutRequest(container: "photos", name: "bad", contentHash: [UInt8](repeating: 1, count: 32)),
+                                 as: BlobProperties.self, payload: [[1, 2, 3]], metadata: a)
+        }
+
+        // 10 MiB as staged blocks, in parallel, then ranged reads at segment edges.
+        let big = (0..<(10 << 20)).map { UInt8(truncatingIfNeeded: ($0 >> 3) &* 131 &+ $0) }
+        let blockSize = 1 << 20
+        let ids: [[UInt8]] = (0..<10).map { Array("block-\($0)".utf8) }
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for (index, id) in ids.enumerated() {
+                let part = Array(big[index * blockSize..<(index + 1) * blockSize])
+                group.addTask {
+                    _ = try await c.call(BlobMethod.stageBlock, request: StageBlockRequest(container: "photos", name: "big.bin", blockID: id),
+                                         as: StageBlockResponse.self, payload: [part], metadata: a, idempotent: true)
+                }
+            }
+            try await group.waitForAll()
+        }
+        let committed = try await c.call(BlobMethod.commitBlocks, request: CommitBlocksRequest(container: "photos", name: "big.bin", blockIDs: ids),
+                                         as: BlobProperties.self, metadata: a).message
+        #expect(committed.length == UInt64(big.count))
+        var whole: [UInt8] = []
+        while whole.count < big.count {
+            let start = UInt64(whole.count)
+            let part = try await c.call(BlobMethod.get, request: BlobGetRequest(container: "photos", name: "big.bin", range: start..<(start + 4 << 20)),
+                                        as: BlobGetResponse.self, metadata: a, idempotent: true)
+            whole += part.payload.flatMap { $0 }
+        }
+        #expect(whole == big)
+        for edge in [65535, 65536, 65537, blockSize - 1, blockSize, 3 * blockSize + 65535] {
+            let range = UInt64(edge - 3)..<UInt64(edge + 5)
+            let part = try await c.call(BlobMethod.get, request: BlobGetRequest(container: "photos", name: "big.bin", range: range),
+                                        as: BlobGetResponse.self, metadata: a)
+            #expect(part.payload.flatMap { $0 } == Array(big[(edge - 3)..<(edge + 5)]), "range at \(edge)")
+        }
+
+        // Metadata round trip and listing.
+        let secretValue = "top-secret-metadata-value-4711"
+        _ = try await c.call(BlobMethod.setMetadata, request: BlobSetMetadataRequest(container: "photos", name: "size-1.bin", metadata: ["owner": secretValue], contentType: "text/plain"),
+                             as: BlobProperties.self, metadata: a)
+        let props = try await c.call(BlobMethod.getProperties, request: BlobRequest(container: "photos", name: "size-1.bin"), as: BlobProperties.self, metadata: a).message
+        #expect(props.metadata == ["owner": secretValue] && props.contentType == "text/plain")
+        let listed = try await c.call(BlobMethod.list, request: BlobListRequest(container: "photos", prefix: "size-6553"), as: BlobListResponse.self, metadata: a).message
+        #expect(listed.blobs.map(\.name) == ["size-65535.bin", "size-65536.bin", "size-65537.bin"])
+        let page = try await c.call(BlobMethod.list, request: BlobListRequest(container: "photos", maxResults: 2), as: BlobListResponse.self, metadata: a).message
+        #expect(page.blobs.count == 2 && !page.nextPageToken.isEmpty)
+
+        // Limits.
+        let tooLong = String(repeating: "n", count: 1025)
+        await expectCode(.invalidArgument, contains: "1-1024") {
+            _ = try await c.call(BlobMethod.put, request: BlobPutRequest(container: "photos", name: tooLong), as: BlobProperties.self, metadata: a)
+        }
+
+        // Cross-account denial, forged and missing tokens.
+        let bobOnA = bob.merging(["account": "acct-a"]) { $1 }
+        await expectCode(.permissionDenied) { _ = try await c.call(BlobMethod.get, request: BlobGetRequest(container: "photos", name: "size-1.bin"), as: BlobGetResponse.self, metadata: bobOnA) }
+        await expectCode(.permissionDenied) { _ = try await c.call(BlobMethod.list, request: BlobListRequest(container: "photos"), as: BlobListResponse.self, metadata: bobOnA) }
+        await expectCode(.permissionDenied) { _ = try await c.call(BlobMethod.put, request: BlobPutRequest(container: "photos", name: "size-1.bin"), as: BlobProperties.self, payload: [[0]], metadata: bobOnA) }
+        var forged = a
+        let token = a["authorization"]!
+        forged["authorization"] = String(token.dropLast(4)) + (token.hasSuffix("AAAA") ? "BBBB" : "AAAA")
+        await expectCode(.unauthenticated) { _ = try await c.call(BlobMethod.get, request: BlobGetRequest(container: "photos", name: "size-1.bin"), as: BlobGetResponse.self, metadata: forged) }
+        // A client cannot smuggle its own account context.
+        var smuggled = bobOnA
+        smuggled[AccountContext.metadataKey] = "AAAA"
+        await expectCode(.permissionDenied) { _ = try await c.call(BlobMethod.get, request: BlobGetRequest(container: "photos", name: "size-1.bin"), as: BlobGetResponse.self, metadata: smuggled) }
+
+        // Nothing in clear on disk: content, object/container names, metadata values.
+        let needles = [Array("size-65537.bin".utf8), Array("photos".utf8), Array(secretValue.utf8), Array(big[5_000_000..<5_000_064]),
+                       Array("acct-a".utf8)]
+        for file in cluster.allFiles() where !file.hasSuffix(".log") && !file.contains("/identity/") && !file.contains("/vault/") {
+            let bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: file)))
+            for needle in needles {
+                let found = contains(bytes, needle)
+                #expect(!found, "\(file) holds '\(String(decoding: needle.prefix(20), as: UTF8.self))' in clear")
+            }
+        }
+
+        // Switch to a customer key: refused without the grant, then done; data stays readable.
+        let mi = try await c.call("atrest.v1.Account/Get", request: AccountRequest(accountID: "acct-a"), as: AccountInfo.self, metadata: alice).message.managedIdentity
+        _ = try await c.call("atrest.v1.KeyVault/CreateKey", request: CreateKeyRequest(provider: "customer", spec: KeySpec(keyID: "cmk1")), as: KeyResponse.self, metadata: alice)
+        await expectCode(.permissionDenied, contains: "wrap") {
+            _ = try await c.call("atrest.v1.Account/SetEncryption", request: AccountSetEncryptionRequest(accountID: "acct-a", keySource: "customer", keyID: "cmk1"),
+                                 as: AccountEncryption.self, metadata: alice)
+        }
+        _ = try await c.call("atrest.v1.KeyVault/GrantAccess", request: AccessRequest(AccessGrant(key: KeyRef(provider: "customer", keyID: "cmk1"), principalID: mi, operations: [.wrap, .unwrap])),
+                             as: AccessResponse.self, metadata: alice)
+        let switched = try await c.call("atrest.v1.Account/SetEncryption", request: AccountSetEncryptionRequest(accountID: "acct-a", keySource: "customer", keyID: "cmk1"),
+                                        as: AccountEncryption.self, metadata: alice).message
+        #expect(switched.keySource == "customer" && switched.keyID == "cmk1")
+        try await expectAllReadable(c, a, blobs)
+
+        // Revocation: disable the customer key; reads, writes and lists fail with the key error; acct-b keeps working.
+        _ = try await c.call("atrest.v1.KeyVault/DisableKey", request: KeyRequest(KeyRef(provider: "customer", keyID: "cmk1")), as: KeyResponse.self, metadata: alice)
+        let started = ContinuousClock.now
+        var failure: RPCStatus?
+        while failure == nil, ContinuousClock.now - started < .seconds(10) {
+            do {
+                _ = try await c.call(BlobMethod.get, request: BlobGetRequest(container: "photos", name: "size-1.bin"), as: BlobGetResponse.self, metadata: a)
+                try await Task.sleep(for: .milliseconds(20))
+            } catch let status as RPCStatus { failure = status }
+        }
+        print("revocation took effect after \(ContinuousClock.now - started)")
+        #expect([.failedPrecondition, .permissionDenied].contains(failure?.code) && failure?.message.contains("not accessible") == true, "\(String(describing: failure))")
+        await expectCode(.failedPrecondition, contains: "not accessible") { _ = try await c.call(BlobMethod.list, request: BlobListRequest(container: "photos"), as: BlobListResponse.self, metadata: a) }
+        await expectCode(.failedPrecondition, contains: "not accessible") { _ = try await c.call(BlobMethod.put, request: BlobPutRequest(container: "photos", name: "new"), as: BlobProperties.self, payload: [[1]], metadata: a) }
+        _ = try await c.call(BlobMethod.put, request: BlobPutRequest(container: "docs", name: "still-works"), as: BlobProperties.self, payload: [[9, 9]], metadata: b)
+        _ = try await c.call("atrest.v1.KeyVault/EnableKey", request: KeyRequest(KeyRef(provider: "customer", keyID: "cmk1")), as: KeyResponse.self, metadata: alice)
+        try await eventually { try await expectAllReadable(c, a, blobs) }
+
+        // Back to managed; then rotate the managed KEK: the account picks up the new version, old data readable.
+        _ = try await c.call("atrest.v1.Account/SetEncryption", request: AccountSetEncryptionRequest(accountID: "acct-a", keySource: "managed"),
+                             as: AccountEncryption.self, metadata: alice)
+        try await expectAllReadable(c, a, blobs)
+        let managedKeyID = try await c.call("atrest.v1.Account/GetEncryption", request: AccountRequest(accountID: "acct-a"), as: AccountEncryption.self, metadata: alice).message.keyID
+        _ = try await c.call("atrest.v1.KeyVault/RotateKey", request: RotateKeyRequest(KeyRef(provider: "managed", keyID: managedKeyID)), as: KeyResponse.self, metadata: alice)
+        try await eventually {
+            let e = try await c.call("atrest.v1.Account/GetEncryption", request: AccountRequest(accountID: "acct-a"), as: AccountEncryption.self, metadata: alice).message
+            guard e.keyVersion == 2 else { throw RPCStatus(.failedPrecondition, "still at version \(e.keyVersion)") }
+        }
+        try await expectAllReadable(c, a, blobs)
+
+        // Tamper with one object file: it reads as an integrity error.
+        _ = try await c.call(BlobMethod.createContainer, request: ContainerRequest(container: "tamper"), as: EmptyMessage.self, metadata: a)
+        _ = try await c.call(BlobMethod.put, request: BlobPutRequest(container: "tamper", name: "victim"), as: BlobProperties.self, payload: [Array(repeating: 7, count: 1000)], metadata: a)
+        let victim = cluster.allFiles().filter { $0.contains("/objects/") && $0.split(separator: "/").last!.hasPrefix("o-") }
+            .max { (try? FileManager.default.attributesOfItem(atPath: $0)[.modificationDate] as? Date ?? .distantPast)! < (try? FileManager.default.attributesOfItem(atPath: $1)[.modificationDate] as? Date ?? .distantPast)! }!
+        var bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: victim)))
+        bytes[bytes.count - 20] ^= 0x01
+        try Data(bytes).write(to: URL(fileURLWithPath: victim))
+        await expectCode(.dataLoss) { _ = try await c.call(BlobMethod.get, request: BlobGetRequest(container: "tamper", name: "victim"), as: BlobGetResponse.self, metadata: a) }
+    }
+}
+
+func contains(_ haystack: [UInt8], _ needle: [UInt8]) -> Bool {
+    guard !needle.isEmpty, haystack.count >= needle.count else { return false }
+    let first = needle[0]
+    var i = 0
+    while i <= haystack.count - needle.count {
+        if haystack[i] == first, Array(haystack[i..<i + needle.count]) == needle { return true }
+        i += 1
+    }
+    return false
+}
+
+func expectCode(_ code: StatusCode, contains text: String = "", _ body: () async throws -> Void,
+                sourceLocation: SourceLocation = #_sourceLocation) async {
+    do {
+        try await body()
+        Issue.record("expected \(code), the call succeeded", sourceLocation: sourceLocation)
+    } catch let status as RPCStatus {
+        #expect(status.code == code, "\(status)", sourceLocation: sourceLocation)
+        if !text.isEmpty { #expect(status.message.contains(text), "\(status)", sourceLocation: sourceLocation) }
+    } catch {
+        Issue.record("unexpected error \(error)", sourceLocation: sourceLocation)
+    }
+}
+
+func expectAllReadable(_ c: RPCClient, _ metadata: [String: String], _ blobs: [String: [UInt8]]) async throws {
+    for (name, data) in blobs {
+        let got = try await c.call(BlobMethod.get, request: BlobGetRequest(container: "photos", name: name), as: BlobGetResponse.self, metadata: metadata)
+        #expect(got.payload.flatMap { $0 } == data, "\(name)")
+    }
+}
+
+/// Retries `body` for up to 10 s (an asynchronous effect, not a timing assertion).
+func eventually(_ body: () async throws -> Void) async throws {
+    let start = ContinuousClock.now
+    while true {
+        do { return try await body() } catch {
+            if ContinuousClock.now - start > .seconds(10) { throw error }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+    }
+}
