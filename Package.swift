@@ -62,7 +62,7 @@ let package = Package(
             linkerSettings: [.linkedLibrary("crypto")]),
         .target(
             name: "AtRestKeyVault",
-            dependencies: ["AtRestCrypto", "AtRestWire", "AtRestIdentity", "AtRestLocalState", "CKeyProviderABI", "COpenSSL"]),
+            dependencies: ["AtRestCrypto", "AtRestWire", "AtRestIdentity", "AtRestLocalState", "CKeyProviderABI"]),
 
         // Typed clients (identity, vault) over RPCClient + bearer token: the CLI, services, tests.
         .target(
