@@ -25,9 +25,12 @@ struct MessagingBench: AsyncParsableCommand {
     @Option(help: "Payload sizes in bytes, comma-separated.") var sizes = "64,1048576"
     @Option(help: "Worker counts for the broker path, comma-separated.") var workers = "1,2"
     @Flag(help: "Skip the bare baseline (profiling the broker path).") var skipBare = false
+    @Flag(help: "Workers start handlers on their loop thread (WorkerConfiguration.runsHandlersInline).")
+    var inline = false
 
     func run() async throws {
-        print("messaging bench: tcp loopback, echo of the payload both ways, one ZeroMQ context per party")
+        print("messaging bench: tcp loopback, echo of the payload both ways, one ZeroMQ context per party"
+              + (inline ? ", workers run handlers inline" : ""))
         print("  1 in flight: p50/p99 round trip and calls/s;  \(inFlight) in flight: p50/p99 per call and calls/s")
         for size in sizes.split(separator: ",").compactMap({ Int($0) }) {
             let scale = size > 4096 ? 10 : 1
@@ -41,7 +44,7 @@ struct MessagingBench: AsyncParsableCommand {
                 report("\(label(size)) bare DEALER/ROUTER", bare!, baseline: nil)
             }
             for count in workers.split(separator: ",").compactMap({ Int($0) }) {
-                let rpc = try await BrokerEcho(payload: payload, workers: count, counts: counts).run()
+                let rpc = try await BrokerEcho(payload: payload, workers: count, counts: counts, inline: inline).run()
                 report("\(label(size)) RPC+broker, \(count) worker\(count > 1 ? "s" : " ")", rpc, baseline: bare)
             }
         }
@@ -172,6 +175,7 @@ struct BrokerEcho {
     let payload: [UInt8]
     let workers: Int
     let counts: Counts
+    let inline: Bool
 
     func run() async throws -> EchoResult {
         let broker = try Broker(
@@ -186,7 +190,12 @@ struct BrokerEcho {
         let runtimes = try (0..<workers).map { i in
             try WorkerRuntime(
                 brokerEndpoint: broker.workerEndpoint, service: router, context: ZMQContext(),
-                configuration: WorkerConfiguration(credit: counts.inFlight, workerID: "bench-\(i)", logger: quiet))
+                configuration: {
+                    var configuration = WorkerConfiguration(
+                        credit: counts.inFlight, workerID: "bench-\(i)", logger: quiet)
+                    configuration.runsHandlersInline = inline
+                    return configuration
+                }())
         }
         defer { runtimes.forEach { $0.close() } }
         while await broker.stats().workers < workers { try await Task.sleep(for: .milliseconds(5)) }
