@@ -72,17 +72,26 @@ extension BrokerCore {
     }
 
     private func forwardReply(_ envelope: Envelope, from worker: [UInt8], now: UInt64) {
-        guard let headerFrame = envelope.frames.first,
-              var header = try? headerFrame.withUnsafeBytes({ try ReplyHeader(serialized: $0) }),
-              let key = CallKey(header.callID), let entry = dispatched[key], entry.worker == worker
+        guard let headerFrame = envelope.frames.first, let key = headerFrame.replyCallKey,
+              let entry = dispatched[key], entry.worker == worker
         else {
             logger.debug("dropped a reply for no known call")
             return
         }
         dispatched[key] = nil
         workers[worker]?.inFlight.remove(key)
-        header.callID = entry.call.callID
-        var frames = Envelope.build(route: [Frame(entry.call.client)], .reply, [Frame(header.serialized())])
+        var header = headerFrame
+        if entry.rewritten {
+            // The worker saw a broker call id: put the client's back.
+            guard var decoded = try? headerFrame.withUnsafeBytes({ try ReplyHeader(serialized: $0) }) else {
+                replyToClient(entry.call, RPCStatus(.internal, "the worker sent a reply header that does not decode"))
+                dispatch(now: now)
+                return
+            }
+            decoded.callID = entry.call.callID
+            header = Frame(decoded.serialized())
+        }
+        var frames = Envelope.build(route: [Frame(entry.call.client)], .reply, [header])
         frames.append(contentsOf: envelope.frames.dropFirst())
         send(clients, frames)
         dispatch(now: now)
@@ -98,12 +107,12 @@ extension BrokerCore {
         for key in worker.inFlight {
             guard var entry = dispatched.removeValue(forKey: key) else { continue }
             if entry.call.retryable, entry.call.body != nil, entry.call.deadline > now {
-                entry.call.header.attempt += 1
+                entry.call.extraAttempts += 1
                 queue.pushFront(entry.call)
             } else {
                 replyToClient(entry.call, RPCStatus(
                     .unavailable,
-                    "the worker running \(entry.call.header.method) stopped; the call may or may not have taken effect"))
+                    "the worker running \(entry.call.method) stopped; the call may or may not have taken effect"))
             }
         }
         dispatch(now: now)

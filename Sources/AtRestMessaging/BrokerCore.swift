@@ -8,10 +8,17 @@ final class BrokerCore {
     struct Call {
         var client: [UInt8]
         var callID: [UInt8]
-        var header: RPCHeader
-        /// nil once sent to a worker without a retry copy (not retryable).
+        var method: String
+        /// The client's RpcHeader frame, forwarded unchanged when nothing in
+        /// it must change (see `dispatch`); nil once sent without a retry copy.
+        var header: Frame?
         var body: Frame?
         var payload: [Frame]
+        /// When the broker received the call, and the timeout it came with.
+        var received: UInt64
+        var timeoutMs: UInt32
+        /// Attempts added by the broker (re-queued after a worker died).
+        var extraAttempts: UInt32 = 0
         var deadline: UInt64
         var retryable: Bool
     }
@@ -19,6 +26,8 @@ final class BrokerCore {
     struct Dispatched {
         var call: Call
         var worker: [UInt8]
+        /// The header sent to the worker carries a broker call id (the reply's must be mapped back).
+        var rewritten: Bool
     }
 
     let clients: ZMQSocket
@@ -69,45 +78,67 @@ final class BrokerCore {
             return
         }
         guard envelope.command == .request else { return }
-        let request: IncomingRequest
-        do {
-            request = try IncomingRequest.parse(envelope, limits: configuration.limits)
+        guard let routing = envelope.frames.first.flatMap(RequestRouting.init) else {
+            replyToClient(envelope.route, callID: [], RPCStatus(
+                .invalidArgument, "request header is not a valid atrest.v1.RpcHeader"))
+            return
+        }
+        do throws(IncomingRequest.Rejection) {
+            try IncomingRequest.validate(
+                callID: routing.callID, method: routing.method, envelope, limits: configuration.limits)
         } catch {
             replyToClient(envelope.route, callID: error.callID, RPCStatus(.invalidArgument, error.reason))
             return
         }
         let now = monotonicNanos()
-        let timeout = request.header.timeoutMs > 0
-            ? UInt64(request.header.timeoutMs) * 1_000_000 : configuration.defaultTimeout.nanoseconds
-        let method = request.header.method
+        let timeout = routing.timeoutMs > 0
+            ? UInt64(routing.timeoutMs) * 1_000_000 : configuration.defaultTimeout.nanoseconds
+        let method = routing.method
         if configuration.route(method) == .local {
             guard let runner else {
-                replyToClient(request.route, callID: request.header.callID,
+                replyToClient(envelope.route, callID: routing.callID,
                               RPCStatus(.unimplemented, "unknown method '\(method)'"))
                 return
             }
-            runner.start(request, deadline: now + timeout, now: now)
+            do {
+                runner.start(try IncomingRequest.parse(envelope, limits: configuration.limits),
+                             deadline: now + timeout, now: now)
+            } catch {
+                replyToClient(envelope.route, callID: error.callID, RPCStatus(.invalidArgument, error.reason))
+            }
             return
         }
         guard queue.count < configuration.maxQueue else {
-            replyToClient(request.route, callID: request.header.callID, RPCStatus(
+            replyToClient(envelope.route, callID: routing.callID, RPCStatus(
                 .resourceExhausted, "too many calls are waiting for a worker; retry later", retryAfterMs: 200))
             return
         }
-        guard request.route.count == 1 else {
-            replyToClient(request.route, callID: request.header.callID,
+        guard envelope.route.count == 1 else {
+            replyToClient(envelope.route, callID: routing.callID,
                           RPCStatus(.invalidArgument, "requests to the broker must come from a DEALER"))
             return
         }
-        var header = request.header
-        if let admit = configuration.admit, let refusal = admit(&header) {
-            replyToClient(request.route, callID: request.header.callID, refusal)
-            return
+        let frames = envelope.frames
+        var headerFrame = frames[0]
+        if let admit = configuration.admit {
+            // The host's admission hook (the front door: authentication, account
+            // context) works on the decoded header, so admitted calls are re-encoded.
+            guard var header = try? headerFrame.withUnsafeBytes({ try RPCHeader(serialized: $0) }) else {
+                replyToClient(envelope.route, callID: routing.callID,
+                              RPCStatus(.invalidArgument, "request header is not a valid atrest.v1.RpcHeader"))
+                return
+            }
+            if let refusal = admit(&header) {
+                replyToClient(envelope.route, callID: routing.callID, refusal)
+                return
+            }
+            headerFrame = Frame(header.serialized())
         }
         let call = Call(
-            client: request.route[0].bytes, callID: request.header.callID, header: header,
-            body: request.body, payload: request.payload, deadline: now + timeout,
-            retryable: configuration.isIdempotent(method) || !request.header.idempotencyKey.isEmpty)
+            client: envelope.route[0].bytes, callID: routing.callID, method: method, header: headerFrame,
+            body: frames.count > 1 ? frames[1] : Frame.empty(), payload: Array(frames.dropFirst(2)),
+            received: now, timeoutMs: routing.timeoutMs, deadline: now + timeout,
+            retryable: configuration.isIdempotent(method) || routing.hasIdempotencyKey)
         queue.append(call)
         nextQueueDeadline = min(nextQueueDeadline, call.deadline)
         dispatch(now: now)
@@ -136,34 +167,58 @@ final class BrokerCore {
         while !queue.isEmpty, let worker = leastRecentlyUsedWorkerWithCredit() {
             guard var call = queue.popFirst() else { return }
             guard call.deadline > now else {
-                replyToClient(call, RPCStatus(.deadlineExceeded, "no worker took \(call.header.method) in time"))
+                replyToClient(call, RPCStatus(.deadlineExceeded, "no worker took \(call.method) in time"))
                 continue
             }
-            counter &+= 1
-            let key = CallKey(high: epoch, low: counter)
-            var header = call.header
-            header.callID = key.bytes
-            header.timeoutMs = UInt32(max(1, (call.deadline - now) / 1_000_000))
-            guard let body = call.body else { continue }
-            var frames = Envelope.build(route: [Frame(worker.id)], .request, [Frame(header.serialized()), body])
+            guard let header = call.header, let body = call.body else { continue }
+            guard let (key, headerOut, rewritten) = workerHeader(for: call, now: now) else {
+                replyToClient(call, RPCStatus(.invalidArgument, "request header is not a valid atrest.v1.RpcHeader"))
+                continue
+            }
+            var frames = Envelope.build(route: [Frame(worker.id)], .request, [headerOut, body])
             frames.append(contentsOf: call.payload)
             // Keep a copy (shared buffers) only when the call may be re-queued.
-            let kept = call.retryable ? (body.copy(), call.payload.map { $0.copy() }) : nil
+            let kept = call.retryable ? (header.copy(), body.copy(), call.payload.map { $0.copy() }) : nil
             do {
                 try workerSocket.send(frames)
             } catch {
                 // The worker vanished between heartbeats: forget it, retry the call.
                 logger.info("worker unreachable", metadata: ["worker": "\(worker.name)"])
+                if !rewritten { call.header = headerOut }
                 queue.pushFront(call)
                 workerDied(worker.id, reason: "unreachable", now: now)
                 continue
             }
-            call.body = kept?.0
-            call.payload = kept?.1 ?? []
+            call.header = kept?.0
+            call.body = kept?.1
+            call.payload = kept?.2 ?? []
             worker.inFlight.insert(key)
             worker.lastUsed = now
-            dispatched[key] = Dispatched(call: call, worker: worker.id)
+            dispatched[key] = Dispatched(call: call, worker: worker.id, rewritten: rewritten)
         }
+    }
+
+    /// The header a worker gets for `call` and the key its reply will carry.
+    ///
+    /// Fast path: a call dispatched within the millisecond it arrived, on
+    /// its first broker attempt, with a 16-byte call id not already in use,
+    /// goes out with the client's header frame untouched (its timeout is
+    /// still exact to the millisecond) and is tracked by the client's call
+    /// id. Otherwise the header is decoded and re-encoded with a broker call
+    /// id, the time left and the attempt number.
+    private func workerHeader(for call: Call, now: UInt64) -> (CallKey, Frame, Bool)? {
+        guard let header = call.header else { return nil }
+        if now - call.received < 1_000_000, call.extraAttempts == 0, call.timeoutMs > 0,
+           let key = CallKey(call.callID), dispatched[key] == nil {
+            return (key, header, false)
+        }
+        guard var decoded = try? header.withUnsafeBytes({ try RPCHeader(serialized: $0) }) else { return nil }
+        counter &+= 1
+        let key = CallKey(high: epoch, low: counter)
+        decoded.callID = key.bytes
+        decoded.timeoutMs = UInt32(max(1, (call.deadline - now) / 1_000_000))
+        decoded.attempt &+= call.extraAttempts
+        return (key, Frame(decoded.serialized()), true)
     }
 
     private func leastRecentlyUsedWorkerWithCredit() -> WorkerState? {
@@ -181,7 +236,7 @@ final class BrokerCore {
         if now >= nextQueueDeadline {
             let expired = queue.removeAll { $0.deadline <= now }
             for call in expired {
-                replyToClient(call, RPCStatus(.deadlineExceeded, "no worker took \(call.header.method) in time"))
+                replyToClient(call, RPCStatus(.deadlineExceeded, "no worker took \(call.method) in time"))
             }
             nextQueueDeadline = .max
             queue.forEach { nextQueueDeadline = min(nextQueueDeadline, $0.deadline) }

@@ -30,6 +30,8 @@ final class CallRunner {
     private var nextDeadline: UInt64 = .max
     /// Called after a call's reply was sent or dropped (worker credit).
     var onFinished: () -> Void = {}
+    /// Start handlers on the loop thread (`Task.immediate`) instead of the pool.
+    var startsInline = false
 
     init(loop: PollLoop, service: any RPCService, logger: Logger, send: @escaping Send) {
         self.loop = loop
@@ -57,18 +59,33 @@ final class CallRunner {
         let service = self.service
         let loop = self.loop
         let box = UncheckedBox(self)
-        let task = Task {
-            let result: Result<RPCResponse, any Error>
-            do {
-                result = .success(try await service.handle(rpc))
-            } catch {
-                result = .failure(error)
-            }
-            loop.submit { box.value.finish(key, result) }
-        }
         entries[key] = Entry(
-            route: request.route, callID: callID, method: request.header.method, deadline: deadline, task: task)
+            route: request.route, callID: callID, method: request.header.method, deadline: deadline, task: nil)
         nextDeadline = min(nextDeadline, deadline)
+        let task: Task<Void, Never>
+        if startsInline {
+            // Runs here, on the loop thread, until the handler first suspends;
+            // a handler that never does answers with no thread hand-off at all.
+            task = Task.immediate {
+                let result = await CallRunner.run(service, rpc)
+                if loop.isLoopThread { box.value.finish(key, result) } else { loop.submit { box.value.finish(key, result) } }
+            }
+        } else {
+            task = Task {
+                let result = await CallRunner.run(service, rpc)
+                loop.submit { box.value.finish(key, result) }
+            }
+        }
+        entries[key]?.task = task
+        nextDeadline = min(nextDeadline, deadline)
+    }
+
+    private static func run(_ service: any RPCService, _ rpc: RPCRequest) async -> Result<RPCResponse, any Error> {
+        do {
+            return .success(try await service.handle(rpc))
+        } catch {
+            return .failure(error)
+        }
     }
 
     private func finish(_ key: UInt64, _ result: Result<RPCResponse, any Error>) {

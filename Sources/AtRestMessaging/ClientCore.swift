@@ -8,6 +8,7 @@ final class ClientCore {
         var continuation: CheckedContinuation<RawReply, any Error>
         var method: String
         var deadline: UInt64
+        var socket: Int
     }
 
     private let sockets: [ZMQSocket]
@@ -16,10 +17,13 @@ final class ClientCore {
     private var nextDeadline: UInt64 = .max
     /// The replica that last took a request (Freelance: stick to it).
     private var preferred = 0
+    /// Why a socket's server refused its last handshake (cleared by a good one).
+    private var refused: [RPCStatus?]
 
     init(sockets: [ZMQSocket], logger: Logger) {
         self.sockets = sockets
         self.logger = logger
+        refused = Array(repeating: nil, count: sockets.count)
     }
 
     func send(
@@ -27,24 +31,48 @@ final class ClientCore {
         _ continuation: CheckedContinuation<RawReply, any Error>
     ) {
         var lastError: MessagingError?
+        var lastRefusal: RPCStatus?
         for offset in 0..<sockets.count {
             let index = (preferred + offset) % sockets.count
+            if let status = refused[index] {
+                lastRefusal = status
+                continue
+            }
             do {
                 try sockets[index].send(frames)
                 preferred = index
-                pending[key] = Pending(continuation: continuation, method: method, deadline: deadline)
+                pending[key] = Pending(continuation: continuation, method: method, deadline: deadline, socket: index)
                 nextDeadline = min(nextDeadline, deadline)
                 return
             } catch {
                 lastError = error
             }
         }
-        var status = lastError?.status ?? RPCStatus(.unavailable, "no connection")
+        var status = lastError?.status ?? lastRefusal ?? RPCStatus(.unavailable, "no connection")
         if sockets.count > 1, lastError?.code == .wouldBlock {
             // With ZMQ_IMMEDIATE, EAGAIN means no replica is connected.
             status = RPCStatus(.unavailable, "no replica of the service is reachable")
         }
         continuation.resume(throwing: status)
+    }
+
+    /// Handshake outcomes of socket `index`: a refusal fails the calls
+    /// waiting on it now (libzmq will not retry that connection) and later
+    /// calls at once, until a handshake succeeds again.
+    func handshake(_ index: Int, _ outcomes: [HandshakeMonitor.Outcome]) {
+        for outcome in outcomes {
+            switch outcome {
+            case .succeeded:
+                refused[index] = nil
+            case .refused(let status):
+                logger.warning("handshake refused", metadata: ["reason": "\(status.message)"])
+                refused[index] = status
+                for (key, call) in pending where call.socket == index {
+                    pending[key] = nil
+                    call.continuation.resume(throwing: status)
+                }
+            }
+        }
     }
 
     func cancel(_ key: CallKey) {

@@ -89,28 +89,39 @@ struct IncomingRequest {
         do {
             header = try headerFrame.withUnsafeBytes { try RPCHeader(serialized: $0) }
         } catch {
-            throw Rejection(callID: [], reason: "request header is not a valid atrest.v1.RpcHeader")
+            // Answer with the call id if the wire format still yields one.
+            throw Rejection(
+                callID: RequestRouting(headerFrame)?.callID ?? [],
+                reason: "request header is not a valid atrest.v1.RpcHeader")
         }
-        guard !header.callID.isEmpty, header.callID.count <= 64 else {
+        try validate(callID: header.callID, method: header.method, envelope, limits: limits)
+        let body = envelope.frames.count > 1 ? envelope.frames[1] : Frame.empty()
+        let payload = envelope.frames.count > 2 ? Array(envelope.frames[2...]) : []
+        return IncomingRequest(route: envelope.route, header: header, body: body, payload: payload)
+    }
+
+    /// The checks every request passes before it is run or routed: a call
+    /// id of 1-64 bytes, a method, and the frame-count and size limits.
+    static func validate(
+        callID: [UInt8], method: String, _ envelope: Envelope, limits: MessagingLimits
+    ) throws(IncomingRequest.Rejection) {
+        guard !callID.isEmpty, callID.count <= 64 else {
             throw Rejection(callID: [], reason: "request header needs a call_id of 1-64 bytes")
         }
-        guard !header.method.isEmpty else {
-            throw Rejection(callID: header.callID, reason: "request header has no method")
+        guard !method.isEmpty else {
+            throw Rejection(callID: callID, reason: "request header has no method")
         }
         guard envelope.frames.count <= limits.maxFrames else {
             throw Rejection(
-                callID: header.callID,
+                callID: callID,
                 reason: "message has \(envelope.frames.count) frames; the limit is \(limits.maxFrames)")
         }
         guard envelope.totalBytes <= limits.maxMessageBytes else {
             throw Rejection(
-                callID: header.callID,
+                callID: callID,
                 reason: "message of \(envelope.totalBytes) bytes exceeds the limit of \(limits.maxMessageBytes) "
                     + "bytes; send larger data as staged blocks")
         }
-        let body = envelope.frames.count > 1 ? envelope.frames[1] : Frame.empty()
-        let payload = envelope.frames.count > 2 ? Array(envelope.frames[2...]) : []
-        return IncomingRequest(route: envelope.route, header: header, body: body, payload: payload)
     }
 
     struct Rejection: Error {

@@ -37,13 +37,26 @@ public final class RPCClient: Sendable {
             try socket.connect(endpoint)
             sockets.append(socket)
         }
+        // Handshake monitors sit after the sockets in the poll set.
+        let monitors = try sockets.map { try HandshakeMonitor(watching: $0, context: context) }
         loop = try PollLoop(name: "rpc-client")
         let core = ClientCore(sockets: sockets, logger: configuration.logger)
         self.core = UncheckedBox(core)
-        loop.sockets = sockets
-        loop.onReadable = { index in core.readable(index) }
+        loop.sockets = sockets + monitors.map(\.socket)
+        let count = sockets.count
+        loop.onReadable = { index in
+            if index < count {
+                core.readable(index)
+            } else {
+                core.handshake(index - count, monitors[index - count].drain())
+            }
+        }
         loop.onTick = { now in core.expire(now: now) }
-        loop.onStop = { core.failAll(); for socket in sockets { socket.close() } }
+        loop.onStop = {
+            core.failAll()
+            for socket in sockets { socket.close() }
+            for monitor in monitors { monitor.close() }
+        }
         loop.start()
     }
 

@@ -8,6 +8,13 @@ import Logging
 /// libzmq DEALER/ROUTER echo (baseline) against the same echo through the
 /// RPC client, the broker and 1 or 2 workers, all on tcp loopback in one
 /// run, with the ratio to the baseline.
+///
+/// Fairness: every party (bare client, bare server, RPC client, broker, each
+/// worker) gets its own ZeroMQ context, i.e. its own I/O thread, as separate
+/// processes would; both paths send the payload zero-copy and get the
+/// received bytes without copying them; both are warmed up; both are
+/// measured at 1 call in flight (latency) and at `--in-flight` calls in
+/// flight (throughput, with per-call latency too).
 struct MessagingBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "messaging", abstract: "RPC + broker vs bare DEALER/ROUTER: latency p50/p99 and throughput.")
@@ -15,48 +22,94 @@ struct MessagingBench: AsyncParsableCommand {
     @Option(help: "Sequential round trips for latency (64 B; 1 MiB uses a tenth).") var latencyCalls = 3000
     @Option(help: "Calls for throughput (64 B; 1 MiB uses a tenth).") var throughputCalls = 20000
     @Option(help: "Calls in flight for throughput.") var inFlight = 32
-
-    struct Result {
-        var p50: Double  // µs
-        var p99: Double
-        var callsPerSecond: Double
-        var bytesPerSecond: Double
-    }
+    @Option(help: "Payload sizes in bytes, comma-separated.") var sizes = "64,1048576"
+    @Option(help: "Worker counts for the broker path, comma-separated.") var workers = "1,2"
+    @Flag(help: "Skip the bare baseline (profiling the broker path).") var skipBare = false
+    @Flag(help: "Workers start handlers on their loop thread (WorkerConfiguration.runsHandlersInline).")
+    var inline = false
 
     func run() async throws {
-        print("messaging bench: tcp loopback, echo of the payload both ways")
-        for size in [64, 1 << 20] {
+        print("messaging bench: tcp loopback, echo of the payload both ways, one ZeroMQ context per party"
+              + (inline ? ", workers run handlers inline" : ""))
+        print("  1 in flight: p50/p99 round trip and calls/s;  \(inFlight) in flight: p50/p99 per call and calls/s")
+        for size in sizes.split(separator: ",").compactMap({ Int($0) }) {
             let scale = size > 4096 ? 10 : 1
-            let latency = max(100, latencyCalls / scale)
-            let throughput = max(200, throughputCalls / scale)
+            let counts = Counts(
+                warmUp: max(20, 300 / scale), latency: max(100, latencyCalls / scale),
+                throughput: max(200, throughputCalls / scale), inFlight: inFlight)
             let payload = [UInt8](repeating: 0xA5, count: size)
-            let bare = try await bareEcho(payload: payload, latencyCalls: latency, throughputCalls: throughput)
-            report("\(label(size)) bare DEALER/ROUTER", bare, baseline: nil)
-            for workers in [1, 2] {
-                let rpc = try await brokerEcho(
-                    payload: payload, workers: workers, latencyCalls: latency, throughputCalls: throughput)
-                report("\(label(size)) RPC+broker, \(workers) worker\(workers > 1 ? "s" : " ")", rpc, baseline: bare)
+            var bare: EchoResult?
+            if !skipBare {
+                bare = try await BareEcho(payload: payload, counts: counts).run()
+                report("\(label(size)) bare DEALER/ROUTER", bare!, baseline: nil)
+            }
+            for count in workers.split(separator: ",").compactMap({ Int($0) }) {
+                let rpc = try await BrokerEcho(payload: payload, workers: count, counts: counts, inline: inline).run()
+                report("\(label(size)) RPC+broker, \(count) worker\(count > 1 ? "s" : " ")", rpc, baseline: bare)
             }
         }
     }
 
     private func label(_ size: Int) -> String { size >= 1 << 20 ? "1 MiB" : "\(size) B " }
 
-    private func report(_ name: String, _ r: Result, baseline: Result?) {
-        var line = String(
-            format: "%@  p50 %8.1f µs  p99 %8.1f µs  %9.0f calls/s  %8.1f MB/s",
-            name.padding(toLength: 30, withPad: " ", startingAt: 0), r.p50, r.p99, r.callsPerSecond,
-            r.bytesPerSecond / 1e6)
-        if let b = baseline {
-            line += String(format: "   p50 ×%.2f  throughput ×%.2f", r.p50 / b.p50, r.callsPerSecond / b.callsPerSecond)
+    private func report(_ name: String, _ r: EchoResult, baseline: EchoResult?) {
+        let padded = name.padding(toLength: 27, withPad: " ", startingAt: 0)
+        for (mode, m, b) in [("1", r.single, baseline?.single), ("N", r.parallel, baseline?.parallel)] {
+            var line = String(
+                format: "%@ %@  p50 %8.1f µs  p99 %8.1f µs  %8.0f calls/s %8.1f MB/s", padded, mode, m.p50, m.p99,
+                m.callsPerSecond, m.callsPerSecond * Double(r.size) * 2 / 1e6)
+            if let b {
+                line += String(format: "   p50 ×%.2f  throughput ×%.2f", m.p50 / b.p50, m.callsPerSecond / b.callsPerSecond)
+            }
+            print(line)
         }
-        print(line)
     }
+}
 
-    // MARK: (a) bare libzmq
+/// How many calls each phase makes.
+struct Counts {
+    var warmUp: Int
+    var latency: Int
+    var throughput: Int
+    var inFlight: Int
+}
 
-    private func bareEcho(payload: [UInt8], latencyCalls: Int, throughputCalls: Int) async throws -> Result {
-        let server = try ZMQSocket(.router)
+/// One phase's numbers.
+struct Measurement {
+    var p50: Double  // µs
+    var p99: Double
+    var callsPerSecond: Double
+
+    init(samples: [Double], calls: Int, seconds: Double) {
+        let sorted = samples.sorted()
+        p50 = sorted[sorted.count / 2]
+        p99 = sorted[min(sorted.count - 1, sorted.count * 99 / 100)]
+        callsPerSecond = Double(calls) / seconds
+    }
+}
+
+/// Both phases of one path.
+struct EchoResult {
+    var size: Int
+    var single: Measurement
+    var parallel: Measurement
+}
+
+/// Microseconds on the monotonic clock.
+func benchMicros() -> Double {
+    var ts = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &ts)
+    return Double(ts.tv_sec) * 1e6 + Double(ts.tv_nsec) / 1e3
+}
+
+/// (a) A bare ROUTER echo thread and a DEALER client, each on its own context.
+struct BareEcho {
+    let payload: [UInt8]
+    let counts: Counts
+
+    func run() async throws -> EchoResult {
+        let serverContext = ZMQContext()
+        let server = try ZMQSocket(.router, context: serverContext)
         let endpoint = try server.bind("tcp://127.0.0.1:*")
         let stop = StopFlag()
         let thread = Thread {
@@ -68,99 +121,128 @@ struct MessagingBench: AsyncParsableCommand {
         }
         thread.start()
         defer { stop.set() }
-        let client = try ZMQSocket(.dealer)
+        let client = try ZMQSocket(.dealer, context: ZMQContext())
+        defer { client.close() }
         try client.connect(endpoint)
-        var samples: [Double] = []
-        samples.reserveCapacity(latencyCalls)
-        for _ in 0..<latencyCalls {
-            let start = monotonic()
-            try client.send([Frame(payload)])
-            guard try client.receive(timeoutMs: 5000) != nil else { throw ValidationError("bare echo timed out") }
-            samples.append(monotonic() - start)
+        // Runs on a plain thread, as the echo server does: a blocking client
+        // must not sit on the cooperative pool.
+        return try await withCheckedThrowingContinuation { continuation in
+            Thread {
+                continuation.resume(with: Result { try measure(client) })
+            }.start()
         }
-        let start = monotonic()
-        var sent = 0
-        var received = 0
-        while received < throughputCalls {
-            while sent < throughputCalls, sent - received < inFlight {
-                try client.send([Frame(payload)])
-                sent += 1
-            }
-            guard try client.receive(timeoutMs: 5000) != nil else { throw ValidationError("bare echo timed out") }
-            received += 1
-        }
-        let seconds = (monotonic() - start) / 1e6
-        return summarize(samples, calls: throughputCalls, seconds: seconds, size: payload.count)
     }
 
-    // MARK: (b) RPC + broker + workers
+    private func measure(_ client: ZMQSocket) throws -> EchoResult {
+        func roundTrip() throws {
+            try client.send([Frame(payload)])
+            guard try client.receive(timeoutMs: 5000) != nil else { throw ValidationError("bare echo timed out") }
+        }
+        for _ in 0..<counts.warmUp { try roundTrip() }
+        var samples: [Double] = []
+        samples.reserveCapacity(counts.latency)
+        let singleStart = benchMicros()
+        for _ in 0..<counts.latency {
+            let start = benchMicros()
+            try roundTrip()
+            samples.append(benchMicros() - start)
+        }
+        let single = Measurement(
+            samples: samples, calls: counts.latency, seconds: (benchMicros() - singleStart) / 1e6)
+        // One server, one connection: replies come back in order, so the
+        // send times form a FIFO.
+        var sentAt: [Double] = []
+        sentAt.reserveCapacity(counts.throughput)
+        samples.removeAll(keepingCapacity: true)
+        let start = benchMicros()
+        while samples.count < counts.throughput {
+            while sentAt.count < counts.throughput, sentAt.count - samples.count < counts.inFlight {
+                sentAt.append(benchMicros())
+                try client.send([Frame(payload)])
+            }
+            guard try client.receive(timeoutMs: 5000) != nil else { throw ValidationError("bare echo timed out") }
+            samples.append(benchMicros() - sentAt[samples.count])
+        }
+        let parallel = Measurement(samples: samples, calls: counts.throughput, seconds: (benchMicros() - start) / 1e6)
+        return EchoResult(size: payload.count, single: single, parallel: parallel)
+    }
+}
 
-    private func brokerEcho(payload: [UInt8], workers count: Int, latencyCalls: Int, throughputCalls: Int)
-        async throws -> Result
-    {
-        let broker = try Broker(clientEndpoint: "tcp://127.0.0.1:*", workerEndpoint: "tcp://127.0.0.1:*",
-                                configuration: BrokerConfiguration(isIdempotent: { _ in true }, logger: quiet))
+/// (b) RPCClient → Broker → WorkerRuntime(s), each on its own context. The
+/// worker echoes the payload frames; the client receives them without
+/// copying (as the bare client does).
+struct BrokerEcho {
+    let payload: [UInt8]
+    let workers: Int
+    let counts: Counts
+    let inline: Bool
+
+    func run() async throws -> EchoResult {
+        let broker = try Broker(
+            clientEndpoint: "tcp://127.0.0.1:*", workerEndpoint: "tcp://127.0.0.1:*", context: ZMQContext(),
+            configuration: BrokerConfiguration(isIdempotent: { _ in true }, logger: quiet))
         defer { broker.close() }
         var router = RPCRouter()
         router.register("atrest.v1.Echo/Echo", EchoRequest.self) {
             (request: EchoRequest, context: RPCContext) async throws -> (EchoReply, [[UInt8]]) in
             (EchoReply(text: request.text, servedBy: ""), context.payload)
         }
-        let runtimes = try (0..<count).map { i in
+        let runtimes = try (0..<workers).map { i in
             try WorkerRuntime(
-                brokerEndpoint: broker.workerEndpoint, service: router,
-                configuration: WorkerConfiguration(credit: inFlight, workerID: "bench-\(i)", logger: quiet))
+                brokerEndpoint: broker.workerEndpoint, service: router, context: ZMQContext(),
+                configuration: {
+                    var configuration = WorkerConfiguration(
+                        credit: counts.inFlight, workerID: "bench-\(i)", logger: quiet)
+                    configuration.runsHandlersInline = inline
+                    return configuration
+                }())
         }
         defer { runtimes.forEach { $0.close() } }
-        while await broker.stats().workers < count { try await Task.sleep(for: .milliseconds(5)) }
-        let client = try RPCClient(endpoint: broker.clientEndpoint)
+        while await broker.stats().workers < workers { try await Task.sleep(for: .milliseconds(5)) }
+        let client = try RPCClient(endpoint: broker.clientEndpoint, context: ZMQContext())
         defer { client.close() }
-        let request = EchoRequest(text: "")
-        var samples: [Double] = []
-        samples.reserveCapacity(latencyCalls)
-        for _ in 0..<latencyCalls {
-            let start = monotonic()
-            _ = try await client.call("atrest.v1.Echo/Echo", request: request, as: EchoReply.self, payload: [payload])
-            samples.append(monotonic() - start)
+        let payload = [self.payload]
+        let body = EchoRequest(text: "").serialized()
+        @Sendable func call() async throws {
+            _ = try await client.call("atrest.v1.Echo/Echo", body: body, payload: payload)
         }
-        let start = monotonic()
-        let perTask = throughputCalls / inFlight
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            for _ in 0..<inFlight {
+        for _ in 0..<counts.warmUp { try await call() }
+        var samples: [Double] = []
+        samples.reserveCapacity(counts.latency)
+        let singleStart = benchMicros()
+        for _ in 0..<counts.latency {
+            let start = benchMicros()
+            try await call()
+            samples.append(benchMicros() - start)
+        }
+        let single = Measurement(samples: samples, calls: counts.latency, seconds: (benchMicros() - singleStart) / 1e6)
+        let perTask = counts.throughput / counts.inFlight
+        let start = benchMicros()
+        let all = try await withThrowingTaskGroup(of: [Double].self) { group in
+            for _ in 0..<counts.inFlight {
                 group.addTask {
+                    var mine: [Double] = []
+                    mine.reserveCapacity(perTask)
                     for _ in 0..<perTask {
-                        _ = try await client.call(
-                            "atrest.v1.Echo/Echo", request: request, as: EchoReply.self, payload: [payload])
+                        let start = benchMicros()
+                        try await call()
+                        mine.append(benchMicros() - start)
                     }
+                    return mine
                 }
             }
-            try await group.waitForAll()
+            var all: [Double] = []
+            for try await part in group { all += part }
+            return all
         }
-        let seconds = (monotonic() - start) / 1e6
-        return summarize(samples, calls: perTask * inFlight, seconds: seconds, size: payload.count)
+        let parallel = Measurement(samples: all, calls: all.count, seconds: (benchMicros() - start) / 1e6)
+        return EchoResult(size: self.payload.count, single: single, parallel: parallel)
     }
-
-    // MARK: helpers
 
     private var quiet: Logger {
         var logger = Logger(label: "atrest.bench")
         logger.logLevel = .warning
         return logger
-    }
-
-    private func summarize(_ samples: [Double], calls: Int, seconds: Double, size: Int) -> Result {
-        let sorted = samples.sorted()
-        let p50 = sorted[sorted.count / 2]
-        let p99 = sorted[min(sorted.count - 1, sorted.count * 99 / 100)]
-        let rate = Double(calls) / seconds
-        return Result(p50: p50, p99: p99, callsPerSecond: rate, bytesPerSecond: rate * Double(size) * 2)
-    }
-
-    /// Microseconds on the monotonic clock.
-    private func monotonic() -> Double {
-        var ts = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &ts)
-        return Double(ts.tv_sec) * 1e6 + Double(ts.tv_nsec) / 1e3
     }
 }
 

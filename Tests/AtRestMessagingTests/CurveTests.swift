@@ -41,14 +41,17 @@ struct CurveTests {
                 TestServices.echo, request: EchoRequest(text: "let me in"), as: EchoReply.self,
                 timeout: .milliseconds(500))
         }
-        #expect(error?.code == .deadlineExceeded)
+        // The handshake monitor turns the refusal into a clear status.
+        #expect(error?.code == .unauthenticated)
+        #expect(error?.message.contains("refused") == true)
 
         // A plain (non-CURVE) client gets nothing through either.
         let plain = try RPCClient(endpoint: server.endpoint, configuration: RPCClientConfiguration(retry: .none))
         defer { plain.close() }
-        await #expect(throws: RPCStatus.self) {
+        let plainError = await #expect(throws: RPCStatus.self) {
             _ = try await plain.call(
                 TestServices.echo, request: EchoRequest(text: "plain"), as: EchoReply.self, timeout: .milliseconds(300))
         }
+        #expect(plainError?.code != .ok)
     }
 }
