@@ -101,7 +101,7 @@ let package = Package(
         // Echo peer for messaging tests and benchmarks: server, broker, worker.
         .executableTarget(
             name: "atrest-echo",
-            dependencies: ["AtRestMessaging", "AtRestWire", argumentParser, logging]),
+            dependencies: ["AtRestMessaging", "AtRestWire", "AtRestRuntime", argumentParser, logging]),
         .executableTarget(
             name: "atrest-identity",
             dependencies: ["AtRestIdentity", "AtRestMessaging", "AtRestRuntime", "AtRestServiceKit", argumentParser, logging]),

@@ -1,3 +1,4 @@
+import Dispatch
 import AtRestWire
 import Logging
 
@@ -50,11 +51,20 @@ public struct WorkerConfiguration: Sendable {
 public final class WorkerRuntime: Sendable {
     private let loop: PollLoop
     private let core: UncheckedBox<WorkerCore>
+    /// The context the worker made for itself (when none was given), so that
+    /// `drain()` can wait for its last messages to leave before returning.
+    private let ownedContext: ZMQContext?
 
+    /// - Parameter context: nil (the default) gives the worker a context of
+    ///   its own, which `drain()` terminates so the final reply and DISCONNECT
+    ///   are flushed; with a shared context they may be lost if the process
+    ///   exits right after `drain()`.
     public init(
-        brokerEndpoint: String, service: any RPCService, context: ZMQContext = .shared,
+        brokerEndpoint: String, service: any RPCService, context: ZMQContext? = nil,
         configuration: WorkerConfiguration = WorkerConfiguration()
     ) throws {
+        ownedContext = context == nil ? ZMQContext() : nil
+        let context = context ?? ownedContext!
         loop = try PollLoop(name: "worker")
         let core = try WorkerCore(
             endpoint: brokerEndpoint, context: context, loop: loop, service: service, configuration: configuration)
@@ -72,6 +82,14 @@ public final class WorkerRuntime: Sendable {
             loop.submit { core.value.drain(continuation) }
         }
         loop.stop()
+        guard let ownedContext else { return }
+        // zmq_ctx_term blocks until the socket's LINGER flushed its queue: off the pool.
+        await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
+            DispatchQueue.global().async {
+                ownedContext.terminate()
+                done.resume()
+            }
+        }
     }
 
     /// Stops at once; calls in flight are abandoned (the broker re-queues or fails them).

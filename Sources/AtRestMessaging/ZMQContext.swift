@@ -27,6 +27,15 @@ public final class ZMQContext: Sendable {
         }
     }
 
+    /// Terminates the context now: blocks until every socket of it is closed
+    /// and their LINGER has flushed pending messages (or expired). For a
+    /// context a component owns, so its last messages (a worker's reply and
+    /// DISCONNECT) are on the wire before the process exits. Idempotent.
+    func terminate() {
+        zap.withLock { $0?.stop() }
+        handle.terminate()
+    }
+
     deinit {
         zap.withLock { $0?.stop() }
     }
@@ -44,7 +53,12 @@ final class ContextHandle: @unchecked Sendable {
         zmq_ctx_set(raw, ZMQ_MAX_SOCKETS, 4096)
     }
 
-    deinit {
+    private let terminated = Atomic<Bool>(false)
+
+    func terminate() {
+        guard !terminated.exchange(true, ordering: .acquiringAndReleasing) else { return }
         _ = try? zmqCall("zmq_ctx_term") { zmq_ctx_term(raw) }
     }
+
+    deinit { terminate() }
 }

@@ -64,6 +64,15 @@ public final class SignalWatcher: Sendable {
         return watcher
     }
 
+    /// Catches SIGTERM and SIGINT from now on, before any watcher exists: a
+    /// signal that arrives early is kept and handed to the first watcher of
+    /// it, instead of killing the process without a graceful shutdown.
+    /// `ReadyLine.announce` calls this, so a launcher may signal a service as
+    /// soon as it has read the ready line.
+    public static func catchTermination() {
+        SignalPipe.shared.install([SIGTERM, SIGINT])
+    }
+
     fileprivate func deliver(_ number: Int32) {
         let waiter: CheckedContinuation<Int32?, Never>? = state.withLock { state in
             if state.cancelled { return nil }
@@ -109,7 +118,7 @@ nonisolated(unsafe) private var signalPipeWriteFD: Int32 = -1
 /// The process-wide self-pipe and the watchers it feeds.
 private final class SignalPipe: Sendable {
     static let shared = SignalPipe()
-    private let watchers = Mutex<[(signals: Set<Int32>, watcher: SignalWatcher)]>([])
+    private let watchers = Mutex<(list: [(signals: Set<Int32>, watcher: SignalWatcher)], unclaimed: [Int32])>(([], []))
 
     private init() {
         var fds: [Int32] = [0, 0]
@@ -124,7 +133,19 @@ private final class SignalPipe: Sendable {
     }
 
     func add(_ watcher: SignalWatcher, for signals: [Int32]) {
-        watchers.withLock { $0.append((Set(signals), watcher)) }
+        install(signals)
+        let wanted = Set(signals)
+        let early: [Int32] = watchers.withLock { state in
+            state.list.append((wanted, watcher))
+            let early = state.unclaimed.filter { wanted.contains($0) }
+            state.unclaimed.removeAll { wanted.contains($0) }
+            return early
+        }
+        for number in early { watcher.deliver(number) }
+    }
+
+    /// Installs the pipe-writing handler for `signals` (idempotent).
+    func install(_ signals: [Int32]) {
         for number in signals {
             var action = sigaction()
             action.__sigaction_handler.sa_handler = { number in
@@ -138,7 +159,7 @@ private final class SignalPipe: Sendable {
     }
 
     func remove(_ watcher: SignalWatcher) {
-        watchers.withLock { $0.removeAll { $0.watcher === watcher } }
+        watchers.withLock { $0.list.removeAll { $0.watcher === watcher } }
     }
 
     private func readLoop(_ fd: Int32) {
@@ -148,7 +169,11 @@ private final class SignalPipe: Sendable {
             if n < 0 && errno == EINTR { continue }
             guard n == 1 else { return }
             let number = Int32(byte)
-            let targets = watchers.withLock { $0.filter { $0.signals.contains(number) }.map(\.watcher) }
+            let targets: [SignalWatcher] = watchers.withLock { state in
+                let targets = state.list.filter { $0.signals.contains(number) }.map(\.watcher)
+                if targets.isEmpty { state.unclaimed.append(number) }
+                return targets
+            }
             for watcher in targets { watcher.deliver(number) }
         }
     }

@@ -9,7 +9,11 @@ public enum ReadyLine {
         return line
     }
 
+    /// Prints the line. SIGTERM/SIGINT are caught from here on (see
+    /// `SignalWatcher.catchTermination`), so a launcher that stops the service
+    /// right after reading the line gets a graceful shutdown.
     public static func announce(name: String, endpoint: String, extra: [(String, String)] = []) {
+        SignalWatcher.catchTermination()
         print(format(name: name, endpoint: endpoint, extra: extra))
         fflush(nil)  // flush stdout even when it is a pipe
     }

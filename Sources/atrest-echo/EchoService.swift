@@ -1,3 +1,4 @@
+import AtRestRuntime
 import AtRestMessaging
 import AtRestWire
 import Foundation
@@ -27,7 +28,10 @@ enum EchoService {
 
 /// Lines on stdout that launchers wait for.
 enum Ready {
-    static func announce(_ fields: String) { line("ready atrest-echo \(fields)") }
+    static func announce(_ fields: String) {
+        SignalWatcher.catchTermination()
+        line("ready atrest-echo \(fields)")
+    }
 
     static func line(_ text: String) {
         print(text)
@@ -35,32 +39,11 @@ enum Ready {
     }
 }
 
-/// Waits for SIGTERM or SIGINT.
+/// Waits for SIGTERM or SIGINT (caught from the ready line on: `Ready.announce`).
 enum Signals {
     static func waitForTermination() async {
-        signal(SIGTERM, SIG_IGN)
-        signal(SIGINT, SIG_IGN)
-        let sources = [SIGTERM, SIGINT].map { DispatchSource.makeSignalSource(signal: $0, queue: .global()) }
-        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-            let once = OnceFlag()
-            for source in sources {
-                source.setEventHandler { if once.claim() { continuation.resume() } }
-                source.resume()
-            }
-        }
-        for source in sources { source.cancel() }
-    }
-}
-
-/// True for the first caller only.
-final class OnceFlag: @unchecked Sendable {
-    private let lock = NSLock()
-    private var done = false
-    func claim() -> Bool {
-        lock.lock()
-        defer { lock.unlock() }
-        if done { return false }
-        done = true
-        return true
+        let watcher = SignalWatcher.start([SIGTERM, SIGINT])
+        _ = await watcher.next()
+        watcher.cancel()
     }
 }
