@@ -81,10 +81,10 @@ let package = Package(
 
         .executableTarget(
             name: "atrest-frontdoor",
-            dependencies: ["AtRestFrontDoor", "AtRestCryptoWorker", "AtRestRuntime", argumentParser, logging]),
+            dependencies: ["AtRestFrontDoor", "AtRestCryptoWorker", "AtRestRuntime", "AtRestMessaging", "AtRestServiceKit", argumentParser, logging]),
         .executableTarget(
             name: "atrest-worker",
-            dependencies: ["AtRestCryptoWorker", "AtRestMessaging", "AtRestRuntime", argumentParser, logging]),
+            dependencies: ["AtRestCryptoWorker", "AtRestMessaging", "AtRestRuntime", "AtRestServiceKit", argumentParser, logging]),
 
         // Test helpers: launching the real executables (used by integration tests).
         .target(name: "AtRestTesting"),
