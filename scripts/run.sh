@@ -160,9 +160,6 @@ step "log in as admin (secret from $CRED/admin.secret)"
 show login --user admin --secret-file "$CRED/admin.secret"
 as_admin login --user admin --secret-file "$CRED/admin.secret"
 
-# TEMPORARY until the vault's service-role rule lands: the front door creates managed keys.
-as_admin role grant keyAdministrator --name frontdoor >/dev/null
-
 step "create tenant 'demo' and user '$USER_NAME' (key administrator in 'demo'), log in as them"
 show tenant create demo
 as_admin tenant create demo --display-name "Demo tenant" 2>/dev/null || echo "  (tenant demo exists from an earlier run)"

@@ -25,7 +25,7 @@ public final class CryptoWorker: Sendable {
 
         public init(frontDoorWorkers: String, dataDirectory: String, credit: Int = 8,
                     workerID: String = "worker-\(UInt32.random(in: .min ... .max))",
-                    keyCache: AccountKeyCache.Configuration = .init(), recheckInterval: Duration = .milliseconds(500),
+                    keyCache: AccountKeyCache.Configuration = .init(), recheckInterval: Duration = .seconds(5),
                     vaultEventsEndpoint: String? = nil, frontDoorCurve: CurveClientConfiguration? = nil,
                     vaultCurve: CurveClientConfiguration? = nil, logger: Logger = Logger(label: "atrest.worker")) {
             self.frontDoorCurve = frontDoorCurve
@@ -50,9 +50,8 @@ public final class CryptoWorker: Sendable {
 
     public init(configuration: Configuration, keyVault: AccountKeyVault) throws {
         store = try ObjectStore(directory: configuration.dataDirectory)
-        let keys = AccountKeyCache(configuration: configuration.keyCache, logger: configuration.logger) { context in
-            try await keyVault.unwrap(context)
-        }
+        let keys = AccountKeyCache(configuration: configuration.keyCache, logger: configuration.logger,
+                                   unwrap: { try await keyVault.unwrap($0) }, check: { try await keyVault.check($0) })
         self.keys = keys
         let service = BlobService(store: store, keys: keys, logger: configuration.logger)
         runtime = try WorkerRuntime(

@@ -22,7 +22,8 @@ struct WorkerCommand: AsyncParsableCommand {
     @Option(help: "File holding the service principal's secret.") var credentialsFile: String
     @Option(help: "Calls run at once.") var credit = 8
     @Option(help: "Worker name (logs, ready line).") var name = "worker-\(getpid())"
-    @Option(help: "Milliseconds between key re-checks with the vault.") var recheckMs = 500
+    @Option(help: "Milliseconds between key re-checks with the vault (KeyStatus; events drop keys at once, this bounds a lost event).")
+    var recheckMs = 5000
     @Option(help: "Log level.") var logLevel: String?
     @OptionGroup var curveClient: CurveClientOptions
     @Option(help: "CURVE public key of the front door (enables CURVE to its worker socket).") var frontdoorServerKey: String?
