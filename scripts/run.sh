@@ -269,7 +269,7 @@ if [ $KEEP -eq 1 ]; then
   logs        $DATA/logs/
 Use the CLI as $USER_NAME:
   export ATREST_CONFIG=$DATA/cli/user.json ATREST_ACCOUNT=$ACCOUNT
-  $BIN/atrest blob ls $CONTAINER ${CURVE_ARGS[*]}
+  $BIN/atrest blob ls $CONTAINER $(printf '%q ' "${CURVE_ARGS[@]}")
 EOF
   exit 0
 fi
