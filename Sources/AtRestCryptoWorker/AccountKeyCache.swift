@@ -35,6 +35,9 @@ public actor AccountKeyCache {
     }
 
     private let unwrap: @Sendable (AccountContext) async throws -> SecretBytes
+    /// Throws the vault's refusal when the context's key may no longer be
+    /// unwrapped (KeyStatus: no key material leaves the vault, unlike Unwrap).
+    private let check: @Sendable (AccountContext) async throws -> Void
     private let configuration: Configuration
     private let logger: Logger
     private var entries: [String: Entry] = [:]
@@ -44,10 +47,12 @@ public actor AccountKeyCache {
     public private(set) var unwrapCount = 0
 
     public init(configuration: Configuration = Configuration(), logger: Logger = Logger(label: "atrest.worker.keys"),
-                unwrap: @escaping @Sendable (AccountContext) async throws -> SecretBytes) {
+                unwrap: @escaping @Sendable (AccountContext) async throws -> SecretBytes,
+                check: (@Sendable (AccountContext) async throws -> Void)? = nil) {
         self.configuration = configuration
         self.logger = logger
         self.unwrap = unwrap
+        self.check = check ?? { _ = try await unwrap($0) }
     }
 
     /// The account's key for this call's context, unwrapping it if needed.
@@ -101,7 +106,7 @@ public actor AccountKeyCache {
     /// Accounts whose key is cached now.
     public var cachedAccounts: [String] { entries.filter { $0.value.key != nil }.keys.sorted() }
 
-    /// Asks the vault again for every cached key; a refusal drops the key at
+    /// Asks the vault again (KeyStatus) for every cached key; a refusal drops the key at
     /// once (and is remembered), an unreachable vault leaves it until its TTL.
     public func recheck() async {
         let now = ContinuousClock.now
@@ -111,7 +116,7 @@ public actor AccountKeyCache {
             for context in contexts {
                 group.addTask {
                     do {
-                        _ = try await self.unwrap(context)
+                        try await self.check(context)
                         return (context, nil)
                     } catch let status as RPCStatus {
                         return (context, status)

@@ -37,6 +37,30 @@ public struct AccountKeyVault: Sendable {
     }
 }
 
+extension AccountKeyVault {
+    /// Whether the account's managed identity may still unwrap with the
+    /// context's key: one KeyStatus call (no key material moves). Throws the
+    /// same status a refused Unwrap would give.
+    public func check(_ context: AccountContext) async throws {
+        let token = try await tokens.managedIdentityToken(account: context.accountID)
+        let key = KeyRef(provider: context.provider, keyID: context.keyID)
+        do {
+            let status = try await vault.call(
+                "atrest.v1.KeyVault/KeyStatus", request: KeyStatusRequest(key), as: KeyStatus.self, timeout: .seconds(5),
+                metadata: ["authorization": "Bearer " + token.token], idempotent: true).message
+            guard status.unwrapAllowed else {
+                throw KeyAccessError.from(RPCStatus(status.state == "enabled" ? .permissionDenied : .failedPrecondition, status.reason),
+                                          context: context)
+            }
+        } catch let status as RPCStatus where status.message.hasPrefix("the encryption key of account") {
+            throw status
+        } catch let status as RPCStatus {
+            if status.code == .unauthenticated { tokens.forget(account: context.accountID) }
+            throw KeyAccessError.from(status, context: context)
+        }
+    }
+}
+
 /// Turns a vault refusal into the status every call of the account gets.
 enum KeyAccessError {
     /// Vault answers that mean "this key cannot be used now" (as opposed to

@@ -30,19 +30,23 @@ extension AccountManager {
         return try await rewrap(record.info.accountID, to: target, source: request.keySource)
     }
 
-    /// Re-wraps the account key under `target`'s current version. The new
-    /// wrapping is checked to unwrap before it is stored, so a missing unwrap
-    /// grant cannot lock the account out.
+    /// Re-wraps the account key under `target`'s current version with the
+    /// vault's `Rewrap`, so the plaintext account key never leaves the vault.
+    /// Before that, `KeyStatus` (as the managed identity) must say the
+    /// identity may both wrap and unwrap with the target, so a missing
+    /// unwrap grant cannot lock the account out.
     func rewrap(_ accountID: String, to target: KeyRef, source: String) async throws -> AccountRecord {
         guard let record = registry.record(accountID) else { throw RPCStatus(.notFound, "account '\(accountID)' does not exist") }
-        let key = try await unwrap(record)
         let wrapped: WrapResponse
         do {
-            wrapped = try await wrap(key, with: target, account: accountID)
-            _ = try await unwrapBlob(wrapped.wrapped, account: accountID)
+            let status = try await keyStatus(target, account: accountID)
+            guard status.wrapAllowed, status.unwrapAllowed else {
+                throw RPCStatus(status.state == "enabled" ? .permissionDenied : .failedPrecondition, status.reason)
+            }
+            wrapped = try await rewrapBlob(record.wrappedKey, to: target, account: accountID)
             try await register(wrapped.key, account: accountID)
         } catch let status as RPCStatus {
-            throw explain(status, target: target, record: record)
+            throw try await explain(status, target: target, record: record)
         }
         let now = now()
         let updated = try registry.update(accountID) { current in
@@ -72,33 +76,33 @@ extension AccountManager {
         }
     }
 
-    private func unwrap(_ record: AccountRecord) async throws -> SecretBytes {
-        do {
-            return try await unwrapBlob(record.wrappedKey, account: record.info.accountID)
-        } catch let status as RPCStatus {
-            throw RPCStatus(status.code == .unavailable ? .unavailable : .failedPrecondition,
-                            "the current encryption key of account '\(record.info.accountID)' (\(record.info.encryption.provider)/\(record.info.encryption.keyID)) is not accessible, so the account key cannot be re-wrapped: \(status.message)",
-                            details: status.details)
-        }
+    private func keyStatus(_ key: KeyRef, account: String) async throws -> KeyStatus {
+        let token = try await tokens.managedIdentityToken(account: account)
+        return try await vault.call("atrest.v1.KeyVault/KeyStatus", request: KeyStatusRequest(key.unversioned), as: KeyStatus.self,
+                                    timeout: .seconds(10), metadata: ["authorization": "Bearer " + token.token], idempotent: true).message
     }
 
-    private func unwrapBlob(_ blob: [UInt8], account: String) async throws -> SecretBytes {
+    private func rewrapBlob(_ blob: [UInt8], to target: KeyRef, account: String) async throws -> WrapResponse {
         let token = try await tokens.managedIdentityToken(account: account)
-        var reply = try await vault.call(
-            "atrest.v1.KeyVault/Unwrap", request: UnwrapRequest(wrapped: blob, context: AccountKeyVault.wrapContext(account: account)),
-            as: UnwrapResponse.self, timeout: .seconds(10), metadata: ["authorization": "Bearer " + token.token])
-        let key = SecretBytes(reply.message.plaintext)
-        _ = reply.message.plaintext.withUnsafeMutableBytes { $0.initializeMemory(as: UInt8.self, repeating: 0) }
-        return key
+        let request = RewrapRequest(wrapped: blob, context: AccountKeyVault.wrapContext(account: account), target: target.unversioned)
+        return try await vault.call("atrest.v1.KeyVault/Rewrap", request: request, as: WrapResponse.self, timeout: .seconds(10),
+                                    metadata: ["authorization": "Bearer " + token.token]).message
     }
 
     /// A refusal while switching, in words that name the missing grant.
-    private func explain(_ status: RPCStatus, target: KeyRef, record: AccountRecord) -> RPCStatus {
+    private func explain(_ status: RPCStatus, target: KeyRef, record: AccountRecord) async throws -> RPCStatus {
         let identity = record.info.managedIdentity
+        let current = KeyRef(provider: record.info.encryption.provider, keyID: record.info.encryption.keyID)
+        if status.code != .unavailable, current != target.unversioned,
+           let now = try? await keyStatus(current, account: record.info.accountID), !now.unwrapAllowed {
+            return RPCStatus(.failedPrecondition,
+                             "the current encryption key of account '\(record.info.accountID)' (\(current)) is not accessible, so the account key cannot be re-wrapped: \(now.reason)",
+                             details: status.details)
+        }
         switch status.code {
         case .permissionDenied:
             return RPCStatus(.permissionDenied,
-                             "account '\(record.info.accountID)' cannot use key \(target): its managed identity '\(identity)' needs both 'wrap' and 'unwrap' grants on that key (a key administrator adds them with `atrest key grant \(target.provider)/\(target.keyID) --principal \(identity) --ops wrap,unwrap`). Vault said: \(status.message)",
+                             "account '\(record.info.accountID)' cannot use key \(target): its managed identity '\(identity)' needs both 'wrap' and 'unwrap' grants on that key (a key administrator adds them with `atrest key grant \(target.provider)/\(target.keyID) --account \(record.info.accountID) --operations wrap,unwrap`). Vault said: \(status.message)",
                              details: status.details.merging(["reason": "missingGrant", "principal": identity]) { $1 })
         case .notFound:
             return RPCStatus(.notFound, "key \(target) does not exist in the vault: \(status.message)", details: status.details)

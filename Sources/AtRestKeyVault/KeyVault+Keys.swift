@@ -1,12 +1,15 @@
 import AtRestCrypto
 
-/// Key management: administrators only (the configured admin role).
+/// Key management: administrators (the configured admin role); services
+/// (the service role) only create keys in the service provider and grant
+/// access on the keys they created.
 extension KeyVault {
     public func createKey(provider name: String, _ spec: KeySpec, caller: VaultCaller, callID: [UInt8] = []) throws(VaultError) -> KeyInfo {
         let key = KeyRef(provider: name, keyID: spec.keyID)
         return try audited("CreateKey", key, caller, callID, anchor: true, version: { $0.currentVersion }) { () throws(VaultError) in
-            try requireRole(caller, [config.adminRole], for: "create keys")
+            let asService = try requireAdminOrService(caller, provider: name, for: "create keys")
             let info = try provider(name).create(spec, material: nil)
+            if asService { try policy.setCreator(caller.principalID, of: info.ref) }
             emit(.created, info.ref, actor: caller)
             return info
         }
@@ -113,10 +116,26 @@ extension KeyVault {
         try changeAccess(grant, add: false, caller: caller, callID: callID)
     }
 
+    /// Passes administrators (false) and service principals acting in the
+    /// service provider (true); refuses everyone else.
+    private func requireAdminOrService(_ caller: VaultCaller, provider: String, for action: String) throws(VaultError) -> Bool {
+        if caller.roles.contains(config.adminRole) { return false }
+        if caller.roles.contains(config.serviceRole), provider == config.serviceProvider { return true }
+        if caller.roles.contains(config.serviceRole) {
+            throw VaultError(.permissionDenied, "\(caller) (a service) may \(action) only in provider '\(config.serviceProvider)'")
+        }
+        try requireRole(caller, [config.adminRole], for: action)
+        return false
+    }
+
     private func changeAccess(_ grant: AccessGrant, add: Bool, caller: VaultCaller, callID: [UInt8]) throws(VaultError) -> [AccessGrant] {
         let operations = grant.operations.map(\.rawValue).sorted().joined(separator: ",")
         return try audited(add ? "GrantAccess" : "RevokeAccess", grant.key, caller, callID, anchor: true) { () throws(VaultError) in
-            try requireRole(caller, [config.adminRole], for: add ? "grant key access" : "revoke key access")
+            if add, try requireAdminOrService(caller, provider: grant.key.provider, for: "grant key access"),
+               policy.creator(of: grant.key) != caller.principalID {
+                throw VaultError(.permissionDenied, "\(caller) may grant access only on keys it created; \(grant.key.unversioned) was not")
+            }
+            if !add { try requireRole(caller, [config.adminRole], for: "revoke key access") }
             guard !grant.principalID.isEmpty else { throw VaultError(.invalidArgument, "a grant needs a principal id") }
             if add, grant.operations.isEmpty { throw VaultError(.invalidArgument, "a grant needs at least one operation (wrap, unwrap)") }
             _ = try provider(grant.key.provider).info(grant.key.keyID)

@@ -17,6 +17,12 @@ public struct KeyVaultConfig: Sendable {
     public var adminRole: String
     /// Callers with this role (or the admin role) read and verify the audit log.
     public var auditorRole: String
+    /// Callers with this role (the AtRest services) may create keys in
+    /// `serviceProvider` and grant access on the keys they created, nothing
+    /// else: the front door makes each account's managed key without being
+    /// a key administrator.
+    public var serviceRole: String = "service"
+    public var serviceProvider: String = "managed"
     /// The audit head anchor is rewritten after this many entries (and after every key-management operation).
     public var auditAnchorEvery: Int
     /// Unix seconds; injectable so tests can move time (rotation, expiry, retention).

@@ -353,7 +353,26 @@ struct VaultStateMessage: Sendable, WireMessage {
     static let protoName = "atrest.v1.VaultState"
     var grants: [AccessGrant]
     var references: [ReferenceCount]
-    init(grants: [AccessGrant], references: [ReferenceCount]) { self.grants = grants; self.references = references }
-    init(wire: WireFields) throws { self.init(grants: try wire.messages(1), references: try wire.messages(2)) }
-    var wire: WireFields { [1: .messages(grants), 2: .messages(references)] }
+    var creators: [KeyCreator]
+    init(grants: [AccessGrant], references: [ReferenceCount], creators: [KeyCreator] = []) {
+        self.grants = grants
+        self.references = references
+        self.creators = creators
+    }
+    init(wire: WireFields) throws {
+        self.init(grants: try wire.messages(1), references: try wire.messages(2), creators: try wire.messages(3))
+    }
+    var wire: WireFields { [1: .messages(grants), 2: .messages(references), 3: .messages(creators)] }
+}
+
+/// Which service principal created a key (see `KeyVaultConfig.serviceRole`).
+struct KeyCreator: Sendable, Equatable, WireMessage {
+    static let protoName = "atrest.v1.VaultKeyCreator"
+    var key: KeyRef
+    var principalID: String
+    init(key: KeyRef, principalID: String) { self.key = key; self.principalID = principalID }
+    init(wire: WireFields) throws {
+        self.init(key: try wire.message(1) ?? KeyRef(provider: "", keyID: ""), principalID: wire.string(2))
+    }
+    var wire: WireFields { [1: WireValue(key), 2: .string(principalID)] }
 }

@@ -16,6 +16,8 @@ final class VaultPolicy: Sendable {
         var bindings: [KeyRef: [String: GrantBinding]] = [:]
         /// Versioned key → wrapped account keys stored data holds.
         var references: [KeyRef: UInt64] = [:]
+        /// Unversioned key → the service principal that created it.
+        var creators: [KeyRef: String] = [:]
     }
 
     init(file: SealedFile) throws(VaultError) {
@@ -33,6 +35,7 @@ final class VaultPolicy: Sendable {
                 }
             }
             for count in message.references { tables.references[count.key] = count.count }
+            for creator in message.creators { tables.creators[creator.key.unversioned] = creator.principalID }
         }
         state = Mutex(tables)
     }
@@ -44,6 +47,15 @@ final class VaultPolicy: Sendable {
     /// The managed-identity binding of a principal's grant on `key`, if any.
     func binding(_ principalID: String, on key: KeyRef) -> GrantBinding? {
         state.withLock { $0.bindings[key.unversioned]?[principalID] }
+    }
+
+    /// The service principal that created `key`, if a service did.
+    func creator(of key: KeyRef) -> String? {
+        state.withLock { $0.creators[key.unversioned] }
+    }
+
+    func setCreator(_ principalID: String, of key: KeyRef) throws(VaultError) {
+        try update { tables in tables.creators[key.unversioned] = principalID }
     }
 
     func hasAnyGrant(_ principalID: String, on key: KeyRef) -> Bool {
@@ -100,6 +112,7 @@ final class VaultPolicy: Sendable {
         _ = try update { tables in
             tables.grants[key.unversioned] = nil
             tables.bindings[key.unversioned] = nil
+            tables.creators[key.unversioned] = nil
             tables.references = tables.references.filter { $0.key.unversioned != key.unversioned }
         }
     }
@@ -110,7 +123,8 @@ final class VaultPolicy: Sendable {
             let result = try body(&next)
             let message = VaultStateMessage(
                 grants: next.grants.keys.sorted { $0.description < $1.description }.flatMap { Self.grants(on: $0, in: next) },
-                references: next.references.sorted { $0.key.description < $1.key.description }.map { ReferenceCount(key: $0.key, count: $0.value) })
+                references: next.references.sorted { $0.key.description < $1.key.description }.map { ReferenceCount(key: $0.key, count: $0.value) },
+                creators: next.creators.sorted { $0.key.description < $1.key.description }.map { KeyCreator(key: $0.key, principalID: $0.value) })
             let bytes = message.serialized()
             try vaulted { () throws(LocalStateError) in try file.write(bytes) }
             tables = next

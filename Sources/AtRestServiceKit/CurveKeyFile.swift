@@ -5,7 +5,8 @@ import Foundation
 ///
 /// A key-pair file holds two lines, `public=<Z85>` and `secret=<Z85>`, and
 /// must not be readable by group or others. An allow file lists client public
-/// keys (Z85), one per line; `#` starts a comment.
+/// keys (Z85), one per line; a line starting with `#` is a comment
+/// (`#` is also a Z85 digit, so it cannot start a comment mid-line).
 public enum CurveKeyFile {
     public struct Failure: Error, CustomStringConvertible {
         public var description: String
@@ -41,8 +42,11 @@ public enum CurveKeyFile {
         }
         var keys = Set<String>()
         for (number, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
-            let line = raw.split(separator: "#", maxSplits: 1, omittingEmptySubsequences: false)[0].trimmingCharacters(in: .whitespaces)
-            if line.isEmpty { continue }
+            // '#' is a Z85 digit, so only a line *starting* with it is a comment;
+            // anything after the key (past whitespace) is ignored.
+            let trimmed = raw.trimmingCharacters(in: .whitespaces)
+            if trimmed.isEmpty || trimmed.hasPrefix("#") { continue }
+            let line = String(trimmed.split(separator: " ", maxSplits: 1)[0].split(separator: "\t", maxSplits: 1)[0])
             guard line.utf8.count == 40 else {
                 throw Failure(description: "CURVE allow file '\(path)' line \(number + 1) is not a 40-character Z85 public key")
             }

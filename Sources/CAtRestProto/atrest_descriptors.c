@@ -93,6 +93,7 @@ static const ProtobufCMessageDescriptor *const all[] = {
   &atrest__v1__verify_audit_log_response__descriptor,
   &atrest__v1__key_event__descriptor,
   &atrest__v1__vault_state__descriptor,
+  &atrest__v1__vault_key_creator__descriptor,
   NULL
 };
 

@@ -60,8 +60,9 @@ final class BlobCluster: @unchecked Sendable {
         return ["authorization": "Bearer " + token.token]
     }
 
-    /// Users alice and bob in tenant t1 (alice also a key administrator); the
-    /// front door may manage keys (it creates each account's managed key).
+    /// Users alice and bob in tenant t1 (alice also a key administrator). The
+    /// front door needs no extra role: as a service it may create `managed`
+    /// keys and grant access on them.
     func bootstrapUsers() async throws -> (alice: [String: String], bob: [String: String]) {
         let admin = try await login("admin", try secret("admin"))
         _ = try await client.call("atrest.v1.Identity/CreateTenant", request: IdentityCreateTenantRequest(tenant: "t1"),
@@ -73,9 +74,6 @@ final class BlobCluster: @unchecked Sendable {
         }
         _ = try await client.call("atrest.v1.Identity/GrantRole",
                                   request: IdentityRoleRequest(tenant: "t1", name: "alice", role: "keyAdministrator"),
-                                  as: IdentityPrincipal.self, metadata: admin)
-        _ = try await client.call("atrest.v1.Identity/GrantRole",
-                                  request: IdentityRoleRequest(tenant: "", name: "frontdoor", role: "keyAdministrator"),
                                   as: IdentityPrincipal.self, metadata: admin)
         return (try await login(tenant: "t1", "alice", "alice-secret-123456"),
                 try await login(tenant: "t1", "bob", "bob-secret-123456"))

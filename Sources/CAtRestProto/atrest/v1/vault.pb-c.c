@@ -1357,6 +1357,51 @@ void   atrest__v1__vault_state__free_unpacked
   assert(message->base.descriptor == &atrest__v1__vault_state__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   atrest__v1__vault_key_creator__init
+                     (Atrest__V1__VaultKeyCreator         *message)
+{
+  static const Atrest__V1__VaultKeyCreator init_value = ATREST__V1__VAULT_KEY_CREATOR__INIT;
+  *message = init_value;
+}
+size_t atrest__v1__vault_key_creator__get_packed_size
+                     (const Atrest__V1__VaultKeyCreator *message)
+{
+  assert(message->base.descriptor == &atrest__v1__vault_key_creator__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t atrest__v1__vault_key_creator__pack
+                     (const Atrest__V1__VaultKeyCreator *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &atrest__v1__vault_key_creator__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t atrest__v1__vault_key_creator__pack_to_buffer
+                     (const Atrest__V1__VaultKeyCreator *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &atrest__v1__vault_key_creator__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Atrest__V1__VaultKeyCreator *
+       atrest__v1__vault_key_creator__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Atrest__V1__VaultKeyCreator *)
+     protobuf_c_message_unpack (&atrest__v1__vault_key_creator__descriptor,
+                                allocator, len, data);
+}
+void   atrest__v1__vault_key_creator__free_unpacked
+                     (Atrest__V1__VaultKeyCreator *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &atrest__v1__vault_key_creator__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 static const ProtobufCFieldDescriptor atrest__v1__key_ref__field_descriptors[3] =
 {
   {
@@ -3258,7 +3303,7 @@ const ProtobufCMessageDescriptor atrest__v1__key_event__descriptor =
   (ProtobufCMessageInit) atrest__v1__key_event__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor atrest__v1__vault_state__field_descriptors[2] =
+static const ProtobufCFieldDescriptor atrest__v1__vault_state__field_descriptors[3] =
 {
   {
     "grants",
@@ -3284,15 +3329,28 @@ static const ProtobufCFieldDescriptor atrest__v1__vault_state__field_descriptors
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "creators",
+    3,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Atrest__V1__VaultState, n_creators),
+    offsetof(Atrest__V1__VaultState, creators),
+    &atrest__v1__vault_key_creator__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned atrest__v1__vault_state__field_indices_by_name[] = {
+  2,   /* field[2] = creators */
   0,   /* field[0] = grants */
   1,   /* field[1] = references */
 };
 static const ProtobufCIntRange atrest__v1__vault_state__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 2 }
+  { 0, 3 }
 };
 const ProtobufCMessageDescriptor atrest__v1__vault_state__descriptor =
 {
@@ -3302,10 +3360,61 @@ const ProtobufCMessageDescriptor atrest__v1__vault_state__descriptor =
   "Atrest__V1__VaultState",
   "atrest.v1",
   sizeof(Atrest__V1__VaultState),
-  2,
+  3,
   atrest__v1__vault_state__field_descriptors,
   atrest__v1__vault_state__field_indices_by_name,
   1,  atrest__v1__vault_state__number_ranges,
   (ProtobufCMessageInit) atrest__v1__vault_state__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor atrest__v1__vault_key_creator__field_descriptors[2] =
+{
+  {
+    "key",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Atrest__V1__VaultKeyCreator, key),
+    &atrest__v1__key_ref__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "principal_id",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Atrest__V1__VaultKeyCreator, principal_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned atrest__v1__vault_key_creator__field_indices_by_name[] = {
+  0,   /* field[0] = key */
+  1,   /* field[1] = principal_id */
+};
+static const ProtobufCIntRange atrest__v1__vault_key_creator__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor atrest__v1__vault_key_creator__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "atrest.v1.VaultKeyCreator",
+  "VaultKeyCreator",
+  "Atrest__V1__VaultKeyCreator",
+  "atrest.v1",
+  sizeof(Atrest__V1__VaultKeyCreator),
+  2,
+  atrest__v1__vault_key_creator__field_descriptors,
+  atrest__v1__vault_key_creator__field_indices_by_name,
+  1,  atrest__v1__vault_key_creator__number_ranges,
+  (ProtobufCMessageInit) atrest__v1__vault_key_creator__init,
   NULL,NULL,NULL    /* reserved[123] */
 };

@@ -45,6 +45,7 @@ typedef struct Atrest__V1__GetAuditLogResponse Atrest__V1__GetAuditLogResponse;
 typedef struct Atrest__V1__VerifyAuditLogResponse Atrest__V1__VerifyAuditLogResponse;
 typedef struct Atrest__V1__KeyEvent Atrest__V1__KeyEvent;
 typedef struct Atrest__V1__VaultState Atrest__V1__VaultState;
+typedef struct Atrest__V1__VaultKeyCreator Atrest__V1__VaultKeyCreator;
 
 
 /* --- enums --- */
@@ -526,10 +527,27 @@ struct  Atrest__V1__VaultState
   Atrest__V1__VaultAccessGrant **grants;
   size_t n_references;
   Atrest__V1__VaultReferenceCount **references;
+  /*
+   * Keys created by a service principal (service role, service provider):
+   * that principal may grant access on them, nothing more.
+   */
+  size_t n_creators;
+  Atrest__V1__VaultKeyCreator **creators;
 };
 #define ATREST__V1__VAULT_STATE__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&atrest__v1__vault_state__descriptor) \
-    , 0,NULL, 0,NULL }
+    , 0,NULL, 0,NULL, 0,NULL }
+
+
+struct  Atrest__V1__VaultKeyCreator
+{
+  ProtobufCMessage base;
+  Atrest__V1__KeyRef *key;
+  char *principal_id;
+};
+#define ATREST__V1__VAULT_KEY_CREATOR__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&atrest__v1__vault_key_creator__descriptor) \
+    , NULL, (char *)protobuf_c_empty_string }
 
 
 /* Atrest__V1__KeyRef methods */
@@ -1102,6 +1120,25 @@ Atrest__V1__VaultState *
 void   atrest__v1__vault_state__free_unpacked
                      (Atrest__V1__VaultState *message,
                       ProtobufCAllocator *allocator);
+/* Atrest__V1__VaultKeyCreator methods */
+void   atrest__v1__vault_key_creator__init
+                     (Atrest__V1__VaultKeyCreator         *message);
+size_t atrest__v1__vault_key_creator__get_packed_size
+                     (const Atrest__V1__VaultKeyCreator   *message);
+size_t atrest__v1__vault_key_creator__pack
+                     (const Atrest__V1__VaultKeyCreator   *message,
+                      uint8_t             *out);
+size_t atrest__v1__vault_key_creator__pack_to_buffer
+                     (const Atrest__V1__VaultKeyCreator   *message,
+                      ProtobufCBuffer     *buffer);
+Atrest__V1__VaultKeyCreator *
+       atrest__v1__vault_key_creator__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   atrest__v1__vault_key_creator__free_unpacked
+                     (Atrest__V1__VaultKeyCreator *message,
+                      ProtobufCAllocator *allocator);
 /* --- per-message closures --- */
 
 typedef void (*Atrest__V1__KeyRef_Closure)
@@ -1194,6 +1231,9 @@ typedef void (*Atrest__V1__KeyEvent_Closure)
 typedef void (*Atrest__V1__VaultState_Closure)
                  (const Atrest__V1__VaultState *message,
                   void *closure_data);
+typedef void (*Atrest__V1__VaultKeyCreator_Closure)
+                 (const Atrest__V1__VaultKeyCreator *message,
+                  void *closure_data);
 
 /* --- services --- */
 
@@ -1230,6 +1270,7 @@ extern const ProtobufCMessageDescriptor atrest__v1__get_audit_log_response__desc
 extern const ProtobufCMessageDescriptor atrest__v1__verify_audit_log_response__descriptor;
 extern const ProtobufCMessageDescriptor atrest__v1__key_event__descriptor;
 extern const ProtobufCMessageDescriptor atrest__v1__vault_state__descriptor;
+extern const ProtobufCMessageDescriptor atrest__v1__vault_key_creator__descriptor;
 
 PROTOBUF_C__END_DECLS
 
