@@ -46,7 +46,9 @@ let package = Package(
         .target(name: "AtRestRuntime", dependencies: [logging]),
         .target(name: "AtRestMessaging", dependencies: ["CZeroMQ", "AtRestWire", "AtRestCrypto", logging]),
         .target(name: "AtRestStorage", dependencies: ["AtRestCrypto"]),
-        .target(name: "AtRestIdentity", dependencies: ["AtRestCrypto", "AtRestWire"]),
+        // Small local state files of the services: atomic writes, root keys, sealed files.
+        .target(name: "AtRestLocalState", dependencies: ["AtRestCrypto"]),
+        .target(name: "AtRestIdentity", dependencies: ["AtRestCrypto", "AtRestWire", "AtRestLocalState"]),
 
         // --- Key vault and its provider plug-ins (C ABI between them). ---
         .target(name: "CKeyProviderABI"),
@@ -60,7 +62,7 @@ let package = Package(
             linkerSettings: [.linkedLibrary("crypto")]),
         .target(
             name: "AtRestKeyVault",
-            dependencies: ["AtRestCrypto", "AtRestWire", "AtRestIdentity", "CKeyProviderABI", "COpenSSL"]),
+            dependencies: ["AtRestCrypto", "AtRestWire", "AtRestIdentity", "AtRestLocalState", "CKeyProviderABI"]),
 
         // Typed clients (identity, vault) over RPCClient + bearer token: the CLI, services, tests.
         .target(
@@ -127,7 +129,7 @@ let package = Package(
         .testTarget(name: "AtRestRuntimeTests", dependencies: ["AtRestRuntime"]),
         .testTarget(name: "AtRestMessagingTests", dependencies: ["AtRestMessaging", "AtRestWire"]),
         .testTarget(name: "AtRestStorageTests", dependencies: ["AtRestStorage", "AtRestCrypto"]),
-        .testTarget(name: "AtRestIdentityTests", dependencies: ["AtRestIdentity", "AtRestCrypto", "AtRestWire"]),
+        .testTarget(name: "AtRestIdentityTests", dependencies: ["AtRestIdentity", "AtRestCrypto", "AtRestWire", "AtRestLocalState"]),
         .testTarget(name: "AtRestKeyVaultTests", dependencies: ["AtRestKeyVault", "AtRestCrypto", "AtRestWire"]),
         .testTarget(
             name: "IntegrationTests",

@@ -1,4 +1,5 @@
 import AtRestCrypto
+import AtRestLocalState
 
 /// Creates the principals the service needs to be usable at all: the bootstrap
 /// administrator and the configured service principals.
@@ -37,14 +38,14 @@ enum Bootstrap {
 
     private static func credentialFileSecret(name: String, config: IdentityServiceConfig) throws -> String {
         let path = credentialPath(name: name, config: config)
-        try FileIO.makeDirectory(config.credentialsDirectory)
-        if let existing = try FileIO.read(path) {
+        try LocalFile.makeDirectory(config.credentialsDirectory)
+        if let existing = try LocalFile.read(path) {
             let text = String(decoding: existing, as: UTF8.self).trimmingNewlines
             guard !text.isEmpty else { throw IdentityError("credential file '\(path)' is empty; delete it to generate a new secret") }
             return text
         }
         let secret = try generateSecret()
-        guard try FileIO.createExclusive(Array((secret + "\n").utf8), at: path) else {
+        guard try LocalFile.createExclusive(Array((secret + "\n").utf8), at: path) else {
             throw IdentityError("credential file '\(path)' appeared while creating it; restart the service")
         }
         return secret

@@ -1,4 +1,5 @@
 import AtRestCrypto
+import AtRestLocalState
 import AtRestWire
 
 /// The identity service's state and every change to it, serialized by the
@@ -15,8 +16,8 @@ actor IdentityDirectory {
 
     /// Opens the state under `config.dataDirectory`, creating it at first start.
     init(config: IdentityServiceConfig) throws {
-        try FileIO.makeDirectory(config.dataDirectory)
-        let stateExists = FileIO.exists(config.statePath)
+        try LocalFile.makeDirectory(config.dataDirectory)
+        let stateExists = LocalFile.exists(config.statePath)
         let rootKey = try IdentityRootKey.resolve(config: config, stateExists: stateExists)
         let file = SealedStateFile(path: config.statePath, rootKey: rootKey)
         let now = config.now()

@@ -14,7 +14,7 @@ public struct IdentityServiceConfig: Sendable {
     public var clockSkewSeconds: Int64 = 60
     /// The root key file (32 raw bytes, 0600); nil: `<dataDirectory>/root.key`.
     public var rootKeyPath: String?
-    /// When this environment variable is set, it holds the root key (base64url) and the file is not used.
+    /// When this environment variable is set, it holds the root key (64 hex characters) and the file is not used.
     public var rootKeyEnvironmentVariable: String? = "ATREST_IDENTITY_ROOT_KEY"
     /// The bootstrap administrator, a principal in the system tenant with `identityAdministrator`.
     public var adminName: String = "admin"

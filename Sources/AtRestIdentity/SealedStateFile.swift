@@ -1,33 +1,31 @@
 import AtRestCrypto
+import AtRestLocalState
 import FoundationEssentials
 
-/// The identity state on disk: `<dataDir>/identity.state`, sealed with
-/// AES-256-GCM under the root key, replaced atomically on every change.
-///
-/// Layout: magic "ATRID001" ‖ 12-byte random nonce ‖ ciphertext ‖ 16-byte tag;
-/// the magic is the AAD, so a file of another kind or version fails to open.
+/// The identity state on disk: `<dataDir>/identity.state`, a `SealedFile`
+/// (AES-256-GCM under the root key, label "identity-state") holding the
+/// state as JSON, replaced atomically on every change.
 struct SealedStateFile: Sendable {
-    static let magic = Array("ATRID001".utf8)
-    let path: String
-    let rootKey: SecretBytes
+    let file: SealedFile
 
-    var exists: Bool { FileIO.exists(path) }
+    init(path: String, rootKey: SecretBytes) {
+        file = SealedFile(path: path, label: "identity-state", rootKey: rootKey)
+    }
+
+    var path: String { file.path }
+    var exists: Bool { file.exists }
 
     func load() throws -> IdentityState? {
-        guard let bytes = try FileIO.read(path) else { return nil }
-        let header = Self.magic.count + AESGCM.nonceSize
-        guard bytes.count >= header + AESGCM.tagSize, Array(bytes[..<Self.magic.count]) == Self.magic else {
-            throw IdentityError("'\(path)' is not an AtRest identity state file (bad magic or truncated)")
-        }
-        let nonce = Array(bytes[Self.magic.count..<header])
-        let plain: [UInt8]
-        do {
-            plain = try AESGCM.open(bytes[header...], using: rootKey, nonce: nonce, authenticating: Self.magic)
+        let plain: SecretBytes?
+        do throws(LocalStateError) {
+            plain = try file.read()
         } catch {
+            guard error.code == .corrupt else { throw error }
             throw IdentityError("'\(path)' cannot be opened with the configured identity root key (wrong key, or the file was altered)")
         }
+        guard let plain else { return nil }
         do {
-            return try JSONDecoder().decode(IdentityState.self, from: Data(plain))
+            return try plain.withUnsafeBytes { try JSONDecoder().decode(IdentityState.self, from: Data($0)) }
         } catch {
             throw IdentityError("'\(path)' decrypted but its content is not a valid identity state: \(error)")
         }
@@ -36,9 +34,6 @@ struct SealedStateFile: Sendable {
     func save(_ state: IdentityState) throws {
         let encoder = JSONEncoder()
         encoder.outputFormatting = .sortedKeys
-        let plain = try encoder.encode(state)
-        let nonce = try SecureRandom.bytes(AESGCM.nonceSize)
-        let sealed = try AESGCM.seal(Array(plain), using: rootKey, nonce: nonce, authenticating: Self.magic)
-        try FileIO.writeAtomically(Self.magic + nonce + sealed, to: path)
+        try file.write(Array(try encoder.encode(state)))
     }
 }

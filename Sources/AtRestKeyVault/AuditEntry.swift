@@ -1,3 +1,4 @@
+import AtRestCrypto
 import AtRestWire
 
 /// One audit record: who did what to which key version, with what result.

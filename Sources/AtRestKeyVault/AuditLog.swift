@@ -1,3 +1,4 @@
+import AtRestLocalState
 import AtRestCrypto
 import Glibc
 import Synchronization
@@ -35,13 +36,13 @@ final class AuditLog: Sendable {
     init(path: String, rootKey: SecretBytes, anchorEvery: Int) throws(VaultError) {
         self.path = path
         headPath = path + ".head"
-        key = SecretBytes(VaultCrypto.hmacSHA256(key: rootKey, Array("atrest/v1/audit-chain".utf8)))
+        key = SecretBytes(try VaultCrypto.hmacSHA256(key: rootKey, Array("atrest/v1/audit-chain".utf8)))
         self.anchorEvery = max(1, anchorEvery)
         let fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { throw AtomicFile.ioError("opening audit log", path) }
+        guard fd >= 0 else { throw VaultError(.io, LocalFile.ioError("opening audit log", path).message) }
         // Continue the chain from the last complete line. A torn last line
         // (crash in the middle of a write) is cut off so the chain stays parseable.
-        let bytes = try AtomicFile.read(path) ?? []
+        let bytes = try vaulted { () throws(LocalStateError) in try LocalFile.read(path) } ?? []
         var end = bytes.count
         if let lastNewline = bytes.lastIndex(of: 0x0a) { end = lastNewline + 1 } else { end = 0 }
         if end < bytes.count { _ = ftruncate(fd, off_t(end)) }
@@ -70,11 +71,10 @@ final class AuditLog: Sendable {
             var entry = entry
             entry.seq = chain.seq + 1
             let content = entry.line
-            let hash = VaultCrypto.hmacSHA256(key: key, chain.hash, Array(content.utf8))
+            let hash = try VaultCrypto.hmacSHA256(key: key, chain.hash, Array(content.utf8))
             let line = Array((content + "\t" + Hex.encode(hash) + "\n").utf8)
-            guard line.withUnsafeBytes({ AtomicFile.writeAll(chain.fd, $0) }) else {
-                throw AtomicFile.ioError("appending to audit log", path)
-            }
+            let fd = chain.fd
+            try vaulted { () throws(LocalStateError) in try LocalFile.writeAll(fd, line, path: path) }
             chain.seq = entry.seq
             chain.hash = hash
             chain.sinceAnchor += 1
@@ -89,10 +89,11 @@ final class AuditLog: Sendable {
     }
 
     private func anchor(_ chain: inout Chain) throws(VaultError) {
-        guard fdatasync(chain.fd) == 0 else { throw AtomicFile.ioError("syncing audit log", path) }
+        guard fdatasync(chain.fd) == 0 else { throw VaultError(.io, LocalFile.ioError("syncing audit log", path).message) }
         let text = "\(chain.seq)\t\(Hex.encode(chain.hash))"
-        let mac = VaultCrypto.hmacSHA256(key: key, Array("anchor\t\(text)".utf8))
-        try AtomicFile.write(Array("\(text)\t\(Hex.encode(mac))\n".utf8), to: headPath)
+        let mac = try VaultCrypto.hmacSHA256(key: key, Array("anchor\t\(text)".utf8))
+        let head = Array("\(text)\t\(Hex.encode(mac))\n".utf8)
+        try vaulted { () throws(LocalStateError) in try LocalFile.writeAtomically(head, to: headPath) }
         chain.sinceAnchor = 0
     }
 
@@ -119,7 +120,7 @@ final class AuditLog: Sendable {
             }
             guard let tab = line.lastIndex(of: "\t"), let stored = Hex.decode(String(line[line.index(after: tab)...])),
                   let entry = AuditEntry(line: line[..<tab]) else { return bad("malformed entry") }
-            let expected = VaultCrypto.hmacSHA256(key: key, previous, Array(line[..<tab].utf8))
+            let expected = try VaultCrypto.hmacSHA256(key: key, previous, Array(line[..<tab].utf8))
             guard ConstantTime.equals(expected, stored) else {
                 return bad("hash does not match (the entry was edited, or an entry before it was removed, inserted or reordered)")
             }
@@ -128,10 +129,10 @@ final class AuditLog: Sendable {
             hashes[entry.seq] = stored
             count = number
         }
-        if let head = try AtomicFile.read(headPath) {
+        if let head = try vaulted({ () throws(LocalStateError) in try LocalFile.read(headPath) }) {
             let fields = String(decoding: head, as: UTF8.self).split(separator: "\n").first?.split(separator: "\t") ?? []
             guard fields.count == 3, let seq = UInt64(fields[0]), let mac = Hex.decode(String(fields[2])),
-                  ConstantTime.equals(mac, VaultCrypto.hmacSHA256(key: key, Array("anchor\t\(fields[0])\t\(fields[1])".utf8))) else {
+                  ConstantTime.equals(mac, try VaultCrypto.hmacSHA256(key: key, Array("anchor\t\(fields[0])\t\(fields[1])".utf8))) else {
                 return AuditVerification(intact: false, entries: count, firstBadLine: count + 1, problem: "the head anchor '\(headPath)' is malformed or was edited")
             }
             guard seq <= count, let hash = hashes[seq], Hex.encode(hash) == fields[1] else {
@@ -143,7 +144,7 @@ final class AuditLog: Sendable {
     }
 
     private func lines() throws(VaultError) -> [Substring] {
-        let text = String(decoding: try AtomicFile.read(path) ?? [], as: UTF8.self)
+        let text = String(decoding: try vaulted { () throws(LocalStateError) in try LocalFile.read(path) } ?? [], as: UTF8.self)
         if text.isEmpty { return [] }
         return text.split(separator: "\n", omittingEmptySubsequences: false).dropLast(text.hasSuffix("\n") ? 1 : 0).map { $0 }
     }

@@ -1,3 +1,4 @@
+import AtRestLocalState
 import AtRestCrypto
 
 /// The key vault: loads the provider plug-ins, enforces access policy, wraps
@@ -24,7 +25,7 @@ public final class KeyVault: Sendable {
         self.config = config
         self.events = events
         let data = config.dataDirectory
-        try AtomicFile.makeDirectory(data + "/providers")
+        try vaulted { () throws(LocalStateError) in try LocalFile.makeDirectory(data + "/providers") }
         let rootKey = try RootKey.load(config)
         let directory = config.pluginDirectory ?? KeyVaultConfig.defaultPluginDirectory()
         var providers: [String: LoadedProvider] = [:]
@@ -41,12 +42,14 @@ public final class KeyVault: Sendable {
         policy = try VaultPolicy(file: SealedFile(path: data + "/vault.state", label: "vault-state", rootKey: rootKey))
         audit = try AuditLog(path: data + "/audit.log", rootKey: rootKey, anchorEvery: config.auditAnchorEvery)
         let importFile = SealedFile(path: data + "/import-key.state", label: "import-key", rootKey: rootKey)
-        if let existing = try importFile.read(), existing.count == 32 {
-            importPrivateKey = existing
+        let importKey: SecretBytes
+        if let existing = try vaulted({ () throws(LocalStateError) in try importFile.read() }), existing.count == 32 {
+            importKey = existing
         } else {
-            importPrivateKey = try VaultCrypto.x25519PrivateKey()
-            try importFile.write(importPrivateKey)
+            importKey = try VaultCrypto.x25519PrivateKey()
+            try vaulted { () throws(LocalStateError) in try importFile.write(importKey) }
         }
+        importPrivateKey = importKey
         importPublicKey = try VaultCrypto.x25519PublicKey(importPrivateKey)
     }
 

@@ -1,3 +1,4 @@
+import AtRestLocalState
 import AtRestCrypto
 internal import CKeyProviderABI
 import Glibc
@@ -60,7 +61,7 @@ private func hostStoreState(
     _ msg: UnsafeMutablePointer<CChar>?, _ cap: Int
 ) -> Int32 {
     do {
-        try hostContext(context).state.write(raw: UnsafeRawBufferPointer(start: data, count: length))
+        try hostContext(context).state.write(UnsafeRawBufferPointer(start: data, count: length))
         return Int32(ATREST_KP_OK.rawValue)
     } catch {
         writeMessage(error.message, msg, cap)

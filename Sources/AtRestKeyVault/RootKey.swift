@@ -1,4 +1,5 @@
 import AtRestCrypto
+import AtRestLocalState
 import Glibc
 
 /// The vault root key: encrypts provider state and the vault state, and keys
@@ -17,61 +18,26 @@ enum RootKey {
     }
 
     static func loadOrCreate(_ path: String) throws(VaultError) -> SecretBytes {
-        var info = stat()
-        if stat(path, &info) == 0 {
-            guard info.st_mode & 0o077 == 0 else {
-                throw VaultError(.invalidArgument, "root key file '\(path)' is readable by group or others (mode \(String(info.st_mode & 0o777, radix: 8))); run chmod 600 on it")
-            }
-            guard let bytes = try AtomicFile.read(path) else { throw AtomicFile.ioError("reading", path) }
-            return try parse(String(decoding: bytes, as: UTF8.self), source: "root key file '\(path)'")
+        try vaulted { () throws(LocalStateError) in
+            try RootKeyFile.resolve(path: path, environmentVariable: nil, mayCreate: true, service: "vault")
         }
-        let key: SecretBytes
-        do { key = try SecretBytes(randomCount: AESGCM.keySize) } catch {
-            throw VaultError(.internal, "generating the root key failed: \(error)")
-        }
-        let hex = key.withUnsafeBytes { Hex.encode($0) } + "\n"
-        try AtomicFile.write(Array(hex.utf8), to: path, mode: 0o600)
-        return key
     }
 
     static func parse(_ text: String, source: String) throws(VaultError) -> SecretBytes {
-        let trimmed = text.filter { !$0.isWhitespace }
-        guard trimmed.utf8.count == 64, let bytes = Hex.decode(trimmed) else {
-            throw VaultError(.invalidArgument, "\(source) must be 64 hex characters (32 bytes)")
-        }
-        return SecretBytes(bytes)
+        try vaulted { () throws(LocalStateError) in try RootKeyFile.parse(text, source: source) }
     }
 }
 
-/// Lower-case hex, for ids, hashes and the root key file.
-enum Hex {
-    static func encode(_ bytes: some Sequence<UInt8>) -> String {
-        let digits = Array("0123456789abcdef".utf8)
-        var out: [UInt8] = []
-        for byte in bytes { out.append(digits[Int(byte >> 4)]); out.append(digits[Int(byte & 15)]) }
-        return String(decoding: out, as: UTF8.self)
-    }
-
-    static func decode(_ text: String) -> [UInt8]? {
-        let chars = Array(text.utf8)
-        guard chars.count % 2 == 0 else { return nil }
-        var out: [UInt8] = []
-        out.reserveCapacity(chars.count / 2)
-        var index = 0
-        while index < chars.count {
-            guard let high = nibble(chars[index]), let low = nibble(chars[index + 1]) else { return nil }
-            out.append(high << 4 | low)
-            index += 2
+/// Runs a local-state operation, reporting its failure as a `VaultError`.
+func vaulted<T>(_ body: () throws(LocalStateError) -> T) throws(VaultError) -> T {
+    do {
+        return try body()
+    } catch {
+        let code: VaultError.Code = switch error.code {
+        case .io: .io
+        case .corrupt: .corrupt
+        default: .invalidArgument
         }
-        return out
-    }
-
-    private static func nibble(_ c: UInt8) -> UInt8? {
-        switch c {
-        case 0x30...0x39: c - 0x30
-        case 0x61...0x66: c - 0x61 + 10
-        case 0x41...0x46: c - 0x41 + 10
-        default: nil
-        }
+        throw VaultError(code, error.message)
     }
 }

@@ -1,3 +1,4 @@
+import AtRestLocalState
 import AtRestCrypto
 import Synchronization
 
@@ -20,7 +21,7 @@ final class VaultPolicy: Sendable {
     init(file: SealedFile) throws(VaultError) {
         self.file = file
         var tables = Tables()
-        if let secret = try file.read() {
+        if let secret = try vaulted({ () throws(LocalStateError) in try file.read() }) {
             let message: VaultStateMessage
             do { message = try secret.withUnsafeBytes { try VaultStateMessage(serialized: $0) } } catch {
                 throw VaultError(.corrupt, "vault state '\(file.path)' authenticates but does not parse: \(error)")
@@ -110,7 +111,8 @@ final class VaultPolicy: Sendable {
             let message = VaultStateMessage(
                 grants: next.grants.keys.sorted { $0.description < $1.description }.flatMap { Self.grants(on: $0, in: next) },
                 references: next.references.sorted { $0.key.description < $1.key.description }.map { ReferenceCount(key: $0.key, count: $0.value) })
-            try file.write(message.serialized())
+            let bytes = message.serialized()
+            try vaulted { () throws(LocalStateError) in try file.write(bytes) }
             tables = next
             return result
         }

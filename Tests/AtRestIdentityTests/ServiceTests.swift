@@ -1,4 +1,5 @@
 import AtRestCrypto
+import AtRestLocalState
 import AtRestWire
 import Glibc
 import Testing
@@ -34,7 +35,7 @@ import Testing
         let secret = "very-distinct-user-secret-4711"
         try await h.makeUser(tenant: "contoso", name: "carol-the-user", secret: secret)
         let seed = await h.service.currentIssuer().key.rawRepresentation.withUnsafeBytes { Array($0) }
-        let state = try #require(try FileIO.read("\(h.dir)/identity.state"))
+        let state = try #require(try LocalFile.read("\(h.dir)/identity.state"))
         #expect(state.count > 100)
         for needle in [Array(secret.utf8), seed, Array(Base64URL.encode(seed).utf8), Array("carol-the-user".utf8), Array("pbkdf2".utf8)] {
             #expect(!Self.contains(state, needle))
@@ -48,7 +49,7 @@ import Testing
         // No file in the directory holds the user secret or the signing key.
         let files = ["identity.state", "root.key", "credentials/admin.secret", "credentials/frontdoor.secret"]
         for file in files {
-            let bytes = try #require(try FileIO.read("\(h.dir)/\(file)"))
+            let bytes = try #require(try LocalFile.read("\(h.dir)/\(file)"))
             #expect(!Self.contains(bytes, Array(secret.utf8)) && !Self.contains(bytes, seed))
         }
     }
@@ -64,7 +65,7 @@ import Testing
             #expect(error.description.contains("root key"))
             #expect(error.description.contains("missing"))
         }
-        #expect(try FileIO.createExclusive(try SecureRandom.bytes(32), at: "\(dir)/root.key"))
+        #expect(try LocalFile.createExclusive(Array((Hex.encode(try SecureRandom.bytes(32)) + "\n").utf8), at: "\(dir)/root.key"))
         do {
             _ = try await Harness(dir: dir)
             Issue.record("opened the state with another root key")

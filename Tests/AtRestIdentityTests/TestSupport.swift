@@ -1,4 +1,5 @@
 import AtRestCrypto
+import AtRestLocalState
 import AtRestWire
 import Glibc
 import Synchronization
@@ -55,7 +56,7 @@ struct Harness {
     }
 
     func fileSecret(_ name: String) throws -> String {
-        let bytes = try #require(try FileIO.read("\(dir)/credentials/\(name).secret"))
+        let bytes = try #require(try LocalFile.read("\(dir)/credentials/\(name).secret"))
         return String(decoding: bytes, as: UTF8.self).trimmingNewlines
     }
 
