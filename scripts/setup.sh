@@ -12,7 +12,7 @@ packages=(
 )
 # Extra packages for the test suite (other-language clients, tooling).
 if [ "${1:-}" = "--test" ]; then
-  packages+=(python3 python3-zmq python3-protobuf protobuf-compiler)
+  packages+=(python3 python3-zmq python3-protobuf protobuf-compiler gcc libc6-dev)  # gcc: `cc` for the C client example
 fi
 
 missing=()

@@ -1,0 +1,107 @@
+import Foundation
+import Testing
+
+/// Runs the other-language clients (clients/python, clients/c) as
+/// subprocesses for the interop tests, and checks their toolchain first so a
+/// missing package fails with the command that installs it (never a skip).
+enum ClientTools {
+    /// Debian's interpreter: the `python3` on PATH may be a pyenv build without pyzmq.
+    static let python = "/usr/bin/python3"
+    static let setupHint = "install the client test dependencies with `scripts/setup.sh --test` (python3-zmq, python3-protobuf, protobuf-compiler, a C compiler)"
+
+    /// The repository root (this file is Tests/IntegrationTests/ClientsSupport.swift).
+    static let repoRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().path
+
+    struct Output {
+        var status: Int32
+        var stdout: String
+        var stderr: String
+        var lines: [String] { stdout.split(separator: "\n").map(String.init) }
+        /// The `key=value` fields of the first stdout line starting with `prefix`.
+        func fields(_ prefix: String) -> [String: String]? {
+            guard let line = lines.first(where: { $0.hasPrefix(prefix + " ") || $0 == prefix }) else { return nil }
+            var fields: [String: String] = [:]
+            for part in line.split(separator: " ").dropFirst(prefix.split(separator: " ").count) {
+                guard let eq = part.firstIndex(of: "=") else { continue }
+                fields[String(part[..<eq])] = String(part[part.index(after: eq)...])
+            }
+            return fields
+        }
+        var transcript: String { "exit \(status)\n--- stdout\n\(stdout)--- stderr\n\(stderr)" }
+    }
+
+    /// Runs `executable` to completion without blocking the cooperative pool
+    /// (termination handler + continuation; output goes to files, so a
+    /// chatty child can never fill a pipe and stall).
+    static func run(_ executable: String, _ arguments: [String], environment: [String: String] = [:],
+                    in directory: String) async throws -> Output {
+        let id = UUID().uuidString.prefix(8)
+        let outPath = "\(directory)/run-\(id).out", errPath = "\(directory)/run-\(id).err"
+        FileManager.default.createFile(atPath: outPath, contents: nil)
+        FileManager.default.createFile(atPath: errPath, contents: nil)
+        let out = try FileHandle(forWritingTo: URL(fileURLWithPath: outPath))
+        let err = try FileHandle(forWritingTo: URL(fileURLWithPath: errPath))
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        process.standardOutput = out
+        process.standardError = err
+        let status: Int32 = try await withCheckedThrowingContinuation { continuation in
+            process.terminationHandler = { continuation.resume(returning: $0.terminationStatus) }
+            do { try process.run() } catch { continuation.resume(throwing: error) }
+        }
+        try? out.close()
+        try? err.close()
+        return Output(status: status, stdout: (try? String(contentsOfFile: outPath, encoding: .utf8)) ?? "",
+                      stderr: (try? String(contentsOfFile: errPath, encoding: .utf8)) ?? "")
+    }
+
+    /// Fails the test (with the install command) unless /usr/bin/python3 can
+    /// import zmq and google.protobuf and protoc is installed.
+    static func requirePython(in directory: String) async throws {
+        guard FileManager.default.isExecutableFile(atPath: python) else {
+            throw Failure("\(python) is missing; \(setupHint)")
+        }
+        let probe = try await run(python, ["-c", "import zmq, google.protobuf"], in: directory)
+        guard probe.status == 0 else {
+            throw Failure("\(python) cannot import zmq/google.protobuf (\(probe.stderr.trimmingCharacters(in: .whitespacesAndNewlines))); \(setupHint)")
+        }
+        guard let protoc = which("protoc") else { throw Failure("protoc is not on PATH; \(setupHint)") }
+        _ = protoc
+    }
+
+    /// `protoc --python_out` over proto/atrest/v1 into `directory`: the
+    /// Python classes always come from today's schema, never from a copy.
+    static func generatePython(into directory: String) async throws {
+        let protos = try FileManager.default.contentsOfDirectory(atPath: "\(repoRoot)/proto/atrest/v1")
+            .filter { $0.hasSuffix(".proto") }.sorted().map { "\(repoRoot)/proto/atrest/v1/\($0)" }
+        let result = try await run(which("protoc")!, ["-I", "\(repoRoot)/proto", "--python_out=\(directory)"] + protos,
+                                   in: directory)
+        guard result.status == 0 else { throw Failure("protoc failed: \(result.transcript)") }
+    }
+
+    /// Compiles clients/c/`source` against the committed protobuf-c code.
+    static func compileC(_ source: String, messages: [String], output: String, in directory: String) async throws {
+        guard let cc = which("cc") else { throw Failure("no C compiler (`cc`) on PATH; \(setupHint)") }
+        let generated = messages.map { "\(repoRoot)/Sources/CAtRestProto/atrest/v1/\($0).pb-c.c" }
+        let result = try await run(cc, ["-std=c11", "-Wall", "-Werror", "-O1", "-I", "\(repoRoot)/Sources/CAtRestProto/include",
+                                        "\(repoRoot)/clients/c/\(source)"] + generated + ["-lzmq", "-lprotobuf-c", "-o", output],
+                                   in: directory)
+        guard result.status == 0 else { throw Failure("cc failed (libzmq3-dev and libprotobuf-c-dev needed): \(result.transcript)") }
+    }
+
+    static func which(_ name: String) -> String? {
+        let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
+        for dir in path.split(separator: ":") where FileManager.default.isExecutableFile(atPath: "\(dir)/\(name)") {
+            return "\(dir)/\(name)"
+        }
+        return nil
+    }
+
+    struct Failure: Error, CustomStringConvertible {
+        var description: String
+        init(_ description: String) { self.description = description }
+    }
+}

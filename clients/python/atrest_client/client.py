@@ -1,0 +1,168 @@
+"""The AtRest API for Python programs, over one front-door connection.
+
+    client = AtRestClient("tcp://127.0.0.1:7400")
+    client.login("t1", "alice", secret)
+    client.create_account("acct-a")
+    client.create_container("acct-a", "photos")
+    client.put_blob("acct-a", "photos", "x.bin", data)      # staged blocks when large
+    data = client.get_blob("acct-a", "photos", "x.bin")     # ranged reads of one block
+"""
+
+import hashlib
+import time
+
+from . import protos
+from .connection import MAX_BLOCK_BYTES, MAX_PAYLOAD_BYTES, Connection
+
+
+class AtRestClient:
+    # Re-login when the token has less than this many seconds left.
+    REFRESH_MARGIN_SECONDS = 60
+
+    def __init__(self, endpoint, curve=None, timeout=30.0, block_size=MAX_BLOCK_BYTES):
+        if not 0 < block_size <= MAX_BLOCK_BYTES:
+            raise ValueError(f"block_size must be 1..{MAX_BLOCK_BYTES}")
+        self.connection = Connection(endpoint, curve=curve, default_timeout=timeout)
+        self.block_size = block_size
+        self.envelope, self.identity, self.account, self.blob, self.vault = protos.load()
+        self._credentials = None
+        self._token = None
+
+    def close(self):
+        self.connection.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    # Tokens -----------------------------------------------------------------
+
+    def login(self, tenant, client_id, secret):
+        """Identity/Login with client credentials; keeps the credentials in
+        memory to log in again shortly before the token expires (tokens are
+        short-lived signed JWS; there is no separate refresh token)."""
+        self._credentials = (tenant, client_id, secret)
+        return self._login()
+
+    def _login(self):
+        tenant, client_id, secret = self._credentials
+        request = self.identity.IdentityLoginRequest(tenant=tenant, client_id=client_id, secret=secret)
+        token, _ = self.connection.call("atrest.v1.Identity/Login", request, self.identity.IdentityToken)
+        self._token = token
+        return token
+
+    def _auth(self, account=None):
+        if self._token is None:
+            raise RuntimeError("call login() first")
+        if self._credentials and self._token.expires_at_unix - time.time() < self.REFRESH_MARGIN_SECONDS:
+            self._login()
+        metadata = {"authorization": "Bearer " + self._token.token}
+        if account is not None:
+            metadata["account"] = account
+        return metadata
+
+    def call(self, method, request, response_type, account=None, **options):
+        """Any method with the current token (and account metadata for Blob calls)."""
+        return self.connection.call(method, request, response_type, metadata=self._auth(account), **options)
+
+    def whoami(self):
+        return self.call("atrest.v1.Identity/WhoAmI", self.envelope.Empty(), self.identity.IdentityWhoAmI)[0]
+
+    # Accounts ---------------------------------------------------------------
+
+    def create_account(self, account_id):
+        request = self.account.AccountCreateRequest(account_id=account_id)
+        return self.call("atrest.v1.Account/Create", request, self.account.AccountInfo)[0]
+
+    def get_account(self, account_id):
+        request = self.account.AccountRequest(account_id=account_id)
+        return self.call("atrest.v1.Account/Get", request, self.account.AccountInfo)[0]
+
+    # Containers -------------------------------------------------------------
+
+    def create_container(self, account, container):
+        request = self.blob.ContainerRequest(container=container)
+        self.call("atrest.v1.Blob/CreateContainer", request, self.envelope.Empty, account=account)
+
+    def list_containers(self, account):
+        reply, _ = self.call("atrest.v1.Blob/ListContainers", self.envelope.Empty(),
+                             self.blob.ContainerListResponse, account=account)
+        return list(reply.containers)
+
+    # Blobs ------------------------------------------------------------------
+
+    def put_blob(self, account, container, name, data, content_type="", metadata=None, idempotency_key=""):
+        """One Put when the data fits one block, else StageBlock per block and
+        CommitBlocks. Returns the BlobProperties."""
+        data = bytes(data)
+        if len(data) <= min(self.block_size, MAX_PAYLOAD_BYTES):
+            request = self.blob.BlobPutRequest(container=container, name=name, content_type=content_type,
+                                               content_hash=hashlib.sha256(data).digest())
+            request.metadata.update(metadata or {})
+            payload = [data] if data else []
+            return self.call("atrest.v1.Blob/Put", request, self.blob.BlobProperties, account=account,
+                             payload=payload, idempotency_key=idempotency_key)[0]
+        ids = self.stage_blocks(account, container, name, data)
+        return self.commit_blocks(account, container, name, ids, content_type, metadata, idempotency_key)
+
+    def stage_blocks(self, account, container, name, data):
+        """Uploads `data` in blocks of block_size; each StageBlock is
+        idempotent (same id, same bytes), so each retries on its own."""
+        ids = []
+        for index, start in enumerate(range(0, len(data), self.block_size)):
+            block = data[start:start + self.block_size]
+            block_id = b"blk-%08d" % index
+            request = self.blob.StageBlockRequest(container=container, name=name, block_id=block_id,
+                                                  content_hash=hashlib.sha256(block).digest())
+            reply, _ = self.call("atrest.v1.Blob/StageBlock", request, self.blob.StageBlockResponse,
+                                 account=account, payload=[block])
+            if reply.length != len(block):
+                raise RuntimeError(f"block {index}: server stored {reply.length} bytes, sent {len(block)}")
+            ids.append(block_id)
+        return ids
+
+    def commit_blocks(self, account, container, name, block_ids, content_type="", metadata=None, idempotency_key=""):
+        request = self.blob.CommitBlocksRequest(container=container, name=name, block_ids=block_ids,
+                                                content_type=content_type)
+        request.metadata.update(metadata or {})
+        return self.call("atrest.v1.Blob/CommitBlocks", request, self.blob.BlobProperties, account=account,
+                         idempotency_key=idempotency_key)[0]
+
+    def get_range(self, account, container, name, offset, length):
+        """Bytes [offset, offset + length) clipped to the blob, and the properties."""
+        request = self.blob.BlobGetRequest(container=container, name=name, has_range=True, offset=offset, length=length)
+        reply, payload = self.call("atrest.v1.Blob/Get", request, self.blob.BlobGetResponse, account=account)
+        if reply.offset != offset:
+            raise RuntimeError(f"asked for offset {offset}, got {reply.offset}")
+        return b"".join(payload), reply.properties
+
+    def get_blob(self, account, container, name):
+        """The whole blob by ranged reads of at most one block each, so any
+        size stays under the message limit."""
+        data, properties = self.get_range(account, container, name, 0, self.block_size)
+        parts = [data]
+        received = len(data)
+        while received < properties.length:
+            part, _ = self.get_range(account, container, name, received, self.block_size)
+            if not part:
+                raise RuntimeError(f"empty range at {received} of {properties.length}")
+            parts.append(part)
+            received += len(part)
+        return b"".join(parts)
+
+    def list_blobs(self, account, container, prefix=""):
+        """Every blob (all pages) as BlobProperties."""
+        blobs, token = [], ""
+        while True:
+            request = self.blob.BlobListRequest(container=container, prefix=prefix, page_token=token)
+            reply, _ = self.call("atrest.v1.Blob/List", request, self.blob.BlobListResponse, account=account)
+            blobs.extend(reply.blobs)
+            token = reply.next_page_token
+            if not token:
+                return blobs
+
+    def delete_blob(self, account, container, name):
+        request = self.blob.BlobRequest(container=container, name=name)
+        self.call("atrest.v1.Blob/Delete", request, self.envelope.Empty, account=account)

@@ -1,0 +1,38 @@
+"""Finds the protobuf classes generated from proto/atrest/v1.
+
+Generated Python is never committed: run
+    protoc -I proto --python_out=OUT proto/atrest/v1/*.proto
+and put OUT on PYTHONPATH, or call generate() which does exactly that into a
+directory of your choice."""
+
+import glob
+import os
+import subprocess
+import sys
+
+
+def generate(proto_root, out_dir, protoc="protoc"):
+    """Runs protoc over proto_root/atrest/v1/*.proto into out_dir and makes
+    the modules importable. Raises RuntimeError with protoc's message."""
+    files = sorted(glob.glob(os.path.join(proto_root, "atrest", "v1", "*.proto")))
+    if not files:
+        raise RuntimeError(f"no .proto files under {proto_root}/atrest/v1")
+    os.makedirs(out_dir, exist_ok=True)
+    result = subprocess.run([protoc, "-I", proto_root, f"--python_out={out_dir}", *files],
+                            capture_output=True, text=True)
+    if result.returncode != 0:
+        raise RuntimeError(f"protoc failed: {result.stderr.strip()}")
+    if out_dir not in sys.path:
+        sys.path.insert(0, out_dir)
+
+
+def load():
+    """Imports the generated modules; a clear error when they are missing."""
+    try:
+        from atrest.v1 import account_pb2, blob_pb2, envelope_pb2, identity_pb2, vault_pb2
+    except ImportError as error:
+        raise RuntimeError(
+            "the atrest.v1 protobuf classes are not importable: run "
+            "`protoc -I proto --python_out=DIR proto/atrest/v1/*.proto` and add DIR to PYTHONPATH "
+            f"({error})") from error
+    return envelope_pb2, identity_pb2, account_pb2, blob_pb2, vault_pb2
