@@ -60,7 +60,7 @@ let package = Package(
             linkerSettings: [.linkedLibrary("crypto")]),
         .target(
             name: "AtRestKeyVault",
-            dependencies: ["AtRestCrypto", "AtRestWire", "AtRestIdentity", "CKeyProviderABI", "COpenSSL"]),
+            dependencies: ["AtRestCrypto", "AtRestWire", "AtRestIdentity", "CKeyProviderABI"]),
 
         // Typed clients (identity, vault) over RPCClient + bearer token: the CLI, services, tests.
         .target(

@@ -35,7 +35,7 @@ final class AuditLog: Sendable {
     init(path: String, rootKey: SecretBytes, anchorEvery: Int) throws(VaultError) {
         self.path = path
         headPath = path + ".head"
-        key = SecretBytes(VaultCrypto.hmacSHA256(key: rootKey, Array("atrest/v1/audit-chain".utf8)))
+        key = SecretBytes(try VaultCrypto.hmacSHA256(key: rootKey, Array("atrest/v1/audit-chain".utf8)))
         self.anchorEvery = max(1, anchorEvery)
         let fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o600)
         guard fd >= 0 else { throw AtomicFile.ioError("opening audit log", path) }
@@ -70,7 +70,7 @@ final class AuditLog: Sendable {
             var entry = entry
             entry.seq = chain.seq + 1
             let content = entry.line
-            let hash = VaultCrypto.hmacSHA256(key: key, chain.hash, Array(content.utf8))
+            let hash = try VaultCrypto.hmacSHA256(key: key, chain.hash, Array(content.utf8))
             let line = Array((content + "\t" + Hex.encode(hash) + "\n").utf8)
             guard line.withUnsafeBytes({ AtomicFile.writeAll(chain.fd, $0) }) else {
                 throw AtomicFile.ioError("appending to audit log", path)
@@ -91,7 +91,7 @@ final class AuditLog: Sendable {
     private func anchor(_ chain: inout Chain) throws(VaultError) {
         guard fdatasync(chain.fd) == 0 else { throw AtomicFile.ioError("syncing audit log", path) }
         let text = "\(chain.seq)\t\(Hex.encode(chain.hash))"
-        let mac = VaultCrypto.hmacSHA256(key: key, Array("anchor\t\(text)".utf8))
+        let mac = try VaultCrypto.hmacSHA256(key: key, Array("anchor\t\(text)".utf8))
         try AtomicFile.write(Array("\(text)\t\(Hex.encode(mac))\n".utf8), to: headPath)
         chain.sinceAnchor = 0
     }
@@ -119,7 +119,7 @@ final class AuditLog: Sendable {
             }
             guard let tab = line.lastIndex(of: "\t"), let stored = Hex.decode(String(line[line.index(after: tab)...])),
                   let entry = AuditEntry(line: line[..<tab]) else { return bad("malformed entry") }
-            let expected = VaultCrypto.hmacSHA256(key: key, previous, Array(line[..<tab].utf8))
+            let expected = try VaultCrypto.hmacSHA256(key: key, previous, Array(line[..<tab].utf8))
             guard ConstantTime.equals(expected, stored) else {
                 return bad("hash does not match (the entry was edited, or an entry before it was removed, inserted or reordered)")
             }
@@ -131,7 +131,7 @@ final class AuditLog: Sendable {
         if let head = try AtomicFile.read(headPath) {
             let fields = String(decoding: head, as: UTF8.self).split(separator: "\n").first?.split(separator: "\t") ?? []
             guard fields.count == 3, let seq = UInt64(fields[0]), let mac = Hex.decode(String(fields[2])),
-                  ConstantTime.equals(mac, VaultCrypto.hmacSHA256(key: key, Array("anchor\t\(fields[0])\t\(fields[1])".utf8))) else {
+                  ConstantTime.equals(mac, try VaultCrypto.hmacSHA256(key: key, Array("anchor\t\(fields[0])\t\(fields[1])".utf8))) else {
                 return AuditVerification(intact: false, entries: count, firstBadLine: count + 1, problem: "the head anchor '\(headPath)' is malformed or was edited")
             }
             guard seq <= count, let hash = hashes[seq], Hex.encode(hash) == fields[1] else {

@@ -51,7 +51,7 @@ public enum ImportEnvelope {
     }
 
     private static func kek(shared: SecretBytes, ephemeralPublic: [UInt8], vaultPublic: [UInt8]) throws(VaultError) -> SecretBytes {
-        var mac = VaultCrypto.hmacSHA256(key: shared, Array("atrest/v1/import".utf8), ephemeralPublic, vaultPublic)
+        var mac = try VaultCrypto.hmacSHA256(key: shared, Array("atrest/v1/import".utf8), ephemeralPublic, vaultPublic)
         defer { for i in mac.indices { mac[i] = 0 } }
         return SecretBytes(mac)
     }

@@ -1,4 +1,4 @@
-/// The frames of one published event (docs/PROTOCOL.md, "Event streams"):
+/// The frames of one published event (docs/KEY-PROVIDERS.md, "Access policy, references, audit, events"):
 ///
 /// ```
 /// [topic (UTF-8)] [stream header: epoch u64 BE | sequence u64 BE] [body (protobuf, empty for a heartbeat)]

@@ -1,0 +1,38 @@
+import ArgumentParser
+import Foundation
+
+/// `atrest`: the AtRest command line for users and operators.
+///
+/// Exit codes (one mapping, `ExitCodes`): 0 ok, 1 other failure, 2 usage or
+/// invalid argument, 3 not found, 4 authentication or permission, 5
+/// unavailable or deadline exceeded, 6 failed precondition or conflict
+/// (also: an audit log that does not verify).
+@main
+struct AtrestCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "atrest",
+        abstract: "AtRest: storage that encrypts everything at rest.",
+        discussion: """
+            Configuration: $ATREST_CONFIG or ~/.config/atrest/config.json (endpoint, token after login; mode 0600).
+            Exit codes: 0 ok, 1 other, 2 usage, 3 not found, 4 authentication/permission, 5 unavailable/deadline, 6 precondition/conflict.
+            """,
+        // Groups: add new command groups (account, container, blob, ...) here.
+        subcommands: [
+            LoginCommand.self, WhoAmICommand.self, TenantCommands.self, UserCommands.self, RoleCommands.self,
+            KeyCommands.self, AuditCommands.self,
+        ])
+
+    /// Parses, runs, and maps every failure to the documented exit code.
+    static func main() async {
+        do {
+            var command = try parseAsRoot()
+            if var asyncCommand = command as? AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
+        } catch {
+            Foundation.exit(ExitCodes.report(error))
+        }
+    }
+}

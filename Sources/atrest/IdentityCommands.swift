@@ -1,0 +1,105 @@
+import ArgumentParser
+import AtRestClient
+import AtRestIdentity
+
+/// `atrest tenant create`.
+struct TenantCommands: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "tenant", abstract: "Manage tenants.", subcommands: [Create.self])
+
+    struct Create: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Create a tenant (identity administrators).")
+        @Argument(help: "Tenant id.") var tenant: String
+        @Option(help: "Display name.") var displayName = ""
+        @OptionGroup var global: GlobalOptions
+
+        func run() async throws {
+            let created = try await withIdentity(global) { try await $0.createTenant(tenant, displayName: displayName) }
+            global.output.record(["tenant": created.tenant, "displayName": created.displayName, "createdAt": created.createdAtUnix])
+        }
+    }
+}
+
+/// `atrest user create`.
+struct UserCommands: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "user", abstract: "Manage users.", subcommands: [Create.self])
+
+    struct Create: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Create a user; prints the generated secret once unless --secret-file is given.")
+        @Argument(help: "User name.") var name: String
+        @Option(help: "Tenant of the user.") var tenant: String
+        @Option(help: "File holding the user's secret (at least 12 characters); else one is generated.") var secretFile: String?
+        @OptionGroup var global: GlobalOptions
+
+        func run() async throws {
+            var secret = ""
+            if let secretFile {
+                guard let text = try? String(contentsOfFile: secretFile, encoding: .utf8) else {
+                    throw CLIFailure(message: "cannot read secret file '\(secretFile)'", exitCode: ExitCodes.usage)
+                }
+                secret = text.trimmingCharacters(in: .whitespacesAndNewlines)
+            }
+            let created = try await withIdentity(global) { try await $0.createUser(tenant: tenant, name: name, secret: secret) }
+            global.output.record([
+                "principal": created.principal.principalID, "name": created.principal.name, "tenant": created.principal.tenant,
+                "generatedSecret": created.generatedSecret,
+            ])
+        }
+    }
+}
+
+/// `atrest role grant|revoke`.
+struct RoleCommands: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "role", abstract: "Grant or revoke roles.", subcommands: [Grant.self, Revoke.self])
+
+    struct Target: ParsableArguments {
+        @Argument(help: "Role: \(Role.syntax).") var role: String
+        @Option(help: "Principal id.") var principalID = ""
+        @Option(help: "Tenant of --name.") var tenant = ""
+        @Option(help: "Principal name (with --tenant).") var name = ""
+
+        var request: IdentityRoleRequest { IdentityRoleRequest(principalID: principalID, tenant: tenant, name: name, role: role) }
+
+        func validate() throws {
+            if principalID.isEmpty && name.isEmpty { throw ValidationError("name the principal: --principal-id, or --tenant and --name") }
+        }
+    }
+
+    struct Grant: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Grant a role to a principal.")
+        @OptionGroup var target: Target
+        @OptionGroup var global: GlobalOptions
+        func run() async throws {
+            let principal = try await withIdentity(global) { try await $0.grantRole(target.request) }
+            printPrincipal(principal, global.output)
+        }
+    }
+
+    struct Revoke: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Revoke a role from a principal.")
+        @OptionGroup var target: Target
+        @OptionGroup var global: GlobalOptions
+        func run() async throws {
+            let principal = try await withIdentity(global) { try await $0.revokeRole(target.request) }
+            printPrincipal(principal, global.output)
+        }
+    }
+}
+
+func printPrincipal(_ principal: IdentityPrincipal, _ output: Output) {
+    output.record(["principal": principal.principalID, "name": principal.name, "kind": principal.kind,
+                   "tenant": principal.tenant, "roles": principal.roles])
+}
+
+/// Runs `body` with an identity client on the configured endpoint and token.
+func withIdentity<R>(_ global: GlobalOptions, _ body: (IdentityClient) async throws -> R) async throws -> R {
+    let client = try global.client(try CLIConfig.load())
+    defer { client.close() }
+    return try await body(IdentityClient(client))
+}
+
+/// Runs `body` with a vault client on the configured endpoint and token.
+func withVault<R>(_ global: GlobalOptions, _ body: (VaultClient) async throws -> R) async throws -> R {
+    let client = try global.client(try CLIConfig.load())
+    defer { client.close() }
+    return try await body(VaultClient(client))
+}

@@ -1,0 +1,161 @@
+import ArgumentParser
+import AtRestClient
+import AtRestKeyVault
+
+/// `atrest key ...`: key-encryption keys in the vault.
+struct KeyCommands: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "key", abstract: "Manage vault keys (key administrators).",
+        subcommands: [Create.self, List.self, Show.self, Rotate.self, Enable.self, Disable.self, Delete.self, Recover.self,
+                      Purge.self, Grant.self, Revoke.self])
+
+    /// `provider/key-id`, or just `key-id` for the customer provider.
+    struct KeyArgument: ParsableArguments {
+        @Argument(help: "The key: provider/key-id (provider defaults to customer).") var key: String
+
+        var ref: KeyRef {
+            guard let slash = key.firstIndex(of: "/") else { return KeyRef(provider: "customer", keyID: key) }
+            return KeyRef(provider: String(key[..<slash]), keyID: String(key[key.index(after: slash)...]))
+        }
+    }
+
+    struct Create: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Create a key (version 1, generated in the vault).")
+        @OptionGroup var key: KeyArgument
+        @Option(help: "Expiry, Unix seconds (0: never).") var expiresAt: Int64 = 0
+        @Option(help: "Automatic rotation period in days (0: the provider's default).") var rotationDays: UInt32 = 0
+        @Option(help: "Soft-delete retention in days (0: the provider's default).") var retentionDays: UInt32 = 0
+        @Flag(help: "Refuse purging before the retention period ends.") var purgeProtection = false
+        @OptionGroup var global: GlobalOptions
+
+        func run() async throws {
+            let spec = KeySpec(keyID: key.ref.keyID, expiresAt: expiresAt, rotationDays: rotationDays,
+                               retentionDays: retentionDays, purgeProtection: purgeProtection)
+            printKey(try await withVault(global) { try await $0.createKey(provider: key.ref.provider, spec) }, global.output)
+        }
+    }
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List keys.")
+        @Option(help: "Only this provider.") var provider = ""
+        @OptionGroup var global: GlobalOptions
+
+        func run() async throws {
+            let keys = try await withVault(global) { try await $0.listKeys(provider: provider) }
+            global.output.table(["key", "state", "version", "versions", "expiresAt", "references"], keys.map {
+                ["\($0.provider)/\($0.keyID)", $0.state.rawValue, $0.currentVersion, $0.versionCount, $0.expiresAt,
+                 $0.references.values.reduce(0, +)]
+            })
+        }
+    }
+
+    struct Show: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Show one key.")
+        @OptionGroup var key: KeyArgument
+        @OptionGroup var global: GlobalOptions
+        func run() async throws { printKey(try await withVault(global) { try await $0.getKey(key.ref) }, global.output) }
+    }
+
+    struct Rotate: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Add a new current version (old versions keep unwrapping).")
+        @OptionGroup var key: KeyArgument
+        @OptionGroup var global: GlobalOptions
+        func run() async throws { printKey(try await withVault(global) { try await $0.rotateKey(key.ref) }, global.output) }
+    }
+
+    struct Enable: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Enable a disabled key.")
+        @OptionGroup var key: KeyArgument
+        @OptionGroup var global: GlobalOptions
+        func run() async throws { printKey(try await withVault(global) { try await $0.change(.enable, key.ref) }, global.output) }
+    }
+
+    struct Disable: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Disable a key: wrap and unwrap fail until it is enabled.")
+        @OptionGroup var key: KeyArgument
+        @OptionGroup var global: GlobalOptions
+        func run() async throws { printKey(try await withVault(global) { try await $0.change(.disable, key.ref) }, global.output) }
+    }
+
+    struct Delete: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Soft-delete a key (recoverable until purged).")
+        @OptionGroup var key: KeyArgument
+        @OptionGroup var global: GlobalOptions
+        func run() async throws { printKey(try await withVault(global) { try await $0.change(.delete, key.ref) }, global.output) }
+    }
+
+    struct Recover: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Recover a soft-deleted key.")
+        @OptionGroup var key: KeyArgument
+        @OptionGroup var global: GlobalOptions
+        func run() async throws { printKey(try await withVault(global) { try await $0.change(.recover, key.ref) }, global.output) }
+    }
+
+    struct Purge: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Destroy a deleted key for good (refused while data references it).")
+        @OptionGroup var key: KeyArgument
+        @OptionGroup var global: GlobalOptions
+        func run() async throws {
+            try await withVault(global) { try await $0.purgeKey(key.ref) }
+            global.output.record(["key": key.ref.description, "purged": true])
+        }
+    }
+
+    /// Who a grant is for and which operations.
+    struct GrantTarget: ParsableArguments {
+        @Option(help: "Principal id.") var principal = ""
+        @Option(help: "Account: the grant goes to its managed identity (resolved by the vault).") var account = ""
+        @Option(help: "Operations, comma-separated: wrap, unwrap (revoke: empty = all).") var operations = ""
+
+        func grant(_ key: KeyRef, requireOperations: Bool) throws -> AccessGrant {
+            guard !principal.isEmpty || !account.isEmpty else { throw ValidationError("name --principal or --account") }
+            var ops: Set<KeyOperation> = []
+            for name in operations.split(separator: ",") {
+                guard let op = KeyOperation(rawValue: name.trimmingCharacters(in: .whitespaces)) else {
+                    throw ValidationError("unknown operation '\(name)'; use wrap, unwrap")
+                }
+                ops.insert(op)
+            }
+            if requireOperations && ops.isEmpty { throw ValidationError("--operations is required: wrap, unwrap or wrap,unwrap") }
+            return AccessGrant(key: key, principalID: principal, operations: ops, accountID: account)
+        }
+    }
+
+    struct Grant: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Allow a principal (or an account's managed identity) to wrap/unwrap.")
+        @OptionGroup var key: KeyArgument
+        @OptionGroup var target: GrantTarget
+        @OptionGroup var global: GlobalOptions
+        func run() async throws {
+            let grant = try target.grant(key.ref, requireOperations: true)
+            printGrants(try await withVault(global) { try await $0.grantAccess(grant) }, global.output)
+        }
+    }
+
+    struct Revoke: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Remove a principal's wrap/unwrap access.")
+        @OptionGroup var key: KeyArgument
+        @OptionGroup var target: GrantTarget
+        @OptionGroup var global: GlobalOptions
+        func run() async throws {
+            let grant = try target.grant(key.ref, requireOperations: false)
+            printGrants(try await withVault(global) { try await $0.revokeAccess(grant) }, global.output)
+        }
+    }
+}
+
+func printKey(_ key: KeyInfo, _ output: Output) {
+    output.record([
+        "key": "\(key.provider)/\(key.keyID)", "state": key.state.rawValue, "currentVersion": key.currentVersion,
+        "versions": key.versionCount, "purgeProtection": key.purgeProtection, "imported": key.imported,
+        "rotationDays": key.rotationDays, "retentionDays": key.retentionDays, "createdAt": key.createdAt,
+        "rotatedAt": key.rotatedAt, "expiresAt": key.expiresAt, "deletedAt": key.deletedAt, "purgeAfter": key.purgeAfter,
+        "references": key.references.values.reduce(0, +),
+    ])
+}
+
+func printGrants(_ grants: [AccessGrant], _ output: Output) {
+    output.table(["key", "principal", "operations", "tenant", "account"], grants.map {
+        [$0.key.description, $0.principalID, $0.operations.map(\.rawValue).sorted(), $0.tenant, $0.accountID]
+    })
+}

@@ -1,0 +1,85 @@
+import AtRestTesting
+import Foundation
+import Testing
+
+/// The `atrest` CLI against real identity and vault processes.
+@Suite("CLI with real processes", .serialized)
+struct CLIProcessTests {
+    @Test func loginKeysAuditAndExitCodes() async throws {
+        let fixture = try await IdentityVaultFixture()
+        defer { fixture.shutdown() }
+        let config = "\(fixture.directory)/cli/config.json"
+        let env = ["ATREST_CONFIG": config]
+        func atrest(_ args: [String], at endpoint: String) async throws -> (status: Int32, out: String, err: String) {
+            try await runTool("atrest", args + ["--endpoint", endpoint], environment: env)
+        }
+
+        // Not logged in yet: whoami is an auth failure (4).
+        #expect(try await atrest(["whoami"], at: fixture.identityEndpoint).status == 4)
+        let login = try await atrest(["login", "--user", "admin", "--secret-file", "\(fixture.directory)/identity/credentials/admin.secret"],
+                                     at: fixture.identityEndpoint)
+        #expect(login.status == 0, "\(login.err)")
+        let mode = (try FileManager.default.attributesOfItem(atPath: config)[.posixPermissions] as? NSNumber)?.intValue
+        #expect(mode == 0o600)
+        let whoami = try await atrest(["whoami", "--json"], at: fixture.identityEndpoint)
+        #expect(whoami.status == 0)
+        let me = try JSONSerialization.jsonObject(with: Data(whoami.out.utf8)) as? [String: Any]
+        #expect(me?["name"] as? String == "admin")
+        #expect((me?["roles"] as? [String])?.contains("keyAdministrator") == true)
+
+        #expect(try await atrest(["tenant", "create", "acme"], at: fixture.identityEndpoint).status == 0)
+        let user = try await atrest(["user", "create", "carol", "--tenant", "acme", "--json"], at: fixture.identityEndpoint)
+        #expect(user.status == 0)
+        #expect(try await atrest(["role", "grant", "keyAdministrator", "--tenant", "acme", "--name", "carol"],
+                                 at: fixture.identityEndpoint).status == 0)
+        // Already exists → 6; bad role → 2.
+        #expect(try await atrest(["tenant", "create", "acme"], at: fixture.identityEndpoint).status == 6)
+        #expect(try await atrest(["role", "grant", "wizard", "--tenant", "acme", "--name", "carol"], at: fixture.identityEndpoint).status == 2)
+
+        let created = try await atrest(["key", "create", "customer/cli-key", "--json"], at: fixture.vaultEndpoint)
+        #expect(created.status == 0, "\(created.err)")
+        #expect(created.out.contains("\"currentVersion\" : 1"))
+        #expect(try await atrest(["key", "rotate", "cli-key"], at: fixture.vaultEndpoint).status == 0)
+        let list = try await atrest(["key", "list"], at: fixture.vaultEndpoint)
+        #expect(list.out.contains("customer/cli-key") && list.out.contains("enabled"))
+        #expect(try await atrest(["key", "disable", "cli-key"], at: fixture.vaultEndpoint).status == 0)
+        #expect(try await atrest(["key", "show", "cli-key"], at: fixture.vaultEndpoint).out.contains("disabled"))
+        #expect(try await atrest(["key", "show", "missing"], at: fixture.vaultEndpoint).status == 3)
+        // Purging a key that is not deleted: the provider answers INVALID_ARGUMENT (2), naming the key.
+        let purge = try await atrest(["key", "purge", "cli-key"], at: fixture.vaultEndpoint)
+        #expect(purge.status == 2 && purge.err.contains("must be deleted before it is purged"))
+        #expect(try await atrest(["key", "bogus-verb"], at: fixture.vaultEndpoint).status == 2)
+
+        let audit = try await atrest(["audit", "show", "--json"], at: fixture.vaultEndpoint)
+        #expect(audit.status == 0)
+        #expect(audit.out.contains("DisableKey"))
+        let verify = try await atrest(["audit", "verify"], at: fixture.vaultEndpoint)
+        #expect(verify.status == 0)
+        #expect(verify.out.contains("intact") && verify.out.contains("yes"))
+
+        // Nothing listening: unavailable/deadline (5).
+        let dead = try await runTool("atrest", ["key", "list", "--endpoint", "tcp://127.0.0.1:1", "--timeout", "0.5"], environment: env)
+        #expect(dead.status == 5)
+    }
+
+    @Test func auditVerifyFailsAfterTampering() async throws {
+        let fixture = try await IdentityVaultFixture()
+        defer { fixture.shutdown() }
+        let env = ["ATREST_CONFIG": "\(fixture.directory)/cli/config.json"]
+        let login = try await runTool("atrest", ["login", "--user", "admin", "--secret-file",
+                                                 "\(fixture.directory)/identity/credentials/admin.secret",
+                                                 "--endpoint", fixture.identityEndpoint], environment: env)
+        #expect(login.status == 0)
+        for id in ["t1", "t2", "t3"] {
+            #expect(try await runTool("atrest", ["key", "create", id, "--endpoint", fixture.vaultEndpoint], environment: env).status == 0)
+        }
+        // Edit one entry on disk (the vault appends to the same file).
+        let path = "\(fixture.directory)/vault/audit.log"
+        var text = try String(contentsOfFile: path, encoding: .utf8)
+        text = text.replacingOccurrences(of: "customer\tt2", with: "customer\tt9")
+        try text.write(toFile: path, atomically: false, encoding: .utf8)
+        let verify = try await runTool("atrest", ["audit", "verify", "--endpoint", fixture.vaultEndpoint], environment: env)
+        #expect(verify.status == 6)
+        #expect(verify.err.contains("does not verify"))
+    }
+}
