@@ -82,6 +82,7 @@ extension BrokerCore {
         dispatched[key] = nil
         workers[worker]?.inFlight.remove(key)
         header.callID = entry.call.callID
+        replyCounts[header.status.code, default: 0] += 1
         var frames = Envelope.build(route: [Frame(entry.call.client)], .reply, [Frame(header.serialized())])
         frames.append(contentsOf: envelope.frames.dropFirst())
         send(clients, frames)

@@ -22,6 +22,7 @@ struct WorkerCommand: AsyncParsableCommand {
     @Option(help: "Calls run at once.") var credit = 8
     @Option(help: "Worker name (logs, ready line).") var name = "worker-\(getpid())"
     @Option(help: "Milliseconds between key re-checks with the vault.") var recheckMs = 500
+    @Option(help: "Endpoint serving atrest.v1.Status/Get ('' = none; workers otherwise only connect).") var statusEndpoint = ""
     @Option(help: "Log level.") var logLevel: String?
 
     func run() async throws {
@@ -30,13 +31,14 @@ struct WorkerCommand: AsyncParsableCommand {
         let identityClient = try RPCClient(endpoint: identity)
         let vaultClient = try RPCClient(endpoint: vault)
         let tokens = ServiceTokens(identity: identityClient, credentials: .init(clientID: clientId, secret: secret))
-        let worker = try CryptoWorker(
-            configuration: .init(frontDoorWorkers: frontdoor, dataDirectory: dataDir, credit: credit, workerID: name,
-                                 recheckInterval: .milliseconds(recheckMs),
-                                 vaultEventsEndpoint: vaultEvents.isEmpty ? nil : vaultEvents,
-                                 logger: Logger(label: "atrest.worker")),
-            keyVault: AccountKeyVault(vault: vaultClient, tokens: tokens))
-        ReadyLine.announce(name: "atrest-worker", endpoint: frontdoor, extra: [("name", name)])
+        var configuration = CryptoWorker.Configuration(
+            frontDoorWorkers: frontdoor, dataDirectory: dataDir, credit: credit, workerID: name,
+            recheckInterval: .milliseconds(recheckMs), vaultEventsEndpoint: vaultEvents.isEmpty ? nil : vaultEvents,
+            logger: Logger(label: "atrest.worker"))
+        configuration.statusEndpoint = statusEndpoint.isEmpty ? nil : statusEndpoint
+        let worker = try CryptoWorker(configuration: configuration, keyVault: AccountKeyVault(vault: vaultClient, tokens: tokens))
+        ReadyLine.announce(name: "atrest-worker", endpoint: frontdoor,
+                           extra: [("name", name)] + (worker.statusEndpoint.map { [("status", $0)] } ?? []))
         let signals = SignalWatcher.start([SIGTERM, SIGINT])
         _ = await signals.next()
         await worker.drain()

@@ -20,6 +20,7 @@ struct AtrestCommand: AsyncParsableCommand {
         subcommands: [
             LoginCommand.self, WhoAmICommand.self, TenantCommands.self, UserCommands.self, RoleCommands.self,
             KeyCommands.self, AuditCommands.self,
+            StatusCommand.self,
         ])
 
     /// Parses, runs, and maps every failure to the documented exit code.
