@@ -72,7 +72,7 @@ public enum ProcessMemory {
         guard let text = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8) else { return (0, 0) }
         func field(_ name: String) -> UInt64 {
             for line in text.split(separator: "\n") where line.hasPrefix(name + ":") {
-                return UInt64(line.dropFirst(name.count + 1).split(separator: " ").first ?? "") ?? 0
+                return UInt64(line.dropFirst(name.count + 1).split(whereSeparator: { $0 == " " || $0 == "\t" }).first ?? "") ?? 0
             }
             return 0
         }
