@@ -65,7 +65,7 @@ let package = Package(
         // Typed clients (identity, vault) over RPCClient + bearer token: the CLI, services, tests.
         .target(
             name: "AtRestClient",
-            dependencies: ["AtRestMessaging", "AtRestWire", "AtRestIdentity", "AtRestKeyVault"]),
+            dependencies: ["AtRestMessaging", "AtRestWire", "AtRestIdentity", "AtRestKeyVault", "AtRestCrypto"]),
         // Glue every service executable shares: serve-until-signalled, CURVE key files and flags.
         .target(
             name: "AtRestServiceKit",
@@ -84,10 +84,10 @@ let package = Package(
 
         .executableTarget(
             name: "atrest-frontdoor",
-            dependencies: ["AtRestStatus", "AtRestFrontDoor", "AtRestCryptoWorker", "AtRestRuntime", argumentParser, logging]),
+            dependencies: ["AtRestStatus", "AtRestFrontDoor", "AtRestCryptoWorker", "AtRestRuntime", "AtRestMessaging", "AtRestServiceKit", argumentParser, logging]),
         .executableTarget(
             name: "atrest-worker",
-            dependencies: ["AtRestStatus", "AtRestCryptoWorker", "AtRestMessaging", "AtRestRuntime", argumentParser, logging]),
+            dependencies: ["AtRestStatus", "AtRestCryptoWorker", "AtRestMessaging", "AtRestRuntime", "AtRestServiceKit", argumentParser, logging]),
 
         // Test helpers: launching the real executables (used by integration tests).
         .target(name: "AtRestTesting"),

@@ -19,6 +19,9 @@ public final class CryptoWorker: Sendable {
         public var recheckInterval: Duration
         /// The vault's key-event PUB endpoint; nil: timer only.
         public var vaultEventsEndpoint: String?
+        /// CURVE to the front door's worker socket and to the vault's event socket (nil: plain TCP).
+        public var frontDoorCurve: CurveClientConfiguration?
+        public var vaultCurve: CurveClientConfiguration?
         public var logger: Logger
         /// Where `atrest.v1.Status/Get` is served (workers otherwise only
         /// connect); nil: not served.
@@ -27,7 +30,10 @@ public final class CryptoWorker: Sendable {
         public init(frontDoorWorkers: String, dataDirectory: String, credit: Int = 8,
                     workerID: String = "worker-\(UInt32.random(in: .min ... .max))",
                     keyCache: AccountKeyCache.Configuration = .init(), recheckInterval: Duration = .milliseconds(500),
-                    vaultEventsEndpoint: String? = nil, logger: Logger = Logger(label: "atrest.worker")) {
+                    vaultEventsEndpoint: String? = nil, frontDoorCurve: CurveClientConfiguration? = nil,
+                    vaultCurve: CurveClientConfiguration? = nil, logger: Logger = Logger(label: "atrest.worker")) {
+            self.frontDoorCurve = frontDoorCurve
+            self.vaultCurve = vaultCurve
             self.vaultEventsEndpoint = vaultEventsEndpoint
             self.frontDoorWorkers = frontDoorWorkers
             self.dataDirectory = dataDirectory
@@ -79,7 +85,7 @@ public final class CryptoWorker: Sendable {
         runtime = try WorkerRuntime(
             brokerEndpoint: configuration.frontDoorWorkers, service: StatusService(service.router, status: status),
             configuration: WorkerConfiguration(credit: configuration.credit, workerID: configuration.workerID,
-                                               logger: configuration.logger))
+                                               curve: configuration.frontDoorCurve, logger: configuration.logger))
         let interval = configuration.recheckInterval
         recheck = Task {
             while !Task.isCancelled {
@@ -89,7 +95,8 @@ public final class CryptoWorker: Sendable {
         }
         if let endpoint = configuration.vaultEventsEndpoint {
             let events = try EventSubscriber<KeyEvent>(
-                endpoint: endpoint, configuration: EventSubscriberConfiguration(logger: configuration.logger))
+                endpoint: endpoint,
+                configuration: EventSubscriberConfiguration(curve: configuration.vaultCurve, logger: configuration.logger))
             self.events = events
             eventTask = Task { await Self.follow(events, keys: keys) }
         } else {

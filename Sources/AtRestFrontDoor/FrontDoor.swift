@@ -24,6 +24,12 @@ public final class FrontDoor: Sendable {
         public var issuer: String = "atrest-identity"
         public var audience: String = "atrest"
         public var logger: Logger = Logger(label: "atrest.frontdoor")
+        /// CURVE on the client and worker sockets (nil: plain TCP, loopback development).
+        public var clientCurve: CurveServerConfiguration?
+        public var workerCurve: CurveServerConfiguration?
+        /// CURVE to the identity service and the vault (RPC and events).
+        public var identityCurve: CurveClientConfiguration?
+        public var vaultCurve: CurveClientConfiguration?
 
         public init(dataDirectory: String, credentials: ServiceTokens.Credentials) {
             self.dataDirectory = dataDirectory
@@ -42,9 +48,10 @@ public final class FrontDoor: Sendable {
 
     public init(configuration: Configuration) async throws {
         let logger = configuration.logger
-        let clientConfiguration = RPCClientConfiguration(logger: logger)
-        identity = try RPCClient(endpoint: configuration.identityEndpoint, configuration: clientConfiguration)
-        vault = try RPCClient(endpoint: configuration.vaultEndpoint, configuration: clientConfiguration)
+        identity = try RPCClient(endpoint: configuration.identityEndpoint,
+                                 configuration: RPCClientConfiguration(curve: configuration.identityCurve, logger: logger))
+        vault = try RPCClient(endpoint: configuration.vaultEndpoint,
+                              configuration: RPCClientConfiguration(curve: configuration.vaultCurve, logger: logger))
         let identity = self.identity
         let fetchKeys: TokenVerifier.KeySetSource = {
             try await identity.call("atrest.v1.Identity/Keys", request: EmptyMessage(), as: IdentityKeySet.self,
@@ -70,13 +77,14 @@ public final class FrontDoor: Sendable {
                     // Workers see a per-dispatch call id; logs there carry the client's.
                     header.metadata[StatusService.callIDKey] = CallLog.hex(header.callID)
                     return authorizer.admit(&header)
-                }, logger: logger))
+                }, clientCurve: configuration.clientCurve,
+                workerCurve: configuration.workerCurve, logger: logger))
         let broker = self.broker
         status.setFigures { await FrontDoorStatus.figures(broker.stats()) }
         if let endpoint = configuration.vaultEventsEndpoint {
             let events = try EventSubscriber<KeyEvent>(
                 endpoint: endpoint, topics: [KeyEvent.Kind.rotated.rawValue],
-                configuration: EventSubscriberConfiguration(recheckInterval: .seconds(60), logger: logger))
+                configuration: EventSubscriberConfiguration(recheckInterval: .seconds(60), curve: configuration.vaultCurve, logger: logger))
             self.events = events
             let accounts = self.accounts
             eventTask = Task {

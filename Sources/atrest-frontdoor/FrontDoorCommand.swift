@@ -1,7 +1,9 @@
 import ArgumentParser
 import AtRestCryptoWorker
 import AtRestFrontDoor
+import AtRestMessaging
 import AtRestRuntime
+import AtRestServiceKit
 import Glibc
 import Logging
 
@@ -21,6 +23,12 @@ struct FrontDoorCommand: AsyncParsableCommand {
     @Option(help: "Service principal name.") var clientId = "frontdoor"
     @Option(help: "File holding the service principal's secret.") var credentialsFile: String
     @Option(help: "Log level.") var logLevel: String?
+    @OptionGroup var curve: CurveServerOptions
+    @Option(help: "Allowed worker public keys (Z85, one per line) for the worker socket; with --curve-secret-key-file (same key pair).")
+    var workersCurveAllowFile: String?
+    @OptionGroup var curveClient: CurveClientOptions
+    @Option(help: "CURVE public key of the identity service (enables CURVE to it).") var identityServerKey: String?
+    @Option(help: "CURVE public key of the key vault (RPC and events).") var vaultServerKey: String?
 
     func run() async throws {
         LogSetup.bootstrap(level: logLevel)
@@ -32,6 +40,16 @@ struct FrontDoorCommand: AsyncParsableCommand {
         config.identityEndpoint = identity
         config.vaultEndpoint = vault
         config.vaultEventsEndpoint = vaultEvents.isEmpty ? nil : vaultEvents
+        config.clientCurve = try curve.configuration()
+        if let workersCurveAllowFile {
+            guard let clientCurve = config.clientCurve else { throw ValidationError("--workers-curve-allow-file needs --curve-secret-key-file") }
+            config.workerCurve = CurveServerConfiguration(keyPair: clientCurve.keyPair,
+                                                          allowedClientKeys: try CurveKeyFile.readAllowList(workersCurveAllowFile))
+        } else if config.clientCurve != nil {
+            throw ValidationError("with CURVE on, --workers-curve-allow-file names the workers allowed in")
+        }
+        config.identityCurve = try curveClient.client(serverKey: identityServerKey, flag: "--identity-server-key")
+        config.vaultCurve = try curveClient.client(serverKey: vaultServerKey, flag: "--vault-server-key")
         let frontDoor = try await FrontDoor(configuration: config)
         ReadyLine.announce(name: "atrest-frontdoor", endpoint: frontDoor.clientEndpoint, extra: [("workers", frontDoor.workerEndpoint)])
         let signals = SignalWatcher.start([SIGTERM, SIGINT])

@@ -66,6 +66,11 @@ struct KeyVaultCommand: AsyncParsableCommand {
 
     @OptionGroup var curve: CurveServerOptions
 
+    @OptionGroup var curveClient: CurveClientOptions
+
+    @Option(help: "CURVE public key of the identity service (enables CURVE to it; needs --curve-key-file).")
+    var identityServerKey: String?
+
     func run() async throws {
         LogSetup.bootstrap(level: logLevel)
         let logger = Logger(label: "atrest.keyvault")
@@ -91,7 +96,9 @@ struct KeyVaultCommand: AsyncParsableCommand {
             if let reason { logger.error("provider unavailable", metadata: ["provider": "\(name)", "reason": "\(reason)"]) }
         }
 
-        let identity = IdentityClient(try ServiceClient(endpoint: identityEndpoint, timeout: .seconds(5)))
+        let identity = IdentityClient(try ServiceClient(
+            endpoint: identityEndpoint, timeout: .seconds(5),
+            curve: try curveClient.client(serverKey: identityServerKey, flag: "--identity-server-key")))
         let authenticator = try await VaultAuthenticator.make(identity: identity, issuer: issuer, audience: audience, logger: logger)
         let credentials = try credentialsFile.map { try ServiceCredentials(identity: identity, clientID: principal, secretFile: $0) }
         let service = KeyVaultService(vault: vault, authenticate: authenticator.callerFor,

@@ -2,6 +2,7 @@ import ArgumentParser
 import AtRestCryptoWorker
 import AtRestMessaging
 import AtRestRuntime
+import AtRestServiceKit
 import Glibc
 import Logging
 
@@ -24,17 +25,24 @@ struct WorkerCommand: AsyncParsableCommand {
     @Option(help: "Milliseconds between key re-checks with the vault.") var recheckMs = 500
     @Option(help: "Endpoint serving atrest.v1.Status/Get ('' = none; workers otherwise only connect).") var statusEndpoint = ""
     @Option(help: "Log level.") var logLevel: String?
+    @OptionGroup var curveClient: CurveClientOptions
+    @Option(help: "CURVE public key of the front door (enables CURVE to its worker socket).") var frontdoorServerKey: String?
+    @Option(help: "CURVE public key of the identity service.") var identityServerKey: String?
+    @Option(help: "CURVE public key of the key vault (RPC and events).") var vaultServerKey: String?
 
     func run() async throws {
         LogSetup.bootstrap(level: logLevel)
         let secret = try CredentialsFile.readSecret(credentialsFile)
-        let identityClient = try RPCClient(endpoint: identity)
-        let vaultClient = try RPCClient(endpoint: vault)
+        let vaultCurve = try curveClient.client(serverKey: vaultServerKey, flag: "--vault-server-key")
+        let identityClient = try RPCClient(endpoint: identity, configuration: RPCClientConfiguration(
+            curve: try curveClient.client(serverKey: identityServerKey, flag: "--identity-server-key")))
+        let vaultClient = try RPCClient(endpoint: vault, configuration: RPCClientConfiguration(curve: vaultCurve))
+        let frontDoorCurve = try curveClient.client(serverKey: frontdoorServerKey, flag: "--frontdoor-server-key")
         let tokens = ServiceTokens(identity: identityClient, credentials: .init(clientID: clientId, secret: secret))
         var configuration = CryptoWorker.Configuration(
             frontDoorWorkers: frontdoor, dataDirectory: dataDir, credit: credit, workerID: name,
             recheckInterval: .milliseconds(recheckMs), vaultEventsEndpoint: vaultEvents.isEmpty ? nil : vaultEvents,
-            logger: Logger(label: "atrest.worker"))
+            frontDoorCurve: frontDoorCurve, vaultCurve: vaultCurve, logger: Logger(label: "atrest.worker"))
         configuration.statusEndpoint = statusEndpoint.isEmpty ? nil : statusEndpoint
         let worker = try CryptoWorker(configuration: configuration, keyVault: AccountKeyVault(vault: vaultClient, tokens: tokens))
         ReadyLine.announce(name: "atrest-worker", endpoint: frontdoor,

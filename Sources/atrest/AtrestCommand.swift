@@ -20,6 +20,7 @@ struct AtrestCommand: AsyncParsableCommand {
         subcommands: [
             LoginCommand.self, WhoAmICommand.self, TenantCommands.self, UserCommands.self, RoleCommands.self,
             KeyCommands.self, AuditCommands.self,
+            AccountCommands.self, EncryptionCommands.self, ContainerCommands.self, BlobCommands.self, CurveCommands.self,
             StatusCommand.self,
         ])
 

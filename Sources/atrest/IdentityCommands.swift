@@ -62,26 +62,26 @@ struct RoleCommands: AsyncParsableCommand {
         func validate() throws {
             if principalID.isEmpty && name.isEmpty { throw ValidationError("name the principal: --principal-id, or --tenant and --name") }
         }
+
+        func apply(grant: Bool, _ global: GlobalOptions) async throws {
+            let request = self.request
+            let principal = try await withIdentity(global) { grant ? try await $0.grantRole(request) : try await $0.revokeRole(request) }
+            printPrincipal(principal, global.output)
+        }
     }
 
     struct Grant: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Grant a role to a principal.")
         @OptionGroup var target: Target
         @OptionGroup var global: GlobalOptions
-        func run() async throws {
-            let principal = try await withIdentity(global) { try await $0.grantRole(target.request) }
-            printPrincipal(principal, global.output)
-        }
+        func run() async throws { try await target.apply(grant: true, global) }
     }
 
     struct Revoke: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Revoke a role from a principal.")
         @OptionGroup var target: Target
         @OptionGroup var global: GlobalOptions
-        func run() async throws {
-            let principal = try await withIdentity(global) { try await $0.revokeRole(target.request) }
-            printPrincipal(principal, global.output)
-        }
+        func run() async throws { try await target.apply(grant: false, global) }
     }
 }
 

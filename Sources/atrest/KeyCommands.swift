@@ -49,46 +49,53 @@ struct KeyCommands: AsyncParsableCommand {
         }
     }
 
-    struct Show: AsyncParsableCommand {
+    /// A verb that takes one key and prints the key afterwards.
+    protocol SingleKeyVerb: AsyncParsableCommand {
+        var key: KeyArgument { get }
+        var global: GlobalOptions { get }
+        func perform(_ vault: VaultClient, _ key: KeyRef) async throws -> KeyInfo
+    }
+
+    struct Show: SingleKeyVerb {
         static let configuration = CommandConfiguration(abstract: "Show one key.")
         @OptionGroup var key: KeyArgument
         @OptionGroup var global: GlobalOptions
-        func run() async throws { printKey(try await withVault(global) { try await $0.getKey(key.ref) }, global.output) }
+        func perform(_ vault: VaultClient, _ key: KeyRef) async throws -> KeyInfo { try await vault.getKey(key) }
     }
 
-    struct Rotate: AsyncParsableCommand {
+    struct Rotate: SingleKeyVerb {
         static let configuration = CommandConfiguration(abstract: "Add a new current version (old versions keep unwrapping).")
         @OptionGroup var key: KeyArgument
         @OptionGroup var global: GlobalOptions
-        func run() async throws { printKey(try await withVault(global) { try await $0.rotateKey(key.ref) }, global.output) }
+        func perform(_ vault: VaultClient, _ key: KeyRef) async throws -> KeyInfo { try await vault.rotateKey(key) }
     }
 
-    struct Enable: AsyncParsableCommand {
+    struct Enable: SingleKeyVerb {
         static let configuration = CommandConfiguration(abstract: "Enable a disabled key.")
         @OptionGroup var key: KeyArgument
         @OptionGroup var global: GlobalOptions
-        func run() async throws { printKey(try await withVault(global) { try await $0.change(.enable, key.ref) }, global.output) }
+        func perform(_ vault: VaultClient, _ key: KeyRef) async throws -> KeyInfo { try await vault.change(.enable, key) }
     }
 
-    struct Disable: AsyncParsableCommand {
+    struct Disable: SingleKeyVerb {
         static let configuration = CommandConfiguration(abstract: "Disable a key: wrap and unwrap fail until it is enabled.")
         @OptionGroup var key: KeyArgument
         @OptionGroup var global: GlobalOptions
-        func run() async throws { printKey(try await withVault(global) { try await $0.change(.disable, key.ref) }, global.output) }
+        func perform(_ vault: VaultClient, _ key: KeyRef) async throws -> KeyInfo { try await vault.change(.disable, key) }
     }
 
-    struct Delete: AsyncParsableCommand {
+    struct Delete: SingleKeyVerb {
         static let configuration = CommandConfiguration(abstract: "Soft-delete a key (recoverable until purged).")
         @OptionGroup var key: KeyArgument
         @OptionGroup var global: GlobalOptions
-        func run() async throws { printKey(try await withVault(global) { try await $0.change(.delete, key.ref) }, global.output) }
+        func perform(_ vault: VaultClient, _ key: KeyRef) async throws -> KeyInfo { try await vault.change(.delete, key) }
     }
 
-    struct Recover: AsyncParsableCommand {
+    struct Recover: SingleKeyVerb {
         static let configuration = CommandConfiguration(abstract: "Recover a soft-deleted key.")
         @OptionGroup var key: KeyArgument
         @OptionGroup var global: GlobalOptions
-        func run() async throws { printKey(try await withVault(global) { try await $0.change(.recover, key.ref) }, global.output) }
+        func perform(_ vault: VaultClient, _ key: KeyRef) async throws -> KeyInfo { try await vault.change(.recover, key) }
     }
 
     struct Purge: AsyncParsableCommand {
@@ -119,6 +126,12 @@ struct KeyCommands: AsyncParsableCommand {
             if requireOperations && ops.isEmpty { throw ValidationError("--operations is required: wrap, unwrap or wrap,unwrap") }
             return AccessGrant(key: key, principalID: principal, operations: ops, accountID: account)
         }
+
+        /// Grants (operations required) or revokes (empty = all) and prints the key's grants.
+        func apply(_ key: KeyRef, add: Bool, _ global: GlobalOptions) async throws {
+            let grant = try grant(key, requireOperations: add)
+            printGrants(try await withVault(global) { add ? try await $0.grantAccess(grant) : try await $0.revokeAccess(grant) }, global.output)
+        }
     }
 
     struct Grant: AsyncParsableCommand {
@@ -126,10 +139,7 @@ struct KeyCommands: AsyncParsableCommand {
         @OptionGroup var key: KeyArgument
         @OptionGroup var target: GrantTarget
         @OptionGroup var global: GlobalOptions
-        func run() async throws {
-            let grant = try target.grant(key.ref, requireOperations: true)
-            printGrants(try await withVault(global) { try await $0.grantAccess(grant) }, global.output)
-        }
+        func run() async throws { try await target.apply(key.ref, add: true, global) }
     }
 
     struct Revoke: AsyncParsableCommand {
@@ -137,10 +147,14 @@ struct KeyCommands: AsyncParsableCommand {
         @OptionGroup var key: KeyArgument
         @OptionGroup var target: GrantTarget
         @OptionGroup var global: GlobalOptions
-        func run() async throws {
-            let grant = try target.grant(key.ref, requireOperations: false)
-            printGrants(try await withVault(global) { try await $0.revokeAccess(grant) }, global.output)
-        }
+        func run() async throws { try await target.apply(key.ref, add: false, global) }
+    }
+}
+
+extension KeyCommands.SingleKeyVerb {
+    func run() async throws {
+        let ref = key.ref
+        printKey(try await withVault(global) { try await perform($0, ref) }, global.output)
     }
 }
 

@@ -1,0 +1,183 @@
+import AtRestMessaging
+import AtRestWire
+import Glibc
+
+extension BlobClient {
+    /// Uploads `data` of any size: one `Put` up to the threshold, else staged blocks.
+    public func upload(_ container: String, _ name: String, data: [UInt8], contentType: String = "",
+                       metadata: [String: String] = [:], progress: BlobProgress? = nil) async throws -> BlobProperties {
+        let total = UInt64(data.count)
+        if data.count <= options.singlePutThreshold {
+            let reply = try await put(container, name, data: data, contentType: contentType, metadata: metadata)
+            progress?(total, total)
+            return reply
+        }
+        return try await uploadBlocks(container, name, total: total, contentType: contentType, metadata: metadata, progress: progress) {
+            offset, count in Array(data[Int(offset)..<Int(offset) + count])
+        }
+    }
+
+    /// Uploads a local file (read off the cooperative pool).
+    public func upload(_ container: String, _ name: String, file path: String, contentType: String = "",
+                       metadata: [String: String] = [:], progress: BlobProgress? = nil) async throws -> BlobProperties {
+        let file = try BlobFile.openForReading(path)
+        defer { file.close() }
+        let total = try file.size
+        if total <= UInt64(options.singlePutThreshold) {
+            let data = try await file.read(at: 0, count: Int(total))
+            let reply = try await put(container, name, data: data, contentType: contentType, metadata: metadata)
+            progress?(total, total)
+            return reply
+        }
+        return try await uploadBlocks(container, name, total: total, contentType: contentType, metadata: metadata, progress: progress) {
+            offset, count in try await file.read(at: offset, count: count)
+        }
+    }
+
+    /// Stages blocks with at most `parallelism` in flight (each one may go to
+    /// a different worker), then commits the list. Blocks are read and hashed
+    /// in order; each carries its own SHA-256, checked by the worker and
+    /// again against the reply.
+    func uploadBlocks(_ container: String, _ name: String, total: UInt64, contentType: String, metadata: [String: String],
+                      progress: BlobProgress?, read: @escaping @Sendable (UInt64, Int) async throws -> [UInt8]) async throws
+        -> BlobProperties
+    {
+        let blockSize = UInt64(options.blockSize)
+        let count = Int((total + blockSize - 1) / blockSize)
+        let uploadID = try SHA256Digest.random(8)
+        let ids = (0..<count).map { index in uploadID + withUnsafeBytes(of: UInt32(index).bigEndian, Array.init) }
+        let whole = try SHA256Digest.Running()
+        var done: UInt64 = 0
+        try await withThrowingTaskGroup(of: UInt64.self) { group in
+            var inFlight = 0
+            for index in 0..<count {
+                if inFlight >= options.parallelism, let finished = try await group.next() {
+                    inFlight -= 1
+                    done += finished
+                    progress?(done, total)
+                }
+                let offset = UInt64(index) * blockSize
+                let block = try await read(offset, Int(min(blockSize, total - offset)))
+                try whole.update(block)
+                let blockHash = try SHA256Digest.of(block)
+                let request = StageBlockRequest(container: container, name: name, blockID: ids[index], contentHash: blockHash)
+                group.addTask { [self] in
+                    let reply = try await call(BlobMethod.stageBlock, request, as: StageBlockResponse.self, payload: [block],
+                                               idempotent: true).message
+                    guard reply.contentHash == blockHash, reply.length == UInt64(block.count) else {
+                        throw RPCStatus(.dataLoss, "block \(index) of '\(name)' was stored with a different hash or length than sent")
+                    }
+                    return reply.length
+                }
+                inFlight += 1
+            }
+            for try await finished in group {
+                done += finished
+                progress?(done, total)
+            }
+        }
+        var metadata = metadata
+        metadata[BlobTransferOptions.contentHashKey] = SHA256Digest.hex(try whole.finish())
+        let commit = CommitBlocksRequest(container: container, name: name, blockIDs: ids, contentType: contentType, metadata: metadata)
+        let reply = try await call(BlobMethod.commitBlocks, commit, as: BlobProperties.self, idempotencyKey: try Self.randomKey()).message
+        guard reply.length == total else {
+            throw RPCStatus(.dataLoss, "the committed blob '\(name)' has \(reply.length) bytes, sent \(total)")
+        }
+        return reply
+    }
+
+    /// Downloads a blob into memory (any size), checking its SHA-256.
+    public func download(_ container: String, _ name: String, progress: BlobProgress? = nil) async throws -> [UInt8] {
+        let sink = MemorySink()
+        _ = try await downloadRanges(container, name, progress: progress) { offset, bytes in sink.append(bytes, at: offset) }
+        return sink.bytes
+    }
+
+    /// Downloads a blob to `path` (written to a temporary file beside it and
+    /// renamed once the hash matches, so a failure leaves no partial file).
+    public func download(_ container: String, _ name: String, toFile path: String, progress: BlobProgress? = nil) async throws
+        -> BlobProperties
+    {
+        let temp = path + ".atrest-partial-\(getpid())"
+        let file = try BlobFile.create(temp)
+        do {
+            let properties = try await downloadRanges(container, name, progress: progress) { offset, bytes in
+                try await file.write(bytes, at: offset)
+            }
+            try await file.sync()
+            file.close()
+            guard rename(temp, path) == 0 else { throw RPCStatus(.internal, "cannot rename '\(temp)' to '\(path)'") }
+            return properties
+        } catch {
+            file.close()
+            unlink(temp)
+            throw error
+        }
+    }
+
+    /// Reads ranges of `rangeSize`, at most `parallelism` in flight, and hands
+    /// them to `sink` in order (so the whole-content hash can run alongside).
+    /// Fails with ABORTED when the blob is replaced mid-download, DATA_LOSS
+    /// when the content does not match its `content-sha256`.
+    func downloadRanges(_ container: String, _ name: String, progress: BlobProgress?,
+                        sink: @escaping @Sendable (UInt64, [UInt8]) async throws -> Void) async throws -> BlobProperties {
+        let rangeSize = UInt64(options.rangeSize)
+        let first = try await get(container, name, range: 0..<rangeSize)
+        let properties = first.0
+        let total = properties.length
+        let whole = try SHA256Digest.Running()
+        try whole.update(first.data)
+        try await sink(0, first.data)
+        guard UInt64(first.data.count) == min(rangeSize, total) else {
+            throw RPCStatus(.dataLoss, "range 0 of '\(name)' came back with \(first.data.count) bytes")
+        }
+        var done = UInt64(first.data.count)
+        progress?(done, total)
+        let count = Int((total + rangeSize - 1) / rangeSize)
+        if count > 1 {
+            try await withThrowingTaskGroup(of: (Int, [UInt8]).self) { group in
+                var next = 1
+                var pending: [Int: [UInt8]] = [:]
+                var written = 1
+                func launch() {
+                    let index = next
+                    let range = UInt64(index) * rangeSize..<min(UInt64(index + 1) * rangeSize, total)
+                    group.addTask { [self] in
+                        let reply = try await get(container, name, range: range)
+                        guard reply.0.createdAtMs == properties.createdAtMs, reply.0.length == total else {
+                            throw RPCStatus(.aborted, "blob '\(name)' was replaced during the download; download it again")
+                        }
+                        guard reply.offset == range.lowerBound, UInt64(reply.data.count) == UInt64(range.count) else {
+                            throw RPCStatus(.dataLoss, "range \(index) of '\(name)' came back wrong")
+                        }
+                        return (index, reply.data)
+                    }
+                    next += 1
+                }
+                while next < count && next - written < options.parallelism { launch() }
+                while written < count {
+                    guard let (index, data) = try await group.next() else { break }
+                    pending[index] = data
+                    while let data = pending.removeValue(forKey: written) {
+                        try whole.update(data)
+                        try await sink(UInt64(written) * rangeSize, data)
+                        done += UInt64(data.count)
+                        progress?(done, total)
+                        written += 1
+                    }
+                    while next < count && next - written < options.parallelism { launch() }
+                }
+            }
+        }
+        if let expected = properties.metadata[BlobTransferOptions.contentHashKey], expected != SHA256Digest.hex(try whole.finish()) {
+            throw RPCStatus(.dataLoss, "blob '\(name)' does not match its SHA-256 (\(expected)); the data is damaged")
+        }
+        return properties
+    }
+}
+
+/// Collects downloaded ranges in memory (they arrive in order).
+final class MemorySink: @unchecked Sendable {
+    private(set) var bytes: [UInt8] = []
+    func append(_ data: [UInt8], at offset: UInt64) { bytes += data }
+}

@@ -1,0 +1,117 @@
+import AtRestMessaging
+import AtRestWire
+
+/// Typed calls to `atrest.v1.Blob/*` of one account, through the front door.
+///
+/// Small calls map one to one onto the service; `upload`/`download`
+/// (BlobClient+Transfer.swift) move data of any size with staged blocks and
+/// ranged reads in parallel, checking SHA-256 end to end.
+public struct BlobClient: Sendable {
+    public let base: ServiceClient
+    public let account: String
+    public var options: BlobTransferOptions
+
+    public init(_ base: ServiceClient, account: String, options: BlobTransferOptions = .init()) {
+        self.base = base
+        self.account = account
+        self.options = options
+    }
+
+    // MARK: containers
+
+    public func createContainer(_ container: String) async throws {
+        _ = try await call(BlobMethod.createContainer, ContainerRequest(container: container), as: EmptyMessage.self)
+    }
+
+    public func listContainers() async throws -> [String] {
+        try await call(BlobMethod.listContainers, EmptyMessage(), as: ContainerListResponse.self, idempotent: true).message.containers
+    }
+
+    /// Deletes an empty container, or with `force` the blobs in it too.
+    public func deleteContainer(_ container: String, force: Bool = false) async throws {
+        _ = try await call(BlobMethod.deleteContainer, ContainerRequest(container: container, force: force), as: EmptyMessage.self)
+    }
+
+    // MARK: blobs
+
+    /// One `Put` of `data` (must fit one message; `upload` handles any size).
+    /// Sends the SHA-256, which the worker verifies, and checks the echo.
+    public func put(_ container: String, _ name: String, data: [UInt8], contentType: String = "",
+                    metadata: [String: String] = [:]) async throws -> BlobProperties {
+        let hash = try SHA256Digest.of(data)
+        var metadata = metadata
+        metadata[BlobTransferOptions.contentHashKey] = SHA256Digest.hex(hash)
+        let request = BlobPutRequest(container: container, name: name, contentType: contentType, metadata: metadata, contentHash: hash)
+        let reply = try await call(BlobMethod.put, request, as: BlobProperties.self, payload: data.isEmpty ? [] : [data],
+                                   idempotencyKey: try Self.randomKey()).message
+        guard reply.contentHash == hash, reply.length == UInt64(data.count) else {
+            throw RPCStatus(.dataLoss, "the service stored '\(name)' with a different hash or length than sent")
+        }
+        return reply
+    }
+
+    /// One `Get`, whole or a range (a whole blob must fit one reply).
+    public func get(_ container: String, _ name: String, range: Range<UInt64>? = nil) async throws -> (BlobProperties, offset: UInt64, data: [UInt8]) {
+        let reply = try await call(BlobMethod.get, BlobGetRequest(container: container, name: name, range: range),
+                                   as: BlobGetResponse.self, idempotent: true)
+        return (reply.message.properties, reply.message.offset, reply.payload.flatMap { $0 })
+    }
+
+    public func properties(_ container: String, _ name: String) async throws -> BlobProperties {
+        try await call(BlobMethod.getProperties, BlobRequest(container: container, name: name), as: BlobProperties.self,
+                       idempotent: true).message
+    }
+
+    /// Replaces the user metadata (and the content type when given). The
+    /// content hash entry is kept unless `metadata` names it.
+    public func setMetadata(_ container: String, _ name: String, _ metadata: [String: String],
+                            contentType: String? = nil) async throws -> BlobProperties {
+        var metadata = metadata
+        if metadata[BlobTransferOptions.contentHashKey] == nil,
+           let hash = try await properties(container, name).metadata[BlobTransferOptions.contentHashKey] {
+            metadata[BlobTransferOptions.contentHashKey] = hash
+        }
+        return try await call(BlobMethod.setMetadata,
+                              BlobSetMetadataRequest(container: container, name: name, metadata: metadata, contentType: contentType),
+                              as: BlobProperties.self).message
+    }
+
+    /// One page of a listing.
+    public func list(_ container: String, prefix: String = "", pageToken: String = "", maxResults: UInt32 = 0) async throws
+        -> BlobListResponse
+    {
+        try await call(BlobMethod.list, BlobListRequest(container: container, prefix: prefix, pageToken: pageToken, maxResults: maxResults),
+                       as: BlobListResponse.self, idempotent: true).message
+    }
+
+    /// Every blob under `prefix`, following page tokens.
+    public func listAll(_ container: String, prefix: String = "") async throws -> [BlobProperties] {
+        var blobs: [BlobProperties] = []
+        var token = ""
+        repeat {
+            let page = try await list(container, prefix: prefix, pageToken: token)
+            blobs += page.blobs
+            token = page.nextPageToken
+        } while !token.isEmpty
+        return blobs
+    }
+
+    public func delete(_ container: String, _ name: String) async throws {
+        _ = try await call(BlobMethod.delete, BlobRequest(container: container, name: name), as: EmptyMessage.self)
+    }
+
+    // MARK: plumbing
+
+    /// Calls with the token and the account in the header.
+    func call<Request: WireMessage, Reply: WireMessage>(
+        _ method: String, _ request: Request, as reply: Reply.Type, payload: [[UInt8]] = [], idempotent: Bool = false,
+        idempotencyKey: String = ""
+    ) async throws -> RPCReply<Reply> {
+        var metadata = ["account": account]
+        if let token = base.bearerToken { metadata["authorization"] = "Bearer \(token)" }
+        return try await base.rpc.call(method, request: request, as: reply, payload: payload, timeout: base.timeout,
+                                       metadata: metadata, idempotent: idempotent, idempotencyKey: idempotencyKey)
+    }
+
+    static func randomKey() throws -> String { SHA256Digest.hex(try SHA256Digest.random(16)) }
+}

@@ -1,0 +1,28 @@
+import AtRestCrypto
+
+/// SHA-256 and random bytes for the blob client (AtRestCrypto underneath),
+/// plus the hex form used in the `content-sha256` metadata entry.
+enum SHA256Digest {
+    static func of(_ bytes: [UInt8]) throws -> [UInt8] { try SHA256.hash(bytes) }
+
+    static func random(_ count: Int) throws -> [UInt8] { try SecureRandom.bytes(count) }
+
+    static func hex(_ bytes: [UInt8]) -> String {
+        let digits = Array("0123456789abcdef".utf8)
+        var out = [UInt8]()
+        out.reserveCapacity(bytes.count * 2)
+        for byte in bytes {
+            out.append(digits[Int(byte >> 4)])
+            out.append(digits[Int(byte & 0x0f)])
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// An incremental hash over a transfer, fed in order.
+    final class Running {
+        private let context: SHA256
+        init() throws { context = try SHA256() }
+        func update(_ bytes: [UInt8]) throws { try context.update(bytes) }
+        func finish() throws -> [UInt8] { try context.finalize() }
+    }
+}

@@ -1,0 +1,76 @@
+import AtRestWire
+import Dispatch
+import Glibc
+
+/// A local file for uploads and downloads. Every read and write runs on a
+/// dispatch queue, never on the cooperative pool (2 threads here).
+final class BlobFile: @unchecked Sendable {
+    private let fd: Int32
+    let path: String
+    private static let queue = DispatchQueue(label: "atrest.client.file", attributes: .concurrent)
+
+    private init(fd: Int32, path: String) {
+        self.fd = fd
+        self.path = path
+    }
+
+    static func openForReading(_ path: String) throws -> BlobFile {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw RPCStatus(.invalidArgument, "cannot open '\(path)': \(String(cString: strerror(errno)))") }
+        return BlobFile(fd: fd, path: path)
+    }
+
+    static func create(_ path: String) throws -> BlobFile {
+        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw RPCStatus(.invalidArgument, "cannot create '\(path)': \(String(cString: strerror(errno)))") }
+        return BlobFile(fd: fd, path: path)
+    }
+
+    var size: UInt64 {
+        get throws {
+            var info = stat()
+            guard fstat(fd, &info) == 0 else { throw RPCStatus(.internal, "cannot stat '\(path)'") }
+            return UInt64(info.st_size)
+        }
+    }
+
+    func read(at offset: UInt64, count: Int) async throws -> [UInt8] {
+        try await Self.offPool { [self] in
+            var bytes = [UInt8](repeating: 0, count: count)
+            var done = 0
+            while done < count {
+                let n = bytes.withUnsafeMutableBytes { pread(fd, $0.baseAddress! + done, count - done, off_t(offset) + off_t(done)) }
+                if n < 0 && errno == EINTR { continue }
+                guard n > 0 else { throw RPCStatus(.internal, "cannot read '\(path)' at \(offset + UInt64(done)) (file shrank?)") }
+                done += n
+            }
+            return bytes
+        }
+    }
+
+    func write(_ bytes: [UInt8], at offset: UInt64) async throws {
+        try await Self.offPool { [self] in
+            var done = 0
+            while done < bytes.count {
+                let n = bytes.withUnsafeBytes { pwrite(fd, $0.baseAddress! + done, bytes.count - done, off_t(offset) + off_t(done)) }
+                if n < 0 && errno == EINTR { continue }
+                guard n > 0 else { throw RPCStatus(.internal, "cannot write '\(path)': \(String(cString: strerror(errno)))") }
+                done += n
+            }
+        }
+    }
+
+    func sync() async throws {
+        try await Self.offPool { [self] in
+            guard fsync(fd) == 0 else { throw RPCStatus(.internal, "cannot fsync '\(path)'") }
+        }
+    }
+
+    func close() { Glibc.close(fd) }
+
+    private static func offPool<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { continuation in
+            queue.async { continuation.resume(with: Result { try body() }) }
+        }
+    }
+}

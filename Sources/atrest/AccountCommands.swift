@@ -1,0 +1,98 @@
+import ArgumentParser
+import AtRestClient
+import AtRestWire
+
+/// `atrest account create|show|list`.
+struct AccountCommands: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "account", abstract: "Storage accounts (encryption is always on).", subcommands: [Create.self, Show.self, List.self])
+
+    struct Create: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Create an account; you become its owner (managed key by default).")
+        @Argument(help: "Account id: 1-63 of a-z 0-9 '-'.") var account: String
+        @OptionGroup var global: GlobalOptions
+        func run() async throws { printAccount(try await withAccounts(global) { try await $0.create(account) }, global.output) }
+    }
+
+    struct Show: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Show an account.")
+        @Argument(help: "Account id.") var account: String
+        @OptionGroup var global: GlobalOptions
+        func run() async throws { printAccount(try await withAccounts(global) { try await $0.get(account) }, global.output) }
+    }
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List the accounts you own or read.")
+        @OptionGroup var global: GlobalOptions
+        func run() async throws {
+            let accounts = try await withAccounts(global) { try await $0.list() }
+            global.output.table(["account", "tenant", "keySource", "key", "keyVersion", "owners"], accounts.map {
+                [$0.accountID, $0.tenant, $0.encryption.keySource, "\($0.encryption.provider)/\($0.encryption.keyID)",
+                 $0.encryption.keyVersion, $0.owners]
+            })
+        }
+    }
+}
+
+/// `atrest encryption show|set`.
+struct EncryptionCommands: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "encryption", abstract: "An account's encryption settings (which key wraps its account key).",
+        subcommands: [Show.self, Set.self])
+
+    struct Show: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Show key source, provider, key, version and when it last changed.")
+        @Argument(help: "Account id.") var account: String
+        @OptionGroup var global: GlobalOptions
+        func run() async throws { printEncryption(account, try await withAccounts(global) { try await $0.encryption(account) }, global.output) }
+    }
+
+    struct Set: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Switch to a customer key or back to managed; the account key is re-wrapped, no data is re-encrypted.",
+            discussion: "A customer key needs wrap and unwrap grants for the account: `atrest key grant KEY --account ACCOUNT --operations wrap,unwrap`.")
+        @Argument(help: "Account id.") var account: String
+        @Option(help: "managed or customer.") var keySource: String
+        @Option(help: "Provider of a customer key (default customer).") var provider = ""
+        @Option(help: "Key id of a customer key.") var key = ""
+        @OptionGroup var global: GlobalOptions
+
+        func validate() throws {
+            switch keySource {
+            case "managed": if !key.isEmpty || !provider.isEmpty { throw ValidationError("--key-source managed takes no --key or --provider") }
+            case "customer": if key.isEmpty { throw ValidationError("--key-source customer needs --key") }
+            default: throw ValidationError("--key-source must be managed or customer, got '\(keySource)'")
+            }
+        }
+
+        func run() async throws {
+            let settings = try await withAccounts(global) {
+                try await $0.setEncryption(account, keySource: keySource, provider: provider, keyID: key)
+            }
+            printEncryption(account, settings, global.output)
+        }
+    }
+}
+
+func printAccount(_ info: AccountInfo, _ output: Output) {
+    output.record([
+        "account": info.accountID, "tenant": info.tenant, "managedIdentity": info.managedIdentity, "createdAt": info.createdAtUnix,
+        "owners": info.owners, "keySource": info.encryption.keySource,
+        "key": "\(info.encryption.provider)/\(info.encryption.keyID)", "keyVersion": info.encryption.keyVersion,
+    ])
+}
+
+func printEncryption(_ account: String, _ encryption: AccountEncryption, _ output: Output) {
+    output.record([
+        "account": account, "algorithm": encryption.algorithm, "keySource": encryption.keySource, "provider": encryption.provider,
+        "keyId": encryption.keyID, "keyVersion": encryption.keyVersion, "accountKeyVersion": encryption.accountKeyVersion,
+        "changedAt": encryption.changedAtUnix,
+    ])
+}
+
+/// Runs `body` with an account client on the configured endpoint and token.
+func withAccounts<R>(_ global: GlobalOptions, _ body: (AccountClient) async throws -> R) async throws -> R {
+    let client = try global.client(try CLIConfig.load())
+    defer { client.close() }
+    return try await body(AccountClient(client))
+}

@@ -1,0 +1,219 @@
+import ArgumentParser
+import AtRestClient
+import AtRestWire
+import Foundation
+
+/// The account every container and blob command works in.
+struct AccountOption: ParsableArguments {
+    @Option(help: "Account id (default $ATREST_ACCOUNT).") var account: String?
+
+    func resolved() throws -> String {
+        if let account, !account.isEmpty { return account }
+        if let env = ProcessInfo.processInfo.environment["ATREST_ACCOUNT"], !env.isEmpty { return env }
+        throw CLIFailure(message: "name the account: --account or $ATREST_ACCOUNT", exitCode: ExitCodes.usage)
+    }
+}
+
+/// `atrest container create|list|rm`.
+struct ContainerCommands: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "container", abstract: "Containers of an account.", subcommands: [Create.self, List.self, Remove.self])
+
+    struct Create: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Create a container (3-63 of a-z 0-9 '-').")
+        @Argument(help: "Container name.") var container: String
+        @OptionGroup var account: AccountOption
+        @OptionGroup var global: GlobalOptions
+        func run() async throws {
+            try await withBlobs(global, account) { try await $0.createContainer(container) }
+            global.output.record(["container": container, "created": true])
+        }
+    }
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "list", abstract: "List containers.", aliases: ["ls"])
+        @OptionGroup var account: AccountOption
+        @OptionGroup var global: GlobalOptions
+        func run() async throws {
+            let names = try await withBlobs(global, account) { try await $0.listContainers() }
+            global.output.table(["container"], names.map { [$0] })
+        }
+    }
+
+    struct Remove: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "rm", abstract: "Delete a container (empty only, unless --force).")
+        @Argument(help: "Container name.") var container: String
+        @Flag(help: "Delete the blobs in it too.") var force = false
+        @OptionGroup var account: AccountOption
+        @OptionGroup var global: GlobalOptions
+        func run() async throws {
+            try await withBlobs(global, account) { try await $0.deleteContainer(container, force: force) }
+            global.output.record(["container": container, "deleted": true])
+        }
+    }
+}
+
+/// `atrest blob put|get|ls|rm|props|set-metadata`.
+struct BlobCommands: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "blob", abstract: "Blobs: upload, download, list, delete, properties, metadata.",
+        subcommands: [Put.self, Get.self, List.self, Remove.self, Props.self, SetMetadata.self])
+
+    struct Target: ParsableArguments {
+        @Argument(help: "Container.") var container: String
+        @Argument(help: "Blob name.") var name: String
+    }
+
+    struct Put: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Upload a file (large files as staged blocks in parallel); SHA-256 checked end to end.")
+        @OptionGroup var target: Target
+        @Argument(help: "Local file.") var file: String
+        @Option(help: "Content type.") var contentType = ""
+        @Option(name: .customLong("metadata"), help: "User metadata key=value (repeatable; encrypted at rest).") var metadata: [String] = []
+        @Option(help: "Parallel block uploads.") var parallelism = 4
+        @OptionGroup var account: AccountOption
+        @OptionGroup var global: GlobalOptions
+
+        func run() async throws {
+            let pairs = try parseMetadata(metadata)
+            let size = (try? FileManager.default.attributesOfItem(atPath: file)[.size] as? NSNumber)?.uint64Value ?? 0
+            let bar = ProgressBar.make("upload", total: size)
+            defer { bar?.finish() }
+            let progress = bar?.callback
+            let properties = try await withBlobs(global, account, parallelism: parallelism) { blobs in
+                try await blobs.upload(target.container, target.name, file: file, contentType: contentType, metadata: pairs,
+                                       progress: progress)
+            }
+            printBlob(properties, global.output)
+        }
+    }
+
+    struct Get: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Download a blob to a file ('-': stdout); SHA-256 checked.")
+        @OptionGroup var target: Target
+        @Argument(help: "Local file, or - for stdout.") var file: String
+        @Option(help: "Parallel range reads.") var parallelism = 4
+        @OptionGroup var account: AccountOption
+        @OptionGroup var global: GlobalOptions
+
+        func run() async throws {
+            if file == "-" {
+                let bytes = try await withBlobs(global, account, parallelism: parallelism) {
+                    try await $0.download(target.container, target.name)
+                }
+                FileHandle.standardOutput.write(Data(bytes))
+                return
+            }
+            let holder = ProgressHolder()
+            defer { holder.bar?.finish() }
+            let properties = try await withBlobs(global, account, parallelism: parallelism) {
+                try await $0.download(target.container, target.name, toFile: file) { done, total in
+                    holder.update(done, total)
+                }
+            }
+            holder.bar?.finish()
+            holder.bar = nil
+            printBlob(properties, global.output, extra: ["file": file])
+        }
+    }
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "ls", abstract: "List blobs (all pages).")
+        @Argument(help: "Container.") var container: String
+        @Option(help: "Only names starting with this.") var prefix = ""
+        @OptionGroup var account: AccountOption
+        @OptionGroup var global: GlobalOptions
+        func run() async throws {
+            let blobs = try await withBlobs(global, account) { try await $0.listAll(container, prefix: prefix) }
+            global.output.table(["name", "length", "contentType", "created"], blobs.map {
+                [$0.name, $0.length, $0.contentType, isoTime($0.createdAtMs)]
+            })
+        }
+    }
+
+    struct Remove: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "rm", abstract: "Delete a blob.")
+        @OptionGroup var target: Target
+        @OptionGroup var account: AccountOption
+        @OptionGroup var global: GlobalOptions
+        func run() async throws {
+            try await withBlobs(global, account) { try await $0.delete(target.container, target.name) }
+            global.output.record(["container": target.container, "name": target.name, "deleted": true])
+        }
+    }
+
+    struct Props: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Show a blob's properties and metadata.")
+        @OptionGroup var target: Target
+        @OptionGroup var account: AccountOption
+        @OptionGroup var global: GlobalOptions
+        func run() async throws {
+            printBlob(try await withBlobs(global, account) { try await $0.properties(target.container, target.name) }, global.output)
+        }
+    }
+
+    struct SetMetadata: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "set-metadata", abstract: "Replace a blob's user metadata.")
+        @OptionGroup var target: Target
+        @Argument(help: "key=value pairs (none: clear).") var pairs: [String] = []
+        @Option(help: "Also replace the content type.") var contentType: String?
+        @OptionGroup var account: AccountOption
+        @OptionGroup var global: GlobalOptions
+        func run() async throws {
+            let metadata = try parseMetadata(pairs)
+            printBlob(try await withBlobs(global, account) {
+                try await $0.setMetadata(target.container, target.name, metadata, contentType: contentType)
+            }, global.output)
+        }
+    }
+}
+
+/// Creates the progress bar once the total is known (downloads learn it from the first range).
+final class ProgressHolder: @unchecked Sendable {
+    var bar: ProgressBar?
+    private var decided = false
+    func update(_ done: UInt64, _ total: UInt64) {
+        if !decided {
+            decided = true
+            bar = ProgressBar.make("download", total: total)
+        }
+        bar?.update(done, total)
+    }
+}
+
+func parseMetadata(_ pairs: [String]) throws -> [String: String] {
+    var metadata: [String: String] = [:]
+    for pair in pairs {
+        guard let eq = pair.firstIndex(of: "="), eq != pair.startIndex else {
+            throw CLIFailure(message: "metadata must be key=value, got '\(pair)'", exitCode: ExitCodes.usage)
+        }
+        metadata[String(pair[..<eq])] = String(pair[pair.index(after: eq)...])
+    }
+    return metadata
+}
+
+func isoTime(_ ms: Int64) -> String {
+    let formatter = ISO8601DateFormatter()
+    return formatter.string(from: Date(timeIntervalSince1970: Double(ms) / 1000))
+}
+
+func printBlob(_ blob: BlobProperties, _ output: Output, extra: [String: String] = [:]) {
+    let metadata = blob.metadata.filter { $0.key != BlobTransferOptions.contentHashKey }.sorted { $0.key < $1.key }
+        .map { "\($0.key)=\($0.value)" }
+    output.record([
+        "container": blob.container, "name": blob.name, "length": blob.length, "contentType": blob.contentType,
+        "created": isoTime(blob.createdAtMs), "sha256": blob.metadata[BlobTransferOptions.contentHashKey] ?? "",
+        "metadata": metadata, "file": extra["file"] ?? "",
+    ])
+}
+
+/// Runs `body` with a blob client of the account on the configured endpoint and token.
+func withBlobs<R>(_ global: GlobalOptions, _ account: AccountOption, parallelism: Int = 4,
+                  _ body: (BlobClient) async throws -> R) async throws -> R {
+    let name = try account.resolved()
+    guard (1...64).contains(parallelism) else { throw CLIFailure(message: "--parallelism must be 1-64", exitCode: ExitCodes.usage) }
+    let client = try global.client(try CLIConfig.load())
+    defer { client.close() }
+    return try await body(BlobClient(client, account: name, options: BlobTransferOptions(parallelism: parallelism)))
+}
