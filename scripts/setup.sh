@@ -12,7 +12,7 @@ packages=(
 )
 # Extra packages for the test suite (other-language clients, tooling).
 if [ "${1:-}" = "--test" ]; then
-  packages+=(python3 python3-zmq python3-protobuf protobuf-compiler)
+  packages+=(python3 python3-zmq python3-protobuf protobuf-compiler python3-yaml)
 fi
 
 missing=()
