@@ -73,20 +73,23 @@ let package = Package(
             name: "AtRestServiceKit",
             dependencies: ["AtRestMessaging", "AtRestRuntime", argumentParser]),
 
+        // Operator status: `atrest.v1.Status/Get` on every service, calls counted, call id in logs.
+        .target(name: "AtRestStatus", dependencies: ["AtRestWire", "AtRestMessaging", "AtRestRuntime"]),
+
         // --- Data path: crypto workers and the front door (docs/DATA-PATH.md). ---
         .target(
             name: "AtRestCryptoWorker",
-            dependencies: ["AtRestCrypto", "AtRestWire", "AtRestMessaging", "AtRestStorage", "AtRestIdentity", "AtRestKeyVault", logging]),
+            dependencies: ["AtRestCrypto", "AtRestWire", "AtRestMessaging", "AtRestStorage", "AtRestIdentity", "AtRestKeyVault", "AtRestStatus", logging]),
         .target(
             name: "AtRestFrontDoor",
-            dependencies: ["AtRestCrypto", "AtRestWire", "AtRestMessaging", "AtRestIdentity", "AtRestKeyVault", "AtRestCryptoWorker", logging]),
+            dependencies: ["AtRestCrypto", "AtRestWire", "AtRestMessaging", "AtRestIdentity", "AtRestKeyVault", "AtRestCryptoWorker", "AtRestStatus", "AtRestRuntime", logging]),
 
         .executableTarget(
             name: "atrest-frontdoor",
-            dependencies: ["AtRestFrontDoor", "AtRestCryptoWorker", "AtRestRuntime", "AtRestMessaging", "AtRestServiceKit", argumentParser, logging]),
+            dependencies: ["AtRestStatus", "AtRestFrontDoor", "AtRestCryptoWorker", "AtRestRuntime", "AtRestMessaging", "AtRestServiceKit", argumentParser, logging]),
         .executableTarget(
             name: "atrest-worker",
-            dependencies: ["AtRestCryptoWorker", "AtRestMessaging", "AtRestRuntime", "AtRestServiceKit", argumentParser, logging]),
+            dependencies: ["AtRestStatus", "AtRestCryptoWorker", "AtRestMessaging", "AtRestRuntime", "AtRestServiceKit", argumentParser, logging]),
 
         // Test helpers: launching the real executables (used by integration tests).
         .target(name: "AtRestTesting"),
@@ -95,6 +98,7 @@ let package = Package(
         .executableTarget(
             name: "atrest-bench",
             dependencies: [
+                "AtRestStatus",
                 "AtRestCrypto", "AtRestWire", "AtRestMessaging", "AtRestStorage", "AtRestIdentity",
                 "AtRestKeyVault", argumentParser,
             ]),
@@ -104,10 +108,11 @@ let package = Package(
             dependencies: ["AtRestMessaging", "AtRestWire", "AtRestRuntime", argumentParser, logging]),
         .executableTarget(
             name: "atrest-identity",
-            dependencies: ["AtRestIdentity", "AtRestMessaging", "AtRestRuntime", "AtRestServiceKit", argumentParser, logging]),
+            dependencies: ["AtRestStatus", "AtRestIdentity", "AtRestMessaging", "AtRestRuntime", "AtRestServiceKit", argumentParser, logging]),
         .executableTarget(
             name: "atrest-keyvault",
             dependencies: [
+                "AtRestStatus",
                 "AtRestKeyVault", "AtRestIdentity", "AtRestClient", "AtRestMessaging", "AtRestRuntime", "AtRestServiceKit",
                 argumentParser, logging,
             ]),
@@ -115,6 +120,7 @@ let package = Package(
         .executableTarget(
             name: "atrest",
             dependencies: [
+                "AtRestStatus",
                 "AtRestClient", "AtRestIdentity", "AtRestKeyVault", "AtRestMessaging", "AtRestWire", "AtRestServiceKit",
                 argumentParser,
             ]),
@@ -134,6 +140,7 @@ let package = Package(
         .testTarget(
             name: "IntegrationTests",
             dependencies: [
+                "AtRestStatus",
                 "AtRestMessaging", "AtRestWire", "AtRestTesting", "AtRestStorage", "AtRestCrypto", "AtRestClient",
                 "AtRestIdentity", "AtRestKeyVault", "AtRestServiceKit",
             ]),

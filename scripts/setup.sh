@@ -12,7 +12,8 @@ packages=(
 )
 # Extra packages for the test suite (other-language clients, tooling).
 if [ "${1:-}" = "--test" ]; then
-  packages+=(python3 python3-zmq python3-protobuf protobuf-compiler gcc libc6-dev)  # gcc: `cc` for the C client example
+  # gcc/libc6-dev: `cc` for the C client example; python3-yaml: the compose file check
+  packages+=(python3 python3-zmq python3-protobuf protobuf-compiler gcc libc6-dev python3-yaml)
 fi
 
 missing=()

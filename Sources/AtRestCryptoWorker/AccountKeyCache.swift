@@ -45,6 +45,11 @@ public actor AccountKeyCache {
     private struct PendingKey: Hashable { var account: String; var wrapped: [UInt8] }
     /// Unwraps done (for tests and stats).
     public private(set) var unwrapCount = 0
+    /// Calls served from the cache, keys dropped (vault event or refusal on
+    /// re-check), and vault key events seen (operator status).
+    public private(set) var hitCount = 0
+    public private(set) var dropCount = 0
+    public private(set) var eventCount = 0
 
     public init(configuration: Configuration = Configuration(), logger: Logger = Logger(label: "atrest.worker.keys"),
                 unwrap: @escaping @Sendable (AccountContext) async throws -> SecretBytes,
@@ -59,7 +64,10 @@ public actor AccountKeyCache {
     public func key(for context: AccountContext) async throws -> AccountKey {
         let now = ContinuousClock.now
         if let entry = entries[context.accountID], entry.context.wrappedKey == context.wrappedKey, entry.expires > now {
-            if let key = entry.key { return key }
+            if let key = entry.key {
+                hitCount += 1
+                return key
+            }
             if let refusal = entry.refusal { throw refusal }
         }
         let slot = PendingKey(account: context.accountID, wrapped: context.wrappedKey)
@@ -86,6 +94,7 @@ public actor AccountKeyCache {
     }
 
     private func remember(refusal: RPCStatus, for context: AccountContext) {
+        if entries[context.accountID]?.key != nil { dropCount += 1 }
         entries[context.accountID] = Entry(context: context, refusal: refusal, expires: .now + configuration.refusalTTL)
         logger.notice("account key not accessible", metadata: [
             "account": "\(context.accountID)", "key": "\(context.provider)/\(context.keyID)", "reason": "\(refusal.message)",
@@ -97,11 +106,15 @@ public actor AccountKeyCache {
     public func drop(provider: String, keyID: String) -> Int {
         let victims = entries.filter { $0.value.context.provider == provider && $0.value.context.keyID == keyID && $0.value.key != nil }
         for account in victims.keys { entries[account] = nil }
+        dropCount += victims.count
         if !victims.isEmpty {
             logger.info("dropped cached account keys", metadata: ["key": "\(provider)/\(keyID)", "accounts": "\(victims.count)"])
         }
         return victims.count
     }
+
+    /// Counts one vault key event (whatever it does to the cache).
+    public func noteEvent() { eventCount += 1 }
 
     /// Accounts whose key is cached now.
     public var cachedAccounts: [String] { entries.filter { $0.value.key != nil }.keys.sorted() }

@@ -1,5 +1,6 @@
 import AtRestKeyVault
 import AtRestMessaging
+import AtRestStatus
 import AtRestStorage
 import AtRestWire
 import Logging
@@ -22,6 +23,9 @@ public final class CryptoWorker: Sendable {
         public var frontDoorCurve: CurveClientConfiguration?
         public var vaultCurve: CurveClientConfiguration?
         public var logger: Logger
+        /// Where `atrest.v1.Status/Get` is served (workers otherwise only
+        /// connect); nil: not served.
+        public var statusEndpoint: String?
 
         public init(frontDoorWorkers: String, dataDirectory: String, credit: Int = 8,
                     workerID: String = "worker-\(UInt32.random(in: .min ... .max))",
@@ -43,6 +47,10 @@ public final class CryptoWorker: Sendable {
 
     public let keys: AccountKeyCache
     public let store: ObjectStore
+    public let status: ServiceStatus
+    /// The bound status endpoint, when `statusEndpoint` was set.
+    public let statusEndpoint: String?
+    private let statusServer: RPCServer?
     private let runtime: WorkerRuntime
     private let recheck: Task<Void, Never>
     private let events: EventSubscriber<KeyEvent>?
@@ -54,8 +62,27 @@ public final class CryptoWorker: Sendable {
                                    unwrap: { try await keyVault.unwrap($0) }, check: { try await keyVault.check($0) })
         self.keys = keys
         let service = BlobService(store: store, keys: keys, logger: configuration.logger)
+        let status = ServiceStatus(service: "atrest-worker", instance: configuration.workerID)
+        self.status = status
+        status.setFigures {
+            let figures = await [
+                StatusFigure("key_cache_hits", UInt64(keys.hitCount)), StatusFigure("key_unwraps", UInt64(keys.unwrapCount)),
+                StatusFigure("key_cache_drops", UInt64(keys.dropCount)), StatusFigure("key_events", UInt64(keys.eventCount)),
+                StatusFigure("cached_accounts", UInt64(keys.cachedAccounts.count)),
+            ]
+            return (figures, [])
+        }
+        if let endpoint = configuration.statusEndpoint {
+            let server = try RPCServer(service: StatusService(RPCRouter(), status: status), endpoint: endpoint,
+                                       configuration: RPCServerConfiguration(logger: configuration.logger))
+            statusServer = server
+            statusEndpoint = server.endpoint
+        } else {
+            statusServer = nil
+            statusEndpoint = nil
+        }
         runtime = try WorkerRuntime(
-            brokerEndpoint: configuration.frontDoorWorkers, service: service.router,
+            brokerEndpoint: configuration.frontDoorWorkers, service: StatusService(service.router, status: status),
             configuration: WorkerConfiguration(credit: configuration.credit, workerID: configuration.workerID,
                                                curve: configuration.frontDoorCurve, logger: configuration.logger))
         let interval = configuration.recheckInterval
@@ -82,6 +109,7 @@ public final class CryptoWorker: Sendable {
     static func follow(_ events: EventSubscriber<KeyEvent>, keys: AccountKeyCache) async {
         let dropping: Set<KeyEvent.Kind> = [.disabled, .deleted, .purged, .accessRevoked, .rotated]
         for await delivery in events.deliveries {
+            if case .event = delivery { await keys.noteEvent() }
             switch delivery {
             case .event(_, let event) where dropping.contains(event.kind):
                 await keys.drop(provider: event.key.provider, keyID: event.key.keyID)
@@ -99,6 +127,7 @@ public final class CryptoWorker: Sendable {
         eventTask?.cancel()
         events?.close()
         await runtime.drain()
+        statusServer?.close()
     }
 
     public func close() {
@@ -106,5 +135,6 @@ public final class CryptoWorker: Sendable {
         eventTask?.cancel()
         events?.close()
         runtime.close()
+        statusServer?.close()
     }
 }

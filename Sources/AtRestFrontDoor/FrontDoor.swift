@@ -2,6 +2,8 @@ import AtRestCryptoWorker
 import AtRestIdentity
 import AtRestKeyVault
 import AtRestMessaging
+import AtRestRuntime
+import AtRestStatus
 import AtRestWire
 import Logging
 
@@ -36,6 +38,7 @@ public final class FrontDoor: Sendable {
     }
 
     public let broker: Broker
+    public let status: ServiceStatus
     public let accounts: AccountManager
     public let registry: AccountRegistry
     private let identity: RPCClient
@@ -61,15 +64,23 @@ public final class FrontDoor: Sendable {
         let tokens = ServiceTokens(identity: identity, credentials: configuration.credentials)
         accounts = AccountManager(registry: registry, identity: identity, vault: vault, tokens: tokens, logger: logger)
         let authorizer = CallAuthorizer(verifier: verifier, registry: registry)
+        let status = ServiceStatus(service: "atrest-frontdoor")
+        self.status = status
         let control = ControlPlane(accounts: AccountService(manager: accounts, authorizer: authorizer).router,
                                    identity: identity, vault: vault)
         broker = try Broker(
             clientEndpoint: configuration.clientEndpoint, workerEndpoint: configuration.workerEndpoint,
             configuration: BrokerConfiguration(
-                isIdempotent: { BlobMethod.idempotent.contains($0) }, localService: control,
+                isIdempotent: { BlobMethod.idempotent.contains($0) }, localService: StatusService(control, status: status),
                 route: { $0.hasPrefix(BlobMethod.prefix) ? .workers : .local },
-                admit: { authorizer.admit(&$0) }, clientCurve: configuration.clientCurve,
+                admit: { header in
+                    // Workers see a per-dispatch call id; logs there carry the client's.
+                    header.metadata[StatusService.callIDKey] = CallLog.hex(header.callID)
+                    return authorizer.admit(&header)
+                }, clientCurve: configuration.clientCurve,
                 workerCurve: configuration.workerCurve, logger: logger))
+        let broker = self.broker
+        status.setFigures { await FrontDoorStatus.figures(broker.stats()) }
         if let endpoint = configuration.vaultEventsEndpoint {
             let events = try EventSubscriber<KeyEvent>(
                 endpoint: endpoint, topics: [KeyEvent.Kind.rotated.rawValue],

@@ -67,6 +67,18 @@ public struct BrokerStats: Sendable, Equatable {
     public var freeCredit: Int
     public var queued: Int
     public var dispatched: Int
+    /// Each connected worker: name, announced credit, calls in flight.
+    public var workerDetails: [BrokerWorkerStats] = []
+    /// Replies sent to clients by the broker itself or forwarded from
+    /// workers, by status code (local calls are counted by the local service).
+    public var replies: [StatusCode: UInt64] = [:]
+}
+
+/// One worker as the broker sees it.
+public struct BrokerWorkerStats: Sendable, Equatable {
+    public var name: String
+    public var capacity: Int
+    public var inFlight: Int
 }
 
 /// A Majordomo-style work-queue broker: clients call it like any server,

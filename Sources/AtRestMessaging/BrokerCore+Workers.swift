@@ -91,6 +91,7 @@ extension BrokerCore {
             decoded.callID = entry.call.callID
             header = Frame(decoded.serialized())
         }
+        replyCounts[headerFrame.replyStatusCode, default: 0] += 1
         var frames = Envelope.build(route: [Frame(entry.call.client)], .reply, [header])
         frames.append(contentsOf: envelope.frames.dropFirst())
         send(clients, frames)

@@ -42,6 +42,8 @@ final class BrokerCore {
     private let epoch = UInt64.random(in: .min ... .max)
     private var counter: UInt64 = 0
     var nextHeartbeat: UInt64 = 0
+    /// Replies to clients by status code (operator status).
+    var replyCounts: [StatusCode: UInt64] = [:]
 
     init(clients: ZMQSocket, workers: ZMQSocket, loop: PollLoop, configuration: BrokerConfiguration) {
         self.clients = clients
@@ -60,7 +62,10 @@ final class BrokerCore {
     var stats: BrokerStats {
         BrokerStats(
             workers: workers.count, freeCredit: workers.values.reduce(0) { $0 + $1.freeCredit },
-            queued: queue.count, dispatched: dispatched.count)
+            queued: queue.count, dispatched: dispatched.count,
+            workerDetails: workers.values.map { BrokerWorkerStats(name: $0.name, capacity: $0.capacity, inFlight: $0.inFlight.count) }
+                .sorted { $0.name < $1.name },
+            replies: replyCounts)
     }
 
     // MARK: clients
@@ -145,6 +150,7 @@ final class BrokerCore {
     }
 
     func replyToClient(_ route: [Frame], callID: [UInt8], _ status: RPCStatus) {
+        replyCounts[status.code, default: 0] += 1
         send(clients, Envelope.reply(route: route, header: ReplyHeader(callID: callID, status: status)))
     }
 

@@ -96,3 +96,16 @@ extension Frame {
         }
     }
 }
+
+extension Frame {
+    /// The status code of a reply header (`ReplyHeader.status.code`), read by
+    /// the same scan, for the broker's counters; OK when absent, UNKNOWN when
+    /// the status does not scan or holds an unknown code.
+    var replyStatusCode: StatusCode {
+        withUnsafeBytes { raw in
+            guard let scan = HeaderScan(raw), let range = scan.bytes[2] else { return .ok }
+            guard let status = HeaderScan(UnsafeRawBufferPointer(rebasing: raw[range])) else { return .unknown }
+            return StatusCode(rawValue: Int32(truncatingIfNeeded: status.varints[1] ?? 0)) ?? .unknown
+        }
+    }
+}

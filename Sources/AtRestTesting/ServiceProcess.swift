@@ -29,7 +29,9 @@ public final class ServiceProcess: @unchecked Sendable {
         readyTimeout: Duration = .seconds(20)
     ) throws {
         self.executable = executable
-        let url = ServiceProcess.binDirectory.appendingPathComponent(executable)
+        // An absolute path runs as it is (e.g. `ip netns exec` wrapping a service).
+        let url = executable.hasPrefix("/") ? URL(fileURLWithPath: executable)
+            : ServiceProcess.binDirectory.appendingPathComponent(executable)
         guard FileManager.default.isExecutableFile(atPath: url.path) else {
             throw Failure(description: "\(url.path) is not built; run `swift build` or set ATREST_BIN_DIR")
         }

@@ -5,6 +5,7 @@
 #include "atrest/v1/blob.pb-c.h"
 #include "atrest/v1/envelope.pb-c.h"
 #include "atrest/v1/identity.pb-c.h"
+#include "atrest/v1/status.pb-c.h"
 #include "atrest/v1/vault.pb-c.h"
 
 static const ProtobufCMessageDescriptor *const all[] = {
@@ -63,6 +64,10 @@ static const ProtobufCMessageDescriptor *const all[] = {
   &atrest__v1__identity_move_account_request__descriptor,
   &atrest__v1__identity_move_account_reply__descriptor,
   &atrest__v1__identity_rotation__descriptor,
+  &atrest__v1__status_request__descriptor,
+  &atrest__v1__status_figure__descriptor,
+  &atrest__v1__status_worker__descriptor,
+  &atrest__v1__status_reply__descriptor,
   &atrest__v1__key_ref__descriptor,
   &atrest__v1__vault_reference_count__descriptor,
   &atrest__v1__vault_key__descriptor,

@@ -3,6 +3,7 @@ import AtRestIdentity
 import AtRestMessaging
 import AtRestRuntime
 import AtRestServiceKit
+import AtRestStatus
 import Logging
 
 /// `atrest-identity`: principals, tenants, managed identities and signed
@@ -51,7 +52,7 @@ struct IdentityCommand: AsyncParsableCommand {
         config.servicePrincipals = servicePrincipals.map { ServicePrincipalSpec(name: $0) }
         let service = try await IdentityService(config: config)
         let server = try RPCServer(
-            service: service.router, endpoint: endpoint,
+            service: StatusService(service.router, status: ServiceStatus(service: "atrest-identity")), endpoint: endpoint,
             configuration: RPCServerConfiguration(curve: try curve.configuration(), logger: logger))
         ReadyLine.announce(name: "atrest-identity", endpoint: server.endpoint)
         try await ServiceRunner.run([ServingService(name: "identity-rpc") { server.close() }]) { logger.notice("\($0)") }

@@ -4,6 +4,7 @@ import AtRestKeyVault
 import AtRestMessaging
 import AtRestRuntime
 import AtRestServiceKit
+import AtRestStatus
 import AtRestWire
 import Foundation
 import Logging
@@ -103,7 +104,7 @@ struct KeyVaultCommand: AsyncParsableCommand {
         let service = KeyVaultService(vault: vault, authenticate: authenticator.callerFor,
                                       resolveAccount: credentials.map { AccountResolver(identity: identity, credentials: $0).resolve })
         let server = try RPCServer(
-            service: service.router, endpoint: endpoint,
+            service: StatusService(service.router, status: ServiceStatus(service: "atrest-keyvault")), endpoint: endpoint,
             configuration: RPCServerConfiguration(curve: curveConfiguration, logger: logger))
 
         let interval = max(rotationCheckInterval, 1)

@@ -24,6 +24,7 @@ struct WorkerCommand: AsyncParsableCommand {
     @Option(help: "Worker name (logs, ready line).") var name = "worker-\(getpid())"
     @Option(help: "Milliseconds between key re-checks with the vault (KeyStatus; events drop keys at once, this bounds a lost event).")
     var recheckMs = 5000
+    @Option(help: "Endpoint serving atrest.v1.Status/Get ('' = none; workers otherwise only connect).") var statusEndpoint = ""
     @Option(help: "Log level.") var logLevel: String?
     @OptionGroup var curveClient: CurveClientOptions
     @Option(help: "CURVE public key of the front door (enables CURVE to its worker socket).") var frontdoorServerKey: String?
@@ -39,14 +40,14 @@ struct WorkerCommand: AsyncParsableCommand {
         let vaultClient = try RPCClient(endpoint: vault, configuration: RPCClientConfiguration(curve: vaultCurve))
         let frontDoorCurve = try curveClient.client(serverKey: frontdoorServerKey, flag: "--frontdoor-server-key")
         let tokens = ServiceTokens(identity: identityClient, credentials: .init(clientID: clientId, secret: secret))
-        let worker = try CryptoWorker(
-            configuration: .init(frontDoorWorkers: frontdoor, dataDirectory: dataDir, credit: credit, workerID: name,
-                                 recheckInterval: .milliseconds(recheckMs),
-                                 vaultEventsEndpoint: vaultEvents.isEmpty ? nil : vaultEvents,
-                                 frontDoorCurve: frontDoorCurve, vaultCurve: vaultCurve,
-                                 logger: Logger(label: "atrest.worker")),
-            keyVault: AccountKeyVault(vault: vaultClient, tokens: tokens))
-        ReadyLine.announce(name: "atrest-worker", endpoint: frontdoor, extra: [("name", name)])
+        var configuration = CryptoWorker.Configuration(
+            frontDoorWorkers: frontdoor, dataDirectory: dataDir, credit: credit, workerID: name,
+            recheckInterval: .milliseconds(recheckMs), vaultEventsEndpoint: vaultEvents.isEmpty ? nil : vaultEvents,
+            frontDoorCurve: frontDoorCurve, vaultCurve: vaultCurve, logger: Logger(label: "atrest.worker"))
+        configuration.statusEndpoint = statusEndpoint.isEmpty ? nil : statusEndpoint
+        let worker = try CryptoWorker(configuration: configuration, keyVault: AccountKeyVault(vault: vaultClient, tokens: tokens))
+        ReadyLine.announce(name: "atrest-worker", endpoint: frontdoor,
+                           extra: [("name", name)] + (worker.statusEndpoint.map { [("status", $0)] } ?? []))
         let signals = SignalWatcher.start([SIGTERM, SIGINT])
         _ = await signals.next()
         await worker.drain()

@@ -21,6 +21,7 @@ struct AtrestCommand: AsyncParsableCommand {
             LoginCommand.self, WhoAmICommand.self, TenantCommands.self, UserCommands.self, RoleCommands.self,
             KeyCommands.self, AuditCommands.self,
             AccountCommands.self, EncryptionCommands.self, ContainerCommands.self, BlobCommands.self, CurveCommands.self,
+            StatusCommand.self,
         ])
 
     /// Parses, runs, and maps every failure to the documented exit code.

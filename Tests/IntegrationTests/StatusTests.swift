@@ -1,0 +1,67 @@
+import AtRestMessaging
+import AtRestStatus
+import AtRestTesting
+import AtRestWire
+import Foundation
+import Testing
+
+/// `atrest.v1.Status/Get` on every service and `atrest status` over it.
+@Suite(.serialized) struct StatusTests {
+    @Test func everyServiceAnswersStatusAndTheCLIPrintsIt() async throws {
+        let cluster = try DeployCluster()
+        defer { cluster.stop() }
+        let worker = try cluster.addWorker("w-status")
+        try await cluster.waitForWorkers(["w-status"])
+        let accounts = try await cluster.bootstrap(accounts: ["acct-s"])
+        let data = [UInt8](repeating: 7, count: 4096)
+        for i in 0..<5 { try await cluster.put("o\(i)", data, accounts["acct-s"]!) }
+        #expect(try await cluster.get("o0", accounts["acct-s"]!) == data)
+        // A failing call (missing object) is counted as an error by code.
+        await #expect(throws: RPCStatus.self) { _ = try await cluster.get("missing", accounts["acct-s"]!) }
+
+        let front = try await cluster.status(cluster.frontDoor.endpoint)
+        #expect(front.service == "atrest-frontdoor" && front.version == AtRestVersion.current)
+        #expect(front.figure("workers_connected") == 1 && front.workers.map(\.name) == ["w-status"])
+        #expect(front.workers[0].credit == 4 && front.workers[0].inFlight == 0)
+        #expect(front.figure("errors", label: "NOT_FOUND") >= 1)
+        #expect(front.figure("calls", label: "atrest.v1.Account/Create OK") == 1)
+        #expect(front.rssKiB > 0 && front.peakRssKiB >= front.rssKiB)
+
+        let workerStatus = try await cluster.status(worker.fields["status"] ?? "")
+        #expect(workerStatus.service == "atrest-worker" && workerStatus.instance == "w-status")
+        #expect(workerStatus.figure("calls", label: "\(BlobMethod.put) OK") == 5)
+        #expect(workerStatus.figure("key_unwraps") >= 1)
+        #expect(workerStatus.figure("key_cache_hits") >= 5)
+        #expect(workerStatus.figure("calls", label: "\(BlobMethod.get) NOT_FOUND") == 1)
+
+        let vault = try await cluster.status(cluster.vault.endpoint)
+        #expect(vault.service == "atrest-keyvault" && vault.total("calls") > 0)
+        let identity = try await cluster.status(cluster.identity.endpoint)
+        #expect(identity.service == "atrest-identity" && identity.figure("calls", label: "atrest.v1.Identity/Login OK") >= 2)
+
+        // The CLI: a table, JSON, and exit 5 for a service that does not answer.
+        let table = try runCLI(["status", cluster.frontDoor.endpoint, worker.fields["status"] ?? ""])
+        #expect(table.status == 0)
+        #expect(table.output.contains("atrest-frontdoor") && table.output.contains("w-status") && table.output.contains("key_cache_hits"))
+        let json = try runCLI(["status", "--json", "--endpoint", cluster.vault.endpoint])
+        let parsed = try JSONSerialization.jsonObject(with: Data(json.output.utf8)) as? [[String: Any]]
+        #expect(json.status == 0 && parsed?.first?["service"] as? String == "atrest-keyvault")
+        let down = try runCLI(["status", "--timeout", "1", "tcp://127.0.0.1:9"])
+        #expect(down.status == 5)
+    }
+
+    /// Runs the `atrest` CLI with an empty config and returns its exit status and stdout.
+    func runCLI(_ arguments: [String]) throws -> (status: Int32, output: String) {
+        let process = Process()
+        process.executableURL = ServiceProcess.binDirectory.appendingPathComponent("atrest")
+        process.arguments = arguments
+        process.environment = ProcessInfo.processInfo.environment.merging(
+            ["ATREST_CONFIG": NSTemporaryDirectory() + "atrest-status-\(UUID().uuidString.prefix(8)).json"]) { $1 }
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        try process.run()
+        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        return (process.terminationStatus, output)
+    }
+}
