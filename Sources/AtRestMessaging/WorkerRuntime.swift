@@ -58,13 +58,15 @@ public final class WorkerRuntime: Sendable {
     /// - Parameter context: nil (the default) gives the worker a context of
     ///   its own, which `drain()` terminates so the final reply and DISCONNECT
     ///   are flushed; with a shared context they may be lost if the process
-    ///   exits right after `drain()`.
+    ///   exits right after `drain()`. An `inproc://` broker lives in a
+    ///   context (inproc does not cross contexts), so for those nil means
+    ///   `ZMQContext.shared`, where brokers are made by default.
     public init(
         brokerEndpoint: String, service: any RPCService, context: ZMQContext? = nil,
         configuration: WorkerConfiguration = WorkerConfiguration()
     ) throws {
-        ownedContext = context == nil ? ZMQContext() : nil
-        let context = context ?? ownedContext!
+        ownedContext = context == nil && !brokerEndpoint.hasPrefix("inproc://") ? ZMQContext() : nil
+        let context = context ?? ownedContext ?? .shared
         loop = try PollLoop(name: "worker")
         let core = try WorkerCore(
             endpoint: brokerEndpoint, context: context, loop: loop, service: service, configuration: configuration)

@@ -72,7 +72,14 @@ import Testing
         #expect(reasons.contains { $0.contains("periodic") })
         first.close()
         // A new publisher on the same port: the subscriber reconnects by itself.
-        let second = try EventPublisher(endpoint: endpoint)
+        // libzmq releases the port on its I/O thread after close, so the
+        // rebind may need a few tries.
+        var bound: EventPublisher?
+        for _ in 0..<200 where bound == nil {
+            bound = try? EventPublisher(endpoint: endpoint)
+            if bound == nil { try await Task.sleep(for: .milliseconds(10)) }
+        }
+        let second = try #require(bound)
         defer { second.close() }
         var restarted = false
         while !restarted, let delivery = await iterator.next() {
