@@ -76,7 +76,7 @@ struct EncryptionCommands: AsyncParsableCommand {
 
 func printAccount(_ info: AccountInfo, _ output: Output) {
     output.record([
-        "account": info.accountID, "tenant": info.tenant, "managedIdentity": info.managedIdentity, "createdAt": info.createdAtUnix,
+        "account": info.accountID, "tenant": info.tenant, "managedIdentity": info.managedIdentity, "createdAt": isoTime(seconds: info.createdAtUnix),
         "owners": info.owners, "keySource": info.encryption.keySource,
         "key": "\(info.encryption.provider)/\(info.encryption.keyID)", "keyVersion": info.encryption.keyVersion,
     ])
@@ -86,7 +86,7 @@ func printEncryption(_ account: String, _ encryption: AccountEncryption, _ outpu
     output.record([
         "account": account, "algorithm": encryption.algorithm, "keySource": encryption.keySource, "provider": encryption.provider,
         "keyId": encryption.keyID, "keyVersion": encryption.keyVersion, "accountKeyVersion": encryption.accountKeyVersion,
-        "changedAt": encryption.changedAtUnix,
+        "changedAt": isoTime(seconds: encryption.changedAtUnix),
     ])
 }
 

@@ -193,9 +193,14 @@ func parseMetadata(_ pairs: [String]) throws -> [String: String] {
     return metadata
 }
 
+/// ISO 8601 (UTC) for people and scripts alike; `ms` are Unix milliseconds.
 func isoTime(_ ms: Int64) -> String {
-    let formatter = ISO8601DateFormatter()
-    return formatter.string(from: Date(timeIntervalSince1970: Double(ms) / 1000))
+    ISO8601DateFormatter().string(from: Date(timeIntervalSince1970: Double(ms) / 1000))
+}
+
+/// ISO 8601 for Unix seconds; 0 (unset) stays empty.
+func isoTime(seconds: some BinaryInteger) -> String {
+    seconds == 0 ? "" : isoTime(Int64(seconds) * 1000)
 }
 
 func printBlob(_ blob: BlobProperties, _ output: Output, extra: [String: String] = [:]) {

@@ -14,7 +14,7 @@ struct TenantCommands: AsyncParsableCommand {
 
         func run() async throws {
             let created = try await withIdentity(global) { try await $0.createTenant(tenant, displayName: displayName) }
-            global.output.record(["tenant": created.tenant, "displayName": created.displayName, "createdAt": created.createdAtUnix])
+            global.output.record(["tenant": created.tenant, "displayName": created.displayName, "createdAt": isoTime(seconds: created.createdAtUnix)])
         }
     }
 }

@@ -162,7 +162,7 @@ func printKey(_ key: KeyInfo, _ output: Output) {
     output.record([
         "key": "\(key.provider)/\(key.keyID)", "state": key.state.rawValue, "currentVersion": key.currentVersion,
         "versions": key.versionCount, "purgeProtection": key.purgeProtection, "imported": key.imported,
-        "rotationDays": key.rotationDays, "retentionDays": key.retentionDays, "createdAt": key.createdAt,
+        "rotationDays": key.rotationDays, "retentionDays": key.retentionDays, "createdAt": isoTime(seconds: key.createdAt),
         "rotatedAt": key.rotatedAt, "expiresAt": key.expiresAt, "deletedAt": key.deletedAt, "purgeAfter": key.purgeAfter,
         "references": key.references.values.reduce(0, +),
     ])

@@ -31,7 +31,7 @@ struct LoginCommand: AsyncParsableCommand {
         if let endpoint = global.endpoint { config.endpoint = endpoint }
         try config.save()
         global.output.record([
-            "principal": token.principalID, "tenant": token.tenant, "expiresAt": token.expiresAtUnix, "config": CLIConfig.path,
+            "principal": token.principalID, "tenant": token.tenant, "expiresAt": isoTime(seconds: token.expiresAtUnix), "config": CLIConfig.path,
         ])
     }
 
@@ -67,7 +67,7 @@ struct WhoAmICommand: AsyncParsableCommand {
         let me = try await IdentityClient(client).whoAmI()
         global.output.record([
             "principal": me.principalID, "name": me.name, "kind": me.kind, "tenant": me.tenant, "roles": me.roles,
-            "account": me.accountID, "issuer": me.issuer, "expiresAt": me.expiresAtUnix,
+            "account": me.accountID, "issuer": me.issuer, "expiresAt": isoTime(seconds: me.expiresAtUnix),
         ])
     }
 }
