@@ -1,3 +1,5 @@
+import AtRestWire
+
 /// Reads a few top-level fields of a protobuf-encoded header without
 /// decoding the rest (docs/PROTOCOL.md "Broker fast path").
 ///
