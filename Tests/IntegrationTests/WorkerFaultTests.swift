@@ -206,6 +206,6 @@ import Testing
         #expect(outcomes.expectedErrors.withLock { $0 }.isEmpty, "errors with no fault: \(outcomes.expectedErrors.withLock { $0 })")
         let all = outcomes.acknowledged.withLock { $0 }
         for entry in all.suffix(8) { #expect(try await cluster.get(entry.name, metadata) == data, "\(entry.name)") }
-        print("worker added under load: first Put served \(delay) after its start (ready line included), \(all.count) puts")
+        print("worker added under load: first Put served \(delay) after its ready line, \(all.count) puts")
     }
 }
