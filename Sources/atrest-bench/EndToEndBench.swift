@@ -29,9 +29,14 @@ struct EndToEndBench: AsyncParsableCommand {
 
         let root = BenchCluster.temporaryDirectory(under: directory, "e2e-baseline")
         defer { try? FileManager.default.removeItem(atPath: root) }
-        let plain4k = try await Latency.measure(seconds: seconds, callers: 1) { i in try PlainWrite.write(small, to: "\(root)/s\(i % 64)") }
-        let plain1m = try await Latency.measure(seconds: seconds, callers: 1) { i in try PlainWrite.write(mid, to: "\(root)/m\(i % 4)") }
-        let plain64m = try await Latency.measure(seconds: 0, count: largeCount, callers: 1) { _ in try PlainWrite.write(large, to: "\(root)/l") }
+        // A new file per write, as the store writes a new file per object
+        // (rewriting an existing file with O_TRUNC costs ext4 extra journal work).
+        let plain4k = try await Latency.measure(seconds: seconds, callers: 1) { i in try PlainWrite.write(small, to: "\(root)/s\(i)") }
+        PlainWrite.empty(root)
+        let plain1m = try await Latency.measure(seconds: seconds, callers: 1) { i in try PlainWrite.write(mid, to: "\(root)/m\(i)") }
+        PlainWrite.empty(root)
+        let plain64m = try await Latency.measure(seconds: 0, count: largeCount, callers: 1) { i in try PlainWrite.write(large, to: "\(root)/l\(i)") }
+        PlainWrite.empty(root)
         print(plain4k.line("baseline plain write+fsync 4 KiB, 1 writer", bytes: 4096))
         print(plain1m.line("baseline plain write+fsync 1 MiB, 1 writer", bytes: 1 << 20))
         print(plain64m.line("baseline plain write+fsync 64 MiB, 1 writer", bytes: 64 << 20))
@@ -76,6 +81,13 @@ struct EndToEndBench: AsyncParsableCommand {
 
 /// The baseline: a new file with the bytes, made durable (fsync), closed.
 enum PlainWrite {
+    /// Removes the baseline's files (outside the timed part).
+    static func empty(_ directory: String) {
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? [] {
+            unlink("\(directory)/\(name)")
+        }
+    }
+
     static func write(_ bytes: [UInt8], to path: String) throws {
         let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
         guard fd >= 0 else { throw ValidationError("open \(path): errno \(errno)") }

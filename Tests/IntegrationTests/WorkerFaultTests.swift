@@ -30,6 +30,27 @@ import Testing
                 unexpected.withLock { $0.append("\(error)") }
             }
         }
+
+        /// `clients` loops calling `call(client, i)` until `stop`; what it
+        /// returns is acknowledged, what it throws is sorted by `attempt`.
+        func load(clients: Int, _ call: @escaping @Sendable (Int, Int) async throws -> Acknowledged) -> Task<Void, Never> {
+            Task {
+                await withTaskGroup(of: Void.self) { group in
+                    for client in 0..<clients {
+                        group.addTask {
+                            var i = 0
+                            while !self.stop.load(ordering: .relaxed) {
+                                i += 1
+                                await self.attempt {
+                                    let entry = try await call(client, i)
+                                    self.acknowledged.withLock { $0.append(entry) }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
     }
 
     static func content(size: Int, seed: UInt8) -> [UInt8] {
@@ -75,29 +96,17 @@ import Testing
         let metadata = try await cluster.bootstrap(accounts: ["acct-k"])["acct-k"]!
         let outcomes = Outcomes()
 
-        let load = Task {
-            await withTaskGroup(of: Void.self) { group in
-                for client in 0..<5 {
-                    group.addTask {
-                        var i = 0
-                        while !outcomes.stop.load(ordering: .relaxed) {
-                            i += 1
-                            let staged = client >= 3
-                            let entry = Acknowledged(name: "c\(client)-\(i)", size: staged ? 4 * (256 << 10) + 123 : 64 << 10,
-                                                     seed: UInt8(truncatingIfNeeded: client &* 17 &+ i))
-                            let data = Self.content(size: entry.size, seed: entry.seed)
-                            await outcomes.attempt {
-                                if staged {
-                                    try await Self.stagedUpload(cluster, entry.name, data, blockSize: 256 << 10, metadata)
-                                } else {
-                                    try await cluster.put(entry.name, data, metadata, idempotencyKey: entry.name, timeout: .seconds(10))
-                                }
-                                outcomes.acknowledged.withLock { $0.append(entry) }
-                            }
-                        }
-                    }
-                }
+        let load = outcomes.load(clients: 5) { client, i in
+            let staged = client >= 3
+            let entry = Acknowledged(name: "c\(client)-\(i)", size: staged ? 4 * (256 << 10) + 123 : 64 << 10,
+                                     seed: UInt8(truncatingIfNeeded: client &* 17 &+ i))
+            let data = Self.content(size: entry.size, seed: entry.seed)
+            if staged {
+                try await Self.stagedUpload(cluster, entry.name, data, blockSize: 256 << 10, metadata)
+            } else {
+                try await cluster.put(entry.name, data, metadata, idempotencyKey: entry.name, timeout: .seconds(10))
             }
+            return entry
         }
 
         // Kill once the victim holds calls and has served StageBlocks (so the
@@ -166,22 +175,10 @@ import Testing
         let metadata = try await cluster.bootstrap(accounts: ["acct-j"])["acct-j"]!
         let outcomes = Outcomes()
         let data = Self.content(size: 256 << 10, seed: 9)
-        let load = Task {
-            await withTaskGroup(of: Void.self) { group in
-                for client in 0..<4 {
-                    group.addTask {
-                        var i = 0
-                        while !outcomes.stop.load(ordering: .relaxed) {
-                            i += 1
-                            let name = "j\(client)-\(i)"
-                            await outcomes.attempt {
-                                try await cluster.put(name, data, metadata, idempotencyKey: name, timeout: .seconds(10))
-                                outcomes.acknowledged.withLock { $0.append(Acknowledged(name: name, size: data.count, seed: 9)) }
-                            }
-                        }
-                    }
-                }
-            }
+        let load = outcomes.load(clients: 4) { client, i in
+            let name = "j\(client)-\(i)"
+            try await cluster.put(name, data, metadata, idempotencyKey: name, timeout: .seconds(10))
+            return Acknowledged(name: name, size: data.count, seed: 9)
         }
         // Under load: the first worker has answered Puts already.
         for _ in 0..<500 where try await Self.served(cluster, "w-first", BlobMethod.put) < 4 {
