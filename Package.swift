@@ -101,6 +101,7 @@ let package = Package(
                 "AtRestStatus",
                 "AtRestCrypto", "AtRestWire", "AtRestMessaging", "AtRestStorage", "AtRestIdentity",
                 "AtRestKeyVault", argumentParser,
+                "AtRestClient", "AtRestTesting",
             ]),
         // Echo peer for messaging tests and benchmarks: server, broker, worker.
         .executableTarget(

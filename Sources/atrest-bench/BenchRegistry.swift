@@ -8,5 +8,7 @@ enum BenchRegistry {
         StorageBench.self,
         IdentityBench.self,
         VaultBench.self,
+        EndToEndBench.self,
+        ScaleBench.self,
     ]
 }

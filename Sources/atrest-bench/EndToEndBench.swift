@@ -1,0 +1,156 @@
+import ArgumentParser
+import AtRestClient
+import AtRestCrypto
+import Foundation
+import Glibc
+import Synchronization
+
+/// `atrest-bench e2e` (issue 6): the real five processes, through the front
+/// door with 1 and then 2 workers, as a client does it (`BlobClient`: SHA-256
+/// sent and checked, token and account on every call): 4 KiB put/get
+/// latency and ops/s, 1 MiB and 64 MiB put/get throughput. Baseline in the
+/// same run and on the same filesystem as the object store: plain
+/// open+write+fsync+close of the same bytes to a new file.
+/// Targets: 64 MiB put ≥ 0.8× the baseline; 4 KiB put p99 ≤ 5 ms.
+struct EndToEndBench: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "e2e", abstract: "End-to-end blob put/get through the front door with 1 and 2 workers vs plain write+fsync.")
+
+    @Option(help: "Seconds per 4 KiB / 1 MiB measurement.") var seconds = 2.0
+    @Option(help: "Concurrent callers for the concurrent 4 KiB and the 1 MiB measurements.") var callers = 4
+    @Option(help: "64 MiB objects put and got per worker count.") var largeCount = 3
+    @Option(help: "Worker counts to measure, comma-separated.") var workers = "1,2"
+    @Option(help: "Parent directory of the cluster's data (the baseline writes there too).") var directory = NSTemporaryDirectory()
+
+    func run() async throws {
+        let large = try SecureRandom.bytes(64 << 20)
+        let mid = Array(large[0..<(1 << 20)]), small = Array(large[0..<4096])
+        print("e2e bench: services from \(BenchCluster.binDirectory), data under \(directory), \(callers) callers, \(seconds) s per case")
+
+        let root = BenchCluster.temporaryDirectory(under: directory, "e2e-baseline")
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        // A new file per write, as the store writes a new file per object
+        // (rewriting an existing file with O_TRUNC costs ext4 extra journal work).
+        let plain4k = try await Latency.measure(seconds: seconds, callers: 1) { i in try PlainWrite.write(small, to: "\(root)/s\(i)") }
+        PlainWrite.empty(root)
+        let plain1m = try await Latency.measure(seconds: seconds, callers: 1) { i in try PlainWrite.write(mid, to: "\(root)/m\(i)") }
+        PlainWrite.empty(root)
+        let plain64m = try await Latency.measure(seconds: 0, count: largeCount, callers: 1) { i in try PlainWrite.write(large, to: "\(root)/l\(i)") }
+        PlainWrite.empty(root)
+        print(plain4k.line("baseline plain write+fsync 4 KiB, 1 writer", bytes: 4096))
+        print(plain1m.line("baseline plain write+fsync 1 MiB, 1 writer", bytes: 1 << 20))
+        print(plain64m.line("baseline plain write+fsync 64 MiB, 1 writer", bytes: 64 << 20))
+
+        for count in workers.split(separator: ",").compactMap({ Int($0) }) {
+            let cluster = try await BenchCluster(workers: count, root: BenchCluster.temporaryDirectory(under: directory, "e2e"))
+            defer { cluster.stop() }
+            let blobs = cluster.blobs!
+            print("-- \(count) worker\(count == 1 ? "" : "s")")
+            for n in Set([1, callers]).sorted() {
+                let put = try await Latency.measure(seconds: seconds, callers: n) { i in
+                    _ = try await blobs.put("bench", "s\(i % 256)", data: small)
+                }
+                print(put.line("put 4 KiB, \(n) caller\(n == 1 ? "" : "s")", bytes: 4096)
+                      + "  p99 target 5 ms: \(put.p99 <= 0.005 ? "met" : "MISSED")  ops/s vs plain: \(decimals(put.opsPerSecond / plain4k.opsPerSecond))")
+                let get = try await Latency.measure(seconds: seconds, callers: n) { i in
+                    _ = try await blobs.get("bench", "s\(i % min(256, put.count))")
+                }
+                print(get.line("get 4 KiB, \(n) caller\(n == 1 ? "" : "s")", bytes: 4096))
+            }
+            let put1 = try await Latency.measure(seconds: seconds, callers: callers) { i in
+                _ = try await blobs.upload("bench", "m\(i % 16)", data: mid)
+            }
+            print(put1.line("put 1 MiB, \(callers) callers", bytes: 1 << 20) + "  ratio to plain: \(decimals(put1.opsPerSecond / plain1m.opsPerSecond))")
+            let get1 = try await Latency.measure(seconds: seconds, callers: callers) { i in
+                _ = try await blobs.download("bench", "m\(i % min(16, put1.count))")
+            }
+            print(get1.line("get 1 MiB, \(callers) callers", bytes: 1 << 20))
+            let put64 = try await Latency.measure(seconds: 0, count: largeCount, callers: 1) { _ in
+                _ = try await blobs.upload("bench", "large", data: large)
+            }
+            let ratio = put64.opsPerSecond / plain64m.opsPerSecond
+            print(put64.line("put 64 MiB (4 MiB blocks, 4 in flight)", bytes: 64 << 20)
+                  + "  ratio to plain: \(decimals(ratio))  target 0.80: \(ratio >= 0.8 ? "met" : "MISSED")")
+            let get64 = try await Latency.measure(seconds: 0, count: largeCount, callers: 1) { _ in
+                guard try await blobs.download("bench", "large").count == large.count else { throw ValidationError("short 64 MiB read") }
+            }
+            print(get64.line("get 64 MiB (4 MiB ranges, 4 in flight)", bytes: 64 << 20))
+        }
+    }
+}
+
+/// The baseline: a new file with the bytes, made durable (fsync), closed.
+enum PlainWrite {
+    /// Removes the baseline's files (outside the timed part).
+    static func empty(_ directory: String) {
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? [] {
+            unlink("\(directory)/\(name)")
+        }
+    }
+
+    static func write(_ bytes: [UInt8], to path: String) throws {
+        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+        guard fd >= 0 else { throw ValidationError("open \(path): errno \(errno)") }
+        defer { close(fd) }
+        var done = 0
+        try bytes.withUnsafeBytes { raw in
+            while done < raw.count {
+                let n = Glibc.write(fd, raw.baseAddress! + done, raw.count - done)
+                guard n > 0 else { throw ValidationError("write \(path): errno \(errno)") }
+                done += n
+            }
+        }
+        guard fsync(fd) == 0 else { throw ValidationError("fsync \(path): errno \(errno)") }
+    }
+}
+
+/// Per-call latencies of `callers` concurrent loops, for `seconds` or until
+/// `count` calls (one warm-up call first, not counted).
+struct Latency {
+    var samples: [Double]
+    var wall: Double
+    var count: Int { samples.count }
+    var opsPerSecond: Double { wall > 0 ? Double(samples.count) / wall : 0 }
+    func percentile(_ p: Double) -> Double {
+        let sorted = samples.sorted()
+        return sorted.isEmpty ? 0 : sorted[min(sorted.count - 1, Int(Double(sorted.count) * p))]
+    }
+    var p50: Double { percentile(0.5) }
+    var p99: Double { percentile(0.99) }
+
+    func line(_ name: String, bytes: Int) -> String {
+        let mib = opsPerSecond * Double(bytes) / 1_048_576
+        return "\(name.padding(toLength: 44, withPad: " ", startingAt: 0)) p50 \(decimals(p50 * 1000)) ms  p99 \(decimals(p99 * 1000)) ms  "
+            + "\(decimals(opsPerSecond, 1)) ops/s  \(decimals(mib, 1)) MiB/s  (n=\(count))"
+    }
+
+    /// Call numbers shared by the callers.
+    final class Ticket: Sendable { let value = Atomic<Int>(0) }
+
+    static func measure(seconds: Double, count: Int = .max, callers: Int,
+                        _ body: @escaping @Sendable (Int) async throws -> Void) async throws -> Latency {
+        try await body(0)
+        let next = Ticket()
+        let start = BenchClock.now()
+        let deadline = start + seconds
+        let samples = try await withThrowingTaskGroup(of: [Double].self) { group in
+            for _ in 0..<callers {
+                group.addTask {
+                    var mine: [Double] = []
+                    while true {
+                        let i = next.value.add(1, ordering: .relaxed).newValue
+                        if i > count || (count == .max && BenchClock.now() >= deadline) { break }
+                        let t = BenchClock.now()
+                        try await body(i)
+                        mine.append(BenchClock.now() - t)
+                    }
+                    return mine
+                }
+            }
+            return try await group.reduce(into: [Double]()) { $0 += $1 }
+        }
+        return Latency(samples: samples, wall: BenchClock.now() - start)
+    }
+}
+
+func decimals(_ value: Double, _ digits: Int = 2) -> String { String(format: "%.\(digits)f", value) }
