@@ -17,7 +17,7 @@ import Testing
     static func cPattern(_ size: Int) -> [UInt8] { (0..<size).map { UInt8(truncatingIfNeeded: $0 &* 7 &+ ($0 >> 11)) } }
 
     @Test func pythonAndCClientsAgainstTheCluster() async throws {
-        let cluster = try BlobCluster()
+        let cluster = try LocalCluster.blobCluster()
         defer { cluster.stop() }
         let work = cluster.root + "/clients"
         try FileManager.default.createDirectory(atPath: work + "/py", withIntermediateDirectories: true)

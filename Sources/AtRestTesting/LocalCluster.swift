@@ -1,0 +1,140 @@
+import AtRestMessaging
+import AtRestWire
+import Foundation
+
+/// A real AtRest cluster on this host: identity, key vault, front door and
+/// crypto workers, each a `ServiceProcess` with its own data directory under
+/// `root` (the workers share `root/objects`, as workers on several hosts
+/// share a filesystem). The identity creates the service principals and
+/// their credential files; every other service logs in with its own file.
+/// The vault binds fixed ports once known, so `restartVault` brings it back
+/// on the same endpoints. Used by the integration tests and `atrest-bench`,
+/// so both start services with the same flags.
+public final class LocalCluster: @unchecked Sendable {
+    public typealias Options = LocalClusterOptions
+
+    public let options: Options
+    public let root: String
+    public let identity: ServiceProcess
+    public private(set) var vault: ServiceProcess
+    public let frontDoor: ServiceProcess
+    /// Running and stopped workers by name; `workerNames` keeps start order.
+    public private(set) var workers: [String: ServiceProcess] = [:]
+    public private(set) var workerNames: [String] = []
+    /// The worker processes in start order.
+    public var workerProcesses: [ServiceProcess] { workerNames.compactMap { workers[$0] } }
+    /// Connected to the front door's client endpoint.
+    public let client: RPCClient
+    public let vaultEndpoint: String
+    public let vaultEvents: String
+    /// Where workers connect to the front door.
+    public var workersEndpoint: String { frontDoor.fields["workers"] ?? "" }
+    public var objectsDirectory: String { "\(root)/objects" }
+
+    public init(_ options: Options = Options()) throws {
+        self.options = options
+        root = options.root ?? Self.temporaryDirectory(options.rootTag)
+        try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+        let host = options.serviceHost
+        let r = root
+        identity = try Self.launch(options, .identity, "atrest-identity", [
+            "--endpoint", "tcp://\(host):*", "--data-dir", "\(r)/identity", "--service-principal", "frontdoor",
+            "--service-principal", "worker", "--service-principal", "keyvault", "--log-level", "warning",
+        ])
+        vault = try Self.launch(options, .vault, "atrest-keyvault",
+                                Self.vaultArguments(r, endpoint: "tcp://\(host):*", events: "tcp://\(host):*", identity: identity.endpoint))
+        vaultEndpoint = vault.endpoint
+        vaultEvents = vault.fields["events"] ?? ""
+        frontDoor = try Self.launch(options, .frontDoor, "atrest-frontdoor", [
+            "--endpoint", "tcp://127.0.0.1:*", "--workers", "tcp://\(host):*", "--identity", identity.endpoint,
+            "--vault", vaultEndpoint, "--vault-events", vaultEvents, "--data-dir", "\(r)/frontdoor",
+            "--credentials-file", Self.credentialsFile(r, "frontdoor"), "--log-level", "warning",
+        ])
+        client = try RPCClient(endpoint: frontDoor.endpoint)
+        for index in 0..<options.workers { try addWorker("\(options.workerPrefix)\(index)") }
+    }
+
+    /// Starts a worker. `launcher` is prepended (e.g. ["/usr/sbin/ip", "netns",
+    /// "exec", ns]); `credit` and `statusHost` default to the options'.
+    @discardableResult
+    public func addWorker(_ name: String, launcher: [String] = [], statusHost: String? = nil, credit: Int? = nil) throws -> ServiceProcess {
+        var arguments = [
+            "--frontdoor", workersEndpoint, "--identity", identity.endpoint, "--vault", vaultEndpoint,
+            "--vault-events", vaultEvents, "--data-dir", objectsDirectory,
+            "--credentials-file", Self.credentialsFile(root, "worker"), "--name", name,
+        ]
+        if let credit = credit ?? options.workerCredit { arguments += ["--credit", "\(credit)"] }
+        if let host = statusHost ?? options.workerStatusHost { arguments += ["--status-endpoint", "tcp://\(host):*"] }
+        arguments += ["--log-level", "warning"] + (options.extraArguments[.worker] ?? [])
+        let binary = (options.binDirectory ?? ServiceProcess.binDirectory.path) + "/atrest-worker"
+        let worker = launcher.isEmpty ? try ServiceProcess(binary, arguments)
+            : try ServiceProcess(launcher[0], Array(launcher.dropFirst()) + [binary] + arguments)
+        if workers[name] == nil { workerNames.append(name) }
+        workers[name] = worker
+        return worker
+    }
+
+    /// SIGKILLs worker `name` (a crash: in-flight calls are lost).
+    public func killWorker(_ name: String) { workers[name]?.kill() }
+
+    /// SIGTERMs worker `name` so it drains; its exit status, nil if it had to be killed.
+    @discardableResult
+    public func drainWorker(_ name: String) -> Int32? { workers[name]?.terminate() }
+
+    /// SIGKILL the vault and start it again on the same endpoints and state.
+    public func restartVault(after pause: Duration = .zero) throws {
+        vault.kill()
+        if pause > .zero {
+            Thread.sleep(forTimeInterval: Double(pause.components.seconds) + Double(pause.components.attoseconds) / 1e18)
+        }
+        vault = try Self.launch(options, .vault, "atrest-keyvault",
+                                Self.vaultArguments(root, endpoint: vaultEndpoint, events: vaultEvents, identity: identity.endpoint))
+    }
+
+    /// Terminates every process (workers first) and removes `root`.
+    public func stop() {
+        client.close()
+        for name in workerNames { _ = workers[name]?.terminate() }
+        _ = frontDoor.terminate()
+        _ = vault.terminate()
+        _ = identity.terminate()
+        try? FileManager.default.removeItem(atPath: root)
+    }
+
+    /// The secret in the credential file the identity wrote for `name` (admin, frontdoor, …).
+    public func secret(_ name: String) throws -> String {
+        try String(contentsOfFile: Self.credentialsFile(root, name), encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    /// Every regular file under the data root.
+    public func allFiles() -> [String] {
+        let enumerator = FileManager.default.enumerator(atPath: root)
+        var files: [String] = []
+        while let path = enumerator?.nextObject() as? String {
+            var isDir: ObjCBool = false
+            if FileManager.default.fileExists(atPath: "\(root)/\(path)", isDirectory: &isDir), !isDir.boolValue {
+                files.append("\(root)/\(path)")
+            }
+        }
+        return files
+    }
+
+    /// A fresh directory `atrest-<tag>-<random>` under `parent`.
+    public static func temporaryDirectory(under parent: String = NSTemporaryDirectory(), _ tag: String) -> String {
+        let path = (parent.hasSuffix("/") ? parent : parent + "/") + "atrest-\(tag)-\(UUID().uuidString.prefix(8))"
+        try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        return path
+    }
+
+    private static func credentialsFile(_ root: String, _ name: String) -> String { "\(root)/identity/credentials/\(name).secret" }
+
+    private static func vaultArguments(_ root: String, endpoint: String, events: String, identity: String) -> [String] {
+        ["--endpoint", endpoint, "--events-endpoint", events, "--data-dir", "\(root)/vault", "--identity-endpoint", identity,
+         "--credentials-file", credentialsFile(root, "keyvault"), "--log-level", "warning"]
+    }
+
+    private static func launch(_ options: Options, _ service: Options.Service, _ name: String, _ arguments: [String]) throws -> ServiceProcess {
+        let executable = options.binDirectory.map { "\($0)/\(name)" } ?? name
+        return try ServiceProcess(executable, arguments + (options.extraArguments[service] ?? []))
+    }
+}
