@@ -37,18 +37,14 @@ public final class LocalCluster: @unchecked Sendable {
         try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
         let host = options.serviceHost
         let r = root
-        identity = try Self.launch(options, .identity, "atrest-identity", [
-            "--endpoint", "tcp://\(host):*", "--data-dir", "\(r)/identity", "--service-principal", "frontdoor",
-            "--service-principal", "worker", "--service-principal", "keyvault", "--log-level", "warning",
-        ])
-        vault = try Self.launch(options, .vault, "atrest-keyvault",
-                                Self.vaultArguments(r, endpoint: "tcp://\(host):*", events: "tcp://\(host):*", identity: identity.endpoint))
+        identity = try Self.launch(options, .identity, "atrest-identity", Self.identityArguments(root: r, host: host))
+        vault = try Self.launch(options, .vault, "atrest-keyvault", Self.vaultArguments(root: r, identity: identity.endpoint, host: host))
         vaultEndpoint = vault.endpoint
         vaultEvents = vault.fields["events"] ?? ""
         frontDoor = try Self.launch(options, .frontDoor, "atrest-frontdoor", [
             "--endpoint", "tcp://127.0.0.1:*", "--workers", "tcp://\(host):*", "--identity", identity.endpoint,
             "--vault", vaultEndpoint, "--vault-events", vaultEvents, "--data-dir", "\(r)/frontdoor",
-            "--credentials-file", Self.credentialsFile(r, "frontdoor"), "--log-level", "warning",
+            "--credentials-file", Self.credentialsFile(root: r, "frontdoor"), "--log-level", "warning",
         ])
         client = try RPCClient(endpoint: frontDoor.endpoint)
         for index in 0..<options.workers { try addWorker("\(options.workerPrefix)\(index)") }
@@ -61,7 +57,7 @@ public final class LocalCluster: @unchecked Sendable {
         var arguments = [
             "--frontdoor", workersEndpoint, "--identity", identity.endpoint, "--vault", vaultEndpoint,
             "--vault-events", vaultEvents, "--data-dir", objectsDirectory,
-            "--credentials-file", Self.credentialsFile(root, "worker"), "--name", name,
+            "--credentials-file", Self.credentialsFile(root: root, "worker"), "--name", name,
         ]
         if let credit = credit ?? options.workerCredit { arguments += ["--credit", "\(credit)"] }
         if let host = statusHost ?? options.workerStatusHost { arguments += ["--status-endpoint", "tcp://\(host):*"] }
@@ -88,7 +84,7 @@ public final class LocalCluster: @unchecked Sendable {
             Thread.sleep(forTimeInterval: Double(pause.components.seconds) + Double(pause.components.attoseconds) / 1e18)
         }
         vault = try Self.launch(options, .vault, "atrest-keyvault",
-                                Self.vaultArguments(root, endpoint: vaultEndpoint, events: vaultEvents, identity: identity.endpoint))
+                                Self.vaultArguments(root: root, identity: identity.endpoint, endpoint: vaultEndpoint, events: vaultEvents))
     }
 
     /// Terminates every process (workers first) and removes `root`.
@@ -102,9 +98,7 @@ public final class LocalCluster: @unchecked Sendable {
     }
 
     /// The secret in the credential file the identity wrote for `name` (admin, frontdoor, …).
-    public func secret(_ name: String) throws -> String {
-        try String(contentsOfFile: Self.credentialsFile(root, name), encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
-    }
+    public func secret(_ name: String) throws -> String { try Self.secret(root: root, name) }
 
     /// Every regular file under the data root.
     public func allFiles() -> [String] {
@@ -126,11 +120,28 @@ public final class LocalCluster: @unchecked Sendable {
         return path
     }
 
-    private static func credentialsFile(_ root: String, _ name: String) -> String { "\(root)/identity/credentials/\(name).secret" }
+    // The command lines below are public so fixtures that start only some
+    // services (identity + vault) use the same flags and file layout.
 
-    private static func vaultArguments(_ root: String, endpoint: String, events: String, identity: String) -> [String] {
-        ["--endpoint", endpoint, "--events-endpoint", events, "--data-dir", "\(root)/vault", "--identity-endpoint", identity,
-         "--credentials-file", credentialsFile(root, "keyvault"), "--log-level", "warning"]
+    /// Where the identity under `root` writes `name`'s credential file.
+    public static func credentialsFile(root: String, _ name: String) -> String { "\(root)/identity/credentials/\(name).secret" }
+
+    /// The secret in `name`'s credential file under `root`.
+    public static func secret(root: String, _ name: String) throws -> String {
+        try String(contentsOfFile: credentialsFile(root: root, name), encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    /// Identity on `host` (any port), creating the service principals frontdoor, worker and keyvault.
+    public static func identityArguments(root: String, host: String = "127.0.0.1") -> [String] {
+        ["--endpoint", "tcp://\(host):*", "--data-dir", "\(root)/identity", "--service-principal", "frontdoor",
+         "--service-principal", "worker", "--service-principal", "keyvault", "--log-level", "warning"]
+    }
+
+    /// Vault on `endpoint`/`events` (default: any port on `host`), logging in as `keyvault`.
+    public static func vaultArguments(root: String, identity: String, host: String = "127.0.0.1",
+                                      endpoint: String? = nil, events: String? = nil) -> [String] {
+        ["--endpoint", endpoint ?? "tcp://\(host):*", "--events-endpoint", events ?? "tcp://\(host):*", "--data-dir", "\(root)/vault",
+         "--identity-endpoint", identity, "--credentials-file", credentialsFile(root: root, "keyvault"), "--log-level", "warning"]
     }
 
     private static func launch(_ options: Options, _ service: Options.Service, _ name: String, _ arguments: [String]) throws -> ServiceProcess {
