@@ -91,8 +91,8 @@ let package = Package(
             name: "atrest-worker",
             dependencies: ["AtRestStatus", "AtRestCryptoWorker", "AtRestMessaging", "AtRestRuntime", "AtRestServiceKit", argumentParser, logging]),
 
-        // Test helpers: launching the real executables (used by integration tests).
-        .target(name: "AtRestTesting"),
+        // Test support: ServiceProcess and LocalCluster (tests and atrest-bench; no service depends on it).
+        .target(name: "AtRestTesting", dependencies: ["AtRestClient", "AtRestMessaging", "AtRestWire", "AtRestIdentity"]),
 
         // --- Executables. ---
         .executableTarget(

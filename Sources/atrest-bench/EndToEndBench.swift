@@ -1,6 +1,7 @@
 import ArgumentParser
 import AtRestClient
 import AtRestCrypto
+import AtRestTesting
 import Foundation
 import Glibc
 import Synchronization
@@ -27,7 +28,7 @@ struct EndToEndBench: AsyncParsableCommand {
         let mid = Array(large[0..<(1 << 20)]), small = Array(large[0..<4096])
         print("e2e bench: services from \(BenchCluster.binDirectory), data under \(directory), \(callers) callers, \(seconds) s per case")
 
-        let root = BenchCluster.temporaryDirectory(under: directory, "e2e-baseline")
+        let root = LocalCluster.temporaryDirectory(under: directory, "e2e-baseline")
         defer { try? FileManager.default.removeItem(atPath: root) }
         // A new file per write, as the store writes a new file per object
         // (rewriting an existing file with O_TRUNC costs ext4 extra journal work).
@@ -42,9 +43,8 @@ struct EndToEndBench: AsyncParsableCommand {
         print(plain64m.line("baseline plain write+fsync 64 MiB, 1 writer", bytes: 64 << 20))
 
         for count in workers.split(separator: ",").compactMap({ Int($0) }) {
-            let cluster = try await BenchCluster(workers: count, root: BenchCluster.temporaryDirectory(under: directory, "e2e"))
+            let (cluster, blobs) = try await BenchCluster.start(workers: count, root: LocalCluster.temporaryDirectory(under: directory, "e2e"))
             defer { cluster.stop() }
-            let blobs = cluster.blobs!
             print("-- \(count) worker\(count == 1 ? "" : "s")")
             for n in Set([1, callers]).sorted() {
                 let put = try await Latency.measure(seconds: seconds, callers: n) { i in

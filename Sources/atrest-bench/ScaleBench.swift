@@ -1,6 +1,7 @@
 import ArgumentParser
 import AtRestClient
 import AtRestCrypto
+import AtRestTesting
 import AtRestWire
 import Foundation
 
@@ -34,9 +35,8 @@ struct ScaleBench: AsyncParsableCommand {
         let object = try SecureRandom.bytes(1 << 20)
         var first: Double?
         for count in workers.split(separator: ",").compactMap({ Int($0) }) {
-            let cluster = try await BenchCluster(workers: count, root: BenchCluster.temporaryDirectory(under: directory, "scale"))
+            let (cluster, blobs) = try await BenchCluster.start(workers: count, root: LocalCluster.temporaryDirectory(under: directory, "scale"))
             defer { cluster.stop() }
-            let blobs = cluster.blobs!
             let hash = clientHash
             let put: @Sendable (Int) async throws -> Void = { i in
                 if hash {
@@ -49,7 +49,7 @@ struct ScaleBench: AsyncParsableCommand {
                 }
             }
             for i in 0..<(2 * callers) { try await put(i) }  // warm-up: key caches, connections, page cache
-            let pids = (front: cluster.frontDoor.pid, workers: cluster.workers.map(\.pid), others: [cluster.identity.pid, cluster.vault.pid])
+            let pids = (front: cluster.frontDoor.pid, workers: cluster.workerProcesses.map(\.pid), others: [cluster.identity.pid, cluster.vault.pid])
             let before = (front: ProcessCPU.seconds(pid: pids.front), workers: pids.workers.map(ProcessCPU.seconds(pid:)),
                           others: pids.others.map(ProcessCPU.seconds(pid:)).reduce(0, +), client: ProcessCPU.selfSeconds())
             let result = try await Latency.measure(seconds: seconds, callers: callers, put)

@@ -2,6 +2,7 @@ import AtRestCrypto
 import AtRestKeyVault
 import AtRestMessaging
 import AtRestWire
+import AtRestTesting
 import Foundation
 import Testing
 
@@ -9,7 +10,7 @@ import Testing
 /// the whole flow (starting it is the slow part), scenarios in order.
 @Suite(.serialized) struct BlobEndToEndTests {
     @Test func encryptedBlobStorageEndToEnd() async throws {
-        let cluster = try BlobCluster()
+        let cluster = try LocalCluster.blobCluster()
         defer { cluster.stop() }
         let (alice, bob) = try await cluster.bootstrapUsers()
         let c = cluster.client

@@ -7,7 +7,7 @@ import Testing
 @Suite("CLI blob verbs with a real cluster", .serialized)
 struct CLIBlobTests {
     @Test func accountContainerAndBlobVerbs() async throws {
-        let cluster = try BlobCluster()
+        let cluster = try LocalCluster.blobCluster()
         defer { cluster.stop() }
         _ = try await cluster.bootstrapUsers()
         let env = ["ATREST_CONFIG": "\(cluster.root)/cli/config.json"]

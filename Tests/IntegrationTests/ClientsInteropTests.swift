@@ -17,7 +17,7 @@ import Testing
     static func cPattern(_ size: Int) -> [UInt8] { (0..<size).map { UInt8(truncatingIfNeeded: $0 &* 7 &+ ($0 >> 11)) } }
 
     @Test func pythonAndCClientsAgainstTheCluster() async throws {
-        let cluster = try BlobCluster()
+        let cluster = try LocalCluster.blobCluster()
         defer { cluster.stop() }
         let work = cluster.root + "/clients"
         try FileManager.default.createDirectory(atPath: work + "/py", withIntermediateDirectories: true)
@@ -25,7 +25,7 @@ import Testing
         try await ClientTools.generatePython(into: work + "/py")
         let (alice, _) = try await cluster.bootstrapUsers()
         let secretFile = work + "/alice.secret"
-        FileManager.default.createFile(atPath: secretFile, contents: Data("alice-secret-123456\n".utf8), attributes: [.posixPermissions: 0o600])
+        try #require(FileManager.default.createFile(atPath: secretFile, contents: Data("alice-secret-123456\n".utf8), attributes: [.posixPermissions: 0o600]))
 
         // Python: login, account, container, 4 staged blocks, ranged reads, list.
         let size = 3 * (1 << 20) + 12345
@@ -85,13 +85,12 @@ import Testing
         try CurveKeyFile.writeKeyPair(server, to: root + "/server.key")
         try CurveKeyFile.writeKeyPair(client, to: root + "/client.key")
         try "\(client.publicKey)\n".write(toFile: root + "/allow", atomically: true, encoding: .utf8)
-        let identity = try ServiceProcess("atrest-identity", [
-            "--endpoint", "tcp://127.0.0.1:*", "--data-dir", root + "/identity", "--log-level", "warning",
+        let identity = try ServiceProcess("atrest-identity", LocalCluster.identityArguments(root: root) + [
             "--curve-secret-key-file", root + "/server.key", "--curve-allow-file", root + "/allow",
         ])
         defer { _ = identity.terminate() }
         let base = ["\(ClientTools.repoRoot)/clients/python/atrest_example.py", "whoami", "--endpoint", identity.endpoint,
-                    "--user", "admin", "--secret-file", root + "/identity/credentials/admin.secret",
+                    "--user", "admin", "--secret-file", LocalCluster.credentialsFile(root: root, "admin"),
                     "--generated-dir", root + "/py", "--curve-server-key", server.publicKey]
         let env = ["PYTHONPATH": root + "/py"]
 

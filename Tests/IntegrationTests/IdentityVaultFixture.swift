@@ -5,7 +5,8 @@ import AtRestTesting
 import AtRestWire
 import Foundation
 
-/// A real atrest-identity and atrest-keyvault on tcp://127.0.0.1:*, with the
+/// A real atrest-identity and atrest-keyvault on tcp://127.0.0.1:* (no front
+/// door: the tests call them directly; flags as in `LocalCluster`), with the
 /// bootstrap admin logged in and made key administrator.
 final class IdentityVaultFixture: @unchecked Sendable {
     let directory: String
@@ -35,24 +36,15 @@ final class IdentityVaultFixture: @unchecked Sendable {
     }
 
     static func startIdentity(_ directory: String) throws -> ServiceProcess {
-        try ServiceProcess("atrest-identity", [
-            "--data-dir", "\(directory)/identity", "--endpoint", "tcp://127.0.0.1:*",
-            "--service-principal", "keyvault", "--service-principal", "worker", "--log-level", "warning",
-        ])
+        try ServiceProcess("atrest-identity", LocalCluster.identityArguments(root: directory))
     }
 
     static func startVault(_ directory: String, identityEndpoint: String, providers: [String]) throws -> ServiceProcess {
-        try ServiceProcess("atrest-keyvault", [
-            "--data-dir", "\(directory)/vault", "--endpoint", "tcp://127.0.0.1:*", "--events-endpoint", "tcp://127.0.0.1:*",
-            "--identity-endpoint", identityEndpoint, "--credentials-file", "\(directory)/identity/credentials/keyvault.secret",
-            "--log-level", "warning",
-        ] + providers.flatMap { ["--provider", $0] })
+        try ServiceProcess("atrest-keyvault", LocalCluster.vaultArguments(root: directory, identity: identityEndpoint)
+            + providers.flatMap { ["--provider", $0] })
     }
 
-    static func secret(_ directory: String, _ name: String) throws -> String {
-        try String(contentsOfFile: "\(directory)/identity/credentials/\(name).secret", encoding: .utf8)
-            .trimmingCharacters(in: .whitespacesAndNewlines)
-    }
+    static func secret(_ directory: String, _ name: String) throws -> String { try LocalCluster.secret(root: directory, name) }
 
     /// Restarts the identity service on the same data directory (new port).
     func restartIdentity() throws {

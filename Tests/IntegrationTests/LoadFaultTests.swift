@@ -1,6 +1,7 @@
 import AtRestMessaging
 import AtRestStatus
 import AtRestWire
+import AtRestTesting
 import Foundation
 import Synchronization
 import Testing
@@ -30,7 +31,7 @@ import Testing
         let environment = ProcessInfo.processInfo.environment
         let seconds = max(16, Int(environment["ATREST_LOAD_SECONDS"] ?? "") ?? 18)
         let clients = max(1, Int(environment["ATREST_LOAD_CLIENTS"] ?? "") ?? 4)
-        let cluster = try DeployCluster()
+        let cluster = try LocalCluster.deployCluster()
         defer { cluster.stop() }
         let victim = try cluster.addWorker("w-victim")
         try cluster.addWorker("w-survivor")

@@ -1,5 +1,6 @@
 import AtRestMessaging
 import AtRestWire
+import AtRestTesting
 import Foundation
 import Testing
 
@@ -10,7 +11,7 @@ import Testing
     /// Non-retryable puts (no idempotency key) in flight on a worker that is
     /// drained: none may fail, because draining finishes them.
     @Test func drainingWorkerFinishesItsCallsAndTakesNoNewOnes() async throws {
-        let cluster = try DeployCluster()
+        let cluster = try LocalCluster.deployCluster()
         defer { cluster.stop() }
         let leaving = try cluster.addWorker("w-leaving", credit: 2)
         let accounts = try await cluster.bootstrap(accounts: ["acct-d"])
@@ -44,7 +45,7 @@ import Testing
     @Test func workersOnOtherHostsJoinAndLeaveWhileServing() async throws {
         let net = TestNetwork.make()
         defer { net.remove() }
-        let cluster = try DeployCluster(serviceHost: net.serviceHost)
+        let cluster = try LocalCluster.deployCluster(serviceHost: net.serviceHost)
         defer { cluster.stop() }
         try cluster.addWorker("w-a", launcher: net.workerLauncher(0), statusHost: net.workerHost(0))
         try await cluster.waitForWorkers(["w-a"])

@@ -8,7 +8,7 @@ import Testing
 /// `atrest.v1.Status/Get` on every service and `atrest status` over it.
 @Suite(.serialized) struct StatusTests {
     @Test func everyServiceAnswersStatusAndTheCLIPrintsIt() async throws {
-        let cluster = try DeployCluster()
+        let cluster = try LocalCluster.deployCluster()
         defer { cluster.stop() }
         let worker = try cluster.addWorker("w-status")
         try await cluster.waitForWorkers(["w-status"])

@@ -1,6 +1,7 @@
 import AtRestMessaging
 import AtRestStatus
 import AtRestWire
+import AtRestTesting
 import Foundation
 import Synchronization
 import Testing
@@ -60,7 +61,7 @@ import Testing
     /// Uploads `data` as staged blocks of `blockSize`, all in flight at once,
     /// then commits with an idempotency key (so a commit on a dying worker is
     /// re-dispatched, as StageBlock always is).
-    static func stagedUpload(_ cluster: DeployCluster, _ name: String, _ data: [UInt8], blockSize: Int,
+    static func stagedUpload(_ cluster: LocalCluster, _ name: String, _ data: [UInt8], blockSize: Int,
                              _ metadata: [String: String], timeout: Duration = .seconds(10)) async throws {
         let ids: [[UInt8]] = stride(from: 0, to: data.count, by: blockSize).map { Array("\(name)-b\($0 / blockSize)".utf8) }
         try await withThrowingTaskGroup(of: Void.self) { group in
@@ -79,7 +80,7 @@ import Testing
     }
 
     /// Calls of `method` a worker answered OK, from its own status counters.
-    static func served(_ cluster: DeployCluster, _ worker: String, _ method: String) async throws -> UInt64 {
+    static func served(_ cluster: LocalCluster, _ worker: String, _ method: String) async throws -> UInt64 {
         try await cluster.status(cluster.workers[worker]?.fields["status"] ?? "").figure("calls", label: "\(method) OK")
     }
 
@@ -88,7 +89,7 @@ import Testing
     /// reads back byte-exact, in-flight calls succeed (re-dispatched) or fail
     /// with UNAVAILABLE/DEADLINE_EXCEEDED, nothing else.
     @Test func workerKilledMidUploadLosesNothingAcknowledged() async throws {
-        let cluster = try DeployCluster()
+        let cluster = try LocalCluster.deployCluster()
         defer { cluster.stop() }
         let victim = try cluster.addWorker("w-victim", credit: 4)
         try cluster.addWorker("w-survivor", credit: 4)
@@ -142,7 +143,7 @@ import Testing
     /// One 8-block upload, all blocks in flight, each worker with credit 2:
     /// both workers serve StageBlock calls of it, and it reads back intact.
     @Test func multiBlockUploadSpreadsOverTwoWorkers() async throws {
-        let cluster = try DeployCluster()
+        let cluster = try LocalCluster.deployCluster()
         defer { cluster.stop() }
         try cluster.addWorker("w-a", credit: 2)
         try cluster.addWorker("w-b", credit: 2)
@@ -168,7 +169,7 @@ import Testing
     /// Puts while the load still runs (bounded wait; the load keeps the first
     /// worker's credit full, so a new worker's credit is taken at once).
     @Test func workerAddedUnderLoadTakesWorkAtOnce() async throws {
-        let cluster = try DeployCluster()
+        let cluster = try LocalCluster.deployCluster()
         defer { cluster.stop() }
         try cluster.addWorker("w-first", credit: 2)
         try await cluster.waitForWorkers(["w-first"])

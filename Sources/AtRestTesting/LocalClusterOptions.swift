@@ -1,0 +1,41 @@
+/// How a `LocalCluster` lays its processes out. The defaults give the
+/// smallest real cluster: everything on 127.0.0.1, no workers yet, services
+/// from `ServiceProcess.binDirectory`, a fresh temp directory as data root.
+public struct LocalClusterOptions: Sendable {
+    /// The processes a cluster starts; keys of `extraArguments`.
+    public enum Service: Hashable, Sendable { case identity, vault, frontDoor, worker }
+
+    /// Data root (every service's directory is under it); nil: a fresh temp dir.
+    public var root: String?
+    /// Tag in the temp dir's name when `root` is nil (e.g. `atrest-blob-1a2b3c4d`).
+    public var rootTag: String
+    /// Host the identity, the vault and the front door's worker side bind on
+    /// (loopback, another loopback address or a veth address). Clients always
+    /// reach the front door on 127.0.0.1.
+    public var serviceHost: String
+    /// Directory of the service executables; nil: `ServiceProcess.binDirectory`.
+    public var binDirectory: String?
+    /// Workers started by `init`, named `workerPrefix` + index.
+    public var workers: Int
+    public var workerPrefix: String
+    /// `--credit` of each worker; nil: the worker's own default.
+    public var workerCredit: Int?
+    /// Host of each worker's `--status-endpoint`; nil: no status endpoint.
+    public var workerStatusHost: String?
+    /// Flags appended to a service's command line (e.g. CURVE key files).
+    public var extraArguments: [Service: [String]]
+
+    public init(root: String? = nil, rootTag: String = "cluster", serviceHost: String = "127.0.0.1",
+                binDirectory: String? = nil, workers: Int = 0, workerPrefix: String = "w", workerCredit: Int? = nil,
+                workerStatusHost: String? = nil, extraArguments: [Service: [String]] = [:]) {
+        self.root = root
+        self.rootTag = rootTag
+        self.serviceHost = serviceHost
+        self.binDirectory = binDirectory
+        self.workers = workers
+        self.workerPrefix = workerPrefix
+        self.workerCredit = workerCredit
+        self.workerStatusHost = workerStatusHost
+        self.extraArguments = extraArguments
+    }
+}
