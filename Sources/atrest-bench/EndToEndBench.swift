@@ -1,3 +1,4 @@
+import AtRestRuntime
 import ArgumentParser
 import AtRestClient
 import AtRestCrypto
@@ -23,6 +24,7 @@ struct EndToEndBench: AsyncParsableCommand {
     @Option(help: "Parent directory of the cluster's data (the baseline writes there too).") var directory = NSTemporaryDirectory()
 
     func run() async throws {
+        MemoryTuning.keepLargeBuffers()  // as the `atrest` CLI does for its transfers
         let large = try SecureRandom.bytes(64 << 20)
         let mid = Array(large[0..<(1 << 20)]), small = Array(large[0..<4096])
         print("e2e bench: services from \(BenchCluster.binDirectory), data under \(directory), \(callers) callers, \(seconds) s per case")
