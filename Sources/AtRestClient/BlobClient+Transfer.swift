@@ -35,9 +35,10 @@ extension BlobClient {
     }
 
     /// Stages blocks with at most `parallelism` in flight (each one may go to
-    /// a different worker), then commits the list. Blocks are read and hashed
-    /// in order; each carries its own SHA-256, checked by the worker and
-    /// again against the reply.
+    /// a different worker), then commits the list. Blocks are read and fed to
+    /// the whole-content hash in order; each carries its own SHA-256
+    /// (computed in its task, in parallel), checked by the worker and again
+    /// against the reply.
     func uploadBlocks(_ container: String, _ name: String, total: UInt64, contentType: String, metadata: [String: String],
                       progress: BlobProgress?, read: @escaping @Sendable (UInt64, Int) async throws -> [UInt8]) async throws
         -> BlobProperties
@@ -58,10 +59,11 @@ extension BlobClient {
                 }
                 let offset = UInt64(index) * blockSize
                 let block = try await read(offset, Int(min(blockSize, total - offset)))
-                try whole.update(block)
-                let blockHash = try SHA256Digest.of(block)
-                let request = StageBlockRequest(container: container, name: name, blockID: ids[index], contentHash: blockHash)
                 group.addTask { [self] in
+                    // The block's own hash runs here, on another core than the
+                    // whole-content hash below (which must see blocks in order).
+                    let blockHash = try SHA256Digest.of(block)
+                    let request = StageBlockRequest(container: container, name: name, blockID: ids[index], contentHash: blockHash)
                     let reply = try await call(BlobMethod.stageBlock, request, as: StageBlockResponse.self, payload: [block],
                                                idempotent: true).message
                     guard reply.contentHash == blockHash, reply.length == UInt64(block.count) else {
@@ -70,6 +72,7 @@ extension BlobClient {
                     return reply.length
                 }
                 inFlight += 1
+                try whole.update(block)
             }
             for try await finished in group {
                 done += finished

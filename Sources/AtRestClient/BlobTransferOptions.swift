@@ -9,7 +9,7 @@ public struct BlobTransferOptions: Sendable {
     public var rangeSize: Int
     public var parallelism: Int
 
-    public init(singlePutThreshold: Int = 4 << 20, blockSize: Int = 4 << 20, rangeSize: Int = 4 << 20, parallelism: Int = 4) {
+    public init(singlePutThreshold: Int = 4 << 20, blockSize: Int = 4 << 20, rangeSize: Int = 4 << 20, parallelism: Int = 8) {
         self.singlePutThreshold = singlePutThreshold
         self.blockSize = max(1, blockSize)
         self.rangeSize = max(1, rangeSize)

@@ -31,6 +31,7 @@ struct FrontDoorCommand: AsyncParsableCommand {
     @Option(help: "CURVE public key of the key vault (RPC and events).") var vaultServerKey: String?
 
     func run() async throws {
+        MemoryTuning.keepLargeBuffers()
         LogSetup.bootstrap(level: logLevel)
         let secret = try CredentialsFile.readSecret(credentialsFile)
         var config = FrontDoor.Configuration(

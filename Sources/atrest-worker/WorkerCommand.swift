@@ -32,6 +32,7 @@ struct WorkerCommand: AsyncParsableCommand {
     @Option(help: "CURVE public key of the key vault (RPC and events).") var vaultServerKey: String?
 
     func run() async throws {
+        MemoryTuning.keepLargeBuffers()
         LogSetup.bootstrap(level: logLevel)
         let secret = try CredentialsFile.readSecret(credentialsFile)
         let vaultCurve = try curveClient.client(serverKey: vaultServerKey, flag: "--vault-server-key")

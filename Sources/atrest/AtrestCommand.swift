@@ -1,3 +1,4 @@
+import AtRestRuntime
 import ArgumentParser
 import Foundation
 
@@ -26,6 +27,7 @@ struct AtrestCommand: AsyncParsableCommand {
 
     /// Parses, runs, and maps every failure to the documented exit code.
     static func main() async {
+        MemoryTuning.keepLargeBuffers()  // 4 MiB blocks and ranges, reused instead of re-faulted
         do {
             var command = try parseAsRoot()
             if var asyncCommand = command as? AsyncParsableCommand {
