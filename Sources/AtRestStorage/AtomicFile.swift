@@ -1,13 +1,16 @@
 import AtRestCrypto
 import Glibc
 
-/// One file written atomically: data goes to `.tmp-<random>` in the target
-/// directory, then fsync, rename over the final name, fsync of the directory.
-/// A crash at any point leaves the old file or the new one, never a mix.
+/// One file written atomically: data goes to `.tmp-<owner>-<random>` in the
+/// target directory, then fsync, rename over the final name, fsync of the
+/// directory. A crash at any point leaves the old file or the new one, never
+/// a mix.
 ///
-/// The writer holds an exclusive `flock` on its temp file for its whole life,
-/// so `cleanLeftovers` can tell a dead writer's file (lock free) from a live
-/// one in another process sharing the directory (lock held).
+/// `owner` is the writing store's instance id (`WriterLock`): `cleanLeftovers`
+/// removes a temp file only when its owner's lock is free, i.e. that store
+/// instance (in this process or another one sharing the directory) is gone.
+/// The owner's lock exists before any of its temp files, so there is no
+/// window in which a live writer's file looks abandoned.
 final class AtomicFile {
     static let tempPrefix = ".tmp-"
 
@@ -16,17 +19,12 @@ final class AtomicFile {
     private(set) var descriptor: Int32
     private var done = false
 
-    init(directory: String) throws {
+    init(directory: String, owner: String) throws {
         self.directory = directory
         let suffix = Hex.encode(try SecureRandom.bytes(12))
-        tempPath = "\(directory)/\(Self.tempPrefix)\(suffix)"
+        tempPath = "\(directory)/\(Self.tempPrefix)\(owner)-\(suffix)"
         let path = tempPath
         descriptor = try SystemCall.retrying("open", path) { open(path, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0o600) }
-        guard flock(descriptor, LOCK_EX | LOCK_NB) == 0 else {
-            let error = SystemCall.error("flock", path)
-            close(descriptor); unlink(path)
-            throw error
-        }
     }
 
     deinit { if !done { abort() } }
@@ -57,18 +55,14 @@ final class AtomicFile {
         close(descriptor)
     }
 
-    /// Removes temp files in `directory` whose writer is gone (its lock is free).
-    static func cleanLeftovers(in directory: String) throws -> Int {
+    /// Removes temp files in `directory` whose owning store instance is gone.
+    static func cleanLeftovers(in directory: String, writers: WriterLock) throws -> Int {
         var removed = 0
         for name in try FileSystem.list(directory) where name.hasPrefix(tempPrefix) {
-            let path = "\(directory)/\(name)"
-            let fd = open(path, O_RDONLY | O_CLOEXEC)
-            guard fd >= 0 else { continue }
-            defer { close(fd) }
-            if flock(fd, LOCK_EX | LOCK_NB) == 0 {
-                unlink(path)
-                removed += 1
-            }
+            let rest = name.dropFirst(tempPrefix.count)
+            let owner = String(rest.prefix { $0 != "-" })
+            if writers.isAlive(owner) { continue }
+            if (try? FileSystem.remove("\(directory)/\(name)")) == true { removed += 1 }
         }
         return removed
     }

@@ -16,16 +16,19 @@ public final class ObjectStore: Sendable {
     public let directory: String
     /// Temp files of dead writers removed when the store was opened.
     public let cleanedTempFiles: Int
+    /// This instance's liveness lock; its id names the temp files it writes.
+    let writer: WriterLock
 
     /// Opens (creating if needed) the store at `directory` and removes temp
-    /// files left by writers that died (their `flock` is free).
+    /// files left by store instances that are gone (`WriterLock`).
     public init(directory: String) throws {
         self.directory = directory
         try FileSystem.makeDirectory(directory)
+        writer = try WriterLock(storeDirectory: directory)
         var cleaned = 0
         for account in try FileSystem.list(directory) where account.hasPrefix("a-") {
             for container in try FileSystem.list("\(directory)/\(account)") where container.hasPrefix("c-") {
-                cleaned += try AtomicFile.cleanLeftovers(in: "\(directory)/\(account)/\(container)")
+                cleaned += try AtomicFile.cleanLeftovers(in: "\(directory)/\(account)/\(container)", writers: writer)
             }
         }
         cleanedTempFiles = cleaned
@@ -72,7 +75,7 @@ public final class ObjectStore: Sendable {
         let hash = try objectHash(container, name, accountKey)
         let metadata = ObjectMetadata(name: name, userMetadata: userMetadata, contentType: contentType, creationTime: Self.nowMillis())
         let previous = try? committedManifest(dir: dir, hash: hash, account: account, container: container, accountKey: accountKey)
-        return try ObjectUpload(directory: dir, targetName: "o-\(hash)", accountKey: accountKey,
+        return try ObjectUpload(directory: dir, owner: writer.id, targetName: "o-\(hash)", accountKey: accountKey,
                                 identity: ObjectIdentity(account: account, container: container), metadata: metadata,
                                 expectedHash: contentHash) { [self] in
             if let previous { removeBlockFiles(of: previous, dir: dir, objectHash: hash) }
@@ -142,7 +145,7 @@ public final class ObjectStore: Sendable {
             if let userMetadata { metadata.userMetadata = userMetadata }
             if let contentType { metadata.contentType = contentType }
             let header = try reader.resealedHeader(metadata)
-            let file = try AtomicFile(directory: dir)
+            let file = try AtomicFile(directory: dir, owner: writer.id)
             try header.withUnsafeBytes { try file.append($0) }
             try reader.copyData { try file.append($0) }
             try file.commit(as: "o-\(hash)")

@@ -111,7 +111,7 @@ import Glibc
     @Test func deadWritersTempFilesAreCleanedLiveOnesKept() throws {
         try withStore { store, dir in
             let container = try store.containerPath("acct", "photos", key)
-            let live = try AtomicFile(directory: container)
+            let live = try AtomicFile(directory: container, owner: store.writer.id)
             try [1, 2, 3].withUnsafeBytes { try live.append($0) }
             let dead = "\(container)/.tmp-deadbeef"
             let fd = open(dead, O_CREAT | O_WRONLY, 0o600); close(fd)
