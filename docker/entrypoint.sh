@@ -41,7 +41,7 @@ vault)
     --identity-endpoint tcp://identity:7420 \
     --credentials-file "$CRED/keyvault.secret" \
     --curve-secret-key-file "$KEYS/vault.key" --curve-allow-file "$KEYS/vault.allow" \
-    --curve-key-file "$KEYS/vault.key" --identity-server-key "$(pub identity)" \
+    --curve-key-file "$KEYS/vault.key" --identity-server-key="$(pub identity)" \
     "$@"
   ;;
 frontdoor)
@@ -53,7 +53,7 @@ frontdoor)
     --curve-secret-key-file "$KEYS/frontdoor.key" --curve-allow-file "$KEYS/clients.allow" \
     --workers-curve-allow-file "$KEYS/workers.allow" \
     --curve-key-file "$KEYS/frontdoor.key" \
-    --identity-server-key "$(pub identity)" --vault-server-key "$(pub vault)" \
+    --identity-server-key="$(pub identity)" --vault-server-key="$(pub vault)" \
     "$@"
   ;;
 worker)
@@ -65,7 +65,7 @@ worker)
     --name "worker-$(hostname)" \
     --status-endpoint tcp://127.0.0.1:7430 \
     --curve-key-file "$KEYS/worker.key" \
-    --frontdoor-server-key "$(pub frontdoor)" --identity-server-key "$(pub identity)" --vault-server-key "$(pub vault)" \
+    --frontdoor-server-key="$(pub frontdoor)" --identity-server-key="$(pub identity)" --vault-server-key="$(pub vault)" \
     "$@"
   ;;
 *)

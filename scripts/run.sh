@@ -129,22 +129,22 @@ start atrest-keyvault "$DATA/logs/vault.log" -- "$BIN/atrest-keyvault" --endpoin
   --data-dir "$DATA/vault" --provider managed --provider customer --provider revoked-test \
   --identity-endpoint "$ID_EP" --credentials-file "$CRED/keyvault.secret" --log-level warning \
   --curve-secret-key-file "$DATA/curve/vault.key" --curve-allow-file "$DATA/curve/vault.allow" \
-  --curve-key-file "$DATA/curve/vault-client.key" --identity-server-key "$ID_PUB"
+  --curve-key-file "$DATA/curve/vault-client.key" --identity-server-key="$ID_PUB"
 start atrest-frontdoor "$DATA/logs/frontdoor.log" -- "$BIN/atrest-frontdoor" --endpoint "$FD_EP" --workers "$WK_EP" \
   --identity "$ID_EP" --vault "$VAULT_EP" --vault-events "$EVENTS_EP" --data-dir "$DATA/frontdoor" \
   --credentials-file "$CRED/frontdoor.secret" --log-level warning \
   --curve-secret-key-file "$DATA/curve/frontdoor.key" --curve-allow-file "$DATA/curve/frontdoor-clients.allow" \
   --workers-curve-allow-file "$DATA/curve/frontdoor-workers.allow" \
-  --curve-key-file "$DATA/curve/frontdoor-client.key" --identity-server-key "$ID_PUB" --vault-server-key "$VAULT_PUB"
+  --curve-key-file "$DATA/curve/frontdoor-client.key" --identity-server-key="$ID_PUB" --vault-server-key="$VAULT_PUB"
 for i in 0 1; do
   start atrest-worker "$DATA/logs/worker$i.log" -- "$BIN/atrest-worker" --frontdoor "$WK_EP" --identity "$ID_EP" \
     --vault "$VAULT_EP" --vault-events "$EVENTS_EP" --data-dir "$DATA/objects" --credentials-file "$CRED/worker.secret" \
-    --name "w$i" --log-level notice --curve-key-file "$DATA/curve/worker$i.key" --frontdoor-server-key "$FD_PUB" \
-    --identity-server-key "$ID_PUB" --vault-server-key "$VAULT_PUB"
+    --name "w$i" --log-level notice --curve-key-file "$DATA/curve/worker$i.key" --frontdoor-server-key="$FD_PUB" \
+    --identity-server-key="$ID_PUB" --vault-server-key="$VAULT_PUB"
 done
 
 # ---- the CLI: one config per person, CURVE to the front door ----
-CURVE_ARGS=(--endpoint "$FD_EP" --curve-server-key "$FD_PUB" --curve-key-file "$DATA/curve/cli.key")
+CURVE_ARGS=(--endpoint "$FD_EP" --curve-server-key="$FD_PUB" --curve-key-file "$DATA/curve/cli.key")
 as_admin() { ATREST_CONFIG="$DATA/cli/admin.json" "$BIN/atrest" "$@" "${CURVE_ARGS[@]}"; }
 as_user() { ATREST_CONFIG="$DATA/cli/user.json" "$BIN/atrest" "$@" "${CURVE_ARGS[@]}"; }
 show() { echo "\$ atrest $*"; }

@@ -91,7 +91,7 @@ import Testing
         defer { _ = identity.terminate() }
         let base = ["\(ClientTools.repoRoot)/clients/python/atrest_example.py", "whoami", "--endpoint", identity.endpoint,
                     "--user", "admin", "--secret-file", LocalCluster.credentialsFile(root: root, "admin"),
-                    "--generated-dir", root + "/py", "--curve-server-key", server.publicKey]
+                    "--generated-dir", root + "/py", "--curve-server-key=\(server.publicKey)"]
         let env = ["PYTHONPATH": root + "/py"]
 
         let allowed = try await ClientTools.run(ClientTools.python, base + ["--curve-key-file", root + "/client.key"], environment: env, in: root)

@@ -84,7 +84,7 @@ struct MessagingProcessTests {
         let allowed = try CurveKeyPair.generate()
         let stranger = try CurveKeyPair.generate()
         let server = try ServiceProcess(
-            "atrest-echo", ["server", "--curve-public", serverKeys.publicKey, "--allow", allowed.publicKey],
+            "atrest-echo", ["server", "--curve-public=\(serverKeys.publicKey)", "--allow=\(allowed.publicKey)"],
             environment: ["ATREST_ECHO_CURVE_SECRET": serverKeys.exportSecretKey()])
         let good = try RPCClient(endpoint: server.endpoint, configuration: RPCClientConfiguration(
             curve: CurveClientConfiguration(serverPublicKey: serverKeys.publicKey, keyPair: allowed)))
