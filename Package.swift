@@ -86,10 +86,10 @@ let package = Package(
 
         .executableTarget(
             name: "atrest-frontdoor",
-            dependencies: ["AtRestStatus", "AtRestFrontDoor", "AtRestCryptoWorker", "AtRestRuntime", "AtRestMessaging", "AtRestServiceKit", argumentParser, logging]),
+            dependencies: ["AtRestStatus", "AtRestFrontDoor", "AtRestCryptoWorker", "AtRestIdentity", "AtRestRuntime", "AtRestMessaging", "AtRestServiceKit", argumentParser, logging]),
         .executableTarget(
             name: "atrest-worker",
-            dependencies: ["AtRestStatus", "AtRestCryptoWorker", "AtRestMessaging", "AtRestRuntime", "AtRestServiceKit", argumentParser, logging]),
+            dependencies: ["AtRestStatus", "AtRestCryptoWorker", "AtRestIdentity", "AtRestMessaging", "AtRestRuntime", "AtRestServiceKit", argumentParser, logging]),
 
         // Test support: ServiceProcess and LocalCluster (tests and atrest-bench; no service depends on it).
         .target(name: "AtRestTesting", dependencies: ["AtRestClient", "AtRestMessaging", "AtRestWire", "AtRestIdentity"]),

@@ -13,14 +13,13 @@ public actor ServiceCredentials {
 
     /// - Parameter secretFile: `<identity data>/credentials/<name>.secret` or a copy of it.
     public init(identity: IdentityClient, clientID: String, secretFile: String) throws {
-        guard let text = try? String(contentsOfFile: secretFile, encoding: .utf8) else {
-            throw RPCStatus(.failedPrecondition, "cannot read the credentials file '\(secretFile)' of service principal '\(clientID)'")
+        do {
+            secret = try CredentialsFile.readSecret(secretFile)
+        } catch {
+            throw RPCStatus(.failedPrecondition, "service principal '\(clientID)': \(error)")
         }
-        let secret = text.trimmingCharacters(in: .whitespacesAndNewlines)
-        guard !secret.isEmpty else { throw RPCStatus(.failedPrecondition, "credentials file '\(secretFile)' is empty") }
         self.identity = identity
         self.clientID = clientID
-        self.secret = secret
     }
 
     /// A token valid for at least another minute (logs in when needed).

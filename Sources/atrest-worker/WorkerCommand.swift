@@ -1,5 +1,6 @@
 import ArgumentParser
 import AtRestCryptoWorker
+import AtRestIdentity
 import AtRestMessaging
 import AtRestRuntime
 import AtRestServiceKit

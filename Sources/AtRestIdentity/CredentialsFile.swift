@@ -1,7 +1,8 @@
 import Glibc
 
-/// Reads a service principal's secret from a one-line file (what the
-/// identity service writes to `credentials/<name>.secret`, mode 0600).
+/// Reads a service principal's secret from a one-line file: what the identity
+/// service writes to `credentials/<name>.secret` (mode 0600, `Bootstrap`).
+/// Every service that logs in as a service principal reads it through here.
 public enum CredentialsFile {
     public static func readSecret(_ path: String) throws -> String {
         guard let file = fopen(path, "r") else {
@@ -22,7 +23,7 @@ public struct CredentialsError: Error, CustomStringConvertible, Sendable {
 }
 
 extension String {
-    func trimmingWhitespace() -> String {
+    fileprivate func trimmingWhitespace() -> String {
         let blank: (Unicode.Scalar) -> Bool = { $0 == " " || $0 == "\r" || $0 == "\n" || $0 == "\t" }
         var scalars = Substring(self).unicodeScalars
         while let first = scalars.first, blank(first) { scalars = scalars.dropFirst() }
