@@ -79,17 +79,17 @@ let package = Package(
         // --- Data path: crypto workers and the front door (docs/DATA-PATH.md). ---
         .target(
             name: "AtRestCryptoWorker",
-            dependencies: ["AtRestCrypto", "AtRestWire", "AtRestMessaging", "AtRestStorage", "AtRestIdentity", "AtRestKeyVault", "AtRestStatus", logging]),
+            dependencies: ["AtRestCrypto", "AtRestWire", "AtRestMessaging", "AtRestStorage", "AtRestIdentity", "AtRestKeyVault", "AtRestClient", "AtRestStatus", logging]),
         .target(
             name: "AtRestFrontDoor",
-            dependencies: ["AtRestCrypto", "AtRestWire", "AtRestMessaging", "AtRestIdentity", "AtRestKeyVault", "AtRestCryptoWorker", "AtRestStatus", "AtRestRuntime", logging]),
+            dependencies: ["AtRestCrypto", "AtRestWire", "AtRestMessaging", "AtRestIdentity", "AtRestKeyVault", "AtRestClient", "AtRestCryptoWorker", "AtRestStatus", "AtRestRuntime", logging]),
 
         .executableTarget(
             name: "atrest-frontdoor",
-            dependencies: ["AtRestStatus", "AtRestFrontDoor", "AtRestCryptoWorker", "AtRestIdentity", "AtRestRuntime", "AtRestMessaging", "AtRestServiceKit", argumentParser, logging]),
+            dependencies: ["AtRestStatus", "AtRestFrontDoor", "AtRestCryptoWorker", "AtRestIdentity", "AtRestClient", "AtRestRuntime", "AtRestMessaging", "AtRestServiceKit", argumentParser, logging]),
         .executableTarget(
             name: "atrest-worker",
-            dependencies: ["AtRestStatus", "AtRestCryptoWorker", "AtRestIdentity", "AtRestMessaging", "AtRestRuntime", "AtRestServiceKit", argumentParser, logging]),
+            dependencies: ["AtRestStatus", "AtRestCryptoWorker", "AtRestIdentity", "AtRestClient", "AtRestMessaging", "AtRestRuntime", "AtRestServiceKit", argumentParser, logging]),
 
         // Test support: ServiceProcess and LocalCluster (tests and atrest-bench; no service depends on it).
         .target(name: "AtRestTesting", dependencies: ["AtRestClient", "AtRestMessaging", "AtRestWire", "AtRestIdentity"]),

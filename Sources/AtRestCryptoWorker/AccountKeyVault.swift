@@ -2,6 +2,7 @@ import AtRestCrypto
 import AtRestKeyVault
 import AtRestMessaging
 import AtRestWire
+import AtRestClient
 
 /// Unwraps an account key through the vault as the account's managed
 /// identity: the vault checks that identity's grant on the KEK, so a worker

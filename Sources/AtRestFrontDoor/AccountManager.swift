@@ -5,6 +5,7 @@ import AtRestKeyVault
 import AtRestMessaging
 import AtRestWire
 import Logging
+import AtRestClient
 
 /// Creates accounts and changes which KEK wraps their account key.
 ///

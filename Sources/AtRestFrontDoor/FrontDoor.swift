@@ -6,6 +6,7 @@ import AtRestRuntime
 import AtRestStatus
 import AtRestWire
 import Logging
+import AtRestClient
 
 /// The front door as a library: the public endpoint (a `Broker` whose
 /// client side faces users and whose worker side faces crypto workers), the

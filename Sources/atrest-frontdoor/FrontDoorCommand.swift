@@ -7,6 +7,7 @@ import AtRestRuntime
 import AtRestServiceKit
 import Glibc
 import Logging
+import AtRestClient
 
 /// `atrest-frontdoor`: the public endpoint. Prints
 /// `ready atrest-frontdoor endpoint=<clients> workers=<workers>` once it serves.

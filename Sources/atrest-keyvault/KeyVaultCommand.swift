@@ -1,5 +1,6 @@
 import ArgumentParser
 import AtRestClient
+import AtRestIdentity
 import AtRestKeyVault
 import AtRestMessaging
 import AtRestRuntime
@@ -100,9 +101,12 @@ struct KeyVaultCommand: AsyncParsableCommand {
             endpoint: identityEndpoint, timeout: .seconds(5),
             curve: try curveClient.client(serverKey: identityServerKey, flag: "--identity-server-key")))
         let authenticator = try await VaultAuthenticator.make(identity: identity, issuer: issuer, audience: audience, logger: logger)
-        let credentials = try credentialsFile.map { try ServiceCredentials(identity: identity, clientID: principal, secretFile: $0) }
+        let tokens = try credentialsFile.map { file in
+            ServiceTokens(identity: identity.base.rpc,
+                          credentials: .init(clientID: principal, secret: try CredentialsFile.readSecret(file)))
+        }
         let service = KeyVaultService(vault: vault, authenticate: authenticator.callerFor,
-                                      resolveAccount: credentials.map { AccountResolver(identity: identity, credentials: $0).resolve })
+                                      resolveAccount: tokens.map { AccountResolver(identity: identity, tokens: $0).resolve })
         let server = try RPCServer(
             service: StatusService(service.router, status: ServiceStatus(service: "atrest-keyvault")), endpoint: endpoint,
             configuration: RPCServerConfiguration(curve: curveConfiguration, logger: logger))
@@ -131,10 +135,10 @@ struct KeyVaultCommand: AsyncParsableCommand {
 /// vault's own service principal.
 struct AccountResolver: Sendable {
     let identity: IdentityClient
-    let credentials: ServiceCredentials
+    let tokens: ServiceTokens
 
     func resolve(_ account: String) async throws -> (principalID: String, tenant: String) {
-        let token = try await credentials.token()
+        let token = try await tokens.serviceToken().token
         let client = ServiceClient(rpc: identity.base.rpc, token: token, timeout: .seconds(5))
         let found = try await IdentityClient(client).accountIdentity(account: account)
         return (found.principalID, found.tenant)

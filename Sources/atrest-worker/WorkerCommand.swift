@@ -6,6 +6,7 @@ import AtRestRuntime
 import AtRestServiceKit
 import Glibc
 import Logging
+import AtRestClient
 
 /// `atrest-worker`: a crypto worker. Connects only; prints
 /// `ready atrest-worker endpoint=<front door workers> name=<name>`.

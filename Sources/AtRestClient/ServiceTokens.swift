@@ -4,8 +4,10 @@ import AtRestWire
 import Synchronization
 
 /// Tokens an internal service needs: its own (client-credential login as a
-/// service principal) and, per account, the account's managed identity's
-/// (what it presents to the vault to wrap or unwrap that account's key).
+/// service principal, from the secret in its `CredentialsFile`) and, per
+/// account, the account's managed identity's (what a worker or the front
+/// door presents to the vault to wrap or unwrap that account's key). Used by
+/// the vault, the front door and the workers alike.
 ///
 /// Both are cached until a minute before they expire, so the identity
 /// service sees one login per service and one token request per account per
