@@ -15,13 +15,7 @@ extension BlobService {
                     account: account, container: request.container, name: request.name, userMetadata: request.metadata,
                     contentType: request.contentType.isEmpty ? "application/octet-stream" : request.contentType,
                     contentHash: request.contentHash.isEmpty ? nil : request.contentHash, accountKey: key)
-                do {
-                    for part in payload { try upload.append(part) }
-                    return try upload.finish()
-                } catch {
-                    upload.abort()
-                    throw error
-                }
+                return try upload.write(payload)
             }
             return Self.properties(request.container, metadata)
         }
@@ -104,13 +98,7 @@ extension BlobService {
                 let upload = try store.beginStageBlock(
                     account: account, container: request.container, name: request.name, blockID: request.blockID,
                     contentHash: request.contentHash.isEmpty ? nil : request.contentHash, accountKey: key)
-                do {
-                    for part in payload { try upload.append(part) }
-                    return try upload.finish()
-                } catch {
-                    upload.abort()
-                    throw error
-                }
+                return try upload.write(payload)
             }
             return StageBlockResponse(
                 blockID: request.blockID, length: metadata.length,

@@ -75,6 +75,18 @@ public final class ObjectUpload {
     }
 
     /// Drops everything written so far.
+    /// Appends `parts` in order and finishes; on any failure the temp file
+    /// is dropped and nothing is published.
+    public func write(_ parts: [[UInt8]]) throws -> ObjectMetadata {
+        do {
+            for part in parts { try append(part) }
+            return try finish()
+        } catch {
+            abort()
+            throw error
+        }
+    }
+
     public func abort() {
         finished = true
         file.abort()
