@@ -24,7 +24,8 @@ struct MessagingBench: AsyncParsableCommand {
     @Option(help: "Calls for throughput (64 B; 1 MiB uses a tenth).") var throughputCalls = 20000
     @Option(help: "Calls in flight for throughput.") var inFlight = 32
     @Option(help: "Payload sizes in bytes, comma-separated.") var sizes = "64,1048576"
-    @Option(help: "Worker counts for the broker path, comma-separated.") var workers = "1,2"
+    @Option(help: "Worker counts for the broker path, comma-separated; 0 is the RPC client and server without a broker.")
+    var workers = "0,1,2"
     @Flag(help: "Skip the bare baseline (profiling the broker path).") var skipBare = false
     @Option(help: "Rounds of every case; each printed number is the median over the rounds.") var rounds = 3
     @Option(help: "Transport of the broker/relay-to-worker hop: tcp (workers on any host) or ipc (same host).")
@@ -70,7 +71,10 @@ struct MessagingBench: AsyncParsableCommand {
             }
             for count in workerCounts {
                 guard let rpc = EchoResult.median(brokerRuns[count] ?? []) else { continue }
-                report("\(label(size)) RPC+broker, \(count) worker\(count > 1 ? "s" : " ")", rpc, baseline: bare, floor: relay)
+                let name = count == 0
+                    ? "\(label(size)) RPC direct, no broker" : "\(label(size)) RPC+broker, \(count) worker\(count > 1 ? "s" : " ")"
+                // The direct path has the bare echo's hops: its floor is the bare echo.
+                report(name, rpc, baseline: bare, floor: count == 0 ? nil : relay)
             }
         }
     }
@@ -257,28 +261,42 @@ struct BrokerEcho {
     let workerEndpoint: String
 
     func run() async throws -> EchoResult {
-        let broker = try Broker(
-            clientEndpoint: "tcp://127.0.0.1:*", workerEndpoint: workerEndpoint, context: ZMQContext(),
-            configuration: BrokerConfiguration(isIdempotent: { _ in true }, logger: quiet))
-        defer { broker.close() }
         var router = RPCRouter()
         router.register("atrest.v1.Echo/Echo", EchoRequest.self) {
             (request: EchoRequest, context: RPCContext) async throws -> (EchoReply, [PayloadPart]) in
             (EchoReply(text: request.text, servedBy: ""), context.parts)
         }
-        let runtimes = try (0..<workers).map { i in
-            try WorkerRuntime(
-                brokerEndpoint: broker.workerEndpoint, service: router, context: ZMQContext(),
-                configuration: {
-                    var configuration = WorkerConfiguration(
-                        credit: counts.inFlight, workerID: "bench-\(i)", logger: quiet)
-                    configuration.runsHandlersInline = inline
-                    return configuration
-                }())
+        let endpoint: String
+        var closers: [() -> Void] = []
+        defer { closers.forEach { $0() } }
+        if workers == 0 {
+            // No broker: the RPC client and server alone, one hop each way.
+            var configuration = RPCServerConfiguration(logger: quiet)
+            configuration.runsHandlersInline = inline
+            let server = try RPCServer(
+                service: router, endpoint: "tcp://127.0.0.1:*", context: ZMQContext(), configuration: configuration)
+            closers.append { server.close() }
+            endpoint = server.endpoint
+        } else {
+            let broker = try Broker(
+                clientEndpoint: "tcp://127.0.0.1:*", workerEndpoint: workerEndpoint, context: ZMQContext(),
+                configuration: BrokerConfiguration(isIdempotent: { _ in true }, logger: quiet))
+            closers.append { broker.close() }
+            let runtimes = try (0..<workers).map { i in
+                try WorkerRuntime(
+                    brokerEndpoint: broker.workerEndpoint, service: router, context: ZMQContext(),
+                    configuration: {
+                        var configuration = WorkerConfiguration(
+                            credit: counts.inFlight, workerID: "bench-\(i)", logger: quiet)
+                        configuration.runsHandlersInline = inline
+                        return configuration
+                    }())
+            }
+            closers.insert({ runtimes.forEach { $0.close() } }, at: 0)
+            while await broker.stats().workers < workers { try await Task.sleep(for: .milliseconds(5)) }
+            endpoint = broker.clientEndpoint
         }
-        defer { runtimes.forEach { $0.close() } }
-        while await broker.stats().workers < workers { try await Task.sleep(for: .milliseconds(5)) }
-        let client = try RPCClient(endpoint: broker.clientEndpoint, context: ZMQContext())
+        let client = try RPCClient(endpoint: endpoint, context: ZMQContext())
         defer { client.close() }
         let payload = [PayloadPart(self.payload)]
         let body = EchoRequest(text: "").serialized()
