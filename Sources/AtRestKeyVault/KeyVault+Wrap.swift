@@ -12,24 +12,49 @@ extension KeyVault {
             guard accountKey.count > 0, accountKey.count <= 64 else {
                 throw VaultError(.invalidArgument, "account keys are 1-64 bytes, got \(accountKey.count)")
             }
-            let provider = try provider(key.provider)
-            var info = try provider.info(key.keyID)
-            if info.state == .enabled, let next = info.nextRotation, config.clock() >= next {
-                info = try rotateKey(key.unversioned, caller: .system)
-            }
-            // The header (with the KCV of the version about to be used) is the
-            // AAD; if a rotation slips in between, the version check below catches it.
-            let version = info.currentVersion
-            let kcv = try provider.checkValue(key.keyID, version: version)
-            let ref = KeyRef(provider: key.provider, keyID: key.keyID, version: version)
-            var wrapped = WrappedKey(key: ref, checkValue: kcv, providerBytes: [])
-            let (used, bytes) = try provider.wrap(key.keyID, plaintext: accountKey, aad: WrappedKey.aad(header: wrapped.header, context: context))
-            guard used == version else {
-                throw VaultError(.internal, "key \(key) was rotated during the wrap; retry")
-            }
-            wrapped.providerBytes = bytes
-            return wrapped
+            return try wrapWithCurrentVersion(accountKey, key, context: context)
         }
+    }
+
+    /// Length of the account keys `generateWrappedKey` makes (AES-256).
+    public static let generatedKeyLength = 32
+
+    /// "Generate data key without plaintext" (AWS KMS's name for it): draws a
+    /// random 32-byte account key here, wraps it exactly as `wrap` does and
+    /// returns only the wrapped form, so the caller never holds the key in
+    /// clear. The plaintext is wiped when this returns.
+    ///
+    /// Needs a "wrap" grant (the same check as `wrap`): creating a key only
+    /// wraps; using it later needs an "unwrap" grant. A disabled, deleted or
+    /// unknown key fails exactly as `wrap` fails. Audited as "GenerateWrappedKey".
+    public func generateWrappedKey(with key: KeyRef, context: [UInt8] = [], caller: VaultCaller, callID: [UInt8] = []) throws(VaultError) -> WrappedKey {
+        try audited("GenerateWrappedKey", key.unversioned, caller, callID, version: { $0.key.version }) { () throws(VaultError) in
+            try requireGrant(caller, .wrap, key)
+            let accountKey = try VaultCrypto.randomKey(count: Self.generatedKeyLength)
+            return try wrapWithCurrentVersion(accountKey, key, context: context)
+        }
+    }
+
+    /// The part of `wrap` after the caller checks: rotates a due key, then
+    /// wraps with the current version. The header (with the KCV of the version
+    /// about to be used) and `context` are the AAD.
+    private func wrapWithCurrentVersion(_ accountKey: SecretBytes, _ key: KeyRef, context: [UInt8]) throws(VaultError) -> WrappedKey {
+        let provider = try provider(key.provider)
+        var info = try provider.info(key.keyID)
+        if info.state == .enabled, let next = info.nextRotation, config.clock() >= next {
+            info = try rotateKey(key.unversioned, caller: .system)
+        }
+        // If a rotation slips in between, the version check below catches it.
+        let version = info.currentVersion
+        let kcv = try provider.checkValue(key.keyID, version: version)
+        let ref = KeyRef(provider: key.provider, keyID: key.keyID, version: version)
+        var wrapped = WrappedKey(key: ref, checkValue: kcv, providerBytes: [])
+        let (used, bytes) = try provider.wrap(key.keyID, plaintext: accountKey, aad: WrappedKey.aad(header: wrapped.header, context: context))
+        guard used == version else {
+            throw VaultError(.internal, "key \(key) was rotated during the wrap; retry")
+        }
+        wrapped.providerBytes = bytes
+        return wrapped
     }
 
     /// Unwraps a blob made by `wrap`. Needs an "unwrap" grant on the key named
