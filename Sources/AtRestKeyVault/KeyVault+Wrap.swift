@@ -129,33 +129,6 @@ extension KeyVault {
         return try wrap(secret, with: destination.unversioned, context: context, caller: caller, callID: callID)
     }
 
-    /// What a worker re-checks on a timer for a cached account key: may this
-    /// caller still unwrap (and wrap) with `key`? Never throws for a state the
-    /// answer describes (disabled, deleted, no grant, moved account); only
-    /// for an unknown key or provider.
-    public func keyStatus(_ key: KeyRef, caller: VaultCaller, callID: [UInt8] = []) throws(VaultError) -> KeyStatus {
-        try audited("KeyStatus", key.unversioned, caller, callID, version: { $0.currentVersion }) { () throws(VaultError) in
-            let info = try provider(key.provider).info(key.keyID)
-            var reasons: [String] = []
-            var usable = true
-            switch info.state {
-            case .enabled: break
-            case .disabled: usable = false; reasons.append("key \(key.unversioned) is disabled; a key administrator can enable it")
-            case .deleted: usable = false; reasons.append("key \(key.unversioned) is deleted; a key administrator can recover it")
-            }
-            var unwrap = usable
-            var wrap = usable
-            do throws(VaultError) { try requireGrant(caller, .unwrap, key) } catch { unwrap = false; reasons.append(error.message) }
-            do throws(VaultError) { try requireGrant(caller, .wrap, key) } catch { wrap = false; if unwrap { reasons.append(error.message) } }
-            if info.expiresAt > 0, config.clock() >= info.expiresAt {
-                wrap = false
-                reasons.append("key \(key.unversioned) expired at \(info.expiresAt); it still unwraps but no longer wraps")
-            }
-            return KeyStatus(key: info.ref, state: info.state.rawValue, unwrapAllowed: unwrap, wrapAllowed: wrap,
-                             reason: reasons.joined(separator: "; "), currentVersion: info.currentVersion)
-        }
-    }
-
     // MARK: audit
 
     public func auditEntries(after: UInt64 = 0, limit: Int = 1000, caller: VaultCaller) throws(VaultError) -> [AuditEntry] {

@@ -391,7 +391,9 @@ struct  Atrest__V1__RewrapRequest
 
 /*
  * A cheap check that a cached account key may still be used: workers call it
- * on a timer (PUB/SUB events can be lost). Audited like any key operation.
+ * on a timer (PUB/SUB events can be lost). Failures, denials and changed
+ * answers are audited one by one; unchanged allowed answers are counted into
+ * KeyStatusSummary entries (docs/KEY-PROVIDERS.md, "Audit").
  */
 struct  Atrest__V1__KeyStatusRequest
 {
