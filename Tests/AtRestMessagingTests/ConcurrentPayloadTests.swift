@@ -43,6 +43,25 @@ struct ConcurrentPayloadTests {
         }
     }
 
+    /// One call at a time, many times: the pattern in which a reply whose
+    /// descriptor signal was consumed by the caller's own send would sit
+    /// unread until the deadline (a lost wake-up fails the call).
+    @Test func sequentialCallsNeverWaitForTheirDeadline() async throws {
+        let server = try RPCServer(
+            service: TestServices.router(), endpoint: "tcp://127.0.0.1:*", context: ZMQContext())
+        defer { server.close() }
+        let client = try RPCClient(endpoint: server.endpoint, context: ZMQContext())
+        defer { client.close() }
+        var good = 0
+        for call in 0..<2000 {
+            let reply = try await client.call(
+                TestServices.echo, request: EchoRequest(text: "\(call)"), as: EchoReply.self, payload: [[UInt8(call & 0xFF)]],
+                timeout: .seconds(5))
+            if reply.message.text == "\(call)", reply.payload == [[UInt8(call & 0xFF)]] { good += 1 }
+        }
+        #expect(good == 2000)
+    }
+
     @Test func serverAnswersEveryCallWithItsOwnBytes() async throws {
         let server = try RPCServer(
             service: TestServices.router(), endpoint: "tcp://127.0.0.1:*", context: ZMQContext())
