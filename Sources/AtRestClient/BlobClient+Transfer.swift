@@ -35,10 +35,12 @@ extension BlobClient {
     }
 
     /// Stages blocks with at most `parallelism` in flight (each one may go to
-    /// a different worker), then commits the list. Blocks are read and fed to
-    /// the whole-content hash in order; each carries its own SHA-256
-    /// (computed in its task, in parallel), checked by the worker and again
-    /// against the reply.
+    /// a different worker), then commits the list. With `.perMessage` or
+    /// `.wholeContent` each block carries its own SHA-256 (computed in its
+    /// task, in parallel), checked by the worker and again against the reply,
+    /// and the commit's content hash must be the SHA-256 of those block
+    /// hashes in order; `.wholeContent` also feeds every block, in order, to
+    /// the whole-content hash stored as `content-sha256`.
     func uploadBlocks(_ container: String, _ name: String, total: UInt64, contentType: String, metadata: [String: String],
                       progress: BlobProgress?, read: @escaping @Sendable (UInt64, Int) async throws -> [UInt8]) async throws
         -> BlobProperties
@@ -47,52 +49,59 @@ extension BlobClient {
         let count = Int((total + blockSize - 1) / blockSize)
         let uploadID = try SHA256Digest.random(8)
         let ids = (0..<count).map { index in uploadID + withUnsafeBytes(of: UInt32(index).bigEndian, Array.init) }
-        let whole = try SHA256Digest.Running()
+        let checksum = options.checksum
+        let whole = checksum == .wholeContent ? try SHA256Digest.Running() : nil
+        var blockHashes = [[UInt8]](repeating: [], count: count)
         var done: UInt64 = 0
-        try await withThrowingTaskGroup(of: UInt64.self) { group in
+        try await withThrowingTaskGroup(of: (Int, UInt64, [UInt8]).self) { group in
+            func collect(_ finished: (index: Int, length: UInt64, hash: [UInt8])) {
+                blockHashes[finished.index] = finished.hash
+                done += finished.length
+                progress?(done, total)
+            }
             var inFlight = 0
             for index in 0..<count {
                 if inFlight >= options.parallelism, let finished = try await group.next() {
                     inFlight -= 1
-                    done += finished
-                    progress?(done, total)
+                    collect(finished)
                 }
                 let offset = UInt64(index) * blockSize
                 let block = try await read(offset, Int(min(blockSize, total - offset)))
                 group.addTask { [self] in
                     // The block's own hash runs here, on another core than the
                     // whole-content hash below (which must see blocks in order).
-                    let blockHash = try SHA256Digest.of(block)
+                    let blockHash = checksum == .none ? [] : try SHA256Digest.of(block)
                     let request = StageBlockRequest(container: container, name: name, blockID: ids[index], contentHash: blockHash)
                     let reply = try await call(BlobMethod.stageBlock, request, as: StageBlockResponse.self, payload: [block],
                                                idempotent: true).message
                     guard reply.contentHash == blockHash, reply.length == UInt64(block.count) else {
                         throw RPCStatus(.dataLoss, "block \(index) of '\(name)' was stored with a different hash or length than sent")
                     }
-                    return reply.length
+                    return (index, reply.length, blockHash)
                 }
                 inFlight += 1
-                try whole.update(block)
+                try whole?.update(block)
             }
-            for try await finished in group {
-                done += finished
-                progress?(done, total)
-            }
+            for try await finished in group { collect(finished) }
         }
         var metadata = metadata
-        metadata[BlobTransferOptions.contentHashKey] = SHA256Digest.hex(try whole.finish())
+        if let whole { metadata[BlobTransferOptions.contentHashKey] = SHA256Digest.hex(try whole.finish()) }
         let commit = CommitBlocksRequest(container: container, name: name, blockIDs: ids, contentType: contentType, metadata: metadata)
         let reply = try await call(BlobMethod.commitBlocks, commit, as: BlobProperties.self, idempotencyKey: try Self.randomKey()).message
         guard reply.length == total else {
             throw RPCStatus(.dataLoss, "the committed blob '\(name)' has \(reply.length) bytes, sent \(total)")
         }
+        // The service records a block list's hash as SHA-256 over its blocks' hashes in order.
+        if checksum != .none, reply.contentHash != (try SHA256Digest.of(blockHashes.flatMap { $0 })) {
+            throw RPCStatus(.dataLoss, "the committed blob '\(name)' does not match the blocks sent (hash of block hashes differs)")
+        }
         return reply
     }
 
-    /// Downloads a blob into memory (any size), checking its SHA-256.
+    /// Downloads a blob into memory (any size), checking `content-sha256` when present (see `downloadRanges`).
     public func download(_ container: String, _ name: String, progress: BlobProgress? = nil) async throws -> [UInt8] {
         let sink = MemorySink()
-        _ = try await downloadRanges(container, name, progress: progress) { offset, bytes in sink.append(bytes, at: offset) }
+        _ = try await downloadRanges(container, name, progress: progress) { offset, total, bytes in sink.append(bytes, at: offset, of: total) }
         return sink.bytes
     }
 
@@ -104,7 +113,7 @@ extension BlobClient {
         let temp = path + ".atrest-partial-\(getpid())"
         let file = try BlobFile.create(temp)
         do {
-            let properties = try await downloadRanges(container, name, progress: progress) { offset, bytes in
+            let properties = try await downloadRanges(container, name, progress: progress) { offset, _, bytes in
                 try await file.write(bytes, at: offset)
             }
             try await file.sync()
@@ -119,18 +128,20 @@ extension BlobClient {
     }
 
     /// Reads ranges of `rangeSize`, at most `parallelism` in flight, and hands
-    /// them to `sink` in order (so the whole-content hash can run alongside).
-    /// Fails with ABORTED when the blob is replaced mid-download, DATA_LOSS
-    /// when the content does not match its `content-sha256`.
+    /// them to `sink` (offset, blob length, bytes) in order, so the
+    /// whole-content hash can run alongside. Fails with ABORTED when the blob
+    /// is replaced mid-download, DATA_LOSS when the content does not match
+    /// its `content-sha256` (checked when present, unless `checksum` is `.none`).
     func downloadRanges(_ container: String, _ name: String, progress: BlobProgress?,
-                        sink: @escaping @Sendable (UInt64, [UInt8]) async throws -> Void) async throws -> BlobProperties {
+                        sink: @escaping @Sendable (UInt64, UInt64, [UInt8]) async throws -> Void) async throws -> BlobProperties {
         let rangeSize = UInt64(options.rangeSize)
         let first = try await get(container, name, range: 0..<rangeSize)
         let properties = first.0
         let total = properties.length
-        let whole = try SHA256Digest.Running()
-        try whole.update(first.data)
-        try await sink(0, first.data)
+        let expected = options.checksum == .none ? nil : properties.metadata[BlobTransferOptions.contentHashKey]
+        let whole = expected == nil ? nil : try SHA256Digest.Running()
+        try whole?.update(first.data)
+        try await sink(0, total, first.data)
         guard UInt64(first.data.count) == min(rangeSize, total) else {
             throw RPCStatus(.dataLoss, "range 0 of '\(name)' came back with \(first.data.count) bytes")
         }
@@ -162,8 +173,8 @@ extension BlobClient {
                     guard let (index, data) = try await group.next() else { break }
                     pending[index] = data
                     while let data = pending.removeValue(forKey: written) {
-                        try whole.update(data)
-                        try await sink(UInt64(written) * rangeSize, data)
+                        try whole?.update(data)
+                        try await sink(UInt64(written) * rangeSize, total, data)
                         done += UInt64(data.count)
                         progress?(done, total)
                         written += 1
@@ -172,15 +183,21 @@ extension BlobClient {
                 }
             }
         }
-        if let expected = properties.metadata[BlobTransferOptions.contentHashKey], expected != SHA256Digest.hex(try whole.finish()) {
+        if let expected, let whole, expected != SHA256Digest.hex(try whole.finish()) {
             throw RPCStatus(.dataLoss, "blob '\(name)' does not match its SHA-256 (\(expected)); the data is damaged")
         }
         return properties
     }
 }
 
-/// Collects downloaded ranges in memory (they arrive in order).
+/// Collects downloaded ranges in memory (they arrive in order): a blob of
+/// one range is kept as received, a larger one is copied once into a buffer
+/// of its final size (growing an array range by range copied it ~twice).
 final class MemorySink: @unchecked Sendable {
     private(set) var bytes: [UInt8] = []
-    func append(_ data: [UInt8], at offset: UInt64) { bytes += data }
+    func append(_ data: [UInt8], at offset: UInt64, of total: UInt64) {
+        if offset == 0, UInt64(data.count) == total { return bytes = data }
+        if bytes.isEmpty { bytes.reserveCapacity(Int(total)) }
+        bytes += data
+    }
 }

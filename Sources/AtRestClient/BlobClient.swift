@@ -5,7 +5,7 @@ import AtRestWire
 ///
 /// Small calls map one to one onto the service; `upload`/`download`
 /// (BlobClient+Transfer.swift) move data of any size with staged blocks and
-/// ranged reads in parallel, checking SHA-256 end to end.
+/// ranged reads in parallel, hashing what `options.checksum` asks for.
 public struct BlobClient: Sendable {
     public let base: ServiceClient
     public let account: String
@@ -35,12 +35,16 @@ public struct BlobClient: Sendable {
     // MARK: blobs
 
     /// One `Put` of `data` (must fit one message; `upload` handles any size).
-    /// Sends the SHA-256, which the worker verifies, and checks the echo.
+    /// With a `checksum` other than `.none` it sends the SHA-256, which the
+    /// worker verifies, and checks the echo.
     public func put(_ container: String, _ name: String, data: [UInt8], contentType: String = "",
                     metadata: [String: String] = [:]) async throws -> BlobProperties {
-        let hash = try SHA256Digest.of(data)
         var metadata = metadata
-        metadata[BlobTransferOptions.contentHashKey] = SHA256Digest.hex(hash)
+        var hash: [UInt8] = []
+        if options.checksum != .none {
+            hash = try SHA256Digest.of(data)
+            if options.checksum == .wholeContent { metadata[BlobTransferOptions.contentHashKey] = SHA256Digest.hex(hash) }
+        }
         let request = BlobPutRequest(container: container, name: name, contentType: contentType, metadata: metadata, contentHash: hash)
         let reply = try await call(BlobMethod.put, request, as: BlobProperties.self, payload: data.isEmpty ? [] : [data],
                                    idempotencyKey: try Self.randomKey()).message
@@ -54,7 +58,9 @@ public struct BlobClient: Sendable {
     public func get(_ container: String, _ name: String, range: Range<UInt64>? = nil) async throws -> (BlobProperties, offset: UInt64, data: [UInt8]) {
         let reply = try await call(BlobMethod.get, BlobGetRequest(container: container, name: name, range: range),
                                    as: BlobGetResponse.self, idempotent: true)
-        return (reply.message.properties, reply.message.offset, reply.payload.flatMap { $0 })
+        // One payload frame is the usual case: hand it over without joining.
+        let data = reply.payload.count == 1 ? reply.payload[0] : reply.payload.flatMap { $0 }
+        return (reply.message.properties, reply.message.offset, data)
     }
 
     public func properties(_ container: String, _ name: String) async throws -> BlobProperties {

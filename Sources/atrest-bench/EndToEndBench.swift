@@ -23,9 +23,11 @@ struct EndToEndBench: AsyncParsableCommand {
     @Option(help: "64 MiB objects put and got per worker count.") var largeCount = 3
     @Option(help: "Worker counts to measure, comma-separated.") var workers = "1,2"
     @Option(help: "Parent directory of the cluster's data (the baseline writes there too).") var directory = NSTemporaryDirectory()
+    @Option(help: "Cases to run, comma-separated, from: 4k, 1m, 64m (for profiling one of them).") var cases = "4k,1m,64m"
 
     func run() async throws {
         MemoryTuning.keepLargeBuffers()  // as the `atrest` CLI does for its transfers
+        let selected = Set(cases.split(separator: ",").map(String.init))
         let large = try SecureRandom.bytes(64 << 20)
         let mid = Array(large[0..<(1 << 20)]), small = Array(large[0..<4096])
         print("e2e bench: services from \(BenchCluster.binDirectory), data under \(directory), \(callers) callers, \(seconds) s per case")
@@ -34,50 +36,93 @@ struct EndToEndBench: AsyncParsableCommand {
         defer { try? FileManager.default.removeItem(atPath: root) }
         // A new file per write, as the store writes a new file per object
         // (rewriting an existing file with O_TRUNC costs ext4 extra journal work).
-        let plain4k = try await Latency.measure(seconds: seconds, callers: 1) { i in try PlainWrite.write(small, to: "\(root)/s\(i)") }
-        PlainWrite.empty(root)
-        let plain1m = try await Latency.measure(seconds: seconds, callers: 1) { i in try PlainWrite.write(mid, to: "\(root)/m\(i)") }
-        PlainWrite.empty(root)
-        let plain64m = try await Latency.measure(seconds: 0, count: largeCount, callers: 1) { i in try PlainWrite.write(large, to: "\(root)/l\(i)") }
-        PlainWrite.empty(root)
-        print(plain4k.line("baseline plain write+fsync 4 KiB, 1 writer", bytes: 4096))
-        print(plain1m.line("baseline plain write+fsync 1 MiB, 1 writer", bytes: 1 << 20))
-        print(plain64m.line("baseline plain write+fsync 64 MiB, 1 writer", bytes: 64 << 20))
+        var plain: [String: Latency] = [:]
+        for (tag, bytes, label) in [("4k", small, "4 KiB"), ("1m", mid, "1 MiB"), ("64m", large, "64 MiB")] where selected.contains(tag) {
+            let result = tag == "64m"
+                ? try await Latency.measure(seconds: 0, count: largeCount, callers: 1) { i in try PlainWrite.write(bytes, to: "\(root)/\(tag)-\(i)") }
+                : try await Latency.measure(seconds: seconds, callers: 1) { i in try PlainWrite.write(bytes, to: "\(root)/\(tag)-\(i)") }
+            PlainWrite.empty(root)
+            plain[tag] = result
+            print(result.line("baseline plain write+fsync \(label), 1 writer", bytes: bytes.count))
+        }
 
         for count in workers.split(separator: ",").compactMap({ Int($0) }) {
             let (cluster, blobs) = try await BenchCluster.start(workers: count, root: LocalCluster.temporaryDirectory(under: directory, "e2e"))
             defer { cluster.stop() }
+            let cpu = ClusterCPU(cluster)
             print("-- \(count) worker\(count == 1 ? "" : "s")")
-            for n in Set([1, callers]).sorted() {
-                let put = try await Latency.measure(seconds: seconds, callers: n) { i in
-                    _ = try await blobs.put("bench", "s\(i % 256)", data: small)
+            if selected.contains("4k"), let plain4k = plain["4k"] {
+                for n in Set([1, callers]).sorted() {
+                    let put = try await Latency.measure(seconds: seconds, callers: n) { i in
+                        _ = try await blobs.put("bench", "s\(i % 256)", data: small)
+                    }
+                    print(put.line("put 4 KiB, \(n) caller\(n == 1 ? "" : "s")", bytes: 4096)
+                          + "  p99 target 5 ms: \(put.p99 <= 0.005 ? "met" : "MISSED")  ops/s vs plain: \(decimals(put.opsPerSecond / plain4k.opsPerSecond))")
+                    let get = try await Latency.measure(seconds: seconds, callers: n) { i in
+                        _ = try await blobs.get("bench", "s\(i % min(256, put.count))")
+                    }
+                    print(get.line("get 4 KiB, \(n) caller\(n == 1 ? "" : "s")", bytes: 4096))
                 }
-                print(put.line("put 4 KiB, \(n) caller\(n == 1 ? "" : "s")", bytes: 4096)
-                      + "  p99 target 5 ms: \(put.p99 <= 0.005 ? "met" : "MISSED")  ops/s vs plain: \(decimals(put.opsPerSecond / plain4k.opsPerSecond))")
-                let get = try await Latency.measure(seconds: seconds, callers: n) { i in
-                    _ = try await blobs.get("bench", "s\(i % min(256, put.count))")
+            }
+            if selected.contains("1m"), let plain1m = plain["1m"] {
+                var mark = cpu.sample()
+                let put1 = try await Latency.measure(seconds: seconds, callers: callers) { i in
+                    _ = try await blobs.upload("bench", "m\(i % 16)", data: mid)
                 }
-                print(get.line("get 4 KiB, \(n) caller\(n == 1 ? "" : "s")", bytes: 4096))
+                print(put1.line("put 1 MiB, \(callers) callers", bytes: 1 << 20) + "  ratio to plain: \(decimals(put1.opsPerSecond / plain1m.opsPerSecond))")
+                print(cpu.line(since: mark, bytes: Double(put1.count + 1) * Double(1 << 20)))
+                mark = cpu.sample()
+                let get1 = try await Latency.measure(seconds: seconds, callers: callers) { i in
+                    _ = try await blobs.download("bench", "m\(i % min(16, put1.count))")
+                }
+                print(get1.line("get 1 MiB, \(callers) callers", bytes: 1 << 20))
+                print(cpu.line(since: mark, bytes: Double(get1.count + 1) * Double(1 << 20)))
             }
-            let put1 = try await Latency.measure(seconds: seconds, callers: callers) { i in
-                _ = try await blobs.upload("bench", "m\(i % 16)", data: mid)
+            if selected.contains("64m"), let plain64m = plain["64m"] {
+                let options = blobs.options
+                var mark = cpu.sample()
+                let put64 = try await Latency.measure(seconds: 0, count: largeCount, callers: 1) { _ in
+                    _ = try await blobs.upload("bench", "large", data: large)
+                }
+                let ratio = put64.opsPerSecond / plain64m.opsPerSecond
+                print(put64.line("put 64 MiB (\(options.blockSize >> 20) MiB blocks, \(options.parallelism) in flight)", bytes: 64 << 20)
+                      + "  ratio to plain: \(decimals(ratio))  target 0.80: \(ratio >= 0.8 ? "met" : "MISSED")")
+                print(cpu.line(since: mark, bytes: Double(put64.count + 1) * Double(64 << 20)))
+                mark = cpu.sample()
+                let get64 = try await Latency.measure(seconds: 0, count: largeCount, callers: 1) { _ in
+                    guard try await blobs.download("bench", "large").count == large.count else { throw ValidationError("short 64 MiB read") }
+                }
+                print(get64.line("get 64 MiB (\(options.rangeSize >> 20) MiB ranges, \(options.parallelism) in flight)", bytes: 64 << 20))
+                print(cpu.line(since: mark, bytes: Double(get64.count + 1) * Double(64 << 20)))
             }
-            print(put1.line("put 1 MiB, \(callers) callers", bytes: 1 << 20) + "  ratio to plain: \(decimals(put1.opsPerSecond / plain1m.opsPerSecond))")
-            let get1 = try await Latency.measure(seconds: seconds, callers: callers) { i in
-                _ = try await blobs.download("bench", "m\(i % min(16, put1.count))")
-            }
-            print(get1.line("get 1 MiB, \(callers) callers", bytes: 1 << 20))
-            let put64 = try await Latency.measure(seconds: 0, count: largeCount, callers: 1) { _ in
-                _ = try await blobs.upload("bench", "large", data: large)
-            }
-            let ratio = put64.opsPerSecond / plain64m.opsPerSecond
-            print(put64.line("put 64 MiB (4 MiB blocks, 8 in flight)", bytes: 64 << 20)
-                  + "  ratio to plain: \(decimals(ratio))  target 0.80: \(ratio >= 0.8 ? "met" : "MISSED")")
-            let get64 = try await Latency.measure(seconds: 0, count: largeCount, callers: 1) { _ in
-                guard try await blobs.download("bench", "large").count == large.count else { throw ValidationError("short 64 MiB read") }
-            }
-            print(get64.line("get 64 MiB (4 MiB ranges, 8 in flight)", bytes: 64 << 20))
         }
+    }
+}
+
+/// CPU seconds of the bench (the client), the front door and the workers,
+/// so a throughput line can say where the cores went (per GiB moved).
+struct ClusterCPU {
+    let frontDoor: Int32
+    let workers: [Int32]
+
+    init(_ cluster: LocalCluster) {
+        frontDoor = cluster.frontDoor.pid
+        workers = cluster.workerProcesses.map(\.pid)
+    }
+
+    struct Sample { var client, frontDoor, workers: Double }
+
+    func sample() -> Sample {
+        Sample(client: ProcessCPU.selfSeconds(), frontDoor: ProcessCPU.seconds(pid: frontDoor),
+               workers: workers.map(ProcessCPU.seconds(pid:)).reduce(0, +))
+    }
+
+    /// CPU seconds per GiB of each since `mark`; `bytes` must include the
+    /// measurement's warm-up call, which ran after the mark.
+    func line(since mark: Sample, bytes: Double) -> String {
+        let now = sample(), gib = max(bytes, 1) / Double(1 << 30)
+        return "   CPU s/GiB: client \(decimals((now.client - mark.client) / gib)), front door \(decimals((now.frontDoor - mark.frontDoor) / gib)), "
+            + "workers \(decimals((now.workers - mark.workers) / gib))"
     }
 }
 
