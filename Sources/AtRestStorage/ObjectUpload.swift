@@ -13,13 +13,13 @@ public final class ObjectUpload {
     private let afterCommit: () throws -> Void
     private var finished = false
 
-    init(directory: String, owner: String, targetName: String, accountKey: AccountKey, identity: ObjectIdentity,
+    init(file: AtomicFile, targetName: String, accountKey: AccountKey, identity: ObjectIdentity,
          metadata: ObjectMetadata, expectedHash: [UInt8]?, afterCommit: @escaping () throws -> Void = {}) throws {
         if let expectedHash, expectedHash.count != SHA256.digestSize {
             throw StorageError(.invalidArgument, "content hash must be a 32-byte SHA-256, got \(expectedHash.count) bytes")
         }
         sealer = try ObjectSealer(accountKey: accountKey, context: identity.context, metadata: metadata)
-        file = try AtomicFile(directory: directory, owner: owner)
+        self.file = file
         self.targetName = targetName
         self.expectedHash = expectedHash
         hasher = expectedHash == nil ? nil : try SHA256()
