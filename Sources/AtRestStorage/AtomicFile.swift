@@ -129,8 +129,25 @@ final class AtomicFile {
     private func keepOrRemoveReplaced(at path: String) {
         var info = stat()
         if let spares, lstat(path, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG, info.st_nlink == 1,
-           info.st_size <= SparePool.maxReusableSize, spares.offer(path, in: directory) {
+           spares.offer(path, size: Int64(info.st_size), in: directory) {
             return
+        }
+        unlink(path)
+    }
+
+    /// Removes the file at `path` in `directory`, or renames it to a spare
+    /// temp name of `owner` when the pool has room (a file no longer
+    /// referenced: a replaced block list's block file, a deleted object).
+    static func discard(_ path: String, in directory: String, owner: String, spares: SparePool) {
+        var info = stat()
+        if lstat(path, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG, info.st_nlink == 1,
+           let suffix = try? Hex.encode(SecureRandom.bytes(12)) {
+            // Renamed before it is offered, so no writer can take a name that is not there yet.
+            let spare = "\(directory)/\(tempPrefix)\(owner)-\(suffix)"
+            if rename(path, spare) == 0 {
+                if !spares.offer(spare, size: Int64(info.st_size), in: directory) { unlink(spare) }
+                return
+            }
         }
         unlink(path)
     }

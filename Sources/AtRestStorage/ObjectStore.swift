@@ -207,9 +207,11 @@ public final class ObjectStore: Sendable {
         }
     }
 
+    /// Drops a replaced or deleted block list's block files (recycled as
+    /// spares while the pool has room, see `SparePool`).
     func removeBlockFiles(of manifest: BlockManifest, dir: String, objectHash: String) {
         for index in manifest.entries.indices {
-            _ = try? FileSystem.remove("\(dir)/\(manifest.blockFileName(objectHash: objectHash, index: index))")
+            AtomicFile.discard("\(dir)/\(manifest.blockFileName(objectHash: objectHash, index: index))", in: dir, owner: writer.id, spares: spares)
         }
     }
 

@@ -41,14 +41,38 @@ import Synchronization
             try store.put(account: "acct", container: "c", name: "n", data: Fixtures.data(3000), accountKey: key)
             #expect(inode(path) == first, "the third write refilled the first file's inode")
             #expect(try store.get(account: "acct", container: "c", name: "n", accountKey: key).data == Fixtures.data(3000))
-            // A new name takes a spare too; big files are not kept.
+            // A new name takes a spare too; a big replaced file is kept as well.
             try store.put(account: "acct", container: "c", name: "m", data: Fixtures.data(10), accountKey: key)
             #expect(try temps(container).isEmpty)
             try store.put(account: "acct", container: "c", name: "big", data: Fixtures.data(200_000), accountKey: key)
             try store.put(account: "acct", container: "c", name: "big", data: Fixtures.data(200_001), accountKey: key)
-            #expect(try temps(container).isEmpty, "a replaced file above the size limit is removed")
+            #expect(try temps(container).count == 1, "a replaced big file is kept too (within the byte budget)")
             #expect(try store.get(account: "acct", container: "c", name: "m", accountKey: key).data == Fixtures.data(10))
             #expect(try store.get(account: "acct", container: "c", name: "big", accountKey: key).data == Fixtures.data(200_001))
+        }
+    }
+
+    @Test func replacedBlockFilesBecomeSparesForTheNextBlocks() throws {
+        try withStore { store, container in
+            func upload(_ seed: UInt8) throws {
+                for i in 0..<3 {
+                    try store.stageBlock(account: "acct", container: "c", name: "big", blockID: [seed, UInt8(i)],
+                                         data: Fixtures.data(100_000, seed: seed &+ UInt8(i)), accountKey: key)
+                }
+                try store.commitBlocks(account: "acct", container: "c", name: "big", blockIDs: (0..<3).map { [seed, UInt8($0)] }, accountKey: key)
+            }
+            try upload(1)
+            #expect(try temps(container).isEmpty)
+            let blockFiles = try FileSystem.list(container).filter { $0.hasPrefix("b-") }
+            let inodes = Set(blockFiles.map { inode("\(container)/\($0)") })
+            try upload(2)
+            #expect(try temps(container).count == 4, "the first list's block files and its manifest are kept as spares")
+            #expect(try FileSystem.list(container).filter { $0.hasPrefix("b-") }.count == 3)
+            try upload(3)
+            let now = Set(try FileSystem.list(container).filter { $0.hasPrefix("b-") }.map { inode("\(container)/\($0)") })
+            #expect(now == inodes, "the third list was staged into the first list's inodes")
+            let expected = (0..<3).flatMap { Fixtures.data(100_000, seed: 3 &+ UInt8($0)) }
+            #expect(try store.get(account: "acct", container: "c", name: "big", accountKey: key).data == expected)
         }
     }
 
