@@ -33,7 +33,7 @@ struct ControlPlane: RPCService {
             timeout = .nanoseconds(max(1_000_000, left - 2_000_000))
         }
         let options = CallOptions(timeout: timeout, metadata: header.metadata, idempotencyKey: header.idempotencyKey)
-        return try await upstream.call(method, body: request.body, payload: request.payload, options: options)
+        return try await upstream.call(method, body: request.body, parts: request.parts, options: options)
     }
 }
 

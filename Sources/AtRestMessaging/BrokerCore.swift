@@ -51,9 +51,14 @@ final class BrokerCore {
         self.configuration = configuration
         logger = configuration.logger
         if let local = configuration.localService {
-            runner = CallRunner(loop: loop, service: local, logger: logger) { [unowned clients, logger] frames in
-                do { try clients.send(frames) } catch {
-                    logger.debug("reply not delivered", metadata: ["error": "\(error)"])
+            // The client socket belongs to the loop thread (the data path
+            // forwards on it), so local replies are handed back to the loop.
+            runner = CallRunner(service: local, logger: logger) { [weak loop, clients, logger] frames in
+                let message = UncheckedBox(frames)
+                loop?.submit {
+                    do { try clients.send(message.value) } catch {
+                        logger.debug("reply not delivered", metadata: ["error": "\(error)"])
+                    }
                 }
             }
         }

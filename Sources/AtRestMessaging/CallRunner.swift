@@ -1,17 +1,20 @@
 import AtRestWire
 import Logging
+import Synchronization
 
 /// Runs requests on an `RPCService` for a poll loop and tracks their
-/// deadlines. Confined to the loop thread.
+/// deadlines.
 ///
-/// Each call is one `Task` (the hop into Swift concurrency); its result comes
-/// back through `PollLoop.submit` (the hop back), where the reply is sent on
-/// the loop's socket. A call that outlives its deadline is answered
-/// DEADLINE_EXCEEDED by the loop, its task cancelled, and its late result
-/// dropped; a call whose deadline has already passed is not started.
-final class CallRunner {
-    /// Sends one reply message (already framed) on the owning socket.
-    typealias Send = ([Frame]) -> Void
+/// Each call is one `Task` (the hop into Swift concurrency), started by the
+/// loop; the task sends its reply itself through the thread-safe `send`
+/// (a `SharedSocket`), so there is no hop back to the loop. A call that
+/// outlives its deadline is answered DEADLINE_EXCEEDED by the loop, its task
+/// cancelled, and its late result dropped: whoever removes the call's entry
+/// first answers it, so a call gets exactly one reply. A call whose deadline
+/// has already passed is not started.
+final class CallRunner: Sendable {
+    /// Sends one reply message (already framed); safe from any thread.
+    typealias Send = @Sendable ([Frame]) -> Void
 
     private struct Entry {
         var route: [Frame]
@@ -21,28 +24,36 @@ final class CallRunner {
         var task: Task<Void, Never>?
     }
 
-    private let loop: PollLoop
+    private struct State {
+        var entries: [UInt64: Entry] = [:]
+        var nextKey: UInt64 = 0
+        var nextDeadline: UInt64 = .max
+    }
+
     private let service: any RPCService
     private let logger: Logger
     private let send: Send
-    private var entries: [UInt64: Entry] = [:]
-    private var nextKey: UInt64 = 0
-    private var nextDeadline: UInt64 = .max
-    /// Called after a call's reply was sent or dropped (worker credit).
-    var onFinished: () -> Void = {}
+    private let state = Mutex(State())
+    /// Called after a call's reply was sent or dropped, on whichever thread
+    /// answered it (worker drain).
+    private let onFinished: @Sendable () -> Void
     /// Start handlers on the loop thread (`Task.immediate`) instead of the pool.
-    var startsInline = false
+    private let startsInline: Bool
 
-    init(loop: PollLoop, service: any RPCService, logger: Logger, send: @escaping Send) {
-        self.loop = loop
+    init(
+        service: any RPCService, logger: Logger, startsInline: Bool = false,
+        onFinished: @escaping @Sendable () -> Void = {}, send: @escaping Send
+    ) {
         self.service = service
         self.logger = logger
+        self.startsInline = startsInline
+        self.onFinished = onFinished
         self.send = send
     }
 
-    var inFlight: Int { entries.count }
+    var inFlight: Int { state.withLock { $0.entries.count } }
 
-    /// Starts `request`, to be answered by `deadline` (monotonic ns).
+    /// Starts `request`, to be answered by `deadline` (monotonic ns). Loop thread.
     func start(_ request: IncomingRequest, deadline: UInt64, now: UInt64) {
         let callID = request.header.callID
         guard deadline > now else {
@@ -53,31 +64,28 @@ final class CallRunner {
             onFinished()
             return
         }
-        nextKey &+= 1
-        let key = nextKey
         let rpc = request.rpcRequest(deadline: deadline)
-        let service = self.service
-        let loop = self.loop
-        let box = UncheckedBox(self)
-        entries[key] = Entry(
+        let entry = Entry(
             route: request.route, callID: callID, method: request.header.method, deadline: deadline, task: nil)
-        nextDeadline = min(nextDeadline, deadline)
+        let key = state.withLock { state -> UInt64 in
+            state.nextKey &+= 1
+            state.entries[state.nextKey] = entry
+            state.nextDeadline = min(state.nextDeadline, deadline)
+            return state.nextKey
+        }
+        let service = self.service
         let task: Task<Void, Never>
         if startsInline {
             // Runs here, on the loop thread, until the handler first suspends;
             // a handler that never does answers with no thread hand-off at all.
-            task = Task.immediate {
-                let result = await CallRunner.run(service, rpc)
-                if loop.isLoopThread { box.value.finish(key, result) } else { loop.submit { box.value.finish(key, result) } }
-            }
+            task = Task.immediate { [self] in finish(key, await CallRunner.run(service, rpc)) }
         } else {
-            task = Task {
-                let result = await CallRunner.run(service, rpc)
-                loop.submit { box.value.finish(key, result) }
-            }
+            task = Task { [self] in finish(key, await CallRunner.run(service, rpc)) }
         }
-        entries[key]?.task = task
-        nextDeadline = min(nextDeadline, deadline)
+        state.withLock { state in
+            // Still there unless the call already finished (inline) or expired.
+            state.entries[key]?.task = task
+        }
     }
 
     private static func run(_ service: any RPCService, _ rpc: RPCRequest) async -> Result<RPCResponse, any Error> {
@@ -88,13 +96,16 @@ final class CallRunner {
         }
     }
 
+    /// Answers a call with its handler's result (the handler's thread).
     private func finish(_ key: UInt64, _ result: Result<RPCResponse, any Error>) {
-        guard let entry = entries.removeValue(forKey: key) else { return }  // already answered (deadline)
+        guard let entry = state.withLock({ $0.entries.removeValue(forKey: key) }) else {
+            return  // already answered (deadline) or cancelled (shutdown)
+        }
         switch result {
         case .success(let response):
             send(Envelope.reply(
                 route: entry.route, header: ReplyHeader(callID: entry.callID), body: response.body,
-                payload: response.payload))
+                payload: response.parts))
         case .failure(let error):
             let status = CallRunner.status(for: error, method: entry.method, logger: logger)
             send(Envelope.reply(route: entry.route, header: ReplyHeader(callID: entry.callID, status: status)))
@@ -104,29 +115,39 @@ final class CallRunner {
 
     /// Answers calls past their deadline; returns ms until the next deadline.
     func expire(now: UInt64) -> Int {
-        if now >= nextDeadline {
-            nextDeadline = .max
-            for (key, entry) in entries {
-                if entry.deadline <= now {
-                    entries[key] = nil
-                    entry.task?.cancel()
-                    logger.info("call overran its deadline", metadata: ["method": "\(entry.method)"])
-                    send(Envelope.reply(route: entry.route, header: ReplyHeader(
-                        callID: entry.callID,
-                        status: RPCStatus(.deadlineExceeded, "\(entry.method) did not finish within its deadline"))))
-                    onFinished()
-                } else {
-                    nextDeadline = min(nextDeadline, entry.deadline)
+        var expired: [Entry] = []
+        let next = state.withLock { state -> UInt64 in
+            if now >= state.nextDeadline {
+                state.nextDeadline = .max
+                for (key, entry) in state.entries {
+                    if entry.deadline <= now {
+                        state.entries[key] = nil
+                        expired.append(entry)
+                    } else {
+                        state.nextDeadline = min(state.nextDeadline, entry.deadline)
+                    }
                 }
             }
+            return state.nextDeadline
         }
-        return nextDeadline == .max ? -1 : Int((nextDeadline - now + 999_999) / 1_000_000)
+        for entry in expired {
+            entry.task?.cancel()
+            logger.info("call overran its deadline", metadata: ["method": "\(entry.method)"])
+            send(Envelope.reply(route: entry.route, header: ReplyHeader(
+                callID: entry.callID,
+                status: RPCStatus(.deadlineExceeded, "\(entry.method) did not finish within its deadline"))))
+            onFinished()
+        }
+        return next == .max ? -1 : Int((next - now + 999_999) / 1_000_000)
     }
 
     /// Cancels everything (shutdown); no replies are sent.
     func cancelAll() {
-        for entry in entries.values { entry.task?.cancel() }
-        entries.removeAll()
+        let entries = state.withLock { state -> [Entry] in
+            defer { state.entries.removeAll() }
+            return Array(state.entries.values)
+        }
+        for entry in entries { entry.task?.cancel() }
     }
 
     /// The status a caller sees for a handler error: `RPCStatus` as thrown,
@@ -143,5 +164,11 @@ final class CallRunner {
 /// Carries a loop-confined object into a closure that runs back on its loop.
 struct UncheckedBox<T>: @unchecked Sendable {
     let value: T
+    init(_ value: T) { self.value = value }
+}
+
+/// Like `UncheckedBox`, without keeping the object alive.
+struct UncheckedWeakBox<T: AnyObject>: @unchecked Sendable {
+    weak var value: T?
     init(_ value: T) { self.value = value }
 }

@@ -61,7 +61,7 @@ struct Envelope {
     }
 
     /// A reply message: `[route…][empty]["ATR1"][REPLY][ReplyHeader][body][payload…]`.
-    static func reply(route: [Frame], header: ReplyHeader, body: [UInt8] = [], payload: [[UInt8]] = []) -> [Frame] {
+    static func reply(route: [Frame], header: ReplyHeader, body: [UInt8] = [], payload: [PayloadPart] = []) -> [Frame] {
         var frames = [Frame(header.serialized()), Frame(body)]
         for part in payload { frames.append(Frame(part)) }
         return build(route: route, .reply, frames)
@@ -129,10 +129,11 @@ struct IncomingRequest {
         var reason: String
     }
 
-    /// The request as a service sees it (copies body and payload out of the frames).
+    /// The request as a service sees it: the (small) body copied, the
+    /// payload frames lent as parts without copying.
     func rpcRequest(deadline: UInt64) -> RPCRequest {
         RPCRequest(
-            header: header, body: body.bytes, payload: payload.map(\.bytes),
+            header: header, body: body.bytes, parts: payload.map(\.part),
             deadline: DispatchTimeBridge.dispatchTime(monotonicNanos: deadline))
     }
 }

@@ -1,4 +1,5 @@
 internal import CZeroMQ
+import AtRestWire
 import Glibc
 
 /// One ZeroMQ message part, owning a heap `zmq_msg_t`.
@@ -56,6 +57,30 @@ public final class Frame: @unchecked Sendable {
 
     public convenience init(_ string: String) { self.init(Array(string.utf8)) }
 
+    /// A frame over a payload part; large ones are handed to libzmq without
+    /// copying (the part's owner is retained until libzmq lets go).
+    public convenience init(_ part: PayloadPart) {
+        if part.count < Frame.zeroCopyThreshold {
+            self.init(size: part.count)
+            if part.count > 0 {
+                part.withUnsafeBytes { zmq_msg_data(message).copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
+            }
+        } else {
+            self.init()
+            let (owner, base) = part.retainedStorage()
+            let hint = Unmanaged.passRetained(owner).toOpaque()
+            zmq_msg_close(message)
+            zmq_msg_init_data(message, UnsafeMutableRawPointer(mutating: base), part.count, releaseOwner, hint)
+        }
+    }
+
+    /// The contents as a payload part, without copying: the part keeps this
+    /// frame alive. Only for frames that are never sent afterwards (sending
+    /// empties a frame).
+    public var part: PayloadPart {
+        PayloadPart(owner: self, base: UnsafeRawPointer(zmq_msg_data(message)), count: count)
+    }
+
     public convenience init(byte: UInt8) {
         self.init(size: 1)
         zmq_msg_data(message).storeBytes(of: byte, as: UInt8.self)
@@ -104,6 +129,12 @@ private final class ByteBox {
         // A native array's storage does not move while this immutable copy lives.
         base = UnsafeMutableRawPointer(mutating: bytes.withUnsafeBytes { $0.baseAddress! })
     }
+}
+
+/// libzmq's free callback for frames over a payload part's memory.
+private let releaseOwner: @convention(c) (UnsafeMutableRawPointer?, UnsafeMutableRawPointer?) -> Void = { _, hint in
+    guard let hint else { return }
+    Unmanaged<AnyObject>.fromOpaque(hint).release()
 }
 
 /// libzmq's free callback for zero-copy frames (may run on an I/O thread).

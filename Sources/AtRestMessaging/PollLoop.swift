@@ -22,6 +22,10 @@ final class PollLoop: @unchecked Sendable {
     var onStop: () -> Void = {}
     /// The sockets polled; change only on the loop thread or before `start`.
     var sockets: [ZMQSocket] = []
+    /// Plain file descriptors polled after the sockets (a socket's ZMQ_FD
+    /// when other threads also use that socket); `onReadable` sees them at
+    /// index `sockets.count + i`. Set before `start`.
+    var descriptors: [Int32] = []
 
     private let wakeup: Wakeup
     private let inbox = Mutex<[() -> Void]>([])
@@ -53,6 +57,13 @@ final class PollLoop: @unchecked Sendable {
         if first { wakeup.signal() }
     }
 
+    /// Calls `onReadable` for every socket and descriptor now, as if all
+    /// had signalled (loop thread): for descriptors whose signal another
+    /// thread consumed.
+    func recheck() {
+        for index in 0..<(sockets.count + descriptors.count) { onReadable(index) }
+    }
+
     /// Whether the caller is the loop thread.
     var isLoopThread: Bool {
         guard let threadID else { return false }
@@ -78,6 +89,9 @@ final class PollLoop: @unchecked Sendable {
             for socket in sockets {
                 items.append(zmq_pollitem_t(socket: socket.raw, fd: -1, events: Int16(ZMQ_POLLIN), revents: 0))
             }
+            for fd in descriptors {
+                items.append(zmq_pollitem_t(socket: nil, fd: fd, events: Int16(ZMQ_POLLIN), revents: 0))
+            }
             let rc = zmq_poll(&items, Int32(items.count), timeout)
             if rc < 0 {
                 if zmq_errno() == EINTR { continue }
@@ -93,8 +107,8 @@ final class PollLoop: @unchecked Sendable {
             }
             for job in work { job() }
             if stopping.load(ordering: .acquiring) { break }
-            let polled = sockets
-            for index in polled.indices where index + 1 < items.count && items[index + 1].revents != 0 {
+            let polled = sockets.count + descriptors.count
+            for index in 0..<polled where index + 1 < items.count && items[index + 1].revents != 0 {
                 onReadable(index)
             }
         }
@@ -103,6 +117,7 @@ final class PollLoop: @unchecked Sendable {
         onTick = { _ in -1 }
         onStop = {}
         sockets = []
+        descriptors = []
         finished.signal()
     }
 }

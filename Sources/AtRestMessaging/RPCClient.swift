@@ -14,7 +14,7 @@ public final class RPCClient: Sendable {
     public let endpoints: [String]
     private let configuration: RPCClientConfiguration
     private let loop: PollLoop
-    private let core: UncheckedBox<ClientCore>
+    private let core: ClientCore
 
     public convenience init(
         endpoint: String, context: ZMQContext = .shared, configuration: RPCClientConfiguration = RPCClientConfiguration()
@@ -37,24 +37,30 @@ public final class RPCClient: Sendable {
             try socket.connect(endpoint)
             sockets.append(socket)
         }
-        // Handshake monitors sit after the sockets in the poll set.
+        // The loop polls the handshake monitors (its own sockets) and the
+        // DEALERs' descriptors: calls send from their own tasks (ClientCore).
         let monitors = try sockets.map { try HandshakeMonitor(watching: $0, context: context) }
-        loop = try PollLoop(name: "rpc-client")
-        let core = ClientCore(sockets: sockets, logger: configuration.logger)
-        self.core = UncheckedBox(core)
-        loop.sockets = sockets + monitors.map(\.socket)
-        let count = sockets.count
+        let loop = try PollLoop(name: "rpc-client")
+        self.loop = loop
+        // A wake-up must read the sockets: whoever asked for it may have
+        // consumed the descriptor's signal, so polling would not see it.
+        let core = ClientCore(sockets: sockets, logger: configuration.logger) { [weak loop] in
+            loop?.submit { [weak loop] in loop?.recheck() }
+        }
+        self.core = core
+        loop.sockets = monitors.map(\.socket)
+        loop.descriptors = core.descriptors
+        let count = monitors.count
         loop.onReadable = { index in
             if index < count {
-                core.readable(index)
-            } else {
-                core.handshake(index - count, monitors[index - count].drain())
+                core.handshake(index, monitors[index].drain())
+            } else if core.readable(index - count) {
+                loop.submit { [weak loop] in loop?.recheck() }
             }
         }
         loop.onTick = { now in core.expire(now: now) }
         loop.onStop = {
-            core.failAll()
-            for socket in sockets { socket.close() }
+            core.close()
             for monitor in monitors { monitor.close() }
         }
         loop.start()
@@ -66,11 +72,23 @@ public final class RPCClient: Sendable {
         timeout: Duration? = nil, metadata: [String: String] = [:], idempotent: Bool = false,
         idempotencyKey: String = ""
     ) async throws -> RPCReply<Reply> {
+        try await call(
+            method, request: request, as: replyType, parts: payload.map(PayloadPart.init), timeout: timeout,
+            metadata: metadata, idempotent: idempotent, idempotencyKey: idempotencyKey)
+    }
+
+    /// Calls `method` with payload parts (sent without copying; a part may be
+    /// a slice of a larger buffer) and decodes the typed reply.
+    public func call<Request: WireMessage, Reply: WireMessage>(
+        _ method: String, request: Request, as replyType: Reply.Type = Reply.self, parts: [PayloadPart],
+        timeout: Duration? = nil, metadata: [String: String] = [:], idempotent: Bool = false,
+        idempotencyKey: String = ""
+    ) async throws -> RPCReply<Reply> {
         let options = CallOptions(
             timeout: timeout, metadata: metadata, idempotent: idempotent, idempotencyKey: idempotencyKey)
-        let response = try await call(method, body: request.serialized(), payload: payload, options: options)
+        let response = try await call(method, body: request.serialized(), parts: parts, options: options)
         do {
-            return RPCReply(message: try Reply(serialized: response.body), payload: response.payload)
+            return RPCReply(message: try Reply(serialized: response.body), parts: response.parts)
         } catch {
             throw RPCStatus(.internal, "the reply to \(method) is not a valid \(Reply.protoName)")
         }
@@ -80,6 +98,14 @@ public final class RPCClient: Sendable {
     /// `RPCStatus` for every failure.
     public func call(
         _ method: String, body: [UInt8], payload: [[UInt8]] = [], options: CallOptions = CallOptions()
+    ) async throws -> RPCResponse {
+        try await call(method, body: body, parts: payload.map(PayloadPart.init), options: options)
+    }
+
+    /// Calls `method` with a raw body and payload parts; retries per
+    /// `RetryPolicy`. Throws `RPCStatus` for every failure.
+    public func call(
+        _ method: String, body: [UInt8], parts payload: [PayloadPart], options: CallOptions = CallOptions()
     ) async throws -> RPCResponse {
         let timeout = (options.timeout ?? configuration.defaultTimeout).nanoseconds
         let deadline = monotonicNanos() + timeout
@@ -100,7 +126,7 @@ public final class RPCClient: Sendable {
     }
 
     private func once(
-        _ method: String, body: [UInt8], payload: [[UInt8]], options: CallOptions, attempt: Int, deadline: UInt64
+        _ method: String, body: [UInt8], payload: [PayloadPart], options: CallOptions, attempt: Int, deadline: UInt64
     ) async throws -> RPCResponse {
         let now = monotonicNanos()
         guard deadline > now else { throw RPCStatus(.deadlineExceeded, "\(method) timed out") }
@@ -112,19 +138,19 @@ public final class RPCClient: Sendable {
             metadata: options.metadata)
         var frames = Envelope.build(.request, [Frame(header.serialized()), Frame(body)])
         for part in payload { frames.append(Frame(part)) }
-        let outgoing = UncheckedBox(frames)
         let core = self.core
         let reply: RawReply = try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { continuation in
-                loop.submit {
-                    core.value.send(key, outgoing.value, method: method, deadline: deadline, continuation)
-                }
+                // Sent from this task's thread, no hand-off (ClientCore).
+                core.send(key, frames, method: method, deadline: deadline, continuation)
+                // A cancellation that came before the call was registered.
+                if Task.isCancelled { core.cancel(key) }
             }
         } onCancel: {
-            loop.submit { core.value.cancel(key) }
+            core.cancel(key)
         }
         guard reply.header.status.isOK else { throw reply.header.status }
-        return RPCResponse(body: reply.body.bytes, payload: reply.payload.map(\.bytes))
+        return RPCResponse(body: reply.body.bytes, parts: reply.payload.map(\.part))
     }
 
     /// Stops the client; calls in flight fail with UNAVAILABLE.

@@ -77,5 +77,9 @@ public struct RPCClientConfiguration: Sendable {
 /// A typed reply: the decoded message and the payload frames.
 public struct RPCReply<Message: WireMessage>: Sendable {
     public var message: Message
-    public var payload: [[UInt8]]
+    /// The reply's bulk bytes, still in the frames they arrived in.
+    public var parts: [PayloadPart]
+
+    /// The payload as arrays (copies; use `parts` on hot paths).
+    public var payload: [[UInt8]] { parts.map(\.bytes) }
 }

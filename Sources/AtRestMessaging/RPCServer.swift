@@ -49,12 +49,18 @@ public final class RPCServer: Sendable {
         let socket = try ZMQSocket(.router, context: context, limits: configuration.limits)
         if let curve = configuration.curve { try curve.apply(to: socket, context: context) }
         self.endpoint = try socket.bind(endpoint)
-        loop = try PollLoop(name: "rpc-server")
-        let core = ServerCore(socket: socket, loop: loop, service: service, configuration: configuration)
-        loop.sockets = [socket]
-        loop.onReadable = { _ in core.readable() }
+        let loop = try PollLoop(name: "rpc-server")
+        self.loop = loop
+        // Handlers send their replies themselves (SharedSocket); the loop
+        // polls the socket's descriptor and receives.
+        let shared = SharedSocket(socket) { [weak loop] in loop?.submit { [weak loop] in loop?.recheck() } }
+        let core = ServerCore(socket: shared, service: service, configuration: configuration)
+        loop.descriptors = [shared.fileDescriptor]
+        loop.onReadable = { [weak loop] _ in
+            if core.readable() { loop?.submit { [weak loop] in loop?.recheck() } }
+        }
         loop.onTick = { now in core.runner.expire(now: now) }
-        loop.onStop = { core.runner.cancelAll(); socket.close() }
+        loop.onStop = { core.runner.cancelAll(); shared.close() }
         loop.start()
         configuration.logger.info("rpc server listening", metadata: ["endpoint": "\(self.endpoint)"])
     }
@@ -65,24 +71,26 @@ public final class RPCServer: Sendable {
     deinit { loop.stop() }
 }
 
-/// The server's loop-confined state.
-private final class ServerCore {
-    let socket: ZMQSocket
+/// The server's state: receiving happens on the loop thread, replies are
+/// sent by whichever thread finishes a call.
+private final class ServerCore: Sendable {
+    let socket: SharedSocket
     let configuration: RPCServerConfiguration
-    var runner: CallRunner!
+    let runner: CallRunner
     private let logger: Logger
 
-    init(socket: ZMQSocket, loop: PollLoop, service: any RPCService, configuration: RPCServerConfiguration) {
+    init(socket: SharedSocket, service: any RPCService, configuration: RPCServerConfiguration) {
         self.socket = socket
         self.configuration = configuration
         logger = configuration.logger
-        runner = CallRunner(loop: loop, service: service, logger: logger) { [unowned self] frames in
-            self.reply(frames)
+        let logger = self.logger
+        runner = CallRunner(service: service, logger: logger, startsInline: configuration.runsHandlersInline) {
+            frames in ServerCore.reply(frames, on: socket, logger: logger)
         }
-        runner.startsInline = configuration.runsHandlersInline
     }
 
-    func readable() {
+    /// Handles what arrived; true when more is waiting (see `SharedSocket`).
+    func readable() -> Bool {
         socket.drain(logger: logger) { handle($0) }
     }
 
@@ -121,6 +129,10 @@ private final class ServerCore {
     }
 
     private func reply(_ frames: [Frame]) {
+        ServerCore.reply(frames, on: socket, logger: logger)
+    }
+
+    private static func reply(_ frames: [Frame], on socket: SharedSocket, logger: Logger) {
         do {
             try socket.send(frames)
         } catch {

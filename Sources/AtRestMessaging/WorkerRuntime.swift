@@ -1,6 +1,7 @@
 import Dispatch
 import AtRestWire
 import Logging
+import Synchronization
 
 /// Configuration of a `WorkerRuntime`.
 public struct WorkerConfiguration: Sendable {
@@ -71,7 +72,9 @@ public final class WorkerRuntime: Sendable {
         let core = try WorkerCore(
             endpoint: brokerEndpoint, context: context, loop: loop, service: service, configuration: configuration)
         self.core = UncheckedBox(core)
-        loop.onReadable = { _ in core.readable() }
+        loop.onReadable = { [weak loop] _ in
+            if core.readable() { loop?.submit { [weak loop] in loop?.recheck() } }
+        }
         loop.onTick = { now in core.tick(now: now) }
         loop.onStop = { core.stopped() }
         loop.start()
@@ -107,11 +110,15 @@ final class WorkerCore {
     private let loop: PollLoop
     private let configuration: WorkerConfiguration
     private let logger: Logger
-    private var socket: ZMQSocket
+    /// Receives on the loop thread; handler tasks send their replies on it
+    /// themselves (see `SharedSocket`).
+    private let socket: SharedSocket
     private var runner: CallRunner!
     private var lastSeen: UInt64
     private var nextHeartbeat: UInt64 = 0
     private var draining: CheckedContinuation<Void, Never>?
+    /// Whether `draining` is set, for the threads that finish calls.
+    private let isDraining = Atomic<Bool>(false)
 
     init(
         endpoint: String, context: ZMQContext, loop: PollLoop, service: any RPCService,
@@ -123,13 +130,21 @@ final class WorkerCore {
         self.configuration = configuration
         logger = configuration.logger
         lastSeen = monotonicNanos()
-        socket = try WorkerCore.connect(endpoint, context: context, configuration: configuration)
-        runner = CallRunner(loop: loop, service: service, logger: logger) { [unowned self] frames in
-            self.send(frames)
+        socket = SharedSocket(try WorkerCore.connect(endpoint, context: context, configuration: configuration)) {
+            [weak loop] in loop?.submit { [weak loop] in loop?.recheck() }
         }
-        runner.onFinished = { [unowned self] in self.finishDrainIfIdle() }
-        runner.startsInline = configuration.runsHandlersInline
-        loop.sockets = [socket]
+        let socket = self.socket, logger = self.logger
+        let box = UncheckedWeakBox(self)
+        runner = CallRunner(
+            service: service, logger: logger, startsInline: configuration.runsHandlersInline,
+            onFinished: { [weak loop] in
+                // Only a draining worker cares when a call ends; that state is the loop's.
+                if box.value?.isDraining.load(ordering: .acquiring) == true {
+                    loop?.submit { box.value?.finishDrainIfIdle() }
+                }
+            },
+            send: { frames in WorkerCore.send(frames, on: socket, logger: logger) })
+        loop.descriptors = [socket.fileDescriptor]
         announce()
     }
 
@@ -148,6 +163,10 @@ final class WorkerCore {
     }
 
     private func send(_ frames: [Frame]) {
+        WorkerCore.send(frames, on: socket, logger: logger)
+    }
+
+    private static func send(_ frames: [Frame], on socket: SharedSocket, logger: Logger) {
         do {
             try socket.send(frames)
         } catch {
@@ -155,7 +174,8 @@ final class WorkerCore {
         }
     }
 
-    func readable() {
+    /// Handles what arrived; true when more is waiting (see `SharedSocket`).
+    func readable() -> Bool {
         socket.drain(logger: logger) { received in
             lastSeen = monotonicNanos()
             handle(received)
@@ -189,14 +209,15 @@ final class WorkerCore {
     private func reconnect(reason: String) {
         logger.notice("reconnecting to broker", metadata: ["reason": "\(reason)"])
         guard draining == nil else { return finishDrain() }
-        socket.close()
         do {
-            socket = try WorkerCore.connect(endpoint, context: context, configuration: configuration)
+            socket.replace(with: try WorkerCore.connect(endpoint, context: context, configuration: configuration))
         } catch {
+            socket.close()
+            loop.descriptors = []
             logger.error("cannot reconnect", metadata: ["error": "\(error)"])
             return
         }
-        loop.sockets = [socket]
+        loop.descriptors = [socket.fileDescriptor]
         lastSeen = monotonicNanos()
         announce()
     }
@@ -219,6 +240,7 @@ final class WorkerCore {
 
     func drain(_ continuation: CheckedContinuation<Void, Never>) {
         draining = continuation
+        isDraining.store(true, ordering: .releasing)
         send(Envelope.build(.heartbeat, [Frame(Heartbeat(credit: 0).serialized())]))
         finishDrainIfIdle()
     }

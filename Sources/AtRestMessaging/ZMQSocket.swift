@@ -155,6 +155,16 @@ public final class ZMQSocket: @unchecked Sendable {
         return try receive()
     }
 
+    /// The socket's ZMQ_FD: readable when the socket may have become
+    /// readable (edge-like: after using the socket, check `isReadable`
+    /// before waiting on it again).
+    var fileDescriptor: Int32 {
+        var fd: Int32 = -1
+        var size = MemoryLayout<Int32>.size
+        zmq_getsockopt(raw, ZMQ_FD, &fd, &size)
+        return fd
+    }
+
     /// Whether a message can be read now (ZMQ_EVENTS).
     var isReadable: Bool {
         var events: Int32 = 0

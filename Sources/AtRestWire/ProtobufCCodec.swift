@@ -85,7 +85,6 @@ enum ProtobufCCodec {
     private static func store(
         _ value: WireValue, _ f: ProtobufCFieldDescriptor, at slot: UnsafeMutableRawPointer, _ arena: Arena
     ) {
-        let name = String(cString: f.name)
         switch (f.type, value) {
         case (PROTOBUF_C_TYPE_INT32, .int(let v)), (PROTOBUF_C_TYPE_SINT32, .int(let v)),
              (PROTOBUF_C_TYPE_SFIXED32, .int(let v)), (PROTOBUF_C_TYPE_ENUM, .int(let v)):
@@ -119,7 +118,8 @@ enum ProtobufCCodec {
             let sub = f.descriptor!.assumingMemoryBound(to: ProtobufCMessageDescriptor.self)
             slot.storeBytes(of: build(nested, sub, arena), as: UnsafeMutablePointer<ProtobufCMessage>?.self)
         default:
-            preconditionFailure("field \(name): value \(value) does not fit protobuf-c type \(f.type.rawValue)")
+            preconditionFailure(
+                "field \(String(cString: f.name)): value \(value) does not fit protobuf-c type \(f.type.rawValue)")
         }
     }
 
@@ -140,14 +140,20 @@ enum ProtobufCCodec {
         let base = buffer.baseAddress?.assumingMemoryBound(to: UInt8.self)
         // protobuf-c wants a non-null pointer even for an empty message.
         var empty: UInt8 = 0
-        let message: UnsafeMutablePointer<ProtobufCMessage>? = withUnsafePointer(to: &empty) { emptyPointer in
-            protobuf_c_message_unpack(descriptor, nil, buffer.count, base ?? emptyPointer)
+        // The unpacked message lives in an arena, freed as a whole once it is
+        // read: one allocation instead of one per field.
+        let arena = Arena()
+        return try withExtendedLifetime(arena) {
+            var allocator = ProtobufCAllocator(
+                alloc: arenaAllocate, free: arenaFree, allocator_data: Unmanaged.passUnretained(arena).toOpaque())
+            let message: UnsafeMutablePointer<ProtobufCMessage>? = withUnsafePointer(to: &empty) { emptyPointer in
+                protobuf_c_message_unpack(descriptor, &allocator, buffer.count, base ?? emptyPointer)
+            }
+            guard let message else {
+                throw WireError(.malformed, "bytes are not a valid \(name) (\(buffer.count) bytes)")
+            }
+            return read(UnsafeRawPointer(message), descriptor)
         }
-        guard let message else {
-            throw WireError(.malformed, "bytes are not a valid \(name) (\(buffer.count) bytes)")
-        }
-        defer { protobuf_c_message_free_unpacked(message, nil) }
-        return read(UnsafeRawPointer(message), descriptor)
     }
 
     private static func read(
@@ -240,19 +246,42 @@ enum ProtobufCCodec {
 }
 
 /// Owns every allocation made while building one C message; freed at once.
+///
+/// A bump allocator over one zeroed chunk: a typical message (an RPC header,
+/// a reply header) fits in it, so building one costs one allocation instead
+/// of one per field. Larger needs get chunks of their own.
 private final class Arena {
-    private var blocks: [UnsafeMutableRawPointer] = []
+    private static let chunkSize = 1024
+    private var chunk: UnsafeMutableRawPointer
+    private var used = 0
+    private var extra: [UnsafeMutableRawPointer] = []
+
+    init() {
+        chunk = calloc(1, Arena.chunkSize)!
+    }
 
     func allocate(_ size: Int) -> UnsafeMutableRawPointer {
-        let block = calloc(1, max(size, 1))!
-        blocks.append(block)
+        let aligned = (max(size, 1) + 15) & ~15
+        if used + aligned <= Arena.chunkSize {
+            defer { used += aligned }
+            return chunk + used
+        }
+        let block = calloc(1, aligned)!
+        extra.append(block)
         return block
     }
 
     deinit {
-        for block in blocks { free(block) }
+        free(chunk)
+        for block in extra { free(block) }
     }
 }
+
+/// protobuf-c's allocator callbacks over an `Arena` (freed all at once).
+private let arenaAllocate: @convention(c) (UnsafeMutableRawPointer?, Int) -> UnsafeMutableRawPointer? = { data, size in
+    Unmanaged<Arena>.fromOpaque(data!).takeUnretainedValue().allocate(size)
+}
+private let arenaFree: @convention(c) (UnsafeMutableRawPointer?, UnsafeMutableRawPointer?) -> Void = { _, _ in }
 
 /// Descriptor pointers by name; the generated table is searched once per name.
 private final class DescriptorCache: Sendable {

@@ -5,31 +5,57 @@ public struct RPCRequest: Sendable {
     public var header: RPCHeader
     /// The method's request message, protobuf-encoded.
     public var body: [UInt8]
-    /// Bulk bytes, each in its own frame on the wire.
-    public var payload: [[UInt8]]
+    /// Bulk bytes, each in its own frame on the wire, not copied out of it.
+    public var parts: [PayloadPart]
     /// When the caller stops waiting (derived from `header.timeoutMs` on arrival).
     public var deadline: DispatchTime?
 
-    public init(header: RPCHeader, body: [UInt8] = [], payload: [[UInt8]] = [], deadline: DispatchTime? = nil) {
+    public init(header: RPCHeader, body: [UInt8] = [], parts: [PayloadPart], deadline: DispatchTime? = nil) {
         self.header = header
         self.body = body
-        self.payload = payload
+        self.parts = parts
         self.deadline = deadline
+    }
+
+    public init(header: RPCHeader, body: [UInt8] = [], payload: [[UInt8]] = [], deadline: DispatchTime? = nil) {
+        self.init(header: header, body: body, parts: payload.map(PayloadPart.init), deadline: deadline)
+    }
+
+    /// The payload as arrays (copies what the transport received; use
+    /// `parts` on hot paths).
+    public var payload: [[UInt8]] {
+        get { parts.map(\.bytes) }
+        set { parts = newValue.map(PayloadPart.init) }
     }
 }
 
 /// A successful reply; failures are thrown as `RPCStatus`.
 public struct RPCResponse: Sendable {
     public var body: [UInt8]
-    public var payload: [[UInt8]]
+    /// Bulk bytes, sent without copying and received without copying.
+    public var parts: [PayloadPart]
+
+    public init(body: [UInt8] = [], parts: [PayloadPart]) {
+        self.body = body
+        self.parts = parts
+    }
 
     public init(body: [UInt8] = [], payload: [[UInt8]] = []) {
-        self.body = body
-        self.payload = payload
+        self.init(body: body, parts: payload.map(PayloadPart.init))
+    }
+
+    public init(_ message: some WireMessage, parts: [PayloadPart]) {
+        self.init(body: message.serialized(), parts: parts)
     }
 
     public init(_ message: some WireMessage, payload: [[UInt8]] = []) {
         self.init(body: message.serialized(), payload: payload)
+    }
+
+    /// The payload as arrays (copies received bytes; use `parts` on hot paths).
+    public var payload: [[UInt8]] {
+        get { parts.map(\.bytes) }
+        set { parts = newValue.map(PayloadPart.init) }
     }
 }
 
@@ -45,14 +71,22 @@ public protocol RPCService: Sendable {
 /// What a typed handler receives besides its decoded request message.
 public struct RPCContext: Sendable {
     public var header: RPCHeader
-    public var payload: [[UInt8]]
+    /// The request's bulk bytes, not copied out of their frames.
+    public var parts: [PayloadPart]
     public var deadline: DispatchTime?
 
-    public init(header: RPCHeader, payload: [[UInt8]] = [], deadline: DispatchTime? = nil) {
+    public init(header: RPCHeader, parts: [PayloadPart], deadline: DispatchTime? = nil) {
         self.header = header
-        self.payload = payload
+        self.parts = parts
         self.deadline = deadline
     }
+
+    public init(header: RPCHeader, payload: [[UInt8]] = [], deadline: DispatchTime? = nil) {
+        self.init(header: header, parts: payload.map(PayloadPart.init), deadline: deadline)
+    }
+
+    /// The payload as arrays (copies; use `parts` on hot paths).
+    public var payload: [[UInt8]] { parts.map(\.bytes) }
 }
 
 /// A method table: decodes the request body, calls the typed handler, encodes
@@ -72,10 +106,12 @@ public struct RPCRouter: RPCService {
         handlers[method] = handler
     }
 
-    /// Registers a typed handler; the reply may carry payload frames.
+    /// Registers a typed handler whose reply carries payload parts (not
+    /// copied on the way out: echoing `context.parts` sends the received
+    /// frames' memory).
     public mutating func register<Request: WireMessage, Reply: WireMessage>(
         _ method: String, _ requestType: Request.Type = Request.self,
-        handler: @escaping @Sendable (Request, RPCContext) async throws -> (Reply, [[UInt8]])
+        parts handler: @escaping @Sendable (Request, RPCContext) async throws -> (Reply, [PayloadPart])
     ) {
         register(method, raw: { request in
             let decoded: Request
@@ -84,9 +120,20 @@ public struct RPCRouter: RPCService {
             } catch {
                 throw RPCStatus(.invalidArgument, "request body is not a valid \(Request.protoName): \(error)")
             }
-            let context = RPCContext(header: request.header, payload: request.payload, deadline: request.deadline)
-            let (reply, payload) = try await handler(decoded, context)
-            return RPCResponse(reply, payload: payload)
+            let context = RPCContext(header: request.header, parts: request.parts, deadline: request.deadline)
+            let (reply, parts) = try await handler(decoded, context)
+            return RPCResponse(reply, parts: parts)
+        })
+    }
+
+    /// Registers a typed handler whose reply carries payload arrays.
+    public mutating func register<Request: WireMessage, Reply: WireMessage>(
+        _ method: String, _ requestType: Request.Type = Request.self,
+        handler: @escaping @Sendable (Request, RPCContext) async throws -> (Reply, [[UInt8]])
+    ) {
+        register(method, requestType, parts: { (request: Request, context: RPCContext) async throws -> (Reply, [PayloadPart]) in
+            let (reply, payload) = try await handler(request, context)
+            return (reply, payload.map(PayloadPart.init))
         })
     }
 

@@ -1,5 +1,6 @@
 import ArgumentParser
 import AtRestMessaging
+import AtRestRuntime
 import AtRestWire
 import Foundation
 import Logging
@@ -25,10 +26,13 @@ struct MessagingBench: AsyncParsableCommand {
     @Option(help: "Payload sizes in bytes, comma-separated.") var sizes = "64,1048576"
     @Option(help: "Worker counts for the broker path, comma-separated.") var workers = "1,2"
     @Flag(help: "Skip the bare baseline (profiling the broker path).") var skipBare = false
+    @Option(help: "Transport of the broker/relay-to-worker hop: tcp (workers on any host) or ipc (same host).")
+    var workerTransport = "tcp"
     @Flag(help: "Workers start handlers on their loop thread (WorkerConfiguration.runsHandlersInline).")
     var inline = false
 
     func run() async throws {
+        MemoryTuning.keepLargeBuffers()  // as the front door and the workers do
         print("messaging bench: tcp loopback, echo of the payload both ways, one ZeroMQ context per party"
               + (inline ? ", workers run handlers inline" : ""))
         print("  1 in flight: p50/p99 round trip and calls/s;  \(inFlight) in flight: p50/p99 per call and calls/s")
@@ -42,12 +46,22 @@ struct MessagingBench: AsyncParsableCommand {
             if !skipBare {
                 bare = try await BareEcho(payload: payload, counts: counts).run()
                 report("\(label(size)) bare DEALER/ROUTER", bare!, baseline: nil)
+                let relay = try await BareEcho(
+                    payload: payload, counts: counts, relayed: true, workerEndpoint: workerEndpoint("relay")).run()
+                report("\(label(size)) bare via zmq_proxy", relay, baseline: bare)
             }
             for count in workers.split(separator: ",").compactMap({ Int($0) }) {
-                let rpc = try await BrokerEcho(payload: payload, workers: count, counts: counts, inline: inline).run()
+                let rpc = try await BrokerEcho(
+                    payload: payload, workers: count, counts: counts, inline: inline,
+                    workerEndpoint: workerEndpoint("broker-\(count)")).run()
                 report("\(label(size)) RPC+broker, \(count) worker\(count > 1 ? "s" : " ")", rpc, baseline: bare)
             }
         }
+    }
+
+    private func workerEndpoint(_ name: String) -> String {
+        workerTransport == "ipc"
+            ? "ipc://\(NSTemporaryDirectory())/atrest-bench-\(getpid())-\(name).sock" : "tcp://127.0.0.1:*"
     }
 
     private func label(_ size: Int) -> String { size >= 1 << 20 ? "1 MiB" : "\(size) B " }
@@ -102,25 +116,49 @@ func benchMicros() -> Double {
     return Double(ts.tv_sec) * 1e6 + Double(ts.tv_nsec) / 1e3
 }
 
-/// (a) A bare ROUTER echo thread and a DEALER client, each on its own context.
+/// (a) A bare ROUTER echo thread and a DEALER client, each on its own
+/// context; with `relayed`, libzmq's own proxy (ROUTER→DEALER, a third
+/// context) sits between them and the echo is a ROUTER behind it: the floor
+/// of any brokered path, two loopback hops each way and nothing above libzmq.
 struct BareEcho {
     let payload: [UInt8]
     let counts: Counts
+    var relayed = false
+    var workerEndpoint = "tcp://127.0.0.1:*"
 
     func run() async throws -> EchoResult {
+        let stop = StopFlag()
+        defer { stop.set() }
         let serverContext = ZMQContext()
         let server = try ZMQSocket(.router, context: serverContext)
-        let endpoint = try server.bind("tcp://127.0.0.1:*")
-        let stop = StopFlag()
-        let thread = Thread {
+        var endpoint: String
+        var stopRelay: (() -> Void)?
+        if relayed {
+            let relayContext = ZMQContext()
+            let frontend = try ZMQSocket(.router, context: relayContext)
+            let backend = try ZMQSocket(.dealer, context: relayContext)
+            let control = try ZMQSocket(.pair, context: relayContext)
+            let steer = try ZMQSocket(.pair, context: relayContext)
+            endpoint = try frontend.bind("tcp://127.0.0.1:*")
+            try server.connect(try backend.bind(workerEndpoint))
+            _ = try control.bind("inproc://bench-relay-control")
+            try steer.connect("inproc://bench-relay-control")
+            Thread {
+                try? ZMQProxy.run(frontend: frontend, backend: backend, control: control)
+                frontend.close(); backend.close(); control.close()
+            }.start()
+            stopRelay = { try? steer.send([Frame("TERMINATE")]); steer.close() }
+        } else {
+            endpoint = try server.bind("tcp://127.0.0.1:*")
+        }
+        defer { stopRelay?() }
+        Thread {
             while !stop.isSet {
                 guard let frames = try? server.receive(timeoutMs: 100) else { continue }
-                try? server.send(frames)  // [identity][payload] back, frames reused
+                try? server.send(frames)  // [identity…][payload] back, frames reused
             }
             server.close()
-        }
-        thread.start()
-        defer { stop.set() }
+        }.start()
         let client = try ZMQSocket(.dealer, context: ZMQContext())
         defer { client.close() }
         try client.connect(endpoint)
@@ -176,16 +214,17 @@ struct BrokerEcho {
     let workers: Int
     let counts: Counts
     let inline: Bool
+    let workerEndpoint: String
 
     func run() async throws -> EchoResult {
         let broker = try Broker(
-            clientEndpoint: "tcp://127.0.0.1:*", workerEndpoint: "tcp://127.0.0.1:*", context: ZMQContext(),
+            clientEndpoint: "tcp://127.0.0.1:*", workerEndpoint: workerEndpoint, context: ZMQContext(),
             configuration: BrokerConfiguration(isIdempotent: { _ in true }, logger: quiet))
         defer { broker.close() }
         var router = RPCRouter()
         router.register("atrest.v1.Echo/Echo", EchoRequest.self) {
-            (request: EchoRequest, context: RPCContext) async throws -> (EchoReply, [[UInt8]]) in
-            (EchoReply(text: request.text, servedBy: ""), context.payload)
+            (request: EchoRequest, context: RPCContext) async throws -> (EchoReply, [PayloadPart]) in
+            (EchoReply(text: request.text, servedBy: ""), context.parts)
         }
         let runtimes = try (0..<workers).map { i in
             try WorkerRuntime(
@@ -201,10 +240,10 @@ struct BrokerEcho {
         while await broker.stats().workers < workers { try await Task.sleep(for: .milliseconds(5)) }
         let client = try RPCClient(endpoint: broker.clientEndpoint, context: ZMQContext())
         defer { client.close() }
-        let payload = [self.payload]
+        let payload = [PayloadPart(self.payload)]
         let body = EchoRequest(text: "").serialized()
         @Sendable func call() async throws {
-            _ = try await client.call("atrest.v1.Echo/Echo", body: body, payload: payload)
+            _ = try await client.call("atrest.v1.Echo/Echo", body: body, parts: payload)
         }
         for _ in 0..<counts.warmUp { try await call() }
         var samples: [Double] = []

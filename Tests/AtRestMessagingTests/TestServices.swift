@@ -14,9 +14,10 @@ enum TestServices {
     /// `RPCStatus`, `Crash` a plain error whose text must not reach callers.
     static func router(name: String = "test") -> RPCRouter {
         var router = RPCRouter()
-        router.register(echo, EchoRequest.self) { (request: EchoRequest, context: RPCContext) async throws -> (EchoReply, [[UInt8]]) in
+        // Echoes the received frames' memory itself (no copy either way).
+        router.register(echo, EchoRequest.self) { (request: EchoRequest, context: RPCContext) async throws -> (EchoReply, [PayloadPart]) in
             if request.delayMs > 0 { try await Task.sleep(for: .milliseconds(Int(request.delayMs))) }
-            return (EchoReply(text: request.text, servedBy: name), context.payload)
+            return (EchoReply(text: request.text, servedBy: name), context.parts)
         }
         router.register(fail, EchoRequest.self) { (request: EchoRequest, _: RPCContext) async throws -> EchoReply in
             throw RPCStatus(.failedPrecondition, "refused: \(request.text)")
