@@ -12,8 +12,9 @@ extension BlobClient {
             progress?(total, total)
             return reply
         }
+        // Each block is sent from `data` itself (a part over a range of it, not a copy).
         return try await uploadBlocks(container, name, total: total, contentType: contentType, metadata: metadata, progress: progress) {
-            offset, count in Array(data[Int(offset)..<Int(offset) + count])
+            offset, count in PayloadPart(data, range: Int(offset)..<Int(offset) + count)
         }
     }
 
@@ -30,7 +31,7 @@ extension BlobClient {
             return reply
         }
         return try await uploadBlocks(container, name, total: total, contentType: contentType, metadata: metadata, progress: progress) {
-            offset, count in try await file.read(at: offset, count: count)
+            offset, count in PayloadPart(try await file.read(at: offset, count: count))
         }
     }
 
@@ -42,7 +43,7 @@ extension BlobClient {
     /// hashes in order; `.wholeContent` also feeds every block, in order, to
     /// the whole-content hash stored as `content-sha256`.
     func uploadBlocks(_ container: String, _ name: String, total: UInt64, contentType: String, metadata: [String: String],
-                      progress: BlobProgress?, read: @escaping @Sendable (UInt64, Int) async throws -> [UInt8]) async throws
+                      progress: BlobProgress?, read: @escaping @Sendable (UInt64, Int) async throws -> PayloadPart) async throws
         -> BlobProperties
     {
         let blockSize = UInt64(options.blockSize)
@@ -72,7 +73,7 @@ extension BlobClient {
                     // whole-content hash below (which must see blocks in order).
                     let blockHash = checksum == .none ? [] : try SHA256Digest.of(block)
                     let request = StageBlockRequest(container: container, name: name, blockID: ids[index], contentHash: blockHash)
-                    let reply = try await call(BlobMethod.stageBlock, request, as: StageBlockResponse.self, payload: [block],
+                    let reply = try await call(BlobMethod.stageBlock, request, as: StageBlockResponse.self, parts: [block],
                                                idempotent: true).message
                     guard reply.contentHash == blockHash, reply.length == UInt64(block.count) else {
                         throw RPCStatus(.dataLoss, "block \(index) of '\(name)' was stored with a different hash or length than sent")
@@ -101,7 +102,7 @@ extension BlobClient {
     /// Downloads a blob into memory (any size), checking `content-sha256` when present (see `downloadRanges`).
     public func download(_ container: String, _ name: String, progress: BlobProgress? = nil) async throws -> [UInt8] {
         let sink = MemorySink()
-        _ = try await downloadRanges(container, name, progress: progress) { offset, total, bytes in sink.append(bytes, at: offset, of: total) }
+        _ = try await downloadRanges(container, name, progress: progress) { offset, total, part in sink.append(part, at: offset, of: total) }
         return sink.bytes
     }
 
@@ -113,8 +114,8 @@ extension BlobClient {
         let temp = path + ".atrest-partial-\(getpid())"
         let file = try BlobFile.create(temp)
         do {
-            let properties = try await downloadRanges(container, name, progress: progress) { offset, _, bytes in
-                try await file.write(bytes, at: offset)
+            let properties = try await downloadRanges(container, name, progress: progress) { offset, _, part in
+                try await file.write(part, at: offset)
             }
             try await file.sync()
             file.close()
@@ -133,38 +134,40 @@ extension BlobClient {
     /// is replaced mid-download, DATA_LOSS when the content does not match
     /// its `content-sha256` (checked when present, unless `checksum` is `.none`).
     func downloadRanges(_ container: String, _ name: String, progress: BlobProgress?,
-                        sink: @escaping @Sendable (UInt64, UInt64, [UInt8]) async throws -> Void) async throws -> BlobProperties {
+                        sink: @escaping @Sendable (UInt64, UInt64, PayloadPart) async throws -> Void) async throws -> BlobProperties {
         let rangeSize = UInt64(options.rangeSize)
-        let first = try await get(container, name, range: 0..<rangeSize)
-        let properties = first.0
+        let first = try await getParts(container, name, range: 0..<rangeSize)
+        let firstData = Self.single(first.parts)
+        let properties = first.properties
         let total = properties.length
         let expected = options.checksum == .none ? nil : properties.metadata[BlobTransferOptions.contentHashKey]
         let whole = expected == nil ? nil : try SHA256Digest.Running()
-        try whole?.update(first.data)
-        try await sink(0, total, first.data)
-        guard UInt64(first.data.count) == min(rangeSize, total) else {
-            throw RPCStatus(.dataLoss, "range 0 of '\(name)' came back with \(first.data.count) bytes")
+        try whole?.update(firstData)
+        try await sink(0, total, firstData)
+        guard UInt64(firstData.count) == min(rangeSize, total) else {
+            throw RPCStatus(.dataLoss, "range 0 of '\(name)' came back with \(firstData.count) bytes")
         }
-        var done = UInt64(first.data.count)
+        var done = UInt64(firstData.count)
         progress?(done, total)
         let count = Int((total + rangeSize - 1) / rangeSize)
         if count > 1 {
-            try await withThrowingTaskGroup(of: (Int, [UInt8]).self) { group in
+            try await withThrowingTaskGroup(of: (Int, PayloadPart).self) { group in
                 var next = 1
-                var pending: [Int: [UInt8]] = [:]
+                var pending: [Int: PayloadPart] = [:]
                 var written = 1
                 func launch() {
                     let index = next
                     let range = UInt64(index) * rangeSize..<min(UInt64(index + 1) * rangeSize, total)
                     group.addTask { [self] in
-                        let reply = try await get(container, name, range: range)
-                        guard reply.0.createdAtMs == properties.createdAtMs, reply.0.length == total else {
+                        let reply = try await getParts(container, name, range: range)
+                        guard reply.properties.createdAtMs == properties.createdAtMs, reply.properties.length == total else {
                             throw RPCStatus(.aborted, "blob '\(name)' was replaced during the download; download it again")
                         }
-                        guard reply.offset == range.lowerBound, UInt64(reply.data.count) == UInt64(range.count) else {
+                        let data = Self.single(reply.parts)
+                        guard reply.offset == range.lowerBound, UInt64(data.count) == UInt64(range.count) else {
                             throw RPCStatus(.dataLoss, "range \(index) of '\(name)' came back wrong")
                         }
-                        return (index, reply.data)
+                        return (index, data)
                     }
                     next += 1
                 }
@@ -190,14 +193,20 @@ extension BlobClient {
     }
 }
 
-/// Collects downloaded ranges in memory (they arrive in order): a blob of
-/// one range is kept as received, a larger one is copied once into a buffer
-/// of its final size (growing an array range by range copied it ~twice).
+extension BlobClient {
+    /// A reply's payload as one part (the frame itself in the usual case of one).
+    static func single(_ parts: [PayloadPart]) -> PayloadPart {
+        parts.count == 1 ? parts[0] : PayloadPart(parts.joined())
+    }
+}
+
+/// Collects downloaded ranges in memory (they arrive in order), copying each
+/// once from the frame it arrived in into a buffer of the blob's final size
+/// (growing an array range by range copied it about twice more).
 final class MemorySink: @unchecked Sendable {
     private(set) var bytes: [UInt8] = []
-    func append(_ data: [UInt8], at offset: UInt64, of total: UInt64) {
-        if offset == 0, UInt64(data.count) == total { return bytes = data }
+    func append(_ part: PayloadPart, at offset: UInt64, of total: UInt64) {
         if bytes.isEmpty { bytes.reserveCapacity(Int(total)) }
-        bytes += data
+        part.withUnsafeBytes { bytes.append(contentsOf: $0) }
     }
 }

@@ -46,7 +46,7 @@ public struct BlobClient: Sendable {
             if options.checksum == .wholeContent { metadata[BlobTransferOptions.contentHashKey] = SHA256Digest.hex(hash) }
         }
         let request = BlobPutRequest(container: container, name: name, contentType: contentType, metadata: metadata, contentHash: hash)
-        let reply = try await call(BlobMethod.put, request, as: BlobProperties.self, payload: data.isEmpty ? [] : [data],
+        let reply = try await call(BlobMethod.put, request, as: BlobProperties.self, parts: data.isEmpty ? [] : [PayloadPart(data)],
                                    idempotencyKey: try Self.randomKey()).message
         guard reply.contentHash == hash, reply.length == UInt64(data.count) else {
             throw RPCStatus(.dataLoss, "the service stored '\(name)' with a different hash or length than sent")
@@ -56,11 +56,17 @@ public struct BlobClient: Sendable {
 
     /// One `Get`, whole or a range (a whole blob must fit one reply).
     public func get(_ container: String, _ name: String, range: Range<UInt64>? = nil) async throws -> (BlobProperties, offset: UInt64, data: [UInt8]) {
+        let reply = try await getParts(container, name, range: range)
+        return (reply.properties, reply.offset, reply.parts.joined())
+    }
+
+    /// One `Get` whose bytes stay in the frames they arrived in (no copy).
+    func getParts(_ container: String, _ name: String, range: Range<UInt64>?) async throws
+        -> (properties: BlobProperties, offset: UInt64, parts: [PayloadPart])
+    {
         let reply = try await call(BlobMethod.get, BlobGetRequest(container: container, name: name, range: range),
                                    as: BlobGetResponse.self, idempotent: true)
-        // One payload frame is the usual case: hand it over without joining.
-        let data = reply.payload.count == 1 ? reply.payload[0] : reply.payload.flatMap { $0 }
-        return (reply.message.properties, reply.message.offset, data)
+        return (reply.message.properties, reply.message.offset, reply.parts)
     }
 
     public func properties(_ container: String, _ name: String) async throws -> BlobProperties {
@@ -110,12 +116,12 @@ public struct BlobClient: Sendable {
 
     /// Calls with the token and the account in the header.
     func call<Request: WireMessage, Reply: WireMessage>(
-        _ method: String, _ request: Request, as reply: Reply.Type, payload: [[UInt8]] = [], idempotent: Bool = false,
+        _ method: String, _ request: Request, as reply: Reply.Type, parts: [PayloadPart] = [], idempotent: Bool = false,
         idempotencyKey: String = ""
     ) async throws -> RPCReply<Reply> {
         var metadata = ["account": account]
         if let token = base.bearerToken { metadata["authorization"] = "Bearer \(token)" }
-        return try await base.rpc.call(method, request: request, as: reply, payload: payload, timeout: base.timeout,
+        return try await base.rpc.call(method, request: request, as: reply, parts: parts, timeout: base.timeout,
                                        metadata: metadata, idempotent: idempotent, idempotencyKey: idempotencyKey)
     }
 

@@ -74,12 +74,18 @@ public final class ObjectUpload {
         }
     }
 
-    /// Drops everything written so far.
     /// Appends `parts` in order and finishes; on any failure the temp file
     /// is dropped and nothing is published.
     public func write(_ parts: [[UInt8]]) throws -> ObjectMetadata {
+        try write { append in for part in parts { try part.withUnsafeBytes { try append($0) } } }
+    }
+
+    /// Lets `feed` append (buffers it does not have to copy: a transport's
+    /// received frames), then finishes; on any failure the temp file is
+    /// dropped and nothing is published.
+    public func write(_ feed: ((UnsafeRawBufferPointer) throws -> Void) throws -> Void) throws -> ObjectMetadata {
         do {
-            for part in parts { try append(part) }
+            try feed { try append($0) }
             return try finish()
         } catch {
             abort()
@@ -87,6 +93,7 @@ public final class ObjectUpload {
         }
     }
 
+    /// Drops everything written so far.
     public func abort() {
         finished = true
         file.abort()
