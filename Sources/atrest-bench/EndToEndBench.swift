@@ -24,6 +24,8 @@ struct EndToEndBench: AsyncParsableCommand {
     @Option(help: "Worker counts to measure, comma-separated.") var workers = "1,2"
     @Option(help: "Parent directory of the cluster's data (the baseline writes there too).") var directory = NSTemporaryDirectory()
     @Option(help: "Cases to run, comma-separated, from: 4k, 1m, 64m (for profiling one of them).") var cases = "4k,1m,64m"
+    @Option(name: .customLong("block-mib"), help: "Block and range size of the 64 MiB transfers, in MiB (BlobTransferOptions).") var blockMiB = 4
+    @Option(help: "Blocks or ranges in flight (BlobTransferOptions.parallelism).") var parallelism = 8
 
     func run() async throws {
         MemoryTuning.keepLargeBuffers()  // as the `atrest` CLI does for its transfers
@@ -47,7 +49,9 @@ struct EndToEndBench: AsyncParsableCommand {
         }
 
         for count in workers.split(separator: ",").compactMap({ Int($0) }) {
-            let (cluster, blobs) = try await BenchCluster.start(workers: count, root: LocalCluster.temporaryDirectory(under: directory, "e2e"))
+            let (cluster, client) = try await BenchCluster.start(workers: count, root: LocalCluster.temporaryDirectory(under: directory, "e2e"))
+            let blobs = BlobClient(client.base, account: client.account, options: BlobTransferOptions(
+                blockSize: blockMiB << 20, rangeSize: blockMiB << 20, parallelism: parallelism))
             defer { cluster.stop() }
             let cpu = ClusterCPU(cluster)
             print("-- \(count) worker\(count == 1 ? "" : "s")")
