@@ -15,7 +15,7 @@ extension BlobService {
                     account: account, container: request.container, name: request.name, userMetadata: request.metadata,
                     contentType: request.contentType.isEmpty ? "application/octet-stream" : request.contentType,
                     contentHash: request.contentHash.isEmpty ? nil : request.contentHash, accountKey: key)
-                return try upload.write { append in for part in parts { try part.withUnsafeBytes(append) } }
+                return try Self.write(parts, to: upload)
             }
             return Self.properties(request.container, metadata)
         }
@@ -86,6 +86,13 @@ extension BlobService {
         }
     }
 
+    /// Feeds a request's payload to `upload` from the received frames (no
+    /// copy); one frame, the usual case, goes in whole (`ObjectUpload.write(whole:)`).
+    static func write(_ parts: [PayloadPart], to upload: ObjectUpload) throws -> ObjectMetadata {
+        if parts.count == 1 { return try parts[0].withUnsafeBytes { try upload.write(whole: $0) } }
+        return try upload.write { append in for part in parts { try part.withUnsafeBytes(append) } }
+    }
+
     func registerBlockMethods(_ router: inout RPCRouter) {
         router.register(BlobMethod.stageBlock) { (request: StageBlockRequest, rpc) async throws -> StageBlockResponse in
             try BlobLimits.checkContainer(request.container)
@@ -99,7 +106,7 @@ extension BlobService {
                 let upload = try store.beginStageBlock(
                     account: account, container: request.container, name: request.name, blockID: request.blockID,
                     contentHash: request.contentHash.isEmpty ? nil : request.contentHash, accountKey: key)
-                return try upload.write { append in for part in parts { try part.withUnsafeBytes(append) } }
+                return try Self.write(parts, to: upload)
             }
             return StageBlockResponse(
                 blockID: request.blockID, length: metadata.length,

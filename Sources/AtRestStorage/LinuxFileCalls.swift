@@ -34,6 +34,15 @@ enum LinuxFileCalls {
         }
     }
 
+    /// `O_DIRECT` (also behind `_GNU_SOURCE`); its value differs by architecture.
+    #if arch(x86_64)
+    static let directIO: Int32 = 0o40000
+    #elseif arch(arm64)
+    static let directIO: Int32 = 0o200000
+    #else
+    static let directIO: Int32 = 0
+    #endif
+
     /// Starts writeback of `count` bytes at `offset` without waiting for it,
     /// so the device works while the rest of the file is still being sealed
     /// (`fdatasync` then waits for less). A hint: failures are ignored, the

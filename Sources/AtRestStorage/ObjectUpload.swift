@@ -93,6 +93,44 @@ public final class ObjectUpload {
         }
     }
 
+    /// Contents at least this large are sealed into one buffer and written
+    /// around the page cache (`AtomicFile.writeWhole`).
+    public static let wholeWriteThreshold = 1 << 20
+
+    /// Writes `data` as the whole content and finishes, like `write(feed:)`
+    /// feeding it in one piece. From `wholeWriteThreshold` bytes on, the
+    /// client's hash (if any) is checked first, then everything is sealed into
+    /// one aligned buffer and written with `O_DIRECT` in one call; nothing is
+    /// published when the hash differs.
+    public func write(whole data: UnsafeRawBufferPointer) throws -> ObjectMetadata {
+        guard data.count >= Self.wholeWriteThreshold else { return try write { try $0(data) } }
+        precondition(!finished, "write after finish")
+        finished = true
+        do {
+            if let expectedHash, let hasher {
+                try hasher.update(data)
+                guard ConstantTime.equals(try hasher.finalize(), expectedHash) else {
+                    throw StorageError(.contentHashMismatch, "the SHA-256 sent by the client does not match the data received; nothing was stored")
+                }
+            }
+            let size = sealer.headerSize + Int(SegmentLayout.sealedSize(length: UInt64(data.count), segmentSize: ObjectHeader.defaultSegmentSize))
+            let alignment = AtomicFile.directAlignment
+            let capacity = (size + alignment - 1) / alignment * alignment
+            let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: capacity, alignment: alignment)
+            defer { buffer.deallocate() }
+            let (count, metadata) = try sealer.sealWhole(data, contentHash: expectedHash, into: buffer)
+            // The padding up to the alignment reaches the disk before the truncation: zeros, never stale heap bytes.
+            UnsafeMutableRawBufferPointer(rebasing: buffer[count...]).initializeMemory(as: UInt8.self, repeating: 0)
+            try file.writeWhole(UnsafeRawBufferPointer(rebasing: buffer[0..<count]))
+            try file.commit(as: targetName)
+            try afterCommit()
+            return metadata
+        } catch {
+            file.abort()
+            throw error
+        }
+    }
+
     /// Drops everything written so far.
     public func abort() {
         finished = true
