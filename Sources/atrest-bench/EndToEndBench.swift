@@ -33,9 +33,20 @@ struct EndToEndBench: AsyncParsableCommand {
         let large = try SecureRandom.bytes(64 << 20)
         let mid = Array(large[0..<(1 << 20)]), small = Array(large[0..<4096])
         print("e2e bench: services from \(BenchCluster.binDirectory), data under \(directory), \(callers) callers, \(seconds) s per case")
+        let raw = try RawGCMBench(size: 4 << 20)
+        let rawRate = try BenchClock.throughput(seconds: 1, bytesPerIteration: 4 << 20) { try raw.seal() }
+        let rawCPUPerGiB = Double(1 << 30) / rawRate
+        print("reference raw AES-256-GCM seal, 4 MiB buffers in 64 KiB calls, 1 thread: \(decimals(rawRate / 1_048_576, 0)) MiB/s = \(decimals(rawCPUPerGiB, 3)) CPU s/GiB")
 
-        let root = LocalCluster.temporaryDirectory(under: directory, "e2e-baseline")
-        defer { try? FileManager.default.removeItem(atPath: root) }
+        // Everything this run writes stays until it ends: deleting thousands
+        // of files (the baseline's, a finished cluster's) right before a
+        // measured phase would make ext4 without a journal skip them on every
+        // create for minutes (`recently_deleted`), charging the bench's own
+        // clean-up to the store measured next.
+        let scratch = LocalCluster.temporaryDirectory(under: directory, "e2e")
+        defer { try? FileManager.default.removeItem(atPath: scratch) }
+        let root = "\(scratch)/baseline"
+        try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
         // A new file per write, as the store writes a new file per object
         // (rewriting an existing file with O_TRUNC costs ext4 extra journal work).
         var plain: [String: Latency] = [:]
@@ -43,17 +54,16 @@ struct EndToEndBench: AsyncParsableCommand {
             let result = tag == "64m"
                 ? try await Latency.measure(seconds: 0, count: largeCount, callers: 1) { i in try PlainWrite.write(bytes, to: "\(root)/\(tag)-\(i)") }
                 : try await Latency.measure(seconds: seconds, callers: 1) { i in try PlainWrite.write(bytes, to: "\(root)/\(tag)-\(i)") }
-            PlainWrite.empty(root)
             plain[tag] = result
             print(result.line("baseline plain write+fsync \(label), 1 writer", bytes: bytes.count))
         }
 
         for count in workers.split(separator: ",").compactMap({ Int($0) }) {
-            let (cluster, client) = try await BenchCluster.start(workers: count, root: LocalCluster.temporaryDirectory(under: directory, "e2e"))
+            let (cluster, client) = try await BenchCluster.start(workers: count, root: "\(scratch)/cluster-\(count)")
             let blobs = BlobClient(client.base, account: client.account, options: BlobTransferOptions(
                 blockSize: blockMiB << 20, rangeSize: blockMiB << 20, parallelism: parallelism))
-            defer { cluster.stop() }
-            let cpu = ClusterCPU(cluster)
+            defer { BenchCluster.stop(cluster, keepingObjectsIn: "\(scratch)/objects-\(count)") }
+            let cpu = ClusterCPU(cluster, rawCPUPerGiB: rawCPUPerGiB)
             print("-- \(count) worker\(count == 1 ? "" : "s")")
             if selected.contains("4k"), let plain4k = plain["4k"] {
                 for n in Set([1, callers]).sorted() {
@@ -108,10 +118,12 @@ struct EndToEndBench: AsyncParsableCommand {
 struct ClusterCPU {
     let frontDoor: Int32
     let workers: [Int32]
+    let rawCPUPerGiB: Double
 
-    init(_ cluster: LocalCluster) {
+    init(_ cluster: LocalCluster, rawCPUPerGiB: Double) {
         frontDoor = cluster.frontDoor.pid
         workers = cluster.workerProcesses.map(\.pid)
+        self.rawCPUPerGiB = rawCPUPerGiB
     }
 
     struct Sample { var client, frontDoor, workers: Double }
@@ -125,20 +137,14 @@ struct ClusterCPU {
     /// measurement's warm-up call, which ran after the mark.
     func line(since mark: Sample, bytes: Double) -> String {
         let now = sample(), gib = max(bytes, 1) / Double(1 << 30)
+        let workers = (now.workers - mark.workers) / gib
         return "   CPU s/GiB: client \(decimals((now.client - mark.client) / gib)), front door \(decimals((now.frontDoor - mark.frontDoor) / gib)), "
-            + "workers \(decimals((now.workers - mark.workers) / gib))"
+            + "workers \(decimals(workers)) (\(decimals(workers / rawCPUPerGiB, 1))× raw AES-GCM)"
     }
 }
 
 /// The baseline: a new file with the bytes, made durable (fsync), closed.
 enum PlainWrite {
-    /// Removes the baseline's files (outside the timed part).
-    static func empty(_ directory: String) {
-        for name in (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? [] {
-            unlink("\(directory)/\(name)")
-        }
-    }
-
     static func write(_ bytes: [UInt8], to path: String) throws {
         let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
         guard fd >= 0 else { throw ValidationError("open \(path): errno \(errno)") }
