@@ -57,14 +57,28 @@ public final class ObjectUpload {
     public func finish() throws -> ObjectMetadata {
         precondition(!finished, "finish called twice")
         finished = true
-        do {
-            if let expectedHash, let hasher {
-                guard ConstantTime.equals(try hasher.finalize(), expectedHash) else {
-                    throw StorageError(.contentHashMismatch, "the SHA-256 sent by the client does not match the data received; nothing was stored")
-                }
-            }
+        return try publishing {
+            try checkContentHash()
             let (header, metadata) = try sealer.finish(contentHash: expectedHash) { try file.append($0) }
             try file.overwrite(at: 0, header)
+            return metadata
+        }
+    }
+
+    /// Throws (so nothing is published) unless the content hashed so far
+    /// matches the client's hash, when one was sent.
+    private func checkContentHash() throws {
+        guard let expectedHash, let hasher else { return }
+        guard ConstantTime.equals(try hasher.finalize(), expectedHash) else {
+            throw StorageError(.contentHashMismatch, "the SHA-256 sent by the client does not match the data received; nothing was stored")
+        }
+    }
+
+    /// Runs `body` (the last writes), then makes the file durable under its
+    /// name and runs `afterCommit`; on any failure the temp file is dropped.
+    private func publishing(_ body: () throws -> ObjectMetadata) throws -> ObjectMetadata {
+        do {
+            let metadata = try body()
             try file.commit(as: targetName)
             try afterCommit()
             return metadata
@@ -106,13 +120,9 @@ public final class ObjectUpload {
         guard data.count >= Self.wholeWriteThreshold else { return try write { try $0(data) } }
         precondition(!finished, "write after finish")
         finished = true
-        do {
-            if let expectedHash, let hasher {
-                try hasher.update(data)
-                guard ConstantTime.equals(try hasher.finalize(), expectedHash) else {
-                    throw StorageError(.contentHashMismatch, "the SHA-256 sent by the client does not match the data received; nothing was stored")
-                }
-            }
+        return try publishing {
+            try hasher?.update(data)
+            try checkContentHash()
             let size = sealer.headerSize + Int(SegmentLayout.sealedSize(length: UInt64(data.count), segmentSize: ObjectHeader.defaultSegmentSize))
             let alignment = AtomicFile.directAlignment
             let capacity = (size + alignment - 1) / alignment * alignment
@@ -122,12 +132,7 @@ public final class ObjectUpload {
             // The padding up to the alignment reaches the disk before the truncation: zeros, never stale heap bytes.
             UnsafeMutableRawBufferPointer(rebasing: buffer[count...]).initializeMemory(as: UInt8.self, repeating: 0)
             try file.writeWhole(UnsafeRawBufferPointer(rebasing: buffer[0..<count]))
-            try file.commit(as: targetName)
-            try afterCommit()
             return metadata
-        } catch {
-            file.abort()
-            throw error
         }
     }
 

@@ -11,13 +11,7 @@ import Glibc
     let key: AccountKey
     init() throws { key = try Fixtures.accountKey() }
 
-    private func withStore(_ body: (ObjectStore, String) throws -> Void) throws {
-        let dir = TempDirectory()
-        defer { dir.remove() }
-        let store = try ObjectStore(directory: dir.path)
-        try store.createContainer(account: "acct", name: "c", accountKey: key)
-        try body(store, try store.containerPath("acct", "c", key))
-    }
+    private func withStore(_ body: (ObjectStore, String) throws -> Void) throws { try Fixtures.withStore(key, body) }
 
     private func size(_ path: String) -> Int {
         var info = stat()
