@@ -12,7 +12,8 @@ import Synchronization
 /// minutes of its block group (`recently_deleted`), holding the directory
 /// lock; with every overwrite freeing an inode, a store taking ~1000 puts/s
 /// paid milliseconds per create after a minute. Reuse keeps the inode count
-/// flat. Bounded: at most `perDirectory` files per directory, `total` files
+/// flat. Bounded: at most `perDirectory` files per directory (two 64 MiB
+/// uploads' worth of 4 MiB blocks), `total` files
 /// and `totalBytes` bytes of stale ciphertext per store instance (the
 /// truncation on reuse frees the blocks); never a file with other links (a
 /// staged block also linked as a committed block file).
@@ -24,9 +25,9 @@ import Synchronization
 /// temp files of their writer (`AtomicFile`): a crash leaves them to the
 /// usual clean-up of a dead writer's temp files.
 final class SparePool: Sendable {
-    static let perDirectory = 16
+    static let perDirectory = 32
     static let total = 256
-    static let totalBytes: Int64 = 64 << 20
+    static let totalBytes: Int64 = 128 << 20
 
     private struct State {
         var paths: [String: [(path: String, size: Int64)]] = [:]
