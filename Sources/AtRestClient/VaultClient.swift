@@ -55,6 +55,14 @@ public struct VaultClient: Sendable {
         try await base.call(method("Wrap"), WrapRequest(key: key, plaintext: plaintext, context: context))
     }
 
+    /// Has the vault generate a random 32-byte account key and wrap it with
+    /// `key`'s current version, bound to `context`; only the wrapped form
+    /// comes back, so the caller never holds the key in clear. Needs a "wrap"
+    /// grant on `key`; using the key later (Unwrap) needs an "unwrap" grant.
+    public func generateWrappedKey(with key: KeyRef, context: [UInt8] = []) async throws -> WrapResponse {
+        try await base.call(method("GenerateWrappedKey"), GenerateWrappedKeyRequest(key: key, context: context))
+    }
+
     public func unwrap(_ wrapped: [UInt8], context: [UInt8] = []) async throws -> UnwrapResponse {
         try await base.call(method("Unwrap"), UnwrapRequest(wrapped: wrapped, context: context), idempotent: true)
     }

@@ -13,7 +13,8 @@ import AtRestClient
 /// registry entry is written last):
 /// 1. a managed identity for the account (identity service, as the front door's service principal);
 /// 2. a `managed`-provider key for the account, wrap/unwrap granted to that identity only;
-/// 3. a random 256-bit account key, wrapped by the vault *as the managed identity*, plaintext wiped at once;
+/// 3. a random 256-bit account key, generated and wrapped inside the vault (`GenerateWrappedKey`, as the
+///    managed identity): the front door receives only the wrapped form and never holds the key in clear;
 /// 4. the reference registered in the vault (so the key cannot be purged under stored data).
 ///
 /// Changing the KEK (switch to a customer key and back, KEK rotation) re-wraps
@@ -71,8 +72,7 @@ public final class AccountManager: Sendable {
             "atrest.v1.KeyVault/GrantAccess",
             request: AccessRequest(AccessGrant(key: managedKey, principalID: identityReply.principalID, operations: [.wrap, .unwrap])),
             as: AccessResponse.self, timeout: .seconds(10), metadata: service)
-        let accountKey = try SecretBytes(randomCount: 32)
-        let wrapped = try await wrap(accountKey, with: managedKey, account: accountID)
+        let wrapped = try await generateWrappedKey(with: managedKey, account: accountID)
         try await register(wrapped.key, account: accountID)
         let info = AccountInfo(
             accountID: accountID, tenant: claims.tenant, managedIdentity: identityReply.principalID, createdAtUnix: now(),
@@ -88,12 +88,13 @@ public final class AccountManager: Sendable {
         return record
     }
 
-    /// Wraps `key` with the current version of `kek`, calling the vault as the account's managed identity.
-    func wrap(_ key: SecretBytes, with kek: KeyRef, account: String) async throws -> WrapResponse {
+    /// Has the vault generate a new account key and wrap it with the current
+    /// version of `kek`, calling as the account's managed identity. Only the
+    /// wrapped form comes back: the front door has no use for the plaintext.
+    func generateWrappedKey(with kek: KeyRef, account: String) async throws -> WrapResponse {
         let token = try await tokens.managedIdentityToken(account: account)
-        let request = key.withUnsafeBytes { WrapRequest(key: kek.unversioned, plaintext: Array($0), context: AccountKeyVault.wrapContext(account: account)) }
-        return try await vault.call("atrest.v1.KeyVault/Wrap", request: request, as: WrapResponse.self, timeout: .seconds(10),
-                                    metadata: ["authorization": "Bearer " + token.token]).message
+        let client = VaultClient(ServiceClient(rpc: vault, token: token.token, timeout: .seconds(10)))
+        return try await client.generateWrappedKey(with: kek.unversioned, context: AccountKeyVault.wrapContext(account: account))
     }
 
     func register(_ key: KeyRef, account: String) async throws {

@@ -5,7 +5,14 @@ import AtRestWire
 /// What the front door answers itself: `atrest.v1.Account/*`, and the
 /// identity and vault methods, forwarded as they are (token included) so
 /// clients need only the front door's endpoint.
+///
+/// Except the vault methods that carry key material in clear (`Wrap` takes
+/// a plaintext key, `Unwrap` returns one): those are for services, which
+/// call the vault directly, and are refused here so that no account key
+/// ever crosses the public endpoint or sits in the front door's buffers.
 struct ControlPlane: RPCService {
+    static let keyMaterialMethods: Set<String> = ["atrest.v1.KeyVault/Wrap", "atrest.v1.KeyVault/Unwrap"]
+
     let accounts: RPCRouter
     let identity: RPCClient
     let vault: RPCClient
@@ -23,6 +30,10 @@ struct ControlPlane: RPCService {
         if method.hasPrefix("atrest.v1.Identity/") {
             upstream = identity
         } else if method.hasPrefix("atrest.v1.KeyVault/") {
+            guard !ControlPlane.keyMaterialMethods.contains(method) else {
+                throw RPCStatus(.permissionDenied, "\(method) is not served at the public endpoint: key material never "
+                                + "crosses the front door; services call the key vault directly")
+            }
             upstream = vault
         } else {
             throw RPCStatus(.unimplemented, "unknown method '\(method)'")

@@ -12,24 +12,49 @@ extension KeyVault {
             guard accountKey.count > 0, accountKey.count <= 64 else {
                 throw VaultError(.invalidArgument, "account keys are 1-64 bytes, got \(accountKey.count)")
             }
-            let provider = try provider(key.provider)
-            var info = try provider.info(key.keyID)
-            if info.state == .enabled, let next = info.nextRotation, config.clock() >= next {
-                info = try rotateKey(key.unversioned, caller: .system)
-            }
-            // The header (with the KCV of the version about to be used) is the
-            // AAD; if a rotation slips in between, the version check below catches it.
-            let version = info.currentVersion
-            let kcv = try provider.checkValue(key.keyID, version: version)
-            let ref = KeyRef(provider: key.provider, keyID: key.keyID, version: version)
-            var wrapped = WrappedKey(key: ref, checkValue: kcv, providerBytes: [])
-            let (used, bytes) = try provider.wrap(key.keyID, plaintext: accountKey, aad: WrappedKey.aad(header: wrapped.header, context: context))
-            guard used == version else {
-                throw VaultError(.internal, "key \(key) was rotated during the wrap; retry")
-            }
-            wrapped.providerBytes = bytes
-            return wrapped
+            return try wrapWithCurrentVersion(accountKey, key, context: context)
         }
+    }
+
+    /// Length of the account keys `generateWrappedKey` makes (AES-256).
+    public static let generatedKeyLength = 32
+
+    /// "Generate data key without plaintext" (AWS KMS's name for it): draws a
+    /// random 32-byte account key here, wraps it exactly as `wrap` does and
+    /// returns only the wrapped form, so the caller never holds the key in
+    /// clear. The plaintext is wiped when this returns.
+    ///
+    /// Needs a "wrap" grant (the same check as `wrap`): creating a key only
+    /// wraps; using it later needs an "unwrap" grant. A disabled, deleted or
+    /// unknown key fails exactly as `wrap` fails. Audited as "GenerateWrappedKey".
+    public func generateWrappedKey(with key: KeyRef, context: [UInt8] = [], caller: VaultCaller, callID: [UInt8] = []) throws(VaultError) -> WrappedKey {
+        try audited("GenerateWrappedKey", key.unversioned, caller, callID, version: { $0.key.version }) { () throws(VaultError) in
+            try requireGrant(caller, .wrap, key)
+            let accountKey = try VaultCrypto.randomKey(count: Self.generatedKeyLength)
+            return try wrapWithCurrentVersion(accountKey, key, context: context)
+        }
+    }
+
+    /// The part of `wrap` after the caller checks: rotates a due key, then
+    /// wraps with the current version. The header (with the KCV of the version
+    /// about to be used) and `context` are the AAD.
+    private func wrapWithCurrentVersion(_ accountKey: SecretBytes, _ key: KeyRef, context: [UInt8]) throws(VaultError) -> WrappedKey {
+        let provider = try provider(key.provider)
+        var info = try provider.info(key.keyID)
+        if info.state == .enabled, let next = info.nextRotation, config.clock() >= next {
+            info = try rotateKey(key.unversioned, caller: .system)
+        }
+        // If a rotation slips in between, the version check below catches it.
+        let version = info.currentVersion
+        let kcv = try provider.checkValue(key.keyID, version: version)
+        let ref = KeyRef(provider: key.provider, keyID: key.keyID, version: version)
+        var wrapped = WrappedKey(key: ref, checkValue: kcv, providerBytes: [])
+        let (used, bytes) = try provider.wrap(key.keyID, plaintext: accountKey, aad: WrappedKey.aad(header: wrapped.header, context: context))
+        guard used == version else {
+            throw VaultError(.internal, "key \(key) was rotated during the wrap; retry")
+        }
+        wrapped.providerBytes = bytes
+        return wrapped
     }
 
     /// Unwraps a blob made by `wrap`. Needs an "unwrap" grant on the key named
@@ -102,33 +127,6 @@ extension KeyVault {
         let (secret, ref) = try unwrap(blob, context: context, caller: caller, callID: callID)
         let destination = target.flatMap { $0.provider.isEmpty && $0.keyID.isEmpty ? nil : $0 } ?? ref.unversioned
         return try wrap(secret, with: destination.unversioned, context: context, caller: caller, callID: callID)
-    }
-
-    /// What a worker re-checks on a timer for a cached account key: may this
-    /// caller still unwrap (and wrap) with `key`? Never throws for a state the
-    /// answer describes (disabled, deleted, no grant, moved account); only
-    /// for an unknown key or provider.
-    public func keyStatus(_ key: KeyRef, caller: VaultCaller, callID: [UInt8] = []) throws(VaultError) -> KeyStatus {
-        try audited("KeyStatus", key.unversioned, caller, callID, version: { $0.currentVersion }) { () throws(VaultError) in
-            let info = try provider(key.provider).info(key.keyID)
-            var reasons: [String] = []
-            var usable = true
-            switch info.state {
-            case .enabled: break
-            case .disabled: usable = false; reasons.append("key \(key.unversioned) is disabled; a key administrator can enable it")
-            case .deleted: usable = false; reasons.append("key \(key.unversioned) is deleted; a key administrator can recover it")
-            }
-            var unwrap = usable
-            var wrap = usable
-            do throws(VaultError) { try requireGrant(caller, .unwrap, key) } catch { unwrap = false; reasons.append(error.message) }
-            do throws(VaultError) { try requireGrant(caller, .wrap, key) } catch { wrap = false; if unwrap { reasons.append(error.message) } }
-            if info.expiresAt > 0, config.clock() >= info.expiresAt {
-                wrap = false
-                reasons.append("key \(key.unversioned) expired at \(info.expiresAt); it still unwraps but no longer wraps")
-            }
-            return KeyStatus(key: info.ref, state: info.state.rawValue, unwrapAllowed: unwrap, wrapAllowed: wrap,
-                             reason: reasons.joined(separator: "; "), currentVersion: info.currentVersion)
-        }
     }
 
     // MARK: audit

@@ -12,6 +12,7 @@ public final class KeyVault: Sendable {
     let providers: [String: LoadedProvider]
     let policy: VaultPolicy
     let audit: AuditLog
+    let statusAudit: KeyStatusAudit
     let events: any KeyEventSink
     let importPrivateKey: SecretBytes
     /// The X25519 public key customers seal imported keys to (`ImportEnvelope`).
@@ -41,6 +42,7 @@ public final class KeyVault: Sendable {
         self.providers = providers
         policy = try VaultPolicy(file: SealedFile(path: data + "/vault.state", label: "vault-state", rootKey: rootKey))
         audit = try AuditLog(path: data + "/audit.log", rootKey: rootKey, anchorEvery: config.auditAnchorEvery)
+        statusAudit = KeyStatusAudit(interval: config.keyStatusAuditInterval)
         let importFile = SealedFile(path: data + "/import-key.state", label: "import-key", rootKey: rootKey)
         let importKey: SecretBytes
         if let existing = try vaulted({ () throws(LocalStateError) in try importFile.read() }), existing.count == 32 {
@@ -56,8 +58,12 @@ public final class KeyVault: Sendable {
     /// Names of the loaded providers, and why any of them cannot serve.
     public var providerStatus: [String: String?] { providers.mapValues(\.unavailableReason) }
 
-    /// Anchors the audit head; call on shutdown.
-    public func close() throws(VaultError) { try audit.anchor() }
+    /// Writes the pending `KeyStatusSummary` entries and anchors the audit
+    /// head; call on shutdown.
+    public func close() throws(VaultError) {
+        try flushKeyStatusSummaries()
+        try audit.anchor()
+    }
 
     // MARK: shared plumbing
 
@@ -94,7 +100,7 @@ public final class KeyVault: Sendable {
         return result
     }
 
-    private func entry(_ operation: String, _ key: KeyRef, _ caller: VaultCaller, _ callID: [UInt8], result: String, detail: String = "") -> AuditEntry {
+    func entry(_ operation: String, _ key: KeyRef, _ caller: VaultCaller, _ callID: [UInt8], result: String, detail: String = "") -> AuditEntry {
         AuditEntry(time: config.clock(), callID: callID, principalID: caller.principalID, tenantID: caller.tenantID,
                    operation: operation, key: key, result: result, detail: detail)
     }

@@ -25,6 +25,10 @@ public struct KeyVaultConfig: Sendable {
     public var serviceProvider: String = "managed"
     /// The audit head anchor is rewritten after this many entries (and after every key-management operation).
     public var auditAnchorEvery: Int
+    /// Seconds between `KeyStatusSummary` audit entries per caller and key:
+    /// allowed `KeyStatus` checks with an unchanged answer are counted, not
+    /// audited one by one (see `KeyStatusAudit`). 0 audits every check.
+    public var keyStatusAuditInterval: Int64 = 900
     /// Unix seconds; injectable so tests can move time (rotation, expiry, retention).
     public var clock: @Sendable () -> Int64
 

@@ -83,16 +83,17 @@ public struct KeyVaultService: Sendable {
             AccessResponse(grants: try v.revokeAccess(r.grant, caller: c, callID: id))
         }
         add("Wrap", WrapRequest.self) { v, r, c, id throws(VaultError) in
-            let wrapped = try v.wrap(SecretBytes(r.plaintext), with: r.key, context: r.context, caller: c, callID: id)
-            return WrapResponse(wrapped: wrapped.serialized, key: wrapped.key, checkValue: wrapped.checkValue)
+            WrapResponse(try v.wrap(SecretBytes(r.plaintext), with: r.key, context: r.context, caller: c, callID: id))
+        }
+        add("GenerateWrappedKey", GenerateWrappedKeyRequest.self) { v, r, c, id throws(VaultError) in
+            WrapResponse(try v.generateWrappedKey(with: r.key, context: r.context, caller: c, callID: id))
         }
         add("Unwrap", UnwrapRequest.self) { v, r, c, id throws(VaultError) in
             let (key, ref) = try v.unwrap(r.wrapped, context: r.context, caller: c, callID: id)
             return UnwrapResponse(plaintext: key.withUnsafeBytes { Array($0) }, key: ref)
         }
         add("Rewrap", RewrapRequest.self) { v, r, c, id throws(VaultError) in
-            let wrapped = try v.rewrap(r.wrapped, context: r.context, to: r.target, caller: c, callID: id)
-            return WrapResponse(wrapped: wrapped.serialized, key: wrapped.key, checkValue: wrapped.checkValue)
+            WrapResponse(try v.rewrap(r.wrapped, context: r.context, to: r.target, caller: c, callID: id))
         }
         add("KeyStatus", KeyStatusRequest.self) { v, r, c, id throws(VaultError) in try v.keyStatus(r.key, caller: c, callID: id) }
         add("RegisterReference", ReferenceRequest.self) { v, r, c, id throws(VaultError) in

@@ -12,6 +12,12 @@ enum VaultCrypto {
         }
     }
 
+    /// `count` random bytes from the OpenSSL CSPRNG, born in a `SecretBytes`
+    /// (an account key the vault generates).
+    static func randomKey(count: Int) throws(VaultError) -> SecretBytes {
+        do { return try SecretBytes(randomCount: count) } catch { throw VaultError(.internal, "the random generator failed: \(error)") }
+    }
+
     /// A new X25519 private key.
     static func x25519PrivateKey() throws(VaultError) -> SecretBytes {
         do { return try X25519.generatePrivateKey() } catch { throw VaultError(.internal, "generating an X25519 key failed: \(error)") }

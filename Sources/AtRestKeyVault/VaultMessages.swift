@@ -229,6 +229,29 @@ public struct WrapResponse: Sendable, Equatable, WireMessage {
     public var wire: WireFields { [1: .bytes(wrapped), 2: WireValue(key), 3: .bytes(checkValue)] }
 }
 
+extension WrapResponse {
+    /// The reply of Wrap, Rewrap and GenerateWrappedKey for a wrapped key.
+    public init(_ wrapped: WrappedKey) {
+        self.init(wrapped: wrapped.serialized, key: wrapped.key, checkValue: wrapped.checkValue)
+    }
+}
+
+/// GenerateWrappedKey: the vault makes the account key and returns it only
+/// wrapped (a `WrapResponse`); see `KeyVault.generateWrappedKey`.
+public struct GenerateWrappedKeyRequest: Sendable, Equatable, WireMessage {
+    public static let protoName = "atrest.v1.GenerateWrappedKeyRequest"
+    public var key: KeyRef
+    public var context: [UInt8]
+    public init(key: KeyRef, context: [UInt8] = []) {
+        self.key = key.unversioned
+        self.context = context
+    }
+    public init(wire: WireFields) throws {
+        self.init(key: KeyRef(provider: wire.string(1), keyID: wire.string(2)), context: wire.bytes(3))
+    }
+    public var wire: WireFields { [1: .string(key.provider), 2: .string(key.keyID), 3: .bytes(context)] }
+}
+
 public struct UnwrapRequest: Sendable, Equatable, WireMessage {
     public static let protoName = "atrest.v1.UnwrapRequest"
     public var wrapped: [UInt8]

@@ -81,6 +81,8 @@ final class PollLoop: @unchecked Sendable {
 
     private func run() {
         threadID = pthread_self()
+        // Named for `top -H`, perf and gdb (Linux allows 15 characters).
+        atrest_name_thread(String(name.prefix(15)))
         var items: [zmq_pollitem_t] = []
         while !stopping.load(ordering: .acquiring) {
             let timeout = onTick(monotonicNanos())

@@ -1,6 +1,7 @@
 internal import CZeroMQ
 import AtRestWire
 import Logging
+import Synchronization
 
 /// Calls methods on an AtRest server or broker over DEALER sockets.
 ///
@@ -15,6 +16,11 @@ public final class RPCClient: Sendable {
     private let configuration: RPCClientConfiguration
     private let loop: PollLoop
     private let core: ClientCore
+    /// Call ids: a random 64-bit epoch per client and a counter. Ids only
+    /// match replies to calls, so they need to be unique, not secret; this
+    /// avoids two getrandom calls per call.
+    private let callEpoch = UInt64.random(in: .min ... .max)
+    private let callCounter = Atomic<UInt64>(0)
 
     public convenience init(
         endpoint: String, context: ZMQContext = .shared, configuration: RPCClientConfiguration = RPCClientConfiguration()
@@ -131,7 +137,7 @@ public final class RPCClient: Sendable {
         let now = monotonicNanos()
         guard deadline > now else { throw RPCStatus(.deadlineExceeded, "\(method) timed out") }
         try Task.checkCancellation()
-        let key = CallKey.random()
+        let key = CallKey(high: callEpoch, low: callCounter.add(1, ordering: .relaxed).newValue)
         let header = RPCHeader(
             method: method, callID: key.bytes, idempotencyKey: options.idempotencyKey, attempt: UInt32(attempt),
             timeoutMs: UInt32(min((deadline - now + 999_999) / 1_000_000, UInt64(UInt32.max))),
@@ -163,8 +169,6 @@ public final class RPCClient: Sendable {
 struct CallKey: Hashable {
     var high: UInt64
     var low: UInt64
-
-    static func random() -> CallKey { CallKey(high: .random(in: .min ... .max), low: .random(in: .min ... .max)) }
 
     init(high: UInt64, low: UInt64) {
         self.high = high

@@ -85,6 +85,7 @@ static const ProtobufCMessageDescriptor *const all[] = {
   &atrest__v1__access_response__descriptor,
   &atrest__v1__wrap_request__descriptor,
   &atrest__v1__wrap_response__descriptor,
+  &atrest__v1__generate_wrapped_key_request__descriptor,
   &atrest__v1__unwrap_request__descriptor,
   &atrest__v1__unwrap_response__descriptor,
   &atrest__v1__rewrap_request__descriptor,

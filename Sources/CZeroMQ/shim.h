@@ -25,4 +25,9 @@ static const int atrest_zmq_enocompatproto = ENOCOMPATPROTO;
 #include <sys/eventfd.h>
 static inline int atrest_eventfd(void) { return eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC); }
 
+/* Names the calling thread (poll loops: visible in top -H, perf, gdb).
+ * prctl is variadic, which Swift cannot call. */
+#include <sys/prctl.h>
+static inline void atrest_name_thread(const char *name) { prctl(PR_SET_NAME, name, 0, 0, 0); }
+
 #endif

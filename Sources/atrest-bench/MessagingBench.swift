@@ -24,8 +24,10 @@ struct MessagingBench: AsyncParsableCommand {
     @Option(help: "Calls for throughput (64 B; 1 MiB uses a tenth).") var throughputCalls = 20000
     @Option(help: "Calls in flight for throughput.") var inFlight = 32
     @Option(help: "Payload sizes in bytes, comma-separated.") var sizes = "64,1048576"
-    @Option(help: "Worker counts for the broker path, comma-separated.") var workers = "1,2"
+    @Option(help: "Worker counts for the broker path, comma-separated; 0 is the RPC client and server without a broker.")
+    var workers = "0,1,2"
     @Flag(help: "Skip the bare baseline (profiling the broker path).") var skipBare = false
+    @Option(help: "Rounds of every case; each printed number is the median over the rounds.") var rounds = 3
     @Option(help: "Transport of the broker/relay-to-worker hop: tcp (workers on any host) or ipc (same host).")
     var workerTransport = "tcp"
     @Flag(help: "Workers start handlers on their loop thread (WorkerConfiguration.runsHandlersInline).")
@@ -36,25 +38,43 @@ struct MessagingBench: AsyncParsableCommand {
         print("messaging bench: tcp loopback, echo of the payload both ways, one ZeroMQ context per party"
               + (inline ? ", workers run handlers inline" : ""))
         print("  1 in flight: p50/p99 round trip and calls/s;  \(inFlight) in flight: p50/p99 per call and calls/s")
+        print("  targets (issue 2): broker p50 at 64 B within ×2 of bare; 1 MiB throughput ≥ ×0.70 of bare."
+              + " The zmq_proxy rows are the floor of any relayed path: libzmq alone, same hops")
         for size in sizes.split(separator: ",").compactMap({ Int($0) }) {
             let scale = size > 4096 ? 10 : 1
             let counts = Counts(
                 warmUp: max(20, 300 / scale), latency: max(100, latencyCalls / scale),
                 throughput: max(200, throughputCalls / scale), inFlight: inFlight)
             let payload = [UInt8](repeating: 0xA5, count: size)
-            var bare: EchoResult?
-            if !skipBare {
-                bare = try await BareEcho(payload: payload, counts: counts).run()
-                report("\(label(size)) bare DEALER/ROUTER", bare!, baseline: nil)
-                let relay = try await BareEcho(
-                    payload: payload, counts: counts, relayed: true, workerEndpoint: workerEndpoint("relay")).run()
+            // Rounds of every case in turn; each number printed is the
+            // median over the rounds (this VM's scheduling makes single
+            // round trips bimodal, so one run of a case can mislead).
+            var bareRuns: [EchoResult] = [], relayRuns: [EchoResult] = []
+            var brokerRuns: [Int: [EchoResult]] = [:]
+            let workerCounts = workers.split(separator: ",").compactMap { Int($0) }
+            for _ in 0..<max(1, rounds) {
+                if !skipBare {
+                    bareRuns.append(try await BareEcho(payload: payload, counts: counts).run())
+                    relayRuns.append(try await BareEcho(
+                        payload: payload, counts: counts, relayed: true, workerEndpoint: workerEndpoint("relay")).run())
+                }
+                for count in workerCounts {
+                    brokerRuns[count, default: []].append(try await BrokerEcho(
+                        payload: payload, workers: count, counts: counts, inline: inline,
+                        workerEndpoint: workerEndpoint("broker-\(count)")).run())
+                }
+            }
+            let bare = EchoResult.median(bareRuns), relay = EchoResult.median(relayRuns)
+            if let bare, let relay {
+                report("\(label(size)) bare DEALER/ROUTER", bare, baseline: nil)
                 report("\(label(size)) bare via zmq_proxy", relay, baseline: bare)
             }
-            for count in workers.split(separator: ",").compactMap({ Int($0) }) {
-                let rpc = try await BrokerEcho(
-                    payload: payload, workers: count, counts: counts, inline: inline,
-                    workerEndpoint: workerEndpoint("broker-\(count)")).run()
-                report("\(label(size)) RPC+broker, \(count) worker\(count > 1 ? "s" : " ")", rpc, baseline: bare)
+            for count in workerCounts {
+                guard let rpc = EchoResult.median(brokerRuns[count] ?? []) else { continue }
+                let name = count == 0
+                    ? "\(label(size)) RPC direct, no broker" : "\(label(size)) RPC+broker, \(count) worker\(count > 1 ? "s" : " ")"
+                // The direct path has the bare echo's hops: its floor is the bare echo.
+                report(name, rpc, baseline: bare, floor: count == 0 ? nil : relay)
             }
         }
     }
@@ -66,14 +86,20 @@ struct MessagingBench: AsyncParsableCommand {
 
     private func label(_ size: Int) -> String { size >= 1 << 20 ? "1 MiB" : "\(size) B " }
 
-    private func report(_ name: String, _ r: EchoResult, baseline: EchoResult?) {
+    /// One line per phase; ratios to the bare echo and, for the broker path,
+    /// to the zmq_proxy floor (the same two hops with nothing above libzmq).
+    private func report(_ name: String, _ r: EchoResult, baseline: EchoResult?, floor: EchoResult? = nil) {
         let padded = name.padding(toLength: 27, withPad: " ", startingAt: 0)
-        for (mode, m, b) in [("1", r.single, baseline?.single), ("N", r.parallel, baseline?.parallel)] {
+        let phases = [("1", r.single, baseline?.single, floor?.single), ("N", r.parallel, baseline?.parallel, floor?.parallel)]
+        for (mode, m, b, f) in phases {
             var line = String(
                 format: "%@ %@  p50 %8.1f µs  p99 %8.1f µs  %8.0f calls/s %8.1f MB/s", padded, mode, m.p50, m.p99,
                 m.callsPerSecond, m.callsPerSecond * Double(r.size) * 2 / 1e6)
             if let b {
                 line += String(format: "   p50 ×%.2f  throughput ×%.2f", m.p50 / b.p50, m.callsPerSecond / b.callsPerSecond)
+            }
+            if let f {
+                line += String(format: "   (vs proxy: p50 ×%.2f  throughput ×%.2f)", m.p50 / f.p50, m.callsPerSecond / f.callsPerSecond)
             }
             print(line)
         }
@@ -94,6 +120,12 @@ struct Measurement {
     var p99: Double
     var callsPerSecond: Double
 
+    init(p50: Double, p99: Double, callsPerSecond: Double) {
+        self.p50 = p50
+        self.p99 = p99
+        self.callsPerSecond = callsPerSecond
+    }
+
     init(samples: [Double], calls: Int, seconds: Double) {
         let sorted = samples.sorted()
         p50 = sorted[sorted.count / 2]
@@ -107,6 +139,18 @@ struct EchoResult {
     var size: Int
     var single: Measurement
     var parallel: Measurement
+
+    /// Each number the median of the runs' (nil for no runs).
+    static func median(_ runs: [EchoResult]) -> EchoResult? {
+        guard let first = runs.first else { return nil }
+        func mid(_ values: [Double]) -> Double { values.sorted()[values.count / 2] }
+        func combine(_ phase: KeyPath<EchoResult, Measurement>) -> Measurement {
+            Measurement(
+                p50: mid(runs.map { $0[keyPath: phase].p50 }), p99: mid(runs.map { $0[keyPath: phase].p99 }),
+                callsPerSecond: mid(runs.map { $0[keyPath: phase].callsPerSecond }))
+        }
+        return EchoResult(size: first.size, single: combine(\.single), parallel: combine(\.parallel))
+    }
 }
 
 /// Microseconds on the monotonic clock.
@@ -217,28 +261,42 @@ struct BrokerEcho {
     let workerEndpoint: String
 
     func run() async throws -> EchoResult {
-        let broker = try Broker(
-            clientEndpoint: "tcp://127.0.0.1:*", workerEndpoint: workerEndpoint, context: ZMQContext(),
-            configuration: BrokerConfiguration(isIdempotent: { _ in true }, logger: quiet))
-        defer { broker.close() }
         var router = RPCRouter()
         router.register("atrest.v1.Echo/Echo", EchoRequest.self) {
             (request: EchoRequest, context: RPCContext) async throws -> (EchoReply, [PayloadPart]) in
             (EchoReply(text: request.text, servedBy: ""), context.parts)
         }
-        let runtimes = try (0..<workers).map { i in
-            try WorkerRuntime(
-                brokerEndpoint: broker.workerEndpoint, service: router, context: ZMQContext(),
-                configuration: {
-                    var configuration = WorkerConfiguration(
-                        credit: counts.inFlight, workerID: "bench-\(i)", logger: quiet)
-                    configuration.runsHandlersInline = inline
-                    return configuration
-                }())
+        let endpoint: String
+        var closers: [() -> Void] = []
+        defer { closers.forEach { $0() } }
+        if workers == 0 {
+            // No broker: the RPC client and server alone, one hop each way.
+            var configuration = RPCServerConfiguration(logger: quiet)
+            configuration.runsHandlersInline = inline
+            let server = try RPCServer(
+                service: router, endpoint: "tcp://127.0.0.1:*", context: ZMQContext(), configuration: configuration)
+            closers.append { server.close() }
+            endpoint = server.endpoint
+        } else {
+            let broker = try Broker(
+                clientEndpoint: "tcp://127.0.0.1:*", workerEndpoint: workerEndpoint, context: ZMQContext(),
+                configuration: BrokerConfiguration(isIdempotent: { _ in true }, logger: quiet))
+            closers.append { broker.close() }
+            let runtimes = try (0..<workers).map { i in
+                try WorkerRuntime(
+                    brokerEndpoint: broker.workerEndpoint, service: router, context: ZMQContext(),
+                    configuration: {
+                        var configuration = WorkerConfiguration(
+                            credit: counts.inFlight, workerID: "bench-\(i)", logger: quiet)
+                        configuration.runsHandlersInline = inline
+                        return configuration
+                    }())
+            }
+            closers.insert({ runtimes.forEach { $0.close() } }, at: 0)
+            while await broker.stats().workers < workers { try await Task.sleep(for: .milliseconds(5)) }
+            endpoint = broker.clientEndpoint
         }
-        defer { runtimes.forEach { $0.close() } }
-        while await broker.stats().workers < workers { try await Task.sleep(for: .milliseconds(5)) }
-        let client = try RPCClient(endpoint: broker.clientEndpoint, context: ZMQContext())
+        let client = try RPCClient(endpoint: endpoint, context: ZMQContext())
         defer { client.close() }
         let payload = [PayloadPart(self.payload)]
         let body = EchoRequest(text: "").serialized()

@@ -62,6 +62,9 @@ struct KeyVaultCommand: AsyncParsableCommand {
     @Option(help: "Seconds between rotation-policy sweeps (automatic rotation of due keys).")
     var rotationCheckInterval = 3600
 
+    @Option(help: "Seconds between audit summaries of unchanged, allowed KeyStatus checks per caller and key (0: audit every check).")
+    var keyStatusAuditInterval: Int64 = 900
+
     @Option(help: "Log level (trace, debug, info, notice, warning, error); default $ATREST_LOG_LEVEL or info.")
     var logLevel: String?
 
@@ -80,6 +83,8 @@ struct KeyVaultCommand: AsyncParsableCommand {
                                     providers: try ProviderOption.specs(provider, configs: providerConfig))
         config.adminRole = adminRole
         config.auditorRole = auditorRole
+        guard keyStatusAuditInterval >= 0 else { throw ValidationError("--key-status-audit-interval must be 0 or more seconds") }
+        config.keyStatusAuditInterval = keyStatusAuditInterval
 
         let publisher = try EventPublisher(
             endpoint: eventsEndpoint, configuration: EventPublisherConfiguration(curve: curveConfiguration, logger: logger))
@@ -107,8 +112,15 @@ struct KeyVaultCommand: AsyncParsableCommand {
         }
         let service = KeyVaultService(vault: vault, authenticate: authenticator.callerFor,
                                       resolveAccount: tokens.map { AccountResolver(identity: identity, tokens: $0).resolve })
+        let status = ServiceStatus(service: "atrest-keyvault")
+        status.setFigures {
+            let checks = vault.keyStatusAuditCounts
+            return ([StatusFigure("key_status_checks", label: "audited", checks.audited),
+                     StatusFigure("key_status_checks", label: "counted", checks.counted),
+                     StatusFigure("key_status_summaries", checks.summaries)], [])
+        }
         let server = try RPCServer(
-            service: StatusService(service.router, status: ServiceStatus(service: "atrest-keyvault")), endpoint: endpoint,
+            service: StatusService(service.router, status: status), endpoint: endpoint,
             configuration: RPCServerConfiguration(curve: curveConfiguration, logger: logger))
 
         let interval = max(rotationCheckInterval, 1)

@@ -15,7 +15,16 @@ import Testing
         let (alice, bob) = try await cluster.bootstrapUsers()
         let c = cluster.client
 
-        _ = try await c.call("atrest.v1.Account/Create", request: AccountCreateRequest(accountID: "acct-a"), as: AccountInfo.self, metadata: alice)
+        let infoA = try await c.call("atrest.v1.Account/Create", request: AccountCreateRequest(accountID: "acct-a"), as: AccountInfo.self, metadata: alice).message
+        // The account key was generated inside the vault (as the managed identity), not sent to it by the front door.
+        let audit = try await c.call("atrest.v1.KeyVault/GetAuditLog", request: GetAuditLogRequest(), as: GetAuditLogResponse.self, metadata: alice).message.entries
+        let accountKeyOps = audit.filter { $0.key.keyID == infoA.encryption.keyID && $0.principalID == infoA.managedIdentity }.map { "\($0.operation):\($0.result)" }
+        #expect(accountKeyOps.contains("GenerateWrappedKey:ok") && !accountKeyOps.contains { $0.hasPrefix("Wrap:") }, "\(accountKeyOps)")
+        // Key material never crosses the public endpoint, even for a caller the vault would allow.
+        await expectCode(.permissionDenied, contains: "public endpoint") {
+            _ = try await c.call("atrest.v1.KeyVault/Unwrap", request: UnwrapRequest(wrapped: [1, 2, 3], context: []),
+                                 as: UnwrapResponse.self, metadata: alice)
+        }
         let infoB = try await c.call("atrest.v1.Account/Create", request: AccountCreateRequest(accountID: "acct-b"), as: AccountInfo.self, metadata: bob).message
         #expect(infoB.encryption.keySource == "managed" && infoB.encryption.keyVersion == 1)
         let a = alice.merging(["account": "acct-a"]) { $1 }

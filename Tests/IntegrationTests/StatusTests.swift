@@ -1,3 +1,4 @@
+import AtRestKeyVault
 import AtRestMessaging
 import AtRestStatus
 import AtRestTesting
@@ -34,8 +35,16 @@ import Testing
         #expect(workerStatus.figure("key_cache_hits") >= 5)
         #expect(workerStatus.figure("calls", label: "\(BlobMethod.get) NOT_FOUND") == 1)
 
+        // A KeyStatus check (denied: the user holds no grant on the account's key) is audited and counted.
+        let ops = accounts["acct-s"]!
+        let keyID = try await cluster.client.call("atrest.v1.Account/GetEncryption", request: AccountRequest(accountID: "acct-s"),
+                                                  as: AccountEncryption.self, metadata: ops).message.keyID
+        let answer = try await cluster.client.call("atrest.v1.KeyVault/KeyStatus", request: KeyStatusRequest(KeyRef(provider: "managed", keyID: keyID)),
+                                                   as: KeyStatus.self, metadata: ops).message
+        #expect(!answer.unwrapAllowed)
         let vault = try await cluster.status(cluster.vault.endpoint)
         #expect(vault.service == "atrest-keyvault" && vault.total("calls") > 0)
+        #expect(vault.figure("key_status_checks", label: "audited") >= 1)
         let identity = try await cluster.status(cluster.identity.endpoint)
         #expect(identity.service == "atrest-identity" && identity.figure("calls", label: "atrest.v1.Identity/Login OK") >= 2)
 

@@ -772,6 +772,51 @@ void   atrest__v1__wrap_response__free_unpacked
   assert(message->base.descriptor == &atrest__v1__wrap_response__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   atrest__v1__generate_wrapped_key_request__init
+                     (Atrest__V1__GenerateWrappedKeyRequest         *message)
+{
+  static const Atrest__V1__GenerateWrappedKeyRequest init_value = ATREST__V1__GENERATE_WRAPPED_KEY_REQUEST__INIT;
+  *message = init_value;
+}
+size_t atrest__v1__generate_wrapped_key_request__get_packed_size
+                     (const Atrest__V1__GenerateWrappedKeyRequest *message)
+{
+  assert(message->base.descriptor == &atrest__v1__generate_wrapped_key_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t atrest__v1__generate_wrapped_key_request__pack
+                     (const Atrest__V1__GenerateWrappedKeyRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &atrest__v1__generate_wrapped_key_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t atrest__v1__generate_wrapped_key_request__pack_to_buffer
+                     (const Atrest__V1__GenerateWrappedKeyRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &atrest__v1__generate_wrapped_key_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Atrest__V1__GenerateWrappedKeyRequest *
+       atrest__v1__generate_wrapped_key_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Atrest__V1__GenerateWrappedKeyRequest *)
+     protobuf_c_message_unpack (&atrest__v1__generate_wrapped_key_request__descriptor,
+                                allocator, len, data);
+}
+void   atrest__v1__generate_wrapped_key_request__free_unpacked
+                     (Atrest__V1__GenerateWrappedKeyRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &atrest__v1__generate_wrapped_key_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 void   atrest__v1__unwrap_request__init
                      (Atrest__V1__UnwrapRequest         *message)
 {
@@ -2507,6 +2552,70 @@ const ProtobufCMessageDescriptor atrest__v1__wrap_response__descriptor =
   atrest__v1__wrap_response__field_indices_by_name,
   1,  atrest__v1__wrap_response__number_ranges,
   (ProtobufCMessageInit) atrest__v1__wrap_response__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor atrest__v1__generate_wrapped_key_request__field_descriptors[3] =
+{
+  {
+    "provider",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Atrest__V1__GenerateWrappedKeyRequest, provider),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "key_id",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Atrest__V1__GenerateWrappedKeyRequest, key_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "context",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BYTES,
+    0,   /* quantifier_offset */
+    offsetof(Atrest__V1__GenerateWrappedKeyRequest, context),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned atrest__v1__generate_wrapped_key_request__field_indices_by_name[] = {
+  2,   /* field[2] = context */
+  1,   /* field[1] = key_id */
+  0,   /* field[0] = provider */
+};
+static const ProtobufCIntRange atrest__v1__generate_wrapped_key_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 3 }
+};
+const ProtobufCMessageDescriptor atrest__v1__generate_wrapped_key_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "atrest.v1.GenerateWrappedKeyRequest",
+  "GenerateWrappedKeyRequest",
+  "Atrest__V1__GenerateWrappedKeyRequest",
+  "atrest.v1",
+  sizeof(Atrest__V1__GenerateWrappedKeyRequest),
+  3,
+  atrest__v1__generate_wrapped_key_request__field_descriptors,
+  atrest__v1__generate_wrapped_key_request__field_indices_by_name,
+  1,  atrest__v1__generate_wrapped_key_request__number_ranges,
+  (ProtobufCMessageInit) atrest__v1__generate_wrapped_key_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
 static const ProtobufCFieldDescriptor atrest__v1__unwrap_request__field_descriptors[2] =

@@ -32,6 +32,7 @@ typedef struct Atrest__V1__AccessRequest Atrest__V1__AccessRequest;
 typedef struct Atrest__V1__AccessResponse Atrest__V1__AccessResponse;
 typedef struct Atrest__V1__WrapRequest Atrest__V1__WrapRequest;
 typedef struct Atrest__V1__WrapResponse Atrest__V1__WrapResponse;
+typedef struct Atrest__V1__GenerateWrappedKeyRequest Atrest__V1__GenerateWrappedKeyRequest;
 typedef struct Atrest__V1__UnwrapRequest Atrest__V1__UnwrapRequest;
 typedef struct Atrest__V1__UnwrapResponse Atrest__V1__UnwrapResponse;
 typedef struct Atrest__V1__RewrapRequest Atrest__V1__RewrapRequest;
@@ -321,6 +322,31 @@ struct  Atrest__V1__WrapResponse
     , {0,NULL}, NULL, {0,NULL} }
 
 
+/*
+ * "Generate data key without plaintext": the vault draws a random 32-byte
+ * account key (AES-256) itself, wraps it exactly as Wrap does (the key's
+ * current version, a due rotation first, `context` bound to the blob) and
+ * returns only the WrapResponse: the plaintext never leaves the vault. Needs
+ * the same "wrap" grant as Wrap; an "unwrap" grant is not needed to create
+ * the key, only to use it later. Audited as "GenerateWrappedKey". There is no
+ * length field: account keys are 32 bytes; a future field would be additive
+ * with 0 meaning 32.
+ */
+struct  Atrest__V1__GenerateWrappedKeyRequest
+{
+  ProtobufCMessage base;
+  char *provider;
+  char *key_id;
+  /*
+   * Bound to the wrapped blob (e.g. the account id); unwrap must present it.
+   */
+  ProtobufCBinaryData context;
+};
+#define ATREST__V1__GENERATE_WRAPPED_KEY_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&atrest__v1__generate_wrapped_key_request__descriptor) \
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, {0,NULL} }
+
+
 struct  Atrest__V1__UnwrapRequest
 {
   ProtobufCMessage base;
@@ -365,7 +391,9 @@ struct  Atrest__V1__RewrapRequest
 
 /*
  * A cheap check that a cached account key may still be used: workers call it
- * on a timer (PUB/SUB events can be lost). Audited like any key operation.
+ * on a timer (PUB/SUB events can be lost). Failures, denials and changed
+ * answers are audited one by one; unchanged allowed answers are counted into
+ * KeyStatusSummary entries (docs/KEY-PROVIDERS.md, "Audit").
  */
 struct  Atrest__V1__KeyStatusRequest
 {
@@ -873,6 +901,25 @@ Atrest__V1__WrapResponse *
 void   atrest__v1__wrap_response__free_unpacked
                      (Atrest__V1__WrapResponse *message,
                       ProtobufCAllocator *allocator);
+/* Atrest__V1__GenerateWrappedKeyRequest methods */
+void   atrest__v1__generate_wrapped_key_request__init
+                     (Atrest__V1__GenerateWrappedKeyRequest         *message);
+size_t atrest__v1__generate_wrapped_key_request__get_packed_size
+                     (const Atrest__V1__GenerateWrappedKeyRequest   *message);
+size_t atrest__v1__generate_wrapped_key_request__pack
+                     (const Atrest__V1__GenerateWrappedKeyRequest   *message,
+                      uint8_t             *out);
+size_t atrest__v1__generate_wrapped_key_request__pack_to_buffer
+                     (const Atrest__V1__GenerateWrappedKeyRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Atrest__V1__GenerateWrappedKeyRequest *
+       atrest__v1__generate_wrapped_key_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   atrest__v1__generate_wrapped_key_request__free_unpacked
+                     (Atrest__V1__GenerateWrappedKeyRequest *message,
+                      ProtobufCAllocator *allocator);
 /* Atrest__V1__UnwrapRequest methods */
 void   atrest__v1__unwrap_request__init
                      (Atrest__V1__UnwrapRequest         *message);
@@ -1192,6 +1239,9 @@ typedef void (*Atrest__V1__WrapRequest_Closure)
 typedef void (*Atrest__V1__WrapResponse_Closure)
                  (const Atrest__V1__WrapResponse *message,
                   void *closure_data);
+typedef void (*Atrest__V1__GenerateWrappedKeyRequest_Closure)
+                 (const Atrest__V1__GenerateWrappedKeyRequest *message,
+                  void *closure_data);
 typedef void (*Atrest__V1__UnwrapRequest_Closure)
                  (const Atrest__V1__UnwrapRequest *message,
                   void *closure_data);
@@ -1257,6 +1307,7 @@ extern const ProtobufCMessageDescriptor atrest__v1__access_request__descriptor;
 extern const ProtobufCMessageDescriptor atrest__v1__access_response__descriptor;
 extern const ProtobufCMessageDescriptor atrest__v1__wrap_request__descriptor;
 extern const ProtobufCMessageDescriptor atrest__v1__wrap_response__descriptor;
+extern const ProtobufCMessageDescriptor atrest__v1__generate_wrapped_key_request__descriptor;
 extern const ProtobufCMessageDescriptor atrest__v1__unwrap_request__descriptor;
 extern const ProtobufCMessageDescriptor atrest__v1__unwrap_response__descriptor;
 extern const ProtobufCMessageDescriptor atrest__v1__rewrap_request__descriptor;
