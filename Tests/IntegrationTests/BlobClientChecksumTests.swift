@@ -9,7 +9,7 @@ import Testing
 /// client sends and checks, what the service records, and which downloads
 /// verify `content-sha256` (docs/DATA-PATH.md, "Content hashes").
 @Suite(.serialized) struct BlobClientChecksumTests {
-    /// 1 MiB blocks so a 3.5 MiB upload is four staged blocks.
+    /// 1 MiB blocks so a 3.5 MiB upload is five staged blocks (256 KiB first).
     static func options(_ checksum: BlobChecksum) -> BlobTransferOptions {
         BlobTransferOptions(singlePutThreshold: 1 << 20, blockSize: 1 << 20, rangeSize: 1 << 20, parallelism: 3, checksum: checksum)
     }
@@ -26,7 +26,9 @@ import Testing
 
         let big = (0..<(7 << 19)).map { UInt8(truncatingIfNeeded: $0 &* 2_654_435_761 >> 11) }
         let small = Array(big[0..<100_000])
-        let blockHashes = try stride(from: 0, to: big.count, by: 1 << 20).flatMap { try SHA256.hash(Array(big[$0..<min($0 + (1 << 20), big.count)])) }
+        // Blocks as BlobClient cuts them: a quarter block first, then whole blocks.
+        let starts = [0] + Array(stride(from: 1 << 18, to: big.count, by: 1 << 20))
+        let blockHashes = try starts.flatMap { try SHA256.hash(Array(big[$0..<min($0 == 0 ? 1 << 18 : $0 + (1 << 20), big.count)])) }
         let wholeHex = try SHA256.hash(big).map { String($0, radix: 16).count == 1 ? "0" + String($0, radix: 16) : String($0, radix: 16) }.joined()
 
         // .none: nothing hashed, nothing recorded; bytes intact.
