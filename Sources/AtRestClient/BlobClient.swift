@@ -5,7 +5,7 @@ import AtRestWire
 ///
 /// Small calls map one to one onto the service; `upload`/`download`
 /// (BlobClient+Transfer.swift) move data of any size with staged blocks and
-/// ranged reads in parallel, checking SHA-256 end to end.
+/// ranged reads in parallel, hashing what `options.checksum` asks for.
 public struct BlobClient: Sendable {
     public let base: ServiceClient
     public let account: String
@@ -35,14 +35,18 @@ public struct BlobClient: Sendable {
     // MARK: blobs
 
     /// One `Put` of `data` (must fit one message; `upload` handles any size).
-    /// Sends the SHA-256, which the worker verifies, and checks the echo.
+    /// With a `checksum` other than `.none` it sends the SHA-256, which the
+    /// worker verifies, and checks the echo.
     public func put(_ container: String, _ name: String, data: [UInt8], contentType: String = "",
                     metadata: [String: String] = [:]) async throws -> BlobProperties {
-        let hash = try SHA256Digest.of(data)
         var metadata = metadata
-        metadata[BlobTransferOptions.contentHashKey] = SHA256Digest.hex(hash)
+        var hash: [UInt8] = []
+        if options.checksum != .none {
+            hash = try SHA256Digest.of(data)
+            if options.checksum == .wholeContent { metadata[BlobTransferOptions.contentHashKey] = SHA256Digest.hex(hash) }
+        }
         let request = BlobPutRequest(container: container, name: name, contentType: contentType, metadata: metadata, contentHash: hash)
-        let reply = try await call(BlobMethod.put, request, as: BlobProperties.self, payload: data.isEmpty ? [] : [data],
+        let reply = try await call(BlobMethod.put, request, as: BlobProperties.self, parts: data.isEmpty ? [] : [PayloadPart(data)],
                                    idempotencyKey: try Self.randomKey()).message
         guard reply.contentHash == hash, reply.length == UInt64(data.count) else {
             throw RPCStatus(.dataLoss, "the service stored '\(name)' with a different hash or length than sent")
@@ -52,9 +56,17 @@ public struct BlobClient: Sendable {
 
     /// One `Get`, whole or a range (a whole blob must fit one reply).
     public func get(_ container: String, _ name: String, range: Range<UInt64>? = nil) async throws -> (BlobProperties, offset: UInt64, data: [UInt8]) {
+        let reply = try await getParts(container, name, range: range)
+        return (reply.properties, reply.offset, reply.parts.joined())
+    }
+
+    /// One `Get` whose bytes stay in the frames they arrived in (no copy).
+    func getParts(_ container: String, _ name: String, range: Range<UInt64>?) async throws
+        -> (properties: BlobProperties, offset: UInt64, parts: [PayloadPart])
+    {
         let reply = try await call(BlobMethod.get, BlobGetRequest(container: container, name: name, range: range),
                                    as: BlobGetResponse.self, idempotent: true)
-        return (reply.message.properties, reply.message.offset, reply.payload.flatMap { $0 })
+        return (reply.message.properties, reply.message.offset, reply.parts)
     }
 
     public func properties(_ container: String, _ name: String) async throws -> BlobProperties {
@@ -104,12 +116,12 @@ public struct BlobClient: Sendable {
 
     /// Calls with the token and the account in the header.
     func call<Request: WireMessage, Reply: WireMessage>(
-        _ method: String, _ request: Request, as reply: Reply.Type, payload: [[UInt8]] = [], idempotent: Bool = false,
+        _ method: String, _ request: Request, as reply: Reply.Type, parts: [PayloadPart] = [], idempotent: Bool = false,
         idempotencyKey: String = ""
     ) async throws -> RPCReply<Reply> {
         var metadata = ["account": account]
         if let token = base.bearerToken { metadata["authorization"] = "Bearer \(token)" }
-        return try await base.rpc.call(method, request: request, as: reply, payload: payload, timeout: base.timeout,
+        return try await base.rpc.call(method, request: request, as: reply, parts: parts, timeout: base.timeout,
                                        metadata: metadata, idempotent: idempotent, idempotencyKey: idempotencyKey)
     }
 

@@ -48,11 +48,11 @@ final class BlobFile: @unchecked Sendable {
         }
     }
 
-    func write(_ bytes: [UInt8], at offset: UInt64) async throws {
+    func write(_ part: PayloadPart, at offset: UInt64) async throws {
         try await Self.offPool { [self] in
             var done = 0
-            while done < bytes.count {
-                let n = bytes.withUnsafeBytes { pwrite(fd, $0.baseAddress! + done, bytes.count - done, off_t(offset) + off_t(done)) }
+            while done < part.count {
+                let n = part.withUnsafeBytes { pwrite(fd, $0.baseAddress! + done, part.count - done, off_t(offset) + off_t(done)) }
                 if n < 0 && errno == EINTR { continue }
                 guard n > 0 else { throw RPCStatus(.internal, "cannot write '\(path)': \(String(cString: strerror(errno)))") }
                 done += n

@@ -9,13 +9,13 @@ extension BlobService {
             try BlobLimits.checkMetadata(request.metadata)
             try BlobLimits.checkContentType(request.contentType)
             try BlobLimits.checkContentHash(request.contentHash)
-            let payload = rpc.payload
+            let parts = rpc.parts  // the received frames, sealed from where they are (no copy)
             let metadata = try await withKey(rpc) { [store] account, key in
                 let upload = try store.beginPut(
                     account: account, container: request.container, name: request.name, userMetadata: request.metadata,
                     contentType: request.contentType.isEmpty ? "application/octet-stream" : request.contentType,
                     contentHash: request.contentHash.isEmpty ? nil : request.contentHash, accountKey: key)
-                return try upload.write(payload)
+                return try Self.write(parts, to: upload)
             }
             return Self.properties(request.container, metadata)
         }
@@ -35,6 +35,7 @@ extension BlobService {
                     }
                 }
                 var data: [UInt8] = []
+                if let range { data.reserveCapacity(Int(range.count)) }  // one copy out of the store, no regrowth
                 let metadata = try store.read(account: account, container: request.container, name: request.name, range: range, accountKey: key) { chunk in
                     if range == nil, data.isEmpty, UInt64(chunk.count) > maxPayload {
                         throw StorageError(.invalidArgument, "blob '\(request.name)' is larger than the limit of \(maxPayload) bytes per reply; read it in ranges")
@@ -85,6 +86,13 @@ extension BlobService {
         }
     }
 
+    /// Feeds a request's payload to `upload` from the received frames (no
+    /// copy); one frame, the usual case, goes in whole (`ObjectUpload.write(whole:)`).
+    static func write(_ parts: [PayloadPart], to upload: ObjectUpload) throws -> ObjectMetadata {
+        if parts.count == 1 { return try parts[0].withUnsafeBytes { try upload.write(whole: $0) } }
+        return try upload.write { append in for part in parts { try part.withUnsafeBytes(append) } }
+    }
+
     func registerBlockMethods(_ router: inout RPCRouter) {
         router.register(BlobMethod.stageBlock) { (request: StageBlockRequest, rpc) async throws -> StageBlockResponse in
             try BlobLimits.checkContainer(request.container)
@@ -93,12 +101,12 @@ extension BlobService {
             guard (1...BlobLimits.maxBlockIDBytes).contains(request.blockID.count) else {
                 throw RPCStatus(.invalidArgument, "block id must be 1-\(BlobLimits.maxBlockIDBytes) bytes")
             }
-            let payload = rpc.payload
+            let parts = rpc.parts
             let metadata = try await withKey(rpc) { [store] account, key in
                 let upload = try store.beginStageBlock(
                     account: account, container: request.container, name: request.name, blockID: request.blockID,
                     contentHash: request.contentHash.isEmpty ? nil : request.contentHash, accountKey: key)
-                return try upload.write(payload)
+                return try Self.write(parts, to: upload)
             }
             return StageBlockResponse(
                 blockID: request.blockID, length: metadata.length,

@@ -2,9 +2,22 @@ import AtRestCrypto
 import Glibc
 
 /// One file written atomically: data goes to `.tmp-<owner>-<random>` in the
-/// target directory, then fsync, rename over the final name, fsync of the
-/// directory. A crash at any point leaves the old file or the new one, never
-/// a mix.
+/// target directory, then `fdatasync`, an atomic switch to the final name,
+/// and an fsync of the directory. A crash at any point leaves the old file or
+/// the new one, never a mix; `commit` returns only once the new one is durable.
+///
+/// - Writes are gathered into 1 MiB chunks (a 64 KiB + tag segment per
+///   `write` cost ~25 % more kernel CPU: every call starts and ends on a
+///   partial page) and each chunk's writeback starts at once, overlapping the
+///   device with the sealing of the next chunk.
+/// - `fdatasync`, not `fsync`: it flushes the data and every bit of metadata
+///   needed to read it back (size, block map); only timestamps may be older
+///   after a crash.
+/// - The switch swaps new and old file (`RENAME_EXCHANGE`, plain `rename`
+///   when there is no old file or the filesystem cannot) and hands the old
+///   inode to the store's `SparePool`, which the next temp file in this
+///   directory reuses; see there why.
+/// - The directory fsync is shared with concurrent writers (`DirectorySync`).
 ///
 /// `owner` is the writing store's instance id (`WriterLock`): `cleanLeftovers`
 /// removes a temp file only when its owner's lock is free, i.e. that store
@@ -13,25 +26,128 @@ import Glibc
 /// window in which a live writer's file looks abandoned.
 final class AtomicFile {
     static let tempPrefix = ".tmp-"
+    /// Bytes gathered before one `write`.
+    static let chunkSize = 1 << 20
 
     let directory: String
     let tempPath: String
     private(set) var descriptor: Int32
+    private let spares: SparePool?
+    private let directorySync: DirectorySync?
+    private var buffer: UnsafeMutableRawBufferPointer?
+    private var buffered = 0
+    /// Bytes already handed to the kernel (the file offset).
+    private var written = 0
     private var done = false
 
-    init(directory: String, owner: String) throws {
+    init(directory: String, owner: String, spares: SparePool? = nil, directorySync: DirectorySync? = nil) throws {
         self.directory = directory
+        self.spares = spares
+        self.directorySync = directorySync
+        while let spare = spares?.take(from: directory) {
+            if let fd = Self.reuse(spare) {
+                tempPath = spare
+                descriptor = fd
+                return
+            }
+        }
         let suffix = Hex.encode(try SecureRandom.bytes(12))
         tempPath = "\(directory)/\(Self.tempPrefix)\(owner)-\(suffix)"
         let path = tempPath
         descriptor = try SystemCall.retrying("open", path) { open(path, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0o600) }
     }
 
-    deinit { if !done { abort() } }
+    /// Opens a spare for rewriting: only under an exclusive lock (no reader
+    /// holds it), only with a single link, emptied. Anything else drops it.
+    private static func reuse(_ path: String) -> Int32? {
+        let fd = open(path, O_WRONLY | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        var info = stat()
+        guard flock(fd, LOCK_EX | LOCK_NB) == 0, fstat(fd, &info) == 0, info.st_nlink == 1, ftruncate(fd, 0) == 0 else {
+            close(fd)
+            unlink(path)
+            return nil
+        }
+        return fd
+    }
 
-    func append(_ bytes: UnsafeRawBufferPointer) throws { try FileSystem.writeAll(descriptor, bytes, path: tempPath) }
+    deinit {
+        if !done { abort() }
+        buffer?.deallocate()
+    }
+
+    func append(_ bytes: UnsafeRawBufferPointer) throws {
+        if buffered + bytes.count > Self.chunkSize { try flush() }
+        if bytes.count >= Self.chunkSize {
+            try FileSystem.writeAll(descriptor, bytes, path: tempPath)
+            startWriteback(bytes.count)
+            return
+        }
+        let buffer = self.buffer ?? .allocate(byteCount: Self.chunkSize, alignment: 4096)
+        self.buffer = buffer
+        UnsafeMutableRawBufferPointer(rebasing: buffer[buffered..<(buffered + bytes.count)]).copyMemory(from: bytes)
+        buffered += bytes.count
+    }
+
+    /// Hands the gathered bytes to the kernel.
+    private func flush() throws {
+        guard buffered > 0, let buffer else { return }
+        try FileSystem.writeAll(descriptor, UnsafeRawBufferPointer(rebasing: buffer[0..<buffered]), path: tempPath)
+        let count = buffered
+        buffered = 0
+        startWriteback(count)
+    }
+
+    private func startWriteback(_ count: Int) {
+        if count >= Self.chunkSize { LinuxFileCalls.startWriteback(descriptor, offset: written, count: count) }
+        written += count
+    }
+
+    /// Alignment `writeWhole` needs of its buffer (and rounds writes up to).
+    static let directAlignment = 4096
+
+    /// Writes the whole file from `bytes` (nothing appended before: a
+    /// provisional header still in the buffer is dropped) and returns whether
+    /// it went around the page cache. `bytes` must start at a
+    /// `directAlignment` boundary and be readable up to the next one past
+    /// its end, with zeros there (that padding reaches the disk and is cut
+    /// off by `ftruncate`).
+    ///
+    /// Why `O_DIRECT`: for multi-MiB blocks, copying sealed bytes into the
+    /// page cache and writing them back (page allocation, delayed
+    /// allocation, writeback, later the truncation of those pages) was a
+    /// quarter of a worker's CPU per GiB stored, on a 2-core machine where the
+    /// cores are the limit. The cost: a read soon after goes to the disk, not
+    /// the page cache. Where the filesystem refuses `O_DIRECT` (tmpfs), it
+    /// falls back to a buffered write.
+    @discardableResult
+    func writeWhole(_ bytes: UnsafeRawBufferPointer) throws -> Bool {
+        precondition(written == 0 && !done, "writeWhole after data was written")
+        buffered = 0
+        let padded = (bytes.count + Self.directAlignment - 1) / Self.directAlignment * Self.directAlignment
+        var direct = false
+        let flags = fcntl(descriptor, F_GETFL)
+        if LinuxFileCalls.directIO != 0, flags >= 0, fcntl(descriptor, F_SETFL, flags | LinuxFileCalls.directIO) == 0 {
+            var n = -1
+            repeat { n = pwrite(descriptor, bytes.baseAddress!, padded, 0) } while n < 0 && errno == EINTR
+            direct = n == padded
+            _ = fcntl(descriptor, F_SETFL, flags)
+        }
+        if direct {
+            if padded != bytes.count {
+                try SystemCall.retrying("ftruncate", tempPath) { ftruncate(descriptor, off_t(bytes.count)) }
+            }
+        } else {
+            // Refused (or short): start over with a plain write of the exact bytes.
+            try SystemCall.retrying("ftruncate", tempPath) { ftruncate(descriptor, 0) }
+            try FileSystem.writeAll(descriptor, bytes, at: 0, path: tempPath)
+        }
+        written = bytes.count
+        return direct
+    }
 
     func overwrite(at offset: Int, _ bytes: [UInt8]) throws {
+        try flush()
         try bytes.withUnsafeBytes { try FileSystem.writeAll(descriptor, $0, at: offset, path: tempPath) }
     }
 
@@ -39,12 +155,44 @@ final class AtomicFile {
     func commit(as name: String) throws {
         precondition(!done, "AtomicFile used after commit/abort")
         let path = tempPath
-        try SystemCall.retrying("fsync", path) { fsync(descriptor) }
+        try flush()
+        try SystemCall.retrying("fdatasync", path) { fdatasync(descriptor) }
         let target = "\(directory)/\(name)"
-        guard rename(path, target) == 0 else { throw SystemCall.error("rename", target) }
+        let swapped = spares != nil && LinuxFileCalls.exchange(path, target)
+        if !swapped {
+            guard rename(path, target) == 0 else { throw SystemCall.error("rename", target) }
+        }
         done = true
         close(descriptor)
-        try FileSystem.syncDirectory(directory)
+        if swapped { keepOrRemoveReplaced(at: path) }
+        if let directorySync { try directorySync.sync(directory) } else { try FileSystem.syncDirectory(directory) }
+    }
+
+    /// After a swap, `path` holds the replaced file: a spare if it qualifies.
+    private func keepOrRemoveReplaced(at path: String) {
+        var info = stat()
+        if let spares, lstat(path, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG, info.st_nlink == 1,
+           spares.offer(path, size: Int64(info.st_size), in: directory) {
+            return
+        }
+        unlink(path)
+    }
+
+    /// Removes the file at `path` in `directory`, or renames it to a spare
+    /// temp name of `owner` when the pool has room (a file no longer
+    /// referenced: a replaced block list's block file, a deleted object).
+    static func discard(_ path: String, in directory: String, owner: String, spares: SparePool) {
+        var info = stat()
+        if lstat(path, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG, info.st_nlink == 1,
+           let suffix = try? Hex.encode(SecureRandom.bytes(12)) {
+            // Renamed before it is offered, so no writer can take a name that is not there yet.
+            let spare = "\(directory)/\(tempPrefix)\(owner)-\(suffix)"
+            if rename(path, spare) == 0 {
+                if !spares.offer(spare, size: Int64(info.st_size), in: directory) { unlink(spare) }
+                return
+            }
+        }
+        unlink(path)
     }
 
     /// Drops the temp file.

@@ -19,7 +19,13 @@ struct BlockManifest: Equatable {
     var length: UInt64 { entries.reduce(0) { $0 + $1.length } }
 
     /// SHA-256 over the blocks' content hashes, in order (see ObjectMetadata.contentHash).
-    func compositeHash() throws -> [UInt8] { try SHA256.hash(entries.flatMap(\.contentHash)) }
+    /// SHA-256 over the blocks' content hashes in order; no hash (zeros) when
+    /// no block was staged with one (a hash of zeros would claim a check
+    /// that never happened).
+    func compositeHash() throws -> [UInt8] {
+        guard entries.contains(where: { $0.contentHash != ObjectMetadata.noContentHash }) else { return ObjectMetadata.noContentHash }
+        return try SHA256.hash(entries.flatMap(\.contentHash))
+    }
 
     func encode() throws -> [UInt8] {
         var w = ByteWriter()

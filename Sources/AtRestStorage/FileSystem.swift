@@ -37,15 +37,37 @@ enum FileSystem {
         try SystemCall.retrying("fsync", path) { fsync(fd) }
     }
 
-    /// Opens for reading; nil when the file does not exist.
+    /// Opens for reading; nil when the file does not exist. The descriptor
+    /// holds a shared `flock` until it is closed, and is returned only once it
+    /// is still the file linked at `path`: a writer reuses a replaced file's
+    /// inode (`SparePool`) only under an exclusive lock, so a file being read
+    /// is never rewritten underneath its reader, and a file recycled between
+    /// this open and the lock is noticed here and opened afresh.
     static func openForReading(_ path: String) throws -> Int32? {
-        while true {
+        for _ in 0..<100 {
             let fd = open(path, O_RDONLY | O_CLOEXEC)
-            if fd >= 0 { return fd }
-            if errno == EINTR { continue }
-            if errno == ENOENT { return nil }
-            throw SystemCall.error("open", path)
+            if fd < 0 {
+                if errno == EINTR { continue }
+                if errno == ENOENT { return nil }
+                throw SystemCall.error("open", path)
+            }
+            while flock(fd, LOCK_SH) != 0 {
+                guard errno == EINTR else {
+                    let error = SystemCall.error("flock", path)
+                    close(fd)
+                    throw error
+                }
+            }
+            var opened = stat(), linked = stat()
+            guard fstat(fd, &opened) == 0 else {
+                let error = SystemCall.error("fstat", path)
+                close(fd)
+                throw error
+            }
+            if stat(path, &linked) == 0, linked.st_ino == opened.st_ino, linked.st_dev == opened.st_dev { return fd }
+            close(fd)  // replaced (or recycled) since the open: open what is there now
         }
+        throw StorageError(.io, "'\(path)' kept being replaced while it was opened; try again")
     }
 
     /// Removes a file; false when it was already gone.

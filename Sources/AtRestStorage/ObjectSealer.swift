@@ -95,16 +95,18 @@ public final class ObjectSealer {
         try sink(UnsafeRawBufferPointer(out))
     }
 
-    /// Seals a whole in-memory object into `output` (see `ObjectFormat.sealedSize`),
-    /// segments sealed directly from `data` into place; returns bytes written.
-    static func sealInMemory(_ data: UnsafeRawBufferPointer, accountKey: AccountKey, context: [UInt8],
-                             metadata: ObjectMetadata, flags: ObjectHeader.Flags = [],
-                             into out: UnsafeMutableRawBufferPointer) throws -> Int {
-        let header = try ObjectHeader.fresh(for: accountKey, flags: flags)
-        let cipher = try SegmentCipher(header: header, accountKey: accountKey, context: context)
-        var meta = metadata
-        meta.length = UInt64(data.count)
-        let head = try cipher.fixedHeader + cipher.sealMetadata(meta)
+    /// Seals all of `data` as the whole object into `out` (at least
+    /// `headerSize + SegmentLayout.sealedSize(...)` bytes): the final header
+    /// first, then every segment sealed in place from `data`. For writers that
+    /// hold the whole content (no `append` before; nothing after). Returns the
+    /// bytes written and the metadata recorded. `contentHash` as in `finish`.
+    func sealWhole(_ data: UnsafeRawBufferPointer, contentHash: [UInt8]? = nil,
+                   into out: UnsafeMutableRawBufferPointer) throws -> (count: Int, metadata: ObjectMetadata) {
+        precondition(!finished && length == 0 && pendingCount == 0, "sealWhole after append or finish")
+        finished = true
+        if !cipher.header.flags.contains(.manifest) { metadata.length = UInt64(data.count) }
+        if let contentHash { metadata.contentHash = contentHash }
+        let head = try cipher.fixedHeader + cipher.sealMetadata(metadata)
         let size = cipher.segmentSize
         let total = head.count + Int(SegmentLayout.sealedSize(length: UInt64(data.count), segmentSize: size))
         guard out.count >= total else { throw StorageError(.invalidArgument, "output buffer holds \(out.count) bytes, sealed object needs \(total)") }
@@ -118,6 +120,14 @@ public final class ObjectSealer {
                             into: UnsafeMutableRawBufferPointer(rebasing: out[writeAt..<(writeAt + plain.count + SegmentCipher.tagSize)]))
             writeAt += plain.count + SegmentCipher.tagSize
         }
-        return total
+        return (total, metadata)
+    }
+
+    /// Seals a whole in-memory object into `output` (see `ObjectFormat.sealedSize`),
+    /// segments sealed directly from `data` into place; returns bytes written.
+    static func sealInMemory(_ data: UnsafeRawBufferPointer, accountKey: AccountKey, context: [UInt8],
+                             metadata: ObjectMetadata, flags: ObjectHeader.Flags = [],
+                             into out: UnsafeMutableRawBufferPointer) throws -> Int {
+        try ObjectSealer(accountKey: accountKey, context: context, metadata: metadata, flags: flags).sealWhole(data, into: out).count
     }
 }

@@ -21,7 +21,7 @@ extension ObjectStore {
         guard !blockID.isEmpty, blockID.count <= 64 else { throw StorageError(.invalidArgument, "block id must be 1 to 64 bytes") }
         let dir = try existingContainer(account, container, accountKey)
         let metadata = ObjectMetadata(name: name, userMetadata: [Self.blockIDKey: Self.hex(blockID)], creationTime: Self.nowMillis())
-        return try ObjectUpload(directory: dir, owner: writer.id, targetName: try stagedName(container, name, blockID, accountKey), accountKey: accountKey,
+        return try ObjectUpload(file: try atomicFile(in: dir), targetName: try stagedName(container, name, blockID, accountKey), accountKey: accountKey,
                                 identity: ObjectIdentity(account: account, container: container, kind: .block),
                                 metadata: metadata, expectedHash: contentHash)
     }
@@ -64,7 +64,7 @@ extension ObjectStore {
                                       creationTime: Self.nowMillis(), contentHash: try manifest.compositeHash())
         let sealer = try ObjectSealer(accountKey: accountKey, context: ObjectIdentity(account: account, container: container).context,
                                       metadata: metadata, flags: .manifest)
-        let file = try AtomicFile(directory: dir, owner: writer.id)
+        let file = try atomicFile(in: dir)
         try sealer.provisionalHeader.withUnsafeBytes { try file.append($0) }
         try sealer.append(try manifest.encode()) { try file.append($0) }
         let (header, _) = try sealer.finish(contentHash: metadata.contentHash) { try file.append($0) }

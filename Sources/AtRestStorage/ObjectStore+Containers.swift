@@ -15,7 +15,7 @@ extension ObjectStore {
         }
         try FileSystem.makeDirectory(accountDir)
         try FileSystem.makeDirectory(dir)
-        let upload = try ObjectUpload(directory: dir, owner: writer.id, targetName: "container", accountKey: accountKey,
+        let upload = try ObjectUpload(file: try atomicFile(in: dir), targetName: "container", accountKey: accountKey,
                                       identity: containerIdentity(account),
                                       metadata: ObjectMetadata(name: name, userMetadata: userMetadata, creationTime: Self.nowMillis()),
                                       expectedHash: nil)

@@ -18,6 +18,10 @@ public final class ObjectStore: Sendable {
     public let cleanedTempFiles: Int
     /// This instance's liveness lock; its id names the temp files it writes.
     let writer: WriterLock
+    /// Replaced small files kept for reuse by this instance's writes.
+    let spares = SparePool()
+    /// Directory fsyncs shared by this instance's concurrent writes.
+    let directorySync = DirectorySync()
 
     /// Opens (creating if needed) the store at `directory` and removes temp
     /// files left by store instances that are gone (`WriterLock`).
@@ -35,6 +39,11 @@ public final class ObjectStore: Sendable {
     }
 
     // MARK: Paths
+
+    /// A temp file in `dir` for an atomic write by this instance.
+    func atomicFile(in dir: String) throws -> AtomicFile {
+        try AtomicFile(directory: dir, owner: writer.id, spares: spares, directorySync: directorySync)
+    }
 
     func accountPath(_ account: String, _ key: AccountKey) throws -> String {
         "\(directory)/a-\(try key.hashName(["account", account]))"
@@ -75,7 +84,7 @@ public final class ObjectStore: Sendable {
         let hash = try objectHash(container, name, accountKey)
         let metadata = ObjectMetadata(name: name, userMetadata: userMetadata, contentType: contentType, creationTime: Self.nowMillis())
         let previous = try? committedManifest(dir: dir, hash: hash, account: account, container: container, accountKey: accountKey)
-        return try ObjectUpload(directory: dir, owner: writer.id, targetName: "o-\(hash)", accountKey: accountKey,
+        return try ObjectUpload(file: try atomicFile(in: dir), targetName: "o-\(hash)", accountKey: accountKey,
                                 identity: ObjectIdentity(account: account, container: container), metadata: metadata,
                                 expectedHash: contentHash) { [self] in
             if let previous { removeBlockFiles(of: previous, dir: dir, objectHash: hash) }
@@ -145,7 +154,7 @@ public final class ObjectStore: Sendable {
             if let userMetadata { metadata.userMetadata = userMetadata }
             if let contentType { metadata.contentType = contentType }
             let header = try reader.resealedHeader(metadata)
-            let file = try AtomicFile(directory: dir, owner: writer.id)
+            let file = try atomicFile(in: dir)
             try header.withUnsafeBytes { try file.append($0) }
             try reader.copyData { try file.append($0) }
             try file.commit(as: "o-\(hash)")
@@ -198,9 +207,11 @@ public final class ObjectStore: Sendable {
         }
     }
 
+    /// Drops a replaced or deleted block list's block files (recycled as
+    /// spares while the pool has room, see `SparePool`).
     func removeBlockFiles(of manifest: BlockManifest, dir: String, objectHash: String) {
         for index in manifest.entries.indices {
-            _ = try? FileSystem.remove("\(dir)/\(manifest.blockFileName(objectHash: objectHash, index: index))")
+            AtomicFile.discard("\(dir)/\(manifest.blockFileName(objectHash: objectHash, index: index))", in: dir, owner: writer.id, spares: spares)
         }
     }
 

@@ -13,13 +13,13 @@ public final class ObjectUpload {
     private let afterCommit: () throws -> Void
     private var finished = false
 
-    init(directory: String, owner: String, targetName: String, accountKey: AccountKey, identity: ObjectIdentity,
+    init(file: AtomicFile, targetName: String, accountKey: AccountKey, identity: ObjectIdentity,
          metadata: ObjectMetadata, expectedHash: [UInt8]?, afterCommit: @escaping () throws -> Void = {}) throws {
         if let expectedHash, expectedHash.count != SHA256.digestSize {
             throw StorageError(.invalidArgument, "content hash must be a 32-byte SHA-256, got \(expectedHash.count) bytes")
         }
         sealer = try ObjectSealer(accountKey: accountKey, context: identity.context, metadata: metadata)
-        file = try AtomicFile(directory: directory, owner: owner)
+        self.file = file
         self.targetName = targetName
         self.expectedHash = expectedHash
         hasher = expectedHash == nil ? nil : try SHA256()
@@ -57,14 +57,28 @@ public final class ObjectUpload {
     public func finish() throws -> ObjectMetadata {
         precondition(!finished, "finish called twice")
         finished = true
-        do {
-            if let expectedHash, let hasher {
-                guard ConstantTime.equals(try hasher.finalize(), expectedHash) else {
-                    throw StorageError(.contentHashMismatch, "the SHA-256 sent by the client does not match the data received; nothing was stored")
-                }
-            }
+        return try publishing {
+            try checkContentHash()
             let (header, metadata) = try sealer.finish(contentHash: expectedHash) { try file.append($0) }
             try file.overwrite(at: 0, header)
+            return metadata
+        }
+    }
+
+    /// Throws (so nothing is published) unless the content hashed so far
+    /// matches the client's hash, when one was sent.
+    private func checkContentHash() throws {
+        guard let expectedHash, let hasher else { return }
+        guard ConstantTime.equals(try hasher.finalize(), expectedHash) else {
+            throw StorageError(.contentHashMismatch, "the SHA-256 sent by the client does not match the data received; nothing was stored")
+        }
+    }
+
+    /// Runs `body` (the last writes), then makes the file durable under its
+    /// name and runs `afterCommit`; on any failure the temp file is dropped.
+    private func publishing(_ body: () throws -> ObjectMetadata) throws -> ObjectMetadata {
+        do {
+            let metadata = try body()
             try file.commit(as: targetName)
             try afterCommit()
             return metadata
@@ -74,12 +88,18 @@ public final class ObjectUpload {
         }
     }
 
-    /// Drops everything written so far.
     /// Appends `parts` in order and finishes; on any failure the temp file
     /// is dropped and nothing is published.
     public func write(_ parts: [[UInt8]]) throws -> ObjectMetadata {
+        try write { append in for part in parts { try part.withUnsafeBytes { try append($0) } } }
+    }
+
+    /// Lets `feed` append (buffers it does not have to copy: a transport's
+    /// received frames), then finishes; on any failure the temp file is
+    /// dropped and nothing is published.
+    public func write(_ feed: ((UnsafeRawBufferPointer) throws -> Void) throws -> Void) throws -> ObjectMetadata {
         do {
-            for part in parts { try append(part) }
+            try feed { try append($0) }
             return try finish()
         } catch {
             abort()
@@ -87,6 +107,36 @@ public final class ObjectUpload {
         }
     }
 
+    /// Contents at least this large are sealed into one buffer and written
+    /// around the page cache (`AtomicFile.writeWhole`).
+    public static let wholeWriteThreshold = 1 << 20
+
+    /// Writes `data` as the whole content and finishes, like `write(feed:)`
+    /// feeding it in one piece. From `wholeWriteThreshold` bytes on, the
+    /// client's hash (if any) is checked first, then everything is sealed into
+    /// one aligned buffer and written with `O_DIRECT` in one call; nothing is
+    /// published when the hash differs.
+    public func write(whole data: UnsafeRawBufferPointer) throws -> ObjectMetadata {
+        guard data.count >= Self.wholeWriteThreshold else { return try write { try $0(data) } }
+        precondition(!finished, "write after finish")
+        finished = true
+        return try publishing {
+            try hasher?.update(data)
+            try checkContentHash()
+            let size = sealer.headerSize + Int(SegmentLayout.sealedSize(length: UInt64(data.count), segmentSize: ObjectHeader.defaultSegmentSize))
+            let alignment = AtomicFile.directAlignment
+            let capacity = (size + alignment - 1) / alignment * alignment
+            let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: capacity, alignment: alignment)
+            defer { buffer.deallocate() }
+            let (count, metadata) = try sealer.sealWhole(data, contentHash: expectedHash, into: buffer)
+            // The padding up to the alignment reaches the disk before the truncation: zeros, never stale heap bytes.
+            UnsafeMutableRawBufferPointer(rebasing: buffer[count...]).initializeMemory(as: UInt8.self, repeating: 0)
+            try file.writeWhole(UnsafeRawBufferPointer(rebasing: buffer[0..<count]))
+            return metadata
+        }
+    }
+
+    /// Drops everything written so far.
     public func abort() {
         finished = true
         file.abort()

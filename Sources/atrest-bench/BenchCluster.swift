@@ -3,6 +3,7 @@ import AtRestIdentity
 import AtRestTesting
 import AtRestWire
 import Foundation
+import Glibc
 
 /// The real services for the end-to-end benches: a `LocalCluster` started
 /// from the directory of the `atrest-bench` executable itself (so a release
@@ -13,6 +14,14 @@ enum BenchCluster {
     static var binDirectory: String {
         let exe = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
         return URL(fileURLWithPath: exe).deletingLastPathComponent().path
+    }
+
+    /// Stops `cluster` but moves its object store to `keep` first (workers
+    /// drained, so nothing writes there), for the caller to delete later.
+    static func stop(_ cluster: LocalCluster, keepingObjectsIn keep: String) {
+        for name in cluster.workerNames { cluster.drainWorker(name) }
+        rename(cluster.objectsDirectory, keep)
+        cluster.stop()
     }
 
     /// Starts the cluster under `root`, bootstraps the bench user and waits

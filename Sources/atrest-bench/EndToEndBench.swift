@@ -8,11 +8,14 @@ import Glibc
 import Synchronization
 
 /// `atrest-bench e2e` (issue 6): the real five processes, through the front
-/// door with 1 and then 2 workers, as a client does it (`BlobClient`: SHA-256
-/// sent and checked, token and account on every call): 4 KiB put/get
-/// latency and ops/s, 1 MiB and 64 MiB put/get throughput. Baseline in the
-/// same run and on the same filesystem as the object store: plain
-/// open+write+fsync+close of the same bytes to a new file.
+/// door with 1 and then 2 workers, as a client does it (`BlobClient` with
+/// its defaults: token and account on every call, no content hash; one more
+/// 64 MiB line with `BlobChecksum.perMessage` shows what hashing costs):
+/// 4 KiB put/get latency and ops/s, 1 MiB and 64 MiB put/get throughput,
+/// CPU per GiB of client, front door and workers. Baseline in the same run
+/// and on the same filesystem as the object store: plain
+/// open+write+fsync+close of the same bytes to a new file (for 64 MiB,
+/// alternating with the puts, so both meet the disk in the same state).
 /// Targets: 64 MiB put ≥ 0.8× the baseline; 4 KiB put p99 ≤ 5 ms.
 struct EndToEndBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -20,76 +23,164 @@ struct EndToEndBench: AsyncParsableCommand {
 
     @Option(help: "Seconds per 4 KiB / 1 MiB measurement.") var seconds = 2.0
     @Option(help: "Concurrent callers for the concurrent 4 KiB and the 1 MiB measurements.") var callers = 4
-    @Option(help: "64 MiB objects put and got per worker count.") var largeCount = 3
+    @Option(help: "64 MiB objects put and got per worker count (and plain 64 MiB writes between the puts).") var largeCount = 5
     @Option(help: "Worker counts to measure, comma-separated.") var workers = "1,2"
     @Option(help: "Parent directory of the cluster's data (the baseline writes there too).") var directory = NSTemporaryDirectory()
+    @Option(help: "Cases to run, comma-separated, from: 4k, 1m, 64m (for profiling one of them).") var cases = "4k,1m,64m"
+    @Option(name: .customLong("block-mib"), help: "Block and range size of the 64 MiB transfers, in MiB (BlobTransferOptions).") var blockMiB = 4
+    @Option(help: "Blocks or ranges in flight (BlobTransferOptions.parallelism).") var parallelism = 8
 
     func run() async throws {
         MemoryTuning.keepLargeBuffers()  // as the `atrest` CLI does for its transfers
+        let selected = Set(cases.split(separator: ",").map(String.init))
         let large = try SecureRandom.bytes(64 << 20)
         let mid = Array(large[0..<(1 << 20)]), small = Array(large[0..<4096])
         print("e2e bench: services from \(BenchCluster.binDirectory), data under \(directory), \(callers) callers, \(seconds) s per case")
+        let raw = try RawGCMBench(size: 4 << 20)
+        let rawRate = try BenchClock.throughput(seconds: 1, bytesPerIteration: 4 << 20) { try raw.seal() }
+        let rawCPUPerGiB = Double(1 << 30) / rawRate
+        print("reference raw AES-256-GCM seal, 4 MiB buffers in 64 KiB calls, 1 thread: \(decimals(rawRate / 1_048_576, 0)) MiB/s = \(decimals(rawCPUPerGiB, 3)) CPU s/GiB")
 
-        let root = LocalCluster.temporaryDirectory(under: directory, "e2e-baseline")
-        defer { try? FileManager.default.removeItem(atPath: root) }
+        // Everything this run writes stays until it ends: deleting thousands
+        // of files (the baseline's, a finished cluster's) right before a
+        // measured phase would make ext4 without a journal skip them on every
+        // create for minutes (`recently_deleted`), charging the bench's own
+        // clean-up to the store measured next.
+        let scratch = LocalCluster.temporaryDirectory(under: directory, "e2e")
+        defer { try? FileManager.default.removeItem(atPath: scratch) }
+        let root = "\(scratch)/baseline"
+        try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
         // A new file per write, as the store writes a new file per object
         // (rewriting an existing file with O_TRUNC costs ext4 extra journal work).
-        let plain4k = try await Latency.measure(seconds: seconds, callers: 1) { i in try PlainWrite.write(small, to: "\(root)/s\(i)") }
-        PlainWrite.empty(root)
-        let plain1m = try await Latency.measure(seconds: seconds, callers: 1) { i in try PlainWrite.write(mid, to: "\(root)/m\(i)") }
-        PlainWrite.empty(root)
-        let plain64m = try await Latency.measure(seconds: 0, count: largeCount, callers: 1) { i in try PlainWrite.write(large, to: "\(root)/l\(i)") }
-        PlainWrite.empty(root)
-        print(plain4k.line("baseline plain write+fsync 4 KiB, 1 writer", bytes: 4096))
-        print(plain1m.line("baseline plain write+fsync 1 MiB, 1 writer", bytes: 1 << 20))
-        print(plain64m.line("baseline plain write+fsync 64 MiB, 1 writer", bytes: 64 << 20))
+        var plain: [String: Latency] = [:]
+        // (The 64 MiB baseline is measured interleaved with the 64 MiB puts, below.)
+        for (tag, bytes, label) in [("4k", small, "4 KiB"), ("1m", mid, "1 MiB")] where selected.contains(tag) {
+            let result = try await Latency.measure(seconds: seconds, callers: 1) { i in try PlainWrite.write(bytes, to: "\(root)/\(tag)-\(i)") }
+            plain[tag] = result
+            print(result.line("baseline plain write+fsync \(label), 1 writer", bytes: bytes.count))
+        }
 
         for count in workers.split(separator: ",").compactMap({ Int($0) }) {
-            let (cluster, blobs) = try await BenchCluster.start(workers: count, root: LocalCluster.temporaryDirectory(under: directory, "e2e"))
-            defer { cluster.stop() }
+            let (cluster, client) = try await BenchCluster.start(workers: count, root: "\(scratch)/cluster-\(count)")
+            let blobs = BlobClient(client.base, account: client.account, options: BlobTransferOptions(
+                blockSize: blockMiB << 20, rangeSize: blockMiB << 20, parallelism: parallelism))
+            defer { BenchCluster.stop(cluster, keepingObjectsIn: "\(scratch)/objects-\(count)") }
+            let cpu = ClusterCPU(cluster, rawCPUPerGiB: rawCPUPerGiB)
             print("-- \(count) worker\(count == 1 ? "" : "s")")
-            for n in Set([1, callers]).sorted() {
-                let put = try await Latency.measure(seconds: seconds, callers: n) { i in
-                    _ = try await blobs.put("bench", "s\(i % 256)", data: small)
+            if selected.contains("4k"), let plain4k = plain["4k"] {
+                for n in Set([1, callers]).sorted() {
+                    let put = try await Latency.measure(seconds: seconds, callers: n) { i in
+                        _ = try await blobs.put("bench", "s\(i % 256)", data: small)
+                    }
+                    print(put.line("put 4 KiB, \(n) caller\(n == 1 ? "" : "s")", bytes: 4096)
+                          + "  p99 target 5 ms: \(put.p99 <= 0.005 ? "met" : "MISSED")  ops/s vs plain: \(decimals(put.opsPerSecond / plain4k.opsPerSecond))")
+                    let get = try await Latency.measure(seconds: seconds, callers: n) { i in
+                        _ = try await blobs.get("bench", "s\(i % min(256, put.count))")
+                    }
+                    print(get.line("get 4 KiB, \(n) caller\(n == 1 ? "" : "s")", bytes: 4096))
                 }
-                print(put.line("put 4 KiB, \(n) caller\(n == 1 ? "" : "s")", bytes: 4096)
-                      + "  p99 target 5 ms: \(put.p99 <= 0.005 ? "met" : "MISSED")  ops/s vs plain: \(decimals(put.opsPerSecond / plain4k.opsPerSecond))")
-                let get = try await Latency.measure(seconds: seconds, callers: n) { i in
-                    _ = try await blobs.get("bench", "s\(i % min(256, put.count))")
+            }
+            if selected.contains("1m"), let plain1m = plain["1m"] {
+                var mark = cpu.sample()
+                let put1 = try await Latency.measure(seconds: seconds, callers: callers) { i in
+                    _ = try await blobs.upload("bench", "m\(i % 16)", data: mid)
                 }
-                print(get.line("get 4 KiB, \(n) caller\(n == 1 ? "" : "s")", bytes: 4096))
+                print(put1.line("put 1 MiB, \(callers) callers", bytes: 1 << 20) + "  ratio to plain: \(decimals(put1.opsPerSecond / plain1m.opsPerSecond))")
+                print(cpu.line(since: mark, bytes: Double(put1.count + 1) * Double(1 << 20)))
+                mark = cpu.sample()
+                let get1 = try await Latency.measure(seconds: seconds, callers: callers) { i in
+                    _ = try await blobs.download("bench", "m\(i % min(16, put1.count))")
+                }
+                print(get1.line("get 1 MiB, \(callers) callers", bytes: 1 << 20))
+                print(cpu.line(since: mark, bytes: Double(get1.count + 1) * Double(1 << 20)))
             }
-            let put1 = try await Latency.measure(seconds: seconds, callers: callers) { i in
-                _ = try await blobs.upload("bench", "m\(i % 16)", data: mid)
+            if selected.contains("64m") {
+                let options = blobs.options
+                // Plain write and put alternate, so both see the disk in the
+                // same state: this VM's disk swings between ~500 and ~1000
+                // MiB/s for minutes at a time. CPU is counted over the puts only.
+                _ = try await blobs.upload("bench", "large", data: large)  // warm-up
+                var plainTimes: [Double] = [], putTimes: [Double] = []
+                var spent = ClusterCPU.Sample(client: 0, frontDoor: 0, workers: 0)
+                for i in 0..<largeCount {
+                    var start = BenchClock.now()
+                    try PlainWrite.write(large, to: "\(root)/64m-\(count)w-\(i)")
+                    plainTimes.append(BenchClock.now() - start)
+                    let before = cpu.sample()
+                    start = BenchClock.now()
+                    _ = try await blobs.upload("bench", "large", data: large)
+                    putTimes.append(BenchClock.now() - start)
+                    spent = spent + (cpu.sample() - before)
+                }
+                let plain64m = Latency(samples: plainTimes, wall: plainTimes.reduce(0, +))
+                let put64 = Latency(samples: putTimes, wall: putTimes.reduce(0, +))
+                let ratio = put64.opsPerSecond / plain64m.opsPerSecond
+                print(plain64m.line("baseline write+fsync 64 MiB, between puts", bytes: 64 << 20))
+                print(put64.line("put 64 MiB (\(options.blockSize >> 20) MiB blocks, \(options.parallelism) in flight)", bytes: 64 << 20)
+                      + "  ratio to plain: \(decimals(ratio))  target 0.80: \(ratio >= 0.8 ? "met" : "MISSED")")
+                print(cpu.line(spent: spent, bytes: Double(put64.count) * Double(64 << 20)))
+                var hashing = blobs
+                hashing.options.checksum = .perMessage
+                let hashed = hashing
+                let putHashed = try await Latency.measure(seconds: 0, count: largeCount, callers: 1) { _ in
+                    _ = try await hashed.upload("bench", "large", data: large)
+                }
+                print(putHashed.line("put 64 MiB, per-block SHA-256 (.perMessage)", bytes: 64 << 20)
+                      + "  ratio to plain: \(decimals(putHashed.opsPerSecond / plain64m.opsPerSecond))")
+                let mark = cpu.sample()
+                let get64 = try await Latency.measure(seconds: 0, count: largeCount, callers: 1) { _ in
+                    guard try await blobs.download("bench", "large").count == large.count else { throw ValidationError("short 64 MiB read") }
+                }
+                print(get64.line("get 64 MiB (\(options.rangeSize >> 20) MiB ranges, \(options.parallelism) in flight)", bytes: 64 << 20))
+                print(cpu.line(since: mark, bytes: Double(get64.count + 1) * Double(64 << 20)))
             }
-            print(put1.line("put 1 MiB, \(callers) callers", bytes: 1 << 20) + "  ratio to plain: \(decimals(put1.opsPerSecond / plain1m.opsPerSecond))")
-            let get1 = try await Latency.measure(seconds: seconds, callers: callers) { i in
-                _ = try await blobs.download("bench", "m\(i % min(16, put1.count))")
-            }
-            print(get1.line("get 1 MiB, \(callers) callers", bytes: 1 << 20))
-            let put64 = try await Latency.measure(seconds: 0, count: largeCount, callers: 1) { _ in
-                _ = try await blobs.upload("bench", "large", data: large)
-            }
-            let ratio = put64.opsPerSecond / plain64m.opsPerSecond
-            print(put64.line("put 64 MiB (4 MiB blocks, 8 in flight)", bytes: 64 << 20)
-                  + "  ratio to plain: \(decimals(ratio))  target 0.80: \(ratio >= 0.8 ? "met" : "MISSED")")
-            let get64 = try await Latency.measure(seconds: 0, count: largeCount, callers: 1) { _ in
-                guard try await blobs.download("bench", "large").count == large.count else { throw ValidationError("short 64 MiB read") }
-            }
-            print(get64.line("get 64 MiB (4 MiB ranges, 8 in flight)", bytes: 64 << 20))
         }
+    }
+}
+
+/// CPU seconds of the bench (the client), the front door and the workers,
+/// so a throughput line can say where the cores went (per GiB moved).
+struct ClusterCPU {
+    let frontDoor: Int32
+    let workers: [Int32]
+    let rawCPUPerGiB: Double
+
+    init(_ cluster: LocalCluster, rawCPUPerGiB: Double) {
+        frontDoor = cluster.frontDoor.pid
+        workers = cluster.workerProcesses.map(\.pid)
+        self.rawCPUPerGiB = rawCPUPerGiB
+    }
+
+    struct Sample {
+        var client, frontDoor, workers: Double
+        static func - (a: Sample, b: Sample) -> Sample {
+            Sample(client: a.client - b.client, frontDoor: a.frontDoor - b.frontDoor, workers: a.workers - b.workers)
+        }
+        static func + (a: Sample, b: Sample) -> Sample {
+            Sample(client: a.client + b.client, frontDoor: a.frontDoor + b.frontDoor, workers: a.workers + b.workers)
+        }
+    }
+
+    func sample() -> Sample {
+        Sample(client: ProcessCPU.selfSeconds(), frontDoor: ProcessCPU.seconds(pid: frontDoor),
+               workers: workers.map(ProcessCPU.seconds(pid:)).reduce(0, +))
+    }
+
+    /// CPU seconds per GiB of each since `mark`; `bytes` must include the
+    /// measurement's warm-up call, which ran after the mark.
+    func line(since mark: Sample, bytes: Double) -> String { line(spent: sample() - mark, bytes: bytes) }
+
+    /// CPU seconds per GiB of each for `spent` moving `bytes`.
+    func line(spent: Sample, bytes: Double) -> String {
+        let gib = max(bytes, 1) / Double(1 << 30)
+        let workers = spent.workers / gib
+        return "   CPU s/GiB: client \(decimals(spent.client / gib)), front door \(decimals(spent.frontDoor / gib)), "
+            + "workers \(decimals(workers)) (\(decimals(workers / rawCPUPerGiB, 1))× raw AES-GCM)"
     }
 }
 
 /// The baseline: a new file with the bytes, made durable (fsync), closed.
 enum PlainWrite {
-    /// Removes the baseline's files (outside the timed part).
-    static func empty(_ directory: String) {
-        for name in (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? [] {
-            unlink("\(directory)/\(name)")
-        }
-    }
-
     static func write(_ bytes: [UInt8], to path: String) throws {
         let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
         guard fd >= 0 else { throw ValidationError("open \(path): errno \(errno)") }

@@ -20,7 +20,8 @@ struct ScaleBench: AsyncParsableCommand {
     @Option(help: "Concurrent callers.") var callers = 8
     @Option(help: "Worker counts to measure, comma-separated.") var workers = "1,2"
     @Option(help: "tmpfs directory for the cluster's data.") var directory = "/dev/shm"
-    @Flag(help: "Hash each object in the client as BlobClient.put does (costs client CPU on the same cores).") var clientHash = false
+    @Flag(help: "Send each object's SHA-256 (BlobChecksum.perMessage: the client hashes, the worker verifies; costs CPU on the same cores).")
+    var clientHash = false
 
     func run() async throws {
         let gib = Double(1 << 30)
@@ -38,9 +39,10 @@ struct ScaleBench: AsyncParsableCommand {
             let (cluster, blobs) = try await BenchCluster.start(workers: count, root: LocalCluster.temporaryDirectory(under: directory, "scale"))
             defer { cluster.stop() }
             let hash = clientHash
+            let hashing = BlobClient(blobs.base, account: blobs.account, options: BlobTransferOptions(checksum: .perMessage))
             let put: @Sendable (Int) async throws -> Void = { i in
                 if hash {
-                    _ = try await blobs.put("bench", "o\(i % 64)", data: object)
+                    _ = try await hashing.put("bench", "o\(i % 64)", data: object)
                 } else {
                     var metadata = ["account": blobs.account]
                     metadata["authorization"] = blobs.base.bearerToken.map { "Bearer \($0)" }

@@ -213,12 +213,16 @@ func printBlob(_ blob: BlobProperties, _ output: Output, extra: [String: String]
     ])
 }
 
-/// Runs `body` with a blob client of the account on the configured endpoint and token.
+/// Runs `body` with a blob client of the account on the configured endpoint
+/// and token. The CLI hashes whole contents (`BlobChecksum.wholeContent`):
+/// uploads send per-block hashes the worker verifies and store the file's
+/// SHA-256 as `content-sha256`, which downloads check before the file is
+/// renamed into place.
 func withBlobs<R>(_ global: GlobalOptions, _ account: AccountOption, parallelism: Int = 4,
                   _ body: (BlobClient) async throws -> R) async throws -> R {
     let name = try account.resolved()
     guard (1...64).contains(parallelism) else { throw CLIFailure(message: "--parallelism must be 1-64", exitCode: ExitCodes.usage) }
     let client = try global.client(try CLIConfig.load())
     defer { client.close() }
-    return try await body(BlobClient(client, account: name, options: BlobTransferOptions(parallelism: parallelism)))
+    return try await body(BlobClient(client, account: name, options: BlobTransferOptions(parallelism: parallelism, checksum: .wholeContent)))
 }

@@ -35,4 +35,14 @@ enum Fixtures {
     static func headerSize(_ sealed: [UInt8], key: AccountKey, identity: ObjectIdentity = identity) throws -> Int {
         try ObjectReader(source: BufferSource(sealed), accountKey: key, context: identity.context).headerBytes.count
     }
+
+    /// A fresh store in a temp directory with container `c` of account
+    /// `acct`; `body` gets the store and the container's directory.
+    static func withStore(_ key: AccountKey, _ body: (ObjectStore, String) throws -> Void) throws {
+        let dir = TempDirectory()
+        defer { dir.remove() }
+        let store = try ObjectStore(directory: dir.path)
+        try store.createContainer(account: "acct", name: "c", accountKey: key)
+        try body(store, try store.containerPath("acct", "c", key))
+    }
 }
