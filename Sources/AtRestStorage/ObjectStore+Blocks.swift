@@ -75,26 +75,41 @@ extension ObjectStore {
         return metadata
     }
 
-    /// Reads `range` of a committed block list, opening only the blocks it touches.
+    /// A block file of the manifest being read was gone: a commit replaced
+    /// the block list in between (or the file was lost); `read` looks again.
+    struct BlockFileGone: Error {
+        var index: Int
+    }
+
+    /// Reads `range` of a committed block list, opening only the blocks it
+    /// touches. Every block file is opened (and share-locked, which pins it:
+    /// see `SparePool`) before the first byte goes to `sink`, so a commit
+    /// that replaces the block list meanwhile cannot pull a file out from
+    /// under the read; if one is already gone, nothing was emitted and the
+    /// caller can read the new block list instead (`BlockFileGone`).
     func readBlocks(_ manifest: BlockManifest, range: Range<UInt64>, dir: String, objectHash: String, name: String,
                     identity: ObjectIdentity, accountKey: AccountKey, to sink: (UnsafeRawBufferPointer) throws -> Void) throws {
         guard range.upperBound <= manifest.length else {
             throw StorageError(.invalidArgument, "range \(range) is outside the object (length \(manifest.length))")
         }
+        var opened: [(fd: Int32, index: Int, start: UInt64, entry: BlockManifest.Entry)] = []
+        defer { for block in opened { close(block.fd) } }
         var start: UInt64 = 0
         for (index, entry) in manifest.entries.enumerated() {
             defer { start += entry.length }
-            let end = start + entry.length
-            guard end > range.lowerBound, start < range.upperBound else { continue }
+            guard start + entry.length > range.lowerBound, start < range.upperBound else { continue }
             let path = "\(dir)/\(manifest.blockFileName(objectHash: objectHash, index: index))"
-            guard let fd = try FileSystem.openForReading(path) else { throw StorageError.integrity("block file \(index) of '\(name)' is missing") }
-            defer { close(fd) }
-            let reader = try ObjectReader(source: try FileSource(descriptor: fd), accountKey: accountKey, context: identity.context)
-            guard ConstantTime.equals(try SHA256.hash(reader.cipher.fixedHeader), entry.headerHash),
-                  reader.length == entry.length, reader.metadata.name == name else {
-                throw StorageError.integrity("block file \(index) of '\(name)' is not the block that was committed")
+            guard let fd = try FileSystem.openForReading(path) else { throw BlockFileGone(index: index) }
+            opened.append((fd, index, start, entry))
+        }
+        for block in opened {
+            let reader = try ObjectReader(source: try FileSource(descriptor: block.fd), accountKey: accountKey, context: identity.context)
+            guard ConstantTime.equals(try SHA256.hash(reader.cipher.fixedHeader), block.entry.headerHash),
+                  reader.length == block.entry.length, reader.metadata.name == name else {
+                throw StorageError.integrity("block file \(block.index) of '\(name)' is not the block that was committed")
             }
-            let lo = max(range.lowerBound, start) - start, hi = min(range.upperBound, end) - start
+            let end = block.start + block.entry.length
+            let lo = max(range.lowerBound, block.start) - block.start, hi = min(range.upperBound, end) - block.start
             try reader.read(range: lo..<hi, to: sink)
         }
     }

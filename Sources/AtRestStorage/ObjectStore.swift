@@ -109,18 +109,28 @@ public final class ObjectStore: Sendable {
                      accountKey: AccountKey, to sink: (UnsafeRawBufferPointer) throws -> Void) throws -> ObjectMetadata {
         let dir = try existingContainer(account, container, accountKey)
         let hash = try objectHash(container, name, accountKey)
-        return try withObject(dir: dir, hash: hash, name: name, account: account, container: container, accountKey: accountKey) { reader in
-            let range = range ?? 0..<reader.metadata.length
-            if reader.isManifest {
-                let manifest = try BlockManifest.decode(try reader.readAll())
-                guard manifest.length == reader.metadata.length else { throw StorageError.integrity("block list length differs from the object's length") }
-                try readBlocks(manifest, range: range, dir: dir, objectHash: hash, name: name,
-                               identity: ObjectIdentity(account: account, container: container, kind: .block),
-                               accountKey: accountKey, to: sink)
-            } else {
-                try reader.read(range: range, to: sink)
+        // A block list replaced while it is read: its old block files go away,
+        // so read the new one (nothing was emitted yet; see `readBlocks`).
+        var attempt = 0
+        while true {
+            attempt += 1
+            do {
+                return try withObject(dir: dir, hash: hash, name: name, account: account, container: container, accountKey: accountKey) { reader in
+                    let range = range ?? 0..<reader.metadata.length
+                    if reader.isManifest {
+                        let manifest = try BlockManifest.decode(try reader.readAll())
+                        guard manifest.length == reader.metadata.length else { throw StorageError.integrity("block list length differs from the object's length") }
+                        try readBlocks(manifest, range: range, dir: dir, objectHash: hash, name: name,
+                                       identity: ObjectIdentity(account: account, container: container, kind: .block),
+                                       accountKey: accountKey, to: sink)
+                    } else {
+                        try reader.read(range: range, to: sink)
+                    }
+                    return reader.metadata
+                }
+            } catch let gone as BlockFileGone {
+                guard attempt < 4 else { throw StorageError.integrity("block file \(gone.index) of '\(name)' is missing") }
             }
-            return reader.metadata
         }
     }
 

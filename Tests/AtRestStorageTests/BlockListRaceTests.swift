@@ -1,0 +1,47 @@
+import AtRestCrypto
+import Foundation
+import Synchronization
+import Testing
+@testable import AtRestStorage
+
+/// Readers racing commits that replace a block list: the replaced list's
+/// block files go away (or become spares) while a read may still be on the
+/// old list. Every read must return one whole generation, never an error
+/// and never a mix.
+@Suite struct BlockListRaceTests {
+    @Test func readsDuringReplacingCommitsSeeOneWholeGeneration() throws {
+        let key = try Fixtures.accountKey()
+        try Fixtures.withStore(key) { store, _ in
+            let blockSize = 70_000, blocks = 3
+            func commit(_ generation: UInt8) throws {
+                let ids = (0..<blocks).map { [generation, UInt8($0)] }
+                for id in ids {
+                    try store.stageBlock(account: "acct", container: "c", name: "list", blockID: id,
+                                         data: [UInt8](repeating: generation, count: blockSize), accountKey: key)
+                }
+                try store.commitBlocks(account: "acct", container: "c", name: "list", blockIDs: ids, accountKey: key)
+            }
+            try commit(0)
+            let stop = Atomic<Bool>(false)
+            let outcome = Mutex<(reads: Int, failures: [String])>((0, []))
+            let reader = Thread {
+                while !stop.load(ordering: .acquiring) {
+                    do {
+                        let (_, data) = try store.get(account: "acct", container: "c", name: "list", accountKey: key)
+                        let whole = data.count == blockSize * blocks && data.allSatisfy { $0 == data[0] }
+                        outcome.withLock { $0.reads += 1; if !whole { $0.failures.append("mixed or short read") } }
+                    } catch {
+                        outcome.withLock { $0.failures.append("\(error)") }
+                    }
+                }
+            }
+            reader.start()
+            for generation in 1...120 { try commit(UInt8(truncatingIfNeeded: generation)) }
+            stop.store(true, ordering: .releasing)
+            while !reader.isFinished { usleep(1000) }
+            let result = outcome.withLock { $0 }
+            #expect(result.reads > 0)
+            #expect(result.failures.isEmpty, "\(result.failures.prefix(3))")
+        }
+    }
+}
