@@ -98,8 +98,7 @@ public final class ObjectStore: Sendable {
                     accountKey: AccountKey) throws -> ObjectMetadata {
         let upload = try beginPut(account: account, container: container, name: name, userMetadata: userMetadata,
                                   contentType: contentType, contentHash: contentHash, accountKey: accountKey)
-        try upload.append(data)
-        return try upload.finish()
+        return try data.withUnsafeBytes { try upload.write(whole: $0) }
     }
 
     /// Streams the plaintext of `range` (default: all) to `sink`, decrypting
