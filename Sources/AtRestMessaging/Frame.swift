@@ -25,15 +25,6 @@ public final class Frame: @unchecked Sendable {
         zmq_msg_init_size(message, size)
     }
 
-    /// Hands `bytes` to libzmq without copying; the array stays alive until
-    /// libzmq calls the free callback.
-    private init(zeroCopy bytes: [UInt8]) {
-        message = .allocate(capacity: 1)
-        let box = ByteBox(bytes)
-        let hint = Unmanaged.passRetained(box).toOpaque()
-        zmq_msg_init_data(message, box.base, bytes.count, releaseByteBox, hint)
-    }
-
     /// A frame holding a copy of `buffer`.
     public convenience init(copying buffer: UnsafeRawBufferPointer) {
         self.init(size: buffer.count)
@@ -43,17 +34,9 @@ public final class Frame: @unchecked Sendable {
     }
 
     /// A frame over `bytes`; large ones are handed to libzmq without copying
-    /// (`zmq_msg_init_data`), small ones are copied (cheaper than a callback).
-    public convenience init(_ bytes: [UInt8]) {
-        if bytes.count < Frame.zeroCopyThreshold {
-            self.init(size: bytes.count)
-            if !bytes.isEmpty {
-                bytes.withUnsafeBytes { zmq_msg_data(message).copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
-            }
-        } else {
-            self.init(zeroCopy: bytes)
-        }
-    }
+    /// (`zmq_msg_init_data`, the array kept alive until libzmq lets go),
+    /// small ones are copied (cheaper than a callback).
+    public convenience init(_ bytes: [UInt8]) { self.init(PayloadPart(bytes)) }
 
     public convenience init(_ string: String) { self.init(Array(string.utf8)) }
 
@@ -119,26 +102,9 @@ public final class Frame: @unchecked Sendable {
     }
 }
 
-/// Keeps a zero-copy frame's array alive until libzmq is done with it.
-private final class ByteBox {
-    let bytes: [UInt8]
-    let base: UnsafeMutableRawPointer
-
-    init(_ bytes: [UInt8]) {
-        self.bytes = bytes
-        // A native array's storage does not move while this immutable copy lives.
-        base = UnsafeMutableRawPointer(mutating: bytes.withUnsafeBytes { $0.baseAddress! })
-    }
-}
-
-/// libzmq's free callback for frames over a payload part's memory.
+/// libzmq's free callback for frames over a payload part's memory (may run
+/// on an I/O thread): lets go of the part's owner.
 private let releaseOwner: @convention(c) (UnsafeMutableRawPointer?, UnsafeMutableRawPointer?) -> Void = { _, hint in
     guard let hint else { return }
     Unmanaged<AnyObject>.fromOpaque(hint).release()
-}
-
-/// libzmq's free callback for zero-copy frames (may run on an I/O thread).
-private let releaseByteBox: @convention(c) (UnsafeMutableRawPointer?, UnsafeMutableRawPointer?) -> Void = { _, hint in
-    guard let hint else { return }
-    Unmanaged<ByteBox>.fromOpaque(hint).release()
 }

@@ -33,8 +33,6 @@ final class SharedSocket: Sendable {
     /// The descriptor the loop polls for the current socket.
     var fileDescriptor: Int32 { current.withLock { $0?.fileDescriptor ?? -1 } }
 
-    var limits: MessagingLimits? { current.withLock { $0?.limits } }
-
     /// Sends one message (any thread). Throws `.closed`-like errors as the
     /// socket does; a closed holder throws ETERM's status.
     func send(_ frames: [Frame]) throws(MessagingError) {
