@@ -24,28 +24,25 @@ extension BlobService {
             try BlobLimits.checkBlobName(request.name)
             let maxPayload = UInt64(limits.maxPayloadBytes)
             return try await withKey(rpc) { [store] account, key in
-                var range = request.range
-                if let requested = range {
-                    // Clip to the blob, so "the next block" reads need no length up front.
-                    let length = try store.metadata(account: account, container: request.container, name: request.name, accountKey: key).length
-                    let lower = min(requested.lowerBound, length)
-                    range = lower..<min(requested.upperBound, length)
-                    guard UInt64(range!.count) <= maxPayload else {
-                        throw StorageError(.invalidArgument, "range of \(range!.count) bytes is larger than the limit of \(maxPayload) bytes per reply; read in smaller ranges")
-                    }
-                }
                 var data: [UInt8] = []
-                if let range { data.reserveCapacity(Int(range.count)) }  // one copy out of the store, no regrowth
-                let metadata = try store.read(account: account, container: request.container, name: request.name, range: range, accountKey: key) { chunk in
-                    if range == nil, data.isEmpty, UInt64(chunk.count) > maxPayload {
-                        throw StorageError(.invalidArgument, "blob '\(request.name)' is larger than the limit of \(maxPayload) bytes per reply; read it in ranges")
-                    }
-                    data.append(contentsOf: chunk)
-                    if UInt64(data.count) > maxPayload {
-                        throw StorageError(.invalidArgument, "blob '\(request.name)' is larger than the limit of \(maxPayload) bytes per reply; read it in ranges")
-                    }
-                }
-                let reply = BlobGetResponse(properties: Self.properties(request.container, metadata), offset: range?.lowerBound ?? 0)
+                var offset: UInt64 = 0
+                // One open of the object: the range is clipped to the blob that
+                // is read ("next block" reads need no length up front) and
+                // checked against the reply limit before any byte is decrypted.
+                let metadata = try store.read(
+                    account: account, container: request.container, name: request.name, range: request.range,
+                    clipToLength: true, accountKey: key,
+                    willRead: { range in
+                        guard UInt64(range.count) <= maxPayload else {
+                            throw StorageError(.invalidArgument, request.range == nil
+                                ? "blob '\(request.name)' is larger than the limit of \(maxPayload) bytes per reply; read it in ranges"
+                                : "range of \(range.count) bytes is larger than the limit of \(maxPayload) bytes per reply; read in smaller ranges")
+                        }
+                        offset = range.lowerBound
+                        data.reserveCapacity(Int(range.count))  // one copy out of the store, no regrowth
+                    },
+                    to: { data.append(contentsOf: $0) })
+                let reply = BlobGetResponse(properties: Self.properties(request.container, metadata), offset: offset)
                 return (reply, data.isEmpty ? [] : [data])
             }
         }

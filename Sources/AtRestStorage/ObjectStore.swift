@@ -103,9 +103,17 @@ public final class ObjectStore: Sendable {
 
     /// Streams the plaintext of `range` (default: all) to `sink`, decrypting
     /// only the segments (and blocks) the range touches. Returns the metadata.
+    ///
+    /// With `clipToLength`, a range reaching past the end is cut to the
+    /// object that was opened (a "next block" read needs no length up front,
+    /// and an overwrite between a length lookup and the read cannot make the
+    /// range invalid). `willRead` sees the range that will be read before the
+    /// first byte, e.g. to refuse one that is too large.
     @discardableResult
     public func read(account: String, container: String, name: String, range: Range<UInt64>? = nil,
-                     accountKey: AccountKey, to sink: (UnsafeRawBufferPointer) throws -> Void) throws -> ObjectMetadata {
+                     clipToLength: Bool = false, accountKey: AccountKey,
+                     willRead: (Range<UInt64>) throws -> Void = { _ in },
+                     to sink: (UnsafeRawBufferPointer) throws -> Void) throws -> ObjectMetadata {
         let dir = try existingContainer(account, container, accountKey)
         let hash = try objectHash(container, name, accountKey)
         // A block list replaced while it is read: its old block files go away,
@@ -115,7 +123,10 @@ public final class ObjectStore: Sendable {
             attempt += 1
             do {
                 return try withObject(dir: dir, hash: hash, name: name, account: account, container: container, accountKey: accountKey) { reader in
-                    let range = range ?? 0..<reader.metadata.length
+                    let length = reader.metadata.length
+                    var range = range ?? 0..<length
+                    if clipToLength { range = min(range.lowerBound, length)..<min(range.upperBound, length) }
+                    try willRead(range)
                     if reader.isManifest {
                         let manifest = try BlockManifest.decode(try reader.readAll())
                         guard manifest.length == reader.metadata.length else { throw StorageError.integrity("block list length differs from the object's length") }

@@ -13,15 +13,15 @@ enum EchoService {
     static func router(name: String, common: CommonOptions) -> RPCRouter {
         let extraDelay = common.delayMs
         let announce = common.announceCalls
-        let handler: @Sendable (EchoRequest, RPCContext) async throws -> (EchoReply, [[UInt8]]) = { request, context in
+        let handler: @Sendable (EchoRequest, RPCContext) async throws -> (EchoReply, [PayloadPart]) = { request, context in
             if announce { Ready.line("call \(context.header.method) \(request.text)") }
             let delay = max(request.delayMs, extraDelay)
             if delay > 0 { try await Task.sleep(for: .milliseconds(Int(delay))) }
-            return (EchoReply(text: request.text, servedBy: name), context.payload)
+            return (EchoReply(text: request.text, servedBy: name), context.parts)  // the received frames, not copied
         }
         var router = RPCRouter()
-        router.register(echo, EchoRequest.self, handler: handler)
-        router.register(echoOnce, EchoRequest.self, handler: handler)
+        router.register(echo, EchoRequest.self, parts: handler)
+        router.register(echoOnce, EchoRequest.self, parts: handler)
         return router
     }
 }

@@ -45,3 +45,31 @@ import Testing
         }
     }
 }
+
+/// `read(clipToLength:willRead:)`: the range is cut to the object that was
+/// opened, and `willRead` sees it (and may refuse it) before any byte.
+@Suite struct ClippedReadTests {
+    @Test func rangesAreClippedToTheOpenedObjectAndSeenFirst() throws {
+        let key = try Fixtures.accountKey()
+        try Fixtures.withStore(key) { store, _ in
+            let data = Fixtures.data(100_000)
+            try store.put(account: "acct", container: "c", name: "o", data: data, accountKey: key)
+            var seen: [Range<UInt64>] = []
+            var out: [UInt8] = []
+            try store.read(account: "acct", container: "c", name: "o", range: 99_990..<200_000, clipToLength: true, accountKey: key,
+                           willRead: { seen.append($0) }, to: { out.append(contentsOf: $0) })
+            #expect(seen == [99_990..<100_000] && out == Array(data[99_990...]))
+            struct TooLarge: Error {}
+            var emitted = 0
+            #expect(throws: TooLarge.self) {
+                try store.read(account: "acct", container: "c", name: "o", accountKey: key,
+                               willRead: { if $0.count > 50_000 { throw TooLarge() } }, to: { emitted += $0.count })
+            }
+            #expect(emitted == 0)
+            // Without clipping, a range past the end is still an error.
+            #expect(throws: StorageError.self) {
+                try store.read(account: "acct", container: "c", name: "o", range: 0..<200_000, accountKey: key, to: { _ in })
+            }
+        }
+    }
+}

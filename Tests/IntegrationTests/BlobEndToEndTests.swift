@@ -76,6 +76,16 @@ import Testing
             whole += part.payload.flatMap { $0 }
         }
         #expect(whole == big)
+        // The reply limit (8 MiB - 64 KiB) holds for whole and ranged reads; a range past the end is empty.
+        await expectCode(.invalidArgument, contains: "read it in ranges") {
+            _ = try await c.call(BlobMethod.get, request: BlobGetRequest(container: "photos", name: "big.bin"), as: BlobGetResponse.self, metadata: a)
+        }
+        await expectCode(.invalidArgument, contains: "smaller ranges") {
+            _ = try await c.call(BlobMethod.get, request: BlobGetRequest(container: "photos", name: "big.bin", range: 0..<(9 << 20)), as: BlobGetResponse.self, metadata: a)
+        }
+        let pastEnd = try await c.call(BlobMethod.get, request: BlobGetRequest(container: "photos", name: "big.bin", range: UInt64(big.count + 5)..<UInt64(big.count + 100)),
+                                       as: BlobGetResponse.self, metadata: a)
+        #expect(pastEnd.payload.isEmpty && pastEnd.message.offset == UInt64(big.count))
         for edge in [65535, 65536, 65537, blockSize - 1, blockSize, 3 * blockSize + 65535] {
             let range = UInt64(edge - 3)..<UInt64(edge + 5)
             let part = try await c.call(BlobMethod.get, request: BlobGetRequest(container: "photos", name: "big.bin", range: range),
