@@ -25,6 +25,11 @@ public struct AccountClient: Sendable {
         try await base.call(Self.prefix + "GetEncryption", AccountRequest(accountID: account), idempotent: true)
     }
 
+    /// Moves the account to another tenant (the system tenant's identity administrator).
+    public func move(_ account: String, to tenant: String) async throws -> AccountMoveResponse {
+        try await base.call(Self.prefix + "Move", AccountMoveRequest(accountID: account, tenant: tenant))
+    }
+
     /// Switches the key that wraps the account key: `managed`, or `customer` with a key
     /// the account's managed identity may wrap and unwrap with. Nothing is re-encrypted.
     public func setEncryption(_ account: String, keySource: String, provider: String = "", keyID: String = "") async throws

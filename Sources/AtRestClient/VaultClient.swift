@@ -9,8 +9,9 @@ public struct VaultClient: Sendable {
 
     private func method(_ verb: String) -> String { KeyVaultService.prefix + verb }
 
-    public func createKey(provider: String, _ spec: KeySpec) async throws -> KeyInfo {
-        try await base.call(method("CreateKey"), CreateKeyRequest(provider: provider, spec: spec), as: KeyResponse.self).key
+    /// `tenant`: empty = the caller's; another tenant only for a service (managed keys) or the system administrator.
+    public func createKey(provider: String, _ spec: KeySpec, tenant: String = "") async throws -> KeyInfo {
+        try await base.call(method("CreateKey"), CreateKeyRequest(provider: provider, spec: spec, tenant: tenant), as: KeyResponse.self).key
     }
 
     public func importKey(provider: String, _ spec: KeySpec, envelope: [UInt8]) async throws -> KeyInfo {
@@ -49,6 +50,16 @@ public struct VaultClient: Sendable {
 
     public func revokeAccess(_ grant: AccessGrant) async throws -> [AccessGrant] {
         try await base.call(method("RevokeAccess"), AccessRequest(grant), as: AccessResponse.self).grants
+    }
+
+    /// Tells the vault an account's managed identity moved to `tenant` (services only).
+    public func accountMoved(_ move: IdentityTenant) async throws {
+        _ = try await base.call(method("AccountMoved"), move, as: EmptyMessage.self, idempotent: true)
+    }
+
+    /// Who may use `key` (principal, operations, and the account of a managed identity).
+    public func listGrants(_ key: KeyRef) async throws -> [AccessGrant] {
+        try await base.call(method("ListGrants"), KeyRequest(key), as: AccessResponse.self, idempotent: true).grants
     }
 
     public func wrap(_ plaintext: [UInt8], with key: KeyRef, context: [UInt8] = []) async throws -> WrapResponse {

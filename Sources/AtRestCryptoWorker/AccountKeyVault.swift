@@ -1,4 +1,5 @@
 import AtRestCrypto
+import AtRestIdentity
 import AtRestKeyVault
 import AtRestMessaging
 import AtRestWire
@@ -21,19 +22,29 @@ public struct AccountKeyVault: Sendable {
 
     /// The plaintext account key, or a status that says why it is not accessible.
     public func unwrap(_ context: AccountContext) async throws -> SecretBytes {
-        let token = try await tokens.managedIdentityToken(account: context.accountID)
         let request = UnwrapRequest(wrapped: context.wrappedKey, context: Self.wrapContext(account: context.accountID))
         do {
-            var reply = try await vault.call(
+            var reply = try await withFreshTokenOnce(context) { token in try await vault.call(
                 "atrest.v1.KeyVault/Unwrap", request: request, as: UnwrapResponse.self, timeout: .seconds(5),
-                metadata: ["authorization": "Bearer " + token.token], idempotent: true)
+                metadata: ["authorization": "Bearer " + token.token], idempotent: true) }
             let key = SecretBytes(reply.message.plaintext)
             // Best effort: the decoded copy is wiped; the reply frame is freed by the messaging layer.
             _ = reply.message.plaintext.withUnsafeMutableBytes { $0.initializeMemory(as: UInt8.self, repeating: 0) }
             return key
         } catch let status as RPCStatus {
-            if status.code == .unauthenticated { tokens.forget(account: context.accountID) }
             throw KeyAccessError.from(status, context: context)
+        }
+    }
+
+    /// Runs a vault call as the account's managed identity; a token the vault
+    /// refuses (expired, or older than the account's move to another tenant)
+    /// is dropped and the call made once more with a new one.
+    func withFreshTokenOnce<R>(_ context: AccountContext, _ call: (IdentityToken) async throws -> R) async throws -> R {
+        do {
+            return try await call(try await tokens.managedIdentityToken(account: context.accountID))
+        } catch let status as RPCStatus where status.code == .unauthenticated {
+            tokens.forget(account: context.accountID)
+            return try await call(try await tokens.managedIdentityToken(account: context.accountID))
         }
     }
 }
@@ -43,12 +54,11 @@ extension AccountKeyVault {
     /// context's key: one KeyStatus call (no key material moves). Throws the
     /// same status a refused Unwrap would give.
     public func check(_ context: AccountContext) async throws {
-        let token = try await tokens.managedIdentityToken(account: context.accountID)
         let key = KeyRef(provider: context.provider, keyID: context.keyID)
         do {
-            let status = try await vault.call(
+            let status = try await withFreshTokenOnce(context) { token in try await vault.call(
                 "atrest.v1.KeyVault/KeyStatus", request: KeyStatusRequest(key), as: KeyStatus.self, timeout: .seconds(5),
-                metadata: ["authorization": "Bearer " + token.token], idempotent: true).message
+                metadata: ["authorization": "Bearer " + token.token], idempotent: true).message }
             guard status.unwrapAllowed else {
                 throw KeyAccessError.from(RPCStatus(status.state == "enabled" ? .permissionDenied : .failedPrecondition, status.reason),
                                           context: context)
@@ -56,7 +66,6 @@ extension AccountKeyVault {
         } catch let status as RPCStatus where status.message.hasPrefix("the encryption key of account") {
             throw status
         } catch let status as RPCStatus {
-            if status.code == .unauthenticated { tokens.forget(account: context.accountID) }
             throw KeyAccessError.from(status, context: context)
         }
     }

@@ -34,17 +34,31 @@ extension AccountManager {
     /// vault's `Rewrap`, so the plaintext account key never leaves the vault.
     /// Before that, `KeyStatus` (as the managed identity) must say the
     /// identity may both wrap and unwrap with the target, so a missing
-    /// unwrap grant cannot lock the account out.
+    /// unwrap grant cannot lock the account out. After it, the new wrapping
+    /// must unwrap (a second `Rewrap`, whose result is what is kept): a key
+    /// that wraps but will not unwrap (revoked, an HSM that refuses) would
+    /// otherwise leave the account unreadable and unable to switch back. The
+    /// record changes only once that round trip worked; until then the
+    /// account keeps its current wrapping.
     func rewrap(_ accountID: String, to target: KeyRef, source: String) async throws -> AccountRecord {
         guard let record = registry.record(accountID) else { throw RPCStatus(.notFound, "account '\(accountID)' does not exist") }
         let wrapped: WrapResponse
         do {
-            let status = try await keyStatus(target, account: accountID)
+            let vault = try await identityVaultClient(account: accountID)
+            let context = AccountKeyVault.wrapContext(account: accountID)
+            let status = try await vault.keyStatus(target.unversioned)
             guard status.wrapAllowed, status.unwrapAllowed else {
                 throw RPCStatus(status.state == "enabled" ? .permissionDenied : .failedPrecondition, status.reason)
             }
-            wrapped = try await rewrapBlob(record.wrappedKey, to: target, account: accountID)
-            try await register(wrapped.key, account: accountID)
+            let first = try await vault.rewrap(record.wrappedKey, context: context, to: target.unversioned)
+            do {
+                wrapped = try await vault.rewrap(first.wrapped, context: context, to: first.key.unversioned)
+            } catch let status as RPCStatus {
+                throw RPCStatus(.failedPrecondition,
+                                "key \(first.key.unversioned) wrapped the account key but does not unwrap it (\(status.message)); the account stays on its current key, since switching would leave it unreadable",
+                                details: status.details.merging(["reason": "unwrapRefused"]) { $1 })
+            }
+            try await register(wrapped.key)
         } catch let status as RPCStatus {
             throw try await explain(status, target: target, record: record)
         }
@@ -58,7 +72,7 @@ extension AccountManager {
                 changedAtUnix: now, accountKeyVersion: current.info.encryption.accountKeyVersion)
             return current
         }
-        await unregister(record.registered, account: accountID)
+        await unregister(record.registered)
         logger.info("account key re-wrapped", metadata: ["account": "\(accountID)", "key": "\(wrapped.key)"])
         return updated!
     }
@@ -77,16 +91,7 @@ extension AccountManager {
     }
 
     private func keyStatus(_ key: KeyRef, account: String) async throws -> KeyStatus {
-        let token = try await tokens.managedIdentityToken(account: account)
-        return try await vault.call("atrest.v1.KeyVault/KeyStatus", request: KeyStatusRequest(key.unversioned), as: KeyStatus.self,
-                                    timeout: .seconds(10), metadata: ["authorization": "Bearer " + token.token], idempotent: true).message
-    }
-
-    private func rewrapBlob(_ blob: [UInt8], to target: KeyRef, account: String) async throws -> WrapResponse {
-        let token = try await tokens.managedIdentityToken(account: account)
-        let request = RewrapRequest(wrapped: blob, context: AccountKeyVault.wrapContext(account: account), target: target.unversioned)
-        return try await vault.call("atrest.v1.KeyVault/Rewrap", request: request, as: WrapResponse.self, timeout: .seconds(10),
-                                    metadata: ["authorization": "Bearer " + token.token]).message
+        try await identityVaultClient(account: account).keyStatus(key.unversioned)
     }
 
     /// A refusal while switching, in words that name the missing grant.

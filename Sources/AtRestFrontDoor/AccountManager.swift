@@ -57,29 +57,15 @@ public final class AccountManager: Sendable {
         let identityReply = try await identity.call(
             "atrest.v1.Identity/CreateManagedIdentity", request: IdentityAccountRequest(accountID: accountID, tenant: claims.tenant),
             as: IdentityManagedIdentity.self, timeout: .seconds(10), metadata: service).message
-        // A random key id: key references are stored in clear in every object
-        // header, and the account name must not be.
-        let managedKeyID = "mk-" + (try SecureRandom.bytes(12)).map { String($0, radix: 16).leftPadded }.joined()
-        let managedKey = KeyRef(provider: Self.managedProvider, keyID: managedKeyID)
-        do {
-            _ = try await vault.call("atrest.v1.KeyVault/CreateKey",
-                                     request: CreateKeyRequest(provider: Self.managedProvider, spec: KeySpec(keyID: managedKeyID)),
-                                     as: KeyResponse.self, timeout: .seconds(10), metadata: service)
-        } catch let status as RPCStatus where status.code == .alreadyExists {
-            logger.notice("managed key exists already; reusing it", metadata: ["account": "\(accountID)"])
-        }
-        _ = try await vault.call(
-            "atrest.v1.KeyVault/GrantAccess",
-            request: AccessRequest(AccessGrant(key: managedKey, principalID: identityReply.principalID, operations: [.wrap, .unwrap])),
-            as: AccessResponse.self, timeout: .seconds(10), metadata: service)
+        let managedKey = try await newManagedKey(tenant: claims.tenant, identity: identityReply.principalID)
         let wrapped = try await generateWrappedKey(with: managedKey, account: accountID)
-        try await register(wrapped.key, account: accountID)
+        try await register(wrapped.key)
         let info = AccountInfo(
             accountID: accountID, tenant: claims.tenant, managedIdentity: identityReply.principalID, createdAtUnix: now(),
             encryption: AccountEncryption(keySource: AccountEncryption.managed, provider: wrapped.key.provider,
                                           keyID: wrapped.key.keyID, keyVersion: wrapped.key.version, changedAtUnix: now()),
             owners: [claims.subject])
-        let record = AccountRecord(info: info, wrappedKey: wrapped.wrapped, registered: wrapped.key, managedKeyID: managedKeyID)
+        let record = AccountRecord(info: info, wrappedKey: wrapped.wrapped, registered: wrapped.key, managedKeyID: managedKey.keyID)
         try registry.update(accountID) { existing in
             guard existing == nil else { throw RPCStatus(.alreadyExists, "account '\(accountID)' already exists") }
             return record
@@ -92,28 +78,33 @@ public final class AccountManager: Sendable {
     /// version of `kek`, calling as the account's managed identity. Only the
     /// wrapped form comes back: the front door has no use for the plaintext.
     func generateWrappedKey(with kek: KeyRef, account: String) async throws -> WrapResponse {
-        let token = try await tokens.managedIdentityToken(account: account)
-        let client = VaultClient(ServiceClient(rpc: vault, token: token.token, timeout: .seconds(10)))
-        return try await client.generateWrappedKey(with: kek.unversioned, context: AccountKeyVault.wrapContext(account: account))
+        try await identityVaultClient(account: account).generateWrappedKey(with: kek.unversioned, context: AccountKeyVault.wrapContext(account: account))
     }
 
-    func register(_ key: KeyRef, account: String) async throws {
-        let token = try await tokens.managedIdentityToken(account: account)
-        _ = try await vault.call("atrest.v1.KeyVault/RegisterReference", request: ReferenceRequest(key), as: ReferenceResponse.self,
-                                 timeout: .seconds(10), metadata: ["authorization": "Bearer " + token.token])
+    /// The vault as the front door's own service principal.
+    func serviceVaultClient() async throws -> VaultClient {
+        let token = try await tokens.serviceToken()
+        return VaultClient(ServiceClient(rpc: vault, token: token.token, timeout: .seconds(10)))
     }
 
-    func unregister(_ key: KeyRef, account: String) async {
-        guard !key.provider.isEmpty, let token = try? await tokens.managedIdentityToken(account: account) else { return }
+    /// The vault as the account's managed identity (what wraps and unwraps its key).
+    func identityVaultClient(account: String) async throws -> VaultClient {
+        let token = try await tokens.managedIdentityToken(account: account)
+        return VaultClient(ServiceClient(rpc: vault, token: token.token, timeout: .seconds(10)))
+    }
+
+    /// Reference counts are the front door's alone (the vault takes them only
+    /// from a service): it is the component that knows which accounts use which key.
+    func register(_ key: KeyRef) async throws {
+        _ = try await serviceVaultClient().registerReference(key)
+    }
+
+    func unregister(_ key: KeyRef) async {
+        guard !key.provider.isEmpty else { return }
         do {
-            _ = try await vault.call("atrest.v1.KeyVault/UnregisterReference", request: ReferenceRequest(key), as: ReferenceResponse.self,
-                                     timeout: .seconds(10), metadata: ["authorization": "Bearer " + token.token])
+            _ = try await serviceVaultClient().unregisterReference(key)
         } catch {
             logger.notice("could not unregister a key reference", metadata: ["key": "\(key)", "error": "\(error)"])
         }
     }
-}
-
-extension String {
-    var leftPadded: String { count == 1 ? "0" + self : self }
 }

@@ -26,6 +26,13 @@ struct AccountService {
             let claims = try await authorizer.caller(rpc.header)
             return AccountListResponse(accounts: manager.registry.all.filter { authorizer.canRead(claims, $0) }.map(\.info))
         }
+        router.register(prefix + "Move") { (request: AccountMoveRequest, rpc) async throws -> AccountMoveResponse in
+            let claims = try await authorizer.caller(rpc.header)
+            guard claims.has(.identityAdministrator), claims.tenant == TokenClaims.systemTenant else {
+                throw RPCStatus(.permissionDenied, "moving an account between tenants is for the identity administrator of tenant '\(TokenClaims.systemTenant)'")
+            }
+            return try await manager.move(request.accountID, to: request.tenant)
+        }
         router.register(prefix + "SetEncryption") { (request: AccountSetEncryptionRequest, rpc) async throws -> AccountEncryption in
             let claims = try await authorizer.caller(rpc.header)
             guard let record = manager.registry.record(request.accountID), authorizer.canManage(claims, record) else {

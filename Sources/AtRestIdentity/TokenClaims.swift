@@ -72,3 +72,8 @@ public struct TokenClaims: Sendable, Equatable, Codable {
         accountID = try c.decodeIfPresent(String.self, forKey: .accountID)
     }
 }
+
+extension TokenClaims {
+    /// The tenant of the AtRest services and the system administrators.
+    public static let systemTenant = IdentityState.systemTenant
+}

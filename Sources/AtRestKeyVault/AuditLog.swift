@@ -98,11 +98,11 @@ final class AuditLog: Sendable {
     }
 
     /// Entries with seq > `after`, at most `limit`.
-    func entries(after: UInt64, limit: Int) throws(VaultError) -> [AuditEntry] {
+    func entries(after: UInt64, limit: Int, where include: (AuditEntry) -> Bool = { _ in true }) throws(VaultError) -> [AuditEntry] {
         var result: [AuditEntry] = []
         for line in try lines() {
             guard let tab = line.lastIndex(of: "\t"), let entry = AuditEntry(line: line[..<tab]) else { continue }
-            if entry.seq > after { result.append(entry) }
+            if entry.seq > after, include(entry) { result.append(entry) }
             if result.count >= limit { break }
         }
         return result

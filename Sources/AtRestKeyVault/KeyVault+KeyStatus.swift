@@ -11,6 +11,7 @@ extension KeyVault {
     /// changes the answer gets its own audit entry; the others are counted
     /// into `KeyStatusSummary` entries.
     public func keyStatus(_ key: KeyRef, caller: VaultCaller, callID: [UInt8] = []) throws(VaultError) -> KeyStatus {
+        let key = qualified(key, for: caller)
         let answer: KeyStatus
         do {
             answer = try keyStatusAnswer(key, caller: caller)
@@ -47,6 +48,7 @@ extension KeyVault {
     }
 
     private func keyStatusAnswer(_ key: KeyRef, caller: VaultCaller) throws(VaultError) -> KeyStatus {
+        try requireReach(caller, key)
         let info = try provider(key.provider).info(key.keyID)
         var reasons: [String] = []
         var usable = true

@@ -4,10 +4,15 @@ import AtRestCrypto
 /// (the service role) only create keys in the service provider and grant
 /// access on the keys they created.
 extension KeyVault {
-    public func createKey(provider name: String, _ spec: KeySpec, caller: VaultCaller, callID: [UInt8] = []) throws(VaultError) -> KeyInfo {
-        let key = KeyRef(provider: name, keyID: spec.keyID)
-        return try audited("CreateKey", key, caller, callID, anchor: true, version: { $0.currentVersion }) { () throws(VaultError) in
+    /// Creates a key named `spec.keyID` in `tenant` (empty: the caller's);
+    /// the key's id is the name qualified with the tenant (`KeyNamespace`).
+    public func createKey(provider name: String, _ spec: KeySpec, tenant: String = "", caller: VaultCaller, callID: [UInt8] = []) throws(VaultError) -> KeyInfo {
+        var spec = spec
+        let owner = try? creationTenant(tenant, provider: name, caller: caller)
+        let keyID = (try? newKeyID(spec.keyID, tenant: owner ?? caller.tenantID)) ?? spec.keyID
+        return try audited("CreateKey", KeyRef(provider: name, keyID: keyID), caller, callID, anchor: true, version: { $0.currentVersion }) { () throws(VaultError) in
             let asService = try requireAdminOrService(caller, provider: name, for: "create keys")
+            spec.keyID = try newKeyID(spec.keyID, tenant: try creationTenant(tenant, provider: name, caller: caller))
             let info = try provider(name).create(spec, material: nil)
             if asService { try policy.setCreator(caller.principalID, of: info.ref) }
             emit(.created, info.ref, actor: caller)
@@ -15,21 +20,25 @@ extension KeyVault {
         }
     }
 
-    /// Imports a customer key sealed with `ImportEnvelope.seal` to `importPublicKey`.
-    public func importKey(provider name: String, _ spec: KeySpec, envelope: [UInt8], caller: VaultCaller, callID: [UInt8] = []) throws(VaultError) -> KeyInfo {
-        let key = KeyRef(provider: name, keyID: spec.keyID)
-        return try audited("ImportKey", key, caller, callID, anchor: true, version: { $0.currentVersion }) { () throws(VaultError) in
+    /// Imports a customer key sealed with `ImportEnvelope.seal` to `importPublicKey`
+    /// (the envelope names the key as the customer does: the plain name).
+    public func importKey(provider name: String, _ spec: KeySpec, tenant: String = "", envelope: [UInt8], caller: VaultCaller, callID: [UInt8] = []) throws(VaultError) -> KeyInfo {
+        var spec = spec
+        let plainName = spec.keyID
+        let keyID = (try? newKeyID(spec.keyID, tenant: caller.tenantID)) ?? spec.keyID
+        return try audited("ImportKey", KeyRef(provider: name, keyID: keyID), caller, callID, anchor: true, version: { $0.currentVersion }) { () throws(VaultError) in
             try requireRole(caller, [config.adminRole], for: "import keys")
-            let material = try ImportEnvelope.open(envelope, keyID: spec.keyID, privateKey: importPrivateKey)
+            spec.keyID = try newKeyID(plainName, tenant: try creationTenant(tenant, provider: name, caller: caller))
+            let material = try ImportEnvelope.open(envelope, keyID: plainName, privateKey: importPrivateKey)
             let info = try provider(name).create(spec, material: material)
             emit(.created, info.ref, actor: caller)
             return info
         }
     }
 
-    /// Administrators and auditors see any key; other callers only keys they hold a grant on.
+    /// Administrators and auditors see any key of their tenant; other callers only keys they hold a grant on.
     public func getKey(_ key: KeyRef, caller: VaultCaller, callID: [UInt8] = []) throws(VaultError) -> KeyInfo {
-        try audited("GetKey", key, caller, callID, version: { $0.currentVersion }) { () throws(VaultError) in
+        try auditedKey("GetKey", key, caller, callID, version: { $0.currentVersion }) { key throws(VaultError) in
             if !policy.hasAnyGrant(caller.principalID, on: key) {
                 try requireRole(caller, [config.adminRole, config.auditorRole], for: "read key \(key)")
             }
@@ -45,7 +54,8 @@ extension KeyVault {
             for provider in names {
                 let loaded = try self.provider(provider)
                 if loaded.unavailableReason != nil, name.isEmpty { continue }
-                all += try loaded.list().map(describe)
+                let visible = try loaded.list().filter { isSystemAdministrator(caller) || owns(caller.tenantID, $0.ref) }
+                all += try visible.map(describe)
             }
             return all
         }
@@ -53,9 +63,10 @@ extension KeyVault {
 
     /// Adds a version; with an envelope (BYOK) the new version is the customer's material.
     public func rotateKey(_ key: KeyRef, envelope: [UInt8] = [], caller: VaultCaller, callID: [UInt8] = []) throws(VaultError) -> KeyInfo {
-        try audited("RotateKey", key, caller, callID, anchor: true, version: { $0.currentVersion }) { () throws(VaultError) in
+        try auditedKey("RotateKey", key, caller, callID, anchor: true, version: { $0.currentVersion }) { key throws(VaultError) in
             if caller != .system { try requireRole(caller, [config.adminRole], for: "rotate keys") }
-            let material = envelope.isEmpty ? nil : try ImportEnvelope.open(envelope, keyID: key.keyID, privateKey: importPrivateKey)
+            try requireNotServiceManaged(caller, key, "rotated")
+            let material = envelope.isEmpty ? nil : try ImportEnvelope.open(envelope, keyID: KeyNamespace.name(of: key.keyID), privateKey: importPrivateKey)
             let info = try provider(key.provider).rotate(key.keyID, material: material)
             emit(.rotated, info.ref, actor: caller)
             return try describe(info)
@@ -63,28 +74,30 @@ extension KeyVault {
     }
 
     public func setEnabled(_ key: KeyRef, _ enabled: Bool, caller: VaultCaller, callID: [UInt8] = []) throws(VaultError) -> KeyInfo {
-        try change(enabled ? "EnableKey" : "DisableKey", key, enabled ? .enabled : .disabled, caller, callID) { p throws(VaultError) in
+        try change(enabled ? "EnableKey" : "DisableKey", key, enabled ? .enabled : .disabled, caller, callID) { p, key throws(VaultError) in
             try p.setEnabled(key.keyID, enabled)
         }
     }
 
     /// Soft delete: recoverable until purged.
     public func deleteKey(_ key: KeyRef, caller: VaultCaller, callID: [UInt8] = []) throws(VaultError) -> KeyInfo {
-        try change("DeleteKey", key, .deleted, caller, callID) { p throws(VaultError) in try p.delete(key.keyID) }
+        try change("DeleteKey", key, .deleted, caller, callID) { p, key throws(VaultError) in try p.delete(key.keyID) }
     }
 
     public func recoverKey(_ key: KeyRef, caller: VaultCaller, callID: [UInt8] = []) throws(VaultError) -> KeyInfo {
-        try change("RecoverKey", key, .recovered, caller, callID) { p throws(VaultError) in try p.recover(key.keyID) }
+        try change("RecoverKey", key, .recovered, caller, callID) { p, key throws(VaultError) in try p.recover(key.keyID) }
     }
 
     /// An audited, admin-only state change of one key that publishes `event`.
     private func change(
         _ operation: String, _ key: KeyRef, _ event: KeyEvent.Kind, _ caller: VaultCaller, _ callID: [UInt8],
-        _ body: (LoadedProvider) throws(VaultError) -> KeyInfo
+        _ body: (LoadedProvider, KeyRef) throws(VaultError) -> KeyInfo
     ) throws(VaultError) -> KeyInfo {
-        try audited(operation, key, caller, callID, anchor: true, version: { $0.currentVersion }) { () throws(VaultError) in
-            try requireRole(caller, [config.adminRole], for: "\(operation.dropLast(3).lowercased()) keys")
-            let info = try body(try provider(key.provider))
+        try auditedKey(operation, key, caller, callID, anchor: true, version: { $0.currentVersion }) { key throws(VaultError) in
+            let verb = operation.dropLast(3).lowercased()
+            try requireRole(caller, [config.adminRole], for: "\(verb) keys")
+            try requireNotServiceManaged(caller, key, verb == "disable" || verb == "enable" ? verb + "d" : verb + "ed")
+            let info = try body(try provider(key.provider), key)
             emit(event, info.ref, actor: caller)
             return try describe(info)
         }
@@ -93,8 +106,9 @@ extension KeyVault {
     /// Destroys a deleted key for good. Refused while stored data references
     /// any of its versions, and (purge protection) before the retention ends.
     public func purgeKey(_ key: KeyRef, caller: VaultCaller, callID: [UInt8] = []) throws(VaultError) {
-        try audited("PurgeKey", key, caller, callID, anchor: true) { () throws(VaultError) in
+        try auditedKey("PurgeKey", key, caller, callID, anchor: true) { key throws(VaultError) in
             try requireRole(caller, [config.adminRole], for: "purge keys")
+            try requireNotServiceManaged(caller, key, "purged")
             let references = policy.references(of: key).filter { $0.value > 0 }
             if !references.isEmpty {
                 let total = references.values.reduce(0, +)
@@ -130,18 +144,40 @@ extension KeyVault {
 
     private func changeAccess(_ grant: AccessGrant, add: Bool, caller: VaultCaller, callID: [UInt8]) throws(VaultError) -> [AccessGrant] {
         let operations = grant.operations.map(\.rawValue).sorted().joined(separator: ",")
-        return try audited(add ? "GrantAccess" : "RevokeAccess", grant.key, caller, callID, anchor: true) { () throws(VaultError) in
-            if add, try requireAdminOrService(caller, provider: grant.key.provider, for: "grant key access"),
-               policy.creator(of: grant.key) != caller.principalID {
-                throw VaultError(.permissionDenied, "\(caller) may grant access only on keys it created; \(grant.key.unversioned) was not")
+        return try auditedKey(add ? "GrantAccess" : "RevokeAccess", grant.key.unversioned, caller, callID, anchor: true) { key throws(VaultError) in
+            var grant = grant
+            grant.key = key
+            let asService = try requireAdminOrService(caller, provider: key.provider, for: add ? "grant key access" : "revoke key access")
+            if asService, policy.creator(of: key) != caller.principalID {
+                throw VaultError(.permissionDenied, "\(caller) may change access only on keys it created; \(key) was not")
             }
-            if !add { try requireRole(caller, [config.adminRole], for: "revoke key access") }
-            guard !grant.principalID.isEmpty else { throw VaultError(.invalidArgument, "a grant needs a principal id") }
+            if !asService { try requireNotServiceManaged(caller, key, add ? "granted" : "revoked") }
+            guard !grant.principalID.isEmpty else { throw VaultError(.invalidArgument, "a grant needs a principal id (or an account)") }
             if add, grant.operations.isEmpty { throw VaultError(.invalidArgument, "a grant needs at least one operation (wrap, unwrap)") }
-            _ = try provider(grant.key.provider).info(grant.key.keyID)
+            // A tenant administrator grants to accounts of its own tenant; only
+            // the system administrator grants across (e.g. the repair after a move).
+            if !grant.tenant.isEmpty, !owns(grant.tenant, key), !isSystemAdministrator(caller) {
+                throw VaultError(.notFound, "no account '\(grant.accountID.isEmpty ? grant.principalID : grant.accountID)' in the tenant of key \(key)")
+            }
+            _ = try provider(key.provider).info(key.keyID)
+            if !add, !policy.hasAnyGrant(grant.principalID, on: key) {
+                throw VaultError(.notFound, "principal '\(grant.principalID)' has no grant on key \(key) to revoke")
+            }
             let grants = try policy.change(grant, add: add)
-            emit(add ? .accessGranted : .accessRevoked, grant.key, principal: "\(grant.principalID):\(operations)", actor: caller)
+            emit(add ? .accessGranted : .accessRevoked, key, principal: "\(grant.principalID):\(operations)", actor: caller)
             return grants
+        }
+    }
+
+    /// Who may use `key`: its grants (administrators and auditors of the
+    /// key's tenant, and the service that created it).
+    public func listGrants(_ key: KeyRef, caller: VaultCaller, callID: [UInt8] = []) throws(VaultError) -> [AccessGrant] {
+        try auditedKey("ListGrants", key.unversioned, caller, callID) { key throws(VaultError) in
+            if !(isService(caller) && policy.creator(of: key) == caller.principalID) {
+                try requireRole(caller, [config.adminRole, config.auditorRole], for: "list the grants of key \(key)")
+            }
+            _ = try provider(key.provider).info(key.keyID)
+            return policy.grants(on: key)
         }
     }
 

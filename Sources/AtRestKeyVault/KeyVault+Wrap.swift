@@ -7,7 +7,7 @@ extension KeyVault {
     /// Wraps `accountKey` with the key's current version. Needs a "wrap" grant.
     /// Rotates the key first when its rotation period has passed.
     public func wrap(_ accountKey: SecretBytes, with key: KeyRef, context: [UInt8] = [], caller: VaultCaller, callID: [UInt8] = []) throws(VaultError) -> WrappedKey {
-        try audited("Wrap", key.unversioned, caller, callID, version: { $0.key.version }) { () throws(VaultError) in
+        try auditedKey("Wrap", key.unversioned, caller, callID, version: { $0.key.version }) { key throws(VaultError) in
             try requireGrant(caller, .wrap, key)
             guard accountKey.count > 0, accountKey.count <= 64 else {
                 throw VaultError(.invalidArgument, "account keys are 1-64 bytes, got \(accountKey.count)")
@@ -28,7 +28,7 @@ extension KeyVault {
     /// wraps; using it later needs an "unwrap" grant. A disabled, deleted or
     /// unknown key fails exactly as `wrap` fails. Audited as "GenerateWrappedKey".
     public func generateWrappedKey(with key: KeyRef, context: [UInt8] = [], caller: VaultCaller, callID: [UInt8] = []) throws(VaultError) -> WrappedKey {
-        try audited("GenerateWrappedKey", key.unversioned, caller, callID, version: { $0.key.version }) { () throws(VaultError) in
+        try auditedKey("GenerateWrappedKey", key.unversioned, caller, callID, version: { $0.key.version }) { key throws(VaultError) in
             try requireGrant(caller, .wrap, key)
             let accountKey = try VaultCrypto.randomKey(count: Self.generatedKeyLength)
             return try wrapWithCurrentVersion(accountKey, key, context: context)
@@ -68,7 +68,7 @@ extension KeyVault {
             throw error
         }
         let ref = parsed.key
-        return try audited("Unwrap", ref, caller, callID, version: { $0.ref.version }) { () throws(VaultError) in
+        return try auditedKey("Unwrap", ref, caller, callID, version: { $0.ref.version }) { ref throws(VaultError) in
             try requireGrant(caller, .unwrap, ref)
             let provider = try provider(ref.provider)
             let kcv = try provider.checkValue(ref.keyID, version: ref.version)
@@ -82,7 +82,9 @@ extension KeyVault {
     }
 
     /// Stored data now holds one more wrapped account key made with `key`
-    /// (a specific version). Needs a wrap grant on the key.
+    /// (a specific version, its qualified id). Only services call this: the
+    /// front door is the component that knows which accounts use which key,
+    /// and a user who could unregister could then purge a key in use.
     public func registerReference(_ key: KeyRef, caller: VaultCaller, callID: [UInt8] = []) throws(VaultError) -> UInt64 {
         try changeReference(key, delta: 1, caller: caller, callID: callID)
     }
@@ -94,7 +96,8 @@ extension KeyVault {
 
     private func changeReference(_ key: KeyRef, delta: Int, caller: VaultCaller, callID: [UInt8]) throws(VaultError) -> UInt64 {
         try audited(delta > 0 ? "RegisterReference" : "UnregisterReference", key, caller, callID) { () throws(VaultError) in
-            try requireGrant(caller, .wrap, key)
+            try requireRole(caller, [config.serviceRole], for: "change the reference counts of keys (only AtRest's front door does)")
+            guard KeyNamespace.split(key.keyID) != nil else { throw Self.notFound(key) }
             let info = try provider(key.provider).info(key.keyID)
             guard key.version >= 1, key.version <= info.currentVersion else {
                 throw VaultError(.notFound, "\(key.unversioned) has no version \(key.version) (versions 1-\(info.currentVersion))")
@@ -131,13 +134,28 @@ extension KeyVault {
 
     // MARK: audit
 
+    /// The audit entries after `after`: all of them for the system
+    /// administrator; for a tenant's administrators and auditors, those of the
+    /// tenant's keys and of its own principals' calls.
     public func auditEntries(after: UInt64 = 0, limit: Int = 1000, caller: VaultCaller) throws(VaultError) -> [AuditEntry] {
         try requireRole(caller, [config.auditorRole, config.adminRole], for: "read the audit log")
-        return try audit.entries(after: after, limit: max(1, min(limit, 10_000)))
+        let limit = max(1, min(limit, 10_000))
+        if isSystemAdministrator(caller) { return try audit.entries(after: after, limit: limit) }
+        return try audit.entries(after: after, limit: limit) { isTenantEntry($0, caller.tenantID) }
     }
 
+    /// The chain is one chain, keyed with the root key, so only the vault can
+    /// recompute it: for a tenant it verifies the whole chain and reports the
+    /// count of the tenant's own entries (never the others').
     public func verifyAuditLog(caller: VaultCaller) throws(VaultError) -> AuditVerification {
         try requireRole(caller, [config.auditorRole, config.adminRole], for: "verify the audit log")
-        return try audit.verify()
+        var report = try audit.verify()
+        if isSystemAdministrator(caller) { return report }
+        report.entries = UInt64(try audit.entries(after: 0, limit: .max) { isTenantEntry($0, caller.tenantID) }.count)
+        return report
+    }
+
+    private func isTenantEntry(_ entry: AuditEntry, _ tenant: String) -> Bool {
+        entry.tenantID == tenant || owns(tenant, entry.key)
     }
 }

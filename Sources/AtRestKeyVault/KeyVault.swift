@@ -14,6 +14,8 @@ public final class KeyVault: Sendable {
     let audit: AuditLog
     let statusAudit: KeyStatusAudit
     let events: any KeyEventSink
+    /// Qualifies key names with their tenant's tag (`KeyVault+Tenants`).
+    let namespace: KeyNamespace
     let importPrivateKey: SecretBytes
     /// The X25519 public key customers seal imported keys to (`ImportEnvelope`).
     public let importPublicKey: [UInt8]
@@ -28,6 +30,7 @@ public final class KeyVault: Sendable {
         let data = config.dataDirectory
         try vaulted { () throws(LocalStateError) in try LocalFile.makeDirectory(data + "/providers") }
         let rootKey = try RootKey.load(config)
+        namespace = try KeyNamespace(rootKey: rootKey)
         let directory = config.pluginDirectory ?? KeyVaultConfig.defaultPluginDirectory()
         var providers: [String: LoadedProvider] = [:]
         for spec in config.providers {
@@ -85,18 +88,19 @@ public final class KeyVault: Sendable {
     /// management (`anchor`) also anchors the audit head.
     func audited<R>(
         _ operation: String, _ key: KeyRef, _ caller: VaultCaller, _ callID: [UInt8], anchor: Bool = false,
-        version: (R) -> UInt32 = { _ in 0 }, _ body: () throws(VaultError) -> R
+        detail: String = "", version: (R) -> UInt32 = { _ in 0 }, _ body: () throws(VaultError) -> R
     ) throws(VaultError) -> R {
         let result: R
         do {
             result = try body()
         } catch {
-            _ = try? audit.append(entry(operation, key, caller, callID, result: error.code.rawValue, detail: error.message), anchorNow: anchor)
+            let text = detail.isEmpty ? error.message : detail + ": " + error.message
+            _ = try? audit.append(entry(operation, key, caller, callID, result: error.code.rawValue, detail: text), anchorNow: anchor)
             throw error
         }
         var ref = key
         ref.version = version(result)
-        try audit.append(entry(operation, ref, caller, callID, result: "ok"), anchorNow: anchor)
+        try audit.append(entry(operation, ref, caller, callID, result: "ok", detail: detail), anchorNow: anchor)
         return result
     }
 

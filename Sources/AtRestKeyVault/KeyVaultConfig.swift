@@ -23,6 +23,11 @@ public struct KeyVaultConfig: Sendable {
     /// a key administrator.
     public var serviceRole: String = "service"
     public var serviceProvider: String = "managed"
+    /// The tenant of the AtRest services and the system administrator: a
+    /// caller with `adminRole` in this tenant may act on every tenant's keys
+    /// (each such call is audited as crossing tenants); everyone else sees
+    /// only its own tenant's keys.
+    public var systemTenant: String = "system"
     /// The audit head anchor is rewritten after this many entries (and after every key-management operation).
     public var auditAnchorEvery: Int
     /// Seconds between `KeyStatusSummary` audit entries per caller and key:

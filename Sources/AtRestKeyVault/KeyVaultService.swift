@@ -40,10 +40,10 @@ public struct KeyVaultService: Sendable {
             }
         }
         add("CreateKey", CreateKeyRequest.self) { v, r, c, id throws(VaultError) in
-            KeyResponse(try v.createKey(provider: r.provider, r.spec, caller: c, callID: id))
+            KeyResponse(try v.createKey(provider: r.provider, r.spec, tenant: r.tenant, caller: c, callID: id))
         }
         add("ImportKey", ImportKeyRequest.self) { v, r, c, id throws(VaultError) in
-            KeyResponse(try v.importKey(provider: r.create.provider, r.create.spec, envelope: r.envelope, caller: c, callID: id))
+            KeyResponse(try v.importKey(provider: r.create.provider, r.create.spec, tenant: r.create.tenant, envelope: r.envelope, caller: c, callID: id))
         }
         add("GetImportKey", GetImportKeyRequest.self) { v, _, _, _ throws(VaultError) in GetImportKeyResponse(publicKey: v.importPublicKey) }
         add("GetKey", KeyRequest.self) { v, r, c, id throws(VaultError) in KeyResponse(try v.getKey(r.key, caller: c, callID: id)) }
@@ -61,26 +61,38 @@ public struct KeyVaultService: Sendable {
             try v.purgeKey(r.key, caller: c, callID: id)
             return EmptyMessage()
         }
-        router.register(prefix + "GrantAccess", AccessRequest.self) { (request: AccessRequest, context: RPCContext) async throws -> AccessResponse in
-            let caller = try await authenticate(context.header)
-            var grant = request.grant
-            if !grant.accountID.isEmpty {
-                // Grants to an account name its managed identity as it is now.
-                guard let resolveAccount else {
-                    throw RPCStatus(.failedPrecondition, "this vault has no identity service configured, so it cannot resolve account '\(grant.accountID)'; grant to the managed identity's principal id instead")
-                }
-                try vault.requireRole(caller, [vault.config.adminRole], for: "grant key access")
-                let identity = try await resolveAccount(grant.accountID)
-                if !grant.principalID.isEmpty, grant.principalID != identity.principalID {
-                    throw RPCStatus(.invalidArgument, "principal '\(grant.principalID)' is not the managed identity of account '\(grant.accountID)' ('\(identity.principalID)')")
-                }
-                grant.principalID = identity.principalID
-                grant.tenant = identity.tenant
+        /// Grants and revocations that name an account apply to its managed identity as it is now.
+        @Sendable func resolveGrant(_ grant: AccessGrant, caller: VaultCaller) async throws -> AccessGrant {
+            guard !grant.accountID.isEmpty else { return grant }
+            guard let resolveAccount else {
+                throw RPCStatus(.failedPrecondition, "this vault has no identity service configured, so it cannot resolve account '\(grant.accountID)'; name the managed identity's principal id instead")
             }
-            do throws(VaultError) { return AccessResponse(grants: try vault.grantAccess(grant, caller: caller, callID: context.header.callID)) } catch { throw error.rpcStatus }
+            try vault.requireRole(caller, [vault.config.adminRole], for: "change key access")
+            let identity = try await resolveAccount(grant.accountID)
+            if !grant.principalID.isEmpty, grant.principalID != identity.principalID {
+                throw RPCStatus(.invalidArgument, "principal '\(grant.principalID)' is not the managed identity of account '\(grant.accountID)'")
+            }
+            var grant = grant
+            grant.principalID = identity.principalID
+            grant.tenant = identity.tenant
+            return grant
         }
-        add("RevokeAccess", AccessRequest.self) { v, r, c, id throws(VaultError) in
-            AccessResponse(grants: try v.revokeAccess(r.grant, caller: c, callID: id))
+        for (verb, add) in [("GrantAccess", true), ("RevokeAccess", false)] {
+            router.register(prefix + verb, AccessRequest.self) { (request: AccessRequest, context: RPCContext) async throws -> AccessResponse in
+                let caller = try await authenticate(context.header)
+                let grant = try await resolveGrant(request.grant, caller: caller)
+                do throws(VaultError) {
+                    let id = context.header.callID
+                    return AccessResponse(grants: add ? try vault.grantAccess(grant, caller: caller, callID: id) : try vault.revokeAccess(grant, caller: caller, callID: id))
+                } catch { throw error.rpcStatus }
+            }
+        }
+        add("AccountMoved", IdentityTenant.self) { v, r, c, id throws(VaultError) in
+            try v.accountMoved(r, caller: c, callID: id)
+            return EmptyMessage()
+        }
+        add("ListGrants", KeyRequest.self) { v, r, c, id throws(VaultError) in
+            AccessResponse(grants: try v.listGrants(r.key, caller: c, callID: id))
         }
         add("Wrap", WrapRequest.self) { v, r, c, id throws(VaultError) in
             WrapResponse(try v.wrap(SecretBytes(r.plaintext), with: r.key, context: r.context, caller: c, callID: id))

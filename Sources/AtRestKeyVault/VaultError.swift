@@ -25,6 +25,8 @@ public struct VaultError: Error, Sendable, Equatable, CustomStringConvertible {
         public static let permissionDenied = Code(rawValue: "permissionDenied")
         /// A managed identity's grant was made in another tenant (the account moved).
         public static let grantTenantMismatch = Code(rawValue: "grantTenantMismatch")
+        /// The token names a tenant the identity has left (its account moved): fetch a new token.
+        public static let staleToken = Code(rawValue: "staleToken")
         /// Stored data still references the key.
         public static let stillReferenced = Code(rawValue: "stillReferenced")
         /// A provider could not be opened (e.g. its state file is corrupt).
@@ -55,6 +57,7 @@ public struct VaultError: Error, Sendable, Equatable, CustomStringConvertible {
         case .corrupt: .dataLoss
         case .unsupported: .unimplemented
         case .unavailable: .unavailable
+        case .staleToken: .unauthenticated
         case .disabled, .expired, .deleted, .purgeProtected, .wrongKey, .stillReferenced, .grantTenantMismatch: .failedPrecondition
         default: .internal
         }

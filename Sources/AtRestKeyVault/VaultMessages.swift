@@ -84,16 +84,18 @@ public struct CreateKeyRequest: Sendable, Equatable, WireMessage {
     public static let protoName = "atrest.v1.CreateKeyRequest"
     public var provider: String
     public var spec: KeySpec
+    /// The owning tenant; empty = the caller's (see `KeyVault.createKey`).
+    public var tenant: String
 
-    public init(provider: String, spec: KeySpec) { self.provider = provider; self.spec = spec }
+    public init(provider: String, spec: KeySpec, tenant: String = "") { self.provider = provider; self.spec = spec; self.tenant = tenant }
     public init(wire: WireFields) throws {
         self.init(provider: wire.string(1), spec: KeySpec(
             keyID: wire.string(2), expiresAt: wire.int64(3), rotationDays: wire.uint32(4),
-            retentionDays: wire.uint32(5), purgeProtection: wire.bool(6)))
+            retentionDays: wire.uint32(5), purgeProtection: wire.bool(6)), tenant: wire.string(7))
     }
     public var wire: WireFields {
         [1: .string(provider), 2: .string(spec.keyID), 3: .int(spec.expiresAt), 4: .uint(spec.rotationDays),
-         5: .uint(spec.retentionDays), 6: .bool(spec.purgeProtection)]
+         5: .uint(spec.retentionDays), 6: .bool(spec.purgeProtection), 7: .string(tenant)]
     }
 }
 
@@ -377,15 +379,32 @@ struct VaultStateMessage: Sendable, WireMessage {
     var grants: [AccessGrant]
     var references: [ReferenceCount]
     var creators: [KeyCreator]
-    init(grants: [AccessGrant], references: [ReferenceCount], creators: [KeyCreator] = []) {
+    var moved: [IdentityTenant]
+    init(grants: [AccessGrant], references: [ReferenceCount], creators: [KeyCreator] = [], moved: [IdentityTenant] = []) {
         self.grants = grants
         self.references = references
         self.creators = creators
+        self.moved = moved
     }
     init(wire: WireFields) throws {
-        self.init(grants: try wire.messages(1), references: try wire.messages(2), creators: try wire.messages(3))
+        self.init(grants: try wire.messages(1), references: try wire.messages(2), creators: try wire.messages(3), moved: try wire.messages(4))
     }
-    var wire: WireFields { [1: .messages(grants), 2: .messages(references), 3: .messages(creators)] }
+    var wire: WireFields { [1: .messages(grants), 2: .messages(references), 3: .messages(creators), 4: .messages(moved)] }
+}
+
+/// `AccountMoved`: managed identity `principalID` of `accountID` is now in `tenant`.
+public struct IdentityTenant: Sendable, Equatable, WireMessage {
+    public static let protoName = "atrest.v1.VaultIdentityTenant"
+    public var principalID: String
+    public var accountID: String
+    public var tenant: String
+    public init(principalID: String, accountID: String, tenant: String) {
+        self.principalID = principalID
+        self.accountID = accountID
+        self.tenant = tenant
+    }
+    public init(wire: WireFields) throws { self.init(principalID: wire.string(1), accountID: wire.string(2), tenant: wire.string(3)) }
+    public var wire: WireFields { [1: .string(principalID), 2: .string(accountID), 3: .string(tenant)] }
 }
 
 /// Which service principal created a key (see `KeyVaultConfig.serviceRole`).

@@ -18,6 +18,8 @@ final class VaultPolicy: Sendable {
         var references: [KeyRef: UInt64] = [:]
         /// Unversioned key → the service principal that created it.
         var creators: [KeyRef: String] = [:]
+        /// Managed identity → its tenant since its account moved.
+        var moved: [String: IdentityTenant] = [:]
     }
 
     init(file: SealedFile) throws(VaultError) {
@@ -36,6 +38,7 @@ final class VaultPolicy: Sendable {
             }
             for count in message.references { tables.references[count.key] = count.count }
             for creator in message.creators { tables.creators[creator.key.unversioned] = creator.principalID }
+            for move in message.moved { tables.moved[move.principalID] = move }
         }
         state = Mutex(tables)
     }
@@ -56,6 +59,19 @@ final class VaultPolicy: Sendable {
 
     func setCreator(_ principalID: String, of key: KeyRef) throws(VaultError) {
         try update { tables in tables.creators[key.unversioned] = principalID }
+    }
+
+    /// The tenant a managed identity moved to, if its account moved.
+    func movedTenant(of principalID: String) -> String? {
+        state.withLock { $0.moved[principalID]?.tenant }
+    }
+
+    /// Records a move; returns the keys the identity holds grants on.
+    func recordMove(_ move: IdentityTenant) throws(VaultError) -> [KeyRef] {
+        try update { tables in
+            tables.moved[move.principalID] = move
+            return tables.grants.filter { $0.value[move.principalID] != nil }.map(\.key).sorted { $0.description < $1.description }
+        }
     }
 
     func hasAnyGrant(_ principalID: String, on key: KeyRef) -> Bool {
@@ -124,7 +140,8 @@ final class VaultPolicy: Sendable {
             let message = VaultStateMessage(
                 grants: next.grants.keys.sorted { $0.description < $1.description }.flatMap { Self.grants(on: $0, in: next) },
                 references: next.references.sorted { $0.key.description < $1.key.description }.map { ReferenceCount(key: $0.key, count: $0.value) },
-                creators: next.creators.sorted { $0.key.description < $1.key.description }.map { KeyCreator(key: $0.key, principalID: $0.value) })
+                creators: next.creators.sorted { $0.key.description < $1.key.description }.map { KeyCreator(key: $0.key, principalID: $0.value) },
+                moved: next.moved.values.sorted { $0.principalID < $1.principalID })
             let bytes = message.serialized()
             try vaulted { () throws(LocalStateError) in try file.write(bytes) }
             tables = next

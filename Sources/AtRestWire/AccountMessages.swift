@@ -94,6 +94,34 @@ public struct AccountInfo: Sendable, Equatable, WireMessage {
     }
 }
 
+/// `Account/Move`: the account (with its managed identity and managed key) goes to `tenant`.
+public struct AccountMoveRequest: Sendable, Equatable, WireMessage {
+    public static let protoName = "atrest.v1.AccountMoveRequest"
+    public var accountID: String
+    public var tenant: String
+    public init(accountID: String, tenant: String) { self.accountID = accountID; self.tenant = tenant }
+    public init(wire: WireFields) throws { self.init(accountID: wire.string(1), tenant: wire.string(2)) }
+    public var wire: WireFields { [1: .string(accountID), 2: .string(tenant)] }
+}
+
+public struct AccountMoveResponse: Sendable, Equatable, WireMessage {
+    public static let protoName = "atrest.v1.AccountMoveResponse"
+    public var account: AccountInfo
+    public var previousTenant: String
+    /// What the move means for grants made in the old tenant, and the repair.
+    public var notice: String
+    public init(account: AccountInfo, previousTenant: String, notice: String) {
+        self.account = account
+        self.previousTenant = previousTenant
+        self.notice = notice
+    }
+    public init(wire: WireFields) throws {
+        guard let account: AccountInfo = try wire.message(1) else { throw WireError(.invalidField, "move response without account") }
+        self.init(account: account, previousTenant: wire.string(2), notice: wire.string(3))
+    }
+    public var wire: WireFields { [1: WireValue(account), 2: .string(previousTenant), 3: .string(notice)] }
+}
+
 public struct AccountListResponse: Sendable, Equatable, WireMessage {
     public static let protoName = "atrest.v1.AccountListResponse"
     public var accounts: [AccountInfo]

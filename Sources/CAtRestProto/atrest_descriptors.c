@@ -14,6 +14,8 @@ static const ProtobufCMessageDescriptor *const all[] = {
   &atrest__v1__account_list_request__descriptor,
   &atrest__v1__account_encryption__descriptor,
   &atrest__v1__account_info__descriptor,
+  &atrest__v1__account_move_request__descriptor,
+  &atrest__v1__account_move_response__descriptor,
   &atrest__v1__account_list_response__descriptor,
   &atrest__v1__account_set_encryption_request__descriptor,
   &atrest__v1__account_context__descriptor,
@@ -99,6 +101,7 @@ static const ProtobufCMessageDescriptor *const all[] = {
   &atrest__v1__verify_audit_log_response__descriptor,
   &atrest__v1__key_event__descriptor,
   &atrest__v1__vault_state__descriptor,
+  &atrest__v1__vault_identity_tenant__descriptor,
   &atrest__v1__vault_key_creator__descriptor,
   NULL
 };

@@ -2,10 +2,10 @@ import ArgumentParser
 import AtRestClient
 import AtRestWire
 
-/// `atrest account create|show|list`.
+/// `atrest account create|show|list|move`.
 struct AccountCommands: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "account", abstract: "Storage accounts (encryption is always on).", subcommands: [Create.self, Show.self, List.self])
+        commandName: "account", abstract: "Storage accounts (encryption is always on).", subcommands: [Create.self, Show.self, List.self, Move.self])
 
     struct Create: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Create an account; you become its owner (managed key by default).")
@@ -19,6 +19,20 @@ struct AccountCommands: AsyncParsableCommand {
         @Argument(help: "Account id.") var account: String
         @OptionGroup var global: GlobalOptions
         func run() async throws { printAccount(try await withAccounts(global) { try await $0.get(account) }, global.output) }
+    }
+
+    struct Move: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Move an account to another tenant (identity administrator of the system tenant).",
+            discussion: "Takes effect at once: the account's identity, its managed key and the account itself go to the tenant. Grants of customer keys made in the old tenant stop applying; the notice says how to repair them.")
+        @Argument(help: "Account id.") var account: String
+        @Option(help: "The tenant to move to.") var tenant: String
+        @OptionGroup var global: GlobalOptions
+        func run() async throws {
+            let moved = try await withAccounts(global) { try await $0.move(account, to: tenant) }
+            printAccount(moved.account, global.output)
+            if !moved.notice.isEmpty { global.output.note(moved.notice) }
+        }
     }
 
     struct List: AsyncParsableCommand {

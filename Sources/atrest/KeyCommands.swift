@@ -7,11 +7,13 @@ struct KeyCommands: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "key", abstract: "Manage vault keys (key administrators).",
         subcommands: [Create.self, List.self, Show.self, Rotate.self, Enable.self, Disable.self, Delete.self, Recover.self,
-                      Purge.self, Grant.self, Revoke.self])
+                      Purge.self, Grant.self, Revoke.self, Grants.self])
 
-    /// `provider/key-id`, or just `key-id` for the customer provider.
+    /// `provider/key-id`, or just `key-id` for the customer provider. The key
+    /// id is the name in the caller's tenant, or the qualified id the vault
+    /// shows (`t<12 hex>.<name>`; docs/KEY-PROVIDERS.md "Tenants").
     struct KeyArgument: ParsableArguments {
-        @Argument(help: "The key: provider/key-id (provider defaults to customer).") var key: String
+        @Argument(help: "The key: provider/name or provider/qualified-id (provider defaults to customer).") var key: String
 
         var ref: KeyRef {
             guard let slash = key.firstIndex(of: "/") else { return KeyRef(provider: "customer", keyID: key) }
@@ -42,8 +44,8 @@ struct KeyCommands: AsyncParsableCommand {
 
         func run() async throws {
             let keys = try await withVault(global) { try await $0.listKeys(provider: provider) }
-            global.output.table(["key", "state", "version", "versions", "expiresAt", "references"], keys.map {
-                ["\($0.provider)/\($0.keyID)", $0.state.rawValue, $0.currentVersion, $0.versionCount, $0.expiresAt,
+            global.output.table(["key", "id", "state", "version", "versions", "expiresAt", "references"], keys.map {
+                ["\($0.provider)/\($0.ref.named.keyID)", $0.keyID, $0.state.rawValue, $0.currentVersion, $0.versionCount, $0.expiresAt,
                  $0.references.values.reduce(0, +)]
             })
         }
@@ -143,11 +145,18 @@ struct KeyCommands: AsyncParsableCommand {
     }
 
     struct Revoke: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Remove a principal's wrap/unwrap access.")
+        static let configuration = CommandConfiguration(abstract: "Remove a principal's (or an account's managed identity's) wrap/unwrap access; an error when it has none.")
         @OptionGroup var key: KeyArgument
         @OptionGroup var target: GrantTarget
         @OptionGroup var global: GlobalOptions
         func run() async throws { try await target.apply(key.ref, add: false, global) }
+    }
+
+    struct Grants: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List who may use a key: principals, operations, and the account of a managed identity.")
+        @OptionGroup var key: KeyArgument
+        @OptionGroup var global: GlobalOptions
+        func run() async throws { printGrants(try await withVault(global) { try await $0.listGrants(key.ref) }, global.output) }
     }
 }
 
@@ -160,7 +169,7 @@ extension KeyCommands.SingleKeyVerb {
 
 func printKey(_ key: KeyInfo, _ output: Output) {
     output.record([
-        "key": "\(key.provider)/\(key.keyID)", "state": key.state.rawValue, "currentVersion": key.currentVersion,
+        "key": "\(key.provider)/\(key.ref.named.keyID)", "id": key.keyID, "state": key.state.rawValue, "currentVersion": key.currentVersion,
         "versions": key.versionCount, "purgeProtection": key.purgeProtection, "imported": key.imported,
         "rotationDays": key.rotationDays, "retentionDays": key.retentionDays, "createdAt": isoTime(seconds: key.createdAt),
         "rotatedAt": key.rotatedAt, "expiresAt": key.expiresAt, "deletedAt": key.deletedAt, "purgeAfter": key.purgeAfter,

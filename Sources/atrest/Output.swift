@@ -30,6 +30,11 @@ struct Output {
         }
     }
 
+    /// A remark for the person at the terminal, on standard error (scripts read standard output).
+    func note(_ text: String) {
+        FileHandle.standardError.write(Data(("note: " + text + "\n").utf8))
+    }
+
     static func text(_ value: Any) -> String {
         switch value {
         case let list as [String]: list.joined(separator: ",")

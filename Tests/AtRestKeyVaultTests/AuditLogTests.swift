@@ -50,7 +50,7 @@ import Testing
         #expect(ops.starts(with: ["CreateKey:ok", "GrantAccess:ok", "Wrap:ok", "Unwrap:ok", "RotateKey:permissionDenied"]))
         let wrap = try #require(entries.first { $0.operation == "Wrap" })
         #expect(wrap.principalID == "acct-1-identity" && wrap.tenantID == "t1")
-        #expect(wrap.key == KeyRef(provider: "customer", keyID: "k1", version: 1))
+        #expect(wrap.key.named == KeyRef(provider: "customer", keyID: "k1", version: 1))
         #expect(wrap.callID == [0xca, 0x11])
         #expect(wrap.time == fixture.clock.now)
         #expect(entries.map(\.seq) == Array(1...UInt64(entries.count)))

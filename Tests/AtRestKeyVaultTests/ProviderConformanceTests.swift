@@ -40,7 +40,7 @@ struct ProviderCase: Sendable, CustomTestStringConvertible {
         #expect(info.createdAt == fixture.clock.now)
         #expect(vaultError { _ = try vault.createKey(provider: p.spec.name, KeySpec(keyID: "k1"), caller: VaultFixture.admin) }?.code == .alreadyExists)
         #expect(vaultError { _ = try vault.createKey(provider: p.spec.name, KeySpec(keyID: "bad id/"), caller: VaultFixture.admin) }?.code == .invalidArgument)
-        #expect(try vault.listKeys(provider: p.spec.name, caller: VaultFixture.admin).map(\.keyID) == ["k1"])
+        #expect(try vault.listKeys(provider: p.spec.name, caller: VaultFixture.admin).map(\.ref.named.keyID) == ["k1"])
         #expect(vaultError { _ = try vault.getKey(KeyRef(provider: p.spec.name, keyID: "nope"), caller: VaultFixture.admin) }?.code == .notFound)
     }
 
@@ -49,7 +49,7 @@ struct ProviderCase: Sendable, CustomTestStringConvertible {
         let (vault, key) = try setUp(p)
         let aek = try randomKey()
         let wrapped = try vault.wrap(aek, with: key, context: Array("acct-1".utf8), caller: VaultFixture.app)
-        #expect(wrapped.key == KeyRef(provider: p.spec.name, keyID: "k1", version: 1))
+        #expect(wrapped.key.named == KeyRef(provider: p.spec.name, keyID: "k1", version: 1))
         #expect(wrapped.checkValue.count == 16)
         #expect(!wrapped.serialized.contains(subsequence: aek.bytes))
         let unwrap = { try vault.unwrap(wrapped.serialized, context: Array("acct-1".utf8), caller: VaultFixture.app) }
@@ -86,7 +86,7 @@ struct ProviderCase: Sendable, CustomTestStringConvertible {
         #expect(try vault.setEnabled(key, false, caller: VaultFixture.admin).state == .disabled)
         let error = vaultError { _ = try vault.unwrap(wrapped.serialized, caller: VaultFixture.app) }
         #expect(error?.code == .disabled)
-        #expect(error?.message.contains("'k1'") == true)
+        #expect(error?.message.contains(".k1'") == true)
         #expect(vaultError { _ = try vault.wrap(aek, with: key, caller: VaultFixture.app) }?.code == .disabled)
         _ = try vault.setEnabled(key, true, caller: VaultFixture.admin)
         #expect(try vault.unwrap(wrapped.serialized, caller: VaultFixture.app).key == aek)
@@ -116,7 +116,7 @@ struct ProviderCase: Sendable, CustomTestStringConvertible {
         fixture.clock.advance(days: 6)
         let error = vaultError { try vault.purgeKey(key, caller: VaultFixture.admin) }
         #expect(error?.code == .purgeProtected)
-        #expect(error?.message.contains("'k1'") == true)
+        #expect(error?.message.contains(".k1'") == true)
         fixture.clock.advance(days: 1)
         try vault.purgeKey(key, caller: VaultFixture.admin)
     }
@@ -129,14 +129,15 @@ struct ProviderCase: Sendable, CustomTestStringConvertible {
         fixture.clock.advance(seconds: 100)
         let error = vaultError { _ = try vault.wrap(aek, with: key, caller: VaultFixture.app) }
         #expect(error?.code == .expired)
-        #expect(error?.message.contains("'k1'") == true)
+        #expect(error?.message.contains(".k1'") == true)
         #expect(try vault.unwrap(wrapped.serialized, caller: VaultFixture.app).key == aek)
     }
 
     @Test(arguments: ProviderCase.all.filter { !$0.unwrapRevoked })
     func corruptBlobsContextsAndUnknownVersionsFailClearly(_ p: ProviderCase) throws {
         let (vault, key) = try setUp(p)
-        let wrapped = try vault.wrap(try randomKey(), with: key, context: [1, 2], caller: VaultFixture.app).serialized
+        let made = try vault.wrap(try randomKey(), with: key, context: [1, 2], caller: VaultFixture.app)
+        let wrapped = made.serialized
         var flipped = wrapped
         flipped[flipped.count - 3] ^= 0x40
         #expect(vaultError { _ = try vault.unwrap(flipped, context: [1, 2], caller: VaultFixture.app) }?.code == .corrupt)
@@ -145,7 +146,7 @@ struct ProviderCase: Sendable, CustomTestStringConvertible {
         #expect(vaultError { _ = try vault.unwrap([1, 2, 3], caller: VaultFixture.app) }?.code == .corrupt)
         // Version field (4 bytes after magic, provider and key id) set to 9.
         var versioned = wrapped
-        let versionOffset = 5 + 1 + p.spec.name.utf8.count + 1 + 2
+        let versionOffset = 5 + 1 + p.spec.name.utf8.count + 1 + made.key.keyID.utf8.count
         versioned[versionOffset + 3] = 9
         let error = vaultError { _ = try vault.unwrap(versioned, context: [1, 2], caller: VaultFixture.app) }
         #expect(error?.code == .notFound)
@@ -200,7 +201,7 @@ struct ProviderCase: Sendable, CustomTestStringConvertible {
             let (vault, key) = try setUp(p)
             _ = try vault.rotateKey(key, caller: VaultFixture.admin)
             wrapped = try vault.wrap(aek, with: key, caller: VaultFixture.app)
-            _ = try vault.registerReference(wrapped.key, caller: VaultFixture.app)
+            _ = try vault.registerReference(wrapped.key, caller: VaultFixture.service)
         }
         let vault = try fixture.openVault()
         let info = try vault.getKey(KeyRef(provider: p.spec.name, keyID: "k1"), caller: VaultFixture.admin)

@@ -8,7 +8,8 @@ import Testing
 /// bearer token (a fixed token table stands in for token verification).
 @Suite struct RouterLifecycleTests {
     let fixture = VaultFixture(providers: [.managed(), .customer()])
-    static let tokens = ["admin-token": VaultFixture.admin, "app-token": VaultFixture.app, "audit-token": VaultFixture.auditor]
+    static let tokens = ["admin-token": VaultFixture.admin, "app-token": VaultFixture.app, "audit-token": VaultFixture.auditor,
+                          "service-token": VaultFixture.service]
 
     func service() throws -> KeyVaultService {
         try KeyVaultService(config: fixture.config(), events: fixture.events) { header in
@@ -43,7 +44,7 @@ import Testing
         let wrapRequest = WrapRequest(key: key, plaintext: aek.bytes, context: Array("acct-1".utf8))
         let denied = await status { let _: WrapResponse = try await call(vault, "Wrap", wrapRequest, as: "app-token") }
         #expect(denied?.code == .permissionDenied)
-        #expect(denied?.message.contains("no 'wrap' grant on key customer/cmk-1") == true)
+        #expect(denied?.message.contains("no 'wrap' grant on key customer/t") == true && denied?.message.contains(".cmk-1") == true)
         #expect(await status { let _: WrapResponse = try await call(vault, "Wrap", wrapRequest, as: "stolen") }?.code == .unauthenticated)
 
         let granted: AccessResponse = try await call(vault, "GrantAccess", AccessRequest(AccessGrant(
@@ -51,8 +52,8 @@ import Testing
         #expect(granted.grants.first?.operations == [.wrap, .unwrap])
 
         let wrapped: WrapResponse = try await call(vault, "Wrap", wrapRequest, as: "app-token")
-        #expect(wrapped.key == KeyRef(provider: "customer", keyID: "cmk-1", version: 1))
-        let refs: ReferenceResponse = try await call(vault, "RegisterReference", ReferenceRequest(wrapped.key), as: "app-token")
+        #expect(wrapped.key.named == KeyRef(provider: "customer", keyID: "cmk-1", version: 1))
+        let refs: ReferenceResponse = try await call(vault, "RegisterReference", ReferenceRequest(wrapped.key), as: "service-token")
         #expect(refs.count == 1)
         let unwrapRequest = UnwrapRequest(wrapped: wrapped.wrapped, context: Array("acct-1".utf8))
         let unwrapped: UnwrapResponse = try await call(vault, "Unwrap", unwrapRequest, as: "app-token")
@@ -68,7 +69,7 @@ import Testing
         let _: KeyResponse = try await call(vault, "DisableKey", KeyRequest(key), as: "admin-token")
         let disabled = await status { let _: UnwrapResponse = try await call(vault, "Unwrap", unwrapRequest, as: "app-token") }
         #expect(disabled?.code == .failedPrecondition)
-        #expect(disabled?.message.contains("'cmk-1' is disabled") == true)
+        #expect(disabled?.message.contains(".cmk-1' is disabled") == true)
         #expect(disabled?.details["vault_code"] == "disabled")
         let _: KeyResponse = try await call(vault, "EnableKey", KeyRequest(key), as: "admin-token")
         let _: UnwrapResponse = try await call(vault, "Unwrap", unwrapRequest, as: "app-token")
@@ -86,7 +87,7 @@ import Testing
         let referenced = await status { let _: EmptyMessage = try await call(vault, "PurgeKey", KeyRequest(key), as: "admin-token") }
         #expect(referenced?.code == .failedPrecondition)
         #expect(referenced?.message.contains("still referenced by 1 wrapped account keys (version 1: 1)") == true)
-        let _: ReferenceResponse = try await call(vault, "UnregisterReference", ReferenceRequest(wrapped.key), as: "app-token")
+        let _: ReferenceResponse = try await call(vault, "UnregisterReference", ReferenceRequest(wrapped.key), as: "service-token")
         let protected = await status { let _: EmptyMessage = try await call(vault, "PurgeKey", KeyRequest(key), as: "admin-token") }
         #expect(protected?.details["vault_code"] == "purgeProtected")
         let recovered: KeyResponse = try await call(vault, "RecoverKey", KeyRequest(key), as: "admin-token")
@@ -98,7 +99,7 @@ import Testing
         #expect(gone?.code == .notFound)
 
         #expect(fixture.events.kinds == [.created, .accessGranted, .rotated, .disabled, .enabled, .accessRevoked, .deleted, .recovered, .deleted, .purged])
-        #expect(fixture.events.all.allSatisfy { $0.key.keyID == "cmk-1" })
+        #expect(fixture.events.all.allSatisfy { $0.key.named.keyID == "cmk-1" })
         #expect(fixture.events.all[5].principalID == "acct-1-identity:unwrap")
 
         let audit: GetAuditLogResponse = try await call(vault, "GetAuditLog", GetAuditLogRequest(), as: "audit-token")
@@ -119,7 +120,7 @@ import Testing
         #expect(imported.key.imported)
         let _: KeyResponse = try await call(vault, "CreateKey", CreateKeyRequest(provider: "managed", spec: KeySpec(keyID: "acct-7")), as: "admin-token")
         let listed: ListKeysResponse = try await call(vault, "ListKeys", ListKeysRequest(), as: "audit-token")
-        #expect(listed.keys.map { "\($0.provider)/\($0.keyID)" } == ["customer/byok", "managed/acct-7"])
+        #expect(listed.keys.map { "\($0.provider)/\($0.ref.named.keyID)" } == ["customer/byok", "managed/acct-7"])
         #expect(listed.keys[1].rotationDays == 90)
         let unknown = await status { let _: KeyResponse = try await call(vault, "GetKey", KeyRequest(KeyRef(provider: "hsm", keyID: "x")), as: "admin-token") }
         #expect(unknown?.code == .notFound && unknown?.message.contains("provider 'hsm' is not loaded") == true)

@@ -90,7 +90,7 @@ import Testing
         var info = stat()
         #expect(stat(fixture.dataDirectory + "/root.key", &info) == 0)
         #expect(info.st_mode & 0o777 == 0o600)
-        #expect(try KeyVault(config: config).getKey(KeyRef(provider: "customer", keyID: "k1"), caller: VaultFixture.admin).keyID == "k1")
+        #expect(try KeyVault(config: config).getKey(KeyRef(provider: "customer", keyID: "k1"), caller: VaultFixture.admin).ref.named.keyID == "k1")
         chmod(fixture.dataDirectory + "/root.key", 0o644)
         let error = vaultError { _ = try KeyVault(config: config) }
         #expect(error?.message.contains("readable by group or others") == true)

@@ -11,6 +11,8 @@ final class VaultFixture: Sendable {
     static let admin = VaultCaller(principalID: "alice", tenantID: "t1", roles: ["vault.admin"])
     static let auditor = VaultCaller(principalID: "audrey", tenantID: "t1", roles: ["vault.auditor"])
     static let app = VaultCaller(principalID: "acct-1-identity", tenantID: "t1")
+    /// The front door's service principal: the only caller that registers references.
+    static let service = VaultCaller(principalID: "frontdoor", tenantID: "system", roles: ["service"])
 
     let directory: String
     let clock = TestClock()

@@ -20,4 +20,11 @@ extension LocalCluster {
         return (try await login(tenant: "t1", "alice", "alice-secret-123456"),
                 try await login(tenant: "t1", "bob", "bob-secret-123456"))
     }
+
+    /// The bootstrap admin as the system administrator of the vault (system
+    /// tenant, key administrator): the one caller that crosses tenants.
+    func systemKeyAdministrator() async throws -> [String: String] {
+        _ = try await adminIdentity().grantRole(IdentityRoleRequest(tenant: "system", name: "admin", role: "keyAdministrator"))
+        return try await login("admin", try secret("admin"))
+    }
 }

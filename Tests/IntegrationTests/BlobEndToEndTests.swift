@@ -146,7 +146,7 @@ import Testing
                              as: AccessResponse.self, metadata: alice)
         let switched = try await c.call("atrest.v1.Account/SetEncryption", request: AccountSetEncryptionRequest(accountID: "acct-a", keySource: "customer", keyID: "cmk1"),
                                         as: AccountEncryption.self, metadata: alice).message
-        #expect(switched.keySource == "customer" && switched.keyID == "cmk1")
+        #expect(switched.keySource == "customer" && KeyRef(provider: switched.provider, keyID: switched.keyID).named.keyID == "cmk1")
         try await expectAllReadable(c, a, blobs)
 
         // Revocation: disable the customer key; reads, writes and lists fail with the key error; acct-b keeps working.
@@ -167,12 +167,17 @@ import Testing
         _ = try await c.call("atrest.v1.KeyVault/EnableKey", request: KeyRequest(KeyRef(provider: "customer", keyID: "cmk1")), as: KeyResponse.self, metadata: alice)
         try await eventually { try await expectAllReadable(c, a, blobs) }
 
-        // Back to managed; then rotate the managed KEK: the account picks up the new version, old data readable.
+        // Back to managed; then rotate the managed KEK (the service's key: the tenant's
+        // administrator may not, the system administrator may): the account picks up
+        // the new version, old data readable.
         _ = try await c.call("atrest.v1.Account/SetEncryption", request: AccountSetEncryptionRequest(accountID: "acct-a", keySource: "managed"),
                              as: AccountEncryption.self, metadata: alice)
         try await expectAllReadable(c, a, blobs)
         let managedKeyID = try await c.call("atrest.v1.Account/GetEncryption", request: AccountRequest(accountID: "acct-a"), as: AccountEncryption.self, metadata: alice).message.keyID
-        _ = try await c.call("atrest.v1.KeyVault/RotateKey", request: RotateKeyRequest(KeyRef(provider: "managed", keyID: managedKeyID)), as: KeyResponse.self, metadata: alice)
+        let managedKey = KeyRef(provider: "managed", keyID: managedKeyID)
+        await expectCode(.permissionDenied) { _ = try await c.call("atrest.v1.KeyVault/RotateKey", request: RotateKeyRequest(managedKey), as: KeyResponse.self, metadata: alice) }
+        let system = try await cluster.systemKeyAdministrator()
+        _ = try await c.call("atrest.v1.KeyVault/RotateKey", request: RotateKeyRequest(managedKey), as: KeyResponse.self, metadata: system)
         try await eventually {
             let e = try await c.call("atrest.v1.Account/GetEncryption", request: AccountRequest(accountID: "acct-a"), as: AccountEncryption.self, metadata: alice).message
             guard e.keyVersion == 2 else { throw RPCStatus(.failedPrecondition, "still at version \(e.keyVersion)") }

@@ -75,8 +75,9 @@ struct CLIProcessTests {
         }
         // Edit one entry on disk (the vault appends to the same file).
         let path = "\(fixture.directory)/vault/audit.log"
-        var text = try String(contentsOfFile: path, encoding: .utf8)
-        text = text.replacingOccurrences(of: "customer\tt2", with: "customer\tt9")
+        let original = try String(contentsOfFile: path, encoding: .utf8)
+        let text = original.replacingOccurrences(of: ".t2\t", with: ".t9\t")
+        #expect(text != original)
         try text.write(toFile: path, atomically: false, encoding: .utf8)
         let verify = try await runTool("atrest", ["audit", "verify", "--endpoint", fixture.vaultEndpoint], environment: env)
         #expect(verify.status == 6)

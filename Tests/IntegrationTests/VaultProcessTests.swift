@@ -35,7 +35,7 @@ struct VaultProcessTests {
         func wait(_ kind: KeyEvent.Kind, _ keyID: String) async -> KeyEvent? {
             let deadline = ContinuousClock.now + .seconds(5)
             while ContinuousClock.now < deadline {
-                if let hit = lock.withLock({ events.first { $0.kind == kind && $0.key.keyID == keyID } }) { return hit }
+                if let hit = lock.withLock({ events.first { $0.kind == kind && $0.key.named.keyID == keyID } }) { return hit }
                 try? await Task.sleep(for: .milliseconds(5))
             }
             return nil
@@ -53,9 +53,10 @@ struct VaultProcessTests {
         _ = try await fixture.adminIdentity.createTenant("acme")
         _ = try await fixture.adminIdentity.createUser(tenant: "acme", name: "mallory", secret: "mallory-secret-1")
 
-        let key = KeyRef(provider: "customer", keyID: "k1")
-        let created = try await admin.createKey(provider: "customer", KeySpec(keyID: "k1"))
-        #expect(created.currentVersion == 1)
+        // The system administrator creates it in tenant acme, which owns it.
+        let created = try await admin.createKey(provider: "customer", KeySpec(keyID: "k1"), tenant: "acme")
+        let key = created.ref.unversioned
+        #expect(created.currentVersion == 1 && key.named.keyID == "k1" && key.keyID != "k1")
         #expect(await events.wait(.created, "k1") != nil)
 
         // Grant to account acct-1's managed identity (the vault resolves it).
@@ -101,7 +102,11 @@ struct VaultProcessTests {
         #expect(try await worker.keyStatus(key).unwrapAllowed)
 
         // Delete / recover; purge refused while stored data references the key.
-        #expect(try await worker.registerReference(rewrapped.key) == 1)
+        // Reference counts are the front door's (a service principal's) alone.
+        #expect(await #expect(throws: RPCStatus.self) { _ = try await worker.registerReference(rewrapped.key) }?.code == .permissionDenied)
+        let service = try fixture.vaultClient(token: try await fixture.login("frontdoor", secret: try IdentityVaultFixture.secret(fixture.directory, "frontdoor")))
+        defer { service.base.close() }
+        #expect(try await service.registerReference(rewrapped.key) == 1)
         _ = try await admin.change(.delete, key)
         #expect(await events.wait(.deleted, "k1") != nil)
         let deleted = await #expect(throws: RPCStatus.self) { _ = try await worker.unwrap(rewrapped.wrapped, context: context) }
@@ -126,8 +131,7 @@ struct VaultProcessTests {
         defer { fixture.shutdown() }
         _ = try await fixture.adminIdentity.createTenant("acme")
         _ = try await fixture.adminIdentity.createTenant("globex")
-        let key = KeyRef(provider: "customer", keyID: "moving")
-        _ = try await fixture.adminVault.createKey(provider: "customer", KeySpec(keyID: "moving"))
+        let key = try await fixture.adminVault.createKey(provider: "customer", KeySpec(keyID: "moving"), tenant: "acme").ref.unversioned
         let (before, _) = try await fixture.managedIdentityToken(account: "acct-9", tenant: "acme")
         _ = try await fixture.adminVault.grantAccess(AccessGrant(key: key, principalID: "", operations: [.wrap, .unwrap], accountID: "acct-9"))
         let worker = try fixture.vaultClient(token: before)
@@ -142,11 +146,12 @@ struct VaultProcessTests {
         let error = await #expect(throws: RPCStatus.self) { _ = try await movedWorker.unwrap(wrapped.wrapped) }
         #expect(error?.code == .failedPrecondition)
         #expect(error?.message.contains("now belongs to tenant 'globex'") == true)
-        #expect(error?.message.contains("re-grant key 'customer/moving'") == true)
+        #expect(error?.message.contains("re-grant key '\(key)'") == true)
         let status = try await movedWorker.keyStatus(key)
         #expect(!status.unwrapAllowed && status.reason.contains("globex"))
 
-        // The repair the message names: re-grant to the account (now in globex).
+        // The repair the message names: re-grant to the account (now in globex);
+        // across tenants, that is the system administrator's to do.
         _ = try await fixture.adminVault.grantAccess(AccessGrant(key: key, principalID: "", operations: [.unwrap], accountID: "acct-9"))
         #expect(try await movedWorker.unwrap(wrapped.wrapped).plaintext == Array(repeating: 7, count: 32))
     }

@@ -232,6 +232,96 @@ void   atrest__v1__account_info__free_unpacked
   assert(message->base.descriptor == &atrest__v1__account_info__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   atrest__v1__account_move_request__init
+                     (Atrest__V1__AccountMoveRequest         *message)
+{
+  static const Atrest__V1__AccountMoveRequest init_value = ATREST__V1__ACCOUNT_MOVE_REQUEST__INIT;
+  *message = init_value;
+}
+size_t atrest__v1__account_move_request__get_packed_size
+                     (const Atrest__V1__AccountMoveRequest *message)
+{
+  assert(message->base.descriptor == &atrest__v1__account_move_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t atrest__v1__account_move_request__pack
+                     (const Atrest__V1__AccountMoveRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &atrest__v1__account_move_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t atrest__v1__account_move_request__pack_to_buffer
+                     (const Atrest__V1__AccountMoveRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &atrest__v1__account_move_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Atrest__V1__AccountMoveRequest *
+       atrest__v1__account_move_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Atrest__V1__AccountMoveRequest *)
+     protobuf_c_message_unpack (&atrest__v1__account_move_request__descriptor,
+                                allocator, len, data);
+}
+void   atrest__v1__account_move_request__free_unpacked
+                     (Atrest__V1__AccountMoveRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &atrest__v1__account_move_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   atrest__v1__account_move_response__init
+                     (Atrest__V1__AccountMoveResponse         *message)
+{
+  static const Atrest__V1__AccountMoveResponse init_value = ATREST__V1__ACCOUNT_MOVE_RESPONSE__INIT;
+  *message = init_value;
+}
+size_t atrest__v1__account_move_response__get_packed_size
+                     (const Atrest__V1__AccountMoveResponse *message)
+{
+  assert(message->base.descriptor == &atrest__v1__account_move_response__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t atrest__v1__account_move_response__pack
+                     (const Atrest__V1__AccountMoveResponse *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &atrest__v1__account_move_response__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t atrest__v1__account_move_response__pack_to_buffer
+                     (const Atrest__V1__AccountMoveResponse *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &atrest__v1__account_move_response__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Atrest__V1__AccountMoveResponse *
+       atrest__v1__account_move_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Atrest__V1__AccountMoveResponse *)
+     protobuf_c_message_unpack (&atrest__v1__account_move_response__descriptor,
+                                allocator, len, data);
+}
+void   atrest__v1__account_move_response__free_unpacked
+                     (Atrest__V1__AccountMoveResponse *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &atrest__v1__account_move_response__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 void   atrest__v1__account_list_response__init
                      (Atrest__V1__AccountListResponse         *message)
 {
@@ -768,6 +858,121 @@ const ProtobufCMessageDescriptor atrest__v1__account_info__descriptor =
   atrest__v1__account_info__field_indices_by_name,
   1,  atrest__v1__account_info__number_ranges,
   (ProtobufCMessageInit) atrest__v1__account_info__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor atrest__v1__account_move_request__field_descriptors[2] =
+{
+  {
+    "account_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Atrest__V1__AccountMoveRequest, account_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "tenant",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Atrest__V1__AccountMoveRequest, tenant),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned atrest__v1__account_move_request__field_indices_by_name[] = {
+  0,   /* field[0] = account_id */
+  1,   /* field[1] = tenant */
+};
+static const ProtobufCIntRange atrest__v1__account_move_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor atrest__v1__account_move_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "atrest.v1.AccountMoveRequest",
+  "AccountMoveRequest",
+  "Atrest__V1__AccountMoveRequest",
+  "atrest.v1",
+  sizeof(Atrest__V1__AccountMoveRequest),
+  2,
+  atrest__v1__account_move_request__field_descriptors,
+  atrest__v1__account_move_request__field_indices_by_name,
+  1,  atrest__v1__account_move_request__number_ranges,
+  (ProtobufCMessageInit) atrest__v1__account_move_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor atrest__v1__account_move_response__field_descriptors[3] =
+{
+  {
+    "account",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Atrest__V1__AccountMoveResponse, account),
+    &atrest__v1__account_info__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "previous_tenant",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Atrest__V1__AccountMoveResponse, previous_tenant),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "notice",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Atrest__V1__AccountMoveResponse, notice),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned atrest__v1__account_move_response__field_indices_by_name[] = {
+  0,   /* field[0] = account */
+  2,   /* field[2] = notice */
+  1,   /* field[1] = previous_tenant */
+};
+static const ProtobufCIntRange atrest__v1__account_move_response__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 3 }
+};
+const ProtobufCMessageDescriptor atrest__v1__account_move_response__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "atrest.v1.AccountMoveResponse",
+  "AccountMoveResponse",
+  "Atrest__V1__AccountMoveResponse",
+  "atrest.v1",
+  sizeof(Atrest__V1__AccountMoveResponse),
+  3,
+  atrest__v1__account_move_response__field_descriptors,
+  atrest__v1__account_move_response__field_indices_by_name,
+  1,  atrest__v1__account_move_response__number_ranges,
+  (ProtobufCMessageInit) atrest__v1__account_move_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
 static const ProtobufCFieldDescriptor atrest__v1__account_list_response__field_descriptors[1] =

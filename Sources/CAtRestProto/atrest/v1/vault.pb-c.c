@@ -1402,6 +1402,51 @@ void   atrest__v1__vault_state__free_unpacked
   assert(message->base.descriptor == &atrest__v1__vault_state__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   atrest__v1__vault_identity_tenant__init
+                     (Atrest__V1__VaultIdentityTenant         *message)
+{
+  static const Atrest__V1__VaultIdentityTenant init_value = ATREST__V1__VAULT_IDENTITY_TENANT__INIT;
+  *message = init_value;
+}
+size_t atrest__v1__vault_identity_tenant__get_packed_size
+                     (const Atrest__V1__VaultIdentityTenant *message)
+{
+  assert(message->base.descriptor == &atrest__v1__vault_identity_tenant__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t atrest__v1__vault_identity_tenant__pack
+                     (const Atrest__V1__VaultIdentityTenant *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &atrest__v1__vault_identity_tenant__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t atrest__v1__vault_identity_tenant__pack_to_buffer
+                     (const Atrest__V1__VaultIdentityTenant *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &atrest__v1__vault_identity_tenant__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Atrest__V1__VaultIdentityTenant *
+       atrest__v1__vault_identity_tenant__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Atrest__V1__VaultIdentityTenant *)
+     protobuf_c_message_unpack (&atrest__v1__vault_identity_tenant__descriptor,
+                                allocator, len, data);
+}
+void   atrest__v1__vault_identity_tenant__free_unpacked
+                     (Atrest__V1__VaultIdentityTenant *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &atrest__v1__vault_identity_tenant__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 void   atrest__v1__vault_key_creator__init
                      (Atrest__V1__VaultKeyCreator         *message)
 {
@@ -1782,7 +1827,7 @@ const ProtobufCMessageDescriptor atrest__v1__vault_key__descriptor =
   (ProtobufCMessageInit) atrest__v1__vault_key__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor atrest__v1__create_key_request__field_descriptors[6] =
+static const ProtobufCFieldDescriptor atrest__v1__create_key_request__field_descriptors[7] =
 {
   {
     "provider",
@@ -1856,6 +1901,18 @@ static const ProtobufCFieldDescriptor atrest__v1__create_key_request__field_desc
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "tenant",
+    7,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Atrest__V1__CreateKeyRequest, tenant),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned atrest__v1__create_key_request__field_indices_by_name[] = {
   2,   /* field[2] = expires_at */
@@ -1864,11 +1921,12 @@ static const unsigned atrest__v1__create_key_request__field_indices_by_name[] = 
   5,   /* field[5] = purge_protection */
   4,   /* field[4] = retention_days */
   3,   /* field[3] = rotation_days */
+  6,   /* field[6] = tenant */
 };
 static const ProtobufCIntRange atrest__v1__create_key_request__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 6 }
+  { 0, 7 }
 };
 const ProtobufCMessageDescriptor atrest__v1__create_key_request__descriptor =
 {
@@ -1878,7 +1936,7 @@ const ProtobufCMessageDescriptor atrest__v1__create_key_request__descriptor =
   "Atrest__V1__CreateKeyRequest",
   "atrest.v1",
   sizeof(Atrest__V1__CreateKeyRequest),
-  6,
+  7,
   atrest__v1__create_key_request__field_descriptors,
   atrest__v1__create_key_request__field_indices_by_name,
   1,  atrest__v1__create_key_request__number_ranges,
@@ -3412,7 +3470,7 @@ const ProtobufCMessageDescriptor atrest__v1__key_event__descriptor =
   (ProtobufCMessageInit) atrest__v1__key_event__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor atrest__v1__vault_state__field_descriptors[3] =
+static const ProtobufCFieldDescriptor atrest__v1__vault_state__field_descriptors[4] =
 {
   {
     "grants",
@@ -3450,16 +3508,29 @@ static const ProtobufCFieldDescriptor atrest__v1__vault_state__field_descriptors
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "moved",
+    4,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Atrest__V1__VaultState, n_moved),
+    offsetof(Atrest__V1__VaultState, moved),
+    &atrest__v1__vault_identity_tenant__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned atrest__v1__vault_state__field_indices_by_name[] = {
   2,   /* field[2] = creators */
   0,   /* field[0] = grants */
+  3,   /* field[3] = moved */
   1,   /* field[1] = references */
 };
 static const ProtobufCIntRange atrest__v1__vault_state__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 3 }
+  { 0, 4 }
 };
 const ProtobufCMessageDescriptor atrest__v1__vault_state__descriptor =
 {
@@ -3469,11 +3540,75 @@ const ProtobufCMessageDescriptor atrest__v1__vault_state__descriptor =
   "Atrest__V1__VaultState",
   "atrest.v1",
   sizeof(Atrest__V1__VaultState),
-  3,
+  4,
   atrest__v1__vault_state__field_descriptors,
   atrest__v1__vault_state__field_indices_by_name,
   1,  atrest__v1__vault_state__number_ranges,
   (ProtobufCMessageInit) atrest__v1__vault_state__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor atrest__v1__vault_identity_tenant__field_descriptors[3] =
+{
+  {
+    "principal_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Atrest__V1__VaultIdentityTenant, principal_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "account_id",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Atrest__V1__VaultIdentityTenant, account_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "tenant",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Atrest__V1__VaultIdentityTenant, tenant),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned atrest__v1__vault_identity_tenant__field_indices_by_name[] = {
+  1,   /* field[1] = account_id */
+  0,   /* field[0] = principal_id */
+  2,   /* field[2] = tenant */
+};
+static const ProtobufCIntRange atrest__v1__vault_identity_tenant__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 3 }
+};
+const ProtobufCMessageDescriptor atrest__v1__vault_identity_tenant__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "atrest.v1.VaultIdentityTenant",
+  "VaultIdentityTenant",
+  "Atrest__V1__VaultIdentityTenant",
+  "atrest.v1",
+  sizeof(Atrest__V1__VaultIdentityTenant),
+  3,
+  atrest__v1__vault_identity_tenant__field_descriptors,
+  atrest__v1__vault_identity_tenant__field_indices_by_name,
+  1,  atrest__v1__vault_identity_tenant__number_ranges,
+  (ProtobufCMessageInit) atrest__v1__vault_identity_tenant__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
 static const ProtobufCFieldDescriptor atrest__v1__vault_key_creator__field_descriptors[2] =

@@ -21,6 +21,8 @@ typedef struct Atrest__V1__AccountRequest Atrest__V1__AccountRequest;
 typedef struct Atrest__V1__AccountListRequest Atrest__V1__AccountListRequest;
 typedef struct Atrest__V1__AccountEncryption Atrest__V1__AccountEncryption;
 typedef struct Atrest__V1__AccountInfo Atrest__V1__AccountInfo;
+typedef struct Atrest__V1__AccountMoveRequest Atrest__V1__AccountMoveRequest;
+typedef struct Atrest__V1__AccountMoveResponse Atrest__V1__AccountMoveResponse;
 typedef struct Atrest__V1__AccountListResponse Atrest__V1__AccountListResponse;
 typedef struct Atrest__V1__AccountSetEncryptionRequest Atrest__V1__AccountSetEncryptionRequest;
 typedef struct Atrest__V1__AccountContext Atrest__V1__AccountContext;
@@ -115,6 +117,35 @@ struct  Atrest__V1__AccountInfo
 #define ATREST__V1__ACCOUNT_INFO__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&atrest__v1__account_info__descriptor) \
     , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, NULL, 0,NULL }
+
+
+/*
+ * `Account/Move` (the system tenant's identity administrator): the account,
+ * its managed identity and its managed key go to `tenant`. Customer-key
+ * grants made in the old tenant stop applying at once (`notice` says which
+ * repair follows).
+ */
+struct  Atrest__V1__AccountMoveRequest
+{
+  ProtobufCMessage base;
+  char *account_id;
+  char *tenant;
+};
+#define ATREST__V1__ACCOUNT_MOVE_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&atrest__v1__account_move_request__descriptor) \
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
+
+
+struct  Atrest__V1__AccountMoveResponse
+{
+  ProtobufCMessage base;
+  Atrest__V1__AccountInfo *account;
+  char *previous_tenant;
+  char *notice;
+};
+#define ATREST__V1__ACCOUNT_MOVE_RESPONSE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&atrest__v1__account_move_response__descriptor) \
+    , NULL, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
 
 
 struct  Atrest__V1__AccountListResponse
@@ -302,6 +333,44 @@ Atrest__V1__AccountInfo *
 void   atrest__v1__account_info__free_unpacked
                      (Atrest__V1__AccountInfo *message,
                       ProtobufCAllocator *allocator);
+/* Atrest__V1__AccountMoveRequest methods */
+void   atrest__v1__account_move_request__init
+                     (Atrest__V1__AccountMoveRequest         *message);
+size_t atrest__v1__account_move_request__get_packed_size
+                     (const Atrest__V1__AccountMoveRequest   *message);
+size_t atrest__v1__account_move_request__pack
+                     (const Atrest__V1__AccountMoveRequest   *message,
+                      uint8_t             *out);
+size_t atrest__v1__account_move_request__pack_to_buffer
+                     (const Atrest__V1__AccountMoveRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Atrest__V1__AccountMoveRequest *
+       atrest__v1__account_move_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   atrest__v1__account_move_request__free_unpacked
+                     (Atrest__V1__AccountMoveRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Atrest__V1__AccountMoveResponse methods */
+void   atrest__v1__account_move_response__init
+                     (Atrest__V1__AccountMoveResponse         *message);
+size_t atrest__v1__account_move_response__get_packed_size
+                     (const Atrest__V1__AccountMoveResponse   *message);
+size_t atrest__v1__account_move_response__pack
+                     (const Atrest__V1__AccountMoveResponse   *message,
+                      uint8_t             *out);
+size_t atrest__v1__account_move_response__pack_to_buffer
+                     (const Atrest__V1__AccountMoveResponse   *message,
+                      ProtobufCBuffer     *buffer);
+Atrest__V1__AccountMoveResponse *
+       atrest__v1__account_move_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   atrest__v1__account_move_response__free_unpacked
+                     (Atrest__V1__AccountMoveResponse *message,
+                      ProtobufCAllocator *allocator);
 /* Atrest__V1__AccountListResponse methods */
 void   atrest__v1__account_list_response__init
                      (Atrest__V1__AccountListResponse         *message);
@@ -414,6 +483,12 @@ typedef void (*Atrest__V1__AccountEncryption_Closure)
 typedef void (*Atrest__V1__AccountInfo_Closure)
                  (const Atrest__V1__AccountInfo *message,
                   void *closure_data);
+typedef void (*Atrest__V1__AccountMoveRequest_Closure)
+                 (const Atrest__V1__AccountMoveRequest *message,
+                  void *closure_data);
+typedef void (*Atrest__V1__AccountMoveResponse_Closure)
+                 (const Atrest__V1__AccountMoveResponse *message,
+                  void *closure_data);
 typedef void (*Atrest__V1__AccountListResponse_Closure)
                  (const Atrest__V1__AccountListResponse *message,
                   void *closure_data);
@@ -440,6 +515,8 @@ extern const ProtobufCMessageDescriptor atrest__v1__account_request__descriptor;
 extern const ProtobufCMessageDescriptor atrest__v1__account_list_request__descriptor;
 extern const ProtobufCMessageDescriptor atrest__v1__account_encryption__descriptor;
 extern const ProtobufCMessageDescriptor atrest__v1__account_info__descriptor;
+extern const ProtobufCMessageDescriptor atrest__v1__account_move_request__descriptor;
+extern const ProtobufCMessageDescriptor atrest__v1__account_move_response__descriptor;
 extern const ProtobufCMessageDescriptor atrest__v1__account_list_response__descriptor;
 extern const ProtobufCMessageDescriptor atrest__v1__account_set_encryption_request__descriptor;
 extern const ProtobufCMessageDescriptor atrest__v1__account_context__descriptor;

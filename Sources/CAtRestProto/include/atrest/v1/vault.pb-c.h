@@ -46,6 +46,7 @@ typedef struct Atrest__V1__GetAuditLogResponse Atrest__V1__GetAuditLogResponse;
 typedef struct Atrest__V1__VerifyAuditLogResponse Atrest__V1__VerifyAuditLogResponse;
 typedef struct Atrest__V1__KeyEvent Atrest__V1__KeyEvent;
 typedef struct Atrest__V1__VaultState Atrest__V1__VaultState;
+typedef struct Atrest__V1__VaultIdentityTenant Atrest__V1__VaultIdentityTenant;
 typedef struct Atrest__V1__VaultKeyCreator Atrest__V1__VaultKeyCreator;
 
 
@@ -127,10 +128,16 @@ struct  Atrest__V1__CreateKeyRequest
   uint32_t rotation_days;
   uint32_t retention_days;
   protobuf_c_boolean purge_protection;
+  /*
+   * The tenant that owns the new key; empty = the caller's. Only a service
+   * principal (for an account's managed key) or the system administrator
+   * may name another tenant (docs/KEY-PROVIDERS.md "Tenants").
+   */
+  char *tenant;
 };
 #define ATREST__V1__CREATE_KEY_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&atrest__v1__create_key_request__descriptor) \
-    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0, 0, 0 }
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0, 0, 0, (char *)protobuf_c_empty_string }
 
 
 /*
@@ -561,10 +568,35 @@ struct  Atrest__V1__VaultState
    */
   size_t n_creators;
   Atrest__V1__VaultKeyCreator **creators;
+  /*
+   * Managed identities whose account moved to another tenant: tokens that
+   * still name another tenant are refused (see VaultIdentityTenant).
+   */
+  size_t n_moved;
+  Atrest__V1__VaultIdentityTenant **moved;
 };
 #define ATREST__V1__VAULT_STATE__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&atrest__v1__vault_state__descriptor) \
-    , 0,NULL, 0,NULL, 0,NULL }
+    , 0,NULL, 0,NULL, 0,NULL, 0,NULL }
+
+
+/*
+ * `AccountMoved` (service only: the front door, after Identity/MoveAccount):
+ * the managed identity `principal_id` of `account_id` is now in `tenant`.
+ * From then on the vault refuses that identity's tokens that name another
+ * tenant (the worker fetches a new one), and workers drop the account keys
+ * its grants unlocked (an `accessRevoked` event per key).
+ */
+struct  Atrest__V1__VaultIdentityTenant
+{
+  ProtobufCMessage base;
+  char *principal_id;
+  char *account_id;
+  char *tenant;
+};
+#define ATREST__V1__VAULT_IDENTITY_TENANT__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&atrest__v1__vault_identity_tenant__descriptor) \
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
 
 
 struct  Atrest__V1__VaultKeyCreator
@@ -1167,6 +1199,25 @@ Atrest__V1__VaultState *
 void   atrest__v1__vault_state__free_unpacked
                      (Atrest__V1__VaultState *message,
                       ProtobufCAllocator *allocator);
+/* Atrest__V1__VaultIdentityTenant methods */
+void   atrest__v1__vault_identity_tenant__init
+                     (Atrest__V1__VaultIdentityTenant         *message);
+size_t atrest__v1__vault_identity_tenant__get_packed_size
+                     (const Atrest__V1__VaultIdentityTenant   *message);
+size_t atrest__v1__vault_identity_tenant__pack
+                     (const Atrest__V1__VaultIdentityTenant   *message,
+                      uint8_t             *out);
+size_t atrest__v1__vault_identity_tenant__pack_to_buffer
+                     (const Atrest__V1__VaultIdentityTenant   *message,
+                      ProtobufCBuffer     *buffer);
+Atrest__V1__VaultIdentityTenant *
+       atrest__v1__vault_identity_tenant__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   atrest__v1__vault_identity_tenant__free_unpacked
+                     (Atrest__V1__VaultIdentityTenant *message,
+                      ProtobufCAllocator *allocator);
 /* Atrest__V1__VaultKeyCreator methods */
 void   atrest__v1__vault_key_creator__init
                      (Atrest__V1__VaultKeyCreator         *message);
@@ -1281,6 +1332,9 @@ typedef void (*Atrest__V1__KeyEvent_Closure)
 typedef void (*Atrest__V1__VaultState_Closure)
                  (const Atrest__V1__VaultState *message,
                   void *closure_data);
+typedef void (*Atrest__V1__VaultIdentityTenant_Closure)
+                 (const Atrest__V1__VaultIdentityTenant *message,
+                  void *closure_data);
 typedef void (*Atrest__V1__VaultKeyCreator_Closure)
                  (const Atrest__V1__VaultKeyCreator *message,
                   void *closure_data);
@@ -1321,6 +1375,7 @@ extern const ProtobufCMessageDescriptor atrest__v1__get_audit_log_response__desc
 extern const ProtobufCMessageDescriptor atrest__v1__verify_audit_log_response__descriptor;
 extern const ProtobufCMessageDescriptor atrest__v1__key_event__descriptor;
 extern const ProtobufCMessageDescriptor atrest__v1__vault_state__descriptor;
+extern const ProtobufCMessageDescriptor atrest__v1__vault_identity_tenant__descriptor;
 extern const ProtobufCMessageDescriptor atrest__v1__vault_key_creator__descriptor;
 
 PROTOBUF_C__END_DECLS

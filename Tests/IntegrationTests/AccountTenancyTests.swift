@@ -1,0 +1,99 @@
+import AtRestClient
+import AtRestKeyVault
+import AtRestMessaging
+import AtRestTesting
+import AtRestWire
+import Foundation
+import Testing
+
+/// Accounts and tenants through the real five processes: moving an account
+/// takes effect at once, and no accepted key switch leaves an account unreadable.
+@Suite(.serialized) struct AccountTenancyTests {
+    @Test func movingAnAccountTakesEffectAtOnceAndShowsTheNewTenant() async throws {
+        let cluster = try LocalCluster(.init(rootTag: "move", workers: 1))
+        defer { cluster.stop() }
+        let (alice, _) = try await cluster.bootstrapUsers()
+        let admin = try await cluster.adminIdentity()
+        _ = try await admin.createTenant("t2")
+        let c = cluster.client
+        let system = try await cluster.login("admin", try cluster.secret("admin"))
+
+        // Two accounts of t1: one on a customer key of t1, one on its managed key.
+        for account in ["on-customer", "on-managed"] {
+            _ = try await c.call("atrest.v1.Account/Create", request: AccountCreateRequest(accountID: account), as: AccountInfo.self, metadata: alice)
+            let m = alice.merging(["account": account]) { $1 }
+            _ = try await c.call(BlobMethod.createContainer, request: ContainerRequest(container: "box"), as: EmptyMessage.self, metadata: m)
+            _ = try await c.call(BlobMethod.put, request: BlobPutRequest(container: "box", name: "b"), as: BlobProperties.self, payload: [[1, 2, 3]], metadata: m)
+        }
+        _ = try await c.call("atrest.v1.KeyVault/CreateKey", request: CreateKeyRequest(provider: "customer", spec: KeySpec(keyID: "ck")), as: KeyResponse.self, metadata: alice)
+        _ = try await c.call("atrest.v1.KeyVault/GrantAccess", request: AccessRequest(AccessGrant(key: KeyRef(provider: "customer", keyID: "ck"), principalID: "", operations: [.wrap, .unwrap], accountID: "on-customer")),
+                             as: AccessResponse.self, metadata: alice)
+        _ = try await c.call("atrest.v1.Account/SetEncryption", request: AccountSetEncryptionRequest(accountID: "on-customer", keySource: "customer", keyID: "ck"),
+                             as: AccountEncryption.self, metadata: alice)
+        let onCustomer = alice.merging(["account": "on-customer"]) { $1 }
+        let onManaged = alice.merging(["account": "on-managed"]) { $1 }
+        func get(_ m: [String: String]) async throws -> [UInt8] {
+            try await c.call(BlobMethod.get, request: BlobGetRequest(container: "box", name: "b"), as: BlobGetResponse.self, metadata: m).payload.flatMap { $0 }
+        }
+        #expect(try await get(onCustomer) == [1, 2, 3])  // the worker now holds the account key
+
+        // Only the system tenant's identity administrator moves accounts.
+        await expectCode(.permissionDenied) {
+            _ = try await c.call("atrest.v1.Account/Move", request: AccountMoveRequest(accountID: "on-customer", tenant: "t2"), as: AccountMoveResponse.self, metadata: alice)
+        }
+        let moved = try await c.call("atrest.v1.Account/Move", request: AccountMoveRequest(accountID: "on-customer", tenant: "t2"),
+                                     as: AccountMoveResponse.self, metadata: system).message
+        #expect(moved.previousTenant == "t1" && moved.account.tenant == "t2" && moved.notice.contains("re-grant"))
+        // t1's grant stopped applying at once (not when the worker's token expires): the
+        // very next read gets the repair error, though the worker had the key cached.
+        await expectCode(.failedPrecondition, contains: "now belongs to tenant 't2'") { _ = try await get(onCustomer) }
+        let shown = try await c.call("atrest.v1.Account/Get", request: AccountRequest(accountID: "on-customer"), as: AccountInfo.self, metadata: alice).message
+        #expect(shown.tenant == "t2")
+
+        // An account on its managed key keeps working: its key moved with it.
+        #expect(try await get(onManaged) == [1, 2, 3])
+        let before = try await c.call("atrest.v1.Account/GetEncryption", request: AccountRequest(accountID: "on-managed"), as: AccountEncryption.self, metadata: alice).message
+        _ = try await c.call("atrest.v1.Account/Move", request: AccountMoveRequest(accountID: "on-managed", tenant: "t2"), as: AccountMoveResponse.self, metadata: system)
+        let after = try await c.call("atrest.v1.Account/GetEncryption", request: AccountRequest(accountID: "on-managed"), as: AccountEncryption.self, metadata: alice).message
+        #expect(after.keySource == "managed" && after.keyID != before.keyID)
+        #expect(try await get(onManaged) == [1, 2, 3])
+        await expectCode(.notFound) {
+            _ = try await c.call("atrest.v1.Account/Move", request: AccountMoveRequest(accountID: "nope", tenant: "t2"), as: AccountMoveResponse.self, metadata: system)
+        }
+    }
+
+    @Test func aKeyThatWrapsButWillNotUnwrapIsRefusedAndTheAccountStaysReadable() async throws {
+        let cluster = try LocalCluster(.init(rootTag: "switch", workers: 1, extraArguments: [
+            .vault: ["--provider", "managed", "--provider", "customer", "--provider", "revoked-test"],
+        ]))
+        defer { cluster.stop() }
+        let (alice, _) = try await cluster.bootstrapUsers()
+        let c = cluster.client
+        _ = try await c.call("atrest.v1.Account/Create", request: AccountCreateRequest(accountID: "acct-r"), as: AccountInfo.self, metadata: alice)
+        let m = alice.merging(["account": "acct-r"]) { $1 }
+        _ = try await c.call(BlobMethod.createContainer, request: ContainerRequest(container: "box"), as: EmptyMessage.self, metadata: m)
+        _ = try await c.call(BlobMethod.put, request: BlobPutRequest(container: "box", name: "b"), as: BlobProperties.self, payload: [[4, 5, 6]], metadata: m)
+        let revoked = KeyRef(provider: "revoked-test", keyID: "rk")
+        _ = try await c.call("atrest.v1.KeyVault/CreateKey", request: CreateKeyRequest(provider: "revoked-test", spec: KeySpec(keyID: "rk")), as: KeyResponse.self, metadata: alice)
+        _ = try await c.call("atrest.v1.KeyVault/GrantAccess", request: AccessRequest(AccessGrant(key: revoked, principalID: "", operations: [.wrap, .unwrap], accountID: "acct-r")),
+                             as: AccessResponse.self, metadata: alice)
+        let before = try await c.call("atrest.v1.Account/GetEncryption", request: AccountRequest(accountID: "acct-r"), as: AccountEncryption.self, metadata: alice).message
+        // The key wraps and answers KeyStatus as usable, but refuses every unwrap: the switch is refused ...
+        await expectCode(.failedPrecondition, contains: "does not unwrap") {
+            _ = try await c.call("atrest.v1.Account/SetEncryption", request: AccountSetEncryptionRequest(accountID: "acct-r", keySource: "customer", provider: "revoked-test", keyID: "rk"),
+                                 as: AccountEncryption.self, metadata: alice)
+        }
+        // ... and the account is exactly where it was, readable, and can still switch.
+        let after = try await c.call("atrest.v1.Account/GetEncryption", request: AccountRequest(accountID: "acct-r"), as: AccountEncryption.self, metadata: alice).message
+        #expect(after == before)
+        let got = try await c.call(BlobMethod.get, request: BlobGetRequest(container: "box", name: "b"), as: BlobGetResponse.self, metadata: m)
+        #expect(got.payload.flatMap { $0 } == [4, 5, 6])
+        _ = try await c.call("atrest.v1.KeyVault/CreateKey", request: CreateKeyRequest(provider: "customer", spec: KeySpec(keyID: "good")), as: KeyResponse.self, metadata: alice)
+        _ = try await c.call("atrest.v1.KeyVault/GrantAccess", request: AccessRequest(AccessGrant(key: KeyRef(provider: "customer", keyID: "good"), principalID: "", operations: [.wrap, .unwrap], accountID: "acct-r")),
+                             as: AccessResponse.self, metadata: alice)
+        _ = try await c.call("atrest.v1.Account/SetEncryption", request: AccountSetEncryptionRequest(accountID: "acct-r", keySource: "customer", keyID: "good"), as: AccountEncryption.self, metadata: alice)
+        _ = try await c.call("atrest.v1.Account/SetEncryption", request: AccountSetEncryptionRequest(accountID: "acct-r", keySource: "managed"), as: AccountEncryption.self, metadata: alice)
+        let back = try await c.call(BlobMethod.get, request: BlobGetRequest(container: "box", name: "b"), as: BlobGetResponse.self, metadata: m)
+        #expect(back.payload.flatMap { $0 } == [4, 5, 6])
+    }
+}
