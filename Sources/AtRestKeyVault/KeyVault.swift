@@ -26,7 +26,10 @@ public final class KeyVault: Sendable {
         self.config = config
         self.events = events
         let data = config.dataDirectory
-        try vaulted { () throws(LocalStateError) in try LocalFile.makeDirectory(data + "/providers") }
+        try vaulted { () throws(LocalStateError) in
+            try LocalFile.makeDirectory(data + "/providers")
+            try FileAccess.requirePrivateTree(data, what: "vault data directory")
+        }
         let rootKey = try RootKey.load(config)
         let directory = config.pluginDirectory ?? KeyVaultConfig.defaultPluginDirectory()
         var providers: [String: LoadedProvider] = [:]
