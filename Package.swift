@@ -71,7 +71,7 @@ let package = Package(
         // Glue every service executable shares: serve-until-signalled, CURVE key files and flags.
         .target(
             name: "AtRestServiceKit",
-            dependencies: ["AtRestMessaging", "AtRestRuntime", argumentParser]),
+            dependencies: ["AtRestMessaging", "AtRestRuntime", "AtRestCrypto", argumentParser]),
 
         // Operator status: `atrest.v1.Status/Get` on every service, calls counted, call id in logs.
         .target(name: "AtRestStatus", dependencies: ["AtRestWire", "AtRestMessaging", "AtRestRuntime"]),
