@@ -71,7 +71,7 @@ let package = Package(
         // Glue every service executable shares: serve-until-signalled, CURVE key files and flags.
         .target(
             name: "AtRestServiceKit",
-            dependencies: ["AtRestMessaging", "AtRestRuntime", argumentParser]),
+            dependencies: ["AtRestMessaging", "AtRestRuntime", "AtRestCrypto", argumentParser]),
 
         // Operator status: `atrest.v1.Status/Get` on every service, calls counted, call id in logs.
         .target(name: "AtRestStatus", dependencies: ["AtRestWire", "AtRestMessaging", "AtRestRuntime"]),
@@ -79,10 +79,10 @@ let package = Package(
         // --- Data path: crypto workers and the front door (docs/DATA-PATH.md). ---
         .target(
             name: "AtRestCryptoWorker",
-            dependencies: ["AtRestCrypto", "AtRestWire", "AtRestMessaging", "AtRestStorage", "AtRestIdentity", "AtRestKeyVault", "AtRestClient", "AtRestStatus", logging]),
+            dependencies: ["AtRestCrypto", "AtRestWire", "AtRestMessaging", "AtRestStorage", "AtRestIdentity", "AtRestKeyVault", "AtRestClient", "AtRestStatus", "AtRestLocalState", logging]),
         .target(
             name: "AtRestFrontDoor",
-            dependencies: ["AtRestCrypto", "AtRestWire", "AtRestMessaging", "AtRestIdentity", "AtRestKeyVault", "AtRestClient", "AtRestCryptoWorker", "AtRestStatus", "AtRestRuntime", logging]),
+            dependencies: ["AtRestCrypto", "AtRestWire", "AtRestMessaging", "AtRestIdentity", "AtRestKeyVault", "AtRestClient", "AtRestCryptoWorker", "AtRestStatus", "AtRestRuntime", "AtRestLocalState", logging]),
 
         .executableTarget(
             name: "atrest-frontdoor",
@@ -138,6 +138,7 @@ let package = Package(
         .testTarget(name: "AtRestStorageTests", dependencies: ["AtRestStorage", "AtRestCrypto"]),
         .testTarget(name: "AtRestIdentityTests", dependencies: ["AtRestIdentity", "AtRestCrypto", "AtRestWire", "AtRestLocalState"]),
         .testTarget(name: "AtRestKeyVaultTests", dependencies: ["AtRestKeyVault", "AtRestCrypto", "AtRestWire"]),
+        .testTarget(name: "AtRestLocalStateTests", dependencies: ["AtRestLocalState"]),
         .testTarget(
             name: "IntegrationTests",
             dependencies: [

@@ -96,16 +96,21 @@ public struct BlobClient: Sendable {
                        as: BlobListResponse.self, idempotent: true).message
     }
 
-    /// Every blob under `prefix`, following page tokens.
-    public func listAll(_ container: String, prefix: String = "") async throws -> [BlobProperties] {
-        var blobs: [BlobProperties] = []
+    /// Every blob under `prefix`, following page tokens, with the damaged
+    /// objects the first page reported (`damagedCount`, `damagedIDs`).
+    public func listAll(_ container: String, prefix: String = "") async throws -> BlobListResponse {
+        var all = BlobListResponse(blobs: [])
         var token = ""
         repeat {
             let page = try await list(container, prefix: prefix, pageToken: token)
-            blobs += page.blobs
+            all.blobs += page.blobs
+            if token.isEmpty {
+                all.damagedCount = page.damagedCount
+                all.damagedIDs = page.damagedIDs
+            }
             token = page.nextPageToken
         } while !token.isEmpty
-        return blobs
+        return all
     }
 
     public func delete(_ container: String, _ name: String) async throws {

@@ -70,8 +70,10 @@ extension BlobService {
                 try store.list(account: account, container: request.container, prefix: request.prefix,
                                pageToken: request.pageToken.isEmpty ? nil : request.pageToken, maxResults: max, accountKey: key)
             }
+            if !page.damaged.isEmpty { logDamaged(page.damaged, rpc) }
             return BlobListResponse(blobs: page.objects.map { Self.properties(request.container, $0) },
-                                    nextPageToken: page.nextPageToken ?? "")
+                                    nextPageToken: page.nextPageToken ?? "", damagedCount: UInt32(page.damaged.count),
+                                    damagedIDs: Array(page.damaged.prefix(BlobListResponse.maxDamagedIDs)))
         }
         router.register(BlobMethod.delete) { (request: BlobRequest, rpc) async throws -> EmptyMessage in
             try BlobLimits.checkContainer(request.container)

@@ -64,6 +64,16 @@ public struct BlobService: Sendable {
         }
     }
 
+    /// One log line per listing that met objects failing authentication:
+    /// the account and their storage ids (keyed hashes; never clear names).
+    func logDamaged(_ ids: [String], _ rpc: RPCContext) {
+        let account = (try? Self.accountContext(rpc.header).accountID) ?? "?"
+        logger.error("list skipped damaged objects", metadata: [
+            "account": "\(account)", "count": "\(ids.count)",
+            "ids": "\(ids.prefix(BlobListResponse.maxDamagedIDs).joined(separator: ","))",
+        ])
+    }
+
     static func properties(_ container: String, _ metadata: ObjectMetadata) -> BlobProperties {
         BlobProperties(
             container: container, name: metadata.name, length: metadata.length, contentType: metadata.contentType,

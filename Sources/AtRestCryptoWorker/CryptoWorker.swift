@@ -1,4 +1,5 @@
 import AtRestKeyVault
+import AtRestLocalState
 import AtRestMessaging
 import AtRestStatus
 import AtRestStorage
@@ -58,6 +59,8 @@ public final class CryptoWorker: Sendable {
 
     public init(configuration: Configuration, keyVault: AccountKeyVault) throws {
         store = try ObjectStore(directory: configuration.dataDirectory)
+        // Top level only: the store creates everything below 0700/0600, and a walk of every object costs too much.
+        try FileAccess.requirePrivateTree(configuration.dataDirectory, what: "worker data directory", depth: 0)
         let keys = AccountKeyCache(configuration: configuration.keyCache, logger: configuration.logger,
                                    unwrap: { try await keyVault.unwrap($0) }, check: { try await keyVault.check($0) })
         self.keys = keys

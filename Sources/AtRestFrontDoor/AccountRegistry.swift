@@ -1,4 +1,5 @@
 import AtRestCrypto
+import AtRestLocalState
 import AtRestStorage
 import AtRestWire
 import Glibc
@@ -24,6 +25,7 @@ public final class AccountRegistry: Sendable {
 
     public init(dataDirectory: String) throws {
         try Self.makeDirectories(dataDirectory)
+        try FileAccess.requirePrivateTree(dataDirectory, what: "front door data directory")
         store = try ObjectStore(directory: "\(dataDirectory)/registry")
         key = try AccountKey(key: try Self.rootKey(dataDirectory),
                              reference: KeyReference(provider: "frontdoor", keyID: "registry", keyVersion: 1, accountKeyVersion: 1))
@@ -68,10 +70,7 @@ public final class AccountRegistry: Sendable {
         let fd = open(path, O_RDONLY)
         if fd >= 0 {
             defer { close(fd) }
-            var st = stat()
-            guard fstat(fd, &st) == 0, st.st_mode & 0o077 == 0 else {
-                throw FrontDoorError("\(path) is readable by group or others; chmod 600 it")
-            }
+            try FileAccess.requirePrivate(path, what: "front door registry key file")
             let key = try SecretBytes(count: 32) { buffer in
                 guard read(fd, buffer.baseAddress, 32) == 32 else { throw FrontDoorError("\(path) is not a 32-byte key") }
             }

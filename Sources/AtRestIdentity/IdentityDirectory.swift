@@ -17,6 +17,7 @@ actor IdentityDirectory {
     /// Opens the state under `config.dataDirectory`, creating it at first start.
     init(config: IdentityServiceConfig) throws {
         try LocalFile.makeDirectory(config.dataDirectory)
+        try FileAccess.requirePrivateTree(config.dataDirectory, what: "identity data directory")
         let stateExists = LocalFile.exists(config.statePath)
         let rootKey = try IdentityRootKey.resolve(config: config, stateExists: stateExists)
         let file = SealedStateFile(path: config.statePath, rootKey: rootKey)

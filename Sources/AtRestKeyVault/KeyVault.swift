@@ -28,7 +28,10 @@ public final class KeyVault: Sendable {
         self.config = config
         self.events = events
         let data = config.dataDirectory
-        try vaulted { () throws(LocalStateError) in try LocalFile.makeDirectory(data + "/providers") }
+        try vaulted { () throws(LocalStateError) in
+            try LocalFile.makeDirectory(data + "/providers")
+            try FileAccess.requirePrivateTree(data, what: "vault data directory")
+        }
         let rootKey = try RootKey.load(config)
         namespace = try KeyNamespace(rootKey: rootKey)
         let directory = config.pluginDirectory ?? KeyVaultConfig.defaultPluginDirectory()

@@ -1,4 +1,5 @@
 internal import CKeyProviderABI
+import AtRestLocalState
 import Glibc
 
 /// Finds, dlopens and checks a provider library. Every failure names the file
@@ -14,6 +15,13 @@ enum PluginLoader {
         let who = "provider '\(spec.name)'"
         guard access(path, F_OK) == 0 else {
             throw VaultError(.pluginLoad, "\(who): plug-in file '\(path)' does not exist (set the plug-in directory or $ATREST_BIN_DIR)")
+        }
+        // Whoever can write the library or its directory runs code in the vault.
+        do {
+            try FileAccess.requireTrustedCode(path, what: "\(who): plug-in file")
+            try FileAccess.requireTrustedCode(LocalFile.parentDirectory(of: path), what: "\(who): plug-in directory")
+        } catch {
+            throw VaultError(.pluginLoad, error.message)
         }
         guard let library = dlopen(path, RTLD_NOW | RTLD_LOCAL) else {
             throw VaultError(.pluginLoad, "\(who): cannot load plug-in file '\(path)': \(lastDLError())")

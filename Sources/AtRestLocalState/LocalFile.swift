@@ -104,11 +104,7 @@ public enum LocalFile {
 
     /// Fails unless only the owner can read `path` (for key and credential files).
     public static func requireOwnerOnly(_ path: String, what: String) throws(LocalStateError) {
-        var info = stat()
-        guard stat(path, &info) == 0 else { throw ioError("inspecting", path) }
-        guard info.st_mode & 0o077 == 0 else {
-            throw LocalStateError(.insecurePermissions, "\(what) '\(path)' is readable by group or others (mode \(String(info.st_mode & 0o777, radix: 8))); run chmod 600 on it")
-        }
+        try FileAccess.requirePrivate(path, what: what)
     }
 
     /// An `.io` error for the current errno.

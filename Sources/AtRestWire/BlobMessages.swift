@@ -195,9 +195,27 @@ public struct BlobListResponse: Sendable, Equatable, WireMessage {
     public static let protoName = "atrest.v1.BlobListResponse"
     public var blobs: [BlobProperties]
     public var nextPageToken: String
-    public init(blobs: [BlobProperties], nextPageToken: String = "") { self.blobs = blobs; self.nextPageToken = nextPageToken }
-    public init(wire: WireFields) throws { self.init(blobs: try wire.messages(1), nextPageToken: wire.string(2)) }
-    public var wire: WireFields { [1: .messages(blobs), 2: .string(nextPageToken)] }
+    /// Objects that failed authentication (first page only); see blob.proto.
+    public var damagedCount: UInt32
+    /// Their storage ids (keyed-hash names), at most `maxDamagedIDs`.
+    public var damagedIDs: [String]
+    public static let maxDamagedIDs = 100
+
+    public init(blobs: [BlobProperties], nextPageToken: String = "", damagedCount: UInt32 = 0, damagedIDs: [String] = []) {
+        self.blobs = blobs
+        self.nextPageToken = nextPageToken
+        self.damagedCount = damagedCount
+        self.damagedIDs = damagedIDs
+    }
+
+    public init(wire: WireFields) throws {
+        self.init(blobs: try wire.messages(1), nextPageToken: wire.string(2), damagedCount: wire.uint32(3),
+                  damagedIDs: wire.strings(4))
+    }
+
+    public var wire: WireFields {
+        [1: .messages(blobs), 2: .string(nextPageToken), 3: .uint(damagedCount), 4: .strings(damagedIDs)]
+    }
 }
 
 public struct StageBlockRequest: Sendable, Equatable, WireMessage {

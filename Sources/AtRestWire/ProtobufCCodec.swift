@@ -152,6 +152,7 @@ enum ProtobufCCodec {
             guard let message else {
                 throw WireError(.malformed, "bytes are not a valid \(name) (\(buffer.count) bytes)")
             }
+            try checkStrings(UnsafeRawBufferPointer(start: base, count: buffer.count), descriptor)
             return read(UnsafeRawPointer(message), descriptor)
         }
     }
@@ -204,6 +205,7 @@ enum ProtobufCCodec {
         case PROTOBUF_C_TYPE_DOUBLE:
             return .double(slot.load(as: Double.self))
         case PROTOBUF_C_TYPE_STRING:
+            // Whole: `checkStrings` refused any string with a NUL before this runs.
             guard let cString = slot.load(as: UnsafePointer<CChar>?.self) else { return nil }
             return .string(String(cString: cString))
         case PROTOBUF_C_TYPE_BYTES:

@@ -34,7 +34,7 @@ struct FrontDoorCommand: AsyncParsableCommand {
 
     func run() async throws {
         MemoryTuning.keepLargeBuffers()
-        LogSetup.bootstrap(level: logLevel)
+        ProcessStart.service("atrest-frontdoor", logLevel: logLevel)
         let secret = try CredentialsFile.readSecret(credentialsFile)
         var config = FrontDoor.Configuration(
             dataDirectory: dataDir, credentials: .init(clientID: clientId, secret: secret))

@@ -44,7 +44,7 @@ struct IdentityCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        LogSetup.bootstrap(level: logLevel)
+        ProcessStart.service("atrest-identity", logLevel: logLevel)
         let logger = Logger(label: "atrest.identity")
         var config = IdentityServiceConfig(dataDirectory: dataDir)
         config.issuer = issuer

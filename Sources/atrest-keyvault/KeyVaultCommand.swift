@@ -76,7 +76,7 @@ struct KeyVaultCommand: AsyncParsableCommand {
     var identityServerKey: String?
 
     func run() async throws {
-        LogSetup.bootstrap(level: logLevel)
+        ProcessStart.service("atrest-keyvault", logLevel: logLevel)
         let logger = Logger(label: "atrest.keyvault")
         let curveConfiguration = try curve.configuration()
         var config = KeyVaultConfig(dataDirectory: dataDir, pluginDirectory: pluginDir,

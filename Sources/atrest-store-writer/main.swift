@@ -21,6 +21,9 @@ func fail(_ message: String) -> Never {
     exit(2)
 }
 
+// ATREST_FIPS=1 applies here too, before the first crypto call (docs/OPERATIONS-crypto.md).
+do { try CryptoPolicy.applyFromEnvironment() } catch { fail("cannot start: \(error)") }
+
 let args = CommandLine.arguments
 guard args.count == 3, let seed = UInt64(args[2]) else { fail("usage: atrest-store-writer <directory> <seed>") }
 guard let keyHex = getenv("ATREST_TEST_ACCOUNT_KEY_HEX").map({ String(cString: $0) }), keyHex.utf8.count == 64 else {

@@ -35,7 +35,7 @@ struct WorkerCommand: AsyncParsableCommand {
 
     func run() async throws {
         MemoryTuning.keepLargeBuffers()
-        LogSetup.bootstrap(level: logLevel)
+        ProcessStart.service("atrest-worker", logLevel: logLevel)
         let secret = try CredentialsFile.readSecret(credentialsFile)
         let vaultCurve = try curveClient.client(serverKey: vaultServerKey, flag: "--vault-server-key")
         let identityClient = try RPCClient(endpoint: identity, configuration: RPCClientConfiguration(

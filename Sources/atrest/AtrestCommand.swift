@@ -1,4 +1,5 @@
 import AtRestRuntime
+import AtRestServiceKit
 import ArgumentParser
 import Foundation
 
@@ -27,6 +28,7 @@ struct AtrestCommand: AsyncParsableCommand {
 
     /// Parses, runs, and maps every failure to the documented exit code.
     static func main() async {
+        ProcessStart.applyCryptoPolicy("atrest")
         MemoryTuning.keepLargeBuffers()  // 4 MiB blocks and ranges, reused instead of re-faulted
         do {
             var command = try parseAsRoot()

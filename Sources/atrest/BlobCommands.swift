@@ -125,10 +125,15 @@ struct BlobCommands: AsyncParsableCommand {
         @OptionGroup var account: AccountOption
         @OptionGroup var global: GlobalOptions
         func run() async throws {
-            let blobs = try await withBlobs(global, account) { try await $0.listAll(container, prefix: prefix) }
-            global.output.table(["name", "length", "contentType", "created"], blobs.map {
+            let listing = try await withBlobs(global, account) { try await $0.listAll(container, prefix: prefix) }
+            global.output.table(["name", "length", "contentType", "created"], listing.blobs.map {
                 [$0.name, $0.length, $0.contentType, isoTime($0.createdAtMs)]
             })
+            if listing.damagedCount > 0 {
+                FileHandle.standardError.write(Data((
+                    "warning: \(listing.damagedCount) damaged object(s) in '\(container)' failed authentication and are not "
+                    + "listed (storage ids: \(listing.damagedIDs.joined(separator: ", "))); see docs/OPERATIONS.md\n").utf8))
+            }
         }
     }
 

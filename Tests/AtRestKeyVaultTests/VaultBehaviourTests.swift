@@ -94,6 +94,7 @@ import Testing
         chmod(fixture.dataDirectory + "/root.key", 0o644)
         let error = vaultError { _ = try KeyVault(config: config) }
         #expect(error?.message.contains("readable by group or others") == true)
+        chmod(fixture.dataDirectory + "/root.key", 0o600)
         // Another root key cannot read the state: start-up stops with a clear reason.
         config.rootKeyHex = String(repeating: "ab", count: 32)
         let wrongRoot = vaultError { _ = try KeyVault(config: config) }

@@ -87,8 +87,11 @@ final class IdentityVaultFixture: @unchecked Sendable {
 }
 
 /// Runs an executable from the bin directory to completion without blocking
-/// the cooperative pool; returns (exit status, stdout, stderr).
-func runTool(_ name: String, _ arguments: [String], environment: [String: String] = [:]) async throws -> (status: Int32, out: String, err: String) {
+/// the cooperative pool; returns (exit status, stdout, stderr). With
+/// `killAfter`, a process still running then is killed (SIGKILL): for tools
+/// that must exit on their own, so a regression fails instead of hanging.
+func runTool(_ name: String, _ arguments: [String], environment: [String: String] = [:],
+             killAfter: Duration? = nil) async throws -> (status: Int32, out: String, err: String) {
     let process = Process()
     process.executableURL = ServiceProcess.binDirectory.appendingPathComponent(name)
     process.arguments = arguments
@@ -104,6 +107,12 @@ func runTool(_ name: String, _ arguments: [String], environment: [String: String
             let stderr = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
             continuation.resume(returning: (finished.terminationStatus, stdout, stderr))
         }
-        do { try process.run() } catch { continuation.resume(throwing: error) }
+        do { try process.run() } catch { continuation.resume(throwing: error); return }
+        if let killAfter {
+            let pid = process.processIdentifier
+            DispatchQueue.global().asyncAfter(deadline: .now() + .milliseconds(Int(killAfter / .milliseconds(1)))) {
+                if process.isRunning { kill(pid, SIGKILL) }
+            }
+        }
     }
 }

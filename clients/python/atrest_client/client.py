@@ -153,12 +153,17 @@ class AtRestClient:
         return b"".join(parts)
 
     def list_blobs(self, account, container, prefix=""):
-        """Every blob (all pages) as BlobProperties."""
-        blobs, token = [], ""
+        """Every blob (all pages) as BlobProperties, in a list that also has
+        damaged_count and damaged_ids: objects that failed authentication,
+        reported by the first page (storage ids, not names)."""
+        blobs, token = BlobList(), ""
         while True:
             request = self.blob.BlobListRequest(container=container, prefix=prefix, page_token=token)
             reply, _ = self.call("atrest.v1.Blob/List", request, self.blob.BlobListResponse, account=account)
             blobs.extend(reply.blobs)
+            if not token:
+                blobs.damaged_count = reply.damaged_count
+                blobs.damaged_ids = list(reply.damaged_ids)
             token = reply.next_page_token
             if not token:
                 return blobs
@@ -166,3 +171,10 @@ class AtRestClient:
     def delete_blob(self, account, container, name):
         request = self.blob.BlobRequest(container=container, name=name)
         self.call("atrest.v1.Blob/Delete", request, self.envelope.Empty, account=account)
+
+
+class BlobList(list):
+    """BlobProperties of a listing, plus the damaged objects it could not
+    authenticate (damaged_count; damaged_ids holds up to 100 storage ids)."""
+    damaged_count = 0
+    damaged_ids = ()

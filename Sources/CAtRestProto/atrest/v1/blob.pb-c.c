@@ -1423,7 +1423,7 @@ const ProtobufCMessageDescriptor atrest__v1__blob_list_request__descriptor =
   (ProtobufCMessageInit) atrest__v1__blob_list_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor atrest__v1__blob_list_response__field_descriptors[2] =
+static const ProtobufCFieldDescriptor atrest__v1__blob_list_response__field_descriptors[4] =
 {
   {
     "blobs",
@@ -1449,15 +1449,41 @@ static const ProtobufCFieldDescriptor atrest__v1__blob_list_response__field_desc
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "damaged_count",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Atrest__V1__BlobListResponse, damaged_count),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "damaged_ids",
+    4,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_STRING,
+    offsetof(Atrest__V1__BlobListResponse, n_damaged_ids),
+    offsetof(Atrest__V1__BlobListResponse, damaged_ids),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned atrest__v1__blob_list_response__field_indices_by_name[] = {
   0,   /* field[0] = blobs */
+  2,   /* field[2] = damaged_count */
+  3,   /* field[3] = damaged_ids */
   1,   /* field[1] = next_page_token */
 };
 static const ProtobufCIntRange atrest__v1__blob_list_response__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 2 }
+  { 0, 4 }
 };
 const ProtobufCMessageDescriptor atrest__v1__blob_list_response__descriptor =
 {
@@ -1467,7 +1493,7 @@ const ProtobufCMessageDescriptor atrest__v1__blob_list_response__descriptor =
   "Atrest__V1__BlobListResponse",
   "atrest.v1",
   sizeof(Atrest__V1__BlobListResponse),
-  2,
+  4,
   atrest__v1__blob_list_response__field_descriptors,
   atrest__v1__blob_list_response__field_indices_by_name,
   1,  atrest__v1__blob_list_response__number_ranges,

@@ -224,10 +224,23 @@ struct  Atrest__V1__BlobListResponse
    * Empty on the last page.
    */
   char *next_page_token;
+  /*
+   * Objects in the container that failed authentication (changed on disk,
+   * unreadable format, another key): listed neither here nor on later pages.
+   * Reported on the first page only (no page_token); they have no name, so
+   * they may or may not match the prefix.
+   */
+  uint32_t damaged_count;
+  /*
+   * Their storage ids (keyed-hash names, never clear names), sorted; at most
+   * 100 of them, damaged_count is the total.
+   */
+  size_t n_damaged_ids;
+  char **damaged_ids;
 };
 #define ATREST__V1__BLOB_LIST_RESPONSE__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&atrest__v1__blob_list_response__descriptor) \
-    , 0,NULL, (char *)protobuf_c_empty_string }
+    , 0,NULL, (char *)protobuf_c_empty_string, 0, 0,NULL }
 
 
 struct  Atrest__V1__StageBlockRequest
