@@ -18,8 +18,7 @@ extension AccountManager {
     /// grant no longer applies, and the notice names the repair.
     public func move(_ accountID: String, to tenant: String) async throws -> AccountMoveResponse {
         guard let record = registry.record(accountID) else { throw RPCStatus(.notFound, "account '\(accountID)' does not exist") }
-        let service = try await tokens.serviceToken()
-        let identity = IdentityClient(ServiceClient(rpc: self.identity, token: service.token, timeout: .seconds(10)))
+        let identity = try await serviceIdentityClient()
         var previous = record.info.tenant
         var notice = ""
         do {

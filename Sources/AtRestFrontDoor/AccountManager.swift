@@ -53,10 +53,7 @@ public final class AccountManager: Sendable {
         guard registry.record(accountID) == nil else {
             throw RPCStatus(.alreadyExists, "account '\(accountID)' already exists")
         }
-        let service = try await tokens.serviceMetadata()
-        let identityReply = try await identity.call(
-            "atrest.v1.Identity/CreateManagedIdentity", request: IdentityAccountRequest(accountID: accountID, tenant: claims.tenant),
-            as: IdentityManagedIdentity.self, timeout: .seconds(10), metadata: service).message
+        let identityReply = try await serviceIdentityClient().createManagedIdentity(account: accountID, tenant: claims.tenant)
         let managedKey = try await newManagedKey(tenant: claims.tenant, identity: identityReply.principalID)
         let wrapped = try await generateWrappedKey(with: managedKey, account: accountID)
         try await register(wrapped.key)
@@ -79,6 +76,12 @@ public final class AccountManager: Sendable {
     /// wrapped form comes back: the front door has no use for the plaintext.
     func generateWrappedKey(with kek: KeyRef, account: String) async throws -> WrapResponse {
         try await identityVaultClient(account: account).generateWrappedKey(with: kek.unversioned, context: AccountKeyVault.wrapContext(account: account))
+    }
+
+    /// The identity service as the front door's own service principal.
+    func serviceIdentityClient() async throws -> IdentityClient {
+        let token = try await tokens.serviceToken()
+        return IdentityClient(ServiceClient(rpc: identity, token: token.token, timeout: .seconds(10)))
     }
 
     /// The vault as the front door's own service principal.

@@ -50,6 +50,20 @@ struct CLIProcessTests {
         #expect(purge.status == 2 && purge.err.contains("must be deleted before it is purged"))
         #expect(try await atrest(["key", "bogus-verb"], at: fixture.vaultEndpoint).status == 2)
 
+        // Grants by account: granted, listed, revoked by account; revoking again is an error (3: not found).
+        _ = try await fixture.managedIdentityToken(account: "acct-cli", tenant: "system")
+        #expect(try await atrest(["key", "enable", "cli-key"], at: fixture.vaultEndpoint).status == 0)
+        let grant = try await atrest(["key", "grant", "cli-key", "--account", "acct-cli", "--operations", "wrap,unwrap"], at: fixture.vaultEndpoint)
+        #expect(grant.status == 0, "\(grant.err)")
+        let grants = try await atrest(["key", "grants", "cli-key"], at: fixture.vaultEndpoint)
+        #expect(grants.status == 0 && grants.out.contains("acct-cli") && grants.out.contains("unwrap,wrap"), "\(grants.out)")
+        let revoke = try await atrest(["key", "revoke", "cli-key", "--account", "acct-cli"], at: fixture.vaultEndpoint)
+        #expect(revoke.status == 0, "\(revoke.err)")
+        #expect(!(try await atrest(["key", "grants", "cli-key"], at: fixture.vaultEndpoint)).out.contains("acct-cli"))
+        let again = try await atrest(["key", "revoke", "cli-key", "--account", "acct-cli"], at: fixture.vaultEndpoint)
+        #expect(again.status == 3 && again.err.contains("has no grant"), "\(again.err)")
+        #expect(try await atrest(["key", "disable", "cli-key"], at: fixture.vaultEndpoint).status == 0)
+
         let audit = try await atrest(["audit", "show", "--json"], at: fixture.vaultEndpoint)
         #expect(audit.status == 0)
         #expect(audit.out.contains("DisableKey"))
