@@ -133,7 +133,7 @@ extension KeyVault {
 
     public func auditEntries(after: UInt64 = 0, limit: Int = 1000, caller: VaultCaller) throws(VaultError) -> [AuditEntry] {
         try requireRole(caller, [config.auditorRole, config.adminRole], for: "read the audit log")
-        return try audit.entries(after: after, limit: max(1, min(limit, 10_000)))
+        return auditReadable(try audit.entries(after: after, limit: max(1, min(limit, 10_000))), for: caller)
     }
 
     public func verifyAuditLog(caller: VaultCaller) throws(VaultError) -> AuditVerification {

@@ -52,6 +52,14 @@ final class IdentityVaultFixture: @unchecked Sendable {
         identity = try Self.startIdentity(directory)
     }
 
+    /// Stops the vault (SIGTERM: it anchors its audit log on the way out).
+    func stopVault() { _ = vault.terminate() }
+
+    /// Starts the vault again on the same data directory (new port).
+    func startVault(providers: [String] = ["managed", "customer"]) throws {
+        vault = try Self.startVault(directory, identityEndpoint: identity.endpoint, providers: providers)
+    }
+
     /// A client of `endpoint` with a fresh login.
     func login(tenant: String = "", _ name: String, secret: String) async throws -> String {
         let client = try ServiceClient(endpoint: identity.endpoint, timeout: .seconds(10))
@@ -87,8 +95,11 @@ final class IdentityVaultFixture: @unchecked Sendable {
 }
 
 /// Runs an executable from the bin directory to completion without blocking
-/// the cooperative pool; returns (exit status, stdout, stderr).
-func runTool(_ name: String, _ arguments: [String], environment: [String: String] = [:]) async throws -> (status: Int32, out: String, err: String) {
+/// the cooperative pool; returns (exit status, stdout, stderr). With
+/// `killAfter`, a process still running then is sent SIGKILL (so a server
+/// that starts when it should have refused fails the test instead of hanging it).
+func runTool(_ name: String, _ arguments: [String], environment: [String: String] = [:],
+             killAfter: Duration? = nil) async throws -> (status: Int32, out: String, err: String) {
     let process = Process()
     process.executableURL = ServiceProcess.binDirectory.appendingPathComponent(name)
     process.arguments = arguments
@@ -104,6 +115,12 @@ func runTool(_ name: String, _ arguments: [String], environment: [String: String
             let stderr = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
             continuation.resume(returning: (finished.terminationStatus, stdout, stderr))
         }
-        do { try process.run() } catch { continuation.resume(throwing: error) }
+        do { try process.run() } catch { continuation.resume(throwing: error); return }
+        if let killAfter {
+            Task.detached {
+                try? await Task.sleep(for: killAfter)
+                if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+            }
+        }
     }
 }

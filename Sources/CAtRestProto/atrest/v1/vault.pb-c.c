@@ -3014,7 +3014,7 @@ const ProtobufCMessageDescriptor atrest__v1__reference_response__descriptor =
   (ProtobufCMessageInit) atrest__v1__reference_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor atrest__v1__vault_audit_entry__field_descriptors[9] =
+static const ProtobufCFieldDescriptor atrest__v1__vault_audit_entry__field_descriptors[10] =
 {
   {
     "seq",
@@ -3124,11 +3124,24 @@ static const ProtobufCFieldDescriptor atrest__v1__vault_audit_entry__field_descr
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "key_owner_tenant",
+    10,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Atrest__V1__VaultAuditEntry, key_owner_tenant),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned atrest__v1__vault_audit_entry__field_indices_by_name[] = {
   2,   /* field[2] = call_id */
   8,   /* field[8] = detail */
   6,   /* field[6] = key */
+  9,   /* field[9] = key_owner_tenant */
   5,   /* field[5] = operation */
   3,   /* field[3] = principal_id */
   7,   /* field[7] = result */
@@ -3139,7 +3152,7 @@ static const unsigned atrest__v1__vault_audit_entry__field_indices_by_name[] = {
 static const ProtobufCIntRange atrest__v1__vault_audit_entry__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 9 }
+  { 0, 10 }
 };
 const ProtobufCMessageDescriptor atrest__v1__vault_audit_entry__descriptor =
 {
@@ -3149,7 +3162,7 @@ const ProtobufCMessageDescriptor atrest__v1__vault_audit_entry__descriptor =
   "Atrest__V1__VaultAuditEntry",
   "atrest.v1",
   sizeof(Atrest__V1__VaultAuditEntry),
-  9,
+  10,
   atrest__v1__vault_audit_entry__field_descriptors,
   atrest__v1__vault_audit_entry__field_indices_by_name,
   1,  atrest__v1__vault_audit_entry__number_ranges,
@@ -3245,7 +3258,7 @@ const ProtobufCMessageDescriptor atrest__v1__get_audit_log_response__descriptor 
   (ProtobufCMessageInit) atrest__v1__get_audit_log_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor atrest__v1__verify_audit_log_response__field_descriptors[4] =
+static const ProtobufCFieldDescriptor atrest__v1__verify_audit_log_response__field_descriptors[5] =
 {
   {
     "intact",
@@ -3295,17 +3308,30 @@ static const ProtobufCFieldDescriptor atrest__v1__verify_audit_log_response__fie
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "gaps",
+    5,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Atrest__V1__VerifyAuditLogResponse, n_gaps),
+    offsetof(Atrest__V1__VerifyAuditLogResponse, gaps),
+    &atrest__v1__vault_audit_entry__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned atrest__v1__verify_audit_log_response__field_indices_by_name[] = {
   1,   /* field[1] = entries */
   2,   /* field[2] = first_bad_line */
+  4,   /* field[4] = gaps */
   0,   /* field[0] = intact */
   3,   /* field[3] = problem */
 };
 static const ProtobufCIntRange atrest__v1__verify_audit_log_response__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 4 }
+  { 0, 5 }
 };
 const ProtobufCMessageDescriptor atrest__v1__verify_audit_log_response__descriptor =
 {
@@ -3315,7 +3341,7 @@ const ProtobufCMessageDescriptor atrest__v1__verify_audit_log_response__descript
   "Atrest__V1__VerifyAuditLogResponse",
   "atrest.v1",
   sizeof(Atrest__V1__VerifyAuditLogResponse),
-  4,
+  5,
   atrest__v1__verify_audit_log_response__field_descriptors,
   atrest__v1__verify_audit_log_response__field_indices_by_name,
   1,  atrest__v1__verify_audit_log_response__number_ranges,
