@@ -17,7 +17,8 @@ extension AuditLog {
     /// first (the evidence is kept, not deleted). The gap entry takes the
     /// sequence number after the highest one the anchor or any line names,
     /// so no number is used twice. Returns nil when the log verifies.
-    /// Run only while no vault uses the log.
+    /// The log must be opened for recovery (`check: false`): that holds an
+    /// exclusive lock, so no vault appends meanwhile.
     func recordGap(by actor: String, reason: String, time: Int64) throws(VaultError) -> GapRecord? {
         let bytes = try vaulted { () throws(LocalStateError) in try LocalFile.read(path) } ?? []
         let scan = try self.scan()
@@ -45,7 +46,8 @@ extension AuditLog {
             + "problem: \(scan.problem(logPath: path, headPath: headPath, newVault: false)); recorded by \(actor)"
             + (reason.isEmpty ? "" : "; reason: \(reason)")
         let entry = try appendGap(AuditEntry(time: time, callID: [], principalID: actor, tenantID: "", operation: AuditEntry.gapOperation,
-                                             key: KeyRef(provider: "", keyID: ""), result: "gap", detail: detail), after: skipTo)
+                                             key: KeyRef(provider: "", keyID: ""), result: "gap", detail: detail),
+                                  after: skipTo, chainedTo: scan.lastHash)
         return GapRecord(entry: entry, damagedCopy: damagedCopy)
     }
 

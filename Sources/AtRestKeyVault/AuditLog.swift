@@ -63,6 +63,13 @@ final class AuditLog: Sendable {
         }
         let fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o600)
         guard fd >= 0 else { throw VaultError(.io, LocalFile.ioError("opening audit log", path).message) }
+        // Serving vaults share the log; the recovery needs it alone.
+        guard flock(fd, (check ? LOCK_SH : LOCK_EX) | LOCK_NB) == 0 else {
+            close(fd)
+            throw VaultError(.unavailable, check
+                ? "the audit log '\(path)' is locked by a running audit recovery (atrest-keyvault --recover-audit); start the vault when it has finished"
+                : "the audit log '\(path)' is in use by a running vault; stop the vault before recovering its audit log")
+        }
         // A torn last line (crash in the middle of a write) is cut off so the
         // chain stays parseable; it was never anchored.
         if check, scan.completeBytes < bytes.count { _ = ftruncate(fd, off_t(scan.completeBytes)) }
@@ -91,10 +98,13 @@ final class AuditLog: Sendable {
         }
     }
 
-    /// Appends an `AuditGap` entry numbered after `seq` (or after the chain's
-    /// head, if later) and anchors: recovery only.
-    func appendGap(_ entry: AuditEntry, after seq: UInt64) throws(VaultError) -> AuditEntry {
-        state.withLock { $0.seq = max($0.seq, seq) }
+    /// Appends an `AuditGap` entry numbered `seq + 1`, chained to `hash` (the
+    /// last entry that verifies), and anchors: recovery only.
+    func appendGap(_ entry: AuditEntry, after seq: UInt64, chainedTo hash: [UInt8]) throws(VaultError) -> AuditEntry {
+        state.withLock {
+            $0.seq = seq
+            $0.hash = hash
+        }
         return try append(entry, anchorNow: true)
     }
 

@@ -88,11 +88,16 @@ import Testing
             #expect(gap.detail.contains(expected), "\(expected) in \(gap.detail)")
         }
 
-        let vault = try fixture.openVault()
-        let verified = try vault.verifyAuditLog(caller: VaultFixture.auditor)
-        #expect(verified.intact && verified.gaps.map(\.seq) == [gap.seq], "\(verified)")
-        _ = try vault.getKey(KeyRef(provider: "customer", keyID: "k1"), caller: VaultFixture.admin)
-        try vault.close()
+        do {
+            let vault = try fixture.openVault()
+            let verified = try vault.verifyAuditLog(caller: VaultFixture.auditor)
+            #expect(verified.intact && verified.gaps.map(\.seq) == [gap.seq], "\(verified)")
+            _ = try vault.getKey(KeyRef(provider: "customer", keyID: "k1"), caller: VaultFixture.admin)
+            try vault.close()
+            // Never while a vault uses the log.
+            let busy = vaultError { _ = try AuditRecovery.recover(config: fixture.config(), actor: "operator:ops@host-1") }
+            #expect(busy?.code == .unavailable && busy?.message.contains("stop the vault") == true)
+        }
         let after = try fixture.openVault().auditEntries(caller: VaultFixture.auditor)
         #expect(after.map(\.seq) == [1, 2, gap.seq, gap.seq + 1])
         // A second run finds nothing to do.
