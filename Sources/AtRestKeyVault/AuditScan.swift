@@ -45,19 +45,17 @@ struct AuditScan {
         while start < completeBytes {
             let end = log[start...].firstIndex(of: 0x0a)!
             lines += 1
-            let text = String(decoding: log[start..<end], as: UTF8.self)
-            let tab = text.lastIndex(of: "\t")
-            let entry = tab.flatMap { AuditEntry(line: text[..<$0]) }
-            if let entry { highestSeq = max(highestSeq, entry.seq) }
+            let line = Line(log[start..<end])
+            if let seq = line?.seq { highestSeq = max(highestSeq, seq) }
             if firstBadLine == 0 {
-                if let problem = try check(text, tab, entry, key: key) {
+                if let problem = try check(line, key: key) {
                     firstBadLine = lines
                     lineProblem = "line \(lines): \(problem)"
-                } else if let entry {
+                } else if let line {
                     verified = lines
                     verifiedBytes = end + 1
-                    if entry.operation == AuditEntry.gapOperation { gaps.append(entry) }
-                    if case .anchored(let seq, _) = head, seq == entry.seq { anchoredHash = lastHash }
+                    if line.isGap, let entry = line.entry { gaps.append(entry) }
+                    if case .anchored(let seq, _) = head, seq == line.seq { anchoredHash = lastHash }
                 }
             }
             start = end + 1
@@ -65,18 +63,42 @@ struct AuditScan {
         if case .anchored(_, let hash) = head, let anchoredHash { headReached = ConstantTime.equals(anchoredHash, hash) }
     }
 
+    /// One line's bytes split where the chain needs them, without building
+    /// an `AuditEntry` (start-up reads every line; only gap entries are parsed whole).
+    struct Line {
+        var content: ArraySlice<UInt8>
+        var seq: UInt64
+        var isGap: Bool
+        var stored: [UInt8]
+
+        init?(_ bytes: ArraySlice<UInt8>) {
+            var tabs: [Int] = []
+            for index in bytes.indices where bytes[index] == 0x09 { tabs.append(index) }
+            // 11 or 12 fields, then the hash.
+            guard tabs.count == 11 || tabs.count == 12, let last = tabs.last,
+                  let seq = UInt64(String(decoding: bytes[bytes.startIndex..<tabs[0]], as: UTF8.self)),
+                  let stored = Hex.decode(String(decoding: bytes[(last + 1)...], as: UTF8.self)) else { return nil }
+            content = bytes[bytes.startIndex..<last]
+            self.seq = seq
+            isGap = bytes[(tabs[4] + 1)..<tabs[5]].elementsEqual(AuditEntry.gapOperation.utf8)
+            self.stored = stored
+        }
+
+        var entry: AuditEntry? { AuditEntry(line: String(decoding: content, as: UTF8.self)[...]) }
+    }
+
     /// Checks one line against the chain so far; nil when it verifies (and advances the chain).
-    private mutating func check(_ text: String, _ tab: String.Index?, _ entry: AuditEntry?, key: SecretBytes) throws(VaultError) -> String? {
-        guard let tab, let entry, let stored = Hex.decode(String(text[text.index(after: tab)...])) else { return "malformed entry" }
-        let expected = try VaultCrypto.hmacSHA256(key: key, lastHash, Array(text[..<tab].utf8))
-        guard ConstantTime.equals(expected, stored) else {
+    private mutating func check(_ line: Line?, key: SecretBytes) throws(VaultError) -> String? {
+        guard let line, !line.isGap || line.entry != nil else { return "malformed entry" }
+        let expected = try VaultCrypto.hmacSHA256(key: key, lastHash, Array(line.content))
+        guard ConstantTime.equals(expected, line.stored) else {
             return "hash does not match (the entry was edited, or an entry before it was removed, inserted or reordered)"
         }
         // Only a recorded gap may skip sequence numbers (the entries it accounts for).
-        let gapOK = entry.operation == AuditEntry.gapOperation && entry.seq > lastSeq
-        guard entry.seq == lastSeq + 1 || gapOK else { return "sequence number \(entry.seq) where \(lastSeq + 1) was expected" }
-        lastSeq = entry.seq
-        lastHash = stored
+        let gapOK = line.isGap && line.seq > lastSeq
+        guard line.seq == lastSeq + 1 || gapOK else { return "sequence number \(line.seq) where \(lastSeq + 1) was expected" }
+        lastSeq = line.seq
+        lastHash = line.stored
         return nil
     }
 
