@@ -8,11 +8,14 @@ public struct AuditEntry: Sendable, Equatable, WireMessage {
     public var time: Int64
     public var callID: [UInt8]
     public var principalID: String
+    /// The caller's tenant. In `audit.log` it is the keyed hash `tenant~…`
+    /// (`AuditNames`); a reader allowed to see the name gets it back.
     public var tenantID: String
     public var operation: String
     public var key: KeyRef
     /// "ok" or a `VaultError.Code`.
     public var result: String
+    /// Account and tenant names in it are keyed hashes in `audit.log`.
     public var detail: String
 
     public init(seq: UInt64 = 0, time: Int64, callID: [UInt8], principalID: String, tenantID: String,
@@ -41,6 +44,8 @@ public struct AuditEntry: Sendable, Equatable, WireMessage {
 
     /// The line's fields before the hash: tab-separated, tabs and newlines in
     /// values replaced by spaces so a value cannot forge a field or a line.
+    /// The key's tenant needs no field: the qualified key id carries its tag
+    /// (`KeyNamespace`).
     var line: String {
         [String(seq), String(time), Hex.encode(callID), principalID, tenantID, operation, key.provider, key.keyID,
          String(key.version), result, detail]
@@ -56,6 +61,10 @@ public struct AuditEntry: Sendable, Equatable, WireMessage {
         self.init(seq: seq, time: time, callID: callID, principalID: f[3], tenantID: f[4], operation: f[5],
                   key: KeyRef(provider: f[6], keyID: f[7], version: version), result: f[9], detail: f[10])
     }
+
+    /// Written by `atrest-keyvault recover-audit`: records entries that are
+    /// missing or did not verify, and may skip sequence numbers.
+    public static let gapOperation = "AuditGap"
 }
 
 /// The outcome of verifying the audit log.
@@ -65,11 +74,15 @@ public struct AuditVerification: Sendable, Equatable {
     /// 1-based line number of the first entry that does not verify; 0 when intact.
     public var firstBadLine: UInt64
     public var problem: String
+    /// The `AuditGap` entries in the verified part of the chain: gaps an
+    /// operator recorded with `atrest-keyvault recover-audit`.
+    public var gaps: [AuditEntry]
 
-    public init(intact: Bool, entries: UInt64, firstBadLine: UInt64 = 0, problem: String = "") {
+    public init(intact: Bool, entries: UInt64, firstBadLine: UInt64 = 0, problem: String = "", gaps: [AuditEntry] = []) {
         self.intact = intact
         self.entries = entries
         self.firstBadLine = firstBadLine
         self.problem = problem
+        self.gaps = gaps
     }
 }

@@ -10,20 +10,27 @@ import Synchronization
 /// bytes, and `auditKey` = HMAC-SHA256(rootKey, "atrest/v1/audit-chain"). An
 /// edited, removed, inserted or reordered line breaks the chain at that line;
 /// keying the chain means someone with write access to the file but not the
-/// root key cannot recompute it.
+/// root key cannot recompute it. Account and tenant names are written as
+/// keyed hashes (`AuditNames`).
 ///
 /// Cutting entries off the end leaves a valid chain, so the head is anchored:
-/// `audit.head` holds the last anchored seq and hash with their MAC and is
-/// rewritten (after an fdatasync of the log) after every key-management
-/// operation and every `anchorEvery` entries. Verification requires the log
-/// to reach the anchor. Entries after the last anchor are covered by the chain
-/// only. Lines are appended with one write(2) each and not fsynced one by one
-/// (a process crash loses nothing; an OS crash can lose the un-anchored tail).
+/// `audit.log.head` holds the last anchored seq and hash with their MAC and is
+/// rewritten (after an fdatasync of the log) at the first start, after every
+/// key-management operation, every `anchorEvery` entries and on close.
+/// Opening the log verifies the whole chain against the anchor and refuses
+/// (`.auditIncomplete`) a log that does not verify or does not reach the
+/// anchor, and a missing anchor unless the log is empty and the vault new;
+/// `recordGap` (`atrest-keyvault recover-audit`) is the way out. Entries after
+/// the last anchor are covered by the chain only. Lines are appended with one
+/// write(2) each and not fsynced one by one (a process crash loses nothing;
+/// an OS crash can lose the un-anchored tail).
 final class AuditLog: Sendable {
     let path: String
-    private let headPath: String
+    let headPath: String
+    let names: AuditNames
     private let key: SecretBytes
     private let anchorEvery: Int
+    private let newVault: Bool
     private let state: Mutex<Chain>
 
     struct Chain {
@@ -33,33 +40,41 @@ final class AuditLog: Sendable {
         var sinceAnchor: Int
     }
 
-    init(path: String, rootKey: SecretBytes, anchorEvery: Int) throws(VaultError) {
+    /// Opens the log for appending. `newVault`: nothing else of the vault
+    /// exists yet, so an empty log without an anchor is a first start.
+    /// `check` false (recovery only) skips the start-up verification.
+    init(path: String, rootKey: SecretBytes, anchorEvery: Int, names: AuditNames, newVault: Bool, check: Bool = true) throws(VaultError) {
         self.path = path
-        headPath = path + ".head"
-        key = SecretBytes(try VaultCrypto.hmacSHA256(key: rootKey, Array("atrest/v1/audit-chain".utf8)))
+        let headPath = path + ".head"
+        self.headPath = headPath
+        self.names = names
+        self.newVault = newVault
+        let key = SecretBytes(try VaultCrypto.hmacSHA256(key: rootKey, Array("atrest/v1/audit-chain".utf8)))
+        self.key = key
         self.anchorEvery = max(1, anchorEvery)
+        let bytes = try vaulted { () throws(LocalStateError) in try LocalFile.read(path) } ?? []
+        let scan = try AuditScan(log: bytes, head: try vaulted { () throws(LocalStateError) in try LocalFile.read(headPath) }, key: key)
+        if check, !scan.intact(newVault: newVault) {
+            let directory = LocalFile.parentDirectory(of: path)
+            throw VaultError(.auditIncomplete, "the audit log does not verify: \(scan.problem(logPath: path, headPath: headPath, newVault: newVault)). "
+                + "The vault does not start with an incomplete or altered audit log. Restore '\(path)' and '\(headPath)' together from a backup, "
+                + "or record the gap in the log and re-anchor it with: atrest-keyvault recover-audit --data-dir \(directory) "
+                + "(docs/KEY-PROVIDERS.md, \"Audit log\")")
+        }
         let fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o600)
         guard fd >= 0 else { throw VaultError(.io, LocalFile.ioError("opening audit log", path).message) }
-        // Continue the chain from the last complete line. A torn last line
-        // (crash in the middle of a write) is cut off so the chain stays parseable.
-        let bytes = try vaulted { () throws(LocalStateError) in try LocalFile.read(path) } ?? []
-        var end = bytes.count
-        if let lastNewline = bytes.lastIndex(of: 0x0a) { end = lastNewline + 1 } else { end = 0 }
-        if end < bytes.count { _ = ftruncate(fd, off_t(end)) }
-        var chain = Chain(fd: fd, seq: 0, hash: [UInt8](repeating: 0, count: 32), sinceAnchor: 0)
-        if end > 0 {
-            let content = bytes[..<(end - 1)]
-            let lastLine = content.lastIndex(of: 0x0a).map { content[($0 + 1)...] } ?? content[...]
-            let text = String(decoding: lastLine, as: UTF8.self)
-            if let tab = text.lastIndex(of: "\t"), let hash = Hex.decode(String(text[text.index(after: tab)...])),
-               let entry = AuditEntry(line: text[..<tab]) {
-                chain.seq = entry.seq
-                chain.hash = hash
-            } else {
-                throw VaultError(.corrupt, "audit log '\(path)': the last line is malformed; verify the log and restore it from backup")
-            }
+        // Serving vaults share the log; the recovery needs it alone.
+        guard flock(fd, (check ? LOCK_SH : LOCK_EX) | LOCK_NB) == 0 else {
+            close(fd)
+            throw VaultError(.unavailable, check
+                ? "the audit log '\(path)' is locked by a running audit recovery (atrest-keyvault --recover-audit); start the vault when it has finished"
+                : "the audit log '\(path)' is in use by a running vault; stop the vault before recovering its audit log")
         }
-        state = Mutex(chain)
+        // A torn last line (crash in the middle of a write) is cut off so the
+        // chain stays parseable; it was never anchored.
+        if check, scan.completeBytes < bytes.count { _ = ftruncate(fd, off_t(scan.completeBytes)) }
+        state = Mutex(Chain(fd: fd, seq: scan.lastSeq, hash: scan.lastHash, sinceAnchor: 0))
+        if check, scan.head == .missing { try anchor() }
     }
 
     deinit { _ = state.withLock { close($0.fd) } }
@@ -68,7 +83,7 @@ final class AuditLog: Sendable {
     @discardableResult
     func append(_ entry: AuditEntry, anchorNow: Bool = false) throws(VaultError) -> AuditEntry {
         try state.withLock { chain throws(VaultError) -> AuditEntry in
-            var entry = entry
+            var entry = try names.persisted(entry)
             entry.seq = chain.seq + 1
             let content = entry.line
             let hash = try VaultCrypto.hmacSHA256(key: key, chain.hash, Array(content.utf8))
@@ -81,6 +96,16 @@ final class AuditLog: Sendable {
             if anchorNow || chain.sinceAnchor >= anchorEvery { try anchor(&chain) }
             return entry
         }
+    }
+
+    /// Appends an `AuditGap` entry numbered `seq + 1`, chained to `hash` (the
+    /// last entry that verifies), and anchors: recovery only.
+    func appendGap(_ entry: AuditEntry, after seq: UInt64, chainedTo hash: [UInt8]) throws(VaultError) -> AuditEntry {
+        state.withLock {
+            $0.seq = seq
+            $0.hash = hash
+        }
+        return try append(entry, anchorNow: true)
     }
 
     /// Makes the current head durable and records it in `audit.head`.
@@ -108,44 +133,21 @@ final class AuditLog: Sendable {
         return result
     }
 
-    /// Recomputes the chain and checks the head anchor.
+    /// Recomputes the chain and checks it against the head anchor.
     func verify() throws(VaultError) -> AuditVerification {
-        var previous = [UInt8](repeating: 0, count: 32)
-        var count: UInt64 = 0
-        var hashes: [UInt64: [UInt8]] = [:]
-        for (index, line) in try lines().enumerated() {
-            let number = UInt64(index + 1)
-            func bad(_ problem: String) -> AuditVerification {
-                AuditVerification(intact: false, entries: count, firstBadLine: number, problem: "line \(number): \(problem)")
-            }
-            guard let tab = line.lastIndex(of: "\t"), let stored = Hex.decode(String(line[line.index(after: tab)...])),
-                  let entry = AuditEntry(line: line[..<tab]) else { return bad("malformed entry") }
-            let expected = try VaultCrypto.hmacSHA256(key: key, previous, Array(line[..<tab].utf8))
-            guard ConstantTime.equals(expected, stored) else {
-                return bad("hash does not match (the entry was edited, or an entry before it was removed, inserted or reordered)")
-            }
-            guard entry.seq == number else { return bad("sequence number \(entry.seq) where \(number) was expected") }
-            previous = stored
-            hashes[entry.seq] = stored
-            count = number
-        }
-        if let head = try vaulted({ () throws(LocalStateError) in try LocalFile.read(headPath) }) {
-            let fields = String(decoding: head, as: UTF8.self).split(separator: "\n").first?.split(separator: "\t") ?? []
-            guard fields.count == 3, let seq = UInt64(fields[0]), let mac = Hex.decode(String(fields[2])),
-                  ConstantTime.equals(mac, try VaultCrypto.hmacSHA256(key: key, Array("anchor\t\(fields[0])\t\(fields[1])".utf8))) else {
-                return AuditVerification(intact: false, entries: count, firstBadLine: count + 1, problem: "the head anchor '\(headPath)' is malformed or was edited")
-            }
-            guard seq <= count, let hash = hashes[seq], Hex.encode(hash) == fields[1] else {
-                return AuditVerification(intact: false, entries: count, firstBadLine: count + 1,
-                                         problem: "the log ends at entry \(count) but the head anchor records entry \(seq): entries were cut off the end")
-            }
-        }
-        return AuditVerification(intact: true, entries: count)
+        try scan().verification(logPath: path, headPath: headPath, newVault: newVault)
     }
 
+    /// Reads the anchor first: entries it names were synced before it was written.
+    func scan() throws(VaultError) -> AuditScan {
+        let head = try vaulted { () throws(LocalStateError) in try LocalFile.read(headPath) }
+        return try AuditScan(log: try vaulted { () throws(LocalStateError) in try LocalFile.read(path) } ?? [], head: head, key: key)
+    }
+
+    /// Complete lines only: a line being appended right now is not one yet.
     private func lines() throws(VaultError) -> [Substring] {
         let text = String(decoding: try vaulted { () throws(LocalStateError) in try LocalFile.read(path) } ?? [], as: UTF8.self)
-        if text.isEmpty { return [] }
-        return text.split(separator: "\n", omittingEmptySubsequences: false).dropLast(text.hasSuffix("\n") ? 1 : 0).map { $0 }
+        guard let last = text.lastIndex(of: "\n") else { return [] }
+        return text[..<last].split(separator: "\n", omittingEmptySubsequences: false)
     }
 }

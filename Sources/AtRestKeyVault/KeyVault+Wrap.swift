@@ -140,8 +140,9 @@ extension KeyVault {
     public func auditEntries(after: UInt64 = 0, limit: Int = 1000, caller: VaultCaller) throws(VaultError) -> [AuditEntry] {
         try requireRole(caller, [config.auditorRole, config.adminRole], for: "read the audit log")
         let limit = max(1, min(limit, 10_000))
-        if isSystemAdministrator(caller) { return try audit.entries(after: after, limit: limit) }
-        return try audit.entries(after: after, limit: limit) { isTenantEntry($0, caller.tenantID) }
+        if isSystemAdministrator(caller) { return auditReadable(try audit.entries(after: after, limit: limit), for: caller) }
+        let tenant = try auditTenantHash(caller)
+        return auditReadable(try audit.entries(after: after, limit: limit) { isTenantEntry($0, caller.tenantID, hashed: tenant) }, for: caller)
     }
 
     /// The chain is one chain, keyed with the root key, so only the vault can
@@ -151,11 +152,19 @@ extension KeyVault {
         try requireRole(caller, [config.auditorRole, config.adminRole], for: "verify the audit log")
         var report = try audit.verify()
         if isSystemAdministrator(caller) { return report }
-        report.entries = UInt64(try audit.entries(after: 0, limit: .max) { isTenantEntry($0, caller.tenantID) }.count)
+        let tenant = try auditTenantHash(caller)
+        report.entries = UInt64(try audit.entries(after: 0, limit: .max) { isTenantEntry($0, caller.tenantID, hashed: tenant) }.count)
         return report
     }
 
-    private func isTenantEntry(_ entry: AuditEntry, _ tenant: String) -> Bool {
-        entry.tenantID == tenant || owns(tenant, entry.key)
+    /// The caller's tenant as `audit.log` stores it (`AuditNames`).
+    private func auditTenantHash(_ caller: VaultCaller) throws(VaultError) -> String {
+        try audit.names.hash(caller.tenantID, .tenant)
+    }
+
+    /// An entry of `tenant`: one of its keys, a call by one of its
+    /// principals, or a recorded gap (which concerns every tenant).
+    private func isTenantEntry(_ entry: AuditEntry, _ tenant: String, hashed: String) -> Bool {
+        entry.tenantID == hashed || owns(tenant, entry.key) || entry.operation == AuditEntry.gapOperation
     }
 }

@@ -46,8 +46,11 @@ public final class KeyVault: Sendable {
             providers[spec.name] = try LoadedProvider(spec: spec, table: table, context: ProviderHostContext(state: state, clock: config.clock))
         }
         self.providers = providers
+        // import-key.state is made at the first start, after the audit log.
+        let newVault = !LocalFile.exists(data + "/import-key.state") && !LocalFile.exists(data + "/vault.state")
         policy = try VaultPolicy(file: SealedFile(path: data + "/vault.state", label: "vault-state", rootKey: rootKey))
-        audit = try AuditLog(path: data + "/audit.log", rootKey: rootKey, anchorEvery: config.auditAnchorEvery)
+        audit = try AuditLog(path: data + "/audit.log", rootKey: rootKey, anchorEvery: config.auditAnchorEvery,
+                             names: try AuditNames(rootKey: rootKey, file: Self.auditNamesFile(data, rootKey)), newVault: newVault)
         statusAudit = KeyStatusAudit(interval: config.keyStatusAuditInterval)
         let importFile = SealedFile(path: data + "/import-key.state", label: "import-key", rootKey: rootKey)
         let importKey: SecretBytes
@@ -107,9 +110,22 @@ public final class KeyVault: Sendable {
         return result
     }
 
+    /// The entry for one call. The names its detail may hold (the caller's
+    /// tenant and account, its grant's tenant and account) are noted so the
+    /// log writes them hashed (`AuditNames`).
     func entry(_ operation: String, _ key: KeyRef, _ caller: VaultCaller, _ callID: [UInt8], result: String, detail: String = "") -> AuditEntry {
-        AuditEntry(time: config.clock(), callID: callID, principalID: caller.principalID, tenantID: caller.tenantID,
-                   operation: operation, key: key, result: result, detail: detail)
+        var names: [(String, AuditNames.Kind)] = [(caller.tenantID, .tenant), (caller.accountID, .account)]
+        if let binding = policy.binding(caller.principalID, on: key) { names += [(binding.tenant, .tenant), (binding.accountID, .account)] }
+        // A failure here surfaces in the append that follows (it saves the names).
+        try? audit.names.note(names)
+        return AuditEntry(time: config.clock(), callID: callID, principalID: caller.principalID, tenantID: caller.tenantID,
+                          operation: operation, key: key, result: result, detail: detail)
+    }
+
+
+    /// Where the hashed names of the audit log are kept, sealed (`AuditNames`).
+    static func auditNamesFile(_ data: String, _ rootKey: SecretBytes) -> SealedFile {
+        SealedFile(path: data + "/audit-names.state", label: "audit-names", rootKey: rootKey)
     }
 
     func emit(_ kind: KeyEvent.Kind, _ key: KeyRef, principal: String = "", actor: VaultCaller) {

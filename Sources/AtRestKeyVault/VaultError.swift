@@ -33,6 +33,9 @@ public struct VaultError: Error, Sendable, Equatable, CustomStringConvertible {
         public static let unavailable = Code(rawValue: "unavailable")
         /// Plug-in loading failed: missing file, missing symbol, wrong ABI version.
         public static let pluginLoad = Code(rawValue: "pluginLoad")
+        /// The audit log does not verify against its head anchor (start-up;
+        /// `atrest-keyvault recover-audit` records the gap).
+        public static let auditIncomplete = Code(rawValue: "auditIncomplete")
         public static let io = Code(rawValue: "io")
         public static let `internal` = Code(rawValue: "internal")
     }
@@ -54,7 +57,7 @@ public struct VaultError: Error, Sendable, Equatable, CustomStringConvertible {
         case .alreadyExists: .alreadyExists
         case .invalidArgument: .invalidArgument
         case .permissionDenied, .revoked: .permissionDenied
-        case .corrupt: .dataLoss
+        case .corrupt, .auditIncomplete: .dataLoss
         case .unsupported: .unimplemented
         case .unavailable: .unavailable
         case .staleToken: .unauthenticated

@@ -366,10 +366,12 @@ public struct VerifyAuditLogResponse: Sendable, Equatable, WireMessage {
     public var report: AuditVerification
     public init(_ report: AuditVerification) { self.report = report }
     public init(wire: WireFields) throws {
-        self.init(AuditVerification(intact: wire.bool(1), entries: wire.uint64(2), firstBadLine: wire.uint64(3), problem: wire.string(4)))
+        self.init(AuditVerification(intact: wire.bool(1), entries: wire.uint64(2), firstBadLine: wire.uint64(3), problem: wire.string(4),
+                                    gaps: try wire.messages(5)))
     }
     public var wire: WireFields {
-        [1: .bool(report.intact), 2: .uint(report.entries), 3: .uint(report.firstBadLine), 4: .string(report.problem)]
+        [1: .bool(report.intact), 2: .uint(report.entries), 3: .uint(report.firstBadLine), 4: .string(report.problem),
+         5: .messages(report.gaps)]
     }
 }
 

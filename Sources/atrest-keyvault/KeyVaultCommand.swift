@@ -65,6 +65,12 @@ struct KeyVaultCommand: AsyncParsableCommand {
     @Option(help: "Seconds between audit summaries of unchanged, allowed KeyStatus checks per caller and key (0: audit every check).")
     var keyStatusAuditInterval: Int64 = 900
 
+    @Flag(help: "Do not serve: record why the audit log does not verify as an AuditGap entry, re-anchor it, and exit (run with the vault stopped; docs/KEY-PROVIDERS.md \"Audit log\").")
+    var recoverAudit = false
+
+    @Option(help: "With --recover-audit: why (ticket, incident), recorded in the gap entry.")
+    var recoverAuditReason = ""
+
     @Option(help: "Log level (trace, debug, info, notice, warning, error); default $ATREST_LOG_LEVEL or info.")
     var logLevel: String?
 
@@ -85,6 +91,7 @@ struct KeyVaultCommand: AsyncParsableCommand {
         config.auditorRole = auditorRole
         guard keyStatusAuditInterval >= 0 else { throw ValidationError("--key-status-audit-interval must be 0 or more seconds") }
         config.keyStatusAuditInterval = keyStatusAuditInterval
+        if recoverAudit { return try recover(config) }
 
         let publisher = try EventPublisher(
             endpoint: eventsEndpoint, configuration: EventPublisherConfiguration(curve: curveConfiguration, logger: logger))
@@ -96,7 +103,7 @@ struct KeyVaultCommand: AsyncParsableCommand {
             publisher.close()
             logger.critical("cannot start", metadata: ["error": "\(error.message)"])
             FileHandle.standardError.write(Data("atrest-keyvault: cannot start: \(error.message)\n".utf8))
-            throw ExitCode.failure
+            throw error.code == .auditIncomplete ? ExitCode(Self.auditIncompleteExitCode) : ExitCode.failure
         }
         for (name, reason) in vault.providerStatus {
             if let reason { logger.error("provider unavailable", metadata: ["provider": "\(name)", "reason": "\(reason)"]) }

@@ -39,8 +39,9 @@ import Testing
         fclose(file)
     }
 
+    /// Verifies offline: the vault itself no longer opens a log that does not verify.
     func verify() throws -> AuditVerification {
-        try fixture.openVault().verifyAuditLog(caller: VaultFixture.auditor)
+        try AuditRecovery.inspect(config: fixture.config())
     }
 
     @Test func recordsWhoWhatWhichVersionResultAndCallID() throws {
@@ -84,7 +85,7 @@ import Testing
     @Test func aCutOffTailIsDetectedThroughTheHeadAnchor() throws {
         let lines = try writeLog()
         rewrite(Array(lines.dropLast(2)))
-        let report = try fixture.openVault([.customer()]).verifyAuditLog(caller: VaultFixture.auditor)
+        let report = try verify()
         #expect(!report.intact)
         #expect(report.problem.contains("cut off the end"))
     }

@@ -167,6 +167,17 @@ import Testing
         _ = try await c.call("atrest.v1.KeyVault/EnableKey", request: KeyRequest(KeyRef(provider: "customer", keyID: "cmk1")), as: KeyResponse.self, metadata: alice)
         try await eventually { try await expectAllReadable(c, a, blobs) }
 
+        // The vault's audit log holds no account, tenant or blob name in clear
+        // (the denial above named account 'acct-a'); the tenant's administrator reads them back.
+        let auditBytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: "\(cluster.root)/vault/audit.log")))
+        for needle in ["acct-a", "acct-b", "size-65537.bin", "photos", "'t1'", "\tt1\t"] {
+            let found = contains(auditBytes, Array(needle.utf8))
+            #expect(!found, "audit.log holds '\(needle)' in clear")
+        }
+        #expect(contains(auditBytes, Array("of account 'acct~".utf8)) && contains(auditBytes, Array("\ttenant~".utf8)))
+        let aliceView = try await c.call("atrest.v1.KeyVault/GetAuditLog", request: GetAuditLogRequest(), as: GetAuditLogResponse.self, metadata: alice).message.entries
+        #expect(aliceView.contains { $0.tenantID == "t1" } && aliceView.contains { $0.detail.contains("of account 'acct-a'") })
+
         // Back to managed; then rotate the managed KEK (the service's key: the tenant's
         // administrator may not, the system administrator may): the account picks up
         // the new version, old data readable.

@@ -67,6 +67,11 @@ struct CLIProcessTests {
         let audit = try await atrest(["audit", "show", "--json"], at: fixture.vaultEndpoint)
         #expect(audit.status == 0)
         #expect(audit.out.contains("DisableKey"))
+        // The admin's tenant is stored hashed and shown to the admin by name.
+        let shown = (try JSONSerialization.jsonObject(with: Data(audit.out.utf8)) as? [[String: Any]]) ?? []
+        #expect(!shown.isEmpty && shown.allSatisfy { $0["tenant"] as? String == "system" }, "\(audit.out.prefix(400))")
+        let stored = try String(contentsOfFile: "\(fixture.directory)/vault/audit.log", encoding: .utf8)
+        #expect(!stored.contains("\tsystem\t") && stored.contains("\ttenant~"))
         let verify = try await atrest(["audit", "verify"], at: fixture.vaultEndpoint)
         #expect(verify.status == 0)
         #expect(verify.out.contains("intact") && verify.out.contains("yes"))

@@ -52,6 +52,14 @@ final class IdentityVaultFixture: @unchecked Sendable {
         identity = try Self.startIdentity(directory)
     }
 
+    /// Stops the vault (SIGTERM: it anchors its audit log on the way out).
+    func stopVault() { _ = vault.terminate() }
+
+    /// Starts the vault again on the same data directory (new port).
+    func startVault(providers: [String] = ["managed", "customer"]) throws {
+        vault = try Self.startVault(directory, identityEndpoint: identity.endpoint, providers: providers)
+    }
+
     /// A client of `endpoint` with a fresh login.
     func login(tenant: String = "", _ name: String, secret: String) async throws -> String {
         let client = try ServiceClient(endpoint: identity.endpoint, timeout: .seconds(10))

@@ -3303,7 +3303,7 @@ const ProtobufCMessageDescriptor atrest__v1__get_audit_log_response__descriptor 
   (ProtobufCMessageInit) atrest__v1__get_audit_log_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor atrest__v1__verify_audit_log_response__field_descriptors[4] =
+static const ProtobufCFieldDescriptor atrest__v1__verify_audit_log_response__field_descriptors[5] =
 {
   {
     "intact",
@@ -3353,17 +3353,30 @@ static const ProtobufCFieldDescriptor atrest__v1__verify_audit_log_response__fie
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "gaps",
+    5,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Atrest__V1__VerifyAuditLogResponse, n_gaps),
+    offsetof(Atrest__V1__VerifyAuditLogResponse, gaps),
+    &atrest__v1__vault_audit_entry__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned atrest__v1__verify_audit_log_response__field_indices_by_name[] = {
   1,   /* field[1] = entries */
   2,   /* field[2] = first_bad_line */
+  4,   /* field[4] = gaps */
   0,   /* field[0] = intact */
   3,   /* field[3] = problem */
 };
 static const ProtobufCIntRange atrest__v1__verify_audit_log_response__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 4 }
+  { 0, 5 }
 };
 const ProtobufCMessageDescriptor atrest__v1__verify_audit_log_response__descriptor =
 {
@@ -3373,7 +3386,7 @@ const ProtobufCMessageDescriptor atrest__v1__verify_audit_log_response__descript
   "Atrest__V1__VerifyAuditLogResponse",
   "atrest.v1",
   sizeof(Atrest__V1__VerifyAuditLogResponse),
-  4,
+  5,
   atrest__v1__verify_audit_log_response__field_descriptors,
   atrest__v1__verify_audit_log_response__field_indices_by_name,
   1,  atrest__v1__verify_audit_log_response__number_ranges,

@@ -474,6 +474,10 @@ struct  Atrest__V1__VaultAuditEntry
    * "ok" or the error code.
    */
   char *result;
+  /*
+   * Account and tenant names in it are keyed hashes ("acct~…", "tenant~…")
+   * unless the reader may see them.
+   */
   char *detail;
 };
 #define ATREST__V1__VAULT_AUDIT_ENTRY__INIT \
@@ -519,10 +523,15 @@ struct  Atrest__V1__VerifyAuditLogResponse
    */
   uint64_t first_bad_line;
   char *problem;
+  /*
+   * The AuditGap entries (gaps recorded by `atrest-keyvault recover-audit`).
+   */
+  size_t n_gaps;
+  Atrest__V1__VaultAuditEntry **gaps;
 };
 #define ATREST__V1__VERIFY_AUDIT_LOG_RESPONSE__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&atrest__v1__verify_audit_log_response__descriptor) \
-    , 0, 0, 0, (char *)protobuf_c_empty_string }
+    , 0, 0, 0, (char *)protobuf_c_empty_string, 0,NULL }
 
 
 /*
