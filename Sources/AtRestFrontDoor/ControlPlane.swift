@@ -1,18 +1,22 @@
 import Dispatch
+import AtRestCrypto
+import AtRestIdentity
 import AtRestMessaging
 import AtRestWire
 
 /// What the front door answers itself: `atrest.v1.Account/*`, and the
-/// identity and vault methods, forwarded as they are (token included) so
-/// clients need only the front door's endpoint.
+/// identity and vault methods meant for users and tenants, forwarded as they
+/// are (token included) so clients need only the front door's endpoint.
+/// Which ones is the allow-list in `PublicMethods`; everything else is
+/// refused here whatever the token (service methods, and the vault methods
+/// that carry key material in clear, are for services, which call the
+/// identity and the vault on their own endpoints).
 ///
-/// Except the vault methods that carry key material in clear (`Wrap` takes
-/// a plaintext key, `Unwrap` returns one): those are for services, which
-/// call the vault directly, and are refused here so that no account key
-/// ever crosses the public endpoint or sits in the front door's buffers.
+/// A forwarded `Login` carries the caller's connection as
+/// `LoginGate.sourceMetadataKey`, so the identity service bounds password
+/// hashing per public client (docs/IDENTITY.md); reserved metadata a client
+/// sends itself is dropped.
 struct ControlPlane: RPCService {
-    static let keyMaterialMethods: Set<String> = ["atrest.v1.KeyVault/Wrap", "atrest.v1.KeyVault/Unwrap"]
-
     let accounts: RPCRouter
     let identity: RPCClient
     let vault: RPCClient
@@ -20,6 +24,7 @@ struct ControlPlane: RPCService {
     func handle(_ request: RPCRequest) async throws -> RPCResponse {
         var header = request.header
         header.metadata[AccountContext.metadataKey] = nil
+        header.metadata[LoginGate.sourceMetadataKey] = nil
         let method = header.method
         if method.hasPrefix("atrest.v1.Account/") {
             var clean = request
@@ -27,16 +32,12 @@ struct ControlPlane: RPCService {
             return try await accounts.handle(clean)
         }
         let upstream: RPCClient
-        if method.hasPrefix("atrest.v1.Identity/") {
+        switch try PublicMethods.upstream(for: method) {
+        case .identity:
             upstream = identity
-        } else if method.hasPrefix("atrest.v1.KeyVault/") {
-            guard !ControlPlane.keyMaterialMethods.contains(method) else {
-                throw RPCStatus(.permissionDenied, "\(method) is not served at the public endpoint: key material never "
-                                + "crosses the front door; services call the key vault directly")
-            }
+            if method == LoginGate.loginMethod { header.metadata[LoginGate.sourceMetadataKey] = Hex.encode(request.peer) }
+        case .vault:
             upstream = vault
-        } else {
-            throw RPCStatus(.unimplemented, "unknown method '\(method)'")
         }
         var timeout: Duration = .seconds(30)
         if let deadline = request.deadline {
