@@ -12,33 +12,46 @@ import AtRestWire
 /// that carry key material in clear, are for services, which call the
 /// identity and the vault on their own endpoints).
 ///
+/// Logins: at most as many are forwarded at once, in all and per client
+/// connection, as the identity service hashes (`LoginGate`); the excess is
+/// RESOURCE_EXHAUSTED here at once, so a flood never reaches the identity.
 /// A forwarded `Login` carries the caller's connection as
-/// `LoginGate.sourceMetadataKey`, so the identity service bounds password
-/// hashing per public client (docs/IDENTITY.md); reserved metadata a client
-/// sends itself is dropped.
+/// `LoginGate.sourceMetadataKey`, so the identity applies the same limits
+/// per public client (docs/IDENTITY.md); reserved metadata a client sends
+/// itself is dropped.
 struct ControlPlane: RPCService {
     let accounts: RPCRouter
     let identity: RPCClient
     let vault: RPCClient
+    let logins = LoginGate(policy: LoginGate.Policy())
 
     func handle(_ request: RPCRequest) async throws -> RPCResponse {
         var header = request.header
         header.metadata[AccountContext.metadataKey] = nil
         header.metadata[LoginGate.sourceMetadataKey] = nil
         let method = header.method
-        if method.hasPrefix("atrest.v1.Account/") {
+        let upstream: RPCClient
+        switch try PublicMethods.upstream(for: method) {
+        case .account:
             var clean = request
             clean.header = header
             return try await accounts.handle(clean)
-        }
-        let upstream: RPCClient
-        switch try PublicMethods.upstream(for: method) {
+        case .identity where method == LoginGate.loginMethod:
+            let source = Hex.encode(request.peer)
+            header.metadata[LoginGate.sourceMetadataKey] = source
+            return try await logins.whileForwarding(source: source) {
+                try await forward(request, header: header, to: identity)
+            }
         case .identity:
             upstream = identity
-            if method == LoginGate.loginMethod { header.metadata[LoginGate.sourceMetadataKey] = Hex.encode(request.peer) }
         case .vault:
             upstream = vault
         }
+        return try await forward(request, header: header, to: upstream)
+    }
+
+    private func forward(_ request: RPCRequest, header: RPCHeader, to upstream: RPCClient) async throws -> RPCResponse {
+        let method = header.method
         var timeout: Duration = .seconds(30)
         if let deadline = request.deadline {
             let left = Int64(deadline.uptimeNanoseconds) - Int64(DispatchTimeShim.nowNanos())

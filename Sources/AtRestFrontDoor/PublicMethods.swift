@@ -11,11 +11,12 @@ import AtRestWire
 /// tokens, account moves, key references and everything that makes, wraps
 /// or unwraps account keys. Services call those on the identity's and the
 /// vault's own endpoints; a leaked service secret used through the front
-/// door reaches none of them. `Account/*` is not here: the front door
-/// answers it itself, and every method of that router is public.
+/// door reaches none of them. `Account/*` is the front door's own router,
+/// written for the public endpoint: all of it is served (it checks callers).
 enum PublicMethods {
-    enum Upstream: Sendable { case identity, vault }
+    enum Upstream: Sendable { case account, identity, vault }
 
+    static let accountPrefix = "atrest.v1.Account/"
     static let identityPrefix = "atrest.v1.Identity/"
     static let vaultPrefix = "atrest.v1.KeyVault/"
 
@@ -38,9 +39,10 @@ enum PublicMethods {
         ["CreateManagedIdentity", "ManagedIdentityToken", "AccountIdentity", "MoveAccount"].map { identityPrefix + $0 }
         + ["Wrap", "Unwrap", "GenerateWrappedKey", "Rewrap", "RegisterReference", "UnregisterReference"].map { vaultPrefix + $0 })
 
-    /// Where `method` is forwarded, or the status that refuses it.
+    /// Who answers `method`, or the status that refuses it.
     static func upstream(for method: String) throws(RPCStatus) -> Upstream {
         if let upstream = forwarded[method] { return upstream }
+        if method.hasPrefix(accountPrefix) { return .account }
         if serviceOnly.contains(method) {
             throw RPCStatus(.permissionDenied, "\(method) is for AtRest services only and is not served at the public endpoint "
                             + "(whatever the token); services call it on the \(method.hasPrefix(identityPrefix) ? "identity service's" : "key vault's") own endpoint",

@@ -181,6 +181,17 @@ public final class LoginGate: Sendable {
 
     static let hashingNice: Int32 = 10
 
+    /// Runs `body` (forwarding a login) while holding a slot of the
+    /// forwarded lane for `source`; RESOURCE_EXHAUSTED at once when none is
+    /// free. The front door applies the same limits before it forwards, so
+    /// a flood is refused there and never reaches the identity service.
+    public func whileForwarding<T>(source: String, _ body: () async throws -> T) async throws -> T {
+        let lane = Lane.forwarded(source: source)
+        let slot = try admit(lane)
+        defer { release(lane, slot: slot) }
+        return try await body()
+    }
+
     /// Direct logins waiting for a slot (tests).
     var waiting: Int { state.withLock { $0.waiters.count } }
 
