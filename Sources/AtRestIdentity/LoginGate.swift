@@ -15,7 +15,7 @@ import Synchronization
 /// logins that come to the identity's own endpoint (the services, behind
 /// CURVE in production, few and trusted), at most `maxDirect` at once, the
 /// rest waiting in order for a slot until their deadline (services starting
-/// together must all get their tokens). Admitted hashes run on serial dispatch queues of
+/// together must all get their tokens), up to `maxDirectWaiting`. Admitted hashes run on serial dispatch queues of
 /// their own (one per slot, so each gets a thread), never on the
 /// cooperative pool: WhoAmI, Keys, token checks and the services' calls
 /// keep their threads whatever a flood of logins does.
@@ -24,6 +24,8 @@ public final class LoginGate: Sendable {
         public var maxPublic: Int = 2
         public var maxPerSource: Int = 1
         public var maxDirect: Int = 2
+        /// Direct logins waiting for a slot beyond this are refused like forwarded ones.
+        public var maxDirectWaiting: Int = 64
         public var retryAfterMs: UInt32 = 1000
         public init() {}
     }
@@ -114,7 +116,7 @@ public final class LoginGate: Sendable {
         }
         return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Int, any Error>) in
-                enum Outcome { case slot(Int), cancelled, waiting }
+                enum Outcome { case slot(Int), cancelled, full, waiting }
                 let outcome = state.withLock { state -> Outcome in
                     if state.cancelled.remove(id) != nil {
                         state.asking.remove(id)
@@ -125,12 +127,19 @@ public final class LoginGate: Sendable {
                         state.asking.remove(id)
                         return .slot(slot)
                     }
+                    guard state.waiters.count < policy.maxDirectWaiting else {
+                        state.asking.remove(id)
+                        return .full
+                    }
                     state.waiters.append(Waiter(id: id, continuation: continuation))
                     return .waiting
                 }
                 switch outcome {
                 case .slot(let slot): continuation.resume(returning: slot)
                 case .cancelled: continuation.resume(throwing: CancellationError())
+                case .full: continuation.resume(throwing: RPCStatus(
+                    .resourceExhausted, "too many logins are waiting on the identity endpoint; retry after retry_after_ms",
+                    retryAfterMs: policy.retryAfterMs))
                 case .waiting: break
                 }
             }

@@ -55,12 +55,16 @@ import Testing
     @Test func directLoginsWaitInOrderAndACancelledWaiterLeavesNoTrace() async throws {
         var policy = LoginGate.Policy()
         policy.maxDirect = 1
+        policy.maxDirectWaiting = 2
         let gate = LoginGate(policy: policy)
         let first = try await gate.waitForDirectSlot()
         let second = Task { try await gate.waitForDirectSlot() }
         let third = Task { try await gate.waitForDirectSlot() }
         // Both queue behind the one slot instead of being refused.
         while gate.waiting < 2 { await Task.yield() }
+        // The waiting room is bounded: one more is refused at once.
+        let refused = await #expect(throws: RPCStatus.self) { _ = try await gate.waitForDirectSlot() }
+        #expect(refused?.code == .resourceExhausted)
         third.cancel()
         await #expect(throws: CancellationError.self) { _ = try await third.value }
         #expect(gate.waiting == 1)

@@ -45,6 +45,7 @@ struct PublicEndpointTests {
         let key = try await keyAdmin.createKey(provider: "customer", KeySpec(keyID: "k1"))
         #expect(try await keyAdmin.listKeys().contains { $0.ref == key.ref })
         #expect(try await keyAdmin.keyStatus(key.ref).key.keyID == "k1")
+        #expect(try await keyAdmin.auditLog(after: 0, limit: 100).isEmpty == false)
         let alice = AccountClient(ServiceClient(rpc: cluster.client, token: try await cluster.token(tenant: "acme", "alice", "alice-secret-123")))
         #expect(try await alice.create("acct-a").accountID == "acct-a")
         // Services still reach the identity's service methods on its own endpoint.
