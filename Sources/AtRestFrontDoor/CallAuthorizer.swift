@@ -7,9 +7,11 @@ import AtRestWire
 ///
 /// Synchronous on purpose (no hand-off per call): token verification hits
 /// the verifier's cache after the first call, and the account lookup is a
-/// dictionary read. An unknown signing key starts a key-set refresh in the
-/// background and answers UNAVAILABLE with retry_after_ms, which clients
-/// retry for idempotent calls and calls with an idempotency key.
+/// dictionary read. An unknown signing key starts (or joins) the verifier's
+/// shared key-set fetch and answers UNAVAILABLE with retry_after_ms and
+/// reason `keyRefresh` (the call was not started); once that fetch has run,
+/// a kid it did not bring is UNAUTHENTICATED with reason `unknownKid` until
+/// the rate limit allows the next fetch (`TokenVerifier.verifyOrStartRefresh`).
 public struct CallAuthorizer: Sendable {
     let verifier: TokenVerifier
     let registry: AccountRegistry
@@ -37,11 +39,7 @@ public struct CallAuthorizer: Sendable {
             throw RPCStatus(.unauthenticated, "no token: send metadata 'authorization: Bearer <token>' (run `atrest login`)")
         }
         do {
-            return try verifier.verifyWithKnownKeys(token)
-        } catch let status as RPCStatus where status.details["reason"] == "unknownKid" {
-            let verifier = self.verifier
-            Task { _ = try? await verifier.verify(token) }
-            throw RPCStatus(.unavailable, "the token's signing key is being fetched from the identity service; retry", retryAfterMs: 100)
+            return try verifier.verifyOrStartRefresh(token)
         } catch let status as RPCStatus {
             throw status
         } catch {

@@ -1,43 +1,57 @@
 import Dispatch
+import AtRestCrypto
+import AtRestIdentity
 import AtRestMessaging
 import AtRestWire
 
 /// What the front door answers itself: `atrest.v1.Account/*`, and the
-/// identity and vault methods, forwarded as they are (token included) so
-/// clients need only the front door's endpoint.
+/// identity and vault methods meant for users and tenants, forwarded as they
+/// are (token included) so clients need only the front door's endpoint.
+/// Which ones is the allow-list in `PublicMethods`; everything else is
+/// refused here whatever the token (service methods, and the vault methods
+/// that carry key material in clear, are for services, which call the
+/// identity and the vault on their own endpoints).
 ///
-/// Except the vault methods that carry key material in clear (`Wrap` takes
-/// a plaintext key, `Unwrap` returns one): those are for services, which
-/// call the vault directly, and are refused here so that no account key
-/// ever crosses the public endpoint or sits in the front door's buffers.
+/// Logins: at most as many are forwarded at once, in all and per client
+/// connection, as the identity service hashes (`LoginGate`); the excess is
+/// RESOURCE_EXHAUSTED here at once, so a flood never reaches the identity.
+/// A forwarded `Login` carries the caller's connection as
+/// `LoginGate.sourceMetadataKey`, so the identity applies the same limits
+/// per public client (docs/IDENTITY.md); reserved metadata a client sends
+/// itself is dropped.
 struct ControlPlane: RPCService {
-    static let keyMaterialMethods: Set<String> = ["atrest.v1.KeyVault/Wrap", "atrest.v1.KeyVault/Unwrap"]
-
     let accounts: RPCRouter
     let identity: RPCClient
     let vault: RPCClient
+    let logins = LoginGate(policy: LoginGate.Policy())
 
     func handle(_ request: RPCRequest) async throws -> RPCResponse {
         var header = request.header
         header.metadata[AccountContext.metadataKey] = nil
+        header.metadata[LoginGate.sourceMetadataKey] = nil
         let method = header.method
-        if method.hasPrefix("atrest.v1.Account/") {
+        let upstream: RPCClient
+        switch try PublicMethods.upstream(for: method) {
+        case .account:
             var clean = request
             clean.header = header
             return try await accounts.handle(clean)
-        }
-        let upstream: RPCClient
-        if method.hasPrefix("atrest.v1.Identity/") {
-            upstream = identity
-        } else if method.hasPrefix("atrest.v1.KeyVault/") {
-            guard !ControlPlane.keyMaterialMethods.contains(method) else {
-                throw RPCStatus(.permissionDenied, "\(method) is not served at the public endpoint: key material never "
-                                + "crosses the front door; services call the key vault directly")
+        case .identity where method == LoginGate.loginMethod:
+            let source = Hex.encode(request.peer)
+            header.metadata[LoginGate.sourceMetadataKey] = source
+            return try await logins.whileForwarding(source: source) {
+                try await forward(request, header: header, to: identity)
             }
+        case .identity:
+            upstream = identity
+        case .vault:
             upstream = vault
-        } else {
-            throw RPCStatus(.unimplemented, "unknown method '\(method)'")
         }
+        return try await forward(request, header: header, to: upstream)
+    }
+
+    private func forward(_ request: RPCRequest, header: RPCHeader, to upstream: RPCClient) async throws -> RPCResponse {
+        let method = header.method
         var timeout: Duration = .seconds(30)
         if let deadline = request.deadline {
             let left = Int64(deadline.uptimeNanoseconds) - Int64(DispatchTimeShim.nowNanos())

@@ -59,7 +59,7 @@ public final class FrontDoor: Sendable {
                                     timeout: .seconds(5), idempotent: true).message
         }
         let verifier = try TokenVerifier(
-            configuration: .init(issuer: configuration.issuer, audience: configuration.audience, minRefreshIntervalSeconds: 5),
+            configuration: .init(issuer: configuration.issuer, audience: configuration.audience, minRefreshIntervalSeconds: 1),
             keys: (try? await fetchKeys())?.keys ?? [], refresh: fetchKeys)
         registry = try AccountRegistry(dataDirectory: configuration.dataDirectory)
         let tokens = ServiceTokens(identity: identity, credentials: configuration.credentials)

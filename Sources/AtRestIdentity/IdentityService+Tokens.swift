@@ -4,8 +4,8 @@ import AtRestWire
 extension IdentityService {
     /// Login, Keys, WhoAmI, RotateSigningKey.
     func registerTokenMethods(_ router: inout RPCRouter) {
-        router.register(method("Login")) { (request: IdentityLoginRequest, _) async throws -> IdentityToken in
-            try await self.login(request)
+        router.register(method("Login")) { (request: IdentityLoginRequest, context) async throws -> IdentityToken in
+            try await self.login(request, lane: LoginGate.lane(context.header))
         }
         router.register(method("Keys")) { (_: EmptyMessage, _) async throws -> IdentityKeySet in
             await self.directory.keySet()
@@ -27,8 +27,10 @@ extension IdentityService {
     /// Client-credential login: throttle, constant-time secret check, token.
     ///
     /// Unknown principal and wrong secret get the same answer (and cost the
-    /// same PBKDF2 work), so a caller cannot probe which names exist.
-    func login(_ request: IdentityLoginRequest) async throws -> IdentityToken {
+    /// same PBKDF2 work), so a caller cannot probe which names exist. The
+    /// hash runs through `gate` (bounded, off the cooperative pool); a
+    /// service principal's secret verified before skips it (`serviceSecrets`).
+    func login(_ request: IdentityLoginRequest, lane: LoginGate.Lane = .direct) async throws -> IdentityToken {
         let tenant = request.tenant.isEmpty ? IdentityState.systemTenant : request.tenant
         guard !request.clientID.isEmpty else {
             throw RPCStatus(.invalidArgument, "login needs client_id (a principal name or id) and secret")
@@ -37,7 +39,18 @@ extension IdentityService {
         try throttle.checkAllowed(throttleKey)
         let candidate = await directory.loginCandidate(tenant: tenant, clientID: request.clientID)
         let storedHash = candidate?.secretHash.flatMap { try? PasswordHash(encoded: $0) }
-        let matches = (storedHash ?? decoyHash).verify(Array(request.secret.utf8))
+        let secret = Array(request.secret.utf8)
+        var matches = false
+        if let candidate, candidate.kind == .service, let encoded = candidate.secretHash, storedHash != nil {
+            matches = serviceSecrets.matches(candidate.id, storedHash: encoded, secret: secret)
+        }
+        if !matches {
+            let hash = storedHash ?? decoyHash
+            matches = try await gate.run(lane) { hash.verify(secret) }
+            if matches, let candidate, candidate.kind == .service, let encoded = candidate.secretHash {
+                serviceSecrets.remember(candidate.id, storedHash: encoded, secret: secret)
+            }
+        }
         guard let principal = candidate, storedHash != nil, matches else {
             let delay = throttle.recordFailure(throttleKey)
             let slowdown = delay > 0 ? "; further attempts are refused for \(delay) s" : ""

@@ -18,6 +18,9 @@ public final class IdentityService: Sendable {
     public let config: IdentityServiceConfig
     let directory: IdentityDirectory
     let throttle: LoginThrottle
+    /// Bounds concurrent password hashing and keeps it off the cooperative pool.
+    let gate: LoginGate
+    let serviceSecrets: ServiceSecretCache
     /// Verifies callers' bearer tokens; its keys follow rotations at once.
     public let verifier: TokenVerifier
     /// A precomputed hash to check unknown principals against, so their answer costs the same time.
@@ -27,6 +30,8 @@ public final class IdentityService: Sendable {
         self.config = config
         directory = try IdentityDirectory(config: config)
         throttle = LoginThrottle(policy: config.loginThrottle, now: config.now)
+        gate = LoginGate(policy: config.loginGate)
+        serviceSecrets = try ServiceSecretCache()
         decoyHash = try PasswordHash(hashing: Array("decoy".utf8), iterations: config.passwordIterations)
         let keys = await directory.keySet()
         let directory = directory

@@ -25,6 +25,8 @@ public struct IdentityServiceConfig: Sendable {
     /// PBKDF2 cost for new secret hashes (tests lower it; production keeps the default).
     public var passwordIterations: UInt32 = PasswordHash.defaultIterations
     public var loginThrottle: LoginThrottle.Policy = .init()
+    /// How many logins may hash at once (forwarded by the front door, per connection, direct).
+    public var loginGate: LoginGate.Policy = .init()
     /// Seconds since the epoch; injectable so tests can move time.
     public var now: @Sendable () -> Int64 = UnixClock.now
 

@@ -1,5 +1,6 @@
 import AtRestCrypto
 import AtRestWire
+import Dispatch
 import FoundationEssentials
 import Synchronization
 
@@ -12,8 +13,11 @@ import Synchronization
 /// `RPCStatus(.unauthenticated, reason)`.
 ///
 /// An unknown kid triggers one call to `refresh` (the key set may have
-/// rotated), at most once per `minRefreshInterval`, so a flood of forged
-/// kids cannot turn into a flood of calls to the identity service.
+/// rotated): callers that meet an unknown kid while a fetch runs share it,
+/// and a new fetch starts at most once per `minRefreshInterval`, so a flood
+/// of forged kids cannot turn into a flood of calls to the identity
+/// service. A kid still unknown after the fetch (or while fetches are rate
+/// limited) is UNAUTHENTICATED with details reason `unknownKid`.
 ///
 /// Verified tokens are cached (token string → claims) until they expire:
 /// a client reuses its token for up to an hour, and an Ed25519 verification
@@ -52,23 +56,41 @@ public final class TokenVerifier: Sendable {
 
     private struct State {
         var keys: [String: Ed25519.PublicKey] = [:]
+        /// When the last fetch started (`refreshClock`, ms) and whether it failed.
         var lastRefresh: Int64?
+        var lastRefreshFailed = false
+        var refreshing: Task<Void, any Error>?
         var cache: [String: CachedToken] = [:]
+    }
+
+    /// What a caller that met an unknown kid can do about it now.
+    public enum KeyRefresh: Sendable {
+        /// A fetch is running (just started, or started by another caller): await it.
+        case running(Task<Void, any Error>)
+        /// The last fetch started less than `minRefreshInterval` ago (and `failed` says whether it failed).
+        case rateLimited(failed: Bool)
+        /// No refresh source.
+        case unavailable
     }
 
     public let configuration: Configuration
     private let state = Mutex(State())
     private let refresh: KeySetSource?
     private let now: @Sendable () -> Int64
+    private let refreshClock: @Sendable () -> Int64
 
     /// - Parameters:
     ///   - keys: the initial key set (may be empty when `refresh` is given).
     ///   - now: seconds since the epoch; injectable for tests.
+    ///   - refreshClock: milliseconds on a monotonic clock, for the refresh rate limit; injectable for tests.
     ///   - refresh: fetches the current key set (the `Keys` RPC), called on an unknown kid.
     public init(configuration: Configuration, keys: [IdentitySigningKey] = [],
-                now: @escaping @Sendable () -> Int64 = UnixClock.now, refresh: KeySetSource? = nil) throws {
+                now: @escaping @Sendable () -> Int64 = UnixClock.now,
+                refreshClock: @escaping @Sendable () -> Int64 = UnixClock.monotonicMillis,
+                refresh: KeySetSource? = nil) throws {
         self.configuration = configuration
         self.now = now
+        self.refreshClock = refreshClock
         self.refresh = refresh
         try replaceKeys(keys)
     }
@@ -92,21 +114,80 @@ public final class TokenVerifier: Sendable {
     /// The kids currently trusted.
     public var knownKids: [String] { state.withLock { $0.keys.keys.sorted() } }
 
-    /// Verifies `token`, refreshing the key set once on an unknown kid.
+    /// Verifies `token`, refreshing the key set once on an unknown kid (sharing a running fetch).
     public func verify(_ token: String) async throws -> TokenClaims {
         do {
             return try verifyWithKnownKeys(token)
         } catch let status as RPCStatus where status.details["reason"] == "unknownKid" {
-            guard let refresh, claimRefreshSlot() else { throw status }
-            let set: IdentityKeySet
+            let fetch = try runningFetch(after: status)
             do {
-                set = try await refresh()
+                try await fetch.value
             } catch {
-                throw RPCStatus(.unavailable, "token uses signing key '\(status.details["kid"] ?? "")', which is not known here, and the key set could not be refreshed: \(error)")
+                throw keySetUnavailable(status, "\(error)")
             }
-            try replaceKeys(set.keys)
             return try verifyWithKnownKeys(token)
         }
+    }
+
+    /// For callers that cannot wait (the front door's broker loop): verifies
+    /// with the known keys; on an unknown kid starts (or joins) the shared
+    /// fetch and answers UNAVAILABLE with `retry_after_ms` and details reason
+    /// `keyRefresh` (the call was not started: retry it), or UNAUTHENTICATED
+    /// `unknownKid` when a fetch that did not know the kid ran less than
+    /// `minRefreshInterval` ago.
+    public func verifyOrStartRefresh(_ token: String) throws -> TokenClaims {
+        do {
+            return try verifyWithKnownKeys(token)
+        } catch let status as RPCStatus where status.details["reason"] == "unknownKid" {
+            _ = try runningFetch(after: status)
+            throw RPCStatus(.unavailable, "the token's signing key '\(status.details["kid"] ?? "")' is not known here yet; it is being "
+                            + "fetched from the identity service: retry after retry_after_ms (the call was not started)",
+                            retryAfterMs: 100, details: ["reason": "keyRefresh", "kid": status.details["kid"] ?? ""])
+        }
+    }
+
+    /// The shared key-set fetch: the running one, or a new one when the last
+    /// started at least `minRefreshInterval` ago.
+    public func refreshKeys() -> KeyRefresh {
+        guard let refresh else { return .unavailable }
+        let now = refreshClock()
+        let interval = configuration.minRefreshIntervalSeconds * 1000
+        return state.withLock { current in
+            if let running = current.refreshing { return .running(running) }
+            if let last = current.lastRefresh, now - last < interval { return .rateLimited(failed: current.lastRefreshFailed) }
+            current.lastRefresh = now
+            // The task's last step takes this lock, so it cannot finish before `refreshing` is set here.
+            let fetch = startFetch(refresh)
+            current.refreshing = fetch
+            return .running(fetch)
+        }
+    }
+
+    private func startFetch(_ refresh: @escaping KeySetSource) -> Task<Void, any Error> {
+        Task { [self] in
+            do {
+                let set = try await refresh()
+                try replaceKeys(set.keys)
+                state.withLock { $0.refreshing = nil; $0.lastRefreshFailed = false }
+            } catch {
+                state.withLock { $0.refreshing = nil; $0.lastRefreshFailed = true }
+                throw error
+            }
+        }
+    }
+
+    /// The fetch that may bring the unknown kid of `status`, or what to answer when none may run now.
+    private func runningFetch(after status: RPCStatus) throws(RPCStatus) -> Task<Void, any Error> {
+        switch refreshKeys() {
+        case .running(let fetch): return fetch
+        case .rateLimited(failed: true): throw keySetUnavailable(status, "the last refresh failed")
+        case .unavailable, .rateLimited(failed: false): throw status
+        }
+    }
+
+    private func keySetUnavailable(_ status: RPCStatus, _ reason: String) -> RPCStatus {
+        RPCStatus(.unavailable, "token uses signing key '\(status.details["kid"] ?? "")', which is not known here, and the key set "
+                  + "could not be refreshed: \(reason)", retryAfterMs: UInt32(configuration.minRefreshIntervalSeconds * 1000))
     }
 
     /// Verifies `token` against the keys already known; never calls out.
@@ -178,19 +259,11 @@ public final class TokenVerifier: Sendable {
             state.cache[token] = entry
         }
     }
-
-    /// True when this caller may refresh now (and records the attempt).
-    private func claimRefreshSlot() -> Bool {
-        let now = now()
-        return state.withLock { state in
-            if let last = state.lastRefresh, now - last < configuration.minRefreshIntervalSeconds { return false }
-            state.lastRefresh = now
-            return true
-        }
-    }
 }
 
 /// Wall-clock seconds since the epoch.
 public enum UnixClock {
     @Sendable public static func now() -> Int64 { Int64(Date().timeIntervalSince1970) }
+    /// Milliseconds on the monotonic clock (intervals only).
+    @Sendable public static func monotonicMillis() -> Int64 { Int64(DispatchTime.now().uptimeNanoseconds / 1_000_000) }
 }

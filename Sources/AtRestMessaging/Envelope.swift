@@ -132,8 +132,10 @@ struct IncomingRequest {
     /// The request as a service sees it: the (small) body copied, the
     /// payload frames lent as parts without copying.
     func rpcRequest(deadline: UInt64) -> RPCRequest {
-        RPCRequest(
+        var request = RPCRequest(
             header: header, body: body.bytes, parts: payload.map(\.part),
             deadline: DispatchTimeBridge.dispatchTime(monotonicNanos: deadline))
+        request.peer = route.first?.bytes ?? []
+        return request
     }
 }

@@ -9,6 +9,9 @@ public struct RPCRequest: Sendable {
     public var parts: [PayloadPart]
     /// When the caller stops waiting (derived from `header.timeoutMs` on arrival).
     public var deadline: DispatchTime?
+    /// The connection the call came on (the ROUTER's routing id of the
+    /// peer; empty in-process). Hosts use it to bound work per client.
+    public var peer: [UInt8] = []
 
     public init(header: RPCHeader, body: [UInt8] = [], parts: [PayloadPart], deadline: DispatchTime? = nil) {
         self.header = header

@@ -24,7 +24,7 @@ struct WorkerCommand: AsyncParsableCommand {
     @Option(help: "File holding the service principal's secret.") var credentialsFile: String
     @Option(help: "Calls run at once.") var credit = 8
     @Option(help: "Worker name (logs, ready line).") var name = "worker-\(getpid())"
-    @Option(help: "Milliseconds between key re-checks with the vault (KeyStatus; events drop keys at once, this bounds a lost event).")
+    @Option(help: "Milliseconds between periodic key re-checks with the vault (KeyStatus). Events drop keys at once; a lost event shows as a sequence gap at the vault's next heartbeat (1 s) and re-checks at once.")
     var recheckMs = 5000
     @Option(help: "Endpoint serving atrest.v1.Status/Get ('' = none; workers otherwise only connect).") var statusEndpoint = ""
     @Option(help: "Log level.") var logLevel: String?

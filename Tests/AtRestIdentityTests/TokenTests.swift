@@ -224,7 +224,7 @@ import Testing
         let service = h.service
         let verifier = try TokenVerifier(
             configuration: .init(issuer: "atrest-identity", audience: "atrest", minRefreshIntervalSeconds: 30, cacheCapacity: 0),
-            keys: keys.keys, now: { h.clock.now() },
+            keys: keys.keys, now: { h.clock.now() }, refreshClock: { h.clock.now() * 1000 },
             refresh: { refreshes.increment(); return await service.keySet() })
         let admin = try await h.adminToken()
         #expect(try await verifier.verify(admin).name == "admin")
