@@ -28,7 +28,7 @@ enum PublicMethods {
         }
         for verb in ["CreateKey", "ImportKey", "GetImportKey", "GetKey", "ListKeys", "RotateKey", "EnableKey",
                      "DisableKey", "DeleteKey", "RecoverKey", "PurgeKey", "GrantAccess", "RevokeAccess",
-                     "KeyStatus", "GetAuditLog", "VerifyAuditLog"] {
+                     "ListGrants", "KeyStatus", "GetAuditLog", "VerifyAuditLog"] {
             table[vaultPrefix + verb] = .vault
         }
         return table
@@ -37,7 +37,7 @@ enum PublicMethods {
     /// Known service methods, refused with a message that says where they are served.
     static let serviceOnly: Set<String> = Set(
         ["CreateManagedIdentity", "ManagedIdentityToken", "AccountIdentity", "MoveAccount"].map { identityPrefix + $0 }
-        + ["Wrap", "Unwrap", "GenerateWrappedKey", "Rewrap", "RegisterReference", "UnregisterReference"].map { vaultPrefix + $0 })
+        + ["Wrap", "Unwrap", "GenerateWrappedKey", "Rewrap", "RegisterReference", "UnregisterReference", "AccountMoved"].map { vaultPrefix + $0 })
 
     /// Who answers `method`, or the status that refuses it.
     static func upstream(for method: String) throws(RPCStatus) -> Upstream {

@@ -1,7 +1,9 @@
 import AtRestWire
 
 extension IdentityService {
-    /// CreateManagedIdentity, ManagedIdentityToken, AccountIdentity (service), MoveAccount (admin or service).
+    /// CreateManagedIdentity, ManagedIdentityToken, AccountIdentity, MoveAccount: services only.
+    /// An operator moves an account with the front door's `Account/Move`, which
+    /// calls MoveAccount and then tells the vault (so the move takes effect at once).
     func registerAccountMethods(_ router: inout RPCRouter) {
         router.register(method("CreateManagedIdentity")) { (request: IdentityAccountRequest, context) async throws -> IdentityManagedIdentity in
             _ = try await self.authorize(context, anyOf: [.service])
@@ -17,7 +19,7 @@ extension IdentityService {
             return try await self.directory.managedIdentity(account: request.accountID).managedIdentityWire
         }
         router.register(method("MoveAccount")) { (request: IdentityMoveAccountRequest, context) async throws -> IdentityMoveAccountReply in
-            _ = try await self.authorize(context, anyOf: [.identityAdministrator, .service])
+            _ = try await self.authorize(context, anyOf: [.service])
             let (identity, previous) = try await self.directory.moveAccount(request.accountID, to: request.newTenant)
             let notice = ManagedIdentityGrant.moveNotice(account: request.accountID, identity: identity.id,
                                                          from: previous, to: identity.tenant)

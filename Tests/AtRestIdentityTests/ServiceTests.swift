@@ -166,7 +166,9 @@ import Testing
         let grant = ManagedIdentityGrant(identity)
         try grant.check(claims, keyName: "cmk-1")
 
-        let moved: IdentityMoveAccountReply = try await h.call("MoveAccount", IdentityMoveAccountRequest(accountID: "acct1", newTenant: "fabrikam"), token: admin)
+        // Only a service moves accounts (the front door's Account/Move, which then tells the vault).
+        #expect(await status { let _: IdentityMoveAccountReply = try await h.call("MoveAccount", IdentityMoveAccountRequest(accountID: "acct1", newTenant: "fabrikam"), token: admin) }?.code == .permissionDenied)
+        let moved: IdentityMoveAccountReply = try await h.call("MoveAccount", IdentityMoveAccountRequest(accountID: "acct1", newTenant: "fabrikam"), token: service)
         #expect(moved.previousTenant == "contoso")
         #expect(moved.identity.tenant == "fabrikam" && moved.identity.principalID == identity.principalID)
         #expect(moved.notice.contains("re-grant"))

@@ -16,7 +16,7 @@ struct PublicEndpointTests {
     static let serviceOnly = [
         "atrest.v1.Identity/ManagedIdentityToken", "atrest.v1.Identity/CreateManagedIdentity",
         "atrest.v1.Identity/AccountIdentity", "atrest.v1.Identity/MoveAccount",
-        "atrest.v1.KeyVault/RegisterReference", "atrest.v1.KeyVault/UnregisterReference",
+        "atrest.v1.KeyVault/RegisterReference", "atrest.v1.KeyVault/UnregisterReference", "atrest.v1.KeyVault/AccountMoved",
         "atrest.v1.KeyVault/GenerateWrappedKey", "atrest.v1.KeyVault/Rewrap",
         "atrest.v1.KeyVault/Wrap", "atrest.v1.KeyVault/Unwrap",
     ]

@@ -138,7 +138,10 @@ struct VaultProcessTests {
         let wrapped = try await worker.wrap(Array(repeating: 7, count: 32), with: key)
         worker.base.close()
 
-        let moved = try await fixture.adminIdentity.moveAccount("acct-9", to: "globex")
+        // As the front door's Account/Move does: identity first, then the vault.
+        let frontDoor = try fixture.identityClient(token: try await fixture.login("frontdoor", secret: try IdentityVaultFixture.secret(fixture.directory, "frontdoor")))
+        defer { frontDoor.base.close() }
+        let moved = try await frontDoor.moveAccount("acct-9", to: "globex")
         #expect(moved.notice.contains("re-grant"))
         let (after, _) = try await fixture.managedIdentityToken(account: "acct-9", tenant: "globex")
         let movedWorker = try fixture.vaultClient(token: after)
