@@ -31,6 +31,8 @@ public final class FrontDoor: Sendable {
         /// CURVE to the identity service and the vault (RPC and events).
         public var identityCurve: CurveClientConfiguration?
         public var vaultCurve: CurveClientConfiguration?
+        /// Per-client bounds of the public endpoint (docs/OPERATIONS.md "Limits").
+        public var clientLimits = ClientLimits()
 
         public init(dataDirectory: String, credentials: ServiceTokens.Credentials) {
             self.dataDirectory = dataDirectory
@@ -79,7 +81,8 @@ public final class FrontDoor: Sendable {
                     header.metadata[StatusService.callIDKey] = CallLog.hex(header.callID)
                     return authorizer.admit(&header)
                 }, clientCurve: configuration.clientCurve,
-                workerCurve: configuration.workerCurve, logger: logger))
+                workerCurve: configuration.workerCurve, logger: logger
+            ).applying(configuration.clientLimits))
         let broker = self.broker
         status.setFigures { await FrontDoorStatus.figures(broker.stats()) }
         if let endpoint = configuration.vaultEventsEndpoint {
