@@ -17,15 +17,23 @@ extension BrokerCore {
                 return
             }
             let bytes = frames.reduce(0) { $0 + $1.count }
-            if !backlog.park(frames, bytes: bytes, client: route.bytes, now: monotonicNanos()) {
+            let now = monotonicNanos()
+            if backlog.park(frames, bytes: bytes, client: route.bytes, now: now) {
+                backlogActivity = now
+            } else {
                 logger.debug("reply dropped: its client does not read and has the most replies waiting")
             }
         }
     }
 
-    func retryBacklog(now: UInt64) {
+    /// Retries waiting replies; returns how long the loop may sleep (ms).
+    /// libzmq re-opens a peer's pipe when the socket processes its I/O
+    /// thread's commands, which wakes no poll: so for 1 ms after a reply was
+    /// parked or went, the loop polls without sleeping, then every 1 ms.
+    func retryBacklog(now: UInt64) -> Int {
+        _ = clients.isReadable  // ZMQ_EVENTS: processes those commands
         let clients = self.clients
-        let expired = backlog.retry(now: now) { _, frames in
+        let (sent, expired) = backlog.retry(now: now) { _, frames in
             do throws(MessagingError) {
                 try clients.send(frames)
                 return true
@@ -38,6 +46,9 @@ extension BrokerCore {
                 "replies": "\(count)", "after": "\(configuration.slowClientTimeout)",
             ])
         }
+        if sent > 0 { backlogActivity = now }
+        if backlog.isEmpty { return -1 }
+        return now - backlogActivity < 1_000_000 ? 0 : 1
     }
 
     func refusalStatus(_ refusal: FairCallQueue<Call>.Refusal) -> RPCStatus {

@@ -41,6 +41,8 @@ final class BrokerCore {
     var queue: FairCallQueue<Call>
     /// Replies the client socket refused (high-water mark), for a retry.
     var backlog: ReplyBacklog<[Frame]>
+    /// When a reply last entered or left the backlog (see `retryBacklog`).
+    var backlogActivity: UInt64 = 0
     var dispatched: [CallKey: Dispatched] = [:]
     private var nextQueueDeadline: UInt64 = .max
     private let epoch = UInt64.random(in: .min ... .max)
@@ -277,8 +279,8 @@ final class BrokerCore {
             if local >= 0 { wait = min(wait, local) }
         }
         if !backlog.isEmpty {
-            retryBacklog(now: now)
-            if !backlog.isEmpty { wait = min(wait, 1) }
+            let backlogWait = retryBacklog(now: now)
+            if backlogWait >= 0 { wait = min(wait, backlogWait) }
         }
         return wait
     }

@@ -51,9 +51,13 @@ struct ReplyBacklog<Message> {
 
     /// Offers every waiting reply to `send` (true: it went) until a client's
     /// first refusal; drops the replies of clients without progress for
-    /// `timeout`. Returns the clients whose replies were dropped, with how many.
-    mutating func retry(now: UInt64, send: ([UInt8], Message) -> Bool) -> [(client: [UInt8], dropped: Int)] {
+    /// `timeout`. Returns how many went, and the clients whose replies were
+    /// dropped, with how many.
+    mutating func retry(now: UInt64, send: ([UInt8], Message) -> Bool)
+        -> (sent: Int, expired: [(client: [UInt8], dropped: Int)])
+    {
         var expired: [(client: [UInt8], dropped: Int)] = []
+        var total = 0
         for client in Array(waiting.keys) {
             // Taken out while it changes, so its array is not copied.
             var entry = waiting.removeValue(forKey: client)!
@@ -62,6 +66,7 @@ struct ReplyBacklog<Message> {
                 entry.bytes -= entry.messages[sent].bytes
                 sent += 1
             }
+            total += sent
             if sent > 0 {
                 entry.messages.removeFirst(sent)
                 entry.progress = now
@@ -75,7 +80,7 @@ struct ReplyBacklog<Message> {
                 waiting[client] = entry
             }
         }
-        return expired
+        return (total, expired)
     }
 
     /// Every waiting reply, removed (shutdown).

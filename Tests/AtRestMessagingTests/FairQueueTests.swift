@@ -103,14 +103,15 @@ struct FairQueueTests {
         #expect(parked == [true, false, true, true])
         var sent: [Int] = []
         // Client 2 reads one; client 1 none.
-        var expired = backlog.retry(now: 500) { client, message in
+        var (went, expired) = backlog.retry(now: 500) { client, message in
             guard client == [2] else { return false }
             sent.append(message)
             return true
         }
-        #expect(sent == [4] && expired.isEmpty)
+        #expect(sent == [4] && went == 1 && expired.isEmpty)
         #expect(backlog.bytes(for: [1]) == 90)
-        expired = backlog.retry(now: 1_000) { _, _ in false }
+        (went, expired) = backlog.retry(now: 1_000) { _, _ in false }
+        #expect(went == 0)
         #expect(expired.map(\.dropped) == [2])
         #expect(backlog.isEmpty)
         #expect(backlog.dropped == 3)
