@@ -28,7 +28,8 @@ public struct BrokerConfiguration: Sendable {
     /// Reply bytes buffered for one client that does not read: the client
     /// ROUTER's ZMQ_SNDHWM is this divided by `limits.maxMessageBytes` (at
     /// least 1 message), and replies refused at that mark wait in the
-    /// broker up to this many bytes again (docs/OPERATIONS.md "Limits").
+    /// broker up to a quarter of this (at least one message) more
+    /// (docs/OPERATIONS.md "Limits").
     public var clientSendBufferBytes: Int = ClientLimits().sendBufferBytes
     /// Replies waiting for a client that takes none of them for this long are dropped.
     public var slowClientTimeout: Duration = ClientLimits().slowClientTimeout
@@ -76,6 +77,8 @@ public struct BrokerConfiguration: Sendable {
 extension BrokerConfiguration {
     /// ZMQ_SNDHWM of the client ROUTER (libzmq counts messages, not bytes).
     var clientSendHighWaterMark: Int { max(1, clientSendBufferBytes / limits.maxMessageBytes) }
+    /// Bytes of refused replies the broker keeps per client for a retry.
+    var clientBacklogBytes: Int { max(limits.maxMessageBytes, clientSendBufferBytes / 4) }
 }
 
 /// What the broker holds right now (for tests and operators).

@@ -60,7 +60,7 @@ final class BrokerCore {
             callsPerClient: configuration.maxCallsPerClient,
             queuedBytesPerClient: configuration.maxQueuedBytesPerClient, totalQueued: configuration.maxQueue))
         backlog = ReplyBacklog(limits: .init(
-            bytesPerClient: configuration.clientSendBufferBytes, timeout: configuration.slowClientTimeout.nanoseconds))
+            bytesPerClient: configuration.clientBacklogBytes, timeout: configuration.slowClientTimeout.nanoseconds))
         if let local = configuration.localService {
             // The client socket belongs to the loop thread (the data path
             // forwards on it), so local replies are handed back to the loop.
@@ -290,7 +290,11 @@ final class BrokerCore {
         for entry in dispatched.values {
             replyToClient(entry.call, RPCStatus(.unavailable, "the broker is shutting down", retryAfterMs: 500))
         }
-        queue.forEach { replyToClient($0, RPCStatus(.unavailable, "the broker is shutting down", retryAfterMs: 500)) }
+        // By route: replying by call would change the queue while it is read.
+        queue.forEach {
+            replyToClient([Frame($0.client)], callID: $0.callID,
+                          RPCStatus(.unavailable, "the broker is shutting down", retryAfterMs: 500))
+        }
         dispatched.removeAll()
         backlog.removeAll()
     }

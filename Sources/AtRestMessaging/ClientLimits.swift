@@ -6,8 +6,10 @@ public struct ClientLimits: Sendable, Equatable {
     public var maxCalls: Int = 256
     /// Bytes (body + payload) of the calls waiting for a worker.
     public var maxQueuedBytes: Int = 64 << 20
-    /// Reply bytes buffered for a client that does not read.
-    public var sendBufferBytes: Int = 32 << 20
+    /// Reply bytes buffered for a client that does not read (ZMQ_SNDHWM:
+    /// 128 MiB / 8 MiB = 16 messages, so pipelined small replies rarely
+    /// meet the mark), plus a quarter of it waiting in the broker.
+    public var sendBufferBytes: Int = 128 << 20
     /// Replies waiting this long without any taken are dropped.
     public var slowClientTimeout: Duration = .seconds(5)
 
