@@ -48,6 +48,7 @@ public final class FrontDoor: Sendable {
     private let vault: RPCClient
     private let events: EventSubscriber<KeyEvent>?
     private let eventTask: Task<Void, Never>?
+    private let memoryTask: Task<Void, Never>
 
     public init(configuration: Configuration) async throws {
         let logger = configuration.logger
@@ -85,6 +86,7 @@ public final class FrontDoor: Sendable {
             ).applying(configuration.clientLimits))
         let broker = self.broker
         status.setFigures { await FrontDoorStatus.figures(broker.stats()) }
+        memoryTask = IdleMemoryRelease.start(broker: broker)
         if let endpoint = configuration.vaultEventsEndpoint {
             let events = try EventSubscriber<KeyEvent>(
                 endpoint: endpoint, topics: [KeyEvent.Kind.rotated.rawValue],
@@ -110,6 +112,7 @@ public final class FrontDoor: Sendable {
 
     public func close() {
         eventTask?.cancel()
+        memoryTask.cancel()
         events?.close()
         broker.close()
         identity.close()
