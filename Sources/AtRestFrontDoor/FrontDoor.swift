@@ -31,6 +31,8 @@ public final class FrontDoor: Sendable {
         /// CURVE to the identity service and the vault (RPC and events).
         public var identityCurve: CurveClientConfiguration?
         public var vaultCurve: CurveClientConfiguration?
+        /// Per-client bounds of the public endpoint (docs/OPERATIONS.md "Limits").
+        public var clientLimits = ClientLimits()
 
         public init(dataDirectory: String, credentials: ServiceTokens.Credentials) {
             self.dataDirectory = dataDirectory
@@ -46,6 +48,7 @@ public final class FrontDoor: Sendable {
     private let vault: RPCClient
     private let events: EventSubscriber<KeyEvent>?
     private let eventTask: Task<Void, Never>?
+    private let memoryTask: Task<Void, Never>
 
     public init(configuration: Configuration) async throws {
         let logger = configuration.logger
@@ -79,9 +82,11 @@ public final class FrontDoor: Sendable {
                     header.metadata[StatusService.callIDKey] = CallLog.hex(header.callID)
                     return authorizer.admit(&header)
                 }, clientCurve: configuration.clientCurve,
-                workerCurve: configuration.workerCurve, logger: logger))
+                workerCurve: configuration.workerCurve, logger: logger
+            ).applying(configuration.clientLimits))
         let broker = self.broker
         status.setFigures { await FrontDoorStatus.figures(broker.stats()) }
+        memoryTask = IdleMemoryRelease.start(broker: broker)
         if let endpoint = configuration.vaultEventsEndpoint {
             let events = try EventSubscriber<KeyEvent>(
                 endpoint: endpoint, topics: [KeyEvent.Kind.rotated.rawValue],
@@ -107,6 +112,7 @@ public final class FrontDoor: Sendable {
 
     public func close() {
         eventTask?.cancel()
+        memoryTask.cancel()
         events?.close()
         broker.close()
         identity.close()

@@ -11,6 +11,8 @@ enum FrontDoorStatus {
             StatusFigure("free_credit", UInt64(stats.freeCredit)),
             StatusFigure("queue_depth", UInt64(stats.queued)),
             StatusFigure("in_flight", UInt64(stats.dispatched)),
+            StatusFigure("clients_with_calls", UInt64(stats.clients)),
+            StatusFigure("replies_dropped", stats.droppedReplies),
         ]
         for (code, count) in stats.replies.sorted(by: { $0.key.rawValue < $1.key.rawValue }) {
             figures.append(StatusFigure(code == .ok ? "worker_calls_ok" : "errors", label: code == .ok ? "" : "\(code)", count))

@@ -1,3 +1,4 @@
+internal import CZeroMQ
 import AtRestWire
 import Logging
 
@@ -19,6 +20,19 @@ public struct BrokerConfiguration: Sendable {
     public var liveness: Int
     /// Calls waiting for a worker beyond this are refused (RESOURCE_EXHAUSTED).
     public var maxQueue: Int
+    /// Calls one client (ROUTER peer) may have waiting or running on workers
+    /// at once; more are refused at once (RESOURCE_EXHAUSTED, retry_after_ms).
+    public var maxCallsPerClient: Int = ClientLimits().maxCalls
+    /// Bytes one client's waiting calls may hold (its first call always fits).
+    public var maxQueuedBytesPerClient: Int = ClientLimits().maxQueuedBytes
+    /// Reply bytes buffered for one client that does not read: the client
+    /// ROUTER's ZMQ_SNDHWM is this divided by `limits.maxMessageBytes` (at
+    /// least 1 message), and replies refused at that mark wait in the
+    /// broker up to a quarter of this (at least one message) more
+    /// (docs/OPERATIONS.md "Limits").
+    public var clientSendBufferBytes: Int = ClientLimits().sendBufferBytes
+    /// Replies waiting for a client that takes none of them for this long are dropped.
+    public var slowClientTimeout: Duration = ClientLimits().slowClientTimeout
     /// Whether a method may run twice: decides if a dead worker's call is
     /// re-queued or failed with UNAVAILABLE. Calls with an idempotency key
     /// are always re-queued.
@@ -60,6 +74,13 @@ public struct BrokerConfiguration: Sendable {
     }
 }
 
+extension BrokerConfiguration {
+    /// ZMQ_SNDHWM of the client ROUTER (libzmq counts messages, not bytes).
+    var clientSendHighWaterMark: Int { max(1, clientSendBufferBytes / limits.maxMessageBytes) }
+    /// Bytes of refused replies the broker keeps per client for a retry.
+    var clientBacklogBytes: Int { max(limits.maxMessageBytes, clientSendBufferBytes / 4) }
+}
+
 /// What the broker holds right now (for tests and operators).
 public struct BrokerStats: Sendable, Equatable {
     public var workers: Int
@@ -72,6 +93,10 @@ public struct BrokerStats: Sendable, Equatable {
     /// Replies sent to clients by the broker itself or forwarded from
     /// workers, by status code (local calls are counted by the local service).
     public var replies: [StatusCode: UInt64] = [:]
+    /// Clients with calls waiting or running; replies dropped because their
+    /// client did not read them (ReplyBacklog).
+    public var clients: Int = 0
+    public var droppedReplies: UInt64 = 0
 }
 
 /// One worker as the broker sees it.
@@ -101,6 +126,7 @@ public final class Broker: Sendable {
         configuration: BrokerConfiguration = BrokerConfiguration()
     ) throws {
         let clients = try ZMQSocket(.router, context: context, limits: configuration.limits)
+        try clients.setOption(ZMQ_SNDHWM, Int32(configuration.clientSendHighWaterMark))
         if let curve = configuration.clientCurve { try curve.apply(to: clients, context: context) }
         let workers = try ZMQSocket(.router, context: context, limits: configuration.limits)
         if let curve = configuration.workerCurve { try curve.apply(to: workers, context: context) }

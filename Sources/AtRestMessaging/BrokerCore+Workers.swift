@@ -92,9 +92,10 @@ extension BrokerCore {
             header = Frame(decoded.serialized())
         }
         replyCounts[headerFrame.replyStatusCode, default: 0] += 1
+        queue.finished(entry.call.client)
         var frames = Envelope.build(route: [Frame(entry.call.client)], .reply, [header])
         frames.append(contentsOf: envelope.frames.dropFirst())
-        send(clients, frames)
+        sendToClient(frames)
         dispatch(now: now)
     }
 

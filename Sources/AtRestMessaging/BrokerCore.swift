@@ -21,6 +21,8 @@ final class BrokerCore {
         var extraAttempts: UInt32 = 0
         var deadline: UInt64
         var retryable: Bool
+        /// Body and payload bytes held while the call waits.
+        var queuedBytes: Int
     }
 
     struct Dispatched {
@@ -36,7 +38,11 @@ final class BrokerCore {
     let logger: Logger
     var runner: CallRunner?
     var workers: [[UInt8]: WorkerState] = [:]
-    var queue = CallQueue<Call>()
+    var queue: FairCallQueue<Call>
+    /// Replies the client socket refused (high-water mark), for a retry.
+    var backlog: ReplyBacklog<[Frame]>
+    /// When a reply last entered or left the backlog (see `retryBacklog`).
+    var backlogActivity: UInt64 = 0
     var dispatched: [CallKey: Dispatched] = [:]
     private var nextQueueDeadline: UInt64 = .max
     private let epoch = UInt64.random(in: .min ... .max)
@@ -50,16 +56,18 @@ final class BrokerCore {
         workerSocket = workers
         self.configuration = configuration
         logger = configuration.logger
+        queue = FairCallQueue(limits: .init(
+            callsPerClient: configuration.maxCallsPerClient,
+            queuedBytesPerClient: configuration.maxQueuedBytesPerClient, totalQueued: configuration.maxQueue))
+        backlog = ReplyBacklog(limits: .init(
+            bytesPerClient: configuration.clientBacklogBytes, timeout: configuration.slowClientTimeout.nanoseconds))
         if let local = configuration.localService {
             // The client socket belongs to the loop thread (the data path
             // forwards on it), so local replies are handed back to the loop.
-            runner = CallRunner(service: local, logger: logger) { [weak loop, clients, logger] frames in
+            let core = UncheckedWeakBox(self)
+            runner = CallRunner(service: local, logger: logger) { [weak loop] frames in
                 let message = UncheckedBox(frames)
-                loop?.submit {
-                    do { try clients.send(message.value) } catch {
-                        logger.debug("reply not delivered", metadata: ["error": "\(error)"])
-                    }
-                }
+                loop?.submit { core.value?.sendToClient(message.value) }
             }
         }
     }
@@ -70,13 +78,16 @@ final class BrokerCore {
             queued: queue.count, dispatched: dispatched.count,
             workerDetails: workers.values.map { BrokerWorkerStats(name: $0.name, capacity: $0.capacity, inFlight: $0.inFlight.count) }
                 .sorted { $0.name < $1.name },
-            replies: replyCounts)
+            replies: replyCounts, clients: queue.clients, droppedReplies: backlog.dropped)
     }
 
     // MARK: clients
 
+    /// Reads clients in rounds of 32 calls (admission decodes and checks
+    /// each one), so workers' replies, which free credit, are not held up
+    /// behind a burst from one client.
     func clientsReadable() {
-        clients.drain(logger: logger) { handleClient($0) }
+        clients.drain(limit: 32, logger: logger) { handleClient($0) }
     }
 
     private func handleClient(_ received: [Frame]) {
@@ -118,17 +129,18 @@ final class BrokerCore {
             }
             return
         }
-        guard queue.count < configuration.maxQueue else {
-            replyToClient(envelope.route, callID: routing.callID, RPCStatus(
-                .resourceExhausted, "too many calls are waiting for a worker; retry later", retryAfterMs: 200))
-            return
-        }
         guard envelope.route.count == 1 else {
             replyToClient(envelope.route, callID: routing.callID,
                           RPCStatus(.invalidArgument, "requests to the broker must come from a DEALER"))
             return
         }
         let frames = envelope.frames
+        let client = envelope.route[0].bytes
+        let bytes = frames.dropFirst().reduce(0) { $0 + $1.count }
+        if let refusal = queue.refusal(client: client, bytes: bytes) {
+            replyToClient(envelope.route, callID: routing.callID, refusalStatus(refusal))
+            return
+        }
         var headerFrame = frames[0]
         if let admit = configuration.admit {
             // The host's admission hook (the front door: authentication, account
@@ -145,10 +157,10 @@ final class BrokerCore {
             headerFrame = Frame(header.serialized())
         }
         let call = Call(
-            client: envelope.route[0].bytes, callID: routing.callID, method: method, header: headerFrame,
+            client: client, callID: routing.callID, method: method, header: headerFrame,
             body: frames.count > 1 ? frames[1] : Frame.empty(), payload: Array(frames.dropFirst(2)),
             received: now, timeoutMs: routing.timeoutMs, deadline: now + timeout,
-            retryable: configuration.isIdempotent(method) || routing.hasIdempotencyKey)
+            retryable: configuration.isIdempotent(method) || routing.hasIdempotencyKey, queuedBytes: bytes)
         queue.append(call)
         nextQueueDeadline = min(nextQueueDeadline, call.deadline)
         dispatch(now: now)
@@ -156,10 +168,12 @@ final class BrokerCore {
 
     func replyToClient(_ route: [Frame], callID: [UInt8], _ status: RPCStatus) {
         replyCounts[status.code, default: 0] += 1
-        send(clients, Envelope.reply(route: route, header: ReplyHeader(callID: callID, status: status)))
+        sendToClient(Envelope.reply(route: route, header: ReplyHeader(callID: callID, status: status)))
     }
 
+    /// Answers a popped or dispatched call: it no longer counts against its client.
     func replyToClient(_ call: Call, _ status: RPCStatus) {
+        queue.finished(call.client)
         replyToClient([Frame(call.client)], callID: call.callID, status)
     }
 
@@ -181,7 +195,10 @@ final class BrokerCore {
                 replyToClient(call, RPCStatus(.deadlineExceeded, "no worker took \(call.method) in time"))
                 continue
             }
-            guard let header = call.header, let body = call.body else { continue }
+            guard let header = call.header, let body = call.body else {
+                queue.finished(call.client)
+                continue
+            }
             guard let (key, headerOut, rewritten) = workerHeader(for: call, now: now) else {
                 replyToClient(call, RPCStatus(.invalidArgument, "request header is not a valid atrest.v1.RpcHeader"))
                 continue
@@ -245,9 +262,11 @@ final class BrokerCore {
     func tick(now: UInt64) -> Int {
         var wait = heartbeat(now: now)
         if now >= nextQueueDeadline {
+            // removeAll counts them finished already.
             let expired = queue.removeAll { $0.deadline <= now }
             for call in expired {
-                replyToClient(call, RPCStatus(.deadlineExceeded, "no worker took \(call.method) in time"))
+                replyToClient([Frame(call.client)], callID: call.callID,
+                              RPCStatus(.deadlineExceeded, "no worker took \(call.method) in time"))
             }
             nextQueueDeadline = .max
             queue.forEach { nextQueueDeadline = min(nextQueueDeadline, $0.deadline) }
@@ -259,6 +278,10 @@ final class BrokerCore {
             let local = runner.expire(now: now)
             if local >= 0 { wait = min(wait, local) }
         }
+        if !backlog.isEmpty {
+            let backlogWait = retryBacklog(now: now)
+            if backlogWait >= 0 { wait = min(wait, backlogWait) }
+        }
         return wait
     }
 
@@ -267,7 +290,12 @@ final class BrokerCore {
         for entry in dispatched.values {
             replyToClient(entry.call, RPCStatus(.unavailable, "the broker is shutting down", retryAfterMs: 500))
         }
-        queue.forEach { replyToClient($0, RPCStatus(.unavailable, "the broker is shutting down", retryAfterMs: 500)) }
+        // By route: replying by call would change the queue while it is read.
+        queue.forEach {
+            replyToClient([Frame($0.client)], callID: $0.callID,
+                          RPCStatus(.unavailable, "the broker is shutting down", retryAfterMs: 500))
+        }
         dispatched.removeAll()
+        backlog.removeAll()
     }
 }

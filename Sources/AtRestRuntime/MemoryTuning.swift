@@ -16,7 +16,18 @@ public enum MemoryTuning {
         _ = glibcMallopt(trimThreshold, 128 << 20)
         _ = glibcMallopt(arenaMax, 2)
     }
+
+    /// Gives the heap's free memory back to the kernel (glibc
+    /// `malloc_trim(0)`: the top of every arena and whole free pages inside
+    /// them). It walks the heap while holding each arena's lock, so call it
+    /// when the process is idle, not per call.
+    @discardableResult
+    public static func releaseFreeMemory() -> Bool { glibcMallocTrim(0) != 0 }
 }
+
+/// glibc's `int malloc_trim(size_t pad)`.
+@_silgen_name("malloc_trim")
+private func glibcMallocTrim(_ pad: Int) -> Int32
 
 /// glibc's `int mallopt(int param, int value)`.
 @_silgen_name("mallopt")

@@ -31,6 +31,22 @@ struct FrontDoorCommand: AsyncParsableCommand {
     @OptionGroup var curveClient: CurveClientOptions
     @Option(help: "CURVE public key of the identity service (enables CURVE to it).") var identityServerKey: String?
     @Option(help: "CURVE public key of the key vault (RPC and events).") var vaultServerKey: String?
+    @Option(help: "Calls one client connection may have waiting or running at once (more: RESOURCE_EXHAUSTED).")
+    var maxCallsPerClient = ClientLimits().maxCalls
+    @Option(help: "MiB the waiting calls of one client connection may hold.")
+    var maxQueuedMibPerClient = ClientLimits().maxQueuedBytes >> 20
+    @Option(help: "MiB of replies buffered for a client connection that does not read (sets ZMQ_SNDHWM).")
+    var clientBufferMib = ClientLimits().sendBufferBytes >> 20
+    @Option(help: "Milliseconds after which replies a client does not read are dropped.")
+    var slowClientTimeoutMs = 5000
+
+    func validate() throws {
+        for (flag, value) in [("--max-calls-per-client", maxCallsPerClient), ("--max-queued-mib-per-client", maxQueuedMibPerClient),
+                              ("--client-buffer-mib", clientBufferMib), ("--slow-client-timeout-ms", slowClientTimeoutMs)]
+        where value < 1 {
+            throw ValidationError("\(flag) must be at least 1 (got \(value))")
+        }
+    }
 
     func run() async throws {
         MemoryTuning.keepLargeBuffers()
@@ -53,6 +69,10 @@ struct FrontDoorCommand: AsyncParsableCommand {
         }
         config.identityCurve = try curveClient.client(serverKey: identityServerKey, flag: "--identity-server-key")
         config.vaultCurve = try curveClient.client(serverKey: vaultServerKey, flag: "--vault-server-key")
+        config.clientLimits.maxCalls = maxCallsPerClient
+        config.clientLimits.maxQueuedBytes = maxQueuedMibPerClient << 20
+        config.clientLimits.sendBufferBytes = clientBufferMib << 20
+        config.clientLimits.slowClientTimeout = .milliseconds(slowClientTimeoutMs)
         let frontDoor = try await FrontDoor(configuration: config)
         ReadyLine.announce(name: "atrest-frontdoor", endpoint: frontDoor.clientEndpoint, extra: [("workers", frontDoor.workerEndpoint)])
         let signals = SignalWatcher.start([SIGTERM, SIGINT])

@@ -177,6 +177,28 @@ struct BrokerTests {
         _ = await first.result
     }
 
+    /// Closing answers every queued call (and must not trip over its own
+    /// per-client bookkeeping while it walks the queue).
+    @Test func closingWithQueuedCallsEndsThem() async throws {
+        let broker = try makeBroker()
+        let client = try RPCClient(endpoint: broker.clientEndpoint, configuration: RPCClientConfiguration(retry: .none))
+        defer { client.close() }
+        let calls = (0..<3).map { i in
+            Task {
+                try await client.call(
+                    TestServices.echo, request: EchoRequest(text: "\(i)"), as: EchoReply.self, timeout: .seconds(2))
+            }
+        }
+        for _ in 0..<200 where await broker.stats().queued < 3 { try await Task.sleep(for: .milliseconds(5)) }
+        #expect(await broker.stats().queued == 3)
+        broker.close()
+        for call in calls {
+            // UNAVAILABLE when the goodbye got out before the socket closed, else the deadline.
+            let error = await #expect(throws: RPCStatus.self) { _ = try await call.value }
+            #expect([.unavailable, .deadlineExceeded].contains(error?.code))
+        }
+    }
+
     @Test func localMethodsAreAnsweredByTheBrokerItself() async throws {
         var configuration = BrokerTests.fast
         configuration.localService = TestServices.router(name: "broker")

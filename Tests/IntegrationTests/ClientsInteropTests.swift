@@ -103,6 +103,31 @@ import Testing
         #expect(unlisted.fields("error")?["code"] == "DEADLINE_EXCEEDED", "\(unlisted.transcript)")
     }
 
+    /// A refused CURVE handshake leaves a DEALER with no connection and
+    /// libzmq does not reconnect, so a blocking send would never return: the
+    /// C client waits for ZMQ_POLLOUT with the call's deadline and sends
+    /// with ZMQ_DONTWAIT, so the call ends at its deadline.
+    @Test func cClientEndsACallWhoseCurveHandshakeWasRefused() async throws {
+        let work = NSTemporaryDirectory() + "atrest-curve-c-\(UUID().uuidString.prefix(8))"
+        try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: work) }
+        let binary = work + "/atrest_put_get"
+        try await ClientTools.compileC("atrest_put_get.c", messages: ["envelope", "identity", "blob"], output: binary, in: work)
+        let serverKeys = try CurveKeyPair.generate(), stranger = try CurveKeyPair.generate()
+        let server = try ServiceProcess("atrest-echo", ["server", "--curve-public=\(serverKeys.publicKey)"],
+                                        environment: ["ATREST_ECHO_CURVE_SECRET": serverKeys.exportSecretKey()])
+        defer { _ = server.terminate() }
+        try "secret\n".write(toFile: work + "/secret", atomically: true, encoding: .utf8)
+        let start = ContinuousClock.now
+        let run = try await ClientTools.run(binary, [server.endpoint, "t", "u", work + "/secret", "a", "c", "b", "1"], environment: [
+            "ATREST_CALL_TIMEOUT_MS": "2000", "ATREST_CURVE_SERVER_KEY": serverKeys.publicKey,
+            "ATREST_CURVE_PUBLIC_KEY": stranger.publicKey, "ATREST_CURVE_SECRET_KEY": stranger.exportSecretKey(),
+        ], in: work, timeout: .seconds(20))
+        #expect(run.status == 1, "\(run.transcript)")
+        #expect(run.fields("error")?["code"] == "\(StatusCode.deadlineExceeded.rawValue)", "\(run.transcript)")
+        #expect(ContinuousClock.now - start < .seconds(15))
+    }
+
     private func readAll(_ client: RPCClient, container: String, name: String, metadata: [String: String]) async throws -> [UInt8] {
         var data: [UInt8] = []
         while true {

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Testing
 
 /// Runs the other-language clients (clients/python, clients/c) as
@@ -34,8 +35,9 @@ enum ClientTools {
     /// Runs `executable` to completion without blocking the cooperative pool
     /// (termination handler + continuation; output goes to files, so a
     /// chatty child can never fill a pipe and stall).
+    /// A run still going after `timeout` is killed (SIGKILL: status 9).
     static func run(_ executable: String, _ arguments: [String], environment: [String: String] = [:],
-                    in directory: String) async throws -> Output {
+                    in directory: String, timeout: Duration? = nil) async throws -> Output {
         let id = UUID().uuidString.prefix(8)
         let outPath = "\(directory)/run-\(id).out", errPath = "\(directory)/run-\(id).err"
         FileManager.default.createFile(atPath: outPath, contents: nil)
@@ -48,9 +50,20 @@ enum ClientTools {
         process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         process.standardOutput = out
         process.standardError = err
+        let exited = ExitFlag()
         let status: Int32 = try await withCheckedThrowingContinuation { continuation in
-            process.terminationHandler = { continuation.resume(returning: $0.terminationStatus) }
+            process.terminationHandler = {
+                exited.state.withLock { $0 = true }
+                continuation.resume(returning: $0.terminationStatus)
+            }
             do { try process.run() } catch { continuation.resume(throwing: error) }
+            if let timeout {
+                let pid = process.processIdentifier
+                Task.detached {
+                    try? await Task.sleep(for: timeout)
+                    exited.state.withLock { if !$0 { _ = kill(pid, SIGKILL) } }
+                }
+            }
         }
         try? out.close()
         try? err.close()
@@ -104,4 +117,9 @@ enum ClientTools {
         var description: String
         init(_ description: String) { self.description = description }
     }
+}
+
+/// Whether a child has exited, shared with the task that may kill it.
+private final class ExitFlag: Sendable {
+    let state = Mutex(false)
 }

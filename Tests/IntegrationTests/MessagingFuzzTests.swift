@@ -68,6 +68,75 @@ struct MessagingFuzzTests {
         return frames
     }
 
+    /// Sends `count` hostile messages from 4 DEALERs, reading what comes
+    /// back; every 250th carries a payload frame of 1-7 MiB.
+    static func fuzz(_ endpoint: String, count: Int, rng: inout SplitMix) async throws -> Int {
+        var sockets: [ZMQSocket] = []
+        for _ in 0..<4 {
+            let socket = try ZMQSocket(.dealer)
+            try socket.connect(endpoint)
+            sockets.append(socket)
+        }
+        var sent = 0
+        var replies = 0
+        while sent < count {
+            let socket = sockets[sent % sockets.count]
+            var frames = Self.mutant(&rng)
+            if sent % 3 == 0, frames.count == 5, var header = try? RPCHeader(serialized: frames[3]) {
+                header.method = BlobMethod.list  // the broker's worker path: admission refuses it (no token)
+                frames[3] = header.serialized()
+            }
+            if sent % 250 == 0 {
+                frames.append([UInt8](repeating: 0xA5, count: Int.random(in: 1...7, using: &rng) << 20))
+            }
+            do {
+                try socket.send(frames.map { Frame($0) })
+                sent += 1
+            } catch {
+                try await Task.sleep(for: .milliseconds(1))  // congested: let the server catch up
+            }
+            if sent % 500 == 0 {
+                for s in sockets { while (try? s.receive()) != nil { replies += 1 } }
+            }
+        }
+        sockets.forEach { $0.close() }
+        return replies
+    }
+
+    /// The front door's RSS after fuzz rounds against one process: a leak
+    /// grows again on every round, allocator retention does not
+    /// (docs/OPERATIONS.md "Limits"). ATREST_FUZZ_FRAMES messages per round
+    /// (default 30,000).
+    @Test func frontDoorMemoryStaysFlatOverRepeatedFuzzRounds() async throws {
+        let cluster = try LocalCluster(.init(rootTag: "fuzz"))
+        defer { cluster.stop() }
+        let count = Int(ProcessInfo.processInfo.environment["ATREST_FUZZ_FRAMES"] ?? "") ?? 30_000
+        let seed = UInt64.random(in: .min ... .max)
+        print("fuzz seed \(seed)")
+        var rng = SplitMix(state: seed)
+        func rss() async throws -> UInt64 { try await cluster.status(cluster.frontDoor.endpoint).rssKiB / 1024 }
+        let baseline = try await rss()
+        var peaks: [UInt64] = [], settled: [UInt64] = []
+        for _ in 0..<3 {
+            _ = try await Self.fuzz(cluster.frontDoor.endpoint, count: count, rng: &rng)
+            peaks.append(try await rss())
+            // Idle now: wait (bounded) for the RSS to come back near the baseline.
+            var low = peaks.last!
+            let end = ContinuousClock.now + .seconds(8)
+            while ContinuousClock.now < end, low > baseline + 16 {
+                try await Task.sleep(for: .milliseconds(250))
+                low = min(low, try await rss())
+            }
+            settled.append(low)
+        }
+        print("front door RSS (MiB): \(baseline) before; after each round of \(count) fuzzed messages \(peaks), once idle \(settled)")
+        #expect(peaks.max()! < 256)
+        // A leak grows again every round; retention is given back when idle.
+        #expect(settled[2] <= settled[0] + 16, "idle RSS grew from \(settled[0]) to \(settled[2]) MiB over two more rounds")
+        #expect(settled.max()! <= baseline + 32, "idle RSS stayed at \(settled) MiB (baseline \(baseline) MiB)")
+        #expect(cluster.frontDoor.isRunning)
+    }
+
     @Test func serverSurvivesTenThousandHostileMessages() async throws {
         let server = try ServiceProcess("atrest-echo", ["server", "--log-level", "error"])
         let seed = UInt64.random(in: .min ... .max)

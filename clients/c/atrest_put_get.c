@@ -7,6 +7,10 @@
  *      Sources/CAtRestProto/atrest/v1/{envelope,identity,blob}.pb-c.c -lzmq -lprotobuf-c -o atrest_put_get
  *   ./atrest_put_get ENDPOINT TENANT USER SECRET_FILE ACCOUNT CONTAINER BLOB SIZE
  *
+ * ATREST_CALL_TIMEOUT_MS in the environment sets each call's deadline (30000);
+ * ATREST_CURVE_SERVER_KEY, ATREST_CURVE_PUBLIC_KEY and ATREST_CURVE_SECRET_KEY
+ * (Z85, 40 characters each) turn CURVE on (docs/PROTOCOL.md "CURVE").
+ *
  * The account and container must exist. Blob bytes are
  * pattern(i) = (i * 7 + (i >> 11)) & 0xff. Prints one "ok ..." line per step;
  * a failed call prints "error method=... code=N message=..." and exits 1.
@@ -24,7 +28,7 @@
 #include "atrest/v1/envelope.pb-c.h"
 #include "atrest/v1/identity.pb-c.h"
 
-#define CALL_TIMEOUT_MS 30000
+static int64_t call_timeout_ms = 30000; /* each call's deadline; ATREST_CALL_TIMEOUT_MS */
 #define MAX_MESSAGE_BYTES (8 << 20)
 
 /* A reply: status, the body (a protobuf message) and the payload frames joined. */
@@ -49,8 +53,10 @@ static int64_t now_ms(void) {
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* Never blocks: `call` waits for ZMQ_POLLOUT (with its deadline) first, and
+ * the later frames of a message always go once the first one did. */
 static int send_frame(void *sock, const void *data, size_t len, int more) {
-    return zmq_send(sock, data, len, more ? ZMQ_SNDMORE : 0) < 0 ? -1 : 0;
+    return zmq_send(sock, data, len, (more ? ZMQ_SNDMORE : 0) | ZMQ_DONTWAIT) < 0 ? -1 : 0;
 }
 
 /* Receives one whole multipart message; returns the number of frames, or -1. */
@@ -90,13 +96,13 @@ static int call(void *sock, const char *method, const ProtobufCMessage *request,
     if (token) entries[n_entries++] = &auth;
     if (account) entries[n_entries++] = &acct;
 
-    int64_t deadline = now_ms() + CALL_TIMEOUT_MS;
+    int64_t deadline = now_ms() + call_timeout_ms;
     Atrest__V1__RpcHeader header = ATREST__V1__RPC_HEADER__INIT;
     header.method = (char *)method;
     header.call_id.data = call_id;
     header.call_id.len = sizeof call_id;
     header.attempt = 1;
-    header.timeout_ms = CALL_TIMEOUT_MS;
+    header.timeout_ms = (uint32_t)call_timeout_ms;
     header.n_metadata = n_entries;
     header.metadata = entries;
 
@@ -105,6 +111,18 @@ static int call(void *sock, const char *method, const ProtobufCMessage *request,
     uint8_t *header_buf = malloc(header_len + 1), *body_buf = malloc(body_len + 1);
     protobuf_c_message_pack((const ProtobufCMessage *)&header, header_buf);
     protobuf_c_message_pack(request, body_buf);
+    /* A DEALER whose handshake was refused (CURVE key not allowed, wrong
+     * mechanism) has no connection and libzmq does not reconnect: a blocking
+     * send would wait forever (docs/PROTOCOL.md "Writing a client"). */
+    zmq_pollitem_t writable = {sock, 0, ZMQ_POLLOUT, 0};
+    int64_t wait = deadline - now_ms();
+    if (wait <= 0 || zmq_poll(&writable, 1, (long)wait) <= 0) {
+        free(header_buf);
+        free(body_buf);
+        r->code = 4; /* DEADLINE_EXCEEDED */
+        snprintf(r->message, sizeof r->message, "%s could not be sent before its deadline: not connected", method);
+        return 0;
+    }
     const uint8_t command = 0x01; /* REQUEST */
     int failed = send_frame(sock, "", 0, 1) || send_frame(sock, "ATR1", 4, 1) || send_frame(sock, &command, 1, 1)
         || send_frame(sock, header_buf, header_len, 1) || send_frame(sock, body_buf, body_len, payload_len > 0)
@@ -175,6 +193,8 @@ int main(int argc, char **argv) {
         fprintf(stderr, "usage: %s ENDPOINT TENANT USER SECRET_FILE ACCOUNT CONTAINER BLOB SIZE\n", argv[0]);
         return 2;
     }
+    const char *timeout = getenv("ATREST_CALL_TIMEOUT_MS");
+    if (timeout && strtoll(timeout, NULL, 10) > 0) call_timeout_ms = strtoll(timeout, NULL, 10);
     const char *endpoint = argv[1], *tenant = argv[2], *user = argv[3], *account = argv[5];
     const char *container = argv[6], *name = argv[7];
     size_t size = strtoull(argv[8], NULL, 10);
@@ -189,6 +209,17 @@ int main(int argc, char **argv) {
     zmq_setsockopt(sock, ZMQ_MAXMSGSIZE, &max_message, sizeof max_message);
     zmq_setsockopt(sock, ZMQ_HEARTBEAT_IVL, &ivl, sizeof ivl);
     zmq_setsockopt(sock, ZMQ_HEARTBEAT_TIMEOUT, &hb_timeout, sizeof hb_timeout);
+    const char *server_key = getenv("ATREST_CURVE_SERVER_KEY"), *public_key = getenv("ATREST_CURVE_PUBLIC_KEY");
+    const char *secret_key = getenv("ATREST_CURVE_SECRET_KEY");
+    if (server_key && public_key && secret_key) {
+        /* Z85 text with its terminating NUL (41 bytes). */
+        if (zmq_setsockopt(sock, ZMQ_CURVE_SERVERKEY, server_key, strlen(server_key) + 1) != 0
+            || zmq_setsockopt(sock, ZMQ_CURVE_PUBLICKEY, public_key, strlen(public_key) + 1) != 0
+            || zmq_setsockopt(sock, ZMQ_CURVE_SECRETKEY, secret_key, strlen(secret_key) + 1) != 0) {
+            fprintf(stdout, "error curve %s\n", zmq_strerror(zmq_errno()));
+            return 1;
+        }
+    }
     if (zmq_connect(sock, endpoint) != 0) { fprintf(stdout, "error connect %s\n", zmq_strerror(zmq_errno())); return 1; }
 
     struct reply r;
