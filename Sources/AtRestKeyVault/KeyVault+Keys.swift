@@ -7,15 +7,10 @@ extension KeyVault {
     /// Creates a key named `spec.keyID` in `tenant` (empty: the caller's);
     /// the key's id is the name qualified with the tenant (`KeyNamespace`).
     public func createKey(provider name: String, _ spec: KeySpec, tenant: String = "", caller: VaultCaller, callID: [UInt8] = []) throws(VaultError) -> KeyInfo {
-        var spec = spec
-        let owner = try? creationTenant(tenant, provider: name, caller: caller)
-        let keyID = (try? newKeyID(spec.keyID, tenant: owner ?? caller.tenantID)) ?? spec.keyID
-        return try audited("CreateKey", KeyRef(provider: name, keyID: keyID), caller, callID, anchor: true, version: { $0.currentVersion }) { () throws(VaultError) in
+        try creating("CreateKey", provider: name, spec, tenant: tenant, caller, callID) { spec throws(VaultError) in
             let asService = try requireAdminOrService(caller, provider: name, for: "create keys")
-            spec.keyID = try newKeyID(spec.keyID, tenant: try creationTenant(tenant, provider: name, caller: caller))
             let info = try provider(name).create(spec, material: nil)
             if asService { try policy.setCreator(caller.principalID, of: info.ref) }
-            emit(.created, info.ref, actor: caller)
             return info
         }
     }
@@ -23,14 +18,24 @@ extension KeyVault {
     /// Imports a customer key sealed with `ImportEnvelope.seal` to `importPublicKey`
     /// (the envelope names the key as the customer does: the plain name).
     public func importKey(provider name: String, _ spec: KeySpec, tenant: String = "", envelope: [UInt8], caller: VaultCaller, callID: [UInt8] = []) throws(VaultError) -> KeyInfo {
-        var spec = spec
-        let plainName = spec.keyID
-        let keyID = (try? newKeyID(spec.keyID, tenant: caller.tenantID)) ?? spec.keyID
-        return try audited("ImportKey", KeyRef(provider: name, keyID: keyID), caller, callID, anchor: true, version: { $0.currentVersion }) { () throws(VaultError) in
+        try creating("ImportKey", provider: name, spec, tenant: tenant, caller, callID) { qualified throws(VaultError) in
             try requireRole(caller, [config.adminRole], for: "import keys")
-            spec.keyID = try newKeyID(plainName, tenant: try creationTenant(tenant, provider: name, caller: caller))
-            let material = try ImportEnvelope.open(envelope, keyID: plainName, privateKey: importPrivateKey)
-            let info = try provider(name).create(spec, material: material)
+            let material = try ImportEnvelope.open(envelope, keyID: spec.keyID, privateKey: importPrivateKey)
+            return try provider(name).create(qualified, material: material)
+        }
+    }
+
+    /// Creation, audited under the id the key gets (also when refused): the
+    /// name qualified with the tenant it is created in (`creationTenant`).
+    private func creating(
+        _ operation: String, provider: String, _ spec: KeySpec, tenant: String, _ caller: VaultCaller, _ callID: [UInt8],
+        _ body: (KeySpec) throws(VaultError) -> KeyInfo
+    ) throws(VaultError) -> KeyInfo {
+        let target = KeyNamespace.split(spec.keyID) == nil ? namespace.qualify(spec.keyID, tenant: tenant.isEmpty ? caller.tenantID : tenant) : spec.keyID
+        return try audited(operation, KeyRef(provider: provider, keyID: target), caller, callID, anchor: true, version: { $0.currentVersion }) { () throws(VaultError) in
+            var qualified = spec
+            qualified.keyID = try newKeyID(spec.keyID, tenant: try creationTenant(tenant, provider: provider, caller: caller))
+            let info = try body(qualified)
             emit(.created, info.ref, actor: caller)
             return info
         }
