@@ -12,7 +12,8 @@ extension AccountManager {
     ///    once and workers drop the account key (the move takes effect within
     ///    the revocation bound, not when the worker's token expires);
     /// 3. the account gets a managed key of its new tenant, and an account on
-    ///    its managed key is re-wrapped to it (the old one stays, unused);
+    ///    its managed key is re-wrapped to it; the identity's grant on the old
+    ///    managed key is revoked (the key stays, unused and unreferenced);
     /// 4. the registry records the new tenant.
     /// An account on a customer key of the old tenant stays on it: that key's
     /// grant no longer applies, and the notice names the repair.
@@ -42,6 +43,12 @@ extension AccountManager {
             current.info.tenant = tenant
             current.managedKeyID = managedKey.keyID
             return current
+        }
+        let oldManaged = KeyRef(provider: Self.managedProvider, keyID: record.managedKeyID)
+        do {
+            _ = try await serviceVault.revokeAccess(AccessGrant(key: oldManaged, principalID: record.info.managedIdentity, operations: []))
+        } catch {
+            logger.notice("could not revoke the moved account's grant on its old managed key", metadata: ["key": "\(oldManaged)", "error": "\(error)"])
         }
         logger.info("account moved", metadata: ["account": "\(accountID)", "from": "\(previous)", "to": "\(tenant)"])
         return AccountMoveResponse(account: updated!.info, previousTenant: previous, notice: notice)

@@ -57,6 +57,13 @@ import Testing
         let after = try await c.call("atrest.v1.Account/GetEncryption", request: AccountRequest(accountID: "on-managed"), as: AccountEncryption.self, metadata: alice).message
         #expect(after.keySource == "managed" && after.keyID != before.keyID)
         #expect(try await get(onManaged) == [1, 2, 3])
+        // The identity keeps no grant on the old managed key; the new one is t2's.
+        let keyAdmin = try await cluster.systemKeyAdministrator()
+        func grants(_ keyID: String) async throws -> [AccessGrant] {
+            try await c.call("atrest.v1.KeyVault/ListGrants", request: KeyRequest(KeyRef(provider: "managed", keyID: keyID)), as: AccessResponse.self, metadata: keyAdmin).message.grants
+        }
+        #expect(try await grants(before.keyID).isEmpty)
+        #expect(try await grants(after.keyID).count == 1)
         await expectCode(.notFound) {
             _ = try await c.call("atrest.v1.Account/Move", request: AccountMoveRequest(accountID: "nope", tenant: "t2"), as: AccountMoveResponse.self, metadata: system)
         }
