@@ -10,8 +10,9 @@ public struct IdentityClient: Sendable {
     private func method(_ verb: String) -> String { IdentityService.methodPrefix + verb }
 
     /// Client-credential login; does not store the token (see `ServiceClient.bearerToken`).
+    /// Idempotent: a login changes no state, so a lost reply may be retried.
     public func login(tenant: String = "", clientID: String, secret: String) async throws -> IdentityToken {
-        try await base.call(method("Login"), IdentityLoginRequest(tenant: tenant, clientID: clientID, secret: secret))
+        try await base.call(method("Login"), IdentityLoginRequest(tenant: tenant, clientID: clientID, secret: secret), idempotent: true)
     }
 
     /// The published signing keys (no token needed).
@@ -47,9 +48,9 @@ public struct IdentityClient: Sendable {
         try await base.call(method("CreateManagedIdentity"), IdentityAccountRequest(accountID: account, tenant: tenant))
     }
 
-    /// A token for the account's managed identity (services only).
+    /// A token for the account's managed identity (services only; idempotent, like a login).
     public func managedIdentityToken(account: String) async throws -> IdentityToken {
-        try await base.call(method("ManagedIdentityToken"), IdentityAccountRequest(accountID: account))
+        try await base.call(method("ManagedIdentityToken"), IdentityAccountRequest(accountID: account), idempotent: true)
     }
 
     public func accountIdentity(account: String) async throws -> IdentityManagedIdentity {

@@ -37,16 +37,9 @@ public final class ServiceTokens: Sendable {
         self.now = now
     }
 
-    /// "Bearer <token>" metadata for calls made as the service principal.
-    public func serviceMetadata() async throws -> [String: String] {
-        ["authorization": "Bearer " + (try await serviceToken()).token]
-    }
-
     public func serviceToken() async throws -> IdentityToken {
         if let hit = cached(Self.serviceKey) { return hit }
-        let request = IdentityLoginRequest(tenant: credentials.tenant, clientID: credentials.clientID, secret: credentials.secret)
-        let token = try await identity.call("atrest.v1.Identity/Login", request: request, as: IdentityToken.self,
-                                            timeout: .seconds(10), idempotent: true).message
+        let token = try await client(token: nil).login(tenant: credentials.tenant, clientID: credentials.clientID, secret: credentials.secret)
         store(Self.serviceKey, token)
         return token
     }
@@ -54,12 +47,13 @@ public final class ServiceTokens: Sendable {
     /// The account's managed identity token (requested as the service principal).
     public func managedIdentityToken(account: String) async throws -> IdentityToken {
         if let hit = cached(account) { return hit }
-        let metadata = try await serviceMetadata()
-        let token = try await identity.call(
-            "atrest.v1.Identity/ManagedIdentityToken", request: IdentityAccountRequest(accountID: account),
-            as: IdentityToken.self, timeout: .seconds(10), metadata: metadata, idempotent: true).message
+        let token = try await client(token: try await serviceToken().token).managedIdentityToken(account: account)
         store(account, token)
         return token
+    }
+
+    private func client(token: String?) -> IdentityClient {
+        IdentityClient(ServiceClient(rpc: identity, token: token, timeout: .seconds(10)))
     }
 
     /// Forgets a cached token (e.g. after UNAUTHENTICATED from the vault).

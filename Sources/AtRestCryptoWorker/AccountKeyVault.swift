@@ -22,14 +22,13 @@ public struct AccountKeyVault: Sendable {
 
     /// The plaintext account key, or a status that says why it is not accessible.
     public func unwrap(_ context: AccountContext) async throws -> SecretBytes {
-        let request = UnwrapRequest(wrapped: context.wrappedKey, context: Self.wrapContext(account: context.accountID))
         do {
-            var reply = try await withFreshTokenOnce(context) { token in try await vault.call(
-                "atrest.v1.KeyVault/Unwrap", request: request, as: UnwrapResponse.self, timeout: .seconds(5),
-                metadata: ["authorization": "Bearer " + token.token], idempotent: true) }
-            let key = SecretBytes(reply.message.plaintext)
+            var reply = try await withFreshTokenOnce(context) { vault in
+                try await vault.unwrap(context.wrappedKey, context: Self.wrapContext(account: context.accountID))
+            }
+            let key = SecretBytes(reply.plaintext)
             // Best effort: the decoded copy is wiped; the reply frame is freed by the messaging layer.
-            _ = reply.message.plaintext.withUnsafeMutableBytes { $0.initializeMemory(as: UInt8.self, repeating: 0) }
+            _ = reply.plaintext.withUnsafeMutableBytes { $0.initializeMemory(as: UInt8.self, repeating: 0) }
             return key
         } catch let status as RPCStatus {
             throw KeyAccessError.from(status, context: context)
@@ -39,12 +38,16 @@ public struct AccountKeyVault: Sendable {
     /// Runs a vault call as the account's managed identity; a token the vault
     /// refuses (expired, or older than the account's move to another tenant)
     /// is dropped and the call made once more with a new one.
-    func withFreshTokenOnce<R>(_ context: AccountContext, _ call: (IdentityToken) async throws -> R) async throws -> R {
+    func withFreshTokenOnce<R>(_ context: AccountContext, _ call: (VaultClient) async throws -> R) async throws -> R {
+        func client() async throws -> VaultClient {
+            let token = try await tokens.managedIdentityToken(account: context.accountID)
+            return VaultClient(ServiceClient(rpc: vault, token: token.token, timeout: .seconds(5)))
+        }
         do {
-            return try await call(try await tokens.managedIdentityToken(account: context.accountID))
+            return try await call(try await client())
         } catch let status as RPCStatus where status.code == .unauthenticated {
             tokens.forget(account: context.accountID)
-            return try await call(try await tokens.managedIdentityToken(account: context.accountID))
+            return try await call(try await client())
         }
     }
 }
@@ -55,18 +58,15 @@ extension AccountKeyVault {
     /// same status a refused Unwrap would give.
     public func check(_ context: AccountContext) async throws {
         let key = KeyRef(provider: context.provider, keyID: context.keyID)
+        let status: KeyStatus
         do {
-            let status = try await withFreshTokenOnce(context) { token in try await vault.call(
-                "atrest.v1.KeyVault/KeyStatus", request: KeyStatusRequest(key), as: KeyStatus.self, timeout: .seconds(5),
-                metadata: ["authorization": "Bearer " + token.token], idempotent: true).message }
-            guard status.unwrapAllowed else {
-                throw KeyAccessError.from(RPCStatus(status.state == "enabled" ? .permissionDenied : .failedPrecondition, status.reason),
-                                          context: context)
-            }
-        } catch let status as RPCStatus where status.message.hasPrefix("the encryption key of account") {
-            throw status
+            status = try await withFreshTokenOnce(context) { vault in try await vault.keyStatus(key) }
         } catch let status as RPCStatus {
             throw KeyAccessError.from(status, context: context)
+        }
+        guard status.unwrapAllowed else {
+            throw KeyAccessError.from(RPCStatus(status.state == "enabled" ? .permissionDenied : .failedPrecondition, status.reason),
+                                      context: context)
         }
     }
 }

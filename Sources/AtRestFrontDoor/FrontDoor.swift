@@ -58,8 +58,7 @@ public final class FrontDoor: Sendable {
                               configuration: RPCClientConfiguration(curve: configuration.vaultCurve, logger: logger))
         let identity = self.identity
         let fetchKeys: TokenVerifier.KeySetSource = {
-            try await identity.call("atrest.v1.Identity/Keys", request: EmptyMessage(), as: IdentityKeySet.self,
-                                    timeout: .seconds(5), idempotent: true).message
+            try await IdentityClient(ServiceClient(rpc: identity, timeout: .seconds(5))).keys()
         }
         let verifier = try TokenVerifier(
             configuration: .init(issuer: configuration.issuer, audience: configuration.audience, minRefreshIntervalSeconds: 1),
