@@ -104,7 +104,8 @@ import Testing
             try flooder.send(Self.request(BlobMethod.list, list, accounts["flood"]!, timeoutMs: 30_000))
         }
         var latencies: [Duration] = []
-        for _ in 0..<50 {
+        // 200 calls, so the p99 is the 99th percentile, not the single slowest call.
+        for _ in 0..<200 {
             let start = ContinuousClock.now
             try await listCalm()
             latencies.append(ContinuousClock.now - start)
@@ -122,7 +123,7 @@ import Testing
             received += 1
             codes[header.status.code, default: 0] += 1
         }
-        print("calm client during a \(flood)-List flood: p50 \(latencies[25]), p99 \(p99), ms in order \(inOrder); flood replies \(codes)")
+        print("calm client during a \(flood)-List flood: p50 \(latencies[100]), p99 \(p99), ms in order \(inOrder); flood replies \(codes)")
         #expect(p99 < .milliseconds(50))
         #expect(received == flood)
         #expect((codes[.resourceExhausted] ?? 0) > 0)
