@@ -39,13 +39,16 @@ let package = Package(
         .target(
             name: "CAtRestProto",
             linkerSettings: [.linkedLibrary("protobuf-c")]),
+        // Linux calls Swift's Glibc module lacks (eventfd, prctl, renameat2,
+        // sync_file_range, O_DIRECT, mallopt); wrapped by Messaging, Storage, Runtime.
+        .target(name: "CAtRestLinux"),
 
         // --- Swift layers. ---
         .target(name: "AtRestCrypto", dependencies: ["COpenSSL"]),
         .target(name: "AtRestWire", dependencies: ["CAtRestProto"]),
-        .target(name: "AtRestRuntime", dependencies: [logging]),
-        .target(name: "AtRestMessaging", dependencies: ["CZeroMQ", "AtRestWire", "AtRestCrypto", logging]),
-        .target(name: "AtRestStorage", dependencies: ["AtRestCrypto"]),
+        .target(name: "AtRestRuntime", dependencies: ["CAtRestLinux", logging]),
+        .target(name: "AtRestMessaging", dependencies: ["CZeroMQ", "CAtRestLinux", "AtRestWire", "AtRestCrypto", logging]),
+        .target(name: "AtRestStorage", dependencies: ["AtRestCrypto", "CAtRestLinux"]),
         // Small local state files of the services: atomic writes, root keys, sealed files.
         .target(name: "AtRestLocalState", dependencies: ["AtRestCrypto"]),
         .target(name: "AtRestIdentity", dependencies: ["AtRestCrypto", "AtRestWire", "AtRestLocalState"]),

@@ -1,3 +1,5 @@
+internal import CAtRestLinux
+
 /// Allocator settings for processes that move multi-MiB messages (the front
 /// door and the crypto workers).
 ///
@@ -10,14 +12,8 @@
 public enum MemoryTuning {
     /// Call once at startup, before the first large allocation.
     public static func keepLargeBuffers() {
-        // <malloc.h> values (not in the Glibc module map).
-        let trimThreshold: Int32 = -1, mmapThreshold: Int32 = -3, arenaMax: Int32 = -8
-        _ = glibcMallopt(mmapThreshold, 32 << 20)
-        _ = glibcMallopt(trimThreshold, 128 << 20)
-        _ = glibcMallopt(arenaMax, 2)
+        _ = atrest_linux_mallopt_mmap_threshold(32 << 20)
+        _ = atrest_linux_mallopt_trim_threshold(128 << 20)
+        _ = atrest_linux_mallopt_arena_max(2)
     }
 }
-
-/// glibc's `int mallopt(int param, int value)`.
-@_silgen_name("mallopt")
-private func glibcMallopt(_ parameter: Int32, _ value: Int32) -> Int32
