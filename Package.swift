@@ -48,7 +48,7 @@ let package = Package(
         .target(name: "AtRestWire", dependencies: ["CAtRestProto"]),
         .target(name: "AtRestRuntime", dependencies: ["CAtRestLinux", logging]),
         .target(name: "AtRestMessaging", dependencies: ["CZeroMQ", "CAtRestLinux", "AtRestWire", "AtRestCrypto", logging]),
-        .target(name: "AtRestStorage", dependencies: ["AtRestCrypto", "CAtRestLinux"]),
+        .target(name: "AtRestStorage", dependencies: ["AtRestCrypto", "AtRestLocalState", "CAtRestLinux"]),
         // Small local state files of the services: atomic writes, root keys, sealed files.
         .target(name: "AtRestLocalState", dependencies: ["AtRestCrypto"]),
         .target(name: "AtRestIdentity", dependencies: ["AtRestCrypto", "AtRestWire", "AtRestLocalState"]),

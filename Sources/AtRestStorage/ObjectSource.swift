@@ -1,3 +1,4 @@
+import AtRestLocalState
 import Glibc
 
 /// Random-access bytes of a sealed object: a file or a buffer.
@@ -68,12 +69,9 @@ enum SystemCall {
         return StorageError(.io, "\(call)\(path.map { " '\($0)'" } ?? "") failed: \(text) (errno \(code))")
     }
 
+    /// `LocalFile.retrying`, failing with the store's error (call name and errno).
     @discardableResult
     static func retrying(_ call: String, _ path: String? = nil, _ body: () -> Int32) throws -> Int32 {
-        while true {
-            let r = body()
-            if r >= 0 { return r }
-            if errno != EINTR { throw error(call, path) }
-        }
+        do { return try LocalFile.retrying(call, path ?? "", body) } catch { throw self.error(call, path) }
     }
 }
