@@ -77,7 +77,7 @@ let package = Package(
             dependencies: ["AtRestMessaging", "AtRestRuntime", "AtRestCrypto", argumentParser]),
 
         // Operator status: `atrest.v1.Status/Get` on every service, calls counted, call id in logs.
-        .target(name: "AtRestStatus", dependencies: ["AtRestWire", "AtRestMessaging", "AtRestRuntime"]),
+        .target(name: "AtRestStatus", dependencies: ["AtRestCrypto", "AtRestWire", "AtRestMessaging", "AtRestRuntime"]),
 
         // --- Data path: crypto workers and the front door (docs/DATA-PATH.md). ---
         .target(
