@@ -85,7 +85,7 @@ let package = Package(
             dependencies: ["AtRestCrypto", "AtRestWire", "AtRestMessaging", "AtRestStorage", "AtRestIdentity", "AtRestKeyVault", "AtRestClient", "AtRestStatus", "AtRestLocalState", logging]),
         .target(
             name: "AtRestFrontDoor",
-            dependencies: ["AtRestCrypto", "AtRestWire", "AtRestMessaging", "AtRestIdentity", "AtRestKeyVault", "AtRestClient", "AtRestCryptoWorker", "AtRestStatus", "AtRestRuntime", "AtRestLocalState", logging]),
+            dependencies: ["AtRestCrypto", "AtRestWire", "AtRestMessaging", "AtRestIdentity", "AtRestKeyVault", "AtRestClient", "AtRestCryptoWorker", "AtRestStatus", "AtRestRuntime", "AtRestLocalState", "AtRestStorage", logging]),
 
         .executableTarget(
             name: "atrest-frontdoor",
@@ -142,6 +142,9 @@ let package = Package(
         .testTarget(name: "AtRestIdentityTests", dependencies: ["AtRestIdentity", "AtRestCrypto", "AtRestWire", "AtRestLocalState"]),
         .testTarget(name: "AtRestKeyVaultTests", dependencies: ["AtRestKeyVault", "AtRestCrypto", "AtRestWire"]),
         .testTarget(name: "AtRestLocalStateTests", dependencies: ["AtRestLocalState"]),
+        .testTarget(
+            name: "AtRestFrontDoorTests",
+            dependencies: ["AtRestFrontDoor", "AtRestLocalState", "AtRestStorage", "AtRestCrypto", "AtRestWire", "AtRestKeyVault"]),
         .testTarget(
             name: "IntegrationTests",
             dependencies: [
