@@ -142,6 +142,10 @@ let package = Package(
         .testTarget(name: "AtRestIdentityTests", dependencies: ["AtRestIdentity", "AtRestCrypto", "AtRestWire", "AtRestLocalState"]),
         .testTarget(name: "AtRestKeyVaultTests", dependencies: ["AtRestKeyVault", "AtRestCrypto", "AtRestWire"]),
         .testTarget(name: "AtRestLocalStateTests", dependencies: ["AtRestLocalState"]),
+        // Every WireMessage conformer round-trips through protobuf-c (docs/PROTOCOL.md).
+        .testTarget(
+            name: "WireContractTests",
+            dependencies: ["AtRestWire", "AtRestKeyVault", "AtRestIdentity", "AtRestFrontDoor"]),
         .testTarget(
             name: "AtRestFrontDoorTests",
             dependencies: ["AtRestFrontDoor", "AtRestLocalState", "AtRestStorage", "AtRestCrypto", "AtRestWire", "AtRestKeyVault"]),
