@@ -10,10 +10,13 @@ internal import CAtRestLinux
 /// the mmap and trim thresholds keeps those buffers in the heap for reuse;
 /// two arenas bound the memory kept per process on a small machine.
 public enum MemoryTuning {
-    /// Call once at startup, before the first large allocation.
-    public static func keepLargeBuffers() {
-        _ = atrest_linux_mallopt_mmap_threshold(32 << 20)
-        _ = atrest_linux_mallopt_trim_threshold(128 << 20)
-        _ = atrest_linux_mallopt_arena_max(2)
+    /// Call once at startup, before the first large allocation; false when
+    /// glibc refused a setting (the process then runs with its defaults).
+    @discardableResult
+    public static func keepLargeBuffers() -> Bool {
+        let applied = [atrest_linux_mallopt_mmap_threshold(32 << 20),
+                       atrest_linux_mallopt_trim_threshold(128 << 20),
+                       atrest_linux_mallopt_arena_max(2)]
+        return applied.allSatisfy { $0 == 1 }
     }
 }
