@@ -70,7 +70,7 @@ let package = Package(
         // Typed clients (identity, vault) over RPCClient + bearer token: the CLI, services, tests.
         .target(
             name: "AtRestClient",
-            dependencies: ["AtRestMessaging", "AtRestWire", "AtRestIdentity", "AtRestKeyVault", "AtRestCrypto"]),
+            dependencies: ["AtRestMessaging", "AtRestWire", "AtRestIdentity", "AtRestKeyVault", "AtRestCrypto", "AtRestLocalState"]),
         // Glue every service executable shares: serve-until-signalled, CURVE key files and flags.
         .target(
             name: "AtRestServiceKit",

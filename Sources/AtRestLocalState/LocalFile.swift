@@ -103,15 +103,31 @@ public enum LocalFile {
         try result.get()
     }
 
-    /// `writeAll` for raw memory (the store's buffers).
-    public static func writeAll(_ fd: Int32, raw bytes: UnsafeRawBufferPointer, path: String) throws(LocalStateError) {
+    /// `writeAll` for raw memory (the store's and the client's buffers): at
+    /// the descriptor's offset, or at `offset` (pwrite) when given.
+    public static func writeAll(_ fd: Int32, raw bytes: UnsafeRawBufferPointer, at offset: Int? = nil, path: String) throws(LocalStateError) {
         var done = 0
         while done < bytes.count {
-            let n = write(fd, bytes.baseAddress! + done, bytes.count - done)
+            let start = bytes.baseAddress! + done, left = bytes.count - done
+            let n = if let offset { pwrite(fd, start, left, off_t(offset + done)) } else { write(fd, start, left) }
             if n < 0 && errno == EINTR { continue }
             guard n > 0 else { throw ioError("writing", path) }
             done += n
         }
+    }
+
+    /// Fills `buffer` from `offset` (pread), retrying short reads and EINTR;
+    /// the count read, less than the buffer only where the file ends.
+    public static func readFully(_ fd: Int32, into buffer: UnsafeMutableRawBufferPointer, at offset: Int, path: String) throws(LocalStateError) -> Int {
+        var done = 0
+        while done < buffer.count {
+            let n = pread(fd, buffer.baseAddress! + done, buffer.count - done, off_t(offset + done))
+            if n < 0 && errno == EINTR { continue }
+            if n < 0 { throw ioError("reading", path) }
+            if n == 0 { break }
+            done += n
+        }
+        return done
     }
 
     /// Makes the entries of `directory` (creations, renames, removals) durable.

@@ -24,7 +24,7 @@ enum FileSystem {
     }
 
     /// A `LocalFile` call with its error as the store's `.io`.
-    private static func storage<T>(_ body: () throws(LocalStateError) -> T) throws(StorageError) -> T {
+    static func storage<T>(_ body: () throws(LocalStateError) -> T) throws(StorageError) -> T {
         do { return try body() } catch { throw StorageError(.io, error.message) }
     }
 
@@ -83,12 +83,11 @@ enum FileSystem {
 
     /// Writes all of `bytes` at `offset`.
     static func writeAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer, at offset: Int, path: String) throws {
-        var done = 0
-        while done < bytes.count {
-            let n = pwrite(fd, bytes.baseAddress! + done, bytes.count - done, off_t(offset + done))
-            if n < 0 && errno == EINTR { continue }
-            guard n > 0 else { throw SystemCall.error("pwrite", path) }
-            done += n
-        }
+        try storage { () throws(LocalStateError) in try LocalFile.writeAll(fd, raw: bytes, at: offset, path: path) }
+    }
+
+    /// Fills `buffer` from `offset`; the count read (less only at the end of the file).
+    static func readFully(_ fd: Int32, into buffer: UnsafeMutableRawBufferPointer, at offset: UInt64, path: String) throws -> Int {
+        try storage { () throws(LocalStateError) in try LocalFile.readFully(fd, into: buffer, at: Int(offset), path: path) }
     }
 }

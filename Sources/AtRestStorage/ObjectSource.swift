@@ -50,14 +50,11 @@ public struct FileSource: ObjectSource {
     public func withBytes<R>(at offset: UInt64, count: Int, scratch: UnsafeMutableRawBufferPointer,
                              _ body: (UnsafeRawBufferPointer) throws -> R) throws -> R {
         guard offset + UInt64(count) <= size else { throw StorageError.integrity("object ends early") }
-        var done = 0
-        while done < count {
-            let n = pread(descriptor, scratch.baseAddress! + done, count - done, off_t(offset) + off_t(done))
-            if n < 0 && errno == EINTR { continue }
-            guard n > 0 else { throw n == 0 ? StorageError.integrity("object ends early") : SystemCall.error("pread") }
-            done += n
+        let target = UnsafeMutableRawBufferPointer(rebasing: scratch[0..<count])
+        guard try FileSystem.readFully(descriptor, into: target, at: offset, path: "object file") == count else {
+            throw StorageError.integrity("object ends early")
         }
-        return try body(UnsafeRawBufferPointer(rebasing: scratch[0..<count]))
+        return try body(UnsafeRawBufferPointer(target))
     }
 }
 
