@@ -39,13 +39,16 @@ let package = Package(
         .target(
             name: "CAtRestProto",
             linkerSettings: [.linkedLibrary("protobuf-c")]),
+        // Linux calls Swift's Glibc module lacks (eventfd, prctl, renameat2,
+        // sync_file_range, O_DIRECT, mallopt); wrapped by Messaging, Storage, Runtime.
+        .target(name: "CAtRestLinux"),
 
         // --- Swift layers. ---
         .target(name: "AtRestCrypto", dependencies: ["COpenSSL"]),
         .target(name: "AtRestWire", dependencies: ["CAtRestProto"]),
-        .target(name: "AtRestRuntime", dependencies: [logging]),
-        .target(name: "AtRestMessaging", dependencies: ["CZeroMQ", "AtRestWire", "AtRestCrypto", logging]),
-        .target(name: "AtRestStorage", dependencies: ["AtRestCrypto"]),
+        .target(name: "AtRestRuntime", dependencies: ["CAtRestLinux", logging]),
+        .target(name: "AtRestMessaging", dependencies: ["CZeroMQ", "CAtRestLinux", "AtRestWire", "AtRestCrypto", logging]),
+        .target(name: "AtRestStorage", dependencies: ["AtRestCrypto", "AtRestLocalState", "CAtRestLinux"]),
         // Small local state files of the services: atomic writes, root keys, sealed files.
         .target(name: "AtRestLocalState", dependencies: ["AtRestCrypto"]),
         .target(name: "AtRestIdentity", dependencies: ["AtRestCrypto", "AtRestWire", "AtRestLocalState"]),
@@ -67,14 +70,14 @@ let package = Package(
         // Typed clients (identity, vault) over RPCClient + bearer token: the CLI, services, tests.
         .target(
             name: "AtRestClient",
-            dependencies: ["AtRestMessaging", "AtRestWire", "AtRestIdentity", "AtRestKeyVault", "AtRestCrypto"]),
+            dependencies: ["AtRestMessaging", "AtRestWire", "AtRestIdentity", "AtRestKeyVault", "AtRestCrypto", "AtRestLocalState"]),
         // Glue every service executable shares: serve-until-signalled, CURVE key files and flags.
         .target(
             name: "AtRestServiceKit",
             dependencies: ["AtRestMessaging", "AtRestRuntime", "AtRestCrypto", argumentParser]),
 
         // Operator status: `atrest.v1.Status/Get` on every service, calls counted, call id in logs.
-        .target(name: "AtRestStatus", dependencies: ["AtRestWire", "AtRestMessaging", "AtRestRuntime"]),
+        .target(name: "AtRestStatus", dependencies: ["AtRestCrypto", "AtRestWire", "AtRestMessaging", "AtRestRuntime"]),
 
         // --- Data path: crypto workers and the front door (docs/DATA-PATH.md). ---
         .target(
@@ -82,7 +85,7 @@ let package = Package(
             dependencies: ["AtRestCrypto", "AtRestWire", "AtRestMessaging", "AtRestStorage", "AtRestIdentity", "AtRestKeyVault", "AtRestClient", "AtRestStatus", "AtRestLocalState", logging]),
         .target(
             name: "AtRestFrontDoor",
-            dependencies: ["AtRestCrypto", "AtRestWire", "AtRestMessaging", "AtRestIdentity", "AtRestKeyVault", "AtRestClient", "AtRestCryptoWorker", "AtRestStatus", "AtRestRuntime", "AtRestLocalState", logging]),
+            dependencies: ["AtRestCrypto", "AtRestWire", "AtRestMessaging", "AtRestIdentity", "AtRestKeyVault", "AtRestClient", "AtRestCryptoWorker", "AtRestStatus", "AtRestRuntime", "AtRestLocalState", "AtRestStorage", logging]),
 
         .executableTarget(
             name: "atrest-frontdoor",
@@ -139,6 +142,13 @@ let package = Package(
         .testTarget(name: "AtRestIdentityTests", dependencies: ["AtRestIdentity", "AtRestCrypto", "AtRestWire", "AtRestLocalState"]),
         .testTarget(name: "AtRestKeyVaultTests", dependencies: ["AtRestKeyVault", "AtRestCrypto", "AtRestWire"]),
         .testTarget(name: "AtRestLocalStateTests", dependencies: ["AtRestLocalState"]),
+        // Every WireMessage conformer round-trips through protobuf-c (docs/PROTOCOL.md).
+        .testTarget(
+            name: "WireContractTests",
+            dependencies: ["AtRestWire", "AtRestKeyVault", "AtRestIdentity", "AtRestFrontDoor"]),
+        .testTarget(
+            name: "AtRestFrontDoorTests",
+            dependencies: ["AtRestFrontDoor", "AtRestLocalState", "AtRestStorage", "AtRestCrypto", "AtRestWire", "AtRestKeyVault"]),
         .testTarget(
             name: "IntegrationTests",
             dependencies: [

@@ -1,3 +1,4 @@
+import AtRestCrypto
 import AtRestMessaging
 import AtRestWire
 import Glibc
@@ -85,7 +86,7 @@ extension BlobClient {
             for try await finished in group { collect(finished) }
         }
         var metadata = metadata
-        if let whole { metadata[BlobTransferOptions.contentHashKey] = SHA256Digest.hex(try whole.finish()) }
+        if let whole { metadata[BlobTransferOptions.contentHashKey] = Hex.encode(try whole.finish()) }
         let commit = CommitBlocksRequest(container: container, name: name, blockIDs: ids, contentType: contentType, metadata: metadata)
         let reply = try await call(BlobMethod.commitBlocks, commit, as: BlobProperties.self, idempotencyKey: try Self.randomKey()).message
         guard reply.length == total else {
@@ -205,7 +206,7 @@ extension BlobClient {
                 }
             }
         }
-        if let expected, let whole, expected != SHA256Digest.hex(try whole.finish()) {
+        if let expected, let whole, expected != Hex.encode(try whole.finish()) {
             throw RPCStatus(.dataLoss, "blob '\(name)' does not match its SHA-256 (\(expected)); the data is damaged")
         }
         return properties

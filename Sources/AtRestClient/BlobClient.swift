@@ -1,3 +1,4 @@
+import AtRestCrypto
 import AtRestMessaging
 import AtRestWire
 
@@ -43,7 +44,7 @@ public struct BlobClient: Sendable {
         var hash: [UInt8] = []
         if options.checksum != .none {
             hash = try SHA256Digest.of(data)
-            if options.checksum == .wholeContent { metadata[BlobTransferOptions.contentHashKey] = SHA256Digest.hex(hash) }
+            if options.checksum == .wholeContent { metadata[BlobTransferOptions.contentHashKey] = Hex.encode(hash) }
         }
         let request = BlobPutRequest(container: container, name: name, contentType: contentType, metadata: metadata, contentHash: hash)
         let reply = try await call(BlobMethod.put, request, as: BlobProperties.self, parts: data.isEmpty ? [] : [PayloadPart(data)],
@@ -130,5 +131,5 @@ public struct BlobClient: Sendable {
                                        metadata: metadata, idempotent: idempotent, idempotencyKey: idempotencyKey)
     }
 
-    static func randomKey() throws -> String { SHA256Digest.hex(try SHA256Digest.random(16)) }
+    static func randomKey() throws -> String { Hex.encode(try SHA256Digest.random(16)) }
 }

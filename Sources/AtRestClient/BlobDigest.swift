@@ -14,16 +14,6 @@ enum SHA256Digest {
 
     static func random(_ count: Int) throws -> [UInt8] { try SecureRandom.bytes(count) }
 
-    static func hex(_ bytes: [UInt8]) -> String {
-        let digits = Array("0123456789abcdef".utf8)
-        var out = [UInt8]()
-        out.reserveCapacity(bytes.count * 2)
-        for byte in bytes {
-            out.append(digits[Int(byte >> 4)])
-            out.append(digits[Int(byte & 0x0f)])
-        }
-        return String(decoding: out, as: UTF8.self)
-    }
 
     /// An incremental hash over a transfer, fed in order.
     final class Running {

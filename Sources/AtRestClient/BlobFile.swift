@@ -1,3 +1,4 @@
+import AtRestLocalState
 import AtRestWire
 import Dispatch
 import Glibc
@@ -37,25 +38,18 @@ final class BlobFile: @unchecked Sendable {
     func read(at offset: UInt64, count: Int) async throws -> [UInt8] {
         try await Self.offPool { [self] in
             var bytes = [UInt8](repeating: 0, count: count)
-            var done = 0
-            while done < count {
-                let n = bytes.withUnsafeMutableBytes { pread(fd, $0.baseAddress! + done, count - done, off_t(offset) + off_t(done)) }
-                if n < 0 && errno == EINTR { continue }
-                guard n > 0 else { throw RPCStatus(.internal, "cannot read '\(path)' at \(offset + UInt64(done)) (file shrank?)") }
-                done += n
+            let done = try bytes.withUnsafeMutableBytes { buffer in
+                try Self.local { () throws(LocalStateError) in try LocalFile.readFully(fd, into: buffer, at: Int(offset), path: path) }
             }
+            guard done == count else { throw RPCStatus(.internal, "cannot read '\(path)' at \(offset + UInt64(done)) (file shrank?)") }
             return bytes
         }
     }
 
     func write(_ part: PayloadPart, at offset: UInt64) async throws {
         try await Self.offPool { [self] in
-            var done = 0
-            while done < part.count {
-                let n = part.withUnsafeBytes { pwrite(fd, $0.baseAddress! + done, part.count - done, off_t(offset) + off_t(done)) }
-                if n < 0 && errno == EINTR { continue }
-                guard n > 0 else { throw RPCStatus(.internal, "cannot write '\(path)': \(String(cString: strerror(errno)))") }
-                done += n
+            try part.withUnsafeBytes { bytes in
+                try Self.local { () throws(LocalStateError) in try LocalFile.writeAll(fd, raw: bytes, at: Int(offset), path: path) }
             }
         }
     }
@@ -67,6 +61,11 @@ final class BlobFile: @unchecked Sendable {
     }
 
     func close() { Glibc.close(fd) }
+
+    /// A `LocalFile` call with its error as the client's INTERNAL (naming the path).
+    private static func local<T>(_ body: () throws(LocalStateError) -> T) throws(RPCStatus) -> T {
+        do { return try body() } catch { throw RPCStatus(.internal, error.message) }
+    }
 
     private static func offPool<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
         try await withCheckedThrowingContinuation { continuation in

@@ -102,7 +102,7 @@ public enum Ed25519 {
 
         public static func == (lhs: PublicKey, rhs: PublicKey) -> Bool { lhs.rawRepresentation == rhs.rawRepresentation }
 
-        var hexPrefix: String { rawRepresentation.prefix(4).map { String($0, radix: 16).leftPadded(2) }.joined() }
+        var hexPrefix: String { Hex.encode(rawRepresentation.prefix(4)) }
         public var description: String { "Ed25519.PublicKey(\(hexPrefix)…)" }
     }
 }
@@ -113,8 +113,4 @@ final class PKeyHandle: @unchecked Sendable {
     let pkey: OpaquePointer
     init(_ pkey: OpaquePointer) { self.pkey = pkey }
     deinit { EVP_PKEY_free(pkey) }
-}
-
-extension String {
-    func leftPadded(_ width: Int) -> String { count >= width ? self : String(repeating: "0", count: width - count) + self }
 }

@@ -1,3 +1,4 @@
+import AtRestCrypto
 import AtRestCryptoWorker
 import AtRestIdentity
 import AtRestKeyVault
@@ -78,7 +79,7 @@ public final class FrontDoor: Sendable {
                 route: { $0.hasPrefix(BlobMethod.prefix) ? .workers : .local },
                 admit: { header in
                     // Workers see a per-dispatch call id; logs there carry the client's.
-                    header.metadata[StatusService.callIDKey] = CallLog.hex(header.callID)
+                    header.metadata[StatusService.callIDKey] = Hex.encode(header.callID)
                     return authorizer.admit(&header)
                 }, clientCurve: configuration.clientCurve,
                 workerCurve: configuration.workerCurve, logger: logger

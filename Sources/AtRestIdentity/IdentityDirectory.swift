@@ -213,7 +213,7 @@ actor IdentityDirectory {
         case .service: "svc_"
         case .managedIdentity: "mi_"
         }
-        return prefix + (try SecureRandom.bytes(10)).map { String($0, radix: 16).leftPadded(2) }.joined()
+        return prefix + Hex.encode(try SecureRandom.bytes(10))
     }
 }
 
@@ -223,8 +223,4 @@ enum Validate {
             throw RPCStatus(.invalidArgument, "\(what) '\(value.prefix(128))' is not valid: use \(Names.rule)")
         }
     }
-}
-
-extension String {
-    func leftPadded(_ width: Int) -> String { count >= width ? self : String(repeating: "0", count: width - count) + self }
 }

@@ -70,15 +70,7 @@ public enum FileAccess {
     }
 
     private static func entries(_ directory: String) throws(LocalStateError) -> [String] {
-        guard let dir = opendir(directory) else { throw LocalFile.ioError("listing", directory) }
-        defer { closedir(dir) }
-        var names: [String] = []
-        while let entry = readdir(dir) {
-            let name = withUnsafePointer(to: &entry.pointee.d_name) {
-                String(cString: UnsafeRawPointer($0).assumingMemoryBound(to: CChar.self))
-            }
-            if name != "." && name != ".." { names.append(name) }
-        }
+        guard let names = try LocalFile.list(directory) else { throw LocalStateError(.io, "listing '\(directory)' failed: it does not exist") }
         return names
     }
 

@@ -9,13 +9,36 @@ import Glibc
 public enum LocalFile {
     public static func exists(_ path: String) -> Bool { access(path, F_OK) == 0 }
 
-    /// Creates `path` and its missing parents with mode 0700.
+    /// Creates `path` and its missing parents with mode 0700; each directory
+    /// it creates is made durable in its parent (fsync of the parent).
     public static func makeDirectory(_ path: String) throws(LocalStateError) {
         var current = path.hasPrefix("/") ? "" : "."
         for component in path.split(separator: "/") {
+            let parent = current.isEmpty ? "/" : current
             current += "/" + component
-            if mkdir(current, 0o700) != 0 && errno != EEXIST { throw ioError("creating directory", current) }
+            if mkdir(current, 0o700) == 0 {
+                try syncDirectory(parent)
+            } else if errno != EEXIST {
+                throw ioError("creating directory", current)
+            }
         }
+    }
+
+    /// Names in `directory` (without "." and ".."), or nil when it does not exist.
+    public static func list(_ directory: String) throws(LocalStateError) -> [String]? {
+        guard let dir = opendir(directory) else {
+            if errno == ENOENT { return nil }
+            throw ioError("listing", directory)
+        }
+        defer { closedir(dir) }
+        var names: [String] = []
+        while let entry = readdir(dir) {
+            let name = withUnsafePointer(to: &entry.pointee.d_name) {
+                String(cString: UnsafeRawPointer($0).assumingMemoryBound(to: CChar.self))
+            }
+            if name != "." && name != ".." { names.append(name) }
+        }
+        return names
     }
 
     /// The whole file, or nil when it does not exist.
@@ -80,21 +103,49 @@ public enum LocalFile {
         try result.get()
     }
 
-    private static func writeAll(_ fd: Int32, raw bytes: UnsafeRawBufferPointer, path: String) throws(LocalStateError) {
+    /// `writeAll` for raw memory (the store's and the client's buffers): at
+    /// the descriptor's offset, or at `offset` (pwrite) when given.
+    public static func writeAll(_ fd: Int32, raw bytes: UnsafeRawBufferPointer, at offset: Int? = nil, path: String) throws(LocalStateError) {
         var done = 0
         while done < bytes.count {
-            let n = write(fd, bytes.baseAddress! + done, bytes.count - done)
+            let start = bytes.baseAddress! + done, left = bytes.count - done
+            let n = if let offset { pwrite(fd, start, left, off_t(offset + done)) } else { write(fd, start, left) }
             if n < 0 && errno == EINTR { continue }
             guard n > 0 else { throw ioError("writing", path) }
             done += n
         }
     }
 
+    /// Fills `buffer` from `offset` (pread), retrying short reads and EINTR;
+    /// the count read, less than the buffer only where the file ends.
+    public static func readFully(_ fd: Int32, into buffer: UnsafeMutableRawBufferPointer, at offset: Int, path: String) throws(LocalStateError) -> Int {
+        var done = 0
+        while done < buffer.count {
+            let n = pread(fd, buffer.baseAddress! + done, buffer.count - done, off_t(offset + done))
+            if n < 0 && errno == EINTR { continue }
+            if n < 0 { throw ioError("reading", path) }
+            if n == 0 { break }
+            done += n
+        }
+        return done
+    }
+
+    /// Makes the entries of `directory` (creations, renames, removals) durable.
     public static func syncDirectory(_ directory: String) throws(LocalStateError) {
-        let fd = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        guard fd >= 0 else { throw ioError("opening directory", directory) }
+        let fd = try retrying("opening directory", directory) { open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC) }
         defer { close(fd) }
-        guard fsync(fd) == 0 else { throw ioError("syncing directory", directory) }
+        try retrying("syncing directory", directory) { fsync(fd) }
+    }
+
+    /// Runs a system call until it does not fail with EINTR; its result, or
+    /// an `.io` error naming `operation` and `path` for any other failure.
+    @discardableResult
+    public static func retrying(_ operation: String, _ path: String, _ call: () -> Int32) throws(LocalStateError) -> Int32 {
+        while true {
+            let result = call()
+            if result >= 0 { return result }
+            if errno != EINTR { throw ioError(operation, path) }
+        }
     }
 
     public static func parentDirectory(of path: String) -> String {
@@ -113,12 +164,11 @@ public enum LocalFile {
     }
 
     private static func openExisting(_ path: String) throws(LocalStateError) -> Int32? {
-        while true {
-            let fd = open(path, O_RDONLY | O_CLOEXEC)
-            if fd >= 0 { return fd }
-            if errno == EINTR { continue }
+        do throws(LocalStateError) {
+            return try retrying("opening", path) { open(path, O_RDONLY | O_CLOEXEC) }
+        } catch {
             if errno == ENOENT { return nil }
-            throw ioError("opening", path)
+            throw error
         }
     }
 }

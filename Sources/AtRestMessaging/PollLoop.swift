@@ -1,3 +1,4 @@
+internal import CAtRestLinux
 internal import CZeroMQ
 import Foundation
 import Synchronization
@@ -82,7 +83,7 @@ final class PollLoop: @unchecked Sendable {
     private func run() {
         threadID = pthread_self()
         // Named for `top -H`, perf and gdb (Linux allows 15 characters).
-        atrest_name_thread(String(name.prefix(15)))
+        atrest_linux_name_thread(String(name.prefix(15)))
         var items: [zmq_pollitem_t] = []
         while !stopping.load(ordering: .acquiring) {
             let timeout = onTick(monotonicNanos())

@@ -1,4 +1,4 @@
-internal import CZeroMQ
+internal import CAtRestLinux
 import Glibc
 import Dispatch
 
@@ -9,7 +9,7 @@ final class Wakeup: @unchecked Sendable {
     let fd: Int32
 
     init() throws {
-        let fd = atrest_eventfd()
+        let fd = atrest_linux_eventfd()
         guard fd >= 0 else { throw MessagingError(.system, "eventfd failed (errno \(errno))", errno: errno) }
         self.fd = fd
     }

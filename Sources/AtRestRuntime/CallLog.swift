@@ -11,16 +11,4 @@ public enum CallLog {
         guard let callID else { return [:] }
         return ["call_id": .string(callID)]
     }
-
-    /// Lower-case hex of a call id's bytes (how logs and `atrest status` show it).
-    public static func hex(_ bytes: [UInt8]) -> String {
-        let digits = Array("0123456789abcdef".utf8)
-        var out = [UInt8]()
-        out.reserveCapacity(bytes.count * 2)
-        for byte in bytes {
-            out.append(digits[Int(byte >> 4)])
-            out.append(digits[Int(byte & 0x0F)])
-        }
-        return String(decoding: out, as: UTF8.self)
-    }
 }

@@ -1,3 +1,5 @@
+internal import CAtRestLinux
+
 /// Allocator settings for processes that move multi-MiB messages (the front
 /// door and the crypto workers).
 ///
@@ -8,13 +10,14 @@
 /// the mmap and trim thresholds keeps those buffers in the heap for reuse;
 /// two arenas bound the memory kept per process on a small machine.
 public enum MemoryTuning {
-    /// Call once at startup, before the first large allocation.
-    public static func keepLargeBuffers() {
-        // <malloc.h> values (not in the Glibc module map).
-        let trimThreshold: Int32 = -1, mmapThreshold: Int32 = -3, arenaMax: Int32 = -8
-        _ = glibcMallopt(mmapThreshold, 32 << 20)
-        _ = glibcMallopt(trimThreshold, 128 << 20)
-        _ = glibcMallopt(arenaMax, 2)
+    /// Call once at startup, before the first large allocation; false when
+    /// glibc refused a setting (the process then runs with its defaults).
+    @discardableResult
+    public static func keepLargeBuffers() -> Bool {
+        let applied = [atrest_linux_mallopt_mmap_threshold(32 << 20),
+                       atrest_linux_mallopt_trim_threshold(128 << 20),
+                       atrest_linux_mallopt_arena_max(2)]
+        return applied.allSatisfy { $0 == 1 }
     }
 
     /// Gives the heap's free memory back to the kernel (glibc
@@ -22,13 +25,5 @@ public enum MemoryTuning {
     /// them). It walks the heap while holding each arena's lock, so call it
     /// when the process is idle, not per call.
     @discardableResult
-    public static func releaseFreeMemory() -> Bool { glibcMallocTrim(0) != 0 }
+    public static func releaseFreeMemory() -> Bool { atrest_linux_malloc_trim(0) != 0 }
 }
-
-/// glibc's `int malloc_trim(size_t pad)`.
-@_silgen_name("malloc_trim")
-private func glibcMallocTrim(_ pad: Int) -> Int32
-
-/// glibc's `int mallopt(int param, int value)`.
-@_silgen_name("mallopt")
-private func glibcMallopt(_ parameter: Int32, _ value: Int32) -> Int32

@@ -1,3 +1,4 @@
+import AtRestCrypto
 import AtRestRuntime
 import AtRestWire
 
@@ -24,7 +25,7 @@ public struct StatusService: RPCService {
         if method == StatusMethod.get {
             return RPCResponse(await status.snapshot())
         }
-        let callID = request.header.metadata[Self.callIDKey] ?? CallLog.hex(request.header.callID)
+        let callID = request.header.metadata[Self.callIDKey] ?? Hex.encode(request.header.callID)
         return try await CallLog.$callID.withValue(callID) {
             do {
                 let response = try await inner.handle(request)

@@ -1,40 +1,31 @@
+import AtRestLocalState
 import Glibc
 
-/// The POSIX calls the store needs, with EINTR retried and errno turned into
-/// `StorageError(.io)` in one place.
+/// The file calls the store needs, errors as `StorageError(.io)`. The POSIX
+/// basics (exists, mkdir, directory fsync, listing, write-all, EINTR retry)
+/// are `AtRestLocalState.LocalFile`'s: one implementation for every module
+/// that writes files (docs/ARCHITECTURE.md); what is only the store's (the
+/// locked open for reading, positioned writes) lives here.
 enum FileSystem {
     /// Names in `path` (without "." and ".."); empty when it does not exist.
     static func list(_ path: String) throws -> [String] {
-        guard let dir = opendir(path) else {
-            if errno == ENOENT { return [] }
-            throw SystemCall.error("opendir", path)
-        }
-        defer { closedir(dir) }
-        var names: [String] = []
-        while let entry = readdir(dir) {
-            let name = withUnsafePointer(to: &entry.pointee.d_name) {
-                String(cString: UnsafeRawPointer($0).assumingMemoryBound(to: CChar.self))
-            }
-            if name != "." && name != ".." { names.append(name) }
-        }
-        return names
+        try storage { () throws(LocalStateError) in try LocalFile.list(path) ?? [] }
     }
 
-    static func exists(_ path: String) -> Bool { access(path, F_OK) == 0 }
+    static func exists(_ path: String) -> Bool { LocalFile.exists(path) }
 
-    /// Creates `path` if missing and makes the new entry durable in its parent.
+    /// Creates `path` (and missing parents) and makes each new entry durable in its parent.
     static func makeDirectory(_ path: String) throws {
-        if mkdir(path, 0o700) == 0 {
-            try syncDirectory(parent(of: path))
-        } else if errno != EEXIST {
-            throw SystemCall.error("mkdir", path)
-        }
+        try storage { () throws(LocalStateError) in try LocalFile.makeDirectory(path) }
     }
 
     static func syncDirectory(_ path: String) throws {
-        let fd = try SystemCall.retrying("open", path) { open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC) }
-        defer { close(fd) }
-        try SystemCall.retrying("fsync", path) { fsync(fd) }
+        try storage { () throws(LocalStateError) in try LocalFile.syncDirectory(path) }
+    }
+
+    /// A `LocalFile` call with its error as the store's `.io`.
+    static func storage<T>(_ body: () throws(LocalStateError) -> T) throws(StorageError) -> T {
+        do { return try body() } catch { throw StorageError(.io, error.message) }
     }
 
     /// Opens for reading; nil when the file does not exist. The descriptor
@@ -83,30 +74,20 @@ enum FileSystem {
         return stat(path, &st) == 0 ? st.st_mtim.tv_sec : nil
     }
 
-    static func parent(of path: String) -> String {
-        guard let slash = path.lastIndex(of: "/") else { return "." }
-        return slash == path.startIndex ? "/" : String(path[..<slash])
-    }
+    static func parent(of path: String) -> String { LocalFile.parentDirectory(of: path) }
 
     /// Writes all of `bytes` at the current offset.
     static func writeAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer, path: String) throws {
-        var done = 0
-        while done < bytes.count {
-            let n = write(fd, bytes.baseAddress! + done, bytes.count - done)
-            if n < 0 && errno == EINTR { continue }
-            guard n > 0 else { throw SystemCall.error("write", path) }
-            done += n
-        }
+        try storage { () throws(LocalStateError) in try LocalFile.writeAll(fd, raw: bytes, path: path) }
     }
 
     /// Writes all of `bytes` at `offset`.
     static func writeAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer, at offset: Int, path: String) throws {
-        var done = 0
-        while done < bytes.count {
-            let n = pwrite(fd, bytes.baseAddress! + done, bytes.count - done, off_t(offset + done))
-            if n < 0 && errno == EINTR { continue }
-            guard n > 0 else { throw SystemCall.error("pwrite", path) }
-            done += n
-        }
+        try storage { () throws(LocalStateError) in try LocalFile.writeAll(fd, raw: bytes, at: offset, path: path) }
+    }
+
+    /// Fills `buffer` from `offset`; the count read (less only at the end of the file).
+    static func readFully(_ fd: Int32, into buffer: UnsafeMutableRawBufferPointer, at offset: UInt64, path: String) throws -> Int {
+        try storage { () throws(LocalStateError) in try LocalFile.readFully(fd, into: buffer, at: Int(offset), path: path) }
     }
 }

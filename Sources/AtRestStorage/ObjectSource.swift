@@ -1,3 +1,4 @@
+import AtRestLocalState
 import Glibc
 
 /// Random-access bytes of a sealed object: a file or a buffer.
@@ -49,14 +50,11 @@ public struct FileSource: ObjectSource {
     public func withBytes<R>(at offset: UInt64, count: Int, scratch: UnsafeMutableRawBufferPointer,
                              _ body: (UnsafeRawBufferPointer) throws -> R) throws -> R {
         guard offset + UInt64(count) <= size else { throw StorageError.integrity("object ends early") }
-        var done = 0
-        while done < count {
-            let n = pread(descriptor, scratch.baseAddress! + done, count - done, off_t(offset) + off_t(done))
-            if n < 0 && errno == EINTR { continue }
-            guard n > 0 else { throw n == 0 ? StorageError.integrity("object ends early") : SystemCall.error("pread") }
-            done += n
+        let target = UnsafeMutableRawBufferPointer(rebasing: scratch[0..<count])
+        guard try FileSystem.readFully(descriptor, into: target, at: offset, path: "object file") == count else {
+            throw StorageError.integrity("object ends early")
         }
-        return try body(UnsafeRawBufferPointer(rebasing: scratch[0..<count]))
+        return try body(UnsafeRawBufferPointer(target))
     }
 }
 
@@ -68,12 +66,9 @@ enum SystemCall {
         return StorageError(.io, "\(call)\(path.map { " '\($0)'" } ?? "") failed: \(text) (errno \(code))")
     }
 
+    /// `LocalFile.retrying`, failing with the store's error (call name and errno).
     @discardableResult
     static func retrying(_ call: String, _ path: String? = nil, _ body: () -> Int32) throws -> Int32 {
-        while true {
-            let r = body()
-            if r >= 0 { return r }
-            if errno != EINTR { throw error(call, path) }
-        }
+        do { return try LocalFile.retrying(call, path ?? "", body) } catch { throw self.error(call, path) }
     }
 }

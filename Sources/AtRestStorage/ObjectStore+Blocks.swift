@@ -11,7 +11,7 @@ extension ObjectStore {
     static let blockIDKey = "atrest.block-id"
 
     func stagedName(_ container: String, _ name: String, _ blockID: [UInt8], _ key: AccountKey) throws -> String {
-        "s-" + (try key.hashName(["block", container, name, Self.hex(blockID)]))
+        "s-" + (try key.hashName(["block", container, name, Hex.encode(blockID)]))
     }
 
     /// Starts a streaming write of one block of `name`.
@@ -20,7 +20,7 @@ extension ObjectStore {
         try Self.validate(name: name)
         guard !blockID.isEmpty, blockID.count <= 64 else { throw StorageError(.invalidArgument, "block id must be 1 to 64 bytes") }
         let dir = try existingContainer(account, container, accountKey)
-        let metadata = ObjectMetadata(name: name, userMetadata: [Self.blockIDKey: Self.hex(blockID)], creationTime: Self.nowMillis())
+        let metadata = ObjectMetadata(name: name, userMetadata: [Self.blockIDKey: Hex.encode(blockID)], creationTime: Self.nowMillis())
         return try ObjectUpload(file: try atomicFile(in: dir), targetName: try stagedName(container, name, blockID, accountKey), accountKey: accountKey,
                                 identity: ObjectIdentity(account: account, container: container, kind: .block),
                                 metadata: metadata, expectedHash: contentHash)
@@ -42,16 +42,16 @@ extension ObjectStore {
         let dir = try existingContainer(account, container, accountKey)
         let hash = try objectHash(container, name, accountKey)
         let blockIdentity = ObjectIdentity(account: account, container: container, kind: .block)
-        var manifest = BlockManifest(commitID: Self.hex(try SecureRandom.bytes(8)), entries: [])
+        var manifest = BlockManifest(commitID: Hex.encode(try SecureRandom.bytes(8)), entries: [])
         for (index, blockID) in blockIDs.enumerated() {
             let staged = "\(dir)/\(try stagedName(container, name, blockID, accountKey))"
             guard let fd = try FileSystem.openForReading(staged) else {
-                throw StorageError(.invalidArgument, "block \(Self.hex(blockID)) of '\(name)' was not staged (or was already committed)")
+                throw StorageError(.invalidArgument, "block \(Hex.encode(blockID)) of '\(name)' was not staged (or was already committed)")
             }
             defer { close(fd) }
             let reader = try ObjectReader(source: try FileSource(descriptor: fd), accountKey: accountKey, context: blockIdentity.context)
-            guard reader.metadata.name == name, reader.metadata.userMetadata[Self.blockIDKey] == Self.hex(blockID) else {
-                throw StorageError.integrity("staged block file for \(Self.hex(blockID)) belongs to another block (spliced)")
+            guard reader.metadata.name == name, reader.metadata.userMetadata[Self.blockIDKey] == Hex.encode(blockID) else {
+                throw StorageError.integrity("staged block file for \(Hex.encode(blockID)) belongs to another block (spliced)")
             }
             manifest.entries.append(.init(blockID: blockID, length: reader.length, headerHash: try SHA256.hash(reader.cipher.fixedHeader),
                                           contentHash: reader.metadata.contentHash))
@@ -136,6 +136,4 @@ extension ObjectStore {
         }
         return removed
     }
-
-    static func hex(_ bytes: [UInt8]) -> String { Hex.encode(bytes) }
 }

@@ -11,12 +11,13 @@ import Synchronization
 /// field kind. The descriptors come from the committed generated code, so
 /// the encoding is exactly protobuf-c's.
 enum ProtobufCCodec {
-    /// The descriptor for a full proto name; a missing one is a programming
-    /// error (the generated code and the Swift mapping disagree).
-    static func descriptor(named name: String) -> UnsafePointer<ProtobufCMessageDescriptor> {
+    /// The descriptor for a full proto name; a missing one means the
+    /// generated code and the Swift mapping disagree (`.invalidField`, never a
+    /// crash: WireContractTests reports it per message type).
+    static func descriptor(named name: String) throws(WireError) -> UnsafePointer<ProtobufCMessageDescriptor> {
         if let cached = DescriptorCache.shared.lookup(name) { return cached }
         guard let found = atrest_message_descriptor(name) else {
-            preconditionFailure("no generated protobuf-c descriptor for \(name); run scripts/gen-proto.sh")
+            throw WireError(.invalidField, "no generated protobuf-c descriptor for \(name); run scripts/gen-proto.sh")
         }
         DescriptorCache.shared.store(name, found)
         return found
@@ -24,11 +25,13 @@ enum ProtobufCCodec {
 
     // MARK: pack
 
-    static func pack(_ fields: WireFields, messageNamed name: String) -> [UInt8] {
-        let descriptor = descriptor(named: name)
+    /// Throws `.invalidField` when the mapping names a field number the
+    /// message does not have, or gives a value of the wrong kind.
+    static func pack(_ fields: WireFields, messageNamed name: String) throws(WireError) -> [UInt8] {
+        let descriptor = try descriptor(named: name)
         let arena = Arena()
-        return withExtendedLifetime(arena) {
-            let message = build(fields, descriptor, arena)
+        return try withExtendedLifetime(arena) { () throws(WireError) -> [UInt8] in
+            let message = try build(fields, descriptor, arena)
             let size = protobuf_c_message_get_packed_size(message)
             return [UInt8](unsafeUninitializedCapacity: size) { buffer, count in
                 count = protobuf_c_message_pack(message, buffer.baseAddress)
@@ -39,16 +42,16 @@ enum ProtobufCCodec {
     /// Builds a C message in memory owned by `arena`.
     private static func build(
         _ fields: WireFields, _ descriptor: UnsafePointer<ProtobufCMessageDescriptor>, _ arena: Arena
-    ) -> UnsafeMutablePointer<ProtobufCMessage> {
+    ) throws(WireError) -> UnsafeMutablePointer<ProtobufCMessage> {
         let d = descriptor.pointee
         let raw = arena.allocate(d.sizeof_message)
         let message = raw.assumingMemoryBound(to: ProtobufCMessage.self)
         d.message_init(message)
         for (number, value) in fields.values {
             guard let field = fieldDescriptor(descriptor, number) else {
-                preconditionFailure("\(String(cString: d.name)) has no field \(number)")
+                throw WireError(.invalidField, "\(String(cString: d.name)) has no field \(number)")
             }
-            set(value, field, in: raw, arena)
+            try set(value, field, in: raw, arena)
         }
         return message
     }
@@ -56,23 +59,23 @@ enum ProtobufCCodec {
     private static func set(
         _ value: WireValue, _ field: UnsafePointer<ProtobufCFieldDescriptor>,
         in message: UnsafeMutableRawPointer, _ arena: Arena
-    ) {
+    ) throws(WireError) {
         let f = field.pointee
         let slot = message + Int(f.offset)
         if f.label == PROTOBUF_C_LABEL_REPEATED {
             guard case .list(let items) = value else {
-                preconditionFailure("field \(String(cString: f.name)) is repeated: give a .list")
+                throw WireError(.invalidField, "field \(String(cString: f.name)) is repeated: give a .list")
             }
             let stride = elementSize(f.type)
             let array = arena.allocate(max(1, stride * items.count))
             for (index, item) in items.enumerated() {
-                store(item, f, at: array + index * stride, arena)
+                try store(item, f, at: array + index * stride, arena)
             }
             (message + Int(f.quantifier_offset)).storeBytes(of: items.count, as: Int.self)
             slot.storeBytes(of: items.isEmpty ? nil : array, as: UnsafeMutableRawPointer?.self)
             return
         }
-        store(value, f, at: slot, arena)
+        try store(value, f, at: slot, arena)
         if f.flags & UInt32(PROTOBUF_C_FIELD_FLAG_ONEOF.rawValue) != 0 {
             (message + Int(f.quantifier_offset)).storeBytes(of: f.id, as: UInt32.self)
         } else if f.label == PROTOBUF_C_LABEL_OPTIONAL, f.type != PROTOBUF_C_TYPE_STRING,
@@ -84,7 +87,7 @@ enum ProtobufCCodec {
     /// Stores one scalar, string, bytes or message value at `slot`.
     private static func store(
         _ value: WireValue, _ f: ProtobufCFieldDescriptor, at slot: UnsafeMutableRawPointer, _ arena: Arena
-    ) {
+    ) throws(WireError) {
         switch (f.type, value) {
         case (PROTOBUF_C_TYPE_INT32, .int(let v)), (PROTOBUF_C_TYPE_SINT32, .int(let v)),
              (PROTOBUF_C_TYPE_SFIXED32, .int(let v)), (PROTOBUF_C_TYPE_ENUM, .int(let v)):
@@ -116,9 +119,9 @@ enum ProtobufCCodec {
                 as: ProtobufCBinaryData.self)
         case (PROTOBUF_C_TYPE_MESSAGE, .message(let nested)):
             let sub = f.descriptor!.assumingMemoryBound(to: ProtobufCMessageDescriptor.self)
-            slot.storeBytes(of: build(nested, sub, arena), as: UnsafeMutablePointer<ProtobufCMessage>?.self)
+            slot.storeBytes(of: try build(nested, sub, arena), as: UnsafeMutablePointer<ProtobufCMessage>?.self)
         default:
-            preconditionFailure(
+            throw WireError(.invalidField,
                 "field \(String(cString: f.name)): value \(value) does not fit protobuf-c type \(f.type.rawValue)")
         }
     }
@@ -136,7 +139,7 @@ enum ProtobufCCodec {
     }
 
     static func unpack(_ buffer: UnsafeRawBufferPointer, messageNamed name: String) throws -> WireFields {
-        let descriptor = descriptor(named: name)
+        let descriptor = try descriptor(named: name)
         let base = buffer.baseAddress?.assumingMemoryBound(to: UInt8.self)
         // protobuf-c wants a non-null pointer even for an empty message.
         var empty: UInt8 = 0

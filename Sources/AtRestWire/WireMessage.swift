@@ -22,9 +22,21 @@ public protocol WireMessage: Sendable {
 }
 
 extension WireMessage {
-    /// The protobuf encoding of this value, produced by protobuf-c.
+    /// The protobuf encoding of this value, produced by protobuf-c; throws
+    /// `WireError(.invalidField)` when the mapping does not fit the message
+    /// (a field number it does not have, a value of the wrong kind).
+    public func encoded() throws(WireError) -> [UInt8] {
+        try ProtobufCCodec.pack(wire, messageNamed: Self.protoName)
+    }
+
+    /// `encoded()` for the mappings in this package, which cannot fail:
+    /// WireContractTests encodes every conformer with every field set, and
+    /// checks that none is missing from its table. A mapping outside that
+    /// table that does not fit its message stops here, naming the field.
     public func serialized() -> [UInt8] {
-        ProtobufCCodec.pack(wire, messageNamed: Self.protoName)
+        do { return try encoded() } catch {
+            preconditionFailure("\(Self.self) does not fit \(Self.protoName): \(error) (add it to WireContractTests)")
+        }
     }
 
     /// Decodes protobuf bytes with protobuf-c; throws `WireError` (`.malformed`)

@@ -20,14 +20,4 @@ static const int atrest_zmq_eterm = ETERM;
 static const int atrest_zmq_efsm = EFSM;
 static const int atrest_zmq_enocompatproto = ENOCOMPATPROTO;
 
-/* The poll loops' wakeup: an eventfd in the zmq_poll set. <sys/eventfd.h>
- * is not part of Swift's Glibc module, so it is reached through here. */
-#include <sys/eventfd.h>
-static inline int atrest_eventfd(void) { return eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC); }
-
-/* Names the calling thread (poll loops: visible in top -H, perf, gdb).
- * prctl is variadic, which Swift cannot call. */
-#include <sys/prctl.h>
-static inline void atrest_name_thread(const char *name) { prctl(PR_SET_NAME, name, 0, 0, 0); }
-
 #endif

@@ -1,4 +1,7 @@
-// The 'managed' key-provider plug-in. Service-managed keys: generated in the vault, one per account (key id = account id), rotated automatically every rotation_days (default 90); old versions stay for unwrap.
+// The 'managed' key-provider plug-in. Service-managed keys: generated in the vault, one per account, named by the
+// front door `mk-<24 random hex>` (no account name reaches object headers) and qualified by the vault with the
+// tenant's tag (`t<12 hex>.mk-…`, docs/KEY-PROVIDERS.md "Tenants"); rotated automatically every rotation_days
+// (default 90); old versions stay for unwrap.
 // Built as a .dynamic library; see docs/KEY-PROVIDERS.md.
 import CKeyProviderABI
 import KeyProviderKit

@@ -26,12 +26,9 @@ do { try CryptoPolicy.applyFromEnvironment() } catch { fail("cannot start: \(err
 
 let args = CommandLine.arguments
 guard args.count == 3, let seed = UInt64(args[2]) else { fail("usage: atrest-store-writer <directory> <seed>") }
-guard let keyHex = getenv("ATREST_TEST_ACCOUNT_KEY_HEX").map({ String(cString: $0) }), keyHex.utf8.count == 64 else {
+guard let keyHex = getenv("ATREST_TEST_ACCOUNT_KEY_HEX").map({ String(cString: $0) }), keyHex.utf8.count == 64,
+      let keyBytes = Hex.decode(keyHex) else {
     fail("set ATREST_TEST_ACCOUNT_KEY_HEX to 64 hex digits")
-}
-let keyBytes = stride(from: 0, to: 64, by: 2).map { i -> UInt8 in
-    let s = keyHex.utf8.dropFirst(i).prefix(2)
-    return UInt8(String(decoding: s, as: UTF8.self), radix: 16) ?? 0
 }
 let reference = KeyReference(provider: "test", keyID: "crash", keyVersion: 1, accountKeyVersion: 1)
 
@@ -49,7 +46,7 @@ do {
         let size = Int(rng.next() % (3 << 20)) + 1
         let data = try SecureRandom.bytes(size)
         let digest = try SHA256.hash(data)
-        let hex = digest.map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }.joined()
+        let hex = Hex.encode(digest)
         if iteration % 4 == 0 {
             let name = "blocks-\(rng.next() % 3)"
             let third = size / 3

@@ -40,7 +40,7 @@ import Testing
 
     @Test func ed25519KeysNeverPrintTheirBytesAndRejectBadSizes() throws {
         let key = try Ed25519.PrivateKey()
-        let secretHex = key.rawRepresentation.withUnsafeBytes { $0.map { String($0, radix: 16) }.joined() }
+        let secretHex = key.rawRepresentation.withUnsafeBytes { Hex.encode($0) }
         #expect(!"\(key)".contains(secretHex))
         #expect(throws: CryptoError.self) { try Ed25519.PrivateKey(rawRepresentation: SecretBytes([1, 2, 3])) }
         #expect(throws: CryptoError.self) { try Ed25519.PublicKey(rawRepresentation: [UInt8](repeating: 0, count: 31)) }

@@ -69,7 +69,7 @@ import Testing
         }
         #expect(messages.allSatisfy { !$0.isEmpty })
         let secrets = [material.bytes, aek.bytes]
-        let hexes = secrets.map { $0.map { String($0, radix: 16) }.joined() }
+        let hexes = secrets.map { Hex.encode($0) }
         for message in messages { #expect(!hexes.contains { message.contains($0) }, "\(message)") }
         let files = fixture.dataFiles()
         #expect(files.count >= 5)

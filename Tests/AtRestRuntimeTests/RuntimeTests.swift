@@ -4,6 +4,11 @@ import Testing
 @testable import AtRestRuntime
 
 @Suite struct RuntimeTests {
+    @Test func allocatorSettingsReachGlibc() {
+        // mallopt answers 1 for each setting it accepted (through CAtRestLinux).
+        #expect(MemoryTuning.keepLargeBuffers())
+    }
+
     @Test func readyLineRoundTrips() throws {
         let line = ReadyLine.format(name: "atrest-vault", endpoint: "tcp://127.0.0.1:5555", extra: [("events", "tcp://127.0.0.1:5556")])
         #expect(line == "ready atrest-vault endpoint=tcp://127.0.0.1:5555 events=tcp://127.0.0.1:5556")

@@ -29,7 +29,7 @@ import Testing
         // Blocks as BlobClient cuts them: a quarter block first, then whole blocks.
         let starts = [0] + Array(stride(from: 1 << 18, to: big.count, by: 1 << 20))
         let blockHashes = try starts.flatMap { try SHA256.hash(Array(big[$0..<min($0 == 0 ? 1 << 18 : $0 + (1 << 20), big.count)])) }
-        let wholeHex = try SHA256.hash(big).map { String($0, radix: 16).count == 1 ? "0" + String($0, radix: 16) : String($0, radix: 16) }.joined()
+        let wholeHex = Hex.encode(try SHA256.hash(big))
 
         // .none: nothing hashed, nothing recorded; bytes intact.
         let plainBig = try await blobs(.none).upload("box", "none-big", data: big)

@@ -1,3 +1,4 @@
+import AtRestCrypto
 import AtRestIdentity
 import AtRestKeyVault
 import AtRestWire
@@ -106,17 +107,5 @@ import Testing
         print("recorded \(written) new fixture(s) in \(Self.directory)")
     }
 
-    static func hexDecode(_ text: String) -> [UInt8]? {
-        let digits = Array(text.trimmingCharacters(in: .whitespacesAndNewlines).utf8)
-        guard digits.count % 2 == 0 else { return nil }
-        var out: [UInt8] = []
-        out.reserveCapacity(digits.count / 2)
-        var index = 0
-        while index < digits.count {
-            guard let byte = UInt8(String(decoding: digits[index..<index + 2], as: UTF8.self), radix: 16) else { return nil }
-            out.append(byte)
-            index += 2
-        }
-        return out
-    }
+    static func hexDecode(_ text: String) -> [UInt8]? { Hex.decode(text.trimmingCharacters(in: .whitespacesAndNewlines)) }
 }

@@ -11,13 +11,13 @@ extension LocalCluster {
         try LocalCluster(.init(rootTag: "deploy", serviceHost: serviceHost, workerCredit: 4, workerStatusHost: "127.0.0.1"))
     }
 
-    /// User `ops` in tenant t1 owning `accounts` (each with container "ops");
-    /// the front door is made a key administrator. Returns per-account metadata.
+    /// User `ops` in tenant t1 owning `accounts` (each with container "ops"),
+    /// as an operator sets it up: the front door needs no role beyond its
+    /// service principal's (docs/OPERATIONS.md). Returns per-account metadata.
     func bootstrap(accounts: [String]) async throws -> [String: [String: String]] {
         let admin = try await adminIdentity()
         _ = try await admin.createTenant("t1")
         _ = try await admin.createUser(tenant: "t1", name: "ops", secret: "ops-secret-123456")
-        _ = try await admin.grantRole(IdentityRoleRequest(tenant: "", name: "frontdoor", role: "keyAdministrator"))
         let user = try await login(tenant: "t1", "ops", "ops-secret-123456")
         var result: [String: [String: String]] = [:]
         for account in accounts {

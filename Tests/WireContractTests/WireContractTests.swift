@@ -1,0 +1,130 @@
+import Foundation
+import Testing
+@testable import AtRestFrontDoor
+@testable import AtRestIdentity
+@testable import AtRestKeyVault
+@testable import AtRestWire
+
+/// Every wire message type of the contract, encoded through the real
+/// protobuf-c codec with every field set to a non-default value and decoded
+/// back equal. A mapping that reads or writes a field under the wrong number,
+/// drops a field, or names a field the message does not have fails its row
+/// (a thrown `WireError`, never a crash of the test run).
+@Suite struct WireContractTests {
+    /// One row per `WireMessage` conformer in Sources.
+    static let table: [any WireMessage.Type] = [
+        // AtRestWire: envelope, blob, account, status, echo.
+        RPCHeader.self, ReplyHeader.self, RPCStatus.self, WorkerReady.self, Heartbeat.self, Limits.self, EmptyMessage.self,
+        EchoRequest.self, EchoReply.self,
+        ContainerRequest.self, ContainerListResponse.self, BlobProperties.self, BlobPutRequest.self, BlobRequest.self,
+        BlobGetRequest.self, BlobGetResponse.self, BlobSetMetadataRequest.self, BlobListRequest.self, BlobListResponse.self,
+        StageBlockRequest.self, StageBlockResponse.self, CommitBlocksRequest.self,
+        AccountCreateRequest.self, AccountRequest.self, AccountListRequest.self, AccountEncryption.self, AccountInfo.self,
+        AccountMoveRequest.self, AccountMoveResponse.self, AccountListResponse.self, AccountSetEncryptionRequest.self,
+        AccountContext.self,
+        StatusRequest.self, StatusFigure.self, StatusWorker.self, StatusReply.self,
+        // AtRestKeyVault.
+        KeyRef.self, ReferenceCount.self, AccessGrant.self, CreateKeyRequest.self, ImportKeyRequest.self,
+        GetImportKeyRequest.self, GetImportKeyResponse.self, KeyRequest.self, RotateKeyRequest.self, KeyResponse.self,
+        ListKeysRequest.self, ListKeysResponse.self, AccessRequest.self, AccessResponse.self, WrapRequest.self,
+        WrapResponse.self, GenerateWrappedKeyRequest.self, UnwrapRequest.self, UnwrapResponse.self, RewrapRequest.self,
+        KeyStatusRequest.self, KeyStatus.self, ReferenceRequest.self, ReferenceResponse.self, AuditEntry.self,
+        GetAuditLogRequest.self, GetAuditLogResponse.self, VerifyAuditLogResponse.self, KeyEvent.self,
+        VaultStateMessage.self, AtRestKeyVault.IdentityTenant.self, KeyCreator.self, KeyInfo.self,
+        // AtRestIdentity.
+        IdentityLoginRequest.self, IdentityToken.self, IdentitySigningKey.self, IdentityKeySet.self, IdentityWhoAmI.self,
+        IdentityCreateTenantRequest.self, AtRestIdentity.IdentityTenant.self, IdentityCreateUserRequest.self,
+        IdentityCreateServicePrincipalRequest.self, IdentityPrincipal.self, IdentityCreatedPrincipal.self,
+        IdentityRoleRequest.self, IdentityAccountRequest.self, IdentityManagedIdentity.self,
+        IdentityMoveAccountRequest.self, IdentityMoveAccountReply.self, IdentityRotation.self,
+        // AtRestFrontDoor: the registry's records.
+        AccountRecord.self, AccountRegistryState.self,
+    ]
+
+    struct Row: CustomTestStringConvertible, Sendable {
+        let type: any WireMessage.Type
+        var testDescription: String { type.protoName }
+    }
+
+    @Test(arguments: table.map(Row.init))
+    func everyFieldRoundTrips(_ row: Row) throws {
+        try Self.roundTrip(row.type)
+    }
+
+    private static func roundTrip<T: WireMessage>(_ type: T.Type) throws {
+        let full = try WireSample.fields(T.protoName)
+        let value = try T(wire: full)
+        // The mapping writes back every field it read, under the same number.
+        #expect(WireSample.nonDefault(value.wire) == full, "\(T.self) drops or renumbers a field")
+        let bytes = try value.encoded()
+        let back = try T(serialized: bytes)
+        #expect(WireSample.nonDefault(back.wire) == full)
+        if let equal = equalIfEquatable(value, back) { #expect(equal, "\(T.self) is not equal after the round trip") }
+    }
+
+    private static func equalIfEquatable<T>(_ a: T, _ b: T) -> Bool? {
+        guard let a = a as? any Equatable else { return nil }
+        return isEqual(a, b)
+    }
+
+    private static func isEqual<E: Equatable>(_ a: E, _ b: Any) -> Bool { (b as? E) == a }
+
+    /// No message of the contract is missing from the table: the table names
+    /// exactly the top-level messages of proto/atrest/v1 (map entries are
+    /// encoded as part of their message), and the generated descriptor table
+    /// holds one descriptor for each, plus the map entries.
+    @Test func tableCoversEveryMessageOfTheProtoFiles() throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let protoDirectory = root.appendingPathComponent("proto/atrest/v1")
+        var declared: Set<String> = []
+        var mapFields = 0
+        for file in try FileManager.default.contentsOfDirectory(atPath: protoDirectory.path) where file.hasSuffix(".proto") {
+            let text = try String(contentsOf: protoDirectory.appendingPathComponent(file), encoding: .utf8)
+            for line in text.split(separator: "\n") {
+                if line.hasPrefix("message ") { declared.insert("atrest.v1." + line.dropFirst(8).prefix { $0 != " " && $0 != "{" }) }
+                if line.contains("map<") { mapFields += 1 }
+            }
+        }
+        let named = Set(Self.table.map { $0.protoName })
+        #expect(named.count == Self.table.count, "a message type is listed twice")
+        #expect(declared.subtracting(named).sorted() == [], "messages without a row in the table")
+        #expect(named.subtracting(declared).sorted() == [], "rows without a message in proto/atrest/v1")
+        let generated = try String(contentsOf: root.appendingPathComponent("Sources/CAtRestProto/atrest_descriptors.c"), encoding: .utf8)
+        let descriptors = generated.split(separator: "\n").filter { $0.hasPrefix("  &atrest__v1__") }.count
+        #expect(descriptors == declared.count + mapFields, "atrest_descriptors.c is out of date: run scripts/gen-proto.sh")
+    }
+
+    /// A mapping that names a field number its message does not have throws
+    /// instead of stopping the process.
+    @Test func aFieldNumberTheMessageLacksThrows() {
+        struct Misnumbered: WireMessage {
+            static let protoName = "atrest.v1.Heartbeat"
+            init() {}
+            init(wire: WireFields) throws {}
+            var wire: WireFields { [1: .uint(UInt64(3)), 99: .uint(UInt64(1))] }
+        }
+        #expect(throws: WireError.self) { try Misnumbered().encoded() }
+        do { _ = try Misnumbered().encoded() } catch {
+            #expect(error.code == .invalidField)
+            #expect(error.message.contains("atrest.v1.Heartbeat has no field 99"))
+        }
+    }
+
+    @Test func aValueOfTheWrongKindOrAnUnknownMessageThrows() {
+        struct WrongKind: WireMessage {
+            static let protoName = "atrest.v1.Heartbeat"
+            init() {}
+            init(wire: WireFields) throws {}
+            var wire: WireFields { [1: .string("three")] }
+        }
+        struct Unknown: WireMessage {
+            static let protoName = "atrest.v1.NoSuchMessage"
+            init() {}
+            init(wire: WireFields) throws {}
+            var wire: WireFields { [:] }
+        }
+        #expect(throws: WireError.self) { try WrongKind().encoded() }
+        #expect(throws: WireError.self) { try Unknown().encoded() }
+        #expect(throws: WireError.self) { try Unknown(serialized: [UInt8]()) }
+    }
+}

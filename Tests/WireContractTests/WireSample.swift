@@ -1,0 +1,71 @@
+import AtRestWire
+
+/// Builds a message's fields from its descriptor with every field set to a
+/// non-default value, distinct per field (and per element of a list), so a
+/// value read under the wrong number shows up as a difference.
+enum WireSample {
+    /// Fields whose values a mapping validates or derives, with a valid
+    /// non-default value for sample `variant`.
+    static func override(_ protoName: String, _ number: UInt32, variant: Int) -> WireValue? {
+        switch (protoName, number) {
+        case ("atrest.v1.VaultAccessGrant", 4): return .strings(["unwrap", "wrap"])
+        case ("atrest.v1.KeyEvent", 1): return .string("rotated")
+        case ("atrest.v1.VaultKey", 5): return .string("disabled")
+        case ("atrest.v1.VaultKey", 15):
+            // Reference counts per version of this key: the key is the enclosing one.
+            return .list((1...2).map { version in
+                .message(WireFields([1: .message(WireFields([1: .string("provider-\(variant)"), 2: .string("key_id-\(variant)"),
+                                                            3: .uint(UInt64(version))])),
+                                     2: .uint(UInt64(10 * variant + version))]))
+            })
+        default: return nil
+        }
+    }
+
+    static func fields(_ protoName: String, variant: Int = 1) throws -> WireFields {
+        var out = WireFields()
+        for field in try WireSchema.fields(of: protoName) {
+            if let value = override(protoName, field.number, variant: variant) {
+                out.values[field.number] = value
+            } else if field.repeated {
+                out.values[field.number] = .list(try [variant, variant + 1].map { try value(field, $0) })
+            } else {
+                out.values[field.number] = try value(field, variant)
+            }
+        }
+        return out
+    }
+
+    private static func value(_ field: WireSchema.Field, _ variant: Int) throws -> WireValue {
+        let n = Int(field.number) * 10 + variant
+        switch field.kind {
+        case .signed: return .int(Int64(n))
+        case .unsigned: return .uint(UInt64(n))
+        case .enumeration: return .int(Int64(variant))
+        case .bool: return .bool(true)
+        case .floating: return .double(Double(n) + 0.5)
+        case .string: return .string("\(field.name)-\(variant)")
+        case .bytes: return .bytes([UInt8(truncatingIfNeeded: n), UInt8(variant), 0xA5])
+        case .message(let name): return .message(try fields(name, variant: variant))
+        }
+    }
+
+    /// `fields` without the entries that hold a default value (what a
+    /// mapping writes for a field it does not carry), recursively.
+    static func nonDefault(_ fields: WireFields) -> WireFields {
+        var out = WireFields()
+        for (number, value) in fields.values {
+            if let kept = nonDefault(value) { out.values[number] = kept }
+        }
+        return out
+    }
+
+    private static func nonDefault(_ value: WireValue) -> WireValue? {
+        switch value {
+        case .int(0), .uint(0), .bool(false), .double(0), .string(""), .bytes([]): return nil
+        case .list(let items): return items.isEmpty ? nil : .list(items.compactMap { nonDefault($0) ?? $0 })
+        case .message(let nested): return .message(nonDefault(nested))
+        default: return value
+        }
+    }
+}
