@@ -20,18 +20,7 @@ struct HeaderScan {
     /// Scans `buffer`, keeping fields 1...7; nil when the wire format is broken.
     init?(_ buffer: UnsafeRawBufferPointer) {
         var index = 0
-        func varint() -> UInt64? {
-            var value: UInt64 = 0
-            var shift: UInt64 = 0
-            while index < buffer.count, shift < 64 {
-                let byte = buffer[index]
-                index += 1
-                value |= UInt64(byte & 0x7F) << shift
-                if byte & 0x80 == 0 { return value }
-                shift += 7
-            }
-            return nil
-        }
+        func varint() -> UInt64? { Varint.read(buffer, at: &index) }
         while index < buffer.count {
             guard let key = varint(), key >> 3 > 0, key >> 3 <= UInt64(UInt32.max) else { return nil }
             let field = UInt32(key >> 3)

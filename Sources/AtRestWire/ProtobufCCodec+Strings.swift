@@ -16,16 +16,10 @@ extension ProtobufCCodec {
     ) throws(WireError) {
         var index = 0
         func varint() throws(WireError) -> UInt64 {
-            var value: UInt64 = 0
-            var shift: UInt64 = 0
-            while index < buffer.count, shift < 64 {
-                let byte = buffer[index]
-                index += 1
-                value |= UInt64(byte & 0x7F) << shift
-                if byte & 0x80 == 0 { return value }
-                shift += 7
+            guard let value = Varint.read(buffer, at: &index) else {
+                throw WireError(.malformed, "truncated varint in \(String(cString: descriptor.pointee.name))")
             }
-            throw WireError(.malformed, "truncated varint in \(String(cString: descriptor.pointee.name))")
+            return value
         }
         func skip(_ count: Int) throws(WireError) {
             guard buffer.count - index >= count else {
