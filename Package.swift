@@ -138,7 +138,15 @@ let package = Package(
         .testTarget(name: "AtRestStorageTests", dependencies: ["AtRestStorage", "AtRestCrypto"]),
         .testTarget(name: "AtRestIdentityTests", dependencies: ["AtRestIdentity", "AtRestCrypto", "AtRestWire", "AtRestLocalState"]),
         .testTarget(name: "AtRestKeyVaultTests", dependencies: ["AtRestKeyVault", "AtRestCrypto", "AtRestWire"]),
-        .testTarget(name: "AtRestLocalStateTests", dependencies: ["AtRestLocalState"]),
+        .testTarget(name: "AtRestLocalStateTests", dependencies: ["AtRestLocalState", "AtRestCrypto"]),
+        // Unit tests of logic otherwise reached only through processes (no processes, no sockets unless in-process).
+        .testTarget(name: "KeyProviderKitTests", dependencies: ["KeyProviderKit", "CKeyProviderABI", "AtRestCrypto"]),
+        .testTarget(name: "AtRestCryptoWorkerTests", dependencies: ["AtRestCryptoWorker", "AtRestWire", "AtRestCrypto"]),
+        .testTarget(name: "AtRestClientTests", dependencies: ["AtRestClient"]),
+        .testTarget(
+            name: "AtRestFrontDoorTests",
+            dependencies: ["AtRestFrontDoor", "AtRestIdentity", "AtRestWire", "AtRestCrypto", "AtRestKeyVault", "AtRestClient",
+                           "AtRestMessaging", logging]),
         .testTarget(
             name: "IntegrationTests",
             dependencies: [
