@@ -141,14 +141,19 @@ let package = Package(
         .testTarget(name: "AtRestStorageTests", dependencies: ["AtRestStorage", "AtRestCrypto"]),
         .testTarget(name: "AtRestIdentityTests", dependencies: ["AtRestIdentity", "AtRestCrypto", "AtRestWire", "AtRestLocalState"]),
         .testTarget(name: "AtRestKeyVaultTests", dependencies: ["AtRestKeyVault", "AtRestCrypto", "AtRestWire"]),
-        .testTarget(name: "AtRestLocalStateTests", dependencies: ["AtRestLocalState"]),
+        .testTarget(name: "AtRestLocalStateTests", dependencies: ["AtRestLocalState", "AtRestCrypto"]),
         // Every WireMessage conformer round-trips through protobuf-c (docs/PROTOCOL.md).
         .testTarget(
             name: "WireContractTests",
             dependencies: ["AtRestWire", "AtRestKeyVault", "AtRestIdentity", "AtRestFrontDoor"]),
+        // Unit tests of logic otherwise reached only through processes (no processes, no sockets unless in-process).
+        .testTarget(name: "KeyProviderKitTests", dependencies: ["KeyProviderKit", "CKeyProviderABI", "AtRestCrypto"]),
+        .testTarget(name: "AtRestCryptoWorkerTests", dependencies: ["AtRestCryptoWorker", "AtRestWire", "AtRestCrypto"]),
+        .testTarget(name: "AtRestClientTests", dependencies: ["AtRestClient"]),
         .testTarget(
             name: "AtRestFrontDoorTests",
-            dependencies: ["AtRestFrontDoor", "AtRestLocalState", "AtRestStorage", "AtRestCrypto", "AtRestWire", "AtRestKeyVault"]),
+            dependencies: ["AtRestFrontDoor", "AtRestIdentity", "AtRestWire", "AtRestCrypto", "AtRestKeyVault", "AtRestClient",
+                           "AtRestMessaging", "AtRestLocalState", "AtRestStorage", logging]),
         .testTarget(
             name: "IntegrationTests",
             dependencies: [

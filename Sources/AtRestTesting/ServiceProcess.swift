@@ -133,6 +133,8 @@ private final class LineBuffer: @unchecked Sendable {
                 let data = handle.availableData
                 condition.lock()
                 if data.isEmpty {
+                    // Closed here: the handle is not released with the Process (one read end leaked per start).
+                    try? handle.close()
                     closed = true
                     condition.broadcast()
                     condition.unlock()

@@ -110,7 +110,7 @@ struct BrokerTests {
                 TestServices.echo, request: EchoRequest(text: "again", delayMs: 300), as: EchoReply.self,
                 timeout: .seconds(10))
         }
-        try await Task.sleep(for: .milliseconds(100))
+        for _ in 0..<100 where await broker.stats().dispatched == 0 { try await Task.sleep(for: .milliseconds(5)) }
         a.close()  // dies silently, mid-call
         let b = try makeWorker(broker, name: "B", credit: 1)
         defer { b.close() }

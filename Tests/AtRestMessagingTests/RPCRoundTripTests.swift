@@ -117,15 +117,26 @@ struct RPCRoundTripTests {
     }
 
     @Test func cancellingACallEndsItPromptly() async throws {
-        let server = try RPCServer(service: TestServices.router(), endpoint: TestServices.inproc("cancel"))
+        // The handler says when the call has reached it, so the cancel lands mid-call.
+        let (started, handlerStarted) = AsyncStream<Void>.makeStream()
+        var router = RPCRouter()
+        router.register(TestServices.echo, EchoRequest.self) { (request: EchoRequest, _: RPCContext) async throws -> EchoReply in
+            handlerStarted.yield()
+            try await Task.sleep(for: .milliseconds(Int(request.delayMs)))
+            return EchoReply(text: request.text, servedBy: "slow")
+        }
+        let server = try RPCServer(service: router, endpoint: TestServices.inproc("cancel"))
         defer { server.close() }
         let client = try RPCClient(endpoint: server.endpoint)
         defer { client.close() }
         let task = Task {
             try await client.call(TestServices.echo, request: EchoRequest(text: "c", delayMs: 10_000), as: EchoReply.self)
         }
-        try await Task.sleep(for: .milliseconds(50))
+        var waiting = started.makeAsyncIterator()
+        _ = await waiting.next()
+        let cancelled = ContinuousClock.now
         task.cancel()
         await #expect(throws: CancellationError.self) { _ = try await task.value }
+        #expect(ContinuousClock.now - cancelled < .seconds(5), "the call ended with the cancel, not with the handler's 10 s")
     }
 }

@@ -29,6 +29,9 @@ import Testing
 
     final class StopLog: Sendable {
         private let order = Mutex<[String]>([])
+        private let running = Mutex<Set<String>>([])
+        func start(_ name: String) { _ = running.withLock { $0.insert(name) } }
+        var runningCount: Int { running.withLock { $0.count } }
         func stop(_ name: String) { order.withLock { if !$0.contains(name) { $0.append(name) } } }
         func isStopped(_ name: String) -> Bool { order.withLock { $0.contains(name) } }
         var stopOrder: [String] { order.withLock { $0 } }
@@ -38,6 +41,7 @@ import Testing
         let name: String
         let log: StopLog
         func run() async throws {
+            log.start(name)
             while !log.isStopped(name) { try await Task.sleep(for: .milliseconds(5)) }
         }
         func shutdown() async { log.stop(name) }
@@ -47,7 +51,8 @@ import Testing
         let log = StopLog()
         let services = [Recorder(name: "a", log: log), Recorder(name: "b", log: log)]
         async let run: Void = ServiceRunner.run(services)
-        try await Task.sleep(for: .milliseconds(50))
+        // Both services running means the runner's signal watcher is installed (it starts first).
+        while log.runningCount < services.count { try await Task.sleep(for: .milliseconds(1)) }
         kill(getpid(), SIGTERM)
         try await run
         #expect(log.stopOrder == ["b", "a"])

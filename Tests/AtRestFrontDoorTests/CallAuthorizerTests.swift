@@ -1,0 +1,135 @@
+import AtRestCrypto
+import AtRestKeyVault
+import AtRestWire
+import Testing
+@testable import AtRestFrontDoor
+@testable import AtRestIdentity
+
+/// The front door's per-call gate without a broker or a process: real
+/// Ed25519 tokens, a real verifier and a real (encrypted, on-disk) registry.
+@Suite struct CallAuthorizerTests {
+    let directory = TemporaryDirectory("authorizer")
+    let issuer: TokenIssuer
+    let authorizer: CallAuthorizer
+    let record: AccountRecord
+
+    init() throws {
+        let key = try Ed25519.PrivateKey()
+        issuer = TokenIssuer(kid: "k1", key: key, issuer: "atrest-identity", audience: "atrest", lifetimeSeconds: 3600)
+        let verifier = try TokenVerifier(
+            configuration: .init(issuer: "atrest-identity", audience: "atrest"),
+            keys: [IdentitySigningKey(kid: "k1", x: Base64URL.encode(key.publicKey.rawRepresentation))])
+        let registry = try AccountRegistry(dataDirectory: directory.path + "/frontdoor")
+        let record = AccountRecord(
+            info: AccountInfo(accountID: "acct-1", tenant: "contoso", managedIdentity: "mi-1", createdAtUnix: 1,
+                              encryption: AccountEncryption(keySource: "managed", provider: "managed", keyID: "t0.mk-1",
+                                                            keyVersion: 2, changedAtUnix: 1),
+                              owners: ["creator"]),
+            wrappedKey: [1, 2, 3], registered: KeyRef(provider: "managed", keyID: "t0.mk-1", version: 2), managedKeyID: "t0.mk-1")
+        _ = try registry.update("acct-1") { _ in record }
+        self.record = record
+        authorizer = CallAuthorizer(verifier: verifier, registry: registry)
+    }
+
+    func token(subject: String = "alice", roles: [String] = []) throws -> String {
+        let now = UnixClock.now()
+        return try issuer.sign(TokenClaims(issuer: "atrest-identity", subject: subject, tenant: "contoso", audience: "atrest",
+                                           roles: roles, issuedAt: now, expiresAt: now + 600, tokenID: "jti-\(subject)",
+                                           kind: "user", name: subject))
+    }
+
+    func header(_ method: String, token: String?, account: String? = "acct-1", forged: String? = nil) -> RPCHeader {
+        var metadata: [String: String] = [:]
+        if let token { metadata["authorization"] = "Bearer " + token }
+        if let account { metadata[AccountContext.accountMetadataKey] = account }
+        if let forged { metadata[AccountContext.metadataKey] = forged }
+        return RPCHeader(method: method, metadata: metadata)
+    }
+
+    func attachedContext(_ header: RPCHeader) throws -> AccountContext {
+        let text = try #require(header.metadata[AccountContext.metadataKey])
+        return try AccountContext(serialized: try #require(Base64URL.decode(text)))
+    }
+
+    @Test func ownerRoleMayWriteAndGetsTheAccountContext() throws {
+        var h = header(BlobMethod.put, token: try token(roles: ["accountOwner:acct-1"]))
+        #expect(authorizer.admit(&h) == nil)
+        let context = try attachedContext(h)
+        #expect(context == record.context(principal: "alice"))
+        #expect(context.wrappedKey == [1, 2, 3] && context.keyVersion == 2 && context.principalID == "alice")
+    }
+
+    @Test func readerMayReadButNotWrite() throws {
+        let reader = try token(roles: ["accountReader:acct-1"])
+        for method in BlobMethod.readOnly.sorted() {
+            var h = header(method, token: reader)
+            #expect(authorizer.admit(&h) == nil, "\(method)")
+        }
+        for method in [BlobMethod.put, BlobMethod.delete, BlobMethod.stageBlock, BlobMethod.commitBlocks, BlobMethod.createContainer] {
+            var h = header(method, token: reader)
+            let refused = authorizer.admit(&h)
+            #expect(refused?.code == .permissionDenied, "\(method)")
+            #expect(refused?.message.contains("needs the accountOwner role") == true)
+            #expect(h.metadata[AccountContext.metadataKey] == nil)
+        }
+    }
+
+    @Test func registryOwnerNeedsNoRole() throws {
+        var h = header(BlobMethod.put, token: try token(subject: "creator"))
+        #expect(authorizer.admit(&h) == nil)
+        #expect(try attachedContext(h).principalID == "creator")
+    }
+
+    @Test func rolesOfAnotherAccountGrantNothing() throws {
+        var h = header(BlobMethod.get, token: try token(roles: ["accountOwner:acct-2", "accountReader:acct-2"]))
+        let refused = authorizer.admit(&h)
+        #expect(refused?.code == .permissionDenied)
+        #expect(refused?.message.contains("has no access to account 'acct-1'") == true)
+    }
+
+    @Test func unknownAccountIsDeniedLikeAForeignOne() throws {
+        var h = header(BlobMethod.get, token: try token(roles: ["accountOwner:nope"]), account: "nope")
+        let refused = authorizer.admit(&h)
+        #expect(refused?.code == .permissionDenied)
+        #expect(refused?.message.contains("(or it does not exist)") == true)
+    }
+
+    @Test func missingTokenAccountOrBadTokenIsRefused() throws {
+        var noToken = header(BlobMethod.get, token: nil)
+        #expect(authorizer.admit(&noToken)?.code == .unauthenticated)
+        var empty = header(BlobMethod.get, token: "")
+        #expect(authorizer.admit(&empty)?.code == .unauthenticated)
+        var garbage = header(BlobMethod.get, token: "not.a.token")
+        let rejected = authorizer.admit(&garbage)
+        #expect(rejected?.code == .unauthenticated)
+        var noAccount = header(BlobMethod.get, token: try token(roles: ["accountOwner:acct-1"]), account: nil)
+        #expect(authorizer.admit(&noAccount)?.code == .invalidArgument)
+        var blankAccount = header(BlobMethod.get, token: try token(roles: ["accountOwner:acct-1"]), account: "")
+        #expect(authorizer.admit(&blankAccount)?.code == .invalidArgument)
+    }
+
+    @Test func aClientSuppliedContextIsStrippedOrReplaced() throws {
+        let forged = Base64URL.encode(AccountContext(accountID: "acct-1", tenant: "evil", managedIdentity: "x", wrappedKey: [9],
+                                                     provider: "customer", keyID: "k", keyVersion: 1, accountKeyVersion: 1,
+                                                     principalID: "mallory").serialized())
+        var refused = header(BlobMethod.get, token: nil, forged: forged)
+        #expect(authorizer.admit(&refused) != nil)
+        #expect(refused.metadata[AccountContext.metadataKey] == nil)
+        var admitted = header(BlobMethod.get, token: try token(roles: ["accountOwner:acct-1"]), forged: forged)
+        #expect(authorizer.admit(&admitted) == nil)
+        #expect(try attachedContext(admitted).tenant == "contoso")
+        #expect(try attachedContext(admitted).principalID == "alice")
+    }
+
+    @Test func controlPlaneReadAndManageRules() throws {
+        func claims(_ subject: String, _ roles: [String]) -> TokenClaims {
+            TokenClaims(issuer: "i", subject: subject, tenant: "contoso", audience: "atrest", roles: roles, issuedAt: 0,
+                        expiresAt: 1, tokenID: "t", kind: "user", name: subject)
+        }
+        #expect(authorizer.canRead(claims("a", ["accountReader:acct-1"]), record))
+        #expect(!authorizer.canManage(claims("a", ["accountReader:acct-1"]), record))
+        #expect(authorizer.canManage(claims("a", ["accountOwner:acct-1"]), record))
+        #expect(authorizer.canManage(claims("creator", []), record) && authorizer.canRead(claims("creator", []), record))
+        #expect(!authorizer.canRead(claims("a", ["accountOwner:acct-2"]), record))
+    }
+}

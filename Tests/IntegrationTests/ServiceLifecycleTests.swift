@@ -1,0 +1,74 @@
+import AtRestTesting
+import Foundation
+import Testing
+
+/// Every service across a start/stop cycle (issue 12 §4): the test process
+/// keeps no descriptor of it, and a stray SIGTERM or SIGINT, right after the
+/// ready line or during start-up just before it, never kills it uncleanly
+/// (killed by the signal, or exiting non-zero).
+@Suite(.serialized) struct ServiceLifecycleTests {
+    @Test(arguments: LifecycleService.allCases)
+    func noDescriptorLeftOpenAcrossAStartStopCycle(_ service: LifecycleService) throws {
+        // Synchronous on purpose: Foundation's Process gives the launching thread a run loop (epoll,
+        // eventfd, timerfd) that lives as long as the thread; one thread keeps that out of the count.
+        let deps = try LifecycleDependencies()
+        func cycle() throws {
+            let process = try ServiceProcess(service.rawValue, service.arguments(deps, data: deps.freshData(service)))
+            #expect(!service.statusEndpoint(process).isEmpty)
+            #expect(process.terminate() == 0)
+        }
+        // One cycle first: what the launcher makes once per thread or process is not a leak.
+        try cycle()
+        let before = openDescriptors()
+        for _ in 0..<3 { try cycle() }
+        // Descriptors close a moment after the process ends (the launcher's reader closes its pipe at EOF, a
+        // finished thread's run loop its epoll/eventfd/timerfd): wait until none is new, bounded.
+        func new() -> [Int32: String] { openDescriptors().filter { before[$0.key] != $0.value } }
+        let deadline = ContinuousClock.now + .seconds(10)
+        while !new().isEmpty, ContinuousClock.now < deadline { usleep(5_000) }
+        let leaked = new()
+        #expect(leaked.isEmpty, "\(service): descriptors left open: \(leaked.sorted { $0.key < $1.key })")
+    }
+
+    @Test(arguments: LifecycleService.allCases)
+    func aSignalRightAfterTheReadyLineShutsDownGracefully(_ service: LifecycleService) throws {
+        let deps = try LifecycleDependencies()
+        for signal in [SIGTERM, SIGINT] {
+            let launched = try LaunchedService(service, service.arguments(deps, data: deps.freshData(service)))
+            #expect(launched.waitForReady())
+            launched.signal(signal)
+            let end = launched.waitForEnd()
+            #expect(end?.killedBy == nil && end?.status == 0, "\(service) after signal \(signal): \(String(describing: end)); stderr: \(launched.stderr)")
+            if let line = service.shutdownLine {
+                #expect(launched.stderr.contains("\(line) \(signal), shutting down"), "\(service): \(launched.stderr)")
+            }
+        }
+    }
+
+    @Test(arguments: LifecycleService.allCases)
+    func aSignalDuringStartUpNeverKillsUncleanly(_ service: LifecycleService) throws {
+        let deps = try LifecycleDependencies()
+        // How long a start takes here, to aim the signal into its last part.
+        let probe = try LaunchedService(service, service.arguments(deps, data: deps.freshData(service)))
+        #expect(probe.waitForReady())
+        let startUp = ContinuousClock.now - probe.started
+        probe.signal(SIGTERM)
+        _ = probe.waitForEnd()
+
+        for (fraction, signal) in [(0.5, SIGINT), (0.9, SIGTERM), (0.9, SIGINT)] {
+            let launched = try LaunchedService(service, service.arguments(deps, data: deps.freshData(service)))
+            let aim = launched.started + startUp * fraction
+            while ContinuousClock.now < aim, !launched.isReady { usleep(200) }
+            let early = !launched.isReady
+            launched.signal(signal)
+            let end = launched.waitForEnd()
+            let clean = end?.killedBy == nil && end?.status == 0
+            withKnownIssue("""
+                issue 12 §3: SIGTERM/SIGINT are caught only from ReadyLine.announce on; before that the default \
+                action kills the service (no graceful shutdown)
+                """, isIntermittent: true) {
+                #expect(clean, "\(service) got signal \(signal) \(early ? "before" : "after") its ready line: \(String(describing: end))")
+            }
+        }
+    }
+}
