@@ -66,9 +66,11 @@ public final class SignalWatcher: Sendable {
 
     /// Catches SIGTERM and SIGINT from now on, before any watcher exists: a
     /// signal that arrives early is kept and handed to the first watcher of
-    /// it, instead of killing the process without a graceful shutdown.
-    /// `ReadyLine.announce` calls this, so a launcher may signal a service as
-    /// soon as it has read the ready line.
+    /// it, instead of killing the process without a graceful shutdown. A
+    /// second one before any watcher exists ends the process at once (exit
+    /// 128 + signal), so a service stuck in start-up can still be stopped
+    /// without SIGKILL. Services call this first (`ProcessStart.service`);
+    /// `ReadyLine.announce` calls it too, for any other program.
     public static func catchTermination() {
         SignalPipe.shared.install([SIGTERM, SIGINT])
     }
@@ -169,11 +171,13 @@ private final class SignalPipe: Sendable {
             if n < 0 && errno == EINTR { continue }
             guard n == 1 else { return }
             let number = Int32(byte)
-            let targets: [SignalWatcher] = watchers.withLock { state in
+            let (targets, again): ([SignalWatcher], Bool) = watchers.withLock { state in
                 let targets = state.list.filter { $0.signals.contains(number) }.map(\.watcher)
+                let again = targets.isEmpty && state.unclaimed.contains { $0 == SIGTERM || $0 == SIGINT }
                 if targets.isEmpty { state.unclaimed.append(number) }
-                return targets
+                return (targets, again)
             }
+            if again, number == SIGTERM || number == SIGINT { _exit(128 + number) }
             for watcher in targets { watcher.deliver(number) }
         }
     }

@@ -10,8 +10,12 @@ import Foundation
 /// was asked for FIPS and cannot have it exits at once, naming the missing
 /// provider, instead of running outside FIPS mode.
 public enum ProcessStart {
-    /// A service: the crypto policy, then logging (`LogSetup`).
+    /// A service: SIGTERM/SIGINT caught from the first instruction on (a
+    /// signal during start-up is kept and stops the service gracefully once it
+    /// serves; see `SignalWatcher.catchTermination`), the crypto policy, then
+    /// logging (`LogSetup`).
     public static func service(_ program: String, logLevel: String?) {
+        SignalWatcher.catchTermination()
         applyCryptoPolicy(program)
         LogSetup.bootstrap(level: logLevel)
     }

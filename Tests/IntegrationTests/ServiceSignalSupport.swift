@@ -129,6 +129,16 @@ final class LaunchedService: @unchecked Sendable {
 
     func signal(_ number: Int32) { kill(process.processIdentifier, number) }
 
+    /// Whether the process has installed handlers for SIGTERM and SIGINT
+    /// (`SigCgt` in /proc/<pid>/status). Before that — exec, the dynamic
+    /// loader, the Swift runtime — no program can catch a signal.
+    var catchesTermination: Bool {
+        guard let status = try? String(contentsOfFile: "/proc/\(process.processIdentifier)/status", encoding: .utf8),
+              let line = status.split(separator: "\n").first(where: { $0.hasPrefix("SigCgt:") }),
+              let mask = UInt64(line.dropFirst("SigCgt:".count).trimmingCharacters(in: .whitespaces), radix: 16) else { return false }
+        return mask & (1 << (UInt64(SIGTERM) - 1)) != 0 && mask & (1 << (UInt64(SIGINT) - 1)) != 0
+    }
+
     /// How it ended: its exit status, or the signal that killed it; nil if it had to be killed after `timeout`.
     func waitForEnd(timeout: Duration = .seconds(20)) -> (status: Int32, killedBy: Int32?)? {
         let deadline = ContinuousClock.now + timeout
