@@ -17,6 +17,9 @@ let package = Package(
         .executable(name: "atrest-identity", targets: ["atrest-identity"]),
         .executable(name: "atrest-keyvault", targets: ["atrest-keyvault"]),
         .executable(name: "atrest", targets: ["atrest"]),
+        .executable(name: "atrest-frontdoor", targets: ["atrest-frontdoor"]),
+        .executable(name: "atrest-worker", targets: ["atrest-worker"]),
+        .executable(name: "atrest-store-writer", targets: ["atrest-store-writer"]),
         // Key-provider plug-ins: loaded by the vault with dlopen (docs/KEY-PROVIDERS.md).
         .library(name: "KeyProviderManaged", type: .dynamic, targets: ["KeyProviderManaged"]),
         .library(name: "KeyProviderCustomer", type: .dynamic, targets: ["KeyProviderCustomer"]),
