@@ -64,6 +64,7 @@ import Testing
         ("UnregisterReference", [pd, pd, pd, pd, ok, pd, pd]),
         ("GetAuditLog", [ok, hidden, pd, pd, pd, pd, pd]),
         ("VerifyAuditLog", [ok, ok, pd, pd, pd, pd, pd]),
+        ("AccountMoved (acct-a, to acme)", [pd, pd, pd, pd, ok, pd, pd]),
     ]
 
     @Test func everyVaultRPCGivesEachCallerItsDocumentedAnswer() async throws {
@@ -138,6 +139,11 @@ import Testing
                 // A tenant also sees its own principals' calls, e.g. its failed tries on acme's key.
                 ("GetAuditLog", { try await vault.auditLog().contains { $0.key.unversioned == key && $0.tenantID == "acme" } }),
                 ("VerifyAuditLog", { try await vault.verifyAuditLog().intact }),
+                // Where it already is: the record changes nothing for acct-a's tokens.
+                ("AccountMoved (acct-a, to acme)", {
+                    try await vault.accountMoved(IdentityTenant(principalID: own.principal, accountID: "acct-a", tenant: "acme"))
+                    return true
+                }),
             ]
             #expect(calls.map(\.0) == Self.matrix.map(\.rpc))
             for ((rpc, call), row) in zip(calls, Self.matrix) {
