@@ -33,6 +33,8 @@ extension AccountManager {
         let serviceVault = try await serviceVaultClient()
         try await serviceVault.accountMoved(IdentityTenant(principalID: record.info.managedIdentity, accountID: accountID, tenant: tenant))
         tokens.forget(account: accountID)
+        // Repeated after it finished (the registry is written last): nothing more to do.
+        if record.info.tenant == tenant { return AccountMoveResponse(account: record.info, previousTenant: previous, notice: notice) }
 
         let managedKey = try await newManagedKey(tenant: tenant, identity: record.info.managedIdentity)
         if record.info.encryption.keySource == AccountEncryption.managed {

@@ -168,9 +168,11 @@ import Testing
         // Same account key, now wrapped by t2's managed key and readable by the moved identity.
         #expect(try await plane.unwrapAccountKey("acct-1").plaintext == plain)
 
-        // A move repeated after it finished (identity already there) completes again.
+        // A move repeated after it finished (identity already there) completes again,
+        // without making yet another managed key.
         let again = try await plane.manager.move("acct-1", to: "t2")
         #expect(again.account.tenant == "t2")
+        #expect(plane.registry.record("acct-1")?.managedKeyID == record.managedKeyID)
         #expect(try await plane.unwrapAccountKey("acct-1").plaintext == plain)
         #expect(await status { _ = try await plane.manager.move("nobody", to: "t2") }?.code == .notFound)
     }
