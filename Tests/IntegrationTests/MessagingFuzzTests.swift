@@ -131,8 +131,13 @@ struct MessagingFuzzTests {
         }
         print("front door RSS (MiB): \(baseline) before; after each round of \(count) fuzzed messages \(peaks), once idle \(settled)")
         #expect(peaks.max()! < 256)
-        // A leak grows again every round; retention is given back when idle.
-        #expect(settled[2] <= settled[0] + 16, "idle RSS grew from \(settled[0]) to \(settled[2]) MiB over two more rounds")
+        // A leak grows the idle RSS again on every round; allocator retention
+        // steps up once and then holds (a clean-clone CI run settled at 47, 64,
+        // 64 MiB: one step of 17 MiB, then none). So the smaller of the two later
+        // steps is the leak's lower bound. Readings at or below the settle target
+        // (baseline + 16) are where the wait stops, not a trend.
+        let steps = zip(settled.dropFirst(), settled).map { Int($0) - Int($1) }
+        #expect(steps.min()! <= 4 || settled.last! <= baseline + 16, "idle RSS grew on every round: \(settled) MiB")
         // Without giving heap back the idle RSS was baseline + 36, + 63, + 67 MiB
         // here; with it + 4 to + 9 on a quiet machine and up to + 33 under load.
         #expect(settled.max()! <= baseline + 48, "idle RSS stayed at \(settled) MiB (baseline \(baseline) MiB)")
