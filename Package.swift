@@ -54,7 +54,11 @@ let package = Package(
         .target(name: "AtRestStorage", dependencies: ["AtRestCrypto", "AtRestLocalState", "CAtRestLinux"]),
         // Small local state files of the services: atomic writes, root keys, sealed files.
         .target(name: "AtRestLocalState", dependencies: ["AtRestCrypto"]),
-        .target(name: "AtRestIdentity", dependencies: ["AtRestCrypto", "AtRestWire", "AtRestLocalState"]),
+        // Token handling without the identity service: compact JWS, claims, roles, the offline verifier.
+        .target(name: "AtRestTokens", dependencies: ["AtRestCrypto", "AtRestWire"]),
+        // Admission of password logins, shared by the identity service and the front door that forwards them.
+        .target(name: "AtRestLoginGate", dependencies: ["AtRestWire"]),
+        .target(name: "AtRestIdentity", dependencies: ["AtRestCrypto", "AtRestWire", "AtRestTokens", "AtRestLoginGate", "AtRestLocalState"]),
 
         // --- Key vault and its provider plug-ins (C ABI between them). ---
         .target(name: "CKeyProviderABI"),
@@ -68,12 +72,12 @@ let package = Package(
             linkerSettings: [.linkedLibrary("crypto")]),
         .target(
             name: "AtRestKeyVault",
-            dependencies: ["AtRestCrypto", "AtRestWire", "AtRestIdentity", "AtRestLocalState", "CKeyProviderABI"]),
+            dependencies: ["AtRestCrypto", "AtRestWire", "AtRestTokens", "AtRestLocalState", "CKeyProviderABI"]),
 
         // Typed clients (identity, vault) over RPCClient + bearer token: the CLI, services, tests.
         .target(
             name: "AtRestClient",
-            dependencies: ["AtRestMessaging", "AtRestWire", "AtRestIdentity", "AtRestKeyVault", "AtRestCrypto", "AtRestLocalState"]),
+            dependencies: ["AtRestMessaging", "AtRestWire", "AtRestTokens", "AtRestCrypto", "AtRestLocalState"]),
         // Glue every service executable shares: serve-until-signalled, CURVE key files and flags.
         .target(
             name: "AtRestServiceKit",
@@ -85,28 +89,28 @@ let package = Package(
         // --- Data path: crypto workers and the front door (docs/DATA-PATH.md). ---
         .target(
             name: "AtRestCryptoWorker",
-            dependencies: ["AtRestCrypto", "AtRestWire", "AtRestMessaging", "AtRestStorage", "AtRestIdentity", "AtRestKeyVault", "AtRestClient", "AtRestStatus", "AtRestLocalState", logging]),
+            dependencies: ["AtRestCrypto", "AtRestWire", "AtRestMessaging", "AtRestStorage", "AtRestTokens", "AtRestClient", "AtRestStatus", "AtRestLocalState", logging]),
         .target(
             name: "AtRestFrontDoor",
-            dependencies: ["AtRestCrypto", "AtRestWire", "AtRestMessaging", "AtRestIdentity", "AtRestKeyVault", "AtRestClient", "AtRestCryptoWorker", "AtRestStatus", "AtRestRuntime", "AtRestLocalState", "AtRestStorage", logging]),
+            dependencies: ["AtRestCrypto", "AtRestWire", "AtRestMessaging", "AtRestTokens", "AtRestLoginGate", "AtRestClient", "AtRestStatus", "AtRestRuntime", "AtRestLocalState", "AtRestStorage", logging]),
 
         .executableTarget(
             name: "atrest-frontdoor",
-            dependencies: ["AtRestStatus", "AtRestFrontDoor", "AtRestCryptoWorker", "AtRestIdentity", "AtRestClient", "AtRestRuntime", "AtRestMessaging", "AtRestServiceKit", argumentParser, logging]),
+            dependencies: ["AtRestStatus", "AtRestFrontDoor", "AtRestWire", "AtRestTokens", "AtRestClient", "AtRestRuntime", "AtRestMessaging", "AtRestServiceKit", argumentParser, logging]),
         .executableTarget(
             name: "atrest-worker",
-            dependencies: ["AtRestStatus", "AtRestCryptoWorker", "AtRestIdentity", "AtRestClient", "AtRestMessaging", "AtRestRuntime", "AtRestServiceKit", argumentParser, logging]),
+            dependencies: ["AtRestStatus", "AtRestCryptoWorker", "AtRestTokens", "AtRestClient", "AtRestMessaging", "AtRestRuntime", "AtRestServiceKit", argumentParser, logging]),
 
         // Test support: ServiceProcess and LocalCluster (tests and atrest-bench; no service depends on it).
-        .target(name: "AtRestTesting", dependencies: ["AtRestClient", "AtRestMessaging", "AtRestWire", "AtRestIdentity"]),
+        .target(name: "AtRestTesting", dependencies: ["AtRestClient", "AtRestMessaging", "AtRestWire", "AtRestTokens"]),
 
         // --- Executables. ---
         .executableTarget(
             name: "atrest-bench",
             dependencies: [
                 "AtRestStatus",
-                "AtRestCrypto", "AtRestWire", "AtRestMessaging", "AtRestStorage", "AtRestIdentity",
-                "AtRestKeyVault", argumentParser,
+                "AtRestCrypto", "AtRestWire", "AtRestMessaging", "AtRestStorage", "AtRestIdentity", "AtRestTokens",
+                "AtRestKeyVault", "AtRestRuntime", argumentParser,
                 "AtRestClient", "AtRestTesting",
             ]),
         // Echo peer for messaging tests and benchmarks: server, broker, worker.
@@ -120,7 +124,7 @@ let package = Package(
             name: "atrest-keyvault",
             dependencies: [
                 "AtRestStatus",
-                "AtRestKeyVault", "AtRestIdentity", "AtRestClient", "AtRestMessaging", "AtRestRuntime", "AtRestServiceKit",
+                "AtRestKeyVault", "AtRestWire", "AtRestTokens", "AtRestClient", "AtRestMessaging", "AtRestRuntime", "AtRestServiceKit",
                 argumentParser, logging,
             ]),
         // The CLI.
@@ -128,7 +132,7 @@ let package = Package(
             name: "atrest",
             dependencies: [
                 "AtRestStatus",
-                "AtRestClient", "AtRestIdentity", "AtRestKeyVault", "AtRestMessaging", "AtRestWire", "AtRestServiceKit",
+                "AtRestClient", "AtRestTokens", "AtRestMessaging", "AtRestWire", "AtRestServiceKit", "AtRestRuntime",
                 argumentParser,
             ]),
         // Test helper: writes objects in a loop until killed (crash test).
@@ -142,27 +146,27 @@ let package = Package(
         .testTarget(name: "AtRestRuntimeTests", dependencies: ["AtRestRuntime"]),
         .testTarget(name: "AtRestMessagingTests", dependencies: ["AtRestMessaging", "AtRestWire"]),
         .testTarget(name: "AtRestStorageTests", dependencies: ["AtRestStorage", "AtRestCrypto"]),
-        .testTarget(name: "AtRestIdentityTests", dependencies: ["AtRestIdentity", "AtRestCrypto", "AtRestWire", "AtRestLocalState"]),
-        .testTarget(name: "AtRestKeyVaultTests", dependencies: ["AtRestKeyVault", "AtRestCrypto", "AtRestWire"]),
+        .testTarget(name: "AtRestIdentityTests", dependencies: ["AtRestIdentity", "AtRestTokens", "AtRestLoginGate", "AtRestCrypto", "AtRestWire", "AtRestLocalState"]),
+        .testTarget(name: "AtRestKeyVaultTests", dependencies: ["AtRestKeyVault", "AtRestTokens", "AtRestCrypto", "AtRestWire"]),
         .testTarget(name: "AtRestLocalStateTests", dependencies: ["AtRestLocalState", "AtRestCrypto"]),
         // Every WireMessage conformer round-trips through protobuf-c (docs/PROTOCOL.md).
         .testTarget(
             name: "WireContractTests",
-            dependencies: ["AtRestWire", "AtRestKeyVault", "AtRestIdentity", "AtRestFrontDoor"]),
+            dependencies: ["AtRestWire", "AtRestKeyVault", "AtRestFrontDoor"]),
         // Unit tests of logic otherwise reached only through processes (no processes, no sockets unless in-process).
         .testTarget(name: "KeyProviderKitTests", dependencies: ["KeyProviderKit", "CKeyProviderABI", "AtRestCrypto"]),
         .testTarget(name: "AtRestCryptoWorkerTests", dependencies: ["AtRestCryptoWorker", "AtRestWire", "AtRestCrypto"]),
         .testTarget(name: "AtRestClientTests", dependencies: ["AtRestClient"]),
         .testTarget(
             name: "AtRestFrontDoorTests",
-            dependencies: ["AtRestFrontDoor", "AtRestIdentity", "AtRestWire", "AtRestCrypto", "AtRestKeyVault", "AtRestClient",
+            dependencies: ["AtRestFrontDoor", "AtRestIdentity", "AtRestTokens", "AtRestWire", "AtRestCrypto", "AtRestKeyVault", "AtRestClient",
                            "AtRestMessaging", "AtRestLocalState", "AtRestStorage", logging]),
         .testTarget(
             name: "IntegrationTests",
             dependencies: [
                 "AtRestStatus",
                 "AtRestMessaging", "AtRestWire", "AtRestTesting", "AtRestStorage", "AtRestCrypto", "AtRestClient",
-                "AtRestIdentity", "AtRestKeyVault", "AtRestServiceKit",
+                "AtRestIdentity", "AtRestTokens", "AtRestKeyVault", "AtRestServiceKit",
             ]),
     ]
 )

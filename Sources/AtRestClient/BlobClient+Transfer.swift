@@ -73,7 +73,7 @@ extension BlobClient {
                     // whole-content hash below (which must see blocks in order).
                     let blockHash = checksum == .none ? [] : try SHA256Digest.of(block)
                     let request = StageBlockRequest(container: container, name: name, blockID: ids[index], contentHash: blockHash)
-                    let reply = try await call(BlobMethod.stageBlock, request, as: StageBlockResponse.self, parts: [block],
+                    let reply = try await call(BlobMethod.stageBlock, request, parts: [block],
                                                idempotent: true).message
                     guard reply.contentHash == blockHash, reply.length == UInt64(block.count) else {
                         throw RPCStatus(.dataLoss, "block \(index) of '\(name)' was stored with a different hash or length than sent")
@@ -88,7 +88,7 @@ extension BlobClient {
         var metadata = metadata
         if let whole { metadata[BlobTransferOptions.contentHashKey] = Hex.encode(try whole.finish()) }
         let commit = CommitBlocksRequest(container: container, name: name, blockIDs: ids, contentType: contentType, metadata: metadata)
-        let reply = try await call(BlobMethod.commitBlocks, commit, as: BlobProperties.self, idempotencyKey: try Self.randomKey()).message
+        let reply = try await call(BlobMethod.commitBlocks, commit, idempotencyKey: try Self.randomKey()).message
         guard reply.length == total else {
             throw RPCStatus(.dataLoss, "the committed blob '\(name)' has \(reply.length) bytes, sent \(total)")
         }

@@ -21,16 +21,16 @@ public struct BlobClient: Sendable {
     // MARK: containers
 
     public func createContainer(_ container: String) async throws {
-        _ = try await call(BlobMethod.createContainer, ContainerRequest(container: container), as: EmptyMessage.self)
+        _ = try await call(BlobMethod.createContainer, ContainerRequest(container: container))
     }
 
     public func listContainers() async throws -> [String] {
-        try await call(BlobMethod.listContainers, EmptyMessage(), as: ContainerListResponse.self, idempotent: true).message.containers
+        try await call(BlobMethod.listContainers, EmptyMessage(), idempotent: true).message.containers
     }
 
     /// Deletes an empty container, or with `force` the blobs in it too.
     public func deleteContainer(_ container: String, force: Bool = false) async throws {
-        _ = try await call(BlobMethod.deleteContainer, ContainerRequest(container: container, force: force), as: EmptyMessage.self)
+        _ = try await call(BlobMethod.deleteContainer, ContainerRequest(container: container, force: force))
     }
 
     // MARK: blobs
@@ -47,7 +47,7 @@ public struct BlobClient: Sendable {
             if options.checksum == .wholeContent { metadata[BlobTransferOptions.contentHashKey] = Hex.encode(hash) }
         }
         let request = BlobPutRequest(container: container, name: name, contentType: contentType, metadata: metadata, contentHash: hash)
-        let reply = try await call(BlobMethod.put, request, as: BlobProperties.self, parts: data.isEmpty ? [] : [PayloadPart(data)],
+        let reply = try await call(BlobMethod.put, request, parts: data.isEmpty ? [] : [PayloadPart(data)],
                                    idempotencyKey: try Self.randomKey()).message
         guard reply.contentHash == hash, reply.length == UInt64(data.count) else {
             throw RPCStatus(.dataLoss, "the service stored '\(name)' with a different hash or length than sent")
@@ -66,12 +66,12 @@ public struct BlobClient: Sendable {
         -> (properties: BlobProperties, offset: UInt64, parts: [PayloadPart])
     {
         let reply = try await call(BlobMethod.get, BlobGetRequest(container: container, name: name, range: range),
-                                   as: BlobGetResponse.self, idempotent: true)
+                                   idempotent: true)
         return (reply.message.properties, reply.message.offset, reply.parts)
     }
 
     public func properties(_ container: String, _ name: String) async throws -> BlobProperties {
-        try await call(BlobMethod.getProperties, BlobRequest(container: container, name: name), as: BlobProperties.self,
+        try await call(BlobMethod.getProperties, BlobRequest(container: container, name: name),
                        idempotent: true).message
     }
 
@@ -85,8 +85,7 @@ public struct BlobClient: Sendable {
             metadata[BlobTransferOptions.contentHashKey] = hash
         }
         return try await call(BlobMethod.setMetadata,
-                              BlobSetMetadataRequest(container: container, name: name, metadata: metadata, contentType: contentType),
-                              as: BlobProperties.self).message
+                              BlobSetMetadataRequest(container: container, name: name, metadata: metadata, contentType: contentType)).message
     }
 
     /// One page of a listing.
@@ -94,7 +93,7 @@ public struct BlobClient: Sendable {
         -> BlobListResponse
     {
         try await call(BlobMethod.list, BlobListRequest(container: container, prefix: prefix, pageToken: pageToken, maxResults: maxResults),
-                       as: BlobListResponse.self, idempotent: true).message
+                       idempotent: true).message
     }
 
     /// Every blob under `prefix`, following page tokens, with the damaged
@@ -115,19 +114,19 @@ public struct BlobClient: Sendable {
     }
 
     public func delete(_ container: String, _ name: String) async throws {
-        _ = try await call(BlobMethod.delete, BlobRequest(container: container, name: name), as: EmptyMessage.self)
+        _ = try await call(BlobMethod.delete, BlobRequest(container: container, name: name))
     }
 
     // MARK: plumbing
 
     /// Calls with the token and the account in the header.
     func call<Request: WireMessage, Reply: WireMessage>(
-        _ method: String, _ request: Request, as reply: Reply.Type, parts: [PayloadPart] = [], idempotent: Bool = false,
+        _ method: RPCMethod<Request, Reply>, _ request: Request, parts: [PayloadPart] = [], idempotent: Bool = false,
         idempotencyKey: String = ""
     ) async throws -> RPCReply<Reply> {
         var metadata = ["account": account]
         if let token = base.bearerToken { metadata["authorization"] = "Bearer \(token)" }
-        return try await base.rpc.call(method, request: request, as: reply, parts: parts, timeout: base.timeout,
+        return try await base.rpc.call(method.name, request: request, as: Reply.self, parts: parts, timeout: base.timeout,
                                        metadata: metadata, idempotent: idempotent, idempotencyKey: idempotencyKey)
     }
 

@@ -1,4 +1,3 @@
-import AtRestIdentity
 import AtRestWire
 
 /// Typed calls to `atrest.v1.Identity/*` (directly or through the front door).
@@ -7,61 +6,59 @@ public struct IdentityClient: Sendable {
 
     public init(_ base: ServiceClient) { self.base = base }
 
-    private func method(_ verb: String) -> String { IdentityService.methodPrefix + verb }
-
     /// Client-credential login; does not store the token (see `ServiceClient.bearerToken`).
     /// Idempotent: a login changes no state, so a lost reply may be retried.
     public func login(tenant: String = "", clientID: String, secret: String) async throws -> IdentityToken {
-        try await base.call(method("Login"), IdentityLoginRequest(tenant: tenant, clientID: clientID, secret: secret), idempotent: true)
+        try await base.call(IdentityMethod.login, IdentityLoginRequest(tenant: tenant, clientID: clientID, secret: secret), idempotent: true)
     }
 
     /// The published signing keys (no token needed).
     public func keys() async throws -> IdentityKeySet {
-        try await base.call(method("Keys"), EmptyMessage(), idempotent: true)
+        try await base.call(IdentityMethod.keys, EmptyMessage(), idempotent: true)
     }
 
     public func whoAmI() async throws -> IdentityWhoAmI {
-        try await base.call(method("WhoAmI"), EmptyMessage(), idempotent: true)
+        try await base.call(IdentityMethod.whoAmI, EmptyMessage(), idempotent: true)
     }
 
     public func createTenant(_ tenant: String, displayName: String = "") async throws -> IdentityTenant {
-        try await base.call(method("CreateTenant"), IdentityCreateTenantRequest(tenant: tenant, displayName: displayName))
+        try await base.call(IdentityMethod.createTenant, IdentityCreateTenantRequest(tenant: tenant, displayName: displayName))
     }
 
     public func createUser(tenant: String, name: String, secret: String = "") async throws -> IdentityCreatedPrincipal {
-        try await base.call(method("CreateUser"), IdentityCreateUserRequest(tenant: tenant, name: name, secret: secret))
+        try await base.call(IdentityMethod.createUser, IdentityCreateUserRequest(tenant: tenant, name: name, secret: secret))
     }
 
     public func createServicePrincipal(name: String, secret: String = "") async throws -> IdentityCreatedPrincipal {
-        try await base.call(method("CreateServicePrincipal"), IdentityCreateServicePrincipalRequest(name: name, secret: secret))
+        try await base.call(IdentityMethod.createServicePrincipal, IdentityCreateServicePrincipalRequest(name: name, secret: secret))
     }
 
     public func grantRole(_ request: IdentityRoleRequest) async throws -> IdentityPrincipal {
-        try await base.call(method("GrantRole"), request)
+        try await base.call(IdentityMethod.grantRole, request)
     }
 
     public func revokeRole(_ request: IdentityRoleRequest) async throws -> IdentityPrincipal {
-        try await base.call(method("RevokeRole"), request)
+        try await base.call(IdentityMethod.revokeRole, request)
     }
 
     public func createManagedIdentity(account: String, tenant: String) async throws -> IdentityManagedIdentity {
-        try await base.call(method("CreateManagedIdentity"), IdentityAccountRequest(accountID: account, tenant: tenant))
+        try await base.call(IdentityMethod.createManagedIdentity, IdentityAccountRequest(accountID: account, tenant: tenant))
     }
 
     /// A token for the account's managed identity (services only; idempotent, like a login).
     public func managedIdentityToken(account: String) async throws -> IdentityToken {
-        try await base.call(method("ManagedIdentityToken"), IdentityAccountRequest(accountID: account), idempotent: true)
+        try await base.call(IdentityMethod.managedIdentityToken, IdentityAccountRequest(accountID: account), idempotent: true)
     }
 
     public func accountIdentity(account: String) async throws -> IdentityManagedIdentity {
-        try await base.call(method("AccountIdentity"), IdentityAccountRequest(accountID: account), idempotent: true)
+        try await base.call(IdentityMethod.accountIdentity, IdentityAccountRequest(accountID: account), idempotent: true)
     }
 
     public func moveAccount(_ account: String, to tenant: String) async throws -> IdentityMoveAccountReply {
-        try await base.call(method("MoveAccount"), IdentityMoveAccountRequest(accountID: account, newTenant: tenant))
+        try await base.call(IdentityMethod.moveAccount, IdentityMoveAccountRequest(accountID: account, newTenant: tenant))
     }
 
     public func rotateSigningKey() async throws -> IdentityRotation {
-        try await base.call(method("RotateSigningKey"), EmptyMessage())
+        try await base.call(IdentityMethod.rotateSigningKey, EmptyMessage())
     }
 }

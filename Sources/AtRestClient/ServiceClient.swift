@@ -34,11 +34,11 @@ public final class ServiceClient: Sendable {
 
     /// Calls `method` with the token; throws `RPCStatus` for every failure.
     public func call<Request: WireMessage, Reply: WireMessage>(
-        _ method: String, _ request: Request, as reply: Reply.Type = Reply.self, idempotent: Bool = false
+        _ method: RPCMethod<Request, Reply>, _ request: Request, idempotent: Bool = false
     ) async throws -> Reply {
         var metadata: [String: String] = [:]
         if let token = bearerToken { metadata["authorization"] = "Bearer \(token)" }
-        return try await rpc.call(method, request: request, as: reply, timeout: timeout, metadata: metadata,
+        return try await rpc.call(method.name, request: request, as: Reply.self, timeout: timeout, metadata: metadata,
                                   idempotent: idempotent).message
     }
 

@@ -1,5 +1,5 @@
-import AtRestIdentity
 import AtRestMessaging
+import AtRestTokens
 import AtRestWire
 import Synchronization
 

@@ -1,9 +1,8 @@
-import AtRestCrypto
-import AtRestIdentity
-import AtRestKeyVault
-import AtRestMessaging
-import AtRestWire
 import AtRestClient
+import AtRestCrypto
+import AtRestMessaging
+import AtRestTokens
+import AtRestWire
 
 /// Unwraps an account key through the vault as the account's managed
 /// identity: the vault checks that identity's grant on the KEK, so a worker
@@ -17,14 +16,11 @@ public struct AccountKeyVault: Sendable {
         self.tokens = tokens
     }
 
-    /// The wrap/unwrap context binding a wrapped account key to its account.
-    public static func wrapContext(account: String) -> [UInt8] { Array("atrest/v1/account:\(account)".utf8) }
-
     /// The plaintext account key, or a status that says why it is not accessible.
     public func unwrap(_ context: AccountContext) async throws -> SecretBytes {
         do {
             var reply = try await withFreshTokenOnce(context) { vault in
-                try await vault.unwrap(context.wrappedKey, context: Self.wrapContext(account: context.accountID))
+                try await vault.unwrap(context.wrappedKey, context: AccountWrapContext.bytes(account: context.accountID))
             }
             let key = SecretBytes(reply.plaintext)
             // Best effort: the decoded copy is wiped; the reply frame is freed by the messaging layer.

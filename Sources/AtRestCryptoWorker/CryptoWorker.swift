@@ -1,4 +1,3 @@
-import AtRestKeyVault
 import AtRestLocalState
 import AtRestMessaging
 import AtRestStatus

@@ -1,7 +1,6 @@
 import AtRestClient
 import AtRestCrypto
-import AtRestIdentity
-import AtRestKeyVault
+import AtRestTokens
 import AtRestWire
 
 extension AccountManager {
@@ -31,7 +30,7 @@ extension AccountManager {
             guard try await identity.accountIdentity(account: accountID).tenant == tenant else { throw status }
         }
         let serviceVault = try await serviceVaultClient()
-        try await serviceVault.accountMoved(IdentityTenant(principalID: record.info.managedIdentity, accountID: accountID, tenant: tenant))
+        try await serviceVault.accountMoved(VaultIdentityTenant(principalID: record.info.managedIdentity, accountID: accountID, tenant: tenant))
         tokens.forget(account: accountID)
         // Repeated after it finished (the registry is written last): nothing more to do.
         if record.info.tenant == tenant { return AccountMoveResponse(account: record.info, previousTenant: previous, notice: notice) }

@@ -1,6 +1,4 @@
 import AtRestCrypto
-import AtRestCryptoWorker
-import AtRestKeyVault
 import AtRestWire
 
 extension AccountManager {
@@ -45,7 +43,7 @@ extension AccountManager {
         let wrapped: WrapResponse
         do {
             let vault = try await identityVaultClient(account: accountID)
-            let context = AccountKeyVault.wrapContext(account: accountID)
+            let context = AccountWrapContext.bytes(account: accountID)
             let status = try await vault.keyStatus(target.unversioned)
             guard status.wrapAllowed, status.unwrapAllowed else {
                 throw RPCStatus(status.state == "enabled" ? .permissionDenied : .failedPrecondition, status.reason)

@@ -1,11 +1,9 @@
+import AtRestClient
 import AtRestCrypto
-import AtRestCryptoWorker
-import AtRestIdentity
-import AtRestKeyVault
 import AtRestMessaging
+import AtRestTokens
 import AtRestWire
 import Logging
-import AtRestClient
 
 /// Creates accounts and changes which KEK wraps their account key.
 ///
@@ -75,7 +73,7 @@ public final class AccountManager: Sendable {
     /// version of `kek`, calling as the account's managed identity. Only the
     /// wrapped form comes back: the front door has no use for the plaintext.
     func generateWrappedKey(with kek: KeyRef, account: String) async throws -> WrapResponse {
-        try await identityVaultClient(account: account).generateWrappedKey(with: kek.unversioned, context: AccountKeyVault.wrapContext(account: account))
+        try await identityVaultClient(account: account).generateWrappedKey(with: kek.unversioned, context: AccountWrapContext.bytes(account: account))
     }
 
     /// The identity service as the front door's own service principal.

@@ -1,4 +1,3 @@
-import AtRestKeyVault
 import AtRestWire
 
 /// One account as the front door persists it (`atrest.v1.AccountRecord`).

@@ -1,4 +1,4 @@
-import AtRestIdentity
+import AtRestTokens
 import AtRestWire
 
 /// `atrest.v1.Account/*` over the registry and the account manager.
@@ -8,32 +8,31 @@ struct AccountService {
 
     var router: RPCRouter {
         var router = RPCRouter()
-        let prefix = "atrest.v1.Account/"
-        router.register(prefix + "Create") { (request: AccountCreateRequest, rpc) async throws -> AccountInfo in
+        router.register(AccountMethod.create) { (request: AccountCreateRequest, rpc) async throws -> AccountInfo in
             let claims = try await authorizer.caller(rpc.header)
             guard claims.kind == "user" || claims.has(.identityAdministrator) else {
                 throw RPCStatus(.permissionDenied, "accounts are created by users; principal '\(claims.name)' is a \(claims.kind)")
             }
             return try await manager.create(request.accountID, owner: claims).info
         }
-        router.register(prefix + "Get") { (request: AccountRequest, rpc) async throws -> AccountInfo in
+        router.register(AccountMethod.get) { (request: AccountRequest, rpc) async throws -> AccountInfo in
             try await readable(request.accountID, rpc).info
         }
-        router.register(prefix + "GetEncryption") { (request: AccountRequest, rpc) async throws -> AccountEncryption in
+        router.register(AccountMethod.getEncryption) { (request: AccountRequest, rpc) async throws -> AccountEncryption in
             try await readable(request.accountID, rpc).info.encryption
         }
-        router.register(prefix + "List") { (_: AccountListRequest, rpc) async throws -> AccountListResponse in
+        router.register(AccountMethod.list) { (_: AccountListRequest, rpc) async throws -> AccountListResponse in
             let claims = try await authorizer.caller(rpc.header)
             return AccountListResponse(accounts: manager.registry.all.filter { authorizer.canRead(claims, $0) }.map(\.info))
         }
-        router.register(prefix + "Move") { (request: AccountMoveRequest, rpc) async throws -> AccountMoveResponse in
+        router.register(AccountMethod.move) { (request: AccountMoveRequest, rpc) async throws -> AccountMoveResponse in
             let claims = try await authorizer.caller(rpc.header)
             guard claims.has(.identityAdministrator), claims.tenant == TokenClaims.systemTenant else {
                 throw RPCStatus(.permissionDenied, "moving an account between tenants is for the identity administrator of tenant '\(TokenClaims.systemTenant)'")
             }
             return try await manager.move(request.accountID, to: request.tenant)
         }
-        router.register(prefix + "SetEncryption") { (request: AccountSetEncryptionRequest, rpc) async throws -> AccountEncryption in
+        router.register(AccountMethod.setEncryption) { (request: AccountSetEncryptionRequest, rpc) async throws -> AccountEncryption in
             let claims = try await authorizer.caller(rpc.header)
             guard let record = manager.registry.record(request.accountID), authorizer.canManage(claims, record) else {
                 throw RPCStatus(.permissionDenied, "principal '\(claims.name)' is not an owner of account '\(request.accountID)' (or it does not exist)")

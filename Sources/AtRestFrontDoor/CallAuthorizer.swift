@@ -1,5 +1,5 @@
 import AtRestCrypto
-import AtRestIdentity
+import AtRestTokens
 import AtRestWire
 
 /// Authenticates and authorizes data-plane calls on the broker's loop, and

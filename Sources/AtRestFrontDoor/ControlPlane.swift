@@ -1,8 +1,9 @@
-import Dispatch
 import AtRestCrypto
-import AtRestIdentity
+import AtRestLoginGate
 import AtRestMessaging
+import AtRestTokens
 import AtRestWire
+import Dispatch
 
 /// What the front door answers itself: `atrest.v1.Account/*`, and the
 /// identity and vault methods meant for users and tenants, forwarded as they

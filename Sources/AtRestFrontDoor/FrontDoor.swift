@@ -1,13 +1,11 @@
+import AtRestClient
 import AtRestCrypto
-import AtRestCryptoWorker
-import AtRestIdentity
-import AtRestKeyVault
 import AtRestMessaging
 import AtRestRuntime
 import AtRestStatus
+import AtRestTokens
 import AtRestWire
 import Logging
-import AtRestClient
 
 /// The front door as a library: the public endpoint (a `Broker` whose
 /// client side faces users and whose worker side faces crypto workers), the

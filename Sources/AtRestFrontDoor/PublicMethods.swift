@@ -16,28 +16,33 @@ import AtRestWire
 enum PublicMethods {
     enum Upstream: Sendable { case account, identity, vault }
 
-    static let accountPrefix = "atrest.v1.Account/"
-    static let identityPrefix = "atrest.v1.Identity/"
-    static let vaultPrefix = "atrest.v1.KeyVault/"
+    static let accountPrefix = AccountMethod.service + "/"
+    static let identityPrefix = IdentityMethod.service + "/"
+    static let vaultPrefix = KeyVaultMethod.service + "/"
 
     static let forwarded: [String: Upstream] = {
         var table: [String: Upstream] = [:]
-        for verb in ["Login", "Keys", "WhoAmI", "CreateTenant", "CreateUser", "CreateServicePrincipal",
-                     "GrantRole", "RevokeRole", "RotateSigningKey"] {
-            table[identityPrefix + verb] = .identity
-        }
-        for verb in ["CreateKey", "ImportKey", "GetImportKey", "GetKey", "ListKeys", "RotateKey", "EnableKey",
-                     "DisableKey", "DeleteKey", "RecoverKey", "PurgeKey", "GrantAccess", "RevokeAccess",
-                     "ListGrants", "KeyStatus", "GetAuditLog", "VerifyAuditLog"] {
-            table[vaultPrefix + verb] = .vault
-        }
+        let identity = [IdentityMethod.login.info, IdentityMethod.keys.info, IdentityMethod.whoAmI.info, IdentityMethod.createTenant.info,
+                        IdentityMethod.createUser.info, IdentityMethod.createServicePrincipal.info, IdentityMethod.grantRole.info,
+                        IdentityMethod.revokeRole.info, IdentityMethod.rotateSigningKey.info]
+        for method in identity { table[method.name] = .identity }
+        let vault = [KeyVaultMethod.createKey.info, KeyVaultMethod.importKey.info, KeyVaultMethod.getImportKey.info,
+                     KeyVaultMethod.getKey.info, KeyVaultMethod.listKeys.info, KeyVaultMethod.rotateKey.info,
+                     KeyVaultMethod.enableKey.info, KeyVaultMethod.disableKey.info, KeyVaultMethod.deleteKey.info,
+                     KeyVaultMethod.recoverKey.info, KeyVaultMethod.purgeKey.info, KeyVaultMethod.grantAccess.info,
+                     KeyVaultMethod.revokeAccess.info, KeyVaultMethod.listGrants.info, KeyVaultMethod.keyStatus.info,
+                     KeyVaultMethod.getAuditLog.info, KeyVaultMethod.verifyAuditLog.info]
+        for method in vault { table[method.name] = .vault }
         return table
     }()
 
     /// Known service methods, refused with a message that says where they are served.
-    static let serviceOnly: Set<String> = Set(
-        ["CreateManagedIdentity", "ManagedIdentityToken", "AccountIdentity", "MoveAccount"].map { identityPrefix + $0 }
-        + ["Wrap", "Unwrap", "GenerateWrappedKey", "Rewrap", "RegisterReference", "UnregisterReference", "AccountMoved"].map { vaultPrefix + $0 })
+    static let serviceOnly: Set<String> = Set([
+        IdentityMethod.createManagedIdentity.info, IdentityMethod.managedIdentityToken.info, IdentityMethod.accountIdentity.info,
+        IdentityMethod.moveAccount.info,
+        KeyVaultMethod.wrap.info, KeyVaultMethod.unwrap.info, KeyVaultMethod.generateWrappedKey.info, KeyVaultMethod.rewrap.info,
+        KeyVaultMethod.registerReference.info, KeyVaultMethod.unregisterReference.info, KeyVaultMethod.accountMoved.info,
+    ].map(\.name))
 
     /// Who answers `method`, or the status that refuses it.
     static func upstream(for method: String) throws(RPCStatus) -> Upstream {

@@ -1,5 +1,6 @@
 import AtRestCrypto
 import AtRestLocalState
+import AtRestTokens
 
 /// Creates the principals the service needs to be usable at all: the bootstrap
 /// administrator and the configured service principals.

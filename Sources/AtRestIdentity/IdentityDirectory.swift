@@ -1,5 +1,6 @@
 import AtRestCrypto
 import AtRestLocalState
+import AtRestTokens
 import AtRestWire
 
 /// The identity service's state and every change to it, serialized by the

@@ -1,30 +1,31 @@
 import AtRestCrypto
+import AtRestTokens
 import AtRestWire
 
 extension IdentityService {
     /// CreateTenant, CreateUser, CreateServicePrincipal, GrantRole, RevokeRole (identityAdministrator).
     func registerAdminMethods(_ router: inout RPCRouter) {
-        router.register(method("CreateTenant")) { (request: IdentityCreateTenantRequest, context) async throws -> IdentityTenant in
+        router.register(IdentityMethod.createTenant) { (request: IdentityCreateTenantRequest, context) async throws -> IdentityTenant in
             _ = try await self.authorize(context, anyOf: [.identityAdministrator])
             let record = try await self.directory.createTenant(id: request.tenant, displayName: request.displayName)
             return IdentityTenant(tenant: record.id, displayName: record.displayName, createdAtUnix: record.createdAt)
         }
-        router.register(method("CreateUser")) { (request: IdentityCreateUserRequest, context) async throws -> IdentityCreatedPrincipal in
+        router.register(IdentityMethod.createUser) { (request: IdentityCreateUserRequest, context) async throws -> IdentityCreatedPrincipal in
             _ = try await self.authorize(context, anyOf: [.identityAdministrator])
             return try await self.createPrincipal(kind: .user, tenant: request.tenant, name: request.name,
                                                   secret: request.secret, roles: [])
         }
-        router.register(method("CreateServicePrincipal")) { (request: IdentityCreateServicePrincipalRequest, context) async throws -> IdentityCreatedPrincipal in
+        router.register(IdentityMethod.createServicePrincipal) { (request: IdentityCreateServicePrincipalRequest, context) async throws -> IdentityCreatedPrincipal in
             _ = try await self.authorize(context, anyOf: [.identityAdministrator])
             return try await self.createPrincipal(kind: .service, tenant: IdentityState.systemTenant, name: request.name,
                                                   secret: request.secret, roles: [.service])
         }
-        router.register(method("GrantRole")) { (request: IdentityRoleRequest, context) async throws -> IdentityPrincipal in
+        router.register(IdentityMethod.grantRole) { (request: IdentityRoleRequest, context) async throws -> IdentityPrincipal in
             _ = try await self.authorize(context, anyOf: [.identityAdministrator])
             let (id, role) = try await self.roleTarget(request)
             return try await self.directory.grant(role, to: id).wire
         }
-        router.register(method("RevokeRole")) { (request: IdentityRoleRequest, context) async throws -> IdentityPrincipal in
+        router.register(IdentityMethod.revokeRole) { (request: IdentityRoleRequest, context) async throws -> IdentityPrincipal in
             _ = try await self.authorize(context, anyOf: [.identityAdministrator])
             let (id, role) = try await self.roleTarget(request)
             return try await self.directory.revoke(role, from: id).wire

@@ -1,22 +1,24 @@
 import AtRestCrypto
+import AtRestLoginGate
+import AtRestTokens
 import AtRestWire
 
 extension IdentityService {
     /// Login, Keys, WhoAmI, RotateSigningKey.
     func registerTokenMethods(_ router: inout RPCRouter) {
-        router.register(method("Login")) { (request: IdentityLoginRequest, context) async throws -> IdentityToken in
+        router.register(IdentityMethod.login) { (request: IdentityLoginRequest, context) async throws -> IdentityToken in
             try await self.login(request, lane: LoginGate.lane(context.header))
         }
-        router.register(method("Keys")) { (_: EmptyMessage, _) async throws -> IdentityKeySet in
+        router.register(IdentityMethod.keys) { (_: EmptyMessage, _) async throws -> IdentityKeySet in
             await self.directory.keySet()
         }
-        router.register(method("WhoAmI")) { (_: EmptyMessage, context) async throws -> IdentityWhoAmI in
+        router.register(IdentityMethod.whoAmI) { (_: EmptyMessage, context) async throws -> IdentityWhoAmI in
             let claims = try await self.authorize(context, anyOf: [])
             return IdentityWhoAmI(principalID: claims.subject, tenant: claims.tenant, roles: claims.roles, kind: claims.kind,
                                   name: claims.name, issuer: claims.issuer, audience: claims.audience,
                                   expiresAtUnix: claims.expiresAt, tokenID: claims.tokenID, accountID: claims.accountID ?? "")
         }
-        router.register(method("RotateSigningKey")) { (_: EmptyMessage, context) async throws -> IdentityRotation in
+        router.register(IdentityMethod.rotateSigningKey) { (_: EmptyMessage, context) async throws -> IdentityRotation in
             _ = try await self.authorize(context, anyOf: [.identityAdministrator])
             let rotation = try await self.directory.rotate()
             try self.verifier.replaceKeys(await self.directory.keySet().keys)

@@ -1,4 +1,6 @@
 import AtRestCrypto
+import AtRestLoginGate
+import AtRestTokens
 import AtRestWire
 
 /// The identity service as a library: opens (or creates) the state under the
@@ -13,8 +15,6 @@ import AtRestWire
 /// unless `adminSecret` is configured). Log in as `admin` in the system
 /// tenant with that secret to create tenants, users and grants.
 public final class IdentityService: Sendable {
-    public static let methodPrefix = "atrest.v1.Identity/"
-
     public let config: IdentityServiceConfig
     let directory: IdentityDirectory
     let throttle: LoginThrottle
@@ -69,7 +69,6 @@ public final class IdentityService: Sendable {
         return claims
     }
 
-    func method(_ verb: String) -> String { Self.methodPrefix + verb }
 }
 
 extension PrincipalRecord {

@@ -1,4 +1,6 @@
 import AtRestCrypto
+import AtRestLoginGate
+import AtRestTokens
 
 /// Configuration of the identity service; every field has a default, so an
 /// executable only sets what its flags change.

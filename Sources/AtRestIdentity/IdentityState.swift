@@ -1,3 +1,5 @@
+import AtRestTokens
+
 /// Everything the identity service persists, as one value.
 ///
 /// Written as JSON and sealed whole (`SealedStateFile`), so names, secret
@@ -6,7 +8,7 @@
 /// state never holds a private key outside `SecretBytes`.
 struct IdentityState: Codable, Sendable {
     static let currentVersion = 1
-    static let systemTenant = "system"
+    static let systemTenant = TokenClaims.systemTenant
 
     var version = IdentityState.currentVersion
     var tenants: [String: TenantRecord] = [:]

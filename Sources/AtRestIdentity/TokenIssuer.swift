@@ -1,4 +1,6 @@
 import AtRestCrypto
+import AtRestTokens
+import AtRestWire
 
 /// Signs tokens with one signing key. A value: the directory hands out the
 /// current one, and signing happens outside any lock.

@@ -1,5 +1,6 @@
 import AtRestCrypto
 import AtRestLocalState
+import AtRestWire
 import Glibc
 
 /// Recovery of an audit log that does not verify (`atrest-keyvault recover-audit`).

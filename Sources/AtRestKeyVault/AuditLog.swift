@@ -1,5 +1,6 @@
-import AtRestLocalState
 import AtRestCrypto
+import AtRestLocalState
+import AtRestWire
 import Glibc
 import Synchronization
 

@@ -1,5 +1,6 @@
 import AtRestCrypto
 import AtRestLocalState
+import AtRestWire
 import Synchronization
 
 /// Keeps account and tenant names out of `audit.log`: they are written as

@@ -1,4 +1,5 @@
 import AtRestLocalState
+import AtRestWire
 import Glibc
 
 /// `atrest-keyvault recover-audit`: offline, against a stopped vault's data

@@ -1,4 +1,5 @@
 import AtRestCrypto
+import AtRestWire
 
 /// One pass over `audit.log` and `audit.log.head`: how far the chain
 /// verifies and whether it reaches the anchored head. Used at start (the

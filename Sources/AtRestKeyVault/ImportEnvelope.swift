@@ -1,4 +1,5 @@
 import AtRestCrypto
+import AtRestWire
 
 /// Bring-your-own-key import wrapping: the customer seals a 32-byte key to the
 /// vault's X25519 import public key (`GetImportKey`), so the key never travels

@@ -1,4 +1,5 @@
 import AtRestCrypto
+import AtRestWire
 
 /// Key names are per tenant: the key a tenant calls `customer/k1` is stored in
 /// the provider as `t<12 hex>.k1`, where the 12 hex characters (the tenant's
@@ -13,7 +14,7 @@ import AtRestCrypto
 /// reserved. See docs/KEY-PROVIDERS.md "Tenants".
 struct KeyNamespace: Sendable {
     /// "t" + 12 lowercase hex characters.
-    static let tagLength = 13
+    static let tagLength = QualifiedKeyID.tagLength
     /// Provider key ids are at most 127 bytes; the tag and its dot take 14.
     static let maxNameLength = 127 - tagLength - 1
 
@@ -38,26 +39,8 @@ struct KeyNamespace: Sendable {
     func qualify(_ name: String, tenant: String) -> String { tag(tenant) + "." + name }
 
     /// The tag and the name of a qualified id; nil for a plain name.
-    static func split(_ id: String) -> (tag: Substring, name: Substring)? {
-        let bytes = id.utf8
-        guard bytes.count > tagLength + 1, bytes.first == UInt8(ascii: "t") else { return nil }
-        let dot = id.index(id.startIndex, offsetBy: tagLength)
-        guard id[dot] == ".", id[id.index(after: id.startIndex)..<dot].utf8.allSatisfy(Self.isLowerHex) else { return nil }
-        return (id[..<dot], id[id.index(after: dot)...])
-    }
+    static func split(_ id: String) -> (tag: Substring, name: Substring)? { QualifiedKeyID.split(id) }
 
     /// The user's name of a key id (the id itself when it is not qualified).
-    static func name(of id: String) -> String { split(id).map { String($0.name) } ?? id }
-
-    private static func isLowerHex(_ c: UInt8) -> Bool { (c >= 0x30 && c <= 0x39) || (c >= 0x61 && c <= 0x66) }
-}
-
-extension KeyRef {
-    /// The reference with its key id as the owning tenant names the key
-    /// (the tenant tag dropped); for messages and for comparing with a name.
-    public var named: KeyRef {
-        var ref = self
-        ref.keyID = KeyNamespace.name(of: keyID)
-        return ref
-    }
+    static func name(of id: String) -> String { QualifiedKeyID.name(of: id) }
 }

@@ -1,3 +1,4 @@
+import AtRestWire
 import Synchronization
 
 /// Decides which `KeyStatus` checks get an audit entry of their own, and

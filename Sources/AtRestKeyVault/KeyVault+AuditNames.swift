@@ -1,4 +1,5 @@
-import AtRestIdentity
+import AtRestTokens
+import AtRestWire
 
 /// Which hashed names of the audit log a reader gets back in clear.
 extension KeyVault {

@@ -1,4 +1,5 @@
 import AtRestCrypto
+import AtRestWire
 
 /// Key management: administrators (the configured admin role); services
 /// (the service role) only create keys in the service provider and grant

@@ -1,3 +1,5 @@
+import AtRestWire
+
 /// Tenant isolation: every key belongs to the tenant whose tag its id carries
 /// (`KeyNamespace`). A caller reaches a key of its own tenant, a key it holds
 /// a grant on (so a moved account's identity gets the explicit repair error,
@@ -48,7 +50,7 @@ extension KeyVault {
     /// the identity's older tokens stop working, and an `accessRevoked` event
     /// per key it holds grants on makes workers drop the account keys those
     /// unlocked. Only services call this (the front door's `Account/Move`).
-    public func accountMoved(_ move: IdentityTenant, caller: VaultCaller, callID: [UInt8] = []) throws(VaultError) {
+    public func accountMoved(_ move: VaultIdentityTenant, caller: VaultCaller, callID: [UInt8] = []) throws(VaultError) {
         try audited("AccountMoved", KeyRef(provider: "", keyID: ""), caller, callID, anchor: true) { () throws(VaultError) in
             try requireRole(caller, [config.serviceRole], for: "record account moves (only AtRest's front door does)")
             guard !move.principalID.isEmpty, !move.tenant.isEmpty else {

@@ -1,5 +1,5 @@
 import AtRestCrypto
-import AtRestIdentity
+import AtRestTokens
 import AtRestWire
 
 /// Wrap/unwrap of account keys and the reference counts of stored data.

@@ -1,5 +1,6 @@
-import AtRestLocalState
 import AtRestCrypto
+import AtRestLocalState
+import AtRestWire
 
 /// The key vault: loads the provider plug-ins, enforces access policy, wraps
 /// and unwraps account keys, audits every key operation and emits key events.

@@ -1,3 +1,4 @@
+import AtRestWire
 import Glibc
 
 /// Everything the vault needs to start; a plain value with defaults so the

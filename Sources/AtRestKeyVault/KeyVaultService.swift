@@ -1,7 +1,7 @@
 import AtRestCrypto
 import AtRestWire
 
-/// The vault's RPC method table ("atrest.v1.KeyVault/<Verb>") over a `KeyVault`.
+/// The vault's RPC method table (`KeyVaultMethod`, "atrest.v1.KeyVault/<Verb>") over a `KeyVault`.
 ///
 /// Who is calling comes from `authenticate`, which turns a request header into
 /// a `VaultCaller`; the service executable plugs in token verification there
@@ -13,7 +13,6 @@ public struct KeyVaultService: Sendable {
     /// GrantAccess that names only the account; the executable asks the
     /// identity service (`AccountIdentity`).
     public typealias ResolveAccount = @Sendable (_ accountID: String) async throws -> (principalID: String, tenant: String)
-    public static let prefix = "atrest.v1.KeyVault/"
 
     public let vault: KeyVault
     public let router: RPCRouter
@@ -32,32 +31,32 @@ public struct KeyVaultService: Sendable {
         var router = RPCRouter()
         /// Registers one method: authenticates, runs the vault call, maps `VaultError` to its status.
         func add<Request: WireMessage, Reply: WireMessage>(
-            _ verb: String, _ type: Request.Type, _ body: @escaping @Sendable (KeyVault, Request, VaultCaller, [UInt8]) throws(VaultError) -> Reply
+            _ method: RPCMethod<Request, Reply>, _ body: @escaping @Sendable (KeyVault, Request, VaultCaller, [UInt8]) throws(VaultError) -> Reply
         ) {
-            router.register(prefix + verb, type) { (request: Request, context: RPCContext) async throws -> Reply in
+            router.register(method) { (request: Request, context: RPCContext) async throws -> Reply in
                 let caller = try await authenticate(context.header)
                 do throws(VaultError) { return try body(vault, request, caller, context.header.callID) } catch { throw error.rpcStatus }
             }
         }
-        add("CreateKey", CreateKeyRequest.self) { v, r, c, id throws(VaultError) in
+        add(KeyVaultMethod.createKey) { v, r, c, id throws(VaultError) in
             KeyResponse(try v.createKey(provider: r.provider, r.spec, tenant: r.tenant, caller: c, callID: id))
         }
-        add("ImportKey", ImportKeyRequest.self) { v, r, c, id throws(VaultError) in
+        add(KeyVaultMethod.importKey) { v, r, c, id throws(VaultError) in
             KeyResponse(try v.importKey(provider: r.create.provider, r.create.spec, tenant: r.create.tenant, envelope: r.envelope, caller: c, callID: id))
         }
-        add("GetImportKey", GetImportKeyRequest.self) { v, _, _, _ throws(VaultError) in GetImportKeyResponse(publicKey: v.importPublicKey) }
-        add("GetKey", KeyRequest.self) { v, r, c, id throws(VaultError) in KeyResponse(try v.getKey(r.key, caller: c, callID: id)) }
-        add("ListKeys", ListKeysRequest.self) { v, r, c, id throws(VaultError) in
+        add(KeyVaultMethod.getImportKey) { v, _, _, _ throws(VaultError) in GetImportKeyResponse(publicKey: v.importPublicKey) }
+        add(KeyVaultMethod.getKey) { v, r, c, id throws(VaultError) in KeyResponse(try v.getKey(r.key, caller: c, callID: id)) }
+        add(KeyVaultMethod.listKeys) { v, r, c, id throws(VaultError) in
             ListKeysResponse(keys: try v.listKeys(provider: r.provider, caller: c, callID: id))
         }
-        add("RotateKey", RotateKeyRequest.self) { v, r, c, id throws(VaultError) in
+        add(KeyVaultMethod.rotateKey) { v, r, c, id throws(VaultError) in
             KeyResponse(try v.rotateKey(r.key, envelope: r.envelope, caller: c, callID: id))
         }
-        add("EnableKey", KeyRequest.self) { v, r, c, id throws(VaultError) in KeyResponse(try v.setEnabled(r.key, true, caller: c, callID: id)) }
-        add("DisableKey", KeyRequest.self) { v, r, c, id throws(VaultError) in KeyResponse(try v.setEnabled(r.key, false, caller: c, callID: id)) }
-        add("DeleteKey", KeyRequest.self) { v, r, c, id throws(VaultError) in KeyResponse(try v.deleteKey(r.key, caller: c, callID: id)) }
-        add("RecoverKey", KeyRequest.self) { v, r, c, id throws(VaultError) in KeyResponse(try v.recoverKey(r.key, caller: c, callID: id)) }
-        add("PurgeKey", KeyRequest.self) { v, r, c, id throws(VaultError) in
+        add(KeyVaultMethod.enableKey) { v, r, c, id throws(VaultError) in KeyResponse(try v.setEnabled(r.key, true, caller: c, callID: id)) }
+        add(KeyVaultMethod.disableKey) { v, r, c, id throws(VaultError) in KeyResponse(try v.setEnabled(r.key, false, caller: c, callID: id)) }
+        add(KeyVaultMethod.deleteKey) { v, r, c, id throws(VaultError) in KeyResponse(try v.deleteKey(r.key, caller: c, callID: id)) }
+        add(KeyVaultMethod.recoverKey) { v, r, c, id throws(VaultError) in KeyResponse(try v.recoverKey(r.key, caller: c, callID: id)) }
+        add(KeyVaultMethod.purgeKey) { v, r, c, id throws(VaultError) in
             try v.purgeKey(r.key, caller: c, callID: id)
             return EmptyMessage()
         }
@@ -77,8 +76,8 @@ public struct KeyVaultService: Sendable {
             grant.tenant = identity.tenant
             return grant
         }
-        for (verb, add) in [("GrantAccess", true), ("RevokeAccess", false)] {
-            router.register(prefix + verb, AccessRequest.self) { (request: AccessRequest, context: RPCContext) async throws -> AccessResponse in
+        for (method, add) in [(KeyVaultMethod.grantAccess, true), (KeyVaultMethod.revokeAccess, false)] {
+            router.register(method) { (request: AccessRequest, context: RPCContext) async throws -> AccessResponse in
                 let caller = try await authenticate(context.header)
                 let grant = try await resolveGrant(request.grant, caller: caller)
                 do throws(VaultError) {
@@ -87,37 +86,37 @@ public struct KeyVaultService: Sendable {
                 } catch { throw error.rpcStatus }
             }
         }
-        add("AccountMoved", IdentityTenant.self) { v, r, c, id throws(VaultError) in
+        add(KeyVaultMethod.accountMoved) { v, r, c, id throws(VaultError) in
             try v.accountMoved(r, caller: c, callID: id)
             return EmptyMessage()
         }
-        add("ListGrants", KeyRequest.self) { v, r, c, id throws(VaultError) in
+        add(KeyVaultMethod.listGrants) { v, r, c, id throws(VaultError) in
             AccessResponse(grants: try v.listGrants(r.key, caller: c, callID: id))
         }
-        add("Wrap", WrapRequest.self) { v, r, c, id throws(VaultError) in
+        add(KeyVaultMethod.wrap) { v, r, c, id throws(VaultError) in
             WrapResponse(try v.wrap(SecretBytes(r.plaintext), with: r.key, context: r.context, caller: c, callID: id))
         }
-        add("GenerateWrappedKey", GenerateWrappedKeyRequest.self) { v, r, c, id throws(VaultError) in
+        add(KeyVaultMethod.generateWrappedKey) { v, r, c, id throws(VaultError) in
             WrapResponse(try v.generateWrappedKey(with: r.key, context: r.context, caller: c, callID: id))
         }
-        add("Unwrap", UnwrapRequest.self) { v, r, c, id throws(VaultError) in
+        add(KeyVaultMethod.unwrap) { v, r, c, id throws(VaultError) in
             let (key, ref) = try v.unwrap(r.wrapped, context: r.context, caller: c, callID: id)
             return UnwrapResponse(plaintext: key.withUnsafeBytes { Array($0) }, key: ref)
         }
-        add("Rewrap", RewrapRequest.self) { v, r, c, id throws(VaultError) in
+        add(KeyVaultMethod.rewrap) { v, r, c, id throws(VaultError) in
             WrapResponse(try v.rewrap(r.wrapped, context: r.context, to: r.target, caller: c, callID: id))
         }
-        add("KeyStatus", KeyStatusRequest.self) { v, r, c, id throws(VaultError) in try v.keyStatus(r.key, caller: c, callID: id) }
-        add("RegisterReference", ReferenceRequest.self) { v, r, c, id throws(VaultError) in
+        add(KeyVaultMethod.keyStatus) { v, r, c, id throws(VaultError) in try v.keyStatus(r.key, caller: c, callID: id) }
+        add(KeyVaultMethod.registerReference) { v, r, c, id throws(VaultError) in
             ReferenceResponse(count: try v.registerReference(r.key, caller: c, callID: id))
         }
-        add("UnregisterReference", ReferenceRequest.self) { v, r, c, id throws(VaultError) in
+        add(KeyVaultMethod.unregisterReference) { v, r, c, id throws(VaultError) in
             ReferenceResponse(count: try v.unregisterReference(r.key, caller: c, callID: id))
         }
-        add("GetAuditLog", GetAuditLogRequest.self) { v, r, c, _ throws(VaultError) in
+        add(KeyVaultMethod.getAuditLog) { v, r, c, _ throws(VaultError) in
             GetAuditLogResponse(entries: try v.auditEntries(after: r.afterSeq, limit: r.limit == 0 ? 1000 : Int(r.limit), caller: c))
         }
-        add("VerifyAuditLog", EmptyMessage.self) { v, _, c, _ throws(VaultError) in VerifyAuditLogResponse(try v.verifyAuditLog(caller: c)) }
+        add(KeyVaultMethod.verifyAuditLog) { v, _, c, _ throws(VaultError) in VerifyAuditLogResponse(try v.verifyAuditLog(caller: c)) }
         return router
     }
 }

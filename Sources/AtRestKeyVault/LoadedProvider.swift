@@ -2,6 +2,7 @@ import AtRestCrypto
 internal import CKeyProviderABI
 import Glibc
 import Synchronization
+import AtRestWire
 
 /// One opened provider behind its C table, as Swift calls that throw
 /// `VaultError`. Calls into one provider are serialised by `lock`, as the
@@ -204,22 +205,5 @@ final class LoadedProvider: Sendable {
 
     static func text(_ message: [CChar]) -> String {
         String(decoding: message.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
-    }
-}
-
-/// What to create: the vault-side form of `atrest_kp_key_spec`.
-public struct KeySpec: Sendable, Equatable {
-    public var keyID: String
-    public var expiresAt: Int64
-    public var rotationDays: UInt32
-    public var retentionDays: UInt32
-    public var purgeProtection: Bool
-
-    public init(keyID: String, expiresAt: Int64 = 0, rotationDays: UInt32 = 0, retentionDays: UInt32 = 0, purgeProtection: Bool = false) {
-        self.keyID = keyID
-        self.expiresAt = expiresAt
-        self.rotationDays = rotationDays
-        self.retentionDays = retentionDays
-        self.purgeProtection = purgeProtection
     }
 }

@@ -1,6 +1,7 @@
 internal import CKeyProviderABI
 import AtRestLocalState
 import Glibc
+import AtRestWire
 
 /// Finds, dlopens and checks a provider library. Every failure names the file
 /// and what is wrong, and stops vault start-up: a vault that silently runs

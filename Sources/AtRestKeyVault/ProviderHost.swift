@@ -2,6 +2,7 @@ import AtRestLocalState
 import AtRestCrypto
 internal import CKeyProviderABI
 import Glibc
+import AtRestWire
 
 /// What the host callbacks of one provider reach through `context`: its
 /// sealed state file and the vault clock. The provider never sees the root key.

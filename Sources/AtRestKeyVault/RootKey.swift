@@ -1,5 +1,6 @@
 import AtRestCrypto
 import AtRestLocalState
+import AtRestWire
 import Glibc
 
 /// The vault root key: encrypts provider state and the vault state, and keys

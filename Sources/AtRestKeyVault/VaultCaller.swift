@@ -1,3 +1,5 @@
+import AtRestWire
+
 /// Who is calling: built by the service from a verified bearer token
 /// (`TokenClaims`); tests and in-process users build it directly.
 public struct VaultCaller: Sendable, Equatable, CustomStringConvertible {

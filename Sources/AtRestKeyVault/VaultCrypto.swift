@@ -1,4 +1,5 @@
 import AtRestCrypto
+import AtRestWire
 
 /// The vault's uses of AtRestCrypto, with its errors turned into `VaultError`
 /// (key material never appears in them). Only AtRestCrypto touches OpenSSL.

@@ -1,5 +1,6 @@
-import AtRestLocalState
 import AtRestCrypto
+import AtRestLocalState
+import AtRestWire
 import Synchronization
 
 /// Access grants and reference counts, persisted sealed under the root key
@@ -19,7 +20,7 @@ final class VaultPolicy: Sendable {
         /// Unversioned key → the service principal that created it.
         var creators: [KeyRef: String] = [:]
         /// Managed identity → its tenant since its account moved.
-        var moved: [String: IdentityTenant] = [:]
+        var moved: [String: VaultIdentityTenant] = [:]
     }
 
     init(file: SealedFile) throws(VaultError) {
@@ -67,7 +68,7 @@ final class VaultPolicy: Sendable {
     }
 
     /// Records a move; returns the keys the identity holds grants on.
-    func recordMove(_ move: IdentityTenant) throws(VaultError) -> [KeyRef] {
+    func recordMove(_ move: VaultIdentityTenant) throws(VaultError) -> [KeyRef] {
         try update { tables in
             tables.moved[move.principalID] = move
             return tables.grants.filter { $0.value[move.principalID] != nil }.map(\.key).sorted { $0.description < $1.description }

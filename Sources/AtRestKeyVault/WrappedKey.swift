@@ -1,3 +1,5 @@
+import AtRestWire
+
 /// A wrapped account key as stored data keeps it: the key reference and check
 /// value in clear, then the provider's authenticated ciphertext.
 ///

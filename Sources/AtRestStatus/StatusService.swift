@@ -22,7 +22,7 @@ public struct StatusService: RPCService {
 
     public func handle(_ request: RPCRequest) async throws -> RPCResponse {
         let method = request.header.method
-        if method == StatusMethod.get {
+        if method == StatusMethod.get.name {
             return RPCResponse(await status.snapshot())
         }
         let callID = request.header.metadata[Self.callIDKey] ?? Hex.encode(request.header.callID)

@@ -1,6 +1,6 @@
 import AtRestClient
-import AtRestIdentity
 import AtRestMessaging
+import AtRestTokens
 import AtRestWire
 
 /// Calls every user of a `LocalCluster` needs before its own work: log in,
@@ -30,7 +30,7 @@ extension LocalCluster {
     public func status(_ endpoint: String) async throws -> StatusReply {
         let rpc = try RPCClient(endpoint: endpoint)
         defer { rpc.close() }
-        return try await rpc.call(StatusMethod.get, request: StatusRequest(), as: StatusReply.self, timeout: .seconds(5)).message
+        return try await rpc.call(StatusMethod.get.name, request: StatusRequest(), as: StatusReply.self, timeout: .seconds(5)).message
     }
 
     /// Waits (bounded, about 10 s) until the front door sees exactly `names` as its workers.

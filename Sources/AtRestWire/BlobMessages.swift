@@ -1,28 +1,6 @@
 // Swift types of proto/atrest/v1/blob.proto. Bulk bytes are payload frames,
 // never fields of these messages.
 
-/// Method names of the blob service.
-public enum BlobMethod {
-    public static let prefix = "atrest.v1.Blob/"
-    public static let createContainer = prefix + "CreateContainer"
-    public static let listContainers = prefix + "ListContainers"
-    public static let deleteContainer = prefix + "DeleteContainer"
-    public static let put = prefix + "Put"
-    public static let get = prefix + "Get"
-    public static let getProperties = prefix + "GetProperties"
-    public static let setMetadata = prefix + "SetMetadata"
-    public static let list = prefix + "List"
-    public static let delete = prefix + "Delete"
-    public static let stageBlock = prefix + "StageBlock"
-    public static let commitBlocks = prefix + "CommitBlocks"
-
-    /// Methods that only read (an account reader may call them).
-    public static let readOnly: Set<String> = [listContainers, get, getProperties, list]
-    /// Methods that may run twice without harm (the broker re-queues them
-    /// when a worker dies): reads, and StageBlock (same id → same block).
-    public static let idempotent: Set<String> = readOnly.union([stageBlock])
-}
-
 public struct ContainerRequest: Sendable, Equatable, WireMessage {
     public static let protoName = "atrest.v1.ContainerRequest"
     public var container: String

@@ -1,3 +1,14 @@
+/// `service Echo` (envelope.proto): the diagnostic echo of tests and benchmarks.
+public enum EchoMethod {
+    public static let service = "atrest.v1.Echo"
+    /// Idempotent: a broker may re-queue it when a worker dies.
+    public static let echo = RPCMethod<EchoRequest, EchoReply>(service, "Echo")
+    /// Same behaviour, treated as non-idempotent by the broker.
+    public static let echoOnce = RPCMethod<EchoRequest, EchoReply>(service, "EchoOnce")
+
+    public static let all: [RPCMethodInfo] = [echo.info, echoOnce.info]
+}
+
 /// The diagnostic echo request (`atrest.v1.EchoRequest`).
 public struct EchoRequest: Sendable, Equatable {
     public var text: String

@@ -1,6 +1,9 @@
-/// `atrest.v1.Status/Get`: what an operator sees of one service (status.proto).
+/// `service Status` (status.proto): what an operator sees of one service.
 public enum StatusMethod {
-    public static let get = "atrest.v1.Status/Get"
+    public static let service = "atrest.v1.Status"
+    public static let get = RPCMethod<StatusRequest, StatusReply>(service, "Get")
+
+    public static let all: [RPCMethodInfo] = [get.info]
 }
 
 /// One counter or gauge of a status reply: `name` fixed, `label` qualifies it.

@@ -1,6 +1,7 @@
 import ArgumentParser
 import AtRestCrypto
 import AtRestIdentity
+import AtRestTokens
 import Dispatch
 import Glibc
 

@@ -262,7 +262,7 @@ struct BrokerEcho {
 
     func run() async throws -> EchoResult {
         var router = RPCRouter()
-        router.register("atrest.v1.Echo/Echo", EchoRequest.self) {
+        router.register(EchoMethod.echo.name, EchoRequest.self) {
             (request: EchoRequest, context: RPCContext) async throws -> (EchoReply, [PayloadPart]) in
             (EchoReply(text: request.text, servedBy: ""), context.parts)
         }
@@ -301,7 +301,7 @@ struct BrokerEcho {
         let payload = [PayloadPart(self.payload)]
         let body = EchoRequest(text: "").serialized()
         @Sendable func call() async throws {
-            _ = try await client.call("atrest.v1.Echo/Echo", body: body, parts: payload)
+            _ = try await client.call(EchoMethod.echo.name, body: body, parts: payload)
         }
         for _ in 0..<counts.warmUp { try await call() }
         var samples: [Double] = []

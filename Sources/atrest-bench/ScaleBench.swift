@@ -46,7 +46,7 @@ struct ScaleBench: AsyncParsableCommand {
                 } else {
                     var metadata = ["account": blobs.account]
                     metadata["authorization"] = blobs.base.bearerToken.map { "Bearer \($0)" }
-                    _ = try await blobs.base.rpc.call(BlobMethod.put, request: BlobPutRequest(container: "bench", name: "o\(i % 64)"),
+                    _ = try await blobs.base.rpc.call(BlobMethod.put.name, request: BlobPutRequest(container: "bench", name: "o\(i % 64)"),
                                                       as: BlobProperties.self, payload: [object], timeout: .seconds(60), metadata: metadata)
                 }
             }

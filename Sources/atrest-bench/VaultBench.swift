@@ -3,6 +3,7 @@ import AtRestCrypto
 import AtRestIdentity
 import AtRestKeyVault
 import AtRestMessaging
+import AtRestTokens
 import AtRestWire
 import Glibc
 
@@ -43,7 +44,7 @@ struct VaultBench: AsyncParsableCommand {
 
         let aek = try SecureRandom.bytes(32)
         let wrapBody = WrapRequest(key: key, plaintext: aek, context: Array("acct-1".utf8)).serialized()
-        let wrapped = try WrapResponse(serialized: try await service.router.handle(request("Wrap", wrapBody)).body).wrapped
+        let wrapped = try WrapResponse(serialized: try await service.router.handle(request(KeyVaultMethod.wrap.name, wrapBody)).body).wrapped
         let unwrapBody = UnwrapRequest(wrapped: wrapped, context: Array("acct-1".utf8)).serialized()
 
         let kek = try SecretBytes(randomCount: 32)
@@ -52,9 +53,9 @@ struct VaultBench: AsyncParsableCommand {
         let baseline = try await measure(ops, 1) { _ = try AESGCM.open(sealed, using: kek, nonce: nonce) }
         print("vault bench: provider=\(spec.name) ops=\(ops), in-process router (no socket), audit on")
         print(baseline.line("baseline AES-256-GCM open (32 B), 1 caller"))
-        for (name, body) in [("wrap", wrapBody), ("unwrap", unwrapBody)] {
+        for (name, method, body) in [("wrap", KeyVaultMethod.wrap.name, wrapBody), ("unwrap", KeyVaultMethod.unwrap.name, unwrapBody)] {
             for callers in [1, concurrency] {
-                let result = try await measure(ops, callers) { _ = try await service.router.handle(request(name.capitalized, body)) }
+                let result = try await measure(ops, callers) { _ = try await service.router.handle(request(method, body)) }
                 print(result.line("\(name), \(callers) caller\(callers == 1 ? "" : "s")") + "  ratio to baseline ops/s: " + fixed(result.opsPerSecond / baseline.opsPerSecond, 3))
             }
         }
@@ -86,18 +87,18 @@ struct VaultBench: AsyncParsableCommand {
         defer { client.close() }
         let options = CallOptions(timeout: .seconds(10), metadata: ["authorization": "Bearer \(token)"])
         print("over the socket: tcp loopback, RPCServer + RPCClient (one DEALER), token verified per call")
-        for (name, body) in [("wrap", wrapBody), ("unwrap", unwrapBody)] {
+        for (name, method, body) in [("wrap", KeyVaultMethod.wrap.name, wrapBody), ("unwrap", KeyVaultMethod.unwrap.name, unwrapBody)] {
             for callers in [1, concurrency] {
                 let result = try await measure(ops, callers) {
-                    _ = try await client.call(KeyVaultService.prefix + name.capitalized, body: body, options: options)
+                    _ = try await client.call(method, body: body, options: options)
                 }
                 print(result.line("socket \(name), \(callers) caller\(callers == 1 ? "" : "s")"))
             }
         }
     }
 
-    private func request(_ verb: String, _ body: [UInt8]) -> RPCRequest {
-        RPCRequest(header: RPCHeader(method: KeyVaultService.prefix + verb, callID: Array(repeating: 7, count: 16),
+    private func request(_ method: String, _ body: [UInt8]) -> RPCRequest {
+        RPCRequest(header: RPCHeader(method: method, callID: Array(repeating: 7, count: 16),
                                      metadata: ["authorization": "Bearer app"]), body: body)
     }
 

@@ -71,7 +71,7 @@ struct BrokerMode: AsyncParsableCommand {
     @Option(help: "Worker-facing endpoint.") var workers = "tcp://127.0.0.1:*"
     @Option(help: "Heartbeat interval in milliseconds.") var heartbeatMs = 1000
     @Option(help: "Methods that may be re-queued when a worker dies.")
-    var idempotent: [String] = [EchoService.echo]
+    var idempotent: [String] = [EchoMethod.echo.name]
     @OptionGroup var common: CommonOptions
 
     func run() async throws {

@@ -7,9 +7,6 @@ import Foundation
 /// treated as non-idempotent by the broker), replying with the text, who
 /// served it, and the request's payload frames.
 enum EchoService {
-    static let echo = "atrest.v1.Echo/Echo"
-    static let echoOnce = "atrest.v1.Echo/EchoOnce"
-
     static func router(name: String, common: CommonOptions) -> RPCRouter {
         let extraDelay = common.delayMs
         let announce = common.announceCalls
@@ -20,8 +17,8 @@ enum EchoService {
             return (EchoReply(text: request.text, servedBy: name), context.parts)  // the received frames, not copied
         }
         var router = RPCRouter()
-        router.register(echo, EchoRequest.self, parts: handler)
-        router.register(echoOnce, EchoRequest.self, parts: handler)
+        router.register(EchoMethod.echo, parts: handler)
+        router.register(EchoMethod.echoOnce, parts: handler)
         return router
     }
 }

@@ -1,13 +1,13 @@
 import ArgumentParser
-import AtRestCryptoWorker
-import AtRestIdentity
+import AtRestClient
 import AtRestFrontDoor
 import AtRestMessaging
 import AtRestRuntime
 import AtRestServiceKit
+import AtRestTokens
+import AtRestWire
 import Glibc
 import Logging
-import AtRestClient
 
 /// `atrest-frontdoor`: the public endpoint. Prints
 /// `ready atrest-frontdoor endpoint=<clients> workers=<workers>` once it serves.

@@ -1,11 +1,11 @@
 import ArgumentParser
 import AtRestClient
-import AtRestIdentity
 import AtRestKeyVault
 import AtRestMessaging
 import AtRestRuntime
 import AtRestServiceKit
 import AtRestStatus
+import AtRestTokens
 import AtRestWire
 import Foundation
 import Logging

@@ -1,6 +1,6 @@
 import AtRestClient
-import AtRestIdentity
 import AtRestKeyVault
+import AtRestTokens
 import AtRestWire
 import Logging
 

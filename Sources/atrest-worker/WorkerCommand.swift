@@ -1,12 +1,12 @@
 import ArgumentParser
+import AtRestClient
 import AtRestCryptoWorker
-import AtRestIdentity
 import AtRestMessaging
 import AtRestRuntime
 import AtRestServiceKit
+import AtRestTokens
 import Glibc
 import Logging
-import AtRestClient
 
 /// `atrest-worker`: a crypto worker. Connects only; prints
 /// `ready atrest-worker endpoint=<front door workers> name=<name>`.

@@ -1,6 +1,6 @@
 import ArgumentParser
 import AtRestClient
-import AtRestKeyVault
+import AtRestWire
 
 /// `atrest audit show|verify`: the vault's hash-chained audit log.
 struct AuditCommands: AsyncParsableCommand {

@@ -1,6 +1,7 @@
 import ArgumentParser
 import AtRestClient
-import AtRestIdentity
+import AtRestTokens
+import AtRestWire
 
 /// `atrest tenant create`.
 struct TenantCommands: AsyncParsableCommand {

@@ -1,6 +1,6 @@
 import ArgumentParser
 import AtRestClient
-import AtRestKeyVault
+import AtRestWire
 
 /// `atrest key ...`: key-encryption keys in the vault.
 struct KeyCommands: AsyncParsableCommand {

@@ -29,7 +29,7 @@ struct StatusCommand: AsyncParsableCommand {
             let client = try options.client(config, withToken: false)
             defer { client.close() }
             do {
-                replies.append((endpoint, try await client.call(StatusMethod.get, StatusRequest(), as: StatusReply.self, idempotent: true)))
+                replies.append((endpoint, try await client.call(StatusMethod.get, StatusRequest(), idempotent: true)))
             } catch {
                 failures.append((endpoint, error))
             }

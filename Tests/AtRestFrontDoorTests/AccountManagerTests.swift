@@ -3,6 +3,7 @@ import AtRestKeyVault
 import AtRestWire
 import Testing
 @testable import AtRestFrontDoor
+import AtRestTokens
 
 /// Account creation, key switches, re-wrap after rotation and moves between
 /// tenants, against the real identity service and key vault in this process.

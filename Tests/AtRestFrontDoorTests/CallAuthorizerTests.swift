@@ -4,6 +4,7 @@ import AtRestWire
 import Testing
 @testable import AtRestFrontDoor
 @testable import AtRestIdentity
+import AtRestTokens
 
 /// The front door's per-call gate without a broker or a process: real
 /// Ed25519 tokens, a real verifier and a real (encrypted, on-disk) registry.
@@ -52,7 +53,7 @@ import Testing
     }
 
     @Test func ownerRoleMayWriteAndGetsTheAccountContext() throws {
-        var h = header(BlobMethod.put, token: try token(roles: ["accountOwner:acct-1"]))
+        var h = header(BlobMethod.put.name, token: try token(roles: ["accountOwner:acct-1"]))
         #expect(authorizer.admit(&h) == nil)
         let context = try attachedContext(h)
         #expect(context == record.context(principal: "alice"))
@@ -65,7 +66,7 @@ import Testing
             var h = header(method, token: reader)
             #expect(authorizer.admit(&h) == nil, "\(method)")
         }
-        for method in [BlobMethod.put, BlobMethod.delete, BlobMethod.stageBlock, BlobMethod.commitBlocks, BlobMethod.createContainer] {
+        for method in [BlobMethod.put.name, BlobMethod.delete.name, BlobMethod.stageBlock.name, BlobMethod.commitBlocks.name, BlobMethod.createContainer.name] {
             var h = header(method, token: reader)
             let refused = authorizer.admit(&h)
             #expect(refused?.code == .permissionDenied, "\(method)")
@@ -75,36 +76,36 @@ import Testing
     }
 
     @Test func registryOwnerNeedsNoRole() throws {
-        var h = header(BlobMethod.put, token: try token(subject: "creator"))
+        var h = header(BlobMethod.put.name, token: try token(subject: "creator"))
         #expect(authorizer.admit(&h) == nil)
         #expect(try attachedContext(h).principalID == "creator")
     }
 
     @Test func rolesOfAnotherAccountGrantNothing() throws {
-        var h = header(BlobMethod.get, token: try token(roles: ["accountOwner:acct-2", "accountReader:acct-2"]))
+        var h = header(BlobMethod.get.name, token: try token(roles: ["accountOwner:acct-2", "accountReader:acct-2"]))
         let refused = authorizer.admit(&h)
         #expect(refused?.code == .permissionDenied)
         #expect(refused?.message.contains("has no access to account 'acct-1'") == true)
     }
 
     @Test func unknownAccountIsDeniedLikeAForeignOne() throws {
-        var h = header(BlobMethod.get, token: try token(roles: ["accountOwner:nope"]), account: "nope")
+        var h = header(BlobMethod.get.name, token: try token(roles: ["accountOwner:nope"]), account: "nope")
         let refused = authorizer.admit(&h)
         #expect(refused?.code == .permissionDenied)
         #expect(refused?.message.contains("(or it does not exist)") == true)
     }
 
     @Test func missingTokenAccountOrBadTokenIsRefused() throws {
-        var noToken = header(BlobMethod.get, token: nil)
+        var noToken = header(BlobMethod.get.name, token: nil)
         #expect(authorizer.admit(&noToken)?.code == .unauthenticated)
-        var empty = header(BlobMethod.get, token: "")
+        var empty = header(BlobMethod.get.name, token: "")
         #expect(authorizer.admit(&empty)?.code == .unauthenticated)
-        var garbage = header(BlobMethod.get, token: "not.a.token")
+        var garbage = header(BlobMethod.get.name, token: "not.a.token")
         let rejected = authorizer.admit(&garbage)
         #expect(rejected?.code == .unauthenticated)
-        var noAccount = header(BlobMethod.get, token: try token(roles: ["accountOwner:acct-1"]), account: nil)
+        var noAccount = header(BlobMethod.get.name, token: try token(roles: ["accountOwner:acct-1"]), account: nil)
         #expect(authorizer.admit(&noAccount)?.code == .invalidArgument)
-        var blankAccount = header(BlobMethod.get, token: try token(roles: ["accountOwner:acct-1"]), account: "")
+        var blankAccount = header(BlobMethod.get.name, token: try token(roles: ["accountOwner:acct-1"]), account: "")
         #expect(authorizer.admit(&blankAccount)?.code == .invalidArgument)
     }
 
@@ -112,10 +113,10 @@ import Testing
         let forged = Base64URL.encode(AccountContext(accountID: "acct-1", tenant: "evil", managedIdentity: "x", wrappedKey: [9],
                                                      provider: "customer", keyID: "k", keyVersion: 1, accountKeyVersion: 1,
                                                      principalID: "mallory").serialized())
-        var refused = header(BlobMethod.get, token: nil, forged: forged)
+        var refused = header(BlobMethod.get.name, token: nil, forged: forged)
         #expect(authorizer.admit(&refused) != nil)
         #expect(refused.metadata[AccountContext.metadataKey] == nil)
-        var admitted = header(BlobMethod.get, token: try token(roles: ["accountOwner:acct-1"]), forged: forged)
+        var admitted = header(BlobMethod.get.name, token: try token(roles: ["accountOwner:acct-1"]), forged: forged)
         #expect(authorizer.admit(&admitted) == nil)
         #expect(try attachedContext(admitted).tenant == "contoso")
         #expect(try attachedContext(admitted).principalID == "alice")

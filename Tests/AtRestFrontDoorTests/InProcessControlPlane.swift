@@ -9,6 +9,7 @@ import Foundation
 import Logging
 import Testing
 @testable import AtRestFrontDoor
+import AtRestTokens
 
 /// The identity service and the key vault in this process, each an
 /// `RPCServer` on `inproc://` around its real router (the vault with the real

@@ -1,5 +1,6 @@
 @testable import AtRestCrypto
 import Testing
+import AtRestTokens
 
 /// Ed25519 (RFC 8032 §7.1 vectors), PBKDF2 hashes and base64url.
 @Suite struct CryptoPrimitiveTests {

@@ -3,6 +3,7 @@ import AtRestWire
 import Synchronization
 import Testing
 @testable import AtRestIdentity
+import AtRestTokens
 
 /// Unknown kids: one shared, rate-limited key-set fetch, then UNAUTHENTICATED `unknownKid`.
 @Suite struct KeyRefreshTests {

@@ -1,6 +1,8 @@
 import AtRestWire
 import Testing
 @testable import AtRestIdentity
+import AtRestTokens
+@testable import AtRestLoginGate
 
 /// Password hashing slots: per connection and in total for forwarded logins, apart for direct ones.
 @Suite struct LoginGateTests {

@@ -4,6 +4,7 @@ import AtRestWire
 import Glibc
 import Testing
 @testable import AtRestIdentity
+import AtRestTokens
 
 /// Persistence, rotation, roles, managed identities and account moves.
 @Suite struct ServiceTests {

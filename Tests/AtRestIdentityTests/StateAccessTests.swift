@@ -2,6 +2,7 @@ import AtRestLocalState
 import Glibc
 import Testing
 @testable import AtRestIdentity
+import AtRestTokens
 
 /// The identity service refuses state others can read or write.
 @Suite struct StateAccessTests {

@@ -50,7 +50,7 @@ struct Harness {
                                   as: Reply.Type = Reply.self) async throws -> Reply {
         var metadata: [String: String] = [:]
         if let token { metadata["authorization"] = "Bearer \(token)" }
-        let header = RPCHeader(method: IdentityService.methodPrefix + verb, metadata: metadata)
+        let header = RPCHeader(method: IdentityMethod.service + "/" + verb, metadata: metadata)
         let response = try await router.handle(RPCRequest(header: header, body: request.serialized()))
         return try Reply(serialized: response.body)
     }
@@ -110,3 +110,4 @@ func status(_ body: () async throws -> Void, sourceLocation: SourceLocation = #_
 func hex(_ text: String) -> [UInt8] { Hex.decode(text)! }
 
 import Testing
+import AtRestTokens

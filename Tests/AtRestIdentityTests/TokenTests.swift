@@ -325,3 +325,4 @@ enum JSONSerializationLite {
 }
 
 import Synchronization
+import AtRestTokens

@@ -1,4 +1,5 @@
 import AtRestKeyVault
+import AtRestWire
 import Glibc
 import Testing
 

@@ -119,7 +119,7 @@ import Testing
     let fixture = VaultFixture(providers: [.customer()])
 
     func call<Reply: WireMessage>(_ service: KeyVaultService, _ verb: String, _ request: some WireMessage, as caller: String) async throws -> (Reply, [UInt8]) {
-        let header = RPCHeader(method: KeyVaultService.prefix + verb, callID: try SecureRandom.bytes(16), metadata: ["authorization": "Bearer \(caller)"])
+        let header = RPCHeader(method: KeyVaultMethod.service + "/" + verb, callID: try SecureRandom.bytes(16), metadata: ["authorization": "Bearer \(caller)"])
         let response = try await service.router.handle(RPCRequest(header: header, body: request.serialized()))
         return (try Reply(serialized: response.body), response.body)
     }

@@ -1,4 +1,5 @@
 import AtRestKeyVault
+import AtRestWire
 import Testing
 
 /// KeyStatus checks in the audit log: changes, denials and failures one by

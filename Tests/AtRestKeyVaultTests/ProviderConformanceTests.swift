@@ -1,5 +1,6 @@
 import AtRestCrypto
 import AtRestKeyVault
+import AtRestWire
 import Testing
 
 /// One provider under test and what it is expected to do differently.

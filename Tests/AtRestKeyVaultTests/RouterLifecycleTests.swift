@@ -21,7 +21,7 @@ import Testing
     }
 
     func call<Reply: WireMessage>(_ service: KeyVaultService, _ verb: String, _ request: some WireMessage, as token: String) async throws -> Reply {
-        let header = RPCHeader(method: KeyVaultService.prefix + verb, callID: try SecureRandom.bytes(16),
+        let header = RPCHeader(method: KeyVaultMethod.service + "/" + verb, callID: try SecureRandom.bytes(16),
                                metadata: ["authorization": "Bearer \(token)"])
         let response = try await service.router.handle(RPCRequest(header: header, body: request.serialized()))
         return try Reply(serialized: response.body)
@@ -125,7 +125,7 @@ import Testing
         let unknown = await status { let _: KeyResponse = try await call(vault, "GetKey", KeyRequest(KeyRef(provider: "hsm", keyID: "x")), as: "admin-token") }
         #expect(unknown?.code == .notFound && unknown?.message.contains("provider 'hsm' is not loaded") == true)
         let bad = await status {
-            _ = try await vault.router.handle(RPCRequest(header: RPCHeader(method: KeyVaultService.prefix + "Wrap", metadata: ["authorization": "Bearer app-token"]), body: [0xff, 0x01]))
+            _ = try await vault.router.handle(RPCRequest(header: RPCHeader(method: KeyVaultMethod.service + "/" + "Wrap", metadata: ["authorization": "Bearer app-token"]), body: [0xff, 0x01]))
         }
         #expect(bad?.code == .invalidArgument)
     }

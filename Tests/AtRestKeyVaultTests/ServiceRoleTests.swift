@@ -1,4 +1,5 @@
 import AtRestKeyVault
+import AtRestWire
 import Testing
 
 /// Principals with the service role (the front door) may create keys in the

@@ -1,5 +1,6 @@
 import AtRestCrypto
 import AtRestKeyVault
+import AtRestWire
 import Testing
 
 /// Keys belong to tenants (docs/KEY-PROVIDERS.md "Tenants"): names are per

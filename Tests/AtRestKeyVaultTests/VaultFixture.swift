@@ -1,5 +1,6 @@
 import AtRestCrypto
 import AtRestKeyVault
+import AtRestWire
 import Glibc
 import Synchronization
 

@@ -4,7 +4,7 @@ import Foundation
 
 /// Services and helpers shared by the messaging unit tests.
 enum TestServices {
-    static let echo = "atrest.v1.Echo/Echo"
+    static let echo = EchoMethod.echo.name
     static let fail = "atrest.v1.Echo/Fail"
     static let crash = "atrest.v1.Echo/Crash"
 

@@ -22,8 +22,8 @@ import Testing
         for account in ["on-customer", "on-managed"] {
             _ = try await c.call("atrest.v1.Account/Create", request: AccountCreateRequest(accountID: account), as: AccountInfo.self, metadata: alice)
             let m = alice.merging(["account": account]) { $1 }
-            _ = try await c.call(BlobMethod.createContainer, request: ContainerRequest(container: "box"), as: EmptyMessage.self, metadata: m)
-            _ = try await c.call(BlobMethod.put, request: BlobPutRequest(container: "box", name: "b"), as: BlobProperties.self, payload: [[1, 2, 3]], metadata: m)
+            _ = try await c.call(BlobMethod.createContainer.name, request: ContainerRequest(container: "box"), as: EmptyMessage.self, metadata: m)
+            _ = try await c.call(BlobMethod.put.name, request: BlobPutRequest(container: "box", name: "b"), as: BlobProperties.self, payload: [[1, 2, 3]], metadata: m)
         }
         _ = try await c.call("atrest.v1.KeyVault/CreateKey", request: CreateKeyRequest(provider: "customer", spec: KeySpec(keyID: "ck")), as: KeyResponse.self, metadata: alice)
         _ = try await c.call("atrest.v1.KeyVault/GrantAccess", request: AccessRequest(AccessGrant(key: KeyRef(provider: "customer", keyID: "ck"), principalID: "", operations: [.wrap, .unwrap], accountID: "on-customer")),
@@ -33,7 +33,7 @@ import Testing
         let onCustomer = alice.merging(["account": "on-customer"]) { $1 }
         let onManaged = alice.merging(["account": "on-managed"]) { $1 }
         func get(_ m: [String: String]) async throws -> [UInt8] {
-            try await c.call(BlobMethod.get, request: BlobGetRequest(container: "box", name: "b"), as: BlobGetResponse.self, metadata: m).payload.flatMap { $0 }
+            try await c.call(BlobMethod.get.name, request: BlobGetRequest(container: "box", name: "b"), as: BlobGetResponse.self, metadata: m).payload.flatMap { $0 }
         }
         #expect(try await get(onCustomer) == [1, 2, 3])  // the worker now holds the account key
 
@@ -78,8 +78,8 @@ import Testing
         let c = cluster.client
         _ = try await c.call("atrest.v1.Account/Create", request: AccountCreateRequest(accountID: "acct-r"), as: AccountInfo.self, metadata: alice)
         let m = alice.merging(["account": "acct-r"]) { $1 }
-        _ = try await c.call(BlobMethod.createContainer, request: ContainerRequest(container: "box"), as: EmptyMessage.self, metadata: m)
-        _ = try await c.call(BlobMethod.put, request: BlobPutRequest(container: "box", name: "b"), as: BlobProperties.self, payload: [[4, 5, 6]], metadata: m)
+        _ = try await c.call(BlobMethod.createContainer.name, request: ContainerRequest(container: "box"), as: EmptyMessage.self, metadata: m)
+        _ = try await c.call(BlobMethod.put.name, request: BlobPutRequest(container: "box", name: "b"), as: BlobProperties.self, payload: [[4, 5, 6]], metadata: m)
         let revoked = KeyRef(provider: "revoked-test", keyID: "rk")
         _ = try await c.call("atrest.v1.KeyVault/CreateKey", request: CreateKeyRequest(provider: "revoked-test", spec: KeySpec(keyID: "rk")), as: KeyResponse.self, metadata: alice)
         _ = try await c.call("atrest.v1.KeyVault/GrantAccess", request: AccessRequest(AccessGrant(key: revoked, principalID: "", operations: [.wrap, .unwrap], accountID: "acct-r")),
@@ -93,14 +93,14 @@ import Testing
         // ... and the account is exactly where it was, readable, and can still switch.
         let after = try await c.call("atrest.v1.Account/GetEncryption", request: AccountRequest(accountID: "acct-r"), as: AccountEncryption.self, metadata: alice).message
         #expect(after == before)
-        let got = try await c.call(BlobMethod.get, request: BlobGetRequest(container: "box", name: "b"), as: BlobGetResponse.self, metadata: m)
+        let got = try await c.call(BlobMethod.get.name, request: BlobGetRequest(container: "box", name: "b"), as: BlobGetResponse.self, metadata: m)
         #expect(got.payload.flatMap { $0 } == [4, 5, 6])
         _ = try await c.call("atrest.v1.KeyVault/CreateKey", request: CreateKeyRequest(provider: "customer", spec: KeySpec(keyID: "good")), as: KeyResponse.self, metadata: alice)
         _ = try await c.call("atrest.v1.KeyVault/GrantAccess", request: AccessRequest(AccessGrant(key: KeyRef(provider: "customer", keyID: "good"), principalID: "", operations: [.wrap, .unwrap], accountID: "acct-r")),
                              as: AccessResponse.self, metadata: alice)
         _ = try await c.call("atrest.v1.Account/SetEncryption", request: AccountSetEncryptionRequest(accountID: "acct-r", keySource: "customer", keyID: "good"), as: AccountEncryption.self, metadata: alice)
         _ = try await c.call("atrest.v1.Account/SetEncryption", request: AccountSetEncryptionRequest(accountID: "acct-r", keySource: "managed"), as: AccountEncryption.self, metadata: alice)
-        let back = try await c.call(BlobMethod.get, request: BlobGetRequest(container: "box", name: "b"), as: BlobGetResponse.self, metadata: m)
+        let back = try await c.call(BlobMethod.get.name, request: BlobGetRequest(container: "box", name: "b"), as: BlobGetResponse.self, metadata: m)
         #expect(back.payload.flatMap { $0 } == [4, 5, 6])
     }
 }

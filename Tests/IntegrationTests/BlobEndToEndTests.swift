@@ -29,8 +29,8 @@ import Testing
         #expect(infoB.encryption.keySource == "managed" && infoB.encryption.keyVersion == 1)
         let a = alice.merging(["account": "acct-a"]) { $1 }
         let b = bob.merging(["account": "acct-b"]) { $1 }
-        _ = try await c.call(BlobMethod.createContainer, request: ContainerRequest(container: "photos"), as: EmptyMessage.self, metadata: a)
-        _ = try await c.call(BlobMethod.createContainer, request: ContainerRequest(container: "docs"), as: EmptyMessage.self, metadata: b)
+        _ = try await c.call(BlobMethod.createContainer.name, request: ContainerRequest(container: "photos"), as: EmptyMessage.self, metadata: a)
+        _ = try await c.call(BlobMethod.createContainer.name, request: ContainerRequest(container: "docs"), as: EmptyMessage.self, metadata: b)
 
         // Round trips, byte-exact, with a verified content hash.
         var blobs: [String: [UInt8]] = [:]
@@ -38,16 +38,16 @@ import Testing
             let data = (0..<size).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ 7) }
             let name = "size-\(size).bin"
             let hash = try SHA256.hash(data)
-            let props = try await c.call(BlobMethod.put, request: BlobPutRequest(container: "photos", name: name, contentHash: hash),
+            let props = try await c.call(BlobMethod.put.name, request: BlobPutRequest(container: "photos", name: name, contentHash: hash),
                                          as: BlobProperties.self, payload: data.isEmpty ? [] : [data], metadata: a).message
             #expect(props.length == UInt64(size) && props.contentHash == hash)
-            let got = try await c.call(BlobMethod.get, request: BlobGetRequest(container: "photos", name: name), as: BlobGetResponse.self, metadata: a)
+            let got = try await c.call(BlobMethod.get.name, request: BlobGetRequest(container: "photos", name: name), as: BlobGetResponse.self, metadata: a)
             #expect(got.payload.flatMap { $0 } == data, "size \(size)")
             blobs[name] = data
         }
         // A wrong content hash is refused.
         await #expect(throws: RPCStatus.self) {
-            _ = try await c.call(BlobMethod.put, request: BlobPutRequest(container: "photos", name: "bad", contentHash: [UInt8](repeating: 1, count: 32)),
+            _ = try await c.call(BlobMethod.put.name, request: BlobPutRequest(container: "photos", name: "bad", contentHash: [UInt8](repeating: 1, count: 32)),
                                  as: BlobProperties.self, payload: [[1, 2, 3]], metadata: a)
         }
 
@@ -59,70 +59,70 @@ import Testing
             for (index, id) in ids.enumerated() {
                 let part = Array(big[index * blockSize..<(index + 1) * blockSize])
                 group.addTask {
-                    _ = try await c.call(BlobMethod.stageBlock, request: StageBlockRequest(container: "photos", name: "big.bin", blockID: id),
+                    _ = try await c.call(BlobMethod.stageBlock.name, request: StageBlockRequest(container: "photos", name: "big.bin", blockID: id),
                                          as: StageBlockResponse.self, payload: [part], metadata: a, idempotent: true)
                 }
             }
             try await group.waitForAll()
         }
-        let committed = try await c.call(BlobMethod.commitBlocks, request: CommitBlocksRequest(container: "photos", name: "big.bin", blockIDs: ids),
+        let committed = try await c.call(BlobMethod.commitBlocks.name, request: CommitBlocksRequest(container: "photos", name: "big.bin", blockIDs: ids),
                                          as: BlobProperties.self, metadata: a).message
         #expect(committed.length == UInt64(big.count))
         var whole: [UInt8] = []
         while whole.count < big.count {
             let start = UInt64(whole.count)
-            let part = try await c.call(BlobMethod.get, request: BlobGetRequest(container: "photos", name: "big.bin", range: start..<(start + 4 << 20)),
+            let part = try await c.call(BlobMethod.get.name, request: BlobGetRequest(container: "photos", name: "big.bin", range: start..<(start + 4 << 20)),
                                         as: BlobGetResponse.self, metadata: a, idempotent: true)
             whole += part.payload.flatMap { $0 }
         }
         #expect(whole == big)
         // The reply limit (8 MiB - 64 KiB) holds for whole and ranged reads; a range past the end is empty.
         await expectCode(.invalidArgument, contains: "read it in ranges") {
-            _ = try await c.call(BlobMethod.get, request: BlobGetRequest(container: "photos", name: "big.bin"), as: BlobGetResponse.self, metadata: a)
+            _ = try await c.call(BlobMethod.get.name, request: BlobGetRequest(container: "photos", name: "big.bin"), as: BlobGetResponse.self, metadata: a)
         }
         await expectCode(.invalidArgument, contains: "smaller ranges") {
-            _ = try await c.call(BlobMethod.get, request: BlobGetRequest(container: "photos", name: "big.bin", range: 0..<(9 << 20)), as: BlobGetResponse.self, metadata: a)
+            _ = try await c.call(BlobMethod.get.name, request: BlobGetRequest(container: "photos", name: "big.bin", range: 0..<(9 << 20)), as: BlobGetResponse.self, metadata: a)
         }
-        let pastEnd = try await c.call(BlobMethod.get, request: BlobGetRequest(container: "photos", name: "big.bin", range: UInt64(big.count + 5)..<UInt64(big.count + 100)),
+        let pastEnd = try await c.call(BlobMethod.get.name, request: BlobGetRequest(container: "photos", name: "big.bin", range: UInt64(big.count + 5)..<UInt64(big.count + 100)),
                                        as: BlobGetResponse.self, metadata: a)
         #expect(pastEnd.payload.isEmpty && pastEnd.message.offset == UInt64(big.count))
         for edge in [65535, 65536, 65537, blockSize - 1, blockSize, 3 * blockSize + 65535] {
             let range = UInt64(edge - 3)..<UInt64(edge + 5)
-            let part = try await c.call(BlobMethod.get, request: BlobGetRequest(container: "photos", name: "big.bin", range: range),
+            let part = try await c.call(BlobMethod.get.name, request: BlobGetRequest(container: "photos", name: "big.bin", range: range),
                                         as: BlobGetResponse.self, metadata: a)
             #expect(part.payload.flatMap { $0 } == Array(big[(edge - 3)..<(edge + 5)]), "range at \(edge)")
         }
 
         // Metadata round trip and listing.
         let secretValue = "top-secret-metadata-value-4711"
-        _ = try await c.call(BlobMethod.setMetadata, request: BlobSetMetadataRequest(container: "photos", name: "size-1.bin", metadata: ["owner": secretValue], contentType: "text/plain"),
+        _ = try await c.call(BlobMethod.setMetadata.name, request: BlobSetMetadataRequest(container: "photos", name: "size-1.bin", metadata: ["owner": secretValue], contentType: "text/plain"),
                              as: BlobProperties.self, metadata: a)
-        let props = try await c.call(BlobMethod.getProperties, request: BlobRequest(container: "photos", name: "size-1.bin"), as: BlobProperties.self, metadata: a).message
+        let props = try await c.call(BlobMethod.getProperties.name, request: BlobRequest(container: "photos", name: "size-1.bin"), as: BlobProperties.self, metadata: a).message
         #expect(props.metadata == ["owner": secretValue] && props.contentType == "text/plain")
-        let listed = try await c.call(BlobMethod.list, request: BlobListRequest(container: "photos", prefix: "size-6553"), as: BlobListResponse.self, metadata: a).message
+        let listed = try await c.call(BlobMethod.list.name, request: BlobListRequest(container: "photos", prefix: "size-6553"), as: BlobListResponse.self, metadata: a).message
         #expect(listed.blobs.map(\.name) == ["size-65535.bin", "size-65536.bin", "size-65537.bin"])
-        let page = try await c.call(BlobMethod.list, request: BlobListRequest(container: "photos", maxResults: 2), as: BlobListResponse.self, metadata: a).message
+        let page = try await c.call(BlobMethod.list.name, request: BlobListRequest(container: "photos", maxResults: 2), as: BlobListResponse.self, metadata: a).message
         #expect(page.blobs.count == 2 && !page.nextPageToken.isEmpty)
 
         // Limits.
         let tooLong = String(repeating: "n", count: 1025)
         await expectCode(.invalidArgument, contains: "1-1024") {
-            _ = try await c.call(BlobMethod.put, request: BlobPutRequest(container: "photos", name: tooLong), as: BlobProperties.self, metadata: a)
+            _ = try await c.call(BlobMethod.put.name, request: BlobPutRequest(container: "photos", name: tooLong), as: BlobProperties.self, metadata: a)
         }
 
         // Cross-account denial, forged and missing tokens.
         let bobOnA = bob.merging(["account": "acct-a"]) { $1 }
-        await expectCode(.permissionDenied) { _ = try await c.call(BlobMethod.get, request: BlobGetRequest(container: "photos", name: "size-1.bin"), as: BlobGetResponse.self, metadata: bobOnA) }
-        await expectCode(.permissionDenied) { _ = try await c.call(BlobMethod.list, request: BlobListRequest(container: "photos"), as: BlobListResponse.self, metadata: bobOnA) }
-        await expectCode(.permissionDenied) { _ = try await c.call(BlobMethod.put, request: BlobPutRequest(container: "photos", name: "size-1.bin"), as: BlobProperties.self, payload: [[0]], metadata: bobOnA) }
+        await expectCode(.permissionDenied) { _ = try await c.call(BlobMethod.get.name, request: BlobGetRequest(container: "photos", name: "size-1.bin"), as: BlobGetResponse.self, metadata: bobOnA) }
+        await expectCode(.permissionDenied) { _ = try await c.call(BlobMethod.list.name, request: BlobListRequest(container: "photos"), as: BlobListResponse.self, metadata: bobOnA) }
+        await expectCode(.permissionDenied) { _ = try await c.call(BlobMethod.put.name, request: BlobPutRequest(container: "photos", name: "size-1.bin"), as: BlobProperties.self, payload: [[0]], metadata: bobOnA) }
         var forged = a
         let token = a["authorization"]!
         forged["authorization"] = String(token.dropLast(4)) + (token.hasSuffix("AAAA") ? "BBBB" : "AAAA")
-        await expectCode(.unauthenticated) { _ = try await c.call(BlobMethod.get, request: BlobGetRequest(container: "photos", name: "size-1.bin"), as: BlobGetResponse.self, metadata: forged) }
+        await expectCode(.unauthenticated) { _ = try await c.call(BlobMethod.get.name, request: BlobGetRequest(container: "photos", name: "size-1.bin"), as: BlobGetResponse.self, metadata: forged) }
         // A client cannot smuggle its own account context.
         var smuggled = bobOnA
         smuggled[AccountContext.metadataKey] = "AAAA"
-        await expectCode(.permissionDenied) { _ = try await c.call(BlobMethod.get, request: BlobGetRequest(container: "photos", name: "size-1.bin"), as: BlobGetResponse.self, metadata: smuggled) }
+        await expectCode(.permissionDenied) { _ = try await c.call(BlobMethod.get.name, request: BlobGetRequest(container: "photos", name: "size-1.bin"), as: BlobGetResponse.self, metadata: smuggled) }
 
         // Nothing in clear on disk: content, object/container names, metadata values.
         let needles = [Array("size-65537.bin".utf8), Array("photos".utf8), Array(secretValue.utf8), Array(big[5_000_000..<5_000_064]),
@@ -155,15 +155,15 @@ import Testing
         var failure: RPCStatus?
         while failure == nil, ContinuousClock.now - started < .seconds(10) {
             do {
-                _ = try await c.call(BlobMethod.get, request: BlobGetRequest(container: "photos", name: "size-1.bin"), as: BlobGetResponse.self, metadata: a)
+                _ = try await c.call(BlobMethod.get.name, request: BlobGetRequest(container: "photos", name: "size-1.bin"), as: BlobGetResponse.self, metadata: a)
                 try await Task.sleep(for: .milliseconds(20))
             } catch let status as RPCStatus { failure = status }
         }
         print("revocation took effect after \(ContinuousClock.now - started)")
         #expect([.failedPrecondition, .permissionDenied].contains(failure?.code) && failure?.message.contains("not accessible") == true, "\(String(describing: failure))")
-        await expectCode(.failedPrecondition, contains: "not accessible") { _ = try await c.call(BlobMethod.list, request: BlobListRequest(container: "photos"), as: BlobListResponse.self, metadata: a) }
-        await expectCode(.failedPrecondition, contains: "not accessible") { _ = try await c.call(BlobMethod.put, request: BlobPutRequest(container: "photos", name: "new"), as: BlobProperties.self, payload: [[1]], metadata: a) }
-        _ = try await c.call(BlobMethod.put, request: BlobPutRequest(container: "docs", name: "still-works"), as: BlobProperties.self, payload: [[9, 9]], metadata: b)
+        await expectCode(.failedPrecondition, contains: "not accessible") { _ = try await c.call(BlobMethod.list.name, request: BlobListRequest(container: "photos"), as: BlobListResponse.self, metadata: a) }
+        await expectCode(.failedPrecondition, contains: "not accessible") { _ = try await c.call(BlobMethod.put.name, request: BlobPutRequest(container: "photos", name: "new"), as: BlobProperties.self, payload: [[1]], metadata: a) }
+        _ = try await c.call(BlobMethod.put.name, request: BlobPutRequest(container: "docs", name: "still-works"), as: BlobProperties.self, payload: [[9, 9]], metadata: b)
         _ = try await c.call("atrest.v1.KeyVault/EnableKey", request: KeyRequest(KeyRef(provider: "customer", keyID: "cmk1")), as: KeyResponse.self, metadata: alice)
         try await eventually { try await expectAllReadable(c, a, blobs) }
 
@@ -196,14 +196,14 @@ import Testing
         try await expectAllReadable(c, a, blobs)
 
         // Tamper with one object file: it reads as an integrity error.
-        _ = try await c.call(BlobMethod.createContainer, request: ContainerRequest(container: "tamper"), as: EmptyMessage.self, metadata: a)
-        _ = try await c.call(BlobMethod.put, request: BlobPutRequest(container: "tamper", name: "victim"), as: BlobProperties.self, payload: [Array(repeating: 7, count: 1000)], metadata: a)
+        _ = try await c.call(BlobMethod.createContainer.name, request: ContainerRequest(container: "tamper"), as: EmptyMessage.self, metadata: a)
+        _ = try await c.call(BlobMethod.put.name, request: BlobPutRequest(container: "tamper", name: "victim"), as: BlobProperties.self, payload: [Array(repeating: 7, count: 1000)], metadata: a)
         let victim = cluster.allFiles().filter { $0.contains("/objects/") && $0.split(separator: "/").last!.hasPrefix("o-") }
             .max { (try? FileManager.default.attributesOfItem(atPath: $0)[.modificationDate] as? Date ?? .distantPast)! < (try? FileManager.default.attributesOfItem(atPath: $1)[.modificationDate] as? Date ?? .distantPast)! }!
         var bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: victim)))
         bytes[bytes.count - 20] ^= 0x01
         try Data(bytes).write(to: URL(fileURLWithPath: victim))
-        await expectCode(.dataLoss) { _ = try await c.call(BlobMethod.get, request: BlobGetRequest(container: "tamper", name: "victim"), as: BlobGetResponse.self, metadata: a) }
+        await expectCode(.dataLoss) { _ = try await c.call(BlobMethod.get.name, request: BlobGetRequest(container: "tamper", name: "victim"), as: BlobGetResponse.self, metadata: a) }
     }
 }
 
@@ -233,7 +233,7 @@ func expectCode(_ code: StatusCode, contains text: String = "", _ body: () async
 
 func expectAllReadable(_ c: RPCClient, _ metadata: [String: String], _ blobs: [String: [UInt8]]) async throws {
     for (name, data) in blobs {
-        let got = try await c.call(BlobMethod.get, request: BlobGetRequest(container: "photos", name: name), as: BlobGetResponse.self, metadata: metadata)
+        let got = try await c.call(BlobMethod.get.name, request: BlobGetRequest(container: "photos", name: name), as: BlobGetResponse.self, metadata: metadata)
         #expect(got.payload.flatMap { $0 } == data, "\(name)")
     }
 }

@@ -21,54 +21,54 @@ import Testing
         _ = try await c.call("atrest.v1.Account/Create", request: AccountCreateRequest(accountID: "acct-h"), as: AccountInfo.self, metadata: alice)
         let a = alice.merging(["account": "acct-h"]) { $1 }
         let options = CallOptions(metadata: a)
-        _ = try await c.call(BlobMethod.createContainer, request: ContainerRequest(container: "cont"), as: EmptyMessage.self, metadata: a)
-        _ = try await c.call(BlobMethod.put, request: BlobPutRequest(container: "cont", name: "a.txt"), as: BlobProperties.self,
+        _ = try await c.call(BlobMethod.createContainer.name, request: ContainerRequest(container: "cont"), as: EmptyMessage.self, metadata: a)
+        _ = try await c.call(BlobMethod.put.name, request: BlobPutRequest(container: "cont", name: "a.txt"), as: BlobProperties.self,
                              payload: [[1, 2, 3]], metadata: a)
 
         // "a.txt\0ignored" used to be read as "a.txt" and overwrite it.
         await expectCode(.invalidArgument, contains: "NUL") {
-            _ = try await c.call(BlobMethod.put, body: field(1, Array("cont".utf8)) + field(2, Array("a.txt\0ignored".utf8)),
+            _ = try await c.call(BlobMethod.put.name, body: field(1, Array("cont".utf8)) + field(2, Array("a.txt\0ignored".utf8)),
                                  payload: [[9, 9]], options: options)
         }
-        let kept = try await c.call(BlobMethod.get, request: BlobGetRequest(container: "cont", name: "a.txt"), as: BlobGetResponse.self, metadata: a)
+        let kept = try await c.call(BlobMethod.get.name, request: BlobGetRequest(container: "cont", name: "a.txt"), as: BlobGetResponse.self, metadata: a)
         #expect(kept.payload.flatMap { $0 } == [1, 2, 3])
         await expectCode(.invalidArgument, contains: "NUL") {
-            _ = try await c.call(BlobMethod.createContainer, body: field(1, Array("cont\0x".utf8)), options: options)
+            _ = try await c.call(BlobMethod.createContainer.name, body: field(1, Array("cont\0x".utf8)), options: options)
         }
         await expectCode(.invalidArgument, contains: "NUL") {
             let entry = field(1, Array("k\0zz".utf8)) + field(2, Array("v".utf8))
-            _ = try await c.call(BlobMethod.put, body: field(1, Array("cont".utf8)) + field(2, Array("m".utf8)) + field(4, entry),
+            _ = try await c.call(BlobMethod.put.name, body: field(1, Array("cont".utf8)) + field(2, Array("m".utf8)) + field(4, entry),
                                  payload: [[1]], options: options)
         }
         await expectCode(.invalidArgument, contains: "UTF-8") {
-            _ = try await c.call(BlobMethod.put, body: field(1, Array("cont".utf8)) + field(2, [0x61, 0xFF]), payload: [[1]], options: options)
+            _ = try await c.call(BlobMethod.put.name, body: field(1, Array("cont".utf8)) + field(2, [0x61, 0xFF]), payload: [[1]], options: options)
         }
-        let names = try await c.call(BlobMethod.list, request: BlobListRequest(container: "cont"), as: BlobListResponse.self, metadata: a)
+        let names = try await c.call(BlobMethod.list.name, request: BlobListRequest(container: "cont"), as: BlobListResponse.self, metadata: a)
         #expect(names.message.blobs.map(\.name) == ["a.txt"])
 
         // Damage one object's sealed header on disk; the others still list.
-        _ = try await c.call(BlobMethod.createContainer, request: ContainerRequest(container: "tamper"), as: EmptyMessage.self, metadata: a)
+        _ = try await c.call(BlobMethod.createContainer.name, request: ContainerRequest(container: "tamper"), as: EmptyMessage.self, metadata: a)
         for name in ["good1", "good2"] {
-            _ = try await c.call(BlobMethod.put, request: BlobPutRequest(container: "tamper", name: name), as: BlobProperties.self,
+            _ = try await c.call(BlobMethod.put.name, request: BlobPutRequest(container: "tamper", name: name), as: BlobProperties.self,
                                  payload: [Array(repeating: 5, count: 3000)], metadata: a)
         }
         func objectFiles() -> Set<String> {
             Set(cluster.allFiles().filter { $0.contains("/objects/") && $0.split(separator: "/").last!.hasPrefix("o-") })
         }
         let before = objectFiles()
-        _ = try await c.call(BlobMethod.put, request: BlobPutRequest(container: "tamper", name: "victim"), as: BlobProperties.self,
+        _ = try await c.call(BlobMethod.put.name, request: BlobPutRequest(container: "tamper", name: "victim"), as: BlobProperties.self,
                              payload: [Array(repeating: 6, count: 3000)], metadata: a)
         let victim = try #require(objectFiles().subtracting(before).first)
         var bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: victim)))
         bytes[40] ^= 0x01
         try Data(bytes).write(to: URL(fileURLWithPath: victim))
 
-        let listing = try await c.call(BlobMethod.list, request: BlobListRequest(container: "tamper"), as: BlobListResponse.self, metadata: a).message
+        let listing = try await c.call(BlobMethod.list.name, request: BlobListRequest(container: "tamper"), as: BlobListResponse.self, metadata: a).message
         #expect(listing.blobs.map(\.name) == ["good1", "good2"])
         #expect(listing.damagedCount == 1)
         #expect(listing.damagedIDs.map { "o-\($0)" } == [String(victim.split(separator: "/").last!)])
         await expectCode(.dataLoss) {
-            _ = try await c.call(BlobMethod.get, request: BlobGetRequest(container: "tamper", name: "victim"), as: BlobGetResponse.self, metadata: a)
+            _ = try await c.call(BlobMethod.get.name, request: BlobGetRequest(container: "tamper", name: "victim"), as: BlobGetResponse.self, metadata: a)
         }
 
         // The CLI lists the good ones and warns about the damaged one.

@@ -54,7 +54,7 @@ import Testing
         let hog = try Self.rawClient(cluster, receiveHighWaterMark: 1)
         let gets = 160  // 640 MiB of replies
         let body = BlobGetRequest(container: "ops", name: "big").serialized()
-        for _ in 0..<gets { try hog.send(Self.request(BlobMethod.get, body, metadata, timeoutMs: 60_000)) }
+        for _ in 0..<gets { try hog.send(Self.request(BlobMethod.get.name, body, metadata, timeoutMs: 60_000)) }
         // Until the workers have run every Get (bounded), sampling the RSS.
         var peak = before
         let end = ContinuousClock.now + .seconds(60)
@@ -93,7 +93,7 @@ import Testing
         let list = BlobListRequest(container: "ops").serialized()
         let calm = accounts["calm"]!
         @Sendable func listCalm() async throws {
-            _ = try await cluster.client.call(BlobMethod.list, body: list, options: CallOptions(timeout: .seconds(10), metadata: calm))
+            _ = try await cluster.client.call(BlobMethod.list.name, body: list, options: CallOptions(timeout: .seconds(10), metadata: calm))
         }
         try await listCalm()  // warm: key cached, connection up
 
@@ -101,7 +101,7 @@ import Testing
         defer { flooder.close() }
         let flood = 2_000
         for _ in 0..<flood {
-            try flooder.send(Self.request(BlobMethod.list, list, accounts["flood"]!, timeoutMs: 30_000))
+            try flooder.send(Self.request(BlobMethod.list.name, list, accounts["flood"]!, timeoutMs: 30_000))
         }
         var latencies: [Duration] = []
         // 200 calls, so the p99 is the 99th percentile, not the single slowest call.

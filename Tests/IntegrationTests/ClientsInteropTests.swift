@@ -50,14 +50,14 @@ import Testing
         #expect(back == expected, "the Swift client reads back different bytes than Python wrote")
         let digest = try SHA256.hash(back).map { String(format: "%02x", $0) }.joined()
         #expect(py.fields("ok get")?["sha256"] == digest, "\(py.transcript)")
-        let props = try await cluster.client.call(BlobMethod.getProperties, request: BlobRequest(container: "py-data", name: "staged.bin"),
+        let props = try await cluster.client.call(BlobMethod.getProperties.name, request: BlobRequest(container: "py-data", name: "staged.bin"),
                                                   as: BlobProperties.self, metadata: a).message
         #expect(props.metadata == ["written-by": "python"] && props.contentType == "application/octet-stream")
 
         // C: Put + Get in an account and container made by the Swift client.
         _ = try await cluster.client.call("atrest.v1.Account/Create", request: AccountCreateRequest(accountID: "acct-c"), as: AccountInfo.self, metadata: alice)
         let c = alice.merging(["account": "acct-c"]) { $1 }
-        _ = try await cluster.client.call(BlobMethod.createContainer, request: ContainerRequest(container: "c-data"), as: EmptyMessage.self, metadata: c)
+        _ = try await cluster.client.call(BlobMethod.createContainer.name, request: ContainerRequest(container: "c-data"), as: EmptyMessage.self, metadata: c)
         let binary = work + "/atrest_put_get"
         try await ClientTools.compileC("atrest_put_get.c", messages: ["envelope", "identity", "blob"], output: binary, in: work)
         let cSize = 300_001
@@ -132,7 +132,7 @@ import Testing
         var data: [UInt8] = []
         while true {
             let start = UInt64(data.count)
-            let part = try await client.call(BlobMethod.get, request: BlobGetRequest(container: container, name: name, range: start..<(start + 4 << 20)),
+            let part = try await client.call(BlobMethod.get.name, request: BlobGetRequest(container: container, name: name, range: start..<(start + 4 << 20)),
                                              as: BlobGetResponse.self, metadata: metadata, idempotent: true)
             let bytes = part.payload.flatMap { $0 }
             data += bytes

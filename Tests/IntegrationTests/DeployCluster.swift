@@ -23,20 +23,20 @@ extension LocalCluster {
         for account in accounts {
             _ = try await client.call("atrest.v1.Account/Create", request: AccountCreateRequest(accountID: account), as: AccountInfo.self, metadata: user)
             let metadata = user.merging(["account": account]) { $1 }
-            _ = try await client.call(BlobMethod.createContainer, request: ContainerRequest(container: "ops"), as: EmptyMessage.self, metadata: metadata)
+            _ = try await client.call(BlobMethod.createContainer.name, request: ContainerRequest(container: "ops"), as: EmptyMessage.self, metadata: metadata)
             result[account] = metadata
         }
         return result
     }
 
     func put(_ name: String, _ data: [UInt8], _ metadata: [String: String], idempotencyKey: String = "", timeout: Duration = .seconds(30)) async throws {
-        _ = try await client.call(BlobMethod.put, request: BlobPutRequest(container: "ops", name: name), as: BlobProperties.self,
+        _ = try await client.call(BlobMethod.put.name, request: BlobPutRequest(container: "ops", name: name), as: BlobProperties.self,
                                   payload: data.isEmpty ? [] : [data], timeout: timeout, metadata: metadata,
                                   idempotencyKey: idempotencyKey)
     }
 
     func get(_ name: String, _ metadata: [String: String], timeout: Duration = .seconds(30)) async throws -> [UInt8] {
-        try await client.call(BlobMethod.get, request: BlobGetRequest(container: "ops", name: name), as: BlobGetResponse.self,
+        try await client.call(BlobMethod.get.name, request: BlobGetRequest(container: "ops", name: name), as: BlobGetResponse.self,
                               timeout: timeout, metadata: metadata, idempotent: true).payload.flatMap { $0 }
     }
 }

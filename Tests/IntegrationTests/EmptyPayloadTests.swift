@@ -13,10 +13,10 @@ import Testing
         try await cluster.waitForWorkers(["w0"])
         let metadata = try await cluster.bootstrap(accounts: ["empty"])["empty"]!
         for (name, payload) in [("none", [[UInt8]]()), ("one-empty-frame", [[UInt8]()])] {
-            let put = try await cluster.client.call(BlobMethod.put, request: BlobPutRequest(container: "ops", name: name),
+            let put = try await cluster.client.call(BlobMethod.put.name, request: BlobPutRequest(container: "ops", name: name),
                                                     as: BlobProperties.self, payload: payload, metadata: metadata)
             #expect(put.message.length == 0, "\(name)")
-            let got = try await cluster.client.call(BlobMethod.get, request: BlobGetRequest(container: "ops", name: name),
+            let got = try await cluster.client.call(BlobMethod.get.name, request: BlobGetRequest(container: "ops", name: name),
                                                     as: BlobGetResponse.self, metadata: metadata)
             #expect(got.parts.isEmpty, "\(name): the reply carries \(got.parts.count) payload frames")
         }

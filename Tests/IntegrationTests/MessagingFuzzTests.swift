@@ -8,7 +8,7 @@ import Testing
 /// that it still answers correctly.
 @Suite("Messaging fuzz", .serialized)
 struct MessagingFuzzTests {
-    static let echo = "atrest.v1.Echo/Echo"
+    static let echo = EchoMethod.echo.name
 
     /// A seeded generator so a failure can be replayed (the seed is printed).
     struct SplitMix: RandomNumberGenerator {
@@ -83,7 +83,7 @@ struct MessagingFuzzTests {
             let socket = sockets[sent % sockets.count]
             var frames = Self.mutant(&rng)
             if sent % 3 == 0, frames.count == 5, var header = try? RPCHeader(serialized: frames[3]) {
-                header.method = BlobMethod.list  // the broker's worker path: admission refuses it (no token)
+                header.method = BlobMethod.list.name  // the broker's worker path: admission refuses it (no token)
                 frames[3] = header.serialized()
             }
             if sent % 250 == 0 {

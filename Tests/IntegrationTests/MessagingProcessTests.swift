@@ -7,8 +7,8 @@ import Testing
 /// Real atrest-echo processes on tcp://127.0.0.1:*.
 @Suite("Messaging with real processes", .serialized)
 struct MessagingProcessTests {
-    static let echo = "atrest.v1.Echo/Echo"
-    static let echoOnce = "atrest.v1.Echo/EchoOnce"
+    static let echo = EchoMethod.echo.name
+    static let echoOnce = EchoMethod.echoOnce.name
 
     func broker() throws -> ServiceProcess {
         try ServiceProcess("atrest-echo", ["broker", "--heartbeat-ms", "200"])

@@ -30,10 +30,10 @@ import Testing
 
         let workerStatus = try await cluster.status(worker.fields["status"] ?? "")
         #expect(workerStatus.service == "atrest-worker" && workerStatus.instance == "w-status")
-        #expect(workerStatus.figure("calls", label: "\(BlobMethod.put) OK") == 5)
+        #expect(workerStatus.figure("calls", label: "\(BlobMethod.put.name) OK") == 5)
         #expect(workerStatus.figure("key_unwraps") >= 1)
         #expect(workerStatus.figure("key_cache_hits") >= 5)
-        #expect(workerStatus.figure("calls", label: "\(BlobMethod.get) NOT_FOUND") == 1)
+        #expect(workerStatus.figure("calls", label: "\(BlobMethod.get.name) NOT_FOUND") == 1)
 
         // A KeyStatus check (denied: the user holds no grant on the account's key) is audited and counted.
         let ops = accounts["acct-s"]!

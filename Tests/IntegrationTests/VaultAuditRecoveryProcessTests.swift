@@ -1,6 +1,7 @@
 import AtRestClient
 import AtRestKeyVault
 import AtRestTesting
+import AtRestWire
 import Foundation
 import Testing
 

@@ -110,7 +110,7 @@ import Testing
                 ("ImportKey (in acme)", {
                     let envelope = try ImportEnvelope.seal(try SecretBytes(randomCount: 32), keyID: name + "-i", vaultPublicKey: importKey)
                     let request = ImportKeyRequest(create: CreateKeyRequest(provider: "customer", spec: KeySpec(keyID: name + "-i"), tenant: "acme"), envelope: envelope)
-                    _ = try await vault.base.call(KeyVaultService.prefix + "ImportKey", request, as: KeyResponse.self)
+                    _ = try await vault.base.call(KeyVaultMethod.importKey, request)
                     return true
                 }),
                 ("GetImportKey", { try await vault.importPublicKey() == importKey }),
@@ -141,7 +141,7 @@ import Testing
                 ("VerifyAuditLog", { try await vault.verifyAuditLog().intact }),
                 // Where it already is: the record changes nothing for acct-a's tokens.
                 ("AccountMoved (acct-a, to acme)", {
-                    try await vault.accountMoved(IdentityTenant(principalID: own.principal, accountID: "acct-a", tenant: "acme"))
+                    try await vault.accountMoved(VaultIdentityTenant(principalID: own.principal, accountID: "acct-a", tenant: "acme"))
                     return true
                 }),
             ]

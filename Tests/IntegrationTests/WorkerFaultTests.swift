@@ -68,14 +68,14 @@ import Testing
             for (index, id) in ids.enumerated() {
                 let part = Array(data[(index * blockSize)..<min(data.count, (index + 1) * blockSize)])
                 group.addTask {
-                    _ = try await cluster.client.call(BlobMethod.stageBlock, request: StageBlockRequest(container: "ops", name: name, blockID: id),
+                    _ = try await cluster.client.call(BlobMethod.stageBlock.name, request: StageBlockRequest(container: "ops", name: name, blockID: id),
                                                       as: StageBlockResponse.self, payload: [part], timeout: timeout, metadata: metadata,
                                                       idempotent: true)
                 }
             }
             try await group.waitForAll()
         }
-        _ = try await cluster.client.call(BlobMethod.commitBlocks, request: CommitBlocksRequest(container: "ops", name: name, blockIDs: ids),
+        _ = try await cluster.client.call(BlobMethod.commitBlocks.name, request: CommitBlocksRequest(container: "ops", name: name, blockIDs: ids),
                                           as: BlobProperties.self, timeout: timeout, metadata: metadata, idempotencyKey: "commit-\(name)")
     }
 
@@ -116,7 +116,7 @@ import Testing
         for _ in 0..<600 {
             let front = try await cluster.status(cluster.frontDoor.endpoint)
             inFlightAtKill = front.workers.first { $0.name == "w-victim" }?.inFlight ?? 0
-            if inFlightAtKill > 0, try await Self.served(cluster, "w-victim", BlobMethod.stageBlock) > 0 { break }
+            if inFlightAtKill > 0, try await Self.served(cluster, "w-victim", BlobMethod.stageBlock.name) > 0 { break }
             try await Task.sleep(for: .milliseconds(10))
         }
         let beforeKill = outcomes.acknowledged.withLock { $0.count }
@@ -128,7 +128,7 @@ import Testing
         let all = outcomes.acknowledged.withLock { $0 }
         #expect(inFlightAtKill > 0, "the victim held no calls when it was killed")
         #expect(all.count > beforeKill, "nothing was acknowledged after the kill")
-        #expect(try await Self.served(cluster, "w-survivor", BlobMethod.stageBlock) > 0)
+        #expect(try await Self.served(cluster, "w-survivor", BlobMethod.stageBlock.name) > 0)
         var lost: [String] = []
         for entry in all {
             let got = try? await cluster.get(entry.name, metadata, timeout: .seconds(10))
@@ -151,14 +151,14 @@ import Testing
         let metadata = try await cluster.bootstrap(accounts: ["acct-m"])["acct-m"]!
         let data = Self.content(size: 8 << 20, seed: 5)
         try await Self.stagedUpload(cluster, "spread.bin", data, blockSize: 1 << 20, metadata, timeout: .seconds(30))
-        let a = try await Self.served(cluster, "w-a", BlobMethod.stageBlock)
-        let b = try await Self.served(cluster, "w-b", BlobMethod.stageBlock)
+        let a = try await Self.served(cluster, "w-a", BlobMethod.stageBlock.name)
+        let b = try await Self.served(cluster, "w-b", BlobMethod.stageBlock.name)
         #expect(a > 0 && b > 0, "StageBlock calls per worker: w-a \(a), w-b \(b)")
         #expect(a + b == 8)
         var whole: [UInt8] = []
         while whole.count < data.count {
             let start = UInt64(whole.count)
-            whole += try await cluster.client.call(BlobMethod.get, request: BlobGetRequest(container: "ops", name: "spread.bin",
+            whole += try await cluster.client.call(BlobMethod.get.name, request: BlobGetRequest(container: "ops", name: "spread.bin",
                                                                                           range: start..<(start + 4 << 20)),
                                                    as: BlobGetResponse.self, metadata: metadata, idempotent: true).payload.flatMap { $0 }
         }
@@ -182,7 +182,7 @@ import Testing
             return Acknowledged(name: name, size: data.count, seed: 9)
         }
         // Under load: the first worker has answered Puts already.
-        for _ in 0..<500 where try await Self.served(cluster, "w-first", BlobMethod.put) < 4 {
+        for _ in 0..<500 where try await Self.served(cluster, "w-first", BlobMethod.put.name) < 4 {
             try await Task.sleep(for: .milliseconds(10))
         }
         try cluster.addWorker("w-joined", credit: 2)
@@ -190,7 +190,7 @@ import Testing
         var servedByJoined: UInt64 = 0
         // Bounded: 5 s on a loaded 2-core machine; the figure printed is the real delay.
         while servedByJoined == 0, ContinuousClock.now - joined < .seconds(5) {
-            servedByJoined = try await Self.served(cluster, "w-joined", BlobMethod.put)
+            servedByJoined = try await Self.served(cluster, "w-joined", BlobMethod.put.name)
             if servedByJoined == 0 { try await Task.sleep(for: .milliseconds(20)) }
         }
         let delay = ContinuousClock.now - joined

@@ -1,7 +1,6 @@
 import Foundation
 import Testing
 @testable import AtRestFrontDoor
-@testable import AtRestIdentity
 @testable import AtRestKeyVault
 @testable import AtRestWire
 
@@ -11,7 +10,8 @@ import Testing
 /// drops a field, or names a field the message does not have fails its row
 /// (a thrown `WireError`, never a crash of the test run).
 @Suite struct WireContractTests {
-    /// One row per `WireMessage` conformer in Sources.
+    /// One row per `WireMessage` conformer in Sources: the contract
+    /// (AtRestWire) and the services' private state encodings.
     static let table: [any WireMessage.Type] = [
         // AtRestWire: envelope, blob, account, status, echo.
         RPCHeader.self, ReplyHeader.self, RPCStatus.self, WorkerReady.self, Heartbeat.self, Limits.self, EmptyMessage.self,
@@ -23,22 +23,23 @@ import Testing
         AccountMoveRequest.self, AccountMoveResponse.self, AccountListResponse.self, AccountSetEncryptionRequest.self,
         AccountContext.self,
         StatusRequest.self, StatusFigure.self, StatusWorker.self, StatusReply.self,
-        // AtRestKeyVault.
+        // Key vault.
         KeyRef.self, ReferenceCount.self, AccessGrant.self, CreateKeyRequest.self, ImportKeyRequest.self,
         GetImportKeyRequest.self, GetImportKeyResponse.self, KeyRequest.self, RotateKeyRequest.self, KeyResponse.self,
         ListKeysRequest.self, ListKeysResponse.self, AccessRequest.self, AccessResponse.self, WrapRequest.self,
         WrapResponse.self, GenerateWrappedKeyRequest.self, UnwrapRequest.self, UnwrapResponse.self, RewrapRequest.self,
         KeyStatusRequest.self, KeyStatus.self, ReferenceRequest.self, ReferenceResponse.self, AuditEntry.self,
         GetAuditLogRequest.self, GetAuditLogResponse.self, VerifyAuditLogResponse.self, KeyEvent.self,
-        VaultStateMessage.self, AtRestKeyVault.IdentityTenant.self, KeyCreator.self, KeyInfo.self,
-        // AtRestIdentity.
+        VaultIdentityTenant.self, KeyInfo.self,
+        // Identity.
         IdentityLoginRequest.self, IdentityToken.self, IdentitySigningKey.self, IdentityKeySet.self, IdentityWhoAmI.self,
-        IdentityCreateTenantRequest.self, AtRestIdentity.IdentityTenant.self, IdentityCreateUserRequest.self,
+        IdentityCreateTenantRequest.self, IdentityTenant.self, IdentityCreateUserRequest.self,
         IdentityCreateServicePrincipalRequest.self, IdentityPrincipal.self, IdentityCreatedPrincipal.self,
         IdentityRoleRequest.self, IdentityAccountRequest.self, IdentityManagedIdentity.self,
         IdentityMoveAccountRequest.self, IdentityMoveAccountReply.self, IdentityRotation.self,
-        // AtRestFrontDoor: the registry's records.
-        AccountRecord.self, AccountRegistryState.self,
+        // Private on-disk state, declared in the same proto files: the vault's
+        // (AtRestKeyVault) and the front door's registry (AtRestFrontDoor).
+        VaultStateMessage.self, KeyCreator.self, AccountRecord.self, AccountRegistryState.self,
     ]
 
     struct Row: CustomTestStringConvertible, Sendable {

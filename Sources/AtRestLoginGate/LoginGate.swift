@@ -32,9 +32,9 @@ public final class LoginGate: Sendable {
 
     /// Metadata the front door puts on a forwarded Login: the caller's connection (hex).
     public static let sourceMetadataKey = "atrest-internal-login-source"
-    public static let loginMethod = "atrest.v1.Identity/Login"
+    public static let loginMethod = IdentityMethod.login.name
 
-    enum Lane: Equatable {
+    package enum Lane: Equatable {
         case direct
         case forwarded(source: String)
     }
@@ -68,13 +68,13 @@ public final class LoginGate: Sendable {
     }
 
     /// The lane of a login: forwarded when the front door marked it.
-    static func lane(_ header: RPCHeader) -> Lane {
+    package static func lane(_ header: RPCHeader) -> Lane {
         header.metadata[sourceMetadataKey].map { .forwarded(source: $0) } ?? .direct
     }
 
     /// Runs `work` on a hashing thread once `lane` has a free slot: a
     /// forwarded login is RESOURCE_EXHAUSTED at once if not, a direct one waits.
-    func run<T: Sendable>(_ lane: Lane, _ work: @escaping @Sendable () -> T) async throws -> T {
+    package func run<T: Sendable>(_ lane: Lane, _ work: @escaping @Sendable () -> T) async throws -> T {
         let slot = lane == .direct ? try await waitForDirectSlot() : try admit(lane)
         defer { release(lane, slot: slot) }
         return await withCheckedContinuation { continuation in

@@ -1,6 +1,5 @@
 import AtRestCrypto
 import AtRestWire
-import Dispatch
 import FoundationEssentials
 import Synchronization
 
@@ -259,11 +258,4 @@ public final class TokenVerifier: Sendable {
             state.cache[token] = entry
         }
     }
-}
-
-/// Wall-clock seconds since the epoch.
-public enum UnixClock {
-    @Sendable public static func now() -> Int64 { Int64(Date().timeIntervalSince1970) }
-    /// Milliseconds on the monotonic clock (intervals only).
-    @Sendable public static func monotonicMillis() -> Int64 { Int64(DispatchTime.now().uptimeNanoseconds / 1_000_000) }
 }

@@ -1,5 +1,3 @@
-import AtRestWire
-
 /// A change that caches elsewhere must hear about at once (a disabled key
 /// must stop unwrapping everywhere). Published on the vault's PUB socket with
 /// `kind` as the topic; subscribers also re-check on a timer, since PUB/SUB can
@@ -40,23 +38,4 @@ public struct KeyEvent: Sendable, Equatable, WireMessage {
     public var wire: WireFields {
         [1: .string(kind.rawValue), 2: WireValue(key), 3: .string(principalID), 4: .int(time), 5: .string(actorID)]
     }
-}
-
-/// Where key events go: a ZeroMQ PUB socket in the service, a collector in tests.
-/// `publish` must not block (it runs on the request path).
-public protocol KeyEventSink: Sendable {
-    func publish(_ event: KeyEvent)
-}
-
-/// A sink from a closure.
-public struct KeyEventHandler: KeyEventSink {
-    let body: @Sendable (KeyEvent) -> Void
-    public init(_ body: @escaping @Sendable (KeyEvent) -> Void) { self.body = body }
-    public func publish(_ event: KeyEvent) { body(event) }
-}
-
-/// Drops events (a vault without subscribers).
-public struct NoKeyEvents: KeyEventSink {
-    public init() {}
-    public func publish(_ event: KeyEvent) {}
 }

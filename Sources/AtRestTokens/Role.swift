@@ -65,10 +65,10 @@ public enum Role: Hashable, Sendable, Codable, CustomStringConvertible {
 
 /// Rules for tenant, principal and account names: short, printable, no separators
 /// that would make role strings or file names ambiguous.
-enum Names {
-    static let maxLength = 128
+package enum Names {
+    package static let maxLength = 128
 
-    static func isValid(_ name: String) -> Bool {
+    package static func isValid(_ name: String) -> Bool {
         guard !name.isEmpty, name.utf8.count <= maxLength else { return false }
         return name.utf8.allSatisfy { byte in
             (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x61 && byte <= 0x7A)
@@ -76,5 +76,5 @@ enum Names {
         }
     }
 
-    static let rule = "1-128 characters from A-Z a-z 0-9 - _ . @"
+    package static let rule = "1-128 characters from A-Z a-z 0-9 - _ . @"
 }

@@ -1,5 +1,3 @@
-import AtRestWire
-
 /// An error of the key vault. Names the key (provider/key id/version) where it
 /// helps, never key bytes. `rpcStatus` is what a caller sees on the wire.
 public struct VaultError: Error, Sendable, Equatable, CustomStringConvertible {

@@ -1,6 +1,5 @@
-import AtRestWire
-
-// Swift values for the messages of proto/atrest/v1/vault.proto.
+// Swift values for the messages of proto/atrest/v1/vault.proto (the vault's
+// on-disk state encoding stays private in AtRestKeyVault/VaultStateMessage.swift).
 
 /// (provider, key id, version): the address of one key version; version 0
 /// means "the current version" where a request allows it.
@@ -231,13 +230,6 @@ public struct WrapResponse: Sendable, Equatable, WireMessage {
     public var wire: WireFields { [1: .bytes(wrapped), 2: WireValue(key), 3: .bytes(checkValue)] }
 }
 
-extension WrapResponse {
-    /// The reply of Wrap, Rewrap and GenerateWrappedKey for a wrapped key.
-    public init(_ wrapped: WrappedKey) {
-        self.init(wrapped: wrapped.serialized, key: wrapped.key, checkValue: wrapped.checkValue)
-    }
-}
-
 /// GenerateWrappedKey: the vault makes the account key and returns it only
 /// wrapped (a `WrapResponse`); see `KeyVault.generateWrappedKey`.
 public struct GenerateWrappedKeyRequest: Sendable, Equatable, WireMessage {
@@ -375,27 +367,8 @@ public struct VerifyAuditLogResponse: Sendable, Equatable, WireMessage {
     }
 }
 
-/// The vault's own persisted state (grants and reference counts), sealed on disk.
-struct VaultStateMessage: Sendable, WireMessage {
-    static let protoName = "atrest.v1.VaultState"
-    var grants: [AccessGrant]
-    var references: [ReferenceCount]
-    var creators: [KeyCreator]
-    var moved: [IdentityTenant]
-    init(grants: [AccessGrant], references: [ReferenceCount], creators: [KeyCreator] = [], moved: [IdentityTenant] = []) {
-        self.grants = grants
-        self.references = references
-        self.creators = creators
-        self.moved = moved
-    }
-    init(wire: WireFields) throws {
-        self.init(grants: try wire.messages(1), references: try wire.messages(2), creators: try wire.messages(3), moved: try wire.messages(4))
-    }
-    var wire: WireFields { [1: .messages(grants), 2: .messages(references), 3: .messages(creators), 4: .messages(moved)] }
-}
-
 /// `AccountMoved`: managed identity `principalID` of `accountID` is now in `tenant`.
-public struct IdentityTenant: Sendable, Equatable, WireMessage {
+public struct VaultIdentityTenant: Sendable, Equatable, WireMessage {
     public static let protoName = "atrest.v1.VaultIdentityTenant"
     public var principalID: String
     public var accountID: String
@@ -407,16 +380,4 @@ public struct IdentityTenant: Sendable, Equatable, WireMessage {
     }
     public init(wire: WireFields) throws { self.init(principalID: wire.string(1), accountID: wire.string(2), tenant: wire.string(3)) }
     public var wire: WireFields { [1: .string(principalID), 2: .string(accountID), 3: .string(tenant)] }
-}
-
-/// Which service principal created a key (see `KeyVaultConfig.serviceRole`).
-struct KeyCreator: Sendable, Equatable, WireMessage {
-    static let protoName = "atrest.v1.VaultKeyCreator"
-    var key: KeyRef
-    var principalID: String
-    init(key: KeyRef, principalID: String) { self.key = key; self.principalID = principalID }
-    init(wire: WireFields) throws {
-        self.init(key: try wire.message(1) ?? KeyRef(provider: "", keyID: ""), principalID: wire.string(2))
-    }
-    var wire: WireFields { [1: WireValue(key), 2: .string(principalID)] }
 }

@@ -1,5 +1,3 @@
-import AtRestWire
-
 // Admin-method messages of proto/atrest/v1/identity.proto.
 
 public struct IdentityCreateTenantRequest: Sendable, Equatable, WireMessage {

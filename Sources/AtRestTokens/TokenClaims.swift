@@ -75,5 +75,5 @@ public struct TokenClaims: Sendable, Equatable, Codable {
 
 extension TokenClaims {
     /// The tenant of the AtRest services and the system administrators.
-    public static let systemTenant = IdentityState.systemTenant
+    public static let systemTenant = "system"
 }

@@ -1,6 +1,3 @@
-import AtRestWire
-internal import CKeyProviderABI
-
 /// A key as the vault reports it: the provider's description plus how many
 /// wrapped account keys stored data holds per version.
 public struct KeyInfo: Sendable, Equatable {
@@ -25,32 +22,25 @@ public struct KeyInfo: Sendable, Equatable {
 
     public var ref: KeyRef { KeyRef(provider: provider, keyID: keyID, version: currentVersion) }
 
-    init(provider: String, _ info: atrest_kp_key_info) {
+    public init(provider: String, keyID: String, currentVersion: UInt32, versionCount: UInt32, state: State,
+                purgeProtection: Bool, imported: Bool, rotationDays: UInt32, retentionDays: UInt32, createdAt: Int64,
+                rotatedAt: Int64, expiresAt: Int64, deletedAt: Int64, purgeAfter: Int64, references: [UInt32: UInt64] = [:]) {
         self.provider = provider
-        keyID = withUnsafeBytes(of: info.key_id) { raw in
-            String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
-        }
-        currentVersion = info.current_version
-        versionCount = info.version_count
-        state = switch info.state {
-        case ATREST_KP_STATE_DISABLED.rawValue: .disabled
-        case ATREST_KP_STATE_DELETED.rawValue: .deleted
-        default: .enabled
-        }
-        purgeProtection = info.flags & ATREST_KP_FLAG_PURGE_PROTECTION != 0
-        imported = info.flags & ATREST_KP_FLAG_IMPORTED != 0
-        rotationDays = info.rotation_days
-        retentionDays = info.retention_days
-        createdAt = info.created_at
-        rotatedAt = info.rotated_at
-        expiresAt = info.expires_at
-        deletedAt = info.deleted_at
-        purgeAfter = info.purge_after
-        references = [:]
+        self.keyID = keyID
+        self.currentVersion = currentVersion
+        self.versionCount = versionCount
+        self.state = state
+        self.purgeProtection = purgeProtection
+        self.imported = imported
+        self.rotationDays = rotationDays
+        self.retentionDays = retentionDays
+        self.createdAt = createdAt
+        self.rotatedAt = rotatedAt
+        self.expiresAt = expiresAt
+        self.deletedAt = deletedAt
+        self.purgeAfter = purgeAfter
+        self.references = references
     }
-
-    /// When automatic rotation is due (nil when the key has no rotation period).
-    var nextRotation: Int64? { rotationDays == 0 ? nil : rotatedAt + Int64(rotationDays) * 86_400 }
 }
 
 extension KeyInfo: WireMessage {

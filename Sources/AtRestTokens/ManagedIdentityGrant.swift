@@ -1,3 +1,4 @@
+import AtRestTokens
 import AtRestWire
 
 /// What the vault records when a customer key is granted to an account's
@@ -53,7 +54,7 @@ public struct ManagedIdentityGrant: Sendable, Equatable, Codable {
     }
 
     /// The notice MoveAccount returns, so the operator learns about grants before anything fails.
-    static func moveNotice(account: String, identity: String, from: String, to: String) -> String {
+    package static func moveNotice(account: String, identity: String, from: String, to: String) -> String {
         "account '\(account)' moved from tenant '\(from)' to '\(to)'; customer-managed key grants made to its managed identity '\(identity)' in tenant '\(from)' no longer apply: re-grant those keys to the account's managed identity in tenant '\(to)'"
     }
 }

@@ -6,28 +6,28 @@ import FoundationEssentials
 ///
 /// Only what AtRest needs: one algorithm, one header shape. Parsing rejects
 /// everything else with UNAUTHENTICATED and a reason a caller can act on.
-enum CompactJWS {
-    static let algorithm = "EdDSA"
+package enum CompactJWS {
+    package static let algorithm = "EdDSA"
 
-    struct Header: Codable {
-        var alg: String?
-        var typ: String?
-        var kid: String?
-        var crit: [String]?
+    package struct Header: Codable {
+        package var alg: String?
+        package var typ: String?
+        package var kid: String?
+        package var crit: [String]?
     }
 
     /// A token split into its parts; the signature is not yet checked.
-    struct Parsed {
-        var header: Header
-        var kid: String
+    package struct Parsed {
+        package var header: Header
+        package var kid: String
         /// The ASCII bytes "header.payload" the signature covers.
-        var signingInput: ArraySlice<UInt8>
-        var payload: [UInt8]
-        var signature: [UInt8]
+        package var signingInput: ArraySlice<UInt8>
+        package var payload: [UInt8]
+        package var signature: [UInt8]
     }
 
     /// Signs `claims` with `key` under `kid`.
-    static func sign(_ claims: TokenClaims, kid: String, key: Ed25519.PrivateKey) throws -> String {
+    package static func sign(_ claims: TokenClaims, kid: String, key: Ed25519.PrivateKey) throws -> String {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         let header = try encoder.encode(Header(alg: algorithm, typ: "JWT", kid: kid))
@@ -37,7 +37,7 @@ enum CompactJWS {
         return input + "." + Base64URL.encode(signature)
     }
 
-    static func parse(_ token: String, maxBytes: Int) throws(RPCStatus) -> Parsed {
+    package static func parse(_ token: String, maxBytes: Int) throws(RPCStatus) -> Parsed {
         let bytes = Array(token.utf8)
         guard bytes.count <= maxBytes else {
             throw RPCStatus(.unauthenticated, "token rejected: \(bytes.count) bytes is larger than the \(maxBytes)-byte limit")

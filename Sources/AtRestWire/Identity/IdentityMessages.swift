@@ -1,5 +1,3 @@
-import AtRestWire
-
 // Swift value types for proto/atrest/v1/identity.proto, one per message.
 // Field numbers match the proto; see its header comment for the method table.
 

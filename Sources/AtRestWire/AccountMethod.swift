@@ -1,0 +1,12 @@
+/// The methods of `service Account` (account.proto), answered by the front door.
+public enum AccountMethod {
+    public static let service = "atrest.v1.Account"
+    public static let create = RPCMethod<AccountCreateRequest, AccountInfo>(service, "Create")
+    public static let get = RPCMethod<AccountRequest, AccountInfo>(service, "Get")
+    public static let list = RPCMethod<AccountListRequest, AccountListResponse>(service, "List")
+    public static let getEncryption = RPCMethod<AccountRequest, AccountEncryption>(service, "GetEncryption")
+    public static let setEncryption = RPCMethod<AccountSetEncryptionRequest, AccountEncryption>(service, "SetEncryption")
+    public static let move = RPCMethod<AccountMoveRequest, AccountMoveResponse>(service, "Move")
+
+    public static let all: [RPCMethodInfo] = [create.info, get.info, list.info, getEncryption.info, setEncryption.info, move.info]
+}
