@@ -161,6 +161,8 @@ let package = Package(
             name: "AtRestFrontDoorTests",
             dependencies: ["AtRestFrontDoor", "AtRestIdentity", "AtRestTokens", "AtRestWire", "AtRestCrypto", "AtRestKeyVault", "AtRestClient",
                            "AtRestMessaging", "AtRestLocalState", "AtRestStorage", logging]),
+        // The link graph of docs/ARCHITECTURE.md, read from this file and the imports (no build of the modules).
+        .testTarget(name: "PackageGraphTests"),
         .testTarget(
             name: "IntegrationTests",
             dependencies: [

@@ -1,0 +1,77 @@
+import Foundation
+import Testing
+
+/// The link graph of docs/ARCHITECTURE.md ("Who links what"), checked
+/// against Package.swift and the sources' imports, so it stays true.
+@Suite struct PackageGraphTests {
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+    /// Service implementations: what a client, the CLI or another service must not link.
+    static let services: Set<String> = ["AtRestKeyVault", "AtRestIdentity", "AtRestCryptoWorker", "AtRestFrontDoor"]
+    /// The vault's provider plug-ins and their ABI (loaded by the vault alone).
+    static let plugins: Set<String> = ["KeyProviderKit", "KeyProviderManaged", "KeyProviderCustomer", "KeyProviderRevokedTest",
+                                       "KeyProviderCTest", "CKeyProviderABI"]
+
+    let manifest: PackageManifest
+
+    init() throws { manifest = try PackageManifest(root: Self.root) }
+
+    func links(_ target: String) throws -> Set<String> {
+        try #require(manifest.targets[target] != nil, "no target \(target) in Package.swift")
+        return manifest.closure(of: target)
+    }
+
+    @Test func theManifestIsReadAsExpected() throws {
+        // Guards the parser: a target it misread would make every rule below pass.
+        #expect(manifest.targets.count > 30)
+        #expect(try links("atrest").contains("AtRestClient"))
+        #expect(try links("atrest-keyvault").contains("AtRestKeyVault"))
+        #expect(try links("AtRestWire").contains("CAtRestProto"))
+    }
+
+    @Test(arguments: ["atrest", "AtRestClient"])
+    func clientsLinkNoServiceNorStorage(_ target: String) throws {
+        let forbidden = Self.services.union(Self.plugins).union(["AtRestStorage", "AtRestLoginGate"])
+        #expect(try links(target).intersection(forbidden).sorted() == [], "\(target) links a service implementation")
+    }
+
+    @Test(arguments: ["AtRestFrontDoor", "atrest-frontdoor"])
+    func theFrontDoorDoesNotLinkTheWorker(_ target: String) throws {
+        #expect(try !links(target).contains("AtRestCryptoWorker"))
+    }
+
+    /// A service reaches another only through the contract (AtRestWire) and AtRestClient.
+    @Test func servicesLinkNoOtherService() throws {
+        let executables = ["atrest-keyvault": "AtRestKeyVault", "atrest-identity": "AtRestIdentity",
+                           "atrest-worker": "AtRestCryptoWorker", "atrest-frontdoor": "AtRestFrontDoor"]
+        for service in Self.services {
+            #expect(try links(service).intersection(Self.services).sorted() == [], "\(service) links another service")
+        }
+        for (executable, service) in executables {
+            #expect(try links(executable).intersection(Self.services).sorted() == [service], "\(executable) links another service")
+        }
+    }
+
+    /// Verifying a token links neither the identity service nor its state.
+    @Test func tokenVerificationLinksNoIdentityService() throws {
+        let forbidden: Set<String> = ["AtRestIdentity", "AtRestLoginGate", "AtRestLocalState", "AtRestMessaging"]
+        #expect(try links("AtRestTokens").intersection(forbidden).sorted() == [])
+    }
+
+    /// The contract depends on nothing but the generated C code.
+    @Test func theContractStandsAlone() throws {
+        #expect(try links("AtRestWire") == ["CAtRestProto"])
+    }
+
+    @Test func everyExecutableIsAProduct() {
+        let executables = manifest.targets.values.filter { $0.kind == .executableTarget }.map(\.name)
+        #expect(Set(executables).subtracting(manifest.executableProducts).sorted() == [])
+    }
+
+    @Test func noModuleImportsAModuleItDoesNotDeclare() throws {
+        for target in manifest.targets.values where target.kind != .systemLibrary {
+            let undeclared = try manifest.imports(of: target).subtracting(target.dependencies).subtracting([target.name])
+            #expect(undeclared.sorted() == [], "\(target.name) imports modules it does not declare in Package.swift")
+        }
+    }
+}
