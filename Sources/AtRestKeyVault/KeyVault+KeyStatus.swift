@@ -16,7 +16,7 @@ extension KeyVault {
         do {
             answer = try keyStatusAnswer(key, caller: caller)
         } catch {
-            _ = try? audit.append(entry("KeyStatus", key.unversioned, caller, callID, result: error.code.rawValue, detail: error.message))
+            _ = try? audit.append(entry(KeyVaultMethod.keyStatus.verb, key.unversioned, caller, callID, result: error.code.rawValue, detail: error.message))
             throw error
         }
         let pair = KeyStatusAudit.Pair(principalID: caller.principalID, tenantID: caller.tenantID, key: key.unversioned)
@@ -25,7 +25,7 @@ extension KeyVault {
             if let reason = decision.reason {
                 var ref = key.unversioned
                 ref.version = answer.currentVersion
-                try audit.append(entry("KeyStatus", ref, caller, callID, result: "ok", detail: "\(reason): \(answer.auditText)"))
+                try audit.append(entry(KeyVaultMethod.keyStatus.verb, ref, caller, callID, result: "ok", detail: "\(reason): \(answer.auditText)"))
             }
         }
         return answer

@@ -8,7 +8,7 @@ extension KeyVault {
     /// Creates a key named `spec.keyID` in `tenant` (empty: the caller's);
     /// the key's id is the name qualified with the tenant (`KeyNamespace`).
     public func createKey(provider name: String, _ spec: KeySpec, tenant: String = "", caller: VaultCaller, callID: [UInt8] = []) throws(VaultError) -> KeyInfo {
-        try creating("CreateKey", provider: name, spec, tenant: tenant, caller, callID) { spec throws(VaultError) in
+        try creating(KeyVaultMethod.createKey.verb, provider: name, spec, tenant: tenant, caller, callID) { spec throws(VaultError) in
             let asService = try requireAdminOrService(caller, provider: name, for: "create keys")
             let info = try provider(name).create(spec, material: nil)
             if asService { try policy.setCreator(caller.principalID, of: info.ref) }
@@ -19,7 +19,7 @@ extension KeyVault {
     /// Imports a customer key sealed with `ImportEnvelope.seal` to `importPublicKey`
     /// (the envelope names the key as the customer does: the plain name).
     public func importKey(provider name: String, _ spec: KeySpec, tenant: String = "", envelope: [UInt8], caller: VaultCaller, callID: [UInt8] = []) throws(VaultError) -> KeyInfo {
-        try creating("ImportKey", provider: name, spec, tenant: tenant, caller, callID) { qualified throws(VaultError) in
+        try creating(KeyVaultMethod.importKey.verb, provider: name, spec, tenant: tenant, caller, callID) { qualified throws(VaultError) in
             try requireRole(caller, [config.adminRole], for: "import keys")
             let material = try ImportEnvelope.open(envelope, keyID: spec.keyID, privateKey: importPrivateKey)
             return try provider(name).create(qualified, material: material)
@@ -44,7 +44,7 @@ extension KeyVault {
 
     /// Administrators and auditors see any key of their tenant; other callers only keys they hold a grant on.
     public func getKey(_ key: KeyRef, caller: VaultCaller, callID: [UInt8] = []) throws(VaultError) -> KeyInfo {
-        try auditedKey("GetKey", key, caller, callID, version: { $0.currentVersion }) { key throws(VaultError) in
+        try auditedKey(KeyVaultMethod.getKey.verb, key, caller, callID, version: { $0.currentVersion }) { key throws(VaultError) in
             if !policy.hasAnyGrant(caller.principalID, on: key) {
                 try requireRole(caller, [config.adminRole, config.auditorRole], for: "read key \(key)")
             }
@@ -53,7 +53,7 @@ extension KeyVault {
     }
 
     public func listKeys(provider name: String = "", caller: VaultCaller, callID: [UInt8] = []) throws(VaultError) -> [KeyInfo] {
-        try audited("ListKeys", KeyRef(provider: name, keyID: ""), caller, callID) { () throws(VaultError) in
+        try audited(KeyVaultMethod.listKeys.verb, KeyRef(provider: name, keyID: ""), caller, callID) { () throws(VaultError) in
             try requireRole(caller, [config.adminRole, config.auditorRole], for: "list keys")
             let names = name.isEmpty ? providers.keys.sorted() : [name]
             var all: [KeyInfo] = []
@@ -69,7 +69,7 @@ extension KeyVault {
 
     /// Adds a version; with an envelope (BYOK) the new version is the customer's material.
     public func rotateKey(_ key: KeyRef, envelope: [UInt8] = [], caller: VaultCaller, callID: [UInt8] = []) throws(VaultError) -> KeyInfo {
-        try auditedKey("RotateKey", key, caller, callID, anchor: true, version: { $0.currentVersion }) { key throws(VaultError) in
+        try auditedKey(KeyVaultMethod.rotateKey.verb, key, caller, callID, anchor: true, version: { $0.currentVersion }) { key throws(VaultError) in
             if caller != .system { try requireRole(caller, [config.adminRole], for: "rotate keys") }
             try requireNotServiceManaged(caller, key, "rotated")
             let material = envelope.isEmpty ? nil : try ImportEnvelope.open(envelope, keyID: KeyNamespace.name(of: key.keyID), privateKey: importPrivateKey)
@@ -80,18 +80,18 @@ extension KeyVault {
     }
 
     public func setEnabled(_ key: KeyRef, _ enabled: Bool, caller: VaultCaller, callID: [UInt8] = []) throws(VaultError) -> KeyInfo {
-        try change(enabled ? "EnableKey" : "DisableKey", key, enabled ? .enabled : .disabled, caller, callID) { p, key throws(VaultError) in
+        try change(enabled ? KeyVaultMethod.enableKey.verb : KeyVaultMethod.disableKey.verb, key, enabled ? .enabled : .disabled, caller, callID) { p, key throws(VaultError) in
             try p.setEnabled(key.keyID, enabled)
         }
     }
 
     /// Soft delete: recoverable until purged.
     public func deleteKey(_ key: KeyRef, caller: VaultCaller, callID: [UInt8] = []) throws(VaultError) -> KeyInfo {
-        try change("DeleteKey", key, .deleted, caller, callID) { p, key throws(VaultError) in try p.delete(key.keyID) }
+        try change(KeyVaultMethod.deleteKey.verb, key, .deleted, caller, callID) { p, key throws(VaultError) in try p.delete(key.keyID) }
     }
 
     public func recoverKey(_ key: KeyRef, caller: VaultCaller, callID: [UInt8] = []) throws(VaultError) -> KeyInfo {
-        try change("RecoverKey", key, .recovered, caller, callID) { p, key throws(VaultError) in try p.recover(key.keyID) }
+        try change(KeyVaultMethod.recoverKey.verb, key, .recovered, caller, callID) { p, key throws(VaultError) in try p.recover(key.keyID) }
     }
 
     /// An audited, admin-only state change of one key that publishes `event`.
@@ -112,7 +112,7 @@ extension KeyVault {
     /// Destroys a deleted key for good. Refused while stored data references
     /// any of its versions, and (purge protection) before the retention ends.
     public func purgeKey(_ key: KeyRef, caller: VaultCaller, callID: [UInt8] = []) throws(VaultError) {
-        try auditedKey("PurgeKey", key, caller, callID, anchor: true) { key throws(VaultError) in
+        try auditedKey(KeyVaultMethod.purgeKey.verb, key, caller, callID, anchor: true) { key throws(VaultError) in
             try requireRole(caller, [config.adminRole], for: "purge keys")
             try requireNotServiceManaged(caller, key, "purged")
             let references = policy.references(of: key).filter { $0.value > 0 }
@@ -150,7 +150,7 @@ extension KeyVault {
 
     private func changeAccess(_ grant: AccessGrant, add: Bool, caller: VaultCaller, callID: [UInt8]) throws(VaultError) -> [AccessGrant] {
         let operations = grant.operations.map(\.rawValue).sorted().joined(separator: ",")
-        return try auditedKey(add ? "GrantAccess" : "RevokeAccess", grant.key.unversioned, caller, callID, anchor: true) { key throws(VaultError) in
+        return try auditedKey(add ? KeyVaultMethod.grantAccess.verb : KeyVaultMethod.revokeAccess.verb, grant.key.unversioned, caller, callID, anchor: true) { key throws(VaultError) in
             var grant = grant
             grant.key = key
             let asService = try requireAdminOrService(caller, provider: key.provider, for: add ? "grant key access" : "revoke key access")
@@ -178,7 +178,7 @@ extension KeyVault {
     /// Who may use `key`: its grants (administrators and auditors of the
     /// key's tenant, and the service that created it).
     public func listGrants(_ key: KeyRef, caller: VaultCaller, callID: [UInt8] = []) throws(VaultError) -> [AccessGrant] {
-        try auditedKey("ListGrants", key.unversioned, caller, callID) { key throws(VaultError) in
+        try auditedKey(KeyVaultMethod.listGrants.verb, key.unversioned, caller, callID) { key throws(VaultError) in
             if !(isService(caller) && policy.creator(of: key) == caller.principalID) {
                 try requireRole(caller, [config.adminRole, config.auditorRole], for: "list the grants of key \(key)")
             }

@@ -51,7 +51,7 @@ extension KeyVault {
     /// per key it holds grants on makes workers drop the account keys those
     /// unlocked. Only services call this (the front door's `Account/Move`).
     public func accountMoved(_ move: VaultIdentityTenant, caller: VaultCaller, callID: [UInt8] = []) throws(VaultError) {
-        try audited("AccountMoved", KeyRef(provider: "", keyID: ""), caller, callID, anchor: true) { () throws(VaultError) in
+        try audited(KeyVaultMethod.accountMoved.verb, KeyRef(provider: "", keyID: ""), caller, callID, anchor: true) { () throws(VaultError) in
             try requireRole(caller, [config.serviceRole], for: "record account moves (only AtRest's front door does)")
             guard !move.principalID.isEmpty, !move.tenant.isEmpty else {
                 throw VaultError(.invalidArgument, "an account move names the managed identity and its new tenant")

@@ -7,7 +7,7 @@ extension KeyVault {
     /// Wraps `accountKey` with the key's current version. Needs a "wrap" grant.
     /// Rotates the key first when its rotation period has passed.
     public func wrap(_ accountKey: SecretBytes, with key: KeyRef, context: [UInt8] = [], caller: VaultCaller, callID: [UInt8] = []) throws(VaultError) -> WrappedKey {
-        try auditedKey("Wrap", key.unversioned, caller, callID, version: { $0.key.version }) { key throws(VaultError) in
+        try auditedKey(KeyVaultMethod.wrap.verb, key.unversioned, caller, callID, version: { $0.key.version }) { key throws(VaultError) in
             try requireGrant(caller, .wrap, key)
             guard accountKey.count > 0, accountKey.count <= 64 else {
                 throw VaultError(.invalidArgument, "account keys are 1-64 bytes, got \(accountKey.count)")
@@ -28,7 +28,7 @@ extension KeyVault {
     /// wraps; using it later needs an "unwrap" grant. A disabled, deleted or
     /// unknown key fails exactly as `wrap` fails. Audited as "GenerateWrappedKey".
     public func generateWrappedKey(with key: KeyRef, context: [UInt8] = [], caller: VaultCaller, callID: [UInt8] = []) throws(VaultError) -> WrappedKey {
-        try auditedKey("GenerateWrappedKey", key.unversioned, caller, callID, version: { $0.key.version }) { key throws(VaultError) in
+        try auditedKey(KeyVaultMethod.generateWrappedKey.verb, key.unversioned, caller, callID, version: { $0.key.version }) { key throws(VaultError) in
             try requireGrant(caller, .wrap, key)
             let accountKey = try VaultCrypto.randomKey(count: Self.generatedKeyLength)
             return try wrapWithCurrentVersion(accountKey, key, context: context)
@@ -64,11 +64,11 @@ extension KeyVault {
         let parsed: WrappedKey
         do { parsed = try WrappedKey(parsing: blob) } catch {
             _ = try? audit.append(AuditEntry(time: config.clock(), callID: callID, principalID: caller.principalID, tenantID: caller.tenantID,
-                                         operation: "Unwrap", key: KeyRef(provider: "", keyID: ""), result: error.code.rawValue, detail: error.message))
+                                         operation: KeyVaultMethod.unwrap.verb, key: KeyRef(provider: "", keyID: ""), result: error.code.rawValue, detail: error.message))
             throw error
         }
         let ref = parsed.key
-        return try auditedKey("Unwrap", ref, caller, callID, version: { $0.ref.version }) { ref throws(VaultError) in
+        return try auditedKey(KeyVaultMethod.unwrap.verb, ref, caller, callID, version: { $0.ref.version }) { ref throws(VaultError) in
             try requireGrant(caller, .unwrap, ref)
             let provider = try provider(ref.provider)
             let kcv = try provider.checkValue(ref.keyID, version: ref.version)
@@ -95,7 +95,7 @@ extension KeyVault {
     }
 
     private func changeReference(_ key: KeyRef, delta: Int, caller: VaultCaller, callID: [UInt8]) throws(VaultError) -> UInt64 {
-        try audited(delta > 0 ? "RegisterReference" : "UnregisterReference", key, caller, callID) { () throws(VaultError) in
+        try audited(delta > 0 ? KeyVaultMethod.registerReference.verb : KeyVaultMethod.unregisterReference.verb, key, caller, callID) { () throws(VaultError) in
             try requireRole(caller, [config.serviceRole], for: "change the reference counts of keys (only AtRest's front door does)")
             guard KeyNamespace.split(key.keyID) != nil else { throw Self.notFound(key) }
             let info = try provider(key.provider).info(key.keyID)

@@ -112,3 +112,20 @@ const ProtobufCMessageDescriptor *atrest_message_descriptor(const char *full_nam
   }
   return NULL;
 }
+
+static const ProtobufCServiceDescriptor *const services[] = {
+  &atrest__v1__account__descriptor,
+  &atrest__v1__blob__descriptor,
+  &atrest__v1__echo__descriptor,
+  &atrest__v1__identity__descriptor,
+  &atrest__v1__status__descriptor,
+  &atrest__v1__key_vault__descriptor,
+  NULL
+};
+
+const ProtobufCServiceDescriptor *atrest_service_descriptor_at(size_t index) {
+  for (size_t i = 0; services[i] != NULL; i++) {
+    if (i == index) return services[i];
+  }
+  return NULL;
+}

@@ -91,8 +91,24 @@ import Testing
         #expect(declared.subtracting(named).sorted() == [], "messages without a row in the table")
         #expect(named.subtracting(declared).sorted() == [], "rows without a message in proto/atrest/v1")
         let generated = try String(contentsOf: root.appendingPathComponent("Sources/CAtRestProto/atrest_descriptors.c"), encoding: .utf8)
-        let descriptors = generated.split(separator: "\n").filter { $0.hasPrefix("  &atrest__v1__") }.count
+        let messageTable = generated.components(separatedBy: "ProtobufCServiceDescriptor")[0]
+        let descriptors = messageTable.split(separator: "\n").filter { $0.hasPrefix("  &atrest__v1__") }.count
         #expect(descriptors == declared.count + mapFields, "atrest_descriptors.c is out of date: run scripts/gen-proto.sh")
+    }
+
+    /// Every `RPCMethod` descriptor, one table per service.
+    static let methods: [RPCMethodInfo] = KeyVaultMethod.all + IdentityMethod.all + AccountMethod.all + BlobMethod.all
+        + StatusMethod.all + EchoMethod.all
+
+    /// The Swift descriptors are exactly the `rpc`s of the proto `service`
+    /// blocks: same names, same request and response messages, none missing
+    /// on either side (read from the generated protobuf-c service descriptors).
+    @Test func methodDescriptorsMatchTheProtoServices() {
+        let declared = WireSchema.serviceMethods()
+        #expect(declared.count > 0, "no service descriptors generated: run scripts/gen-proto.sh")
+        #expect(Set(Self.methods.map(\.name)).count == Self.methods.count, "a method is listed twice")
+        #expect(Set(declared).subtracting(Self.methods).sorted { $0.name < $1.name } == [], "rpcs without a matching RPCMethod")
+        #expect(Set(Self.methods).subtracting(declared).sorted { $0.name < $1.name } == [], "RPCMethods without a matching rpc")
     }
 
     /// A mapping that names a field number its message does not have throws

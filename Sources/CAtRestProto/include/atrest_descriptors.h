@@ -5,4 +5,7 @@
 /* The descriptor of a generated message by its full proto name
  * ("atrest.v1.RpcHeader"), or NULL. */
 const ProtobufCMessageDescriptor *atrest_message_descriptor(const char *full_name);
+/* The generated service descriptors ("service" blocks) in file order; NULL
+ * past the last. */
+const ProtobufCServiceDescriptor *atrest_service_descriptor_at(size_t index);
 #endif

@@ -1347,3 +1347,86 @@ const ProtobufCMessageDescriptor atrest__v1__account_registry_state__descriptor 
   (ProtobufCMessageInit) atrest__v1__account_registry_state__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
+static const ProtobufCMethodDescriptor atrest__v1__account__method_descriptors[6] =
+{
+  { "Create", &atrest__v1__account_create_request__descriptor, &atrest__v1__account_info__descriptor },
+  { "Get", &atrest__v1__account_request__descriptor, &atrest__v1__account_info__descriptor },
+  { "List", &atrest__v1__account_list_request__descriptor, &atrest__v1__account_list_response__descriptor },
+  { "GetEncryption", &atrest__v1__account_request__descriptor, &atrest__v1__account_encryption__descriptor },
+  { "SetEncryption", &atrest__v1__account_set_encryption_request__descriptor, &atrest__v1__account_encryption__descriptor },
+  { "Move", &atrest__v1__account_move_request__descriptor, &atrest__v1__account_move_response__descriptor },
+};
+const unsigned atrest__v1__account__method_indices_by_name[] = {
+  0,        /* Create */
+  1,        /* Get */
+  3,        /* GetEncryption */
+  2,        /* List */
+  5,        /* Move */
+  4         /* SetEncryption */
+};
+const ProtobufCServiceDescriptor atrest__v1__account__descriptor =
+{
+  PROTOBUF_C__SERVICE_DESCRIPTOR_MAGIC,
+  "atrest.v1.Account",
+  "Account",
+  "Atrest__V1__Account",
+  "atrest.v1",
+  6,
+  atrest__v1__account__method_descriptors,
+  atrest__v1__account__method_indices_by_name
+};
+void atrest__v1__account__create(ProtobufCService *service,
+                                 const Atrest__V1__AccountCreateRequest *input,
+                                 Atrest__V1__AccountInfo_Closure closure,
+                                 void *closure_data)
+{
+  assert(service->descriptor == &atrest__v1__account__descriptor);
+  service->invoke(service, 0, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void atrest__v1__account__get(ProtobufCService *service,
+                              const Atrest__V1__AccountRequest *input,
+                              Atrest__V1__AccountInfo_Closure closure,
+                              void *closure_data)
+{
+  assert(service->descriptor == &atrest__v1__account__descriptor);
+  service->invoke(service, 1, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void atrest__v1__account__list(ProtobufCService *service,
+                               const Atrest__V1__AccountListRequest *input,
+                               Atrest__V1__AccountListResponse_Closure closure,
+                               void *closure_data)
+{
+  assert(service->descriptor == &atrest__v1__account__descriptor);
+  service->invoke(service, 2, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void atrest__v1__account__get_encryption(ProtobufCService *service,
+                                         const Atrest__V1__AccountRequest *input,
+                                         Atrest__V1__AccountEncryption_Closure closure,
+                                         void *closure_data)
+{
+  assert(service->descriptor == &atrest__v1__account__descriptor);
+  service->invoke(service, 3, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void atrest__v1__account__set_encryption(ProtobufCService *service,
+                                         const Atrest__V1__AccountSetEncryptionRequest *input,
+                                         Atrest__V1__AccountEncryption_Closure closure,
+                                         void *closure_data)
+{
+  assert(service->descriptor == &atrest__v1__account__descriptor);
+  service->invoke(service, 4, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void atrest__v1__account__move(ProtobufCService *service,
+                               const Atrest__V1__AccountMoveRequest *input,
+                               Atrest__V1__AccountMoveResponse_Closure closure,
+                               void *closure_data)
+{
+  assert(service->descriptor == &atrest__v1__account__descriptor);
+  service->invoke(service, 5, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void atrest__v1__account__init (Atrest__V1__Account_Service *service,
+                                Atrest__V1__Account_ServiceDestroy destroy)
+{
+  protobuf_c_service_generated_init (&service->base,
+                                     &atrest__v1__account__descriptor,
+                                     (ProtobufCServiceDestroy) destroy);
+}

@@ -1782,3 +1782,136 @@ const ProtobufCMessageDescriptor atrest__v1__commit_blocks_request__descriptor =
   (ProtobufCMessageInit) atrest__v1__commit_blocks_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
+static const ProtobufCMethodDescriptor atrest__v1__blob__method_descriptors[11] =
+{
+  { "CreateContainer", &atrest__v1__container_request__descriptor, &atrest__v1__empty__descriptor },
+  { "ListContainers", &atrest__v1__empty__descriptor, &atrest__v1__container_list_response__descriptor },
+  { "DeleteContainer", &atrest__v1__container_request__descriptor, &atrest__v1__empty__descriptor },
+  { "Put", &atrest__v1__blob_put_request__descriptor, &atrest__v1__blob_properties__descriptor },
+  { "Get", &atrest__v1__blob_get_request__descriptor, &atrest__v1__blob_get_response__descriptor },
+  { "GetProperties", &atrest__v1__blob_request__descriptor, &atrest__v1__blob_properties__descriptor },
+  { "SetMetadata", &atrest__v1__blob_set_metadata_request__descriptor, &atrest__v1__blob_properties__descriptor },
+  { "List", &atrest__v1__blob_list_request__descriptor, &atrest__v1__blob_list_response__descriptor },
+  { "Delete", &atrest__v1__blob_request__descriptor, &atrest__v1__empty__descriptor },
+  { "StageBlock", &atrest__v1__stage_block_request__descriptor, &atrest__v1__stage_block_response__descriptor },
+  { "CommitBlocks", &atrest__v1__commit_blocks_request__descriptor, &atrest__v1__blob_properties__descriptor },
+};
+const unsigned atrest__v1__blob__method_indices_by_name[] = {
+  10,        /* CommitBlocks */
+  0,        /* CreateContainer */
+  8,        /* Delete */
+  2,        /* DeleteContainer */
+  4,        /* Get */
+  5,        /* GetProperties */
+  7,        /* List */
+  1,        /* ListContainers */
+  3,        /* Put */
+  6,        /* SetMetadata */
+  9         /* StageBlock */
+};
+const ProtobufCServiceDescriptor atrest__v1__blob__descriptor =
+{
+  PROTOBUF_C__SERVICE_DESCRIPTOR_MAGIC,
+  "atrest.v1.Blob",
+  "Blob",
+  "Atrest__V1__Blob",
+  "atrest.v1",
+  11,
+  atrest__v1__blob__method_descriptors,
+  atrest__v1__blob__method_indices_by_name
+};
+void atrest__v1__blob__create_container(ProtobufCService *service,
+                                        const Atrest__V1__ContainerRequest *input,
+                                        Atrest__V1__Empty_Closure closure,
+                                        void *closure_data)
+{
+  assert(service->descriptor == &atrest__v1__blob__descriptor);
+  service->invoke(service, 0, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void atrest__v1__blob__list_containers(ProtobufCService *service,
+                                       const Atrest__V1__Empty *input,
+                                       Atrest__V1__ContainerListResponse_Closure closure,
+                                       void *closure_data)
+{
+  assert(service->descriptor == &atrest__v1__blob__descriptor);
+  service->invoke(service, 1, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void atrest__v1__blob__delete_container(ProtobufCService *service,
+                                        const Atrest__V1__ContainerRequest *input,
+                                        Atrest__V1__Empty_Closure closure,
+                                        void *closure_data)
+{
+  assert(service->descriptor == &atrest__v1__blob__descriptor);
+  service->invoke(service, 2, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void atrest__v1__blob__put(ProtobufCService *service,
+                           const Atrest__V1__BlobPutRequest *input,
+                           Atrest__V1__BlobProperties_Closure closure,
+                           void *closure_data)
+{
+  assert(service->descriptor == &atrest__v1__blob__descriptor);
+  service->invoke(service, 3, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void atrest__v1__blob__get(ProtobufCService *service,
+                           const Atrest__V1__BlobGetRequest *input,
+                           Atrest__V1__BlobGetResponse_Closure closure,
+                           void *closure_data)
+{
+  assert(service->descriptor == &atrest__v1__blob__descriptor);
+  service->invoke(service, 4, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void atrest__v1__blob__get_properties(ProtobufCService *service,
+                                      const Atrest__V1__BlobRequest *input,
+                                      Atrest__V1__BlobProperties_Closure closure,
+                                      void *closure_data)
+{
+  assert(service->descriptor == &atrest__v1__blob__descriptor);
+  service->invoke(service, 5, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void atrest__v1__blob__set_metadata(ProtobufCService *service,
+                                    const Atrest__V1__BlobSetMetadataRequest *input,
+                                    Atrest__V1__BlobProperties_Closure closure,
+                                    void *closure_data)
+{
+  assert(service->descriptor == &atrest__v1__blob__descriptor);
+  service->invoke(service, 6, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void atrest__v1__blob__list(ProtobufCService *service,
+                            const Atrest__V1__BlobListRequest *input,
+                            Atrest__V1__BlobListResponse_Closure closure,
+                            void *closure_data)
+{
+  assert(service->descriptor == &atrest__v1__blob__descriptor);
+  service->invoke(service, 7, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void atrest__v1__blob__delete(ProtobufCService *service,
+                              const Atrest__V1__BlobRequest *input,
+                              Atrest__V1__Empty_Closure closure,
+                              void *closure_data)
+{
+  assert(service->descriptor == &atrest__v1__blob__descriptor);
+  service->invoke(service, 8, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void atrest__v1__blob__stage_block(ProtobufCService *service,
+                                   const Atrest__V1__StageBlockRequest *input,
+                                   Atrest__V1__StageBlockResponse_Closure closure,
+                                   void *closure_data)
+{
+  assert(service->descriptor == &atrest__v1__blob__descriptor);
+  service->invoke(service, 9, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void atrest__v1__blob__commit_blocks(ProtobufCService *service,
+                                     const Atrest__V1__CommitBlocksRequest *input,
+                                     Atrest__V1__BlobProperties_Closure closure,
+                                     void *closure_data)
+{
+  assert(service->descriptor == &atrest__v1__blob__descriptor);
+  service->invoke(service, 10, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void atrest__v1__blob__init (Atrest__V1__Blob_Service *service,
+                             Atrest__V1__Blob_ServiceDestroy destroy)
+{
+  protobuf_c_service_generated_init (&service->base,
+                                     &atrest__v1__blob__descriptor,
+                                     (ProtobufCServiceDestroy) destroy);
+}

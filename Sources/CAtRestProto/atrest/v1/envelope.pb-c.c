@@ -1134,3 +1134,46 @@ const ProtobufCMessageDescriptor atrest__v1__echo_reply__descriptor =
   (ProtobufCMessageInit) atrest__v1__echo_reply__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
+static const ProtobufCMethodDescriptor atrest__v1__echo__method_descriptors[2] =
+{
+  { "Echo", &atrest__v1__echo_request__descriptor, &atrest__v1__echo_reply__descriptor },
+  { "EchoOnce", &atrest__v1__echo_request__descriptor, &atrest__v1__echo_reply__descriptor },
+};
+const unsigned atrest__v1__echo__method_indices_by_name[] = {
+  0,        /* Echo */
+  1         /* EchoOnce */
+};
+const ProtobufCServiceDescriptor atrest__v1__echo__descriptor =
+{
+  PROTOBUF_C__SERVICE_DESCRIPTOR_MAGIC,
+  "atrest.v1.Echo",
+  "Echo",
+  "Atrest__V1__Echo",
+  "atrest.v1",
+  2,
+  atrest__v1__echo__method_descriptors,
+  atrest__v1__echo__method_indices_by_name
+};
+void atrest__v1__echo__echo(ProtobufCService *service,
+                            const Atrest__V1__EchoRequest *input,
+                            Atrest__V1__EchoReply_Closure closure,
+                            void *closure_data)
+{
+  assert(service->descriptor == &atrest__v1__echo__descriptor);
+  service->invoke(service, 0, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void atrest__v1__echo__echo_once(ProtobufCService *service,
+                                 const Atrest__V1__EchoRequest *input,
+                                 Atrest__V1__EchoReply_Closure closure,
+                                 void *closure_data)
+{
+  assert(service->descriptor == &atrest__v1__echo__descriptor);
+  service->invoke(service, 1, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void atrest__v1__echo__init (Atrest__V1__Echo_Service *service,
+                             Atrest__V1__Echo_ServiceDestroy destroy)
+{
+  protobuf_c_service_generated_init (&service->base,
+                                     &atrest__v1__echo__descriptor,
+                                     (ProtobufCServiceDestroy) destroy);
+}

@@ -2029,3 +2029,156 @@ const ProtobufCMessageDescriptor atrest__v1__identity_rotation__descriptor =
   (ProtobufCMessageInit) atrest__v1__identity_rotation__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
+static const ProtobufCMethodDescriptor atrest__v1__identity__method_descriptors[13] =
+{
+  { "Login", &atrest__v1__identity_login_request__descriptor, &atrest__v1__identity_token__descriptor },
+  { "Keys", &atrest__v1__empty__descriptor, &atrest__v1__identity_key_set__descriptor },
+  { "WhoAmI", &atrest__v1__empty__descriptor, &atrest__v1__identity_who_am_i__descriptor },
+  { "RotateSigningKey", &atrest__v1__empty__descriptor, &atrest__v1__identity_rotation__descriptor },
+  { "CreateTenant", &atrest__v1__identity_create_tenant_request__descriptor, &atrest__v1__identity_tenant__descriptor },
+  { "CreateUser", &atrest__v1__identity_create_user_request__descriptor, &atrest__v1__identity_created_principal__descriptor },
+  { "CreateServicePrincipal", &atrest__v1__identity_create_service_principal_request__descriptor, &atrest__v1__identity_created_principal__descriptor },
+  { "GrantRole", &atrest__v1__identity_role_request__descriptor, &atrest__v1__identity_principal__descriptor },
+  { "RevokeRole", &atrest__v1__identity_role_request__descriptor, &atrest__v1__identity_principal__descriptor },
+  { "CreateManagedIdentity", &atrest__v1__identity_account_request__descriptor, &atrest__v1__identity_managed_identity__descriptor },
+  { "ManagedIdentityToken", &atrest__v1__identity_account_request__descriptor, &atrest__v1__identity_token__descriptor },
+  { "AccountIdentity", &atrest__v1__identity_account_request__descriptor, &atrest__v1__identity_managed_identity__descriptor },
+  { "MoveAccount", &atrest__v1__identity_move_account_request__descriptor, &atrest__v1__identity_move_account_reply__descriptor },
+};
+const unsigned atrest__v1__identity__method_indices_by_name[] = {
+  11,        /* AccountIdentity */
+  9,        /* CreateManagedIdentity */
+  6,        /* CreateServicePrincipal */
+  4,        /* CreateTenant */
+  5,        /* CreateUser */
+  7,        /* GrantRole */
+  1,        /* Keys */
+  0,        /* Login */
+  10,        /* ManagedIdentityToken */
+  12,        /* MoveAccount */
+  8,        /* RevokeRole */
+  3,        /* RotateSigningKey */
+  2         /* WhoAmI */
+};
+const ProtobufCServiceDescriptor atrest__v1__identity__descriptor =
+{
+  PROTOBUF_C__SERVICE_DESCRIPTOR_MAGIC,
+  "atrest.v1.Identity",
+  "Identity",
+  "Atrest__V1__Identity",
+  "atrest.v1",
+  13,
+  atrest__v1__identity__method_descriptors,
+  atrest__v1__identity__method_indices_by_name
+};
+void atrest__v1__identity__login(ProtobufCService *service,
+                                 const Atrest__V1__IdentityLoginRequest *input,
+                                 Atrest__V1__IdentityToken_Closure closure,
+                                 void *closure_data)
+{
+  assert(service->descriptor == &atrest__v1__identity__descriptor);
+  service->invoke(service, 0, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void atrest__v1__identity__keys(ProtobufCService *service,
+                                const Atrest__V1__Empty *input,
+                                Atrest__V1__IdentityKeySet_Closure closure,
+                                void *closure_data)
+{
+  assert(service->descriptor == &atrest__v1__identity__descriptor);
+  service->invoke(service, 1, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void atrest__v1__identity__who_am_i(ProtobufCService *service,
+                                    const Atrest__V1__Empty *input,
+                                    Atrest__V1__IdentityWhoAmI_Closure closure,
+                                    void *closure_data)
+{
+  assert(service->descriptor == &atrest__v1__identity__descriptor);
+  service->invoke(service, 2, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void atrest__v1__identity__rotate_signing_key(ProtobufCService *service,
+                                              const Atrest__V1__Empty *input,
+                                              Atrest__V1__IdentityRotation_Closure closure,
+                                              void *closure_data)
+{
+  assert(service->descriptor == &atrest__v1__identity__descriptor);
+  service->invoke(service, 3, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void atrest__v1__identity__create_tenant(ProtobufCService *service,
+                                         const Atrest__V1__IdentityCreateTenantRequest *input,
+                                         Atrest__V1__IdentityTenant_Closure closure,
+                                         void *closure_data)
+{
+  assert(service->descriptor == &atrest__v1__identity__descriptor);
+  service->invoke(service, 4, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void atrest__v1__identity__create_user(ProtobufCService *service,
+                                       const Atrest__V1__IdentityCreateUserRequest *input,
+                                       Atrest__V1__IdentityCreatedPrincipal_Closure closure,
+                                       void *closure_data)
+{
+  assert(service->descriptor == &atrest__v1__identity__descriptor);
+  service->invoke(service, 5, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void atrest__v1__identity__create_service_principal(ProtobufCService *service,
+                                                    const Atrest__V1__IdentityCreateServicePrincipalRequest *input,
+                                                    Atrest__V1__IdentityCreatedPrincipal_Closure closure,
+                                                    void *closure_data)
+{
+  assert(service->descriptor == &atrest__v1__identity__descriptor);
+  service->invoke(service, 6, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void atrest__v1__identity__grant_role(ProtobufCService *service,
+                                      const Atrest__V1__IdentityRoleRequest *input,
+                                      Atrest__V1__IdentityPrincipal_Closure closure,
+                                      void *closure_data)
+{
+  assert(service->descriptor == &atrest__v1__identity__descriptor);
+  service->invoke(service, 7, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void atrest__v1__identity__revoke_role(ProtobufCService *service,
+                                       const Atrest__V1__IdentityRoleRequest *input,
+                                       Atrest__V1__IdentityPrincipal_Closure closure,
+                                       void *closure_data)
+{
+  assert(service->descriptor == &atrest__v1__identity__descriptor);
+  service->invoke(service, 8, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void atrest__v1__identity__create_managed_identity(ProtobufCService *service,
+                                                   const Atrest__V1__IdentityAccountRequest *input,
+                                                   Atrest__V1__IdentityManagedIdentity_Closure closure,
+                                                   void *closure_data)
+{
+  assert(service->descriptor == &atrest__v1__identity__descriptor);
+  service->invoke(service, 9, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void atrest__v1__identity__managed_identity_token(ProtobufCService *service,
+                                                  const Atrest__V1__IdentityAccountRequest *input,
+                                                  Atrest__V1__IdentityToken_Closure closure,
+                                                  void *closure_data)
+{
+  assert(service->descriptor == &atrest__v1__identity__descriptor);
+  service->invoke(service, 10, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void atrest__v1__identity__account_identity(ProtobufCService *service,
+                                            const Atrest__V1__IdentityAccountRequest *input,
+                                            Atrest__V1__IdentityManagedIdentity_Closure closure,
+                                            void *closure_data)
+{
+  assert(service->descriptor == &atrest__v1__identity__descriptor);
+  service->invoke(service, 11, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void atrest__v1__identity__move_account(ProtobufCService *service,
+                                        const Atrest__V1__IdentityMoveAccountRequest *input,
+                                        Atrest__V1__IdentityMoveAccountReply_Closure closure,
+                                        void *closure_data)
+{
+  assert(service->descriptor == &atrest__v1__identity__descriptor);
+  service->invoke(service, 12, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void atrest__v1__identity__init (Atrest__V1__Identity_Service *service,
+                                 Atrest__V1__Identity_ServiceDestroy destroy)
+{
+  protobuf_c_service_generated_init (&service->base,
+                                     &atrest__v1__identity__descriptor,
+                                     (ProtobufCServiceDestroy) destroy);
+}

@@ -462,3 +462,36 @@ const ProtobufCMessageDescriptor atrest__v1__status_reply__descriptor =
   (ProtobufCMessageInit) atrest__v1__status_reply__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
+static const ProtobufCMethodDescriptor atrest__v1__status__method_descriptors[1] =
+{
+  { "Get", &atrest__v1__status_request__descriptor, &atrest__v1__status_reply__descriptor },
+};
+const unsigned atrest__v1__status__method_indices_by_name[] = {
+  0         /* Get */
+};
+const ProtobufCServiceDescriptor atrest__v1__status__descriptor =
+{
+  PROTOBUF_C__SERVICE_DESCRIPTOR_MAGIC,
+  "atrest.v1.Status",
+  "Status",
+  "Atrest__V1__Status",
+  "atrest.v1",
+  1,
+  atrest__v1__status__method_descriptors,
+  atrest__v1__status__method_indices_by_name
+};
+void atrest__v1__status__get(ProtobufCService *service,
+                             const Atrest__V1__StatusRequest *input,
+                             Atrest__V1__StatusReply_Closure closure,
+                             void *closure_data)
+{
+  assert(service->descriptor == &atrest__v1__status__descriptor);
+  service->invoke(service, 0, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void atrest__v1__status__init (Atrest__V1__Status_Service *service,
+                               Atrest__V1__Status_ServiceDestroy destroy)
+{
+  protobuf_c_service_generated_init (&service->base,
+                                     &atrest__v1__status__descriptor,
+                                     (ProtobufCServiceDestroy) destroy);
+}

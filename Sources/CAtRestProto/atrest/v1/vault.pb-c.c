@@ -3675,3 +3675,266 @@ const ProtobufCMessageDescriptor atrest__v1__vault_key_creator__descriptor =
   (ProtobufCMessageInit) atrest__v1__vault_key_creator__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
+static const ProtobufCMethodDescriptor atrest__v1__key_vault__method_descriptors[24] =
+{
+  { "CreateKey", &atrest__v1__create_key_request__descriptor, &atrest__v1__key_response__descriptor },
+  { "ImportKey", &atrest__v1__import_key_request__descriptor, &atrest__v1__key_response__descriptor },
+  { "GetImportKey", &atrest__v1__get_import_key_request__descriptor, &atrest__v1__get_import_key_response__descriptor },
+  { "GetKey", &atrest__v1__key_request__descriptor, &atrest__v1__key_response__descriptor },
+  { "ListKeys", &atrest__v1__list_keys_request__descriptor, &atrest__v1__list_keys_response__descriptor },
+  { "RotateKey", &atrest__v1__rotate_key_request__descriptor, &atrest__v1__key_response__descriptor },
+  { "EnableKey", &atrest__v1__key_request__descriptor, &atrest__v1__key_response__descriptor },
+  { "DisableKey", &atrest__v1__key_request__descriptor, &atrest__v1__key_response__descriptor },
+  { "DeleteKey", &atrest__v1__key_request__descriptor, &atrest__v1__key_response__descriptor },
+  { "RecoverKey", &atrest__v1__key_request__descriptor, &atrest__v1__key_response__descriptor },
+  { "PurgeKey", &atrest__v1__key_request__descriptor, &atrest__v1__empty__descriptor },
+  { "GrantAccess", &atrest__v1__access_request__descriptor, &atrest__v1__access_response__descriptor },
+  { "RevokeAccess", &atrest__v1__access_request__descriptor, &atrest__v1__access_response__descriptor },
+  { "ListGrants", &atrest__v1__key_request__descriptor, &atrest__v1__access_response__descriptor },
+  { "AccountMoved", &atrest__v1__vault_identity_tenant__descriptor, &atrest__v1__empty__descriptor },
+  { "Wrap", &atrest__v1__wrap_request__descriptor, &atrest__v1__wrap_response__descriptor },
+  { "GenerateWrappedKey", &atrest__v1__generate_wrapped_key_request__descriptor, &atrest__v1__wrap_response__descriptor },
+  { "Unwrap", &atrest__v1__unwrap_request__descriptor, &atrest__v1__unwrap_response__descriptor },
+  { "Rewrap", &atrest__v1__rewrap_request__descriptor, &atrest__v1__wrap_response__descriptor },
+  { "KeyStatus", &atrest__v1__key_status_request__descriptor, &atrest__v1__key_status_response__descriptor },
+  { "RegisterReference", &atrest__v1__reference_request__descriptor, &atrest__v1__reference_response__descriptor },
+  { "UnregisterReference", &atrest__v1__reference_request__descriptor, &atrest__v1__reference_response__descriptor },
+  { "GetAuditLog", &atrest__v1__get_audit_log_request__descriptor, &atrest__v1__get_audit_log_response__descriptor },
+  { "VerifyAuditLog", &atrest__v1__empty__descriptor, &atrest__v1__verify_audit_log_response__descriptor },
+};
+const unsigned atrest__v1__key_vault__method_indices_by_name[] = {
+  14,        /* AccountMoved */
+  0,        /* CreateKey */
+  8,        /* DeleteKey */
+  7,        /* DisableKey */
+  6,        /* EnableKey */
+  16,        /* GenerateWrappedKey */
+  22,        /* GetAuditLog */
+  2,        /* GetImportKey */
+  3,        /* GetKey */
+  11,        /* GrantAccess */
+  1,        /* ImportKey */
+  19,        /* KeyStatus */
+  13,        /* ListGrants */
+  4,        /* ListKeys */
+  10,        /* PurgeKey */
+  9,        /* RecoverKey */
+  20,        /* RegisterReference */
+  12,        /* RevokeAccess */
+  18,        /* Rewrap */
+  5,        /* RotateKey */
+  21,        /* UnregisterReference */
+  17,        /* Unwrap */
+  23,        /* VerifyAuditLog */
+  15         /* Wrap */
+};
+const ProtobufCServiceDescriptor atrest__v1__key_vault__descriptor =
+{
+  PROTOBUF_C__SERVICE_DESCRIPTOR_MAGIC,
+  "atrest.v1.KeyVault",
+  "KeyVault",
+  "Atrest__V1__KeyVault",
+  "atrest.v1",
+  24,
+  atrest__v1__key_vault__method_descriptors,
+  atrest__v1__key_vault__method_indices_by_name
+};
+void atrest__v1__key_vault__create_key(ProtobufCService *service,
+                                       const Atrest__V1__CreateKeyRequest *input,
+                                       Atrest__V1__KeyResponse_Closure closure,
+                                       void *closure_data)
+{
+  assert(service->descriptor == &atrest__v1__key_vault__descriptor);
+  service->invoke(service, 0, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void atrest__v1__key_vault__import_key(ProtobufCService *service,
+                                       const Atrest__V1__ImportKeyRequest *input,
+                                       Atrest__V1__KeyResponse_Closure closure,
+                                       void *closure_data)
+{
+  assert(service->descriptor == &atrest__v1__key_vault__descriptor);
+  service->invoke(service, 1, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void atrest__v1__key_vault__get_import_key(ProtobufCService *service,
+                                           const Atrest__V1__GetImportKeyRequest *input,
+                                           Atrest__V1__GetImportKeyResponse_Closure closure,
+                                           void *closure_data)
+{
+  assert(service->descriptor == &atrest__v1__key_vault__descriptor);
+  service->invoke(service, 2, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void atrest__v1__key_vault__get_key(ProtobufCService *service,
+                                    const Atrest__V1__KeyRequest *input,
+                                    Atrest__V1__KeyResponse_Closure closure,
+                                    void *closure_data)
+{
+  assert(service->descriptor == &atrest__v1__key_vault__descriptor);
+  service->invoke(service, 3, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void atrest__v1__key_vault__list_keys(ProtobufCService *service,
+                                      const Atrest__V1__ListKeysRequest *input,
+                                      Atrest__V1__ListKeysResponse_Closure closure,
+                                      void *closure_data)
+{
+  assert(service->descriptor == &atrest__v1__key_vault__descriptor);
+  service->invoke(service, 4, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void atrest__v1__key_vault__rotate_key(ProtobufCService *service,
+                                       const Atrest__V1__RotateKeyRequest *input,
+                                       Atrest__V1__KeyResponse_Closure closure,
+                                       void *closure_data)
+{
+  assert(service->descriptor == &atrest__v1__key_vault__descriptor);
+  service->invoke(service, 5, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void atrest__v1__key_vault__enable_key(ProtobufCService *service,
+                                       const Atrest__V1__KeyRequest *input,
+                                       Atrest__V1__KeyResponse_Closure closure,
+                                       void *closure_data)
+{
+  assert(service->descriptor == &atrest__v1__key_vault__descriptor);
+  service->invoke(service, 6, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void atrest__v1__key_vault__disable_key(ProtobufCService *service,
+                                        const Atrest__V1__KeyRequest *input,
+                                        Atrest__V1__KeyResponse_Closure closure,
+                                        void *closure_data)
+{
+  assert(service->descriptor == &atrest__v1__key_vault__descriptor);
+  service->invoke(service, 7, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void atrest__v1__key_vault__delete_key(ProtobufCService *service,
+                                       const Atrest__V1__KeyRequest *input,
+                                       Atrest__V1__KeyResponse_Closure closure,
+                                       void *closure_data)
+{
+  assert(service->descriptor == &atrest__v1__key_vault__descriptor);
+  service->invoke(service, 8, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void atrest__v1__key_vault__recover_key(ProtobufCService *service,
+                                        const Atrest__V1__KeyRequest *input,
+                                        Atrest__V1__KeyResponse_Closure closure,
+                                        void *closure_data)
+{
+  assert(service->descriptor == &atrest__v1__key_vault__descriptor);
+  service->invoke(service, 9, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void atrest__v1__key_vault__purge_key(ProtobufCService *service,
+                                      const Atrest__V1__KeyRequest *input,
+                                      Atrest__V1__Empty_Closure closure,
+                                      void *closure_data)
+{
+  assert(service->descriptor == &atrest__v1__key_vault__descriptor);
+  service->invoke(service, 10, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void atrest__v1__key_vault__grant_access(ProtobufCService *service,
+                                         const Atrest__V1__AccessRequest *input,
+                                         Atrest__V1__AccessResponse_Closure closure,
+                                         void *closure_data)
+{
+  assert(service->descriptor == &atrest__v1__key_vault__descriptor);
+  service->invoke(service, 11, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void atrest__v1__key_vault__revoke_access(ProtobufCService *service,
+                                          const Atrest__V1__AccessRequest *input,
+                                          Atrest__V1__AccessResponse_Closure closure,
+                                          void *closure_data)
+{
+  assert(service->descriptor == &atrest__v1__key_vault__descriptor);
+  service->invoke(service, 12, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void atrest__v1__key_vault__list_grants(ProtobufCService *service,
+                                        const Atrest__V1__KeyRequest *input,
+                                        Atrest__V1__AccessResponse_Closure closure,
+                                        void *closure_data)
+{
+  assert(service->descriptor == &atrest__v1__key_vault__descriptor);
+  service->invoke(service, 13, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void atrest__v1__key_vault__account_moved(ProtobufCService *service,
+                                          const Atrest__V1__VaultIdentityTenant *input,
+                                          Atrest__V1__Empty_Closure closure,
+                                          void *closure_data)
+{
+  assert(service->descriptor == &atrest__v1__key_vault__descriptor);
+  service->invoke(service, 14, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void atrest__v1__key_vault__wrap(ProtobufCService *service,
+                                 const Atrest__V1__WrapRequest *input,
+                                 Atrest__V1__WrapResponse_Closure closure,
+                                 void *closure_data)
+{
+  assert(service->descriptor == &atrest__v1__key_vault__descriptor);
+  service->invoke(service, 15, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void atrest__v1__key_vault__generate_wrapped_key(ProtobufCService *service,
+                                                 const Atrest__V1__GenerateWrappedKeyRequest *input,
+                                                 Atrest__V1__WrapResponse_Closure closure,
+                                                 void *closure_data)
+{
+  assert(service->descriptor == &atrest__v1__key_vault__descriptor);
+  service->invoke(service, 16, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void atrest__v1__key_vault__unwrap(ProtobufCService *service,
+                                   const Atrest__V1__UnwrapRequest *input,
+                                   Atrest__V1__UnwrapResponse_Closure closure,
+                                   void *closure_data)
+{
+  assert(service->descriptor == &atrest__v1__key_vault__descriptor);
+  service->invoke(service, 17, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void atrest__v1__key_vault__rewrap(ProtobufCService *service,
+                                   const Atrest__V1__RewrapRequest *input,
+                                   Atrest__V1__WrapResponse_Closure closure,
+                                   void *closure_data)
+{
+  assert(service->descriptor == &atrest__v1__key_vault__descriptor);
+  service->invoke(service, 18, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void atrest__v1__key_vault__key_status(ProtobufCService *service,
+                                       const Atrest__V1__KeyStatusRequest *input,
+                                       Atrest__V1__KeyStatusResponse_Closure closure,
+                                       void *closure_data)
+{
+  assert(service->descriptor == &atrest__v1__key_vault__descriptor);
+  service->invoke(service, 19, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void atrest__v1__key_vault__register_reference(ProtobufCService *service,
+                                               const Atrest__V1__ReferenceRequest *input,
+                                               Atrest__V1__ReferenceResponse_Closure closure,
+                                               void *closure_data)
+{
+  assert(service->descriptor == &atrest__v1__key_vault__descriptor);
+  service->invoke(service, 20, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void atrest__v1__key_vault__unregister_reference(ProtobufCService *service,
+                                                 const Atrest__V1__ReferenceRequest *input,
+                                                 Atrest__V1__ReferenceResponse_Closure closure,
+                                                 void *closure_data)
+{
+  assert(service->descriptor == &atrest__v1__key_vault__descriptor);
+  service->invoke(service, 21, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void atrest__v1__key_vault__get_audit_log(ProtobufCService *service,
+                                          const Atrest__V1__GetAuditLogRequest *input,
+                                          Atrest__V1__GetAuditLogResponse_Closure closure,
+                                          void *closure_data)
+{
+  assert(service->descriptor == &atrest__v1__key_vault__descriptor);
+  service->invoke(service, 22, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void atrest__v1__key_vault__verify_audit_log(ProtobufCService *service,
+                                             const Atrest__V1__Empty *input,
+                                             Atrest__V1__VerifyAuditLogResponse_Closure closure,
+                                             void *closure_data)
+{
+  assert(service->descriptor == &atrest__v1__key_vault__descriptor);
+  service->invoke(service, 23, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void atrest__v1__key_vault__init (Atrest__V1__KeyVault_Service *service,
+                                  Atrest__V1__KeyVault_ServiceDestroy destroy)
+{
+  protobuf_c_service_generated_init (&service->base,
+                                     &atrest__v1__key_vault__descriptor,
+                                     (ProtobufCServiceDestroy) destroy);
+}

@@ -507,6 +507,72 @@ typedef void (*Atrest__V1__AccountRegistryState_Closure)
 
 /* --- services --- */
 
+typedef struct Atrest__V1__Account_Service Atrest__V1__Account_Service;
+struct Atrest__V1__Account_Service
+{
+  ProtobufCService base;
+  void (*create)(Atrest__V1__Account_Service *service,
+                 const Atrest__V1__AccountCreateRequest *input,
+                 Atrest__V1__AccountInfo_Closure closure,
+                 void *closure_data);
+  void (*get)(Atrest__V1__Account_Service *service,
+              const Atrest__V1__AccountRequest *input,
+              Atrest__V1__AccountInfo_Closure closure,
+              void *closure_data);
+  void (*list)(Atrest__V1__Account_Service *service,
+               const Atrest__V1__AccountListRequest *input,
+               Atrest__V1__AccountListResponse_Closure closure,
+               void *closure_data);
+  void (*get_encryption)(Atrest__V1__Account_Service *service,
+                         const Atrest__V1__AccountRequest *input,
+                         Atrest__V1__AccountEncryption_Closure closure,
+                         void *closure_data);
+  void (*set_encryption)(Atrest__V1__Account_Service *service,
+                         const Atrest__V1__AccountSetEncryptionRequest *input,
+                         Atrest__V1__AccountEncryption_Closure closure,
+                         void *closure_data);
+  void (*move)(Atrest__V1__Account_Service *service,
+               const Atrest__V1__AccountMoveRequest *input,
+               Atrest__V1__AccountMoveResponse_Closure closure,
+               void *closure_data);
+};
+typedef void (*Atrest__V1__Account_ServiceDestroy)(Atrest__V1__Account_Service *);
+void atrest__v1__account__init (Atrest__V1__Account_Service *service,
+                                Atrest__V1__Account_ServiceDestroy destroy);
+#define ATREST__V1__ACCOUNT__BASE_INIT \
+    { &atrest__v1__account__descriptor, protobuf_c_service_invoke_internal, NULL }
+#define ATREST__V1__ACCOUNT__INIT(function_prefix__) \
+    { ATREST__V1__ACCOUNT__BASE_INIT,\
+      function_prefix__ ## create,\
+      function_prefix__ ## get,\
+      function_prefix__ ## list,\
+      function_prefix__ ## get_encryption,\
+      function_prefix__ ## set_encryption,\
+      function_prefix__ ## move  }
+void atrest__v1__account__create(ProtobufCService *service,
+                                 const Atrest__V1__AccountCreateRequest *input,
+                                 Atrest__V1__AccountInfo_Closure closure,
+                                 void *closure_data);
+void atrest__v1__account__get(ProtobufCService *service,
+                              const Atrest__V1__AccountRequest *input,
+                              Atrest__V1__AccountInfo_Closure closure,
+                              void *closure_data);
+void atrest__v1__account__list(ProtobufCService *service,
+                               const Atrest__V1__AccountListRequest *input,
+                               Atrest__V1__AccountListResponse_Closure closure,
+                               void *closure_data);
+void atrest__v1__account__get_encryption(ProtobufCService *service,
+                                         const Atrest__V1__AccountRequest *input,
+                                         Atrest__V1__AccountEncryption_Closure closure,
+                                         void *closure_data);
+void atrest__v1__account__set_encryption(ProtobufCService *service,
+                                         const Atrest__V1__AccountSetEncryptionRequest *input,
+                                         Atrest__V1__AccountEncryption_Closure closure,
+                                         void *closure_data);
+void atrest__v1__account__move(ProtobufCService *service,
+                               const Atrest__V1__AccountMoveRequest *input,
+                               Atrest__V1__AccountMoveResponse_Closure closure,
+                               void *closure_data);
 
 /* --- descriptors --- */
 
@@ -522,6 +588,7 @@ extern const ProtobufCMessageDescriptor atrest__v1__account_set_encryption_reque
 extern const ProtobufCMessageDescriptor atrest__v1__account_context__descriptor;
 extern const ProtobufCMessageDescriptor atrest__v1__account_record__descriptor;
 extern const ProtobufCMessageDescriptor atrest__v1__account_registry_state__descriptor;
+extern const ProtobufCServiceDescriptor atrest__v1__account__descriptor;
 
 PROTOBUF_C__END_DECLS
 

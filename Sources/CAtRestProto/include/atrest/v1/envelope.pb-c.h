@@ -453,6 +453,36 @@ typedef void (*Atrest__V1__EchoReply_Closure)
 
 /* --- services --- */
 
+typedef struct Atrest__V1__Echo_Service Atrest__V1__Echo_Service;
+struct Atrest__V1__Echo_Service
+{
+  ProtobufCService base;
+  void (*echo)(Atrest__V1__Echo_Service *service,
+               const Atrest__V1__EchoRequest *input,
+               Atrest__V1__EchoReply_Closure closure,
+               void *closure_data);
+  void (*echo_once)(Atrest__V1__Echo_Service *service,
+                    const Atrest__V1__EchoRequest *input,
+                    Atrest__V1__EchoReply_Closure closure,
+                    void *closure_data);
+};
+typedef void (*Atrest__V1__Echo_ServiceDestroy)(Atrest__V1__Echo_Service *);
+void atrest__v1__echo__init (Atrest__V1__Echo_Service *service,
+                             Atrest__V1__Echo_ServiceDestroy destroy);
+#define ATREST__V1__ECHO__BASE_INIT \
+    { &atrest__v1__echo__descriptor, protobuf_c_service_invoke_internal, NULL }
+#define ATREST__V1__ECHO__INIT(function_prefix__) \
+    { ATREST__V1__ECHO__BASE_INIT,\
+      function_prefix__ ## echo,\
+      function_prefix__ ## echo_once  }
+void atrest__v1__echo__echo(ProtobufCService *service,
+                            const Atrest__V1__EchoRequest *input,
+                            Atrest__V1__EchoReply_Closure closure,
+                            void *closure_data);
+void atrest__v1__echo__echo_once(ProtobufCService *service,
+                                 const Atrest__V1__EchoRequest *input,
+                                 Atrest__V1__EchoReply_Closure closure,
+                                 void *closure_data);
 
 /* --- descriptors --- */
 
@@ -467,6 +497,7 @@ extern const ProtobufCMessageDescriptor atrest__v1__limits__descriptor;
 extern const ProtobufCMessageDescriptor atrest__v1__empty__descriptor;
 extern const ProtobufCMessageDescriptor atrest__v1__echo_request__descriptor;
 extern const ProtobufCMessageDescriptor atrest__v1__echo_reply__descriptor;
+extern const ProtobufCServiceDescriptor atrest__v1__echo__descriptor;
 
 PROTOBUF_C__END_DECLS
 

@@ -197,6 +197,27 @@ typedef void (*Atrest__V1__StatusReply_Closure)
 
 /* --- services --- */
 
+typedef struct Atrest__V1__Status_Service Atrest__V1__Status_Service;
+struct Atrest__V1__Status_Service
+{
+  ProtobufCService base;
+  void (*get)(Atrest__V1__Status_Service *service,
+              const Atrest__V1__StatusRequest *input,
+              Atrest__V1__StatusReply_Closure closure,
+              void *closure_data);
+};
+typedef void (*Atrest__V1__Status_ServiceDestroy)(Atrest__V1__Status_Service *);
+void atrest__v1__status__init (Atrest__V1__Status_Service *service,
+                               Atrest__V1__Status_ServiceDestroy destroy);
+#define ATREST__V1__STATUS__BASE_INIT \
+    { &atrest__v1__status__descriptor, protobuf_c_service_invoke_internal, NULL }
+#define ATREST__V1__STATUS__INIT(function_prefix__) \
+    { ATREST__V1__STATUS__BASE_INIT,\
+      function_prefix__ ## get  }
+void atrest__v1__status__get(ProtobufCService *service,
+                             const Atrest__V1__StatusRequest *input,
+                             Atrest__V1__StatusReply_Closure closure,
+                             void *closure_data);
 
 /* --- descriptors --- */
 
@@ -204,6 +225,7 @@ extern const ProtobufCMessageDescriptor atrest__v1__status_request__descriptor;
 extern const ProtobufCMessageDescriptor atrest__v1__status_figure__descriptor;
 extern const ProtobufCMessageDescriptor atrest__v1__status_worker__descriptor;
 extern const ProtobufCMessageDescriptor atrest__v1__status_reply__descriptor;
+extern const ProtobufCServiceDescriptor atrest__v1__status__descriptor;
 
 PROTOBUF_C__END_DECLS
 
