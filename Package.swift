@@ -101,6 +101,8 @@ let package = Package(
             name: "atrest-worker",
             dependencies: ["AtRestStatus", "AtRestCryptoWorker", "AtRestTokens", "AtRestClient", "AtRestMessaging", "AtRestRuntime", "AtRestServiceKit", argumentParser, logging]),
 
+        // Test support: a message's fields all set from its descriptor, and the round trip that checks a mapping.
+        .target(name: "AtRestWireTesting", dependencies: ["AtRestWire"]),
         // Test support: ServiceProcess and LocalCluster (tests and atrest-bench; no service depends on it).
         .target(name: "AtRestTesting", dependencies: ["AtRestClient", "AtRestMessaging", "AtRestWire", "AtRestTokens"]),
 
@@ -147,19 +149,19 @@ let package = Package(
         .testTarget(name: "AtRestMessagingTests", dependencies: ["AtRestMessaging", "AtRestWire"]),
         .testTarget(name: "AtRestStorageTests", dependencies: ["AtRestStorage", "AtRestCrypto"]),
         .testTarget(name: "AtRestIdentityTests", dependencies: ["AtRestIdentity", "AtRestTokens", "AtRestLoginGate", "AtRestCrypto", "AtRestWire", "AtRestLocalState"]),
-        .testTarget(name: "AtRestKeyVaultTests", dependencies: ["AtRestKeyVault", "AtRestTokens", "AtRestCrypto", "AtRestWire"]),
+        .testTarget(name: "AtRestKeyVaultTests", dependencies: ["AtRestKeyVault", "AtRestTokens", "AtRestCrypto", "AtRestWire", "AtRestWireTesting"]),
         .testTarget(name: "AtRestLocalStateTests", dependencies: ["AtRestLocalState", "AtRestCrypto"]),
         // Every WireMessage conformer round-trips through protobuf-c (docs/PROTOCOL.md).
         .testTarget(
             name: "WireContractTests",
-            dependencies: ["AtRestWire", "AtRestKeyVault", "AtRestFrontDoor"]),
+            dependencies: ["AtRestWire", "AtRestWireTesting"]),
         // Unit tests of logic otherwise reached only through processes (no processes, no sockets unless in-process).
         .testTarget(name: "KeyProviderKitTests", dependencies: ["KeyProviderKit", "CKeyProviderABI", "AtRestCrypto"]),
         .testTarget(name: "AtRestCryptoWorkerTests", dependencies: ["AtRestCryptoWorker", "AtRestWire", "AtRestCrypto"]),
         .testTarget(name: "AtRestClientTests", dependencies: ["AtRestClient"]),
         .testTarget(
             name: "AtRestFrontDoorTests",
-            dependencies: ["AtRestFrontDoor", "AtRestIdentity", "AtRestTokens", "AtRestWire", "AtRestCrypto", "AtRestKeyVault", "AtRestClient",
+            dependencies: ["AtRestFrontDoor", "AtRestIdentity", "AtRestTokens", "AtRestWire", "AtRestWireTesting", "AtRestCrypto", "AtRestKeyVault", "AtRestClient",
                            "AtRestMessaging", "AtRestLocalState", "AtRestStorage", logging]),
         // The link graph of docs/ARCHITECTURE.md, read from this file and the imports (no build of the modules).
         .testTarget(name: "PackageGraphTests"),

@@ -63,6 +63,14 @@ import Testing
         #expect(try links("AtRestWire") == ["CAtRestProto"])
     }
 
+    /// Test support is for tests and the benchmarks only.
+    @Test func noServiceOrToolLinksTestSupport() {
+        let support: Set<String> = ["AtRestTesting", "AtRestWireTesting"]
+        for target in manifest.targets.values where target.kind != .testTarget && !support.contains(target.name) && target.name != "atrest-bench" {
+            #expect(manifest.closure(of: target.name).isDisjoint(with: support), "\(target.name) links test support")
+        }
+    }
+
     @Test func everyExecutableIsAProduct() {
         let executables = manifest.targets.values.filter { $0.kind == .executableTarget }.map(\.name)
         #expect(Set(executables).subtracting(manifest.executableProducts).sorted() == [])

@@ -3,7 +3,7 @@ import AtRestWire
 /// Builds a message's fields from its descriptor with every field set to a
 /// non-default value, distinct per field (and per element of a list), so a
 /// value read under the wrong number shows up as a difference.
-enum WireSample {
+public enum WireSample {
     /// Fields whose values a mapping validates or derives, with a valid
     /// non-default value for sample `variant`.
     static func override(_ protoName: String, _ number: UInt32, variant: Int) -> WireValue? {
@@ -22,7 +22,7 @@ enum WireSample {
         }
     }
 
-    static func fields(_ protoName: String, variant: Int = 1) throws -> WireFields {
+    public static func fields(_ protoName: String, variant: Int = 1) throws -> WireFields {
         var out = WireFields()
         for field in try WireSchema.fields(of: protoName) {
             if let value = override(protoName, field.number, variant: variant) {
@@ -52,7 +52,7 @@ enum WireSample {
 
     /// `fields` without the entries that hold a default value (what a
     /// mapping writes for a field it does not carry), recursively.
-    static func nonDefault(_ fields: WireFields) -> WireFields {
+    public static func nonDefault(_ fields: WireFields) -> WireFields {
         var out = WireFields()
         for (number, value) in fields.values {
             if let kept = nonDefault(value) { out.values[number] = kept }
@@ -68,4 +68,25 @@ enum WireSample {
         default: return value
         }
     }
+
+    /// Decodes `T` from its sample fields, encodes it through protobuf-c and
+    /// decodes it again; what went wrong, one line each (empty: nothing).
+    /// A field read or written under the wrong number, or dropped, shows.
+    public static func roundTripProblems<T: WireMessage>(_ type: T.Type) throws -> [String] {
+        var problems: [String] = []
+        let full = try fields(T.protoName)
+        let value = try T(wire: full)
+        if nonDefault(value.wire) != full { problems.append("\(T.self) drops or renumbers a field") }
+        let back = try T(serialized: try value.encoded())
+        if nonDefault(back.wire) != full { problems.append("\(T.self) does not survive the protobuf-c round trip") }
+        if let equal = equalIfEquatable(value, back), !equal { problems.append("\(T.self) is not equal after the round trip") }
+        return problems
+    }
+
+    private static func equalIfEquatable<T>(_ a: T, _ b: T) -> Bool? {
+        guard let a = a as? any Equatable else { return nil }
+        return isEqual(a, b)
+    }
+
+    private static func isEqual<E: Equatable>(_ a: E, _ b: Any) -> Bool { (b as? E) == a }
 }
