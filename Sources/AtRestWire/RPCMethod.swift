@@ -12,14 +12,15 @@ public struct RPCMethod<Request: WireMessage, Response: WireMessage>: Sendable, 
     public let service: String
     /// The rpc's name in the service block ("CreateKey").
     public let verb: String
+    /// What the request header carries: "<service>/<verb>" (built once, not per call).
+    public let name: String
 
     public init(_ service: String, _ verb: String) {
         self.service = service
         self.verb = verb
+        name = service + "/" + verb
     }
 
-    /// What the request header carries: "<service>/<verb>".
-    public var name: String { service + "/" + verb }
     public var description: String { name }
     /// The descriptor without its types, for tables and checks.
     public var info: RPCMethodInfo { RPCMethodInfo(name: name, request: Request.protoName, response: Response.protoName) }
