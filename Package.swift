@@ -7,6 +7,7 @@ import PackageDescription
 
 let argumentParser = Target.Dependency.product(name: "ArgumentParser", package: "swift-argument-parser")
 let logging = Target.Dependency.product(name: "Logging", package: "swift-log")
+let serviceLifecycle = Target.Dependency.product(name: "ServiceLifecycle", package: "swift-service-lifecycle")
 
 let package = Package(
     name: "AtRest",
@@ -29,6 +30,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
     ],
     targets: [
         // --- C libraries: the only targets whose users touch C pointers. ---
@@ -49,12 +51,12 @@ let package = Package(
         // --- Swift layers. ---
         .target(name: "AtRestCrypto", dependencies: ["COpenSSL"]),
         .target(name: "AtRestWire", dependencies: ["CAtRestProto"]),
-        .target(name: "AtRestRuntime", dependencies: ["CAtRestLinux", logging]),
+        .target(name: "AtRestRuntime", dependencies: ["CAtRestLinux", logging, serviceLifecycle]),
         .target(name: "AtRestMessaging", dependencies: ["CZeroMQ", "CAtRestLinux", "AtRestWire", "AtRestCrypto", logging]),
         .target(name: "AtRestStorage", dependencies: ["AtRestCrypto", "AtRestLocalState", "CAtRestLinux"]),
         // Small local state files of the services: atomic writes, root keys, sealed files.
         .target(name: "AtRestLocalState", dependencies: ["AtRestCrypto"]),
-        .target(name: "AtRestIdentity", dependencies: ["AtRestCrypto", "AtRestWire", "AtRestLocalState"]),
+        .target(name: "AtRestIdentity", dependencies: ["AtRestCrypto", "AtRestWire", "AtRestLocalState", "AtRestMessaging", "AtRestRuntime", "AtRestStatus", serviceLifecycle, logging]),
 
         // --- Key vault and its provider plug-ins (C ABI between them). ---
         .target(name: "CKeyProviderABI"),
@@ -68,7 +70,8 @@ let package = Package(
             linkerSettings: [.linkedLibrary("crypto")]),
         .target(
             name: "AtRestKeyVault",
-            dependencies: ["AtRestCrypto", "AtRestWire", "AtRestIdentity", "AtRestLocalState", "CKeyProviderABI"]),
+            dependencies: ["AtRestCrypto", "AtRestWire", "AtRestIdentity", "AtRestLocalState", "CKeyProviderABI",
+                           "AtRestMessaging", "AtRestRuntime", "AtRestStatus", serviceLifecycle, logging]),
 
         // Typed clients (identity, vault) over RPCClient + bearer token: the CLI, services, tests.
         .target(
@@ -85,10 +88,10 @@ let package = Package(
         // --- Data path: crypto workers and the front door (docs/DATA-PATH.md). ---
         .target(
             name: "AtRestCryptoWorker",
-            dependencies: ["AtRestCrypto", "AtRestWire", "AtRestMessaging", "AtRestStorage", "AtRestIdentity", "AtRestKeyVault", "AtRestClient", "AtRestStatus", "AtRestLocalState", logging]),
+            dependencies: ["AtRestCrypto", "AtRestWire", "AtRestMessaging", "AtRestStorage", "AtRestIdentity", "AtRestKeyVault", "AtRestClient", "AtRestStatus", "AtRestLocalState", "AtRestRuntime", logging, serviceLifecycle]),
         .target(
             name: "AtRestFrontDoor",
-            dependencies: ["AtRestCrypto", "AtRestWire", "AtRestMessaging", "AtRestIdentity", "AtRestKeyVault", "AtRestClient", "AtRestCryptoWorker", "AtRestStatus", "AtRestRuntime", "AtRestLocalState", "AtRestStorage", logging]),
+            dependencies: ["AtRestCrypto", "AtRestWire", "AtRestMessaging", "AtRestIdentity", "AtRestKeyVault", "AtRestClient", "AtRestCryptoWorker", "AtRestStatus", "AtRestRuntime", "AtRestLocalState", "AtRestStorage", logging, serviceLifecycle]),
 
         .executableTarget(
             name: "atrest-frontdoor",
@@ -112,7 +115,7 @@ let package = Package(
         // Echo peer for messaging tests and benchmarks: server, broker, worker.
         .executableTarget(
             name: "atrest-echo",
-            dependencies: ["AtRestMessaging", "AtRestWire", "AtRestRuntime", argumentParser, logging]),
+            dependencies: ["AtRestMessaging", "AtRestWire", "AtRestRuntime", argumentParser, logging, serviceLifecycle]),
         .executableTarget(
             name: "atrest-identity",
             dependencies: ["AtRestStatus", "AtRestIdentity", "AtRestMessaging", "AtRestRuntime", "AtRestServiceKit", argumentParser, logging]),
@@ -139,7 +142,7 @@ let package = Package(
         // --- Tests. ---
         .testTarget(name: "AtRestWireTests", dependencies: ["AtRestWire"]),
         .testTarget(name: "AtRestCryptoTests", dependencies: ["AtRestCrypto"]),
-        .testTarget(name: "AtRestRuntimeTests", dependencies: ["AtRestRuntime"]),
+        .testTarget(name: "AtRestRuntimeTests", dependencies: ["AtRestRuntime", serviceLifecycle, logging]),
         .testTarget(name: "AtRestMessagingTests", dependencies: ["AtRestMessaging", "AtRestWire"]),
         .testTarget(name: "AtRestStorageTests", dependencies: ["AtRestStorage", "AtRestCrypto"]),
         .testTarget(name: "AtRestIdentityTests", dependencies: ["AtRestIdentity", "AtRestCrypto", "AtRestWire", "AtRestLocalState"]),

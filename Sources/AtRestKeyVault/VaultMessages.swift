@@ -409,7 +409,7 @@ public struct IdentityTenant: Sendable, Equatable, WireMessage {
     public var wire: WireFields { [1: .string(principalID), 2: .string(accountID), 3: .string(tenant)] }
 }
 
-/// Which service principal created a key (see `KeyVaultConfig.serviceRole`).
+/// Which service principal created a key (see `KeyVaultConfiguration.serviceRole`).
 struct KeyCreator: Sendable, Equatable, WireMessage {
     static let protoName = "atrest.v1.VaultKeyCreator"
     var key: KeyRef
