@@ -146,7 +146,10 @@ let package = Package(
         .testTarget(name: "AtRestMessagingTests", dependencies: ["AtRestMessaging", "AtRestWire"]),
         .testTarget(name: "AtRestStorageTests", dependencies: ["AtRestStorage", "AtRestCrypto"]),
         .testTarget(name: "AtRestIdentityTests", dependencies: ["AtRestIdentity", "AtRestCrypto", "AtRestWire", "AtRestLocalState"]),
-        .testTarget(name: "AtRestKeyVaultTests", dependencies: ["AtRestKeyVault", "AtRestCrypto", "AtRestWire"]),
+        .testTarget(
+            name: "AtRestKeyVaultTests",
+            dependencies: ["AtRestKeyVault", "AtRestCrypto", "AtRestWire", "AtRestIdentity", "AtRestMessaging", "AtRestRuntime",
+                           serviceLifecycle, logging]),
         .testTarget(name: "AtRestLocalStateTests", dependencies: ["AtRestLocalState", "AtRestCrypto"]),
         // Every WireMessage conformer round-trips through protobuf-c (docs/PROTOCOL.md).
         .testTarget(
