@@ -77,7 +77,7 @@ let package = Package(
         .target(
             name: "AtRestClient",
             dependencies: ["AtRestMessaging", "AtRestWire", "AtRestIdentity", "AtRestKeyVault", "AtRestCrypto", "AtRestLocalState"]),
-        // Glue every service executable shares: serve-until-signalled, CURVE key files and flags.
+        // Glue every service executable shares: start-up (ProcessStart), CURVE key files and flags.
         .target(
             name: "AtRestServiceKit",
             dependencies: ["AtRestMessaging", "AtRestRuntime", "AtRestCrypto", argumentParser]),
