@@ -7,6 +7,7 @@ import PackageDescription
 
 let argumentParser = Target.Dependency.product(name: "ArgumentParser", package: "swift-argument-parser")
 let logging = Target.Dependency.product(name: "Logging", package: "swift-log")
+let serviceLifecycle = Target.Dependency.product(name: "ServiceLifecycle", package: "swift-service-lifecycle")
 
 let package = Package(
     name: "AtRest",
@@ -29,6 +30,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
     ],
     targets: [
         // --- C libraries: the only targets whose users touch C pointers. ---
@@ -49,7 +51,7 @@ let package = Package(
         // --- Swift layers. ---
         .target(name: "AtRestCrypto", dependencies: ["COpenSSL"]),
         .target(name: "AtRestWire", dependencies: ["CAtRestProto"]),
-        .target(name: "AtRestRuntime", dependencies: ["CAtRestLinux", logging]),
+        .target(name: "AtRestRuntime", dependencies: ["CAtRestLinux", logging, serviceLifecycle]),
         .target(name: "AtRestMessaging", dependencies: ["CZeroMQ", "CAtRestLinux", "AtRestWire", "AtRestCrypto", logging]),
         .target(name: "AtRestStorage", dependencies: ["AtRestCrypto", "AtRestLocalState", "CAtRestLinux"]),
         // Small local state files of the services: atomic writes, root keys, sealed files.
@@ -58,7 +60,10 @@ let package = Package(
         .target(name: "AtRestTokens", dependencies: ["AtRestCrypto", "AtRestWire"]),
         // Admission of password logins, shared by the identity service and the front door that forwards them.
         .target(name: "AtRestLoginGate", dependencies: ["AtRestWire"]),
-        .target(name: "AtRestIdentity", dependencies: ["AtRestCrypto", "AtRestWire", "AtRestTokens", "AtRestLoginGate", "AtRestLocalState"]),
+        .target(
+            name: "AtRestIdentity",
+            dependencies: ["AtRestCrypto", "AtRestWire", "AtRestTokens", "AtRestLoginGate", "AtRestLocalState",
+                           "AtRestMessaging", "AtRestRuntime", "AtRestStatus", serviceLifecycle, logging]),
 
         // --- Key vault and its provider plug-ins (C ABI between them). ---
         .target(name: "CKeyProviderABI"),
@@ -72,13 +77,14 @@ let package = Package(
             linkerSettings: [.linkedLibrary("crypto")]),
         .target(
             name: "AtRestKeyVault",
-            dependencies: ["AtRestCrypto", "AtRestWire", "AtRestTokens", "AtRestLocalState", "CKeyProviderABI"]),
+            dependencies: ["AtRestCrypto", "AtRestWire", "AtRestTokens", "AtRestLocalState", "CKeyProviderABI",
+                           "AtRestMessaging", "AtRestRuntime", "AtRestStatus", serviceLifecycle, logging]),
 
         // Typed clients (identity, vault) over RPCClient + bearer token: the CLI, services, tests.
         .target(
             name: "AtRestClient",
             dependencies: ["AtRestMessaging", "AtRestWire", "AtRestTokens", "AtRestCrypto", "AtRestLocalState"]),
-        // Glue every service executable shares: serve-until-signalled, CURVE key files and flags.
+        // Glue every service executable shares: start-up (ProcessStart), CURVE key files and flags.
         .target(
             name: "AtRestServiceKit",
             dependencies: ["AtRestMessaging", "AtRestRuntime", "AtRestCrypto", argumentParser]),
@@ -89,10 +95,10 @@ let package = Package(
         // --- Data path: crypto workers and the front door (docs/DATA-PATH.md). ---
         .target(
             name: "AtRestCryptoWorker",
-            dependencies: ["AtRestCrypto", "AtRestWire", "AtRestMessaging", "AtRestStorage", "AtRestTokens", "AtRestClient", "AtRestStatus", "AtRestLocalState", logging]),
+            dependencies: ["AtRestCrypto", "AtRestWire", "AtRestMessaging", "AtRestStorage", "AtRestTokens", "AtRestClient", "AtRestStatus", "AtRestLocalState", "AtRestRuntime", logging, serviceLifecycle]),
         .target(
             name: "AtRestFrontDoor",
-            dependencies: ["AtRestCrypto", "AtRestWire", "AtRestMessaging", "AtRestTokens", "AtRestLoginGate", "AtRestClient", "AtRestStatus", "AtRestRuntime", "AtRestLocalState", "AtRestStorage", logging]),
+            dependencies: ["AtRestCrypto", "AtRestWire", "AtRestMessaging", "AtRestTokens", "AtRestLoginGate", "AtRestClient", "AtRestStatus", "AtRestRuntime", "AtRestLocalState", "AtRestStorage", logging, serviceLifecycle]),
 
         .executableTarget(
             name: "atrest-frontdoor",
@@ -118,7 +124,7 @@ let package = Package(
         // Echo peer for messaging tests and benchmarks: server, broker, worker.
         .executableTarget(
             name: "atrest-echo",
-            dependencies: ["AtRestMessaging", "AtRestWire", "AtRestRuntime", argumentParser, logging]),
+            dependencies: ["AtRestMessaging", "AtRestWire", "AtRestRuntime", argumentParser, logging, serviceLifecycle]),
         .executableTarget(
             name: "atrest-identity",
             dependencies: ["AtRestStatus", "AtRestIdentity", "AtRestMessaging", "AtRestRuntime", "AtRestServiceKit", argumentParser, logging]),
@@ -145,11 +151,14 @@ let package = Package(
         // --- Tests. ---
         .testTarget(name: "AtRestWireTests", dependencies: ["AtRestWire"]),
         .testTarget(name: "AtRestCryptoTests", dependencies: ["AtRestCrypto"]),
-        .testTarget(name: "AtRestRuntimeTests", dependencies: ["AtRestRuntime"]),
+        .testTarget(name: "AtRestRuntimeTests", dependencies: ["AtRestRuntime", serviceLifecycle, logging]),
         .testTarget(name: "AtRestMessagingTests", dependencies: ["AtRestMessaging", "AtRestWire"]),
         .testTarget(name: "AtRestStorageTests", dependencies: ["AtRestStorage", "AtRestCrypto"]),
         .testTarget(name: "AtRestIdentityTests", dependencies: ["AtRestIdentity", "AtRestTokens", "AtRestLoginGate", "AtRestCrypto", "AtRestWire", "AtRestLocalState"]),
-        .testTarget(name: "AtRestKeyVaultTests", dependencies: ["AtRestKeyVault", "AtRestTokens", "AtRestCrypto", "AtRestWire", "AtRestWireTesting"]),
+        .testTarget(
+            name: "AtRestKeyVaultTests",
+            dependencies: ["AtRestKeyVault", "AtRestTokens", "AtRestCrypto", "AtRestWire", "AtRestWireTesting", "AtRestMessaging", "AtRestRuntime",
+                           serviceLifecycle, logging]),
         .testTarget(name: "AtRestLocalStateTests", dependencies: ["AtRestLocalState", "AtRestCrypto"]),
         // Every WireMessage conformer round-trips through protobuf-c (docs/PROTOCOL.md).
         .testTarget(

@@ -9,43 +9,12 @@ import Logging
 /// store, connected to the front door's worker endpoint, with its account
 /// key cache re-checked on a timer. The executable parses flags and runs this.
 public final class CryptoWorker: Sendable {
-    public struct Configuration: Sendable {
-        public var frontDoorWorkers: String
-        public var dataDirectory: String
-        public var credit: Int
-        public var workerID: String
-        public var keyCache: AccountKeyCache.Configuration
-        /// How often cached keys are re-checked with the vault (events can be lost).
-        public var recheckInterval: Duration
-        /// The vault's key-event PUB endpoint; nil: timer only.
-        public var vaultEventsEndpoint: String?
-        /// CURVE to the front door's worker socket and to the vault's event socket (nil: plain TCP).
-        public var frontDoorCurve: CurveClientConfiguration?
-        public var vaultCurve: CurveClientConfiguration?
-        public var logger: Logger
-        /// Where `atrest.v1.Status/Get` is served (workers otherwise only
-        /// connect); nil: not served.
-        public var statusEndpoint: String?
-
-        public init(frontDoorWorkers: String, dataDirectory: String, credit: Int = 8,
-                    workerID: String = "worker-\(UInt32.random(in: .min ... .max))",
-                    keyCache: AccountKeyCache.Configuration = .init(), recheckInterval: Duration = .seconds(5),
-                    vaultEventsEndpoint: String? = nil, frontDoorCurve: CurveClientConfiguration? = nil,
-                    vaultCurve: CurveClientConfiguration? = nil, logger: Logger = Logger(label: "atrest.worker")) {
-            self.frontDoorCurve = frontDoorCurve
-            self.vaultCurve = vaultCurve
-            self.vaultEventsEndpoint = vaultEventsEndpoint
-            self.frontDoorWorkers = frontDoorWorkers
-            self.dataDirectory = dataDirectory
-            self.credit = credit
-            self.workerID = workerID
-            self.keyCache = keyCache
-            self.recheckInterval = recheckInterval
-            self.logger = logger
-        }
-    }
+    public typealias Configuration = CryptoWorkerConfiguration
 
     public let keys: AccountKeyCache
+    /// The front door's worker endpoint and this worker's name (ready line, logs).
+    public let frontDoorWorkers: String
+    public let workerID: String
     public let store: ObjectStore
     public let status: ServiceStatus
     /// The bound status endpoint, when `statusEndpoint` was set.
@@ -57,6 +26,8 @@ public final class CryptoWorker: Sendable {
     private let eventTask: Task<Void, Never>?
 
     public init(configuration: Configuration, keyVault: AccountKeyVault) throws {
+        frontDoorWorkers = configuration.frontDoorWorkers
+        workerID = configuration.workerID
         store = try ObjectStore(directory: configuration.dataDirectory)
         // Top level only: the store creates everything below 0700/0600, and a walk of every object costs too much.
         try FileAccess.requirePrivateTree(configuration.dataDirectory, what: "worker data directory", depth: 0)

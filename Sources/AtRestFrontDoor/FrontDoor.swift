@@ -12,32 +12,7 @@ import Logging
 /// account registry, and the control plane. The executable parses flags and
 /// runs this; tests build the same thing in-process.
 public final class FrontDoor: Sendable {
-    public struct Configuration: Sendable {
-        public var clientEndpoint: String = "tcp://127.0.0.1:7400"
-        public var workerEndpoint: String = "tcp://127.0.0.1:7401"
-        public var identityEndpoint: String = "tcp://127.0.0.1:7420"
-        public var vaultEndpoint: String = "tcp://127.0.0.1:7410"
-        /// The vault's key-event PUB endpoint; nil: no events (timer only).
-        public var vaultEventsEndpoint: String? = "tcp://127.0.0.1:7411"
-        public var dataDirectory: String
-        public var credentials: ServiceTokens.Credentials
-        public var issuer: String = "atrest-identity"
-        public var audience: String = "atrest"
-        public var logger: Logger = Logger(label: "atrest.frontdoor")
-        /// CURVE on the client and worker sockets (nil: plain TCP, loopback development).
-        public var clientCurve: CurveServerConfiguration?
-        public var workerCurve: CurveServerConfiguration?
-        /// CURVE to the identity service and the vault (RPC and events).
-        public var identityCurve: CurveClientConfiguration?
-        public var vaultCurve: CurveClientConfiguration?
-        /// Per-client bounds of the public endpoint (docs/OPERATIONS.md "Limits").
-        public var clientLimits = ClientLimits()
-
-        public init(dataDirectory: String, credentials: ServiceTokens.Credentials) {
-            self.dataDirectory = dataDirectory
-            self.credentials = credentials
-        }
-    }
+    public typealias Configuration = FrontDoorConfiguration
 
     public let broker: Broker
     public let status: ServiceStatus

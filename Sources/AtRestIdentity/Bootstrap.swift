@@ -11,7 +11,7 @@ import AtRestTokens
 /// file; the service never reads it back except to reuse it when the state
 /// was lost but the file survived.
 enum Bootstrap {
-    static func ensurePrincipals(in state: inout IdentityState, config: IdentityServiceConfig, now: Int64) throws {
+    static func ensurePrincipals(in state: inout IdentityState, config: IdentityConfiguration, now: Int64) throws {
         try ensure(name: config.adminName, secret: config.adminSecret, role: .identityAdministrator,
                    kind: .user, in: &state, config: config, now: now)
         for spec in config.servicePrincipals {
@@ -21,7 +21,7 @@ enum Bootstrap {
     }
 
     private static func ensure(name: String, secret: String?, role: Role, kind: PrincipalKind,
-                               in state: inout IdentityState, config: IdentityServiceConfig, now: Int64) throws {
+                               in state: inout IdentityState, config: IdentityConfiguration, now: Int64) throws {
         let tenant = IdentityState.systemTenant
         guard Names.isValid(name) else { throw IdentityError("bootstrap principal name '\(name)' is not valid: use \(Names.rule)") }
         if state.principals.values.contains(where: { $0.tenant == tenant && $0.name == name }) { return }
@@ -33,11 +33,11 @@ enum Bootstrap {
     }
 
     /// The path of a generated credential file.
-    static func credentialPath(name: String, config: IdentityServiceConfig) -> String {
+    static func credentialPath(name: String, config: IdentityConfiguration) -> String {
         "\(config.credentialsDirectory)/\(name).secret"
     }
 
-    private static func credentialFileSecret(name: String, config: IdentityServiceConfig) throws -> String {
+    private static func credentialFileSecret(name: String, config: IdentityConfiguration) throws -> String {
         let path = credentialPath(name: name, config: config)
         try LocalFile.makeDirectory(config.credentialsDirectory)
         if let existing = try LocalFile.read(path) {

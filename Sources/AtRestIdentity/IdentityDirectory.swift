@@ -12,11 +12,11 @@ actor IdentityDirectory {
     private var state: IdentityState
     private var ring: SigningKeyRing
     private let file: SealedStateFile
-    private let config: IdentityServiceConfig
+    private let config: IdentityConfiguration
     private let rootKey: SecretBytes
 
     /// Opens the state under `config.dataDirectory`, creating it at first start.
-    init(config: IdentityServiceConfig) throws {
+    init(config: IdentityConfiguration) throws {
         try LocalFile.makeDirectory(config.dataDirectory)
         try FileAccess.requirePrivateTree(config.dataDirectory, what: "identity data directory")
         let stateExists = LocalFile.exists(config.statePath)

@@ -8,7 +8,7 @@ import Glibc
 /// only: a missing key while state exists is an error, since a fresh key
 /// would make every stored principal and key unreadable (`RootKeyFile`).
 enum IdentityRootKey {
-    static func resolve(config: IdentityServiceConfig, stateExists: Bool) throws -> SecretBytes {
+    static func resolve(config: IdentityConfiguration, stateExists: Bool) throws -> SecretBytes {
         do {
             return try RootKeyFile.resolve(
                 path: config.resolvedRootKeyPath, environmentVariable: config.rootKeyEnvironmentVariable,

@@ -15,7 +15,7 @@ import AtRestWire
 /// unless `adminSecret` is configured). Log in as `admin` in the system
 /// tenant with that secret to create tenants, users and grants.
 public final class IdentityService: Sendable {
-    public let config: IdentityServiceConfig
+    public let config: IdentityConfiguration
     let directory: IdentityDirectory
     let throttle: LoginThrottle
     /// Bounds concurrent password hashing and keeps it off the cooperative pool.
@@ -26,7 +26,7 @@ public final class IdentityService: Sendable {
     /// A precomputed hash to check unknown principals against, so their answer costs the same time.
     let decoyHash: PasswordHash
 
-    public init(config: IdentityServiceConfig) async throws {
+    public init(config: IdentityConfiguration) async throws {
         self.config = config
         directory = try IdentityDirectory(config: config)
         throttle = LoginThrottle(policy: config.loginThrottle, now: config.now)

@@ -20,19 +20,19 @@ public enum AuditRecovery {
     }
 
     /// The state of the audit log under `config.dataDirectory`, without changing anything.
-    public static func inspect(config: KeyVaultConfig) throws(VaultError) -> AuditVerification {
+    public static func inspect(config: KeyVaultConfiguration) throws(VaultError) -> AuditVerification {
         try open(config).verify()
     }
 
     /// Records the gap and re-anchors; `actor` says who ran it ("user@host").
-    public static func recover(config: KeyVaultConfig, actor: String, reason: String = "") throws(VaultError) -> Report {
+    public static func recover(config: KeyVaultConfiguration, actor: String, reason: String = "") throws(VaultError) -> Report {
         let log = try open(config)
         let before = try log.verify()
         let record = try log.recordGap(by: actor, reason: reason, time: config.clock())
         return Report(before: before, gap: record?.entry, damagedCopy: record?.damagedCopy)
     }
 
-    private static func open(_ config: KeyVaultConfig) throws(VaultError) -> AuditLog {
+    private static func open(_ config: KeyVaultConfiguration) throws(VaultError) -> AuditLog {
         let data = config.dataDirectory
         guard LocalFile.exists(data) else { throw VaultError(.notFound, "data directory '\(data)' does not exist") }
         // Never create a root key here: a new key would verify nothing.

@@ -9,7 +9,7 @@ import AtRestWire
 /// handlers call it directly. Every key operation, allowed or not, leaves one
 /// audit entry; errors name the key, never key bytes.
 public final class KeyVault: Sendable {
-    public let config: KeyVaultConfig
+    public let config: KeyVaultConfiguration
     let providers: [String: LoadedProvider]
     let policy: VaultPolicy
     let audit: AuditLog
@@ -25,7 +25,7 @@ public final class KeyVault: Sendable {
     /// provider that cannot be loaded (missing file, missing symbol, wrong ABI
     /// version, bad config), a bad root key, or a corrupt vault state; a
     /// provider whose own state is corrupt is left unavailable instead.
-    public init(config: KeyVaultConfig, events: any KeyEventSink = NoKeyEvents()) throws(VaultError) {
+    public init(config: KeyVaultConfiguration, events: any KeyEventSink = NoKeyEvents()) throws(VaultError) {
         self.config = config
         self.events = events
         let data = config.dataDirectory
@@ -35,7 +35,7 @@ public final class KeyVault: Sendable {
         }
         let rootKey = try RootKey.load(config)
         namespace = try KeyNamespace(rootKey: rootKey)
-        let directory = config.pluginDirectory ?? KeyVaultConfig.defaultPluginDirectory()
+        let directory = config.pluginDirectory ?? KeyVaultConfiguration.defaultPluginDirectory()
         var providers: [String: LoadedProvider] = [:]
         for spec in config.providers {
             guard (try? ProviderName.validate(spec.name)) != nil else {

@@ -23,7 +23,7 @@ public struct KeyVaultService: Sendable {
     }
 
     /// Opens the vault from `config` and builds the router (what the executable calls).
-    public init(config: KeyVaultConfig, events: any KeyEventSink = NoKeyEvents(), authenticate: @escaping Authenticate) throws(VaultError) {
+    public init(config: KeyVaultConfiguration, events: any KeyEventSink = NoKeyEvents(), authenticate: @escaping Authenticate) throws(VaultError) {
         self.init(vault: try KeyVault(config: config, events: events), authenticate: authenticate)
     }
 

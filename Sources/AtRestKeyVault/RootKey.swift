@@ -9,7 +9,7 @@ import Glibc
 enum RootKey {
     static let environmentVariable = "ATREST_VAULT_ROOT_KEY"
 
-    static func load(_ config: KeyVaultConfig) throws(VaultError) -> SecretBytes {
+    static func load(_ config: KeyVaultConfiguration) throws(VaultError) -> SecretBytes {
         if let hex = config.rootKeyHex { return try parse(hex, source: "the configured root key") }
         if let env = getenv(environmentVariable), env.pointee != 0 {
             return try parse(String(cString: env), source: "$\(environmentVariable)")

@@ -19,7 +19,7 @@ struct VaultStateMessage: Sendable, WireMessage {
     var wire: WireFields { [1: .messages(grants), 2: .messages(references), 3: .messages(creators), 4: .messages(moved)] }
 }
 
-/// Which service principal created a key (see `KeyVaultConfig.serviceRole`).
+/// Which service principal created a key (see `KeyVaultConfiguration.serviceRole`).
 struct KeyCreator: Sendable, Equatable, WireMessage {
     static let protoName = "atrest.v1.VaultKeyCreator"
     var key: KeyRef

@@ -1,21 +1,11 @@
-import Glibc
-
 /// The one line a service prints on stdout once it serves, so launchers and
 /// tests can find it: `ready <name> endpoint=<endpoint> [key=value ...]`.
+/// `ServiceMain` prints it once the service group runs.
 public enum ReadyLine {
     public static func format(name: String, endpoint: String, extra: [(String, String)] = []) -> String {
         var line = "ready \(name) endpoint=\(endpoint)"
         for (key, value) in extra { line += " \(key)=\(value)" }
         return line
-    }
-
-    /// Prints the line. SIGTERM/SIGINT are caught from here on (see
-    /// `SignalWatcher.catchTermination`), so a launcher that stops the service
-    /// right after reading the line gets a graceful shutdown.
-    public static func announce(name: String, endpoint: String, extra: [(String, String)] = []) {
-        SignalWatcher.catchTermination()
-        print(format(name: name, endpoint: endpoint, extra: extra))
-        fflush(nil)  // flush stdout even when it is a pipe
     }
 
     /// Parses a ready line back into its fields (for launchers and tests).

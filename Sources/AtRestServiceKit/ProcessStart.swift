@@ -12,10 +12,10 @@ import Foundation
 public enum ProcessStart {
     /// A service: SIGTERM/SIGINT caught from the first instruction on (a
     /// signal during start-up is kept and stops the service gracefully once it
-    /// serves; see `SignalWatcher.catchTermination`), the crypto policy, then
+    /// serves; see `EarlySignals`), the crypto policy, then
     /// logging (`LogSetup`).
     public static func service(_ program: String, logLevel: String?) {
-        SignalWatcher.catchTermination()
+        EarlySignals.catchTermination()
         applyCryptoPolicy(program)
         LogSetup.bootstrap(level: logLevel)
     }

@@ -17,7 +17,7 @@ struct IdentityBench: AsyncParsableCommand {
     func run() async throws {
         var template = Array("/tmp/atrest-identity-bench-XXXXXX".utf8CString)
         let dir = String(cString: template.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!) }!)
-        var config = IdentityServiceConfig(dataDirectory: dir)
+        var config = IdentityConfiguration(dataDirectory: dir)
         config.rootKeyEnvironmentVariable = nil
         config.passwordIterations = 1000
         let service = try await IdentityService(config: config)

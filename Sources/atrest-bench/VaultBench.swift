@@ -34,7 +34,7 @@ struct VaultBench: AsyncParsableCommand {
         }
         let admin = VaultCaller(principalID: "bench-admin", roles: ["vault.admin"])
         let app = VaultCaller(principalID: "bench-app")
-        let service = try KeyVaultService(config: KeyVaultConfig(dataDirectory: directory, providers: [spec],
+        let service = try KeyVaultService(config: KeyVaultConfiguration(dataDirectory: directory, providers: [spec],
                                                                  rootKeyHex: String(repeating: "42", count: 32))) { header in
             header.bearerToken == "admin" ? admin : app
         }
@@ -67,7 +67,7 @@ struct VaultBench: AsyncParsableCommand {
     /// Wrap/unwrap over tcp loopback through a vault whose callers are authenticated by verified tokens.
     private func measureSocket(service: KeyVaultService, wrapBody: [UInt8], unwrapBody: [UInt8], directory: String, key: KeyRef,
                                admin: VaultCaller, spec: ProviderSpec) async throws {
-        var identityConfig = IdentityServiceConfig(dataDirectory: directory + "/identity")
+        var identityConfig = IdentityConfiguration(dataDirectory: directory + "/identity")
         identityConfig.passwordIterations = 1000
         identityConfig.adminSecret = "bench-admin-secret"
         let identity = try await IdentityService(config: identityConfig)

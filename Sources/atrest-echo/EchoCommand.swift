@@ -6,7 +6,7 @@ import Logging
 
 /// `atrest-echo`: an echo peer for messaging tests and benchmarks. Each mode
 /// prints one `ready atrest-echo endpoint=…` line once it serves and exits
-/// cleanly on SIGTERM/SIGINT.
+/// cleanly on SIGTERM/SIGINT (`ServiceMain`).
 @main
 struct EchoCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -58,9 +58,7 @@ struct ServerMode: AsyncParsableCommand {
         let server = try RPCServer(
             service: EchoService.router(name: "server", common: common), endpoint: endpoint,
             configuration: configuration)
-        Ready.announce("endpoint=\(server.endpoint)")
-        await Signals.waitForTermination()
-        server.close()
+        try await Ready.serve("endpoint=\(server.endpoint)") { server.close() }
     }
 }
 
@@ -81,9 +79,7 @@ struct BrokerMode: AsyncParsableCommand {
             clientEndpoint: endpoint, workerEndpoint: workers,
             configuration: BrokerConfiguration(
                 heartbeatInterval: .milliseconds(heartbeatMs), isIdempotent: { idempotentMethods.contains($0) }))
-        Ready.announce("endpoint=\(broker.clientEndpoint) workers=\(broker.workerEndpoint)")
-        await Signals.waitForTermination()
-        broker.close()
+        try await Ready.serve("endpoint=\(broker.clientEndpoint) workers=\(broker.workerEndpoint)") { broker.close() }
     }
 }
 
@@ -102,8 +98,6 @@ struct WorkerMode: AsyncParsableCommand {
             brokerEndpoint: broker, service: EchoService.router(name: name, common: common),
             configuration: WorkerConfiguration(
                 credit: credit, heartbeatInterval: .milliseconds(heartbeatMs), workerID: name))
-        Ready.announce("endpoint=\(broker) name=\(name)")
-        await Signals.waitForTermination()
-        await worker.drain()
+        try await Ready.serve("endpoint=\(broker) name=\(name)") { await worker.drain() }
     }
 }

@@ -2,6 +2,8 @@ import AtRestRuntime
 import AtRestMessaging
 import AtRestWire
 import Foundation
+import Logging
+import ServiceLifecycle
 
 /// The echo methods: `Echo` (idempotent) and `EchoOnce` (same behaviour,
 /// treated as non-idempotent by the broker), replying with the text, who
@@ -23,24 +25,21 @@ enum EchoService {
     }
 }
 
-/// Lines on stdout that launchers wait for.
+/// Lines on stdout that launchers wait for, and serving until SIGTERM/SIGINT.
 enum Ready {
-    static func announce(_ fields: String) {
-        SignalWatcher.catchTermination()
-        line("ready atrest-echo \(fields)")
-    }
-
     static func line(_ text: String) {
         print(text)
         fflush(nil)
     }
-}
 
-/// Waits for SIGTERM or SIGINT (caught from the ready line on: `Ready.announce`).
-enum Signals {
-    static func waitForTermination() async {
-        let watcher = SignalWatcher.start([SIGTERM, SIGINT])
-        _ = await watcher.next()
-        watcher.cancel()
+    /// Runs until SIGTERM or SIGINT under `ServiceMain` (the ready line
+    /// `ready atrest-echo <fields>` once the group runs), then `stop`.
+    static func serve(_ fields: String, stop: @escaping @Sendable () async -> Void) async throws {
+        EarlySignals.catchTermination()
+        let serving = ClosureService {
+            try? await gracefulShutdown()
+            await stop()
+        }
+        try await ServiceMain.run([serving], ready: "ready atrest-echo \(fields)", logger: Logger(label: "atrest.echo"))
     }
 }

@@ -4,23 +4,23 @@ import AtRestFrontDoor
 import AtRestMessaging
 import AtRestRuntime
 import AtRestServiceKit
-import AtRestTokens
 import AtRestWire
-import Glibc
 import Logging
 
-/// `atrest-frontdoor`: the public endpoint. Prints
+/// `atrest-frontdoor`: the public endpoint. Parses flags into a
+/// `FrontDoorConfiguration`, builds the `FrontDoor` and runs it under
+/// `ServiceMain`; prints
 /// `ready atrest-frontdoor endpoint=<clients> workers=<workers>` once it serves.
 @main
 struct FrontDoorCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "atrest-frontdoor", abstract: "AtRest front door: authenticates calls, answers accounts, queues blob work for workers.")
 
-    @Option(help: "Client endpoint to bind.") var endpoint = "tcp://127.0.0.1:7400"
-    @Option(help: "Worker endpoint to bind.") var workers = "tcp://127.0.0.1:7401"
-    @Option(help: "Identity service endpoint.") var identity = "tcp://127.0.0.1:7420"
-    @Option(help: "Key vault endpoint.") var vault = "tcp://127.0.0.1:7410"
-    @Option(help: "Key vault event endpoint ('' = none).") var vaultEvents = "tcp://127.0.0.1:7411"
+    @Option(help: "Client endpoint to bind.") var endpoint = DefaultEndpoints.frontDoor
+    @Option(help: "Worker endpoint to bind.") var workers = DefaultEndpoints.frontDoorWorkers
+    @Option(help: "Identity service endpoint.") var identity = DefaultEndpoints.identity
+    @Option(help: "Key vault endpoint.") var vault = DefaultEndpoints.vault
+    @Option(help: "Key vault event endpoint ('' = none).") var vaultEvents = DefaultEndpoints.vaultEvents
     @Option(help: "Data directory (account registry).") var dataDir = "data/frontdoor"
     @Option(help: "Service principal name.") var clientId = "frontdoor"
     @Option(help: "File holding the service principal's secret.") var credentialsFile: String
@@ -51,8 +51,14 @@ struct FrontDoorCommand: AsyncParsableCommand {
     func run() async throws {
         MemoryTuning.keepLargeBuffers()
         ProcessStart.service("atrest-frontdoor", logLevel: logLevel)
+        let configuration = try configuration()
+        let frontDoor = try await FrontDoor(configuration: configuration)
+        try await ServiceMain.run([frontDoor], ready: frontDoor.readyLine, logger: configuration.logger)
+    }
+
+    func configuration() throws -> FrontDoorConfiguration {
         let secret = try CredentialsFile.readSecret(credentialsFile)
-        var config = FrontDoor.Configuration(
+        var config = FrontDoorConfiguration(
             dataDirectory: dataDir, credentials: .init(clientID: clientId, secret: secret))
         config.clientEndpoint = endpoint
         config.workerEndpoint = workers
@@ -73,10 +79,6 @@ struct FrontDoorCommand: AsyncParsableCommand {
         config.clientLimits.maxQueuedBytes = maxQueuedMibPerClient << 20
         config.clientLimits.sendBufferBytes = clientBufferMib << 20
         config.clientLimits.slowClientTimeout = .milliseconds(slowClientTimeoutMs)
-        let frontDoor = try await FrontDoor(configuration: config)
-        ReadyLine.announce(name: "atrest-frontdoor", endpoint: frontDoor.clientEndpoint, extra: [("workers", frontDoor.workerEndpoint)])
-        let signals = SignalWatcher.start([SIGTERM, SIGINT])
-        _ = await signals.next()
-        frontDoor.close()
+        return config
     }
 }

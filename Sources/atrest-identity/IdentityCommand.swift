@@ -1,15 +1,13 @@
 import ArgumentParser
 import AtRestIdentity
-import AtRestMessaging
 import AtRestRuntime
 import AtRestServiceKit
-import AtRestStatus
-import Logging
+import AtRestWire
 
 /// `atrest-identity`: principals, tenants, managed identities and signed
-/// tokens on a ROUTER socket (docs/IDENTITY.md). Parses flags, builds
-/// `IdentityService`, serves its router, prints the ready line and runs until
-/// SIGTERM/SIGINT.
+/// tokens on a ROUTER socket (docs/IDENTITY.md). Parses flags into an
+/// `IdentityConfiguration`, builds the `IdentityServer` and runs it under
+/// `ServiceMain` until SIGTERM/SIGINT.
 @main
 struct IdentityCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -17,7 +15,7 @@ struct IdentityCommand: AsyncParsableCommand {
         abstract: "The AtRest identity service: principals, tenants, managed identities, signed tokens.")
 
     @Option(help: "Endpoint to bind (tcp://127.0.0.1:* picks a free port).")
-    var endpoint = "tcp://127.0.0.1:7420"
+    var endpoint = DefaultEndpoints.identity
 
     @Option(help: "State directory (identity.state, root.key, credentials/); created if missing.")
     var dataDir: String
@@ -45,16 +43,18 @@ struct IdentityCommand: AsyncParsableCommand {
 
     func run() async throws {
         ProcessStart.service("atrest-identity", logLevel: logLevel)
-        let logger = Logger(label: "atrest.identity")
-        var config = IdentityServiceConfig(dataDirectory: dataDir)
+        let configuration = try configuration()
+        let identity = try await IdentityServer.build(configuration)
+        try await ServiceMain.run([identity], ready: identity.readyLine, logger: configuration.logger)
+    }
+
+    func configuration() throws -> IdentityConfiguration {
+        var config = IdentityConfiguration(dataDirectory: dataDir)
+        config.endpoint = endpoint
+        config.curve = try curve.configuration()
         config.issuer = issuer
         config.tokenLifetimeSeconds = tokenLifetime
         config.servicePrincipals = servicePrincipals.map { ServicePrincipalSpec(name: $0) }
-        let service = try await IdentityService(config: config)
-        let server = try RPCServer(
-            service: StatusService(service.router, status: ServiceStatus(service: "atrest-identity")), endpoint: endpoint,
-            configuration: RPCServerConfiguration(curve: try curve.configuration(), logger: logger))
-        ReadyLine.announce(name: "atrest-identity", endpoint: server.endpoint)
-        try await ServiceRunner.run([ServingService(name: "identity-rpc") { server.close() }]) { logger.notice("\($0)") }
+        return config
     }
 }

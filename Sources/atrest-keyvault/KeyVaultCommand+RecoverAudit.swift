@@ -9,7 +9,7 @@ extension KeyVaultCommand {
     /// The vault's exit status when the audit log does not verify at start (EX_DATAERR).
     static let auditIncompleteExitCode: Int32 = 65
 
-    func recover(_ config: KeyVaultConfig) throws {
+    func recover(_ config: KeyVaultConfiguration) throws {
         let report: AuditRecovery.Report
         do {
             report = try AuditRecovery.recover(config: config, actor: Self.actor(), reason: recoverAuditReason)

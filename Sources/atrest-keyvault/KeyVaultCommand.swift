@@ -1,19 +1,17 @@
 import ArgumentParser
 import AtRestClient
 import AtRestKeyVault
-import AtRestMessaging
 import AtRestRuntime
 import AtRestServiceKit
-import AtRestStatus
-import AtRestTokens
 import AtRestWire
 import Foundation
-import Logging
 
 /// `atrest-keyvault`: loads the key-provider plug-ins, serves
 /// `atrest.v1.KeyVault/*` with every call authenticated by a bearer token
 /// verified offline, publishes key events, and applies the rotation policy
-/// on a timer (docs/KEY-PROVIDERS.md).
+/// on a timer (docs/KEY-PROVIDERS.md). Parses flags into a
+/// `KeyVaultConfiguration`, builds the `KeyVaultServer` (AtRestKeyVault) and
+/// runs it under `ServiceMain`.
 @main
 struct KeyVaultCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -21,10 +19,10 @@ struct KeyVaultCommand: AsyncParsableCommand {
         abstract: "The AtRest key vault: provider plug-ins, access policy, wrap/unwrap, audit log, key events.")
 
     @Option(help: "RPC endpoint to bind (tcp://127.0.0.1:* picks a free port).")
-    var endpoint = "tcp://127.0.0.1:7410"
+    var endpoint = DefaultEndpoints.vault
 
     @Option(help: "Key-event PUB endpoint to bind.")
-    var eventsEndpoint = "tcp://127.0.0.1:7411"
+    var eventsEndpoint = DefaultEndpoints.vaultEvents
 
     @Option(help: "State directory (provider state, vault.state, audit.log, root.key); created if missing.")
     var dataDir: String
@@ -39,7 +37,7 @@ struct KeyVaultCommand: AsyncParsableCommand {
     var providerConfig: [String] = []
 
     @Option(help: "The identity service, for its signing keys (Keys) and account lookups.")
-    var identityEndpoint = "tcp://127.0.0.1:7420"
+    var identityEndpoint = DefaultEndpoints.identity
 
     @Option(help: "Trusted token issuer (default: the one the identity service publishes).")
     var issuer: String?
@@ -83,70 +81,47 @@ struct KeyVaultCommand: AsyncParsableCommand {
 
     func run() async throws {
         ProcessStart.service("atrest-keyvault", logLevel: logLevel)
-        let logger = Logger(label: "atrest.keyvault")
-        let curveConfiguration = try curve.configuration()
-        var config = KeyVaultConfig(dataDirectory: dataDir, pluginDirectory: pluginDir,
-                                    providers: try ProviderOption.specs(provider, configs: providerConfig))
+        let configuration = try configuration()
+        if recoverAudit { return try recover(configuration) }
+        let vault: KeyVaultServer
+        do {
+            vault = try await KeyVaultServer.build(configuration, identity: try identity())
+        } catch let error as VaultError {
+            // Plug-in load failures name the file; say it on stderr and exit non-zero.
+            FileHandle.standardError.write(Data("atrest-keyvault: cannot start: \(error.message)\n".utf8))
+            throw error.code == .auditIncomplete ? ExitCode(Self.auditIncompleteExitCode) : ExitCode.failure
+        }
+        try await ServiceMain.run([vault], ready: vault.readyLine, logger: configuration.logger)
+    }
+
+    func configuration() throws -> KeyVaultConfiguration {
+        var config = KeyVaultConfiguration(dataDirectory: dataDir, pluginDirectory: pluginDir,
+                                           providers: try ProviderOption.specs(provider, configs: providerConfig))
         config.adminRole = adminRole
         config.auditorRole = auditorRole
         guard keyStatusAuditInterval >= 0 else { throw ValidationError("--key-status-audit-interval must be 0 or more seconds") }
         config.keyStatusAuditInterval = keyStatusAuditInterval
-        if recoverAudit { return try recover(config) }
+        config.endpoint = endpoint
+        config.eventsEndpoint = eventsEndpoint
+        config.curve = try curve.configuration()
+        config.issuer = issuer
+        config.audience = audience
+        config.rotationCheckInterval = .seconds(rotationCheckInterval)
+        return config
+    }
 
-        let publisher = try EventPublisher(
-            endpoint: eventsEndpoint, configuration: EventPublisherConfiguration(curve: curveConfiguration, logger: logger))
-        let vault: KeyVault
-        do {
-            vault = try KeyVault(config: config, events: KeyEventHandler { publisher.publish(topic: $0.kind.rawValue, $0) })
-        } catch {
-            // Plug-in load failures name the file; say it on stderr and exit non-zero.
-            publisher.close()
-            logger.critical("cannot start", metadata: ["error": "\(error.message)"])
-            FileHandle.standardError.write(Data("atrest-keyvault: cannot start: \(error.message)\n".utf8))
-            throw error.code == .auditIncomplete ? ExitCode(Self.auditIncompleteExitCode) : ExitCode.failure
-        }
-        for (name, reason) in vault.providerStatus {
-            if let reason { logger.error("provider unavailable", metadata: ["provider": "\(name)", "reason": "\(reason)"]) }
-        }
-
+    /// The identity service over `IdentityClient`: its key set, and account
+    /// lookups as this vault's service principal when it has credentials.
+    func identity() throws -> KeyVaultIdentity {
         let identity = IdentityClient(try ServiceClient(
             endpoint: identityEndpoint, timeout: .seconds(5),
             curve: try curveClient.client(serverKey: identityServerKey, flag: "--identity-server-key")))
-        let authenticator = try await VaultAuthenticator.make(identity: identity, issuer: issuer, audience: audience, logger: logger)
         let tokens = try credentialsFile.map { file in
             ServiceTokens(identity: identity.base.rpc,
                           credentials: .init(clientID: principal, secret: try CredentialsFile.readSecret(file)))
         }
-        let service = KeyVaultService(vault: vault, authenticate: authenticator.callerFor,
-                                      resolveAccount: tokens.map { AccountResolver(identity: identity, tokens: $0).resolve })
-        let status = ServiceStatus(service: "atrest-keyvault")
-        status.setFigures {
-            let checks = vault.keyStatusAuditCounts
-            return ([StatusFigure("key_status_checks", label: "audited", checks.audited),
-                     StatusFigure("key_status_checks", label: "counted", checks.counted),
-                     StatusFigure("key_status_summaries", checks.summaries)], [])
-        }
-        let server = try RPCServer(
-            service: StatusService(service.router, status: status), endpoint: endpoint,
-            configuration: RPCServerConfiguration(curve: curveConfiguration, logger: logger))
-
-        let interval = max(rotationCheckInterval, 1)
-        let sweeper = Task.detached {
-            while !Task.isCancelled {
-                try? await Task.sleep(for: .seconds(interval))
-                if Task.isCancelled { break }
-                let rotated = vault.applyRotationPolicy()
-                if !rotated.isEmpty { logger.notice("rotation policy rotated keys", metadata: ["count": "\(rotated.count)"]) }
-            }
-        }
-        ReadyLine.announce(name: "atrest-keyvault", endpoint: server.endpoint, extra: [("events", publisher.endpoint)])
-        let serving = ServingService(name: "keyvault") {
-            sweeper.cancel()
-            server.close()
-            publisher.close()
-            do { try vault.close() } catch { logger.error("anchoring the audit log failed", metadata: ["error": "\(error)"]) }
-        }
-        try await ServiceRunner.run([serving]) { logger.notice("\($0)") }
+        return KeyVaultIdentity(keySet: { try await identity.keys() },
+                                resolveAccount: tokens.map { AccountResolver(identity: identity, tokens: $0).resolve })
     }
 }
 

@@ -1,24 +1,25 @@
 import ArgumentParser
 import AtRestClient
 import AtRestCryptoWorker
-import AtRestMessaging
 import AtRestRuntime
 import AtRestServiceKit
-import AtRestTokens
+import AtRestWire
 import Glibc
 import Logging
 
-/// `atrest-worker`: a crypto worker. Connects only; prints
+/// `atrest-worker`: a crypto worker. Parses flags into a
+/// `CryptoWorkerConfiguration`, connects (`CryptoWorker.connect`) and runs it
+/// under `ServiceMain`; prints
 /// `ready atrest-worker endpoint=<front door workers> name=<name>`.
 @main
 struct WorkerCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "atrest-worker", abstract: "AtRest crypto worker: pulls blob work from the front door, encrypts, persists.")
 
-    @Option(help: "The front door's worker endpoint.") var frontdoor = "tcp://127.0.0.1:7401"
-    @Option(help: "Identity service endpoint.") var identity = "tcp://127.0.0.1:7420"
-    @Option(help: "Key vault endpoint.") var vault = "tcp://127.0.0.1:7410"
-    @Option(help: "Key vault event endpoint ('' = none).") var vaultEvents = "tcp://127.0.0.1:7411"
+    @Option(help: "The front door's worker endpoint.") var frontdoor = DefaultEndpoints.frontDoorWorkers
+    @Option(help: "Identity service endpoint.") var identity = DefaultEndpoints.identity
+    @Option(help: "Key vault endpoint.") var vault = DefaultEndpoints.vault
+    @Option(help: "Key vault event endpoint ('' = none).") var vaultEvents = DefaultEndpoints.vaultEvents
     @Option(help: "The shared object store directory.") var dataDir = "data/objects"
     @Option(help: "Service principal name.") var clientId = "worker"
     @Option(help: "File holding the service principal's secret.") var credentialsFile: String
@@ -36,23 +37,22 @@ struct WorkerCommand: AsyncParsableCommand {
     func run() async throws {
         MemoryTuning.keepLargeBuffers()
         ProcessStart.service("atrest-worker", logLevel: logLevel)
-        let secret = try CredentialsFile.readSecret(credentialsFile)
-        let vaultCurve = try curveClient.client(serverKey: vaultServerKey, flag: "--vault-server-key")
-        let identityClient = try RPCClient(endpoint: identity, configuration: RPCClientConfiguration(
-            curve: try curveClient.client(serverKey: identityServerKey, flag: "--identity-server-key")))
-        let vaultClient = try RPCClient(endpoint: vault, configuration: RPCClientConfiguration(curve: vaultCurve))
-        let frontDoorCurve = try curveClient.client(serverKey: frontdoorServerKey, flag: "--frontdoor-server-key")
-        let tokens = ServiceTokens(identity: identityClient, credentials: .init(clientID: clientId, secret: secret))
-        var configuration = CryptoWorker.Configuration(
+        let logger = Logger(label: "atrest.worker")
+        let worker = try CryptoWorker.connect(configuration: try configuration(logger))
+        try await ServiceMain.run([worker], ready: worker.readyLine, logger: logger)
+    }
+
+    func configuration(_ logger: Logger) throws -> CryptoWorkerConfiguration {
+        var configuration = CryptoWorkerConfiguration(
             frontDoorWorkers: frontdoor, dataDirectory: dataDir, credit: credit, workerID: name,
             recheckInterval: .milliseconds(recheckMs), vaultEventsEndpoint: vaultEvents.isEmpty ? nil : vaultEvents,
-            frontDoorCurve: frontDoorCurve, vaultCurve: vaultCurve, logger: Logger(label: "atrest.worker"))
+            frontDoorCurve: try curveClient.client(serverKey: frontdoorServerKey, flag: "--frontdoor-server-key"),
+            vaultCurve: try curveClient.client(serverKey: vaultServerKey, flag: "--vault-server-key"), logger: logger)
         configuration.statusEndpoint = statusEndpoint.isEmpty ? nil : statusEndpoint
-        let worker = try CryptoWorker(configuration: configuration, keyVault: AccountKeyVault(vault: vaultClient, tokens: tokens))
-        ReadyLine.announce(name: "atrest-worker", endpoint: frontdoor,
-                           extra: [("name", name)] + (worker.statusEndpoint.map { [("status", $0)] } ?? []))
-        let signals = SignalWatcher.start([SIGTERM, SIGINT])
-        _ = await signals.next()
-        await worker.drain()
+        configuration.identityEndpoint = identity
+        configuration.vaultEndpoint = vault
+        configuration.identityCurve = try curveClient.client(serverKey: identityServerKey, flag: "--identity-server-key")
+        configuration.credentials = .init(clientID: clientId, secret: try CredentialsFile.readSecret(credentialsFile))
+        return configuration
     }
 }

@@ -2,6 +2,7 @@ import ArgumentParser
 import AtRestClient
 import AtRestMessaging
 import AtRestServiceKit
+import AtRestWire
 
 /// Options every command takes.
 struct GlobalOptions: ParsableArguments {
@@ -20,7 +21,7 @@ struct GlobalOptions: ParsableArguments {
     @Option(help: "This client's CURVE key-pair file (public=/secret= lines, mode 0600).")
     var curveKeyFile: String?
 
-    static let defaultEndpoint = "tcp://127.0.0.1:7400"
+    static let defaultEndpoint = DefaultEndpoints.frontDoor
 
     func resolvedEndpoint(_ config: CLIConfig) -> String { endpoint ?? config.endpoint ?? Self.defaultEndpoint }
 

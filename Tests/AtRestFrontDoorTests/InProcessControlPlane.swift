@@ -30,7 +30,7 @@ final class InProcessControlPlane: Sendable {
 
     init() async throws {
         let root = directory.path
-        var identityConfig = IdentityServiceConfig(dataDirectory: root + "/identity")
+        var identityConfig = IdentityConfiguration(dataDirectory: root + "/identity")
         identityConfig.passwordIterations = 1000
         identityConfig.rootKeyEnvironmentVariable = nil
         identityConfig.servicePrincipals = ["frontdoor", "keyvault"].map { ServicePrincipalSpec(name: $0) }
@@ -45,7 +45,7 @@ final class InProcessControlPlane: Sendable {
         let publicIdentity = IdentityClient(ServiceClient(rpc: identityRPC, timeout: .seconds(10)))
         let verifier = try TokenVerifier(configuration: .init(issuer: "atrest-identity", audience: "atrest"),
                                          keys: try await publicIdentity.keys().keys, refresh: { try await publicIdentity.keys() })
-        var vaultConfig = KeyVaultConfig(dataDirectory: root + "/vault", providers: [.managed(), .customer(), .revokedTest()],
+        var vaultConfig = KeyVaultConfiguration(dataDirectory: root + "/vault", providers: [.managed(), .customer(), .revokedTest()],
                                          rootKeyHex: String(repeating: "5a", count: 32))
         vaultConfig.adminRole = "keyAdministrator"
         vaultConfig.auditorRole = "keyAdministrator"

@@ -21,8 +21,8 @@ func makeTempDirectory() -> String {
 }
 
 /// A test configuration: low PBKDF2 cost, injected clock, no root key from the environment.
-func testConfig(_ dir: String, clock: TestClock) -> IdentityServiceConfig {
-    var config = IdentityServiceConfig(dataDirectory: dir)
+func testConfig(_ dir: String, clock: TestClock) -> IdentityConfiguration {
+    var config = IdentityConfiguration(dataDirectory: dir)
     config.passwordIterations = 1000
     config.rootKeyEnvironmentVariable = nil
     config.now = { clock.now() }
@@ -37,7 +37,7 @@ struct Harness {
     let dir: String
     let clock: TestClock
 
-    init(dir: String = makeTempDirectory(), clock: TestClock = TestClock(), configure: (inout IdentityServiceConfig) -> Void = { _ in }) async throws {
+    init(dir: String = makeTempDirectory(), clock: TestClock = TestClock(), configure: (inout IdentityConfiguration) -> Void = { _ in }) async throws {
         var config = testConfig(dir, clock: clock)
         configure(&config)
         service = try await IdentityService(config: config)

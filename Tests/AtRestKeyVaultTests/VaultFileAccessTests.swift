@@ -36,7 +36,7 @@ import Testing
         let plugins = fixture.directory + "/plugins"
         mkdir(plugins, 0o755)
         let library = plugins + "/libKeyProviderManaged.so"
-        #expect(system("cp '\(KeyVaultConfig.defaultPluginDirectory())/libKeyProviderManaged.so' '\(library)'") == 0)
+        #expect(system("cp '\(KeyVaultConfiguration.defaultPluginDirectory())/libKeyProviderManaged.so' '\(library)'") == 0)
         chmod(library, 0o755)
         var config = fixture.config()
         config.pluginDirectory = plugins

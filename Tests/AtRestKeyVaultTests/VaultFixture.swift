@@ -30,9 +30,9 @@ final class VaultFixture: Sendable {
 
     var dataDirectory: String { directory + "/data" }
 
-    func config(_ providers: [ProviderSpec]? = nil) -> KeyVaultConfig {
+    func config(_ providers: [ProviderSpec]? = nil) -> KeyVaultConfiguration {
         let clock = self.clock
-        return KeyVaultConfig(dataDirectory: dataDirectory, providers: providers ?? self.providers,
+        return KeyVaultConfiguration(dataDirectory: dataDirectory, providers: providers ?? self.providers,
                               rootKeyHex: Self.rootKeyHex, auditAnchorEvery: 4, clock: { clock.now })
     }
 

@@ -1,4 +1,6 @@
 import Glibc
+import Logging
+import ServiceLifecycle
 import Synchronization
 import Testing
 @testable import AtRestRuntime
@@ -19,43 +21,44 @@ import Testing
         #expect(ReadyLine.parse("starting up") == nil)
     }
 
-    @Test func signalsArriveAsValuesInsteadOfKilling() async {
-        let watcher = SignalWatcher.start([SIGUSR2])
-        defer { watcher.cancel() }
-        kill(getpid(), SIGUSR2)  // not raise(): pool threads block signals
-        let received = await watcher.next()
-        #expect(received == SIGUSR2)
-    }
-
     final class StopLog: Sendable {
         private let order = Mutex<[String]>([])
         private let running = Mutex<Set<String>>([])
         func start(_ name: String) { _ = running.withLock { $0.insert(name) } }
         var runningCount: Int { running.withLock { $0.count } }
         func stop(_ name: String) { order.withLock { if !$0.contains(name) { $0.append(name) } } }
-        func isStopped(_ name: String) -> Bool { order.withLock { $0.contains(name) } }
         var stopOrder: [String] { order.withLock { $0 } }
     }
 
-    struct Recorder: LifecycleService {
+    struct Recorder: Service {
         let name: String
         let log: StopLog
         func run() async throws {
             log.start(name)
-            while !log.isStopped(name) { try await Task.sleep(for: .milliseconds(5)) }
+            try? await gracefulShutdown()
+            log.stop(name)
         }
-        func shutdown() async { log.stop(name) }
     }
 
-    @Test func servicesStopInReverseOrderOnSignal() async throws {
+    /// One test, because `EarlySignals` is process-wide and catches only once:
+    /// first a SIGTERM to a running group, then one caught before the group runs.
+    @Test func serviceMainShutsDownGracefullyOnSIGTERMAlsoWhenItCameEarly() async throws {
+        let logger = Logger(label: "test")
         let log = StopLog()
-        let services = [Recorder(name: "a", log: log), Recorder(name: "b", log: log)]
-        async let run: Void = ServiceRunner.run(services)
-        // Both services running means the runner's signal watcher is installed (it starts first).
-        while log.runningCount < services.count { try await Task.sleep(for: .milliseconds(1)) }
-        kill(getpid(), SIGTERM)
+        async let run: Void = ServiceMain.run([Recorder(name: "a", log: log), Recorder(name: "b", log: log)], ready: "ready test", logger: logger)
+        // Services run once the group's signal handlers are in place (it registers them first).
+        while log.runningCount < 2 { try await Task.sleep(for: .milliseconds(1)) }
+        kill(getpid(), SIGTERM)  // not raise(): pool threads block signals
         try await run
         #expect(log.stopOrder == ["b", "a"])
+
+        // Caught before the group runs (ProcessStart.service does this first): kept, then the group stops by itself.
+        EarlySignals.catchTermination()
+        kill(getpid(), SIGTERM)
+        while EarlySignals.caught == nil { try await Task.sleep(for: .milliseconds(1)) }
+        let early = StopLog()
+        try await ServiceMain.run([Recorder(name: "c", log: early)], ready: "ready test", logger: logger)
+        #expect(early.stopOrder == ["c"])
+        #expect(EarlySignals.caught == SIGTERM)
     }
 }
-

@@ -63,7 +63,7 @@ struct MessagingProcessTests {
         #expect(broker.terminate() == 0)
     }
 
-    @Test func workerDrainsOnSIGTERM() async throws {
+    @Test func workerDrainsOnSIGTERMEvenWhenSignalledAgain() async throws {
         let broker = try broker()
         let worker = try worker(broker, name: "drainer", delayMs: 500)
         let client = try RPCClient(endpoint: broker.endpoint)
@@ -73,6 +73,7 @@ struct MessagingProcessTests {
         }
         try worker.waitForLine(prefix: "call")
         worker.signal(SIGTERM)
+        worker.signal(SIGINT)  // a second signal during the drain is ignored: it must not cut the call short
         let reply = try await call.value
         #expect(reply.message.servedBy == "drainer")
         #expect(worker.waitForExit(timeout: .seconds(10)) == 0)

@@ -39,10 +39,37 @@ import Testing
             launched.signal(signal)
             let end = launched.waitForEnd()
             #expect(end?.killedBy == nil && end?.status == 0, "\(service) after signal \(signal): \(String(describing: end)); stderr: \(launched.stderr)")
-            if let line = service.shutdownLine {
-                #expect(launched.stderr.contains("\(line) \(signal), shutting down"), "\(service): \(launched.stderr)")
+            #expect(launched.stderr.contains(LifecycleService.shutdownLine), "\(service): \(launched.stderr)")
+        }
+    }
+
+    /// Under `ServiceGroup` (issue 12 §3): SIGTERM twice in a row, SIGINT, and
+    /// SIGINT after SIGTERM each end in exit status 0 after one graceful
+    /// shutdown; the repeated signal neither kills the service nor cuts its
+    /// drain short, nothing on stderr looks like a crash, and the test process
+    /// keeps no descriptor of any of the runs.
+    @Test(arguments: LifecycleService.allCases)
+    func repeatedSignalsEndInOneCleanShutdown(_ service: LifecycleService) throws {
+        let deps = try LifecycleDependencies()
+        func run(_ signals: [Int32]) throws {
+            let launched = try LaunchedService(service, service.arguments(deps, data: deps.freshData(service)))
+            #expect(launched.waitForReady())
+            for signal in signals { launched.signal(signal) }  // back to back: the second lands during the shutdown
+            let end = launched.waitForEnd()
+            let stderr = launched.stderr
+            #expect(end?.killedBy == nil && end?.status == 0, "\(service) after \(signals): \(String(describing: end)); stderr: \(stderr)")
+            #expect(stderr.components(separatedBy: LifecycleService.shutdownLine).count == 2, "\(service) after \(signals): \(stderr)")
+            for crash in ["Fatal error", "Current stack trace", "Segmentation fault", "Illegal instruction", "💣"] {
+                #expect(!stderr.contains(crash), "\(service) after \(signals): \(stderr)")
             }
         }
+        try run([SIGTERM])  // one run first: what the launcher makes once per thread or process is not a leak
+        let before = openDescriptors()
+        for signals in [[SIGTERM, SIGTERM], [SIGINT], [SIGTERM, SIGINT]] { try run(signals) }
+        func new() -> [Int32: String] { openDescriptors().filter { before[$0.key] != $0.value } }
+        let deadline = ContinuousClock.now + .seconds(10)
+        while !new().isEmpty, ContinuousClock.now < deadline { usleep(5_000) }
+        #expect(new().isEmpty, "\(service): descriptors left open: \(new().sorted { $0.key < $1.key })")
     }
 
     @Test(arguments: LifecycleService.allCases)

@@ -10,13 +10,8 @@ enum LifecycleService: String, CaseIterable, Sendable, CustomStringConvertible {
     case identity = "atrest-identity", vault = "atrest-keyvault", frontDoor = "atrest-frontdoor", worker = "atrest-worker"
     var description: String { rawValue }
 
-    /// The line the service logs when a signal starts its graceful shutdown (nil: it logs none).
-    var shutdownLine: String? {
-        switch self {
-        case .identity, .vault: "received signal"
-        case .frontDoor, .worker: nil
-        }
-    }
+    /// The line every service logs (notice) when a signal starts its graceful shutdown (`ServiceMain`).
+    static let shutdownLine = "shutting down gracefully"
 
     /// Where it answers `atrest.v1.Status/Get`.
     func statusEndpoint(_ process: ServiceProcess) -> String { self == .worker ? process.fields["status"] ?? "" : process.endpoint }

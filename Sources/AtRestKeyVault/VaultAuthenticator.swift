@@ -1,5 +1,3 @@
-import AtRestClient
-import AtRestKeyVault
 import AtRestTokens
 import AtRestWire
 import Logging
@@ -12,12 +10,13 @@ import Logging
 struct VaultAuthenticator: Sendable {
     let verifier: TokenVerifier
 
-    static func make(identity: IdentityClient, issuer: String?, audience: String, logger: Logger) async throws -> VaultAuthenticator {
+    static func make(keySet: @escaping @Sendable () async throws -> IdentityKeySet, issuer: String?, audience: String,
+                     logger: Logger) async throws -> VaultAuthenticator {
         var initial: IdentityKeySet?
         // The identity service may start a moment after the vault: try a few times, then serve anyway.
         for attempt in 1...5 {
             do {
-                initial = try await identity.keys()
+                initial = try await keySet()
                 break
             } catch {
                 logger.warning("cannot fetch the identity key set yet", metadata: ["attempt": "\(attempt)", "error": "\(error)"])
@@ -30,7 +29,7 @@ struct VaultAuthenticator: Sendable {
         }
         let verifier = try TokenVerifier(
             configuration: .init(issuer: trustedIssuer, audience: audience, minRefreshIntervalSeconds: 2),
-            keys: initial?.keys ?? [], refresh: { try await identity.keys() })
+            keys: initial?.keys ?? [], refresh: keySet)
         return VaultAuthenticator(verifier: verifier)
     }
 

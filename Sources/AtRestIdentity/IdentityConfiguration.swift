@@ -1,10 +1,18 @@
 import AtRestCrypto
 import AtRestLoginGate
+import AtRestMessaging
 import AtRestTokens
+import AtRestWire
+import Logging
 
 /// Configuration of the identity service; every field has a default, so an
 /// executable only sets what its flags change.
-public struct IdentityServiceConfig: Sendable {
+public struct IdentityConfiguration: Sendable {
+    /// Where `IdentityServer` binds (tcp://127.0.0.1:* picks a free port).
+    public var endpoint: String = DefaultEndpoints.identity
+    /// CURVE on the endpoint (nil: plain TCP, loopback development).
+    public var curve: CurveServerConfiguration?
+    public var logger = Logger(label: "atrest.identity")
     /// Holds `identity.state`, `root.key` (unless configured elsewhere) and `credentials/`.
     public var dataDirectory: String
     /// The `iss` of every token; verifiers must be configured with the same value.

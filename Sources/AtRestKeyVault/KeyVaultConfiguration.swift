@@ -1,12 +1,14 @@
+import AtRestMessaging
 import AtRestWire
 import Glibc
+import Logging
 
 /// Everything the vault needs to start; a plain value with defaults so the
 /// executable only fills in flags and tests build the same vault in-process.
-public struct KeyVaultConfig: Sendable {
+public struct KeyVaultConfiguration: Sendable {
     /// Holds provider state, the vault state, the audit log and (by default) the root key.
     public var dataDirectory: String
-    /// Where provider libraries are looked up; nil = `KeyVaultConfig.defaultPluginDirectory()`.
+    /// Where provider libraries are looked up; nil = `KeyVaultConfiguration.defaultPluginDirectory()`.
     public var pluginDirectory: String?
     /// The providers to load, in order. Loading stops start-up on the first failure.
     public var providers: [ProviderSpec]
@@ -37,6 +39,19 @@ public struct KeyVaultConfig: Sendable {
     public var keyStatusAuditInterval: Int64 = 900
     /// Unix seconds; injectable so tests can move time (rotation, expiry, retention).
     public var clock: @Sendable () -> Int64
+
+    // What `KeyVaultServer` serves on (the `KeyVault` itself uses none of these).
+    /// The RPC endpoint and the key-event PUB endpoint (tcp://127.0.0.1:* picks a free port).
+    public var endpoint: String = DefaultEndpoints.vault
+    public var eventsEndpoint: String = DefaultEndpoints.vaultEvents
+    /// CURVE on both endpoints (nil: plain TCP, loopback development).
+    public var curve: CurveServerConfiguration?
+    /// Trusted token issuer; nil: the one the identity service publishes.
+    public var issuer: String?
+    public var audience: String = "atrest"
+    /// Between rotation-policy sweeps (automatic rotation of due keys); at least 1 s.
+    public var rotationCheckInterval: Duration = .seconds(3600)
+    public var logger = Logger(label: "atrest.keyvault")
 
     public init(
         dataDirectory: String, pluginDirectory: String? = nil,

@@ -1,0 +1,33 @@
+import AtRestClient
+import AtRestMessaging
+import AtRestWire
+import Logging
+
+/// Everything the front door needs to start (`FrontDoor(configuration:)`);
+/// the executable fills it from its flags, tests in-process.
+public struct FrontDoorConfiguration: Sendable {
+    public var clientEndpoint: String = DefaultEndpoints.frontDoor
+    public var workerEndpoint: String = DefaultEndpoints.frontDoorWorkers
+    public var identityEndpoint: String = DefaultEndpoints.identity
+    public var vaultEndpoint: String = DefaultEndpoints.vault
+    /// The vault's key-event PUB endpoint; nil: no events (timer only).
+    public var vaultEventsEndpoint: String? = DefaultEndpoints.vaultEvents
+    public var dataDirectory: String
+    public var credentials: ServiceTokens.Credentials
+    public var issuer: String = "atrest-identity"
+    public var audience: String = "atrest"
+    public var logger: Logger = Logger(label: "atrest.frontdoor")
+    /// CURVE on the client and worker sockets (nil: plain TCP, loopback development).
+    public var clientCurve: CurveServerConfiguration?
+    public var workerCurve: CurveServerConfiguration?
+    /// CURVE to the identity service and the vault (RPC and events).
+    public var identityCurve: CurveClientConfiguration?
+    public var vaultCurve: CurveClientConfiguration?
+    /// Per-client bounds of the public endpoint (docs/OPERATIONS.md "Limits").
+    public var clientLimits = ClientLimits()
+
+    public init(dataDirectory: String, credentials: ServiceTokens.Credentials) {
+        self.dataDirectory = dataDirectory
+        self.credentials = credentials
+    }
+}
