@@ -27,7 +27,7 @@ struct ControlPlane: RPCService {
 
     func handle(_ request: RPCRequest) async throws -> RPCResponse {
         var header = request.header
-        header.metadata[AccountContext.metadataKey] = nil
+        header.accountContext = nil
         header.metadata[LoginGate.sourceMetadataKey] = nil
         let method = header.method
         let upstream: RPCClient
