@@ -31,7 +31,8 @@ public actor AccountKeyCache {
         var context: AccountContext
         var key: AccountKey?
         var refusal: RPCStatus?
-        var expires: ContinuousClock.Instant
+        /// `monotonicNanos()` reading.
+        var expires: UInt64
     }
 
     private let unwrap: @Sendable (AccountContext) async throws -> SecretBytes
@@ -62,7 +63,7 @@ public actor AccountKeyCache {
 
     /// The account's key for this call's context, unwrapping it if needed.
     public func key(for context: AccountContext) async throws -> AccountKey {
-        let now = ContinuousClock.now
+        let now = monotonicNanos()
         if let entry = entries[context.accountID], entry.context.wrappedKey == context.wrappedKey, entry.expires > now {
             if let key = entry.key {
                 hitCount += 1
@@ -85,7 +86,7 @@ public actor AccountKeyCache {
             let reference = KeyReference(provider: context.provider, keyID: context.keyID, keyVersion: context.keyVersion,
                                          accountKeyVersion: max(1, context.accountKeyVersion))
             let key = try AccountKey(key: secret, reference: reference)
-            entries[context.accountID] = Entry(context: context, key: key, expires: .now + configuration.ttl)
+            entries[context.accountID] = Entry(context: context, key: key, expires: monotonicNanos() + configuration.ttl.nanoseconds)
             return key
         } catch let status as RPCStatus where KeyAccessError.isKeyRefusal(status) {
             remember(refusal: status, for: context)
@@ -95,7 +96,7 @@ public actor AccountKeyCache {
 
     private func remember(refusal: RPCStatus, for context: AccountContext) {
         if entries[context.accountID]?.key != nil { dropCount += 1 }
-        entries[context.accountID] = Entry(context: context, refusal: refusal, expires: .now + configuration.refusalTTL)
+        entries[context.accountID] = Entry(context: context, refusal: refusal, expires: monotonicNanos() + configuration.refusalTTL.nanoseconds)
         logger.notice("account key not accessible", metadata: [
             "account": "\(context.accountID)", "key": "\(context.provider)/\(context.keyID)", "reason": "\(refusal.message)",
         ])
@@ -122,7 +123,7 @@ public actor AccountKeyCache {
     /// Asks the vault again (KeyStatus) for every cached key; a refusal drops the key at
     /// once (and is remembered), an unreachable vault leaves it until its TTL.
     public func recheck() async {
-        let now = ContinuousClock.now
+        let now = monotonicNanos()
         entries = entries.filter { $0.value.expires > now }
         let contexts = entries.values.filter { $0.key != nil }.map(\.context)
         await withTaskGroup(of: (AccountContext, RPCStatus?).self) { group in

@@ -38,9 +38,7 @@ public struct BlobService: Sendable {
 
     /// The account context the front door attached.
     static func accountContext(_ header: RPCHeader) throws -> AccountContext {
-        guard let encoded = header.metadata[AccountContext.metadataKey], let bytes = Base64URL.decode(encoded),
-              let context = try? AccountContext(serialized: bytes), !context.accountID.isEmpty
-        else {
+        guard let context = header.accountContext, !context.accountID.isEmpty else {
             throw RPCStatus(.failedPrecondition, "call reached a worker without an account context; blob calls go through the front door")
         }
         return context

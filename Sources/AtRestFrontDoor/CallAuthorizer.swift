@@ -23,11 +23,11 @@ public struct CallAuthorizer: Sendable {
 
     /// The broker's `admit` hook.
     public func admit(_ header: inout RPCHeader) -> RPCStatus? {
-        header.metadata[AccountContext.metadataKey] = nil
+        header.accountContext = nil
         do {
             let claims = try authenticate(header)
             let record = try authorize(claims, header: header)
-            header.metadata[AccountContext.metadataKey] = Base64URL.encode(record.context(principal: claims.subject).serialized())
+            header.accountContext = record.context(principal: claims.subject)
             return nil
         } catch {
             return error

@@ -28,7 +28,7 @@ struct ControlPlane: RPCService {
 
     func handle(_ request: RPCRequest) async throws -> RPCResponse {
         var header = request.header
-        header.metadata[AccountContext.metadataKey] = nil
+        header.accountContext = nil
         header.metadata[LoginGate.sourceMetadataKey] = nil
         let method = header.method
         let upstream: RPCClient
@@ -55,14 +55,9 @@ struct ControlPlane: RPCService {
         let method = header.method
         var timeout: Duration = .seconds(30)
         if let deadline = request.deadline {
-            let left = Int64(deadline.uptimeNanoseconds) - Int64(DispatchTimeShim.nowNanos())
-            timeout = .nanoseconds(max(1_000_000, left - 2_000_000))
+            timeout = max(.milliseconds(1), deadline.timeLeft - .milliseconds(2))
         }
         let options = CallOptions(timeout: timeout, metadata: header.metadata, idempotencyKey: header.idempotencyKey)
         return try await upstream.call(method, body: request.body, parts: request.parts, options: options)
     }
-}
-
-enum DispatchTimeShim {
-    static func nowNanos() -> UInt64 { DispatchTime.now().uptimeNanoseconds }
 }

@@ -41,8 +41,8 @@ public struct BrokerConfiguration: Sendable {
     public var localService: (any RPCService)?
     public var route: @Sendable (String) -> BrokerRoute
     /// Runs on the broker's loop for every call routed `.workers`, before it
-    /// is queued: may rewrite the header (the front door authenticates,
-    /// strips reserved metadata and attaches the account context) or refuse
+    /// is queued: may rewrite the header (the front door authenticates, drops
+    /// a client's `accountContext` and sets the one it authorized) or refuse
     /// the call with a status. Must be quick and must not block.
     public var admit: (@Sendable (inout RPCHeader) -> RPCStatus?)?
     /// CURVE for the client-facing and the worker-facing socket.

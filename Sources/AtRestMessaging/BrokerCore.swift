@@ -12,6 +12,9 @@ final class BrokerCore {
         /// The client's RpcHeader frame, forwarded unchanged when nothing in
         /// it must change (see `dispatch`); nil once sent without a retry copy.
         var header: Frame?
+        /// The admitted header as decoded on arrival (brokers with an
+        /// admission hook), so a rewrite for the worker needs no second decode.
+        var admitted: RPCHeader?
         var body: Frame?
         var payload: [Frame]
         /// When the broker received the call, and the timeout it came with.
@@ -142,6 +145,7 @@ final class BrokerCore {
             return
         }
         var headerFrame = frames[0]
+        var admitted: RPCHeader?
         if let admit = configuration.admit {
             // The host's admission hook (the front door: authentication, account
             // context) works on the decoded header, so admitted calls are re-encoded.
@@ -155,9 +159,10 @@ final class BrokerCore {
                 return
             }
             headerFrame = Frame(header.serialized())
+            admitted = header
         }
         let call = Call(
-            client: client, callID: routing.callID, method: method, header: headerFrame,
+            client: client, callID: routing.callID, method: method, header: headerFrame, admitted: admitted,
             body: frames.count > 1 ? frames[1] : Frame.empty(), payload: Array(frames.dropFirst(2)),
             received: now, timeoutMs: routing.timeoutMs, deadline: now + timeout,
             retryable: configuration.isIdempotent(method) || routing.hasIdempotencyKey, queuedBytes: bytes)
@@ -218,6 +223,7 @@ final class BrokerCore {
                 continue
             }
             call.header = kept?.0
+            if kept == nil { call.admitted = nil }
             call.body = kept?.1
             call.payload = kept?.2 ?? []
             worker.inFlight.insert(key)
@@ -232,15 +238,18 @@ final class BrokerCore {
     /// its first broker attempt, with a 16-byte call id not already in use,
     /// goes out with the client's header frame untouched (its timeout is
     /// still exact to the millisecond) and is tracked by the client's call
-    /// id. Otherwise the header is decoded and re-encoded with a broker call
-    /// id, the time left and the attempt number.
+    /// id. Otherwise the header (decoded here, or as admitted: never decoded
+    /// twice) is re-encoded with a broker call id, the time left and the
+    /// attempt number.
     private func workerHeader(for call: Call, now: UInt64) -> (CallKey, Frame, Bool)? {
         guard let header = call.header else { return nil }
         if now - call.received < 1_000_000, call.extraAttempts == 0, call.timeoutMs > 0,
            let key = CallKey(call.callID), dispatched[key] == nil {
             return (key, header, false)
         }
-        guard var decoded = try? header.withUnsafeBytes({ try RPCHeader(serialized: $0) }) else { return nil }
+        guard var decoded = call.admitted ?? (try? header.withUnsafeBytes({ try RPCHeader(serialized: $0) })) else {
+            return nil
+        }
         counter &+= 1
         let key = CallKey(high: epoch, low: counter)
         decoded.callID = key.bytes

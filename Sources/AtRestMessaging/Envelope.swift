@@ -134,7 +134,7 @@ struct IncomingRequest {
     func rpcRequest(deadline: UInt64) -> RPCRequest {
         var request = RPCRequest(
             header: header, body: body.bytes, parts: payload.map(\.part),
-            deadline: DispatchTimeBridge.dispatchTime(monotonicNanos: deadline))
+            deadline: Deadline(nanoseconds: deadline))
         request.peer = route.first?.bytes ?? []
         return request
     }

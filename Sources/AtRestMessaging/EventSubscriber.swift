@@ -82,9 +82,9 @@ public final class EventSubscriber<Event: WireMessage>: Sendable {
     /// Waits until the publisher has been heard (it greets new subscribers at
     /// once), so events published after this returns true reach this subscriber.
     public func waitUntilConnected(timeout: Duration = .seconds(5)) async -> Bool {
-        let deadline = ContinuousClock.now + timeout
+        let deadline = Deadline.after(timeout)
         while !isConnected {
-            guard ContinuousClock.now < deadline else { return false }
+            guard monotonicNanos() < deadline.nanoseconds else { return false }
             try? await Task.sleep(for: .milliseconds(5))
         }
         return true

@@ -1,5 +1,6 @@
 internal import CAtRestLinux
 internal import CZeroMQ
+import AtRestWire
 import Foundation
 import Synchronization
 

@@ -1,6 +1,5 @@
 internal import CAtRestLinux
 import Glibc
-import Dispatch
 
 /// An eventfd that another thread writes to wake a poll loop; it sits in the
 /// loop's poll set next to the sockets.
@@ -26,23 +25,4 @@ final class Wakeup: @unchecked Sendable {
     }
 
     deinit { Glibc.close(fd) }
-}
-
-/// Monotonic time in nanoseconds (CLOCK_MONOTONIC), the loops' clock.
-@inline(__always)
-func monotonicNanos() -> UInt64 {
-    var ts = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &ts)
-    return UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)
-}
-
-
-/// Converts the loops' monotonic deadlines to the `DispatchTime` that
-/// `RPCRequest.deadline` carries.
-enum DispatchTimeBridge {
-    static func dispatchTime(monotonicNanos deadline: UInt64) -> DispatchTime {
-        let now = monotonicNanos()
-        let left = deadline > now ? deadline - now : 0
-        return DispatchTime.now() + .nanoseconds(Int(min(left, UInt64(Int.max))))
-    }
 }

@@ -11,7 +11,7 @@ public final class ServiceStatus: Sendable {
 
     public let service: String
     public let instance: String
-    private let started = ContinuousClock.now
+    private let started = monotonicNanos()
     private let calls = Mutex<[String: UInt64]>([:])
     private let extra = Mutex<Figures?>(nil)
 
@@ -53,10 +53,9 @@ public final class ServiceStatus: Sendable {
             }
             workers = more.workers
         }
-        let elapsed = ContinuousClock.now - started
         let memory = ProcessMemory.read()
         return StatusReply(service: service, version: AtRestVersion.current, instance: instance,
-                           uptimeMs: UInt64(elapsed.components.seconds) * 1000 + UInt64(elapsed.components.attoseconds / 1_000_000_000_000_000),
+                           uptimeMs: (monotonicNanos() - started) / 1_000_000,
                            rssKiB: memory.rssKiB, peakRssKiB: memory.peakKiB, figures: figures, workers: workers)
     }
 }

@@ -15,11 +15,14 @@ public struct RPCHeader: Sendable, Equatable {
     public var streamSeq: UInt64
     public var endOfStream: Bool
     public var credit: UInt32
+    /// The account a data-plane call runs for: set only by the front door on
+    /// what it forwards to workers; a client's value is dropped on arrival.
+    public var accountContext: AccountContext?
 
     public init(
         method: String, callID: [UInt8] = [], idempotencyKey: String = "", attempt: UInt32 = 1,
         timeoutMs: UInt32 = 0, metadata: [String: String] = [:], streamSeq: UInt64 = 0,
-        endOfStream: Bool = false, credit: UInt32 = 0
+        endOfStream: Bool = false, credit: UInt32 = 0, accountContext: AccountContext? = nil
     ) {
         self.method = method
         self.callID = callID
@@ -30,6 +33,7 @@ public struct RPCHeader: Sendable, Equatable {
         self.streamSeq = streamSeq
         self.endOfStream = endOfStream
         self.credit = credit
+        self.accountContext = accountContext
     }
 
     /// The bearer token in the "authorization" metadata, if any.
@@ -46,7 +50,8 @@ extension RPCHeader: WireMessage {
         self.init(
             method: wire.string(1), callID: wire.bytes(2), idempotencyKey: wire.string(3),
             attempt: wire.uint32(4), timeoutMs: wire.uint32(5), metadata: wire.stringMap(6),
-            streamSeq: wire.uint64(7), endOfStream: wire.bool(8), credit: wire.uint32(9))
+            streamSeq: wire.uint64(7), endOfStream: wire.bool(8), credit: wire.uint32(9),
+            accountContext: try wire.message(10, as: AccountContext.self))
     }
 
     public var wire: WireFields {
@@ -55,6 +60,7 @@ extension RPCHeader: WireMessage {
             5: .uint(timeoutMs), 7: .uint(streamSeq), 8: .bool(endOfStream), 9: .uint(credit),
         ]
         if !metadata.isEmpty { fields[6] = .map(metadata) }
+        if let accountContext { fields[10] = WireValue(accountContext) }
         return fields
     }
 }

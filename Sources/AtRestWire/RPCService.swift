@@ -1,5 +1,3 @@
-import Dispatch
-
 /// One request as a service sees it, independent of the transport.
 public struct RPCRequest: Sendable {
     public var header: RPCHeader
@@ -8,19 +6,19 @@ public struct RPCRequest: Sendable {
     /// Bulk bytes, each in its own frame on the wire, not copied out of it.
     public var parts: [PayloadPart]
     /// When the caller stops waiting (derived from `header.timeoutMs` on arrival).
-    public var deadline: DispatchTime?
+    public var deadline: Deadline?
     /// The connection the call came on (the ROUTER's routing id of the
     /// peer; empty in-process). Hosts use it to bound work per client.
     public var peer: [UInt8] = []
 
-    public init(header: RPCHeader, body: [UInt8] = [], parts: [PayloadPart], deadline: DispatchTime? = nil) {
+    public init(header: RPCHeader, body: [UInt8] = [], parts: [PayloadPart], deadline: Deadline? = nil) {
         self.header = header
         self.body = body
         self.parts = parts
         self.deadline = deadline
     }
 
-    public init(header: RPCHeader, body: [UInt8] = [], payload: [[UInt8]] = [], deadline: DispatchTime? = nil) {
+    public init(header: RPCHeader, body: [UInt8] = [], payload: [[UInt8]] = [], deadline: Deadline? = nil) {
         self.init(header: header, body: body, parts: payload.map(PayloadPart.init), deadline: deadline)
     }
 
@@ -76,15 +74,15 @@ public struct RPCContext: Sendable {
     public var header: RPCHeader
     /// The request's bulk bytes, not copied out of their frames.
     public var parts: [PayloadPart]
-    public var deadline: DispatchTime?
+    public var deadline: Deadline?
 
-    public init(header: RPCHeader, parts: [PayloadPart], deadline: DispatchTime? = nil) {
+    public init(header: RPCHeader, parts: [PayloadPart], deadline: Deadline? = nil) {
         self.header = header
         self.parts = parts
         self.deadline = deadline
     }
 
-    public init(header: RPCHeader, payload: [[UInt8]] = [], deadline: DispatchTime? = nil) {
+    public init(header: RPCHeader, payload: [[UInt8]] = [], deadline: Deadline? = nil) {
         self.init(header: header, parts: payload.map(PayloadPart.init), deadline: deadline)
     }
 

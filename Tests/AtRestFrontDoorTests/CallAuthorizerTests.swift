@@ -39,17 +39,16 @@ import AtRestTokens
                                            kind: "user", name: subject))
     }
 
-    func header(_ method: String, token: String?, account: String? = "acct-1", forged: String? = nil) -> RPCHeader {
+    func header(_ method: String, token: String?, account: String? = "acct-1", forged: AccountContext? = nil) -> RPCHeader {
         var metadata: [String: String] = [:]
         if let token { metadata["authorization"] = "Bearer " + token }
         if let account { metadata[AccountContext.accountMetadataKey] = account }
-        if let forged { metadata[AccountContext.metadataKey] = forged }
-        return RPCHeader(method: method, metadata: metadata)
+        return RPCHeader(method: method, metadata: metadata, accountContext: forged)
     }
 
+    /// The context as a worker reads it: from the header frame the broker forwards.
     func attachedContext(_ header: RPCHeader) throws -> AccountContext {
-        let text = try #require(header.metadata[AccountContext.metadataKey])
-        return try AccountContext(serialized: try #require(Base64URL.decode(text)))
+        try #require(try RPCHeader(serialized: header.serialized()).accountContext)
     }
 
     @Test func ownerRoleMayWriteAndGetsTheAccountContext() throws {
@@ -71,7 +70,7 @@ import AtRestTokens
             let refused = authorizer.admit(&h)
             #expect(refused?.code == .permissionDenied, "\(method)")
             #expect(refused?.message.contains("needs the accountOwner role") == true)
-            #expect(h.metadata[AccountContext.metadataKey] == nil)
+            #expect(h.accountContext == nil)
         }
     }
 
@@ -110,16 +109,21 @@ import AtRestTokens
     }
 
     @Test func aClientSuppliedContextIsStrippedOrReplaced() throws {
-        let forged = Base64URL.encode(AccountContext(accountID: "acct-1", tenant: "evil", managedIdentity: "x", wrappedKey: [9],
-                                                     provider: "customer", keyID: "k", keyVersion: 1, accountKeyVersion: 1,
-                                                     principalID: "mallory").serialized())
+        let forged = AccountContext(accountID: "acct-1", tenant: "evil", managedIdentity: "x", wrappedKey: [9],
+                                    provider: "customer", keyID: "k", keyVersion: 1, accountKeyVersion: 1, principalID: "mallory")
         var refused = header(BlobMethod.get.name, token: nil, forged: forged)
         #expect(authorizer.admit(&refused) != nil)
-        #expect(refused.metadata[AccountContext.metadataKey] == nil)
+        #expect(refused.accountContext == nil)
         var admitted = header(BlobMethod.get.name, token: try token(roles: ["accountOwner:acct-1"]), forged: forged)
         #expect(authorizer.admit(&admitted) == nil)
         #expect(try attachedContext(admitted).tenant == "contoso")
         #expect(try attachedContext(admitted).principalID == "alice")
+        // Set directly in the header, naming another account: the call still runs as the one it was authorized for.
+        var other = forged
+        other.accountID = "acct-2"
+        var impersonating = header(BlobMethod.get.name, token: try token(roles: ["accountOwner:acct-1"]), forged: other)
+        #expect(authorizer.admit(&impersonating) == nil)
+        #expect(try attachedContext(impersonating) == record.context(principal: "alice"))
     }
 
     @Test func controlPlaneReadAndManageRules() throws {

@@ -1,6 +1,6 @@
 import AtRestCrypto
 import AtRestKeyVault
-import AtRestMessaging
+@testable import AtRestMessaging
 import AtRestWire
 import AtRestTesting
 import Foundation
@@ -119,10 +119,20 @@ import Testing
         let token = a["authorization"]!
         forged["authorization"] = String(token.dropLast(4)) + (token.hasSuffix("AAAA") ? "BBBB" : "AAAA")
         await expectCode(.unauthenticated) { _ = try await c.call(BlobMethod.get.name, request: BlobGetRequest(container: "photos", name: "size-1.bin"), as: BlobGetResponse.self, metadata: forged) }
-        // A client cannot smuggle its own account context.
-        var smuggled = bobOnA
-        smuggled[AccountContext.metadataKey] = "AAAA"
-        await expectCode(.permissionDenied) { _ = try await c.call(BlobMethod.get.name, request: BlobGetRequest(container: "photos", name: "size-1.bin"), as: BlobGetResponse.self, metadata: smuggled) }
+        // A client cannot set the account context itself: bob, authorized for acct-b, sends a
+        // header whose account_context names acct-a; the worker still runs the call as acct-b.
+        _ = try await c.call(BlobMethod.put.name, request: BlobPutRequest(container: "docs", name: "bob.txt"), as: BlobProperties.self, payload: [[1]], metadata: b)
+        let forgedContext = AccountContext(accountID: "acct-a", tenant: infoA.tenant, managedIdentity: infoA.managedIdentity,
+                                           wrappedKey: [UInt8](repeating: 7, count: 60), provider: infoA.encryption.provider,
+                                           keyID: infoA.encryption.keyID, keyVersion: 1, accountKeyVersion: 1, principalID: "mallory")
+        let raw = try ClientLimitsTests.rawClient(cluster)
+        defer { raw.close() }
+        try raw.send(ClientLimitsTests.request(BlobMethod.list.name, BlobListRequest(container: "docs").serialized(), b, timeoutMs: 10_000,
+                                               accountContext: forgedContext))
+        let reply = try #require(try raw.receive(timeoutMs: 10_000))
+        let replyHeader = try reply[3].withUnsafeBytes { try ReplyHeader(serialized: $0) }
+        #expect(replyHeader.status.code == .ok, "\(replyHeader.status.message)")
+        #expect(try BlobListResponse(serialized: reply[4].bytes).blobs.map(\.name) == ["bob.txt"])
 
         // Nothing in clear on disk: content, object/container names, metadata values.
         let needles = [Array("size-65537.bin".utf8), Array("photos".utf8), Array(secretValue.utf8), Array(big[5_000_000..<5_000_064]),

@@ -25,9 +25,10 @@ import Testing
         return socket
     }
 
-    static func request(_ method: String, _ body: [UInt8], _ metadata: [String: String], timeoutMs: UInt32) -> [Frame] {
+    static func request(_ method: String, _ body: [UInt8], _ metadata: [String: String], timeoutMs: UInt32,
+                        accountContext: AccountContext? = nil) -> [Frame] {
         let header = RPCHeader(method: method, callID: (0..<16).map { _ in .random(in: 0...255) },
-                               timeoutMs: timeoutMs, metadata: metadata)
+                               timeoutMs: timeoutMs, metadata: metadata, accountContext: accountContext)
         return [Frame([]), Frame(Array("ATR1".utf8)), Frame([Command.request.rawValue]), Frame(header.serialized()), Frame(body)]
     }
 

@@ -58,6 +58,51 @@ void   atrest__v1__rpc_header__free_unpacked
   assert(message->base.descriptor == &atrest__v1__rpc_header__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   atrest__v1__account_context__init
+                     (Atrest__V1__AccountContext         *message)
+{
+  static const Atrest__V1__AccountContext init_value = ATREST__V1__ACCOUNT_CONTEXT__INIT;
+  *message = init_value;
+}
+size_t atrest__v1__account_context__get_packed_size
+                     (const Atrest__V1__AccountContext *message)
+{
+  assert(message->base.descriptor == &atrest__v1__account_context__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t atrest__v1__account_context__pack
+                     (const Atrest__V1__AccountContext *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &atrest__v1__account_context__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t atrest__v1__account_context__pack_to_buffer
+                     (const Atrest__V1__AccountContext *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &atrest__v1__account_context__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Atrest__V1__AccountContext *
+       atrest__v1__account_context__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Atrest__V1__AccountContext *)
+     protobuf_c_message_unpack (&atrest__v1__account_context__descriptor,
+                                allocator, len, data);
+}
+void   atrest__v1__account_context__free_unpacked
+                     (Atrest__V1__AccountContext *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &atrest__v1__account_context__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 void   atrest__v1__rpc_status__details_entry__init
                      (Atrest__V1__RpcStatus__DetailsEntry         *message)
 {
@@ -475,7 +520,7 @@ const ProtobufCMessageDescriptor atrest__v1__rpc_header__metadata_entry__descrip
   (ProtobufCMessageInit) atrest__v1__rpc_header__metadata_entry__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor atrest__v1__rpc_header__field_descriptors[9] =
+static const ProtobufCFieldDescriptor atrest__v1__rpc_header__field_descriptors[10] =
 {
   {
     "method",
@@ -585,8 +630,21 @@ static const ProtobufCFieldDescriptor atrest__v1__rpc_header__field_descriptors[
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "account_context",
+    10,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Atrest__V1__RpcHeader, account_context),
+    &atrest__v1__account_context__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned atrest__v1__rpc_header__field_indices_by_name[] = {
+  9,   /* field[9] = account_context */
   3,   /* field[3] = attempt */
   1,   /* field[1] = call_id */
   8,   /* field[8] = credit */
@@ -600,7 +658,7 @@ static const unsigned atrest__v1__rpc_header__field_indices_by_name[] = {
 static const ProtobufCIntRange atrest__v1__rpc_header__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 9 }
+  { 0, 10 }
 };
 const ProtobufCMessageDescriptor atrest__v1__rpc_header__descriptor =
 {
@@ -610,11 +668,153 @@ const ProtobufCMessageDescriptor atrest__v1__rpc_header__descriptor =
   "Atrest__V1__RpcHeader",
   "atrest.v1",
   sizeof(Atrest__V1__RpcHeader),
-  9,
+  10,
   atrest__v1__rpc_header__field_descriptors,
   atrest__v1__rpc_header__field_indices_by_name,
   1,  atrest__v1__rpc_header__number_ranges,
   (ProtobufCMessageInit) atrest__v1__rpc_header__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor atrest__v1__account_context__field_descriptors[9] =
+{
+  {
+    "account_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Atrest__V1__AccountContext, account_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "tenant",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Atrest__V1__AccountContext, tenant),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "managed_identity",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Atrest__V1__AccountContext, managed_identity),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "wrapped_key",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BYTES,
+    0,   /* quantifier_offset */
+    offsetof(Atrest__V1__AccountContext, wrapped_key),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "provider",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Atrest__V1__AccountContext, provider),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "key_id",
+    6,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Atrest__V1__AccountContext, key_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "key_version",
+    7,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Atrest__V1__AccountContext, key_version),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "account_key_version",
+    8,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Atrest__V1__AccountContext, account_key_version),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "principal_id",
+    9,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Atrest__V1__AccountContext, principal_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned atrest__v1__account_context__field_indices_by_name[] = {
+  0,   /* field[0] = account_id */
+  7,   /* field[7] = account_key_version */
+  5,   /* field[5] = key_id */
+  6,   /* field[6] = key_version */
+  2,   /* field[2] = managed_identity */
+  8,   /* field[8] = principal_id */
+  4,   /* field[4] = provider */
+  1,   /* field[1] = tenant */
+  3,   /* field[3] = wrapped_key */
+};
+static const ProtobufCIntRange atrest__v1__account_context__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 9 }
+};
+const ProtobufCMessageDescriptor atrest__v1__account_context__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "atrest.v1.AccountContext",
+  "AccountContext",
+  "Atrest__V1__AccountContext",
+  "atrest.v1",
+  sizeof(Atrest__V1__AccountContext),
+  9,
+  atrest__v1__account_context__field_descriptors,
+  atrest__v1__account_context__field_indices_by_name,
+  1,  atrest__v1__account_context__number_ranges,
+  (ProtobufCMessageInit) atrest__v1__account_context__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
 static const ProtobufCFieldDescriptor atrest__v1__rpc_status__details_entry__field_descriptors[2] =

@@ -25,7 +25,6 @@ typedef struct Atrest__V1__AccountMoveRequest Atrest__V1__AccountMoveRequest;
 typedef struct Atrest__V1__AccountMoveResponse Atrest__V1__AccountMoveResponse;
 typedef struct Atrest__V1__AccountListResponse Atrest__V1__AccountListResponse;
 typedef struct Atrest__V1__AccountSetEncryptionRequest Atrest__V1__AccountSetEncryptionRequest;
-typedef struct Atrest__V1__AccountContext Atrest__V1__AccountContext;
 typedef struct Atrest__V1__AccountRecord Atrest__V1__AccountRecord;
 typedef struct Atrest__V1__AccountRegistryState Atrest__V1__AccountRegistryState;
 
@@ -177,35 +176,6 @@ struct  Atrest__V1__AccountSetEncryptionRequest
 #define ATREST__V1__ACCOUNT_SET_ENCRYPTION_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&atrest__v1__account_set_encryption_request__descriptor) \
     , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
-
-
-/*
- * Attached by the front door to every data-plane call it queues for workers
- * (header metadata "atrest-internal-account", base64url). Clients cannot set
- * it: the front door strips that key from every request first.
- */
-struct  Atrest__V1__AccountContext
-{
-  ProtobufCMessage base;
-  char *account_id;
-  char *tenant;
-  char *managed_identity;
-  /*
-   * The account key wrapped by the KEK below (the vault's opaque blob).
-   */
-  ProtobufCBinaryData wrapped_key;
-  char *provider;
-  char *key_id;
-  uint32_t key_version;
-  uint32_t account_key_version;
-  /*
-   * The caller, for logs.
-   */
-  char *principal_id;
-};
-#define ATREST__V1__ACCOUNT_CONTEXT__INIT \
- { PROTOBUF_C_MESSAGE_INIT (&atrest__v1__account_context__descriptor) \
-    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, {0,NULL}, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0, (char *)protobuf_c_empty_string }
 
 
 /*
@@ -409,25 +379,6 @@ Atrest__V1__AccountSetEncryptionRequest *
 void   atrest__v1__account_set_encryption_request__free_unpacked
                      (Atrest__V1__AccountSetEncryptionRequest *message,
                       ProtobufCAllocator *allocator);
-/* Atrest__V1__AccountContext methods */
-void   atrest__v1__account_context__init
-                     (Atrest__V1__AccountContext         *message);
-size_t atrest__v1__account_context__get_packed_size
-                     (const Atrest__V1__AccountContext   *message);
-size_t atrest__v1__account_context__pack
-                     (const Atrest__V1__AccountContext   *message,
-                      uint8_t             *out);
-size_t atrest__v1__account_context__pack_to_buffer
-                     (const Atrest__V1__AccountContext   *message,
-                      ProtobufCBuffer     *buffer);
-Atrest__V1__AccountContext *
-       atrest__v1__account_context__unpack
-                     (ProtobufCAllocator  *allocator,
-                      size_t               len,
-                      const uint8_t       *data);
-void   atrest__v1__account_context__free_unpacked
-                     (Atrest__V1__AccountContext *message,
-                      ProtobufCAllocator *allocator);
 /* Atrest__V1__AccountRecord methods */
 void   atrest__v1__account_record__init
                      (Atrest__V1__AccountRecord         *message);
@@ -494,9 +445,6 @@ typedef void (*Atrest__V1__AccountListResponse_Closure)
                   void *closure_data);
 typedef void (*Atrest__V1__AccountSetEncryptionRequest_Closure)
                  (const Atrest__V1__AccountSetEncryptionRequest *message,
-                  void *closure_data);
-typedef void (*Atrest__V1__AccountContext_Closure)
-                 (const Atrest__V1__AccountContext *message,
                   void *closure_data);
 typedef void (*Atrest__V1__AccountRecord_Closure)
                  (const Atrest__V1__AccountRecord *message,
@@ -585,7 +533,6 @@ extern const ProtobufCMessageDescriptor atrest__v1__account_move_request__descri
 extern const ProtobufCMessageDescriptor atrest__v1__account_move_response__descriptor;
 extern const ProtobufCMessageDescriptor atrest__v1__account_list_response__descriptor;
 extern const ProtobufCMessageDescriptor atrest__v1__account_set_encryption_request__descriptor;
-extern const ProtobufCMessageDescriptor atrest__v1__account_context__descriptor;
 extern const ProtobufCMessageDescriptor atrest__v1__account_record__descriptor;
 extern const ProtobufCMessageDescriptor atrest__v1__account_registry_state__descriptor;
 extern const ProtobufCServiceDescriptor atrest__v1__account__descriptor;

@@ -17,6 +17,7 @@ PROTOBUF_C__BEGIN_DECLS
 
 typedef struct Atrest__V1__RpcHeader Atrest__V1__RpcHeader;
 typedef struct Atrest__V1__RpcHeader__MetadataEntry Atrest__V1__RpcHeader__MetadataEntry;
+typedef struct Atrest__V1__AccountContext Atrest__V1__AccountContext;
 typedef struct Atrest__V1__RpcStatus Atrest__V1__RpcStatus;
 typedef struct Atrest__V1__RpcStatus__DetailsEntry Atrest__V1__RpcStatus__DetailsEntry;
 typedef struct Atrest__V1__ReplyHeader Atrest__V1__ReplyHeader;
@@ -85,10 +86,45 @@ struct  Atrest__V1__RpcHeader
    * Flow control: how many more messages the sender is ready to receive.
    */
   uint32_t credit;
+  /*
+   * The account a data-plane call runs for: set by the front door on the
+   * header it forwards to crypto workers, after authenticating and
+   * authorizing the call. A client's value is dropped by the front door
+   * (docs/PROTOCOL.md "Broker and workers").
+   */
+  Atrest__V1__AccountContext *account_context;
 };
 #define ATREST__V1__RPC_HEADER__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&atrest__v1__rpc_header__descriptor) \
-    , (char *)protobuf_c_empty_string, {0,NULL}, (char *)protobuf_c_empty_string, 0, 0, 0,NULL, 0, 0, 0 }
+    , (char *)protobuf_c_empty_string, {0,NULL}, (char *)protobuf_c_empty_string, 0, 0, 0,NULL, 0, 0, 0, NULL }
+
+
+/*
+ * The account a data-plane call runs for (RpcHeader.account_context). Here,
+ * not in account.proto, so that the envelope needs no other file.
+ */
+struct  Atrest__V1__AccountContext
+{
+  ProtobufCMessage base;
+  char *account_id;
+  char *tenant;
+  char *managed_identity;
+  /*
+   * The account key wrapped by the KEK below (the vault's opaque blob).
+   */
+  ProtobufCBinaryData wrapped_key;
+  char *provider;
+  char *key_id;
+  uint32_t key_version;
+  uint32_t account_key_version;
+  /*
+   * The caller, for logs.
+   */
+  char *principal_id;
+};
+#define ATREST__V1__ACCOUNT_CONTEXT__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&atrest__v1__account_context__descriptor) \
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, {0,NULL}, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0, (char *)protobuf_c_empty_string }
 
 
 struct  Atrest__V1__RpcStatus__DetailsEntry
@@ -260,6 +296,25 @@ Atrest__V1__RpcHeader *
 void   atrest__v1__rpc_header__free_unpacked
                      (Atrest__V1__RpcHeader *message,
                       ProtobufCAllocator *allocator);
+/* Atrest__V1__AccountContext methods */
+void   atrest__v1__account_context__init
+                     (Atrest__V1__AccountContext         *message);
+size_t atrest__v1__account_context__get_packed_size
+                     (const Atrest__V1__AccountContext   *message);
+size_t atrest__v1__account_context__pack
+                     (const Atrest__V1__AccountContext   *message,
+                      uint8_t             *out);
+size_t atrest__v1__account_context__pack_to_buffer
+                     (const Atrest__V1__AccountContext   *message,
+                      ProtobufCBuffer     *buffer);
+Atrest__V1__AccountContext *
+       atrest__v1__account_context__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   atrest__v1__account_context__free_unpacked
+                     (Atrest__V1__AccountContext *message,
+                      ProtobufCAllocator *allocator);
 /* Atrest__V1__RpcStatus__DetailsEntry methods */
 void   atrest__v1__rpc_status__details_entry__init
                      (Atrest__V1__RpcStatus__DetailsEntry         *message);
@@ -423,6 +478,9 @@ typedef void (*Atrest__V1__RpcHeader__MetadataEntry_Closure)
 typedef void (*Atrest__V1__RpcHeader_Closure)
                  (const Atrest__V1__RpcHeader *message,
                   void *closure_data);
+typedef void (*Atrest__V1__AccountContext_Closure)
+                 (const Atrest__V1__AccountContext *message,
+                  void *closure_data);
 typedef void (*Atrest__V1__RpcStatus__DetailsEntry_Closure)
                  (const Atrest__V1__RpcStatus__DetailsEntry *message,
                   void *closure_data);
@@ -488,6 +546,7 @@ void atrest__v1__echo__echo_once(ProtobufCService *service,
 
 extern const ProtobufCMessageDescriptor atrest__v1__rpc_header__descriptor;
 extern const ProtobufCMessageDescriptor atrest__v1__rpc_header__metadata_entry__descriptor;
+extern const ProtobufCMessageDescriptor atrest__v1__account_context__descriptor;
 extern const ProtobufCMessageDescriptor atrest__v1__rpc_status__descriptor;
 extern const ProtobufCMessageDescriptor atrest__v1__rpc_status__details_entry__descriptor;
 extern const ProtobufCMessageDescriptor atrest__v1__reply_header__descriptor;
