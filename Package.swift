@@ -78,7 +78,7 @@ let package = Package(
         .target(
             name: "AtRestKeyVault",
             dependencies: ["AtRestCrypto", "AtRestWire", "AtRestTokens", "AtRestLocalState", "CKeyProviderABI",
-                           "AtRestMessaging", "AtRestRuntime", "AtRestStatus", serviceLifecycle, logging]),
+                           "AtRestMessaging", "AtRestClient", "AtRestRuntime", "AtRestStatus", serviceLifecycle, logging]),
 
         // Typed clients (identity, vault) over RPCClient + bearer token: the CLI, services, tests.
         .target(
@@ -105,7 +105,7 @@ let package = Package(
             dependencies: ["AtRestStatus", "AtRestFrontDoor", "AtRestWire", "AtRestTokens", "AtRestClient", "AtRestRuntime", "AtRestMessaging", "AtRestServiceKit", argumentParser, logging]),
         .executableTarget(
             name: "atrest-worker",
-            dependencies: ["AtRestStatus", "AtRestCryptoWorker", "AtRestTokens", "AtRestClient", "AtRestMessaging", "AtRestRuntime", "AtRestServiceKit", argumentParser, logging]),
+            dependencies: ["AtRestStatus", "AtRestCryptoWorker", "AtRestTokens", "AtRestWire", "AtRestClient", "AtRestMessaging", "AtRestRuntime", "AtRestServiceKit", argumentParser, logging]),
 
         // Test support: a message's fields all set from its descriptor, and the round trip that checks a mapping.
         .target(name: "AtRestWireTesting", dependencies: ["AtRestWire"]),
@@ -127,7 +127,7 @@ let package = Package(
             dependencies: ["AtRestMessaging", "AtRestWire", "AtRestRuntime", argumentParser, logging, serviceLifecycle]),
         .executableTarget(
             name: "atrest-identity",
-            dependencies: ["AtRestStatus", "AtRestIdentity", "AtRestMessaging", "AtRestRuntime", "AtRestServiceKit", argumentParser, logging]),
+            dependencies: ["AtRestStatus", "AtRestIdentity", "AtRestWire", "AtRestMessaging", "AtRestRuntime", "AtRestServiceKit", argumentParser, logging]),
         .executableTarget(
             name: "atrest-keyvault",
             dependencies: [

@@ -3,8 +3,8 @@ import AtRestWire
 /// What the vault asks of the identity service: its signing keys (tokens are
 /// verified offline, keys refreshed on an unknown kid) and, when the vault
 /// has its own service principal, an account's managed identity (grants to
-/// an account). The executable fills it with `IdentityClient` calls; tests
-/// can answer in-process.
+/// an account). `connect` fills it with `IdentityClient` calls; tests can
+/// answer in-process.
 public struct KeyVaultIdentity: Sendable {
     public var keySet: @Sendable () async throws -> IdentityKeySet
     /// nil: the vault has no credentials, grants name principals only.

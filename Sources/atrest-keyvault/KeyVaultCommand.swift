@@ -110,31 +110,10 @@ struct KeyVaultCommand: AsyncParsableCommand {
         return config
     }
 
-    /// The identity service over `IdentityClient`: its key set, and account
-    /// lookups as this vault's service principal when it has credentials.
+    /// The identity service: its key set, and account lookups as --principal when it has credentials.
     func identity() throws -> KeyVaultIdentity {
-        let identity = IdentityClient(try ServiceClient(
-            endpoint: identityEndpoint, timeout: .seconds(5),
-            curve: try curveClient.client(serverKey: identityServerKey, flag: "--identity-server-key")))
-        let tokens = try credentialsFile.map { file in
-            ServiceTokens(identity: identity.base.rpc,
-                          credentials: .init(clientID: principal, secret: try CredentialsFile.readSecret(file)))
-        }
-        return KeyVaultIdentity(keySet: { try await identity.keys() },
-                                resolveAccount: tokens.map { AccountResolver(identity: identity, tokens: $0).resolve })
-    }
-}
-
-/// Resolves an account's managed identity with the identity service, as the
-/// vault's own service principal.
-struct AccountResolver: Sendable {
-    let identity: IdentityClient
-    let tokens: ServiceTokens
-
-    func resolve(_ account: String) async throws -> (principalID: String, tenant: String) {
-        let token = try await tokens.serviceToken().token
-        let client = ServiceClient(rpc: identity.base.rpc, token: token, timeout: .seconds(5))
-        let found = try await IdentityClient(client).accountIdentity(account: account)
-        return (found.principalID, found.tenant)
+        try KeyVaultIdentity.connect(
+            endpoint: identityEndpoint, curve: try curveClient.client(serverKey: identityServerKey, flag: "--identity-server-key"),
+            credentials: try credentialsFile.map { .init(clientID: principal, secret: try CredentialsFile.readSecret($0)) })
     }
 }

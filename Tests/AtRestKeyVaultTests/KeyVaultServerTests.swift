@@ -1,7 +1,7 @@
-import AtRestIdentity
 import AtRestKeyVault
 import AtRestMessaging
 import AtRestRuntime
+import AtRestTokens
 import AtRestWire
 import Logging
 import ServiceLifecycle
