@@ -40,25 +40,22 @@ import Testing
         }
     }
 
-    /// One test, because `EarlySignals` is process-wide and catches only once:
-    /// first a SIGTERM to a running group, then one caught before the group runs.
-    @Test func serviceMainShutsDownGracefullyOnSIGTERMAlsoWhenItCameEarly() async throws {
-        let logger = Logger(label: "test")
+    /// A SIGTERM to a running group stops it gracefully, services in reverse
+    /// order. The early path (a signal before the group runs, kept by
+    /// `EarlySignals`) is tested with real processes in
+    /// `ServiceLifecycleTests.aSignalDuringStartUpNeverKillsUncleanly`, not
+    /// here: after a group has run in this process, libdispatch may still hold
+    /// the group's signalfd while it tears the signal source down, and a
+    /// signal sent then can be read by that fd instead of reaching the
+    /// handler (seen once: the test waited until the next SIGTERM came).
+    @Test func serviceMainShutsDownGracefullyOnSIGTERM() async throws {
         let log = StopLog()
-        async let run: Void = ServiceMain.run([Recorder(name: "a", log: log), Recorder(name: "b", log: log)], ready: "ready test", logger: logger)
+        async let run: Void = ServiceMain.run([Recorder(name: "a", log: log), Recorder(name: "b", log: log)], ready: "ready test",
+                                              logger: Logger(label: "test"))
         // Services run once the group's signal handlers are in place (it registers them first).
         while log.runningCount < 2 { try await Task.sleep(for: .milliseconds(1)) }
         kill(getpid(), SIGTERM)  // not raise(): pool threads block signals
         try await run
         #expect(log.stopOrder == ["b", "a"])
-
-        // Caught before the group runs (ProcessStart.service does this first): kept, then the group stops by itself.
-        EarlySignals.catchTermination()
-        kill(getpid(), SIGTERM)
-        while EarlySignals.caught == nil { try await Task.sleep(for: .milliseconds(1)) }
-        let early = StopLog()
-        try await ServiceMain.run([Recorder(name: "c", log: early)], ready: "ready test", logger: logger)
-        #expect(early.stopOrder == ["c"])
-        #expect(EarlySignals.caught == SIGTERM)
     }
 }
