@@ -13,16 +13,8 @@ import Synchronization
 /// service sees one login per service and one token request per account per
 /// token lifetime, not one per call.
 public final class ServiceTokens: Sendable {
-    public struct Credentials: Sendable {
-        public var tenant: String
-        public var clientID: String
-        public var secret: String
-        public init(tenant: String = "", clientID: String, secret: String) {
-            self.tenant = tenant
-            self.clientID = clientID
-            self.secret = secret
-        }
-    }
+    /// A service principal's login: what `IdentityMethod.login` takes.
+    public typealias Credentials = IdentityLoginRequest
 
     private let identity: RPCClient
     private let credentials: Credentials
