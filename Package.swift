@@ -105,7 +105,7 @@ let package = Package(
             dependencies: ["AtRestStatus", "AtRestFrontDoor", "AtRestWire", "AtRestTokens", "AtRestClient", "AtRestRuntime", "AtRestMessaging", "AtRestServiceKit", argumentParser, logging]),
         .executableTarget(
             name: "atrest-worker",
-            dependencies: ["AtRestStatus", "AtRestCryptoWorker", "AtRestTokens", "AtRestWire", "AtRestClient", "AtRestMessaging", "AtRestRuntime", "AtRestServiceKit", argumentParser, logging]),
+            dependencies: ["AtRestStatus", "AtRestCryptoWorker", "AtRestStorage", "AtRestTokens", "AtRestWire", "AtRestClient", "AtRestMessaging", "AtRestRuntime", "AtRestServiceKit", argumentParser, logging]),
 
         // Test support: a message's fields all set from its descriptor, and the round trip that checks a mapping.
         .target(name: "AtRestWireTesting", dependencies: ["AtRestWire"]),

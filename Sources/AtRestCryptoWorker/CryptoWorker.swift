@@ -28,7 +28,9 @@ public final class CryptoWorker: Sendable {
     public init(configuration: Configuration, keyVault: AccountKeyVault) throws {
         frontDoorWorkers = configuration.frontDoorWorkers
         workerID = configuration.workerID
-        store = try ObjectStore(directory: configuration.dataDirectory)
+        switch configuration.backend {
+        case .local: store = try ObjectStore(directory: configuration.dataDirectory)
+        }
         // Top level only: the store creates everything below 0700/0600, and a walk of every object costs too much.
         try FileAccess.requirePrivateTree(configuration.dataDirectory, what: "worker data directory", depth: 0)
         let keys = AccountKeyCache(configuration: configuration.keyCache, logger: configuration.logger,

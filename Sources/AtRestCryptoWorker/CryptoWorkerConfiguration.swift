@@ -1,5 +1,6 @@
 import AtRestClient
 import AtRestMessaging
+import AtRestStorage
 import AtRestWire
 import Logging
 
@@ -7,6 +8,8 @@ import Logging
 /// executable fills it from its flags.
 public struct CryptoWorkerConfiguration: Sendable {
     public var frontDoorWorkers: String
+    /// Where objects are stored; `.local`: the `dataDirectory` directory.
+    public var backend: BackendKind = .local
     public var dataDirectory: String
     public var credit: Int
     public var workerID: String

@@ -8,6 +8,7 @@ extension StorageError {
         switch code {
         case .notFound, .containerNotFound: RPCStatus(.notFound, message)
         case .alreadyExists: RPCStatus(.alreadyExists, message)
+        case .conditionFailed: RPCStatus(.failedPrecondition, message)
         case .invalidArgument: RPCStatus(message.contains("not empty") ? .failedPrecondition : .invalidArgument, message)
         case .contentHashMismatch: RPCStatus(.invalidArgument, message)
         case .integrityFailure, .unsupportedFormat:

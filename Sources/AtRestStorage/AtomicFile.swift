@@ -153,10 +153,8 @@ final class AtomicFile {
 
     /// Makes the data durable and atomically replaces `name` in the directory.
     func commit(as name: String) throws {
-        precondition(!done, "AtomicFile used after commit/abort")
         let path = tempPath
-        try flush()
-        try SystemCall.retrying("fdatasync", path) { fdatasync(descriptor) }
+        try makeDurable()
         let target = "\(directory)/\(name)"
         let swapped = spares != nil && LinuxFileCalls.exchange(path, target)
         if !swapped {
@@ -166,6 +164,31 @@ final class AtomicFile {
         close(descriptor)
         if swapped { keepOrRemoveReplaced(at: path) }
         if let directorySync { try directorySync.sync(directory) } else { try FileSystem.syncDirectory(directory) }
+    }
+
+    /// Makes the data durable, then lets `publish` give the temp file its
+    /// name (the caller's own atomic switch: a conditional rename, a link),
+    /// then fsyncs the directory. When `publish` throws, the temp file is
+    /// dropped and nothing was published.
+    func commit<R>(publishing publish: (_ tempPath: String) throws -> R) throws -> R {
+        let result: R
+        do {
+            try makeDurable()
+            result = try publish(tempPath)
+        } catch {
+            abort()
+            throw error
+        }
+        done = true
+        close(descriptor)
+        if let directorySync { try directorySync.sync(directory) } else { try FileSystem.syncDirectory(directory) }
+        return result
+    }
+
+    private func makeDurable() throws {
+        precondition(!done, "AtomicFile used after commit/abort")
+        try flush()
+        try SystemCall.retrying("fdatasync", tempPath) { fdatasync(descriptor) }
     }
 
     /// After a swap, `path` holds the replaced file: a spare if it qualifies.
@@ -201,6 +224,18 @@ final class AtomicFile {
         done = true
         unlink(tempPath)
         close(descriptor)
+    }
+
+    /// Removes dead writers' temp files in every container of the store's
+    /// layout below `directory` (`a-*/c-*`); the count removed.
+    static func cleanStoreLeftovers(_ directory: String, writers: WriterLock) throws -> Int {
+        var cleaned = 0
+        for account in try FileSystem.list(directory) where account.hasPrefix("a-") {
+            for container in try FileSystem.list("\(directory)/\(account)") where container.hasPrefix("c-") {
+                cleaned += try cleanLeftovers(in: "\(directory)/\(account)/\(container)", writers: writers)
+            }
+        }
+        return cleaned
     }
 
     /// Removes temp files in `directory` whose owning store instance is gone.

@@ -29,13 +29,7 @@ public final class ObjectStore: Sendable {
         self.directory = directory
         try FileSystem.makeDirectory(directory)
         writer = try WriterLock(storeDirectory: directory)
-        var cleaned = 0
-        for account in try FileSystem.list(directory) where account.hasPrefix("a-") {
-            for container in try FileSystem.list("\(directory)/\(account)") where container.hasPrefix("c-") {
-                cleaned += try AtomicFile.cleanLeftovers(in: "\(directory)/\(account)/\(container)", writers: writer)
-            }
-        }
-        cleanedTempFiles = cleaned
+        cleanedTempFiles = try AtomicFile.cleanStoreLeftovers(directory, writers: writer)
     }
 
     // MARK: Paths

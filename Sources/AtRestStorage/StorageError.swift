@@ -15,6 +15,8 @@ public struct StorageError: Error, Sendable, Equatable, CustomStringConvertible 
         public static let notFound = Code(rawValue: "notFound")
         public static let containerNotFound = Code(rawValue: "containerNotFound")
         public static let alreadyExists = Code(rawValue: "alreadyExists")
+        /// A conditional put or delete (`WriteCondition`) found another version: nothing changed.
+        public static let conditionFailed = Code(rawValue: "conditionFailed")
         public static let invalidArgument = Code(rawValue: "invalidArgument")
         /// The content hash the client sent does not match the bytes received.
         public static let contentHashMismatch = Code(rawValue: "contentHashMismatch")

@@ -56,7 +56,7 @@ public final class LocalCluster: @unchecked Sendable {
     public func addWorker(_ name: String, launcher: [String] = [], statusHost: String? = nil, credit: Int? = nil) throws -> ServiceProcess {
         var arguments = [
             "--frontdoor", workersEndpoint, "--identity", identity.endpoint, "--vault", vaultEndpoint,
-            "--vault-events", vaultEvents, "--data-dir", objectsDirectory,
+            "--vault-events", vaultEvents, "--backend", "local", "--data-dir", objectsDirectory,
             "--credentials-file", Self.credentialsFile(root: root, "worker"), "--name", name,
         ]
         if let credit = credit ?? options.workerCredit { arguments += ["--credit", "\(credit)"] }

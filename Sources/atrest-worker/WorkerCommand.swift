@@ -3,6 +3,7 @@ import AtRestClient
 import AtRestCryptoWorker
 import AtRestRuntime
 import AtRestServiceKit
+import AtRestStorage
 import AtRestWire
 import Glibc
 import Logging
@@ -20,6 +21,7 @@ struct WorkerCommand: AsyncParsableCommand {
     @Option(help: "Identity service endpoint.") var identity = DefaultEndpoints.identity
     @Option(help: "Key vault endpoint.") var vault = DefaultEndpoints.vault
     @Option(help: "Key vault event endpoint ('' = none).") var vaultEvents = DefaultEndpoints.vaultEvents
+    @Option(help: "Storage backend: local (the --data-dir directory; the only one in this build).") var backend = "local"
     @Option(help: "The shared object store directory.") var dataDir = "data/objects"
     @Option(help: "Service principal name.") var clientId = "worker"
     @Option(help: "File holding the service principal's secret.") var credentialsFile: String
@@ -33,6 +35,10 @@ struct WorkerCommand: AsyncParsableCommand {
     @Option(help: "CURVE public key of the front door (enables CURVE to its worker socket).") var frontdoorServerKey: String?
     @Option(help: "CURVE public key of the identity service.") var identityServerKey: String?
     @Option(help: "CURVE public key of the key vault (RPC and events).") var vaultServerKey: String?
+
+    func validate() throws {
+        _ = try BackendKind(flag: backend)
+    }
 
     func run() async throws {
         MemoryTuning.keepLargeBuffers()
@@ -48,6 +54,7 @@ struct WorkerCommand: AsyncParsableCommand {
             recheckInterval: .milliseconds(recheckMs), vaultEventsEndpoint: vaultEvents.isEmpty ? nil : vaultEvents,
             frontDoorCurve: try curveClient.client(serverKey: frontdoorServerKey, flag: "--frontdoor-server-key"),
             vaultCurve: try curveClient.client(serverKey: vaultServerKey, flag: "--vault-server-key"), logger: logger)
+        configuration.backend = try BackendKind(flag: backend)
         configuration.statusEndpoint = statusEndpoint.isEmpty ? nil : statusEndpoint
         configuration.identityEndpoint = identity
         configuration.vaultEndpoint = vault

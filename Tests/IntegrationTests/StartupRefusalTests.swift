@@ -49,4 +49,18 @@ import Testing
         #expect(plain.status == 0, "\(plain.err)")
         #expect(!plain.err.contains("FIPS"))
     }
+
+    /// `--backend` names the storage backend; an unknown one stops the
+    /// worker before it connects anywhere, naming what this build has.
+    @Test func workerRefusesAnUnknownBackend() async throws {
+        let directory = NSTemporaryDirectory() + "atrest-it-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let refused = try await runTool("atrest-worker", [
+            "--backend", "rados", "--data-dir", directory + "/objects", "--credentials-file", directory + "/none.secret",
+        ], killAfter: .seconds(20))
+        #expect(refused.status != 0)
+        #expect(refused.err.contains("unknown backend 'rados'; this build supports: local"), "\(refused.err)")
+        #expect(!refused.out.contains("ready"))
+        #expect(!FileManager.default.fileExists(atPath: directory + "/objects"))
+    }
 }

@@ -1,0 +1,22 @@
+/// Whole-object conveniences over the verbs, the same for every backend.
+extension StorageBackend {
+    /// Writes `bytes` as the whole of `name` under `condition`.
+    @discardableResult
+    public func put(_ name: BackendName, _ bytes: [UInt8], condition: WriteCondition = .none) async throws -> BackendVersion {
+        let upload = try await beginPut(name, condition: condition)
+        do {
+            try await upload.append(bytes)
+            return try await upload.commit()
+        } catch {
+            await upload.abort()
+            throw error
+        }
+    }
+
+    /// The bytes of `name` (or of `range` of it) and the version they are from.
+    public func get(_ name: BackendName, range: Range<UInt64>? = nil) async throws -> (bytes: [UInt8], version: BackendVersion) {
+        let object = try await open(name)
+        let range = range ?? 0..<object.info.size
+        return (try await object.read(at: range.lowerBound, count: Int(range.count)), object.info.version)
+    }
+}

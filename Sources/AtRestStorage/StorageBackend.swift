@@ -1,0 +1,80 @@
+/// Where sealed objects live: the one interface between the store (which
+/// seals, names by keyed hash and checks everything it reads back) and the
+/// medium that keeps the bytes (`LocalBackend`: a directory; a RADOS pool
+/// later). Kept as small as kes's `KeyStore`: a handful of verbs on opaque
+/// names.
+///
+/// What a backend sees: container ids and object names that are keyed hashes
+/// (`BackendName`), and sealed bytes (docs/FORMAT.md). Never a clear name, a
+/// metadata value, a key or plaintext; it needs none of them, and it cannot
+/// check integrity (the store does, with the account key).
+///
+/// Concurrency contract: every verb is `async` and never blocks the
+/// cooperative pool. A backend over blocking calls (files) runs them on
+/// `BlockingIO`; one with asynchronous completions (librados aio) resumes
+/// its continuation from the completion. Every verb is safe to call from any
+/// number of tasks and processes at once; one `BackendUpload` or
+/// `BackendObject` is used by one task at a time.
+///
+/// Atomicity and durability: an object is replaced or removed whole, never
+/// partly visible; a verb returns only once its effect survives a crash of
+/// this process and of the machine (for `local`: fdatasync, atomic rename,
+/// directory fsync). Conditions (`WriteCondition`) are checked and applied as
+/// one step: of two writers racing on one name with the same condition,
+/// exactly one succeeds and the other gets `.conditionFailed`.
+///
+/// Errors are `StorageError`: `.containerNotFound`, `.notFound`,
+/// `.alreadyExists` (a container), `.conditionFailed`, `.invalidArgument`
+/// (a bad name, range or limit), `.io` (the medium failed; the message says
+/// how, never with key material).
+public protocol StorageBackend: Sendable {
+    var kind: BackendKind { get }
+
+    /// Creates an empty container; `.alreadyExists` when it is there.
+    func createContainer(_ container: BackendContainer) async throws
+    /// Removes an empty container (`.invalidArgument` "not empty" otherwise).
+    func deleteContainer(_ container: BackendContainer) async throws
+
+    /// Starts writing the whole of `name`; nothing is visible until
+    /// `BackendUpload.commit`, which applies `condition` atomically.
+    func beginPut(_ name: BackendName, condition: WriteCondition) async throws -> any BackendUpload
+    /// Opens the current version of `name` for reading (`.notFound`).
+    func open(_ name: BackendName) async throws -> any BackendObject
+    /// Size and version of the current version of `name` (`.notFound`).
+    func stat(_ name: BackendName) async throws -> BackendObjectInfo
+    /// Removes `name` (`.notFound` when it is not there); with
+    /// `.mustMatch`, only while it is still that version.
+    func delete(_ name: BackendName, condition: WriteCondition) async throws
+    /// One page of the container's object names that start with `prefix`,
+    /// in ascending byte order, after `continuation` (nil: from the start).
+    func list(_ container: BackendContainer, prefix: String, continuation: String?, limit: Int) async throws -> BackendListPage
+    /// Gives each `target` the bytes `source` has now (block lists: a
+    /// committed block keeps its bytes when its staged name is written
+    /// again or removed). A target must not exist yet (`.alreadyExists`);
+    /// a missing source is `.notFound`. Durable on return; a backend that
+    /// cannot share bytes copies them.
+    func link(_ links: [BackendLink]) async throws
+}
+
+/// An object being written (`StorageBackend.beginPut`).
+public protocol BackendUpload: AnyObject, Sendable {
+    /// Adds bytes at the end.
+    func append(_ bytes: [UInt8]) async throws
+    /// Makes the object durable and visible under its name if the put's
+    /// condition holds (`.conditionFailed` otherwise, and nothing changes);
+    /// returns the new version.
+    @discardableResult
+    func commit() async throws -> BackendVersion
+    /// Drops what was written; nothing becomes visible.
+    func abort() async
+}
+
+/// One version of an object, open for reading (`StorageBackend.open`).
+/// Reads return that version's bytes, or fail with `.conditionFailed` once
+/// it was replaced or removed (a backend that can pin a version, like
+/// `local` with its open descriptor, keeps returning it); never a mix.
+public protocol BackendObject: AnyObject, Sendable {
+    var info: BackendObjectInfo { get }
+    /// `count` bytes at `offset`; the range must lie within `info.size`.
+    func read(at offset: UInt64, count: Int) async throws -> [UInt8]
+}

@@ -1,0 +1,240 @@
+import AtRestStorage
+import Testing
+
+/// What every `StorageBackend` must do, written once over the interface:
+/// `BackendContractTests` runs each body against every backend in
+/// `BackendFactory.all` (today `local`; the RADOS backend adds itself
+/// there and runs the same bodies).
+enum BackendContract {
+    static let container = try! BackendContainer("a-contract/c-one")
+
+    static func name(_ object: String, in container: BackendContainer = container) throws -> BackendName {
+        try BackendName(container, object)
+    }
+
+    static func expectError<T>(_ code: StorageError.Code, _ body: () async throws -> T,
+                               sourceLocation: SourceLocation = #_sourceLocation) async {
+        do {
+            _ = try await body()
+            Issue.record("expected \(code), the call succeeded", sourceLocation: sourceLocation)
+        } catch let error as StorageError {
+            #expect(error.code == code, "\(error)", sourceLocation: sourceLocation)
+        } catch {
+            Issue.record("expected \(code), got \(error)", sourceLocation: sourceLocation)
+        }
+    }
+
+    /// Put, stat, whole and range reads, and the errors for what is not there.
+    static func roundTripAndRanges(_ backend: any StorageBackend) async throws {
+        try await backend.createContainer(container)
+        let bytes = Fixtures.data(300_000)
+        let name = try name("o-round")
+        let version = try await backend.put(name, bytes)
+        let info = try await backend.stat(name)
+        #expect(info == BackendObjectInfo(size: UInt64(bytes.count), version: version))
+        let whole = try await backend.get(name)
+        #expect(whole.bytes == bytes && whole.version == version)
+        #expect(try await backend.get(name, range: 1000..<70_000).bytes == Array(bytes[1000..<70_000]))
+        #expect(try await backend.get(name, range: 299_999..<300_000).bytes == [bytes[299_999]])
+        #expect(try await backend.get(name, range: 5..<5).bytes == [])
+        await expectError(.invalidArgument) { try await backend.get(name, range: 299_000..<300_001) }
+        await expectError(.notFound) { try await backend.get(try Self.name("o-absent")) }
+        await expectError(.notFound) { try await backend.stat(try Self.name("o-absent")) }
+        let nowhere = try BackendContainer("a-contract/c-absent")
+        await expectError(.containerNotFound) { try await backend.put(try Self.name("o-x", in: nowhere), [1]) }
+        // An empty object is an object.
+        try await backend.put(try Self.name("o-empty"), [])
+        #expect(try await backend.stat(try Self.name("o-empty")).size == 0)
+        #expect(try await backend.get(try Self.name("o-empty")).bytes == [])
+    }
+
+    /// Eight writers create one name at once: exactly one wins, the others
+    /// get `.conditionFailed`, and the object is the winner's bytes, whole.
+    static func exclusiveCreateRace(_ backend: any StorageBackend) async throws {
+        try await backend.createContainer(container)
+        let name = try name("o-create")
+        let results = await race(writers: 8) { writer in
+            try await backend.put(name, payload(writer), condition: .mustNotExist)
+        }
+        let winners = try winners(results)
+        #expect(winners.count == 1)
+        let stored = try await backend.get(name)
+        #expect(stored.bytes == payload(winners[0].writer))
+        #expect(stored.version == winners[0].version)
+    }
+
+    /// Eight writers replace version v0 at once: one wins, the rest fail,
+    /// and a stale version keeps failing afterwards.
+    static func compareAndSwapRace(_ backend: any StorageBackend) async throws {
+        try await backend.createContainer(container)
+        let name = try name("o-cas")
+        let v0 = try await backend.put(name, Fixtures.data(1000, seed: 99))
+        let results = await race(writers: 8) { writer in
+            try await backend.put(name, payload(writer), condition: .mustMatch(v0))
+        }
+        let winners = try winners(results)
+        #expect(winners.count == 1)
+        let stored = try await backend.get(name)
+        #expect(stored.bytes == payload(winners[0].writer))
+        #expect(stored.version == winners[0].version && stored.version != v0)
+        await expectError(.conditionFailed) { try await backend.put(name, [1, 2, 3], condition: .mustMatch(v0)) }
+        await expectError(.conditionFailed) { try await backend.put(name, [1, 2, 3], condition: .mustNotExist) }
+        await expectError(.conditionFailed) { try await backend.put(try Self.name("o-never"), [1], condition: .mustMatch(v0)) }
+        #expect(try await backend.get(name).bytes == payload(winners[0].writer))
+        let next = try await backend.put(name, [4, 5], condition: .mustMatch(stored.version))
+        #expect(try await backend.get(name) == ([4, 5], next))
+    }
+
+    /// Unconditional writers racing: the object is one of them, whole.
+    static func lastWriterWinsWhole(_ backend: any StorageBackend) async throws {
+        try await backend.createContainer(container)
+        let name = try name("o-lww")
+        let results = await race(writers: 6) { writer in try await backend.put(name, payload(writer)) }
+        #expect(try winners(results).count == 6)
+        let stored = try await backend.get(name).bytes
+        #expect((0..<6).contains { stored == payload($0) })
+    }
+
+    /// A stale delete changes nothing; a current one removes the object.
+    static func conditionalDelete(_ backend: any StorageBackend) async throws {
+        try await backend.createContainer(container)
+        let name = try name("o-del")
+        let v1 = try await backend.put(name, [1])
+        let v2 = try await backend.put(name, [2])
+        await expectError(.conditionFailed) { try await backend.delete(name, condition: .mustMatch(v1)) }
+        #expect(try await backend.get(name).bytes == [2])
+        await expectError(.invalidArgument) { try await backend.delete(name, condition: .mustNotExist) }
+        try await backend.delete(name, condition: .mustMatch(v2))
+        await expectError(.notFound) { try await backend.stat(name) }
+        await expectError(.notFound) { try await backend.delete(name, condition: .none) }
+        await expectError(.notFound) { try await backend.delete(name, condition: .mustMatch(v2)) }
+        try await backend.put(name, [3])
+        try await backend.delete(name, condition: .none)
+        #expect(try await backend.list(container, prefix: "", continuation: nil, limit: 10).names.isEmpty)
+    }
+
+    /// A reader of an opened version gets that version's bytes, or
+    /// `.conditionFailed` once it is replaced; never a mix. An aborted put
+    /// leaves nothing.
+    static func openedVersionAndAbort(_ backend: any StorageBackend) async throws {
+        try await backend.createContainer(container)
+        let name = try name("o-open")
+        let old = Fixtures.data(200_000, seed: 1)
+        try await backend.put(name, old)
+        let opened = try await backend.open(name)
+        try await backend.put(name, Fixtures.data(200_000, seed: 2))
+        do {
+            #expect(try await opened.read(at: 0, count: old.count) == old)
+        } catch let error as StorageError {
+            #expect(error.code == .conditionFailed, "\(error)")
+        }
+        let upload = try await backend.beginPut(try Self.name("o-aborted"), condition: .none)
+        try await upload.append(Fixtures.data(10_000))
+        await upload.abort()
+        await expectError(.notFound) { try await backend.stat(try Self.name("o-aborted")) }
+        await expectError(.invalidArgument) { try await upload.commit() }
+    }
+
+    /// Pages: sorted, prefix-filtered, complete, no repeats; the last page
+    /// has no continuation.
+    static func listPages(_ backend: any StorageBackend) async throws {
+        try await backend.createContainer(container)
+        let objects = (0..<25).map { "o-\(String($0 * 7919 % 1000, radix: 16))" }
+        for object in objects { try await backend.put(try name(object), [UInt8(objects.firstIndex(of: object)!)]) }
+        for staged in ["s-1", "s-2", "b-x-0"] { try await backend.put(try name(staged), [9]) }
+        var seen: [String] = []
+        var continuation: String?
+        var pages = 0
+        repeat {
+            let page = try await backend.list(container, prefix: "o-", continuation: continuation, limit: 10)
+            #expect(page.names.count <= 10)
+            seen += page.names
+            continuation = page.continuation
+            pages += 1
+        } while continuation != nil && pages < 10
+        #expect(pages == 3)
+        #expect(seen == objects.sorted())
+        #expect(try await backend.list(container, prefix: "", continuation: nil, limit: 100).names == (objects + ["s-1", "s-2", "b-x-0"]).sorted())
+        #expect(try await backend.list(container, prefix: "zz", continuation: nil, limit: 5) == BackendListPage(names: [], continuation: nil))
+        await expectError(.invalidArgument) { try await backend.list(container, prefix: "", continuation: nil, limit: 0) }
+        await expectError(.containerNotFound) {
+            try await backend.list(try BackendContainer("a-contract/c-absent"), prefix: "", continuation: nil, limit: 5)
+        }
+    }
+
+    /// Block lists: staged blocks linked to committed names keep their bytes
+    /// when the staged names are written again or removed.
+    static func blockLinks(_ backend: any StorageBackend) async throws {
+        try await backend.createContainer(container)
+        let (one, two) = (Fixtures.data(70_000, seed: 11), Fixtures.data(5, seed: 12))
+        try await backend.put(try name("s-1"), one)
+        try await backend.put(try name("s-2"), two)
+        try await backend.link([
+            try BackendLink(source: try name("s-1"), target: try name("b-h-c1-0")),
+            try BackendLink(source: try name("s-2"), target: try name("b-h-c1-1")),
+            try BackendLink(source: try name("s-1"), target: try name("b-h-c1-2")),
+        ])
+        try await backend.put(try name("s-1"), [0xEE])
+        try await backend.delete(try name("s-2"), condition: .none)
+        #expect(try await backend.get(try name("b-h-c1-0")).bytes == one)
+        #expect(try await backend.get(try name("b-h-c1-1")).bytes == two)
+        #expect(try await backend.get(try name("b-h-c1-2"), range: 69_990..<70_000).bytes == Array(one[69_990...]))
+        #expect(try await backend.get(try name("s-1")).bytes == [0xEE])
+        await expectError(.notFound) { try await backend.link([try BackendLink(source: try name("s-2"), target: try name("b-h-c2-0"))]) }
+        await expectError(.alreadyExists) { try await backend.link([try BackendLink(source: try name("s-1"), target: try name("b-h-c1-0"))]) }
+        #expect(try await backend.get(try name("b-h-c1-0")).bytes == one)
+        let other = try BackendContainer("a-contract/c-two")
+        #expect(throws: StorageError.self) { try BackendLink(source: try name("s-1"), target: try name("b-h", in: other)) }
+    }
+
+    /// Containers: created once, deleted only when empty.
+    static func containers(_ backend: any StorageBackend) async throws {
+        try await backend.createContainer(container)
+        await expectError(.alreadyExists) { try await backend.createContainer(container) }
+        try await backend.put(try name("o-1"), [1])
+        await expectError(.invalidArgument) { try await backend.deleteContainer(container) }
+        try await backend.delete(try name("o-1"), condition: .none)
+        try await backend.deleteContainer(container)
+        await expectError(.containerNotFound) { try await backend.put(try name("o-1"), [1]) }
+        await expectError(.containerNotFound) { try await backend.deleteContainer(container) }
+        #expect(throws: StorageError.self) { try BackendName(container, ".tmp-x") }
+        #expect(throws: StorageError.self) { try BackendName(container, "a/b") }
+        #expect(throws: StorageError.self) { try BackendContainer("a-x/../c-y") }
+    }
+
+    // MARK: Helpers
+
+    /// Distinct, recognisable bytes per writer (large enough to take several writes).
+    static func payload(_ writer: Int) -> [UInt8] { Fixtures.data(400_000 + writer * 4096, seed: UInt8(writer + 1)) }
+
+    static func race(writers: Int, _ body: @escaping @Sendable (Int) async throws -> BackendVersion) async
+        -> [(writer: Int, result: Result<BackendVersion, any Error>)] {
+        await withTaskGroup(of: (Int, Result<BackendVersion, any Error>).self) { group in
+            for writer in 0..<writers {
+                group.addTask { (writer, await Result { try await body(writer) }) }
+            }
+            var out: [(writer: Int, result: Result<BackendVersion, any Error>)] = []
+            for await (writer, result) in group { out.append((writer, result)) }
+            return out
+        }
+    }
+
+    /// The successful writers; every failure must be `.conditionFailed`.
+    static func winners(_ results: [(writer: Int, result: Result<BackendVersion, any Error>)]) throws -> [(writer: Int, version: BackendVersion)] {
+        var winners: [(writer: Int, version: BackendVersion)] = []
+        for (writer, result) in results {
+            switch result {
+            case .success(let version): winners.append((writer, version))
+            case .failure(let error as StorageError) where error.code == .conditionFailed: continue
+            case .failure(let error): throw error
+            }
+        }
+        return winners
+    }
+}
+
+extension Result where Failure == any Error {
+    init(catching body: () async throws -> Success) async {
+        do { self = .success(try await body()) } catch { self = .failure(error) }
+    }
+}
