@@ -82,6 +82,18 @@ case "$cmd" in
 esac
 
 # --- start ---
+
+# Starts a daemon in its own session, detached from every descriptor of the
+# caller (a test harness's pipe inherited past fd 2 would never see EOF), and
+# records its pid. A background subshell is no group leader, so setsid does not fork.
+detach() {
+  local name=$1; shift
+  (
+    for fd in /proc/self/fd/*; do fd=${fd##*/}; [ "$fd" -gt 2 ] && eval "exec $fd>&-"; done 2>/dev/null
+    exec setsid "$@" </dev/null >>"$dir/log/$name.out" 2>&1
+  ) &
+  echo "$name $!" >>"$dir/pids"
+}
 [ -f "$dir/pids" ] && fail "$dir already has a cluster (stop it first)"
 
 packages=(ceph-mon ceph-osd ceph-mgr librados-dev)
@@ -202,8 +214,7 @@ chmod 600 "$dir"/*.keyring "$dir"/osd/*/keyring
 current=mon.a
 monmaptool --create --fsid "$fsid" --addv a "[v2:127.0.0.1:$port,v1:127.0.0.1:$((port + 1))]" "$dir/monmap" >>"$log"
 ceph-mon -c "$conf" --mkfs -i a --monmap "$dir/monmap" --keyring "$dir/mon.keyring" >>"$log" 2>&1
-setsid ceph-mon -c "$conf" -i a -f </dev/null >>"$dir/log/mon.a.out" 2>&1 &
-echo "mon.a $!" >>"$dir/pids"
+detach mon.a ceph-mon -c "$conf" -i a -f
 
 # OSD file systems meanwhile (they need no monitor with --no-mon-config).
 for i in $(seq 0 $((osds - 1))); do
@@ -227,8 +238,7 @@ done
 grep -q "^pool [0-9]* '$pool' " "$dir/log/setup.out" || { echo "pool $pool not created" >>"$log"; false; }
 
 for i in $(seq 0 $((osds - 1))); do
-  setsid ceph-osd -c "$conf" -i "$i" -f </dev/null >>"$dir/log/osd.$i.out" 2>&1 &
-  echo "osd.$i $!" >>"$dir/pids"
+  detach "osd.$i" ceph-osd -c "$conf" -i "$i" -f
 done
 
 # Ready once client.atrest can write (PGs active); the probe object is removed.
