@@ -43,10 +43,11 @@ struct CephDevCluster: Sendable {
         return output
     }
 
-    static func run(_ arguments: [String], executable: String = script) throws -> (Int32, String) {
+    static func run(_ arguments: [String], executable: String = script, environment: [String: String]? = nil) throws -> (Int32, String) {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
+        if let environment { process.environment = environment }
         let pipe = Pipe()
         process.standardOutput = pipe
         process.standardError = pipe
