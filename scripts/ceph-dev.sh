@@ -249,7 +249,7 @@ echo ready >"$dir/run/probe"
 probe_pid=$!
 while kill -0 "$probe_pid" 2>/dev/null; do   # a daemon that dies fails the start now, not at the probe's timeout
   while read -r name pid; do
-    running "$pid" || { kill "$probe_pid" 2>/dev/null; wait "$probe_pid" || true; current=$name; false; }
+    running "$pid" || { kill -KILL "$probe_pid" 2>/dev/null; wait "$probe_pid" || true; current=$name; false; }
   done <"$dir/pids"
   sleep 0.05
 done

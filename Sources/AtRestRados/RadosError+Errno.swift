@@ -7,9 +7,10 @@ extension RadosError {
         let errno = -rc
         let code: Code
         switch errno {
-        case atrest_rados_enoent: code = .notFound
+        case atrest_rados_enoent, atrest_rados_enodata: code = .notFound  // ENODATA: no such xattr
         case atrest_rados_eexist: code = .alreadyExists
-        case atrest_rados_erange: code = .versionMismatch
+        // ERANGE: the object is newer than the asserted version; EOVERFLOW: older.
+        case atrest_rados_erange, atrest_rados_eoverflow: code = .versionMismatch
         case atrest_rados_ecanceled: code = .comparisonFailed
         case atrest_rados_eperm, atrest_rados_eacces: code = .permissionDenied
         case atrest_rados_etimedout: code = .timedOut

@@ -10,11 +10,11 @@ public struct RadosError: Error, Sendable, Equatable, CustomStringConvertible {
         public static let unreachable = Code(rawValue: "unreachable")
         /// The pool does not exist (or the user may not see it).
         public static let poolNotFound = Code(rawValue: "poolNotFound")
-        /// -ENOENT: the object (or xattr) does not exist.
+        /// -ENOENT / -ENODATA: the object (or xattr) does not exist.
         public static let notFound = Code(rawValue: "notFound")
         /// -EEXIST: an exclusive create found the object.
         public static let alreadyExists = Code(rawValue: "alreadyExists")
-        /// -ERANGE: an asserted object version is not the current one.
+        /// -ERANGE / -EOVERFLOW: an asserted object version is not the current one.
         public static let versionMismatch = Code(rawValue: "versionMismatch")
         /// -ECANCELED: a compared xattr (or omap value) differs.
         public static let comparisonFailed = Code(rawValue: "comparisonFailed")

@@ -15,5 +15,6 @@ static const int atrest_rados_eacces = EACCES;
 static const int atrest_rados_etimedout = ETIMEDOUT;
 static const int atrest_rados_enotconn = ENOTCONN;
 static const int atrest_rados_eoverflow = EOVERFLOW;
+static const int atrest_rados_enodata = ENODATA;
 
 #endif

@@ -74,8 +74,11 @@ import AtRestRados
 
         let v2 = try pool.operate(name, RadosWriteOperation([.assertVersion(v1), .writeFull([2])]))
         #expect(v2 > v1)
-        #expect(throws: RadosError.Code.versionMismatch) {
+        #expect(throws: RadosError.Code.versionMismatch, "an older version (-ERANGE)") {
             try Self.code { try pool.operate(name, RadosWriteOperation([.assertVersion(v1), .writeFull([3])])) }
+        }
+        #expect(throws: RadosError.Code.versionMismatch, "a newer version (-EOVERFLOW)") {
+            try Self.code { try pool.operate(name, RadosWriteOperation([.assertVersion(v2 + 1), .writeFull([3])])) }
         }
         #expect(try pool.read(name, length: 10) == [2], "a failed condition changes nothing")
 
@@ -100,6 +103,9 @@ import AtRestRados
         #expect(try pool.read(name, length: 10) == [2])
         #expect(try pool.xattr(name, "etag") == [0xcc])
         #expect(throws: RadosError.Code.notFound) { try Self.code { _ = try pool.xattr(name, "missing") } }
+        #expect(throws: RadosError.Code.comparisonFailed, "comparing with an absent xattr fails the condition") {
+            try Self.code { try pool.operate(name, RadosWriteOperation([.compareXattr(name: "missing", value: [1]), .writeFull([4])])) }
+        }
     }
 
     @Test func aioWriteFullAndReadManyInFlight() async throws {
