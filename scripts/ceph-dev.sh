@@ -50,7 +50,10 @@ running() {
   [ -r "/proc/$pid/stat" ] || return 1
   state=$(sed -e 's/^.*) //' "/proc/$pid/stat" 2>/dev/null | cut -d' ' -f1) || return 1
   [[ "$state" != Z && "$state" != X && -n "$state" ]] || return 1
-  tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF -- "$conf"
+  # No `| grep -q` here: with pipefail, grep quitting early can fail the pipeline (SIGPIPE) on a match.
+  local cmdline
+  cmdline=$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null) || return 1
+  [[ "$cmdline" == *"$conf"* ]]
 }
 
 stop_all() {
@@ -99,7 +102,7 @@ detach() {
 packages=(ceph-mon ceph-osd ceph-mgr librados-dev)
 missing=()
 for p in "${packages[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  [[ "$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null)" == "install ok installed" ]] || missing+=("$p")
 done
 if [ ${#missing[@]} -gt 0 ]; then
   sudo=""; [ "$(id -u)" -ne 0 ] && sudo="sudo"
@@ -137,7 +140,7 @@ free_port() {
   return 1
 }
 
-rm -rf "$dir/mon" "$dir/osd" "$dir/run" "$dir/log" "$dir/crash"
+rm -rf "$dir/mon" "$dir/osd" "$dir/run" "$dir/log" "$dir/crash" "$dir/monmap"  # a DIR may be reused after stop
 mkdir -p "$dir/mon" "$dir/osd" "$dir/run" "$dir/log" "$dir/crash"
 fsid=$(cat /proc/sys/kernel/random/uuid)
 port=$(free_port) || fail "no free port for the monitor"
