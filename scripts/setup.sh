@@ -9,11 +9,14 @@ packages=(
   protobuf-c-compiler  # protoc-c, for scripts/gen-proto.sh and its staleness check
   libssl-dev           # OpenSSL 3 libcrypto
   pkg-config
+  librados-dev         # librados (Ceph), for the CRados target
 )
 # Extra packages for the test suite (other-language clients, tooling).
 if [ "${1:-}" = "--test" ]; then
   # gcc/libc6-dev: `cc` for the C client example; python3-yaml: the compose file check
   packages+=(python3 python3-zmq python3-protobuf protobuf-compiler gcc libc6-dev python3-yaml)
+  # ceph-mon/osd/mgr: the throwaway cluster of scripts/ceph-dev.sh (RadosTests)
+  packages+=(ceph-mon ceph-osd ceph-mgr)
 fi
 
 missing=()
@@ -24,7 +27,7 @@ if [ ${#missing[@]} -gt 0 ]; then
   echo "setup: installing ${missing[*]}" >&2
   sudo=""
   [ "$(id -u)" -ne 0 ] && sudo="sudo"
-  $sudo apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  { $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null; } \
+    || { echo "setup: could not install ${missing[*]}: the build and tests need them (is apt reachable? run as root or with sudo)" >&2; exit 1; }
 fi
 command -v swift >/dev/null || { echo "setup: the Swift toolchain (6.x) must be on PATH" >&2; exit 1; }

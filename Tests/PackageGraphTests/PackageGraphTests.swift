@@ -63,6 +63,12 @@ import Testing
         #expect(try links("AtRestWire") == ["CAtRestProto"])
     }
 
+    /// librados is touched by its wrapper alone: everything above sees AtRestRados' Swift types.
+    @Test func onlyTheRadosWrapperLinksLibrados() {
+        let direct = manifest.targets.values.filter { $0.dependencies.contains("CRados") }.map(\.name)
+        #expect(direct.sorted() == ["AtRestRados"])
+    }
+
     /// Test support is for tests and the benchmarks only.
     @Test func noServiceOrToolLinksTestSupport() {
         let support: Set<String> = ["AtRestTesting", "AtRestWireTesting"]

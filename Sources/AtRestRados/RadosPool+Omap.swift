@@ -1,0 +1,45 @@
+internal import CRados
+
+/// One page of an object's omap, in key order.
+public struct RadosOmapPage: Sendable, Equatable {
+    public var entries: [(key: String, value: [UInt8])]
+    /// More keys follow the last one; ask again with `after:` that key.
+    public var more: Bool
+
+    public static func == (a: Self, b: Self) -> Bool {
+        a.more == b.more && a.entries.map(\.key) == b.entries.map(\.key) && a.entries.map(\.value) == b.entries.map(\.value)
+    }
+}
+
+extension RadosPool {
+    /// Sets omap `entries` of `object` (creating the object if needed).
+    public func setOmap(_ object: String, _ entries: [String: [UInt8]]) throws {
+        try operate(object, RadosWriteOperation([.setOmap(entries)]))
+    }
+
+    /// Up to `max` omap entries of `object` with keys after `after` (from the first when nil).
+    public func omapPage(_ object: String, after: String? = nil, max: Int = 1000) throws -> RadosOmapPage {
+        let op = rados_create_read_op()
+        defer { rados_release_read_op(op) }
+        var iterator: rados_omap_iter_t?
+        var more: UInt8 = 0
+        var rval: Int32 = 0
+        rados_read_op_omap_get_vals2(op, after ?? "", nil, UInt64(Swift.max(1, max)), &iterator, &more, &rval)
+        try RadosError.check(rados_read_op_operate(op, ioctx, object, 0), "omap page \(name)/\(object)")
+        try RadosError.check(rval, "omap page \(name)/\(object)")
+        guard let iterator else { return RadosOmapPage(entries: [], more: false) }
+        defer { rados_omap_get_end(iterator) }
+        var entries: [(key: String, value: [UInt8])] = []
+        while true {
+            var key: UnsafeMutablePointer<CChar>?
+            var value: UnsafeMutablePointer<CChar>?
+            var keyLength = 0, valueLength = 0
+            try RadosError.check(rados_omap_get_next2(iterator, &key, &value, &keyLength, &valueLength), "omap next \(name)/\(object)")
+            guard let key else { break }
+            let keyString = String(decoding: UnsafeRawBufferPointer(start: key, count: keyLength), as: UTF8.self)
+            let bytes = value.map { Array(UnsafeRawBufferPointer(start: $0, count: valueLength)) } ?? []
+            entries.append((keyString, bytes))
+        }
+        return RadosOmapPage(entries: entries, more: more != 0)
+    }
+}

@@ -1,0 +1,207 @@
+import Foundation
+import Testing
+import AtRestRados
+
+/// The librados wrapper against a real throwaway cluster (scripts/ceph-dev.sh,
+/// memstore): every verb, every typed error, and the aio verbs.
+@Suite(.serialized, .cephDevCluster) struct RadosTests {
+    let ceph: CephDevCluster
+    let pool: RadosPool
+
+    init() throws {
+        ceph = try #require(CephDevCluster.current, "the suite's cluster did not start")
+        pool = try RadosCluster(ceph.configuration).openPool(ceph.pool)
+    }
+
+    func uniqueName(_ prefix: String) -> String { "\(prefix)-\(UUID().uuidString)" }
+
+    @Test func writeFullReadRangeStatRemove() throws {
+        let name = uniqueName("obj")
+        let data = (0..<100_000).map { UInt8(truncatingIfNeeded: $0 &* 31) }
+        try pool.writeFull(name, data)
+        #expect(try pool.read(name, length: 200_000) == data)
+        #expect(try pool.read(name, offset: 1000, length: 50) == Array(data[1000..<1050]))
+        #expect(try pool.read(name, offset: 99_990, length: 50) == Array(data[99_990...]), "a range past the end is short")
+        let stat = try pool.stat(name)
+        #expect(stat.size == 100_000)
+        #expect(stat.version > 0)
+        #expect(abs(stat.modified - Int64(Date().timeIntervalSince1970)) < 60)
+
+        try pool.writeFull(name, [1, 2, 3])
+        #expect(try pool.read(name, length: 10) == [1, 2, 3], "write_full replaces, never leaves a tail")
+        #expect(try pool.stat(name).version > stat.version)
+
+        try pool.remove(name)
+        #expect(throws: RadosError.Code.notFound) { try Self.code { _ = try pool.stat(name) } }
+        #expect(throws: RadosError.Code.notFound) { try Self.code { _ = try pool.read(name, length: 1) } }
+        #expect(throws: RadosError.Code.notFound) { try Self.code { try pool.remove(name) } }
+    }
+
+    @Test func omapPagesInKeyOrder() throws {
+        let name = uniqueName("index")
+        var entries: [String: [UInt8]] = [:]
+        for i in 0..<25 { entries[String(format: "k%03d", i)] = i == 7 ? [] : [0, UInt8(i), 0xff] }
+        try pool.setOmap(name, entries)
+        var seen: [(key: String, value: [UInt8])] = []
+        var after: String?
+        var pages = 0
+        repeat {
+            let page = try pool.omapPage(name, after: after, max: 10)
+            pages += 1
+            seen += page.entries
+            after = page.entries.last?.key
+            if !page.more { break }
+        } while pages < 10
+        #expect(pages == 3)
+        #expect(seen.map(\.key) == entries.keys.sorted())
+        #expect(Dictionary(uniqueKeysWithValues: seen.map { ($0.key, $0.value) }) == entries, "binary and empty values round-trip")
+
+        try pool.operate(name, RadosWriteOperation([.removeOmapKeys(["k000", "k024"])]))
+        let rest = try pool.omapPage(name, max: 100)
+        #expect(rest.more == false)
+        #expect(rest.entries.count == 23)
+        #expect(rest.entries.first?.key == "k001")
+        #expect(throws: RadosError.Code.notFound) { try Self.code { _ = try pool.omapPage(uniqueName("absent")) } }
+    }
+
+    @Test func exclusiveCreateAndVersionAssertions() throws {
+        let name = uniqueName("cond")
+        let v1 = try pool.operate(name, RadosWriteOperation([.create(exclusive: true), .writeFull([1])]))
+        #expect(throws: RadosError.Code.alreadyExists) {
+            try Self.code { try pool.operate(name, RadosWriteOperation([.create(exclusive: true), .writeFull([9])])) }
+        }
+        #expect(try pool.stat(name).version == v1, "stat reports the version the write op returned")
+
+        let v2 = try pool.operate(name, RadosWriteOperation([.assertVersion(v1), .writeFull([2])]))
+        #expect(v2 > v1)
+        #expect(throws: RadosError.Code.versionMismatch, "an older version (-ERANGE)") {
+            try Self.code { try pool.operate(name, RadosWriteOperation([.assertVersion(v1), .writeFull([3])])) }
+        }
+        #expect(throws: RadosError.Code.versionMismatch, "a newer version (-EOVERFLOW)") {
+            try Self.code { try pool.operate(name, RadosWriteOperation([.assertVersion(v2 + 1), .writeFull([3])])) }
+        }
+        #expect(try pool.read(name, length: 10) == [2], "a failed condition changes nothing")
+
+        #expect(throws: RadosError.Code.notFound) {
+            try Self.code { try pool.operate(uniqueName("absent"), RadosWriteOperation([.assertExists, .writeFull([1])])) }
+        }
+        try pool.operate(name, RadosWriteOperation([.assertVersion(v2), .remove]))
+        #expect(throws: RadosError.Code.notFound) { try Self.code { _ = try pool.stat(name) } }
+    }
+
+    @Test func xattrCompareAndSet() throws {
+        let name = uniqueName("xattr")
+        try pool.operate(name, RadosWriteOperation([.writeFull([1]), .setXattr(name: "etag", value: [0xaa, 0x00, 0xbb])]))
+        #expect(try pool.xattr(name, "etag") == [0xaa, 0x00, 0xbb])
+        try pool.operate(name, RadosWriteOperation([.compareXattr(name: "etag", value: [0xaa, 0x00, 0xbb]), .writeFull([2]),
+                                                     .setXattr(name: "etag", value: [0xcc])]))
+        #expect(throws: RadosError.Code.comparisonFailed) {
+            try Self.code {
+                try pool.operate(name, RadosWriteOperation([.compareXattr(name: "etag", value: [0xaa, 0x00, 0xbb]), .writeFull([3])]))
+            }
+        }
+        #expect(try pool.read(name, length: 10) == [2])
+        #expect(try pool.xattr(name, "etag") == [0xcc])
+        #expect(throws: RadosError.Code.notFound) { try Self.code { _ = try pool.xattr(name, "missing") } }
+        #expect(throws: RadosError.Code.comparisonFailed, "comparing with an absent xattr fails the condition") {
+            try Self.code { try pool.operate(name, RadosWriteOperation([.compareXattr(name: "missing", value: [1]), .writeFull([4])])) }
+        }
+    }
+
+    @Test func aioWriteFullAndReadManyInFlight() async throws {
+        let names = (0..<16).map { _ in uniqueName("aio") }
+        let payloads = names.indices.map { i in [UInt8](repeating: UInt8(i), count: 1 << 20) + [UInt8(i)] }
+        let pool = self.pool
+        let versions = try await withThrowingTaskGroup(of: (Int, UInt64).self) { group in
+            for i in names.indices { group.addTask { (i, try await pool.writeFull(names[i], payloads[i])) } }
+            return try await group.reduce(into: [Int: UInt64]()) { $0[$1.0] = $1.1 }
+        }
+        let reads = try await withThrowingTaskGroup(of: (Int, [UInt8]).self) { group in
+            for i in names.indices { group.addTask { (i, try await pool.read(names[i], length: 2 << 20)) } }
+            return try await group.reduce(into: [Int: [UInt8]]()) { $0[$1.0] = $1.1 }
+        }
+        for i in names.indices {
+            #expect(reads[i] == payloads[i], "object \(i)")
+            #expect(try pool.stat(names[i]).version == versions[i], "aio write_full returns the object's version")
+        }
+        #expect(try await pool.read(names[3], offset: 1 << 20, length: 100) == [3], "aio range read")
+        await #expect(throws: RadosError.Code.notFound) { try await Self.code { _ = try await pool.read(uniqueName("absent"), length: 1) } }
+        let v = try pool.stat(names[0]).version
+        try await pool.operate(names[0], RadosWriteOperation([.assertVersion(v), .remove]))
+        await #expect(throws: RadosError.Code.versionMismatch) {
+            try await Self.code { try await pool.operate(names[1], RadosWriteOperation([.assertVersion(v + 1000), .remove])) }
+        }
+        for name in names.dropFirst() { try pool.remove(name) }
+    }
+
+    @Test func missingPoolIsNamed() throws {
+        let cluster = try RadosCluster(ceph.configuration)
+        let error = try #require(throws: RadosError.self) { _ = try cluster.openPool("no-such-pool") }
+        #expect(error.code == .poolNotFound)
+        #expect(error.message.contains("'no-such-pool' does not exist"))
+    }
+
+    @Test func userWithoutWriteCapabilityIsDenied() throws {
+        let keyring = ceph.directory + "/client.reader.keyring"
+        _ = try ceph.admin(["auth", "get-or-create", "client.reader", "mon", "allow r", "osd", "allow r pool=\(ceph.pool)", "-o", keyring])
+        let name = uniqueName("perm")
+        try pool.writeFull(name, [7])
+        let reader = try RadosCluster(RadosConfiguration(confFile: ceph.confFile, user: "reader", keyringFile: keyring)).openPool(ceph.pool)
+        #expect(try reader.read(name, length: 1) == [7])
+        let error = try #require(throws: RadosError.self) { try reader.writeFull(name, [8]) }
+        #expect(error.code == .permissionDenied)
+        #expect(throws: RadosError.Code.permissionDenied) { try Self.code { try reader.operate(name, RadosWriteOperation([.remove])) } }
+        #expect(try pool.read(name, length: 1) == [7])
+    }
+
+    @Test func wrongKeyIsDenied() throws {
+        let keyring = ceph.directory + "/client.atrest.wrong.keyring"
+        // A well-formed key that is not client.atrest's.
+        try "[client.atrest]\n\tkey = AQBNq0hlAAAAABAA0a0XbXyX0cBfMH0cAYQkMw==\n".write(toFile: keyring, atomically: true, encoding: .utf8)
+        let error = try #require(throws: RadosError.self) {
+            _ = try RadosCluster(RadosConfiguration(confFile: ceph.confFile, user: "client.atrest", keyringFile: keyring, timeout: .seconds(5)))
+        }
+        #expect(error.code == .permissionDenied, "\(error)")
+    }
+
+    @Test func unreachableMonitorIsNamedWithinTheTimeout() throws {
+        // A port nothing listens on: bind one, read it back, close it.
+        let port = try Self.closedPort()
+        let conf = ceph.directory + "/unreachable.conf"
+        try "[global]\nmon host = [v2:127.0.0.1:\(port)]\n".write(toFile: conf, atomically: true, encoding: .utf8)
+        let started = ContinuousClock.now
+        let error = try #require(throws: RadosError.self) {
+            _ = try RadosCluster(RadosConfiguration(confFile: conf, user: "client.atrest", keyringFile: ceph.keyringFile, timeout: .seconds(2)))
+        }
+        let elapsed = ContinuousClock.now - started
+        #expect(error.code == .unreachable, "\(error)")
+        #expect(error.message.contains("127.0.0.1:\(port)"), "the message names the monitor: \(error.message)")
+        #expect(elapsed < .seconds(30), "connect took \(elapsed), bound was 2 s")
+        #expect(!error.message.contains("AQB"), "no key material in errors")
+    }
+
+    /// The error's code, so `#expect(throws: Code)` states which mapping is expected.
+    static func code(_ body: () throws -> Void) throws {
+        do { try body() } catch let error as RadosError { throw error.code }
+    }
+
+    static func code(_ body: () async throws -> Void) async throws {
+        do { try await body() } catch let error as RadosError { throw error.code }
+    }
+
+    static func closedPort() throws -> UInt16 {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
+        }
+        guard bound else { throw CephDevError(message: "could not bind a port") }
+        return UInt16(bigEndian: address.sin_port)
+    }
+}
+
+extension RadosError.Code: Error {}

@@ -1,0 +1,262 @@
+#!/usr/bin/env bash
+# A throwaway single-host Ceph cluster for development and tests (issue 14).
+#
+#   scripts/ceph-dev.sh start DIR [--osds N] [--store memstore|bluestore] [--pool NAME]
+#   scripts/ceph-dev.sh stop DIR
+#   scripts/ceph-dev.sh status DIR
+#
+# start: installs the Ceph packages when missing, then runs one monitor and N
+# OSDs (default 1, memstore) on 127.0.0.1 only, with cephx, every path under
+# DIR (nothing under /var). It creates the pool (default `atrest`) and the
+# least-privilege user client.atrest (mon 'allow r', osd 'allow rw pool=POOL'),
+# writes DIR/ceph.conf and DIR/client.atrest.keyring, and prints one line
+#   ceph-dev ready conf=DIR/ceph.conf user=client.atrest pool=POOL
+# once a write as client.atrest has worked. The monitor port is picked free,
+# so clusters in different DIRs run side by side. On failure: a message and
+# the tail of the daemon's log on stderr, the daemons started are stopped,
+# exit 1.
+# stop: stops the daemons recorded in DIR/pids and waits until they are gone.
+# status: one line per daemon (running / gone); exit 1 unless all run.
+set -euo pipefail
+
+usage() { echo "usage: $0 start|stop|status DIR [--osds N] [--store memstore|bluestore] [--pool NAME]" >&2; exit 2; }
+fail() { echo "ceph-dev: $*" >&2; exit 1; }
+
+[ $# -ge 2 ] || usage
+cmd=$1; dir=$2; shift 2
+osds=1; store=memstore; pool=atrest
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --osds) osds=${2:?}; shift 2 ;;
+    --store) store=${2:?}; shift 2 ;;
+    --pool) pool=${2:?}; shift 2 ;;
+    *) usage ;;
+  esac
+done
+[[ "$osds" =~ ^[1-9][0-9]?$ ]] || fail "--osds must be 1..99, not '$osds'"
+[[ "$store" == memstore || "$store" == bluestore ]] || fail "--store must be memstore or bluestore, not '$store'"
+[[ "$pool" =~ ^[A-Za-z0-9_.-]+$ ]] || fail "--pool: letters, digits, '_', '.', '-' only"
+mkdir -p "$dir"
+dir=$(cd "$dir" && pwd)
+conf=$dir/ceph.conf
+admin=(ceph -c "$conf" -n client.admin -k "$dir/client.admin.keyring" --connect-timeout 10)
+
+# --- Daemon bookkeeping: DIR/pids holds "name pid" lines. ---
+
+# A pid counts as running while /proc shows it in a state other than zombie
+# or dead, and its command line is a Ceph daemon of this DIR (a reused pid is not ours).
+running() {
+  local pid=$1 state
+  [ -r "/proc/$pid/stat" ] || return 1
+  state=$(sed -e 's/^.*) //' "/proc/$pid/stat" 2>/dev/null | cut -d' ' -f1) || return 1
+  [[ "$state" != Z && "$state" != X && -n "$state" ]] || return 1
+  # No `| grep -q` here: with pipefail, grep quitting early can fail the pipeline (SIGPIPE) on a match.
+  local cmdline
+  cmdline=$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null) || return 1
+  [[ "$cmdline" == *"$conf"* ]]
+}
+
+stop_all() {
+  [ -f "$dir/pids" ] || return 0
+  local name pid left i
+  while read -r name pid; do running "$pid" && kill -TERM "$pid" 2>/dev/null || true; done <"$dir/pids"
+  for i in $(seq 1 100); do          # up to 10 s, then SIGKILL
+    left=0
+    while read -r name pid; do running "$pid" && left=1; done <"$dir/pids"
+    [ $left -eq 0 ] && break
+    [ "$i" -eq 50 ] && while read -r name pid; do running "$pid" && kill -KILL "$pid" 2>/dev/null || true; done <"$dir/pids"
+    sleep 0.1
+  done
+  [ $left -eq 0 ] || fail "daemons still running after SIGKILL: $(cat "$dir/pids")"
+  rm -f "$dir/pids"
+}
+
+case "$cmd" in
+  stop) stop_all; echo "ceph-dev stopped $dir"; exit 0 ;;
+  status)
+    [ -f "$dir/pids" ] || fail "no cluster recorded in $dir"
+    all=0
+    while read -r name pid; do
+      if running "$pid"; then echo "$name pid=$pid running"; else echo "$name pid=$pid gone"; all=1; fi
+    done <"$dir/pids"
+    exit $all ;;
+  start) ;;
+  *) usage ;;
+esac
+
+# --- start ---
+
+# Starts a daemon in its own session, detached from every descriptor of the
+# caller (a test harness's pipe inherited past fd 2 would never see EOF), and
+# records its pid. A background subshell is no group leader, so setsid does not fork.
+detach() {
+  local name=$1; shift
+  (
+    for fd in /proc/self/fd/*; do fd=${fd##*/}; [ "$fd" -gt 2 ] && eval "exec $fd>&-"; done 2>/dev/null
+    exec setsid "$@" </dev/null >>"$dir/log/$name.out" 2>&1
+  ) &
+  echo "$name $!" >>"$dir/pids"
+}
+[ -f "$dir/pids" ] && fail "$dir already has a cluster (stop it first)"
+
+packages=(ceph-mon ceph-osd ceph-mgr librados-dev)
+missing=()
+for p in "${packages[@]}"; do
+  [[ "$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null)" == "install ok installed" ]] || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  sudo=""; [ "$(id -u)" -ne 0 ] && sudo="sudo"
+  { $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"; } \
+    >"$dir/apt.log" 2>&1 || { tail -n 20 "$dir/apt.log" >&2; fail "could not install ${missing[*]} (see $dir/apt.log)"; }
+fi
+
+current=""   # the step under way, for the log tail on failure
+tail_log() { [ -f "$1" ] && [ -s "$1" ] && { echo "--- tail of $1 ---" >&2; tail -n "$2" "$1" >&2; }; return 0; }
+on_error() {
+  local rc=$? name pid dead=""
+  if [ -f "$dir/pids" ]; then
+    while read -r name pid; do running "$pid" || dead="$dead $name"; done <"$dir/pids"
+  fi
+  echo "ceph-dev: start failed in $dir${current:+ at $current}${dead:+; exited:$dead}" >&2
+  for name in $dead; do tail_log "$dir/log/$name.out" 10; tail_log "$dir/log/$name.log" 15; done
+  [ -z "$dead" ] && [ -n "$current" ] && tail_log "$dir/log/$current.log" 15
+  tail_log "$dir/log/commands.log" 8
+  stop_all || true
+  exit "$rc"
+}
+trap on_error ERR
+
+# A port pair nothing listens on (v2, v1), from /proc/net/tcp{,6}; random start so parallel starts rarely collide.
+port_listening() {
+  local hex; hex=$(printf '%04X' "$1")
+  awk -v p=":$hex" 'NR > 1 && $4 == "0A" && substr($2, length($2) - 4) == p { found = 1 } END { exit !found }' /proc/net/tcp /proc/net/tcp6 2>/dev/null
+}
+free_port() {
+  local port
+  for _ in $(seq 1 200); do
+    port=$((20000 + RANDOM % 20000))
+    port_listening "$port" || port_listening $((port + 1)) || { echo "$port"; return 0; }
+  done
+  return 1
+}
+
+rm -rf "$dir/mon" "$dir/osd" "$dir/run" "$dir/log" "$dir/crash" "$dir/monmap"  # a DIR may be reused after stop
+mkdir -p "$dir/mon" "$dir/osd" "$dir/run" "$dir/log" "$dir/crash"
+fsid=$(cat /proc/sys/kernel/random/uuid)
+port=$(free_port) || fail "no free port for the monitor"
+size=$(( osds < 3 ? osds : 3 ))
+
+cat >"$conf" <<EOF
+# Written by scripts/ceph-dev.sh: a throwaway development cluster.
+[global]
+fsid = $fsid
+mon host = [v2:127.0.0.1:$port,v1:127.0.0.1:$((port + 1))]
+mon initial members = a
+public addr = 127.0.0.1
+cluster addr = 127.0.0.1
+ms bind ipv6 = false
+auth cluster required = cephx
+auth service required = cephx
+auth client required = cephx
+keyring = $dir/\$name.keyring
+run dir = $dir/run
+crash dir = $dir/crash
+admin socket = $dir/run/\$name.asok
+log file = $dir/log/\$name.log
+mon cluster log file = $dir/log/cluster.log
+osd pool default size = $size
+osd pool default min size = 1
+osd pool default pg autoscale mode = off
+osd crush chooseleaf type = 0
+mon allow pool size one = true
+auth allow insecure global id reclaim = false
+mon allow pool delete = true
+mon warn on pool no redundancy = false
+mon data avail warn = 1
+mon data avail crit = 0
+paxos propose interval = 0.05
+paxos min wait = 0.01
+[mon]
+mon data = $dir/mon/\$id
+keyring = $dir/mon/\$id/keyring
+[mgr]
+mgr data = $dir/mgr/\$id
+[osd]
+osd data = $dir/osd/\$id
+osd journal = $dir/osd/\$id/journal
+keyring = $dir/osd/\$id/keyring
+osd objectstore = $store
+memstore device bytes = 1073741824
+bluestore block create = true
+bluestore block size = 2147483648
+bluestore fsck on mount = false
+EOF
+
+# Keys: the admin, every OSD and client.atrest go into the monitor's initial
+# keyring, so `ceph-mon --mkfs` creates their auth entries (no `auth add` round trips).
+log=$dir/log/commands.log
+: >"$log"
+current=keys
+ceph-authtool --create-keyring "$dir/mon.keyring" --gen-key -n mon. --cap mon 'allow *' >>"$log"
+ceph-authtool --create-keyring "$dir/client.admin.keyring" --gen-key -n client.admin \
+  --cap mon 'allow *' --cap osd 'allow *' --cap mgr 'allow *' >>"$log"
+ceph-authtool --create-keyring "$dir/client.atrest.keyring" --gen-key -n client.atrest \
+  --cap mon 'allow r' --cap osd "allow rw pool=$pool" >>"$log"
+ceph-authtool "$dir/mon.keyring" --import-keyring "$dir/client.admin.keyring" >>"$log"
+ceph-authtool "$dir/mon.keyring" --import-keyring "$dir/client.atrest.keyring" >>"$log"
+uuids=()
+for i in $(seq 0 $((osds - 1))); do
+  uuids+=("$(cat /proc/sys/kernel/random/uuid)")
+  mkdir -p "$dir/osd/$i"
+  ceph-authtool --create-keyring "$dir/osd/$i/keyring" --gen-key -n "osd.$i" \
+    --cap mon 'allow profile osd' --cap mgr 'allow profile osd' --cap osd 'allow *' >>"$log"
+  ceph-authtool "$dir/mon.keyring" --import-keyring "$dir/osd/$i/keyring" >>"$log"
+done
+chmod 600 "$dir"/*.keyring "$dir"/osd/*/keyring
+
+current=mon.a
+monmaptool --create --fsid "$fsid" --addv a "[v2:127.0.0.1:$port,v1:127.0.0.1:$((port + 1))]" "$dir/monmap" >>"$log"
+ceph-mon -c "$conf" --mkfs -i a --monmap "$dir/monmap" --keyring "$dir/mon.keyring" >>"$log" 2>&1
+detach mon.a ceph-mon -c "$conf" -i a -f
+
+# OSD file systems meanwhile (they need no monitor with --no-mon-config).
+for i in $(seq 0 $((osds - 1))); do
+  current=osd.$i
+  ceph-osd -c "$conf" -i "$i" --mkfs --osd-uuid "${uuids[$i]}" --no-mon-config >>"$log" 2>&1
+done
+
+# One `ceph` process for every monitor command (its interactive mode reads
+# them from stdin): the CLI's start-up is most of the cost of each call.
+current=mon.a
+{
+  for i in $(seq 0 $((osds - 1))); do echo "osd new ${uuids[$i]} $i"; done
+  echo "osd pool create $pool 8 8"
+  echo "osd pool application enable $pool atrest"
+  echo "osd dump"
+} | "${admin[@]}" >"$dir/log/setup.out" 2>&1
+cat "$dir/log/setup.out" >>"$log"
+for i in $(seq 0 $((osds - 1))); do
+  grep -q "^osd\.$i " "$dir/log/setup.out" || { echo "osd.$i not created" >>"$log"; false; }
+done
+grep -q "^pool [0-9]* '$pool' " "$dir/log/setup.out" || { echo "pool $pool not created" >>"$log"; false; }
+
+for i in $(seq 0 $((osds - 1))); do
+  detach "osd.$i" ceph-osd -c "$conf" -i "$i" -f
+done
+
+# Ready once client.atrest can write (PGs active); the probe object is removed.
+current=osd.0
+probe=(rados -c "$conf" -n client.atrest -k "$dir/client.atrest.keyring" -p "$pool" --rados-osd-op-timeout 60 --objecter-tick-interval 0.1)
+echo ready >"$dir/run/probe"
+"${probe[@]}" put ceph-dev-probe "$dir/run/probe" >>"$log" 2>&1 &
+probe_pid=$!
+while kill -0 "$probe_pid" 2>/dev/null; do   # a daemon that dies fails the start now, not at the probe's timeout
+  while read -r name pid; do
+    running "$pid" || { kill -KILL "$probe_pid" 2>/dev/null; wait "$probe_pid" || true; current=$name; false; }
+  done <"$dir/pids"
+  sleep 0.05
+done
+wait "$probe_pid"
+"${probe[@]}" rm ceph-dev-probe >>"$log" 2>&1
+trap - ERR
+echo "ceph-dev ready conf=$conf user=client.atrest pool=$pool"
