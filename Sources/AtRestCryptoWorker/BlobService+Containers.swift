@@ -5,30 +5,30 @@ extension BlobService {
     func registerContainerMethods(_ router: inout RPCRouter) {
         router.register(BlobMethod.createContainer) { (request: ContainerRequest, rpc) async throws -> EmptyMessage in
             try BlobLimits.checkContainer(request.container)
-            try await withKey(rpc) { [store] account, key in
-                try store.createContainer(account: account, name: request.container, accountKey: key)
+            try await withKey(rpc) { account, key in
+                try await store.createContainer(account: account, name: request.container, accountKey: key)
             }
             return EmptyMessage()
         }
         router.register(BlobMethod.listContainers) { (_: EmptyMessage, rpc) async throws -> ContainerListResponse in
-            ContainerListResponse(containers: try await withKey(rpc) { [store] account, key in
-                try store.listContainers(account: account, accountKey: key)
+            ContainerListResponse(containers: try await withKey(rpc) { account, key in
+                try await store.listContainers(account: account, accountKey: key)
             })
         }
         router.register(BlobMethod.deleteContainer) { (request: ContainerRequest, rpc) async throws -> EmptyMessage in
             try BlobLimits.checkContainer(request.container)
-            try await withKey(rpc) { [store] account, key in
+            try await withKey(rpc) { account, key in
                 if request.force {
                     var token: String?
                     repeat {
-                        let page = try store.list(account: account, container: request.container, pageToken: token, accountKey: key)
+                        let page = try await store.list(account: account, container: request.container, pageToken: token, accountKey: key)
                         for object in page.objects {
-                            try? store.delete(account: account, container: request.container, name: object.name, accountKey: key)
+                            try? await store.delete(account: account, container: request.container, name: object.name, accountKey: key)
                         }
                         token = page.nextPageToken
                     } while token != nil
                 }
-                try store.deleteContainer(account: account, name: request.container, accountKey: key)
+                try await store.deleteContainer(account: account, name: request.container, accountKey: key)
             }
             return EmptyMessage()
         }

@@ -10,12 +10,11 @@ extension BlobService {
             try BlobLimits.checkContentType(request.contentType)
             try BlobLimits.checkContentHash(request.contentHash)
             let parts = rpc.parts  // the received frames, sealed from where they are (no copy)
-            let metadata = try await withKey(rpc) { [store] account, key in
-                let upload = try store.beginPut(
-                    account: account, container: request.container, name: request.name, userMetadata: request.metadata,
-                    contentType: request.contentType.isEmpty ? "application/octet-stream" : request.contentType,
-                    contentHash: request.contentHash.isEmpty ? nil : request.contentHash, accountKey: key)
-                return try Self.write(parts, to: upload)
+            let metadata = try await withKey(rpc) { account, key in
+                try await Self.put(parts, store: store, account: account, container: request.container, name: request.name,
+                                   userMetadata: request.metadata,
+                                   contentType: request.contentType.isEmpty ? "application/octet-stream" : request.contentType,
+                                   contentHash: request.contentHash.isEmpty ? nil : request.contentHash, accountKey: key)
             }
             return Self.properties(request.container, metadata)
         }
@@ -23,13 +22,13 @@ extension BlobService {
             try BlobLimits.checkContainer(request.container)
             try BlobLimits.checkBlobName(request.name)
             let maxPayload = UInt64(limits.maxPayloadBytes)
-            return try await withKey(rpc) { [store] account, key in
+            return try await withKey(rpc) { account, key in
                 var data: [UInt8] = []
                 var offset: UInt64 = 0
                 // One open of the object: the range is clipped to the blob that
                 // is read ("next block" reads need no length up front) and
                 // checked against the reply limit before any byte is decrypted.
-                let metadata = try store.read(
+                let metadata = try await store.read(
                     account: account, container: request.container, name: request.name, range: request.range,
                     clipToLength: true, accountKey: key,
                     willRead: { range in
@@ -49,8 +48,8 @@ extension BlobService {
         router.register(BlobMethod.getProperties) { (request: BlobRequest, rpc) async throws -> BlobProperties in
             try BlobLimits.checkContainer(request.container)
             try BlobLimits.checkBlobName(request.name)
-            return Self.properties(request.container, try await withKey(rpc) { [store] account, key in
-                try store.metadata(account: account, container: request.container, name: request.name, accountKey: key)
+            return Self.properties(request.container, try await withKey(rpc) { account, key in
+                try await store.metadata(account: account, container: request.container, name: request.name, accountKey: key)
             })
         }
         router.register(BlobMethod.setMetadata) { (request: BlobSetMetadataRequest, rpc) async throws -> BlobProperties in
@@ -58,16 +57,16 @@ extension BlobService {
             try BlobLimits.checkBlobName(request.name)
             try BlobLimits.checkMetadata(request.metadata)
             if let type = request.contentType { try BlobLimits.checkContentType(type) }
-            return Self.properties(request.container, try await withKey(rpc) { [store] account, key in
-                try store.setMetadata(account: account, container: request.container, name: request.name,
+            return Self.properties(request.container, try await withKey(rpc) { account, key in
+                try await store.setMetadata(account: account, container: request.container, name: request.name,
                                       userMetadata: request.metadata, contentType: request.contentType, accountKey: key)
             })
         }
         router.register(BlobMethod.list) { (request: BlobListRequest, rpc) async throws -> BlobListResponse in
             try BlobLimits.checkContainer(request.container)
             let max = request.maxResults == 0 ? 1000 : Int(min(request.maxResults, 5000))
-            let page = try await withKey(rpc) { [store] account, key in
-                try store.list(account: account, container: request.container, prefix: request.prefix,
+            let page = try await withKey(rpc) { account, key in
+                try await store.list(account: account, container: request.container, prefix: request.prefix,
                                pageToken: request.pageToken.isEmpty ? nil : request.pageToken, maxResults: max, accountKey: key)
             }
             if !page.damaged.isEmpty { logDamaged(page.damaged, rpc) }
@@ -78,18 +77,23 @@ extension BlobService {
         router.register(BlobMethod.delete) { (request: BlobRequest, rpc) async throws -> EmptyMessage in
             try BlobLimits.checkContainer(request.container)
             try BlobLimits.checkBlobName(request.name)
-            try await withKey(rpc) { [store] account, key in
-                try store.delete(account: account, container: request.container, name: request.name, accountKey: key)
+            try await withKey(rpc) { account, key in
+                try await store.delete(account: account, container: request.container, name: request.name, accountKey: key)
             }
             return EmptyMessage()
         }
     }
 
-    /// Feeds a request's payload to `upload` from the received frames (no
-    /// copy); one frame, the usual case, goes in whole (`ObjectUpload.write(whole:)`).
-    static func write(_ parts: [PayloadPart], to upload: ObjectUpload) throws -> ObjectMetadata {
-        if parts.count == 1 { return try parts[0].withUnsafeBytes { try upload.write(whole: $0) } }
-        return try upload.write { append in for part in parts { try part.withUnsafeBytes(append) } }
+    /// Stores a request's payload from the received frames (no copy; one
+    /// frame, the usual case, is sealed in place: `ObjectStore.put`).
+    static func put(_ parts: [PayloadPart], store: ObjectStore, account: String, container: String, name: String,
+                    userMetadata: [String: String], contentType: String, contentHash: [UInt8]?,
+                    accountKey: AccountKey) async throws -> ObjectMetadata {
+        return try await store.put(account: account, container: container, name: name, userMetadata: userMetadata,
+                                   contentType: contentType, contentHash: contentHash, accountKey: accountKey,
+                                   length: parts.reduce(0) { $0 + $1.count }) { append in
+            for part in parts { try part.withUnsafeBytes(append) }
+        }
     }
 
     func registerBlockMethods(_ router: inout RPCRouter) {
@@ -101,11 +105,13 @@ extension BlobService {
                 throw RPCStatus(.invalidArgument, "block id must be 1-\(BlobLimits.maxBlockIDBytes) bytes")
             }
             let parts = rpc.parts
-            let metadata = try await withKey(rpc) { [store] account, key in
-                let upload = try store.beginStageBlock(
+            let metadata = try await withKey(rpc) { account, key in
+                try await store.stageBlock(
                     account: account, container: request.container, name: request.name, blockID: request.blockID,
-                    contentHash: request.contentHash.isEmpty ? nil : request.contentHash, accountKey: key)
-                return try Self.write(parts, to: upload)
+                    contentHash: request.contentHash.isEmpty ? nil : request.contentHash, accountKey: key,
+                    length: parts.reduce(0) { $0 + $1.count }) { append in
+                    for part in parts { try part.withUnsafeBytes(append) }
+                }
             }
             return StageBlockResponse(
                 blockID: request.blockID, length: metadata.length,
@@ -119,8 +125,8 @@ extension BlobService {
             guard request.blockIDs.count <= 50_000 else {
                 throw RPCStatus(.invalidArgument, "\(request.blockIDs.count) blocks; a blob has at most 50000")
             }
-            return Self.properties(request.container, try await withKey(rpc) { [store] account, key in
-                try store.commitBlocks(
+            return Self.properties(request.container, try await withKey(rpc) { account, key in
+                try await store.commitBlocks(
                     account: account, container: request.container, name: request.name, blockIDs: request.blockIDs,
                     userMetadata: request.metadata,
                     contentType: request.contentType.isEmpty ? "application/octet-stream" : request.contentType, accountKey: key)

@@ -10,9 +10,9 @@ import Logging
 ///
 /// Every call: read the context, validate names/metadata (INVALID_ARGUMENT
 /// before any key work), get the account key from the cache (one vault
-/// unwrap per account), then run the store operation on the I/O queue. Put
-/// and StageBlock answer only after the store's atomic durable write, so an
-/// acknowledged write survives a SIGKILL of the worker.
+/// unwrap per account), then run the store operation. Put and StageBlock
+/// answer only after the backend's atomic durable write, so an acknowledged
+/// write survives a SIGKILL of the worker.
 public struct BlobService: Sendable {
     public let store: ObjectStore
     public let keys: AccountKeyCache
@@ -44,15 +44,14 @@ public struct BlobService: Sendable {
         return context
     }
 
-    /// Runs `body` with the account's key on the I/O queue, mapping storage errors.
-    func withKey<T: Sendable>(
-        _ rpc: RPCContext, _ body: @escaping @Sendable (String, AccountKey) throws -> T
-    ) async throws -> T {
+    /// Runs `body` with the account's key, mapping storage errors (the
+    /// store leaves blocking I/O to its backend: `BlockingIO` for files).
+    func withKey<T>(_ rpc: RPCContext, _ body: (String, AccountKey) async throws -> T) async throws -> T {
         let context = try Self.accountContext(rpc.header)
         let key = try await keys.key(for: context)
         let account = context.accountID
         do {
-            return try await BlockingIO.run { try body(account, key) }
+            return try await body(account, key)
         } catch let error as StorageError {
             let status = error.rpcStatus
             if status.code == .dataLoss || status.code == .internal {

@@ -26,13 +26,18 @@ extension AccountRegistry {
     /// Moves a registry kept in the old object store into the sealed file.
     static func migrateLegacyStore(_ paths: Paths, rootKey: SecretBytes, into file: SealedFile) throws {
         guard !file.exists, LocalFile.exists(paths.legacyStore) else { return }
-        let store = try ObjectStore(directory: paths.legacyStore)
         let key = try AccountKey(key: rootKey, reference: KeyReference(provider: "frontdoor", keyID: "registry", keyVersion: 1, accountKeyVersion: 1))
         var state = AccountRegistryState(accounts: [])
-        do {
-            state = try AccountRegistryState(serialized: store.get(account: "frontdoor", container: "registry", name: "accounts", accountKey: key).1)
-        } catch let error as StorageError where error.code == .containerNotFound || error.code == .notFound {
-            // Created but never written: an empty registry.
+        // The one object of that store, read as a file (that store's layout:
+        // a-<account hash>/c-<container hash>/o-<object hash>, format v1).
+        let path = "\(paths.legacyStore)/a-\(try key.hashName(["account", "frontdoor"]))/c-\(try key.hashName(["container", "registry"]))"
+            + "/o-\(try key.hashName(["object", "registry", "accounts"]))"
+        if let sealed = try LocalFile.read(path) {
+            // Created but never written (no file): an empty registry.
+            let (metadata, data) = try ObjectFormat.open(sealed, accountKey: key,
+                                                         context: ObjectIdentity(account: "frontdoor", container: "registry").context)
+            guard metadata.name == "accounts" else { throw FrontDoorError("legacy registry store holds another object's header") }
+            state = try AccountRegistryState(serialized: data)
         }
         try file.write(state.serialized())
         guard rename(paths.legacyStore, paths.legacyStore + ".migrated") == 0 else {

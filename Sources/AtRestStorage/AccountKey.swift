@@ -33,7 +33,7 @@ public struct AccountKey: Sendable {
 
     /// Hex of HMAC-SHA256(nameKey, parts joined with length prefixes): the only
     /// form in which names appear on disk.
-    func hashName(_ parts: [String]) throws -> String {
+    public func hashName(_ parts: [String]) throws -> String {
         var w = ByteWriter()
         for part in parts { let u = Array(part.utf8); w.u32(UInt32(u.count)); w.raw(u) }
         let mac = try HMACSHA256.authenticate(w.bytes, using: nameKey)

@@ -143,8 +143,13 @@ final class AtomicFile {
             try FileSystem.writeAll(descriptor, bytes, at: 0, path: tempPath)
         }
         written = bytes.count
+        // pwrite leaves the file offset alone: later appends go after the bytes.
+        guard lseek(descriptor, off_t(bytes.count), SEEK_SET) >= 0 else { throw SystemCall.error("lseek", tempPath) }
         return direct
     }
+
+    /// Whether nothing was appended yet (`writeWhole` may be used).
+    var isEmpty: Bool { written == 0 && buffered == 0 }
 
     func overwrite(at offset: Int, _ bytes: [UInt8]) throws {
         try flush()
@@ -192,7 +197,7 @@ final class AtomicFile {
     }
 
     /// After a swap, `path` holds the replaced file: a spare if it qualifies.
-    private func keepOrRemoveReplaced(at path: String) {
+    func keepOrRemoveReplaced(at path: String) {
         var info = stat()
         if let spares, lstat(path, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG, info.st_nlink == 1,
            spares.offer(path, size: Int64(info.st_size), in: directory) {

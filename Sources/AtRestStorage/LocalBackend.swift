@@ -20,6 +20,12 @@ import Glibc
 /// new inode, so a version never comes back unless the file system reuses
 /// the freed inode for a file of the same size in the same clock tick.
 ///
+/// Replacing and deleting keep inodes alive for reuse (`SparePool`): an
+/// unconditional or version-checked put swaps the new file with the old one
+/// (`RENAME_EXCHANGE`) and keeps the old one as a spare temp file; a delete
+/// renames the file to a spare. The next temp file in that container
+/// refills a spare instead of creating a file.
+///
 /// Every call runs its system calls on `BlockingIO`, never on the
 /// cooperative pool.
 public final class LocalBackend: StorageBackend {
@@ -28,6 +34,8 @@ public final class LocalBackend: StorageBackend {
     public let cleanedTempFiles: Int
     let writer: WriterLock
     let directorySync = DirectorySync()
+    /// Replaced and deleted files kept for reuse as temp files (see `SparePool`).
+    let spares = SparePool()
     static let lockName = ".lock"
 
     /// Opens (creating if needed) the directory and removes temp files left
@@ -91,7 +99,7 @@ public final class LocalBackend: StorageBackend {
 
     public func beginPut(_ name: BackendName, condition: WriteCondition) async throws -> any BackendUpload {
         try await BlockingIO.run { [self] in
-            let file = try AtomicFile(directory: try existing(name.container), owner: writer.id, directorySync: directorySync)
+            let file = try AtomicFile(directory: try existing(name.container), owner: writer.id, spares: spares, directorySync: directorySync)
             return LocalUpload(backend: self, name: name, condition: condition, file: file)
         }
     }
@@ -125,7 +133,7 @@ public final class LocalBackend: StorageBackend {
                 if case .mustMatch(let version) = condition, current.version != version {
                     throw StorageError(.conditionFailed, "backend object \(name) is at another version; nothing was deleted")
                 }
-                try FileSystem.remove(path(name))
+                AtomicFile.discard(path(name), in: dir, owner: writer.id, spares: spares)
             }
             try directorySync.sync(dir)
         }

@@ -44,6 +44,14 @@ public final class ObjectReader {
         segmentCount = SegmentLayout.segmentCount(length: length, segmentSize: header.segmentSize)
     }
 
+    /// The stored bytes that hold the segments `range` of plaintext touches
+    /// (`range` not empty, within `length`).
+    func sealedSpan(of range: Range<UInt64>) -> Range<UInt64> {
+        let size = UInt64(header.segmentSize), stride = size + UInt64(SegmentCipher.tagSize)
+        let first = range.lowerBound / size, last = (range.upperBound - 1) / size
+        return (dataOffset + first * stride)..<min(source.size, dataOffset + (last + 1) * stride)
+    }
+
     /// Plaintext length of the data stream (for a manifest object, of the manifest).
     public let dataLength: UInt64
     var length: UInt64 { dataLength }
@@ -120,18 +128,5 @@ extension ObjectReader {
     /// (fresh nonce); the fixed header, and so every segment, stays valid.
     func resealedHeader(_ metadata: ObjectMetadata) throws -> [UInt8] {
         try cipher.fixedHeader + cipher.sealMetadata(metadata)
-    }
-
-    /// The sealed data region, verbatim, in 1 MiB pieces.
-    func copyData(to sink: (UnsafeRawBufferPointer) throws -> Void) throws {
-        let chunk = 1 << 20
-        let scratch = UnsafeMutableRawBufferPointer.allocate(byteCount: chunk, alignment: 64)
-        defer { scratch.deallocate() }
-        var offset = dataOffset
-        while offset < source.size {
-            let n = Int(min(UInt64(chunk), source.size - offset))
-            try source.withBytes(at: offset, count: n, scratch: scratch) { try sink($0) }
-            offset += UInt64(n)
-        }
     }
 }

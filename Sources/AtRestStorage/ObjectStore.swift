@@ -1,64 +1,64 @@
 import AtRestCrypto
 import Glibc
 
-/// The durable local store: accounts → containers → objects under one data
-/// directory, every file in format v1, every name on disk a keyed hash.
+/// The encrypted object store: accounts → containers → objects on a
+/// `StorageBackend` (a directory, a RADOS pool), every object in format v1
+/// (docs/FORMAT.md), every name the backend sees a keyed hash.
 ///
-/// Layout (see docs/FORMAT.md): `a-<account hash>/c-<container hash>/` holds
-/// `container` (the sealed container name), `o-<object hash>` (one file per
-/// object version), `s-<hash>` (staged blocks), `b-<object hash>-<commit>-<n>`
-/// (committed blocks) and `.tmp-*` (writes in progress). Safe for several
-/// processes sharing the directory: every publish is an atomic rename.
+/// Layout (backend names): the backend container `a-<account hash>/c-<container
+/// hash>` holds `container` (the sealed container name), `o-<object hash>`
+/// (the current version of an object), `s-<hash>` (staged blocks) and
+/// `b-<object hash>-<commit>-<n>` (committed blocks). Every object is sealed
+/// whole in memory first (`ObjectSealing`), then written in one backend put:
+/// nothing is visible until it is complete and durable, and a failed content
+/// hash writes nothing at all.
 ///
 /// Every call takes the caller's unwrapped `AccountKey`; the store never
-/// talks to a vault.
+/// talks to a vault. Every call is `async` and leaves blocking I/O to the
+/// backend (`BlockingIO` for files, completions for librados).
 public final class ObjectStore: Sendable {
-    public let directory: String
-    /// Temp files of dead writers removed when the store was opened.
-    public let cleanedTempFiles: Int
-    /// This instance's liveness lock; its id names the temp files it writes.
-    let writer: WriterLock
-    /// Replaced small files kept for reuse by this instance's writes.
-    let spares = SparePool()
-    /// Directory fsyncs shared by this instance's concurrent writes.
-    let directorySync = DirectorySync()
+    public let backend: any StorageBackend
 
-    /// Opens (creating if needed) the store at `directory` and removes temp
-    /// files left by store instances that are gone (`WriterLock`).
-    public init(directory: String) throws {
-        self.directory = directory
-        try FileSystem.makeDirectory(directory)
-        writer = try WriterLock(storeDirectory: directory)
-        cleanedTempFiles = try AtomicFile.cleanStoreLeftovers(directory, writers: writer)
+    public init(backend: any StorageBackend) {
+        self.backend = backend
     }
 
-    // MARK: Paths
-
-    /// A temp file in `dir` for an atomic write by this instance.
-    func atomicFile(in dir: String) throws -> AtomicFile {
-        try AtomicFile(directory: dir, owner: writer.id, spares: spares, directorySync: directorySync)
+    /// A store on a local directory (`LocalBackend`).
+    public convenience init(directory: String) throws {
+        self.init(backend: try LocalBackend(directory: directory))
     }
 
-    func accountPath(_ account: String, _ key: AccountKey) throws -> String {
-        "\(directory)/a-\(try key.hashName(["account", account]))"
+    /// The directory of a local store; nil on other backends.
+    public var directory: String? { (backend as? LocalBackend)?.directory }
+
+    // MARK: Names
+
+    func accountContainer(_ account: String, _ key: AccountKey) throws -> BackendContainer {
+        try BackendContainer("a-\(try key.hashName(["account", account]))")
     }
 
-    func containerPath(_ account: String, _ container: String, _ key: AccountKey) throws -> String {
-        "\(try accountPath(account, key))/c-\(try key.hashName(["container", container]))"
+    func containerID(_ account: String, _ container: String, _ key: AccountKey) throws -> BackendContainer {
+        try BackendContainer("\(try accountContainer(account, key).id)/c-\(try key.hashName(["container", container]))")
     }
 
-    /// The container directory, or `.containerNotFound`.
-    func existingContainer(_ account: String, _ container: String, _ key: AccountKey) throws -> String {
-        let path = try containerPath(account, container, key)
-        guard FileSystem.exists("\(path)/container") else {
+    static func marker(_ container: BackendContainer) throws -> BackendName { try BackendName(container, "container") }
+
+    /// The container's backend id, or `.containerNotFound`.
+    func existingContainer(_ account: String, _ container: String, _ key: AccountKey) async throws -> BackendContainer {
+        let id = try containerID(account, container, key)
+        do {
+            _ = try await backend.stat(try Self.marker(id))
+        } catch let error as StorageError where error.code == .notFound || error.code == .containerNotFound {
             throw StorageError(.containerNotFound, "container '\(container)' does not exist in account '\(account)'")
         }
-        return path
+        return id
     }
 
     func objectHash(_ container: String, _ name: String, _ key: AccountKey) throws -> String {
         try key.hashName(["object", container, name])
     }
+
+    func objectName(_ id: BackendContainer, _ hash: String) throws -> BackendName { try BackendName(id, "o-\(hash)") }
 
     static func validate(name: String) throws {
         guard !name.isEmpty, name.utf8.count <= 1024 else {
@@ -68,31 +68,55 @@ public final class ObjectStore: Sendable {
 
     // MARK: Objects
 
-    /// Starts a streaming write of `name`; call `append` then `finish`.
-    /// `contentHash` (SHA-256 from the client) is verified before publishing.
-    public func beginPut(account: String, container: String, name: String, userMetadata: [String: String] = [:],
-                         contentType: String = "application/octet-stream", contentHash: [UInt8]? = nil,
-                         accountKey: AccountKey) throws -> ObjectUpload {
+    /// Writes `name` from `length` bytes that `feed` passes in pieces (e.g. a
+    /// request's received frames, not copied first). `contentHash` (SHA-256
+    /// from the client) is verified before anything is written.
+    @discardableResult
+    public func put(account: String, container: String, name: String, userMetadata: [String: String] = [:],
+                    contentType: String = "application/octet-stream", contentHash: [UInt8]? = nil, accountKey: AccountKey,
+                    length: Int, feed: ((UnsafeRawBufferPointer) throws -> Void) throws -> Void) async throws -> ObjectMetadata {
         try Self.validate(name: name)
-        let dir = try existingContainer(account, container, accountKey)
-        let hash = try objectHash(container, name, accountKey)
+        let id = try await existingContainer(account, container, accountKey)
         let metadata = ObjectMetadata(name: name, userMetadata: userMetadata, contentType: contentType, creationTime: Self.nowMillis())
-        let previous = try? committedManifest(dir: dir, hash: hash, account: account, container: container, accountKey: accountKey)
-        return try ObjectUpload(file: try atomicFile(in: dir), targetName: "o-\(hash)", accountKey: accountKey,
-                                identity: ObjectIdentity(account: account, container: container), metadata: metadata,
-                                expectedHash: contentHash) { [self] in
-            if let previous { removeBlockFiles(of: previous, dir: dir, objectHash: hash) }
-        }
+        let sealed = try ObjectSealing.seal(metadata: metadata, identity: ObjectIdentity(account: account, container: container),
+                                           accountKey: accountKey, expectedHash: contentHash, length: length, feed: feed)
+        try await publish(sealed.buffer, id: id, hash: try objectHash(container, name, accountKey), account: account,
+                          container: container, accountKey: accountKey)
+        return sealed.metadata
     }
 
-    /// Writes a whole object from memory.
     @discardableResult
     public func put(account: String, container: String, name: String, data: [UInt8], userMetadata: [String: String] = [:],
                     contentType: String = "application/octet-stream", contentHash: [UInt8]? = nil,
-                    accountKey: AccountKey) throws -> ObjectMetadata {
-        let upload = try beginPut(account: account, container: container, name: name, userMetadata: userMetadata,
-                                  contentType: contentType, contentHash: contentHash, accountKey: accountKey)
-        return try data.withUnsafeBytes { try upload.write(whole: $0) }
+                    accountKey: AccountKey) async throws -> ObjectMetadata {
+        // One piece: sealed in place (`ObjectSealing`).
+        try await put(account: account, container: container, name: name, userMetadata: userMetadata, contentType: contentType,
+                      contentHash: contentHash, accountKey: accountKey, length: data.count) { append in
+            try data.withUnsafeBytes { try append($0) }
+        }
+    }
+
+    /// Makes `buffer` the current version of `o-<hash>` (last writer wins),
+    /// then drops the block files of the block list it replaced, if any.
+    func publish(_ buffer: AlignedBuffer, id: BackendContainer, hash: String, account: String, container: String,
+                 accountKey: AccountKey) async throws {
+        let name = try objectName(id, hash)
+        let previous = try? await committedManifest(name, account: account, container: container, accountKey: accountKey)
+        try await write(buffer, to: name, condition: .none)
+        if let previous { await removeBlocks(of: previous.manifest, id: id, objectHash: hash) }
+    }
+
+    /// One backend put of a sealed buffer; nothing is visible on failure.
+    @discardableResult
+    func write(_ buffer: AlignedBuffer, to name: BackendName, condition: WriteCondition) async throws -> BackendVersion {
+        let upload = try await backend.beginPut(name, condition: condition)
+        do {
+            try await upload.append(buffer)
+            return try await upload.commit()
+        } catch {
+            await upload.abort()
+            throw error
+        }
     }
 
     /// Streams the plaintext of `range` (default: all) to `sink`, decrypting
@@ -107,125 +131,175 @@ public final class ObjectStore: Sendable {
     public func read(account: String, container: String, name: String, range: Range<UInt64>? = nil,
                      clipToLength: Bool = false, accountKey: AccountKey,
                      willRead: (Range<UInt64>) throws -> Void = { _ in },
-                     to sink: (UnsafeRawBufferPointer) throws -> Void) throws -> ObjectMetadata {
-        let dir = try existingContainer(account, container, accountKey)
+                     to sink: (UnsafeRawBufferPointer) throws -> Void) async throws -> ObjectMetadata {
+        let id = try await existingContainer(account, container, accountKey)
         let hash = try objectHash(container, name, accountKey)
-        // A block list replaced while it is read: its old block files go away,
-        // so read the new one (nothing was emitted yet; see `readBlocks`).
+        let identity = ObjectIdentity(account: account, container: container)
+        // A version replaced while it is read (its blocks removed, or a
+        // backend that cannot pin versions): read the new one, as long as
+        // nothing was emitted yet.
+        var emitted = false
         var attempt = 0
         while true {
             attempt += 1
             do {
-                return try withObject(dir: dir, hash: hash, name: name, account: account, container: container, accountKey: accountKey) { reader in
-                    let length = reader.metadata.length
-                    var range = range ?? 0..<length
-                    if clipToLength { range = min(range.lowerBound, length)..<min(range.upperBound, length) }
-                    try willRead(range)
-                    if reader.isManifest {
-                        let manifest = try BlockManifest.decode(try reader.readAll())
-                        guard manifest.length == reader.metadata.length else { throw StorageError.integrity("block list length differs from the object's length") }
-                        try readBlocks(manifest, range: range, dir: dir, objectHash: hash, name: name,
-                                       identity: ObjectIdentity(account: account, container: container, kind: .block),
-                                       accountKey: accountKey, to: sink)
-                    } else {
-                        try reader.read(range: range, to: sink)
-                    }
-                    return reader.metadata
+                let (object, reader) = try await open(try objectName(id, hash), name: name, identity: identity, accountKey: accountKey)
+                let length = reader.metadata.length
+                var range = range ?? 0..<length
+                if clipToLength { range = min(range.lowerBound, length)..<min(range.upperBound, length) }
+                try willRead(range)
+                let emit: (UnsafeRawBufferPointer) throws -> Void = { emitted = true; try sink($0) }
+                if reader.isManifest {
+                    let manifest = try BlockManifest.decode(try await object.readAll(reader))
+                    guard manifest.length == length else { throw StorageError.integrity("block list length differs from the object's length") }
+                    try await readBlocks(manifest, range: range, id: id, objectHash: hash, name: name,
+                                         identity: ObjectIdentity(account: account, container: container, kind: .block),
+                                         accountKey: accountKey, to: emit)
+                } else {
+                    try await object.read(reader, range: range, to: emit)
                 }
-            } catch let gone as BlockFileGone {
-                guard attempt < 4 else { throw StorageError.integrity("block file \(gone.index) of '\(name)' is missing") }
+                return reader.metadata
+            } catch is VersionGone where !emitted && attempt < 4 {
+                continue
+            } catch is VersionGone {
+                throw StorageError(.conditionFailed, "object '\(name)' was replaced while it was read; read it again")
             }
         }
     }
 
     /// The object (or a range of it) in memory.
     public func get(account: String, container: String, name: String, range: Range<UInt64>? = nil,
-                    accountKey: AccountKey) throws -> (metadata: ObjectMetadata, data: [UInt8]) {
+                    accountKey: AccountKey) async throws -> (metadata: ObjectMetadata, data: [UInt8]) {
         var data: [UInt8] = []
-        let metadata = try read(account: account, container: container, name: name, range: range, accountKey: accountKey) {
+        let metadata = try await read(account: account, container: container, name: name, range: range, accountKey: accountKey) {
             data.append(contentsOf: $0)
         }
         return (metadata, data)
     }
 
     /// Name, properties and user metadata, from the header only.
-    public func metadata(account: String, container: String, name: String, accountKey: AccountKey) throws -> ObjectMetadata {
-        let dir = try existingContainer(account, container, accountKey)
-        let hash = try objectHash(container, name, accountKey)
-        return try withObject(dir: dir, hash: hash, name: name, account: account, container: container, accountKey: accountKey) { $0.metadata }
+    public func metadata(account: String, container: String, name: String, accountKey: AccountKey) async throws -> ObjectMetadata {
+        let id = try await existingContainer(account, container, accountKey)
+        let name = try objectName(id, try objectHash(container, name, accountKey))
+        return try await open(name, name: nil, identity: ObjectIdentity(account: account, container: container), accountKey: accountKey).reader.metadata
     }
 
     /// Replaces user metadata and/or content type: a new header (re-sealed
     /// under the same object key) plus the unchanged ciphertext, published
-    /// atomically. Data is copied, never re-encrypted.
+    /// only if the object is still the version that was read (a put racing
+    /// with it is never undone; the change is applied again on the new
+    /// version). Data is copied, never re-encrypted.
     @discardableResult
     public func setMetadata(account: String, container: String, name: String, userMetadata: [String: String]? = nil,
-                            contentType: String? = nil, accountKey: AccountKey) throws -> ObjectMetadata {
-        let dir = try existingContainer(account, container, accountKey)
-        let hash = try objectHash(container, name, accountKey)
-        return try withObject(dir: dir, hash: hash, name: name, account: account, container: container, accountKey: accountKey) { reader in
-            var metadata = reader.metadata
-            if let userMetadata { metadata.userMetadata = userMetadata }
-            if let contentType { metadata.contentType = contentType }
-            let header = try reader.resealedHeader(metadata)
-            let file = try atomicFile(in: dir)
-            try header.withUnsafeBytes { try file.append($0) }
-            try reader.copyData { try file.append($0) }
-            try file.commit(as: "o-\(hash)")
-            return metadata
+                            contentType: String? = nil, accountKey: AccountKey) async throws -> ObjectMetadata {
+        let id = try await existingContainer(account, container, accountKey)
+        let target = try objectName(id, try objectHash(container, name, accountKey))
+        var attempt = 0
+        while true {
+            attempt += 1
+            do {
+                let (object, reader) = try await open(target, name: name, identity: ObjectIdentity(account: account, container: container),
+                                                      accountKey: accountKey)
+                var metadata = reader.metadata
+                if let userMetadata { metadata.userMetadata = userMetadata }
+                if let contentType { metadata.contentType = contentType }
+                let header = try reader.resealedHeader(metadata)
+                let data = try await object.sealedData(reader)
+                let buffer = AlignedBuffer(count: header.count + data.count)
+                header.withUnsafeBytes { UnsafeMutableRawBufferPointer(rebasing: buffer.mutableBytes[0..<header.count]).copyMemory(from: $0) }
+                data.withUnsafeBytes { UnsafeMutableRawBufferPointer(rebasing: buffer.mutableBytes[header.count...]).copyMemory(from: $0) }
+                try await write(buffer, to: target, condition: .mustMatch(object.version))
+                return metadata
+            } catch let error as StorageError where error.code == .conditionFailed && attempt < 8 {
+                continue
+            } catch is VersionGone where attempt < 8 {
+                continue
+            }
         }
     }
 
-    /// Deletes the object (and, for a committed block list, its block files).
-    public func delete(account: String, container: String, name: String, accountKey: AccountKey) throws {
-        let dir = try existingContainer(account, container, accountKey)
+    /// Deletes the object (and, for a committed block list, its block files):
+    /// only the version that was read, so the blocks removed are its own.
+    public func delete(account: String, container: String, name: String, accountKey: AccountKey) async throws {
+        let id = try await existingContainer(account, container, accountKey)
         let hash = try objectHash(container, name, accountKey)
-        let manifest = try committedManifest(dir: dir, hash: hash, account: account, container: container, accountKey: accountKey)
-        guard try FileSystem.remove("\(dir)/o-\(hash)") else {
-            throw StorageError(.notFound, "object '\(name)' does not exist in container '\(container)'")
+        let target = try objectName(id, hash)
+        var attempt = 0
+        while true {
+            attempt += 1
+            let current: (version: BackendVersion, manifest: BlockManifest?)
+            do {
+                let object = try await StoredObject.open(backend, target)
+                let manifest = object.isManifest
+                    ? try await committedManifest(object, account: account, container: container, accountKey: accountKey) : nil
+                current = (object.version, manifest)
+            } catch let error as StorageError where error.code == .notFound {
+                throw StorageError(.notFound, "object '\(name)' does not exist in container '\(container)'")
+            }
+            do {
+                try await backend.delete(target, condition: .mustMatch(current.version))
+            } catch let error as StorageError where (error.code == .conditionFailed || error.code == .notFound) && attempt < 8 {
+                continue
+            }
+            if let manifest = current.manifest { await removeBlocks(of: manifest, id: id, objectHash: hash) }
+            return
         }
-        try FileSystem.syncDirectory(dir)
-        if let manifest { removeBlockFiles(of: manifest, dir: dir, objectHash: hash) }
     }
 
     // MARK: Helpers
 
-    /// Opens `o-<hash>` and checks that its decrypted name is `name` (binds
-    /// the name to the file, since the object key does not include it).
-    func withObject<R>(dir: String, hash: String, name: String?, account: String, container: String, accountKey: AccountKey,
-                       _ body: (ObjectReader) throws -> R) throws -> R {
-        guard let fd = try FileSystem.openForReading("\(dir)/o-\(hash)") else {
-            throw StorageError(.notFound, "object '\(name ?? hash)' does not exist in container '\(container)'")
+    /// A version of an object went away between opening and reading it.
+    struct VersionGone: Error {}
+
+    /// Opens `name` and checks that its decrypted name is `clearName` when
+    /// given (binds the name to the object, since the object key does not
+    /// include it), else that it hashes to the backend name.
+    func open(_ name: BackendName, name clearName: String?, identity: ObjectIdentity,
+              accountKey: AccountKey) async throws -> (object: StoredObject, reader: ObjectReader) {
+        let object: StoredObject
+        do {
+            object = try await StoredObject.open(backend, name)
+        } catch let error as StorageError where error.code == .notFound {
+            throw StorageError(.notFound, "object '\(clearName ?? name.object)' does not exist in container '\(identity.container)'")
         }
-        defer { close(fd) }
-        let reader = try ObjectReader(source: try FileSource(descriptor: fd), accountKey: accountKey,
-                                      context: ObjectIdentity(account: account, container: container).context)
-        // `hash` was computed from `name` when it is given: comparing names is
-        // the same check without a second keyed hash on every read.
-        let matches = try name.map { $0 == reader.metadata.name } ?? (objectHash(container, reader.metadata.name, accountKey) == hash)
+        let reader = try await object.reader(accountKey: accountKey, context: identity.context)
+        // The hash was computed from `clearName` when it is given: comparing
+        // names is the same check without a second keyed hash on every read.
+        let matches = try clearName.map { $0 == reader.metadata.name }
+            ?? ("o-" + (try objectHash(identity.container, reader.metadata.name, accountKey)) == name.object)
         guard matches else {
-            throw StorageError.integrity("object file o-\(hash) holds another object's header (spliced)")
+            throw StorageError.integrity("object \(name.object) holds another object's header (spliced)")
         }
-        return try body(reader)
+        return (object, reader)
     }
 
-    /// The block manifest of the current version of `hash`, if it is a committed block list.
-    func committedManifest(dir: String, hash: String, account: String, container: String, accountKey: AccountKey) throws -> BlockManifest? {
-        // The manifest flag is in the clear preamble: plain objects need no decryption here.
-        guard let fd = try FileSystem.openForReading("\(dir)/o-\(hash)") else { return nil }
-        let preamble = try? FileSource(descriptor: fd).read(at: 0, count: ObjectHeader.preambleSize)
-        close(fd)
-        guard let preamble, ObjectHeader.Flags(rawValue: UInt16(preamble[6]) << 8 | UInt16(preamble[7])).contains(.manifest) else { return nil }
-        return try withObject(dir: dir, hash: hash, name: nil, account: account, container: container, accountKey: accountKey) { reader in
-            reader.isManifest ? try BlockManifest.decode(try reader.readAll()) : nil
-        }
+    /// The block list of the current version of `name` and that version,
+    /// if it is a committed block list (nil for a plain object).
+    func committedManifest(_ name: BackendName, account: String, container: String,
+                           accountKey: AccountKey) async throws -> (manifest: BlockManifest, version: BackendVersion)? {
+        let object = try await StoredObject.open(backend, name)
+        guard object.isManifest else { return nil }
+        return try await committedManifest(object, account: account, container: container, accountKey: accountKey).map { ($0, object.version) }
     }
 
-    /// Drops a replaced or deleted block list's block files (recycled as
-    /// spares while the pool has room, see `SparePool`).
-    func removeBlockFiles(of manifest: BlockManifest, dir: String, objectHash: String) {
+    /// The block list in an opened object (the manifest flag is in the clear
+    /// preamble: plain objects need no decryption).
+    func committedManifest(_ object: StoredObject, account: String, container: String,
+                           accountKey: AccountKey) async throws -> BlockManifest? {
+        guard object.isManifest else { return nil }
+        let reader = try await object.reader(accountKey: accountKey, context: ObjectIdentity(account: account, container: container).context)
+        guard "o-" + (try objectHash(container, reader.metadata.name, accountKey)) == object.name.object else {
+            throw StorageError.integrity("object \(object.name.object) holds another object's header (spliced)")
+        }
+        return try BlockManifest.decode(try await object.readAll(reader))
+    }
+
+    /// Drops a replaced or deleted block list's block files; one that is
+    /// already gone (a concurrent replace dropped it) is fine.
+    func removeBlocks(of manifest: BlockManifest, id: BackendContainer, objectHash: String) async {
         for index in manifest.entries.indices {
-            AtomicFile.discard("\(dir)/\(manifest.blockFileName(objectHash: objectHash, index: index))", in: dir, owner: writer.id, spares: spares)
+            guard let name = try? BackendName(id, manifest.blockFileName(objectHash: objectHash, index: index)) else { continue }
+            try? await backend.delete(name, condition: .none)
         }
     }
 

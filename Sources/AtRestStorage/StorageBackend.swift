@@ -60,6 +60,12 @@ public protocol StorageBackend: Sendable {
 public protocol BackendUpload: AnyObject, Sendable {
     /// Adds bytes at the end.
     func append(_ bytes: [UInt8]) async throws
+    /// Adds a sealed buffer at the end. The store seals a whole object into
+    /// one `AlignedBuffer` and appends it in one call: a backend can write it
+    /// without copying (`local`: one `O_DIRECT` write when it is the first
+    /// and large; RADOS: stripes cut from it). The default copies it into
+    /// `append(_: [UInt8])`.
+    func append(_ buffer: AlignedBuffer) async throws
     /// Makes the object durable and visible under its name if the put's
     /// condition holds (`.conditionFailed` otherwise, and nothing changes);
     /// returns the new version.
@@ -67,6 +73,10 @@ public protocol BackendUpload: AnyObject, Sendable {
     func commit() async throws -> BackendVersion
     /// Drops what was written; nothing becomes visible.
     func abort() async
+}
+
+extension BackendUpload {
+    public func append(_ buffer: AlignedBuffer) async throws { try await append(buffer.bytes) }
 }
 
 /// One version of an object, open for reading (`StorageBackend.open`).

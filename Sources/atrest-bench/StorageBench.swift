@@ -7,7 +7,7 @@ import Foundation
 /// objects through `ObjectStore` against a plain write+fsync (and plain read)
 /// of the same bytes in the same directory, rounds interleaved so disk noise
 /// hits both sides alike.
-struct StorageBench: ParsableCommand {
+struct StorageBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "storage",
         abstract: "Durable store write/read throughput vs plain write+fsync and plain read.")
@@ -17,7 +17,7 @@ struct StorageBench: ParsableCommand {
     @Option(help: "Rounds.") var rounds = 4
     @Option(help: "Object size in bytes.") var size = 1 << 20
 
-    func run() throws {
+    func run() async throws {
         let fm = FileManager.default
         try? fm.removeItem(atPath: directory)
         try fm.createDirectory(atPath: directory + "/plain", withIntermediateDirectories: true)
@@ -25,7 +25,7 @@ struct StorageBench: ParsableCommand {
         let key = try AccountKey(key: SecretBytes(randomCount: 32),
                                  reference: KeyReference(provider: "bench", keyID: "k", keyVersion: 1, accountKeyVersion: 1))
         let store = try ObjectStore(directory: directory + "/store")
-        try store.createContainer(account: "bench", name: "c", accountKey: key)
+        try await store.createContainer(account: "bench", name: "c", accountKey: key)
         let data = try SecureRandom.bytes(size)
 
         var plainWrite = 0.0, plainAtomic = 0.0, storeWrite = 0.0
@@ -33,7 +33,7 @@ struct StorageBench: ParsableCommand {
         for round in 0..<rounds {
             for i in 0..<count {
                 plainWrite += try timed { try plainPut("\(directory)/plain/f-\(round)-\(i)", data, atomic: false) }
-                storeWrite += try timed { try store.put(account: "bench", container: "c", name: "o-\(round)-\(i)", data: data, accountKey: key) }
+                storeWrite += try await timed { try await store.put(account: "bench", container: "c", name: "o-\(round)-\(i)", data: data, accountKey: key) }
                 plainAtomic += try timed { try plainPut("\(directory)/plain/a-\(round)-\(i)", data, atomic: true) }
             }
         }
@@ -48,9 +48,9 @@ struct StorageBench: ParsableCommand {
         for round in 0..<rounds {
             for i in 0..<count {
                 plainRead += try timed { try plainGet("\(directory)/plain/f-\(round)-\(i)", into: &buffer) }
-                storeRead += try timed {
+                storeRead += try await timed {
                     var n = 0
-                    try store.read(account: "bench", container: "c", name: "o-\(round)-\(i)", accountKey: key) { n += $0.count }
+                    try await store.read(account: "bench", container: "c", name: "o-\(round)-\(i)", accountKey: key) { n += $0.count }
                     guard n == size else { throw ValidationError("short read") }
                 }
             }
@@ -63,6 +63,12 @@ struct StorageBench: ParsableCommand {
     private func timed(_ body: () throws -> Void) throws -> Double {
         let start = BenchClock.now()
         try body()
+        return BenchClock.now() - start
+    }
+
+    private func timed(_ body: () async throws -> Void) async throws -> Double {
+        let start = BenchClock.now()
+        try await body()
         return BenchClock.now() - start
     }
 

@@ -35,8 +35,8 @@ let reference = KeyReference(provider: "test", keyID: "crash", keyVersion: 1, ac
 do {
     let key = try AccountKey(key: SecretBytes(keyBytes), reference: reference)
     let store = try ObjectStore(directory: args[1])
-    if (try? store.createContainer(account: "crash", name: "c", accountKey: key)) == nil {
-        _ = try store.listContainers(account: "crash", accountKey: key)
+    if (try? await store.createContainer(account: "crash", name: "c", accountKey: key)) == nil {
+        _ = try await store.listContainers(account: "crash", accountKey: key)
     }
     var rng = SplitMix(seed)
     say("ready atrest-store-writer endpoint=\(args[1])")
@@ -52,27 +52,39 @@ do {
             let third = size / 3
             let parts = [Array(data[0..<third]), Array(data[third..<(2 * third)]), Array(data[(2 * third)...])]
             for (i, part) in parts.enumerated() {
-                try store.stageBlock(account: "crash", container: "c", name: name, blockID: [UInt8(i), UInt8(iteration & 0xff)], data: part, accountKey: key)
+                try await store.stageBlock(account: "crash", container: "c", name: name, blockID: [UInt8(i), UInt8(iteration & 0xff)], data: part, accountKey: key)
             }
-            try store.commitBlocks(account: "crash", container: "c", name: name, blockIDs: (0..<3).map { [UInt8($0), UInt8(iteration & 0xff)] },
+            try await store.commitBlocks(account: "crash", container: "c", name: name, blockIDs: (0..<3).map { [UInt8($0), UInt8(iteration & 0xff)] },
                                    userMetadata: ["sha256": hex], accountKey: key)
             say("wrote \(name)")
         } else {
             let name = "object-\(rng.next() % 6)"
-            let upload = try store.beginPut(account: "crash", container: "c", name: name, userMetadata: ["sha256": hex],
-                                            contentHash: digest, accountKey: key)
-            var offset = 0
-            while offset < size {
-                let end = min(offset + 50_000, size)
-                try upload.append(Array(data[offset..<end]))
-                offset = end
-            }
-            try upload.finish()
+            // Fed in 50 000-byte pieces: the streaming path of the sealer.
+            try await Pieces.put(data, pieceSize: 50_000, store: store, name: name, userMetadata: ["sha256": hex], contentHash: digest, key: key)
             say("wrote \(name)")
         }
     }
 } catch {
     fail("\(error)")
+}
+
+/// Outside top-level code, whose closures are main-actor isolated: the feed
+/// closure runs on whichever thread the store's put runs on.
+enum Pieces {
+    static func put(_ data: [UInt8], pieceSize: Int, store: ObjectStore, name: String, userMetadata: [String: String],
+                    contentHash: [UInt8], key: AccountKey) async throws {
+        try await store.put(account: "crash", container: "c", name: name, userMetadata: userMetadata, contentHash: contentHash,
+                            accountKey: key, length: data.count) { append in
+            try data.withUnsafeBytes { all in
+                var offset = 0
+                while offset < all.count {
+                    let end = min(offset + pieceSize, all.count)
+                    try append(UnsafeRawBufferPointer(rebasing: all[offset..<end]))
+                    offset = end
+                }
+            }
+        }
+    }
 }
 
 /// Small deterministic generator (SplitMix64) so runs are reproducible by seed.

@@ -18,13 +18,20 @@ import Testing
         try body(dir)
     }
 
+    private func withDirectory(_ body: (String) async throws -> Void) async throws {
+        var template = Array("/tmp/atrest-registry-XXXXXX".utf8CString)
+        let dir = template.withUnsafeMutableBufferPointer { String(cString: mkdtemp($0.baseAddress!)!) }
+        defer { _ = system("rm -rf '\(dir)'") }
+        try await body(dir)
+    }
+
     private func record(_ id: String) -> AccountRecord {
         let encryption = AccountEncryption(keySource: AccountEncryption.managed, provider: "managed", keyID: "mk-0a1b", keyVersion: 2, changedAtUnix: 7)
         return AccountRecord(info: AccountInfo(accountID: id, tenant: "t1", managedIdentity: "mi_1", createdAtUnix: 5, encryption: encryption, owners: ["usr_1"]),
                              wrappedKey: [1, 2, 3], registered: KeyRef(provider: "managed", keyID: "mk-0a1b", version: 2), managedKeyID: "mk-0a1b")
     }
 
-    @Test func persistsInASealedFileUnderAHexRootKey() throws {
+    @Test func persistsInASealedFileUnderAHexRootKey() async throws {
         try withDirectory { dir in
             let registry = try AccountRegistry(dataDirectory: "\(dir)/fd")
             try registry.update("acct-1") { _ in record("acct-1") }
@@ -36,16 +43,16 @@ import Testing
         }
     }
 
-    @Test func migratesARawKeyAndTheObjectStoreRegistry() throws {
-        try withDirectory { dir in
+    @Test func migratesARawKeyAndTheObjectStoreRegistry() async throws {
+        try await withDirectory { dir in
             // A data directory as the previous release wrote it.
             let raw = try SecureRandom.bytes(32)
             #expect(try LocalFile.createExclusive(raw, at: "\(dir)/registry.key"))
             let store = try ObjectStore(directory: "\(dir)/registry")
             let key = try AccountKey(key: SecretBytes(raw), reference: KeyReference(provider: "frontdoor", keyID: "registry", keyVersion: 1, accountKeyVersion: 1))
-            try store.createContainer(account: "frontdoor", name: "registry", accountKey: key)
+            try await store.createContainer(account: "frontdoor", name: "registry", accountKey: key)
             let old = AccountRegistryState(accounts: [record("acct-1"), record("acct-2")])
-            try store.put(account: "frontdoor", container: "registry", name: "accounts", data: old.serialized(), accountKey: key)
+            try await store.put(account: "frontdoor", container: "registry", name: "accounts", data: old.serialized(), accountKey: key)
 
             let registry = try AccountRegistry(dataDirectory: dir)
             #expect(registry.all == [record("acct-1"), record("acct-2")])
@@ -59,7 +66,7 @@ import Testing
         }
     }
 
-    @Test func refusesStateWhoseRootKeyIsMissing() throws {
+    @Test func refusesStateWhoseRootKeyIsMissing() async throws {
         try withDirectory { dir in
             try AccountRegistry(dataDirectory: dir).update("acct-1") { _ in record("acct-1") }
             unlink("\(dir)/registry.key")

@@ -38,11 +38,23 @@ enum Fixtures {
 
     /// A fresh store in a temp directory with container `c` of account
     /// `acct`; `body` gets the store and the container's directory.
-    static func withStore(_ key: AccountKey, _ body: (ObjectStore, String) throws -> Void) throws {
+    static func withStore(_ key: AccountKey, _ body: (ObjectStore, String) async throws -> Void) async throws {
         let dir = TempDirectory()
         defer { dir.remove() }
         let store = try ObjectStore(directory: dir.path)
-        try store.createContainer(account: "acct", name: "c", accountKey: key)
-        try body(store, try store.containerPath("acct", "c", key))
+        try await store.createContainer(account: "acct", name: "c", accountKey: key)
+        try await body(store, try containerPath(store, "acct", "c", key))
     }
+
+    /// The directory of a container of a local store.
+    static func containerPath(_ store: ObjectStore, _ account: String, _ container: String, _ key: AccountKey) throws -> String {
+        "\(store.directory!)/\(try store.containerID(account, container, key).id)"
+    }
+
+    /// The path of an object's file in a local store.
+    static func objectPath(_ store: ObjectStore, _ account: String, _ container: String, _ name: String, _ key: AccountKey) throws -> String {
+        "\(try containerPath(store, account, container, key))/o-\(try store.objectHash(container, name, key))"
+    }
+
+    static func local(_ store: ObjectStore) -> LocalBackend { store.backend as! LocalBackend }
 }

@@ -13,7 +13,7 @@ import Synchronization
     let key: AccountKey
     init() throws { key = try Fixtures.accountKey() }
 
-    private func withStore(_ body: (ObjectStore, String) throws -> Void) throws { try Fixtures.withStore(key, body) }
+    private func withStore(_ body: (ObjectStore, String) async throws -> Void) async throws { try await Fixtures.withStore(key, body) }
 
     private func inode(_ path: String) -> UInt64 {
         var info = stat()
@@ -24,117 +24,121 @@ import Synchronization
         try FileSystem.list(container).filter { $0.hasPrefix(AtomicFile.tempPrefix) }
     }
 
-    @Test func overwritesReuseTheReplacedInode() throws {
-        try withStore { store, container in
+    @Test func overwritesReuseTheReplacedInode() async throws {
+        try await withStore { store, container in
             let path = "\(container)/o-\(try store.objectHash("c", "n", key))"
-            try store.put(account: "acct", container: "c", name: "n", data: Fixtures.data(4096), accountKey: key)
+            try await store.put(account: "acct", container: "c", name: "n", data: Fixtures.data(4096), accountKey: key)
             let first = inode(path)
-            try store.put(account: "acct", container: "c", name: "n", data: Fixtures.data(5000), accountKey: key)
+            try await store.put(account: "acct", container: "c", name: "n", data: Fixtures.data(5000), accountKey: key)
             #expect(inode(path) != first)
             #expect(try temps(container).count == 1, "the replaced file is kept as a spare")
-            try store.put(account: "acct", container: "c", name: "n", data: Fixtures.data(3000), accountKey: key)
+            try await store.put(account: "acct", container: "c", name: "n", data: Fixtures.data(3000), accountKey: key)
             #expect(inode(path) == first, "the third write refilled the first file's inode")
-            #expect(try store.get(account: "acct", container: "c", name: "n", accountKey: key).data == Fixtures.data(3000))
+            #expect(try await store.get(account: "acct", container: "c", name: "n", accountKey: key).data == Fixtures.data(3000))
             // A new name takes a spare too; a big replaced file is kept as well.
-            try store.put(account: "acct", container: "c", name: "m", data: Fixtures.data(10), accountKey: key)
+            try await store.put(account: "acct", container: "c", name: "m", data: Fixtures.data(10), accountKey: key)
             #expect(try temps(container).isEmpty)
-            try store.put(account: "acct", container: "c", name: "big", data: Fixtures.data(200_000), accountKey: key)
-            try store.put(account: "acct", container: "c", name: "big", data: Fixtures.data(200_001), accountKey: key)
+            try await store.put(account: "acct", container: "c", name: "big", data: Fixtures.data(200_000), accountKey: key)
+            try await store.put(account: "acct", container: "c", name: "big", data: Fixtures.data(200_001), accountKey: key)
             #expect(try temps(container).count == 1, "a replaced big file is kept too (within the byte budget)")
-            #expect(try store.get(account: "acct", container: "c", name: "m", accountKey: key).data == Fixtures.data(10))
-            #expect(try store.get(account: "acct", container: "c", name: "big", accountKey: key).data == Fixtures.data(200_001))
+            #expect(try await store.get(account: "acct", container: "c", name: "m", accountKey: key).data == Fixtures.data(10))
+            #expect(try await store.get(account: "acct", container: "c", name: "big", accountKey: key).data == Fixtures.data(200_001))
         }
     }
 
-    @Test func replacedBlockFilesBecomeSparesForTheNextBlocks() throws {
-        try withStore { store, container in
-            func upload(_ seed: UInt8) throws {
+    @Test func replacedBlockFilesBecomeSparesForTheNextBlocks() async throws {
+        try await withStore { store, container in
+            func upload(_ seed: UInt8) async throws {
                 for i in 0..<3 {
-                    try store.stageBlock(account: "acct", container: "c", name: "big", blockID: [seed, UInt8(i)],
+                    try await store.stageBlock(account: "acct", container: "c", name: "big", blockID: [seed, UInt8(i)],
                                          data: Fixtures.data(100_000, seed: seed &+ UInt8(i)), accountKey: key)
                 }
-                try store.commitBlocks(account: "acct", container: "c", name: "big", blockIDs: (0..<3).map { [seed, UInt8($0)] }, accountKey: key)
+                try await store.commitBlocks(account: "acct", container: "c", name: "big", blockIDs: (0..<3).map { [seed, UInt8($0)] }, accountKey: key)
             }
-            try upload(1)
+            try await upload(1)
             #expect(try temps(container).isEmpty)
             let blockFiles = try FileSystem.list(container).filter { $0.hasPrefix("b-") }
             let inodes = Set(blockFiles.map { inode("\(container)/\($0)") })
-            try upload(2)
+            try await upload(2)
             #expect(try temps(container).count == 4, "the first list's block files and its manifest are kept as spares")
             #expect(try FileSystem.list(container).filter { $0.hasPrefix("b-") }.count == 3)
-            try upload(3)
+            try await upload(3)
             let now = Set(try FileSystem.list(container).filter { $0.hasPrefix("b-") }.map { inode("\(container)/\($0)") })
             #expect(now == inodes, "the third list was staged into the first list's inodes")
             let expected = (0..<3).flatMap { Fixtures.data(100_000, seed: 3 &+ UInt8($0)) }
-            #expect(try store.get(account: "acct", container: "c", name: "big", accountKey: key).data == expected)
+            #expect(try await store.get(account: "acct", container: "c", name: "big", accountKey: key).data == expected)
         }
     }
 
-    @Test func aFileBeingReadIsNeverRewritten() throws {
-        try withStore { store, container in
+    @Test func aFileBeingReadIsNeverRewritten() async throws {
+        try await withStore { store, container in
             let path = "\(container)/o-\(try store.objectHash("c", "n", key))"
-            try store.put(account: "acct", container: "c", name: "n", data: Fixtures.data(4096), accountKey: key)
+            try await store.put(account: "acct", container: "c", name: "n", data: Fixtures.data(4096), accountKey: key)
             let reader = try #require(try FileSystem.openForReading(path))
             defer { close(reader) }
             let before = try FileSource(descriptor: reader).read(at: 0, count: Int(try FileSource(descriptor: reader).size))
             // The read file becomes a spare, then every later write would reuse it.
             for size in [100, 200, 300, 400] {
-                try store.put(account: "acct", container: "c", name: "n", data: Fixtures.data(size), accountKey: key)
+                try await store.put(account: "acct", container: "c", name: "n", data: Fixtures.data(size), accountKey: key)
             }
             let after = try FileSource(descriptor: reader).read(at: 0, count: before.count)
             #expect(after == before, "the reader's file was rewritten under it")
-            #expect(try store.get(account: "acct", container: "c", name: "n", accountKey: key).data == Fixtures.data(400))
+            #expect(try await store.get(account: "acct", container: "c", name: "n", accountKey: key).data == Fixtures.data(400))
         }
     }
 
-    @Test func aReplacedFileAlsoLinkedElsewhereIsNotReused() throws {
-        try withStore { store, container in
-            try store.put(account: "acct", container: "c", name: "n", data: Fixtures.data(100), accountKey: key)
+    @Test func aReplacedFileAlsoLinkedElsewhereIsNotReused() async throws {
+        try await withStore { store, container in
+            try await store.put(account: "acct", container: "c", name: "n", data: Fixtures.data(100), accountKey: key)
             let path = "\(container)/o-\(try store.objectHash("c", "n", key))"
             let other = "\(container)/pinned"
             #expect(link(path, other) == 0)
             let pinned = TempDirectory().contents(other)
-            for size in [1, 2, 3] { try store.put(account: "acct", container: "c", name: "n", data: Fixtures.data(size), accountKey: key) }
+            for size in [1, 2, 3] { try await store.put(account: "acct", container: "c", name: "n", data: Fixtures.data(size), accountKey: key) }
             #expect(TempDirectory().contents(other) == pinned, "a file with another link was refilled")
         }
     }
 
-    @Test func sparesOfADeadStoreAreCleanedAtOpen() throws {
+    @Test func sparesOfADeadStoreAreCleanedAtOpen() async throws {
         let dir = TempDirectory()
         defer { dir.remove() }
         var store: ObjectStore? = try ObjectStore(directory: dir.path)
-        try store!.createContainer(account: "acct", name: "c", accountKey: key)
-        for size in [1, 2] { try store!.put(account: "acct", container: "c", name: "n", data: Fixtures.data(size), accountKey: key) }
-        let container = try store!.containerPath("acct", "c", key)
+        try await store!.createContainer(account: "acct", name: "c", accountKey: key)
+        for size in [1, 2] { try await store!.put(account: "acct", container: "c", name: "n", data: Fixtures.data(size), accountKey: key) }
+        let container = try Fixtures.containerPath(store!, "acct", "c", key)
         #expect(try temps(container).count == 1)
         store = nil
         let reopened = try ObjectStore(directory: dir.path)
-        #expect(reopened.cleanedTempFiles == 1)
+        #expect(Fixtures.local(reopened).cleanedTempFiles == 1)
         #expect(try temps(container).isEmpty)
-        #expect(try reopened.get(account: "acct", container: "c", name: "n", accountKey: key).data == Fixtures.data(2))
+        #expect(try await reopened.get(account: "acct", container: "c", name: "n", accountKey: key).data == Fixtures.data(2))
     }
 
-    @Test func concurrentWritersAllLand() throws {
-        try withStore { store, container in
+    @Test func concurrentWritersAllLand() async throws {
+        try await withStore { store, container in
             let key = self.key
-            let errors = Mutex<[String]>([])
-            DispatchQueue.concurrentPerform(iterations: 64) { i in
-                do {
-                    try store.put(account: "acct", container: "c", name: "o\(i % 16)", data: Fixtures.data(1000 + i), accountKey: key)
-                    try store.stageBlock(account: "acct", container: "c", name: "big", blockID: [UInt8(i)], data: Fixtures.data(70_000 + i),
-                                         accountKey: key)
-                } catch {
-                    errors.withLock { $0.append("\(error)") }
+            let failed = await withTaskGroup(of: String?.self) { group in
+                for i in 0..<64 {
+                    group.addTask {
+                        do {
+                            try await store.put(account: "acct", container: "c", name: "o\(i % 16)", data: Fixtures.data(1000 + i), accountKey: key)
+                            try await store.stageBlock(account: "acct", container: "c", name: "big", blockID: [UInt8(i)],
+                                                       data: Fixtures.data(70_000 + i), accountKey: key)
+                            return nil
+                        } catch {
+                            return "\(error)"
+                        }
+                    }
                 }
+                return await group.reduce(into: [String]()) { if let error = $1 { $0.append(error) } }
             }
-            let failed = errors.withLock { $0 }
             #expect(failed.isEmpty, "\(failed)")
             for i in 48..<64 {
-                let got = try store.get(account: "acct", container: "c", name: "o\(i % 16)", accountKey: key).data
+                let got = try await store.get(account: "acct", container: "c", name: "o\(i % 16)", accountKey: key).data
                 #expect(got.count >= 1000 && got == Fixtures.data(got.count), "o\(i % 16) is torn")
             }
-            try store.commitBlocks(account: "acct", container: "c", name: "big", blockIDs: (0..<64).map { [UInt8($0)] }, accountKey: key)
-            let whole = try store.get(account: "acct", container: "c", name: "big", accountKey: key).data
+            try await store.commitBlocks(account: "acct", container: "c", name: "big", blockIDs: (0..<64).map { [UInt8($0)] }, accountKey: key)
+            let whole = try await store.get(account: "acct", container: "c", name: "big", accountKey: key).data
             #expect(whole == (0..<64).flatMap { Fixtures.data(70_000 + $0) })
             #expect(try temps(container).count <= SparePool.perDirectory)
         }

@@ -7,100 +7,103 @@ import Glibc
     let key: AccountKey
     init() throws { key = try Fixtures.accountKey() }
 
-    private func withStore(_ body: (ObjectStore, TempDirectory) throws -> Void) throws {
+    private func withStore(_ body: (ObjectStore, TempDirectory) async throws -> Void) async throws {
         let dir = TempDirectory()
         defer { dir.remove() }
         let store = try ObjectStore(directory: dir.path)
-        try store.createContainer(account: "acct", name: "photos", accountKey: key)
-        try body(store, dir)
+        try await store.createContainer(account: "acct", name: "photos", accountKey: key)
+        try await body(store, dir)
     }
 
-    @Test func putGetMetadataSetMetadataDelete() throws {
-        try withStore { store, _ in
+    @Test func putGetMetadataSetMetadataDelete() async throws {
+        try await withStore { store, _ in
             let data = Fixtures.data(300_000)
-            let written = try store.put(account: "acct", container: "photos", name: "2024/cat.jpg", data: data,
+            let written = try await store.put(account: "acct", container: "photos", name: "2024/cat.jpg", data: data,
                                         userMetadata: ["camera": "x100"], contentType: "image/jpeg",
                                         contentHash: try SHA256.hash(data), accountKey: key)
             #expect(written.length == 300_000)
-            let (meta, got) = try store.get(account: "acct", container: "photos", name: "2024/cat.jpg", accountKey: key)
+            let (meta, got) = try await store.get(account: "acct", container: "photos", name: "2024/cat.jpg", accountKey: key)
             #expect(got == data)
             #expect(meta.userMetadata == ["camera": "x100"])
             #expect(meta.contentHash == (try SHA256.hash(data)))
-            let ranged = try store.get(account: "acct", container: "photos", name: "2024/cat.jpg", range: 65_000..<140_000, accountKey: key)
+            let ranged = try await store.get(account: "acct", container: "photos", name: "2024/cat.jpg", range: 65_000..<140_000, accountKey: key)
             #expect(ranged.data == Array(data[65_000..<140_000]))
 
-            try store.setMetadata(account: "acct", container: "photos", name: "2024/cat.jpg", userMetadata: ["camera": "q2"],
+            try await store.setMetadata(account: "acct", container: "photos", name: "2024/cat.jpg", userMetadata: ["camera": "q2"],
                                   contentType: "image/x", accountKey: key)
-            let after = try store.get(account: "acct", container: "photos", name: "2024/cat.jpg", accountKey: key)
+            let after = try await store.get(account: "acct", container: "photos", name: "2024/cat.jpg", accountKey: key)
             #expect(after.data == data)
             #expect(after.metadata.userMetadata == ["camera": "q2"])
             #expect(after.metadata.contentType == "image/x")
             #expect(after.metadata.creationTime == meta.creationTime)
 
-            try store.delete(account: "acct", container: "photos", name: "2024/cat.jpg", accountKey: key)
-            #expect(throws: StorageError(.notFound, "object '2024/cat.jpg' does not exist in container 'photos'")) {
-                try store.get(account: "acct", container: "photos", name: "2024/cat.jpg", accountKey: key)
+            try await store.delete(account: "acct", container: "photos", name: "2024/cat.jpg", accountKey: key)
+            await #expect(throws: StorageError(.notFound, "object '2024/cat.jpg' does not exist in container 'photos'")) {
+                try await store.get(account: "acct", container: "photos", name: "2024/cat.jpg", accountKey: key)
             }
         }
     }
 
-    @Test func overwriteKeepsOneVersionAndContentHashMismatchStoresNothing() throws {
-        try withStore { store, dir in
-            try store.put(account: "acct", container: "photos", name: "n", data: [1, 2, 3], accountKey: key)
-            try store.put(account: "acct", container: "photos", name: "n", data: [4, 5], accountKey: key)
-            #expect(try store.get(account: "acct", container: "photos", name: "n", accountKey: key).data == [4, 5])
+    @Test func overwriteKeepsOneVersionAndContentHashMismatchStoresNothing() async throws {
+        try await withStore { store, dir in
+            try await store.put(account: "acct", container: "photos", name: "n", data: [1, 2, 3], accountKey: key)
+            try await store.put(account: "acct", container: "photos", name: "n", data: [4, 5], accountKey: key)
+            #expect(try await store.get(account: "acct", container: "photos", name: "n", accountKey: key).data == [4, 5])
+            // The replaced version is kept as a spare temp file (`SparePool`); a failed put adds none.
+            let temps = dir.allFiles().filter { $0.contains(".tmp-") }
+            #expect(temps.count == 1)
             do {
-                try store.put(account: "acct", container: "photos", name: "n", data: [9, 9, 9], contentHash: try SHA256.hash([9, 9, 8] as [UInt8]), accountKey: key)
+                try await store.put(account: "acct", container: "photos", name: "n", data: [9, 9, 9], contentHash: try SHA256.hash([9, 9, 8] as [UInt8]), accountKey: key)
                 Issue.record("mismatching hash accepted")
             } catch let error as StorageError {
                 #expect(error.code == .contentHashMismatch)
             }
-            #expect(try store.get(account: "acct", container: "photos", name: "n", accountKey: key).data == [4, 5])
+            #expect(try await store.get(account: "acct", container: "photos", name: "n", accountKey: key).data == [4, 5])
             #expect(dir.allFiles().filter { $0.contains("/o-") }.count == 1)
-            #expect(!dir.allFiles().contains { $0.contains(".tmp-") })
+            #expect(dir.allFiles().filter { $0.contains(".tmp-") } == temps)
         }
     }
 
-    @Test func listingDecryptsNamesWithPrefixAndPages() throws {
-        try withStore { store, _ in
+    @Test func listingDecryptsNamesWithPrefixAndPages() async throws {
+        try await withStore { store, _ in
             for name in ["b/2", "a/1", "b/1", "c", "b/3"] {
-                try store.put(account: "acct", container: "photos", name: name, data: Array(name.utf8), accountKey: key)
+                try await store.put(account: "acct", container: "photos", name: name, data: Array(name.utf8), accountKey: key)
             }
-            let all = try store.list(account: "acct", container: "photos", accountKey: key)
+            let all = try await store.list(account: "acct", container: "photos", accountKey: key)
             #expect(all.objects.map(\.name) == ["a/1", "b/1", "b/2", "b/3", "c"])
             #expect(all.nextPageToken == nil)
-            let page1 = try store.list(account: "acct", container: "photos", prefix: "b/", maxResults: 2, accountKey: key)
+            let page1 = try await store.list(account: "acct", container: "photos", prefix: "b/", maxResults: 2, accountKey: key)
             #expect(page1.objects.map(\.name) == ["b/1", "b/2"])
-            let page2 = try store.list(account: "acct", container: "photos", prefix: "b/", pageToken: page1.nextPageToken, maxResults: 2, accountKey: key)
+            let page2 = try await store.list(account: "acct", container: "photos", prefix: "b/", pageToken: page1.nextPageToken, maxResults: 2, accountKey: key)
             #expect(page2.objects.map(\.name) == ["b/3"])
             #expect(page2.nextPageToken == nil)
         }
     }
 
-    @Test func containers() throws {
-        try withStore { store, _ in
-            try store.createContainer(account: "acct", name: "docs", accountKey: key)
-            #expect(throws: StorageError.self) { try store.createContainer(account: "acct", name: "docs", accountKey: key) }
-            #expect(try store.listContainers(account: "acct", accountKey: key) == ["docs", "photos"])
-            try store.put(account: "acct", container: "docs", name: "x", data: [1], accountKey: key)
-            #expect(throws: StorageError.self) { try store.deleteContainer(account: "acct", name: "docs", accountKey: key) }
-            try store.delete(account: "acct", container: "docs", name: "x", accountKey: key)
-            try store.deleteContainer(account: "acct", name: "docs", accountKey: key)
-            #expect(try store.listContainers(account: "acct", accountKey: key) == ["photos"])
-            #expect(throws: StorageError.self) { try store.put(account: "acct", container: "docs", name: "x", data: [1], accountKey: key) }
+    @Test func containers() async throws {
+        try await withStore { store, _ in
+            try await store.createContainer(account: "acct", name: "docs", accountKey: key)
+            await #expect(throws: StorageError.self) { try await store.createContainer(account: "acct", name: "docs", accountKey: key) }
+            #expect(try await store.listContainers(account: "acct", accountKey: key) == ["docs", "photos"])
+            try await store.put(account: "acct", container: "docs", name: "x", data: [1], accountKey: key)
+            await #expect(throws: StorageError.self) { try await store.deleteContainer(account: "acct", name: "docs", accountKey: key) }
+            try await store.delete(account: "acct", container: "docs", name: "x", accountKey: key)
+            try await store.deleteContainer(account: "acct", name: "docs", accountKey: key)
+            #expect(try await store.listContainers(account: "acct", accountKey: key) == ["photos"])
+            await #expect(throws: StorageError.self) { try await store.put(account: "acct", container: "docs", name: "x", data: [1], accountKey: key) }
         }
     }
 
-    @Test func splicedObjectFileIsAnIntegrityError() throws {
-        try withStore { store, dir in
-            try store.put(account: "acct", container: "photos", name: "victim", data: [1, 2, 3], accountKey: key)
+    @Test func splicedObjectFileIsAnIntegrityError() async throws {
+        try await withStore { store, dir in
+            try await store.put(account: "acct", container: "photos", name: "victim", data: [1, 2, 3], accountKey: key)
             let victimFiles = Set(dir.allFiles())
-            try store.put(account: "acct", container: "photos", name: "attacker", data: [6, 6, 6], accountKey: key)
+            try await store.put(account: "acct", container: "photos", name: "attacker", data: [6, 6, 6], accountKey: key)
             let attacker = Set(dir.allFiles()).subtracting(victimFiles).first!
             let victim = victimFiles.first { $0.contains("/o-") }!
             #expect(rename(attacker, victim) == 0)
             do {
-                _ = try store.get(account: "acct", container: "photos", name: "victim", accountKey: key)
+                _ = try await store.get(account: "acct", container: "photos", name: "victim", accountKey: key)
                 Issue.record("spliced file was read")
             } catch let error as StorageError {
                 #expect(error.code == .integrityFailure)
@@ -108,25 +111,25 @@ import Glibc
         }
     }
 
-    @Test func deadWritersTempFilesAreCleanedLiveOnesKept() throws {
-        try withStore { store, dir in
-            let container = try store.containerPath("acct", "photos", key)
-            let live = try AtomicFile(directory: container, owner: store.writer.id)
+    @Test func deadWritersTempFilesAreCleanedLiveOnesKept() async throws {
+        try await withStore { store, dir in
+            let container = try Fixtures.containerPath(store, "acct", "photos", key)
+            let live = try AtomicFile(directory: container, owner: Fixtures.local(store).writer.id)
             try [1, 2, 3].withUnsafeBytes { try live.append($0) }
             let dead = "\(container)/.tmp-deadbeef"
             let fd = open(dead, O_CREAT | O_WRONLY, 0o600); close(fd)
             let reopened = try ObjectStore(directory: dir.path)
-            #expect(reopened.cleanedTempFiles == 1)
+            #expect(Fixtures.local(reopened).cleanedTempFiles == 1)
             #expect(!FileSystem.exists(dead))
             #expect(FileSystem.exists(live.tempPath))
             live.abort()
         }
     }
 
-    @Test func otherAccountKeyFindsNothing() throws {
-        try withStore { store, _ in
-            try store.put(account: "acct", container: "photos", name: "n", data: [1], accountKey: key)
-            #expect(throws: StorageError.self) { try store.get(account: "acct", container: "photos", name: "n", accountKey: try Fixtures.accountKey()) }
+    @Test func otherAccountKeyFindsNothing() async throws {
+        try await withStore { store, _ in
+            try await store.put(account: "acct", container: "photos", name: "n", data: [1], accountKey: key)
+            await #expect(throws: StorageError.self) { try await store.get(account: "acct", container: "photos", name: "n", accountKey: try Fixtures.accountKey()) }
         }
     }
 }

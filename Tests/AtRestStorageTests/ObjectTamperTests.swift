@@ -37,7 +37,7 @@ import AtRestCrypto
 
     private func assemble(_ order: [Int]) -> [UInt8] { Array(sealed[0..<headerSize]) + order.flatMap { Array(segment($0)) } }
 
-    @Test func untouchedObjectReads() throws {
+    @Test func untouchedObjectReads() async throws {
         #expect(try ObjectFormat.open(assemble([0, 1, 2, 3, 4]), accountKey: key, context: Fixtures.identity.context).data == data)
     }
 
@@ -74,7 +74,7 @@ import AtRestCrypto
         expectFailure(sealed + Array(segment(4)), "last segment repeated")
     }
 
-    @Test func splicingBetweenObjectsIsDetected() throws {
+    @Test func splicingBetweenObjectsIsDetected() async throws {
         let other = try Fixtures.sealStreaming(data, key: key)  // same key, same identity, same plaintext
         let otherHeader = try Fixtures.headerSize(other, key: key)
         expectFailure(Array(other[0..<otherHeader]) + Array(sealed[headerSize...]), "other header on these segments")
@@ -86,7 +86,7 @@ import AtRestCrypto
         expectFailure(Array(sealed[0..<fixed]) + Array(other[fixed..<otherHeader]) + Array(sealed[headerSize...]), "metadata from another object")
     }
 
-    @Test func wrongIdentityKeyOrReference() throws {
+    @Test func wrongIdentityKeyOrReference() async throws {
         expectFailure(sealed, identity: ObjectIdentity(account: "acct", container: "other"), "other container")
         expectFailure(sealed, identity: ObjectIdentity(account: "acct", container: "photos", kind: .block), "other kind")
         expectFailure(sealed, code: .wrongKey, key: try Fixtures.accountKey(), "another key, same reference")

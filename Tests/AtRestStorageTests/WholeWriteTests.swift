@@ -3,58 +3,78 @@ import AtRestCrypto
 import Glibc
 @testable import AtRestStorage
 
-/// `ObjectUpload.write(whole:)`: contents from 1 MiB on are sealed into one
-/// buffer and written around the page cache; the file must be exactly what
-/// the streaming writer produces in size and readability, hashes are
-/// checked before anything is published, and no padding survives.
+/// Whole-object sealing (`ObjectSealing`): content passed in one piece is
+/// sealed in place into one aligned buffer, which the local backend writes
+/// around the page cache from 1 MiB on; the stored object must be exactly
+/// what sealing pieces produces in size and readability, hashes are checked
+/// before anything is written, and no padding survives.
 @Suite struct WholeWriteTests {
     let key: AccountKey
     init() throws { key = try Fixtures.accountKey() }
 
-    private func withStore(_ body: (ObjectStore, String) throws -> Void) throws { try Fixtures.withStore(key, body) }
+    private func withStore(_ body: (ObjectStore, String) async throws -> Void) async throws { try await Fixtures.withStore(key, body) }
 
     private func size(_ path: String) -> Int {
         var info = stat()
         return stat(path, &info) == 0 ? Int(info.st_size) : -1
     }
 
-    @Test(arguments: [ObjectUpload.wholeWriteThreshold, ObjectUpload.wholeWriteThreshold + 12_345, 4 << 20])
-    func wholeWritesReadBackAndMatchTheStreamingSize(length: Int) throws {
-        try withStore { store, container in
+    /// Writes `data` fed in 100 000-byte pieces (the streaming path).
+    private func putInPieces(_ store: ObjectStore, _ name: String, _ data: [UInt8], hash: [UInt8]?) async throws -> ObjectMetadata {
+        try await store.put(account: "acct", container: "c", name: name, contentHash: hash, accountKey: key, length: data.count) { append in
+            try data.withUnsafeBytes { all in
+                var at = 0
+                while at < all.count {
+                    try append(UnsafeRawBufferPointer(rebasing: all[at..<min(at + 100_000, all.count)]))
+                    at += 100_000
+                }
+            }
+        }
+    }
+
+    @Test(arguments: [LocalUpload.wholeWriteThreshold, LocalUpload.wholeWriteThreshold + 12_345, 4 << 20, 1000])
+    func wholeWritesReadBackAndMatchTheStreamingSize(length: Int) async throws {
+        try await withStore { store, container in
             let data = Fixtures.data(length)
             let hash = try SHA256.hash(data)
-            let upload = try store.beginPut(account: "acct", container: "c", name: "w", contentHash: hash, accountKey: key)
-            let written = try data.withUnsafeBytes { try upload.write(whole: $0) }
+            let written = try await store.put(account: "acct", container: "c", name: "w", data: data, contentHash: hash, accountKey: key)
             #expect(written.length == UInt64(length) && written.contentHash == hash)
-            let streamed = try store.put(account: "acct", container: "c", name: "s", data: data, contentHash: hash, accountKey: key)
+            let streamed = try await putInPieces(store, "s", data, hash: hash)
             let wholePath = "\(container)/o-\(try store.objectHash("c", "w", key))"
             let streamedPath = "\(container)/o-\(try store.objectHash("c", "s", key))"
             #expect(size(wholePath) == size(streamedPath), "no alignment padding left in the file")
-            let (metadata, got) = try store.get(account: "acct", container: "c", name: "w", accountKey: key)
-            #expect(got == data && metadata.contentHash == streamed.contentHash)
-            let middle = UInt64(length / 2)..<UInt64(length / 2 + 70_000)
-            #expect(try store.get(account: "acct", container: "c", name: "w", range: middle, accountKey: key).data
-                    == Array(data[Int(middle.lowerBound)..<Int(middle.upperBound)]))
-            #expect(!TempDirectory().contents(wholePath).contains(subsequence: Array(data[1000..<1064])), "plaintext on disk")
+            for name in ["w", "s"] {
+                let (metadata, got) = try await store.get(account: "acct", container: "c", name: name, accountKey: key)
+                #expect(got == data && metadata.contentHash == streamed.contentHash)
+                let middle = UInt64(length / 2)..<UInt64(min(length, length / 2 + 70_000))
+                #expect(try await store.get(account: "acct", container: "c", name: name, range: middle, accountKey: key).data
+                        == Array(data[Int(middle.lowerBound)..<Int(middle.upperBound)]))
+            }
+            #expect(!TempDirectory().contents(wholePath).contains(subsequence: Array(data[100..<164])), "plaintext on disk")
         }
     }
 
-    @Test func aWrongHashPublishesNothing() throws {
-        try withStore { store, container in
+    @Test func aWrongHashOrLengthWritesNothing() async throws {
+        try await withStore { store, container in
             let data = Fixtures.data(2 << 20)
-            let upload = try store.beginStageBlock(account: "acct", container: "c", name: "n", blockID: [1],
-                                                   contentHash: try SHA256.hash(Fixtures.data(10)), accountKey: key)
-            #expect(throws: StorageError.self) { _ = try data.withUnsafeBytes { try upload.write(whole: $0) } }
-            #expect(try FileSystem.list(container).filter { $0 != "container" }.isEmpty, "a temp or staged file was left")
-        }
-    }
-
-    @Test func smallContentsTakeTheStreamingPath() throws {
-        try withStore { store, _ in
-            let data = Fixtures.data(1000)
-            let upload = try store.beginPut(account: "acct", container: "c", name: "small", accountKey: key)
-            _ = try data.withUnsafeBytes { try upload.write(whole: $0) }
-            #expect(try store.get(account: "acct", container: "c", name: "small", accountKey: key).data == data)
+            let wrong = try SHA256.hash(Fixtures.data(10))
+            await #expect(throws: StorageError.self) {
+                try await store.stageBlock(account: "acct", container: "c", name: "n", blockID: [1], data: data, contentHash: wrong, accountKey: key)
+            }
+            await #expect(throws: StorageError.self) { try await putInPieces(store, "p", data, hash: wrong) }
+            // More or fewer bytes than declared.
+            await #expect(throws: StorageError.self) {
+                try await store.put(account: "acct", container: "c", name: "q", accountKey: key, length: 10) { append in
+                    try data.withUnsafeBytes { try append(UnsafeRawBufferPointer(rebasing: $0[0..<5])) }
+                }
+            }
+            await #expect(throws: StorageError.self) {
+                try await store.put(account: "acct", container: "c", name: "q", accountKey: key, length: 10) { append in
+                    try data.withUnsafeBytes { try append(UnsafeRawBufferPointer(rebasing: $0[0..<6])); try append(UnsafeRawBufferPointer(rebasing: $0[0..<6])) }
+                }
+            }
+            #expect(try FileSystem.list(container).filter { $0 != "container" && !$0.hasPrefix(".") }.isEmpty, "an object was written")
+            #expect(try FileSystem.list(container).filter { $0.hasPrefix(AtomicFile.tempPrefix) }.isEmpty, "a temp file was left")
         }
     }
 }

@@ -13,7 +13,7 @@ import AtRestStorage
         return FileManager.default.currentDirectoryPath + "/.build/debug"
     }
 
-    @Test func sigkillMidWriteLeavesOnlyCompleteObjects() throws {
+    @Test func sigkillMidWriteLeavesOnlyCompleteObjects() async throws {
         let writer = Self.binDir() + "/atrest-store-writer"
         try #require(FileManager.default.isExecutableFile(atPath: writer), "build atrest-store-writer first (swift build)")
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("atrest-crash-\(UUID().uuidString)").path
@@ -46,11 +46,11 @@ import AtRestStorage
 
         let store = try ObjectStore(directory: dir)
         #expect(try leftoverTempFiles(dir) == 0)
-        let listing = try store.list(account: "crash", container: "c", accountKey: key)
+        let listing = try await store.list(account: "crash", container: "c", accountKey: key)
         let names = Set(listing.objects.map(\.name))
         #expect(reported.isSubset(of: names), "reported but missing: \(reported.subtracting(names))")
         for object in listing.objects {
-            let (metadata, data) = try store.get(account: "crash", container: "c", name: object.name, accountKey: key)
+            let (metadata, data) = try await store.get(account: "crash", container: "c", name: object.name, accountKey: key)
             let digest = try SHA256.hash(data).map { String(format: "%02x", $0) }.joined()
             #expect(UInt64(data.count) == metadata.length, "\(object.name) length")
             #expect(metadata.userMetadata["sha256"] == digest, "\(object.name) is torn")

@@ -1,0 +1,45 @@
+import Glibc
+
+/// Sealed bytes handed to a backend in one piece (`BackendUpload.append`):
+/// page-aligned and zero-padded to the next page, so a backend writing
+/// around the page cache (`O_DIRECT`, the local backend's whole-object
+/// writes) can take them as they are, and one that copies them (librados)
+/// needs no intermediate array. Filled once by its creator, read-only after
+/// that: that is what makes it safe to share between tasks.
+public final class AlignedBuffer: @unchecked Sendable {
+    public static let alignment = 4096
+    /// The bytes that count.
+    public let count: Int
+    private let storage: UnsafeMutableRawBufferPointer
+
+    /// A zeroed buffer of `count` bytes (capacity rounded up to `alignment`).
+    public init(count: Int) {
+        precondition(count >= 0)
+        self.count = count
+        let capacity = max(Self.alignment, (count + Self.alignment - 1) / Self.alignment * Self.alignment)
+        storage = .allocate(byteCount: capacity, alignment: Self.alignment)
+        storage.initializeMemory(as: UInt8.self, repeating: 0)
+    }
+
+    /// A copy of `bytes`.
+    public convenience init(_ bytes: [UInt8]) {
+        self.init(count: bytes.count)
+        bytes.withUnsafeBytes { mutableBytes.copyMemory(from: $0) }
+    }
+
+    deinit { storage.deallocate() }
+
+    /// For the creator, while it fills the buffer (before sharing it).
+    public var mutableBytes: UnsafeMutableRawBufferPointer { UnsafeMutableRawBufferPointer(rebasing: storage[0..<count]) }
+
+    public func withUnsafeBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+        try body(UnsafeRawBufferPointer(rebasing: storage[0..<count]))
+    }
+
+    /// The bytes and their zero padding up to the next `alignment` boundary.
+    func withPaddedBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+        try body(UnsafeRawBufferPointer(storage))
+    }
+
+    public var bytes: [UInt8] { withUnsafeBytes { Array($0) } }
+}
