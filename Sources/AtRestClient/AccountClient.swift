@@ -6,9 +6,10 @@ public struct AccountClient: Sendable {
 
     public init(_ base: ServiceClient) { self.base = base }
 
-    /// Creates an account; the caller becomes its owner. Encryption is on from the start (managed key).
-    public func create(_ account: String) async throws -> AccountInfo {
-        try await base.call(AccountMethod.create, AccountCreateRequest(accountID: account))
+    /// Creates an account; the caller becomes its owner. Encryption is on from
+    /// the start (managed key). `redundancy`: copies of every object (0: the deployment's default).
+    public func create(_ account: String, redundancy: UInt32 = 0) async throws -> AccountInfo {
+        try await base.call(AccountMethod.create, AccountCreateRequest(accountID: account, redundancy: redundancy))
     }
 
     public func get(_ account: String) async throws -> AccountInfo {

@@ -1,6 +1,7 @@
 import AtRestClient
 import AtRestCrypto
 import AtRestMessaging
+import AtRestStorage
 import AtRestTokens
 import AtRestWire
 import Logging
@@ -24,10 +25,12 @@ public final class AccountManager: Sendable {
     let tokens: ServiceTokens
     let logger: Logger
     let now: @Sendable () -> Int64
+    let storageClasses: StorageClasses
     public static let managedProvider = "managed"
 
     public init(registry: AccountRegistry, identity: RPCClient, vault: RPCClient, tokens: ServiceTokens,
-                logger: Logger, now: @escaping @Sendable () -> Int64 = UnixClock.now) {
+                logger: Logger, now: @escaping @Sendable () -> Int64 = UnixClock.now, storageClasses: StorageClasses = .local) {
+        self.storageClasses = storageClasses
         self.registry = registry
         self.identity = identity
         self.vault = vault
@@ -46,8 +49,10 @@ public final class AccountManager: Sendable {
         }
     }
 
-    public func create(_ accountID: String, owner claims: TokenClaims) async throws -> AccountRecord {
+    public func create(_ accountID: String, redundancy: UInt32 = 0, owner claims: TokenClaims) async throws -> AccountRecord {
         try Self.checkAccountName(accountID)
+        let storage: StorageClass
+        do { storage = try storageClasses.choose(redundancy: redundancy) } catch { throw RPCStatus(.invalidArgument, error.message) }
         guard registry.record(accountID) == nil else {
             throw RPCStatus(.alreadyExists, "account '\(accountID)' already exists")
         }
@@ -59,13 +64,13 @@ public final class AccountManager: Sendable {
             accountID: accountID, tenant: claims.tenant, managedIdentity: identityReply.principalID, createdAtUnix: now(),
             encryption: AccountEncryption(keySource: AccountEncryption.managed, provider: wrapped.key.provider,
                                           keyID: wrapped.key.keyID, keyVersion: wrapped.key.version, changedAtUnix: now()),
-            owners: [claims.subject])
+            owners: [claims.subject], redundancy: storage.copies, pool: storage.pool)
         let record = AccountRecord(info: info, wrappedKey: wrapped.wrapped, registered: wrapped.key, managedKeyID: managedKey.keyID)
         try registry.update(accountID) { existing in
             guard existing == nil else { throw RPCStatus(.alreadyExists, "account '\(accountID)' already exists") }
             return record
         }
-        logger.info("account created", metadata: ["account": "\(accountID)", "owner": "\(claims.subject)"])
+        logger.info("account created", metadata: ["account": "\(accountID)", "owner": "\(claims.subject)", "storage": "\(storage)"])
         return record
     }
 

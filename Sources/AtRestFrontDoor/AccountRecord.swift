@@ -33,7 +33,7 @@ public struct AccountRecord: Sendable, Equatable, WireMessage {
         let e = info.encryption
         return AccountContext(accountID: info.accountID, tenant: info.tenant, managedIdentity: info.managedIdentity,
                               wrappedKey: wrappedKey, provider: e.provider, keyID: e.keyID, keyVersion: e.keyVersion,
-                              accountKeyVersion: e.accountKeyVersion, principalID: principal)
+                              accountKeyVersion: e.accountKeyVersion, principalID: principal, pool: info.pool)
     }
 }
 

@@ -39,7 +39,8 @@ public final class FrontDoor: Sendable {
             keys: (try? await fetchKeys())?.keys ?? [], refresh: fetchKeys)
         registry = try AccountRegistry(dataDirectory: configuration.dataDirectory)
         let tokens = ServiceTokens(identity: identity, credentials: configuration.credentials)
-        accounts = AccountManager(registry: registry, identity: identity, vault: vault, tokens: tokens, logger: logger)
+        accounts = AccountManager(registry: registry, identity: identity, vault: vault, tokens: tokens, logger: logger,
+                                  storageClasses: configuration.storageClasses)
         let authorizer = CallAuthorizer(verifier: verifier, registry: registry)
         let status = ServiceStatus(service: "atrest-frontdoor")
         self.status = status

@@ -1,5 +1,6 @@
 import AtRestClient
 import AtRestMessaging
+import AtRestStorage
 import AtRestWire
 import Logging
 
@@ -25,6 +26,9 @@ public struct FrontDoorConfiguration: Sendable {
     public var vaultCurve: CurveClientConfiguration?
     /// Per-client bounds of the public endpoint (docs/OPERATIONS.md "Limits").
     public var clientLimits = ClientLimits()
+    /// Where new accounts' objects can live, by redundancy (the first is the
+    /// default); the workers must be configured with the same pools.
+    public var storageClasses = StorageClasses.local
 
     public init(dataDirectory: String, credentials: ServiceTokens.Credentials) {
         self.dataDirectory = dataDirectory

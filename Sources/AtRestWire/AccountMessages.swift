@@ -5,9 +5,11 @@
 public struct AccountCreateRequest: Sendable, Equatable, WireMessage {
     public static let protoName = "atrest.v1.AccountCreateRequest"
     public var accountID: String
-    public init(accountID: String) { self.accountID = accountID }
-    public init(wire: WireFields) throws { self.init(accountID: wire.string(1)) }
-    public var wire: WireFields { [1: .string(accountID)] }
+    /// Copies of every object; 0: the deployment's default.
+    public var redundancy: UInt32
+    public init(accountID: String, redundancy: UInt32 = 0) { self.accountID = accountID; self.redundancy = redundancy }
+    public init(wire: WireFields) throws { self.init(accountID: wire.string(1), redundancy: wire.uint32(2)) }
+    public var wire: WireFields { [1: .string(accountID), 2: .uint(redundancy)] }
 }
 
 public struct AccountRequest: Sendable, Equatable, WireMessage {
@@ -70,27 +72,33 @@ public struct AccountInfo: Sendable, Equatable, WireMessage {
     public var createdAtUnix: Int64
     public var encryption: AccountEncryption
     public var owners: [String]
+    /// Copies of every object (0 in records older than redundancy: one copy, the default pool).
+    public var redundancy: UInt32
+    /// The Ceph pool of the account's objects; "" for the local directory (or the default pool of older records).
+    public var pool: String
 
     public init(accountID: String, tenant: String, managedIdentity: String, createdAtUnix: Int64,
-                encryption: AccountEncryption, owners: [String]) {
+                encryption: AccountEncryption, owners: [String], redundancy: UInt32 = 0, pool: String = "") {
         self.accountID = accountID
         self.tenant = tenant
         self.managedIdentity = managedIdentity
         self.createdAtUnix = createdAtUnix
         self.encryption = encryption
         self.owners = owners
+        self.redundancy = redundancy
+        self.pool = pool
     }
 
     public init(wire: WireFields) throws {
         self.init(accountID: wire.string(1), tenant: wire.string(2), managedIdentity: wire.string(3),
                   createdAtUnix: wire.int64(4),
                   encryption: try wire.message(5) ?? AccountEncryption(keySource: "", provider: "", keyID: "", keyVersion: 0, changedAtUnix: 0),
-                  owners: wire.strings(6))
+                  owners: wire.strings(6), redundancy: wire.uint32(7), pool: wire.string(8))
     }
 
     public var wire: WireFields {
         [1: .string(accountID), 2: .string(tenant), 3: .string(managedIdentity), 4: .int(createdAtUnix),
-         5: WireValue(encryption), 6: .strings(owners)]
+         5: WireValue(encryption), 6: .strings(owners), 7: .uint(redundancy), 8: .string(pool)]
     }
 }
 

@@ -10,8 +10,12 @@ struct AccountCommands: AsyncParsableCommand {
     struct Create: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Create an account; you become its owner (managed key by default).")
         @Argument(help: "Account id: 1-63 of a-z 0-9 '-'.") var account: String
+        @Option(help: "Copies of every object the storage keeps (e.g. 2 or 3 on Ceph; 1 on a local directory); default: the deployment's.")
+        var redundancy: UInt32 = 0
         @OptionGroup var global: GlobalOptions
-        func run() async throws { printAccount(try await withAccounts(global) { try await $0.create(account) }, global.output) }
+        func run() async throws {
+            printAccount(try await withAccounts(global) { try await $0.create(account, redundancy: redundancy) }, global.output)
+        }
     }
 
     struct Show: AsyncParsableCommand {
@@ -93,6 +97,8 @@ func printAccount(_ info: AccountInfo, _ output: Output) {
         "account": info.accountID, "tenant": info.tenant, "managedIdentity": info.managedIdentity, "createdAt": isoTime(seconds: info.createdAtUnix),
         "owners": info.owners, "keySource": info.encryption.keySource,
         "key": "\(info.encryption.provider)/\(info.encryption.keyID)", "keyVersion": info.encryption.keyVersion,
+        // Records made before redundancy existed say 0: one copy in the default place.
+        "redundancy": max(1, info.redundancy), "pool": info.pool.isEmpty ? "(local directory or default pool)" : info.pool,
     ])
 }
 

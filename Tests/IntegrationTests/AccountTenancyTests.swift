@@ -76,7 +76,12 @@ import Testing
         defer { cluster.stop() }
         let (alice, _) = try await cluster.bootstrapUsers()
         let c = cluster.client
-        _ = try await c.call("atrest.v1.Account/Create", request: AccountCreateRequest(accountID: "acct-r"), as: AccountInfo.self, metadata: alice)
+        // A local directory keeps one copy: that is what an account gets and sees, and more is refused by name.
+        let created = try await c.call("atrest.v1.Account/Create", request: AccountCreateRequest(accountID: "acct-r"), as: AccountInfo.self, metadata: alice).message
+        #expect(created.redundancy == 1 && created.pool == "")
+        await expectCode(.invalidArgument, contains: "redundancy 2 is not offered by this deployment; it offers: 1 (local directory)") {
+            _ = try await c.call("atrest.v1.Account/Create", request: AccountCreateRequest(accountID: "acct-r2", redundancy: 2), as: AccountInfo.self, metadata: alice)
+        }
         let m = alice.merging(["account": "acct-r"]) { $1 }
         _ = try await c.call(BlobMethod.createContainer.name, request: ContainerRequest(container: "box"), as: EmptyMessage.self, metadata: m)
         _ = try await c.call(BlobMethod.put.name, request: BlobPutRequest(container: "box", name: "b"), as: BlobProperties.self, payload: [[4, 5, 6]], metadata: m)

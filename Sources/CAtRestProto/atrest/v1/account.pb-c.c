@@ -502,7 +502,7 @@ void   atrest__v1__account_registry_state__free_unpacked
   assert(message->base.descriptor == &atrest__v1__account_registry_state__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
-static const ProtobufCFieldDescriptor atrest__v1__account_create_request__field_descriptors[1] =
+static const ProtobufCFieldDescriptor atrest__v1__account_create_request__field_descriptors[2] =
 {
   {
     "account_id",
@@ -516,14 +516,27 @@ static const ProtobufCFieldDescriptor atrest__v1__account_create_request__field_
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "redundancy",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Atrest__V1__AccountCreateRequest, redundancy),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned atrest__v1__account_create_request__field_indices_by_name[] = {
   0,   /* field[0] = account_id */
+  1,   /* field[1] = redundancy */
 };
 static const ProtobufCIntRange atrest__v1__account_create_request__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 1 }
+  { 0, 2 }
 };
 const ProtobufCMessageDescriptor atrest__v1__account_create_request__descriptor =
 {
@@ -533,7 +546,7 @@ const ProtobufCMessageDescriptor atrest__v1__account_create_request__descriptor 
   "Atrest__V1__AccountCreateRequest",
   "atrest.v1",
   sizeof(Atrest__V1__AccountCreateRequest),
-  1,
+  2,
   atrest__v1__account_create_request__field_descriptors,
   atrest__v1__account_create_request__field_indices_by_name,
   1,  atrest__v1__account_create_request__number_ranges,
@@ -712,7 +725,7 @@ const ProtobufCMessageDescriptor atrest__v1__account_encryption__descriptor =
   (ProtobufCMessageInit) atrest__v1__account_encryption__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor atrest__v1__account_info__field_descriptors[6] =
+static const ProtobufCFieldDescriptor atrest__v1__account_info__field_descriptors[8] =
 {
   {
     "account_id",
@@ -786,6 +799,30 @@ static const ProtobufCFieldDescriptor atrest__v1__account_info__field_descriptor
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "redundancy",
+    7,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Atrest__V1__AccountInfo, redundancy),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "pool",
+    8,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Atrest__V1__AccountInfo, pool),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned atrest__v1__account_info__field_indices_by_name[] = {
   0,   /* field[0] = account_id */
@@ -793,12 +830,14 @@ static const unsigned atrest__v1__account_info__field_indices_by_name[] = {
   4,   /* field[4] = encryption */
   2,   /* field[2] = managed_identity */
   5,   /* field[5] = owners */
+  7,   /* field[7] = pool */
+  6,   /* field[6] = redundancy */
   1,   /* field[1] = tenant */
 };
 static const ProtobufCIntRange atrest__v1__account_info__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 6 }
+  { 0, 8 }
 };
 const ProtobufCMessageDescriptor atrest__v1__account_info__descriptor =
 {
@@ -808,7 +847,7 @@ const ProtobufCMessageDescriptor atrest__v1__account_info__descriptor =
   "Atrest__V1__AccountInfo",
   "atrest.v1",
   sizeof(Atrest__V1__AccountInfo),
-  6,
+  8,
   atrest__v1__account_info__field_descriptors,
   atrest__v1__account_info__field_indices_by_name,
   1,  atrest__v1__account_info__number_ranges,

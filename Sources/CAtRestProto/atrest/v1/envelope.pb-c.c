@@ -675,7 +675,7 @@ const ProtobufCMessageDescriptor atrest__v1__rpc_header__descriptor =
   (ProtobufCMessageInit) atrest__v1__rpc_header__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor atrest__v1__account_context__field_descriptors[9] =
+static const ProtobufCFieldDescriptor atrest__v1__account_context__field_descriptors[10] =
 {
   {
     "account_id",
@@ -785,6 +785,18 @@ static const ProtobufCFieldDescriptor atrest__v1__account_context__field_descrip
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "pool",
+    10,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Atrest__V1__AccountContext, pool),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned atrest__v1__account_context__field_indices_by_name[] = {
   0,   /* field[0] = account_id */
@@ -792,6 +804,7 @@ static const unsigned atrest__v1__account_context__field_indices_by_name[] = {
   5,   /* field[5] = key_id */
   6,   /* field[6] = key_version */
   2,   /* field[2] = managed_identity */
+  9,   /* field[9] = pool */
   8,   /* field[8] = principal_id */
   4,   /* field[4] = provider */
   1,   /* field[1] = tenant */
@@ -800,7 +813,7 @@ static const unsigned atrest__v1__account_context__field_indices_by_name[] = {
 static const ProtobufCIntRange atrest__v1__account_context__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 9 }
+  { 0, 10 }
 };
 const ProtobufCMessageDescriptor atrest__v1__account_context__descriptor =
 {
@@ -810,7 +823,7 @@ const ProtobufCMessageDescriptor atrest__v1__account_context__descriptor =
   "Atrest__V1__AccountContext",
   "atrest.v1",
   sizeof(Atrest__V1__AccountContext),
-  9,
+  10,
   atrest__v1__account_context__field_descriptors,
   atrest__v1__account_context__field_indices_by_name,
   1,  atrest__v1__account_context__number_ranges,

@@ -41,10 +41,16 @@ struct  Atrest__V1__AccountCreateRequest
    * 1-63 characters: a-z 0-9 and '-', starting with a letter or digit.
    */
   char *account_id;
+  /*
+   * Copies of every object the storage keeps (e.g. 2 or 3 on a Ceph pool of
+   * that size); 0: the deployment's default. A value the deployment does not
+   * offer is INVALID_ARGUMENT naming the ones it does. Fixed at creation.
+   */
+  uint32_t redundancy;
 };
 #define ATREST__V1__ACCOUNT_CREATE_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&atrest__v1__account_create_request__descriptor) \
-    , (char *)protobuf_c_empty_string }
+    , (char *)protobuf_c_empty_string, 0 }
 
 
 struct  Atrest__V1__AccountRequest
@@ -112,10 +118,19 @@ struct  Atrest__V1__AccountInfo
   Atrest__V1__AccountEncryption *encryption;
   size_t n_owners;
   char **owners;
+  /*
+   * Copies of every object (every copy encrypted): the size of the pool
+   * below, 1 for a local directory.
+   */
+  uint32_t redundancy;
+  /*
+   * Where the account's objects live: the Ceph pool ("" for the local directory).
+   */
+  char *pool;
 };
 #define ATREST__V1__ACCOUNT_INFO__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&atrest__v1__account_info__descriptor) \
-    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, NULL, 0,NULL }
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, NULL, 0,NULL, 0, (char *)protobuf_c_empty_string }
 
 
 /*

@@ -121,10 +121,14 @@ struct  Atrest__V1__AccountContext
    * The caller, for logs.
    */
   char *principal_id;
+  /*
+   * The storage pool holding the account's objects ("": the worker's default).
+   */
+  char *pool;
 };
 #define ATREST__V1__ACCOUNT_CONTEXT__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&atrest__v1__account_context__descriptor) \
-    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, {0,NULL}, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0, (char *)protobuf_c_empty_string }
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, {0,NULL}, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
 
 
 struct  Atrest__V1__RpcStatus__DetailsEntry
