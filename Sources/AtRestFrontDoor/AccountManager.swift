@@ -48,7 +48,7 @@ public final class AccountManager: Sendable {
 
     public func create(_ accountID: String, owner claims: TokenClaims) async throws -> AccountRecord {
         try Self.checkAccountName(accountID)
-        guard registry.record(accountID) == nil else {
+        guard try await registry.lookup(accountID) == nil else {
             throw RPCStatus(.alreadyExists, "account '\(accountID)' already exists")
         }
         let identityReply = try await serviceIdentityClient().createManagedIdentity(account: accountID, tenant: claims.tenant)
@@ -61,7 +61,7 @@ public final class AccountManager: Sendable {
                                           keyID: wrapped.key.keyID, keyVersion: wrapped.key.version, changedAtUnix: now()),
             owners: [claims.subject])
         let record = AccountRecord(info: info, wrappedKey: wrapped.wrapped, registered: wrapped.key, managedKeyID: managedKey.keyID)
-        try registry.update(accountID) { existing in
+        try await registry.update(accountID) { existing in
             guard existing == nil else { throw RPCStatus(.alreadyExists, "account '\(accountID)' already exists") }
             return record
         }
