@@ -50,11 +50,13 @@ public final class LocalCluster: @unchecked Sendable {
     }
 
     /// Starts a worker. `launcher` is prepended (e.g. ["/usr/sbin/ip", "netns",
-    /// "exec", ns]); `credit` and `statusHost` default to the options'.
+    /// "exec", ns]); `credit` and `statusHost` default to the options';
+    /// `frontDoor`: the worker endpoint it serves (default: the first front door's).
     @discardableResult
-    public func addWorker(_ name: String, launcher: [String] = [], statusHost: String? = nil, credit: Int? = nil) throws -> ServiceProcess {
+    public func addWorker(_ name: String, launcher: [String] = [], statusHost: String? = nil, credit: Int? = nil,
+                          frontDoor: String? = nil) throws -> ServiceProcess {
         var arguments = [
-            "--frontdoor", workersEndpoint, "--identity", identity.endpoint, "--vault", vaultEndpoint,
+            "--frontdoor", frontDoor ?? workersEndpoint, "--identity", identity.endpoint, "--vault", vaultEndpoint,
             "--vault-events", vaultEvents, "--backend", "local", "--data-dir", objectsDirectory,
             "--credentials-file", Self.credentialsFile(root: root, "worker"), "--name", name,
         ]
