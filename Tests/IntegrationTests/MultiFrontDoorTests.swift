@@ -2,6 +2,7 @@ import AtRestKeyVault
 import AtRestMessaging
 import AtRestTesting
 import AtRestWire
+import Foundation
 import Testing
 
 /// Two `atrest-frontdoor` processes serving one cluster, sharing the
@@ -62,6 +63,31 @@ import Testing
         #expect(ContinuousClock.now - start < .seconds(5), "the refresh bound is about 1 s plus one pass")
         let again = try await two.call(BlobMethod.get.name, request: BlobGetRequest(container: "box", name: "b"), as: BlobGetResponse.self, metadata: m, idempotent: true)
         #expect(again.payload.flatMap { $0 } == [1, 2, 3], "readable through the second front door under the customer key")
+
+        // Every record edited on the backend: calls fail closed with DATA_LOSS, both front doors stay up.
+        let records = "\(cluster.root)/frontdoor/registry-store/registry"
+        for name in try FileManager.default.contentsOfDirectory(atPath: records) where name.hasPrefix("r-") {
+            var bytes = try Array(Data(contentsOf: URL(fileURLWithPath: "\(records)/\(name)")))
+            bytes[bytes.count - 1] ^= 0x01
+            try Data(bytes).write(to: URL(fileURLWithPath: "\(records)/\(name)"), options: .atomic)
+        }
+        for client in [one, two] {
+            try await eventually {
+                do {
+                    _ = try await client.call(BlobMethod.get.name, request: BlobGetRequest(container: "box", name: "b"), as: BlobGetResponse.self, metadata: m, idempotent: true)
+                    throw RPCStatus(.failedPrecondition, "still served")
+                } catch let status as RPCStatus where status.code == .dataLoss {
+                    #expect(status.message.contains("does not authenticate under the front door root key"), "\(status)")
+                }
+            }
+            await expectCode(.dataLoss, contains: "shared-1") {
+                _ = try await client.call(AccountMethod.get.name, request: AccountRequest(accountID: "shared-1"), as: AccountInfo.self, metadata: alice)
+            }
+        }
+        _ = try await two.call(AccountMethod.create.name, request: AccountCreateRequest(accountID: "after-1"), as: AccountInfo.self, metadata: alice)
+        let after = try await one.call(AccountMethod.get.name, request: AccountRequest(accountID: "after-1"), as: AccountInfo.self, metadata: alice).message
+        #expect(after.accountID == "after-1")
+        #expect(second.isRunning && cluster.frontDoor.isRunning)
     }
 
     static func code(_ body: () async throws -> Void) async -> StatusCode? {
