@@ -17,7 +17,7 @@ extension AccountManager {
     /// An account on a customer key of the old tenant stays on it: that key's
     /// grant no longer applies, and the notice names the repair.
     public func move(_ accountID: String, to tenant: String) async throws -> AccountMoveResponse {
-        guard let record = registry.record(accountID) else { throw RPCStatus(.notFound, "account '\(accountID)' does not exist") }
+        guard let record = try await registry.lookup(accountID) else { throw RPCStatus(.notFound, "account '\(accountID)' does not exist") }
         let identity = try await serviceIdentityClient()
         var previous = record.info.tenant
         var notice = ""
@@ -39,7 +39,7 @@ extension AccountManager {
         if record.info.encryption.keySource == AccountEncryption.managed {
             _ = try await rewrap(accountID, to: managedKey, source: AccountEncryption.managed)
         }
-        let updated = try registry.update(accountID) { current in
+        let updated = try await registry.update(accountID) { current in
             guard var current else { throw RPCStatus(.notFound, "account '\(accountID)' was deleted meanwhile") }
             current.info.tenant = tenant
             current.managedKeyID = managedKey.keyID

@@ -4,7 +4,7 @@ import AtRestWire
 extension AccountManager {
     /// Switches the account to a customer key (or back to its managed key).
     public func setEncryption(_ request: AccountSetEncryptionRequest) async throws -> AccountRecord {
-        guard let record = registry.record(request.accountID) else {
+        guard let record = try await registry.lookup(request.accountID) else {
             throw RPCStatus(.notFound, "account '\(request.accountID)' does not exist")
         }
         let target: KeyRef
@@ -39,7 +39,7 @@ extension AccountManager {
     /// record changes only once that round trip worked; until then the
     /// account keeps its current wrapping.
     func rewrap(_ accountID: String, to target: KeyRef, source: String) async throws -> AccountRecord {
-        guard let record = registry.record(accountID) else { throw RPCStatus(.notFound, "account '\(accountID)' does not exist") }
+        guard let record = try await registry.lookup(accountID) else { throw RPCStatus(.notFound, "account '\(accountID)' does not exist") }
         let wrapped: WrapResponse
         do {
             let vault = try await identityVaultClient(account: accountID)
@@ -61,7 +61,7 @@ extension AccountManager {
             throw try await explain(status, target: target, record: record)
         }
         let now = now()
-        let updated = try registry.update(accountID) { current in
+        let updated = try await registry.update(accountID) { current in
             guard var current else { throw RPCStatus(.notFound, "account '\(accountID)' was deleted meanwhile") }
             current.wrappedKey = wrapped.wrapped
             current.registered = wrapped.key
@@ -78,7 +78,12 @@ extension AccountManager {
     /// Re-wraps every account whose key is wrapped by `key` (after a KEK
     /// rotation) to that key's current version.
     public func rewrapAccounts(using key: KeyRef) async {
-        for record in registry.all where record.info.encryption.provider == key.provider && record.info.encryption.keyID == key.keyID {
+        let records: [AccountRecord]
+        do { records = try await registry.all() } catch {
+            logger.warning("re-wrap after rotation could not list the accounts", metadata: ["error": "\(error)"])
+            return
+        }
+        for record in records where record.info.encryption.provider == key.provider && record.info.encryption.keyID == key.keyID {
             if key.version != 0, record.info.encryption.keyVersion >= key.version { continue }
             do {
                 _ = try await rewrap(record.info.accountID, to: key.unversioned, source: record.info.encryption.keySource)

@@ -53,7 +53,7 @@ public final class AccountManager: Sendable {
         try Self.checkAccountName(accountID)
         let storage: StorageClass
         do { storage = try storageClasses.choose(redundancy: redundancy) } catch { throw RPCStatus(.invalidArgument, error.message) }
-        guard registry.record(accountID) == nil else {
+        guard try await registry.lookup(accountID) == nil else {
             throw RPCStatus(.alreadyExists, "account '\(accountID)' already exists")
         }
         let identityReply = try await serviceIdentityClient().createManagedIdentity(account: accountID, tenant: claims.tenant)
@@ -66,7 +66,7 @@ public final class AccountManager: Sendable {
                                           keyID: wrapped.key.keyID, keyVersion: wrapped.key.version, changedAtUnix: now()),
             owners: [claims.subject], redundancy: storage.copies, pool: storage.pool)
         let record = AccountRecord(info: info, wrappedKey: wrapped.wrapped, registered: wrapped.key, managedKeyID: managedKey.keyID)
-        try registry.update(accountID) { existing in
+        try await registry.update(accountID) { existing in
             guard existing == nil else { throw RPCStatus(.alreadyExists, "account '\(accountID)' already exists") }
             return record
         }

@@ -8,7 +8,8 @@ import Glibc
 /// `registry.key` held the 32 raw key bytes, and the registry was one object
 /// in an object store under `registry/`. Both are migrated once, at start-up:
 /// the key file is rewritten as 64 hex (same key), the registry is re-sealed
-/// into `registry.sealed` and the old store renamed to `registry.migrated`.
+/// into `registry.sealed` and the old store renamed to `registry.migrated`;
+/// `registry.sealed` is then imported into the backend (`AccountRegistry+Open.swift`).
 extension AccountRegistry {
     static let legacyKeySize = 32
 

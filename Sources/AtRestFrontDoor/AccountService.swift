@@ -23,7 +23,7 @@ struct AccountService {
         }
         router.register(AccountMethod.list) { (_: AccountListRequest, rpc) async throws -> AccountListResponse in
             let claims = try await authorizer.caller(rpc.header)
-            return AccountListResponse(accounts: manager.registry.all.filter { authorizer.canRead(claims, $0) }.map(\.info))
+            return AccountListResponse(accounts: try await manager.registry.all().filter { authorizer.canRead(claims, $0) }.map(\.info))
         }
         router.register(AccountMethod.move) { (request: AccountMoveRequest, rpc) async throws -> AccountMoveResponse in
             let claims = try await authorizer.caller(rpc.header)
@@ -34,7 +34,7 @@ struct AccountService {
         }
         router.register(AccountMethod.setEncryption) { (request: AccountSetEncryptionRequest, rpc) async throws -> AccountEncryption in
             let claims = try await authorizer.caller(rpc.header)
-            guard let record = manager.registry.record(request.accountID), authorizer.canManage(claims, record) else {
+            guard let record = try await manager.registry.lookup(request.accountID), authorizer.canManage(claims, record) else {
                 throw RPCStatus(.permissionDenied, "principal '\(claims.name)' is not an owner of account '\(request.accountID)' (or it does not exist)")
             }
             return try await manager.setEncryption(request).info.encryption
@@ -44,7 +44,7 @@ struct AccountService {
 
     private func readable(_ account: String, _ rpc: RPCContext) async throws -> AccountRecord {
         let claims = try await authorizer.caller(rpc.header)
-        guard let record = manager.registry.record(account), authorizer.canRead(claims, record) else {
+        guard let record = try await manager.registry.lookup(account), authorizer.canRead(claims, record) else {
             throw RPCStatus(.permissionDenied, "principal '\(claims.name)' has no access to account '\(account)' (or it does not exist)")
         }
         return record

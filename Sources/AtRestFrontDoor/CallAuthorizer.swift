@@ -7,7 +7,9 @@ import AtRestWire
 ///
 /// Synchronous on purpose (no hand-off per call): token verification hits
 /// the verifier's cache after the first call, and the account lookup is a
-/// dictionary read. An unknown signing key starts (or joins) the verifier's
+/// dictionary read (an account not cached yet answers UNAVAILABLE with
+/// reason `accountLookup` while the registry reads it:
+/// `AccountRegistry.admissionRecord`). An unknown signing key starts (or joins) the verifier's
 /// shared key-set fetch and answers UNAVAILABLE with retry_after_ms and
 /// reason `keyRefresh` (the call was not started); once that fetch has run,
 /// a kid it did not bring is UNAUTHENTICATED with reason `unknownKid` until
@@ -53,7 +55,7 @@ public struct CallAuthorizer: Sendable {
         guard let account = header.metadata[AccountContext.accountMetadataKey], !account.isEmpty else {
             throw RPCStatus(.invalidArgument, "no account: send metadata 'account: <account id>' with blob calls")
         }
-        let record = registry.record(account)
+        let record = try registry.admissionRecord(account)
         let owner = claims.has(.accountOwner(account)) || (record?.info.owners.contains(claims.subject) ?? false)
         let reader = claims.has(.accountReader(account))
         guard let record, owner || reader else {

@@ -37,7 +37,8 @@ public final class FrontDoor: Sendable {
         let verifier = try TokenVerifier(
             configuration: .init(issuer: configuration.issuer, audience: configuration.audience, minRefreshIntervalSeconds: 1),
             keys: (try? await fetchKeys())?.keys ?? [], refresh: fetchKeys)
-        registry = try AccountRegistry(dataDirectory: configuration.dataDirectory)
+        registry = try await AccountRegistry.open(dataDirectory: configuration.dataDirectory, backend: configuration.makeRegistryBackend(),
+                                                  refreshInterval: configuration.registryRefreshInterval, logger: logger)
         let tokens = ServiceTokens(identity: identity, credentials: configuration.credentials)
         accounts = AccountManager(registry: registry, identity: identity, vault: vault, tokens: tokens, logger: logger,
                                   storageClasses: configuration.storageClasses)
@@ -87,6 +88,7 @@ public final class FrontDoor: Sendable {
     public func close() {
         eventTask?.cancel()
         memoryTask.cancel()
+        registry.close()
         events?.close()
         broker.close()
         identity.close()

@@ -14,6 +14,14 @@ public struct FrontDoorConfiguration: Sendable {
     /// The vault's key-event PUB endpoint; nil: no events (timer only).
     public var vaultEventsEndpoint: String? = DefaultEndpoints.vaultEvents
     public var dataDirectory: String
+    /// Where the account registry lives (shared by every front door of a
+    /// cluster); nil: a `LocalBackend` at `registryStoreDirectory`.
+    public var registryBackend: (any StorageBackend)?
+    /// The `local` registry backend's directory when `registryBackend` is
+    /// nil; nil: `<dataDirectory>/registry-store`.
+    public var registryStoreDirectory: String?
+    /// How often the registry rereads records changed through other front doors.
+    public var registryRefreshInterval: Duration = .seconds(1)
     public var credentials: ServiceTokens.Credentials
     public var issuer: String = "atrest-identity"
     public var audience: String = "atrest"
@@ -33,5 +41,11 @@ public struct FrontDoorConfiguration: Sendable {
     public init(dataDirectory: String, credentials: ServiceTokens.Credentials) {
         self.dataDirectory = dataDirectory
         self.credentials = credentials
+    }
+
+    /// The registry backend to use: `registryBackend`, or the `local` one.
+    func makeRegistryBackend() throws -> any StorageBackend {
+        if let registryBackend { return registryBackend }
+        return try LocalBackend(directory: registryStoreDirectory ?? "\(dataDirectory)/registry-store")
     }
 }

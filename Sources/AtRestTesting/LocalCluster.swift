@@ -18,6 +18,8 @@ public final class LocalCluster: @unchecked Sendable {
     public let identity: ServiceProcess
     public private(set) var vault: ServiceProcess
     public let frontDoor: ServiceProcess
+    /// Front doors started by `addFrontDoor` (sharing the first one's registry).
+    public internal(set) var extraFrontDoors: [ServiceProcess] = []
     /// Running and stopped workers by name; `workerNames` keeps start order.
     public private(set) var workers: [String: ServiceProcess] = [:]
     public private(set) var workerNames: [String] = []
@@ -41,21 +43,20 @@ public final class LocalCluster: @unchecked Sendable {
         vault = try Self.launch(options, .vault, "atrest-keyvault", Self.vaultArguments(root: r, identity: identity.endpoint, host: host))
         vaultEndpoint = vault.endpoint
         vaultEvents = vault.fields["events"] ?? ""
-        frontDoor = try Self.launch(options, .frontDoor, "atrest-frontdoor", [
-            "--endpoint", "tcp://127.0.0.1:*", "--workers", "tcp://\(host):*", "--identity", identity.endpoint,
-            "--vault", vaultEndpoint, "--vault-events", vaultEvents, "--data-dir", "\(r)/frontdoor",
-            "--credentials-file", Self.credentialsFile(root: r, "frontdoor"), "--log-level", "warning",
-        ])
+        frontDoor = try Self.launch(options, .frontDoor, "atrest-frontdoor", Self.frontDoorArguments(
+            root: r, host: host, identity: identity.endpoint, vault: vaultEndpoint, events: vaultEvents, dataDirectory: "\(r)/frontdoor"))
         client = try RPCClient(endpoint: frontDoor.endpoint)
         for index in 0..<options.workers { try addWorker("\(options.workerPrefix)\(index)") }
     }
 
     /// Starts a worker. `launcher` is prepended (e.g. ["/usr/sbin/ip", "netns",
-    /// "exec", ns]); `credit` and `statusHost` default to the options'.
+    /// "exec", ns]); `credit` and `statusHost` default to the options';
+    /// `frontDoor`: the worker endpoint it serves (default: the first front door's).
     @discardableResult
-    public func addWorker(_ name: String, launcher: [String] = [], statusHost: String? = nil, credit: Int? = nil) throws -> ServiceProcess {
+    public func addWorker(_ name: String, launcher: [String] = [], statusHost: String? = nil, credit: Int? = nil,
+                          frontDoor: String? = nil) throws -> ServiceProcess {
         var arguments = [
-            "--frontdoor", workersEndpoint, "--identity", identity.endpoint, "--vault", vaultEndpoint,
+            "--frontdoor", frontDoor ?? workersEndpoint, "--identity", identity.endpoint, "--vault", vaultEndpoint,
             "--vault-events", vaultEvents, "--backend", "local", "--data-dir", objectsDirectory,
             "--credentials-file", Self.credentialsFile(root: root, "worker"), "--name", name,
         ]
@@ -91,6 +92,7 @@ public final class LocalCluster: @unchecked Sendable {
     public func stop() {
         client.close()
         for name in workerNames { _ = workers[name]?.terminate() }
+        for extra in extraFrontDoors { _ = extra.terminate() }
         _ = frontDoor.terminate()
         _ = vault.terminate()
         _ = identity.terminate()
@@ -144,7 +146,16 @@ public final class LocalCluster: @unchecked Sendable {
          "--identity-endpoint", identity, "--credentials-file", credentialsFile(root: root, "keyvault"), "--log-level", "warning"]
     }
 
-    private static func launch(_ options: Options, _ service: Options.Service, _ name: String, _ arguments: [String]) throws -> ServiceProcess {
+    /// A front door on any port of 127.0.0.1 (workers: any port on `host`)
+    /// with its data in `dataDirectory`, logging in as `frontdoor`.
+    public static func frontDoorArguments(root: String, host: String, identity: String, vault: String, events: String,
+                                          dataDirectory: String) -> [String] {
+        ["--endpoint", "tcp://127.0.0.1:*", "--workers", "tcp://\(host):*", "--identity", identity,
+         "--vault", vault, "--vault-events", events, "--data-dir", dataDirectory,
+         "--credentials-file", credentialsFile(root: root, "frontdoor"), "--log-level", "warning"]
+    }
+
+    static func launch(_ options: Options, _ service: Options.Service, _ name: String, _ arguments: [String]) throws -> ServiceProcess {
         let executable = options.binDirectory.map { "\($0)/\(name)" } ?? name
         return try ServiceProcess(executable, arguments + (options.extraArguments[service] ?? []))
     }

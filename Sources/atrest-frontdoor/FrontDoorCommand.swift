@@ -21,7 +21,9 @@ struct FrontDoorCommand: AsyncParsableCommand {
     @Option(help: "Identity service endpoint.") var identity = DefaultEndpoints.identity
     @Option(help: "Key vault endpoint.") var vault = DefaultEndpoints.vault
     @Option(help: "Key vault event endpoint ('' = none).") var vaultEvents = DefaultEndpoints.vaultEvents
-    @Option(help: "Data directory (account registry).") var dataDir = "data/frontdoor"
+    @Option(help: "Data directory (root key of the account registry).") var dataDir = "data/frontdoor"
+    @Option(help: "Directory of the account registry's local backend, shared by every front door of the cluster (default: <data-dir>/registry-store).")
+    var registryStore: String?
     @Option(help: "Service principal name.") var clientId = "frontdoor"
     @Option(help: "File holding the service principal's secret.") var credentialsFile: String
     @Option(help: "Log level.") var logLevel: String?
@@ -60,6 +62,7 @@ struct FrontDoorCommand: AsyncParsableCommand {
         let secret = try CredentialsFile.readSecret(credentialsFile)
         var config = FrontDoorConfiguration(
             dataDirectory: dataDir, credentials: .init(clientID: clientId, secret: secret))
+        config.registryStoreDirectory = registryStore
         config.clientEndpoint = endpoint
         config.workerEndpoint = workers
         config.identityEndpoint = identity

@@ -66,7 +66,7 @@ import AtRestTokens
             #expect(refused?.message.contains(AccountManager.accountRule) == true)
         }
         #expect(try await plane.adminVault.listKeys(provider: "managed").count == keys)
-        #expect(plane.registry.all.map(\.info.accountID) == ["acct-1"])
+        #expect(try await plane.registry.all().map(\.info.accountID) == ["acct-1"])
     }
 
     @Test func switchingToACustomerKeyNeedsBothGrantsAndKeepsTheAccountKey() async throws {

@@ -68,7 +68,7 @@ final class InProcessControlPlane: Sendable {
         vaultServer = try RPCServer(service: service.router, endpoint: Self.inproc("vault"))
 
         let vaultRPC = try RPCClient(endpoint: vaultServer.endpoint)
-        registry = try AccountRegistry(dataDirectory: root + "/frontdoor")
+        registry = try await AccountRegistry.forTest(root + "/frontdoor")
         manager = AccountManager(
             registry: registry, identity: identityRPC, vault: vaultRPC,
             tokens: ServiceTokens(identity: identityRPC, credentials: .init(clientID: "frontdoor", secret: try secret("frontdoor"))),

@@ -1,0 +1,25 @@
+import Foundation
+
+extension LocalCluster {
+    /// Starts another front door serving the same cluster: its own data
+    /// directory (`root/frontdoor-<n>`) holding a copy of the first front
+    /// door's root key, and the first one's registry store
+    /// (`--registry-store root/frontdoor/registry-store`), as several front
+    /// doors share one registry backend (docs/OPERATIONS.md "Several front doors").
+    @discardableResult
+    public func addFrontDoor() throws -> ServiceProcess {
+        let dataDirectory = "\(root)/frontdoor-\(extraFrontDoors.count + 2)"
+        try FileManager.default.createDirectory(atPath: dataDirectory, withIntermediateDirectories: true,
+                                                attributes: [.posixPermissions: 0o700])
+        let key = try Data(contentsOf: URL(fileURLWithPath: "\(root)/frontdoor/registry.key"))
+        guard FileManager.default.createFile(atPath: "\(dataDirectory)/registry.key", contents: key, attributes: [.posixPermissions: 0o600]) else {
+            throw CocoaError(.fileWriteUnknown)
+        }
+        let arguments = Self.frontDoorArguments(root: root, host: options.serviceHost, identity: identity.endpoint, vault: vaultEndpoint,
+                                                events: vaultEvents, dataDirectory: dataDirectory)
+            + ["--registry-store", "\(root)/frontdoor/registry-store"]
+        let frontDoor = try Self.launch(options, .frontDoor, "atrest-frontdoor", arguments)
+        extraFrontDoors.append(frontDoor)
+        return frontDoor
+    }
+}
