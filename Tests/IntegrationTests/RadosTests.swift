@@ -1,6 +1,8 @@
 import Foundation
 import Testing
 import AtRestRados
+import AtRestTesting
+import AtRestTestTraits
 
 /// The librados wrapper against a real throwaway cluster (scripts/ceph-dev.sh,
 /// memstore): every verb, every typed error, and the aio verbs.
