@@ -76,17 +76,26 @@ extension RadosBackend {
     /// One page of the container's index: object names and child
     /// container components, ascending. May include a stale name whose head
     /// is gone (after a crash or a race; the store skips `.notFound`).
+    /// OSDs cap the entries of one omap read (osd_max_omap_entries_per_request),
+    /// so a page takes as many reads as it needs to hold `limit` names.
     public func list(_ container: BackendContainer, prefix: String, continuation: String?, limit: Int) async throws -> BackendListPage {
         guard limit > 0 else { throw StorageError(.invalidArgument, "list limit must be positive") }
-        do {
-            let result = try await pool.read(RadosLayout.index(container), RadosReadOperation([.omap(after: continuation, prefix: prefix, max: limit)]))
-            let page = result.omap ?? RadosOmapPage(entries: [], more: false)
-            let names = page.entries.map(\.key)
-            return BackendListPage(names: names, continuation: page.more ? names.last : nil)
-        } catch let error as RadosError where error.code == .notFound {
-            throw StorageError(.containerNotFound, "backend container \(container) does not exist")
-        } catch {
-            throw failure(error, "listing \(container)")
+        var names: [String] = []
+        var after = continuation
+        while true {
+            let page: RadosOmapPage
+            do {
+                let step = RadosReadOperation.Step.omap(after: after, prefix: prefix, max: limit - names.count)
+                page = try await pool.read(RadosLayout.index(container), RadosReadOperation([step])).omap ?? RadosOmapPage(entries: [], more: false)
+            } catch let error as RadosError where error.code == .notFound {
+                throw StorageError(.containerNotFound, "backend container \(container) does not exist")
+            } catch {
+                throw failure(error, "listing \(container)")
+            }
+            names += page.entries.map(\.key)
+            guard page.more, let last = names.last else { return BackendListPage(names: names, continuation: nil) }
+            if names.count >= limit { return BackendListPage(names: names, continuation: last) }
+            after = last
         }
     }
 }
