@@ -29,6 +29,18 @@ final class RadosUpload: BackendUpload, @unchecked Sendable {
         head = RadosLayout.head(name)
     }
 
+    /// An upload dropped without commit or abort (its caller failed or was
+    /// cancelled) removes its stripes in the background, once their writes end.
+    deinit {
+        guard !finished, stripes > 0 else { return }
+        let (backend, tasks) = (backend, inFlight)
+        let names = (0..<stripes).map { RadosLayout.stripe(head, upload: upload, $0) }
+        Task {
+            for task in tasks { _ = try? await task.value }
+            await backend.removeObjects(names)
+        }
+    }
+
     private func checkOpen() throws {
         if finished { throw StorageError(.invalidArgument, "upload of \(name) was already committed or aborted") }
     }

@@ -55,6 +55,26 @@ extension BackendFactory {
         }
     }
 
+    /// An upload dropped unfinished (its caller failed) removes its stripes.
+    @Test func droppedUploadRemovesItsStripes() async throws {
+        let backend = try await backend(stripeSize: 64 << 10)
+        let container = try BackendContainer("a-drop/c-one")
+        try await backend.createContainer(container)
+        do {
+            let upload = try await backend.beginPut(try BackendName(container, "o-dropped"), condition: .none)
+            // Eight stripes with four in flight: the first ones are written before the drop.
+            try await upload.append(Fixtures.data(8 * (64 << 10) + 1))
+        }
+        let deadline = ContinuousClock.now + .seconds(30)
+        var stripes: [String] = []
+        repeat {
+            stripes = try await backend.pool.objectNames().filter { $0.contains("@") }
+            if stripes.isEmpty { break }
+            try await Task.sleep(for: .milliseconds(50))
+        } while ContinuousClock.now < deadline
+        #expect(stripes == [], "stripes left by the dropped upload")
+    }
+
     /// Unreachable monitors, a missing pool, a user without write
     /// capability: `.io` errors naming what to fix, never key material.
     @Test func configurationErrorsNameMonitorsPoolAndUser() async throws {
