@@ -6,7 +6,9 @@ import AtRestStorage
 /// its own RADOS object under this upload's unique id while later appends
 /// continue (up to `RadosBackend.stripesInFlight` writes in flight), so a
 /// large put streams. Nothing is visible before `commit`; `abort` (or a
-/// failed commit) removes the stripes written.
+/// commit refused by its condition) removes the stripes written; a commit
+/// failing otherwise leaves them to `collectGarbage`, since its head write
+/// may have happened.
 ///
 /// Unchecked: `BackendUpload`'s contract is one task at a time.
 final class RadosUpload: BackendUpload, @unchecked Sendable {
@@ -93,8 +95,14 @@ final class RadosUpload: BackendUpload, @unchecked Sendable {
             }
             inFlight = []
             return try await backend.commit(name, condition: condition, record: record, data: data)
-        } catch {
+        } catch let error as StorageError where error.code == .conditionFailed || error.code == .containerNotFound {
             await discard()
+            throw error
+        } catch {
+            // The head write may have happened (a timeout, a lost reply): its
+            // stripes stay; if no head names them, the collector removes them.
+            for task in inFlight { _ = try? await task.value }
+            inFlight = []
             throw error
         }
     }
