@@ -60,6 +60,8 @@ let package = Package(
         // Swift types over librados: cluster, pool, sync and aio verbs, typed errors (docs/OPERATIONS.md, Ceph).
         .target(name: "AtRestRados", dependencies: ["CRados"]),
         .target(name: "AtRestStorage", dependencies: ["AtRestCrypto", "AtRestLocalState", "CAtRestLinux"]),
+        // The storage backends beyond local: `RadosBackend` and `BackendConfiguration.open()` (docs/FORMAT.md "RADOS layout").
+        .target(name: "AtRestBackends", dependencies: ["AtRestStorage", "AtRestRados"]),
         // Small local state files of the services: atomic writes, root keys, sealed files.
         .target(name: "AtRestLocalState", dependencies: ["AtRestCrypto"]),
         // Token handling without the identity service: compact JWS, claims, roles, the offline verifier.
@@ -116,7 +118,10 @@ let package = Package(
         // Test support: a message's fields all set from its descriptor, and the round trip that checks a mapping.
         .target(name: "AtRestWireTesting", dependencies: ["AtRestWire"]),
         // Test support: ServiceProcess and LocalCluster (tests and atrest-bench; no service depends on it).
-        .target(name: "AtRestTesting", dependencies: ["AtRestClient", "AtRestMessaging", "AtRestWire", "AtRestTokens"]),
+        .target(name: "AtRestTesting", dependencies: ["AtRestClient", "AtRestMessaging", "AtRestWire", "AtRestTokens", "AtRestRados"]),
+
+        // Test support that imports Testing (suite traits: a Ceph cluster per suite); test targets only.
+        .target(name: "AtRestTestTraits", dependencies: ["AtRestTesting"]),
 
         // --- Executables. ---
         .executableTarget(
@@ -159,7 +164,7 @@ let package = Package(
         .testTarget(name: "AtRestCryptoTests", dependencies: ["AtRestCrypto"]),
         .testTarget(name: "AtRestRuntimeTests", dependencies: ["AtRestRuntime", serviceLifecycle, logging]),
         .testTarget(name: "AtRestMessagingTests", dependencies: ["AtRestMessaging", "AtRestWire"]),
-        .testTarget(name: "AtRestStorageTests", dependencies: ["AtRestStorage", "AtRestCrypto"]),
+        .testTarget(name: "AtRestStorageTests", dependencies: ["AtRestStorage", "AtRestCrypto", "AtRestBackends", "AtRestRados", "AtRestTesting", "AtRestTestTraits"]),
         .testTarget(name: "AtRestIdentityTests", dependencies: ["AtRestIdentity", "AtRestTokens", "AtRestLoginGate", "AtRestCrypto", "AtRestWire", "AtRestLocalState"]),
         .testTarget(
             name: "AtRestKeyVaultTests",
@@ -185,7 +190,7 @@ let package = Package(
             dependencies: [
                 "AtRestStatus",
                 "AtRestMessaging", "AtRestWire", "AtRestTesting", "AtRestStorage", "AtRestCrypto", "AtRestClient",
-                "AtRestIdentity", "AtRestTokens", "AtRestKeyVault", "AtRestServiceKit", "AtRestRados",
+                "AtRestIdentity", "AtRestTokens", "AtRestKeyVault", "AtRestServiceKit", "AtRestRados", "AtRestTestTraits",
             ]),
     ]
 )

@@ -30,6 +30,7 @@ public final class CryptoWorker: Sendable {
         workerID = configuration.workerID
         switch configuration.backend {
         case .local: store = try ObjectStore(directory: configuration.dataDirectory)
+        case .rados: throw StorageError(.invalidArgument, "backend 'rados' is not wired into the worker yet (BackendConfiguration in AtRestBackends)")
         }
         // Top level only: the store creates everything below 0700/0600, and a walk of every object costs too much.
         try FileAccess.requirePrivateTree(configuration.dataDirectory, what: "worker data directory", depth: 0)

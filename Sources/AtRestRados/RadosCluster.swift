@@ -44,7 +44,9 @@ public final class RadosCluster: @unchecked Sendable {
     deinit { rados_shutdown(handle) }
 
     /// Opens `name`; throws `.poolNotFound` when the pool does not exist.
-    public func openPool(_ name: String) throws -> RadosPool {
+    /// Objects live in `namespace` of the pool (RADOS namespaces: separate
+    /// object sets in one pool, e.g. one per test; "" is the default).
+    public func openPool(_ name: String, namespace: String = "") throws -> RadosPool {
         var ioctx: rados_ioctx_t?
         let rc = rados_ioctx_create(handle, name, &ioctx)
         if rc == -atrest_rados_enoent {
@@ -52,6 +54,7 @@ public final class RadosCluster: @unchecked Sendable {
         }
         try RadosError.check(rc, "opening Ceph pool '\(name)'")
         guard let ioctx else { throw RadosError(.failed, "rados_ioctx_create returned no handle") }
+        if !namespace.isEmpty { rados_ioctx_set_namespace(ioctx, namespace) }
         return RadosPool(cluster: self, ioctx: ioctx, name: name)
     }
 

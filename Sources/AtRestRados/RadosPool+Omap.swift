@@ -6,6 +6,11 @@ public struct RadosOmapPage: Sendable, Equatable {
     /// More keys follow the last one; ask again with `after:` that key.
     public var more: Bool
 
+    public init(entries: [(key: String, value: [UInt8])], more: Bool) {
+        self.entries = entries
+        self.more = more
+    }
+
     public static func == (a: Self, b: Self) -> Bool {
         a.more == b.more && a.entries.map(\.key) == b.entries.map(\.key) && a.entries.map(\.value) == b.entries.map(\.value)
     }
@@ -29,17 +34,23 @@ extension RadosPool {
         try RadosError.check(rval, "omap page \(name)/\(object)")
         guard let iterator else { return RadosOmapPage(entries: [], more: false) }
         defer { rados_omap_get_end(iterator) }
+        return RadosOmapPage(entries: try RadosOmapPage.entries(iterator, "omap next \(name)/\(object)"), more: more != 0)
+    }
+}
+
+extension RadosOmapPage {
+    /// Every entry left in `iterator` (which the caller releases).
+    static func entries(_ iterator: rados_omap_iter_t, _ call: String) throws -> [(key: String, value: [UInt8])] {
         var entries: [(key: String, value: [UInt8])] = []
         while true {
             var key: UnsafeMutablePointer<CChar>?
             var value: UnsafeMutablePointer<CChar>?
             var keyLength = 0, valueLength = 0
-            try RadosError.check(rados_omap_get_next2(iterator, &key, &value, &keyLength, &valueLength), "omap next \(name)/\(object)")
-            guard let key else { break }
+            try RadosError.check(rados_omap_get_next2(iterator, &key, &value, &keyLength, &valueLength), call)
+            guard let key else { return entries }
             let keyString = String(decoding: UnsafeRawBufferPointer(start: key, count: keyLength), as: UTF8.self)
             let bytes = value.map { Array(UnsafeRawBufferPointer(start: $0, count: valueLength)) } ?? []
             entries.append((keyString, bytes))
         }
-        return RadosOmapPage(entries: entries, more: more != 0)
     }
 }

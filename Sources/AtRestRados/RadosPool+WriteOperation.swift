@@ -32,6 +32,9 @@ extension RadosPool {
             case .create(let exclusive): rados_write_op_create(op, exclusive ? LIBRADOS_CREATE_EXCLUSIVE : LIBRADOS_CREATE_IDEMPOTENT, nil)
             case .compareXattr(let key, let value):
                 value.withCChars { rados_write_op_cmpxattr(op, key, UInt8(LIBRADOS_CMPXATTR_OP_EQ), $0, $1) }
+            case .compareOmap(let key, let value):
+                // No result pointer: a failed comparison fails the whole op (-ECANCELED).
+                value.withCChars { rados_write_op_omap_cmp(op, key, UInt8(LIBRADOS_CMPXATTR_OP_EQ), $0, $1, nil) }
             case .setXattr(let key, let value):
                 value.withCChars { rados_write_op_setxattr(op, key, $0, $1) }
             case .writeFull(let data):

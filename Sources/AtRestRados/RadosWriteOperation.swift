@@ -12,6 +12,9 @@ public struct RadosWriteOperation: Sendable, Equatable {
         case create(exclusive: Bool)
         /// Fails with `.comparisonFailed` unless xattr `name` equals `value`.
         case compareXattr(name: String, value: [UInt8])
+        /// Fails with `.comparisonFailed` unless omap key `key` holds `value`
+        /// (an absent key compares as the empty value).
+        case compareOmap(key: String, value: [UInt8])
         case setXattr(name: String, value: [UInt8])
         case writeFull([UInt8])
         case setOmap([String: [UInt8]])

@@ -2,6 +2,8 @@
 public enum BackendKind: String, CaseIterable, Sendable {
     /// A directory on a local (or shared) file system: `LocalBackend`.
     case local
+    /// A Ceph pool through librados: `RadosBackend` (AtRestBackends).
+    case rados
 
     /// Parses a `--backend` value; anything unknown is refused by name.
     public init(flag: String) throws(StorageError) {

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import AtRestRados
+import AtRestTesting
 
 /// scripts/ceph-dev.sh itself: two clusters side by side on different monitor
 /// ports, each serving its own pool, and `stop` leaving no daemon running.

@@ -1,6 +1,8 @@
 import Foundation
 import Testing
 import AtRestRados
+import AtRestTesting
+import AtRestTestTraits
 
 /// The librados wrapper against a real throwaway cluster (scripts/ceph-dev.sh,
 /// memstore): every verb, every typed error, and the aio verbs.
@@ -132,6 +134,38 @@ import AtRestRados
             try await Self.code { try await pool.operate(names[1], RadosWriteOperation([.assertVersion(v + 1000), .remove])) }
         }
         for name in names.dropFirst() { try pool.remove(name) }
+    }
+
+    @Test func compoundReadsOmapComparisonsAndNamespaces() async throws {
+        let name = uniqueName("readop")
+        let v = try await pool.operate(name, RadosWriteOperation([.writeFull([1, 2, 3, 4, 5]), .setXattr(name: "h", value: [7])]))
+        let result = try await pool.read(name, RadosReadOperation([.assertVersion(v), .stat, .xattrs, .read(offset: 1, length: 3)]))
+        #expect(result.version == v && result.stat?.size == 5 && result.xattrs["h"] == [7] && result.data == [2, 3, 4])
+        await #expect(throws: RadosError.Code.versionMismatch) {
+            try await Self.code { _ = try await pool.read(name, RadosReadOperation([.assertVersion(v + 1), .read(offset: 0, length: 1)])) }
+        }
+        await #expect(throws: RadosError.Code.notFound) { try await Self.code { _ = try await pool.read(uniqueName("absent"), RadosReadOperation([.stat])) } }
+
+        // The backend relies on this: an absent omap key compares equal to the empty value.
+        let index = uniqueName("omapcmp")
+        await #expect(throws: RadosError.Code.notFound, "on an object that does not exist, the comparison fails as not found") {
+            try await Self.code { try await pool.operate(index, RadosWriteOperation([.compareOmap(key: "k", value: []), .setOmap(["k": [1]])])) }
+        }
+        try await pool.operate(index, RadosWriteOperation([.setOmap(["a1": [], "a2": [], "b1": []])]))
+        try await pool.operate(index, RadosWriteOperation([.compareOmap(key: "k", value: []), .setOmap(["k": [1]])]))
+        await #expect(throws: RadosError.Code.comparisonFailed) {
+            try await Self.code { try await pool.operate(index, RadosWriteOperation([.compareOmap(key: "k", value: []), .setOmap(["k": [2]])])) }
+        }
+        try await pool.operate(index, RadosWriteOperation([.compareOmap(key: "k", value: [1]), .removeOmapKeys(["k"])]))
+        let page = try await pool.read(index, RadosReadOperation([.omap(after: "a1", prefix: "a", max: 10)])).omap
+        #expect(page == RadosOmapPage(entries: [("a2", [])], more: false))
+
+        let namespace = uniqueName("ns")
+        let spaced = try RadosCluster(ceph.configuration).openPool(ceph.pool, namespace: namespace)
+        try await spaced.writeFull("inside", [1])
+        #expect(try await spaced.objectNames() == ["inside"])
+        #expect(try await !pool.objectNames().contains("inside"), "namespaces keep objects apart")
+        await #expect(throws: RadosError.Code.notFound) { try await Self.code { _ = try await spaced.read(name, length: 1) } }
     }
 
     @Test func missingPoolIsNamed() throws {

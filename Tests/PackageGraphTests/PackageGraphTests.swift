@@ -69,12 +69,25 @@ import Testing
         #expect(direct.sorted() == ["AtRestRados"])
     }
 
-    /// Test support is for tests and the benchmarks only.
+    /// The backend interface stays free of any medium: the store links no
+    /// librados; backends beyond `local` live in AtRestBackends, which
+    /// clients never link.
+    @Test func theBackendInterfaceLinksNoMedium() throws {
+        #expect(try !links("AtRestStorage").contains("AtRestRados"))
+        #expect(try links("AtRestBackends").isSuperset(of: ["AtRestStorage", "AtRestRados"]))
+        for client in ["atrest", "AtRestClient"] {
+            #expect(try !links(client).contains("AtRestBackends"), "\(client) links a storage backend")
+        }
+    }
+
+    /// Test support is for tests and the benchmarks only; the traits
+    /// (which import Testing) for tests alone.
     @Test func noServiceOrToolLinksTestSupport() {
-        let support: Set<String> = ["AtRestTesting", "AtRestWireTesting"]
+        let support: Set<String> = ["AtRestTesting", "AtRestWireTesting", "AtRestTestTraits"]
         for target in manifest.targets.values where target.kind != .testTarget && !support.contains(target.name) && target.name != "atrest-bench" {
             #expect(manifest.closure(of: target.name).isDisjoint(with: support), "\(target.name) links test support")
         }
+        #expect(manifest.closure(of: "atrest-bench").isDisjoint(with: ["AtRestTestTraits"]), "atrest-bench links Testing through the traits")
     }
 
     @Test func everyExecutableIsAProduct() {

@@ -1,26 +1,26 @@
 import Foundation
-import Testing
 import AtRestRados
 
-/// A throwaway Ceph cluster from `scripts/ceph-dev.sh` in a temp directory,
-/// started once for a suite by the `.cephDevCluster` trait and stopped after it.
-struct CephDevCluster: Sendable {
-    let directory: String
-    let pool: String
-    var confFile: String { directory + "/ceph.conf" }
-    var keyringFile: String { directory + "/client.atrest.keyring" }
-    var adminKeyringFile: String { directory + "/client.admin.keyring" }
-    var configuration: RadosConfiguration {
+/// A throwaway Ceph cluster from `scripts/ceph-dev.sh` in a temp directory
+/// (tests start one per suite with a `.cephDevCluster` trait over
+/// `withRunning`; benchmarks may use one too).
+public struct CephDevCluster: Sendable {
+    public let directory: String
+    public let pool: String
+    public var confFile: String { directory + "/ceph.conf" }
+    public var keyringFile: String { directory + "/client.atrest.keyring" }
+    public var adminKeyringFile: String { directory + "/client.admin.keyring" }
+    public var configuration: RadosConfiguration {
         RadosConfiguration(confFile: confFile, user: "client.atrest", keyringFile: keyringFile, timeout: .seconds(10))
     }
 
     /// The cluster of the running suite.
-    @TaskLocal static var current: CephDevCluster?
+    @TaskLocal public static var current: CephDevCluster?
 
-    static let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+    public static let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent().appendingPathComponent("scripts/ceph-dev.sh").path
 
-    static func start(pool: String = "atrest") throws -> CephDevCluster {
+    public static func start(pool: String = "atrest") throws -> CephDevCluster {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("atrest-ceph-\(UUID().uuidString.prefix(8))").path
         let (status, output) = try run(["start", directory, "--pool", pool])
         guard status == 0, output.contains("ceph-dev ready conf=\(directory)/ceph.conf user=client.atrest pool=\(pool)") else {
@@ -30,20 +30,20 @@ struct CephDevCluster: Sendable {
         return CephDevCluster(directory: directory, pool: pool)
     }
 
-    func stop() throws {
+    public func stop() throws {
         let (status, output) = try Self.run(["stop", directory])
         guard status == 0 else { throw CephDevError(message: "scripts/ceph-dev.sh stop failed (exit \(status)):\n\(output)") }
         try? FileManager.default.removeItem(atPath: directory)
     }
 
     /// Runs a `ceph` admin command as client.admin (e.g. to make a user with fewer capabilities).
-    func admin(_ arguments: [String]) throws -> String {
+    public func admin(_ arguments: [String]) throws -> String {
         let (status, output) = try Self.run(["-c", confFile, "-n", "client.admin", "-k", adminKeyringFile] + arguments, executable: "/usr/bin/ceph")
         guard status == 0 else { throw CephDevError(message: "ceph \(arguments.joined(separator: " ")) failed: \(output)") }
         return output
     }
 
-    static func run(_ arguments: [String], executable: String = script, environment: [String: String]? = nil) throws -> (Int32, String) {
+    public static func run(_ arguments: [String], executable: String = script, environment: [String: String]? = nil) throws -> (Int32, String) {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
@@ -58,27 +58,23 @@ struct CephDevCluster: Sendable {
     }
 }
 
-struct CephDevError: Error, CustomStringConvertible {
-    var message: String
-    var description: String { message }
+public struct CephDevError: Error, CustomStringConvertible {
+    public var message: String
+    public var description: String { message }
+    public init(message: String) { self.message = message }
 }
 
-/// Starts one cluster for the suite it is attached to and stops it afterwards.
-struct CephDevClusterTrait: SuiteTrait, TestScoping {
-    var isRecursive: Bool { false }
-
-    func provideScope(for test: Test, testCase: Test.Case?, performing function: @Sendable () async throws -> Void) async throws {
-        let cluster = try CephDevCluster.start()
+extension CephDevCluster {
+    /// Starts a cluster, runs `body` with it as `current`, and stops it
+    /// (also when `body` throws).
+    public static func withRunning(_ body: @Sendable () async throws -> Void) async throws {
+        let cluster = try start()
         do {
-            try await CephDevCluster.$current.withValue(cluster) { try await function() }
+            try await $current.withValue(cluster) { try await body() }
         } catch {
             try? cluster.stop()
             throw error
         }
         try cluster.stop()
     }
-}
-
-extension Trait where Self == CephDevClusterTrait {
-    static var cephDevCluster: Self { CephDevClusterTrait() }
 }

@@ -1,0 +1,78 @@
+import AtRestRados
+import AtRestStorage
+
+extension RadosBackend {
+    public func beginPut(_ name: BackendName, condition: WriteCondition) async throws -> any BackendUpload {
+        RadosUpload(backend: self, name: name, condition: condition)
+    }
+
+    public func open(_ name: BackendName) async throws -> any BackendObject {
+        guard let head = try await currentHead(name) else { throw await missing(name) }
+        return RadosObject(backend: self, head: RadosLayout.head(name), state: head)
+    }
+
+    public func stat(_ name: BackendName) async throws -> BackendObjectInfo {
+        guard let head = try await currentHead(name) else { throw await missing(name) }
+        return BackendObjectInfo(size: head.size, version: BackendVersion(String(head.version)))
+    }
+
+    /// Removes the head with assert_version on the version just read (so
+    /// `.mustMatch` is checked and applied as one step; `.none` retries on
+    /// a race), then its stripes, then its index entry only while the entry
+    /// still names the removed upload (a racing put's entry stays).
+    public func delete(_ name: BackendName, condition: WriteCondition) async throws {
+        guard condition != .mustNotExist else { throw StorageError(.invalidArgument, "a delete cannot require that the object does not exist") }
+        let headName = RadosLayout.head(name)
+        while true {
+            guard let current = try await currentHead(name) else { throw await missing(name) }
+            if case .mustMatch(let expected) = condition, expected.rawValue != String(current.version) {
+                throw StorageError(.conditionFailed, "backend object \(name) is at another version; nothing was deleted")
+            }
+            do {
+                try await pool.operate(headName, RadosWriteOperation([.assertVersion(current.version), .remove]))
+            } catch let error as RadosError where error.code == .versionMismatch || error.code == .notFound {
+                if condition == .none { continue }
+                throw StorageError(.conditionFailed, "backend object \(name) changed while it was being deleted; nothing was deleted")
+            } catch {
+                throw failure(error, "deleting \(name)")
+            }
+            await removeObjects(current.record.stripeNames(headName))
+            _ = try? await updateEntry(name.container, name.object, expecting: Array(current.record.upload.utf8), set: nil)
+            return
+        }
+    }
+
+    /// Copies each source into its target (RADOS has no hard link) with an
+    /// exclusive create, stripe by stripe; a source replaced during the copy
+    /// is copied again from its new version.
+    public func link(_ links: [BackendLink]) async throws {
+        for link in links {
+            var attempts = 0
+            while true {
+                attempts += 1
+                let source = try await open(link.source)
+                let upload = try await beginPut(link.target, condition: .mustNotExist)
+                var offset: UInt64 = 0
+                do {
+                    while offset < source.info.size {
+                        let count = Int(min(UInt64(stripeSize), source.info.size - offset))
+                        try await upload.append(try await source.read(at: offset, count: count))
+                        offset += UInt64(count)
+                    }
+                } catch let error as StorageError where error.code == .conditionFailed && attempts < 5 {
+                    await upload.abort()
+                    continue
+                } catch {
+                    await upload.abort()
+                    throw error
+                }
+                do {
+                    try await upload.commit()
+                    break
+                } catch let error as StorageError where error.code == .conditionFailed {
+                    throw StorageError(.alreadyExists, "backend object \(link.target) already exists")
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,123 @@
+import AtRestRados
+import AtRestStorage
+
+/// A `RadosBackend` put. Bytes up to one stripe stay in memory and become
+/// the head's data at commit; beyond that, each full stripe is written as
+/// its own RADOS object under this upload's unique id while later appends
+/// continue (up to `RadosBackend.stripesInFlight` writes in flight), so a
+/// large put streams. Nothing is visible before `commit`; `abort` (or a
+/// commit refused by its condition) removes the stripes written; a commit
+/// failing otherwise leaves them to `collectGarbage`, since its head write
+/// may have happened.
+///
+/// Unchecked: `BackendUpload`'s contract is one task at a time.
+final class RadosUpload: BackendUpload, @unchecked Sendable {
+    private let backend: RadosBackend
+    private let name: BackendName
+    private let condition: WriteCondition
+    private let upload = UploadID.make()
+    private let head: String
+    private var buffer: [UInt8] = []
+    private var size: UInt64 = 0
+    /// Stripes started (written or in flight).
+    private var stripes = 0
+    private var inFlight: [Task<Void, any Error>] = []
+    private var finished = false
+
+    init(backend: RadosBackend, name: BackendName, condition: WriteCondition) {
+        self.backend = backend
+        self.name = name
+        self.condition = condition
+        head = RadosLayout.head(name)
+    }
+
+    /// An upload dropped without commit or abort (its caller failed or was
+    /// cancelled) removes its stripes in the background, once their writes end.
+    deinit {
+        guard !finished, stripes > 0 else { return }
+        let (backend, tasks) = (backend, inFlight)
+        let names = (0..<stripes).map { RadosLayout.stripe(head, upload: upload, $0) }
+        Task {
+            for task in tasks { _ = try? await task.value }
+            await backend.removeObjects(names)
+        }
+    }
+
+    private func checkOpen() throws {
+        if finished { throw StorageError(.invalidArgument, "upload of \(name) was already committed or aborted") }
+    }
+
+    func append(_ bytes: [UInt8]) async throws {
+        try checkOpen()
+        size += UInt64(bytes.count)
+        let stripeSize = backend.stripeSize
+        var offset = 0
+        // Keep at most one stripe buffered: an object of exactly one stripe stays unstriped.
+        while buffer.count + (bytes.count - offset) > stripeSize {
+            let take = stripeSize - buffer.count
+            buffer += bytes[offset..<offset + take]
+            offset += take
+            let stripe = buffer
+            buffer = []
+            try await write(stripe)
+        }
+        buffer += bytes[offset...]
+    }
+
+    /// Starts the aio write of the next stripe, first waiting for the oldest
+    /// when enough are in flight.
+    private func write(_ stripe: [UInt8]) async throws {
+        if inFlight.count >= RadosBackend.stripesInFlight {
+            try await backend.mapping("writing a stripe of \(name)") { try await inFlight.removeFirst().value }
+        }
+        let object = RadosLayout.stripe(head, upload: upload, stripes)
+        stripes += 1
+        let pool = backend.pool
+        inFlight.append(Task { try await pool.writeFull(object, stripe) })
+    }
+
+    func commit() async throws -> BackendVersion {
+        try checkOpen()
+        finished = true
+        do {
+            let record: HeadRecord
+            var data: [UInt8] = []
+            if stripes == 0 {
+                record = HeadRecord(upload: upload, size: size, stripeSize: 0, stripes: 0)
+                data = buffer
+            } else {
+                if !buffer.isEmpty { try await write(buffer) }
+                record = HeadRecord(upload: upload, size: size, stripeSize: backend.stripeSize, stripes: stripes)
+            }
+            buffer = []
+            try await backend.mapping("writing the stripes of \(name)") {
+                for task in inFlight { try await task.value }
+            }
+            inFlight = []
+            return try await backend.commit(name, condition: condition, record: record, data: data)
+        } catch let error as StorageError where error.code == .conditionFailed || error.code == .containerNotFound {
+            await discard()
+            throw error
+        } catch {
+            // The head write may have happened (a timeout, a lost reply): its
+            // stripes stay; if no head names them, the collector removes them.
+            for task in inFlight { _ = try? await task.value }
+            inFlight = []
+            throw error
+        }
+    }
+
+    func abort() async {
+        guard !finished else { return }
+        finished = true
+        await discard()
+    }
+
+    /// Waits for writes in flight, then removes every stripe started.
+    private func discard() async {
+        for task in inFlight { _ = try? await task.value }
+        inFlight = []
+        buffer = []
+        await backend.removeObjects((0..<stripes).map { RadosLayout.stripe(head, upload: upload, $0) })
+    }
+}
