@@ -62,6 +62,7 @@ let package = Package(
         .target(name: "AtRestStorage", dependencies: ["AtRestCrypto", "AtRestLocalState", "CAtRestLinux"]),
         // The storage backends beyond local: `RadosBackend` and `BackendConfiguration.open()` (docs/FORMAT.md "RADOS layout").
         .target(name: "AtRestBackends", dependencies: ["AtRestStorage", "AtRestRados"]),
+        .target(name: "AtRestStorageFlags", dependencies: ["AtRestBackends", "AtRestStorage", argumentParser]),
         // Small local state files of the services: atomic writes, root keys, sealed files.
         .target(name: "AtRestLocalState", dependencies: ["AtRestCrypto"]),
         // Token handling without the identity service: compact JWS, claims, roles, the offline verifier.
@@ -103,17 +104,17 @@ let package = Package(
         // --- Data path: crypto workers and the front door (docs/DATA-PATH.md). ---
         .target(
             name: "AtRestCryptoWorker",
-            dependencies: ["AtRestCrypto", "AtRestWire", "AtRestMessaging", "AtRestStorage", "AtRestTokens", "AtRestClient", "AtRestStatus", "AtRestLocalState", "AtRestRuntime", logging, serviceLifecycle]),
+            dependencies: ["AtRestCrypto", "AtRestWire", "AtRestMessaging", "AtRestStorage", "AtRestBackends", "AtRestTokens", "AtRestClient", "AtRestStatus", "AtRestLocalState", "AtRestRuntime", logging, serviceLifecycle]),
         .target(
             name: "AtRestFrontDoor",
             dependencies: ["AtRestCrypto", "AtRestWire", "AtRestMessaging", "AtRestTokens", "AtRestLoginGate", "AtRestClient", "AtRestStatus", "AtRestRuntime", "AtRestLocalState", "AtRestStorage", logging, serviceLifecycle]),
 
         .executableTarget(
             name: "atrest-frontdoor",
-            dependencies: ["AtRestStatus", "AtRestFrontDoor", "AtRestWire", "AtRestTokens", "AtRestClient", "AtRestRuntime", "AtRestMessaging", "AtRestServiceKit", argumentParser, logging]),
+            dependencies: ["AtRestStatus", "AtRestFrontDoor", "AtRestStorageFlags", "AtRestStorage", "AtRestWire", "AtRestTokens", "AtRestClient", "AtRestRuntime", "AtRestMessaging", "AtRestServiceKit", argumentParser, logging]),
         .executableTarget(
             name: "atrest-worker",
-            dependencies: ["AtRestStatus", "AtRestCryptoWorker", "AtRestStorage", "AtRestTokens", "AtRestWire", "AtRestClient", "AtRestMessaging", "AtRestRuntime", "AtRestServiceKit", argumentParser, logging]),
+            dependencies: ["AtRestStatus", "AtRestCryptoWorker", "AtRestStorage", "AtRestStorageFlags", "AtRestTokens", "AtRestWire", "AtRestClient", "AtRestMessaging", "AtRestRuntime", "AtRestServiceKit", argumentParser, logging]),
 
         // Test support: a message's fields all set from its descriptor, and the round trip that checks a mapping.
         .target(name: "AtRestWireTesting", dependencies: ["AtRestWire"]),

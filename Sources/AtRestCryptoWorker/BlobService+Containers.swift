@@ -5,19 +5,19 @@ extension BlobService {
     func registerContainerMethods(_ router: inout RPCRouter) {
         router.register(BlobMethod.createContainer) { (request: ContainerRequest, rpc) async throws -> EmptyMessage in
             try BlobLimits.checkContainer(request.container)
-            try await withKey(rpc) { account, key in
+            try await withKey(rpc) { store, account, key in
                 try await store.createContainer(account: account, name: request.container, accountKey: key)
             }
             return EmptyMessage()
         }
         router.register(BlobMethod.listContainers) { (_: EmptyMessage, rpc) async throws -> ContainerListResponse in
-            ContainerListResponse(containers: try await withKey(rpc) { account, key in
+            ContainerListResponse(containers: try await withKey(rpc) { store, account, key in
                 try await store.listContainers(account: account, accountKey: key)
             })
         }
         router.register(BlobMethod.deleteContainer) { (request: ContainerRequest, rpc) async throws -> EmptyMessage in
             try BlobLimits.checkContainer(request.container)
-            try await withKey(rpc) { account, key in
+            try await withKey(rpc) { store, account, key in
                 if request.force {
                     var token: String?
                     repeat {

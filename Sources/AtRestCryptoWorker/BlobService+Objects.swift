@@ -10,7 +10,7 @@ extension BlobService {
             try BlobLimits.checkContentType(request.contentType)
             try BlobLimits.checkContentHash(request.contentHash)
             let parts = rpc.parts  // the received frames, sealed from where they are (no copy)
-            let metadata = try await withKey(rpc) { account, key in
+            let metadata = try await withKey(rpc) { store, account, key in
                 try await Self.put(parts, store: store, account: account, container: request.container, name: request.name,
                                    userMetadata: request.metadata,
                                    contentType: request.contentType.isEmpty ? "application/octet-stream" : request.contentType,
@@ -22,7 +22,7 @@ extension BlobService {
             try BlobLimits.checkContainer(request.container)
             try BlobLimits.checkBlobName(request.name)
             let maxPayload = UInt64(limits.maxPayloadBytes)
-            return try await withKey(rpc) { account, key in
+            return try await withKey(rpc) { store, account, key in
                 var data: [UInt8] = []
                 var offset: UInt64 = 0
                 // One open of the object: the range is clipped to the blob that
@@ -48,7 +48,7 @@ extension BlobService {
         router.register(BlobMethod.getProperties) { (request: BlobRequest, rpc) async throws -> BlobProperties in
             try BlobLimits.checkContainer(request.container)
             try BlobLimits.checkBlobName(request.name)
-            return Self.properties(request.container, try await withKey(rpc) { account, key in
+            return Self.properties(request.container, try await withKey(rpc) { store, account, key in
                 try await store.metadata(account: account, container: request.container, name: request.name, accountKey: key)
             })
         }
@@ -57,7 +57,7 @@ extension BlobService {
             try BlobLimits.checkBlobName(request.name)
             try BlobLimits.checkMetadata(request.metadata)
             if let type = request.contentType { try BlobLimits.checkContentType(type) }
-            return Self.properties(request.container, try await withKey(rpc) { account, key in
+            return Self.properties(request.container, try await withKey(rpc) { store, account, key in
                 try await store.setMetadata(account: account, container: request.container, name: request.name,
                                       userMetadata: request.metadata, contentType: request.contentType, accountKey: key)
             })
@@ -65,7 +65,7 @@ extension BlobService {
         router.register(BlobMethod.list) { (request: BlobListRequest, rpc) async throws -> BlobListResponse in
             try BlobLimits.checkContainer(request.container)
             let max = request.maxResults == 0 ? 1000 : Int(min(request.maxResults, 5000))
-            let page = try await withKey(rpc) { account, key in
+            let page = try await withKey(rpc) { store, account, key in
                 try await store.list(account: account, container: request.container, prefix: request.prefix,
                                pageToken: request.pageToken.isEmpty ? nil : request.pageToken, maxResults: max, accountKey: key)
             }
@@ -77,7 +77,7 @@ extension BlobService {
         router.register(BlobMethod.delete) { (request: BlobRequest, rpc) async throws -> EmptyMessage in
             try BlobLimits.checkContainer(request.container)
             try BlobLimits.checkBlobName(request.name)
-            try await withKey(rpc) { account, key in
+            try await withKey(rpc) { store, account, key in
                 try await store.delete(account: account, container: request.container, name: request.name, accountKey: key)
             }
             return EmptyMessage()
@@ -105,7 +105,7 @@ extension BlobService {
                 throw RPCStatus(.invalidArgument, "block id must be 1-\(BlobLimits.maxBlockIDBytes) bytes")
             }
             let parts = rpc.parts
-            let metadata = try await withKey(rpc) { account, key in
+            let metadata = try await withKey(rpc) { store, account, key in
                 try await store.stageBlock(
                     account: account, container: request.container, name: request.name, blockID: request.blockID,
                     contentHash: request.contentHash.isEmpty ? nil : request.contentHash, accountKey: key,
@@ -125,7 +125,7 @@ extension BlobService {
             guard request.blockIDs.count <= 50_000 else {
                 throw RPCStatus(.invalidArgument, "\(request.blockIDs.count) blocks; a blob has at most 50000")
             }
-            return Self.properties(request.container, try await withKey(rpc) { account, key in
+            return Self.properties(request.container, try await withKey(rpc) { store, account, key in
                 try await store.commitBlocks(
                     account: account, container: request.container, name: request.name, blockIDs: request.blockIDs,
                     userMetadata: request.metadata,

@@ -5,7 +5,7 @@ import AtRestWire
 import Logging
 
 /// The blob methods a crypto worker serves (`atrest.v1.Blob/*`) on an
-/// `ObjectStore`, for calls the front door has authenticated and tagged with
+/// `ObjectStore` of the account's pool, for calls the front door has authenticated and tagged with
 /// an `AccountContext`.
 ///
 /// Every call: read the context, validate names/metadata (INVALID_ARGUMENT
@@ -14,14 +14,14 @@ import Logging
 /// answer only after the backend's atomic durable write, so an acknowledged
 /// write survives a SIGKILL of the worker.
 public struct BlobService: Sendable {
-    public let store: ObjectStore
+    public let stores: ObjectStores
     public let keys: AccountKeyCache
     public let limits: MessagingLimits
     let logger: Logger
 
-    public init(store: ObjectStore, keys: AccountKeyCache, limits: MessagingLimits = .default,
+    public init(stores: ObjectStores, keys: AccountKeyCache, limits: MessagingLimits = .default,
                 logger: Logger = Logger(label: "atrest.worker.blob")) {
-        self.store = store
+        self.stores = stores
         self.keys = keys
         self.limits = limits
         self.logger = logger
@@ -44,14 +44,16 @@ public struct BlobService: Sendable {
         return context
     }
 
-    /// Runs `body` with the account's key, mapping storage errors (the
-    /// store leaves blocking I/O to its backend: `BlockingIO` for files).
-    func withKey<T>(_ rpc: RPCContext, _ body: (String, AccountKey) async throws -> T) async throws -> T {
+    /// Runs `body` with the store of the account's pool and the account's
+    /// key, mapping storage errors (the store leaves blocking I/O to its
+    /// backend: `BlockingIO` for files, completions for librados).
+    func withKey<T>(_ rpc: RPCContext, _ body: (ObjectStore, String, AccountKey) async throws -> T) async throws -> T {
         let context = try Self.accountContext(rpc.header)
+        let store = try stores.store(for: context.pool)
         let key = try await keys.key(for: context)
         let account = context.accountID
         do {
-            return try await body(account, key)
+            return try await body(store, account, key)
         } catch let error as StorageError {
             let status = error.rpcStatus
             if status.code == .dataLoss || status.code == .internal {

@@ -1,3 +1,4 @@
+import AtRestBackends
 import AtRestClient
 import AtRestMessaging
 import AtRestRuntime
@@ -8,9 +9,11 @@ import ServiceLifecycle
 /// `init` on; `run()` waits for the graceful shutdown, then drains (credit
 /// 0, the calls in flight finish, DISCONNECT).
 extension CryptoWorker: Service {
-    /// A worker wired as the executable runs it: RPC clients to the identity
-    /// service and the vault, its service tokens, the vault for account keys.
-    public static func connect(configuration: CryptoWorkerConfiguration) throws -> CryptoWorker {
+    /// A worker wired as the executable runs it: its storage opened (every
+    /// pool; a cluster that cannot be reached stops the start with an error
+    /// naming the monitors), RPC clients to the identity service and the
+    /// vault, its service tokens, the vault for account keys.
+    public static func connect(configuration: CryptoWorkerConfiguration) async throws -> CryptoWorker {
         guard let credentials = configuration.credentials else {
             throw RPCStatus(.failedPrecondition, "a worker needs its service principal's credentials")
         }
@@ -18,7 +21,8 @@ extension CryptoWorker: Service {
                                      configuration: RPCClientConfiguration(curve: configuration.identityCurve))
         let vault = try RPCClient(endpoint: configuration.vaultEndpoint, configuration: RPCClientConfiguration(curve: configuration.vaultCurve))
         let tokens = ServiceTokens(identity: identity, credentials: credentials)
-        return try CryptoWorker(configuration: configuration, keyVault: AccountKeyVault(vault: vault, tokens: tokens))
+        let pools = try await StoragePools.open(configuration.storage, extraPools: configuration.extraPools)
+        return try CryptoWorker(configuration: configuration, keyVault: AccountKeyVault(vault: vault, tokens: tokens), stores: ObjectStores(pools))
     }
 
     public func run() async throws {

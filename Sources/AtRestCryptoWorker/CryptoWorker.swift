@@ -15,7 +15,7 @@ public final class CryptoWorker: Sendable {
     /// The front door's worker endpoint and this worker's name (ready line, logs).
     public let frontDoorWorkers: String
     public let workerID: String
-    public let store: ObjectStore
+    public let stores: ObjectStores
     public let status: ServiceStatus
     /// The bound status endpoint, when `statusEndpoint` was set.
     public let statusEndpoint: String?
@@ -25,19 +25,18 @@ public final class CryptoWorker: Sendable {
     private let events: EventSubscriber<KeyEvent>?
     private let eventTask: Task<Void, Never>?
 
-    public init(configuration: Configuration, keyVault: AccountKeyVault) throws {
+    public init(configuration: Configuration, keyVault: AccountKeyVault, stores: ObjectStores) throws {
         frontDoorWorkers = configuration.frontDoorWorkers
         workerID = configuration.workerID
-        switch configuration.backend {
-        case .local: store = try ObjectStore(directory: configuration.dataDirectory)
-        case .rados: throw StorageError(.invalidArgument, "backend 'rados' is not wired into the worker yet (BackendConfiguration in AtRestBackends)")
+        self.stores = stores
+        if configuration.storage.kind == .local {
+            // Top level only: the store creates everything below 0700/0600, and a walk of every object costs too much.
+            try FileAccess.requirePrivateTree(configuration.dataDirectory, what: "worker data directory", depth: 0)
         }
-        // Top level only: the store creates everything below 0700/0600, and a walk of every object costs too much.
-        try FileAccess.requirePrivateTree(configuration.dataDirectory, what: "worker data directory", depth: 0)
         let keys = AccountKeyCache(configuration: configuration.keyCache, logger: configuration.logger,
                                    unwrap: { try await keyVault.unwrap($0) }, check: { try await keyVault.check($0) })
         self.keys = keys
-        let service = BlobService(store: store, keys: keys, logger: configuration.logger)
+        let service = BlobService(stores: stores, keys: keys, logger: configuration.logger)
         let status = ServiceStatus(service: "atrest-worker", instance: configuration.workerID)
         self.status = status
         status.setFigures {

@@ -1,3 +1,4 @@
+import AtRestBackends
 import AtRestClient
 import AtRestMessaging
 import AtRestStorage
@@ -8,9 +9,12 @@ import Logging
 /// executable fills it from its flags.
 public struct CryptoWorkerConfiguration: Sendable {
     public var frontDoorWorkers: String
-    /// Where objects are stored; `.local`: the `dataDirectory` directory.
-    public var backend: BackendKind = .local
-    public var dataDirectory: String
+    /// Where objects are stored: `local` (the `dataDirectory` directory) or
+    /// `rados` (its pool, the default storage class) …
+    public var storage: BackendConfiguration
+    /// … and, for `rados`, more pools: one storage class each (`StoragePools`).
+    public var extraPools: [String] = []
+    public var dataDirectory: String { storage.directory }
     public var credit: Int
     public var workerID: String
     public var keyCache: AccountKeyCache.Configuration
@@ -41,7 +45,7 @@ public struct CryptoWorkerConfiguration: Sendable {
         self.vaultCurve = vaultCurve
         self.vaultEventsEndpoint = vaultEventsEndpoint
         self.frontDoorWorkers = frontDoorWorkers
-        self.dataDirectory = dataDirectory
+        storage = BackendConfiguration(kind: .local, directory: dataDirectory)
         self.credit = credit
         self.workerID = workerID
         self.keyCache = keyCache

@@ -17,7 +17,7 @@ extension LocalCluster {
         }
         let arguments = Self.frontDoorArguments(root: root, host: options.serviceHost, identity: identity.endpoint, vault: vaultEndpoint,
                                                 events: vaultEvents, dataDirectory: dataDirectory)
-            + ["--registry-store", "\(root)/frontdoor/registry-store"]
+            + (options.storage == .local ? ["--registry-store", "\(root)/frontdoor/registry-store"] : Self.frontDoorStorageArguments(options.storage))
         let frontDoor = try Self.launch(options, .frontDoor, "atrest-frontdoor", arguments)
         extraFrontDoors.append(frontDoor)
         return frontDoor

@@ -44,7 +44,8 @@ public final class LocalCluster: @unchecked Sendable {
         vaultEndpoint = vault.endpoint
         vaultEvents = vault.fields["events"] ?? ""
         frontDoor = try Self.launch(options, .frontDoor, "atrest-frontdoor", Self.frontDoorArguments(
-            root: r, host: host, identity: identity.endpoint, vault: vaultEndpoint, events: vaultEvents, dataDirectory: "\(r)/frontdoor"))
+            root: r, host: host, identity: identity.endpoint, vault: vaultEndpoint, events: vaultEvents, dataDirectory: "\(r)/frontdoor")
+            + Self.frontDoorStorageArguments(options.storage))
         client = try RPCClient(endpoint: frontDoor.endpoint)
         for index in 0..<options.workers { try addWorker("\(options.workerPrefix)\(index)") }
     }
@@ -57,7 +58,8 @@ public final class LocalCluster: @unchecked Sendable {
                           frontDoor: String? = nil) throws -> ServiceProcess {
         var arguments = [
             "--frontdoor", frontDoor ?? workersEndpoint, "--identity", identity.endpoint, "--vault", vaultEndpoint,
-            "--vault-events", vaultEvents, "--backend", "local", "--data-dir", objectsDirectory,
+            "--vault-events", vaultEvents,
+        ] + options.storage.arguments(objectsDirectory: objectsDirectory) + [
             "--credentials-file", Self.credentialsFile(root: root, "worker"), "--name", name,
         ]
         if let credit = credit ?? options.workerCredit { arguments += ["--credit", "\(credit)"] }
@@ -148,6 +150,12 @@ public final class LocalCluster: @unchecked Sendable {
 
     /// A front door on any port of 127.0.0.1 (workers: any port on `host`)
     /// with its data in `dataDirectory`, logging in as `frontdoor`.
+    /// A front door's storage flags: none for `local` (its registry is under
+    /// its data directory), the Ceph flags for `rados` (registry in the first pool).
+    public static func frontDoorStorageArguments(_ storage: Options.Storage) -> [String] {
+        storage == .local ? [] : storage.arguments(objectsDirectory: "")
+    }
+
     public static func frontDoorArguments(root: String, host: String, identity: String, vault: String, events: String,
                                           dataDirectory: String) -> [String] {
         ["--endpoint", "tcp://127.0.0.1:*", "--workers", "tcp://\(host):*", "--identity", identity,

@@ -24,6 +24,28 @@ public struct LocalClusterOptions: Sendable {
     public var workerStatusHost: String?
     /// Flags appended to a service's command line (e.g. CURVE key files).
     public var extraArguments: [Service: [String]]
+    /// Where the workers keep objects and the front doors the account registry.
+    public var storage: Storage = .local
+
+    /// The storage of a cluster.
+    public enum Storage: Sendable, Equatable {
+        /// `root/objects`, shared by the workers; each front door's registry under its data directory.
+        case local
+        /// A Ceph cluster (e.g. `CephDevCluster`): its conf, cephx user and
+        /// keyring, and pools (the first the default, each a redundancy).
+        case rados(conf: String, user: String, keyring: String, pools: [String])
+
+        /// The `StorageOptions` flags of a worker or front door.
+        public func arguments(objectsDirectory: String) -> [String] {
+            switch self {
+            case .local:
+                return ["--backend", "local", "--data-dir", objectsDirectory]
+            case .rados(let conf, let user, let keyring, let pools):
+                return ["--backend", "rados", "--ceph-conf", conf, "--ceph-user", user, "--ceph-keyring", keyring]
+                    + pools.flatMap { ["--pool", $0] }
+            }
+        }
+    }
 
     public init(root: String? = nil, rootTag: String = "cluster", serviceHost: String = "127.0.0.1",
                 binDirectory: String? = nil, workers: Int = 0, workerPrefix: String = "w", workerCredit: Int? = nil,

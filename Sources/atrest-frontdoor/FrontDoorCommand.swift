@@ -4,6 +4,8 @@ import AtRestFrontDoor
 import AtRestMessaging
 import AtRestRuntime
 import AtRestServiceKit
+import AtRestStorage
+import AtRestStorageFlags
 import AtRestWire
 import Logging
 
@@ -22,8 +24,9 @@ struct FrontDoorCommand: AsyncParsableCommand {
     @Option(help: "Key vault endpoint.") var vault = DefaultEndpoints.vault
     @Option(help: "Key vault event endpoint ('' = none).") var vaultEvents = DefaultEndpoints.vaultEvents
     @Option(help: "Data directory (root key of the account registry).") var dataDir = "data/frontdoor"
-    @Option(help: "Directory of the account registry's local backend, shared by every front door of the cluster (default: <data-dir>/registry-store).")
+    @Option(help: "local: directory of the account registry's local backend, shared by every front door of the cluster (default: <data-dir>/registry-store).")
     var registryStore: String?
+    @OptionGroup var storage: StorageOptions
     @Option(help: "Service principal name.") var clientId = "frontdoor"
     @Option(help: "File holding the service principal's secret.") var credentialsFile: String
     @Option(help: "Log level.") var logLevel: String?
@@ -43,6 +46,13 @@ struct FrontDoorCommand: AsyncParsableCommand {
     var slowClientTimeoutMs = 5000
 
     func validate() throws {
+        if storage.backend == "local", storage.cephConf != nil || storage.cephUser != nil || storage.cephKeyring != nil || !storage.pool.isEmpty {
+            throw ValidationError("--ceph-conf, --ceph-user, --ceph-keyring and --pool apply to --backend rados only")
+        }
+        if storage.backend != "local" {
+            do { _ = try storage.configuration(dataDirectory: "") } catch let error as StorageError { throw ValidationError(error.message) }
+            if registryStore != nil { throw ValidationError("--registry-store applies to --backend local only (with rados the registry is in the first --pool)") }
+        }
         for (flag, value) in [("--max-calls-per-client", maxCallsPerClient), ("--max-queued-mib-per-client", maxQueuedMibPerClient),
                               ("--client-buffer-mib", clientBufferMib), ("--slow-client-timeout-ms", slowClientTimeoutMs)]
         where value < 1 {
@@ -53,7 +63,14 @@ struct FrontDoorCommand: AsyncParsableCommand {
     func run() async throws {
         MemoryTuning.keepLargeBuffers()
         ProcessStart.service("atrest-frontdoor", logLevel: logLevel)
-        let configuration = try configuration()
+        var configuration = try configuration()
+        if storage.backend != "local" {
+            // The registry lives in the default pool; every pool is an offered redundancy.
+            let pools = try await storage.open(dataDirectory: "")
+            configuration.registryBackend = pools.defaultBackend
+            configuration.storageClasses = pools.classes
+            configuration.logger.info("storage", metadata: ["offered": "\(pools.classes.all.map(\.description).joined(separator: ", "))"])
+        }
         let frontDoor = try await FrontDoor(configuration: configuration)
         try await ServiceMain.run([frontDoor], ready: frontDoor.readyLine, logger: configuration.logger)
     }

@@ -4,6 +4,7 @@ import AtRestCryptoWorker
 import AtRestRuntime
 import AtRestServiceKit
 import AtRestStorage
+import AtRestStorageFlags
 import AtRestWire
 import Glibc
 import Logging
@@ -21,8 +22,8 @@ struct WorkerCommand: AsyncParsableCommand {
     @Option(help: "Identity service endpoint.") var identity = DefaultEndpoints.identity
     @Option(help: "Key vault endpoint.") var vault = DefaultEndpoints.vault
     @Option(help: "Key vault event endpoint ('' = none).") var vaultEvents = DefaultEndpoints.vaultEvents
-    @Option(help: "Storage backend: local (the --data-dir directory; the only one in this build).") var backend = "local"
-    @Option(help: "The shared object store directory.") var dataDir = "data/objects"
+    @OptionGroup var storage: StorageOptions
+    @Option(help: "local: the shared object store directory.") var dataDir = "data/objects"
     @Option(help: "Service principal name.") var clientId = "worker"
     @Option(help: "File holding the service principal's secret.") var credentialsFile: String
     @Option(help: "Calls run at once.") var credit = 8
@@ -37,14 +38,14 @@ struct WorkerCommand: AsyncParsableCommand {
     @Option(help: "CURVE public key of the key vault (RPC and events).") var vaultServerKey: String?
 
     func validate() throws {
-        _ = try BackendKind(flag: backend)
+        do { _ = try storage.configuration(dataDirectory: dataDir) } catch let error as StorageError { throw ValidationError(error.message) }
     }
 
     func run() async throws {
         MemoryTuning.keepLargeBuffers()
         ProcessStart.service("atrest-worker", logLevel: logLevel)
         let logger = Logger(label: "atrest.worker")
-        let worker = try CryptoWorker.connect(configuration: try configuration(logger))
+        let worker = try await CryptoWorker.connect(configuration: try configuration(logger))
         try await ServiceMain.run([worker], ready: worker.readyLine, logger: logger)
     }
 
@@ -54,7 +55,8 @@ struct WorkerCommand: AsyncParsableCommand {
             recheckInterval: .milliseconds(recheckMs), vaultEventsEndpoint: vaultEvents.isEmpty ? nil : vaultEvents,
             frontDoorCurve: try curveClient.client(serverKey: frontdoorServerKey, flag: "--frontdoor-server-key"),
             vaultCurve: try curveClient.client(serverKey: vaultServerKey, flag: "--vault-server-key"), logger: logger)
-        configuration.backend = try BackendKind(flag: backend)
+        configuration.storage = try storage.configuration(dataDirectory: dataDir)
+        configuration.extraPools = Array(storage.pool.dropFirst())
         configuration.statusEndpoint = statusEndpoint.isEmpty ? nil : statusEndpoint
         configuration.identityEndpoint = identity
         configuration.vaultEndpoint = vault

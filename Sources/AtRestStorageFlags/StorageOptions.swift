@@ -1,0 +1,32 @@
+import ArgumentParser
+import AtRestBackends
+import AtRestStorage
+
+/// The storage flags of the services that reach the storage (the worker for
+/// objects, the front door for its account registry and the redundancies it
+/// offers): the same names and meanings in both (docs/OPERATIONS.md "Ceph").
+public struct StorageOptions: ParsableArguments {
+    @Option(help: "Storage backend: local (a directory shared by every worker) or rados (Ceph pools).")
+    public var backend = "local"
+    @Option(help: "rados: the ceph.conf naming the monitors (default /etc/ceph/ceph.conf).")
+    public var cephConf: String?
+    @Option(help: "rados: the cephx user (default client.atrest; needs mon 'allow r' and osd 'allow rw pool=<each pool>').")
+    public var cephUser: String?
+    @Option(help: "rados: the user's keyring file (default: the conf file's keyring setting).")
+    public var cephKeyring: String?
+    @Option(help: "rados: a pool for objects; repeat to offer more redundancies (each pool's size is its copies; the first is the default; default: atrest).")
+    public var pool: [String] = []
+
+    public init() {}
+
+    /// The checked configuration (`BackendConfiguration(backend:...)` names a wrong flag).
+    public func configuration(dataDirectory: String) throws -> BackendConfiguration {
+        try BackendConfiguration(backend: backend, dataDirectory: dataDirectory, cephConf: cephConf, cephUser: cephUser,
+                                 keyringFile: cephKeyring, pool: pool.first)
+    }
+
+    /// Opens every pool (`StoragePools.open`).
+    public func open(dataDirectory: String) async throws -> StoragePools {
+        try await StoragePools.open(try configuration(dataDirectory: dataDirectory), extraPools: Array(pool.dropFirst()))
+    }
+}
