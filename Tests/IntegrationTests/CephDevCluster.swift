@@ -1,15 +1,20 @@
 import Foundation
 import Testing
 import AtRestRados
+import AtRestTesting
 
-/// A throwaway Ceph cluster from `scripts/ceph-dev.sh` in a temp directory,
-/// started once for a suite by the `.cephDevCluster` trait and stopped after it.
+/// A throwaway Ceph cluster from `scripts/ceph-dev.sh` in a temp directory
+/// (`CephDevScript`), started once for a suite by the `.cephDevCluster` trait
+/// and stopped after it, with what the RADOS tests do on it.
 struct CephDevCluster: Sendable {
-    let directory: String
-    let pool: String
-    var confFile: String { directory + "/ceph.conf" }
-    var keyringFile: String { directory + "/client.atrest.keyring" }
-    var adminKeyringFile: String { directory + "/client.admin.keyring" }
+    typealias Store = CephDevScript.Store
+
+    let script: CephDevScript
+    var directory: String { script.directory }
+    var pool: String { script.pool }
+    var confFile: String { script.confFile }
+    var keyringFile: String { script.keyringFile }
+    var adminKeyringFile: String { script.adminKeyringFile }
     var configuration: RadosConfiguration {
         RadosConfiguration(confFile: confFile, user: "client.atrest", keyringFile: keyringFile, timeout: .seconds(10))
     }
@@ -17,23 +22,17 @@ struct CephDevCluster: Sendable {
     /// The cluster of the running suite.
     @TaskLocal static var current: CephDevCluster?
 
-    static let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent().appendingPathComponent("scripts/ceph-dev.sh").path
-
-    static func start(pool: String = "atrest") throws -> CephDevCluster {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("atrest-ceph-\(UUID().uuidString.prefix(8))").path
-        let (status, output) = try run(["start", directory, "--pool", pool])
-        guard status == 0, output.contains("ceph-dev ready conf=\(directory)/ceph.conf user=client.atrest pool=\(pool)") else {
-            _ = try? run(["stop", directory])
-            throw CephDevError(message: "scripts/ceph-dev.sh start failed (exit \(status)):\n\(output)")
-        }
-        return CephDevCluster(directory: directory, pool: pool)
+    static func start(pool: String = "atrest", osds: Int = 1, store: Store = .memstore) throws -> CephDevCluster {
+        CephDevCluster(script: try CephDevScript.start(pool: pool, osds: osds, store: store))
     }
 
-    func stop() throws {
-        let (status, output) = try Self.run(["stop", directory])
-        guard status == 0 else { throw CephDevError(message: "scripts/ceph-dev.sh stop failed (exit \(status)):\n\(output)") }
-        try? FileManager.default.removeItem(atPath: directory)
+    func stop() throws { try script.stop() }
+
+    /// The configuration of client.atrest with another operation timeout.
+    func configuration(timeout: Duration) -> RadosConfiguration {
+        var configuration = configuration
+        configuration.timeout = timeout
+        return configuration
     }
 
     /// Runs a `ceph` admin command as client.admin (e.g. to make a user with fewer capabilities).
@@ -43,18 +42,8 @@ struct CephDevCluster: Sendable {
         return output
     }
 
-    static func run(_ arguments: [String], executable: String = script, environment: [String: String]? = nil) throws -> (Int32, String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        if let environment { process.environment = environment }
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        try process.run()
-        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        return (process.terminationStatus, output)
+    static func run(_ arguments: [String], executable: String = CephDevScript.path, environment: [String: String]? = nil) throws -> (Int32, String) {
+        try CephDevScript.run(arguments, executable: executable, environment: environment)
     }
 }
 
@@ -65,10 +54,12 @@ struct CephDevError: Error, CustomStringConvertible {
 
 /// Starts one cluster for the suite it is attached to and stops it afterwards.
 struct CephDevClusterTrait: SuiteTrait, TestScoping {
+    var osds = 1
+    var store = CephDevCluster.Store.memstore
     var isRecursive: Bool { false }
 
     func provideScope(for test: Test, testCase: Test.Case?, performing function: @Sendable () async throws -> Void) async throws {
-        let cluster = try CephDevCluster.start()
+        let cluster = try CephDevCluster.start(osds: osds, store: store)
         do {
             try await CephDevCluster.$current.withValue(cluster) { try await function() }
         } catch {
@@ -81,4 +72,6 @@ struct CephDevClusterTrait: SuiteTrait, TestScoping {
 
 extension Trait where Self == CephDevClusterTrait {
     static var cephDevCluster: Self { CephDevClusterTrait() }
+
+    static func cephDevCluster(osds: Int, store: CephDevCluster.Store) -> Self { CephDevClusterTrait(osds: osds, store: store) }
 }
