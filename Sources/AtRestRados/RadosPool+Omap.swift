@@ -25,8 +25,8 @@ extension RadosPool {
         var more: UInt8 = 0
         var rval: Int32 = 0
         rados_read_op_omap_get_vals2(op, after ?? "", nil, UInt64(Swift.max(1, max)), &iterator, &more, &rval)
-        try RadosError.check(rados_read_op_operate(op, ioctx, object, 0), "omap page \(name)/\(object)")
-        try RadosError.check(rval, "omap page \(name)/\(object)")
+        try check(rados_read_op_operate(op, ioctx, object, 0), "omap page \(name)/\(object)")
+        try check(rval, "omap page \(name)/\(object)")
         guard let iterator else { return RadosOmapPage(entries: [], more: false) }
         defer { rados_omap_get_end(iterator) }
         var entries: [(key: String, value: [UInt8])] = []
@@ -34,7 +34,7 @@ extension RadosPool {
             var key: UnsafeMutablePointer<CChar>?
             var value: UnsafeMutablePointer<CChar>?
             var keyLength = 0, valueLength = 0
-            try RadosError.check(rados_omap_get_next2(iterator, &key, &value, &keyLength, &valueLength), "omap next \(name)/\(object)")
+            try check(rados_omap_get_next2(iterator, &key, &value, &keyLength, &valueLength), "omap next \(name)/\(object)")
             guard let key else { break }
             let keyString = String(decoding: UnsafeRawBufferPointer(start: key, count: keyLength), as: UTF8.self)
             let bytes = value.map { Array(UnsafeRawBufferPointer(start: $0, count: valueLength)) } ?? []
