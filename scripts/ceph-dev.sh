@@ -214,10 +214,15 @@ port_listening() {
   local hex; hex=$(printf '%04X' "$1")
   awk -v p=":$hex" 'NR > 1 && $4 == "0A" && substr($2, length($2) - 4) == p { found = 1 } END { exit !found }' /proc/net/tcp /proc/net/tcp6 2>/dev/null
 }
+# Below the kernel's ephemeral range (ip_local_port_range, 32768 here): a port
+# in it can be taken by any outgoing connection between this check and the
+# monitor's bind (seen: "unable to bind monitor ... Address already in use").
 free_port() {
-  local port
+  local port low=32768 span
+  read -r low _ </proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || true
+  span=$(( low > 21000 ? low - 1 - 20000 : 20000 ))
   for _ in $(seq 1 200); do
-    port=$((20000 + RANDOM % 20000))
+    port=$((20000 + RANDOM % span))
     port_listening "$port" || port_listening $((port + 1)) || { echo "$port"; return 0; }
   done
   return 1

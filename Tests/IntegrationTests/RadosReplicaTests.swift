@@ -89,6 +89,10 @@ import AtRestRados
             let data = try await pool.read(name, length: 1 << 17)
             #expect(data == Self.payload(name), "\(name) reads back")
         }
+        let running = #expect(throws: CephDevError.self) { try ceph.startOSD(0) }
+        #expect(running?.message.contains("osd.0 (pid") == true && running?.message.contains("already running") == true, "\(String(describing: running))")
+        let unknown = #expect(throws: CephDevError.self) { try ceph.stopOSD(7) }
+        #expect(unknown?.message.contains("no osd.7 recorded") == true, "\(String(describing: unknown))")
         try ceph.startOSD(1)
         restarted = true
         #expect(try await pool.read(names[0], length: 1 << 17) == Self.payload(names[0]))
