@@ -131,7 +131,7 @@ let package = Package(
                 "AtRestStatus",
                 "AtRestCrypto", "AtRestWire", "AtRestMessaging", "AtRestStorage", "AtRestIdentity", "AtRestTokens",
                 "AtRestKeyVault", "AtRestRuntime", argumentParser,
-                "AtRestClient", "AtRestTesting",
+                "AtRestClient", "AtRestTesting", "AtRestRados",
             ]),
         // Echo peer for messaging tests and benchmarks: server, broker, worker.
         .executableTarget(

@@ -4,12 +4,16 @@
 #   scripts/ceph-dev.sh start DIR [--osds N] [--store memstore|bluestore] [--pool NAME]
 #   scripts/ceph-dev.sh stop DIR
 #   scripts/ceph-dev.sh status DIR
+#   scripts/ceph-dev.sh user DIR NAME CAPS...      e.g. user DIR reader mon 'allow r' osd 'allow r pool=atrest'
+#   scripts/ceph-dev.sh stop-osd DIR N
+#   scripts/ceph-dev.sh start-osd DIR N
 #
 # start: installs the Ceph packages when missing, then runs one monitor and N
 # OSDs (default 1, memstore) on 127.0.0.1 only, with cephx, every path under
-# DIR (nothing under /var). It creates the pool (default `atrest`) and the
-# least-privilege user client.atrest (mon 'allow r', osd 'allow rw pool=POOL'),
-# writes DIR/ceph.conf and DIR/client.atrest.keyring, and prints one line
+# DIR (nothing under /var). It creates the pool (default `atrest`, replicated
+# size min(N, 3), min_size 1) and the least-privilege user client.atrest
+# (mon 'allow r', osd 'allow rw pool=POOL'), writes DIR/ceph.conf and
+# DIR/client.atrest.keyring, and prints one line
 #   ceph-dev ready conf=DIR/ceph.conf user=client.atrest pool=POOL
 # once a write as client.atrest has worked. The monitor port is picked free,
 # so clusters in different DIRs run side by side. On failure: a message and
@@ -17,22 +21,44 @@
 # exit 1.
 # stop: stops the daemons recorded in DIR/pids and waits until they are gone.
 # status: one line per daemon (running / gone); exit 1 unless all run.
+# user: creates cephx user client.NAME with CAPS (pairs: service, capability)
+# on the running cluster, writes its key to DIR/client.NAME.keyring (mode 0600)
+# and prints that path.
+# stop-osd: stops osd.N (SIGTERM: it tells the monitor, which marks it down)
+# and returns once it is gone and marked down. start-osd: starts it again and
+# returns once the monitor has it up.
 set -euo pipefail
 
-usage() { echo "usage: $0 start|stop|status DIR [--osds N] [--store memstore|bluestore] [--pool NAME]" >&2; exit 2; }
+usage() {
+  echo "usage: $0 start|stop|status DIR [--osds N] [--store memstore|bluestore] [--pool NAME]" >&2
+  echo "       $0 user DIR NAME CAPS...  |  $0 stop-osd|start-osd DIR N" >&2
+  exit 2
+}
 fail() { echo "ceph-dev: $*" >&2; exit 1; }
 
 [ $# -ge 2 ] || usage
 cmd=$1; dir=$2; shift 2
 osds=1; store=memstore; pool=atrest
-while [ $# -gt 0 ]; do
-  case "$1" in
-    --osds) osds=${2:?}; shift 2 ;;
-    --store) store=${2:?}; shift 2 ;;
-    --pool) pool=${2:?}; shift 2 ;;
-    *) usage ;;
-  esac
-done
+case "$cmd" in
+  user)
+    [ $# -ge 3 ] && [ $(( ($# - 1) % 2 )) -eq 0 ] || usage
+    user=${1#client.}; shift
+    [[ "$user" =~ ^[A-Za-z0-9_.-]+$ ]] || fail "user NAME: letters, digits, '_', '.', '-' only"
+    caps=("$@") ;;
+  stop-osd|start-osd)
+    [ $# -eq 1 ] || usage
+    osd=$1
+    [[ "$osd" =~ ^[0-9]{1,2}$ ]] || fail "$cmd: N must be an OSD id (0..99), not '$osd'" ;;
+  *)
+    while [ $# -gt 0 ]; do
+      case "$1" in
+        --osds) osds=${2:?}; shift 2 ;;
+        --store) store=${2:?}; shift 2 ;;
+        --pool) pool=${2:?}; shift 2 ;;
+        *) usage ;;
+      esac
+    done ;;
+esac
 [[ "$osds" =~ ^[1-9][0-9]?$ ]] || fail "--osds must be 1..99, not '$osds'"
 [[ "$store" == memstore || "$store" == bluestore ]] || fail "--store must be memstore or bluestore, not '$store'"
 [[ "$pool" =~ ^[A-Za-z0-9_.-]+$ ]] || fail "--pool: letters, digits, '_', '.', '-' only"
@@ -56,19 +82,60 @@ running() {
   [[ "$cmdline" == *"$conf"* ]]
 }
 
-stop_all() {
-  [ -f "$dir/pids" ] || return 0
+# Sends SIGTERM to the recorded daemons named by the arguments (all when none),
+# SIGKILL after 5 s, and waits until each is gone (at most 10 s).
+stop_daemons() {
   local name pid left i
-  while read -r name pid; do running "$pid" && kill -TERM "$pid" 2>/dev/null || true; done <"$dir/pids"
-  for i in $(seq 1 100); do          # up to 10 s, then SIGKILL
+  while read -r name pid; do [[ $# -eq 0 || " $* " == *" $name "* ]] && running "$pid" && kill -TERM "$pid" 2>/dev/null || true; done <"$dir/pids"
+  for i in $(seq 1 100); do
     left=0
-    while read -r name pid; do running "$pid" && left=1; done <"$dir/pids"
-    [ $left -eq 0 ] && break
-    [ "$i" -eq 50 ] && while read -r name pid; do running "$pid" && kill -KILL "$pid" 2>/dev/null || true; done <"$dir/pids"
+    while read -r name pid; do [[ $# -eq 0 || " $* " == *" $name "* ]] && running "$pid" && left=1 || true; done <"$dir/pids"
+    [ $left -eq 0 ] && return 0
+    [ "$i" -eq 50 ] && while read -r name pid; do
+      [[ $# -eq 0 || " $* " == *" $name "* ]] && running "$pid" && kill -KILL "$pid" 2>/dev/null || true
+    done <"$dir/pids"
     sleep 0.1
   done
-  [ $left -eq 0 ] || fail "daemons still running after SIGKILL: $(cat "$dir/pids")"
+  fail "still running after SIGKILL: $(cat "$dir/pids")"
+}
+
+stop_all() {
+  [ -f "$dir/pids" ] || return 0
+  stop_daemons
   rm -f "$dir/pids"
+}
+
+# The recorded pid of daemon $1, empty when none.
+pid_of() { [ ! -f "$dir/pids" ] || awk -v n="$1" '$1 == n { p = $2 } END { print p }' "$dir/pids"; }
+
+# Starts a daemon in its own session, detached from every descriptor of the
+# caller (a test harness's pipe inherited past fd 2 would never see EOF), and
+# records its pid (replacing an earlier record of the same name). A background
+# subshell is no group leader, so setsid does not fork.
+detach() {
+  local name=$1; shift
+  (
+    for fd in /proc/self/fd/*; do fd=${fd##*/}; [ "$fd" -gt 2 ] && eval "exec $fd>&-"; done 2>/dev/null
+    exec setsid "$@" </dev/null >>"$dir/log/$name.out" 2>&1
+  ) &
+  local pid=$!
+  [ -f "$dir/pids" ] && sed -i "/^$name /d" "$dir/pids"
+  echo "$name $pid" >>"$dir/pids"
+}
+
+# Waits (up to $2 s) until the monitor reports osd.$1 in state $3 (up or down);
+# fails early when the daemon should be up but has exited.
+wait_osd_state() {
+  local id=$1 seconds=$2 want=$3 i
+  for i in $(seq 1 $((seconds * 5))); do
+    [[ "$("${admin[@]}" osd dump 2>/dev/null)" == *$'\n'"osd.$id $want "* ]] && return 0
+    if [ "$want" = up ] && ! running "$(pid_of "osd.$id")"; then
+      tail -n 15 "$dir/log/osd.$id.log" >&2 2>/dev/null || true
+      fail "osd.$id exited while starting (log: $dir/log/osd.$id.log)"
+    fi
+    sleep 0.2
+  done
+  fail "the monitor does not report osd.$id $want after $seconds s"
 }
 
 case "$cmd" in
@@ -80,26 +147,42 @@ case "$cmd" in
       if running "$pid"; then echo "$name pid=$pid running"; else echo "$name pid=$pid gone"; all=1; fi
     done <"$dir/pids"
     exit $all ;;
+  user)
+    running "$(pid_of mon.a)" || fail "no running cluster in $dir"
+    keyring=$dir/client.$user.keyring
+    (umask 077; "${admin[@]}" auth get-or-create "client.$user" "${caps[@]}" -o "$keyring" 2>"$dir/log/user.err") \
+      || fail "could not create client.$user: $(tail -n 3 "$dir/log/user.err")"
+    chmod 600 "$keyring"
+    echo "$keyring"
+    exit 0 ;;
+  stop-osd)
+    pid=$(pid_of "osd.$osd")
+    [ -n "$pid" ] || fail "no osd.$osd recorded in $dir/pids"
+    running "$pid" || fail "osd.$osd (pid $pid) is not running"
+    stop_daemons "osd.$osd"
+    wait_osd_state "$osd" 30 down
+    echo "ceph-dev osd.$osd stopped"
+    exit 0 ;;
+  start-osd)
+    pid=$(pid_of "osd.$osd")
+    [ -n "$pid" ] || fail "no osd.$osd recorded in $dir/pids"
+    running "$pid" && fail "osd.$osd (pid $pid) is already running"
+    running "$(pid_of mon.a)" || fail "the monitor of $dir is not running"
+    detach "osd.$osd" ceph-osd -c "$conf" -i "$osd" -f
+    wait_osd_state "$osd" 60 up
+    echo "ceph-dev osd.$osd up"
+    exit 0 ;;
   start) ;;
   *) usage ;;
 esac
 
 # --- start ---
 
-# Starts a daemon in its own session, detached from every descriptor of the
-# caller (a test harness's pipe inherited past fd 2 would never see EOF), and
-# records its pid. A background subshell is no group leader, so setsid does not fork.
-detach() {
-  local name=$1; shift
-  (
-    for fd in /proc/self/fd/*; do fd=${fd##*/}; [ "$fd" -gt 2 ] && eval "exec $fd>&-"; done 2>/dev/null
-    exec setsid "$@" </dev/null >>"$dir/log/$name.out" 2>&1
-  ) &
-  echo "$name $!" >>"$dir/pids"
-}
 [ -f "$dir/pids" ] && fail "$dir already has a cluster (stop it first)"
 
-packages=(ceph-mon ceph-osd ceph-mgr librados-dev)
+# No ceph-mgr: nothing here starts a manager (librados I/O and pool creation
+# need none), and Debian's ceph-mon and ceph-osd do not depend on it.
+packages=(ceph-mon ceph-osd librados-dev)
 missing=()
 for p in "${packages[@]}"; do
   [[ "$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null)" == "install ok installed" ]] || missing+=("$p")
@@ -131,10 +214,15 @@ port_listening() {
   local hex; hex=$(printf '%04X' "$1")
   awk -v p=":$hex" 'NR > 1 && $4 == "0A" && substr($2, length($2) - 4) == p { found = 1 } END { exit !found }' /proc/net/tcp /proc/net/tcp6 2>/dev/null
 }
+# Below the kernel's ephemeral range (ip_local_port_range, 32768 here): a port
+# in it can be taken by any outgoing connection between this check and the
+# monitor's bind (seen: "unable to bind monitor ... Address already in use").
 free_port() {
-  local port
+  local port low=32768 span
+  read -r low _ </proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || true
+  span=$(( low > 21000 ? low - 1 - 20000 : 20000 ))
   for _ in $(seq 1 200); do
-    port=$((20000 + RANDOM % 20000))
+    port=$((20000 + RANDOM % span))
     port_listening "$port" || port_listening $((port + 1)) || { echo "$port"; return 0; }
   done
   return 1

@@ -7,6 +7,9 @@ public final class RadosCluster: @unchecked Sendable {
     let handle: rados_t
     /// The monitor addresses from the conf file, for error messages.
     public let monitors: String
+    /// The cephx user (`client.` prefixed) and the bound on each operation, for error messages.
+    let user: String
+    let timeoutSeconds: String
 
     /// Reads the conf file, sets the timeouts and connects. Throws
     /// `.unreachable` naming the monitors when they do not answer within
@@ -33,12 +36,18 @@ public final class RadosCluster: @unchecked Sendable {
             if error.code == .timedOut || error.errno == atrest_rados_enotconn {
                 error.code = .unreachable
                 error.message = "Ceph monitors \(monitors) did not answer within \(seconds) s (connecting as \(configuration.fullUserName))"
+            } else if error.code == .permissionDenied {
+                let keyring = configuration.keyringFile.map { "keyring \($0)" } ?? "the keyring named in \(configuration.confFile)"
+                error.message += ": the monitors rejected the key of \(configuration.fullUserName) (\(keyring)); "
+                    + "it must be the one `ceph auth get \(configuration.fullUserName)` shows"
             }
             throw error
         }
         connected = true
         self.handle = cluster
         self.monitors = monitors
+        self.user = configuration.fullUserName
+        self.timeoutSeconds = seconds
     }
 
     deinit { rados_shutdown(handle) }

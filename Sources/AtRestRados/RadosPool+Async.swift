@@ -9,7 +9,7 @@ extension RadosPool {
         let done = await RadosCompletion.awaitResult { completion in
             data.withUnsafeBytes { rados_aio_write_full(ioctx, object, completion, $0.baseAddress?.assumingMemoryBound(to: CChar.self), $0.count) }
         }
-        try RadosError.check(done.returnValue, "aio write_full \(name)/\(object)")
+        try check(done.returnValue, "aio write_full \(name)/\(object)")
         return done.version
     }
 
@@ -21,7 +21,7 @@ extension RadosPool {
         let done = await RadosCompletion.awaitResult(keepAlive: buffer) { completion in
             rados_aio_read(ioctx, object, completion, buffer.pointer, length, offset)
         }
-        try RadosError.check(done.returnValue, "aio read \(name)/\(object)")
+        try check(done.returnValue, "aio read \(name)/\(object)")
         return Array(UnsafeRawBufferPointer(start: buffer.pointer, count: Int(done.returnValue)))
     }
 

@@ -14,7 +14,7 @@ extension RadosPool {
 
     private func listObjectNames() throws(RadosError) -> [String] {
         var context: rados_list_ctx_t?
-        try RadosError.check(rados_nobjects_list_open(ioctx, &context), "listing objects of pool \(name)")
+        try check(rados_nobjects_list_open(ioctx, &context), "listing objects of pool \(name)")
         guard let context else { return [] }
         defer { rados_nobjects_list_close(context) }
         var names: [String] = []
@@ -22,7 +22,7 @@ extension RadosPool {
             var entry: UnsafePointer<CChar>?
             let rc = rados_nobjects_list_next(context, &entry, nil, nil)
             if rc == -atrest_rados_enoent { return names }
-            try RadosError.check(rc, "listing objects of pool \(name)")
+            try check(rc, "listing objects of pool \(name)")
             if let entry { names.append(String(cString: entry)) }
         }
     }

@@ -30,8 +30,8 @@ extension RadosPool {
         var more: UInt8 = 0
         var rval: Int32 = 0
         rados_read_op_omap_get_vals2(op, after ?? "", nil, UInt64(Swift.max(1, max)), &iterator, &more, &rval)
-        try RadosError.check(rados_read_op_operate(op, ioctx, object, 0), "omap page \(name)/\(object)")
-        try RadosError.check(rval, "omap page \(name)/\(object)")
+        try check(rados_read_op_operate(op, ioctx, object, 0), "omap page \(name)/\(object)")
+        try check(rval, "omap page \(name)/\(object)")
         guard let iterator else { return RadosOmapPage(entries: [], more: false) }
         defer { rados_omap_get_end(iterator) }
         return RadosOmapPage(entries: try RadosOmapPage.entries(iterator, "omap next \(name)/\(object)"), more: more != 0)

@@ -8,7 +8,7 @@ extension RadosPool {
         let op = Self.makeWriteOp(operation)
         defer { rados_release_write_op(op) }
         let done = RadosCompletion.wait { rados_aio_write_op_operate(op, ioctx, $0, object, nil, 0) }
-        try RadosError.check(done.returnValue, "write op \(name)/\(object)")
+        try check(done.returnValue, "write op \(name)/\(object)")
         return done.version
     }
 
@@ -18,7 +18,7 @@ extension RadosPool {
         let op = Self.makeWriteOp(operation)
         defer { rados_release_write_op(op) }
         let done = await RadosCompletion.awaitResult { rados_aio_write_op_operate(op, ioctx, $0, object, nil, 0) }
-        try RadosError.check(done.returnValue, "write op \(name)/\(object)")
+        try check(done.returnValue, "write op \(name)/\(object)")
         return done.version
     }
 

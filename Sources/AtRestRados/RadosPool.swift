@@ -21,7 +21,7 @@ public final class RadosPool: @unchecked Sendable {
     /// Replaces the whole object with `data` (creating it if needed).
     public func writeFull(_ object: String, _ data: [UInt8]) throws {
         let rc = data.withUnsafeBytes { rados_write_full(ioctx, object, $0.baseAddress?.assumingMemoryBound(to: CChar.self), $0.count) }
-        try RadosError.check(rc, "write_full \(name)/\(object)")
+        try check(rc, "write_full \(name)/\(object)")
     }
 
     /// Up to `length` bytes from `offset` (fewer at the end of the object).
@@ -29,7 +29,7 @@ public final class RadosPool: @unchecked Sendable {
         guard length > 0 else { return [] }
         var buffer = [UInt8](repeating: 0, count: length)
         let rc = buffer.withUnsafeMutableBytes { rados_read(ioctx, object, $0.baseAddress?.assumingMemoryBound(to: CChar.self), $0.count, offset) }
-        try RadosError.check(rc, "read \(name)/\(object)")
+        try check(rc, "read \(name)/\(object)")
         buffer.removeSubrange(Int(rc)...)
         return buffer
     }
@@ -44,21 +44,21 @@ public final class RadosPool: @unchecked Sendable {
         rados_read_op_stat(op, &size, &mtime, &rval)
         // Through a completion: its version is this call's (rados_get_last_version is per ioctx, racy).
         let done = RadosCompletion.wait { rados_aio_read_op_operate(op, ioctx, $0, object, 0) }
-        try RadosError.check(done.returnValue, "stat \(name)/\(object)")
-        try RadosError.check(rval, "stat \(name)/\(object)")
+        try check(done.returnValue, "stat \(name)/\(object)")
+        try check(rval, "stat \(name)/\(object)")
         return RadosObjectStat(size: size, modified: Int64(mtime), version: done.version)
     }
 
     /// Removes `object`; `.notFound` when absent.
     public func remove(_ object: String) throws {
-        try RadosError.check(rados_remove(ioctx, object), "remove \(name)/\(object)")
+        try check(rados_remove(ioctx, object), "remove \(name)/\(object)")
     }
 
     /// The value of xattr `key` of `object`; `.notFound` when the object or xattr is absent.
     public func xattr(_ object: String, _ key: String, maxLength: Int = 4096) throws -> [UInt8] {
         var buffer = [UInt8](repeating: 0, count: maxLength)
         let rc = buffer.withUnsafeMutableBytes { rados_getxattr(ioctx, object, key, $0.baseAddress?.assumingMemoryBound(to: CChar.self), $0.count) }
-        try RadosError.check(rc, "getxattr \(name)/\(object) \(key)")
+        try check(rc, "getxattr \(name)/\(object) \(key)")
         buffer.removeSubrange(Int(rc)...)
         return buffer
     }

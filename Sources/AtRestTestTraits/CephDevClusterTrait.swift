@@ -6,13 +6,17 @@ import Testing
 /// `CephDevCluster.current`). Its own target because it imports Testing,
 /// which only test targets may link (AtRestTesting is linked by atrest-bench).
 public struct CephDevClusterTrait: SuiteTrait, TestScoping {
+    public var osds = 1
+    public var store = CephDevCluster.Store.memstore
     public var isRecursive: Bool { false }
 
     public func provideScope(for test: Test, testCase: Test.Case?, performing function: @Sendable () async throws -> Void) async throws {
-        try await CephDevCluster.withRunning(function)
+        try await CephDevCluster.withRunning(osds: osds, store: store, function)
     }
 }
 
 extension Trait where Self == CephDevClusterTrait {
     public static var cephDevCluster: Self { CephDevClusterTrait() }
+
+    public static func cephDevCluster(osds: Int, store: CephDevCluster.Store) -> Self { CephDevClusterTrait(osds: osds, store: store) }
 }

@@ -10,5 +10,6 @@ enum BenchRegistry {
         VaultBench.self,
         EndToEndBench.self,
         ScaleBench.self,
+        RadosBench.self,
     ]
 }

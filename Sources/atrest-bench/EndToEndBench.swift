@@ -213,7 +213,7 @@ struct Latency {
 
     func line(_ name: String, bytes: Int) -> String {
         let mib = opsPerSecond * Double(bytes) / 1_048_576
-        return "\(name.padding(toLength: 44, withPad: " ", startingAt: 0)) p50 \(decimals(p50 * 1000)) ms  p99 \(decimals(p99 * 1000)) ms  "
+        return "\(name.padding(toLength: max(44, name.count), withPad: " ", startingAt: 0)) p50 \(decimals(p50 * 1000)) ms  p99 \(decimals(p99 * 1000)) ms  "
             + "\(decimals(opsPerSecond, 1)) ops/s  \(decimals(mib, 1)) MiB/s  (n=\(count))"
     }
 

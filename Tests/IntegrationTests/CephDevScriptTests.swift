@@ -14,6 +14,13 @@ import AtRestTesting
 
         let monitors = try clusters.map { try String(contentsOfFile: $0.confFile, encoding: .utf8).split(separator: "\n").first { $0.hasPrefix("mon host") } }
         #expect(monitors[0] != nil && monitors[0] != monitors[1], "distinct monitor addresses: \(monitors)")
+        // Below the ephemeral range, where an outgoing connection could take the port before the monitor binds it.
+        let range = try String(contentsOfFile: "/proc/sys/net/ipv4/ip_local_port_range", encoding: .utf8).split(whereSeparator: \.isWhitespace)
+        let ephemeral = try #require(range.first.flatMap { Int($0) })
+        for line in monitors.compactMap({ $0 }) {
+            let ports = line.split(whereSeparator: { !$0.isNumber }).compactMap { Int($0) }.filter { $0 > 1000 }
+            #expect(ports.count == 2 && ports.allSatisfy { $0 < ephemeral }, "\(line) vs ephemeral ports from \(ephemeral)")
+        }
         for cluster in clusters {
             let pool = try RadosCluster(cluster.configuration).openPool(cluster.pool)
             try await pool.writeFull("side-by-side", Array(cluster.pool.utf8))

@@ -5,7 +5,9 @@ import AtRestTesting
 import AtRestTestTraits
 
 /// The librados wrapper against a real throwaway cluster (scripts/ceph-dev.sh,
-/// memstore): every verb, every typed error, and the aio verbs.
+/// memstore): every verb, the typed errors of failed conditions, and the aio
+/// verbs (an unreachable or stopped cluster, a missing pool and missing
+/// capabilities: RadosBadCaseTests).
 @Suite(.serialized, .cephDevCluster) struct RadosTests {
     let ceph: CephDevCluster
     let pool: RadosPool
@@ -168,52 +170,6 @@ import AtRestTestTraits
         await #expect(throws: RadosError.Code.notFound) { try await Self.code { _ = try await spaced.read(name, length: 1) } }
     }
 
-    @Test func missingPoolIsNamed() throws {
-        let cluster = try RadosCluster(ceph.configuration)
-        let error = try #require(throws: RadosError.self) { _ = try cluster.openPool("no-such-pool") }
-        #expect(error.code == .poolNotFound)
-        #expect(error.message.contains("'no-such-pool' does not exist"))
-    }
-
-    @Test func userWithoutWriteCapabilityIsDenied() throws {
-        let keyring = ceph.directory + "/client.reader.keyring"
-        _ = try ceph.admin(["auth", "get-or-create", "client.reader", "mon", "allow r", "osd", "allow r pool=\(ceph.pool)", "-o", keyring])
-        let name = uniqueName("perm")
-        try pool.writeFull(name, [7])
-        let reader = try RadosCluster(RadosConfiguration(confFile: ceph.confFile, user: "reader", keyringFile: keyring)).openPool(ceph.pool)
-        #expect(try reader.read(name, length: 1) == [7])
-        let error = try #require(throws: RadosError.self) { try reader.writeFull(name, [8]) }
-        #expect(error.code == .permissionDenied)
-        #expect(throws: RadosError.Code.permissionDenied) { try Self.code { try reader.operate(name, RadosWriteOperation([.remove])) } }
-        #expect(try pool.read(name, length: 1) == [7])
-    }
-
-    @Test func wrongKeyIsDenied() throws {
-        let keyring = ceph.directory + "/client.atrest.wrong.keyring"
-        // A well-formed key that is not client.atrest's.
-        try "[client.atrest]\n\tkey = AQBNq0hlAAAAABAA0a0XbXyX0cBfMH0cAYQkMw==\n".write(toFile: keyring, atomically: true, encoding: .utf8)
-        let error = try #require(throws: RadosError.self) {
-            _ = try RadosCluster(RadosConfiguration(confFile: ceph.confFile, user: "client.atrest", keyringFile: keyring, timeout: .seconds(5)))
-        }
-        #expect(error.code == .permissionDenied, "\(error)")
-    }
-
-    @Test func unreachableMonitorIsNamedWithinTheTimeout() throws {
-        // A port nothing listens on: bind one, read it back, close it.
-        let port = try Self.closedPort()
-        let conf = ceph.directory + "/unreachable.conf"
-        try "[global]\nmon host = [v2:127.0.0.1:\(port)]\n".write(toFile: conf, atomically: true, encoding: .utf8)
-        let started = ContinuousClock.now
-        let error = try #require(throws: RadosError.self) {
-            _ = try RadosCluster(RadosConfiguration(confFile: conf, user: "client.atrest", keyringFile: ceph.keyringFile, timeout: .seconds(2)))
-        }
-        let elapsed = ContinuousClock.now - started
-        #expect(error.code == .unreachable, "\(error)")
-        #expect(error.message.contains("127.0.0.1:\(port)"), "the message names the monitor: \(error.message)")
-        #expect(elapsed < .seconds(30), "connect took \(elapsed), bound was 2 s")
-        #expect(!error.message.contains("AQB"), "no key material in errors")
-    }
-
     /// The error's code, so `#expect(throws: Code)` states which mapping is expected.
     static func code(_ body: () throws -> Void) throws {
         do { try body() } catch let error as RadosError { throw error.code }
@@ -221,20 +177,6 @@ import AtRestTestTraits
 
     static func code(_ body: () async throws -> Void) async throws {
         do { try await body() } catch let error as RadosError { throw error.code }
-    }
-
-    static func closedPort() throws -> UInt16 {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
-        }
-        guard bound else { throw CephDevError(message: "could not bind a port") }
-        return UInt16(bigEndian: address.sin_port)
     }
 }
 
