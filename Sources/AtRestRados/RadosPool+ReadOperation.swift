@@ -12,7 +12,7 @@ extension RadosPool {
         outputs.add(to: op)
         let done = await RadosCompletion.awaitResult(keepAlive: outputs) { rados_aio_read_op_operate(op, ioctx, $0, object, 0) }
         let call = "read op \(name)/\(object)"
-        try RadosError.check(done.returnValue, call)
+        try check(done.returnValue, call)
         return try outputs.result(version: done.version, call)
     }
 }
