@@ -6,8 +6,10 @@ import AtRestWire
 /// `w0` and `w1` sharing the object store directory.
 extension LocalCluster {
     static func blobCluster() throws -> LocalCluster {
-        try LocalCluster(.init(rootTag: "blob", workers: 2))
+        try LocalCluster(blobClusterOptions)
     }
+
+    static var blobClusterOptions: Options { .init(rootTag: "blob", workers: 2) }
 
     /// Users alice and bob in tenant t1 (alice also a key administrator). The
     /// front door needs no extra role: as a service it may create `managed`

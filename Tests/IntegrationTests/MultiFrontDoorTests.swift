@@ -12,9 +12,13 @@ import Testing
 /// front door it reaches, and a key switch made through one is seen through
 /// the other within the refresh bound.
 @Suite(.serialized) struct MultiFrontDoorTests {
-    @Test func twoFrontDoorsServeOneRegistry() async throws {
-        let cluster = try LocalCluster(.init(rootTag: "frontdoors", workers: 1))
-        defer { cluster.stop() }
+    @Test(arguments: StorageUnderTest.allCases)
+    func twoFrontDoorsServeOneRegistry(storage: StorageUnderTest) async throws {
+        try await ClusterOnStorage.with(storage, .init(rootTag: "frontdoors", workers: 1)) { on in try await twoFrontDoors(on) }
+    }
+
+    func twoFrontDoors(_ on: ClusterOnStorage) async throws {
+        let cluster = on.cluster
         let second = try cluster.addFrontDoor()
         try cluster.addWorker("second-w0", frontDoor: second.fields["workers"])
         let (alice, _) = try await cluster.bootstrapUsers()
@@ -65,12 +69,9 @@ import Testing
         #expect(again.payload.flatMap { $0 } == [1, 2, 3], "readable through the second front door under the customer key")
 
         // Every record edited on the backend: calls fail closed with DATA_LOSS, both front doors stay up.
-        let records = "\(cluster.root)/frontdoor/registry-store/registry"
-        for name in try FileManager.default.contentsOfDirectory(atPath: records) where name.hasPrefix("r-") {
-            var bytes = try Array(Data(contentsOf: URL(fileURLWithPath: "\(records)/\(name)")))
-            bytes[bytes.count - 1] ^= 0x01
-            try Data(bytes).write(to: URL(fileURLWithPath: "\(records)/\(name)"), options: .atomic)
-        }
+        let records = try await on.registryRecords()
+        #expect(!records.isEmpty)
+        for record in records { try await on.tamper(record, fromEnd: 1) }
         for client in [one, two] {
             try await eventually {
                 do {
