@@ -8,7 +8,11 @@ import AtRestWire
 /// endpoint on 127.0.0.1 unless the test says otherwise.
 extension LocalCluster {
     static func deployCluster(serviceHost: String = "127.0.0.1") throws -> LocalCluster {
-        try LocalCluster(.init(rootTag: "deploy", serviceHost: serviceHost, workerCredit: 4, workerStatusHost: "127.0.0.1"))
+        try LocalCluster(deployClusterOptions(serviceHost: serviceHost))
+    }
+
+    static func deployClusterOptions(serviceHost: String = "127.0.0.1") -> Options {
+        .init(rootTag: "deploy", serviceHost: serviceHost, workerCredit: 4, workerStatusHost: "127.0.0.1")
     }
 
     /// User `ops` in tenant t1 owning `accounts` (each with container "ops"),

@@ -88,9 +88,12 @@ import Testing
     /// while the worker holding calls is SIGKILLed: every acknowledged object
     /// reads back byte-exact, in-flight calls succeed (re-dispatched) or fail
     /// with UNAVAILABLE/DEADLINE_EXCEEDED, nothing else.
-    @Test func workerKilledMidUploadLosesNothingAcknowledged() async throws {
-        let cluster = try LocalCluster.deployCluster()
-        defer { cluster.stop() }
+    @Test(arguments: StorageUnderTest.allCases)
+    func workerKilledMidUploadLosesNothingAcknowledged(storage: StorageUnderTest) async throws {
+        try await ClusterOnStorage.with(storage, LocalCluster.deployClusterOptions()) { on in try await killMidUpload(on.cluster) }
+    }
+
+    func killMidUpload(_ cluster: LocalCluster) async throws {
         let victim = try cluster.addWorker("w-victim", credit: 4)
         try cluster.addWorker("w-survivor", credit: 4)
         try await cluster.waitForWorkers(["w-victim", "w-survivor"])
