@@ -6,10 +6,14 @@
 # disk, switch to a customer key, disable it (reads fail with the key error),
 # enable it (reads work, bytes match), switch back to managed.
 #
-#   scripts/run.sh [--clean] [--keep-running]
+#   scripts/run.sh [--clean] [--keep-running] [--backend local|rados]
 #
 #   --clean         wipe the data directory (.atrest-demo/) first
 #   --keep-running  leave the cluster up at the end and print how to use it
+#   --backend       where the workers store objects and the front door its
+#                   account registry: local (default: .atrest-demo/objects)
+#                   or rados (a throwaway Ceph cluster started with
+#                   scripts/ceph-dev.sh in .atrest-demo/ceph, pool atrest)
 #
 # Env: ATREST_DEMO_PORT_BASE (default 7400): front door base, workers +1,
 # vault +10, vault events +11, identity +20.
@@ -27,14 +31,22 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 DATA="$ROOT/.atrest-demo"
 KEEP=0
 CLEAN=0
-for arg in "$@"; do
-  case "$arg" in
+BACKEND=local
+while [ $# -gt 0 ]; do
+  case "$1" in
     --keep-running) KEEP=1 ;;
     --clean) CLEAN=1 ;;
-    -h|--help) sed -n '2,24p' "$0"; exit 0 ;;
-    *) echo "run.sh: unknown flag '$arg' (use --clean, --keep-running)" >&2; exit 2 ;;
+    --backend) BACKEND="${2:-}"; shift ;;
+    --backend=*) BACKEND="${1#--backend=}" ;;
+    -h|--help) sed -n '2,29p' "$0"; exit 0 ;;
+    *) echo "run.sh: unknown flag '$1' (use --clean, --keep-running, --backend local|rados)" >&2; exit 2 ;;
   esac
+  shift
 done
+case "$BACKEND" in
+  local|rados) ;;
+  *) echo "run.sh: --backend must be local or rados, got '$BACKEND'" >&2; exit 2 ;;
+esac
 
 BASE="${ATREST_DEMO_PORT_BASE:-7400}"
 FD_EP="tcp://127.0.0.1:$BASE"
@@ -69,6 +81,9 @@ on_exit() {
   local status=$?
   if [ $KEEP -eq 1 ] && [ $status -eq 0 ]; then return; fi
   [ ${#PIDS[@]} -gt 0 ] && { echo; echo "stopping ${#PIDS[@]} processes..."; stop_all; echo "stopped."; }
+  if [ "$BACKEND" = rados ] && [ -f "$DATA/ceph/ceph.conf" ]; then
+    "$ROOT/scripts/ceph-dev.sh" stop "$DATA/ceph" >/dev/null 2>&1 || true
+  fi
   exit $status
 }
 trap on_exit EXIT
@@ -119,8 +134,22 @@ printf '%s\n' "$CLI_C" >"$DATA/curve/frontdoor-clients.allow"
 printf '%s\n' "$W0_C" "$W1_C" >"$DATA/curve/frontdoor-workers.allow"
 ls -l "$DATA/curve" | sed 's/^/  /'
 
+# ---- storage ----
+if [ "$BACKEND" = rados ]; then
+  step "start a throwaway Ceph cluster (scripts/ceph-dev.sh: one monitor, one memstore OSD, pool atrest, cephx user client.atrest)"
+  "$ROOT/scripts/ceph-dev.sh" stop "$DATA/ceph" >/dev/null 2>&1 || true
+  rm -rf "$DATA/ceph"
+  "$ROOT/scripts/ceph-dev.sh" start "$DATA/ceph" --pool atrest | tail -1
+  STORAGE_ARGS=(--backend rados --ceph-conf "$DATA/ceph/ceph.conf" --ceph-user client.atrest
+                --ceph-keyring "$DATA/ceph/client.atrest.keyring" --pool atrest)
+  FRONTDOOR_STORAGE=("${STORAGE_ARGS[@]}")
+else
+  STORAGE_ARGS=(--backend local --data-dir "$DATA/objects")
+  FRONTDOOR_STORAGE=()
+fi
+
 # ---- services ----
-step "start identity, vault, front door, two workers"
+step "start identity, vault, front door, two workers (storage: $BACKEND)"
 CRED="$DATA/identity/credentials"
 start atrest-identity "$DATA/logs/identity.log" -- "$BIN/atrest-identity" --endpoint "$ID_EP" --data-dir "$DATA/identity" \
   --service-principal frontdoor --service-principal worker --service-principal keyvault --log-level warning \
@@ -135,10 +164,11 @@ start atrest-frontdoor "$DATA/logs/frontdoor.log" -- "$BIN/atrest-frontdoor" --e
   --credentials-file "$CRED/frontdoor.secret" --log-level warning \
   --curve-secret-key-file "$DATA/curve/frontdoor.key" --curve-allow-file "$DATA/curve/frontdoor-clients.allow" \
   --workers-curve-allow-file "$DATA/curve/frontdoor-workers.allow" \
-  --curve-key-file "$DATA/curve/frontdoor-client.key" --identity-server-key="$ID_PUB" --vault-server-key="$VAULT_PUB"
+  --curve-key-file "$DATA/curve/frontdoor-client.key" --identity-server-key="$ID_PUB" --vault-server-key="$VAULT_PUB" \
+  ${FRONTDOOR_STORAGE[@]+"${FRONTDOOR_STORAGE[@]}"}
 for i in 0 1; do
   start atrest-worker "$DATA/logs/worker$i.log" -- "$BIN/atrest-worker" --frontdoor "$WK_EP" --identity "$ID_EP" \
-    --vault "$VAULT_EP" --vault-events "$EVENTS_EP" --data-dir "$DATA/objects" --credentials-file "$CRED/worker.secret" \
+    --vault "$VAULT_EP" --vault-events "$EVENTS_EP" "${STORAGE_ARGS[@]}" --credentials-file "$CRED/worker.secret" \
     --name "w$i" --log-level notice --curve-key-file "$DATA/curve/worker$i.key" --frontdoor-server-key="$FD_PUB" \
     --identity-server-key="$ID_PUB" --vault-server-key="$VAULT_PUB"
 done
@@ -202,15 +232,28 @@ echo "  sha256 read back: $OUT_HASH"
 [ "$SRC_HASH" = "$OUT_HASH" ] || fail "the read-back bytes differ from the upload"
 echo "  identical."
 
-step "the data directory holds no plaintext, blob name or metadata value (grep)"
+SCANNED=("$DATA/identity" "$DATA/vault" "$DATA/frontdoor")
+if [ "$BACKEND" = rados ]; then
+  # Every object of the pool, with its name, xattrs and omap, as RADOS keeps them.
+  rm -rf "$DATA/tmp/rados-export"
+  mkdir -p "$DATA/tmp/rados-export"
+  rados -c "$DATA/ceph/ceph.conf" -n client.admin -k "$DATA/ceph/client.admin.keyring" -p atrest export "$DATA/tmp/rados-export/atrest.export" >/dev/null 2>&1 \
+    || fail "could not export pool atrest for the scan"
+  echo "  pool atrest: $(rados -c "$DATA/ceph/ceph.conf" -n client.admin -k "$DATA/ceph/client.admin.keyring" -p atrest ls | wc -l) RADOS objects, exported to $(du -h "$DATA/tmp/rados-export/atrest.export" | cut -f1)"
+  SCANNED+=("$DATA/tmp/rados-export")
+else
+  SCANNED+=("$DATA/objects")
+fi
+step "the stored data holds no plaintext, blob name or metadata value (grep)"
 for needle in "$MARKER" "$BLOB" "owner" "alice"; do
   # Logs and the CLI's own files are not data at rest; everything the services persist is.
-  if grep -rlaF -- "$needle" "$DATA/identity" "$DATA/vault" "$DATA/frontdoor" "$DATA/objects" 2>/dev/null \
+  if grep -rlaF -- "$needle" "${SCANNED[@]}" 2>/dev/null \
        | grep -v -e '/credentials/' ; then
     fail "'$needle' found in clear on disk"
   fi
-  echo "  '$needle': not found in $(find "$DATA/identity" "$DATA/vault" "$DATA/frontdoor" "$DATA/objects" -type f | wc -l) files"
+  echo "  '$needle': not found in $(find "${SCANNED[@]}" -type f | wc -l) files"
 done
+rm -rf "$DATA/tmp/rados-export"
 
 step "create customer key '$CKEY', grant it to the account's managed identity, switch the account to it"
 show key create "customer/$CKEY"
