@@ -20,14 +20,17 @@ enum BenchCluster {
     /// drained, so nothing writes there), for the caller to delete later.
     static func stop(_ cluster: LocalCluster, keepingObjectsIn keep: String) {
         for name in cluster.workerNames { cluster.drainWorker(name) }
-        rename(cluster.objectsDirectory, keep)
+        if cluster.options.storage == .local { rename(cluster.objectsDirectory, keep) }
         cluster.stop()
     }
 
     /// Starts the cluster under `root`, bootstraps the bench user and waits
     /// for every worker; `blobs` acts as that user.
-    static func start(workers count: Int, root: String) async throws -> (cluster: LocalCluster, blobs: BlobClient) {
-        let cluster = try LocalCluster(.init(root: root, binDirectory: binDirectory, workers: count, workerPrefix: "bench-w", workerCredit: 8))
+    static func start(workers count: Int, root: String,
+                      storage: LocalCluster.Options.Storage = .local) async throws -> (cluster: LocalCluster, blobs: BlobClient) {
+        var options = LocalCluster.Options(root: root, binDirectory: binDirectory, workers: count, workerPrefix: "bench-w", workerCredit: 8)
+        options.storage = storage
+        let cluster = try LocalCluster(options)
         do {
             let admin = try await cluster.adminIdentity()
             _ = try await admin.createTenant("t1")

@@ -2,6 +2,7 @@ import AtRestRuntime
 import ArgumentParser
 import AtRestClient
 import AtRestCrypto
+import AtRestRados
 import AtRestTesting
 import Foundation
 import Glibc
@@ -29,6 +30,15 @@ struct EndToEndBench: AsyncParsableCommand {
     @Option(help: "Cases to run, comma-separated, from: 4k, 1m, 64m (for profiling one of them).") var cases = "4k,1m,64m"
     @Option(name: .customLong("block-mib"), help: "Block and range size of the 64 MiB transfers, in MiB (BlobTransferOptions).") var blockMiB = 4
     @Option(help: "Blocks or ranges in flight (BlobTransferOptions.parallelism).") var parallelism = 8
+    @Option(help: "Storage: local (baseline: plain write+fsync) or rados (a ceph-dev cluster started for the run; baseline: librados' own write_full/read of the same sizes, same number in flight, same pool).")
+    var backend = "local"
+    @Option(name: .customLong("dev-osds"), help: "rados: OSDs of the ceph-dev cluster (pool size min(N, 3)).") var devOSDs = 1
+    @Option(name: .customLong("dev-store"), help: "rados: memstore or bluestore.") var devStore = "memstore"
+
+    func validate() throws {
+        guard ["local", "rados"].contains(backend) else { throw ValidationError("--backend: local or rados") }
+        guard CephDevScript.Store(rawValue: devStore) != nil else { throw ValidationError("--dev-store: memstore or bluestore") }
+    }
 
     func run() async throws {
         MemoryTuning.keepLargeBuffers()  // as the `atrest` CLI does for its transfers
@@ -60,8 +70,33 @@ struct EndToEndBench: AsyncParsableCommand {
             print(result.line("baseline plain write+fsync \(label), 1 writer", bytes: bytes.count))
         }
 
+        var storage = LocalCluster.Options.Storage.local
+        var ceiling: [String: [RadosCeiling.Figure]] = [:]
+        var dev: CephDevScript?
+        defer { try? dev?.stop() }
+        if backend == "rados" {
+            let started = try CephDevScript.start(pool: "atrest", osds: devOSDs, store: CephDevScript.Store(rawValue: devStore)!, tag: "bench-ceph")
+            dev = started
+            storage = .rados(conf: started.confFile, user: "client.atrest", keyring: started.keyringFile, pools: ["atrest"])
+            let pool = try RadosCluster(RadosConfiguration(confFile: started.confFile, user: "client.atrest", keyringFile: started.keyringFile,
+                                                           timeout: .seconds(60))).openPool("atrest")
+            print("rados: a ceph-dev cluster (\(devOSDs) \(devStore) OSD\(devOSDs == 1 ? "" : "s")), pool atrest; the ceiling is librados aio on the same pool")
+            for (tag, inFlight) in [("4k", callers), ("1m", callers), ("64m", parallelism)] where selected.contains(tag) {
+                let figures = try await RadosCeiling(pool: pool, inFlight: inFlight, seconds: seconds).measure(RadosCeiling.Size.named(tag)!)
+                ceiling[tag] = figures
+                for figure in figures { print("ceiling " + figure.line) }
+            }
+        }
+        /// AtRest's rate against the ceiling's write (`write` prefix: the
+        /// striped one for 64 MiB) of the same size, with the target.
+        func versusCeiling(_ tag: String, _ rate: Double, target: Double, prefix: String = "write_full") -> String {
+            guard let figure = ceiling[tag]?.last(where: { $0.label.hasPrefix(prefix) }) else { return "" }
+            let ratio = rate / figure.latency.opsPerSecond
+            return "  vs librados: \(decimals(ratio))  target \(decimals(target)): \(ratio >= target ? "met" : "MISSED")"
+        }
+
         for count in workers.split(separator: ",").compactMap({ Int($0) }) {
-            let (cluster, client) = try await BenchCluster.start(workers: count, root: "\(scratch)/cluster-\(count)")
+            let (cluster, client) = try await BenchCluster.start(workers: count, root: "\(scratch)/cluster-\(count)", storage: storage)
             let blobs = BlobClient(client.base, account: client.account, options: BlobTransferOptions(
                 blockSize: blockMiB << 20, rangeSize: blockMiB << 20, parallelism: parallelism))
             defer { BenchCluster.stop(cluster, keepingObjectsIn: "\(scratch)/objects-\(count)") }
@@ -73,7 +108,8 @@ struct EndToEndBench: AsyncParsableCommand {
                         _ = try await blobs.put("bench", "s\(i % 256)", data: small)
                     }
                     print(put.line("put 4 KiB, \(n) caller\(n == 1 ? "" : "s")", bytes: 4096)
-                          + "  p99 target 5 ms: \(put.p99 <= 0.005 ? "met" : "MISSED")  ops/s vs plain: \(decimals(put.opsPerSecond / plain4k.opsPerSecond))")
+                          + "  p99 target 5 ms: \(put.p99 <= 0.005 ? "met" : "MISSED")  ops/s vs plain: \(decimals(put.opsPerSecond / plain4k.opsPerSecond))"
+                          + (n == callers ? versusCeiling("4k", put.opsPerSecond, target: 0.5) : ""))
                     let get = try await Latency.measure(seconds: seconds, callers: n) { i in
                         _ = try await blobs.get("bench", "s\(i % min(256, put.count))")
                     }
@@ -85,7 +121,8 @@ struct EndToEndBench: AsyncParsableCommand {
                 let put1 = try await Latency.measure(seconds: seconds, callers: callers) { i in
                     _ = try await blobs.upload("bench", "m\(i % 16)", data: mid)
                 }
-                print(put1.line("put 1 MiB, \(callers) callers", bytes: 1 << 20) + "  ratio to plain: \(decimals(put1.opsPerSecond / plain1m.opsPerSecond))")
+                print(put1.line("put 1 MiB, \(callers) callers", bytes: 1 << 20) + "  ratio to plain: \(decimals(put1.opsPerSecond / plain1m.opsPerSecond))"
+                      + versusCeiling("1m", put1.opsPerSecond, target: 0.8))
                 print(cpu.line(since: mark, bytes: Double(put1.count + 1) * Double(1 << 20)))
                 mark = cpu.sample()
                 let get1 = try await Latency.measure(seconds: seconds, callers: callers) { i in
@@ -117,7 +154,8 @@ struct EndToEndBench: AsyncParsableCommand {
                 let ratio = put64.opsPerSecond / plain64m.opsPerSecond
                 print(plain64m.line("baseline write+fsync 64 MiB, between puts", bytes: 64 << 20))
                 print(put64.line("put 64 MiB (\(options.blockSize >> 20) MiB blocks, \(options.parallelism) in flight)", bytes: 64 << 20)
-                      + "  ratio to plain: \(decimals(ratio))  target 0.80: \(ratio >= 0.8 ? "met" : "MISSED")")
+                      + "  ratio to plain: \(decimals(ratio))  target 0.80: \(ratio >= 0.8 ? "met" : "MISSED")"
+                      + versusCeiling("64m", put64.opsPerSecond, target: 0.8, prefix: "write 64 MiB as"))
                 print(cpu.line(spent: spent, bytes: Double(put64.count) * Double(64 << 20)))
                 var hashing = blobs
                 hashing.options.checksum = .perMessage
