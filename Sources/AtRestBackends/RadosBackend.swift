@@ -5,7 +5,8 @@ import Dispatch
 /// The `rados` backend: objects in a Ceph pool through librados' aio calls
 /// (docs/FORMAT.md "RADOS layout").
 ///
-/// - An object up to `stripeSize` is one RADOS object (its head) named
+/// - An object up to `stripeSize` (written in one append, as the store
+///   writes: up to `singleObjectLimit`) is one RADOS object (its head) named
 ///   `<container id>/<object>`; a larger one is a head holding only a
 ///   manifest (`HeadRecord`) plus stripes named `<head>@<upload id>@<n>`,
 ///   written before the head under an id unique to the upload, so a
@@ -28,6 +29,10 @@ public final class RadosBackend: StorageBackend {
     public let pool: RadosPool
     /// The largest object kept in one RADOS object, and the size of stripes.
     public let stripeSize: Int
+    /// Objects written in one piece up to this size stay one RADOS object:
+    /// a sealed 4 MiB block (4 MiB of data plus its tags and header) is not
+    /// cut into a 4 MiB stripe and a 1 KiB one.
+    var singleObjectLimit: Int { stripeSize + stripeSize / 8 }
     /// The cephx user, for error messages.
     let user: String
 

@@ -49,6 +49,28 @@ final class RadosUpload: BackendUpload, @unchecked Sendable {
 
     func append(_ bytes: [UInt8]) async throws {
         try checkOpen()
+        // A whole object in one append (how the store writes) up to the
+        // single-object limit stays one RADOS object.
+        if stripes == 0, buffer.isEmpty, bytes.count <= backend.singleObjectLimit {
+            size += UInt64(bytes.count)
+            buffer = bytes
+            return
+        }
+        if buffer.count > backend.stripeSize {
+            // More follows what was held as a whole object: stripe it after all.
+            let held = buffer
+            buffer = []
+            size -= UInt64(held.count)
+            try await appendStriped(held)
+        }
+        try await appendStriped(bytes)
+    }
+
+    func append(_ buffer: AlignedBuffer) async throws {
+        try await append(buffer.withUnsafeBytes { Array($0) })
+    }
+
+    private func appendStriped(_ bytes: [UInt8]) async throws {
         size += UInt64(bytes.count)
         let stripeSize = backend.stripeSize
         var offset = 0
