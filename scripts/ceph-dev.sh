@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # A throwaway single-host Ceph cluster for development and tests (issue 14).
 #
-#   scripts/ceph-dev.sh start DIR [--osds N] [--store memstore|bluestore] [--pool NAME]
+#   scripts/ceph-dev.sh start DIR [--osds N] [--store memstore|bluestore] [--pool NAME] [--host ADDR]
 #   scripts/ceph-dev.sh stop DIR
 #   scripts/ceph-dev.sh status DIR
 #   scripts/ceph-dev.sh user DIR NAME CAPS...      e.g. user DIR reader mon 'allow r' osd 'allow r pool=atrest'
@@ -9,7 +9,8 @@
 #   scripts/ceph-dev.sh start-osd DIR N
 #
 # start: installs the Ceph packages when missing, then runs one monitor and N
-# OSDs (default 1, memstore) on 127.0.0.1 only, with cephx, every path under
+# OSDs (default 1, memstore) on 127.0.0.1 only (or on --host ADDR, one local
+# address, e.g. a veth end other network namespaces reach), with cephx, every path under
 # DIR (nothing under /var). It creates the pool (default `atrest`, replicated
 # size min(N, 3), min_size 1) and the least-privilege user client.atrest
 # (mon 'allow r', osd 'allow rw pool=POOL'), writes DIR/ceph.conf and
@@ -30,7 +31,7 @@
 set -euo pipefail
 
 usage() {
-  echo "usage: $0 start|stop|status DIR [--osds N] [--store memstore|bluestore] [--pool NAME]" >&2
+  echo "usage: $0 start|stop|status DIR [--osds N] [--store memstore|bluestore] [--pool NAME] [--host ADDR]" >&2
   echo "       $0 user DIR NAME CAPS...  |  $0 stop-osd|start-osd DIR N" >&2
   exit 2
 }
@@ -38,7 +39,7 @@ fail() { echo "ceph-dev: $*" >&2; exit 1; }
 
 [ $# -ge 2 ] || usage
 cmd=$1; dir=$2; shift 2
-osds=1; store=memstore; pool=atrest
+osds=1; store=memstore; pool=atrest; host=127.0.0.1
 case "$cmd" in
   user)
     [ $# -ge 3 ] && [ $(( ($# - 1) % 2 )) -eq 0 ] || usage
@@ -55,6 +56,7 @@ case "$cmd" in
         --osds) osds=${2:?}; shift 2 ;;
         --store) store=${2:?}; shift 2 ;;
         --pool) pool=${2:?}; shift 2 ;;
+        --host) host=${2:?}; shift 2 ;;
         *) usage ;;
       esac
     done ;;
@@ -62,6 +64,7 @@ esac
 [[ "$osds" =~ ^[1-9][0-9]?$ ]] || fail "--osds must be 1..99, not '$osds'"
 [[ "$store" == memstore || "$store" == bluestore ]] || fail "--store must be memstore or bluestore, not '$store'"
 [[ "$pool" =~ ^[A-Za-z0-9_.-]+$ ]] || fail "--pool: letters, digits, '_', '.', '-' only"
+[[ "$host" =~ ^[0-9]{1,3}(\.[0-9]{1,3}){3}$ ]] || fail "--host must be an IPv4 address of this machine, not '$host'"
 mkdir -p "$dir"
 dir=$(cd "$dir" && pwd)
 conf=$dir/ceph.conf
@@ -238,10 +241,10 @@ cat >"$conf" <<EOF
 # Written by scripts/ceph-dev.sh: a throwaway development cluster.
 [global]
 fsid = $fsid
-mon host = [v2:127.0.0.1:$port,v1:127.0.0.1:$((port + 1))]
+mon host = [v2:$host:$port,v1:$host:$((port + 1))]
 mon initial members = a
-public addr = 127.0.0.1
-cluster addr = 127.0.0.1
+public addr = $host
+cluster addr = $host
 ms bind ipv6 = false
 auth cluster required = cephx
 auth service required = cephx
@@ -303,7 +306,7 @@ done
 chmod 600 "$dir"/*.keyring "$dir"/osd/*/keyring
 
 current=mon.a
-monmaptool --create --fsid "$fsid" --addv a "[v2:127.0.0.1:$port,v1:127.0.0.1:$((port + 1))]" "$dir/monmap" >>"$log"
+monmaptool --create --fsid "$fsid" --addv a "[v2:$host:$port,v1:$host:$((port + 1))]" "$dir/monmap" >>"$log"
 ceph-mon -c "$conf" --mkfs -i a --monmap "$dir/monmap" --keyring "$dir/mon.keyring" >>"$log" 2>&1
 detach mon.a ceph-mon -c "$conf" -i a -f
 

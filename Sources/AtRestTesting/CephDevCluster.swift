@@ -27,8 +27,8 @@ public struct CephDevCluster: Sendable {
     /// The cluster of the running suite.
     @TaskLocal public static var current: CephDevCluster?
 
-    public static func start(pool: String = "atrest", osds: Int = 1, store: Store = .memstore) throws -> CephDevCluster {
-        CephDevCluster(script: try CephDevScript.start(pool: pool, osds: osds, store: store))
+    public static func start(pool: String = "atrest", osds: Int = 1, store: Store = .memstore, host: String = "127.0.0.1") throws -> CephDevCluster {
+        CephDevCluster(script: try CephDevScript.start(pool: pool, osds: osds, store: store, host: host))
     }
 
     public func stop() throws { try script.stop() }

@@ -24,9 +24,12 @@ public struct CephDevScript: Sendable {
     public var adminKeyringFile: String { directory + "/client.admin.keyring" }
 
     /// Starts the cluster and returns once client.atrest can write (the script's ready line).
-    public static func start(pool: String = "atrest", osds: Int = 1, store: Store = .memstore, tag: String = "ceph") throws -> CephDevScript {
+    /// `host`: the address the monitor and OSDs bind (127.0.0.1; a veth end
+    /// for clients in other network namespaces).
+    public static func start(pool: String = "atrest", osds: Int = 1, store: Store = .memstore, tag: String = "ceph",
+                             host: String = "127.0.0.1") throws -> CephDevScript {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("atrest-\(tag)-\(UUID().uuidString.prefix(8))").path
-        let (status, output) = try run(["start", directory, "--pool", pool, "--osds", String(osds), "--store", store.rawValue])
+        let (status, output) = try run(["start", directory, "--pool", pool, "--osds", String(osds), "--store", store.rawValue, "--host", host])
         guard status == 0, output.contains("ceph-dev ready conf=\(directory)/ceph.conf user=client.atrest pool=\(pool)") else {
             _ = try? run(["stop", directory])
             throw Failure(description: "scripts/ceph-dev.sh start failed (exit \(status)):\n\(output)")

@@ -78,6 +78,44 @@ import Testing
     }
 }
 
+/// Several hosts on Ceph: the Ceph cluster, the identity service, the vault
+/// and the front door on one "host", two workers each in its own network
+/// namespace reaching the front door and the Ceph monitor and OSD over veth
+/// addresses; a full round trip, then one worker killed while the other
+/// serves. (CURVE is not on here: LocalCluster starts services without it;
+/// scripts/run.sh covers CURVE on every link.)
+@Suite(.serialized) struct MultiHostCephTests {
+    @Test func workersInOtherNamespacesServeFromCeph() async throws {
+        let net = TestNetwork.make()
+        defer { net.remove() }
+        try #require(!net.namespaces.isEmpty, "needs root and ip netns (this test is about other hosts)")
+        let ceph = try CephDevCluster.start(host: net.serviceHost)
+        defer { try? ceph.stop() }
+        var options = LocalCluster.deployClusterOptions(serviceHost: net.serviceHost)
+        options.storage = .rados(conf: ceph.confFile, user: "client.atrest", keyring: ceph.keyringFile, pools: [ceph.pool])
+        let cluster = try LocalCluster(options)
+        defer { cluster.stop() }
+        try cluster.addWorker("w-a", launcher: net.workerLauncher(0), statusHost: net.workerHost(0))
+        try cluster.addWorker("w-b", launcher: net.workerLauncher(1), statusHost: net.workerHost(1))
+        try await cluster.waitForWorkers(["w-a", "w-b"])
+        let metadata = try await cluster.bootstrap(accounts: ["acct-m"])["acct-m"]!
+        var written: [String: [UInt8]] = [:]
+        for round in 0..<2 {
+            if round == 1 {
+                cluster.killWorker("w-a")
+                try await cluster.waitForWorkers(["w-b"])
+            }
+            for i in 0..<8 {
+                let data = (0..<(300_000 + i)).map { UInt8(truncatingIfNeeded: $0 &* 5 &+ round &+ i) }
+                try await cluster.put("m\(round)-\(i)", data, metadata)
+                written["m\(round)-\(i)"] = data
+            }
+        }
+        for (name, data) in written { #expect(try await cluster.get(name, metadata) == data, "\(name)") }
+        print("multi-host test: \(net.description), Ceph monitor at \(net.serviceHost)")
+    }
+}
+
 /// Where the test's services and workers live (see `ScaleTests`).
 struct TestNetwork {
     var serviceHost = "127.0.0.1"
