@@ -9,7 +9,7 @@ extension StorageError {
     static func rados(_ error: RadosError, pool: String, user: String, _ what: String) -> StorageError {
         switch error.code {
         case .unreachable, .timedOut:
-            return StorageError(.io, "Ceph did not answer while \(what) (pool '\(pool)', user \(user)): \(error.message)")
+            return StorageError(.unavailable, "Ceph did not answer while \(what) (pool '\(pool)', user \(user)): \(error.message)")
         case .poolNotFound:
             return StorageError(.io, "\(error.message) (user \(user))")
         case .permissionDenied:

@@ -14,6 +14,7 @@ extension StorageError {
         case .integrityFailure, .unsupportedFormat:
             RPCStatus(.dataLoss, "integrity check failed: \(message)", details: ["reason": "integrity"])
         case .wrongKey: RPCStatus(.dataLoss, "integrity check failed: \(message)", details: ["reason": "wrongKey"])
+        case .unavailable: RPCStatus(.unavailable, "storage unavailable: \(message)", retryAfterMs: 1000, details: ["reason": "storageUnavailable"])
         default: RPCStatus(.internal, "storage error: \(message)")
         }
     }

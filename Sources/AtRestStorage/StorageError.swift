@@ -22,6 +22,10 @@ public struct StorageError: Error, Sendable, Equatable, CustomStringConvertible 
         public static let contentHashMismatch = Code(rawValue: "contentHashMismatch")
         /// A system call failed; the message names it and errno.
         public static let io = Code(rawValue: "io")
+        /// The medium did not answer in time (a Ceph cluster unreachable or
+        /// its OSDs down). Nothing was acknowledged; a write may or may not
+        /// have happened, so only an idempotent call may be retried blindly.
+        public static let unavailable = Code(rawValue: "unavailable")
     }
 
     public var code: Code

@@ -88,7 +88,7 @@ extension BackendFactory {
         configuration.cephConf = unreachable
         configuration.pool = ceph.pool
         error = try await storageError { try await configuration.open() }
-        #expect(error.code == .io && error.message.contains("127.0.0.1:1"), "\(error)")
+        #expect(error.code == .unavailable && error.message.contains("127.0.0.1:1"), "\(error)")
 
         let keyring = ceph.directory + "/client.looker.keyring"
         _ = try ceph.admin(["auth", "get-or-create", "client.looker", "mon", "allow r", "osd", "allow r pool=\(ceph.pool)", "-o", keyring])

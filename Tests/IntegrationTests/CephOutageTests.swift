@@ -1,0 +1,63 @@
+import AtRestMessaging
+import AtRestTesting
+import AtRestWire
+import Foundation
+import Testing
+
+/// Ceph going away under a running cluster: with the only OSD frozen
+/// (SIGSTOP: it neither answers nor closes its connections, the worst case
+/// for a client), blob calls answer UNAVAILABLE (retryable; "storage
+/// unavailable") within the Ceph timeout instead of hanging or failing as
+/// INTERNAL, the worker stays up, and once the OSD runs again everything
+/// acknowledged before reads back and new puts work.
+@Suite(.serialized) struct CephOutageTests {
+    @Test func callsAnswerUnavailableWhileCephIsDownAndRecoverAfter() async throws {
+        let ceph = try CephDevCluster.start()
+        defer { try? ceph.stop() }
+        var options = LocalCluster.Options(rootTag: "outage", workers: 1)
+        options.storage = .rados(conf: ceph.confFile, user: "client.atrest", keyring: ceph.keyringFile, pools: [ceph.pool])
+        let cluster = try LocalCluster(options)
+        defer { cluster.stop() }
+        let (alice, _) = try await cluster.bootstrapUsers()
+        let c = cluster.client
+        _ = try await c.call(AccountMethod.create.name, request: AccountCreateRequest(accountID: "outage"), as: AccountInfo.self, metadata: alice)
+        let m = alice.merging(["account": "outage"]) { $1 }
+        _ = try await c.call(BlobMethod.createContainer.name, request: ContainerRequest(container: "box"), as: EmptyMessage.self, metadata: m)
+        let before = (0..<100_000).map { UInt8(truncatingIfNeeded: $0 &* 3) }
+        _ = try await c.call(BlobMethod.put.name, request: BlobPutRequest(container: "box", name: "before"), as: BlobProperties.self,
+                             payload: [before], metadata: m)
+
+        let osd = try Self.pid(of: "osd.0", in: ceph)
+        kill(osd, SIGSTOP)
+        defer { kill(osd, SIGCONT) }
+        let started = ContinuousClock.now
+        await expectCode(.unavailable, contains: "storage unavailable") {
+            _ = try await c.call(BlobMethod.put.name, request: BlobPutRequest(container: "box", name: "during"), as: BlobProperties.self,
+                                 payload: [[1, 2, 3]], timeout: .seconds(60), metadata: m)
+        }
+        let waited = ContinuousClock.now - started
+        #expect(waited < .seconds(45), "the put answered after \(waited)")
+        await expectCode(.unavailable, contains: "Ceph did not answer") {
+            _ = try await c.call(BlobMethod.get.name, request: BlobGetRequest(container: "box", name: "before"), as: BlobGetResponse.self,
+                                 timeout: .seconds(60), metadata: m)
+        }
+        #expect(cluster.workers["w0"]?.isRunning == true, "the worker stays up")
+
+        kill(osd, SIGCONT)
+        try await eventually {
+            let got = try await c.call(BlobMethod.get.name, request: BlobGetRequest(container: "box", name: "before"), as: BlobGetResponse.self,
+                                       timeout: .seconds(30), metadata: m)
+            guard got.payload.flatMap({ $0 }) == before else { throw RPCStatus(.dataLoss, "'before' read back different bytes") }
+        }
+        _ = try await c.call(BlobMethod.put.name, request: BlobPutRequest(container: "box", name: "after"), as: BlobProperties.self,
+                             payload: [[7]], timeout: .seconds(30), metadata: m)
+        print("Ceph outage: the put answered UNAVAILABLE after \(waited)")
+    }
+
+    /// The pid ceph-dev.sh recorded for `daemon` (DIR/pids: "name pid" lines).
+    static func pid(of daemon: String, in ceph: CephDevCluster) throws -> pid_t {
+        let lines = try String(contentsOfFile: ceph.directory + "/pids", encoding: .utf8).split(separator: "\n")
+        let line = try #require(lines.first { $0.hasPrefix(daemon + " ") }, "no \(daemon) in \(ceph.directory)/pids")
+        return try #require(pid_t(line.split(separator: " ")[1]))
+    }
+}
