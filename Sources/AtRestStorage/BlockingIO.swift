@@ -2,8 +2,8 @@ import Dispatch
 
 /// Runs file I/O (reads, writes, fsync) on a dispatch queue instead of the
 /// cooperative pool: with two cores the pool has two threads, and an fsync
-/// holding one of them would stall every other call on the worker. The
-/// worker's blob service and `LocalBackend` share this one queue.
+/// holding one of them would stall every other call on the worker. Every
+/// `LocalBackend` call runs on this one queue (the store above it is async).
 public enum BlockingIO {
     private static let queue = DispatchQueue(label: "atrest.worker.io", attributes: .concurrent)
 

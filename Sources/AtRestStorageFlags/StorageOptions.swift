@@ -20,9 +20,15 @@ public struct StorageOptions: ParsableArguments {
     public init() {}
 
     /// The checked configuration (`BackendConfiguration(backend:...)` names a wrong flag).
-    public func configuration(dataDirectory: String) throws -> BackendConfiguration {
+    public func configuration(dataDirectory: String) throws(StorageError) -> BackendConfiguration {
         try BackendConfiguration(backend: backend, dataDirectory: dataDirectory, cephConf: cephConf, cephUser: cephUser,
                                  keyringFile: cephKeyring, pool: pool.first)
+    }
+
+    /// `configuration`, with a wrong combination as the flag parser's own
+    /// error (both services' `validate()`).
+    public func validated(dataDirectory: String) throws -> BackendConfiguration {
+        do { return try configuration(dataDirectory: dataDirectory) } catch { throw ValidationError(error.message) }
     }
 
     /// Opens every pool (`StoragePools.open`).

@@ -17,6 +17,12 @@ public struct CephDevCluster: Sendable {
         RadosConfiguration(confFile: confFile, user: "client.atrest", keyringFile: keyringFile, timeout: .seconds(10))
     }
 
+    /// This cluster as a `LocalCluster`'s storage (client.atrest; its pool
+    /// first, then `extraPools`).
+    public func clusterStorage(extraPools: [String] = []) -> LocalClusterOptions.Storage {
+        script.clusterStorage(extraPools: extraPools)
+    }
+
     /// The configuration of client.atrest with another operation timeout.
     public func configuration(timeout: Duration) -> RadosConfiguration {
         var configuration = configuration

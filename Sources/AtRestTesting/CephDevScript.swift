@@ -37,6 +37,12 @@ public struct CephDevScript: Sendable {
         return CephDevScript(directory: directory, pool: pool, osds: osds, store: store)
     }
 
+    /// This cluster as a `LocalCluster`'s storage (client.atrest; its pool
+    /// first, then `extraPools`).
+    public func clusterStorage(extraPools: [String] = []) -> LocalClusterOptions.Storage {
+        .rados(conf: confFile, user: "client.atrest", keyring: keyringFile, pools: [pool] + extraPools)
+    }
+
     /// Stops the daemons (waiting until they are gone) and removes the directory.
     public func stop() throws {
         let (status, output) = try Self.run(["stop", directory])

@@ -77,7 +77,7 @@ struct EndToEndBench: AsyncParsableCommand {
         if backend == "rados" {
             let started = try CephDevScript.start(pool: "atrest", osds: devOSDs, store: CephDevScript.Store(rawValue: devStore)!, tag: "bench-ceph")
             dev = started
-            storage = .rados(conf: started.confFile, user: "client.atrest", keyring: started.keyringFile, pools: ["atrest"])
+            storage = started.clusterStorage()
             let pool = try RadosCluster(RadosConfiguration(confFile: started.confFile, user: "client.atrest", keyringFile: started.keyringFile,
                                                            timeout: .seconds(60))).openPool("atrest")
             print("rados: a ceph-dev cluster (\(devOSDs) \(devStore) OSD\(devOSDs == 1 ? "" : "s")), pool atrest; the ceiling is librados aio on the same pool")

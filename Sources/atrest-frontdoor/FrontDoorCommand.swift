@@ -46,12 +46,8 @@ struct FrontDoorCommand: AsyncParsableCommand {
     var slowClientTimeoutMs = 5000
 
     func validate() throws {
-        if storage.backend == "local", storage.cephConf != nil || storage.cephUser != nil || storage.cephKeyring != nil || !storage.pool.isEmpty {
-            throw ValidationError("--ceph-conf, --ceph-user, --ceph-keyring and --pool apply to --backend rados only")
-        }
-        if storage.backend != "local" {
-            do { _ = try storage.configuration(dataDirectory: "") } catch let error as StorageError { throw ValidationError(error.message) }
-            if registryStore != nil { throw ValidationError("--registry-store applies to --backend local only (with rados the registry is in the first --pool)") }
+        if try storage.validated(dataDirectory: dataDir).kind != .local, registryStore != nil {
+            throw ValidationError("--registry-store applies to --backend local only (with rados the registry is in the first --pool)")
         }
         for (flag, value) in [("--max-calls-per-client", maxCallsPerClient), ("--max-queued-mib-per-client", maxQueuedMibPerClient),
                               ("--client-buffer-mib", clientBufferMib), ("--slow-client-timeout-ms", slowClientTimeoutMs)]

@@ -38,7 +38,7 @@ struct WorkerCommand: AsyncParsableCommand {
     @Option(help: "CURVE public key of the key vault (RPC and events).") var vaultServerKey: String?
 
     func validate() throws {
-        do { _ = try storage.configuration(dataDirectory: dataDir) } catch let error as StorageError { throw ValidationError(error.message) }
+        _ = try storage.validated(dataDirectory: dataDir)
     }
 
     func run() async throws {

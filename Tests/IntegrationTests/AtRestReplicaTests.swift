@@ -16,7 +16,7 @@ import Testing
         let ceph = try CephDevCluster.start(osds: 2, store: .bluestore)
         defer { try? ceph.stop() }
         var options = LocalCluster.Options(rootTag: "replicas", workers: 2)
-        options.storage = .rados(conf: ceph.confFile, user: "client.atrest", keyring: ceph.keyringFile, pools: [ceph.pool])
+        options.storage = ceph.clusterStorage()
         let cluster = try LocalCluster(options)
         defer { cluster.stop() }
         let (alice, _) = try await cluster.bootstrapUsers()

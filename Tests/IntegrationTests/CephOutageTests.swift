@@ -15,7 +15,7 @@ import Testing
         let ceph = try CephDevCluster.start()
         defer { try? ceph.stop() }
         var options = LocalCluster.Options(rootTag: "outage", workers: 1)
-        options.storage = .rados(conf: ceph.confFile, user: "client.atrest", keyring: ceph.keyringFile, pools: [ceph.pool])
+        options.storage = ceph.clusterStorage()
         let cluster = try LocalCluster(options)
         defer { cluster.stop() }
         let (alice, _) = try await cluster.bootstrapUsers()

@@ -92,7 +92,7 @@ import Testing
         let ceph = try CephDevCluster.start(host: net.serviceHost)
         defer { try? ceph.stop() }
         var options = LocalCluster.deployClusterOptions(serviceHost: net.serviceHost)
-        options.storage = .rados(conf: ceph.confFile, user: "client.atrest", keyring: ceph.keyringFile, pools: [ceph.pool])
+        options.storage = ceph.clusterStorage()
         let cluster = try LocalCluster(options)
         defer { cluster.stop() }
         try cluster.addWorker("w-a", launcher: net.workerLauncher(0), statusHost: net.workerHost(0))

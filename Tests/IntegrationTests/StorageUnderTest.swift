@@ -32,8 +32,7 @@ struct ClusterOnStorage {
                 try started.admin(["auth", "caps", "client.atrest", "mon", "allow r",
                                    "osd", ([started.pool] + extraPools.map(\.name)).map { "allow rw pool=\($0)" }.joined(separator: ", ")])
             }
-            options.storage = .rados(conf: started.confFile, user: "client.atrest", keyring: started.keyringFile,
-                                     pools: [started.pool] + extraPools.map(\.name))
+            options.storage = started.clusterStorage(extraPools: extraPools.map(\.name))
         }
         defer { try? ceph?.stop() }
         let cluster = try LocalCluster(options)
