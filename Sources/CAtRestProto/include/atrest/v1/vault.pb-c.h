@@ -306,7 +306,8 @@ struct  Atrest__V1__WrapRequest
    */
   ProtobufCBinaryData plaintext;
   /*
-   * Bound to the wrapped blob (e.g. the account id); unwrap must present it.
+   * Bound to the wrapped blob; unwrap must present it. AtRest's services pass
+   * "atrest/v1/account:" + the account id (docs/FORMAT.md "Key chain at rest").
    */
   ProtobufCBinaryData context;
 };
@@ -346,7 +347,8 @@ struct  Atrest__V1__GenerateWrappedKeyRequest
   char *provider;
   char *key_id;
   /*
-   * Bound to the wrapped blob (e.g. the account id); unwrap must present it.
+   * Bound to the wrapped blob; unwrap must present it. AtRest's services pass
+   * "atrest/v1/account:" + the account id (docs/FORMAT.md "Key chain at rest").
    */
   ProtobufCBinaryData context;
 };
