@@ -13,8 +13,9 @@ packages=(
 )
 # Extra packages for the test suite (other-language clients, tooling).
 if [ "${1:-}" = "--test" ]; then
-  # gcc/libc6-dev: `cc` for the C client example; python3-yaml: the compose file check
-  packages+=(python3 python3-zmq python3-protobuf protobuf-compiler gcc libc6-dev python3-yaml)
+  # gcc/libc6-dev: `cc` for the C client example; python3-yaml: the compose file check;
+  # python3-cryptography: the independent decoder of the data at rest (clients/python/atrest_decode.py)
+  packages+=(python3 python3-zmq python3-protobuf python3-cryptography protobuf-compiler gcc libc6-dev python3-yaml)
   # ceph-mon/osd: the throwaway cluster of scripts/ceph-dev.sh (RadosTests); it starts no manager,
   # and Debian's ceph-mon and ceph-osd do not depend on ceph-mgr (with its Python web stack)
   packages+=(ceph-mon ceph-osd)

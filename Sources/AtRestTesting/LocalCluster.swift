@@ -92,13 +92,19 @@ public final class LocalCluster: @unchecked Sendable {
 
     /// Terminates every process (workers first) and removes `root`.
     public func stop() {
+        stopProcesses()
+        try? FileManager.default.removeItem(atPath: root)
+    }
+
+    /// Terminates every process (workers first) and keeps `root`, e.g. to
+    /// read the data offline; `stop()` still removes it.
+    public func stopProcesses() {
         client.close()
         for name in workerNames { _ = workers[name]?.terminate() }
         for extra in extraFrontDoors { _ = extra.terminate() }
         _ = frontDoor.terminate()
         _ = vault.terminate()
         _ = identity.terminate()
-        try? FileManager.default.removeItem(atPath: root)
     }
 
     /// The secret in the credential file the identity wrote for `name` (admin, frontdoor, …).

@@ -8,7 +8,7 @@ import Testing
 enum ClientTools {
     /// Debian's interpreter: the `python3` on PATH may be a pyenv build without pyzmq.
     static let python = "/usr/bin/python3"
-    static let setupHint = "install the client test dependencies with `scripts/setup.sh --test` (python3-zmq, python3-protobuf, protobuf-compiler, a C compiler)"
+    static let setupHint = "install the client test dependencies with `scripts/setup.sh --test` (python3-zmq, python3-protobuf, python3-cryptography, protobuf-compiler, a C compiler)"
 
     /// The repository root (this file is Tests/IntegrationTests/ClientsSupport.swift).
     static let repoRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
@@ -72,14 +72,14 @@ enum ClientTools {
     }
 
     /// Fails the test (with the install command) unless /usr/bin/python3 can
-    /// import zmq and google.protobuf and protoc is installed.
-    static func requirePython(in directory: String) async throws {
+    /// import `modules` and protoc is installed.
+    static func requirePython(in directory: String, modules: [String] = ["zmq", "google.protobuf"]) async throws {
         guard FileManager.default.isExecutableFile(atPath: python) else {
             throw Failure("\(python) is missing; \(setupHint)")
         }
-        let probe = try await run(python, ["-c", "import zmq, google.protobuf"], in: directory)
+        let probe = try await run(python, ["-c", "import " + modules.joined(separator: ", ")], in: directory)
         guard probe.status == 0 else {
-            throw Failure("\(python) cannot import zmq/google.protobuf (\(probe.stderr.trimmingCharacters(in: .whitespacesAndNewlines))); \(setupHint)")
+            throw Failure("\(python) cannot import \(modules.joined(separator: "/")) (\(probe.stderr.trimmingCharacters(in: .whitespacesAndNewlines))); \(setupHint)")
         }
         guard let protoc = which("protoc") else { throw Failure("protoc is not on PATH; \(setupHint)") }
         _ = protoc
