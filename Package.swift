@@ -21,6 +21,7 @@ let package = Package(
         .executable(name: "atrest-frontdoor", targets: ["atrest-frontdoor"]),
         .executable(name: "atrest-worker", targets: ["atrest-worker"]),
         .executable(name: "atrest-store-writer", targets: ["atrest-store-writer"]),
+        .executable(name: "atrest-recover", targets: ["atrest-recover"]),
         // Key-provider plug-ins: loaded by the vault with dlopen (docs/KEY-PROVIDERS.md).
         .library(name: "KeyProviderManaged", type: .dynamic, targets: ["KeyProviderManaged"]),
         .library(name: "KeyProviderCustomer", type: .dynamic, targets: ["KeyProviderCustomer"]),
@@ -155,6 +156,12 @@ let package = Package(
                 "AtRestClient", "AtRestTokens", "AtRestMessaging", "AtRestWire", "AtRestServiceKit", "AtRestRuntime",
                 argumentParser,
             ]),
+        // Offline disaster recovery from root keys and data directories (docs/OPERATIONS.md "Offline recovery"):
+        // reads the vault's provider state, the front door's registry and the store itself, so it is not part of the CLI.
+        .executableTarget(
+            name: "atrest-recover",
+            dependencies: ["AtRestKeyVault", "AtRestFrontDoor", "AtRestStorage", "AtRestLocalState", "AtRestCrypto", "AtRestWire",
+                           "AtRestServiceKit", argumentParser]),
         // Test helper: writes objects in a loop until killed (crash test).
         .executableTarget(
             name: "atrest-store-writer",

@@ -131,7 +131,9 @@ public final class AccountRegistry: Sendable {
     }
 
     /// Every record name in the registry container.
-    func listNames() async throws -> [String] {
+    func listNames() async throws -> [String] { try await Self.listNames(on: backend) }
+
+    static func listNames(on backend: any StorageBackend) async throws -> [String] {
         var names: [String] = []
         var continuation: String?
         repeat {

@@ -70,15 +70,21 @@ extension KeyVault {
         let ref = parsed.key
         return try auditedKey(KeyVaultMethod.unwrap.verb, ref, caller, callID, version: { $0.ref.version }) { ref throws(VaultError) in
             try requireGrant(caller, .unwrap, ref)
-            let provider = try provider(ref.provider)
-            let kcv = try provider.checkValue(ref.keyID, version: ref.version)
-            guard ConstantTime.equals(kcv, parsed.checkValue) else {
-                throw VaultError(.wrongKey, "wrong key: the blob was wrapped by different key material than \(ref) holds (was the key purged and re-created under the same name?)")
-            }
-            let secret = try provider.unwrap(ref.keyID, version: ref.version, wrapped: parsed.providerBytes[...],
-                                             aad: WrappedKey.aad(header: parsed.header, context: context))
-            return (secret, ref)
+            return (try Self.unwrap(parsed, with: try provider(ref.provider), context: context), ref)
         }
+    }
+
+    /// The unwrap itself, after every policy check: the key check value
+    /// first (another key under the same name is `.wrongKey`), then the
+    /// provider's AEAD over the header and `context`. Shared with `OfflineKeyring`.
+    static func unwrap(_ parsed: WrappedKey, with provider: LoadedProvider, context: [UInt8]) throws(VaultError) -> SecretBytes {
+        let ref = parsed.key
+        let kcv = try provider.checkValue(ref.keyID, version: ref.version)
+        guard ConstantTime.equals(kcv, parsed.checkValue) else {
+            throw VaultError(.wrongKey, "wrong key: the blob was wrapped by different key material than \(ref) holds (was the key purged and re-created under the same name?)")
+        }
+        return try provider.unwrap(ref.keyID, version: ref.version, wrapped: parsed.providerBytes[...],
+                                   aad: WrappedKey.aad(header: parsed.header, context: context))
     }
 
     /// Stored data now holds one more wrapped account key made with `key`

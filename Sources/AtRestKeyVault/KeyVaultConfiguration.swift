@@ -121,4 +121,17 @@ public struct ProviderSpec: Sendable, Equatable {
     public static func cTest(config: String = "") -> ProviderSpec {
         ProviderSpec(name: "ctest", library: "libKeyProviderCTest.so", config: config)
     }
+
+    /// The spec `--provider NAME` means: a shipped provider, or for any other
+    /// name `libKeyProvider<Name>.so`, so a missing plug-in is reported by the
+    /// loader with the file it looked for.
+    public static func named(_ name: String, config: String = "") -> ProviderSpec {
+        switch name {
+        case "managed": return .managed(config: config)
+        case "customer": return .customer(config: config)
+        case "revoked-test": return .revokedTest(config: config)
+        case "ctest": return .cTest(config: config)
+        default: return ProviderSpec(name: name, library: "libKeyProvider\(name.prefix(1).uppercased() + name.dropFirst()).so", config: config)
+        }
+    }
 }

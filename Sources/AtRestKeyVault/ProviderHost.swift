@@ -9,10 +9,13 @@ import AtRestWire
 final class ProviderHostContext: @unchecked Sendable {
     let state: SealedFile
     let clock: @Sendable () -> Int64
+    /// Refuse `store_state` (offline recovery never writes the vault's files).
+    let readOnly: Bool
 
-    init(state: SealedFile, clock: @escaping @Sendable () -> Int64) {
+    init(state: SealedFile, clock: @escaping @Sendable () -> Int64, readOnly: Bool = false) {
         self.state = state
         self.clock = clock
+        self.readOnly = readOnly
     }
 
     /// A host table whose callbacks reach this context; freed by the caller.
@@ -61,8 +64,13 @@ private func hostStoreState(
     _ context: UnsafeMutableRawPointer?, _ data: UnsafePointer<UInt8>?, _ length: Int,
     _ msg: UnsafeMutablePointer<CChar>?, _ cap: Int
 ) -> Int32 {
+    let host = hostContext(context)
+    guard !host.readOnly else {
+        writeMessage("the provider state is opened read-only (offline recovery)", msg, cap)
+        return Int32(ATREST_KP_INTERNAL.rawValue)
+    }
     do {
-        try hostContext(context).state.write(UnsafeRawBufferPointer(start: data, count: length))
+        try host.state.write(UnsafeRawBufferPointer(start: data, count: length))
         return Int32(ATREST_KP_OK.rawValue)
     } catch {
         writeMessage(error.message, msg, cap)

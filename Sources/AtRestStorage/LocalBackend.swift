@@ -32,7 +32,8 @@ public final class LocalBackend: StorageBackend {
     public let directory: String
     /// Temp files of dead writers removed when the backend was opened.
     public let cleanedTempFiles: Int
-    let writer: WriterLock
+    /// nil when opened `readingOnly`.
+    let writer: WriterLock?
     let directorySync = DirectorySync()
     /// Replaced and deleted files kept for reuse as temp files (see `SparePool`).
     let spares = SparePool()
@@ -45,7 +46,26 @@ public final class LocalBackend: StorageBackend {
         self.directory = directory
         try FileSystem.makeDirectory(directory)
         writer = try WriterLock(storeDirectory: directory)
-        cleanedTempFiles = try AtomicFile.cleanStoreLeftovers(directory, writers: writer)
+        cleanedTempFiles = try AtomicFile.cleanStoreLeftovers(directory, writers: writer!)
+    }
+
+    /// Opens an existing directory for reading only (offline recovery,
+    /// `atrest-recover`): no writer lock, no clean-up of temp files, and
+    /// every verb that would change something fails with `.invalidArgument`,
+    /// so nothing in the directory is created, changed or removed.
+    public init(readingOnly directory: String) throws {
+        guard FileSystem.exists(directory) else {
+            throw StorageError(.containerNotFound, "store directory '\(directory)' does not exist")
+        }
+        self.directory = directory
+        writer = nil
+        cleanedTempFiles = 0
+    }
+
+    /// This instance's writer id; `.invalidArgument` when opened read-only.
+    func writerID() throws -> String {
+        guard let writer else { throw StorageError(.invalidArgument, "store '\(directory)' is opened read-only") }
+        return writer.id
     }
 
     public var kind: BackendKind { .local }
@@ -56,6 +76,7 @@ public final class LocalBackend: StorageBackend {
     // MARK: Containers
 
     public func createContainer(_ container: BackendContainer) async throws {
+        _ = try writerID()
         try await BlockingIO.run { [self] in
             let dir = path(container)
             let parent = FileSystem.parent(of: dir)
@@ -69,6 +90,7 @@ public final class LocalBackend: StorageBackend {
     }
 
     public func deleteContainer(_ container: BackendContainer) async throws {
+        _ = try writerID()
         try await BlockingIO.run { [self] in
             let dir = try existing(container)
             let entries = try FileSystem.list(dir)
@@ -99,7 +121,7 @@ public final class LocalBackend: StorageBackend {
 
     public func beginPut(_ name: BackendName, condition: WriteCondition) async throws -> any BackendUpload {
         try await BlockingIO.run { [self] in
-            let file = try AtomicFile(directory: try existing(name.container), owner: writer.id, spares: spares, directorySync: directorySync)
+            let file = try AtomicFile(directory: try existing(name.container), owner: try writerID(), spares: spares, directorySync: directorySync)
             return LocalUpload(backend: self, name: name, condition: condition, file: file)
         }
     }
@@ -126,6 +148,7 @@ public final class LocalBackend: StorageBackend {
 
     public func delete(_ name: BackendName, condition: WriteCondition) async throws {
         guard condition != .mustNotExist else { throw StorageError(.invalidArgument, "a delete cannot require that the object does not exist") }
+        let owner = try writerID()
         try await BlockingIO.run { [self] in
             let dir = try existing(name.container)
             try withContainerLock(dir) {
@@ -133,7 +156,7 @@ public final class LocalBackend: StorageBackend {
                 if case .mustMatch(let version) = condition, current.version != version {
                     throw StorageError(.conditionFailed, "backend object \(name) is at another version; nothing was deleted")
                 }
-                AtomicFile.discard(path(name), in: dir, owner: writer.id, spares: spares)
+                AtomicFile.discard(path(name), in: dir, owner: owner, spares: spares)
             }
             try directorySync.sync(dir)
         }
@@ -151,6 +174,7 @@ public final class LocalBackend: StorageBackend {
     }
 
     public func link(_ links: [BackendLink]) async throws {
+        _ = try writerID()
         try await BlockingIO.run { [self] in
             var directories: Set<String> = []
             for link in links {

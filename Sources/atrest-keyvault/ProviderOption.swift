@@ -18,25 +18,11 @@ enum ProviderOption {
                 let name = String(value[..<eq])
                 return ProviderSpec(name: name, library: String(value[value.index(after: eq)...]), config: configByName[name] ?? "")
             }
-            let config = configByName[value] ?? ""
-            switch value {
-            case "managed": return .managed(config: config)
-            case "customer": return .customer(config: config)
-            case "revoked-test": return .revokedTest(config: config)
-            case "ctest": return .cTest(config: config)
-            default:
-                // Unknown names load lib<Name>.so, so a missing plug-in is
-                // reported by the loader with the file it looked for.
-                return ProviderSpec(name: value, library: "libKeyProvider\(value.capitalizedFirst).so", config: config)
-            }
+            return ProviderSpec.named(value, config: configByName[value] ?? "")
         }
         for name in configByName.keys where !specs.contains(where: { $0.name == name }) {
             throw ValidationError("--provider-config names '\(name)', which is not a --provider")
         }
         return specs
     }
-}
-
-extension String {
-    var capitalizedFirst: String { prefix(1).uppercased() + dropFirst() }
 }

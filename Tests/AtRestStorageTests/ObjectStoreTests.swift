@@ -114,7 +114,7 @@ import Glibc
     @Test func deadWritersTempFilesAreCleanedLiveOnesKept() async throws {
         try await withStore { store, dir in
             let container = try Fixtures.containerPath(store, "acct", "photos", key)
-            let live = try AtomicFile(directory: container, owner: Fixtures.local(store).writer.id)
+            let live = try AtomicFile(directory: container, owner: Fixtures.local(store).writer!.id)
             try [1, 2, 3].withUnsafeBytes { try live.append($0) }
             let dead = "\(container)/.tmp-deadbeef"
             let fd = open(dead, O_CREAT | O_WRONLY, 0o600); close(fd)

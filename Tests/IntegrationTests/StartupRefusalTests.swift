@@ -36,6 +36,7 @@ import Testing
             ("atrest-worker", ["--data-dir", directory + "/objects", "--credentials-file", directory + "/none.secret"]),
             ("atrest", ["curve", "keygen", directory + "/a.curve"]),
             ("atrest-store-writer", [directory + "/objects", "1"]),
+            ("atrest-recover", ["--vault-dir", directory + "/vault", "--frontdoor-dir", directory + "/frontdoor", "--data-dir", directory + "/objects"]),
         ]
         for (tool, arguments) in commands {
             let refused = try await runTool(tool, arguments, environment: ["ATREST_FIPS": "1"], killAfter: .seconds(20))

@@ -1,0 +1,96 @@
+import Glibc
+
+/// Writes recovered plaintext under `DIR/<account>/<container>/<name>`,
+/// each component %-encoded (every byte outside `A-Z a-z 0-9 - _ .`, and a
+/// leading "."), so no name can leave the directory or collide with
+/// another. Refuses a directory inside the data it reads.
+struct Extractor: Sendable {
+    let directory: String
+
+    init(directory: String, dataDirectories: [String]) throws {
+        // Checked before anything is created: the parent must exist already.
+        let trimmed = directory.hasSuffix("/") && directory.count > 1 ? String(directory.dropLast()) : directory
+        let slash = trimmed.lastIndex(of: "/")
+        let parent = slash.map { $0 == trimmed.startIndex ? "/" : String(trimmed[..<$0]) } ?? "."
+        let leaf = slash.map { String(trimmed[trimmed.index(after: $0)...]) } ?? trimmed
+        guard let resolvedParent = Self.realPath(parent), !leaf.isEmpty, leaf != ".", leaf != ".." else {
+            throw RecoveryRefusal("the extract directory '\(directory)' needs an existing parent directory")
+        }
+        let target = (resolvedParent == "/" ? "" : resolvedParent) + "/" + leaf
+        for data in dataDirectories {
+            if let source = Self.realPath(data), target == source || target.hasPrefix(source + "/") {
+                throw RecoveryRefusal("the extract directory '\(directory)' is inside the data directory '\(data)'; recovery never writes into the data")
+            }
+        }
+        try Self.makeDirectory(target)
+        self.directory = target
+    }
+
+    /// A new file for one blob (an existing file is an error: nothing is overwritten).
+    func create(account: String, container: String, name: String) throws -> ExtractedFile {
+        var path = directory
+        for component in [account, container] {
+            path += "/" + Self.encode(component)
+            try Self.makeDirectory(path)
+        }
+        path += "/" + Self.encode(name)
+        let fd = Glibc.open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw RecoveryRefusal("cannot create '\(path)': \(String(cString: strerror(errno)))") }
+        return ExtractedFile(fd: fd, path: path)
+    }
+
+    static func encode(_ component: String) -> String {
+        var out = ""
+        for (index, byte) in component.utf8.enumerated() {
+            let plain = (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5a) || (byte >= 0x61 && byte <= 0x7a)
+                || byte == 0x2d || byte == 0x5f || (byte == 0x2e && index > 0)
+            out += plain ? String(UnicodeScalar(byte)) : "%" + String(byte, radix: 16, uppercase: true).leftPadded(to: 2)
+        }
+        return out
+    }
+
+    static func makeDirectory(_ path: String) throws {
+        guard mkdir(path, 0o700) == 0 || errno == EEXIST else {
+            throw RecoveryRefusal("cannot create directory '\(path)': \(String(cString: strerror(errno)))")
+        }
+    }
+
+    static func realPath(_ path: String) -> String? {
+        guard let resolved = realpath(path, nil) else { return nil }
+        defer { free(resolved) }
+        return String(cString: resolved)
+    }
+}
+
+/// One blob's output file.
+final class ExtractedFile {
+    let fd: Int32
+    let path: String
+
+    init(fd: Int32, path: String) {
+        self.fd = fd
+        self.path = path
+    }
+
+    deinit { close(fd) }
+
+    func write(_ bytes: UnsafeRawBufferPointer) throws {
+        var offset = 0
+        while offset < bytes.count {
+            let n = Glibc.write(fd, bytes.baseAddress! + offset, bytes.count - offset)
+            if n < 0, errno == EINTR { continue }
+            guard n > 0 else { throw RecoveryRefusal("writing '\(path)' failed: \(String(cString: strerror(errno)))") }
+            offset += n
+        }
+    }
+
+    func finish() throws {
+        guard fsync(fd) == 0 else { throw RecoveryRefusal("fsync of '\(path)' failed: \(String(cString: strerror(errno)))") }
+    }
+
+    func discard() { unlink(path) }
+}
+
+private extension String {
+    func leftPadded(to count: Int) -> String { String(repeating: "0", count: max(0, count - self.count)) + self }
+}

@@ -1,0 +1,152 @@
+import AtRestCrypto
+import AtRestFrontDoor
+import AtRestKeyVault
+import AtRestLocalState
+import AtRestStorage
+import AtRestWire
+
+/// The offline walk: every account of the registry, its key unwrapped with
+/// the vault's own plug-ins (`OfflineKeyring`), its containers and objects
+/// read through the store's own readers (`ObjectStore` on a read-only
+/// `LocalBackend`), so every header, name binding, block list and segment
+/// tag is checked exactly as the workers check it. One damaged object or
+/// account is reported and the walk goes on.
+struct Recovery: Sendable {
+    enum Mode: Sendable { case list, verify, extract }
+
+    let keyring: OfflineKeyring
+    let registry: [AccountRecord]
+    let damagedRecords: [RegistryReader.Damaged]
+    let store: ObjectStore
+    let extractor: Extractor?
+    let output: RecoveryOutput
+
+    /// Opens everything it reads, refusing (with what to fix) a missing or
+    /// wrong root key, a missing directory or an extract directory inside the data.
+    static func open(_ sources: RecoverySources, output: RecoveryOutput) async throws -> Recovery {
+        let vaultKey = try RootKeyFile.resolve(path: sources.vaultRootKeyFile, environmentVariable: "ATREST_VAULT_ROOT_KEY",
+                                               mayCreate: false, service: "vault")
+        let keyring = try OfflineKeyring(dataDirectory: sources.vaultDirectory, rootKey: vaultKey, pluginDirectory: sources.pluginDirectory)
+        let frontDoorKey = try RegistryReader.rootKey(path: sources.frontDoorRootKeyFile)
+        let reader = try RegistryReader(backend: try LocalBackend(readingOnly: sources.registryDirectory), rootKey: frontDoorKey)
+        let (records, damaged) = try await reader.records()
+        if records.isEmpty, !damaged.isEmpty {
+            throw RecoveryRefusal("the front door root key does not open any of the \(damaged.count) registry records in '\(sources.registryDirectory)/registry': wrong key or damaged files")
+        }
+        let extractor = try sources.extractDirectory.map { directory in
+            try Extractor(directory: directory, dataDirectories: [sources.vaultDirectory, sources.registryDirectory, sources.objectsDirectory])
+        }
+        return Recovery(keyring: keyring, registry: records, damagedRecords: damaged,
+                        store: ObjectStore(backend: try LocalBackend(readingOnly: sources.objectsDirectory)),
+                        extractor: extractor, output: output)
+    }
+
+    func run(_ mode: Mode, accounts only: [String]) async -> RecoverySummary {
+        var summary = RecoverySummary()
+        for damaged in damagedRecords {
+            output.line("damaged registry record \(damaged.name): \(damaged.reason)")
+            summary.damaged += 1
+        }
+        let records = only.isEmpty ? registry : registry.filter { only.contains($0.info.accountID) }
+        for missing in only where !records.contains(where: { $0.info.accountID == missing }) {
+            output.line("damaged account \(missing): not in the registry")
+            summary.damaged += 1
+        }
+        for record in records {
+            summary.accounts += 1
+            await recover(record, mode, &summary)
+        }
+        return summary
+    }
+
+    private func recover(_ record: AccountRecord, _ mode: Mode, _ summary: inout RecoverySummary) async {
+        let account = record.info.accountID, e = record.info.encryption
+        let key: AccountKey
+        do {
+            guard record.info.pool.isEmpty else {
+                throw RecoveryRefusal("its objects are in Ceph pool '\(record.info.pool)'; this tool reads the local store only")
+            }
+            let (secret, ref) = try keyring.unwrap(record.wrappedKey, context: AccountWrapContext.bytes(account: account))
+            key = try AccountKey(key: secret, reference: KeyReference(provider: ref.provider, keyID: ref.keyID, keyVersion: ref.version,
+                                                                     accountKeyVersion: e.accountKeyVersion))
+            output.line("account \(account) key \(ref.provider)/\(ref.keyID) version \(ref.version) account-key-version \(e.accountKeyVersion)")
+        } catch {
+            output.line("damaged account \(account): \(RecoveryOutput.message(error))")
+            summary.damaged += 1
+            return
+        }
+        let containers: [String]
+        do {
+            containers = try await store.listContainers(account: account, accountKey: key)
+        } catch {
+            output.line("damaged account \(account): its containers cannot be listed: \(RecoveryOutput.message(error))")
+            summary.damaged += 1
+            return
+        }
+        for container in containers {
+            summary.containers += 1
+            output.line("container \(account)/\(container)")
+            await recover(account, container, key, mode, &summary)
+        }
+    }
+
+    private func recover(_ account: String, _ container: String, _ key: AccountKey, _ mode: Mode, _ summary: inout RecoverySummary) async {
+        var pageToken: String?
+        repeat {
+            let page: ObjectListing
+            do {
+                page = try await store.list(account: account, container: container, pageToken: pageToken, accountKey: key)
+            } catch {
+                output.line("damaged container \(account)/\(container): cannot be listed: \(RecoveryOutput.message(error))")
+                summary.damaged += 1
+                return
+            }
+            for id in page.damaged {
+                summary.objects += 1
+                summary.damaged += 1
+                output.line("damaged \(account)/\(container)/o-\(id): its header does not authenticate (name unknown)")
+            }
+            for object in page.objects {
+                summary.objects += 1
+                let path = "\(account)/\(container)/\(object.name)"
+                guard mode != .list else {
+                    output.line("blob \(path) length=\(object.length)")
+                    continue
+                }
+                do {
+                    let bytes = try await read(account, container, object.name, key)
+                    summary.bytes += bytes
+                    output.line("good \(path) bytes=\(bytes)")
+                } catch {
+                    summary.damaged += 1
+                    output.line("damaged \(path): \(RecoveryOutput.message(error))")
+                }
+            }
+            pageToken = page.nextPageToken
+        } while pageToken != nil
+    }
+
+    /// Reads the whole object (every tag checked); with an extractor, into
+    /// its file, which is removed again when the object turns out damaged.
+    private func read(_ account: String, _ container: String, _ name: String, _ key: AccountKey) async throws -> UInt64 {
+        var count: UInt64 = 0
+        let file = try extractor?.create(account: account, container: container, name: name)
+        do {
+            try await store.read(account: account, container: container, name: name, accountKey: key) { bytes in
+                try file?.write(bytes)
+                count += UInt64(bytes.count)
+            }
+            try file?.finish()
+        } catch {
+            file?.discard()
+            throw error
+        }
+        return count
+    }
+}
+
+/// A reason `atrest-recover` cannot go on (or cannot read one account).
+struct RecoveryRefusal: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
+}
