@@ -33,6 +33,12 @@ public final class ObjectStore: Sendable {
 
     // MARK: Names
 
+    /// The backend container of `account` (`a-<H("account", account)>`):
+    /// what recovery matches against the accounts a store holds.
+    public func accountContainerID(account: String, accountKey: AccountKey) throws -> String {
+        try accountContainer(account, accountKey).id
+    }
+
     func accountContainer(_ account: String, _ key: AccountKey) throws -> BackendContainer {
         try BackendContainer("a-\(try key.hashName(["account", account]))")
     }

@@ -18,6 +18,7 @@ struct Recovery: Sendable {
     let registry: [AccountRecord]
     let damagedRecords: [RegistryReader.Damaged]
     let store: ObjectStore
+    let objectsDirectory: String
     let extractor: Extractor?
     let output: RecoveryOutput
 
@@ -38,6 +39,7 @@ struct Recovery: Sendable {
         }
         return Recovery(keyring: keyring, registry: records, damagedRecords: damaged,
                         store: ObjectStore(backend: try LocalBackend(readingOnly: sources.objectsDirectory)),
+                        objectsDirectory: sources.objectsDirectory,
                         extractor: extractor, output: output)
     }
 
@@ -52,14 +54,27 @@ struct Recovery: Sendable {
             output.line("damaged account \(missing): not in the registry")
             summary.damaged += 1
         }
+        var opened: Set<String> = []
         for record in records {
             summary.accounts += 1
-            await recover(record, mode, &summary)
+            if let id = await recover(record, mode, &summary) { opened.insert(id) }
         }
+        if only.isEmpty { reportUnclaimed(opened, &summary) }
         return summary
     }
 
-    private func recover(_ record: AccountRecord, _ mode: Mode, _ summary: inout RecoverySummary) async {
+    /// Account directories of the store that no registry record opened: their
+    /// data is unreadable (a registry restored without them, a record lost).
+    private func reportUnclaimed(_ opened: Set<String>, _ summary: inout RecoverySummary) {
+        let entries = (try? LocalFile.list(objectsDirectory)) ?? nil
+        for entry in (entries ?? []).sorted() where entry.hasPrefix("a-") && !opened.contains(entry) {
+            output.line("damaged store account \(entry): no registry record opened it (a registry restored without its account, a lost record, or an account above whose key was refused)")
+            summary.damaged += 1
+        }
+    }
+
+    /// Reads one account; returns its store directory once its key opened.
+    private func recover(_ record: AccountRecord, _ mode: Mode, _ summary: inout RecoverySummary) async -> String? {
         let account = record.info.accountID, e = record.info.encryption
         let key: AccountKey
         do {
@@ -73,21 +88,23 @@ struct Recovery: Sendable {
         } catch {
             output.line("damaged account \(account): \(RecoveryOutput.message(error))")
             summary.damaged += 1
-            return
+            return nil
         }
+        let id = try? store.accountContainerID(account: account, accountKey: key)
         let containers: [String]
         do {
             containers = try await store.listContainers(account: account, accountKey: key)
         } catch {
             output.line("damaged account \(account): its containers cannot be listed: \(RecoveryOutput.message(error))")
             summary.damaged += 1
-            return
+            return id
         }
         for container in containers {
             summary.containers += 1
             output.line("container \(account)/\(container)")
             await recover(account, container, key, mode, &summary)
         }
+        return id
     }
 
     private func recover(_ account: String, _ container: String, _ key: AccountKey, _ mode: Mode, _ summary: inout RecoverySummary) async {

@@ -94,6 +94,15 @@ import Testing
         #expect(gone.fields("summary")?["damaged"] == "2" && gone.lines.filter { $0.hasPrefix("good ") }.count == fixture.blobCount - 2,
                 "\(gone.transcript)")
         expectNoKeyMaterial(gone)
+
+        // A registry without one account's record (the old backup guide's loss): its data is reported, not passed over.
+        let records = try DataSnapshot.files(under: fixture.registryDirectory + "/registry").filter { ($0 as NSString).lastPathComponent.hasPrefix("r-") }
+        try FileManager.default.moveItem(atPath: try #require(records.first), toPath: work + "/moved-record")
+        let unclaimed = try await recover(["--verify"])
+        #expect(unclaimed.status == 3, "\(unclaimed.transcript)")
+        #expect(unclaimed.lines.filter { $0.hasPrefix("damaged store account a-") && $0.contains("no registry record opened it") }.count == 1,
+                "\(unclaimed.transcript)")
+        #expect(unclaimed.fields("summary")?["accounts"] == "1")
     }
 }
 
