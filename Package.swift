@@ -160,8 +160,8 @@ let package = Package(
         // reads the vault's provider state, the front door's registry and the store itself, so it is not part of the CLI.
         .executableTarget(
             name: "atrest-recover",
-            dependencies: ["AtRestKeyVault", "AtRestFrontDoor", "AtRestStorage", "AtRestLocalState", "AtRestCrypto", "AtRestWire",
-                           "AtRestServiceKit", argumentParser]),
+            dependencies: ["AtRestKeyVault", "AtRestFrontDoor", "AtRestStorage", "AtRestBackends", "AtRestStorageFlags", "AtRestLocalState",
+                           "AtRestCrypto", "AtRestWire", "AtRestServiceKit", argumentParser]),
         // Test helper: writes objects in a loop until killed (crash test).
         .executableTarget(
             name: "atrest-store-writer",

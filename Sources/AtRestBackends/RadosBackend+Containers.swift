@@ -99,3 +99,18 @@ extension RadosBackend {
         }
     }
 }
+
+extension RadosBackend {
+    /// The containers with no parent (`a-<id>` of the store, `registry`):
+    /// those whose index object names no parent. Lists the whole pool, so
+    /// it is for maintenance and offline recovery, never for serving.
+    public func topLevelContainers() async throws -> [String] {
+        try await mapping("listing the containers of pool \(pool.name)") {
+            try await pool.objectNames().compactMap { name -> String? in
+                guard name.hasSuffix("/.index") else { return nil }
+                let container = String(name.dropLast("/.index".count))
+                return container.contains("/") ? nil : container
+            }.sorted()
+        }
+    }
+}

@@ -5,6 +5,7 @@ import AtRestKeyVault
 import AtRestLocalState
 import AtRestServiceKit
 import AtRestStorage
+import AtRestStorageFlags
 import Foundation
 
 /// `atrest-recover`: offline disaster recovery from the root keys and the
@@ -27,12 +28,19 @@ struct RecoverCommand: AsyncParsableCommand {
     @Option(help: "The vault root key file (64 hex; default <vault-dir>/root.key; $ATREST_VAULT_ROOT_KEY wins).") var vaultRootKeyFile: String?
     @Option(help: "The front door's data directory (registry.key, registry-store/).") var frontdoorDir: String
     @Option(help: "The front door root key file (default <frontdoor-dir>/registry.key; $ATREST_FRONTDOOR_ROOT_KEY wins).") var frontdoorRootKeyFile: String?
-    @Option(help: "The account registry's local backend directory (default <frontdoor-dir>/registry-store).") var registryStore: String?
-    @Option(help: "The workers' object store directory (their --data-dir).") var dataDir: String
+    @Option(help: "local: the account registry's backend directory (default <frontdoor-dir>/registry-store; rados: the registry is in the first --pool).") var registryStore: String?
+    @OptionGroup var storage: StorageOptions
+    @Option(help: "local: the workers' object store directory (their --data-dir).") var dataDir = ""
     @Option(help: "Where the provider plug-ins are (default: $ATREST_BIN_DIR, else next to this executable).") var pluginDir: String?
     @Option(help: "Only this account (repeatable; default: every account).") var account: [String] = []
     @Flag(help: "Read every object of every account in full, checking every tag; print each object good or damaged and a summary.") var verify = false
     @Option(help: "Verify, and write every good blob's plaintext to DIR/<account>/<container>/<name, %-encoded> (DIR must not be inside the data).") var extract: String?
+
+    func validate() throws {
+        if try storage.validated(dataDirectory: dataDir.isEmpty ? "-" : dataDir).kind == .local, dataDir.isEmpty {
+            throw ValidationError("--data-dir is required with --backend local (the workers' object store directory)")
+        }
+    }
 
     func run() async throws {
         ProcessStart.applyCryptoPolicy("atrest-recover")
@@ -43,7 +51,7 @@ struct RecoverCommand: AsyncParsableCommand {
                 vaultDirectory: vaultDir, vaultRootKeyFile: vaultRootKeyFile ?? "\(vaultDir)/root.key",
                 frontDoorRootKeyFile: frontdoorRootKeyFile ?? "\(frontdoorDir)/registry.key",
                 registryDirectory: registryStore ?? "\(frontdoorDir)/registry-store", objectsDirectory: dataDir,
-                pluginDirectory: pluginDir, extractDirectory: extract), output: output)
+                pluginDirectory: pluginDir, extractDirectory: extract), storage: storage, output: output)
         } catch {
             output.refuse(error)
             throw ExitCode(1)

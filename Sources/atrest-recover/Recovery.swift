@@ -3,6 +3,7 @@ import AtRestFrontDoor
 import AtRestKeyVault
 import AtRestLocalState
 import AtRestStorage
+import AtRestStorageFlags
 import AtRestWire
 
 /// The offline walk: every account of the registry, its key unwrapped with
@@ -17,30 +18,27 @@ struct Recovery: Sendable {
     let keyring: OfflineKeyring
     let registry: [AccountRecord]
     let damagedRecords: [RegistryReader.Damaged]
-    let store: ObjectStore
-    let objectsDirectory: String
+    let storage: RecoveryStorage
     let extractor: Extractor?
     let output: RecoveryOutput
 
     /// Opens everything it reads, refusing (with what to fix) a missing or
     /// wrong root key, a missing directory or an extract directory inside the data.
-    static func open(_ sources: RecoverySources, output: RecoveryOutput) async throws -> Recovery {
+    static func open(_ sources: RecoverySources, storage options: StorageOptions, output: RecoveryOutput) async throws -> Recovery {
         let vaultKey = try RootKeyFile.resolve(path: sources.vaultRootKeyFile, environmentVariable: "ATREST_VAULT_ROOT_KEY",
                                                mayCreate: false, service: "vault")
         let keyring = try OfflineKeyring(dataDirectory: sources.vaultDirectory, rootKey: vaultKey, pluginDirectory: sources.pluginDirectory)
         let frontDoorKey = try RegistryReader.rootKey(path: sources.frontDoorRootKeyFile)
-        let reader = try RegistryReader(backend: try LocalBackend(readingOnly: sources.registryDirectory), rootKey: frontDoorKey)
-        let (records, damaged) = try await reader.records()
+        let storage = try await RecoveryStorage.open(options, objectsDirectory: sources.objectsDirectory,
+                                                     registryDirectory: sources.registryDirectory)
+        let (records, damaged) = try await RegistryReader(backend: storage.registry, rootKey: frontDoorKey).records()
         if records.isEmpty, !damaged.isEmpty {
-            throw RecoveryRefusal("the front door root key does not open any of the \(damaged.count) registry records in '\(sources.registryDirectory)/registry': wrong key or damaged files")
+            throw RecoveryRefusal("the front door root key does not open any of the \(damaged.count) registry records in \(storage.registryDescription): wrong key or damaged files")
         }
         let extractor = try sources.extractDirectory.map { directory in
             try Extractor(directory: directory, dataDirectories: [sources.vaultDirectory, sources.registryDirectory, sources.objectsDirectory])
         }
-        return Recovery(keyring: keyring, registry: records, damagedRecords: damaged,
-                        store: ObjectStore(backend: try LocalBackend(readingOnly: sources.objectsDirectory)),
-                        objectsDirectory: sources.objectsDirectory,
-                        extractor: extractor, output: output)
+        return Recovery(keyring: keyring, registry: records, damagedRecords: damaged, storage: storage, extractor: extractor, output: output)
     }
 
     func run(_ mode: Mode, accounts only: [String]) async -> RecoverySummary {
@@ -59,28 +57,32 @@ struct Recovery: Sendable {
             summary.accounts += 1
             if let id = await recover(record, mode, &summary) { opened.insert(id) }
         }
-        if only.isEmpty { reportUnclaimed(opened, &summary) }
+        if only.isEmpty { await reportUnclaimed(opened, &summary) }
         return summary
     }
 
     /// Account directories of the store that no registry record opened: their
     /// data is unreadable (a registry restored without them, a record lost).
-    private func reportUnclaimed(_ opened: Set<String>, _ summary: inout RecoverySummary) {
-        let entries = (try? LocalFile.list(objectsDirectory)) ?? nil
-        for entry in (entries ?? []).sorted() where entry.hasPrefix("a-") && !opened.contains(entry) {
-            output.line("damaged store account \(entry): no registry record opened it (a registry restored without its account, a lost record, or an account above whose key was refused)")
+    private func reportUnclaimed(_ opened: Set<String>, _ summary: inout RecoverySummary) async {
+        for (pool, entry) in await storage.accountDirectories() where !opened.contains(Self.key(pool, entry)) {
+            output.line("damaged store account \(pool.isEmpty ? "" : pool + "/")\(entry): no registry record opened it (a registry restored without its account, a lost record, or an account above whose key was refused)")
             summary.damaged += 1
         }
     }
 
-    /// Reads one account; returns its store directory once its key opened.
+    static func key(_ pool: String, _ id: String) -> String { "\(pool)/\(id)" }
+
+    /// Reads one account; returns its pool and store directory once its key opened.
     private func recover(_ record: AccountRecord, _ mode: Mode, _ summary: inout RecoverySummary) async -> String? {
         let account = record.info.accountID, e = record.info.encryption
         let key: AccountKey
+        let pool = record.info.pool.isEmpty ? storage.defaultPool : record.info.pool
+        let store: ObjectStore
         do {
-            guard record.info.pool.isEmpty else {
-                throw RecoveryRefusal("its objects are in Ceph pool '\(record.info.pool)'; this tool reads the local store only")
+            guard let found = storage.stores[pool] else {
+                throw RecoveryRefusal("its objects are in pool '\(record.info.pool)', which was not given (--pool)")
             }
+            store = found
             let (secret, ref) = try keyring.unwrap(record.wrappedKey, context: AccountWrapContext.bytes(account: account))
             key = try AccountKey(key: secret, reference: KeyReference(provider: ref.provider, keyID: ref.keyID, keyVersion: ref.version,
                                                                      accountKeyVersion: e.accountKeyVersion))
@@ -90,7 +92,7 @@ struct Recovery: Sendable {
             summary.damaged += 1
             return nil
         }
-        let id = try? store.accountContainerID(account: account, accountKey: key)
+        let id = (try? store.accountContainerID(account: account, accountKey: key)).map { Self.key(pool, $0) }
         let containers: [String]
         do {
             containers = try await store.listContainers(account: account, accountKey: key)
@@ -102,12 +104,13 @@ struct Recovery: Sendable {
         for container in containers {
             summary.containers += 1
             output.line("container \(account)/\(container)")
-            await recover(account, container, key, mode, &summary)
+            await recover(account, container, key, store, mode, &summary)
         }
         return id
     }
 
-    private func recover(_ account: String, _ container: String, _ key: AccountKey, _ mode: Mode, _ summary: inout RecoverySummary) async {
+    private func recover(_ account: String, _ container: String, _ key: AccountKey, _ store: ObjectStore, _ mode: Mode,
+                         _ summary: inout RecoverySummary) async {
         var pageToken: String?
         repeat {
             let page: ObjectListing
@@ -131,7 +134,7 @@ struct Recovery: Sendable {
                     continue
                 }
                 do {
-                    let bytes = try await read(account, container, object.name, key)
+                    let bytes = try await read(account, container, object.name, key, store)
                     summary.bytes += bytes
                     output.line("good \(path) bytes=\(bytes)")
                 } catch {
@@ -145,7 +148,7 @@ struct Recovery: Sendable {
 
     /// Reads the whole object (every tag checked); with an extractor, into
     /// its file, which is removed again when the object turns out damaged.
-    private func read(_ account: String, _ container: String, _ name: String, _ key: AccountKey) async throws -> UInt64 {
+    private func read(_ account: String, _ container: String, _ name: String, _ key: AccountKey, _ store: ObjectStore) async throws -> UInt64 {
         var count: UInt64 = 0
         let file = try extractor?.create(account: account, container: container, name: name)
         do {

@@ -1,3 +1,4 @@
+import AtRestRados
 import AtRestTesting
 import Foundation
 import Testing
@@ -103,6 +104,37 @@ import Testing
         #expect(unclaimed.lines.filter { $0.hasPrefix("damaged store account a-") && $0.contains("no registry record opened it") }.count == 1,
                 "\(unclaimed.transcript)")
         #expect(unclaimed.fields("summary")?["accounts"] == "1")
+    }
+}
+
+extension RecoverToolTests {
+    /// The same on Ceph: the registry in the pool, the objects in the pool;
+    /// every object verified, and an account whose record is gone reported.
+    @Test func verifiesEveryObjectOnCeph() async throws {
+        let ceph = try CephDevCluster.start()
+        defer { try? ceph.stop() }
+        let fixture = try await RecoveryFixture.start(tag: "recover-ceph", storage: ceph.clusterStorage())
+        defer { fixture.remove() }
+        fixture.stop()
+        let work = fixture.root + "/recover"
+        try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
+        func recover() async throws -> ClientTools.Output {
+            try await ClientTools.run(ServiceProcess.binDirectory.path + "/atrest-recover", [
+                "--vault-dir", fixture.vaultDirectory, "--frontdoor-dir", fixture.frontDoorDirectory, "--backend", "rados",
+                "--ceph-conf", ceph.confFile, "--ceph-user", "client.atrest", "--ceph-keyring", ceph.keyringFile, "--pool", ceph.pool, "--verify",
+            ], in: work, timeout: .seconds(120))
+        }
+        let verified = try await recover()
+        #expect(verified.status == 0, "\(verified.transcript)")
+        #expect(verified.lines.filter { $0.hasPrefix("good ") }.count == fixture.blobCount, "\(verified.transcript)")
+        #expect(verified.fields("summary")?["objects"] == "\(fixture.blobCount)" && verified.fields("summary")?["damaged"] == "0")
+
+        let pool = try RadosCluster(ceph.configuration).openPool(ceph.pool)
+        let record = try #require(try await pool.objectNames().filter { $0.hasPrefix("registry/r-") }.sorted().first)
+        try pool.remove(record)
+        let unclaimed = try await recover()
+        #expect(unclaimed.status == 3, "\(unclaimed.transcript)")
+        #expect(unclaimed.lines.filter { $0.hasPrefix("damaged store account \(ceph.pool)/a-") }.count == 1, "\(unclaimed.transcript)")
     }
 }
 

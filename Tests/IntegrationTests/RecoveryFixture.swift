@@ -22,8 +22,10 @@ struct RecoveryFixture {
     var objectsDirectory: String { cluster.objectsDirectory }
     var blobCount: Int { blobs.values.flatMap(\.values).map(\.count).reduce(0, +) }
 
-    static func start(tag: String) async throws -> RecoveryFixture {
-        let cluster = try LocalCluster(.init(rootTag: tag, workers: 1))
+    static func start(tag: String, storage: LocalCluster.Options.Storage = .local) async throws -> RecoveryFixture {
+        var options = LocalCluster.Options(rootTag: tag, workers: 1)
+        options.storage = storage
+        let cluster = try LocalCluster(options)
         do {
             return RecoveryFixture(cluster: cluster, blobs: try await fill(cluster))
         } catch {
