@@ -49,6 +49,12 @@ import Testing
                 }
             }
         }
+        let one = try await recover(["--verify", "--account", "acct-m"])
+        let acctM = fixture.blobs["acct-m"]!.values.map(\.count).reduce(0, +)
+        #expect(one.status == 0 && one.fields("summary")?["accounts"] == "1" && one.fields("summary")?["objects"] == "\(acctM)",
+                "\(one.transcript)")
+        let unknown = try await recover(["--verify", "--account", "nosuch"])
+        #expect(unknown.status == 3 && unknown.lines.contains("damaged account nosuch: not in the registry"), "\(unknown.transcript)")
         let listed = try await recover([])
         #expect(listed.status == 0 && listed.lines.contains("blob acct-m/photos/one byte length=1"), "\(listed.transcript)")
         // Never into the data, and nothing in the data changed.
