@@ -85,7 +85,6 @@ import Testing
     /// client nor a CURVE client with a key not in its allow file.
     private func expectCurveOnly(_ cluster: LocalCluster) async throws {
         let endpoint = cluster.frontDoor.endpoint
-        let curve = try #require(cluster.curve)
         #expect(try await cluster.status(endpoint).instance.isEmpty == false)
 
         let plain = try RPCClient(endpoint: endpoint, configuration: RPCClientConfiguration(retry: .none))
@@ -95,6 +94,7 @@ import Testing
         }
         #expect(plainError?.code == .deadlineExceeded || plainError?.code == .unavailable, "\(String(describing: plainError))")
 
+        let curve = try #require(cluster.curve)
         let stranger = try RPCClient(endpoint: endpoint, configuration: RPCClientConfiguration(
             retry: .none, curve: CurveClientConfiguration(serverPublicKey: curve.frontDoorKey, keyPair: try CurveKeyPair.generate())))
         defer { stranger.close() }
