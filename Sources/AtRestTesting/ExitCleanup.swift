@@ -9,6 +9,8 @@ import Foundation
 /// holds (close-on-exec, so no child inherits it). When this process ends the
 /// kernel closes that end: the read sees end-of-file and the commands run.
 /// `dismiss` writes a line instead, and the shell exits without running them.
+/// Processes passed to `track` (and not `untrack`ed since) are killed (SIGKILL)
+/// after the commands.
 public final class ExitCleanup: @unchecked Sendable {
     private let writeEnd: FileHandle
     private let lock = NSLock()
@@ -22,7 +24,17 @@ public final class ExitCleanup: @unchecked Sendable {
         let script = commands.map { $0.map(Self.quoted).joined(separator: " ") + " >/dev/null 2>&1" }.joined(separator: "; ")
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/setsid")
-        process.arguments = ["/bin/sh", "-c", "if IFS= read -r line; then exit 0; fi; \(script)"]
+        let watch = """
+            pids=' '
+            while IFS= read -r line; do
+              case "$line" in
+                done) exit 0 ;;
+                +*) pids="$pids${line#+} " ;;
+                -*) pids=$(printf '%s' "$pids" | sed "s/ ${line#-} / /") ;;
+              esac
+            done
+            """
+        process.arguments = ["/bin/sh", "-c", watch + "\n" + (script.isEmpty ? ":" : script) + "; for p in $pids; do kill -9 $p; done"]
         process.standardInput = pipe.fileHandleForReading
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
@@ -38,6 +50,19 @@ public final class ExitCleanup: @unchecked Sendable {
         dismissed = true
         try? writeEnd.write(contentsOf: Data("done\n".utf8))
         try? writeEnd.close()
+    }
+
+    /// Kill `pid` too if this process dies first.
+    public func track(_ pid: Int32) { send("+\(pid)\n") }
+
+    /// `pid` has been reaped: leave it alone.
+    public func untrack(_ pid: Int32) { send("-\(pid)\n") }
+
+    private func send(_ line: String) {
+        lock.lock()
+        defer { lock.unlock() }
+        guard !dismissed else { return }
+        try? writeEnd.write(contentsOf: Data(line.utf8))
     }
 
     static func quoted(_ argument: String) -> String {

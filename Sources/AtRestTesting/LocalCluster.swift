@@ -34,11 +34,15 @@ public final class LocalCluster: @unchecked Sendable {
     public var objectsDirectory: String { "\(root)/objects" }
     /// The cluster's CURVE keys when `options.curve` is on.
     public let curve: ClusterCurve?
+    /// Removes a temporary `root` if the test process dies before `stop`
+    /// (or `init` fails); the processes go with `ServiceProcess`.
+    private let cleanup: ExitCleanup?
 
     public init(_ options: Options = Options()) throws {
         self.options = options
         root = options.root ?? Self.temporaryDirectory(options.rootTag)
         try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+        cleanup = options.root == nil ? try ExitCleanup([["rm", "-rf", root]]) : nil
         let host = options.serviceHost
         let r = root
         let curve = options.curve ? try ClusterCurve.generate(in: "\(r)/curve") : nil
@@ -105,6 +109,7 @@ public final class LocalCluster: @unchecked Sendable {
         _ = vault.terminate()
         _ = identity.terminate()
         try? FileManager.default.removeItem(atPath: root)
+        cleanup?.dismiss()
     }
 
     /// The secret in the credential file the identity wrote for `name` (admin, frontdoor, …).
