@@ -79,6 +79,7 @@ import Testing
         #expect(front.contains { $0.local == clientSide && $0.peer.hasPrefix(net.serviceHost + ":") },
                 "the test's client does not reach \(clientSide) over veth: \(front.map(\.local))")
         #expect(front.filter { $0.local.hasPrefix(net.crossLinkHost + ":") }.count >= 2, "two workers on \(workerSide)")
+        print("ss: workers' namespace connects to \(workers.sorted()); front door's namespace: \(front.map { "\($0.local)<-\($0.peer)" }.sorted())")
     }
 
     /// The front door answers the cluster's CURVE client, and neither a plain
