@@ -34,12 +34,11 @@ public final class ExitCleanup: @unchecked Sendable {
               esac
             done
             """
-        process.arguments = ["--fork", "/bin/sh", "-c", watch + "\n" + (script.isEmpty ? ":" : script) + "; for p in $pids; do kill -9 $p; done"]
+        process.arguments = ["/bin/sh", "-c", watch + "\n" + (script.isEmpty ? ":" : script) + "; for p in $pids; do kill -9 $p; done"]
         process.standardInput = pipe.fileHandleForReading
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
         try process.run()
-        process.waitUntilExit()  // setsid --fork returns at once, leaving the shell running
         try? pipe.fileHandleForReading.close()
     }
 
