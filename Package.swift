@@ -120,7 +120,7 @@ let package = Package(
         // Test support: a message's fields all set from its descriptor, and the round trip that checks a mapping.
         .target(name: "AtRestWireTesting", dependencies: ["AtRestWire"]),
         // Test support: ServiceProcess and LocalCluster (tests and atrest-bench; no service depends on it).
-        .target(name: "AtRestTesting", dependencies: ["AtRestClient", "AtRestMessaging", "AtRestWire", "AtRestTokens", "AtRestRados"]),
+        .target(name: "AtRestTesting", dependencies: ["AtRestClient", "AtRestMessaging", "AtRestWire", "AtRestTokens", "AtRestRados", "AtRestServiceKit"]),
 
         // Test support that imports Testing (suite traits: a Ceph cluster per suite); test targets only.
         .target(name: "AtRestTestTraits", dependencies: ["AtRestTesting"]),

@@ -18,23 +18,29 @@ public struct CephDevScript: Sendable {
     public let pool: String
     public let osds: Int
     public let store: Store
+    /// Stops the daemons and removes the directory if the test process dies before `stop`.
+    let cleanup: ExitCleanup
     public var confFile: String { directory + "/ceph.conf" }
     /// client.atrest's keyring (mon 'allow r', osd 'allow rw pool=POOL').
     public var keyringFile: String { directory + "/client.atrest.keyring" }
     public var adminKeyringFile: String { directory + "/client.admin.keyring" }
 
-    /// Starts the cluster and returns once client.atrest can write (the script's ready line).
+    /// Starts the cluster and returns once client.atrest can write (the script's
+    /// ready line). If the process dies before `stop` (a killed test), an
+    /// `ExitCleanup` stops the daemons and removes the directory.
     /// `host`: the address the monitor and OSDs bind (127.0.0.1; a veth end
     /// for clients in other network namespaces).
     public static func start(pool: String = "atrest", osds: Int = 1, store: Store = .memstore, tag: String = "ceph",
                              host: String = "127.0.0.1") throws -> CephDevScript {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("atrest-\(tag)-\(UUID().uuidString.prefix(8))").path
+        let cleanup = try ExitCleanup([[path, "stop", directory], ["rm", "-rf", directory]])
         let (status, output) = try run(["start", directory, "--pool", pool, "--osds", String(osds), "--store", store.rawValue, "--host", host])
         guard status == 0, output.contains("ceph-dev ready conf=\(directory)/ceph.conf user=client.atrest pool=\(pool)") else {
             _ = try? run(["stop", directory])
+            cleanup.dismiss()
             throw Failure(description: "scripts/ceph-dev.sh start failed (exit \(status)):\n\(output)")
         }
-        return CephDevScript(directory: directory, pool: pool, osds: osds, store: store)
+        return CephDevScript(directory: directory, pool: pool, osds: osds, store: store, cleanup: cleanup)
     }
 
     /// This cluster as a `LocalCluster`'s storage (client.atrest; its pool
@@ -48,6 +54,7 @@ public struct CephDevScript: Sendable {
         let (status, output) = try Self.run(["stop", directory])
         guard status == 0 else { throw Failure(description: "scripts/ceph-dev.sh stop failed (exit \(status)):\n\(output)") }
         try? FileManager.default.removeItem(atPath: directory)
+        cleanup.dismiss()
     }
 
     /// Runs `executable` (the script by default) to its end; its exit status and its stdout and stderr together.

@@ -28,9 +28,19 @@ extension LocalCluster {
 
     /// The `Status` reply of the service at `endpoint` (front door, worker status endpoint, …).
     public func status(_ endpoint: String) async throws -> StatusReply {
-        let rpc = try RPCClient(endpoint: endpoint)
+        let rpc = try RPCClient(endpoint: endpoint, configuration: RPCClientConfiguration(curve: curveClient(for: endpoint)))
         defer { rpc.close() }
         return try await rpc.call(StatusMethod.get.name, request: StatusRequest(), as: StatusReply.self, timeout: .seconds(5)).message
+    }
+
+    /// With CURVE on, the cluster client's keys for the service at `endpoint`
+    /// (front doors, identity, vault); nil for plain endpoints (workers' status).
+    public func curveClient(for endpoint: String) -> CurveClientConfiguration? {
+        guard let curve else { return nil }
+        if endpoint == identity.endpoint { return curve.client(serverKey: curve.identityKey) }
+        if endpoint == vaultEndpoint { return curve.client(serverKey: curve.vaultKey) }
+        if ([frontDoor] + extraFrontDoors).contains(where: { $0.endpoint == endpoint }) { return curve.client(serverKey: curve.frontDoorKey) }
+        return nil
     }
 
     /// Waits (bounded, about 10 s) until the front door sees exactly `names` as its workers.

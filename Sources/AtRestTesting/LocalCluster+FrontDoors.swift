@@ -15,10 +15,11 @@ extension LocalCluster {
         guard FileManager.default.createFile(atPath: "\(dataDirectory)/registry.key", contents: key, attributes: [.posixPermissions: 0o600]) else {
             throw CocoaError(.fileWriteUnknown)
         }
-        let arguments = Self.frontDoorArguments(root: root, host: options.serviceHost, identity: identity.endpoint, vault: vaultEndpoint,
-                                                events: vaultEvents, dataDirectory: dataDirectory)
+        let arguments = Self.frontDoorArguments(root: root, host: options.frontDoorWorkersHost ?? options.serviceHost, identity: identity.endpoint,
+                                                vault: vaultEndpoint, events: vaultEvents, dataDirectory: dataDirectory,
+                                                clientHost: options.frontDoorHost)
             + (options.storage == .local ? ["--registry-store", "\(root)/frontdoor/registry-store"] : Self.frontDoorStorageArguments(options.storage))
-        let frontDoor = try Self.launch(options, .frontDoor, "atrest-frontdoor", arguments)
+        let frontDoor = try Self.launch(options, curve, .frontDoor, "atrest-frontdoor", arguments)
         extraFrontDoors.append(frontDoor)
         return frontDoor
     }

@@ -32,21 +32,31 @@ public final class LocalCluster: @unchecked Sendable {
     /// Where workers connect to the front door.
     public var workersEndpoint: String { frontDoor.fields["workers"] ?? "" }
     public var objectsDirectory: String { "\(root)/objects" }
+    /// The cluster's CURVE keys when `options.curve` is on.
+    public let curve: ClusterCurve?
+    /// Removes a temporary `root` if the test process dies before `stop`
+    /// (or `init` fails); the processes go with `ServiceProcess`.
+    private let cleanup: ExitCleanup?
 
     public init(_ options: Options = Options()) throws {
         self.options = options
         root = options.root ?? Self.temporaryDirectory(options.rootTag)
         try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+        cleanup = options.root == nil ? try ExitCleanup([["rm", "-rf", root]]) : nil
         let host = options.serviceHost
         let r = root
-        identity = try Self.launch(options, .identity, "atrest-identity", Self.identityArguments(root: r, host: host))
-        vault = try Self.launch(options, .vault, "atrest-keyvault", Self.vaultArguments(root: r, identity: identity.endpoint, host: host))
+        let curve = options.curve ? try ClusterCurve.generate(in: "\(r)/curve") : nil
+        self.curve = curve
+        identity = try Self.launch(options, curve, .identity, "atrest-identity", Self.identityArguments(root: r, host: host))
+        vault = try Self.launch(options, curve, .vault, "atrest-keyvault", Self.vaultArguments(root: r, identity: identity.endpoint, host: host))
         vaultEndpoint = vault.endpoint
         vaultEvents = vault.fields["events"] ?? ""
-        frontDoor = try Self.launch(options, .frontDoor, "atrest-frontdoor", Self.frontDoorArguments(
-            root: r, host: host, identity: identity.endpoint, vault: vaultEndpoint, events: vaultEvents, dataDirectory: "\(r)/frontdoor")
+        frontDoor = try Self.launch(options, curve, .frontDoor, "atrest-frontdoor", Self.frontDoorArguments(
+            root: r, host: options.frontDoorWorkersHost ?? host, identity: identity.endpoint, vault: vaultEndpoint, events: vaultEvents,
+            dataDirectory: "\(r)/frontdoor", clientHost: options.frontDoorHost)
             + Self.frontDoorStorageArguments(options.storage))
-        client = try RPCClient(endpoint: frontDoor.endpoint)
+        client = try RPCClient(endpoint: frontDoor.endpoint,
+                               configuration: RPCClientConfiguration(curve: curve.map { $0.client(serverKey: $0.frontDoorKey) }))
         for index in 0..<options.workers { try addWorker("\(options.workerPrefix)\(index)") }
     }
 
@@ -64,7 +74,7 @@ public final class LocalCluster: @unchecked Sendable {
         ]
         if let credit = credit ?? options.workerCredit { arguments += ["--credit", "\(credit)"] }
         if let host = statusHost ?? options.workerStatusHost { arguments += ["--status-endpoint", "tcp://\(host):*"] }
-        arguments += ["--log-level", "warning"] + (options.extraArguments[.worker] ?? [])
+        arguments += ["--log-level", "warning"] + (curve?.arguments(.worker) ?? []) + (options.extraArguments[.worker] ?? [])
         let binary = (options.binDirectory ?? ServiceProcess.binDirectory.path) + "/atrest-worker"
         let worker = launcher.isEmpty ? try ServiceProcess(binary, arguments)
             : try ServiceProcess(launcher[0], Array(launcher.dropFirst()) + [binary] + arguments)
@@ -86,7 +96,7 @@ public final class LocalCluster: @unchecked Sendable {
         if pause > .zero {
             Thread.sleep(forTimeInterval: Double(pause.components.seconds) + Double(pause.components.attoseconds) / 1e18)
         }
-        vault = try Self.launch(options, .vault, "atrest-keyvault",
+        vault = try Self.launch(options, curve, .vault, "atrest-keyvault",
                                 Self.vaultArguments(root: root, identity: identity.endpoint, endpoint: vaultEndpoint, events: vaultEvents))
     }
 
@@ -94,6 +104,7 @@ public final class LocalCluster: @unchecked Sendable {
     public func stop() {
         stopProcesses()
         try? FileManager.default.removeItem(atPath: root)
+        cleanup?.dismiss()
     }
 
     /// Terminates every process (workers first) and keeps `root`, e.g. to
@@ -154,7 +165,7 @@ public final class LocalCluster: @unchecked Sendable {
          "--identity-endpoint", identity, "--credentials-file", credentialsFile(root: root, "keyvault"), "--log-level", "warning"]
     }
 
-    /// A front door on any port of 127.0.0.1 (workers: any port on `host`)
+    /// A front door on any port of `clientHost` (workers: any port on `host`)
     /// with its data in `dataDirectory`, logging in as `frontdoor`.
     /// A front door's storage flags: none for `local` (its registry is under
     /// its data directory), the Ceph flags for `rados` (registry in the first pool).
@@ -163,14 +174,18 @@ public final class LocalCluster: @unchecked Sendable {
     }
 
     public static func frontDoorArguments(root: String, host: String, identity: String, vault: String, events: String,
-                                          dataDirectory: String) -> [String] {
-        ["--endpoint", "tcp://127.0.0.1:*", "--workers", "tcp://\(host):*", "--identity", identity,
+                                          dataDirectory: String, clientHost: String = "127.0.0.1") -> [String] {
+        ["--endpoint", "tcp://\(clientHost):*", "--workers", "tcp://\(host):*", "--identity", identity,
          "--vault", vault, "--vault-events", events, "--data-dir", dataDirectory,
          "--credentials-file", credentialsFile(root: root, "frontdoor"), "--log-level", "warning"]
     }
 
-    static func launch(_ options: Options, _ service: Options.Service, _ name: String, _ arguments: [String]) throws -> ServiceProcess {
-        let executable = options.binDirectory.map { "\($0)/\(name)" } ?? name
-        return try ServiceProcess(executable, arguments + (options.extraArguments[service] ?? []))
+    /// Starts `service` with its CURVE flags (when `curve`) and extra arguments, through its launcher if any.
+    static func launch(_ options: Options, _ curve: ClusterCurve?, _ service: Options.Service, _ name: String,
+                       _ arguments: [String]) throws -> ServiceProcess {
+        let all = arguments + (curve?.arguments(service) ?? []) + (options.extraArguments[service] ?? [])
+        let binary = (options.binDirectory ?? ServiceProcess.binDirectory.path) + "/" + name
+        guard let launcher = options.launchers[service], !launcher.isEmpty else { return try ServiceProcess(binary, all) }
+        return try ServiceProcess(launcher[0], Array(launcher.dropFirst()) + [binary] + all)
     }
 }

@@ -10,8 +10,8 @@ public struct LocalClusterOptions: Sendable {
     /// Tag in the temp dir's name when `root` is nil (e.g. `atrest-blob-1a2b3c4d`).
     public var rootTag: String
     /// Host the identity, the vault and the front door's worker side bind on
-    /// (loopback, another loopback address or a veth address). Clients always
-    /// reach the front door on 127.0.0.1.
+    /// (loopback, another loopback address or a veth address). Clients reach
+    /// the front door on `frontDoorHost`.
     public var serviceHost: String
     /// Directory of the service executables; nil: `ServiceProcess.binDirectory`.
     public var binDirectory: String?
@@ -26,6 +26,16 @@ public struct LocalClusterOptions: Sendable {
     public var extraArguments: [Service: [String]]
     /// Where the workers keep objects and the front doors the account registry.
     public var storage: Storage = .local
+    /// CURVE on every link (`ClusterCurve`: key files generated under `root/curve`,
+    /// passed to every service; `LocalCluster.client` and `status` use them).
+    public var curve = false
+    /// Prepended to a service's command line (e.g. ["/usr/sbin/ip", "netns",
+    /// "exec", ns] to run it on another "host"); workers take theirs in `addWorker`.
+    public var launchers: [Service: [String]] = [:]
+    /// Host the front door's client endpoint binds (clients reach it there).
+    public var frontDoorHost = "127.0.0.1"
+    /// Host the front door's worker endpoint binds; nil: `serviceHost`.
+    public var frontDoorWorkersHost: String?
 
     /// The storage of a cluster.
     public enum Storage: Sendable, Equatable {

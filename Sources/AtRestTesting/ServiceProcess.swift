@@ -166,7 +166,8 @@ private final class LineBuffer: @unchecked Sendable {
     }
 }
 
-/// Every child still running, killed at exit even if a test forgot it.
+/// Every child still running, killed at exit even if a test forgot it, and
+/// by an `ExitCleanup` watcher if the test process is killed.
 private final class LaunchedProcesses: Sendable {
     static let shared: LaunchedProcesses = {
         atexit { LaunchedProcesses.shared.killAll() }
@@ -174,11 +175,20 @@ private final class LaunchedProcesses: Sendable {
     }()
 
     private let pids = Mutex<Set<Int32>>([])
+    private let watcher = try? ExitCleanup([])
 
-    func add(_ pid: Int32) { pids.withLock { _ = $0.insert(pid) } }
-    func remove(_ pid: Int32) { pids.withLock { _ = $0.remove(pid) } }
+    func add(_ pid: Int32) {
+        pids.withLock { _ = $0.insert(pid) }
+        watcher?.track(pid)
+    }
+
+    func remove(_ pid: Int32) {
+        guard pids.withLock({ $0.remove(pid) }) != nil else { return }
+        watcher?.untrack(pid)
+    }
 
     func killAll() {
         for pid in pids.withLock({ $0 }) { kill(pid, SIGKILL) }
+        watcher?.dismiss()
     }
 }

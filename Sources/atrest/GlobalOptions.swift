@@ -12,8 +12,8 @@ struct GlobalOptions: ParsableArguments {
     @Flag(help: "Machine-readable JSON output.")
     var json = false
 
-    @Option(help: "Seconds to wait for an answer.")
-    var timeout: Double = 10
+    @Option(help: "Seconds to wait for each call's answer, retries included (longer than a storage timeout, so a retry fits).")
+    var timeout: Double = 30
 
     @Option(help: "CURVE public key (Z85) of the server; enables CURVE (needs --curve-key-file or the config's).")
     var curveServerKey: String?

@@ -1,4 +1,5 @@
 import AtRestTesting
+import Testing
 
 /// What the replica and bad-case tests do to a running ceph-dev cluster
 /// through the script: another cephx user, one OSD stopped and started again.
@@ -19,5 +20,16 @@ extension CephDevCluster {
         let (status, output) = try Self.run(arguments)
         guard status == 0 else { throw CephDevError(message: "scripts/ceph-dev.sh \(arguments.joined(separator: " ")) failed (exit \(status)):\n\(output)") }
         return output
+    }
+}
+
+extension CephDevCluster {
+    /// The monitor's addresses ("host:port", msgr2 then msgr1) from `mon host` in the cluster's ceph.conf.
+    func monitorAddresses() throws -> [String] {
+        let conf = try String(contentsOfFile: confFile, encoding: .utf8)
+        let line = try #require(conf.split(separator: "\n").first { $0.trimmingCharacters(in: .whitespaces).hasPrefix("mon host") })
+        return line.split(separator: "[").last!.split(separator: "]").first!.split(separator: ",").compactMap { part in
+            part.split(separator: ":", maxSplits: 1).last.map(String.init)
+        }
     }
 }

@@ -1,6 +1,7 @@
 #!/usr/bin/python3
 """AtRest from Python, end to end: log in, create an account and a container,
-upload a blob as staged blocks, read it back in ranges, list it, compare.
+upload a blob as staged blocks, read it back in ranges, list it, compare
+(`get`: read one blob back and print its length and SHA-256).
 
     /usr/bin/python3 clients/python/atrest_example.py demo --endpoint tcp://127.0.0.1:7400 \
         --tenant t1 --user alice --secret-file alice.secret --account acct-py --container py-data
@@ -83,9 +84,16 @@ def demo(client, args):
         print(f"ok missing code={error.code.name}")
 
 
+def get(client, args):
+    """Reads --blob back whole; the client's retry policy (RetryPolicy) rides
+    out UNAVAILABLE within --timeout."""
+    data = client.get_blob(args.account, args.container, args.blob)
+    print(f"ok get length={len(data)} sha256={hashlib.sha256(data).hexdigest()}")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("command", choices=["demo", "whoami"])
+    parser.add_argument("command", choices=["demo", "whoami", "get"])
     parser.add_argument("--endpoint", default="tcp://127.0.0.1:7400")
     parser.add_argument("--tenant", default="")
     parser.add_argument("--user", required=True)
@@ -111,6 +119,8 @@ def main():
             if args.command == "whoami":
                 me = client.whoami()
                 print(f"ok whoami name={me.name} kind={me.kind}")
+            elif args.command == "get":
+                get(client, args)
             else:
                 demo(client, args)
     except atrest_client.RpcError as error:
