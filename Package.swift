@@ -198,7 +198,7 @@ let package = Package(
             dependencies: [
                 "AtRestStatus",
                 "AtRestMessaging", "AtRestWire", "AtRestTesting", "AtRestStorage", "AtRestCrypto", "AtRestClient",
-                "AtRestIdentity", "AtRestTokens", "AtRestKeyVault", "AtRestServiceKit", "AtRestRados", "AtRestTestTraits",
+                "AtRestIdentity", "AtRestTokens", "AtRestKeyVault", "AtRestServiceKit", "AtRestRados", "AtRestTestTraits", "AtRestBackends",
             ]),
     ]
 )

@@ -2,24 +2,32 @@ import AtRestRados
 import AtRestStorage
 
 extension RadosBackend {
-    /// Publishes an upload whose stripes (if any) are written: index entry,
-    /// head write op with the condition, index entry again, then the
-    /// replaced version's stripes are removed.
+    /// Publishes an upload whose stripes (if any) are written: index entry
+    /// (while the head is read, in the same round trip), head write op with
+    /// the condition, then the index entry again and the removal of the
+    /// replaced version's stripes (together).
     ///
-    /// The entry is set before the head, so no head exists without it; set
-    /// again after (only if absent), because a delete of the previous head
-    /// that raced this put may have removed it in between. A put that fails
-    /// its condition puts back the entry of the head that is there.
+    /// The entry is set before the head is written, so no head exists
+    /// without it; set again after (only if absent), because a delete of the
+    /// previous head that raced this put may have removed it in between. A
+    /// put that fails its condition puts back the entry of the head that is there.
     func commit(_ name: BackendName, condition: WriteCondition, record: HeadRecord, data: [UInt8]) async throws -> BackendVersion {
         let id = Array(record.upload.utf8)
-        try await updateEntry(name.container, name.object, expecting: nil, set: id)
+        let head = RadosLayout.head(name)
         do {
-            let (version, replaced) = try await writeHead(name, condition: condition, record: record, data: data)
-            _ = try? await updateEntry(name.container, name.object, expecting: [], set: id)
+            // The head read needs no order against the entry: the head write
+            // asserts what it read, and starts only once the entry is set.
+            async let seen = currentHead(head)
+            try await updateEntry(name.container, name.object, expecting: nil, set: id)
+            let (version, replaced) = try await writeHead(name, condition: condition, record: record, data: data, seen: try await seen)
+            async let restored: Void = restoreEntry(name, id)
             if let replaced, replaced.upload != record.upload {
-                await removeObjects(replaced.stripeNames(RadosLayout.head(name)))
+                await removeObjects(replaced.stripeNames(head))
             }
+            _ = await restored
             return BackendVersion(String(version))
+        } catch let error as StorageError where error.code == .containerNotFound {
+            throw error
         } catch {
             let current = try? await currentHead(name)
             _ = try? await updateEntry(name.container, name.object, expecting: id, set: current.map { Array($0.record.upload.utf8) })
@@ -27,14 +35,30 @@ extension RadosBackend {
         }
     }
 
+    /// Step (3): sets the entry again only if it is absent. It is read
+    /// first: a write op whose `omap_cmp` fails costs the OSDs as much as one
+    /// that writes (the error is logged and replicated), a read a tenth, and
+    /// the entry is nearly always there. Best effort: the collector adds a
+    /// missing entry.
+    private func restoreEntry(_ name: BackendName, _ id: [UInt8]) async {
+        do {
+            guard try await entry(name.container, name.object) == nil else { return }
+        } catch {
+            // Could not read it: set it if absent anyway.
+        }
+        _ = try? await updateEntry(name.container, name.object, expecting: [], set: id)
+    }
+
     /// One atomic write op on the head: the condition (exclusive create or
     /// assert_version), the bytes and the record. `.none` asserts the
-    /// version it just read and retries when another writer got there
-    /// first, so it knows which version (and stripes) it replaced.
-    private func writeHead(_ name: BackendName, condition: WriteCondition, record: HeadRecord, data: [UInt8]) async throws -> (UInt64, HeadRecord?) {
+    /// version it read (`seen` first) and retries with a fresh read when
+    /// another writer got there first, so it knows which version (and
+    /// stripes) it replaced.
+    private func writeHead(_ name: BackendName, condition: WriteCondition, record: HeadRecord, data: [UInt8],
+                           seen: RadosHead?) async throws -> (UInt64, HeadRecord?) {
         let head = RadosLayout.head(name)
+        var current = seen
         while true {
-            let current = try await currentHead(head)
             var steps: [RadosWriteOperation.Step]
             switch condition {
             case .none:
@@ -50,8 +74,8 @@ extension RadosBackend {
             do {
                 return (try await pool.operate(head, RadosWriteOperation(steps)), current?.record)
             } catch let error as RadosError where [.versionMismatch, .alreadyExists, .notFound].contains(error.code) {
-                if condition == .none { continue }
-                throw Self.conditionFailed(name, "changed under the write")
+                guard condition == .none else { throw Self.conditionFailed(name, "changed under the write") }
+                current = try await currentHead(head)
             } catch {
                 throw failure(error, "writing \(name)")
             }

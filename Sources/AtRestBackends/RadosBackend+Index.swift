@@ -6,18 +6,25 @@ struct RadosHead: Sendable {
     var version: UInt64
     var size: UInt64
     var record: HeadRecord
+    /// The first bytes of the head's data, read in the same op when asked
+    /// (`currentHead(_:prefetch:)`): of this version, so a reader of an
+    /// unstriped object needs no second round trip for them.
+    var prefix: [UInt8] = []
 }
 
 extension RadosBackend {
     /// The head named `head` (a RADOS name), read in one op (stat +
-    /// xattrs, so both are of one version); nil when there is none.
-    func currentHead(_ head: String) async throws -> RadosHead? {
+    /// xattrs, and the first `prefetch` bytes of its data, so all are of one
+    /// version); nil when there is none.
+    func currentHead(_ head: String, prefetch: Int = 0) async throws -> RadosHead? {
         do {
-            let result = try await pool.read(head, RadosReadOperation([.stat, .xattrs]))
+            let steps: [RadosReadOperation.Step] = prefetch > 0 ? [.stat, .xattrs, .read(offset: 0, length: prefetch)] : [.stat, .xattrs]
+            let result = try await pool.read(head, RadosReadOperation(steps))
             let size = result.stat?.size ?? 0
             // A head always carries its record; one without is treated as a whole unstriped object.
             let record = result.xattrs[RadosLayout.headXattr].flatMap(HeadRecord.init) ?? HeadRecord(upload: "", size: size, stripeSize: 0, stripes: 0)
-            return RadosHead(version: result.version, size: record.stripes == 0 ? size : record.size, record: record)
+            return RadosHead(version: result.version, size: record.stripes == 0 ? size : record.size, record: record,
+                             prefix: record.stripes == 0 ? result.data : [])
         } catch let error as RadosError where error.code == .notFound {
             return nil
         } catch {
@@ -44,6 +51,19 @@ extension RadosBackend {
         (try? await containerExists(name.container)) == false
             ? StorageError(.containerNotFound, "backend container \(name.container) does not exist")
             : StorageError(.notFound, "backend object \(name) does not exist")
+    }
+
+    /// The value of index entry `key` of `container` (nil when absent),
+    /// read without a write; `.containerNotFound` when the index is gone.
+    func entry(_ container: BackendContainer, _ key: String) async throws -> [UInt8]? {
+        do {
+            let page = try await pool.read(RadosLayout.index(container), RadosReadOperation([.omap(after: nil, prefix: key, max: 1)])).omap
+            return page?.entries.first.flatMap { $0.key == key ? $0.value : nil }
+        } catch let error as RadosError where error.code == .notFound {
+            throw StorageError(.containerNotFound, "backend container \(container) does not exist")
+        } catch {
+            throw failure(error, "reading the index of \(container)")
+        }
     }
 
     /// Sets (`value`) or removes (nil) index entry `key` of `container` in

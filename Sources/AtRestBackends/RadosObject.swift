@@ -13,12 +13,15 @@ final class RadosObject: BackendObject {
     private let head: String
     private let version: UInt64
     private let record: HeadRecord
+    /// The first bytes of this version, read when it was opened.
+    private let prefix: [UInt8]
 
     init(backend: RadosBackend, head: String, state: RadosHead) {
         self.backend = backend
         self.head = head
         version = state.version
         record = state.record
+        prefix = state.prefix
         info = BackendObjectInfo(size: state.size, version: BackendVersion(String(state.version)))
     }
 
@@ -27,6 +30,7 @@ final class RadosObject: BackendObject {
             throw StorageError(.invalidArgument, "range \(offset)..<\(offset + UInt64(max(count, 0))) is outside the object (size \(info.size))")
         }
         guard count > 0 else { return [] }
+        if offset + UInt64(count) <= UInt64(prefix.count) { return Array(prefix[Int(offset)..<Int(offset) + count]) }
         let bytes: [UInt8]
         do {
             bytes = record.stripes == 0 ? try await readHead(at: offset, count: count) : try await readStripes(at: offset, count: count)

@@ -11,6 +11,8 @@ import Glibc
 /// its header hash.
 extension ObjectStore {
     static let blockIDKey = "atrest.block-id"
+    /// Staged blocks a commit opens at once.
+    static let openInFlight = 16
 
     func stagedName(_ id: BackendContainer, _ container: String, _ name: String, _ blockID: [UInt8], _ key: AccountKey) throws -> BackendName {
         try BackendName(id, "s-" + (try key.hashName(["block", container, name, Hex.encode(blockID)])))
@@ -23,10 +25,12 @@ extension ObjectStore {
                            feed: ((UnsafeRawBufferPointer) throws -> Void) throws -> Void) async throws -> ObjectMetadata {
         try Self.validate(name: name)
         guard !blockID.isEmpty, blockID.count <= 64 else { throw StorageError(.invalidArgument, "block id must be 1 to 64 bytes") }
-        let id = try await existingContainer(account, container, accountKey)
+        let id = try containerID(account, container, accountKey)
+        async let exists: Void = requireContainer(id, account, container)  // while the block is sealed
         let metadata = ObjectMetadata(name: name, userMetadata: [Self.blockIDKey: Hex.encode(blockID)], creationTime: Self.nowMillis())
         let sealed = try ObjectSealing.seal(metadata: metadata, identity: ObjectIdentity(account: account, container: container, kind: .block),
                                            accountKey: accountKey, expectedHash: contentHash, length: length, feed: feed)
+        try await exists
         try await write(sealed.buffer, to: try stagedName(id, container, name, blockID, accountKey), condition: .none)
         return sealed.metadata
     }
@@ -48,12 +52,10 @@ extension ObjectStore {
         let blockIdentity = ObjectIdentity(account: account, container: container, kind: .block)
         var manifest = BlockManifest(commitID: Hex.encode(try SecureRandom.bytes(8)), entries: [])
         var links: [BackendLink] = []
+        let staged = try blockIDs.map { try stagedName(id, container, name, $0, accountKey) }
+        let opened = try await openAll(staged)
         for (index, blockID) in blockIDs.enumerated() {
-            let staged = try stagedName(id, container, name, blockID, accountKey)
-            let block: StoredObject
-            do {
-                block = try await StoredObject.open(backend, staged)
-            } catch let error as StorageError where error.code == .notFound {
+            guard let block = opened[index] else {
                 throw StorageError(.invalidArgument, "block \(Hex.encode(blockID)) of '\(name)' was not staged (or was already committed)")
             }
             let reader = try await block.reader(accountKey: accountKey, context: blockIdentity.context)
@@ -62,7 +64,7 @@ extension ObjectStore {
             }
             manifest.entries.append(.init(blockID: blockID, length: reader.length, headerHash: try SHA256.hash(reader.cipher.fixedHeader),
                                           contentHash: reader.metadata.contentHash))
-            links.append(try BackendLink(source: staged, target: try BackendName(id, manifest.blockFileName(objectHash: hash, index: index))))
+            links.append(try BackendLink(source: staged[index], target: try BackendName(id, manifest.blockFileName(objectHash: hash, index: index))))
         }
         do {
             try await backend.link(links)
@@ -76,8 +78,40 @@ extension ObjectStore {
                                    flags: .manifest, accountKey: accountKey, expectedHash: nil)
         }
         try await publish(sealed.buffer, id: id, hash: hash, account: account, container: container, accountKey: accountKey)
-        for blockID in Set(blockIDs) { try? await backend.delete(try stagedName(id, container, name, blockID, accountKey), condition: .none) }
+        await withTaskGroup(of: Void.self) { group in
+            for name in Set(staged) { group.addTask { try? await self.backend.delete(name, condition: .none) } }
+        }
         return sealed.metadata
+    }
+
+    /// Opens `names` (a block list's staged blocks), `openInFlight` at a
+    /// time (one round trip each on a networked backend): nil for one that
+    /// does not exist.
+    func openAll(_ names: [BackendName]) async throws -> [StoredObject?] {
+        let backend = self.backend
+        typealias Parts = (object: any BackendObject, head: [UInt8])
+        let parts = try await withThrowingTaskGroup(of: (Int, Parts?).self) { group in
+            var opened = [Parts?](repeating: nil, count: names.count)
+            var next = 0
+            func start() {
+                let (index, name) = (next, names[next])
+                next += 1
+                group.addTask {
+                    do {
+                        return (index, try await StoredObject.openParts(backend, name))
+                    } catch let error as StorageError where error.code == .notFound {
+                        return (index, nil)
+                    }
+                }
+            }
+            while next < min(names.count, Self.openInFlight) { start() }
+            while let (index, object) = try await group.next() {
+                opened[index] = object
+                if next < names.count { start() }
+            }
+            return opened
+        }
+        return zip(names, parts).map { name, parts in parts.map { StoredObject(name: name, object: $0.object, head: $0.head) } }
     }
 
     /// Reads `range` of a committed block list, opening only the blocks it

@@ -52,12 +52,17 @@ public final class ObjectStore: Sendable {
     /// The container's backend id, or `.containerNotFound`.
     func existingContainer(_ account: String, _ container: String, _ key: AccountKey) async throws -> BackendContainer {
         let id = try containerID(account, container, key)
+        try await requireContainer(id, account, container)
+        return id
+    }
+
+    /// `.containerNotFound` unless the container's marker exists.
+    func requireContainer(_ id: BackendContainer, _ account: String, _ container: String) async throws {
         do {
             _ = try await backend.stat(try Self.marker(id))
         } catch let error as StorageError where error.code == .notFound || error.code == .containerNotFound {
             throw StorageError(.containerNotFound, "container '\(container)' does not exist in account '\(account)'")
         }
-        return id
     }
 
     func objectHash(_ container: String, _ name: String, _ key: AccountKey) throws -> String {
@@ -82,12 +87,18 @@ public final class ObjectStore: Sendable {
                     contentType: String = "application/octet-stream", contentHash: [UInt8]? = nil, accountKey: AccountKey,
                     length: Int, feed: ((UnsafeRawBufferPointer) throws -> Void) throws -> Void) async throws -> ObjectMetadata {
         try Self.validate(name: name)
-        let id = try await existingContainer(account, container, accountKey)
+        let id = try containerID(account, container, accountKey)
+        let hash = try objectHash(container, name, accountKey)
+        // The container check and the probe of the version this put replaces
+        // are independent backend reads: both run while the object is sealed
+        // (on a networked backend each is a round trip).
+        async let exists: Void = requireContainer(id, account, container)
+        async let previous = try? committedManifest(try objectName(id, hash), account: account, container: container, accountKey: accountKey)
         let metadata = ObjectMetadata(name: name, userMetadata: userMetadata, contentType: contentType, creationTime: Self.nowMillis())
         let sealed = try ObjectSealing.seal(metadata: metadata, identity: ObjectIdentity(account: account, container: container),
                                            accountKey: accountKey, expectedHash: contentHash, length: length, feed: feed)
-        try await publish(sealed.buffer, id: id, hash: try objectHash(container, name, accountKey), account: account,
-                          container: container, accountKey: accountKey)
+        try await exists
+        try await publish(sealed.buffer, id: id, hash: hash, previous: await previous)
         return sealed.metadata
     }
 
@@ -106,9 +117,15 @@ public final class ObjectStore: Sendable {
     /// then drops the block files of the block list it replaced, if any.
     func publish(_ buffer: AlignedBuffer, id: BackendContainer, hash: String, account: String, container: String,
                  accountKey: AccountKey) async throws {
-        let name = try objectName(id, hash)
-        let previous = try? await committedManifest(name, account: account, container: container, accountKey: accountKey)
-        try await write(buffer, to: name, condition: .none)
+        let previous = try? await committedManifest(try objectName(id, hash), account: account, container: container, accountKey: accountKey)
+        try await publish(buffer, id: id, hash: hash, previous: previous)
+    }
+
+    /// `publish` with the replaced version already probed (`previous`: its
+    /// block list, if it is one).
+    func publish(_ buffer: AlignedBuffer, id: BackendContainer, hash: String,
+                 previous: (manifest: BlockManifest, version: BackendVersion)?) async throws {
+        try await write(buffer, to: try objectName(id, hash), condition: .none)
         if let previous { await removeBlocks(of: previous.manifest, id: id, objectHash: hash) }
     }
 

@@ -20,7 +20,7 @@ final class StoredObject {
     /// Segments fetched per backend read of a range (4 MiB of plaintext).
     static let windowSegments = 64
 
-    private init(name: BackendName, object: any BackendObject, head: [UInt8]) {
+    init(name: BackendName, object: any BackendObject, head: [UInt8]) {
         self.name = name
         self.object = object
         self.head = head
@@ -30,9 +30,14 @@ final class StoredObject {
 
     /// Opens the current version of `name` (`.notFound` when absent).
     static func open(_ backend: any StorageBackend, _ name: BackendName) async throws -> StoredObject {
-        let object = try await backend.open(name)
-        let head = try await object.read(at: 0, count: Int(min(object.info.size, UInt64(headRead))))
+        let (object, head) = try await openParts(backend, name)
         return StoredObject(name: name, object: object, head: head)
+    }
+
+    /// What `open` reads, as Sendable parts (for opening many at once).
+    static func openParts(_ backend: any StorageBackend, _ name: BackendName) async throws -> (object: any BackendObject, head: [UInt8]) {
+        let object = try await backend.open(name)
+        return (object, try await object.read(at: 0, count: Int(min(object.info.size, UInt64(headRead)))))
     }
 
     var version: BackendVersion { object.info.version }
