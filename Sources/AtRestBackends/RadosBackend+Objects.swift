@@ -51,13 +51,7 @@ extension RadosBackend {
     /// exclusive create, stripe by stripe, `linksInFlight` links at once; a
     /// source replaced during the copy is copied again from its new version.
     public func link(_ links: [BackendLink]) async throws {
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            var next = links.makeIterator()
-            for _ in 0..<Self.linksInFlight { if let link = next.next() { group.addTask { try await self.copy(link) } } }
-            while try await group.next() != nil {
-                if let link = next.next() { group.addTask { try await self.copy(link) } }
-            }
-        }
+        _ = try await links.concurrentMap(limit: Self.linksInFlight) { try await self.copy($0) }
     }
 
     private func copy(_ link: BackendLink) async throws {

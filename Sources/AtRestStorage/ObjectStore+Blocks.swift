@@ -89,27 +89,12 @@ extension ObjectStore {
     /// does not exist.
     func openAll(_ names: [BackendName]) async throws -> [StoredObject?] {
         let backend = self.backend
-        typealias Parts = (object: any BackendObject, head: [UInt8])
-        let parts = try await withThrowingTaskGroup(of: (Int, Parts?).self) { group in
-            var opened = [Parts?](repeating: nil, count: names.count)
-            var next = 0
-            func start() {
-                let (index, name) = (next, names[next])
-                next += 1
-                group.addTask {
-                    do {
-                        return (index, try await StoredObject.openParts(backend, name))
-                    } catch let error as StorageError where error.code == .notFound {
-                        return (index, nil)
-                    }
-                }
+        let parts = try await names.concurrentMap(limit: Self.openInFlight) { name -> (object: any BackendObject, head: [UInt8])? in
+            do {
+                return try await StoredObject.openParts(backend, name)
+            } catch let error as StorageError where error.code == .notFound {
+                return nil
             }
-            while next < min(names.count, Self.openInFlight) { start() }
-            while let (index, object) = try await group.next() {
-                opened[index] = object
-                if next < names.count { start() }
-            }
-            return opened
         }
         return zip(names, parts).map { name, parts in parts.map { StoredObject(name: name, object: $0.object, head: $0.head) } }
     }

@@ -36,32 +36,23 @@ extension ObjectStore {
         let names = try await allNames(in: id, prefix: "o-")
         var all: [ObjectMetadata] = []
         var damaged: [String] = []
-        try await withThrowingTaskGroup(of: Header.self) { group in
-            var next = names.makeIterator()
-            func addTask() throws {
-                guard let entry = next.next() else { return }
-                let name = try BackendName(id, entry)
-                group.addTask { [self] in
-                    do {
-                        return .object(try await open(name, name: nil, identity: identity, accountKey: accountKey).reader.metadata)
-                    } catch let error as StorageError where error.code == .notFound {
-                        return .gone  // deleted while listing
-                    } catch let error as StorageError where Self.damageCodes.contains(error.code) {
-                        return .damaged(String(entry.dropFirst(2)))
-                    }
-                }
+        let headers = try await names.concurrentMap(limit: Self.listConcurrency) { [self] entry -> Header in
+            do {
+                return .object(try await open(try BackendName(id, entry), name: nil, identity: identity, accountKey: accountKey).reader.metadata)
+            } catch let error as StorageError where error.code == .notFound {
+                return .gone  // deleted while listing
+            } catch let error as StorageError where Self.damageCodes.contains(error.code) {
+                return .damaged(String(entry.dropFirst(2)))
             }
-            for _ in 0..<Self.listConcurrency { try addTask() }
-            while let header = try await group.next() {
-                switch header {
-                case .object(let metadata):
-                    if metadata.name.hasPrefix(prefix), pageToken.map({ metadata.name > $0 }) ?? true { all.append(metadata) }
-                case .damaged(let id):
-                    if pageToken == nil { damaged.append(id) }
-                case .gone:
-                    break
-                }
-                try addTask()
+        }
+        for header in headers {
+            switch header {
+            case .object(let metadata):
+                if metadata.name.hasPrefix(prefix), pageToken.map({ metadata.name > $0 }) ?? true { all.append(metadata) }
+            case .damaged(let id):
+                if pageToken == nil { damaged.append(id) }
+            case .gone:
+                break
             }
         }
         all.sort { $0.name < $1.name }
