@@ -11,5 +11,6 @@ enum BenchRegistry {
         EndToEndBench.self,
         ScaleBench.self,
         RadosBench.self,
+        RecordsBench.self,
     ]
 }

@@ -36,6 +36,21 @@ extension BackendFactory {
         try await BackendContractTests.run(body, on: .rados(ceph))
     }
 
+    @Test(arguments: RecordMapContractTests.bodies.map(\.0))
+    func recordMaps(_ body: String) async throws {
+        try await twoClients().run(body, of: RecordMapContractTests.bodies)
+    }
+
+    /// Two RADOS clients on one fresh namespace (two workers' connections).
+    func twoClients() -> RecordMapFactory {
+        let ceph = ceph
+        return RecordMapFactory(description: "rados") {
+            let namespace = "t-\(UUID().uuidString)"
+            return (try await RadosBackend.connect(ceph.configuration, pool: ceph.pool, namespace: namespace),
+                    try await RadosBackend.connect(ceph.configuration, pool: ceph.pool, namespace: namespace), {})
+        }
+    }
+
     /// RADOS pins strictly: a replaced or removed version fails, small
     /// (assert_version in the read op) or striped (its stripes are gone).
     @Test func replacedVersionsFailToRead() async throws {
