@@ -41,6 +41,11 @@ extension BackendFactory {
         try await twoClients().run(body, of: RecordMapContractTests.bodies)
     }
 
+    @Test(arguments: QueueStoreTests.bodies.map(\.0))
+    func queues(_ body: String) async throws {
+        try await twoClients().run(body, of: QueueStoreTests.bodies)
+    }
+
     /// Two RADOS clients on one fresh namespace (two workers' connections).
     func twoClients() -> RecordMapFactory {
         let ceph = ceph

@@ -1,0 +1,93 @@
+import AtRestCrypto
+
+/// Creating, deleting, listing and describing queues.
+extension QueueStore {
+    /// `.alreadyExists` when the account has a queue of that name.
+    public func createQueue(account: String, name: String, metadata: [String: String] = [:], accountKey: AccountKey) async throws {
+        try QueueLimits.validate(queueName: name)
+        try QueueLimits.validate(metadata: metadata)
+        let directory = try directory(account, accountKey), recordKey = try directoryKey(account, name, accountKey)
+        do { try await backend.createRecordMap(directory) } catch let error as StorageError where error.code == .alreadyExists {}
+        let record = QueueRecord(id: try SecureRandom.bytes(MessageRecord.idSize), creationTime: clock(), name: name, metadata: metadata)
+        let map = try messages(account, record.id, accountKey)
+        // The map first: a queue record never names a map that is not there.
+        try await backend.createRecordMap(map)
+        let sealed = try SealedRecord.seal(try record.encoded, context: Self.queueContext(account), map: directory, key: recordKey, accountKey: accountKey)
+        do {
+            try await backend.apply(RecordBatch(conditions: [.absent(recordKey)], sets: [recordKey: sealed]), to: directory)
+        } catch let error as StorageError where error.code == .conditionFailed {
+            try? await backend.deleteRecordMap(map)
+            throw StorageError(.alreadyExists, "queue '\(name)' already exists in account '\(account)'")
+        }
+    }
+
+    /// Removes the queue and every message in it (`.notFound`).
+    public func deleteQueue(account: String, name: String, accountKey: AccountKey) async throws {
+        let (record, sealed) = try await queueRecord(account, name, accountKey)
+        let recordKey = try directoryKey(account, name, accountKey)
+        do {
+            // The name first: once it is gone no call finds the queue, whatever happens to its map.
+            try await backend.apply(RecordBatch(conditions: [.equals(recordKey, sealed)], removes: [recordKey]), to: try directory(account, accountKey))
+        } catch let error as StorageError where error.code == .conditionFailed {
+            // Deleted (or recreated) by another call meanwhile: delete what is there now.
+            return try await deleteQueue(account: account, name: name, accountKey: accountKey)
+        }
+        do { try await backend.deleteRecordMap(try messages(account, record.id, accountKey)) } catch let error as StorageError where error.code == .notFound {}
+    }
+
+    /// The queue's name, metadata, creation time and approximate message count.
+    public func properties(account: String, name: String, accountKey: AccountKey) async throws -> QueueInfo {
+        let record = try await queueRecord(account, name, accountKey).record
+        let map = try messages(account, record.id, accountKey)
+        var count = 0, after: String?
+        repeat {
+            let page = try await backend.records(map, after: after, limit: 1000)
+            count += page.records.count
+            after = page.more ? page.records.last?.key : nil
+        } while after != nil
+        return QueueInfo(name: name, metadata: record.metadata, creationTime: record.creationTime, approximateMessageCount: count)
+    }
+
+    /// Replaces the queue's metadata.
+    public func setMetadata(account: String, name: String, metadata: [String: String], accountKey: AccountKey) async throws {
+        try QueueLimits.validate(metadata: metadata)
+        let directory = try directory(account, accountKey), recordKey = try directoryKey(account, name, accountKey)
+        while true {
+            var (record, sealed) = try await queueRecord(account, name, accountKey)
+            record.metadata = metadata
+            let resealed = try SealedRecord.seal(try record.encoded, context: Self.queueContext(account), map: directory, key: recordKey, accountKey: accountKey)
+            do {
+                return try await backend.apply(RecordBatch(conditions: [.equals(recordKey, sealed)], sets: [recordKey: resealed]), to: directory)
+            } catch let error as StorageError where error.code == .conditionFailed {
+                continue  // changed meanwhile: apply to what is there now
+            }
+        }
+    }
+
+    /// Queues whose names start with `prefix`, by name, after `continuation` (a name from the last page).
+    public func listQueues(account: String, prefix: String = "", continuation: String? = nil, limit: Int = 1000,
+                           accountKey: AccountKey) async throws -> QueueListing {
+        guard QueueLimits.listPage.contains(limit) else { throw StorageError(.invalidArgument, "list 1-1000 queues at a time, not \(limit)") }
+        let directory = try directory(account, accountKey)
+        var queues: [QueueInfo] = [], after: String?
+        repeat {
+            let page: RecordPage
+            do {
+                page = try await backend.records(directory, after: after, limit: 1000)
+            } catch let error as StorageError where error.code == .notFound {
+                return QueueListing(queues: [], continuation: nil)  // the account never had a queue
+            }
+            for entry in page.records {
+                let record = try QueueRecord(decoding: try SealedRecord.open(entry.value, context: Self.queueContext(account), map: directory,
+                                                                             key: entry.key, accountKey: accountKey))
+                guard record.name.hasPrefix(prefix), continuation.map({ record.name > $0 }) ?? true else { continue }
+                queues.append(QueueInfo(name: record.name, metadata: record.metadata, creationTime: record.creationTime))
+            }
+            after = page.more ? page.records.last?.key : nil
+        } while after != nil
+        // Names are hashed in the directory: the order by name is made here.
+        queues.sort { $0.name < $1.name }
+        let page = Array(queues.prefix(limit))
+        return QueueListing(queues: page, continuation: queues.count > limit ? page.last?.name : nil)
+    }
+}
