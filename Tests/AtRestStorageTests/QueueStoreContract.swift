@@ -70,7 +70,7 @@ enum QueueStoreContract {
         let clock = TestClock()
         let a = QueueStore(backend: one, clock: clock.read), b = QueueStore(backend: two, clock: clock.read)
         try await a.createQueue(account: account, name: "work", accountKey: key)
-        var put: [QueueMessage] = []
+        var put: [QueuedMessage] = []
         for i in 0..<3 {
             put.append(try await a.put(account: account, queue: "work", body: Array("job \(i)".utf8), accountKey: key))
             clock.advance(seconds: 1)
@@ -157,11 +157,11 @@ enum QueueStoreContract {
         let total = 300
         var ids: Set<String> = []
         for i in 0..<total { ids.insert(try await stores[i % 2].put(account: account, queue: "drain", body: Array("m\(i)".utf8), accountKey: key).id) }
-        let received = try await withThrowingTaskGroup(of: [QueueMessage].self) { group in
+        let received = try await withThrowingTaskGroup(of: [QueuedMessage].self) { group in
             for consumer in 0..<8 {
                 group.addTask {
                     let store = stores[consumer % 2]
-                    var mine: [QueueMessage] = [], empty = 0
+                    var mine: [QueuedMessage] = [], empty = 0
                     while empty < 3 {
                         let batch = try await store.get(account: account, queue: "drain", count: 1 + consumer % 5, visibilitySeconds: 600, accountKey: key)
                         empty = batch.isEmpty ? empty + 1 : 0
@@ -173,7 +173,7 @@ enum QueueStoreContract {
                     return mine
                 }
             }
-            var all: [QueueMessage] = []
+            var all: [QueuedMessage] = []
             for try await batch in group { all += batch }
             return all
         }

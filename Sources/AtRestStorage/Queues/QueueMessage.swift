@@ -1,6 +1,6 @@
 /// A message as a queue call returns it. Times are milliseconds since the
 /// Unix epoch; `expirationTime` is nil for a message that never expires.
-public struct QueueMessage: Sendable, Equatable {
+public struct QueuedMessage: Sendable, Equatable {
     /// 32 hex digits, random, the same for the message's whole life.
     public var id: String
     public var body: [UInt8]

@@ -86,8 +86,8 @@ struct MessageRecord: Equatable, Sendable {
         return (key(visible: visible, inserted: inserted, id: id), secret)
     }
 
-    func message(withReceipt: Bool) -> QueueMessage {
-        QueueMessage(id: Hex.encode(id), body: body, insertionTime: insertionTime, expirationTime: expirationTime,
+    func message(withReceipt: Bool) -> QueuedMessage {
+        QueuedMessage(id: Hex.encode(id), body: body, insertionTime: insertionTime, expirationTime: expirationTime,
                      nextVisibleTime: nextVisibleTime, dequeueCount: dequeueCount, popReceipt: withReceipt ? popReceipt : nil)
     }
 }

@@ -4,7 +4,7 @@ import AtRestCrypto
 extension QueueStore {
     /// Adds a message, durable on return, invisible for `delaySeconds`.
     public func put(account: String, queue: String, body: [UInt8], timeToLive: QueueTimeToLive = .standard, delaySeconds: Int64 = 0,
-                    accountKey: AccountKey) async throws -> QueueMessage {
+                    accountKey: AccountKey) async throws -> QueuedMessage {
         guard body.count <= QueueLimits.maxBodyBytes else {
             throw StorageError(.invalidArgument, "message body is \(body.count) bytes; at most \(QueueLimits.maxBodyBytes) (64 KiB)")
         }
@@ -30,7 +30,7 @@ extension QueueStore {
     }
 
     /// Up to `count` visible messages from the head, unchanged (no pop receipts).
-    public func peek(account: String, queue: String, count: Int = 1, accountKey: AccountKey) async throws -> [QueueMessage] {
+    public func peek(account: String, queue: String, count: Int = 1, accountKey: AccountKey) async throws -> [QueuedMessage] {
         try QueueLimits.check(count: count)
         let (map, context) = try await messageMap(account, queue, accountKey)
         return try await visible(map, context, count: count, accountKey: accountKey).map { $0.record.message(withReceipt: false) }
@@ -41,11 +41,11 @@ extension QueueStore {
     /// invisible to every other caller until then. Each claim is one
     /// conditional batch on the message as it was read, so a message
     /// another caller claimed first is skipped, never handed out twice.
-    public func get(account: String, queue: String, count: Int = 1, visibilitySeconds: Int64, accountKey: AccountKey) async throws -> [QueueMessage] {
+    public func get(account: String, queue: String, count: Int = 1, visibilitySeconds: Int64, accountKey: AccountKey) async throws -> [QueuedMessage] {
         try QueueLimits.check(count: count)
         try QueueLimits.check(visibilitySeconds, QueueLimits.getVisibility, "visibility timeout")
         let (map, context) = try await messageMap(account, queue, accountKey)
-        var claimed: [QueueMessage] = []
+        var claimed: [QueuedMessage] = []
         // Callers racing for the head lose some claims; a few more reads fill the answer.
         for round in 0..<4 where claimed.count < count {
             let candidates = try await visible(map, context, count: (count - claimed.count) * 2, accountKey: accountKey)
@@ -55,12 +55,12 @@ extension QueueStore {
             let offset = round == 0 ? 0 : Int.random(in: 0..<candidates.count)
             let ordered = Array(candidates[offset...] + candidates[..<offset]).prefix(count - claimed.count)
             let now = clock()
-            let results = try await withThrowingTaskGroup(of: QueueMessage?.self) { group in
+            let results = try await withThrowingTaskGroup(of: QueuedMessage?.self) { group in
                 for candidate in ordered {
                     group.addTask { try await self.claim(candidate, visibleAt: now + visibilitySeconds * 1000, body: nil, countsAsDequeue: true,
                                                          map, context, accountKey) }
                 }
-                var out: [QueueMessage] = []
+                var out: [QueuedMessage] = []
                 for try await message in group { if let message { out.append(message) } }
                 return out
             }
@@ -73,7 +73,7 @@ extension QueueStore {
     /// visible at once), with `body` when given; needs the current pop
     /// receipt and returns the message with a new one.
     public func update(account: String, queue: String, messageID: String, popReceipt: String, visibilitySeconds: Int64, body: [UInt8]? = nil,
-                       accountKey: AccountKey) async throws -> QueueMessage {
+                       accountKey: AccountKey) async throws -> QueuedMessage {
         try QueueLimits.check(visibilitySeconds, QueueLimits.updateVisibility, "visibility timeout")
         if let body, body.count > QueueLimits.maxBodyBytes {
             throw StorageError(.invalidArgument, "message body is \(body.count) bytes; at most \(QueueLimits.maxBodyBytes) (64 KiB)")
@@ -155,7 +155,7 @@ extension QueueStore {
     /// receipt) in one batch conditional on the bytes that were read; nil
     /// when another call changed or removed it first.
     func claim(_ current: Held, visibleAt: Int64, body: [UInt8]?, countsAsDequeue: Bool, _ map: RecordMapName, _ context: [UInt8],
-               _ accountKey: AccountKey) async throws -> QueueMessage? {
+               _ accountKey: AccountKey) async throws -> QueuedMessage? {
         var record = current.record
         record.nextVisibleTime = visibleAt
         record.receiptSecret = try SecureRandom.bytes(MessageRecord.secretSize)
