@@ -7,17 +7,28 @@ extension QueueStore {
         try QueueLimits.validate(queueName: name)
         try QueueLimits.validate(metadata: metadata)
         let directory = try directory(account, accountKey), recordKey = try directoryKey(account, name, accountKey)
-        do { try await backend.createRecordMap(directory) } catch let error as StorageError where error.code == .alreadyExists {}
+        _ = try await applying(.alreadyExists) { try await self.backend.createRecordMap(directory) }
         let record = QueueRecord(id: try SecureRandom.bytes(MessageRecord.idSize), creationTime: clock(), name: name, metadata: metadata)
         let map = try messages(account, record.id, accountKey)
         // The map first: a queue record never names a map that is not there.
         try await backend.createRecordMap(map)
         let sealed = try SealedRecord.seal(try record.encoded, context: Self.queueContext(account), map: directory, key: recordKey, accountKey: accountKey)
-        do {
-            try await backend.apply(RecordBatch(conditions: [.absent(recordKey)], sets: [recordKey: sealed]), to: directory)
-        } catch let error as StorageError where error.code == .conditionFailed {
-            try? await backend.deleteRecordMap(map)
+        let named = try await applying(.conditionFailed) {
+            try await self.backend.apply(RecordBatch(conditions: [.absent(recordKey)], sets: [recordKey: sealed]), to: directory)
+        }
+        guard named else {
+            _ = try? await applying(.notFound) { try await self.backend.deleteRecordMap(map) }
             throw StorageError(.alreadyExists, "queue '\(name)' already exists in account '\(account)'")
+        }
+    }
+
+    /// Runs `body`; false when it failed with `code` (an expected outcome, not an error).
+    func applying(_ code: StorageError.Code, _ body: () async throws -> Void) async throws -> Bool {
+        do {
+            try await body()
+            return true
+        } catch let error as StorageError where error.code == code {
+            return false
         }
     }
 
@@ -25,14 +36,15 @@ extension QueueStore {
     public func deleteQueue(account: String, name: String, accountKey: AccountKey) async throws {
         let (record, sealed) = try await queueRecord(account, name, accountKey)
         let recordKey = try directoryKey(account, name, accountKey)
-        do {
-            // The name first: once it is gone no call finds the queue, whatever happens to its map.
-            try await backend.apply(RecordBatch(conditions: [.equals(recordKey, sealed)], removes: [recordKey]), to: try directory(account, accountKey))
-        } catch let error as StorageError where error.code == .conditionFailed {
-            // Deleted (or recreated) by another call meanwhile: delete what is there now.
+        let directory = try directory(account, accountKey), map = try messages(account, record.id, accountKey)
+        // The name first: once it is gone no call finds the queue, whatever happens to its map.
+        guard try await applying(.conditionFailed, {
+            try await self.backend.apply(RecordBatch(conditions: [.equals(recordKey, sealed)], removes: [recordKey]), to: directory)
+        }) else {
+            // Changed (or deleted and created again) by another call meanwhile: delete what is there now.
             return try await deleteQueue(account: account, name: name, accountKey: accountKey)
         }
-        do { try await backend.deleteRecordMap(try messages(account, record.id, accountKey)) } catch let error as StorageError where error.code == .notFound {}
+        _ = try await applying(.notFound) { try await self.backend.deleteRecordMap(map) }
     }
 
     /// The queue's name, metadata, creation time and approximate message count.
