@@ -12,5 +12,6 @@ enum BenchRegistry {
         ScaleBench.self,
         RadosBench.self,
         RecordsBench.self,
+        QueueBench.self,
     ]
 }
