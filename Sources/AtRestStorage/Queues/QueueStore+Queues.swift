@@ -7,19 +7,30 @@ extension QueueStore {
         try QueueLimits.validate(queueName: name)
         try QueueLimits.validate(metadata: metadata)
         let directory = try directory(account, accountKey), recordKey = try directoryKey(account, name, accountKey)
-        _ = try await applying(.alreadyExists) { try await self.backend.createRecordMap(directory) }
-        let record = QueueRecord(id: try SecureRandom.bytes(MessageRecord.idSize), creationTime: clock(), name: name, metadata: metadata)
-        let map = try messages(account, record.id, accountKey)
+        try await createMapIfAbsent(directory)
+        let (map, sealed) = try newQueue(account, name, metadata, directory, recordKey, accountKey)
         // The map first: a queue record never names a map that is not there.
         try await backend.createRecordMap(map)
+        try await addName(map, RecordBatch(conditions: [.absent(recordKey)], sets: [recordKey: sealed]), in: directory, account, name)
+    }
+
+    private func createMapIfAbsent(_ map: RecordMapName) async throws {
+        _ = try await applying(.alreadyExists) { try await self.backend.createRecordMap(map) }
+    }
+
+    /// Adds the queue's name to the directory, or removes its map again when the name is taken.
+    private func addName(_ map: RecordMapName, _ batch: RecordBatch, in directory: RecordMapName, _ account: String, _ name: String) async throws {
+        if try await applying(.conditionFailed, { try await self.backend.apply(batch, to: directory) }) { return }
+        _ = try await applying(.notFound) { try await self.backend.deleteRecordMap(map) }
+        throw StorageError(.alreadyExists, "queue '\(name)' already exists in account '\(account)'")
+    }
+
+    /// A new queue's message map (random id) and its sealed directory record.
+    private func newQueue(_ account: String, _ name: String, _ metadata: [String: String], _ directory: RecordMapName, _ recordKey: String,
+                          _ accountKey: AccountKey) throws -> (RecordMapName, [UInt8]) {
+        let record = QueueRecord(id: try SecureRandom.bytes(MessageRecord.idSize), creationTime: clock(), name: name, metadata: metadata)
         let sealed = try SealedRecord.seal(try record.encoded, context: Self.queueContext(account), map: directory, key: recordKey, accountKey: accountKey)
-        let named = try await applying(.conditionFailed) {
-            try await self.backend.apply(RecordBatch(conditions: [.absent(recordKey)], sets: [recordKey: sealed]), to: directory)
-        }
-        guard named else {
-            _ = try? await applying(.notFound) { try await self.backend.deleteRecordMap(map) }
-            throw StorageError(.alreadyExists, "queue '\(name)' already exists in account '\(account)'")
-        }
+        return (try messages(account, record.id, accountKey), sealed)
     }
 
     /// Runs `body`; false when it failed with `code` (an expected outcome, not an error).

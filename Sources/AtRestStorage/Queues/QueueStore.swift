@@ -36,7 +36,11 @@ public final class QueueStore: Sendable {
     }
 
     // MARK: Names
+    // Not inlined: the typed throws of `BackendContainer`/`RecordMapName`
+    // inlined into an async caller crash swift 6.3.1's release builds
+    // (signal 11 splitting the caller's coroutine in LLVM's CoroSplit).
 
+    @inline(never)
     func directory(_ account: String, _ key: AccountKey) throws -> RecordMapName {
         try RecordMapName(try BackendContainer("a-\(try key.hashName(["account", account]))"), "queues")
     }
@@ -45,6 +49,7 @@ public final class QueueStore: Sendable {
         "q-\(try key.hashName(["queue", account, queue]))"
     }
 
+    @inline(never)
     func messages(_ account: String, _ queueID: [UInt8], _ key: AccountKey) throws -> RecordMapName {
         try RecordMapName(try directory(account, key).container, "q-\(Hex.encode(queueID))")
     }
