@@ -55,6 +55,11 @@ extension QueueStore {
             let offset = round == 0 ? 0 : Int.random(in: 0..<candidates.count)
             let ordered = Array(candidates[offset...] + candidates[..<offset]).prefix(count - claimed.count)
             let now = clock()
+            // All in one batch first (one transaction); when any of them was taken, one by one.
+            if ordered.count > 1, let all = try await claimAll(Array(ordered), visibleAt: now + visibilitySeconds * 1000, map, context, accountKey) {
+                claimed += all
+                continue
+            }
             let results = try await withThrowingTaskGroup(of: QueuedMessage?.self) { group in
                 for candidate in ordered {
                     group.addTask { try await self.claim(candidate, visibleAt: now + visibilitySeconds * 1000, body: nil, countsAsDequeue: true,
@@ -168,6 +173,28 @@ extension QueueStore {
         do {
             try await backend.apply(batch, to: map)
             return record.message(withReceipt: true)
+        } catch let error as StorageError where error.code == .conditionFailed {
+            return nil
+        }
+    }
+
+    /// Claims every one of `candidates` in one batch conditional on all of
+    /// them; nil (nothing changed) when another call changed any of them first.
+    func claimAll(_ candidates: [Held], visibleAt: Int64, _ map: RecordMapName, _ context: [UInt8], _ accountKey: AccountKey) async throws -> [QueuedMessage]? {
+        var batch = RecordBatch(), claimed: [QueuedMessage] = []
+        for current in candidates {
+            var record = current.record
+            record.nextVisibleTime = visibleAt
+            record.receiptSecret = try SecureRandom.bytes(MessageRecord.secretSize)
+            record.dequeueCount &+= 1
+            batch.conditions += [.equals(current.key, current.sealed), .absent(record.key)]
+            batch.removes.append(current.key)
+            batch.sets[record.key] = try seal(record, context, map, accountKey)
+            claimed.append(record.message(withReceipt: true))
+        }
+        do {
+            try await backend.apply(batch, to: map)
+            return claimed
         } catch let error as StorageError where error.code == .conditionFailed {
             return nil
         }
