@@ -1,4 +1,5 @@
 import AtRestIdentity
+import AtRestKeyVault
 @testable import AtRestMessaging
 import AtRestTesting
 import AtRestWire
@@ -139,6 +140,33 @@ import Testing
                 #expect(!contains(object.bytes, Array(marker.utf8)), "\(object.name) contains \(marker)")
             }
         }
+        // Revocation, as for blobs: on a customer key, disabling it blocks queue calls (a clear key error), enabling it brings them back.
+        let mi = try await c.call("atrest.v1.Account/Get", request: AccountRequest(accountID: "acct-q"), as: AccountInfo.self, metadata: alice).message.managedIdentity
+        _ = try await c.call("atrest.v1.KeyVault/CreateKey", request: CreateKeyRequest(provider: "customer", spec: KeySpec(keyID: "cmkq")), as: KeyResponse.self, metadata: alice)
+        _ = try await c.call("atrest.v1.KeyVault/GrantAccess", request: AccessRequest(AccessGrant(key: KeyRef(provider: "customer", keyID: "cmkq"), principalID: mi, operations: [.wrap, .unwrap])),
+                             as: AccessResponse.self, metadata: alice)
+        _ = try await c.call("atrest.v1.Account/SetEncryption", request: AccountSetEncryptionRequest(accountID: "acct-q", keySource: "customer", keyID: "cmkq"),
+                             as: AccountEncryption.self, metadata: alice)
+        let kept = try await queueCall(c, QueueMethod.putMessage, PutMessageRequest(queue: queueName, body: Array("kept".utf8)), a)
+        _ = try await c.call("atrest.v1.KeyVault/DisableKey", request: KeyRequest(KeyRef(provider: "customer", keyID: "cmkq")), as: KeyResponse.self, metadata: alice)
+        let started = ContinuousClock.now
+        var failure: RPCStatus?
+        while failure == nil, ContinuousClock.now - started < .seconds(10) {
+            do {
+                _ = try await queueCall(c, QueueMethod.peekMessages, PeekMessagesRequest(queue: queueName, count: 32), a)
+                try await Task.sleep(for: .milliseconds(20))
+            } catch let status as RPCStatus { failure = status }
+        }
+        print("queue revocation took effect after \(ContinuousClock.now - started)")
+        #expect([.failedPrecondition, .permissionDenied].contains(failure?.code) && failure?.message.contains("not accessible") == true, "\(String(describing: failure))")
+        await expectCode(.failedPrecondition, contains: "not accessible") { _ = try await queueCall(c, QueueMethod.putMessage, PutMessageRequest(queue: queueName, body: [1]), a) }
+        await expectCode(.failedPrecondition, contains: "not accessible") { _ = try await queueCall(c, QueueMethod.listQueues, QueueListRequest(), a) }
+        _ = try await c.call("atrest.v1.KeyVault/EnableKey", request: KeyRequest(KeyRef(provider: "customer", keyID: "cmkq")), as: KeyResponse.self, metadata: alice)
+        try await eventually {
+            let ids = try await queueCall(c, QueueMethod.peekMessages, PeekMessagesRequest(queue: queueName, count: 32), a).messages.map(\.messageID)
+            guard ids.contains(kept.messageID) else { throw RPCStatus(.notFound, "kept message not back yet") }
+        }
+
         _ = try await queueCall(c, QueueMethod.clearMessages, QueueRequest(queue: queueName), a)
         #expect(try await queueCall(c, QueueMethod.getQueueProperties, QueueRequest(queue: queueName), a).approximateMessageCount == 0)
         _ = try await queueCall(c, QueueMethod.deleteQueue, QueueRequest(queue: queueName), a)
