@@ -57,7 +57,7 @@ public final class CryptoWorker: Sendable {
             statusEndpoint = nil
         }
         runtime = try WorkerRuntime(
-            brokerEndpoint: configuration.frontDoorWorkers, service: StatusService(service.router, status: status),
+            brokerEndpoint: configuration.frontDoorWorkers, service: StatusService(Self.router(service), status: status),
             configuration: WorkerConfiguration(credit: configuration.credit, workerID: configuration.workerID,
                                                curve: configuration.frontDoorCurve, logger: configuration.logger))
         let interval = configuration.recheckInterval
@@ -81,6 +81,13 @@ public final class CryptoWorker: Sendable {
 
     /// Drops cached keys at once on any event that can make a key unusable
     /// (or replace its wrapping); re-checks everything when events may have been lost.
+    /// The data-plane methods a worker serves: blobs and queues.
+    static func router(_ blobs: BlobService) -> RPCRouter {
+        var router = blobs.router
+        QueueService(blobs: blobs).register(on: &router)
+        return router
+    }
+
     static func follow(_ events: EventSubscriber<KeyEvent>, keys: AccountKeyCache) async {
         let dropping: Set<KeyEvent.Kind> = [.disabled, .deleted, .purged, .accessRevoked, .rotated]
         for await delivery in events.deliveries {

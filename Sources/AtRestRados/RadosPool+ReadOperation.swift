@@ -26,6 +26,7 @@ private final class ReadOutputs: @unchecked Sendable {
     var mtime: time_t = 0
     var xattrIterator: rados_xattrs_iter_t?
     var omapIterator: rados_omap_iter_t?
+    var keysIterator: rados_omap_iter_t?
     var more: UInt8 = 0
     var buffer: UnsafeMutablePointer<CChar>?
     var bytesRead: Int = 0
@@ -39,6 +40,7 @@ private final class ReadOutputs: @unchecked Sendable {
     deinit {
         if let xattrIterator { rados_getxattrs_end(xattrIterator) }
         if let omapIterator { rados_omap_get_end(omapIterator) }
+        if let keysIterator { rados_omap_get_end(keysIterator) }
         buffer?.deallocate()
         rvals.deallocate()
     }
@@ -56,6 +58,11 @@ private final class ReadOutputs: @unchecked Sendable {
                 rados_read_op_read(op, offset, length, pointer, &bytesRead, rval)
             case .omap(let after, let prefix, let max):
                 rados_read_op_omap_get_vals2(op, after ?? "", prefix, UInt64(Swift.max(1, max)), &omapIterator, &more, rval)
+            case .omapValues(let keys):
+                // librados copies the keys into the op while it is built.
+                CStringArray.withPairs(Dictionary(keys.map { ($0, []) }, uniquingKeysWith: { a, _ in a })) { keys, _, keyLengths, _, count in
+                    rados_read_op_omap_get_vals_by_keys2(op, keys, count, keyLengths, &keysIterator, rval)
+                }
             }
         }
     }
@@ -70,6 +77,10 @@ private final class ReadOutputs: @unchecked Sendable {
             case .xattrs: result.xattrs = try xattrs(call)
             case .read: result.data = buffer.map { Array(UnsafeRawBufferPointer(start: $0, count: bytesRead)) } ?? []
             case .omap: result.omap = try omapPage(call)
+            case .omapValues:
+                if let keysIterator {
+                    for (key, value) in try RadosOmapPage.entries(keysIterator, call) { result.omapValues[key] = value }
+                }
             }
         }
         return result

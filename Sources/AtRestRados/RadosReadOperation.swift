@@ -16,6 +16,8 @@ public struct RadosReadOperation: Sendable, Equatable {
         /// Up to `max` omap entries with keys after `after` that start with
         /// `prefix`, in key order (`RadosReadResult.omap`).
         case omap(after: String?, prefix: String, max: Int)
+        /// The omap entries of these keys that exist (`RadosReadResult.omapValues`).
+        case omapValues(keys: [String])
     }
 
     public var steps: [Step]
@@ -31,4 +33,5 @@ public struct RadosReadResult: Sendable {
     public var xattrs: [String: [UInt8]] = [:]
     public var data: [UInt8] = []
     public var omap: RadosOmapPage?
+    public var omapValues: [String: [UInt8]] = [:]
 }

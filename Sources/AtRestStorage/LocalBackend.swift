@@ -37,6 +37,8 @@ public final class LocalBackend: StorageBackend {
     let directorySync = DirectorySync()
     /// Replaced and deleted files kept for reuse as temp files (see `SparePool`).
     let spares = SparePool()
+    /// Open record maps (SQLite files, `LocalBackend+Records`).
+    let recordMaps = LocalRecordMaps()
     static let lockName = ".lock"
 
     /// Opens (creating if needed) the directory and removes temp files left

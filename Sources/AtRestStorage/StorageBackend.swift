@@ -54,6 +54,23 @@ public protocol StorageBackend: Sendable {
     /// a missing source is `.notFound`. Durable on return; a backend that
     /// cannot share bytes copies them.
     func link(_ links: [BackendLink]) async throws
+
+    // MARK: Record maps (small records: queue messages, indexes)
+
+    /// Creates an empty record map; `.alreadyExists` when it is there.
+    func createRecordMap(_ map: RecordMapName) async throws
+    /// Removes a record map with all its records; `.notFound` when absent.
+    func deleteRecordMap(_ map: RecordMapName) async throws
+    /// Up to `limit` (1-1000) records with keys after `after` (nil: from
+    /// the first), ascending by key bytes; `.notFound` for a missing map.
+    func records(_ map: RecordMapName, after: String?, limit: Int) async throws -> RecordPage
+    /// The records of `keys` that exist (1-1000 keys); `.notFound` for a missing map.
+    func records(_ map: RecordMapName, keys: [String]) async throws -> [String: [UInt8]]
+    /// Applies `batch` (`RecordBatch.validated`) as one atomic, durable
+    /// step: all its conditions hold and all its changes are made, or
+    /// `.conditionFailed` and nothing changes; of two batches racing on one
+    /// condition, exactly one succeeds. `.notFound` for a missing map.
+    func apply(_ batch: RecordBatch, to map: RecordMapName) async throws
 }
 
 /// An object being written (`StorageBackend.beginPut`).

@@ -5,6 +5,7 @@
 #include "atrest/v1/blob.pb-c.h"
 #include "atrest/v1/envelope.pb-c.h"
 #include "atrest/v1/identity.pb-c.h"
+#include "atrest/v1/queue.pb-c.h"
 #include "atrest/v1/status.pb-c.h"
 #include "atrest/v1/vault.pb-c.h"
 
@@ -66,6 +67,19 @@ static const ProtobufCMessageDescriptor *const all[] = {
   &atrest__v1__identity_move_account_request__descriptor,
   &atrest__v1__identity_move_account_reply__descriptor,
   &atrest__v1__identity_rotation__descriptor,
+  &atrest__v1__queue_request__descriptor,
+  &atrest__v1__queue_request__metadata_entry__descriptor,
+  &atrest__v1__queue_properties__descriptor,
+  &atrest__v1__queue_properties__metadata_entry__descriptor,
+  &atrest__v1__queue_list_request__descriptor,
+  &atrest__v1__queue_list_response__descriptor,
+  &atrest__v1__put_message_request__descriptor,
+  &atrest__v1__queue_message__descriptor,
+  &atrest__v1__queue_message_list__descriptor,
+  &atrest__v1__get_messages_request__descriptor,
+  &atrest__v1__peek_messages_request__descriptor,
+  &atrest__v1__update_message_request__descriptor,
+  &atrest__v1__message_request__descriptor,
   &atrest__v1__status_request__descriptor,
   &atrest__v1__status_figure__descriptor,
   &atrest__v1__status_worker__descriptor,
@@ -118,6 +132,7 @@ static const ProtobufCServiceDescriptor *const services[] = {
   &atrest__v1__blob__descriptor,
   &atrest__v1__echo__descriptor,
   &atrest__v1__identity__descriptor,
+  &atrest__v1__queue__descriptor,
   &atrest__v1__status__descriptor,
   &atrest__v1__key_vault__descriptor,
   NULL

@@ -11,5 +11,7 @@ enum BenchRegistry {
         EndToEndBench.self,
         ScaleBench.self,
         RadosBench.self,
+        RecordsBench.self,
+        QueueBench.self,
     ]
 }

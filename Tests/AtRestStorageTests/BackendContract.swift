@@ -12,13 +12,15 @@ enum BackendContract {
         try BackendName(container, object)
     }
 
-    static func expectError<T>(_ code: StorageError.Code, _ body: () async throws -> T,
+    /// `body` fails with `code` (and a message containing `text`, when given).
+    static func expectError<T>(_ code: StorageError.Code, _ text: String? = nil, _ body: () async throws -> T,
                                sourceLocation: SourceLocation = #_sourceLocation) async {
         do {
             _ = try await body()
             Issue.record("expected \(code), the call succeeded", sourceLocation: sourceLocation)
         } catch let error as StorageError {
             #expect(error.code == code, "\(error)", sourceLocation: sourceLocation)
+            if let text { #expect(error.message.contains(text), "\(error)", sourceLocation: sourceLocation) }
         } catch {
             Issue.record("expected \(code), got \(error)", sourceLocation: sourceLocation)
         }

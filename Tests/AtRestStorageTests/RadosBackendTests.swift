@@ -36,6 +36,26 @@ extension BackendFactory {
         try await BackendContractTests.run(body, on: .rados(ceph))
     }
 
+    @Test(arguments: RecordMapContractTests.bodies.map(\.0))
+    func recordMaps(_ body: String) async throws {
+        try await twoClients().run(body, of: RecordMapContractTests.bodies)
+    }
+
+    @Test(arguments: QueueStoreTests.bodies.map(\.0))
+    func queues(_ body: String) async throws {
+        try await twoClients().run(body, of: QueueStoreTests.bodies)
+    }
+
+    /// Two RADOS clients on one fresh namespace (two workers' connections).
+    func twoClients() -> RecordMapFactory {
+        let ceph = ceph
+        return RecordMapFactory(description: "rados") {
+            let namespace = "t-\(UUID().uuidString)"
+            return (try await RadosBackend.connect(ceph.configuration, pool: ceph.pool, namespace: namespace),
+                    try await RadosBackend.connect(ceph.configuration, pool: ceph.pool, namespace: namespace), {})
+        }
+    }
+
     /// RADOS pins strictly: a replaced or removed version fails, small
     /// (assert_version in the read op) or striped (its stripes are gone),
     /// except for the first bytes of an unstriped head, which `open` read

@@ -54,6 +54,20 @@ import Testing
                                                   as: BlobProperties.self, metadata: a).message
         #expect(props.metadata == ["written-by": "python"] && props.contentType == "application/octet-stream")
 
+        // Python queues: a producer and a consumer, each message received once; the Swift client sees the same queue.
+        let pyQueue = try await ClientTools.run(ClientTools.python, [
+            "\(ClientTools.repoRoot)/clients/python/atrest_example.py", "queue-demo", "--endpoint", cluster.frontDoor.endpoint,
+            "--tenant", "t1", "--user", "alice", "--secret-file", secretFile, "--account", "acct-pyq", "--queue", "py-jobs",
+            "--messages", "40", "--generated-dir", work + "/py",
+        ], environment: ["PYTHONPATH": work + "/py"], in: work)
+        #expect(pyQueue.status == 0, "\(pyQueue.transcript)")
+        #expect(pyQueue.fields("ok produced") == ["queue": "py-jobs", "messages": "40"], "\(pyQueue.transcript)")
+        #expect(pyQueue.fields("ok consumed") == ["messages": "40", "once_each": "1", "left": "0"], "\(pyQueue.transcript)")
+        #expect(pyQueue.fields("ok stale")?["code"] == "NOT_FOUND", "\(pyQueue.transcript)")
+        let queues = try await cluster.client.call(QueueMethod.listQueues.name, request: QueueListRequest(), as: QueueListResponse.self,
+                                                   metadata: alice.merging(["account": "acct-pyq"]) { $1 }).message
+        #expect(queues.queues.map(\.queue) == ["py-jobs"] && queues.queues.first?.metadata == ["written_by": "python"])
+
         // C: Put + Get in an account and container made by the Swift client.
         _ = try await cluster.client.call("atrest.v1.Account/Create", request: AccountCreateRequest(accountID: "acct-c"), as: AccountInfo.self, metadata: alice)
         let c = alice.merging(["account": "acct-c"]) { $1 }

@@ -48,7 +48,8 @@ struct ClusterOnStorage {
 
     /// Every stored object, named as the storage names it: the files the
     /// services wrote (data directories, logs and the identity and vault
-    /// state aside) and, on rados, every RADOS object of every pool given.
+    /// state aside) and, on rados, every RADOS object of every pool given
+    /// (its data, then its omap keys and values).
     func storedObjects(pools: [String] = []) async throws -> [(name: String, bytes: [UInt8])] {
         var objects: [(name: String, bytes: [UInt8])] = []
         for file in cluster.allFiles() where !file.hasSuffix(".log") && !file.contains("/identity/") && !file.contains("/vault/") {
@@ -59,7 +60,15 @@ struct ClusterOnStorage {
             let pool = try pool(name)
             for object in try await pool.objectNames() {
                 let size = try pool.stat(object).size
-                objects.append(("rados:\(name)/\(object)", size == 0 ? [] : try await pool.read(object, length: Int(size))))
+                var bytes = size == 0 ? [] : try await pool.read(object, length: Int(size))
+                // Record maps (queues) keep their records in the omap: keys and values count as stored bytes.
+                var after: String?
+                repeat {
+                    let page = try pool.omapPage(object, after: after)
+                    for entry in page.entries { bytes += Array(entry.key.utf8) + entry.value }
+                    after = page.more ? page.entries.last?.key : nil
+                } while after != nil
+                objects.append(("rados:\(name)/\(object)", bytes))
             }
         }
         return objects

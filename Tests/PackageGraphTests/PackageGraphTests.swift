@@ -78,6 +78,16 @@ import Testing
         #expect(direct.sorted() == ["AtRestRados"])
     }
 
+    /// SQLite is touched by its wrapper alone; the local backend's record
+    /// maps use AtRestSQLite's Swift types, and no client links either.
+    @Test func onlyTheSQLiteWrapperLinksSQLite() throws {
+        let direct = manifest.targets.values.filter { $0.dependencies.contains("CSQLite") }.map(\.name)
+        #expect(direct.sorted() == ["AtRestSQLite"])
+        for client in ["atrest", "AtRestClient"] {
+            #expect(try !links(client).contains("AtRestSQLite"), "\(client) links SQLite")
+        }
+    }
+
     /// The backend interface stays free of any medium: the store links no
     /// librados; backends beyond `local` live in AtRestBackends, which
     /// clients never link.

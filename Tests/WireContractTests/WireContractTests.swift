@@ -17,6 +17,9 @@ import AtRestWireTesting
         ContainerRequest.self, ContainerListResponse.self, BlobProperties.self, BlobPutRequest.self, BlobRequest.self,
         BlobGetRequest.self, BlobGetResponse.self, BlobSetMetadataRequest.self, BlobListRequest.self, BlobListResponse.self,
         StageBlockRequest.self, StageBlockResponse.self, CommitBlocksRequest.self,
+        QueueRequest.self, QueueProperties.self, QueueListRequest.self, QueueListResponse.self, PutMessageRequest.self,
+        QueueMessage.self, QueueMessageList.self, GetMessagesRequest.self, PeekMessagesRequest.self, UpdateMessageRequest.self,
+        MessageRequest.self,
         AccountCreateRequest.self, AccountRequest.self, AccountListRequest.self, AccountEncryption.self, AccountInfo.self,
         AccountMoveRequest.self, AccountMoveResponse.self, AccountListResponse.self, AccountSetEncryptionRequest.self,
         AccountContext.self,
@@ -89,7 +92,7 @@ import AtRestWireTesting
     }
 
     /// Every `RPCMethod` descriptor, one table per service.
-    static let methods: [RPCMethodInfo] = KeyVaultMethod.all + IdentityMethod.all + AccountMethod.all + BlobMethod.all
+    static let methods: [RPCMethodInfo] = KeyVaultMethod.all + IdentityMethod.all + AccountMethod.all + BlobMethod.all + QueueMethod.all
         + StatusMethod.all + EchoMethod.all
 
     /// The Swift descriptors are exactly the `rpc`s of the proto `service`

@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """AtRest from Python, end to end: log in, create an account and a container,
 upload a blob as staged blocks, read it back in ranges, list it, compare
-(`get`: read one blob back and print its length and SHA-256).
+(`demo`); read one blob back and print its length and SHA-256 (`get`); or a
+producer and a consumer on a queue (`queue-demo`).
 
     /usr/bin/python3 clients/python/atrest_example.py demo --endpoint tcp://127.0.0.1:7400 \
         --tenant t1 --user alice --secret-file alice.secret --account acct-py --container py-data
@@ -91,9 +92,34 @@ def get(client, args):
     print(f"ok get length={len(data)} sha256={hashlib.sha256(data).hexdigest()}")
 
 
+def queue_demo(client, args):
+    """A producer and a consumer on one queue: every message received once, then deleted."""
+    client.create_account(args.account)
+    client.create_queue(args.account, args.queue, metadata={"written_by": "python"})
+    sent = [client.put_message(args.account, args.queue, f"job {i}".encode()).message_id for i in range(args.messages)]
+    print(f"ok produced queue={args.queue} messages={len(sent)}")
+    received = []
+    while True:
+        batch = client.get_messages(args.account, args.queue, count=8, visibility_seconds=60)
+        if not batch:
+            break
+        for message in batch:
+            received.append(message.message_id)
+            client.delete_message(args.account, args.queue, message.message_id, message.pop_receipt)
+    if sorted(received) != sorted(sent):
+        raise SystemExit(f"error received {len(received)} messages, expected the {len(sent)} sent")
+    left = client.queue_properties(args.account, args.queue).approximate_message_count
+    print(f"ok consumed messages={len(received)} once_each=1 left={left}")
+    try:
+        client.delete_message(args.account, args.queue, sent[0], "0" * 64)
+        raise SystemExit("error a deleted message was deleted again")
+    except atrest_client.RpcError as error:
+        print(f"ok stale code={error.code.name}")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("command", choices=["demo", "whoami", "get"])
+    parser.add_argument("command", choices=["demo", "whoami", "get", "queue-demo"])
     parser.add_argument("--endpoint", default="tcp://127.0.0.1:7400")
     parser.add_argument("--tenant", default="")
     parser.add_argument("--user", required=True)
@@ -101,6 +127,8 @@ def main():
     parser.add_argument("--account", default="acct-py")
     parser.add_argument("--container", default="py-data")
     parser.add_argument("--blob", default="staged.bin")
+    parser.add_argument("--queue", default="py-jobs")
+    parser.add_argument("--messages", type=int, default=50)
     parser.add_argument("--size", type=int, default=3 * (1 << 20) + 12345)
     parser.add_argument("--block-size", type=int, default=1 << 20)
     parser.add_argument("--timeout", type=float, default=30.0)
@@ -121,6 +149,8 @@ def main():
                 print(f"ok whoami name={me.name} kind={me.kind}")
             elif args.command == "get":
                 get(client, args)
+            elif args.command == "queue-demo":
+                queue_demo(client, args)
             else:
                 demo(client, args)
     except atrest_client.RpcError as error:

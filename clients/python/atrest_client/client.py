@@ -172,6 +172,69 @@ class AtRestClient:
         request = self.blob.BlobRequest(container=container, name=name)
         self.call("atrest.v1.Blob/Delete", request, self.envelope.Empty, account=account)
 
+    # Queues -----------------------------------------------------------------
+    # Same verbs as `atrest queue`: bodies are bytes (0-64 KiB); times are
+    # Unix milliseconds; a stale pop receipt raises RpcError NOT_FOUND.
+
+    @property
+    def queue(self):
+        if not hasattr(self, "_queue"):
+            self._queue = protos.load_queue()
+        return self._queue
+
+    def create_queue(self, account, queue, metadata=None):
+        request = self.queue.QueueRequest(queue=queue, metadata=metadata or {})
+        self.call("atrest.v1.Queue/CreateQueue", request, self.envelope.Empty, account=account)
+
+    def delete_queue(self, account, queue):
+        self.call("atrest.v1.Queue/DeleteQueue", self.queue.QueueRequest(queue=queue), self.envelope.Empty, account=account)
+
+    def list_queues(self, account, prefix=""):
+        """Every queue (all pages) as QueueProperties, by name."""
+        queues, continuation = [], ""
+        while True:
+            request = self.queue.QueueListRequest(prefix=prefix, continuation=continuation)
+            reply, _ = self.call("atrest.v1.Queue/ListQueues", request, self.queue.QueueListResponse, account=account)
+            queues.extend(reply.queues)
+            continuation = reply.continuation
+            if not continuation:
+                return queues
+
+    def queue_properties(self, account, queue):
+        return self.call("atrest.v1.Queue/GetQueueProperties", self.queue.QueueRequest(queue=queue),
+                         self.queue.QueueProperties, account=account)[0]
+
+    def set_queue_metadata(self, account, queue, metadata):
+        return self.call("atrest.v1.Queue/SetQueueMetadata", self.queue.QueueRequest(queue=queue, metadata=metadata),
+                         self.queue.QueueProperties, account=account)[0]
+
+    def clear_queue(self, account, queue):
+        self.call("atrest.v1.Queue/ClearMessages", self.queue.QueueRequest(queue=queue), self.envelope.Empty, account=account)
+
+    def put_message(self, account, queue, body, ttl_seconds=0, delay_seconds=0):
+        """ttl_seconds: 0 the default (7 days), -1 never. Returns the QueueMessage (with its pop receipt)."""
+        request = self.queue.PutMessageRequest(queue=queue, body=bytes(body), ttl_seconds=ttl_seconds, delay_seconds=delay_seconds)
+        return self.call("atrest.v1.Queue/PutMessage", request, self.queue.QueueMessage, account=account)[0]
+
+    def get_messages(self, account, queue, count=1, visibility_seconds=30):
+        """Up to count messages, each invisible to others for visibility_seconds."""
+        request = self.queue.GetMessagesRequest(queue=queue, count=count, visibility_seconds=visibility_seconds)
+        return list(self.call("atrest.v1.Queue/GetMessages", request, self.queue.QueueMessageList, account=account)[0].messages)
+
+    def peek_messages(self, account, queue, count=1):
+        request = self.queue.PeekMessagesRequest(queue=queue, count=count)
+        return list(self.call("atrest.v1.Queue/PeekMessages", request, self.queue.QueueMessageList, account=account)[0].messages)
+
+    def update_message(self, account, queue, message_id, pop_receipt, visibility_seconds, body=None):
+        request = self.queue.UpdateMessageRequest(queue=queue, message_id=message_id, pop_receipt=pop_receipt,
+                                                  visibility_seconds=visibility_seconds, update_body=body is not None,
+                                                  body=bytes(body or b""))
+        return self.call("atrest.v1.Queue/UpdateMessage", request, self.queue.QueueMessage, account=account)[0]
+
+    def delete_message(self, account, queue, message_id, pop_receipt):
+        request = self.queue.MessageRequest(queue=queue, message_id=message_id, pop_receipt=pop_receipt)
+        self.call("atrest.v1.Queue/DeleteMessage", request, self.envelope.Empty, account=account)
+
 
 class BlobList(list):
     """BlobProperties of a listing, plus the damaged objects it could not

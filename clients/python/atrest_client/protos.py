@@ -36,3 +36,15 @@ def load():
             "`protoc -I proto --python_out=DIR proto/atrest/v1/*.proto` and add DIR to PYTHONPATH "
             f"({error})") from error
     return envelope_pb2, identity_pb2, account_pb2, blob_pb2, vault_pb2
+
+
+def load_queue():
+    """The queue messages (queue.proto), imported on first use so that
+    code built against the five modules above keeps working unchanged."""
+    try:
+        from atrest.v1 import queue_pb2
+    except ImportError as error:
+        raise RuntimeError(
+            "the atrest.v1 queue protobuf classes are not importable: regenerate with "
+            f"`protoc -I proto --python_out=DIR proto/atrest/v1/*.proto` ({error})") from error
+    return queue_pb2

@@ -1,0 +1,104 @@
+import AtRestSQLite
+import Synchronization
+
+/// The record maps a `LocalBackend` has open, by file path.
+final class LocalRecordMaps: Sendable {
+    private let open = Mutex<[String: LocalRecordMap]>([:])
+
+    /// The open map at `path`, opening it (and creating the file when
+    /// `create`); nil when the file does not exist and `create` is false.
+    func map(_ path: String, create: Bool) throws -> LocalRecordMap? {
+        if let map = open.withLock({ $0[path] }) { return map }
+        guard create || FileSystem.exists(path) else { return nil }
+        let map = try LocalRecordMap(path: path, create: create)
+        return open.withLock { maps in
+            if let existing = maps[path] { return existing }
+            maps[path] = map
+            return map
+        }
+    }
+}
+
+/// Record maps of the `local` backend: one SQLite file per map,
+/// `<directory>/.records/<container id>/<map>.sqlite` (docs/FORMAT.md
+/// "Record maps"). ".records" can never be a container id's first
+/// component (those never start with "."), so maps and objects never meet.
+extension LocalBackend {
+    func path(_ map: RecordMapName) -> String { "\(directory)/.records/\(map.container.id)/\(map.map).sqlite" }
+
+    /// The open map, or `.notFound` when its file was never created.
+    func existing(_ map: RecordMapName) throws -> LocalRecordMap {
+        guard let opened = try recordMaps.map(path(map), create: false) else {
+            throw StorageError(.notFound, "record map \(map) does not exist")
+        }
+        return opened
+    }
+
+    public func createRecordMap(_ map: RecordMapName) async throws {
+        try await BlockingIO.run { [self] in
+            let file = path(map)
+            try FileSystem.makeDirectory(FileSystem.parent(of: file))
+            let opened = try recordMaps.map(file, create: true)!
+            try opened.with { connection in
+                try connection.transaction {
+                    guard try !LocalRecordMap.isLive(connection) else {
+                        throw StorageError(.alreadyExists, "record map \(map) already exists")
+                    }
+                    try connection.query("INSERT OR REPLACE INTO state(id, live) VALUES (0, 1)")
+                }
+            }
+            // The new file's name (the log's is synced by SQLite when it is made).
+            try FileSystem.syncDirectory(FileSystem.parent(of: file))
+        }
+    }
+
+    public func deleteRecordMap(_ map: RecordMapName) async throws {
+        try await BlockingIO.run { [self] in
+            try existing(map).with { connection in
+                try connection.transaction {
+                    try LocalRecordMap.requireLive(connection, map)
+                    try connection.query("DELETE FROM records")
+                    try connection.query("UPDATE state SET live = 0 WHERE id = 0")
+                }
+            }
+        }
+    }
+
+    public func records(_ map: RecordMapName, after: String?, limit: Int) async throws -> RecordPage {
+        guard (1...1000).contains(limit) else { throw StorageError(.invalidArgument, "a record page holds 1-1000 records, not \(limit)") }
+        return try await BlockingIO.run { [self] in
+            try existing(map).with { connection in
+                try LocalRecordMap.reading(connection) {
+                    try LocalRecordMap.requireLive(connection, map)
+                    let rows = try connection.query("SELECT key, value FROM records WHERE key > ?1 ORDER BY key LIMIT ?2",
+                                                    [.text(after ?? ""), .integer(Int64(limit + 1))])
+                    let records = rows.prefix(limit).map { Record(key: $0[0].text ?? "", value: $0[1].bytes ?? []) }
+                    return RecordPage(records: records, more: rows.count > limit)
+                }
+            }
+        }
+    }
+
+    public func records(_ map: RecordMapName, keys: [String]) async throws -> [String: [UInt8]] {
+        guard (1...1000).contains(keys.count) else { throw StorageError(.invalidArgument, "ask for 1-1000 records, not \(keys.count)") }
+        return try await BlockingIO.run { [self] in
+            try existing(map).with { connection in
+                try LocalRecordMap.reading(connection) {
+                    try LocalRecordMap.requireLive(connection, map)
+                    var found: [String: [UInt8]] = [:]
+                    for key in Set(keys) {
+                        if let value = try connection.query("SELECT value FROM records WHERE key = ?1", [.text(key)]).first?.first?.bytes {
+                            found[key] = value
+                        }
+                    }
+                    return found
+                }
+            }
+        }
+    }
+
+    public func apply(_ batch: RecordBatch, to map: RecordMapName) async throws {
+        let batch = try batch.validated()
+        try await BlockingIO.run { [self] in try existing(map).apply(batch, map) }
+    }
+}

@@ -1,0 +1,51 @@
+/// The rules of queue calls (the issue's, as cloud storage queues have
+/// them); every violation is `StorageError(.invalidArgument)` naming the rule.
+public enum QueueLimits {
+    public static let maxBodyBytes = 64 << 10
+    public static let maxSeconds: Int64 = 7 * 24 * 3600
+    public static let messagesPerCall = 1...32
+    public static let getVisibility: ClosedRange<Int64> = 1...maxSeconds
+    public static let updateVisibility: ClosedRange<Int64> = 0...maxSeconds
+    public static let delay: ClosedRange<Int64> = 0...maxSeconds
+    public static let timeToLive: ClosedRange<Int64> = 1...maxSeconds
+    public static let metadataBytes = 8 << 10
+    public static let listPage = 1...1000
+
+    /// 3-63 characters of lowercase letters, digits and single hyphens,
+    /// starting and ending with a letter or digit.
+    public static func validate(queueName name: String) throws {
+        let bytes = Array(name.utf8)
+        let allowed = bytes.allSatisfy { ($0 >= 0x61 && $0 <= 0x7A) || ($0 >= 0x30 && $0 <= 0x39) || $0 == 0x2D }
+        guard (3...63).contains(bytes.count), allowed, bytes.first != 0x2D, bytes.last != 0x2D, !name.contains("--") else {
+            throw StorageError(.invalidArgument, "queue name '\(name.prefix(80))' must be 3-63 characters of lowercase letters, digits and single hyphens, starting and ending with a letter or digit")
+        }
+    }
+
+    /// Keys are 1-256 characters of letters, digits and underscores, not starting with a digit; at most 8 KiB in all.
+    public static func validate(metadata: [String: String]) throws {
+        var total = 0
+        for (key, value) in metadata {
+            let keyBytes = Array(key.utf8)
+            let valid = keyBytes.allSatisfy { ($0 >= 0x61 && $0 <= 0x7A) || ($0 >= 0x41 && $0 <= 0x5A) || ($0 >= 0x30 && $0 <= 0x39) || $0 == 0x5F }
+            guard (1...256).contains(keyBytes.count), valid, !(keyBytes[0] >= 0x30 && keyBytes[0] <= 0x39) else {
+                throw StorageError(.invalidArgument, "queue metadata key '\(key.prefix(80))' must be 1-256 letters, digits or underscores, not starting with a digit")
+            }
+            total += keyBytes.count + value.utf8.count
+        }
+        guard total <= metadataBytes else {
+            throw StorageError(.invalidArgument, "queue metadata is \(total) bytes; at most \(metadataBytes) (keys and values together)")
+        }
+    }
+
+    static func check(_ value: Int64, _ range: ClosedRange<Int64>, _ what: String) throws {
+        guard range.contains(value) else {
+            throw StorageError(.invalidArgument, "\(what) must be \(range.lowerBound)-\(range.upperBound) seconds, not \(value)")
+        }
+    }
+
+    static func check(count: Int) throws {
+        guard messagesPerCall.contains(count) else {
+            throw StorageError(.invalidArgument, "ask for 1-32 messages at once, not \(count)")
+        }
+    }
+}

@@ -1,0 +1,64 @@
+import AtRestCrypto
+
+/// A record of a record map sealed under the account key (docs/FORMAT.md
+/// "Queues"): each seal derives its own key, HKDF-SHA256(AEK, salt = 16
+/// random bytes, info = "atrest/v1" ‖ 0x00 ‖ context), so every key
+/// encrypts exactly one plaintext and the GCM nonce can be fixed (zero).
+/// AAD = "atrest/v1/record" ‖ the map's name ‖ the record's key: a value
+/// moved to another key, map or account fails to open.
+///
+/// ```
+/// u8 format (1) ‖ u32 account key version ‖ 16 key check value ‖ 16 salt ‖ ciphertext ‖ 16 tag
+/// ```
+enum SealedRecord {
+    static let format: UInt8 = 1
+    static let saltSize = 16
+    static let overhead = 1 + 4 + AccountKey.checkValueSize + saltSize + AESGCM.tagSize
+    private static let nonce = [UInt8](repeating: 0, count: AESGCM.nonceSize)
+
+    static func seal(_ plaintext: [UInt8], context: [UInt8], map: RecordMapName, key recordKey: String, accountKey: AccountKey) throws -> [UInt8] {
+        let salt = try SecureRandom.bytes(saltSize)
+        let sealKey = try accountKey.objectKey(salt: salt, context: context)
+        var w = ByteWriter(capacity: plaintext.count + overhead)
+        w.u8(format)
+        w.u32(accountKey.reference.accountKeyVersion)
+        w.raw(accountKey.checkValue)
+        w.raw(salt)
+        w.raw(try AESGCM.seal(plaintext, using: sealKey, nonce: nonce, authenticating: aad(map, recordKey)))
+        return w.bytes
+    }
+
+    /// The plaintext; `.wrongKey` for a record of another account key
+    /// (version), `.integrityFailure` for anything changed or moved.
+    static func open(_ sealed: [UInt8], context: [UInt8], map: RecordMapName, key recordKey: String, accountKey: AccountKey) throws -> [UInt8] {
+        var r = ByteReader(sealed)
+        guard try r.u8() == format else { throw StorageError(.unsupportedFormat, "record of \(map) is not in a format this build reads") }
+        let version = try r.u32()
+        let check = Array(try r.take(AccountKey.checkValueSize))
+        guard version == accountKey.reference.accountKeyVersion, check == accountKey.checkValue else {
+            throw StorageError(.wrongKey, "record of \(map) was sealed under account key version \(version), not the key in use")
+        }
+        let salt = Array(try r.take(saltSize))
+        let body = Array(try r.take(r.remaining))
+        do {
+            return try AESGCM.open(body, using: try accountKey.objectKey(salt: salt, context: context), nonce: nonce,
+                                   authenticating: aad(map, recordKey))
+        } catch is CryptoError {
+            throw StorageError.integrity("record \(recordKey) of \(map)")
+        }
+    }
+
+    private static func aad(_ map: RecordMapName, _ key: String) -> [UInt8] {
+        var w = ByteWriter()
+        w.raw("atrest/v1/record".utf8)
+        for part in [map.container.id, map.map, key] { let u = Array(part.utf8); w.u32(UInt32(u.count)); w.raw(u) }
+        return w.bytes
+    }
+
+    /// The identity context of a seal: for each part, u32 length ‖ UTF-8.
+    static func context(_ parts: [String]) -> [UInt8] {
+        var w = ByteWriter()
+        for part in parts { let u = Array(part.utf8); w.u32(UInt32(u.count)); w.raw(u) }
+        return w.bytes
+    }
+}
