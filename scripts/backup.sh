@@ -16,7 +16,12 @@
 # and identity-root.key (mode 0600). Keys given only in environment
 # variables are not in any file: the script says so, and they must be kept
 # in your secret store. Temp files, writer locks and container locks of the
-# local backend are left out (they are never data).
+# local backend are left out (they are never data). Record maps (queues:
+# `.records/<namespace>/<map>.sqlite`, SQLite in WAL mode) are copied with
+# SQLite's online backup (the `sqlite3` tool), each one a consistent snapshot:
+# a file copy of a database being written can be torn. Directory maps
+# (`queues.sqlite`) are copied before the maps they name, so every queue in the
+# backup has its messages.
 #
 # With --recover (the atrest-recover executable) the backup is verified
 # offline from the copied keys; a block list replaced while it was copied
@@ -61,6 +66,20 @@ copy() { # source, destination, extra tar arguments
   [ "$status" -le 1 ] || { echo "backup: copying '$source' failed (tar status $status)" >&2; exit 1; }
 }
 
+# Copies the record maps under $1/.records to $2/.records, each with SQLite's
+# online backup; the `queues` directory maps first (see the top).
+copy_record_maps() { # objects source, objects destination
+  [ -d "$1/.records" ] || return 0
+  command -v sqlite3 >/dev/null || { echo "backup: the record maps need the sqlite3 tool (apt-get install sqlite3)" >&2; exit 1; }
+  local map relative
+  while IFS= read -r map; do
+    relative="${map#"$1"/}"
+    mkdir -p "$2/$(dirname "$relative")"
+    sqlite3 "file:$map?mode=ro" ".timeout 10000" ".backup '$2/$relative'" \
+      || { echo "backup: copying the record map '$map' failed" >&2; exit 1; }
+  done < <(find "$1/.records" -name 'queues.sqlite' -type f; find "$1/.records" -name '*.sqlite' ! -name 'queues.sqlite' -type f)
+}
+
 copy_key() { # source file, environment variable, name in KEYS
   if [ -f "$1" ]; then
     cp "$1" "$keys/$3" && chmod 600 "$keys/$3"
@@ -80,7 +99,8 @@ copy_key "$frontdoor/registry.key" ATREST_FRONTDOOR_ROOT_KEY frontdoor-root.key
 for attempt in $(seq 1 "$attempts"); do
   rm -rf "$out"
   mkdir -p "$out"
-  copy "$objects" "$out/objects"            # 1. objects
+  copy "$objects" "$out/objects" --exclude='./.records'   # 1. objects,
+  copy_record_maps "$objects" "$out/objects"              #    record maps
   copy "$registry" "$out/registry-store"    # 2. wrapped account keys
   # 3. the vault, after the registry (KEK versions are only added). The
   # audit anchor before the log: the log only grows, so the copy reaches it.

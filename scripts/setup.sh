@@ -10,6 +10,8 @@ packages=(
   libssl-dev           # OpenSSL 3 libcrypto
   pkg-config
   librados-dev         # librados (Ceph), for the CRados target
+  libsqlite3-dev       # SQLite, the local backend's record maps (CSQLite)
+  sqlite3              # scripts/backup.sh: online copies of record maps
 )
 # Extra packages for the test suite (other-language clients, tooling).
 if [ "${1:-}" = "--test" ]; then
