@@ -4,13 +4,24 @@ import Synchronization
 /// The record maps a `LocalBackend` has open, by file path.
 final class LocalRecordMaps: Sendable {
     private let open = Mutex<[String: LocalRecordMap]>([:])
+    /// Set for a backend opened `readingOnly`: maps are opened from copies.
+    private let snapshots: LocalRecordSnapshots?
+
+    init(readingOnly: Bool = false) {
+        snapshots = readingOnly ? LocalRecordSnapshots() : nil
+    }
+
+    deinit {
+        open.withLock { $0.removeAll() }  // closes the connections first
+        snapshots?.removeAll()
+    }
 
     /// The open map at `path`, opening it (and creating the file when
     /// `create`); nil when the file does not exist and `create` is false.
     func map(_ path: String, create: Bool) throws -> LocalRecordMap? {
         if let map = open.withLock({ $0[path] }) { return map }
         guard create || FileSystem.exists(path) else { return nil }
-        let map = try LocalRecordMap(path: path, create: create)
+        let map = try LocalRecordMap(path: try snapshots?.copy(path) ?? path, create: create)
         return open.withLock { maps in
             if let existing = maps[path] { return existing }
             maps[path] = map
@@ -35,6 +46,7 @@ extension LocalBackend {
     }
 
     public func createRecordMap(_ map: RecordMapName) async throws {
+        _ = try writerID()
         try await BlockingIO.run { [self] in
             let file = path(map)
             try FileSystem.makeDirectory(FileSystem.parent(of: file))
@@ -53,6 +65,7 @@ extension LocalBackend {
     }
 
     public func deleteRecordMap(_ map: RecordMapName) async throws {
+        _ = try writerID()
         try await BlockingIO.run { [self] in
             try existing(map).with { connection in
                 try connection.transaction {
@@ -98,6 +111,7 @@ extension LocalBackend {
     }
 
     public func apply(_ batch: RecordBatch, to map: RecordMapName) async throws {
+        _ = try writerID()
         let batch = try batch.validated()
         try await BlockingIO.run { [self] in try existing(map).apply(batch, map) }
     }

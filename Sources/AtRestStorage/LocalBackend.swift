@@ -37,8 +37,9 @@ public final class LocalBackend: StorageBackend {
     let directorySync = DirectorySync()
     /// Replaced and deleted files kept for reuse as temp files (see `SparePool`).
     let spares = SparePool()
-    /// Open record maps (SQLite files, `LocalBackend+Records`).
-    let recordMaps = LocalRecordMaps()
+    /// Open record maps (SQLite files, `LocalBackend+Records`); read from
+    /// private copies when opened `readingOnly` (`LocalRecordSnapshots`).
+    let recordMaps: LocalRecordMaps
     static let lockName = ".lock"
 
     /// Opens (creating if needed) the directory and removes temp files left
@@ -48,19 +49,22 @@ public final class LocalBackend: StorageBackend {
         self.directory = directory
         try FileSystem.makeDirectory(directory)
         writer = try WriterLock(storeDirectory: directory)
+        recordMaps = LocalRecordMaps()
         cleanedTempFiles = try AtomicFile.cleanStoreLeftovers(directory, writers: writer!)
     }
 
     /// Opens an existing directory for reading only (offline recovery,
-    /// `atrest-recover`): no writer lock, no clean-up of temp files, and
-    /// every verb that would change something fails with `.invalidArgument`,
-    /// so nothing in the directory is created, changed or removed.
+    /// `atrest-recover`): no writer lock, no clean-up of temp files, record
+    /// maps read from private copies, and every verb that would change
+    /// something fails with `.invalidArgument`, so nothing in the directory
+    /// is created, changed or removed.
     public init(readingOnly directory: String) throws {
         guard FileSystem.exists(directory) else {
             throw StorageError(.containerNotFound, "store directory '\(directory)' does not exist")
         }
         self.directory = directory
         writer = nil
+        recordMaps = LocalRecordMaps(readingOnly: true)
         cleanedTempFiles = 0
     }
 

@@ -28,12 +28,22 @@ struct Extractor: Sendable {
 
     /// A new file for one blob (an existing file is an error: nothing is overwritten).
     func create(account: String, container: String, name: String) throws -> ExtractedFile {
+        try create([Self.encode(account), Self.encode(container)], Self.encode(name))
+    }
+
+    /// A new file for one queue message, `DIR/<account>/.queues/<queue>/<message id>`:
+    /// an encoded container name never starts with ".", so the two never meet.
+    func createMessage(account: String, queue: String, id: String) throws -> ExtractedFile {
+        try create([Self.encode(account), ".queues", Self.encode(queue)], Self.encode(id))
+    }
+
+    private func create(_ directories: [String], _ name: String) throws -> ExtractedFile {
         var path = directory
-        for component in [account, container] {
-            path += "/" + Self.encode(component)
+        for component in directories {
+            path += "/" + component
             try Self.makeDirectory(path)
         }
-        path += "/" + Self.encode(name)
+        path += "/" + name
         let fd = Glibc.open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
         guard fd >= 0 else { throw RecoveryRefusal("cannot create '\(path)': \(String(cString: strerror(errno)))") }
         return ExtractedFile(fd: fd, path: path)

@@ -10,8 +10,9 @@ import AtRestWire
 /// the vault's own plug-ins (`OfflineKeyring`), its containers and objects
 /// read through the store's own readers (`ObjectStore` on a read-only
 /// `LocalBackend`), so every header, name binding, block list and segment
-/// tag is checked exactly as the workers check it. One damaged object or
-/// account is reported and the walk goes on.
+/// tag is checked exactly as the workers check it; then its queues, every
+/// message record opened on its own (`QueueStore+Recovery`). One damaged
+/// object, message or account is reported and the walk goes on.
 struct Recovery: Sendable {
     enum Mode: Sendable { case list, verify, extract }
 
@@ -93,20 +94,26 @@ struct Recovery: Sendable {
             return nil
         }
         let id = (try? store.accountContainerID(account: account, accountKey: key)).map { Self.key(pool, $0) }
+        await recoverContainers(account, key, store, mode, &summary)
+        await recoverQueues(account, key, QueueStore(backend: store.backend), mode, &summary)
+        return id
+    }
+
+    private func recoverContainers(_ account: String, _ key: AccountKey, _ store: ObjectStore, _ mode: Mode,
+                                   _ summary: inout RecoverySummary) async {
         let containers: [String]
         do {
             containers = try await store.listContainers(account: account, accountKey: key)
         } catch {
             output.line("damaged account \(account): its containers cannot be listed: \(RecoveryOutput.message(error))")
             summary.damaged += 1
-            return id
+            return
         }
         for container in containers {
             summary.containers += 1
             output.line("container \(account)/\(container)")
             await recover(account, container, key, store, mode, &summary)
         }
-        return id
     }
 
     private func recover(_ account: String, _ container: String, _ key: AccountKey, _ store: ObjectStore, _ mode: Mode,

@@ -5,8 +5,8 @@ import AtRestStorage
 import AtRestWire
 import Foundation
 
-/// What `atrest-recover` prints: one line per account, container and
-/// object on stdout, refusals on stderr, a summary last. Names and key ids
+/// What `atrest-recover` prints: one line per account, container, object,
+/// queue and message on stdout, refusals on stderr, a summary last. Names and key ids
 /// only: never key material.
 final class RecoveryOutput: @unchecked Sendable {
     func line(_ text: String) { print(text) }
@@ -17,6 +17,7 @@ final class RecoveryOutput: @unchecked Sendable {
 
     func summary(_ summary: RecoverySummary, mode: Recovery.Mode) {
         var text = "summary accounts=\(summary.accounts) containers=\(summary.containers) objects=\(summary.objects)"
+            + " queues=\(summary.queues) messages=\(summary.messages)"
         if mode != .list { text += " bytes=\(summary.bytes)" }
         line(text + " damaged=\(summary.damaged)")
     }
@@ -38,6 +39,8 @@ struct RecoverySummary: Sendable {
     var accounts = 0
     var containers = 0
     var objects = 0
+    var queues = 0
+    var messages = 0
     var bytes: UInt64 = 0
     var damaged = 0
 }

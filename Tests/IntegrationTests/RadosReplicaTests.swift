@@ -34,7 +34,15 @@ import AtRestRados
         }
         let files = try ReplicaScan.blockFiles(cephDirectory: ceph.directory)
         #expect(files.count == 2)
-        let hits = try ReplicaScan.find(marker: marker, in: files)
+        // On a loaded machine the second OSD may join the placement groups
+        // after the writes (they go active with one copy, min_size 1) and get
+        // its copy by recovery: wait for it rather than for a fixed time.
+        var hits = try ReplicaScan.find(marker: marker, in: files)
+        let deadline = ContinuousClock.now + .seconds(90)
+        while !files.allSatisfy({ file in hits.contains { $0.path == file && $0.encoding == .plain } }), ContinuousClock.now < deadline {
+            try await Task.sleep(for: .seconds(1))
+            hits = try ReplicaScan.find(marker: marker, in: files)
+        }
         for file in files {
             #expect(hits.contains { $0.path == file && $0.encoding == .plain }, "no plain marker in \(file): \(hits)")
         }

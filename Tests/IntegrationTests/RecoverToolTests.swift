@@ -6,8 +6,16 @@ import Testing
 /// `atrest-recover` on a real cluster's data, with every service stopped:
 /// every object verified and extracted byte-exact without a single change
 /// to the data; a wrong or missing root key refused by name; a flipped
-/// byte and a missing block file reported per blob while the rest reads on.
+/// byte and a missing block file reported per blob while the rest reads on;
+/// queue messages (claimed ones too) verified and extracted, swapped
+/// message records reported.
 @Suite(.serialized) struct RecoverToolTests {
+    /// The blobs a run printed good (messages print "good message …").
+    static func goodBlobs(_ run: ClientTools.Output) -> Int {
+        run.lines.filter { $0.hasPrefix("good ") && !$0.hasPrefix("good message ") }.count
+    }
+    static func goodMessages(_ run: ClientTools.Output) -> Int { run.lines.filter { $0.hasPrefix("good message ") }.count }
+
     @Test func verifiesExtractsAndReportsDamage() async throws {
         let fixture = try await RecoveryFixture.start(tag: "recover")
         defer { fixture.remove() }
@@ -31,8 +39,10 @@ import Testing
         // Everything good: every object read in full, every tag checked.
         let verified = try await recover(["--verify"])
         #expect(verified.status == 0, "\(verified.transcript)")
-        #expect(verified.lines.filter { $0.hasPrefix("good ") }.count == fixture.blobCount, "\(verified.transcript)")
-        #expect(verified.fields("summary")?["objects"] == "\(fixture.blobCount)" && verified.fields("summary")?["damaged"] == "0",
+        #expect(Self.goodBlobs(verified) == fixture.blobCount, "\(verified.transcript)")
+        #expect(Self.goodMessages(verified) == fixture.messageCount, "\(verified.transcript)")
+        #expect(verified.fields("summary")?["objects"] == "\(fixture.blobCount)" && verified.fields("summary")?["damaged"] == "0"
+                && verified.fields("summary")?["queues"] == "2" && verified.fields("summary")?["messages"] == "\(fixture.messageCount)",
                 "\(verified.transcript)")
         #expect(verified.lines.contains { $0.hasPrefix("account acct-c key customer/") })
         expectNoKeyMaterial(verified)
@@ -49,6 +59,14 @@ import Testing
                 }
             }
         }
+        for (account, queues) in fixture.messages {
+            for (queue, messages) in queues {
+                for (id, body) in messages {
+                    let file = "\(work)/out/\(account)/.queues/\(queue)/\(id)"
+                    #expect(FileManager.default.contents(atPath: file).map { [UInt8]($0) } == body, "\(file)")
+                }
+            }
+        }
         let one = try await recover(["--verify", "--account", "acct-m"])
         let acctM = fixture.blobs["acct-m"]!.values.map(\.count).reduce(0, +)
         #expect(one.status == 0 && one.fields("summary")?["accounts"] == "1" && one.fields("summary")?["objects"] == "\(acctM)",
@@ -57,11 +75,27 @@ import Testing
         #expect(unknown.status == 3 && unknown.lines.contains("damaged account nosuch: not in the registry"), "\(unknown.transcript)")
         let listed = try await recover([])
         #expect(listed.status == 0 && listed.lines.contains("blob acct-m/photos/one byte length=1"), "\(listed.transcript)")
+        #expect(listed.lines.filter { $0.hasPrefix("message acct-m/tasks/") && $0.hasSuffix("dequeue-count=1") }.count == 1, "\(listed.transcript)")
         // Never into the data, and nothing in the data changed.
         let inside = try await recover(["--extract", fixture.objectsDirectory + "/restore"])
         #expect(inside.status == 1 && inside.stderr.contains("recovery never writes into the data"), "\(inside.transcript)")
         let after = try DataSnapshot(dataDirectories)
         #expect(after == before, "changed: \(after.changes(since: before))")
+
+        // Two message records with their sealed values swapped: both reported, every other message reads.
+        let map = try #require(try DataSnapshot.files(under: fixture.objectsDirectory + "/.records")
+            .filter { $0.hasSuffix(".sqlite") && !$0.hasSuffix("/queues.sqlite") }.sorted().first)
+        let swap = "CREATE TEMP TABLE s AS SELECT key, value FROM records ORDER BY key LIMIT 2;"
+            + " UPDATE records SET value = (SELECT value FROM s WHERE s.key <> records.key) WHERE key IN (SELECT key FROM s);"
+        let swapped = try await ClientTools.run("/usr/bin/sqlite3", [map, swap], in: work)
+        try #require(swapped.status == 0, "\(swapped.transcript)")
+        let messageDamage = try await recover(["--verify"])
+        #expect(messageDamage.status == 3, "\(messageDamage.transcript)")
+        #expect(messageDamage.lines.filter { $0.hasPrefix("damaged message ") && $0.contains("does not authenticate") }.count == 2,
+                "\(messageDamage.transcript)")
+        #expect(Self.goodMessages(messageDamage) == fixture.messageCount - 2 && Self.goodBlobs(messageDamage) == fixture.blobCount)
+        #expect(messageDamage.fields("summary")?["damaged"] == "2", "\(messageDamage.transcript)")
+        _ = try await ClientTools.run("/usr/bin/sqlite3", [map, swap], in: work)  // swapped back
 
         // Keys missing or wrong: refused, naming the file.
         let otherKey = work + "/other.key"
@@ -89,7 +123,7 @@ import Testing
         #expect(flipped.status == 3, "\(flipped.transcript)")
         let damaged = flipped.lines.filter { $0.hasPrefix("damaged ") }
         #expect(damaged.count == 1 && damaged.first?.contains("/photos/dir/multi-segment.bin: ") == true, "\(flipped.transcript)")
-        #expect(flipped.lines.filter { $0.hasPrefix("good ") }.count == fixture.blobCount - 1)
+        #expect(Self.goodBlobs(flipped) == fixture.blobCount - 1)
         #expect(flipped.fields("summary")?["damaged"] == "1")
 
         // A block file gone: its block list is damaged, the rest still reads.
@@ -98,7 +132,7 @@ import Testing
         let gone = try await recover(["--verify"])
         #expect(gone.status == 3, "\(gone.transcript)")
         #expect(gone.lines.contains { $0.hasPrefix("damaged ") && $0.contains("/docs/blocks.bin: ") }, "\(gone.transcript)")
-        #expect(gone.fields("summary")?["damaged"] == "2" && gone.lines.filter { $0.hasPrefix("good ") }.count == fixture.blobCount - 2,
+        #expect(gone.fields("summary")?["damaged"] == "2" && Self.goodBlobs(gone) == fixture.blobCount - 2,
                 "\(gone.transcript)")
         expectNoKeyMaterial(gone)
 
@@ -132,7 +166,7 @@ extension RecoverToolTests {
         }
         let verified = try await recover()
         #expect(verified.status == 0, "\(verified.transcript)")
-        #expect(verified.lines.filter { $0.hasPrefix("good ") }.count == fixture.blobCount, "\(verified.transcript)")
+        #expect(Self.goodBlobs(verified) == fixture.blobCount && Self.goodMessages(verified) == fixture.messageCount, "\(verified.transcript)")
         #expect(verified.fields("summary")?["objects"] == "\(fixture.blobCount)" && verified.fields("summary")?["damaged"] == "0")
 
         let pool = try RadosCluster(ceph.configuration).openPool(ceph.pool)

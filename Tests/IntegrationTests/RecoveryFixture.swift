@@ -6,12 +6,15 @@ import Foundation
 /// A real cluster's data for the recovery tests: two accounts of tenant t1,
 /// `acct-m` on its managed key and `acct-c` switched to the customer key
 /// `ck` (written before and after the switch), each with small,
-/// multi-segment and block-list blobs. `stop()` stops the processes and
+/// multi-segment and block-list blobs, and a queue `tasks` with visible and
+/// claimed (invisible) messages. `stop()` stops the processes and
 /// keeps the data directories, which is what an operator recovers from.
 struct RecoveryFixture {
     let cluster: LocalCluster
     /// account → container → blob name → content.
     let blobs: [String: [String: [String: [UInt8]]]]
+    /// account → queue → message id → body.
+    let messages: [String: [String: [String: [UInt8]]]]
 
     var root: String { cluster.root }
     var vaultDirectory: String { "\(root)/vault" }
@@ -21,13 +24,15 @@ struct RecoveryFixture {
     var frontDoorRootKey: String { "\(root)/frontdoor/registry.key" }
     var objectsDirectory: String { cluster.objectsDirectory }
     var blobCount: Int { blobs.values.flatMap(\.values).map(\.count).reduce(0, +) }
+    var messageCount: Int { messages.values.flatMap(\.values).map(\.count).reduce(0, +) }
 
     static func start(tag: String, storage: LocalCluster.Options.Storage = .local) async throws -> RecoveryFixture {
         var options = LocalCluster.Options(rootTag: tag, workers: 1)
         options.storage = storage
         let cluster = try LocalCluster(options)
         do {
-            return RecoveryFixture(cluster: cluster, blobs: try await fill(cluster))
+            let (blobs, messages) = try await fill(cluster)
+            return RecoveryFixture(cluster: cluster, blobs: blobs, messages: messages)
         } catch {
             cluster.stop()
             throw error
@@ -42,11 +47,18 @@ struct RecoveryFixture {
         (0..<size).map { UInt8(truncatingIfNeeded: ($0 >> 5) &* 131 &+ $0 &* 7 &+ seed) }
     }
 
-    private static func fill(_ cluster: LocalCluster) async throws -> [String: [String: [String: [UInt8]]]] {
+    private static func fill(_ cluster: LocalCluster) async throws -> (blobs: [String: [String: [String: [UInt8]]]],
+                                                                      messages: [String: [String: [String: [UInt8]]]]) {
         let (alice, _) = try await cluster.bootstrapUsers()
         try await cluster.waitForWorkers(count: 1)
         let c = cluster.client
         var blobs: [String: [String: [String: [UInt8]]]] = [:]
+        var messages: [String: [String: [String: [UInt8]]]] = [:]
+        func putMessage(_ account: String, _ body: [UInt8]) async throws {
+            let m = alice.merging(["account": account]) { $1 }
+            let put = try await queueCall(c, QueueMethod.putMessage, PutMessageRequest(queue: "tasks", body: body), m)
+            messages[account, default: [:]]["tasks", default: [:]][put.messageID] = body
+        }
         func put(_ account: String, _ container: String, _ name: String, _ data: [UInt8]) async throws {
             let m = alice.merging(["account": account]) { $1 }
             _ = try await c.call(BlobMethod.put.name, request: BlobPutRequest(container: container, name: name),
@@ -78,6 +90,11 @@ struct RecoveryFixture {
             try await put(account, "photos", "one byte", [7])
             try await put(account, "photos", "dir/multi-segment.bin", content(3 * 65536 + 123, seed: 1))
             try await putBlocks(account, "docs", "blocks.bin", sizes: [70_000, 1, 65536])
+            _ = try await queueCall(c, QueueMethod.createQueue, QueueRequest(queue: "tasks"), m)
+            for i in 0..<3 { try await putMessage(account, content(100 + i * 900, seed: 70 + i)) }
+            try await putMessage(account, [])
+            // One claimed: invisible for an hour, still recovered.
+            _ = try await queueCall(c, QueueMethod.getMessages, GetMessagesRequest(queue: "tasks", count: 1, visibilitySeconds: 3600), m)
         }
         // acct-c moves to a customer key: its account key is re-wrapped, the old objects stay as they are.
         _ = try await c.call("atrest.v1.KeyVault/CreateKey", request: CreateKeyRequest(provider: "customer", spec: KeySpec(keyID: "ck")),
@@ -87,6 +104,7 @@ struct RecoveryFixture {
         _ = try await c.call("atrest.v1.Account/SetEncryption", request: AccountSetEncryptionRequest(accountID: "acct-c", keySource: "customer", keyID: "ck"),
                              as: AccountEncryption.self, metadata: alice)
         try await put("acct-c", "docs", "after-switch.txt", Array("written under the customer key".utf8))
-        return blobs
+        try await putMessage("acct-c", Array("queued under the customer key".utf8))
+        return (blobs, messages)
     }
 }

@@ -44,7 +44,7 @@ enum SealedRecord {
             return try AESGCM.open(body, using: try accountKey.objectKey(salt: salt, context: context), nonce: nonce,
                                    authenticating: aad(map, recordKey))
         } catch is CryptoError {
-            throw StorageError.integrity("record \(recordKey) of \(map)")
+            throw StorageError.integrity("record \(recordKey) of \(map) does not authenticate (changed, damaged or moved)")
         }
     }
 
