@@ -5,7 +5,7 @@ import Testing
 /// docs/FORMAT.md "Key chain at rest" is complete and true: a decoder
 /// written from the docs alone (clients/python/atrest_decode.py, no AtRest
 /// code) goes from the root keys and the data directories of a stopped
-/// cluster to every blob, byte for byte.
+/// cluster to every blob and every queue message, byte for byte.
 @Suite(.serialized) struct IndependentDecoderTests {
     @Test func decodesEveryBlobFromRootKeysAndDataDirectories() async throws {
         let fixture = try await RecoveryFixture.start(tag: "decoder")
@@ -38,6 +38,16 @@ import Testing
             seen += 1
         }
         #expect(seen == fixture.blobCount)
+        // Queue messages (docs/FORMAT.md "Record maps", "Queues"), the claimed one too.
+        let messages = try #require(report["messages"] as? [[String: Any]])
+        #expect(messages.count == fixture.messageCount)
+        for message in messages {
+            let account = try #require(message["account"] as? String), queue = try #require(message["queue"] as? String)
+            let id = try #require(message["id"] as? String), file = try #require(message["file"] as? String)
+            let expected = try #require(fixture.messages[account]?[queue]?[id], "unexpected message \(account)/\(queue)/\(id)")
+            #expect([UInt8](try Data(contentsOf: URL(fileURLWithPath: file))) == expected, "\(account)/\(queue)/\(id)")
+        }
+        #expect(messages.filter { $0["dequeue_count"] as? Int == 1 }.count == 2, "one claimed message per account")
         // Key material never reaches the output.
         let rootKey = try String(contentsOfFile: fixture.vaultRootKey, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
         #expect(!run.stdout.contains(rootKey) && !run.stderr.contains(rootKey))

@@ -4,7 +4,8 @@
 From the root keys and the data directories to plaintext, with no AtRest
 service and no AtRest code: docs/FORMAT.md "Key chain at rest" (root keys,
 sealed files, provider state, registry records, wrapped account keys) and
-the rest of docs/FORMAT.md (names, object format, block lists). CI runs it
+the rest of docs/FORMAT.md (names, object format, block lists, record maps
+and queues). CI runs it
 against a real cluster's data (IndependentDecoderTests) so the docs stay
 complete and true.
 
@@ -13,9 +14,11 @@ complete and true.
         --objects-dir O --proto-python DIR --out OUT
 
 DIR holds the classes `protoc --python_out` made from proto/atrest/v1.
-Writes each blob's plaintext to OUT/<n>.bin and prints one JSON document:
-{"accounts": [...], "blobs": [{"account", "container", "name", "length",
-"file"}, ...]}. Every tag is verified; any failure stops with an error.
+Writes each blob's plaintext to OUT/<n>.bin, each queue message's body to
+OUT/m<n>.bin, and prints one JSON document: {"accounts": [...], "blobs":
+[{"account", "container", "name", "length", "file"}, ...], "messages":
+[{"account", "queue", "id", "dequeue_count", "length", "file"}, ...]}.
+Every tag is verified; any failure stops with an error.
 Key material is never printed.
 
 Needs the `cryptography` package (Debian: python3-cryptography).
@@ -25,8 +28,11 @@ import hashlib
 import hmac
 import json
 import os
+import shutil
+import sqlite3
 import struct
 import sys
+import tempfile
 
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -317,6 +323,75 @@ def decode_account(objects_dir, account, key, out_dir, blobs):
                           "length": len(content), "file": path})
 
 
+# --- Queues (docs/FORMAT.md "Record maps" and "Queues") ------------------------
+
+def read_record_map(path):
+    """(key, value) of every record of a local record map, by key. The map
+    is read from a copy: SQLite writes -wal/-shm files beside a database
+    even to read it, and a decoder never writes into the data."""
+    with tempfile.TemporaryDirectory() as scratch:
+        copy = os.path.join(scratch, "map.sqlite")
+        shutil.copyfile(path, copy)
+        if os.path.exists(path + "-wal"):
+            shutil.copyfile(path + "-wal", copy + "-wal")
+        connection = sqlite3.connect(copy)
+        try:
+            return connection.execute("SELECT key, value FROM records ORDER BY key").fetchall()
+        finally:
+            connection.close()
+
+
+def length_prefixed(*parts):
+    return b"".join(struct.pack(">I", len(p.encode())) + p.encode() for p in parts)
+
+
+def open_record(value, key, context_parts, container_id, map_name, record_key):
+    r = Reader(value)
+    if r.u8() != 1:
+        raise DecodeError(f"record {record_key}: unknown record format")
+    if r.u32() != key.version or r.take(16) != key.check_value:
+        raise DecodeError(f"record {record_key}: sealed under another account key")
+    salt = r.take(16)
+    record_key_bytes = hkdf(key.aek, salt, b"atrest/v1" + b"\x00" + length_prefixed(*context_parts), 32)
+    aad = b"atrest/v1/record" + length_prefixed(container_id, map_name, record_key)
+    try:
+        return AESGCM(record_key_bytes).decrypt(bytes(12), value[r.offset:], aad)
+    except Exception:
+        raise DecodeError(f"record {record_key} of {container_id}/{map_name} does not authenticate") from None
+
+
+def decode_queues(objects_dir, account, key, out_dir, messages):
+    namespace = "a-" + key.hash_name("account", account)
+    maps = os.path.join(objects_dir, ".records", namespace)
+    if not os.path.exists(os.path.join(maps, "queues.sqlite")):
+        return
+    for record_key, value in read_record_map(os.path.join(maps, "queues.sqlite")):
+        r = Reader(open_record(value, key, ("queue", account), namespace, "queues", record_key))
+        if r.u8() != 1:
+            raise DecodeError(f"queue record {record_key}: unknown version")
+        queue_id = r.take(16).hex()
+        r.u64()  # creation ms
+        name = r.take(r.u8()).decode()
+        if "q-" + key.hash_name("queue", account, name) != record_key:
+            raise DecodeError(f"queue record {record_key} names another queue")
+        map_name = "q-" + queue_id
+        for message_key, sealed in read_record_map(os.path.join(maps, map_name + ".sqlite")):
+            m = Reader(open_record(sealed, key, ("message", account, queue_id), namespace, map_name, message_key))
+            if m.u8() != 1:
+                raise DecodeError(f"message record {message_key}: unknown version")
+            message_id = m.take(16).hex()
+            inserted, _expiry, visible, dequeue_count = m.u64(), m.u64(), m.u64(), m.u32()
+            m.take(16)  # pop receipt secret
+            body = m.data[m.offset:]
+            if message_key != f"m-{visible:016x}-{inserted:016x}-{message_id}":
+                raise DecodeError(f"message record {message_key} names another key")
+            path = os.path.join(out_dir, f"m{len(messages)}.bin")
+            with open(path, "wb") as f:
+                f.write(body)
+            messages.append({"account": account, "queue": name, "id": message_id, "dequeue_count": dequeue_count,
+                             "length": len(body), "file": path})
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     for flag in ("--vault-dir", "--vault-root-key", "--registry-dir", "--frontdoor-root-key", "--objects-dir",
@@ -329,15 +404,16 @@ def main():
     providers = load_providers(args.vault_dir, read_root_key(args.vault_root_key))
     records = load_records(args.registry_dir, read_root_key(args.frontdoor_root_key), account_pb2)
     os.makedirs(args.out, exist_ok=True)
-    blobs, accounts = [], []
+    blobs, messages, accounts = [], [], []
     for record in records:
         account = record.info.account_id
         aek = unwrap_account_key(record.wrapped_key, account, providers)
         key = AccountKey(aek, record.info.encryption.account_key_version)
         decode_account(args.objects_dir, account, key, args.out, blobs)
+        decode_queues(args.objects_dir, account, key, args.out, messages)
         accounts.append({"account": account, "provider": record.info.encryption.provider,
                          "key_id": record.info.encryption.key_id})
-    print(json.dumps({"accounts": accounts, "blobs": blobs}))
+    print(json.dumps({"accounts": accounts, "blobs": blobs, "messages": messages}))
 
 
 if __name__ == "__main__":
