@@ -46,42 +46,4 @@ extension RadosBackend {
             return
         }
     }
-
-    /// Copies each source into its target (RADOS has no hard link) with an
-    /// exclusive create, stripe by stripe, `linksInFlight` links at once; a
-    /// source replaced during the copy is copied again from its new version.
-    public func link(_ links: [BackendLink]) async throws {
-        _ = try await links.concurrentMap(limit: Self.linksInFlight) { try await self.copy($0) }
-    }
-
-    private func copy(_ link: BackendLink) async throws {
-        var attempts = 0
-        while true {
-            attempts += 1
-            let source = try await open(link.source)
-            let upload = try await beginPut(link.target, condition: .mustNotExist)
-            var offset: UInt64 = 0
-            // A source that fits one RADOS object is read and appended whole, so its copy stays one too.
-            let piece = source.info.size <= UInt64(singleObjectLimit) ? source.info.size : UInt64(stripeSize)
-            do {
-                while offset < source.info.size {
-                    let count = Int(min(piece, source.info.size - offset))
-                    try await upload.append(try await source.read(at: offset, count: count))
-                    offset += UInt64(count)
-                }
-            } catch let error as StorageError where error.code == .conditionFailed && attempts < 5 {
-                await upload.abort()
-                continue
-            } catch {
-                await upload.abort()
-                throw error
-            }
-            do {
-                try await upload.commit()
-                return
-            } catch let error as StorageError where error.code == .conditionFailed {
-                throw StorageError(.alreadyExists, "backend object \(link.target) already exists")
-            }
-        }
-    }
 }

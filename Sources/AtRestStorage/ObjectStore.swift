@@ -114,19 +114,13 @@ public final class ObjectStore: Sendable {
     }
 
     /// Makes `buffer` the current version of `o-<hash>` (last writer wins),
-    /// then drops the block files of the block list it replaced, if any.
-    func publish(_ buffer: AlignedBuffer, id: BackendContainer, hash: String, account: String, container: String,
-                 accountKey: AccountKey) async throws {
-        let previous = try? await committedManifest(try objectName(id, hash), account: account, container: container, accountKey: accountKey)
-        try await publish(buffer, id: id, hash: hash, previous: previous)
-    }
-
-    /// `publish` with the replaced version already probed (`previous`: its
-    /// block list, if it is one).
+    /// then drops the block files of the block list it replaced (`previous`,
+    /// probed before: its block list, if it is one), except those in
+    /// `keeping` (the new block list's own).
     func publish(_ buffer: AlignedBuffer, id: BackendContainer, hash: String,
-                 previous: (manifest: BlockManifest, version: BackendVersion)?) async throws {
+                 previous: (manifest: BlockManifest, version: BackendVersion)?, keeping: Set<String> = []) async throws {
         try await write(buffer, to: try objectName(id, hash), condition: .none)
-        if let previous { await removeBlocks(of: previous.manifest, id: id, objectHash: hash) }
+        if let previous { await removeBlocks(of: previous.manifest, id: id, objectHash: hash, keeping: keeping) }
     }
 
     /// One backend put of a sealed buffer; nothing is visible on failure.
@@ -317,12 +311,16 @@ public final class ObjectStore: Sendable {
         return try BlockManifest.decode(try await object.readAll(reader))
     }
 
-    /// Drops a replaced or deleted block list's block files; one that is
-    /// already gone (a concurrent replace dropped it) is fine.
-    func removeBlocks(of manifest: BlockManifest, id: BackendContainer, objectHash: String) async {
-        for index in manifest.entries.indices {
-            guard let name = try? BackendName(id, manifest.blockFileName(objectHash: objectHash, index: index)) else { continue }
-            try? await backend.delete(name, condition: .none)
+    /// Drops a replaced or deleted block list's block files (all at once),
+    /// except those in `keeping`; one that is already gone (a concurrent
+    /// replace dropped it) is fine.
+    func removeBlocks(of manifest: BlockManifest, id: BackendContainer, objectHash: String, keeping: Set<String> = []) async {
+        let backend = self.backend
+        await withTaskGroup(of: Void.self) { group in
+            for file in manifest.blockFileNames(objectHash: objectHash).subtracting(keeping) {
+                guard let name = try? BackendName(id, file) else { continue }
+                group.addTask { try? await backend.delete(name, condition: .none) }
+            }
         }
     }
 
