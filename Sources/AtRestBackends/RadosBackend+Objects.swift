@@ -22,7 +22,7 @@ extension RadosBackend {
     /// Removes the head with assert_version on the version just read (so
     /// `.mustMatch` is checked and applied as one step; `.none` retries on
     /// a race), then its stripes, then its index entry only while the entry
-    /// still names the removed upload (a racing put's entry stays); those
+    /// still holds the value the removed head records (a racing put's entry stays); those
     /// two run together.
     public func delete(_ name: BackendName, condition: WriteCondition) async throws {
         guard condition != .mustNotExist else { throw StorageError(.invalidArgument, "a delete cannot require that the object does not exist") }
@@ -40,7 +40,7 @@ extension RadosBackend {
             } catch {
                 throw failure(error, "deleting \(name)")
             }
-            async let entry = try? updateEntry(name.container, name.object, expecting: Array(current.record.upload.utf8), set: nil)
+            async let entry = try? updateEntry(name.container, name.object, expecting: Array(current.record.entry.utf8), set: nil)
             await removeObjects(current.record.stripeNames(headName))
             _ = await entry
             return

@@ -43,7 +43,8 @@ extension ObjectStore {
         let sealed = try ObjectSealing.seal(metadata: metadata, identity: ObjectIdentity(account: account, container: container, kind: .block),
                                            accountKey: accountKey, expectedHash: contentHash, length: length, feed: feed)
         try await exists
-        try await write(sealed.buffer, to: try stagedName(id, try stagedPrefix(container, name, blockID, accountKey)), condition: .mustNotExist)
+        let staged = try stagedName(id, try stagedPrefix(container, name, blockID, accountKey))
+        try await writing(into: id, account, container) { try await write(sealed.buffer, to: staged, condition: .mustNotExist) }
         return sealed.metadata
     }
 

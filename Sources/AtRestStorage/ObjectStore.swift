@@ -18,6 +18,9 @@ import Glibc
 /// backend (`BlockingIO` for files, completions for librados).
 public final class ObjectStore: Sendable {
     public let backend: any StorageBackend
+    /// Containers whose marker was seen lately (`ContainerCache`: why a
+    /// stale entry is harmless).
+    let containers = ContainerCache()
 
     public init(backend: any StorageBackend) {
         self.backend = backend
@@ -56,12 +59,30 @@ public final class ObjectStore: Sendable {
         return id
     }
 
-    /// `.containerNotFound` unless the container's marker exists.
+    /// `.containerNotFound` unless the container's marker exists (or was
+    /// seen within `ContainerCache.lifetime`).
     func requireContainer(_ id: BackendContainer, _ account: String, _ container: String) async throws {
+        if containers.contains(id) { return }
         do {
             _ = try await backend.stat(try Self.marker(id))
+            containers.insert(id)
         } catch let error as StorageError where error.code == .notFound || error.code == .containerNotFound {
-            throw StorageError(.containerNotFound, "container '\(container)' does not exist in account '\(account)'")
+            throw Self.noContainer(account, container)
+        }
+    }
+
+    static func noContainer(_ account: String, _ container: String) -> StorageError {
+        StorageError(.containerNotFound, "container '\(container)' does not exist in account '\(account)'")
+    }
+
+    /// Runs a write into container `id`; a backend that finds the container
+    /// gone (deleted since its marker was cached) drops it from the cache.
+    func writing<T>(into id: BackendContainer, _ account: String, _ container: String, _ body: () async throws -> T) async throws -> T {
+        do {
+            return try await body()
+        } catch let error as StorageError where error.code == .containerNotFound {
+            containers.remove(id)
+            throw Self.noContainer(account, container)
         }
     }
 
@@ -98,7 +119,8 @@ public final class ObjectStore: Sendable {
         let sealed = try ObjectSealing.seal(metadata: metadata, identity: ObjectIdentity(account: account, container: container),
                                            accountKey: accountKey, expectedHash: contentHash, length: length, feed: feed)
         try await exists
-        try await publish(sealed.buffer, id: id, hash: hash, previous: await previous)
+        let previousVersion = await previous
+        try await writing(into: id, account, container) { try await publish(sealed.buffer, id: id, hash: hash, previous: previousVersion) }
         return sealed.metadata
     }
 
