@@ -2,16 +2,47 @@ import AtRestRados
 import AtRestStorage
 
 extension RadosBackend {
-    /// Publishes an upload whose stripes (if any) are written: index entry
-    /// (while the head is read, in the same round trip), head write op with
-    /// the condition, then the index entry again and the removal of the
-    /// replaced version's stripes (together).
+    /// Publishes an upload whose stripes (if any) are written.
     ///
-    /// The entry is set before the head is written, so no head exists
-    /// without it; set again after (only if absent), because a delete of the
-    /// previous head that raced this put may have removed it in between. A
-    /// put that fails its condition puts back the entry of the head that is there.
+    /// A replace (`.none`, `.mustMatch`) of a head that exists reads it, then
+    /// writes the new head with `assert_version` of the one read, carrying
+    /// on the value its index entry holds (`HeadRecord.entry`): two round
+    /// trips, one write, no index op. The entry is there (a delete removes
+    /// it only after the head), and no delete can remove it while this head
+    /// lives: it compares the entry with the value of the head it removed.
+    ///
+    /// A create (or a replace whose head went away meanwhile) sets the
+    /// index entry to its own upload id (while the head is read, in the same
+    /// round trip), writes the head with the condition, then sets the entry
+    /// again only if absent, because a delete of the previous head that raced
+    /// this put may have removed it in between; so no head exists without
+    /// its entry. A put that fails its condition puts back the entry of the
+    /// head that is there.
     func commit(_ name: BackendName, condition: WriteCondition, record: HeadRecord, data: [UInt8]) async throws -> BackendVersion {
+        let head = RadosLayout.head(name)
+        if condition != .mustNotExist, let seen = try await currentHead(head) {
+            if case .mustMatch(let expected) = condition, expected.rawValue != String(seen.version) {
+                throw Self.conditionFailed(name, "is not at the expected version")
+            }
+            var replacing = record
+            replacing.entry = seen.record.entry
+            let steps: [RadosWriteOperation.Step] = [.assertVersion(seen.version), .writeFull(data), .setXattr(name: RadosLayout.headXattr, value: replacing.bytes)]
+            do {
+                let version = try await pool.operate(head, RadosWriteOperation(steps))
+                await removeObjects(seen.record.stripeNames(head))
+                return BackendVersion(String(version))
+            } catch let error as RadosError where error.code == .versionMismatch || error.code == .notFound {
+                guard condition == .none else { throw Self.conditionFailed(name, "changed under the write") }
+                // Another writer (or a delete) got there first: the full protocol below.
+            } catch {
+                throw failure(error, "writing \(name)")
+            }
+        }
+        return try await create(name, condition: condition, record: record, data: data)
+    }
+
+    /// The entry, head and entry-again steps of a put (`commit`).
+    private func create(_ name: BackendName, condition: WriteCondition, record: HeadRecord, data: [UInt8]) async throws -> BackendVersion {
         let id = Array(record.upload.utf8)
         let head = RadosLayout.head(name)
         do {
@@ -30,7 +61,7 @@ extension RadosBackend {
             throw error
         } catch {
             let current = try? await currentHead(name)
-            _ = try? await updateEntry(name.container, name.object, expecting: id, set: current.map { Array($0.record.upload.utf8) })
+            _ = try? await updateEntry(name.container, name.object, expecting: id, set: current.map { Array($0.record.entry.utf8) })
             throw error
         }
     }

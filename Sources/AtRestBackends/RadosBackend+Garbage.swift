@@ -9,7 +9,7 @@ public struct RadosGarbageReport: Sendable, Equatable {
     public var stripesRemoved = 0
     /// Index entries whose head (or child container) is gone.
     public var entriesRemoved = 0
-    /// Index entries added for a head that had none, or pointed at the head's upload.
+    /// Index entries added for a head that had none, or set to the value its head records.
     public var entriesRepaired = 0
 
     public init() {}
@@ -22,8 +22,8 @@ extension RadosBackend {
     /// longest put): stripes their head does not reference, index entries
     /// without a head or child container. It also gives a head without an
     /// index entry its entry (a writer that crashed between its head write
-    /// and its second entry write while a delete raced it), and points an
-    /// entry that names another upload at the head's.
+    /// and its second entry write while a delete raced it), and sets an
+    /// entry that holds another value than its head records to that value.
     ///
     /// Lists the whole pool (namespace): a maintenance job, run from one
     /// place now and then, not per request. Safe to run while the service
@@ -56,8 +56,8 @@ extension RadosBackend {
                         if old(value), try await !containerExists(child),
                            try await updateEntry(container, key, expecting: bytes, set: nil) { report.entriesRemoved += 1 }
                     } else if let head = try await currentHead(try BackendName(container, key)) {
-                        if head.record.upload != value,
-                           try await updateEntry(container, key, expecting: bytes, set: Array(head.record.upload.utf8)) { report.entriesRepaired += 1 }
+                        if head.record.entry != value,
+                           try await updateEntry(container, key, expecting: bytes, set: Array(head.record.entry.utf8)) { report.entriesRepaired += 1 }
                     } else if old(value), try await updateEntry(container, key, expecting: bytes, set: nil) {
                         report.entriesRemoved += 1
                     }
@@ -70,7 +70,7 @@ extension RadosBackend {
             guard let container = try? BackendContainer(id) else { continue }
             for key in names {
                 guard let name = try? BackendName(container, key), let head = try await currentHead(name) else { continue }
-                if (try? await updateEntry(container, key, expecting: [], set: Array(head.record.upload.utf8))) == true { report.entriesRepaired += 1 }
+                if (try? await updateEntry(container, key, expecting: [], set: Array(head.record.entry.utf8))) == true { report.entriesRepaired += 1 }
             }
         }
         // Stripes whose head names another upload (or is gone).

@@ -22,7 +22,7 @@ extension RadosBackend {
     /// Removes the head with assert_version on the version just read (so
     /// `.mustMatch` is checked and applied as one step; `.none` retries on
     /// a race), then its stripes, then its index entry only while the entry
-    /// still names the removed upload (a racing put's entry stays); those
+    /// still holds the value the removed head records (a racing put's entry stays); those
     /// two run together.
     public func delete(_ name: BackendName, condition: WriteCondition) async throws {
         guard condition != .mustNotExist else { throw StorageError(.invalidArgument, "a delete cannot require that the object does not exist") }
@@ -40,48 +40,10 @@ extension RadosBackend {
             } catch {
                 throw failure(error, "deleting \(name)")
             }
-            async let entry = try? updateEntry(name.container, name.object, expecting: Array(current.record.upload.utf8), set: nil)
+            async let entry = try? updateEntry(name.container, name.object, expecting: Array(current.record.entry.utf8), set: nil)
             await removeObjects(current.record.stripeNames(headName))
             _ = await entry
             return
-        }
-    }
-
-    /// Copies each source into its target (RADOS has no hard link) with an
-    /// exclusive create, stripe by stripe, `linksInFlight` links at once; a
-    /// source replaced during the copy is copied again from its new version.
-    public func link(_ links: [BackendLink]) async throws {
-        _ = try await links.concurrentMap(limit: Self.linksInFlight) { try await self.copy($0) }
-    }
-
-    private func copy(_ link: BackendLink) async throws {
-        var attempts = 0
-        while true {
-            attempts += 1
-            let source = try await open(link.source)
-            let upload = try await beginPut(link.target, condition: .mustNotExist)
-            var offset: UInt64 = 0
-            // A source that fits one RADOS object is read and appended whole, so its copy stays one too.
-            let piece = source.info.size <= UInt64(singleObjectLimit) ? source.info.size : UInt64(stripeSize)
-            do {
-                while offset < source.info.size {
-                    let count = Int(min(piece, source.info.size - offset))
-                    try await upload.append(try await source.read(at: offset, count: count))
-                    offset += UInt64(count)
-                }
-            } catch let error as StorageError where error.code == .conditionFailed && attempts < 5 {
-                await upload.abort()
-                continue
-            } catch {
-                await upload.abort()
-                throw error
-            }
-            do {
-                try await upload.commit()
-                return
-            } catch let error as StorageError where error.code == .conditionFailed {
-                throw StorageError(.alreadyExists, "backend object \(link.target) already exists")
-            }
         }
     }
 }

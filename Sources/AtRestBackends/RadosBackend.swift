@@ -43,8 +43,6 @@ public final class RadosBackend: StorageBackend {
     /// Bytes of an unstriped head read with it by `open` (the store's first
     /// read of an object is its first 64 KiB: `StoredObject.headRead`).
     static let openPrefetch = 64 << 10
-    /// Links (copies) a `link` call runs at once.
-    static let linksInFlight = 8
 
     public init(pool: RadosPool, user: String = "client.atrest", stripeSize: Int = defaultStripeSize) {
         precondition(stripeSize > 0, "stripe size must be positive")

@@ -65,25 +65,28 @@ enum UploadID {
 }
 
 /// What a head says about its object (xattr `atrest.head`, text
-/// "<upload id> <size> <stripe size> <stripes>"): stripes 0 means the bytes
-/// are the head's own data.
+/// "<upload id> <size> <stripe size> <stripes> [<entry>]"): stripes 0 means
+/// the bytes are the head's own data; entry is the value its index entry
+/// holds (the upload id of the put that created the entry; absent in heads
+/// of earlier releases, whose entry held their own upload id).
 struct HeadRecord: Equatable, Sendable {
     var upload: String
     var size: UInt64
     var stripeSize: Int
     var stripes: Int
+    var entry: String
 
-    var bytes: [UInt8] { Array("\(upload) \(size) \(stripeSize) \(stripes)".utf8) }
+    var bytes: [UInt8] { Array("\(upload) \(size) \(stripeSize) \(stripes)\(entry == upload ? "" : " " + entry)".utf8) }
 
-    init(upload: String, size: UInt64, stripeSize: Int, stripes: Int) {
-        (self.upload, self.size, self.stripeSize, self.stripes) = (upload, size, stripeSize, stripes)
+    init(upload: String, size: UInt64, stripeSize: Int, stripes: Int, entry: String? = nil) {
+        (self.upload, self.size, self.stripeSize, self.stripes, self.entry) = (upload, size, stripeSize, stripes, entry ?? upload)
     }
 
     init?(_ bytes: [UInt8]) {
         let fields = String(decoding: bytes, as: UTF8.self).split(separator: " ")
-        guard fields.count == 4, let size = UInt64(fields[1]), let stripeSize = Int(fields[2]), let stripes = Int(fields[3]),
+        guard fields.count == 4 || fields.count == 5, let size = UInt64(fields[1]), let stripeSize = Int(fields[2]), let stripes = Int(fields[3]),
               stripes == 0 || stripeSize > 0 else { return nil }
-        self.init(upload: String(fields[0]), size: size, stripeSize: stripeSize, stripes: stripes)
+        self.init(upload: String(fields[0]), size: size, stripeSize: stripeSize, stripes: stripes, entry: fields.count == 5 ? String(fields[4]) : nil)
     }
 
     func stripeNames(_ head: String) -> [String] { (0..<stripes).map { RadosLayout.stripe(head, upload: upload, $0) } }

@@ -10,6 +10,8 @@ public final class RadosCluster: @unchecked Sendable {
     /// The cephx user (`client.` prefixed) and the bound on each operation, for error messages.
     let user: String
     let timeoutSeconds: String
+    /// Data bytes in flight through this handle's aio calls.
+    let budget: RadosByteBudget
 
     /// Reads the conf file, sets the timeouts and connects. Throws
     /// `.unreachable` naming the monitors when they do not answer within
@@ -29,6 +31,9 @@ public final class RadosCluster: @unchecked Sendable {
         for option in ["client_mount_timeout", "rados_mon_op_timeout", "rados_osd_op_timeout"] {
             try RadosError.check(rados_conf_set(cluster, option, seconds), "setting \(option)")
         }
+        // Above our own budget, so librados' throttle never blocks an aio caller's thread.
+        try RadosError.check(rados_conf_set(cluster, "objecter_inflight_op_bytes", String(2 * configuration.inFlightBytes)),
+                             "setting objecter_inflight_op_bytes")
         let monitors = Self.confValue(cluster, "mon_host") ?? "(no mon_host in \(configuration.confFile))"
         let rc = rados_connect(cluster)
         if rc < 0 {
@@ -48,6 +53,7 @@ public final class RadosCluster: @unchecked Sendable {
         self.monitors = monitors
         self.user = configuration.fullUserName
         self.timeoutSeconds = seconds
+        self.budget = RadosByteBudget(limit: configuration.inFlightBytes)
     }
 
     deinit { rados_shutdown(handle) }

@@ -6,8 +6,10 @@ extension RadosPool {
     @discardableResult
     public func writeFull(_ object: String, _ data: [UInt8]) async throws -> UInt64 {
         // librados copies the bytes into its own buffer during the call.
-        let done = await RadosCompletion.awaitResult { completion in
-            data.withUnsafeBytes { rados_aio_write_full(ioctx, object, completion, $0.baseAddress?.assumingMemoryBound(to: CChar.self), $0.count) }
+        let done = await cluster.budget.spending(data.count) {
+            await RadosCompletion.awaitResult { completion in
+                data.withUnsafeBytes { rados_aio_write_full(ioctx, object, completion, $0.baseAddress?.assumingMemoryBound(to: CChar.self), $0.count) }
+            }
         }
         try check(done.returnValue, "aio write_full \(name)/\(object)")
         return done.version
@@ -18,8 +20,10 @@ extension RadosPool {
         guard length > 0 else { return [] }
         // The buffer must outlive the call: librados fills it when the reply arrives.
         let buffer = ReadBuffer(count: length)
-        let done = await RadosCompletion.awaitResult(keepAlive: buffer) { completion in
-            rados_aio_read(ioctx, object, completion, buffer.pointer, length, offset)
+        let done = await cluster.budget.spending(length) {
+            await RadosCompletion.awaitResult(keepAlive: buffer) { completion in
+                rados_aio_read(ioctx, object, completion, buffer.pointer, length, offset)
+            }
         }
         try check(done.returnValue, "aio read \(name)/\(object)")
         return Array(UnsafeRawBufferPointer(start: buffer.pointer, count: Int(done.returnValue)))

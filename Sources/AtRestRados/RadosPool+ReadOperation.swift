@@ -10,7 +10,10 @@ extension RadosPool {
         // `outputs`, which the completion keeps alive until then.
         let outputs = ReadOutputs(operation)
         outputs.add(to: op)
-        let done = await RadosCompletion.awaitResult(keepAlive: outputs) { rados_aio_read_op_operate(op, ioctx, $0, object, 0) }
+        let bytes = operation.steps.reduce(0) { sum, step in if case .read(_, let length) = step { sum + length } else { sum } }
+        let done = await cluster.budget.spending(bytes) {
+            await RadosCompletion.awaitResult(keepAlive: outputs) { rados_aio_read_op_operate(op, ioctx, $0, object, 0) }
+        }
         let call = "read op \(name)/\(object)"
         try check(done.returnValue, call)
         return try outputs.result(version: done.version, call)

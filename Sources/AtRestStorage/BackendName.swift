@@ -40,18 +40,3 @@ public struct BackendName: Hashable, Sendable, CustomStringConvertible {
         }
     }
 }
-
-/// One `StorageBackend.link`: `target` gets the bytes `source` has now.
-/// Both are in the same container.
-public struct BackendLink: Hashable, Sendable {
-    public let source: BackendName
-    public let target: BackendName
-
-    public init(source: BackendName, target: BackendName) throws(StorageError) {
-        guard source.container == target.container else {
-            throw StorageError(.invalidArgument, "link from \(source) to \(target) crosses containers")
-        }
-        self.source = source
-        self.target = target
-    }
-}

@@ -179,25 +179,6 @@ public final class LocalBackend: StorageBackend {
         }
     }
 
-    public func link(_ links: [BackendLink]) async throws {
-        _ = try writerID()
-        try await BlockingIO.run { [self] in
-            var directories: Set<String> = []
-            for link in links {
-                let dir = try existing(link.source.container)
-                guard Glibc.link(path(link.source), path(link.target)) == 0 else {
-                    switch errno {
-                    case ENOENT: throw missing(link.source)
-                    case EEXIST: throw StorageError(.alreadyExists, "backend object \(link.target) already exists")
-                    default: throw SystemCall.error("link", path(link.target))
-                    }
-                }
-                directories.insert(dir)
-            }
-            for dir in directories { try directorySync.sync(dir) }
-        }
-    }
-
     // MARK: Helpers
 
     /// Runs `body` holding the container's exclusive lock (`.lock`).

@@ -2,20 +2,32 @@ import AtRestCrypto
 import Glibc
 
 /// Staged blocks and block-list commit. Each block is sealed independently
-/// (its own salt, header and segments) by whichever process stores it, as
-/// `s-<hash(container, name, block id)>`; restaging an id replaces it
-/// atomically. Commit never re-encrypts: it gives the staged blocks the
-/// names `b-<object hash>-<commit id>-<n>` (`StorageBackend.link`: a hard
-/// link on a directory, a copy where the backend cannot share bytes) and
-/// publishes a small sealed manifest as the object, which pins each block by
-/// its header hash.
+/// (its own salt, header and segments) by whichever process stores it, under
+/// a name of its own: `s-<hash(container, name, block id)>-<stage id>`
+/// (`stageBlock`; the stage id is the time and 64 random bits, so the latest
+/// staging of an id sorts last and none is ever written twice). Commit never
+/// re-encrypts and never copies: it finds the latest staging of each id,
+/// checks its header, and publishes a small sealed manifest that names those
+/// files in place and pins each by its header hash. A staged block file thus
+/// becomes part of the committed object; stagings no current manifest names
+/// are garbage (`collectGarbage`).
 extension ObjectStore {
     static let blockIDKey = "atrest.block-id"
-    /// Staged blocks a commit opens at once.
+    /// Staged blocks a commit looks up and opens at once.
     static let openInFlight = 16
 
-    func stagedName(_ id: BackendContainer, _ container: String, _ name: String, _ blockID: [UInt8], _ key: AccountKey) throws -> BackendName {
-        try BackendName(id, "s-" + (try key.hashName(["block", container, name, Hex.encode(blockID)])))
+    /// What every staging of `blockID` of `name` starts with (an earlier
+    /// release's staging is exactly this name).
+    func stagedPrefix(_ container: String, _ name: String, _ blockID: [UInt8], _ key: AccountKey) throws -> String {
+        "s-" + (try key.hashName(["block", container, name, Hex.encode(blockID)]))
+    }
+
+    /// A new staging's name: the prefix, the time (ms, 12 hex digits, so
+    /// names sort by time) and 64 random bits.
+    func stagedName(_ id: BackendContainer, _ prefix: String) throws -> BackendName {
+        let stamp = String(UInt64(max(0, Self.nowMillis())), radix: 16)
+        let padded = String(repeating: "0", count: max(0, 12 - stamp.count)) + stamp
+        return try BackendName(id, "\(prefix)-\(padded)-\(Hex.encode(try SecureRandom.bytes(8)))")
     }
 
     /// Stages one block of `name` from `length` bytes that `feed` passes in pieces.
@@ -31,7 +43,8 @@ extension ObjectStore {
         let sealed = try ObjectSealing.seal(metadata: metadata, identity: ObjectIdentity(account: account, container: container, kind: .block),
                                            accountKey: accountKey, expectedHash: contentHash, length: length, feed: feed)
         try await exists
-        try await write(sealed.buffer, to: try stagedName(id, container, name, blockID, accountKey), condition: .none)
+        let staged = try stagedName(id, try stagedPrefix(container, name, blockID, accountKey))
+        try await writing(into: id, account, container) { try await write(sealed.buffer, to: staged, condition: .mustNotExist) }
         return sealed.metadata
     }
 
@@ -42,7 +55,8 @@ extension ObjectStore {
                              accountKey: accountKey, length: data.count) { append in try data.withUnsafeBytes { try append($0) } }
     }
 
-    /// Publishes `blockIDs` (in order, repeats allowed) as the object `name`.
+    /// Publishes `blockIDs` (in order, repeats allowed) as the object `name`:
+    /// the latest staging of each id, named in place by the manifest.
     @discardableResult
     public func commitBlocks(account: String, container: String, name: String, blockIDs: [[UInt8]], userMetadata: [String: String] = [:],
                              contentType: String = "application/octet-stream", accountKey: AccountKey) async throws -> ObjectMetadata {
@@ -50,26 +64,37 @@ extension ObjectStore {
         let id = try await existingContainer(account, container, accountKey)
         let hash = try objectHash(container, name, accountKey)
         let blockIdentity = ObjectIdentity(account: account, container: container, kind: .block)
-        var manifest = BlockManifest(commitID: Hex.encode(try SecureRandom.bytes(8)), entries: [])
-        var links: [BackendLink] = []
-        let staged = try blockIDs.map { try stagedName(id, container, name, $0, accountKey) }
-        let opened = try await openAll(staged)
+        // The version this commit replaces (its block files are removed
+        // after, and a block it already holds is not staged any more), read
+        // while the stagings are looked up.
+        async let previous = try? committedManifest(try objectName(id, hash), account: account, container: container, accountKey: accountKey)
+        let prefixes = try blockIDs.map { try stagedPrefix(container, name, $0, accountKey) }
+        let distinct = Array(Set(prefixes))
+        let latest = try await distinct.concurrentMap(limit: Self.openInFlight) { try await self.latestStaging(id, $0) }
+        let committed = (await previous)?.manifest.blockFileNames(objectHash: hash) ?? []
+        var chosen: [String: BackendName] = [:]
+        for (prefix, staging) in zip(distinct, latest) {
+            if let staging, !committed.contains(staging.object) { chosen[prefix] = staging }
+        }
+        let files = try prefixes.map { prefix in
+            guard let file = chosen[prefix] else {
+                let blockID = blockIDs[prefixes.firstIndex(of: prefix)!]
+                throw StorageError(.invalidArgument, "block \(Hex.encode(blockID)) of '\(name)' was not staged (or was already committed)")
+            }
+            return file
+        }
+        let opened = try await openAll(files)
+        var manifest = BlockManifest(entries: [])
         for (index, blockID) in blockIDs.enumerated() {
             guard let block = opened[index] else {
-                throw StorageError(.invalidArgument, "block \(Hex.encode(blockID)) of '\(name)' was not staged (or was already committed)")
+                throw StorageError(.invalidArgument, "block \(Hex.encode(blockID)) of '\(name)' was removed by another call meanwhile; stage it again")
             }
             let reader = try await block.reader(accountKey: accountKey, context: blockIdentity.context)
             guard reader.metadata.name == name, reader.metadata.userMetadata[Self.blockIDKey] == Hex.encode(blockID) else {
                 throw StorageError.integrity("staged block for \(Hex.encode(blockID)) belongs to another block (spliced)")
             }
             manifest.entries.append(.init(blockID: blockID, length: reader.length, headerHash: try SHA256.hash(reader.cipher.fixedHeader),
-                                          contentHash: reader.metadata.contentHash))
-            links.append(try BackendLink(source: staged[index], target: try BackendName(id, manifest.blockFileName(objectHash: hash, index: index))))
-        }
-        do {
-            try await backend.link(links)
-        } catch let error as StorageError where error.code == .notFound {
-            throw StorageError(.invalidArgument, "a block of '\(name)' was committed or restaged by another call meanwhile; stage it again")
+                                          contentHash: reader.metadata.contentHash, file: files[index].object))
         }
         let metadata = ObjectMetadata(name: name, userMetadata: userMetadata, contentType: contentType, length: manifest.length,
                                       creationTime: Self.nowMillis(), contentHash: try manifest.compositeHash())
@@ -77,11 +102,13 @@ extension ObjectStore {
             try ObjectSealing.seal(whole: encoded, metadata: metadata, identity: ObjectIdentity(account: account, container: container),
                                    flags: .manifest, accountKey: accountKey, expectedHash: nil)
         }
-        try await publish(sealed.buffer, id: id, hash: hash, account: account, container: container, accountKey: accountKey)
-        await withTaskGroup(of: Void.self) { group in
-            for name in Set(staged) { group.addTask { try? await self.backend.delete(name, condition: .none) } }
-        }
+        try await publish(sealed.buffer, id: id, hash: hash, previous: await previous, keeping: manifest.blockFileNames(objectHash: hash))
         return sealed.metadata
+    }
+
+    /// The latest staging whose name starts with `prefix` (nil: none).
+    func latestStaging(_ id: BackendContainer, _ prefix: String) async throws -> BackendName? {
+        try await allNames(in: id, prefix: prefix).max().map { try BackendName(id, $0) }
     }
 
     /// Opens `names` (a block list's staged blocks), `openInFlight` at a
@@ -116,7 +143,7 @@ extension ObjectStore {
             defer { start += entry.length }
             guard start + entry.length > range.lowerBound, start < range.upperBound else { continue }
             do {
-                let object = try await StoredObject.open(backend, try BackendName(id, manifest.blockFileName(objectHash: objectHash, index: index)))
+                    let object = try await StoredObject.open(backend, try BackendName(id, manifest.blockFileName(objectHash: objectHash, index: index)))
                 opened.append((object, index, start, entry))
             } catch let error as StorageError where error.code == .notFound {
                 throw VersionGone()
@@ -134,9 +161,11 @@ extension ObjectStore {
         }
     }
 
-    /// Removes staged blocks staged more than `retentionSeconds` ago, and
-    /// committed blocks no current manifest references (left by a crash or
-    /// a lost race) once they are that old too (a block's age is its sealed
+    /// Removes block files (`s-`, and `b-` of earlier releases) no current
+    /// manifest names (stagings never committed or superseded by a later
+    /// staging of their id, blocks of a replaced list whose removal a crash
+    /// or a lost race skipped) once they were staged more than
+    /// `retentionSeconds` ago (a block's age is its sealed
     /// creation time: the backend keeps no clock of its own). Returns the count.
     @discardableResult
     public func collectGarbage(account: String, container: String, retentionSeconds: Int, accountKey: AccountKey) async throws -> Int {
@@ -146,13 +175,13 @@ extension ObjectStore {
         for name in names where name.hasPrefix("o-") {
             if let current = try? await committedManifest(try BackendName(id, name), account: account, container: container, accountKey: accountKey) {
                 let hash = String(name.dropFirst(2))
-                for index in current.manifest.entries.indices { live.insert(current.manifest.blockFileName(objectHash: hash, index: index)) }
+                live.formUnion(current.manifest.blockFileNames(objectHash: hash))
             }
         }
         let cutoff = Self.nowMillis() - Int64(retentionSeconds) * 1000
         let blockContext = ObjectIdentity(account: account, container: container, kind: .block).context
         var removed = 0
-        for name in names where name.hasPrefix("s-") || (name.hasPrefix("b-") && !live.contains(name)) {
+        for name in names where (name.hasPrefix("s-") || name.hasPrefix("b-")) && !live.contains(name) {
             let backendName = try BackendName(id, name)
             guard let object = try? await StoredObject.open(backend, backendName),
                   let reader = try? await object.reader(accountKey: accountKey, context: blockContext),

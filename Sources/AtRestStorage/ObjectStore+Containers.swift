@@ -60,7 +60,9 @@ extension ObjectStore {
         guard !entries.contains(where: { $0.hasPrefix("o-") }) else {
             throw StorageError(.invalidArgument, "container '\(name)' is not empty; delete its objects first")
         }
-        // The marker first: from here on the container does not exist for any call.
+        // The marker first: from here on the container does not exist for any
+        // call (other stores may still have it cached: `ContainerCache`).
+        containers.remove(id)
         try await backend.delete(try Self.marker(id), condition: .none)
         for entry in entries where entry != "container" { try? await backend.delete(try BackendName(id, entry), condition: .none) }
         try await backend.deleteContainer(id)

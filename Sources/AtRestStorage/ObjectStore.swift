@@ -18,6 +18,9 @@ import Glibc
 /// backend (`BlockingIO` for files, completions for librados).
 public final class ObjectStore: Sendable {
     public let backend: any StorageBackend
+    /// Containers whose marker was seen lately (`ContainerCache`: why a
+    /// stale entry is harmless).
+    let containers = ContainerCache()
 
     public init(backend: any StorageBackend) {
         self.backend = backend
@@ -56,12 +59,30 @@ public final class ObjectStore: Sendable {
         return id
     }
 
-    /// `.containerNotFound` unless the container's marker exists.
+    /// `.containerNotFound` unless the container's marker exists (or was
+    /// seen within `ContainerCache.lifetime`).
     func requireContainer(_ id: BackendContainer, _ account: String, _ container: String) async throws {
+        if containers.contains(id) { return }
         do {
             _ = try await backend.stat(try Self.marker(id))
+            containers.insert(id)
         } catch let error as StorageError where error.code == .notFound || error.code == .containerNotFound {
-            throw StorageError(.containerNotFound, "container '\(container)' does not exist in account '\(account)'")
+            throw Self.noContainer(account, container)
+        }
+    }
+
+    static func noContainer(_ account: String, _ container: String) -> StorageError {
+        StorageError(.containerNotFound, "container '\(container)' does not exist in account '\(account)'")
+    }
+
+    /// Runs a write into container `id`; a backend that finds the container
+    /// gone (deleted since its marker was cached) drops it from the cache.
+    func writing<T>(into id: BackendContainer, _ account: String, _ container: String, _ body: () async throws -> T) async throws -> T {
+        do {
+            return try await body()
+        } catch let error as StorageError where error.code == .containerNotFound {
+            containers.remove(id)
+            throw Self.noContainer(account, container)
         }
     }
 
@@ -98,7 +119,8 @@ public final class ObjectStore: Sendable {
         let sealed = try ObjectSealing.seal(metadata: metadata, identity: ObjectIdentity(account: account, container: container),
                                            accountKey: accountKey, expectedHash: contentHash, length: length, feed: feed)
         try await exists
-        try await publish(sealed.buffer, id: id, hash: hash, previous: await previous)
+        let previousVersion = await previous
+        try await writing(into: id, account, container) { try await publish(sealed.buffer, id: id, hash: hash, previous: previousVersion) }
         return sealed.metadata
     }
 
@@ -114,19 +136,13 @@ public final class ObjectStore: Sendable {
     }
 
     /// Makes `buffer` the current version of `o-<hash>` (last writer wins),
-    /// then drops the block files of the block list it replaced, if any.
-    func publish(_ buffer: AlignedBuffer, id: BackendContainer, hash: String, account: String, container: String,
-                 accountKey: AccountKey) async throws {
-        let previous = try? await committedManifest(try objectName(id, hash), account: account, container: container, accountKey: accountKey)
-        try await publish(buffer, id: id, hash: hash, previous: previous)
-    }
-
-    /// `publish` with the replaced version already probed (`previous`: its
-    /// block list, if it is one).
+    /// then drops the block files of the block list it replaced (`previous`,
+    /// probed before: its block list, if it is one), except those in
+    /// `keeping` (the new block list's own).
     func publish(_ buffer: AlignedBuffer, id: BackendContainer, hash: String,
-                 previous: (manifest: BlockManifest, version: BackendVersion)?) async throws {
+                 previous: (manifest: BlockManifest, version: BackendVersion)?, keeping: Set<String> = []) async throws {
         try await write(buffer, to: try objectName(id, hash), condition: .none)
-        if let previous { await removeBlocks(of: previous.manifest, id: id, objectHash: hash) }
+        if let previous { await removeBlocks(of: previous.manifest, id: id, objectHash: hash, keeping: keeping) }
     }
 
     /// One backend put of a sealed buffer; nothing is visible on failure.
@@ -317,12 +333,16 @@ public final class ObjectStore: Sendable {
         return try BlockManifest.decode(try await object.readAll(reader))
     }
 
-    /// Drops a replaced or deleted block list's block files; one that is
-    /// already gone (a concurrent replace dropped it) is fine.
-    func removeBlocks(of manifest: BlockManifest, id: BackendContainer, objectHash: String) async {
-        for index in manifest.entries.indices {
-            guard let name = try? BackendName(id, manifest.blockFileName(objectHash: objectHash, index: index)) else { continue }
-            try? await backend.delete(name, condition: .none)
+    /// Drops a replaced or deleted block list's block files (all at once),
+    /// except those in `keeping`; one that is already gone (a concurrent
+    /// replace dropped it) is fine.
+    func removeBlocks(of manifest: BlockManifest, id: BackendContainer, objectHash: String, keeping: Set<String> = []) async {
+        let backend = self.backend
+        await withTaskGroup(of: Void.self) { group in
+            for file in manifest.blockFileNames(objectHash: objectHash).subtracting(keeping) {
+                guard let name = try? BackendName(id, file) else { continue }
+                group.addTask { try? await backend.delete(name, condition: .none) }
+            }
         }
     }
 

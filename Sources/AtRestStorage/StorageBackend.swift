@@ -48,12 +48,6 @@ public protocol StorageBackend: Sendable {
     /// One page of the container's object names that start with `prefix`,
     /// in ascending byte order, after `continuation` (nil: from the start).
     func list(_ container: BackendContainer, prefix: String, continuation: String?, limit: Int) async throws -> BackendListPage
-    /// Gives each `target` the bytes `source` has now (block lists: a
-    /// committed block keeps its bytes when its staged name is written
-    /// again or removed). A target must not exist yet (`.alreadyExists`);
-    /// a missing source is `.notFound`. Durable on return; a backend that
-    /// cannot share bytes copies them.
-    func link(_ links: [BackendLink]) async throws
 
     // MARK: Record maps (small records: queue messages, indexes)
 

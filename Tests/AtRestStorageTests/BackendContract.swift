@@ -166,31 +166,6 @@ enum BackendContract {
         }
     }
 
-    /// Block lists: staged blocks linked to committed names keep their bytes
-    /// when the staged names are written again or removed.
-    static func blockLinks(_ backend: any StorageBackend) async throws {
-        try await backend.createContainer(container)
-        let (one, two) = (Fixtures.data(70_000, seed: 11), Fixtures.data(5, seed: 12))
-        try await backend.put(try name("s-1"), one)
-        try await backend.put(try name("s-2"), two)
-        try await backend.link([
-            try BackendLink(source: try name("s-1"), target: try name("b-h-c1-0")),
-            try BackendLink(source: try name("s-2"), target: try name("b-h-c1-1")),
-            try BackendLink(source: try name("s-1"), target: try name("b-h-c1-2")),
-        ])
-        try await backend.put(try name("s-1"), [0xEE])
-        try await backend.delete(try name("s-2"), condition: .none)
-        #expect(same(try await backend.get(try name("b-h-c1-0")).bytes, one))
-        #expect(same(try await backend.get(try name("b-h-c1-1")).bytes, two))
-        #expect(same(try await backend.get(try name("b-h-c1-2"), range: 69_990..<70_000).bytes, Array(one[69_990...])))
-        #expect(same(try await backend.get(try name("s-1")).bytes, [0xEE]))
-        await expectError(.notFound) { try await backend.link([try BackendLink(source: try name("s-2"), target: try name("b-h-c2-0"))]) }
-        await expectError(.alreadyExists) { try await backend.link([try BackendLink(source: try name("s-1"), target: try name("b-h-c1-0"))]) }
-        #expect(same(try await backend.get(try name("b-h-c1-0")).bytes, one))
-        let other = try BackendContainer("a-contract/c-two")
-        #expect(throws: StorageError.self) { try BackendLink(source: try name("s-1"), target: try name("b-h", in: other)) }
-    }
-
     /// Containers: created once, deleted only when empty.
     static func containers(_ backend: any StorageBackend) async throws {
         try await backend.createContainer(container)

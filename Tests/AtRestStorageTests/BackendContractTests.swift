@@ -26,7 +26,6 @@ struct BackendFactory: Sendable, CustomStringConvertible {
         ("conditionalDelete", BackendContract.conditionalDelete),
         ("openedVersionAndAbort", BackendContract.openedVersionAndAbort),
         ("listPages", BackendContract.listPages),
-        ("blockLinks", BackendContract.blockLinks),
         ("containers", BackendContract.containers),
         ("largeObjectsAndRanges", BackendContract.largeObjectsAndRanges),
         ("listManyNames", BackendContract.listManyNames),

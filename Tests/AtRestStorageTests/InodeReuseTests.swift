@@ -57,13 +57,13 @@ import Synchronization
             }
             try await upload(1)
             #expect(try temps(container).isEmpty)
-            let blockFiles = try FileSystem.list(container).filter { $0.hasPrefix("b-") }
+            let blockFiles = try FileSystem.list(container).filter { $0.hasPrefix("s-") }
             let inodes = Set(blockFiles.map { inode("\(container)/\($0)") })
             try await upload(2)
             #expect(try temps(container).count == 4, "the first list's block files and its manifest are kept as spares")
-            #expect(try FileSystem.list(container).filter { $0.hasPrefix("b-") }.count == 3)
+            #expect(try FileSystem.list(container).filter { $0.hasPrefix("s-") }.count == 3)
             try await upload(3)
-            let now = Set(try FileSystem.list(container).filter { $0.hasPrefix("b-") }.map { inode("\(container)/\($0)") })
+            let now = Set(try FileSystem.list(container).filter { $0.hasPrefix("s-") }.map { inode("\(container)/\($0)") })
             #expect(now == inodes, "the third list was staged into the first list's inodes")
             let expected = (0..<3).flatMap { Fixtures.data(100_000, seed: 3 &+ UInt8($0)) }
             #expect(try await store.get(account: "acct", container: "c", name: "big", accountKey: key).data == expected)

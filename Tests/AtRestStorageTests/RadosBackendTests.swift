@@ -81,21 +81,6 @@ extension BackendFactory {
         }
     }
 
-    /// A copy (`link`) of an object that is one RADOS object stays one: a
-    /// committed 4 MiB block is not a 4 MiB stripe plus a small one.
-    @Test func copyOfOneObjectStaysOne() async throws {
-        let backend = try await backend(stripeSize: 64 << 10)
-        let container = try BackendContainer("a-link/c-one")
-        try await backend.createContainer(container)
-        let bytes = Fixtures.data(70_000, seed: 3)  // above the stripe, within the single-object limit
-        let (source, target) = (try BackendName(container, "s-staged"), try BackendName(container, "b-committed"))
-        try await backend.put(source, bytes)
-        try await backend.link([try BackendLink(source: source, target: target)])
-        #expect(try await backend.currentHead(target)?.record.stripes == 0)
-        #expect(try await backend.pool.objectNames().filter { $0.contains("@") } == [])
-        #expect(BackendContract.same(try await backend.get(target).bytes, bytes))
-    }
-
     /// An upload dropped unfinished (its caller failed) removes its stripes.
     @Test func droppedUploadRemovesItsStripes() async throws {
         let backend = try await backend(stripeSize: 64 << 10)

@@ -127,7 +127,7 @@ import Testing
         #expect(flipped.fields("summary")?["damaged"] == "1")
 
         // A block file gone: its block list is damaged, the rest still reads.
-        let block = try #require(objects.filter { ($0 as NSString).lastPathComponent.hasPrefix("b-") }.sorted().first)
+        let block = try #require(objects.filter { ($0 as NSString).lastPathComponent.hasPrefix("s-") }.sorted().first)
         try FileManager.default.removeItem(atPath: block)
         let gone = try await recover(["--verify"])
         #expect(gone.status == 3, "\(gone.transcript)")

@@ -280,16 +280,25 @@ def read_blob(container_dir, object_entry, key, account, container):
     if not manifest:
         return metadata, data
     r = Reader(data)
-    if r.u8() != 1:
+    version = r.u8()
+    if version not in (1, 2):
         raise DecodeError(f"{object_entry}: manifest version")
-    commit_id = r.take(r.u16()).decode()
+    # Version 1 (earlier releases): block files b-<object hash>-<commit id>-<index>;
+    # version 2: each entry names its block file (the staged block, committed in place).
+    commit_id = r.take(r.u16()).decode() if version == 1 else None
     content = bytearray()
     for index in range(r.u32()):
         r.take(r.u16())  # block id
         length = r.u64()
         header_hash = r.take(32)
         r.take(32)  # block content hash
-        block_path = os.path.join(container_dir, f"b-{object_hash}-{commit_id}-{index}")
+        if version == 1:
+            block_file = f"b-{object_hash}-{commit_id}-{index}"
+        else:
+            block_file = r.take(r.u16()).decode()
+            if not block_file.startswith(("s-", "b-")) or "/" in block_file:
+                raise DecodeError(f"{object_entry}: block file {block_file!r} is no block")
+        block_path = os.path.join(container_dir, block_file)
         block_meta, block, fixed, _ = open_object(block_path, key, identity_context("block", account, container))
         if hashlib.sha256(fixed).digest() != header_hash or len(block) != length or block_meta["name"] != metadata["name"]:
             raise DecodeError(f"block {index} of {metadata['name']} is not the committed block")
