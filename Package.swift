@@ -178,7 +178,7 @@ let package = Package(
         .testTarget(name: "AtRestCryptoTests", dependencies: ["AtRestCrypto"]),
         .testTarget(name: "AtRestRuntimeTests", dependencies: ["AtRestRuntime", serviceLifecycle, logging]),
         .testTarget(name: "AtRestMessagingTests", dependencies: ["AtRestMessaging", "AtRestWire"]),
-        .testTarget(name: "AtRestStorageTests", dependencies: ["AtRestStorage", "AtRestCrypto", "AtRestBackends", "AtRestRados", "AtRestTesting", "AtRestTestTraits"]),
+        .testTarget(name: "AtRestStorageTests", dependencies: ["AtRestStorage", "AtRestSQLite", "AtRestCrypto", "AtRestBackends", "AtRestRados", "AtRestTesting", "AtRestTestTraits"]),
         .testTarget(name: "AtRestIdentityTests", dependencies: ["AtRestIdentity", "AtRestTokens", "AtRestLoginGate", "AtRestCrypto", "AtRestWire", "AtRestLocalState"]),
         .testTarget(
             name: "AtRestKeyVaultTests",

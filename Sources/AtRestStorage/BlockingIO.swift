@@ -14,6 +14,12 @@ public enum BlockingIO {
         }
     }
 
+    /// Runs `body` on the queue without waiting for it (a job that resumes
+    /// its callers itself, such as a group commit's leader).
+    public static func start(_ body: @escaping @Sendable () -> Void) {
+        queue.async(execute: body)
+    }
+
     /// Holds the body only until it has run: the dispatch block outlives the
     /// caller's resumption by a moment, and a body still referenced then keeps
     /// what it captured alive (a closed store's writer lock stayed held, and a

@@ -80,14 +80,12 @@ extension LocalBackend {
     public func records(_ map: RecordMapName, after: String?, limit: Int) async throws -> RecordPage {
         guard (1...1000).contains(limit) else { throw StorageError(.invalidArgument, "a record page holds 1-1000 records, not \(limit)") }
         return try await BlockingIO.run { [self] in
-            try existing(map).with { connection in
-                try LocalRecordMap.reading(connection) {
-                    try LocalRecordMap.requireLive(connection, map)
-                    let rows = try connection.query("SELECT key, value FROM records WHERE key > ?1 ORDER BY key LIMIT ?2",
+            try existing(map).reading { connection in
+                try LocalRecordMap.requireLive(connection, map)
+                let rows = try connection.query("SELECT key, value FROM records WHERE key > ?1 ORDER BY key LIMIT ?2",
                                                     [.text(after ?? ""), .integer(Int64(limit + 1))])
-                    let records = rows.prefix(limit).map { Record(key: $0[0].text ?? "", value: $0[1].bytes ?? []) }
-                    return RecordPage(records: records, more: rows.count > limit)
-                }
+                let records = rows.prefix(limit).map { Record(key: $0[0].text ?? "", value: $0[1].bytes ?? []) }
+                return RecordPage(records: records, more: rows.count > limit)
             }
         }
     }
@@ -95,17 +93,15 @@ extension LocalBackend {
     public func records(_ map: RecordMapName, keys: [String]) async throws -> [String: [UInt8]] {
         guard (1...1000).contains(keys.count) else { throw StorageError(.invalidArgument, "ask for 1-1000 records, not \(keys.count)") }
         return try await BlockingIO.run { [self] in
-            try existing(map).with { connection in
-                try LocalRecordMap.reading(connection) {
-                    try LocalRecordMap.requireLive(connection, map)
-                    var found: [String: [UInt8]] = [:]
-                    for key in Set(keys) {
-                        if let value = try connection.query("SELECT value FROM records WHERE key = ?1", [.text(key)]).first?.first?.bytes {
-                            found[key] = value
-                        }
+            try existing(map).reading { connection in
+                try LocalRecordMap.requireLive(connection, map)
+                var found: [String: [UInt8]] = [:]
+                for key in Set(keys) {
+                    if let value = try connection.query("SELECT value FROM records WHERE key = ?1", [.text(key)]).first?.first?.bytes {
+                        found[key] = value
                     }
-                    return found
                 }
+                return found
             }
         }
     }
@@ -113,6 +109,6 @@ extension LocalBackend {
     public func apply(_ batch: RecordBatch, to map: RecordMapName) async throws {
         _ = try writerID()
         let batch = try batch.validated()
-        try await BlockingIO.run { [self] in try existing(map).apply(batch, map) }
+        try await BlockingIO.run { [self] in try existing(map) }.apply(batch, map)
     }
 }

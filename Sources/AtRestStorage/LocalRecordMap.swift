@@ -3,24 +3,30 @@ import Synchronization
 
 /// One record map of the `local` backend: a SQLite database file in WAL
 /// mode with `synchronous=FULL` (every commit fsyncs the log before it
-/// returns), opened once per process and used by one call at a time.
-/// Several processes on one host share the file safely: a write is one
-/// `BEGIN IMMEDIATE` transaction, so the conditions are checked under the
-/// database's write lock, and SQLite's shared-memory index of the log keeps
-/// every reader current (docs/FORMAT.md "Record maps").
+/// returns), opened once per process. Several processes on one host share
+/// the file safely: a write is one `BEGIN IMMEDIATE` transaction, so the
+/// conditions are checked under the database's write lock, and SQLite's
+/// shared-memory index of the log keeps every reader current
+/// (docs/FORMAT.md "Record maps").
 ///
 /// A map exists while its `state` row says so: deleting empties the map and
 /// clears the flag instead of unlinking the file, so a connection another
 /// process keeps open never writes into a file that is gone.
 ///
-/// Group commit: batches that arrive while a transaction commits wait for
-/// the connection; the first of them to get it applies all that waited in
-/// one transaction (each batch's conditions checked before its changes, a
-/// batch whose condition fails changes nothing and fails alone), so one
-/// fsync acknowledges many batches.
+/// Group commit: a batch is queued, and the caller that finds no commit
+/// running becomes the leader: on a `BlockingIO` thread it applies every
+/// queued batch in one transaction (each batch's conditions checked before
+/// its changes, a batch whose condition fails changes nothing and fails
+/// alone), resumes their callers, and goes on while batches queued during
+/// the commit, so one fsync acknowledges many batches. No caller holds a
+/// thread or a lock while it waits: callers blocked on a lock held across
+/// an fsync spun in `Mutex`'s slow path and cost more CPU than the commits.
+/// Reads use connections of their own (`readers`), so they never wait for
+/// a commit's fsync: a WAL reader sees the last committed state.
 final class LocalRecordMap: Sendable {
-    private let connection: Mutex<SQLiteConnection>
-    private let waiting = Mutex<[PendingBatch]>([])
+    private let writer: Mutex<SQLiteConnection>
+    private let group = Mutex(GroupCommit())
+    private let readers: LocalRecordMapReaders
 
     static let schema = """
         PRAGMA journal_mode=WAL;
@@ -32,55 +38,73 @@ final class LocalRecordMap: Sendable {
     init(path: String, create: Bool) throws {
         let connection = try Self.mapping { try SQLiteConnection(path: path, create: create) }
         try Self.mapping { try connection.execute(Self.schema) }
-        self.connection = Mutex(connection)
+        writer = Mutex(connection)
+        readers = LocalRecordMapReaders(path: path)
     }
 
-    /// Runs `body` on the connection, SQLite errors as `StorageError`.
+    /// Runs `body` on the writing connection (creating and deleting the
+    /// map), SQLite errors as `StorageError`; blocks while a commit runs.
     func with<R: Sendable>(_ body: (SQLiteConnection) throws -> R) throws -> R {
-        try connection.withLock { connection in try Self.mapping { try body(connection) } }
+        try writer.withLock { connection in try Self.mapping { try body(connection) } }
+    }
+
+    /// Runs `body` in a read transaction (one snapshot of the map) on a
+    /// reading connection.
+    func reading<R>(_ body: (SQLiteConnection) throws -> R) throws -> R {
+        try readers.with { connection in try Self.mapping { try Self.reading(connection) { try body(connection) } } }
     }
 
     /// Applies `batch` (validated) durably, in a group commit with the
-    /// batches of other callers waiting at the same time.
-    func apply(_ batch: RecordBatch, _ map: RecordMapName) throws {
-        let pending = PendingBatch(batch)
-        waiting.withLock { $0.append(pending) }
-        try with { connection in
-            // An earlier group may have taken this batch along.
-            guard pending.result == nil else { return }
-            let group = waiting.withLock { waiting in
-                defer { waiting = [] }
-                return waiting
+    /// batches of other callers queued at the same time.
+    func apply(_ batch: RecordBatch, _ map: RecordMapName) async throws {
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+            let leads = group.withLock { group in
+                group.queued.append(GroupCommit.Pending(batch: batch, continuation: continuation))
+                defer { group.committing = true }
+                return !group.committing
             }
-            Self.commit(group, map, connection)
+            if leads { BlockingIO.start { self.commitQueued(map) } }
         }
-        try pending.result!.get()
     }
 
-    /// One transaction for `group`; sets every batch's result.
-    private static func commit(_ group: [PendingBatch], _ map: RecordMapName, _ connection: SQLiteConnection) {
+    /// The leader: commits what is queued until nothing is.
+    private func commitQueued(_ map: RecordMapName) {
+        while true {
+            let pending = group.withLock { group in
+                defer { group.queued = [] }
+                if group.queued.isEmpty { group.committing = false }
+                return group.queued
+            }
+            if pending.isEmpty { return }
+            let outcomes = writer.withLock { connection in Self.commit(pending.map(\.batch), map, connection) }
+            for (pending, outcome) in zip(pending, outcomes) { pending.continuation.resume(with: outcome) }
+        }
+    }
+
+    /// One transaction for `batches`: each one's outcome.
+    static func commit(_ batches: [RecordBatch], _ map: RecordMapName, _ connection: SQLiteConnection) -> [Result<Void, any Error>] {
         var outcomes: [Result<Void, any Error>] = []
         do {
             try connection.transaction {
                 try requireLive(connection, map)
-                for pending in group {
-                    guard try conditionsHold(pending.batch, connection) else {
+                for batch in batches {
+                    guard try conditionsHold(batch, connection) else {
                         outcomes.append(.failure(StorageError(.conditionFailed, "record map \(map): a condition of the batch does not hold; nothing changed")))
                         continue
                     }
-                    for key in pending.batch.removes { try connection.query("DELETE FROM records WHERE key = ?1", [.text(key)]) }
-                    for (key, value) in pending.batch.sets {
+                    for key in batch.removes { try connection.query("DELETE FROM records WHERE key = ?1", [.text(key)]) }
+                    for (key, value) in batch.sets {
                         try connection.query("INSERT INTO records(key, value) VALUES (?1, ?2) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
                                              [.text(key), .blob(value)])
                     }
                     outcomes.append(.success(()))
                 }
             }
-            for (pending, outcome) in zip(group, outcomes) { pending.result = outcome }
+            return outcomes
         } catch {
             // Nothing of the group was committed.
             let failure = storageError(error)
-            for pending in group { pending.result = .failure(failure) }
+            return batches.map { _ in .failure(failure) }
         }
     }
 
@@ -123,10 +147,14 @@ final class LocalRecordMap: Sendable {
     }
 }
 
-/// A batch waiting for a group commit; `result` is written and read only
-/// under the map's connection lock.
-private final class PendingBatch: @unchecked Sendable {
-    let batch: RecordBatch
-    var result: Result<Void, any Error>?
-    init(_ batch: RecordBatch) { self.batch = batch }
+/// The batches queued for the next commit of a map, and whether a leader
+/// is committing (then it takes them along; else the next caller leads).
+struct GroupCommit {
+    struct Pending {
+        let batch: RecordBatch
+        let continuation: CheckedContinuation<Void, any Error>
+    }
+
+    var queued: [Pending] = []
+    var committing = false
 }

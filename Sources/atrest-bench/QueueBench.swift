@@ -41,16 +41,26 @@ struct QueueBench: AsyncParsableCommand {
         let (cluster, blobs) = try await BenchCluster.start(workers: workers, root: root + "/cluster")
         defer { cluster.stop() }
         let client = QueueClient(blobs.base, account: blobs.account)
+        let cpu = QueueCPU(cluster)
+        let callRate = try await trivialCallRate(client)
+        // A message takes a put, a delete and 1/batch of a get: the service's call rate bounds the message rate.
+        let callsPerMessage = 2 + 1 / Double(batch)
+        print("service call rate: peek on an empty queue, \(producers + consumers) callers: \(decimals(callRate, 0)) calls/s "
+              + "= at most \(decimals(callRate / callsPerMessage, 0)) msg/s at \(decimals(callsPerMessage)) calls per message")
         for count in queues.split(separator: ",").compactMap({ Int($0) }) {
             let names = (0..<count).map { "bench-\(count)-\($0)" }
             for name in names { try await client.createQueue(name) }
+            let mark = cpu.sample()
             let result = try await measure(client, names)
+            let spent = cpu.sample() - mark
             let ratio = { (rate: Double) in decimals(rate / plain) }
             print("\(count) queue(s), \(producers) producers + \(consumers) consumers (get \(batch) + delete each), \(size)-byte messages, \(workers) workers:")
             print("  put       \(decimals(result.put.opsPerSecond, 0)) msg/s (\(ratio(result.put.opsPerSecond)) of plain appends)  p50 \(decimals(result.put.p50 * 1000)) ms  p99 \(decimals(result.put.p99 * 1000)) ms")
             print("  consumed  \(decimals(result.consumed, 0)) msg/s (\(ratio(result.consumed)))  get p50 \(decimals(result.get.p50 * 1000)) ms  p99 \(decimals(result.get.p99 * 1000)) ms  (\(result.left) left)")
             print("  target    2000 msg/s put and consumed per queue: put \(result.put.opsPerSecond / Double(count) >= 2000 ? "met" : "not met"), "
                   + "consumed \(result.consumed / Double(count) >= 2000 ? "met" : "not met") (per queue: \(decimals(result.put.opsPerSecond / Double(count), 0)) / \(decimals(result.consumed / Double(count), 0)))")
+            print("  bound     \(decimals(callRate / callsPerMessage / Double(count), 0)) msg/s per queue from the service call rate above (same run)")
+            print("  " + cpu.line(spent, messages: result.consumed * result.wall))
         }
     }
 
@@ -58,7 +68,20 @@ struct QueueBench: AsyncParsableCommand {
         var put: Latency
         var get: Latency
         var consumed: Double
+        var wall: Double
         var left: Int64
+    }
+
+    /// Calls/s of the cheapest queue call (peek on an empty queue) by as many
+    /// callers as producers + consumers: what the front door and workers
+    /// sustain per call without storage writes.
+    private func trivialCallRate(_ client: QueueClient) async throws -> Double {
+        try await client.createQueue("bench-empty")
+        let rate = try await Latency.measure(seconds: min(seconds, 4), callers: producers + consumers) { _ in
+            _ = try await client.peek("bench-empty")
+        }.opsPerSecond
+        try await client.deleteQueue("bench-empty")
+        return rate
     }
 
     /// Producers and consumers at once for `seconds`; then the rest is drained (not timed) and counted.
@@ -107,6 +130,6 @@ struct QueueBench: AsyncParsableCommand {
         var left: Int64 = 0
         for name in names { left += try await client.properties(name).approximateMessageCount }
         return Result(put: Latency(samples: puts, wall: wall), get: Latency(samples: gets, wall: wall),
-                      consumed: Double(deleted.value.load(ordering: .relaxed)) / wall, left: left)
+                      consumed: Double(deleted.value.load(ordering: .relaxed)) / wall, wall: wall, left: left)
     }
 }

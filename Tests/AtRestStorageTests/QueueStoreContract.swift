@@ -64,6 +64,47 @@ enum QueueStoreContract {
         #expect(try await a.listQueues(account: account, accountKey: otherKey).queues == [])
     }
 
+    /// A store remembers the message maps of queues it used (`QueueMapCache`):
+    /// after another store deletes the queue, every verb says the queue does
+    /// not exist; after it creates the queue again, the first store's calls
+    /// reach the new queue's messages; a stale pop receipt is still a stale
+    /// pop receipt, not a missing queue.
+    static func remembersMapsUntilTheQueueChanges(_ one: any StorageBackend, _ two: any StorageBackend) async throws {
+        let key = try Fixtures.accountKey()
+        let a = QueueStore(backend: one), b = QueueStore(backend: two)
+        try await a.createQueue(account: account, name: "jobs", accountKey: key)
+        let old = try await a.put(account: account, queue: "jobs", body: [1], accountKey: key)
+        try await b.deleteQueue(account: account, name: "jobs", accountKey: key)
+        let receipt = try #require(old.popReceipt)
+        await expectError(.notFound, "queue 'jobs' does not exist") { try await a.put(account: account, queue: "jobs", body: [2], accountKey: key) }
+        await expectError(.notFound, "queue 'jobs' does not exist") { try await a.peek(account: account, queue: "jobs", accountKey: key) }
+        await expectError(.notFound, "queue 'jobs' does not exist") {
+            try await a.get(account: account, queue: "jobs", visibilitySeconds: 30, accountKey: key)
+        }
+        await expectError(.notFound, "queue 'jobs' does not exist") {
+            try await a.update(account: account, queue: "jobs", messageID: old.id, popReceipt: receipt, visibilitySeconds: 1, accountKey: key)
+        }
+        await expectError(.notFound, "queue 'jobs' does not exist") {
+            try await a.delete(account: account, queue: "jobs", messageID: old.id, popReceipt: receipt, accountKey: key)
+        }
+        await expectError(.notFound, "queue 'jobs' does not exist") { try await a.clear(account: account, queue: "jobs", accountKey: key) }
+
+        // Created again (a new map) while a remembers the one before: a's calls reach the new one.
+        try await b.createQueue(account: account, name: "jobs", accountKey: key)
+        #expect(try await a.peek(account: account, queue: "jobs", accountKey: key) == [])
+        try await b.deleteQueue(account: account, name: "jobs", accountKey: key)
+        try await b.createQueue(account: account, name: "jobs", accountKey: key)
+        let new = try await a.put(account: account, queue: "jobs", body: [3], accountKey: key)
+        #expect(try await b.peek(account: account, queue: "jobs", count: 32, accountKey: key).map(\.id) == [new.id])
+        await expectError(.notFound, "not found with this pop receipt") {
+            try await a.delete(account: account, queue: "jobs", messageID: old.id, popReceipt: receipt, accountKey: key)
+        }
+        let got = try await a.get(account: account, queue: "jobs", visibilitySeconds: 30, accountKey: key)
+        #expect(got.map(\.id) == [new.id] && got.first?.body == [3])
+        try await a.delete(account: account, queue: "jobs", messageID: new.id, popReceipt: try #require(got.first?.popReceipt), accountKey: key)
+        #expect(try await b.properties(account: account, name: "jobs", accountKey: key).approximateMessageCount == 0)
+    }
+
     /// Visibility, pop receipts, dequeue counts, delay, update, delete, clear, TTL expiry and the errors, on a clock the test moves.
     static func messages(_ one: any StorageBackend, _ two: any StorageBackend) async throws {
         let key = try Fixtures.accountKey()
@@ -189,6 +230,7 @@ enum QueueStoreContract {
         ("queues", QueueStoreContract.queues),
         ("messages", QueueStoreContract.messages),
         ("concurrentConsumers", QueueStoreContract.concurrentConsumers),
+        ("remembersMapsUntilTheQueueChanges", QueueStoreContract.remembersMapsUntilTheQueueChanges),
     ]
 
     @Test(arguments: bodies.map(\.0))

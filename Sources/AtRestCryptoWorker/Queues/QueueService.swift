@@ -10,6 +10,9 @@ import AtRestWire
 /// the message is durable.
 public struct QueueService: Sendable {
     let blobs: BlobService
+    /// One queue store per object store (pool), kept for the worker's life:
+    /// each remembers the message maps of the queues it looked up.
+    let stores = QueueStores()
 
     public init(blobs: BlobService) { self.blobs = blobs }
 
@@ -27,7 +30,7 @@ public struct QueueService: Sendable {
         if let queue {
             do { try QueueLimits.validate(queueName: queue) } catch let error as StorageError { throw error.rpcStatus }
         }
-        return try await blobs.withKey(rpc) { store, account, key in try await body(QueueStore(backend: store.backend), account, key) }
+        return try await blobs.withKey(rpc) { store, account, key in try await body(stores.store(for: store), account, key) }
     }
 
     static func wire(_ info: QueueInfo) -> QueueProperties {

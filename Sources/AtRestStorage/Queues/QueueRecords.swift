@@ -35,9 +35,13 @@ struct MessageRecord: Equatable, Sendable {
         return Int64(String(decoding: utf8[2..<18], as: UTF8.self), radix: 16)
     }
 
+    /// 16 lower-case hex digits of `value` (negative as 0).
     static func hex16(_ value: Int64) -> String {
-        let digits = String(UInt64(bitPattern: max(0, value)), radix: 16)
-        return String(repeating: "0", count: 16 - digits.count) + digits
+        let value = UInt64(bitPattern: max(0, value))
+        return String(unsafeUninitializedCapacity: 16) { buffer in
+            for index in 0..<16 { buffer[index] = Hex.digit(UInt8(truncatingIfNeeded: value >> (60 - 4 * UInt64(index))) & 15) }
+            return 16
+        }
     }
 
     var encoded: [UInt8] {

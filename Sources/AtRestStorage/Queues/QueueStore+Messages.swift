@@ -20,20 +20,23 @@ extension QueueStore {
                 throw StorageError(.invalidArgument, "visibility delay (\(delaySeconds) s) must be shorter than the time to live (\(ttl) s)")
             }
         }
-        let (map, context) = try await messageMap(account, queue, accountKey)
-        let now = clock()
-        let record = MessageRecord(id: try SecureRandom.bytes(MessageRecord.idSize), insertionTime: now, expirationTime: ttl.map { now + $0 * 1000 },
-                                   nextVisibleTime: now + delaySeconds * 1000, dequeueCount: 0,
-                                   receiptSecret: try SecureRandom.bytes(MessageRecord.secretSize), body: body)
-        try await backend.apply(RecordBatch(conditions: [.absent(record.key)], sets: [record.key: try seal(record, context, map, accountKey)]), to: map)
-        return record.message(withReceipt: true)
+        return try await withMessageMap(account, queue, accountKey) { map, context in
+            let now = clock()
+            let record = MessageRecord(id: try SecureRandom.bytes(MessageRecord.idSize), insertionTime: now, expirationTime: ttl.map { now + $0 * 1000 },
+                                       nextVisibleTime: now + delaySeconds * 1000, dequeueCount: 0,
+                                       receiptSecret: try SecureRandom.bytes(MessageRecord.secretSize), body: body)
+            let key = record.key
+            try await backend.apply(RecordBatch(conditions: [.absent(key)], sets: [key: try seal(record, context, map, accountKey)]), to: map)
+            return record.message(withReceipt: true)
+        }
     }
 
     /// Up to `count` visible messages from the head, unchanged (no pop receipts).
     public func peek(account: String, queue: String, count: Int = 1, accountKey: AccountKey) async throws -> [QueuedMessage] {
         try QueueLimits.check(count: count)
-        let (map, context) = try await messageMap(account, queue, accountKey)
-        return try await visible(map, context, count: count, accountKey: accountKey).map { $0.record.message(withReceipt: false) }
+        return try await withMessageMap(account, queue, accountKey) { map, context in
+            try await visible(map, context, count: count, accountKey: accountKey).map { $0.record.message(withReceipt: false) }
+        }
     }
 
     /// Up to `count` visible messages from the head, each claimed for
@@ -44,7 +47,13 @@ extension QueueStore {
     public func get(account: String, queue: String, count: Int = 1, visibilitySeconds: Int64, accountKey: AccountKey) async throws -> [QueuedMessage] {
         try QueueLimits.check(count: count)
         try QueueLimits.check(visibilitySeconds, QueueLimits.getVisibility, "visibility timeout")
-        let (map, context) = try await messageMap(account, queue, accountKey)
+        return try await withMessageMap(account, queue, accountKey) { map, context in
+            try await claimVisible(count: count, visibilitySeconds: visibilitySeconds, map, context, accountKey)
+        }
+    }
+
+    /// `get` on the queue's map: claims up to `count` visible messages.
+    func claimVisible(count: Int, visibilitySeconds: Int64, _ map: RecordMapName, _ context: [UInt8], _ accountKey: AccountKey) async throws -> [QueuedMessage] {
         var claimed: [QueuedMessage] = []
         // Callers racing for the head lose some claims; a few more reads fill the answer.
         for round in 0..<4 where claimed.count < count {
@@ -83,35 +92,38 @@ extension QueueStore {
         if let body, body.count > QueueLimits.maxBodyBytes {
             throw StorageError(.invalidArgument, "message body is \(body.count) bytes; at most \(QueueLimits.maxBodyBytes) (64 KiB)")
         }
-        let (map, context) = try await messageMap(account, queue, accountKey)
-        let current = try await held(map, context, messageID, popReceipt, accountKey)
-        guard let updated = try await claim(current, visibleAt: clock() + visibilitySeconds * 1000, body: body, countsAsDequeue: false,
-                                            map, context, accountKey) else {
-            throw Self.receiptStale(messageID)
+        return try await withMessageMap(account, queue, accountKey) { map, context in
+            let current = try await held(map, context, messageID, popReceipt, accountKey)
+            guard let updated = try await claim(current, visibleAt: clock() + visibilitySeconds * 1000, body: body, countsAsDequeue: false,
+                                                map, context, accountKey) else {
+                throw Self.receiptStale(messageID)
+            }
+            return updated
         }
-        return updated
     }
 
     /// Deletes the message; needs its current pop receipt.
     public func delete(account: String, queue: String, messageID: String, popReceipt: String, accountKey: AccountKey) async throws {
-        let (map, context) = try await messageMap(account, queue, accountKey)
-        let current = try await held(map, context, messageID, popReceipt, accountKey)
-        do {
-            try await backend.apply(RecordBatch(conditions: [.equals(current.key, current.sealed)], removes: [current.key]), to: map)
-        } catch let error as StorageError where error.code == .conditionFailed {
-            throw Self.receiptStale(messageID)
+        try await withMessageMap(account, queue, accountKey) { map, context in
+            let current = try await held(map, context, messageID, popReceipt, accountKey)
+            do {
+                try await backend.apply(RecordBatch(conditions: [.equals(current.key, current.sealed)], removes: [current.key]), to: map)
+            } catch let error as StorageError where error.code == .conditionFailed {
+                throw Self.receiptStale(messageID)
+            }
         }
     }
 
     /// Removes every message (those put while it runs may stay).
     public func clear(account: String, queue: String, accountKey: AccountKey) async throws {
-        let (map, _) = try await messageMap(account, queue, accountKey)
-        var after: String?
-        repeat {
-            let page = try await backend.records(map, after: after, limit: RecordBatch.maxChanges)
-            if !page.records.isEmpty { try await backend.apply(RecordBatch(removes: page.records.map(\.key)), to: map) }
-            after = page.more ? page.records.last?.key : nil
-        } while after != nil
+        try await withMessageMap(account, queue, accountKey) { map, _ in
+            var after: String?
+            repeat {
+                let page = try await backend.records(map, after: after, limit: RecordBatch.maxChanges)
+                if !page.records.isEmpty { try await backend.apply(RecordBatch(removes: page.records.map(\.key)), to: map) }
+                after = page.more ? page.records.last?.key : nil
+            } while after != nil
+        }
     }
 
     // MARK: Helpers
@@ -187,9 +199,10 @@ extension QueueStore {
             record.nextVisibleTime = visibleAt
             record.receiptSecret = try SecureRandom.bytes(MessageRecord.secretSize)
             record.dequeueCount &+= 1
-            batch.conditions += [.equals(current.key, current.sealed), .absent(record.key)]
+            let key = record.key
+            batch.conditions += [.equals(current.key, current.sealed), .absent(key)]
             batch.removes.append(current.key)
-            batch.sets[record.key] = try seal(record, context, map, accountKey)
+            batch.sets[key] = try seal(record, context, map, accountKey)
             claimed.append(record.message(withReceipt: true))
         }
         do {

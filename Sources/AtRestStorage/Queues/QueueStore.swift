@@ -23,6 +23,8 @@ public final class QueueStore: Sendable {
     public let backend: any StorageBackend
     /// Milliseconds since the Unix epoch (tests pass their own).
     let clock: @Sendable () -> Int64
+    /// Message maps of queues looked up before.
+    let maps = QueueMapCache()
 
     public init(backend: any StorageBackend, clock: @escaping @Sendable () -> Int64 = QueueStore.wallClock) {
         self.backend = backend
@@ -82,9 +84,34 @@ public final class QueueStore: Sendable {
         return (record, sealed)
     }
 
-    /// The message map of an existing queue.
-    func messageMap(_ account: String, _ queue: String, _ key: AccountKey) async throws -> (map: RecordMapName, context: [UInt8]) {
+    /// The message map of an existing queue, read from its directory record (and remembered).
+    func messageMap(_ account: String, _ queue: String, _ key: AccountKey) async throws -> QueueMapCache.Entry {
         let record = try await queueRecord(account, queue, key).record
-        return (try messages(account, record.id, key), Self.messageContext(account, record.id))
+        let entry = QueueMapCache.Entry(id: record.id, map: try messages(account, record.id, key), context: Self.messageContext(account, record.id))
+        maps[QueueMapCache.Key(account: account, queue: queue, keyCheck: key.checkValue)] = entry
+        return entry
+    }
+
+    /// Runs `body` on the message map of an existing queue, as remembered
+    /// when it was looked up before. When that map is gone (`.notFound`:
+    /// the queue was deleted, perhaps created again under a new id), looks
+    /// the queue up again and runs `body` once more on its map now, or
+    /// throws "queue not found"; when the queue still has that map, the
+    /// `.notFound` was the body's own (a message) and is thrown as it is.
+    func withMessageMap<T>(_ account: String, _ queue: String, _ key: AccountKey,
+                           _ body: (_ map: RecordMapName, _ context: [UInt8]) async throws -> T) async throws -> T {
+        try QueueLimits.validate(queueName: queue)
+        guard let cached = maps[QueueMapCache.Key(account: account, queue: queue, keyCheck: key.checkValue)] else {
+            let entry = try await messageMap(account, queue, key)
+            return try await body(entry.map, entry.context)
+        }
+        do {
+            return try await body(cached.map, cached.context)
+        } catch let error as StorageError where error.code == .notFound {
+            maps[QueueMapCache.Key(account: account, queue: queue, keyCheck: key.checkValue)] = nil
+            let entry = try await messageMap(account, queue, key)
+            guard entry.id != cached.id else { throw error }
+            return try await body(entry.map, entry.context)
+        }
     }
 }

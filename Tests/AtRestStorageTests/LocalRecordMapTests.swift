@@ -1,0 +1,71 @@
+import AtRestSQLite
+@testable import AtRestStorage
+import Testing
+
+/// The `local` backend's record maps beyond the contract: group commits
+/// keep each batch all-or-nothing, and reads go on while a commit waits.
+@Suite struct LocalRecordMapTests {
+    static let map = try! RecordMapName(try! BackendContainer("a-local"), "q-one")
+    static func value(_ text: String) -> [UInt8] { Array(text.utf8) }
+
+    /// Many batches at once (committed together in a few transactions):
+    /// each one whose condition fails fails alone and changes nothing,
+    /// every other one is applied whole.
+    @Test func batchesCommittedTogetherStayAllOrNothing() async throws {
+        let directory = TempDirectory()
+        defer { directory.remove() }
+        let backend = try LocalBackend(directory: directory.path)
+        try await backend.createRecordMap(Self.map)
+        try await backend.apply(RecordBatch(sets: ["taken": Self.value("x")]), to: Self.map)
+        let results = await withTaskGroup(of: (Int, Result<Void, any Error>).self) { group in
+            for i in 0..<96 {
+                group.addTask {
+                    // Every fourth batch also needs "taken" absent, which it is not.
+                    let conditions: [RecordCondition] = [.absent("k-\(i)")] + (i % 4 == 0 ? [.absent("taken")] : [])
+                    let batch = RecordBatch(conditions: conditions, sets: ["k-\(i)": Self.value("v\(i)"), "also-\(i)": Self.value("a\(i)")],
+                                            removes: i % 4 == 0 ? ["taken"] : [])
+                    return (i, await Result { try await backend.apply(batch, to: Self.map) })
+                }
+            }
+            var out: [Int: Result<Void, any Error>] = [:]
+            for await (i, result) in group { out[i] = result }
+            return out
+        }
+        for (i, result) in results {
+            switch result {
+            case .success: #expect(i % 4 != 0, "batch \(i) should have failed")
+            case .failure(let error as StorageError): #expect(i % 4 == 0 && error.code == .conditionFailed, "batch \(i): \(error)")
+            case .failure(let error): Issue.record("batch \(i): \(error)")
+            }
+        }
+        let stored = try await backend.records(Self.map, after: nil, limit: 1000).records
+        let expected = ["taken"] + (0..<96).filter { $0 % 4 != 0 }.flatMap { ["k-\($0)", "also-\($0)"] }
+        #expect(stored.map(\.key).sorted() == expected.sorted())
+    }
+
+    /// Another process holds the map's write lock (mid-commit) while this
+    /// one has a batch waiting for it: reads of the map still answer at
+    /// once (they used to queue behind the waiting commit for up to the
+    /// 10 s busy timeout), and the batch commits once the lock is free.
+    @Test func readsAnswerWhileACommitWaitsForTheLock() async throws {
+        let directory = TempDirectory()
+        defer { directory.remove() }
+        let backend = try LocalBackend(directory: directory.path)
+        try await backend.createRecordMap(Self.map)
+        try await backend.apply(RecordBatch(sets: ["k1": Self.value("v1")]), to: Self.map)
+        let other = try SQLiteConnection(path: backend.path(Self.map), create: false)
+        try other.execute("BEGIN IMMEDIATE")
+        let write = Task { try await backend.apply(RecordBatch(sets: ["k2": Self.value("v2")]), to: Self.map) }
+        // Nothing to wait on: give the batch time to reach SQLite's lock wait first.
+        try await Task.sleep(for: .milliseconds(200))
+        let clock = ContinuousClock()
+        let start = clock.now
+        #expect(try await backend.records(Self.map, keys: ["k1", "k2"]) == ["k1": Self.value("v1")])
+        #expect(try await backend.records(Self.map, after: nil, limit: 10).records.map(\.key) == ["k1"])
+        let elapsed = clock.now - start
+        #expect(elapsed < .seconds(3), "reads took \(elapsed) while a commit waited for the lock")
+        try other.execute("COMMIT")
+        try await write.value
+        #expect(try await backend.records(Self.map, keys: ["k2"]) == ["k2": Self.value("v2")])
+    }
+}
