@@ -138,7 +138,7 @@ let package = Package(
                 "AtRestStatus",
                 "AtRestCrypto", "AtRestWire", "AtRestMessaging", "AtRestStorage", "AtRestIdentity", "AtRestTokens",
                 "AtRestKeyVault", "AtRestRuntime", argumentParser,
-                "AtRestClient", "AtRestTesting", "AtRestRados",
+                "AtRestClient", "AtRestTesting", "AtRestRados", "AtRestSQLite",
             ]),
         // Echo peer for messaging tests and benchmarks: server, broker, worker.
         .executableTarget(

@@ -81,10 +81,11 @@ public final class CryptoWorker: Sendable {
 
     /// Drops cached keys at once on any event that can make a key unusable
     /// (or replace its wrapping); re-checks everything when events may have been lost.
-    /// The data-plane methods a worker serves: blobs and queues.
+    /// The data-plane methods a worker serves: blobs, queues and tables.
     static func router(_ blobs: BlobService) -> RPCRouter {
         var router = blobs.router
         QueueService(blobs: blobs).register(on: &router)
+        TableService(blobs: blobs).register(on: &router)
         return router
     }
 

@@ -62,7 +62,8 @@ public struct CallAuthorizer: Sendable {
         guard let record, owner || reader else {
             throw RPCStatus(.permissionDenied, "principal '\(claims.name)' (\(claims.subject)) has no access to account '\(account)' (or it does not exist)")
         }
-        guard owner || BlobMethod.readOnly.contains(header.method) || QueueMethod.readerMethods.contains(header.method) else {
+        guard owner || BlobMethod.readOnly.contains(header.method) || QueueMethod.readerMethods.contains(header.method)
+                || TableMethod.readerMethods.contains(header.method) else {
             throw RPCStatus(.permissionDenied, "principal '\(claims.name)' can only read account '\(account)'; \(header.method) needs the accountOwner role")
         }
         return record

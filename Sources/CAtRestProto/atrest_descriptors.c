@@ -7,6 +7,7 @@
 #include "atrest/v1/identity.pb-c.h"
 #include "atrest/v1/queue.pb-c.h"
 #include "atrest/v1/status.pb-c.h"
+#include "atrest/v1/table.pb-c.h"
 #include "atrest/v1/vault.pb-c.h"
 
 static const ProtobufCMessageDescriptor *const all[] = {
@@ -84,6 +85,19 @@ static const ProtobufCMessageDescriptor *const all[] = {
   &atrest__v1__status_figure__descriptor,
   &atrest__v1__status_worker__descriptor,
   &atrest__v1__status_reply__descriptor,
+  &atrest__v1__table_request__descriptor,
+  &atrest__v1__table_properties__descriptor,
+  &atrest__v1__table_list_request__descriptor,
+  &atrest__v1__table_list_response__descriptor,
+  &atrest__v1__entity_property__descriptor,
+  &atrest__v1__entity__descriptor,
+  &atrest__v1__entity_request__descriptor,
+  &atrest__v1__entity_key_request__descriptor,
+  &atrest__v1__query_entities_request__descriptor,
+  &atrest__v1__entity_list__descriptor,
+  &atrest__v1__entity_operation__descriptor,
+  &atrest__v1__entity_batch_request__descriptor,
+  &atrest__v1__entity_batch_response__descriptor,
   &atrest__v1__key_ref__descriptor,
   &atrest__v1__vault_reference_count__descriptor,
   &atrest__v1__vault_key__descriptor,
@@ -134,6 +148,7 @@ static const ProtobufCServiceDescriptor *const services[] = {
   &atrest__v1__identity__descriptor,
   &atrest__v1__queue__descriptor,
   &atrest__v1__status__descriptor,
+  &atrest__v1__table__descriptor,
   &atrest__v1__key_vault__descriptor,
   NULL
 };

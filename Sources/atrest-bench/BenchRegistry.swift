@@ -13,5 +13,6 @@ enum BenchRegistry {
         RadosBench.self,
         RecordsBench.self,
         QueueBench.self,
+        TableBench.self,
     ]
 }

@@ -22,7 +22,8 @@ struct AtrestCommand: AsyncParsableCommand {
         subcommands: [
             LoginCommand.self, WhoAmICommand.self, TenantCommands.self, UserCommands.self, RoleCommands.self,
             KeyCommands.self, AuditCommands.self,
-            AccountCommands.self, EncryptionCommands.self, ContainerCommands.self, BlobCommands.self, QueueCommands.self, CurveCommands.self,
+            AccountCommands.self, EncryptionCommands.self, ContainerCommands.self, BlobCommands.self, QueueCommands.self, TableCommands.self,
+            EntityCommands.self, CurveCommands.self,
             StatusCommand.self,
         ])
 

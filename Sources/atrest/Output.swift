@@ -43,7 +43,8 @@ struct Output {
         }
     }
 
-    private func emitJSON(_ value: Any) {
+    /// Any JSON value (for shapes `record` and `table` do not fit).
+    func emitJSON(_ value: Any) {
         guard let data = try? JSONSerialization.data(withJSONObject: value, options: [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]) else { return }
         print(String(decoding: data, as: UTF8.self))
     }

@@ -46,6 +46,11 @@ extension BackendFactory {
         try await twoClients().run(body, of: QueueStoreTests.bodies)
     }
 
+    @Test(arguments: TableStoreTests.bodies.map(\.0))
+    func tables(_ body: String) async throws {
+        try await twoClients().run(body, of: TableStoreTests.bodies)
+    }
+
     /// Two RADOS clients on one fresh namespace (two workers' connections).
     func twoClients() -> RecordMapFactory {
         let ceph = ceph

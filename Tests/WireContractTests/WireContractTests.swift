@@ -20,6 +20,9 @@ import AtRestWireTesting
         QueueRequest.self, QueueProperties.self, QueueListRequest.self, QueueListResponse.self, PutMessageRequest.self,
         QueueMessage.self, QueueMessageList.self, GetMessagesRequest.self, PeekMessagesRequest.self, UpdateMessageRequest.self,
         MessageRequest.self,
+        TableRequest.self, TableProperties.self, TableListRequest.self, TableListResponse.self, EntityProperty.self, Entity.self,
+        EntityRequest.self, EntityKeyRequest.self, QueryEntitiesRequest.self, EntityList.self, EntityOperation.self,
+        EntityBatchRequest.self, EntityBatchResponse.self,
         AccountCreateRequest.self, AccountRequest.self, AccountListRequest.self, AccountEncryption.self, AccountInfo.self,
         AccountMoveRequest.self, AccountMoveResponse.self, AccountListResponse.self, AccountSetEncryptionRequest.self,
         AccountContext.self,
@@ -92,7 +95,7 @@ import AtRestWireTesting
     }
 
     /// Every `RPCMethod` descriptor, one table per service.
-    static let methods: [RPCMethodInfo] = KeyVaultMethod.all + IdentityMethod.all + AccountMethod.all + BlobMethod.all + QueueMethod.all
+    static let methods: [RPCMethodInfo] = KeyVaultMethod.all + IdentityMethod.all + AccountMethod.all + BlobMethod.all + QueueMethod.all + TableMethod.all
         + StatusMethod.all + EchoMethod.all
 
     /// The Swift descriptors are exactly the `rpc`s of the proto `service`

@@ -1,0 +1,94 @@
+import AtRestCrypto
+
+/// Tables of typed entities on a `StorageBackend`'s record maps, sealed
+/// under the account's key chain (docs/FORMAT.md "Tables").
+///
+/// - The account's table directory is the record map `a-<account hash>` /
+///   `tables`: one record per table, key `t-<H("table", account, lowercased
+///   name)>`, value the sealed `TableRecord` (name, random table id, creation time).
+/// - Each table is the record map `a-<account hash>` / `t-<table id>`: one
+///   entity per key `e-<partition hash>-<row hash>` (plus piece records for
+///   an entity over 128 KiB), so a partition is one key range.
+/// - Every write reads what it changes and applies one batch conditional
+///   on exactly that: all of a batch or none, and of two writers racing on
+///   one entity with the same ETag exactly one wins.
+public final class TableStore: Sendable {
+    public let backend: any StorageBackend
+    /// Milliseconds since the Unix epoch (tests pass their own).
+    let clock: @Sendable () -> Int64
+
+    public init(backend: any StorageBackend, clock: @escaping @Sendable () -> Int64 = QueueStore.wallClock) {
+        self.backend = backend
+        self.clock = clock
+    }
+
+    /// A table as the engine addresses it: its map and the ids that key its records.
+    struct Table: Sendable {
+        var account: String
+        var record: TableRecord
+        var map: RecordMapName
+        var hexID: String { Hex.encode(record.id) }
+        var entityContext: [UInt8] { SealedRecord.context(["entity", account, hexID]) }
+    }
+
+    // MARK: Names (not inlined: see QueueStore)
+
+    @inline(never)
+    func directory(_ account: String, _ key: AccountKey) throws -> RecordMapName {
+        try RecordMapName(try BackendContainer("a-\(try key.hashName(["account", account]))"), "tables")
+    }
+
+    func directoryKey(_ account: String, _ table: String, _ key: AccountKey) throws -> String {
+        "t-\(try key.hashName(["table", account, table.lowercased()]))"
+    }
+
+    @inline(never)
+    func entities(_ account: String, _ tableID: [UInt8], _ key: AccountKey) throws -> RecordMapName {
+        try RecordMapName(try directory(account, key).container, "t-\(Hex.encode(tableID))")
+    }
+
+    /// The key prefix of a partition: `e-<H("partition", …)>-`.
+    func partitionPrefix(_ table: Table, _ partitionKey: String, _ key: AccountKey) throws -> String {
+        "e-\(try key.hashName(["partition", table.account, table.hexID, partitionKey]))-"
+    }
+
+    /// The main record key of an entity.
+    func entityKey(_ table: Table, _ partitionKey: String, _ rowKey: String, _ key: AccountKey) throws -> String {
+        try partitionPrefix(table, partitionKey, key) + key.hashName(["row", table.account, table.hexID, partitionKey, rowKey])
+    }
+
+    static func tableContext(_ account: String) -> [UInt8] { SealedRecord.context(["table", account]) }
+
+    static func tableNotFound(_ account: String, _ table: String) -> StorageError {
+        StorageError(.notFound, "table '\(table)' does not exist in account '\(account)'")
+    }
+
+    static func describe(_ partitionKey: String, _ rowKey: String) -> String {
+        "entity (PartitionKey '\(partitionKey.prefix(80))', RowKey '\(rowKey.prefix(80))')"
+    }
+
+    // MARK: Table records
+
+    /// The table's record and its sealed bytes (for a conditional change), or `.notFound`.
+    func tableRecord(_ account: String, _ table: String, _ key: AccountKey) async throws -> (record: TableRecord, sealed: [UInt8]) {
+        try TableLimits.validate(tableName: table)
+        let directory = try directory(account, key), recordKey = try directoryKey(account, table, key)
+        let found: [String: [UInt8]]
+        do {
+            found = try await backend.records(directory, keys: [recordKey])
+        } catch let error as StorageError where error.code == .notFound {
+            throw Self.tableNotFound(account, table)
+        }
+        guard let sealed = found[recordKey] else { throw Self.tableNotFound(account, table) }
+        let record = try TableRecord(decoding: try SealedRecord.open(sealed, context: Self.tableContext(account), map: directory,
+                                                                     key: recordKey, accountKey: key))
+        guard record.name.lowercased() == table.lowercased() else { throw StorageError.integrity("table record \(recordKey) names another table") }
+        return (record, sealed)
+    }
+
+    /// An existing table.
+    func table(_ account: String, _ name: String, _ key: AccountKey) async throws -> Table {
+        let record = try await tableRecord(account, name, key).record
+        return Table(account: account, record: record, map: try entities(account, record.id, key))
+    }
+}

@@ -1,0 +1,322 @@
+import AtRestCrypto
+@testable import AtRestStorage
+import Testing
+
+/// The table engine over the record map interface, written once and run on
+/// every backend (two connections, as two workers have).
+enum TableStoreContract {
+    static let account = "acct"
+
+    static func expectError<T>(_ code: StorageError.Code, _ text: String? = nil, _ body: () async throws -> T,
+                               sourceLocation: SourceLocation = #_sourceLocation) async {
+        await BackendContract.expectError(code, text, body, sourceLocation: sourceLocation)
+    }
+
+    static func row(_ i: Int) -> String { "r" + String(repeating: "0", count: 3 - String(i).count) + String(i) }
+
+    static func entity(_ pk: String, _ rk: String, _ properties: [String: TableValue] = [:]) -> TableEntity {
+        TableEntity(partitionKey: pk, rowKey: rk, properties: properties)
+    }
+
+    /// Create (names, case), list (prefix, pages), delete, create again; other accounts and keys see nothing.
+    static func tables(_ one: any StorageBackend, _ two: any StorageBackend) async throws {
+        let key = try Fixtures.accountKey()
+        let a = TableStore(backend: one), b = TableStore(backend: two)
+        #expect(try await a.listTables(account: account, accountKey: key) == TableListing(tables: [], continuation: nil))
+        for name in ["Orders", "ordersEU", "billing", "z99"] { try await (name.count % 2 == 0 ? a : b).createTable(account: account, name: name, accountKey: key) }
+        await expectError(.alreadyExists, "already exists") { try await b.createTable(account: account, name: "orders", accountKey: key) }
+        for bad in ["ab", "1orders", "or-ders", "or_ders", String(repeating: "a", count: 64), "ordérs", "tables", "Tables"] {
+            await expectError(.invalidArgument, "table name") { try await a.createTable(account: account, name: bad, accountKey: key) }
+        }
+        #expect(try await b.listTables(account: account, accountKey: key).tables.map(\.name) == ["Orders", "billing", "ordersEU", "z99"])
+        let first = try await a.listTables(account: account, limit: 3, accountKey: key)
+        #expect(first.tables.map(\.name) == ["Orders", "billing", "ordersEU"] && first.continuation == "ordersEU")
+        #expect(try await a.listTables(account: account, continuation: first.continuation, limit: 3, accountKey: key).tables.map(\.name) == ["z99"])
+        #expect(try await a.listTables(account: account, prefix: "order", accountKey: key).tables.map(\.name) == ["ordersEU"])
+        #expect(try await a.listTables(account: "other", accountKey: key).tables == [])
+        await expectError(.invalidArgument, "1-1000") { try await a.listTables(account: account, limit: 0, accountKey: key) }
+
+        _ = try await a.insert(account: account, table: "orders", entity: entity("p", "r"), accountKey: key)
+        try await b.deleteTable(account: account, name: "ORDERS", accountKey: key)
+        await expectError(.notFound, "does not exist") { try await a.deleteTable(account: account, name: "Orders", accountKey: key) }
+        await expectError(.notFound, "table 'Orders' does not exist") { try await a.get(account: account, table: "Orders", partitionKey: "p", rowKey: "r", accountKey: key) }
+        await expectError(.notFound) { try await a.query(account: account, table: "Orders", accountKey: key) }
+        try await a.createTable(account: account, name: "orders", accountKey: key)
+        #expect(try await b.query(account: account, table: "Orders", accountKey: key).entities == [])
+        let otherKey = try Fixtures.accountKey(KeyReference(provider: "managed", keyID: "kek-1", keyVersion: 2, accountKeyVersion: 1))
+        #expect(try await a.listTables(account: account, accountKey: otherKey).tables == [])
+    }
+
+    /// Every single-entity verb, its ETag and Timestamp, and its errors.
+    static func entities(_ one: any StorageBackend, _ two: any StorageBackend) async throws {
+        let key = try Fixtures.accountKey()
+        let clock = TestClock()
+        let a = TableStore(backend: one, clock: clock.read), b = TableStore(backend: two, clock: clock.read)
+        try await a.createTable(account: account, name: "people", accountKey: key)
+        let all: [String: TableValue] = [
+            "Name": .string("Ada"), "Age": .int32(36), "Big": .int64(-5_000_000_000), "Score": .double(2.5), "Active": .bool(true),
+            "Born": .datetime(-4_000_000_000_000_000), "Id": .guid(Array(0..<16)), "Photo": .binary([0, 1, 2, 255]), "Empty": .string(""),
+        ]
+        let inserted = try await a.insert(account: account, table: "people", entity: entity("uk", "ada", all), accountKey: key)
+        #expect(inserted.etag.count == 32 && inserted.timestamp == clock.read() * 1000 && inserted.properties == all)
+        #expect(try await b.get(account: account, table: "people", partitionKey: "uk", rowKey: "ada", accountKey: key) == inserted)
+        #expect(try await b.get(account: account, table: "people", partitionKey: "uk", rowKey: "ada", select: ["Age", "Nope"], accountKey: key).properties == ["Age": .int32(36)])
+        await expectError(.alreadyExists, "entity (PartitionKey 'uk', RowKey 'ada') already exists") {
+            try await b.insert(account: account, table: "people", entity: entity("uk", "ada"), accountKey: key)
+        }
+        await expectError(.notFound, "does not exist in table 'people'") { try await a.get(account: account, table: "people", partitionKey: "uk", rowKey: "bob", accountKey: key) }
+        await expectError(.notFound) { try await a.replace(account: account, table: "people", entity: entity("uk", "bob"), ifMatch: "*", accountKey: key) }
+        await expectError(.notFound) { try await a.merge(account: account, table: "people", entity: entity("uk", "bob"), ifMatch: "*", accountKey: key) }
+        await expectError(.notFound) { try await a.deleteEntity(account: account, table: "people", partitionKey: "uk", rowKey: "bob", ifMatch: "*", accountKey: key) }
+
+        clock.advance(seconds: 1)
+        let merged = try await b.merge(account: account, table: "people", entity: entity("uk", "ada", ["Age": .int64(37), "City": .string("London")]),
+                                       ifMatch: inserted.etag, accountKey: key)
+        #expect(merged.etag != inserted.etag && merged.timestamp == inserted.timestamp + 1_000_000)
+        #expect(merged.properties["Age"] == .int64(37) && merged.properties["City"] == .string("London") && merged.properties["Name"] == .string("Ada"))
+        // A stale ETag names the current one; nothing changes.
+        await expectError(.conditionFailed, "has ETag \(merged.etag) now, not \(inserted.etag)") {
+            try await a.replace(account: account, table: "people", entity: entity("uk", "ada"), ifMatch: inserted.etag, accountKey: key)
+        }
+        await expectError(.conditionFailed, "has ETag") {
+            try await a.deleteEntity(account: account, table: "people", partitionKey: "uk", rowKey: "ada", ifMatch: inserted.etag, accountKey: key)
+        }
+        await expectError(.invalidArgument, "needs If-Match") { try await a.replace(account: account, table: "people", entity: entity("uk", "ada"), ifMatch: "", accountKey: key) }
+        await expectError(.invalidArgument, "neither an ETag") { try await a.merge(account: account, table: "people", entity: entity("uk", "ada"), ifMatch: "abc", accountKey: key) }
+        let replaced = try await a.replace(account: account, table: "people", entity: entity("uk", "ada", ["Only": .bool(false)]), ifMatch: "*", accountKey: key)
+        #expect(try await b.get(account: account, table: "people", partitionKey: "uk", rowKey: "ada", accountKey: key).properties == ["Only": .bool(false)])
+        let upserted = try await b.insertOrMerge(account: account, table: "people", entity: entity("uk", "ada", ["More": .int32(1)]), accountKey: key)
+        #expect(upserted.properties == ["Only": .bool(false), "More": .int32(1)] && upserted.etag != replaced.etag)
+        #expect(try await a.insertOrReplace(account: account, table: "people", entity: entity("uk", "ada", ["X": .int32(2)]), accountKey: key).properties == ["X": .int32(2)])
+        #expect(try await a.insertOrMerge(account: account, table: "people", entity: entity("fr", "zoé", ["Y": .int32(3)]), accountKey: key).properties == ["Y": .int32(3)])
+        #expect(try await a.insertOrReplace(account: account, table: "people", entity: entity("", ""), accountKey: key).partitionKey == "")
+        let current = try await a.get(account: account, table: "people", partitionKey: "uk", rowKey: "ada", accountKey: key)
+        try await b.deleteEntity(account: account, table: "people", partitionKey: "uk", rowKey: "ada", ifMatch: current.etag, accountKey: key)
+        await expectError(.notFound) { try await a.get(account: account, table: "people", partitionKey: "uk", rowKey: "ada", accountKey: key) }
+
+        // Keys, property names, counts and sizes.
+        for (pk, rk, text) in [("a/b", "r", "PartitionKey 'a/b' contains U+2F"), ("p", "a#b", "RowKey"), ("p", "a?", "RowKey"), ("p", "a\\", "RowKey"),
+                               ("p\u{7}", "r", "control"), ("p", String(repeating: "r", count: 1025), "1025 bytes")] {
+            await expectError(.invalidArgument, text) { try await a.insert(account: account, table: "people", entity: entity(pk, rk), accountKey: key) }
+        }
+        for name in ["PartitionKey", "Timestamp", "ETag", "1abc", "a-b", "", String(repeating: "n", count: 256)] {
+            await expectError(.invalidArgument, "property name") { try await a.insert(account: account, table: "people", entity: entity("p", "r", [name: .int32(1)]), accountKey: key) }
+        }
+        let many = Dictionary(uniqueKeysWithValues: (0...252).map { ("P\($0)", TableValue.int32(Int32($0))) })
+        await expectError(.invalidArgument, "at most 252 properties") { try await a.insert(account: account, table: "people", entity: entity("p", "r", many), accountKey: key) }
+        await expectError(.invalidArgument, "guid property 'G' is 3 bytes") {
+            try await a.insert(account: account, table: "people", entity: entity("p", "r", ["G": .guid([1, 2, 3])]), accountKey: key)
+        }
+        await expectError(.invalidArgument, "at most 1048576 (1 MiB)") {
+            try await a.insert(account: account, table: "people", entity: entity("p", "r", ["B": .binary([UInt8](repeating: 1, count: 1 << 20))]), accountKey: key)
+        }
+        // Just under 1 MiB: nine records, read back whole, replaced by a small entity that leaves no pieces behind.
+        var large = entity("big", "one", Dictionary(uniqueKeysWithValues: (0..<252).map { ("P\($0)", TableValue.bool(true)) }))
+        large.properties["P0"] = .binary([])
+        large.properties["P0"] = .binary([UInt8](repeating: 7, count: TableLimits.maxEntityBytes - EntityRecord.encodedSize(large)))
+        #expect(EntityRecord.encodedSize(large) == TableLimits.maxEntityBytes)
+        let stored = try await a.insert(account: account, table: "people", entity: large, accountKey: key)
+        #expect(try await b.get(account: account, table: "people", partitionKey: "big", rowKey: "one", accountKey: key) == stored)
+        let table = try await a.table(account, "people", key)
+        #expect(try await one.records(table.map, after: nil, limit: 1000).records.count == 9 + 2)
+        _ = try await b.replace(account: account, table: "people", entity: entity("big", "one", ["S": .int32(1)]), ifMatch: stored.etag, accountKey: key)
+        #expect(try await one.records(table.map, after: nil, limit: 1000).records.count == 1 + 2)
+        #expect(try await a.query(account: account, table: "people", accountKey: key).entities.map(\.rowKey) == ["", "one", "zoé"])
+    }
+
+    /// Batches: one partition, all or none, each operation's result; the failing operation named.
+    static func batches(_ one: any StorageBackend, _ two: any StorageBackend) async throws {
+        let key = try Fixtures.accountKey()
+        let a = TableStore(backend: one), b = TableStore(backend: two)
+        try await a.createTable(account: account, name: "ledger", accountKey: key)
+        let existing = try await a.insert(account: account, table: "ledger", entity: entity("acct7", "balance", ["Cents": .int64(100)]), accountKey: key)
+        _ = try await a.insert(account: account, table: "ledger", entity: entity("acct7", "old"), accountKey: key)
+        let operations = (0..<97).map { TableOperation(.insert, entity("acct7", "tx\($0)", ["Cents": .int64(Int64($0))])) } + [
+            TableOperation(.merge, entity("acct7", "balance", ["Cents": .int64(4756)]), ifMatch: existing.etag),
+            TableOperation(.delete, entity("acct7", "old"), ifMatch: "*"),
+            TableOperation(.insertOrReplace, entity("acct7", "summary", ["N": .int32(97)])),
+        ]
+        let results = try await b.batch(account: account, table: "ledger", operations: operations, accountKey: key)
+        #expect(results.count == 100 && results[98] == nil && results[97]?.properties["Cents"] == .int64(4756))
+        #expect(try await a.query(account: account, table: "ledger", filter: "PartitionKey eq 'acct7'", accountKey: key).entities.count == 99)
+
+        // One failing operation (a stale ETag, an insert of what exists) fails the batch and changes nothing.
+        let before = try await a.query(account: account, table: "ledger", accountKey: key)
+        await expectError(.conditionFailed, "operation 1 (replace): entity (PartitionKey 'acct7', RowKey 'balance') has ETag") {
+            try await a.batch(account: account, table: "ledger", operations: [
+                TableOperation(.insert, entity("acct7", "new1")),
+                TableOperation(.replace, entity("acct7", "balance"), ifMatch: existing.etag),
+            ], accountKey: key)
+        }
+        await expectError(.alreadyExists, "operation 2 (insert)") {
+            try await b.batch(account: account, table: "ledger", operations: [
+                TableOperation(.delete, entity("acct7", "tx1"), ifMatch: "*"), TableOperation(.insertOrMerge, entity("acct7", "new2")),
+                TableOperation(.insert, entity("acct7", "tx2")),
+            ], accountKey: key)
+        }
+        #expect(try await b.query(account: account, table: "ledger", accountKey: key) == before)
+        await expectError(.invalidArgument, "one partition") {
+            try await a.batch(account: account, table: "ledger", operations: [TableOperation(.insert, entity("p1", "r")), TableOperation(.insert, entity("p2", "r"))], accountKey: key)
+        }
+        await expectError(.invalidArgument, "each RowKey at most once") {
+            try await a.batch(account: account, table: "ledger", operations: [TableOperation(.insert, entity("p", "r")), TableOperation(.delete, entity("p", "r"), ifMatch: "*")], accountKey: key)
+        }
+        await expectError(.invalidArgument, "1-100 operations") {
+            try await a.batch(account: account, table: "ledger", operations: (0..<101).map { TableOperation(.insert, entity("p", "r\($0)")) }, accountKey: key)
+        }
+        await expectError(.invalidArgument, "1-100 operations") { try await a.batch(account: account, table: "ledger", operations: [], accountKey: key) }
+        await expectError(.invalidArgument, "takes no If-Match") {
+            try await a.batch(account: account, table: "ledger", operations: [TableOperation(.insert, entity("p", "r"), ifMatch: "*")], accountKey: key)
+        }
+        // Big entities need a record per 128 KiB: a batch over 256 record changes is refused whole.
+        let large = entity("big", "", ["B": .binary([UInt8](repeating: 1, count: 900_000))])
+        await expectError(.invalidArgument, "at most 256 change in one atomic step") {
+            try await a.batch(account: account, table: "ledger", operations: (0..<40).map { var e = large; e.rowKey = "r\($0)"; return TableOperation(.insert, e) }, accountKey: key)
+        }
+        #expect(try await b.query(account: account, table: "ledger", filter: "PartitionKey eq 'big'", accountKey: key).entities == [])
+    }
+
+    /// Filters, select, top, (PartitionKey, RowKey) order, continuation over
+    /// pages, tokens that do not move, and a fixed partition read alone.
+    static func queries(_ one: any StorageBackend, _ two: any StorageBackend) async throws {
+        let key = try Fixtures.accountKey()
+        let a = TableStore(backend: one), b = TableStore(backend: two)
+        try await a.createTable(account: account, name: "events", accountKey: key)
+        try await a.createTable(account: account, name: "other", accountKey: key)
+        for p in 0..<5 {
+            let operations = (0..<50).map { r in
+                TableOperation(.insert, entity("p\(p)", row((r * 37) % 50), ["N": .int32(Int32(r)), "Even": .bool(r % 2 == 0)]))
+            }
+            _ = try await (p % 2 == 0 ? a : b).batch(account: account, table: "events", operations: operations, accountKey: key)
+        }
+        // The whole table, 7 pages of 40, in order.
+        var seen: [TableEntity] = [], token: String?, pages = 0
+        repeat {
+            let page = try await (pages % 2 == 0 ? a : b).query(account: account, table: "events", select: ["N"], top: 40, continuation: token, accountKey: key)
+            seen += page.entities
+            token = page.continuation
+            pages += 1
+            #expect(page.entities.count == (token == nil ? 10 : 40))
+        } while token != nil
+        #expect(pages == 7 && seen.count == 250)
+        #expect(seen.map { "\($0.partitionKey)/\($0.rowKey)" } == (0..<5).flatMap { p in (0..<50).map { "p\(p)/\(row($0))" } })
+        #expect(seen.allSatisfy { $0.properties.keys.sorted() == ["N"] })
+
+        // A filter over one partition, three pages of it.
+        let filter = "PartitionKey eq 'p3' and RowKey ge 'r010' and RowKey lt 'r040' and not (Even eq true)"
+        var rows: [String] = []
+        token = nil
+        pages = 0
+        repeat {
+            let page = try await a.query(account: account, table: "events", filter: filter, top: 5, continuation: token, accountKey: key)
+            rows += page.entities.map(\.rowKey)
+            #expect(page.entities.allSatisfy { $0.partitionKey == "p3" && $0.properties["Even"] == .bool(false) })
+            token = page.continuation
+            pages += 1
+        } while token != nil
+        let expected = (10..<40).map { row($0) }.filter { row in
+            let r = (0..<50).first { ($0 * 37) % 50 == Int(row.dropFirst())! }!
+            return r % 2 == 1
+        }
+        #expect(rows == expected && pages >= 3, "\(rows) in \(pages) pages")
+        #expect(try await a.query(account: account, table: "events", filter: "N eq 3 and PartitionKey ge 'p3'", accountKey: key).entities.map(\.partitionKey) == ["p3", "p4"])
+        #expect(try await a.query(account: account, table: "events", filter: "Nope eq 1", accountKey: key) == EntityPage(entities: [], continuation: nil))
+
+        // Tokens: opaque, bound to the table and the account; a bad filter or top is refused with where and what.
+        let first = try await a.query(account: account, table: "events", top: 1, accountKey: key)
+        let moved = try #require(first.continuation)
+        await expectError(.invalidArgument, "continuation token") { try await a.query(account: account, table: "other", continuation: moved, accountKey: key) }
+        await expectError(.invalidArgument, "continuation token") { try await a.query(account: account, table: "events", continuation: "x" + moved, accountKey: key) }
+        await expectError(.invalidArgument, "continuation token") { try await a.query(account: account, table: "events", continuation: String(moved.dropLast(2)), accountKey: key) }
+        try await a.createTable(account: "acct2", name: "events", accountKey: key)
+        await expectError(.invalidArgument, "continuation token") { try await a.query(account: "acct2", table: "events", continuation: moved, accountKey: key) }
+        await expectError(.invalidArgument, "filter: at position 16: expected a literal or a property name after 'gt'") {
+            try await a.query(account: account, table: "events", filter: "N gt 1 and N gt", accountKey: key).entities.count
+        }
+        await expectError(.invalidArgument, "top is 1-1000") { try await a.query(account: account, table: "events", top: 1001, accountKey: key) }
+
+        // A fixed partition is one key range: spoil another partition's record and only the whole-table queries notice.
+        let table = try await a.table(account, "events", key)
+        let spoiled = try a.entityKey(table, "p1", "r007", key)
+        let value = try #require(try await one.records(table.map, keys: [spoiled])[spoiled])
+        try await one.apply(RecordBatch(conditions: [.equals(spoiled, value)], sets: [spoiled: value.dropLast() + [value.last! ^ 1]]), to: table.map)
+        #expect(try await b.query(account: account, table: "events", filter: "PartitionKey eq 'p2'", accountKey: key).entities.count == 50)
+        await expectError(.integrityFailure) { try await b.query(account: account, table: "events", filter: "N ge 0", accountKey: key) }
+    }
+
+    /// Two engines on two connections replace one entity with the same ETag, round after round: exactly one wins.
+    static func racingUpdates(_ one: any StorageBackend, _ two: any StorageBackend) async throws {
+        let key = try Fixtures.accountKey()
+        let stores = [TableStore(backend: one), TableStore(backend: two)]
+        try await stores[0].createTable(account: account, name: "race", accountKey: key)
+        var etag = try await stores[0].insert(account: account, table: "race", entity: entity("p", "r", ["Winner": .int32(-1)]), accountKey: key).etag
+        for round in 0..<20 {
+            let current = etag
+            let outcomes = try await withThrowingTaskGroup(of: (Int, TableEntity?).self) { group in
+                for side in 0..<2 {
+                    group.addTask {
+                        do {
+                            let write = entity("p", "r", ["Winner": .int32(Int32(side)), "Round": .int32(Int32(round))])
+                            return (side, try await (round % 2 == 0
+                                ? stores[side].replace(account: account, table: "race", entity: write, ifMatch: current, accountKey: key)
+                                : stores[side].merge(account: account, table: "race", entity: write, ifMatch: current, accountKey: key)))
+                        } catch let error as StorageError where error.code == .conditionFailed {
+                            #expect(error.message.contains("has ETag") && error.message.contains("not \(current)"))
+                            return (side, nil)
+                        }
+                    }
+                }
+                var out: [(Int, TableEntity?)] = []
+                for try await outcome in group { out.append(outcome) }
+                return out
+            }
+            let winners = outcomes.compactMap { $0.1 == nil ? nil : $0 }
+            #expect(winners.count == 1, "round \(round): \(winners.count) winners")
+            guard let (side, won) = winners.first else { return }
+            let now = try await stores[1 - side].get(account: account, table: "race", partitionKey: "p", rowKey: "r", accountKey: key)
+            #expect(now == won! && now.properties["Winner"] == .int32(Int32(side)))
+            etag = now.etag
+        }
+    }
+}
+
+/// The table engine on the local backend (`RadosBackendTests` runs the same bodies on RADOS).
+@Suite struct TableStoreTests {
+    static let bodies: [(String, @Sendable (any StorageBackend, any StorageBackend) async throws -> Void)] = [
+        ("tables", TableStoreContract.tables),
+        ("entities", TableStoreContract.entities),
+        ("batches", TableStoreContract.batches),
+        ("queries", TableStoreContract.queries),
+        ("racingUpdates", TableStoreContract.racingUpdates),
+    ]
+
+    @Test(arguments: bodies.map(\.0))
+    func contract(_ body: String) async throws {
+        try await RecordMapFactory.local.run(body, of: Self.bodies)
+    }
+
+    /// Table names, keys, property names and values never reach the files in clear.
+    @Test func nothingInClearOnDisk() async throws {
+        let key = try Fixtures.accountKey()
+        let dir = TempDirectory()
+        defer { dir.remove() }
+        let store = TableStore(backend: try LocalBackend(directory: dir.path))
+        let markers = ["acctYak1181", "tableTapir2291", "pkGecko3391", "rkIbis4481", "PropHeron5571", "valueEgret6661"]
+        try await store.createTable(account: markers[0], name: markers[1], accountKey: key)
+        for i in 0..<20 {
+            _ = try await store.insert(account: markers[0], table: markers[1],
+                                       entity: TableEntity(partitionKey: markers[2], rowKey: "\(markers[3])\(i)", properties: [markers[4]: .string(markers[5])]),
+                                       accountKey: key)
+        }
+        let page = try await store.query(account: markers[0], table: markers[1], filter: "\(markers[4]) eq '\(markers[5])'", top: 5, accountKey: key)
+        #expect(page.entities.count == 5)
+        let files = dir.allFiles()
+        #expect(files.contains { $0.hasSuffix(".sqlite") })
+        for marker in markers.map { Array($0.utf8) } + [try #require(Hex.decode(page.entities[0].etag))] {
+            for file in files {
+                #expect(!file.contains(String(decoding: marker, as: UTF8.self)), "path \(file) shows \(marker)")
+                #expect(!dir.contents(file).contains(subsequence: marker), "\(file) contains \(marker)")
+            }
+        }
+    }
+}
