@@ -8,8 +8,10 @@
     data = client.get_blob("acct-a", "photos", "x.bin")     # ranged reads of one block
 """
 
+import datetime
 import hashlib
 import time
+import uuid
 
 from . import protos
 from .connection import MAX_BLOCK_BYTES, MAX_PAYLOAD_BYTES, Connection
@@ -234,6 +236,121 @@ class AtRestClient:
     def delete_message(self, account, queue, message_id, pop_receipt):
         request = self.queue.MessageRequest(queue=queue, message_id=message_id, pop_receipt=pop_receipt)
         self.call("atrest.v1.Queue/DeleteMessage", request, self.envelope.Empty, account=account)
+
+    # Tables -----------------------------------------------------------------
+    # Same verbs as `atrest table` / `atrest entity`. Properties are a dict of
+    # Python values: str, bool, int (int64; wrap in Int32(...) for int32),
+    # float, bytes (binary), datetime.datetime (UTC when naive), uuid.UUID;
+    # entities come back as dicts with PartitionKey, RowKey, ETag, Timestamp
+    # (datetime) and the properties.
+
+    @property
+    def table(self):
+        if not hasattr(self, "_table"):
+            self._table = protos.load_table()
+        return self._table
+
+    def create_table(self, account, table):
+        self.call("atrest.v1.Table/CreateTable", self.table.TableRequest(table=table), self.table.TableProperties, account=account)
+
+    def delete_table(self, account, table):
+        self.call("atrest.v1.Table/DeleteTable", self.table.TableRequest(table=table), self.envelope.Empty, account=account)
+
+    def list_tables(self, account, prefix=""):
+        """Every table name (all pages), by name."""
+        names, continuation = [], ""
+        while True:
+            request = self.table.TableListRequest(prefix=prefix, continuation=continuation)
+            reply, _ = self.call("atrest.v1.Table/ListTables", request, self.table.TableListResponse, account=account)
+            names.extend(t.table for t in reply.tables)
+            continuation = reply.continuation
+            if not continuation:
+                return names
+
+    _WRITES = {"insert": "InsertEntity", "replace": "ReplaceEntity", "merge": "MergeEntity",
+               "upsert": "InsertOrReplaceEntity", "upsert_merge": "InsertOrMergeEntity"}
+    _KINDS = {"insert": 1, "replace": 2, "merge": 3, "upsert": 4, "upsert_merge": 5, "delete": 6}
+
+    def write_entity(self, account, table, op, partition_key, row_key, properties=None, if_match=""):
+        """op: insert, replace, merge (if_match: an ETag or "*"), upsert, upsert_merge. Returns the stored entity."""
+        if op in ("replace", "merge") and not if_match:
+            if_match = "*"
+        request = self.table.EntityRequest(table=table, entity=self._entity(partition_key, row_key, properties), if_match=if_match)
+        reply, _ = self.call("atrest.v1.Table/" + self._WRITES[op], request, self.table.Entity, account=account)
+        return self._from_entity(reply)
+
+    def delete_entity(self, account, table, partition_key, row_key, if_match="*"):
+        request = self.table.EntityRequest(table=table, entity=self._entity(partition_key, row_key, None), if_match=if_match)
+        self.call("atrest.v1.Table/DeleteEntity", request, self.envelope.Empty, account=account)
+
+    def get_entity(self, account, table, partition_key, row_key, select=()):
+        request = self.table.EntityKeyRequest(table=table, partition_key=partition_key, row_key=row_key, select=list(select))
+        return self._from_entity(self.call("atrest.v1.Table/GetEntity", request, self.table.Entity, account=account)[0])
+
+    def query_entities(self, account, table, filter="", select=(), top=None):
+        """Entities matching an OData $filter, in (PartitionKey, RowKey) order, following continuation tokens."""
+        entities, continuation = [], ""
+        while True:
+            want = 1000 if top is None else min(1000, top - len(entities))
+            request = self.table.QueryEntitiesRequest(table=table, filter=filter, select=list(select), top=want, continuation=continuation)
+            reply, _ = self.call("atrest.v1.Table/QueryEntities", request, self.table.EntityList, account=account)
+            entities.extend(self._from_entity(e) for e in reply.entities)
+            continuation = reply.continuation
+            if not continuation or (top is not None and len(entities) >= top):
+                return entities
+
+    def batch(self, account, table, operations):
+        """operations: (op, partition_key, row_key, properties, if_match) tuples, op as in write_entity or "delete";
+        all on one partition, applied all or none. Returns one entity dict per operation."""
+        ops = []
+        for op, pk, rk, properties, if_match in operations:
+            if op in ("replace", "merge", "delete") and not if_match:
+                if_match = "*"
+            ops.append(self.table.EntityOperation(kind=self._KINDS[op], entity=self._entity(pk, rk, properties), if_match=if_match))
+        request = self.table.EntityBatchRequest(table=table, operations=ops)
+        reply, _ = self.call("atrest.v1.Table/ExecuteBatch", request, self.table.EntityBatchResponse, account=account)
+        return [self._from_entity(e) for e in reply.results]
+
+    def _entity(self, partition_key, row_key, properties):
+        entity = self.table.Entity(partition_key=partition_key, row_key=row_key)
+        for name, value in sorted((properties or {}).items()):
+            p = entity.properties.add(name=name)
+            if isinstance(value, Int32):
+                p.type, p.int_value = 2, int(value)
+            elif isinstance(value, bool):
+                p.type, p.bool_value = 5, value
+            elif isinstance(value, int):
+                p.type, p.int_value = 3, value
+            elif isinstance(value, float):
+                p.type, p.double_value = 4, value
+            elif isinstance(value, str):
+                p.type, p.string_value = 1, value
+            elif isinstance(value, (bytes, bytearray)):
+                p.type, p.bytes_value = 8, bytes(value)
+            elif isinstance(value, datetime.datetime):
+                utc = value if value.tzinfo else value.replace(tzinfo=datetime.timezone.utc)
+                delta = utc - datetime.datetime(1970, 1, 1, tzinfo=datetime.timezone.utc)
+                p.type, p.int_value = 6, delta // datetime.timedelta(microseconds=1)
+            elif isinstance(value, uuid.UUID):
+                p.type, p.bytes_value = 7, value.bytes
+            else:
+                raise TypeError(f"property {name}: no table type for {type(value).__name__}")
+        return entity
+
+    @staticmethod
+    def _from_entity(entity):
+        epoch = datetime.datetime(1970, 1, 1, tzinfo=datetime.timezone.utc)
+        out = {"PartitionKey": entity.partition_key, "RowKey": entity.row_key, "ETag": entity.etag,
+               "Timestamp": epoch + datetime.timedelta(microseconds=entity.timestamp_us)}
+        for p in entity.properties:
+            out[p.name] = {1: lambda: p.string_value, 2: lambda: Int32(p.int_value), 3: lambda: p.int_value, 4: lambda: p.double_value,
+                           5: lambda: p.bool_value, 6: lambda: epoch + datetime.timedelta(microseconds=p.int_value),
+                           7: lambda: uuid.UUID(bytes=p.bytes_value), 8: lambda: p.bytes_value}.get(p.type, lambda: None)()
+        return out
+
+
+class Int32(int):
+    """An int sent as a table int32 property (plain ints are int64)."""
 
 
 class BlobList(list):

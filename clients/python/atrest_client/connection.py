@@ -25,6 +25,7 @@ IDEMPOTENT_METHODS = frozenset({
     "atrest.v1.Blob/List", "atrest.v1.Blob/StageBlock",
     "atrest.v1.Identity/Keys", "atrest.v1.Identity/WhoAmI", "atrest.v1.Identity/Login",
     "atrest.v1.Account/Get", "atrest.v1.Account/List", "atrest.v1.Account/GetEncryption",
+    "atrest.v1.Table/ListTables", "atrest.v1.Table/GetEntity", "atrest.v1.Table/QueryEntities",
 })
 
 

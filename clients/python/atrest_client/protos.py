@@ -48,3 +48,14 @@ def load_queue():
             "the atrest.v1 queue protobuf classes are not importable: regenerate with "
             f"`protoc -I proto --python_out=DIR proto/atrest/v1/*.proto` ({error})") from error
     return queue_pb2
+
+
+def load_table():
+    """The table messages (table.proto), imported on first use like the queue ones."""
+    try:
+        from atrest.v1 import table_pb2
+    except ImportError as error:
+        raise RuntimeError(
+            "the atrest.v1 table protobuf classes are not importable: regenerate with "
+            f"`protoc -I proto --python_out=DIR proto/atrest/v1/*.proto` ({error})") from error
+    return table_pb2
