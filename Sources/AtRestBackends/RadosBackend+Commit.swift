@@ -4,10 +4,11 @@ import AtRestStorage
 extension RadosBackend {
     /// Publishes an upload whose stripes (if any) are written.
     ///
-    /// A replace (`.none`, `.mustMatch`) of a head that exists reads it, then
-    /// writes the new head with `assert_version` of the one read, carrying
-    /// on the value its index entry holds (`HeadRecord.entry`): two round
-    /// trips, one write, no index op. The entry is there (a delete removes
+    /// A replace (`.none`, `.mustMatch`) of a head that exists starts from
+    /// it (`.none`: the head the caller opened, `seen`, else a read), then
+    /// writes the new head with `assert_version` of that one, carrying on
+    /// the value its index entry holds (`HeadRecord.entry`): one or two
+    /// round trips, one write, no index op. The entry is there (a delete removes
     /// it only after the head), and no delete can remove it while this head
     /// lives: it compares the entry with the value of the head it removed.
     ///
@@ -18,24 +19,34 @@ extension RadosBackend {
     /// this put may have removed it in between; so no head exists without
     /// its entry. A put that fails its condition puts back the entry of the
     /// head that is there.
-    func commit(_ name: BackendName, condition: WriteCondition, record: HeadRecord, data: [UInt8]) async throws -> BackendVersion {
+    func commit(_ name: BackendName, condition: WriteCondition, record: HeadRecord, data: [UInt8], seen hint: RadosHead? = nil) async throws -> BackendVersion {
         let head = RadosLayout.head(name)
-        if condition != .mustNotExist, let seen = try await currentHead(head) {
-            if case .mustMatch(let expected) = condition, expected.rawValue != String(seen.version) {
-                throw Self.conditionFailed(name, "is not at the expected version")
-            }
-            var replacing = record
-            replacing.entry = seen.record.entry
-            let steps: [RadosWriteOperation.Step] = [.assertVersion(seen.version), .writeFull(data), .setXattr(name: RadosLayout.headXattr, value: replacing.bytes)]
-            do {
-                let version = try await pool.operate(head, RadosWriteOperation(steps))
-                await removeObjects(seen.record.stripeNames(head))
-                return BackendVersion(String(version))
-            } catch let error as RadosError where error.code == .versionMismatch || error.code == .notFound {
-                guard condition == .none else { throw Self.conditionFailed(name, "changed under the write") }
-                // Another writer (or a delete) got there first: the full protocol below.
-            } catch {
-                throw failure(error, "writing \(name)")
+        if condition != .mustNotExist {
+            // `.none`: the head the caller opened (a hint), else a fresh read;
+            // a stale one fails the assert and is read again.
+            var current = condition == .none ? hint : nil
+            if current == nil { current = try await currentHead(head) }
+            var attempts = 0
+            while let seen = current, attempts < 4 {
+                attempts += 1
+                if case .mustMatch(let expected) = condition, expected.rawValue != String(seen.version) {
+                    throw Self.conditionFailed(name, "is not at the expected version")
+                }
+                var replacing = record
+                replacing.entry = seen.record.entry
+                let steps: [RadosWriteOperation.Step] = [.assertVersion(seen.version), .writeFull(data),
+                                                         .setXattr(name: RadosLayout.headXattr, value: replacing.bytes)]
+                do {
+                    let version = try await pool.operate(head, RadosWriteOperation(steps))
+                    await removeObjects(seen.record.stripeNames(head))
+                    return BackendVersion(String(version))
+                } catch let error as RadosError where error.code == .versionMismatch || error.code == .notFound {
+                    // Another writer (or a delete) got there first: read again; gone: the full path below.
+                    guard condition == .none else { throw Self.conditionFailed(name, "changed under the write") }
+                    current = try await currentHead(head)
+                } catch {
+                    throw failure(error, "writing \(name)")
+                }
             }
         }
         return try await create(name, condition: condition, record: record, data: data)

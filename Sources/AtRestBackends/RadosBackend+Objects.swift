@@ -3,7 +3,15 @@ import AtRestStorage
 
 extension RadosBackend {
     public func beginPut(_ name: BackendName, condition: WriteCondition) async throws -> any BackendUpload {
-        RadosUpload(backend: self, name: name, condition: condition)
+        RadosUpload(backend: self, name: name, condition: condition, seen: nil)
+    }
+
+    /// A put that starts from the head `replacing` was opened at (when it
+    /// is this object's), so a replace needs no head read of its own.
+    public func beginPut(_ name: BackendName, condition: WriteCondition, replacing: (any BackendObject)?) async throws -> any BackendUpload {
+        guard let opened = replacing as? RadosObject, opened.head == RadosLayout.head(name) else { return try await beginPut(name, condition: condition) }
+        return RadosUpload(backend: self, name: name, condition: condition,
+                           seen: RadosHead(version: opened.version, size: opened.info.size, record: opened.record))
     }
 
     /// Reads the head and the first `openPrefetch` bytes of its data in one

@@ -10,9 +10,9 @@ import AtRestStorage
 final class RadosObject: BackendObject {
     let info: BackendObjectInfo
     private let backend: RadosBackend
-    private let head: String
-    private let version: UInt64
-    private let record: HeadRecord
+    let head: String
+    let version: UInt64
+    let record: HeadRecord
     /// The first bytes of this version, read when it was opened.
     private let prefix: [UInt8]
 

@@ -15,6 +15,8 @@ final class RadosUpload: BackendUpload, @unchecked Sendable {
     private let backend: RadosBackend
     private let name: BackendName
     private let condition: WriteCondition
+    /// The head the caller opened and expects to replace (a hint).
+    private let seen: RadosHead?
     private let upload = UploadID.make()
     private let head: String
     private var buffer: [UInt8] = []
@@ -24,10 +26,11 @@ final class RadosUpload: BackendUpload, @unchecked Sendable {
     private var inFlight: [Task<Void, any Error>] = []
     private var finished = false
 
-    init(backend: RadosBackend, name: BackendName, condition: WriteCondition) {
+    init(backend: RadosBackend, name: BackendName, condition: WriteCondition, seen: RadosHead?) {
         self.backend = backend
         self.name = name
         self.condition = condition
+        self.seen = seen
         head = RadosLayout.head(name)
     }
 
@@ -116,7 +119,7 @@ final class RadosUpload: BackendUpload, @unchecked Sendable {
                 for task in inFlight { try await task.value }
             }
             inFlight = []
-            return try await backend.commit(name, condition: condition, record: record, data: data)
+            return try await backend.commit(name, condition: condition, record: record, data: data, seen: seen)
         } catch let error as StorageError where error.code == .conditionFailed || error.code == .containerNotFound {
             await discard()
             throw error

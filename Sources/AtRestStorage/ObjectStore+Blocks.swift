@@ -67,11 +67,11 @@ extension ObjectStore {
         // The version this commit replaces (its block files are removed
         // after, and a block it already holds is not staged any more), read
         // while the stagings are looked up.
-        async let previous = try? committedManifest(try objectName(id, hash), account: account, container: container, accountKey: accountKey)
+        async let previous = try? replacedVersion(try objectName(id, hash), account: account, container: container, accountKey: accountKey)
         let prefixes = try blockIDs.map { try stagedPrefix(container, name, $0, accountKey) }
         let distinct = Array(Set(prefixes))
         let latest = try await distinct.concurrentMap(limit: Self.openInFlight) { try await self.latestStaging(id, $0) }
-        let committed = (await previous)?.manifest.blockFileNames(objectHash: hash) ?? []
+        let committed = (await previous)?.manifest?.blockFileNames(objectHash: hash) ?? []
         var chosen: [String: BackendName] = [:]
         for (prefix, staging) in zip(distinct, latest) {
             if let staging, !committed.contains(staging.object) { chosen[prefix] = staging }

@@ -114,7 +114,7 @@ public final class ObjectStore: Sendable {
         // are independent backend reads: both run while the object is sealed
         // (on a networked backend each is a round trip).
         async let exists: Void = requireContainer(id, account, container)
-        async let previous = try? committedManifest(try objectName(id, hash), account: account, container: container, accountKey: accountKey)
+        async let previous = try? replacedVersion(try objectName(id, hash), account: account, container: container, accountKey: accountKey)
         let metadata = ObjectMetadata(name: name, userMetadata: userMetadata, contentType: contentType, creationTime: Self.nowMillis())
         let sealed = try ObjectSealing.seal(metadata: metadata, identity: ObjectIdentity(account: account, container: container),
                                            accountKey: accountKey, expectedHash: contentHash, length: length, feed: feed)
@@ -135,20 +135,35 @@ public final class ObjectStore: Sendable {
         }
     }
 
+    /// The version of an object a put is about to replace, opened while the
+    /// put is sealed: the backend may write over it without reading it again
+    /// (`StorageBackend.beginPut(_:condition:replacing:)`), and its block
+    /// list, if it is one, goes once the put is done.
+    struct ReplacedVersion: Sendable {
+        var object: any BackendObject
+        var manifest: BlockManifest?
+    }
+
+    func replacedVersion(_ name: BackendName, account: String, container: String, accountKey: AccountKey) async throws -> ReplacedVersion {
+        let object = try await StoredObject.open(backend, name)
+        return ReplacedVersion(object: object.object,
+                               manifest: try await committedManifest(object, account: account, container: container, accountKey: accountKey))
+    }
+
     /// Makes `buffer` the current version of `o-<hash>` (last writer wins),
     /// then drops the block files of the block list it replaced (`previous`,
-    /// probed before: its block list, if it is one), except those in
-    /// `keeping` (the new block list's own).
-    func publish(_ buffer: AlignedBuffer, id: BackendContainer, hash: String,
-                 previous: (manifest: BlockManifest, version: BackendVersion)?, keeping: Set<String> = []) async throws {
-        try await write(buffer, to: try objectName(id, hash), condition: .none)
-        if let previous { await removeBlocks(of: previous.manifest, id: id, objectHash: hash, keeping: keeping) }
+    /// probed before), except those in `keeping` (the new block list's own).
+    func publish(_ buffer: AlignedBuffer, id: BackendContainer, hash: String, previous: ReplacedVersion?,
+                 keeping: Set<String> = []) async throws {
+        try await write(buffer, to: try objectName(id, hash), condition: .none, replacing: previous?.object)
+        if let manifest = previous?.manifest { await removeBlocks(of: manifest, id: id, objectHash: hash, keeping: keeping) }
     }
 
     /// One backend put of a sealed buffer; nothing is visible on failure.
     @discardableResult
-    func write(_ buffer: AlignedBuffer, to name: BackendName, condition: WriteCondition) async throws -> BackendVersion {
-        let upload = try await backend.beginPut(name, condition: condition)
+    func write(_ buffer: AlignedBuffer, to name: BackendName, condition: WriteCondition,
+               replacing: (any BackendObject)? = nil) async throws -> BackendVersion {
+        let upload = try await backend.beginPut(name, condition: condition, replacing: replacing)
         do {
             try await upload.append(buffer)
             return try await upload.commit()
@@ -274,6 +289,8 @@ public final class ObjectStore: Sendable {
                 current = (object.version, manifest)
             } catch let error as StorageError where error.code == .notFound {
                 throw StorageError(.notFound, "object '\(name)' does not exist in container '\(container)'")
+            } catch let error as StorageError where error.code == .conditionFailed && attempt < 8 {
+                continue  // replaced while it was opened (RADOS cannot pin a striped version): open the new one
             }
             do {
                 try await backend.delete(target, condition: .mustMatch(current.version))

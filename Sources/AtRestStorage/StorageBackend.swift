@@ -38,6 +38,11 @@ public protocol StorageBackend: Sendable {
     /// Starts writing the whole of `name`; nothing is visible until
     /// `BackendUpload.commit`, which applies `condition` atomically.
     func beginPut(_ name: BackendName, condition: WriteCondition) async throws -> any BackendUpload
+    /// `beginPut`, told which version the caller opened and expects to
+    /// replace: a backend that must read the current version to replace it
+    /// (RADOS) may start from that one instead (the condition is checked as
+    /// always; a stale hint costs a read). The default ignores the hint.
+    func beginPut(_ name: BackendName, condition: WriteCondition, replacing: (any BackendObject)?) async throws -> any BackendUpload
     /// Opens the current version of `name` for reading (`.notFound`).
     func open(_ name: BackendName) async throws -> any BackendObject
     /// Size and version of the current version of `name` (`.notFound`).
@@ -84,6 +89,12 @@ public protocol BackendUpload: AnyObject, Sendable {
     func commit() async throws -> BackendVersion
     /// Drops what was written; nothing becomes visible.
     func abort() async
+}
+
+extension StorageBackend {
+    public func beginPut(_ name: BackendName, condition: WriteCondition, replacing: (any BackendObject)?) async throws -> any BackendUpload {
+        try await beginPut(name, condition: condition)
+    }
 }
 
 extension BackendUpload {
