@@ -15,13 +15,13 @@ extension QueueStore {
     }
 
     private func createMapIfAbsent(_ map: RecordMapName) async throws {
-        _ = try await applying(.alreadyExists) { try await self.backend.createRecordMap(map) }
+        _ = try await StorageError.succeeds(unless: .alreadyExists) { try await self.backend.createRecordMap(map) }
     }
 
     /// Adds the queue's name to the directory, or removes its map again when the name is taken.
     private func addName(_ map: RecordMapName, _ batch: RecordBatch, in directory: RecordMapName, _ account: String, _ name: String) async throws {
-        if try await applying(.conditionFailed, { try await self.backend.apply(batch, to: directory) }) { return }
-        _ = try await applying(.notFound) { try await self.backend.deleteRecordMap(map) }
+        if try await StorageError.succeeds(unless: .conditionFailed, { try await self.backend.apply(batch, to: directory) }) { return }
+        _ = try await StorageError.succeeds(unless: .notFound) { try await self.backend.deleteRecordMap(map) }
         throw StorageError(.alreadyExists, "queue '\(name)' already exists in account '\(account)'")
     }
 
@@ -33,29 +33,19 @@ extension QueueStore {
         return (try messages(account, record.id, accountKey), sealed)
     }
 
-    /// Runs `body`; false when it failed with `code` (an expected outcome, not an error).
-    func applying(_ code: StorageError.Code, _ body: () async throws -> Void) async throws -> Bool {
-        do {
-            try await body()
-            return true
-        } catch let error as StorageError where error.code == code {
-            return false
-        }
-    }
-
     /// Removes the queue and every message in it (`.notFound`).
     public func deleteQueue(account: String, name: String, accountKey: AccountKey) async throws {
         let (record, sealed) = try await queueRecord(account, name, accountKey)
         let recordKey = try directoryKey(account, name, accountKey)
         let directory = try directory(account, accountKey), map = try messages(account, record.id, accountKey)
         // The name first: once it is gone no call finds the queue, whatever happens to its map.
-        guard try await applying(.conditionFailed, {
+        guard try await StorageError.succeeds(unless: .conditionFailed, {
             try await self.backend.apply(RecordBatch(conditions: [.equals(recordKey, sealed)], removes: [recordKey]), to: directory)
         }) else {
             // Changed (or deleted and created again) by another call meanwhile: delete what is there now.
             return try await deleteQueue(account: account, name: name, accountKey: accountKey)
         }
-        _ = try await applying(.notFound) { try await self.backend.deleteRecordMap(map) }
+        _ = try await StorageError.succeeds(unless: .notFound) { try await self.backend.deleteRecordMap(map) }
     }
 
     /// The queue's name, metadata, creation time and approximate message count.
@@ -92,22 +82,14 @@ extension QueueStore {
                            accountKey: AccountKey) async throws -> QueueListing {
         guard QueueLimits.listPage.contains(limit) else { throw StorageError(.invalidArgument, "list 1-1000 queues at a time, not \(limit)") }
         let directory = try directory(account, accountKey)
-        var queues: [QueueInfo] = [], after: String?
-        repeat {
-            let page: RecordPage
-            do {
-                page = try await backend.records(directory, after: after, limit: 1000)
-            } catch let error as StorageError where error.code == .notFound {
-                return QueueListing(queues: [], continuation: nil)  // the account never had a queue
-            }
-            for entry in page.records {
-                let record = try QueueRecord(decoding: try SealedRecord.open(entry.value, context: Self.queueContext(account), map: directory,
-                                                                             key: entry.key, accountKey: accountKey))
-                guard record.name.hasPrefix(prefix), continuation.map({ record.name > $0 }) ?? true else { continue }
-                queues.append(QueueInfo(name: record.name, metadata: record.metadata, creationTime: record.creationTime))
-            }
-            after = page.more ? page.records.last?.key : nil
-        } while after != nil
+        var queues: [QueueInfo] = []
+        // No directory: the account never had a queue.
+        for entry in try await backend.allRecords(directory) ?? [] {
+            let record = try QueueRecord(decoding: try SealedRecord.open(entry.value, context: Self.queueContext(account), map: directory,
+                                                                         key: entry.key, accountKey: accountKey))
+            guard record.name.hasPrefix(prefix), continuation.map({ record.name > $0 }) ?? true else { continue }
+            queues.append(QueueInfo(name: record.name, metadata: record.metadata, creationTime: record.creationTime))
+        }
         // Names are hashed in the directory: the order by name is made here.
         queues.sort { $0.name < $1.name }
         let page = Array(queues.prefix(limit))

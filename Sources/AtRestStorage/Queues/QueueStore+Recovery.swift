@@ -19,30 +19,21 @@ extension QueueStore {
     /// open. An account that never had a queue has none.
     public func recoverQueues(account: String, accountKey: AccountKey) async throws -> (queues: [RecoveredQueue], damaged: [DamagedRecord]) {
         let directory = try directory(account, accountKey)
-        var queues: [RecoveredQueue] = [], damaged: [DamagedRecord] = [], after: String?
-        repeat {
-            let page: RecordPage
+        var queues: [RecoveredQueue] = [], damaged: [DamagedRecord] = []
+        for entry in try await backend.allRecords(directory) ?? [] {
             do {
-                page = try await backend.records(directory, after: after, limit: 1000)
-            } catch let error as StorageError where error.code == .notFound {
-                return ([], [])
-            }
-            for entry in page.records {
-                do {
-                    let record = try QueueRecord(decoding: try SealedRecord.open(entry.value, context: Self.queueContext(account), map: directory,
-                                                                                 key: entry.key, accountKey: accountKey))
-                    guard try directoryKey(account, record.name, accountKey) == entry.key else {
-                        throw StorageError.integrity("queue record \(entry.key) names another queue")
-                    }
-                    queues.append(RecoveredQueue(info: QueueInfo(name: record.name, metadata: record.metadata, creationTime: record.creationTime),
-                                                 map: try messages(account, record.id, accountKey),
-                                                 context: Self.messageContext(account, record.id)))
-                } catch {
-                    damaged.append(DamagedRecord(key: entry.key, reason: Self.reason(error)))
+                let record = try QueueRecord(decoding: try SealedRecord.open(entry.value, context: Self.queueContext(account), map: directory,
+                                                                             key: entry.key, accountKey: accountKey))
+                guard try directoryKey(account, record.name, accountKey) == entry.key else {
+                    throw StorageError.integrity("queue record \(entry.key) names another queue")
                 }
+                queues.append(RecoveredQueue(info: QueueInfo(name: record.name, metadata: record.metadata, creationTime: record.creationTime),
+                                             map: try messages(account, record.id, accountKey),
+                                             context: Self.messageContext(account, record.id)))
+            } catch {
+                damaged.append(DamagedRecord(key: entry.key, reason: Self.reason(error)))
             }
-            after = page.more ? page.records.last?.key : nil
-        } while after != nil
+        }
         return (queues.sorted { $0.info.name < $1.info.name }, damaged)
     }
 
