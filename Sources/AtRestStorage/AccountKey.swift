@@ -39,4 +39,13 @@ public struct AccountKey: Sendable {
         let mac = try HMACSHA256.authenticate(w.bytes, using: nameKey)
         return Hex.encode(mac.prefix(20))
     }
+
+    /// The backend container that holds everything of `account` — its blob
+    /// containers, queue directory and table directory: `a-<H("account", account)>`.
+    /// Not inlined: the typed throws of `BackendContainer` inlined into an
+    /// async caller crash swift 6.3.1's release builds (see QueueStore).
+    @inline(never)
+    public func accountContainer(_ account: String) throws -> BackendContainer {
+        try BackendContainer("a-\(try hashName(["account", account]))")
+    }
 }

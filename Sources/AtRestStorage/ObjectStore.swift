@@ -43,7 +43,7 @@ public final class ObjectStore: Sendable {
     }
 
     func accountContainer(_ account: String, _ key: AccountKey) throws -> BackendContainer {
-        try BackendContainer("a-\(try key.hashName(["account", account]))")
+        try key.accountContainer(account)
     }
 
     func containerID(_ account: String, _ container: String, _ key: AccountKey) throws -> BackendContainer {

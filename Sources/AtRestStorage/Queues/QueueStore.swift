@@ -44,7 +44,7 @@ public final class QueueStore: Sendable {
 
     @inline(never)
     func directory(_ account: String, _ key: AccountKey) throws -> RecordMapName {
-        try RecordMapName(try BackendContainer("a-\(try key.hashName(["account", account]))"), "queues")
+        try RecordMapName(try key.accountContainer(account), "queues")
     }
 
     func directoryKey(_ account: String, _ queue: String, _ key: AccountKey) throws -> String {

@@ -35,7 +35,7 @@ public final class TableStore: Sendable {
 
     @inline(never)
     func directory(_ account: String, _ key: AccountKey) throws -> RecordMapName {
-        try RecordMapName(try BackendContainer("a-\(try key.hashName(["account", account]))"), "tables")
+        try RecordMapName(try key.accountContainer(account), "tables")
     }
 
     func directoryKey(_ account: String, _ table: String, _ key: AccountKey) throws -> String {
