@@ -66,6 +66,11 @@ let package = Package(
         .target(name: "AtRestRados", dependencies: ["CRados"]),
         // SQLite as Swift types: a connection, statements, typed errors; the only importer of CSQLite.
         .target(name: "AtRestSQLite", dependencies: ["CSQLite"]),
+        // POSIX TCP sockets as Swift types (a listener, a connection with async whole reads and writes on
+        // threads of their own): the only module that builds sockaddr values.
+        .target(name: "AtRestSockets"),
+        // The NBD protocol (docs/OPERATIONS.md "NBD gateway"): a pure parser/encoder and a server over `NBDExport`.
+        .target(name: "AtRestNBD", dependencies: ["AtRestSockets", logging]),
         .target(name: "AtRestStorage", dependencies: ["AtRestCrypto", "AtRestLocalState", "AtRestSQLite", "CAtRestLinux"]),
         // The storage backends beyond local: `RadosBackend` and `BackendConfiguration.open()` (docs/FORMAT.md "RADOS layout").
         .target(name: "AtRestBackends", dependencies: ["AtRestStorage", "AtRestRados"]),
@@ -193,6 +198,8 @@ let package = Package(
         .testTarget(name: "KeyProviderKitTests", dependencies: ["KeyProviderKit", "CKeyProviderABI", "AtRestCrypto"]),
         .testTarget(name: "AtRestCryptoWorkerTests", dependencies: ["AtRestCryptoWorker", "AtRestWire", "AtRestCrypto"]),
         .testTarget(name: "AtRestClientTests", dependencies: ["AtRestClient"]),
+        // The NBD server against real NBD clients (qemu-img, qemu-io, nbdinfo, nbdsh, nbdcopy) on loopback.
+        .testTarget(name: "AtRestNBDTests", dependencies: ["AtRestNBD", "AtRestSockets", logging]),
         .testTarget(
             name: "AtRestFrontDoorTests",
             dependencies: ["AtRestFrontDoor", "AtRestIdentity", "AtRestTokens", "AtRestWire", "AtRestWireTesting", "AtRestCrypto", "AtRestKeyVault", "AtRestClient",

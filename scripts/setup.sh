@@ -21,6 +21,9 @@ if [ "${1:-}" = "--test" ]; then
   # ceph-mon/osd: the throwaway cluster of scripts/ceph-dev.sh (RadosTests); it starts no manager,
   # and Debian's ceph-mon and ceph-osd do not depend on ceph-mgr (with its Python web stack)
   packages+=(ceph-mon ceph-osd)
+  # Real NBD clients for the NBD gateway's tests (AtRestNBDTests, NBDDiskTests): qemu-img/qemu-io,
+  # nbdinfo/nbdcopy (libnbd-bin), nbdsh (python3-libnbd), nbdkit, and fio for benchmarks against an export
+  packages+=(qemu-utils libnbd-bin python3-libnbd nbdkit fio)
 fi
 
 missing=()
