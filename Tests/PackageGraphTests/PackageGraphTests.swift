@@ -109,6 +109,25 @@ import Testing
         #expect(manifest.closure(of: "atrest-bench").isDisjoint(with: ["AtRestTestTraits"]), "atrest-bench links Testing through the traits")
     }
 
+    /// Sockets are built in AtRestSockets alone (sockaddr values, socket
+    /// options); the NBD server above it sees a listener and connections,
+    /// and speaks the protocol without any storage or service.
+    @Test func onlyTheSocketWrapperBuildsSocketAddresses() throws {
+        let sources = Self.root.appendingPathComponent("Sources")
+        let modules = try FileManager.default.contentsOfDirectory(atPath: sources.path)
+        var users: [String] = []
+        for module in modules where module != "AtRestSockets" {
+            guard let files = FileManager.default.enumerator(at: sources.appendingPathComponent(module), includingPropertiesForKeys: nil) else { continue }
+            for case let file as URL in files where file.pathExtension == "swift" {
+                if try String(contentsOf: file, encoding: .utf8).contains("sockaddr") { users.append(module) }
+            }
+        }
+        #expect(users.sorted() == [], "modules other than AtRestSockets build socket addresses")
+        #expect(try links("AtRestSockets") == [])
+        let nbd = try links("AtRestNBD")
+        #expect(nbd == ["AtRestSockets"], "the NBD protocol library links \(nbd.sorted())")
+    }
+
     @Test func everyExecutableIsAProduct() {
         let executables = manifest.targets.values.filter { $0.kind == .executableTarget }.map(\.name)
         #expect(Set(executables).subtracting(manifest.executableProducts).sorted() == [])
