@@ -9,10 +9,11 @@ extension DiskStore {
     public func writePages(account: String, name: String, offset: UInt64, data: [UInt8], accountKey: AccountKey) async throws {
         try DiskLimits.check(io: data.count, "a page write")
         try await withDisk(account, name, accountKey) { disk in
-            try DiskLimits.check(pages: offset, UInt64(data.count), of: disk.size, "write")
+            try check(offset, UInt64(data.count), pages: true, in: disk, "write")
             let end = offset + UInt64(data.count)
             let edits = Self.chunks(from: offset, to: end).map { chunk, range in
-                ChunkEdit(index: chunk, range: range, bytes: Array(data[Int(chunk * DiskLimits.chunkSize - offset) + range.lowerBound..<Int(chunk * DiskLimits.chunkSize - offset) + range.upperBound]))
+                let at = Int(chunk * DiskLimits.chunkSize + UInt64(range.lowerBound) - offset)
+                return ChunkEdit(index: chunk, range: range, bytes: Array(data[at..<at + range.count]))
             }
             try await apply(edits, disk, name, accountKey)
         }
@@ -24,7 +25,7 @@ extension DiskStore {
     /// is all zeros then). Durable on return.
     public func clearPages(account: String, name: String, offset: UInt64, length: UInt64, accountKey: AccountKey) async throws {
         try await withDisk(account, name, accountKey) { disk in
-            try DiskLimits.check(pages: offset, length, of: disk.size, "clear")
+            try check(offset, length, pages: true, in: disk, "clear")
             guard length > 0 else { throw StorageError(.invalidArgument, "clear at least one page (512 bytes), not 0") }
             try await clear(disk, name, from: offset, to: offset + length, accountKey)
         }
@@ -35,7 +36,7 @@ extension DiskStore {
     public func readPages(account: String, name: String, offset: UInt64, length: Int, accountKey: AccountKey) async throws -> [UInt8] {
         try DiskLimits.check(io: length, "a page read")
         return try await withDisk(account, name, accountKey) { disk in
-            try DiskLimits.check(range: offset, UInt64(length), of: disk.size, "read")
+            try check(offset, UInt64(length), pages: false, in: disk, "read")
             let end = offset + UInt64(length)
             var out = [UInt8](repeating: 0, count: length), missing = false
             let batches = Self.batches(Self.chunks(from: offset, to: end).map(\.chunk))

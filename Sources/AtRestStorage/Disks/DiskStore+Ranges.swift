@@ -6,7 +6,7 @@ extension DiskStore {
     /// [offset, offset + length). Cleared and never-written ranges are not listed.
     public func pageRanges(account: String, name: String, offset: UInt64, length: UInt64, accountKey: AccountKey) async throws -> [PageRange] {
         try await withDisk(account, name, accountKey) { disk in
-            try DiskLimits.check(range: offset, length, of: disk.size, "page ranges")
+            try check(offset, length, pages: false, in: disk, "page ranges")
             guard length > 0 else { return [] }
             let end = offset + length, size = DiskLimits.chunkSize, perRegion = DiskLimits.chunksPerRegion
             let chunks = offset / size..<(end - 1) / size + 1

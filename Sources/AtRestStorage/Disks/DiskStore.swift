@@ -143,6 +143,17 @@ public final class DiskStore: Sendable {
         }
     }
 
+    /// `DiskLimits.check(pages:)` (or `check(range:)` when `pages` is false)
+    /// on the disk's size. A remembered disk is read again before a range
+    /// is refused: another worker may have grown it meanwhile.
+    func check(_ offset: UInt64, _ length: UInt64, pages: Bool, in disk: Disk, _ what: String) throws {
+        do {
+            if pages { try DiskLimits.check(pages: offset, length, of: disk.size, what) } else { try DiskLimits.check(range: offset, length, of: disk.size, what) }
+        } catch let error as StorageError where error.code == .invalidArgument && disk.remembered {
+            throw DiskChanged()
+        }
+    }
+
     /// For a data call on a remembered disk that met a missing region map
     /// (which reads as zeros, or was the disk's maps deleted?): the disk read
     /// now; `DiskChanged` when it is another one or has another size.
