@@ -15,6 +15,19 @@ public enum Hex {
     @inlinable
     public static func digit(_ nibble: UInt8) -> UInt8 { nibble < 10 ? 0x30 + nibble : 0x57 + nibble }
 
+    /// `digits` lower-case hex digits of `value`, most significant first,
+    /// zero-padded (the high digits dropped when it needs more): record
+    /// keys whose byte order is their numeric order.
+    public static func fixedWidth(_ value: UInt64, digits: Int) -> String {
+        String(unsafeUninitializedCapacity: digits) { buffer in
+            for index in 0..<digits {
+                let shift = 4 * UInt64(digits - 1 - index)
+                buffer[index] = digit(shift < 64 ? UInt8(truncatingIfNeeded: value >> shift) & 15 : 0)
+            }
+            return digits
+        }
+    }
+
     /// The bytes of an even-length hex string (either case), or nil.
     public static func decode(_ text: String) -> [UInt8]? {
         let chars = Array(text.utf8)

@@ -50,9 +50,15 @@ public final class FrontDoor: Sendable {
         broker = try Broker(
             clientEndpoint: configuration.clientEndpoint, workerEndpoint: configuration.workerEndpoint,
             configuration: BrokerConfiguration(
-                isIdempotent: { BlobMethod.idempotent.contains($0) || QueueMethod.idempotent.contains($0) || TableMethod.idempotent.contains($0) },
+                isIdempotent: {
+                    BlobMethod.idempotent.contains($0) || QueueMethod.idempotent.contains($0) || TableMethod.idempotent.contains($0)
+                        || DiskMethod.idempotent.contains($0)
+                },
                 localService: StatusService(control, status: status),
-                route: { $0.hasPrefix(BlobMethod.prefix) || $0.hasPrefix(QueueMethod.prefix) || $0.hasPrefix(TableMethod.prefix) ? .workers : .local },
+                route: {
+                    $0.hasPrefix(BlobMethod.prefix) || $0.hasPrefix(QueueMethod.prefix) || $0.hasPrefix(TableMethod.prefix)
+                        || $0.hasPrefix(DiskMethod.prefix) ? .workers : .local
+                },
                 admit: { header in
                     // Workers see a per-dispatch call id; logs there carry the client's.
                     header.metadata[StatusService.callIDKey] = Hex.encode(header.callID)

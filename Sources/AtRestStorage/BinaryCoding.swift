@@ -22,6 +22,17 @@ struct ByteWriter {
         guard v.count <= 0xffff else { throw StorageError(.invalidArgument, "\(field) is longer than 65535 bytes") }
         u16(UInt16(v.count)); raw(v)
     }
+
+    /// User metadata: u16 entry count ‖ entries sorted by key, key and
+    /// value each u16 length ‖ UTF-8 (queue and disk records).
+    mutating func metadata16(_ metadata: [String: String]) throws {
+        guard metadata.count <= 0xffff else { throw StorageError(.invalidArgument, "too many metadata entries") }
+        u16(UInt16(metadata.count))
+        for (key, value) in metadata.sorted(by: { $0.key < $1.key }) {
+            try bytes16(Array(key.utf8), field: "metadata key")
+            try bytes16(Array(value.utf8), field: "metadata value")
+        }
+    }
 }
 
 /// Bounds-checked big-endian reader: every short read is an integrity failure.
@@ -46,6 +57,13 @@ struct ByteReader {
     mutating func shortString() throws -> String { try utf8(take(Int(u8()))) }
     mutating func bytes16() throws -> [UInt8] { Array(try take(Int(u16()))) }
     mutating func string16() throws -> String { try utf8(take(Int(u16()))) }
+
+    /// What `ByteWriter.metadata16` wrote.
+    mutating func metadata16() throws -> [String: String] {
+        var metadata: [String: String] = [:]
+        for _ in 0..<(try u16()) { metadata[try string16()] = try string16() }
+        return metadata
+    }
 
     private func utf8(_ slice: ArraySlice<UInt8>) throws -> String {
         guard let s = String(validating: slice, as: UTF8.self) else { throw StorageError.integrity("invalid UTF-8") }

@@ -90,6 +90,19 @@ extension LocalBackend {
         }
     }
 
+    /// Keys only (`SELECT key`): the values are never read.
+    public func recordKeys(_ map: RecordMapName, after: String?, limit: Int) async throws -> (keys: [String], more: Bool) {
+        guard (1...1000).contains(limit) else { throw StorageError(.invalidArgument, "a record page holds 1-1000 records, not \(limit)") }
+        return try await BlockingIO.run { [self] in
+            try existing(map).reading { connection in
+                try LocalRecordMap.requireLive(connection, map)
+                let rows = try connection.query("SELECT key FROM records WHERE key > ?1 ORDER BY key LIMIT ?2",
+                                                [.text(after ?? ""), .integer(Int64(limit + 1))])
+                return (rows.prefix(limit).map { $0[0].text ?? "" }, rows.count > limit)
+            }
+        }
+    }
+
     public func records(_ map: RecordMapName, keys: [String]) async throws -> [String: [UInt8]] {
         guard (1...1000).contains(keys.count) else { throw StorageError(.invalidArgument, "ask for 1-1000 records, not \(keys.count)") }
         return try await BlockingIO.run { [self] in

@@ -65,6 +65,10 @@ public protocol StorageBackend: Sendable {
     func records(_ map: RecordMapName, after: String?, limit: Int) async throws -> RecordPage
     /// The records of `keys` that exist (1-1000 keys); `.notFound` for a missing map.
     func records(_ map: RecordMapName, keys: [String]) async throws -> [String: [UInt8]]
+    /// The keys of `records(_:after:limit:)` without their values (a
+    /// disk's written chunks). The default reads the records and drops the
+    /// values; a backend that can list keys alone overrides it.
+    func recordKeys(_ map: RecordMapName, after: String?, limit: Int) async throws -> (keys: [String], more: Bool)
     /// Applies `batch` (`RecordBatch.validated`) as one atomic, durable
     /// step: all its conditions hold and all its changes are made, or
     /// `.conditionFailed` and nothing changes; of two batches racing on one
@@ -94,6 +98,13 @@ public protocol BackendUpload: AnyObject, Sendable {
 extension StorageBackend {
     public func beginPut(_ name: BackendName, condition: WriteCondition, replacing: (any BackendObject)?) async throws -> any BackendUpload {
         try await beginPut(name, condition: condition)
+    }
+}
+
+extension StorageBackend {
+    public func recordKeys(_ map: RecordMapName, after: String?, limit: Int) async throws -> (keys: [String], more: Bool) {
+        let page = try await records(map, after: after, limit: limit)
+        return (page.records.map(\.key), page.more)
     }
 }
 

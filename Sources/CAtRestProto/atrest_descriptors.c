@@ -3,6 +3,7 @@
 #include "atrest_descriptors.h"
 #include "atrest/v1/account.pb-c.h"
 #include "atrest/v1/blob.pb-c.h"
+#include "atrest/v1/disk.pb-c.h"
 #include "atrest/v1/envelope.pb-c.h"
 #include "atrest/v1/identity.pb-c.h"
 #include "atrest/v1/queue.pb-c.h"
@@ -39,6 +40,20 @@ static const ProtobufCMessageDescriptor *const all[] = {
   &atrest__v1__stage_block_response__descriptor,
   &atrest__v1__commit_blocks_request__descriptor,
   &atrest__v1__commit_blocks_request__metadata_entry__descriptor,
+  &atrest__v1__disk_request__descriptor,
+  &atrest__v1__disk_request__metadata_entry__descriptor,
+  &atrest__v1__create_disk_request__descriptor,
+  &atrest__v1__create_disk_request__metadata_entry__descriptor,
+  &atrest__v1__disk_properties__descriptor,
+  &atrest__v1__disk_properties__metadata_entry__descriptor,
+  &atrest__v1__disk_list_request__descriptor,
+  &atrest__v1__disk_list_response__descriptor,
+  &atrest__v1__resize_disk_request__descriptor,
+  &atrest__v1__put_pages_request__descriptor,
+  &atrest__v1__disk_range_request__descriptor,
+  &atrest__v1__get_pages_response__descriptor,
+  &atrest__v1__disk_page_range__descriptor,
+  &atrest__v1__page_ranges_response__descriptor,
   &atrest__v1__rpc_header__descriptor,
   &atrest__v1__rpc_header__metadata_entry__descriptor,
   &atrest__v1__account_context__descriptor,
@@ -144,6 +159,7 @@ const ProtobufCMessageDescriptor *atrest_message_descriptor(const char *full_nam
 static const ProtobufCServiceDescriptor *const services[] = {
   &atrest__v1__account__descriptor,
   &atrest__v1__blob__descriptor,
+  &atrest__v1__disk__descriptor,
   &atrest__v1__echo__descriptor,
   &atrest__v1__identity__descriptor,
   &atrest__v1__queue__descriptor,

@@ -23,6 +23,9 @@ import AtRestWireTesting
         TableRequest.self, TableProperties.self, TableListRequest.self, TableListResponse.self, EntityProperty.self, Entity.self,
         EntityRequest.self, EntityKeyRequest.self, QueryEntitiesRequest.self, EntityList.self, EntityOperation.self,
         EntityBatchRequest.self, EntityBatchResponse.self,
+        DiskRequest.self, CreateDiskRequest.self, DiskProperties.self, DiskListRequest.self, DiskListResponse.self,
+        ResizeDiskRequest.self, PutPagesRequest.self, DiskRangeRequest.self, GetPagesResponse.self, DiskPageRange.self,
+        PageRangesResponse.self,
         AccountCreateRequest.self, AccountRequest.self, AccountListRequest.self, AccountEncryption.self, AccountInfo.self,
         AccountMoveRequest.self, AccountMoveResponse.self, AccountListResponse.self, AccountSetEncryptionRequest.self,
         AccountContext.self,
@@ -96,7 +99,7 @@ import AtRestWireTesting
 
     /// Every `RPCMethod` descriptor, one table per service.
     static let methods: [RPCMethodInfo] = KeyVaultMethod.all + IdentityMethod.all + AccountMethod.all + BlobMethod.all + QueueMethod.all + TableMethod.all
-        + StatusMethod.all + EchoMethod.all
+        + DiskMethod.all + StatusMethod.all + EchoMethod.all
 
     /// The Swift descriptors are exactly the `rpc`s of the proto `service`
     /// blocks: same names, same request and response messages, none missing

@@ -12,7 +12,7 @@ public struct QueueService: Sendable {
     let blobs: BlobService
     /// One queue store per object store (pool), kept for the worker's life:
     /// each remembers the message maps of the queues it looked up.
-    let stores = QueueStores()
+    let stores = PoolStores { QueueStore(backend: $0) }
 
     public init(blobs: BlobService) { self.blobs = blobs }
 

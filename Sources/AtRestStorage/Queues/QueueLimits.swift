@@ -13,27 +13,32 @@ public enum QueueLimits {
 
     /// 3-63 characters of lowercase letters, digits and single hyphens,
     /// starting and ending with a letter or digit.
-    public static func validate(queueName name: String) throws {
+    public static func validate(queueName name: String) throws { try validate(name: name, of: "queue") }
+
+    /// The rule of queue names for a resource `kind` ("queue", "disk"): its name in the error.
+    static func validate(name: String, of kind: String) throws {
         let bytes = Array(name.utf8)
         let allowed = bytes.allSatisfy { ($0 >= 0x61 && $0 <= 0x7A) || ($0 >= 0x30 && $0 <= 0x39) || $0 == 0x2D }
         guard (3...63).contains(bytes.count), allowed, bytes.first != 0x2D, bytes.last != 0x2D, !name.contains("--") else {
-            throw StorageError(.invalidArgument, "queue name '\(name.prefix(80))' must be 3-63 characters of lowercase letters, digits and single hyphens, starting and ending with a letter or digit")
+            throw StorageError(.invalidArgument, "\(kind) name '\(name.prefix(80))' must be 3-63 characters of lowercase letters, digits and single hyphens, starting and ending with a letter or digit")
         }
     }
 
-    /// Keys are 1-256 characters of letters, digits and underscores, not starting with a digit; at most 8 KiB in all.
-    public static func validate(metadata: [String: String]) throws {
+    /// Keys are 1-256 characters of letters, digits and underscores, not
+    /// starting with a digit; at most 8 KiB in all. `kind` names the
+    /// resource in the error.
+    public static func validate(metadata: [String: String], of kind: String = "queue") throws {
         var total = 0
         for (key, value) in metadata {
             let keyBytes = Array(key.utf8)
             let valid = keyBytes.allSatisfy { ($0 >= 0x61 && $0 <= 0x7A) || ($0 >= 0x41 && $0 <= 0x5A) || ($0 >= 0x30 && $0 <= 0x39) || $0 == 0x5F }
             guard (1...256).contains(keyBytes.count), valid, !(keyBytes[0] >= 0x30 && keyBytes[0] <= 0x39) else {
-                throw StorageError(.invalidArgument, "queue metadata key '\(key.prefix(80))' must be 1-256 letters, digits or underscores, not starting with a digit")
+                throw StorageError(.invalidArgument, "\(kind) metadata key '\(key.prefix(80))' must be 1-256 letters, digits or underscores, not starting with a digit")
             }
             total += keyBytes.count + value.utf8.count
         }
         guard total <= metadataBytes else {
-            throw StorageError(.invalidArgument, "queue metadata is \(total) bytes; at most \(metadataBytes) (keys and values together)")
+            throw StorageError(.invalidArgument, "\(kind) metadata is \(total) bytes; at most \(metadataBytes) (keys and values together)")
         }
     }
 

@@ -36,13 +36,7 @@ struct MessageRecord: Equatable, Sendable {
     }
 
     /// 16 lower-case hex digits of `value` (negative as 0).
-    static func hex16(_ value: Int64) -> String {
-        let value = UInt64(bitPattern: max(0, value))
-        return String(unsafeUninitializedCapacity: 16) { buffer in
-            for index in 0..<16 { buffer[index] = Hex.digit(UInt8(truncatingIfNeeded: value >> (60 - 4 * UInt64(index))) & 15) }
-            return 16
-        }
-    }
+    static func hex16(_ value: Int64) -> String { Hex.fixedWidth(UInt64(bitPattern: max(0, value)), digits: 16) }
 
     var encoded: [UInt8] {
         var w = ByteWriter(capacity: 64 + body.count)
@@ -115,11 +109,7 @@ struct QueueRecord: Equatable {
             w.raw(id)
             w.u64(UInt64(bitPattern: creationTime))
             try w.shortString(name, field: "queue name")
-            w.u16(UInt16(metadata.count))
-            for (key, value) in metadata.sorted(by: { $0.key < $1.key }) {
-                try w.bytes16(Array(key.utf8), field: "metadata key")
-                try w.bytes16(Array(value.utf8), field: "metadata value")
-            }
+            try w.metadata16(metadata)
             return w.bytes
         }
     }
@@ -134,8 +124,6 @@ struct QueueRecord: Equatable {
         id = Array(try r.take(MessageRecord.idSize))
         creationTime = Int64(bitPattern: try r.u64())
         name = try r.shortString()
-        var metadata: [String: String] = [:]
-        for _ in 0..<(try r.u16()) { metadata[try r.string16()] = try r.string16() }
-        self.metadata = metadata
+        metadata = try r.metadata16()
     }
 }
