@@ -22,6 +22,7 @@ let package = Package(
         .executable(name: "atrest-worker", targets: ["atrest-worker"]),
         .executable(name: "atrest-store-writer", targets: ["atrest-store-writer"]),
         .executable(name: "atrest-recover", targets: ["atrest-recover"]),
+        .executable(name: "atrest-nbd", targets: ["atrest-nbd"]),
         // Key-provider plug-ins: loaded by the vault with dlopen (docs/KEY-PROVIDERS.md).
         .library(name: "KeyProviderManaged", type: .dynamic, targets: ["KeyProviderManaged"]),
         .library(name: "KeyProviderCustomer", type: .dynamic, targets: ["KeyProviderCustomer"]),
@@ -71,6 +72,10 @@ let package = Package(
         .target(name: "AtRestSockets"),
         // The NBD protocol (docs/OPERATIONS.md "NBD gateway"): a pure parser/encoder and a server over `NBDExport`.
         .target(name: "AtRestNBD", dependencies: ["AtRestSockets", logging]),
+        // The NBD gateway: AtRest disks as NBD exports over DiskClient (atrest-nbd), as a ServiceLifecycle service.
+        .target(
+            name: "AtRestNBDGateway",
+            dependencies: ["AtRestNBD", "AtRestSockets", "AtRestClient", "AtRestMessaging", "AtRestWire", logging, serviceLifecycle]),
         .target(name: "AtRestStorage", dependencies: ["AtRestCrypto", "AtRestLocalState", "AtRestSQLite", "CAtRestLinux"]),
         // The storage backends beyond local: `RadosBackend` and `BackendConfiguration.open()` (docs/FORMAT.md "RADOS layout").
         .target(name: "AtRestBackends", dependencies: ["AtRestStorage", "AtRestRados"]),
@@ -173,6 +178,11 @@ let package = Package(
             name: "atrest-recover",
             dependencies: ["AtRestKeyVault", "AtRestFrontDoor", "AtRestStorage", "AtRestBackends", "AtRestStorageFlags", "AtRestLocalState",
                            "AtRestCrypto", "AtRestWire", "AtRestServiceKit", argumentParser]),
+        // The NBD gateway (docs/OPERATIONS.md "NBD gateway"): serves AtRest disks to qemu and NBD clients.
+        .executableTarget(
+            name: "atrest-nbd",
+            dependencies: ["AtRestNBDGateway", "AtRestNBD", "AtRestSockets", "AtRestClient", "AtRestWire", "AtRestRuntime", "AtRestServiceKit",
+                           argumentParser, logging]),
         // Test helper: writes objects in a loop until killed (crash test).
         .executableTarget(
             name: "atrest-store-writer",

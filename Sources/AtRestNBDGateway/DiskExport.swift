@@ -1,0 +1,126 @@
+import AtRestClient
+import AtRestMessaging
+import AtRestNBD
+import AtRestWire
+
+/// An AtRest disk served over NBD: every NBD request becomes `DiskClient`
+/// calls through the front door (reads and writes split at 4 MiB,
+/// `DiskMethod.maxIO`), with the caller's token fresh for each call.
+///
+/// Durability: the store acknowledges a page write only once it is durable
+/// (docs/FORMAT.md "Disks"), so a WRITE is answered once durable and FLUSH
+/// (and FUA) have nothing left to do. Several connections (and several
+/// gateways) see one store, so CAN_MULTI_CONN holds.
+///
+/// Errors map to NBD errnos: PERMISSION_DENIED/UNAUTHENTICATED → EPERM;
+/// INVALID_ARGUMENT/OUT_OF_RANGE → EINVAL; RESOURCE_EXHAUSTED → ENOSPC;
+/// everything else (UNAVAILABLE, a revoked key, NOT_FOUND for a deleted
+/// disk, DATA_LOSS for a chunk that fails its integrity check) → EIO.
+public struct DiskExport: NBDExport {
+    /// "ACCOUNT/DISK", as given to `--export`.
+    public let name: String
+    public let account: String
+    public let disk: String
+    public let isReadOnly: Bool
+    private let client: DiskClient
+    private let session: GatewaySession
+
+    public var minimumBlockSize: UInt32 { 512 }
+    public var preferredBlockSize: UInt32 { 4096 }
+    public var canMultiConn: Bool { true }
+
+    /// Parses "ACCOUNT/DISK" (exactly one slash, both parts non-empty).
+    public static func parseName(_ text: String) throws(NBDGatewayError) -> (account: String, disk: String) {
+        let parts = text.split(separator: "/", omittingEmptySubsequences: false)
+        guard parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty else {
+            throw NBDGatewayError("export '\(text)' is not ACCOUNT/DISK")
+        }
+        return (String(parts[0]), String(parts[1]))
+    }
+
+    public init(account: String, disk: String, readOnly: Bool = false, session: GatewaySession) {
+        name = "\(account)/\(disk)"
+        self.account = account
+        self.disk = disk
+        isReadOnly = readOnly
+        self.session = session
+        client = DiskClient(session.client, account: account)
+    }
+
+    public var size: UInt64 {
+        get async throws { try await call { try await client.properties(disk).size } }
+    }
+
+    public func read(offset: UInt64, length: Int) async throws -> [UInt8] {
+        let pieces = Self.pieces(offset: offset, length: UInt64(length))
+        if pieces.count == 1 { return try await call { try await client.getPages(disk, offset: offset, length: length) } }
+        var result = [UInt8](repeating: 0, count: length)
+        try await withThrowingTaskGroup(of: (Int, [UInt8]).self) { group in
+            for (index, piece) in pieces.enumerated() {
+                group.addTask { (index, try await call { try await client.getPages(disk, offset: piece.offset, length: Int(piece.length)) }) }
+            }
+            for try await (index, bytes) in group {
+                let start = Int(pieces[index].offset - offset)
+                result.replaceSubrange(start ..< start + bytes.count, with: bytes)
+            }
+        }
+        return result
+    }
+
+    public func write(offset: UInt64, data: [UInt8]) async throws {
+        let pieces = Self.pieces(offset: offset, length: UInt64(data.count))
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for piece in pieces {
+                let start = Int(piece.offset - offset)
+                let bytes = pieces.count == 1 ? data : Array(data[start ..< start + Int(piece.length)])
+                group.addTask { try await call { try await client.putPages(disk, offset: piece.offset, data: bytes) } }
+            }
+            try await group.waitForAll()
+        }
+    }
+
+    /// Nothing to do: every acknowledged write is already durable.
+    public func flush() async throws {}
+
+    /// Clears the pages: they read back as zeros and their storage is released.
+    public func trim(offset: UInt64, length: UInt64) async throws {
+        try await call { try await client.clearPages(disk, offset: offset, length: length) }
+    }
+
+    /// Clearing pages is writing zeros (they read back as zeros); NO_HOLE
+    /// is a hint and cleared pages take no storage either way.
+    public func writeZeroes(offset: UInt64, length: UInt64) async throws {
+        try await trim(offset: offset, length: length)
+    }
+
+    /// [offset, offset + length) cut into calls of at most `DiskMethod.maxIO`.
+    static func pieces(offset: UInt64, length: UInt64) -> [(offset: UInt64, length: UInt64)] {
+        stride(from: UInt64(0), to: length, by: DiskMethod.maxIO).map { start in
+            (offset + start, min(UInt64(DiskMethod.maxIO), length - start))
+        }
+    }
+
+    /// Runs a disk call with a fresh token; maps its failure to an `NBDError`.
+    private func call<T: Sendable>(_ body: () async throws -> T) async throws -> T {
+        do {
+            return try await session.withToken(body)
+        } catch let status as RPCStatus {
+            throw NBDError(Self.errnoCode(status.code), "disk '\(name)': \(status)")
+        }
+    }
+
+    static func errnoCode(_ code: StatusCode) -> NBDError.Code {
+        switch code {
+        case .permissionDenied, .unauthenticated: .permission
+        case .invalidArgument, .outOfRange: .invalid
+        case .resourceExhausted: .noSpace
+        default: .io
+        }
+    }
+}
+
+/// The gateway's errors (flags, exports that cannot be served).
+public struct NBDGatewayError: Error, CustomStringConvertible, Sendable {
+    public var description: String
+    public init(_ description: String) { self.description = description }
+}
