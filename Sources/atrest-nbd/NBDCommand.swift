@@ -19,7 +19,7 @@ struct NBDGatewayCommand: AsyncParsableCommand {
 
     @Option(help: "The front door's client endpoint.") var endpoint = DefaultEndpoints.frontDoor
     @Option(help: "Tenant of the principal the gateway logs in as (empty: the system tenant).") var tenant = ""
-    @Option(name: [.customLong("user"), .customLong("client-id")], help: "Principal name or id the gateway logs in as (a writer of the accounts; a reader with --read-only).")
+    @Option(help: "Principal name or id the gateway logs in as, as `atrest login --user` (a writer of the accounts; a reader will do with --read-only).")
     var user: String
     @Option(help: "File holding the principal's secret; else $ATREST_SECRET.") var secretFile: String?
     @Option(help: "Address to serve NBD on, HOST:PORT (loopback by default; NBD has no authentication or TLS here).")
