@@ -64,6 +64,45 @@ import Testing
         try await tool("nbdcopy", ["--connections=4", uri, copied], in: work)
         #expect(try Data(contentsOf: URL(fileURLWithPath: copied)) == Data(image), "nbdcopy read back other bytes")
 
+        // The disk deleted under a connected client: its next read gets EIO (libnbd's
+        // Python binding, which nbdsh runs), and the gateway keeps serving a re-created disk.
+        let script = """
+        import errno, nbd, os, sys, time
+        h = nbd.NBD()
+        h.connect_uri(sys.argv[1])
+        h.pread(4096, 0)
+        open(sys.argv[2], "w").write("connected")
+        while not os.path.exists(sys.argv[3]):
+            time.sleep(0.05)
+        try:
+            h.pread(4096, 0)
+        except nbd.Error as e:
+            print("errno", e.errno)
+            sys.exit(0 if e.errno in (errno.EIO, "EIO") else 2)
+        print("the read of a deleted disk succeeded")
+        sys.exit(1)
+        """
+        try script.write(toFile: "\(work)/deleted.py", atomically: true, encoding: .utf8)
+        let connected = "\(work)/connected", proceed = "\(work)/proceed"
+        let ended = "\(work)/reader-ended"
+        let reader = Task {
+            let output = try await ClientTools.run("/usr/bin/python3", ["\(work)/deleted.py", uri, connected, proceed], in: work)
+            _ = FileManager.default.createFile(atPath: ended, contents: nil)
+            return output
+        }
+        // Waits for the script's connection (or its early end: then its transcript tells why).
+        while !FileManager.default.fileExists(atPath: connected), !FileManager.default.fileExists(atPath: ended) {
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        try await disks.delete("vm-disk")
+        _ = FileManager.default.createFile(atPath: proceed, contents: nil)
+        let afterDelete = try await reader.value
+        #expect(afterDelete.status == 0, "\(afterDelete.transcript)")
+        #expect(gateway.isRunning)
+        try await disks.create("vm-disk", size: 1 << 20)
+        let again = try await tool("nbdinfo", ["--size", uri], in: work)
+        #expect(again.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == String(1 << 20))
+
         // No plaintext at rest: no file under the cluster's data directories holds a marker
         // (the test's own images under nbd-work are left out).
         try? FileManager.default.removeItem(atPath: work)
