@@ -210,3 +210,17 @@ enum DiskStoreContract {
         try await RecordMapFactory.local.run(body, of: Self.bodies)
     }
 }
+
+extension DiskStoreTests {
+    /// Chunk keys are 10 hex digits whose byte order is their numeric order
+    /// (`recordKeys` pages in that order), and parse back.
+    @Test func chunkKeysSortNumerically() {
+        let indexes: [UInt64] = [0, 1, 9, 10, 15, 16, 255, 256, 262_143, 262_144, 1 << 30 - 1, 1 << 36, 1 << 40 - 1]
+        let keys = indexes.map(DiskStore.chunkKey)
+        #expect(keys.first == "0000000000" && keys.last == "ffffffffff" && keys[3] == "000000000a")
+        #expect(keys == keys.sorted() && Set(keys).count == keys.count)
+        #expect(keys.map(DiskStore.chunkIndex(ofKey:)) == indexes)
+        #expect(DiskStore.chunkIndex(ofKey: "00000000001") == nil && DiskStore.chunkIndex(ofKey: "zzzzzzzzzz") == nil)
+        #expect(Hex.fixedWidth(0xabc, digits: 2) == "bc" && Hex.fixedWidth(.max, digits: 20) == "0000ffffffffffffffff")
+    }
+}
