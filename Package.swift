@@ -192,7 +192,7 @@ let package = Package(
         // Unit tests of logic otherwise reached only through processes (no processes, no sockets unless in-process).
         .testTarget(name: "KeyProviderKitTests", dependencies: ["KeyProviderKit", "CKeyProviderABI", "AtRestCrypto"]),
         .testTarget(name: "AtRestCryptoWorkerTests", dependencies: ["AtRestCryptoWorker", "AtRestWire", "AtRestCrypto"]),
-        .testTarget(name: "AtRestClientTests", dependencies: ["AtRestClient"]),
+        .testTarget(name: "AtRestClientTests", dependencies: ["AtRestClient", "AtRestWire"]),
         .testTarget(
             name: "AtRestFrontDoorTests",
             dependencies: ["AtRestFrontDoor", "AtRestIdentity", "AtRestTokens", "AtRestWire", "AtRestWireTesting", "AtRestCrypto", "AtRestKeyVault", "AtRestClient",
