@@ -207,7 +207,7 @@ let package = Package(
         // Unit tests of logic otherwise reached only through processes (no processes, no sockets unless in-process).
         .testTarget(name: "KeyProviderKitTests", dependencies: ["KeyProviderKit", "CKeyProviderABI", "AtRestCrypto"]),
         .testTarget(name: "AtRestCryptoWorkerTests", dependencies: ["AtRestCryptoWorker", "AtRestWire", "AtRestCrypto"]),
-        .testTarget(name: "AtRestClientTests", dependencies: ["AtRestClient"]),
+        .testTarget(name: "AtRestClientTests", dependencies: ["AtRestClient", "AtRestWire"]),
         // The NBD server against real NBD clients (qemu-img, qemu-io, nbdinfo, nbdsh, nbdcopy) on loopback.
         .testTarget(name: "AtRestNBDTests", dependencies: ["AtRestNBD", "AtRestSockets", logging]),
         .testTarget(

@@ -50,6 +50,21 @@ extension RadosBackend {
         }
     }
 
+    /// Keys only (one `omap_get_keys2` per page): the values stay on the OSD.
+    public func recordKeys(_ map: RecordMapName, after: String?, limit: Int) async throws -> (keys: [String], more: Bool) {
+        guard (1...1000).contains(limit) else { throw StorageError(.invalidArgument, "a record page holds 1-1000 records, not \(limit)") }
+        var keys: [String] = []
+        var cursor = after
+        // As `records(_:after:limit:)`: an OSD may return fewer keys than asked.
+        while true {
+            let page = try await readMap(map, .omapKeys(after: cursor, max: limit - keys.count)).omapKeys
+            keys += page?.keys ?? []
+            guard page?.more == true, let last = page?.keys.last else { return (keys, false) }
+            if keys.count >= limit { return (keys, true) }
+            cursor = last
+        }
+    }
+
     public func records(_ map: RecordMapName, keys: [String]) async throws -> [String: [UInt8]] {
         guard (1...1000).contains(keys.count) else { throw StorageError(.invalidArgument, "ask for 1-1000 records, not \(keys.count)") }
         return try await readMap(map, .omapValues(keys: keys)).omapValues

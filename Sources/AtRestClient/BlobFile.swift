@@ -3,7 +3,7 @@ import AtRestWire
 import Dispatch
 import Glibc
 
-/// A local file for uploads and downloads. Every read and write runs on a
+/// A local file for uploads and downloads (of blobs and disks). Every read and write runs on a
 /// dispatch queue, never on the cooperative pool (2 threads here).
 final class BlobFile: @unchecked Sendable {
     private let fd: Int32
@@ -50,6 +50,16 @@ final class BlobFile: @unchecked Sendable {
         try await Self.offPool { [self] in
             try part.withUnsafeBytes { bytes in
                 try Self.local { () throws(LocalStateError) in try LocalFile.writeAll(fd, raw: bytes, at: Int(offset), path: path) }
+            }
+        }
+    }
+
+    /// Sets the file's length (a longer file reads as zeros where nothing
+    /// was written, and holds no blocks there: a sparse file).
+    func setLength(_ length: UInt64) async throws {
+        try await Self.offPool { [self] in
+            guard ftruncate(fd, off_t(length)) == 0 else {
+                throw RPCStatus(.internal, "cannot set the length of '\(path)': \(String(cString: strerror(errno)))")
             }
         }
     }

@@ -108,10 +108,25 @@ public struct DiskClient: Sendable {
 
     /// The written ranges of [offset, offset + length) (length 0: to the
     /// end of the disk), ascending, adjacent ones merged; 4 KiB granularity
-    /// (a range is cut only at `offset` and `offset + length`).
+    /// (a range is cut only at `offset` and `offset + length`). Follows the
+    /// replies' `next_offset` to the end (`pageRangesPage` for one reply).
     public func pageRanges(_ disk: String, offset: UInt64 = 0, length: UInt64 = 0) async throws -> [DiskPageRange] {
+        var ranges: [DiskPageRange] = [], at = offset
+        while true {
+            let page = try await pageRangesPage(disk, offset: at, length: length == 0 ? 0 : offset + length - at)
+            for range in page.ranges { DiskPageRange.append(range, to: &ranges) }
+            guard page.nextOffset != 0 else { return ranges }
+            guard page.nextOffset > at else {
+                throw RPCStatus(.internal, "page ranges of disk '\(disk)' did not advance past \(at)")
+            }
+            at = page.nextOffset
+        }
+    }
+
+    /// One reply of `ListPageRanges`: the ranges of up to a few 1 GiB windows and where to continue (`nextOffset`, 0 at the end).
+    public func pageRangesPage(_ disk: String, offset: UInt64, length: UInt64) async throws -> PageRangesResponse {
         try await calls.call(DiskMethod.listPageRanges, DiskRangeRequest(disk: disk, offset: offset, length: length),
-                             idempotent: true).message.ranges
+                             idempotent: true).message
     }
 
     static func checkIO(_ length: Int, _ what: String) throws(RPCStatus) {

@@ -18,6 +18,7 @@ public enum Hex {
     /// `digits` lower-case hex digits of `value`, most significant first,
     /// zero-padded (the high digits dropped when it needs more): record
     /// keys whose byte order is their numeric order.
+    @inlinable
     public static func fixedWidth(_ value: UInt64, digits: Int) -> String {
         String(unsafeUninitializedCapacity: digits) { buffer in
             for index in 0..<digits {

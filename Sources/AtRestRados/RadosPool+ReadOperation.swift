@@ -30,7 +30,9 @@ private final class ReadOutputs: @unchecked Sendable {
     var xattrIterator: rados_xattrs_iter_t?
     var omapIterator: rados_omap_iter_t?
     var keysIterator: rados_omap_iter_t?
+    var keyListIterator: rados_omap_iter_t?
     var more: UInt8 = 0
+    var keysMore: UInt8 = 0
     var buffer: UnsafeMutablePointer<CChar>?
     var bytesRead: Int = 0
 
@@ -44,6 +46,7 @@ private final class ReadOutputs: @unchecked Sendable {
         if let xattrIterator { rados_getxattrs_end(xattrIterator) }
         if let omapIterator { rados_omap_get_end(omapIterator) }
         if let keysIterator { rados_omap_get_end(keysIterator) }
+        if let keyListIterator { rados_omap_get_end(keyListIterator) }
         buffer?.deallocate()
         rvals.deallocate()
     }
@@ -66,6 +69,8 @@ private final class ReadOutputs: @unchecked Sendable {
                 CStringArray.withPairs(Dictionary(keys.map { ($0, []) }, uniquingKeysWith: { a, _ in a })) { keys, _, keyLengths, _, count in
                     rados_read_op_omap_get_vals_by_keys2(op, keys, count, keyLengths, &keysIterator, rval)
                 }
+            case .omapKeys(let after, let max):
+                rados_read_op_omap_get_keys2(op, after ?? "", UInt64(Swift.max(1, max)), &keyListIterator, &keysMore, rval)
             }
         }
     }
@@ -84,6 +89,9 @@ private final class ReadOutputs: @unchecked Sendable {
                 if let keysIterator {
                     for (key, value) in try RadosOmapPage.entries(keysIterator, call) { result.omapValues[key] = value }
                 }
+            case .omapKeys:
+                let keys = try keyListIterator.map { try RadosOmapPage.entries($0, call).map(\.key) } ?? []
+                result.omapKeys = (keys, keysMore != 0)
             }
         }
         return result

@@ -18,6 +18,9 @@ public struct RadosReadOperation: Sendable, Equatable {
         case omap(after: String?, prefix: String, max: Int)
         /// The omap entries of these keys that exist (`RadosReadResult.omapValues`).
         case omapValues(keys: [String])
+        /// Up to `max` omap keys after `after`, in key order, without their
+        /// values (`RadosReadResult.omapKeys`).
+        case omapKeys(after: String?, max: Int)
     }
 
     public var steps: [Step]
@@ -34,4 +37,6 @@ public struct RadosReadResult: Sendable {
     public var data: [UInt8] = []
     public var omap: RadosOmapPage?
     public var omapValues: [String: [UInt8]] = [:]
+    /// The keys of an `omapKeys` step, and whether more follow the last one.
+    public var omapKeys: (keys: [String], more: Bool)?
 }

@@ -14,5 +14,6 @@ enum BenchRegistry {
         RecordsBench.self,
         QueueBench.self,
         TableBench.self,
+        DiskStoreBench.self,
     ]
 }

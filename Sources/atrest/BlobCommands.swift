@@ -177,11 +177,13 @@ struct BlobCommands: AsyncParsableCommand {
 /// Creates the progress bar once the total is known (downloads learn it from the first range).
 final class ProgressHolder: @unchecked Sendable {
     var bar: ProgressBar?
+    private let label: String
     private var decided = false
+    init(_ label: String = "download") { self.label = label }
     func update(_ done: UInt64, _ total: UInt64) {
         if !decided {
             decided = true
-            bar = ProgressBar.make("download", total: total)
+            bar = ProgressBar.make(label, total: total)
         }
         bar?.update(done, total)
     }

@@ -112,6 +112,16 @@ enum DiskStoreContract {
                 == fill(0, 2048) + fill(9, 8192) + fill(0, 6144))
         #expect(try await a.pageRanges(account: account, name: "huge", offset: 0, length: DiskLimits.maxSize, accountKey: key)
                 == [PageRange(offset: DiskLimits.maxSize - GiB - 4096, length: 12_288)])
+        // Clearing all 4 TiB (whole regions deleted, the edges of none), shrinking and growing it back.
+        try await a.clearPages(account: account, name: "huge", offset: 0, length: DiskLimits.maxSize, accountKey: key)
+        #expect(try await b.pageRanges(account: account, name: "huge", offset: 0, length: DiskLimits.maxSize, accountKey: key) == [])
+        try await b.writePages(account: account, name: "huge", offset: DiskLimits.maxSize - 4096, data: fill(8, 4096), accountKey: key)
+        try await b.clearPages(account: account, name: "huge", offset: 512, length: DiskLimits.maxSize - 1024, accountKey: key)
+        #expect(try await a.readPages(account: account, name: "huge", offset: DiskLimits.maxSize - 4096, length: 4096, accountKey: key)
+                == fill(0, 3584) + fill(8, 512))
+        try await a.resize(account: account, name: "huge", size: 512, accountKey: key)
+        try await a.resize(account: account, name: "huge", size: DiskLimits.maxSize, accountKey: key)
+        #expect(try await b.pageRanges(account: account, name: "huge", offset: 0, length: DiskLimits.maxSize, accountKey: key) == [])
 
         // Resize: shrink drops what lay beyond (whole regions and the boundary chunk's tail), grow adds zeros.
         try await a.createDisk(account: account, name: "grows", size: 3 * GiB, accountKey: key)
@@ -198,5 +208,19 @@ enum DiskStoreContract {
     @Test(arguments: bodies.map(\.0))
     func contract(_ body: String) async throws {
         try await RecordMapFactory.local.run(body, of: Self.bodies)
+    }
+}
+
+extension DiskStoreTests {
+    /// Chunk keys are 10 hex digits whose byte order is their numeric order
+    /// (`recordKeys` pages in that order), and parse back.
+    @Test func chunkKeysSortNumerically() {
+        let indexes: [UInt64] = [0, 1, 9, 10, 15, 16, 255, 256, 262_143, 262_144, 1 << 30 - 1, 1 << 36, 1 << 40 - 1]
+        let keys = indexes.map(DiskStore.chunkKey)
+        #expect(keys.first == "0000000000" && keys.last == "ffffffffff" && keys[3] == "000000000a")
+        #expect(keys == keys.sorted() && Set(keys).count == keys.count)
+        #expect(keys.map(DiskStore.chunkIndex(ofKey:)) == indexes)
+        #expect(DiskStore.chunkIndex(ofKey: "00000000001") == nil && DiskStore.chunkIndex(ofKey: "zzzzzzzzzz") == nil)
+        #expect(Hex.fixedWidth(0xabc, digits: 2) == "bc" && Hex.fixedWidth(.max, digits: 20) == "0000ffffffffffffffff")
     }
 }

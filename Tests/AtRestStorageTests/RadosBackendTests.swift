@@ -51,6 +51,11 @@ extension BackendFactory {
         try await twoClients().run(body, of: TableStoreTests.bodies)
     }
 
+    @Test(arguments: DiskStoreTests.bodies.map(\.0))
+    func disks(_ body: String) async throws {
+        try await twoClients().run(body, of: DiskStoreTests.bodies)
+    }
+
     /// Two RADOS clients on one fresh namespace (two workers' connections).
     func twoClients() -> RecordMapFactory {
         let ceph = ceph

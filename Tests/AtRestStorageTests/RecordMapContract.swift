@@ -50,6 +50,20 @@ enum RecordMapContract {
         #expect(seen.allSatisfy { sets[$0.key] == $0.value })
         #expect(try await two.records(map, after: "m-110", limit: 2).records.map(\.key) == ["m-111", "m-112"])
         #expect(try await one.records(map, keys: ["A", "nothing", "a~"]) == ["A": sets["A"]!, "a~": sets["a~"]!])
+        // Keys alone (`recordKeys`): the same order, pages and `more` as the records.
+        var keysSeen: [String] = [], keysAfter: String?
+        while true {
+            let page = try await one.recordKeys(map, after: keysAfter, limit: 7)
+            keysSeen += page.keys
+            #expect(page.keys.count == 7 || !page.more)
+            guard page.more else { break }
+            keysAfter = page.keys.last
+        }
+        #expect(keysSeen == seen.map(\.key))
+        #expect(try await two.recordKeys(map, after: "m-110", limit: 2) == (["m-111", "m-112"], true))
+        #expect(try await two.recordKeys(map, after: "m-", limit: 1000).keys == seen.map(\.key).filter { $0 > "m-" })
+        await BackendContract.expectError(.invalidArgument) { try await one.recordKeys(map, after: nil, limit: 1001) }
+        await BackendContract.expectError(.notFound) { try await one.recordKeys(try RecordMapName(map.container, "q-none"), after: nil, limit: 10) }
 
         // A failed condition changes nothing, whichever condition fails.
         let before = try await one.records(map, after: nil, limit: 1000)

@@ -34,9 +34,33 @@ extension DiskService {
                     let size = try await disks.properties(account: account, name: request.disk, accountKey: key).size
                     length = size > request.offset ? size - request.offset : 0
                 }
-                let ranges = try await disks.pageRanges(account: account, name: request.disk, offset: request.offset, length: length, accountKey: key)
-                return PageRangesResponse(ranges: ranges.map { DiskPageRange(offset: $0.offset, length: $0.length) })
+                return try await Self.pageRanges(disks, account, request.disk, from: request.offset, length: length, key)
             }
         }
+    }
+
+    /// Ranges listed in one reply before it stops (`next_offset`): with
+    /// windows of one region (1 GiB: 262,144 chunks, so at most 131,072
+    /// ranges each), a reply stays under about 147,456 ranges (~1.8 MB, well
+    /// within the 8 MiB message limit).
+    static let rangesPerReply = 16_384
+    static let rangeWindow: UInt64 = 1 << 30
+
+    /// The written ranges of [offset, offset + length), window by window
+    /// (aligned to `rangeWindow`), merged across windows, stopping after
+    /// the window that reaches `rangesPerReply`.
+    static func pageRanges(_ disks: DiskStore, _ account: String, _ disk: String, from offset: UInt64, length: UInt64,
+                           _ key: AccountKey) async throws -> PageRangesResponse {
+        let end = offset + length
+        var ranges: [DiskPageRange] = [], at = offset
+        // An empty range still asks the store once (it checks the range against the disk).
+        repeat {
+            let stop = min(end, (at / rangeWindow + 1) * rangeWindow)
+            for range in try await disks.pageRanges(account: account, name: disk, offset: at, length: stop - at, accountKey: key) {
+                DiskPageRange.append(DiskPageRange(offset: range.offset, length: range.length), to: &ranges)
+            }
+            at = stop
+        } while at < end && ranges.count < rangesPerReply
+        return PageRangesResponse(ranges: ranges, nextOffset: at < end ? at : 0)
     }
 }

@@ -217,7 +217,12 @@ extension DiskStore {
         let size = DiskLimits.chunkSize
         let firstWhole = (from + size - 1) / size, endWhole = to / size
         if firstWhole < endWhole { try await remove(disk, chunks: firstWhole..<endWhole) }
-        let edges = Self.chunks(from: from, to: to).filter { $0.range.count < Int(size) }.map { ChunkEdit(index: $0.chunk, range: $0.range, bytes: nil) }
+        // Only the first and the last chunk can be covered in part.
+        let ends = Self.chunks(from: from, to: min(to, (from / size + 1) * size)) + Self.chunks(from: max(from, (to - 1) / size * size), to: to)
+        var edges: [ChunkEdit] = []
+        for (chunk, range) in ends where range.count < Int(size) && edges.last?.index != chunk {
+            edges.append(ChunkEdit(index: chunk, range: range, bytes: nil))
+        }
         try await apply(edges, disk, name, accountKey)
     }
 
@@ -226,8 +231,9 @@ extension DiskStore {
     private func remove(_ disk: Disk, chunks: Range<UInt64>) async throws {
         let perRegion = DiskLimits.chunksPerRegion
         let regions = chunks.lowerBound / perRegion...(chunks.upperBound - 1) / perRegion
-        let whole = regions.filter { chunks.lowerBound <= $0 * perRegion && ($0 + 1) * perRegion <= chunks.upperBound }
-        for region in regions where !whole.contains(region) {
+        let isWhole = { (region: UInt64) in chunks.lowerBound <= region * perRegion && (region + 1) * perRegion <= chunks.upperBound }
+        // Only the first and the last region can be covered in part.
+        for region in Set([regions.lowerBound, regions.upperBound]).sorted() where !isWhole(region) {
             let map = try self.region(disk, region)
             let keys = try await storedChunks(map, chunks.clamped(to: region * perRegion..<(region + 1) * perRegion)).map(Self.chunkKey)
             try await withThrowingTaskGroup(of: Void.self) { group in
@@ -238,7 +244,7 @@ extension DiskStore {
                 try await group.waitForAll()
             }
         }
-        try await deleteRegions(disk, whole)
+        try await deleteRegions(disk, regions.lazy.filter(isWhole))
     }
 
     /// The chunks in `range` (of one region) that have records; none when the map is missing.

@@ -124,11 +124,25 @@ public struct DiskPageRange: Sendable, Equatable, WireMessage {
     public var wire: WireFields { [1: .uint(offset), 2: .uint(length)] }
 }
 
+extension DiskPageRange {
+    /// Appends `range` (after every range in `ranges`) to `ranges`, merged
+    /// into the last one when the two touch.
+    public static func append(_ range: DiskPageRange, to ranges: inout [DiskPageRange]) {
+        if let last = ranges.last, last.offset + last.length == range.offset {
+            ranges[ranges.count - 1].length += range.length
+        } else {
+            ranges.append(range)
+        }
+    }
+}
+
 public struct PageRangesResponse: Sendable, Equatable, WireMessage {
     public static let protoName = "atrest.v1.PageRangesResponse"
     /// Ascending, adjacent ranges merged.
     public var ranges: [DiskPageRange]
-    public init(ranges: [DiskPageRange]) { self.ranges = ranges }
-    public init(wire: WireFields) throws { self.init(ranges: try wire.messages(1)) }
-    public var wire: WireFields { [1: .messages(ranges)] }
+    /// 0: complete; else where to ask again (to the same end).
+    public var nextOffset: UInt64
+    public init(ranges: [DiskPageRange], nextOffset: UInt64 = 0) { self.ranges = ranges; self.nextOffset = nextOffset }
+    public init(wire: WireFields) throws { self.init(ranges: try wire.messages(1), nextOffset: wire.uint64(2)) }
+    public var wire: WireFields { [1: .messages(ranges), 2: .uint(nextOffset)] }
 }

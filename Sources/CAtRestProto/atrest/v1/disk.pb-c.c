@@ -1235,7 +1235,7 @@ const ProtobufCMessageDescriptor atrest__v1__disk_page_range__descriptor =
   (ProtobufCMessageInit) atrest__v1__disk_page_range__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor atrest__v1__page_ranges_response__field_descriptors[1] =
+static const ProtobufCFieldDescriptor atrest__v1__page_ranges_response__field_descriptors[2] =
 {
   {
     "ranges",
@@ -1249,14 +1249,27 @@ static const ProtobufCFieldDescriptor atrest__v1__page_ranges_response__field_de
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "next_offset",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Atrest__V1__PageRangesResponse, next_offset),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned atrest__v1__page_ranges_response__field_indices_by_name[] = {
+  1,   /* field[1] = next_offset */
   0,   /* field[0] = ranges */
 };
 static const ProtobufCIntRange atrest__v1__page_ranges_response__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 1 }
+  { 0, 2 }
 };
 const ProtobufCMessageDescriptor atrest__v1__page_ranges_response__descriptor =
 {
@@ -1266,7 +1279,7 @@ const ProtobufCMessageDescriptor atrest__v1__page_ranges_response__descriptor =
   "Atrest__V1__PageRangesResponse",
   "atrest.v1",
   sizeof(Atrest__V1__PageRangesResponse),
-  1,
+  2,
   atrest__v1__page_ranges_response__field_descriptors,
   atrest__v1__page_ranges_response__field_indices_by_name,
   1,  atrest__v1__page_ranges_response__number_ranges,

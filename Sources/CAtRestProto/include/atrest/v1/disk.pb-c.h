@@ -232,10 +232,16 @@ struct  Atrest__V1__PageRangesResponse
    */
   size_t n_ranges;
   Atrest__V1__DiskPageRange **ranges;
+  /*
+   * 0: that is all. Else the reply stopped early (a reply stops after the
+   * 1 GiB window in which it passed 16,384 ranges): ask again from
+   * next_offset to the same end (a range may continue across the cut).
+   */
+  uint64_t next_offset;
 };
 #define ATREST__V1__PAGE_RANGES_RESPONSE__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&atrest__v1__page_ranges_response__descriptor) \
-    , 0,NULL }
+    , 0,NULL, 0 }
 
 
 /* Atrest__V1__DiskRequest__MetadataEntry methods */
