@@ -170,7 +170,8 @@ let package = Package(
             dependencies: [
                 "AtRestStatus",
                 "AtRestClient", "AtRestTokens", "AtRestMessaging", "AtRestWire", "AtRestServiceKit", "AtRestRuntime",
-                argumentParser,
+                "AtRestNBDGateway", "AtRestNBD", "AtRestSockets",
+                argumentParser, logging,
             ]),
         // Offline disaster recovery from root keys and data directories (docs/OPERATIONS.md "Offline recovery"):
         // reads the vault's provider state, the front door's registry and the store itself, so it is not part of the CLI.

@@ -12,7 +12,7 @@ struct DiskCommands: AsyncParsableCommand {
             512, 4KiB, 64MiB, 10GiB, 1TiB (K, M, G, T are the same binary units; KB, MB, GB, TB are powers of 1000).
             """,
         subcommands: [Create.self, Resize.self, Show.self, SetMetadata.self, Delete.self, List.self, Ranges.self,
-                      Import.self, Export.self])
+                      Import.self, Export.self, Serve.self])
 
     struct Create: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Create a disk that reads as zeros (3-63 of a-z 0-9 and single hyphens).")

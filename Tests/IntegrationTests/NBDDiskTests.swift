@@ -114,6 +114,31 @@ import Testing
         }
     }
 
+    /// `atrest disk serve` (the CLI's saved login) serves a disk to qemu-io.
+    @Test func theCLIServesADisk() async throws {
+        let cluster = try LocalCluster.blobCluster()
+        defer { cluster.stop() }
+        try await cluster.waitForWorkers(count: 2)
+        _ = try await cluster.bootstrapUsers()
+        let env = ["ATREST_CONFIG": "\(cluster.root)/cli/config.json"]
+        let secretFile = "\(cluster.root)/alice.secret"
+        try "alice-secret-123456".write(toFile: secretFile, atomically: true, encoding: .utf8)
+        let endpoint = ["--endpoint", cluster.frontDoor.endpoint]
+        #expect(try await runTool("atrest", ["login", "--tenant", "t1", "--user", "alice", "--secret-file", secretFile] + endpoint, environment: env).status == 0)
+        #expect(try await runTool("atrest", ["account", "create", "serve-acct"] + endpoint, environment: env).status == 0)
+        #expect(try await runTool("atrest", ["disk", "create", "serve-acct/small", "--size", "4MiB"] + endpoint, environment: env).status == 0)
+        let serving = try ServiceProcess("atrest", ["disk", "serve", "serve-acct/small", "--listen", "127.0.0.1:0"] + endpoint, environment: env)
+        defer { _ = serving.terminate() }
+        let uri = serving.endpoint
+        #expect(uri.hasSuffix("/serve-acct/small"), "\(serving.fields)")
+        let written = try await tool("qemu-io", ["-f", "raw", "-c", "write -P 0x5a 4096 64k", "-c", "read -P 0x5a 4096 64k", "-c", "read -P 0 0 4096", uri],
+                                     in: cluster.root)
+        #expect(!written.stdout.contains("Pattern verification failed"), "\(written.transcript)")
+        let token = try await cluster.token(tenant: "t1", "alice", "alice-secret-123456")
+        let pages = try await DiskClient(ServiceClient(rpc: cluster.client, token: token), account: "serve-acct").getPages("small", offset: 4096, length: 65536)
+        #expect(pages == [UInt8](repeating: 0x5a, count: 65536))
+    }
+
     @discardableResult
     func tool(_ name: String, _ arguments: [String], in directory: String) async throws -> ClientTools.Output {
         let path = "/usr/bin/\(name)"
