@@ -13,6 +13,10 @@ public struct NBDServerConfiguration: Sendable {
     public var maxInFlight: Int = 16
     /// Largest option data during the handshake (names are at most 4 KiB).
     public var maxOptionLength: Int = 16 << 10
+    /// Connections served at once; more are closed as soon as accepted.
+    /// Each connection's blocking reads and writes hold threads of their own
+    /// (AtRestSockets), so this bounds the gateway's threads too.
+    public var maxConnections: Int = 64
 
     public init() {}
 }
@@ -70,7 +74,9 @@ public final class NBDServer: Sendable {
                     }
                     guard let id = register(connection) else {
                         connection.close()
-                        break
+                        if state.withLock({ $0.stopped }) { break }
+                        logger.warning("nbd: refused \(connection.peer): \(configuration.maxConnections) connections already")
+                        continue
                     }
                     group.addTask {
                         await self.serve(connection)
@@ -96,7 +102,7 @@ public final class NBDServer: Sendable {
 
     private func register(_ connection: TCPConnection) -> Int? {
         state.withLock { state in
-            if state.stopped { return nil }
+            if state.stopped || state.connections.count >= configuration.maxConnections { return nil }
             state.nextID += 1
             state.connections[state.nextID] = connection
             return state.nextID

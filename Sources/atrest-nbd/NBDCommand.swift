@@ -28,6 +28,7 @@ struct NBDGatewayCommand: AsyncParsableCommand {
     var exports: [String] = []
     @Flag(help: "Serve every export read-only (writes, trims and write-zeroes get EPERM).") var readOnly = false
     @Option(help: "NBD requests served at once per connection.") var maxInFlight = 16
+    @Option(help: "NBD connections served at once (more are closed when accepted).") var maxConnections = 64
     @Option(help: "Seconds each front-door call may take, retries included.") var timeout: Double = 30
     @Option(help: "CURVE public key (Z85) of the front door; enables CURVE (needs --curve-key-file).") var frontdoorServerKey: String?
     @OptionGroup var curveClient: CurveClientOptions
@@ -39,6 +40,7 @@ struct NBDGatewayCommand: AsyncParsableCommand {
         guard Set(exports).count == exports.count else { throw ValidationError("an --export is given twice") }
         _ = try ListenAddress.parse(listen)
         guard (1...1024).contains(maxInFlight) else { throw ValidationError("--max-in-flight must be 1-1024") }
+        guard (1...200).contains(maxConnections) else { throw ValidationError("--max-connections must be 1-200") }
         guard timeout > 0, timeout <= 3600 else { throw ValidationError("--timeout must be 0-3600 s") }
     }
 
@@ -66,6 +68,7 @@ struct NBDGatewayCommand: AsyncParsableCommand {
         let listener = try TCPListener(host: host, port: port)
         var limits = NBDServerConfiguration()
         limits.maxInFlight = maxInFlight
+        limits.maxConnections = maxConnections
         let server = NBDServer(listener: listener, exports: served, configuration: limits, logger: logger)
         let ready = "ready atrest-nbd endpoint=nbd://\(ListenAddress.format(host: host, port: listener.port)) frontdoor=\(endpoint) exports=\(exports.joined(separator: ","))"
         try await ServiceMain.run([NBDGatewayService(server: server)], ready: ready, logger: logger)

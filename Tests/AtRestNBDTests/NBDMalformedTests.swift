@@ -152,6 +152,32 @@ import Testing
         }
     }
 
+    @Test func connectionsBeyondTheLimitAreClosedAndTheNextIsServed() async throws {
+        var limits = NBDServerConfiguration()
+        limits.maxConnections = 2
+        let fixture = try NBDFixture.start(configuration: limits)
+        let first = try await RawNBDClient.connect(port: fixture.port)
+        let second = try await RawNBDClient.connect(port: fixture.port)
+        #expect(try await first.go("scratch") == 16 << 20)
+        // The third is closed at once (before or during its greeting).
+        let third = try await TCPConnection.connect(host: "127.0.0.1", port: fixture.port)
+        await #expect(throws: (any Error).self) { _ = try await third.readExactly(19) }
+        #expect(try await second.go("scratch") == 16 << 20)
+        try await first.connection.writeAll(NBDRequest(type: NBDCommand.disconnect.rawValue, handle: 1, offset: 0, length: 0).encoded())
+        #expect(await first.isClosedByServer())
+        // Once the first has gone, a new client is served (its slot is freed when its session ends).
+        var served = false
+        while !served {
+            let next = try await TCPConnection.connect(host: "127.0.0.1", port: fixture.port)
+            if let greeting = try? await next.readExactly(18) {
+                served = greeting == NBDWire.greeting()
+            }
+            next.close()
+        }
+        #expect(served)
+        await fixture.finish()
+    }
+
     @Test func stopAnswersRequestsInFlightAndEndsRun() async throws {
         let fixture = try NBDFixture.start()
         let client = try await RawNBDClient.connect(port: fixture.port)
