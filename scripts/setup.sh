@@ -22,7 +22,8 @@ if [ "${1:-}" = "--test" ]; then
   # and Debian's ceph-mon and ceph-osd do not depend on ceph-mgr (with its Python web stack)
   packages+=(ceph-mon ceph-osd)
   # Real NBD clients for the NBD gateway's tests (AtRestNBDTests, NBDDiskTests): qemu-img/qemu-io,
-  # nbdinfo/nbdcopy (libnbd-bin), nbdsh (python3-libnbd), nbdkit, and fio for benchmarks against an export
+  # nbdinfo/nbdcopy (libnbd-bin), nbdsh (python3-libnbd), nbdkit, and fio
+  # (load against an export by hand: fio --ioengine=nbd --uri=nbd://127.0.0.1:10809/ACCOUNT/DISK)
   packages+=(qemu-utils libnbd-bin python3-libnbd nbdkit fio)
 fi
 
