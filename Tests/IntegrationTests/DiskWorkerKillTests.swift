@@ -38,9 +38,7 @@ import Testing
     }
 
     func killUnderLoad(_ cluster: LocalCluster) async throws {
-        let victim = try cluster.addWorker("w-victim", credit: 4)
-        try cluster.addWorker("w-survivor", credit: 4)
-        try await cluster.waitForWorkers(["w-victim", "w-survivor"])
+        let victim = try await cluster.victimAndSurvivor()
         let metadata = try await cluster.bootstrap(accounts: ["acct-k"])["acct-k"]!
         let c = cluster.client
         _ = try await c.call(DiskMethod.createDisk.name, request: CreateDiskRequest(disk: "vm-disk", size: 1 << 20), as: DiskProperties.self, metadata: metadata)
@@ -68,14 +66,7 @@ import Testing
             }
         }
         // Kill once the victim has served writes and holds calls.
-        var inFlightAtKill: UInt32 = 0
-        for _ in 0..<600 {
-            let front = try await cluster.status(cluster.frontDoor.endpoint)
-            inFlightAtKill = front.workers.first { $0.name == "w-victim" }?.inFlight ?? 0
-            let served = try await cluster.status(cluster.workers["w-victim"]?.fields["status"] ?? "").figure("calls", label: "\(DiskMethod.putPages.name) OK")
-            if inFlightAtKill > 0, served > 20 { break }
-            try await Task.sleep(for: .milliseconds(10))
-        }
+        let inFlightAtKill = try await cluster.waitUntilVictimIsBusy(DiskMethod.putPages.name, served: 20)
         let beforeKill = state.acknowledged.withLock { $0.reduce(0) { $0 + Int($1) } }
         victim.kill()
         try await Task.sleep(for: .seconds(2))  // the writers carry on with the survivor
