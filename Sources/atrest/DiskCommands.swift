@@ -7,10 +7,8 @@ import Foundation
 struct DiskCommands: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "disk", abstract: "Disks: sparse page blobs of a fixed size (pages, names and metadata encrypted at rest).",
-        discussion: """
-            A disk is named ACCOUNT/DISK (or DISK with --account or $ATREST_ACCOUNT). Sizes take a unit:
-            512, 4KiB, 64MiB, 10GiB, 1TiB (K, M, G, T are the same binary units; KB, MB, GB, TB are powers of 1000).
-            """,
+        discussion: "A disk is named ACCOUNT/DISK (or DISK with --account or $ATREST_ACCOUNT). Sizes take a unit: "
+            + "512, 4KiB, 64MiB, 10GiB, 1TiB (K, M, G, T are the same binary units; KB, MB, GB, TB are powers of 1000).",
         subcommands: [Create.self, Resize.self, Show.self, SetMetadata.self, Delete.self, List.self, Ranges.self,
                       Import.self, Export.self, Serve.self])
 
@@ -112,10 +110,8 @@ struct DiskCommands: AsyncParsableCommand {
     struct Import: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Copy a local file (a raw image) into a disk from offset 0; all-zero 4 KiB runs are not sent (sparse).",
-            discussion: """
-                Into an existing disk (at least the file's size) the zero runs are cleared, so the disk's first bytes equal the
-                file; bytes beyond the file stay. With --create a new disk of the file's size (rounded up to 512) is made first.
-                """)
+            discussion: "Into an existing disk (at least the file's size) the zero runs are cleared, so the disk's first bytes equal "
+                + "the file; bytes beyond the file stay. With --create a new disk of the file's size (rounded up to 512) is made first.")
         @Argument(help: "Local file.") var file: String
         @Argument(help: "ACCOUNT/DISK.") var disk: String
         @Flag(help: "Create the disk first, of the file's size (it must not exist).") var create = false

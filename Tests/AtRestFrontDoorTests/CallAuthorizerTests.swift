@@ -74,6 +74,25 @@ import AtRestTokens
         }
     }
 
+    /// Disks: readers list, show, read pages and list page ranges; every other disk method needs the owner.
+    @Test func diskReaderMayReadPagesButNotWriteThem() throws {
+        let reader = try token(roles: ["accountReader:acct-1"])
+        let owner = try token(roles: ["accountOwner:acct-1"])
+        #expect(DiskMethod.readerMethods == [DiskMethod.listDisks.name, DiskMethod.getDiskProperties.name, DiskMethod.getPages.name,
+                                             DiskMethod.listPageRanges.name])
+        for method in DiskMethod.all.map(\.name) {
+            var asReader = header(method, token: reader), asOwner = header(method, token: owner)
+            #expect(authorizer.admit(&asOwner) == nil, "\(method)")
+            let refused = authorizer.admit(&asReader)
+            if DiskMethod.readerMethods.contains(method) {
+                #expect(refused == nil, "\(method)")
+            } else {
+                #expect(refused?.code == .permissionDenied && refused?.message.contains("needs the accountOwner role") == true, "\(method)")
+                #expect(asReader.accountContext == nil)
+            }
+        }
+    }
+
     @Test func registryOwnerNeedsNoRole() throws {
         var h = header(BlobMethod.put.name, token: try token(subject: "creator"))
         #expect(authorizer.admit(&h) == nil)

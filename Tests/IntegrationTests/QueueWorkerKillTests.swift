@@ -29,9 +29,7 @@ import Testing
     }
 
     func killUnderLoad(_ cluster: LocalCluster) async throws {
-        let victim = try cluster.addWorker("w-victim", credit: 4)
-        try cluster.addWorker("w-survivor", credit: 4)
-        try await cluster.waitForWorkers(["w-victim", "w-survivor"])
+        let victim = try await cluster.victimAndSurvivor()
         let metadata = try await cluster.bootstrap(accounts: ["acct-k"])["acct-k"]!
         let c = cluster.client
         _ = try await queueCall(c, QueueMethod.createQueue, QueueRequest(queue: "jobs"), metadata)
@@ -67,14 +65,7 @@ import Testing
             }
         }
         // Kill once the victim has served puts and holds calls.
-        var inFlightAtKill: UInt32 = 0
-        for _ in 0..<600 {
-            let front = try await cluster.status(cluster.frontDoor.endpoint)
-            inFlightAtKill = front.workers.first { $0.name == "w-victim" }?.inFlight ?? 0
-            let served = try await cluster.status(cluster.workers["w-victim"]?.fields["status"] ?? "").figure("calls", label: "\(QueueMethod.putMessage.name) OK")
-            if inFlightAtKill > 0, served > 20 { break }
-            try await Task.sleep(for: .milliseconds(10))
-        }
+        let inFlightAtKill = try await cluster.waitUntilVictimIsBusy(QueueMethod.putMessage.name, served: 20)
         let beforeKill = seen.acknowledged.withLock { $0.count }
         victim.kill()
         try await Task.sleep(for: .seconds(2))  // the load carries on with the survivor

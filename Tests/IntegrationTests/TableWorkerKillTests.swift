@@ -23,9 +23,7 @@ import Testing
     }
 
     func killUnderBatches(_ cluster: LocalCluster) async throws {
-        let victim = try cluster.addWorker("w-victim", credit: 4)
-        try cluster.addWorker("w-survivor", credit: 4)
-        try await cluster.waitForWorkers(["w-victim", "w-survivor"])
+        let victim = try await cluster.victimAndSurvivor()
         let metadata = try await cluster.bootstrap(accounts: ["acct-b"])["acct-b"]!
         let c = cluster.client
         _ = try await queueCall(c, TableMethod.createTable, TableRequest(table: "ledger"), metadata)
@@ -57,14 +55,7 @@ import Testing
             }
         }
         // Kill once the victim has served batches and holds some.
-        var inFlightAtKill: UInt32 = 0
-        for _ in 0..<600 {
-            let front = try await cluster.status(cluster.frontDoor.endpoint)
-            inFlightAtKill = front.workers.first { $0.name == "w-victim" }?.inFlight ?? 0
-            let served = try await cluster.status(cluster.workers["w-victim"]?.fields["status"] ?? "").figure("calls", label: "\(TableMethod.executeBatch.name) OK")
-            if inFlightAtKill > 0, served > 5 { break }
-            try await Task.sleep(for: .milliseconds(10))
-        }
+        let inFlightAtKill = try await cluster.waitUntilVictimIsBusy(TableMethod.executeBatch.name, served: 5)
         let beforeKill = seen.acknowledged.withLock { $0.count }
         victim.kill()
         try await Task.sleep(for: .seconds(2))  // the writers carry on with the survivor
