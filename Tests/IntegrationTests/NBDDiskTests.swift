@@ -1,4 +1,5 @@
 import AtRestClient
+import AtRestIdentity
 import AtRestTesting
 import AtRestWire
 import Foundation
@@ -102,6 +103,31 @@ import Testing
         try await disks.create("vm-disk", size: 1 << 20)
         let again = try await tool("nbdinfo", ["--size", uri], in: work)
         #expect(again.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == String(1 << 20))
+
+        // A reader of the account behind a gateway: reads work, a write gets EPERM (the front door's PERMISSION_DENIED).
+        _ = try await cluster.adminIdentity().createUser(tenant: "t1", name: "carol", secret: "carol-secret-123456")
+        _ = try await cluster.adminIdentity().grantRole(IdentityRoleRequest(tenant: "t1", name: "carol", role: "accountReader:nbd-acct"))
+        try "carol-secret-123456".write(toFile: "\(work)/carol.secret", atomically: true, encoding: .utf8)
+        let readerGateway = try ServiceProcess("atrest-nbd", [
+            "--endpoint", cluster.frontDoor.endpoint, "--tenant", "t1", "--user", "carol", "--secret-file", "\(work)/carol.secret",
+            "--listen", "127.0.0.1:0", "--export", "nbd-acct/vm-disk",
+        ])
+        defer { _ = readerGateway.terminate() }
+        let readerScript = """
+        import errno, nbd, sys
+        h = nbd.NBD()
+        h.connect_uri(sys.argv[1])
+        assert h.pread(4096, 0) == bytes(4096)
+        try:
+            h.pwrite(bytes(512), 0)
+        except nbd.Error as e:
+            print("errno", e.errno)
+            sys.exit(0 if e.errno in (errno.EPERM, "EPERM") else 2)
+        sys.exit(1)
+        """
+        try readerScript.write(toFile: "\(work)/reader.py", atomically: true, encoding: .utf8)
+        let asReader = try await ClientTools.run("/usr/bin/python3", ["\(work)/reader.py", "\(readerGateway.endpoint)/nbd-acct/vm-disk"], in: work)
+        #expect(asReader.status == 0, "\(asReader.transcript)")
 
         // No plaintext at rest: no file under the cluster's data directories holds a marker
         // (the test's own images under nbd-work are left out).
