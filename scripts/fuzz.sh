@@ -12,6 +12,8 @@
 #   scripts/fuzz.sh                      build, run every target 60 s
 #   scripts/fuzz.sh fuzz-wire --seconds 600
 #   scripts/fuzz.sh --build-only         build only (prints the build time)
+#   scripts/fuzz.sh --seeds              rewrite the seeds in Fuzz/corpus/<target>/seed-*
+#                                        from the real encoders (each target's seeds())
 #   scripts/fuzz.sh --list               the target names
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -19,11 +21,13 @@ cd "$(dirname "$0")/.."
 targets=(fuzz-envelope fuzz-wire fuzz-token fuzz-object fuzz-records fuzz-filter fuzz-audit fuzz-provider-state fuzz-keyfiles)
 seconds=60
 build_only=0
+write_seeds=0
 selected=()
 while [ $# -gt 0 ]; do
     case "$1" in
         --seconds) seconds="$2"; shift 2 ;;
         --build-only) build_only=1; shift ;;
+        --seeds) write_seeds=1; shift ;;
         --list) printf '%s\n' "${targets[@]}"; exit 0 ;;
         -h|--help) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         fuzz-*) selected+=("$1"); shift ;;
@@ -31,6 +35,7 @@ while [ $# -gt 0 ]; do
     esac
 done
 [ ${#selected[@]} -gt 0 ] || selected=("${targets[@]}")
+[ "$seconds" -gt 0 ] 2>/dev/null || { echo "fuzz.sh: --seconds needs a positive number" >&2; exit 2; }
 for target in "${selected[@]}"; do
     [[ " ${targets[*]} " == *" $target "* ]] || { echo "fuzz.sh: no target '$target' (try --list)" >&2; exit 2; }
 done
@@ -58,6 +63,15 @@ echo "fuzz.sh: built ${#selected[@]} target(s) in $(( $(date +%s) - start )) s"
 [ "$build_only" -eq 0 ] || exit 0
 
 bin="$(swift build "${flags[@]}" --show-bin-path)"
+if [ "$write_seeds" -eq 1 ]; then
+    for target in "${selected[@]}"; do
+        mkdir -p "Fuzz/corpus/$target"
+        rm -f "Fuzz/corpus/$target"/seed-*
+        ATREST_FUZZ_SEEDS="Fuzz/corpus/$target" "$bin/$target"
+        echo "fuzz.sh: $target: $(ls "Fuzz/corpus/$target" | wc -l) inputs in Fuzz/corpus/$target"
+    done
+    exit 0
+fi
 status=0
 for target in "${selected[@]}"; do
     mkdir -p "$work/$target" "$scratch/findings/$target"

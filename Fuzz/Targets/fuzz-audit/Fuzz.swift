@@ -56,6 +56,21 @@ func chained(_ text: [UInt8]) throws(VaultError) -> [UInt8] {
     return out
 }
 
+/// Seeds made by the real encoders (Fuzz/corpus/fuzz-audit, scripts/fuzz.sh --seeds).
+func seeds() throws -> [[UInt8]] {
+    let entries = (1...3).map { seq in
+        AuditEntry(seq: UInt64(seq), time: 1_800_000_000 + Int64(seq), callID: [UInt8](repeating: UInt8(seq), count: 16),
+                   principalID: "u1", tenantID: "t1", operation: seq == 2 ? AuditEntry.gapOperation : "Wrap",
+                   key: KeyRef(provider: "managed", keyID: "t1/k1", version: 1), result: "OK", detail: "seed \(seq)")
+    }
+    let lines = Array(entries.map(\.line).joined(separator: "\n").utf8)
+    let log = try chained(lines)
+    let lastHash = Array(log.split(separator: 0x0a).last!.split(separator: 0x09).last!)
+    let anchor = "3\t" + String(decoding: lastHash, as: UTF8.self)
+    let mac = Hex.encode(try VaultCrypto.hmacSHA256(key: chainKey, Array("anchor\t\(anchor)".utf8)))
+    return [[0] + log, [1] + Array("\(anchor)\t\(mac)\n".utf8), [2] + lines]
+}
+
 /// An invariant: a failure stops the run with its message (`precondition`
 /// prints none in -O builds); a throw from the condition is passed on.
 func check(_ condition: @autoclosure () throws -> Bool, _ message: @autoclosure () -> String = "invariant broken") rethrows {
@@ -63,7 +78,17 @@ func check(_ condition: @autoclosure () throws -> Bool, _ message: @autoclosure 
 }
 
 // SwiftPM links this file's top-level code as `main` (libFuzzer's own main
-// is dropped), so it hands the command line to libFuzzer's driver.
+// is dropped), so it hands the command line to libFuzzer's driver; with
+// ATREST_FUZZ_SEEDS=<dir> it writes its seeds there instead (scripts/fuzz.sh --seeds).
+if let directory = getenv("ATREST_FUZZ_SEEDS") {
+    for (index, seed) in try! seeds().enumerated() {
+        guard let file = fopen(String(cString: directory) + "/seed-\(index)", "w"), fwrite(seed, 1, seed.count, file) == seed.count else {
+            fatalError("cannot write seed \(index)")
+        }
+        fclose(file)
+    }
+    exit(0)
+}
 var argumentCount = CommandLine.argc
 var argumentValues = Optional(CommandLine.unsafeArgv)
 exit(LLVMFuzzerRunDriver(&argumentCount, &argumentValues, fuzzOne))

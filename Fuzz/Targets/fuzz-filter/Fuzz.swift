@@ -47,6 +47,13 @@ func entity(from bytes: [UInt8]) -> TableEntity {
     ], etag: "", timestamp: word)
 }
 
+/// Seeds made by the real encoders (Fuzz/corpus/fuzz-filter, scripts/fuzz.sh --seeds).
+func seeds() throws -> [[UInt8]] {
+    ["PartitionKey eq 'p1' and RowKey gt 'a'", "Age ge 30 and not (Name eq 'O''Hara') or Big lt 5000000000L",
+     "Born lt datetime'2026-01-02T03:04:05.123456Z' and Id eq guid'01234567-89ab-cdef-0123-456789abcdef'",
+     "Blob eq X'cafe' or Score le -2.5e1 or Active eq true", "2026-12-04T11:50:00+01:00"].map { Array($0.utf8) }
+}
+
 /// An invariant: a failure stops the run with its message (`precondition`
 /// prints none in -O builds); a throw from the condition is passed on.
 func check(_ condition: @autoclosure () throws -> Bool, _ message: @autoclosure () -> String = "invariant broken") rethrows {
@@ -54,7 +61,17 @@ func check(_ condition: @autoclosure () throws -> Bool, _ message: @autoclosure 
 }
 
 // SwiftPM links this file's top-level code as `main` (libFuzzer's own main
-// is dropped), so it hands the command line to libFuzzer's driver.
+// is dropped), so it hands the command line to libFuzzer's driver; with
+// ATREST_FUZZ_SEEDS=<dir> it writes its seeds there instead (scripts/fuzz.sh --seeds).
+if let directory = getenv("ATREST_FUZZ_SEEDS") {
+    for (index, seed) in try! seeds().enumerated() {
+        guard let file = fopen(String(cString: directory) + "/seed-\(index)", "w"), fwrite(seed, 1, seed.count, file) == seed.count else {
+            fatalError("cannot write seed \(index)")
+        }
+        fclose(file)
+    }
+    exit(0)
+}
 var argumentCount = CommandLine.argc
 var argumentValues = Optional(CommandLine.unsafeArgv)
 exit(LLVMFuzzerRunDriver(&argumentCount, &argumentValues, fuzzOne))

@@ -53,6 +53,17 @@ func fuzzOne(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
     return 0
 }
 
+/// Seeds made by the real encoders (Fuzz/corpus/fuzz-keyfiles, scripts/fuzz.sh --seeds).
+func seeds() throws -> [[UInt8]] {
+    let pair = try CurveKeyPair.generate()
+    let other = try CurveKeyPair.generate()
+    return [
+        [0] + Array("public=\(pair.publicKey)\nsecret=\(pair.exportSecretKey())\n".utf8),
+        [1] + Array("# clients\n\(pair.publicKey)\n  \(other.publicKey) laptop\n".utf8),
+        [2] + Array("  s3cr3t-value-from-bootstrap\n".utf8),
+    ]
+}
+
 /// An invariant: a failure stops the run with its message (`precondition`
 /// prints none in -O builds); a throw from the condition is passed on.
 func check(_ condition: @autoclosure () throws -> Bool, _ message: @autoclosure () -> String = "invariant broken") rethrows {
@@ -60,7 +71,17 @@ func check(_ condition: @autoclosure () throws -> Bool, _ message: @autoclosure 
 }
 
 // SwiftPM links this file's top-level code as `main` (libFuzzer's own main
-// is dropped), so it hands the command line to libFuzzer's driver.
+// is dropped), so it hands the command line to libFuzzer's driver; with
+// ATREST_FUZZ_SEEDS=<dir> it writes its seeds there instead (scripts/fuzz.sh --seeds).
+if let directory = getenv("ATREST_FUZZ_SEEDS") {
+    for (index, seed) in try! seeds().enumerated() {
+        guard let file = fopen(String(cString: directory) + "/seed-\(index)", "w"), fwrite(seed, 1, seed.count, file) == seed.count else {
+            fatalError("cannot write seed \(index)")
+        }
+        fclose(file)
+    }
+    exit(0)
+}
 var argumentCount = CommandLine.argc
 var argumentValues = Optional(CommandLine.unsafeArgv)
 exit(LLVMFuzzerRunDriver(&argumentCount, &argumentValues, fuzzOne))

@@ -71,6 +71,26 @@ func manifest(_ bytes: [UInt8]) throws {
 }
 
 
+/// Seeds made by the real encoders (Fuzz/corpus/fuzz-object, scripts/fuzz.sh --seeds).
+func seeds() throws -> [[UInt8]] {
+    var out: [[UInt8]] = []
+    for size in [0, 100, 70_000] {
+        let metadata = ObjectMetadata(name: "object-\(size)", userMetadata: ["owner": "fuzz"], contentType: "text/plain")
+        let sealed = try ObjectFormat.seal([UInt8](repeating: 0x61, count: size), metadata: metadata, accountKey: accountKey, context: context)
+        out.append([0] + sealed)
+        if size == 0 {
+            out.append([1] + Array(sealed.prefix(try ObjectHeader.fixedLength(fromPreamble: sealed))))
+            out.append([2] + (try metadata.encode()))
+        }
+    }
+    let entry = BlockManifest.Entry(blockID: [1, 2], length: 4096, headerHash: [UInt8](repeating: 3, count: 32),
+                                    contentHash: [UInt8](repeating: 4, count: 32), file: "s-00ff-0001")
+    out.append([3] + (try BlockManifest(entries: [entry, entry]).encode()))
+    out.append([3] + (try BlockManifest(version: 1, commitID: "0123456789abcdef", entries: [entry]).encode()))
+    out.append([4] + Array("plaintext".utf8))
+    return out
+}
+
 /// An invariant: a failure stops the run with its message (`precondition`
 /// prints none in -O builds); a throw from the condition is passed on.
 func check(_ condition: @autoclosure () throws -> Bool, _ message: @autoclosure () -> String = "invariant broken") rethrows {
@@ -78,7 +98,17 @@ func check(_ condition: @autoclosure () throws -> Bool, _ message: @autoclosure 
 }
 
 // SwiftPM links this file's top-level code as `main` (libFuzzer's own main
-// is dropped), so it hands the command line to libFuzzer's driver.
+// is dropped), so it hands the command line to libFuzzer's driver; with
+// ATREST_FUZZ_SEEDS=<dir> it writes its seeds there instead (scripts/fuzz.sh --seeds).
+if let directory = getenv("ATREST_FUZZ_SEEDS") {
+    for (index, seed) in try! seeds().enumerated() {
+        guard let file = fopen(String(cString: directory) + "/seed-\(index)", "w"), fwrite(seed, 1, seed.count, file) == seed.count else {
+            fatalError("cannot write seed \(index)")
+        }
+        fclose(file)
+    }
+    exit(0)
+}
 var argumentCount = CommandLine.argc
 var argumentValues = Optional(CommandLine.unsafeArgv)
 exit(LLVMFuzzerRunDriver(&argumentCount, &argumentValues, fuzzOne))

@@ -32,6 +32,16 @@ func fuzzOne(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
     return 0
 }
 
+/// Seeds made by the real encoders (Fuzz/corpus/fuzz-provider-state, scripts/fuzz.sh --seeds).
+func seeds() throws -> [[UInt8]] {
+    var one = StoredKey(id: "t1/k1", versions: [SecretBytes([UInt8](repeating: 1, count: 32))])
+    one.createdAt = 1_800_000_000
+    var two = StoredKey(id: "t2/k2", versions: [SecretBytes([UInt8](repeating: 2, count: 32)), SecretBytes([UInt8](repeating: 3, count: 32))])
+    two.rotationDays = 90
+    return [StateCoding.encode([:]), StateCoding.encode([one.id: one]), StateCoding.encode([one.id: one, two.id: two])]
+        .map { $0.withUnsafeBytes { Array($0) } }
+}
+
 /// An invariant: a failure stops the run with its message (`precondition`
 /// prints none in -O builds); a throw from the condition is passed on.
 func check(_ condition: @autoclosure () throws -> Bool, _ message: @autoclosure () -> String = "invariant broken") rethrows {
@@ -39,7 +49,17 @@ func check(_ condition: @autoclosure () throws -> Bool, _ message: @autoclosure 
 }
 
 // SwiftPM links this file's top-level code as `main` (libFuzzer's own main
-// is dropped), so it hands the command line to libFuzzer's driver.
+// is dropped), so it hands the command line to libFuzzer's driver; with
+// ATREST_FUZZ_SEEDS=<dir> it writes its seeds there instead (scripts/fuzz.sh --seeds).
+if let directory = getenv("ATREST_FUZZ_SEEDS") {
+    for (index, seed) in try! seeds().enumerated() {
+        guard let file = fopen(String(cString: directory) + "/seed-\(index)", "w"), fwrite(seed, 1, seed.count, file) == seed.count else {
+            fatalError("cannot write seed \(index)")
+        }
+        fclose(file)
+    }
+    exit(0)
+}
 var argumentCount = CommandLine.argc
 var argumentValues = Optional(CommandLine.unsafeArgv)
 exit(LLVMFuzzerRunDriver(&argumentCount, &argumentValues, fuzzOne))

@@ -78,6 +78,25 @@ func decode(_ kind: Int, _ bytes: [UInt8]) throws {
 }
 
 
+/// Seeds made by the real encoders (Fuzz/corpus/fuzz-records, scripts/fuzz.sh --seeds).
+func seeds() throws -> [[UInt8]] {
+    let message = MessageRecord(id: [UInt8](repeating: 1, count: 16), insertionTime: 1_800_000_000_000, expirationTime: 1_800_000_600_000,
+                                nextVisibleTime: 1_800_000_030_000, dequeueCount: 2, receiptSecret: [UInt8](repeating: 2, count: 16),
+                                body: Array("hello".utf8))
+    let queue = QueueRecord(id: [UInt8](repeating: 3, count: 16), creationTime: 1_800_000_000_000, name: "orders", metadata: ["team": "a"])
+    let table = TableRecord(id: [UInt8](repeating: 4, count: 16), creationTime: 1_800_000_000_000, name: "Customers")
+    let entity = try EntityRecord.encode(TableEntity(partitionKey: "p1", rowKey: "r1", properties: [
+        "Name": .string("Ann"), "Age": .int32(31), "Big": .int64(1 << 40), "Score": .double(2.5), "Active": .bool(true),
+        "Born": .datetime(640_000_000_000_000), "Id": .guid([UInt8](repeating: 5, count: 16)), "Blob": .binary([0xca, 0xfe]),
+    ], etag: String(repeating: "ab", count: 16), timestamp: 1_800_000_000_000_000))
+    return [
+        [0] + (try SealedRecord.seal(entity, context: context, map: map, key: "k", accountKey: accountKey)),
+        [0] + (try SealedRecord.seal(message.encoded, context: context, map: map, key: "k", accountKey: accountKey)),
+        [1] + message.encoded, [2] + (try queue.encoded), [3] + (try table.encoded), [4] + entity,
+        [5] + Array("record".utf8), [6] + entity, [7] + Array(message.popReceipt.utf8),
+    ]
+}
+
 /// An invariant: a failure stops the run with its message (`precondition`
 /// prints none in -O builds); a throw from the condition is passed on.
 func check(_ condition: @autoclosure () throws -> Bool, _ message: @autoclosure () -> String = "invariant broken") rethrows {
@@ -85,7 +104,17 @@ func check(_ condition: @autoclosure () throws -> Bool, _ message: @autoclosure 
 }
 
 // SwiftPM links this file's top-level code as `main` (libFuzzer's own main
-// is dropped), so it hands the command line to libFuzzer's driver.
+// is dropped), so it hands the command line to libFuzzer's driver; with
+// ATREST_FUZZ_SEEDS=<dir> it writes its seeds there instead (scripts/fuzz.sh --seeds).
+if let directory = getenv("ATREST_FUZZ_SEEDS") {
+    for (index, seed) in try! seeds().enumerated() {
+        guard let file = fopen(String(cString: directory) + "/seed-\(index)", "w"), fwrite(seed, 1, seed.count, file) == seed.count else {
+            fatalError("cannot write seed \(index)")
+        }
+        fclose(file)
+    }
+    exit(0)
+}
 var argumentCount = CommandLine.argc
 var argumentValues = Optional(CommandLine.unsafeArgv)
 exit(LLVMFuzzerRunDriver(&argumentCount, &argumentValues, fuzzOne))

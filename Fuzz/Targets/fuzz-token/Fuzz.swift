@@ -77,6 +77,13 @@ func verify(_ token: String) {
 }
 
 
+/// Seeds made by the real encoders (Fuzz/corpus/fuzz-token, scripts/fuzz.sh --seeds).
+func seeds() throws -> [[UInt8]] {
+    let token = try CompactJWS.sign(validClaims, kid: "fuzz", key: key)
+    let claims = try JSONEncoder().encode(validClaims)
+    return [[0] + Array(token.utf8), [1] + Array(claims), [2] + Array(#"{"alg":"EdDSA","typ":"JWT","kid":"fuzz"}"#.utf8)]
+}
+
 /// An invariant: a failure stops the run with its message (`precondition`
 /// prints none in -O builds); a throw from the condition is passed on.
 func check(_ condition: @autoclosure () throws -> Bool, _ message: @autoclosure () -> String = "invariant broken") rethrows {
@@ -84,7 +91,17 @@ func check(_ condition: @autoclosure () throws -> Bool, _ message: @autoclosure 
 }
 
 // SwiftPM links this file's top-level code as `main` (libFuzzer's own main
-// is dropped), so it hands the command line to libFuzzer's driver.
+// is dropped), so it hands the command line to libFuzzer's driver; with
+// ATREST_FUZZ_SEEDS=<dir> it writes its seeds there instead (scripts/fuzz.sh --seeds).
+if let directory = getenv("ATREST_FUZZ_SEEDS") {
+    for (index, seed) in try! seeds().enumerated() {
+        guard let file = fopen(String(cString: directory) + "/seed-\(index)", "w"), fwrite(seed, 1, seed.count, file) == seed.count else {
+            fatalError("cannot write seed \(index)")
+        }
+        fclose(file)
+    }
+    exit(0)
+}
 var argumentCount = CommandLine.argc
 var argumentValues = Optional(CommandLine.unsafeArgv)
 exit(LLVMFuzzerRunDriver(&argumentCount, &argumentValues, fuzzOne))

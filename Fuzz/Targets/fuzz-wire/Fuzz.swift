@@ -2,7 +2,7 @@
 // (docs/FUZZING.md). Byte 0 picks the message type (the contract's
 // messages, then the services' private state messages, decoded as fields);
 // the rest is decoded as that type. Invariants: decoding throws only
-// WireError; a decoded value re-encodes without error; decoding that
+// AtRestWire's error types (WireError, RPCStatus, VaultError); a decoded value re-encodes without error; decoding that
 // encoding and encoding again gives the same bytes.
 import CFuzzDriver
 import Glibc
@@ -32,7 +32,8 @@ func roundTrip<T: WireMessage>(_: T.Type, _ body: UnsafeRawBufferPointer) {
     let value: T
     do {
         value = try T(serialized: body)
-    } catch is WireError {
+    } catch is WireError, is RPCStatus, is VaultError {
+        // The mapping's own checks (a request without its required part) throw the contract's error types.
         return
     } catch {
         fatalError("\(T.protoName): decoding threw \(type(of: error)), not WireError: \(error)")
@@ -64,6 +65,13 @@ func roundTripFields(_ name: String, _ body: UnsafeRawBufferPointer) {
     }
 }
 
+/// Seeds made by the real encoders (Fuzz/corpus/fuzz-wire, scripts/fuzz.sh --seeds).
+func seeds() throws -> [[UInt8]] {
+    try WireSample.contract.enumerated().map { index, type in
+        [UInt8(index)] + (try ProtobufCCodec.pack(try WireSample.fields(type.protoName), messageNamed: type.protoName))
+    }
+}
+
 /// An invariant: a failure stops the run with its message (`precondition`
 /// prints none in -O builds); a throw from the condition is passed on.
 func check(_ condition: @autoclosure () throws -> Bool, _ message: @autoclosure () -> String = "invariant broken") rethrows {
@@ -71,7 +79,17 @@ func check(_ condition: @autoclosure () throws -> Bool, _ message: @autoclosure 
 }
 
 // SwiftPM links this file's top-level code as `main` (libFuzzer's own main
-// is dropped), so it hands the command line to libFuzzer's driver.
+// is dropped), so it hands the command line to libFuzzer's driver; with
+// ATREST_FUZZ_SEEDS=<dir> it writes its seeds there instead (scripts/fuzz.sh --seeds).
+if let directory = getenv("ATREST_FUZZ_SEEDS") {
+    for (index, seed) in try! seeds().enumerated() {
+        guard let file = fopen(String(cString: directory) + "/seed-\(index)", "w"), fwrite(seed, 1, seed.count, file) == seed.count else {
+            fatalError("cannot write seed \(index)")
+        }
+        fclose(file)
+    }
+    exit(0)
+}
 var argumentCount = CommandLine.argc
 var argumentValues = Optional(CommandLine.unsafeArgv)
 exit(LLVMFuzzerRunDriver(&argumentCount, &argumentValues, fuzzOne))
