@@ -226,3 +226,28 @@ let package = Package(
             ]),
     ]
 )
+
+// --- Fuzz targets (docs/FUZZING.md): coverage-guided libFuzzer binaries, one
+// per parser facing the network or the disk. Declared only when ATREST_FUZZ=1
+// (scripts/fuzz.sh sets it and builds them with -sanitize=fuzzer,address in
+// .build-fuzz), so the normal build, its tests and CI never compile them.
+// They import the modules `@testable` (the fuzz build passes -enable-testing):
+// no parser gains public API for them. Nothing may depend on them.
+if Context.environment["ATREST_FUZZ"] == "1" {
+    // LLVMFuzzerRunDriver declared for Swift: SwiftPM links its own `main`
+    // into every executable, so each target's main hands over to libFuzzer.
+    package.targets.append(.target(name: "CFuzzDriver", path: "Fuzz/Targets/CFuzzDriver"))
+    let targets: [Target] = [
+        .executableTarget(name: "fuzz-envelope", dependencies: ["CFuzzDriver", "AtRestMessaging", "AtRestWire"], path: "Fuzz/Targets/fuzz-envelope"),
+        .executableTarget(name: "fuzz-wire", dependencies: ["CFuzzDriver", "AtRestWire", "AtRestWireTesting"], path: "Fuzz/Targets/fuzz-wire"),
+        .executableTarget(name: "fuzz-token", dependencies: ["CFuzzDriver", "AtRestTokens", "AtRestWire", "AtRestCrypto"], path: "Fuzz/Targets/fuzz-token"),
+        .executableTarget(name: "fuzz-object", dependencies: ["CFuzzDriver", "AtRestStorage", "AtRestCrypto"], path: "Fuzz/Targets/fuzz-object"),
+        .executableTarget(name: "fuzz-records", dependencies: ["CFuzzDriver", "AtRestStorage", "AtRestCrypto"], path: "Fuzz/Targets/fuzz-records"),
+        .executableTarget(name: "fuzz-filter", dependencies: ["CFuzzDriver", "AtRestStorage"], path: "Fuzz/Targets/fuzz-filter"),
+        .executableTarget(name: "fuzz-audit", dependencies: ["CFuzzDriver", "AtRestKeyVault", "AtRestWire", "AtRestCrypto"], path: "Fuzz/Targets/fuzz-audit"),
+        .executableTarget(name: "fuzz-provider-state", dependencies: ["CFuzzDriver", "KeyProviderKit", "AtRestCrypto"], path: "Fuzz/Targets/fuzz-provider-state"),
+        .executableTarget(name: "fuzz-keyfiles", dependencies: ["CFuzzDriver", "AtRestClient", "AtRestMessaging", "AtRestServiceKit"], path: "Fuzz/Targets/fuzz-keyfiles"),
+    ]
+    package.targets += targets
+    package.products += targets.map { .executable(name: $0.name, targets: [$0.name]) }
+}

@@ -37,8 +37,8 @@ public enum CurveKeyFile {
     }
 
     public static func readAllowList(_ path: String) throws -> Set<String> {
-        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
-            throw Failure(description: "cannot read CURVE allow file '\(path)'")
+        guard let text = text(of: path) else {
+            throw Failure(description: "cannot read CURVE allow file '\(path)' (missing, unreadable or not UTF-8)")
         }
         var keys = Set<String>()
         for (number, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
@@ -56,8 +56,8 @@ public enum CurveKeyFile {
     }
 
     private static func keyValues(_ path: String) throws -> [String: String] {
-        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
-            throw Failure(description: "cannot read CURVE key file '\(path)'")
+        guard let text = text(of: path) else {
+            throw Failure(description: "cannot read CURVE key file '\(path)' (missing, unreadable or not UTF-8)")
         }
         var fields: [String: String] = [:]
         for line in text.split(separator: "\n") {
@@ -65,5 +65,26 @@ public enum CurveKeyFile {
             fields[String(line[..<eq]).trimmingCharacters(in: .whitespaces)] = String(line[line.index(after: eq)...]).trimmingCharacters(in: .whitespaces)
         }
         return fields
+    }
+
+    /// The file's text; nil when it cannot be read, is larger than 1 MiB or is not UTF-8.
+    /// Read with read(2): Foundation's file readers leak on some inputs
+    /// (`FileManager.contents(atPath:)` 4 KiB on an empty file,
+    /// `String(contentsOfFile:encoding:)` on a file that is not UTF-8: found by fuzz-keyfiles).
+    private static func text(of path: String) -> String? {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let count = read(fd, &chunk, chunk.count)
+            if count < 0, errno == EINTR { continue }
+            guard count >= 0 else { return nil }
+            if count == 0 { break }
+            bytes += chunk[..<count]
+            guard bytes.count <= 1 << 20 else { return nil }
+        }
+        return String(validating: bytes, as: UTF8.self)
     }
 }

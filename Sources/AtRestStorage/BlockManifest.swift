@@ -68,6 +68,13 @@ struct BlockManifest: Equatable {
             entries.append(entry)
         }
         guard r.remaining == 0 else { throw StorageError.integrity("trailing bytes in block manifest") }
+        // `length` sums the entries: a list whose sum does not fit 64 bits is no object (found by fuzz-object).
+        var total: UInt64 = 0
+        for entry in entries {
+            let (sum, overflow) = total.addingReportingOverflow(entry.length)
+            guard !overflow else { throw StorageError.integrity("block manifest lengths add up to more than 2^64 bytes") }
+            total = sum
+        }
         return BlockManifest(version: version, commitID: commitID, entries: entries)
     }
 

@@ -103,7 +103,9 @@ import Testing
     /// (which import Testing) for tests alone.
     @Test func noServiceOrToolLinksTestSupport() {
         let support: Set<String> = ["AtRestTesting", "AtRestWireTesting", "AtRestTestTraits"]
-        for target in manifest.targets.values where target.kind != .testTarget && !support.contains(target.name) && target.name != "atrest-bench" {
+        // The fuzz targets are test tooling too (fuzz-wire decodes every contract message of WireSample).
+        for target in manifest.targets.values where target.kind != .testTarget && !support.contains(target.name) && target.name != "atrest-bench"
+            && !target.name.hasPrefix("fuzz-") {
             #expect(manifest.closure(of: target.name).isDisjoint(with: support), "\(target.name) links test support")
         }
         #expect(manifest.closure(of: "atrest-bench").isDisjoint(with: ["AtRestTestTraits"]), "atrest-bench links Testing through the traits")
@@ -128,9 +130,19 @@ import Testing
         #expect(nbd == ["AtRestSockets"], "the NBD protocol library links \(nbd.sorted())")
     }
 
+    /// (The fuzz targets' products are made from their target list, inside `if ATREST_FUZZ`.)
     @Test func everyExecutableIsAProduct() {
-        let executables = manifest.targets.values.filter { $0.kind == .executableTarget }.map(\.name)
+        let executables = manifest.targets.values.filter { $0.kind == .executableTarget && !$0.name.hasPrefix("fuzz-") }.map(\.name)
         #expect(Set(executables).subtracting(manifest.executableProducts).sorted() == [])
+    }
+
+    /// The fuzz targets (docs/FUZZING.md) are leaves: nothing links them or their driver shim.
+    @Test func nothingLinksAFuzzTarget() {
+        let fuzz = Set(manifest.targets.keys.filter { $0.hasPrefix("fuzz-") }).union(["CFuzzDriver"])
+        #expect(fuzz.count == 10, "fuzz targets not read from Package.swift")
+        for target in manifest.targets.values where !fuzz.contains(target.name) {
+            #expect(target.dependencies.isDisjoint(with: fuzz), "\(target.name) links a fuzz target")
+        }
     }
 
     @Test func noModuleImportsAModuleItDoesNotDeclare() throws {

@@ -84,7 +84,9 @@ struct PackageManifest {
     /// The local modules the Swift files of `target` import (any access
     /// level, `@testable` included).
     func imports(of target: Target) throws -> Set<String> {
-        let folder = root.appendingPathComponent(target.kind == .testTarget ? "Tests" : "Sources").appendingPathComponent(target.name)
+        // Fuzz targets live in Fuzz/Targets (docs/FUZZING.md).
+        let parent = target.kind == .testTarget ? "Tests" : target.name.hasPrefix("fuzz-") || target.name == "CFuzzDriver" ? "Fuzz/Targets" : "Sources"
+        let folder = root.appendingPathComponent(parent).appendingPathComponent(target.name)
         let pattern = try NSRegularExpression(pattern: #"^\s*(?:@testable\s+)?(?:(?:public|package|internal|private|fileprivate)\s+)?import\s+(\w+)"#,
                                               options: .anchorsMatchLines)
         var found: Set<String> = []

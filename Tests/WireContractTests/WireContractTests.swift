@@ -10,41 +10,7 @@ import AtRestWireTesting
 /// (a thrown `WireError`, never a crash of the test run).
 @Suite struct WireContractTests {
     /// One row per message of the contract (every `WireMessage` in AtRestWire).
-    static let table: [any WireMessage.Type] = [
-        // AtRestWire: envelope, blob, account, status, echo.
-        RPCHeader.self, ReplyHeader.self, RPCStatus.self, WorkerReady.self, Heartbeat.self, Limits.self, EmptyMessage.self,
-        EchoRequest.self, EchoReply.self,
-        ContainerRequest.self, ContainerListResponse.self, BlobProperties.self, BlobPutRequest.self, BlobRequest.self,
-        BlobGetRequest.self, BlobGetResponse.self, BlobSetMetadataRequest.self, BlobListRequest.self, BlobListResponse.self,
-        StageBlockRequest.self, StageBlockResponse.self, CommitBlocksRequest.self,
-        QueueRequest.self, QueueProperties.self, QueueListRequest.self, QueueListResponse.self, PutMessageRequest.self,
-        QueueMessage.self, QueueMessageList.self, GetMessagesRequest.self, PeekMessagesRequest.self, UpdateMessageRequest.self,
-        MessageRequest.self,
-        TableRequest.self, TableProperties.self, TableListRequest.self, TableListResponse.self, EntityProperty.self, Entity.self,
-        EntityRequest.self, EntityKeyRequest.self, QueryEntitiesRequest.self, EntityList.self, EntityOperation.self,
-        EntityBatchRequest.self, EntityBatchResponse.self,
-        DiskRequest.self, CreateDiskRequest.self, DiskProperties.self, DiskListRequest.self, DiskListResponse.self,
-        ResizeDiskRequest.self, PutPagesRequest.self, DiskRangeRequest.self, GetPagesResponse.self, DiskPageRange.self,
-        PageRangesResponse.self,
-        AccountCreateRequest.self, AccountRequest.self, AccountListRequest.self, AccountEncryption.self, AccountInfo.self,
-        AccountMoveRequest.self, AccountMoveResponse.self, AccountListResponse.self, AccountSetEncryptionRequest.self,
-        AccountContext.self,
-        StatusRequest.self, StatusFigure.self, StatusWorker.self, StatusReply.self,
-        // Key vault.
-        KeyRef.self, ReferenceCount.self, AccessGrant.self, CreateKeyRequest.self, ImportKeyRequest.self,
-        GetImportKeyRequest.self, GetImportKeyResponse.self, KeyRequest.self, RotateKeyRequest.self, KeyResponse.self,
-        ListKeysRequest.self, ListKeysResponse.self, AccessRequest.self, AccessResponse.self, WrapRequest.self,
-        WrapResponse.self, GenerateWrappedKeyRequest.self, UnwrapRequest.self, UnwrapResponse.self, RewrapRequest.self,
-        KeyStatusRequest.self, KeyStatus.self, ReferenceRequest.self, ReferenceResponse.self, AuditEntry.self,
-        GetAuditLogRequest.self, GetAuditLogResponse.self, VerifyAuditLogResponse.self, KeyEvent.self,
-        VaultIdentityTenant.self, KeyInfo.self,
-        // Identity.
-        IdentityLoginRequest.self, IdentityToken.self, IdentitySigningKey.self, IdentityKeySet.self, IdentityWhoAmI.self,
-        IdentityCreateTenantRequest.self, IdentityTenant.self, IdentityCreateUserRequest.self,
-        IdentityCreateServicePrincipalRequest.self, IdentityPrincipal.self, IdentityCreatedPrincipal.self,
-        IdentityRoleRequest.self, IdentityAccountRequest.self, IdentityManagedIdentity.self,
-        IdentityMoveAccountRequest.self, IdentityMoveAccountReply.self, IdentityRotation.self,
-    ]
+    static let table = WireSample.contract
 
     /// Messages of the proto files that are not contract: a service's own
     /// files, round-tripped the same way by that service's unit tests.

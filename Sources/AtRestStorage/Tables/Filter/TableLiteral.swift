@@ -54,9 +54,12 @@ public enum TableLiteral {
 
     /// ISO 8601 in UTC with microseconds: `2026-01-02T03:04:05.000006Z`.
     public static func format(datetime micros: Int64) -> String {
-        let seconds = micros >= 0 ? micros / 1_000_000 : (micros - 999_999) / 1_000_000
-        let fraction = micros - seconds * 1_000_000
-        let days = seconds >= 0 ? seconds / 86_400 : (seconds - 86_399) / 86_400
+        // Floor division without `micros - 999_999`, which overflows near Int64.min (found by fuzz-filter).
+        let (quotient, remainder) = micros.quotientAndRemainder(dividingBy: 1_000_000)
+        let seconds = remainder < 0 ? quotient - 1 : quotient
+        let fraction = remainder < 0 ? remainder + 1_000_000 : remainder
+        let (dayQuotient, dayRemainder) = seconds.quotientAndRemainder(dividingBy: 86_400)
+        let days = dayRemainder < 0 ? dayQuotient - 1 : dayQuotient
         let (y, m, d) = civilFromDays(days)
         let rest = seconds - days * 86_400
         func pad(_ v: Int64, _ n: Int) -> String { let t = String(v); return String(repeating: "0", count: max(0, n - t.count)) + t }
