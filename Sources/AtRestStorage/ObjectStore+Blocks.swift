@@ -1,11 +1,13 @@
 import AtRestCrypto
 import Glibc
+import Synchronization
 
 /// Staged blocks and block-list commit. Each block is sealed independently
 /// (its own salt, header and segments) by whichever process stores it, under
 /// a name of its own: `s-<hash(container, name, block id)>-<stage id>`
-/// (`stageBlock`; the stage id is the time and 64 random bits, so the latest
-/// staging of an id sorts last and none is ever written twice). Commit never
+/// (`stageBlock`; the stage id is the time, a sequence number and random
+/// bits, so the latest staging of an id sorts last and none is ever written
+/// twice). Commit never
 /// re-encrypts and never copies: it finds the latest staging of each id,
 /// checks its header, and publishes a small sealed manifest that names those
 /// files in place and pins each by its header hash. A staged block file thus
@@ -23,11 +25,20 @@ extension ObjectStore {
     }
 
     /// A new staging's name: the prefix, the time (ms, 12 hex digits, so
-    /// names sort by time) and 64 random bits.
+    /// names sort by time), then a sequence number within that millisecond
+    /// (4 hex digits) and 48 random bits. The stamp strictly increases
+    /// within a process (`StageClock`), so of two stagings of one id made
+    /// one after the other, even within a millisecond, the later sorts
+    /// last; stagings racing in two processes within a millisecond are
+    /// ordered by chance, as any concurrent writers are.
     func stagedName(_ id: BackendContainer, _ prefix: String) throws -> BackendName {
-        let stamp = String(UInt64(max(0, Self.nowMillis())), radix: 16)
-        let padded = String(repeating: "0", count: max(0, 12 - stamp.count)) + stamp
-        return try BackendName(id, "\(prefix)-\(padded)-\(Hex.encode(try SecureRandom.bytes(8)))")
+        let (millis, sequence) = StageClock.shared.next(now: Self.nowMillis())
+        return try BackendName(id, "\(prefix)-\(Self.hex(millis, digits: 12))-\(Self.hex(sequence, digits: 4))\(Hex.encode(try SecureRandom.bytes(6)))")
+    }
+
+    static func hex(_ value: UInt64, digits: Int) -> String {
+        let text = String(value, radix: 16)
+        return String(repeating: "0", count: max(0, digits - text.count)) + text
     }
 
     /// Stages one block of `name` from `length` bytes that `feed` passes in pieces.
@@ -201,5 +212,26 @@ extension ObjectStore {
             continuation = page.continuation
         } while continuation != nil
         return names
+    }
+}
+
+/// The (millisecond, sequence) stamps of stagings made by this process:
+/// strictly increasing even when the wall clock stands still or steps back.
+final class StageClock: Sendable {
+    static let shared = StageClock()
+    private let last = Mutex<(millis: UInt64, sequence: UInt64)>((0, 0))
+
+    func next(now: Int64) -> (millis: UInt64, sequence: UInt64) {
+        last.withLock { last in
+            let now = UInt64(max(0, now))
+            if now > last.millis {
+                last = (now, 0)
+            } else if last.sequence < 0xffff {
+                last.sequence += 1
+            } else {
+                last = (last.millis + 1, 0)  // 65,536 stagings in one ms: borrow the next one
+            }
+            return last
+        }
     }
 }

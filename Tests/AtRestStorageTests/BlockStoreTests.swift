@@ -91,6 +91,26 @@ import AtRestCrypto
         #expect(!dir.allFiles().contains { $0.contains("/s-") || $0.contains("/o-") })
     }
 
+    /// Stagings of one id made one after the other, many within one
+    /// millisecond, commit the last one (a stamp of ms and random bits
+    /// once ordered them by chance), and the stage clock never goes back.
+    @Test func rapidRestagingCommitsTheLastStaging() async throws {
+        let dir = TempDirectory()
+        defer { dir.remove() }
+        let store = try ObjectStore(directory: dir.path)
+        try await store.createContainer(account: "acct", name: "c", accountKey: key)
+        for i in 0..<64 {
+            try await store.stageBlock(account: "acct", container: "c", name: "o", blockID: [0], data: [UInt8(i)], accountKey: key)
+        }
+        try await store.commitBlocks(account: "acct", container: "c", name: "o", blockIDs: [[0]], accountKey: key)
+        #expect(try await store.get(account: "acct", container: "c", name: "o", accountKey: key).data == [63])
+
+        let clock = StageClock()
+        let first = clock.next(now: 5_000), same = clock.next(now: 5_000), back = clock.next(now: 4_000)
+        #expect(first == (5_000, 0) && same == (5_000, 1) && back == (5_000, 2))
+        #expect(clock.next(now: 5_001) == (5_001, 0))
+    }
+
     /// A block list as earlier releases wrote it (manifest version 1, block
     /// files `b-<object hash>-<commit id>-<n>`) still reads, is kept by the
     /// collector, and its block files go when it is replaced.
