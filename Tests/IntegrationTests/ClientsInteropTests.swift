@@ -83,6 +83,22 @@ import Testing
         #expect(written.properties.first { $0.name == "Age" } == EntityProperty(name: "Age", type: EntityProperty.Kind.int32.rawValue, intValue: 37))
         #expect(written.properties.first { $0.name == "Born" }?.intValue == -4_861_727_999_500_000)
 
+        // Python disks: pages round trip, holes read as zeros, ranges listed, cleared, resized; the Swift client reads the pages.
+        let pyDisk = try await ClientTools.run(ClientTools.python, [
+            "\(ClientTools.repoRoot)/clients/python/atrest_example.py", "disk-demo", "--endpoint", cluster.frontDoor.endpoint,
+            "--tenant", "t1", "--user", "alice", "--secret-file", secretFile, "--account", "acct-pyd", "--disk", "py-disk",
+            "--size", "100000", "--generated-dir", work + "/py",
+        ], environment: ["PYTHONPATH": work + "/py"], in: work)
+        #expect(pyDisk.status == 0, "\(pyDisk.transcript)")
+        #expect(pyDisk.fields("ok pages") == ["length": "99840", "equal": "1", "hole_zero": "1"], "\(pyDisk.transcript)")
+        #expect(pyDisk.fields("ok ranges") == ["count": "1", "first": "1048576"], "\(pyDisk.transcript)")
+        #expect(pyDisk.fields("ok cleared") == ["zero": "1", "size": "134217728"], "\(pyDisk.transcript)")
+        #expect(pyDisk.fields("ok beyond")?["code"] == "INVALID_ARGUMENT", "\(pyDisk.transcript)")
+        let pages = try await cluster.client.call(DiskMethod.getPages.name, request: DiskRangeRequest(disk: "py-disk", offset: 1 << 20, length: 8192),
+                                                  as: GetPagesResponse.self, metadata: alice.merging(["account": "acct-pyd"]) { $1 }, idempotent: true).payload.flatMap { $0 }
+        #expect(Array(pages.prefix(4096)) == [UInt8](repeating: 0, count: 4096) && Array(pages.suffix(4096)) == Array(Self.pythonPattern(8192).suffix(4096)),
+                "the Swift client reads other page bytes than Python wrote (and cleared)")
+
         // C: Put + Get in an account and container made by the Swift client.
         _ = try await cluster.client.call("atrest.v1.Account/Create", request: AccountCreateRequest(accountID: "acct-c"), as: AccountInfo.self, metadata: alice)
         let c = alice.merging(["account": "acct-c"]) { $1 }

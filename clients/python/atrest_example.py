@@ -3,7 +3,8 @@
 upload a blob as staged blocks, read it back in ranges, list it, compare
 (`demo`); read one blob back and print its length and SHA-256 (`get`); or a
 producer and a consumer on a queue (`queue-demo`), and typed entities, a
-batch and a filtered query on a table (`table-demo`).
+batch and a filtered query on a table (`table-demo`); or pages of a sparse
+disk written, read, listed, cleared and the disk resized (`disk-demo`).
 
     /usr/bin/python3 clients/python/atrest_example.py demo --endpoint tcp://127.0.0.1:7400 \
         --tenant t1 --user alice --secret-file alice.secret --account acct-py --container py-data
@@ -143,9 +144,32 @@ def table_demo(client, args):
     print(f"ok batch results={len(results)} matched={len(rows)} first={rows[0]['RowKey'] if rows else ''}")
 
 
+def disk_demo(client, args):
+    """A sparse disk: pages written, read back, listed, cleared, resized."""
+    client.create_account(args.account)
+    size = 64 << 20
+    client.create_disk(args.account, args.disk, size, metadata={"written_by": "python"})
+    data = bytes(pattern(args.size - args.size % 512))
+    client.write_pages(args.account, args.disk, 1 << 20, data)
+    back = client.read_pages(args.account, args.disk, 1 << 20, len(data))
+    hole = client.read_pages(args.account, args.disk, 0, 4096)
+    print(f"ok pages length={len(data)} equal={int(back == data)} hole_zero={int(hole == bytes(4096))}")
+    ranges = client.page_ranges(args.account, args.disk)
+    print(f"ok ranges count={len(ranges)} first={ranges[0][0] if ranges else -1}")
+    client.clear_pages(args.account, args.disk, 1 << 20, 4096)
+    cleared = client.read_pages(args.account, args.disk, 1 << 20, 4096)
+    grown = client.resize_disk(args.account, args.disk, size * 2)
+    print(f"ok cleared zero={int(cleared == bytes(4096))} size={grown.size}")
+    try:
+        client.write_pages(args.account, args.disk, grown.size, bytes(512))
+        raise SystemExit("error a write past the end was accepted")
+    except atrest_client.RpcError as error:
+        print(f"ok beyond code={error.code.name}")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("command", choices=["demo", "whoami", "get", "queue-demo", "table-demo"])
+    parser.add_argument("command", choices=["demo", "whoami", "get", "queue-demo", "table-demo", "disk-demo"])
     parser.add_argument("--endpoint", default="tcp://127.0.0.1:7400")
     parser.add_argument("--tenant", default="")
     parser.add_argument("--user", required=True)
@@ -155,6 +179,7 @@ def main():
     parser.add_argument("--blob", default="staged.bin")
     parser.add_argument("--queue", default="py-jobs")
     parser.add_argument("--table", default="pyPeople")
+    parser.add_argument("--disk", default="py-disk")
     parser.add_argument("--messages", type=int, default=50)
     parser.add_argument("--size", type=int, default=3 * (1 << 20) + 12345)
     parser.add_argument("--block-size", type=int, default=1 << 20)
@@ -180,6 +205,8 @@ def main():
                 queue_demo(client, args)
             elif args.command == "table-demo":
                 table_demo(client, args)
+            elif args.command == "disk-demo":
+                disk_demo(client, args)
             else:
                 demo(client, args)
     except atrest_client.RpcError as error:

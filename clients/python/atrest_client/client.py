@@ -311,6 +311,100 @@ class AtRestClient:
         reply, _ = self.call("atrest.v1.Table/ExecuteBatch", request, self.table.EntityBatchResponse, account=account)
         return [self._from_entity(e) for e in reply.results]
 
+    # Disks ------------------------------------------------------------------
+    # Same verbs as `atrest disk`: page blobs of a fixed size (a multiple of
+    # 512 bytes), sparse; writes in whole 512-byte pages, up to 4 MiB per
+    # call, acknowledged once durable (docs/PROTOCOL.md "Disk").
+
+    PAGE_BYTES = 512
+    MAX_PAGES_BYTES = 4 << 20
+
+    @property
+    def disk(self):
+        if not hasattr(self, "_disk"):
+            self._disk = protos.load_disk()
+        return self._disk
+
+    def create_disk(self, account, disk, size, metadata=None):
+        request = self.disk.CreateDiskRequest(disk=disk, size=size, metadata=metadata or {})
+        return self.call("atrest.v1.Disk/CreateDisk", request, self.disk.DiskProperties, account=account)[0]
+
+    def delete_disk(self, account, disk):
+        self.call("atrest.v1.Disk/DeleteDisk", self.disk.DiskRequest(disk=disk), self.envelope.Empty, account=account)
+
+    def list_disks(self, account, prefix=""):
+        """Every disk (all pages) as DiskProperties, by name."""
+        disks, continuation = [], ""
+        while True:
+            request = self.disk.DiskListRequest(prefix=prefix, continuation=continuation)
+            reply, _ = self.call("atrest.v1.Disk/ListDisks", request, self.disk.DiskListResponse, account=account)
+            disks.extend(reply.disks)
+            continuation = reply.continuation
+            if not continuation:
+                return disks
+
+    def disk_properties(self, account, disk):
+        return self.call("atrest.v1.Disk/GetDiskProperties", self.disk.DiskRequest(disk=disk),
+                         self.disk.DiskProperties, account=account)[0]
+
+    def set_disk_metadata(self, account, disk, metadata):
+        return self.call("atrest.v1.Disk/SetDiskMetadata", self.disk.DiskRequest(disk=disk, metadata=metadata),
+                         self.disk.DiskProperties, account=account)[0]
+
+    def resize_disk(self, account, disk, size):
+        return self.call("atrest.v1.Disk/ResizeDisk", self.disk.ResizeDiskRequest(disk=disk, size=size),
+                         self.disk.DiskProperties, account=account)[0]
+
+    def write_pages(self, account, disk, offset, data):
+        """Writes `data` (whole 512-byte pages) at `offset` (a multiple of
+        512), in calls of at most 4 MiB; each call is idempotent and retried."""
+        data = memoryview(bytes(data))
+        if offset % self.PAGE_BYTES or len(data) % self.PAGE_BYTES:
+            raise ValueError("offset and length must be multiples of 512")
+        for start in range(0, len(data), self.MAX_PAGES_BYTES):
+            part = bytes(data[start:start + self.MAX_PAGES_BYTES])
+            request = self.disk.PutPagesRequest(disk=disk, offset=offset + start)
+            self.call("atrest.v1.Disk/PutPages", request, self.envelope.Empty, account=account, payload=[part])
+
+    def clear_pages(self, account, disk, offset, length):
+        """[offset, offset + length) reads as zeros; its storage is released."""
+        request = self.disk.DiskRangeRequest(disk=disk, offset=offset, length=length)
+        self.call("atrest.v1.Disk/ClearPages", request, self.envelope.Empty, account=account)
+
+    def read_pages(self, account, disk, offset, length):
+        """Bytes [offset, offset + length) of the disk (any alignment; zeros
+        where nothing was written), in calls of at most 4 MiB."""
+        parts, done = [], 0
+        while done < length:
+            want = min(self.MAX_PAGES_BYTES, length - done)
+            request = self.disk.DiskRangeRequest(disk=disk, offset=offset + done, length=want)
+            reply, payload = self.call("atrest.v1.Disk/GetPages", request, self.disk.GetPagesResponse, account=account)
+            part = b"".join(payload)
+            if reply.length != want or len(part) != want:
+                raise RuntimeError(f"asked for {want} bytes at {offset + done}, got {len(part)}")
+            parts.append(part)
+            done += want
+        return b"".join(parts)
+
+    def page_ranges(self, account, disk, offset=0, length=0):
+        """The written ranges of [offset, offset + length) (length 0: to the
+        end) as (offset, length) tuples, following next_offset and merging
+        a range cut between two replies."""
+        ranges, start = [], offset
+        while True:
+            request = self.disk.DiskRangeRequest(disk=disk, offset=start, length=offset + length - start if length else 0)
+            reply, _ = self.call("atrest.v1.Disk/ListPageRanges", request, self.disk.PageRangesResponse, account=account)
+            for r in reply.ranges:
+                if ranges and ranges[-1][0] + ranges[-1][1] == r.offset:
+                    ranges[-1] = (ranges[-1][0], ranges[-1][1] + r.length)
+                else:
+                    ranges.append((r.offset, r.length))
+            if not reply.next_offset:
+                return ranges
+            if reply.next_offset <= start:
+                raise RuntimeError(f"page ranges of disk {disk!r} did not advance past {start}")
+            start = reply.next_offset
+
     def _entity(self, partition_key, row_key, properties):
         entity = self.table.Entity(partition_key=partition_key, row_key=row_key)
         for name, value in sorted((properties or {}).items()):

@@ -26,6 +26,8 @@ IDEMPOTENT_METHODS = frozenset({
     "atrest.v1.Identity/Keys", "atrest.v1.Identity/WhoAmI", "atrest.v1.Identity/Login",
     "atrest.v1.Account/Get", "atrest.v1.Account/List", "atrest.v1.Account/GetEncryption",
     "atrest.v1.Table/ListTables", "atrest.v1.Table/GetEntity", "atrest.v1.Table/QueryEntities",
+    "atrest.v1.Disk/ListDisks", "atrest.v1.Disk/GetDiskProperties", "atrest.v1.Disk/PutPages",
+    "atrest.v1.Disk/ClearPages", "atrest.v1.Disk/GetPages", "atrest.v1.Disk/ListPageRanges",
 })
 
 

@@ -59,3 +59,14 @@ def load_table():
             "the atrest.v1 table protobuf classes are not importable: regenerate with "
             f"`protoc -I proto --python_out=DIR proto/atrest/v1/*.proto` ({error})") from error
     return table_pb2
+
+
+def load_disk():
+    """The disk messages (disk.proto), imported on first use like the queue ones."""
+    try:
+        from atrest.v1 import disk_pb2
+    except ImportError as error:
+        raise RuntimeError(
+            "the atrest.v1 disk protobuf classes are not importable: regenerate with "
+            f"`protoc -I proto --python_out=DIR proto/atrest/v1/*.proto` ({error})") from error
+    return disk_pb2
