@@ -202,10 +202,32 @@ extension DiskStore {
     /// the one written to; `DiskChanged` when it was deleted and created
     /// again or resized (the call starts over on the disk there now);
     /// `.notFound` when it is gone.
+    ///
+    /// A delete racing this call removes the disk's name first and its
+    /// region maps after, so a map made here after the delete looked for
+    /// it would outlive the disk: the name is looked up again once the map
+    /// is made, and the map is removed when the disk is gone (or is another
+    /// disk now). If the name was still there, the delete removes its maps
+    /// after this one was made, this one included.
     private func regionMissing(_ disk: Disk, _ name: String, _ map: RecordMapName, _ accountKey: AccountKey) async throws {
         let now = try await lookUp(disk.account, name, accountKey)
         guard now.same(disk) else { throw DiskChanged() }
-        _ = try await StorageError.succeeds(unless: .alreadyExists) { try await self.backend.createRecordMap(map) }
+        guard try await StorageError.succeeds(unless: .alreadyExists, { try await self.backend.createRecordMap(map) }) else { return }
+        let after: Disk
+        do {
+            after = try await lookUp(disk.account, name, accountKey)
+        } catch let error as StorageError where error.code == .notFound {
+            try await dropOrphan(map)
+            throw error
+        }
+        if after.id != disk.id {
+            try await dropOrphan(map)
+            throw DiskChanged()
+        }
+    }
+
+    private func dropOrphan(_ map: RecordMapName) async throws {
+        _ = try await StorageError.succeeds(unless: .notFound) { try await self.backend.deleteRecordMap(map) }
     }
 
     // MARK: Clearing ranges
