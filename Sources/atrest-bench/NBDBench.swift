@@ -59,8 +59,8 @@ struct NBDBench: AsyncParsableCommand {
         let logs = "\(scratch)/logs"
         try FileManager.default.createDirectory(atPath: logs, withIntermediateDirectories: true)
         let tools = try await NBDBenchTools.find(fileEngine: fileEngine, directory: logs, cleanup: cleanup)
-        print("nbd bench: services from \(BenchCluster.binDirectory), \(workers) worker\(workers == 1 ? "" : "s"), data under \(scratch)")
-        print("\(ProcessInfo.processInfo.activeProcessorCount) cores, load average \(Self.loadAverage()); "
+        Self.say("nbd bench: services from \(BenchCluster.binDirectory), \(workers) worker\(workers == 1 ? "" : "s"), data under \(scratch)")
+        Self.say("\(ProcessInfo.processInfo.activeProcessorCount) cores, load average \(Self.loadAverage()); "
               + "\(Int(seconds)) s per job; size \(bytes >> 20) MiB; writes with --fsync=1 (a FLUSH or fsync after every write) on all three")
 
         let (cluster, blobs) = try await BenchCluster.start(workers: workers, root: "\(scratch)/cluster")
@@ -76,7 +76,7 @@ struct NBDBench: AsyncParsableCommand {
         let (memory, memoryURI) = try await tools.startMemoryServer(size: bytes, directory: logs, cleanup: cleanup)
         defer { memory.stop() }
         let file = "\(cluster.root)/odirect-baseline.img"
-        print("O_DIRECT file \(file) (\(fileEngine)); AtRest's objects in \(cluster.objectsDirectory); "
+        Self.say("O_DIRECT file \(file) (\(fileEngine)); AtRest's objects in \(cluster.objectsDirectory); "
               + "same file system: \(Self.device(cluster.root) == Self.device(cluster.objectsDirectory) ? "yes" : "NO")")
         let targets = [
             Target(label: "AtRest", arguments: ["--ioengine=nbd", "--uri=\(gateway.endpoint)/bench/nbd-bench"]),
@@ -95,7 +95,7 @@ struct NBDBench: AsyncParsableCommand {
         for target in targets {
             let start = BenchClock.now()
             _ = try await fio(fill, target)
-            print("fill \(target.label): \(bytes >> 20) MiB in 1 MiB writes + one fsync: \(decimals(Double(bytes) / 1_048_576 / (BenchClock.now() - start), 0)) MiB/s")
+            Self.say("fill \(target.label): \(bytes >> 20) MiB in 1 MiB writes + one fsync: \(decimals(Double(bytes) / 1_048_576 / (BenchClock.now() - start), 0)) MiB/s")
         }
         let written = try await disks.pageRanges("nbd-bench").reduce(UInt64(0)) { $0 + $1.length }
         guard written == bytes else { throw FioFailure("the fill left the AtRest disk with \(written) of \(bytes) bytes written") }
@@ -111,13 +111,19 @@ struct NBDBench: AsyncParsableCommand {
             var row: [FioResult] = []
             for target in targets {
                 let result = try await fio(job, target)
-                print("  \(job.label) on \(target.label): \(NBDBenchTable.cell(result, job))")
+                Self.say("  \(job.label) on \(target.label): \(NBDBenchTable.cell(result, job))")
                 row.append(result)
             }
             results.append(row)
         }
-        print("")
-        print(NBDBenchTable(targets: targets.map(\.label), jobs: jobs, results: results).text)
+        Self.say("")
+        Self.say(NBDBenchTable(targets: targets.map(\.label), jobs: jobs, results: results).text)
+    }
+
+    /// A line on stdout at once, also into a pipe or a file (`print` would
+    /// hold it in stdio's buffer there, and a run takes minutes).
+    static func say(_ line: String) {
+        FileHandle.standardOutput.write(Data((line + "\n").utf8))
     }
 
     /// "1GiB", "512MiB", "64M", "4096": bytes.

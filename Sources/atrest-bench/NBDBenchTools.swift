@@ -1,6 +1,6 @@
+import AtRestSockets
 import AtRestTesting
 import Foundation
-import Glibc
 
 /// The outside tools of `atrest-bench nbd`: fio (with its `nbd` engine and
 /// the file engine asked for) and `nbdkit memory`, checked before anything
@@ -48,21 +48,11 @@ struct NBDBenchTools {
         return (server, "nbd://127.0.0.1:\(port)/")
     }
 
-    /// A TCP port on 127.0.0.1 that was free a moment ago (bound to 0 and released).
+    /// A TCP port on 127.0.0.1 that was free a moment ago (a listener on port 0, closed again).
     static func freePort() throws -> UInt16 {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { throw FioFailure("socket: \(String(cString: strerror(errno)))") }
-        defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        address.sin_port = 0
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafeMutablePointer(to: &address) { pointer in
-            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
-        }
-        guard bound else { throw FioFailure("no free port on 127.0.0.1: \(String(cString: strerror(errno)))") }
-        return UInt16(bigEndian: address.sin_port)
+        let listener = try TCPListener(host: "127.0.0.1", port: 0)
+        defer { listener.close() }
+        return listener.port
     }
 
     /// The first executable `name` on $PATH.
