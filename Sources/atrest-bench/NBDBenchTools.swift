@@ -16,7 +16,7 @@ struct NBDBenchTools {
         let engines = try await BenchChild.output(fio, ["--enghelp"], directory: directory, cleanup: cleanup)
             .split(whereSeparator: \.isWhitespace).map(String.init)
         guard engines.contains("nbd") else {
-            throw FioFailure("\(fio) has no `nbd` ioengine (`fio --enghelp` does not list it): it was built without libnbd; Debian's fio (bookworm and later) has it: \(install)")
+            throw FioFailure("\(fio) has no `nbd` ioengine (`fio --enghelp` does not list it): it was built without libnbd; Debian's fio has it (3.33 on bookworm, which depends on libnbd0): \(install)")
         }
         guard engines.contains(fileEngine) else {
             throw FioFailure("\(fio) has no `\(fileEngine)` ioengine for the O_DIRECT file (`fio --enghelp` does not list it); try --file-engine libaio or io_uring")
