@@ -86,7 +86,7 @@ struct NBDBench: AsyncParsableCommand {
         func fio(_ job: FioJob, _ target: Target) async throws -> FioResult {
             let output = try await BenchChild.output(tools.fio, job.arguments(size: bytes, seconds: seconds) + target.arguments,
                                                      directory: logs, cleanup: cleanup)
-            guard gateway.isRunning else { throw FioFailure("atrest-nbd ended during \(job.name) on \(target.label)") }
+            guard gateway.isRunning else { throw FioFailure("atrest-nbd is no longer running (seen after \(job.name) on \(target.label))") }
             return try FioResult.parse(output, write: job.isWrite)
         }
 
