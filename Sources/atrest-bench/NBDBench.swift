@@ -61,7 +61,7 @@ struct NBDBench: AsyncParsableCommand {
         let tools = try await NBDBenchTools.find(fileEngine: fileEngine, directory: logs, cleanup: cleanup)
         Self.say("nbd bench: services from \(BenchCluster.binDirectory), \(workers) worker\(workers == 1 ? "" : "s"), data under \(scratch)")
         Self.say("\(ProcessInfo.processInfo.activeProcessorCount) cores, load average \(Self.loadAverage()); "
-              + "\(Int(seconds)) s per job; size \(bytes >> 20) MiB; writes with --fsync=1 (a FLUSH or fsync after every write) on all three")
+                 + "\(Int(seconds)) s per job; size \(bytes >> 20) MiB; writes with --fsync=1 (a FLUSH or fsync after every write) on all three")
 
         let (cluster, blobs) = try await BenchCluster.start(workers: workers, root: "\(scratch)/cluster")
         defer { cluster.stop() }
@@ -77,7 +77,7 @@ struct NBDBench: AsyncParsableCommand {
         defer { memory.stop() }
         let file = "\(cluster.root)/odirect-baseline.img"
         Self.say("O_DIRECT file \(file) (\(fileEngine)); AtRest's objects in \(cluster.objectsDirectory); "
-              + "same file system: \(Self.device(cluster.root) == Self.device(cluster.objectsDirectory) ? "yes" : "NO")")
+                 + "same file system: \(Self.device(cluster.root) == Self.device(cluster.objectsDirectory) ? "yes" : "NO")")
         let targets = [
             Target(label: "AtRest", arguments: ["--ioengine=nbd", "--uri=\(gateway.endpoint)/bench/nbd-bench"]),
             Target(label: "nbdkit memory", arguments: ["--ioengine=nbd", "--uri=\(memoryURI)"]),
