@@ -148,7 +148,7 @@ let package = Package(
                 "AtRestStatus",
                 "AtRestCrypto", "AtRestWire", "AtRestMessaging", "AtRestStorage", "AtRestIdentity", "AtRestTokens",
                 "AtRestKeyVault", "AtRestRuntime", argumentParser,
-                "AtRestClient", "AtRestTesting", "AtRestRados", "AtRestSQLite",
+                "AtRestClient", "AtRestTesting", "AtRestRados", "AtRestSQLite", "AtRestSockets",
             ]),
         // Echo peer for messaging tests and benchmarks: server, broker, worker.
         .executableTarget(

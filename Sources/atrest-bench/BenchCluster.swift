@@ -10,6 +10,9 @@ import Glibc
 /// bench measures release services), with `workers` crypto workers of credit
 /// 8, plus one user owning account `bench` with container `bench`.
 enum BenchCluster {
+    /// The bench user (tenant `t1`) and its secret, for a process that logs in itself (`atrest-bench nbd`'s gateway).
+    static let tenant = "t1", user = "bench", secret = "bench-secret-123456"
+
     /// The directory holding the running `atrest-bench` (from /proc/self/exe).
     static var binDirectory: String {
         let exe = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
@@ -33,12 +36,12 @@ enum BenchCluster {
         let cluster = try LocalCluster(options)
         do {
             let admin = try await cluster.adminIdentity()
-            _ = try await admin.createTenant("t1")
-            _ = try await admin.createUser(tenant: "t1", name: "bench", secret: "bench-secret-123456")
-            let user = ServiceClient(rpc: cluster.client, token: try await cluster.token(tenant: "t1", "bench", "bench-secret-123456"),
-                                     timeout: .seconds(60))
-            _ = try await AccountClient(user).create("bench")
-            let blobs = BlobClient(user, account: "bench")
+            _ = try await admin.createTenant(tenant)
+            _ = try await admin.createUser(tenant: tenant, name: user, secret: secret)
+            let client = ServiceClient(rpc: cluster.client, token: try await cluster.token(tenant: tenant, user, secret),
+                                       timeout: .seconds(60))
+            _ = try await AccountClient(client).create("bench")
+            let blobs = BlobClient(client, account: "bench")
             try await blobs.createContainer("bench")
             try await cluster.waitForWorkers(count: count)
             return (cluster, blobs)

@@ -15,5 +15,6 @@ enum BenchRegistry {
         QueueBench.self,
         TableBench.self,
         DiskStoreBench.self,
+        NBDBench.self,
     ]
 }

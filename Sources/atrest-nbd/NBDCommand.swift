@@ -49,7 +49,13 @@ struct NBDGatewayCommand: AsyncParsableCommand {
         let logger = Logger(label: "atrest.nbd")
         let client = try ServiceClient(endpoint: endpoint, timeout: .milliseconds(Int64(timeout * 1000)),
                                        curve: try curveClient.client(serverKey: frontdoorServerKey, flag: "--frontdoor-server-key"))
-        let session = GatewaySession(client: client, credentials: IdentityLoginRequest(tenant: tenant, clientID: user, secret: try secret()))
+        let session: GatewaySession
+        do {
+            session = try GatewayLogin(tenant: tenant, user: user, secretFile: secretFile).session(client: client)
+        } catch {
+            client.close()
+            throw error
+        }
         defer { session.close() }
         try await session.start()
         var served: [DiskExport] = []
@@ -72,17 +78,5 @@ struct NBDGatewayCommand: AsyncParsableCommand {
         let server = NBDServer(listener: listener, exports: served, configuration: limits, logger: logger)
         let ready = "ready atrest-nbd endpoint=nbd://\(ListenAddress.format(host: host, port: listener.port)) frontdoor=\(endpoint) exports=\(exports.joined(separator: ","))"
         try await ServiceMain.run([NBDGatewayService(server: server)], ready: ready, logger: logger)
-    }
-
-    private func secret() throws -> String {
-        let raw: String
-        if let secretFile {
-            raw = try CredentialsFile.readSecret(secretFile)
-        } else {
-            raw = ProcessInfo.processInfo.environment["ATREST_SECRET"] ?? ""
-        }
-        let secret = raw.trimmingCharacters(in: .whitespacesAndNewlines)
-        guard !secret.isEmpty else { throw ValidationError("no secret: give --secret-file or set ATREST_SECRET") }
-        return secret
     }
 }

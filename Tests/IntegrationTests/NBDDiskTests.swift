@@ -140,7 +140,9 @@ import Testing
         }
     }
 
-    /// `atrest disk serve` (the CLI's saved login) serves a disk to qemu-io.
+    /// `atrest disk serve` serves a disk to qemu-io with the CLI's saved
+    /// login, and with `--user` logging in itself (atrest-nbd's renewing
+    /// session, `GatewayLogin`) without any saved login; refusals are clear.
     @Test func theCLIServesADisk() async throws {
         let cluster = try LocalCluster.blobCluster()
         defer { cluster.stop() }
@@ -161,8 +163,32 @@ import Testing
                                      in: cluster.root)
         #expect(!written.stdout.contains("Pattern verification failed"), "\(written.transcript)")
         let token = try await cluster.token(tenant: "t1", "alice", "alice-secret-123456")
-        let pages = try await DiskClient(ServiceClient(rpc: cluster.client, token: token), account: "serve-acct").getPages("small", offset: 4096, length: 65536)
-        #expect(pages == [UInt8](repeating: 0x5a, count: 65536))
+        let disk = DiskClient(ServiceClient(rpc: cluster.client, token: token), account: "serve-acct")
+        #expect(try await disk.getPages("small", offset: 4096, length: 65536) == [UInt8](repeating: 0x5a, count: 65536))
+        _ = serving.terminate()
+
+        // --user: the gateway logs in itself and renews its token; no saved login (a config file that does not exist).
+        let noLogin = ["ATREST_CONFIG": "\(cluster.root)/cli-none/config.json"]
+        let renewing = try ServiceProcess("atrest", ["disk", "serve", "serve-acct/small", "--listen", "127.0.0.1:0",
+                                                     "--tenant", "t1", "--user", "alice", "--secret-file", secretFile] + endpoint, environment: noLogin)
+        defer { _ = renewing.terminate() }
+        let rewritten = try await tool("qemu-io", ["-f", "raw", "-c", "read -P 0x5a 4096 64k", "-c", "write -P 0xa5 0 4096", renewing.endpoint],
+                                       in: cluster.root)
+        #expect(!rewritten.stdout.contains("Pattern verification failed"), "\(rewritten.transcript)")
+        #expect(try await disk.getPages("small", offset: 0, length: 4096) == [UInt8](repeating: 0xa5, count: 4096))
+        #expect(FileManager.default.contents(atPath: "\(cluster.root)/cli-none/config.json") == nil, "--user saves nothing")
+
+        // Refusals, each before serving anything: no login at all, a wrong secret, --secret-file without --user.
+        let serve = ["disk", "serve", "serve-acct/small", "--listen", "127.0.0.1:0"] + endpoint
+        let notLoggedIn = try await runTool("atrest", serve, environment: noLogin, killAfter: .seconds(60))
+        #expect(notLoggedIn.status == 4 && notLoggedIn.err.contains("not logged in"), "\(notLoggedIn)")
+        let wrongFile = "\(cluster.root)/wrong.secret"
+        try "not-alice-secret-000000".write(toFile: wrongFile, atomically: true, encoding: .utf8)
+        let wrong = try await runTool("atrest", serve + ["--tenant", "t1", "--user", "alice", "--secret-file", wrongFile], environment: noLogin,
+                                      killAfter: .seconds(60))
+        #expect(wrong.status == 4 && !wrong.err.contains("not-alice-secret"), "\(wrong)")
+        let stray = try await runTool("atrest", serve + ["--secret-file", secretFile], environment: env, killAfter: .seconds(60))
+        #expect(stray.status == 2 && stray.err.contains("--user"), "\(stray)")
     }
 
     @discardableResult
