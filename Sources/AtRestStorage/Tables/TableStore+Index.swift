@@ -51,7 +51,7 @@ extension TableStore {
         var opened: [String: TableEntity] = [:]
         for start in stride(from: 0, to: unknown.count, by: Self.fetchStep) {
             let mains = Array(unknown[start..<min(unknown.count, start + Self.fetchStep)])
-            for (main, entity) in try await fetch(table, mains, live, partitionKey, key) {
+            for (main, entity) in try await fetch(table, mains, live, partitionKey, prefix, key) {
                 rows.append((entity.rowKey, main))
                 opened[main] = entity
             }
@@ -77,7 +77,7 @@ extension TableStore {
             let step = rows[next..<min(rows.count, next + max(Self.fetchStep, top + 1 - out.count))]
             next = step.endIndex
             let missing = step.map(\.main).filter { opened[$0] == nil }
-            for (main, entity) in try await fetch(table, missing, live, partitionKey, key) { opened[main] = entity }
+            for (main, entity) in try await fetch(table, missing, live, partitionKey, prefix, key) { opened[main] = entity }
             for row in step {
                 guard let entity = opened[row.main] else { continue }  // deleted since it was listed
                 guard entity.rowKey == row.rowKey else { throw StorageError.integrity("partition index of table map \(table.map) names another RowKey") }
@@ -113,7 +113,7 @@ extension TableStore {
     }
 
     /// The entities under `mains` (with their listed pieces), opened and checked to be of `partitionKey`; absent ones left out.
-    private func fetch(_ table: Table, _ mains: [String], _ live: [String: [String]], _ partitionKey: String,
+    private func fetch(_ table: Table, _ mains: [String], _ live: [String: [String]], _ partitionKey: String, _ prefix: String,
                        _ key: AccountKey) async throws -> [(String, TableEntity)] {
         var out: [(String, TableEntity)] = []
         var start = 0
@@ -132,7 +132,7 @@ extension TableStore {
             }
             for main in mains[start..<end] {
                 guard let value = found[main] else { continue }
-                let entity = try open(table, main, value, key) { found[$0] }.entity
+                let entity = try open(table, main, value, key, partition: (partitionKey, prefix)) { found[$0] }.entity
                 guard entity.partitionKey == partitionKey else { throw StorageError.integrity("entity record \(main) names another partition") }
                 out.append((main, entity))
             }
