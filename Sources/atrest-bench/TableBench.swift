@@ -6,8 +6,9 @@ import Foundation
 
 /// `atrest-bench table`: 1 KiB entities through the real services (front
 /// door, workers, vault, identity on loopback; local storage) with 8
-/// callers: inserts/s into one partition and across 16, point get p50/p99,
-/// and a scan of a 10,000-entity partition (entities/s). Measured in the
+/// callers: inserts/s into one partition and across 16, point get p50/p99
+/// (and from one caller alone), and a scan of a 10,000-entity partition
+/// (entities/s), first (building its RowKey index) and again. Measured in the
 /// same run and directory: SQLite in WAL mode with synchronous=FULL, the
 /// same entities as JSON rows with a (pk, rk) primary key, one transaction
 /// per insert, the same number of callers each with its own connection.
@@ -62,6 +63,11 @@ struct TableBench: AsyncParsableCommand {
         }
         print("  point get  \(decimals(gets.opsPerSecond, 0))/s  p50 \(decimals(gets.p50 * 1000)) ms  p99 \(decimals(gets.p99 * 1000)) ms "
               + "(target p99 ≤ 2 ms: \(gets.p99 <= 0.002 ? "met" : "not met"))")
+        // The same gets from one caller: the latency of a get alone, not of a get queued behind 7 others on these cores.
+        let alone = try await Latency.measure(seconds: seconds / 2, callers: 1) { i in
+            _ = try await client.get("bench", partitionKey: "p1-0", rowKey: stored[(i * 7919) % stored.count])
+        }
+        print("  point get, 1 caller  \(decimals(alone.opsPerSecond, 0))/s  p50 \(decimals(alone.p50 * 1000)) ms  p99 \(decimals(alone.p99 * 1000)) ms")
 
         // A partition of `scanEntities`, written in batches of 100, then read whole in pages of 1000.
         let batches = (scanEntities + 99) / 100
@@ -72,17 +78,26 @@ struct TableBench: AsyncParsableCommand {
             _ = try await client.batch("bench", operations)
         }
         try SQLiteEntityBaselineFill.fill(sqlite, partition: "scan", count: batches * 100, row: json)
-        let start = BenchClock.now()
-        var scanned = 0, continuation = ""
-        repeat {
-            let page = try await client.query("bench", filter: "PartitionKey eq 'scan'", top: 1000, continuation: continuation)
-            scanned += page.entities.count
-            continuation = page.continuation
-        } while !continuation.isEmpty
-        let scanRate = Double(scanned) / (BenchClock.now() - start)
+        // The first scan finds no partition index (the entities were just written) and builds it;
+        // the second is what every later scan of the partition costs.
+        var rates: [Double] = [], scanned = 0
+        for _ in 0..<2 {
+            let start = BenchClock.now()
+            var continuation = ""
+            scanned = 0
+            repeat {
+                let page = try await client.query("bench", filter: "PartitionKey eq 'scan'", top: 1000, continuation: continuation)
+                scanned += page.entities.count
+                continuation = page.continuation
+            } while !continuation.isEmpty
+            rates.append(Double(scanned) / (BenchClock.now() - start))
+        }
         let baselineScan = try SQLiteEntityBaseline.scan(path: sqlite, partition: "scan")
-        print("  scan of a \(scanned)-entity partition  \(decimals(scanRate, 0)) entities/s in pages of 1000 (target ≥ 50000: \(scanRate >= 50_000 ? "met" : "not met")); "
-              + "SQLite \(decimals(baselineScan.perSecond, 0)) rows/s (\(baselineScan.rows) rows, parsed)")
+        for (rate, label) in zip(rates, ["first, builds the partition index", "again, index in place"]) {
+            print("  scan of a \(scanned)-entity partition (\(label))  \(decimals(rate, 0)) entities/s in pages of 1000 "
+                  + "(target ≥ 50000: \(rate >= 50_000 ? "met" : "not met"))")
+        }
+        print("    SQLite \(decimals(baselineScan.perSecond, 0)) rows/s (\(baselineScan.rows) rows, parsed)")
     }
 }
 

@@ -244,6 +244,78 @@ enum TableStoreContract {
         await expectError(.integrityFailure) { try await b.query(account: account, table: "events", filter: "N ge 0", accountKey: key) }
     }
 
+    /// A partition read through its RowKey index: built by the first query that needs it, right while
+    /// entities come and go unindexed, after the index is replayed from an older state, and beside
+    /// whole-table queries; a changed index chunk fails closed.
+    static func partitionIndex(_ one: any StorageBackend, _ two: any StorageBackend) async throws {
+        let key = try Fixtures.accountKey()
+        let a = TableStore(backend: one), b = TableStore(backend: two)
+        try await a.createTable(account: account, name: "indexed", accountKey: key)
+        func rows(_ store: TableStore, top: Int, filter: String = "PartitionKey eq 'p'") async throws -> (rows: [String], pages: Int) {
+            var out: [String] = [], token: String?, pages = 0
+            repeat {
+                let page = try await store.query(account: account, table: "indexed", filter: filter, top: top, continuation: token, accountKey: key)
+                out += page.entities.map(\.rowKey)
+                #expect(page.entities.allSatisfy { $0.partitionKey == "p" })
+                token = page.continuation
+                pages += 1
+            } while token != nil
+            return (out, pages)
+        }
+        var expected = Set<String>()
+        for batch in 0..<3 {
+            let operations = (0..<100).map { i in TableOperation(.insert, entity("p", row((batch * 100 + i) * 7 % 300), ["N": .int32(Int32(i))])) }
+            _ = try await (batch % 2 == 0 ? a : b).batch(account: account, table: "indexed", operations: operations, accountKey: key)
+            expected.formUnion(operations.map(\.entity.rowKey))
+        }
+        _ = try await a.insert(account: account, table: "indexed", entity: entity("q", "r001"), accountKey: key)
+        let table = try await a.table(account, "indexed", key)
+        let chunk = a.indexPrefix(try a.partitionPrefix(table, "p", key)) + "00"
+        #expect(try await one.records(table.map, keys: [chunk]).isEmpty)
+
+        // The first query writes the index; pages in order, each entity once, from either engine.
+        var read = try await rows(a, top: 70)
+        #expect(read.rows == expected.sorted() && read.pages == 5)
+        let built = try #require(try await two.records(table.map, keys: [chunk])[chunk])
+        #expect(try await rows(b, top: 1000).rows == expected.sorted())
+
+        // Deletes and inserts the index does not know yet (too few to rewrite it), and a filter on top.
+        for i in stride(from: 0, to: 300, by: 20) {
+            try await b.deleteEntity(account: account, table: "indexed", partitionKey: "p", rowKey: row(i), ifMatch: "*", accountKey: key)
+            expected.remove(row(i))
+        }
+        for extra in ["a", "r150x", "zz"] {
+            _ = try await a.insert(account: account, table: "indexed", entity: entity("p", extra, ["N": .int32(-1)]), accountKey: key)
+            expected.insert(extra)
+        }
+        #expect(try await one.records(table.map, keys: [chunk])[chunk] == built)
+        read = try await rows(b, top: 45)
+        #expect(read.rows == expected.sorted() && read.pages == 7)
+        #expect(try await one.records(table.map, keys: [chunk])[chunk] == built)
+        #expect(try await rows(a, top: 4, filter: "PartitionKey eq 'p' and N eq -1").rows == ["a", "r150x", "zz"])
+        #expect(try await rows(a, top: 9, filter: "PartitionKey eq 'p' and RowKey ge 'r150' and RowKey lt 'r152'").rows
+                == expected.filter { $0 >= "r150" && $0 < "r152" }.sorted())
+
+        // Enough changes rewrite it; an index replayed from before them still gives the right pages.
+        for i in stride(from: 1, to: 300, by: 5) where expected.contains(row(i)) {
+            try await a.deleteEntity(account: account, table: "indexed", partitionKey: "p", rowKey: row(i), ifMatch: "*", accountKey: key)
+            expected.remove(row(i))
+        }
+        #expect(try await rows(a, top: 1000).rows == expected.sorted())
+        let rewritten = try #require(try await one.records(table.map, keys: [chunk])[chunk])
+        #expect(rewritten != built)
+        try await one.apply(RecordBatch(conditions: [.equals(chunk, rewritten)], sets: [chunk: built]), to: table.map)
+        #expect(try await rows(b, top: 33).rows == expected.sorted())
+
+        // The whole table skips the index records; a changed chunk fails closed.
+        let all = try await b.query(account: account, table: "indexed", top: 1000, accountKey: key).entities
+        #expect(all.map(\.rowKey) == expected.sorted() + ["r001"] && all.last?.partitionKey == "q")
+        let current = try #require(try await one.records(table.map, keys: [chunk])[chunk])
+        try await one.apply(RecordBatch(conditions: [.equals(chunk, current)], sets: [chunk: current.dropLast() + [current.last! ^ 1]]), to: table.map)
+        await expectError(.integrityFailure) { try await rows(a, top: 10) }
+        #expect(try await a.query(account: account, table: "indexed", filter: "PartitionKey eq 'q'", accountKey: key).entities.count == 1)
+    }
+
     /// Two engines on two connections replace one entity with the same ETag, round after round: exactly one wins.
     static func racingUpdates(_ one: any StorageBackend, _ two: any StorageBackend) async throws {
         let key = try Fixtures.accountKey()
@@ -288,6 +360,7 @@ enum TableStoreContract {
         ("batches", TableStoreContract.batches),
         ("queries", TableStoreContract.queries),
         ("racingUpdates", TableStoreContract.racingUpdates),
+        ("partitionIndex", TableStoreContract.partitionIndex),
     ]
 
     @Test(arguments: bodies.map(\.0))
@@ -303,13 +376,16 @@ enum TableStoreContract {
         let store = TableStore(backend: try LocalBackend(directory: dir.path))
         let markers = ["acctYak1181", "tableTapir2291", "pkGecko3391", "rkIbis4481", "PropHeron5571", "valueEgret6661"]
         try await store.createTable(account: markers[0], name: markers[1], accountKey: key)
-        for i in 0..<20 {
+        for i in 0..<40 {
             _ = try await store.insert(account: markers[0], table: markers[1],
                                        entity: TableEntity(partitionKey: markers[2], rowKey: "\(markers[3])\(i)", properties: [markers[4]: .string(markers[5])]),
                                        accountKey: key)
         }
         let page = try await store.query(account: markers[0], table: markers[1], filter: "\(markers[4]) eq '\(markers[5])'", top: 5, accountKey: key)
         #expect(page.entities.count == 5)
+        // A partition query writes the partition's RowKey index (40 entities unindexed: enough).
+        #expect(try await store.query(account: markers[0], table: markers[1], filter: "PartitionKey eq '\(markers[2])'", top: 5,
+                                      accountKey: key).entities.count == 5)
         let files = dir.allFiles()
         #expect(files.contains { $0.hasSuffix(".sqlite") })
         for marker in markers.map { Array($0.utf8) } + [try #require(Hex.decode(page.entities[0].etag))] {

@@ -74,6 +74,7 @@ enum EntityRecord {
     static func join(main: String, value: [UInt8], pieces found: (String) -> [UInt8]?) throws -> [UInt8] {
         guard let count = value.first, (1...maxPieces).contains(Int(count)) else { throw StorageError.integrity("entity record \(main) piece count") }
         var sealed = Array(value.dropFirst())
+        guard count > 1 else { return sealed }  // one piece: no piece keys to make
         for key in keys(main: main)[1..<Int(count)] {
             guard let piece = found(key) else { throw StorageError.integrity("entity record \(main) lacks its piece \(key)") }
             sealed += piece

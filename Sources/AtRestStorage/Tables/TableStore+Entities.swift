@@ -192,10 +192,17 @@ extension TableStore {
     }
 
     /// An entity from its main record and its pieces; it must hash to `main`.
-    func open(_ table: Table, _ main: String, _ value: [UInt8], _ key: AccountKey, pieces: (String) -> [UInt8]?) throws -> Stored {
+    /// `partition` (its key and key prefix, when the caller has them) spares hashing the PartitionKey again.
+    func open(_ table: Table, _ main: String, _ value: [UInt8], _ key: AccountKey, partition: (key: String, prefix: String)? = nil,
+              pieces: (String) -> [UInt8]?) throws -> Stored {
         let sealed = try EntityRecord.join(main: main, value: value, pieces: pieces)
         let entity = try EntityRecord.decode(try SealedRecord.open(sealed, context: table.entityContext, map: table.map, key: main, accountKey: key))
-        guard try entityKey(table, entity.partitionKey, entity.rowKey, key) == main else {
+        let expected = if let partition, partition.key == entity.partitionKey {
+            try partition.prefix + rowHash(table, entity.partitionKey, entity.rowKey, key)
+        } else {
+            try entityKey(table, entity.partitionKey, entity.rowKey, key)
+        }
+        guard expected == main else {
             throw StorageError.integrity("entity record \(main) names another entity")
         }
         return Stored(entity: entity, mainValue: value, pieces: Int(value[0]))

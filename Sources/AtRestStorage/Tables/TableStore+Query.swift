@@ -12,13 +12,17 @@ extension TableStore {
         let parsed = try Self.parse(filter)
         let table = try await table(account, name, accountKey)
         let after = try continuation.map { try openContinuation($0, table, accountKey) }
-        let prefix = try parsed?.fixedPartition.map { try partitionPrefix(table, $0, accountKey) }
-        var kept = FirstEntities(count: top + 1)
-        try await scan(table, prefix: prefix, accountKey) { entity in
-            if let after, !TableEntity.precedes(after, (entity.partitionKey, entity.rowKey)) { return }
-            if parsed?.matches(entity) ?? true { kept.add(entity) }
+        let found: [TableEntity]
+        if let partition = parsed?.fixedPartition {
+            found = try await partitionPage(table, partition, filter: parsed, top: top, after: after, accountKey)
+        } else {
+            var kept = FirstEntities(count: top + 1)
+            try await scan(table, prefix: "e-", accountKey) { entity in
+                if let after, !TableEntity.precedes(after, (entity.partitionKey, entity.rowKey)) { return }
+                if parsed?.matches(entity) ?? true { kept.add(entity) }
+            }
+            found = kept.sorted
         }
-        let found = kept.sorted
         let page = Array(found.prefix(top))
         let next = found.count > top ? try sealContinuation(page[page.count - 1], table, accountKey) : nil
         return EntityPage(entities: page.map { $0.selecting(select) }, continuation: next)
@@ -33,9 +37,9 @@ extension TableStore {
         }
     }
 
-    /// Every entity of the table, or of the partition whose key prefix is `prefix`, opened, in storage order.
-    func scan(_ table: Table, prefix: String?, _ key: AccountKey, _ body: (TableEntity) throws -> Void) async throws {
-        var after = prefix, pending: (main: String, value: [UInt8], pieces: [String: [UInt8]])?
+    /// Every entity whose key starts with `prefix` (`e-`: the whole table; `e-<P>-`: a partition), opened, in storage order.
+    func scan(_ table: Table, prefix: String, _ key: AccountKey, _ body: (TableEntity) throws -> Void) async throws {
+        var after: String? = prefix, pending: (main: String, value: [UInt8], pieces: [String: [UInt8]])?
         func flush() throws {
             guard let entry = pending else { return }
             try body(try open(table, entry.main, entry.value, key) { entry.pieces[$0] }.entity)
@@ -49,7 +53,7 @@ extension TableStore {
                 throw Self.tableNotFound(table.account, table.record.name)
             }
             for record in page.records {
-                if let prefix, !record.key.hasPrefix(prefix) { break scanning }
+                if !record.key.hasPrefix(prefix) { break scanning }
                 if EntityRecord.isPieceKey(record.key) {
                     pending?.pieces[record.key] = record.value
                 } else {

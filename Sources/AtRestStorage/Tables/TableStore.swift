@@ -54,7 +54,12 @@ public final class TableStore: Sendable {
 
     /// The main record key of an entity.
     func entityKey(_ table: Table, _ partitionKey: String, _ rowKey: String, _ key: AccountKey) throws -> String {
-        try partitionPrefix(table, partitionKey, key) + key.hashName(["row", table.account, table.hexID, partitionKey, rowKey])
+        try partitionPrefix(table, partitionKey, key) + rowHash(table, partitionKey, rowKey, key)
+    }
+
+    /// R of an entity's key `e-<P>-<R>`.
+    func rowHash(_ table: Table, _ partitionKey: String, _ rowKey: String, _ key: AccountKey) throws -> String {
+        try key.hashName(["row", table.account, table.hexID, partitionKey, rowKey])
     }
 
     static func tableContext(_ account: String) -> [UInt8] { SealedRecord.context(["table", account]) }
