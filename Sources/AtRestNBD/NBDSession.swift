@@ -149,7 +149,7 @@ public struct NBDSession {
         if request.requests.contains(NBDInfoType.name.rawValue) {
             reply += NBDOptionReply.nameInfo(option: option, name: export.name)
         }
-        if request.requests.contains(NBDInfoType.blockSize.rawValue) {
+        if request.requests.contains(NBDInfoType.blockSize.rawValue) || export.minimumBlockSize > 1 {
             reply += blockSizeInfo(option: option, export)
         }
         reply += NBDOptionReply.encode(option: option, type: .ack)
@@ -256,7 +256,9 @@ public struct NBDSession {
             guard let export = export(named: request.name) else {
                 return emit(.send(NBDOptionReply.error(option: option, .errUnknown, "no export named '\(Self.shown(request.name))'")))
             }
-            guard request.requests.contains(NBDInfoType.blockSize.rawValue) || export.minimumBlockSize <= 1 else {
+            // Only GO enters transmission: INFO is answered with the block sizes, asked or not (the spec allows unasked items).
+            let needsBlockSize = export.minimumBlockSize > 1 && !request.requests.contains(NBDInfoType.blockSize.rawValue)
+            guard !needsBlockSize || option != NBDOption.go.rawValue else {
                 // The spec: the block sizes go first, to spare the client a round trip.
                 return emit(.send(blockSizeInfo(option: option, export) + NBDOptionReply.error(
                     option: option, .errBlockSizeRequired,

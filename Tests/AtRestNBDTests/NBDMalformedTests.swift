@@ -170,6 +170,36 @@ import Testing
         }
     }
 
+    /// The spec: on NBD_CMD_DISC the server handles every outstanding
+    /// request, then closes; nothing sent after it is read.
+    @Test func disconnectAnswersTheRequestsInFlightFirst() async throws {
+        try await NBDFixture.with { fixture in
+            let client = try await RawNBDClient.connect(port: fixture.port)
+            _ = try await client.go("scratch")
+            var bytes: [UInt8] = []
+            for handle in 1 ... UInt64(8) {
+                bytes += NBDRequest(type: NBDCommand.write.rawValue, handle: handle, offset: (handle - 1) << 20, length: 1 << 20).encoded()
+                bytes += [UInt8](repeating: UInt8(handle), count: 1 << 20)
+            }
+            bytes += NBDRequest(type: NBDCommand.disconnect.rawValue, handle: 99, offset: 0, length: 0).encoded()
+            bytes += NBDRequest(type: NBDCommand.write.rawValue, handle: 100, offset: 0, length: 512).encoded() + [UInt8](repeating: 0xee, count: 512)
+            try await client.connection.writeAll(bytes)
+            var answered: Set<UInt64> = []
+            for _ in 1 ... 8 {
+                let reply = try NBDSimpleReply.parse(try await client.connection.readExactly(NBDSimpleReply.headerSize))
+                #expect(reply.error == 0)
+                answered.insert(reply.handle)
+            }
+            #expect(answered == Set(1 ... 8))
+            #expect(await client.isClosedByServer())
+            let file = try fixture.contents(fixture.export.path)
+            for handle in 1 ... 8 {
+                #expect(file[(handle - 1) << 20 ..< handle << 20].allSatisfy { $0 == UInt8(handle) }, "write \(handle)")
+            }
+            #expect(file[(8 << 20)...].allSatisfy { $0 == 0 })
+        }
+    }
+
     @Test func connectionsBeyondTheLimitAreClosedAndTheNextIsServed() async throws {
         var limits = NBDServerConfiguration()
         limits.maxConnections = 2
