@@ -37,14 +37,24 @@ final class Pages: Sendable {
     static let pageSize = 4096
     let pages = Mutex<[UInt64: [UInt8]]>([:])
 
+    /// Calls `body` for each page piece of [offset, offset + length): page index, start in the page, start in the range, count.
+    static func pieces(_ offset: UInt64, _ length: Int, _ body: (UInt64, Int, Int, Int) -> Void) {
+        var done = 0
+        while done < length {
+            let position = offset + UInt64(done)
+            let within = Int(position % UInt64(pageSize))
+            let count = min(pageSize - within, length - done)
+            body(position / UInt64(pageSize), within, done, count)
+            done += count
+        }
+    }
+
     func read(offset: UInt64, length: Int) -> [UInt8] {
         var out = [UInt8](repeating: 0, count: length)
         pages.withLock { pages in
-            for (index, page) in pages {
-                let pageStart = index * UInt64(Self.pageSize)
-                let from = max(pageStart, offset), to = min(pageStart + UInt64(Self.pageSize), offset + UInt64(length))
-                guard from < to else { continue }
-                for position in from ..< to { out[Int(position - offset)] = page[Int(position - pageStart)] }
+            Self.pieces(offset, length) { index, within, done, count in
+                guard let page = pages[index] else { return }
+                out.replaceSubrange(done ..< done + count, with: page[within ..< within + count])
             }
         }
         return out
@@ -52,10 +62,10 @@ final class Pages: Sendable {
 
     func write(offset: UInt64, _ bytes: [UInt8]) {
         pages.withLock { pages in
-            for (index, byte) in bytes.enumerated() {
-                let position = offset + UInt64(index)
-                let page = position / UInt64(Self.pageSize)
-                pages[page, default: [UInt8](repeating: 0, count: Self.pageSize)][Int(position % UInt64(Self.pageSize))] = byte
+            Self.pieces(offset, bytes.count) { index, within, done, count in
+                var page = pages.removeValue(forKey: index) ?? [UInt8](repeating: 0, count: Self.pageSize)
+                page.replaceSubrange(within ..< within + count, with: bytes[done ..< done + count])
+                pages[index] = page
             }
         }
     }
@@ -66,7 +76,7 @@ final class Pages: Sendable {
                 let pageStart = index * UInt64(Self.pageSize)
                 let from = max(pageStart, offset), to = min(pageStart + UInt64(Self.pageSize), offset + length)
                 guard from < to else { continue }
-                for position in from ..< to { pages[index]![Int(position - pageStart)] = 0 }
+                pages[index]!.replaceSubrange(Int(from - pageStart) ..< Int(to - pageStart), with: repeatElement(0, count: Int(to - from)))
             }
         }
     }
