@@ -99,6 +99,6 @@ for target in "${selected[@]}"; do
         status=1
         break
     fi
-    grep -E "^#[0-9]+ *DONE|stat::number_of_executed_units|stat::peak_rss_mb|stat::new_units_added" "$scratch/findings/$target.log" || true
+    grep -E "^#[0-9]+[[:space:]]+DONE|stat::number_of_executed_units|stat::peak_rss_mb|stat::new_units_added" "$scratch/findings/$target.log" || true
 done
 exit $status
