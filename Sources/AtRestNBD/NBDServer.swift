@@ -132,6 +132,11 @@ public final class NBDServer: Sendable {
                         await group.next()
                         inFlight -= 1
                     }
+                    // 0 only while a size is awaited (answered above) or once closed: never spin on it.
+                    guard session.wanted > 0 else {
+                        ending = NBDProtocolError(.invalid, "the NBD session stopped wanting bytes")
+                        break events
+                    }
                     do {
                         session.receive(try await connection.readExactly(session.wanted))
                     } catch {
