@@ -70,7 +70,8 @@ let package = Package(
         // POSIX TCP sockets as Swift types (a listener, a connection with async whole reads and writes on
         // threads of their own): the only module that builds sockaddr values.
         .target(name: "AtRestSockets"),
-        // The NBD protocol (docs/OPERATIONS.md "NBD gateway"): a pure parser/encoder and a server over `NBDExport`.
+        // The NBD protocol (docs/OPERATIONS.md "NBD gateway"): a pure parser/encoder, the protocol as a state machine
+        // over bytes (`NBDSession`, no I/O; fuzz-nbd drives it) and a server over `NBDExport` that runs it on sockets.
         .target(name: "AtRestNBD", dependencies: ["AtRestSockets", logging]),
         // The NBD gateway: AtRest disks as NBD exports over DiskClient (atrest-nbd), as a ServiceLifecycle service.
         .target(
@@ -247,6 +248,7 @@ if Context.environment["ATREST_FUZZ"] == "1" {
         .executableTarget(name: "fuzz-audit", dependencies: ["CFuzzDriver", "AtRestKeyVault", "AtRestWire", "AtRestCrypto"], path: "Fuzz/Targets/fuzz-audit"),
         .executableTarget(name: "fuzz-provider-state", dependencies: ["CFuzzDriver", "KeyProviderKit", "AtRestCrypto"], path: "Fuzz/Targets/fuzz-provider-state"),
         .executableTarget(name: "fuzz-keyfiles", dependencies: ["CFuzzDriver", "AtRestClient", "AtRestMessaging", "AtRestServiceKit"], path: "Fuzz/Targets/fuzz-keyfiles"),
+        .executableTarget(name: "fuzz-nbd", dependencies: ["CFuzzDriver", "AtRestNBD", logging], path: "Fuzz/Targets/fuzz-nbd"),
     ]
     package.targets += targets
     package.products += targets.map { .executable(name: $0.name, targets: [$0.name]) }

@@ -13,12 +13,14 @@
 #   scripts/fuzz.sh fuzz-wire --seconds 600
 #   scripts/fuzz.sh --build-only         build only (prints the build time)
 #   scripts/fuzz.sh --seeds              rewrite the seeds in Fuzz/corpus/<target>/seed-*
-#                                        from the real encoders (each target's seeds())
+#                                        from the real encoders (each target's seeds());
+#                                        fuzz-nbd's recorded-* from real NBD clients
+#                                        (NBDRecordingTests, a debug build of the tests)
 #   scripts/fuzz.sh --list               the target names
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-targets=(fuzz-envelope fuzz-wire fuzz-token fuzz-object fuzz-records fuzz-filter fuzz-audit fuzz-provider-state fuzz-keyfiles)
+targets=(fuzz-envelope fuzz-wire fuzz-token fuzz-object fuzz-records fuzz-filter fuzz-audit fuzz-provider-state fuzz-keyfiles fuzz-nbd)
 seconds=60
 build_only=0
 write_seeds=0
@@ -29,7 +31,7 @@ while [ $# -gt 0 ]; do
         --build-only) build_only=1; shift ;;
         --seeds) write_seeds=1; shift ;;
         --list) printf '%s\n' "${targets[@]}"; exit 0 ;;
-        -h|--help) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h|--help) sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         fuzz-*) selected+=("$1"); shift ;;
         *) echo "fuzz.sh: unknown argument '$1' (try --help)" >&2; exit 2 ;;
     esac
@@ -68,6 +70,13 @@ if [ "$write_seeds" -eq 1 ]; then
         mkdir -p "Fuzz/corpus/$target"
         rm -f "Fuzz/corpus/$target"/seed-*
         ATREST_FUZZ_SEEDS="Fuzz/corpus/$target" "$bin/$target"
+        if [ "$target" = fuzz-nbd ]; then
+            # Real clients' streams through a recording proxy (qemu-img, qemu-io, nbdinfo, libnbd).
+            rm -f Fuzz/corpus/fuzz-nbd/recorded-*
+            # The normal package (no fuzz targets) and its debug build.
+            ATREST_FUZZ=0 swift build --build-tests
+            ATREST_FUZZ=0 ATREST_NBD_SEEDS="$PWD/Fuzz/corpus/fuzz-nbd" swift test --skip-build --filter NBDRecordingTests
+        fi
         echo "fuzz.sh: $target: $(ls "Fuzz/corpus/$target" | wc -l) inputs in Fuzz/corpus/$target"
     done
     exit 0
@@ -90,6 +99,6 @@ for target in "${selected[@]}"; do
         status=1
         break
     fi
-    grep -E "^#[0-9]+ *DONE|stat::number_of_executed_units|stat::peak_rss_mb|stat::new_units_added" "$scratch/findings/$target.log" || true
+    grep -E "^#[0-9]+[[:space:]]+DONE|stat::number_of_executed_units|stat::peak_rss_mb|stat::new_units_added" "$scratch/findings/$target.log" || true
 done
 exit $status

@@ -5,13 +5,17 @@ import Synchronization
 /// Limits of one NBD server.
 public struct NBDServerConfiguration: Sendable {
     /// Largest READ/WRITE payload (NBD_INFO_BLOCK_SIZE maximum); a larger
-    /// READ gets EINVAL, a larger WRITE closes the connection (its data
-    /// cannot be skipped safely).
+    /// READ or WRITE gets EINVAL (a refused WRITE's data is read and dropped
+    /// if it is at most 32 MiB, the spec's bound; a longer one closes the
+    /// connection).
     public var maxPayload: Int = 32 << 20
     /// Requests served at once per connection; the next request is read
     /// only when one of them has been answered.
     public var maxInFlight: Int = 16
-    /// Largest option data during the handshake (names are at most 4 KiB).
+    /// Largest option data during the handshake (names are at most 4 KiB);
+    /// more is read and dropped and the option refused with
+    /// NBD_REP_ERR_TOO_BIG (an NBD_OPT_EXPORT_NAME, which has no error
+    /// reply, closes the connection).
     public var maxOptionLength: Int = 16 << 10
     /// Connections served at once; more are closed as soon as accepted.
     /// Each connection's blocking reads and writes hold threads of their own
@@ -25,16 +29,17 @@ public struct NBDServerConfiguration: Sendable {
 /// NBD_OPT_INFO, NBD_OPT_LIST, NBD_OPT_ABORT, the old NBD_OPT_EXPORT_NAME;
 /// any other option gets NBD_REP_ERR_UNSUP), then simple replies. Requests
 /// of one connection run concurrently (up to `maxInFlight`) and are
-/// answered in any order by handle, each reply written whole. A client that
-/// breaks the framing (bad magic, an oversized write) is disconnected; one
-/// that vanishes mid-request only ends its own connection.
+/// answered in any order by handle, each reply written whole. The protocol
+/// itself is `NBDSession`'s (bytes in, events out); this class owns the
+/// sockets, the tasks and the export calls. A client that breaks the
+/// framing (bad magic, a WRITE over 32 MiB) is disconnected; one that
+/// vanishes mid-request only ends its own connection.
 ///
 /// `run` serves until `stop` (or cancellation): stop accepting, stop
 /// reading requests, answer those in flight, close.
 public final class NBDServer: Sendable {
     private let listener: TCPListener
-    private let exports: [String: any NBDExport]
-    private let exportNames: [String]
+    private let exportList: [any NBDExport]
     private let configuration: NBDServerConfiguration
     private let logger: Logger
     private let state = Mutex(State())
@@ -47,10 +52,7 @@ public final class NBDServer: Sendable {
 
     public init(listener: TCPListener, exports: [any NBDExport], configuration: NBDServerConfiguration = .init(), logger: Logger) {
         self.listener = listener
-        var byName: [String: any NBDExport] = [:]
-        for export in exports { byName[export.name] = export }
-        self.exports = byName
-        exportNames = exports.map(\.name)
+        exportList = exports
         self.configuration = configuration
         self.logger = logger
     }
@@ -109,170 +111,79 @@ public final class NBDServer: Sendable {
         }
     }
 
+    /// One connection: `NBDSession` parses and answers the protocol; this
+    /// loop reads what it wants, sends what it says and runs its requests,
+    /// each in a child task (up to `maxInFlight`), answered by handle.
     private func serve(_ connection: TCPConnection) async {
         logger.debug("nbd: connection from \(connection.peer)")
-        do {
-            if let (export, size) = try await handshake(connection) {
-                logger.info("nbd: \(connection.peer) uses export '\(export.name)' (\(size) bytes)")
-                try await transmit(connection, export: export, size: size)
+        var session = NBDSession(exports: exportList, configuration: configuration)
+        let replies = ReplyWriter(connection: connection)
+        let maxInFlight = configuration.maxInFlight
+        let logger = self.logger
+        var ending: (any Error)?
+        await replies.send(session.greeting)
+        await withTaskGroup(of: Void.self) { group in
+            var export: (any NBDExport)?
+            var inFlight = 0
+            events: while true {
+                guard let event = session.next() else {
+                    // The next request is read only once fewer than maxInFlight are running.
+                    while inFlight >= maxInFlight {
+                        await group.next()
+                        inFlight -= 1
+                    }
+                    // 0 only while a size is awaited (answered above) or once closed: never spin on it.
+                    guard session.wanted > 0 else {
+                        ending = NBDProtocolError(.invalid, "the NBD session stopped wanting bytes")
+                        break events
+                    }
+                    do {
+                        session.receive(try await connection.readExactly(session.wanted))
+                    } catch {
+                        ending = error
+                        break events
+                    }
+                    continue
+                }
+                switch event {
+                case .send(let bytes):
+                    await replies.send(bytes)
+                case .size(let chosen):
+                    do {
+                        session.sized(try await chosen.size)
+                    } catch {
+                        logger.warning("nbd: export '\(chosen.name)' is unavailable: \(error)")
+                        session.sized(nil)
+                    }
+                case .transmit(let chosen, let size):
+                    logger.info("nbd: \(connection.peer) uses export '\(chosen.name)' (\(size) bytes)")
+                    export = chosen
+                case .request(let request, let payload):
+                    guard let export else { continue }
+                    inFlight += 1
+                    group.addTask { await replies.send(await Self.perform(request, payload: payload, on: export, logger: logger)) }
+                case .refuse(let request, let errno):
+                    inFlight += 1
+                    group.addTask { await replies.send(NBDSimpleReply.encode(error: errno, handle: request.handle)) }
+                case .close(let error):
+                    ending = error
+                    break events
+                }
             }
+        }
+        switch ending {
+        case nil:
             logger.debug("nbd: \(connection.peer) disconnected")
-        } catch let error as SocketError where error.kind == .endOfStream || error.kind == .closed {
+        case let error as SocketError where error.kind == .endOfStream || error.kind == .closed:
             logger.debug("nbd: \(connection.peer) went away: \(error)")
-        } catch {
+        case let error?:
             logger.notice("nbd: closing the connection from \(connection.peer): \(error)")
         }
         connection.close()
     }
 
-    // MARK: Handshake
-
-    /// Option haggling until NBD_OPT_GO / NBD_OPT_EXPORT_NAME picks an
-    /// export (returned with its size) or the client aborts (nil).
-    private func handshake(_ connection: TCPConnection) async throws -> (any NBDExport, UInt64)? {
-        try await connection.writeAll(NBDWire.greeting())
-        let (noZeroes, _) = try NBDWire.parseClientFlags(try await connection.readExactly(4))
-        while true {
-            let header = try NBDOptionHeader.parse(try await connection.readExactly(NBDWire.optionHeaderSize))
-            guard header.length <= configuration.maxOptionLength else {
-                throw NBDProtocolError(.tooLarge, "option \(header.option) with \(header.length) bytes of data")
-            }
-            let data = try await connection.readExactly(Int(header.length))
-            let option = header.option
-            switch NBDOption(rawValue: option) {
-            case .abort:
-                try? await connection.writeAll(NBDOptionReply.encode(option: option, type: .ack))
-                return nil
-            case .list:
-                guard data.isEmpty else {
-                    try await connection.writeAll(NBDOptionReply.error(option: option, .errInvalid, "NBD_OPT_LIST takes no data"))
-                    continue
-                }
-                var reply: [UInt8] = []
-                for name in exportNames { reply += NBDOptionReply.server(name: name) }
-                reply += NBDOptionReply.encode(option: option, type: .ack)
-                try await connection.writeAll(reply)
-            case .exportName:
-                // No error reply is possible here: an unknown export closes the connection.
-                guard let name = String(validating: data, as: UTF8.self), let export = export(named: name) else {
-                    throw NBDProtocolError(.invalid, "NBD_OPT_EXPORT_NAME for an unknown export")
-                }
-                let size = try await export.size
-                try await connection.writeAll(NBDOptionReply.exportNameReply(size: size, flags: flags(of: export).rawValue, noZeroes: noZeroes))
-                return (export, size)
-            case .info, .go:
-                if let chosen = try await answerInfo(option: option, data: data, connection), NBDOption(rawValue: option) == .go {
-                    return chosen
-                }
-            default:
-                try await connection.writeAll(NBDOptionReply.error(option: option, .errUnsupported, "option \(option) is not supported"))
-            }
-        }
-    }
-
-    /// Answers NBD_OPT_INFO / NBD_OPT_GO; the export and its size when the
-    /// answer was a success.
-    private func answerInfo(option: UInt32, data: [UInt8], _ connection: TCPConnection) async throws -> (any NBDExport, UInt64)? {
-        let request: NBDExportRequest
-        do {
-            request = try NBDExportRequest.parse(data)
-        } catch {
-            try await connection.writeAll(NBDOptionReply.error(option: option, .errInvalid, error.message))
-            return nil
-        }
-        guard let export = export(named: request.name) else {
-            try await connection.writeAll(NBDOptionReply.error(option: option, .errUnknown, "no export named '\(request.name.prefix(256))'"))
-            return nil
-        }
-        let wantsBlockSize = request.requests.contains(NBDInfoType.blockSize.rawValue)
-        guard wantsBlockSize || export.minimumBlockSize <= 1 else {
-            try await connection.writeAll(NBDOptionReply.error(
-                option: option, .errBlockSizeRequired, "export '\(export.name)' needs \(export.minimumBlockSize)-byte aligned requests"))
-            return nil
-        }
-        let size: UInt64
-        do {
-            size = try await export.size
-        } catch {
-            logger.warning("nbd: export '\(export.name)' is unavailable: \(error)")
-            try await connection.writeAll(NBDOptionReply.error(option: option, .errUnknown, "export '\(export.name)' is unavailable"))
-            return nil
-        }
-        var reply = NBDOptionReply.exportInfo(option: option, size: size, flags: flags(of: export).rawValue)
-        if request.requests.contains(NBDInfoType.name.rawValue) {
-            reply += NBDOptionReply.nameInfo(option: option, name: export.name)
-        }
-        if wantsBlockSize {
-            reply += NBDOptionReply.blockSizeInfo(option: option, minimum: export.minimumBlockSize,
-                                                  preferred: max(export.preferredBlockSize, export.minimumBlockSize),
-                                                  maximum: UInt32(configuration.maxPayload))
-        }
-        reply += NBDOptionReply.encode(option: option, type: .ack)
-        try await connection.writeAll(reply)
-        return (export, size)
-    }
-
-    /// An export by name; the empty name is the only export when there is one.
-    private func export(named name: String) -> (any NBDExport)? {
-        if name.isEmpty, exportNames.count == 1 { return exports[exportNames[0]] }
-        return exports[name]
-    }
-
-    private func flags(of export: any NBDExport) -> NBDTransmissionFlags {
-        var flags: NBDTransmissionFlags = [.hasFlags, .sendFlush, .sendFUA, .sendTrim, .sendWriteZeroes]
-        if export.isReadOnly { flags.insert(.readOnly) }
-        if export.canMultiConn { flags.insert(.canMultiConn) }
-        return flags
-    }
-
-    // MARK: Transmission
-
-    /// Reads requests until NBD_CMD_DISC, the end of the stream or a broken
-    /// frame, running each in a child task; returns once all are answered.
-    private func transmit(_ connection: TCPConnection, export: any NBDExport, size: UInt64) async throws {
-        let replies = ReplyWriter(connection: connection)
-        let limits = RequestCheck(size: size, alignment: UInt64(max(export.minimumBlockSize, 1)),
-                                  maxPayload: configuration.maxPayload, readOnly: export.isReadOnly)
-        let logger = self.logger
-        var failure: (any Error)?
-        await withTaskGroup(of: Void.self) { group in
-            var inFlight = 0
-            while true {
-                let request: NBDRequest
-                var payload: [UInt8] = []
-                do {
-                    request = try NBDRequest.parse(try await connection.readExactly(NBDWire.requestHeaderSize))
-                    if request.command == .disconnect { break }
-                    if request.command == .write {
-                        guard Int(request.length) <= configuration.maxPayload else {
-                            throw NBDProtocolError(.tooLarge, "write of \(request.length) bytes (at most \(configuration.maxPayload))")
-                        }
-                        payload = try await connection.readExactly(Int(request.length))
-                    }
-                } catch {
-                    failure = error
-                    break
-                }
-                if inFlight >= configuration.maxInFlight {
-                    await group.next()
-                    inFlight -= 1
-                }
-                inFlight += 1
-                let refusal = limits.refusal(of: request)
-                group.addTask {
-                    if let refusal {
-                        await replies.send(NBDSimpleReply.encode(error: refusal, handle: request.handle))
-                    } else {
-                        await replies.send(await Self.perform(request, payload: payload, on: export, logger: logger))
-                    }
-                }
-            }
-        }
-        if let failure { throw failure }
-    }
-
     /// Runs one checked request against the export: the whole reply's bytes.
-    private static func perform(_ request: NBDRequest, payload: [UInt8], on export: any NBDExport, logger: Logger) async -> [UInt8] {
+    static func perform(_ request: NBDRequest, payload: [UInt8], on export: any NBDExport, logger: Logger) async -> [UInt8] {
         do {
             switch request.command {
             case .read:
@@ -292,7 +203,8 @@ public final class NBDServer: Sendable {
             default:
                 return NBDSimpleReply.encode(error: .invalid, handle: request.handle)
             }
-            if request.flags.contains(.fua), request.command != .flush {
+            // FUA is accepted on every command; only those that write have anything to persist.
+            if request.flags.contains(.fua), request.command == .write || request.command == .trim || request.command == .writeZeroes {
                 try await export.flush()
             }
             return NBDSimpleReply.encode(error: .ok, handle: request.handle)
@@ -303,37 +215,6 @@ public final class NBDServer: Sendable {
             logger.warning("nbd: \(request.command.map { "\($0)" } ?? "command \(request.type)") at \(request.offset)+\(request.length) on '\(export.name)': \(error)")
             return NBDSimpleReply.encode(error: .io, handle: request.handle)
         }
-    }
-}
-
-/// The checks every request passes before it reaches the export.
-struct RequestCheck {
-    var size: UInt64
-    var alignment: UInt64
-    var maxPayload: Int
-    var readOnly: Bool
-
-    /// The errno that refuses `request`, or nil when the export may run it.
-    func refusal(of request: NBDRequest) -> NBDErrno? {
-        guard let command = request.command else { return .invalid }
-        let allowed: NBDCommandFlags
-        switch command {
-        case .read: allowed = []
-        case .write, .trim: allowed = [.fua]
-        case .writeZeroes: allowed = [.fua, .noHole]
-        case .flush: allowed = []
-        default: return .invalid  // CACHE, BLOCK_STATUS, RESIZE: not advertised
-        }
-        guard request.flags.subtracting(allowed).isEmpty else { return .invalid }
-        if command == .flush { return nil }
-        if readOnly, command != .read { return .permission }
-        let length = UInt64(request.length)
-        guard length > 0 else { return .invalid }
-        if command == .read, length > UInt64(maxPayload) { return .invalid }
-        let (end, overflow) = request.offset.addingReportingOverflow(length)
-        guard !overflow, end <= size else { return command == .write || command == .writeZeroes ? .noSpace : .invalid }
-        guard request.offset % alignment == 0, length % alignment == 0 else { return .invalid }
-        return nil
     }
 }
 

@@ -152,9 +152,21 @@ public enum NBDOptionReply {
         return bytes
     }
 
-    /// An error reply with a human-readable message (the protocol allows one).
+    /// Longest error message sent, in bytes (the spec's strings: at most
+    /// 4096, no more than 256 recommended for names).
+    public static let maxMessageLength = 1024
+
+    /// An error reply with a human-readable message (the protocol allows
+    /// one): a string as the spec defines them, UTF-8 without NUL, cut to
+    /// `maxMessageLength` bytes at a character boundary.
     public static func error(option: UInt32, _ type: NBDReplyType, _ message: String) -> [UInt8] {
-        encode(option: option, type: type, data: Array(message.utf8.prefix(1024)))
+        var text = message.utf8.filter { $0 != 0 }
+        if text.count > maxMessageLength {
+            var end = maxMessageLength
+            while end > 0, text[end] & 0xC0 == 0x80 { end -= 1 }  // not inside a multi-byte character
+            text.removeSubrange(end...)
+        }
+        return encode(option: option, type: type, data: text)
     }
 
     /// NBD_REP_SERVER for NBD_OPT_LIST: the name's length and the name.

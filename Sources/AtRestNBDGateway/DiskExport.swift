@@ -60,6 +60,10 @@ public struct DiskExport: NBDExport {
                 group.addTask { (index, try await call { try await client.getPages(disk, offset: piece.offset, length: Int(piece.length)) }) }
             }
             for try await (index, bytes) in group {
+                // A short or long piece would shift or hide data: the server answers EIO instead.
+                guard bytes.count == Int(pieces[index].length) else {
+                    throw NBDError(.io, "disk '\(name)' returned \(bytes.count) bytes for a read of \(pieces[index].length)")
+                }
                 let start = Int(pieces[index].offset - offset)
                 result.replaceSubrange(start ..< start + bytes.count, with: bytes)
             }

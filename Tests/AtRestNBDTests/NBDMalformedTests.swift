@@ -47,8 +47,10 @@ import Testing
             #expect(try await client.readOptionReply().type == NBDReplyType.errInvalid.rawValue)
             try await client.sendOption(NBDOption.go.rawValue, NBDExportRequest(name: "other", requests: [3]).encoded())
             #expect(try await client.readOptionReply().type == NBDReplyType.errUnknown.rawValue)
-            // 512-byte blocks: a client that does not ask for block sizes is told to.
+            // 512-byte blocks: a client that does not ask for block sizes is told to, and given them first.
             try await client.sendOption(NBDOption.go.rawValue, NBDExportRequest(name: "named", requests: []).encoded())
+            let sizes = try await client.readOptionReply()
+            #expect(sizes.type == NBDReplyType.info.rawValue && sizes.data.prefix(6) == [0, 3, 0, 0, 2, 0])
             #expect(try await client.readOptionReply().type == NBDReplyType.errBlockSizeRequired.rawValue)
             // NBD_OPT_LIST still works, then GO succeeds on the same connection.
             try await client.sendOption(NBDOption.list.rawValue, [])
@@ -72,11 +74,21 @@ import Testing
         }
     }
 
-    @Test func hugeOptionDataClosesTheConnection() async throws {
+    /// Option data over the limit (16 KiB) is read and dropped and the
+    /// option refused with NBD_REP_ERR_TOO_BIG, and the handshake goes on;
+    /// an NBD_OPT_EXPORT_NAME that long (it cannot be refused) closes.
+    @Test func oversizedOptionDataIsRefusedOrClosesExportName() async throws {
         try await NBDFixture.with { fixture in
             let client = try await RawNBDClient.connect(port: fixture.port)
-            try await client.connection.writeAll(NBDOptionHeader(option: NBDOption.go.rawValue, length: 1 << 30).encoded())
-            #expect(await client.isClosedByServer())
+            try await client.sendOption(NBDOption.go.rawValue, [UInt8](repeating: 0x61, count: 100_000))
+            let reply = try await client.readOptionReply()
+            #expect(reply.type == NBDReplyType.errTooBig.rawValue)
+            #expect(String(decoding: reply.data, as: UTF8.self) == "option 7 with 100000 bytes of data (at most 16384)")
+            #expect(try await client.go("scratch") == 16 << 20)
+
+            let named = try await RawNBDClient.connect(port: fixture.port)
+            try await named.connection.writeAll(NBDOptionHeader(option: NBDOption.exportName.rawValue, length: 1 << 30).encoded())
+            #expect(await named.isClosedByServer())
             try await stillServes(fixture)
         }
     }
@@ -107,6 +119,12 @@ import Testing
             // The connection still works after all of them, and nothing was written.
             let write = try await client.call(NBDRequest(type: 1, handle: 11, offset: 0, length: 512), payload: [UInt8](repeating: 5, count: 512))
             #expect(write.reply == NBDSimpleReply(error: 0, handle: 11))
+            // FUA is accepted on every command (it was EINVAL on READ and FLUSH).
+            let read = try await client.call(NBDRequest(flags: .fua, type: 0, handle: 13, offset: 0, length: 512), dataLength: 512)
+            #expect(read.reply == NBDSimpleReply(error: 0, handle: 13))
+            #expect(read.data == [UInt8](repeating: 5, count: 512))
+            let flush = try await client.call(NBDRequest(flags: .fua, type: 3, handle: 14, offset: 0, length: 0))
+            #expect(flush.reply == NBDSimpleReply(error: 0, handle: 14))
             let file = try fixture.contents(fixture.export.path)
             #expect(file[0 ..< 512].allSatisfy { $0 == 5 })
             #expect(file[512...].allSatisfy { $0 == 0 })
@@ -149,6 +167,36 @@ import Testing
 
             try await stillServes(fixture)
             #expect(try fixture.contents(fixture.export.path).allSatisfy { $0 == 0 }, "a truncated write reached the export")
+        }
+    }
+
+    /// The spec: on NBD_CMD_DISC the server handles every outstanding
+    /// request, then closes; nothing sent after it is read.
+    @Test func disconnectAnswersTheRequestsInFlightFirst() async throws {
+        try await NBDFixture.with { fixture in
+            let client = try await RawNBDClient.connect(port: fixture.port)
+            _ = try await client.go("scratch")
+            var bytes: [UInt8] = []
+            for handle in 1 ... UInt64(8) {
+                bytes += NBDRequest(type: NBDCommand.write.rawValue, handle: handle, offset: (handle - 1) << 20, length: 1 << 20).encoded()
+                bytes += [UInt8](repeating: UInt8(handle), count: 1 << 20)
+            }
+            bytes += NBDRequest(type: NBDCommand.disconnect.rawValue, handle: 99, offset: 0, length: 0).encoded()
+            bytes += NBDRequest(type: NBDCommand.write.rawValue, handle: 100, offset: 0, length: 512).encoded() + [UInt8](repeating: 0xee, count: 512)
+            try await client.connection.writeAll(bytes)
+            var answered: Set<UInt64> = []
+            for _ in 1 ... 8 {
+                let reply = try NBDSimpleReply.parse(try await client.connection.readExactly(NBDSimpleReply.headerSize))
+                #expect(reply.error == 0)
+                answered.insert(reply.handle)
+            }
+            #expect(answered == Set(1 ... 8))
+            #expect(await client.isClosedByServer())
+            let file = try fixture.contents(fixture.export.path)
+            for handle in 1 ... 8 {
+                #expect(file[(handle - 1) << 20 ..< handle << 20].allSatisfy { $0 == UInt8(handle) }, "write \(handle)")
+            }
+            #expect(file[(8 << 20)...].allSatisfy { $0 == 0 })
         }
     }
 

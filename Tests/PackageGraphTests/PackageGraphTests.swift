@@ -130,6 +130,17 @@ import Testing
         #expect(nbd == ["AtRestSockets"], "the NBD protocol library links \(nbd.sorted())")
     }
 
+    /// The NBD protocol's state machine and codec do no I/O (fuzz-nbd drives
+    /// them from bytes alone): only the server imports the sockets.
+    @Test func theNBDProtocolIsPure() throws {
+        let folder = Self.root.appendingPathComponent("Sources/AtRestNBD")
+        for file in ["NBDSession.swift", "NBDWire.swift", "NBDExport.swift"] {
+            let text = try String(contentsOf: folder.appendingPathComponent(file), encoding: .utf8)
+            let imports = text.split(separator: "\n").filter { $0.hasPrefix("import ") || $0.contains(" import ") }
+            #expect(imports == [], "\(file) imports \(imports)")
+        }
+    }
+
     /// (The fuzz targets' products are made from their target list, inside `if ATREST_FUZZ`.)
     @Test func everyExecutableIsAProduct() {
         let executables = manifest.targets.values.filter { $0.kind == .executableTarget && !$0.name.hasPrefix("fuzz-") }.map(\.name)
@@ -139,7 +150,7 @@ import Testing
     /// The fuzz targets (docs/FUZZING.md) are leaves: nothing links them or their driver shim.
     @Test func nothingLinksAFuzzTarget() {
         let fuzz = Set(manifest.targets.keys.filter { $0.hasPrefix("fuzz-") }).union(["CFuzzDriver"])
-        #expect(fuzz.count == 10, "fuzz targets not read from Package.swift")
+        #expect(fuzz.count == 11, "fuzz targets not read from Package.swift")
         for target in manifest.targets.values where !fuzz.contains(target.name) {
             #expect(target.dependencies.isDisjoint(with: fuzz), "\(target.name) links a fuzz target")
         }
