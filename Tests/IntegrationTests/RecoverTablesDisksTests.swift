@@ -92,8 +92,9 @@ import Testing
 
     /// Flips one byte of the first record (by key) of the record map file `map`.
     static func tamper(_ map: String, in work: String) async throws {
-        let flip = "UPDATE records SET value = substr(value, 1, 60) || (CASE WHEN substr(value, 61, 1) = X'00' THEN X'01' ELSE X'00' END)"
-            + " || substr(value, 62) WHERE key = (SELECT min(key) FROM records);"
+        // `||` makes text of blobs: cast back, or the reader sees another type. Byte 61 is in the ciphertext (after the 37-byte header).
+        let flip = "UPDATE records SET value = CAST(substr(value, 1, 60) || (CASE WHEN substr(value, 61, 1) = X'00' THEN X'01' ELSE X'00' END)"
+            + " || substr(value, 62) AS BLOB) WHERE key = (SELECT min(key) FROM records);"
         let run = try await ClientTools.run("/usr/bin/sqlite3", [map, flip], in: work)
         try #require(run.status == 0, "\(run.transcript)")
     }
