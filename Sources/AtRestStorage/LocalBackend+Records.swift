@@ -33,6 +33,9 @@ final class LocalRecordMaps: Sendable {
         }
     }
 
+    /// The private copy the map at `path` is read from (tests).
+    func copy(of path: String) -> String? { copies.withLock { $0[path] } }
+
     /// Closes the map at `path` and removes its private copy (opened
     /// `readingOnly`), so a walk over many maps keeps one copy at a time in
     /// `$TMPDIR`, not all of them. Does nothing on a backend that writes.
