@@ -11,7 +11,7 @@ import Testing
 /// scattered offsets across regions, beyond 1 GiB, a partial last chunk)
 /// and is sparse; one tampered chunk record and one tampered entity record
 /// are reported (exit 3) while everything else is still extracted.
-@Suite(.serialized) struct RecoverTablesDisksTests {
+@Suite(.serialized) struct RecoverToolTablesDisksTests {
     static let account = "acct-c", disk = "vm-recover-okapi", gib: UInt64 = 1 << 30
     /// Not a multiple of 4 KiB: the last chunk ends at the disk's end.
     static let diskSize = 2 * gib + (1 << 20) + 1536
@@ -193,5 +193,33 @@ import Testing
         close(fd)
         let comparedDamaged = try await ClientTools.run("/usr/bin/cmp", [reference, "\(work)/out2/\(a)/.disks/\(Self.disk).img"], in: work)
         #expect(comparedDamaged.status == 0, "\(comparedDamaged.transcript)")
+    }
+
+    /// The same on Ceph (record maps as omap): every entity and chunk
+    /// verified, the tables and the image extracted as written.
+    @Test func tablesAndDisksOnCeph() async throws {
+        let ceph = try CephDevCluster.start()
+        defer { try? ceph.stop() }
+        let fixture = try await RecoveryFixture.start(tag: "recover-td-ceph", storage: ceph.clusterStorage())
+        defer { fixture.remove() }
+        let (tables, pages) = try await Self.fill(fixture)
+        fixture.stop()
+        let work = fixture.root + "/recover"
+        try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
+        let run = try await ClientTools.run(ServiceProcess.binDirectory.path + "/atrest-recover", [
+            "--vault-dir", fixture.vaultDirectory, "--frontdoor-dir", fixture.frontDoorDirectory, "--backend", "rados",
+            "--ceph-conf", ceph.confFile, "--ceph-user", "client.atrest", "--ceph-keyring", ceph.keyringFile, "--pool", ceph.pool,
+            "--extract", work + "/out",
+        ], in: work, timeout: .seconds(300))
+        #expect(run.status == 0, "\(run.transcript)")
+        let a = Self.account
+        #expect(run.lines.filter { $0.hasPrefix("good entity ") }.count == tables.values.map(\.count).reduce(0, +), "\(run.transcript)")
+        #expect(run.lines.contains { $0.hasPrefix("good disk \(a)/\(Self.disk) chunks=21 ") }, "\(run.transcript)")
+        for (table, expected) in tables {
+            #expect(Self.lines("\(work)/out/\(a)/.tables/\(table).jsonl") == expected, "\(table)")
+        }
+        try Self.reference(work + "/reference.img", pages)
+        let compared = try await ClientTools.run("/usr/bin/cmp", [work + "/reference.img", "\(work)/out/\(a)/.disks/\(Self.disk).img"], in: work)
+        #expect(compared.status == 0, "\(compared.transcript)")
     }
 }
