@@ -6,6 +6,8 @@ final class LocalRecordMaps: Sendable {
     private let open = Mutex<[String: LocalRecordMap]>([:])
     /// Set for a backend opened `readingOnly`: maps are opened from copies.
     private let snapshots: LocalRecordSnapshots?
+    /// The private copy of each map opened from one (`snapshots`).
+    private let copies = Mutex<[String: String]>([:])
 
     init(readingOnly: Bool = false) {
         snapshots = readingOnly ? LocalRecordSnapshots() : nil
@@ -21,12 +23,26 @@ final class LocalRecordMaps: Sendable {
     func map(_ path: String, create: Bool) throws -> LocalRecordMap? {
         if let map = open.withLock({ $0[path] }) { return map }
         guard create || FileSystem.exists(path) else { return nil }
-        let map = try LocalRecordMap(path: try snapshots?.copy(path) ?? path, create: create)
+        let copy = try snapshots?.copy(path)
+        let map = try LocalRecordMap(path: copy ?? path, create: create)
         return open.withLock { maps in
             if let existing = maps[path] { return existing }
             maps[path] = map
+            if let copy { copies.withLock { $0[path] = copy } }
             return map
         }
+    }
+
+    /// The private copy the map at `path` is read from (tests).
+    func copy(of path: String) -> String? { copies.withLock { $0[path] } }
+
+    /// Closes the map at `path` and removes its private copy (opened
+    /// `readingOnly`), so a walk over many maps keeps one copy at a time in
+    /// `$TMPDIR`, not all of them. Does nothing on a backend that writes.
+    func release(_ path: String) {
+        guard let snapshots, let copy = copies.withLock({ $0.removeValue(forKey: path) }) else { return }
+        _ = open.withLock { $0.removeValue(forKey: path) }
+        snapshots.remove(copy)
     }
 }
 
@@ -36,6 +52,9 @@ final class LocalRecordMaps: Sendable {
 /// component (those never start with "."), so maps and objects never meet.
 extension LocalBackend {
     func path(_ map: RecordMapName) -> String { "\(directory)/.records/\(map.container.id)/\(map.map).sqlite" }
+
+    /// Closes a map opened `readingOnly` and removes its private copy.
+    public func doneReading(_ map: RecordMapName) async { recordMaps.release(path(map)) }
 
     /// The open map, or `.notFound` when its file was never created.
     func existing(_ map: RecordMapName) throws -> LocalRecordMap {

@@ -7,8 +7,9 @@ import Synchronization
 /// read-only, and the last connection to close checkpoints the log into the
 /// file. So each map file and its log are copied into a temporary directory
 /// of this instance and opened there, and the data directory is never
-/// touched. The copies are removed by `removeAll()` (when the backend's maps
-/// are closed).
+/// touched. The copies are removed by `remove(_:)` when the reader is done
+/// with a map (`StorageBackend.doneReading`), the rest by `removeAll()`
+/// (when the backend's maps are closed).
 final class LocalRecordSnapshots: Sendable {
     /// The temporary directory, made at the first copy.
     private let directory = Mutex<String?>(nil)
@@ -20,6 +21,12 @@ final class LocalRecordSnapshots: Sendable {
         try Self.copyFile(path, to: target)
         if FileSystem.exists(path + "-wal") { try Self.copyFile(path + "-wal", to: target + "-wal") }
         return target
+    }
+
+    /// Removes one copy (and its log files); an open connection to it keeps
+    /// reading until closed.
+    func remove(_ copy: String) {
+        for file in [copy, copy + "-wal", copy + "-shm"] { _ = try? FileSystem.remove(file) }
     }
 
     /// Removes every copy; call once no copy is open any more.

@@ -74,6 +74,10 @@ public protocol StorageBackend: Sendable {
     /// `.conditionFailed` and nothing changes; of two batches racing on one
     /// condition, exactly one succeeds. `.notFound` for a missing map.
     func apply(_ batch: RecordBatch, to map: RecordMapName) async throws
+    /// Says the caller will not read `map` again soon: a backend that keeps
+    /// something per map it read (`LocalBackend(readingOnly:)`: a private
+    /// copy of the map) may drop it. The default does nothing.
+    func doneReading(_ map: RecordMapName) async
 }
 
 /// An object being written (`StorageBackend.beginPut`).
@@ -102,6 +106,8 @@ extension StorageBackend {
 }
 
 extension StorageBackend {
+    public func doneReading(_ map: RecordMapName) async {}
+
     public func recordKeys(_ map: RecordMapName, after: String?, limit: Int) async throws -> (keys: [String], more: Bool) {
         let page = try await records(map, after: after, limit: limit)
         return (page.records.map(\.key), page.more)

@@ -37,6 +37,20 @@ struct Extractor: Sendable {
         try create([Self.encode(account), ".queues", Self.encode(queue)], Self.encode(id))
     }
 
+    /// A new file for one table, `DIR/<account>/.tables/<table>.jsonl`.
+    func createTable(account: String, table: String) throws -> ExtractedFile {
+        try create([Self.encode(account), ".tables"], Self.encode(table) + ".jsonl")
+    }
+
+    /// A new sparse file of `size` bytes for one disk, `DIR/<account>/.disks/<disk>.img`.
+    func createDisk(account: String, disk: String, size: UInt64) throws -> ExtractedFile {
+        let file = try create([Self.encode(account), ".disks"], Self.encode(disk) + ".img")
+        guard ftruncate(file.fd, off_t(size)) == 0 else {
+            throw RecoveryRefusal("cannot size '\(file.path)' to \(size) bytes: \(String(cString: strerror(errno)))")
+        }
+        return file
+    }
+
     private func create(_ directories: [String], _ name: String) throws -> ExtractedFile {
         var path = directory
         for component in directories {
@@ -72,7 +86,7 @@ struct Extractor: Sendable {
     }
 }
 
-/// One blob's output file.
+/// One blob's, message's, table's or disk's output file.
 final class ExtractedFile {
     let fd: Int32
     let path: String
@@ -91,6 +105,17 @@ final class ExtractedFile {
             if n < 0, errno == EINTR { continue }
             guard n > 0 else { throw RecoveryRefusal("writing '\(path)' failed: \(String(cString: strerror(errno)))") }
             offset += n
+        }
+    }
+
+    /// Writes `bytes` at `offset` (a disk's chunk), leaving the rest as it is.
+    func write(_ bytes: UnsafeRawBufferPointer, at offset: UInt64) throws {
+        var done = 0
+        while done < bytes.count {
+            let n = pwrite(fd, bytes.baseAddress! + done, bytes.count - done, off_t(offset) + off_t(done))
+            if n < 0, errno == EINTR { continue }
+            guard n > 0 else { throw RecoveryRefusal("writing '\(path)' failed: \(String(cString: strerror(errno)))") }
+            done += n
         }
     }
 

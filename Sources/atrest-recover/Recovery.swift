@@ -10,9 +10,10 @@ import AtRestWire
 /// the vault's own plug-ins (`OfflineKeyring`), its containers and objects
 /// read through the store's own readers (`ObjectStore` on a read-only
 /// `LocalBackend`), so every header, name binding, block list and segment
-/// tag is checked exactly as the workers check it; then its queues, every
-/// message record opened on its own (`QueueStore+Recovery`). One damaged
-/// object, message or account is reported and the walk goes on.
+/// tag is checked exactly as the workers check it; then its queues, tables
+/// and disks, every message, entity and chunk record opened on its own
+/// (`QueueStore+Recovery`, `TableStore+Recovery`, `DiskStore+Recovery`).
+/// One damaged object, record or account is reported and the walk goes on.
 struct Recovery: Sendable {
     enum Mode: Sendable { case list, verify, extract }
 
@@ -96,6 +97,8 @@ struct Recovery: Sendable {
         let id = (try? store.accountContainerID(account: account, accountKey: key)).map { Self.key(pool, $0) }
         await recoverContainers(account, key, store, mode, &summary)
         await recoverQueues(account, key, QueueStore(backend: store.backend), mode, &summary)
+        await recoverTables(account, key, TableStore(backend: store.backend), mode, &summary)
+        await recoverDisks(account, key, DiskStore(backend: store.backend), mode, &summary)
         return id
     }
 

@@ -6,8 +6,9 @@ import AtRestWire
 import Foundation
 
 /// What `atrest-recover` prints: one line per account, container, object,
-/// queue and message on stdout, refusals on stderr, a summary last. Names and key ids
-/// only: never key material.
+/// queue, message, table, entity, disk and damaged chunk on stdout,
+/// refusals on stderr, a summary last. Names and key ids only: never key
+/// material.
 final class RecoveryOutput: @unchecked Sendable {
     func line(_ text: String) { print(text) }
 
@@ -17,7 +18,7 @@ final class RecoveryOutput: @unchecked Sendable {
 
     func summary(_ summary: RecoverySummary, mode: Recovery.Mode) {
         var text = "summary accounts=\(summary.accounts) containers=\(summary.containers) objects=\(summary.objects)"
-            + " queues=\(summary.queues) messages=\(summary.messages)"
+            + " queues=\(summary.queues) messages=\(summary.messages) tables=\(summary.tables) entities=\(summary.entities) disks=\(summary.disks)"
         if mode != .list { text += " bytes=\(summary.bytes)" }
         line(text + " damaged=\(summary.damaged)")
     }
@@ -41,6 +42,9 @@ struct RecoverySummary: Sendable {
     var objects = 0
     var queues = 0
     var messages = 0
+    var tables = 0
+    var entities = 0
+    var disks = 0
     var bytes: UInt64 = 0
     var damaged = 0
 }

@@ -42,4 +42,27 @@ import Glibc
         #expect(throws: StorageError.self) { _ = try LocalBackend(readingOnly: dir.path + "/missing") }
         #expect(access(dir.path + "/missing", F_OK) != 0)
     }
+
+    /// A walk over many maps (a disk's regions) keeps one private copy at a
+    /// time: `doneReading` closes the map and removes its copy, and a later
+    /// read opens a fresh one.
+    @Test func doneReadingRemovesTheMapsCopy() async throws {
+        let dir = TempDirectory()
+        defer { dir.remove() }
+        let map = try RecordMapName(try BackendContainer("a-recover"), "k-0001")
+        do {
+            let writer = try LocalBackend(directory: dir.path)
+            try await writer.createRecordMap(map)
+            try await writer.apply(RecordBatch(sets: ["0000000001": [1, 2, 3]]), to: map)
+        }
+        let reader = try LocalBackend(readingOnly: dir.path)
+        #expect(try await reader.records(map, after: nil, limit: 10).records.map(\.value) == [[1, 2, 3]])
+        let copy = try #require(reader.recordMaps.copy(of: reader.path(map)))
+        #expect(access(copy, F_OK) == 0 && copy != reader.path(map))
+        await reader.doneReading(map)
+        #expect(access(copy, F_OK) != 0 && access(copy + "-wal", F_OK) != 0 && access(copy + "-shm", F_OK) != 0)
+        #expect(reader.recordMaps.copy(of: reader.path(map)) == nil)
+        #expect(try await reader.records(map, after: nil, limit: 10).records.map(\.value) == [[1, 2, 3]])
+        #expect(access(reader.path(map), F_OK) == 0, "the data's own file stays")
+    }
 }

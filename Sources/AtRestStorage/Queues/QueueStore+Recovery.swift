@@ -56,6 +56,7 @@ extension QueueStore {
             }
             after = page.more ? page.records.last?.key : nil
         } while after != nil
+        await backend.doneReading(queue.map)
     }
 
     static func reason(_ error: any Error) -> String {
