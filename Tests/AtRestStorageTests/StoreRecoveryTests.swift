@@ -30,6 +30,19 @@ import Testing
         let whole = try await walk()
         #expect(whole.damaged.isEmpty && whole.good["small"]?.properties == small.properties && whole.good["large"]?.properties == large.properties)
 
+        // A partition query writes the partition's index (a cache): the walk passes over it; a record of no known kind is reported.
+        for i in 0..<40 {
+            _ = try await store.insert(account: "acct", table: "Things", entity: TableEntity(partitionKey: "q", rowKey: "r\(i)", properties: [:]), accountKey: key)
+        }
+        #expect(try await store.query(account: "acct", table: "Things", filter: "PartitionKey eq 'q'", accountKey: key).entities.count == 40)
+        let indexed = try await store.table("acct", "Things", key)
+        #expect(try await store.backend.recordKeys(indexed.map, after: nil, limit: 1000).keys.contains { $0.hasPrefix("i-") },
+                "the partition query wrote no index to pass over")
+        try await store.backend.apply(RecordBatch(sets: ["x-stray": [1]]), to: indexed.map)
+        let withIndex = try await walk()
+        #expect(withIndex.good.count == 42 && withIndex.damaged.map(\.key) == ["x-stray"], "\(withIndex.damaged)")
+        try await store.backend.apply(RecordBatch(removes: ["x-stray"] + (0..<40).map { try store.entityKey(indexed, "q", "r\($0)", key) }), to: indexed.map)
+
         // The large entity's main record gone: its pieces are reported, the other entity still reads.
         let table = try await store.table("acct", "Things", key)
         let main = try store.entityKey(table, "p", "large", key)
