@@ -57,18 +57,6 @@ struct ReferenceDisk {
     }
 }
 
-/// Deterministic random numbers (SplitMix64), so a failure can be replayed.
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
-
 extension DiskStoreContract {
     /// Thousands of random writes (sub-chunk to 4 MiB), clears, reads, range
     /// listings and resizes (shrink and grow) against `ReferenceDisk`, in
@@ -82,7 +70,7 @@ extension DiskStoreContract {
         let fullSize = GiB + 16 * MiB
         var reference = ReferenceDisk(size: fullSize)
         try await store.createDisk(account: account, name: "random", size: fullSize, accountKey: key)
-        var random = SplitMix64(state: 17)
+        var random = SplitMix(seed: 17)
         let windows: [UInt64] = [0, GiB - 4 * MiB, GiB + 8 * MiB]
         let windowSize = 8 * MiB
         var counts: [String: Int] = [:]

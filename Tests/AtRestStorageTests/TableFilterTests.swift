@@ -135,8 +135,10 @@ import Testing
     }
 }
 
-/// A small deterministic generator, so a failing fuzz case can be replayed.
-struct SplitMix {
+/// A small deterministic generator (SplitMix64), so a failing fuzz or
+/// random-operation case can be replayed; also the module's
+/// `RandomNumberGenerator` for `random(in:using:)`.
+struct SplitMix: RandomNumberGenerator {
     var state: UInt64
     init(seed: UInt64) { state = seed }
     mutating func next() -> UInt64 {
