@@ -252,12 +252,12 @@ func expectAllReadable(_ c: RPCClient, _ metadata: [String: String], _ blobs: [S
     }
 }
 
-/// Retries `body` for up to 10 s (an asynchronous effect, not a timing assertion).
-func eventually(_ body: () async throws -> Void) async throws {
+/// Retries `body` for up to `window` (an asynchronous effect, not a timing assertion).
+func eventually(within window: Duration = .seconds(10), _ body: () async throws -> Void) async throws {
     let start = ContinuousClock.now
     while true {
         do { return try await body() } catch {
-            if ContinuousClock.now - start > .seconds(10) { throw error }
+            if ContinuousClock.now - start > window { throw error }
             try await Task.sleep(for: .milliseconds(50))
         }
     }
