@@ -1,4 +1,5 @@
 @testable import AtRestStorage
+import AtRestTesting
 import Testing
 
 /// A sparse in-memory disk the random test compares with: pages written

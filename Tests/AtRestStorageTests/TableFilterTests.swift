@@ -1,4 +1,5 @@
 @testable import AtRestStorage
+import AtRestTesting
 import Testing
 
 /// The OData `$filter` subset: what parses to what, how entities match,
@@ -132,20 +133,5 @@ import Testing
             }
         }
         #expect(parsed > 2_500, "the language's own filters should mostly parse, parsed \(parsed)")
-    }
-}
-
-/// A small deterministic generator (SplitMix64), so a failing fuzz or
-/// random-operation case can be replayed; also the module's
-/// `RandomNumberGenerator` for `random(in:using:)`.
-struct SplitMix: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

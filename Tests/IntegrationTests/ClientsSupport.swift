@@ -15,6 +15,8 @@ enum ClientTools {
         .deletingLastPathComponent().path
 
     struct Output {
+        /// The exit status, or 128 + the signal that ended the process (the
+        /// shell's convention: a crash reads 139, a timeout kill 137).
         var status: Int32
         var stdout: String
         var stderr: String
@@ -29,13 +31,16 @@ enum ClientTools {
             }
             return fields
         }
-        var transcript: String { "exit \(status)\n--- stdout\n\(stdout)--- stderr\n\(stderr)" }
+        var transcript: String {
+            let ended = status > 128 ? "exit \(status) (signal \(status - 128))" : "exit \(status)"
+            return "\(ended)\n--- stdout\n\(stdout)--- stderr\n\(stderr)"
+        }
     }
 
     /// Runs `executable` to completion without blocking the cooperative pool
     /// (termination handler + continuation; output goes to files, so a
     /// chatty child can never fill a pipe and stall).
-    /// A run still going after `timeout` is killed (SIGKILL: status 9).
+    /// A run still going after `timeout` is killed (SIGKILL: status 137).
     static func run(_ executable: String, _ arguments: [String], environment: [String: String] = [:],
                     in directory: String, timeout: Duration? = nil) async throws -> Output {
         let id = UUID().uuidString.prefix(8)
@@ -54,7 +59,7 @@ enum ClientTools {
         let status: Int32 = try await withCheckedThrowingContinuation { continuation in
             process.terminationHandler = {
                 exited.state.withLock { $0 = true }
-                continuation.resume(returning: $0.terminationStatus)
+                continuation.resume(returning: $0.terminationReason == .exit ? $0.terminationStatus : 128 + $0.terminationStatus)
             }
             do { try process.run() } catch { continuation.resume(throwing: error) }
             if let timeout {

@@ -10,18 +10,6 @@ import Testing
 struct MessagingFuzzTests {
     static let echo = EchoMethod.echo.name
 
-    /// A seeded generator so a failure can be replayed (the seed is printed).
-    struct SplitMix: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
-
     static func validRequest(_ rng: inout SplitMix) -> [[UInt8]] {
         let header = RPCHeader(
             method: echo, callID: (0..<16).map { _ in UInt8.random(in: 0...255, using: &rng) }, timeoutMs: 1000)
@@ -113,7 +101,7 @@ struct MessagingFuzzTests {
         let count = Int(ProcessInfo.processInfo.environment["ATREST_FUZZ_FRAMES"] ?? "") ?? 30_000
         let seed = UInt64.random(in: .min ... .max)
         print("fuzz seed \(seed)")
-        var rng = SplitMix(state: seed)
+        var rng = SplitMix(seed: seed)
         func rss() async throws -> UInt64 { try await cluster.status(cluster.frontDoor.endpoint).rssKiB / 1024 }
         let baseline = try await rss()
         var peaks: [UInt64] = [], settled: [UInt64] = []
@@ -148,7 +136,7 @@ struct MessagingFuzzTests {
         let server = try ServiceProcess("atrest-echo", ["server", "--log-level", "error"])
         let seed = UInt64.random(in: .min ... .max)
         print("fuzz seed \(seed)")
-        var rng = SplitMix(state: seed)
+        var rng = SplitMix(seed: seed)
         var sockets: [ZMQSocket] = []
         for _ in 0..<4 {
             let socket = try ZMQSocket(.dealer)

@@ -104,18 +104,11 @@ import Testing
         defer { fixture.remove() }
         let (tables, pages) = try await Self.fill(fixture)
         fixture.stop()
-        let work = fixture.root + "/recover"
-        try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
-        let dataDirectories = [fixture.vaultDirectory, fixture.frontDoorDirectory, fixture.objectsDirectory]
+        let work = try fixture.workDirectory()
+        let dataDirectories = fixture.dataDirectories
         let before = try DataSnapshot(dataDirectories)
-        func recover(_ extra: [String]) async throws -> ClientTools.Output {
-            try await ClientTools.run(ServiceProcess.binDirectory.path + "/atrest-recover", [
-                "--vault-dir", fixture.vaultDirectory, "--frontdoor-dir", fixture.frontDoorDirectory, "--data-dir", fixture.objectsDirectory,
-            ] + extra, in: work, timeout: .seconds(300))
-        }
-        let rootKeys = try [fixture.vaultRootKey, fixture.frontDoorRootKey].map {
-            try String(contentsOfFile: $0, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
-        }
+        func recover(_ extra: [String]) async throws -> ClientTools.Output { try await fixture.recover(extra, in: work, timeout: .seconds(300)) }
+        let rootKeys = try fixture.rootKeys()
         let entityCount = tables.values.map(\.count).reduce(0, +)
         let a = Self.account, diskPath = "\(work)/out/\(a)/.disks/\(Self.disk).img", reference = work + "/reference.img"
         try Self.reference(reference, pages)
@@ -204,13 +197,8 @@ import Testing
         defer { fixture.remove() }
         let (tables, pages) = try await Self.fill(fixture)
         fixture.stop()
-        let work = fixture.root + "/recover"
-        try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
-        let run = try await ClientTools.run(ServiceProcess.binDirectory.path + "/atrest-recover", [
-            "--vault-dir", fixture.vaultDirectory, "--frontdoor-dir", fixture.frontDoorDirectory, "--backend", "rados",
-            "--ceph-conf", ceph.confFile, "--ceph-user", "client.atrest", "--ceph-keyring", ceph.keyringFile, "--pool", ceph.pool,
-            "--extract", work + "/out",
-        ], in: work, timeout: .seconds(300))
+        let work = try fixture.workDirectory()
+        let run = try await fixture.recover(["--extract", work + "/out"], in: work, ceph: ceph, timeout: .seconds(300))
         #expect(run.status == 0, "\(run.transcript)")
         let a = Self.account
         #expect(run.lines.filter { $0.hasPrefix("good entity ") }.count == tables.values.map(\.count).reduce(0, +), "\(run.transcript)")

@@ -20,18 +20,11 @@ import Testing
         let fixture = try await RecoveryFixture.start(tag: "recover")
         defer { fixture.remove() }
         fixture.stop()
-        let work = fixture.root + "/recover"
-        try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
-        let dataDirectories = [fixture.vaultDirectory, fixture.frontDoorDirectory, fixture.objectsDirectory]
+        let work = try fixture.workDirectory()
+        let dataDirectories = fixture.dataDirectories
         let before = try DataSnapshot(dataDirectories)
-        func recover(_ extra: [String]) async throws -> ClientTools.Output {
-            try await ClientTools.run(ServiceProcess.binDirectory.path + "/atrest-recover", [
-                "--vault-dir", fixture.vaultDirectory, "--frontdoor-dir", fixture.frontDoorDirectory, "--data-dir", fixture.objectsDirectory,
-            ] + extra, in: work, timeout: .seconds(120))
-        }
-        let rootKeys = try [fixture.vaultRootKey, fixture.frontDoorRootKey].map {
-            try String(contentsOfFile: $0, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
-        }
+        func recover(_ extra: [String]) async throws -> ClientTools.Output { try await fixture.recover(extra, in: work) }
+        let rootKeys = try fixture.rootKeys()
         func expectNoKeyMaterial(_ run: ClientTools.Output) {
             for key in rootKeys { #expect(!run.stdout.contains(key) && !run.stderr.contains(key)) }
         }
@@ -156,14 +149,8 @@ extension RecoverToolTests {
         let fixture = try await RecoveryFixture.start(tag: "recover-ceph", storage: ceph.clusterStorage())
         defer { fixture.remove() }
         fixture.stop()
-        let work = fixture.root + "/recover"
-        try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
-        func recover() async throws -> ClientTools.Output {
-            try await ClientTools.run(ServiceProcess.binDirectory.path + "/atrest-recover", [
-                "--vault-dir", fixture.vaultDirectory, "--frontdoor-dir", fixture.frontDoorDirectory, "--backend", "rados",
-                "--ceph-conf", ceph.confFile, "--ceph-user", "client.atrest", "--ceph-keyring", ceph.keyringFile, "--pool", ceph.pool, "--verify",
-            ], in: work, timeout: .seconds(120))
-        }
+        let work = try fixture.workDirectory()
+        func recover() async throws -> ClientTools.Output { try await fixture.recover(["--verify"], in: work, ceph: ceph) }
         let verified = try await recover()
         #expect(verified.status == 0, "\(verified.transcript)")
         #expect(Self.goodBlobs(verified) == fixture.blobCount && Self.goodMessages(verified) == fixture.messageCount, "\(verified.transcript)")

@@ -43,6 +43,36 @@ struct RecoveryFixture {
     func stop() { cluster.stopProcesses() }
     func remove() { cluster.stop() }
 
+    /// The directories an offline recovery must leave byte for byte as they were.
+    var dataDirectories: [String] { [vaultDirectory, frontDoorDirectory, objectsDirectory] }
+
+    /// `ROOT/recover`, created: where `atrest-recover` runs and extracts.
+    func workDirectory() throws -> String {
+        let work = root + "/recover"
+        try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
+        return work
+    }
+
+    /// Runs `atrest-recover` in `work` on this fixture's key directories and
+    /// its storage: the local data directory, or `ceph`'s pool when given.
+    func recover(_ extra: [String], in work: String, ceph: CephDevCluster? = nil,
+                 timeout: Duration = .seconds(120)) async throws -> ClientTools.Output {
+        let storage = ceph.map {
+            ["--backend", "rados", "--ceph-conf", $0.confFile, "--ceph-user", "client.atrest", "--ceph-keyring", $0.keyringFile, "--pool", $0.pool]
+        } ?? ["--data-dir", objectsDirectory]
+        return try await ClientTools.run(ServiceProcess.binDirectory.path + "/atrest-recover",
+                                         ["--vault-dir", vaultDirectory, "--frontdoor-dir", frontDoorDirectory] + storage + extra,
+                                         in: work, timeout: timeout)
+    }
+
+    /// The root keys (vault, front door registry) as written on disk, which
+    /// no output of the tool may contain.
+    func rootKeys() throws -> [String] {
+        try [vaultRootKey, frontDoorRootKey].map {
+            try String(contentsOfFile: $0, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+    }
+
     static func content(_ size: Int, seed: Int) -> [UInt8] {
         (0..<size).map { UInt8(truncatingIfNeeded: ($0 >> 5) &* 131 &+ $0 &* 7 &+ seed) }
     }
