@@ -191,14 +191,7 @@ public final class FUSEMount: Service, @unchecked Sendable {
             if umount2(mountpoint, 0) == 0 { return }
             guard errno == EBUSY else { throw FUSEError.lastErrno("unmounting \(mountpoint)") }
             guard umount2(mountpoint, Int32(MNT_DETACH)) == 0 else { throw FUSEError.lastErrno("unmounting \(mountpoint)") }
-            if let device {
-                // The kernel keeps a detached mount while files are open; aborting its connection ends it.
-                let abort = "/sys/fs/fuse/connections/\(device.minor)/abort"
-                if let handle = FileHandle(forWritingAtPath: abort) {
-                    handle.write(Data("1".utf8))
-                    try? handle.close()
-                }
-            }
+            if let device { FUSEMount.abortConnection(minor: device.minor) }
             return
         }
         let process = Process()
@@ -209,6 +202,21 @@ public final class FUSEMount: Service, @unchecked Sendable {
         guard process.terminationStatus == 0 else {
             throw FUSEError(.notPermitted, "fusermount3 -u \(mountpoint) failed (status \(process.terminationStatus))", errno: EPERM)
         }
+    }
+
+    /// Aborts a FUSE connection through fusectl (mounted at
+    /// /sys/fs/fuse/connections first when it is not: systemd mounts it at boot,
+    /// a container may not). The kernel keeps a detached mount alive while
+    /// files are open; aborting it fails them with ENOTCONN and ends the loop.
+    private static func abortConnection(minor: Int) {
+        let connections = "/sys/fs/fuse/connections"
+        let abort = "\(connections)/\(minor)/abort"
+        if !FileManager.default.fileExists(atPath: abort) {
+            _ = Glibc.mount("fusectl", connections, "fusectl", 0, nil)
+        }
+        guard let handle = FileHandle(forWritingAtPath: abort) else { return }
+        handle.write(Data("1".utf8))
+        try? handle.close()
     }
 
     // MARK: Service
