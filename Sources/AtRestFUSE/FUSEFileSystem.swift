@@ -5,8 +5,9 @@ import Glibc
 /// threads, each call on a task of its own, and answers the kernel with the
 /// result or the thrown error's errno (docs/OPERATIONS.md "FUSE mounts").
 ///
-/// Paths are absolute within the mount ("/", "/a/b"), as the kernel gives
-/// them (bytes of any encoding libfuse passes; usually UTF-8). Errors are
+/// Paths are absolute within the mount ("/", "/a/b"), decoded as UTF-8
+/// (a name that is not valid UTF-8 arrives with U+FFFD in place of the bad
+/// bytes, so such names cannot be told apart: AtRest names are Unicode). Errors are
 /// `FUSEError` carrying a POSIX errno; any other error answers EIO.
 ///
 /// Supported by every file system: the methods without a default below.

@@ -168,7 +168,9 @@ func makeOperations() -> fuse_operations {
         switch call({ try await $0.read(name, handle: file, offset: Int64(offset), count: size) }) {
         case .success(let bytes):
             let count = min(bytes.count, size)
-            bytes.withUnsafeBytes { UnsafeMutableRawPointer(buffer).copyMemory(from: $0.baseAddress!, byteCount: count) }
+            if count > 0 {
+                bytes.withUnsafeBytes { UnsafeMutableRawPointer(buffer).copyMemory(from: $0.baseAddress!, byteCount: count) }
+            }
             return Int32(count)
         case .failure(let error): return -error.errno
         }

@@ -129,6 +129,38 @@ struct PassthroughOperationsTests {
         #expect(mount.stop() == 0)
     }
 
+    /// Eight threads writing, reading back and removing files at once: the
+    /// multithreaded loop serves them side by side, and every byte lands.
+    @Test func concurrentWritersKeepTheirBytes() throws {
+        let mount = try PassthroughMount("concurrent")
+        let failures = Failures()
+        DispatchQueue.concurrentPerform(iterations: 8) { worker in
+            var random = SeededRandom(seed: 0xC0C0 + UInt64(worker))
+            let directory = "\(mount.mountpoint)/w\(worker)"
+            guard mkdir(directory, 0o755) == 0 else { return failures.add("mkdir \(directory): errno \(errno)") }
+            for index in 0..<40 {
+                let path = "\(directory)/f\(index)"
+                let bytes = random.bytes(Int(random.next() % 300_000))
+                guard FileManager.default.createFile(atPath: path, contents: Data(bytes)) else { return failures.add("create \(path)") }
+                guard FileManager.default.contents(atPath: path) == Data(bytes) else { return failures.add("read back \(path)") }
+                if index % 4 == 0, unlink(path) != 0 { return failures.add("unlink \(path): errno \(errno)") }
+            }
+        }
+        #expect(failures.all == [])
+        for worker in 0..<8 {
+            let names = try FileManager.default.contentsOfDirectory(atPath: "\(mount.source)/w\(worker)")
+            #expect(names.count == 30, "worker \(worker): \(names.count) files in the source")
+        }
+        #expect(mount.stop() == 0)
+    }
+
+    final class Failures: @unchecked Sendable {
+        private let lock = NSLock()
+        private var list: [String] = []
+        func add(_ failure: String) { lock.withLock { list.append(failure) } }
+        var all: [String] { lock.withLock { list } }
+    }
+
     /// The errno of a failure on the mount is the one the file system gave.
     @Test func errorsComeBackAsTheirErrno() throws {
         let mount = try PassthroughMount("errno")
