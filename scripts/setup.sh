@@ -42,4 +42,6 @@ if [ ${#missing[@]} -gt 0 ]; then
   { $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null; } \
     || { echo "setup: could not install ${missing[*]}: the build and tests need them (is apt reachable? run as root or with sudo)" >&2; exit 1; }
 fi
+# FUSE mounts need the kernel's device (a container needs --device /dev/fuse); the FUSE tests skip without it.
+[ -e /dev/fuse ] || echo "setup: no /dev/fuse here: FUSE mounts (atrest-fuse-passthrough, AtRestFUSETests) cannot work" >&2
 command -v swift >/dev/null || { echo "setup: the Swift toolchain (6.x) must be on PATH" >&2; exit 1; }

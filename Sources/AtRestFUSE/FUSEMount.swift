@@ -184,8 +184,22 @@ public final class FUSEMount: Service, @unchecked Sendable {
     /// (gone from /proc/mounts) with its connection aborted, so open files
     /// get ENOTCONN and the loop ends. Safe to call more than once.
     public func unmount() throws {
-        guard state.withLock({ $0.phase == .mounted }) else { return }
-        guard FUSEMount.isMounted(mountpoint) else { return }
+        guard state.withLock({ $0.phase == .mounted }), FUSEMount.isMounted(mountpoint) else { return }
+        try FUSEMount.unmount(mountpoint)
+    }
+
+    /// Unmounts the FUSE file system at `path`, whichever process serves it
+    /// (`atrest unmount DIR`): as `unmount()`; a path that is not a FUSE
+    /// mount point is refused (EINVAL), nothing else is ever unmounted.
+    public static func unmount(_ path: String) throws {
+        let mountpoint = URL(fileURLWithPath: path).standardizedFileURL.path
+        guard let fields = mountInfo(mountpoint) else {
+            throw FUSEError(.notADirectory, "\(mountpoint) is not a mount point", errno: EINVAL)
+        }
+        guard let separator = fields.firstIndex(of: "-"), separator + 1 < fields.endIndex,
+              fields[separator + 1] == "fuse" || fields[separator + 1].hasPrefix("fuse.") else {
+            throw FUSEError(.notADirectory, "\(mountpoint) is not a FUSE mount", errno: EINVAL)
+        }
         if geteuid() == 0 {
             let device = FUSEMount.device(of: mountpoint)
             if umount2(mountpoint, 0) == 0 { return }

@@ -1,3 +1,4 @@
+import AtRestFUSE
 import Foundation
 import Glibc
 import Testing
@@ -42,6 +43,19 @@ struct PassthroughLifecycleTests {
         #expect(unmount.status == 0, "fusermount3 -u: \(unmount.output)")
         #expect(mount.process.waitForExit(timeout: .seconds(30)) == 0)
         #expect(!isMountpoint(mount.mountpoint))
+    }
+
+    /// `FUSEMount.unmount(path)` (what `atrest unmount DIR` will call)
+    /// unmounts a mount another process serves, and refuses anything that
+    /// is not a FUSE mount point.
+    @Test func unmountByPath() throws {
+        let mount = try PassthroughMount("by-path")
+        #expect(throws: FUSEError.self) { try FUSEMount.unmount(mount.source) }
+        #expect(throws: FUSEError.self) { try FUSEMount.unmount("/proc") }
+        #expect(isMountpoint("/proc"))
+        try FUSEMount.unmount(mount.mountpoint)
+        #expect(!isMountpoint(mount.mountpoint))
+        #expect(mount.process.waitForExit(timeout: .seconds(30)) == 0)
     }
 
     /// `--background` returns once mounted, with the serving process's pid in
