@@ -9,7 +9,7 @@ public struct FUSEError: Error, Sendable, CustomStringConvertible {
         case posix
         /// The mount point is missing or not a directory.
         case notADirectory
-        /// The mount point is not empty (and mounting over files was not allowed).
+        /// The mount point is not empty (and mounting over files was not allowed), or is a mount point already.
         case notEmpty
         /// /dev/fuse is missing (no FUSE in this kernel or container).
         case noDevice

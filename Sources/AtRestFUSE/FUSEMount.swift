@@ -66,7 +66,14 @@ public final class FUSEMount: Service, @unchecked Sendable {
     public init(_ fileSystem: any FUSEFileSystem, at mountpoint: String, options: FUSEMountOptions = FUSEMountOptions()) {
         self.fileSystem = fileSystem
         self.options = options
-        self.mountpoint = URL(fileURLWithPath: mountpoint).standardizedFileURL.path
+        self.mountpoint = FUSEMount.resolve(mountpoint)
+    }
+
+    /// The absolute path without symbolic links (as /proc/self/mountinfo shows it) when it exists.
+    static func resolve(_ path: String) -> String {
+        var resolved = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+        if realpath(path, &resolved) != nil { return String(cString: resolved) }
+        return URL(fileURLWithPath: path).standardizedFileURL.path
     }
 
     /// Mounts and starts serving; throws a `FUSEError` with a clear code when it cannot.
@@ -88,6 +95,9 @@ public final class FUSEMount: Service, @unchecked Sendable {
     private func checkMountpoint() throws {
         var info = stat()
         guard stat(mountpoint, &info) == 0 else {
+            if errno == ENOTCONN {
+                throw FUSEError(.notEmpty, "\(mountpoint) holds a FUSE mount whose process has gone: clear it with fusermount3 -u \(mountpoint)", errno: EBUSY)
+            }
             throw FUSEError(.notADirectory, "mount point \(mountpoint): \(String(cString: strerror(errno)))", errno: ENOTDIR)
         }
         guard info.st_mode & S_IFMT == S_IFDIR else {
@@ -192,7 +202,7 @@ public final class FUSEMount: Service, @unchecked Sendable {
     /// (`atrest unmount DIR`): as `unmount()`; a path that is not a FUSE
     /// mount point is refused (EINVAL), nothing else is ever unmounted.
     public static func unmount(_ path: String) throws {
-        let mountpoint = URL(fileURLWithPath: path).standardizedFileURL.path
+        let mountpoint = resolve(path)
         guard let fields = mountInfo(mountpoint) else {
             throw FUSEError(.notADirectory, "\(mountpoint) is not a mount point", errno: EINVAL)
         }
