@@ -45,6 +45,22 @@ struct PassthroughLifecycleTests {
         #expect(!isMountpoint(mount.mountpoint))
     }
 
+    /// A SIGKILLed mount leaves a dead mount point: mounting there again is
+    /// refused with a message saying how to clear it, and it clears with
+    /// `FUSEMount.unmount(path)` (as with fusermount3 -u).
+    @Test func aDeadMountIsRefusedAndCleared() throws {
+        let mount = try PassthroughMount("dead")
+        mount.process.kill()
+        #expect(isMountpoint(mount.mountpoint))
+        var info = stat()
+        #expect(stat(mount.mountpoint, &info) == -1 && errno == ENOTCONN)
+        let again = run(ServiceProcessPath.passthrough, [mount.source, mount.mountpoint])
+        #expect(again.status == 1 && again.output.contains("fusermount3 -u"), "\(again.output)")
+        try FUSEMount.unmount(mount.mountpoint)
+        #expect(!isMountpoint(mount.mountpoint))
+        #expect(stat(mount.mountpoint, &info) == 0)
+    }
+
     /// `FUSEMount.unmount(path)` (what `atrest unmount DIR` will call)
     /// unmounts a mount another process serves, and refuses anything that
     /// is not a FUSE mount point.
