@@ -15,6 +15,7 @@ extension ChunkedData {
 
     /// `length` bytes at `offset`; what was never written (or was cleared) reads as zeros.
     func read(at offset: UInt64, length: Int) async throws -> [UInt8] {
+        guard length >= 0 else { throw StorageError(.invalidArgument, "read a length of 0 bytes or more, not \(length)") }
         try check(offset, UInt64(length))
         let end = offset + UInt64(length), size = geometry.chunkSize
         var out = [UInt8](repeating: 0, count: length), missing = false
