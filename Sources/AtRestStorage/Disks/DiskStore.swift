@@ -13,7 +13,9 @@ import AtRestCrypto
 ///   `SealedRecord` (a new key per seal, bound to the disk id and the
 ///   chunk index), in region record maps `k-<disk id>-<region>` of 1 GiB
 ///   (262,144 chunks) each, created on the first write into the region.
-///   A missing region or chunk reads as zeros.
+///   A missing region or chunk reads as zeros. The chunks are kept by the
+///   engine shared with file data (`ChunkedData`, geometry `.disk`); this
+///   store adds the disk's rules (pages, size, `DiskCache`).
 /// - A write sets fully covered chunks unconditionally and
 ///   read-modify-writes partly covered ones with a condition on the value
 ///   read (retried when another writer came first), so two writers of the
@@ -58,30 +60,20 @@ public final class DiskStore: Sendable {
     }
 
     /// Region `index` of the disk: chunks index * 262,144 ..< (index + 1) * 262,144.
-    @inline(never)
     func region(_ disk: Disk, _ index: UInt64) throws -> RecordMapName {
-        try RecordMapName(disk.container, "k-\(disk.hexID)-\(Hex.fixedWidth(index, digits: 4))")
+        try ChunkedData.map(index, of: disk.hexID, in: disk.container, .disk)
     }
 
-    /// A chunk's record key: its index in the disk, 10 hex digits (byte order is numeric order).
-    static func chunkKey(_ index: UInt64) -> String { Hex.fixedWidth(index, digits: 10) }
+    /// A chunk's record key: its index in the disk, 10 hex digits (`ChunkedData.chunkKey`).
+    static func chunkKey(_ index: UInt64) -> String { ChunkedData.chunkKey(index) }
 
-    static func chunkIndex(ofKey key: String) -> UInt64? {
-        key.utf8.count == 10 ? UInt64(key, radix: 16) : nil
-    }
+    static func chunkIndex(ofKey key: String) -> UInt64? { ChunkedData.chunkIndex(ofKey: key) }
 
     static func diskContext(_ account: String) -> [UInt8] { SealedRecord.context(["disk", account]) }
-
-    static func chunkContext(_ disk: Disk, _ chunkKey: String) -> [UInt8] {
-        SealedRecord.context(["disk-chunk", disk.account, disk.hexID, chunkKey])
-    }
 
     static func diskNotFound(_ account: String, _ disk: String) -> StorageError {
         StorageError(.notFound, "disk '\(disk)' does not exist in account '\(account)'")
     }
-
-    /// Regions a disk of `size` bytes spans.
-    static func regions(_ size: UInt64) -> UInt64 { (size + DiskLimits.regionSize - 1) / DiskLimits.regionSize }
 
     // MARK: Disk records
 
@@ -124,7 +116,7 @@ public final class DiskStore: Sendable {
     }
 
     /// Thrown by a data call that found its (remembered) disk replaced: run again on the disk there now.
-    struct DiskChanged: Error {}
+    typealias DiskChanged = ChunkedData.OwnerChanged
 
     /// Runs `body` on the disk as remembered (`DiskCache`), or as read now;
     /// again on the disk read now when `body` finds it changed (`DiskChanged`).
