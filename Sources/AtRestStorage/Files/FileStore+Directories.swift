@@ -138,7 +138,7 @@ extension FileStore {
         try FileLimits.validate(mode: mode)
         try FileLimits.validate(metadata: metadata, of: kind == .file ? "file" : "directory")
         let s = try await self.share(account, share, key), path = try FilePath(path)
-        guard !path.isRoot else { throw StorageError(.alreadyExists, "the root directory of share '\(s.name)' always exists") }
+        guard !path.isRoot else { throw StorageError(.invalidArgument, "an empty path or '/' names the root directory of share '\(s.name)', which always exists") }
         return try await retrying { () async throws -> FileInfo? in
             let parentID = try await directoryID(path.parent, s, key), entryKey = try entryKey(s, parentID, path.name, key)
             let found = try await read(s, [Self.inodeKey(parentID), entryKey, Self.usageKey])

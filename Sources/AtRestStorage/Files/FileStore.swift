@@ -116,7 +116,7 @@ public final class FileStore: Sendable {
         guard let sealed = found[recordKey] else { throw Self.shareNotFound(account, name) }
         let record = try ShareRecord(decoding: try SealedRecord.open(sealed, context: Self.shareContext(account), map: directory,
                                                                      key: recordKey, accountKey: key))
-        guard record.name == name else { throw StorageError.integrity("share record \(recordKey) names another share") }
+        guard record.name.utf8.elementsEqual(name.utf8) else { throw StorageError.integrity("share record \(recordKey) names another share") }
         let container = try key.accountContainer(account)
         return Share(account: account, name: name, record: record, sealed: sealed, container: container,
                      tree: try Self.treeMap(container, record.id))
@@ -154,7 +154,7 @@ public final class FileStore: Sendable {
     /// The entry stored under `recordKey` (of `name` in `parent`), checked to name `name`.
     func link(_ parent: [UInt8], _ name: String, _ recordKey: String, _ sealed: [UInt8], _ s: Share, _ key: AccountKey) throws -> Link {
         let record = try EntryRecord(decoding: try open(sealed, "file-entry", s, recordKey, key))
-        guard record.name == name else { throw StorageError.integrity("entry \(recordKey) names another file") }
+        guard record.name.utf8.elementsEqual(name.utf8) else { throw StorageError.integrity("entry \(recordKey) names another file") }
         return Link(parent: parent, key: recordKey, record: record, sealed: sealed)
     }
 
