@@ -221,6 +221,10 @@ import Testing
         #expect(try await b.properties(account: Self.account, share: "names", path: nfd, accountKey: key).name.utf8.elementsEqual(nfd.utf8))
         try await b.deleteFile(account: Self.account, share: "names", path: nfc, accountKey: key)
         #expect(try await b.properties(account: Self.account, share: "names", path: nfd, accountKey: key).size == 3)
+        // Renaming the NFD spelling to the NFC one is a move, not a rename to itself.
+        try await a.rename(account: Self.account, share: "names", from: nfd, to: nfc, accountKey: key)
+        await Self.expectError(.notFound) { try await b.properties(account: Self.account, share: "names", path: nfd, accountKey: key) }
+        #expect(try await b.properties(account: Self.account, share: "names", path: nfc, accountKey: key).name.utf8.elementsEqual(nfc.utf8))
 
         let deep = (0..<2048).map { _ in "a" }.joined(separator: "/")
         for (bad, message) in [(".", "cannot be '.' or '..'"), ("..", "cannot be '.' or '..'"), ("a/../b", "cannot be '.' or '..'"),
