@@ -21,10 +21,10 @@ import Testing
 
     /// The quota refuses growth past it; usage is exact after writes,
     /// extensions, truncations, deletes and replacing renames.
-    @Test func quotaAndUsage() async throws {
+    /// (A body of `FileStoreTests.bodies`: runs on local and RADOS.)
+    @Sendable static func quotaAndUsage(_ one: any StorageBackend, _ two: any StorageBackend) async throws {
         let key = try Fixtures.accountKey()
-        let (a, b, dir) = try FileStoreTests.stores()
-        defer { dir.remove() }
+        let a = FileStore(backend: one), b = FileStore(backend: two)
         try await a.createShare(account: Self.account, name: "quota", quota: Self.MiB, accountKey: key)
         try await a.createFile(account: Self.account, share: "quota", path: "a", accountKey: key)
         let first = Fixtures.data(100_000, seed: 1)
