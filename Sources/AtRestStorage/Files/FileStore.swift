@@ -214,7 +214,7 @@ public final class FileStore: Sendable {
             } catch is TreeChanged {
                 changes += 1
                 // A node whose entry exists but whose inode never appears is damage, not a race.
-                if changes > 1000 { throw StorageError.integrity("an entry names an inode that does not match it") }
+                if changes > 100 { throw StorageError.integrity("an entry names an inode that does not match it") }
             }
         }
     }
