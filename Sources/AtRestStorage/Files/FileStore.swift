@@ -98,9 +98,6 @@ public final class FileStore: Sendable {
         StorageError(.notFound, "'\(path)' does not exist in share '\(s.name)'")
     }
 
-    /// Region maps a file of `size` bytes spans.
-    static func regions(_ size: UInt64) -> UInt64 { (size + FileLimits.regionSize - 1) / FileLimits.regionSize }
-
     // MARK: Shares
 
     /// The share's record, or `.notFound`.
