@@ -56,6 +56,11 @@ extension BackendFactory {
         try await twoClients().run(body, of: DiskStoreTests.bodies)
     }
 
+    @Test(arguments: FileStoreTests.bodies.map(\.0))
+    func files(_ body: String) async throws {
+        try await twoClients().run(body, of: FileStoreTests.bodies)
+    }
+
     @Test(arguments: ChunkedDataTests.bodies.map(\.0))
     func fileChunks(_ body: String) async throws {
         try await twoClients().run(body, of: ChunkedDataTests.bodies)
