@@ -50,7 +50,7 @@ struct PassthroughOperationsTests {
         let mount = try PassthroughMount("fsx")
         let work = try TemporaryDirectory("fsx-ref")
         let seed: UInt64 = 0xF5F5_2026
-        var random = SeededRandom(seed: seed)
+        var random = SplitMix(seed: seed)
         let maxSize = 256 * 1024
         var generation = 0
         func names() -> (String, String) { ("\(mount.mountpoint)/fsx-\(generation)", "\(work.path)/ref-\(generation)") }
@@ -135,7 +135,7 @@ struct PassthroughOperationsTests {
         let mount = try PassthroughMount("concurrent")
         let failures = Failures()
         DispatchQueue.concurrentPerform(iterations: 8) { worker in
-            var random = SeededRandom(seed: 0xC0C0 + UInt64(worker))
+            var random = SplitMix(seed: 0xC0C0 + UInt64(worker))
             let directory = "\(mount.mountpoint)/w\(worker)"
             guard mkdir(directory, 0o755) == 0 else { return failures.add("mkdir \(directory): errno \(errno)") }
             for index in 0..<40 {

@@ -9,7 +9,7 @@ import Testing
 struct PassthroughTreeTests {
     /// Hundreds of files nested 7 levels deep, Unicode names, sizes 0 B – 1 MiB; returns the file count.
     static func generateTree(at root: String, seed: UInt64) throws -> Int {
-        var random = SeededRandom(seed: seed)
+        var random = SplitMix(seed: seed)
         let names = ["naïve café", "日本語のファイル", "Ωμέγα", "emoji 🎉🚀", "Ünïcödé-ß", "plain", "with space", "a.b.c", "中文目录", "Привет"]
         var directories = [root]
         var files = 0

@@ -1,3 +1,4 @@
+import AtRestTesting
 import AtRestCrypto
 @testable import AtRestStorage
 import Synchronization
