@@ -1,3 +1,4 @@
+import AtRestClient
 import AtRestMessaging
 import AtRestTesting
 import AtRestWire
@@ -178,7 +179,12 @@ struct CLIFileTests {
         await refused(FileMethod.readFile.name, ReadFileRequest(share: share, path: data, offset: 0, length: (4 << 20) + 1), contains: "4 MiB")
         await refused(FileMethod.readFile.name, ReadFileRequest(share: share, path: data, offset: 0, length: 0), contains: "1 byte")
         await refused(FileMethod.getFileProperties.name, FileRequest(share: share, path: "a//b"), contains: "empty component")
-        await refused(FileMethod.getFileProperties.name, FileRequest(share: share, path: "a/\u{0}b"), contains: "NUL")
+        await refused(FileMethod.getFileProperties.name, FileRequest(share: share, path: "archive/./data.bin"), contains: "'.' or '..'")
+        // A NUL cannot travel in a protobuf string (protobuf-c would cut the
+        // path short): FileClient refuses it before sending; data.bin stays (read below).
+        let files = FileClient(ServiceClient(rpc: cluster.client, token: try await cluster.token(tenant: "t1", "alice", "alice-secret-123456")),
+                               account: "f-acct")
+        await expectCode(.invalidArgument, contains: "NUL") { try await files.deleteFile(share, "\(data)\u{0}x") }
         await refused(FileMethod.getFileProperties.name, FileRequest(share: share, path: String(repeating: "x", count: 256)), contains: "255")
         await refused(FileMethod.getFileProperties.name, FileRequest(share: "X", path: ""), contains: "share")
         await refused(FileMethod.createDirectory.name, CreateFileRequest(share: share, path: "sized", size: 10), contains: "no size")
