@@ -210,6 +210,12 @@ public struct FileClient: Sendable {
         _ = try await call(FileMethod.rename, RenameRequest(share: share, from: from, to: to, replace: replace))
     }
 
+    /// Swaps `first` and `second` within the share atomically (RENAME_EXCHANGE:
+    /// both must exist; a directory never into its own subtree).
+    public func exchange(_ share: String, _ first: String, _ second: String) async throws {
+        _ = try await call(FileMethod.rename, RenameRequest(share: share, from: first, to: second, replace: false, exchange: true))
+    }
+
     /// Every file call: `BlobClient.call` after refusing a request with a
     /// NUL in any string. protobuf-c carries strings as C strings, so a NUL
     /// would cut a path short on the way out ("a.txt\0x" would reach the

@@ -121,6 +121,12 @@ import Testing
         await expectCode(.alreadyExists) { try await files.rename(share, from: "many/f-1", to: "many/f-2", replace: false) }
         try await files.rename(share, from: "many/f-1", to: "many/f-2")
         await expectCode(.invalidArgument, contains: "into itself") { try await files.rename(share, from: "many", to: "many/moved/src/inner") }
+        try await files.writeFile(share, "many/f-3", offset: 0, data: [3])
+        try await files.writeFile(share, "many/f-4", offset: 0, data: [4, 4])
+        try await files.exchange(share, "many/f-3", "many/f-4")
+        #expect(try await files.readFile(share, "many/f-3", offset: 0, length: 10) == [4, 4])
+        #expect(try await files.readFile(share, "many/f-4", offset: 0, length: 10) == [3])
+        await expectCode(.notFound) { try await files.exchange(share, "many/f-3", "many/no-such") }
         await expectCode(.failedPrecondition, contains: "not empty") { try await files.deleteDirectory(share, "many") }
         await expectCode(.failedPrecondition, contains: "is a directory") { try await files.deleteFile(share, "many/moved") }
 
