@@ -6,7 +6,7 @@ usage: gen_flags_doc.py BIN_DIR
 """
 import os, re, subprocess, sys
 
-EXECUTABLES = ["atrest-identity", "atrest-keyvault", "atrest-frontdoor", "atrest-worker", "atrest-recover", "atrest-nbd"]
+EXECUTABLES = ["atrest-identity", "atrest-keyvault", "atrest-frontdoor", "atrest-worker", "atrest-recover", "atrest-nbd", "atrest-fuse-passthrough"]
 bin_dir = sys.argv[1]
 doc_path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "docs", "OPERATIONS.md")
 

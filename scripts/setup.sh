@@ -12,6 +12,8 @@ packages=(
   librados-dev         # librados (Ceph), for the CRados target
   libsqlite3-dev       # SQLite, the local backend's record maps (CSQLite)
   sqlite3              # scripts/backup.sh: online copies of record maps
+  fuse3                # fusermount3: mounting and unmounting the FUSE file systems (atrest-fuse-passthrough)
+  libfuse3-dev         # libfuse3, for the CFuse3 target
 )
 # Extra packages for the test suite (other-language clients, tooling).
 if [ "${1:-}" = "--test" ]; then
@@ -25,6 +27,8 @@ if [ "${1:-}" = "--test" ]; then
   # nbdinfo/nbdcopy (libnbd-bin), nbdsh (python3-libnbd), nbdkit, and fio
   # (load against an export by hand: fio --ioengine=nbd --uri=nbd://127.0.0.1:10809/ACCOUNT/DISK)
   packages+=(qemu-utils libnbd-bin python3-libnbd nbdkit fio)
+  # The FUSE tests (AtRestFUSETests) copy trees in and out of a real mount with rsync and cp -a
+  packages+=(rsync)
 fi
 
 missing=()

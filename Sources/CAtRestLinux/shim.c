@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <sys/eventfd.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 
 int atrest_linux_eventfd(void) { return eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC); }
 
@@ -17,6 +18,15 @@ int atrest_linux_rename_exchange(const char *a, const char *b) {
     do { r = renameat2(AT_FDCWD, a, AT_FDCWD, b, RENAME_EXCHANGE); } while (r != 0 && errno == EINTR);
     return r;
 }
+
+int atrest_linux_rename_flags(const char *from, const char *to, unsigned int flags) {
+    int r;
+    do { r = renameat2(AT_FDCWD, from, AT_FDCWD, to, flags); } while (r != 0 && errno == EINTR);
+    return r;
+}
+
+const long atrest_linux_utime_now = UTIME_NOW;
+const long atrest_linux_utime_omit = UTIME_OMIT;
 
 int atrest_linux_start_writeback(int fd, int64_t offset, int64_t count) {
     return sync_file_range(fd, offset, count, SYNC_FILE_RANGE_WRITE);

@@ -16,5 +16,6 @@ enum BenchRegistry {
         TableBench.self,
         DiskStoreBench.self,
         NBDBench.self,
+        FUSEBench.self,
     ]
 }

@@ -5,7 +5,7 @@ import Testing
 /// docs/OPERATIONS.md lists every flag of every service executable, under
 /// that executable's heading (regenerate with docker/gen_flags_doc.py).
 @Suite struct OperationsDocTests {
-    @Test(arguments: ["atrest-identity", "atrest-keyvault", "atrest-frontdoor", "atrest-worker", "atrest-recover", "atrest-nbd"])
+    @Test(arguments: ["atrest-identity", "atrest-keyvault", "atrest-frontdoor", "atrest-worker", "atrest-recover", "atrest-nbd", "atrest-fuse-passthrough"])
     func everyFlagIsDocumented(_ executable: String) throws {
         let doc = try String(contentsOf: DeployComposeTests.repository.appendingPathComponent("docs/OPERATIONS.md"), encoding: .utf8)
         guard let start = doc.range(of: "### \(executable)\n") else {

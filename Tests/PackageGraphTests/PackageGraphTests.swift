@@ -78,6 +78,20 @@ import Testing
         #expect(direct.sorted() == ["AtRestRados"])
     }
 
+    /// libfuse3 is touched by its wrapper alone: file systems implement
+    /// AtRestFUSE's Swift protocol, and the passthrough baseline links
+    /// nothing of AtRest's storage, crypto or services (docs/ARCHITECTURE.md).
+    @Test func onlyTheFUSEWrapperLinksLibfuse() throws {
+        let direct = manifest.targets.values.filter { $0.dependencies.contains("CFuse3") }.map(\.name)
+        #expect(direct.sorted() == ["AtRestFUSE"])
+        #expect(try links("AtRestFUSE") == ["CFuse3"])
+        #expect(try links("AtRestFUSEPassthrough") == ["AtRestFUSE", "CFuse3", "CAtRestLinux"])
+        #expect(try links("atrest-fuse-passthrough").intersection(Self.services.union(["AtRestStorage", "AtRestCrypto", "AtRestMessaging"])).sorted() == [])
+        for client in ["atrest", "AtRestClient"] + Self.services {
+            #expect(try !links(client).contains("AtRestFUSEPassthrough"), "\(client) links the passthrough baseline")
+        }
+    }
+
     /// SQLite is touched by its wrapper alone; the local backend's record
     /// maps use AtRestSQLite's Swift types, and no client links either.
     @Test func onlyTheSQLiteWrapperLinksSQLite() throws {

@@ -4,7 +4,7 @@
  * (declared only under _GNU_SOURCE), headers outside the module map, and
  * variadic functions. One shim per call, each saying why it exists; only the
  * modules that wrap a call import this target (AtRestMessaging,
- * AtRestStorage, AtRestRuntime), everything above sees Swift functions. */
+ * AtRestStorage, AtRestRuntime, AtRestFUSEPassthrough), everything above sees Swift functions. */
 #include <stdint.h>
 
 /* The poll loops' wakeup (AtRestMessaging.Wakeup): <sys/eventfd.h> is not
@@ -19,6 +19,15 @@ void atrest_linux_name_thread(const char *name);
  * with the target). A GNU extension; 0, or -1 with errno set (ENOENT when
  * `b` is missing, EINVAL/ENOSYS where the filesystem or kernel cannot). */
 int atrest_linux_rename_exchange(const char *a, const char *b);
+
+/* renameat2 with RENAME_NOREPLACE (1) or RENAME_EXCHANGE (2) as given
+ * (AtRestFUSEPassthrough: the flags of a rename through the mount); 0, or
+ * -1 with errno set (EINVAL where the file system cannot). */
+int atrest_linux_rename_flags(const char *from, const char *to, unsigned int flags);
+
+/* utimensat's UTIME_NOW and UTIME_OMIT (AtRestFUSEPassthrough): macros Swift does not import. */
+extern const long atrest_linux_utime_now;
+extern const long atrest_linux_utime_omit;
 
 /* sync_file_range(SYNC_FILE_RANGE_WRITE) (AtRestStorage.AtomicFile: starts
  * writeback early). A GNU extension; a hint, the result is 0 or -1. */

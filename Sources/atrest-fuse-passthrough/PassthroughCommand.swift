@@ -1,0 +1,113 @@
+import ArgumentParser
+import AtRestFUSE
+import AtRestFUSEPassthrough
+import AtRestRuntime
+import Foundation
+import Logging
+
+/// `atrest-fuse-passthrough SOURCE MOUNTPOINT`: mounts a local directory
+/// through FUSE, unchanged (docs/OPERATIONS.md "FUSE passthrough"): the
+/// baseline of the files benchmark and the FUSE wrapper's tests. Prints
+/// `ready atrest-fuse-passthrough mountpoint=<dir> source=<dir> pid=<pid>`
+/// once mounted; unmounts on SIGTERM/SIGINT and exits 0, or exits 0 when
+/// unmounted from outside (`fusermount3 -u`).
+@main
+struct PassthroughCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "atrest-fuse-passthrough", abstract: "Mount a local directory through FUSE, unchanged (the FUSE baseline).")
+
+    /// Set in the environment of the process `--background` starts.
+    static let backgroundChild = "ATREST_FUSE_BACKGROUND_CHILD"
+
+    @Argument(help: "The directory to serve.") var source: String
+    @Argument(help: "The empty directory to mount it on.") var mountpoint: String
+    @Flag(help: "Detach once mounted: print the ready line (with the serving process's pid) and exit 0.") var background = false
+    @Flag(help: "Mount over a directory that has entries.") var allowNonEmpty = false
+    @Flag(help: "Let users other than the one mounting use the mount (as a user: user_allow_other in /etc/fuse.conf).") var allowOther = false
+    @Flag(help: "Mount read-only.") var readOnly = false
+    @Flag(help: "Do not let the kernel check permission bits (the source's own checks still apply).") var noDefaultPermissions = false
+    @Option(help: "Seconds the kernel caches attributes.") var attrTimeout: Double = 1
+    @Option(help: "Seconds the kernel caches names.") var entryTimeout: Double = 1
+    @Option(help: "Seconds the kernel caches 'no such name' answers.") var negativeTimeout: Double = 0
+    @Option(help: "Largest write the kernel sends, in bytes (4096-1048576).") var maxWrite = 1 << 20
+    @Option(help: "Log level.") var logLevel: String?
+
+    func validate() throws {
+        for (name, value) in [("--attr-timeout", attrTimeout), ("--entry-timeout", entryTimeout), ("--negative-timeout", negativeTimeout)] {
+            guard value >= 0, value <= 86_400 else { throw ValidationError("\(name) must be 0-86400 s") }
+        }
+        guard (4096...(1 << 20)).contains(maxWrite) else { throw ValidationError("--max-write must be 4096-1048576") }
+    }
+
+    func run() async throws {
+        EarlySignals.catchTermination()
+        LogSetup.bootstrap(level: logLevel)
+        let child = ProcessInfo.processInfo.environment[Self.backgroundChild] == "1"
+        if background && !child { return try startInBackground() }
+        if child { _ = setsid() }  // leave the terminal's session: its Ctrl-C and hang-up no longer reach the mount
+        var options = FUSEMountOptions()
+        options.fsName = "atrest-passthrough"
+        options.subtype = "atrest-passthrough"
+        options.allowNonEmpty = allowNonEmpty
+        options.allowOther = allowOther
+        options.readOnly = readOnly
+        options.defaultPermissions = !noDefaultPermissions
+        options.attributeTimeout = attrTimeout
+        options.entryTimeout = entryTimeout
+        options.negativeTimeout = negativeTimeout
+        options.maxWrite = maxWrite
+        let logger = Logger(label: "atrest.fuse-passthrough")
+        let mount: FUSEMount
+        do {
+            mount = FUSEMount(try PassthroughFileSystem(root: source), at: mountpoint, options: options)
+            try mount.mount()
+        } catch {
+            FileHandle.standardError.write(Data("atrest-fuse-passthrough: \(error)\n".utf8))
+            throw ExitCode(1)
+        }
+        if child {
+            // Detached: the starting process shows errors up to here; later messages would go to a stderr nobody reads.
+            let null = open("/dev/null", O_WRONLY)
+            if null >= 0 { dup2(null, 2); close(null) }
+            signal(SIGPIPE, SIG_IGN)  // stdout is the starting process's pipe, closed once it has the ready line
+        }
+        let resolvedSource = URL(fileURLWithPath: source).standardizedFileURL.path
+        try await ServiceMain.run(
+            [mount], ready: "ready atrest-fuse-passthrough mountpoint=\(mount.mountpoint) source=\(resolvedSource) pid=\(getpid())",
+            logger: logger)
+        logger.info("unmounted \(mount.mountpoint)")
+    }
+
+    /// Starts this command again without `--background`, in a session of its
+    /// own, waits for its ready line and prints it (or exits with its status
+    /// when it fails to mount).
+    func startInBackground() throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: CommandLine.arguments[0].contains("/")
+            ? CommandLine.arguments[0] : "/proc/self/exe").resolvingSymlinksInPath()
+        process.arguments = Array(CommandLine.arguments.dropFirst()).filter { $0 != "--background" }
+        process.environment = ProcessInfo.processInfo.environment.merging([Self.backgroundChild: "1"]) { $1 }
+        process.standardInput = FileHandle.nullDevice
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        try process.run()
+        var pending = Data()
+        let reader = pipe.fileHandleForReading
+        while true {
+            let chunk = reader.availableData
+            pending.append(chunk)
+            while let newline = pending.firstIndex(of: UInt8(ascii: "\n")) {
+                let line = String(decoding: pending[pending.startIndex..<newline], as: UTF8.self)
+                pending = Data(pending[(newline + 1)...])
+                if line.hasPrefix("ready ") {
+                    print(line)
+                    fflush(nil)
+                    return
+                }
+            }
+            if chunk.isEmpty { break }
+        }
+        process.waitUntilExit()
+        throw ExitCode(process.terminationStatus == 0 ? 1 : process.terminationStatus)
+    }
+}
