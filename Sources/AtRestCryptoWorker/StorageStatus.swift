@@ -10,6 +10,8 @@ extension StorageError {
         case .alreadyExists: RPCStatus(.alreadyExists, message)
         case .conditionFailed: RPCStatus(.failedPrecondition, message)
         case .invalidArgument: RPCStatus(message.contains("not empty") ? .failedPrecondition : .invalidArgument, message)
+        case .notEmpty, .isDirectory, .notDirectory: RPCStatus(.failedPrecondition, message)
+        case .resourceExhausted: RPCStatus(.resourceExhausted, message)
         case .contentHashMismatch: RPCStatus(.invalidArgument, message)
         case .integrityFailure, .unsupportedFormat:
             RPCStatus(.dataLoss, "integrity check failed: \(message)", details: ["reason": "integrity"])

@@ -26,6 +26,14 @@ public struct StorageError: Error, Sendable, Equatable, CustomStringConvertible 
         /// its OSDs down). Nothing was acknowledged; a write may or may not
         /// have happened, so only an idempotent call may be retried blindly.
         public static let unavailable = Code(rawValue: "unavailable")
+        /// A directory that must be empty holds entries (file shares: rmdir, rename over it).
+        public static let notEmpty = Code(rawValue: "notEmpty")
+        /// A file call named a directory (file shares).
+        public static let isDirectory = Code(rawValue: "isDirectory")
+        /// A path component or a directory call named a file (file shares).
+        public static let notDirectory = Code(rawValue: "notDirectory")
+        /// A quota would be exceeded (a file share's bytes).
+        public static let resourceExhausted = Code(rawValue: "resourceExhausted")
     }
 
     public var code: Code

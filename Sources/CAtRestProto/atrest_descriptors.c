@@ -5,6 +5,7 @@
 #include "atrest/v1/blob.pb-c.h"
 #include "atrest/v1/disk.pb-c.h"
 #include "atrest/v1/envelope.pb-c.h"
+#include "atrest/v1/file.pb-c.h"
 #include "atrest/v1/identity.pb-c.h"
 #include "atrest/v1/queue.pb-c.h"
 #include "atrest/v1/status.pb-c.h"
@@ -66,6 +67,31 @@ static const ProtobufCMessageDescriptor *const all[] = {
   &atrest__v1__empty__descriptor,
   &atrest__v1__echo_request__descriptor,
   &atrest__v1__echo_reply__descriptor,
+  &atrest__v1__share_request__descriptor,
+  &atrest__v1__share_request__metadata_entry__descriptor,
+  &atrest__v1__create_share_request__descriptor,
+  &atrest__v1__create_share_request__metadata_entry__descriptor,
+  &atrest__v1__set_share_quota_request__descriptor,
+  &atrest__v1__share_properties__descriptor,
+  &atrest__v1__share_properties__metadata_entry__descriptor,
+  &atrest__v1__share_list_request__descriptor,
+  &atrest__v1__share_list_response__descriptor,
+  &atrest__v1__file_request__descriptor,
+  &atrest__v1__file_request__metadata_entry__descriptor,
+  &atrest__v1__create_file_request__descriptor,
+  &atrest__v1__create_file_request__metadata_entry__descriptor,
+  &atrest__v1__delete_directory_request__descriptor,
+  &atrest__v1__list_directory_request__descriptor,
+  &atrest__v1__file_properties__descriptor,
+  &atrest__v1__file_properties__metadata_entry__descriptor,
+  &atrest__v1__list_directory_response__descriptor,
+  &atrest__v1__write_file_request__descriptor,
+  &atrest__v1__read_file_request__descriptor,
+  &atrest__v1__read_file_response__descriptor,
+  &atrest__v1__resize_file_request__descriptor,
+  &atrest__v1__set_file_mode_request__descriptor,
+  &atrest__v1__set_file_times_request__descriptor,
+  &atrest__v1__rename_request__descriptor,
   &atrest__v1__identity_login_request__descriptor,
   &atrest__v1__identity_token__descriptor,
   &atrest__v1__identity_signing_key__descriptor,
@@ -161,6 +187,7 @@ static const ProtobufCServiceDescriptor *const services[] = {
   &atrest__v1__blob__descriptor,
   &atrest__v1__disk__descriptor,
   &atrest__v1__echo__descriptor,
+  &atrest__v1__file__descriptor,
   &atrest__v1__identity__descriptor,
   &atrest__v1__queue__descriptor,
   &atrest__v1__status__descriptor,

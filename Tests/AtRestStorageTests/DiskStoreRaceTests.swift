@@ -38,11 +38,23 @@ import Testing
 }
 
 /// A backend that forwards every call, and runs a hook once just before
-/// one record map is created.
+/// one record map is created (or one batch matching a test is applied);
+/// a delete of a map matching `failingDeletes` throws `.io` instead (a crash there).
 final class HookedBackend: StorageBackend {
     private let base: any StorageBackend
     private let hook = Mutex<(map: RecordMapName, body: @Sendable () async throws -> Void)?>(nil)
+    private let batchHook = Mutex<(test: @Sendable (RecordMapName, RecordBatch) -> Bool, body: @Sendable () async throws -> Void)?>(nil)
+    private let failing = Mutex<(@Sendable (RecordMapName) -> Bool)?>(nil)
     private let done = Atomic<Bool>(false)
+
+    /// Runs `body` once, just before the first batch for which `test` holds is applied.
+    func beforeApplying(where test: @escaping @Sendable (RecordMapName, RecordBatch) -> Bool, _ body: @escaping @Sendable () async throws -> Void) {
+        done.store(false, ordering: .relaxed)
+        batchHook.withLock { $0 = (test, body) }
+    }
+
+    /// Deletes of maps for which `test` holds fail (nil: none).
+    func failingDeletes(where test: (@Sendable (RecordMapName) -> Bool)?) { failing.withLock { $0 = test } }
 
     init(_ base: any StorageBackend) { self.base = base }
 
@@ -79,7 +91,10 @@ final class HookedBackend: StorageBackend {
         }
         try await base.createRecordMap(map)
     }
-    func deleteRecordMap(_ map: RecordMapName) async throws { try await base.deleteRecordMap(map) }
+    func deleteRecordMap(_ map: RecordMapName) async throws {
+        if failing.withLock({ $0?(map) ?? false }) { throw StorageError(.io, "deleting \(map) failed (test)") }
+        try await base.deleteRecordMap(map)
+    }
     func records(_ map: RecordMapName, after: String?, limit: Int) async throws -> RecordPage {
         try await base.records(map, after: after, limit: limit)
     }
@@ -87,5 +102,16 @@ final class HookedBackend: StorageBackend {
     func recordKeys(_ map: RecordMapName, after: String?, limit: Int) async throws -> (keys: [String], more: Bool) {
         try await base.recordKeys(map, after: after, limit: limit)
     }
-    func apply(_ batch: RecordBatch, to map: RecordMapName) async throws { try await base.apply(batch, to: map) }
+    func apply(_ batch: RecordBatch, to map: RecordMapName) async throws {
+        let body = batchHook.withLock { hook -> (@Sendable () async throws -> Void)? in
+            guard let current = hook, current.test(map, batch) else { return nil }
+            hook = nil
+            return current.body
+        }
+        if let body {
+            try await body()
+            done.store(true, ordering: .relaxed)
+        }
+        try await base.apply(batch, to: map)
+    }
 }

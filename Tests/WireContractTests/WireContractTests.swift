@@ -65,7 +65,7 @@ import AtRestWireTesting
 
     /// Every `RPCMethod` descriptor, one table per service.
     static let methods: [RPCMethodInfo] = KeyVaultMethod.all + IdentityMethod.all + AccountMethod.all + BlobMethod.all + QueueMethod.all + TableMethod.all
-        + DiskMethod.all + StatusMethod.all + EchoMethod.all
+        + DiskMethod.all + FileMethod.all + StatusMethod.all + EchoMethod.all
 
     /// The Swift descriptors are exactly the `rpc`s of the proto `service`
     /// blocks: same names, same request and response messages, none missing

@@ -33,8 +33,7 @@ extension DiskStore {
         guard try await StorageError.succeeds(unless: .conditionFailed, { try await self.backend.apply(batch, to: directory) }) else {
             return try await deleteDisk(account: account, name: name, accountKey: accountKey)  // changed meanwhile: delete what is there now
         }
-        let disk = try disk(account, record, accountKey)
-        try await deleteRegions(disk, 0..<Self.regions(record.size))
+        try await chunks(try disk(account, record, accountKey), name, accountKey).deleteAll(size: record.size)
     }
 
     /// The disk's name, size, creation time and metadata.
@@ -59,7 +58,8 @@ extension DiskStore {
         return try await change(account, name, accountKey) { record in
             guard record.size != size else { return }
             let disk = try disk(account, record, accountKey)
-            try await clear(disk, name, from: min(size, record.size), to: max(size, record.size), accountKey)
+            let from = min(size, record.size)
+            try await chunks(disk, name, accountKey).clear(at: from, length: max(size, record.size) - from)
             record.size = size
         }
     }

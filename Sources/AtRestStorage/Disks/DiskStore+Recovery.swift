@@ -47,34 +47,11 @@ extension DiskStore {
     /// a chunk wholly beyond the disk's end, is damaged.
     public func recoverChunks(of disk: RecoveredDisk, accountKey: AccountKey,
                               _ each: (Result<RecoveredChunk, DamagedRecord>) async throws -> Void) async throws {
-        for region in 0..<Self.regions(disk.disk.size) {
-            let map = try self.region(disk.disk, region)
-            let chunks = region * DiskLimits.chunksPerRegion..<(region + 1) * DiskLimits.chunksPerRegion
-            var after: String?
-            repeat {
-                let page: RecordPage
-                do {
-                    page = try await backend.records(map, after: after, limit: 1000)
-                } catch let error as StorageError where error.code == .notFound {
-                    break  // never written: zeros
-                }
-                for record in page.records {
-                    let opened: Result<RecoveredChunk, DamagedRecord>
-                    do {
-                        guard let chunk = Self.chunkIndex(ofKey: record.key), chunks.contains(chunk) else {
-                            throw StorageError.integrity("the record key is not a chunk of this region")
-                        }
-                        guard chunk * DiskLimits.chunkSize < disk.disk.size else { throw StorageError.integrity("the chunk lies beyond the disk's end") }
-                        opened = .success(RecoveredChunk(offset: chunk * DiskLimits.chunkSize,
-                                                         bytes: try open(record.value, disk.disk, map, record.key, accountKey)))
-                    } catch {
-                        opened = .failure(DamagedRecord(key: "\(Hex.fixedWidth(region, digits: 4))/\(record.key)", reason: QueueStore.reason(error)))
-                    }
-                    try await each(opened)
-                }
-                after = page.more ? page.records.last?.key : nil
-            } while after != nil
-            await backend.doneReading(map)  // one region's copy at a time (LocalBackend readingOnly)
+        try await chunks(disk.disk, disk.info.name, accountKey).recover(size: disk.disk.size, "disk") { recovered in
+            switch recovered {
+            case .chunk(let offset, let bytes): try await each(.success(RecoveredChunk(offset: offset, bytes: bytes)))
+            case .damaged(let key, let error): try await each(.failure(DamagedRecord(key: key, reason: QueueStore.reason(error))))
+            }
         }
     }
 }

@@ -58,30 +58,23 @@ public final class DiskStore: Sendable {
     }
 
     /// Region `index` of the disk: chunks index * 262,144 ..< (index + 1) * 262,144.
-    @inline(never)
     func region(_ disk: Disk, _ index: UInt64) throws -> RecordMapName {
-        try RecordMapName(disk.container, "k-\(disk.hexID)-\(Hex.fixedWidth(index, digits: 4))")
+        try ChunkedData.map(index, of: disk.hexID, in: disk.container, .disk)
     }
 
-    /// A chunk's record key: its index in the disk, 10 hex digits (byte order is numeric order).
-    static func chunkKey(_ index: UInt64) -> String { Hex.fixedWidth(index, digits: 10) }
+    /// A chunk's record key: its index in the disk, 10 hex digits (`ChunkedData.chunkKey`).
+    static func chunkKey(_ index: UInt64) -> String { ChunkedData.chunkKey(index) }
 
-    static func chunkIndex(ofKey key: String) -> UInt64? {
-        key.utf8.count == 10 ? UInt64(key, radix: 16) : nil
-    }
+    static func chunkIndex(ofKey key: String) -> UInt64? { ChunkedData.chunkIndex(ofKey: key) }
 
     static func diskContext(_ account: String) -> [UInt8] { SealedRecord.context(["disk", account]) }
-
-    static func chunkContext(_ disk: Disk, _ chunkKey: String) -> [UInt8] {
-        SealedRecord.context(["disk-chunk", disk.account, disk.hexID, chunkKey])
-    }
 
     static func diskNotFound(_ account: String, _ disk: String) -> StorageError {
         StorageError(.notFound, "disk '\(disk)' does not exist in account '\(account)'")
     }
 
     /// Regions a disk of `size` bytes spans.
-    static func regions(_ size: UInt64) -> UInt64 { (size + DiskLimits.regionSize - 1) / DiskLimits.regionSize }
+    static func regions(_ size: UInt64) -> UInt64 { ChunkedData.Geometry.disk.regions(size) }
 
     // MARK: Disk records
 
@@ -124,7 +117,7 @@ public final class DiskStore: Sendable {
     }
 
     /// Thrown by a data call that found its (remembered) disk replaced: run again on the disk there now.
-    struct DiskChanged: Error {}
+    typealias DiskChanged = ChunkedData.OwnerChanged
 
     /// Runs `body` on the disk as remembered (`DiskCache`), or as read now;
     /// again on the disk read now when `body` finds it changed (`DiskChanged`).

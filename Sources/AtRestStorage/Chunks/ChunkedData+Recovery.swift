@@ -1,0 +1,48 @@
+import AtRestCrypto
+
+/// Offline recovery: every stored chunk, each opened on its own.
+extension ChunkedData {
+    /// A stored chunk (where it starts, its bytes), or a record that does
+    /// not open (`<region, 4 hex>/<record key>` and why).
+    enum Recovered {
+        case chunk(offset: UInt64, bytes: [UInt8])
+        case damaged(key: String, error: any Error)
+    }
+
+    /// Every chunk stored in the regions of an object of `size` bytes
+    /// (`what`: "disk", "file", for the reasons), by offset; `each` gets
+    /// every chunk or damaged record in turn. A record whose key is not a
+    /// chunk of its region, or a chunk wholly beyond `size`, is damaged.
+    /// Reads only; a missing region or chunk holds zeros.
+    func recover(size: UInt64, _ what: String, _ each: (Recovered) async throws -> Void) async throws {
+        let perRegion = geometry.chunksPerRegion, chunkSize = geometry.chunkSize
+        for region in 0..<geometry.regions(size) {
+            let map = try self.map(region)
+            let chunks = region * perRegion..<(region + 1) * perRegion
+            var after: String?
+            repeat {
+                let page: RecordPage
+                do {
+                    page = try await backend.records(map, after: after, limit: 1000)
+                } catch let error as StorageError where error.code == .notFound {
+                    break  // never written: zeros
+                }
+                for record in page.records {
+                    let opened: Recovered
+                    do {
+                        guard let chunk = Self.chunkIndex(ofKey: record.key), chunks.contains(chunk) else {
+                            throw StorageError.integrity("the record key is not a chunk of this region")
+                        }
+                        guard chunk * chunkSize < size else { throw StorageError.integrity("the chunk lies beyond the \(what)'s end") }
+                        opened = .chunk(offset: chunk * chunkSize, bytes: try open(record.value, map, record.key))
+                    } catch {
+                        opened = .damaged(key: "\(Hex.fixedWidth(region, digits: 4))/\(record.key)", error: error)
+                    }
+                    try await each(opened)
+                }
+                after = page.more ? page.records.last?.key : nil
+            } while after != nil
+            await backend.doneReading(map)  // one region's copy at a time (LocalBackend readingOnly)
+        }
+    }
+}

@@ -1,0 +1,126 @@
+/// Writing, reading, clearing and listing an object's bytes.
+extension ChunkedData {
+    /// Writes `bytes` at `offset`; durable on return. Atomic per chunk
+    /// record, not per call: a crash or a racing writer can leave some
+    /// chunks of the call written and others not.
+    func write(at offset: UInt64, _ bytes: [UInt8]) async throws {
+        try check(offset, UInt64(bytes.count))
+        let size = geometry.chunkSize
+        let edits = chunks(from: offset, to: offset + UInt64(bytes.count)).map { chunk, range in
+            let at = Int(chunk * size + UInt64(range.lowerBound) - offset)
+            return ChunkEdit(index: chunk, range: range, bytes: Array(bytes[at..<at + range.count]))
+        }
+        try await apply(edits)
+    }
+
+    /// `length` bytes at `offset`; what was never written (or was cleared) reads as zeros.
+    func read(at offset: UInt64, length: Int) async throws -> [UInt8] {
+        guard length >= 0 else { throw StorageError(.invalidArgument, "read a length of 0 bytes or more, not \(length)") }
+        try check(offset, UInt64(length))
+        let end = offset + UInt64(length), size = geometry.chunkSize
+        var out = [UInt8](repeating: 0, count: length), missing = false
+        let batches = batches(chunks(from: offset, to: end).map(\.chunk)) { $0 }
+        try await withThrowingTaskGroup(of: [(UInt64, [UInt8])]?.self) { group in
+            for (region, chunks) in batches {
+                let map = try self.map(region)
+                group.addTask { try await self.read(chunks, map) }
+            }
+            for try await opened in group {
+                guard let opened else { missing = true; continue }
+                for (chunk, plaintext) in opened {
+                    // The chunk's bytes in [offset, end).
+                    let start = chunk * size
+                    let from = max(start, offset), to = min(start + size, end)
+                    out.replaceSubrange(Int(from - offset)..<Int(to - offset), with: plaintext[Int(from - start)..<Int(to - start)])
+                }
+            }
+        }
+        if missing { try await regionMissing(.reading) }
+        return out
+    }
+
+    /// Makes [offset, offset + length) read as zeros and releases its
+    /// storage: whole region maps inside it deleted, whole chunks removed,
+    /// the bytes of partly covered chunks zeroed (the chunk removed when it
+    /// is all zeros then). Durable on return.
+    func clear(at offset: UInt64, length: UInt64) async throws {
+        try check(offset, length)
+        guard length > 0 else { return }
+        let (from, to) = (offset, offset + length), size = geometry.chunkSize
+        let firstWhole = (from + size - 1) / size, endWhole = to / size
+        if firstWhole < endWhole { try await remove(chunks: firstWhole..<endWhole) }
+        // Only the first and the last chunk can be covered in part.
+        let ends = chunks(from: from, to: min(to, (from / size + 1) * size)) + chunks(from: max(from, (to - 1) / size * size), to: to)
+        var edges: [ChunkEdit] = []
+        for (chunk, range) in ends where range.count < Int(size) && edges.last?.index != chunk {
+            edges.append(ChunkEdit(index: chunk, range: range, bytes: nil))
+        }
+        try await apply(edges)
+    }
+
+    /// The ranges of [offset, offset + length) that hold written data,
+    /// ascending and merged: a chunk with a record counts whole, so a range
+    /// is chunk-aligned except where it is cut to [offset, offset + length).
+    func storedRanges(at offset: UInt64, length: UInt64) async throws -> [Range<UInt64>] {
+        try check(offset, length)
+        guard length > 0 else { return [] }
+        let end = offset + length, size = geometry.chunkSize, perRegion = geometry.chunksPerRegion
+        let chunks = offset / size..<(end - 1) / size + 1
+        var ranges: [Range<UInt64>] = [], missing = false
+        for region in chunks.lowerBound / perRegion...(chunks.upperBound - 1) / perRegion {
+            let stored = try await storedChunks(try map(region), chunks.clamped(to: region * perRegion..<(region + 1) * perRegion))
+            if stored.isEmpty { missing = true }
+            for chunk in stored {
+                let start = max(chunk * size, offset), stop = min((chunk + 1) * size, end)
+                if let last = ranges.last, last.upperBound == start {
+                    ranges[ranges.count - 1] = last.lowerBound..<stop
+                } else {
+                    ranges.append(start..<stop)
+                }
+            }
+        }
+        // Nothing in a region: never written, or the object's maps deleted meanwhile?
+        if missing { try await regionMissing(.reading) }
+        return ranges
+    }
+
+    /// Deletes the region maps `regions` (those that exist), 16 at a time.
+    func deleteMaps(regions: some Sequence<UInt64>) async throws {
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            var running = 0
+            for region in regions {
+                if running == 16 { try await group.next(); running -= 1 }
+                let map = try self.map(region)
+                group.addTask { _ = try await StorageError.succeeds(unless: .notFound) { try await self.backend.deleteRecordMap(map) } }
+                running += 1
+            }
+            try await group.waitForAll()
+        }
+    }
+
+    /// Deletes every region map of an object of `size` bytes.
+    func deleteAll(size: UInt64) async throws {
+        try await deleteMaps(regions: 0..<geometry.regions(size))
+    }
+
+    /// The chunks in `range` (of one region) that have records; none when the map is missing.
+    func storedChunks(_ map: RecordMapName, _ range: Range<UInt64>) async throws -> [UInt64] {
+        var chunks: [UInt64] = []
+        var after = range.lowerBound == 0 ? nil : Self.chunkKey(range.lowerBound - 1)
+        while true {
+            let page: (keys: [String], more: Bool)
+            do {
+                page = try await backend.recordKeys(map, after: after, limit: 1000)
+            } catch let error as StorageError where error.code == .notFound {
+                return []
+            }
+            for key in page.keys {
+                guard let chunk = Self.chunkIndex(ofKey: key) else { continue }
+                guard chunk < range.upperBound else { return chunks }
+                chunks.append(chunk)
+            }
+            guard page.more, let last = page.keys.last else { return chunks }
+            after = last
+        }
+    }
+}

@@ -1,0 +1,46 @@
+/// A path within a share: "/"-separated components, a leading "/"
+/// optional ("" and "/" name the root). Each component is 1-255 bytes of
+/// UTF-8, not "." or "..", without NUL; the whole path at most 4096
+/// bytes. Names are kept exactly as given (no Unicode normalisation: NFC
+/// and NFD spellings are two names, as on ext4).
+public struct FilePath: Sendable, Hashable, CustomStringConvertible {
+    public let components: [String]
+
+    public init(_ path: String) throws {
+        let bytes = path.utf8.count
+        guard bytes <= FileLimits.maxPathBytes else {
+            throw StorageError(.invalidArgument, "a path is at most \(FileLimits.maxPathBytes) bytes of UTF-8, not \(bytes)")
+        }
+        var rest = Substring(path)
+        if rest.hasPrefix("/") { rest = rest.dropFirst() }
+        components = rest.isEmpty ? [] : try rest.split(separator: "/", omittingEmptySubsequences: false).map { try Self.validate(component: String($0)) }
+    }
+
+    init(components: [String]) { self.components = components }
+
+    /// One name within a directory (the rules of a path component).
+    @discardableResult
+    public static func validate(component name: String) throws -> String {
+        let bytes = name.utf8.count
+        guard bytes > 0 else { throw StorageError(.invalidArgument, "a path has an empty component (a doubled or trailing '/')") }
+        guard FileLimits.componentBytes.contains(bytes) else {
+            throw StorageError(.invalidArgument, "a path component is 1-255 bytes of UTF-8, not \(bytes)")
+        }
+        guard name != ".", name != ".." else { throw StorageError(.invalidArgument, "a path component cannot be '.' or '..'") }
+        guard !name.utf8.contains(0) else { throw StorageError(.invalidArgument, "a path component cannot contain NUL") }
+        return name
+    }
+
+    public var isRoot: Bool { components.isEmpty }
+    /// The last component ("" for the root).
+    public var name: String { components.last ?? "" }
+    /// The directory holding this path (the root's is the root).
+    public var parent: FilePath { FilePath(components: Array(components.dropLast())) }
+
+    public func appending(_ name: String) -> FilePath { FilePath(components: components + [name]) }
+
+    /// True when `self` is `other` or lies below it.
+    func isWithin(_ other: FilePath) -> Bool { components.starts(with: other.components) }
+
+    public var description: String { "/" + components.joined(separator: "/") }
+}
