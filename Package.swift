@@ -89,7 +89,7 @@ let package = Package(
         .target(name: "AtRestFUSEPassthrough", dependencies: ["AtRestFUSE", "CAtRestLinux"]),
         // A file share as a `FUSEFileSystem` (atrest mount): paths and errnos over `FileClient`, a bounded page cache with
         // write-back at close/fsync (close-to-open), the gateway's renewed login (docs/OPERATIONS.md "Mounting a share").
-        .target(name: "AtRestFileMount", dependencies: ["AtRestFUSE", "AtRestClient", "AtRestNBDGateway", "AtRestWire", logging]),
+        .target(name: "AtRestFileMount", dependencies: ["AtRestFUSE", "AtRestClient", "AtRestNBDGateway", "AtRestWire", serviceLifecycle]),
         .target(name: "AtRestStorage", dependencies: ["AtRestCrypto", "AtRestLocalState", "AtRestSQLite", "CAtRestLinux"]),
         // The storage backends beyond local: `RadosBackend` and `BackendConfiguration.open()` (docs/FORMAT.md "RADOS layout").
         .target(name: "AtRestBackends", dependencies: ["AtRestStorage", "AtRestRados"]),

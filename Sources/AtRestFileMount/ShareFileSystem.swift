@@ -289,13 +289,16 @@ public final class ShareFileSystem: FUSEFileSystem {
 
     // MARK: the page cache
 
+    /// Writes back every open file's dirty pages (before unmounting); failures stay dirty and are dropped with the mount.
+    public func writeBackAll() async {
+        for file in openFiles() {
+            _ = try? await file.lock.run { try await writeBack(file, stamp: true) }
+        }
+    }
+
     private func evict() {
         guard cache.cachedBytes > cache.capacity else { return }
-        let files = registry.withLock { registry in
-            var seen = Set<ObjectIdentifier>()
-            return registry.byHandle.values.filter { seen.insert(ObjectIdentifier($0)).inserted }
-        }
-        cache.evict(files)
+        cache.evict(openFiles())
     }
 
     /// The last handle closed: the file's pages go (a later open reads what the service has).
@@ -308,6 +311,14 @@ public final class ShareFileSystem: FUSEFileSystem {
         cache.account(cached: -freed.cached * PageCache.pageSize, dirty: -freed.dirty)
         registry.withLock { registry in
             if let path = registry.byPath.first(where: { $0.value === file })?.key { registry.byPath[path] = nil }
+        }
+    }
+
+    /// Every open file once (a file unlinked or replaced while open has a handle but no path).
+    private func openFiles() -> [OpenFile] {
+        registry.withLock { registry in
+            var seen = Set<ObjectIdentifier>()
+            return registry.byHandle.values.filter { seen.insert(ObjectIdentifier($0)).inserted }
         }
     }
 

@@ -174,7 +174,8 @@ struct DiskTarget {
         self.disk = disk
     }
 
-    init(_ text: String, _ option: AccountOption) throws {
+    /// "ACCOUNT/NAME", or "NAME" with --account or $ATREST_ACCOUNT (`noun` names it in errors).
+    init(_ text: String, _ option: AccountOption, noun: String = "disk") throws {
         let parts = text.split(separator: "/", omittingEmptySubsequences: false).map(String.init)
         switch parts.count {
         case 1: self.init(account: try option.resolved(), disk: text)
@@ -183,7 +184,7 @@ struct DiskTarget {
                 throw CLIFailure(message: "'\(text)' names account '\(parts[0])' but --account says '\(other)'", exitCode: ExitCodes.usage)
             }
             self.init(account: parts[0], disk: parts[1])
-        default: throw CLIFailure(message: "name the disk as ACCOUNT/DISK, not '\(text)'", exitCode: ExitCodes.usage)
+        default: throw CLIFailure(message: "name the \(noun) as ACCOUNT/\(noun.uppercased()), not '\(text)'", exitCode: ExitCodes.usage)
         }
     }
 }
