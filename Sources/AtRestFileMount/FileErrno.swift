@@ -28,7 +28,7 @@ public enum FileErrno {
             if reason == "notEmpty" || message.contains("not empty") { return ENOTEMPTY }
             if reason == "notDirectory" || message.contains("not a directory") || message.contains("with directory") { return ENOTDIR }
             if reason == "isDirectory" || message.contains("is a directory") || message.contains("cannot replace directory") { return EISDIR }
-            if message.contains("revoked") || message.contains("disabled") { return EACCES }
+            if message.contains("not accessible") || message.contains("revoked") || message.contains("disabled") { return EACCES }
             return EIO
         default: return EIO
         }
