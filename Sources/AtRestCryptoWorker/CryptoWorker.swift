@@ -81,12 +81,13 @@ public final class CryptoWorker: Sendable {
 
     /// Drops cached keys at once on any event that can make a key unusable
     /// (or replace its wrapping); re-checks everything when events may have been lost.
-    /// The data-plane methods a worker serves: blobs, queues, tables and disks.
+    /// The data-plane methods a worker serves: blobs, queues, tables, disks and file shares.
     static func router(_ blobs: BlobService) -> RPCRouter {
         var router = blobs.router
         QueueService(blobs: blobs).register(on: &router)
         TableService(blobs: blobs).register(on: &router)
         DiskService(blobs: blobs).register(on: &router)
+        FileService(blobs: blobs).register(on: &router)
         return router
     }
 

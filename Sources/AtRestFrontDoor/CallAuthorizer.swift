@@ -50,8 +50,9 @@ public struct CallAuthorizer: Sendable {
     }
 
     /// Owner: everything; reader: read-only blob methods and the queue,
-    /// table and disk methods readers may call (queues: list, properties,
-    /// peek, get; disks: list, properties, get pages, page ranges). The registry's owners
+    /// table, disk and file methods readers may call (queues: list, properties,
+    /// peek, get; disks: list, properties, get pages, page ranges; files:
+    /// list shares and directories, properties, read). The registry's owners
     /// count too, so an account's creator needs no new token.
     func authorize(_ claims: TokenClaims, header: RPCHeader) throws(RPCStatus) -> AccountRecord {
         guard let account = header.metadata[AccountContext.accountMetadataKey], !account.isEmpty else {
@@ -64,7 +65,8 @@ public struct CallAuthorizer: Sendable {
             throw RPCStatus(.permissionDenied, "principal '\(claims.name)' (\(claims.subject)) has no access to account '\(account)' (or it does not exist)")
         }
         guard owner || BlobMethod.readOnly.contains(header.method) || QueueMethod.readerMethods.contains(header.method)
-                || TableMethod.readerMethods.contains(header.method) || DiskMethod.readerMethods.contains(header.method) else {
+                || TableMethod.readerMethods.contains(header.method) || DiskMethod.readerMethods.contains(header.method)
+                || FileMethod.readerMethods.contains(header.method) else {
             throw RPCStatus(.permissionDenied, "principal '\(claims.name)' can only read account '\(account)'; \(header.method) needs the accountOwner role")
         }
         return record

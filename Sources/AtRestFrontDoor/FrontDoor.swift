@@ -52,12 +52,12 @@ public final class FrontDoor: Sendable {
             configuration: BrokerConfiguration(
                 isIdempotent: {
                     BlobMethod.idempotent.contains($0) || QueueMethod.idempotent.contains($0) || TableMethod.idempotent.contains($0)
-                        || DiskMethod.idempotent.contains($0)
+                        || DiskMethod.idempotent.contains($0) || FileMethod.idempotent.contains($0)
                 },
                 localService: StatusService(control, status: status),
                 route: {
                     $0.hasPrefix(BlobMethod.prefix) || $0.hasPrefix(QueueMethod.prefix) || $0.hasPrefix(TableMethod.prefix)
-                        || $0.hasPrefix(DiskMethod.prefix) ? .workers : .local
+                        || $0.hasPrefix(DiskMethod.prefix) || $0.hasPrefix(FileMethod.prefix) ? .workers : .local
                 },
                 admit: { header in
                     // Workers see a per-dispatch call id; logs there carry the client's.

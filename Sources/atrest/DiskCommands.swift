@@ -174,18 +174,23 @@ struct DiskTarget {
         self.disk = disk
     }
 
-    /// "ACCOUNT/NAME", or "NAME" with --account or $ATREST_ACCOUNT (`noun` names it in errors).
-    init(_ text: String, _ option: AccountOption, noun: String = "disk") throws {
-        let parts = text.split(separator: "/", omittingEmptySubsequences: false).map(String.init)
-        switch parts.count {
-        case 1: self.init(account: try option.resolved(), disk: text)
-        case 2 where !parts[0].isEmpty && !parts[1].isEmpty:
-            if let other = option.account, !other.isEmpty, other != parts[0] {
-                throw CLIFailure(message: "'\(text)' names account '\(parts[0])' but --account says '\(other)'", exitCode: ExitCodes.usage)
-            }
-            self.init(account: parts[0], disk: parts[1])
-        default: throw CLIFailure(message: "name the \(noun) as ACCOUNT/\(noun.uppercased()), not '\(text)'", exitCode: ExitCodes.usage)
+    init(_ text: String, _ option: AccountOption) throws {
+        let (account, disk) = try accountScoped(text, option, kind: "disk")
+        self.init(account: account, disk: disk)
+    }
+}
+
+/// `ACCOUNT/NAME`, or `NAME` in the account of `--account` / `$ATREST_ACCOUNT` (disks, shares).
+func accountScoped(_ text: String, _ option: AccountOption, kind: String) throws -> (account: String, name: String) {
+    let parts = text.split(separator: "/", omittingEmptySubsequences: false).map(String.init)
+    switch parts.count {
+    case 1: return (try option.resolved(), text)
+    case 2 where !parts[0].isEmpty && !parts[1].isEmpty:
+        if let other = option.account, !other.isEmpty, other != parts[0] {
+            throw CLIFailure(message: "'\(text)' names account '\(parts[0])' but --account says '\(other)'", exitCode: ExitCodes.usage)
         }
+        return (parts[0], parts[1])
+    default: throw CLIFailure(message: "name the \(kind) as ACCOUNT/\(kind.uppercased()), not '\(text)'", exitCode: ExitCodes.usage)
     }
 }
 

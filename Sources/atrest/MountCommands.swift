@@ -37,7 +37,7 @@ struct MountCommand: AsyncParsableCommand {
         guard cacheBytes >= 256 << 10, cacheBytes <= 1 << 40 else {
             throw CLIFailure(message: "--cache-size must be 256KiB to 1TiB, not \(cacheSize)", exitCode: ExitCodes.usage)
         }
-        let target = try DiskTarget(share, account, noun: "share")
+        let target = try accountScoped(share, account, kind: "share")
         if background && !FUSEBackground.isChild {
             let status = try FUSEBackground.start()
             if status != 0 { throw ExitCode(status) }
@@ -48,7 +48,7 @@ struct MountCommand: AsyncParsableCommand {
         let config = try CLIConfig.load()
         let session = try await login.session(config, global)
         defer { session.close() }
-        let service = ShareFileClient(account: target.account, share: target.disk, session: session)
+        let service = ShareFileClient(account: target.account, share: target.name, session: session)
         _ = try await service.stat("")  // the share exists and the token may read it
         let fileSystem = ShareFileSystem(service: service, cacheSize: Int(cacheBytes), callTimeout: callTimeout)
         var options = FUSEMountOptions()
