@@ -160,11 +160,15 @@ public final class ShareFileSystem: FUSEFileSystem {
             return try await call("utimens '\(path)'") { try await $0.setTimes(relative, mtimeMs: mtimeMs) }
         }
         // Data written before the time is set must not stamp over it at close (cp -a and rsync set times on open files).
+        // Setting the time stamps the file as flush would: no flush after it unless written to again.
         try await file.lock.run {
-            try await writeBack(file, stamp: true)
+            try await writeBack(file)
             let name = file.path
             try await call("utimens '\(path)'") { try await $0.setTimes(name, mtimeMs: mtimeMs) }
-            file.state.withLock { $0.serverMtimeMs = mtimeMs }
+            file.state.withLock { state in
+                state.serverMtimeMs = mtimeMs
+                state.modified = false
+            }
         }
     }
 

@@ -196,7 +196,6 @@ struct FileMountTests {
         #expect(errnoOf(unlink(mnt + "/d")) == EISDIR || errno == EPERM)
         #expect(errnoOf(link(mnt + "/d/f", mnt + "/d/g")) == EPERM)
         #expect(errnoOf(mknod(mnt + "/d/fifo", S_IFIFO | 0o644, 0)) == EPERM)
-        #expect(errnoOf(setxattr(mnt + "/d/f", "user.test", "v", 1, 0)) == ENOTSUP)
         #expect(errnoOf(open(mnt + "/" + String(repeating: "n", count: 256), O_CREAT | O_WRONLY, 0o644)) == ENAMETOOLONG)
         #expect(mkdir(mnt + "/e", 0o700) == 0 && open(mnt + "/e/in", O_CREAT | O_WRONLY, 0o644) >= 0)
         #expect(errnoOf(rename(mnt + "/d", mnt + "/d/f/sub")) != 0, "a directory cannot move into itself")
