@@ -97,7 +97,7 @@ import Testing
     /// (docs/OPERATIONS.md "Mounting a share"); services link no FUSE at all.
     @Test func theShareMountIsAClientOfTheFUSEWrapper() throws {
         #expect(try links("AtRestFileMount").isSuperset(of: ["AtRestFUSE", "AtRestClient", "CFuse3"]))
-        let forbidden = Self.services.union(Self.plugins).union(["AtRestStorage", "AtRestCrypto", "AtRestLoginGate", "AtRestFUSEPassthrough"])
+        let forbidden = Self.services.union(Self.plugins).union(["AtRestStorage", "AtRestLoginGate", "AtRestFUSEPassthrough"])
         #expect(try links("AtRestFileMount").intersection(forbidden).sorted() == [])
         #expect(try links("atrest").isSuperset(of: ["AtRestFileMount", "AtRestFUSE"]))
         for service in Self.services {
