@@ -148,6 +148,16 @@ public final class ShareFileSystem: FUSEFileSystem {
         try await call("chmod '\(path)'") { try await $0.setMode(name, mode: mode & 0o7777) }
     }
 
+    /// Owners are not stored: every entry shows the mounting process's uid
+    /// and gid. Setting those (as `cp -a` and `tar -x` run by that user do)
+    /// succeeds and changes nothing; any other owner is EPERM.
+    public func chown(_ path: String, uid: UInt32?, gid: UInt32?, handle: FUSEFileHandle?) async throws {
+        guard uid == nil || uid == self.uid, gid == nil || gid == self.gid else {
+            throw FUSEError(errno: EPERM, "owners are not stored: entries belong to uid \(self.uid), gid \(self.gid)")
+        }
+        _ = try await getattr(path, handle: handle)  // ENOENT for a name that is not there
+    }
+
     public func utimens(_ path: String, access: FUSETimeUpdate, modification: FUSETimeUpdate, handle: FUSEFileHandle?) async throws {
         let relative = try Self.sharePath(path)
         let mtimeMs: Int64
