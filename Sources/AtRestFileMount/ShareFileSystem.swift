@@ -155,7 +155,7 @@ public final class ShareFileSystem: FUSEFileSystem {
         guard uid == nil || uid == self.uid, gid == nil || gid == self.gid else {
             throw FUSEError(errno: EPERM, "owners are not stored: entries belong to uid \(self.uid), gid \(self.gid)")
         }
-        _ = try await getattr(path, handle: handle)  // ENOENT for a name that is not there
+        if handle == nil { _ = try await getattr(path, handle: nil) }  // ENOENT for a name that is not there
     }
 
     public func utimens(_ path: String, access: FUSETimeUpdate, modification: FUSETimeUpdate, handle: FUSEFileHandle?) async throws {
