@@ -33,6 +33,12 @@ public final class ShareFileSystem: FUSEFileSystem {
     }
     private let registry = Mutex(Registry())
 
+    /// Attributes seen in the last `attributeTTL` (from stat, create and
+    /// readdir), dropped by every change this mount makes to the path: the
+    /// kernel's lookups after a create or a readdir need no call of their own.
+    private let attributeCache = Mutex<[String: (entry: ShareEntry, expires: ContinuousClock.Instant)]>([:])
+    static let attributeTTL = Duration.seconds(1)
+
     public init(service: any ShareFileService, cacheSize: Int = ShareFileSystem.defaultCacheSize,
                 callTimeout: Double = ShareFileSystem.defaultCallTimeout) {
         self.service = service
@@ -96,30 +102,40 @@ public final class ShareFileSystem: FUSEFileSystem {
         let relative = try Self.sharePath(path)
         let open = openFile(handle) ?? openFile(path: relative)
         let name = open?.path ?? relative
-        let entry = try await call("stat '\(path)'") { try await $0.stat(name) }
+        let entry: ShareEntry
+        if let cached = cachedEntry(name) {
+            entry = cached
+        } else {
+            entry = try await call("stat '\(path)'") { try await $0.stat(name) }
+            remember(name, entry)
+        }
         // An open file's size includes what is written and not yet written back.
         return attributes(entry, size: open.map { file in file.state.withLock { $0.size } })
     }
 
     public func readdir(_ path: String) async throws -> [FUSEDirectoryEntry] {
         let relative = try Self.sharePath(path)
-        return try await call("list '\(path)'") { try await $0.list(relative) }
-            .map { FUSEDirectoryEntry(name: $0.name, kind: $0.isDirectory ? .directory : .regular) }
+        let entries = try await call("list '\(path)'") { try await $0.list(relative) }
+        for entry in entries { remember(relative.isEmpty ? entry.name : relative + "/" + entry.name, entry) }
+        return entries.map { FUSEDirectoryEntry(name: $0.name, kind: $0.isDirectory ? .directory : .regular) }
     }
 
     public func mkdir(_ path: String, mode: UInt32) async throws {
         let relative = try Self.sharePath(path)
         try await call("mkdir '\(path)'") { try await $0.createDirectory(relative, mode: mode & 0o7777) }
+        invalidate(relative)
     }
 
     public func rmdir(_ path: String) async throws {
         let relative = try Self.sharePath(path)
         try await call("rmdir '\(path)'") { try await $0.deleteDirectory(relative) }
+        invalidate(relative, subtree: true)
     }
 
     public func unlink(_ path: String) async throws {
         let relative = try Self.sharePath(path)
         try await call("unlink '\(path)'") { try await $0.deleteFile(relative) }
+        invalidate(relative)
         // An open file unlinked (hard_remove): its handles keep working on the pages they hold, writes back fail ENOENT.
         forget(under: relative, directory: false)
     }
@@ -130,6 +146,12 @@ public final class ShareFileSystem: FUSEFileSystem {
         // Open files being moved write back first: their later write-backs go to the new path.
         for file in openFiles(under: source) {
             try await file.lock.run { try await writeBack(file) }
+        }
+        invalidate(source, subtree: true)
+        invalidate(target, subtree: true)
+        defer {
+            invalidate(source, subtree: true)
+            invalidate(target, subtree: true)
         }
         try await call("rename '\(from)' to '\(to)'") { try await $0.rename(source, to: target, replace: !flags.contains(.noReplace)) }
         forget(under: target, directory: true)
@@ -145,6 +167,10 @@ public final class ShareFileSystem: FUSEFileSystem {
 
     public func chmod(_ path: String, mode: UInt32, handle: FUSEFileHandle?) async throws {
         let name = try openFile(handle)?.path ?? Self.sharePath(path)
+        // Already so (cp -a sets the mode a create just gave): nothing to do.
+        if let cached = cachedEntry(name), cached.mode == mode & 0o7777 { return }
+        invalidate(name)
+        defer { invalidate(name) }
         try await call("chmod '\(path)'") { try await $0.setMode(name, mode: mode & 0o7777) }
     }
 
@@ -166,6 +192,8 @@ public final class ShareFileSystem: FUSEFileSystem {
         case .now: mtimeMs = Int64(Date().timeIntervalSince1970 * 1000)
         case .set(let time): mtimeMs = time.seconds * 1000 + Int64(time.nanoseconds / 1_000_000)
         }
+        invalidate(openFile(handle)?.path ?? relative)
+        defer { invalidate(openFile(handle)?.path ?? relative) }
         guard let file = openFile(handle) ?? openFile(path: relative) else {
             return try await call("utimens '\(path)'") { try await $0.setTimes(relative, mtimeMs: mtimeMs) }
         }
@@ -197,6 +225,7 @@ public final class ShareFileSystem: FUSEFileSystem {
         let relative = try Self.sharePath(path)
         do {
             let entry = try await call("create '\(path)'") { try await $0.createFile(relative, mode: mode & 0o7777) }
+            remember(relative, entry)
             return register(relative, entry: entry)
         } catch let error as FUSEError where error.errno == EEXIST && !flags.exclusive {
             return try await open(path, flags: flags)
@@ -206,6 +235,7 @@ public final class ShareFileSystem: FUSEFileSystem {
     public func open(_ path: String, flags: FUSEOpenFlags) async throws -> FUSEFileHandle {
         let relative = try Self.sharePath(path)
         let entry = try await call("open '\(path)'") { try await $0.stat(relative) }
+        remember(relative, entry)
         guard !entry.isDirectory else { throw FUSEError(errno: EISDIR, "'\(path)' is a directory") }
         let handle = register(relative, entry: entry)
         if flags.truncate, let file = openFile(handle) {
@@ -271,6 +301,8 @@ public final class ShareFileSystem: FUSEFileSystem {
         guard size >= 0 else { throw FUSEError(errno: EINVAL, "negative size") }
         let relative = try Self.sharePath(path)
         guard let file = openFile(handle) ?? openFile(path: relative) else {
+            invalidate(relative)
+            defer { invalidate(relative) }
             return try await call("truncate '\(path)'") { try await $0.resize(relative, size: UInt64(size)) }
         }
         try await file.lock.run { try await resize(file, to: UInt64(size)) }
@@ -298,6 +330,42 @@ public final class ShareFileSystem: FUSEFileSystem {
                 if last { drop(file) }
             }
             try await writeBack(file, stamp: true)
+        }
+    }
+
+    // MARK: the attribute cache
+
+    private func cachedEntry(_ path: String) -> ShareEntry? {
+        attributeCache.withLock { cache in
+            guard let hit = cache[path] else { return nil }
+            if hit.expires < ContinuousClock.now {
+                cache[path] = nil
+                return nil
+            }
+            return hit.entry
+        }
+    }
+
+    private func remember(_ path: String, _ entry: ShareEntry) {
+        let expires = ContinuousClock.now + Self.attributeTTL
+        attributeCache.withLock { cache in
+            if cache.count >= 50_000 {
+                let now = ContinuousClock.now
+                cache = cache.filter { $0.value.expires >= now }
+                if cache.count >= 50_000 { cache = [:] }
+            }
+            cache[path] = (entry, expires)
+        }
+    }
+
+    /// Drops `path` (and with `subtree` everything below it).
+    private func invalidate(_ path: String, subtree: Bool = false) {
+        attributeCache.withLock { cache in
+            cache[path] = nil
+            if subtree {
+                let prefix = path.isEmpty ? "" : path + "/"
+                for key in cache.keys where key.hasPrefix(prefix) { cache[key] = nil }
+            }
         }
     }
 
@@ -496,6 +564,8 @@ public final class ShareFileSystem: FUSEFileSystem {
             }
             return (state.path, runs, state.modified)
         }
+        if !runs.isEmpty || (stamp && modified) { invalidate(path) }
+        defer { if !runs.isEmpty || (stamp && modified) { invalidate(path) } }
         if !runs.isEmpty {
             try await withThrowingTaskGroup(of: Void.self) { group in
                 var running = 0
@@ -530,6 +600,8 @@ public final class ShareFileSystem: FUSEFileSystem {
     private func resize(_ file: OpenFile, to size: UInt64) async throws {
         try await writeBack(file)
         let path = file.path
+        invalidate(path)
+        defer { invalidate(path) }
         try await call("truncate '\(path)'") { try await $0.resize(path, size: size) }
         let pageSize = UInt64(PageCache.pageSize)
         file.state.withLock { state in

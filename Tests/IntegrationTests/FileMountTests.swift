@@ -109,19 +109,19 @@ struct FileMountTests {
         let repo = mnt + "/repo"
         try FileManager.default.createDirectory(atPath: repo, withIntermediateDirectories: true)
         var random = SeededRandom(seed: 0x61_7417)
-        for index in 0..<300 {
+        for index in 0..<200 {
             let directory = "\(repo)/src/module\(index % 12)"
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
             let text = (0..<(1 + Int(random.next() % 40))).map { "line \($0) of file \(index): \(random.next())" }.joined(separator: "\n")
             try text.write(toFile: "\(directory)/file\(index).txt", atomically: false, encoding: .utf8)
         }
         let git = ["-c", "user.name=AtRest", "-c", "user.email=atrest@example.invalid", "-c", "init.defaultBranch=main", "-C", repo]
-        for step in [["init", "-q"], ["add", "-A"], ["commit", "-q", "-m", "three hundred files"], ["fsck", "--full", "--strict"]] {
+        for step in [["init", "-q"], ["add", "-A"], ["commit", "-q", "-m", "two hundred files"], ["fsck", "--full", "--strict"]] {
             let result = shell("/usr/bin/git", git + step)
             #expect(result.status == 0, "git \(step.joined(separator: " ")): \(result.output.prefix(2000))")
         }
         let tracked = shell("/usr/bin/git", git + ["ls-files"])
-        #expect(tracked.output.split(separator: "\n").count == 300)
+        #expect(tracked.output.split(separator: "\n").count == 200)
         try "changed\n".write(toFile: "\(repo)/src/module0/file0.txt", atomically: true, encoding: .utf8)
         let second = shell("/usr/bin/git", git + ["commit", "-q", "-am", "second"])
         #expect(second.status == 0, "\(second.output)")
@@ -168,7 +168,7 @@ struct FileMountTests {
         #expect(unmount.status == 0, "\(unmount.err)")
         #expect(!isMounted(mnt))
         // Nothing of the names or contents in the storage's files (the tree's names carry the markers).
-        let needles = ["marker-dir-quokka", "marker-file-okapi", "plaintext-content-tapir-2207", "three hundred files", "line 0 of file"]
+        let needles = ["marker-dir-quokka", "marker-file-okapi", "plaintext-content-tapir-2207", "two hundred files", "line 0 of file"]
         var scanned = 0
         for path in share.cluster.allFiles() where !path.hasPrefix(work + "/") && !path.hasPrefix(mnt + "/") {
             guard let data = FileManager.default.contents(atPath: path) else { continue }
