@@ -85,6 +85,10 @@ public struct ShareFileClient: ShareFileService {
         try await run { try await $0.rename(share, from: from, to: to, replace: replace) }
     }
 
+    public func exchange(_ first: String, _ second: String) async throws {
+        try await run { try await $0.exchange(share, first, second) }
+    }
+
     public func setMode(_ path: String, mode: UInt32) async throws {
         try await run { try await $0.setMode(share, path, mode: mode) }
     }

@@ -23,6 +23,8 @@ public protocol ShareFileService: Sendable {
     func deleteDirectory(_ path: String) async throws
     /// Renames within the share; `replace` false refuses an existing target (RENAME_NOREPLACE).
     func rename(_ from: String, to: String, replace: Bool) async throws
+    /// Swaps two entries atomically (RENAME_EXCHANGE; both must exist).
+    func exchange(_ first: String, _ second: String) async throws
     func setMode(_ path: String, mode: UInt32) async throws
     /// Sets the modification time (milliseconds since 1970).
     func setTimes(_ path: String, mtimeMs: Int64) async throws

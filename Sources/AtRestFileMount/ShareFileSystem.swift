@@ -141,11 +141,38 @@ public final class ShareFileSystem: FUSEFileSystem {
     }
 
     public func rename(_ from: String, to: String, flags: FUSERenameFlags) async throws {
-        guard !flags.contains(.exchange) else { throw FUSEError(errno: EINVAL, "RENAME_EXCHANGE is not supported") }
         let source = try Self.sharePath(from), target = try Self.sharePath(to)
+        let exchange = flags.contains(.exchange)
         // Open files being moved write back first: their later write-backs go to the new path.
-        for file in openFiles(under: source) {
+        for file in openFiles(under: source) + (exchange ? openFiles(under: target) : []) {
             try await file.lock.run { try await writeBack(file) }
+        }
+        if exchange {
+            invalidate(source, subtree: true)
+            invalidate(target, subtree: true)
+            defer {
+                invalidate(source, subtree: true)
+                invalidate(target, subtree: true)
+            }
+            try await call("exchange '\(from)' and '\(to)'") { try await $0.exchange(source, target) }
+            registry.withLock { registry in
+                var moved: [String: OpenFile] = [:]
+                for (path, file) in registry.byPath {
+                    let swapped: String
+                    if path == source || path.hasPrefix(source + "/") {
+                        swapped = target + path.dropFirst(source.count)
+                    } else if path == target || path.hasPrefix(target + "/") {
+                        swapped = source + path.dropFirst(target.count)
+                    } else {
+                        moved[path] = file
+                        continue
+                    }
+                    moved[swapped] = file
+                    file.state.withLock { $0.path = swapped }
+                }
+                registry.byPath = moved
+            }
+            return
         }
         invalidate(source, subtree: true)
         invalidate(target, subtree: true)

@@ -1,4 +1,5 @@
 import AtRestSQLite
+import Glibc
 import Synchronization
 
 /// One record map of the `local` backend: a SQLite database file in WAL
@@ -37,9 +38,24 @@ final class LocalRecordMap: Sendable {
 
     init(path: String, create: Bool) throws {
         let connection = try Self.mapping { try SQLiteConnection(path: path, create: create) }
-        try Self.mapping { try connection.execute(Self.schema) }
+        try Self.mapping { try Self.prepare(connection) }
         writer = Mutex(connection)
         readers = LocalRecordMapReaders(path: path)
+    }
+
+    /// Runs the schema, again while another connection holds the file:
+    /// SQLite answers the journal mode change of a new map opened by two
+    /// connections at once (two processes, or backends, making it) with
+    /// SQLITE_BUSY at once, without calling the busy handler. Idempotent.
+    private static func prepare(_ connection: SQLiteConnection) throws {
+        let deadline = ContinuousClock.now + SQLiteConnection.busyTimeout
+        while true {
+            do {
+                return try connection.execute(schema)
+            } catch let error as SQLiteError where error.code == .busy && ContinuousClock.now < deadline {
+                usleep(500)
+            }
+        }
     }
 
     /// Runs `body` on the writing connection (creating and deleting the

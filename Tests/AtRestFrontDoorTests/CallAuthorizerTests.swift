@@ -93,6 +93,25 @@ import AtRestTokens
         }
     }
 
+    /// Files: readers list shares and directories, show and read; every other file method needs the owner.
+    @Test func fileReaderMayReadButNotWrite() throws {
+        let reader = try token(roles: ["accountReader:acct-1"])
+        let owner = try token(roles: ["accountOwner:acct-1"])
+        #expect(FileMethod.readerMethods == [FileMethod.listShares.name, FileMethod.getShareProperties.name, FileMethod.listDirectory.name,
+                                             FileMethod.readFile.name, FileMethod.getFileProperties.name])
+        for method in FileMethod.all.map(\.name) {
+            var asReader = header(method, token: reader), asOwner = header(method, token: owner)
+            #expect(authorizer.admit(&asOwner) == nil, "\(method)")
+            let refused = authorizer.admit(&asReader)
+            if FileMethod.readerMethods.contains(method) {
+                #expect(refused == nil, "\(method)")
+            } else {
+                #expect(refused?.code == .permissionDenied && refused?.message.contains("needs the accountOwner role") == true, "\(method)")
+                #expect(asReader.accountContext == nil)
+            }
+        }
+    }
+
     @Test func registryOwnerNeedsNoRole() throws {
         var h = header(BlobMethod.put.name, token: try token(subject: "creator"))
         #expect(authorizer.admit(&h) == nil)

@@ -21,10 +21,10 @@ import Testing
 
     /// The quota refuses growth past it; usage is exact after writes,
     /// extensions, truncations, deletes and replacing renames.
-    @Test func quotaAndUsage() async throws {
+    /// (A body of `FileStoreTests.bodies`: runs on local and RADOS.)
+    @Sendable static func quotaAndUsage(_ one: any StorageBackend, _ two: any StorageBackend) async throws {
         let key = try Fixtures.accountKey()
-        let (a, b, dir) = try FileStoreTests.stores()
-        defer { dir.remove() }
+        let a = FileStore(backend: one), b = FileStore(backend: two)
         try await a.createShare(account: Self.account, name: "quota", quota: Self.MiB, accountKey: key)
         try await a.createFile(account: Self.account, share: "quota", path: "a", accountKey: key)
         let first = Fixtures.data(100_000, seed: 1)
@@ -94,6 +94,31 @@ import Testing
         }
         #expect(try await Self.usage(a, "quota", key) == (2 * Self.GiB, 1, 0))
         try await a.deleteShare(account: Self.account, name: "quota", accountKey: key)
+    }
+
+    /// Writers of different ranges of one file, on two stores at once,
+    /// growing it side by side (within one 64 KiB chunk and across
+    /// chunks): every write lands, the size is the furthest end, the usage
+    /// is exact.
+    @Test func concurrentWritersOfOneFile() async throws {
+        let key = try Fixtures.accountKey()
+        let (a, b, dir) = try FileStoreTests.stores()
+        defer { dir.remove() }
+        try await a.createShare(account: Self.account, name: "writers", quota: Self.GiB, accountKey: key)
+        try await a.createFile(account: Self.account, share: "writers", path: "f", accountKey: key)
+        var expected: [UInt8] = []
+        for round in 0..<30 {
+            let length = round % 3 == 0 ? 30_000 : 7_000, start = expected.count
+            let one = Fixtures.data(length, seed: UInt8(2 * round)), two = Fixtures.data(length, seed: UInt8(2 * round + 1))
+            // The later range first on one side: each write may or may not be the one that grows the file.
+            async let first: Void = a.writeFile(account: Self.account, share: "writers", path: "f", offset: UInt64(start), data: one, accountKey: key)
+            async let second: Void = b.writeFile(account: Self.account, share: "writers", path: "f", offset: UInt64(start + length), data: two,
+                                                 accountKey: key)
+            _ = try await (first, second)
+            expected += one + two
+        }
+        #expect(try await Self.usage(a, "writers", key) == (UInt64(expected.count), 1, 0))
+        #expect(try await b.readFile(account: Self.account, share: "writers", path: "f", offset: 0, length: expected.count + 1, accountKey: key) == expected)
     }
 
     /// A delete that stops between its tree batch and the deletion of the

@@ -67,6 +67,36 @@ import Testing
         #expect(try await Self.checkTree(store, "race", key) == ["/a": .directory, "/a/b": .directory, "/a/b/c": .directory])
     }
 
+    /// RENAME_EXCHANGE: two files (their contents follow), a file and a
+    /// directory in different directories; a directory exchanged with
+    /// something inside it is refused; the tree stays whole.
+    @Test func exchange() async throws {
+        let (store, other, _, key, dir) = try await Self.setUp(["a", "b", "b/sub"])
+        defer { dir.remove() }
+        for (path, seed) in [("a/x", 1), ("b/y", 2), ("b/sub/z", 3)] {
+            try await other.createFile(account: Self.account, share: "race", path: path, accountKey: key)
+            try await other.writeFile(account: Self.account, share: "race", path: path, offset: 0, data: Fixtures.data(100 * seed, seed: UInt8(seed)), accountKey: key)
+        }
+        func read(_ path: String) async throws -> [UInt8] {
+            try await other.readFile(account: Self.account, share: "race", path: path, offset: 0, length: 1000, accountKey: key)
+        }
+        try await store.exchange(account: Self.account, share: "race", "a/x", "b/y", accountKey: key)
+        #expect(try await read("a/x") == Fixtures.data(200, seed: 2))
+        #expect(try await read("b/y") == Fixtures.data(100, seed: 1))
+        try await store.exchange(account: Self.account, share: "race", "a/x", "b/sub", accountKey: key)
+        #expect(try await read("b/sub") == Fixtures.data(200, seed: 2))
+        #expect(try await read("a/x/z") == Fixtures.data(300, seed: 3))
+        for (one, two) in [("b", "b/sub"), ("a/x/z", "a")] {
+            await FileStoreTests.expectError(.invalidArgument, "would move a directory into itself") {
+                try await store.exchange(account: Self.account, share: "race", one, two, accountKey: key)
+            }
+        }
+        await FileStoreTests.expectError(.notFound) { try await store.exchange(account: Self.account, share: "race", "a/x", "nope", accountKey: key) }
+        try await store.exchange(account: Self.account, share: "race", "a/x", "a/x", accountKey: key)
+        #expect(try await Self.checkTree(other, "race", key)
+                == ["/a": .directory, "/b": .directory, "/a/x": .directory, "/a/x/z": .file, "/b/sub": .file, "/b/y": .file])
+    }
+
     /// /p/A moved under /q/B/C while /q/B is moved under /p/A/D: each alone
     /// is fine, together they would make a cycle (A under B under A) cut off
     /// from the root. The second runs just before the first's batch: the

@@ -68,4 +68,40 @@ import Testing
         try await write.value
         #expect(try await backend.records(Self.map, keys: ["k2"]) == ["k2": Self.value("v2")])
     }
+
+    /// Four backends on one directory (four workers) making the same new
+    /// maps at once, eight writers in all: every map is made once and
+    /// every batch lands. The first open of a new map switches it to WAL,
+    /// which SQLite refuses at once (no busy handler) while another
+    /// connection opens it; the schema is tried again. Without that, two
+    /// runs in three failed here ("database is locked"); it depends on
+    /// timing, so a pass alone proves less than a failure would.
+    @Test func backendsMakingTheSameNewMapsAtOnce() async throws {
+        let directory = TempDirectory()
+        defer { directory.remove() }
+        let backends: [any StorageBackend] = try (0..<4).map { _ in try LocalBackend(directory: directory.path) }
+        let container = try BackendContainer("a-local")
+        var failures: [String] = []
+        for round in 0..<300 {
+            let map = try RecordMapName(container, "m-\(round)")
+            failures += await withTaskGroup(of: String?.self) { group in
+                for task in 0..<8 {
+                    group.addTask {
+                        do {
+                            _ = try await StorageError.succeeds(unless: .alreadyExists) { try await backends[task % 4].createRecordMap(map) }
+                            try await backends[task % 4].apply(RecordBatch(sets: ["k\(task)": [1]]), to: map)
+                            return nil
+                        } catch {
+                            return "map \(round): \(error)"
+                        }
+                    }
+                }
+                var out: [String] = []
+                for await failure in group { if let failure { out.append(failure) } }
+                return out
+            }
+            if round % 50 == 0 { #expect(try await backends[3].recordKeys(map, after: nil, limit: 10).keys.count == 8) }
+        }
+        #expect(failures.isEmpty, "\(failures.count) failed: \(failures.prefix(3))")
+    }
 }

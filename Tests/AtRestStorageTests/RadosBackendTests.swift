@@ -56,6 +56,16 @@ extension BackendFactory {
         try await twoClients().run(body, of: DiskStoreTests.bodies)
     }
 
+    @Test(arguments: FileStoreTests.bodies.map(\.0))
+    func files(_ body: String) async throws {
+        try await twoClients().run(body, of: FileStoreTests.bodies)
+    }
+
+    @Test(arguments: ChunkedDataTests.bodies.map(\.0))
+    func fileChunks(_ body: String) async throws {
+        try await twoClients().run(body, of: ChunkedDataTests.bodies)
+    }
+
     /// Two RADOS clients on one fresh namespace (two workers' connections).
     func twoClients() -> RecordMapFactory {
         let ceph = ceph

@@ -217,6 +217,15 @@ struct FileMountTests {
         #expect(mkdir(mnt + "/e", 0o700) == 0 && open(mnt + "/e/in", O_CREAT | O_WRONLY, 0o644) >= 0)
         #expect(errnoOf(rename(mnt + "/d", mnt + "/d/f/sub")) != 0, "a directory cannot move into itself")
         #expect(errnoOf(rename(mnt + "/d", mnt + "/e")) == ENOTEMPTY)
+        // RENAME_EXCHANGE swaps two entries (renameat2 looked up in libc: Glibc does not declare it).
+        typealias Renameat2 = @convention(c) (Int32, UnsafePointer<CChar>, Int32, UnsafePointer<CChar>, UInt32) -> Int32
+        let renameat2 = unsafeBitCast(try #require(dlsym(nil, "renameat2")), to: Renameat2.self)
+        try Data("one".utf8).write(to: URL(fileURLWithPath: mnt + "/x1"))
+        try Data("two".utf8).write(to: URL(fileURLWithPath: mnt + "/x2"))
+        #expect(renameat2(-100, mnt + "/x1", -100, mnt + "/x2", 2) == 0, "RENAME_EXCHANGE: errno \(errno)")
+        #expect(FileManager.default.contents(atPath: mnt + "/x1") == Data("two".utf8))
+        #expect(FileManager.default.contents(atPath: mnt + "/x2") == Data("one".utf8))
+        #expect(errnoOf(renameat2(-100, mnt + "/x1", -100, mnt + "/x2", 1)) == EEXIST, "RENAME_NOREPLACE onto an existing name")
         #expect(chmod(mnt + "/d/f", 0o604) == 0)
         var info = stat()
         #expect(stat(mnt + "/d/f", &info) == 0 && info.st_mode & 0o7777 == 0o604)

@@ -50,8 +50,12 @@ extension FileService {
         }
         router.register(FileMethod.rename) { (request: RenameRequest, rpc) async throws -> EmptyMessage in
             try await withFiles(rpc, share: request.share, paths: [request.from, request.to]) { files, account, key in
-                try await files.rename(account: account, share: request.share, from: request.from, to: request.to, replace: request.replace,
-                                       accountKey: key)
+                if request.exchange {
+                    try await files.exchange(account: account, share: request.share, request.from, request.to, accountKey: key)
+                } else {
+                    try await files.rename(account: account, share: request.share, from: request.from, to: request.to, replace: request.replace,
+                                           accountKey: key)
+                }
             }
             return EmptyMessage()
         }

@@ -9,7 +9,7 @@ import Synchronization
 /// An entry can be stale: the disk deleted, created again or resized by
 /// another worker. A data call that meets a missing region map checks the
 /// disk again before it reads zeros or creates the map (`DiskStore.confirm`,
-/// `DiskStore.regionMissing`), so no data lands in a deleted disk's maps
+/// the owner check of `DiskStore.chunks`), so no data lands in a deleted disk's maps
 /// because of an entry; a stale size lets a call on another worker read
 /// or write up to the size the disk had before a resize, for at most
 /// `lifetime` (docs/FORMAT.md "Disks (mutable objects)"). The store's own

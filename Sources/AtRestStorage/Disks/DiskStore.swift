@@ -13,7 +13,9 @@ import AtRestCrypto
 ///   `SealedRecord` (a new key per seal, bound to the disk id and the
 ///   chunk index), in region record maps `k-<disk id>-<region>` of 1 GiB
 ///   (262,144 chunks) each, created on the first write into the region.
-///   A missing region or chunk reads as zeros.
+///   A missing region or chunk reads as zeros. The chunks are kept by the
+///   engine shared with file data (`ChunkedData`, geometry `.disk`); this
+///   store adds the disk's rules (pages, size, `DiskCache`).
 /// - A write sets fully covered chunks unconditionally and
 ///   read-modify-writes partly covered ones with a condition on the value
 ///   read (retried when another writer came first), so two writers of the
@@ -72,9 +74,6 @@ public final class DiskStore: Sendable {
     static func diskNotFound(_ account: String, _ disk: String) -> StorageError {
         StorageError(.notFound, "disk '\(disk)' does not exist in account '\(account)'")
     }
-
-    /// Regions a disk of `size` bytes spans.
-    static func regions(_ size: UInt64) -> UInt64 { ChunkedData.Geometry.disk.regions(size) }
 
     // MARK: Disk records
 

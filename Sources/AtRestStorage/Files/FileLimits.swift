@@ -5,11 +5,9 @@ public enum FileLimits {
     public static let componentBytes = 1...255
     /// A whole path: at most 4 KiB of UTF-8.
     public static let maxPathBytes = 4096
-    /// The unit of file data: one sealed record per stored chunk (16 × 4 KiB).
-    public static let chunkSize: UInt64 = 65_536
-    /// Chunks per region record map (1 GiB of a file).
-    public static let chunksPerRegion: UInt64 = 16_384
-    public static let regionSize: UInt64 = chunkSize * chunksPerRegion
+    /// The unit of file data: one sealed record per stored chunk (16 × 4 KiB;
+    /// the rest of the geometry is `ChunkedData.Geometry.file`).
+    public static var chunkSize: UInt64 { ChunkedData.Geometry.file.chunkSize }
     /// 4 TiB.
     public static let maxFileSize: UInt64 = 4 << 40
     /// 5 PiB.

@@ -39,8 +39,13 @@ public struct FilePath: Sendable, Hashable, CustomStringConvertible {
 
     public func appending(_ name: String) -> FilePath { FilePath(components: components + [name]) }
 
-    /// True when `self` is `other` or lies below it.
-    func isWithin(_ other: FilePath) -> Bool { components.starts(with: other.components) }
+    /// The components as UTF-8: what names a file. Swift's `String` equality
+    /// treats canonically equivalent spellings (NFC "é", NFD "e" + U+0301)
+    /// as one; the store keeps them apart, as ext4 does.
+    private var bytes: [[UInt8]] { components.map { Array($0.utf8) } }
+
+    public static func == (lhs: FilePath, rhs: FilePath) -> Bool { lhs.bytes == rhs.bytes }
+    public func hash(into hasher: inout Hasher) { hasher.combine(bytes) }
 
     public var description: String { "/" + components.joined(separator: "/") }
 }

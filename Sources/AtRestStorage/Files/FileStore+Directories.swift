@@ -18,7 +18,7 @@ extension FileStore {
     public func deleteDirectory(account: String, share: String, path: String, recursive: Bool = false, accountKey: AccountKey) async throws {
         let s = try await self.share(account, share, accountKey), path = try FilePath(path)
         guard !path.isRoot else { throw StorageError(.invalidArgument, "the root directory of a share cannot be deleted (delete the share)") }
-        if recursive { try await sweep(s, accountKey) }
+        try await sweep(s, accountKey)
         try await removeDirectory(s, path, recursive: recursive, accountKey)
     }
 

@@ -43,19 +43,7 @@ extension FileStore {
         var sourceParent = try node(source.parent, sourceParentSealed, s, key)
         var destination = try node(targetParent, targetParentSealed, s, key)
         var change = TreeChange()
-        if moved.record.kind == .directory {
-            // The new parent and its ancestors up to the root: none may be the moved directory.
-            var ancestor = destination
-            while true {
-                guard ancestor.id != moved.id else {
-                    throw StorageError(.invalidArgument, "renaming '\(from)' to '\(to)' would move a directory into itself")
-                }
-                change.expect(ancestor.key, ancestor.sealed)
-                if ancestor.isRoot { break }
-                guard let up = try await node(ancestor.record.parent, s, key) else { throw TreeChanged() }
-                ancestor = up
-            }
-        }
+        if moved.record.kind == .directory { try await refuseCycle(moving: moved, into: destination, &change, from, to, s, key) }
         var buried: (String, [UInt8], Node)?
         if let targetSealed = found[targetKey] {
             let target = try link(targetParent, to.name, targetKey, targetSealed, s, key)
@@ -89,5 +77,56 @@ extension FileStore {
         try touch(&sourceParent, &change, s, key)
         if destination.id != sourceParent.id { try touch(&destination, &change, s, key) }
         return try await commit(change, s) ? .some(buried) : nil
+    }
+
+    /// A directory `moved` into directory `destination`: the destination
+    /// and its ancestors up to the root (parent ids in the inodes), none of
+    /// which may be `moved`, each a condition of `change` (so a racing
+    /// rename that moves one of them cannot make a cycle with this one).
+    private func refuseCycle(moving moved: Node, into destination: Node, _ change: inout TreeChange, _ from: FilePath, _ to: FilePath,
+                             _ s: Share, _ key: AccountKey) async throws {
+        var ancestor = destination
+        while true {
+            guard ancestor.id != moved.id else {
+                throw StorageError(.invalidArgument, "renaming '\(from)' to '\(to)' would move a directory into itself")
+            }
+            change.expect(ancestor.key, ancestor.sealed)
+            if ancestor.isRoot { return }
+            guard let up = try await node(ancestor.record.parent, s, key) else { throw TreeChanged() }
+            ancestor = up
+        }
+    }
+
+    /// Swaps the files or directories at `first` and `second` (both must
+    /// exist; RENAME_EXCHANGE) in one tree batch: each entry names the
+    /// other's inode, each inode gets the other's parent, both parents'
+    /// times are stamped. A directory is never moved into its own subtree
+    /// (the ancestors are walked and conditioned as for `rename`).
+    public func exchange(account: String, share: String, _ first: String, _ second: String, accountKey: AccountKey) async throws {
+        let s = try await self.share(account, share, accountKey), first = try FilePath(first), second = try FilePath(second)
+        guard !first.isRoot, !second.isRoot else { throw StorageError(.invalidArgument, "the root directory of a share cannot be exchanged") }
+        try await retrying { () async throws -> Bool? in
+            let (one, oneNode) = try await resolve(first, s, accountKey), (two, twoNode) = try await resolve(second, s, accountKey)
+            guard first != second else { return true }
+            let found = try await read(s, [Self.inodeKey(one.parent), Self.inodeKey(two.parent)])
+            guard let oneSealed = found[Self.inodeKey(one.parent)], let twoSealed = found[Self.inodeKey(two.parent)] else { throw TreeChanged() }
+            var oneParent = try node(one.parent, oneSealed, s, accountKey), twoParent = try node(two.parent, twoSealed, s, accountKey)
+            var change = TreeChange()
+            if one.parent != two.parent {
+                if oneNode.record.kind == .directory { try await refuseCycle(moving: oneNode, into: twoParent, &change, first, second, s, accountKey) }
+                if twoNode.record.kind == .directory { try await refuseCycle(moving: twoNode, into: oneParent, &change, second, first, s, accountKey) }
+            }
+            let now = clock()
+            for (link, path, node, parent) in [(one, first, twoNode, one.parent), (two, second, oneNode, two.parent)] {
+                let entry = EntryRecord(name: path.name, child: node.id, kind: node.record.kind)
+                change.set(link.key, try seal(entry.encoded, "file-entry", s, link.key, accountKey), expecting: link.sealed)
+                var record = node.record
+                (record.parent, record.ctime) = (parent, now)
+                change.set(node.key, try sealNode(node.id, record, s, accountKey), expecting: node.sealed)
+            }
+            try touch(&oneParent, &change, s, accountKey)
+            if twoParent.id != oneParent.id { try touch(&twoParent, &change, s, accountKey) }
+            return try await commit(change, s) ? true : nil
+        }
     }
 }

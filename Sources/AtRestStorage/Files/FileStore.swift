@@ -98,9 +98,6 @@ public final class FileStore: Sendable {
         StorageError(.notFound, "'\(path)' does not exist in share '\(s.name)'")
     }
 
-    /// Region maps a file of `size` bytes spans.
-    static func regions(_ size: UInt64) -> UInt64 { (size + FileLimits.regionSize - 1) / FileLimits.regionSize }
-
     // MARK: Shares
 
     /// The share's record, or `.notFound`.
@@ -214,7 +211,7 @@ public final class FileStore: Sendable {
             } catch is TreeChanged {
                 changes += 1
                 // A node whose entry exists but whose inode never appears is damage, not a race.
-                if changes > 1000 { throw StorageError.integrity("an entry names an inode that does not match it") }
+                if changes > 100 { throw StorageError.integrity("an entry names an inode that does not match it") }
             }
         }
     }

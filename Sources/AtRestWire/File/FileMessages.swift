@@ -258,7 +258,13 @@ public struct RenameRequest: Sendable, Equatable, WireMessage {
     public var to: String
     /// true: replace what `to` names (POSIX rename); false: ALREADY_EXISTS if it exists.
     public var replace: Bool
-    public init(share: String, from: String, to: String, replace: Bool) { (self.share, self.from, self.to, self.replace) = (share, from, to, replace) }
-    public init(wire: WireFields) throws { self.init(share: wire.string(1), from: wire.string(2), to: wire.string(3), replace: wire.bool(4)) }
-    public var wire: WireFields { [1: .string(share), 2: .string(from), 3: .string(to), 4: .bool(replace)] }
+    /// true: swap `from` and `to` atomically (both must exist; `replace` is ignored).
+    public var exchange: Bool
+    public init(share: String, from: String, to: String, replace: Bool, exchange: Bool = false) {
+        (self.share, self.from, self.to, self.replace, self.exchange) = (share, from, to, replace, exchange)
+    }
+    public init(wire: WireFields) throws {
+        self.init(share: wire.string(1), from: wire.string(2), to: wire.string(3), replace: wire.bool(4), exchange: wire.bool(5))
+    }
+    public var wire: WireFields { [1: .string(share), 2: .string(from), 3: .string(to), 4: .bool(replace), 5: .bool(exchange)] }
 }

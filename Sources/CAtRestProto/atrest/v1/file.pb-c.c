@@ -2434,7 +2434,7 @@ const ProtobufCMessageDescriptor atrest__v1__set_file_times_request__descriptor 
   (ProtobufCMessageInit) atrest__v1__set_file_times_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor atrest__v1__rename_request__field_descriptors[4] =
+static const ProtobufCFieldDescriptor atrest__v1__rename_request__field_descriptors[5] =
 {
   {
     "share",
@@ -2484,8 +2484,21 @@ static const ProtobufCFieldDescriptor atrest__v1__rename_request__field_descript
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "exchange",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Atrest__V1__RenameRequest, exchange),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned atrest__v1__rename_request__field_indices_by_name[] = {
+  4,   /* field[4] = exchange */
   1,   /* field[1] = from */
   3,   /* field[3] = replace */
   0,   /* field[0] = share */
@@ -2494,7 +2507,7 @@ static const unsigned atrest__v1__rename_request__field_indices_by_name[] = {
 static const ProtobufCIntRange atrest__v1__rename_request__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 4 }
+  { 0, 5 }
 };
 const ProtobufCMessageDescriptor atrest__v1__rename_request__descriptor =
 {
@@ -2504,7 +2517,7 @@ const ProtobufCMessageDescriptor atrest__v1__rename_request__descriptor =
   "Atrest__V1__RenameRequest",
   "atrest.v1",
   sizeof(Atrest__V1__RenameRequest),
-  4,
+  5,
   atrest__v1__rename_request__field_descriptors,
   atrest__v1__rename_request__field_indices_by_name,
   1,  atrest__v1__rename_request__number_ranges,

@@ -437,10 +437,15 @@ struct  Atrest__V1__RenameRequest
    * directory moves), as POSIX rename; false: ALREADY_EXISTS if it exists.
    */
   protobuf_c_boolean replace;
+  /*
+   * true: swap `from` and `to` atomically (RENAME_EXCHANGE; both must exist,
+   * `replace` is ignored; a directory never lands in its own subtree).
+   */
+  protobuf_c_boolean exchange;
 };
 #define ATREST__V1__RENAME_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&atrest__v1__rename_request__descriptor) \
-    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0 }
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0 }
 
 
 /* Atrest__V1__ShareRequest__MetadataEntry methods */
