@@ -87,6 +87,9 @@ let package = Package(
         .target(name: "AtRestFUSE", dependencies: ["CFuse3", serviceLifecycle]),
         // A `FUSEFileSystem` passing every call to a local directory: the FUSE baseline (atrest-fuse-passthrough, benchmarks, tests).
         .target(name: "AtRestFUSEPassthrough", dependencies: ["AtRestFUSE", "CAtRestLinux"]),
+        // A file share as a `FUSEFileSystem` (atrest mount): paths and errnos over `FileClient`, a bounded page cache with
+        // write-back at close/fsync (close-to-open), the gateway's renewed login (docs/OPERATIONS.md "Mounting a share").
+        .target(name: "AtRestFileMount", dependencies: ["AtRestFUSE", "AtRestClient", "AtRestNBDGateway", "AtRestWire", serviceLifecycle]),
         .target(name: "AtRestStorage", dependencies: ["AtRestCrypto", "AtRestLocalState", "AtRestSQLite", "CAtRestLinux"]),
         // The storage backends beyond local: `RadosBackend` and `BackendConfiguration.open()` (docs/FORMAT.md "RADOS layout").
         .target(name: "AtRestBackends", dependencies: ["AtRestStorage", "AtRestRados"]),
@@ -181,7 +184,7 @@ let package = Package(
             dependencies: [
                 "AtRestStatus",
                 "AtRestClient", "AtRestTokens", "AtRestMessaging", "AtRestWire", "AtRestServiceKit", "AtRestRuntime",
-                "AtRestNBDGateway", "AtRestNBD", "AtRestSockets",
+                "AtRestNBDGateway", "AtRestNBD", "AtRestSockets", "AtRestFUSE", "AtRestFileMount",
                 argumentParser, logging,
             ]),
         // Offline disaster recovery from root keys and data directories (docs/OPERATIONS.md "Offline recovery"):

@@ -29,6 +29,8 @@ if [ "${1:-}" = "--test" ]; then
   packages+=(qemu-utils libnbd-bin python3-libnbd nbdkit fio)
   # The FUSE tests (AtRestFUSETests) copy trees in and out of a real mount with rsync and cp -a
   packages+=(rsync)
+  # The share mount's tests (FileMountTests) run git, tar and sqlite3 on a mounted share
+  packages+=(git tar sqlite3)
 fi
 
 missing=()

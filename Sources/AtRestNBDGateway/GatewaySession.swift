@@ -32,7 +32,7 @@ public final class GatewaySession: Sendable {
 
     /// Runs `body` in a call slot with a current token; once more with a new
     /// login when the token was refused as UNAUTHENTICATED (expired or revoked early).
-    func withToken<T>(_ body: () async throws -> T) async throws -> T {
+    public func withToken<T>(_ body: () async throws -> T) async throws -> T {
         await slots.acquire()
         do {
             let result = try await authorized(body)

@@ -16,6 +16,6 @@ enum BenchRegistry {
         TableBench.self,
         DiskStoreBench.self,
         NBDBench.self,
-        FUSEBench.self,
+        FUSEBench.self, FilesBench.self,
     ]
 }

@@ -16,9 +16,6 @@ struct PassthroughCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "atrest-fuse-passthrough", abstract: "Mount a local directory through FUSE, unchanged (the FUSE baseline).")
 
-    /// Set in the environment of the process `--background` starts.
-    static let backgroundChild = "ATREST_FUSE_BACKGROUND_CHILD"
-
     @Argument(help: "The directory to serve.") var source: String
     @Argument(help: "The empty directory to mount it on.") var mountpoint: String
     @Flag(help: "Detach once mounted: print the ready line (with the serving process's pid) and exit 0.") var background = false
@@ -42,9 +39,12 @@ struct PassthroughCommand: AsyncParsableCommand {
     func run() async throws {
         EarlySignals.catchTermination()
         LogSetup.bootstrap(level: logLevel)
-        let child = ProcessInfo.processInfo.environment[Self.backgroundChild] == "1"
-        if background && !child { return try startInBackground() }
-        if child { _ = setsid() }  // leave the terminal's session: its Ctrl-C and hang-up no longer reach the mount
+        if background && !FUSEBackground.isChild {
+            let status = try FUSEBackground.start()
+            if status != 0 { throw ExitCode(status) }
+            return
+        }
+        FUSEBackground.enterOwnSession()
         var options = FUSEMountOptions()
         options.fsName = "atrest-passthrough"
         options.subtype = "atrest-passthrough"
@@ -65,49 +65,11 @@ struct PassthroughCommand: AsyncParsableCommand {
             FileHandle.standardError.write(Data("atrest-fuse-passthrough: \(error)\n".utf8))
             throw ExitCode(1)
         }
-        if child {
-            // Detached: the starting process shows errors up to here; later messages would go to a stderr nobody reads.
-            let null = open("/dev/null", O_WRONLY)
-            if null >= 0 { dup2(null, 2); close(null) }
-            signal(SIGPIPE, SIG_IGN)  // stdout is the starting process's pipe, closed once it has the ready line
-        }
+        FUSEBackground.detachOutput()
         let resolvedSource = URL(fileURLWithPath: source).standardizedFileURL.path
         try await ServiceMain.run(
             [mount], ready: "ready atrest-fuse-passthrough mountpoint=\(mount.mountpoint) source=\(resolvedSource) pid=\(getpid())",
             logger: logger)
         logger.info("unmounted \(mount.mountpoint)")
-    }
-
-    /// Starts this command again without `--background`, in a session of its
-    /// own, waits for its ready line and prints it (or exits with its status
-    /// when it fails to mount).
-    func startInBackground() throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: CommandLine.arguments[0].contains("/")
-            ? CommandLine.arguments[0] : "/proc/self/exe").resolvingSymlinksInPath()
-        process.arguments = Array(CommandLine.arguments.dropFirst()).filter { $0 != "--background" }
-        process.environment = ProcessInfo.processInfo.environment.merging([Self.backgroundChild: "1"]) { $1 }
-        process.standardInput = FileHandle.nullDevice
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        try process.run()
-        var pending = Data()
-        let reader = pipe.fileHandleForReading
-        while true {
-            let chunk = reader.availableData
-            pending.append(chunk)
-            while let newline = pending.firstIndex(of: UInt8(ascii: "\n")) {
-                let line = String(decoding: pending[pending.startIndex..<newline], as: UTF8.self)
-                pending = Data(pending[(newline + 1)...])
-                if line.hasPrefix("ready ") {
-                    print(line)
-                    fflush(nil)
-                    return
-                }
-            }
-            if chunk.isEmpty { break }
-        }
-        process.waitUntilExit()
-        throw ExitCode(process.terminationStatus == 0 ? 1 : process.terminationStatus)
     }
 }

@@ -10,155 +10,21 @@ import Testing
 /// operations against a reference file, and the errno of each failure.
 @Suite(.serialized, .enabled(if: fuseAvailable, Comment(rawValue: noFUSE)))
 struct PassthroughOperationsTests {
-    /// A file on the mount and its reference in a local directory, open read-write.
-    struct Pair {
-        var mounted: Int32
-        var reference: Int32
-        var mountedPath: String
-        var referencePath: String
-
-        static func create(_ mounted: String, _ reference: String) throws -> Pair {
-            let a = open(mounted, O_RDWR | O_CREAT | O_EXCL, 0o644)
-            let b = open(reference, O_RDWR | O_CREAT | O_EXCL, 0o644)
-            try #require(a >= 0 && b >= 0, "create \(mounted): errno \(errno)")
-            return Pair(mounted: a, reference: b, mountedPath: mounted, referencePath: reference)
-        }
-
-        func close() {
-            #expect(Glibc.close(mounted) == 0)
-            #expect(Glibc.close(reference) == 0)
-        }
-
-        func size(_ fd: Int32) -> Int {
-            var info = stat()
-            #expect(fstat(fd, &info) == 0)
-            return Int(info.st_size)
-        }
-
-        func read(_ fd: Int32, offset: Int, count: Int) -> [UInt8] {
-            var bytes = [UInt8](repeating: 0, count: count)
-            let n = bytes.withUnsafeMutableBytes { pread(fd, $0.baseAddress, count, off_t(offset)) }
-            #expect(n >= 0, "pread: errno \(errno)")
-            return Array(bytes.prefix(max(n, 0)))
-        }
-    }
-
-    /// fsx-style: writes (with holes), reads, truncates, renames, reopens,
-    /// unlinks and fsyncs on one file through the mount and on a local
-    /// reference file, compared (size and every byte) after every step.
+    /// fsx-style (AtRestTesting's RandomFileOperations): writes (with holes),
+    /// reads, truncates, renames, reopens, unlinks and fsyncs on one file
+    /// through the mount and on a local reference file, compared (size and
+    /// every byte) after every step.
     @Test func randomOperationsMatchAReferenceFile() throws {
         let mount = try PassthroughMount("fsx")
         let work = try TemporaryDirectory("fsx-ref")
-        let seed: UInt64 = 0xF5F5_2026
-        var random = SplitMix(seed: seed)
-        let maxSize = 256 * 1024
-        var generation = 0
-        func names() -> (String, String) { ("\(mount.mountpoint)/fsx-\(generation)", "\(work.path)/ref-\(generation)") }
-        var pair = try Pair.create(names().0, names().1)
-        var counts: [String: Int] = [:]
-
-        for step in 0..<3000 {
-            let choice = Int(random.next() % 100)
-            let size = pair.size(pair.reference)
-            var operation: String
-            switch choice {
-            case 0..<30, 90..<100:
-                // Anywhere, or past the end (a hole), up to 64 KiB.
-                let offset = choice >= 90 ? min(size + Int(random.next() % 8192), maxSize - 1) : Int(random.next() % UInt64(maxSize))
-                let count = 1 + Int(random.next() % UInt64(min(65_536, maxSize - offset)))
-                let bytes = random.bytes(count)
-                operation = "write \(offset)+\(count)"
-                let a = bytes.withUnsafeBytes { pwrite(pair.mounted, $0.baseAddress, count, off_t(offset)) }
-                let b = bytes.withUnsafeBytes { pwrite(pair.reference, $0.baseAddress, count, off_t(offset)) }
-                #expect(a == count && b == count, "step \(step) \(operation): wrote \(a), errno \(errno)")
-            case 30..<50:
-                let offset = Int(random.next() % UInt64(maxSize + 4096))
-                let count = 1 + Int(random.next() % 65_536)
-                operation = "read \(offset)+\(count)"
-                let a = pair.read(pair.mounted, offset: offset, count: count)
-                let b = pair.read(pair.reference, offset: offset, count: count)
-                #expect(a == b, "step \(step) \(operation): \(a.count) bytes vs \(b.count) expected")
-            case 50..<62:
-                let length = Int(random.next() % UInt64(maxSize + 1))
-                operation = "truncate \(length)"
-                #expect(ftruncate(pair.mounted, off_t(length)) == 0 && ftruncate(pair.reference, off_t(length)) == 0,
-                        "step \(step) \(operation): errno \(errno)")
-            case 62..<70:
-                generation += 1
-                let (mounted, reference) = names()
-                operation = "rename to \(mounted)"
-                #expect(rename(pair.mountedPath, mounted) == 0, "step \(step) \(operation): errno \(errno)")
-                #expect(rename(pair.referencePath, reference) == 0)
-                pair.mountedPath = mounted
-                pair.referencePath = reference
-            case 70..<78:
-                // A fresh open drops the kernel's cached pages: reads reach the file system again.
-                operation = "reopen"
-                pair.close()
-                pair.mounted = open(pair.mountedPath, O_RDWR)
-                pair.reference = open(pair.referencePath, O_RDWR)
-                #expect(pair.mounted >= 0 && pair.reference >= 0, "step \(step) reopen: errno \(errno)")
-            case 78..<83:
-                operation = "unlink and create"
-                pair.close()
-                #expect(unlink(pair.mountedPath) == 0 && unlink(pair.referencePath) == 0, "step \(step) unlink: errno \(errno)")
-                #expect(access(pair.mountedPath, F_OK) != 0 && errno == ENOENT)
-                generation += 1
-                pair = try Pair.create(names().0, names().1)
-            default:
-                operation = "fsync"
-                #expect(fsync(pair.mounted) == 0 && fdatasync(pair.mounted) == 0, "step \(step) fsync: errno \(errno)")
-            }
-            counts[operation.split(separator: " ").first.map(String.init) ?? operation, default: 0] += 1
-            // Compared after every step: the size, and every byte.
-            let expected = pair.size(pair.reference)
-            #expect(pair.size(pair.mounted) == expected, "step \(step) after \(operation) (seed \(seed))")
-            let mounted = pair.read(pair.mounted, offset: 0, count: expected + 1)
-            let reference = pair.read(pair.reference, offset: 0, count: expected + 1)
-            guard mounted == reference else {
-                Issue.record("step \(step) after \(operation): contents differ (seed \(seed))")
-                break
-            }
-        }
-        pair.close()
+        let outcome = RandomFileOperations.run(tested: mount.mountpoint, reference: work.path, seed: 0xF5F5_2026, steps: 3000)
+        #expect(outcome.problems.isEmpty, "\(outcome.problems.prefix(10))")
         // Every kind of operation ran, and the file in the directory served is the reference.
-        #expect(Set(counts.keys) == ["write", "read", "truncate", "rename", "reopen", "unlink", "fsync"], "\(counts)")
-        let served = FileManager.default.contents(atPath: mount.source + "/fsx-\(generation)")
-        #expect(served != nil && served == FileManager.default.contents(atPath: pair.referencePath))
-        #expect(try FileManager.default.contentsOfDirectory(atPath: mount.source) == ["fsx-\(generation)"])
+        #expect(Set(outcome.counts.keys) == ["write", "read", "truncate", "rename", "reopen", "unlink", "fsync"], "\(outcome.counts)")
+        let served = FileManager.default.contents(atPath: mount.source + "/" + outcome.testedName)
+        #expect(served != nil && served == FileManager.default.contents(atPath: outcome.referencePath))
+        #expect(try FileManager.default.contentsOfDirectory(atPath: mount.source) == [outcome.testedName])
         #expect(mount.stop() == 0)
-    }
-
-    /// Eight threads writing, reading back and removing files at once: the
-    /// multithreaded loop serves them side by side, and every byte lands.
-    @Test func concurrentWritersKeepTheirBytes() throws {
-        let mount = try PassthroughMount("concurrent")
-        let failures = Failures()
-        DispatchQueue.concurrentPerform(iterations: 8) { worker in
-            var random = SplitMix(seed: 0xC0C0 + UInt64(worker))
-            let directory = "\(mount.mountpoint)/w\(worker)"
-            guard mkdir(directory, 0o755) == 0 else { return failures.add("mkdir \(directory): errno \(errno)") }
-            for index in 0..<40 {
-                let path = "\(directory)/f\(index)"
-                let bytes = random.bytes(Int(random.next() % 300_000))
-                guard FileManager.default.createFile(atPath: path, contents: Data(bytes)) else { return failures.add("create \(path)") }
-                guard FileManager.default.contents(atPath: path) == Data(bytes) else { return failures.add("read back \(path)") }
-                if index % 4 == 0, unlink(path) != 0 { return failures.add("unlink \(path): errno \(errno)") }
-            }
-        }
-        #expect(failures.all == [])
-        for worker in 0..<8 {
-            let names = try FileManager.default.contentsOfDirectory(atPath: "\(mount.source)/w\(worker)")
-            #expect(names.count == 30, "worker \(worker): \(names.count) files in the source")
-        }
-        #expect(mount.stop() == 0)
-    }
-
-    final class Failures: @unchecked Sendable {
-        private let lock = NSLock()
-        private var list: [String] = []
-        func add(_ failure: String) { lock.withLock { list.append(failure) } }
-        var all: [String] { lock.withLock { list } }
     }
 
     /// The errno of a failure on the mount is the one the file system gave.

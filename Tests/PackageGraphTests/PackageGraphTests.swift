@@ -92,6 +92,19 @@ import Testing
         }
     }
 
+    /// `atrest mount` links the FUSE wrapper through AtRestFileMount, a
+    /// client of the front door like the CLI: no storage, crypto or service
+    /// (docs/OPERATIONS.md "Mounting a share"); services link no FUSE at all.
+    @Test func theShareMountIsAClientOfTheFUSEWrapper() throws {
+        #expect(try links("AtRestFileMount").isSuperset(of: ["AtRestFUSE", "AtRestClient", "CFuse3"]))
+        let forbidden = Self.services.union(Self.plugins).union(["AtRestStorage", "AtRestLoginGate", "AtRestFUSEPassthrough"])
+        #expect(try links("AtRestFileMount").intersection(forbidden).sorted() == [])
+        #expect(try links("atrest").isSuperset(of: ["AtRestFileMount", "AtRestFUSE"]))
+        for service in Self.services {
+            #expect(try !links(service).contains("AtRestFUSE"), "\(service) links FUSE")
+        }
+    }
+
     /// SQLite is touched by its wrapper alone; the local backend's record
     /// maps use AtRestSQLite's Swift types, and no client links either.
     @Test func onlyTheSQLiteWrapperLinksSQLite() throws {

@@ -1,0 +1,137 @@
+import Synchronization
+
+/// An async mutual exclusion: one holder at a time, waiters resumed in
+/// FIFO order (the I/O of one open file is serialised by it; the page
+/// dictionaries themselves are under a `Mutex`, never held across a call).
+actor AsyncLock {
+    private var held = false
+    private var waiting: [CheckedContinuation<Void, Never>] = []
+
+    func lock() async {
+        if !held {
+            held = true
+            return
+        }
+        await withCheckedContinuation { waiting.append($0) }
+    }
+
+    func unlock() {
+        if waiting.isEmpty { held = false } else { waiting.removeFirst().resume() }
+    }
+}
+
+extension AsyncLock {
+    nonisolated func run<T>(_ body: () async throws -> T) async throws -> T {
+        await lock()
+        do {
+            let result = try await body()
+            await unlock()
+            return result
+        } catch {
+            await unlock()
+            throw error
+        }
+    }
+}
+
+/// One cached page of a file: `PageCache.pageSize` bytes (zeros past the
+/// data), and the byte range written since the last write-back.
+struct Page {
+    var bytes: [UInt8]
+    var dirty: Range<Int>?
+    var lastUse: UInt64
+
+    init(_ bytes: [UInt8], lastUse: UInt64) {
+        self.bytes = bytes
+        if self.bytes.count < PageCache.pageSize { self.bytes += [UInt8](repeating: 0, count: PageCache.pageSize - self.bytes.count) }
+        self.lastUse = lastUse
+    }
+}
+
+/// The mount's page budget: bytes cached and bytes dirty over every open
+/// file. Clean pages are dropped, least recently used first, once the
+/// cache passes its size (down to 7/8 of it); a writer writes its file's
+/// dirty pages back once the mount's dirty bytes pass half the size.
+final class PageCache: Sendable {
+    /// The store's chunk size (docs/FORMAT.md "Files").
+    static let pageSize = 65_536
+    /// Pages read ahead past a miss (1 MiB in all).
+    static let readAheadPages = 16
+
+    let capacity: Int
+    private struct Ledger {
+        var cached = 0
+        var dirty = 0
+        var clock: UInt64 = 0
+    }
+    private let ledger = Mutex(Ledger())
+
+    init(capacity: Int) { self.capacity = max(capacity, 4 * Self.pageSize) }
+
+    func tick() -> UInt64 {
+        ledger.withLock { ledger in
+            ledger.clock &+= 1
+            return ledger.clock
+        }
+    }
+
+    func account(cached: Int, dirty: Int) {
+        ledger.withLock { ledger in
+            ledger.cached += cached
+            ledger.dirty += dirty
+        }
+    }
+
+    var cachedBytes: Int { ledger.withLock { $0.cached } }
+    var dirtyBytes: Int { ledger.withLock { $0.dirty } }
+    var overDirtyBound: Bool { dirtyBytes > capacity / 2 }
+
+    /// Drops clean pages of `files`, oldest first, until the cache is below 7/8 of its size.
+    func evict(_ files: [OpenFile]) {
+        guard cachedBytes > capacity else { return }
+        var candidates: [(use: UInt64, file: OpenFile, page: UInt64)] = []
+        for file in files {
+            file.state.withLock { state in
+                for (index, page) in state.pages where page.dirty == nil { candidates.append((page.lastUse, file, index)) }
+            }
+        }
+        candidates.sort { $0.use < $1.use }
+        let target = capacity - capacity / 8
+        for candidate in candidates {
+            if cachedBytes <= target { break }
+            candidate.file.state.withLock { state in
+                if let page = state.pages[candidate.page], page.dirty == nil {
+                    state.pages[candidate.page] = nil
+                    account(cached: -Self.pageSize, dirty: 0)
+                }
+            }
+        }
+    }
+}
+
+/// An open file of the mount: its size as this mount sees it (writes not
+/// yet written back included), its cached pages, and the count of open
+/// handles. Calls on one open file run one at a time (`lock`).
+final class OpenFile: Sendable {
+    struct State {
+        /// Relative path in the share (changes with renames).
+        var path: String
+        var size: UInt64
+        /// The size the service has (after the last write-back or resize).
+        var serverSize: UInt64
+        /// The service's modification time when this mount last saw it.
+        var serverMtimeMs: Int64
+        var pages: [UInt64: Page] = [:]
+        var handles = 0
+        /// Written to since the modification time was last stamped (flush) or set (utimens).
+        var modified = false
+    }
+    let state: Mutex<State>
+    let lock = AsyncLock()
+
+    init(path: String, size: UInt64, mtimeMs: Int64) {
+        state = Mutex(State(path: path, size: size, serverSize: size, serverMtimeMs: mtimeMs))
+    }
+
+    var path: String { state.withLock { $0.path } }
+}

@@ -1,0 +1,650 @@
+import AtRestFUSE
+import Foundation
+import Glibc
+import Synchronization
+
+/// A file share as a FUSE file system (`atrest mount`; docs/OPERATIONS.md
+/// "Mounting a share").
+///
+/// Every kernel call becomes `ShareFileService` calls, each with a
+/// deadline (`callTimeout`; past it EIO). Reads and writes go through a
+/// page cache of `PageCache.pageSize` pages bounded per mount
+/// (`cacheSize`): writes stay in the cache until close (flush), fsync,
+/// release, an explicit time change, a rename, a truncate, or the mount's
+/// dirty bytes passing half the cache; reads fetch what is missing with
+/// 1 MiB of read-ahead. Consistency between mounts is close-to-open: a
+/// close writes everything back; an open asks the service for the file's
+/// attributes and drops the cached pages when the file changed; pages are
+/// dropped at the last close. The kernel caches attributes and names for
+/// the mount options' timeouts (1 s by default).
+public final class ShareFileSystem: FUSEFileSystem {
+    public static let defaultCacheSize = 64 << 20
+    public static let defaultCallTimeout = 60.0
+
+    private let service: any ShareFileService
+    private let cache: PageCache
+    private let callTimeout: Double
+    private let uid = getuid(), gid = getgid()
+
+    private struct Registry {
+        var byPath: [String: OpenFile] = [:]
+        var byHandle: [UInt64: OpenFile] = [:]
+        var nextHandle: UInt64 = 1
+    }
+    private let registry = Mutex(Registry())
+
+    /// Attributes seen in the last `attributeTTL` (from stat, create and
+    /// readdir), dropped by every change this mount makes to the path: the
+    /// kernel's lookups after a create or a readdir need no call of their own.
+    private let attributeCache = Mutex<[String: (entry: ShareEntry, expires: ContinuousClock.Instant)]>([:])
+    static let attributeTTL = Duration.seconds(1)
+
+    public init(service: any ShareFileService, cacheSize: Int = ShareFileSystem.defaultCacheSize,
+                callTimeout: Double = ShareFileSystem.defaultCallTimeout) {
+        self.service = service
+        cache = PageCache(capacity: cacheSize)
+        self.callTimeout = callTimeout
+    }
+
+    /// Bytes cached and not yet written back, over every open file (for tests and logs).
+    public var dirtyBytes: Int { cache.dirtyBytes }
+    public var cachedBytes: Int { cache.cachedBytes }
+
+    // MARK: paths and calls
+
+    /// "/a/b" → "a/b" ("/" → ""), refusing names the share cannot hold with the errno the kernel expects.
+    static func sharePath(_ path: String) throws -> String {
+        let relative = String(path.drop { $0 == "/" })
+        guard relative.utf8.count <= 4096 else { throw FUSEError(errno: ENAMETOOLONG, "path longer than 4096 bytes") }
+        for component in relative.split(separator: "/") where component.utf8.count > 255 {
+            throw FUSEError(errno: ENAMETOOLONG, "name longer than 255 bytes")
+        }
+        return relative
+    }
+
+    /// One service call with the deadline, its failure as a `FUSEError`.
+    private func call<T: Sendable>(_ what: @autoclosure @escaping @Sendable () -> String,
+                                   _ body: @escaping @Sendable (any ShareFileService) async throws -> T) async throws -> T {
+        let service = self.service
+        do {
+            return try await withDeadline(callTimeout, what) { try await body(service) }
+        } catch {
+            throw FileErrno.fuseError(error, what())
+        }
+    }
+
+    private func openFile(_ handle: FUSEFileHandle?) -> OpenFile? {
+        guard let handle else { return nil }
+        return registry.withLock { $0.byHandle[handle.rawValue] }
+    }
+
+    private func openFile(path: String) -> OpenFile? { registry.withLock { $0.byPath[path] } }
+
+    private func file(_ handle: FUSEFileHandle) throws -> OpenFile {
+        guard let file = openFile(handle) else { throw FUSEError(errno: EBADF, "no open file \(handle.rawValue)") }
+        return file
+    }
+
+    private func attributes(_ entry: ShareEntry, size: UInt64? = nil) -> FUSEAttributes {
+        func time(_ ms: Int64) -> FUSETimestamp {
+            let seconds = ms >= 0 ? ms / 1000 : (ms - 999) / 1000
+            return FUSETimestamp(seconds: seconds, nanoseconds: Int32((ms - seconds * 1000) * 1_000_000))
+        }
+        return FUSEAttributes(
+            kind: entry.isDirectory ? .directory : .regular, permissions: entry.mode, size: Int64(size ?? entry.size),
+            linkCount: entry.isDirectory ? 2 : 1, uid: uid, gid: gid,
+            accessTime: time(entry.mtimeMs), modificationTime: time(entry.mtimeMs), changeTime: time(entry.ctimeMs))
+    }
+
+    // MARK: attributes and directories
+
+    public func getattr(_ path: String, handle: FUSEFileHandle?) async throws -> FUSEAttributes {
+        let relative = try Self.sharePath(path)
+        let open = openFile(handle) ?? openFile(path: relative)
+        let name = open?.path ?? relative
+        let entry: ShareEntry
+        if let cached = cachedEntry(name) {
+            entry = cached
+        } else {
+            entry = try await call("stat '\(path)'") { try await $0.stat(name) }
+            remember(name, entry)
+        }
+        // An open file's size includes what is written and not yet written back.
+        return attributes(entry, size: open.map { file in file.state.withLock { $0.size } })
+    }
+
+    public func readdir(_ path: String) async throws -> [FUSEDirectoryEntry] {
+        let relative = try Self.sharePath(path)
+        let entries = try await call("list '\(path)'") { try await $0.list(relative) }
+        for entry in entries { remember(relative.isEmpty ? entry.name : relative + "/" + entry.name, entry) }
+        return entries.map { FUSEDirectoryEntry(name: $0.name, kind: $0.isDirectory ? .directory : .regular) }
+    }
+
+    public func mkdir(_ path: String, mode: UInt32) async throws {
+        let relative = try Self.sharePath(path)
+        try await call("mkdir '\(path)'") { try await $0.createDirectory(relative, mode: mode & 0o7777) }
+        invalidate(relative)
+    }
+
+    public func rmdir(_ path: String) async throws {
+        let relative = try Self.sharePath(path)
+        try await call("rmdir '\(path)'") { try await $0.deleteDirectory(relative) }
+        invalidate(relative, subtree: true)
+    }
+
+    public func unlink(_ path: String) async throws {
+        let relative = try Self.sharePath(path)
+        try await call("unlink '\(path)'") { try await $0.deleteFile(relative) }
+        invalidate(relative)
+        // An open file unlinked (hard_remove): its handles keep working on the pages they hold, writes back fail ENOENT.
+        forget(under: relative, directory: false)
+    }
+
+    public func rename(_ from: String, to: String, flags: FUSERenameFlags) async throws {
+        let source = try Self.sharePath(from), target = try Self.sharePath(to)
+        let exchange = flags.contains(.exchange)
+        // Open files being moved write back first: their later write-backs go to the new path.
+        for file in openFiles(under: source) + (exchange ? openFiles(under: target) : []) {
+            try await file.lock.run { try await writeBack(file) }
+        }
+        if exchange {
+            invalidate(source, subtree: true)
+            invalidate(target, subtree: true)
+            defer {
+                invalidate(source, subtree: true)
+                invalidate(target, subtree: true)
+            }
+            try await call("exchange '\(from)' and '\(to)'") { try await $0.exchange(source, target) }
+            registry.withLock { registry in
+                var moved: [String: OpenFile] = [:]
+                for (path, file) in registry.byPath {
+                    let swapped: String
+                    if path == source || path.hasPrefix(source + "/") {
+                        swapped = target + path.dropFirst(source.count)
+                    } else if path == target || path.hasPrefix(target + "/") {
+                        swapped = source + path.dropFirst(target.count)
+                    } else {
+                        moved[path] = file
+                        continue
+                    }
+                    moved[swapped] = file
+                    file.state.withLock { $0.path = swapped }
+                }
+                registry.byPath = moved
+            }
+            return
+        }
+        invalidate(source, subtree: true)
+        invalidate(target, subtree: true)
+        defer {
+            invalidate(source, subtree: true)
+            invalidate(target, subtree: true)
+        }
+        try await call("rename '\(from)' to '\(to)'") { try await $0.rename(source, to: target, replace: !flags.contains(.noReplace)) }
+        forget(under: target, directory: true)
+        registry.withLock { registry in
+            for (path, file) in registry.byPath where path == source || path.hasPrefix(source + "/") {
+                let moved = target + path.dropFirst(source.count)
+                registry.byPath[path] = nil
+                registry.byPath[moved] = file
+                file.state.withLock { $0.path = moved }
+            }
+        }
+    }
+
+    public func chmod(_ path: String, mode: UInt32, handle: FUSEFileHandle?) async throws {
+        let name = try openFile(handle)?.path ?? Self.sharePath(path)
+        // Already so (cp -a sets the mode a create just gave): nothing to do.
+        if let cached = cachedEntry(name), cached.mode == mode & 0o7777 { return }
+        invalidate(name)
+        defer { invalidate(name) }
+        try await call("chmod '\(path)'") { try await $0.setMode(name, mode: mode & 0o7777) }
+    }
+
+    /// Owners are not stored: every entry shows the mounting process's uid
+    /// and gid. Setting those (as `cp -a` and `tar -x` run by that user do)
+    /// succeeds and changes nothing; any other owner is EPERM.
+    public func chown(_ path: String, uid: UInt32?, gid: UInt32?, handle: FUSEFileHandle?) async throws {
+        guard uid == nil || uid == self.uid, gid == nil || gid == self.gid else {
+            throw FUSEError(errno: EPERM, "owners are not stored: entries belong to uid \(self.uid), gid \(self.gid)")
+        }
+        if handle == nil { _ = try await getattr(path, handle: nil) }  // ENOENT for a name that is not there
+    }
+
+    public func utimens(_ path: String, access: FUSETimeUpdate, modification: FUSETimeUpdate, handle: FUSEFileHandle?) async throws {
+        let relative = try Self.sharePath(path)
+        let mtimeMs: Int64
+        switch modification {
+        case .omit: return  // access times are not kept
+        case .now: mtimeMs = Int64(Date().timeIntervalSince1970 * 1000)
+        case .set(let time): mtimeMs = time.seconds * 1000 + Int64(time.nanoseconds / 1_000_000)
+        }
+        invalidate(openFile(handle)?.path ?? relative)
+        defer { invalidate(openFile(handle)?.path ?? relative) }
+        guard let file = openFile(handle) ?? openFile(path: relative) else {
+            return try await call("utimens '\(path)'") { try await $0.setTimes(relative, mtimeMs: mtimeMs) }
+        }
+        // Data written before the time is set must not stamp over it at close (cp -a and rsync set times on open files).
+        // Setting the time stamps the file as flush would: no flush after it unless written to again.
+        try await file.lock.run {
+            try await writeBack(file)
+            let name = file.path
+            try await call("utimens '\(path)'") { try await $0.setTimes(name, mtimeMs: mtimeMs) }
+            file.state.withLock { state in
+                state.serverMtimeMs = mtimeMs
+                state.modified = false
+            }
+        }
+    }
+
+    public func statfs(_ path: String) async throws -> FUSEStatFS {
+        let usage = try await call("statfs") { try await $0.usage() }
+        let block: UInt64 = 4096
+        let free = usage.quotaBytes > usage.usedBytes ? (usage.quotaBytes - usage.usedBytes) / block : 0
+        let entries = usage.files + usage.directories
+        return FUSEStatFS(blockSize: block, blocks: usage.quotaBytes / block, blocksFree: free, blocksAvailable: free,
+                          files: entries + 1_000_000_000, filesFree: 1_000_000_000)
+    }
+
+    // MARK: open files
+
+    public func create(_ path: String, mode: UInt32, flags: FUSEOpenFlags) async throws -> FUSEFileHandle {
+        let relative = try Self.sharePath(path)
+        do {
+            let entry = try await call("create '\(path)'") { try await $0.createFile(relative, mode: mode & 0o7777) }
+            remember(relative, entry)
+            return register(relative, entry: entry)
+        } catch let error as FUSEError where error.errno == EEXIST && !flags.exclusive {
+            return try await open(path, flags: flags)
+        }
+    }
+
+    public func open(_ path: String, flags: FUSEOpenFlags) async throws -> FUSEFileHandle {
+        let relative = try Self.sharePath(path)
+        let entry = try await call("open '\(path)'") { try await $0.stat(relative) }
+        remember(relative, entry)
+        guard !entry.isDirectory else { throw FUSEError(errno: EISDIR, "'\(path)' is a directory") }
+        let handle = register(relative, entry: entry)
+        if flags.truncate, let file = openFile(handle) {
+            do {
+                try await file.lock.run { try await resize(file, to: 0) }
+            } catch {
+                try? await release(path, handle: handle)
+                throw error
+            }
+        }
+        return handle
+    }
+
+    /// A new handle on the path's open file, revalidated against `entry` (close-to-open).
+    private func register(_ path: String, entry: ShareEntry) -> FUSEFileHandle {
+        registry.withLock { registry in
+            let handle = registry.nextHandle
+            registry.nextHandle += 1
+            let file: OpenFile
+            if let open = registry.byPath[path] {
+                file = open
+                file.state.withLock { state in
+                    // Changed elsewhere since this mount looked: drop the clean pages (dirty ones are this mount's newer writes).
+                    if state.serverSize != entry.size || state.serverMtimeMs != entry.mtimeMs {
+                        for (index, page) in state.pages where page.dirty == nil {
+                            state.pages[index] = nil
+                            cache.account(cached: -PageCache.pageSize, dirty: 0)
+                        }
+                        if state.size == state.serverSize { state.size = entry.size }
+                        state.serverSize = entry.size
+                        state.serverMtimeMs = entry.mtimeMs
+                    }
+                }
+            } else {
+                file = OpenFile(path: path, size: entry.size, mtimeMs: entry.mtimeMs)
+                registry.byPath[path] = file
+            }
+            file.state.withLock { $0.handles += 1 }
+            registry.byHandle[handle] = file
+            return FUSEFileHandle(handle)
+        }
+    }
+
+    public func read(_ path: String, handle: FUSEFileHandle, offset: Int64, count: Int) async throws -> [UInt8] {
+        let file = try file(handle)
+        guard offset >= 0, count > 0 else { return [] }
+        return try await file.lock.run { try await read(file, offset: UInt64(offset), count: count) }
+    }
+
+    public func write(_ path: String, handle: FUSEFileHandle, offset: Int64, bytes: [UInt8]) async throws -> Int {
+        let file = try file(handle)
+        guard offset >= 0 else { throw FUSEError(errno: EINVAL, "negative offset") }
+        guard !bytes.isEmpty else { return 0 }
+        try await file.lock.run {
+            try await write(file, offset: UInt64(offset), bytes: bytes)
+            if cache.overDirtyBound { try await writeBack(file) }
+        }
+        evict()
+        return bytes.count
+    }
+
+    public func truncate(_ path: String, size: Int64, handle: FUSEFileHandle?) async throws {
+        guard size >= 0 else { throw FUSEError(errno: EINVAL, "negative size") }
+        let relative = try Self.sharePath(path)
+        guard let file = openFile(handle) ?? openFile(path: relative) else {
+            invalidate(relative)
+            defer { invalidate(relative) }
+            return try await call("truncate '\(path)'") { try await $0.resize(relative, size: UInt64(size)) }
+        }
+        try await file.lock.run { try await resize(file, to: UInt64(size)) }
+    }
+
+    public func fsync(_ path: String, handle: FUSEFileHandle?, dataOnly: Bool) async throws {
+        guard let file = try openFile(handle) ?? openFile(path: Self.sharePath(path)) else { return }
+        try await file.lock.run { try await writeBack(file, stamp: true) }
+    }
+
+    /// close(2): everything written through this mount reaches the service (close-to-open).
+    public func flush(_ path: String, handle: FUSEFileHandle) async throws {
+        let file = try file(handle)
+        try await file.lock.run { try await writeBack(file, stamp: true) }
+    }
+
+    public func release(_ path: String, handle: FUSEFileHandle) async throws {
+        guard let file = registry.withLock({ $0.byHandle.removeValue(forKey: handle.rawValue) }) else { return }
+        try await file.lock.run {
+            defer {
+                let last = file.state.withLock { state in
+                    state.handles -= 1
+                    return state.handles == 0
+                }
+                if last { drop(file) }
+            }
+            try await writeBack(file, stamp: true)
+        }
+    }
+
+    // MARK: the attribute cache
+
+    private func cachedEntry(_ path: String) -> ShareEntry? {
+        attributeCache.withLock { cache in
+            guard let hit = cache[path] else { return nil }
+            if hit.expires < ContinuousClock.now {
+                cache[path] = nil
+                return nil
+            }
+            return hit.entry
+        }
+    }
+
+    private func remember(_ path: String, _ entry: ShareEntry) {
+        let expires = ContinuousClock.now + Self.attributeTTL
+        attributeCache.withLock { cache in
+            if cache.count >= 50_000 {
+                let now = ContinuousClock.now
+                cache = cache.filter { $0.value.expires >= now }
+                if cache.count >= 50_000 { cache = [:] }
+            }
+            cache[path] = (entry, expires)
+        }
+    }
+
+    /// Drops `path` (and with `subtree` everything below it).
+    private func invalidate(_ path: String, subtree: Bool = false) {
+        attributeCache.withLock { cache in
+            cache[path] = nil
+            if subtree {
+                let prefix = path.isEmpty ? "" : path + "/"
+                for key in cache.keys where key.hasPrefix(prefix) { cache[key] = nil }
+            }
+        }
+    }
+
+    // MARK: the page cache
+
+    /// Writes back every open file's dirty pages (before unmounting); failures stay dirty and are dropped with the mount.
+    public func writeBackAll() async {
+        for file in openFiles() {
+            _ = try? await file.lock.run { try await writeBack(file, stamp: true) }
+        }
+    }
+
+    private func evict() {
+        guard cache.cachedBytes > cache.capacity else { return }
+        cache.evict(openFiles())
+    }
+
+    /// The last handle closed: the file's pages go (a later open reads what the service has).
+    private func drop(_ file: OpenFile) {
+        let freed = file.state.withLock { state in
+            let pages = state.pages
+            state.pages = [:]
+            return (cached: pages.count, dirty: pages.values.reduce(0) { $0 + ($1.dirty == nil ? 0 : PageCache.pageSize) })
+        }
+        cache.account(cached: -freed.cached * PageCache.pageSize, dirty: -freed.dirty)
+        registry.withLock { registry in
+            if let path = registry.byPath.first(where: { $0.value === file })?.key { registry.byPath[path] = nil }
+        }
+    }
+
+    /// Every open file once (a file unlinked or replaced while open has a handle but no path).
+    private func openFiles() -> [OpenFile] {
+        registry.withLock { registry in
+            var seen = Set<ObjectIdentifier>()
+            return registry.byHandle.values.filter { seen.insert(ObjectIdentifier($0)).inserted }
+        }
+    }
+
+    private func openFiles(under path: String) -> [OpenFile] {
+        registry.withLock { registry in
+            registry.byPath.filter { path.isEmpty || $0.key == path || $0.key.hasPrefix(path + "/") }.map(\.value)
+        }
+    }
+
+    /// Open files at (and for a directory, below) `path` no longer have a name: later opens of the path get a new one.
+    private func forget(under path: String, directory: Bool) {
+        registry.withLock { registry in
+            for key in registry.byPath.keys where key == path || (directory && key.hasPrefix(path + "/")) {
+                registry.byPath[key] = nil
+            }
+        }
+    }
+
+    /// Reads from cached pages, fetching the missing ones (with read-ahead) from the service. Under `file.lock`.
+    private func read(_ file: OpenFile, offset: UInt64, count: Int) async throws -> [UInt8] {
+        let pageSize = UInt64(PageCache.pageSize)
+        while true {
+            let (size, serverSize, path, missing) = file.state.withLock { state in
+                let end = min(offset + UInt64(count), state.size)
+                let pages = offset < end ? Array(offset / pageSize ... (end - 1) / pageSize) : []
+                return (state.size, state.serverSize, state.path, pages.filter { state.pages[$0] == nil })
+            }
+            guard offset < size else { return [] }
+            let end = min(offset + UInt64(count), size)
+            var fetched: [UInt64: [UInt8]] = [:]
+            if let first = missing.first, let last = missing.last {
+                let lastWanted = max(last, first + UInt64(PageCache.readAheadPages) - 1)
+                let start = first * pageSize
+                let stop = min((lastWanted + 1) * pageSize, serverSize)
+                var bytes: [UInt8] = []
+                if start < stop {
+                    bytes = try await call("read '\(path)'") { try await $0.read(path, offset: start, length: Int(stop - start)) }
+                }
+                for index in first ... max(last, first + UInt64(max(0, (bytes.count - 1)) / PageCache.pageSize)) {
+                    let from = Int((index - first) * pageSize)
+                    let slice = from < bytes.count ? Array(bytes[from ..< min(bytes.count, from + PageCache.pageSize)]) : []
+                    fetched[index] = slice
+                }
+            }
+            let result: [UInt8]? = file.state.withLock { state in
+                let use = cache.tick()
+                var out = [UInt8]()
+                out.reserveCapacity(Int(end - offset))
+                var position = offset
+                while position < end {
+                    let index = position / pageSize
+                    if state.pages[index] == nil, let bytes = fetched[index] {
+                        state.pages[index] = Page(bytes, lastUse: use)
+                        cache.account(cached: PageCache.pageSize, dirty: 0)
+                    }
+                    guard state.pages[index] != nil else { return nil }  // evicted meanwhile: fetch again
+                    state.pages[index]!.lastUse = use
+                    let within = Int(position % pageSize)
+                    let take = min(PageCache.pageSize - within, Int(end - position))
+                    out += state.pages[index]!.bytes[within ..< within + take]
+                    position += UInt64(take)
+                }
+                // Read-ahead pages beyond the request.
+                for (index, bytes) in fetched where state.pages[index] == nil && index * pageSize < state.size {
+                    state.pages[index] = Page(bytes, lastUse: use)
+                    cache.account(cached: PageCache.pageSize, dirty: 0)
+                }
+                return out
+            }
+            if let result {
+                evict()
+                return result
+            }
+        }
+    }
+
+    /// Copies `bytes` into the file's pages (fetching a partly written page the service has first). Under `file.lock`.
+    private func write(_ file: OpenFile, offset: UInt64, bytes: [UInt8]) async throws {
+        let pageSize = UInt64(PageCache.pageSize)
+        let end = offset + UInt64(bytes.count)
+        while true {
+            // Pages written in part whose old bytes live on the service.
+            let (path, needed) = file.state.withLock { state in
+                var needed: [UInt64] = []
+                for index in Set([offset / pageSize, (end - 1) / pageSize]) where state.pages[index] == nil {
+                    let pageStart = index * pageSize
+                    let whole = offset <= pageStart && end >= pageStart + pageSize
+                    if !whole && pageStart < min(state.serverSize, state.size) { needed.append(index) }
+                }
+                return (state.path, needed)
+            }
+            var fetched: [UInt64: [UInt8]] = [:]
+            for index in needed {
+                fetched[index] = try await call("read '\(path)'") { try await $0.read(path, offset: index * pageSize, length: PageCache.pageSize) }
+            }
+            let done = file.state.withLock { state -> Bool in
+                let use = cache.tick()
+                for index in needed where state.pages[index] == nil {
+                    var bytes = fetched[index] ?? []
+                    // Past the size this mount knows (a truncate not yet seen by the fetch) reads as zeros.
+                    let valid = state.size > index * pageSize ? Int(min(UInt64(bytes.count), state.size - index * pageSize)) : 0
+                    if valid < bytes.count { bytes.removeSubrange(valid...) }
+                    state.pages[index] = Page(bytes, lastUse: use)
+                    cache.account(cached: PageCache.pageSize, dirty: 0)
+                }
+                var position = offset
+                var dirtied = 0, added = 0
+                // Check first: a partial page evicted since the look above is fetched again.
+                for index in Set([offset / pageSize, (end - 1) / pageSize]) where state.pages[index] == nil {
+                    let pageStart = index * pageSize
+                    let whole = offset <= pageStart && end >= pageStart + pageSize
+                    if !whole && pageStart < min(state.serverSize, state.size) { return false }
+                }
+                while position < end {
+                    let index = position / pageSize
+                    let within = Int(position % pageSize)
+                    let take = min(PageCache.pageSize - within, Int(end - position))
+                    if state.pages[index] == nil {
+                        state.pages[index] = Page([], lastUse: use)
+                        added += 1
+                    }
+                    let source = Int(position - offset)
+                    state.pages[index]!.bytes.replaceSubrange(within ..< within + take, with: bytes[source ..< source + take])
+                    if let dirty = state.pages[index]!.dirty {
+                        state.pages[index]!.dirty = min(dirty.lowerBound, within) ..< max(dirty.upperBound, within + take)
+                    } else {
+                        state.pages[index]!.dirty = within ..< within + take
+                        dirtied += 1
+                    }
+                    state.pages[index]!.lastUse = use
+                    position += UInt64(take)
+                }
+                state.size = max(state.size, end)
+                state.modified = true
+                cache.account(cached: added * PageCache.pageSize, dirty: dirtied * PageCache.pageSize)
+                return true
+            }
+            if done { return }
+        }
+    }
+
+    /// Writes the dirty pages back (contiguous runs of up to 4 MiB, a few at
+    /// once) and, with `stamp`, stamps the modification time when the file
+    /// was written to. Under `file.lock`.
+    private func writeBack(_ file: OpenFile, stamp: Bool = false) async throws {
+        let pageSize = UInt64(PageCache.pageSize)
+        let (path, runs, modified) = file.state.withLock { state in
+            var runs: [(offset: UInt64, bytes: [UInt8])] = []
+            for index in state.pages.keys.sorted() {
+                guard let page = state.pages[index], let dirty = page.dirty else { continue }
+                let pageStart = index * pageSize
+                let limit = Int(min(pageSize, state.size > pageStart ? state.size - pageStart : 0))
+                let range = dirty.lowerBound ..< min(dirty.upperBound, limit)
+                guard !range.isEmpty else { continue }
+                let start = pageStart + UInt64(range.lowerBound)
+                if let last = runs.last, last.offset + UInt64(last.bytes.count) == start, last.bytes.count + range.count <= 4 << 20 {
+                    runs[runs.count - 1].bytes += page.bytes[range]
+                } else {
+                    runs.append((start, Array(page.bytes[range])))
+                }
+            }
+            return (state.path, runs, state.modified)
+        }
+        if !runs.isEmpty || (stamp && modified) { invalidate(path) }
+        defer { if !runs.isEmpty || (stamp && modified) { invalidate(path) } }
+        if !runs.isEmpty {
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                var running = 0
+                for run in runs {
+                    if running == 4 {
+                        try await group.next()
+                        running -= 1
+                    }
+                    group.addTask { try await self.call("write '\(path)'") { try await $0.write(path, offset: run.offset, data: run.bytes) } }
+                    running += 1
+                }
+                try await group.waitForAll()
+            }
+            file.state.withLock { state in
+                var cleaned = 0
+                for (index, page) in state.pages where page.dirty != nil {
+                    state.pages[index]!.dirty = nil
+                    cleaned += 1
+                }
+                let written = runs.map { $0.offset + UInt64($0.bytes.count) }.max() ?? 0
+                state.serverSize = max(state.serverSize, written)
+                cache.account(cached: 0, dirty: -cleaned * PageCache.pageSize)
+            }
+        }
+        if stamp && modified {
+            try await call("flush '\(path)'") { try await $0.flush(path) }
+            file.state.withLock { $0.modified = false }
+        }
+    }
+
+    /// Truncates or extends through the service (after writing back), keeping the cached pages consistent. Under `file.lock`.
+    private func resize(_ file: OpenFile, to size: UInt64) async throws {
+        try await writeBack(file)
+        let path = file.path
+        invalidate(path)
+        defer { invalidate(path) }
+        try await call("truncate '\(path)'") { try await $0.resize(path, size: size) }
+        let pageSize = UInt64(PageCache.pageSize)
+        file.state.withLock { state in
+            var dropped = 0
+            for index in state.pages.keys where index * pageSize >= size {
+                state.pages[index] = nil
+                dropped += 1
+            }
+            let tail = size / pageSize, within = Int(size % pageSize)
+            if within > 0, state.pages[tail] != nil {
+                state.pages[tail]!.bytes.replaceSubrange(within..., with: [UInt8](repeating: 0, count: PageCache.pageSize - within))
+            }
+            state.size = size
+            state.serverSize = size
+            state.modified = true
+            cache.account(cached: -dropped * PageCache.pageSize, dirty: 0)
+        }
+    }
+}
