@@ -14,28 +14,15 @@ import Testing
 @Suite("CLI file verbs with a real cluster", .serialized)
 struct CLIFileTests {
     @Test func fileVerbs() async throws {
-        let cluster = try LocalCluster.blobCluster()
+        let users = try await CLIUsers.start(readerOf: "f-acct")
+        let cluster = users.cluster
         defer { cluster.stop() }
-        _ = try await cluster.bootstrapUsers()
-        let admin = try await cluster.adminIdentity()
-        _ = try await admin.createUser(tenant: "t1", name: "carol", secret: "carol-secret-123456")
-        _ = try await admin.grantRole(IdentityRoleRequest(tenant: "t1", name: "carol", role: "accountReader:f-acct"))
-        _ = try await admin.createTenant("t2")
-        _ = try await admin.createUser(tenant: "t2", name: "dave", secret: "dave-secret-123456")
-        let endpoint = cluster.frontDoor.endpoint
-        /// `atrest` as `user` (each with its own config file, logged in once).
         func atrest(_ args: [String], as user: String = "alice") async throws -> (status: Int32, out: String, err: String) {
-            try await runTool("atrest", args + ["--endpoint", endpoint], environment: ["ATREST_CONFIG": "\(cluster.root)/cli-\(user)/config.json"])
+            try await users.atrest(args, as: user)
         }
-        func record(_ text: String) -> [String: Any] { (try? JSONSerialization.jsonObject(with: Data(text.utf8))) as? [String: Any] ?? [:] }
-        func rows(_ text: String) -> [[String: Any]] { (try? JSONSerialization.jsonObject(with: Data(text.utf8))) as? [[String: Any]] ?? [] }
+        let record = CLIUsers.record, rows = CLIUsers.rows
         func names(_ target: String, as user: String = "alice") async throws -> [String] {
             rows(try await atrest(["file", "ls", target, "--json"], as: user).out).compactMap { $0["name"] as? String }
-        }
-        for (user, tenant) in [("alice", "t1"), ("carol", "t1"), ("dave", "t2")] {
-            try "\(user)-secret-123456".write(toFile: "\(cluster.root)/\(user).secret", atomically: true, encoding: .utf8)
-            let login = try await atrest(["login", "--tenant", tenant, "--user", user, "--secret-file", "\(cluster.root)/\(user).secret"], as: user)
-            #expect(login.status == 0, "\(login.err)")
         }
         #expect(try await atrest(["account", "create", "f-acct"]).status == 0)
 
