@@ -10,7 +10,8 @@ extension StorageError {
         case .alreadyExists: RPCStatus(.alreadyExists, message)
         case .conditionFailed: RPCStatus(.failedPrecondition, message)
         case .invalidArgument: RPCStatus(message.contains("not empty") ? .failedPrecondition : .invalidArgument, message)
-        case .notEmpty, .isDirectory, .notDirectory: RPCStatus(.failedPrecondition, message)
+        // The reason tells a file system client which errno it is (ENOTEMPTY, EISDIR, ENOTDIR).
+        case .notEmpty, .isDirectory, .notDirectory: RPCStatus(.failedPrecondition, message, details: ["reason": code.rawValue])
         case .resourceExhausted: RPCStatus(.resourceExhausted, message)
         case .contentHashMismatch: RPCStatus(.invalidArgument, message)
         case .integrityFailure, .unsupportedFormat:

@@ -4,8 +4,9 @@ import Glibc
 import Synchronization
 
 /// How a share call's failure reaches the kernel (docs/OPERATIONS.md
-/// "Mounting a share"): NOT_FOUND ENOENT, ALREADY_EXISTS EEXIST, "not
-/// empty" ENOTEMPTY, "is a directory" EISDIR, "not a directory" ENOTDIR,
+/// "Mounting a share"): NOT_FOUND ENOENT, ALREADY_EXISTS EEXIST,
+/// FAILED_PRECONDITION by its `details["reason"]`: notEmpty ENOTEMPTY,
+/// isDirectory EISDIR, notDirectory ENOTDIR, keyInaccessible EACCES;
 /// RESOURCE_EXHAUSTED EDQUOT, PERMISSION_DENIED / UNAUTHENTICATED (a
 /// disabled or revoked key, a token no longer accepted) EACCES,
 /// INVALID_ARGUMENT / OUT_OF_RANGE EINVAL, everything else (UNAVAILABLE
@@ -21,15 +22,16 @@ public enum FileErrno {
         case .invalidArgument, .outOfRange:
             return status.message.contains("too long") ? ENAMETOOLONG : EINVAL
         case .failedPrecondition:
-            // The worker answers the tree's refusals as FAILED_PRECONDITION with a
-            // message naming the path (StorageError notEmpty, isDirectory, notDirectory).
-            let reason = status.details["reason"] ?? ""
-            let message = status.message
-            if reason == "notEmpty" || message.contains("not empty") { return ENOTEMPTY }
-            if reason == "notDirectory" || message.contains("not a directory") || message.contains("with directory") { return ENOTDIR }
-            if reason == "isDirectory" || message.contains("is a directory") || message.contains("cannot replace directory") { return EISDIR }
-            if message.contains("not accessible") || message.contains("revoked") || message.contains("disabled") { return EACCES }
-            return EIO
+            // The worker names the tree's refusals in details["reason"] (StorageError
+            // notEmpty, isDirectory, notDirectory) and an inaccessible account key
+            // as "keyInaccessible" (docs/PROTOCOL.md "File").
+            switch status.details["reason"] {
+            case "notEmpty": return ENOTEMPTY
+            case "notDirectory": return ENOTDIR
+            case "isDirectory": return EISDIR
+            case "keyInaccessible": return EACCES
+            default: return EIO
+            }
         default: return EIO
         }
     }

@@ -232,7 +232,7 @@ func contains(_ haystack: [UInt8], _ needle: [UInt8]) -> Bool {
     return false
 }
 
-func expectCode(_ code: StatusCode, contains text: String = "", _ body: () async throws -> Void,
+func expectCode(_ code: StatusCode, contains text: String = "", reason: String? = nil, _ body: () async throws -> Void,
                 sourceLocation: SourceLocation = #_sourceLocation) async {
     do {
         try await body()
@@ -240,6 +240,7 @@ func expectCode(_ code: StatusCode, contains text: String = "", _ body: () async
     } catch let status as RPCStatus {
         #expect(status.code == code, "\(status)", sourceLocation: sourceLocation)
         if !text.isEmpty { #expect(status.message.contains(text), "\(status)", sourceLocation: sourceLocation) }
+        if let reason { #expect(status.details["reason"] == reason, "\(status) \(status.details)", sourceLocation: sourceLocation) }
     } catch {
         Issue.record("unexpected error \(error)", sourceLocation: sourceLocation)
     }

@@ -47,7 +47,7 @@ import Testing
         #expect(try await files.readFile(share, path, offset: gib - 100, length: 4096) == [UInt8](repeating: 0, count: 4096))
         await expectCode(.alreadyExists) { try await files.createFile(share, path) }
         await expectCode(.notFound) { try await files.createFile(share, "missing-dir/x") }
-        await expectCode(.failedPrecondition, contains: "not a directory") { try await files.createFile(share, path + "/below") }
+        await expectCode(.failedPrecondition, contains: "not a directory", reason: "notDirectory") { try await files.createFile(share, path + "/below") }
 
         // Across the first region boundary, not chunk-aligned (read-modify-write at both ends), larger than one call.
         let marker = Array("file-content-marker-bilby-3381 ".utf8)
@@ -127,8 +127,8 @@ import Testing
         #expect(try await files.readFile(share, "many/f-3", offset: 0, length: 10) == [4, 4])
         #expect(try await files.readFile(share, "many/f-4", offset: 0, length: 10) == [3])
         await expectCode(.notFound) { try await files.exchange(share, "many/f-3", "many/no-such") }
-        await expectCode(.failedPrecondition, contains: "not empty") { try await files.deleteDirectory(share, "many") }
-        await expectCode(.failedPrecondition, contains: "is a directory") { try await files.deleteFile(share, "many/moved") }
+        await expectCode(.failedPrecondition, contains: "not empty", reason: "notEmpty") { try await files.deleteDirectory(share, "many") }
+        await expectCode(.failedPrecondition, contains: "is a directory", reason: "isDirectory") { try await files.deleteFile(share, "many/moved") }
 
         // The quota: a write that would pass it is RESOURCE_EXHAUSTED and changes nothing.
         let before = try await files.shareProperties(share)
@@ -167,8 +167,8 @@ import Testing
                 throw RPCStatus(.unavailable, "still readable")
             } catch let status as RPCStatus where status.message.contains("not accessible") {}
         }
-        await expectCode(.failedPrecondition, contains: "not accessible") { try await files.writeFile("cmk-share", "note", offset: 0, data: [1]) }
-        await expectCode(.failedPrecondition, contains: "not accessible") { _ = try await files.listAll("cmk-share", "") }
+        await expectCode(.failedPrecondition, contains: "not accessible", reason: "keyInaccessible") { try await files.writeFile("cmk-share", "note", offset: 0, data: [1]) }
+        await expectCode(.failedPrecondition, contains: "not accessible", reason: "keyInaccessible") { _ = try await files.listAll("cmk-share", "") }
         _ = try await c.call("atrest.v1.KeyVault/EnableKey", request: KeyRequest(KeyRef(provider: "customer", keyID: "cmkf")), as: KeyResponse.self, metadata: alice)
         try await eventually {
             guard try await files.readFile("cmk-share", "note", offset: 0, length: marker.count) == marker else { throw RPCStatus(.notFound, "not back yet") }
