@@ -1,36 +1,80 @@
 import AtRestSQLite
 import Synchronization
 
-/// The record maps a `LocalBackend` has open, by file path.
+/// The record maps a `LocalBackend` has open, by file path: at most
+/// `openLimit` of them, the least recently used closed first. Each open map
+/// holds a writing connection and idle readers (three descriptors each:
+/// database, WAL, shared memory), so without a bound a share of 10,000
+/// small files (a data map each) or a walk over many tables would run the
+/// process out of file descriptors. Closing only drops this cache's
+/// reference: a call still using the map keeps it open until it returns,
+/// and a map opened again meanwhile is a second connection to the same
+/// file, which SQLite serialises like any other.
 final class LocalRecordMaps: Sendable {
-    private let open = Mutex<[String: LocalRecordMap]>([:])
+    private struct Entry {
+        let map: LocalRecordMap
+        var lastUse: UInt64
+    }
+    private struct Open {
+        var entries: [String: Entry] = [:]
+        var clock: UInt64 = 0
+    }
+    private let open = Mutex(Open())
+    let openLimit: Int
     /// Set for a backend opened `readingOnly`: maps are opened from copies.
     private let snapshots: LocalRecordSnapshots?
     /// The private copy of each map opened from one (`snapshots`).
     private let copies = Mutex<[String: String]>([:])
 
-    init(readingOnly: Bool = false) {
+    init(readingOnly: Bool = false, openLimit: Int = 256) {
         snapshots = readingOnly ? LocalRecordSnapshots() : nil
+        self.openLimit = max(1, openLimit)
     }
 
     deinit {
-        open.withLock { $0.removeAll() }  // closes the connections first
+        open.withLock { $0.entries.removeAll() }  // closes the connections first
         snapshots?.removeAll()
     }
+
+    /// How many maps this cache holds open now (tests).
+    var openCount: Int { open.withLock { $0.entries.count } }
 
     /// The open map at `path`, opening it (and creating the file when
     /// `create`); nil when the file does not exist and `create` is false.
     func map(_ path: String, create: Bool) throws -> LocalRecordMap? {
-        if let map = open.withLock({ $0[path] }) { return map }
+        if let map = open.withLock({ Self.use(path, &$0) }) { return map }
         guard create || FileSystem.exists(path) else { return nil }
         let copy = try snapshots?.copy(path)
         let map = try LocalRecordMap(path: copy ?? path, create: create)
-        return open.withLock { maps in
-            if let existing = maps[path] { return existing }
-            maps[path] = map
+        var evicted: [LocalRecordMap] = []
+        let chosen = open.withLock { state in
+            if let existing = Self.use(path, &state) { return existing }
+            state.clock += 1
+            state.entries[path] = Entry(map: map, lastUse: state.clock)
             if let copy { copies.withLock { $0[path] = copy } }
+            if state.entries.count > openLimit { evicted = evict(&state, keeping: path) }
             return map
         }
+        evicted.removeAll()  // closed here, outside the lock
+        return chosen
+    }
+
+    private static func use(_ path: String, _ state: inout Open) -> LocalRecordMap? {
+        guard let map = state.entries[path]?.map else { return nil }
+        state.clock += 1
+        state.entries[path]?.lastUse = state.clock
+        return map
+    }
+
+    /// Drops the least recently used eighth of the limit (at least one), so
+    /// eviction runs once per many opens, not on each; never `keeping`, and
+    /// never a map read from a private copy (`release` removes those).
+    private func evict(_ state: inout Open, keeping: String) -> [LocalRecordMap] {
+        let count = max(1, openLimit / 8)
+        let copied = copies.withLock { Set($0.keys) }
+        let oldest = state.entries.filter { $0.key != keeping && !copied.contains($0.key) }
+            .sorted { $0.value.lastUse < $1.value.lastUse }.prefix(count)
+        return oldest.compactMap { state.entries.removeValue(forKey: $0.key)?.map }
     }
 
     /// The private copy the map at `path` is read from (tests).
@@ -41,7 +85,7 @@ final class LocalRecordMaps: Sendable {
     /// `$TMPDIR`, not all of them. Does nothing on a backend that writes.
     func release(_ path: String) {
         guard let snapshots, let copy = copies.withLock({ $0.removeValue(forKey: path) }) else { return }
-        _ = open.withLock { $0.removeValue(forKey: path) }
+        _ = open.withLock { $0.entries.removeValue(forKey: path) }
         snapshots.remove(copy)
     }
 }

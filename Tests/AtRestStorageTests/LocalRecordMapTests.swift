@@ -1,3 +1,4 @@
+import Foundation
 import AtRestSQLite
 @testable import AtRestStorage
 import Testing
@@ -103,5 +104,35 @@ import Testing
             if round % 50 == 0 { #expect(try await backends[3].recordKeys(map, after: nil, limit: 10).keys.count == 8) }
         }
         #expect(failures.isEmpty, "\(failures.count) failed: \(failures.prefix(3))")
+    }
+
+    /// A backend touching far more maps than it may hold open (a share of
+    /// many small files, each with its own data map) keeps at most
+    /// `openLimit` of them open, so its file descriptors stay bounded, and
+    /// every map still reads back what was written to it, including one
+    /// reopened after it was closed. Without the bound this process held
+    /// three or more descriptors per map ever opened (10,000 small files ran
+    /// a worker out of descriptors in `atrest-bench files`).
+    @Test func openMapsAndDescriptorsStayBounded() async throws {
+        let directory = TempDirectory()
+        defer { directory.remove() }
+        let backend = try LocalBackend(directory: directory.path)
+        let limit = backend.recordMaps.openLimit
+        func descriptors() -> Int { ((try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd")) ?? []).count }
+        let container = try BackendContainer("a-many")
+        let maps = try (0..<(limit * 3)).map { try RecordMapName(container, "fc-\($0)") }
+        let before = descriptors()
+        for (i, map) in maps.enumerated() {
+            try await backend.createRecordMap(map)
+            try await backend.apply(RecordBatch(sets: ["k": Self.value("v\(i)")], removes: []), to: map)
+        }
+        #expect(backend.recordMaps.openCount <= limit, "\(backend.recordMaps.openCount) maps open, limit \(limit)")
+        let grown = descriptors() - before
+        // Bounded by the open maps (a writer and a reader connection, three descriptors each), not by the 3 × limit maps touched.
+        #expect(grown <= limit * 6 + 16, "\(grown) descriptors more after touching \(maps.count) maps")
+        for (i, map) in maps.enumerated() {
+            #expect(try await backend.records(map, keys: ["k"])["k"] == Self.value("v\(i)"), "map \(i)")
+        }
+        #expect(backend.recordMaps.openCount <= limit)
     }
 }
