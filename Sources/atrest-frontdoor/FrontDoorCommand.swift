@@ -30,6 +30,7 @@ struct FrontDoorCommand: AsyncParsableCommand {
     @Option(help: "Service principal name.") var clientId = "frontdoor"
     @Option(help: "File holding the service principal's secret.") var credentialsFile: String
     @Option(help: "Log level.") var logLevel: String?
+    @OptionGroup var observability: ObservabilityOptions
     @OptionGroup var curve: CurveServerOptions
     @Option(help: "Allowed worker public keys (Z85, one per line) for the worker socket; with --curve-secret-key-file (same key pair).")
     var workersCurveAllowFile: String?

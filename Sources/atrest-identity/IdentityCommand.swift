@@ -33,6 +33,7 @@ struct IdentityCommand: AsyncParsableCommand {
     @Option(help: "Log level (trace, debug, info, notice, warning, error); default $ATREST_LOG_LEVEL or info.")
     var logLevel: String?
 
+    @OptionGroup var observability: ObservabilityOptions
     @OptionGroup var curve: CurveServerOptions
 
     func validate() throws {

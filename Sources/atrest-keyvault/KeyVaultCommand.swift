@@ -72,6 +72,7 @@ struct KeyVaultCommand: AsyncParsableCommand {
     @Option(help: "Log level (trace, debug, info, notice, warning, error); default $ATREST_LOG_LEVEL or info.")
     var logLevel: String?
 
+    @OptionGroup var observability: ObservabilityOptions
     @OptionGroup var curve: CurveServerOptions
 
     @OptionGroup var curveClient: CurveClientOptions

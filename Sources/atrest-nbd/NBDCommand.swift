@@ -33,6 +33,7 @@ struct NBDGatewayCommand: AsyncParsableCommand {
     @Option(help: "CURVE public key (Z85) of the front door; enables CURVE (needs --curve-key-file).") var frontdoorServerKey: String?
     @OptionGroup var curveClient: CurveClientOptions
     @Option(help: "Log level.") var logLevel: String?
+    @OptionGroup var observability: ObservabilityOptions
 
     func validate() throws {
         guard !exports.isEmpty else { throw ValidationError("give at least one --export ACCOUNT/DISK") }

@@ -32,6 +32,7 @@ struct WorkerCommand: AsyncParsableCommand {
     var recheckMs = 5000
     @Option(help: "Endpoint serving atrest.v1.Status/Get ('' = none; workers otherwise only connect).") var statusEndpoint = ""
     @Option(help: "Log level.") var logLevel: String?
+    @OptionGroup var observability: ObservabilityOptions
     @OptionGroup var curveClient: CurveClientOptions
     @Option(help: "CURVE public key of the front door (enables CURVE to its worker socket).") var frontdoorServerKey: String?
     @Option(help: "CURVE public key of the identity service.") var identityServerKey: String?

@@ -3,6 +3,7 @@ import AtRestFUSE
 import AtRestFileMount
 import AtRestNBDGateway
 import AtRestRuntime
+import AtRestServiceKit
 import Foundation
 import Glibc
 import Logging
@@ -27,6 +28,7 @@ struct MountCommand: AsyncParsableCommand {
     @OptionGroup var login: GatewayLoginOptions
     @OptionGroup var account: AccountOption
     @OptionGroup var global: GlobalOptions
+    @OptionGroup var observability: ObservabilityOptions
 
     func validate() throws {
         guard callTimeout >= 1, callTimeout <= 3600 else { throw ValidationError("--call-timeout must be 1-3600 s") }
