@@ -8,6 +8,8 @@ import PackageDescription
 let argumentParser = Target.Dependency.product(name: "ArgumentParser", package: "swift-argument-parser")
 let logging = Target.Dependency.product(name: "Logging", package: "swift-log")
 let serviceLifecycle = Target.Dependency.product(name: "ServiceLifecycle", package: "swift-service-lifecycle")
+let tracing = Target.Dependency.product(name: "Tracing", package: "swift-distributed-tracing")
+let w3cTraceContext = Target.Dependency.product(name: "W3CTraceContext", package: "swift-w3c-trace-context")
 
 let package = Package(
     name: "AtRest",
@@ -34,6 +36,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        // Traces (docs/ARCHITECTURE.md "Traces"): the vendor-neutral API and the W3C traceparent codec, no exporter package.
+        .package(url: "https://github.com/apple/swift-distributed-tracing", exact: "1.7.3"),
+        .package(url: "https://github.com/swift-otel/swift-w3c-trace-context", exact: "1.0.0"),
     ],
     targets: [
         // --- C libraries: the only targets whose users touch C pointers. ---
@@ -67,7 +72,9 @@ let package = Package(
         .target(name: "AtRestCrypto", dependencies: ["COpenSSL"]),
         .target(name: "AtRestWire", dependencies: ["CAtRestProto"]),
         .target(name: "AtRestRuntime", dependencies: ["CAtRestLinux", logging, serviceLifecycle]),
-        .target(name: "AtRestMessaging", dependencies: ["CZeroMQ", "CAtRestLinux", "AtRestWire", "AtRestCrypto", logging]),
+        // The process's tracer: W3C traceparent in RPC metadata, sampling, finished spans as JSON lines (docs/OPERATIONS.md "Traces").
+        .target(name: "AtRestTracing", dependencies: ["AtRestRuntime", tracing, w3cTraceContext, logging]),
+        .target(name: "AtRestMessaging", dependencies: ["CZeroMQ", "CAtRestLinux", "AtRestWire", "AtRestCrypto", logging, tracing]),
         // Swift types over librados: cluster, pool, sync and aio verbs, typed errors (docs/OPERATIONS.md, Ceph).
         .target(name: "AtRestRados", dependencies: ["CRados"]),
         // SQLite as Swift types: a connection, statements, typed errors; the only importer of CSQLite.
@@ -118,7 +125,7 @@ let package = Package(
         .target(
             name: "AtRestKeyVault",
             dependencies: ["AtRestCrypto", "AtRestWire", "AtRestTokens", "AtRestLocalState", "CKeyProviderABI",
-                           "AtRestMessaging", "AtRestClient", "AtRestRuntime", "AtRestStatus", serviceLifecycle, logging]),
+                           "AtRestMessaging", "AtRestClient", "AtRestRuntime", "AtRestStatus", serviceLifecycle, logging, tracing]),
 
         // Typed clients (identity, vault) over RPCClient + bearer token: the CLI, services, tests.
         .target(
@@ -127,18 +134,18 @@ let package = Package(
         // Glue every service executable shares: start-up (ProcessStart), CURVE key files and flags.
         .target(
             name: "AtRestServiceKit",
-            dependencies: ["AtRestMessaging", "AtRestRuntime", "AtRestCrypto", argumentParser]),
+            dependencies: ["AtRestMessaging", "AtRestRuntime", "AtRestCrypto", "AtRestTracing", argumentParser]),
 
         // Operator status: `atrest.v1.Status/Get` on every service, calls counted, call id in logs.
-        .target(name: "AtRestStatus", dependencies: ["AtRestCrypto", "AtRestWire", "AtRestMessaging", "AtRestRuntime"]),
+        .target(name: "AtRestStatus", dependencies: ["AtRestCrypto", "AtRestWire", "AtRestMessaging", "AtRestRuntime", "AtRestTracing"]),
 
         // --- Data path: crypto workers and the front door (docs/DATA-PATH.md). ---
         .target(
             name: "AtRestCryptoWorker",
-            dependencies: ["AtRestCrypto", "AtRestWire", "AtRestMessaging", "AtRestStorage", "AtRestBackends", "AtRestTokens", "AtRestClient", "AtRestStatus", "AtRestLocalState", "AtRestRuntime", logging, serviceLifecycle]),
+            dependencies: ["AtRestCrypto", "AtRestWire", "AtRestMessaging", "AtRestStorage", "AtRestBackends", "AtRestTokens", "AtRestClient", "AtRestStatus", "AtRestLocalState", "AtRestRuntime", logging, serviceLifecycle, tracing]),
         .target(
             name: "AtRestFrontDoor",
-            dependencies: ["AtRestCrypto", "AtRestWire", "AtRestMessaging", "AtRestTokens", "AtRestLoginGate", "AtRestClient", "AtRestStatus", "AtRestRuntime", "AtRestLocalState", "AtRestStorage", logging, serviceLifecycle]),
+            dependencies: ["AtRestCrypto", "AtRestWire", "AtRestMessaging", "AtRestTokens", "AtRestLoginGate", "AtRestClient", "AtRestStatus", "AtRestRuntime", "AtRestLocalState", "AtRestStorage", "AtRestTracing", logging, serviceLifecycle]),
 
         .executableTarget(
             name: "atrest-frontdoor",

@@ -1,4 +1,5 @@
 import ArgumentParser
+import AtRestRuntime
 
 /// The observability flags every long-running AtRest executable takes
 /// (atrest-frontdoor, -worker, -keyvault, -identity, -nbd, `atrest mount`):
@@ -10,7 +11,28 @@ public struct ObservabilityOptions: ParsableArguments {
         valueName: "host:port"))
     public var metricsListen: String?
 
+    @Option(help: ArgumentHelp(
+        "Log line format on stderr: text, or json (one object per line with time, level, service, message, call_id, trace_id, metadata).",
+        valueName: "text|json"))
+    public var logFormat: LogSetup.Format?
+
+    @Option(help: ArgumentHelp(
+        "Record trace spans as JSON lines appended to this file ('-': stderr); tracing is off when absent.",
+        valueName: "path"))
+    public var traceFile: String?
+
+    @Option(help: ArgumentHelp(
+        "With --trace-file: the share of new traces recorded, 0 to 1 (calls whose traceparent is sampled are always recorded).",
+        valueName: "ratio"))
+    public var traceSampleRatio: Double = 1.0
+
     public init() {}
+
+    public func validate() throws {
+        guard traceSampleRatio >= 0, traceSampleRatio <= 1 else {
+            throw ValidationError("--trace-sample-ratio must be between 0 and 1, not \(traceSampleRatio)")
+        }
+    }
 
     /// `--metrics-listen` as a numeric host and a port; nil when the flag is absent.
     public func metricsEndpoint() throws -> (host: String, port: UInt16)? {
@@ -39,3 +61,5 @@ public struct ObservabilityOptions: ParsableArguments {
         return (String(host), port)
     }
 }
+
+extension LogSetup.Format: ExpressibleByArgument {}

@@ -1,5 +1,6 @@
 import AtRestCrypto
 import AtRestRuntime
+import AtRestTracing
 import Foundation
 
 /// What every AtRest executable does first.
@@ -13,11 +14,25 @@ public enum ProcessStart {
     /// A service: SIGTERM/SIGINT caught from the first instruction on (a
     /// signal during start-up is kept and stops the service gracefully once it
     /// serves; see `EarlySignals`), the crypto policy, then
-    /// logging (`LogSetup`).
-    public static func service(_ program: String, logLevel: String?) {
+    /// logging (`LogSetup`) and tracing (`observe`).
+    public static func service(_ program: String, logLevel: String?, observability: ObservabilityOptions) {
         EarlySignals.catchTermination()
         applyCryptoPolicy(program)
-        LogSetup.bootstrap(level: logLevel)
+        observe(program, logLevel: logLevel, observability)
+    }
+
+    /// Logging in `--log-format` (with `call_id` and `trace_id`) and the
+    /// tracer of `--trace-file` (`TracingSetup`); exits with status 1 when
+    /// the trace file cannot be opened.
+    public static func observe(_ program: String, logLevel: String?, _ observability: ObservabilityOptions) {
+        LogSetup.bootstrap(level: logLevel, format: observability.logFormat, service: program,
+                           metadataProviders: [TraceLog.metadataProvider])
+        do {
+            try TracingSetup.bootstrap(service: program, file: observability.traceFile, sampleRatio: observability.traceSampleRatio)
+        } catch {
+            FileHandle.standardError.write(Data("\(program): cannot start: \(error)\n".utf8))
+            exit(1)
+        }
     }
 
     /// Applies `CryptoPolicy.applyFromEnvironment()`; on failure prints

@@ -59,7 +59,7 @@ struct FrontDoorCommand: AsyncParsableCommand {
 
     func run() async throws {
         MemoryTuning.keepLargeBuffers()
-        ProcessStart.service("atrest-frontdoor", logLevel: logLevel)
+        ProcessStart.service("atrest-frontdoor", logLevel: logLevel, observability: observability)
         var configuration = try configuration()
         if storage.backend != "local" {
             // The registry lives in the default pool; every pool is an offered redundancy.

@@ -43,7 +43,7 @@ struct IdentityCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        ProcessStart.service("atrest-identity", logLevel: logLevel)
+        ProcessStart.service("atrest-identity", logLevel: logLevel, observability: observability)
         let configuration = try configuration()
         let identity = try await IdentityServer.build(configuration)
         try await ServiceMain.run([identity], ready: identity.readyLine, logger: configuration.logger)

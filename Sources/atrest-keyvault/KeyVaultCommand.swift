@@ -81,7 +81,7 @@ struct KeyVaultCommand: AsyncParsableCommand {
     var identityServerKey: String?
 
     func run() async throws {
-        ProcessStart.service("atrest-keyvault", logLevel: logLevel)
+        ProcessStart.service("atrest-keyvault", logLevel: logLevel, observability: observability)
         let configuration = try configuration()
         if recoverAudit { return try recover(configuration) }
         let vault: KeyVaultServer

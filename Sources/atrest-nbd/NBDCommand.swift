@@ -46,7 +46,7 @@ struct NBDGatewayCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        ProcessStart.service("atrest-nbd", logLevel: logLevel)
+        ProcessStart.service("atrest-nbd", logLevel: logLevel, observability: observability)
         let logger = Logger(label: "atrest.nbd")
         let client = try ServiceClient(endpoint: endpoint, timeout: .milliseconds(Int64(timeout * 1000)),
                                        curve: try curveClient.client(serverKey: frontdoorServerKey, flag: "--frontdoor-server-key"))

@@ -44,7 +44,7 @@ struct WorkerCommand: AsyncParsableCommand {
 
     func run() async throws {
         MemoryTuning.keepLargeBuffers()
-        ProcessStart.service("atrest-worker", logLevel: logLevel)
+        ProcessStart.service("atrest-worker", logLevel: logLevel, observability: observability)
         let logger = Logger(label: "atrest.worker")
         let worker = try await CryptoWorker.connect(configuration: try configuration(logger))
         try await ServiceMain.run([worker], ready: worker.readyLine, logger: logger)

@@ -46,6 +46,7 @@ struct MountCommand: AsyncParsableCommand {
             return
         }
         EarlySignals.catchTermination()
+        ProcessStart.observe("atrest-mount", logLevel: nil, observability)
         FUSEBackground.enterOwnSession()
         let config = try CLIConfig.load()
         let session = try await login.session(config, global)
