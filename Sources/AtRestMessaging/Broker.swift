@@ -10,6 +10,14 @@ public enum BrokerRoute: Sendable {
 }
 
 /// Configuration of a `Broker`.
+/// What `BrokerConfiguration.callEvents` is told, by the client's call id.
+public enum BrokerCallEvent: Sendable {
+    /// The call left the queue for a worker.
+    case dispatched(callID: [UInt8])
+    /// Its reply (or the broker's own answer) went to the client.
+    case answered(callID: [UInt8])
+}
+
 public struct BrokerConfiguration: Sendable {
     public var limits: MessagingLimits
     /// Used when a request's timeout_ms is 0.
@@ -45,6 +53,10 @@ public struct BrokerConfiguration: Sendable {
     /// a client's `accountContext` and sets the one it authorized) or refuse
     /// the call with a status. Must be quick and must not block.
     public var admit: (@Sendable (inout RPCHeader) -> RPCStatus?)?
+    /// Runs on the broker's loop when an admitted call goes to a worker and
+    /// when its answer goes back (the front door's trace spans); the call is
+    /// named by the client's call id. Must be quick and must not block.
+    public var callEvents: (@Sendable (BrokerCallEvent) -> Void)?
     /// CURVE for the client-facing and the worker-facing socket.
     public var clientCurve: CurveServerConfiguration?
     public var workerCurve: CurveServerConfiguration?
@@ -75,6 +87,13 @@ public struct BrokerConfiguration: Sendable {
 }
 
 extension BrokerConfiguration {
+    /// This configuration with `callEvents` set.
+    public func observing(_ callEvents: @escaping @Sendable (BrokerCallEvent) -> Void) -> BrokerConfiguration {
+        var copy = self
+        copy.callEvents = callEvents
+        return copy
+    }
+
     /// ZMQ_SNDHWM of the client ROUTER (libzmq counts messages, not bytes).
     var clientSendHighWaterMark: Int { max(1, clientSendBufferBytes / limits.maxMessageBytes) }
     /// Bytes of refused replies the broker keeps per client for a retry.

@@ -93,6 +93,7 @@ extension BrokerCore {
         }
         replyCounts[headerFrame.replyStatusCode, default: 0] += 1
         queue.finished(entry.call.client)
+        configuration.callEvents?(.answered(callID: entry.call.callID))
         var frames = Envelope.build(route: [Frame(entry.call.client)], .reply, [header])
         frames.append(contentsOf: envelope.frames.dropFirst())
         sendToClient(frames)

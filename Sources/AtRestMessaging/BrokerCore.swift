@@ -179,6 +179,7 @@ final class BrokerCore {
     /// Answers a popped or dispatched call: it no longer counts against its client.
     func replyToClient(_ call: Call, _ status: RPCStatus) {
         queue.finished(call.client)
+        configuration.callEvents?(.answered(callID: call.callID))
         replyToClient([Frame(call.client)], callID: call.callID, status)
     }
 
@@ -228,6 +229,7 @@ final class BrokerCore {
             call.payload = kept?.2 ?? []
             worker.inFlight.insert(key)
             worker.lastUsed = now
+            configuration.callEvents?(.dispatched(callID: call.callID))
             dispatched[key] = Dispatched(call: call, worker: worker.id, rewritten: rewritten)
         }
     }

@@ -1,6 +1,7 @@
 internal import CZeroMQ
 import AtRestWire
 import Logging
+import Tracing
 import Synchronization
 
 /// Calls methods on an AtRest server or broker over DEALER sockets.
@@ -109,10 +110,15 @@ public final class RPCClient: Sendable {
     }
 
     /// Calls `method` with a raw body and payload parts; retries per
-    /// `RetryPolicy`. Throws `RPCStatus` for every failure.
+    /// `RetryPolicy`. Throws `RPCStatus` for every failure. Inside a trace
+    /// span the call carries it as `traceparent` (unless the caller set one).
     public func call(
         _ method: String, body: [UInt8], parts payload: [PayloadPart], options: CallOptions = CallOptions()
     ) async throws -> RPCResponse {
+        var options = options
+        if options.metadata["traceparent"] == nil, let context = InstrumentationContext.current {
+            InstrumentationSystem.instrument.inject(context, into: &options.metadata, using: TraceparentInjector())
+        }
         let timeout = (options.timeout ?? configuration.defaultTimeout).nanoseconds
         let deadline = monotonicNanos() + timeout
         var attempt = 1
@@ -195,4 +201,9 @@ struct RawReply: @unchecked Sendable {
     var header: ReplyHeader
     var body: Frame
     var payload: [Frame]
+}
+
+/// Writes the current span's `traceparent` into a call's metadata.
+struct TraceparentInjector: Injector {
+    func inject(_ value: String, forKey key: String, into carrier: inout [String: String]) { carrier[key] = value }
 }

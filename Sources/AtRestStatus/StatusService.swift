@@ -1,6 +1,8 @@
 import AtRestCrypto
 import AtRestRuntime
+import AtRestTracing
 import AtRestWire
+import Tracing
 
 /// Wraps a service's method table: answers `atrest.v1.Status/Get` itself,
 /// runs every other call with its call id in `CallLog` (so each log line
@@ -9,6 +11,10 @@ import AtRestWire
 /// The call id logged is the client's: behind the front door the broker
 /// rewrites `call_id` per dispatch, so the front door passes the client's in
 /// metadata `call-id` (see `StatusService.callIDKey`), which wins when present.
+///
+/// Each call runs in a server span named after its method, a child of the
+/// caller's `traceparent` when it sent one (docs/OPERATIONS.md "Traces");
+/// calls this service makes while serving it carry the span on.
 public struct StatusService: RPCService {
     public static let callIDKey = "call-id"
 
@@ -26,17 +32,24 @@ public struct StatusService: RPCService {
             return RPCResponse(await status.snapshot())
         }
         let callID = request.header.metadata[Self.callIDKey] ?? Hex.encode(request.header.callID)
-        return try await CallLog.$callID.withValue(callID) {
-            do {
-                let response = try await inner.handle(request)
-                status.record(method: method, code: .ok)
-                return response
-            } catch let failure as RPCStatus {
-                status.record(method: method, code: failure.code)
-                throw failure
-            } catch {
-                status.record(method: method, code: .internal)
-                throw error
+        var context = InstrumentationContext.topLevel
+        InstrumentationSystem.instrument.extract(request.header.metadata, into: &context, using: MetadataExtractor())
+        return try await withSpan(method, context: context, ofKind: .server) { span in
+            try await CallLog.$callID.withValue(callID) {
+                do {
+                    let response = try await inner.handle(request)
+                    status.record(method: method, code: .ok)
+                    span.attributes["rpc.status_code"] = StatusCode.ok.rawValue
+                    return response
+                } catch let failure as RPCStatus {
+                    status.record(method: method, code: failure.code)
+                    span.attributes["rpc.status_code"] = failure.code.rawValue
+                    throw failure
+                } catch {
+                    status.record(method: method, code: .internal)
+                    span.attributes["rpc.status_code"] = StatusCode.internal.rawValue
+                    throw error
+                }
             }
         }
     }
