@@ -97,7 +97,7 @@ let package = Package(
         // A file share as a `FUSEFileSystem` (atrest mount): paths and errnos over `FileClient`, a bounded page cache with
         // write-back at close/fsync (close-to-open), the gateway's renewed login (docs/OPERATIONS.md "Mounting a share").
         .target(name: "AtRestFileMount", dependencies: ["AtRestFUSE", "AtRestClient", "AtRestNBDGateway", "AtRestWire", serviceLifecycle]),
-        .target(name: "AtRestStorage", dependencies: ["AtRestCrypto", "AtRestLocalState", "AtRestSQLite", "CAtRestLinux"]),
+        .target(name: "AtRestStorage", dependencies: ["AtRestCrypto", "AtRestLocalState", "AtRestSQLite", "CAtRestLinux", tracing]),
         // The storage backends beyond local: `RadosBackend` and `BackendConfiguration.open()` (docs/FORMAT.md "RADOS layout").
         .target(name: "AtRestBackends", dependencies: ["AtRestStorage", "AtRestRados"]),
         .target(name: "AtRestStorageFlags", dependencies: ["AtRestBackends", "AtRestStorage", argumentParser]),

@@ -2,6 +2,7 @@ import AtRestCrypto
 import AtRestMessaging
 import AtRestStorage
 import AtRestWire
+import Tracing
 import Logging
 
 /// Unwrapped account keys, one vault call per account (and per wrapping):
@@ -81,7 +82,7 @@ public actor AccountKeyCache {
 
     private func load(_ context: AccountContext) async throws -> AccountKey {
         do {
-            let secret = try await unwrap(context)
+            let secret = try await withSpan("unwrap", ofKind: .client) { _ in try await unwrap(context) }
             unwrapCount += 1
             let reference = KeyReference(provider: context.provider, keyID: context.keyID, keyVersion: context.keyVersion,
                                          accountKeyVersion: max(1, context.accountKeyVersion))

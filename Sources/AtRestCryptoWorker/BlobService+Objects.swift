@@ -1,5 +1,6 @@
 import AtRestStorage
 import AtRestWire
+import Tracing
 
 extension BlobService {
     func registerObjectMethods(_ router: inout RPCRouter) {
@@ -28,19 +29,22 @@ extension BlobService {
                 // One open of the object: the range is clipped to the blob that
                 // is read ("next block" reads need no length up front) and
                 // checked against the reply limit before any byte is decrypted.
-                let metadata = try await store.read(
-                    account: account, container: request.container, name: request.name, range: request.range,
-                    clipToLength: true, accountKey: key,
-                    willRead: { range in
-                        guard UInt64(range.count) <= maxPayload else {
-                            throw StorageError(.invalidArgument, request.range == nil
-                                ? "blob '\(request.name)' is larger than the limit of \(maxPayload) bytes per reply; read it in ranges"
-                                : "range of \(range.count) bytes is larger than the limit of \(maxPayload) bytes per reply; read in smaller ranges")
-                        }
-                        offset = range.lowerBound
-                        data.reserveCapacity(Int(range.count))  // one copy out of the store, no regrowth
-                    },
-                    to: { data.append(contentsOf: $0) })
+                // "open": the read and the decryption (streamed together).
+                let metadata = try await withSpan("open") { _ in
+                    try await store.read(
+                        account: account, container: request.container, name: request.name, range: request.range,
+                        clipToLength: true, accountKey: key,
+                        willRead: { range in
+                            guard UInt64(range.count) <= maxPayload else {
+                                throw StorageError(.invalidArgument, request.range == nil
+                                    ? "blob '\(request.name)' is larger than the limit of \(maxPayload) bytes per reply; read it in ranges"
+                                    : "range of \(range.count) bytes is larger than the limit of \(maxPayload) bytes per reply; read in smaller ranges")
+                            }
+                            offset = range.lowerBound
+                            data.reserveCapacity(Int(range.count))  // one copy out of the store, no regrowth
+                        },
+                        to: { data.append(contentsOf: $0) })
+                }
                 let reply = BlobGetResponse(properties: Self.properties(request.container, metadata), offset: offset)
                 return (reply, data.isEmpty ? [] : [data])
             }

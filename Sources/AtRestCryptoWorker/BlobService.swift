@@ -2,6 +2,7 @@ import AtRestCrypto
 import AtRestMessaging
 import AtRestStorage
 import AtRestWire
+import Tracing
 import Logging
 
 /// The blob methods a crypto worker serves (`atrest.v1.Blob/*`) on an
@@ -50,7 +51,7 @@ public struct BlobService: Sendable {
     func withKey<T>(_ rpc: RPCContext, _ body: (ObjectStore, String, AccountKey) async throws -> T) async throws -> T {
         let context = try Self.accountContext(rpc.header)
         let store = try stores.store(for: context.pool)
-        let key = try await keys.key(for: context)
+        let key = try await withSpan("key lookup") { _ in try await keys.key(for: context) }
         let account = context.accountID
         do {
             return try await body(store, account, key)

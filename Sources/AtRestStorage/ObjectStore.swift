@@ -1,5 +1,6 @@
 import AtRestCrypto
 import Glibc
+import Tracing
 
 /// The encrypted object store: accounts → containers → objects on a
 /// `StorageBackend` (a directory, a RADOS pool), every object in format v1
@@ -116,11 +117,16 @@ public final class ObjectStore: Sendable {
         async let exists: Void = requireContainer(id, account, container)
         async let previous = try? replacedVersion(try objectName(id, hash), account: account, container: container, accountKey: accountKey)
         let metadata = ObjectMetadata(name: name, userMetadata: userMetadata, contentType: contentType, creationTime: Self.nowMillis())
-        let sealed = try ObjectSealing.seal(metadata: metadata, identity: ObjectIdentity(account: account, container: container),
-                                           accountKey: accountKey, expectedHash: contentHash, length: length, feed: feed)
+        let sealed = try withSpan("seal") { span in
+            span.attributes["atrest.bytes"] = length
+            return try ObjectSealing.seal(metadata: metadata, identity: ObjectIdentity(account: account, container: container),
+                                          accountKey: accountKey, expectedHash: contentHash, length: length, feed: feed)
+        }
         try await exists
         let previousVersion = await previous
-        try await writing(into: id, account, container) { try await publish(sealed.buffer, id: id, hash: hash, previous: previousVersion) }
+        try await withSpan("storage write") { _ in
+            try await writing(into: id, account, container) { try await publish(sealed.buffer, id: id, hash: hash, previous: previousVersion) }
+        }
         return sealed.metadata
     }
 
