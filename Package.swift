@@ -137,7 +137,7 @@ let package = Package(
             dependencies: ["AtRestMessaging", "AtRestRuntime", "AtRestCrypto", "AtRestTracing", argumentParser]),
 
         // Operator status: `atrest.v1.Status/Get` on every service, calls counted, call id in logs.
-        .target(name: "AtRestStatus", dependencies: ["AtRestCrypto", "AtRestWire", "AtRestMessaging", "AtRestRuntime", "AtRestTracing"]),
+        .target(name: "AtRestStatus", dependencies: ["AtRestCrypto", "AtRestWire", "AtRestMessaging", "AtRestRuntime", "AtRestTracing", logging]),
 
         // --- Data path: crypto workers and the front door (docs/DATA-PATH.md). ---
         .target(

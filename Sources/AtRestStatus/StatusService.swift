@@ -2,6 +2,7 @@ import AtRestCrypto
 import AtRestRuntime
 import AtRestTracing
 import AtRestWire
+import Logging
 import Tracing
 
 /// Wraps a service's method table: answers `atrest.v1.Status/Get` itself,
@@ -17,6 +18,8 @@ import Tracing
 /// calls this service makes while serving it carry the span on.
 public struct StatusService: RPCService {
     public static let callIDKey = "call-id"
+    /// One debug line per call ("call done": method and status code), with its call id and trace id.
+    static let logger = Logger(label: "atrest.call")
 
     public let status: ServiceStatus
     private let inner: any RPCService
@@ -36,18 +39,20 @@ public struct StatusService: RPCService {
         InstrumentationSystem.instrument.extract(request.header.metadata, into: &context, using: MetadataExtractor())
         return try await withSpan(method, context: context, ofKind: .server) { span in
             try await CallLog.$callID.withValue(callID) {
+                func finished(_ code: StatusCode) {
+                    status.record(method: method, code: code)
+                    span.attributes["rpc.status_code"] = code.rawValue
+                    Self.logger.debug("call done", metadata: ["method": .string(method), "code": .string(code.description)])
+                }
                 do {
                     let response = try await inner.handle(request)
-                    status.record(method: method, code: .ok)
-                    span.attributes["rpc.status_code"] = StatusCode.ok.rawValue
+                    finished(.ok)
                     return response
                 } catch let failure as RPCStatus {
-                    status.record(method: method, code: failure.code)
-                    span.attributes["rpc.status_code"] = failure.code.rawValue
+                    finished(failure.code)
                     throw failure
                 } catch {
-                    status.record(method: method, code: .internal)
-                    span.attributes["rpc.status_code"] = StatusCode.internal.rawValue
+                    finished(.internal)
                     throw error
                 }
             }

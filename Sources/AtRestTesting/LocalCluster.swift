@@ -76,8 +76,9 @@ public final class LocalCluster: @unchecked Sendable {
         if let host = statusHost ?? options.workerStatusHost { arguments += ["--status-endpoint", "tcp://\(host):*"] }
         arguments += ["--log-level", "warning"] + (curve?.arguments(.worker) ?? []) + (options.extraArguments[.worker] ?? [])
         let binary = (options.binDirectory ?? ServiceProcess.binDirectory.path) + "/atrest-worker"
-        let worker = launcher.isEmpty ? try ServiceProcess(binary, arguments)
-            : try ServiceProcess(launcher[0], Array(launcher.dropFirst()) + [binary] + arguments)
+        let log = options.stderrDirectory.map { "\($0)/atrest-worker-\(name).log" }
+        let worker = launcher.isEmpty ? try ServiceProcess(binary, arguments, standardError: log)
+            : try ServiceProcess(launcher[0], Array(launcher.dropFirst()) + [binary] + arguments, standardError: log)
         if workers[name] == nil { workerNames.append(name) }
         workers[name] = worker
         return worker
@@ -185,7 +186,8 @@ public final class LocalCluster: @unchecked Sendable {
                        _ arguments: [String]) throws -> ServiceProcess {
         let all = arguments + (curve?.arguments(service) ?? []) + (options.extraArguments[service] ?? [])
         let binary = (options.binDirectory ?? ServiceProcess.binDirectory.path) + "/" + name
-        guard let launcher = options.launchers[service], !launcher.isEmpty else { return try ServiceProcess(binary, all) }
-        return try ServiceProcess(launcher[0], Array(launcher.dropFirst()) + [binary] + all)
+        let log = options.stderrDirectory.map { "\($0)/\(name).log" }
+        guard let launcher = options.launchers[service], !launcher.isEmpty else { return try ServiceProcess(binary, all, standardError: log) }
+        return try ServiceProcess(launcher[0], Array(launcher.dropFirst()) + [binary] + all, standardError: log)
     }
 }

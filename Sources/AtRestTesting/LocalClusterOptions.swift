@@ -24,6 +24,8 @@ public struct LocalClusterOptions: Sendable {
     public var workerStatusHost: String?
     /// Flags appended to a service's command line (e.g. CURVE key files).
     public var extraArguments: [Service: [String]]
+    /// Each process's stderr goes to `<dir>/<executable>[-<worker name>].log` (logs, traces on "-"); nil: inherited.
+    public var stderrDirectory: String?
     /// Where the workers keep objects and the front doors the account registry.
     public var storage: Storage = .local
     /// CURVE on every link (`ClusterCurve`: key files generated under `root/curve`,

@@ -23,10 +23,11 @@ public final class ServiceProcess: @unchecked Sendable {
     public var endpoint: String { fields["endpoint"] ?? "" }
     public var isRunning: Bool { process.isRunning }
 
-    /// Starts `executable` with `arguments` and waits for its ready line.
+    /// Starts `executable` with `arguments` and waits for its ready line;
+    /// its stderr is appended to `standardError` when given (else inherited).
     public init(
         _ executable: String, _ arguments: [String], environment: [String: String] = [:],
-        readyTimeout: Duration = .seconds(20)
+        readyTimeout: Duration = .seconds(20), standardError: String? = nil
     ) throws {
         self.executable = executable
         // An absolute path runs as it is (e.g. `ip netns exec` wrapping a service).
@@ -40,6 +41,14 @@ public final class ServiceProcess: @unchecked Sendable {
         process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         let pipe = Pipe()
         process.standardOutput = pipe
+        if let standardError {
+            FileManager.default.createFile(atPath: standardError, contents: nil)
+            guard let handle = FileHandle(forWritingAtPath: standardError) else {
+                throw Failure(description: "cannot write \(standardError)")
+            }
+            handle.seekToEndOfFile()
+            process.standardError = handle
+        }
         try process.run()
         LaunchedProcesses.shared.add(process.processIdentifier)
         output.startReading(pipe.fileHandleForReading)
