@@ -183,6 +183,24 @@ import Testing
         }
     }
 
+    /// Traces (docs/ARCHITECTURE.md "Traces"): the W3C codec and the JSON-lines
+    /// exporter live in AtRestTracing alone (libraries use swift-distributed-tracing's
+    /// vendor-neutral API); every service links the tracer through
+    /// AtRestServiceKit; the contract and the client library link none.
+    @Test func theTracerIsOneTargetThatServicesLinkAndClientsDoNot() throws {
+        let text = try String(contentsOf: Self.root.appendingPathComponent("Package.swift"), encoding: .utf8)
+        let pattern = try NSRegularExpression(pattern: #"\.(?:target|executableTarget|testTarget)\(\s*name:\s*"([^"]+)"[^)]*?\bw3cTraceContext\b"#)
+        let codecUsers = pattern.matches(in: text, range: NSRange(text.startIndex..., in: text))
+            .map { String(text[Range($0.range(at: 1), in: text)!]) }
+        #expect(codecUsers == ["AtRestTracing"])
+        for executable in ["atrest-frontdoor", "atrest-worker", "atrest-keyvault", "atrest-identity", "atrest-nbd", "atrest"] {
+            #expect(try links(executable).contains("AtRestTracing"), "\(executable) cannot trace")
+        }
+        for target in ["AtRestWire", "AtRestClient", "AtRestTokens", "AtRestCrypto"] {
+            #expect(try !links(target).contains("AtRestTracing"), "\(target) links the tracer")
+        }
+    }
+
     @Test func noModuleImportsAModuleItDoesNotDeclare() throws {
         for target in manifest.targets.values where target.kind != .systemLibrary {
             let undeclared = try manifest.imports(of: target).subtracting(target.dependencies).subtracting([target.name])
