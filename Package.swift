@@ -8,6 +8,8 @@ import PackageDescription
 let argumentParser = Target.Dependency.product(name: "ArgumentParser", package: "swift-argument-parser")
 let logging = Target.Dependency.product(name: "Logging", package: "swift-log")
 let serviceLifecycle = Target.Dependency.product(name: "ServiceLifecycle", package: "swift-service-lifecycle")
+let prometheus = Target.Dependency.product(name: "Prometheus", package: "swift-prometheus")
+let coreMetrics = Target.Dependency.product(name: "CoreMetrics", package: "swift-metrics")
 
 let package = Package(
     name: "AtRest",
@@ -34,6 +36,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        // Metrics (docs/ARCHITECTURE.md "Metrics"): swift-metrics' API, exported by swift-prometheus (+ swift-atomics; no NIO).
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     ],
     targets: [
         // --- C libraries: the only targets whose users touch C pointers. ---
@@ -118,7 +123,7 @@ let package = Package(
         .target(
             name: "AtRestKeyVault",
             dependencies: ["AtRestCrypto", "AtRestWire", "AtRestTokens", "AtRestLocalState", "CKeyProviderABI",
-                           "AtRestMessaging", "AtRestClient", "AtRestRuntime", "AtRestStatus", serviceLifecycle, logging]),
+                           "AtRestMessaging", "AtRestClient", "AtRestRuntime", "AtRestStatus", "AtRestMetrics", prometheus, serviceLifecycle, logging]),
 
         // Typed clients (identity, vault) over RPCClient + bearer token: the CLI, services, tests.
         .target(
@@ -127,18 +132,21 @@ let package = Package(
         // Glue every service executable shares: start-up (ProcessStart), CURVE key files and flags.
         .target(
             name: "AtRestServiceKit",
-            dependencies: ["AtRestMessaging", "AtRestRuntime", "AtRestCrypto", argumentParser]),
+            dependencies: ["AtRestMessaging", "AtRestRuntime", "AtRestCrypto", "AtRestMetrics", "AtRestSockets", argumentParser, logging, serviceLifecycle]),
 
         // Operator status: `atrest.v1.Status/Get` on every service, calls counted, call id in logs.
-        .target(name: "AtRestStatus", dependencies: ["AtRestCrypto", "AtRestWire", "AtRestMessaging", "AtRestRuntime"]),
+        .target(name: "AtRestStatus", dependencies: ["AtRestCrypto", "AtRestWire", "AtRestMessaging", "AtRestRuntime", "AtRestMetrics"]),
+        // Metrics and health (`--metrics-listen`): the process's Prometheus registry, call metrics, and a minimal
+        // HTTP/1.1 GET responder for /metrics, /healthz, /readyz on AtRestSockets' listener, as a ServiceLifecycle service.
+        .target(name: "AtRestMetrics", dependencies: ["AtRestSockets", prometheus, coreMetrics, logging, serviceLifecycle]),
 
         // --- Data path: crypto workers and the front door (docs/DATA-PATH.md). ---
         .target(
             name: "AtRestCryptoWorker",
-            dependencies: ["AtRestCrypto", "AtRestWire", "AtRestMessaging", "AtRestStorage", "AtRestBackends", "AtRestTokens", "AtRestClient", "AtRestStatus", "AtRestLocalState", "AtRestRuntime", logging, serviceLifecycle]),
+            dependencies: ["AtRestCrypto", "AtRestWire", "AtRestMessaging", "AtRestStorage", "AtRestBackends", "AtRestTokens", "AtRestClient", "AtRestStatus", "AtRestLocalState", "AtRestRuntime", "AtRestMetrics", logging, serviceLifecycle]),
         .target(
             name: "AtRestFrontDoor",
-            dependencies: ["AtRestCrypto", "AtRestWire", "AtRestMessaging", "AtRestTokens", "AtRestLoginGate", "AtRestClient", "AtRestStatus", "AtRestRuntime", "AtRestLocalState", "AtRestStorage", logging, serviceLifecycle]),
+            dependencies: ["AtRestCrypto", "AtRestWire", "AtRestMessaging", "AtRestTokens", "AtRestLoginGate", "AtRestClient", "AtRestStatus", "AtRestRuntime", "AtRestLocalState", "AtRestStorage", "AtRestMetrics", prometheus, logging, serviceLifecycle]),
 
         .executableTarget(
             name: "atrest-frontdoor",
@@ -197,7 +205,7 @@ let package = Package(
         .executableTarget(
             name: "atrest-nbd",
             dependencies: ["AtRestNBDGateway", "AtRestNBD", "AtRestSockets", "AtRestClient", "AtRestWire", "AtRestRuntime", "AtRestServiceKit",
-                           argumentParser, logging]),
+                           "AtRestStatus", "AtRestMetrics", argumentParser, logging]),
         // A local directory mounted through FUSE, unchanged (docs/OPERATIONS.md "FUSE passthrough").
         .executableTarget(
             name: "atrest-fuse-passthrough",

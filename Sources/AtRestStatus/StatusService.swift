@@ -27,15 +27,18 @@ public struct StatusService: RPCService {
         }
         let callID = request.header.metadata[Self.callIDKey] ?? Hex.encode(request.header.callID)
         return try await CallLog.$callID.withValue(callID) {
+            let started = ContinuousClock.now
+            let requestBytes = request.body.count + request.parts.reduce(0) { $0 + $1.count }
             do {
                 let response = try await inner.handle(request)
-                status.record(method: method, code: .ok)
+                status.record(method: method, code: .ok, duration: ContinuousClock.now - started, requestBytes: requestBytes,
+                              responseBytes: response.body.count + response.parts.reduce(0) { $0 + $1.count })
                 return response
             } catch let failure as RPCStatus {
-                status.record(method: method, code: failure.code)
+                status.record(method: method, code: failure.code, duration: ContinuousClock.now - started, requestBytes: requestBytes)
                 throw failure
             } catch {
-                status.record(method: method, code: .internal)
+                status.record(method: method, code: .internal, duration: ContinuousClock.now - started, requestBytes: requestBytes)
                 throw error
             }
         }
