@@ -251,6 +251,7 @@ let package = Package(
                 "AtRestStatus",
                 "AtRestMessaging", "AtRestWire", "AtRestTesting", "AtRestStorage", "AtRestCrypto", "AtRestClient",
                 "AtRestIdentity", "AtRestTokens", "AtRestKeyVault", "AtRestServiceKit", "AtRestRados", "AtRestTestTraits", "AtRestBackends",
+                "AtRestSockets",
             ]),
     ]
 )
