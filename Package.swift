@@ -218,7 +218,7 @@ let package = Package(
         // --- Tests. ---
         .testTarget(name: "AtRestWireTests", dependencies: ["AtRestWire"]),
         .testTarget(name: "AtRestCryptoTests", dependencies: ["AtRestCrypto"]),
-        .testTarget(name: "AtRestRuntimeTests", dependencies: ["AtRestRuntime", serviceLifecycle, logging]),
+        .testTarget(name: "AtRestRuntimeTests", dependencies: ["AtRestRuntime", "AtRestMetrics", serviceLifecycle, logging]),
         .testTarget(name: "AtRestMessagingTests", dependencies: ["AtRestMessaging", "AtRestWire"]),
         .testTarget(name: "AtRestStorageTests", dependencies: ["AtRestStorage", "AtRestSQLite", "AtRestCrypto", "AtRestBackends", "AtRestRados", "AtRestTesting", "AtRestTestTraits"]),
         .testTarget(name: "AtRestIdentityTests", dependencies: ["AtRestIdentity", "AtRestTokens", "AtRestLoginGate", "AtRestCrypto", "AtRestWire", "AtRestLocalState"]),
