@@ -170,7 +170,7 @@ let package = Package(
                 "AtRestStatus",
                 "AtRestCrypto", "AtRestWire", "AtRestMessaging", "AtRestStorage", "AtRestIdentity", "AtRestTokens",
                 "AtRestKeyVault", "AtRestRuntime", argumentParser,
-                "AtRestClient", "AtRestTesting", "AtRestRados", "AtRestSQLite", "AtRestSockets",
+                "AtRestClient", "AtRestTesting", "AtRestRados", "AtRestSQLite", "AtRestSockets", "AtRestMetrics",
             ]),
         // Echo peer for messaging tests and benchmarks: server, broker, worker.
         .executableTarget(

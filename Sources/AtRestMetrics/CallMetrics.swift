@@ -41,6 +41,7 @@ public final class CallMetrics: Sendable {
 
     /// Records one finished call; `code` is the gRPC code's name (e.g. "OK").
     public func record(method: String, code: String, duration: Duration, requestBytes: Int, responseBytes: Int) {
+        guard metrics.isEnabled else { return }
         let (perMethod, calls) = state.withLock { state -> (PerMethod, Counter) in
             let label = Self.methodLabel(method, unimplemented: code == "UNIMPLEMENTED",
                                          known: state.methods.count, isKnown: state.methods[method] != nil)

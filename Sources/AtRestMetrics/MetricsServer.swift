@@ -31,6 +31,7 @@ public final class MetricsServer: Service, Sendable {
         self.metrics = metrics
         self.readiness = readiness
         self.logger = logger
+        metrics.enable()
         metrics.bootstrapMetricsSystem()
         ProcessCollector.register(on: metrics)
     }

@@ -16,8 +16,16 @@ public final class ProcessMetrics: Sendable {
     public let registry = PrometheusCollectorRegistry()
     private let collectors = Mutex<[@Sendable () async -> Void]>([])
     private let bootstrapped = Atomic<Bool>(false)
+    private let enabled = Atomic<Bool>(false)
 
     public init() {}
+
+    /// Whether anything reads these metrics (a `MetricsServer` serves them, or
+    /// a test asked): recorders that run per call (`CallMetrics`) do nothing
+    /// until then, so a service without `--metrics-listen` pays one atomic load.
+    public var isEnabled: Bool { enabled.load(ordering: .relaxed) }
+
+    public func enable() { enabled.store(true, ordering: .relaxed) }
 
     /// Adds a function that refreshes gauges from live state before each scrape.
     public func addCollector(_ collect: @escaping @Sendable () async -> Void) {

@@ -44,6 +44,9 @@ import Testing
     @Test func methodsAreBoundedAndCounted() async {
         let metrics = ProcessMetrics()
         let calls = CallMetrics(metrics: metrics)
+        calls.record(method: "atrest.v1.Blob/Put", code: "OK", duration: .milliseconds(1), requestBytes: 1, responseBytes: 1)
+        #expect(!String(decoding: await metrics.exposition(), as: UTF8.self).contains("atrest_rpc_calls_total"), "recorded while nothing reads")
+        metrics.enable()
         calls.record(method: "atrest.v1.Blob/Put", code: "OK", duration: .milliseconds(2), requestBytes: 100, responseBytes: 10)
         calls.record(method: "atrest.v1.Blob/Put", code: "OK", duration: .milliseconds(3), requestBytes: 50, responseBytes: 0)
         // A client making up methods: UNIMPLEMENTED is "unknown", and past the cap the rest are "other".

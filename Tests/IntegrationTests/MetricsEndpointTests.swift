@@ -116,6 +116,10 @@ import Testing
         #expect(try await HTTP.waitFor(address, "/healthz", status: 200).body == "ok\n")
         // The service itself never noticed: it still serves its RPC endpoint.
         _ = try await cluster.status(cluster.identity.endpoint)
+        // A graceful stop does not wait for a client that sends nothing: the listener closes its connections.
+        let lingering = try await TCPConnection.connect(host: "127.0.0.1", port: HTTP.port(address))
+        defer { lingering.close() }
+        #expect(cluster.identity.terminate() == 0)
     }
 
     func requirePrometheusClient() throws {
