@@ -10,6 +10,8 @@ let logging = Target.Dependency.product(name: "Logging", package: "swift-log")
 let serviceLifecycle = Target.Dependency.product(name: "ServiceLifecycle", package: "swift-service-lifecycle")
 let tracing = Target.Dependency.product(name: "Tracing", package: "swift-distributed-tracing")
 let w3cTraceContext = Target.Dependency.product(name: "W3CTraceContext", package: "swift-w3c-trace-context")
+let prometheus = Target.Dependency.product(name: "Prometheus", package: "swift-prometheus")
+let coreMetrics = Target.Dependency.product(name: "CoreMetrics", package: "swift-metrics")
 
 let package = Package(
     name: "AtRest",
@@ -39,6 +41,9 @@ let package = Package(
         // Traces (docs/ARCHITECTURE.md "Traces"): the vendor-neutral API and the W3C traceparent codec, no exporter package.
         .package(url: "https://github.com/apple/swift-distributed-tracing", exact: "1.7.3"),
         .package(url: "https://github.com/swift-otel/swift-w3c-trace-context", exact: "1.0.0"),
+        // Metrics (docs/ARCHITECTURE.md "Metrics"): swift-metrics' API, exported by swift-prometheus (+ swift-atomics; no NIO).
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     ],
     targets: [
         // --- C libraries: the only targets whose users touch C pointers. ---
@@ -125,7 +130,7 @@ let package = Package(
         .target(
             name: "AtRestKeyVault",
             dependencies: ["AtRestCrypto", "AtRestWire", "AtRestTokens", "AtRestLocalState", "CKeyProviderABI",
-                           "AtRestMessaging", "AtRestClient", "AtRestRuntime", "AtRestStatus", serviceLifecycle, logging, tracing]),
+                           "AtRestMessaging", "AtRestClient", "AtRestRuntime", "AtRestStatus", "AtRestMetrics", prometheus, serviceLifecycle, logging, tracing]),
 
         // Typed clients (identity, vault) over RPCClient + bearer token: the CLI, services, tests.
         .target(
@@ -134,18 +139,21 @@ let package = Package(
         // Glue every service executable shares: start-up (ProcessStart), CURVE key files and flags.
         .target(
             name: "AtRestServiceKit",
-            dependencies: ["AtRestMessaging", "AtRestRuntime", "AtRestCrypto", "AtRestTracing", argumentParser]),
+            dependencies: ["AtRestMessaging", "AtRestRuntime", "AtRestCrypto", "AtRestMetrics", "AtRestSockets", "AtRestTracing", argumentParser, logging, serviceLifecycle]),
 
         // Operator status: `atrest.v1.Status/Get` on every service, calls counted, call id in logs.
-        .target(name: "AtRestStatus", dependencies: ["AtRestCrypto", "AtRestWire", "AtRestMessaging", "AtRestRuntime", "AtRestTracing", logging]),
+        .target(name: "AtRestStatus", dependencies: ["AtRestCrypto", "AtRestWire", "AtRestMessaging", "AtRestRuntime", "AtRestMetrics", "AtRestTracing", logging]),
+        // Metrics and health (`--metrics-listen`): the process's Prometheus registry, call metrics, and a minimal
+        // HTTP/1.1 GET responder for /metrics, /healthz, /readyz on AtRestSockets' listener, as a ServiceLifecycle service.
+        .target(name: "AtRestMetrics", dependencies: ["AtRestSockets", prometheus, coreMetrics, logging, serviceLifecycle]),
 
         // --- Data path: crypto workers and the front door (docs/DATA-PATH.md). ---
         .target(
             name: "AtRestCryptoWorker",
-            dependencies: ["AtRestCrypto", "AtRestWire", "AtRestMessaging", "AtRestStorage", "AtRestBackends", "AtRestTokens", "AtRestClient", "AtRestStatus", "AtRestLocalState", "AtRestRuntime", logging, serviceLifecycle, tracing]),
+            dependencies: ["AtRestCrypto", "AtRestWire", "AtRestMessaging", "AtRestStorage", "AtRestBackends", "AtRestTokens", "AtRestClient", "AtRestStatus", "AtRestLocalState", "AtRestRuntime", "AtRestMetrics", logging, serviceLifecycle, tracing]),
         .target(
             name: "AtRestFrontDoor",
-            dependencies: ["AtRestCrypto", "AtRestWire", "AtRestMessaging", "AtRestTokens", "AtRestLoginGate", "AtRestClient", "AtRestStatus", "AtRestRuntime", "AtRestLocalState", "AtRestStorage", "AtRestTracing", logging, serviceLifecycle]),
+            dependencies: ["AtRestCrypto", "AtRestWire", "AtRestMessaging", "AtRestTokens", "AtRestLoginGate", "AtRestClient", "AtRestStatus", "AtRestRuntime", "AtRestLocalState", "AtRestStorage", "AtRestMetrics", "AtRestTracing", prometheus, logging, serviceLifecycle]),
 
         .executableTarget(
             name: "atrest-frontdoor",
@@ -169,7 +177,7 @@ let package = Package(
                 "AtRestStatus",
                 "AtRestCrypto", "AtRestWire", "AtRestMessaging", "AtRestStorage", "AtRestIdentity", "AtRestTokens",
                 "AtRestKeyVault", "AtRestRuntime", argumentParser,
-                "AtRestClient", "AtRestTesting", "AtRestRados", "AtRestSQLite", "AtRestSockets",
+                "AtRestClient", "AtRestTesting", "AtRestRados", "AtRestSQLite", "AtRestSockets", "AtRestMetrics",
             ]),
         // Echo peer for messaging tests and benchmarks: server, broker, worker.
         .executableTarget(
@@ -204,7 +212,7 @@ let package = Package(
         .executableTarget(
             name: "atrest-nbd",
             dependencies: ["AtRestNBDGateway", "AtRestNBD", "AtRestSockets", "AtRestClient", "AtRestWire", "AtRestRuntime", "AtRestServiceKit",
-                           argumentParser, logging]),
+                           "AtRestStatus", "AtRestMetrics", argumentParser, logging]),
         // A local directory mounted through FUSE, unchanged (docs/OPERATIONS.md "FUSE passthrough").
         .executableTarget(
             name: "atrest-fuse-passthrough",
@@ -217,7 +225,7 @@ let package = Package(
         // --- Tests. ---
         .testTarget(name: "AtRestWireTests", dependencies: ["AtRestWire"]),
         .testTarget(name: "AtRestCryptoTests", dependencies: ["AtRestCrypto"]),
-        .testTarget(name: "AtRestRuntimeTests", dependencies: ["AtRestRuntime", "AtRestTracing", serviceLifecycle, logging, tracing]),
+        .testTarget(name: "AtRestRuntimeTests", dependencies: ["AtRestRuntime", "AtRestMetrics", "AtRestTracing", serviceLifecycle, logging, tracing]),
         .testTarget(name: "AtRestMessagingTests", dependencies: ["AtRestMessaging", "AtRestWire"]),
         .testTarget(name: "AtRestStorageTests", dependencies: ["AtRestStorage", "AtRestSQLite", "AtRestCrypto", "AtRestBackends", "AtRestRados", "AtRestTesting", "AtRestTestTraits"]),
         .testTarget(name: "AtRestIdentityTests", dependencies: ["AtRestIdentity", "AtRestTokens", "AtRestLoginGate", "AtRestCrypto", "AtRestWire", "AtRestLocalState"]),
@@ -250,6 +258,7 @@ let package = Package(
                 "AtRestStatus",
                 "AtRestMessaging", "AtRestWire", "AtRestTesting", "AtRestStorage", "AtRestCrypto", "AtRestClient",
                 "AtRestIdentity", "AtRestTokens", "AtRestKeyVault", "AtRestServiceKit", "AtRestRados", "AtRestTestTraits", "AtRestBackends",
+                "AtRestSockets",
             ]),
     ]
 )

@@ -6,6 +6,9 @@ exists in that executable's --help; every executable and plug-in they name is
 built and copied by the Dockerfile; every port bound is exposed and every port
 exposed is bound; every path used is on a volume of that service; named
 volumes are declared; workers can be scaled (no fixed name, no host port).
+Monitoring: Prometheus scrapes each service on the --metrics-listen port its
+role binds, its alert rules and the Grafana dashboard use only metrics listed
+in docs/OPERATIONS.md, and every file they mount exists.
 
 usage: check_compose.py BIN_DIR     (BIN_DIR: the built executables, e.g. .build/debug)
 Prints one line per check and 'N passed, N failed'; exit 1 on any failure.
@@ -30,7 +33,9 @@ compose = yaml.safe_load(text("compose.yaml"))
 entry, health, dockerfile = text("entrypoint.sh"), text("healthcheck.sh"), text("Dockerfile")
 package = open(os.path.join(here, "..", "Package.swift")).read()
 services = compose.get("services", {})
-check(set(services) == {"init", "identity", "vault", "frontdoor", "worker"}, "compose runs init, identity, vault, frontdoor, worker")
+monitoring = {"prometheus", "grafana"}
+check(set(services) == {"init", "identity", "vault", "frontdoor", "worker"} | monitoring,
+      "compose runs init, identity, vault, frontdoor, worker, prometheus, grafana")
 
 help_cache = {}
 def flags_of(command):
@@ -41,7 +46,9 @@ def flags_of(command):
 
 # Role blocks of the entrypoint: `name)` ... `;;`
 roles = dict(re.findall(r"^(\w+)\)\n(.*?)^  ;;", entry, re.S | re.M))
+metrics_ports = {}
 for name, svc in services.items():
+    if name in monitoring: continue
     role = (svc.get("command") or [None])[0]
     check(role in roles, f"{name}: role '{role}' exists in entrypoint.sh")
     block = roles.get(role, "")
@@ -59,6 +66,10 @@ for name, svc in services.items():
             check(flag in known, f"{name}: {exe} takes {flag}")
         # Ports: bound ones are exposed (or published); exposed ones are bound.
         bound = set(re.findall(r"tcp://0\.0\.0\.0:(\d+)", args))
+        metrics = re.findall(r"--metrics-listen 0\.0\.0\.0:(\d+)", args)
+        check(len(metrics) == 1, f"{name}: serves metrics and health (--metrics-listen 0.0.0.0:PORT)")
+        metrics_ports[name] = metrics[0] if metrics else None
+        bound |= set(metrics)
         exposed = {str(p) for p in svc.get("expose", [])} | {str(p).split(":")[-1] for p in svc.get("ports", [])}
         check(bound == exposed, f"{name}: ports bound {sorted(bound)} == exposed/published {sorted(exposed)}")
         # Paths: data directories, keys and credentials are on this service's volumes.
@@ -100,5 +111,41 @@ check(re.search(r"FROM swift:6[.\d]*-bookworm AS build", dockerfile) is not None
 for lib in ["libzmq5", "libprotobuf-c1", "libssl3"]:
     check(lib in dockerfile, f"runtime installs {lib}")
 check("/usr/lib/swift/linux" in dockerfile, "runtime has the Swift runtime libraries")
+
+# Monitoring: Prometheus scrapes every role on its metrics port; alerts and dashboard use documented metrics.
+prometheus = yaml.safe_load(text("prometheus.yml"))
+targets = {}
+for job in prometheus.get("scrape_configs", []):
+    for static in job.get("static_configs", []):
+        for target in static.get("targets", []):
+            host, port = target.rsplit(":", 1)
+            targets[host] = port
+    for sd in job.get("dns_sd_configs", []):
+        for host in sd.get("names", []):
+            targets[host] = str(sd.get("port"))
+for name in ["identity", "vault", "frontdoor", "worker"]:
+    check(name in targets and targets[name] == metrics_ports.get(name), f"prometheus scrapes {name} on its metrics port {metrics_ports.get(name)}")
+check(prometheus.get("rule_files") == ["/etc/prometheus/alerts.yml"], "prometheus loads the alert rules")
+for name in sorted(monitoring):
+    for v in services[name].get("volumes", []):
+        source = v.split(":")[0]
+        if source.startswith("./"):
+            check(os.path.exists(os.path.join(here, source)), f"{name}: mounted {source} exists")
+        else:
+            check(source in (compose.get("volumes") or {}), f"{name}: volume '{source}' is declared")
+    for port in services[name].get("ports", []):
+        check(str(port).startswith("127.0.0.1:"), f"{name}: host port {port} on loopback only")
+alerts = yaml.safe_load(text("alerts.yml"))
+rules = [r for g in alerts.get("groups", []) for r in g.get("rules", [])]
+check({r.get("alert") for r in rules} == {"AtRestWorkersGone", "AtRestKeyDenialsSpiking", "AtRestFsyncSlow"},
+      "alerts: workers gone, key denials spiking, fsync latency")
+import json
+dashboard = json.loads(text("grafana/atrest-dashboard.json"))
+exprs = [r["expr"] for r in rules] + [t["expr"] for p in dashboard.get("panels", []) for t in p.get("targets", [])]
+check(len(dashboard.get("panels", [])) >= 8, "the Grafana dashboard has its panels")
+operations = open(os.path.join(here, "..", "docs", "OPERATIONS.md")).read()
+documented = set(re.findall(r"`(atrest_[a-z_]+)`", operations))
+for metric in sorted({re.sub(r"_(bucket|sum|count)$", "", m) for e in exprs for m in re.findall(r"atrest_[a-z_]+", e)}):
+    check(metric in documented, f"monitoring uses {metric}, listed in docs/OPERATIONS.md")
 print(f"{passed} passed, {failed} failed")
 sys.exit(1 if failed else 0)

@@ -3,6 +3,8 @@
 # CURVE is on for every link: `init` writes one key pair per service (and one
 # shared by all workers, one for operators/health checks) into /keys on its
 # first run, plus the allow lists; every later start reads them from there.
+# Metrics and health (--metrics-listen) listen on the compose network only
+# (expose, no host port): Prometheus scrapes them there (docker/prometheus.yml).
 # Service principals' secrets come from the identity service's credentials
 # directory, shared read-only as the `credentials` volume.
 set -eu
@@ -31,6 +33,7 @@ identity)
     --data-dir /data/identity \
     --service-principal frontdoor --service-principal worker --service-principal keyvault \
     --curve-secret-key-file "$KEYS/identity.key" --curve-allow-file "$KEYS/identity.allow" \
+    --metrics-listen 0.0.0.0:9467 \
     "$@"
   ;;
 vault)
@@ -42,6 +45,7 @@ vault)
     --credentials-file "$CRED/keyvault.secret" \
     --curve-secret-key-file "$KEYS/vault.key" --curve-allow-file "$KEYS/vault.allow" \
     --curve-key-file "$KEYS/vault.key" --identity-server-key="$(pub identity)" \
+    --metrics-listen 0.0.0.0:9466 \
     "$@"
   ;;
 frontdoor)
@@ -54,6 +58,7 @@ frontdoor)
     --workers-curve-allow-file "$KEYS/workers.allow" \
     --curve-key-file "$KEYS/frontdoor.key" \
     --identity-server-key="$(pub identity)" --vault-server-key="$(pub vault)" \
+    --metrics-listen 0.0.0.0:9464 \
     "$@"
   ;;
 worker)
@@ -66,6 +71,7 @@ worker)
     --status-endpoint tcp://127.0.0.1:7430 \
     --curve-key-file "$KEYS/worker.key" \
     --frontdoor-server-key="$(pub frontdoor)" --identity-server-key="$(pub identity)" --vault-server-key="$(pub vault)" \
+    --metrics-listen 0.0.0.0:9465 \
     "$@"
   ;;
 *)

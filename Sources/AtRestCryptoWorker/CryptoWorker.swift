@@ -25,7 +25,15 @@ public final class CryptoWorker: Sendable {
     private let events: EventSubscriber<KeyEvent>?
     private let eventTask: Task<Void, Never>?
 
+    /// The vault this worker unwraps with, and the local store directory (nil with RADOS): `/readyz`.
+    let vaultClient: RPCClient
+    let localDirectory: String?
+    let credit: Int
+
     public init(configuration: Configuration, keyVault: AccountKeyVault, stores: ObjectStores) throws {
+        vaultClient = keyVault.vault
+        localDirectory = configuration.storage.kind == .local ? configuration.dataDirectory : nil
+        credit = configuration.credit
         frontDoorWorkers = configuration.frontDoorWorkers
         workerID = configuration.workerID
         self.stores = stores

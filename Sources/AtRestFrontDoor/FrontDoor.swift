@@ -18,8 +18,8 @@ public final class FrontDoor: Sendable {
     public let status: ServiceStatus
     public let accounts: AccountManager
     public let registry: AccountRegistry
-    private let identity: RPCClient
-    private let vault: RPCClient
+    let identity: RPCClient
+    let vault: RPCClient
     private let events: EventSubscriber<KeyEvent>?
     private let eventTask: Task<Void, Never>?
     private let memoryTask: Task<Void, Never>

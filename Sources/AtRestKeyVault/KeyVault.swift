@@ -103,11 +103,13 @@ public final class KeyVault: Sendable {
         } catch {
             let text = detail.isEmpty ? error.message : detail + ": " + error.message
             _ = try? audit.append(entry(operation, key, caller, callID, result: error.code.rawValue, detail: text), anchorNow: anchor)
+            VaultMetrics.record(operation: operation, provider: providerLabel(key.provider), result: error.code.rawValue)
             throw error
         }
         var ref = key
         ref.version = version(result)
         try audit.append(entry(operation, ref, caller, callID, result: "ok", detail: detail), anchorNow: anchor)
+        VaultMetrics.record(operation: operation, provider: providerLabel(key.provider), result: "ok")
         return result
     }
 

@@ -23,16 +23,9 @@ public struct NBDGatewayService: Service {
 /// "HOST:PORT" or "[IPv6]:PORT" as a host and port.
 public enum ListenAddress {
     public static func parse(_ text: String) throws(NBDGatewayError) -> (host: String, port: UInt16) {
-        guard let colon = text.lastIndex(of: ":"), let port = UInt16(text[text.index(after: colon)...]) else {
-            throw NBDGatewayError("listen address '\(text)' is not HOST:PORT")
-        }
-        var host = String(text[..<colon])
-        if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
-        guard !host.isEmpty else { throw NBDGatewayError("listen address '\(text)' has no host") }
-        return (host, port)
+        guard let address = HostPort.parse(text) else { throw NBDGatewayError("listen address '\(text)' is not HOST:PORT") }
+        return address
     }
 
-    public static func format(host: String, port: UInt16) -> String {
-        host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)"
-    }
+    public static func format(host: String, port: UInt16) -> String { HostPort.format(host: host, port: port) }
 }

@@ -1,5 +1,9 @@
 import ArgumentParser
+import AtRestMetrics
 import AtRestRuntime
+import AtRestSockets
+import Logging
+import ServiceLifecycle
 
 /// The observability flags every long-running AtRest executable takes
 /// (atrest-frontdoor, -worker, -keyvault, -identity, -nbd, `atrest mount`):
@@ -29,6 +33,7 @@ public struct ObservabilityOptions: ParsableArguments {
     public init() {}
 
     public func validate() throws {
+        _ = try metricsEndpoint()
         guard traceSampleRatio >= 0, traceSampleRatio <= 1 else {
             throw ValidationError("--trace-sample-ratio must be between 0 and 1, not \(traceSampleRatio)")
         }
@@ -37,29 +42,32 @@ public struct ObservabilityOptions: ParsableArguments {
     /// `--metrics-listen` as a numeric host and a port; nil when the flag is absent.
     public func metricsEndpoint() throws -> (host: String, port: UInt16)? {
         guard let metricsListen else { return nil }
-        return try Self.parseHostPort(metricsListen, flag: "--metrics-listen")
-    }
-
-    /// "HOST:PORT" or "[IPv6]:PORT" as a host and a port.
-    public static func parseHostPort(_ text: String, flag: String) throws -> (host: String, port: UInt16) {
-        var host: Substring
-        let portText: Substring
-        if text.hasPrefix("["), let close = text.firstIndex(of: "]") {
-            host = text[text.index(after: text.startIndex)..<close]
-            let rest = text[text.index(after: close)...]
-            guard rest.hasPrefix(":") else { throw ValidationError("\(flag) '\(text)' is not HOST:PORT") }
-            portText = rest.dropFirst()
-        } else {
-            guard let colon = text.lastIndex(of: ":") else { throw ValidationError("\(flag) '\(text)' is not HOST:PORT") }
-            host = text[..<colon]
-            portText = text[text.index(after: colon)...]
+        guard let address = HostPort.parse(metricsListen) else {
+            throw ValidationError("--metrics-listen '\(metricsListen)' is not HOST:PORT (e.g. 127.0.0.1:9464)")
         }
-        if host.isEmpty { host = "127.0.0.1" }
-        guard let port = UInt16(portText) else {
-            throw ValidationError("\(flag) '\(text)': the port must be a number from 0 to 65535")
-        }
-        return (String(host), port)
+        return address
     }
 }
 
 extension LogSetup.Format: ExpressibleByArgument {}
+
+extension ObservabilityOptions {
+    /// The metrics and health listener of `--metrics-listen`, bound now (a bad
+    /// or busy address fails start-up); nil when the flag is absent.
+    public func metricsServer(logger: Logger, readiness: @escaping Readiness = { [] }) throws -> MetricsServer? {
+        guard let (host, port) = try metricsEndpoint() else { return nil }
+        do {
+            return try MetricsServer(host: host, port: port, readiness: readiness, logger: logger)
+        } catch {
+            throw ValidationError("--metrics-listen \(metricsListen ?? ""): \(error)")
+        }
+    }
+}
+
+extension Optional where Wrapped == MetricsServer {
+    /// The listener as services of the `ServiceGroup` (none when off).
+    public var services: [any Service] { map { [$0] } ?? [] }
+
+    /// " metrics=HOST:PORT" for the ready line ("" when off).
+    public var readyField: String { map { " metrics=\($0.address)" } ?? "" }
+}

@@ -219,6 +219,38 @@ public final class TCPConnection: Sendable {
         }
     }
 
+    /// What the peer has sent, 1 to `maxCount` bytes (blocks until some
+    /// arrive); `.endOfStream` once the peer closed, EAGAIN as `.system`
+    /// when a receive timeout (`setTimeouts`) ran out.
+    public func readSome(maxCount: Int) async throws -> [UInt8] {
+        precondition(maxCount > 0)
+        let handle = self.handle
+        return try await withCheckedThrowingContinuation { continuation in
+            readQueue.async {
+                continuation.resume(with: Result {
+                    var bytes = [UInt8](repeating: 0, count: maxCount)
+                    while true {
+                        let got = bytes.withUnsafeMutableBytes { recv(handle.fd, $0.baseAddress!, maxCount, 0) }
+                        if got > 0 { return Array(bytes[..<got]) }
+                        if got == 0 { throw SocketError("read", handle.shutDown ? .closed : .endOfStream) }
+                        if Glibc.errno == EINTR { continue }
+                        throw SocketError.errno("read")
+                    }
+                })
+            }
+        }
+    }
+
+    /// Bounds every later blocking read and write to `seconds` (SO_RCVTIMEO,
+    /// SO_SNDTIMEO): one that waits longer fails with EAGAIN, so a peer that
+    /// stalls cannot hold a thread for ever.
+    public func setTimeouts(seconds: Int) {
+        var value = timeval(tv_sec: seconds, tv_usec: 0)
+        for option in [SO_RCVTIMEO, SO_SNDTIMEO] {
+            _ = setsockopt(handle.fd, SOL_SOCKET, option, &value, socklen_t(MemoryLayout<timeval>.size))
+        }
+    }
+
     /// All of `bytes`, or an error (the peer gone: EPIPE/ECONNRESET; no SIGPIPE).
     public func writeAll(_ bytes: [UInt8]) async throws {
         if bytes.isEmpty { return }

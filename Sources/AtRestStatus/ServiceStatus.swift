@@ -1,3 +1,4 @@
+import AtRestMetrics
 import AtRestWire
 import Foundation
 import Synchronization
@@ -15,17 +16,22 @@ public final class ServiceStatus: Sendable {
     private let calls = Mutex<[String: UInt64]>([:])
     private let extra = Mutex<Figures?>(nil)
 
-    public init(service: String, instance: String = ProcessInfo.processInfo.hostName) {
+    public init(service: String, instance: String = ProcessInfo.processInfo.hostName, callMetrics: CallMetrics = CallMetrics()) {
         self.service = service
         self.instance = instance
+        self.callMetrics = callMetrics
     }
 
     /// Service-specific figures, set once the parts they read exist.
     public func setFigures(_ figures: @escaping Figures) { extra.withLock { $0 = figures } }
 
-    /// Counts one finished call.
-    public func record(method: String, code: StatusCode) {
+    /// The same calls as Prometheus metrics (`--metrics-listen`).
+    public let callMetrics: CallMetrics
+
+    /// Counts one finished call, for `atrest status` and for /metrics alike.
+    public func record(method: String, code: StatusCode, duration: Duration = .zero, requestBytes: Int = 0, responseBytes: Int = 0) {
         calls.withLock { $0["\(method) \(code)", default: 0] += 1 }
+        callMetrics.record(method: method, code: "\(code)", duration: duration, requestBytes: requestBytes, responseBytes: responseBytes)
     }
 
     /// Calls counted so far, keyed "<method> <STATUS_CODE>".
@@ -65,16 +71,5 @@ public enum AtRestVersion {
     public static let current = "0.1.0"
 }
 
-/// VmRSS and VmHWM of this process from /proc/self/status, KiB.
-public enum ProcessMemory {
-    public static func read(pid: String = "self") -> (rssKiB: UInt64, peakKiB: UInt64) {
-        guard let text = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8) else { return (0, 0) }
-        func field(_ name: String) -> UInt64 {
-            for line in text.split(separator: "\n") where line.hasPrefix(name + ":") {
-                return UInt64(line.dropFirst(name.count + 1).split(whereSeparator: { $0 == " " || $0 == "\t" }).first ?? "") ?? 0
-            }
-            return 0
-        }
-        return (field("VmRSS"), field("VmHWM"))
-    }
-}
+/// VmRSS and VmHWM of a process (moved to AtRestMetrics, which exports them too).
+public typealias ProcessMemory = AtRestMetrics.ProcessMemory

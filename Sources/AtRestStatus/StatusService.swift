@@ -39,14 +39,17 @@ public struct StatusService: RPCService {
         InstrumentationSystem.instrument.extract(request.header.metadata, into: &context, using: MetadataExtractor())
         return try await withSpan(method, context: context, ofKind: .server) { span in
             try await CallLog.$callID.withValue(callID) {
-                func finished(_ code: StatusCode) {
-                    status.record(method: method, code: code)
+                let started = ContinuousClock.now
+                let requestBytes = request.body.count + request.parts.reduce(0) { $0 + $1.count }
+                func finished(_ code: StatusCode, responseBytes: Int = 0) {
+                    status.record(method: method, code: code, duration: ContinuousClock.now - started, requestBytes: requestBytes,
+                                  responseBytes: responseBytes)
                     span.attributes["rpc.status_code"] = code.rawValue
                     Self.logger.debug("call done", metadata: ["method": .string(method), "code": .string(code.description)])
                 }
                 do {
                     let response = try await inner.handle(request)
-                    finished(.ok)
+                    finished(.ok, responseBytes: response.body.count + response.parts.reduce(0) { $0 + $1.count })
                     return response
                 } catch let failure as RPCStatus {
                     finished(failure.code)

@@ -158,17 +158,19 @@ final class AtomicFile {
 
     /// Makes the data durable and atomically replaces `name` in the directory.
     func commit(as name: String) throws {
-        let path = tempPath
-        try makeDurable()
-        let target = "\(directory)/\(name)"
-        let swapped = spares != nil && LinuxFileCalls.exchange(path, target)
-        if !swapped {
-            guard rename(path, target) == 0 else { throw SystemCall.error("rename", target) }
+        try StorageObservation.timed({ $0.write }) {
+            let path = tempPath
+            try makeDurable()
+            let target = "\(directory)/\(name)"
+            let swapped = spares != nil && LinuxFileCalls.exchange(path, target)
+            if !swapped {
+                guard rename(path, target) == 0 else { throw SystemCall.error("rename", target) }
+            }
+            done = true
+            close(descriptor)
+            if swapped { keepOrRemoveReplaced(at: path) }
+            try syncDirectory()
         }
-        done = true
-        close(descriptor)
-        if swapped { keepOrRemoveReplaced(at: path) }
-        if let directorySync { try directorySync.sync(directory) } else { try FileSystem.syncDirectory(directory) }
     }
 
     /// Makes the data durable, then lets `publish` give the temp file its
@@ -176,24 +178,34 @@ final class AtomicFile {
     /// then fsyncs the directory. When `publish` throws, the temp file is
     /// dropped and nothing was published.
     func commit<R>(publishing publish: (_ tempPath: String) throws -> R) throws -> R {
-        let result: R
-        do {
-            try makeDurable()
-            result = try publish(tempPath)
-        } catch {
-            abort()
-            throw error
+        try StorageObservation.timed({ $0.write }) {
+            let result: R
+            do {
+                try makeDurable()
+                result = try publish(tempPath)
+            } catch {
+                abort()
+                throw error
+            }
+            done = true
+            close(descriptor)
+            try syncDirectory()
+            return result
         }
-        done = true
-        close(descriptor)
-        if let directorySync { try directorySync.sync(directory) } else { try FileSystem.syncDirectory(directory) }
-        return result
     }
 
     private func makeDurable() throws {
         precondition(!done, "AtomicFile used after commit/abort")
         try flush()
-        try SystemCall.retrying("fdatasync", tempPath) { fdatasync(descriptor) }
+        try StorageObservation.timed({ observer in { observer.fsync("data", $0) } }) {
+            try SystemCall.retrying("fdatasync", tempPath) { fdatasync(descriptor) }
+        }
+    }
+
+    private func syncDirectory() throws {
+        try StorageObservation.timed({ observer in { observer.fsync("directory", $0) } }) {
+            if let directorySync { try directorySync.sync(directory) } else { try FileSystem.syncDirectory(directory) }
+        }
     }
 
     /// After a swap, `path` holds the replaced file: a spare if it qualifies.

@@ -92,7 +92,9 @@ final class LocalRecordMap: Sendable {
                 return group.queued
             }
             if pending.isEmpty { return }
-            let outcomes = writer.withLock { connection in Self.commit(pending.map(\.batch), map, connection) }
+            let outcomes = StorageObservation.timed({ observer in { observer.groupCommit(pending.count, $0) } }) {
+                writer.withLock { connection in Self.commit(pending.map(\.batch), map, connection) }
+            }
             for (pending, outcome) in zip(pending, outcomes) { pending.continuation.resume(with: outcome) }
         }
     }

@@ -29,10 +29,15 @@ enum BenchCluster {
 
     /// Starts the cluster under `root`, bootstraps the bench user and waits
     /// for every worker; `blobs` acts as that user.
-    static func start(workers count: Int, root: String,
-                      storage: LocalCluster.Options.Storage = .local) async throws -> (cluster: LocalCluster, blobs: BlobClient) {
+    /// With `metrics`, every service also serves `--metrics-listen 127.0.0.1:0` (the ready lines' `metrics` field).
+    static func start(workers count: Int, root: String, storage: LocalCluster.Options.Storage = .local,
+                      metrics: Bool = false) async throws -> (cluster: LocalCluster, blobs: BlobClient) {
         var options = LocalCluster.Options(root: root, binDirectory: binDirectory, workers: count, workerPrefix: "bench-w", workerCredit: 8)
         options.storage = storage
+        if metrics {
+            let listen = ["--metrics-listen", "127.0.0.1:0"]
+            options.extraArguments = [.identity: listen, .vault: listen, .frontDoor: listen, .worker: listen]
+        }
         let cluster = try LocalCluster(options)
         do {
             let admin = try await cluster.adminIdentity()

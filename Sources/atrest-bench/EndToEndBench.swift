@@ -34,6 +34,8 @@ struct EndToEndBench: AsyncParsableCommand {
     var backend = "local"
     @Option(name: .customLong("dev-osds"), help: "rados: OSDs of the ceph-dev cluster (pool size min(N, 3)).") var devOSDs = 1
     @Option(name: .customLong("dev-store"), help: "rados: memstore or bluestore.") var devStore = "memstore"
+    @Flag(help: "Only measure what --metrics-listen costs: 4 KiB puts on a cluster without it and one with it (every service scraped each second), alternating rounds.")
+    var metricsCompare = false
 
     func validate() throws {
         guard ["local", "rados"].contains(backend) else { throw ValidationError("--backend: local or rados") }
@@ -58,6 +60,7 @@ struct EndToEndBench: AsyncParsableCommand {
         // clean-up to the store measured next.
         let scratch = LocalCluster.temporaryDirectory(under: directory, "e2e")
         defer { try? FileManager.default.removeItem(atPath: scratch) }
+        if metricsCompare { return try await compareMetrics(scratch: scratch, small: small) }
         let root = "\(scratch)/baseline"
         try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
         // A new file per write, as the store writes a new file per object

@@ -69,7 +69,9 @@ struct FrontDoorCommand: AsyncParsableCommand {
             configuration.logger.info("storage", metadata: ["offered": "\(pools.classes.all.map(\.description).joined(separator: ", "))"])
         }
         let frontDoor = try await FrontDoor(configuration: configuration)
-        try await ServiceMain.run([frontDoor], ready: frontDoor.readyLine, logger: configuration.logger)
+        let metrics = try observability.metricsServer(logger: configuration.logger) { await frontDoor.readiness() }
+        if metrics != nil { frontDoor.exportMetrics() }
+        try await ServiceMain.run([frontDoor] + metrics.services, ready: frontDoor.readyLine + metrics.readyField, logger: configuration.logger)
     }
 
     func configuration() throws -> FrontDoorConfiguration {

@@ -46,7 +46,9 @@ struct IdentityCommand: AsyncParsableCommand {
         ProcessStart.service("atrest-identity", logLevel: logLevel, observability: observability)
         let configuration = try configuration()
         let identity = try await IdentityServer.build(configuration)
-        try await ServiceMain.run([identity], ready: identity.readyLine, logger: configuration.logger)
+        // Ready once it serves: the identity service needs nothing else.
+        let metrics = try observability.metricsServer(logger: configuration.logger)
+        try await ServiceMain.run([identity] + metrics.services, ready: identity.readyLine + metrics.readyField, logger: configuration.logger)
     }
 
     func configuration() throws -> IdentityConfiguration {

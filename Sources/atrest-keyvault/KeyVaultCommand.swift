@@ -92,7 +92,10 @@ struct KeyVaultCommand: AsyncParsableCommand {
             FileHandle.standardError.write(Data("atrest-keyvault: cannot start: \(error.message)\n".utf8))
             throw error.code == .auditIncomplete ? ExitCode(Self.auditIncompleteExitCode) : ExitCode.failure
         }
-        try await ServiceMain.run([vault], ready: vault.readyLine, logger: configuration.logger)
+        let keys = vault.vault
+        let metrics = try observability.metricsServer(logger: configuration.logger) { keys.readiness() }
+        if metrics != nil { keys.exportMetrics() }
+        try await ServiceMain.run([vault] + metrics.services, ready: vault.readyLine + metrics.readyField, logger: configuration.logger)
     }
 
     func configuration() throws -> KeyVaultConfiguration {

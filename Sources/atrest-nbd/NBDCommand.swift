@@ -4,6 +4,8 @@ import AtRestNBD
 import AtRestNBDGateway
 import AtRestRuntime
 import AtRestServiceKit
+import AtRestMetrics
+import AtRestStatus
 import AtRestSockets
 import AtRestWire
 import Foundation
@@ -78,6 +80,8 @@ struct NBDGatewayCommand: AsyncParsableCommand {
         limits.maxConnections = maxConnections
         let server = NBDServer(listener: listener, exports: served, configuration: limits, logger: logger)
         let ready = "ready atrest-nbd endpoint=nbd://\(ListenAddress.format(host: host, port: listener.port)) frontdoor=\(endpoint) exports=\(exports.joined(separator: ","))"
-        try await ServiceMain.run([NBDGatewayService(server: server)], ready: ready, logger: logger)
+        let rpc = client.rpc
+        let metrics = try observability.metricsServer(logger: logger) { [await ReadinessCheck.answers("frontdoor", rpc)] }
+        try await ServiceMain.run([NBDGatewayService(server: server)] + metrics.services, ready: ready + metrics.readyField, logger: logger)
     }
 }

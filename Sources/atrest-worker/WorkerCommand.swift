@@ -47,7 +47,9 @@ struct WorkerCommand: AsyncParsableCommand {
         ProcessStart.service("atrest-worker", logLevel: logLevel, observability: observability)
         let logger = Logger(label: "atrest.worker")
         let worker = try await CryptoWorker.connect(configuration: try configuration(logger))
-        try await ServiceMain.run([worker], ready: worker.readyLine, logger: logger)
+        let metrics = try observability.metricsServer(logger: logger) { await worker.readiness() }
+        if metrics != nil { worker.exportMetrics() }
+        try await ServiceMain.run([worker] + metrics.services, ready: worker.readyLine + metrics.readyField, logger: logger)
     }
 
     func configuration(_ logger: Logger) throws -> CryptoWorkerConfiguration {

@@ -66,9 +66,11 @@ struct MountCommand: AsyncParsableCommand {
         }
         FUSEBackground.detachOutput()
         let logger = Logger(label: "atrest.mount")
+        // Ready once mounted (the share was reached above); /metrics has the process figures.
+        let metrics = try observability.metricsServer(logger: logger)
         try await ServiceMain.run(
-            [ShareMount(mount: mount, fileSystem: fileSystem)],
-            ready: "ready atrest-mount mountpoint=\(mount.mountpoint) share=\(service.shareName) pid=\(getpid())", logger: logger)
+            [ShareMount(mount: mount, fileSystem: fileSystem)] + metrics.services,
+            ready: "ready atrest-mount mountpoint=\(mount.mountpoint) share=\(service.shareName) pid=\(getpid())" + metrics.readyField, logger: logger)
     }
 }
 

@@ -157,6 +157,16 @@ import Testing
         #expect(nbd == ["AtRestSockets"], "the NBD protocol library links \(nbd.sorted())")
     }
 
+    /// Metrics and health (`--metrics-listen`) stand on the sockets alone:
+    /// any service or tool can serve them without linking another's code, and
+    /// the store reports its timings through a hook (`StorageObservation`)
+    /// instead of linking the Prometheus registry.
+    @Test func metricsLinkOnlyTheSockets() throws {
+        #expect(try links("AtRestMetrics") == ["AtRestSockets"])
+        #expect(try !links("AtRestStorage").contains("AtRestMetrics"))
+        #expect(try links("AtRestStatus").contains("AtRestMetrics"), "calls are counted for status and metrics in one place")
+    }
+
     /// The NBD protocol's state machine and codec do no I/O (fuzz-nbd drives
     /// them from bytes alone): only the server imports the sockets.
     @Test func theNBDProtocolIsPure() throws {
