@@ -11,8 +11,8 @@ import Tracing
 /// a worker takes the call). The worker gets `queueing` as its
 /// `traceparent`, so its spans hang below it.
 ///
-/// With tracing off the spans are swift-distributed-tracing's no-op spans
-/// and nothing is kept. Open spans are bounded (`limit`): past it, a call is
+/// With tracing off the front door has none (`whenTracing`): no span, no
+/// hook on the broker. Open spans are bounded (`limit`): past it, a call is
 /// still traced downstream but its front-door spans are dropped.
 final class CallTracing: Sendable {
     private struct Open {
@@ -23,6 +23,11 @@ final class CallTracing: Sendable {
     let limit: Int
 
     init(limit: Int = 10_000) { self.limit = limit }
+
+    /// A `CallTracing` when the process traces (`--trace-file`), else nil.
+    static func whenTracing() -> CallTracing? {
+        InstrumentationSystem.tracer is NoOpTracer ? nil : CallTracing()
+    }
 
     /// Runs `authorize` (the broker's admission) inside the spans.
     func admit(_ header: inout RPCHeader, _ authorize: (inout RPCHeader) -> RPCStatus?) -> RPCStatus? {

@@ -43,7 +43,8 @@ public final class FrontDoor: Sendable {
         accounts = AccountManager(registry: registry, identity: identity, vault: vault, tokens: tokens, logger: logger,
                                   storageClasses: configuration.storageClasses)
         let authorizer = CallAuthorizer(verifier: verifier, registry: registry)
-        let tracing = CallTracing()
+        // Nil with tracing off: admission and the broker pay nothing for it.
+        let tracing = CallTracing.whenTracing()
         let status = ServiceStatus(service: "atrest-frontdoor")
         self.status = status
         let control = ControlPlane(accounts: AccountService(manager: accounts, authorizer: authorizer).router,
@@ -63,10 +64,11 @@ public final class FrontDoor: Sendable {
                 admit: { header in
                     // Workers see a per-dispatch call id; logs there carry the client's.
                     header.metadata[StatusService.callIDKey] = Hex.encode(header.callID)
+                    guard let tracing else { return authorizer.admit(&header) }
                     return tracing.admit(&header) { authorizer.admit(&$0) }
                 }, clientCurve: configuration.clientCurve,
                 workerCurve: configuration.workerCurve, logger: logger
-            ).applying(configuration.clientLimits).observing(tracing.event))
+            ).applying(configuration.clientLimits).observing(tracing?.event))
         let broker = self.broker
         status.setFigures { await FrontDoorStatus.figures(broker.stats()) }
         memoryTask = IdleMemoryRelease.start(broker: broker)

@@ -87,8 +87,8 @@ public struct BrokerConfiguration: Sendable {
 }
 
 extension BrokerConfiguration {
-    /// This configuration with `callEvents` set.
-    public func observing(_ callEvents: @escaping @Sendable (BrokerCallEvent) -> Void) -> BrokerConfiguration {
+    /// This configuration with `callEvents` set (nil: none).
+    public func observing(_ callEvents: (@Sendable (BrokerCallEvent) -> Void)?) -> BrokerConfiguration {
         var copy = self
         copy.callEvents = callEvents
         return copy
