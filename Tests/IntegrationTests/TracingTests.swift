@@ -67,6 +67,25 @@ import Testing
         // Start and end times are ordered.
         #expect(spans.allSatisfy { ($0["start_unix_nano"] as? UInt64 ?? 1) <= ($0["end_unix_nano"] as? UInt64 ?? 0) })
 
+        // A caller's unsampled trace is recorded nowhere; a call without a
+        // traceparent starts a trace at the front door (ratio 1.0) that the worker joins.
+        let unsampledTrace = "5c0ffee05c0ffee05c0ffee05c0ffee0"
+        try await cluster.put("zq7-blob", data, accounts["acct-t"]!.merging(["traceparent": "00-\(unsampledTrace)-\(Self.clientSpan)-00"]) { $1 })
+        try await cluster.put("zq7-blob", data, accounts["acct-t"]!)
+        let all = try Self.spans(in: root + "/logs")
+        #expect(!all.contains { $0["trace_id"] as? String == unsampledTrace })
+        let untracedPuts = all.filter {
+            $0["service"] as? String == "atrest-worker" && $0["name"] as? String == BlobMethod.put.name && $0["trace_id"] as? String != Self.traceID
+        }
+        #expect(untracedPuts.count == 1)
+        for put in untracedPuts {
+            let trace = all.filter { $0["trace_id"] as? String == put["trace_id"] as? String }
+            let queue = trace.first { $0["span_id"] as? String == parent(put) }
+            #expect(queue?["name"] as? String == "queueing" && queue?["service"] as? String == "atrest-frontdoor")
+            let traceRoot = trace.first { $0["span_id"] as? String == queue.map(parent) }
+            #expect(traceRoot?["name"] as? String == BlobMethod.put.name && traceRoot?["parent_span_id"] == nil)
+        }
+
         // JSON logs: every line of every service parses, has the fields, and
         // the worker's line for the put carries its call id and trace id.
         let logs = try Self.jsonLines(in: root + "/logs", suffix: ".log")
@@ -78,8 +97,8 @@ import Testing
         }
         let putLines = logs.filter { $0["service"] as? String == "atrest-worker" && $0["message"] as? String == "call done"
             && ($0["metadata"] as? [String: Any])?["method"] as? String == BlobMethod.put.name }
-        #expect(putLines.count == 1)
-        let putLine = try #require(putLines.first)
+        #expect(putLines.count == 3)
+        let putLine = try #require(putLines.first { $0["trace_id"] as? String == Self.traceID })
         #expect((putLine["call_id"] as? String)?.count == 32)
         #expect(putLine["trace_id"] as? String == Self.traceID)
         #expect(logs.filter { $0["message"] as? String == "call done" }.allSatisfy { ($0["call_id"] as? String)?.isEmpty == false })
