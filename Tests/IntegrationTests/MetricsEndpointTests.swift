@@ -1,3 +1,4 @@
+import AtRestClient
 import AtRestSockets
 import AtRestTesting
 import AtRestWire
@@ -120,6 +121,33 @@ import Testing
         let lingering = try await TCPConnection.connect(host: "127.0.0.1", port: HTTP.port(address))
         defer { lingering.close() }
         #expect(cluster.identity.terminate() == 0)
+    }
+
+    @Test func theNBDGatewayServesHealthAndMetrics() async throws {
+        try requirePrometheusClient()
+        let cluster = try Self.cluster()
+        defer { cluster.stop() }
+        try cluster.addWorker("w-nbd")
+        try await cluster.waitForWorkers(["w-nbd"])
+        _ = try await cluster.bootstrap(accounts: ["acct-nbd"])
+        let token = try await cluster.token(tenant: "t1", "ops", "ops-secret-123456")
+        try await DiskClient(ServiceClient(rpc: cluster.client, token: token), account: "acct-nbd").create("disk-m", size: 1 << 20)
+        let secretFile = "\(cluster.root)/ops.secret"
+        try "ops-secret-123456\n".write(toFile: secretFile, atomically: true, encoding: .utf8)
+        let gateway = try ServiceProcess("atrest-nbd", [
+            "--endpoint", cluster.frontDoor.endpoint, "--tenant", "t1", "--user", "ops", "--secret-file", secretFile,
+            "--listen", "127.0.0.1:0", "--export", "acct-nbd/disk-m",
+        ] + Self.listen)
+        defer { _ = gateway.terminate() }
+        let address = try #require(gateway.fields["metrics"])
+        #expect(try await HTTP.get(address, "/healthz").status == 200)
+        let ready = try await HTTP.get(address, "/readyz")
+        #expect(ready.status == 200 && ready.body.contains("ok frontdoor"))
+        #expect(try Scrape(address).value("atrest_process_resident_memory_bytes") > 0)
+        // The front door gone: the gateway is alive but not ready.
+        cluster.frontDoor.kill()
+        #expect(try await HTTP.waitFor(address, "/readyz", status: 503).body.contains("failed frontdoor"))
+        #expect(try await HTTP.get(address, "/healthz").status == 200)
     }
 
     func requirePrometheusClient() throws {
