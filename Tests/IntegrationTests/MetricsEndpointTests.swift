@@ -67,6 +67,23 @@ import Testing
         // A second scrape sees the counters where the workload left them (no double counting by the collectors).
         let again = try Scrape(try #require(cluster.frontDoor.fields["metrics"]))
         #expect(again.value("atrest_broker_replies_total", ["code": "NOT_FOUND"]) == 1)
+
+        // A key disabled: the vault counts the operation, the worker receives the event and enforces it.
+        let key = KeyRef(provider: "customer", keyID: "metrics-key")
+        _ = try await cluster.adminIdentity().grantRole(IdentityRoleRequest(tenant: "t1", name: "ops", role: "keyAdministrator"))
+        let keyAdmin = try await cluster.login(tenant: "t1", "ops", "ops-secret-123456")
+        _ = try await cluster.client.call("atrest.v1.KeyVault/CreateKey", request: CreateKeyRequest(provider: "customer", spec: KeySpec(keyID: "metrics-key")),
+                                          as: KeyResponse.self, metadata: keyAdmin)
+        _ = try await cluster.client.call("atrest.v1.KeyVault/DisableKey", request: KeyRequest(key), as: KeyResponse.self, metadata: keyAdmin)
+        let afterDisable = try Scrape(try #require(cluster.vault.fields["metrics"]))
+        #expect(afterDisable.value("atrest_vault_operations_total", ["operation": "DisableKey", "provider": "customer", "result": "ok"]) == 1)
+        var enforced = 0.0
+        for _ in 0..<100 where enforced < 1 {
+            enforced = try Scrape(try #require(worker.fields["metrics"])).value("atrest_key_cache_enforcement_duration_seconds_count")
+            if enforced < 1 { try await Task.sleep(for: .milliseconds(200)) }
+        }
+        #expect(enforced >= 1, "the worker never enforced the disable event")
+        #expect(try Scrape(try #require(worker.fields["metrics"])).value("atrest_key_cache_events_received_total") >= 1)
     }
 
     @Test func readinessFollowsTheVault() async throws {
