@@ -65,7 +65,7 @@ public final class FrontDoor: Sendable {
                     return authorizer.admit(&header)
                 }, clientCurve: configuration.clientCurve,
                 workerCurve: configuration.workerCurve, logger: logger
-            ).applying(configuration.clientLimits))
+            ).applying(configuration.clientLimits).recordingDataCalls())
         let broker = self.broker
         status.setFigures { await FrontDoorStatus.figures(broker.stats()) }
         memoryTask = IdleMemoryRelease.start(broker: broker)

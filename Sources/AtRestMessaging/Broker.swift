@@ -45,6 +45,11 @@ public struct BrokerConfiguration: Sendable {
     /// a client's `accountContext` and sets the one it authorized) or refuse
     /// the call with a status. Must be quick and must not block.
     public var admit: (@Sendable (inout RPCHeader) -> RPCStatus?)?
+    /// Runs on the broker's loop for every worker reply forwarded to its
+    /// client: the method, the reply's code, nanoseconds since the broker
+    /// received the call (queueing included), request and reply bytes (body
+    /// and payload). Must be quick and must not block (the front door's metrics).
+    public var onWorkerReply: (@Sendable (_ method: String, _ code: StatusCode, _ nanoseconds: UInt64, _ requestBytes: Int, _ replyBytes: Int) -> Void)?
     /// CURVE for the client-facing and the worker-facing socket.
     public var clientCurve: CurveServerConfiguration?
     public var workerCurve: CurveServerConfiguration?

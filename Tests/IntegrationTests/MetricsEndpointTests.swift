@@ -49,6 +49,10 @@ import Testing
         #expect(front.value("atrest_broker_replies_total", ["code": "OK"]) >= Double(puts))
         #expect(front.value("atrest_broker_replies_total", ["code": "NOT_FOUND"]) == 1)
         #expect(front.value("atrest_rpc_calls_total", ["method": "atrest.v1.Account/Create", "code": "OK"]) == 1)
+        // Data calls as the front door saw them (queueing included).
+        #expect(front.value("atrest_frontdoor_calls_total", put.merging(["code": "OK"]) { $1 }) == Double(puts))
+        #expect(front.value("atrest_frontdoor_call_duration_seconds_count", put) == Double(puts))
+        #expect(front.value("atrest_frontdoor_request_bytes_total", put) >= Double(puts * data.count))
 
         let vault = try Scrape(try #require(cluster.vault.fields["metrics"]))
         // The worker unwrapped the account key at least once; every label is a bounded name.
