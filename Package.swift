@@ -150,7 +150,7 @@ let package = Package(
         // --- Data path: crypto workers and the front door (docs/DATA-PATH.md). ---
         .target(
             name: "AtRestCryptoWorker",
-            dependencies: ["AtRestCrypto", "AtRestWire", "AtRestMessaging", "AtRestStorage", "AtRestBackends", "AtRestTokens", "AtRestClient", "AtRestStatus", "AtRestLocalState", "AtRestRuntime", "AtRestMetrics", logging, serviceLifecycle, tracing]),
+            dependencies: ["AtRestCrypto", "AtRestWire", "AtRestMessaging", "AtRestStorage", "AtRestBackends", "AtRestTokens", "AtRestClient", "AtRestStatus", "AtRestLocalState", "AtRestRuntime", "AtRestMetrics", prometheus, logging, serviceLifecycle, tracing]),
         .target(
             name: "AtRestFrontDoor",
             dependencies: ["AtRestCrypto", "AtRestWire", "AtRestMessaging", "AtRestTokens", "AtRestLoginGate", "AtRestClient", "AtRestStatus", "AtRestRuntime", "AtRestLocalState", "AtRestStorage", "AtRestMetrics", "AtRestTracing", prometheus, logging, serviceLifecycle]),

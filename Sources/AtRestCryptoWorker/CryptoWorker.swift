@@ -105,7 +105,9 @@ public final class CryptoWorker: Sendable {
             if case .event = delivery { await keys.noteEvent() }
             switch delivery {
             case .event(_, let event) where dropping.contains(event.kind):
+                let received = ContinuousClock.now
                 await keys.drop(provider: event.key.provider, keyID: event.key.keyID)
+                KeyEnforcementMetric.record(ContinuousClock.now - received)
             case .recheck:
                 await keys.recheck()
             default:

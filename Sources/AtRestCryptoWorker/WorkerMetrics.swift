@@ -2,6 +2,8 @@ import AtRestMetrics
 import AtRestStatus
 import AtRestStorage
 import Glibc
+import Prometheus
+import Synchronization
 
 /// The worker's figures as Prometheus metrics: the key cache (the counts
 /// `atrest status` shows, read at each scrape), its credit, and the store's
@@ -23,6 +25,9 @@ extension CryptoWorker {
             events.update(total: UInt64(await keys.eventCount))
             cached.set(Double(await keys.cachedAccounts.count))
         }
+        KeyEnforcementMetric.install(metrics.histogram(
+            "key_cache", "enforcement_duration",
+            help: "Time from receiving a key event that makes a key unusable (disable, delete, revoke, rotate) to the cached keys being dropped."))
         let buckets = ProcessMetrics.latencyBuckets
         let dataSync = metrics.histogram("store", "fsync_duration", help: "Time of one fsync by the store, by kind (data: a written file; directory: after a rename).",
                                          labels: [("kind", "data")], buckets: buckets)
@@ -55,4 +60,13 @@ extension CryptoWorker {
         }
         return checks
     }
+}
+
+/// The enforcement histogram of key events (nil until metrics are exported).
+enum KeyEnforcementMetric {
+    private static let histogram = Mutex<DurationHistogram?>(nil)
+
+    static func install(_ metric: DurationHistogram) { histogram.withLock { $0 = metric } }
+
+    static func record(_ duration: Duration) { histogram.withLock { $0 }?.record(duration) }
 }

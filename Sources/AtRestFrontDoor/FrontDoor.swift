@@ -68,7 +68,7 @@ public final class FrontDoor: Sendable {
                     return tracing.admit(&header) { authorizer.admit(&$0) }
                 }, clientCurve: configuration.clientCurve,
                 workerCurve: configuration.workerCurve, logger: logger
-            ).applying(configuration.clientLimits).observing(tracing?.event))
+            ).applying(configuration.clientLimits).recordingDataCalls().observing(tracing?.event))
         let broker = self.broker
         status.setFigures { await FrontDoorStatus.figures(broker.stats()) }
         memoryTask = IdleMemoryRelease.start(broker: broker)

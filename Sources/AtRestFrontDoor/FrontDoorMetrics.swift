@@ -69,3 +69,19 @@ extension FrontDoor {
         return [ReadinessCheck("workers", ready: workers >= 1, detail: "\(workers) connected"), await identityCheck, await vaultCheck]
     }
 }
+
+extension BrokerConfiguration {
+    /// Data calls (served by workers) counted at the front door as
+    /// `atrest_frontdoor_*` (by method and code, latency including the
+    /// queueing, bytes), once a metrics listener serves them.
+    func recordingDataCalls(_ metrics: ProcessMetrics = .shared) -> BrokerConfiguration {
+        var configuration = self
+        let calls = CallMetrics(metrics: metrics, subsystem: "frontdoor")
+        configuration.onWorkerReply = { method, code, nanoseconds, requestBytes, replyBytes in
+            guard metrics.isEnabled else { return }
+            calls.record(method: method, code: "\(code)", duration: .nanoseconds(Int64(clamping: nanoseconds)),
+                         requestBytes: requestBytes, responseBytes: replyBytes)
+        }
+        return configuration
+    }
+}

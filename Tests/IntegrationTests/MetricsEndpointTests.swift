@@ -1,3 +1,4 @@
+import AtRestClient
 import AtRestSockets
 import AtRestTesting
 import AtRestWire
@@ -48,6 +49,10 @@ import Testing
         #expect(front.value("atrest_broker_replies_total", ["code": "OK"]) >= Double(puts))
         #expect(front.value("atrest_broker_replies_total", ["code": "NOT_FOUND"]) == 1)
         #expect(front.value("atrest_rpc_calls_total", ["method": "atrest.v1.Account/Create", "code": "OK"]) == 1)
+        // Data calls as the front door saw them (queueing included).
+        #expect(front.value("atrest_frontdoor_calls_total", put.merging(["code": "OK"]) { $1 }) == Double(puts))
+        #expect(front.value("atrest_frontdoor_call_duration_seconds_count", put) == Double(puts))
+        #expect(front.value("atrest_frontdoor_request_bytes_total", put) >= Double(puts * data.count))
 
         let vault = try Scrape(try #require(cluster.vault.fields["metrics"]))
         // The worker unwrapped the account key at least once; every label is a bounded name.
@@ -66,6 +71,23 @@ import Testing
         // A second scrape sees the counters where the workload left them (no double counting by the collectors).
         let again = try Scrape(try #require(cluster.frontDoor.fields["metrics"]))
         #expect(again.value("atrest_broker_replies_total", ["code": "NOT_FOUND"]) == 1)
+
+        // A key disabled: the vault counts the operation, the worker receives the event and enforces it.
+        let key = KeyRef(provider: "customer", keyID: "metrics-key")
+        _ = try await cluster.adminIdentity().grantRole(IdentityRoleRequest(tenant: "t1", name: "ops", role: "keyAdministrator"))
+        let keyAdmin = try await cluster.login(tenant: "t1", "ops", "ops-secret-123456")
+        _ = try await cluster.client.call("atrest.v1.KeyVault/CreateKey", request: CreateKeyRequest(provider: "customer", spec: KeySpec(keyID: "metrics-key")),
+                                          as: KeyResponse.self, metadata: keyAdmin)
+        _ = try await cluster.client.call("atrest.v1.KeyVault/DisableKey", request: KeyRequest(key), as: KeyResponse.self, metadata: keyAdmin)
+        let afterDisable = try Scrape(try #require(cluster.vault.fields["metrics"]))
+        #expect(afterDisable.value("atrest_vault_operations_total", ["operation": "DisableKey", "provider": "customer", "result": "ok"]) == 1)
+        var enforced = 0.0
+        for _ in 0..<100 where enforced < 1 {
+            enforced = try Scrape(try #require(worker.fields["metrics"])).value("atrest_key_cache_enforcement_duration_seconds_count")
+            if enforced < 1 { try await Task.sleep(for: .milliseconds(200)) }
+        }
+        #expect(enforced >= 1, "the worker never enforced the disable event")
+        #expect(try Scrape(try #require(worker.fields["metrics"])).value("atrest_key_cache_events_received_total") >= 1)
     }
 
     @Test func readinessFollowsTheVault() async throws {
@@ -120,6 +142,33 @@ import Testing
         let lingering = try await TCPConnection.connect(host: "127.0.0.1", port: HTTP.port(address))
         defer { lingering.close() }
         #expect(cluster.identity.terminate() == 0)
+    }
+
+    @Test func theNBDGatewayServesHealthAndMetrics() async throws {
+        try requirePrometheusClient()
+        let cluster = try Self.cluster()
+        defer { cluster.stop() }
+        try cluster.addWorker("w-nbd")
+        try await cluster.waitForWorkers(["w-nbd"])
+        _ = try await cluster.bootstrap(accounts: ["acct-nbd"])
+        let token = try await cluster.token(tenant: "t1", "ops", "ops-secret-123456")
+        try await DiskClient(ServiceClient(rpc: cluster.client, token: token), account: "acct-nbd").create("disk-m", size: 1 << 20)
+        let secretFile = "\(cluster.root)/ops.secret"
+        try "ops-secret-123456\n".write(toFile: secretFile, atomically: true, encoding: .utf8)
+        let gateway = try ServiceProcess("atrest-nbd", [
+            "--endpoint", cluster.frontDoor.endpoint, "--tenant", "t1", "--user", "ops", "--secret-file", secretFile,
+            "--listen", "127.0.0.1:0", "--export", "acct-nbd/disk-m",
+        ] + Self.listen)
+        defer { _ = gateway.terminate() }
+        let address = try #require(gateway.fields["metrics"])
+        #expect(try await HTTP.get(address, "/healthz").status == 200)
+        let ready = try await HTTP.get(address, "/readyz")
+        #expect(ready.status == 200 && ready.body.contains("ok frontdoor"))
+        #expect(try Scrape(address).value("atrest_process_resident_memory_bytes") > 0)
+        // The front door gone: the gateway is alive but not ready.
+        cluster.frontDoor.kill()
+        #expect(try await HTTP.waitFor(address, "/readyz", status: 503).body.contains("failed frontdoor"))
+        #expect(try await HTTP.get(address, "/healthz").status == 200)
     }
 
     func requirePrometheusClient() throws {
