@@ -236,6 +236,18 @@ mkdir -p "$dir/mon" "$dir/osd" "$dir/run" "$dir/log" "$dir/crash"
 fsid=$(cat /proc/sys/kernel/random/uuid)
 port=$(free_port) || fail "no free port for the monitor"
 size=$(( osds < 3 ? osds : 3 ))
+# Read leases (issue 14): a PG's primary serves reads under a lease
+# (osd_pool_default_read_lease_ratio x osd_heartbeat_grace = 16 s), renewed
+# every 8 s and acknowledged by the replicas, so that no new primary serves
+# reads while a cut-off old one still might. Ceph 16.2 wedges a PG whose acting
+# set is one OSD when that OSD is paused past the lease (SIGSTOP, a VM or
+# container pause, a long stall): an op that reaches the PG before the first
+# renewal after the pause marks it laggy, and it stays laggy, every op to it
+# parked without an error for every client, until the PG re-peers (e.g. the
+# OSD restarts). With a single OSD no other OSD can ever take over, so the
+# lease guards nothing: it is made a day long, longer than any pause.
+lease=""
+if [ "$osds" -eq 1 ]; then lease="osd pool default read lease ratio = 4320"; fi
 
 cat >"$conf" <<EOF
 # Written by scripts/ceph-dev.sh: a throwaway development cluster.
@@ -281,6 +293,7 @@ memstore device bytes = 1073741824
 bluestore block create = true
 bluestore block size = 2147483648
 bluestore fsck on mount = false
+$lease
 EOF
 
 # Keys: the admin, every OSD and client.atrest go into the monitor's initial
