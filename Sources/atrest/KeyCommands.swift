@@ -24,14 +24,14 @@ struct KeyCommands: AsyncParsableCommand {
     struct Create: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Create a key (version 1, generated in the vault).")
         @OptionGroup var key: KeyArgument
-        @Option(help: "Expiry, Unix seconds (0: never).") var expiresAt: Int64 = 0
+        @Option(help: "Expiry: ISO 8601 (2027-01-31T00:00:00Z) or Unix seconds (0: never).") var expiresAt = CLITime(seconds: 0)
         @Option(help: "Automatic rotation period in days (0: the provider's default).") var rotationDays: UInt32 = 0
         @Option(help: "Soft-delete retention in days (0: the provider's default).") var retentionDays: UInt32 = 0
         @Flag(help: "Refuse purging before the retention period ends.") var purgeProtection = false
         @OptionGroup var global: GlobalOptions
 
         func run() async throws {
-            let spec = KeySpec(keyID: key.ref.keyID, expiresAt: expiresAt, rotationDays: rotationDays,
+            let spec = KeySpec(keyID: key.ref.keyID, expiresAt: expiresAt.seconds, rotationDays: rotationDays,
                                retentionDays: retentionDays, purgeProtection: purgeProtection)
             printKey(try await withVault(global) { try await $0.createKey(provider: key.ref.provider, spec) }, global.output)
         }
@@ -45,7 +45,7 @@ struct KeyCommands: AsyncParsableCommand {
         func run() async throws {
             let keys = try await withVault(global) { try await $0.listKeys(provider: provider) }
             global.output.table(["key", "id", "state", "version", "versions", "expiresAt", "references"], keys.map {
-                ["\($0.provider)/\($0.ref.named.keyID)", $0.keyID, $0.state.rawValue, $0.currentVersion, $0.versionCount, $0.expiresAt,
+                ["\($0.provider)/\($0.ref.named.keyID)", $0.keyID, keyStateText($0), $0.currentVersion, $0.versionCount, isoTime(seconds: $0.expiresAt),
                  $0.references.values.reduce(0, +)]
             })
         }
@@ -169,10 +169,11 @@ extension KeyCommands.SingleKeyVerb {
 
 func printKey(_ key: KeyInfo, _ output: Output) {
     output.record([
-        "key": "\(key.provider)/\(key.ref.named.keyID)", "id": key.keyID, "state": key.state.rawValue, "currentVersion": key.currentVersion,
+        "key": "\(key.provider)/\(key.ref.named.keyID)", "id": key.keyID, "state": keyStateText(key), "currentVersion": key.currentVersion,
         "versions": key.versionCount, "purgeProtection": key.purgeProtection, "imported": key.imported,
         "rotationDays": key.rotationDays, "retentionDays": key.retentionDays, "createdAt": isoTime(seconds: key.createdAt),
-        "rotatedAt": key.rotatedAt, "expiresAt": key.expiresAt, "deletedAt": key.deletedAt, "purgeAfter": key.purgeAfter,
+        "rotatedAt": isoTime(seconds: key.rotatedAt), "expiresAt": isoTime(seconds: key.expiresAt),
+        "deletedAt": isoTime(seconds: key.deletedAt), "purgeAfter": isoTime(seconds: key.purgeAfter),
         "references": key.references.values.reduce(0, +),
     ])
 }
