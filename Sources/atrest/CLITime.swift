@@ -28,3 +28,13 @@ func keyStateText(_ key: KeyInfo, now: Int64 = Int64(Date().timeIntervalSince197
     if key.state == .enabled, key.expiresAt > 0, now >= key.expiresAt { return "expired" }
     return key.state.rawValue
 }
+
+/// ISO 8601 (UTC) for people and scripts alike; `ms` are Unix milliseconds.
+func isoTime(_ ms: Int64) -> String {
+    ISO8601DateFormatter().string(from: Date(timeIntervalSince1970: Double(ms) / 1000))
+}
+
+/// ISO 8601 for Unix seconds; 0 (unset) stays empty.
+func isoTime(seconds: some BinaryInteger) -> String {
+    seconds == 0 ? "" : isoTime(Int64(seconds) * 1000)
+}

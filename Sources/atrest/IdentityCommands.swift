@@ -42,7 +42,7 @@ struct UserCommands: AsyncParsableCommand {
             let created = try await withIdentity(global) { try await $0.createUser(tenant: tenant, name: name, secret: secret) }
             global.output.record([
                 "principal": created.principal.principalID, "name": created.principal.name, "tenant": created.principal.tenant,
-                "generatedSecret": created.generatedSecret,
+                "generatedSecret": created.generatedSecret.isEmpty ? nil : created.generatedSecret as Any,
             ])
         }
     }
@@ -93,14 +93,14 @@ func printPrincipal(_ principal: IdentityPrincipal, _ output: Output) {
 
 /// Runs `body` with an identity client on the configured endpoint and token.
 func withIdentity<R>(_ global: GlobalOptions, _ body: (IdentityClient) async throws -> R) async throws -> R {
-    let client = try global.client(try CLIConfig.load())
+    let client = try global.client(try global.loadConfig())
     defer { client.close() }
     return try await body(IdentityClient(client))
 }
 
 /// Runs `body` with a vault client on the configured endpoint and token.
 func withVault<R>(_ global: GlobalOptions, _ body: (VaultClient) async throws -> R) async throws -> R {
-    let client = try global.client(try CLIConfig.load())
+    let client = try global.client(try global.loadConfig())
     defer { client.close() }
     return try await body(VaultClient(client))
 }
