@@ -46,6 +46,7 @@ public final class IdentityService: Sendable {
         var router = RPCRouter()
         registerTokenMethods(&router)
         registerAdminMethods(&router)
+        registerListMethods(&router)
         registerAccountMethods(&router)
         return router
     }
