@@ -15,6 +15,14 @@ public struct VaultClient: Sendable {
         try await base.call(KeyVaultMethod.importKey, ImportKeyRequest(create: CreateKeyRequest(provider: provider, spec: spec), envelope: envelope)).key
     }
 
+    /// Imports the 32-byte key in `keyFile` (`KeyImportEnvelope.readKeyFile`) as a new key:
+    /// sealed on this side to the vault's import public key, so it never travels in clear.
+    public func importKey(provider: String, _ spec: KeySpec, keyFile: String) async throws -> KeyInfo {
+        let material = try KeyImportEnvelope.readKeyFile(keyFile)
+        let envelope = try KeyImportEnvelope.seal(material, keyID: spec.keyID, vaultPublicKey: try await importPublicKey())
+        return try await importKey(provider: provider, spec, envelope: envelope)
+    }
+
     public func importPublicKey() async throws -> [UInt8] {
         try await base.call(KeyVaultMethod.getImportKey, GetImportKeyRequest(), idempotent: true).publicKey
     }

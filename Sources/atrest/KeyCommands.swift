@@ -6,7 +6,7 @@ import AtRestWire
 struct KeyCommands: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "key", abstract: "Manage vault keys (key administrators).",
-        subcommands: [Create.self, List.self, Show.self, Rotate.self, Enable.self, Disable.self, Delete.self, Recover.self,
+        subcommands: [Create.self, Import.self, List.self, Show.self, Rotate.self, Enable.self, Disable.self, Delete.self, Recover.self,
                       Purge.self, Grant.self, Revoke.self, Grants.self])
 
     /// `provider/key-id`, or just `key-id` for the customer provider. The key
@@ -24,15 +24,11 @@ struct KeyCommands: AsyncParsableCommand {
     struct Create: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Create a key (version 1, generated in the vault).")
         @OptionGroup var key: KeyArgument
-        @Option(help: "Expiry: ISO 8601 (2027-01-31T00:00:00Z) or Unix seconds (0: never).") var expiresAt = CLITime(seconds: 0)
-        @Option(help: "Automatic rotation period in days (0: the provider's default).") var rotationDays: UInt32 = 0
-        @Option(help: "Soft-delete retention in days (0: the provider's default).") var retentionDays: UInt32 = 0
-        @Flag(help: "Refuse purging before the retention period ends.") var purgeProtection = false
+        @OptionGroup var spec: KeySpecOptions
         @OptionGroup var global: GlobalOptions
 
         func run() async throws {
-            let spec = KeySpec(keyID: key.ref.keyID, expiresAt: expiresAt.seconds, rotationDays: rotationDays,
-                               retentionDays: retentionDays, purgeProtection: purgeProtection)
+            let spec = spec.spec(key.ref.keyID)
             printKey(try await withVault(global) { try await $0.createKey(provider: key.ref.provider, spec) }, global.output)
         }
     }
@@ -182,4 +178,38 @@ func printGrants(_ grants: [AccessGrant], _ output: Output) {
     output.table(["key", "principal", "operations", "tenant", "account"], grants.map {
         [$0.key.description, $0.principalID, $0.operations.map(\.rawValue).sorted(), $0.tenant, $0.accountID]
     })
+}
+
+extension KeyCommands {
+    /// `atrest key import`: bring your own key (BYOK). The CLI seals the
+    /// 32-byte key to the vault's import public key (docs/KEY-PROVIDERS.md
+    /// "Import wrapping"), so the key never travels in clear.
+    struct Import: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "import",
+            abstract: "Import a 32-byte key as a new key (version 1), sealed on this side to the vault's import key.")
+        @OptionGroup var key: KeyArgument
+        @Option(help: "File holding the key: raw 32 bytes, 64 hex digits or base64 (keep it 0600; it is read, never printed).")
+        var keyFile: String
+        @OptionGroup var spec: KeySpecOptions
+        @OptionGroup var global: GlobalOptions
+
+        func run() async throws {
+            let spec = spec.spec(key.ref.keyID)
+            printKey(try await withVault(global) { try await $0.importKey(provider: key.ref.provider, spec, keyFile: keyFile) }, global.output)
+        }
+    }
+
+    /// The settings `create` and `import` share.
+    struct KeySpecOptions: ParsableArguments {
+        @Option(help: "Expiry: ISO 8601 (2027-01-31T00:00:00Z) or Unix seconds (0: never).") var expiresAt = CLITime(seconds: 0)
+        @Option(help: "Automatic rotation period in days (0: the provider's default).") var rotationDays: UInt32 = 0
+        @Option(help: "Soft-delete retention in days (0: the provider's default).") var retentionDays: UInt32 = 0
+        @Flag(help: "Refuse purging before the retention period ends.") var purgeProtection = false
+
+        func spec(_ keyID: String) -> KeySpec {
+            KeySpec(keyID: keyID, expiresAt: expiresAt.seconds, rotationDays: rotationDays, retentionDays: retentionDays,
+                    purgeProtection: purgeProtection)
+        }
+    }
 }

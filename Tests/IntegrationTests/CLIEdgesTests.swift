@@ -112,6 +112,19 @@ struct CLIEdgesTests {
             ($0["time"] as? String)?.range(of: #"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$"#, options: .regularExpression) != nil
         }, "\(audit.prefix(2))")
 
+        // key import: the CLI seals the key file's 32 bytes to the vault's import key; the key is never printed.
+        let material = (0..<32).map { String(format: "%02x", ($0 * 37 + 11) & 0xff) }.joined()
+        try (material + "\n").write(toFile: "\(root)/byok.hex", atomically: true, encoding: .utf8)
+        let imported = try await atrest(["key", "import", "customer/edge-byok", "--key-file", "\(root)/byok.hex", "--json"])
+        let importedKey = Self.json(imported.out)
+        #expect(imported.status == 0 && importedKey["imported"] as? Bool == true && importedKey["currentVersion"] as? Int == 1, "\(imported)")
+        #expect(!imported.out.contains(material) && !imported.err.contains(material))
+        try "too short".write(toFile: "\(root)/short.key", atomically: true, encoding: .utf8)
+        let short = try await atrest(["key", "import", "customer/edge-short", "--key-file", "\(root)/short.key"])
+        #expect(short.status == 2 && short.err.contains("32-byte") && !short.err.contains("too short"), "\(short)")
+        let again = try await atrest(["key", "import", "customer/edge-byok", "--key-file", "\(root)/byok.hex"])
+        #expect(again.status == 6, "an existing id: \(again)")
+
         // Output: no empty file field on put; one metadata syntax; a key given twice is an error.
         let acct = ["--account", "edge-acct"]
         #expect(try await atrest(["container", "create", "docs"] + acct).status == 0)
@@ -166,6 +179,8 @@ struct CLIEdgesTests {
         #expect(daveUsers.compactMap { $0["name"] as? String } == ["dave"] && daveUsers.allSatisfy { $0["tenant"] as? String == "t2" })
         let crossing = try await atrest(["user", "list", "--tenant", "t1"])
         #expect(crossing.status == 4 && crossing.err.contains("only its own tenant"), "\(crossing)")
+        let daveImport = try await atrest(["key", "import", "customer/dave-byok", "--key-file", "\(root)/byok.hex"])
+        #expect(daveImport.status == 4, "not a key administrator: \(daveImport)")
         // Not an identity administrator: refused.
         #expect(try await atrest(["tenant", "list", "--profile", "default"]).status == 4)
     }
