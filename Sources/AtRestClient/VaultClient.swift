@@ -39,6 +39,14 @@ public struct VaultClient: Sendable {
         try await base.call(KeyVaultMethod.rotateKey, RotateKeyRequest(key, envelope: envelope)).key
     }
 
+    /// BYOK rotation: the key in `keyFile` becomes the new current version (sealed
+    /// like an import, to the key's plain name, which the vault checks).
+    public func rotateKey(_ key: KeyRef, keyFile: String) async throws -> KeyInfo {
+        let material = try KeyImportEnvelope.readKeyFile(keyFile)
+        let envelope = try KeyImportEnvelope.seal(material, keyID: QualifiedKeyID.name(of: key.keyID), vaultPublicKey: try await importPublicKey())
+        return try await rotateKey(key, envelope: envelope)
+    }
+
     /// Enable, Disable, Delete, Recover.
     public func change(_ verb: KeyChange, _ key: KeyRef) async throws -> KeyInfo {
         try await base.call(verb.method, KeyRequest(key)).key

@@ -64,8 +64,13 @@ struct KeyCommands: AsyncParsableCommand {
     struct Rotate: SingleKeyVerb {
         static let configuration = CommandConfiguration(abstract: "Add a new current version (old versions keep unwrapping).")
         @OptionGroup var key: KeyArgument
+        @Option(help: "BYOK: the new version's key, as for `key import` (raw 32 bytes, 64 hex digits or base64); else the vault generates it.")
+        var keyFile: String?
         @OptionGroup var global: GlobalOptions
-        func perform(_ vault: VaultClient, _ key: KeyRef) async throws -> KeyInfo { try await vault.rotateKey(key) }
+        func perform(_ vault: VaultClient, _ key: KeyRef) async throws -> KeyInfo {
+            if let keyFile { return try await vault.rotateKey(key, keyFile: keyFile) }
+            return try await vault.rotateKey(key)
+        }
     }
 
     struct Enable: SingleKeyVerb {

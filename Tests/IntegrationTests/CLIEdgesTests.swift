@@ -119,6 +119,8 @@ struct CLIEdgesTests {
         let importedKey = Self.json(imported.out)
         #expect(imported.status == 0 && importedKey["imported"] as? Bool == true && importedKey["currentVersion"] as? Int == 1, "\(imported)")
         #expect(!imported.out.contains(material) && !imported.err.contains(material))
+        let rotated = Self.json(try await atrest(["key", "rotate", "customer/edge-byok", "--key-file", "\(root)/byok.hex", "--json"]).out)
+        #expect(rotated["currentVersion"] as? Int == 2, "BYOK rotation: \(rotated)")
         try "too short".write(toFile: "\(root)/short.key", atomically: true, encoding: .utf8)
         let short = try await atrest(["key", "import", "customer/edge-short", "--key-file", "\(root)/short.key"])
         #expect(short.status == 2 && short.err.contains("32-byte") && !short.err.contains("too short"), "\(short)")
@@ -154,6 +156,17 @@ struct CLIEdgesTests {
         let damagedError = Self.json(damagedJSON.err)
         #expect(damagedJSON.status == 7 && damagedError["code"] as? String == "DATA_LOSS" && damagedError["exitCode"] as? Int == 7
                 && (damagedError["details"] as? [String: String])?["reason"] == "integrity", "\(damagedJSON)")
+
+        // Switching back from a customer key that is disabled names the real cause (the disabled key), then works once enabled.
+        #expect(try await atrest(["key", "create", "customer/edge-cmk"]).status == 0)
+        #expect(try await atrest(["key", "grant", "customer/edge-cmk", "--account", "edge-acct", "--operations", "wrap,unwrap"]).status == 0)
+        let toCustomer = try await atrest(["encryption", "set", "edge-acct", "--key-source", "customer", "--key", "edge-cmk"])
+        #expect(toCustomer.status == 0, "\(toCustomer)")
+        #expect(try await atrest(["key", "disable", "customer/edge-cmk"]).status == 0)
+        let back = try await atrest(["encryption", "set", "edge-acct", "--key-source", "managed"])
+        #expect(back.status == 6 && back.err.contains("edge-cmk") && back.err.contains("disabled") && back.err.contains("enable"), "\(back)")
+        #expect(try await atrest(["key", "enable", "customer/edge-cmk"]).status == 0)
+        #expect(try await atrest(["encryption", "set", "edge-acct", "--key-source", "managed"]).status == 0)
 
         // user create: no empty generatedSecret with --secret-file; a generated one is shown.
         try "erin-secret-123456".write(toFile: "\(root)/erin.secret", atomically: true, encoding: .utf8)
