@@ -22,6 +22,16 @@ struct LoginCommand: AsyncParsableCommand {
 
     func run() async throws {
         var config = try global.loadConfig()
+        if global.endpoint != nil {
+            // A login naming the endpoint sets the profile's whole connection: CURVE
+            // settings saved for another endpoint do not carry over unless given again.
+            config.curveServerKey = nil
+            config.curveKeyFile = nil
+        }
+        if let serverKey = global.curveServerKey { config.curveServerKey = serverKey }
+        if let keyFile = global.curveKeyFile {
+            config.curveKeyFile = URL(fileURLWithPath: keyFile).standardizedFileURL.path  // later commands may run elsewhere
+        }
         let secret = try readSecret()
         let client = try global.client(config, withToken: false)
         defer { client.close() }
@@ -31,10 +41,6 @@ struct LoginCommand: AsyncParsableCommand {
         config.principal = token.principalID
         config.expiresAt = token.expiresAtUnix
         config.endpoint = try global.resolvedEndpoint(config)
-        if let serverKey = global.curveServerKey { config.curveServerKey = serverKey }
-        if let keyFile = global.curveKeyFile {
-            config.curveKeyFile = URL(fileURLWithPath: keyFile).standardizedFileURL.path  // later commands may run elsewhere
-        }
         try config.save(makeCurrent: true)
         global.output.record([
             "principal": token.principalID, "tenant": token.tenant, "expiresAt": isoTime(seconds: token.expiresAtUnix), "config": CLIConfig.path,
