@@ -47,6 +47,13 @@ struct CLIEdgesTests {
         #expect(noneError["code"] as? String == "UNAUTHENTICATED" && noneError["exitCode"] as? Int == 4, "\(noneJSON.err)")
         #expect((noneError["message"] as? String)?.contains("no endpoint") == true && noneError["details"] is [String: Any])
 
+        // A configuration file of the earlier flat form reads as the profile "default".
+        try FileManager.default.createDirectory(atPath: "\(root)/legacy", withIntermediateDirectories: true)
+        try #"{"endpoint": "tcp://127.0.0.1:1", "token": "old-token-value"}"#.write(toFile: "\(root)/legacy/config.json", atomically: true, encoding: .utf8)
+        let legacy = try await atrest(["config", "show", "--json"], config: "\(root)/legacy/config.json")
+        #expect(Self.json(legacy.out)["profile"] as? String == "default" && Self.json(legacy.out)["endpoint"] as? String == "tcp://127.0.0.1:1"
+                && !legacy.out.contains("old-token-value"), "\(legacy)")
+
         // Connected, but no token: says to log in, not which metadata to send.
         let noToken = try await atrest(["account", "list"] + connection, config: "\(root)/fresh/config.json")
         #expect(noToken.status == 4 && noToken.err.contains("atrest login") && !noToken.err.contains("Bearer"), "\(noToken)")
@@ -140,6 +147,17 @@ struct CLIEdgesTests {
         #expect(try await atrest(["blob", "put", "docs", "x", "\(root)/hello.txt", "--metadata", "a=1", "--metadata", "a=2"] + acct).status == 2)
         let get = try await atrest(["blob", "get", "docs", "hello.txt", "\(root)/back.txt", "--json"] + acct)
         #expect(get.status == 0 && Self.json(get.out)["file"] as? String == "\(root)/back.txt", "\(get)")
+
+        // On a terminal the upload's progress bar ends its line before the result (script(1) gives the CLI a pty).
+        try Data(count: 3 << 20).write(to: URL(fileURLWithPath: "\(root)/big.bin"))
+        let atrestPath = ServiceProcess.binDirectory.appendingPathComponent("atrest").path
+        let tty = try await ClientTools.run("/usr/bin/script", [
+            "-qec", "\(atrestPath) blob put docs big.bin \(root)/big.bin --account edge-acct", "/dev/null",
+        ], environment: ["ATREST_CONFIG": config], in: root)
+        let ttyLines = tty.stdout.split(whereSeparator: { $0 == "\n" || $0 == "\r\n" })
+        #expect(tty.status == 0 && tty.stdout.contains("upload [") && tty.stdout.contains("100%"), "\(tty.transcript)")
+        #expect(ttyLines.contains { $0.hasPrefix("container") } && !ttyLines.contains { $0.contains("MiB/s") && $0.contains("container") },
+                "\(tty.transcript)")
 
         // A tampered object: exit code 7 (data integrity), also as a --json error.
         let before = Set(cluster.allFiles().filter { $0.contains("/objects/") && $0.split(separator: "/").last!.hasPrefix("o-") })
