@@ -174,9 +174,11 @@ for i in 0 1; do
 done
 
 # ---- the CLI: one config per person, CURVE to the front door ----
+# `atrest login` saves the endpoint, the front door's CURVE key and the client
+# key file with the token, so every later command needs no connection flags.
 CURVE_ARGS=(--endpoint "$FD_EP" --curve-server-key="$FD_PUB" --curve-key-file "$DATA/curve/cli.key")
-as_admin() { ATREST_CONFIG="$DATA/cli/admin.json" "$BIN/atrest" "$@" "${CURVE_ARGS[@]}"; }
-as_user() { ATREST_CONFIG="$DATA/cli/user.json" "$BIN/atrest" "$@" "${CURVE_ARGS[@]}"; }
+as_admin() { ATREST_CONFIG="$DATA/cli/admin.json" "$BIN/atrest" "$@"; }
+as_user() { ATREST_CONFIG="$DATA/cli/user.json" "$BIN/atrest" "$@"; }
 show() { echo "\$ atrest $*"; }
 
 RUN="$(date +%H%M%S)$((RANDOM % 100))"
@@ -187,8 +189,8 @@ BLOB="holiday-$RUN.bin"
 CKEY="demo-key-$RUN"
 
 step "log in as admin (secret from $CRED/admin.secret)"
-show login --user admin --secret-file "$CRED/admin.secret"
-as_admin login --user admin --secret-file "$CRED/admin.secret"
+show login --user admin --secret-file "$CRED/admin.secret" --endpoint "$FD_EP" --curve-server-key=… --curve-key-file "$DATA/curve/cli.key"
+as_admin login --user admin --secret-file "$CRED/admin.secret" "${CURVE_ARGS[@]}"
 
 step "create tenant 'demo' and user '$USER_NAME' (key administrator in 'demo'), log in as them"
 show tenant create demo
@@ -200,7 +202,7 @@ as_admin user create "$USER_NAME" --tenant demo --secret-file "$DATA/tmp/user.se
 show role grant keyAdministrator --tenant demo --name "$USER_NAME"
 as_admin role grant keyAdministrator --tenant demo --name "$USER_NAME" >/dev/null
 show login --tenant demo --user "$USER_NAME" --secret-file ...
-as_user login --tenant demo --user "$USER_NAME" --secret-file "$DATA/tmp/user.secret"
+as_user login --tenant demo --user "$USER_NAME" --secret-file "$DATA/tmp/user.secret" "${CURVE_ARGS[@]}"
 
 step "create account '$ACCOUNT' (managed key, encryption always on)"
 show account create "$ACCOUNT"
@@ -310,9 +312,11 @@ if [ $KEEP -eq 1 ]; then
   vault       $VAULT_EP (events $EVENTS_EP)
   identity    $ID_EP
   logs        $DATA/logs/
-Use the CLI as $USER_NAME:
-  export ATREST_CONFIG=$DATA/cli/user.json ATREST_ACCOUNT=$ACCOUNT
-  $BIN/atrest blob ls $CONTAINER $(printf '%q ' "${CURVE_ARGS[@]}")
+Use the CLI as $USER_NAME (the login saved endpoint and CURVE settings):
+export ATREST_CONFIG=$DATA/cli/user.json ATREST_ACCOUNT=$ACCOUNT PATH=$BIN:\$PATH
+  atrest blob ls $CONTAINER
+  atrest blob props $CONTAINER $BLOB
+  atrest config show
 EOF
   exit 0
 fi

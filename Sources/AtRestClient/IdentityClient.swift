@@ -58,6 +58,16 @@ public struct IdentityClient: Sendable {
         try await base.call(IdentityMethod.moveAccount, IdentityMoveAccountRequest(accountID: account, newTenant: tenant))
     }
 
+    /// Tenants the caller may see (`tenant`: only that one).
+    public func listTenants(tenant: String = "") async throws -> [IdentityTenant] {
+        try await base.call(IdentityMethod.listTenants, IdentityListRequest(tenant: tenant), idempotent: true).tenants
+    }
+
+    /// Principals (with their roles) the caller may see, optionally of one tenant and one kind.
+    public func listPrincipals(tenant: String = "", kind: String = "") async throws -> [IdentityPrincipal] {
+        try await base.call(IdentityMethod.listPrincipals, IdentityListRequest(tenant: tenant, kind: kind), idempotent: true).principals
+    }
+
     public func rotateSigningKey() async throws -> IdentityRotation {
         try await base.call(IdentityMethod.rotateSigningKey, EmptyMessage())
     }

@@ -15,6 +15,14 @@ public struct VaultClient: Sendable {
         try await base.call(KeyVaultMethod.importKey, ImportKeyRequest(create: CreateKeyRequest(provider: provider, spec: spec), envelope: envelope)).key
     }
 
+    /// Imports the 32-byte key in `keyFile` (`KeyImportEnvelope.readKeyFile`) as a new key:
+    /// sealed on this side to the vault's import public key, so it never travels in clear.
+    public func importKey(provider: String, _ spec: KeySpec, keyFile: String) async throws -> KeyInfo {
+        let material = try KeyImportEnvelope.readKeyFile(keyFile)
+        let envelope = try KeyImportEnvelope.seal(material, keyID: spec.keyID, vaultPublicKey: try await importPublicKey())
+        return try await importKey(provider: provider, spec, envelope: envelope)
+    }
+
     public func importPublicKey() async throws -> [UInt8] {
         try await base.call(KeyVaultMethod.getImportKey, GetImportKeyRequest(), idempotent: true).publicKey
     }
@@ -29,6 +37,14 @@ public struct VaultClient: Sendable {
 
     public func rotateKey(_ key: KeyRef, envelope: [UInt8] = []) async throws -> KeyInfo {
         try await base.call(KeyVaultMethod.rotateKey, RotateKeyRequest(key, envelope: envelope)).key
+    }
+
+    /// BYOK rotation: the key in `keyFile` becomes the new current version (sealed
+    /// like an import, to the key's plain name, which the vault checks).
+    public func rotateKey(_ key: KeyRef, keyFile: String) async throws -> KeyInfo {
+        let material = try KeyImportEnvelope.readKeyFile(keyFile)
+        let envelope = try KeyImportEnvelope.seal(material, keyID: QualifiedKeyID.name(of: key.keyID), vaultPublicKey: try await importPublicKey())
+        return try await rotateKey(key, envelope: envelope)
     }
 
     /// Enable, Disable, Delete, Recover.

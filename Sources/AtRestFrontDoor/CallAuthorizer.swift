@@ -38,7 +38,7 @@ public struct CallAuthorizer: Sendable {
 
     func authenticate(_ header: RPCHeader) throws(RPCStatus) -> TokenClaims {
         guard let token = header.bearerToken, !token.isEmpty else {
-            throw RPCStatus(.unauthenticated, "no token: send metadata 'authorization: Bearer <token>' (run `atrest login`)")
+            throw RPCStatus.noToken
         }
         do {
             return try verifier.verifyOrStartRefresh(token)
@@ -75,7 +75,7 @@ public struct CallAuthorizer: Sendable {
     /// Any call of the control plane: a verified caller (async: may refresh keys).
     func caller(_ header: RPCHeader) async throws -> TokenClaims {
         guard let token = header.bearerToken, !token.isEmpty else {
-            throw RPCStatus(.unauthenticated, "no token: send metadata 'authorization: Bearer <token>' (run `atrest login`)")
+            throw RPCStatus.noToken
         }
         return try await verifier.verify(token)
     }

@@ -24,7 +24,8 @@ enum PublicMethods {
         var table: [String: Upstream] = [:]
         let identity = [IdentityMethod.login.info, IdentityMethod.keys.info, IdentityMethod.whoAmI.info, IdentityMethod.createTenant.info,
                         IdentityMethod.createUser.info, IdentityMethod.createServicePrincipal.info, IdentityMethod.grantRole.info,
-                        IdentityMethod.revokeRole.info, IdentityMethod.rotateSigningKey.info]
+                        IdentityMethod.revokeRole.info, IdentityMethod.rotateSigningKey.info, IdentityMethod.listTenants.info,
+                        IdentityMethod.listPrincipals.info]
         for method in identity { table[method.name] = .identity }
         let vault = [KeyVaultMethod.createKey.info, KeyVaultMethod.importKey.info, KeyVaultMethod.getImportKey.info,
                      KeyVaultMethod.getKey.info, KeyVaultMethod.listKeys.info, KeyVaultMethod.rotateKey.info,

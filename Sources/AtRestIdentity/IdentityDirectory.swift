@@ -94,6 +94,10 @@ actor IdentityDirectory {
         return record
     }
 
+    /// Tenants (sorted by id) and principals (sorted by tenant, then name) for the List methods.
+    func tenants() -> [TenantRecord] { state.tenants.values.sorted { $0.id < $1.id } }
+    func principals() -> [PrincipalRecord] { state.principals.values.sorted { ($0.tenant, $0.name) < ($1.tenant, $1.name) } }
+
     // MARK: Changes
 
     func createTenant(id: String, displayName: String) throws -> TenantRecord {

@@ -32,6 +32,37 @@ extension IdentityService {
         }
     }
 
+    /// ListTenants, ListPrincipals (identityAdministrator). An administrator
+    /// of the system tenant sees every tenant; one of another tenant sees
+    /// only its own, and naming another tenant is PERMISSION_DENIED.
+    func registerListMethods(_ router: inout RPCRouter) {
+        router.register(IdentityMethod.listTenants) { (request: IdentityListRequest, context) async throws -> IdentityTenantList in
+            let tenant = try await self.visibleTenant(request, context)
+            let records = await self.directory.tenants().filter { tenant == nil || $0.id == tenant }
+            return IdentityTenantList(tenants: records.map { IdentityTenant(tenant: $0.id, displayName: $0.displayName, createdAtUnix: $0.createdAt) })
+        }
+        router.register(IdentityMethod.listPrincipals) { (request: IdentityListRequest, context) async throws -> IdentityPrincipalList in
+            let tenant = try await self.visibleTenant(request, context)
+            guard request.kind.isEmpty || PrincipalKind(rawValue: request.kind) != nil else {
+                throw RPCStatus(.invalidArgument, "unknown principal kind '\(request.kind.prefix(64))'; kinds are: user, service, managedIdentity")
+            }
+            let records = await self.directory.principals().filter {
+                (tenant == nil || $0.tenant == tenant) && (request.kind.isEmpty || $0.kind.rawValue == request.kind)
+            }
+            return IdentityPrincipalList(principals: records.map(\.wire))
+        }
+    }
+
+    /// The one tenant a List call may see (nil: all), after checking the caller's role and tenant.
+    private func visibleTenant(_ request: IdentityListRequest, _ context: RPCContext) async throws -> String? {
+        let claims = try await authorize(context, anyOf: [.identityAdministrator])
+        if claims.tenant == IdentityState.systemTenant { return request.tenant.isEmpty ? nil : request.tenant }
+        guard request.tenant.isEmpty || request.tenant == claims.tenant else {
+            throw RPCStatus(.permissionDenied, "principal '\(claims.name)' of tenant '\(claims.tenant)' may list only its own tenant")
+        }
+        return claims.tenant
+    }
+
     /// Hashes the secret (generating one when empty) outside the directory actor, then creates the principal.
     func createPrincipal(kind: PrincipalKind, tenant: String, name: String, secret: String, roles: [Role]) async throws -> IdentityCreatedPrincipal {
         if !secret.isEmpty && secret.utf8.count < 12 {

@@ -46,6 +46,7 @@ public final class IdentityService: Sendable {
         var router = RPCRouter()
         registerTokenMethods(&router)
         registerAdminMethods(&router)
+        registerListMethods(&router)
         registerAccountMethods(&router)
         return router
     }
@@ -59,7 +60,7 @@ public final class IdentityService: Sendable {
     /// Checks the caller's bearer token and that it holds one of `roles` (any valid token when empty).
     func authorize(_ context: RPCContext, anyOf roles: [Role]) async throws -> TokenClaims {
         guard let token = context.header.bearerToken, !token.isEmpty else {
-            throw RPCStatus(.unauthenticated, "no token: send metadata 'authorization: Bearer <token>' (get one with Identity/Login)")
+            throw RPCStatus.noToken
         }
         let claims = try await verifier.verify(token)
         guard roles.isEmpty || roles.contains(where: claims.has) else {

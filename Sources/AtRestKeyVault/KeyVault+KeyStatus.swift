@@ -1,4 +1,5 @@
 import AtRestWire
+import Foundation
 
 /// `KeyStatus`: the check workers repeat on a timer for every cached account
 /// key, and how it is audited (`KeyStatusAudit`: changes and denials one by
@@ -63,9 +64,12 @@ extension KeyVault {
         do throws(VaultError) { try requireGrant(caller, .wrap, key) } catch { wrap = false; if unwrap { reasons.append(error.message) } }
         if info.expiresAt > 0, config.clock() >= info.expiresAt {
             wrap = false
-            reasons.append("key \(key.unversioned) expired at \(info.expiresAt); it still unwraps but no longer wraps")
+            reasons.append("key \(key.unversioned) expired at \(isoUTC(info.expiresAt)); it still unwraps but no longer wraps")
         }
         return KeyStatus(key: info.ref, state: info.state.rawValue, unwrapAllowed: unwrap, wrapAllowed: wrap,
                          reason: reasons.joined(separator: "; "), currentVersion: info.currentVersion)
     }
 }
+
+/// Unix seconds as ISO 8601 UTC, for messages people read.
+func isoUTC(_ seconds: Int64) -> String { ISO8601DateFormatter().string(from: Date(timeIntervalSince1970: TimeInterval(seconds))) }

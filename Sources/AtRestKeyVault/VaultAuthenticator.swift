@@ -35,7 +35,7 @@ struct VaultAuthenticator: Sendable {
 
     func callerFor(_ header: RPCHeader) async throws -> VaultCaller {
         guard let token = header.bearerToken, !token.isEmpty else {
-            throw RPCStatus(.unauthenticated, "no token: send metadata 'authorization: Bearer <token>' (log in with `atrest login`)")
+            throw RPCStatus.noToken
         }
         let claims = try await verifier.verify(token)
         return VaultCaller(principalID: claims.subject, tenantID: claims.tenant, roles: Set(claims.roles),

@@ -4,7 +4,7 @@ import AtRestWire
 /// The vault's uses of AtRestCrypto, with its errors turned into `VaultError`
 /// (key material never appears in them). Only AtRestCrypto touches OpenSSL.
 enum VaultCrypto {
-    /// HMAC-SHA256 over the concatenated parts (audit chain, import KEK).
+    /// HMAC-SHA256 over the concatenated parts (audit chain, audit names).
     static func hmacSHA256(key: SecretBytes, _ parts: [UInt8]...) throws(VaultError) -> [UInt8] {
         do {
             return try withParts(parts) { try HMACSHA256.authenticate(parts: $0, using: key) }
@@ -26,15 +26,6 @@ enum VaultCrypto {
 
     static func x25519PublicKey(_ privateKey: SecretBytes) throws(VaultError) -> [UInt8] {
         do { return try X25519.publicKey(for: privateKey) } catch { throw VaultError(.internal, "X25519 public key derivation failed: \(error)") }
-    }
-
-    /// The X25519 shared secret; fails for malformed or low-order peer points.
-    static func x25519(_ privateKey: SecretBytes, peer: [UInt8]) throws(VaultError) -> SecretBytes {
-        do { return try X25519.sharedSecret(privateKey, peerPublicKey: peer) } catch let error as CryptoError {
-            throw VaultError(.invalidArgument, error.message)
-        } catch {
-            throw VaultError(.invalidArgument, "X25519 key agreement failed")
-        }
     }
 
     /// Hands the parts to `body` as raw buffers without concatenating them.

@@ -45,12 +45,13 @@ final class HandshakeMonitor {
             case ZMQ_EVENT_HANDSHAKE_FAILED_AUTH:
                 outcomes.append(.refused(RPCStatus(
                     .unauthenticated,
-                    "\(peer) refused this client's CURVE key (ZAP status \(value)); ask for the key to be allowed")))
+                    "\(peer) refused this client's CURVE key (ZAP status \(value)); ask for the key to be allowed",
+                    details: ["reason": "curveKeyRefused"])))
             case ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL, ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL:
                 outcomes.append(.refused(RPCStatus(
                     .unavailable,
                     "the security handshake with \(peer) failed (libzmq code \(value)); "
-                        + "check that both ends use CURVE with the right server key")))
+                        + "check that both ends use CURVE with the right server key", details: ["reason": "handshakeFailed"])))
             default:
                 continue
             }

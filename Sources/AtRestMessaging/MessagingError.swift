@@ -57,7 +57,11 @@ public struct MessagingError: Error, Sendable, CustomStringConvertible {
     /// EHOSTUNREACH/ETERM → UNAVAILABLE, ...).
     public var status: RPCStatus {
         switch code {
-        case .wouldBlock: RPCStatus(.resourceExhausted, "the connection is congested; retry later", retryAfterMs: 50)
+        case .wouldBlock:
+            // No connected peer took the message: not connected yet (also a security
+            // handshake that never completes), or its queue is full.
+            RPCStatus(.resourceExhausted, "no connected peer took the message (not connected, or its queue is full); retry later",
+                      retryAfterMs: 50, details: ["reason": "notSent"])
         case .peerUnreachable, .terminated: RPCStatus(.unavailable, "peer unavailable: \(message)")
         case .tooLarge: RPCStatus(.invalidArgument, message)
         case .badEndpoint, .invalidConfiguration: RPCStatus(.invalidArgument, message)

@@ -17,6 +17,8 @@ public struct RPCStatus: Error, Sendable, Equatable, CustomStringConvertible {
     }
 
     public static let ok = RPCStatus(.ok)
+    /// A call that needs a bearer token came without one (every service says it the same way).
+    public static let noToken = RPCStatus(.unauthenticated, "no token: log in first (`atrest login`)", details: ["reason": "noToken"])
 
     public var isOK: Bool { code == .ok }
 

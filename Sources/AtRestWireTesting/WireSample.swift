@@ -133,5 +133,6 @@ extension WireSample {
         IdentityCreateServicePrincipalRequest.self, IdentityPrincipal.self, IdentityCreatedPrincipal.self,
         IdentityRoleRequest.self, IdentityAccountRequest.self, IdentityManagedIdentity.self,
         IdentityMoveAccountRequest.self, IdentityMoveAccountReply.self, IdentityRotation.self,
+        IdentityListRequest.self, IdentityTenantList.self, IdentityPrincipalList.self,
     ]
 }

@@ -95,7 +95,7 @@ final class ProviderInstance {
         }
         if key.flags & ATREST_KP_FLAG_PURGE_PROTECTION != 0, now < key.purgeAfter {
             throw ProviderFailure(.purgeProtected,
-                "key '\(id)' is purge-protected until \(key.purgeAfter) (Unix time); it can be recovered until then")
+                "key '\(id)' is purge-protected until \(UTCTime.iso(key.purgeAfter)); it can be recovered until then")
         }
         _ = try commit(id, nil)
     }
@@ -124,7 +124,7 @@ final class ProviderInstance {
         try key.checkUsable()
         if rules.wrapRevoked { throw ProviderFailure(.revoked, "access to key '\(id)' is revoked (provider '\(rules.name)')") }
         if key.expiresAt != 0, now >= key.expiresAt {
-            throw ProviderFailure(.expired, "key '\(id)' expired at \(key.expiresAt) (Unix time); it still unwraps but no longer wraps")
+            throw ProviderFailure(.expired, "key '\(id)' expired at \(UTCTime.iso(key.expiresAt)); it still unwraps but no longer wraps")
         }
         do {
             let nonce = try SecureRandom.bytes(AESGCM.nonceSize)

@@ -112,7 +112,7 @@ func printEncryption(_ account: String, _ encryption: AccountEncryption, _ outpu
 
 /// Runs `body` with an account client on the configured endpoint and token.
 func withAccounts<R>(_ global: GlobalOptions, _ body: (AccountClient) async throws -> R) async throws -> R {
-    let client = try global.client(try CLIConfig.load())
+    let client = try global.client(try global.loadConfig())
     defer { client.close() }
     return try await body(AccountClient(client))
 }

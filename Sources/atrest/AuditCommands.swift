@@ -18,7 +18,7 @@ struct AuditCommands: AsyncParsableCommand {
         func run() async throws {
             let entries = try await withVault(global) { try await $0.auditLog(after: after, limit: limit) }
             global.output.table(["seq", "time", "principal", "tenant", "operation", "key", "result", "detail"], entries.map {
-                [$0.seq, $0.time, $0.principalID, $0.tenantID, $0.operation, $0.key.description, $0.result, $0.detail]
+                [$0.seq, isoTime(seconds: $0.time), $0.principalID, $0.tenantID, $0.operation, $0.key.description, $0.result, $0.detail]
             })
         }
     }
@@ -33,7 +33,7 @@ struct AuditCommands: AsyncParsableCommand {
             let report = try await withVault(global) { try await $0.verifyAuditLog() }
             global.output.record(["intact": report.intact, "entries": report.entries, "firstBadLine": report.firstBadLine,
                                   "problem": report.problem,
-                                  "recordedGaps": report.gaps.map { "entry \($0.seq) at \($0.time): \($0.detail)" }.joined(separator: "\n")])
+                                  "recordedGaps": report.gaps.map { "entry \($0.seq) at \(isoTime(seconds: $0.time)): \($0.detail)" }.joined(separator: "\n")])
             if !report.intact { throw CLIFailure(message: "the audit log does not verify: \(report.problem)", exitCode: ExitCodes.precondition) }
         }
     }

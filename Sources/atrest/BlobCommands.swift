@@ -70,13 +70,13 @@ struct BlobCommands: AsyncParsableCommand {
         @OptionGroup var target: Target
         @Argument(help: "Local file.") var file: String
         @Option(help: "Content type.") var contentType = ""
-        @Option(name: .customLong("metadata"), help: "User metadata key=value (repeatable; encrypted at rest).") var metadata: [String] = []
+        @OptionGroup var metadata: MetadataOption
         @Option(help: "Parallel block uploads.") var parallelism = 4
         @OptionGroup var account: AccountOption
         @OptionGroup var global: GlobalOptions
 
         func run() async throws {
-            let pairs = try parseMetadata(metadata)
+            let pairs = try metadata.parsed()
             let size = (try? FileManager.default.attributesOfItem(atPath: file)[.size] as? NSNumber)?.uint64Value ?? 0
             let bar = ProgressBar.make("upload", total: size)
             defer { bar?.finish() }
@@ -85,6 +85,7 @@ struct BlobCommands: AsyncParsableCommand {
                 try await blobs.upload(target.container, target.name, file: file, contentType: contentType, metadata: pairs,
                                        progress: progress)
             }
+            bar?.finish()  // the bar's line ends before the result
             printBlob(properties, global.output)
         }
     }
@@ -161,12 +162,13 @@ struct BlobCommands: AsyncParsableCommand {
     struct SetMetadata: AsyncParsableCommand {
         static let configuration = CommandConfiguration(commandName: "set-metadata", abstract: "Replace a blob's user metadata.")
         @OptionGroup var target: Target
-        @Argument(help: "key=value pairs (none: clear).") var pairs: [String] = []
+        @Argument(help: "key=value pairs, as with --metadata (none of either: clear).") var pairs: [String] = []
+        @OptionGroup var metadataOption: MetadataOption
         @Option(help: "Also replace the content type.") var contentType: String?
         @OptionGroup var account: AccountOption
         @OptionGroup var global: GlobalOptions
         func run() async throws {
-            let metadata = try parseMetadata(pairs)
+            let metadata = try metadataOption.parsed(pairs)
             printBlob(try await withBlobs(global, account) {
                 try await $0.setMetadata(target.container, target.name, metadata, contentType: contentType)
             }, global.output)
@@ -189,25 +191,28 @@ final class ProgressHolder: @unchecked Sendable {
     }
 }
 
+/// User metadata as every verb takes it: `--metadata key=value`, repeatable
+/// (`set-metadata` also takes the pairs as arguments, as it always did).
+struct MetadataOption: ParsableArguments {
+    @Option(name: .customLong("metadata"), help: "User metadata key=value (repeatable; encrypted at rest).") var metadata: [String] = []
+
+    /// The pairs, plus `more` (set-metadata's arguments).
+    func parsed(_ more: [String] = []) throws -> [String: String] { try parseMetadata(metadata + more) }
+}
+
+/// `key=value` pairs; a key given twice is an error (the one parser for metadata).
 func parseMetadata(_ pairs: [String]) throws -> [String: String] {
     var metadata: [String: String] = [:]
     for pair in pairs {
         guard let eq = pair.firstIndex(of: "="), eq != pair.startIndex else {
             throw CLIFailure(message: "metadata must be key=value, got '\(pair)'", exitCode: ExitCodes.usage)
         }
-        metadata[String(pair[..<eq])] = String(pair[pair.index(after: eq)...])
+        let key = String(pair[..<eq])
+        guard metadata.updateValue(String(pair[pair.index(after: eq)...]), forKey: key) == nil else {
+            throw CLIFailure(message: "metadata key '\(key)' is given twice", exitCode: ExitCodes.usage)
+        }
     }
     return metadata
-}
-
-/// ISO 8601 (UTC) for people and scripts alike; `ms` are Unix milliseconds.
-func isoTime(_ ms: Int64) -> String {
-    ISO8601DateFormatter().string(from: Date(timeIntervalSince1970: Double(ms) / 1000))
-}
-
-/// ISO 8601 for Unix seconds; 0 (unset) stays empty.
-func isoTime(seconds: some BinaryInteger) -> String {
-    seconds == 0 ? "" : isoTime(Int64(seconds) * 1000)
 }
 
 func printBlob(_ blob: BlobProperties, _ output: Output, extra: [String: String] = [:]) {
@@ -216,7 +221,7 @@ func printBlob(_ blob: BlobProperties, _ output: Output, extra: [String: String]
     output.record([
         "container": blob.container, "name": blob.name, "length": blob.length, "contentType": blob.contentType,
         "created": isoTime(blob.createdAtMs), "sha256": blob.metadata[BlobTransferOptions.contentHashKey] ?? "",
-        "metadata": metadata, "file": extra["file"] ?? "",
+        "metadata": metadata, "file": extra["file"] as Any,
     ])
 }
 
@@ -229,7 +234,7 @@ func withBlobs<R>(_ global: GlobalOptions, _ account: AccountOption, parallelism
                   _ body: (BlobClient) async throws -> R) async throws -> R {
     let name = try account.resolved()
     guard (1...64).contains(parallelism) else { throw CLIFailure(message: "--parallelism must be 1-64", exitCode: ExitCodes.usage) }
-    let client = try global.client(try CLIConfig.load())
+    let client = try global.client(try global.loadConfig())
     defer { client.close() }
     return try await body(BlobClient(client, account: name, options: BlobTransferOptions(parallelism: parallelism, checksum: .wholeContent)))
 }

@@ -56,11 +56,12 @@ struct DiskCommands: AsyncParsableCommand {
     struct SetMetadata: AsyncParsableCommand {
         static let configuration = CommandConfiguration(commandName: "set-metadata", abstract: "Replace a disk's metadata.")
         @Argument(help: "ACCOUNT/DISK.") var disk: String
-        @Argument(help: "key=value pairs (none: clear).") var pairs: [String] = []
+        @Argument(help: "key=value pairs, as with --metadata (none of either: clear).") var pairs: [String] = []
+        @OptionGroup var metadataOption: MetadataOption
         @OptionGroup var account: AccountOption
         @OptionGroup var global: GlobalOptions
         func run() async throws {
-            let metadata = try parseMetadata(pairs), target = try DiskTarget(disk, account)
+            let metadata = try metadataOption.parsed(pairs), target = try DiskTarget(disk, account)
             printDisk(try await withDisks(global, target) { try await $0.setMetadata(target.disk, metadata) }, target, global.output)
         }
     }
@@ -195,7 +196,7 @@ func accountScoped(_ text: String, _ option: AccountOption, kind: String) throws
 }
 
 func withDisks<R>(_ global: GlobalOptions, _ target: DiskTarget, _ body: (DiskClient) async throws -> R) async throws -> R {
-    let client = try global.client(try CLIConfig.load())
+    let client = try global.client(try global.loadConfig())
     defer { client.close() }
     return try await body(DiskClient(client, account: target.account))
 }

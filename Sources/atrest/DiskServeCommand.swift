@@ -26,7 +26,7 @@ extension DiskCommands {
         func run() async throws {
             let target = try DiskTarget(disk, account)
             let (host, port) = try ListenAddress.parse(listen)
-            let config = try CLIConfig.load()
+            let config = try global.loadConfig()
             let session = try await login.session(config, global)
             defer { session.close() }
             let export = DiskExport(account: target.account, disk: target.disk, readOnly: readOnly, session: session)

@@ -3,9 +3,20 @@ import AtRestClient
 import AtRestTokens
 import AtRestWire
 
-/// `atrest tenant create`.
+/// `atrest tenant create|list`.
 struct TenantCommands: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "tenant", abstract: "Manage tenants.", subcommands: [Create.self])
+    static let configuration = CommandConfiguration(commandName: "tenant", abstract: "Manage tenants.", subcommands: [Create.self, List.self])
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "list", abstract: "List tenants (identity administrators; outside the system tenant only their own).", aliases: ["ls"])
+        @OptionGroup var global: GlobalOptions
+
+        func run() async throws {
+            let tenants = try await withIdentity(global) { try await $0.listTenants() }
+            global.output.table(["tenant", "displayName", "createdAt"], tenants.map { [$0.tenant, $0.displayName, isoTime(seconds: $0.createdAtUnix)] })
+        }
+    }
 
     struct Create: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Create a tenant (identity administrators).")
@@ -20,9 +31,25 @@ struct TenantCommands: AsyncParsableCommand {
     }
 }
 
-/// `atrest user create`.
+/// `atrest user create|list`.
 struct UserCommands: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "user", abstract: "Manage users.", subcommands: [Create.self])
+    static let configuration = CommandConfiguration(commandName: "user", abstract: "Manage users.", subcommands: [Create.self, List.self])
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "list", abstract: "List users and their roles (identity administrators; outside the system tenant only their own).",
+            aliases: ["ls"])
+        @Option(help: "Only this tenant (default: every tenant you may see).") var tenant = ""
+        @Option(help: "Principal kind: user, service, managedIdentity, or all.") var kind = "user"
+        @OptionGroup var global: GlobalOptions
+
+        func run() async throws {
+            let principals = try await withIdentity(global) { try await $0.listPrincipals(tenant: tenant, kind: kind == "all" ? "" : kind) }
+            global.output.table(["principal", "name", "kind", "tenant", "roles", "createdAt"], principals.map {
+                [$0.principalID, $0.name, $0.kind, $0.tenant, $0.roles, isoTime(seconds: $0.createdAtUnix)]
+            })
+        }
+    }
 
     struct Create: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Create a user; prints the generated secret once unless --secret-file is given.")
@@ -42,15 +69,33 @@ struct UserCommands: AsyncParsableCommand {
             let created = try await withIdentity(global) { try await $0.createUser(tenant: tenant, name: name, secret: secret) }
             global.output.record([
                 "principal": created.principal.principalID, "name": created.principal.name, "tenant": created.principal.tenant,
-                "generatedSecret": created.generatedSecret,
+                "generatedSecret": created.generatedSecret.isEmpty ? nil : created.generatedSecret as Any,
             ])
         }
     }
 }
 
-/// `atrest role grant|revoke`.
+/// `atrest role grant|revoke|list`.
 struct RoleCommands: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "role", abstract: "Grant or revoke roles.", subcommands: [Grant.self, Revoke.self])
+    static let configuration = CommandConfiguration(
+        commandName: "role", abstract: "Grant, revoke or list roles.", subcommands: [Grant.self, Revoke.self, List.self])
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "list", abstract: "List role assignments, one row per principal and role (identity administrators; outside the system tenant only their own).",
+            aliases: ["ls"])
+        @Option(help: "Only this tenant (default: every tenant you may see).") var tenant = ""
+        @Option(help: "Only this principal (name or id).") var principal = ""
+        @OptionGroup var global: GlobalOptions
+
+        func run() async throws {
+            let principals = try await withIdentity(global) { try await $0.listPrincipals(tenant: tenant) }
+                .filter { principal.isEmpty || $0.principalID == principal || $0.name == principal }
+            global.output.table(["role", "principal", "name", "kind", "tenant"], principals.flatMap { p in
+                p.roles.sorted().map { [$0, p.principalID, p.name, p.kind, p.tenant] }
+            })
+        }
+    }
 
     struct Target: ParsableArguments {
         @Argument(help: "Role: \(Role.syntax).") var role: String
@@ -93,14 +138,14 @@ func printPrincipal(_ principal: IdentityPrincipal, _ output: Output) {
 
 /// Runs `body` with an identity client on the configured endpoint and token.
 func withIdentity<R>(_ global: GlobalOptions, _ body: (IdentityClient) async throws -> R) async throws -> R {
-    let client = try global.client(try CLIConfig.load())
+    let client = try global.client(try global.loadConfig())
     defer { client.close() }
     return try await body(IdentityClient(client))
 }
 
 /// Runs `body` with a vault client on the configured endpoint and token.
 func withVault<R>(_ global: GlobalOptions, _ body: (VaultClient) async throws -> R) async throws -> R {
-    let client = try global.client(try CLIConfig.load())
+    let client = try global.client(try global.loadConfig())
     defer { client.close() }
     return try await body(VaultClient(client))
 }

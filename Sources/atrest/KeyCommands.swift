@@ -6,7 +6,7 @@ import AtRestWire
 struct KeyCommands: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "key", abstract: "Manage vault keys (key administrators).",
-        subcommands: [Create.self, List.self, Show.self, Rotate.self, Enable.self, Disable.self, Delete.self, Recover.self,
+        subcommands: [Create.self, Import.self, List.self, Show.self, Rotate.self, Enable.self, Disable.self, Delete.self, Recover.self,
                       Purge.self, Grant.self, Revoke.self, Grants.self])
 
     /// `provider/key-id`, or just `key-id` for the customer provider. The key
@@ -24,15 +24,11 @@ struct KeyCommands: AsyncParsableCommand {
     struct Create: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Create a key (version 1, generated in the vault).")
         @OptionGroup var key: KeyArgument
-        @Option(help: "Expiry, Unix seconds (0: never).") var expiresAt: Int64 = 0
-        @Option(help: "Automatic rotation period in days (0: the provider's default).") var rotationDays: UInt32 = 0
-        @Option(help: "Soft-delete retention in days (0: the provider's default).") var retentionDays: UInt32 = 0
-        @Flag(help: "Refuse purging before the retention period ends.") var purgeProtection = false
+        @OptionGroup var spec: KeySpecOptions
         @OptionGroup var global: GlobalOptions
 
         func run() async throws {
-            let spec = KeySpec(keyID: key.ref.keyID, expiresAt: expiresAt, rotationDays: rotationDays,
-                               retentionDays: retentionDays, purgeProtection: purgeProtection)
+            let spec = spec.spec(key.ref.keyID)
             printKey(try await withVault(global) { try await $0.createKey(provider: key.ref.provider, spec) }, global.output)
         }
     }
@@ -45,7 +41,7 @@ struct KeyCommands: AsyncParsableCommand {
         func run() async throws {
             let keys = try await withVault(global) { try await $0.listKeys(provider: provider) }
             global.output.table(["key", "id", "state", "version", "versions", "expiresAt", "references"], keys.map {
-                ["\($0.provider)/\($0.ref.named.keyID)", $0.keyID, $0.state.rawValue, $0.currentVersion, $0.versionCount, $0.expiresAt,
+                ["\($0.provider)/\($0.ref.named.keyID)", $0.keyID, keyStateText($0), $0.currentVersion, $0.versionCount, isoTime(seconds: $0.expiresAt),
                  $0.references.values.reduce(0, +)]
             })
         }
@@ -68,8 +64,13 @@ struct KeyCommands: AsyncParsableCommand {
     struct Rotate: SingleKeyVerb {
         static let configuration = CommandConfiguration(abstract: "Add a new current version (old versions keep unwrapping).")
         @OptionGroup var key: KeyArgument
+        @Option(help: "BYOK: the new version's key, as for `key import` (raw 32 bytes, 64 hex digits or base64); else the vault generates it.")
+        var keyFile: String?
         @OptionGroup var global: GlobalOptions
-        func perform(_ vault: VaultClient, _ key: KeyRef) async throws -> KeyInfo { try await vault.rotateKey(key) }
+        func perform(_ vault: VaultClient, _ key: KeyRef) async throws -> KeyInfo {
+            if let keyFile { return try await vault.rotateKey(key, keyFile: keyFile) }
+            return try await vault.rotateKey(key)
+        }
     }
 
     struct Enable: SingleKeyVerb {
@@ -169,10 +170,11 @@ extension KeyCommands.SingleKeyVerb {
 
 func printKey(_ key: KeyInfo, _ output: Output) {
     output.record([
-        "key": "\(key.provider)/\(key.ref.named.keyID)", "id": key.keyID, "state": key.state.rawValue, "currentVersion": key.currentVersion,
+        "key": "\(key.provider)/\(key.ref.named.keyID)", "id": key.keyID, "state": keyStateText(key), "currentVersion": key.currentVersion,
         "versions": key.versionCount, "purgeProtection": key.purgeProtection, "imported": key.imported,
         "rotationDays": key.rotationDays, "retentionDays": key.retentionDays, "createdAt": isoTime(seconds: key.createdAt),
-        "rotatedAt": key.rotatedAt, "expiresAt": key.expiresAt, "deletedAt": key.deletedAt, "purgeAfter": key.purgeAfter,
+        "rotatedAt": isoTime(seconds: key.rotatedAt), "expiresAt": isoTime(seconds: key.expiresAt),
+        "deletedAt": isoTime(seconds: key.deletedAt), "purgeAfter": isoTime(seconds: key.purgeAfter),
         "references": key.references.values.reduce(0, +),
     ])
 }
@@ -181,4 +183,38 @@ func printGrants(_ grants: [AccessGrant], _ output: Output) {
     output.table(["key", "principal", "operations", "tenant", "account"], grants.map {
         [$0.key.description, $0.principalID, $0.operations.map(\.rawValue).sorted(), $0.tenant, $0.accountID]
     })
+}
+
+extension KeyCommands {
+    /// `atrest key import`: bring your own key (BYOK). The CLI seals the
+    /// 32-byte key to the vault's import public key (docs/KEY-PROVIDERS.md
+    /// "Import wrapping"), so the key never travels in clear.
+    struct Import: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "import",
+            abstract: "Import a 32-byte key as a new key (version 1), sealed on this side to the vault's import key.")
+        @OptionGroup var key: KeyArgument
+        @Option(help: "File holding the key: raw 32 bytes, 64 hex digits or base64 (keep it 0600; it is read, never printed).")
+        var keyFile: String
+        @OptionGroup var spec: KeySpecOptions
+        @OptionGroup var global: GlobalOptions
+
+        func run() async throws {
+            let spec = spec.spec(key.ref.keyID)
+            printKey(try await withVault(global) { try await $0.importKey(provider: key.ref.provider, spec, keyFile: keyFile) }, global.output)
+        }
+    }
+
+    /// The settings `create` and `import` share.
+    struct KeySpecOptions: ParsableArguments {
+        @Option(help: "Expiry: ISO 8601 (2027-01-31T00:00:00Z) or Unix seconds (0: never).") var expiresAt = CLITime(seconds: 0)
+        @Option(help: "Automatic rotation period in days (0: the provider's default).") var rotationDays: UInt32 = 0
+        @Option(help: "Soft-delete retention in days (0: the provider's default).") var retentionDays: UInt32 = 0
+        @Flag(help: "Refuse purging before the retention period ends.") var purgeProtection = false
+
+        func spec(_ keyID: String) -> KeySpec {
+            KeySpec(keyID: keyID, expiresAt: expiresAt.seconds, rotationDays: rotationDays, retentionDays: retentionDays,
+                    purgeProtection: purgeProtection)
+        }
+    }
 }

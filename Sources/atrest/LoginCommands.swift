@@ -2,7 +2,9 @@ import ArgumentParser
 import AtRestClient
 import Foundation
 
-/// `atrest login`: client-credential login; the token goes into the config file.
+/// `atrest login`: client-credential login. The token and the connection
+/// settings (endpoint, CURVE server key, client key file) go into the
+/// selected profile of the config file, which becomes the current one.
 struct LoginCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "login", abstract: "Log in as a user or service principal and save the token.")
@@ -19,7 +21,17 @@ struct LoginCommand: AsyncParsableCommand {
     @OptionGroup var global: GlobalOptions
 
     func run() async throws {
-        var config = try CLIConfig.load()
+        var config = try global.loadConfig()
+        if global.endpoint != nil {
+            // A login naming the endpoint sets the profile's whole connection: CURVE
+            // settings saved for another endpoint do not carry over unless given again.
+            config.curveServerKey = nil
+            config.curveKeyFile = nil
+        }
+        if let serverKey = global.curveServerKey { config.curveServerKey = serverKey }
+        if let keyFile = global.curveKeyFile {
+            config.curveKeyFile = URL(fileURLWithPath: keyFile).standardizedFileURL.path  // later commands may run elsewhere
+        }
         let secret = try readSecret()
         let client = try global.client(config, withToken: false)
         defer { client.close() }
@@ -28,10 +40,11 @@ struct LoginCommand: AsyncParsableCommand {
         config.tenant = token.tenant
         config.principal = token.principalID
         config.expiresAt = token.expiresAtUnix
-        if let endpoint = global.endpoint { config.endpoint = endpoint }
-        try config.save()
+        config.endpoint = try global.resolvedEndpoint(config)
+        try config.save(makeCurrent: true)
         global.output.record([
             "principal": token.principalID, "tenant": token.tenant, "expiresAt": isoTime(seconds: token.expiresAtUnix), "config": CLIConfig.path,
+            "profile": config.profile, "endpoint": config.endpoint as Any,
         ])
     }
 
@@ -60,7 +73,7 @@ struct WhoAmICommand: AsyncParsableCommand {
     @OptionGroup var global: GlobalOptions
 
     func run() async throws {
-        let config = try CLIConfig.load()
+        let config = try global.loadConfig()
         guard config.token != nil else { throw CLIFailure(message: "not logged in: run `atrest login` first", exitCode: ExitCodes.denied) }
         let client = try global.client(config)
         defer { client.close() }

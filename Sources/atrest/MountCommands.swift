@@ -48,7 +48,7 @@ struct MountCommand: AsyncParsableCommand {
         EarlySignals.catchTermination()
         ProcessStart.observe("atrest-mount", logLevel: nil, observability)
         FUSEBackground.enterOwnSession()
-        let config = try CLIConfig.load()
+        let config = try global.loadConfig()
         let session = try await login.session(config, global)
         defer { session.close() }
         let service = ShareFileClient(account: target.account, share: target.name, session: session)

@@ -4,8 +4,13 @@ import Foundation
 struct Output {
     var json: Bool
 
-    /// One record: `key: value` lines, or a JSON object.
-    func record(_ fields: KeyValuePairs<String, Any>) {
+    /// One record: `key: value` lines, or a JSON object. A field whose value
+    /// is a nil optional is left out (no empty lines or keys).
+    func record(_ given: KeyValuePairs<String, Any>) {
+        let fields: [(key: String, value: Any)] = given.compactMap { field in
+            guard let optional = field.value as? any OptionalField else { return field }
+            return optional.wrappedField.map { (field.key, $0) }
+        }
         if json {
             emitJSON(Dictionary(fields.map { ($0.key, $0.value) }, uniquingKeysWith: { $1 }))
         } else {
@@ -48,4 +53,10 @@ struct Output {
         guard let data = try? JSONSerialization.data(withJSONObject: value, options: [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]) else { return }
         print(String(decoding: data, as: UTF8.self))
     }
+}
+
+/// An optional inside `Any`, so `record` can drop nil fields and unwrap the rest.
+protocol OptionalField { var wrappedField: Any? { get } }
+extension Optional: OptionalField {
+    var wrappedField: Any? { self.map { $0 as Any } }
 }

@@ -43,7 +43,12 @@ final class ProgressBar: Sendable {
         { [self] done, total in update(done, total) }
     }
 
+    /// Ends the bar's line (once; later calls do nothing), so what follows starts on its own line.
     func finish() {
-        if state.withLock({ $0.drawn }) { FileHandle.standardError.write(Data("\n".utf8)) }
+        let drawn = state.withLock { state in
+            defer { state.drawn = false }
+            return state.drawn
+        }
+        if drawn { FileHandle.standardError.write(Data("\n".utf8)) }
     }
 }

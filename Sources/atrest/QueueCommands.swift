@@ -79,7 +79,7 @@ struct QueueCommands: AsyncParsableCommand {
 
 func withQueues<R>(_ global: GlobalOptions, _ account: AccountOption, _ body: (QueueClient) async throws -> R) async throws -> R {
     let name = try account.resolved()
-    let client = try global.client(try CLIConfig.load())
+    let client = try global.client(try global.loadConfig())
     defer { client.close() }
     return try await body(QueueClient(client, account: name))
 }

@@ -92,7 +92,7 @@ struct ShareCommands: AsyncParsableCommand {
 }
 
 func withFiles<R>(_ global: GlobalOptions, _ account: String, _ body: (FileClient) async throws -> R) async throws -> R {
-    let client = try global.client(try CLIConfig.load())
+    let client = try global.client(try global.loadConfig())
     defer { client.close() }
     return try await body(FileClient(client, account: account))
 }

@@ -19,8 +19,8 @@ struct StatusCommand: AsyncParsableCommand {
     @OptionGroup var global: GlobalOptions
 
     func run() async throws {
-        let config = try CLIConfig.load()
-        let targets = endpoints.isEmpty ? [global.resolvedEndpoint(config)] : endpoints
+        let config = try global.loadConfig()
+        let targets = endpoints.isEmpty ? [try global.resolvedEndpoint(config)] : endpoints
         var replies: [(String, StatusReply)] = []
         var failures: [(String, Error)] = []
         for endpoint in targets {

@@ -53,7 +53,7 @@ struct TableCommands: AsyncParsableCommand {
 
 func withTables<R>(_ global: GlobalOptions, _ account: AccountOption, _ body: (TableClient) async throws -> R) async throws -> R {
     let name = try account.resolved()
-    let client = try global.client(try CLIConfig.load())
+    let client = try global.client(try global.loadConfig())
     defer { client.close() }
     return try await body(TableClient(client, account: name))
 }

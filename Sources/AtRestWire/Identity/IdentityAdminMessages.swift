@@ -230,3 +230,35 @@ public struct IdentityRotation: Sendable, Equatable, WireMessage {
 
     public var wire: WireFields { [1: .string(activeKid), 2: .string(retiredKid), 3: .int(retiredPublishedUntilUnix)] }
 }
+
+/// `ListTenants` / `ListPrincipals`: empty tenant = every tenant the caller may see.
+public struct IdentityListRequest: Sendable, Equatable, WireMessage {
+    public static let protoName = "atrest.v1.IdentityListRequest"
+    public var tenant: String
+    /// ListPrincipals only: user, service or managedIdentity; empty: all.
+    public var kind: String
+
+    public init(tenant: String = "", kind: String = "") {
+        self.tenant = tenant
+        self.kind = kind
+    }
+
+    public init(wire: WireFields) throws { self.init(tenant: wire.string(1), kind: wire.string(2)) }
+    public var wire: WireFields { [1: .string(tenant), 2: .string(kind)] }
+}
+
+public struct IdentityTenantList: Sendable, Equatable, WireMessage {
+    public static let protoName = "atrest.v1.IdentityTenantList"
+    public var tenants: [IdentityTenant]
+    public init(tenants: [IdentityTenant]) { self.tenants = tenants }
+    public init(wire: WireFields) throws { self.init(tenants: try wire.messages(1)) }
+    public var wire: WireFields { [1: .messages(tenants)] }
+}
+
+public struct IdentityPrincipalList: Sendable, Equatable, WireMessage {
+    public static let protoName = "atrest.v1.IdentityPrincipalList"
+    public var principals: [IdentityPrincipal]
+    public init(principals: [IdentityPrincipal]) { self.principals = principals }
+    public init(wire: WireFields) throws { self.init(principals: try wire.messages(1)) }
+    public var wire: WireFields { [1: .messages(principals)] }
+}

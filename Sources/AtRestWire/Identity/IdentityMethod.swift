@@ -16,9 +16,12 @@ public enum IdentityMethod {
     public static let accountIdentity = RPCMethod<IdentityAccountRequest, IdentityManagedIdentity>(service, "AccountIdentity")
     public static let moveAccount = RPCMethod<IdentityMoveAccountRequest, IdentityMoveAccountReply>(service, "MoveAccount")
 
+    public static let listTenants = RPCMethod<IdentityListRequest, IdentityTenantList>(service, "ListTenants")
+    public static let listPrincipals = RPCMethod<IdentityListRequest, IdentityPrincipalList>(service, "ListPrincipals")
+
     public static let all: [RPCMethodInfo] = [
         login.info, keys.info, whoAmI.info, rotateSigningKey.info, createTenant.info, createUser.info,
         createServicePrincipal.info, grantRole.info, revokeRole.info, createManagedIdentity.info, managedIdentityToken.info,
-        accountIdentity.info, moveAccount.info,
+        accountIdentity.info, moveAccount.info, listTenants.info, listPrincipals.info,
     ]
 }

@@ -772,6 +772,141 @@ void   atrest__v1__identity_rotation__free_unpacked
   assert(message->base.descriptor == &atrest__v1__identity_rotation__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   atrest__v1__identity_list_request__init
+                     (Atrest__V1__IdentityListRequest         *message)
+{
+  static const Atrest__V1__IdentityListRequest init_value = ATREST__V1__IDENTITY_LIST_REQUEST__INIT;
+  *message = init_value;
+}
+size_t atrest__v1__identity_list_request__get_packed_size
+                     (const Atrest__V1__IdentityListRequest *message)
+{
+  assert(message->base.descriptor == &atrest__v1__identity_list_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t atrest__v1__identity_list_request__pack
+                     (const Atrest__V1__IdentityListRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &atrest__v1__identity_list_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t atrest__v1__identity_list_request__pack_to_buffer
+                     (const Atrest__V1__IdentityListRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &atrest__v1__identity_list_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Atrest__V1__IdentityListRequest *
+       atrest__v1__identity_list_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Atrest__V1__IdentityListRequest *)
+     protobuf_c_message_unpack (&atrest__v1__identity_list_request__descriptor,
+                                allocator, len, data);
+}
+void   atrest__v1__identity_list_request__free_unpacked
+                     (Atrest__V1__IdentityListRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &atrest__v1__identity_list_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   atrest__v1__identity_tenant_list__init
+                     (Atrest__V1__IdentityTenantList         *message)
+{
+  static const Atrest__V1__IdentityTenantList init_value = ATREST__V1__IDENTITY_TENANT_LIST__INIT;
+  *message = init_value;
+}
+size_t atrest__v1__identity_tenant_list__get_packed_size
+                     (const Atrest__V1__IdentityTenantList *message)
+{
+  assert(message->base.descriptor == &atrest__v1__identity_tenant_list__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t atrest__v1__identity_tenant_list__pack
+                     (const Atrest__V1__IdentityTenantList *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &atrest__v1__identity_tenant_list__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t atrest__v1__identity_tenant_list__pack_to_buffer
+                     (const Atrest__V1__IdentityTenantList *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &atrest__v1__identity_tenant_list__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Atrest__V1__IdentityTenantList *
+       atrest__v1__identity_tenant_list__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Atrest__V1__IdentityTenantList *)
+     protobuf_c_message_unpack (&atrest__v1__identity_tenant_list__descriptor,
+                                allocator, len, data);
+}
+void   atrest__v1__identity_tenant_list__free_unpacked
+                     (Atrest__V1__IdentityTenantList *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &atrest__v1__identity_tenant_list__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   atrest__v1__identity_principal_list__init
+                     (Atrest__V1__IdentityPrincipalList         *message)
+{
+  static const Atrest__V1__IdentityPrincipalList init_value = ATREST__V1__IDENTITY_PRINCIPAL_LIST__INIT;
+  *message = init_value;
+}
+size_t atrest__v1__identity_principal_list__get_packed_size
+                     (const Atrest__V1__IdentityPrincipalList *message)
+{
+  assert(message->base.descriptor == &atrest__v1__identity_principal_list__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t atrest__v1__identity_principal_list__pack
+                     (const Atrest__V1__IdentityPrincipalList *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &atrest__v1__identity_principal_list__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t atrest__v1__identity_principal_list__pack_to_buffer
+                     (const Atrest__V1__IdentityPrincipalList *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &atrest__v1__identity_principal_list__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Atrest__V1__IdentityPrincipalList *
+       atrest__v1__identity_principal_list__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Atrest__V1__IdentityPrincipalList *)
+     protobuf_c_message_unpack (&atrest__v1__identity_principal_list__descriptor,
+                                allocator, len, data);
+}
+void   atrest__v1__identity_principal_list__free_unpacked
+                     (Atrest__V1__IdentityPrincipalList *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &atrest__v1__identity_principal_list__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 static const ProtobufCFieldDescriptor atrest__v1__identity_login_request__field_descriptors[3] =
 {
   {
@@ -2029,7 +2164,134 @@ const ProtobufCMessageDescriptor atrest__v1__identity_rotation__descriptor =
   (ProtobufCMessageInit) atrest__v1__identity_rotation__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCMethodDescriptor atrest__v1__identity__method_descriptors[13] =
+static const ProtobufCFieldDescriptor atrest__v1__identity_list_request__field_descriptors[2] =
+{
+  {
+    "tenant",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Atrest__V1__IdentityListRequest, tenant),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "kind",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Atrest__V1__IdentityListRequest, kind),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned atrest__v1__identity_list_request__field_indices_by_name[] = {
+  1,   /* field[1] = kind */
+  0,   /* field[0] = tenant */
+};
+static const ProtobufCIntRange atrest__v1__identity_list_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor atrest__v1__identity_list_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "atrest.v1.IdentityListRequest",
+  "IdentityListRequest",
+  "Atrest__V1__IdentityListRequest",
+  "atrest.v1",
+  sizeof(Atrest__V1__IdentityListRequest),
+  2,
+  atrest__v1__identity_list_request__field_descriptors,
+  atrest__v1__identity_list_request__field_indices_by_name,
+  1,  atrest__v1__identity_list_request__number_ranges,
+  (ProtobufCMessageInit) atrest__v1__identity_list_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor atrest__v1__identity_tenant_list__field_descriptors[1] =
+{
+  {
+    "tenants",
+    1,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Atrest__V1__IdentityTenantList, n_tenants),
+    offsetof(Atrest__V1__IdentityTenantList, tenants),
+    &atrest__v1__identity_tenant__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned atrest__v1__identity_tenant_list__field_indices_by_name[] = {
+  0,   /* field[0] = tenants */
+};
+static const ProtobufCIntRange atrest__v1__identity_tenant_list__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor atrest__v1__identity_tenant_list__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "atrest.v1.IdentityTenantList",
+  "IdentityTenantList",
+  "Atrest__V1__IdentityTenantList",
+  "atrest.v1",
+  sizeof(Atrest__V1__IdentityTenantList),
+  1,
+  atrest__v1__identity_tenant_list__field_descriptors,
+  atrest__v1__identity_tenant_list__field_indices_by_name,
+  1,  atrest__v1__identity_tenant_list__number_ranges,
+  (ProtobufCMessageInit) atrest__v1__identity_tenant_list__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor atrest__v1__identity_principal_list__field_descriptors[1] =
+{
+  {
+    "principals",
+    1,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Atrest__V1__IdentityPrincipalList, n_principals),
+    offsetof(Atrest__V1__IdentityPrincipalList, principals),
+    &atrest__v1__identity_principal__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned atrest__v1__identity_principal_list__field_indices_by_name[] = {
+  0,   /* field[0] = principals */
+};
+static const ProtobufCIntRange atrest__v1__identity_principal_list__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor atrest__v1__identity_principal_list__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "atrest.v1.IdentityPrincipalList",
+  "IdentityPrincipalList",
+  "Atrest__V1__IdentityPrincipalList",
+  "atrest.v1",
+  sizeof(Atrest__V1__IdentityPrincipalList),
+  1,
+  atrest__v1__identity_principal_list__field_descriptors,
+  atrest__v1__identity_principal_list__field_indices_by_name,
+  1,  atrest__v1__identity_principal_list__number_ranges,
+  (ProtobufCMessageInit) atrest__v1__identity_principal_list__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCMethodDescriptor atrest__v1__identity__method_descriptors[15] =
 {
   { "Login", &atrest__v1__identity_login_request__descriptor, &atrest__v1__identity_token__descriptor },
   { "Keys", &atrest__v1__empty__descriptor, &atrest__v1__identity_key_set__descriptor },
@@ -2044,6 +2306,8 @@ static const ProtobufCMethodDescriptor atrest__v1__identity__method_descriptors[
   { "ManagedIdentityToken", &atrest__v1__identity_account_request__descriptor, &atrest__v1__identity_token__descriptor },
   { "AccountIdentity", &atrest__v1__identity_account_request__descriptor, &atrest__v1__identity_managed_identity__descriptor },
   { "MoveAccount", &atrest__v1__identity_move_account_request__descriptor, &atrest__v1__identity_move_account_reply__descriptor },
+  { "ListTenants", &atrest__v1__identity_list_request__descriptor, &atrest__v1__identity_tenant_list__descriptor },
+  { "ListPrincipals", &atrest__v1__identity_list_request__descriptor, &atrest__v1__identity_principal_list__descriptor },
 };
 const unsigned atrest__v1__identity__method_indices_by_name[] = {
   11,        /* AccountIdentity */
@@ -2053,6 +2317,8 @@ const unsigned atrest__v1__identity__method_indices_by_name[] = {
   5,        /* CreateUser */
   7,        /* GrantRole */
   1,        /* Keys */
+  14,        /* ListPrincipals */
+  13,        /* ListTenants */
   0,        /* Login */
   10,        /* ManagedIdentityToken */
   12,        /* MoveAccount */
@@ -2067,7 +2333,7 @@ const ProtobufCServiceDescriptor atrest__v1__identity__descriptor =
   "Identity",
   "Atrest__V1__Identity",
   "atrest.v1",
-  13,
+  15,
   atrest__v1__identity__method_descriptors,
   atrest__v1__identity__method_indices_by_name
 };
@@ -2174,6 +2440,22 @@ void atrest__v1__identity__move_account(ProtobufCService *service,
 {
   assert(service->descriptor == &atrest__v1__identity__descriptor);
   service->invoke(service, 12, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void atrest__v1__identity__list_tenants(ProtobufCService *service,
+                                        const Atrest__V1__IdentityListRequest *input,
+                                        Atrest__V1__IdentityTenantList_Closure closure,
+                                        void *closure_data)
+{
+  assert(service->descriptor == &atrest__v1__identity__descriptor);
+  service->invoke(service, 13, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void atrest__v1__identity__list_principals(ProtobufCService *service,
+                                           const Atrest__V1__IdentityListRequest *input,
+                                           Atrest__V1__IdentityPrincipalList_Closure closure,
+                                           void *closure_data)
+{
+  assert(service->descriptor == &atrest__v1__identity__descriptor);
+  service->invoke(service, 14, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void atrest__v1__identity__init (Atrest__V1__Identity_Service *service,
                                  Atrest__V1__Identity_ServiceDestroy destroy)

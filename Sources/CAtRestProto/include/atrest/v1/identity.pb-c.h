@@ -33,6 +33,9 @@ typedef struct Atrest__V1__IdentityManagedIdentity Atrest__V1__IdentityManagedId
 typedef struct Atrest__V1__IdentityMoveAccountRequest Atrest__V1__IdentityMoveAccountRequest;
 typedef struct Atrest__V1__IdentityMoveAccountReply Atrest__V1__IdentityMoveAccountReply;
 typedef struct Atrest__V1__IdentityRotation Atrest__V1__IdentityRotation;
+typedef struct Atrest__V1__IdentityListRequest Atrest__V1__IdentityListRequest;
+typedef struct Atrest__V1__IdentityTenantList Atrest__V1__IdentityTenantList;
+typedef struct Atrest__V1__IdentityPrincipalList Atrest__V1__IdentityPrincipalList;
 
 
 /* --- enums --- */
@@ -325,6 +328,51 @@ struct  Atrest__V1__IdentityRotation
 #define ATREST__V1__IDENTITY_ROTATION__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&atrest__v1__identity_rotation__descriptor) \
     , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0 }
+
+
+/*
+ * The methods in the table above; Swift: IdentityMethod (AtRestWire).
+ * ListTenants / ListPrincipals: an empty tenant means every tenant the caller
+ * may see (an identity administrator of the system tenant: all; of another
+ * tenant: its own); naming another tenant is PERMISSION_DENIED for the latter.
+ */
+struct  Atrest__V1__IdentityListRequest
+{
+  ProtobufCMessage base;
+  char *tenant;
+  /*
+   * ListPrincipals only: "user", "service" or "managedIdentity"; empty: all kinds.
+   */
+  char *kind;
+};
+#define ATREST__V1__IDENTITY_LIST_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&atrest__v1__identity_list_request__descriptor) \
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
+
+
+struct  Atrest__V1__IdentityTenantList
+{
+  ProtobufCMessage base;
+  size_t n_tenants;
+  Atrest__V1__IdentityTenant **tenants;
+};
+#define ATREST__V1__IDENTITY_TENANT_LIST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&atrest__v1__identity_tenant_list__descriptor) \
+    , 0,NULL }
+
+
+/*
+ * Principals sorted by tenant, then name; secrets are never part of them.
+ */
+struct  Atrest__V1__IdentityPrincipalList
+{
+  ProtobufCMessage base;
+  size_t n_principals;
+  Atrest__V1__IdentityPrincipal **principals;
+};
+#define ATREST__V1__IDENTITY_PRINCIPAL_LIST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&atrest__v1__identity_principal_list__descriptor) \
+    , 0,NULL }
 
 
 /* Atrest__V1__IdentityLoginRequest methods */
@@ -650,6 +698,63 @@ Atrest__V1__IdentityRotation *
 void   atrest__v1__identity_rotation__free_unpacked
                      (Atrest__V1__IdentityRotation *message,
                       ProtobufCAllocator *allocator);
+/* Atrest__V1__IdentityListRequest methods */
+void   atrest__v1__identity_list_request__init
+                     (Atrest__V1__IdentityListRequest         *message);
+size_t atrest__v1__identity_list_request__get_packed_size
+                     (const Atrest__V1__IdentityListRequest   *message);
+size_t atrest__v1__identity_list_request__pack
+                     (const Atrest__V1__IdentityListRequest   *message,
+                      uint8_t             *out);
+size_t atrest__v1__identity_list_request__pack_to_buffer
+                     (const Atrest__V1__IdentityListRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Atrest__V1__IdentityListRequest *
+       atrest__v1__identity_list_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   atrest__v1__identity_list_request__free_unpacked
+                     (Atrest__V1__IdentityListRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Atrest__V1__IdentityTenantList methods */
+void   atrest__v1__identity_tenant_list__init
+                     (Atrest__V1__IdentityTenantList         *message);
+size_t atrest__v1__identity_tenant_list__get_packed_size
+                     (const Atrest__V1__IdentityTenantList   *message);
+size_t atrest__v1__identity_tenant_list__pack
+                     (const Atrest__V1__IdentityTenantList   *message,
+                      uint8_t             *out);
+size_t atrest__v1__identity_tenant_list__pack_to_buffer
+                     (const Atrest__V1__IdentityTenantList   *message,
+                      ProtobufCBuffer     *buffer);
+Atrest__V1__IdentityTenantList *
+       atrest__v1__identity_tenant_list__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   atrest__v1__identity_tenant_list__free_unpacked
+                     (Atrest__V1__IdentityTenantList *message,
+                      ProtobufCAllocator *allocator);
+/* Atrest__V1__IdentityPrincipalList methods */
+void   atrest__v1__identity_principal_list__init
+                     (Atrest__V1__IdentityPrincipalList         *message);
+size_t atrest__v1__identity_principal_list__get_packed_size
+                     (const Atrest__V1__IdentityPrincipalList   *message);
+size_t atrest__v1__identity_principal_list__pack
+                     (const Atrest__V1__IdentityPrincipalList   *message,
+                      uint8_t             *out);
+size_t atrest__v1__identity_principal_list__pack_to_buffer
+                     (const Atrest__V1__IdentityPrincipalList   *message,
+                      ProtobufCBuffer     *buffer);
+Atrest__V1__IdentityPrincipalList *
+       atrest__v1__identity_principal_list__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   atrest__v1__identity_principal_list__free_unpacked
+                     (Atrest__V1__IdentityPrincipalList *message,
+                      ProtobufCAllocator *allocator);
 /* --- per-message closures --- */
 
 typedef void (*Atrest__V1__IdentityLoginRequest_Closure)
@@ -702,6 +807,15 @@ typedef void (*Atrest__V1__IdentityMoveAccountReply_Closure)
                   void *closure_data);
 typedef void (*Atrest__V1__IdentityRotation_Closure)
                  (const Atrest__V1__IdentityRotation *message,
+                  void *closure_data);
+typedef void (*Atrest__V1__IdentityListRequest_Closure)
+                 (const Atrest__V1__IdentityListRequest *message,
+                  void *closure_data);
+typedef void (*Atrest__V1__IdentityTenantList_Closure)
+                 (const Atrest__V1__IdentityTenantList *message,
+                  void *closure_data);
+typedef void (*Atrest__V1__IdentityPrincipalList_Closure)
+                 (const Atrest__V1__IdentityPrincipalList *message,
                   void *closure_data);
 
 /* --- services --- */
@@ -762,6 +876,14 @@ struct Atrest__V1__Identity_Service
                        const Atrest__V1__IdentityMoveAccountRequest *input,
                        Atrest__V1__IdentityMoveAccountReply_Closure closure,
                        void *closure_data);
+  void (*list_tenants)(Atrest__V1__Identity_Service *service,
+                       const Atrest__V1__IdentityListRequest *input,
+                       Atrest__V1__IdentityTenantList_Closure closure,
+                       void *closure_data);
+  void (*list_principals)(Atrest__V1__Identity_Service *service,
+                          const Atrest__V1__IdentityListRequest *input,
+                          Atrest__V1__IdentityPrincipalList_Closure closure,
+                          void *closure_data);
 };
 typedef void (*Atrest__V1__Identity_ServiceDestroy)(Atrest__V1__Identity_Service *);
 void atrest__v1__identity__init (Atrest__V1__Identity_Service *service,
@@ -782,7 +904,9 @@ void atrest__v1__identity__init (Atrest__V1__Identity_Service *service,
       function_prefix__ ## create_managed_identity,\
       function_prefix__ ## managed_identity_token,\
       function_prefix__ ## account_identity,\
-      function_prefix__ ## move_account  }
+      function_prefix__ ## move_account,\
+      function_prefix__ ## list_tenants,\
+      function_prefix__ ## list_principals  }
 void atrest__v1__identity__login(ProtobufCService *service,
                                  const Atrest__V1__IdentityLoginRequest *input,
                                  Atrest__V1__IdentityToken_Closure closure,
@@ -835,6 +959,14 @@ void atrest__v1__identity__move_account(ProtobufCService *service,
                                         const Atrest__V1__IdentityMoveAccountRequest *input,
                                         Atrest__V1__IdentityMoveAccountReply_Closure closure,
                                         void *closure_data);
+void atrest__v1__identity__list_tenants(ProtobufCService *service,
+                                        const Atrest__V1__IdentityListRequest *input,
+                                        Atrest__V1__IdentityTenantList_Closure closure,
+                                        void *closure_data);
+void atrest__v1__identity__list_principals(ProtobufCService *service,
+                                           const Atrest__V1__IdentityListRequest *input,
+                                           Atrest__V1__IdentityPrincipalList_Closure closure,
+                                           void *closure_data);
 
 /* --- descriptors --- */
 
@@ -855,6 +987,9 @@ extern const ProtobufCMessageDescriptor atrest__v1__identity_managed_identity__d
 extern const ProtobufCMessageDescriptor atrest__v1__identity_move_account_request__descriptor;
 extern const ProtobufCMessageDescriptor atrest__v1__identity_move_account_reply__descriptor;
 extern const ProtobufCMessageDescriptor atrest__v1__identity_rotation__descriptor;
+extern const ProtobufCMessageDescriptor atrest__v1__identity_list_request__descriptor;
+extern const ProtobufCMessageDescriptor atrest__v1__identity_tenant_list__descriptor;
+extern const ProtobufCMessageDescriptor atrest__v1__identity_principal_list__descriptor;
 extern const ProtobufCServiceDescriptor atrest__v1__identity__descriptor;
 
 PROTOBUF_C__END_DECLS
