@@ -156,7 +156,9 @@ extension FileStore {
             }
             let id = try SecureRandom.bytes(InodeRecord.idSize), now = clock()
             let dataID = kind == .file ? try SecureRandom.bytes(InodeRecord.idSize) : InodeRecord.rootID
-            let inode = InodeRecord(kind: kind, mode: mode, size: size, ctime: now, mtime: now, parent: parentID, dataID: dataID, metadata: metadata)
+            let inline = kind == .file && size <= FileLimits.inlineBytes ? [UInt8](repeating: 0, count: Int(size)) : nil
+            let inode = InodeRecord(kind: kind, mode: mode, size: size, ctime: now, mtime: now, parent: parentID, dataID: dataID, metadata: metadata,
+                                    inline: inline)
             var change = TreeChange()
             change.set(entryKey, try seal(EntryRecord(name: path.name, child: id, kind: kind).encoded, "file-entry", s, entryKey, key), expecting: nil)
             change.set(Self.inodeKey(id), try sealNode(id, inode, s, key), expecting: nil)

@@ -3,7 +3,8 @@ import AtRestCrypto
 /// Files: create, write, read, resize, flush, delete.
 extension FileStore {
     /// A new file at `path` of `size` bytes (up to 4 TiB; reads as zeros,
-    /// stores nothing until written; counts against the quota).
+    /// stores nothing until written; counts against the quota). A file of
+    /// at most `FileLimits.inlineBytes` starts with its data in its inode.
     @discardableResult
     public func createFile(account: String, share: String, path: String, size: UInt64 = 0, mode: UInt32 = 0o644,
                            metadata: [String: String] = [:], accountKey: AccountKey) async throws -> FileInfo {
@@ -27,7 +28,13 @@ extension FileStore {
         try FileLimits.check(range: offset, UInt64(bytes.count), "write")
         let s = try await self.share(account, share, accountKey), path = try FilePath(path)
         let end = offset + UInt64(bytes.count)
-        let node = try await retrying { try await self.fileNode(path, s, accountKey) }
+        var node = try await retrying { try await self.fileNode(path, s, accountKey) }
+        if node.record.inline != nil {
+            switch try await writeInline(s, path, node, offset: offset, bytes, accountKey) {
+            case .done: return
+            case .chunked(let chunked): node = chunked
+            }
+        }
         if end > node.record.size {
             try quota(s, try usage(try await read(s, [Self.usageKey])[Self.usageKey], s, accountKey), growth: end - node.record.size)
         }
@@ -64,6 +71,9 @@ extension FileStore {
         let s = try await self.share(account, share, accountKey), path = try FilePath(path)
         let node = try await retrying { try await self.fileNode(path, s, accountKey) }
         guard offset < node.record.size else { return [] }
+        if let inline = node.record.inline {
+            return Array(inline[Int(offset) ..< Int(min(UInt64(inline.count), offset + UInt64(length)))])
+        }
         return try await data(s, node, accountKey).read(at: offset, length: Int(min(UInt64(length), node.record.size - offset)))
     }
 
@@ -77,6 +87,12 @@ extension FileStore {
         let s = try await self.share(account, share, accountKey), path = try FilePath(path)
         return try await retrying { () async throws -> FileInfo? in
             var node = try await fileNode(path, s, accountKey)
+            if node.record.inline != nil {
+                switch try await resizeInline(s, path, node, to: size, accountKey) {
+                case .done(let record): return record.info(path.name)
+                case .chunked(let chunked): node = chunked
+                }
+            }
             let found = try await read(s, [Self.usageKey])
             var usage = try usage(found[Self.usageKey], s, accountKey)
             let old = node.record.size
