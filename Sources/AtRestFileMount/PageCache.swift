@@ -135,6 +135,9 @@ final class OpenFile: Sendable {
         var handles = 0
         /// Written to since the modification time was last stamped (flush) or set (utimens).
         var modified = false
+        /// Created by this mount and not yet on the service (its first write-back creates it with its data):
+        /// the attributes it shows meanwhile.
+        var pending: ShareEntry?
         /// Write calls sent since then, and whether the last one ended past the service's size (the
         /// service stamps the time of a write that grows the file: one such write needs no flush).
         var writesSinceStamp = 0

@@ -102,6 +102,7 @@ public final class ShareFileSystem: FUSEFileSystem {
         let relative = try Self.sharePath(path)
         let open = openFile(handle) ?? openFile(path: relative)
         let name = open?.path ?? relative
+        if let open, let pending = open.state.withLock({ $0.pending }) { return attributes(pending, size: open.state.withLock { $0.size }) }
         let entry: ShareEntry
         if let cached = cachedEntry(name) {
             entry = cached
@@ -115,6 +116,7 @@ public final class ShareFileSystem: FUSEFileSystem {
 
     public func readdir(_ path: String) async throws -> [FUSEDirectoryEntry] {
         let relative = try Self.sharePath(path)
+        try await createPending(under: relative)
         let entries = try await call("list '\(path)'") { try await $0.list(relative) }
         for entry in entries { remember(relative.isEmpty ? entry.name : relative + "/" + entry.name, entry) }
         return entries.map { FUSEDirectoryEntry(name: $0.name, kind: $0.isDirectory ? .directory : .regular) }
@@ -128,12 +130,14 @@ public final class ShareFileSystem: FUSEFileSystem {
 
     public func rmdir(_ path: String) async throws {
         let relative = try Self.sharePath(path)
+        try await createPending(under: relative)
         try await call("rmdir '\(path)'") { try await $0.deleteDirectory(relative) }
         invalidate(relative, subtree: true)
     }
 
     public func unlink(_ path: String) async throws {
         let relative = try Self.sharePath(path)
+        try await createPending(under: relative)
         try await call("unlink '\(path)'") { try await $0.deleteFile(relative) }
         invalidate(relative)
         // An open file unlinked (hard_remove): its handles keep working on the pages they hold, writes back fail ENOENT.
@@ -143,6 +147,7 @@ public final class ShareFileSystem: FUSEFileSystem {
     public func rename(_ from: String, to: String, flags: FUSERenameFlags) async throws {
         let source = try Self.sharePath(from), target = try Self.sharePath(to)
         let exchange = flags.contains(.exchange)
+        try await createPending(under: target)
         // Open files being moved write back first: their later write-backs go to the new path.
         for file in openFiles(under: source) + (exchange ? openFiles(under: target) : []) {
             try await file.lock.run { try await writeBack(file) }
@@ -194,6 +199,12 @@ public final class ShareFileSystem: FUSEFileSystem {
 
     public func chmod(_ path: String, mode: UInt32, handle: FUSEFileHandle?) async throws {
         let name = try openFile(handle)?.path ?? Self.sharePath(path)
+        // A file not yet created on the service takes the mode with it.
+        if let file = openFile(handle) ?? openFile(path: name), file.state.withLock({ state -> Bool in
+            guard state.pending != nil else { return false }
+            state.pending!.mode = mode & 0o7777
+            return true
+        }) { return }
         // Already so (cp -a sets the mode a create just gave): nothing to do.
         if let cached = cachedEntry(name), cached.mode == mode & 0o7777 { return }
         invalidate(name)
@@ -249,8 +260,18 @@ public final class ShareFileSystem: FUSEFileSystem {
 
     // MARK: open files
 
+    /// A new name (the kernel has just looked it up and found nothing) is
+    /// held in this mount until its first write-back (close, fsync, a
+    /// write-behind, a rename, a listing of its directory, …), which
+    /// creates it on the service with its data in one call (`createPending`).
     public func create(_ path: String, mode: UInt32, flags: FUSEOpenFlags) async throws -> FUSEFileHandle {
         let relative = try Self.sharePath(path)
+        if openFile(path: relative) == nil {
+            let now = Int64(Date().timeIntervalSince1970 * 1000)
+            let entry = ShareEntry(name: String(relative.split(separator: "/").last ?? ""), isDirectory: false, size: 0, mode: mode & 0o7777,
+                                   ctimeMs: now, mtimeMs: now)
+            return register(relative, entry: entry, pending: true)
+        }
         do {
             let entry = try await call("create '\(path)'") { try await $0.createFile(relative, mode: mode & 0o7777) }
             remember(relative, entry)
@@ -262,8 +283,13 @@ public final class ShareFileSystem: FUSEFileSystem {
 
     public func open(_ path: String, flags: FUSEOpenFlags) async throws -> FUSEFileHandle {
         let relative = try Self.sharePath(path)
-        let entry = try await call("open '\(path)'") { try await $0.stat(relative) }
-        remember(relative, entry)
+        let entry: ShareEntry
+        if let pending = openFile(path: relative)?.state.withLock({ $0.pending }) {
+            entry = pending
+        } else {
+            entry = try await call("open '\(path)'") { try await $0.stat(relative) }
+            remember(relative, entry)
+        }
         guard !entry.isDirectory else { throw FUSEError(errno: EISDIR, "'\(path)' is a directory") }
         let handle = register(relative, entry: entry)
         if flags.truncate, let file = openFile(handle) {
@@ -278,7 +304,7 @@ public final class ShareFileSystem: FUSEFileSystem {
     }
 
     /// A new handle on the path's open file, revalidated against `entry` (close-to-open).
-    private func register(_ path: String, entry: ShareEntry) -> FUSEFileHandle {
+    private func register(_ path: String, entry: ShareEntry, pending: Bool = false) -> FUSEFileHandle {
         registry.withLock { registry in
             let handle = registry.nextHandle
             registry.nextHandle += 1
@@ -300,6 +326,7 @@ public final class ShareFileSystem: FUSEFileSystem {
                 }
             } else {
                 file = OpenFile(path: path, size: entry.size, mtimeMs: entry.mtimeMs)
+                if pending { file.state.withLock { $0.pending = entry } }
                 registry.byPath[path] = file
             }
             file.state.withLock { $0.handles += 1 }
@@ -320,7 +347,7 @@ public final class ShareFileSystem: FUSEFileSystem {
         guard !bytes.isEmpty else { return 0 }
         try await file.lock.run {
             try await write(file, offset: UInt64(offset), bytes: bytes)
-            await writeBehind(file, offset: UInt64(offset), end: UInt64(offset) + UInt64(bytes.count))
+            try await writeBehind(file, offset: UInt64(offset), end: UInt64(offset) + UInt64(bytes.count))
             if cache.overDirtyBound { try await writeBack(file) }
         }
         evict()
@@ -603,6 +630,7 @@ public final class ShareFileSystem: FUSEFileSystem {
     /// was written to. Under `file.lock`.
     private func writeBack(_ file: OpenFile, stamp: Bool = false) async throws {
         await drainWriteBehinds(file)
+        try await createPending(file, withData: true)
         let pageSize = UInt64(PageCache.pageSize)
         let (path, runs, modified) = file.state.withLock { state in
             var runs: [(offset: UInt64, bytes: [UInt8])] = []
@@ -665,9 +693,11 @@ public final class ShareFileSystem: FUSEFileSystem {
     /// oldest). A page written again while its block is in flight stays
     /// dirty; a failed block stays dirty for the next write-back, which
     /// reports the failure when it fails again. Under `file.lock`.
-    private func writeBehind(_ file: OpenFile, offset: UInt64, end: UInt64) async {
+    private func writeBehind(_ file: OpenFile, offset: UInt64, end: UInt64) async throws {
         let block = UInt64(PageCache.writeBehindBytes), pageSize = UInt64(PageCache.pageSize)
         let pagesPerBlock = block / pageSize
+        // A new file past one block: created on the service now (empty), its blocks follow.
+        if file.state.withLock({ $0.pending != nil && $0.size >= block }) { try await createPending(file, withData: false) }
         for index in offset / block ... (end - 1) / block {
             let run = file.state.withLock { state -> (path: String, versions: [UInt64], bytes: [UInt8])? in
                 let first = index * pagesPerBlock
@@ -712,6 +742,54 @@ public final class ShareFileSystem: FUSEFileSystem {
                 }
             }
             file.state.withLock { $0.uploads.append(upload) }
+        }
+    }
+
+    /// Creates the file on the service when this mount still holds it
+    /// (`create`): with its bytes in one call when `withData` and it has
+    /// 1 B to 4 MiB (its pages are then clean and its time stamped), else
+    /// empty (its pages stay dirty for the write-back). Under `file.lock`.
+    private func createPending(_ file: OpenFile, withData: Bool) async throws {
+        let pageSize = UInt64(PageCache.pageSize)
+        guard let plan = file.state.withLock({ state -> (path: String, mode: UInt32, data: [UInt8]?)? in
+            guard let pending = state.pending else { return nil }
+            guard withData, state.size > 0, state.size <= UInt64(PageCache.writeBehindBytes) else { return (state.path, pending.mode, nil) }
+            var data = [UInt8](repeating: 0, count: Int(state.size))
+            for (index, page) in state.pages where index * pageSize < state.size {
+                let start = Int(index * pageSize), count = min(PageCache.pageSize, Int(state.size) - Int(index * pageSize))
+                data.replaceSubrange(start ..< start + count, with: page.bytes[0 ..< count])
+            }
+            return (state.path, pending.mode, data)
+        }) else { return }
+        let path = plan.path
+        invalidate(path)
+        defer { invalidate(path) }
+        let entry: ShareEntry
+        if let data = plan.data {
+            entry = try await call("create '\(path)'") { try await $0.createFile(path, mode: plan.mode, data: data) }
+        } else {
+            entry = try await call("create '\(path)'") { try await $0.createFile(path, mode: plan.mode) }
+        }
+        file.state.withLock { state in
+            state.pending = nil
+            state.serverSize = entry.size
+            state.serverMtimeMs = entry.mtimeMs
+            guard plan.data != nil else { return }
+            var cleaned = 0
+            for (index, page) in state.pages where page.dirty != nil {
+                state.pages[index]!.dirty = nil
+                cleaned += 1
+            }
+            cache.account(cached: 0, dirty: -cleaned * PageCache.pageSize)
+            state.modified = false
+            state.writesSinceStamp = 0
+        }
+    }
+
+    /// Creates the files this mount holds at or below `path` (before a listing, a delete or a rename there).
+    private func createPending(under path: String) async throws {
+        for file in openFiles(under: path) where file.state.withLock({ $0.pending != nil }) {
+            try await file.lock.run { try await createPending(file, withData: true) }
         }
     }
 

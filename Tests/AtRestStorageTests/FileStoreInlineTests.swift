@@ -152,4 +152,43 @@ import Testing
         #expect(tombstones.isEmpty)
         #expect(try await other.shareProperties(account: Self.account, name: "race", accountKey: key).usageBytes == 22_000)
     }
+
+    /// A file created with its data: up to 8 KiB in the create's one batch
+    /// (a crash before it leaves no file and no usage), past it created and
+    /// then written; bad sizes are refused.
+    @Test func createWithData() async throws {
+        let key = try Fixtures.accountKey()
+        let dir = TempDirectory()
+        defer { dir.remove() }
+        let hooked = HookedBackend(try LocalBackend(directory: dir.path))
+        let store = FileStore(backend: hooked), other = FileStore(backend: try LocalBackend(directory: dir.path))
+        try await store.createShare(account: Self.account, name: "batched", quota: 1 << 30, accountKey: key)
+        let small = Fixtures.data(4096, seed: 10)
+        let s = try await store.share(Self.account, "batched", key)
+        hooked.beforeApplying(where: { map, batch in map == s.tree && batch.sets.keys.contains { $0.hasPrefix("e-") } }) {
+            throw StorageError(.io, "crashed (test)")
+        }
+        await FileStoreTests.expectError(.io, "crashed (test)") {
+            try await store.createFile(account: Self.account, share: "batched", path: "f", data: small, accountKey: key)
+        }
+        await FileStoreTests.expectError(.notFound) { try await other.properties(account: Self.account, share: "batched", path: "f", accountKey: key) }
+        #expect(try await other.shareProperties(account: Self.account, name: "batched", accountKey: key).files == 0)
+        let made = try await store.createFile(account: Self.account, share: "batched", path: "f", mode: 0o600, data: small, accountKey: key)
+        #expect(made.size == 4096 && made.mode == 0o600)
+        #expect(try await Self.read(other, "batched", "f", key) == small)
+        #expect(try await Self.node(other, "batched", "f", key).record.inline == small)
+        let large = Fixtures.data(300_000, seed: 11)
+        #expect(try await store.createFile(account: Self.account, share: "batched", path: "g", size: 300_000, data: large, accountKey: key).size == 300_000)
+        #expect(try await Self.read(other, "batched", "g", key) == large)
+        #expect(try await other.shareProperties(account: Self.account, name: "batched", accountKey: key).usageBytes == 304_096)
+        await FileStoreTests.expectError(.alreadyExists) {
+            try await store.createFile(account: Self.account, share: "batched", path: "f", data: [1], accountKey: key)
+        }
+        await FileStoreTests.expectError(.invalidArgument, "cannot have size") {
+            try await store.createFile(account: Self.account, share: "batched", path: "h", size: 5, data: [1], accountKey: key)
+        }
+        await FileStoreTests.expectError(.invalidArgument, "4 MiB") {
+            try await store.createFile(account: Self.account, share: "batched", path: "h", data: [UInt8](repeating: 0, count: (4 << 20) + 1), accountKey: key)
+        }
+    }
 }

@@ -5,10 +5,25 @@ extension FileStore {
     /// A new file at `path` of `size` bytes (up to 4 TiB; reads as zeros,
     /// stores nothing until written; counts against the quota). A file of
     /// at most `FileLimits.inlineBytes` starts with its data in its inode.
+    ///
+    /// With `data` (at most 4 MiB; `size` then 0 or its length), the file is
+    /// created holding it: in the create's one batch when it fits inline
+    /// (atomic: the file appears with its bytes or not at all), else
+    /// created empty and then written (a crash between leaves it shorter).
     @discardableResult
     public func createFile(account: String, share: String, path: String, size: UInt64 = 0, mode: UInt32 = 0o644,
-                           metadata: [String: String] = [:], accountKey: AccountKey) async throws -> FileInfo {
-        try await create(account, share, path, .file, size: size, mode: mode, metadata: metadata, accountKey)
+                           metadata: [String: String] = [:], data: [UInt8] = [], accountKey: AccountKey) async throws -> FileInfo {
+        guard !data.isEmpty else { return try await create(account, share, path, .file, size: size, mode: mode, metadata: metadata, accountKey) }
+        try FileLimits.check(io: data.count, "a file created with data")
+        guard size == 0 || size == UInt64(data.count) else {
+            throw StorageError(.invalidArgument, "a file created with \(data.count) bytes of data cannot have size \(size)")
+        }
+        guard UInt64(data.count) > FileLimits.inlineBytes else {
+            return try await create(account, share, path, .file, size: UInt64(data.count), mode: mode, metadata: metadata, accountKey, inline: data)
+        }
+        _ = try await create(account, share, path, .file, size: 0, mode: mode, metadata: metadata, accountKey)
+        try await writeFile(account: account, share: share, path: path, offset: 0, data: data, accountKey: accountKey)
+        return try await properties(account: account, share: share, path: path, accountKey: accountKey)
     }
 
     /// Writes `data` (1 B to 4 MiB) at `offset` (any; the file grows when
