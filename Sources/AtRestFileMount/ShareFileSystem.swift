@@ -11,8 +11,11 @@ import Synchronization
 /// page cache of `PageCache.pageSize` pages bounded per mount
 /// (`cacheSize`): writes stay in the cache until close (flush), fsync,
 /// release, an explicit time change, a rename, a truncate, or the mount's
-/// dirty bytes passing half the cache; reads fetch what is missing with
-/// 1 MiB of read-ahead. Consistency between mounts is close-to-open: a
+/// dirty bytes passing half the cache, except whole 4 MiB blocks, sent as
+/// soon as they are written (write-behind); reads fetch what is missing a
+/// 1 MiB window at a time, a sequential reader four windows ahead. A file
+/// created here is held until its first write-back, which creates it with
+/// its data in one call. Consistency between mounts is close-to-open: a
 /// close writes everything back; an open asks the service for the file's
 /// attributes and drops the cached pages when the file changed; pages are
 /// dropped at the last close. The kernel caches attributes and names for
