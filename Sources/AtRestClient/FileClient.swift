@@ -112,6 +112,16 @@ public struct FileClient: Sendable {
             .message
     }
 
+    /// A new file holding `data` (1 B to 4 MiB) in one call: atomic when it
+    /// fits in the inode (8 KiB, docs/FORMAT.md "Files"), else created and
+    /// then written by the worker.
+    public func createFile(_ share: String, _ path: String, data: [UInt8], mode: UInt32 = 0, metadata: [String: String] = [:])
+        async throws -> FileProperties {
+        try Self.checkIO(data.count, "a file created with data")
+        return try await call(FileMethod.createFile, CreateFileRequest(share: share, path: path, mode: mode, metadata: metadata),
+                              parts: [PayloadPart(data, range: 0 ..< data.count)]).message
+    }
+
     /// Writes `data` (any length ≥ 1) at `offset`, in calls of at most
     /// 4 MiB one after another; the file grows to cover it. Durable when
     /// this returns; atomic per call, not per `writeFile`.

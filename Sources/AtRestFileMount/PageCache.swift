@@ -40,6 +40,10 @@ struct Page {
     var bytes: [UInt8]
     var dirty: Range<Int>?
     var lastUse: UInt64
+    /// Bumped by every write into the page: a write-behind that sent an older version leaves it dirty.
+    var version: UInt64 = 0
+    /// Part of a write-behind in flight (not sent again until it ends).
+    var uploading = false
 
     init(_ bytes: [UInt8], lastUse: UInt64) {
         self.bytes = bytes
@@ -55,8 +59,14 @@ struct Page {
 final class PageCache: Sendable {
     /// The store's chunk size (docs/FORMAT.md "Files").
     static let pageSize = 65_536
-    /// Pages read ahead past a miss (1 MiB in all).
+    /// Pages read ahead past a miss (1 MiB in all): the unit of a fetch.
     static let readAheadPages = 16
+    /// Fetches of `readAheadPages` kept in flight ahead of a sequential reader (4 MiB).
+    static let readAheadWindows = 4
+    /// A write-behind sends a whole block of this many bytes (the service's largest write) once every page of it is written.
+    static let writeBehindBytes = 4 << 20
+    /// Write-behinds in flight per open file (past it the writer waits for the oldest).
+    static let writeBehindsInFlight = 4
 
     let capacity: Int
     private struct Ledger {
@@ -125,6 +135,26 @@ final class OpenFile: Sendable {
         var handles = 0
         /// Written to since the modification time was last stamped (flush) or set (utimens).
         var modified = false
+        /// Created by this mount and not yet on the service (its first write-back creates it with its data):
+        /// the attributes it shows meanwhile.
+        var pending: ShareEntry?
+        /// Write calls sent since then, and whether the last one ended past the service's size (the
+        /// service stamps the time of a write that grows the file: one such write needs no flush).
+        var writesSinceStamp = 0
+        var lastWriteGrew = false
+        /// Bumped by every write and resize: a fetch started before one is not cached.
+        var epoch: UInt64 = 0
+        /// Write-behinds in flight, oldest first.
+        var uploads: [Task<Void, Never>] = []
+        /// Fetches in flight, by window (`PageCache.readAheadPages` pages each).
+        var fetches: [UInt64: Task<Void, any Error>] = [:]
+        /// Where the last read ended: a read starting there is sequential and reads ahead.
+        var lastReadEnd: UInt64 = 0
+        /// Notes a write call of [start, end) sent now (under the state's lock).
+        mutating func sent(end: UInt64) {
+            writesSinceStamp += 1
+            lastWriteGrew = end > serverSize
+        }
     }
     let state: Mutex<State>
     let lock = AsyncLock()

@@ -52,6 +52,12 @@ public struct ShareFileClient: ShareFileService {
         return Self.entry(try await run { try await $0.setMode(share, path, mode: 0) })
     }
 
+    public func createFile(_ path: String, mode: UInt32, data: [UInt8]) async throws -> ShareEntry {
+        let created = try await run { try await $0.createFile(share, path, data: data, mode: mode) }
+        guard mode == 0 else { return Self.entry(created) }
+        return Self.entry(try await run { try await $0.setMode(share, path, mode: 0) })
+    }
+
     public func createDirectory(_ path: String, mode: UInt32) async throws {
         try await run { try await $0.createDirectory(share, path, mode: mode) }
         if mode == 0 { try await run { try await $0.setMode(share, path, mode: 0) } }

@@ -11,8 +11,11 @@ import Synchronization
 /// page cache of `PageCache.pageSize` pages bounded per mount
 /// (`cacheSize`): writes stay in the cache until close (flush), fsync,
 /// release, an explicit time change, a rename, a truncate, or the mount's
-/// dirty bytes passing half the cache; reads fetch what is missing with
-/// 1 MiB of read-ahead. Consistency between mounts is close-to-open: a
+/// dirty bytes passing half the cache, except whole 4 MiB blocks, sent as
+/// soon as they are written (write-behind); reads fetch what is missing a
+/// 1 MiB window at a time, a sequential reader four windows ahead. A file
+/// created here is held until its first write-back, which creates it with
+/// its data in one call. Consistency between mounts is close-to-open: a
 /// close writes everything back; an open asks the service for the file's
 /// attributes and drops the cached pages when the file changed; pages are
 /// dropped at the last close. The kernel caches attributes and names for
@@ -102,6 +105,7 @@ public final class ShareFileSystem: FUSEFileSystem {
         let relative = try Self.sharePath(path)
         let open = openFile(handle) ?? openFile(path: relative)
         let name = open?.path ?? relative
+        if let open, let pending = open.state.withLock({ $0.pending }) { return attributes(pending, size: open.state.withLock { $0.size }) }
         let entry: ShareEntry
         if let cached = cachedEntry(name) {
             entry = cached
@@ -115,6 +119,7 @@ public final class ShareFileSystem: FUSEFileSystem {
 
     public func readdir(_ path: String) async throws -> [FUSEDirectoryEntry] {
         let relative = try Self.sharePath(path)
+        try await createPending(under: relative)
         let entries = try await call("list '\(path)'") { try await $0.list(relative) }
         for entry in entries { remember(relative.isEmpty ? entry.name : relative + "/" + entry.name, entry) }
         return entries.map { FUSEDirectoryEntry(name: $0.name, kind: $0.isDirectory ? .directory : .regular) }
@@ -128,12 +133,14 @@ public final class ShareFileSystem: FUSEFileSystem {
 
     public func rmdir(_ path: String) async throws {
         let relative = try Self.sharePath(path)
+        try await createPending(under: relative)
         try await call("rmdir '\(path)'") { try await $0.deleteDirectory(relative) }
         invalidate(relative, subtree: true)
     }
 
     public func unlink(_ path: String) async throws {
         let relative = try Self.sharePath(path)
+        try await createPending(under: relative)
         try await call("unlink '\(path)'") { try await $0.deleteFile(relative) }
         invalidate(relative)
         // An open file unlinked (hard_remove): its handles keep working on the pages they hold, writes back fail ENOENT.
@@ -143,6 +150,7 @@ public final class ShareFileSystem: FUSEFileSystem {
     public func rename(_ from: String, to: String, flags: FUSERenameFlags) async throws {
         let source = try Self.sharePath(from), target = try Self.sharePath(to)
         let exchange = flags.contains(.exchange)
+        try await createPending(under: target)
         // Open files being moved write back first: their later write-backs go to the new path.
         for file in openFiles(under: source) + (exchange ? openFiles(under: target) : []) {
             try await file.lock.run { try await writeBack(file) }
@@ -194,6 +202,12 @@ public final class ShareFileSystem: FUSEFileSystem {
 
     public func chmod(_ path: String, mode: UInt32, handle: FUSEFileHandle?) async throws {
         let name = try openFile(handle)?.path ?? Self.sharePath(path)
+        // A file not yet created on the service takes the mode with it.
+        if let file = openFile(handle) ?? openFile(path: name), file.state.withLock({ state -> Bool in
+            guard state.pending != nil else { return false }
+            state.pending!.mode = mode & 0o7777
+            return true
+        }) { return }
         // Already so (cp -a sets the mode a create just gave): nothing to do.
         if let cached = cachedEntry(name), cached.mode == mode & 0o7777 { return }
         invalidate(name)
@@ -233,6 +247,7 @@ public final class ShareFileSystem: FUSEFileSystem {
             file.state.withLock { state in
                 state.serverMtimeMs = mtimeMs
                 state.modified = false
+                state.writesSinceStamp = 0
             }
         }
     }
@@ -248,8 +263,18 @@ public final class ShareFileSystem: FUSEFileSystem {
 
     // MARK: open files
 
+    /// A new name (the kernel has just looked it up and found nothing) is
+    /// held in this mount until its first write-back (close, fsync, a
+    /// write-behind, a rename, a listing of its directory, …), which
+    /// creates it on the service with its data in one call (`createPending`).
     public func create(_ path: String, mode: UInt32, flags: FUSEOpenFlags) async throws -> FUSEFileHandle {
         let relative = try Self.sharePath(path)
+        if openFile(path: relative) == nil {
+            let now = Int64(Date().timeIntervalSince1970 * 1000)
+            let entry = ShareEntry(name: String(relative.split(separator: "/").last ?? ""), isDirectory: false, size: 0, mode: mode & 0o7777,
+                                   ctimeMs: now, mtimeMs: now)
+            return register(relative, entry: entry, pending: true)
+        }
         do {
             let entry = try await call("create '\(path)'") { try await $0.createFile(relative, mode: mode & 0o7777) }
             remember(relative, entry)
@@ -261,8 +286,13 @@ public final class ShareFileSystem: FUSEFileSystem {
 
     public func open(_ path: String, flags: FUSEOpenFlags) async throws -> FUSEFileHandle {
         let relative = try Self.sharePath(path)
-        let entry = try await call("open '\(path)'") { try await $0.stat(relative) }
-        remember(relative, entry)
+        let entry: ShareEntry
+        if let pending = openFile(path: relative)?.state.withLock({ $0.pending }) {
+            entry = pending
+        } else {
+            entry = try await call("open '\(path)'") { try await $0.stat(relative) }
+            remember(relative, entry)
+        }
         guard !entry.isDirectory else { throw FUSEError(errno: EISDIR, "'\(path)' is a directory") }
         let handle = register(relative, entry: entry)
         if flags.truncate, let file = openFile(handle) {
@@ -277,7 +307,7 @@ public final class ShareFileSystem: FUSEFileSystem {
     }
 
     /// A new handle on the path's open file, revalidated against `entry` (close-to-open).
-    private func register(_ path: String, entry: ShareEntry) -> FUSEFileHandle {
+    private func register(_ path: String, entry: ShareEntry, pending: Bool = false) -> FUSEFileHandle {
         registry.withLock { registry in
             let handle = registry.nextHandle
             registry.nextHandle += 1
@@ -287,6 +317,7 @@ public final class ShareFileSystem: FUSEFileSystem {
                 file.state.withLock { state in
                     // Changed elsewhere since this mount looked: drop the clean pages (dirty ones are this mount's newer writes).
                     if state.serverSize != entry.size || state.serverMtimeMs != entry.mtimeMs {
+                        state.epoch &+= 1
                         for (index, page) in state.pages where page.dirty == nil {
                             state.pages[index] = nil
                             cache.account(cached: -PageCache.pageSize, dirty: 0)
@@ -298,6 +329,7 @@ public final class ShareFileSystem: FUSEFileSystem {
                 }
             } else {
                 file = OpenFile(path: path, size: entry.size, mtimeMs: entry.mtimeMs)
+                if pending { file.state.withLock { $0.pending = entry } }
                 registry.byPath[path] = file
             }
             file.state.withLock { $0.handles += 1 }
@@ -318,6 +350,7 @@ public final class ShareFileSystem: FUSEFileSystem {
         guard !bytes.isEmpty else { return 0 }
         try await file.lock.run {
             try await write(file, offset: UInt64(offset), bytes: bytes)
+            try await writeBehind(file, offset: UInt64(offset), end: UInt64(offset) + UInt64(bytes.count))
             if cache.overDirtyBound { try await writeBack(file) }
         }
         evict()
@@ -446,60 +479,84 @@ public final class ShareFileSystem: FUSEFileSystem {
         }
     }
 
-    /// Reads from cached pages, fetching the missing ones (with read-ahead) from the service. Under `file.lock`.
+    /// Reads from cached pages, fetching the missing ones from the service
+    /// a window (`PageCache.readAheadPages`) at a time; a sequential reader
+    /// (starting where the last read ended) keeps `PageCache.readAheadWindows`
+    /// windows past its read in flight. Under `file.lock`.
     private func read(_ file: OpenFile, offset: UInt64, count: Int) async throws -> [UInt8] {
-        let pageSize = UInt64(PageCache.pageSize)
+        let pageSize = UInt64(PageCache.pageSize), window = UInt64(PageCache.readAheadPages)
         while true {
-            let (size, serverSize, path, missing) = file.state.withLock { state in
+            let plan = file.state.withLock { state -> (end: UInt64, waits: [Task<Void, any Error>])? in
+                guard offset < state.size else { return nil }
                 let end = min(offset + UInt64(count), state.size)
-                let pages = offset < end ? Array(offset / pageSize ... (end - 1) / pageSize) : []
-                return (state.size, state.serverSize, state.path, pages.filter { state.pages[$0] == nil })
-            }
-            guard offset < size else { return [] }
-            let end = min(offset + UInt64(count), size)
-            var fetched: [UInt64: [UInt8]] = [:]
-            if let first = missing.first, let last = missing.last {
-                let lastWanted = max(last, first + UInt64(PageCache.readAheadPages) - 1)
-                let start = first * pageSize
-                let stop = min((lastWanted + 1) * pageSize, serverSize)
-                var bytes: [UInt8] = []
-                if start < stop {
-                    bytes = try await call("read '\(path)'") { try await $0.read(path, offset: start, length: Int(stop - start)) }
+                let pages = offset / pageSize ... (end - 1) / pageSize
+                var windows = Set(pages.filter { state.pages[$0] == nil }.map { $0 / window })
+                let needed = windows
+                if offset == state.lastReadEnd || offset == 0 {
+                    let last = (end - 1) / pageSize / window
+                    for ahead in last + 1 ... last + UInt64(PageCache.readAheadWindows) where ahead * window * pageSize < state.serverSize {
+                        windows.insert(ahead)
+                    }
                 }
-                for index in first ... max(last, first + UInt64(max(0, (bytes.count - 1)) / PageCache.pageSize)) {
-                    let from = Int((index - first) * pageSize)
-                    let slice = from < bytes.count ? Array(bytes[from ..< min(bytes.count, from + PageCache.pageSize)]) : []
-                    fetched[index] = slice
+                state.lastReadEnd = end
+                for index in windows where state.fetches[index] == nil {
+                    let pagesOf = index * window ..< min(index * window + window, (state.size + pageSize - 1) / pageSize)
+                    if needed.contains(index) || pagesOf.contains(where: { state.pages[$0] == nil }) { fetch(file, window: index, &state) }
                 }
+                return (end, needed.compactMap { state.fetches[$0] })
             }
+            guard let plan else { return [] }
+            for wait in plan.waits { try await wait.value }
             let result: [UInt8]? = file.state.withLock { state in
                 let use = cache.tick()
                 var out = [UInt8]()
-                out.reserveCapacity(Int(end - offset))
+                out.reserveCapacity(Int(plan.end - offset))
                 var position = offset
-                while position < end {
+                while position < plan.end {
                     let index = position / pageSize
-                    if state.pages[index] == nil, let bytes = fetched[index] {
-                        state.pages[index] = Page(bytes, lastUse: use)
-                        cache.account(cached: PageCache.pageSize, dirty: 0)
-                    }
                     guard state.pages[index] != nil else { return nil }  // evicted meanwhile: fetch again
                     state.pages[index]!.lastUse = use
                     let within = Int(position % pageSize)
-                    let take = min(PageCache.pageSize - within, Int(end - position))
+                    let take = min(PageCache.pageSize - within, Int(plan.end - position))
                     out += state.pages[index]!.bytes[within ..< within + take]
                     position += UInt64(take)
-                }
-                // Read-ahead pages beyond the request.
-                for (index, bytes) in fetched where state.pages[index] == nil && index * pageSize < state.size {
-                    state.pages[index] = Page(bytes, lastUse: use)
-                    cache.account(cached: PageCache.pageSize, dirty: 0)
                 }
                 return out
             }
             if let result {
                 evict()
                 return result
+            }
+        }
+    }
+
+    /// Starts fetching window `index` (under the file's state lock): its pages
+    /// are cached when the fetch ends, unless the file was written or resized
+    /// meanwhile (the epoch moved); pages past what the service has read as zeros.
+    private func fetch(_ file: OpenFile, window index: UInt64, _ state: inout OpenFile.State) {
+        let pageSize = UInt64(PageCache.pageSize), window = UInt64(PageCache.readAheadPages)
+        let start = index * window * pageSize, stop = min(start + window * pageSize, state.serverSize)
+        let epoch = state.epoch, path = state.path
+        state.fetches[index] = Task { [self] in
+            let bytes: [UInt8]
+            do {
+                bytes = start < stop ? try await call("read '\(path)'") { try await $0.read(path, offset: start, length: Int(stop - start)) } : []
+            } catch {
+                file.state.withLock { $0.fetches[index] = nil }
+                throw error
+            }
+            file.state.withLock { state in
+                state.fetches[index] = nil
+                guard state.epoch == epoch else { return }
+                let use = cache.tick()
+                var added = 0
+                for page in index * window ..< index * window + window where state.pages[page] == nil && page * pageSize < state.size {
+                    let from = Int((page - index * window) * pageSize)
+                    let slice = from < bytes.count ? Array(bytes[from ..< min(bytes.count, from + PageCache.pageSize)]) : []
+                    state.pages[page] = Page(slice, lastUse: use)
+                    added += 1
+                }
+                cache.account(cached: added * PageCache.pageSize, dirty: 0)
             }
         }
     }
@@ -558,10 +615,12 @@ public final class ShareFileSystem: FUSEFileSystem {
                         dirtied += 1
                     }
                     state.pages[index]!.lastUse = use
+                    state.pages[index]!.version &+= 1
                     position += UInt64(take)
                 }
                 state.size = max(state.size, end)
                 state.modified = true
+                state.epoch &+= 1
                 cache.account(cached: added * PageCache.pageSize, dirty: dirtied * PageCache.pageSize)
                 return true
             }
@@ -573,6 +632,8 @@ public final class ShareFileSystem: FUSEFileSystem {
     /// once) and, with `stamp`, stamps the modification time when the file
     /// was written to. Under `file.lock`.
     private func writeBack(_ file: OpenFile, stamp: Bool = false) async throws {
+        await drainWriteBehinds(file)
+        try await createPending(file, withData: true)
         let pageSize = UInt64(PageCache.pageSize)
         let (path, runs, modified) = file.state.withLock { state in
             var runs: [(offset: UInt64, bytes: [UInt8])] = []
@@ -601,6 +662,7 @@ public final class ShareFileSystem: FUSEFileSystem {
                         try await group.next()
                         running -= 1
                     }
+                    file.state.withLock { $0.sent(end: run.offset + UInt64(run.bytes.count)) }
                     group.addTask { try await self.call("write '\(path)'") { try await $0.write(path, offset: run.offset, data: run.bytes) } }
                     running += 1
                 }
@@ -618,8 +680,131 @@ public final class ShareFileSystem: FUSEFileSystem {
             }
         }
         if stamp && modified {
-            try await call("flush '\(path)'") { try await $0.flush(path) }
-            file.state.withLock { $0.modified = false }
+            // One write since the last stamp that grew the file was stamped by the service (a new small file: no flush call).
+            let stamped = file.state.withLock { $0.writesSinceStamp == 1 && $0.lastWriteGrew }
+            if !stamped { try await call("flush '\(path)'") { try await $0.flush(path) } }
+            file.state.withLock { state in
+                state.modified = false
+                state.writesSinceStamp = 0
+            }
+        }
+    }
+
+    /// Sends each whole `PageCache.writeBehindBytes` block of [offset, end)
+    /// whose pages are all written in full, without waiting for it (at most
+    /// `PageCache.writeBehindsInFlight` per file: past that, waits for the
+    /// oldest). A page written again while its block is in flight stays
+    /// dirty; a failed block stays dirty for the next write-back, which
+    /// reports the failure when it fails again. Under `file.lock`.
+    private func writeBehind(_ file: OpenFile, offset: UInt64, end: UInt64) async throws {
+        let block = UInt64(PageCache.writeBehindBytes), pageSize = UInt64(PageCache.pageSize)
+        let pagesPerBlock = block / pageSize
+        // A new file past one block: created on the service now (empty), its blocks follow.
+        if file.state.withLock({ $0.pending != nil && $0.size >= block }) { try await createPending(file, withData: false) }
+        for index in offset / block ... (end - 1) / block {
+            let run = file.state.withLock { state -> (path: String, versions: [UInt64], bytes: [UInt8])? in
+                let first = index * pagesPerBlock
+                guard (index + 1) * block <= state.size else { return nil }
+                var versions: [UInt64] = []
+                for page in first ..< first + pagesPerBlock {
+                    guard let page = state.pages[page], page.dirty == 0 ..< PageCache.pageSize, !page.uploading else { return nil }
+                    versions.append(page.version)
+                }
+                var bytes: [UInt8] = []
+                bytes.reserveCapacity(Int(block))
+                for page in first ..< first + pagesPerBlock {
+                    state.pages[page]!.uploading = true
+                    bytes += state.pages[page]!.bytes
+                }
+                state.sent(end: (index + 1) * block)
+                return (state.path, versions, bytes)
+            }
+            guard let run else { continue }
+            while let oldest = file.state.withLock({ state -> Task<Void, Never>? in
+                state.uploads.count >= PageCache.writeBehindsInFlight ? state.uploads.removeFirst() : nil
+            }) {
+                await oldest.value
+            }
+            let upload = Task { [self] in
+                let path = run.path
+                let written = (try? await call("write '\(path)'") { try await $0.write(path, offset: index * block, data: run.bytes) }) != nil
+                invalidate(path)
+                file.state.withLock { state in
+                    var cleaned = 0
+                    for (offset, version) in run.versions.enumerated() {
+                        let page = index * pagesPerBlock + UInt64(offset)
+                        guard state.pages[page] != nil else { continue }
+                        state.pages[page]!.uploading = false
+                        if written, state.pages[page]!.version == version, state.pages[page]!.dirty != nil {
+                            state.pages[page]!.dirty = nil
+                            cleaned += 1
+                        }
+                    }
+                    if written { state.serverSize = max(state.serverSize, (index + 1) * block) }
+                    cache.account(cached: 0, dirty: -cleaned * PageCache.pageSize)
+                }
+            }
+            file.state.withLock { $0.uploads.append(upload) }
+        }
+    }
+
+    /// Creates the file on the service when this mount still holds it
+    /// (`create`): with its bytes in one call when `withData` and it has
+    /// 1 B to 4 MiB (its pages are then clean and its time stamped), else
+    /// empty (its pages stay dirty for the write-back). Under `file.lock`.
+    private func createPending(_ file: OpenFile, withData: Bool) async throws {
+        let pageSize = UInt64(PageCache.pageSize)
+        guard let plan = file.state.withLock({ state -> (path: String, mode: UInt32, data: [UInt8]?)? in
+            guard let pending = state.pending else { return nil }
+            guard withData, state.size > 0, state.size <= UInt64(PageCache.writeBehindBytes) else { return (state.path, pending.mode, nil) }
+            var data = [UInt8](repeating: 0, count: Int(state.size))
+            for (index, page) in state.pages where index * pageSize < state.size {
+                let start = Int(index * pageSize), count = min(PageCache.pageSize, Int(state.size) - Int(index * pageSize))
+                data.replaceSubrange(start ..< start + count, with: page.bytes[0 ..< count])
+            }
+            return (state.path, pending.mode, data)
+        }) else { return }
+        let path = plan.path
+        invalidate(path)
+        defer { invalidate(path) }
+        let entry: ShareEntry
+        if let data = plan.data {
+            entry = try await call("create '\(path)'") { try await $0.createFile(path, mode: plan.mode, data: data) }
+        } else {
+            entry = try await call("create '\(path)'") { try await $0.createFile(path, mode: plan.mode) }
+        }
+        file.state.withLock { state in
+            state.pending = nil
+            state.serverSize = entry.size
+            state.serverMtimeMs = entry.mtimeMs
+            guard plan.data != nil else { return }
+            var cleaned = 0
+            for (index, page) in state.pages where page.dirty != nil {
+                state.pages[index]!.dirty = nil
+                cleaned += 1
+            }
+            cache.account(cached: 0, dirty: -cleaned * PageCache.pageSize)
+            state.modified = false
+            state.writesSinceStamp = 0
+        }
+    }
+
+    /// Creates the files this mount holds at or below `path` (before a listing, a delete or a rename there).
+    private func createPending(under path: String) async throws {
+        for file in openFiles(under: path) where file.state.withLock({ $0.pending != nil }) {
+            try await file.lock.run { try await createPending(file, withData: true) }
+        }
+    }
+
+    /// Waits for every write-behind of the file to end.
+    private func drainWriteBehinds(_ file: OpenFile) async {
+        while true {
+            let uploads = file.state.withLock { state in
+                defer { state.uploads = [] }
+                return state.uploads
+            }
+            if uploads.isEmpty { return }
+            for upload in uploads { await upload.value }
         }
     }
 
@@ -644,6 +829,7 @@ public final class ShareFileSystem: FUSEFileSystem {
             state.size = size
             state.serverSize = size
             state.modified = true
+            state.epoch &+= 1
             cache.account(cached: -dropped * PageCache.pageSize, dirty: 0)
         }
     }

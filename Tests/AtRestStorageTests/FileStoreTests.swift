@@ -46,6 +46,7 @@ import Testing
         ("shareLifeCycle", shareLifeCycle),
         ("directoriesFilesAndErrors", directoriesFilesAndErrors),
         ("quotaAndUsage", FileStoreDataTests.quotaAndUsage),
+        ("inlineGrowsIntoChunks", FileStoreInlineTests.inlineGrowsIntoChunks),
     ]
 
     @Test(arguments: bodies.map(\.0))

@@ -90,6 +90,16 @@ import Testing
             #expect(whole[writer * piece..<(writer + 1) * piece].allSatisfy { $0 == UInt8(writer + 1) }, "writer \(writer)'s range")
         }
 
+        // CreateFile with a payload: the new file holds it (in one batch up to 8 KiB, created then written past it).
+        for (name, count) in [("with-data-small.txt", 3000), ("with-data-large.bin", 100_000)] {
+            let bytes = (0..<count).map { UInt8(truncatingIfNeeded: $0 &* 7 &+ 1) }
+            let made = try await files.createFile(share, dir + "/" + name, data: bytes, mode: 0o600)
+            #expect(made.size == UInt64(count) && made.mode == 0o600)
+            #expect(try await files.readFile(share, dir + "/" + name, offset: 0, length: count) == bytes)
+            try await files.deleteFile(share, dir + "/" + name)
+        }
+        await expectCode(.alreadyExists) { try await files.createFile(share, small, data: [1]) }
+
         // Resize: truncate then extend reads zeros; flush, mode, times, metadata.
         #expect(try await files.resizeFile(share, small, size: 1000).size == 1000)
         #expect(try await files.resizeFile(share, small, size: 3000).size == 3000)

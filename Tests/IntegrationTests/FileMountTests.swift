@@ -233,6 +233,54 @@ struct FileMountTests {
         #expect(share.stop() == 0)
     }
 
+    /// What the mount does for speed keeps its promises: a file created
+    /// through it is held until its first write-back, then on the service
+    /// with its bytes and mode (a listing of its directory writes it back
+    /// too); a large file written in 1 MiB calls (whole blocks sent as they
+    /// fill) and a partial last block read back the same through the mount
+    /// (read-ahead) and from the service.
+    @Test func heldCreatesWriteBehindAndReadAhead() async throws {
+        let share = try await MountedShare()
+        defer { share.stop() }
+        let mnt = share.mountpoint
+        #expect(isMounted(mnt))
+        let small = (0..<5000).map { UInt8(truncatingIfNeeded: $0 &* 13 &+ 5) }
+        let held = open(mnt + "/held.bin", O_CREAT | O_WRONLY | O_EXCL, 0o600)
+        try #require(held >= 0)
+        #expect(small.withUnsafeBytes { write(held, $0.baseAddress, $0.count) } == small.count)
+        await expectCode(.notFound) { _ = try await share.files.properties("docs", "held.bin") }
+        var info = stat()
+        #expect(stat(mnt + "/held.bin", &info) == 0 && info.st_size == 5000 && info.st_mode & 0o7777 == 0o600)
+        #expect(close(held) == 0)
+        let stored = try await share.files.properties("docs", "held.bin")
+        #expect(stored.size == 5000 && stored.mode == 0o600)
+        #expect(try await share.files.readFile("docs", "held.bin", offset: 0, length: 10_000) == small)
+
+        let listed = open(mnt + "/listed.txt", O_CREAT | O_WRONLY | O_EXCL, 0o644)
+        try #require(listed >= 0)
+        #expect(write(listed, "seen", 4) == 4)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: mnt).contains("listed.txt"))
+        #expect(try await share.files.readFile("docs", "listed.txt", offset: 0, length: 100) == Array("seen".utf8))
+        #expect(write(listed, " again", 6) == 6)
+        #expect(close(listed) == 0)
+        #expect(try await share.files.readFile("docs", "listed.txt", offset: 0, length: 100) == Array("seen again".utf8))
+
+        let count = (21 << 20) + 12_345
+        let big = (0..<count).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ $0 >> 16) }
+        let fd = open(mnt + "/big.bin", O_CREAT | O_WRONLY | O_TRUNC, 0o644)
+        try #require(fd >= 0)
+        var at = 0
+        while at < count {
+            let n = min(1 << 20, count - at)
+            #expect(big[at ..< at + n].withUnsafeBytes { write(fd, $0.baseAddress, n) } == n)
+            at += n
+        }
+        #expect(fsync(fd) == 0 && close(fd) == 0)
+        #expect(try await share.files.readFile("docs", "big.bin", offset: 0, length: count) == big)
+        #expect(FileManager.default.contents(atPath: mnt + "/big.bin") == Data(big))
+        #expect(share.stop() == 0)
+    }
+
     // MARK: failures
 
     /// A worker SIGKILLed during a copy of fsynced files: every file whose

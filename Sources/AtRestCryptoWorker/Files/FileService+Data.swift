@@ -4,9 +4,15 @@ import AtRestWire
 extension FileService {
     func registerDataMethods(_ router: inout RPCRouter) {
         router.register(FileMethod.createFile) { (request: CreateFileRequest, rpc) async throws -> FileProperties in
-            try await withFiles(rpc, share: request.share, paths: [request.path]) { files, account, key in
-                Self.wire(try await files.createFile(account: account, share: request.share, path: request.path, size: request.size,
-                                                     mode: request.mode == 0 ? 0o644 : request.mode, metadata: request.metadata, accountKey: key))
+            // A payload (1 B-4 MiB) is the new file's data.
+            let parts = rpc.parts
+            let length = parts.reduce(0) { $0 + $1.count }
+            if length > 0 { _ = try Self.ioLength(UInt64(length), "a file created with data") }
+            return try await withFiles(rpc, share: request.share, paths: [request.path]) { files, account, key in
+                let data = parts.isEmpty ? [] : parts.count == 1 ? parts[0].bytes : parts.joined()
+                return Self.wire(try await files.createFile(account: account, share: request.share, path: request.path, size: request.size,
+                                                            mode: request.mode == 0 ? 0o644 : request.mode, metadata: request.metadata,
+                                                            data: data, accountKey: key))
             }
         }
         router.register(FileMethod.writeFile) { (request: WriteFileRequest, rpc) async throws -> EmptyMessage in

@@ -8,6 +8,10 @@ public enum FileLimits {
     /// The unit of file data: one sealed record per stored chunk (16 × 4 KiB;
     /// the rest of the geometry is `ChunkedData.Geometry.file`).
     public static var chunkSize: UInt64 { ChunkedData.Geometry.file.chunkSize }
+    /// A file of at most this many bytes keeps its data in its inode record
+    /// (sealed with it; one tree batch per write, no chunk map); growing past
+    /// it moves the data to chunks for good (docs/FORMAT.md "Files").
+    public static let inlineBytes: UInt64 = 8192
     /// 4 TiB.
     public static let maxFileSize: UInt64 = 4 << 40
     /// 5 PiB.

@@ -3,11 +3,27 @@ import AtRestCrypto
 /// Files: create, write, read, resize, flush, delete.
 extension FileStore {
     /// A new file at `path` of `size` bytes (up to 4 TiB; reads as zeros,
-    /// stores nothing until written; counts against the quota).
+    /// stores nothing until written; counts against the quota). A file of
+    /// at most `FileLimits.inlineBytes` starts with its data in its inode.
+    ///
+    /// With `data` (at most 4 MiB; `size` then 0 or its length), the file is
+    /// created holding it: in the create's one batch when it fits inline
+    /// (atomic: the file appears with its bytes or not at all), else
+    /// created empty and then written (a crash between leaves it shorter).
     @discardableResult
     public func createFile(account: String, share: String, path: String, size: UInt64 = 0, mode: UInt32 = 0o644,
-                           metadata: [String: String] = [:], accountKey: AccountKey) async throws -> FileInfo {
-        try await create(account, share, path, .file, size: size, mode: mode, metadata: metadata, accountKey)
+                           metadata: [String: String] = [:], data: [UInt8] = [], accountKey: AccountKey) async throws -> FileInfo {
+        guard !data.isEmpty else { return try await create(account, share, path, .file, size: size, mode: mode, metadata: metadata, accountKey) }
+        try FileLimits.check(io: data.count, "a file created with data")
+        guard size == 0 || size == UInt64(data.count) else {
+            throw StorageError(.invalidArgument, "a file created with \(data.count) bytes of data cannot have size \(size)")
+        }
+        guard UInt64(data.count) > FileLimits.inlineBytes else {
+            return try await create(account, share, path, .file, size: UInt64(data.count), mode: mode, metadata: metadata, accountKey, inline: data)
+        }
+        _ = try await create(account, share, path, .file, size: 0, mode: mode, metadata: metadata, accountKey)
+        try await writeFile(account: account, share: share, path: path, offset: 0, data: data, accountKey: accountKey)
+        return try await properties(account: account, share: share, path: path, accountKey: accountKey)
     }
 
     /// Writes `data` (1 B to 4 MiB) at `offset` (any; the file grows when
@@ -27,7 +43,13 @@ extension FileStore {
         try FileLimits.check(range: offset, UInt64(bytes.count), "write")
         let s = try await self.share(account, share, accountKey), path = try FilePath(path)
         let end = offset + UInt64(bytes.count)
-        let node = try await retrying { try await self.fileNode(path, s, accountKey) }
+        var node = try await retrying { try await self.fileNode(path, s, accountKey) }
+        if node.record.inline != nil {
+            switch try await writeInline(s, path, node, offset: offset, bytes, accountKey) {
+            case .done: return
+            case .chunked(let chunked): node = chunked
+            }
+        }
         if end > node.record.size {
             try quota(s, try usage(try await read(s, [Self.usageKey])[Self.usageKey], s, accountKey), growth: end - node.record.size)
         }
@@ -64,6 +86,9 @@ extension FileStore {
         let s = try await self.share(account, share, accountKey), path = try FilePath(path)
         let node = try await retrying { try await self.fileNode(path, s, accountKey) }
         guard offset < node.record.size else { return [] }
+        if let inline = node.record.inline {
+            return Array(inline[Int(offset) ..< Int(min(UInt64(inline.count), offset + UInt64(length)))])
+        }
         return try await data(s, node, accountKey).read(at: offset, length: Int(min(UInt64(length), node.record.size - offset)))
     }
 
@@ -77,6 +102,12 @@ extension FileStore {
         let s = try await self.share(account, share, accountKey), path = try FilePath(path)
         return try await retrying { () async throws -> FileInfo? in
             var node = try await fileNode(path, s, accountKey)
+            if node.record.inline != nil {
+                switch try await resizeInline(s, path, node, to: size, accountKey) {
+                case .done(let record): return record.info(path.name)
+                case .chunked(let chunked): node = chunked
+                }
+            }
             let found = try await read(s, [Self.usageKey])
             var usage = try usage(found[Self.usageKey], s, accountKey)
             let old = node.record.size

@@ -9,6 +9,11 @@
 /// ‖ i64 ctime ms ‖ i64 mtime ms ‖ 16 parent inode id ‖ 16 data id (zeros for a directory)
 /// ‖ u16 metadata entries (as in a disk record)
 /// ```
+///
+/// Version 2, a small file whose data lives in the inode (`inline`, at
+/// most `FileLimits.inlineBytes`, exactly `size` bytes): version 1's fields
+/// (version byte 2) ‖ u32 data length ‖ the data. Version 1 records (every
+/// directory, every file with chunked data) are written as before.
 struct InodeRecord: Equatable {
     var kind: FileKind
     var mode: UInt32
@@ -18,6 +23,8 @@ struct InodeRecord: Equatable {
     var parent: [UInt8]
     var dataID: [UInt8]
     var metadata: [String: String]
+    /// The file's bytes when they live in the inode (nil: in chunks under `dataID`).
+    var inline: [UInt8]? = nil
 
     static let idSize = 16
     static let rootID = [UInt8](repeating: 0, count: idSize)
@@ -25,7 +32,7 @@ struct InodeRecord: Equatable {
     var encoded: [UInt8] {
         get throws {
             var w = ByteWriter()
-            w.u8(1)
+            w.u8(inline == nil ? 1 : 2)
             w.u8(kind.rawValue)
             w.u32(mode)
             w.u64(size)
@@ -34,18 +41,24 @@ struct InodeRecord: Equatable {
             w.raw(parent)
             w.raw(dataID)
             try w.metadata16(metadata)
+            if let inline {
+                w.u32(UInt32(inline.count))
+                w.raw(inline)
+            }
             return w.bytes
         }
     }
 
-    init(kind: FileKind, mode: UInt32, size: UInt64, ctime: Int64, mtime: Int64, parent: [UInt8], dataID: [UInt8], metadata: [String: String]) {
+    init(kind: FileKind, mode: UInt32, size: UInt64, ctime: Int64, mtime: Int64, parent: [UInt8], dataID: [UInt8], metadata: [String: String],
+         inline: [UInt8]? = nil) {
         (self.kind, self.mode, self.size, self.ctime, self.mtime) = (kind, mode, size, ctime, mtime)
-        (self.parent, self.dataID, self.metadata) = (parent, dataID, metadata)
+        (self.parent, self.dataID, self.metadata, self.inline) = (parent, dataID, metadata, inline)
     }
 
     init(decoding bytes: [UInt8]) throws {
         var r = ByteReader(bytes)
-        guard try r.u8() == 1 else { throw StorageError(.unsupportedFormat, "inode record version") }
+        let version = try r.u8()
+        guard version == 1 || version == 2 else { throw StorageError(.unsupportedFormat, "inode record version") }
         guard let kind = FileKind(rawValue: try r.u8()) else { throw StorageError.integrity("unknown inode kind") }
         self.kind = kind
         mode = try r.u32()
@@ -55,6 +68,13 @@ struct InodeRecord: Equatable {
         parent = Array(try r.take(Self.idSize))
         dataID = Array(try r.take(Self.idSize))
         metadata = try r.metadata16()
+        if version == 2 {
+            let count = try r.u32()
+            guard kind == .file, UInt64(count) == size, UInt64(count) <= FileLimits.inlineBytes else {
+                throw StorageError.integrity("inline data of an inode record does not match its size")
+            }
+            inline = Array(try r.take(Int(count)))
+        }
         guard r.remaining == 0 else { throw StorageError.integrity("trailing bytes in an inode record") }
     }
 

@@ -14,6 +14,7 @@ public enum FileMethod {
     public static let createDirectory = RPCMethod<CreateFileRequest, FileProperties>(service, "CreateDirectory")
     public static let deleteDirectory = RPCMethod<DeleteDirectoryRequest, EmptyMessage>(service, "DeleteDirectory")
     public static let listDirectory = RPCMethod<ListDirectoryRequest, ListDirectoryResponse>(service, "ListDirectory")
+    /// Request payload (optional): the new file's bytes (1 B-4 MiB).
     public static let createFile = RPCMethod<CreateFileRequest, FileProperties>(service, "CreateFile")
     /// Request payload: the bytes.
     public static let writeFile = RPCMethod<WriteFileRequest, EmptyMessage>(service, "WriteFile")
