@@ -1,6 +1,13 @@
 import AtRestRados
 import AtRestStorage
 
+/// What a put's caller saw under the name (`PutHint`, with the head read).
+enum SeenHead: Sendable {
+    case unknown
+    case absent
+    case head(RadosHead)
+}
+
 extension RadosBackend {
     /// Publishes an upload whose stripes (if any) are written.
     ///
@@ -12,20 +19,27 @@ extension RadosBackend {
     /// it only after the head), and no delete can remove it while this head
     /// lives: it compares the entry with the value of the head it removed.
     ///
-    /// A create (or a replace whose head went away meanwhile) sets the
-    /// index entry to its own upload id (while the head is read, in the same
-    /// round trip), writes the head with the condition, then sets the entry
-    /// again only if absent, because a delete of the previous head that raced
-    /// this put may have removed it in between; so no head exists without
-    /// its entry. A put that fails its condition puts back the entry of the
-    /// head that is there.
-    func commit(_ name: BackendName, condition: WriteCondition, record: HeadRecord, data: [UInt8], seen hint: RadosHead? = nil) async throws -> BackendVersion {
+    /// A create (`.mustNotExist`, a `.none` whose caller saw no head or
+    /// whose read found none, or a replace whose head went away meanwhile)
+    /// sets the index entry to its own upload id, writes the head with an
+    /// exclusive create, then sets the entry again only if absent, because
+    /// a delete of the previous head that raced this put may have removed
+    /// it in between; so no head exists without its entry. It reads no head
+    /// first: an exclusive create that finds one fails (`.none` then reads
+    /// it and replaces it with `assert_version`). A put that fails its
+    /// condition puts back the entry of the head that is there.
+    func commit(_ name: BackendName, condition: WriteCondition, record: HeadRecord, data: [UInt8], seen hint: SeenHead = .unknown) async throws -> BackendVersion {
         let head = RadosLayout.head(name)
+        var current: RadosHead?
         if condition != .mustNotExist {
-            // `.none`: the head the caller opened (a hint), else a fresh read;
-            // a stale one fails the assert and is read again.
-            var current = condition == .none ? hint : nil
-            if current == nil { current = try await currentHead(head) }
+            // `.none`: what the caller saw (a hint), else a fresh read; a
+            // stale head fails the assert and is read again, a stale
+            // absence fails the exclusive create in `create`.
+            switch (condition, hint) {
+            case (.none, .head(let seen)): current = seen
+            case (.none, .absent): current = nil
+            default: current = try await currentHead(head)
+            }
             var attempts = 0
             while let seen = current, attempts < 4 {
                 attempts += 1
@@ -48,20 +62,19 @@ extension RadosBackend {
                     throw failure(error, "writing \(name)")
                 }
             }
+            if current == nil, case .mustMatch = condition { throw Self.conditionFailed(name, "is not at the expected version") }
         }
-        return try await create(name, condition: condition, record: record, data: data)
+        return try await create(name, condition: condition, record: record, data: data, seen: current)
     }
 
-    /// The entry, head and entry-again steps of a put (`commit`).
-    private func create(_ name: BackendName, condition: WriteCondition, record: HeadRecord, data: [UInt8]) async throws -> BackendVersion {
+    /// The entry, head and entry-again steps of a put (`commit`); `seen`
+    /// is the head last read (nil: none was there, or none was read).
+    private func create(_ name: BackendName, condition: WriteCondition, record: HeadRecord, data: [UInt8], seen: RadosHead?) async throws -> BackendVersion {
         let id = Array(record.upload.utf8)
         let head = RadosLayout.head(name)
         do {
-            // The head read needs no order against the entry: the head write
-            // asserts what it read, and starts only once the entry is set.
-            async let seen = currentHead(head)
             try await updateEntry(name.container, name.object, expecting: nil, set: id)
-            let (version, replaced) = try await writeHead(name, condition: condition, record: record, data: data, seen: try await seen)
+            let (version, replaced) = try await writeHead(name, condition: condition, record: record, data: data, seen: seen)
             async let restored: Void = restoreEntry(name, id)
             if let replaced, replaced.upload != record.upload {
                 await removeObjects(replaced.stripeNames(head))
@@ -116,7 +129,9 @@ extension RadosBackend {
             do {
                 return (try await pool.operate(head, RadosWriteOperation(steps)), current?.record)
             } catch let error as RadosError where [.versionMismatch, .alreadyExists, .notFound].contains(error.code) {
-                guard condition == .none else { throw Self.conditionFailed(name, "changed under the write") }
+                guard condition == .none else {
+                    throw Self.conditionFailed(name, error.code == .alreadyExists ? "already exists" : "changed under the write")
+                }
                 current = try await currentHead(head)
             } catch {
                 throw failure(error, "writing \(name)")

@@ -3,23 +3,37 @@ import AtRestStorage
 
 extension RadosBackend {
     public func beginPut(_ name: BackendName, condition: WriteCondition) async throws -> any BackendUpload {
-        RadosUpload(backend: self, name: name, condition: condition, seen: nil)
+        RadosUpload(backend: self, name: name, condition: condition, seen: .unknown)
     }
 
-    /// A put that starts from the head `replacing` was opened at (when it
-    /// is this object's), so a replace needs no head read of its own.
-    public func beginPut(_ name: BackendName, condition: WriteCondition, replacing: (any BackendObject)?) async throws -> any BackendUpload {
-        guard let opened = replacing as? RadosObject, opened.head == RadosLayout.head(name) else { return try await beginPut(name, condition: condition) }
-        return RadosUpload(backend: self, name: name, condition: condition,
-                           seen: RadosHead(version: opened.version, size: opened.info.size, record: opened.record))
+    /// A put that starts from what the caller saw: the head `hint` was
+    /// opened at (when it is this object's), so a replace needs no head
+    /// read of its own; or no head, so a create reads none either.
+    public func beginPut(_ name: BackendName, condition: WriteCondition, hint: PutHint) async throws -> any BackendUpload {
+        let seen: SeenHead
+        switch hint {
+        case .replacing(let opened as RadosObject) where opened.head == RadosLayout.head(name):
+            seen = .head(RadosHead(version: opened.version, size: opened.info.size, record: opened.record))
+        case .absent:
+            seen = .absent
+        default:
+            seen = .unknown
+        }
+        return RadosUpload(backend: self, name: name, condition: condition, seen: seen)
     }
 
     /// Reads the head and the first `openPrefetch` bytes of its data in one
     /// op: the store's first read of an object (its header, and all of a
     /// small object) costs no second round trip.
     public func open(_ name: BackendName) async throws -> any BackendObject {
-        guard let head = try await currentHead(RadosLayout.head(name), prefetch: Self.openPrefetch) else { throw await missing(name) }
-        return RadosObject(backend: self, head: RadosLayout.head(name), state: head)
+        guard let object = try await openIfPresent(name) else { throw await missing(name) }
+        return object
+    }
+
+    /// `open` without the read of the container's index that tells a
+    /// missing object from a missing container.
+    public func openIfPresent(_ name: BackendName) async throws -> (any BackendObject)? {
+        try await currentHead(RadosLayout.head(name), prefetch: Self.openPrefetch).map { RadosObject(backend: self, head: RadosLayout.head(name), state: $0) }
     }
 
     public func stat(_ name: BackendName) async throws -> BackendObjectInfo {

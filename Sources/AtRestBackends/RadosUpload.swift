@@ -15,8 +15,8 @@ final class RadosUpload: BackendUpload, @unchecked Sendable {
     private let backend: RadosBackend
     private let name: BackendName
     private let condition: WriteCondition
-    /// The head the caller opened and expects to replace (a hint).
-    private let seen: RadosHead?
+    /// What the caller saw under the name (a hint).
+    private let seen: SeenHead
     private let upload = UploadID.make()
     private let head: String
     private var buffer: [UInt8] = []
@@ -26,7 +26,7 @@ final class RadosUpload: BackendUpload, @unchecked Sendable {
     private var inFlight: [Task<Void, any Error>] = []
     private var finished = false
 
-    init(backend: RadosBackend, name: BackendName, condition: WriteCondition, seen: RadosHead?) {
+    init(backend: RadosBackend, name: BackendName, condition: WriteCondition, seen: SeenHead) {
         self.backend = backend
         self.name = name
         self.condition = condition

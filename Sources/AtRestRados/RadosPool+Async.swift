@@ -5,6 +5,7 @@ extension RadosPool {
     /// acknowledge. Returns the object's new version.
     @discardableResult
     public func writeFull(_ object: String, _ data: [UInt8]) async throws -> UInt64 {
+        sent.add(1, ordering: .relaxed)
         // librados copies the bytes into its own buffer during the call.
         let done = await cluster.budget.spending(data.count) {
             await RadosCompletion.awaitResult { completion in
@@ -18,6 +19,7 @@ extension RadosPool {
     /// `read` without blocking a thread: up to `length` bytes from `offset`.
     public func read(_ object: String, offset: UInt64 = 0, length: Int) async throws -> [UInt8] {
         guard length > 0 else { return [] }
+        sent.add(1, ordering: .relaxed)
         // The buffer must outlive the call: librados fills it when the reply arrives.
         let buffer = ReadBuffer(count: length)
         let done = await cluster.budget.spending(length) {

@@ -4,6 +4,7 @@ extension RadosPool {
     /// Applies `operation` to `object` without blocking a thread (one aio
     /// read op: every step sees the same version of the object).
     public func read(_ object: String, _ operation: RadosReadOperation) async throws -> RadosReadResult {
+        sent.add(1, ordering: .relaxed)
         let op: rados_read_op_t = rados_create_read_op()
         defer { rados_release_read_op(op) }
         // Out-parameters librados fills when the reply arrives: they live in

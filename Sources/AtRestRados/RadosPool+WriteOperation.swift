@@ -17,6 +17,7 @@ extension RadosPool {
     public func operate(_ object: String, _ operation: RadosWriteOperation) async throws -> UInt64 {
         let op = Self.makeWriteOp(operation)
         defer { rados_release_write_op(op) }
+        sent.add(1, ordering: .relaxed)
         let bytes = operation.steps.reduce(0) { sum, step in if case .writeFull(let data) = step { sum + data.count } else { sum } }
         let done = await cluster.budget.spending(bytes) { await RadosCompletion.awaitResult { rados_aio_write_op_operate(op, ioctx, $0, object, nil, 0) } }
         try check(done.returnValue, "write op \(name)/\(object)")

@@ -1,4 +1,5 @@
 internal import CRados
+import Synchronization
 
 /// An open pool (one `rados_ioctx_t`). The synchronous verbs block the calling
 /// thread until the OSDs answer (bounded by the configured timeout); from async
@@ -9,6 +10,10 @@ public final class RadosPool: @unchecked Sendable {
     /// Keeps the connection alive while the pool is in use.
     public let cluster: RadosCluster
     public let name: String
+    /// Aio ops this pool sent (reads, read ops, write ops, `write_full`):
+    /// the round trips a call cost, which tests and benches count.
+    public var opsSent: Int { sent.load(ordering: .relaxed) }
+    let sent = Atomic<Int>(0)
 
     init(cluster: RadosCluster, ioctx: rados_ioctx_t, name: String) {
         self.cluster = cluster

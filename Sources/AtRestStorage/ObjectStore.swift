@@ -143,15 +143,18 @@ public final class ObjectStore: Sendable {
 
     /// The version of an object a put is about to replace, opened while the
     /// put is sealed: the backend may write over it without reading it again
-    /// (`StorageBackend.beginPut(_:condition:replacing:)`), and its block
+    /// (`StorageBackend.beginPut(_:condition:hint:)`), and its block
     /// list, if it is one, goes once the put is done.
     struct ReplacedVersion: Sendable {
-        var object: any BackendObject
+        /// Nil: there was none (the backend need not look again).
+        var object: (any BackendObject)?
         var manifest: BlockManifest?
+
+        var hint: PutHint { object.map { .replacing($0) } ?? .absent }
     }
 
     func replacedVersion(_ name: BackendName, account: String, container: String, accountKey: AccountKey) async throws -> ReplacedVersion {
-        let object = try await StoredObject.open(backend, name)
+        guard let object = try await StoredObject.openIfPresent(backend, name) else { return ReplacedVersion(object: nil, manifest: nil) }
         return ReplacedVersion(object: object.object,
                                manifest: try await committedManifest(object, account: account, container: container, accountKey: accountKey))
     }
@@ -161,15 +164,15 @@ public final class ObjectStore: Sendable {
     /// probed before), except those in `keeping` (the new block list's own).
     func publish(_ buffer: AlignedBuffer, id: BackendContainer, hash: String, previous: ReplacedVersion?,
                  keeping: Set<String> = []) async throws {
-        try await write(buffer, to: try objectName(id, hash), condition: .none, replacing: previous?.object)
+        try await write(buffer, to: try objectName(id, hash), condition: .none, hint: previous?.hint ?? .unknown)
         if let manifest = previous?.manifest { await removeBlocks(of: manifest, id: id, objectHash: hash, keeping: keeping) }
     }
 
     /// One backend put of a sealed buffer; nothing is visible on failure.
     @discardableResult
     func write(_ buffer: AlignedBuffer, to name: BackendName, condition: WriteCondition,
-               replacing: (any BackendObject)? = nil) async throws -> BackendVersion {
-        let upload = try await backend.beginPut(name, condition: condition, replacing: replacing)
+               hint: PutHint = .unknown) async throws -> BackendVersion {
+        let upload = try await backend.beginPut(name, condition: condition, hint: hint)
         do {
             try await upload.append(buffer)
             return try await upload.commit()

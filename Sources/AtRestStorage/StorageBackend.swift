@@ -38,13 +38,19 @@ public protocol StorageBackend: Sendable {
     /// Starts writing the whole of `name`; nothing is visible until
     /// `BackendUpload.commit`, which applies `condition` atomically.
     func beginPut(_ name: BackendName, condition: WriteCondition) async throws -> any BackendUpload
-    /// `beginPut`, told which version the caller opened and expects to
-    /// replace: a backend that must read the current version to replace it
-    /// (RADOS) may start from that one instead (the condition is checked as
+    /// `beginPut`, told what the caller saw under `name` before (`PutHint`:
+    /// the version it opened and expects to replace, or that there was
+    /// none): a backend that must read the current version to replace it
+    /// (RADOS) may start from that instead (the condition is checked as
     /// always; a stale hint costs a read). The default ignores the hint.
-    func beginPut(_ name: BackendName, condition: WriteCondition, replacing: (any BackendObject)?) async throws -> any BackendUpload
+    func beginPut(_ name: BackendName, condition: WriteCondition, hint: PutHint) async throws -> any BackendUpload
     /// Opens the current version of `name` for reading (`.notFound`).
     func open(_ name: BackendName) async throws -> any BackendObject
+    /// `open`, but nil when `name` is not there, without telling a missing
+    /// object from a missing container (a put's probe of the version it
+    /// replaces needs neither; RADOS saves a read of the container's index).
+    /// The default calls `open`.
+    func openIfPresent(_ name: BackendName) async throws -> (any BackendObject)?
     /// Size and version of the current version of `name` (`.notFound`).
     func stat(_ name: BackendName) async throws -> BackendObjectInfo
     /// Removes `name` (`.notFound` when it is not there); with
@@ -99,9 +105,27 @@ public protocol BackendUpload: AnyObject, Sendable {
     func abort() async
 }
 
+/// What a put's caller saw under the name it writes (`StorageBackend.beginPut(_:condition:hint:)`).
+public enum PutHint: Sendable {
+    /// Nothing: the backend finds out itself.
+    case unknown
+    /// Nothing was there (`openIfPresent` returned nil).
+    case absent
+    /// This version was there, and the put expects to replace it.
+    case replacing(any BackendObject)
+}
+
 extension StorageBackend {
-    public func beginPut(_ name: BackendName, condition: WriteCondition, replacing: (any BackendObject)?) async throws -> any BackendUpload {
+    public func beginPut(_ name: BackendName, condition: WriteCondition, hint: PutHint) async throws -> any BackendUpload {
         try await beginPut(name, condition: condition)
+    }
+
+    public func openIfPresent(_ name: BackendName) async throws -> (any BackendObject)? {
+        do {
+            return try await open(name)
+        } catch let error as StorageError where error.code == .notFound || error.code == .containerNotFound {
+            return nil
+        }
     }
 }
 

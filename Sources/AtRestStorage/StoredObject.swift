@@ -34,6 +34,12 @@ final class StoredObject {
         return StoredObject(name: name, object: object, head: head)
     }
 
+    /// `open`, but nil when there is no such object (`StorageBackend.openIfPresent`).
+    static func openIfPresent(_ backend: any StorageBackend, _ name: BackendName) async throws -> StoredObject? {
+        guard let object = try await backend.openIfPresent(name) else { return nil }
+        return StoredObject(name: name, object: object, head: try await object.read(at: 0, count: Int(min(object.info.size, UInt64(headRead)))))
+    }
+
     /// What `open` reads, as Sendable parts (for opening many at once).
     static func openParts(_ backend: any StorageBackend, _ name: BackendName) async throws -> (object: any BackendObject, head: [UInt8]) {
         let object = try await backend.open(name)

@@ -70,10 +70,11 @@ final class HookedBackend: StorageBackend {
     func beginPut(_ name: BackendName, condition: WriteCondition) async throws -> any BackendUpload {
         try await base.beginPut(name, condition: condition)
     }
-    func beginPut(_ name: BackendName, condition: WriteCondition, replacing: (any BackendObject)?) async throws -> any BackendUpload {
-        try await base.beginPut(name, condition: condition, replacing: replacing)
+    func beginPut(_ name: BackendName, condition: WriteCondition, hint: PutHint) async throws -> any BackendUpload {
+        try await base.beginPut(name, condition: condition, hint: hint)
     }
     func open(_ name: BackendName) async throws -> any BackendObject { try await base.open(name) }
+    func openIfPresent(_ name: BackendName) async throws -> (any BackendObject)? { try await base.openIfPresent(name) }
     func stat(_ name: BackendName) async throws -> BackendObjectInfo { try await base.stat(name) }
     func delete(_ name: BackendName, condition: WriteCondition) async throws { try await base.delete(name, condition: condition) }
     func list(_ container: BackendContainer, prefix: String, continuation: String?, limit: Int) async throws -> BackendListPage {
