@@ -279,6 +279,7 @@ if Context.environment["ATREST_FUZZ"] == "1" {
         .executableTarget(name: "fuzz-token", dependencies: ["CFuzzDriver", "AtRestTokens", "AtRestWire", "AtRestCrypto"], path: "Fuzz/Targets/fuzz-token"),
         .executableTarget(name: "fuzz-object", dependencies: ["CFuzzDriver", "AtRestStorage", "AtRestCrypto"], path: "Fuzz/Targets/fuzz-object"),
         .executableTarget(name: "fuzz-records", dependencies: ["CFuzzDriver", "AtRestStorage", "AtRestCrypto"], path: "Fuzz/Targets/fuzz-records"),
+        .executableTarget(name: "fuzz-file-records", dependencies: ["CFuzzDriver", "AtRestStorage", "AtRestCrypto"], path: "Fuzz/Targets/fuzz-file-records"),
         .executableTarget(name: "fuzz-filter", dependencies: ["CFuzzDriver", "AtRestStorage"], path: "Fuzz/Targets/fuzz-filter"),
         .executableTarget(name: "fuzz-audit", dependencies: ["CFuzzDriver", "AtRestKeyVault", "AtRestWire", "AtRestCrypto"], path: "Fuzz/Targets/fuzz-audit"),
         .executableTarget(name: "fuzz-provider-state", dependencies: ["CFuzzDriver", "KeyProviderKit", "AtRestCrypto"], path: "Fuzz/Targets/fuzz-provider-state"),

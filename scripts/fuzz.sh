@@ -20,7 +20,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-targets=(fuzz-envelope fuzz-wire fuzz-token fuzz-object fuzz-records fuzz-filter fuzz-audit fuzz-provider-state fuzz-keyfiles fuzz-nbd)
+targets=(fuzz-envelope fuzz-wire fuzz-token fuzz-object fuzz-records fuzz-file-records fuzz-filter fuzz-audit fuzz-provider-state fuzz-keyfiles fuzz-nbd)
 seconds=60
 build_only=0
 write_seeds=0

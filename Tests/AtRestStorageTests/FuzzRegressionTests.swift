@@ -1,3 +1,4 @@
+import AtRestTesting
 @testable import AtRestStorage
 import Testing
 
@@ -47,5 +48,65 @@ import Testing
         #expect(TableLiteral.format(datetime: 1_000_000) == "1970-01-01T00:00:01.000000Z")
         let text = "2026-12-04T11:50:00.123456Z"
         #expect(TableLiteral.format(datetime: TableLiteral.datetime(text)!) == text)
+    }
+
+    /// fuzz-file-records: `ChunkedData.chunkIndex(ofKey:)` read any key
+    /// `UInt64(_:radix: 16)` takes ("+000000001", "-000000000", capitals)
+    /// as a chunk. A record under such a key, put into a region map by
+    /// someone who can write the storage, sorts before the real chunks
+    /// ('+' and '-' before '0'), so `storedChunks` stopped at it and the
+    /// chunks after it were neither listed (`storedRanges`) nor removed by a
+    /// clear. Only the form `chunkKey` writes is a chunk key now.
+    @Test func onlyCanonicalChunkKeysNameChunks() async throws {
+        for key in ["+000000001", "-000000000", "-000000001", "000000000A", "+0000fffff", "00000000 1", "000000001"] {
+            #expect(ChunkedData.chunkIndex(ofKey: key) == nil, "'\(key)' read as a chunk")
+        }
+        for index: UInt64 in [0, 1, 0xa, 0xff_ffff_ffff] { #expect(ChunkedData.chunkIndex(ofKey: ChunkedData.chunkKey(index)) == index) }
+
+        let dir = TempDirectory()
+        defer { dir.remove() }
+        let backend = try LocalBackend(directory: dir.path), key = try Fixtures.accountKey()
+        let geometry = ChunkedData.Geometry(chunkSize: 64, chunksPerRegion: 16, mapPrefix: "fc", context: "file-chunk")
+        let data = try ChunkedDataContract.object(backend, id: try ChunkedDataContract.newID(), key, geometry: geometry)
+        try await data.write(at: 64, [UInt8](repeating: 1, count: 64))
+        try await data.write(at: 5 * 64, [UInt8](repeating: 2, count: 64))
+        // The input the fuzzer found, as a record key beside the real chunks (its value need not open).
+        try await backend.apply(RecordBatch(sets: ["+0000fffff": [0], "-000000003": [0]]), to: try data.map(0))
+        #expect(try await data.storedRanges(at: 0, length: 16 * 64) == [64..<128, 320..<384])
+        try await data.clear(at: 0, length: 8 * 64)
+        #expect(try await data.storedRanges(at: 0, length: 16 * 64) == [])
+        #expect(try await data.read(at: 0, length: 8 * 64) == [UInt8](repeating: 0, count: 8 * 64))
+        let left = try await backend.recordKeys(try data.map(0), after: nil, limit: 100).keys
+        #expect(left == ["+0000fffff", "-000000003"], "the clear removed \(left)")
+    }
+
+    /// fuzz-file-records: `FilePath` cut paths at the Character "/", but "/"
+    /// followed by a combining mark ("/\u{301}") is one Character, so it
+    /// was neither a separator nor a leading "/": "\u{301}" printed as
+    /// "/\u{301}", which parsed as the one component "/\u{301}", and
+    /// "a/\u{301}b" made a file named "a/\u{301}b" (a "/" inside a name) in
+    /// the root instead of "\u{301}b" in "a". Paths are cut at the byte now,
+    /// and no component may hold a "/".
+    @Test func aSlashBeforeACombiningMarkSeparates() async throws {
+        #expect(Self.bytes("09cc81") == [9] + Array("\u{301}".utf8))  // the input (mode 9: a path)
+        #expect(try FilePath("\u{301}").components == ["\u{301}"])
+        #expect(try FilePath("/\u{301}") == FilePath("\u{301}"))
+        #expect(try FilePath(FilePath("\u{301}").description) == FilePath("\u{301}"))
+        #expect(try FilePath("a/\u{301}b").components.map { Array($0.utf8) } == [Array("a".utf8), Array("\u{301}b".utf8)])
+        #expect(throws: StorageError.self) { try FilePath.validate(component: "a/\u{301}b") }
+        #expect(throws: StorageError.self) { try FilePath("a//\u{301}") }
+
+        let dir = TempDirectory()
+        defer { dir.remove() }
+        let store = FileStore(backend: try LocalBackend(directory: dir.path)), key = try Fixtures.accountKey()
+        try await store.createShare(account: "acct", name: "names", quota: 1 << 20, accountKey: key)
+        await #expect(throws: StorageError.self) { try await store.createFile(account: "acct", share: "names", path: "a/\u{301}b", accountKey: key) }
+        try await store.createDirectory(account: "acct", share: "names", path: "a", accountKey: key)
+        try await store.createFile(account: "acct", share: "names", path: "a/\u{301}b", size: 1, accountKey: key)
+        let root = try await store.listDirectory(account: "acct", share: "names", path: "/", accountKey: key).entries
+        #expect(root.map { Array($0.name.utf8) } == [Array("a".utf8)])
+        let inA = try await store.listDirectory(account: "acct", share: "names", path: "/a", accountKey: key).entries
+        #expect(inA.map { Array($0.name.utf8) } == [Array("\u{301}b".utf8)])
+        await #expect(throws: StorageError.self) { try await store.rename(account: "acct", share: "names", from: "a/\u{301}b", to: "x/\u{301}", accountKey: key) }
     }
 }

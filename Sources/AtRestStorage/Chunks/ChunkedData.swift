@@ -110,8 +110,12 @@ struct ChunkedData: Sendable {
     /// A chunk's record key: its index in the object, 10 hex digits (byte order is numeric order).
     static func chunkKey(_ index: UInt64) -> String { Hex.fixedWidth(index, digits: 10) }
 
+    /// The chunk a record key names: only the form `chunkKey` writes.
+    /// (`UInt64(_:radix:)` alone also takes "+000000001", "-000000000" and
+    /// capitals, keys that sort elsewhere in a map: found by fuzz-file-records.)
     static func chunkIndex(ofKey key: String) -> UInt64? {
-        key.utf8.count == 10 ? UInt64(key, radix: 16) : nil
+        guard key.utf8.count == 10, let index = UInt64(key, radix: 16), chunkKey(index) == key else { return nil }
+        return index
     }
 
     func context(_ chunkKey: String) -> [UInt8] { SealedRecord.context([geometry.context, account, hexID, chunkKey]) }

@@ -1,6 +1,6 @@
 /// A path within a share: "/"-separated components, a leading "/"
 /// optional ("" and "/" name the root). Each component is 1-255 bytes of
-/// UTF-8, not "." or "..", without NUL; the whole path at most 4096
+/// UTF-8, not "." or "..", without NUL or "/"; the whole path at most 4096
 /// bytes. Names are kept exactly as given (no Unicode normalisation: NFC
 /// and NFD spellings are two names, as on ext4).
 public struct FilePath: Sendable, Hashable, CustomStringConvertible {
@@ -11,12 +11,19 @@ public struct FilePath: Sendable, Hashable, CustomStringConvertible {
         guard bytes <= FileLimits.maxPathBytes else {
             throw StorageError(.invalidArgument, "a path is at most \(FileLimits.maxPathBytes) bytes of UTF-8, not \(bytes)")
         }
-        var rest = Substring(path)
-        if rest.hasPrefix("/") { rest = rest.dropFirst() }
-        components = rest.isEmpty ? [] : try rest.split(separator: "/", omittingEmptySubsequences: false).map { try Self.validate(component: String($0)) }
+        // Cut at the byte "/", not at Characters: "/" followed by a combining
+        // mark ("/\u{301}") is one Character, which String's `split` and
+        // `hasPrefix` do not take for "/" (found by fuzz-file-records).
+        var rest = Array(path.utf8)[...]
+        if rest.first == Self.slash { rest = rest.dropFirst() }
+        components = rest.isEmpty ? [] : try rest.split(separator: Self.slash, omittingEmptySubsequences: false).map {
+            try Self.validate(component: String(decoding: $0, as: UTF8.self))
+        }
     }
 
     init(components: [String]) { self.components = components }
+
+    private static let slash = UInt8(ascii: "/")
 
     /// One name within a directory (the rules of a path component).
     @discardableResult
@@ -28,6 +35,7 @@ public struct FilePath: Sendable, Hashable, CustomStringConvertible {
         }
         guard name != ".", name != ".." else { throw StorageError(.invalidArgument, "a path component cannot be '.' or '..'") }
         guard !name.utf8.contains(0) else { throw StorageError(.invalidArgument, "a path component cannot contain NUL") }
+        guard !name.utf8.contains(slash) else { throw StorageError(.invalidArgument, "a path component cannot contain '/'") }
         return name
     }
 
