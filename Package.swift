@@ -93,7 +93,7 @@ let package = Package(
         // The NBD gateway: AtRest disks as NBD exports over DiskClient (atrest-nbd), as a ServiceLifecycle service.
         .target(
             name: "AtRestNBDGateway",
-            dependencies: ["AtRestNBD", "AtRestSockets", "AtRestClient", "AtRestMessaging", "AtRestWire", logging, serviceLifecycle]),
+            dependencies: ["AtRestNBD", "AtRestSockets", "AtRestClient", "AtRestLocalState", "AtRestMessaging", "AtRestWire", logging, serviceLifecycle]),
         // FUSE as Swift types: the path-based `FUSEFileSystem` protocol (async methods, errno errors) and
         // `FUSEMount` (libfuse3's multithreaded loop, each call bridged to the file system); the only importer of CFuse3.
         .target(name: "AtRestFUSE", dependencies: ["CFuse3", serviceLifecycle]),
@@ -101,7 +101,7 @@ let package = Package(
         .target(name: "AtRestFUSEPassthrough", dependencies: ["AtRestFUSE", "CAtRestLinux"]),
         // A file share as a `FUSEFileSystem` (atrest mount): paths and errnos over `FileClient`, a bounded page cache with
         // write-back at close/fsync (close-to-open), the gateway's renewed login (docs/OPERATIONS.md "Mounting a share").
-        .target(name: "AtRestFileMount", dependencies: ["AtRestFUSE", "AtRestClient", "AtRestNBDGateway", "AtRestWire", serviceLifecycle]),
+        .target(name: "AtRestFileMount", dependencies: ["AtRestFUSE", "AtRestClient", "AtRestLocalState", "AtRestNBDGateway", "AtRestWire", serviceLifecycle]),
         .target(name: "AtRestStorage", dependencies: ["AtRestCrypto", "AtRestLocalState", "AtRestSQLite", "CAtRestLinux", tracing]),
         // The storage backends beyond local: `RadosBackend` and `BackendConfiguration.open()` (docs/FORMAT.md "RADOS layout").
         .target(name: "AtRestBackends", dependencies: ["AtRestStorage", "AtRestRados"]),
@@ -199,7 +199,7 @@ let package = Package(
             dependencies: [
                 "AtRestStatus",
                 "AtRestClient", "AtRestTokens", "AtRestMessaging", "AtRestWire", "AtRestServiceKit", "AtRestRuntime",
-                "AtRestNBDGateway", "AtRestNBD", "AtRestSockets", "AtRestFUSE", "AtRestFileMount",
+                "AtRestNBDGateway", "AtRestNBD", "AtRestSockets", "AtRestFUSE", "AtRestFileMount", "AtRestLocalState",
                 argumentParser, logging,
             ]),
         // Offline disaster recovery from root keys and data directories (docs/OPERATIONS.md "Offline recovery"):

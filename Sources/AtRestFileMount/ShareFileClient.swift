@@ -1,4 +1,5 @@
 import AtRestClient
+import AtRestLocalState
 import AtRestNBDGateway
 import AtRestWire
 
@@ -21,7 +22,7 @@ public struct ShareFileClient: ShareFileService {
 
     /// Parses "ACCOUNT/SHARE" (exactly one slash, both parts non-empty).
     public static func parseName(_ text: String) -> (account: String, share: String)? {
-        let parts = text.split(separator: "/", omittingEmptySubsequences: false)
+        let parts = SlashPath.split(text, omittingEmpty: false)
         guard parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty else { return nil }
         return (String(parts[0]), String(parts[1]))
     }

@@ -1,4 +1,5 @@
 import AtRestFUSE
+import AtRestLocalState
 import Foundation
 import Glibc
 import Synchronization
@@ -57,9 +58,9 @@ public final class ShareFileSystem: FUSEFileSystem {
 
     /// "/a/b" → "a/b" ("/" → ""), refusing names the share cannot hold with the errno the kernel expects.
     static func sharePath(_ path: String) throws -> String {
-        let relative = String(path.drop { $0 == "/" })
+        let relative = SlashPath.relative(path)
         guard relative.utf8.count <= 4096 else { throw FUSEError(errno: ENAMETOOLONG, "path longer than 4096 bytes") }
-        for component in relative.split(separator: "/") where component.utf8.count > 255 {
+        for component in SlashPath.split(relative) where component.utf8.count > 255 {
             throw FUSEError(errno: ENAMETOOLONG, "name longer than 255 bytes")
         }
         return relative
@@ -271,7 +272,7 @@ public final class ShareFileSystem: FUSEFileSystem {
         let relative = try Self.sharePath(path)
         if openFile(path: relative) == nil {
             let now = Int64(Date().timeIntervalSince1970 * 1000)
-            let entry = ShareEntry(name: String(relative.split(separator: "/").last ?? ""), isDirectory: false, size: 0, mode: mode & 0o7777,
+            let entry = ShareEntry(name: SlashPath.split(relative).last ?? "", isDirectory: false, size: 0, mode: mode & 0o7777,
                                    ctimeMs: now, mtimeMs: now)
             return register(relative, entry: entry, pending: true)
         }

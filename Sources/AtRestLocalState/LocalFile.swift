@@ -13,7 +13,7 @@ public enum LocalFile {
     /// it creates is made durable in its parent (fsync of the parent).
     public static func makeDirectory(_ path: String) throws(LocalStateError) {
         var current = path.hasPrefix("/") ? "" : "."
-        for component in path.split(separator: "/") {
+        for component in SlashPath.split(path) {
             let parent = current.isEmpty ? "/" : current
             current += "/" + component
             if mkdir(current, 0o700) == 0 {

@@ -1,4 +1,5 @@
 import AtRestClient
+import AtRestLocalState
 import AtRestMessaging
 import AtRestNBD
 import AtRestWire
@@ -31,7 +32,7 @@ public struct DiskExport: NBDExport {
 
     /// Parses "ACCOUNT/DISK" (exactly one slash, both parts non-empty).
     public static func parseName(_ text: String) throws(NBDGatewayError) -> (account: String, disk: String) {
-        let parts = text.split(separator: "/", omittingEmptySubsequences: false)
+        let parts = SlashPath.split(text, omittingEmpty: false)
         guard parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty else {
             throw NBDGatewayError("export '\(text)' is not ACCOUNT/DISK")
         }

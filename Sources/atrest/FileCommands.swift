@@ -1,5 +1,6 @@
 import ArgumentParser
 import AtRestClient
+import AtRestLocalState
 import AtRestWire
 import Foundation
 
@@ -177,19 +178,19 @@ struct FileTarget {
     }
 
     init(_ text: String) throws {
-        let parts = text.split(separator: "/", maxSplits: 2, omittingEmptySubsequences: false).map(String.init)
+        let parts = SlashPath.split(text, maxSplits: 2, omittingEmpty: false)
         guard parts.count >= 2, !parts[0].isEmpty, !parts[1].isEmpty else {
             throw CLIFailure(message: "name it as ACCOUNT/SHARE/PATH (or ACCOUNT/SHARE for the root), not '\(text)'", exitCode: ExitCodes.usage)
         }
         self.init(account: parts[0], share: parts[1], path: parts.count == 3 ? parts[2] : "")
     }
 
-    var components: [Substring] { path.split(separator: "/") }
+    var components: [String] { SlashPath.split(path) }
     /// The last component ("" for the root).
-    var name: String { components.last.map(String.init) ?? "" }
+    var name: String { components.last ?? "" }
     var display: String { "/" + components.joined(separator: "/") }
 
-    func appending(_ name: String) -> String { (components.map(String.init) + [name]).joined(separator: "/") }
+    func appending(_ name: String) -> String { (components + [name]).joined(separator: "/") }
 }
 
 func kindText(_ info: FileProperties) -> String { info.isDirectory ? "directory" : info.isFile ? "file" : "kind \(info.kind)" }

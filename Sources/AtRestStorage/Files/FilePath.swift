@@ -1,3 +1,5 @@
+import AtRestLocalState
+
 /// A path within a share: "/"-separated components, a leading "/"
 /// optional ("" and "/" name the root). Each component is 1-255 bytes of
 /// UTF-8, not "." or "..", without NUL or "/"; the whole path at most 4096
@@ -11,14 +13,10 @@ public struct FilePath: Sendable, Hashable, CustomStringConvertible {
         guard bytes <= FileLimits.maxPathBytes else {
             throw StorageError(.invalidArgument, "a path is at most \(FileLimits.maxPathBytes) bytes of UTF-8, not \(bytes)")
         }
-        // Cut at the byte "/", not at Characters: "/" followed by a combining
-        // mark ("/\u{301}") is one Character, which String's `split` and
-        // `hasPrefix` do not take for "/" (found by fuzz-file-records).
-        var rest = Array(path.utf8)[...]
-        if rest.first == Self.slash { rest = rest.dropFirst() }
-        components = rest.isEmpty ? [] : try rest.split(separator: Self.slash, omittingEmptySubsequences: false).map {
-            try Self.validate(component: String(decoding: $0, as: UTF8.self))
-        }
+        // Cut at the byte "/", not at Characters (SlashPath): "/" followed by a
+        // combining mark is one Character, which `hasPrefix("/")` does not see.
+        let rest = path.utf8.first == Self.slash ? String(decoding: path.utf8.dropFirst(), as: UTF8.self) : path
+        components = rest.isEmpty ? [] : try SlashPath.split(rest, omittingEmpty: false).map { try Self.validate(component: $0) }
     }
 
     init(components: [String]) { self.components = components }
