@@ -3,31 +3,33 @@ import AtRestTokens
 import AtRestWire
 
 extension IdentityService {
-    /// CreateTenant, CreateUser, CreateServicePrincipal, GrantRole, RevokeRole (identityAdministrator).
+    /// CreateTenant, CreateUser, CreateServicePrincipal, GrantRole, RevokeRole
+    /// (identityAdministrator). The caller's tenant is checked as well as its
+    /// role: an administrator of the system tenant administers every tenant;
+    /// one of another tenant only the principals of its own, and it can
+    /// neither create tenants or service principals nor grant `service`.
     func registerAdminMethods(_ router: inout RPCRouter) {
         router.register(IdentityMethod.createTenant) { (request: IdentityCreateTenantRequest, context) async throws -> IdentityTenant in
-            _ = try await self.authorize(context, anyOf: [.identityAdministrator])
+            try await self.authorizeSystemAdministrator(context)
             let record = try await self.directory.createTenant(id: request.tenant, displayName: request.displayName)
             return IdentityTenant(tenant: record.id, displayName: record.displayName, createdAtUnix: record.createdAt)
         }
         router.register(IdentityMethod.createUser) { (request: IdentityCreateUserRequest, context) async throws -> IdentityCreatedPrincipal in
-            _ = try await self.authorize(context, anyOf: [.identityAdministrator])
+            try await self.authorizeAdministrator(context, of: request.tenant)
             return try await self.createPrincipal(kind: .user, tenant: request.tenant, name: request.name,
                                                   secret: request.secret, roles: [])
         }
         router.register(IdentityMethod.createServicePrincipal) { (request: IdentityCreateServicePrincipalRequest, context) async throws -> IdentityCreatedPrincipal in
-            _ = try await self.authorize(context, anyOf: [.identityAdministrator])
+            try await self.authorizeSystemAdministrator(context)
             return try await self.createPrincipal(kind: .service, tenant: IdentityState.systemTenant, name: request.name,
                                                   secret: request.secret, roles: [.service])
         }
         router.register(IdentityMethod.grantRole) { (request: IdentityRoleRequest, context) async throws -> IdentityPrincipal in
-            _ = try await self.authorize(context, anyOf: [.identityAdministrator])
-            let (id, role) = try await self.roleTarget(request)
+            let (id, role) = try await self.roleTarget(request, context)
             return try await self.directory.grant(role, to: id).wire
         }
         router.register(IdentityMethod.revokeRole) { (request: IdentityRoleRequest, context) async throws -> IdentityPrincipal in
-            _ = try await self.authorize(context, anyOf: [.identityAdministrator])
-            let (id, role) = try await self.roleTarget(request)
+            let (id, role) = try await self.roleTarget(request, context)
             return try await self.directory.revoke(role, from: id).wire
         }
     }
@@ -74,7 +76,28 @@ extension IdentityService {
         return IdentityCreatedPrincipal(principal: record.wire, generatedSecret: generated)
     }
 
-    private func roleTarget(_ request: IdentityRoleRequest) async throws -> (String, Role) {
+    /// An identity administrator of the system tenant (tenants, service
+    /// principals and the signing key are the whole directory's).
+    func authorizeSystemAdministrator(_ context: RPCContext) async throws {
+        let claims = try await authorize(context, anyOf: [.identityAdministrator])
+        guard claims.tenant == IdentityState.systemTenant else {
+            throw RPCStatus(.permissionDenied, "principal '\(claims.name)' of tenant '\(claims.tenant)' may administer only its own tenant; \(context.header.method) needs an identity administrator of the system tenant")
+        }
+    }
+
+    /// An identity administrator of the system tenant, or of `tenant` itself.
+    @discardableResult
+    private func authorizeAdministrator(_ context: RPCContext, of tenant: String) async throws -> TokenClaims {
+        let claims = try await authorize(context, anyOf: [.identityAdministrator])
+        guard claims.tenant == IdentityState.systemTenant || claims.tenant == tenant else {
+            throw RPCStatus(.permissionDenied, "principal '\(claims.name)' of tenant '\(claims.tenant)' may administer only its own tenant, not '\(tenant.prefix(128))'")
+        }
+        return claims
+    }
+
+    /// The principal and role of a Grant/RevokeRole, after checking the caller may change that principal's roles.
+    private func roleTarget(_ request: IdentityRoleRequest, _ context: RPCContext) async throws -> (String, Role) {
+        let claims = try await authorize(context, anyOf: [.identityAdministrator])
         guard let role = Role(request.role) else {
             throw RPCStatus(.invalidArgument, "unknown role '\(request.role.prefix(128))'; roles are: \(Role.syntax)")
         }
@@ -84,6 +107,15 @@ extension IdentityService {
         let principal = try await directory.resolve(id: request.principalID, tenant: request.tenant, name: request.name)
         guard principal.kind != .managedIdentity else {
             throw RPCStatus(.failedPrecondition, "managed identity '\(principal.id)' is owned by the service; its roles cannot be changed")
+        }
+        if claims.tenant != IdentityState.systemTenant {
+            // Checked after the lookup, which answers NOT_FOUND alike for every tenant: tenant names are not secret here.
+            guard principal.tenant == claims.tenant else {
+                throw RPCStatus(.permissionDenied, "principal '\(claims.name)' of tenant '\(claims.tenant)' may change roles only in its own tenant")
+            }
+            guard role != .service else {
+                throw RPCStatus(.permissionDenied, "role service is granted only by an identity administrator of the system tenant")
+            }
         }
         return (principal.id, role)
     }

@@ -19,7 +19,7 @@ extension IdentityService {
                                   expiresAtUnix: claims.expiresAt, tokenID: claims.tokenID, accountID: claims.accountID ?? "")
         }
         router.register(IdentityMethod.rotateSigningKey) { (_: EmptyMessage, context) async throws -> IdentityRotation in
-            _ = try await self.authorize(context, anyOf: [.identityAdministrator])
+            try await self.authorizeSystemAdministrator(context)
             let rotation = try await self.directory.rotate()
             try self.verifier.replaceKeys(await self.directory.keySet().keys)
             return rotation

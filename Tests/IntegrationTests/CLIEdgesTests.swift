@@ -210,6 +210,17 @@ struct CLIEdgesTests {
         #expect(daveUsers.compactMap { $0["name"] as? String } == ["dave"] && daveUsers.allSatisfy { $0["tenant"] as? String == "t2" })
         let crossing = try await atrest(["user", "list", "--tenant", "t1"])
         #expect(crossing.status == 4 && crossing.err.contains("only its own tenant"), "\(crossing)")
+        // Administration is tenant-checked too: dave administers t2's principals only, and nothing of the whole directory.
+        let foreignUser = try await atrest(["user", "create", "gina", "--tenant", "t1", "--secret-file", "\(root)/erin.secret"])
+        #expect(foreignUser.status == 4 && foreignUser.err.contains("only its own tenant"), "\(foreignUser)")
+        #expect(try await atrest(["user", "create", "gina", "--tenant", "t2", "--secret-file", "\(root)/erin.secret"]).status == 0)
+        let foreignGrant = try await atrest(["role", "grant", "keyAdministrator", "--tenant", "t1", "--name", "alice"])
+        #expect(foreignGrant.status == 4 && foreignGrant.err.contains("only in its own tenant"), "\(foreignGrant)")
+        let serviceGrant = try await atrest(["role", "grant", "service", "--tenant", "t2", "--name", "gina"])
+        #expect(serviceGrant.status == 4 && serviceGrant.err.contains("system tenant"), "\(serviceGrant)")
+        #expect(try await atrest(["role", "grant", "keyAdministrator", "--tenant", "t2", "--name", "gina"]).status == 0)
+        let newTenant = try await atrest(["tenant", "create", "t9"])
+        #expect(newTenant.status == 4 && newTenant.err.contains("system tenant"), "\(newTenant)")
         let daveImport = try await atrest(["key", "import", "customer/dave-byok", "--key-file", "\(root)/byok.hex"])
         #expect(daveImport.status == 4, "not a key administrator: \(daveImport)")
         // Not an identity administrator: refused.
