@@ -207,7 +207,7 @@ let package = Package(
         .executableTarget(
             name: "atrest-recover",
             dependencies: ["AtRestKeyVault", "AtRestFrontDoor", "AtRestStorage", "AtRestBackends", "AtRestStorageFlags", "AtRestLocalState",
-                           "AtRestCrypto", "AtRestWire", "AtRestServiceKit", argumentParser]),
+                           "AtRestCrypto", "AtRestWire", "AtRestServiceKit", "AtRestRuntime", argumentParser]),
         // The NBD gateway (docs/OPERATIONS.md "NBD gateway"): serves AtRest disks to qemu and NBD clients.
         .executableTarget(
             name: "atrest-nbd",

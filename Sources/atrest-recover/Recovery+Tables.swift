@@ -1,3 +1,4 @@
+import AtRestRuntime
 import AtRestStorage
 import Foundation
 
@@ -57,15 +58,15 @@ extension Recovery {
 enum EntityJSON {
     static func encode(_ entity: TableEntity) -> String {
         let properties = entity.properties.sorted { $0.key < $1.key }.map { name, value in
-            "\(string(name)):{\"type\":\"\(value.typeName)\",\"value\":\(encode(value))}"
+            "\(JSONObject.quote(name)):{\"type\":\"\(value.typeName)\",\"value\":\(encode(value))}"
         }
-        return "{\"PartitionKey\":\(string(entity.partitionKey)),\"RowKey\":\(string(entity.rowKey)),\"Timestamp\":\(entity.timestamp),"
+        return "{\"PartitionKey\":\(JSONObject.quote(entity.partitionKey)),\"RowKey\":\(JSONObject.quote(entity.rowKey)),\"Timestamp\":\(entity.timestamp),"
             + "\"properties\":{\(properties.joined(separator: ","))}}"
     }
 
     static func encode(_ value: TableValue) -> String {
         switch value {
-        case .string(let s): string(s)
+        case .string(let s): JSONObject.quote(s)
         case .int32(let v): "\(v)"
         case .int64(let v), .datetime(let v): "\(v)"
         case .double(let v) where v.isNaN: "\"NaN\""
@@ -75,23 +76,5 @@ enum EntityJSON {
         case .guid(let g): "\"\(TableLiteral.format(guid: g))\""
         case .binary(let b): "\"\(Data(b).base64EncodedString())\""
         }
-    }
-
-    static func string(_ s: String) -> String {
-        var out = "\""
-        for scalar in s.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case _ where scalar.value < 0x20:
-                let hex = String(scalar.value, radix: 16)
-                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-            default: out.unicodeScalars.append(scalar)
-            }
-        }
-        return out + "\""
     }
 }
