@@ -18,10 +18,15 @@ public struct AccountContext: Sendable, Equatable, WireMessage {
     public var principalID: String
     /// The storage pool of the account's objects ("": the worker's default).
     public var pool: String
+    /// The account's other keys (older versions, scopes, infrastructure layer);
+    /// the fields above are its current key.
+    public var keys: [AccountKeyEntry]
 
     public init(accountID: String, tenant: String, managedIdentity: String, wrappedKey: [UInt8], provider: String,
-                keyID: String, keyVersion: UInt32, accountKeyVersion: UInt32, principalID: String, pool: String = "") {
+                keyID: String, keyVersion: UInt32, accountKeyVersion: UInt32, principalID: String, pool: String = "",
+                keys: [AccountKeyEntry] = []) {
         self.pool = pool
+        self.keys = keys
         self.accountID = accountID
         self.tenant = tenant
         self.managedIdentity = managedIdentity
@@ -36,12 +41,55 @@ public struct AccountContext: Sendable, Equatable, WireMessage {
     public init(wire: WireFields) throws {
         self.init(accountID: wire.string(1), tenant: wire.string(2), managedIdentity: wire.string(3),
                   wrappedKey: wire.bytes(4), provider: wire.string(5), keyID: wire.string(6), keyVersion: wire.uint32(7),
-                  accountKeyVersion: wire.uint32(8), principalID: wire.string(9), pool: wire.string(10))
+                  accountKeyVersion: wire.uint32(8), principalID: wire.string(9), pool: wire.string(10),
+                  keys: try wire.messages(11))
     }
 
     public var wire: WireFields {
         [1: .string(accountID), 2: .string(tenant), 3: .string(managedIdentity), 4: .bytes(wrappedKey),
          5: .string(provider), 6: .string(keyID), 7: .uint(keyVersion), 8: .uint(accountKeyVersion),
-         9: .string(principalID), 10: .string(pool)]
+         9: .string(principalID), 10: .string(pool), 11: .messages(keys)]
+    }
+}
+
+/// One more key of an account (`atrest.v1.AccountKeyEntry`): an older
+/// account-key version, a scope's key or the infrastructure layer's key.
+/// `accountKeyVersion` is unique within the account (current key included)
+/// and is what object headers record, so a reader needs nothing else.
+public struct AccountKeyEntry: Sendable, Equatable, WireMessage {
+    public static let protoName = "atrest.v1.AccountKeyEntry"
+    public var accountKeyVersion: UInt32
+    public var wrappedKey: [UInt8]
+    public var provider: String
+    public var keyID: String
+    public var keyVersion: UInt32
+    /// "": the account's own chain; else the encryption scope's name.
+    public var scope: String
+    /// The second layer's service-held key (infrastructure encryption).
+    public var infrastructure: Bool
+    /// The key may not be used now (a disabled scope).
+    public var disabled: Bool
+
+    public init(accountKeyVersion: UInt32, wrappedKey: [UInt8], provider: String, keyID: String, keyVersion: UInt32,
+                scope: String = "", infrastructure: Bool = false, disabled: Bool = false) {
+        self.accountKeyVersion = accountKeyVersion
+        self.wrappedKey = wrappedKey
+        self.provider = provider
+        self.keyID = keyID
+        self.keyVersion = keyVersion
+        self.scope = scope
+        self.infrastructure = infrastructure
+        self.disabled = disabled
+    }
+
+    public init(wire: WireFields) throws {
+        self.init(accountKeyVersion: wire.uint32(1), wrappedKey: wire.bytes(2), provider: wire.string(3),
+                  keyID: wire.string(4), keyVersion: wire.uint32(5), scope: wire.string(6),
+                  infrastructure: wire.bool(7), disabled: wire.bool(8))
+    }
+
+    public var wire: WireFields {
+        [1: .uint(accountKeyVersion), 2: .bytes(wrappedKey), 3: .string(provider), 4: .string(keyID),
+         5: .uint(keyVersion), 6: .string(scope), 7: .bool(infrastructure), 8: .bool(disabled)]
     }
 }

@@ -58,6 +58,7 @@ static const ProtobufCMessageDescriptor *const all[] = {
   &atrest__v1__rpc_header__descriptor,
   &atrest__v1__rpc_header__metadata_entry__descriptor,
   &atrest__v1__account_context__descriptor,
+  &atrest__v1__account_key_entry__descriptor,
   &atrest__v1__rpc_status__descriptor,
   &atrest__v1__rpc_status__details_entry__descriptor,
   &atrest__v1__reply_header__descriptor,

@@ -103,6 +103,51 @@ void   atrest__v1__account_context__free_unpacked
   assert(message->base.descriptor == &atrest__v1__account_context__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   atrest__v1__account_key_entry__init
+                     (Atrest__V1__AccountKeyEntry         *message)
+{
+  static const Atrest__V1__AccountKeyEntry init_value = ATREST__V1__ACCOUNT_KEY_ENTRY__INIT;
+  *message = init_value;
+}
+size_t atrest__v1__account_key_entry__get_packed_size
+                     (const Atrest__V1__AccountKeyEntry *message)
+{
+  assert(message->base.descriptor == &atrest__v1__account_key_entry__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t atrest__v1__account_key_entry__pack
+                     (const Atrest__V1__AccountKeyEntry *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &atrest__v1__account_key_entry__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t atrest__v1__account_key_entry__pack_to_buffer
+                     (const Atrest__V1__AccountKeyEntry *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &atrest__v1__account_key_entry__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Atrest__V1__AccountKeyEntry *
+       atrest__v1__account_key_entry__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Atrest__V1__AccountKeyEntry *)
+     protobuf_c_message_unpack (&atrest__v1__account_key_entry__descriptor,
+                                allocator, len, data);
+}
+void   atrest__v1__account_key_entry__free_unpacked
+                     (Atrest__V1__AccountKeyEntry *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &atrest__v1__account_key_entry__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 void   atrest__v1__rpc_status__details_entry__init
                      (Atrest__V1__RpcStatus__DetailsEntry         *message)
 {
@@ -675,7 +720,7 @@ const ProtobufCMessageDescriptor atrest__v1__rpc_header__descriptor =
   (ProtobufCMessageInit) atrest__v1__rpc_header__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor atrest__v1__account_context__field_descriptors[10] =
+static const ProtobufCFieldDescriptor atrest__v1__account_context__field_descriptors[11] =
 {
   {
     "account_id",
@@ -797,12 +842,25 @@ static const ProtobufCFieldDescriptor atrest__v1__account_context__field_descrip
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "keys",
+    11,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Atrest__V1__AccountContext, n_keys),
+    offsetof(Atrest__V1__AccountContext, keys),
+    &atrest__v1__account_key_entry__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned atrest__v1__account_context__field_indices_by_name[] = {
   0,   /* field[0] = account_id */
   7,   /* field[7] = account_key_version */
   5,   /* field[5] = key_id */
   6,   /* field[6] = key_version */
+  10,   /* field[10] = keys */
   2,   /* field[2] = managed_identity */
   9,   /* field[9] = pool */
   8,   /* field[8] = principal_id */
@@ -813,7 +871,7 @@ static const unsigned atrest__v1__account_context__field_indices_by_name[] = {
 static const ProtobufCIntRange atrest__v1__account_context__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 10 }
+  { 0, 11 }
 };
 const ProtobufCMessageDescriptor atrest__v1__account_context__descriptor =
 {
@@ -823,11 +881,140 @@ const ProtobufCMessageDescriptor atrest__v1__account_context__descriptor =
   "Atrest__V1__AccountContext",
   "atrest.v1",
   sizeof(Atrest__V1__AccountContext),
-  10,
+  11,
   atrest__v1__account_context__field_descriptors,
   atrest__v1__account_context__field_indices_by_name,
   1,  atrest__v1__account_context__number_ranges,
   (ProtobufCMessageInit) atrest__v1__account_context__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor atrest__v1__account_key_entry__field_descriptors[8] =
+{
+  {
+    "account_key_version",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Atrest__V1__AccountKeyEntry, account_key_version),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "wrapped_key",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BYTES,
+    0,   /* quantifier_offset */
+    offsetof(Atrest__V1__AccountKeyEntry, wrapped_key),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "provider",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Atrest__V1__AccountKeyEntry, provider),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "key_id",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Atrest__V1__AccountKeyEntry, key_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "key_version",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Atrest__V1__AccountKeyEntry, key_version),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "scope",
+    6,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Atrest__V1__AccountKeyEntry, scope),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "infrastructure",
+    7,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Atrest__V1__AccountKeyEntry, infrastructure),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "disabled",
+    8,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Atrest__V1__AccountKeyEntry, disabled),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned atrest__v1__account_key_entry__field_indices_by_name[] = {
+  0,   /* field[0] = account_key_version */
+  7,   /* field[7] = disabled */
+  6,   /* field[6] = infrastructure */
+  3,   /* field[3] = key_id */
+  4,   /* field[4] = key_version */
+  2,   /* field[2] = provider */
+  5,   /* field[5] = scope */
+  1,   /* field[1] = wrapped_key */
+};
+static const ProtobufCIntRange atrest__v1__account_key_entry__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 8 }
+};
+const ProtobufCMessageDescriptor atrest__v1__account_key_entry__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "atrest.v1.AccountKeyEntry",
+  "AccountKeyEntry",
+  "Atrest__V1__AccountKeyEntry",
+  "atrest.v1",
+  sizeof(Atrest__V1__AccountKeyEntry),
+  8,
+  atrest__v1__account_key_entry__field_descriptors,
+  atrest__v1__account_key_entry__field_indices_by_name,
+  1,  atrest__v1__account_key_entry__number_ranges,
+  (ProtobufCMessageInit) atrest__v1__account_key_entry__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
 static const ProtobufCFieldDescriptor atrest__v1__rpc_status__details_entry__field_descriptors[2] =

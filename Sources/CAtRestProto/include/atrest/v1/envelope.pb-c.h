@@ -18,6 +18,7 @@ PROTOBUF_C__BEGIN_DECLS
 typedef struct Atrest__V1__RpcHeader Atrest__V1__RpcHeader;
 typedef struct Atrest__V1__RpcHeader__MetadataEntry Atrest__V1__RpcHeader__MetadataEntry;
 typedef struct Atrest__V1__AccountContext Atrest__V1__AccountContext;
+typedef struct Atrest__V1__AccountKeyEntry Atrest__V1__AccountKeyEntry;
 typedef struct Atrest__V1__RpcStatus Atrest__V1__RpcStatus;
 typedef struct Atrest__V1__RpcStatus__DetailsEntry Atrest__V1__RpcStatus__DetailsEntry;
 typedef struct Atrest__V1__ReplyHeader Atrest__V1__ReplyHeader;
@@ -125,10 +126,53 @@ struct  Atrest__V1__AccountContext
    * The storage pool holding the account's objects ("": the worker's default).
    */
   char *pool;
+  /*
+   * The account's other keys: older account-key versions (rotation), the
+   * keys of its encryption scopes, and the infrastructure layer's key
+   * (double encryption). Fields 1-10 above remain the account's current
+   * key, used for every write that names no scope.
+   */
+  size_t n_keys;
+  Atrest__V1__AccountKeyEntry **keys;
 };
 #define ATREST__V1__ACCOUNT_CONTEXT__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&atrest__v1__account_context__descriptor) \
-    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, {0,NULL}, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, {0,NULL}, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0,NULL }
+
+
+/*
+ * One more key of an account (AccountContext.keys), wrapped like the
+ * current one. `account_key_version` is unique within the account across
+ * the current key and every entry: it is the number object headers record
+ * as "account key version" (docs/FORMAT.md), so a reader finds the key of
+ * any object, old version or scope, from the header alone.
+ */
+struct  Atrest__V1__AccountKeyEntry
+{
+  ProtobufCMessage base;
+  uint32_t account_key_version;
+  ProtobufCBinaryData wrapped_key;
+  char *provider;
+  char *key_id;
+  uint32_t key_version;
+  /*
+   * "": the account's own chain (an older version kept for reading);
+   * otherwise the encryption scope this key belongs to.
+   */
+  char *scope;
+  /*
+   * The service-held key of the second layer (infrastructure encryption).
+   */
+  protobuf_c_boolean infrastructure;
+  /*
+   * Set when the key may not be used now (a disabled scope): calls that
+   * need it fail with FAILED_PRECONDITION, as for a revoked key.
+   */
+  protobuf_c_boolean disabled;
+};
+#define ATREST__V1__ACCOUNT_KEY_ENTRY__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&atrest__v1__account_key_entry__descriptor) \
+    , 0, {0,NULL}, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, (char *)protobuf_c_empty_string, 0, 0 }
 
 
 struct  Atrest__V1__RpcStatus__DetailsEntry
@@ -319,6 +363,25 @@ Atrest__V1__AccountContext *
 void   atrest__v1__account_context__free_unpacked
                      (Atrest__V1__AccountContext *message,
                       ProtobufCAllocator *allocator);
+/* Atrest__V1__AccountKeyEntry methods */
+void   atrest__v1__account_key_entry__init
+                     (Atrest__V1__AccountKeyEntry         *message);
+size_t atrest__v1__account_key_entry__get_packed_size
+                     (const Atrest__V1__AccountKeyEntry   *message);
+size_t atrest__v1__account_key_entry__pack
+                     (const Atrest__V1__AccountKeyEntry   *message,
+                      uint8_t             *out);
+size_t atrest__v1__account_key_entry__pack_to_buffer
+                     (const Atrest__V1__AccountKeyEntry   *message,
+                      ProtobufCBuffer     *buffer);
+Atrest__V1__AccountKeyEntry *
+       atrest__v1__account_key_entry__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   atrest__v1__account_key_entry__free_unpacked
+                     (Atrest__V1__AccountKeyEntry *message,
+                      ProtobufCAllocator *allocator);
 /* Atrest__V1__RpcStatus__DetailsEntry methods */
 void   atrest__v1__rpc_status__details_entry__init
                      (Atrest__V1__RpcStatus__DetailsEntry         *message);
@@ -485,6 +548,9 @@ typedef void (*Atrest__V1__RpcHeader_Closure)
 typedef void (*Atrest__V1__AccountContext_Closure)
                  (const Atrest__V1__AccountContext *message,
                   void *closure_data);
+typedef void (*Atrest__V1__AccountKeyEntry_Closure)
+                 (const Atrest__V1__AccountKeyEntry *message,
+                  void *closure_data);
 typedef void (*Atrest__V1__RpcStatus__DetailsEntry_Closure)
                  (const Atrest__V1__RpcStatus__DetailsEntry *message,
                   void *closure_data);
@@ -551,6 +617,7 @@ void atrest__v1__echo__echo_once(ProtobufCService *service,
 extern const ProtobufCMessageDescriptor atrest__v1__rpc_header__descriptor;
 extern const ProtobufCMessageDescriptor atrest__v1__rpc_header__metadata_entry__descriptor;
 extern const ProtobufCMessageDescriptor atrest__v1__account_context__descriptor;
+extern const ProtobufCMessageDescriptor atrest__v1__account_key_entry__descriptor;
 extern const ProtobufCMessageDescriptor atrest__v1__rpc_status__descriptor;
 extern const ProtobufCMessageDescriptor atrest__v1__rpc_status__details_entry__descriptor;
 extern const ProtobufCMessageDescriptor atrest__v1__reply_header__descriptor;
