@@ -10,8 +10,16 @@ public struct AccountRecord: Sendable, Equatable, WireMessage {
     public var registered: KeyRef
     /// The account's own managed-provider key (what "back to managed" returns to).
     public var managedKeyID: String
+    /// The account's other keys: older versions, scope keys, the
+    /// infrastructure layer's key (sent to workers as `AccountContext.keys`).
+    public var keys: [AccountKeyEntry]
+    /// The highest account key version ever given out here (see `allocateAccountKeyVersion`).
+    public var lastAccountKeyVersion: UInt32
 
-    public init(info: AccountInfo, wrappedKey: [UInt8], registered: KeyRef, managedKeyID: String) {
+    public init(info: AccountInfo, wrappedKey: [UInt8], registered: KeyRef, managedKeyID: String,
+                keys: [AccountKeyEntry] = [], lastAccountKeyVersion: UInt32 = 0) {
+        self.keys = keys
+        self.lastAccountKeyVersion = lastAccountKeyVersion
         self.info = info
         self.wrappedKey = wrappedKey
         self.registered = registered
@@ -21,11 +29,21 @@ public struct AccountRecord: Sendable, Equatable, WireMessage {
     public init(wire: WireFields) throws {
         guard let info: AccountInfo = try wire.message(1) else { throw WireError(.invalidField, "account record without info") }
         self.init(info: info, wrappedKey: wire.bytes(2), registered: try wire.message(3) ?? KeyRef(provider: "", keyID: ""),
-                  managedKeyID: wire.string(4))
+                  managedKeyID: wire.string(4), keys: try wire.messages(5), lastAccountKeyVersion: wire.uint32(6))
     }
 
     public var wire: WireFields {
-        [1: WireValue(info), 2: .bytes(wrappedKey), 3: WireValue(registered), 4: .string(managedKeyID)]
+        [1: WireValue(info), 2: .bytes(wrappedKey), 3: WireValue(registered), 4: .string(managedKeyID),
+         5: .messages(keys), 6: .uint(lastAccountKeyVersion)]
+    }
+
+    /// A new account key version, never given out before in this account
+    /// (records of earlier releases have no counter: their numbers in use
+    /// are the current key's and the entries').
+    mutating func allocateAccountKeyVersion() -> UInt32 {
+        let used = keys.map(\.accountKeyVersion) + [info.encryption.accountKeyVersion, lastAccountKeyVersion]
+        lastAccountKeyVersion = (used.max() ?? 0) + 1
+        return lastAccountKeyVersion
     }
 
     /// The context attached to this account's data-plane calls.
@@ -33,7 +51,7 @@ public struct AccountRecord: Sendable, Equatable, WireMessage {
         let e = info.encryption
         return AccountContext(accountID: info.accountID, tenant: info.tenant, managedIdentity: info.managedIdentity,
                               wrappedKey: wrappedKey, provider: e.provider, keyID: e.keyID, keyVersion: e.keyVersion,
-                              accountKeyVersion: e.accountKeyVersion, principalID: principal, pool: info.pool)
+                              accountKeyVersion: e.accountKeyVersion, principalID: principal, pool: info.pool, keys: keys)
     }
 }
 

@@ -1084,7 +1084,7 @@ const ProtobufCMessageDescriptor atrest__v1__account_set_encryption_request__des
   (ProtobufCMessageInit) atrest__v1__account_set_encryption_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor atrest__v1__account_record__field_descriptors[4] =
+static const ProtobufCFieldDescriptor atrest__v1__account_record__field_descriptors[6] =
 {
   {
     "info",
@@ -1134,9 +1134,35 @@ static const ProtobufCFieldDescriptor atrest__v1__account_record__field_descript
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "keys",
+    5,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Atrest__V1__AccountRecord, n_keys),
+    offsetof(Atrest__V1__AccountRecord, keys),
+    &atrest__v1__account_key_entry__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "last_account_key_version",
+    6,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Atrest__V1__AccountRecord, last_account_key_version),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned atrest__v1__account_record__field_indices_by_name[] = {
   0,   /* field[0] = info */
+  4,   /* field[4] = keys */
+  5,   /* field[5] = last_account_key_version */
   3,   /* field[3] = managed_key_id */
   2,   /* field[2] = registered */
   1,   /* field[1] = wrapped_key */
@@ -1144,7 +1170,7 @@ static const unsigned atrest__v1__account_record__field_indices_by_name[] = {
 static const ProtobufCIntRange atrest__v1__account_record__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 4 }
+  { 0, 6 }
 };
 const ProtobufCMessageDescriptor atrest__v1__account_record__descriptor =
 {
@@ -1154,7 +1180,7 @@ const ProtobufCMessageDescriptor atrest__v1__account_record__descriptor =
   "Atrest__V1__AccountRecord",
   "atrest.v1",
   sizeof(Atrest__V1__AccountRecord),
-  4,
+  6,
   atrest__v1__account_record__field_descriptors,
   atrest__v1__account_record__field_indices_by_name,
   1,  atrest__v1__account_record__number_ranges,
