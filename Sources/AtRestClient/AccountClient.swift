@@ -30,6 +30,17 @@ public struct AccountClient: Sendable {
         try await base.call(AccountMethod.move, AccountMoveRequest(accountID: account, tenant: tenant))
     }
 
+    /// Deletes the account: refused while it holds data unless `force`; recoverable
+    /// until `purgeAfterUnix`, then its account key is destroyed (docs/DATA-PATH.md).
+    public func delete(_ account: String, force: Bool = false) async throws -> AccountInfo {
+        try await base.call(AccountMethod.delete, AccountDeleteRequest(accountID: account, force: force))
+    }
+
+    /// Undoes `delete` before the purge.
+    public func recover(_ account: String) async throws -> AccountInfo {
+        try await base.call(AccountMethod.recover, AccountRequest(accountID: account))
+    }
+
     /// Switches the key that wraps the account key: `managed`, or `customer` with a key
     /// the account's managed identity may wrap and unwrap with. Nothing is re-encrypted.
     public func setEncryption(_ account: String, keySource: String, provider: String = "", keyID: String = "") async throws

@@ -18,19 +18,24 @@ extension BlobService {
         router.register(BlobMethod.deleteContainer) { (request: ContainerRequest, rpc) async throws -> EmptyMessage in
             try BlobLimits.checkContainer(request.container)
             try await withKey(rpc) { store, account, key in
-                if request.force {
-                    var token: String?
-                    repeat {
-                        let page = try await store.list(account: account, container: request.container, pageToken: token, accountKey: key)
-                        for object in page.objects {
-                            try? await store.delete(account: account, container: request.container, name: object.name, accountKey: key)
-                        }
-                        token = page.nextPageToken
-                    } while token != nil
-                }
+                if request.force { _ = try await Self.deleteObjects(store, account, request.container, key) }
                 try await store.deleteContainer(account: account, name: request.container, accountKey: key)
             }
             return EmptyMessage()
         }
+    }
+
+    /// Deletes every object of the container (best effort per object); how many went.
+    static func deleteObjects(_ store: ObjectStore, _ account: String, _ container: String, _ key: AccountKey) async throws -> UInt64 {
+        var token: String?
+        var deleted: UInt64 = 0
+        repeat {
+            let page = try await store.list(account: account, container: container, pageToken: token, accountKey: key)
+            for object in page.objects {
+                if (try? await store.delete(account: account, container: container, name: object.name, accountKey: key)) != nil { deleted += 1 }
+            }
+            token = page.nextPageToken
+        } while token != nil
+        return deleted
     }
 }

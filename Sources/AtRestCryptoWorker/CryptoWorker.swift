@@ -92,10 +92,13 @@ public final class CryptoWorker: Sendable {
     /// The data-plane methods a worker serves: blobs, queues, tables, disks and file shares.
     static func router(_ blobs: BlobService) -> RPCRouter {
         var router = blobs.router
-        QueueService(blobs: blobs).register(on: &router)
-        TableService(blobs: blobs).register(on: &router)
-        DiskService(blobs: blobs).register(on: &router)
-        FileService(blobs: blobs).register(on: &router)
+        let queues = QueueService(blobs: blobs), tables = TableService(blobs: blobs)
+        let disks = DiskService(blobs: blobs), files = FileService(blobs: blobs)
+        queues.register(on: &router)
+        tables.register(on: &router)
+        disks.register(on: &router)
+        files.register(on: &router)
+        AccountDataService(blobs: blobs, queues: queues, tables: tables, disks: disks, files: files).register(on: &router)
         return router
     }
 

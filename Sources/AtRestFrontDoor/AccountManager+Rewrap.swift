@@ -83,7 +83,8 @@ extension AccountManager {
             logger.warning("re-wrap after rotation could not list the accounts", metadata: ["error": "\(error)"])
             return
         }
-        for record in records where record.info.encryption.provider == key.provider && record.info.encryption.keyID == key.keyID {
+        for record in records where record.info.encryption.provider == key.provider && record.info.encryption.keyID == key.keyID
+            && record.info.state != AccountState.purged {
             if key.version != 0, record.info.encryption.keyVersion >= key.version { continue }
             do {
                 _ = try await rewrap(record.info.accountID, to: key.unversioned, source: record.info.encryption.keySource)

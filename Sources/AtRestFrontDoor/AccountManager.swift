@@ -53,7 +53,8 @@ public final class AccountManager: Sendable {
         try Self.checkAccountName(accountID)
         let storage: StorageClass
         do { storage = try storageClasses.choose(redundancy: redundancy) } catch { throw RPCStatus(.invalidArgument, error.message) }
-        guard try await registry.lookup(accountID) == nil else {
+        // A purged account's id may be created again (a new key, so new names on disk).
+        guard try await registry.lookup(accountID).map({ $0.info.state == AccountState.purged }) ?? true else {
             throw RPCStatus(.alreadyExists, "account '\(accountID)' already exists")
         }
         let identityReply = try await serviceIdentityClient().createManagedIdentity(account: accountID, tenant: claims.tenant)
@@ -67,7 +68,9 @@ public final class AccountManager: Sendable {
             owners: [claims.subject], redundancy: storage.copies, pool: storage.pool)
         let record = AccountRecord(info: info, wrappedKey: wrapped.wrapped, registered: wrapped.key, managedKeyID: managedKey.keyID)
         try await registry.update(accountID) { existing in
-            guard existing == nil else { throw RPCStatus(.alreadyExists, "account '\(accountID)' already exists") }
+            guard existing.map({ $0.info.state == AccountState.purged }) ?? true else {
+                throw RPCStatus(.alreadyExists, "account '\(accountID)' already exists")
+            }
             return record
         }
         logger.info("account created", metadata: ["account": "\(accountID)", "owner": "\(claims.subject)", "storage": "\(storage)"])

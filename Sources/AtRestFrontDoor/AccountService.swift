@@ -5,6 +5,7 @@ import AtRestWire
 struct AccountService {
     let manager: AccountManager
     let authorizer: CallAuthorizer
+    let deletion: AccountDeletion
 
     var router: RPCRouter {
         var router = RPCRouter()
@@ -37,9 +38,32 @@ struct AccountService {
             guard let record = try await manager.registry.lookup(request.accountID), authorizer.canManage(claims, record) else {
                 throw RPCStatus(.permissionDenied, "principal '\(claims.name)' is not an owner of account '\(request.accountID)' (or it does not exist)")
             }
+            if let refusal = AccountDeletion.refusal(record.info) { throw refusal }
             return try await manager.setEncryption(request).info.encryption
         }
+        router.register(AccountMethod.delete) { (request: AccountDeleteRequest, rpc) async throws -> AccountInfo in
+            try await managed(request.accountID, rpc)
+            return try await deletion.delete(request.accountID, force: request.force)
+        }
+        router.register(AccountMethod.recover) { (request: AccountRequest, rpc) async throws -> AccountInfo in
+            try await managed(request.accountID, rpc)
+            return try await deletion.recover(request.accountID)
+        }
         return router
+    }
+
+    /// Delete and Recover: an owner of the account in its tenant (or the
+    /// system tenant's identity administrator). Another tenant's account
+    /// answers NOT_FOUND, like one that does not exist; a reader PERMISSION_DENIED.
+    private func managed(_ account: String, _ rpc: RPCContext) async throws {
+        let claims = try await authorizer.caller(rpc.header)
+        let admin = claims.has(.identityAdministrator) && claims.tenant == TokenClaims.systemTenant
+        guard let record = try await manager.registry.lookup(account), record.info.tenant == claims.tenant || admin else {
+            throw RPCStatus(.notFound, "account '\(account)' does not exist")
+        }
+        guard authorizer.canManage(claims, record) || admin else {
+            throw RPCStatus(.permissionDenied, "principal '\(claims.name)' is not an owner of account '\(account)'; deleting or recovering it needs the accountOwner role")
+        }
     }
 
     private func readable(_ account: String, _ rpc: RPCContext) async throws -> AccountRecord {

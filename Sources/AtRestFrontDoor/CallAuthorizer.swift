@@ -59,6 +59,7 @@ public struct CallAuthorizer: Sendable {
             throw RPCStatus(.invalidArgument, "no account: send metadata 'account: <account id>' with blob calls")
         }
         let record = try registry.admissionRecord(account)
+        if header.method.hasPrefix(AccountDataMethod.prefix) { return try AccountDataAccess.authorize(claims, record, account: account) }
         let owner = claims.has(.accountOwner(account)) || (record?.info.owners.contains(claims.subject) ?? false)
         let reader = claims.has(.accountReader(account))
         guard let record, owner || reader else {
@@ -69,6 +70,7 @@ public struct CallAuthorizer: Sendable {
                 || FileMethod.readerMethods.contains(header.method) else {
             throw RPCStatus(.permissionDenied, "principal '\(claims.name)' can only read account '\(account)'; \(header.method) needs the accountOwner role")
         }
+        if let refusal = AccountDeletion.refusal(record.info) { throw refusal }
         return record
     }
 

@@ -23,6 +23,9 @@ public final class FrontDoor: Sendable {
     private let events: EventSubscriber<KeyEvent>?
     private let eventTask: Task<Void, Never>?
     private let memoryTask: Task<Void, Never>
+    public let deletion: AccountDeletion
+    private let dataCalls: AccountDataCalls
+    private let sweepTask: Task<Void, Never>
 
     public init(configuration: Configuration) async throws {
         let logger = configuration.logger
@@ -42,12 +45,23 @@ public final class FrontDoor: Sendable {
         let tokens = ServiceTokens(identity: identity, credentials: configuration.credentials)
         accounts = AccountManager(registry: registry, identity: identity, vault: vault, tokens: tokens, logger: logger,
                                   storageClasses: configuration.storageClasses)
+        let dataCallsBox = DataCallsBox()
+        deletion = AccountDeletion(manager: accounts, grace: configuration.accountDeleteGrace,
+                                   usage: { try await dataCallsBox.calls().usage($0) },
+                                   erase: { try await dataCallsBox.calls().erase($0) })
         let authorizer = CallAuthorizer(verifier: verifier, registry: registry)
         // Nil with tracing off: admission and the broker pay nothing for it.
         let tracing = CallTracing.whenTracing()
         let status = ServiceStatus(service: "atrest-frontdoor")
         self.status = status
-        let control = ControlPlane(accounts: AccountService(manager: accounts, authorizer: authorizer).router,
+        // The front door's own client of its public endpoint (AccountDataCalls), with a key pair of its own under CURVE.
+        var clientCurve = configuration.clientCurve
+        let dataCurve = try clientCurve.map { server in
+            let mine = try CurveKeyPair.generate()
+            clientCurve?.allowedClientKeys.insert(mine.publicKey)
+            return CurveClientConfiguration(serverPublicKey: server.keyPair.publicKey, keyPair: mine)
+        }
+        let control = ControlPlane(accounts: AccountService(manager: accounts, authorizer: authorizer, deletion: deletion).router,
                                    identity: identity, vault: vault)
         broker = try Broker(
             clientEndpoint: configuration.clientEndpoint, workerEndpoint: configuration.workerEndpoint,
@@ -55,21 +69,33 @@ public final class FrontDoor: Sendable {
                 isIdempotent: {
                     BlobMethod.idempotent.contains($0) || QueueMethod.idempotent.contains($0) || TableMethod.idempotent.contains($0)
                         || DiskMethod.idempotent.contains($0) || FileMethod.idempotent.contains($0)
+                        || $0.hasPrefix(AccountDataMethod.prefix)
                 },
                 localService: StatusService(control, status: status),
                 route: {
                     $0.hasPrefix(BlobMethod.prefix) || $0.hasPrefix(QueueMethod.prefix) || $0.hasPrefix(TableMethod.prefix)
-                        || $0.hasPrefix(DiskMethod.prefix) || $0.hasPrefix(FileMethod.prefix) ? .workers : .local
+                        || $0.hasPrefix(DiskMethod.prefix) || $0.hasPrefix(FileMethod.prefix)
+                        || $0.hasPrefix(AccountDataMethod.prefix) ? .workers : .local
                 },
                 admit: { header in
                     // Workers see a per-dispatch call id; logs there carry the client's.
                     header.metadata[StatusService.callIDKey] = Hex.encode(header.callID)
                     guard let tracing else { return authorizer.admit(&header) }
                     return tracing.admit(&header) { authorizer.admit(&$0) }
-                }, clientCurve: configuration.clientCurve,
+                }, clientCurve: clientCurve,
                 workerCurve: configuration.workerCurve, logger: logger
             ).applying(configuration.clientLimits).recordingDataCalls().observing(tracing?.event))
         let broker = self.broker
+        dataCalls = try AccountDataCalls(endpoint: broker.clientEndpoint, curve: dataCurve, tokens: tokens)
+        dataCallsBox.set(dataCalls)
+        let deletion = self.deletion
+        sweepTask = Task {
+            while !Task.isCancelled {
+                try? await Task.sleep(for: deletion.sweepInterval)
+                guard !Task.isCancelled else { return }
+                await deletion.sweep()
+            }
+        }
         status.setFigures { await FrontDoorStatus.figures(broker.stats()) }
         memoryTask = IdleMemoryRelease.start(broker: broker)
         if let endpoint = configuration.vaultEventsEndpoint {
@@ -97,6 +123,8 @@ public final class FrontDoor: Sendable {
 
     public func close() {
         eventTask?.cancel()
+        sweepTask.cancel()
+        dataCalls.close()
         memoryTask.cancel()
         registry.close()
         events?.close()

@@ -37,6 +37,9 @@ public struct FrontDoorConfiguration: Sendable {
     /// Where new accounts' objects can live, by redundancy (the first is the
     /// default); the workers must be configured with the same pools.
     public var storageClasses = StorageClasses.local
+    /// How long a deleted account can be recovered before its account key
+    /// is destroyed (`--account-delete-grace`; docs/DATA-PATH.md "Deleting an account").
+    public var accountDeleteGrace: Duration = .seconds(7 * 86_400)
 
     public init(dataDirectory: String, credentials: ServiceTokens.Credentials) {
         self.dataDirectory = dataDirectory

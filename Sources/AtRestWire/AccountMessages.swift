@@ -77,8 +77,19 @@ public struct AccountInfo: Sendable, Equatable, WireMessage {
     /// The Ceph pool of the account's objects; "" for the local directory (or the default pool of older records).
     public var pool: String
 
+    /// `active` ("" in older records), `deleted` or `purged` (`AccountState`).
+    public var state: String
+    /// When it was deleted, Unix seconds (0: never).
+    public var deletedAtUnix: Int64
+    /// When its account key is (or was) destroyed, Unix seconds (0: not deleted).
+    public var purgeAfterUnix: Int64
+
     public init(accountID: String, tenant: String, managedIdentity: String, createdAtUnix: Int64,
-                encryption: AccountEncryption, owners: [String], redundancy: UInt32 = 0, pool: String = "") {
+                encryption: AccountEncryption, owners: [String], redundancy: UInt32 = 0, pool: String = "",
+                state: String = "", deletedAtUnix: Int64 = 0, purgeAfterUnix: Int64 = 0) {
+        self.state = state
+        self.deletedAtUnix = deletedAtUnix
+        self.purgeAfterUnix = purgeAfterUnix
         self.accountID = accountID
         self.tenant = tenant
         self.managedIdentity = managedIdentity
@@ -93,12 +104,14 @@ public struct AccountInfo: Sendable, Equatable, WireMessage {
         self.init(accountID: wire.string(1), tenant: wire.string(2), managedIdentity: wire.string(3),
                   createdAtUnix: wire.int64(4),
                   encryption: try wire.message(5) ?? AccountEncryption(keySource: "", provider: "", keyID: "", keyVersion: 0, changedAtUnix: 0),
-                  owners: wire.strings(6), redundancy: wire.uint32(7), pool: wire.string(8))
+                  owners: wire.strings(6), redundancy: wire.uint32(7), pool: wire.string(8),
+                  state: wire.string(10), deletedAtUnix: wire.int64(11), purgeAfterUnix: wire.int64(12))
     }
 
     public var wire: WireFields {
         [1: .string(accountID), 2: .string(tenant), 3: .string(managedIdentity), 4: .int(createdAtUnix),
-         5: WireValue(encryption), 6: .strings(owners), 7: .uint(redundancy), 8: .string(pool)]
+         5: WireValue(encryption), 6: .strings(owners), 7: .uint(redundancy), 8: .string(pool),
+         10: .string(state), 11: .int(deletedAtUnix), 12: .int(purgeAfterUnix)]
     }
 }
 

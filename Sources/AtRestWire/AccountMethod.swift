@@ -7,6 +7,9 @@ public enum AccountMethod {
     public static let getEncryption = RPCMethod<AccountRequest, AccountEncryption>(service, "GetEncryption")
     public static let setEncryption = RPCMethod<AccountSetEncryptionRequest, AccountEncryption>(service, "SetEncryption")
     public static let move = RPCMethod<AccountMoveRequest, AccountMoveResponse>(service, "Move")
+    public static let delete = RPCMethod<AccountDeleteRequest, AccountInfo>(service, "Delete")
+    public static let recover = RPCMethod<AccountRequest, AccountInfo>(service, "Recover")
 
-    public static let all: [RPCMethodInfo] = [create.info, get.info, list.info, getEncryption.info, setEncryption.info, move.info]
+    public static let all: [RPCMethodInfo] = [create.info, get.info, list.info, getEncryption.info, setEncryption.info, move.info,
+                                          delete.info, recover.info]
 }

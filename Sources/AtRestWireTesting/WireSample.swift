@@ -117,7 +117,7 @@ extension WireSample {
         ResizeFileRequest.self, SetFileModeRequest.self, SetFileTimesRequest.self, RenameRequest.self,
         AccountCreateRequest.self, AccountRequest.self, AccountListRequest.self, AccountEncryption.self, AccountInfo.self,
         AccountMoveRequest.self, AccountMoveResponse.self, AccountListResponse.self, AccountSetEncryptionRequest.self,
-        AccountContext.self, AccountKeyEntry.self,
+        AccountContext.self, AccountKeyEntry.self, AccountDeleteRequest.self, AccountUsage.self,
         StatusRequest.self, StatusFigure.self, StatusWorker.self, StatusReply.self,
         // Key vault.
         KeyRef.self, ReferenceCount.self, AccessGrant.self, CreateKeyRequest.self, ImportKeyRequest.self,

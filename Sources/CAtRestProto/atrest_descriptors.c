@@ -18,6 +18,8 @@ static const ProtobufCMessageDescriptor *const all[] = {
   &atrest__v1__account_list_request__descriptor,
   &atrest__v1__account_encryption__descriptor,
   &atrest__v1__account_info__descriptor,
+  &atrest__v1__account_delete_request__descriptor,
+  &atrest__v1__account_usage__descriptor,
   &atrest__v1__account_move_request__descriptor,
   &atrest__v1__account_move_response__descriptor,
   &atrest__v1__account_list_response__descriptor,
@@ -188,6 +190,7 @@ const ProtobufCMessageDescriptor *atrest_message_descriptor(const char *full_nam
 
 static const ProtobufCServiceDescriptor *const services[] = {
   &atrest__v1__account__descriptor,
+  &atrest__v1__account_data__descriptor,
   &atrest__v1__blob__descriptor,
   &atrest__v1__disk__descriptor,
   &atrest__v1__echo__descriptor,

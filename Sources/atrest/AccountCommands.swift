@@ -2,10 +2,10 @@ import ArgumentParser
 import AtRestClient
 import AtRestWire
 
-/// `atrest account create|show|list|move`.
+/// `atrest account create|show|list|move|delete|recover`.
 struct AccountCommands: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "account", abstract: "Storage accounts (encryption is always on).", subcommands: [Create.self, Show.self, List.self, Move.self])
+        commandName: "account", abstract: "Storage accounts (encryption is always on).", subcommands: [Create.self, Show.self, List.self, Move.self, Delete.self, Recover.self])
 
     struct Create: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Create an account; you become its owner (managed key by default).")
@@ -44,8 +44,8 @@ struct AccountCommands: AsyncParsableCommand {
         @OptionGroup var global: GlobalOptions
         func run() async throws {
             let accounts = try await withAccounts(global) { try await $0.list() }
-            global.output.table(["account", "tenant", "keySource", "key", "keyVersion", "owners"], accounts.map {
-                [$0.accountID, $0.tenant, $0.encryption.keySource, "\($0.encryption.provider)/\($0.encryption.keyID)",
+            global.output.table(["account", "tenant", "state", "keySource", "key", "keyVersion", "owners"], accounts.map {
+                [$0.accountID, $0.tenant, accountStateText($0), $0.encryption.keySource, "\($0.encryption.provider)/\($0.encryption.keyID)",
                  $0.encryption.keyVersion, $0.owners]
             })
         }
@@ -99,6 +99,9 @@ func printAccount(_ info: AccountInfo, _ output: Output) {
         "key": "\(info.encryption.provider)/\(info.encryption.keyID)", "keyVersion": info.encryption.keyVersion,
         // Records made before redundancy existed say 0: one copy in the default place.
         "redundancy": max(1, info.redundancy), "pool": info.pool.isEmpty ? "(local directory or default pool)" : info.pool,
+        "state": accountStateText(info),
+        "deletedAt": info.deletedAtUnix == 0 ? String?.none : isoTime(seconds: info.deletedAtUnix),
+        "purgeAfter": info.purgeAfterUnix == 0 ? String?.none : isoTime(seconds: info.purgeAfterUnix),
     ])
 }
 

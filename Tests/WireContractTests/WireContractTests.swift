@@ -64,7 +64,7 @@ import AtRestWireTesting
     }
 
     /// Every `RPCMethod` descriptor, one table per service.
-    static let methods: [RPCMethodInfo] = KeyVaultMethod.all + IdentityMethod.all + AccountMethod.all + BlobMethod.all + QueueMethod.all + TableMethod.all
+    static let methods: [RPCMethodInfo] = KeyVaultMethod.all + IdentityMethod.all + AccountMethod.all + AccountDataMethod.all + BlobMethod.all + QueueMethod.all + TableMethod.all
         + DiskMethod.all + FileMethod.all + StatusMethod.all + EchoMethod.all
 
     /// The Swift descriptors are exactly the `rpc`s of the proto `service`

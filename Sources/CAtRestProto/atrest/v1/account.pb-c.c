@@ -232,6 +232,96 @@ void   atrest__v1__account_info__free_unpacked
   assert(message->base.descriptor == &atrest__v1__account_info__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   atrest__v1__account_delete_request__init
+                     (Atrest__V1__AccountDeleteRequest         *message)
+{
+  static const Atrest__V1__AccountDeleteRequest init_value = ATREST__V1__ACCOUNT_DELETE_REQUEST__INIT;
+  *message = init_value;
+}
+size_t atrest__v1__account_delete_request__get_packed_size
+                     (const Atrest__V1__AccountDeleteRequest *message)
+{
+  assert(message->base.descriptor == &atrest__v1__account_delete_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t atrest__v1__account_delete_request__pack
+                     (const Atrest__V1__AccountDeleteRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &atrest__v1__account_delete_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t atrest__v1__account_delete_request__pack_to_buffer
+                     (const Atrest__V1__AccountDeleteRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &atrest__v1__account_delete_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Atrest__V1__AccountDeleteRequest *
+       atrest__v1__account_delete_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Atrest__V1__AccountDeleteRequest *)
+     protobuf_c_message_unpack (&atrest__v1__account_delete_request__descriptor,
+                                allocator, len, data);
+}
+void   atrest__v1__account_delete_request__free_unpacked
+                     (Atrest__V1__AccountDeleteRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &atrest__v1__account_delete_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   atrest__v1__account_usage__init
+                     (Atrest__V1__AccountUsage         *message)
+{
+  static const Atrest__V1__AccountUsage init_value = ATREST__V1__ACCOUNT_USAGE__INIT;
+  *message = init_value;
+}
+size_t atrest__v1__account_usage__get_packed_size
+                     (const Atrest__V1__AccountUsage *message)
+{
+  assert(message->base.descriptor == &atrest__v1__account_usage__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t atrest__v1__account_usage__pack
+                     (const Atrest__V1__AccountUsage *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &atrest__v1__account_usage__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t atrest__v1__account_usage__pack_to_buffer
+                     (const Atrest__V1__AccountUsage *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &atrest__v1__account_usage__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Atrest__V1__AccountUsage *
+       atrest__v1__account_usage__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Atrest__V1__AccountUsage *)
+     protobuf_c_message_unpack (&atrest__v1__account_usage__descriptor,
+                                allocator, len, data);
+}
+void   atrest__v1__account_usage__free_unpacked
+                     (Atrest__V1__AccountUsage *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &atrest__v1__account_usage__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 void   atrest__v1__account_move_request__init
                      (Atrest__V1__AccountMoveRequest         *message)
 {
@@ -725,7 +815,7 @@ const ProtobufCMessageDescriptor atrest__v1__account_encryption__descriptor =
   (ProtobufCMessageInit) atrest__v1__account_encryption__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor atrest__v1__account_info__field_descriptors[8] =
+static const ProtobufCFieldDescriptor atrest__v1__account_info__field_descriptors[11] =
 {
   {
     "account_id",
@@ -823,21 +913,61 @@ static const ProtobufCFieldDescriptor atrest__v1__account_info__field_descriptor
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "state",
+    10,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Atrest__V1__AccountInfo, state),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "deleted_at_unix",
+    11,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Atrest__V1__AccountInfo, deleted_at_unix),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "purge_after_unix",
+    12,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Atrest__V1__AccountInfo, purge_after_unix),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned atrest__v1__account_info__field_indices_by_name[] = {
   0,   /* field[0] = account_id */
   3,   /* field[3] = created_at_unix */
+  9,   /* field[9] = deleted_at_unix */
   4,   /* field[4] = encryption */
   2,   /* field[2] = managed_identity */
   5,   /* field[5] = owners */
   7,   /* field[7] = pool */
+  10,   /* field[10] = purge_after_unix */
   6,   /* field[6] = redundancy */
+  8,   /* field[8] = state */
   1,   /* field[1] = tenant */
 };
-static const ProtobufCIntRange atrest__v1__account_info__number_ranges[1 + 1] =
+static const ProtobufCIntRange atrest__v1__account_info__number_ranges[2 + 1] =
 {
   { 1, 0 },
-  { 0, 8 }
+  { 10, 8 },
+  { 0, 11 }
 };
 const ProtobufCMessageDescriptor atrest__v1__account_info__descriptor =
 {
@@ -847,11 +977,165 @@ const ProtobufCMessageDescriptor atrest__v1__account_info__descriptor =
   "Atrest__V1__AccountInfo",
   "atrest.v1",
   sizeof(Atrest__V1__AccountInfo),
-  8,
+  11,
   atrest__v1__account_info__field_descriptors,
   atrest__v1__account_info__field_indices_by_name,
-  1,  atrest__v1__account_info__number_ranges,
+  2,  atrest__v1__account_info__number_ranges,
   (ProtobufCMessageInit) atrest__v1__account_info__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor atrest__v1__account_delete_request__field_descriptors[2] =
+{
+  {
+    "account_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Atrest__V1__AccountDeleteRequest, account_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "force",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Atrest__V1__AccountDeleteRequest, force),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned atrest__v1__account_delete_request__field_indices_by_name[] = {
+  0,   /* field[0] = account_id */
+  1,   /* field[1] = force */
+};
+static const ProtobufCIntRange atrest__v1__account_delete_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor atrest__v1__account_delete_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "atrest.v1.AccountDeleteRequest",
+  "AccountDeleteRequest",
+  "Atrest__V1__AccountDeleteRequest",
+  "atrest.v1",
+  sizeof(Atrest__V1__AccountDeleteRequest),
+  2,
+  atrest__v1__account_delete_request__field_descriptors,
+  atrest__v1__account_delete_request__field_indices_by_name,
+  1,  atrest__v1__account_delete_request__number_ranges,
+  (ProtobufCMessageInit) atrest__v1__account_delete_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor atrest__v1__account_usage__field_descriptors[6] =
+{
+  {
+    "containers",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Atrest__V1__AccountUsage, containers),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "queues",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Atrest__V1__AccountUsage, queues),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "tables",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Atrest__V1__AccountUsage, tables),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "disks",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Atrest__V1__AccountUsage, disks),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "shares",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Atrest__V1__AccountUsage, shares),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "blobs",
+    6,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Atrest__V1__AccountUsage, blobs),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned atrest__v1__account_usage__field_indices_by_name[] = {
+  5,   /* field[5] = blobs */
+  0,   /* field[0] = containers */
+  3,   /* field[3] = disks */
+  1,   /* field[1] = queues */
+  4,   /* field[4] = shares */
+  2,   /* field[2] = tables */
+};
+static const ProtobufCIntRange atrest__v1__account_usage__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 6 }
+};
+const ProtobufCMessageDescriptor atrest__v1__account_usage__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "atrest.v1.AccountUsage",
+  "AccountUsage",
+  "Atrest__V1__AccountUsage",
+  "atrest.v1",
+  sizeof(Atrest__V1__AccountUsage),
+  6,
+  atrest__v1__account_usage__field_descriptors,
+  atrest__v1__account_usage__field_indices_by_name,
+  1,  atrest__v1__account_usage__number_ranges,
+  (ProtobufCMessageInit) atrest__v1__account_usage__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
 static const ProtobufCFieldDescriptor atrest__v1__account_move_request__field_descriptors[2] =
@@ -1225,7 +1509,7 @@ const ProtobufCMessageDescriptor atrest__v1__account_registry_state__descriptor 
   (ProtobufCMessageInit) atrest__v1__account_registry_state__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCMethodDescriptor atrest__v1__account__method_descriptors[6] =
+static const ProtobufCMethodDescriptor atrest__v1__account__method_descriptors[8] =
 {
   { "Create", &atrest__v1__account_create_request__descriptor, &atrest__v1__account_info__descriptor },
   { "Get", &atrest__v1__account_request__descriptor, &atrest__v1__account_info__descriptor },
@@ -1233,13 +1517,17 @@ static const ProtobufCMethodDescriptor atrest__v1__account__method_descriptors[6
   { "GetEncryption", &atrest__v1__account_request__descriptor, &atrest__v1__account_encryption__descriptor },
   { "SetEncryption", &atrest__v1__account_set_encryption_request__descriptor, &atrest__v1__account_encryption__descriptor },
   { "Move", &atrest__v1__account_move_request__descriptor, &atrest__v1__account_move_response__descriptor },
+  { "Delete", &atrest__v1__account_delete_request__descriptor, &atrest__v1__account_info__descriptor },
+  { "Recover", &atrest__v1__account_request__descriptor, &atrest__v1__account_info__descriptor },
 };
 const unsigned atrest__v1__account__method_indices_by_name[] = {
   0,        /* Create */
+  6,        /* Delete */
   1,        /* Get */
   3,        /* GetEncryption */
   2,        /* List */
   5,        /* Move */
+  7,        /* Recover */
   4         /* SetEncryption */
 };
 const ProtobufCServiceDescriptor atrest__v1__account__descriptor =
@@ -1249,7 +1537,7 @@ const ProtobufCServiceDescriptor atrest__v1__account__descriptor =
   "Account",
   "Atrest__V1__Account",
   "atrest.v1",
-  6,
+  8,
   atrest__v1__account__method_descriptors,
   atrest__v1__account__method_indices_by_name
 };
@@ -1301,10 +1589,69 @@ void atrest__v1__account__move(ProtobufCService *service,
   assert(service->descriptor == &atrest__v1__account__descriptor);
   service->invoke(service, 5, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
+void atrest__v1__account__delete(ProtobufCService *service,
+                                 const Atrest__V1__AccountDeleteRequest *input,
+                                 Atrest__V1__AccountInfo_Closure closure,
+                                 void *closure_data)
+{
+  assert(service->descriptor == &atrest__v1__account__descriptor);
+  service->invoke(service, 6, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void atrest__v1__account__recover(ProtobufCService *service,
+                                  const Atrest__V1__AccountRequest *input,
+                                  Atrest__V1__AccountInfo_Closure closure,
+                                  void *closure_data)
+{
+  assert(service->descriptor == &atrest__v1__account__descriptor);
+  service->invoke(service, 7, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
 void atrest__v1__account__init (Atrest__V1__Account_Service *service,
                                 Atrest__V1__Account_ServiceDestroy destroy)
 {
   protobuf_c_service_generated_init (&service->base,
                                      &atrest__v1__account__descriptor,
+                                     (ProtobufCServiceDestroy) destroy);
+}
+static const ProtobufCMethodDescriptor atrest__v1__account_data__method_descriptors[2] =
+{
+  { "Usage", &atrest__v1__empty__descriptor, &atrest__v1__account_usage__descriptor },
+  { "Erase", &atrest__v1__empty__descriptor, &atrest__v1__account_usage__descriptor },
+};
+const unsigned atrest__v1__account_data__method_indices_by_name[] = {
+  1,        /* Erase */
+  0         /* Usage */
+};
+const ProtobufCServiceDescriptor atrest__v1__account_data__descriptor =
+{
+  PROTOBUF_C__SERVICE_DESCRIPTOR_MAGIC,
+  "atrest.v1.AccountData",
+  "AccountData",
+  "Atrest__V1__AccountData",
+  "atrest.v1",
+  2,
+  atrest__v1__account_data__method_descriptors,
+  atrest__v1__account_data__method_indices_by_name
+};
+void atrest__v1__account_data__usage(ProtobufCService *service,
+                                     const Atrest__V1__Empty *input,
+                                     Atrest__V1__AccountUsage_Closure closure,
+                                     void *closure_data)
+{
+  assert(service->descriptor == &atrest__v1__account_data__descriptor);
+  service->invoke(service, 0, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void atrest__v1__account_data__erase(ProtobufCService *service,
+                                     const Atrest__V1__Empty *input,
+                                     Atrest__V1__AccountUsage_Closure closure,
+                                     void *closure_data)
+{
+  assert(service->descriptor == &atrest__v1__account_data__descriptor);
+  service->invoke(service, 1, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void atrest__v1__account_data__init (Atrest__V1__AccountData_Service *service,
+                                     Atrest__V1__AccountData_ServiceDestroy destroy)
+{
+  protobuf_c_service_generated_init (&service->base,
+                                     &atrest__v1__account_data__descriptor,
                                      (ProtobufCServiceDestroy) destroy);
 }

@@ -22,6 +22,8 @@ typedef struct Atrest__V1__AccountRequest Atrest__V1__AccountRequest;
 typedef struct Atrest__V1__AccountListRequest Atrest__V1__AccountListRequest;
 typedef struct Atrest__V1__AccountEncryption Atrest__V1__AccountEncryption;
 typedef struct Atrest__V1__AccountInfo Atrest__V1__AccountInfo;
+typedef struct Atrest__V1__AccountDeleteRequest Atrest__V1__AccountDeleteRequest;
+typedef struct Atrest__V1__AccountUsage Atrest__V1__AccountUsage;
 typedef struct Atrest__V1__AccountMoveRequest Atrest__V1__AccountMoveRequest;
 typedef struct Atrest__V1__AccountMoveResponse Atrest__V1__AccountMoveResponse;
 typedef struct Atrest__V1__AccountListResponse Atrest__V1__AccountListResponse;
@@ -128,10 +130,62 @@ struct  Atrest__V1__AccountInfo
    * Where the account's objects live: the Ceph pool ("" for the local directory).
    */
   char *pool;
+  /*
+   * Fields 9 (infrastructure encryption) and 13+ belong to other features.
+   * "active" (also when empty, in records older than deletion), "deleted"
+   * (refused for every data call; `Account/Recover` restores it until
+   * purge_after_unix) or "purged" (the account key is destroyed: its data is
+   * gone; the id may be created again).
+   */
+  char *state;
+  /*
+   * When it was deleted (Unix seconds; 0 unless deleted or purged).
+   */
+  int64_t deleted_at_unix;
+  /*
+   * When its account key is destroyed (deleted) or was (purged), Unix seconds.
+   */
+  int64_t purge_after_unix;
 };
 #define ATREST__V1__ACCOUNT_INFO__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&atrest__v1__account_info__descriptor) \
-    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, NULL, 0,NULL, 0, (char *)protobuf_c_empty_string }
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, NULL, 0,NULL, 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0 }
+
+
+/*
+ * `Account/Delete`: refused (FAILED_PRECONDITION naming what it holds) while
+ * the account holds containers, queues, tables, disks or shares, unless force.
+ */
+struct  Atrest__V1__AccountDeleteRequest
+{
+  ProtobufCMessage base;
+  char *account_id;
+  protobuf_c_boolean force;
+};
+#define ATREST__V1__ACCOUNT_DELETE_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&atrest__v1__account_delete_request__descriptor) \
+    , (char *)protobuf_c_empty_string, 0 }
+
+
+/*
+ * What an account holds (`AccountData/Usage`), or what `AccountData/Erase` removed.
+ */
+struct  Atrest__V1__AccountUsage
+{
+  ProtobufCMessage base;
+  uint32_t containers;
+  uint32_t queues;
+  uint32_t tables;
+  uint32_t disks;
+  uint32_t shares;
+  /*
+   * Blobs in the containers (Erase: blobs deleted).
+   */
+  uint64_t blobs;
+};
+#define ATREST__V1__ACCOUNT_USAGE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&atrest__v1__account_usage__descriptor) \
+    , 0, 0, 0, 0, 0, 0 }
 
 
 /*
@@ -331,6 +385,44 @@ Atrest__V1__AccountInfo *
 void   atrest__v1__account_info__free_unpacked
                      (Atrest__V1__AccountInfo *message,
                       ProtobufCAllocator *allocator);
+/* Atrest__V1__AccountDeleteRequest methods */
+void   atrest__v1__account_delete_request__init
+                     (Atrest__V1__AccountDeleteRequest         *message);
+size_t atrest__v1__account_delete_request__get_packed_size
+                     (const Atrest__V1__AccountDeleteRequest   *message);
+size_t atrest__v1__account_delete_request__pack
+                     (const Atrest__V1__AccountDeleteRequest   *message,
+                      uint8_t             *out);
+size_t atrest__v1__account_delete_request__pack_to_buffer
+                     (const Atrest__V1__AccountDeleteRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Atrest__V1__AccountDeleteRequest *
+       atrest__v1__account_delete_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   atrest__v1__account_delete_request__free_unpacked
+                     (Atrest__V1__AccountDeleteRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Atrest__V1__AccountUsage methods */
+void   atrest__v1__account_usage__init
+                     (Atrest__V1__AccountUsage         *message);
+size_t atrest__v1__account_usage__get_packed_size
+                     (const Atrest__V1__AccountUsage   *message);
+size_t atrest__v1__account_usage__pack
+                     (const Atrest__V1__AccountUsage   *message,
+                      uint8_t             *out);
+size_t atrest__v1__account_usage__pack_to_buffer
+                     (const Atrest__V1__AccountUsage   *message,
+                      ProtobufCBuffer     *buffer);
+Atrest__V1__AccountUsage *
+       atrest__v1__account_usage__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   atrest__v1__account_usage__free_unpacked
+                     (Atrest__V1__AccountUsage *message,
+                      ProtobufCAllocator *allocator);
 /* Atrest__V1__AccountMoveRequest methods */
 void   atrest__v1__account_move_request__init
                      (Atrest__V1__AccountMoveRequest         *message);
@@ -462,6 +554,12 @@ typedef void (*Atrest__V1__AccountEncryption_Closure)
 typedef void (*Atrest__V1__AccountInfo_Closure)
                  (const Atrest__V1__AccountInfo *message,
                   void *closure_data);
+typedef void (*Atrest__V1__AccountDeleteRequest_Closure)
+                 (const Atrest__V1__AccountDeleteRequest *message,
+                  void *closure_data);
+typedef void (*Atrest__V1__AccountUsage_Closure)
+                 (const Atrest__V1__AccountUsage *message,
+                  void *closure_data);
 typedef void (*Atrest__V1__AccountMoveRequest_Closure)
                  (const Atrest__V1__AccountMoveRequest *message,
                   void *closure_data);
@@ -511,6 +609,14 @@ struct Atrest__V1__Account_Service
                const Atrest__V1__AccountMoveRequest *input,
                Atrest__V1__AccountMoveResponse_Closure closure,
                void *closure_data);
+  void (*delete)(Atrest__V1__Account_Service *service,
+                 const Atrest__V1__AccountDeleteRequest *input,
+                 Atrest__V1__AccountInfo_Closure closure,
+                 void *closure_data);
+  void (*recover)(Atrest__V1__Account_Service *service,
+                  const Atrest__V1__AccountRequest *input,
+                  Atrest__V1__AccountInfo_Closure closure,
+                  void *closure_data);
 };
 typedef void (*Atrest__V1__Account_ServiceDestroy)(Atrest__V1__Account_Service *);
 void atrest__v1__account__init (Atrest__V1__Account_Service *service,
@@ -524,7 +630,9 @@ void atrest__v1__account__init (Atrest__V1__Account_Service *service,
       function_prefix__ ## list,\
       function_prefix__ ## get_encryption,\
       function_prefix__ ## set_encryption,\
-      function_prefix__ ## move  }
+      function_prefix__ ## move,\
+      function_prefix__ ## delete,\
+      function_prefix__ ## recover  }
 void atrest__v1__account__create(ProtobufCService *service,
                                  const Atrest__V1__AccountCreateRequest *input,
                                  Atrest__V1__AccountInfo_Closure closure,
@@ -549,6 +657,44 @@ void atrest__v1__account__move(ProtobufCService *service,
                                const Atrest__V1__AccountMoveRequest *input,
                                Atrest__V1__AccountMoveResponse_Closure closure,
                                void *closure_data);
+void atrest__v1__account__delete(ProtobufCService *service,
+                                 const Atrest__V1__AccountDeleteRequest *input,
+                                 Atrest__V1__AccountInfo_Closure closure,
+                                 void *closure_data);
+void atrest__v1__account__recover(ProtobufCService *service,
+                                  const Atrest__V1__AccountRequest *input,
+                                  Atrest__V1__AccountInfo_Closure closure,
+                                  void *closure_data);
+typedef struct Atrest__V1__AccountData_Service Atrest__V1__AccountData_Service;
+struct Atrest__V1__AccountData_Service
+{
+  ProtobufCService base;
+  void (*usage)(Atrest__V1__AccountData_Service *service,
+                const Atrest__V1__Empty *input,
+                Atrest__V1__AccountUsage_Closure closure,
+                void *closure_data);
+  void (*erase)(Atrest__V1__AccountData_Service *service,
+                const Atrest__V1__Empty *input,
+                Atrest__V1__AccountUsage_Closure closure,
+                void *closure_data);
+};
+typedef void (*Atrest__V1__AccountData_ServiceDestroy)(Atrest__V1__AccountData_Service *);
+void atrest__v1__account_data__init (Atrest__V1__AccountData_Service *service,
+                                     Atrest__V1__AccountData_ServiceDestroy destroy);
+#define ATREST__V1__ACCOUNT_DATA__BASE_INIT \
+    { &atrest__v1__account_data__descriptor, protobuf_c_service_invoke_internal, NULL }
+#define ATREST__V1__ACCOUNT_DATA__INIT(function_prefix__) \
+    { ATREST__V1__ACCOUNT_DATA__BASE_INIT,\
+      function_prefix__ ## usage,\
+      function_prefix__ ## erase  }
+void atrest__v1__account_data__usage(ProtobufCService *service,
+                                     const Atrest__V1__Empty *input,
+                                     Atrest__V1__AccountUsage_Closure closure,
+                                     void *closure_data);
+void atrest__v1__account_data__erase(ProtobufCService *service,
+                                     const Atrest__V1__Empty *input,
+                                     Atrest__V1__AccountUsage_Closure closure,
+                                     void *closure_data);
 
 /* --- descriptors --- */
 
@@ -557,6 +703,8 @@ extern const ProtobufCMessageDescriptor atrest__v1__account_request__descriptor;
 extern const ProtobufCMessageDescriptor atrest__v1__account_list_request__descriptor;
 extern const ProtobufCMessageDescriptor atrest__v1__account_encryption__descriptor;
 extern const ProtobufCMessageDescriptor atrest__v1__account_info__descriptor;
+extern const ProtobufCMessageDescriptor atrest__v1__account_delete_request__descriptor;
+extern const ProtobufCMessageDescriptor atrest__v1__account_usage__descriptor;
 extern const ProtobufCMessageDescriptor atrest__v1__account_move_request__descriptor;
 extern const ProtobufCMessageDescriptor atrest__v1__account_move_response__descriptor;
 extern const ProtobufCMessageDescriptor atrest__v1__account_list_response__descriptor;
@@ -564,6 +712,7 @@ extern const ProtobufCMessageDescriptor atrest__v1__account_set_encryption_reque
 extern const ProtobufCMessageDescriptor atrest__v1__account_record__descriptor;
 extern const ProtobufCMessageDescriptor atrest__v1__account_registry_state__descriptor;
 extern const ProtobufCServiceDescriptor atrest__v1__account__descriptor;
+extern const ProtobufCServiceDescriptor atrest__v1__account_data__descriptor;
 
 PROTOBUF_C__END_DECLS
 

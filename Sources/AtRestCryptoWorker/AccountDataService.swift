@@ -1,0 +1,67 @@
+import AtRestStorage
+import AtRestWire
+
+/// `atrest.v1.AccountData/*` for the front door (admission lets only the
+/// `service` role call them): what an account holds, from the listings of
+/// its containers, queues, tables, disks and shares under its account key,
+/// and the erase of all of it before the front door destroys that key
+/// (docs/DATA-PATH.md "Deleting an account"). Uses the kinds' own stores
+/// (the same caches as their methods), so an erase is seen by every call.
+struct AccountDataService: Sendable {
+    let blobs: BlobService
+    let queues: QueueService
+    let tables: TableService
+    let disks: DiskService
+    let files: FileService
+
+    func register(on router: inout RPCRouter) {
+        router.register(AccountDataMethod.usage) { (_: EmptyMessage, rpc) async throws -> AccountUsage in
+            try await blobs.withKey(rpc) { store, account, key in try await held(store, account, key).usage }
+        }
+        router.register(AccountDataMethod.erase) { (_: EmptyMessage, rpc) async throws -> AccountUsage in
+            try await blobs.withKey(rpc) { store, account, key in try await erase(store, account, key) }
+        }
+    }
+
+    /// The names of everything the account holds (first 1000 of each kind).
+    struct Held {
+        var containers: [String] = [], queues: [String] = [], tables: [String] = [], disks: [String] = [], shares: [String] = []
+        var usage: AccountUsage {
+            AccountUsage(containers: UInt32(containers.count), queues: UInt32(queues.count), tables: UInt32(tables.count),
+                         disks: UInt32(disks.count), shares: UInt32(shares.count))
+        }
+    }
+
+    func held(_ store: ObjectStore, _ account: String, _ key: AccountKey) async throws -> Held {
+        var held = Held()
+        held.containers = try await store.listContainers(account: account, accountKey: key)
+        held.queues = try await queues.stores.store(for: store).listQueues(account: account, accountKey: key).queues.map(\.name)
+        held.tables = try await TableStore(backend: store.backend).listTables(account: account, accountKey: key).tables.map(\.name)
+        held.disks = try await disks.stores.store(for: store).listDisks(account: account, accountKey: key).disks.map(\.name)
+        held.shares = try await files.stores.store(for: store).listShares(account: account, accountKey: key).shares.map(\.name)
+        return held
+    }
+
+    /// Deletes everything, kind by kind, until a listing finds nothing; one
+    /// item that fails is skipped (its files stay, undecryptable once the key is gone).
+    func erase(_ store: ObjectStore, _ account: String, _ key: AccountKey) async throws -> AccountUsage {
+        var erased = AccountUsage()
+        for _ in 0..<16 {
+            let held = try await held(store, account, key)
+            if held.usage.isEmpty { break }
+            let before = erased
+            for container in held.containers {
+                erased.blobs += try await BlobService.deleteObjects(store, account, container, key)
+                if (try? await store.deleteContainer(account: account, name: container, accountKey: key)) != nil { erased.containers += 1 }
+            }
+            let queueStore = queues.stores.store(for: store), tableStore = TableStore(backend: store.backend)
+            let diskStore = disks.stores.store(for: store), fileStore = files.stores.store(for: store)
+            for name in held.queues where (try? await queueStore.deleteQueue(account: account, name: name, accountKey: key)) != nil { erased.queues += 1 }
+            for name in held.tables where (try? await tableStore.deleteTable(account: account, name: name, accountKey: key)) != nil { erased.tables += 1 }
+            for name in held.disks where (try? await diskStore.deleteDisk(account: account, name: name, accountKey: key)) != nil { erased.disks += 1 }
+            for name in held.shares where (try? await fileStore.deleteShare(account: account, name: name, accountKey: key)) != nil { erased.shares += 1 }
+            if erased == before { break }  // nothing would go: stop rather than loop
+        }
+        return erased
+    }
+}

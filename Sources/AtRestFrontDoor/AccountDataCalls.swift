@@ -1,0 +1,81 @@
+import AtRestClient
+import AtRestMessaging
+import AtRestTokens
+import AtRestWire
+import Synchronization
+
+/// The front door's own calls to the workers (`atrest.v1.AccountData/*`):
+/// only workers read the store, so "does this account hold anything" and
+/// "erase its objects" are data calls. They go through the front door's own
+/// public endpoint like any client's (admission attaches the account
+/// context from the registry; a worker answers), as the front door's service
+/// principal: `CallAuthorizer` lets only callers with the `service` role
+/// reach `AccountData/*`, and lets them reach nothing else of an account.
+///
+/// With CURVE on the public endpoint, this client has a key pair of its own,
+/// made at start-up and added to the endpoint's allow-list (never written anywhere).
+final class AccountDataCalls: Sendable {
+    let rpc: RPCClient
+    let tokens: ServiceTokens
+
+    init(endpoint: String, curve: CurveClientConfiguration?, tokens: ServiceTokens) throws {
+        var configuration = RPCClientConfiguration(curve: curve)
+        configuration.defaultTimeout = .seconds(60)
+        rpc = try RPCClient(endpoint: Self.connectable(endpoint), configuration: configuration)
+        self.tokens = tokens
+    }
+
+    /// The bound endpoint with a wildcard host replaced by loopback.
+    static func connectable(_ endpoint: String) -> String {
+        for wildcard in ["tcp://0.0.0.0:", "tcp://*:"] where endpoint.hasPrefix(wildcard) {
+            return "tcp://127.0.0.1:" + endpoint.dropFirst(wildcard.count)
+        }
+        if endpoint.hasPrefix("tcp://[::]:") { return "tcp://[::1]:" + endpoint.dropFirst("tcp://[::]:".count) }
+        return endpoint
+    }
+
+    /// What `account` holds (containers, queues, tables, disks, shares).
+    func usage(_ account: String) async throws -> AccountUsage {
+        try await call(AccountDataMethod.usage, account, idempotent: true)
+    }
+
+    /// Deletes everything `account` holds; what was deleted.
+    func erase(_ account: String) async throws -> AccountUsage {
+        try await call(AccountDataMethod.erase, account, idempotent: false)
+    }
+
+    private func call(_ method: RPCMethod<EmptyMessage, AccountUsage>, _ account: String, idempotent: Bool) async throws -> AccountUsage {
+        let token = try await tokens.serviceToken()
+        let metadata = ["authorization": "Bearer \(token.token)", AccountContext.accountMetadataKey: account]
+        return try await rpc.call(method.name, request: EmptyMessage(), as: AccountUsage.self, metadata: metadata, idempotent: idempotent).message
+    }
+
+    func close() { rpc.close() }
+}
+
+/// Who may call `AccountData/*`: AtRest services (the `service` role), on
+/// an account that still has its key (deleted accounts included: the purge
+/// erases them). Anyone else is refused whatever roles it holds on the account.
+enum AccountDataAccess {
+    static func authorize(_ claims: TokenClaims, _ record: AccountRecord?, account: String) throws(RPCStatus) -> AccountRecord {
+        guard claims.has(.service), claims.kind == "service" else {
+            throw RPCStatus(.permissionDenied, "\(AccountDataMethod.service) is for AtRest services only (the front door); principal '\(claims.name)' is not one")
+        }
+        guard let record else { throw RPCStatus(.notFound, "account '\(account)' does not exist") }
+        if record.info.state == AccountState.purged, let refusal = AccountDeletion.refusal(record.info) { throw refusal }
+        return record
+    }
+}
+
+/// The `AccountDataCalls` of a front door, set once its endpoint is bound
+/// (the account service is built before the broker that binds it).
+final class DataCallsBox: Sendable {
+    private let value = Mutex<AccountDataCalls?>(nil)
+
+    func set(_ calls: AccountDataCalls) { value.withLock { $0 = calls } }
+
+    func calls() throws -> AccountDataCalls {
+        guard let calls = value.withLock({ $0 }) else { throw RPCStatus(.unavailable, "the front door is starting", retryAfterMs: 200) }
+        return calls
+    }
+}

@@ -1,0 +1,75 @@
+// Swift types of account deletion (account.proto: Account/Delete and
+// Account/Recover, and the workers' AccountData service).
+
+/// The life cycle of an account (`AccountInfo.state`).
+public enum AccountState {
+    /// Serving (also an empty state: records older than deletion).
+    public static let active = "active"
+    /// Deleted: every data call is refused; `Account/Recover` restores it until `purge_after_unix`.
+    public static let deleted = "deleted"
+    /// Its account key is destroyed: its data is gone for good; the id may be created again.
+    public static let purged = "purged"
+}
+
+/// `Account/Delete`.
+public struct AccountDeleteRequest: Sendable, Equatable, WireMessage {
+    public static let protoName = "atrest.v1.AccountDeleteRequest"
+    public var accountID: String
+    /// Delete although the account holds data.
+    public var force: Bool
+    public init(accountID: String, force: Bool = false) { self.accountID = accountID; self.force = force }
+    public init(wire: WireFields) throws { self.init(accountID: wire.string(1), force: wire.bool(2)) }
+    public var wire: WireFields { [1: .string(accountID), 2: .bool(force)] }
+}
+
+/// What an account holds (`AccountData/Usage`) or what `AccountData/Erase` removed.
+public struct AccountUsage: Sendable, Equatable, WireMessage {
+    public static let protoName = "atrest.v1.AccountUsage"
+    public var containers: UInt32
+    public var queues: UInt32
+    public var tables: UInt32
+    public var disks: UInt32
+    public var shares: UInt32
+    public var blobs: UInt64
+
+    public init(containers: UInt32 = 0, queues: UInt32 = 0, tables: UInt32 = 0, disks: UInt32 = 0, shares: UInt32 = 0, blobs: UInt64 = 0) {
+        self.containers = containers
+        self.queues = queues
+        self.tables = tables
+        self.disks = disks
+        self.shares = shares
+        self.blobs = blobs
+    }
+
+    public init(wire: WireFields) throws {
+        self.init(containers: wire.uint32(1), queues: wire.uint32(2), tables: wire.uint32(3), disks: wire.uint32(4),
+                  shares: wire.uint32(5), blobs: wire.uint64(6))
+    }
+
+    public var wire: WireFields {
+        [1: .uint(UInt64(containers)), 2: .uint(UInt64(queues)), 3: .uint(UInt64(tables)), 4: .uint(UInt64(disks)),
+         5: .uint(UInt64(shares)), 6: .uint(blobs)]
+    }
+
+    /// Nothing at all.
+    public var isEmpty: Bool { containers == 0 && queues == 0 && tables == 0 && disks == 0 && shares == 0 && blobs == 0 }
+
+    /// "2 containers, 1 queue": the kinds it holds, for messages.
+    public var summary: String {
+        func count(_ n: UInt64, _ noun: String) -> String? { n == 0 ? nil : "\(n) \(noun)\(n == 1 ? "" : "s")" }
+        return [count(UInt64(containers), "container"), count(UInt64(queues), "queue"), count(UInt64(tables), "table"),
+                count(UInt64(disks), "disk"), count(UInt64(shares), "share")].compactMap { $0 }.joined(separator: ", ")
+    }
+}
+
+/// The methods of `service AccountData` (account.proto), served by the
+/// crypto workers for the front door alone (the `service` role).
+public enum AccountDataMethod {
+    public static let service = "atrest.v1.AccountData"
+    /// What every method name starts with (the front door routes on it).
+    public static let prefix = service + "/"
+    public static let usage = RPCMethod<EmptyMessage, AccountUsage>(service, "Usage")
+    public static let erase = RPCMethod<EmptyMessage, AccountUsage>(service, "Erase")
+
+    public static let all: [RPCMethodInfo] = [usage.info, erase.info]
+}
