@@ -45,6 +45,8 @@ struct FrontDoorCommand: AsyncParsableCommand {
     var clientBufferMib = ClientLimits().sendBufferBytes >> 20
     @Option(help: "Milliseconds after which replies a client does not read are dropped.")
     var slowClientTimeoutMs = 5000
+    @Option(help: "Seconds a deleted account can be recovered before its account key is destroyed (the purge); default 7 days.")
+    var accountDeleteGrace: Int64 = 7 * 86_400
 
     func validate() throws {
         if try storage.validated(dataDirectory: dataDir).kind != .local, registryStore != nil {
@@ -55,6 +57,7 @@ struct FrontDoorCommand: AsyncParsableCommand {
         where value < 1 {
             throw ValidationError("\(flag) must be at least 1 (got \(value))")
         }
+        if accountDeleteGrace < 0 { throw ValidationError("--account-delete-grace must be 0 or more seconds (got \(accountDeleteGrace))") }
     }
 
     func run() async throws {
@@ -98,6 +101,7 @@ struct FrontDoorCommand: AsyncParsableCommand {
         config.clientLimits.maxQueuedBytes = maxQueuedMibPerClient << 20
         config.clientLimits.sendBufferBytes = clientBufferMib << 20
         config.clientLimits.slowClientTimeout = .milliseconds(slowClientTimeoutMs)
+        config.accountDeleteGrace = .seconds(accountDeleteGrace)
         return config
     }
 }

@@ -57,6 +57,11 @@ struct Recovery: Sendable {
         var opened: Set<String> = []
         for record in records {
             summary.accounts += 1
+            if record.info.state == AccountState.purged, record.wrappedKey.isEmpty, record.keys.isEmpty {
+                // Deleted and purged (docs/DATA-PATH.md "Deleting an account"): any files left are undecryptable.
+                output.line("purged account \(record.info.accountID): its account key was destroyed; nothing to recover")
+                continue
+            }
             if let id = await recover(record, mode, &summary) { opened.insert(id) }
         }
         if only.isEmpty { await reportUnclaimed(opened, &summary) }
