@@ -21,7 +21,8 @@ if [ "${1:-}" = "--test" ]; then
   # python3-cryptography: the independent decoder of the data at rest (clients/python/atrest_decode.py)
   # python3-prometheus-client: an independent parser of /metrics (MetricsEndpointTests)
   # python3-venv: `pip install clients/python` into a fresh virtual environment (ClientsInteropTests)
-  packages+=(python3 python3-zmq python3-protobuf python3-cryptography protobuf-compiler gcc libc6-dev python3-yaml python3-prometheus-client python3-venv)
+  # mypy: the Python client's type hints, checked strictly (PythonClientTypeTests)
+  packages+=(python3 python3-zmq python3-protobuf python3-cryptography protobuf-compiler gcc libc6-dev python3-yaml python3-prometheus-client python3-venv mypy)
   # ceph-mon/osd: the throwaway cluster of scripts/ceph-dev.sh (RadosTests); it starts no manager,
   # and Debian's ceph-mon and ceph-osd do not depend on ceph-mgr (with its Python web stack)
   packages+=(ceph-mon ceph-osd)

@@ -40,11 +40,15 @@ import Testing
         })
         // It may revoke what it granted on its own keys (e.g. when an account goes away) ...
         #expect(try vault.revokeAccess(AccessGrant(key: own, principalID: "mi-1", operations: [.wrap]), caller: Self.frontDoor).map(\.operations) == [[.unwrap]])
-        // ... and no other key management: disable, delete, rotate, list.
+        // ... and no other key management: disable, rotate, list; delete only its own key (an account's
+        // purge), not the administrator's, and no other service deletes it.
         #expect(denied { _ = try vault.setEnabled(own, false, caller: Self.frontDoor) })
-        #expect(denied { _ = try vault.deleteKey(own, caller: Self.frontDoor) })
         #expect(denied { _ = try vault.rotateKey(own, caller: Self.frontDoor) })
         #expect(denied { _ = try vault.listKeys(caller: Self.frontDoor) })
+        #expect(denied { _ = try vault.deleteKey(KeyRef(provider: "managed", keyID: "mk-admin"), caller: Self.frontDoor) })
+        #expect(denied { _ = try vault.deleteKey(own, caller: Self.otherService) })
+        #expect(try vault.deleteKey(own, caller: Self.frontDoor).state == .deleted)
+        #expect(denied { _ = try vault.recoverKey(own, caller: Self.frontDoor) })
         // A user without roles gets nothing either.
         #expect(denied { _ = try vault.createKey(provider: "managed", KeySpec(keyID: "mk-2"), caller: VaultFixture.app) })
     }

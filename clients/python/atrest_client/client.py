@@ -12,50 +12,61 @@ import datetime
 import hashlib
 import time
 import uuid
+from types import ModuleType
+from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple, Union
 
 from . import protos
-from .connection import MAX_BLOCK_BYTES, MAX_PAYLOAD_BYTES, Connection
+from .connection import MAX_BLOCK_BYTES, MAX_PAYLOAD_BYTES, Connection, CurveKeys, Message
+
+# What the client takes as bytes.
+Bytes = Union[bytes, bytearray, memoryview]
+# A table property value (see "Tables" below) and an entity as returned.
+PropertyValue = Union[str, bool, int, float, bytes, bytearray, datetime.datetime, uuid.UUID]
+Entity = Dict[str, Any]
 
 
 class AtRestClient:
     # Re-login when the token has less than this many seconds left.
     REFRESH_MARGIN_SECONDS = 60
 
-    def __init__(self, endpoint, curve=None, timeout=30.0, block_size=MAX_BLOCK_BYTES):
+    def __init__(self, endpoint: str, curve: Optional[CurveKeys] = None, timeout: float = 30.0,
+                 block_size: int = MAX_BLOCK_BYTES) -> None:
         if not 0 < block_size <= MAX_BLOCK_BYTES:
             raise ValueError(f"block_size must be 1..{MAX_BLOCK_BYTES}")
         self.connection = Connection(endpoint, curve=curve, default_timeout=timeout)
         self.block_size = block_size
         self.envelope, self.identity, self.account, self.blob, self.vault = protos.load()
-        self._credentials = None
-        self._token = None
+        self._credentials: Optional[Tuple[str, str, str]] = None
+        self._token: Optional[Message] = None
 
-    def close(self):
+    def close(self) -> None:
         self.connection.close()
 
-    def __enter__(self):
+    def __enter__(self) -> "AtRestClient":
         return self
 
-    def __exit__(self, *exc):
+    def __exit__(self, *exc: object) -> None:
         self.close()
 
     # Tokens -----------------------------------------------------------------
 
-    def login(self, tenant, client_id, secret):
+    def login(self, tenant: str, client_id: str, secret: str) -> Message:
         """Identity/Login with client credentials; keeps the credentials in
         memory to log in again shortly before the token expires (tokens are
         short-lived signed JWS; there is no separate refresh token)."""
         self._credentials = (tenant, client_id, secret)
         return self._login()
 
-    def _login(self):
+    def _login(self) -> Message:
+        if self._credentials is None:
+            raise RuntimeError("call login() first")
         tenant, client_id, secret = self._credentials
         request = self.identity.IdentityLoginRequest(tenant=tenant, client_id=client_id, secret=secret)
         token, _ = self.connection.call("atrest.v1.Identity/Login", request, self.identity.IdentityToken)
         self._token = token
         return token
 
-    def _auth(self, account=None):
+    def _auth(self, account: Optional[str] = None) -> Dict[str, str]:
         if self._token is None:
             raise RuntimeError("call login() first")
         if self._credentials and self._token.expires_at_unix - time.time() < self.REFRESH_MARGIN_SECONDS:
@@ -65,37 +76,39 @@ class AtRestClient:
             metadata["account"] = account
         return metadata
 
-    def call(self, method, request, response_type, account=None, **options):
+    def call(self, method: str, request: Message, response_type: Callable[[], Message], account: Optional[str] = None,
+             **options: Any) -> Tuple[Message, List[bytes]]:
         """Any method with the current token (and account metadata for Blob calls)."""
         return self.connection.call(method, request, response_type, metadata=self._auth(account), **options)
 
-    def whoami(self):
+    def whoami(self) -> Message:
         return self.call("atrest.v1.Identity/WhoAmI", self.envelope.Empty(), self.identity.IdentityWhoAmI)[0]
 
     # Accounts ---------------------------------------------------------------
 
-    def create_account(self, account_id):
+    def create_account(self, account_id: str) -> Message:
         request = self.account.AccountCreateRequest(account_id=account_id)
         return self.call("atrest.v1.Account/Create", request, self.account.AccountInfo)[0]
 
-    def get_account(self, account_id):
+    def get_account(self, account_id: str) -> Message:
         request = self.account.AccountRequest(account_id=account_id)
         return self.call("atrest.v1.Account/Get", request, self.account.AccountInfo)[0]
 
     # Containers -------------------------------------------------------------
 
-    def create_container(self, account, container):
+    def create_container(self, account: str, container: str) -> None:
         request = self.blob.ContainerRequest(container=container)
         self.call("atrest.v1.Blob/CreateContainer", request, self.envelope.Empty, account=account)
 
-    def list_containers(self, account):
+    def list_containers(self, account: str) -> List[str]:
         reply, _ = self.call("atrest.v1.Blob/ListContainers", self.envelope.Empty(),
                              self.blob.ContainerListResponse, account=account)
         return list(reply.containers)
 
     # Blobs ------------------------------------------------------------------
 
-    def put_blob(self, account, container, name, data, content_type="", metadata=None, idempotency_key=""):
+    def put_blob(self, account: str, container: str, name: str, data: Bytes, content_type: str = "",
+                 metadata: Optional[Mapping[str, str]] = None, idempotency_key: str = "") -> Message:
         """One Put when the data fits one block, else StageBlock per block and
         CommitBlocks. Returns the BlobProperties."""
         data = bytes(data)
@@ -109,10 +122,10 @@ class AtRestClient:
         ids = self.stage_blocks(account, container, name, data)
         return self.commit_blocks(account, container, name, ids, content_type, metadata, idempotency_key)
 
-    def stage_blocks(self, account, container, name, data):
+    def stage_blocks(self, account: str, container: str, name: str, data: bytes) -> List[bytes]:
         """Uploads `data` in blocks of block_size; each StageBlock is
         idempotent (same id, same bytes), so each retries on its own."""
-        ids = []
+        ids: List[bytes] = []
         for index, start in enumerate(range(0, len(data), self.block_size)):
             block = data[start:start + self.block_size]
             block_id = b"blk-%08d" % index
@@ -125,14 +138,15 @@ class AtRestClient:
             ids.append(block_id)
         return ids
 
-    def commit_blocks(self, account, container, name, block_ids, content_type="", metadata=None, idempotency_key=""):
+    def commit_blocks(self, account: str, container: str, name: str, block_ids: Sequence[bytes], content_type: str = "",
+                      metadata: Optional[Mapping[str, str]] = None, idempotency_key: str = "") -> Message:
         request = self.blob.CommitBlocksRequest(container=container, name=name, block_ids=block_ids,
                                                 content_type=content_type)
         request.metadata.update(metadata or {})
         return self.call("atrest.v1.Blob/CommitBlocks", request, self.blob.BlobProperties, account=account,
                          idempotency_key=idempotency_key)[0]
 
-    def get_range(self, account, container, name, offset, length):
+    def get_range(self, account: str, container: str, name: str, offset: int, length: int) -> Tuple[bytes, Message]:
         """Bytes [offset, offset + length) clipped to the blob, and the properties."""
         request = self.blob.BlobGetRequest(container=container, name=name, has_range=True, offset=offset, length=length)
         reply, payload = self.call("atrest.v1.Blob/Get", request, self.blob.BlobGetResponse, account=account)
@@ -140,7 +154,7 @@ class AtRestClient:
             raise RuntimeError(f"asked for offset {offset}, got {reply.offset}")
         return b"".join(payload), reply.properties
 
-    def get_blob(self, account, container, name):
+    def get_blob(self, account: str, container: str, name: str) -> bytes:
         """The whole blob by ranged reads of at most one block each, so any
         size stays under the message limit."""
         data, properties = self.get_range(account, container, name, 0, self.block_size)
@@ -154,7 +168,7 @@ class AtRestClient:
             received += len(part)
         return b"".join(parts)
 
-    def list_blobs(self, account, container, prefix=""):
+    def list_blobs(self, account: str, container: str, prefix: str = "") -> "BlobList":
         """Every blob (all pages) as BlobProperties, in a list that also has
         damaged_count and damaged_ids: objects that failed authentication,
         reported by the first page (storage ids, not names)."""
@@ -170,7 +184,7 @@ class AtRestClient:
             if not token:
                 return blobs
 
-    def delete_blob(self, account, container, name):
+    def delete_blob(self, account: str, container: str, name: str) -> None:
         request = self.blob.BlobRequest(container=container, name=name)
         self.call("atrest.v1.Blob/Delete", request, self.envelope.Empty, account=account)
 
@@ -179,21 +193,22 @@ class AtRestClient:
     # Unix milliseconds; a stale pop receipt raises RpcError NOT_FOUND.
 
     @property
-    def queue(self):
+    def queue(self) -> ModuleType:
         if not hasattr(self, "_queue"):
             self._queue = protos.load_queue()
         return self._queue
 
-    def create_queue(self, account, queue, metadata=None):
+    def create_queue(self, account: str, queue: str, metadata: Optional[Mapping[str, str]] = None) -> None:
         request = self.queue.QueueRequest(queue=queue, metadata=metadata or {})
         self.call("atrest.v1.Queue/CreateQueue", request, self.envelope.Empty, account=account)
 
-    def delete_queue(self, account, queue):
+    def delete_queue(self, account: str, queue: str) -> None:
         self.call("atrest.v1.Queue/DeleteQueue", self.queue.QueueRequest(queue=queue), self.envelope.Empty, account=account)
 
-    def list_queues(self, account, prefix=""):
+    def list_queues(self, account: str, prefix: str = "") -> List[Message]:
         """Every queue (all pages) as QueueProperties, by name."""
-        queues, continuation = [], ""
+        queues: List[Message] = []
+        continuation = ""
         while True:
             request = self.queue.QueueListRequest(prefix=prefix, continuation=continuation)
             reply, _ = self.call("atrest.v1.Queue/ListQueues", request, self.queue.QueueListResponse, account=account)
@@ -202,38 +217,39 @@ class AtRestClient:
             if not continuation:
                 return queues
 
-    def queue_properties(self, account, queue):
+    def queue_properties(self, account: str, queue: str) -> Message:
         return self.call("atrest.v1.Queue/GetQueueProperties", self.queue.QueueRequest(queue=queue),
                          self.queue.QueueProperties, account=account)[0]
 
-    def set_queue_metadata(self, account, queue, metadata):
+    def set_queue_metadata(self, account: str, queue: str, metadata: Mapping[str, str]) -> Message:
         return self.call("atrest.v1.Queue/SetQueueMetadata", self.queue.QueueRequest(queue=queue, metadata=metadata),
                          self.queue.QueueProperties, account=account)[0]
 
-    def clear_queue(self, account, queue):
+    def clear_queue(self, account: str, queue: str) -> None:
         self.call("atrest.v1.Queue/ClearMessages", self.queue.QueueRequest(queue=queue), self.envelope.Empty, account=account)
 
-    def put_message(self, account, queue, body, ttl_seconds=0, delay_seconds=0):
+    def put_message(self, account: str, queue: str, body: Bytes, ttl_seconds: int = 0, delay_seconds: int = 0) -> Message:
         """ttl_seconds: 0 the default (7 days), -1 never. Returns the QueueMessage (with its pop receipt)."""
         request = self.queue.PutMessageRequest(queue=queue, body=bytes(body), ttl_seconds=ttl_seconds, delay_seconds=delay_seconds)
         return self.call("atrest.v1.Queue/PutMessage", request, self.queue.QueueMessage, account=account)[0]
 
-    def get_messages(self, account, queue, count=1, visibility_seconds=30):
+    def get_messages(self, account: str, queue: str, count: int = 1, visibility_seconds: int = 30) -> List[Message]:
         """Up to count messages, each invisible to others for visibility_seconds."""
         request = self.queue.GetMessagesRequest(queue=queue, count=count, visibility_seconds=visibility_seconds)
         return list(self.call("atrest.v1.Queue/GetMessages", request, self.queue.QueueMessageList, account=account)[0].messages)
 
-    def peek_messages(self, account, queue, count=1):
+    def peek_messages(self, account: str, queue: str, count: int = 1) -> List[Message]:
         request = self.queue.PeekMessagesRequest(queue=queue, count=count)
         return list(self.call("atrest.v1.Queue/PeekMessages", request, self.queue.QueueMessageList, account=account)[0].messages)
 
-    def update_message(self, account, queue, message_id, pop_receipt, visibility_seconds, body=None):
+    def update_message(self, account: str, queue: str, message_id: str, pop_receipt: str, visibility_seconds: int,
+                       body: Optional[Bytes] = None) -> Message:
         request = self.queue.UpdateMessageRequest(queue=queue, message_id=message_id, pop_receipt=pop_receipt,
                                                   visibility_seconds=visibility_seconds, update_body=body is not None,
                                                   body=bytes(body or b""))
         return self.call("atrest.v1.Queue/UpdateMessage", request, self.queue.QueueMessage, account=account)[0]
 
-    def delete_message(self, account, queue, message_id, pop_receipt):
+    def delete_message(self, account: str, queue: str, message_id: str, pop_receipt: str) -> None:
         request = self.queue.MessageRequest(queue=queue, message_id=message_id, pop_receipt=pop_receipt)
         self.call("atrest.v1.Queue/DeleteMessage", request, self.envelope.Empty, account=account)
 
@@ -245,20 +261,21 @@ class AtRestClient:
     # (datetime) and the properties.
 
     @property
-    def table(self):
+    def table(self) -> ModuleType:
         if not hasattr(self, "_table"):
             self._table = protos.load_table()
         return self._table
 
-    def create_table(self, account, table):
+    def create_table(self, account: str, table: str) -> None:
         self.call("atrest.v1.Table/CreateTable", self.table.TableRequest(table=table), self.table.TableProperties, account=account)
 
-    def delete_table(self, account, table):
+    def delete_table(self, account: str, table: str) -> None:
         self.call("atrest.v1.Table/DeleteTable", self.table.TableRequest(table=table), self.envelope.Empty, account=account)
 
-    def list_tables(self, account, prefix=""):
+    def list_tables(self, account: str, prefix: str = "") -> List[str]:
         """Every table name (all pages), by name."""
-        names, continuation = [], ""
+        names: List[str] = []
+        continuation = ""
         while True:
             request = self.table.TableListRequest(prefix=prefix, continuation=continuation)
             reply, _ = self.call("atrest.v1.Table/ListTables", request, self.table.TableListResponse, account=account)
@@ -271,7 +288,8 @@ class AtRestClient:
                "upsert": "InsertOrReplaceEntity", "upsert_merge": "InsertOrMergeEntity"}
     _KINDS = {"insert": 1, "replace": 2, "merge": 3, "upsert": 4, "upsert_merge": 5, "delete": 6}
 
-    def write_entity(self, account, table, op, partition_key, row_key, properties=None, if_match=""):
+    def write_entity(self, account: str, table: str, op: str, partition_key: str, row_key: str,
+                     properties: Optional[Mapping[str, PropertyValue]] = None, if_match: str = "") -> Entity:
         """op: insert, replace, merge (if_match: an ETag or "*"), upsert, upsert_merge. Returns the stored entity."""
         if op in ("replace", "merge") and not if_match:
             if_match = "*"
@@ -279,17 +297,19 @@ class AtRestClient:
         reply, _ = self.call("atrest.v1.Table/" + self._WRITES[op], request, self.table.Entity, account=account)
         return self._from_entity(reply)
 
-    def delete_entity(self, account, table, partition_key, row_key, if_match="*"):
+    def delete_entity(self, account: str, table: str, partition_key: str, row_key: str, if_match: str = "*") -> None:
         request = self.table.EntityRequest(table=table, entity=self._entity(partition_key, row_key, None), if_match=if_match)
         self.call("atrest.v1.Table/DeleteEntity", request, self.envelope.Empty, account=account)
 
-    def get_entity(self, account, table, partition_key, row_key, select=()):
+    def get_entity(self, account: str, table: str, partition_key: str, row_key: str, select: Iterable[str] = ()) -> Entity:
         request = self.table.EntityKeyRequest(table=table, partition_key=partition_key, row_key=row_key, select=list(select))
         return self._from_entity(self.call("atrest.v1.Table/GetEntity", request, self.table.Entity, account=account)[0])
 
-    def query_entities(self, account, table, filter="", select=(), top=None):
+    def query_entities(self, account: str, table: str, filter: str = "", select: Iterable[str] = (),
+                       top: Optional[int] = None) -> List[Entity]:
         """Entities matching an OData $filter, in (PartitionKey, RowKey) order, following continuation tokens."""
-        entities, continuation = [], ""
+        entities: List[Entity] = []
+        continuation = ""
         while True:
             want = 1000 if top is None else min(1000, top - len(entities))
             request = self.table.QueryEntitiesRequest(table=table, filter=filter, select=list(select), top=want, continuation=continuation)
@@ -299,7 +319,8 @@ class AtRestClient:
             if not continuation or (top is not None and len(entities) >= top):
                 return entities
 
-    def batch(self, account, table, operations):
+    def batch(self, account: str, table: str,
+              operations: Iterable[Tuple[str, str, str, Optional[Mapping[str, PropertyValue]], str]]) -> List[Entity]:
         """operations: (op, partition_key, row_key, properties, if_match) tuples, op as in write_entity or "delete";
         all on one partition, applied all or none. Returns one entity dict per operation."""
         ops = []
@@ -320,21 +341,22 @@ class AtRestClient:
     MAX_PAGES_BYTES = 4 << 20
 
     @property
-    def disk(self):
+    def disk(self) -> ModuleType:
         if not hasattr(self, "_disk"):
             self._disk = protos.load_disk()
         return self._disk
 
-    def create_disk(self, account, disk, size, metadata=None):
+    def create_disk(self, account: str, disk: str, size: int, metadata: Optional[Mapping[str, str]] = None) -> Message:
         request = self.disk.CreateDiskRequest(disk=disk, size=size, metadata=metadata or {})
         return self.call("atrest.v1.Disk/CreateDisk", request, self.disk.DiskProperties, account=account)[0]
 
-    def delete_disk(self, account, disk):
+    def delete_disk(self, account: str, disk: str) -> None:
         self.call("atrest.v1.Disk/DeleteDisk", self.disk.DiskRequest(disk=disk), self.envelope.Empty, account=account)
 
-    def list_disks(self, account, prefix=""):
+    def list_disks(self, account: str, prefix: str = "") -> List[Message]:
         """Every disk (all pages) as DiskProperties, by name."""
-        disks, continuation = [], ""
+        disks: List[Message] = []
+        continuation = ""
         while True:
             request = self.disk.DiskListRequest(prefix=prefix, continuation=continuation)
             reply, _ = self.call("atrest.v1.Disk/ListDisks", request, self.disk.DiskListResponse, account=account)
@@ -343,38 +365,39 @@ class AtRestClient:
             if not continuation:
                 return disks
 
-    def disk_properties(self, account, disk):
+    def disk_properties(self, account: str, disk: str) -> Message:
         return self.call("atrest.v1.Disk/GetDiskProperties", self.disk.DiskRequest(disk=disk),
                          self.disk.DiskProperties, account=account)[0]
 
-    def set_disk_metadata(self, account, disk, metadata):
+    def set_disk_metadata(self, account: str, disk: str, metadata: Mapping[str, str]) -> Message:
         return self.call("atrest.v1.Disk/SetDiskMetadata", self.disk.DiskRequest(disk=disk, metadata=metadata),
                          self.disk.DiskProperties, account=account)[0]
 
-    def resize_disk(self, account, disk, size):
+    def resize_disk(self, account: str, disk: str, size: int) -> Message:
         return self.call("atrest.v1.Disk/ResizeDisk", self.disk.ResizeDiskRequest(disk=disk, size=size),
                          self.disk.DiskProperties, account=account)[0]
 
-    def write_pages(self, account, disk, offset, data):
+    def write_pages(self, account: str, disk: str, offset: int, data: Bytes) -> None:
         """Writes `data` (whole 512-byte pages) at `offset` (a multiple of
         512), in calls of at most 4 MiB; each call is idempotent and retried."""
-        data = memoryview(bytes(data))
-        if offset % self.PAGE_BYTES or len(data) % self.PAGE_BYTES:
+        view = memoryview(bytes(data))
+        if offset % self.PAGE_BYTES or len(view) % self.PAGE_BYTES:
             raise ValueError("offset and length must be multiples of 512")
-        for start in range(0, len(data), self.MAX_PAGES_BYTES):
-            part = bytes(data[start:start + self.MAX_PAGES_BYTES])
+        for start in range(0, len(view), self.MAX_PAGES_BYTES):
+            part = bytes(view[start:start + self.MAX_PAGES_BYTES])
             request = self.disk.PutPagesRequest(disk=disk, offset=offset + start)
             self.call("atrest.v1.Disk/PutPages", request, self.envelope.Empty, account=account, payload=[part])
 
-    def clear_pages(self, account, disk, offset, length):
+    def clear_pages(self, account: str, disk: str, offset: int, length: int) -> None:
         """[offset, offset + length) reads as zeros; its storage is released."""
         request = self.disk.DiskRangeRequest(disk=disk, offset=offset, length=length)
         self.call("atrest.v1.Disk/ClearPages", request, self.envelope.Empty, account=account)
 
-    def read_pages(self, account, disk, offset, length):
+    def read_pages(self, account: str, disk: str, offset: int, length: int) -> bytes:
         """Bytes [offset, offset + length) of the disk (any alignment; zeros
         where nothing was written), in calls of at most 4 MiB."""
-        parts, done = [], 0
+        parts: List[bytes] = []
+        done = 0
         while done < length:
             want = min(self.MAX_PAGES_BYTES, length - done)
             request = self.disk.DiskRangeRequest(disk=disk, offset=offset + done, length=want)
@@ -386,11 +409,12 @@ class AtRestClient:
             done += want
         return b"".join(parts)
 
-    def page_ranges(self, account, disk, offset=0, length=0):
+    def page_ranges(self, account: str, disk: str, offset: int = 0, length: int = 0) -> List[Tuple[int, int]]:
         """The written ranges of [offset, offset + length) (length 0: to the
         end) as (offset, length) tuples, following next_offset and merging
         a range cut between two replies."""
-        ranges, start = [], offset
+        ranges: List[Tuple[int, int]] = []
+        start = offset
         while True:
             request = self.disk.DiskRangeRequest(disk=disk, offset=start, length=offset + length - start if length else 0)
             reply, _ = self.call("atrest.v1.Disk/ListPageRanges", request, self.disk.PageRangesResponse, account=account)
@@ -405,7 +429,7 @@ class AtRestClient:
                 raise RuntimeError(f"page ranges of disk {disk!r} did not advance past {start}")
             start = reply.next_offset
 
-    def _entity(self, partition_key, row_key, properties):
+    def _entity(self, partition_key: str, row_key: str, properties: Optional[Mapping[str, PropertyValue]]) -> Message:
         entity = self.table.Entity(partition_key=partition_key, row_key=row_key)
         for name, value in sorted((properties or {}).items()):
             p = entity.properties.add(name=name)
@@ -432,14 +456,17 @@ class AtRestClient:
         return entity
 
     @staticmethod
-    def _from_entity(entity):
+    def _from_entity(entity: Message) -> Entity:
         epoch = datetime.datetime(1970, 1, 1, tzinfo=datetime.timezone.utc)
-        out = {"PartitionKey": entity.partition_key, "RowKey": entity.row_key, "ETag": entity.etag,
-               "Timestamp": epoch + datetime.timedelta(microseconds=entity.timestamp_us)}
+        out: Entity = {"PartitionKey": entity.partition_key, "RowKey": entity.row_key, "ETag": entity.etag,
+                       "Timestamp": epoch + datetime.timedelta(microseconds=entity.timestamp_us)}
+        readers: Dict[int, Callable[[Message], Any]] = {
+            1: lambda p: p.string_value, 2: lambda p: Int32(p.int_value), 3: lambda p: p.int_value, 4: lambda p: p.double_value,
+            5: lambda p: p.bool_value, 6: lambda p: epoch + datetime.timedelta(microseconds=p.int_value),
+            7: lambda p: uuid.UUID(bytes=p.bytes_value), 8: lambda p: p.bytes_value}
         for p in entity.properties:
-            out[p.name] = {1: lambda: p.string_value, 2: lambda: Int32(p.int_value), 3: lambda: p.int_value, 4: lambda: p.double_value,
-                           5: lambda: p.bool_value, 6: lambda: epoch + datetime.timedelta(microseconds=p.int_value),
-                           7: lambda: uuid.UUID(bytes=p.bytes_value), 8: lambda: p.bytes_value}.get(p.type, lambda: None)()
+            read = readers.get(p.type)
+            out[p.name] = read(p) if read is not None else None
         return out
 
 
@@ -447,8 +474,8 @@ class Int32(int):
     """An int sent as a table int32 property (plain ints are int64)."""
 
 
-class BlobList(list):
+class BlobList(List[Message]):
     """BlobProperties of a listing, plus the damaged objects it could not
     authenticate (damaged_count; damaged_ids holds up to 100 storage ids)."""
-    damaged_count = 0
-    damaged_ids = ()
+    damaged_count: int = 0
+    damaged_ids: Sequence[str] = ()

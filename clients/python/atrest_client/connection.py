@@ -7,11 +7,16 @@ reply of a call that already timed out is recognised and dropped."""
 import os
 import random
 import time
+from typing import Any, Callable, Iterable, List, Mapping, Optional, Tuple
 
 import zmq
 
 from . import framing, protos
 from .errors import RpcError, StatusCode
+
+# A generated protobuf message (the atrest.v1 classes are made by protoc at
+# build time, so they are typed as Any here).
+Message = Any
 
 # docs/PROTOCOL.md "Limits and large payloads".
 MAX_MESSAGE_BYTES = 8 << 20
@@ -35,12 +40,12 @@ class RetryPolicy:
     """At most max_attempts, backoff base * 2^n capped, full jitter, never
     sooner than the server's retry_after_ms, never past the deadline."""
 
-    def __init__(self, max_attempts=4, base_ms=50, cap_ms=1000):
+    def __init__(self, max_attempts: int = 4, base_ms: int = 50, cap_ms: int = 1000) -> None:
         self.max_attempts = max_attempts
         self.base_ms = base_ms
         self.cap_ms = cap_ms
 
-    def delay_seconds(self, attempt, retry_after_ms):
+    def delay_seconds(self, attempt: int, retry_after_ms: int) -> float:
         ceiling = min(self.cap_ms, self.base_ms * (2 ** (attempt - 1)))
         return max(random.uniform(0, ceiling), retry_after_ms) / 1000.0
 
@@ -50,7 +55,7 @@ class CurveKeys:
     pair (Z85 text, 40 characters each). The server admits only client public
     keys on its allow-list; a refused client sees DEADLINE_EXCEEDED."""
 
-    def __init__(self, server_public_key, public_key, secret_key):
+    def __init__(self, server_public_key: str, public_key: str, secret_key: str) -> None:
         for name, key in (("server", server_public_key), ("client public", public_key), ("client secret", secret_key)):
             if len(key) != 40:
                 raise ValueError(f"CURVE {name} key must be 40 characters of Z85")
@@ -59,19 +64,20 @@ class CurveKeys:
         self.secret_key = secret_key
 
     @staticmethod
-    def generate_client(server_public_key):
+    def generate_client(server_public_key: str) -> "CurveKeys":
         """A fresh client key pair (register its public key with the server)."""
         public, secret = zmq.curve_keypair()
         return CurveKeys(server_public_key, public.decode(), secret.decode())
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"CurveKeys(server={self.server_public_key}, public={self.public_key}, secret=<redacted>)"
 
 
 class Connection:
     """A DEALER socket to one endpoint plus the call machinery."""
 
-    def __init__(self, endpoint, curve=None, default_timeout=30.0, retry=None, context=None):
+    def __init__(self, endpoint: str, curve: Optional[CurveKeys] = None, default_timeout: float = 30.0,
+                 retry: Optional[RetryPolicy] = None, context: "Optional[zmq.Context[Any]]" = None) -> None:
         self._envelope, *_ = protos.load()
         self.endpoint = endpoint
         self.default_timeout = default_timeout
@@ -90,17 +96,18 @@ class Connection:
             s.setsockopt(zmq.CURVE_SECRETKEY, curve.secret_key.encode())
         s.connect(endpoint)
 
-    def close(self):
+    def close(self) -> None:
         self._socket.close(0)
 
-    def __enter__(self):
+    def __enter__(self) -> "Connection":
         return self
 
-    def __exit__(self, *exc):
+    def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def call(self, method, request, response_type, payload=(), metadata=None, timeout=None,
-             idempotent=None, idempotency_key=""):
+    def call(self, method: str, request: Message, response_type: Callable[[], Message], payload: Iterable[bytes] = (),
+             metadata: Optional[Mapping[str, str]] = None, timeout: Optional[float] = None,
+             idempotent: Optional[bool] = None, idempotency_key: str = "") -> Tuple[Message, List[bytes]]:
         """Sends `request` (a protobuf message) to `method` and returns
         (response, payload frames). Raises RpcError on any non-OK status.
 
@@ -112,11 +119,11 @@ class Connection:
             idempotent = method in IDEMPOTENT_METHODS
         retryable = idempotent or bool(idempotency_key)
         body = request.SerializeToString()
-        payload = [bytes(p) for p in payload]
+        parts = [bytes(p) for p in payload]
         attempt = 1
         while True:
             try:
-                reply = self._attempt(method, body, payload, metadata or {}, deadline, attempt, idempotency_key)
+                reply = self._attempt(method, body, parts, metadata or {}, deadline, attempt, idempotency_key)
                 response = response_type()
                 response.ParseFromString(reply.body)
                 return response, reply.payload
@@ -129,7 +136,8 @@ class Connection:
                 time.sleep(wait)
                 attempt += 1
 
-    def _attempt(self, method, body, payload, metadata, deadline, attempt, idempotency_key):
+    def _attempt(self, method: str, body: bytes, payload: List[bytes], metadata: Mapping[str, str], deadline: float,
+                 attempt: int, idempotency_key: str) -> framing.Reply:
         left_ms = int((deadline - time.monotonic()) * 1000)
         if left_ms <= 0:
             raise RpcError(StatusCode.DEADLINE_EXCEEDED, f"{method}: the deadline passed before the call was sent")
@@ -144,7 +152,7 @@ class Connection:
             raise RpcError(StatusCode.UNAVAILABLE, f"{method}: not connected to {self.endpoint}")
         return self._await_reply(method, header.call_id, deadline)
 
-    def _await_reply(self, method, call_id, deadline):
+    def _await_reply(self, method: str, call_id: bytes, deadline: float) -> framing.Reply:
         while True:
             left_ms = int((deadline - time.monotonic()) * 1000)
             if left_ms <= 0 or not self._socket.poll(left_ms, zmq.POLLIN):

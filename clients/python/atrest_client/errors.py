@@ -1,6 +1,7 @@
 """Status codes and the exception a failed call raises (docs/PROTOCOL.md "Status rules")."""
 
 import enum
+from typing import Dict, Mapping, Optional
 
 
 class StatusCode(enum.IntEnum):
@@ -30,13 +31,18 @@ class RpcError(Exception):
     made itself (DEADLINE_EXCEEDED when no reply came in time, UNAVAILABLE when
     the message could not be sent)."""
 
-    def __init__(self, code, message, retry_after_ms=0, details=None):
+    code: StatusCode
+    message: str
+    retry_after_ms: int
+    details: Dict[str, str]
+
+    def __init__(self, code: int, message: str, retry_after_ms: int = 0, details: Optional[Mapping[str, str]] = None) -> None:
         try:
-            code = StatusCode(code)
+            status = StatusCode(code)
         except ValueError:
-            code = StatusCode.UNKNOWN
-        super().__init__(f"{code.name}: {message}")
-        self.code = code
+            status = StatusCode.UNKNOWN
+        super().__init__(f"{status.name}: {message}")
+        self.code = status
         self.message = message
         self.retry_after_ms = retry_after_ms
         self.details = dict(details or {})

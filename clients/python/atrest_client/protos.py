@@ -6,12 +6,15 @@ and put OUT on PYTHONPATH, or call generate() which does exactly that into a
 directory of your choice."""
 
 import glob
+import importlib
 import os
 import subprocess
 import sys
+from types import ModuleType
+from typing import Tuple
 
 
-def generate(proto_root, out_dir, protoc="protoc"):
+def generate(proto_root: str, out_dir: str, protoc: str = "protoc") -> None:
     """Runs protoc over proto_root/atrest/v1/*.proto into out_dir and makes
     the modules importable. Raises RuntimeError with protoc's message."""
     files = sorted(glob.glob(os.path.join(proto_root, "atrest", "v1", "*.proto")))
@@ -26,10 +29,16 @@ def generate(proto_root, out_dir, protoc="protoc"):
         sys.path.insert(0, out_dir)
 
 
-def load():
+def _module(name: str) -> ModuleType:
+    """The generated module atrest.v1.<name>_pb2."""
+    return importlib.import_module(f"atrest.v1.{name}_pb2")
+
+
+def load() -> Tuple[ModuleType, ModuleType, ModuleType, ModuleType, ModuleType]:
     """Imports the generated modules; a clear error when they are missing."""
     try:
-        from atrest.v1 import account_pb2, blob_pb2, envelope_pb2, identity_pb2, vault_pb2
+        envelope_pb2, identity_pb2, account_pb2, blob_pb2, vault_pb2 = (
+            _module(name) for name in ("envelope", "identity", "account", "blob", "vault"))
     except ImportError as error:
         raise RuntimeError(
             "the atrest.v1 protobuf classes are not importable: run "
@@ -38,11 +47,11 @@ def load():
     return envelope_pb2, identity_pb2, account_pb2, blob_pb2, vault_pb2
 
 
-def load_queue():
+def load_queue() -> ModuleType:
     """The queue messages (queue.proto), imported on first use so that
     code built against the five modules above keeps working unchanged."""
     try:
-        from atrest.v1 import queue_pb2
+        queue_pb2 = _module("queue")
     except ImportError as error:
         raise RuntimeError(
             "the atrest.v1 queue protobuf classes are not importable: regenerate with "
@@ -50,10 +59,10 @@ def load_queue():
     return queue_pb2
 
 
-def load_table():
+def load_table() -> ModuleType:
     """The table messages (table.proto), imported on first use like the queue ones."""
     try:
-        from atrest.v1 import table_pb2
+        table_pb2 = _module("table")
     except ImportError as error:
         raise RuntimeError(
             "the atrest.v1 table protobuf classes are not importable: regenerate with "
@@ -61,10 +70,10 @@ def load_table():
     return table_pb2
 
 
-def load_disk():
+def load_disk() -> ModuleType:
     """The disk messages (disk.proto), imported on first use like the queue ones."""
     try:
-        from atrest.v1 import disk_pb2
+        disk_pb2 = _module("disk")
     except ImportError as error:
         raise RuntimeError(
             "the atrest.v1 disk protobuf classes are not importable: regenerate with "
