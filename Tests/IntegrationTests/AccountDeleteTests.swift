@@ -146,6 +146,39 @@ import Testing
         #expect(containers.containers.isEmpty)
     }
 
+    @Test func theCLIDeletesShowsTheStateAndRecovers() async throws {
+        let cluster = try Self.cluster("acct-delete-cli", grace: 3600)
+        defer { cluster.stop() }
+        _ = try await cluster.bootstrapUsers()
+        let curve = try #require(cluster.curve)
+        let root = cluster.root
+        try "alice-secret-123456".write(toFile: "\(root)/alice.secret", atomically: true, encoding: .utf8)
+        func atrest(_ args: [String]) async throws -> (status: Int32, out: String, err: String) {
+            try await runTool("atrest", args, environment: ["ATREST_CONFIG": "\(root)/cli/config.json"])
+        }
+        let login = try await atrest(["login", "--tenant", "t1", "--user", "alice", "--secret-file", "\(root)/alice.secret",
+                                      "--endpoint", cluster.frontDoor.endpoint, "--curve-server-key=\(curve.frontDoorKey)",
+                                      "--curve-key-file", "\(curve.directory)/client.key"])
+        try #require(login.status == 0, "\(login)")
+        #expect(try await atrest(["account", "create", "del-cli"]).status == 0)
+        #expect(try await atrest(["container", "create", "box", "--account", "del-cli"]).status == 0)
+
+        let refused = try await atrest(["account", "delete", "del-cli"])
+        #expect(refused.status == 6 && refused.err.contains("holds data (1 container)") && refused.err.contains("--force"), "\(refused)")
+        let deleted = try await atrest(["account", "delete", "del-cli", "--force", "--json"])
+        let record = CLIUsers.record(deleted.out)
+        #expect(deleted.status == 0 && record["state"] as? String == "deleted", "\(deleted)")
+        #expect((record["purgeAfter"] as? String)?.hasSuffix("Z") == true, "\(deleted)")
+        let blocked = try await atrest(["container", "list", "--account", "del-cli"])
+        #expect(blocked.status == 6 && blocked.err.contains("is deleted; it is purged at ") && blocked.err.contains("atrest account recover del-cli"), "\(blocked)")
+        let listed = try await atrest(["account", "list"])
+        #expect(listed.out.contains("state") && listed.out.contains("deleted"), "\(listed)")
+        let recovered = try await atrest(["account", "recover", "del-cli", "--json"])
+        #expect(recovered.status == 0 && CLIUsers.record(recovered.out)["state"] as? String == "active", "\(recovered)")
+        let containers = try await atrest(["container", "list", "--account", "del-cli"])
+        #expect(containers.status == 0 && containers.out.contains("box"), "\(containers)")
+    }
+
     func get(_ c: RPCClient, _ m: [String: String]) async throws -> [UInt8] {
         try await c.call(BlobMethod.get.name, request: BlobGetRequest(container: "box", name: "b"), as: BlobGetResponse.self, metadata: m).payload.flatMap { $0 }
     }
