@@ -143,19 +143,23 @@ public final class AccountDeletion: Sendable {
             logger.warning("purge: the objects could not be erased (left undecryptable)", metadata: ["account": "\(accountID)", "error": "\(error)"])
         }
         let purged: AccountRecord?
+        // Whether this pass made the change (another front door may have purged it meanwhile: then it does the rest).
+        var made = false
         do {
             purged = try await registry.update(accountID) { current in
+                made = false
                 guard var current, current.info.state == AccountState.deleted, current.info.purgeAfterUnix <= now else { return current }
                 current.info.state = AccountState.purged
                 current.wrappedKey = []
                 current.keys = []
+                made = true
                 return current
             }
         } catch {
             logger.warning("purge: the registry write failed; the next pass retries", metadata: ["account": "\(accountID)", "error": "\(error)"])
             return
         }
-        guard let purged, purged.info.state == AccountState.purged else { return }
+        guard made, let purged else { return }
         logger.notice("account purged: its account key is destroyed", metadata: ["account": "\(accountID)"])
         await releaseVaultKeys(purged)
     }
