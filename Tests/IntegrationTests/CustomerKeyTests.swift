@@ -1,0 +1,179 @@
+import AtRestCrypto
+import AtRestTesting
+import AtRestWire
+import Foundation
+import Testing
+
+/// Customer-provided keys (issue 20) through the real processes: a CURVE
+/// cluster accepts them and keeps them nowhere (data directory, logs,
+/// traces); a cluster without CURVE refuses them; the CLI's
+/// `--encryption-key-file` on put, get and props.
+@Suite(.serialized) struct CustomerKeyTests {
+    static let secret = "this blob is encrypted with a customer-provided key; send the key"
+
+    @Test func customerKeysOverCurve() async throws {
+        var options = LocalCluster.blobClusterOptions
+        let root = LocalCluster.temporaryDirectory("atrest-cpk")
+        try FileManager.default.createDirectory(atPath: root + "/logs", withIntermediateDirectories: true)
+        options.root = root
+        options.rootTag = "cpk"
+        options.workers = 1
+        options.curve = true
+        options.stderrDirectory = root + "/logs"
+        for (service, name) in [(LocalClusterOptions.Service.frontDoor, "frontdoor"), (.worker, "worker")] {
+            options.extraArguments[service] = ["--trace-file", "\(root)/logs/\(name).trace", "--log-level", "debug"]
+        }
+        let cluster = try LocalCluster(options)
+        defer { cluster.stop() }
+        let (alice, _) = try await cluster.bootstrapUsers()
+        let c = cluster.client
+        _ = try await c.call("atrest.v1.Account/Create", request: AccountCreateRequest(accountID: "acct-k"), as: AccountInfo.self, metadata: alice)
+        let a = alice.merging(["account": "acct-k"]) { $1 }
+        _ = try await c.call(BlobMethod.createContainer.name, request: ContainerRequest(container: "vault"), as: EmptyMessage.self, metadata: a)
+
+        let keyBytes = try SecureRandom.bytes(32)
+        let key = CustomerProvidedKey(key: keyBytes, keySHA256: try SHA256.hash(keyBytes))
+        #expect(!"\(key)".contains(Hex.encode(keyBytes)) && !"\(BlobGetRequest(container: "c", name: "n", encryptionKey: key))".contains("\(keyBytes)"))
+        let data = (0..<200_000).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ 11) }
+        let put = try await c.call(BlobMethod.put.name, request: BlobPutRequest(container: "vault", name: "secret.bin", metadata: ["m": "v"],
+                                                                                 encryptionKey: key),
+                                   as: BlobProperties.self, payload: [data], metadata: a).message
+        #expect(put.length == 200_000)
+        // With the key: whole and ranged, byte-exact; properties and metadata.
+        let got = try await c.call(BlobMethod.get.name, request: BlobGetRequest(container: "vault", name: "secret.bin", encryptionKey: key),
+                                   as: BlobGetResponse.self, metadata: a)
+        #expect(got.payload.flatMap { $0 } == data)
+        let ranged = try await c.call(BlobMethod.get.name, request: BlobGetRequest(container: "vault", name: "secret.bin",
+                                                                                    range: 65_000..<140_001, encryptionKey: key),
+                                      as: BlobGetResponse.self, metadata: a)
+        #expect(ranged.payload.flatMap { $0 } == Array(data[65_000..<140_001]) && ranged.message.offset == 65_000)
+        let props = try await c.call(BlobMethod.getProperties.name, request: BlobRequest(container: "vault", name: "secret.bin", encryptionKey: key),
+                                     as: BlobProperties.self, metadata: a).message
+        #expect(props.metadata == ["m": "v"])
+
+        // Without the key, with another key: FAILED_PRECONDITION (not DATA_LOSS), the issue's messages.
+        await expectCode(.failedPrecondition, contains: Self.secret, reason: "customerKeyRequired") {
+            _ = try await c.call(BlobMethod.get.name, request: BlobGetRequest(container: "vault", name: "secret.bin"), as: BlobGetResponse.self, metadata: a)
+        }
+        await expectCode(.failedPrecondition, contains: Self.secret) {
+            _ = try await c.call(BlobMethod.getProperties.name, request: BlobRequest(container: "vault", name: "secret.bin"), as: BlobProperties.self, metadata: a)
+        }
+        let otherBytes = try SecureRandom.bytes(32)
+        let other = CustomerProvidedKey(key: otherBytes, keySHA256: try SHA256.hash(otherBytes))
+        await expectCode(.failedPrecondition, contains: "does not match this blob", reason: "customerKeyMismatch") {
+            _ = try await c.call(BlobMethod.get.name, request: BlobGetRequest(container: "vault", name: "secret.bin", encryptionKey: other),
+                                 as: BlobGetResponse.self, metadata: a)
+        }
+        // A key whose SHA-256 is wrong, a short key: INVALID_ARGUMENT, and the message does not show the key.
+        let badHash = CustomerProvidedKey(key: keyBytes, keySHA256: try SHA256.hash(otherBytes))
+        do {
+            _ = try await c.call(BlobMethod.get.name, request: BlobGetRequest(container: "vault", name: "secret.bin", encryptionKey: badHash),
+                                 as: BlobGetResponse.self, metadata: a)
+            Issue.record("a wrong SHA-256 was accepted")
+        } catch let status as RPCStatus {
+            #expect(status.code == .invalidArgument && status.message.contains("SHA-256") && !status.message.contains(Hex.encode(keyBytes)), "\(status)")
+        }
+        await expectCode(.invalidArgument, contains: "32-byte") {
+            let short = Array(keyBytes.prefix(16))
+            _ = try await c.call(BlobMethod.put.name, request: BlobPutRequest(container: "vault", name: "short",
+                                                                               encryptionKey: CustomerProvidedKey(key: short, keySHA256: try SHA256.hash(short))),
+                                 as: BlobProperties.self, payload: [[1, 2, 3]], metadata: a)
+        }
+        // A key for a blob written without one.
+        _ = try await c.call(BlobMethod.put.name, request: BlobPutRequest(container: "vault", name: "plain"), as: BlobProperties.self,
+                             payload: [[1, 2, 3]], metadata: a)
+        await expectCode(.invalidArgument, contains: "not written with one") {
+            _ = try await c.call(BlobMethod.get.name, request: BlobGetRequest(container: "vault", name: "plain", encryptionKey: key),
+                                 as: BlobGetResponse.self, metadata: a)
+        }
+        // Listing needs no key; a client cannot claim an encrypted transport for itself (the front door sets it).
+        let listed = try await c.call(BlobMethod.list.name, request: BlobListRequest(container: "vault"), as: BlobListResponse.self, metadata: a).message
+        #expect(listed.blobs.map(\.name) == ["plain", "secret.bin"] && listed.damagedCount == 0)
+
+        // The CLI: key file in hex, put then get and props with it; get without it fails with the message.
+        let work = LocalCluster.temporaryDirectory("atrest-cpk-cli")
+        defer { try? FileManager.default.removeItem(atPath: work) }
+        let curve = try #require(cluster.curve)
+        let env = ["ATREST_CONFIG": "\(work)/config.json"]
+        let connection = ["--endpoint", cluster.frontDoor.endpoint, "--curve-server-key=\(curve.frontDoorKey)", "--curve-key-file", "\(curve.directory)/client.key"]
+        func atrest(_ args: [String]) async throws -> (status: Int32, out: String, err: String) {
+            try await runTool("atrest", args + connection, environment: env)
+        }
+        try "alice-secret-123456".write(toFile: "\(work)/alice.secret", atomically: true, encoding: .utf8)
+        #expect(try await atrest(["login", "--tenant", "t1", "--user", "alice", "--secret-file", "\(work)/alice.secret"]).status == 0)
+        let cliKey = try SecureRandom.bytes(32)
+        try (Hex.encode(cliKey) + "\n").write(toFile: "\(work)/key.hex", atomically: true, encoding: .utf8)
+        let source = (0..<100_000).map { UInt8(truncatingIfNeeded: $0 &* 7 &+ 3) }
+        try Data(source).write(to: URL(fileURLWithPath: "\(work)/in.bin"))
+        let acct = ["--account", "acct-k"]
+        let cliPut = try await atrest(["blob", "put", "vault", "cli.bin", "\(work)/in.bin", "--encryption-key-file", "\(work)/key.hex"] + acct)
+        #expect(cliPut.status == 0, "\(cliPut)")
+        let cliGet = try await atrest(["blob", "get", "vault", "cli.bin", "\(work)/out.bin", "--encryption-key-file", "\(work)/key.hex"] + acct)
+        #expect(cliGet.status == 0, "\(cliGet)")
+        #expect(FileManager.default.contents(atPath: "\(work)/out.bin").map(Array.init) == source)
+        let cliNoKey = try await atrest(["blob", "get", "vault", "cli.bin", "\(work)/out2.bin"] + acct)
+        #expect(cliNoKey.status == 6 && cliNoKey.err.contains(Self.secret), "\(cliNoKey)")
+        try Data(cliKey).write(to: URL(fileURLWithPath: "\(work)/key.raw"))
+        let cliProps = try await atrest(["blob", "props", "vault", "cli.bin", "--json", "--encryption-key-file", "\(work)/key.raw"] + acct)
+        #expect(cliProps.status == 0 && cliProps.out.contains("cli.bin") && !cliProps.out.contains(Hex.encode(cliKey)), "\(cliProps)")
+        try "not a key".write(toFile: "\(work)/bad.key", atomically: true, encoding: .utf8)
+        #expect(try await atrest(["blob", "get", "vault", "cli.bin", "-", "--encryption-key-file", "\(work)/bad.key"] + acct).status == 2)
+
+        // Nothing of either key anywhere under the cluster's root: objects, registry, logs, traces.
+        var scanned = 0
+        for needle in [keyBytes, cliKey] {
+            for form in [needle, Array(Hex.encode(needle).utf8), Array(Data(needle).base64EncodedString().utf8)] {
+                let found = try Self.filesContaining(form, under: root)
+                #expect(found.isEmpty, "key bytes found in \(found)")
+            }
+        }
+        for path in try FileManager.default.subpathsOfDirectory(atPath: root + "/logs") { scanned += path.hasSuffix(".trace") ? 1 : 0 }
+        #expect(scanned == 2, "both trace files were written and scanned")
+        let traces = try String(contentsOfFile: root + "/logs/worker.trace", encoding: .utf8)
+        #expect(traces.contains(BlobMethod.get.name), "the worker traced the calls")
+    }
+
+    @Test func withoutCurveACustomerKeyIsRefused() async throws {
+        var options = LocalCluster.blobClusterOptions
+        options.rootTag = "cpk-plain"
+        options.workers = 1
+        let cluster = try LocalCluster(options)
+        defer { cluster.stop() }
+        let (alice, _) = try await cluster.bootstrapUsers()
+        let c = cluster.client
+        _ = try await c.call("atrest.v1.Account/Create", request: AccountCreateRequest(accountID: "acct-p"), as: AccountInfo.self, metadata: alice)
+        let a = alice.merging(["account": "acct-p"]) { $1 }
+        _ = try await c.call(BlobMethod.createContainer.name, request: ContainerRequest(container: "box"), as: EmptyMessage.self, metadata: a)
+        let keyBytes = try SecureRandom.bytes(32)
+        let key = CustomerProvidedKey(key: keyBytes, keySHA256: try SHA256.hash(keyBytes))
+        await expectCode(.failedPrecondition, contains: "customer-provided keys need a CURVE-encrypted connection") {
+            _ = try await c.call(BlobMethod.put.name, request: BlobPutRequest(container: "box", name: "x", encryptionKey: key),
+                                 as: BlobProperties.self, payload: [[1, 2, 3]], metadata: a)
+        }
+        // Claiming the transport in the call's metadata changes nothing: the front door overwrites it.
+        await expectCode(.failedPrecondition, contains: "CURVE") {
+            _ = try await c.call(BlobMethod.put.name, request: BlobPutRequest(container: "box", name: "x", encryptionKey: key),
+                                 as: BlobProperties.self, payload: [[1, 2, 3]],
+                                 metadata: a.merging([CustomerProvidedKey.transportMetadataKey: CustomerProvidedKey.encryptedTransport]) { $1 })
+        }
+        // Nothing was written; the same put without a key works.
+        let listed = try await c.call(BlobMethod.list.name, request: BlobListRequest(container: "box"), as: BlobListResponse.self, metadata: a).message
+        #expect(listed.blobs.isEmpty)
+        _ = try await c.call(BlobMethod.put.name, request: BlobPutRequest(container: "box", name: "x"), as: BlobProperties.self,
+                             payload: [[1, 2, 3]], metadata: a)
+    }
+
+    /// Regular files under `root` whose bytes contain `needle`.
+    static func filesContaining(_ needle: [UInt8], under root: String) throws -> [String] {
+        var found: [String] = []
+        let needleData = Data(needle)
+        for path in try FileManager.default.subpathsOfDirectory(atPath: root) {
+            let full = root + "/" + path
+            var isDirectory: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: full, isDirectory: &isDirectory), !isDirectory.boolValue,
+                  let contents = FileManager.default.contents(atPath: full) else { continue }
+            if contents.range(of: needleData) != nil { found.append(path) }
+        }
+        return found
+    }
+}
