@@ -1,5 +1,6 @@
 import Testing
 import AtRestCrypto
+import Foundation
 import Glibc
 @testable import AtRestStorage
 
@@ -16,14 +17,6 @@ import Glibc
         customer = SecretBytes(customerBytes)
     }
 
-    private func withStore(_ body: (ObjectStore, TempDirectory) async throws -> Void) async throws {
-        let dir = TempDirectory()
-        defer { dir.remove() }
-        let store = try ObjectStore(directory: dir.path)
-        try await store.createContainer(account: "acct", name: "photos", accountKey: key)
-        try await body(store, dir)
-    }
-
     private func expectStorageError(_ code: StorageError.Code, _ text: String, _ body: () async throws -> Void) async {
         do {
             try await body()
@@ -36,56 +29,58 @@ import Glibc
     }
 
     @Test func contentOpensOnlyWithTheSameKey() async throws {
-        try await withStore { store, dir in
+        try await Fixtures.withStore(key) { store, containerPath in
             let withKey = try key.withCustomerKey(customer)
             let data = Fixtures.data(200_000)
-            try await store.put(account: "acct", container: "photos", name: "secret.bin", data: data, userMetadata: ["m": "v"],
+            try await store.put(account: "acct", container: "c", name: "secret.bin", data: data, userMetadata: ["m": "v"],
                                 accountKey: withKey)
-            let got = try await store.get(account: "acct", container: "photos", name: "secret.bin", accountKey: withKey)
+            let got = try await store.get(account: "acct", container: "c", name: "secret.bin", accountKey: withKey)
             #expect(got.data == data && got.metadata.userMetadata == ["m": "v"])
-            let ranged = try await store.get(account: "acct", container: "photos", name: "secret.bin", range: 65_000..<140_001,
+            let ranged = try await store.get(account: "acct", container: "c", name: "secret.bin", range: 65_000..<140_001,
                                              accountKey: withKey)
             #expect(ranged.data == Array(data[65_000..<140_001]))
 
             // Without the key: data, properties and metadata changes are refused with the message.
             let missing = "this blob is encrypted with a customer-provided key; send the key"
             await expectStorageError(.customerKeyRequired, missing) {
-                _ = try await store.get(account: "acct", container: "photos", name: "secret.bin", accountKey: key)
+                _ = try await store.get(account: "acct", container: "c", name: "secret.bin", accountKey: key)
             }
             await expectStorageError(.customerKeyRequired, missing) {
-                _ = try await store.metadata(account: "acct", container: "photos", name: "secret.bin", accountKey: key)
+                _ = try await store.metadata(account: "acct", container: "c", name: "secret.bin", accountKey: key)
             }
             await expectStorageError(.customerKeyRequired, missing) {
-                _ = try await store.setMetadata(account: "acct", container: "photos", name: "secret.bin", userMetadata: [:], accountKey: key)
+                _ = try await store.setMetadata(account: "acct", container: "c", name: "secret.bin", userMetadata: [:], accountKey: key)
             }
             // Another key: refused as a mismatch, not as tampering.
             let other = try key.withCustomerKey(SecretBytes(randomCount: 32))
             await expectStorageError(.customerKeyMismatch, "does not match this blob") {
-                _ = try await store.get(account: "acct", container: "photos", name: "secret.bin", accountKey: other)
+                _ = try await store.get(account: "acct", container: "c", name: "secret.bin", accountKey: other)
             }
             // A key sent for a blob written without one.
-            try await store.put(account: "acct", container: "photos", name: "plain.bin", data: [1, 2, 3], accountKey: key)
+            try await store.put(account: "acct", container: "c", name: "plain.bin", data: [1, 2, 3], accountKey: key)
             await expectStorageError(.invalidArgument, "not written with one") {
-                _ = try await store.get(account: "acct", container: "photos", name: "plain.bin", accountKey: withKey)
+                _ = try await store.get(account: "acct", container: "c", name: "plain.bin", accountKey: withKey)
             }
             // Listing needs no key and shows both.
-            let listing = try await store.list(account: "acct", container: "photos", accountKey: key)
+            let listing = try await store.list(account: "acct", container: "c", accountKey: key)
             #expect(listing.objects.map(\.name) == ["plain.bin", "secret.bin"] && listing.damaged.isEmpty)
             #expect(listing.objects.last?.length == 200_000)
 
             // Metadata can be changed with the key; the content stays readable under it.
-            try await store.setMetadata(account: "acct", container: "photos", name: "secret.bin", userMetadata: ["n": "w"], accountKey: withKey)
-            let after = try await store.get(account: "acct", container: "photos", name: "secret.bin", accountKey: withKey)
+            try await store.setMetadata(account: "acct", container: "c", name: "secret.bin", userMetadata: ["n": "w"], accountKey: withKey)
+            let after = try await store.get(account: "acct", container: "c", name: "secret.bin", accountKey: withKey)
             #expect(after.data == data && after.metadata.userMetadata == ["n": "w"])
 
             // The stored file: flag bit 1, the keyed hash after the nonce prefix, never the key.
-            let path = try Fixtures.objectPath(store, "acct", "photos", "secret.bin", key)
+            let path = try Fixtures.objectPath(store, "acct", "c", "secret.bin", key)
             let bytes = try readFile(path)
             #expect(bytes[7] & 0x02 == 0x02)
             let header = try ObjectHeader.decode(Array(bytes[0..<Int(UInt16(bytes[8]) << 8 | UInt16(bytes[9]))]))
             #expect(header.customerKeyCheck == (try CustomerKeyCheck.value(of: customer, accountKey: key)))
-            for file in dir.allFiles() {
-                let contents = try readFile(file)
+            let files = try FileManager.default.subpathsOfDirectory(atPath: containerPath)
+            #expect(files.count >= 3, "\(files)")  // the marker and both objects
+            for file in files {
+                let contents = try readFile(containerPath + "/" + file)
                 #expect(!contains(contents, customerBytes), "the customer key's bytes are in \(file)")
             }
         }

@@ -25,14 +25,9 @@ import Testing
         }
         let cluster = try LocalCluster(options)
         defer { cluster.stop() }
-        let (alice, _) = try await cluster.bootstrapUsers()
         let c = cluster.client
-        _ = try await c.call("atrest.v1.Account/Create", request: AccountCreateRequest(accountID: "acct-k"), as: AccountInfo.self, metadata: alice)
-        let a = alice.merging(["account": "acct-k"]) { $1 }
-        _ = try await c.call(BlobMethod.createContainer.name, request: ContainerRequest(container: "vault"), as: EmptyMessage.self, metadata: a)
-
-        let keyBytes = try SecureRandom.bytes(32)
-        let key = CustomerProvidedKey(key: keyBytes, keySHA256: try SHA256.hash(keyBytes))
+        let a = try await Self.aliceAccount(cluster, "acct-k", container: "vault")
+        let (keyBytes, key) = try Self.randomKey()
         #expect(!"\(key)".contains(Hex.encode(keyBytes)) && !"\(BlobGetRequest(container: "c", name: "n", encryptionKey: key))".contains("\(keyBytes)"))
         let data = (0..<200_000).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ 11) }
         let put = try await c.call(BlobMethod.put.name, request: BlobPutRequest(container: "vault", name: "secret.bin", metadata: ["m": "v"],
@@ -58,8 +53,7 @@ import Testing
         await expectCode(.failedPrecondition, contains: Self.secret) {
             _ = try await c.call(BlobMethod.getProperties.name, request: BlobRequest(container: "vault", name: "secret.bin"), as: BlobProperties.self, metadata: a)
         }
-        let otherBytes = try SecureRandom.bytes(32)
-        let other = CustomerProvidedKey(key: otherBytes, keySHA256: try SHA256.hash(otherBytes))
+        let (otherBytes, other) = try Self.randomKey()
         await expectCode(.failedPrecondition, contains: "does not match this blob", reason: "customerKeyMismatch") {
             _ = try await c.call(BlobMethod.get.name, request: BlobGetRequest(container: "vault", name: "secret.bin", encryptionKey: other),
                                  as: BlobGetResponse.self, metadata: a)
@@ -120,6 +114,7 @@ import Testing
         #expect(try await atrest(["blob", "get", "vault", "cli.bin", "-", "--encryption-key-file", "\(work)/bad.key"] + acct).status == 2)
 
         // Nothing of either key anywhere under the cluster's root: objects, registry, logs, traces.
+        #expect(!(try Self.filesContaining(Array(BlobMethod.get.name.utf8), under: root)).isEmpty, "the scan finds what is there")
         var scanned = 0
         for needle in [keyBytes, cliKey] {
             for form in [needle, Array(Hex.encode(needle).utf8), Array(Data(needle).base64EncodedString().utf8)] {
@@ -139,13 +134,9 @@ import Testing
         options.workers = 1
         let cluster = try LocalCluster(options)
         defer { cluster.stop() }
-        let (alice, _) = try await cluster.bootstrapUsers()
         let c = cluster.client
-        _ = try await c.call("atrest.v1.Account/Create", request: AccountCreateRequest(accountID: "acct-p"), as: AccountInfo.self, metadata: alice)
-        let a = alice.merging(["account": "acct-p"]) { $1 }
-        _ = try await c.call(BlobMethod.createContainer.name, request: ContainerRequest(container: "box"), as: EmptyMessage.self, metadata: a)
-        let keyBytes = try SecureRandom.bytes(32)
-        let key = CustomerProvidedKey(key: keyBytes, keySHA256: try SHA256.hash(keyBytes))
+        let a = try await Self.aliceAccount(cluster, "acct-p", container: "box")
+        let (_, key) = try Self.randomKey()
         await expectCode(.failedPrecondition, contains: "customer-provided keys need a CURVE-encrypted connection") {
             _ = try await c.call(BlobMethod.put.name, request: BlobPutRequest(container: "box", name: "x", encryptionKey: key),
                                  as: BlobProperties.self, payload: [[1, 2, 3]], metadata: a)
@@ -161,6 +152,22 @@ import Testing
         #expect(listed.blobs.isEmpty)
         _ = try await c.call(BlobMethod.put.name, request: BlobPutRequest(container: "box", name: "x"), as: BlobProperties.self,
                              payload: [[1, 2, 3]], metadata: a)
+    }
+
+    /// Users alice and bob; alice's new account with one container; the metadata of alice's calls to it.
+    static func aliceAccount(_ cluster: LocalCluster, _ account: String, container: String) async throws -> [String: String] {
+        let (alice, _) = try await cluster.bootstrapUsers()
+        _ = try await cluster.client.call("atrest.v1.Account/Create", request: AccountCreateRequest(accountID: account), as: AccountInfo.self,
+                                          metadata: alice)
+        let metadata = alice.merging(["account": account]) { $1 }
+        _ = try await cluster.client.call(BlobMethod.createContainer.name, request: ContainerRequest(container: container),
+                                          as: EmptyMessage.self, metadata: metadata)
+        return metadata
+    }
+
+    static func randomKey() throws -> (bytes: [UInt8], key: CustomerProvidedKey) {
+        let bytes = try SecureRandom.bytes(32)
+        return (bytes, CustomerProvidedKey(key: bytes, keySHA256: try SHA256.hash(bytes)))
     }
 
     /// Regular files under `root` whose bytes contain `needle`.
