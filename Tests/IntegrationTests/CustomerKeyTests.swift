@@ -113,6 +113,34 @@ import Testing
         try "not a key".write(toFile: "\(work)/bad.key", atomically: true, encoding: .utf8)
         #expect(try await atrest(["blob", "get", "vault", "cli.bin", "-", "--encryption-key-file", "\(work)/bad.key"] + acct).status == 2)
 
+        // The Python client: encryption_key on put_blob and get_blob; a read without it gets the message.
+        try await ClientTools.requirePython(in: work)
+        let script = """
+            import sys
+            sys.path.insert(0, sys.argv[1])
+            import atrest_client
+            atrest_client.generate(sys.argv[2], sys.argv[3])
+            fields = dict(l.split("=", 1) for l in open(sys.argv[6]).read().split() if "=" in l)
+            curve = atrest_client.CurveKeys(sys.argv[5], fields["public"], fields["secret"])
+            key = bytes.fromhex(sys.argv[7])
+            with atrest_client.AtRestClient(sys.argv[4], curve=curve, timeout=20) as c:
+                c.login("t1", "alice", "alice-secret-123456")
+                data = bytes(range(256)) * 300
+                c.put_blob("acct-k", "vault", "py.bin", data, encryption_key=key)
+                assert c.get_blob("acct-k", "vault", "py.bin", encryption_key=key) == data
+                try:
+                    c.get_blob("acct-k", "vault", "py.bin")
+                    print("error: read without the key")
+                except atrest_client.RpcError as e:
+                    print("ok", e.code.name, e.message)
+            """
+        try script.write(toFile: "\(work)/cpk.py", atomically: true, encoding: .utf8)
+        let py = try await ClientTools.run(ClientTools.python, [
+            "\(work)/cpk.py", "\(ClientTools.repoRoot)/clients/python", "\(ClientTools.repoRoot)/proto", "\(work)/py",
+            cluster.frontDoor.endpoint, curve.frontDoorKey, "\(curve.directory)/client.key", Hex.encode(keyBytes),
+        ], in: work)
+        #expect(py.status == 0 && py.transcript.contains("ok FAILED_PRECONDITION \(Self.secret)"), "\(py.transcript)")
+
         // Nothing of either key anywhere under the cluster's root: objects, registry, logs, traces.
         #expect(!(try Self.filesContaining(Array(BlobMethod.get.name.utf8), under: root)).isEmpty, "the scan finds what is there")
         var scanned = 0
