@@ -8,6 +8,7 @@ extension BlobClient {
     public func upload(_ container: String, _ name: String, data: [UInt8], contentType: String = "",
                        metadata: [String: String] = [:], progress: BlobProgress? = nil) async throws -> BlobProperties {
         let total = UInt64(data.count)
+        try checkCustomerKeySize(total)
         if data.count <= options.singlePutThreshold {
             let reply = try await put(container, name, data: data, contentType: contentType, metadata: metadata)
             progress?(total, total)
@@ -25,6 +26,7 @@ extension BlobClient {
         let file = try BlobFile.openForReading(path)
         defer { file.close() }
         let total = try file.size
+        try checkCustomerKeySize(total)
         if total <= UInt64(options.singlePutThreshold) {
             let data = try await file.read(at: 0, count: Int(total))
             let reply = try await put(container, name, data: data, contentType: contentType, metadata: metadata)
@@ -34,6 +36,12 @@ extension BlobClient {
         return try await uploadBlocks(container, name, total: total, contentType: contentType, metadata: metadata, progress: progress) {
             offset, count in PayloadPart(try await file.read(at: offset, count: count))
         }
+    }
+
+    /// Staged blocks take no customer-provided key: with one, a blob must fit one `Put`.
+    func checkCustomerKeySize(_ total: UInt64) throws {
+        guard encryptionKey != nil, total > UInt64(options.singlePutThreshold) else { return }
+        throw RPCStatus(.invalidArgument, "a blob written with a customer-provided key must fit one Put (at most \(options.singlePutThreshold) bytes); this one has \(total)")
     }
 
     /// Stages blocks with at most `parallelism` in flight (each one may go to

@@ -11,11 +11,16 @@ public struct BlobClient: Sendable {
     public let base: ServiceClient
     public let account: String
     public var options: BlobTransferOptions
+    /// A customer-provided key sent with every put, get, properties and
+    /// metadata call (`CustomerProvidedKey.make`); nil: none.
+    public var encryptionKey: CustomerProvidedKey?
 
-    public init(_ base: ServiceClient, account: String, options: BlobTransferOptions = .init()) {
+    public init(_ base: ServiceClient, account: String, options: BlobTransferOptions = .init(),
+                encryptionKey: CustomerProvidedKey? = nil) {
         self.base = base
         self.account = account
         self.options = options
+        self.encryptionKey = encryptionKey
     }
 
     // MARK: containers
@@ -46,7 +51,8 @@ public struct BlobClient: Sendable {
             hash = try SHA256Digest.of(data)
             if options.checksum == .wholeContent { metadata[BlobTransferOptions.contentHashKey] = Hex.encode(hash) }
         }
-        let request = BlobPutRequest(container: container, name: name, contentType: contentType, metadata: metadata, contentHash: hash)
+        let request = BlobPutRequest(container: container, name: name, contentType: contentType, metadata: metadata, contentHash: hash,
+                                     encryptionKey: encryptionKey)
         let reply = try await call(BlobMethod.put, request, parts: data.isEmpty ? [] : [PayloadPart(data)],
                                    idempotencyKey: try Self.randomKey()).message
         guard reply.contentHash == hash, reply.length == UInt64(data.count) else {
@@ -65,13 +71,13 @@ public struct BlobClient: Sendable {
     func getParts(_ container: String, _ name: String, range: Range<UInt64>?) async throws
         -> (properties: BlobProperties, offset: UInt64, parts: [PayloadPart])
     {
-        let reply = try await call(BlobMethod.get, BlobGetRequest(container: container, name: name, range: range),
+        let reply = try await call(BlobMethod.get, BlobGetRequest(container: container, name: name, range: range, encryptionKey: encryptionKey),
                                    idempotent: true)
         return (reply.message.properties, reply.message.offset, reply.parts)
     }
 
     public func properties(_ container: String, _ name: String) async throws -> BlobProperties {
-        try await call(BlobMethod.getProperties, BlobRequest(container: container, name: name),
+        try await call(BlobMethod.getProperties, BlobRequest(container: container, name: name, encryptionKey: encryptionKey),
                        idempotent: true).message
     }
 
@@ -85,7 +91,8 @@ public struct BlobClient: Sendable {
             metadata[BlobTransferOptions.contentHashKey] = hash
         }
         return try await call(BlobMethod.setMetadata,
-                              BlobSetMetadataRequest(container: container, name: name, metadata: metadata, contentType: contentType)).message
+                              BlobSetMetadataRequest(container: container, name: name, metadata: metadata, contentType: contentType,
+                                                     encryptionKey: encryptionKey)).message
     }
 
     /// One page of a listing.
@@ -131,4 +138,25 @@ public struct BlobClient: Sendable {
     }
 
     static func randomKey() throws -> String { Hex.encode(try SHA256Digest.random(16)) }
+}
+
+extension CustomerProvidedKey {
+    /// A customer-provided key from its 32 bytes, with the SHA-256 the service checks.
+    public static func make(key: [UInt8]) throws -> CustomerProvidedKey {
+        guard key.count == 32 else { throw RPCStatus(.invalidArgument, "a customer-provided key must be 32 bytes (AES-256), got \(key.count)") }
+        return CustomerProvidedKey(key: key, keySHA256: try SHA256Digest.of(key))
+    }
+}
+
+extension CustomerProvidedKey {
+    /// A key file's contents: 32 raw bytes, or 64 hex digits (trailing
+    /// newlines ignored); nil when it is neither.
+    public static func make(fileContents bytes: [UInt8]) throws -> CustomerProvidedKey? {
+        if bytes.count == 32 { return try make(key: bytes) }
+        var text = bytes[...]
+        while let last = text.last, last == 0x0a || last == 0x0d { text.removeLast() }
+        guard text.count == 64, var key = Hex.decode(String(decoding: text, as: UTF8.self)) else { return nil }
+        defer { key.withUnsafeMutableBufferPointer { $0.update(repeating: 0) } }
+        return try make(key: key)
+    }
 }

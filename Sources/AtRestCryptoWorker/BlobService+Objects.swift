@@ -11,7 +11,7 @@ extension BlobService {
             try BlobLimits.checkContentType(request.contentType)
             try BlobLimits.checkContentHash(request.contentHash)
             let parts = rpc.parts  // the received frames, sealed from where they are (no copy)
-            let metadata = try await withKey(rpc) { store, account, key in
+            let metadata = try await withKey(rpc, customerKey: request.encryptionKey) { store, account, key in
                 try await Self.put(parts, store: store, account: account, container: request.container, name: request.name,
                                    userMetadata: request.metadata,
                                    contentType: request.contentType.isEmpty ? "application/octet-stream" : request.contentType,
@@ -23,7 +23,7 @@ extension BlobService {
             try BlobLimits.checkContainer(request.container)
             try BlobLimits.checkBlobName(request.name)
             let maxPayload = UInt64(limits.maxPayloadBytes)
-            return try await withKey(rpc) { store, account, key in
+            return try await withKey(rpc, customerKey: request.encryptionKey) { store, account, key in
                 var data: [UInt8] = []
                 var offset: UInt64 = 0
                 // One open of the object: the range is clipped to the blob that
@@ -52,7 +52,7 @@ extension BlobService {
         router.register(BlobMethod.getProperties) { (request: BlobRequest, rpc) async throws -> BlobProperties in
             try BlobLimits.checkContainer(request.container)
             try BlobLimits.checkBlobName(request.name)
-            return Self.properties(request.container, try await withKey(rpc) { store, account, key in
+            return Self.properties(request.container, try await withKey(rpc, customerKey: request.encryptionKey) { store, account, key in
                 try await store.metadata(account: account, container: request.container, name: request.name, accountKey: key)
             })
         }
@@ -61,7 +61,7 @@ extension BlobService {
             try BlobLimits.checkBlobName(request.name)
             try BlobLimits.checkMetadata(request.metadata)
             if let type = request.contentType { try BlobLimits.checkContentType(type) }
-            return Self.properties(request.container, try await withKey(rpc) { store, account, key in
+            return Self.properties(request.container, try await withKey(rpc, customerKey: request.encryptionKey) { store, account, key in
                 try await store.setMetadata(account: account, container: request.container, name: request.name,
                                       userMetadata: request.metadata, contentType: request.contentType, accountKey: key)
             })

@@ -47,11 +47,16 @@ public struct BlobService: Sendable {
 
     /// Runs `body` with the store of the account's pool and the account's
     /// key, mapping storage errors (the store leaves blocking I/O to its
-    /// backend: `BlockingIO` for files, completions for librados).
-    func withKey<T>(_ rpc: RPCContext, _ body: (ObjectStore, String, AccountKey) async throws -> T) async throws -> T {
+    /// backend: `BlockingIO` for files, completions for librados). A
+    /// request's customer-provided key is checked first and travels with the
+    /// account key (`CustomerKeys`).
+    func withKey<T>(_ rpc: RPCContext, customerKey sent: CustomerProvidedKey? = nil,
+                    _ body: (ObjectStore, String, AccountKey) async throws -> T) async throws -> T {
         let context = try Self.accountContext(rpc.header)
+        let customerKey = try CustomerKeys.verified(sent, rpc.header)
         let store = try stores.store(for: context.pool)
-        let key = try await withSpan("key lookup") { _ in try await keys.key(for: context) }
+        let accountKey = try await withSpan("key lookup") { _ in try await keys.key(for: context) }
+        let key = try customerKey.map { try accountKey.withCustomerKey($0) } ?? accountKey
         let account = context.accountID
         do {
             return try await body(store, account, key)

@@ -13,6 +13,8 @@ extension StorageError {
         // The reason tells a file system client which errno it is (ENOTEMPTY, EISDIR, ENOTDIR).
         case .notEmpty, .isDirectory, .notDirectory: RPCStatus(.failedPrecondition, message, details: ["reason": code.rawValue])
         case .resourceExhausted: RPCStatus(.resourceExhausted, message)
+        // Not tampering: the caller must send (the right) customer-provided key.
+        case .customerKeyRequired, .customerKeyMismatch: RPCStatus(.failedPrecondition, message, details: ["reason": code.rawValue])
         case .contentHashMismatch: RPCStatus(.invalidArgument, message)
         case .integrityFailure, .unsupportedFormat:
             RPCStatus(.dataLoss, "integrity check failed: \(message)", details: ["reason": "integrity"])

@@ -52,6 +52,9 @@ public final class FrontDoor: Sendable {
         let authorizer = CallAuthorizer(verifier: verifier, registry: registry)
         // Nil with tracing off: admission and the broker pay nothing for it.
         let tracing = CallTracing.whenTracing()
+        // Customer-provided keys travel in requests: workers accept one only
+        // when the key crossed CURVE-encrypted links only (never the client's word).
+        let transport = configuration.clientCurve != nil && configuration.workerCurve != nil ? CustomerProvidedKey.encryptedTransport : nil
         let status = ServiceStatus(service: "atrest-frontdoor")
         self.status = status
         // The front door's own client of its public endpoint (AccountDataCalls), with a key pair of its own under CURVE.
@@ -80,6 +83,7 @@ public final class FrontDoor: Sendable {
                 admit: { header in
                     // Workers see a per-dispatch call id; logs there carry the client's.
                     header.metadata[StatusService.callIDKey] = Hex.encode(header.callID)
+                    header.metadata[CustomerProvidedKey.transportMetadataKey] = transport
                     guard let tracing else { return authorizer.admit(&header) }
                     return tracing.admit(&header) { authorizer.admit(&$0) }
                 }, clientCurve: clientCurve,

@@ -14,6 +14,10 @@ public struct AccountKey: Sendable {
     public let checkValue: [UInt8]
     /// HKDF(AEK, info "atrest/v1/names"): keys the HMAC that hides names on disk.
     let nameKey: SecretBytes
+    /// A request's customer-provided key (`withCustomerKey`): what the
+    /// content of the object it writes or reads is sealed under, with the
+    /// object key (docs/FORMAT.md "Customer-provided keys"). Nil: none.
+    public internal(set) var customerKey: SecretBytes? = nil
 
     static let checkValueSize = 16
 

@@ -24,6 +24,7 @@ public enum ObjectFormat {
         var ref = ByteWriter()
         try accountKey.reference.encode(into: &ref)
         let fixed = ObjectHeader.preambleSize + ref.bytes.count + AccountKey.checkValueSize + ObjectHeader.saltSize + 4 + ObjectHeader.noncePrefixSize
+            + (accountKey.customerKey == nil ? 0 : CustomerKeyCheck.size)
         let metadataBlock = 12 + 4 + (try metadata.encode()).count + SegmentCipher.tagSize
         return fixed + metadataBlock + Int(SegmentLayout.sealedSize(length: UInt64(dataLength), segmentSize: ObjectHeader.defaultSegmentSize))
     }
@@ -31,6 +32,7 @@ public enum ObjectFormat {
     /// Opens a sealed object; any change to its bytes is `.integrityFailure`.
     public static func open(_ sealed: [UInt8], accountKey: AccountKey, context: [UInt8]) throws -> (metadata: ObjectMetadata, data: [UInt8]) {
         let reader = try ObjectReader(source: BufferSource(sealed), accountKey: accountKey, context: context)
+        try reader.requireCustomerKey()
         return (reader.metadata, try reader.readAll())
     }
 }

@@ -17,6 +17,9 @@ struct ObjectHeader: Sendable, Equatable {
         let rawValue: UInt16
         /// The data stream is a block manifest (a committed block list), not content.
         static let manifest = Flags(rawValue: 1)
+        /// The content is sealed under a key derived from a customer-provided
+        /// key; `customerKeyCheck` follows the nonce prefix (CustomerKeyCheck).
+        static let customerKey = Flags(rawValue: 2)
     }
 
     var flags: Flags
@@ -25,12 +28,18 @@ struct ObjectHeader: Sendable, Equatable {
     var salt: [UInt8]
     var segmentSize: Int
     var noncePrefix: [UInt8]
+    /// With `.customerKey`: HMAC-SHA256 of the customer-provided key under a
+    /// key derived from the account key (32 bytes); nil otherwise.
+    var customerKeyCheck: [UInt8]? = nil
 
     static func fresh(for key: AccountKey, flags: Flags, segmentSize: Int = defaultSegmentSize) throws -> ObjectHeader {
         // One DRBG call for both (each call has a fixed cost of about a microsecond).
         let random = try SecureRandom.bytes(saltSize + noncePrefixSize)
-        return ObjectHeader(flags: flags, keyReference: key.reference, keyCheckValue: key.checkValue,
-                            salt: Array(random[..<saltSize]), segmentSize: segmentSize, noncePrefix: Array(random[saltSize...]))
+        // A request's customer-provided key seals the content of what it writes (never a block list's).
+        let check = flags.contains(.manifest) ? nil : try key.customerKey.map { try CustomerKeyCheck.value(of: $0, accountKey: key) }
+        return ObjectHeader(flags: check == nil ? flags : flags.union(.customerKey), keyReference: key.reference,
+                            keyCheckValue: key.checkValue, salt: Array(random[..<saltSize]), segmentSize: segmentSize,
+                            noncePrefix: Array(random[saltSize...]), customerKeyCheck: check)
     }
 
     func encode() throws -> [UInt8] {
@@ -40,6 +49,7 @@ struct ObjectHeader: Sendable, Equatable {
         body.raw(salt)
         body.u32(UInt32(segmentSize))
         body.raw(noncePrefix)
+        if flags.contains(.customerKey) { body.raw(customerKeyCheck ?? []) }
         var w = ByteWriter()
         w.raw(Self.magic)
         w.u16(Self.version)
@@ -71,7 +81,8 @@ struct ObjectHeader: Sendable, Equatable {
         let reference = try KeyReference.decode(from: &r)
         let header = ObjectHeader(flags: flags, keyReference: reference, keyCheckValue: Array(try r.take(AccountKey.checkValueSize)),
                                   salt: Array(try r.take(saltSize)), segmentSize: Int(try r.u32()),
-                                  noncePrefix: Array(try r.take(noncePrefixSize)))
+                                  noncePrefix: Array(try r.take(noncePrefixSize)),
+                                  customerKeyCheck: flags.contains(.customerKey) ? Array(try r.take(CustomerKeyCheck.size)) : nil)
         guard r.remaining == 0 else { throw StorageError.integrity("trailing bytes in header") }
         guard header.segmentSize > 0, header.segmentSize <= maxSegmentSize else { throw StorageError.integrity("bad segment size") }
         return header

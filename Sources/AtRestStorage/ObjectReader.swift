@@ -7,6 +7,10 @@ public final class ObjectReader {
     let headerBytes: [UInt8]
     let cipher: SegmentCipher
     let source: any ObjectSource
+    /// How the key's customer-provided key (if any) relates to this object's;
+    /// the store refuses data and metadata unless it is `.none` or `.matches`
+    /// (`requireCustomerKey`); a listing does not ask.
+    let customerKeyMatch: CustomerKeyCheck.Match
     let dataOffset: UInt64
     private let segmentCount: UInt64
 
@@ -26,7 +30,9 @@ public final class ObjectReader {
         guard ConstantTimeCheck.equal(header.keyCheckValue, accountKey.checkValue) else {
             throw StorageError(.wrongKey, "the account key given for \(header.keyReference) does not match the key the object was written with (key check value differs)")
         }
-        cipher = try SegmentCipher(header: header, accountKey: accountKey, context: context)
+        customerKeyMatch = try CustomerKeyCheck.match(header, accountKey)
+        cipher = try SegmentCipher(header: header, accountKey: accountKey, context: context,
+                                   customerKey: customerKeyMatch == .matches ? accountKey.customerKey : nil)
         var r = ByteReader(try source.read(at: UInt64(fixedLength), count: 16))
         let metaNonce = Array(try r.take(12))
         let metaLength = Int(try r.u32())
@@ -43,6 +49,10 @@ public final class ObjectReader {
         dataLength = length
         segmentCount = SegmentLayout.segmentCount(length: length, segmentSize: header.segmentSize)
     }
+
+    /// Throws unless the request's customer-provided key fits this object:
+    /// none for none, the same key for one written with a key.
+    func requireCustomerKey() throws { try CustomerKeyCheck.require(customerKeyMatch) }
 
     /// The stored bytes that hold the segments `range` of plaintext touches
     /// (`range` not empty, within `length`).

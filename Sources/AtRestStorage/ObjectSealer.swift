@@ -24,7 +24,7 @@ public final class ObjectSealer {
     init(accountKey: AccountKey, context: [UInt8], metadata: ObjectMetadata, flags: ObjectHeader.Flags,
          segmentSize: Int = ObjectHeader.defaultSegmentSize) throws {
         let header = try ObjectHeader.fresh(for: accountKey, flags: flags, segmentSize: segmentSize)
-        cipher = try SegmentCipher(header: header, accountKey: accountKey, context: context)
+        cipher = try SegmentCipher(header: header, accountKey: accountKey, context: context, customerKey: accountKey.customerKey)
         self.metadata = metadata
         provisionalHeader = try cipher.fixedHeader + cipher.sealMetadata(metadata)
         pending = .allocate(byteCount: segmentSize, alignment: 64)

@@ -207,6 +207,7 @@ public final class ObjectStore: Sendable {
             attempt += 1
             do {
                 let (object, reader) = try await open(try objectName(id, hash), name: name, identity: identity, accountKey: accountKey)
+                try reader.requireCustomerKey()
                 let length = reader.metadata.length
                 var range = range ?? 0..<length
                 if clipToLength { range = min(range.lowerBound, length)..<min(range.upperBound, length) }
@@ -244,7 +245,9 @@ public final class ObjectStore: Sendable {
     public func metadata(account: String, container: String, name: String, accountKey: AccountKey) async throws -> ObjectMetadata {
         let id = try await existingContainer(account, container, accountKey)
         let name = try objectName(id, try objectHash(container, name, accountKey))
-        return try await open(name, name: nil, identity: ObjectIdentity(account: account, container: container), accountKey: accountKey).reader.metadata
+        let reader = try await open(name, name: nil, identity: ObjectIdentity(account: account, container: container), accountKey: accountKey).reader
+        try reader.requireCustomerKey()
+        return reader.metadata
     }
 
     /// Replaces user metadata and/or content type: a new header (re-sealed
@@ -263,6 +266,7 @@ public final class ObjectStore: Sendable {
             do {
                 let (object, reader) = try await open(target, name: name, identity: ObjectIdentity(account: account, container: container),
                                                       accountKey: accountKey)
+                try reader.requireCustomerKey()
                 var metadata = reader.metadata
                 if let userMetadata { metadata.userMetadata = userMetadata }
                 if let contentType { metadata.contentType = contentType }

@@ -11,15 +11,28 @@ final class SegmentCipher {
 
     let header: ObjectHeader
     let fixedHeader: [UInt8]
+    /// The metadata block's cipher (object key).
     private let gcm: AESGCMContext
+    /// The segments' cipher: the object key's, or with `.customerKey` the
+    /// content key's; nil when that key was not given (only the metadata opens).
+    private let segmentGCM: AESGCMContext?
     private let headerHash: [UInt8]
     private var nonce: [UInt8]
 
-    init(header: ObjectHeader, accountKey: AccountKey, context: [UInt8]) throws {
+    /// `customerKey`: for a header with `.customerKey`, the verified key
+    /// its content was sealed with (nil: segments cannot be opened).
+    init(header: ObjectHeader, accountKey: AccountKey, context: [UInt8], customerKey: SecretBytes?) throws {
         self.header = header
         fixedHeader = try header.encode()
         let objectKey = try accountKey.objectKey(salt: header.salt, context: context)
         gcm = try AESGCMContext(key: objectKey)
+        if header.flags.contains(.customerKey) {
+            segmentGCM = try customerKey.map {
+                try AESGCMContext(key: try CustomerKeyCheck.contentKey(customerKey: $0, objectKey: objectKey, context: context))
+            }
+        } else {
+            segmentGCM = gcm
+        }
         headerHash = try SHA256.hash(fixedHeader)
         nonce = header.noncePrefix + [0, 0, 0, 0, 0]
     }
@@ -34,6 +47,7 @@ final class SegmentCipher {
 
     /// Seals `input` (≤ segment size) into `output` as ciphertext ‖ tag.
     func seal(index: UInt32, last: Bool, _ input: UnsafeRawBufferPointer, into output: UnsafeMutableRawBufferPointer) throws {
+        let gcm = try contentCipher()
         setNonce(index: index, last: last)
         try nonce.withUnsafeBytes { n in
             try headerHash.withUnsafeBytes { aad in
@@ -47,6 +61,7 @@ final class SegmentCipher {
     func open(index: UInt32, last: Bool, _ input: UnsafeRawBufferPointer, into output: UnsafeMutableRawBufferPointer) throws {
         guard input.count >= Self.tagSize else { throw StorageError.integrity("segment \(index) shorter than its tag") }
         let bodyCount = input.count - Self.tagSize
+        let gcm = try contentCipher()
         setNonce(index: index, last: last)
         do {
             try nonce.withUnsafeBytes { n in
@@ -58,6 +73,13 @@ final class SegmentCipher {
         } catch is CryptoError {
             throw StorageError.integrity("segment \(index) does not authenticate")
         }
+    }
+
+    private func contentCipher() throws -> AESGCMContext {
+        guard let segmentGCM else {
+            throw StorageError(.customerKeyRequired, "this blob is encrypted with a customer-provided key; send the key")
+        }
+        return segmentGCM
     }
 
     /// The metadata block: random nonce (12) ‖ u32 length ‖ ciphertext ‖ tag,

@@ -34,6 +34,10 @@ public struct StorageError: Error, Sendable, Equatable, CustomStringConvertible 
         public static let notDirectory = Code(rawValue: "notDirectory")
         /// A quota would be exceeded (a file share's bytes).
         public static let resourceExhausted = Code(rawValue: "resourceExhausted")
+        /// The object was written with a customer-provided key and the request sent none.
+        public static let customerKeyRequired = Code(rawValue: "customerKeyRequired")
+        /// The request's customer-provided key is not the one the object was written with.
+        public static let customerKeyMismatch = Code(rawValue: "customerKeyMismatch")
     }
 
     public var code: Code

@@ -57,23 +57,27 @@ public struct BlobPutRequest: Sendable, Equatable, WireMessage {
     public var contentType: String
     public var metadata: [String: String]
     public var contentHash: [UInt8]
+    /// A customer-provided key (fields 20-21); redacted in descriptions.
+    public var encryptionKey: CustomerProvidedKey?
 
     public init(container: String, name: String, contentType: String = "", metadata: [String: String] = [:],
-                contentHash: [UInt8] = []) {
+                contentHash: [UInt8] = [], encryptionKey: CustomerProvidedKey? = nil) {
         self.container = container
         self.name = name
         self.contentType = contentType
         self.metadata = metadata
         self.contentHash = contentHash
+        self.encryptionKey = encryptionKey
     }
 
     public init(wire: WireFields) throws {
         self.init(container: wire.string(1), name: wire.string(2), contentType: wire.string(3),
-                  metadata: wire.stringMap(4), contentHash: wire.bytes(5))
+                  metadata: wire.stringMap(4), contentHash: wire.bytes(5), encryptionKey: CustomerProvidedKey(wire: wire))
     }
 
     public var wire: WireFields {
-        [1: .string(container), 2: .string(name), 3: .string(contentType), 4: .map(metadata), 5: .bytes(contentHash)]
+        .adding(encryptionKey, to: [1: .string(container), 2: .string(name), 3: .string(contentType), 4: .map(metadata),
+                                    5: .bytes(contentHash)])
     }
 }
 
@@ -81,9 +85,17 @@ public struct BlobRequest: Sendable, Equatable, WireMessage {
     public static let protoName = "atrest.v1.BlobRequest"
     public var container: String
     public var name: String
-    public init(container: String, name: String) { self.container = container; self.name = name }
-    public init(wire: WireFields) throws { self.init(container: wire.string(1), name: wire.string(2)) }
-    public var wire: WireFields { [1: .string(container), 2: .string(name)] }
+    /// A customer-provided key (fields 20-21): GetProperties of a blob written with one.
+    public var encryptionKey: CustomerProvidedKey?
+    public init(container: String, name: String, encryptionKey: CustomerProvidedKey? = nil) {
+        self.container = container
+        self.name = name
+        self.encryptionKey = encryptionKey
+    }
+    public init(wire: WireFields) throws {
+        self.init(container: wire.string(1), name: wire.string(2), encryptionKey: CustomerProvidedKey(wire: wire))
+    }
+    public var wire: WireFields { .adding(encryptionKey, to: [1: .string(container), 2: .string(name)]) }
 }
 
 public struct BlobGetRequest: Sendable, Equatable, WireMessage {
@@ -92,22 +104,26 @@ public struct BlobGetRequest: Sendable, Equatable, WireMessage {
     public var name: String
     /// nil: the whole blob.
     public var range: Range<UInt64>?
+    /// A customer-provided key (fields 20-21): needed for a blob written with one.
+    public var encryptionKey: CustomerProvidedKey?
 
-    public init(container: String, name: String, range: Range<UInt64>? = nil) {
+    public init(container: String, name: String, range: Range<UInt64>? = nil, encryptionKey: CustomerProvidedKey? = nil) {
         self.container = container
         self.name = name
         self.range = range
+        self.encryptionKey = encryptionKey
     }
 
     public init(wire: WireFields) throws {
         let offset = wire.uint64(4), length = wire.uint64(5)
         guard offset <= UInt64.max - length else { throw WireError(.invalidField, "range offset + length overflows") }
-        self.init(container: wire.string(1), name: wire.string(2), range: wire.bool(3) ? offset..<(offset + length) : nil)
+        self.init(container: wire.string(1), name: wire.string(2), range: wire.bool(3) ? offset..<(offset + length) : nil,
+                  encryptionKey: CustomerProvidedKey(wire: wire))
     }
 
     public var wire: WireFields {
-        [1: .string(container), 2: .string(name), 3: .bool(range != nil), 4: .uint(range?.lowerBound ?? 0),
-         5: .uint(UInt64(range?.count ?? 0))]
+        .adding(encryptionKey, to: [1: .string(container), 2: .string(name), 3: .bool(range != nil),
+                                    4: .uint(range?.lowerBound ?? 0), 5: .uint(UInt64(range?.count ?? 0))])
     }
 }
 
@@ -129,22 +145,26 @@ public struct BlobSetMetadataRequest: Sendable, Equatable, WireMessage {
     public var metadata: [String: String]
     /// nil: keep the content type.
     public var contentType: String?
+    /// A customer-provided key (fields 20-21): needed for a blob written with one.
+    public var encryptionKey: CustomerProvidedKey?
 
-    public init(container: String, name: String, metadata: [String: String], contentType: String? = nil) {
+    public init(container: String, name: String, metadata: [String: String], contentType: String? = nil,
+                encryptionKey: CustomerProvidedKey? = nil) {
         self.container = container
         self.name = name
         self.metadata = metadata
         self.contentType = contentType
+        self.encryptionKey = encryptionKey
     }
 
     public init(wire: WireFields) throws {
         self.init(container: wire.string(1), name: wire.string(2), metadata: wire.stringMap(3),
-                  contentType: wire.bool(4) ? wire.string(5) : nil)
+                  contentType: wire.bool(4) ? wire.string(5) : nil, encryptionKey: CustomerProvidedKey(wire: wire))
     }
 
     public var wire: WireFields {
-        [1: .string(container), 2: .string(name), 3: .map(metadata), 4: .bool(contentType != nil),
-         5: .string(contentType ?? "")]
+        .adding(encryptionKey, to: [1: .string(container), 2: .string(name), 3: .map(metadata), 4: .bool(contentType != nil),
+                                    5: .string(contentType ?? "")])
     }
 }
 

@@ -72,6 +72,7 @@ struct BlobCommands: AsyncParsableCommand {
         @Option(help: "Content type.") var contentType = ""
         @OptionGroup var metadata: MetadataOption
         @Option(help: "Parallel block uploads.") var parallelism = 4
+        @OptionGroup var encryptionKey: EncryptionKeyOption
         @OptionGroup var account: AccountOption
         @OptionGroup var global: GlobalOptions
 
@@ -81,7 +82,7 @@ struct BlobCommands: AsyncParsableCommand {
             let bar = ProgressBar.make("upload", total: size)
             defer { bar?.finish() }
             let progress = bar?.callback
-            let properties = try await withBlobs(global, account, parallelism: parallelism) { blobs in
+            let properties = try await withBlobs(global, account, parallelism: parallelism, encryptionKey: try encryptionKey.key()) { blobs in
                 try await blobs.upload(target.container, target.name, file: file, contentType: contentType, metadata: pairs,
                                        progress: progress)
             }
@@ -95,12 +96,14 @@ struct BlobCommands: AsyncParsableCommand {
         @OptionGroup var target: Target
         @Argument(help: "Local file, or - for stdout.") var file: String
         @Option(help: "Parallel range reads.") var parallelism = 4
+        @OptionGroup var encryptionKey: EncryptionKeyOption
         @OptionGroup var account: AccountOption
         @OptionGroup var global: GlobalOptions
 
         func run() async throws {
+            let key = try encryptionKey.key()
             if file == "-" {
-                let bytes = try await withBlobs(global, account, parallelism: parallelism) {
+                let bytes = try await withBlobs(global, account, parallelism: parallelism, encryptionKey: key) {
                     try await $0.download(target.container, target.name)
                 }
                 FileHandle.standardOutput.write(Data(bytes))
@@ -108,7 +111,7 @@ struct BlobCommands: AsyncParsableCommand {
             }
             let holder = ProgressHolder()
             defer { holder.bar?.finish() }
-            let properties = try await withBlobs(global, account, parallelism: parallelism) {
+            let properties = try await withBlobs(global, account, parallelism: parallelism, encryptionKey: key) {
                 try await $0.download(target.container, target.name, toFile: file) { done, total in
                     holder.update(done, total)
                 }
@@ -152,10 +155,11 @@ struct BlobCommands: AsyncParsableCommand {
     struct Props: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Show a blob's properties and metadata.")
         @OptionGroup var target: Target
+        @OptionGroup var encryptionKey: EncryptionKeyOption
         @OptionGroup var account: AccountOption
         @OptionGroup var global: GlobalOptions
         func run() async throws {
-            printBlob(try await withBlobs(global, account) { try await $0.properties(target.container, target.name) }, global.output)
+            printBlob(try await withBlobs(global, account, encryptionKey: try encryptionKey.key()) { try await $0.properties(target.container, target.name) }, global.output)
         }
     }
 
@@ -165,11 +169,12 @@ struct BlobCommands: AsyncParsableCommand {
         @Argument(help: "key=value pairs, as with --metadata (none of either: clear).") var pairs: [String] = []
         @OptionGroup var metadataOption: MetadataOption
         @Option(help: "Also replace the content type.") var contentType: String?
+        @OptionGroup var encryptionKey: EncryptionKeyOption
         @OptionGroup var account: AccountOption
         @OptionGroup var global: GlobalOptions
         func run() async throws {
             let metadata = try metadataOption.parsed(pairs)
-            printBlob(try await withBlobs(global, account) {
+            printBlob(try await withBlobs(global, account, encryptionKey: try encryptionKey.key()) {
                 try await $0.setMetadata(target.container, target.name, metadata, contentType: contentType)
             }, global.output)
         }
@@ -231,10 +236,11 @@ func printBlob(_ blob: BlobProperties, _ output: Output, extra: [String: String]
 /// SHA-256 as `content-sha256`, which downloads check before the file is
 /// renamed into place.
 func withBlobs<R>(_ global: GlobalOptions, _ account: AccountOption, parallelism: Int = 4,
-                  _ body: (BlobClient) async throws -> R) async throws -> R {
+                  encryptionKey: CustomerProvidedKey? = nil, _ body: (BlobClient) async throws -> R) async throws -> R {
     let name = try account.resolved()
     guard (1...64).contains(parallelism) else { throw CLIFailure(message: "--parallelism must be 1-64", exitCode: ExitCodes.usage) }
     let client = try global.client(try global.loadConfig())
     defer { client.close() }
-    return try await body(BlobClient(client, account: name, options: BlobTransferOptions(parallelism: parallelism, checksum: .wholeContent)))
+    return try await body(BlobClient(client, account: name, options: BlobTransferOptions(parallelism: parallelism, checksum: .wholeContent),
+                                     encryptionKey: encryptionKey))
 }

@@ -107,14 +107,33 @@ class AtRestClient:
 
     # Blobs ------------------------------------------------------------------
 
+    @staticmethod
+    def _customer_key(request: Message, encryption_key: Optional[Bytes]) -> Message:
+        """Sets a request's customer-provided key (32 bytes) and its SHA-256
+        (docs/PROTOCOL.md "Customer-provided keys"); None: no key."""
+        if encryption_key is None:
+            return request
+        key = bytes(encryption_key)
+        if len(key) != 32:
+            raise ValueError("encryption_key must be 32 bytes (AES-256)")
+        request.encryption_key = key
+        request.encryption_key_sha256 = hashlib.sha256(key).digest()
+        return request
+
     def put_blob(self, account: str, container: str, name: str, data: Bytes, content_type: str = "",
-                 metadata: Optional[Mapping[str, str]] = None, idempotency_key: str = "") -> Message:
+                 metadata: Optional[Mapping[str, str]] = None, idempotency_key: str = "",
+                 encryption_key: Optional[Bytes] = None) -> Message:
         """One Put when the data fits one block, else StageBlock per block and
-        CommitBlocks. Returns the BlobProperties."""
+        CommitBlocks. Returns the BlobProperties. With `encryption_key` (32
+        bytes, a customer-provided key; CURVE connections only) the blob
+        must fit one Put, and every read needs the same key."""
         data = bytes(data)
+        if encryption_key is not None and len(data) > min(self.block_size, MAX_PAYLOAD_BYTES):
+            raise ValueError("a blob written with a customer-provided key must fit one Put")
         if len(data) <= min(self.block_size, MAX_PAYLOAD_BYTES):
             request = self.blob.BlobPutRequest(container=container, name=name, content_type=content_type,
                                                content_hash=hashlib.sha256(data).digest())
+            self._customer_key(request, encryption_key)
             request.metadata.update(metadata or {})
             payload = [data] if data else []
             return self.call("atrest.v1.Blob/Put", request, self.blob.BlobProperties, account=account,
@@ -146,22 +165,25 @@ class AtRestClient:
         return self.call("atrest.v1.Blob/CommitBlocks", request, self.blob.BlobProperties, account=account,
                          idempotency_key=idempotency_key)[0]
 
-    def get_range(self, account: str, container: str, name: str, offset: int, length: int) -> Tuple[bytes, Message]:
+    def get_range(self, account: str, container: str, name: str, offset: int, length: int,
+                  encryption_key: Optional[Bytes] = None) -> Tuple[bytes, Message]:
         """Bytes [offset, offset + length) clipped to the blob, and the properties."""
         request = self.blob.BlobGetRequest(container=container, name=name, has_range=True, offset=offset, length=length)
+        self._customer_key(request, encryption_key)
         reply, payload = self.call("atrest.v1.Blob/Get", request, self.blob.BlobGetResponse, account=account)
         if reply.offset != offset:
             raise RuntimeError(f"asked for offset {offset}, got {reply.offset}")
         return b"".join(payload), reply.properties
 
-    def get_blob(self, account: str, container: str, name: str) -> bytes:
+    def get_blob(self, account: str, container: str, name: str, encryption_key: Optional[Bytes] = None) -> bytes:
         """The whole blob by ranged reads of at most one block each, so any
-        size stays under the message limit."""
-        data, properties = self.get_range(account, container, name, 0, self.block_size)
+        size stays under the message limit. `encryption_key`: the
+        customer-provided key the blob was written with, if any."""
+        data, properties = self.get_range(account, container, name, 0, self.block_size, encryption_key)
         parts = [data]
         received = len(data)
         while received < properties.length:
-            part, _ = self.get_range(account, container, name, received, self.block_size)
+            part, _ = self.get_range(account, container, name, received, self.block_size, encryption_key)
             if not part:
                 raise RuntimeError(f"empty range at {received} of {properties.length}")
             parts.append(part)

@@ -923,7 +923,7 @@ const ProtobufCMessageDescriptor atrest__v1__blob_put_request__metadata_entry__d
   (ProtobufCMessageInit) atrest__v1__blob_put_request__metadata_entry__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor atrest__v1__blob_put_request__field_descriptors[5] =
+static const ProtobufCFieldDescriptor atrest__v1__blob_put_request__field_descriptors[7] =
 {
   {
     "container",
@@ -985,18 +985,45 @@ static const ProtobufCFieldDescriptor atrest__v1__blob_put_request__field_descri
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "encryption_key",
+    20,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BYTES,
+    0,   /* quantifier_offset */
+    offsetof(Atrest__V1__BlobPutRequest, encryption_key),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "encryption_key_sha256",
+    21,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BYTES,
+    0,   /* quantifier_offset */
+    offsetof(Atrest__V1__BlobPutRequest, encryption_key_sha256),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned atrest__v1__blob_put_request__field_indices_by_name[] = {
   0,   /* field[0] = container */
   4,   /* field[4] = content_hash */
   2,   /* field[2] = content_type */
+  5,   /* field[5] = encryption_key */
+  6,   /* field[6] = encryption_key_sha256 */
   3,   /* field[3] = metadata */
   1,   /* field[1] = name */
 };
-static const ProtobufCIntRange atrest__v1__blob_put_request__number_ranges[1 + 1] =
+static const ProtobufCIntRange atrest__v1__blob_put_request__number_ranges[2 + 1] =
 {
   { 1, 0 },
-  { 0, 5 }
+  { 20, 5 },
+  { 0, 7 }
 };
 const ProtobufCMessageDescriptor atrest__v1__blob_put_request__descriptor =
 {
@@ -1006,14 +1033,14 @@ const ProtobufCMessageDescriptor atrest__v1__blob_put_request__descriptor =
   "Atrest__V1__BlobPutRequest",
   "atrest.v1",
   sizeof(Atrest__V1__BlobPutRequest),
-  5,
+  7,
   atrest__v1__blob_put_request__field_descriptors,
   atrest__v1__blob_put_request__field_indices_by_name,
-  1,  atrest__v1__blob_put_request__number_ranges,
+  2,  atrest__v1__blob_put_request__number_ranges,
   (ProtobufCMessageInit) atrest__v1__blob_put_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor atrest__v1__blob_request__field_descriptors[2] =
+static const ProtobufCFieldDescriptor atrest__v1__blob_request__field_descriptors[4] =
 {
   {
     "container",
@@ -1039,15 +1066,42 @@ static const ProtobufCFieldDescriptor atrest__v1__blob_request__field_descriptor
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "encryption_key",
+    20,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BYTES,
+    0,   /* quantifier_offset */
+    offsetof(Atrest__V1__BlobRequest, encryption_key),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "encryption_key_sha256",
+    21,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BYTES,
+    0,   /* quantifier_offset */
+    offsetof(Atrest__V1__BlobRequest, encryption_key_sha256),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned atrest__v1__blob_request__field_indices_by_name[] = {
   0,   /* field[0] = container */
+  2,   /* field[2] = encryption_key */
+  3,   /* field[3] = encryption_key_sha256 */
   1,   /* field[1] = name */
 };
-static const ProtobufCIntRange atrest__v1__blob_request__number_ranges[1 + 1] =
+static const ProtobufCIntRange atrest__v1__blob_request__number_ranges[2 + 1] =
 {
   { 1, 0 },
-  { 0, 2 }
+  { 20, 2 },
+  { 0, 4 }
 };
 const ProtobufCMessageDescriptor atrest__v1__blob_request__descriptor =
 {
@@ -1057,14 +1111,14 @@ const ProtobufCMessageDescriptor atrest__v1__blob_request__descriptor =
   "Atrest__V1__BlobRequest",
   "atrest.v1",
   sizeof(Atrest__V1__BlobRequest),
-  2,
+  4,
   atrest__v1__blob_request__field_descriptors,
   atrest__v1__blob_request__field_indices_by_name,
-  1,  atrest__v1__blob_request__number_ranges,
+  2,  atrest__v1__blob_request__number_ranges,
   (ProtobufCMessageInit) atrest__v1__blob_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor atrest__v1__blob_get_request__field_descriptors[5] =
+static const ProtobufCFieldDescriptor atrest__v1__blob_get_request__field_descriptors[7] =
 {
   {
     "container",
@@ -1126,18 +1180,45 @@ static const ProtobufCFieldDescriptor atrest__v1__blob_get_request__field_descri
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "encryption_key",
+    20,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BYTES,
+    0,   /* quantifier_offset */
+    offsetof(Atrest__V1__BlobGetRequest, encryption_key),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "encryption_key_sha256",
+    21,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BYTES,
+    0,   /* quantifier_offset */
+    offsetof(Atrest__V1__BlobGetRequest, encryption_key_sha256),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned atrest__v1__blob_get_request__field_indices_by_name[] = {
   0,   /* field[0] = container */
+  5,   /* field[5] = encryption_key */
+  6,   /* field[6] = encryption_key_sha256 */
   2,   /* field[2] = has_range */
   4,   /* field[4] = length */
   1,   /* field[1] = name */
   3,   /* field[3] = offset */
 };
-static const ProtobufCIntRange atrest__v1__blob_get_request__number_ranges[1 + 1] =
+static const ProtobufCIntRange atrest__v1__blob_get_request__number_ranges[2 + 1] =
 {
   { 1, 0 },
-  { 0, 5 }
+  { 20, 5 },
+  { 0, 7 }
 };
 const ProtobufCMessageDescriptor atrest__v1__blob_get_request__descriptor =
 {
@@ -1147,10 +1228,10 @@ const ProtobufCMessageDescriptor atrest__v1__blob_get_request__descriptor =
   "Atrest__V1__BlobGetRequest",
   "atrest.v1",
   sizeof(Atrest__V1__BlobGetRequest),
-  5,
+  7,
   atrest__v1__blob_get_request__field_descriptors,
   atrest__v1__blob_get_request__field_indices_by_name,
-  1,  atrest__v1__blob_get_request__number_ranges,
+  2,  atrest__v1__blob_get_request__number_ranges,
   (ProtobufCMessageInit) atrest__v1__blob_get_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
@@ -1256,7 +1337,7 @@ const ProtobufCMessageDescriptor atrest__v1__blob_set_metadata_request__metadata
   (ProtobufCMessageInit) atrest__v1__blob_set_metadata_request__metadata_entry__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor atrest__v1__blob_set_metadata_request__field_descriptors[5] =
+static const ProtobufCFieldDescriptor atrest__v1__blob_set_metadata_request__field_descriptors[7] =
 {
   {
     "container",
@@ -1318,18 +1399,45 @@ static const ProtobufCFieldDescriptor atrest__v1__blob_set_metadata_request__fie
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "encryption_key",
+    20,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BYTES,
+    0,   /* quantifier_offset */
+    offsetof(Atrest__V1__BlobSetMetadataRequest, encryption_key),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "encryption_key_sha256",
+    21,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BYTES,
+    0,   /* quantifier_offset */
+    offsetof(Atrest__V1__BlobSetMetadataRequest, encryption_key_sha256),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned atrest__v1__blob_set_metadata_request__field_indices_by_name[] = {
   0,   /* field[0] = container */
   4,   /* field[4] = content_type */
+  5,   /* field[5] = encryption_key */
+  6,   /* field[6] = encryption_key_sha256 */
   2,   /* field[2] = metadata */
   1,   /* field[1] = name */
   3,   /* field[3] = set_content_type */
 };
-static const ProtobufCIntRange atrest__v1__blob_set_metadata_request__number_ranges[1 + 1] =
+static const ProtobufCIntRange atrest__v1__blob_set_metadata_request__number_ranges[2 + 1] =
 {
   { 1, 0 },
-  { 0, 5 }
+  { 20, 5 },
+  { 0, 7 }
 };
 const ProtobufCMessageDescriptor atrest__v1__blob_set_metadata_request__descriptor =
 {
@@ -1339,10 +1447,10 @@ const ProtobufCMessageDescriptor atrest__v1__blob_set_metadata_request__descript
   "Atrest__V1__BlobSetMetadataRequest",
   "atrest.v1",
   sizeof(Atrest__V1__BlobSetMetadataRequest),
-  5,
+  7,
   atrest__v1__blob_set_metadata_request__field_descriptors,
   atrest__v1__blob_set_metadata_request__field_indices_by_name,
-  1,  atrest__v1__blob_set_metadata_request__number_ranges,
+  2,  atrest__v1__blob_set_metadata_request__number_ranges,
   (ProtobufCMessageInit) atrest__v1__blob_set_metadata_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };

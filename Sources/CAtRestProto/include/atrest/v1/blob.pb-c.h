@@ -123,10 +123,17 @@ struct  Atrest__V1__BlobPutRequest
    * Optional SHA-256 of the payload; the worker verifies it before publishing.
    */
   ProtobufCBinaryData content_hash;
+  /*
+   * Customer-provided key (docs/PROTOCOL.md "Customer-provided keys"): the
+   * client's AES-256 key (32 bytes) and its SHA-256; refused unless the
+   * connection is CURVE-encrypted. Never stored, logged or echoed.
+   */
+  ProtobufCBinaryData encryption_key;
+  ProtobufCBinaryData encryption_key_sha256;
 };
 #define ATREST__V1__BLOB_PUT_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&atrest__v1__blob_put_request__descriptor) \
-    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0,NULL, {0,NULL} }
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0,NULL, {0,NULL}, {0,NULL}, {0,NULL} }
 
 
 struct  Atrest__V1__BlobRequest
@@ -134,10 +141,17 @@ struct  Atrest__V1__BlobRequest
   ProtobufCMessage base;
   char *container;
   char *name;
+  /*
+   * Customer-provided key (docs/PROTOCOL.md "Customer-provided keys"): the
+   * client's AES-256 key (32 bytes) and its SHA-256; refused unless the
+   * connection is CURVE-encrypted. Never stored, logged or echoed.
+   */
+  ProtobufCBinaryData encryption_key;
+  ProtobufCBinaryData encryption_key_sha256;
 };
 #define ATREST__V1__BLOB_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&atrest__v1__blob_request__descriptor) \
-    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, {0,NULL}, {0,NULL} }
 
 
 struct  Atrest__V1__BlobGetRequest
@@ -151,10 +165,17 @@ struct  Atrest__V1__BlobGetRequest
   protobuf_c_boolean has_range;
   uint64_t offset;
   uint64_t length;
+  /*
+   * Customer-provided key (docs/PROTOCOL.md "Customer-provided keys"): the
+   * client's AES-256 key (32 bytes) and its SHA-256; refused unless the
+   * connection is CURVE-encrypted. Never stored, logged or echoed.
+   */
+  ProtobufCBinaryData encryption_key;
+  ProtobufCBinaryData encryption_key_sha256;
 };
 #define ATREST__V1__BLOB_GET_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&atrest__v1__blob_get_request__descriptor) \
-    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0, 0 }
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0, 0, {0,NULL}, {0,NULL} }
 
 
 struct  Atrest__V1__BlobGetResponse
@@ -194,10 +215,17 @@ struct  Atrest__V1__BlobSetMetadataRequest
    */
   protobuf_c_boolean set_content_type;
   char *content_type;
+  /*
+   * Customer-provided key (docs/PROTOCOL.md "Customer-provided keys"): the
+   * client's AES-256 key (32 bytes) and its SHA-256; refused unless the
+   * connection is CURVE-encrypted. Never stored, logged or echoed.
+   */
+  ProtobufCBinaryData encryption_key;
+  ProtobufCBinaryData encryption_key_sha256;
 };
 #define ATREST__V1__BLOB_SET_METADATA_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&atrest__v1__blob_set_metadata_request__descriptor) \
-    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0,NULL, 0, (char *)protobuf_c_empty_string }
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0,NULL, 0, (char *)protobuf_c_empty_string, {0,NULL}, {0,NULL} }
 
 
 struct  Atrest__V1__BlobListRequest
