@@ -7,6 +7,8 @@ public enum AccountMethod {
     public static let getEncryption = RPCMethod<AccountRequest, AccountEncryption>(service, "GetEncryption")
     public static let setEncryption = RPCMethod<AccountSetEncryptionRequest, AccountEncryption>(service, "SetEncryption")
     public static let move = RPCMethod<AccountMoveRequest, AccountMoveResponse>(service, "Move")
+    /// A new account key version for new writes; older versions stay readable (owner).
+    public static let rotateKey = RPCMethod<AccountRequest, AccountEncryption>(service, "RotateKey")
 
-    public static let all: [RPCMethodInfo] = [create.info, get.info, list.info, getEncryption.info, setEncryption.info, move.info]
+    public static let all: [RPCMethodInfo] = [create.info, get.info, list.info, getEncryption.info, setEncryption.info, move.info, rotateKey.info]
 }
