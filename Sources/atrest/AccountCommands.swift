@@ -5,7 +5,7 @@ import AtRestWire
 /// `atrest account create|show|list|move`.
 struct AccountCommands: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "account", abstract: "Storage accounts (encryption is always on).", subcommands: [Create.self, Show.self, List.self, Move.self, RotateKey.self])
+        commandName: "account", abstract: "Storage accounts (encryption is always on).", subcommands: [Create.self, Show.self, List.self, Move.self, RotateKey.self, Reencrypt.self])
 
     struct Create: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Create an account; you become its owner (managed key by default).")

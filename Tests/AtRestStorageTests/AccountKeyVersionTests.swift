@@ -44,3 +44,46 @@ import AtRestCrypto
         #expect(try v2Only.opening(version: 2).checkValue == v2.checkValue)
     }
 }
+
+/// `ObjectStore.reencrypt`: old-version objects and block lists are
+/// rewritten under the current version, current ones left alone, pages resume.
+@Suite struct ObjectStoreReencryptTests {
+    @Test func rewritesOldVersionsInPagesAndLeavesCurrentOnes() async throws {
+        let dir = TempDirectory()
+        defer { dir.remove() }
+        let store = try ObjectStore(directory: dir.path)
+        let v1 = try AccountKey(key: SecretBytes(randomCount: 32), reference: AccountKeyVersionTests.reference(1))
+        try await store.createContainer(account: "acct", name: "docs", accountKey: v1)
+        var expected: [String: [UInt8]] = [:]
+        for index in 0..<5 {
+            let data = Fixtures.data(index * 30_000, seed: UInt8(index))
+            _ = try await store.put(account: "acct", container: "docs", name: "n\(index)", data: data, accountKey: v1)
+            expected["n\(index)"] = data
+        }
+        _ = try await store.stageBlock(account: "acct", container: "docs", name: "list", blockID: [1], data: Fixtures.data(70_000), accountKey: v1)
+        _ = try await store.stageBlock(account: "acct", container: "docs", name: "list", blockID: [2], data: [9, 9], accountKey: v1)
+        _ = try await store.commitBlocks(account: "acct", container: "docs", name: "list", blockIDs: [[1], [2]], accountKey: v1)
+        expected["list"] = Fixtures.data(70_000) + [9, 9]
+
+        let v2 = try AccountKey(key: SecretBytes(randomCount: 32), reference: AccountKeyVersionTests.reference(2),
+                                nameKey: AccountKey.nameKey(derivedFrom: v1.key)).adding([v1])
+        _ = try await store.put(account: "acct", container: "docs", name: "n0", data: expected["n0"]!, accountKey: v2)  // already current
+        var token: String?
+        var rewritten = 0, objects = 0, pages = 0
+        repeat {
+            let page = try await store.reencrypt(account: "acct", container: "docs", pageToken: token, maxObjects: 2, accountKey: v2)
+            rewritten += page.rewritten
+            objects += page.objects
+            pages += 1
+            token = page.nextPageToken
+        } while token != nil
+        #expect(objects == 6 && rewritten == 5 && pages == 3)
+        // Everything now opens with version 2 alone (the same name key), byte-exact.
+        let v2Only = try AccountKey(key: v2.key, reference: AccountKeyVersionTests.reference(2), nameKey: AccountKey.nameKey(derivedFrom: v1.key))
+        for (name, data) in expected {
+            #expect(try await store.get(account: "acct", container: "docs", name: name, accountKey: v2Only).data == data, "\(name)")
+        }
+        let again = try await store.reencrypt(account: "acct", container: "docs", maxObjects: 100, accountKey: v2)
+        #expect(again.objects == 6 && again.rewritten == 0)
+    }
+}
