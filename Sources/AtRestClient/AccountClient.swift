@@ -49,4 +49,9 @@ public struct AccountClient: Sendable {
         try await base.call(AccountMethod.setEncryption,
                             AccountSetEncryptionRequest(accountID: account, keySource: keySource, provider: provider, keyID: keyID))
     }
+
+    /// Gives the account a new account key version (new writes use it; older objects stay readable).
+    public func rotateKey(_ account: String) async throws -> AccountEncryption {
+        try await base.call(AccountMethod.rotateKey, AccountRequest(accountID: account))
+    }
 }

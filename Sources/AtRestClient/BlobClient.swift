@@ -29,6 +29,11 @@ public struct BlobClient: Sendable {
         _ = try await call(BlobMethod.createContainer, ContainerRequest(container: container))
     }
 
+    /// One page of `container` rewritten under the account's current account key version (owner).
+    public func reencrypt(_ container: String, pageToken: String = "", maxObjects: UInt32 = 0) async throws -> BlobReencryptResponse {
+        try await call(BlobMethod.reencrypt, BlobReencryptRequest(container: container, pageToken: pageToken, maxObjects: maxObjects)).message
+    }
+
     public func listContainers() async throws -> [String] {
         try await call(BlobMethod.listContainers, EmptyMessage(), idempotent: true).message.containers
     }

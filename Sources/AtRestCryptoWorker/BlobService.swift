@@ -33,6 +33,7 @@ public struct BlobService: Sendable {
         var router = RPCRouter()
         registerContainerMethods(&router)
         registerObjectMethods(&router)
+        registerReencryptMethod(&router)
         registerBlockMethods(&router)
         return router
     }

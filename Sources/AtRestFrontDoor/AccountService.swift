@@ -49,6 +49,11 @@ struct AccountService {
             try await managed(request.accountID, rpc)
             return try await deletion.recover(request.accountID)
         }
+        router.register(AccountMethod.rotateKey) { (request: AccountRequest, rpc) async throws -> AccountEncryption in
+            let record = try await manageable(request.accountID, rpc)
+            if let refusal = AccountDeletion.refusal(record.info) { throw refusal }
+            return try await manager.rotateKey(record.info.accountID).info.encryption
+        }
         return router
     }
 
@@ -64,6 +69,15 @@ struct AccountService {
         guard authorizer.canManage(claims, record) || admin else {
             throw RPCStatus(.permissionDenied, "principal '\(claims.name)' is not an owner of account '\(account)'; deleting or recovering it needs the accountOwner role")
         }
+    }
+
+    /// The record, if the caller is an owner (tenant-checked like `SetEncryption`).
+    private func manageable(_ account: String, _ rpc: RPCContext) async throws -> AccountRecord {
+        let claims = try await authorizer.caller(rpc.header)
+        guard let record = try await manager.registry.lookup(account), authorizer.canManage(claims, record) else {
+            throw RPCStatus(.permissionDenied, "principal '\(claims.name)' is not an owner of account '\(account)' (or it does not exist)")
+        }
+        return record
     }
 
     private func readable(_ account: String, _ rpc: RPCContext) async throws -> AccountRecord {

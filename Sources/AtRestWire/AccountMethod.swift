@@ -9,7 +9,9 @@ public enum AccountMethod {
     public static let move = RPCMethod<AccountMoveRequest, AccountMoveResponse>(service, "Move")
     public static let delete = RPCMethod<AccountDeleteRequest, AccountInfo>(service, "Delete")
     public static let recover = RPCMethod<AccountRequest, AccountInfo>(service, "Recover")
+    /// A new account key version for new writes; older versions stay readable (owner).
+    public static let rotateKey = RPCMethod<AccountRequest, AccountEncryption>(service, "RotateKey")
 
     public static let all: [RPCMethodInfo] = [create.info, get.info, list.info, getEncryption.info, setEncryption.info, move.info,
-                                          delete.info, recover.info]
+                                              delete.info, recover.info, rotateKey.info]
 }

@@ -14,10 +14,12 @@ public enum BlobMethod {
     public static let delete = RPCMethod<BlobRequest, EmptyMessage>(service, "Delete")
     public static let stageBlock = RPCMethod<StageBlockRequest, StageBlockResponse>(service, "StageBlock")
     public static let commitBlocks = RPCMethod<CommitBlocksRequest, BlobProperties>(service, "CommitBlocks")
+    /// One page of a container rewritten under the current account key version (owner).
+    public static let reencrypt = RPCMethod<BlobReencryptRequest, BlobReencryptResponse>(service, "Reencrypt")
 
     public static let all: [RPCMethodInfo] = [
         createContainer.info, listContainers.info, deleteContainer.info, put.info, get.info, getProperties.info,
-        setMetadata.info, list.info, delete.info, stageBlock.info, commitBlocks.info,
+        setMetadata.info, list.info, delete.info, stageBlock.info, commitBlocks.info, reencrypt.info,
     ]
 
     /// Methods that only read (an account reader may call them).

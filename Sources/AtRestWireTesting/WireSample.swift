@@ -101,6 +101,7 @@ extension WireSample {
         EchoRequest.self, EchoReply.self,
         ContainerRequest.self, ContainerListResponse.self, BlobProperties.self, BlobPutRequest.self, BlobRequest.self,
         BlobGetRequest.self, BlobGetResponse.self, BlobSetMetadataRequest.self, BlobListRequest.self, BlobListResponse.self,
+        BlobReencryptRequest.self, BlobReencryptResponse.self,
         StageBlockRequest.self, StageBlockResponse.self, CommitBlocksRequest.self,
         QueueRequest.self, QueueProperties.self, QueueListRequest.self, QueueListResponse.self, PutMessageRequest.self,
         QueueMessage.self, QueueMessageList.self, GetMessagesRequest.self, PeekMessagesRequest.self, UpdateMessageRequest.self,

@@ -43,6 +43,8 @@ static const ProtobufCMessageDescriptor *const all[] = {
   &atrest__v1__stage_block_response__descriptor,
   &atrest__v1__commit_blocks_request__descriptor,
   &atrest__v1__commit_blocks_request__metadata_entry__descriptor,
+  &atrest__v1__blob_reencrypt_request__descriptor,
+  &atrest__v1__blob_reencrypt_response__descriptor,
   &atrest__v1__disk_request__descriptor,
   &atrest__v1__disk_request__metadata_entry__descriptor,
   &atrest__v1__create_disk_request__descriptor,

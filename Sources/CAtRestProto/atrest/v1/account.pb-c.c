@@ -815,7 +815,7 @@ const ProtobufCMessageDescriptor atrest__v1__account_encryption__descriptor =
   (ProtobufCMessageInit) atrest__v1__account_encryption__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor atrest__v1__account_info__field_descriptors[11] =
+static const ProtobufCFieldDescriptor atrest__v1__account_info__field_descriptors[12] =
 {
   {
     "account_id",
@@ -949,9 +949,22 @@ static const ProtobufCFieldDescriptor atrest__v1__account_info__field_descriptor
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "account_key_versions",
+    13,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_UINT32,
+    offsetof(Atrest__V1__AccountInfo, n_account_key_versions),
+    offsetof(Atrest__V1__AccountInfo, account_key_versions),
+    NULL,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_PACKED,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned atrest__v1__account_info__field_indices_by_name[] = {
   0,   /* field[0] = account_id */
+  11,   /* field[11] = account_key_versions */
   3,   /* field[3] = created_at_unix */
   9,   /* field[9] = deleted_at_unix */
   4,   /* field[4] = encryption */
@@ -967,7 +980,7 @@ static const ProtobufCIntRange atrest__v1__account_info__number_ranges[2 + 1] =
 {
   { 1, 0 },
   { 10, 8 },
-  { 0, 11 }
+  { 0, 12 }
 };
 const ProtobufCMessageDescriptor atrest__v1__account_info__descriptor =
 {
@@ -977,7 +990,7 @@ const ProtobufCMessageDescriptor atrest__v1__account_info__descriptor =
   "Atrest__V1__AccountInfo",
   "atrest.v1",
   sizeof(Atrest__V1__AccountInfo),
-  11,
+  12,
   atrest__v1__account_info__field_descriptors,
   atrest__v1__account_info__field_indices_by_name,
   2,  atrest__v1__account_info__number_ranges,
@@ -1509,7 +1522,7 @@ const ProtobufCMessageDescriptor atrest__v1__account_registry_state__descriptor 
   (ProtobufCMessageInit) atrest__v1__account_registry_state__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCMethodDescriptor atrest__v1__account__method_descriptors[8] =
+static const ProtobufCMethodDescriptor atrest__v1__account__method_descriptors[9] =
 {
   { "Create", &atrest__v1__account_create_request__descriptor, &atrest__v1__account_info__descriptor },
   { "Get", &atrest__v1__account_request__descriptor, &atrest__v1__account_info__descriptor },
@@ -1519,6 +1532,7 @@ static const ProtobufCMethodDescriptor atrest__v1__account__method_descriptors[8
   { "Move", &atrest__v1__account_move_request__descriptor, &atrest__v1__account_move_response__descriptor },
   { "Delete", &atrest__v1__account_delete_request__descriptor, &atrest__v1__account_info__descriptor },
   { "Recover", &atrest__v1__account_request__descriptor, &atrest__v1__account_info__descriptor },
+  { "RotateKey", &atrest__v1__account_request__descriptor, &atrest__v1__account_encryption__descriptor },
 };
 const unsigned atrest__v1__account__method_indices_by_name[] = {
   0,        /* Create */
@@ -1528,6 +1542,7 @@ const unsigned atrest__v1__account__method_indices_by_name[] = {
   2,        /* List */
   5,        /* Move */
   7,        /* Recover */
+  8,        /* RotateKey */
   4         /* SetEncryption */
 };
 const ProtobufCServiceDescriptor atrest__v1__account__descriptor =
@@ -1537,7 +1552,7 @@ const ProtobufCServiceDescriptor atrest__v1__account__descriptor =
   "Account",
   "Atrest__V1__Account",
   "atrest.v1",
-  8,
+  9,
   atrest__v1__account__method_descriptors,
   atrest__v1__account__method_indices_by_name
 };
@@ -1604,6 +1619,14 @@ void atrest__v1__account__recover(ProtobufCService *service,
 {
   assert(service->descriptor == &atrest__v1__account__descriptor);
   service->invoke(service, 7, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void atrest__v1__account__rotate_key(ProtobufCService *service,
+                                     const Atrest__V1__AccountRequest *input,
+                                     Atrest__V1__AccountEncryption_Closure closure,
+                                     void *closure_data)
+{
+  assert(service->descriptor == &atrest__v1__account__descriptor);
+  service->invoke(service, 8, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void atrest__v1__account__init (Atrest__V1__Account_Service *service,
                                 Atrest__V1__Account_ServiceDestroy destroy)

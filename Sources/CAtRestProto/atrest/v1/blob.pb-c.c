@@ -616,6 +616,96 @@ void   atrest__v1__commit_blocks_request__free_unpacked
   assert(message->base.descriptor == &atrest__v1__commit_blocks_request__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   atrest__v1__blob_reencrypt_request__init
+                     (Atrest__V1__BlobReencryptRequest         *message)
+{
+  static const Atrest__V1__BlobReencryptRequest init_value = ATREST__V1__BLOB_REENCRYPT_REQUEST__INIT;
+  *message = init_value;
+}
+size_t atrest__v1__blob_reencrypt_request__get_packed_size
+                     (const Atrest__V1__BlobReencryptRequest *message)
+{
+  assert(message->base.descriptor == &atrest__v1__blob_reencrypt_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t atrest__v1__blob_reencrypt_request__pack
+                     (const Atrest__V1__BlobReencryptRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &atrest__v1__blob_reencrypt_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t atrest__v1__blob_reencrypt_request__pack_to_buffer
+                     (const Atrest__V1__BlobReencryptRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &atrest__v1__blob_reencrypt_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Atrest__V1__BlobReencryptRequest *
+       atrest__v1__blob_reencrypt_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Atrest__V1__BlobReencryptRequest *)
+     protobuf_c_message_unpack (&atrest__v1__blob_reencrypt_request__descriptor,
+                                allocator, len, data);
+}
+void   atrest__v1__blob_reencrypt_request__free_unpacked
+                     (Atrest__V1__BlobReencryptRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &atrest__v1__blob_reencrypt_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   atrest__v1__blob_reencrypt_response__init
+                     (Atrest__V1__BlobReencryptResponse         *message)
+{
+  static const Atrest__V1__BlobReencryptResponse init_value = ATREST__V1__BLOB_REENCRYPT_RESPONSE__INIT;
+  *message = init_value;
+}
+size_t atrest__v1__blob_reencrypt_response__get_packed_size
+                     (const Atrest__V1__BlobReencryptResponse *message)
+{
+  assert(message->base.descriptor == &atrest__v1__blob_reencrypt_response__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t atrest__v1__blob_reencrypt_response__pack
+                     (const Atrest__V1__BlobReencryptResponse *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &atrest__v1__blob_reencrypt_response__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t atrest__v1__blob_reencrypt_response__pack_to_buffer
+                     (const Atrest__V1__BlobReencryptResponse *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &atrest__v1__blob_reencrypt_response__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Atrest__V1__BlobReencryptResponse *
+       atrest__v1__blob_reencrypt_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Atrest__V1__BlobReencryptResponse *)
+     protobuf_c_message_unpack (&atrest__v1__blob_reencrypt_response__descriptor,
+                                allocator, len, data);
+}
+void   atrest__v1__blob_reencrypt_response__free_unpacked
+                     (Atrest__V1__BlobReencryptResponse *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &atrest__v1__blob_reencrypt_response__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 static const ProtobufCFieldDescriptor atrest__v1__container_request__field_descriptors[2] =
 {
   {
@@ -1890,7 +1980,187 @@ const ProtobufCMessageDescriptor atrest__v1__commit_blocks_request__descriptor =
   (ProtobufCMessageInit) atrest__v1__commit_blocks_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCMethodDescriptor atrest__v1__blob__method_descriptors[11] =
+static const ProtobufCFieldDescriptor atrest__v1__blob_reencrypt_request__field_descriptors[3] =
+{
+  {
+    "container",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Atrest__V1__BlobReencryptRequest, container),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "page_token",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Atrest__V1__BlobReencryptRequest, page_token),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "max_objects",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Atrest__V1__BlobReencryptRequest, max_objects),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned atrest__v1__blob_reencrypt_request__field_indices_by_name[] = {
+  0,   /* field[0] = container */
+  2,   /* field[2] = max_objects */
+  1,   /* field[1] = page_token */
+};
+static const ProtobufCIntRange atrest__v1__blob_reencrypt_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 3 }
+};
+const ProtobufCMessageDescriptor atrest__v1__blob_reencrypt_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "atrest.v1.BlobReencryptRequest",
+  "BlobReencryptRequest",
+  "Atrest__V1__BlobReencryptRequest",
+  "atrest.v1",
+  sizeof(Atrest__V1__BlobReencryptRequest),
+  3,
+  atrest__v1__blob_reencrypt_request__field_descriptors,
+  atrest__v1__blob_reencrypt_request__field_indices_by_name,
+  1,  atrest__v1__blob_reencrypt_request__number_ranges,
+  (ProtobufCMessageInit) atrest__v1__blob_reencrypt_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor atrest__v1__blob_reencrypt_response__field_descriptors[7] =
+{
+  {
+    "objects",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Atrest__V1__BlobReencryptResponse, objects),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "rewritten",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Atrest__V1__BlobReencryptResponse, rewritten),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "bytes",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Atrest__V1__BlobReencryptResponse, bytes),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "raced",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Atrest__V1__BlobReencryptResponse, raced),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "skipped",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Atrest__V1__BlobReencryptResponse, skipped),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "next_page_token",
+    6,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Atrest__V1__BlobReencryptResponse, next_page_token),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "account_key_version",
+    7,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Atrest__V1__BlobReencryptResponse, account_key_version),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned atrest__v1__blob_reencrypt_response__field_indices_by_name[] = {
+  6,   /* field[6] = account_key_version */
+  2,   /* field[2] = bytes */
+  5,   /* field[5] = next_page_token */
+  0,   /* field[0] = objects */
+  3,   /* field[3] = raced */
+  1,   /* field[1] = rewritten */
+  4,   /* field[4] = skipped */
+};
+static const ProtobufCIntRange atrest__v1__blob_reencrypt_response__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 7 }
+};
+const ProtobufCMessageDescriptor atrest__v1__blob_reencrypt_response__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "atrest.v1.BlobReencryptResponse",
+  "BlobReencryptResponse",
+  "Atrest__V1__BlobReencryptResponse",
+  "atrest.v1",
+  sizeof(Atrest__V1__BlobReencryptResponse),
+  7,
+  atrest__v1__blob_reencrypt_response__field_descriptors,
+  atrest__v1__blob_reencrypt_response__field_indices_by_name,
+  1,  atrest__v1__blob_reencrypt_response__number_ranges,
+  (ProtobufCMessageInit) atrest__v1__blob_reencrypt_response__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCMethodDescriptor atrest__v1__blob__method_descriptors[12] =
 {
   { "CreateContainer", &atrest__v1__container_request__descriptor, &atrest__v1__empty__descriptor },
   { "ListContainers", &atrest__v1__empty__descriptor, &atrest__v1__container_list_response__descriptor },
@@ -1903,6 +2173,7 @@ static const ProtobufCMethodDescriptor atrest__v1__blob__method_descriptors[11] 
   { "Delete", &atrest__v1__blob_request__descriptor, &atrest__v1__empty__descriptor },
   { "StageBlock", &atrest__v1__stage_block_request__descriptor, &atrest__v1__stage_block_response__descriptor },
   { "CommitBlocks", &atrest__v1__commit_blocks_request__descriptor, &atrest__v1__blob_properties__descriptor },
+  { "Reencrypt", &atrest__v1__blob_reencrypt_request__descriptor, &atrest__v1__blob_reencrypt_response__descriptor },
 };
 const unsigned atrest__v1__blob__method_indices_by_name[] = {
   10,        /* CommitBlocks */
@@ -1914,6 +2185,7 @@ const unsigned atrest__v1__blob__method_indices_by_name[] = {
   7,        /* List */
   1,        /* ListContainers */
   3,        /* Put */
+  11,        /* Reencrypt */
   6,        /* SetMetadata */
   9         /* StageBlock */
 };
@@ -1924,7 +2196,7 @@ const ProtobufCServiceDescriptor atrest__v1__blob__descriptor =
   "Blob",
   "Atrest__V1__Blob",
   "atrest.v1",
-  11,
+  12,
   atrest__v1__blob__method_descriptors,
   atrest__v1__blob__method_indices_by_name
 };
@@ -2015,6 +2287,14 @@ void atrest__v1__blob__commit_blocks(ProtobufCService *service,
 {
   assert(service->descriptor == &atrest__v1__blob__descriptor);
   service->invoke(service, 10, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void atrest__v1__blob__reencrypt(ProtobufCService *service,
+                                 const Atrest__V1__BlobReencryptRequest *input,
+                                 Atrest__V1__BlobReencryptResponse_Closure closure,
+                                 void *closure_data)
+{
+  assert(service->descriptor == &atrest__v1__blob__descriptor);
+  service->invoke(service, 11, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void atrest__v1__blob__init (Atrest__V1__Blob_Service *service,
                              Atrest__V1__Blob_ServiceDestroy destroy)

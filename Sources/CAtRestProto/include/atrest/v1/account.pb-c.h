@@ -131,7 +131,7 @@ struct  Atrest__V1__AccountInfo
    */
   char *pool;
   /*
-   * Fields 9 (infrastructure encryption) and 13+ belong to other features.
+   * Field 9 (infrastructure encryption) belongs to another feature.
    * "active" (also when empty, in records older than deletion), "deleted"
    * (refused for every data call; `Account/Recover` restores it until
    * purge_after_unix) or "purged" (the account key is destroyed: its data is
@@ -146,10 +146,17 @@ struct  Atrest__V1__AccountInfo
    * When its account key is destroyed (deleted) or was (purged), Unix seconds.
    */
   int64_t purge_after_unix;
+  /*
+   * Account key versions of the account's own chain that data may be under,
+   * current included (Account/RotateKey adds one; empty in records that
+   * never rotated: only encryption.account_key_version).
+   */
+  size_t n_account_key_versions;
+  uint32_t *account_key_versions;
 };
 #define ATREST__V1__ACCOUNT_INFO__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&atrest__v1__account_info__descriptor) \
-    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, NULL, 0,NULL, 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0 }
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, NULL, 0,NULL, 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0, 0,NULL }
 
 
 /*
@@ -617,6 +624,10 @@ struct Atrest__V1__Account_Service
                   const Atrest__V1__AccountRequest *input,
                   Atrest__V1__AccountInfo_Closure closure,
                   void *closure_data);
+  void (*rotate_key)(Atrest__V1__Account_Service *service,
+                     const Atrest__V1__AccountRequest *input,
+                     Atrest__V1__AccountEncryption_Closure closure,
+                     void *closure_data);
 };
 typedef void (*Atrest__V1__Account_ServiceDestroy)(Atrest__V1__Account_Service *);
 void atrest__v1__account__init (Atrest__V1__Account_Service *service,
@@ -632,7 +643,8 @@ void atrest__v1__account__init (Atrest__V1__Account_Service *service,
       function_prefix__ ## set_encryption,\
       function_prefix__ ## move,\
       function_prefix__ ## delete,\
-      function_prefix__ ## recover  }
+      function_prefix__ ## recover,\
+      function_prefix__ ## rotate_key  }
 void atrest__v1__account__create(ProtobufCService *service,
                                  const Atrest__V1__AccountCreateRequest *input,
                                  Atrest__V1__AccountInfo_Closure closure,
@@ -665,6 +677,10 @@ void atrest__v1__account__recover(ProtobufCService *service,
                                   const Atrest__V1__AccountRequest *input,
                                   Atrest__V1__AccountInfo_Closure closure,
                                   void *closure_data);
+void atrest__v1__account__rotate_key(ProtobufCService *service,
+                                     const Atrest__V1__AccountRequest *input,
+                                     Atrest__V1__AccountEncryption_Closure closure,
+                                     void *closure_data);
 typedef struct Atrest__V1__AccountData_Service Atrest__V1__AccountData_Service;
 struct Atrest__V1__AccountData_Service
 {

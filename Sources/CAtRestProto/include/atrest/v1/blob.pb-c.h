@@ -33,6 +33,8 @@ typedef struct Atrest__V1__StageBlockRequest Atrest__V1__StageBlockRequest;
 typedef struct Atrest__V1__StageBlockResponse Atrest__V1__StageBlockResponse;
 typedef struct Atrest__V1__CommitBlocksRequest Atrest__V1__CommitBlocksRequest;
 typedef struct Atrest__V1__CommitBlocksRequest__MetadataEntry Atrest__V1__CommitBlocksRequest__MetadataEntry;
+typedef struct Atrest__V1__BlobReencryptRequest Atrest__V1__BlobReencryptRequest;
+typedef struct Atrest__V1__BlobReencryptResponse Atrest__V1__BlobReencryptResponse;
 
 
 /* --- enums --- */
@@ -327,6 +329,50 @@ struct  Atrest__V1__CommitBlocksRequest
     , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0,NULL, (char *)protobuf_c_empty_string, 0,NULL }
 
 
+/*
+ * `Blob/Reencrypt` (owner): one page of `container` rewritten under the
+ * account's current account key version (docs/FORMAT.md "Account key
+ * versions"); objects already under it are left alone, an object replaced
+ * meanwhile is left to the call that replaced it. Repeat with
+ * `next_page_token` until it is empty; repeating a page is harmless.
+ */
+struct  Atrest__V1__BlobReencryptRequest
+{
+  ProtobufCMessage base;
+  char *container;
+  char *page_token;
+  /*
+   * Objects per page (0: 100; at most 1000).
+   */
+  uint32_t max_objects;
+};
+#define ATREST__V1__BLOB_REENCRYPT_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&atrest__v1__blob_reencrypt_request__descriptor) \
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0 }
+
+
+struct  Atrest__V1__BlobReencryptResponse
+{
+  ProtobufCMessage base;
+  uint32_t objects;
+  uint32_t rewritten;
+  uint64_t bytes;
+  uint32_t raced;
+  /*
+   * Left under an older version (header flags this build cannot rewrite).
+   */
+  uint32_t skipped;
+  char *next_page_token;
+  /*
+   * The version objects are now written under.
+   */
+  uint32_t account_key_version;
+};
+#define ATREST__V1__BLOB_REENCRYPT_RESPONSE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&atrest__v1__blob_reencrypt_response__descriptor) \
+    , 0, 0, 0, 0, 0, (char *)protobuf_c_empty_string, 0 }
+
+
 /* Atrest__V1__ContainerRequest methods */
 void   atrest__v1__container_request__init
                      (Atrest__V1__ContainerRequest         *message);
@@ -586,6 +632,44 @@ Atrest__V1__CommitBlocksRequest *
 void   atrest__v1__commit_blocks_request__free_unpacked
                      (Atrest__V1__CommitBlocksRequest *message,
                       ProtobufCAllocator *allocator);
+/* Atrest__V1__BlobReencryptRequest methods */
+void   atrest__v1__blob_reencrypt_request__init
+                     (Atrest__V1__BlobReencryptRequest         *message);
+size_t atrest__v1__blob_reencrypt_request__get_packed_size
+                     (const Atrest__V1__BlobReencryptRequest   *message);
+size_t atrest__v1__blob_reencrypt_request__pack
+                     (const Atrest__V1__BlobReencryptRequest   *message,
+                      uint8_t             *out);
+size_t atrest__v1__blob_reencrypt_request__pack_to_buffer
+                     (const Atrest__V1__BlobReencryptRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Atrest__V1__BlobReencryptRequest *
+       atrest__v1__blob_reencrypt_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   atrest__v1__blob_reencrypt_request__free_unpacked
+                     (Atrest__V1__BlobReencryptRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Atrest__V1__BlobReencryptResponse methods */
+void   atrest__v1__blob_reencrypt_response__init
+                     (Atrest__V1__BlobReencryptResponse         *message);
+size_t atrest__v1__blob_reencrypt_response__get_packed_size
+                     (const Atrest__V1__BlobReencryptResponse   *message);
+size_t atrest__v1__blob_reencrypt_response__pack
+                     (const Atrest__V1__BlobReencryptResponse   *message,
+                      uint8_t             *out);
+size_t atrest__v1__blob_reencrypt_response__pack_to_buffer
+                     (const Atrest__V1__BlobReencryptResponse   *message,
+                      ProtobufCBuffer     *buffer);
+Atrest__V1__BlobReencryptResponse *
+       atrest__v1__blob_reencrypt_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   atrest__v1__blob_reencrypt_response__free_unpacked
+                     (Atrest__V1__BlobReencryptResponse *message,
+                      ProtobufCAllocator *allocator);
 /* --- per-message closures --- */
 
 typedef void (*Atrest__V1__ContainerRequest_Closure)
@@ -639,6 +723,12 @@ typedef void (*Atrest__V1__CommitBlocksRequest__MetadataEntry_Closure)
 typedef void (*Atrest__V1__CommitBlocksRequest_Closure)
                  (const Atrest__V1__CommitBlocksRequest *message,
                   void *closure_data);
+typedef void (*Atrest__V1__BlobReencryptRequest_Closure)
+                 (const Atrest__V1__BlobReencryptRequest *message,
+                  void *closure_data);
+typedef void (*Atrest__V1__BlobReencryptResponse_Closure)
+                 (const Atrest__V1__BlobReencryptResponse *message,
+                  void *closure_data);
 
 /* --- services --- */
 
@@ -690,6 +780,10 @@ struct Atrest__V1__Blob_Service
                         const Atrest__V1__CommitBlocksRequest *input,
                         Atrest__V1__BlobProperties_Closure closure,
                         void *closure_data);
+  void (*reencrypt)(Atrest__V1__Blob_Service *service,
+                    const Atrest__V1__BlobReencryptRequest *input,
+                    Atrest__V1__BlobReencryptResponse_Closure closure,
+                    void *closure_data);
 };
 typedef void (*Atrest__V1__Blob_ServiceDestroy)(Atrest__V1__Blob_Service *);
 void atrest__v1__blob__init (Atrest__V1__Blob_Service *service,
@@ -708,7 +802,8 @@ void atrest__v1__blob__init (Atrest__V1__Blob_Service *service,
       function_prefix__ ## list,\
       function_prefix__ ## delete,\
       function_prefix__ ## stage_block,\
-      function_prefix__ ## commit_blocks  }
+      function_prefix__ ## commit_blocks,\
+      function_prefix__ ## reencrypt  }
 void atrest__v1__blob__create_container(ProtobufCService *service,
                                         const Atrest__V1__ContainerRequest *input,
                                         Atrest__V1__Empty_Closure closure,
@@ -753,6 +848,10 @@ void atrest__v1__blob__commit_blocks(ProtobufCService *service,
                                      const Atrest__V1__CommitBlocksRequest *input,
                                      Atrest__V1__BlobProperties_Closure closure,
                                      void *closure_data);
+void atrest__v1__blob__reencrypt(ProtobufCService *service,
+                                 const Atrest__V1__BlobReencryptRequest *input,
+                                 Atrest__V1__BlobReencryptResponse_Closure closure,
+                                 void *closure_data);
 
 /* --- descriptors --- */
 
@@ -773,6 +872,8 @@ extern const ProtobufCMessageDescriptor atrest__v1__stage_block_request__descrip
 extern const ProtobufCMessageDescriptor atrest__v1__stage_block_response__descriptor;
 extern const ProtobufCMessageDescriptor atrest__v1__commit_blocks_request__descriptor;
 extern const ProtobufCMessageDescriptor atrest__v1__commit_blocks_request__metadata_entry__descriptor;
+extern const ProtobufCMessageDescriptor atrest__v1__blob_reencrypt_request__descriptor;
+extern const ProtobufCMessageDescriptor atrest__v1__blob_reencrypt_response__descriptor;
 extern const ProtobufCServiceDescriptor atrest__v1__blob__descriptor;
 
 PROTOBUF_C__END_DECLS

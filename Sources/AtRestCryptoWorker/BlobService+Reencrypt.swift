@@ -1,0 +1,31 @@
+import AtRestStorage
+import AtRestWire
+
+extension BlobService {
+    /// `Blob/Reencrypt` (owner: not a reader method, so the front door admits owners
+    /// only): one page of a container rewritten under the current account key
+    /// version (`ObjectStore.reencrypt`). Pages are resumable by token, and
+    /// repeating one is harmless.
+    func registerReencryptMethod(_ router: inout RPCRouter) {
+        router.register(BlobMethod.reencrypt) { (request: BlobReencryptRequest, rpc) async throws -> BlobReencryptResponse in
+            try BlobLimits.checkContainer(request.container)
+            guard request.maxObjects <= 1000 else {
+                throw RPCStatus(.invalidArgument, "max_objects is at most 1000, got \(request.maxObjects)")
+            }
+            return try await withKey(rpc) { store, account, key in
+                let page = try await store.reencrypt(account: account, container: request.container,
+                                                     pageToken: request.pageToken.isEmpty ? nil : request.pageToken,
+                                                     maxObjects: request.maxObjects == 0 ? 100 : Int(request.maxObjects), accountKey: key)
+                if page.rewritten > 0 || page.skipped > 0 {
+                    logger.info("re-encrypted a page", metadata: [
+                        "account": "\(account)", "rewritten": "\(page.rewritten)", "bytes": "\(page.bytes)", "skipped": "\(page.skipped)",
+                        "accountKeyVersion": "\(key.reference.accountKeyVersion)",
+                    ])
+                }
+                return BlobReencryptResponse(objects: UInt32(page.objects), rewritten: UInt32(page.rewritten), bytes: page.bytes,
+                                             raced: UInt32(page.raced), skipped: UInt32(page.skipped),
+                                             nextPageToken: page.nextPageToken ?? "", accountKeyVersion: key.reference.accountKeyVersion)
+            }
+        }
+    }
+}
