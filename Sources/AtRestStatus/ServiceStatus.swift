@@ -13,7 +13,13 @@ public final class ServiceStatus: Sendable {
     public let service: String
     public let instance: String
     private let started = monotonicNanos()
-    private let calls = Mutex<[String: UInt64]>([:])
+    /// Calls by method and code: keyed without building a string per call.
+    private struct CallKey: Hashable {
+        let method: String
+        let code: StatusCode
+    }
+
+    private let calls = Mutex<[CallKey: UInt64]>([:])
     private let extra = Mutex<Figures?>(nil)
 
     public init(service: String, instance: String = ProcessInfo.processInfo.hostName, callMetrics: CallMetrics = CallMetrics()) {
@@ -30,12 +36,14 @@ public final class ServiceStatus: Sendable {
 
     /// Counts one finished call, for `atrest status` and for /metrics alike.
     public func record(method: String, code: StatusCode, duration: Duration = .zero, requestBytes: Int = 0, responseBytes: Int = 0) {
-        calls.withLock { $0["\(method) \(code)", default: 0] += 1 }
-        callMetrics.record(method: method, code: "\(code)", duration: duration, requestBytes: requestBytes, responseBytes: responseBytes)
+        calls.withLock { $0[CallKey(method: method, code: code), default: 0] += 1 }
+        callMetrics.record(method: method, code: code.description, duration: duration, requestBytes: requestBytes, responseBytes: responseBytes)
     }
 
     /// Calls counted so far, keyed "<method> <STATUS_CODE>".
-    public var callCounts: [String: UInt64] { calls.withLock { $0 } }
+    public var callCounts: [String: UInt64] {
+        Dictionary(uniqueKeysWithValues: calls.withLock { $0 }.map { ("\($0.key.method) \($0.key.code)", $0.value) })
+    }
 
     public func snapshot() async -> StatusReply {
         var figures = callCounts.sorted { $0.key < $1.key }.map { StatusFigure("calls", label: $0.key, $0.value) }
