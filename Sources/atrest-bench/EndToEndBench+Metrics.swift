@@ -44,29 +44,28 @@ extension EndToEndBench {
                 let side = enabled ? on : off
                 let blobs = side.blobs
                 let pids = [side.cluster.frontDoor.pid] + side.cluster.workerProcesses.map(\.pid)
-                let cpuBefore = pids.map(ProcessCPU.seconds(pid:))
                 scraper.active.store(enabled, ordering: .relaxed)
+                let putMark = CPUMark(pids: pids)
                 let many = try await Latency.measure(seconds: seconds, callers: callers) { i in
                     _ = try await blobs.put("bench", "m\(i % 256)", data: small)
                 }
                 let one = try await Latency.measure(seconds: seconds, callers: 1) { i in
                     _ = try await blobs.put("bench", "m\(i % 256)", data: small)
                 }
+                // Each measurement makes one warm-up call besides its samples.
+                let puts = putMark.spent(calls: many.count + one.count + 2)
+                let getMark = CPUMark(pids: pids)
                 let get = try await Latency.measure(seconds: seconds, callers: 1) { i in
                     _ = try await blobs.get("bench", "m\(i % 256)")
                 }
+                let gets = getMark.spent(calls: get.count + 1)
                 scraper.active.store(false, ordering: .relaxed)
-                let cpu = zip(pids.map(ProcessCPU.seconds(pid:)), cpuBefore).map { $0 - $1 }
-                // Each measurement makes one warm-up call besides its samples.
-                let calls = Double(many.count + one.count + get.count + 3)
-                let measured = RoundFigures(throughput: many.opsPerSecond, putP50: one.p50, getP50: get.p50,
-                                         frontDoorCPU: cpu[0], workerCPU: cpu.dropFirst().reduce(0, +), calls: calls)
-                figures[enabled]!.append(measured)
+                figures[enabled]!.append(RoundFigures(throughput: many.opsPerSecond, putP50: one.p50, getP50: get.p50, puts: puts, gets: gets))
                 let tag = "round \(round + 1) metrics \(enabled ? "on " : "off")"
                 print(many.line("\(tag) put 4 KiB, \(callers) callers", bytes: 4096))
                 print(one.line("\(tag) put 4 KiB, 1 caller", bytes: 4096))
                 print(get.line("\(tag) get 4 KiB, 1 caller", bytes: 4096))
-                print("\(tag) CPU per call: front door \(decimals(cpu[0] / calls * 1e6, 1)) µs, worker \(decimals(measured.workerCPU / calls * 1e6, 1)) µs")
+                print("\(tag) CPU per put: \(puts.line); per get: \(gets.line)")
             }
         }
         scraping.cancel()
@@ -84,14 +83,12 @@ extension EndToEndBench {
               + "\(decimals(added, 1)) µs added (target ≤ 5 µs: \(added <= 5 ? "met" : "MISSED")); p50 of a 4 KiB put \(decimals(putAdded, 1)) µs added; "
               + "\(scrapes) scrapes answered")
         // CPU per call over all rounds of a side (sums, so the 10 ms ticks of /proc/<pid>/stat average out).
-        func perCall(_ side: [RoundFigures], _ value: (RoundFigures) -> Double) -> Double {
-            side.map(value).reduce(0, +) / side.map(\.calls).reduce(0, +) * 1e6
+        for (name, pick) in [("put", \RoundFigures.puts), ("get", \RoundFigures.gets)] {
+            let offCPU = offRounds.map { $0[keyPath: pick] }.reduce(CPUSpent(), +), onCPU = onRounds.map { $0[keyPath: pick] }.reduce(CPUSpent(), +)
+            print("CPU per 4 KiB \(name) (all rounds, scrapes included): off \(offCPU.line), on \(onCPU.line); added: front door "
+                  + "\(decimals(onCPU.frontDoorMicros - offCPU.frontDoorMicros, 2)) µs, worker \(decimals(onCPU.workerMicros - offCPU.workerMicros, 2)) µs, "
+                  + "both \(decimals(onCPU.totalMicros / offCPU.totalMicros, 3))×")
         }
-        let frontDoorOff = perCall(offRounds, \.frontDoorCPU), frontDoorOn = perCall(onRounds, \.frontDoorCPU)
-        let workerOff = perCall(offRounds, \.workerCPU), workerOn = perCall(onRounds, \.workerCPU)
-        print("CPU per call (all rounds, scrapes included): front door \(decimals(frontDoorOff, 2)) µs off, \(decimals(frontDoorOn, 2)) µs on "
-              + "(\(decimals(frontDoorOn - frontDoorOff, 2)) µs); worker \(decimals(workerOff, 2)) µs off, \(decimals(workerOn, 2)) µs on "
-              + "(\(decimals(workerOn - workerOff, 2)) µs); both: \(decimals((frontDoorOn + workerOn) / (frontDoorOff + workerOff), 3))× ")
         for target in targets {
             let cost = try await Self.scrapeCost(target.address, pid: target.pid)
             print("one scrape of the \(target.name): \(cost.bytes) bytes, answered in \(decimals(cost.seconds * 1e3, 2)) ms (median of \(cost.count)), "
@@ -104,7 +101,34 @@ extension EndToEndBench {
     }
 
     struct RoundFigures {
-        var throughput, putP50, getP50, frontDoorCPU, workerCPU, calls: Double
+        var throughput, putP50, getP50: Double
+        var puts, gets: CPUSpent
+    }
+
+    /// CPU seconds the front door (first pid) and the workers spent over `calls` calls.
+    struct CPUSpent {
+        var frontDoor = 0.0, workers = 0.0, calls = 0
+        var frontDoorMicros: Double { frontDoor / Double(max(calls, 1)) * 1e6 }
+        var workerMicros: Double { workers / Double(max(calls, 1)) * 1e6 }
+        var totalMicros: Double { frontDoorMicros + workerMicros }
+        var line: String { "front door \(decimals(frontDoorMicros, 1)) µs, worker \(decimals(workerMicros, 1)) µs (n=\(calls))" }
+        static func + (a: CPUSpent, b: CPUSpent) -> CPUSpent {
+            CPUSpent(frontDoor: a.frontDoor + b.frontDoor, workers: a.workers + b.workers, calls: a.calls + b.calls)
+        }
+    }
+
+    /// The services' CPU seconds (/proc/<pid>/stat) when made.
+    struct CPUMark {
+        let pids: [Int32]
+        let seconds: [Double]
+        init(pids: [Int32]) {
+            self.pids = pids
+            seconds = pids.map(ProcessCPU.seconds(pid:))
+        }
+        func spent(calls: Int) -> CPUSpent {
+            let spent = zip(pids.map(ProcessCPU.seconds(pid:)), seconds).map { $0 - $1 }
+            return CPUSpent(frontDoor: spent[0], workers: spent.dropFirst().reduce(0, +), calls: calls)
+        }
     }
 
     /// Scrapes `addresses` every `interval` seconds of the time `active` is set
