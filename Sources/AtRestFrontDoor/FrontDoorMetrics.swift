@@ -79,7 +79,7 @@ extension BrokerConfiguration {
         let calls = CallMetrics(metrics: metrics, subsystem: "frontdoor")
         configuration.onWorkerReply = { method, code, nanoseconds, requestBytes, replyBytes in
             guard metrics.isEnabled else { return }
-            calls.record(method: method, code: "\(code)", duration: .nanoseconds(Int64(clamping: nanoseconds)),
+            calls.record(method: method, code: code.description, duration: .nanoseconds(Int64(clamping: nanoseconds)),
                          requestBytes: requestBytes, responseBytes: replyBytes)
         }
         return configuration

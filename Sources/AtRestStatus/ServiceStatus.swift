@@ -13,7 +13,14 @@ public final class ServiceStatus: Sendable {
     public let service: String
     public let instance: String
     private let started = monotonicNanos()
-    private let calls = Mutex<[String: UInt64]>([:])
+    /// A method's calls by status code (`StatusCode.rawValue`), and its
+    /// metrics recorder once metrics are read: one look-up per call.
+    private struct MethodCalls {
+        var counts = [UInt64](repeating: 0, count: StatusCode.allCases.count)
+        var recorder: CallMetrics.Recorder?
+    }
+
+    private let calls = Mutex<[String: MethodCalls]>([:])
     private let extra = Mutex<Figures?>(nil)
 
     public init(service: String, instance: String = ProcessInfo.processInfo.hostName, callMetrics: CallMetrics = CallMetrics()) {
@@ -30,12 +37,41 @@ public final class ServiceStatus: Sendable {
 
     /// Counts one finished call, for `atrest status` and for /metrics alike.
     public func record(method: String, code: StatusCode, duration: Duration = .zero, requestBytes: Int = 0, responseBytes: Int = 0) {
-        calls.withLock { $0["\(method) \(code)", default: 0] += 1 }
-        callMetrics.record(method: method, code: "\(code)", duration: duration, requestBytes: requestBytes, responseBytes: responseBytes)
+        let callMetrics = self.callMetrics
+        // An UNIMPLEMENTED call is "unknown" in the metrics: never through the method's recorder.
+        let cached = callMetrics.isEnabled && code != .unimplemented
+        let recorder = calls.withLock { calls -> CallMetrics.Recorder? in
+            guard let index = calls.index(forKey: method) else {
+                var entry = MethodCalls()
+                entry.counts[Int(code.rawValue)] = 1
+                if cached { entry.recorder = callMetrics.recorder(method: method) }
+                calls[method] = entry
+                return entry.recorder
+            }
+            calls.values[index].counts[Int(code.rawValue)] += 1
+            guard cached else { return nil }
+            if let recorder = calls.values[index].recorder { return recorder }
+            let recorder = callMetrics.recorder(method: method)
+            calls.values[index].recorder = recorder
+            return recorder
+        }
+        if let recorder {
+            recorder.record(code: code.description, duration: duration, requestBytes: requestBytes, responseBytes: responseBytes)
+        } else {
+            callMetrics.record(method: method, code: code.description, duration: duration, requestBytes: requestBytes, responseBytes: responseBytes)
+        }
     }
 
     /// Calls counted so far, keyed "<method> <STATUS_CODE>".
-    public var callCounts: [String: UInt64] { calls.withLock { $0 } }
+    public var callCounts: [String: UInt64] {
+        var counts: [String: UInt64] = [:]
+        for (method, entry) in calls.withLock({ $0 }) {
+            for (raw, count) in entry.counts.enumerated() where count > 0 {
+                counts["\(method) \(StatusCode(rawValue: Int32(raw)) ?? .unknown)"] = count
+            }
+        }
+        return counts
+    }
 
     public func snapshot() async -> StatusReply {
         var figures = callCounts.sorted { $0.key < $1.key }.map { StatusFigure("calls", label: $0.key, $0.value) }

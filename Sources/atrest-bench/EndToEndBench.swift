@@ -34,12 +34,17 @@ struct EndToEndBench: AsyncParsableCommand {
     var backend = "local"
     @Option(name: .customLong("dev-osds"), help: "rados: OSDs of the ceph-dev cluster (pool size min(N, 3)).") var devOSDs = 1
     @Option(name: .customLong("dev-store"), help: "rados: memstore or bluestore.") var devStore = "memstore"
-    @Flag(help: "Only measure what --metrics-listen costs: 4 KiB puts on a cluster without it and one with it (every service scraped each second), alternating rounds.")
+    @Flag(help: "Only measure what --metrics-listen costs: 4 KiB puts and gets on a cluster without it and one with it (every service scraped each --scrape-interval), alternating rounds.")
     var metricsCompare = false
+    @Option(help: "--metrics-compare: seconds between scrapes of each service of the metrics cluster (of its measured time; Prometheus' default is 15).")
+    var scrapeInterval = 15.0
+    @Option(help: "--metrics-compare: rounds per side (off-on, then on-off, alternating).") var rounds = 6
 
     func validate() throws {
         guard ["local", "rados"].contains(backend) else { throw ValidationError("--backend: local or rados") }
         guard CephDevScript.Store(rawValue: devStore) != nil else { throw ValidationError("--dev-store: memstore or bluestore") }
+        guard scrapeInterval > 0, scrapeInterval.isFinite else { throw ValidationError("--scrape-interval: seconds, more than 0") }
+        guard rounds >= 1 else { throw ValidationError("--rounds: at least 1") }
     }
 
     func run() async throws {

@@ -1,4 +1,4 @@
-import AtRestMetrics
+@testable import AtRestMetrics
 import Testing
 
 /// The metrics listener's HTTP head parser (pure) and the bounds on call labels.
@@ -63,5 +63,45 @@ import Testing
         let methods = Set(text.split(separator: "\n").filter { $0.hasPrefix("atrest_rpc_calls_total{") }
             .compactMap { $0.split(separator: "\"").dropFirst().first })
         #expect(methods.count <= CallMetrics.maxMethods + 2)
+    }
+
+    /// The cache of resolved handles (one look-up per call): a method's
+    /// handles are made once and reused, distinct methods and codes never
+    /// share a series, and past the cap new methods fold into "other".
+    @Test func handlesAreCachedPerMethodAndCodeAndStayDistinct() async {
+        let metrics = ProcessMetrics()
+        metrics.enable()
+        let calls = CallMetrics(metrics: metrics)
+        let putOK = calls.handles(method: "atrest.v1.Blob/Put", code: "OK")
+        let putMissing = calls.handles(method: "atrest.v1.Blob/Put", code: "NOT_FOUND")
+        let getOK = calls.handles(method: "atrest.v1.Blob/Get", code: "OK")
+        #expect(putOK.0 === calls.handles(method: "atrest.v1.Blob/Put", code: "OK").0)
+        #expect(putOK.1 === calls.handles(method: "atrest.v1.Blob/Put", code: "OK").1)
+        #expect(putOK.0 === putMissing.0, "one method, one histogram and byte counters")
+        #expect(putOK.1 !== putMissing.1 && putOK.1 !== getOK.1 && putMissing.1 !== getOK.1)
+        #expect(putOK.0 !== getOK.0 && putOK.0.label == "atrest.v1.Blob/Put" && getOK.0.label == "atrest.v1.Blob/Get")
+        #expect(calls.handles(method: "made.up/1", code: "UNIMPLEMENTED").0.label == "unknown")
+        for (method, code, times) in [("atrest.v1.Blob/Put", "OK", 3), ("atrest.v1.Blob/Put", "NOT_FOUND", 2), ("atrest.v1.Blob/Get", "OK", 1)] {
+            for _ in 0..<times {
+                calls.record(method: method, code: code, duration: .microseconds(10), requestBytes: 7, responseBytes: 0)
+            }
+        }
+        // Fill the label set up to the cap: later methods are "other", and stay so.
+        var i = 0
+        while calls.handles(method: "m/\(i)", code: "OK").0.label != "other" { i += 1 }
+        #expect(i + 3 == CallMetrics.maxMethods, "Put, Get and unknown, then made-up methods up to the cap")
+        #expect(calls.handles(method: "m/0", code: "OK").0.label == "m/0", "a method seen before the cap keeps its label")
+        let folded = calls.handles(method: "m/late", code: "OK")
+        #expect(folded.0.label == "other" && folded.0 === calls.handles(method: "m/later", code: "OK").0)
+        #expect(folded.1 === calls.handles(method: "m/later", code: "OK").1)
+        calls.record(method: "m/late", code: "OK", duration: .zero, requestBytes: 0, responseBytes: 0)
+        calls.record(method: "m/later", code: "OK", duration: .zero, requestBytes: 0, responseBytes: 0)
+        let text = String(decoding: await metrics.exposition(), as: UTF8.self)
+        #expect(text.contains("atrest_rpc_calls_total{method=\"atrest.v1.Blob/Put\",code=\"OK\"} 3\n"))
+        #expect(text.contains("atrest_rpc_calls_total{method=\"atrest.v1.Blob/Put\",code=\"NOT_FOUND\"} 2\n"))
+        #expect(text.contains("atrest_rpc_calls_total{method=\"atrest.v1.Blob/Get\",code=\"OK\"} 1\n"))
+        #expect(text.contains("atrest_rpc_request_bytes_total{method=\"atrest.v1.Blob/Put\"} 35\n"))
+        #expect(text.contains("atrest_rpc_call_duration_seconds_count{method=\"atrest.v1.Blob/Put\"} 5\n"))
+        #expect(text.contains("atrest_rpc_calls_total{method=\"other\",code=\"OK\"} 2\n"))
     }
 }
