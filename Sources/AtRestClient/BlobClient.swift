@@ -20,8 +20,10 @@ public struct BlobClient: Sendable {
 
     // MARK: containers
 
-    public func createContainer(_ container: String) async throws {
-        _ = try await call(BlobMethod.createContainer, ContainerRequest(container: container))
+    /// Creates a container; with `defaultScope`, writes naming no scope use
+    /// that encryption scope, and with `enforceScope` writes naming another are refused.
+    public func createContainer(_ container: String, defaultScope: String = "", enforceScope: Bool = false) async throws {
+        _ = try await call(BlobMethod.createContainer, ContainerRequest(container: container, defaultScope: defaultScope, enforceScope: enforceScope))
     }
 
     public func listContainers() async throws -> [String] {
@@ -46,7 +48,8 @@ public struct BlobClient: Sendable {
             hash = try SHA256Digest.of(data)
             if options.checksum == .wholeContent { metadata[BlobTransferOptions.contentHashKey] = Hex.encode(hash) }
         }
-        let request = BlobPutRequest(container: container, name: name, contentType: contentType, metadata: metadata, contentHash: hash)
+        var request = BlobPutRequest(container: container, name: name, contentType: contentType, metadata: metadata, contentHash: hash)
+        request.scope = options.scope
         let reply = try await call(BlobMethod.put, request, parts: data.isEmpty ? [] : [PayloadPart(data)],
                                    idempotencyKey: try Self.randomKey()).message
         guard reply.contentHash == hash, reply.length == UInt64(data.count) else {

@@ -39,10 +39,11 @@ struct AccountService {
             }
             return try await manager.setEncryption(request).info.encryption
         }
+        registerScopeMethods(&router)
         return router
     }
 
-    private func readable(_ account: String, _ rpc: RPCContext) async throws -> AccountRecord {
+    func readable(_ account: String, _ rpc: RPCContext) async throws -> AccountRecord {
         let claims = try await authorizer.caller(rpc.header)
         guard let record = try await manager.registry.lookup(account), authorizer.canRead(claims, record) else {
             throw RPCStatus(.permissionDenied, "principal '\(claims.name)' has no access to account '\(account)' (or it does not exist)")

@@ -7,6 +7,12 @@ public enum AccountMethod {
     public static let getEncryption = RPCMethod<AccountRequest, AccountEncryption>(service, "GetEncryption")
     public static let setEncryption = RPCMethod<AccountSetEncryptionRequest, AccountEncryption>(service, "SetEncryption")
     public static let move = RPCMethod<AccountMoveRequest, AccountMoveResponse>(service, "Move")
+    public static let createScope = RPCMethod<AccountScopeCreateRequest, EncryptionScope>(service, "CreateScope")
+    public static let getScope = RPCMethod<AccountScopeRequest, EncryptionScope>(service, "GetScope")
+    public static let listScopes = RPCMethod<AccountRequest, AccountScopeListResponse>(service, "ListScopes")
+    public static let disableScope = RPCMethod<AccountScopeRequest, EncryptionScope>(service, "DisableScope")
+    public static let enableScope = RPCMethod<AccountScopeRequest, EncryptionScope>(service, "EnableScope")
 
     public static let all: [RPCMethodInfo] = [create.info, get.info, list.info, getEncryption.info, setEncryption.info, move.info]
+        + [createScope.info, getScope.info, listScopes.info, disableScope.info, enableScope.info]
 }
