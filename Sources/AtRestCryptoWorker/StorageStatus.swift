@@ -13,6 +13,7 @@ extension StorageError {
         // The reason tells a file system client which errno it is (ENOTEMPTY, EISDIR, ENOTDIR).
         case .notEmpty, .isDirectory, .notDirectory: RPCStatus(.failedPrecondition, message, details: ["reason": code.rawValue])
         case .resourceExhausted: RPCStatus(.resourceExhausted, message)
+        case .keyUnavailable: RPCStatus(.failedPrecondition, message, details: details)
         case .contentHashMismatch: RPCStatus(.invalidArgument, message)
         case .integrityFailure, .unsupportedFormat:
             RPCStatus(.dataLoss, "integrity check failed: \(message)", details: ["reason": "integrity"])

@@ -34,10 +34,15 @@ public struct StorageError: Error, Sendable, Equatable, CustomStringConvertible 
         public static let notDirectory = Code(rawValue: "notDirectory")
         /// A quota would be exceeded (a file share's bytes).
         public static let resourceExhausted = Code(rawValue: "resourceExhausted")
+        /// The object's account key version is known but may not be used now
+        /// (a disabled encryption scope, a KEK the vault refuses): `details` say why.
+        public static let keyUnavailable = Code(rawValue: "keyUnavailable")
     }
 
     public var code: Code
     public var message: String
+    /// Machine-readable specifics for the caller's status (e.g. `reason`, `scope`); never key bytes.
+    public var details: [String: String] = [:]
 
     public init(_ code: Code, _ message: String) {
         self.code = code
