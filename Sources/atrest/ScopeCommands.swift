@@ -20,13 +20,7 @@ struct ScopeCommands: AsyncParsableCommand {
         @Option(help: "Key id of a customer key.") var key = ""
         @OptionGroup var global: GlobalOptions
 
-        func validate() throws {
-            switch keySource {
-            case "managed": if !key.isEmpty || !provider.isEmpty { throw ValidationError("--key-source managed takes no --key or --provider") }
-            case "customer": if key.isEmpty { throw ValidationError("--key-source customer needs --key") }
-            default: throw ValidationError("--key-source must be managed or customer, got '\(keySource)'")
-            }
-        }
+        func validate() throws { try validateKeySource(keySource, provider: provider, key: key) }
 
         func run() async throws {
             let created = try await withAccounts(global) {
@@ -76,6 +70,15 @@ struct ScopeCommands: AsyncParsableCommand {
         func run() async throws {
             printScope(account, try await withAccounts(global) { try await $0.setScope(account, scope, enabled: true) }, global.output)
         }
+    }
+}
+
+/// `--key-source managed|customer` with `--provider`/`--key` (encryption set, scope create).
+func validateKeySource(_ keySource: String, provider: String, key: String) throws {
+    switch keySource {
+    case "managed": if !key.isEmpty || !provider.isEmpty { throw ValidationError("--key-source managed takes no --key or --provider") }
+    case "customer": if key.isEmpty { throw ValidationError("--key-source customer needs --key") }
+    default: throw ValidationError("--key-source must be managed or customer, got '\(keySource)'")
     }
 }
 

@@ -156,6 +156,35 @@ import Testing
         #expect(enabled.state == "enabled")
         try await expectOnly([]) { _, _ in }
         _ = try await put("gold-c", "i")
+
+        // The CLI verbs, as alice.
+        let env = ["ATREST_CONFIG": "\(cluster.root)/cli/config.json"]
+        func atrest(_ args: [String]) async throws -> (status: Int32, out: String, err: String) {
+            try await runTool("atrest", args + ["--endpoint", cluster.frontDoor.endpoint], environment: env)
+        }
+        func json(_ text: String) -> [String: Any] { (try? JSONSerialization.jsonObject(with: Data(text.utf8))) as? [String: Any] ?? [:] }
+        try "alice-secret-123456".write(toFile: "\(cluster.root)/alice.secret", atomically: true, encoding: .utf8)
+        #expect(try await atrest(["login", "--tenant", "t1", "--user", "alice", "--secret-file", "\(cluster.root)/alice.secret"]).status == 0)
+        let made = try await atrest(["scope", "create", account, "silver", "--key-source", "managed", "--json"])
+        #expect(made.status == 0, "\(made.err)")
+        #expect(json(made.out)["scope"] as? String == "silver" && json(made.out)["state"] as? String == "enabled")
+        #expect(try await atrest(["scope", "create", account, "silver2", "--key-source", "customer"]).status == 2)
+        #expect(try await atrest(["scope", "create", account, "silver", "--key-source", "managed"]).status == 6)
+        let rows = (try? JSONSerialization.jsonObject(with: Data(try await atrest(["scope", "list", account, "--json"]).out.utf8))) as? [[String: Any]] ?? []
+        #expect(rows.compactMap { $0["scope"] as? String } == ["gold", "cust", "silver"])
+        #expect(json(try await atrest(["scope", "show", account, "cust", "--json"]).out)["key"] as? String == "customer/cmks")
+        let acct = ["--account", account]
+        #expect(try await atrest(["container", "create", "sc", "--scope", "silver", "--enforce-scope"] + acct).status == 0)
+        let file = "\(cluster.root)/small.txt"
+        try "scoped".write(toFile: file, atomically: true, encoding: .utf8)
+        let refused = try await atrest(["blob", "put", "sc", "x", file, "--scope", "gold"] + acct)
+        #expect(refused.status == 6 && refused.err.contains("enforces encryption scope 'silver'"), "\(refused)")
+        #expect(try await atrest(["blob", "put", "sc", "x", file, "--scope", "silver"] + acct).status == 0)
+        #expect(json(try await atrest(["scope", "disable", account, "silver", "--json"]).out)["state"] as? String == "disabled")
+        let blocked = try await atrest(["blob", "get", "sc", "x", "-"] + acct)
+        #expect(blocked.status == 6 && blocked.err.contains("scope 'silver'"), "\(blocked)")
+        #expect(try await atrest(["scope", "enable", account, "silver"]).status == 0)
+        #expect(try await atrest(["blob", "get", "sc", "x", "-"] + acct).out == "scoped")
     }
 
     struct Header { var provider: String; var keyID: String; var accountKeyVersion: UInt32 }
