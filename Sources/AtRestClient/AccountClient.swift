@@ -61,4 +61,9 @@ public struct AccountClient: Sendable {
         try await base.call(enabled ? AccountMethod.enableScope : AccountMethod.disableScope,
                             AccountScopeRequest(accountID: account, scope: scope))
     }
+
+    /// Gives the account a new account key version (new writes use it; older objects stay readable).
+    public func rotateKey(_ account: String) async throws -> AccountEncryption {
+        try await base.call(AccountMethod.rotateKey, AccountRequest(accountID: account))
+    }
 }

@@ -29,8 +29,12 @@ public actor AccountKeyCache {
     }
 
     private struct Entry {
+        /// The context of this one version (the current key's, or built from an
+        /// `AccountContext.keys` entry): what was unwrapped and what `recheck` asks about.
         var context: AccountContext
         var key: AccountKey?
+        /// The account's name key when this version provides it (see `compose`).
+        var names: SecretBytes?
         var refusal: RPCStatus?
         /// `monotonicNanos()` reading.
         var expires: UInt64
@@ -42,13 +46,15 @@ public actor AccountKeyCache {
     private let check: @Sendable (AccountContext) async throws -> Void
     private let configuration: Configuration
     private let logger: Logger
-    private var entries: [String: Entry] = [:]
-    private var pending: [PendingKey: Task<AccountKey, any Error>] = [:]
+    /// One entry per account and account key version.
+    private var entries: [Slot: Entry] = [:]
+    private struct Slot: Hashable { var account: String; var version: UInt32 }
+    private var pending: [PendingKey: Task<Entry, any Error>] = [:]
     private struct PendingKey: Hashable { var account: String; var wrapped: [UInt8] }
     /// Unwraps done (for tests and stats).
     public private(set) var unwrapCount = 0
     /// Calls served from the cache, keys dropped (vault event or refusal on
-    /// re-check), and vault key events seen (operator status).
+    /// re-check; counted per account), and vault key events seen (operator status).
     public private(set) var hitCount = 0
     public private(set) var dropCount = 0
     public private(set) var eventCount = 0
@@ -62,33 +68,80 @@ public actor AccountKeyCache {
         self.check = check ?? { _ = try await unwrap($0) }
     }
 
-    /// The account's key for this call's context, unwrapping it if needed.
+    /// The account's key for this call's context, unwrapping it if needed:
+    /// the current key (what new writes use), able to open the older
+    /// versions of the account's own chain in `context.keys` too, hashing
+    /// names with the account's stable name key.
     public func key(for context: AccountContext) async throws -> AccountKey {
-        let now = monotonicNanos()
-        if let entry = entries[context.accountID], entry.context.wrappedKey == context.wrappedKey, entry.expires > now {
-            if let key = entry.key {
-                hitCount += 1
-                return key
-            }
+        var missed = false
+        let current = try await versionEntry(Self.currentContext(of: context), missed: &missed)
+        let older = context.keys.filter(\.isOwnChain)
+        guard let currentKey = current.key else { throw RPCStatus(.internal, "account key entry without a key") }
+        if older.isEmpty {
+            if !missed { hitCount += 1 }
+            return currentKey
+        }
+        var versions: [Entry] = []
+        for entry in older { versions.append(try await versionEntry(Self.context(of: entry, in: context), missed: &missed)) }
+        if !missed { hitCount += 1 }
+        return try Self.compose(current: current, older: versions, entries: older)
+    }
+
+    /// The key of the name-key version: a names-only entry's unwrapped bytes, else
+    /// HKDF of the lowest own-chain version (the account's first key).
+    private static func compose(current: Entry, older: [Entry], entries: [AccountKeyEntry]) throws -> AccountKey {
+        guard let currentKey = current.key else { throw RPCStatus(.internal, "account key entry without a key") }
+        let all = [current] + older
+        let names = zip(older, entries).first(where: { $0.1.namesOnly })?.0.key?.key
+            ?? all.filter { $0.key != nil }.min(by: { $0.context.accountKeyVersion < $1.context.accountKeyVersion })?.names
+        guard let names else { throw RPCStatus(.internal, "account has no name key") }
+        let readable = zip(older, entries).filter { !$0.1.namesOnly }.compactMap(\.0.key)
+        return try currentKey.renamed(nameKey: names).adding(readable)
+    }
+
+    /// The current key's context alone (its entries are separate slots).
+    private static func currentContext(of context: AccountContext) -> AccountContext {
+        var only = context
+        only.keys = []
+        only.accountKeyVersion = max(1, context.accountKeyVersion)
+        return only
+    }
+
+    /// The context of one `AccountContext.keys` entry, as the vault sees it.
+    private static func context(of entry: AccountKeyEntry, in context: AccountContext) -> AccountContext {
+        AccountContext(accountID: context.accountID, tenant: context.tenant, managedIdentity: context.managedIdentity,
+                       wrappedKey: entry.wrappedKey, provider: entry.provider, keyID: entry.keyID, keyVersion: entry.keyVersion,
+                       accountKeyVersion: entry.accountKeyVersion, principalID: context.principalID, pool: context.pool)
+    }
+
+    private func versionEntry(_ context: AccountContext, missed: inout Bool) async throws -> Entry {
+        let slot = Slot(account: context.accountID, version: context.accountKeyVersion)
+        if let entry = entries[slot], entry.context.wrappedKey == context.wrappedKey, entry.expires > monotonicNanos() {
+            if entry.key != nil { return entry }
             if let refusal = entry.refusal { throw refusal }
         }
-        let slot = PendingKey(account: context.accountID, wrapped: context.wrappedKey)
-        if let task = pending[slot] { return try await task.value }
+        missed = true
+        let pendingSlot = PendingKey(account: context.accountID, wrapped: context.wrappedKey)
+        if let task = pending[pendingSlot] { return try await task.value }
         let task = Task { try await self.load(context) }
-        pending[slot] = task
-        defer { pending[slot] = nil }
+        pending[pendingSlot] = task
+        defer { pending[pendingSlot] = nil }
         return try await task.value
     }
 
-    private func load(_ context: AccountContext) async throws -> AccountKey {
+    private func load(_ context: AccountContext) async throws -> Entry {
         do {
             let secret = try await withSpan("unwrap", ofKind: .client) { _ in try await unwrap(context) }
             unwrapCount += 1
             let reference = KeyReference(provider: context.provider, keyID: context.keyID, keyVersion: context.keyVersion,
-                                         accountKeyVersion: max(1, context.accountKeyVersion))
+                                         accountKeyVersion: context.accountKeyVersion)
             let key = try AccountKey(key: secret, reference: reference)
-            entries[context.accountID] = Entry(context: context, key: key, expires: monotonicNanos() + configuration.ttl.nanoseconds)
-            return key
+            // The name key this version would give as the account's first version
+            // (a names-only entry's secret is the name key itself: see `compose`).
+            let names = try AccountKey.nameKey(derivedFrom: secret)
+            let entry = Entry(context: context, key: key, names: names, expires: monotonicNanos() + configuration.ttl.nanoseconds)
+            entries[Slot(account: context.accountID, version: context.accountKeyVersion)] = entry
+            return entry
         } catch let status as RPCStatus where KeyAccessError.isKeyRefusal(status) {
             remember(refusal: status, for: context)
             throw status
@@ -96,30 +149,34 @@ public actor AccountKeyCache {
     }
 
     private func remember(refusal: RPCStatus, for context: AccountContext) {
-        if entries[context.accountID]?.key != nil { dropCount += 1 }
-        entries[context.accountID] = Entry(context: context, refusal: refusal, expires: monotonicNanos() + configuration.refusalTTL.nanoseconds)
+        let slot = Slot(account: context.accountID, version: context.accountKeyVersion)
+        if entries[slot]?.key != nil { dropCount += 1 }
+        entries[slot] = Entry(context: context, refusal: refusal, expires: monotonicNanos() + configuration.refusalTTL.nanoseconds)
         logger.notice("account key not accessible", metadata: [
-            "account": "\(context.accountID)", "key": "\(context.provider)/\(context.keyID)", "reason": "\(refusal.message)",
+            "account": "\(context.accountID)", "key": "\(context.provider)/\(context.keyID)",
+            "accountKeyVersion": "\(context.accountKeyVersion)", "reason": "\(refusal.message)",
         ])
     }
 
-    /// Drops every cached key wrapped by `provider/keyID` (a vault event).
+    /// Drops every cached key wrapped by `provider/keyID` (a vault event),
+    /// every account key version of it; returns the accounts affected.
     @discardableResult
     public func drop(provider: String, keyID: String) -> Int {
         let victims = entries.filter { $0.value.context.provider == provider && $0.value.context.keyID == keyID && $0.value.key != nil }
-        for account in victims.keys { entries[account] = nil }
-        dropCount += victims.count
+        for slot in victims.keys { entries[slot] = nil }
+        let accounts = Set(victims.keys.map(\.account)).count
+        dropCount += accounts
         if !victims.isEmpty {
-            logger.info("dropped cached account keys", metadata: ["key": "\(provider)/\(keyID)", "accounts": "\(victims.count)"])
+            logger.info("dropped cached account keys", metadata: ["key": "\(provider)/\(keyID)", "accounts": "\(accounts)"])
         }
-        return victims.count
+        return accounts
     }
 
     /// Counts one vault key event (whatever it does to the cache).
     public func noteEvent() { eventCount += 1 }
 
     /// Accounts whose key is cached now.
-    public var cachedAccounts: [String] { entries.filter { $0.value.key != nil }.keys.sorted() }
+    public var cachedAccounts: [String] { Set(entries.filter { $0.value.key != nil }.keys.map(\.account)).sorted() }
 
     /// Asks the vault again (KeyStatus) for every cached key; a refusal drops the key at
     /// once (and is remembered), an unreachable vault leaves it until its TTL.
@@ -142,7 +199,8 @@ public actor AccountKeyCache {
             }
             for await (context, status) in group {
                 guard let status, KeyAccessError.isKeyRefusal(status),
-                      entries[context.accountID]?.context.wrappedKey == context.wrappedKey else { continue }
+                      entries[Slot(account: context.accountID, version: context.accountKeyVersion)]?.context.wrappedKey == context.wrappedKey
+                else { continue }
                 remember(refusal: status, for: context)
             }
         }

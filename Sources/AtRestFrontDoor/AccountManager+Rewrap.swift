@@ -28,7 +28,8 @@ extension AccountManager {
         return try await rewrap(record.info.accountID, to: target, source: request.keySource)
     }
 
-    /// Re-wraps the account key under `target`'s current version with the
+    /// Re-wraps the account key (and the older versions of its own chain,
+    /// `rewrapOwnChain`) under `target`'s current version with the
     /// vault's `Rewrap`, so the plaintext account key never leaves the vault.
     /// Before that, `KeyStatus` (as the managed identity) must say the
     /// identity may both wrap and unwrap with the target, so a missing
@@ -41,6 +42,7 @@ extension AccountManager {
     func rewrap(_ accountID: String, to target: KeyRef, source: String) async throws -> AccountRecord {
         guard let record = try await registry.lookup(accountID) else { throw RPCStatus(.notFound, "account '\(accountID)' does not exist") }
         let wrapped: WrapResponse
+        var rewrappedKeys: [UInt32: (old: [UInt8], new: AccountKeyEntry)] = [:]
         do {
             let vault = try await identityVaultClient(account: accountID)
             let context = AccountWrapContext.bytes(account: accountID)
@@ -56,6 +58,7 @@ extension AccountManager {
                                 "key \(first.key.unversioned) wrapped the account key but does not unwrap it (\(status.message)); the account stays on its current key, since switching would leave it unreadable",
                                 details: status.details.merging(["reason": "unwrapRefused"]) { $1 })
             }
+            rewrappedKeys = try await rewrapOwnChain(record, to: wrapped.key, vault: vault)
             try await register(wrapped.key)
         } catch let status as RPCStatus {
             throw try await explain(status, target: target, record: record)
@@ -65,6 +68,7 @@ extension AccountManager {
             guard var current else { throw RPCStatus(.notFound, "account '\(accountID)' was deleted meanwhile") }
             current.wrappedKey = wrapped.wrapped
             current.registered = wrapped.key
+            current.apply(rewrapped: rewrappedKeys)
             current.info.encryption = AccountEncryption(
                 keySource: source, provider: wrapped.key.provider, keyID: wrapped.key.keyID, keyVersion: wrapped.key.version,
                 changedAtUnix: now, accountKeyVersion: current.info.encryption.accountKeyVersion)

@@ -4,7 +4,7 @@ import AtRestWire
 extension AccountService {
     func registerScopeMethods(_ router: inout RPCRouter) {
         router.register(AccountMethod.createScope) { (request: AccountScopeCreateRequest, rpc) async throws -> EncryptionScope in
-            try await manageable(request.accountID, rpc)
+            _ = try await manageable(request.accountID, rpc)
             return try await manager.createScope(request)
         }
         router.register(AccountMethod.getScope) { (request: AccountScopeRequest, rpc) async throws -> EncryptionScope in
@@ -18,20 +18,12 @@ extension AccountService {
             return AccountScopeListResponse(scopes: record.scopes.compactMap { record.scope($0.name) })
         }
         router.register(AccountMethod.disableScope) { (request: AccountScopeRequest, rpc) async throws -> EncryptionScope in
-            try await manageable(request.accountID, rpc)
+            _ = try await manageable(request.accountID, rpc)
             return try await manager.setScopeEnabled(request, false)
         }
         router.register(AccountMethod.enableScope) { (request: AccountScopeRequest, rpc) async throws -> EncryptionScope in
-            try await manageable(request.accountID, rpc)
+            _ = try await manageable(request.accountID, rpc)
             return try await manager.setScopeEnabled(request, true)
-        }
-    }
-
-    /// Throws unless the caller owns `account`.
-    private func manageable(_ account: String, _ rpc: RPCContext) async throws {
-        let claims = try await authorizer.caller(rpc.header)
-        guard let record = try await manager.registry.lookup(account), authorizer.canManage(claims, record) else {
-            throw RPCStatus(.permissionDenied, "principal '\(claims.name)' is not an owner of account '\(account)' (or it does not exist)")
         }
     }
 }

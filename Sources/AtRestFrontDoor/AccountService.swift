@@ -39,8 +39,20 @@ struct AccountService {
             }
             return try await manager.setEncryption(request).info.encryption
         }
+        router.register(AccountMethod.rotateKey) { (request: AccountRequest, rpc) async throws -> AccountEncryption in
+            try await manager.rotateKey(try await manageable(request.accountID, rpc).info.accountID).info.encryption
+        }
         registerScopeMethods(&router)
         return router
+    }
+
+    /// The record, if the caller is an owner (tenant-checked like `SetEncryption`).
+    func manageable(_ account: String, _ rpc: RPCContext) async throws -> AccountRecord {
+        let claims = try await authorizer.caller(rpc.header)
+        guard let record = try await manager.registry.lookup(account), authorizer.canManage(claims, record) else {
+            throw RPCStatus(.permissionDenied, "principal '\(claims.name)' is not an owner of account '\(account)' (or it does not exist)")
+        }
+        return record
     }
 
     func readable(_ account: String, _ rpc: RPCContext) async throws -> AccountRecord {

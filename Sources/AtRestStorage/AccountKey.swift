@@ -12,18 +12,73 @@ public struct AccountKey: Sendable {
     /// 16 bytes of HKDF(AEK, info "atrest/v1/key-check"): identifies the key
     /// without revealing it; the same for every object under this key version.
     public let checkValue: [UInt8]
-    /// HKDF(AEK, info "atrest/v1/names"): keys the HMAC that hides names on disk.
-    let nameKey: SecretBytes
+    /// Keys the HMAC that hides names on disk: HKDF(AEK of the account's
+    /// first version, info "atrest/v1/names"), the same across rotations
+    /// (docs/FORMAT.md "Account key versions").
+    private(set) var nameKey: SecretBytes
+    /// The account's other versions this key can open (older versions of its
+    /// own chain, scope keys), by account key version.
+    private var others: [UInt32: AccountKey] = [:]
 
     static let checkValueSize = 16
+    static let nameInfo = Array("atrest/v1/names".utf8)
 
+    /// The key of an account's first (or only) version: its name key is derived from it.
     public init(key: SecretBytes, reference: KeyReference) throws {
+        try self.init(key: key, reference: reference,
+                      nameKey: try HKDF.deriveKey(from: key, salt: [UInt8](), info: Self.nameInfo, outputCount: 32))
+    }
+
+    /// A later version: `nameKey` is the account's stable name key (see `nameKey(derivedFrom:)`).
+    public init(key: SecretBytes, reference: KeyReference, nameKey: SecretBytes) throws {
         guard key.count == 32 else { throw StorageError(.invalidArgument, "account key must be 32 bytes, got \(key.count)") }
+        guard nameKey.count == 32 else { throw StorageError(.invalidArgument, "name key must be 32 bytes, got \(nameKey.count)") }
         self.key = key
         self.reference = reference
+        self.nameKey = nameKey
         checkValue = try HKDF.deriveKey(from: key, salt: [UInt8](), info: Array("atrest/v1/key-check".utf8),
                                         outputCount: Self.checkValueSize).withUnsafeBytes { Array($0) }
-        nameKey = try HKDF.deriveKey(from: key, salt: [UInt8](), info: Array("atrest/v1/names".utf8), outputCount: 32)
+    }
+
+    /// The name key of an account whose first version's AEK is `firstVersion`.
+    public static func nameKey(derivedFrom firstVersion: SecretBytes) throws -> SecretBytes {
+        try HKDF.deriveKey(from: firstVersion, salt: [UInt8](), info: nameInfo, outputCount: 32)
+    }
+
+    /// The same key hashing names with `nameKey` (the account's stable name key).
+    public func renamed(nameKey: SecretBytes) throws -> AccountKey {
+        guard nameKey.count == 32 else { throw StorageError(.invalidArgument, "name key must be 32 bytes, got \(nameKey.count)") }
+        var copy = self
+        copy.nameKey = nameKey
+        return copy
+    }
+
+    /// The same key (for new writes) that can also open objects of `versions`.
+    public func adding(_ versions: [AccountKey]) -> AccountKey {
+        var copy = self
+        for version in versions where version.reference.accountKeyVersion != reference.accountKeyVersion {
+            copy.others[version.reference.accountKeyVersion] = version.forgettingOthers
+        }
+        return copy
+    }
+
+    private var forgettingOthers: AccountKey {
+        var copy = self
+        copy.others = [:]
+        return copy
+    }
+
+    /// Account key versions this key opens, the current one included.
+    public var versions: [UInt32] { ([reference.accountKeyVersion] + others.keys).sorted() }
+
+    /// The key of `version` (an object header's "account key version"):
+    /// this one, or one of the versions added; `.wrongKey` for any other.
+    public func opening(version: UInt32) throws(StorageError) -> AccountKey {
+        if version == reference.accountKeyVersion { return self }
+        guard let other = others[version] else {
+            throw StorageError(.wrongKey, "object is encrypted under account key version \(version), which this account no longer has (or never had)")
+        }
+        return other
     }
 
     /// The per-object key: HKDF-SHA256(AEK, salt, "atrest/v1" ‖ 0x00 ‖ context).

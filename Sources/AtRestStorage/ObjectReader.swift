@@ -10,7 +10,7 @@ public final class ObjectReader {
     let dataOffset: UInt64
     private let segmentCount: UInt64
 
-    public init(source: any ObjectSource, accountKey: AccountKey, context: [UInt8]) throws {
+    public init(source: any ObjectSource, accountKey accountKeys: AccountKey, context: [UInt8]) throws {
         self.source = source
         let preamble = try source.read(at: 0, count: min(Int(source.size), ObjectHeader.preambleSize))
         let fixedLength = try ObjectHeader.fixedLength(fromPreamble: preamble)
@@ -20,9 +20,8 @@ public final class ObjectReader {
         // which KEK wrapped the account key when the object was written; a
         // KEK rotation or a switch to another KEK re-wraps the same account
         // key, so only the account key version and the check value must match.
-        guard header.keyReference.accountKeyVersion == accountKey.reference.accountKeyVersion else {
-            throw StorageError(.wrongKey, "object is encrypted under \(header.keyReference), but \(accountKey.reference) was given")
-        }
+        // An older account key version (rotation) opens with that version's key.
+        let accountKey = try accountKeys.opening(version: header.keyReference.accountKeyVersion)
         guard ConstantTimeCheck.equal(header.keyCheckValue, accountKey.checkValue) else {
             throw StorageError(.wrongKey, "the account key given for \(header.keyReference) does not match the key the object was written with (key check value differs)")
         }

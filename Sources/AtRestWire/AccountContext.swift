@@ -69,9 +69,18 @@ public struct AccountKeyEntry: Sendable, Equatable, WireMessage {
     public var infrastructure: Bool
     /// The key may not be used now (a disabled scope).
     public var disabled: Bool
+    /// The wrapped bytes are the account's 32-byte name key, not an account
+    /// key: it hashes names on disk and decrypts nothing (kept when the
+    /// account's first version, which the name key comes from, is retired).
+    public var namesOnly: Bool
+
+    /// Part of the account's own key chain (an older version, or the names-only
+    /// entry): not a scope's key, not the infrastructure layer's.
+    public var isOwnChain: Bool { scope.isEmpty && !infrastructure }
 
     public init(accountKeyVersion: UInt32, wrappedKey: [UInt8], provider: String, keyID: String, keyVersion: UInt32,
-                scope: String = "", infrastructure: Bool = false, disabled: Bool = false) {
+                scope: String = "", infrastructure: Bool = false, disabled: Bool = false, namesOnly: Bool = false) {
+        self.namesOnly = namesOnly
         self.accountKeyVersion = accountKeyVersion
         self.wrappedKey = wrappedKey
         self.provider = provider
@@ -85,11 +94,11 @@ public struct AccountKeyEntry: Sendable, Equatable, WireMessage {
     public init(wire: WireFields) throws {
         self.init(accountKeyVersion: wire.uint32(1), wrappedKey: wire.bytes(2), provider: wire.string(3),
                   keyID: wire.string(4), keyVersion: wire.uint32(5), scope: wire.string(6),
-                  infrastructure: wire.bool(7), disabled: wire.bool(8))
+                  infrastructure: wire.bool(7), disabled: wire.bool(8), namesOnly: wire.bool(9))
     }
 
     public var wire: WireFields {
         [1: .uint(accountKeyVersion), 2: .bytes(wrappedKey), 3: .string(provider), 4: .string(keyID),
-         5: .uint(keyVersion), 6: .string(scope), 7: .bool(infrastructure), 8: .bool(disabled)]
+         5: .uint(keyVersion), 6: .string(scope), 7: .bool(infrastructure), 8: .bool(disabled), 9: .bool(namesOnly)]
     }
 }

@@ -76,6 +76,9 @@ public struct AccountInfo: Sendable, Equatable, WireMessage {
     public var redundancy: UInt32
     /// The Ceph pool of the account's objects; "" for the local directory (or the default pool of older records).
     public var pool: String
+    /// Account key versions of the account's own chain that data may be
+    /// under, current included (empty in records that never rotated: only the current one).
+    public var accountKeyVersions: [UInt32] = []
 
     public init(accountID: String, tenant: String, managedIdentity: String, createdAtUnix: Int64,
                 encryption: AccountEncryption, owners: [String], redundancy: UInt32 = 0, pool: String = "") {
@@ -94,11 +97,12 @@ public struct AccountInfo: Sendable, Equatable, WireMessage {
                   createdAtUnix: wire.int64(4),
                   encryption: try wire.message(5) ?? AccountEncryption(keySource: "", provider: "", keyID: "", keyVersion: 0, changedAtUnix: 0),
                   owners: wire.strings(6), redundancy: wire.uint32(7), pool: wire.string(8))
+        accountKeyVersions = wire.list(13).compactMap { if case .uint(let v) = $0 { UInt32(truncatingIfNeeded: v) } else { nil } }
     }
 
     public var wire: WireFields {
         [1: .string(accountID), 2: .string(tenant), 3: .string(managedIdentity), 4: .int(createdAtUnix),
-         5: WireValue(encryption), 6: .strings(owners), 7: .uint(redundancy), 8: .string(pool)]
+         5: WireValue(encryption), 6: .strings(owners), 7: .uint(redundancy), 8: .string(pool), 13: .list(accountKeyVersions.map { .uint($0) })]
     }
 }
 

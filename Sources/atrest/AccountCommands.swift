@@ -5,7 +5,7 @@ import AtRestWire
 /// `atrest account create|show|list|move`.
 struct AccountCommands: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "account", abstract: "Storage accounts (encryption is always on).", subcommands: [Create.self, Show.self, List.self, Move.self])
+        commandName: "account", abstract: "Storage accounts (encryption is always on).", subcommands: [Create.self, Show.self, List.self, Move.self, RotateKey.self])
 
     struct Create: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Create an account; you become its owner (managed key by default).")
@@ -91,9 +91,15 @@ func printAccount(_ info: AccountInfo, _ output: Output) {
         "account": info.accountID, "tenant": info.tenant, "managedIdentity": info.managedIdentity, "createdAt": isoTime(seconds: info.createdAtUnix),
         "owners": info.owners, "keySource": info.encryption.keySource,
         "key": "\(info.encryption.provider)/\(info.encryption.keyID)", "keyVersion": info.encryption.keyVersion,
+        "accountKeyVersion": max(1, info.encryption.accountKeyVersion), "accountKeyVersions": accountKeyVersions(info),
         // Records made before redundancy existed say 0: one copy in the default place.
         "redundancy": max(1, info.redundancy), "pool": info.pool.isEmpty ? "(local directory or default pool)" : info.pool,
     ])
+}
+
+/// The account key versions data may be under, current included.
+func accountKeyVersions(_ info: AccountInfo) -> String {
+    (info.accountKeyVersions.isEmpty ? [max(1, info.encryption.accountKeyVersion)] : info.accountKeyVersions).map(String.init).joined(separator: ",")
 }
 
 func printEncryption(_ account: String, _ encryption: AccountEncryption, _ output: Output) {

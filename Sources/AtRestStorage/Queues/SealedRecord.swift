@@ -30,12 +30,12 @@ enum SealedRecord {
 
     /// The plaintext; `.wrongKey` for a record of another account key
     /// (version), `.integrityFailure` for anything changed or moved.
-    static func open(_ sealed: [UInt8], context: [UInt8], map: RecordMapName, key recordKey: String, accountKey: AccountKey) throws -> [UInt8] {
+    static func open(_ sealed: [UInt8], context: [UInt8], map: RecordMapName, key recordKey: String, accountKey accountKeys: AccountKey) throws -> [UInt8] {
         var r = ByteReader(sealed)
         guard try r.u8() == format else { throw StorageError(.unsupportedFormat, "record of \(map) is not in a format this build reads") }
         let version = try r.u32()
         let check = Array(try r.take(AccountKey.checkValueSize))
-        guard version == accountKey.reference.accountKeyVersion, check == accountKey.checkValue else {
+        guard let accountKey = try? accountKeys.opening(version: version), check == accountKey.checkValue else {
             throw StorageError(.wrongKey, "record of \(map) was sealed under account key version \(version), not the key in use")
         }
         let salt = Array(try r.take(saltSize))

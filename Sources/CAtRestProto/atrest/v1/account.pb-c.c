@@ -905,7 +905,7 @@ const ProtobufCMessageDescriptor atrest__v1__account_encryption__descriptor =
   (ProtobufCMessageInit) atrest__v1__account_encryption__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor atrest__v1__account_info__field_descriptors[8] =
+static const ProtobufCFieldDescriptor atrest__v1__account_info__field_descriptors[9] =
 {
   {
     "account_id",
@@ -1003,9 +1003,22 @@ static const ProtobufCFieldDescriptor atrest__v1__account_info__field_descriptor
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "account_key_versions",
+    13,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_UINT32,
+    offsetof(Atrest__V1__AccountInfo, n_account_key_versions),
+    offsetof(Atrest__V1__AccountInfo, account_key_versions),
+    NULL,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_PACKED,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned atrest__v1__account_info__field_indices_by_name[] = {
   0,   /* field[0] = account_id */
+  8,   /* field[8] = account_key_versions */
   3,   /* field[3] = created_at_unix */
   4,   /* field[4] = encryption */
   2,   /* field[2] = managed_identity */
@@ -1014,10 +1027,11 @@ static const unsigned atrest__v1__account_info__field_indices_by_name[] = {
   6,   /* field[6] = redundancy */
   1,   /* field[1] = tenant */
 };
-static const ProtobufCIntRange atrest__v1__account_info__number_ranges[1 + 1] =
+static const ProtobufCIntRange atrest__v1__account_info__number_ranges[2 + 1] =
 {
   { 1, 0 },
-  { 0, 8 }
+  { 13, 8 },
+  { 0, 9 }
 };
 const ProtobufCMessageDescriptor atrest__v1__account_info__descriptor =
 {
@@ -1027,10 +1041,10 @@ const ProtobufCMessageDescriptor atrest__v1__account_info__descriptor =
   "Atrest__V1__AccountInfo",
   "atrest.v1",
   sizeof(Atrest__V1__AccountInfo),
-  8,
+  9,
   atrest__v1__account_info__field_descriptors,
   atrest__v1__account_info__field_indices_by_name,
-  1,  atrest__v1__account_info__number_ranges,
+  2,  atrest__v1__account_info__number_ranges,
   (ProtobufCMessageInit) atrest__v1__account_info__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
@@ -1726,7 +1740,7 @@ const ProtobufCMessageDescriptor atrest__v1__account_registry_state__descriptor 
   (ProtobufCMessageInit) atrest__v1__account_registry_state__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCMethodDescriptor atrest__v1__account__method_descriptors[11] =
+static const ProtobufCMethodDescriptor atrest__v1__account__method_descriptors[12] =
 {
   { "Create", &atrest__v1__account_create_request__descriptor, &atrest__v1__account_info__descriptor },
   { "Get", &atrest__v1__account_request__descriptor, &atrest__v1__account_info__descriptor },
@@ -1734,6 +1748,7 @@ static const ProtobufCMethodDescriptor atrest__v1__account__method_descriptors[1
   { "GetEncryption", &atrest__v1__account_request__descriptor, &atrest__v1__account_encryption__descriptor },
   { "SetEncryption", &atrest__v1__account_set_encryption_request__descriptor, &atrest__v1__account_encryption__descriptor },
   { "Move", &atrest__v1__account_move_request__descriptor, &atrest__v1__account_move_response__descriptor },
+  { "RotateKey", &atrest__v1__account_request__descriptor, &atrest__v1__account_encryption__descriptor },
   { "CreateScope", &atrest__v1__account_scope_create_request__descriptor, &atrest__v1__encryption_scope__descriptor },
   { "GetScope", &atrest__v1__account_scope_request__descriptor, &atrest__v1__encryption_scope__descriptor },
   { "ListScopes", &atrest__v1__account_request__descriptor, &atrest__v1__account_scope_list_response__descriptor },
@@ -1742,15 +1757,16 @@ static const ProtobufCMethodDescriptor atrest__v1__account__method_descriptors[1
 };
 const unsigned atrest__v1__account__method_indices_by_name[] = {
   0,        /* Create */
-  6,        /* CreateScope */
-  9,        /* DisableScope */
-  10,        /* EnableScope */
+  7,        /* CreateScope */
+  10,        /* DisableScope */
+  11,        /* EnableScope */
   1,        /* Get */
   3,        /* GetEncryption */
-  7,        /* GetScope */
+  8,        /* GetScope */
   2,        /* List */
-  8,        /* ListScopes */
+  9,        /* ListScopes */
   5,        /* Move */
+  6,        /* RotateKey */
   4         /* SetEncryption */
 };
 const ProtobufCServiceDescriptor atrest__v1__account__descriptor =
@@ -1760,7 +1776,7 @@ const ProtobufCServiceDescriptor atrest__v1__account__descriptor =
   "Account",
   "Atrest__V1__Account",
   "atrest.v1",
-  11,
+  12,
   atrest__v1__account__method_descriptors,
   atrest__v1__account__method_indices_by_name
 };
@@ -1812,13 +1828,21 @@ void atrest__v1__account__move(ProtobufCService *service,
   assert(service->descriptor == &atrest__v1__account__descriptor);
   service->invoke(service, 5, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
+void atrest__v1__account__rotate_key(ProtobufCService *service,
+                                     const Atrest__V1__AccountRequest *input,
+                                     Atrest__V1__AccountEncryption_Closure closure,
+                                     void *closure_data)
+{
+  assert(service->descriptor == &atrest__v1__account__descriptor);
+  service->invoke(service, 6, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
 void atrest__v1__account__create_scope(ProtobufCService *service,
                                        const Atrest__V1__AccountScopeCreateRequest *input,
                                        Atrest__V1__EncryptionScope_Closure closure,
                                        void *closure_data)
 {
   assert(service->descriptor == &atrest__v1__account__descriptor);
-  service->invoke(service, 6, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 7, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void atrest__v1__account__get_scope(ProtobufCService *service,
                                     const Atrest__V1__AccountScopeRequest *input,
@@ -1826,7 +1850,7 @@ void atrest__v1__account__get_scope(ProtobufCService *service,
                                     void *closure_data)
 {
   assert(service->descriptor == &atrest__v1__account__descriptor);
-  service->invoke(service, 7, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 8, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void atrest__v1__account__list_scopes(ProtobufCService *service,
                                       const Atrest__V1__AccountRequest *input,
@@ -1834,7 +1858,7 @@ void atrest__v1__account__list_scopes(ProtobufCService *service,
                                       void *closure_data)
 {
   assert(service->descriptor == &atrest__v1__account__descriptor);
-  service->invoke(service, 8, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 9, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void atrest__v1__account__disable_scope(ProtobufCService *service,
                                         const Atrest__V1__AccountScopeRequest *input,
@@ -1842,7 +1866,7 @@ void atrest__v1__account__disable_scope(ProtobufCService *service,
                                         void *closure_data)
 {
   assert(service->descriptor == &atrest__v1__account__descriptor);
-  service->invoke(service, 9, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 10, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void atrest__v1__account__enable_scope(ProtobufCService *service,
                                        const Atrest__V1__AccountScopeRequest *input,
@@ -1850,7 +1874,7 @@ void atrest__v1__account__enable_scope(ProtobufCService *service,
                                        void *closure_data)
 {
   assert(service->descriptor == &atrest__v1__account__descriptor);
-  service->invoke(service, 10, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 11, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void atrest__v1__account__init (Atrest__V1__Account_Service *service,
                                 Atrest__V1__Account_ServiceDestroy destroy)

@@ -888,7 +888,7 @@ const ProtobufCMessageDescriptor atrest__v1__account_context__descriptor =
   (ProtobufCMessageInit) atrest__v1__account_context__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor atrest__v1__account_key_entry__field_descriptors[8] =
+static const ProtobufCFieldDescriptor atrest__v1__account_key_entry__field_descriptors[9] =
 {
   {
     "account_key_version",
@@ -986,6 +986,18 @@ static const ProtobufCFieldDescriptor atrest__v1__account_key_entry__field_descr
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "names_only",
+    9,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Atrest__V1__AccountKeyEntry, names_only),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned atrest__v1__account_key_entry__field_indices_by_name[] = {
   0,   /* field[0] = account_key_version */
@@ -993,6 +1005,7 @@ static const unsigned atrest__v1__account_key_entry__field_indices_by_name[] = {
   6,   /* field[6] = infrastructure */
   3,   /* field[3] = key_id */
   4,   /* field[4] = key_version */
+  8,   /* field[8] = names_only */
   2,   /* field[2] = provider */
   5,   /* field[5] = scope */
   1,   /* field[1] = wrapped_key */
@@ -1000,7 +1013,7 @@ static const unsigned atrest__v1__account_key_entry__field_indices_by_name[] = {
 static const ProtobufCIntRange atrest__v1__account_key_entry__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 8 }
+  { 0, 9 }
 };
 const ProtobufCMessageDescriptor atrest__v1__account_key_entry__descriptor =
 {
@@ -1010,7 +1023,7 @@ const ProtobufCMessageDescriptor atrest__v1__account_key_entry__descriptor =
   "Atrest__V1__AccountKeyEntry",
   "atrest.v1",
   sizeof(Atrest__V1__AccountKeyEntry),
-  8,
+  9,
   atrest__v1__account_key_entry__field_descriptors,
   atrest__v1__account_key_entry__field_indices_by_name,
   1,  atrest__v1__account_key_entry__number_ranges,

@@ -132,10 +132,17 @@ struct  Atrest__V1__AccountInfo
    * Where the account's objects live: the Ceph pool ("" for the local directory).
    */
   char *pool;
+  /*
+   * Account key versions of the account's own chain that data may be under,
+   * current included (Account/RotateKey adds one; empty in records that
+   * never rotated: only encryption.account_key_version).
+   */
+  size_t n_account_key_versions;
+  uint32_t *account_key_versions;
 };
 #define ATREST__V1__ACCOUNT_INFO__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&atrest__v1__account_info__descriptor) \
-    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, NULL, 0,NULL, 0, (char *)protobuf_c_empty_string }
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, NULL, 0,NULL, 0, (char *)protobuf_c_empty_string, 0,NULL }
 
 
 /*
@@ -689,6 +696,10 @@ struct Atrest__V1__Account_Service
                const Atrest__V1__AccountMoveRequest *input,
                Atrest__V1__AccountMoveResponse_Closure closure,
                void *closure_data);
+  void (*rotate_key)(Atrest__V1__Account_Service *service,
+                     const Atrest__V1__AccountRequest *input,
+                     Atrest__V1__AccountEncryption_Closure closure,
+                     void *closure_data);
   void (*create_scope)(Atrest__V1__Account_Service *service,
                        const Atrest__V1__AccountScopeCreateRequest *input,
                        Atrest__V1__EncryptionScope_Closure closure,
@@ -723,6 +734,7 @@ void atrest__v1__account__init (Atrest__V1__Account_Service *service,
       function_prefix__ ## get_encryption,\
       function_prefix__ ## set_encryption,\
       function_prefix__ ## move,\
+      function_prefix__ ## rotate_key,\
       function_prefix__ ## create_scope,\
       function_prefix__ ## get_scope,\
       function_prefix__ ## list_scopes,\
@@ -752,6 +764,10 @@ void atrest__v1__account__move(ProtobufCService *service,
                                const Atrest__V1__AccountMoveRequest *input,
                                Atrest__V1__AccountMoveResponse_Closure closure,
                                void *closure_data);
+void atrest__v1__account__rotate_key(ProtobufCService *service,
+                                     const Atrest__V1__AccountRequest *input,
+                                     Atrest__V1__AccountEncryption_Closure closure,
+                                     void *closure_data);
 void atrest__v1__account__create_scope(ProtobufCService *service,
                                        const Atrest__V1__AccountScopeCreateRequest *input,
                                        Atrest__V1__EncryptionScope_Closure closure,

@@ -169,10 +169,17 @@ struct  Atrest__V1__AccountKeyEntry
    * need it fail with FAILED_PRECONDITION, as for a revoked key.
    */
   protobuf_c_boolean disabled;
+  /*
+   * The wrapped bytes are the account's 32-byte name key (docs/FORMAT.md
+   * "Account key versions"), not an account key: it hashes names on disk and
+   * decrypts nothing. Kept when the version the name key was derived from is
+   * retired.
+   */
+  protobuf_c_boolean names_only;
 };
 #define ATREST__V1__ACCOUNT_KEY_ENTRY__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&atrest__v1__account_key_entry__descriptor) \
-    , 0, {0,NULL}, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, (char *)protobuf_c_empty_string, 0, 0 }
+    , 0, {0,NULL}, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, (char *)protobuf_c_empty_string, 0, 0, 0 }
 
 
 struct  Atrest__V1__RpcStatus__DetailsEntry
