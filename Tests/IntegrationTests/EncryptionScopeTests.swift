@@ -41,7 +41,7 @@ import Testing
         let gold = try await createScope("gold", "managed", as: alice)
         let cust = try await createScope("cust", "customer", key: "cmks", as: alice)
         #expect(gold.keySource == "managed" && gold.provider == "managed" && gold.keyID == info.encryption.keyID && gold.state == "enabled")
-        #expect(cust.keySource == "customer" && cust.provider == "customer" && cust.keyID == "cmks")
+        #expect(cust.keySource == "customer" && cust.provider == "customer" && cust.keyID.hasSuffix(".cmks"))
         // Each scope key has its own account-key version, distinct from the current key's.
         let versions = [info.encryption.accountKeyVersion, gold.accountKeyVersion, cust.accountKeyVersion]
         #expect(Set(versions).count == 3, "\(versions)")
@@ -111,7 +111,7 @@ import Testing
 
         // Headers record each scope's version and KEK; nothing is stored in clear.
         let headers = try Self.headers(cluster.objectsDirectory)
-        #expect(headers.filter { $0.accountKeyVersion == cust.accountKeyVersion }.allSatisfy { $0.keyID == "cmks" && $0.provider == "customer" })
+        #expect(headers.filter { $0.accountKeyVersion == cust.accountKeyVersion }.allSatisfy { $0.keyID == cust.keyID && $0.provider == "customer" })
         #expect(headers.filter { $0.accountKeyVersion == gold.accountKeyVersion }.allSatisfy { $0.keyID == gold.keyID })
         // gold: b, d, f, g; cust: c, e and big's 5 blocks and block list.
         #expect(headers.filter { $0.accountKeyVersion == gold.accountKeyVersion }.count == 4)
@@ -172,19 +172,19 @@ import Testing
         #expect(try await atrest(["scope", "create", account, "silver", "--key-source", "managed"]).status == 6)
         let rows = (try? JSONSerialization.jsonObject(with: Data(try await atrest(["scope", "list", account, "--json"]).out.utf8))) as? [[String: Any]] ?? []
         #expect(rows.compactMap { $0["scope"] as? String } == ["gold", "cust", "silver"])
-        #expect(json(try await atrest(["scope", "show", account, "cust", "--json"]).out)["key"] as? String == "customer/cmks")
+        #expect(json(try await atrest(["scope", "show", account, "cust", "--json"]).out)["key"] as? String == "customer/\(cust.keyID)")
         let acct = ["--account", account]
-        #expect(try await atrest(["container", "create", "sc", "--scope", "silver", "--enforce-scope"] + acct).status == 0)
+        #expect(try await atrest(["container", "create", "scoped-c", "--scope", "silver", "--enforce-scope"] + acct).status == 0)
         let file = "\(cluster.root)/small.txt"
         try "scoped".write(toFile: file, atomically: true, encoding: .utf8)
-        let refused = try await atrest(["blob", "put", "sc", "x", file, "--scope", "gold"] + acct)
+        let refused = try await atrest(["blob", "put", "scoped-c", "x", file, "--scope", "gold"] + acct)
         #expect(refused.status == 6 && refused.err.contains("enforces encryption scope 'silver'"), "\(refused)")
-        #expect(try await atrest(["blob", "put", "sc", "x", file, "--scope", "silver"] + acct).status == 0)
+        #expect(try await atrest(["blob", "put", "scoped-c", "x", file, "--scope", "silver"] + acct).status == 0)
         #expect(json(try await atrest(["scope", "disable", account, "silver", "--json"]).out)["state"] as? String == "disabled")
-        let blocked = try await atrest(["blob", "get", "sc", "x", "-"] + acct)
+        let blocked = try await atrest(["blob", "get", "scoped-c", "x", "-"] + acct)
         #expect(blocked.status == 6 && blocked.err.contains("scope 'silver'"), "\(blocked)")
         #expect(try await atrest(["scope", "enable", account, "silver"]).status == 0)
-        #expect(try await atrest(["blob", "get", "sc", "x", "-"] + acct).out == "scoped")
+        #expect(try await atrest(["blob", "get", "scoped-c", "x", "-"] + acct).out == "scoped")
     }
 
     struct Header { var provider: String; var keyID: String; var accountKeyVersion: UInt32 }
