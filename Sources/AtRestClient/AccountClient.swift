@@ -50,6 +50,29 @@ public struct AccountClient: Sendable {
                             AccountSetEncryptionRequest(accountID: account, keySource: keySource, provider: provider, keyID: keyID))
     }
 
+    /// Creates an encryption scope: `managed` (wrapped by the account's managed
+    /// key) or `customer` with a key the account's managed identity may wrap and unwrap with.
+    public func createScope(_ account: String, _ scope: String, keySource: String, provider: String = "", keyID: String = "") async throws
+        -> EncryptionScope
+    {
+        try await base.call(AccountMethod.createScope,
+                            AccountScopeCreateRequest(accountID: account, scope: scope, keySource: keySource, provider: provider, keyID: keyID))
+    }
+
+    public func scope(_ account: String, _ scope: String) async throws -> EncryptionScope {
+        try await base.call(AccountMethod.getScope, AccountScopeRequest(accountID: account, scope: scope), idempotent: true)
+    }
+
+    public func scopes(_ account: String) async throws -> [EncryptionScope] {
+        try await base.call(AccountMethod.listScopes, AccountRequest(accountID: account), idempotent: true).scopes
+    }
+
+    /// Disables (`enabled` false) or enables a scope: calls needing its key fail while disabled.
+    public func setScope(_ account: String, _ scope: String, enabled: Bool) async throws -> EncryptionScope {
+        try await base.call(enabled ? AccountMethod.enableScope : AccountMethod.disableScope,
+                            AccountScopeRequest(accountID: account, scope: scope))
+    }
+
     /// Gives the account a new account key version (new writes use it; older objects stay readable).
     public func rotateKey(_ account: String) async throws -> AccountEncryption {
         try await base.call(AccountMethod.rotateKey, AccountRequest(accountID: account))

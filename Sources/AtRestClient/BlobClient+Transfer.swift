@@ -80,7 +80,8 @@ extension BlobClient {
                     // The block's own hash runs here, on another core than the
                     // whole-content hash below (which must see blocks in order).
                     let blockHash = checksum == .none ? [] : try SHA256Digest.of(block)
-                    let request = StageBlockRequest(container: container, name: name, blockID: ids[index], contentHash: blockHash)
+                    var request = StageBlockRequest(container: container, name: name, blockID: ids[index], contentHash: blockHash)
+                    request.scope = options.scope
                     let reply = try await call(BlobMethod.stageBlock, request, parts: [block],
                                                idempotent: true).message
                     guard reply.contentHash == blockHash, reply.length == UInt64(block.count) else {
@@ -95,7 +96,8 @@ extension BlobClient {
         }
         var metadata = metadata
         if let whole { metadata[BlobTransferOptions.contentHashKey] = Hex.encode(try whole.finish()) }
-        let commit = CommitBlocksRequest(container: container, name: name, blockIDs: ids, contentType: contentType, metadata: metadata)
+        var commit = CommitBlocksRequest(container: container, name: name, blockIDs: ids, contentType: contentType, metadata: metadata)
+        commit.scope = options.scope
         let reply = try await call(BlobMethod.commitBlocks, commit, idempotencyKey: try Self.randomKey()).message
         guard reply.length == total else {
             throw RPCStatus(.dataLoss, "the committed blob '\(name)' has \(reply.length) bytes, sent \(total)")

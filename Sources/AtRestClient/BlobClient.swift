@@ -25,8 +25,10 @@ public struct BlobClient: Sendable {
 
     // MARK: containers
 
-    public func createContainer(_ container: String) async throws {
-        _ = try await call(BlobMethod.createContainer, ContainerRequest(container: container))
+    /// Creates a container; with `defaultScope`, writes naming no scope use
+    /// that encryption scope, and with `enforceScope` writes naming another are refused.
+    public func createContainer(_ container: String, defaultScope: String = "", enforceScope: Bool = false) async throws {
+        _ = try await call(BlobMethod.createContainer, ContainerRequest(container: container, defaultScope: defaultScope, enforceScope: enforceScope))
     }
 
     /// One page of `container` rewritten under the account's current account key version (owner).
@@ -56,8 +58,9 @@ public struct BlobClient: Sendable {
             hash = try SHA256Digest.of(data)
             if options.checksum == .wholeContent { metadata[BlobTransferOptions.contentHashKey] = Hex.encode(hash) }
         }
-        let request = BlobPutRequest(container: container, name: name, contentType: contentType, metadata: metadata, contentHash: hash,
+        var request = BlobPutRequest(container: container, name: name, contentType: contentType, metadata: metadata, contentHash: hash,
                                      encryptionKey: encryptionKey)
+        request.scope = options.scope
         let reply = try await call(BlobMethod.put, request, parts: data.isEmpty ? [] : [PayloadPart(data)],
                                    idempotencyKey: try Self.randomKey()).message
         guard reply.contentHash == hash, reply.length == UInt64(data.count) else {

@@ -10,6 +10,9 @@ public struct BlobTransferOptions: Sendable {
     public var rangeSize: Int
     public var parallelism: Int
     public var checksum: BlobChecksum
+    /// The encryption scope puts and staged blocks ask for ("": the
+    /// container's default scope, else the account's current key).
+    public var scope = ""
 
     public init(singlePutThreshold: Int = 4 << 20, blockSize: Int = 4 << 20, rangeSize: Int = 4 << 20, parallelism: Int = 8,
                 checksum: BlobChecksum = .none) {

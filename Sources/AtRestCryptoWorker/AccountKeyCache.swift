@@ -114,6 +114,16 @@ public actor AccountKeyCache {
                        accountKeyVersion: entry.accountKeyVersion, principalID: context.principalID, pool: context.pool)
     }
 
+    /// The key of one entry of `context.keys` on its own (an encryption
+    /// scope's: AccountKeyCache+Scopes), unwrapped and cached like any version.
+    func entryKey(_ entry: AccountKeyEntry, in context: AccountContext) async throws -> AccountKey {
+        var missed = false
+        guard let key = try await versionEntry(Self.context(of: entry, in: context), missed: &missed).key else {
+            throw RPCStatus(.internal, "account key entry without a key")
+        }
+        return key
+    }
+
     private func versionEntry(_ context: AccountContext, missed: inout Bool) async throws -> Entry {
         let slot = Slot(account: context.accountID, version: context.accountKeyVersion)
         if let entry = entries[slot], entry.context.wrappedKey == context.wrappedKey, entry.expires > monotonicNanos() {

@@ -5,8 +5,9 @@ extension BlobService {
     func registerContainerMethods(_ router: inout RPCRouter) {
         router.register(BlobMethod.createContainer) { (request: ContainerRequest, rpc) async throws -> EmptyMessage in
             try BlobLimits.checkContainer(request.container)
+            let marker = try BlobScopes.markerMetadata(request, try Self.accountContext(rpc.header))
             try await withKey(rpc) { store, account, key in
-                try await store.createContainer(account: account, name: request.container, accountKey: key)
+                try await store.createContainer(account: account, name: request.container, userMetadata: marker, accountKey: key)
             }
             return EmptyMessage()
         }

@@ -11,7 +11,8 @@ extension BlobService {
             try BlobLimits.checkContentType(request.contentType)
             try BlobLimits.checkContentHash(request.contentHash)
             let parts = rpc.parts  // the received frames, sealed from where they are (no copy)
-            let metadata = try await withKey(rpc, customerKey: request.encryptionKey) { store, account, key in
+            let metadata = try await withWriteKey(rpc, container: request.container, scope: request.scope,
+                                                  customerKey: request.encryptionKey) { store, account, key in
                 try await Self.put(parts, store: store, account: account, container: request.container, name: request.name,
                                    userMetadata: request.metadata,
                                    contentType: request.contentType.isEmpty ? "application/octet-stream" : request.contentType,
@@ -109,7 +110,7 @@ extension BlobService {
                 throw RPCStatus(.invalidArgument, "block id must be 1-\(BlobLimits.maxBlockIDBytes) bytes")
             }
             let parts = rpc.parts
-            let metadata = try await withKey(rpc) { store, account, key in
+            let metadata = try await withWriteKey(rpc, container: request.container, scope: request.scope) { store, account, key in
                 try await store.stageBlock(
                     account: account, container: request.container, name: request.name, blockID: request.blockID,
                     contentHash: request.contentHash.isEmpty ? nil : request.contentHash, accountKey: key,
@@ -129,7 +130,8 @@ extension BlobService {
             guard request.blockIDs.count <= 50_000 else {
                 throw RPCStatus(.invalidArgument, "\(request.blockIDs.count) blocks; a blob has at most 50000")
             }
-            return Self.properties(request.container, try await withKey(rpc) { store, account, key in
+            return Self.properties(request.container, try await withWriteKey(rpc, container: request.container, scope: request.scope) {
+                store, account, key in
                 try await store.commitBlocks(
                     account: account, container: request.container, name: request.name, blockIDs: request.blockIDs,
                     userMetadata: request.metadata,

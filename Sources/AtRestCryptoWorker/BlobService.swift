@@ -56,7 +56,7 @@ public struct BlobService: Sendable {
         let context = try Self.accountContext(rpc.header)
         let customerKey = try CustomerKeys.verified(sent, rpc.header)
         let store = try stores.store(for: context.pool)
-        let accountKey = try await withSpan("key lookup") { _ in try await keys.key(for: context) }
+        let accountKey = try await withSpan("key lookup") { _ in try await keys.keyWithScopes(for: context) }
         let key = try customerKey.map { try accountKey.withCustomerKey($0) } ?? accountKey
         let account = context.accountID
         do {
@@ -67,6 +67,26 @@ public struct BlobService: Sendable {
                 logger.error("storage failure", metadata: ["account": "\(account)", "error": "\(error)"])
             }
             throw status
+        }
+    }
+
+    /// `withKey` for a write into `container`, sealing under the scope the
+    /// request names, else the container's default scope, else the account's
+    /// current key (`BlobScopes`). An account without scopes has no container
+    /// default either: its writes skip the marker read.
+    func withWriteKey<T>(_ rpc: RPCContext, container: String, scope: String, customerKey: CustomerProvidedKey? = nil,
+                         _ body: (ObjectStore, String, AccountKey) async throws -> T) async throws -> T {
+        let context = try Self.accountContext(rpc.header)
+        return try await withKey(rpc, customerKey: customerKey) { store, account, key in
+            guard context.keys.contains(where: { !$0.scope.isEmpty }) else {
+                if !scope.isEmpty { _ = try BlobScopes.entry(scope, context) }  // NOT_FOUND, naming it
+                return try await body(store, account, key)
+            }
+            let marker = try await store.containerMetadata(account: account, name: container, accountKey: key)
+            let name = try BlobScopes.chosen(requested: scope, marker: marker, container: container)
+            guard !name.isEmpty else { return try await body(store, account, key) }
+            let entry = try BlobScopes.entry(name, context)
+            return try await body(store, account, try key.sealing(version: entry.accountKeyVersion))
         }
     }
 

@@ -15,6 +15,7 @@ extension StorageError {
         case .resourceExhausted: RPCStatus(.resourceExhausted, message)
         // Not tampering: the caller must send (the right) customer-provided key.
         case .customerKeyRequired, .customerKeyMismatch: RPCStatus(.failedPrecondition, message, details: ["reason": code.rawValue])
+        case .keyUnavailable: RPCStatus(.failedPrecondition, message, details: details)
         case .contentHashMismatch: RPCStatus(.invalidArgument, message)
         case .integrityFailure, .unsupportedFormat:
             RPCStatus(.dataLoss, "integrity check failed: \(message)", details: ["reason": "integrity"])

@@ -15,6 +15,9 @@ public struct AccountRecord: Sendable, Equatable, WireMessage {
     public var keys: [AccountKeyEntry]
     /// The highest account key version ever given out here (see `allocateAccountKeyVersion`).
     public var lastAccountKeyVersion: UInt32
+    /// The account's encryption scopes; each one's key is the entry of
+    /// `keys` whose `scope` is its name (AccountRecord+Scopes).
+    public var scopes: [EncryptionScope] = []
 
     public init(info: AccountInfo, wrappedKey: [UInt8], registered: KeyRef, managedKeyID: String,
                 keys: [AccountKeyEntry] = [], lastAccountKeyVersion: UInt32 = 0) {
@@ -30,11 +33,12 @@ public struct AccountRecord: Sendable, Equatable, WireMessage {
         guard let info: AccountInfo = try wire.message(1) else { throw WireError(.invalidField, "account record without info") }
         self.init(info: info, wrappedKey: wire.bytes(2), registered: try wire.message(3) ?? KeyRef(provider: "", keyID: ""),
                   managedKeyID: wire.string(4), keys: try wire.messages(5), lastAccountKeyVersion: wire.uint32(6))
+        scopes = try wire.messages(7)
     }
 
     public var wire: WireFields {
         [1: WireValue(info), 2: .bytes(wrappedKey), 3: WireValue(registered), 4: .string(managedKeyID),
-         5: .messages(keys), 6: .uint(lastAccountKeyVersion)]
+         5: .messages(keys), 6: .uint(lastAccountKeyVersion), 7: .messages(scopes)]
     }
 
     /// A new account key version, never given out before in this account

@@ -54,6 +54,7 @@ struct AccountService {
             if let refusal = AccountDeletion.refusal(record.info) { throw refusal }
             return try await manager.rotateKey(record.info.accountID).info.encryption
         }
+        registerScopeMethods(&router)
         return router
     }
 
@@ -72,7 +73,7 @@ struct AccountService {
     }
 
     /// The record, if the caller is an owner (tenant-checked like `SetEncryption`).
-    private func manageable(_ account: String, _ rpc: RPCContext) async throws -> AccountRecord {
+    func manageable(_ account: String, _ rpc: RPCContext) async throws -> AccountRecord {
         let claims = try await authorizer.caller(rpc.header)
         guard let record = try await manager.registry.lookup(account), authorizer.canManage(claims, record) else {
             throw RPCStatus(.permissionDenied, "principal '\(claims.name)' is not an owner of account '\(account)' (or it does not exist)")
@@ -80,7 +81,7 @@ struct AccountService {
         return record
     }
 
-    private func readable(_ account: String, _ rpc: RPCContext) async throws -> AccountRecord {
+    func readable(_ account: String, _ rpc: RPCContext) async throws -> AccountRecord {
         let claims = try await authorizer.caller(rpc.header)
         guard let record = try await manager.registry.lookup(account), authorizer.canRead(claims, record) else {
             throw RPCStatus(.permissionDenied, "principal '\(claims.name)' has no access to account '\(account)' (or it does not exist)")

@@ -113,6 +113,7 @@ public final class FrontDoor: Sendable {
                     if case .event(_, let event) = delivery, event.kind == .rotated {
                         logger.info("KEK rotated; re-wrapping account keys", metadata: ["key": "\(event.key)"])
                         await accounts.rewrapAccounts(using: event.key)
+                        await accounts.rewrapScopes(using: event.key)
                     }
                 }
             }

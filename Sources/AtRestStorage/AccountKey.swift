@@ -24,6 +24,9 @@ public struct AccountKey: Sendable {
     /// object key (docs/FORMAT.md "Customer-provided keys"). Nil: none.
     /// It goes with every version `opening(version:)` returns.
     public internal(set) var customerKey: SecretBytes? = nil
+    /// Versions the account has but may not use now (a disabled encryption
+    /// scope, a KEK the vault refuses): opening one throws its error.
+    private var blocked: [UInt32: StorageError] = [:]
 
     static let checkValueSize = 16
     static let nameInfo = Array("atrest/v1/names".utf8)
@@ -80,11 +83,34 @@ public struct AccountKey: Sendable {
     /// this one, or one of the versions added; `.wrongKey` for any other.
     public func opening(version: UInt32) throws(StorageError) -> AccountKey {
         if version == reference.accountKeyVersion { return self }
+        if let error = blocked[version] { throw error }
         guard var other = others[version] else {
             throw StorageError(.wrongKey, "object is encrypted under account key version \(version), which this account no longer has (or never had)")
         }
         other.customerKey = customerKey
         return other
+    }
+
+    /// The same key, with `version` known but refused with `error`
+    /// (`.keyUnavailable`: the caller's status says why).
+    public func blocking(_ version: UInt32, _ error: StorageError) -> AccountKey {
+        var copy = self
+        copy.blocked[version] = error
+        return copy
+    }
+
+    /// The key writes seal with when they choose `version` (an encryption
+    /// scope's): that version's key, hashing names with this key's (stable)
+    /// name key and opening every version this one opens.
+    public func sealing(version: UInt32) throws(StorageError) -> AccountKey {
+        if version == reference.accountKeyVersion { return self }
+        var chosen = try opening(version: version)
+        chosen.nameKey = nameKey
+        chosen.others = others
+        chosen.others[version] = nil
+        chosen.others[reference.accountKeyVersion] = forgettingOthers
+        chosen.blocked = blocked
+        return chosen
     }
 
     /// The per-object key: HKDF-SHA256(AEK, salt, "atrest/v1" ‖ 0x00 ‖ context).

@@ -38,10 +38,15 @@ public struct StorageError: Error, Sendable, Equatable, CustomStringConvertible 
         public static let customerKeyRequired = Code(rawValue: "customerKeyRequired")
         /// The request's customer-provided key is not the one the object was written with.
         public static let customerKeyMismatch = Code(rawValue: "customerKeyMismatch")
+        /// The object's account key version is known but may not be used now
+        /// (a disabled encryption scope, a KEK the vault refuses): `details` say why.
+        public static let keyUnavailable = Code(rawValue: "keyUnavailable")
     }
 
     public var code: Code
     public var message: String
+    /// Machine-readable specifics for the caller's status (e.g. `reason`, `scope`); never key bytes.
+    public var details: [String: String] = [:]
 
     public init(_ code: Code, _ message: String) {
         self.code = code

@@ -11,7 +11,13 @@ public enum AccountMethod {
     public static let recover = RPCMethod<AccountRequest, AccountInfo>(service, "Recover")
     /// A new account key version for new writes; older versions stay readable (owner).
     public static let rotateKey = RPCMethod<AccountRequest, AccountEncryption>(service, "RotateKey")
+    public static let createScope = RPCMethod<AccountScopeCreateRequest, EncryptionScope>(service, "CreateScope")
+    public static let getScope = RPCMethod<AccountScopeRequest, EncryptionScope>(service, "GetScope")
+    public static let listScopes = RPCMethod<AccountRequest, AccountScopeListResponse>(service, "ListScopes")
+    public static let disableScope = RPCMethod<AccountScopeRequest, EncryptionScope>(service, "DisableScope")
+    public static let enableScope = RPCMethod<AccountScopeRequest, EncryptionScope>(service, "EnableScope")
 
     public static let all: [RPCMethodInfo] = [create.info, get.info, list.info, getEncryption.info, setEncryption.info, move.info,
                                               delete.info, recover.info, rotateKey.info]
+        + [createScope.info, getScope.info, listScopes.info, disableScope.info, enableScope.info]
 }

@@ -5,9 +5,22 @@ public struct ContainerRequest: Sendable, Equatable, WireMessage {
     public static let protoName = "atrest.v1.ContainerRequest"
     public var container: String
     public var force: Bool
+    /// CreateContainer: the encryption scope of writes naming none ("": the account's current key).
+    public var defaultScope = ""
+    /// CreateContainer: a write naming another scope than `defaultScope` is refused.
+    public var enforceScope = false
     public init(container: String, force: Bool = false) { self.container = container; self.force = force }
-    public init(wire: WireFields) throws { self.init(container: wire.string(1), force: wire.bool(2)) }
-    public var wire: WireFields { [1: .string(container), 2: .bool(force)] }
+    public init(container: String, defaultScope: String, enforceScope: Bool = false) {
+        self.init(container: container)
+        self.defaultScope = defaultScope
+        self.enforceScope = enforceScope
+    }
+    public init(wire: WireFields) throws {
+        self.init(container: wire.string(1), force: wire.bool(2))
+        defaultScope = wire.string(10)
+        enforceScope = wire.bool(11)
+    }
+    public var wire: WireFields { [1: .string(container), 2: .bool(force), 10: .string(defaultScope), 11: .bool(enforceScope)] }
 }
 
 public struct ContainerListResponse: Sendable, Equatable, WireMessage {
@@ -59,6 +72,8 @@ public struct BlobPutRequest: Sendable, Equatable, WireMessage {
     public var contentHash: [UInt8]
     /// A customer-provided key (fields 20-21); redacted in descriptions.
     public var encryptionKey: CustomerProvidedKey?
+    /// The encryption scope to seal under ("": the container's default, else the account's current key).
+    public var scope = ""
 
     public init(container: String, name: String, contentType: String = "", metadata: [String: String] = [:],
                 contentHash: [UInt8] = [], encryptionKey: CustomerProvidedKey? = nil) {
@@ -73,11 +88,12 @@ public struct BlobPutRequest: Sendable, Equatable, WireMessage {
     public init(wire: WireFields) throws {
         self.init(container: wire.string(1), name: wire.string(2), contentType: wire.string(3),
                   metadata: wire.stringMap(4), contentHash: wire.bytes(5), encryptionKey: CustomerProvidedKey(wire: wire))
+        scope = wire.string(10)
     }
 
     public var wire: WireFields {
         .adding(encryptionKey, to: [1: .string(container), 2: .string(name), 3: .string(contentType), 4: .map(metadata),
-                                    5: .bytes(contentHash)])
+                                    5: .bytes(contentHash), 10: .string(scope)])
     }
 }
 
@@ -222,6 +238,8 @@ public struct StageBlockRequest: Sendable, Equatable, WireMessage {
     public var name: String
     public var blockID: [UInt8]
     public var contentHash: [UInt8]
+    /// As `BlobPutRequest.scope` (a block is sealed when staged).
+    public var scope = ""
 
     public init(container: String, name: String, blockID: [UInt8], contentHash: [UInt8] = []) {
         self.container = container
@@ -232,9 +250,12 @@ public struct StageBlockRequest: Sendable, Equatable, WireMessage {
 
     public init(wire: WireFields) throws {
         self.init(container: wire.string(1), name: wire.string(2), blockID: wire.bytes(3), contentHash: wire.bytes(4))
+        scope = wire.string(10)
     }
 
-    public var wire: WireFields { [1: .string(container), 2: .string(name), 3: .bytes(blockID), 4: .bytes(contentHash)] }
+    public var wire: WireFields {
+        [1: .string(container), 2: .string(name), 3: .bytes(blockID), 4: .bytes(contentHash), 10: .string(scope)]
+    }
 }
 
 public struct StageBlockResponse: Sendable, Equatable, WireMessage {
@@ -258,6 +279,8 @@ public struct CommitBlocksRequest: Sendable, Equatable, WireMessage {
     public var blockIDs: [[UInt8]]
     public var contentType: String
     public var metadata: [String: String]
+    /// As `BlobPutRequest.scope` (for the block list object).
+    public var scope = ""
 
     public init(container: String, name: String, blockIDs: [[UInt8]], contentType: String = "", metadata: [String: String] = [:]) {
         self.container = container
@@ -271,10 +294,11 @@ public struct CommitBlocksRequest: Sendable, Equatable, WireMessage {
         let ids: [[UInt8]] = wire.list(3).compactMap { if case .bytes(let b) = $0 { b } else { nil } }
         self.init(container: wire.string(1), name: wire.string(2), blockIDs: ids, contentType: wire.string(4),
                   metadata: wire.stringMap(5))
+        scope = wire.string(10)
     }
 
     public var wire: WireFields {
         [1: .string(container), 2: .string(name), 3: .list(blockIDs.map { .bytes($0) }), 4: .string(contentType),
-         5: .map(metadata)]
+         5: .map(metadata), 10: .string(scope)]
     }
 }

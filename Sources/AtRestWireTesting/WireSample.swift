@@ -119,6 +119,7 @@ extension WireSample {
         AccountCreateRequest.self, AccountRequest.self, AccountListRequest.self, AccountEncryption.self, AccountInfo.self,
         AccountMoveRequest.self, AccountMoveResponse.self, AccountListResponse.self, AccountSetEncryptionRequest.self,
         AccountContext.self, AccountKeyEntry.self, AccountDeleteRequest.self, AccountUsage.self,
+        EncryptionScope.self, AccountScopeCreateRequest.self, AccountScopeRequest.self, AccountScopeListResponse.self,
         StatusRequest.self, StatusFigure.self, StatusWorker.self, StatusReply.self,
         // Key vault.
         KeyRef.self, ReferenceCount.self, AccessGrant.self, CreateKeyRequest.self, ImportKeyRequest.self,

@@ -76,13 +76,7 @@ struct EncryptionCommands: AsyncParsableCommand {
         @Option(help: "Key id of a customer key.") var key = ""
         @OptionGroup var global: GlobalOptions
 
-        func validate() throws {
-            switch keySource {
-            case "managed": if !key.isEmpty || !provider.isEmpty { throw ValidationError("--key-source managed takes no --key or --provider") }
-            case "customer": if key.isEmpty { throw ValidationError("--key-source customer needs --key") }
-            default: throw ValidationError("--key-source must be managed or customer, got '\(keySource)'")
-            }
-        }
+        func validate() throws { try validateKeySource(keySource, provider: provider, key: key) }
 
         func run() async throws {
             let settings = try await withAccounts(global) {

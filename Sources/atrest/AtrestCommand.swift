@@ -24,7 +24,7 @@ struct AtrestCommand: AsyncParsableCommand {
         subcommands: [
             LoginCommand.self, WhoAmICommand.self, TenantCommands.self, UserCommands.self, RoleCommands.self,
             KeyCommands.self, AuditCommands.self,
-            AccountCommands.self, EncryptionCommands.self, ContainerCommands.self, BlobCommands.self, QueueCommands.self, TableCommands.self,
+            AccountCommands.self, EncryptionCommands.self, ScopeCommands.self, ContainerCommands.self, BlobCommands.self, QueueCommands.self, TableCommands.self,
             EntityCommands.self, DiskCommands.self, ShareCommands.self, FileCommands.self, MountCommand.self, UnmountCommand.self, CurveCommands.self,
             StatusCommand.self, ConfigCommands.self,
         ])

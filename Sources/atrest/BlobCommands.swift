@@ -22,11 +22,17 @@ struct ContainerCommands: AsyncParsableCommand {
     struct Create: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Create a container (3-63 of a-z 0-9 '-').")
         @Argument(help: "Container name.") var container: String
+        @Option(help: "Encryption scope of writes that name none (default: the account's current key).") var scope = ""
+        @Flag(help: "Refuse writes that name another scope than --scope.") var enforceScope = false
         @OptionGroup var account: AccountOption
         @OptionGroup var global: GlobalOptions
+        func validate() throws {
+            if enforceScope && scope.isEmpty { throw ValidationError("--enforce-scope needs --scope") }
+        }
         func run() async throws {
-            try await withBlobs(global, account) { try await $0.createContainer(container) }
-            global.output.record(["container": container, "created": true])
+            try await withBlobs(global, account) { try await $0.createContainer(container, defaultScope: scope, enforceScope: enforceScope) }
+            global.output.record(["container": container, "created": true, "defaultScope": scope.isEmpty ? nil : scope,
+                                  "enforceScope": scope.isEmpty ? nil : enforceScope])
         }
     }
 
@@ -73,6 +79,8 @@ struct BlobCommands: AsyncParsableCommand {
         @OptionGroup var metadata: MetadataOption
         @Option(help: "Parallel block uploads.") var parallelism = 4
         @OptionGroup var encryptionKey: EncryptionKeyOption
+        @Option(help: "Encryption scope to seal under (default: the container's default scope, else the account's current key).")
+        var scope = ""
         @OptionGroup var account: AccountOption
         @OptionGroup var global: GlobalOptions
 
@@ -83,8 +91,10 @@ struct BlobCommands: AsyncParsableCommand {
             defer { bar?.finish() }
             let progress = bar?.callback
             let properties = try await withBlobs(global, account, parallelism: parallelism, encryptionKey: try encryptionKey.key()) { blobs in
-                try await blobs.upload(target.container, target.name, file: file, contentType: contentType, metadata: pairs,
-                                       progress: progress)
+                var blobs = blobs
+                blobs.options.scope = scope
+                return try await blobs.upload(target.container, target.name, file: file, contentType: contentType, metadata: pairs,
+                                              progress: progress)
             }
             bar?.finish()  // the bar's line ends before the result
             printBlob(properties, global.output)

@@ -547,6 +547,186 @@ void   atrest__v1__account_record__free_unpacked
   assert(message->base.descriptor == &atrest__v1__account_record__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   atrest__v1__encryption_scope__init
+                     (Atrest__V1__EncryptionScope         *message)
+{
+  static const Atrest__V1__EncryptionScope init_value = ATREST__V1__ENCRYPTION_SCOPE__INIT;
+  *message = init_value;
+}
+size_t atrest__v1__encryption_scope__get_packed_size
+                     (const Atrest__V1__EncryptionScope *message)
+{
+  assert(message->base.descriptor == &atrest__v1__encryption_scope__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t atrest__v1__encryption_scope__pack
+                     (const Atrest__V1__EncryptionScope *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &atrest__v1__encryption_scope__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t atrest__v1__encryption_scope__pack_to_buffer
+                     (const Atrest__V1__EncryptionScope *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &atrest__v1__encryption_scope__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Atrest__V1__EncryptionScope *
+       atrest__v1__encryption_scope__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Atrest__V1__EncryptionScope *)
+     protobuf_c_message_unpack (&atrest__v1__encryption_scope__descriptor,
+                                allocator, len, data);
+}
+void   atrest__v1__encryption_scope__free_unpacked
+                     (Atrest__V1__EncryptionScope *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &atrest__v1__encryption_scope__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   atrest__v1__account_scope_create_request__init
+                     (Atrest__V1__AccountScopeCreateRequest         *message)
+{
+  static const Atrest__V1__AccountScopeCreateRequest init_value = ATREST__V1__ACCOUNT_SCOPE_CREATE_REQUEST__INIT;
+  *message = init_value;
+}
+size_t atrest__v1__account_scope_create_request__get_packed_size
+                     (const Atrest__V1__AccountScopeCreateRequest *message)
+{
+  assert(message->base.descriptor == &atrest__v1__account_scope_create_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t atrest__v1__account_scope_create_request__pack
+                     (const Atrest__V1__AccountScopeCreateRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &atrest__v1__account_scope_create_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t atrest__v1__account_scope_create_request__pack_to_buffer
+                     (const Atrest__V1__AccountScopeCreateRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &atrest__v1__account_scope_create_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Atrest__V1__AccountScopeCreateRequest *
+       atrest__v1__account_scope_create_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Atrest__V1__AccountScopeCreateRequest *)
+     protobuf_c_message_unpack (&atrest__v1__account_scope_create_request__descriptor,
+                                allocator, len, data);
+}
+void   atrest__v1__account_scope_create_request__free_unpacked
+                     (Atrest__V1__AccountScopeCreateRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &atrest__v1__account_scope_create_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   atrest__v1__account_scope_request__init
+                     (Atrest__V1__AccountScopeRequest         *message)
+{
+  static const Atrest__V1__AccountScopeRequest init_value = ATREST__V1__ACCOUNT_SCOPE_REQUEST__INIT;
+  *message = init_value;
+}
+size_t atrest__v1__account_scope_request__get_packed_size
+                     (const Atrest__V1__AccountScopeRequest *message)
+{
+  assert(message->base.descriptor == &atrest__v1__account_scope_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t atrest__v1__account_scope_request__pack
+                     (const Atrest__V1__AccountScopeRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &atrest__v1__account_scope_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t atrest__v1__account_scope_request__pack_to_buffer
+                     (const Atrest__V1__AccountScopeRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &atrest__v1__account_scope_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Atrest__V1__AccountScopeRequest *
+       atrest__v1__account_scope_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Atrest__V1__AccountScopeRequest *)
+     protobuf_c_message_unpack (&atrest__v1__account_scope_request__descriptor,
+                                allocator, len, data);
+}
+void   atrest__v1__account_scope_request__free_unpacked
+                     (Atrest__V1__AccountScopeRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &atrest__v1__account_scope_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   atrest__v1__account_scope_list_response__init
+                     (Atrest__V1__AccountScopeListResponse         *message)
+{
+  static const Atrest__V1__AccountScopeListResponse init_value = ATREST__V1__ACCOUNT_SCOPE_LIST_RESPONSE__INIT;
+  *message = init_value;
+}
+size_t atrest__v1__account_scope_list_response__get_packed_size
+                     (const Atrest__V1__AccountScopeListResponse *message)
+{
+  assert(message->base.descriptor == &atrest__v1__account_scope_list_response__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t atrest__v1__account_scope_list_response__pack
+                     (const Atrest__V1__AccountScopeListResponse *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &atrest__v1__account_scope_list_response__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t atrest__v1__account_scope_list_response__pack_to_buffer
+                     (const Atrest__V1__AccountScopeListResponse *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &atrest__v1__account_scope_list_response__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Atrest__V1__AccountScopeListResponse *
+       atrest__v1__account_scope_list_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Atrest__V1__AccountScopeListResponse *)
+     protobuf_c_message_unpack (&atrest__v1__account_scope_list_response__descriptor,
+                                allocator, len, data);
+}
+void   atrest__v1__account_scope_list_response__free_unpacked
+                     (Atrest__V1__AccountScopeListResponse *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &atrest__v1__account_scope_list_response__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 void   atrest__v1__account_registry_state__init
                      (Atrest__V1__AccountRegistryState         *message)
 {
@@ -1381,7 +1561,7 @@ const ProtobufCMessageDescriptor atrest__v1__account_set_encryption_request__des
   (ProtobufCMessageInit) atrest__v1__account_set_encryption_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor atrest__v1__account_record__field_descriptors[6] =
+static const ProtobufCFieldDescriptor atrest__v1__account_record__field_descriptors[7] =
 {
   {
     "info",
@@ -1455,6 +1635,18 @@ static const ProtobufCFieldDescriptor atrest__v1__account_record__field_descript
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "scopes",
+    7,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Atrest__V1__AccountRecord, n_scopes),
+    offsetof(Atrest__V1__AccountRecord, scopes),
+    &atrest__v1__encryption_scope__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned atrest__v1__account_record__field_indices_by_name[] = {
   0,   /* field[0] = info */
@@ -1462,12 +1654,13 @@ static const unsigned atrest__v1__account_record__field_indices_by_name[] = {
   5,   /* field[5] = last_account_key_version */
   3,   /* field[3] = managed_key_id */
   2,   /* field[2] = registered */
+  6,   /* field[6] = scopes */
   1,   /* field[1] = wrapped_key */
 };
 static const ProtobufCIntRange atrest__v1__account_record__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 6 }
+  { 0, 7 }
 };
 const ProtobufCMessageDescriptor atrest__v1__account_record__descriptor =
 {
@@ -1477,11 +1670,319 @@ const ProtobufCMessageDescriptor atrest__v1__account_record__descriptor =
   "Atrest__V1__AccountRecord",
   "atrest.v1",
   sizeof(Atrest__V1__AccountRecord),
-  6,
+  7,
   atrest__v1__account_record__field_descriptors,
   atrest__v1__account_record__field_indices_by_name,
   1,  atrest__v1__account_record__number_ranges,
   (ProtobufCMessageInit) atrest__v1__account_record__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor atrest__v1__encryption_scope__field_descriptors[8] =
+{
+  {
+    "name",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Atrest__V1__EncryptionScope, name),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "key_source",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Atrest__V1__EncryptionScope, key_source),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "provider",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Atrest__V1__EncryptionScope, provider),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "key_id",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Atrest__V1__EncryptionScope, key_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "state",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Atrest__V1__EncryptionScope, state),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "created_at_unix",
+    6,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Atrest__V1__EncryptionScope, created_at_unix),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "account_key_version",
+    7,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Atrest__V1__EncryptionScope, account_key_version),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "key_version",
+    8,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Atrest__V1__EncryptionScope, key_version),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned atrest__v1__encryption_scope__field_indices_by_name[] = {
+  6,   /* field[6] = account_key_version */
+  5,   /* field[5] = created_at_unix */
+  3,   /* field[3] = key_id */
+  1,   /* field[1] = key_source */
+  7,   /* field[7] = key_version */
+  0,   /* field[0] = name */
+  2,   /* field[2] = provider */
+  4,   /* field[4] = state */
+};
+static const ProtobufCIntRange atrest__v1__encryption_scope__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 8 }
+};
+const ProtobufCMessageDescriptor atrest__v1__encryption_scope__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "atrest.v1.EncryptionScope",
+  "EncryptionScope",
+  "Atrest__V1__EncryptionScope",
+  "atrest.v1",
+  sizeof(Atrest__V1__EncryptionScope),
+  8,
+  atrest__v1__encryption_scope__field_descriptors,
+  atrest__v1__encryption_scope__field_indices_by_name,
+  1,  atrest__v1__encryption_scope__number_ranges,
+  (ProtobufCMessageInit) atrest__v1__encryption_scope__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor atrest__v1__account_scope_create_request__field_descriptors[5] =
+{
+  {
+    "account_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Atrest__V1__AccountScopeCreateRequest, account_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "scope",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Atrest__V1__AccountScopeCreateRequest, scope),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "key_source",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Atrest__V1__AccountScopeCreateRequest, key_source),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "provider",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Atrest__V1__AccountScopeCreateRequest, provider),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "key_id",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Atrest__V1__AccountScopeCreateRequest, key_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned atrest__v1__account_scope_create_request__field_indices_by_name[] = {
+  0,   /* field[0] = account_id */
+  4,   /* field[4] = key_id */
+  2,   /* field[2] = key_source */
+  3,   /* field[3] = provider */
+  1,   /* field[1] = scope */
+};
+static const ProtobufCIntRange atrest__v1__account_scope_create_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 5 }
+};
+const ProtobufCMessageDescriptor atrest__v1__account_scope_create_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "atrest.v1.AccountScopeCreateRequest",
+  "AccountScopeCreateRequest",
+  "Atrest__V1__AccountScopeCreateRequest",
+  "atrest.v1",
+  sizeof(Atrest__V1__AccountScopeCreateRequest),
+  5,
+  atrest__v1__account_scope_create_request__field_descriptors,
+  atrest__v1__account_scope_create_request__field_indices_by_name,
+  1,  atrest__v1__account_scope_create_request__number_ranges,
+  (ProtobufCMessageInit) atrest__v1__account_scope_create_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor atrest__v1__account_scope_request__field_descriptors[2] =
+{
+  {
+    "account_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Atrest__V1__AccountScopeRequest, account_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "scope",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Atrest__V1__AccountScopeRequest, scope),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned atrest__v1__account_scope_request__field_indices_by_name[] = {
+  0,   /* field[0] = account_id */
+  1,   /* field[1] = scope */
+};
+static const ProtobufCIntRange atrest__v1__account_scope_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor atrest__v1__account_scope_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "atrest.v1.AccountScopeRequest",
+  "AccountScopeRequest",
+  "Atrest__V1__AccountScopeRequest",
+  "atrest.v1",
+  sizeof(Atrest__V1__AccountScopeRequest),
+  2,
+  atrest__v1__account_scope_request__field_descriptors,
+  atrest__v1__account_scope_request__field_indices_by_name,
+  1,  atrest__v1__account_scope_request__number_ranges,
+  (ProtobufCMessageInit) atrest__v1__account_scope_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor atrest__v1__account_scope_list_response__field_descriptors[1] =
+{
+  {
+    "scopes",
+    1,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Atrest__V1__AccountScopeListResponse, n_scopes),
+    offsetof(Atrest__V1__AccountScopeListResponse, scopes),
+    &atrest__v1__encryption_scope__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned atrest__v1__account_scope_list_response__field_indices_by_name[] = {
+  0,   /* field[0] = scopes */
+};
+static const ProtobufCIntRange atrest__v1__account_scope_list_response__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor atrest__v1__account_scope_list_response__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "atrest.v1.AccountScopeListResponse",
+  "AccountScopeListResponse",
+  "Atrest__V1__AccountScopeListResponse",
+  "atrest.v1",
+  sizeof(Atrest__V1__AccountScopeListResponse),
+  1,
+  atrest__v1__account_scope_list_response__field_descriptors,
+  atrest__v1__account_scope_list_response__field_indices_by_name,
+  1,  atrest__v1__account_scope_list_response__number_ranges,
+  (ProtobufCMessageInit) atrest__v1__account_scope_list_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
 static const ProtobufCFieldDescriptor atrest__v1__account_registry_state__field_descriptors[1] =
@@ -1522,7 +2023,7 @@ const ProtobufCMessageDescriptor atrest__v1__account_registry_state__descriptor 
   (ProtobufCMessageInit) atrest__v1__account_registry_state__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCMethodDescriptor atrest__v1__account__method_descriptors[9] =
+static const ProtobufCMethodDescriptor atrest__v1__account__method_descriptors[14] =
 {
   { "Create", &atrest__v1__account_create_request__descriptor, &atrest__v1__account_info__descriptor },
   { "Get", &atrest__v1__account_request__descriptor, &atrest__v1__account_info__descriptor },
@@ -1533,13 +2034,23 @@ static const ProtobufCMethodDescriptor atrest__v1__account__method_descriptors[9
   { "Delete", &atrest__v1__account_delete_request__descriptor, &atrest__v1__account_info__descriptor },
   { "Recover", &atrest__v1__account_request__descriptor, &atrest__v1__account_info__descriptor },
   { "RotateKey", &atrest__v1__account_request__descriptor, &atrest__v1__account_encryption__descriptor },
+  { "CreateScope", &atrest__v1__account_scope_create_request__descriptor, &atrest__v1__encryption_scope__descriptor },
+  { "GetScope", &atrest__v1__account_scope_request__descriptor, &atrest__v1__encryption_scope__descriptor },
+  { "ListScopes", &atrest__v1__account_request__descriptor, &atrest__v1__account_scope_list_response__descriptor },
+  { "DisableScope", &atrest__v1__account_scope_request__descriptor, &atrest__v1__encryption_scope__descriptor },
+  { "EnableScope", &atrest__v1__account_scope_request__descriptor, &atrest__v1__encryption_scope__descriptor },
 };
 const unsigned atrest__v1__account__method_indices_by_name[] = {
   0,        /* Create */
+  9,        /* CreateScope */
   6,        /* Delete */
+  12,        /* DisableScope */
+  13,        /* EnableScope */
   1,        /* Get */
   3,        /* GetEncryption */
+  10,        /* GetScope */
   2,        /* List */
+  11,        /* ListScopes */
   5,        /* Move */
   7,        /* Recover */
   8,        /* RotateKey */
@@ -1552,7 +2063,7 @@ const ProtobufCServiceDescriptor atrest__v1__account__descriptor =
   "Account",
   "Atrest__V1__Account",
   "atrest.v1",
-  9,
+  14,
   atrest__v1__account__method_descriptors,
   atrest__v1__account__method_indices_by_name
 };
@@ -1627,6 +2138,46 @@ void atrest__v1__account__rotate_key(ProtobufCService *service,
 {
   assert(service->descriptor == &atrest__v1__account__descriptor);
   service->invoke(service, 8, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void atrest__v1__account__create_scope(ProtobufCService *service,
+                                       const Atrest__V1__AccountScopeCreateRequest *input,
+                                       Atrest__V1__EncryptionScope_Closure closure,
+                                       void *closure_data)
+{
+  assert(service->descriptor == &atrest__v1__account__descriptor);
+  service->invoke(service, 9, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void atrest__v1__account__get_scope(ProtobufCService *service,
+                                    const Atrest__V1__AccountScopeRequest *input,
+                                    Atrest__V1__EncryptionScope_Closure closure,
+                                    void *closure_data)
+{
+  assert(service->descriptor == &atrest__v1__account__descriptor);
+  service->invoke(service, 10, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void atrest__v1__account__list_scopes(ProtobufCService *service,
+                                      const Atrest__V1__AccountRequest *input,
+                                      Atrest__V1__AccountScopeListResponse_Closure closure,
+                                      void *closure_data)
+{
+  assert(service->descriptor == &atrest__v1__account__descriptor);
+  service->invoke(service, 11, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void atrest__v1__account__disable_scope(ProtobufCService *service,
+                                        const Atrest__V1__AccountScopeRequest *input,
+                                        Atrest__V1__EncryptionScope_Closure closure,
+                                        void *closure_data)
+{
+  assert(service->descriptor == &atrest__v1__account__descriptor);
+  service->invoke(service, 12, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void atrest__v1__account__enable_scope(ProtobufCService *service,
+                                       const Atrest__V1__AccountScopeRequest *input,
+                                       Atrest__V1__EncryptionScope_Closure closure,
+                                       void *closure_data)
+{
+  assert(service->descriptor == &atrest__v1__account__descriptor);
+  service->invoke(service, 13, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void atrest__v1__account__init (Atrest__V1__Account_Service *service,
                                 Atrest__V1__Account_ServiceDestroy destroy)

@@ -706,7 +706,7 @@ void   atrest__v1__blob_reencrypt_response__free_unpacked
   assert(message->base.descriptor == &atrest__v1__blob_reencrypt_response__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
-static const ProtobufCFieldDescriptor atrest__v1__container_request__field_descriptors[2] =
+static const ProtobufCFieldDescriptor atrest__v1__container_request__field_descriptors[4] =
 {
   {
     "container",
@@ -732,15 +732,42 @@ static const ProtobufCFieldDescriptor atrest__v1__container_request__field_descr
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "default_scope",
+    10,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Atrest__V1__ContainerRequest, default_scope),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "enforce_scope",
+    11,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Atrest__V1__ContainerRequest, enforce_scope),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned atrest__v1__container_request__field_indices_by_name[] = {
   0,   /* field[0] = container */
+  2,   /* field[2] = default_scope */
+  3,   /* field[3] = enforce_scope */
   1,   /* field[1] = force */
 };
-static const ProtobufCIntRange atrest__v1__container_request__number_ranges[1 + 1] =
+static const ProtobufCIntRange atrest__v1__container_request__number_ranges[2 + 1] =
 {
   { 1, 0 },
-  { 0, 2 }
+  { 10, 2 },
+  { 0, 4 }
 };
 const ProtobufCMessageDescriptor atrest__v1__container_request__descriptor =
 {
@@ -750,10 +777,10 @@ const ProtobufCMessageDescriptor atrest__v1__container_request__descriptor =
   "Atrest__V1__ContainerRequest",
   "atrest.v1",
   sizeof(Atrest__V1__ContainerRequest),
-  2,
+  4,
   atrest__v1__container_request__field_descriptors,
   atrest__v1__container_request__field_indices_by_name,
-  1,  atrest__v1__container_request__number_ranges,
+  2,  atrest__v1__container_request__number_ranges,
   (ProtobufCMessageInit) atrest__v1__container_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
@@ -1013,7 +1040,7 @@ const ProtobufCMessageDescriptor atrest__v1__blob_put_request__metadata_entry__d
   (ProtobufCMessageInit) atrest__v1__blob_put_request__metadata_entry__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor atrest__v1__blob_put_request__field_descriptors[7] =
+static const ProtobufCFieldDescriptor atrest__v1__blob_put_request__field_descriptors[8] =
 {
   {
     "container",
@@ -1076,6 +1103,18 @@ static const ProtobufCFieldDescriptor atrest__v1__blob_put_request__field_descri
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
   {
+    "scope",
+    10,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Atrest__V1__BlobPutRequest, scope),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
     "encryption_key",
     20,
     PROTOBUF_C_LABEL_NONE,
@@ -1104,16 +1143,18 @@ static const unsigned atrest__v1__blob_put_request__field_indices_by_name[] = {
   0,   /* field[0] = container */
   4,   /* field[4] = content_hash */
   2,   /* field[2] = content_type */
-  5,   /* field[5] = encryption_key */
-  6,   /* field[6] = encryption_key_sha256 */
+  6,   /* field[6] = encryption_key */
+  7,   /* field[7] = encryption_key_sha256 */
   3,   /* field[3] = metadata */
   1,   /* field[1] = name */
+  5,   /* field[5] = scope */
 };
-static const ProtobufCIntRange atrest__v1__blob_put_request__number_ranges[2 + 1] =
+static const ProtobufCIntRange atrest__v1__blob_put_request__number_ranges[3 + 1] =
 {
   { 1, 0 },
-  { 20, 5 },
-  { 0, 7 }
+  { 10, 5 },
+  { 20, 6 },
+  { 0, 8 }
 };
 const ProtobufCMessageDescriptor atrest__v1__blob_put_request__descriptor =
 {
@@ -1123,10 +1164,10 @@ const ProtobufCMessageDescriptor atrest__v1__blob_put_request__descriptor =
   "Atrest__V1__BlobPutRequest",
   "atrest.v1",
   sizeof(Atrest__V1__BlobPutRequest),
-  7,
+  8,
   atrest__v1__blob_put_request__field_descriptors,
   atrest__v1__blob_put_request__field_indices_by_name,
-  2,  atrest__v1__blob_put_request__number_ranges,
+  3,  atrest__v1__blob_put_request__number_ranges,
   (ProtobufCMessageInit) atrest__v1__blob_put_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
@@ -1698,7 +1739,7 @@ const ProtobufCMessageDescriptor atrest__v1__blob_list_response__descriptor =
   (ProtobufCMessageInit) atrest__v1__blob_list_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor atrest__v1__stage_block_request__field_descriptors[4] =
+static const ProtobufCFieldDescriptor atrest__v1__stage_block_request__field_descriptors[5] =
 {
   {
     "container",
@@ -1748,17 +1789,31 @@ static const ProtobufCFieldDescriptor atrest__v1__stage_block_request__field_des
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "scope",
+    10,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Atrest__V1__StageBlockRequest, scope),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned atrest__v1__stage_block_request__field_indices_by_name[] = {
   2,   /* field[2] = block_id */
   0,   /* field[0] = container */
   3,   /* field[3] = content_hash */
   1,   /* field[1] = name */
+  4,   /* field[4] = scope */
 };
-static const ProtobufCIntRange atrest__v1__stage_block_request__number_ranges[1 + 1] =
+static const ProtobufCIntRange atrest__v1__stage_block_request__number_ranges[2 + 1] =
 {
   { 1, 0 },
-  { 0, 4 }
+  { 10, 4 },
+  { 0, 5 }
 };
 const ProtobufCMessageDescriptor atrest__v1__stage_block_request__descriptor =
 {
@@ -1768,10 +1823,10 @@ const ProtobufCMessageDescriptor atrest__v1__stage_block_request__descriptor =
   "Atrest__V1__StageBlockRequest",
   "atrest.v1",
   sizeof(Atrest__V1__StageBlockRequest),
-  4,
+  5,
   atrest__v1__stage_block_request__field_descriptors,
   atrest__v1__stage_block_request__field_indices_by_name,
-  1,  atrest__v1__stage_block_request__number_ranges,
+  2,  atrest__v1__stage_block_request__number_ranges,
   (ProtobufCMessageInit) atrest__v1__stage_block_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
@@ -1890,7 +1945,7 @@ const ProtobufCMessageDescriptor atrest__v1__commit_blocks_request__metadata_ent
   (ProtobufCMessageInit) atrest__v1__commit_blocks_request__metadata_entry__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor atrest__v1__commit_blocks_request__field_descriptors[5] =
+static const ProtobufCFieldDescriptor atrest__v1__commit_blocks_request__field_descriptors[6] =
 {
   {
     "container",
@@ -1952,6 +2007,18 @@ static const ProtobufCFieldDescriptor atrest__v1__commit_blocks_request__field_d
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "scope",
+    10,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Atrest__V1__CommitBlocksRequest, scope),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned atrest__v1__commit_blocks_request__field_indices_by_name[] = {
   2,   /* field[2] = block_ids */
@@ -1959,11 +2026,13 @@ static const unsigned atrest__v1__commit_blocks_request__field_indices_by_name[]
   3,   /* field[3] = content_type */
   4,   /* field[4] = metadata */
   1,   /* field[1] = name */
+  5,   /* field[5] = scope */
 };
-static const ProtobufCIntRange atrest__v1__commit_blocks_request__number_ranges[1 + 1] =
+static const ProtobufCIntRange atrest__v1__commit_blocks_request__number_ranges[2 + 1] =
 {
   { 1, 0 },
-  { 0, 5 }
+  { 10, 5 },
+  { 0, 6 }
 };
 const ProtobufCMessageDescriptor atrest__v1__commit_blocks_request__descriptor =
 {
@@ -1973,10 +2042,10 @@ const ProtobufCMessageDescriptor atrest__v1__commit_blocks_request__descriptor =
   "Atrest__V1__CommitBlocksRequest",
   "atrest.v1",
   sizeof(Atrest__V1__CommitBlocksRequest),
-  5,
+  6,
   atrest__v1__commit_blocks_request__field_descriptors,
   atrest__v1__commit_blocks_request__field_indices_by_name,
-  1,  atrest__v1__commit_blocks_request__number_ranges,
+  2,  atrest__v1__commit_blocks_request__number_ranges,
   (ProtobufCMessageInit) atrest__v1__commit_blocks_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };

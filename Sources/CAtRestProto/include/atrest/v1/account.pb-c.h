@@ -29,6 +29,10 @@ typedef struct Atrest__V1__AccountMoveResponse Atrest__V1__AccountMoveResponse;
 typedef struct Atrest__V1__AccountListResponse Atrest__V1__AccountListResponse;
 typedef struct Atrest__V1__AccountSetEncryptionRequest Atrest__V1__AccountSetEncryptionRequest;
 typedef struct Atrest__V1__AccountRecord Atrest__V1__AccountRecord;
+typedef struct Atrest__V1__EncryptionScope Atrest__V1__EncryptionScope;
+typedef struct Atrest__V1__AccountScopeCreateRequest Atrest__V1__AccountScopeCreateRequest;
+typedef struct Atrest__V1__AccountScopeRequest Atrest__V1__AccountScopeRequest;
+typedef struct Atrest__V1__AccountScopeListResponse Atrest__V1__AccountScopeListResponse;
 typedef struct Atrest__V1__AccountRegistryState Atrest__V1__AccountRegistryState;
 
 
@@ -280,10 +284,96 @@ struct  Atrest__V1__AccountRecord
    * gets this + 1, so a number never names two keys.
    */
   uint32_t last_account_key_version;
+  /*
+   * The account's encryption scopes (each one's key is the entry of `keys`
+   * with its name as `scope`).
+   */
+  size_t n_scopes;
+  Atrest__V1__EncryptionScope **scopes;
 };
 #define ATREST__V1__ACCOUNT_RECORD__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&atrest__v1__account_record__descriptor) \
-    , NULL, {0,NULL}, NULL, (char *)protobuf_c_empty_string, 0,NULL, 0 }
+    , NULL, {0,NULL}, NULL, (char *)protobuf_c_empty_string, 0,NULL, 0, 0,NULL }
+
+
+/*
+ * An encryption scope: a named key choice inside an account, with an
+ * account key of its own (a version of the account's numbering) wrapped by
+ * the account's managed key or by a customer key. Objects written under it
+ * record its version in their header; reads need no scope argument.
+ */
+struct  Atrest__V1__EncryptionScope
+{
+  ProtobufCMessage base;
+  /*
+   * 3-63 characters: a-z 0-9 and '-', starting with a letter or digit.
+   */
+  char *name;
+  /*
+   * "managed" (the account's managed key wraps the scope key) or "customer".
+   */
+  char *key_source;
+  char *provider;
+  char *key_id;
+  /*
+   * "enabled" or "disabled" (calls that need the scope's key fail with
+   * FAILED_PRECONDITION naming the scope).
+   */
+  char *state;
+  int64_t created_at_unix;
+  /*
+   * The scope key's account_key_version (what object headers record).
+   */
+  uint32_t account_key_version;
+  /*
+   * The KEK version wrapping the scope key now.
+   */
+  uint32_t key_version;
+};
+#define ATREST__V1__ENCRYPTION_SCOPE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&atrest__v1__encryption_scope__descriptor) \
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0, 0 }
+
+
+/*
+ * `Account/CreateScope`: key_source "managed", or "customer" with key_id
+ * (provider defaults to "customer"; the account's managed identity needs
+ * wrap and unwrap grants on the key, as for SetEncryption).
+ */
+struct  Atrest__V1__AccountScopeCreateRequest
+{
+  ProtobufCMessage base;
+  char *account_id;
+  char *scope;
+  char *key_source;
+  char *provider;
+  char *key_id;
+};
+#define ATREST__V1__ACCOUNT_SCOPE_CREATE_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&atrest__v1__account_scope_create_request__descriptor) \
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
+
+
+struct  Atrest__V1__AccountScopeRequest
+{
+  ProtobufCMessage base;
+  char *account_id;
+  char *scope;
+};
+#define ATREST__V1__ACCOUNT_SCOPE_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&atrest__v1__account_scope_request__descriptor) \
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
+
+
+struct  Atrest__V1__AccountScopeListResponse
+{
+  ProtobufCMessage base;
+  size_t n_scopes;
+  Atrest__V1__EncryptionScope **scopes;
+};
+#define ATREST__V1__ACCOUNT_SCOPE_LIST_RESPONSE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&atrest__v1__account_scope_list_response__descriptor) \
+    , 0,NULL }
 
 
 struct  Atrest__V1__AccountRegistryState
@@ -525,6 +615,82 @@ Atrest__V1__AccountRecord *
 void   atrest__v1__account_record__free_unpacked
                      (Atrest__V1__AccountRecord *message,
                       ProtobufCAllocator *allocator);
+/* Atrest__V1__EncryptionScope methods */
+void   atrest__v1__encryption_scope__init
+                     (Atrest__V1__EncryptionScope         *message);
+size_t atrest__v1__encryption_scope__get_packed_size
+                     (const Atrest__V1__EncryptionScope   *message);
+size_t atrest__v1__encryption_scope__pack
+                     (const Atrest__V1__EncryptionScope   *message,
+                      uint8_t             *out);
+size_t atrest__v1__encryption_scope__pack_to_buffer
+                     (const Atrest__V1__EncryptionScope   *message,
+                      ProtobufCBuffer     *buffer);
+Atrest__V1__EncryptionScope *
+       atrest__v1__encryption_scope__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   atrest__v1__encryption_scope__free_unpacked
+                     (Atrest__V1__EncryptionScope *message,
+                      ProtobufCAllocator *allocator);
+/* Atrest__V1__AccountScopeCreateRequest methods */
+void   atrest__v1__account_scope_create_request__init
+                     (Atrest__V1__AccountScopeCreateRequest         *message);
+size_t atrest__v1__account_scope_create_request__get_packed_size
+                     (const Atrest__V1__AccountScopeCreateRequest   *message);
+size_t atrest__v1__account_scope_create_request__pack
+                     (const Atrest__V1__AccountScopeCreateRequest   *message,
+                      uint8_t             *out);
+size_t atrest__v1__account_scope_create_request__pack_to_buffer
+                     (const Atrest__V1__AccountScopeCreateRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Atrest__V1__AccountScopeCreateRequest *
+       atrest__v1__account_scope_create_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   atrest__v1__account_scope_create_request__free_unpacked
+                     (Atrest__V1__AccountScopeCreateRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Atrest__V1__AccountScopeRequest methods */
+void   atrest__v1__account_scope_request__init
+                     (Atrest__V1__AccountScopeRequest         *message);
+size_t atrest__v1__account_scope_request__get_packed_size
+                     (const Atrest__V1__AccountScopeRequest   *message);
+size_t atrest__v1__account_scope_request__pack
+                     (const Atrest__V1__AccountScopeRequest   *message,
+                      uint8_t             *out);
+size_t atrest__v1__account_scope_request__pack_to_buffer
+                     (const Atrest__V1__AccountScopeRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Atrest__V1__AccountScopeRequest *
+       atrest__v1__account_scope_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   atrest__v1__account_scope_request__free_unpacked
+                     (Atrest__V1__AccountScopeRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Atrest__V1__AccountScopeListResponse methods */
+void   atrest__v1__account_scope_list_response__init
+                     (Atrest__V1__AccountScopeListResponse         *message);
+size_t atrest__v1__account_scope_list_response__get_packed_size
+                     (const Atrest__V1__AccountScopeListResponse   *message);
+size_t atrest__v1__account_scope_list_response__pack
+                     (const Atrest__V1__AccountScopeListResponse   *message,
+                      uint8_t             *out);
+size_t atrest__v1__account_scope_list_response__pack_to_buffer
+                     (const Atrest__V1__AccountScopeListResponse   *message,
+                      ProtobufCBuffer     *buffer);
+Atrest__V1__AccountScopeListResponse *
+       atrest__v1__account_scope_list_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   atrest__v1__account_scope_list_response__free_unpacked
+                     (Atrest__V1__AccountScopeListResponse *message,
+                      ProtobufCAllocator *allocator);
 /* Atrest__V1__AccountRegistryState methods */
 void   atrest__v1__account_registry_state__init
                      (Atrest__V1__AccountRegistryState         *message);
@@ -582,6 +748,18 @@ typedef void (*Atrest__V1__AccountSetEncryptionRequest_Closure)
 typedef void (*Atrest__V1__AccountRecord_Closure)
                  (const Atrest__V1__AccountRecord *message,
                   void *closure_data);
+typedef void (*Atrest__V1__EncryptionScope_Closure)
+                 (const Atrest__V1__EncryptionScope *message,
+                  void *closure_data);
+typedef void (*Atrest__V1__AccountScopeCreateRequest_Closure)
+                 (const Atrest__V1__AccountScopeCreateRequest *message,
+                  void *closure_data);
+typedef void (*Atrest__V1__AccountScopeRequest_Closure)
+                 (const Atrest__V1__AccountScopeRequest *message,
+                  void *closure_data);
+typedef void (*Atrest__V1__AccountScopeListResponse_Closure)
+                 (const Atrest__V1__AccountScopeListResponse *message,
+                  void *closure_data);
 typedef void (*Atrest__V1__AccountRegistryState_Closure)
                  (const Atrest__V1__AccountRegistryState *message,
                   void *closure_data);
@@ -628,6 +806,26 @@ struct Atrest__V1__Account_Service
                      const Atrest__V1__AccountRequest *input,
                      Atrest__V1__AccountEncryption_Closure closure,
                      void *closure_data);
+  void (*create_scope)(Atrest__V1__Account_Service *service,
+                       const Atrest__V1__AccountScopeCreateRequest *input,
+                       Atrest__V1__EncryptionScope_Closure closure,
+                       void *closure_data);
+  void (*get_scope)(Atrest__V1__Account_Service *service,
+                    const Atrest__V1__AccountScopeRequest *input,
+                    Atrest__V1__EncryptionScope_Closure closure,
+                    void *closure_data);
+  void (*list_scopes)(Atrest__V1__Account_Service *service,
+                      const Atrest__V1__AccountRequest *input,
+                      Atrest__V1__AccountScopeListResponse_Closure closure,
+                      void *closure_data);
+  void (*disable_scope)(Atrest__V1__Account_Service *service,
+                        const Atrest__V1__AccountScopeRequest *input,
+                        Atrest__V1__EncryptionScope_Closure closure,
+                        void *closure_data);
+  void (*enable_scope)(Atrest__V1__Account_Service *service,
+                       const Atrest__V1__AccountScopeRequest *input,
+                       Atrest__V1__EncryptionScope_Closure closure,
+                       void *closure_data);
 };
 typedef void (*Atrest__V1__Account_ServiceDestroy)(Atrest__V1__Account_Service *);
 void atrest__v1__account__init (Atrest__V1__Account_Service *service,
@@ -644,7 +842,12 @@ void atrest__v1__account__init (Atrest__V1__Account_Service *service,
       function_prefix__ ## move,\
       function_prefix__ ## delete,\
       function_prefix__ ## recover,\
-      function_prefix__ ## rotate_key  }
+      function_prefix__ ## rotate_key,\
+      function_prefix__ ## create_scope,\
+      function_prefix__ ## get_scope,\
+      function_prefix__ ## list_scopes,\
+      function_prefix__ ## disable_scope,\
+      function_prefix__ ## enable_scope  }
 void atrest__v1__account__create(ProtobufCService *service,
                                  const Atrest__V1__AccountCreateRequest *input,
                                  Atrest__V1__AccountInfo_Closure closure,
@@ -681,6 +884,26 @@ void atrest__v1__account__rotate_key(ProtobufCService *service,
                                      const Atrest__V1__AccountRequest *input,
                                      Atrest__V1__AccountEncryption_Closure closure,
                                      void *closure_data);
+void atrest__v1__account__create_scope(ProtobufCService *service,
+                                       const Atrest__V1__AccountScopeCreateRequest *input,
+                                       Atrest__V1__EncryptionScope_Closure closure,
+                                       void *closure_data);
+void atrest__v1__account__get_scope(ProtobufCService *service,
+                                    const Atrest__V1__AccountScopeRequest *input,
+                                    Atrest__V1__EncryptionScope_Closure closure,
+                                    void *closure_data);
+void atrest__v1__account__list_scopes(ProtobufCService *service,
+                                      const Atrest__V1__AccountRequest *input,
+                                      Atrest__V1__AccountScopeListResponse_Closure closure,
+                                      void *closure_data);
+void atrest__v1__account__disable_scope(ProtobufCService *service,
+                                        const Atrest__V1__AccountScopeRequest *input,
+                                        Atrest__V1__EncryptionScope_Closure closure,
+                                        void *closure_data);
+void atrest__v1__account__enable_scope(ProtobufCService *service,
+                                       const Atrest__V1__AccountScopeRequest *input,
+                                       Atrest__V1__EncryptionScope_Closure closure,
+                                       void *closure_data);
 typedef struct Atrest__V1__AccountData_Service Atrest__V1__AccountData_Service;
 struct Atrest__V1__AccountData_Service
 {
@@ -726,6 +949,10 @@ extern const ProtobufCMessageDescriptor atrest__v1__account_move_response__descr
 extern const ProtobufCMessageDescriptor atrest__v1__account_list_response__descriptor;
 extern const ProtobufCMessageDescriptor atrest__v1__account_set_encryption_request__descriptor;
 extern const ProtobufCMessageDescriptor atrest__v1__account_record__descriptor;
+extern const ProtobufCMessageDescriptor atrest__v1__encryption_scope__descriptor;
+extern const ProtobufCMessageDescriptor atrest__v1__account_scope_create_request__descriptor;
+extern const ProtobufCMessageDescriptor atrest__v1__account_scope_request__descriptor;
+extern const ProtobufCMessageDescriptor atrest__v1__account_scope_list_response__descriptor;
 extern const ProtobufCMessageDescriptor atrest__v1__account_registry_state__descriptor;
 extern const ProtobufCServiceDescriptor atrest__v1__account__descriptor;
 extern const ProtobufCServiceDescriptor atrest__v1__account_data__descriptor;

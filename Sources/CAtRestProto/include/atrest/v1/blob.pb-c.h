@@ -50,10 +50,20 @@ struct  Atrest__V1__ContainerRequest
    * DeleteContainer: delete the blobs in it first.
    */
   protobuf_c_boolean force;
+  /*
+   * CreateContainer: the encryption scope of writes that name none ("": the
+   * account's current key). Kept in the container's sealed marker.
+   */
+  char *default_scope;
+  /*
+   * CreateContainer (with default_scope): a write naming another scope is
+   * FAILED_PRECONDITION.
+   */
+  protobuf_c_boolean enforce_scope;
 };
 #define ATREST__V1__CONTAINER_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&atrest__v1__container_request__descriptor) \
-    , (char *)protobuf_c_empty_string, 0 }
+    , (char *)protobuf_c_empty_string, 0, (char *)protobuf_c_empty_string, 0 }
 
 
 struct  Atrest__V1__ContainerListResponse
@@ -132,10 +142,15 @@ struct  Atrest__V1__BlobPutRequest
    */
   ProtobufCBinaryData encryption_key;
   ProtobufCBinaryData encryption_key_sha256;
+  /*
+   * The encryption scope to seal under ("": the container's default scope,
+   * else the account's current key).
+   */
+  char *scope;
 };
 #define ATREST__V1__BLOB_PUT_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&atrest__v1__blob_put_request__descriptor) \
-    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0,NULL, {0,NULL}, {0,NULL}, {0,NULL} }
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0,NULL, {0,NULL}, {0,NULL}, {0,NULL}, (char *)protobuf_c_empty_string }
 
 
 struct  Atrest__V1__BlobRequest
@@ -284,10 +299,14 @@ struct  Atrest__V1__StageBlockRequest
    */
   ProtobufCBinaryData block_id;
   ProtobufCBinaryData content_hash;
+  /*
+   * As BlobPutRequest.scope (the block is sealed when staged).
+   */
+  char *scope;
 };
 #define ATREST__V1__STAGE_BLOCK_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&atrest__v1__stage_block_request__descriptor) \
-    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, {0,NULL}, {0,NULL} }
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, {0,NULL}, {0,NULL}, (char *)protobuf_c_empty_string }
 
 
 struct  Atrest__V1__StageBlockResponse
@@ -323,10 +342,14 @@ struct  Atrest__V1__CommitBlocksRequest
   char *content_type;
   size_t n_metadata;
   Atrest__V1__CommitBlocksRequest__MetadataEntry **metadata;
+  /*
+   * As BlobPutRequest.scope (for the block list object).
+   */
+  char *scope;
 };
 #define ATREST__V1__COMMIT_BLOCKS_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&atrest__v1__commit_blocks_request__descriptor) \
-    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0,NULL, (char *)protobuf_c_empty_string, 0,NULL }
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0,NULL, (char *)protobuf_c_empty_string, 0,NULL, (char *)protobuf_c_empty_string }
 
 
 /*
