@@ -44,7 +44,7 @@ public actor AccountKeyCache {
     private let logger: Logger
     private var entries: [String: Entry] = [:]
     private var pending: [PendingKey: Task<AccountKey, any Error>] = [:]
-    private struct PendingKey: Hashable { var account: String; var wrapped: [UInt8] }
+    private struct PendingKey: Hashable { var account: String; var wrapped: [UInt8]; var infrastructure: [UInt8]? }
     /// Unwraps done (for tests and stats).
     public private(set) var unwrapCount = 0
     /// Calls served from the cache, keys dropped (vault event or refusal on
@@ -65,14 +65,14 @@ public actor AccountKeyCache {
     /// The account's key for this call's context, unwrapping it if needed.
     public func key(for context: AccountContext) async throws -> AccountKey {
         let now = monotonicNanos()
-        if let entry = entries[context.accountID], entry.context.wrappedKey == context.wrappedKey, entry.expires > now {
+        if let entry = entries[context.accountID], entry.context.sameWrappedKeys(as: context), entry.expires > now {
             if let key = entry.key {
                 hitCount += 1
                 return key
             }
             if let refusal = entry.refusal { throw refusal }
         }
-        let slot = PendingKey(account: context.accountID, wrapped: context.wrappedKey)
+        let slot = PendingKey(account: context.accountID, wrapped: context.wrappedKey, infrastructure: context.infrastructureEntry?.wrappedKey)
         if let task = pending[slot] { return try await task.value }
         let task = Task { try await self.load(context) }
         pending[slot] = task
@@ -86,7 +86,13 @@ public actor AccountKeyCache {
             unwrapCount += 1
             let reference = KeyReference(provider: context.provider, keyID: context.keyID, keyVersion: context.keyVersion,
                                          accountKeyVersion: max(1, context.accountKeyVersion))
-            let key = try AccountKey(key: secret, reference: reference)
+            var key = try AccountKey(key: secret, reference: reference)
+            if let infrastructure = context.infrastructureContext {
+                // The second layer's key: the same vault rules; a refusal blocks the account like the current key's.
+                let secret = try await withSpan("unwrap", ofKind: .client) { _ in try await unwrap(infrastructure) }
+                unwrapCount += 1
+                key = key.withInfrastructure(try InfrastructureKey(key: secret, accountKeyVersion: infrastructure.accountKeyVersion))
+            }
             entries[context.accountID] = Entry(context: context, key: key, expires: monotonicNanos() + configuration.ttl.nanoseconds)
             return key
         } catch let status as RPCStatus where KeyAccessError.isKeyRefusal(status) {
@@ -106,7 +112,7 @@ public actor AccountKeyCache {
     /// Drops every cached key wrapped by `provider/keyID` (a vault event).
     @discardableResult
     public func drop(provider: String, keyID: String) -> Int {
-        let victims = entries.filter { $0.value.context.provider == provider && $0.value.context.keyID == keyID && $0.value.key != nil }
+        let victims = entries.filter { $0.value.context.isWrapped(byProvider: provider, keyID: keyID) && $0.value.key != nil }
         for account in victims.keys { entries[account] = nil }
         dropCount += victims.count
         if !victims.isEmpty {
@@ -132,6 +138,7 @@ public actor AccountKeyCache {
                 group.addTask {
                     do {
                         try await self.check(context)
+                        if let infrastructure = context.infrastructureContext { try await self.check(infrastructure) }
                         return (context, nil)
                     } catch let status as RPCStatus {
                         return (context, status)
@@ -142,7 +149,7 @@ public actor AccountKeyCache {
             }
             for await (context, status) in group {
                 guard let status, KeyAccessError.isKeyRefusal(status),
-                      entries[context.accountID]?.context.wrappedKey == context.wrappedKey else { continue }
+                      entries[context.accountID]?.context.sameWrappedKeys(as: context) == true else { continue }
                 remember(refusal: status, for: context)
             }
         }

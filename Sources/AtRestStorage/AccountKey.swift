@@ -14,6 +14,9 @@ public struct AccountKey: Sendable {
     public let checkValue: [UInt8]
     /// HKDF(AEK, info "atrest/v1/names"): keys the HMAC that hides names on disk.
     let nameKey: SecretBytes
+    /// The infrastructure layer's key, for accounts created with infrastructure
+    /// encryption (nil: one layer). See `InfrastructureKey`.
+    public internal(set) var infrastructure: InfrastructureKey?
 
     static let checkValueSize = 16
 

@@ -17,6 +17,16 @@ struct ObjectHeader: Sendable, Equatable {
         let rawValue: UInt16
         /// The data stream is a block manifest (a committed block list), not content.
         static let manifest = Flags(rawValue: 1)
+        /// Sealed twice: the infrastructure layer's fields follow the nonce prefix (bit 2).
+        static let infrastructure = Flags(rawValue: 4)
+    }
+
+    /// The infrastructure layer's header fields (flag bit 2): its key's
+    /// account key version and check value.
+    struct InfrastructureLayer: Sendable, Equatable {
+        var accountKeyVersion: UInt32
+        var checkValue: [UInt8]
+        static let size = 4 + AccountKey.checkValueSize
     }
 
     var flags: Flags
@@ -25,12 +35,29 @@ struct ObjectHeader: Sendable, Equatable {
     var salt: [UInt8]
     var segmentSize: Int
     var noncePrefix: [UInt8]
+    /// Present exactly when `flags` has `.infrastructure`.
+    var infrastructure: InfrastructureLayer? = nil
+
+    /// Bytes each segment and the metadata block add to their plaintext: one GCM tag per layer.
+    var sealOverhead: Int { Self.sealOverhead(flags) }
+
+    static func sealOverhead(_ flags: Flags) -> Int {
+        flags.contains(.infrastructure) ? 2 * AESGCM.tagSize : AESGCM.tagSize
+    }
+
+    /// The flags from a fixed header's preamble (at least `preambleSize` bytes, checked by `fixedLength`).
+    static func flags(fromPreamble p: [UInt8]) -> Flags { Flags(rawValue: UInt16(p[6]) << 8 | UInt16(p[7])) }
 
     static func fresh(for key: AccountKey, flags: Flags, segmentSize: Int = defaultSegmentSize) throws -> ObjectHeader {
         // One DRBG call for both (each call has a fixed cost of about a microsecond).
         let random = try SecureRandom.bytes(saltSize + noncePrefixSize)
-        return ObjectHeader(flags: flags, keyReference: key.reference, keyCheckValue: key.checkValue,
-                            salt: Array(random[..<saltSize]), segmentSize: segmentSize, noncePrefix: Array(random[saltSize...]))
+        var header = ObjectHeader(flags: flags, keyReference: key.reference, keyCheckValue: key.checkValue,
+                                  salt: Array(random[..<saltSize]), segmentSize: segmentSize, noncePrefix: Array(random[saltSize...]))
+        if let infrastructure = key.infrastructure {
+            header.flags.insert(.infrastructure)
+            header.infrastructure = InfrastructureLayer(accountKeyVersion: infrastructure.accountKeyVersion, checkValue: infrastructure.checkValue)
+        }
+        return header
     }
 
     func encode() throws -> [UInt8] {
@@ -40,6 +67,11 @@ struct ObjectHeader: Sendable, Equatable {
         body.raw(salt)
         body.u32(UInt32(segmentSize))
         body.raw(noncePrefix)
+        if flags.contains(.infrastructure) {
+            guard let infrastructure else { throw StorageError(.invalidArgument, "infrastructure flag without its header fields") }
+            body.u32(infrastructure.accountKeyVersion)
+            body.raw(infrastructure.checkValue)
+        }
         var w = ByteWriter()
         w.raw(Self.magic)
         w.u16(Self.version)
@@ -69,9 +101,12 @@ struct ObjectHeader: Sendable, Equatable {
         let flags = Flags(rawValue: try r.u16())
         _ = try r.u16()
         let reference = try KeyReference.decode(from: &r)
-        let header = ObjectHeader(flags: flags, keyReference: reference, keyCheckValue: Array(try r.take(AccountKey.checkValueSize)),
+        var header = ObjectHeader(flags: flags, keyReference: reference, keyCheckValue: Array(try r.take(AccountKey.checkValueSize)),
                                   salt: Array(try r.take(saltSize)), segmentSize: Int(try r.u32()),
                                   noncePrefix: Array(try r.take(noncePrefixSize)))
+        if flags.contains(.infrastructure) {
+            header.infrastructure = InfrastructureLayer(accountKeyVersion: try r.u32(), checkValue: Array(try r.take(AccountKey.checkValueSize)))
+        }
         guard r.remaining == 0 else { throw StorageError.integrity("trailing bytes in header") }
         guard header.segmentSize > 0, header.segmentSize <= maxSegmentSize else { throw StorageError.integrity("bad segment size") }
         return header

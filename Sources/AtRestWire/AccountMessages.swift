@@ -7,9 +7,15 @@ public struct AccountCreateRequest: Sendable, Equatable, WireMessage {
     public var accountID: String
     /// Copies of every object; 0: the deployment's default.
     public var redundancy: UInt32
-    public init(accountID: String, redundancy: UInt32 = 0) { self.accountID = accountID; self.redundancy = redundancy }
-    public init(wire: WireFields) throws { self.init(accountID: wire.string(1), redundancy: wire.uint32(2)) }
-    public var wire: WireFields { [1: .string(accountID), 2: .uint(redundancy)] }
+    /// Seal everything a second time under an independent service-held key (fixed at creation).
+    public var infrastructureEncryption: Bool
+    public init(accountID: String, redundancy: UInt32 = 0, infrastructureEncryption: Bool = false) {
+        self.accountID = accountID; self.redundancy = redundancy; self.infrastructureEncryption = infrastructureEncryption
+    }
+    public init(wire: WireFields) throws {
+        self.init(accountID: wire.string(1), redundancy: wire.uint32(2), infrastructureEncryption: wire.bool(3))
+    }
+    public var wire: WireFields { [1: .string(accountID), 2: .uint(redundancy), 3: .bool(infrastructureEncryption)] }
 }
 
 public struct AccountRequest: Sendable, Equatable, WireMessage {
@@ -76,9 +82,13 @@ public struct AccountInfo: Sendable, Equatable, WireMessage {
     public var redundancy: UInt32
     /// The Ceph pool of the account's objects; "" for the local directory (or the default pool of older records).
     public var pool: String
+    /// Infrastructure (double) encryption: a second layer under an independent service-held key.
+    public var infrastructureEncryption: Bool
 
     public init(accountID: String, tenant: String, managedIdentity: String, createdAtUnix: Int64,
-                encryption: AccountEncryption, owners: [String], redundancy: UInt32 = 0, pool: String = "") {
+                encryption: AccountEncryption, owners: [String], redundancy: UInt32 = 0, pool: String = "",
+                infrastructureEncryption: Bool = false) {
+        self.infrastructureEncryption = infrastructureEncryption
         self.accountID = accountID
         self.tenant = tenant
         self.managedIdentity = managedIdentity
@@ -93,12 +103,13 @@ public struct AccountInfo: Sendable, Equatable, WireMessage {
         self.init(accountID: wire.string(1), tenant: wire.string(2), managedIdentity: wire.string(3),
                   createdAtUnix: wire.int64(4),
                   encryption: try wire.message(5) ?? AccountEncryption(keySource: "", provider: "", keyID: "", keyVersion: 0, changedAtUnix: 0),
-                  owners: wire.strings(6), redundancy: wire.uint32(7), pool: wire.string(8))
+                  owners: wire.strings(6), redundancy: wire.uint32(7), pool: wire.string(8),
+                  infrastructureEncryption: wire.bool(9))
     }
 
     public var wire: WireFields {
         [1: .string(accountID), 2: .string(tenant), 3: .string(managedIdentity), 4: .int(createdAtUnix),
-         5: WireValue(encryption), 6: .strings(owners), 7: .uint(redundancy), 8: .string(pool)]
+         5: WireValue(encryption), 6: .strings(owners), 7: .uint(redundancy), 8: .string(pool), 9: .bool(infrastructureEncryption)]
     }
 }
 

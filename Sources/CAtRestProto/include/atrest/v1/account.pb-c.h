@@ -48,10 +48,16 @@ struct  Atrest__V1__AccountCreateRequest
    * offer is INVALID_ARGUMENT naming the ones it does. Fixed at creation.
    */
   uint32_t redundancy;
+  /*
+   * Infrastructure (double) encryption: every object is sealed a second time
+   * under an independent, service-held key (its own managed key in the vault;
+   * docs/FORMAT.md "Infrastructure layer"). Fixed at creation.
+   */
+  protobuf_c_boolean infrastructure_encryption;
 };
 #define ATREST__V1__ACCOUNT_CREATE_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&atrest__v1__account_create_request__descriptor) \
-    , (char *)protobuf_c_empty_string, 0 }
+    , (char *)protobuf_c_empty_string, 0, 0 }
 
 
 struct  Atrest__V1__AccountRequest
@@ -128,10 +134,14 @@ struct  Atrest__V1__AccountInfo
    * Where the account's objects live: the Ceph pool ("" for the local directory).
    */
   char *pool;
+  /*
+   * Created with infrastructure (double) encryption (AccountCreateRequest 3).
+   */
+  protobuf_c_boolean infrastructure_encryption;
 };
 #define ATREST__V1__ACCOUNT_INFO__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&atrest__v1__account_info__descriptor) \
-    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, NULL, 0,NULL, 0, (char *)protobuf_c_empty_string }
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, NULL, 0,NULL, 0, (char *)protobuf_c_empty_string, 0 }
 
 
 /*
