@@ -153,7 +153,8 @@ import Testing
         _ = try await c.call("atrest.v1.KeyVault/RotateKey", request: RotateKeyRequest(infraKey), as: KeyResponse.self, metadata: system)
         try await eventually {
             let audit = try await c.call("atrest.v1.KeyVault/GetAuditLog", request: GetAuditLogRequest(), as: GetAuditLogResponse.self, metadata: system).message.entries
-            guard audit.contains(where: { $0.operation == "Rewrap" && $0.result == "ok" && $0.key.keyID == infraKey.keyID }) else {
+            // The vault audits a Rewrap as Unwrap + Wrap; AEK_infra was only ever generated (never wrapped) before.
+            guard audit.contains(where: { $0.operation == "Wrap" && $0.result == "ok" && $0.key.keyID == infraKey.keyID }) else {
                 throw RPCStatus(.failedPrecondition, "no re-wrap under the rotated key yet")
             }
         }
