@@ -16,6 +16,42 @@ extension AccountManager {
         return wrapped
     }
 
+    /// Step 3 of a move for the infrastructure layer: AEK_infra is re-wrapped
+    /// to a new managed key of `tenant` (grants of the old tenant stop
+    /// applying), and the identity's grant on the old one is revoked.
+    func moveInfrastructureKey(_ accountID: String, to tenant: String) async throws {
+        guard let record = try await registry.lookup(accountID), let entry = record.infrastructureKey else { return }
+        let kek = try await newManagedKey(tenant: tenant, identity: record.info.managedIdentity)
+        try await rewrapInfrastructureKey(accountID, entry, to: kek)
+        let old = KeyRef(provider: entry.provider, keyID: entry.keyID)
+        do {
+            _ = try await serviceVaultClient().revokeAccess(AccessGrant(key: old, principalID: record.info.managedIdentity, operations: []))
+        } catch {
+            logger.notice("could not revoke the moved account's grant on its old infrastructure key", metadata: ["key": "\(old)", "error": "\(error)"])
+        }
+    }
+
+    /// Re-wraps the infrastructure key `entry` of `accountID` to `target`'s
+    /// current version (a second Rewrap proves the new wrapping unwraps) and records it.
+    func rewrapInfrastructureKey(_ accountID: String, _ entry: AccountKeyEntry, to target: KeyRef) async throws {
+        let vault = try await identityVaultClient(account: accountID)
+        let context = AccountWrapContext.bytes(account: accountID)
+        let first = try await vault.rewrap(entry.wrappedKey, context: context, to: target.unversioned)
+        let wrapped = try await vault.rewrap(first.wrapped, context: context, to: first.key.unversioned)
+        try await register(wrapped.key)
+        try await registry.update(accountID) { current in
+            guard var current else { throw RPCStatus(.notFound, "account '\(accountID)' was deleted meanwhile") }
+            guard let at = current.keys.firstIndex(where: { $0.accountKeyVersion == entry.accountKeyVersion }) else { return current }
+            current.keys[at].wrappedKey = wrapped.wrapped
+            current.keys[at].provider = wrapped.key.provider
+            current.keys[at].keyID = wrapped.key.keyID
+            current.keys[at].keyVersion = wrapped.key.version
+            return current
+        }
+        await unregister(KeyRef(provider: entry.provider, keyID: entry.keyID, version: entry.keyVersion))
+        logger.info("infrastructure key re-wrapped", metadata: ["account": "\(accountID)", "key": "\(wrapped.key)"])
+    }
+
     /// Re-wraps every infrastructure key wrapped by an older version of `key`
     /// (after a KEK rotation) to its current version, as `rewrap` does for the
     /// current key: a second Rewrap proves the new wrapping unwraps first.
@@ -25,20 +61,7 @@ extension AccountManager {
                 if key.version != 0, entry.keyVersion >= key.version { continue }
                 let accountID = record.info.accountID
                 do {
-                    let vault = try await identityVaultClient(account: accountID)
-                    let context = AccountWrapContext.bytes(account: accountID)
-                    let first = try await vault.rewrap(entry.wrappedKey, context: context, to: key.unversioned)
-                    let wrapped = try await vault.rewrap(first.wrapped, context: context, to: first.key.unversioned)
-                    try await register(wrapped.key)
-                    try await registry.update(accountID) { current in
-                        guard var current else { throw RPCStatus(.notFound, "account '\(accountID)' was deleted meanwhile") }
-                        guard let at = current.keys.firstIndex(where: { $0.accountKeyVersion == entry.accountKeyVersion }) else { return current }
-                        current.keys[at].wrappedKey = wrapped.wrapped
-                        current.keys[at].keyVersion = wrapped.key.version
-                        return current
-                    }
-                    await unregister(KeyRef(provider: entry.provider, keyID: entry.keyID, version: entry.keyVersion))
-                    logger.info("infrastructure key re-wrapped", metadata: ["account": "\(accountID)", "key": "\(wrapped.key)"])
+                    try await rewrapInfrastructureKey(accountID, entry, to: key)
                 } catch {
                     logger.warning("re-wrap of the infrastructure key after rotation failed", metadata: ["account": "\(accountID)", "error": "\(error)"])
                 }
