@@ -23,15 +23,16 @@ enum SealedRecord {
     static let format: UInt8 = 1
     static let doubleFormat: UInt8 = 2
     static let saltSize = 16
-    /// The largest overhead (format 2).
-    static let overhead = 1 + 4 + AccountKey.checkValueSize + saltSize + ObjectHeader.InfrastructureLayer.size + 2 * AESGCM.tagSize
+    static let overhead = 1 + 4 + AccountKey.checkValueSize + saltSize + AESGCM.tagSize
+    /// Format 2's overhead (the largest).
+    static let maxOverhead = overhead + ObjectHeader.InfrastructureLayer.size + AESGCM.tagSize
     private static let nonce = [UInt8](repeating: 0, count: AESGCM.nonceSize)
 
     static func seal(_ plaintext: [UInt8], context: [UInt8], map: RecordMapName, key recordKey: String, accountKey: AccountKey) throws -> [UInt8] {
         let salt = try SecureRandom.bytes(saltSize)
         let sealKey = try accountKey.objectKey(salt: salt, context: context)
         let aad = aad(map, recordKey)
-        var w = ByteWriter(capacity: plaintext.count + overhead)
+        var w = ByteWriter(capacity: plaintext.count + maxOverhead)
         w.u8(accountKey.infrastructure == nil ? format : doubleFormat)
         w.u32(accountKey.reference.accountKeyVersion)
         w.raw(accountKey.checkValue)
