@@ -8,8 +8,10 @@ public struct AccountClient: Sendable {
 
     /// Creates an account; the caller becomes its owner. Encryption is on from
     /// the start (managed key). `redundancy`: copies of every object (0: the deployment's default).
-    public func create(_ account: String, redundancy: UInt32 = 0) async throws -> AccountInfo {
-        try await base.call(AccountMethod.create, AccountCreateRequest(accountID: account, redundancy: redundancy))
+    /// `infrastructureEncryption`: seal everything twice, the second time under an independent service-held key.
+    public func create(_ account: String, redundancy: UInt32 = 0, infrastructureEncryption: Bool = false) async throws -> AccountInfo {
+        try await base.call(AccountMethod.create, AccountCreateRequest(accountID: account, redundancy: redundancy,
+                                                                      infrastructureEncryption: infrastructureEncryption))
     }
 
     public func get(_ account: String) async throws -> AccountInfo {

@@ -77,14 +77,23 @@ public actor AccountKeyCache {
         let current = try await versionEntry(Self.currentContext(of: context), missed: &missed)
         let older = context.keys.filter(\.isOwnChain)
         guard let currentKey = current.key else { throw RPCStatus(.internal, "account key entry without a key") }
+        // The infrastructure layer's key (double encryption): its own slot, the same
+        // vault rules; a refusal blocks the account like the current key's.
+        var infrastructure: InfrastructureKey?
+        if let entry = context.infrastructureEntry {
+            guard let layer = try await versionEntry(Self.context(of: entry, in: context), missed: &missed).key else {
+                throw RPCStatus(.internal, "infrastructure key entry without a key")
+            }
+            infrastructure = try InfrastructureKey(key: layer.key, accountKeyVersion: entry.accountKeyVersion)
+        }
         if older.isEmpty {
             if !missed { hitCount += 1 }
-            return currentKey
+            return currentKey.withInfrastructure(infrastructure)
         }
         var versions: [Entry] = []
         for entry in older { versions.append(try await versionEntry(Self.context(of: entry, in: context), missed: &missed)) }
         if !missed { hitCount += 1 }
-        return try Self.compose(current: current, older: versions, entries: older)
+        return try Self.compose(current: current, older: versions, entries: older).withInfrastructure(infrastructure)
     }
 
     /// The key of the name-key version: a names-only entry's unwrapped bytes, else

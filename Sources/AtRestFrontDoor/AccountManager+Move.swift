@@ -39,6 +39,7 @@ extension AccountManager {
         if record.info.encryption.keySource == AccountEncryption.managed {
             _ = try await rewrap(accountID, to: managedKey, source: AccountEncryption.managed)
         }
+        try await moveInfrastructureKey(accountID, to: tenant)
         let updated = try await registry.update(accountID) { current in
             guard var current else { throw RPCStatus(.notFound, "account '\(accountID)' was deleted meanwhile") }
             current.info.tenant = tenant

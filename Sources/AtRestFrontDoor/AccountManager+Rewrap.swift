@@ -96,6 +96,7 @@ extension AccountManager {
                 logger.warning("re-wrap after rotation failed", metadata: ["account": "\(record.info.accountID)", "error": "\(error)"])
             }
         }
+        await rewrapInfrastructureKeys(using: key, records: records)
     }
 
     private func keyStatus(_ key: KeyRef, account: String) async throws -> KeyStatus {

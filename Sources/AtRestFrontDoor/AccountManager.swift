@@ -49,7 +49,8 @@ public final class AccountManager: Sendable {
         }
     }
 
-    public func create(_ accountID: String, redundancy: UInt32 = 0, owner claims: TokenClaims) async throws -> AccountRecord {
+    public func create(_ accountID: String, redundancy: UInt32 = 0, infrastructureEncryption: Bool = false,
+                       owner claims: TokenClaims) async throws -> AccountRecord {
         try Self.checkAccountName(accountID)
         let storage: StorageClass
         do { storage = try storageClasses.choose(redundancy: redundancy) } catch { throw RPCStatus(.invalidArgument, error.message) }
@@ -61,12 +62,15 @@ public final class AccountManager: Sendable {
         let managedKey = try await newManagedKey(tenant: claims.tenant, identity: identityReply.principalID)
         let wrapped = try await generateWrappedKey(with: managedKey, account: accountID)
         try await register(wrapped.key)
+        let infrastructure = infrastructureEncryption
+            ? try await newInfrastructureKey(tenant: claims.tenant, identity: identityReply.principalID, account: accountID) : nil
         let info = AccountInfo(
             accountID: accountID, tenant: claims.tenant, managedIdentity: identityReply.principalID, createdAtUnix: now(),
             encryption: AccountEncryption(keySource: AccountEncryption.managed, provider: wrapped.key.provider,
                                           keyID: wrapped.key.keyID, keyVersion: wrapped.key.version, changedAtUnix: now()),
-            owners: [claims.subject], redundancy: storage.copies, pool: storage.pool)
-        let record = AccountRecord(info: info, wrappedKey: wrapped.wrapped, registered: wrapped.key, managedKeyID: managedKey.keyID)
+            owners: [claims.subject], redundancy: storage.copies, pool: storage.pool, infrastructureEncryption: infrastructureEncryption)
+        var record = AccountRecord(info: info, wrappedKey: wrapped.wrapped, registered: wrapped.key, managedKeyID: managedKey.keyID)
+        if let infrastructure { record.addInfrastructureKey(infrastructure) }
         try await registry.update(accountID) { existing in
             guard existing.map({ $0.info.state == AccountState.purged }) ?? true else {
                 throw RPCStatus(.alreadyExists, "account '\(accountID)' already exists")

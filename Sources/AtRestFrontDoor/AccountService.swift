@@ -14,7 +14,8 @@ struct AccountService {
             guard claims.kind == "user" || claims.has(.identityAdministrator) else {
                 throw RPCStatus(.permissionDenied, "accounts are created by users; principal '\(claims.name)' is a \(claims.kind)")
             }
-            return try await manager.create(request.accountID, redundancy: request.redundancy, owner: claims).info
+            return try await manager.create(request.accountID, redundancy: request.redundancy,
+                                            infrastructureEncryption: request.infrastructureEncryption, owner: claims).info
         }
         router.register(AccountMethod.get) { (request: AccountRequest, rpc) async throws -> AccountInfo in
             try await readable(request.accountID, rpc).info

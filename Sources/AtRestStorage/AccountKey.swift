@@ -27,6 +27,10 @@ public struct AccountKey: Sendable {
     /// Versions the account has but may not use now (a disabled encryption
     /// scope, a KEK the vault refuses): opening one throws its error.
     private var blocked: [UInt32: StorageError] = [:]
+    /// The infrastructure layer's key, for accounts created with infrastructure
+    /// encryption (nil: one layer). See `InfrastructureKey`. Like
+    /// `customerKey`, it goes with every version `opening(version:)` returns.
+    public internal(set) var infrastructure: InfrastructureKey?
 
     static let checkValueSize = 16
     static let nameInfo = Array("atrest/v1/names".utf8)
@@ -88,6 +92,7 @@ public struct AccountKey: Sendable {
             throw StorageError(.wrongKey, "object is encrypted under account key version \(version), which this account no longer has (or never had)")
         }
         other.customerKey = customerKey
+        other.infrastructure = infrastructure
         return other
     }
 

@@ -23,10 +23,13 @@ public enum ObjectFormat {
     public static func sealedSize(dataLength: Int, metadata: ObjectMetadata, accountKey: AccountKey) throws -> Int {
         var ref = ByteWriter()
         try accountKey.reference.encode(into: &ref)
+        let flags: ObjectHeader.Flags = accountKey.infrastructure == nil ? [] : .infrastructure
+        let overhead = ObjectHeader.sealOverhead(flags)
         let fixed = ObjectHeader.preambleSize + ref.bytes.count + AccountKey.checkValueSize + ObjectHeader.saltSize + 4 + ObjectHeader.noncePrefixSize
             + (accountKey.customerKey == nil ? 0 : CustomerKeyCheck.size)
-        let metadataBlock = 12 + 4 + (try metadata.encode()).count + SegmentCipher.tagSize
-        return fixed + metadataBlock + Int(SegmentLayout.sealedSize(length: UInt64(dataLength), segmentSize: ObjectHeader.defaultSegmentSize))
+            + (flags.contains(.infrastructure) ? ObjectHeader.InfrastructureLayer.size : 0)
+        let metadataBlock = 12 + 4 + (try metadata.encode()).count + overhead
+        return fixed + metadataBlock + Int(SegmentLayout.sealedSize(length: UInt64(dataLength), segmentSize: ObjectHeader.defaultSegmentSize, overhead: overhead))
     }
 
     /// Opens a sealed object; any change to its bytes is `.integrityFailure`.

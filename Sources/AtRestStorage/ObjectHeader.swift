@@ -20,6 +20,17 @@ struct ObjectHeader: Sendable, Equatable {
         /// The content is sealed under a key derived from a customer-provided
         /// key; `customerKeyCheck` follows the nonce prefix (CustomerKeyCheck).
         static let customerKey = Flags(rawValue: 2)
+        /// Sealed twice: the infrastructure layer's fields follow the nonce
+        /// prefix (bit 2), after the customer key check when both are present.
+        static let infrastructure = Flags(rawValue: 4)
+    }
+
+    /// The infrastructure layer's header fields (flag bit 2): its key's
+    /// account key version and check value.
+    struct InfrastructureLayer: Sendable, Equatable {
+        var accountKeyVersion: UInt32
+        var checkValue: [UInt8]
+        static let size = 4 + AccountKey.checkValueSize
     }
 
     var flags: Flags
@@ -31,15 +42,32 @@ struct ObjectHeader: Sendable, Equatable {
     /// With `.customerKey`: HMAC-SHA256 of the customer-provided key under a
     /// key derived from the account key (32 bytes); nil otherwise.
     var customerKeyCheck: [UInt8]? = nil
+    /// Present exactly when `flags` has `.infrastructure`.
+    var infrastructure: InfrastructureLayer? = nil
+
+    /// Bytes each segment and the metadata block add to their plaintext: one GCM tag per layer.
+    var sealOverhead: Int { Self.sealOverhead(flags) }
+
+    static func sealOverhead(_ flags: Flags) -> Int {
+        flags.contains(.infrastructure) ? 2 * AESGCM.tagSize : AESGCM.tagSize
+    }
+
+    /// The flags from a fixed header's preamble (at least `preambleSize` bytes, checked by `fixedLength`).
+    static func flags(fromPreamble p: [UInt8]) -> Flags { Flags(rawValue: UInt16(p[6]) << 8 | UInt16(p[7])) }
 
     static func fresh(for key: AccountKey, flags: Flags, segmentSize: Int = defaultSegmentSize) throws -> ObjectHeader {
         // One DRBG call for both (each call has a fixed cost of about a microsecond).
         let random = try SecureRandom.bytes(saltSize + noncePrefixSize)
         // A request's customer-provided key seals the content of what it writes (never a block list's).
         let check = flags.contains(.manifest) ? nil : try key.customerKey.map { try CustomerKeyCheck.value(of: $0, accountKey: key) }
-        return ObjectHeader(flags: check == nil ? flags : flags.union(.customerKey), keyReference: key.reference,
-                            keyCheckValue: key.checkValue, salt: Array(random[..<saltSize]), segmentSize: segmentSize,
-                            noncePrefix: Array(random[saltSize...]), customerKeyCheck: check)
+        var header = ObjectHeader(flags: check == nil ? flags : flags.union(.customerKey), keyReference: key.reference,
+                                  keyCheckValue: key.checkValue, salt: Array(random[..<saltSize]), segmentSize: segmentSize,
+                                  noncePrefix: Array(random[saltSize...]), customerKeyCheck: check)
+        if let infrastructure = key.infrastructure {
+            header.flags.insert(.infrastructure)
+            header.infrastructure = InfrastructureLayer(accountKeyVersion: infrastructure.accountKeyVersion, checkValue: infrastructure.checkValue)
+        }
+        return header
     }
 
     func encode() throws -> [UInt8] {
@@ -50,6 +78,11 @@ struct ObjectHeader: Sendable, Equatable {
         body.u32(UInt32(segmentSize))
         body.raw(noncePrefix)
         if flags.contains(.customerKey) { body.raw(customerKeyCheck ?? []) }
+        if flags.contains(.infrastructure) {
+            guard let infrastructure else { throw StorageError(.invalidArgument, "infrastructure flag without its header fields") }
+            body.u32(infrastructure.accountKeyVersion)
+            body.raw(infrastructure.checkValue)
+        }
         var w = ByteWriter()
         w.raw(Self.magic)
         w.u16(Self.version)
@@ -79,10 +112,13 @@ struct ObjectHeader: Sendable, Equatable {
         let flags = Flags(rawValue: try r.u16())
         _ = try r.u16()
         let reference = try KeyReference.decode(from: &r)
-        let header = ObjectHeader(flags: flags, keyReference: reference, keyCheckValue: Array(try r.take(AccountKey.checkValueSize)),
+        var header = ObjectHeader(flags: flags, keyReference: reference, keyCheckValue: Array(try r.take(AccountKey.checkValueSize)),
                                   salt: Array(try r.take(saltSize)), segmentSize: Int(try r.u32()),
                                   noncePrefix: Array(try r.take(noncePrefixSize)),
                                   customerKeyCheck: flags.contains(.customerKey) ? Array(try r.take(CustomerKeyCheck.size)) : nil)
+        if flags.contains(.infrastructure) {
+            header.infrastructure = InfrastructureLayer(accountKeyVersion: try r.u32(), checkValue: Array(try r.take(AccountKey.checkValueSize)))
+        }
         guard r.remaining == 0 else { throw StorageError.integrity("trailing bytes in header") }
         guard header.segmentSize > 0, header.segmentSize <= maxSegmentSize else { throw StorageError.integrity("bad segment size") }
         return header

@@ -36,12 +36,13 @@ public final class ObjectReader {
         let metaNonce = Array(try r.take(12))
         let metaLength = Int(try r.u32())
         guard metaLength <= 1 << 24 else { throw StorageError.integrity("metadata block too large") }
-        let sealed = try source.read(at: UInt64(fixedLength + 16), count: metaLength + SegmentCipher.tagSize)
+        let sealed = try source.read(at: UInt64(fixedLength + 16), count: metaLength + cipher.overhead)
         metadata = try cipher.openMetadata(nonce: metaNonce, sealed: sealed)
         headerBytes = fixed + r.bytes + sealed
         dataOffset = UInt64(headerBytes.count)
         guard source.size >= dataOffset,
-              let length = SegmentLayout.plaintextLength(sealedSize: source.size - dataOffset, segmentSize: header.segmentSize),
+              let length = SegmentLayout.plaintextLength(sealedSize: source.size - dataOffset, segmentSize: header.segmentSize,
+                                                        overhead: cipher.overhead),
               length == metadata.length || header.flags.contains(.manifest) else {
             throw StorageError.integrity("data region size does not match the object's length (truncated or extended)")
         }
@@ -56,7 +57,7 @@ public final class ObjectReader {
     /// The stored bytes that hold the segments `range` of plaintext touches
     /// (`range` not empty, within `length`).
     func sealedSpan(of range: Range<UInt64>) -> Range<UInt64> {
-        let size = UInt64(header.segmentSize), stride = size + UInt64(SegmentCipher.tagSize)
+        let size = UInt64(header.segmentSize), stride = size + UInt64(cipher.overhead)
         let first = range.lowerBound / size, last = (range.upperBound - 1) / size
         return (dataOffset + first * stride)..<min(source.size, dataOffset + (last + 1) * stride)
     }
@@ -73,7 +74,7 @@ public final class ObjectReader {
             throw StorageError(.invalidArgument, "range \(range) is outside the object (length \(length))")
         }
         let size = header.segmentSize
-        let sealedScratch = UnsafeMutableRawBufferPointer.allocate(byteCount: size + SegmentCipher.tagSize, alignment: 64)
+        let sealedScratch = UnsafeMutableRawBufferPointer.allocate(byteCount: size + cipher.overhead, alignment: 64)
         let plain = UnsafeMutableRawBufferPointer.allocate(byteCount: size, alignment: 64)
         defer {
             sealedScratch.deallocate()
@@ -104,7 +105,7 @@ public final class ObjectReader {
     public func read(into output: UnsafeMutableRawBufferPointer) throws {
         let total = Int(length), size = header.segmentSize
         guard output.count >= total else { throw StorageError(.invalidArgument, "output buffer holds \(output.count) bytes, object has \(total)") }
-        let scratch = UnsafeMutableRawBufferPointer.allocate(byteCount: size + SegmentCipher.tagSize, alignment: 64)
+        let scratch = UnsafeMutableRawBufferPointer.allocate(byteCount: size + cipher.overhead, alignment: 64)
         defer { scratch.deallocate() }
         for index in 0..<segmentCount {
             let lo = Int(index) * size, hi = min(lo + size, total)
@@ -115,10 +116,10 @@ public final class ObjectReader {
     /// Decrypts segment `index` into `plain`; returns its plaintext size.
     private func openSegment(_ index: UInt64, scratch: UnsafeMutableRawBufferPointer, into plain: UnsafeMutableRawBufferPointer) throws -> Int {
         let size = UInt64(header.segmentSize)
-        let stride = size + UInt64(SegmentCipher.tagSize)
+        let stride = size + UInt64(cipher.overhead)
         let isLast = index == segmentCount - 1
         let plainCount = isLast ? Int(length - index * size) : Int(size)
-        let sealedCount = plainCount + SegmentCipher.tagSize
+        let sealedCount = plainCount + cipher.overhead
         try source.withBytes(at: dataOffset + index * stride, count: sealedCount, scratch: scratch) { sealed in
             try cipher.open(index: UInt32(index), last: isLast, sealed, into: plain)
         }

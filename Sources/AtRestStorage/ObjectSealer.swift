@@ -28,7 +28,7 @@ public final class ObjectSealer {
         self.metadata = metadata
         provisionalHeader = try cipher.fixedHeader + cipher.sealMetadata(metadata)
         pending = .allocate(byteCount: segmentSize, alignment: 64)
-        sealedBuffer = .allocate(byteCount: segmentSize + SegmentCipher.tagSize, alignment: 64)
+        sealedBuffer = .allocate(byteCount: segmentSize + cipher.overhead, alignment: 64)
     }
 
     deinit {
@@ -38,6 +38,11 @@ public final class ObjectSealer {
     }
 
     public var headerSize: Int { provisionalHeader.count }
+    /// Stored size of the data region for `length` bytes of content (segments
+    /// carry one tag per layer: 16 bytes, or 32 with the infrastructure layer).
+    public func sealedDataSize(length: UInt64) -> UInt64 {
+        SegmentLayout.sealedSize(length: length, segmentSize: cipher.segmentSize, overhead: cipher.overhead)
+    }
     public var bytesIn: UInt64 { length }
 
     /// Encrypts `bytes`, passing each sealed segment to `sink` as soon as it
@@ -89,7 +94,7 @@ public final class ObjectSealer {
 
     private func emit(_ plain: UnsafeRawBufferPointer, last: Bool, to sink: (UnsafeRawBufferPointer) throws -> Void) throws {
         guard index < UInt32.max else { throw StorageError(.invalidArgument, "object exceeds 2^32 segments") }
-        let out = UnsafeMutableRawBufferPointer(rebasing: sealedBuffer[0..<(plain.count + SegmentCipher.tagSize)])
+        let out = UnsafeMutableRawBufferPointer(rebasing: sealedBuffer[0..<(plain.count + cipher.overhead)])
         try cipher.seal(index: index, last: last, plain, into: out)
         index += 1
         try sink(UnsafeRawBufferPointer(out))
@@ -108,7 +113,7 @@ public final class ObjectSealer {
         if let contentHash { metadata.contentHash = contentHash }
         let head = try cipher.fixedHeader + cipher.sealMetadata(metadata)
         let size = cipher.segmentSize
-        let total = head.count + Int(SegmentLayout.sealedSize(length: UInt64(data.count), segmentSize: size))
+        let total = head.count + Int(SegmentLayout.sealedSize(length: UInt64(data.count), segmentSize: size, overhead: cipher.overhead))
         guard out.count >= total else { throw StorageError(.invalidArgument, "output buffer holds \(out.count) bytes, sealed object needs \(total)") }
         head.withUnsafeBytes { UnsafeMutableRawBufferPointer(rebasing: out[0..<head.count]).copyMemory(from: $0) }
         let count = Int(SegmentLayout.segmentCount(length: UInt64(data.count), segmentSize: size))
@@ -117,8 +122,8 @@ public final class ObjectSealer {
             let lo = i * size, hi = min(lo + size, data.count)
             let plain = UnsafeRawBufferPointer(rebasing: data[lo..<hi])
             try cipher.seal(index: UInt32(i), last: i == count - 1, plain,
-                            into: UnsafeMutableRawBufferPointer(rebasing: out[writeAt..<(writeAt + plain.count + SegmentCipher.tagSize)]))
-            writeAt += plain.count + SegmentCipher.tagSize
+                            into: UnsafeMutableRawBufferPointer(rebasing: out[writeAt..<(writeAt + plain.count + cipher.overhead)]))
+            writeAt += plain.count + cipher.overhead
         }
         return (total, metadata)
     }

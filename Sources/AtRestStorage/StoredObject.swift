@@ -118,7 +118,7 @@ final class StoredObject {
         let lengthAt = fixed + 12
         let metaLength = Int(head[lengthAt]) << 24 | Int(head[lengthAt + 1]) << 16 | Int(head[lengthAt + 2]) << 8 | Int(head[lengthAt + 3])
         guard metaLength <= 1 << 24 else { throw StorageError.integrity("metadata block too large") }
-        return min(Int(size), fixed + 16 + metaLength + SegmentCipher.tagSize)
+        return min(Int(size), fixed + 16 + metaLength + ObjectHeader.sealOverhead(ObjectHeader.flags(fromPreamble: head)))
     }
 }
 

@@ -7,9 +7,15 @@ public struct AccountCreateRequest: Sendable, Equatable, WireMessage {
     public var accountID: String
     /// Copies of every object; 0: the deployment's default.
     public var redundancy: UInt32
-    public init(accountID: String, redundancy: UInt32 = 0) { self.accountID = accountID; self.redundancy = redundancy }
-    public init(wire: WireFields) throws { self.init(accountID: wire.string(1), redundancy: wire.uint32(2)) }
-    public var wire: WireFields { [1: .string(accountID), 2: .uint(redundancy)] }
+    /// Seal everything a second time under an independent service-held key (fixed at creation).
+    public var infrastructureEncryption: Bool
+    public init(accountID: String, redundancy: UInt32 = 0, infrastructureEncryption: Bool = false) {
+        self.accountID = accountID; self.redundancy = redundancy; self.infrastructureEncryption = infrastructureEncryption
+    }
+    public init(wire: WireFields) throws {
+        self.init(accountID: wire.string(1), redundancy: wire.uint32(2), infrastructureEncryption: wire.bool(3))
+    }
+    public var wire: WireFields { [1: .string(accountID), 2: .uint(redundancy), 3: .bool(infrastructureEncryption)] }
 }
 
 public struct AccountRequest: Sendable, Equatable, WireMessage {
@@ -79,6 +85,8 @@ public struct AccountInfo: Sendable, Equatable, WireMessage {
     /// Account key versions of the account's own chain that data may be
     /// under, current included (empty in records that never rotated: only the current one).
     public var accountKeyVersions: [UInt32] = []
+    /// Infrastructure (double) encryption: a second layer under an independent service-held key.
+    public var infrastructureEncryption: Bool
 
     /// `active` ("" in older records), `deleted` or `purged` (`AccountState`).
     public var state: String
@@ -89,7 +97,9 @@ public struct AccountInfo: Sendable, Equatable, WireMessage {
 
     public init(accountID: String, tenant: String, managedIdentity: String, createdAtUnix: Int64,
                 encryption: AccountEncryption, owners: [String], redundancy: UInt32 = 0, pool: String = "",
+                infrastructureEncryption: Bool = false,
                 state: String = "", deletedAtUnix: Int64 = 0, purgeAfterUnix: Int64 = 0) {
+        self.infrastructureEncryption = infrastructureEncryption
         self.state = state
         self.deletedAtUnix = deletedAtUnix
         self.purgeAfterUnix = purgeAfterUnix
@@ -108,13 +118,14 @@ public struct AccountInfo: Sendable, Equatable, WireMessage {
                   createdAtUnix: wire.int64(4),
                   encryption: try wire.message(5) ?? AccountEncryption(keySource: "", provider: "", keyID: "", keyVersion: 0, changedAtUnix: 0),
                   owners: wire.strings(6), redundancy: wire.uint32(7), pool: wire.string(8),
+                  infrastructureEncryption: wire.bool(9),
                   state: wire.string(10), deletedAtUnix: wire.int64(11), purgeAfterUnix: wire.int64(12))
         accountKeyVersions = wire.list(13).compactMap { if case .uint(let v) = $0 { UInt32(truncatingIfNeeded: v) } else { nil } }
     }
 
     public var wire: WireFields {
         [1: .string(accountID), 2: .string(tenant), 3: .string(managedIdentity), 4: .int(createdAtUnix),
-         5: WireValue(encryption), 6: .strings(owners), 7: .uint(redundancy), 8: .string(pool),
+         5: WireValue(encryption), 6: .strings(owners), 7: .uint(redundancy), 8: .string(pool), 9: .bool(infrastructureEncryption),
          10: .string(state), 11: .int(deletedAtUnix), 12: .int(purgeAfterUnix), 13: .list(accountKeyVersions.map { .uint($0) })]
     }
 }

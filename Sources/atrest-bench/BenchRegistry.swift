@@ -17,5 +17,6 @@ enum BenchRegistry {
         DiskStoreBench.self,
         NBDBench.self,
         FUSEBench.self, FilesBench.self,
+        InfrastructureBench.self,
     ]
 }

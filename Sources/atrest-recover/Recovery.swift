@@ -91,8 +91,14 @@ struct Recovery: Sendable {
             }
             store = found
             let (secret, ref) = try keyring.unwrap(record.wrappedKey, context: AccountWrapContext.bytes(account: account))
-            key = try AccountKey(key: secret, reference: KeyReference(provider: ref.provider, keyID: ref.keyID, keyVersion: ref.version,
-                                                                     accountKeyVersion: e.accountKeyVersion))
+            var opened = try AccountKey(key: secret, reference: KeyReference(provider: ref.provider, keyID: ref.keyID, keyVersion: ref.version,
+                                                                            accountKeyVersion: e.accountKeyVersion))
+            if let infrastructure = record.keys.first(where: \.infrastructure) {
+                // Infrastructure encryption: the second layer's key, wrapped in its own chain (docs/FORMAT.md).
+                let (inner, _) = try keyring.unwrap(infrastructure.wrappedKey, context: AccountWrapContext.bytes(account: account))
+                opened = opened.withInfrastructure(try InfrastructureKey(key: inner, accountKeyVersion: infrastructure.accountKeyVersion))
+            }
+            key = opened
             output.line("account \(account) key \(ref.provider)/\(ref.keyID) version \(ref.version) account-key-version \(e.accountKeyVersion)")
         } catch {
             output.line("damaged account \(account): \(RecoveryOutput.message(error))")

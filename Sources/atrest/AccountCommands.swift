@@ -13,9 +13,13 @@ struct AccountCommands: AsyncParsableCommand {
         @Argument(help: "Account id: 1-63 of a-z 0-9 '-'.") var account: String
         @Option(help: "Copies of every object the storage keeps (e.g. 2 or 3 on Ceph; 1 on a local directory); default: the deployment's.")
         var redundancy: UInt32 = 0
+        @Flag(help: "Seal everything the account stores (blobs, queues, tables, disks, file shares) a second time under an independent service-held key (its own managed key in the vault); fixed at creation (docs/FORMAT.md \"Infrastructure layer\").")
+        var infrastructureEncryption = false
         @OptionGroup var global: GlobalOptions
         func run() async throws {
-            printAccount(try await withAccounts(global) { try await $0.create(account, redundancy: redundancy) }, global.output)
+            printAccount(try await withAccounts(global) {
+                try await $0.create(account, redundancy: redundancy, infrastructureEncryption: infrastructureEncryption)
+            }, global.output)
         }
     }
 
@@ -95,6 +99,7 @@ func printAccount(_ info: AccountInfo, _ output: Output) {
         "accountKeyVersion": max(1, info.encryption.accountKeyVersion), "accountKeyVersions": accountKeyVersions(info),
         // Records made before redundancy existed say 0: one copy in the default place.
         "redundancy": max(1, info.redundancy), "pool": info.pool.isEmpty ? "(local directory or default pool)" : info.pool,
+        "infrastructureEncryption": info.infrastructureEncryption,
         "state": accountStateText(info),
         "deletedAt": info.deletedAtUnix == 0 ? String?.none : isoTime(seconds: info.deletedAtUnix),
         "purgeAfter": info.purgeAfterUnix == 0 ? String?.none : isoTime(seconds: info.purgeAfterUnix),

@@ -64,6 +64,16 @@ import Testing
         }
         #expect(try await grants(before.keyID).isEmpty)
         #expect(try await grants(after.keyID).count == 1)
+
+        // An account with infrastructure encryption: its second key chain moves with it too.
+        _ = try await c.call("atrest.v1.Account/Create", request: AccountCreateRequest(accountID: "on-infra", infrastructureEncryption: true),
+                             as: AccountInfo.self, metadata: alice)
+        let onInfra = alice.merging(["account": "on-infra"]) { $1 }
+        _ = try await c.call(BlobMethod.createContainer.name, request: ContainerRequest(container: "box"), as: EmptyMessage.self, metadata: onInfra)
+        _ = try await c.call(BlobMethod.put.name, request: BlobPutRequest(container: "box", name: "b"), as: BlobProperties.self, payload: [[4, 5, 6]], metadata: onInfra)
+        _ = try await c.call("atrest.v1.Account/Move", request: AccountMoveRequest(accountID: "on-infra", tenant: "t2"), as: AccountMoveResponse.self, metadata: system)
+        #expect(try await get(onInfra) == [4, 5, 6])
+        _ = try await c.call(BlobMethod.put.name, request: BlobPutRequest(container: "box", name: "c"), as: BlobProperties.self, payload: [[7]], metadata: onInfra)
         await expectCode(.notFound) {
             _ = try await c.call("atrest.v1.Account/Move", request: AccountMoveRequest(accountID: "nope", tenant: "t2"), as: AccountMoveResponse.self, metadata: system)
         }

@@ -23,7 +23,13 @@ struct CLIBlobTests {
         let created = try await atrest(["account", "create", "cli-acct", "--json"])
         #expect(created.status == 0, "\(created.err)")
         #expect(json(created.out)["keySource"] as? String == "managed")
+        #expect(json(created.out)["infrastructureEncryption"] as? Bool == false)
         #expect(try await atrest(["account", "create", "cli-acct"]).status == 6)
+        // Infrastructure (double) encryption: fixed at creation, shown by `account show`.
+        let double = try await atrest(["account", "create", "cli-infra", "--infrastructure-encryption", "--json"])
+        #expect(double.status == 0 && json(double.out)["infrastructureEncryption"] as? Bool == true, "\(double.err)")
+        let shown = try await atrest(["account", "show", "cli-infra"])
+        #expect(shown.out.split(separator: "\n").contains { $0.hasPrefix("infrastructureEncryption ") && $0.hasSuffix(" yes") }, "\(shown.out)")
         #expect(try await atrest(["account", "list"]).out.contains("cli-acct"))
         let encryption = json(try await atrest(["encryption", "show", "cli-acct", "--json"]).out)
         #expect(encryption["algorithm"] as? String == "AES-256-GCM")

@@ -24,7 +24,7 @@ import Testing
         try #require(run.status == 0, "\(run.transcript)")
         let report = try #require(try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any])
         let accounts = try #require(report["accounts"] as? [[String: Any]])
-        #expect(Set(accounts.compactMap { $0["account"] as? String }) == ["acct-m", "acct-c"])
+        #expect(Set(accounts.compactMap { $0["account"] as? String }) == ["acct-m", "acct-c", "acct-i"])
         #expect(accounts.first { $0["account"] as? String == "acct-c" }?["provider"] as? String == "customer")
         let decoded = try #require(report["blobs"] as? [[String: Any]])
         #expect(decoded.count == fixture.blobCount)

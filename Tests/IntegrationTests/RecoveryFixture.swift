@@ -126,6 +126,16 @@ struct RecoveryFixture {
             // One claimed: invisible for an hour, still recovered.
             _ = try await queueCall(c, QueueMethod.getMessages, GetMessagesRequest(queue: "tasks", count: 1, visibilitySeconds: 3600), m)
         }
+        // acct-i has infrastructure encryption: its blobs are sealed twice (docs/FORMAT.md "Infrastructure layer").
+        _ = try await c.call("atrest.v1.Account/Create", request: AccountCreateRequest(accountID: "acct-i", infrastructureEncryption: true),
+                             as: AccountInfo.self, metadata: alice)
+        for container in ["photos", "docs"] {
+            _ = try await c.call(BlobMethod.createContainer.name, request: ContainerRequest(container: container), as: EmptyMessage.self,
+                                 metadata: alice.merging(["account": "acct-i"]) { $1 })
+        }
+        try await put("acct-i", "photos", "empty", [])
+        try await put("acct-i", "photos", "dir/multi-segment.bin", content(2 * 65536 + 77, seed: 9))
+        try await putBlocks("acct-i", "docs", "blocks.bin", sizes: [65537, 3])
         // acct-c moves to a customer key: its account key is re-wrapped, the old objects stay as they are.
         _ = try await c.call("atrest.v1.KeyVault/CreateKey", request: CreateKeyRequest(provider: "customer", spec: KeySpec(keyID: "ck")),
                              as: KeyResponse.self, metadata: alice)

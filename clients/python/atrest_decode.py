@@ -178,6 +178,10 @@ class AccountKey:
         self.version = account_key_version
         self.check_value = hkdf(aek, b"", b"atrest/v1/key-check", 16)
         self.name_key = hkdf(aek, b"", b"atrest/v1/names", 32)
+        self.infra = None  # (AEK_infra, its account key version, its check value): "Infrastructure layer"
+
+    def add_infrastructure(self, aek_infra, version):
+        self.infra = (aek_infra, version, hkdf(aek_infra, b"", b"atrest/v1/infra-key-check", 16))
 
     def hash_name(self, *parts):
         message = b"".join(struct.pack(">I", len(p.encode())) + p.encode() for p in parts)
@@ -231,6 +235,17 @@ def open_object(path, key, context):
     salt = r.take(32)
     segment_size = r.u32()
     nonce_prefix = r.take(7)
+    layers = []  # inner layer first: decrypted after the outer one
+    if flags & 2:  # customer key check (32): the content is under a key recovery does not hold
+        r.take(32)
+        raise DecodeError(f"{path}: content sealed with a customer-provided key, which recovery does not hold")
+    if flags & 4:  # infrastructure layer: u32 version ‖ 16 check value, a second GCM layer inside the first
+        infra_version = r.u32()
+        infra_kcv = r.take(16)
+        if key.infra is None or infra_version != key.infra[1] or not hmac.compare_digest(infra_kcv, key.infra[2]):
+            raise DecodeError(f"{path}: sealed with the infrastructure layer under a key the record does not hold")
+        layers.append(AESGCM(hkdf(key.infra[0], salt, b"atrest/v1/infra" + b"\x00" + context, 32)))
+    tags = 16 * (1 + len(layers))
     if r.offset != fixed_length:
         raise DecodeError(f"{path}: fixed header length differs")
     fixed = data[:fixed_length]
@@ -238,10 +253,17 @@ def open_object(path, key, context):
         raise DecodeError(f"{path}: written under another account key")
     header_hash = hashlib.sha256(fixed).digest()
     object_key = AESGCM(hkdf(key.aek, salt, b"atrest/v1" + b"\x00" + context, 32))
+
+    def decrypt(nonce, sealed, aad):
+        plain = object_key.decrypt(nonce, sealed, aad)
+        for layer in layers:
+            plain = layer.decrypt(nonce, plain, aad)
+        return plain
+
     meta_nonce = r.take(12)
     m = r.u32()
-    sealed_meta = r.take(m + 16)
-    plain = object_key.decrypt(meta_nonce, sealed_meta, b"atrest/v1/meta" + fixed)
+    sealed_meta = r.take(m + tags)
+    plain = decrypt(meta_nonce, sealed_meta, b"atrest/v1/meta" + fixed)
     p = Reader(plain)
     if p.u8() != 1:
         raise DecodeError(f"{path}: metadata encoding version")
@@ -250,12 +272,12 @@ def open_object(path, key, context):
     metadata["content_hash"] = p.take(32)
     metadata["user"] = {p.string16(): p.string16() for _ in range(p.u16())}
     # Segments.
-    stride = segment_size + 16
+    stride = segment_size + tags
     region = data[r.offset:]
     full, rest = divmod(len(region), stride)
     sizes = [segment_size] * full
-    if rest >= 16:
-        sizes.append(rest - 16)
+    if rest >= tags:
+        sizes.append(rest - tags)
     elif rest != 0:
         raise DecodeError(f"{path}: data region size")
     out = bytearray()
@@ -263,8 +285,8 @@ def open_object(path, key, context):
     for index, size in enumerate(sizes):
         last = 1 if index == len(sizes) - 1 else 0
         nonce = nonce_prefix + struct.pack(">I", index) + bytes([last])
-        out += object_key.decrypt(nonce, region[offset: offset + size + 16], header_hash)
-        offset += size + 16
+        out += decrypt(nonce, region[offset: offset + size + tags], header_hash)
+        offset += size + tags
     manifest = bool(flags & 1)
     if not manifest and len(out) != metadata["length"]:
         raise DecodeError(f"{path}: length differs from the metadata")
@@ -356,15 +378,24 @@ def length_prefixed(*parts):
 
 def open_record(value, key, context_parts, container_id, map_name, record_key):
     r = Reader(value)
-    if r.u8() != 1:
+    record_format = r.u8()
+    if record_format not in (1, 2):
         raise DecodeError(f"record {record_key}: unknown record format")
     if r.u32() != key.version or r.take(16) != key.check_value:
         raise DecodeError(f"record {record_key}: sealed under another account key")
     salt = r.take(16)
-    record_key_bytes = hkdf(key.aek, salt, b"atrest/v1" + b"\x00" + length_prefixed(*context_parts), 32)
+    context = length_prefixed(*context_parts)
+    record_key_bytes = hkdf(key.aek, salt, b"atrest/v1" + b"\x00" + context, 32)
+    inner_key = None
+    if record_format == 2:  # infrastructure layer: u32 version ‖ 16 check value, then a second GCM layer inside
+        infra_version, infra_kcv = r.u32(), r.take(16)
+        if key.infra is None or infra_version != key.infra[1] or infra_kcv != key.infra[2]:
+            raise DecodeError(f"record {record_key}: sealed under an infrastructure key the record does not hold")
+        inner_key = hkdf(key.infra[0], salt, b"atrest/v1/infra" + b"\x00" + context, 32)
     aad = b"atrest/v1/record" + length_prefixed(container_id, map_name, record_key)
     try:
-        return AESGCM(record_key_bytes).decrypt(bytes(12), value[r.offset:], aad)
+        plain = AESGCM(record_key_bytes).decrypt(bytes(12), value[r.offset:], aad)
+        return plain if inner_key is None else AESGCM(inner_key).decrypt(bytes(12), plain, aad)
     except Exception:
         raise DecodeError(f"record {record_key} of {container_id}/{map_name} does not authenticate") from None
 
@@ -418,6 +449,9 @@ def main():
         account = record.info.account_id
         aek = unwrap_account_key(record.wrapped_key, account, providers)
         key = AccountKey(aek, record.info.encryption.account_key_version)
+        for entry in record.keys:
+            if entry.infrastructure:
+                key.add_infrastructure(unwrap_account_key(entry.wrapped_key, account, providers), entry.account_key_version)
         decode_account(args.objects_dir, account, key, args.out, blobs)
         decode_queues(args.objects_dir, account, key, args.out, messages)
         accounts.append({"account": account, "provider": record.info.encryption.provider,

@@ -10,21 +10,40 @@ import AtRestCrypto
 /// ```
 /// u8 format (1) ‖ u32 account key version ‖ 16 key check value ‖ 16 salt ‖ ciphertext ‖ 16 tag
 /// ```
+///
+/// With the infrastructure layer (an account with infrastructure encryption),
+/// format 2 seals twice, inner under HKDF(AEK_infra, salt, "atrest/v1/infra" ‖
+/// 0x00 ‖ context), outer under the key above, same nonce and AAD:
+///
+/// ```
+/// u8 format (2) ‖ u32 account key version ‖ 16 key check value ‖ 16 salt
+///   ‖ u32 infrastructure key version ‖ 16 infrastructure key check value ‖ ciphertext ‖ 16 inner tag ‖ 16 outer tag
+/// ```
 enum SealedRecord {
     static let format: UInt8 = 1
+    static let doubleFormat: UInt8 = 2
     static let saltSize = 16
     static let overhead = 1 + 4 + AccountKey.checkValueSize + saltSize + AESGCM.tagSize
+    /// Format 2's overhead (the largest).
+    static let maxOverhead = overhead + ObjectHeader.InfrastructureLayer.size + AESGCM.tagSize
     private static let nonce = [UInt8](repeating: 0, count: AESGCM.nonceSize)
 
     static func seal(_ plaintext: [UInt8], context: [UInt8], map: RecordMapName, key recordKey: String, accountKey: AccountKey) throws -> [UInt8] {
         let salt = try SecureRandom.bytes(saltSize)
         let sealKey = try accountKey.objectKey(salt: salt, context: context)
-        var w = ByteWriter(capacity: plaintext.count + overhead)
-        w.u8(format)
+        let aad = aad(map, recordKey)
+        var w = ByteWriter(capacity: plaintext.count + maxOverhead)
+        w.u8(accountKey.infrastructure == nil ? format : doubleFormat)
         w.u32(accountKey.reference.accountKeyVersion)
         w.raw(accountKey.checkValue)
         w.raw(salt)
-        w.raw(try AESGCM.seal(plaintext, using: sealKey, nonce: nonce, authenticating: aad(map, recordKey)))
+        var inner = plaintext
+        if let infrastructure = accountKey.infrastructure {
+            w.u32(infrastructure.accountKeyVersion)
+            w.raw(infrastructure.checkValue)
+            inner = try AESGCM.seal(plaintext, using: try infrastructure.objectKey(salt: salt, context: context), nonce: nonce, authenticating: aad)
+        }
+        w.raw(try AESGCM.seal(inner, using: sealKey, nonce: nonce, authenticating: aad))
         return w.bytes
     }
 
@@ -32,17 +51,32 @@ enum SealedRecord {
     /// (version), `.integrityFailure` for anything changed or moved.
     static func open(_ sealed: [UInt8], context: [UInt8], map: RecordMapName, key recordKey: String, accountKey accountKeys: AccountKey) throws -> [UInt8] {
         var r = ByteReader(sealed)
-        guard try r.u8() == format else { throw StorageError(.unsupportedFormat, "record of \(map) is not in a format this build reads") }
+        let recordFormat = try r.u8()
+        guard recordFormat == format || recordFormat == doubleFormat else {
+            throw StorageError(.unsupportedFormat, "record of \(map) is not in a format this build reads")
+        }
         let version = try r.u32()
         let check = Array(try r.take(AccountKey.checkValueSize))
         guard let accountKey = try? accountKeys.opening(version: version), check == accountKey.checkValue else {
             throw StorageError(.wrongKey, "record of \(map) was sealed under account key version \(version), not the key in use")
         }
         let salt = Array(try r.take(saltSize))
+        var infrastructureKey: InfrastructureKey?
+        if recordFormat == doubleFormat {
+            let infrastructureVersion = try r.u32()
+            let infrastructureCheck = Array(try r.take(AccountKey.checkValueSize))
+            guard let infrastructure = accountKey.infrastructure, infrastructure.accountKeyVersion == infrastructureVersion,
+                  infrastructure.checkValue == infrastructureCheck else {
+                throw StorageError(.wrongKey, "record of \(map) was sealed with the infrastructure layer under infrastructure key version \(infrastructureVersion), not a key in use")
+            }
+            infrastructureKey = infrastructure
+        }
         let body = Array(try r.take(r.remaining))
+        let aad = aad(map, recordKey)
         do {
-            return try AESGCM.open(body, using: try accountKey.objectKey(salt: salt, context: context), nonce: nonce,
-                                   authenticating: aad(map, recordKey))
+            let inner = try AESGCM.open(body, using: try accountKey.objectKey(salt: salt, context: context), nonce: nonce, authenticating: aad)
+            guard let infrastructureKey else { return inner }
+            return try AESGCM.open(inner, using: try infrastructureKey.objectKey(salt: salt, context: context), nonce: nonce, authenticating: aad)
         } catch is CryptoError {
             throw StorageError.integrity("record \(recordKey) of \(map) does not authenticate (changed, damaged or moved)")
         }

@@ -12,7 +12,7 @@ enum EntityRecord {
     static let etagSize = 16
     /// Bytes of a piece: a record value's limit, less the main record's count byte.
     static let pieceSize = RecordBatch.maxValueLength - 1
-    static let maxPieces = (TableLimits.maxEntityBytes + SealedRecord.overhead + pieceSize - 1) / pieceSize
+    static let maxPieces = (TableLimits.maxEntityBytes + SealedRecord.maxOverhead + pieceSize - 1) / pieceSize
 
     static func encodedSize(_ entity: TableEntity) -> Int {
         1 + 2 + entity.partitionKey.utf8.count + 2 + entity.rowKey.utf8.count + etagSize + 8 + 2

@@ -772,7 +772,7 @@ void   atrest__v1__account_registry_state__free_unpacked
   assert(message->base.descriptor == &atrest__v1__account_registry_state__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
-static const ProtobufCFieldDescriptor atrest__v1__account_create_request__field_descriptors[2] =
+static const ProtobufCFieldDescriptor atrest__v1__account_create_request__field_descriptors[3] =
 {
   {
     "account_id",
@@ -798,15 +798,28 @@ static const ProtobufCFieldDescriptor atrest__v1__account_create_request__field_
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "infrastructure_encryption",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Atrest__V1__AccountCreateRequest, infrastructure_encryption),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned atrest__v1__account_create_request__field_indices_by_name[] = {
   0,   /* field[0] = account_id */
+  2,   /* field[2] = infrastructure_encryption */
   1,   /* field[1] = redundancy */
 };
 static const ProtobufCIntRange atrest__v1__account_create_request__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 2 }
+  { 0, 3 }
 };
 const ProtobufCMessageDescriptor atrest__v1__account_create_request__descriptor =
 {
@@ -816,7 +829,7 @@ const ProtobufCMessageDescriptor atrest__v1__account_create_request__descriptor 
   "Atrest__V1__AccountCreateRequest",
   "atrest.v1",
   sizeof(Atrest__V1__AccountCreateRequest),
-  2,
+  3,
   atrest__v1__account_create_request__field_descriptors,
   atrest__v1__account_create_request__field_indices_by_name,
   1,  atrest__v1__account_create_request__number_ranges,
@@ -995,7 +1008,7 @@ const ProtobufCMessageDescriptor atrest__v1__account_encryption__descriptor =
   (ProtobufCMessageInit) atrest__v1__account_encryption__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor atrest__v1__account_info__field_descriptors[12] =
+static const ProtobufCFieldDescriptor atrest__v1__account_info__field_descriptors[13] =
 {
   {
     "account_id",
@@ -1094,6 +1107,18 @@ static const ProtobufCFieldDescriptor atrest__v1__account_info__field_descriptor
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
   {
+    "infrastructure_encryption",
+    9,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Atrest__V1__AccountInfo, infrastructure_encryption),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
     "state",
     10,
     PROTOBUF_C_LABEL_NONE,
@@ -1144,23 +1169,23 @@ static const ProtobufCFieldDescriptor atrest__v1__account_info__field_descriptor
 };
 static const unsigned atrest__v1__account_info__field_indices_by_name[] = {
   0,   /* field[0] = account_id */
-  11,   /* field[11] = account_key_versions */
+  12,   /* field[12] = account_key_versions */
   3,   /* field[3] = created_at_unix */
-  9,   /* field[9] = deleted_at_unix */
+  10,   /* field[10] = deleted_at_unix */
   4,   /* field[4] = encryption */
+  8,   /* field[8] = infrastructure_encryption */
   2,   /* field[2] = managed_identity */
   5,   /* field[5] = owners */
   7,   /* field[7] = pool */
-  10,   /* field[10] = purge_after_unix */
+  11,   /* field[11] = purge_after_unix */
   6,   /* field[6] = redundancy */
-  8,   /* field[8] = state */
+  9,   /* field[9] = state */
   1,   /* field[1] = tenant */
 };
-static const ProtobufCIntRange atrest__v1__account_info__number_ranges[2 + 1] =
+static const ProtobufCIntRange atrest__v1__account_info__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 10, 8 },
-  { 0, 12 }
+  { 0, 13 }
 };
 const ProtobufCMessageDescriptor atrest__v1__account_info__descriptor =
 {
@@ -1170,10 +1195,10 @@ const ProtobufCMessageDescriptor atrest__v1__account_info__descriptor =
   "Atrest__V1__AccountInfo",
   "atrest.v1",
   sizeof(Atrest__V1__AccountInfo),
-  12,
+  13,
   atrest__v1__account_info__field_descriptors,
   atrest__v1__account_info__field_indices_by_name,
-  2,  atrest__v1__account_info__number_ranges,
+  1,  atrest__v1__account_info__number_ranges,
   (ProtobufCMessageInit) atrest__v1__account_info__init,
   NULL,NULL,NULL    /* reserved[123] */
 };

@@ -54,10 +54,16 @@ struct  Atrest__V1__AccountCreateRequest
    * offer is INVALID_ARGUMENT naming the ones it does. Fixed at creation.
    */
   uint32_t redundancy;
+  /*
+   * Infrastructure (double) encryption: every object is sealed a second time
+   * under an independent, service-held key (its own managed key in the vault;
+   * docs/FORMAT.md "Infrastructure layer"). Fixed at creation.
+   */
+  protobuf_c_boolean infrastructure_encryption;
 };
 #define ATREST__V1__ACCOUNT_CREATE_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&atrest__v1__account_create_request__descriptor) \
-    , (char *)protobuf_c_empty_string, 0 }
+    , (char *)protobuf_c_empty_string, 0, 0 }
 
 
 struct  Atrest__V1__AccountRequest
@@ -135,7 +141,10 @@ struct  Atrest__V1__AccountInfo
    */
   char *pool;
   /*
-   * Field 9 (infrastructure encryption) belongs to another feature.
+   * Created with infrastructure (double) encryption (AccountCreateRequest 3).
+   */
+  protobuf_c_boolean infrastructure_encryption;
+  /*
    * "active" (also when empty, in records older than deletion), "deleted"
    * (refused for every data call; `Account/Recover` restores it until
    * purge_after_unix) or "purged" (the account key is destroyed: its data is
@@ -160,7 +169,7 @@ struct  Atrest__V1__AccountInfo
 };
 #define ATREST__V1__ACCOUNT_INFO__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&atrest__v1__account_info__descriptor) \
-    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, NULL, 0,NULL, 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0, 0,NULL }
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, NULL, 0,NULL, 0, (char *)protobuf_c_empty_string, 0, (char *)protobuf_c_empty_string, 0, 0, 0,NULL }
 
 
 /*
