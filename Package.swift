@@ -240,7 +240,7 @@ let package = Package(
             dependencies: ["AtRestWire", "AtRestWireTesting"]),
         // Unit tests of logic otherwise reached only through processes (no processes, no sockets unless in-process).
         .testTarget(name: "KeyProviderKitTests", dependencies: ["KeyProviderKit", "CKeyProviderABI", "AtRestCrypto"]),
-        .testTarget(name: "AtRestCryptoWorkerTests", dependencies: ["AtRestCryptoWorker", "AtRestWire", "AtRestCrypto"]),
+        .testTarget(name: "AtRestCryptoWorkerTests", dependencies: ["AtRestCryptoWorker", "AtRestWire", "AtRestCrypto", "AtRestStorage"]),
         .testTarget(name: "AtRestClientTests", dependencies: ["AtRestClient", "AtRestWire"]),
         // The NBD server against real NBD clients (qemu-img, qemu-io, nbdinfo, nbdsh, nbdcopy) on loopback.
         // The FUSE wrapper on real mounts of atrest-fuse-passthrough (cp -a, rsync -a, diff -r, random operations, errno, signals).

@@ -12,10 +12,13 @@ extension BlobService {
             guard request.maxObjects <= 1000 else {
                 throw RPCStatus(.invalidArgument, "max_objects is at most 1000, got \(request.maxObjects)")
             }
+            // Only the older versions of the account's own chain move; scope keys stay theirs.
+            let migrating = Set(try Self.accountContext(rpc.header).keys.filter { $0.isOwnChain && !$0.namesOnly }.map(\.accountKeyVersion))
             return try await withKey(rpc) { store, account, key in
                 let page = try await store.reencrypt(account: account, container: request.container,
                                                      pageToken: request.pageToken.isEmpty ? nil : request.pageToken,
-                                                     maxObjects: request.maxObjects == 0 ? 100 : Int(request.maxObjects), accountKey: key)
+                                                     maxObjects: request.maxObjects == 0 ? 100 : Int(request.maxObjects),
+                                                     migrating: migrating, accountKey: key)
                 if page.rewritten > 0 || page.skipped > 0 {
                     logger.info("re-encrypted a page", metadata: [
                         "account": "\(account)", "rewritten": "\(page.rewritten)", "bytes": "\(page.bytes)", "skipped": "\(page.skipped)",

@@ -27,15 +27,19 @@ public struct ReencryptPage: Sendable, Equatable {
 /// rewritten next time) or the new one (skipped next time).
 extension ObjectStore {
     /// Rewrites the objects of one page of `container` (names in order, from `pageToken`).
+    /// `migrating`: the versions to move to the current one (the older versions of
+    /// the account's own chain); an object under any other version (an encryption
+    /// scope's) is left where it is. Nil: every version but the current one.
     public func reencrypt(account: String, container: String, pageToken: String? = nil, maxObjects: Int = 100,
-                          accountKey: AccountKey) async throws -> ReencryptPage {
+                          migrating: Set<UInt32>? = nil, accountKey: AccountKey) async throws -> ReencryptPage {
         let listing = try await list(account: account, container: container, pageToken: pageToken, maxResults: maxObjects,
                                      accountKey: accountKey)
         var page = ReencryptPage()
         page.nextPageToken = listing.nextPageToken
         for object in listing.objects {
             page.objects += 1
-            switch try await reencrypt(account: account, container: container, name: object.name, accountKey: accountKey) {
+            switch try await reencrypt(account: account, container: container, name: object.name, migrating: migrating,
+                                       accountKey: accountKey) {
             case .current: break
             case .rewritten(let bytes): page.rewritten += 1; page.bytes += bytes
             case .raced: page.raced += 1
@@ -47,7 +51,8 @@ extension ObjectStore {
 
     enum ReencryptOutcome: Equatable { case current, rewritten(UInt64), raced, skipped }
 
-    func reencrypt(account: String, container: String, name: String, accountKey: AccountKey) async throws -> ReencryptOutcome {
+    func reencrypt(account: String, container: String, name: String, migrating: Set<UInt32>? = nil,
+                   accountKey: AccountKey) async throws -> ReencryptOutcome {
         let id = try await existingContainer(account, container, accountKey)
         let hash = try objectHash(container, name, accountKey)
         let target = try objectName(id, hash)
@@ -58,8 +63,12 @@ extension ObjectStore {
         } catch let error as StorageError where error.code == .notFound {
             return .raced
         }
-        guard reader.header.keyReference.accountKeyVersion != accountKey.reference.accountKeyVersion else { return .current }
-        guard reader.header.flags.subtracting(.manifest).isEmpty else { return .skipped }
+        let version = reader.header.keyReference.accountKeyVersion
+        guard version != accountKey.reference.accountKeyVersion, migrating?.contains(version) ?? true else { return .current }
+        // The infrastructure layer is reproduced from the key (every seal adds it when the
+        // account has one); a customer-provided key's content cannot be: the key is the client's.
+        let reproducible: ObjectHeader.Flags = accountKey.infrastructure == nil ? .manifest : [.manifest, .infrastructure]
+        guard reader.header.flags.subtracting(reproducible).isEmpty else { return .skipped }
         let sealed: AlignedBuffer
         var newBlocks: (manifest: BlockManifest, old: BlockManifest)?
         if reader.isManifest {

@@ -93,6 +93,22 @@ struct Recovery: Sendable {
             let (secret, ref) = try keyring.unwrap(record.wrappedKey, context: AccountWrapContext.bytes(account: account))
             var opened = try AccountKey(key: secret, reference: KeyReference(provider: ref.provider, keyID: ref.keyID, keyVersion: ref.version,
                                                                             accountKeyVersion: e.accountKeyVersion))
+            // Older versions of the account's own chain (rotation) and scope keys: every
+            // object names its version; names hash under the first version's name key.
+            var versions: [AccountKey] = []
+            var first = (version: max(1, e.accountKeyVersion), secret: secret)
+            var namesOnly: SecretBytes?
+            for entry in record.keys where !entry.infrastructure {
+                let (other, otherRef) = try keyring.unwrap(entry.wrappedKey, context: AccountWrapContext.bytes(account: account))
+                if entry.namesOnly { namesOnly = other; continue }
+                versions.append(try AccountKey(key: other, reference: KeyReference(provider: otherRef.provider, keyID: otherRef.keyID,
+                                                                                  keyVersion: otherRef.version,
+                                                                                  accountKeyVersion: entry.accountKeyVersion)))
+                if entry.isOwnChain, entry.accountKeyVersion < first.version { first = (entry.accountKeyVersion, other) }
+            }
+            if !versions.isEmpty || namesOnly != nil {
+                opened = try opened.renamed(nameKey: try namesOnly ?? AccountKey.nameKey(derivedFrom: first.secret)).adding(versions)
+            }
             if let infrastructure = record.keys.first(where: \.infrastructure) {
                 // Infrastructure encryption: the second layer's key, wrapped in its own chain (docs/FORMAT.md).
                 let (inner, _) = try keyring.unwrap(infrastructure.wrappedKey, context: AccountWrapContext.bytes(account: account))

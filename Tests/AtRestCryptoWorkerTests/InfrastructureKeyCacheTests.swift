@@ -54,25 +54,30 @@ import Testing
         let keys = cache()
         _ = try await keys.key(for: Self.context(infraWrapped: [9]))
         _ = try await keys.key(for: Self.context(infraWrapped: [10]))
-        #expect(vault.unwraps.withLock { $0 }.count == 4)
+        // The infrastructure key is a version slot of its own: only it is unwrapped again.
+        #expect(vault.unwraps.withLock { $0 } == ["k-main", "k-infra", "k-infra"])
     }
 
     @Test func theInfrastructureKeysRefusalBlocksTheAccount() async throws {
         let keys = cache()
         vault.refused.withLock { _ = $0.insert("k-infra") }
         await #expect(throws: RPCStatus.self) { _ = try await keys.key(for: Self.context()) }
-        #expect(await keys.cachedAccounts.isEmpty)
+        // Remembered: the next call fails at once, without asking the vault again.
+        let asked = vault.unwraps.withLock { $0.count }
+        await #expect(throws: RPCStatus.self) { _ = try await keys.key(for: Self.context()) }
+        #expect(vault.unwraps.withLock { $0.count } == asked)
     }
 
     @Test func anEventOrRecheckOnTheInfrastructureKeyDropsTheAccount() async throws {
         let keys = cache()
         _ = try await keys.key(for: Self.context())
         #expect(await keys.drop(provider: "managed", keyID: "k-infra") == 1)
-        #expect(await keys.cachedAccounts.isEmpty)
+        // The dropped slot is unwrapped again on the next call; the current key's stays cached.
         _ = try await keys.key(for: Self.context())
+        #expect(vault.unwraps.withLock { $0 } == ["k-main", "k-infra", "k-infra"])
         vault.refused.withLock { _ = $0.insert("k-infra") }
         await keys.recheck()
-        #expect(await keys.cachedAccounts.isEmpty)
         await #expect(throws: RPCStatus.self) { _ = try await keys.key(for: Self.context()) }
+        #expect(vault.unwraps.withLock { $0 }.count == 3)
     }
 }

@@ -86,4 +86,41 @@ import AtRestCrypto
         let again = try await store.reencrypt(account: "acct", container: "docs", maxObjects: 100, accountKey: v2)
         #expect(again.objects == 6 && again.rewritten == 0)
     }
+
+    /// Objects under a scope's version stay under it (re-encryption moves the own
+    /// chain's older versions only); objects with the infrastructure layer are
+    /// rewritten with the layer kept.
+    @Test func leavesScopeVersionsAndKeepsTheInfrastructureLayer() async throws {
+        let dir = TempDirectory()
+        defer { dir.remove() }
+        let store = try ObjectStore(directory: dir.path)
+        let layer = try InfrastructureKey(key: SecretBytes(randomCount: 32), accountKeyVersion: 2)
+        let v1 = try AccountKey(key: SecretBytes(randomCount: 32), reference: AccountKeyVersionTests.reference(1)).withInfrastructure(layer)
+        let names = try AccountKey.nameKey(derivedFrom: v1.key)
+        let scope = try AccountKey(key: SecretBytes(randomCount: 32), reference: AccountKeyVersionTests.reference(3), nameKey: names)
+        try await store.createContainer(account: "acct", name: "docs", accountKey: v1)
+        let own = Fixtures.data(70_000, seed: 1), scoped = Fixtures.data(5_000, seed: 2)
+        _ = try await store.put(account: "acct", container: "docs", name: "own", data: own, accountKey: v1)
+        _ = try await store.put(account: "acct", container: "docs", name: "scoped", data: scoped,
+                                accountKey: try v1.adding([scope]).sealing(version: 3))
+
+        let v4 = try AccountKey(key: SecretBytes(randomCount: 32), reference: AccountKeyVersionTests.reference(4), nameKey: names)
+            .adding([v1, scope]).withInfrastructure(layer)
+        let page = try await store.reencrypt(account: "acct", container: "docs", migrating: [1], accountKey: v4)
+        #expect(page.rewritten == 1 && page.skipped == 0)
+        let read = try await store.get(account: "acct", container: "docs", name: "own", accountKey: v4)
+        #expect(read.data == own)
+        // Under version 4 now, with the layer: the key without the layer cannot open it.
+        await #expect { _ = try await store.get(account: "acct", container: "docs", name: "own",
+                                                accountKey: v4.withInfrastructure(nil)) } throws: { error in
+            (error as? StorageError)?.code == .wrongKey
+        }
+        // The scoped object is still under version 3: without the scope key it does not open.
+        #expect(try await store.get(account: "acct", container: "docs", name: "scoped", accountKey: v4).data == scoped)
+        let withoutScope = try AccountKey(key: v4.key, reference: AccountKeyVersionTests.reference(4), nameKey: names)
+            .adding([v1]).withInfrastructure(layer)
+        await #expect { _ = try await store.get(account: "acct", container: "docs", name: "scoped", accountKey: withoutScope) } throws: { error in
+            (error as? StorageError)?.code == .wrongKey
+        }
+    }
 }
