@@ -35,7 +35,8 @@ import Testing
         let written = try await writer.value
         try #require(backup.status == 0, "\(backup.transcript)")
         #expect(written > 0, "no write ran during the backup")
-        #expect(backup.stdout.contains("verified: summary accounts=2") && backup.stdout.contains("damaged=0"), "\(backup.transcript)")
+        // Three accounts in the recovery fixture: acct-m, acct-c and acct-i (infrastructure encryption).
+        #expect(backup.stdout.contains("verified: summary accounts=3") && backup.stdout.contains("damaged=0"), "\(backup.transcript)")
         // The keys are apart from the data: no root key file in the backup.
         #expect(try DataSnapshot.files(under: work + "/backup").allSatisfy { !$0.hasSuffix("root.key") && !$0.hasSuffix("registry.key") })
         fixture.stop()
