@@ -35,23 +35,20 @@ struct AccountService {
             return try await manager.move(request.accountID, to: request.tenant)
         }
         router.register(AccountMethod.setEncryption) { (request: AccountSetEncryptionRequest, rpc) async throws -> AccountEncryption in
-            let claims = try await authorizer.caller(rpc.header)
-            guard let record = try await manager.registry.lookup(request.accountID), authorizer.canManage(claims, record) else {
-                throw RPCStatus(.permissionDenied, "principal '\(claims.name)' is not an owner of account '\(request.accountID)' (or it does not exist)")
-            }
+            let record = try await owned(request.accountID, rpc)
             if let refusal = AccountDeletion.refusal(record.info) { throw refusal }
             return try await manager.setEncryption(request).info.encryption
         }
         router.register(AccountMethod.delete) { (request: AccountDeleteRequest, rpc) async throws -> AccountInfo in
-            try await managed(request.accountID, rpc)
+            _ = try await owned(request.accountID, rpc, operatorMayAct: true)
             return try await deletion.delete(request.accountID, force: request.force)
         }
         router.register(AccountMethod.recover) { (request: AccountRequest, rpc) async throws -> AccountInfo in
-            try await managed(request.accountID, rpc)
+            _ = try await owned(request.accountID, rpc, operatorMayAct: true)
             return try await deletion.recover(request.accountID)
         }
         router.register(AccountMethod.rotateKey) { (request: AccountRequest, rpc) async throws -> AccountEncryption in
-            let record = try await manageable(request.accountID, rpc)
+            let record = try await owned(request.accountID, rpc)
             if let refusal = AccountDeletion.refusal(record.info) { throw refusal }
             return try await manager.rotateKey(record.info.accountID).info.encryption
         }
@@ -59,25 +56,22 @@ struct AccountService {
         return router
     }
 
-    /// Delete and Recover: an owner of the account in its tenant (or the
-    /// system tenant's identity administrator). Another tenant's account
-    /// answers NOT_FOUND, like one that does not exist; a reader PERMISSION_DENIED.
-    private func managed(_ account: String, _ rpc: RPCContext) async throws {
+    /// The one owner check of the account methods (SetEncryption, RotateKey,
+    /// the scope methods, Delete, Recover): an owner of the account in the
+    /// account's tenant. An account of another tenant answers NOT_FOUND,
+    /// exactly like one that does not exist (a caller learns nothing of other
+    /// tenants); a principal of the account's tenant without the owner role
+    /// gets PERMISSION_DENIED. `operatorMayAct` also admits the system
+    /// tenant's identity administrator (Delete and Recover: the operator
+    /// removes or restores an account, as it moves one).
+    func owned(_ account: String, _ rpc: RPCContext, operatorMayAct: Bool = false) async throws -> AccountRecord {
         let claims = try await authorizer.caller(rpc.header)
-        let admin = claims.has(.identityAdministrator) && claims.tenant == TokenClaims.systemTenant
+        let admin = operatorMayAct && claims.has(.identityAdministrator) && claims.tenant == TokenClaims.systemTenant
         guard let record = try await manager.registry.lookup(account), record.info.tenant == claims.tenant || admin else {
             throw RPCStatus(.notFound, "account '\(account)' does not exist")
         }
         guard authorizer.canManage(claims, record) || admin else {
-            throw RPCStatus(.permissionDenied, "principal '\(claims.name)' is not an owner of account '\(account)'; deleting or recovering it needs the accountOwner role")
-        }
-    }
-
-    /// The record, if the caller is an owner (tenant-checked like `SetEncryption`).
-    func manageable(_ account: String, _ rpc: RPCContext) async throws -> AccountRecord {
-        let claims = try await authorizer.caller(rpc.header)
-        guard let record = try await manager.registry.lookup(account), authorizer.canManage(claims, record) else {
-            throw RPCStatus(.permissionDenied, "principal '\(claims.name)' is not an owner of account '\(account)' (or it does not exist)")
+            throw RPCStatus(.permissionDenied, "principal '\(claims.name)' is not an owner of account '\(account)'; \(rpc.header.method) needs the accountOwner role")
         }
         return record
     }

@@ -58,8 +58,12 @@ public struct CallAuthorizer: Sendable {
         guard let account = header.metadata[AccountContext.accountMetadataKey], !account.isEmpty else {
             throw RPCStatus(.invalidArgument, "no account: send metadata 'account: <account id>' with blob calls")
         }
-        let record = try registry.admissionRecord(account)
-        if header.method.hasPrefix(AccountDataMethod.prefix) { return try AccountDataAccess.authorize(claims, record, account: account) }
+        let found = try registry.admissionRecord(account)
+        if header.method.hasPrefix(AccountDataMethod.prefix) { return try AccountDataAccess.authorize(claims, found, account: account) }
+        // Roles name an account id, and ids are unique across tenants, but a
+        // role granted in another tenant (by that tenant's administrator) must
+        // reach nothing here: the caller's tenant is checked before its roles.
+        let record = found.flatMap { $0.info.tenant == claims.tenant ? $0 : nil }
         let owner = claims.has(.accountOwner(account)) || (record?.info.owners.contains(claims.subject) ?? false)
         let reader = claims.has(.accountReader(account))
         guard let record, owner || reader else {
@@ -82,12 +86,16 @@ public struct CallAuthorizer: Sendable {
         return try await verifier.verify(token)
     }
 
+    /// An owner or reader of the account in the account's own tenant.
     func canRead(_ claims: TokenClaims, _ record: AccountRecord) -> Bool {
         let id = record.info.accountID
-        return claims.has(.accountOwner(id)) || claims.has(.accountReader(id)) || record.info.owners.contains(claims.subject)
+        return record.info.tenant == claims.tenant
+            && (claims.has(.accountOwner(id)) || claims.has(.accountReader(id)) || record.info.owners.contains(claims.subject))
     }
 
+    /// An owner of the account in the account's own tenant.
     func canManage(_ claims: TokenClaims, _ record: AccountRecord) -> Bool {
-        claims.has(.accountOwner(record.info.accountID)) || record.info.owners.contains(claims.subject)
+        record.info.tenant == claims.tenant
+            && (claims.has(.accountOwner(record.info.accountID)) || record.info.owners.contains(claims.subject))
     }
 }

@@ -32,9 +32,9 @@ import AtRestTokens
         authorizer = CallAuthorizer(verifier: verifier, registry: registry)
     }
 
-    func token(subject: String = "alice", roles: [String] = []) throws -> String {
+    func token(subject: String = "alice", tenant: String = "contoso", roles: [String] = []) throws -> String {
         let now = UnixClock.now()
-        return try issuer.sign(TokenClaims(issuer: "atrest-identity", subject: subject, tenant: "contoso", audience: "atrest",
+        return try issuer.sign(TokenClaims(issuer: "atrest-identity", subject: subject, tenant: tenant, audience: "atrest",
                                            roles: roles, issuedAt: now, expiresAt: now + 600, tokenID: "jti-\(subject)",
                                            kind: "user", name: subject))
     }
@@ -123,6 +123,23 @@ import AtRestTokens
         let refused = authorizer.admit(&h)
         #expect(refused?.code == .permissionDenied)
         #expect(refused?.message.contains("has no access to account 'acct-1'") == true)
+    }
+
+    /// A role for this account's id granted in another tenant, and even the
+    /// registry's owner subject under another tenant's token, reach nothing.
+    @Test func rolesGrantedInAnotherTenantGrantNothing() throws {
+        for (subject, roles) in [("mallory", ["accountOwner:acct-1", "accountReader:acct-1"]), ("creator", [])] {
+            var h = header(BlobMethod.get.name, token: try token(subject: subject, tenant: "fabrikam", roles: roles))
+            let refused = authorizer.admit(&h)
+            #expect(refused?.code == .permissionDenied && refused?.message.contains("has no access to account 'acct-1'") == true)
+            #expect(h.accountContext == nil)
+        }
+        let claims = TokenClaims(issuer: "atrest-identity", subject: "mallory", tenant: "fabrikam", audience: "atrest",
+                                 roles: ["accountOwner:acct-1"], issuedAt: 0, expiresAt: 1, tokenID: "j", kind: "user", name: "mallory")
+        #expect(!authorizer.canRead(claims, record) && !authorizer.canManage(claims, record))
+        var same = claims
+        same.tenant = "contoso"
+        #expect(authorizer.canRead(same, record) && authorizer.canManage(same, record))
     }
 
     @Test func unknownAccountIsDeniedLikeAForeignOne() async throws {

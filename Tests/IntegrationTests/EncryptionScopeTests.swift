@@ -53,7 +53,8 @@ import Testing
         await expectCode(.invalidArgument, contains: "key source") { _ = try await createScope("other", "none", as: alice) }
         await expectCode(.permissionDenied, contains: "wrap") { _ = try await createScope("other", "customer", key: "ungranted", as: alice) }
         await expectCode(.permissionDenied) { _ = try await createScope("bobs", "managed", as: bob) }
-        await expectCode(.permissionDenied) { _ = try await createScope("carols", "managed", as: carol) }
+        // Another tenant's user: as if the account did not exist.
+        await expectCode(.notFound, contains: "does not exist") { _ = try await createScope("carols", "managed", as: carol) }
         let listed = try await c.call(AccountMethod.listScopes.name, request: AccountRequest(accountID: account), as: AccountScopeListResponse.self, metadata: bob).message
         #expect(listed.scopes.map(\.name) == ["gold", "cust"])
         #expect(try await c.call(AccountMethod.getScope.name, request: AccountScopeRequest(accountID: account, scope: "cust"), as: EncryptionScope.self, metadata: bob).message == cust)
