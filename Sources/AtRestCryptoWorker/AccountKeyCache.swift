@@ -35,6 +35,9 @@ public actor AccountKeyCache {
         var key: AccountKey?
         /// The account's name key when this version provides it (see `compose`).
         var names: SecretBytes?
+        /// This version as the infrastructure layer's key, built on first use
+        /// (its check value is an HKDF: once per unwrap, not once per call).
+        var infrastructure: InfrastructureKey?
         var refusal: RPCStatus?
         /// `monotonicNanos()` reading.
         var expires: UInt64
@@ -81,10 +84,7 @@ public actor AccountKeyCache {
         // vault rules; a refusal blocks the account like the current key's.
         var infrastructure: InfrastructureKey?
         if let entry = context.infrastructureEntry {
-            guard let layer = try await versionEntry(Self.context(of: entry, in: context), missed: &missed).key else {
-                throw RPCStatus(.internal, "infrastructure key entry without a key")
-            }
-            infrastructure = try InfrastructureKey(key: layer.key, accountKeyVersion: entry.accountKeyVersion)
+            infrastructure = try await infrastructureKey(entry, in: context, missed: &missed)
         }
         if older.isEmpty {
             if !missed { hitCount += 1 }
@@ -131,6 +131,20 @@ public actor AccountKeyCache {
             throw RPCStatus(.internal, "account key entry without a key")
         }
         return key
+    }
+
+    /// The infrastructure layer's key of `context`, kept in its version's slot.
+    private func infrastructureKey(_ entry: AccountKeyEntry, in context: AccountContext, missed: inout Bool) async throws -> InfrastructureKey {
+        let layerContext = Self.context(of: entry, in: context)
+        let layer = try await versionEntry(layerContext, missed: &missed)
+        if let built = layer.infrastructure { return built }
+        guard let key = layer.key else { throw RPCStatus(.internal, "infrastructure key entry without a key") }
+        let built = try InfrastructureKey(key: key.key, accountKeyVersion: entry.accountKeyVersion)
+        let slot = Slot(account: layerContext.accountID, version: layerContext.accountKeyVersion)
+        if entries[slot]?.context.wrappedKey == layerContext.wrappedKey, entries[slot]?.key != nil {
+            entries[slot]?.infrastructure = built
+        }
+        return built
     }
 
     private func versionEntry(_ context: AccountContext, missed: inout Bool) async throws -> Entry {

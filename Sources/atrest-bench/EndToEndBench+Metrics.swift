@@ -18,17 +18,23 @@ import Synchronization
 /// /proc/<pid>/stat), which load on a shared machine distorts much less than
 /// wall-clock figures; then what one scrape costs each service (time to
 /// answer, bytes, CPU) and the in-process cost of recording one call.
-/// Targets: ≤ 2% throughput, ≤ 5 µs p50.
+/// Targets: ≤ 2% throughput, ≤ 5 µs p50. `--aa-control` runs the same
+/// rounds with metrics off on both clusters: the spread it prints is the
+/// floor below which a difference is noise of the two-cluster set-up.
 extension EndToEndBench {
     func compareMetrics(scratch: String, small: [UInt8]) async throws {
         let off = try await BenchCluster.start(workers: 1, root: "\(scratch)/metrics-off")
         defer { BenchCluster.stop(off.cluster, keepingObjectsIn: "\(scratch)/objects-metrics-off") }
-        let on = try await BenchCluster.start(workers: 1, root: "\(scratch)/metrics-on", metrics: true)
+        // `--aa-control`: both clusters without metrics; what differs then is the two-cluster floor.
+        let on = try await BenchCluster.start(workers: 1, root: "\(scratch)/metrics-on", metrics: !aaControl)
         defer { BenchCluster.stop(on.cluster, keepingObjectsIn: "\(scratch)/objects-metrics-on") }
         let services = [("identity", on.cluster.identity), ("vault", on.cluster.vault), ("front door", on.cluster.frontDoor)]
             + on.cluster.workerProcesses.map { ("worker", $0) }
         let targets = services.compactMap { name, process in
             process.fields["metrics"].flatMap { HostPort.parse($0) }.map { (name: name, pid: process.pid, address: $0) }
+        }
+        if aaControl {
+            print("-- A/A control: the 'on' cluster runs WITHOUT --metrics-listen as well; every 'cost' below is the difference between two identical clusters")
         }
         print("-- metrics off vs on (--metrics-listen on every service, each scraped every \(decimals(scrapeInterval, 1)) s of the "
               + "metrics rounds), \(rounds) alternating rounds of 3 × \(decimals(seconds, 1)) s")
@@ -89,6 +95,7 @@ extension EndToEndBench {
                   + "\(decimals(onCPU.frontDoorMicros - offCPU.frontDoorMicros, 2)) µs, worker \(decimals(onCPU.workerMicros - offCPU.workerMicros, 2)) µs, "
                   + "both \(decimals(onCPU.totalMicros / offCPU.totalMicros, 3))×")
         }
+        if aaControl { return }
         for target in targets {
             let cost = try await Self.scrapeCost(target.address, pid: target.pid)
             print("one scrape of the \(target.name): \(cost.bytes) bytes, answered in \(decimals(cost.seconds * 1e3, 2)) ms (median of \(cost.count)), "

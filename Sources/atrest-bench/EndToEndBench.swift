@@ -39,6 +39,8 @@ struct EndToEndBench: AsyncParsableCommand {
     @Option(help: "--metrics-compare: seconds between scrapes of each service of the metrics cluster (of its measured time; Prometheus' default is 15).")
     var scrapeInterval = 15.0
     @Option(help: "--metrics-compare: rounds per side (off-on, then on-off, alternating).") var rounds = 6
+    @Flag(help: "--metrics-compare: an A/A control: the second cluster runs without --metrics-listen too (nothing scraped), so the printed 'cost' is the difference between two identical clusters: the floor under which a metrics cost cannot be told apart.")
+    var aaControl = false
 
     func validate() throws {
         guard ["local", "rados"].contains(backend) else { throw ValidationError("--backend: local or rados") }
