@@ -58,7 +58,13 @@ public final class AccountManager: Sendable {
         guard try await registry.lookup(accountID).map({ $0.info.state == AccountState.purged }) ?? true else {
             throw RPCStatus(.alreadyExists, "account '\(accountID)' already exists")
         }
-        let identityReply = try await serviceIdentityClient().createManagedIdentity(account: accountID, tenant: claims.tenant)
+        let identityReply: IdentityManagedIdentity
+        do {
+            identityReply = try await serviceIdentityClient().createManagedIdentity(account: accountID, tenant: claims.tenant)
+        } catch let status as RPCStatus where status.code == .alreadyExists {
+            // A purged id kept by another tenant: its name is taken; which tenant holds it is not the caller's to learn.
+            throw RPCStatus(.alreadyExists, "account '\(accountID)' already exists")
+        }
         let managedKey = try await newManagedKey(tenant: claims.tenant, identity: identityReply.principalID)
         let wrapped = try await generateWrappedKey(with: managedKey, account: accountID)
         try await register(wrapped.key)

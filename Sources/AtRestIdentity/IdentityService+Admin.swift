@@ -25,7 +25,7 @@ extension IdentityService {
                                                   secret: request.secret, roles: [.service])
         }
         router.register(IdentityMethod.grantRole) { (request: IdentityRoleRequest, context) async throws -> IdentityPrincipal in
-            let (id, role) = try await self.roleTarget(request, context)
+            let (id, role) = try await self.roleTarget(request, context, granting: true)
             return try await self.directory.grant(role, to: id).wire
         }
         router.register(IdentityMethod.revokeRole) { (request: IdentityRoleRequest, context) async throws -> IdentityPrincipal in
@@ -96,7 +96,7 @@ extension IdentityService {
     }
 
     /// The principal and role of a Grant/RevokeRole, after checking the caller may change that principal's roles.
-    private func roleTarget(_ request: IdentityRoleRequest, _ context: RPCContext) async throws -> (String, Role) {
+    private func roleTarget(_ request: IdentityRoleRequest, _ context: RPCContext, granting: Bool = false) async throws -> (String, Role) {
         let claims = try await authorize(context, anyOf: [.identityAdministrator])
         guard let role = Role(request.role) else {
             throw RPCStatus(.invalidArgument, "unknown role '\(request.role.prefix(128))'; roles are: \(Role.syntax)")
@@ -117,6 +117,27 @@ extension IdentityService {
                 throw RPCStatus(.permissionDenied, "role service is granted only by an identity administrator of the system tenant")
             }
         }
+        // An account role names an account of the principal's own tenant (or one
+        // not created yet): the front door would ignore a role for another
+        // tenant's account anyway (it checks every caller's tenant), and no token
+        // should carry one. Revoking such a role stays possible.
+        // The service role is for AtRest's own service principals (of the system
+        // tenant): the vault and the identity service trust it on their own
+        // endpoints, so not even the system administrator gives it to a user.
+        if granting, role == .service, principal.kind != .service || principal.tenant != IdentityState.systemTenant {
+            throw RPCStatus(.failedPrecondition, "role service is only for service principals of the system tenant; '\(principal.name)' is a \(principal.kind.rawValue) of tenant '\(principal.tenant)'")
+        }
+        if granting, let account = Self.account(of: role),
+           let identity = try? await directory.managedIdentity(account: account), identity.tenant != principal.tenant {
+            throw RPCStatus(.notFound, "no account '\(account)' in tenant '\(principal.tenant)'")
+        }
         return (principal.id, role)
+    }
+
+    private static func account(of role: Role) -> String? {
+        switch role {
+        case .accountOwner(let account), .accountReader(let account): account
+        default: nil
+        }
     }
 }

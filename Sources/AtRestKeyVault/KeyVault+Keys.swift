@@ -46,7 +46,7 @@ extension KeyVault {
     public func getKey(_ key: KeyRef, caller: VaultCaller, callID: [UInt8] = []) throws(VaultError) -> KeyInfo {
         try auditedKey(KeyVaultMethod.getKey.verb, key, caller, callID, version: { $0.currentVersion }) { key throws(VaultError) in
             if !policy.hasAnyGrant(caller.principalID, on: key) {
-                try requireRole(caller, [config.adminRole, config.auditorRole], for: "read key \(key)")
+                try requireAdministration(caller, key, [config.adminRole, config.auditorRole], for: "read key \(key)")
             }
             return try describe(try provider(key.provider).info(key.keyID))
         }
@@ -70,7 +70,7 @@ extension KeyVault {
     /// Adds a version; with an envelope (BYOK) the new version is the customer's material.
     public func rotateKey(_ key: KeyRef, envelope: [UInt8] = [], caller: VaultCaller, callID: [UInt8] = []) throws(VaultError) -> KeyInfo {
         try auditedKey(KeyVaultMethod.rotateKey.verb, key, caller, callID, anchor: true, version: { $0.currentVersion }) { key throws(VaultError) in
-            if caller != .system { try requireRole(caller, [config.adminRole], for: "rotate keys") }
+            try requireAdministration(caller, key, [config.adminRole], for: "rotate keys")
             try requireNotServiceManaged(caller, key, "rotated")
             let material = envelope.isEmpty ? nil : try ImportEnvelope.open(envelope, keyID: KeyNamespace.name(of: key.keyID), privateKey: importPrivateKey)
             let info = try provider(key.provider).rotate(key.keyID, material: material)
@@ -103,7 +103,7 @@ extension KeyVault {
             let verb = operation.dropLast(3).lowercased()
             // A managed key's creator (the front door) deletes it when it purges the account.
             if operation != KeyVaultMethod.deleteKey.verb || policy.creator(of: key) != caller.principalID {
-                try requireRole(caller, [config.adminRole], for: "\(verb) keys")
+                try requireAdministration(caller, key, [config.adminRole], for: "\(verb) keys")
             }
             try requireNotServiceManaged(caller, key, verb == "disable" || verb == "enable" ? verb + "d" : verb + "ed")
             let info = try body(try provider(key.provider), key)
@@ -116,7 +116,7 @@ extension KeyVault {
     /// any of its versions, and (purge protection) before the retention ends.
     public func purgeKey(_ key: KeyRef, caller: VaultCaller, callID: [UInt8] = []) throws(VaultError) {
         try auditedKey(KeyVaultMethod.purgeKey.verb, key, caller, callID, anchor: true) { key throws(VaultError) in
-            try requireRole(caller, [config.adminRole], for: "purge keys")
+            try requireAdministration(caller, key, [config.adminRole], for: "purge keys")
             try requireNotServiceManaged(caller, key, "purged")
             let references = policy.references(of: key).filter { $0.value > 0 }
             if !references.isEmpty {
@@ -160,11 +160,21 @@ extension KeyVault {
             if asService, policy.creator(of: key) != caller.principalID {
                 throw VaultError(.permissionDenied, "\(caller) may change access only on keys it created; \(key) was not")
             }
-            if !asService { try requireNotServiceManaged(caller, key, add ? "granted" : "revoked") }
+            if !asService {
+                try requireAdministration(caller, key, [config.adminRole], for: add ? "grant key access" : "revoke key access")
+                try requireNotServiceManaged(caller, key, add ? "granted" : "revoked")
+            }
             guard !grant.principalID.isEmpty else { throw VaultError(.invalidArgument, "a grant needs a principal id (or an account)") }
             if add, grant.operations.isEmpty { throw VaultError(.invalidArgument, "a grant needs at least one operation (wrap, unwrap)") }
             // A tenant administrator grants to accounts of its own tenant; only
             // the system administrator grants across (e.g. the repair after a move).
+            // A grant naming a principal by id alone is bound to the key's tenant
+            // (the caller's): a principal of another tenant cannot use it, whatever
+            // tenant the request claimed. (A grant naming an account was resolved
+            // by the service: its tenant is the account's, checked below.)
+            if !asService, !isSystemAdministrator(caller), grant.accountID.isEmpty {
+                grant.tenant = caller.tenantID
+            }
             if !grant.tenant.isEmpty, !owns(grant.tenant, key), !isSystemAdministrator(caller) {
                 throw VaultError(.notFound, "no account '\(grant.accountID.isEmpty ? grant.principalID : grant.accountID)' in the tenant of key \(key)")
             }
@@ -183,7 +193,7 @@ extension KeyVault {
     public func listGrants(_ key: KeyRef, caller: VaultCaller, callID: [UInt8] = []) throws(VaultError) -> [AccessGrant] {
         try auditedKey(KeyVaultMethod.listGrants.verb, key.unversioned, caller, callID) { key throws(VaultError) in
             if !(isService(caller) && policy.creator(of: key) == caller.principalID) {
-                try requireRole(caller, [config.adminRole, config.auditorRole], for: "list the grants of key \(key)")
+                try requireAdministration(caller, key, [config.adminRole, config.auditorRole], for: "list the grants of key \(key)")
             }
             _ = try provider(key.provider).info(key.keyID)
             return policy.grants(on: key)

@@ -37,6 +37,16 @@ extension KeyVault {
         throw Self.notFound(key)
     }
 
+    /// The administrator and auditor roles count only on the caller's own
+    /// tenant's keys (or for the system administrator): a grant on another
+    /// tenant's key lets a principal *use* that key (reach), never manage it.
+    /// Another tenant's key answers NOT_FOUND, as in `requireReach`.
+    func requireAdministration(_ caller: VaultCaller, _ key: KeyRef, _ roles: [String], for action: String) throws(VaultError) {
+        if caller == .system { return }  // the vault's own rotation policy
+        guard owns(caller.tenantID, key) || isSystemAdministrator(caller) else { throw Self.notFound(key) }
+        try requireRole(caller, roles, for: action)
+    }
+
     /// A managed identity whose account moved answers with its new tenant
     /// only: a token issued before the move names the old one and is refused
     /// (UNAUTHENTICATED, `staleToken`), so the old tenant's grants stop

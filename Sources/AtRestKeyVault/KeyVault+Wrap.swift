@@ -116,8 +116,13 @@ extension KeyVault {
         guard policy.allows(caller.principalID, operation, on: key) else {
             throw VaultError(.permissionDenied, "\(caller) has no '\(operation.rawValue)' grant on key \(key.unversioned); a key administrator can add it with GrantAccess")
         }
-        // A managed identity's grant holds only in the tenant it was made in.
-        if let binding = policy.binding(caller.principalID, on: key) {
+        // A managed identity's grant holds only in the tenant it was made in; a
+        // grant to a principal named by id, only within the key's tenant.
+        if let binding = policy.binding(caller.principalID, on: key), binding.accountID.isEmpty {
+            guard binding.tenant == caller.tenantID else {
+                throw VaultError(.permissionDenied, "\(caller) has no '\(operation.rawValue)' grant on key \(key.unversioned) in its tenant '\(caller.tenantID)'")
+            }
+        } else if let binding = policy.binding(caller.principalID, on: key) {
             let grant = ManagedIdentityGrant(principalID: caller.principalID, tenant: binding.tenant, accountID: binding.accountID)
             do throws(RPCStatus) {
                 try grant.check(principalID: caller.principalID, tenant: caller.tenantID, keyName: key.unversioned.description)

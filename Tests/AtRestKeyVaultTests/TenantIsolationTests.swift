@@ -76,6 +76,39 @@ import Testing
         #expect(try vault.unwrap(wrapped, caller: Self.identityA).ref.unversioned == key)
     }
 
+    /// A grant lets a principal use a key of its own tenant; it never makes
+    /// another tenant's administrator an administrator of the key, and a grant
+    /// by principal id is bound to the key's tenant whatever tenant the request
+    /// claims (security review, session 13).
+    @Test func aGrantGivesAnotherTenantsPrincipalNeitherManagementNorUse() throws {
+        let (vault, key) = try setUp()
+        _ = try vault.grantAccess(AccessGrant(key: key, principalID: Self.adminB.principalID, operations: [.wrap, .unwrap], tenant: "globex"),
+                                  caller: Self.adminA)
+        let attempts: [(String, () throws -> Void)] = [
+            ("rotate", { _ = try vault.rotateKey(key, caller: Self.adminB) }),
+            ("disable", { _ = try vault.setEnabled(key, false, caller: Self.adminB) }),
+            ("delete", { _ = try vault.deleteKey(key, caller: Self.adminB) }),
+            ("purge", { try vault.purgeKey(key, caller: Self.adminB) }),
+            ("grant", { _ = try vault.grantAccess(AccessGrant(key: key, principalID: "bert", operations: [.unwrap]), caller: Self.adminB) }),
+            ("revoke", { _ = try vault.revokeAccess(AccessGrant(key: key, principalID: Self.identityA.principalID, operations: []), caller: Self.adminB) }),
+            ("grants", { _ = try vault.listGrants(key, caller: Self.adminB) }),
+        ]
+        for (name, attempt) in attempts {
+            let error = vaultError(attempt)
+            #expect(error?.code == .notFound, "\(name): \(String(describing: error))")
+        }
+        // Nor can it use the key: the grant holds in acme only.
+        let refused = vaultError { _ = try vault.wrap(try SecretBytes(randomCount: 32), with: key, caller: Self.adminB) }
+        #expect(refused?.code == .permissionDenied && refused?.message.contains("in its tenant 'globex'") == true, "\(String(describing: refused))")
+        // A principal of acme granted by id uses it.
+        let userA = VaultCaller(principalID: "ann", tenantID: "acme")
+        _ = try vault.grantAccess(AccessGrant(key: key, principalID: "ann", operations: [.wrap]), caller: Self.adminA)
+        _ = try vault.wrap(try SecretBytes(randomCount: 32), with: key, caller: userA)
+        // Nothing else changed.
+        #expect(try vault.getKey(key, caller: Self.adminA).state == .enabled)
+        #expect(Set(try vault.listGrants(key, caller: Self.adminA).map(\.principalID)) == [Self.identityA.principalID, Self.adminB.principalID, "ann"])
+    }
+
     @Test func managedKeysAreTheServicesToManage() throws {
         let vault = try fixture.openVault()
         let key = try vault.createKey(provider: "managed", KeySpec(keyID: "mk-a"), tenant: "acme", caller: VaultFixture.service).ref.unversioned

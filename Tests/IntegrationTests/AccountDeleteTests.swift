@@ -67,13 +67,18 @@ import Testing
         let (alice, _) = try await cluster.bootstrapUsers()
         let admin = try await cluster.adminIdentity()
         let c = cluster.client
-        _ = try await c.call(AccountMethod.create.name, request: AccountCreateRequest(accountID: "del-w"), as: AccountInfo.self, metadata: alice)
         _ = try await admin.grantRole(IdentityRoleRequest(tenant: "t1", name: "bob", role: "accountReader:del-w"))
         let reader = try await cluster.login(tenant: "t1", "bob", "bob-secret-123456")
         _ = try await admin.createTenant("t2")
         _ = try await admin.createUser(tenant: "t2", name: "carol", secret: "carol-secret-123456")
         _ = try await admin.grantRole(IdentityRoleRequest(tenant: "t2", name: "carol", role: "accountOwner:del-w"))
         let stranger = try await cluster.login(tenant: "t2", "carol", "carol-secret-123456")
+        // (carol's role was granted before del-w existed: once it exists in t1, the identity
+        // service refuses to grant a role for it in t2.)
+        _ = try await c.call(AccountMethod.create.name, request: AccountCreateRequest(accountID: "del-w"), as: AccountInfo.self, metadata: alice)
+        await expectCode(.notFound, contains: "no account 'del-w' in tenant 't2'") {
+            _ = try await admin.grantRole(IdentityRoleRequest(tenant: "t2", name: "carol", role: "accountReader:del-w"))
+        }
 
         await expectCode(.permissionDenied, contains: "not an owner") {
             _ = try await c.call(AccountMethod.delete.name, request: AccountDeleteRequest(accountID: "del-w", force: true), as: AccountInfo.self, metadata: reader)

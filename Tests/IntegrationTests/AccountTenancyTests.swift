@@ -147,15 +147,20 @@ import Testing
         let (alice, _) = try await cluster.bootstrapUsers()
         let admin = try await cluster.adminIdentity()
         let c = cluster.client
-        _ = try await c.call(AccountMethod.create.name, request: AccountCreateRequest(accountID: "iso-a"), as: AccountInfo.self, metadata: alice)
-        let own = alice.merging(["account": "iso-a"]) { $1 }
-        _ = try await c.call(BlobMethod.createContainer.name, request: ContainerRequest(container: "box"), as: EmptyMessage.self, metadata: own)
-        _ = try await c.call(BlobMethod.put.name, request: BlobPutRequest(container: "box", name: "b"), as: BlobProperties.self, payload: [[1, 2, 3]], metadata: own)
-
         _ = try await admin.createTenant("t2")
         _ = try await admin.createUser(tenant: "t2", name: "mallory", secret: "mallory-secret-1234")
         for role in ["accountOwner:iso-a", "accountReader:iso-a", "keyAdministrator"] {
             _ = try await admin.grantRole(IdentityRoleRequest(tenant: "t2", name: "mallory", role: role))
+        }
+        // The roles were granted before iso-a existed (t2's administrator guessed its name):
+        // once it exists in t1, the identity service refuses such a grant, but a token
+        // issued before can still carry one.
+        _ = try await c.call(AccountMethod.create.name, request: AccountCreateRequest(accountID: "iso-a"), as: AccountInfo.self, metadata: alice)
+        let own = alice.merging(["account": "iso-a"]) { $1 }
+        _ = try await c.call(BlobMethod.createContainer.name, request: ContainerRequest(container: "box"), as: EmptyMessage.self, metadata: own)
+        _ = try await c.call(BlobMethod.put.name, request: BlobPutRequest(container: "box", name: "b"), as: BlobProperties.self, payload: [[1, 2, 3]], metadata: own)
+        await expectCode(.notFound, contains: "no account 'iso-a' in tenant 't2'") {
+            _ = try await admin.grantRole(IdentityRoleRequest(tenant: "t2", name: "mallory", role: "accountOwner:iso-a"))
         }
         let mallory = try await cluster.login(tenant: "t2", "mallory", "mallory-secret-1234")
         let theirs = mallory.merging(["account": "iso-a"]) { $1 }
