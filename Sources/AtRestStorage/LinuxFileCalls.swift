@@ -11,14 +11,6 @@ enum LinuxFileCalls {
         atrest_linux_rename_exchange(a, b) == 0
     }
 
-    /// Reads into `buffer` what of it is in the page cache now, without
-    /// waiting for the device (`preadv2(RWF_NOWAIT)`); the count (0 when
-    /// nothing is cached, or where the kernel cannot say).
-    static func readCached(_ descriptor: Int32, into buffer: UnsafeMutableRawBufferPointer, at offset: UInt64) -> Int {
-        guard let base = buffer.baseAddress, !buffer.isEmpty else { return 0 }
-        return max(0, Int(atrest_linux_pread_cached(descriptor, base, Int64(buffer.count), Int64(offset))))
-    }
-
     /// `O_DIRECT`; its value differs by architecture.
     static let directIO: Int32 = atrest_linux_o_direct
 

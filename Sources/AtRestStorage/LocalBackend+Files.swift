@@ -128,23 +128,4 @@ final class LocalObject: BackendObject {
             return bytes
         }
     }
-
-    func read(at offset: UInt64, into target: ReadTarget) async throws {
-        let count = target.bytes.count
-        guard offset <= info.size, UInt64(count) <= info.size - offset else {
-            throw StorageError(.invalidArgument, "range \(offset)..<\(offset + UInt64(count)) is outside the object (size \(info.size))")
-        }
-        try await BlockingIO.run { [self] in
-            let read = try FileSystem.readFully(descriptor, into: target.bytes, at: offset, path: path)
-            guard read == count else { throw StorageError(.io, "'\(path)' ended early at \(offset + UInt64(read)) of \(info.size) bytes") }
-        }
-    }
-
-    func readCached(at offset: UInt64, into buffer: UnsafeMutableRawBufferPointer) -> Int {
-        LinuxFileCalls.readCached(descriptor, into: buffer, at: offset)
-    }
-
-    func prefetch(_ span: Range<UInt64>) {
-        _ = posix_fadvise(descriptor, off_t(span.lowerBound), off_t(span.count), POSIX_FADV_WILLNEED)
-    }
 }

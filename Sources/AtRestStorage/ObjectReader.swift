@@ -81,17 +81,6 @@ public final class ObjectReader {
             plain.initializeMemory(as: UInt8.self, repeating: 0)
             plain.deallocate()
         }
-        try read(range: range, scratch: sealedScratch, plain: plain, to: sink)
-    }
-
-    /// `read(range:to:)` with the caller's buffers (a segment's sealed size
-    /// and its plaintext size; the caller wipes `plain`).
-    func read(range: Range<UInt64>, scratch sealedScratch: UnsafeMutableRawBufferPointer, plain: UnsafeMutableRawBufferPointer,
-              to sink: (UnsafeRawBufferPointer) throws -> Void) throws {
-        guard range.upperBound <= length else {
-            throw StorageError(.invalidArgument, "range \(range) is outside the object (length \(length))")
-        }
-        let size = header.segmentSize
         if range.isEmpty { return }
         let first = range.lowerBound / UInt64(size), last = (range.upperBound - 1) / UInt64(size)
         for index in first...last {

@@ -150,30 +150,4 @@ public protocol BackendObject: AnyObject, Sendable {
     var info: BackendObjectInfo { get }
     /// `count` bytes at `offset`; the range must lie within `info.size`.
     func read(at offset: UInt64, count: Int) async throws -> [UInt8]
-    /// Fills `target` with the bytes at `offset` (within `info.size`).
-    func read(at offset: UInt64, into target: ReadTarget) async throws
-    /// Copies into `buffer` the bytes at `offset` that are in memory now,
-    /// without waiting for a device; how many (0: none, or the backend
-    /// cannot tell). `local`: the page cache, on the caller's thread.
-    func readCached(at offset: UInt64, into buffer: UnsafeMutableRawBufferPointer) -> Int
-    /// A hint that `span` will be read soon (`local`: readahead starts now,
-    /// so the device works while earlier bytes are decrypted).
-    func prefetch(_ span: Range<UInt64>)
-}
-
-extension BackendObject {
-    public func read(at offset: UInt64, into target: ReadTarget) async throws {
-        let bytes = try await read(at: offset, count: target.bytes.count)
-        bytes.withUnsafeBytes { target.bytes.copyMemory(from: $0) }
-    }
-
-    public func readCached(at offset: UInt64, into buffer: UnsafeMutableRawBufferPointer) -> Int { 0 }
-    public func prefetch(_ span: Range<UInt64>) {}
-}
-
-/// Memory a backend read fills (`BackendObject.read(at:into:)`): the caller
-/// owns it and awaits the read, so it is not touched by two threads at once.
-public struct ReadTarget: @unchecked Sendable {
-    public let bytes: UnsafeMutableRawBufferPointer
-    public init(_ bytes: UnsafeMutableRawBufferPointer) { self.bytes = bytes }
 }

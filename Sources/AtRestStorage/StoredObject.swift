@@ -4,8 +4,8 @@ import AtRestCrypto
 ///
 /// Opening reads the head (the header and metadata block, and the whole
 /// object when it is small) in one backend read; `read(range:)` then fetches
-/// only the sealed segments a range touches, in chunks of `chunkSegments`,
-/// and decrypts each chunk from memory. The backend object pins
+/// only the sealed segments a range touches, in windows of
+/// `windowSegments`, and decrypts them from memory. The backend object pins
 /// the version (`BackendObject`): reads never mix two versions.
 final class StoredObject {
     let name: BackendName
@@ -17,6 +17,8 @@ final class StoredObject {
 
     /// Bytes read at open: the header of any object and all of a small one.
     static let headRead = 64 * 1024
+    /// Segments fetched per backend read of a range (4 MiB of plaintext).
+    static let windowSegments = 64
 
     init(name: BackendName, object: any BackendObject, head: [UInt8]) {
         self.name = name
@@ -35,25 +37,13 @@ final class StoredObject {
     /// `open`, but nil when there is no such object (`StorageBackend.openIfPresent`).
     static func openIfPresent(_ backend: any StorageBackend, _ name: BackendName) async throws -> StoredObject? {
         guard let object = try await backend.openIfPresent(name) else { return nil }
-        return StoredObject(name: name, object: object, head: try await readHead(object))
+        return StoredObject(name: name, object: object, head: try await object.read(at: 0, count: Int(min(object.info.size, UInt64(headRead)))))
     }
 
     /// What `open` reads, as Sendable parts (for opening many at once).
     static func openParts(_ backend: any StorageBackend, _ name: BackendName) async throws -> (object: any BackendObject, head: [UInt8]) {
         let object = try await backend.open(name)
-        return (object, try await readHead(object))
-    }
-
-    /// The first `headRead` bytes: from memory without a thread hop when the
-    /// backend has them there (`readCached`), else one backend read.
-    static func readHead(_ object: any BackendObject) async throws -> [UInt8] {
-        let count = Int(min(object.info.size, UInt64(headRead)))
-        var cached = 0
-        let head = [UInt8](unsafeUninitializedCapacity: count) { buffer, initialized in
-            cached = object.readCached(at: 0, into: UnsafeMutableRawBufferPointer(buffer))
-            initialized = cached
-        }
-        return cached == count ? head : try await object.read(at: 0, count: count)
+        return (object, try await object.read(at: 0, count: Int(min(object.info.size, UInt64(headRead)))))
     }
 
     var version: BackendVersion { object.info.version }
@@ -76,52 +66,21 @@ final class StoredObject {
         return try ObjectReader(source: source, accountKey: accountKey, context: context)
     }
 
-    /// Streams the plaintext of `range` to `sink`, a chunk of sealed
-    /// segments at a time: readahead of the whole span starts first
-    /// (`prefetch`), each chunk is read into one reused buffer — from the
-    /// page cache on this thread when it is there (`readCached`), else on the
-    /// I/O queue — and decrypted while it is still in the CPU's cache. Every
-    /// segment's tag is checked before any of its bytes go to `sink`.
+    /// Streams the plaintext of `range` to `sink`, fetching a window of
+    /// sealed segments at a time.
     func read(_ reader: ObjectReader, range: Range<UInt64>, to sink: (UnsafeRawBufferPointer) throws -> Void) async throws {
         guard range.upperBound <= reader.length else {
             throw StorageError(.invalidArgument, "range \(range) is outside the object (length \(reader.length))")
         }
         if range.isEmpty { return }
-        let buffers = ReadBuffers(segmentSize: reader.header.segmentSize, overhead: reader.cipher.overhead,
-                                  chunkSegments: Self.chunkSegments)
-        let whole = reader.sealedSpan(of: range)
-        if source.covers(whole) {  // a small object: all in the head
-            try reader.read(range: range, scratch: buffers.scratch, plain: buffers.plain, to: sink)
-            return
-        }
-        object.prefetch(whole)
-        let chunk = UInt64(Self.chunkSegments * reader.header.segmentSize)
+        let window = UInt64(Self.windowSegments * reader.header.segmentSize)
         var start = range.lowerBound
         while start < range.upperBound {
-            let end = min(range.upperBound, (start / chunk + 1) * chunk)
-            let span = reader.sealedSpan(of: start..<end)
-            let target = UnsafeMutableRawBufferPointer(rebasing: buffers.sealed[0..<Int(span.count)])
-            try await fill(target, at: span.lowerBound)
-            try source.borrowing(UnsafeRawBufferPointer(target), at: span.lowerBound) {
-                try reader.read(range: start..<end, scratch: buffers.scratch, plain: buffers.plain, to: sink)
-            }
+            let end = min(range.upperBound, (start / window + 1) * window)
+            try await load(reader.sealedSpan(of: start..<end))
+            try reader.read(range: start..<end, to: sink)
+            source.drop(keepingHead: head.count)
             start = end
-        }
-    }
-
-    /// Segments per chunk of a ranged read: 512 KiB of sealed bytes stay in
-    /// a core's L2 cache between the read and the decryption.
-    static let chunkSegments = 8
-
-    /// Fills `target` from `offset`: what the page cache holds now without a
-    /// thread hop, the rest with a blocking read on the I/O queue.
-    private func fill(_ target: UnsafeMutableRawBufferPointer, at offset: UInt64) async throws {
-        let cached = object.readCached(at: offset, into: target)
-        guard cached < target.count else { return }
-        do {
-            try await object.read(at: offset + UInt64(cached), into: ReadTarget(UnsafeMutableRawBufferPointer(rebasing: target[cached...])))
-        } catch let error as StorageError where error.code == .conditionFailed {
-            throw ObjectStore.VersionGone()
         }
     }
 
@@ -176,52 +135,21 @@ final class WindowSource: ObjectSource {
         windows.append((offset, bytes))
     }
 
+    /// Drops every window but the head.
+    func drop(keepingHead count: Int) { windows.removeAll { $0.offset != 0 } }
+
     func covers(_ span: Range<UInt64>) -> Bool {
         windows.contains { $0.offset <= span.lowerBound && span.upperBound <= $0.offset + UInt64($0.bytes.count) }
-    }
-
-    /// Memory lent for the duration of `body` (a chunk being decrypted).
-    private var borrowed: (offset: UInt64, bytes: UnsafeRawBufferPointer)?
-
-    func borrowing<R>(_ bytes: UnsafeRawBufferPointer, at offset: UInt64, _ body: () throws -> R) rethrows -> R {
-        borrowed = (offset, bytes)
-        defer { borrowed = nil }
-        return try body()
     }
 
     func withBytes<R>(at offset: UInt64, count: Int, scratch: UnsafeMutableRawBufferPointer,
                       _ body: (UnsafeRawBufferPointer) throws -> R) throws -> R {
         let span = offset..<(offset + UInt64(count))
         guard span.upperBound <= size else { throw StorageError.integrity("object ends early") }
-        if let borrowed, borrowed.offset <= span.lowerBound, span.upperBound <= borrowed.offset + UInt64(borrowed.bytes.count) {
-            let lo = Int(offset - borrowed.offset)
-            return try body(UnsafeRawBufferPointer(rebasing: borrowed.bytes[lo..<(lo + count)]))
-        }
         guard let window = windows.first(where: { $0.offset <= span.lowerBound && span.upperBound <= $0.offset + UInt64($0.bytes.count) }) else {
             throw StorageError(.io, "bytes \(span) of the object were read before they were fetched")
         }
         let lo = Int(offset - window.offset)
         return try window.bytes.withUnsafeBytes { try body(UnsafeRawBufferPointer(rebasing: $0[lo..<(lo + count)])) }
-    }
-}
-
-/// The memory of one ranged read, allocated once: a chunk of sealed
-/// segments, a segment's scratch and its plaintext (wiped when done).
-private final class ReadBuffers {
-    let sealed: UnsafeMutableRawBufferPointer
-    let scratch: UnsafeMutableRawBufferPointer
-    let plain: UnsafeMutableRawBufferPointer
-
-    init(segmentSize: Int, overhead: Int, chunkSegments: Int) {
-        sealed = .allocate(byteCount: chunkSegments * (segmentSize + overhead), alignment: 4096)
-        scratch = .allocate(byteCount: segmentSize + overhead, alignment: 64)
-        plain = .allocate(byteCount: segmentSize, alignment: 64)
-    }
-
-    deinit {
-        plain.initializeMemory(as: UInt8.self, repeating: 0)
-        sealed.deallocate()
-        scratch.deallocate()
-        plain.deallocate()
     }
 }

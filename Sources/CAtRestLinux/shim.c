@@ -8,7 +8,6 @@
 #include <sys/eventfd.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
-#include <sys/uio.h>
 
 int atrest_linux_eventfd(void) { return eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC); }
 
@@ -34,13 +33,6 @@ int atrest_linux_start_writeback(int fd, int64_t offset, int64_t count) {
 }
 
 const int atrest_linux_o_direct = O_DIRECT;
-
-int64_t atrest_linux_pread_cached(int fd, void *buffer, int64_t count, int64_t offset) {
-    struct iovec io = { .iov_base = buffer, .iov_len = (size_t)count };
-    ssize_t r;
-    do { r = preadv2(fd, &io, 1, offset, RWF_NOWAIT); } while (r < 0 && errno == EINTR);
-    return r;
-}
 
 int atrest_linux_mallopt_mmap_threshold(int value) { return mallopt(M_MMAP_THRESHOLD, value); }
 int atrest_linux_mallopt_trim_threshold(int value) { return mallopt(M_TRIM_THRESHOLD, value); }

@@ -36,12 +36,6 @@ int atrest_linux_start_writeback(int fd, int64_t offset, int64_t count);
 /* O_DIRECT: a GNU extension whose value differs by architecture. */
 extern const int atrest_linux_o_direct;
 
-/* preadv2(RWF_NOWAIT) (AtRestStorage.LocalObject: reads what is in the page
- * cache on the caller's thread, without a hop to the I/O queue). A GNU
- * extension; the count read (short or -1 with EAGAIN where pages are not
- * cached; -1 with EOPNOTSUPP/EINVAL where the kernel or file system cannot). */
-int64_t atrest_linux_pread_cached(int fd, void *buffer, int64_t count, int64_t offset);
-
 /* mallopt (AtRestRuntime.MemoryTuning): <malloc.h> is not in the Glibc
  * module. The parameters are passed by name so their values stay glibc's. */
 int atrest_linux_mallopt_mmap_threshold(int value);
