@@ -5,9 +5,11 @@
 #   rclone  rclone copy to a crypt remote over a local directory, then sync -f
 #   restic  restic backup to a local repository, then sync -f
 #   age     age -r <recipient> per file (4 in parallel), each output fsynced
-#   atrest  `atrest blob put` per file (4 in parallel) on a release cluster
-#           started with scripts/run.sh --release --keep-running; a put
-#           returns once it is durable
+#   atrest  `atrest blob put-files` (one process, 4 puts in flight) on a
+#           release cluster started with scripts/run.sh --release
+#           --keep-running; a put returns once it is durable
+#   atrest-1 `atrest blob put` per file, 4 processes at a time (a process
+#           start, CURVE handshake and config read per file)
 # and prints MiB/s per tool and AtRest's ratio to rclone crypt (target
 # >= 2.5x). Not run in CI. Installs rclone, restic and age from Debian when
 # missing. Every target directory is under this checkout (one file system);
@@ -91,9 +93,11 @@ RUN_LOG="$WORK/run.log"
 CLUSTER_PIDS="$(sed -n 's/.*cluster left running (stop: kill \(.*\)).*/\1/p' "$RUN_LOG")"
 eval "$(grep '^export ATREST_CONFIG=' "$RUN_LOG")"
 [ -n "$CLUSTER_PIDS" ] && [ -n "${ATREST_ACCOUNT:-}" ] || { tail -30 "$RUN_LOG" >&2; echo "compare-peers: the cluster did not start" >&2; exit 1; }
-atrest container create peers --account "$ATREST_ACCOUNT" >/dev/null
-put() {
-  (cd "$WORK/src" && ls) | xargs -P "$PARALLEL" -I{} atrest blob put peers {} "$WORK/src/{}" --account "$ATREST_ACCOUNT" >/dev/null
+for c in peers peers-each; do atrest container create "$c" --account "$ATREST_ACCOUNT" >/dev/null; done
+put() { atrest blob put-files peers "$WORK"/src/* --parallelism "$PARALLEL" --account "$ATREST_ACCOUNT" >/dev/null; }
+# The same with one CLI process per file (start-up, CURVE handshake and config per file: not the data path).
+put_each() {
+  (cd "$WORK/src" && ls) | xargs -P "$PARALLEL" -I{} atrest blob put peers-each {} "$WORK/src/{}" --account "$ATREST_ACCOUNT" >/dev/null
 }
 
 echo "writing $COUNT x 1 MiB ($PARALLEL in parallel where the tool allows it):"
@@ -102,6 +106,7 @@ measure rclone crypt
 measure restic backup
 measure age encrypt
 measure atrest put
+measure atrest-1 put_each
 [ "$(atrest blob ls peers --account "$ATREST_ACCOUNT" | grep -c 'file-')" -eq "$COUNT" ] || { echo "compare-peers: not every blob is listed" >&2; exit 1; }
 printf 'atrest / rclone crypt: %.2fx (target >= 2.5x); load average after: %s\n' \
   "$(awk -v a="${RATE[atrest]}" -v r="${RATE[rclone]}" 'BEGIN {print a / r}')" "$(cut -d' ' -f1-3 /proc/loadavg)"
