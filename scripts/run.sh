@@ -6,10 +6,12 @@
 # disk, switch to a customer key, disable it (reads fail with the key error),
 # enable it (reads work, bytes match), switch back to managed.
 #
-#   scripts/run.sh [--clean] [--keep-running] [--backend local|rados]
+#   scripts/run.sh [--clean] [--keep-running] [--release] [--backend local|rados]
 #
 #   --clean         wipe the data directory (.atrest-demo/) first
 #   --keep-running  leave the cluster up at the end and print how to use it
+#   --release       build and run the release binaries (swift build -c release;
+#                   what scripts/compare-peers.sh measures)
 #   --backend       where the workers store objects and the front door its
 #                   account registry: local (default: .atrest-demo/objects)
 #                   or rados (a throwaway Ceph cluster started with
@@ -31,15 +33,17 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 DATA="$ROOT/.atrest-demo"
 KEEP=0
 CLEAN=0
+CONFIG=debug
 BACKEND=local
 while [ $# -gt 0 ]; do
   case "$1" in
     --keep-running) KEEP=1 ;;
     --clean) CLEAN=1 ;;
+    --release) CONFIG=release ;;
     --backend) BACKEND="${2:-}"; shift ;;
     --backend=*) BACKEND="${1#--backend=}" ;;
     -h|--help) sed -n '2,29p' "$0"; exit 0 ;;
-    *) echo "run.sh: unknown flag '$1' (use --clean, --keep-running, --backend local|rados)" >&2; exit 2 ;;
+    *) echo "run.sh: unknown flag '$1' (use --clean, --keep-running, --release, --backend local|rados)" >&2; exit 2 ;;
   esac
   shift
 done
@@ -108,10 +112,10 @@ start() {
 }
 
 # ---- build ----
-step "setup and build (debug build: swift build)"
+step "setup and build ($CONFIG build: swift build -c $CONFIG)"
 "$ROOT/scripts/setup.sh"
-(cd "$ROOT" && swift build 2>&1 | grep -E "error|Compiling|Build complete" | tail -3)
-BIN="$(cd "$ROOT" && swift build --show-bin-path)"
+(cd "$ROOT" && swift build -c "$CONFIG" 2>&1 | grep -E "error|Compiling|Build complete" | tail -3)
+BIN="$(cd "$ROOT" && swift build -c "$CONFIG" --show-bin-path)"
 for tool in atrest atrest-identity atrest-keyvault atrest-frontdoor atrest-worker; do
   [ -x "$BIN/$tool" ] || fail "$BIN/$tool is missing after the build"
 done

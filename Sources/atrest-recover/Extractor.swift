@@ -51,6 +51,53 @@ struct Extractor: Sendable {
         return file
     }
 
+    /// The directory a share's tree is exported to, `DIR/<account>/.files/<share>`
+    /// (an existing one is an error: nothing is overwritten).
+    func createShare(account: String, share: String) throws -> String {
+        var path = directory
+        for component in [Self.encode(account), ".files"] {
+            path += "/" + component
+            try Self.makeDirectory(path)
+        }
+        path += "/" + Self.encode(share)
+        guard mkdir(path, 0o700) == 0 else { throw RecoveryRefusal("cannot create directory '\(path)': \(String(cString: strerror(errno)))") }
+        return path
+    }
+
+    /// A directory of a share's tree under `root`. Its names as stored: a
+    /// valid name (1-255 bytes, no "/", NUL, "." or "..", checked by the
+    /// walk) is a file name that stays inside `root`.
+    static func makeTreeDirectory(_ root: String, _ path: [String]) throws -> String {
+        let full = root + "/" + path.joined(separator: "/")
+        try makeDirectory(full)
+        return full
+    }
+
+    /// A new sparse file of `size` bytes of a share's tree under `root`.
+    static func createTreeFile(_ root: String, _ path: [String], size: UInt64) throws -> ExtractedFile {
+        let full = root + "/" + path.joined(separator: "/")
+        let fd = Glibc.open(full, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0o600)
+        guard fd >= 0 else { throw RecoveryRefusal("cannot create '\(full)': \(String(cString: strerror(errno)))") }
+        let file = ExtractedFile(fd: fd, path: full)
+        guard ftruncate(fd, off_t(size)) == 0 else {
+            file.discard()
+            throw RecoveryRefusal("cannot size '\(full)' to \(size) bytes: \(String(cString: strerror(errno)))")
+        }
+        return file
+    }
+
+    /// Sets the permission bits (0o777: set-id and sticky bits are not
+    /// restored, the output is written by whoever runs the tool) and the
+    /// mtime (milliseconds; atime set to it) of an exported file or directory.
+    static func stamp(_ path: String, mode: UInt32, mtimeMs: Int64) throws {
+        let seconds = mtimeMs.dividedRoundingDown(by: 1000)
+        let time = timespec(tv_sec: Int(seconds), tv_nsec: Int(mtimeMs - seconds * 1000) * 1_000_000)
+        var times = [time, time]  // atime as mtime: the tree stores no atime
+        guard utimensat(AT_FDCWD, path, &times, AT_SYMLINK_NOFOLLOW) == 0, chmod(path, mode_t(mode & 0o777)) == 0 else {
+            throw RecoveryRefusal("cannot set the mode or mtime of '\(path)': \(String(cString: strerror(errno)))")
+        }
+    }
+
     private func create(_ directories: [String], _ name: String) throws -> ExtractedFile {
         var path = directory
         for component in directories {
@@ -124,6 +171,10 @@ final class ExtractedFile {
     }
 
     func discard() { unlink(path) }
+}
+
+private extension Int64 {
+    func dividedRoundingDown(by divisor: Int64) -> Int64 { self >= 0 ? self / divisor : -((-self + divisor - 1) / divisor) }
 }
 
 private extension String {

@@ -11,7 +11,7 @@ import Foundation
 /// `atrest-recover`: offline disaster recovery from the root keys and the
 /// data directories, with no AtRest service running (docs/OPERATIONS.md
 /// "Offline recovery"). Lists, verifies or extracts every account's
-/// containers and blobs, queues, tables and disks; reads only, never writes into the data.
+/// containers and blobs, queues, tables, disks and file shares; reads only, never writes into the data.
 ///
 /// A separate executable, not `atrest admin recover`: the CLI is a client
 /// that links no service implementation and no storage (PackageGraphTests),
@@ -21,7 +21,7 @@ import Foundation
 struct RecoverCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "atrest-recover",
-        abstract: "Offline recovery: list, verify or extract every account's blobs, queues, tables and disks from the root keys and the data directories.",
+        abstract: "Offline recovery: list, verify or extract every account's blobs, queues, tables, disks and file shares from the root keys and the data directories.",
         discussion: "Exit status: 0 everything read and verified, 1 cannot start (a key or directory missing or wrong), 3 damaged objects or accounts found.")
 
     @Option(help: "The vault's data directory (providers/*.state).") var vaultDir: String
@@ -33,8 +33,9 @@ struct RecoverCommand: AsyncParsableCommand {
     @Option(help: "local: the workers' object store directory (their --data-dir).") var dataDir = ""
     @Option(help: "Where the provider plug-ins are (default: $ATREST_BIN_DIR, else next to this executable).") var pluginDir: String?
     @Option(help: "Only this account (repeatable; default: every account).") var account: [String] = []
-    @Flag(help: "Read every object, message, entity and disk chunk of every account, checking every tag; print each good or damaged and a summary.") var verify = false
-    @Option(help: "Verify, and write every good blob's plaintext to DIR/<account>/<container>/<name, %-encoded>, messages to DIR/<account>/.queues/, tables to DIR/<account>/.tables/<table>.jsonl, disks to DIR/<account>/.disks/<disk>.img (DIR must not be inside the data).") var extract: String?
+    @Option(help: "Only this file share of the selected accounts, and nothing else of them: no containers, queues, tables or disks (repeatable).") var share: [String] = []
+    @Flag(help: "Read every object, message, entity, disk chunk and file chunk of every account, checking every tag; print each good or damaged and a summary.") var verify = false
+    @Option(help: "Verify, and write every good blob's plaintext to DIR/<account>/<container>/<name, %-encoded>, messages to DIR/<account>/.queues/, tables to DIR/<account>/.tables/<table>.jsonl, disks to DIR/<account>/.disks/<disk>.img, file shares to DIR/<account>/.files/<share>/<path> (DIR must not be inside the data).") var extract: String?
 
     func validate() throws {
         if try storage.validated(dataDirectory: dataDir.isEmpty ? "-" : dataDir).kind == .local, dataDir.isEmpty {
@@ -57,7 +58,7 @@ struct RecoverCommand: AsyncParsableCommand {
             throw ExitCode(1)
         }
         let mode: Recovery.Mode = extract != nil ? .extract : verify ? .verify : .list
-        let summary = await recovery.run(mode, accounts: account)
+        let summary = await recovery.run(mode, accounts: account, shares: share)
         output.summary(summary, mode: mode)
         if summary.damaged > 0 { throw ExitCode(3) }
     }

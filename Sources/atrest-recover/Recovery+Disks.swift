@@ -24,31 +24,43 @@ extension Recovery {
             let path = "\(account)/\(disk.info.name)", size = disk.info.size
             output.line("disk \(path) size=\(size)")
             guard mode != .list else { continue }
-            var chunks = 0, bytes: UInt64 = 0, damagedChunks = 0
+            var count = ChunkCount()
             do {
                 let file = try extractor?.createDisk(account: account, disk: disk.info.name, size: size)
-                try await disks.recoverChunks(of: disk, accountKey: key) { opened in
-                    switch opened {
-                    case .failure(let damaged):
-                        damagedChunks += 1
-                        output.line("damaged chunk \(path)/\(damaged.key): \(damaged.reason)")
-                    case .success(let chunk):
-                        // The last chunk of a disk whose size is not a multiple of 4 KiB ends at the disk's end.
-                        let length = Int(min(UInt64(chunk.bytes.count), size - chunk.offset))
-                        try chunk.bytes[..<length].withUnsafeBytes { try file?.write($0, at: chunk.offset) }
-                        chunks += 1
-                        bytes += UInt64(length)
-                    }
-                }
+                try await disks.recoverChunks(of: disk, accountKey: key) { try take($0, path, size: size, into: file, &count) }
                 try file?.finish()
             } catch {
                 output.line("damaged disk \(path): its chunks cannot be read: \(RecoveryOutput.message(error))")
                 summary.damaged += 1
             }
-            summary.damaged += damagedChunks
-            summary.bytes += bytes
-            output.line((damagedChunks == 0 ? "good disk" : "disk") + " \(path) chunks=\(chunks) bytes=\(bytes)"
-                        + (damagedChunks == 0 ? "" : " damaged-chunks=\(damagedChunks)"))
+            summary.damaged += count.damaged
+            summary.bytes += count.bytes
+            output.line((count.damaged == 0 ? "good disk" : "disk") + " \(path) chunks=\(count.chunks) bytes=\(count.bytes)"
+                        + (count.damaged == 0 ? "" : " damaged-chunks=\(count.damaged)"))
+        }
+    }
+
+    /// What a disk's or a file's chunks added up to.
+    struct ChunkCount {
+        var chunks = 0
+        var bytes: UInt64 = 0
+        var damaged = 0
+    }
+
+    /// One chunk of a disk or file of `size` bytes shown as `path`: a
+    /// damaged one reported, a good one counted and written at its offset
+    /// (cut at the end: the last chunk may reach past it).
+    func take(_ opened: Result<DiskStore.RecoveredChunk, DiskStore.DamagedRecord>, _ path: String, size: UInt64, into file: ExtractedFile?,
+              _ count: inout ChunkCount) throws {
+        switch opened {
+        case .failure(let damaged):
+            count.damaged += 1
+            output.line("damaged chunk \(path)/\(damaged.key): \(damaged.reason)")
+        case .success(let chunk):
+            let length = Int(min(UInt64(chunk.bytes.count), size - chunk.offset))
+            try chunk.bytes[..<length].withUnsafeBytes { try file?.write($0, at: chunk.offset) }
+            count.chunks += 1
+            count.bytes += UInt64(length)
         }
     }
 }

@@ -10,9 +10,10 @@ import AtRestWire
 /// the vault's own plug-ins (`OfflineKeyring`), its containers and objects
 /// read through the store's own readers (`ObjectStore` on a read-only
 /// `LocalBackend`), so every header, name binding, block list and segment
-/// tag is checked exactly as the workers check it; then its queues, tables
-/// and disks, every message, entity and chunk record opened on its own
-/// (`QueueStore+Recovery`, `TableStore+Recovery`, `DiskStore+Recovery`).
+/// tag is checked exactly as the workers check it; then its queues, tables,
+/// disks and file shares, every message, entity, chunk and tree record
+/// opened on its own (`QueueStore+Recovery`, `TableStore+Recovery`,
+/// `DiskStore+Recovery`, `FileStore+Recovery`).
 /// One damaged object, record or account is reported and the walk goes on.
 struct Recovery: Sendable {
     enum Mode: Sendable { case list, verify, extract }
@@ -43,7 +44,7 @@ struct Recovery: Sendable {
         return Recovery(keyring: keyring, registry: records, damagedRecords: damaged, storage: storage, extractor: extractor, output: output)
     }
 
-    func run(_ mode: Mode, accounts only: [String]) async -> RecoverySummary {
+    func run(_ mode: Mode, accounts only: [String], shares: [String] = []) async -> RecoverySummary {
         var summary = RecoverySummary()
         for damaged in damagedRecords {
             output.line("damaged registry record \(damaged.name): \(damaged.reason)")
@@ -62,7 +63,7 @@ struct Recovery: Sendable {
                 output.line("purged account \(record.info.accountID): its account key was destroyed; nothing to recover")
                 continue
             }
-            if let id = await recover(record, mode, &summary) { opened.insert(id) }
+            if let id = await recover(record, mode, shares: shares, &summary) { opened.insert(id) }
         }
         if only.isEmpty { await reportUnclaimed(opened, &summary) }
         return summary
@@ -80,7 +81,8 @@ struct Recovery: Sendable {
     static func key(_ pool: String, _ id: String) -> String { "\(pool)/\(id)" }
 
     /// Reads one account; returns its pool and store directory once its key opened.
-    private func recover(_ record: AccountRecord, _ mode: Mode, _ summary: inout RecoverySummary) async -> String? {
+    /// With `shares`, only those file shares of the account are read (nothing else of it).
+    private func recover(_ record: AccountRecord, _ mode: Mode, shares: [String], _ summary: inout RecoverySummary) async -> String? {
         let account = record.info.accountID, e = record.info.encryption
         let key: AccountKey
         let pool = record.info.pool.isEmpty ? storage.defaultPool : record.info.pool
@@ -122,10 +124,13 @@ struct Recovery: Sendable {
             return nil
         }
         let id = (try? store.accountContainerID(account: account, accountKey: key)).map { Self.key(pool, $0) }
-        await recoverContainers(account, key, store, mode, &summary)
-        await recoverQueues(account, key, QueueStore(backend: store.backend), mode, &summary)
-        await recoverTables(account, key, TableStore(backend: store.backend), mode, &summary)
-        await recoverDisks(account, key, DiskStore(backend: store.backend), mode, &summary)
+        if shares.isEmpty {
+            await recoverContainers(account, key, store, mode, &summary)
+            await recoverQueues(account, key, QueueStore(backend: store.backend), mode, &summary)
+            await recoverTables(account, key, TableStore(backend: store.backend), mode, &summary)
+            await recoverDisks(account, key, DiskStore(backend: store.backend), mode, &summary)
+        }
+        await recoverFiles(account, key, FileStore(backend: store.backend), mode, only: shares, &summary)
         return id
     }
 

@@ -6,7 +6,7 @@ import AtRestWire
 import Foundation
 
 /// What `atrest-recover` prints: one line per account, container, object,
-/// queue, message, table, entity, disk and damaged chunk on stdout,
+/// queue, message, table, entity, disk, share, directory, file and damaged chunk on stdout,
 /// refusals on stderr, a summary last. Names and key ids only: never key
 /// material.
 final class RecoveryOutput: @unchecked Sendable {
@@ -19,6 +19,7 @@ final class RecoveryOutput: @unchecked Sendable {
     func summary(_ summary: RecoverySummary, mode: Recovery.Mode) {
         var text = "summary accounts=\(summary.accounts) containers=\(summary.containers) objects=\(summary.objects)"
             + " queues=\(summary.queues) messages=\(summary.messages) tables=\(summary.tables) entities=\(summary.entities) disks=\(summary.disks)"
+            + " shares=\(summary.shares) directories=\(summary.directories) files=\(summary.files)"
         if mode != .list { text += " bytes=\(summary.bytes)" }
         line(text + " damaged=\(summary.damaged)")
     }
@@ -45,6 +46,9 @@ struct RecoverySummary: Sendable {
     var tables = 0
     var entities = 0
     var disks = 0
+    var shares = 0
+    var directories = 0
+    var files = 0
     var bytes: UInt64 = 0
     var damaged = 0
 }

@@ -63,7 +63,7 @@ struct ContainerCommands: AsyncParsableCommand {
 struct BlobCommands: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "blob", abstract: "Blobs: upload, download, list, delete, properties, metadata.",
-        subcommands: [Put.self, Get.self, List.self, Remove.self, Props.self, SetMetadata.self])
+        subcommands: [Put.self, PutFiles.self, Get.self, List.self, Remove.self, Props.self, SetMetadata.self])
 
     struct Target: ParsableArguments {
         @Argument(help: "Container.") var container: String
@@ -98,6 +98,41 @@ struct BlobCommands: AsyncParsableCommand {
             }
             bar?.finish()  // the bar's line ends before the result
             printBlob(properties, global.output)
+        }
+    }
+
+    /// Many files over one connection, `--parallelism` at a time (what
+    /// scripts/compare-peers.sh measures against rclone and restic, which
+    /// also send a whole directory from one process).
+    struct PutFiles: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "put-files",
+            abstract: "Upload local files, each as a blob named by its file name, several at a time over one connection; each durable when acknowledged.")
+        @Argument(help: "Container.") var container: String
+        @Argument(help: "Local files (their names, without the directory, are the blob names).") var files: [String]
+        @Option(help: "Files in flight (1-64).") var parallelism = 4
+        @OptionGroup var account: AccountOption
+        @OptionGroup var global: GlobalOptions
+
+        func run() async throws {
+            let names = files.map { ($0 as NSString).lastPathComponent }
+            guard Set(names).count == names.count else { throw CLIFailure(message: "two files have the same name", exitCode: ExitCodes.usage) }
+            guard (1...64).contains(parallelism) else { throw CLIFailure(message: "--parallelism must be 1-64", exitCode: ExitCodes.usage) }
+            let (container, files, inFlight) = (container, files, parallelism)
+            try await withBlobs(global, account, parallelism: 1) { blobs in
+                try await withThrowingTaskGroup(of: Void.self) { group in
+                    var next = 0
+                    func add() {
+                        guard next < files.count else { return }
+                        let (file, name) = (files[next], names[next])
+                        next += 1
+                        group.addTask { _ = try await blobs.upload(container, name, file: file) }
+                    }
+                    for _ in 0..<inFlight { add() }
+                    while try await group.next() != nil { add() }
+                }
+            }
+            print("uploaded \(files.count) files")
         }
     }
 

@@ -59,6 +59,22 @@ struct CLIBlobTests {
         let stdout = try await atrest(["blob", "get", "docs", "notes/a.txt", "-"] + acct)
         #expect(stdout.out == "hello")
 
+        // put-files: several files over one connection, each blob named by its file name, byte-exact.
+        try FileManager.default.createDirectory(atPath: "\(cluster.root)/many", withIntermediateDirectories: true)
+        var many: [String: [UInt8]] = [:]
+        for i in 0..<6 {
+            many["many-\(i).bin"] = (0..<(i * 40_000 + 1)).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ i) }
+            try Data(many["many-\(i).bin"]!).write(to: URL(fileURLWithPath: "\(cluster.root)/many/many-\(i).bin"))
+        }
+        let putMany = try await atrest(["blob", "put-files", "docs"] + many.keys.sorted().map { "\(cluster.root)/many/\($0)" } + ["--parallelism", "3"] + acct)
+        #expect(putMany.status == 0 && putMany.out.contains("uploaded 6 files"), "\(putMany.err)")
+        for (name, content) in many {
+            let back = "\(cluster.root)/many/back-\(name)"
+            #expect(try await atrest(["blob", "get", "docs", name, back] + acct).status == 0, "\(name)")
+            #expect(FileManager.default.contents(atPath: back) == Data(content), "\(name)")
+        }
+        #expect(try await atrest(["blob", "put-files", "docs", small, small] + acct).status == 2, "two files of one name")
+
         let listing = try await atrest(["blob", "ls", "docs", "--prefix", "notes/", "--json"] + acct)
         let rows = (try? JSONSerialization.jsonObject(with: Data(listing.out.utf8))) as? [[String: Any]] ?? []
         #expect(rows.map { $0["name"] as? String } == ["notes/a.txt"])

@@ -12,9 +12,12 @@ extension ChunkedData {
     /// Every chunk stored in the regions of an object of `size` bytes
     /// (`what`: "disk", "file", for the reasons), by offset; `each` gets
     /// every chunk or damaged record in turn. A record whose key is not a
-    /// chunk of its region, or a chunk wholly beyond `size`, is damaged.
+    /// chunk of its region, or a chunk wholly beyond `size`, is damaged
+    /// (skipped instead with `skippingBeyondEnd`: a file's write that
+    /// extends it sets its chunks before the inode's size, so a crash
+    /// between leaves chunks past the end that no read ever returns).
     /// Reads only; a missing region or chunk holds zeros.
-    func recover(size: UInt64, _ what: String, _ each: (Recovered) async throws -> Void) async throws {
+    func recover(size: UInt64, _ what: String, skippingBeyondEnd: Bool = false, _ each: (Recovered) async throws -> Void) async throws {
         let perRegion = geometry.chunksPerRegion, chunkSize = geometry.chunkSize
         for region in 0..<geometry.regions(size) {
             let map = try self.map(region)
@@ -28,6 +31,9 @@ extension ChunkedData {
                     break  // never written: zeros
                 }
                 for record in page.records {
+                    if skippingBeyondEnd, let chunk = Self.chunkIndex(ofKey: record.key), chunks.contains(chunk), chunk * chunkSize >= size {
+                        continue
+                    }
                     let opened: Recovered
                     do {
                         guard let chunk = Self.chunkIndex(ofKey: record.key), chunks.contains(chunk) else {
