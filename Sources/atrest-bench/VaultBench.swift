@@ -32,8 +32,8 @@ struct VaultBench: AsyncParsableCommand {
         case "ctest": .cTest()
         default: .customer()
         }
-        let admin = VaultCaller(principalID: "bench-admin", roles: ["vault.admin"])
-        let app = VaultCaller(principalID: "bench-app")
+        let admin = VaultCaller(principalID: "bench-admin", tenantID: "system", roles: ["vault.admin"])  // the socket token's tenant
+        let app = VaultCaller(principalID: "bench-app", tenantID: "system")
         let service = try KeyVaultService(config: KeyVaultConfiguration(dataDirectory: directory, providers: [spec],
                                                                  rootKeyHex: String(repeating: "42", count: 32))) { header in
             header.bearerToken == "admin" ? admin : app
