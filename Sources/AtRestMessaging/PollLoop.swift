@@ -30,9 +30,15 @@ final class PollLoop: @unchecked Sendable {
     var descriptors: [Int32] = []
 
     private let wakeup: Wakeup
-    private let inbox = Mutex<[() -> Void]>([])
+    private let inbox = Mutex(Inbox())
     private let stopping = Atomic<Bool>(false)
     private let started = Atomic<Bool>(false)
+
+    private struct Inbox {
+        var work: [@Sendable () -> Void] = []
+        /// Set once the loop ran its inbox for the last time (tasks' jobs go elsewhere then).
+        var closed = false
+    }
     private let finished = DispatchSemaphore(value: 0)
     private let name: String
     private var threadID: pthread_t?
@@ -50,13 +56,15 @@ final class PollLoop: @unchecked Sendable {
         thread.start()
     }
 
-    /// Runs `work` on the loop thread soon. Safe from any thread.
+    /// Runs `work` on the loop thread soon. Safe from any thread. From the
+    /// loop thread itself there is no eventfd write: the loop runs its inbox
+    /// again after its callbacks and does not sleep while it is not empty.
     func submit(_ work: @escaping @Sendable () -> Void) {
-        let first = inbox.withLock { queue in
-            queue.append(work)
-            return queue.count == 1
+        let first = inbox.withLock { inbox in
+            inbox.work.append(work)
+            return inbox.work.count == 1
         }
-        if first { wakeup.signal() }
+        if first && !isLoopThread { wakeup.signal() }
     }
 
     /// Calls `onReadable` for every socket and descriptor now, as if all
@@ -87,7 +95,8 @@ final class PollLoop: @unchecked Sendable {
         atrest_linux_name_thread(String(name.prefix(15)))
         var items: [zmq_pollitem_t] = []
         while !stopping.load(ordering: .acquiring) {
-            let timeout = onTick(monotonicNanos())
+            var timeout = onTick(monotonicNanos())
+            if !inbox.withLock({ $0.work.isEmpty }) { timeout = 0 }  // work queued by the loop itself
             items.removeAll(keepingCapacity: true)
             items.append(zmq_pollitem_t(socket: nil, fd: wakeup.fd, events: Int16(ZMQ_POLLIN), revents: 0))
             for socket in sockets {
@@ -104,24 +113,58 @@ final class PollLoop: @unchecked Sendable {
             if items[0].revents != 0 {
                 wakeup.drain()
             }
-            let work = inbox.withLock { queue -> [() -> Void] in
-                let taken = queue
-                queue.removeAll(keepingCapacity: true)
-                return taken
-            }
-            for job in work { job() }
+            runInbox()
             if stopping.load(ordering: .acquiring) { break }
             let polled = sockets.count + descriptors.count
             for index in 0..<polled where index + 1 < items.count && items[index + 1].revents != 0 {
                 onReadable(index)
             }
+            // Tasks the callbacks resumed on this loop (`TaskExecutor`) run now, before the next poll.
+            runInbox()
         }
         onStop()
+        // Tasks that prefer this loop and were resumed by `onStop` (failed calls) finish here;
+        // later ones run on a thread of their own (`enqueue`).
+        runInbox(closing: true)
         onReadable = { _ in }
         onTick = { _ in -1 }
         onStop = {}
         sockets = []
         descriptors = []
         finished.signal()
+    }
+
+    private func runInbox(closing: Bool = false) {
+        let work = inbox.withLock { inbox -> [@Sendable () -> Void] in
+            let taken = inbox.work
+            inbox.work.removeAll(keepingCapacity: !closing)
+            if closing { inbox.closed = true }
+            return taken
+        }
+        for job in work { job() }
+    }
+}
+
+/// The loop as a task executor: a task that prefers it
+/// (`withTaskExecutorPreference`) runs on the loop thread, so a reply the
+/// loop receives resumes its caller right there, with no thread hand-off.
+/// Only for code that does little between calls: while it runs, the loop
+/// reads nothing.
+extension PollLoop: TaskExecutor {
+    func enqueue(_ job: consuming ExecutorJob) {
+        let job = UnownedJob(job)
+        let executor = asUnownedTaskExecutor()
+        let run: @Sendable () -> Void = { job.runSynchronously(on: executor) }
+        let (accepted, first) = inbox.withLock { inbox -> (Bool, Bool) in
+            guard !inbox.closed else { return (false, false) }
+            inbox.work.append(run)
+            return (true, inbox.work.count == 1)
+        }
+        if !accepted {
+            // The loop has stopped: the task still has to finish somewhere.
+            Thread(block: run).start()
+        } else if first && !isLoopThread {
+            wakeup.signal()
+        }
     }
 }

@@ -32,14 +32,18 @@ struct MessagingBench: AsyncParsableCommand {
     var workerTransport = "tcp"
     @Flag(help: "Workers start handlers on their loop thread (WorkerConfiguration.runsHandlersInline).")
     var inline = false
+    @Option(help: "Modes of the RPC paths, comma-separated: pool (callers on the cooperative pool, handlers as tasks), loop (callers on the client's poll thread, handlers inline).")
+    var modes = "pool,loop"
 
     func run() async throws {
         MemoryTuning.keepLargeBuffers()  // as the front door and the workers do
         print("messaging bench: tcp loopback, echo of the payload both ways, one ZeroMQ context per party"
               + (inline ? ", workers run handlers inline" : ""))
         print("  1 in flight: p50/p99 round trip and calls/s;  \(inFlight) in flight: p50/p99 per call and calls/s")
-        print("  targets (issue 2): broker p50 at 64 B within ×2 of bare; 1 MiB throughput ≥ ×0.70 of bare."
-              + " The zmq_proxy rows are the floor of any relayed path: libzmq alone, same hops")
+        print("  load average \(NBDBench.loadAverage()) on \(ProcessInfo.processInfo.activeProcessorCount) cores"
+              + " (compare only within one run)")
+        print("  targets (issue 19): RPC+broker 64 B p50 ≤ ×1.3 of zmq_proxy, 64 B \(inFlight) in flight ≥ ×0.5 of its"
+              + " calls/s, 1 MiB ≥ ×0.95. The zmq_proxy rows are the floor of any relayed path: libzmq alone, same hops")
         for size in sizes.split(separator: ",").compactMap({ Int($0) }) {
             let scale = size > 4096 ? 10 : 1
             let counts = Counts(
@@ -50,33 +54,48 @@ struct MessagingBench: AsyncParsableCommand {
             // median over the rounds (this VM's scheduling makes single
             // round trips bimodal, so one run of a case can mislead).
             var bareRuns: [EchoResult] = [], relayRuns: [EchoResult] = []
-            var brokerRuns: [Int: [EchoResult]] = [:]
+            var brokerRuns: [String: [EchoResult]] = [:]
+            var hopRuns: [Measurement] = []
             let workerCounts = workers.split(separator: ",").compactMap { Int($0) }
+            let onLoopModes = modes.split(separator: ",").map { $0 == "loop" }
             for _ in 0..<max(1, rounds) {
                 if !skipBare {
                     bareRuns.append(try await BareEcho(payload: payload, counts: counts).run())
                     relayRuns.append(try await BareEcho(
                         payload: payload, counts: counts, relayed: true, workerEndpoint: workerEndpoint("relay")).run())
+                    hopRuns.append(try await TaskResumeFloor.measure(calls: counts.latency))
                 }
+                // The modes alternate within each round (before/after on the same load).
                 for count in workerCounts {
-                    brokerRuns[count, default: []].append(try await BrokerEcho(
-                        payload: payload, workers: count, counts: counts, inline: inline,
-                        workerEndpoint: workerEndpoint("broker-\(count)")).run())
+                    for onLoop in onLoopModes {
+                        brokerRuns["\(count)-\(onLoop)", default: []].append(try await BrokerEcho(
+                            payload: payload, workers: count, counts: counts, inline: inline,
+                            workerEndpoint: workerEndpoint("broker-\(count)"), onLoop: onLoop).run())
+                    }
                 }
             }
             let bare = EchoResult.median(bareRuns), relay = EchoResult.median(relayRuns)
             if let bare, let relay {
                 report("\(label(size)) bare DEALER/ROUTER", bare, baseline: nil)
                 report("\(label(size)) bare via zmq_proxy", relay, baseline: bare)
+                let hop = hopRuns.sorted { $0.p50 < $1.p50 }[hopRuns.count / 2]
+                print(String(
+                    format: "%@ bare Task resume from a thread and back (one Swift pool hop each way): p50 %.1f µs  p99 %.1f µs",
+                    label(size), hop.p50, hop.p99))
             }
             for count in workerCounts {
-                guard let rpc = EchoResult.median(brokerRuns[count] ?? []) else { continue }
-                let name = count == 0
-                    ? "\(label(size)) RPC direct, no broker" : "\(label(size)) RPC+broker, \(count) worker\(count > 1 ? "s" : " ")"
-                // The direct path has the bare echo's hops: its floor is the bare echo.
-                report(name, rpc, baseline: bare, floor: count == 0 ? nil : relay)
+                for onLoop in onLoopModes {
+                    guard let rpc = EchoResult.median(brokerRuns["\(count)-\(onLoop)"] ?? []) else { continue }
+                    let base = count == 0
+                        ? "\(label(size)) RPC direct" : "\(label(size)) RPC+broker \(count)w"
+                    let name = base + (onLoop ? " on loop" : " pool")
+                    // The direct path has the bare echo's hops: its floor is the bare echo.
+                    report(name, rpc, baseline: bare, floor: count == 0 ? nil : relay)
+                }
             }
         }
+        print("pool: callers on the cooperative pool, handlers started as tasks (the services' default);"
+              + " on loop: callers under withTaskExecutorPreference(client.executor), workers run handlers inline")
     }
 
     private func workerEndpoint(_ name: String) -> String {
@@ -89,7 +108,7 @@ struct MessagingBench: AsyncParsableCommand {
     /// One line per phase; ratios to the bare echo and, for the broker path,
     /// to the zmq_proxy floor (the same two hops with nothing above libzmq).
     private func report(_ name: String, _ r: EchoResult, baseline: EchoResult?, floor: EchoResult? = nil) {
-        let padded = name.padding(toLength: 27, withPad: " ", startingAt: 0)
+        let padded = name.padding(toLength: 32, withPad: " ", startingAt: 0)
         let phases = [("1", r.single, baseline?.single, floor?.single), ("N", r.parallel, baseline?.parallel, floor?.parallel)]
         for (mode, m, b, f) in phases {
             var line = String(
@@ -259,6 +278,9 @@ struct BrokerEcho {
     let counts: Counts
     let inline: Bool
     let workerEndpoint: String
+    /// Callers run on the client's poll thread (`RPCClient.executor`) and the
+    /// workers start handlers inline: no Swift thread-pool hand-off on the path.
+    var onLoop = false
 
     func run() async throws -> EchoResult {
         var router = RPCRouter()
@@ -272,7 +294,7 @@ struct BrokerEcho {
         if workers == 0 {
             // No broker: the RPC client and server alone, one hop each way.
             var configuration = RPCServerConfiguration(logger: quiet)
-            configuration.runsHandlersInline = inline
+            configuration.runsHandlersInline = inline || onLoop
             let server = try RPCServer(
                 service: router, endpoint: "tcp://127.0.0.1:*", context: ZMQContext(), configuration: configuration)
             closers.append { server.close() }
@@ -288,7 +310,7 @@ struct BrokerEcho {
                     configuration: {
                         var configuration = WorkerConfiguration(
                             credit: counts.inFlight, workerID: "bench-\(i)", logger: quiet)
-                        configuration.runsHandlersInline = inline
+                        configuration.runsHandlersInline = inline || onLoop
                         return configuration
                     }())
             }
@@ -298,6 +320,13 @@ struct BrokerEcho {
         }
         let client = try RPCClient(endpoint: endpoint, context: ZMQContext())
         defer { client.close() }
+        if onLoop {
+            return try await withTaskExecutorPreference(client.executor) { try await measure(client) }
+        }
+        return try await measure(client)
+    }
+
+    private func measure(_ client: RPCClient) async throws -> EchoResult {
         let payload = [PayloadPart(self.payload)]
         let body = EchoRequest(text: "").serialized()
         @Sendable func call() async throws {
@@ -349,4 +378,41 @@ final class StopFlag: @unchecked Sendable {
     private var value = false
     var isSet: Bool { lock.lock(); defer { lock.unlock() }; return value }
     func set() { lock.lock(); value = true; lock.unlock() }
+}
+
+/// The cost of one hand-off between a plain thread and a task on the
+/// cooperative pool, both ways: a task hands a continuation to a thread
+/// blocked on a semaphore, the thread resumes it. What a caller pays per
+/// call when a poll thread resumes it on the pool.
+enum TaskResumeFloor {
+    static func measure(calls: Int) async throws -> Measurement {
+        final class Mailbox: @unchecked Sendable {
+            let ready = DispatchSemaphore(value: 0)
+            var continuation: CheckedContinuation<Void, Never>?
+            var stop = false
+        }
+        let mailbox = Mailbox()
+        Thread {
+            while true {
+                mailbox.ready.wait()
+                if mailbox.stop { return }
+                let continuation = mailbox.continuation
+                mailbox.continuation = nil
+                continuation?.resume()
+            }
+        }.start()
+        defer { mailbox.stop = true; mailbox.ready.signal() }
+        var samples: [Double] = []
+        samples.reserveCapacity(calls)
+        let start = benchMicros()
+        for _ in 0..<(calls + 100) {
+            let t0 = benchMicros()
+            await withCheckedContinuation { continuation in
+                mailbox.continuation = continuation
+                mailbox.ready.signal()
+            }
+            samples.append(benchMicros() - t0)
+        }
+        return Measurement(samples: Array(samples.dropFirst(100)), calls: calls, seconds: (benchMicros() - start) / 1e6)
+    }
 }
