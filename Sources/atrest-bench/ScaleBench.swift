@@ -67,7 +67,9 @@ struct ScaleBench: AsyncParsableCommand {
                 + "p50 \(decimals(result.p50 * 1000)) ms, p99 \(decimals(result.p99 * 1000)) ms)"
             if let first { line += "  ratio to 1 worker: \(decimals(rate / first))" } else { first = rate }
             print(line)
-            print("   worker CPU \(decimals(perGiB, 3)) s/GiB = \(decimals(perGiB / rawCPUPerGiB, 1))× raw AES-256-GCM")
+            let sumPerGiB = (front + workerCPU + client) / (bytes / gib)
+            print("   worker CPU \(decimals(perGiB, 3)) s/GiB = \(decimals(perGiB / rawCPUPerGiB, 1))× raw AES-256-GCM; "
+                  + "client + front door + workers \(decimals(sumPerGiB, 3)) s/GiB = \(decimals(sumPerGiB / rawCPUPerGiB, 1))× raw AES-256-GCM")
             func percent(_ cpu: Double) -> String { decimals(100 * cpu / result.wall, 0) + "%" }
             let idle = Double(ProcessInfo.processInfo.activeProcessorCount) * result.wall - front - workerCPU - others - client
             print("   CPU over the run: front door \(percent(front)), workers \(perWorker.map(percent).joined(separator: " + ")), "
