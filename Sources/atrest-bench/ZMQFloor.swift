@@ -138,7 +138,7 @@ struct ZMQFloorPart: ParsableCommand, BenchHelperCommand {
         FileHandle.standardOutput.write(Data("ready\n".utf8))
         while true {
             guard var frames = try socket.receive(timeoutMs: 1000), let payload = frames.popLast() else { continue }
-            let start = Self.threadNanos()
+            let start = BenchClock.threadNanos()
             try payload.withUnsafeBytes { input in
                 try nonce.withUnsafeMutableBytes { n in
                     try aad.withUnsafeBytes { a in
@@ -155,17 +155,28 @@ struct ZMQFloorPart: ParsableCommand, BenchHelperCommand {
                     }
                 }
             }
-            sealNanos &+= Self.threadNanos() &- start
+            sealNanos &+= BenchClock.threadNanos() &- start
             var ack = [UInt8](repeating: 0, count: 16)
             ack.withUnsafeMutableBytes { $0.storeBytes(of: sealNanos, as: UInt64.self) }
             frames.removeLast()  // the header: identities stay, the ack follows them
             try socket.send(frames + [Frame(ack)])
         }
     }
+}
 
+extension BenchClock {
+    /// This thread's CPU time, in nanoseconds.
     static func threadNanos() -> UInt64 {
         var ts = timespec()
         clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts)
         return UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)
+    }
+
+    /// CPU seconds per GiB of `body` on this thread (after one warm-up call), from thread CPU time.
+    static func threadCPUPerGiB(bytesPerIteration: Int, iterations: Int, _ body: () throws -> Void) throws -> Double {
+        try body()
+        let start = threadNanos()
+        for _ in 0..<iterations { try body() }
+        return Double(threadNanos() - start) / 1e9 / (Double(bytesPerIteration * iterations) / Double(1 << 30))
     }
 }
