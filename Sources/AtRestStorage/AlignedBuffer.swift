@@ -21,6 +21,18 @@ public final class AlignedBuffer: @unchecked Sendable {
         storage.initializeMemory(as: UInt8.self, repeating: 0)
     }
 
+    /// A buffer whose first `count` bytes the creator overwrites in full
+    /// before anything reads them (the sealers: every byte of a sealed object
+    /// is written, checked by their preconditions): only the padding is
+    /// zeroed, not the 4 MiB a block's sealing writes again right after.
+    public init(overwrittenCount count: Int) {
+        precondition(count >= 0)
+        self.count = count
+        let capacity = max(Self.alignment, (count + Self.alignment - 1) / Self.alignment * Self.alignment)
+        storage = .allocate(byteCount: capacity, alignment: Self.alignment)
+        UnsafeMutableRawBufferPointer(rebasing: storage[count...]).initializeMemory(as: UInt8.self, repeating: 0)
+    }
+
     /// A copy of `bytes`.
     public convenience init(_ bytes: [UInt8]) {
         self.init(count: bytes.count)

@@ -54,7 +54,7 @@ enum ObjectSealing {
         init(metadata: ObjectMetadata, identity: ObjectIdentity, flags: ObjectHeader.Flags, accountKey: AccountKey,
              expectedHash: [UInt8]?, length: Int) throws {
             sealer = try ObjectSealer(accountKey: accountKey, context: identity.context, metadata: metadata, flags: flags)
-            buffer = AlignedBuffer(count: sealer.headerSize + Int(sealer.sealedDataSize(length: UInt64(length))))
+            buffer = AlignedBuffer(overwrittenCount: sealer.headerSize + Int(sealer.sealedDataSize(length: UInt64(length))))
             self.length = length
             self.expectedHash = expectedHash
             hasher = expectedHash == nil ? nil : try SHA256()
@@ -104,7 +104,7 @@ enum ObjectSealing {
         }
         let sealer = try ObjectSealer(accountKey: accountKey, context: identity.context, metadata: metadata, flags: flags)
         let total = sealer.headerSize + Int(sealer.sealedDataSize(length: UInt64(data.count)))
-        let buffer = AlignedBuffer(count: total)
+        let buffer = AlignedBuffer(overwrittenCount: total)
         let (count, sealedMetadata) = try sealer.sealWhole(data, contentHash: expectedHash, into: buffer.mutableBytes)
         precondition(count == total, "sealed size differs from the computed size")
         return (buffer, sealedMetadata)

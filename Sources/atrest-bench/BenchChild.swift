@@ -38,6 +38,7 @@ final class BenchChild: @unchecked Sendable {
         cleanup.track(process.processIdentifier)
     }
 
+    var pid: Int32 { process.processIdentifier }
     var isRunning: Bool { exited.value.withLock { $0 } == nil }
     var stdout: String { (try? String(contentsOfFile: outPath, encoding: .utf8)) ?? "" }
     var stderr: String { (try? String(contentsOfFile: errPath, encoding: .utf8)) ?? "" }

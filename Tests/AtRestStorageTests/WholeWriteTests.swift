@@ -54,6 +54,24 @@ import Glibc
         }
     }
 
+    /// The sealers' buffers are not zeroed before sealing overwrites them,
+    /// but the page padding an O_DIRECT write carries must still be zeros,
+    /// also in memory the allocator hands back dirty.
+    @Test func overwrittenBuffersStillHaveZeroPadding() {
+        for count in [1, 4095, 4097, (4 << 20) + 100] {
+            do {
+                let dirty = AlignedBuffer(overwrittenCount: count + 4096)
+                dirty.mutableBytes.initializeMemory(as: UInt8.self, repeating: 0xA5)
+            }
+            let buffer = AlignedBuffer(overwrittenCount: count)
+            buffer.mutableBytes.initializeMemory(as: UInt8.self, repeating: 1)
+            buffer.withPaddedBytes { padded in
+                #expect(padded.count % AlignedBuffer.alignment == 0 && padded.count >= count)
+                #expect(padded[count...].allSatisfy { $0 == 0 }, "padding after \(count) bytes")
+            }
+        }
+    }
+
     @Test func aWrongHashOrLengthWritesNothing() async throws {
         try await withStore { store, container in
             let data = Fixtures.data(2 << 20)
