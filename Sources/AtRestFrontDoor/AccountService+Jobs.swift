@@ -12,7 +12,9 @@ extension AccountService {
             return try await jobs.start(record.info.accountID, container: request.container, pageSize: request.pageSize, by: claims.subject)
         }
         router.register(AccountMethod.getJob) { (request: AccountRequest, rpc) async throws -> ReencryptJob in
-            try jobs.job(try await readable(request.accountID, rpc))
+            let record = try await readable(request.accountID, rpc)
+            // Read through to the registry backend: another front door may be running it (the cache lags by the refresh interval).
+            return try jobs.job(try await manager.registry.update(record.info.accountID) { $0 } ?? record)
         }
         router.register(AccountMethod.cancelJob) { (request: AccountRequest, rpc) async throws -> ReencryptJob in
             let record = try await manageable(request.accountID, rpc)

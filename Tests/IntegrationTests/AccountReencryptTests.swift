@@ -103,7 +103,7 @@ struct AccountReencryptTests {
     }
 
     @Test func frontDoorKilledMidJobResumesAfterRestart() async throws {
-        var f = try await Fixture(account: "re-acct", count: 40)
+        let f = try await Fixture(account: "re-acct", count: 40)
         defer { f.cluster.stop() }
         #expect(Set(try f.objectVersions()) == [1])
         #expect(try await f.atrest(["account", "rotate-key", "re-acct"]).status == 0)
