@@ -108,6 +108,11 @@ public struct VaultClient: Sendable {
         try await base.call(KeyVaultMethod.unregisterReference, ReferenceRequest(key)).count
     }
 
+    /// Records an account key life-cycle event in the audit log (an account's managed identity).
+    public func recordAccountEvent(_ event: String, key: KeyRef, detail: String) async throws {
+        _ = try await base.call(KeyVaultMethod.recordAccountEvent, RecordAccountEventRequest(key: key, event: event, detail: detail))
+    }
+
     public func auditLog(after: UInt64 = 0, limit: UInt32 = 0) async throws -> [AuditEntry] {
         try await base.call(KeyVaultMethod.getAuditLog, GetAuditLogRequest(afterSeq: after, limit: limit),
                             idempotent: true).entries

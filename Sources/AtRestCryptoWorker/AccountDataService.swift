@@ -13,6 +13,8 @@ struct AccountDataService: Sendable {
     let tables: TableService
     let disks: DiskService
     let files: FileService
+    /// For `WrapNameKey` (the vault's Wrap as the managed identity); nil: refused.
+    var keyVault: AccountKeyVault? = nil
 
     func register(on router: inout RPCRouter) {
         router.register(AccountDataMethod.usage) { (_: EmptyMessage, rpc) async throws -> AccountUsage in
@@ -20,6 +22,15 @@ struct AccountDataService: Sendable {
         }
         router.register(AccountDataMethod.erase) { (_: EmptyMessage, rpc) async throws -> AccountUsage in
             try await blobs.withKey(rpc) { store, account, key in try await erase(store, account, key) }
+        }
+        router.register(AccountDataMethod.reencryptPlan) { (request: AccountReencryptPlanRequest, rpc) async throws -> AccountReencryptPlan in
+            try await blobs.withKey(rpc) { store, account, key in try await reencryptPlan(request, store, account, key) }
+        }
+        router.register(AccountDataMethod.wrapNameKey) { (_: EmptyMessage, rpc) async throws -> AccountKeyEntry in
+            try await wrapNameKey(rpc)
+        }
+        router.register(AccountDataMethod.reencrypt) { (request: BlobReencryptRequest, rpc) async throws -> BlobReencryptResponse in
+            try await blobs.reencryptPage(request, rpc)
         }
     }
 
@@ -40,6 +51,28 @@ struct AccountDataService: Sendable {
         held.disks = try await disks.stores.store(for: store).listDisks(account: account, accountKey: key).disks.map(\.name)
         held.shares = try await files.stores.store(for: store).listShares(account: account, accountKey: key).shares.map(\.name)
         return held
+    }
+
+    /// The containers a re-encryption job goes through (all, or the one named,
+    /// which must exist) and how many blobs (and bytes) they hold now.
+    func reencryptPlan(_ request: AccountReencryptPlanRequest, _ store: ObjectStore, _ account: String, _ key: AccountKey) async throws -> AccountReencryptPlan {
+        var plan = AccountReencryptPlan()
+        if request.container.isEmpty {
+            plan.containers = try await store.listContainers(account: account, accountKey: key)
+        } else {
+            try BlobLimits.checkContainer(request.container)
+            plan.containers = [request.container]
+        }
+        for container in plan.containers {
+            var token: String?
+            repeat {
+                let listing = try await store.list(account: account, container: container, pageToken: token, maxResults: 1000, accountKey: key)
+                plan.objects += UInt64(listing.objects.count)
+                plan.bytes += listing.objects.reduce(0) { $0 + $1.length }
+                token = listing.nextPageToken
+            } while token != nil
+        }
+        return plan
     }
 
     /// Deletes everything, kind by kind, until a listing finds nothing; one

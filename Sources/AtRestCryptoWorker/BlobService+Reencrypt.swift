@@ -8,27 +8,32 @@ extension BlobService {
     /// repeating one is harmless.
     func registerReencryptMethod(_ router: inout RPCRouter) {
         router.register(BlobMethod.reencrypt) { (request: BlobReencryptRequest, rpc) async throws -> BlobReencryptResponse in
-            try BlobLimits.checkContainer(request.container)
-            guard request.maxObjects <= 1000 else {
-                throw RPCStatus(.invalidArgument, "max_objects is at most 1000, got \(request.maxObjects)")
+            try await reencryptPage(request, rpc)
+        }
+    }
+
+    /// One page of `Blob/Reencrypt`, or of `AccountData/Reencrypt` (the front door's job).
+    func reencryptPage(_ request: BlobReencryptRequest, _ rpc: RPCContext) async throws -> BlobReencryptResponse {
+        try BlobLimits.checkContainer(request.container)
+        guard request.maxObjects <= 1000 else {
+            throw RPCStatus(.invalidArgument, "max_objects is at most 1000, got \(request.maxObjects)")
+        }
+        // Only the older versions of the account's own chain move; scope keys stay theirs.
+        let migrating = Set(try Self.accountContext(rpc.header).keys.filter { $0.isOwnChain && !$0.namesOnly }.map(\.accountKeyVersion))
+        return try await withKey(rpc) { store, account, key in
+            let page = try await store.reencrypt(account: account, container: request.container,
+                                                 pageToken: request.pageToken.isEmpty ? nil : request.pageToken,
+                                                 maxObjects: request.maxObjects == 0 ? 100 : Int(request.maxObjects),
+                                                 migrating: migrating, accountKey: key)
+            if page.rewritten > 0 || page.skipped > 0 {
+                logger.info("re-encrypted a page", metadata: [
+                    "account": "\(account)", "rewritten": "\(page.rewritten)", "bytes": "\(page.bytes)", "skipped": "\(page.skipped)",
+                    "accountKeyVersion": "\(key.reference.accountKeyVersion)",
+                ])
             }
-            // Only the older versions of the account's own chain move; scope keys stay theirs.
-            let migrating = Set(try Self.accountContext(rpc.header).keys.filter { $0.isOwnChain && !$0.namesOnly }.map(\.accountKeyVersion))
-            return try await withKey(rpc) { store, account, key in
-                let page = try await store.reencrypt(account: account, container: request.container,
-                                                     pageToken: request.pageToken.isEmpty ? nil : request.pageToken,
-                                                     maxObjects: request.maxObjects == 0 ? 100 : Int(request.maxObjects),
-                                                     migrating: migrating, accountKey: key)
-                if page.rewritten > 0 || page.skipped > 0 {
-                    logger.info("re-encrypted a page", metadata: [
-                        "account": "\(account)", "rewritten": "\(page.rewritten)", "bytes": "\(page.bytes)", "skipped": "\(page.skipped)",
-                        "accountKeyVersion": "\(key.reference.accountKeyVersion)",
-                    ])
-                }
-                return BlobReencryptResponse(objects: UInt32(page.objects), rewritten: UInt32(page.rewritten), bytes: page.bytes,
-                                             raced: UInt32(page.raced), skipped: UInt32(page.skipped),
-                                             nextPageToken: page.nextPageToken ?? "", accountKeyVersion: key.reference.accountKeyVersion)
-            }
+            return BlobReencryptResponse(objects: UInt32(page.objects), rewritten: UInt32(page.rewritten), bytes: page.bytes,
+                                         raced: UInt32(page.raced), skipped: UInt32(page.skipped),
+                                         nextPageToken: page.nextPageToken ?? "", accountKeyVersion: key.reference.accountKeyVersion)
         }
     }
 }

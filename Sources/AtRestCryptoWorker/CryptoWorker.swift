@@ -65,7 +65,7 @@ public final class CryptoWorker: Sendable {
             statusEndpoint = nil
         }
         runtime = try WorkerRuntime(
-            brokerEndpoint: configuration.frontDoorWorkers, service: StatusService(Self.router(service), status: status),
+            brokerEndpoint: configuration.frontDoorWorkers, service: StatusService(Self.router(service, keyVault: keyVault), status: status),
             configuration: WorkerConfiguration(credit: configuration.credit, workerID: configuration.workerID,
                                                curve: configuration.frontDoorCurve, logger: configuration.logger))
         let interval = configuration.recheckInterval
@@ -90,7 +90,7 @@ public final class CryptoWorker: Sendable {
     /// Drops cached keys at once on any event that can make a key unusable
     /// (or replace its wrapping); re-checks everything when events may have been lost.
     /// The data-plane methods a worker serves: blobs, queues, tables, disks and file shares.
-    static func router(_ blobs: BlobService) -> RPCRouter {
+    static func router(_ blobs: BlobService, keyVault: AccountKeyVault? = nil) -> RPCRouter {
         var router = blobs.router
         let queues = QueueService(blobs: blobs), tables = TableService(blobs: blobs)
         let disks = DiskService(blobs: blobs), files = FileService(blobs: blobs)
@@ -98,7 +98,7 @@ public final class CryptoWorker: Sendable {
         tables.register(on: &router)
         disks.register(on: &router)
         files.register(on: &router)
-        AccountDataService(blobs: blobs, queues: queues, tables: tables, disks: disks, files: files).register(on: &router)
+        AccountDataService(blobs: blobs, queues: queues, tables: tables, disks: disks, files: files, keyVault: keyVault).register(on: &router)
         return router
     }
 

@@ -44,10 +44,30 @@ final class AccountDataCalls: Sendable {
         try await call(AccountDataMethod.erase, account, idempotent: false)
     }
 
+    /// The containers a re-encryption job goes through and what they hold.
+    func reencryptPlan(_ account: String, container: String) async throws -> AccountReencryptPlan {
+        try await call(AccountDataMethod.reencryptPlan, AccountReencryptPlanRequest(container: container), account, idempotent: true)
+    }
+
+    /// One page of the re-encryption job (repeating a page is harmless).
+    func reencrypt(_ account: String, _ request: BlobReencryptRequest) async throws -> BlobReencryptResponse {
+        try await call(AccountDataMethod.reencrypt, request, account, idempotent: true)
+    }
+
+    /// The account's name key wrapped by its KEK (a names-only entry, for retiring the version it comes from).
+    func wrapNameKey(_ account: String) async throws -> AccountKeyEntry {
+        try await call(AccountDataMethod.wrapNameKey, EmptyMessage(), account, idempotent: true)
+    }
+
     private func call(_ method: RPCMethod<EmptyMessage, AccountUsage>, _ account: String, idempotent: Bool) async throws -> AccountUsage {
+        try await call(method, EmptyMessage(), account, idempotent: idempotent)
+    }
+
+    private func call<Request: WireMessage, Reply: WireMessage>(_ method: RPCMethod<Request, Reply>, _ request: Request, _ account: String,
+                                                                idempotent: Bool) async throws -> Reply {
         let token = try await tokens.serviceToken()
         let metadata = ["authorization": "Bearer \(token.token)", AccountContext.accountMetadataKey: account]
-        return try await rpc.call(method.name, request: EmptyMessage(), as: AccountUsage.self, metadata: metadata, idempotent: idempotent).message
+        return try await rpc.call(method.name, request: request, as: Reply.self, metadata: metadata, idempotent: idempotent).message
     }
 
     func close() { rpc.close() }

@@ -18,6 +18,10 @@ public struct AccountRecord: Sendable, Equatable, WireMessage {
     /// The account's encryption scopes; each one's key is the entry of
     /// `keys` whose `scope` is its name (AccountRecord+Scopes).
     public var scopes: [EncryptionScope] = []
+    /// The re-encryption job (AccountReencryptJob), nil when none ever started.
+    public var reencryptJob: ReencryptJob?
+    /// Own-chain versions whose wrapped keys were deleted (`retireVersions`).
+    public var retiredAccountKeyVersions: [UInt32] = []
 
     public init(info: AccountInfo, wrappedKey: [UInt8], registered: KeyRef, managedKeyID: String,
                 keys: [AccountKeyEntry] = [], lastAccountKeyVersion: UInt32 = 0) {
@@ -34,11 +38,16 @@ public struct AccountRecord: Sendable, Equatable, WireMessage {
         self.init(info: info, wrappedKey: wire.bytes(2), registered: try wire.message(3) ?? KeyRef(provider: "", keyID: ""),
                   managedKeyID: wire.string(4), keys: try wire.messages(5), lastAccountKeyVersion: wire.uint32(6))
         scopes = try wire.messages(7)
+        reencryptJob = try wire.message(13)
+        retiredAccountKeyVersions = wire.list(14).compactMap { if case .uint(let v) = $0 { UInt32(truncatingIfNeeded: v) } else { nil } }
     }
 
     public var wire: WireFields {
-        [1: WireValue(info), 2: .bytes(wrappedKey), 3: WireValue(registered), 4: .string(managedKeyID),
-         5: .messages(keys), 6: .uint(lastAccountKeyVersion), 7: .messages(scopes)]
+        var fields: WireFields = [1: WireValue(info), 2: .bytes(wrappedKey), 3: WireValue(registered), 4: .string(managedKeyID),
+                                  5: .messages(keys), 6: .uint(lastAccountKeyVersion), 7: .messages(scopes),
+                                  14: .list(retiredAccountKeyVersions.map { .uint($0) })]
+        if let reencryptJob { fields.values[13] = WireValue(reencryptJob) }
+        return fields
     }
 
     /// A new account key version, never given out before in this account

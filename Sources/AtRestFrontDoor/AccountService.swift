@@ -6,6 +6,7 @@ struct AccountService {
     let manager: AccountManager
     let authorizer: CallAuthorizer
     let deletion: AccountDeletion
+    let jobs: AccountReencryptJobs
 
     var router: RPCRouter {
         var router = RPCRouter()
@@ -18,14 +19,15 @@ struct AccountService {
                                             infrastructureEncryption: request.infrastructureEncryption, owner: claims).info
         }
         router.register(AccountMethod.get) { (request: AccountRequest, rpc) async throws -> AccountInfo in
-            try await readable(request.accountID, rpc).info
+            try await readable(request.accountID, rpc).shownInfo(now: manager.now())
         }
         router.register(AccountMethod.getEncryption) { (request: AccountRequest, rpc) async throws -> AccountEncryption in
             try await readable(request.accountID, rpc).info.encryption
         }
         router.register(AccountMethod.list) { (_: AccountListRequest, rpc) async throws -> AccountListResponse in
             let claims = try await authorizer.caller(rpc.header)
-            return AccountListResponse(accounts: try await manager.registry.all().filter { authorizer.canRead(claims, $0) }.map(\.info))
+            return AccountListResponse(accounts: try await manager.registry.all().filter { authorizer.canRead(claims, $0) }
+                .map { $0.shownInfo(now: manager.now()) })
         }
         router.register(AccountMethod.move) { (request: AccountMoveRequest, rpc) async throws -> AccountMoveResponse in
             let claims = try await authorizer.caller(rpc.header)
@@ -53,6 +55,7 @@ struct AccountService {
             return try await manager.rotateKey(record.info.accountID).info.encryption
         }
         registerScopeMethods(&router)
+        registerJobMethods(&router)
         return router
     }
 

@@ -26,6 +26,8 @@ public final class FrontDoor: Sendable {
     public let deletion: AccountDeletion
     private let dataCalls: AccountDataCalls
     private let sweepTask: Task<Void, Never>
+    public let jobs: AccountReencryptJobs
+    private let jobTask: Task<Void, Never>
 
     public init(configuration: Configuration) async throws {
         let logger = configuration.logger
@@ -50,6 +52,7 @@ public final class FrontDoor: Sendable {
                                    usage: { try await dataCallsBox.calls().usage($0) },
                                    erase: { try await dataCallsBox.calls().erase($0) })
         let authorizer = CallAuthorizer(verifier: verifier, registry: registry)
+        jobs = AccountReencryptJobs(manager: accounts, calls: dataCallsBox, runner: configuration.jobRunnerID)
         // Nil with tracing off: admission and the broker pay nothing for it.
         let tracing = CallTracing.whenTracing()
         // Customer-provided keys travel in requests: workers accept one only
@@ -64,7 +67,7 @@ public final class FrontDoor: Sendable {
             clientCurve?.allowedClientKeys.insert(mine.publicKey)
             return CurveClientConfiguration(serverPublicKey: server.keyPair.publicKey, keyPair: mine)
         }
-        let control = ControlPlane(accounts: AccountService(manager: accounts, authorizer: authorizer, deletion: deletion).router,
+        let control = ControlPlane(accounts: AccountService(manager: accounts, authorizer: authorizer, deletion: deletion, jobs: jobs).router,
                                    identity: identity, vault: vault)
         broker = try Broker(
             clientEndpoint: configuration.clientEndpoint, workerEndpoint: configuration.workerEndpoint,
@@ -100,6 +103,13 @@ public final class FrontDoor: Sendable {
                 await deletion.sweep()
             }
         }
+        let jobs = self.jobs
+        jobTask = Task {
+            while !Task.isCancelled {
+                await jobs.scan()
+                try? await Task.sleep(for: jobs.scanInterval)
+            }
+        }
         status.setFigures { await FrontDoorStatus.figures(broker.stats()) }
         memoryTask = IdleMemoryRelease.start(broker: broker)
         if let endpoint = configuration.vaultEventsEndpoint {
@@ -129,6 +139,7 @@ public final class FrontDoor: Sendable {
     public func close() {
         eventTask?.cancel()
         sweepTask.cancel()
+        jobTask.cancel()
         dataCalls.close()
         memoryTask.cancel()
         registry.close()

@@ -43,6 +43,7 @@ enum PublicMethods {
         IdentityMethod.moveAccount.info,
         KeyVaultMethod.wrap.info, KeyVaultMethod.unwrap.info, KeyVaultMethod.generateWrappedKey.info, KeyVaultMethod.rewrap.info,
         KeyVaultMethod.registerReference.info, KeyVaultMethod.unregisterReference.info, KeyVaultMethod.accountMoved.info,
+        KeyVaultMethod.recordAccountEvent.info,
     ].map(\.name))
 
     /// Who answers `method`, or the status that refuses it.

@@ -20,5 +20,8 @@ extension KeyInfo {
     }
 
     /// When automatic rotation is due (nil when the key has no rotation period).
-    var nextRotation: Int64? { rotationDays == 0 ? nil : rotatedAt + Int64(rotationDays) * 86_400 }
+    var nextRotation: Int64? { nextRotation(daySeconds: 86_400) }
+
+    /// The same with a rotation day of `daySeconds` (`KeyVaultConfiguration.rotationDaySeconds`).
+    func nextRotation(daySeconds: Int64) -> Int64? { rotationDays == 0 ? nil : rotatedAt + Int64(rotationDays) * max(1, daySeconds) }
 }

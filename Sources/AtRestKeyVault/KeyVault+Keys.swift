@@ -208,7 +208,7 @@ extension KeyVault {
         var rotated: [KeyInfo] = []
         for provider in providers.values where provider.unavailableReason == nil {
             for info in (try? provider.list()) ?? [] where info.state == .enabled {
-                if let next = info.nextRotation, config.clock() >= next,
+                if let next = info.nextRotation(daySeconds: config.rotationDaySeconds), config.clock() >= next,
                    let done = try? rotateKey(info.ref.unversioned, caller: .system) {
                     rotated.append(done)
                 }

@@ -41,7 +41,7 @@ extension KeyVault {
     private func wrapWithCurrentVersion(_ accountKey: SecretBytes, _ key: KeyRef, context: [UInt8]) throws(VaultError) -> WrappedKey {
         let provider = try provider(key.provider)
         var info = try provider.info(key.keyID)
-        if info.state == .enabled, let next = info.nextRotation, config.clock() >= next {
+        if info.state == .enabled, let next = info.nextRotation(daySeconds: config.rotationDaySeconds), config.clock() >= next {
             info = try rotateKey(key.unversioned, caller: .system)
         }
         // If a rotation slips in between, the version check below catches it.

@@ -51,6 +51,9 @@ public struct KeyVaultConfiguration: Sendable {
     public var audience: String = "atrest"
     /// Between rotation-policy sweeps (automatic rotation of due keys); at least 1 s.
     public var rotationCheckInterval: Duration = .seconds(3600)
+    /// The length of a day of a key's rotation period, in seconds (86400);
+    /// shorter only to test automatic rotation (`--rotation-day-seconds`).
+    public var rotationDaySeconds: Int64 = 86_400
     public var logger = Logger(label: "atrest.keyvault")
 
     public init(

@@ -117,6 +117,10 @@ public struct KeyVaultService: Sendable {
             GetAuditLogResponse(entries: try v.auditEntries(after: r.afterSeq, limit: r.limit == 0 ? 1000 : Int(r.limit), caller: c))
         }
         add(KeyVaultMethod.verifyAuditLog) { v, _, c, _ throws(VaultError) in VerifyAuditLogResponse(try v.verifyAuditLog(caller: c)) }
+        add(KeyVaultMethod.recordAccountEvent) { v, r, c, id throws(VaultError) in
+            try v.recordAccountEvent(r, caller: c, callID: id)
+            return EmptyMessage()
+        }
         return router
     }
 }

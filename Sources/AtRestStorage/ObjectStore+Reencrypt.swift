@@ -32,6 +32,8 @@ extension ObjectStore {
     /// scope's) is left where it is. Nil: every version but the current one.
     public func reencrypt(account: String, container: String, pageToken: String? = nil, maxObjects: Int = 100,
                           migrating: Set<UInt32>? = nil, accountKey: AccountKey) async throws -> ReencryptPage {
+        // The first page moves the container's marker too (ObjectStore+ReencryptMarker).
+        if pageToken == nil { _ = try await reencryptMarker(account: account, container: container, migrating: migrating, accountKey: accountKey) }
         let listing = try await list(account: account, container: container, pageToken: pageToken, maxResults: maxObjects,
                                      accountKey: accountKey)
         var page = ReencryptPage()

@@ -24,3 +24,25 @@ extension LocalCluster {
         return frontDoor
     }
 }
+
+extension LocalCluster {
+    /// SIGKILLs extra front door `index` (from `addFrontDoor`) and starts it
+    /// again on the same data directory and the same client and worker
+    /// endpoints (its workers reconnect), as a crashed front door restarted.
+    @discardableResult
+    public func restartExtraFrontDoor(_ index: Int) throws -> ServiceProcess {
+        let old = extraFrontDoors[index]
+        let client = old.endpoint, workers = old.fields["workers"] ?? ""
+        old.kill()
+        var arguments = Self.frontDoorArguments(root: root, host: options.frontDoorWorkersHost ?? options.serviceHost, identity: identity.endpoint,
+                                                vault: vaultEndpoint, events: vaultEvents, dataDirectory: "\(root)/frontdoor-\(index + 2)",
+                                                clientHost: options.frontDoorHost)
+            + (options.storage == .local ? ["--registry-store", "\(root)/frontdoor/registry-store"] : Self.frontDoorStorageArguments(options.storage))
+        for (flag, value) in [("--endpoint", client), ("--workers", workers)] {
+            if let at = arguments.firstIndex(of: flag) { arguments[at + 1] = value }
+        }
+        let frontDoor = try Self.launch(options, curve, .frontDoor, "atrest-frontdoor", arguments)
+        extraFrontDoors[index] = frontDoor
+        return frontDoor
+    }
+}

@@ -70,6 +70,11 @@ public enum AccountDataMethod {
     public static let prefix = service + "/"
     public static let usage = RPCMethod<EmptyMessage, AccountUsage>(service, "Usage")
     public static let erase = RPCMethod<EmptyMessage, AccountUsage>(service, "Erase")
+    /// The re-encryption job's plan (containers, blob count) and pages.
+    public static let reencryptPlan = RPCMethod<AccountReencryptPlanRequest, AccountReencryptPlan>(service, "ReencryptPlan")
+    public static let reencrypt = RPCMethod<BlobReencryptRequest, BlobReencryptResponse>(service, "Reencrypt")
+    /// The account's name key wrapped by its KEK, as a names-only entry (retiring the version it comes from).
+    public static let wrapNameKey = RPCMethod<EmptyMessage, AccountKeyEntry>(service, "WrapNameKey")
 
-    public static let all: [RPCMethodInfo] = [usage.info, erase.info]
+    public static let all: [RPCMethodInfo] = [usage.info, erase.info, reencryptPlan.info, reencrypt.info, wrapNameKey.info]
 }

@@ -94,6 +94,10 @@ public struct AccountInfo: Sendable, Equatable, WireMessage {
     public var deletedAtUnix: Int64
     /// When its account key is (or was) destroyed, Unix seconds (0: not deleted).
     public var purgeAfterUnix: Int64
+    /// The re-encryption job (from the registry record), nil when none ever ran.
+    public var reencryptJob: ReencryptJob?
+    /// Own-chain versions retired (`Account/RetireVersions`).
+    public var retiredAccountKeyVersions: [UInt32] = []
 
     public init(accountID: String, tenant: String, managedIdentity: String, createdAtUnix: Int64,
                 encryption: AccountEncryption, owners: [String], redundancy: UInt32 = 0, pool: String = "",
@@ -121,12 +125,19 @@ public struct AccountInfo: Sendable, Equatable, WireMessage {
                   infrastructureEncryption: wire.bool(9),
                   state: wire.string(10), deletedAtUnix: wire.int64(11), purgeAfterUnix: wire.int64(12))
         accountKeyVersions = wire.list(13).compactMap { if case .uint(let v) = $0 { UInt32(truncatingIfNeeded: v) } else { nil } }
+        reencryptJob = try wire.message(14)
+        retiredAccountKeyVersions = wire.list(15).compactMap { if case .uint(let v) = $0 { UInt32(truncatingIfNeeded: v) } else { nil } }
     }
 
     public var wire: WireFields {
-        [1: .string(accountID), 2: .string(tenant), 3: .string(managedIdentity), 4: .int(createdAtUnix),
-         5: WireValue(encryption), 6: .strings(owners), 7: .uint(redundancy), 8: .string(pool), 9: .bool(infrastructureEncryption),
-         10: .string(state), 11: .int(deletedAtUnix), 12: .int(purgeAfterUnix), 13: .list(accountKeyVersions.map { .uint($0) })]
+        var fields: WireFields = [
+            1: .string(accountID), 2: .string(tenant), 3: .string(managedIdentity), 4: .int(createdAtUnix),
+            5: WireValue(encryption), 6: .strings(owners), 7: .uint(redundancy), 8: .string(pool), 9: .bool(infrastructureEncryption),
+            10: .string(state), 11: .int(deletedAtUnix), 12: .int(purgeAfterUnix), 13: .list(accountKeyVersions.map { .uint($0) }),
+            15: .list(retiredAccountKeyVersions.map { .uint($0) }),
+        ]
+        if let reencryptJob { fields.values[14] = WireValue(reencryptJob) }
+        return fields
     }
 }
 

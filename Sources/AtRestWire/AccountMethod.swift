@@ -16,8 +16,15 @@ public enum AccountMethod {
     public static let listScopes = RPCMethod<AccountRequest, AccountScopeListResponse>(service, "ListScopes")
     public static let disableScope = RPCMethod<AccountScopeRequest, EncryptionScope>(service, "DisableScope")
     public static let enableScope = RPCMethod<AccountScopeRequest, EncryptionScope>(service, "EnableScope")
+    /// The re-encryption job (owner): start it (returns at once), show it, cancel it.
+    public static let startReencrypt = RPCMethod<AccountReencryptRequest, ReencryptJob>(service, "StartReencrypt")
+    public static let getJob = RPCMethod<AccountRequest, ReencryptJob>(service, "GetJob")
+    public static let cancelJob = RPCMethod<AccountRequest, ReencryptJob>(service, "CancelJob")
+    /// Deletes the wrapped keys of versions a completed job moved every blob off (owner).
+    public static let retireVersions = RPCMethod<AccountRequest, AccountInfo>(service, "RetireVersions")
 
     public static let all: [RPCMethodInfo] = [create.info, get.info, list.info, getEncryption.info, setEncryption.info, move.info,
                                               delete.info, recover.info, rotateKey.info]
         + [createScope.info, getScope.info, listScopes.info, disableScope.info, enableScope.info]
+        + [startReencrypt.info, getJob.info, cancelJob.info, retireVersions.info]
 }

@@ -120,6 +120,8 @@ extension WireSample {
         AccountMoveRequest.self, AccountMoveResponse.self, AccountListResponse.self, AccountSetEncryptionRequest.self,
         AccountContext.self, AccountKeyEntry.self, AccountDeleteRequest.self, AccountUsage.self,
         EncryptionScope.self, AccountScopeCreateRequest.self, AccountScopeRequest.self, AccountScopeListResponse.self,
+        ReencryptJob.self, AccountReencryptRequest.self, AccountReencryptPlanRequest.self, AccountReencryptPlan.self,
+        RecordAccountEventRequest.self,
         StatusRequest.self, StatusFigure.self, StatusWorker.self, StatusReply.self,
         // Key vault.
         KeyRef.self, ReferenceCount.self, AccessGrant.self, CreateKeyRequest.self, ImportKeyRequest.self,

@@ -60,6 +60,9 @@ struct KeyVaultCommand: AsyncParsableCommand {
     @Option(help: "Seconds between rotation-policy sweeps (automatic rotation of due keys).")
     var rotationCheckInterval = 3600
 
+    @Option(help: "Seconds in a day of a key's rotation period (tests and drills only: a key with --rotation-days 1 then rotates every N seconds).")
+    var rotationDaySeconds: Int64 = 86_400
+
     @Option(help: "Seconds between audit summaries of unchanged, allowed KeyStatus checks per caller and key (0: audit every check).")
     var keyStatusAuditInterval: Int64 = 900
 
@@ -111,6 +114,7 @@ struct KeyVaultCommand: AsyncParsableCommand {
         config.issuer = issuer
         config.audience = audience
         config.rotationCheckInterval = .seconds(rotationCheckInterval)
+        config.rotationDaySeconds = rotationDaySeconds
         return config
     }
 

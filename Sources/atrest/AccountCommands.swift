@@ -6,7 +6,7 @@ import AtRestWire
 struct AccountCommands: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "account", abstract: "Storage accounts (encryption is always on).",
-        subcommands: [Create.self, Show.self, List.self, Move.self, Delete.self, Recover.self, RotateKey.self, Reencrypt.self])
+        subcommands: [Create.self, Show.self, List.self, Move.self, Delete.self, Recover.self, RotateKey.self, Reencrypt.self, RetireVersions.self])
 
     struct Create: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Create an account; you become its owner (managed key by default).")
@@ -103,6 +103,8 @@ func printAccount(_ info: AccountInfo, _ output: Output) {
         "state": accountStateText(info),
         "deletedAt": info.deletedAtUnix == 0 ? String?.none : isoTime(seconds: info.deletedAtUnix),
         "purgeAfter": info.purgeAfterUnix == 0 ? String?.none : isoTime(seconds: info.purgeAfterUnix),
+        "retiredAccountKeyVersions": info.retiredAccountKeyVersions.isEmpty ? String?.none : info.retiredAccountKeyVersions.map(String.init).joined(separator: ","),
+        "reencryptJob": info.reencryptJob.map(jobSummary),
     ])
 }
 

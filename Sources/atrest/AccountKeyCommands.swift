@@ -18,14 +18,15 @@ extension AccountCommands {
 }
 
 extension AccountCommands {
-    /// `atrest account reencrypt ACCOUNT [--container C]`.
+    /// `atrest account reencrypt ACCOUNT [--container C] [--wait]`.
     struct Reencrypt: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Rewrite every blob of the account (or of one container) under its current account key version (owner).",
-            discussion: "Runs page by page (Blob/Reencrypt); each object is replaced only if it is still the version that was read, so a concurrent write wins. Interrupted, it can simply be run again: objects already under the current version are skipped. Progress goes to stderr.")
+            abstract: "Start a job that rewrites every blob of the account (or of one container) under its current account key version (owner).",
+            discussion: "The front door runs the job in the background (page by page through the workers) and records its progress in the account registry: a front door restarted resumes it. Each object is replaced only if it is still the version that was read, so a concurrent write wins. Returns at once; `atrest job show ACCOUNT` shows the progress, `atrest job cancel ACCOUNT` stops it, --wait follows it here (progress on stderr) until it ends. Afterwards `atrest account retire-versions ACCOUNT` deletes the older versions' wrapped keys.")
         @Argument(help: "Account id.") var account: String
         @Option(help: "Only this container (default: every container of the account).") var container: String?
-        @Option(help: "Objects per page (1-1000).") var pageSize: UInt32 = 100
+        @Option(help: "Objects per page (1-1000); each page is one registry write.") var pageSize: UInt32 = 100
+        @Flag(help: "Follow the job until it completes, fails or is cancelled (exit 6 unless it completed).") var wait = false
         @OptionGroup var global: GlobalOptions
 
         func validate() throws {
@@ -33,35 +34,75 @@ extension AccountCommands {
         }
 
         func run() async throws {
-            var options = AccountOption()
-            options.account = account
-            let total = try await withBlobs(global, options) { blobs in
-                var total = BlobReencryptResponse()
-                var containers = container.map { [$0] } ?? []
-                if container == nil { containers = try await blobs.listContainers() }
-                let started = ContinuousClock.now
-                for name in containers {
-                    var token = ""
-                    repeat {
-                        let page = try await blobs.reencrypt(name, pageToken: token, maxObjects: pageSize)
-                        total.objects += page.objects
-                        total.rewritten += page.rewritten
-                        total.bytes += page.bytes
-                        total.raced += page.raced
-                        total.skipped += page.skipped
-                        total.accountKeyVersion = page.accountKeyVersion
-                        token = page.nextPageToken
-                        let seconds = Double((ContinuousClock.now - started).components.seconds)
-                        global.output.note("\(name): \(total.objects) objects looked at, \(total.rewritten) rewritten (\(total.bytes) bytes, "
-                                           + "\(seconds > 0 ? Int(Double(total.bytes) / seconds) : 0) bytes/s)")
-                    } while !token.isEmpty
+            let job = try await withAccounts(global) { accounts in
+                var job = try await accounts.startReencrypt(account, container: container ?? "", pageSize: pageSize)
+                while wait && job.isRunning {
+                    try await Task.sleep(for: .seconds(1))
+                    job = try await accounts.job(account)
+                    global.output.note(jobSummary(job))
                 }
-                return total
+                return job
             }
-            global.output.record([
-                "account": account, "accountKeyVersion": total.accountKeyVersion, "objects": total.objects, "rewritten": total.rewritten,
-                "bytes": total.bytes, "raced": total.raced, "skipped": total.skipped,
-            ])
+            printJob(account, job, global.output)
+            if wait, job.state != ReencryptJob.completed {
+                throw RPCStatus(.failedPrecondition, "the re-encryption job of '\(account)' ended \(job.state): \(job.message)")
+            }
         }
     }
+
+    /// `atrest account retire-versions ACCOUNT`.
+    struct RetireVersions: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "retire-versions",
+            abstract: "Delete the wrapped keys of account key versions no blob uses any more (owner).",
+            discussion: "Allowed after a re-encryption job over the whole account completed: the versions older than the job's are retired (their wrapped keys deleted from the registry; the account's name key is kept, wrapped, if it came from one of them). Refused before, while a job runs, after a job that skipped blobs, and while the account holds queues, tables, disks or shares (the job does not rewrite their records yet).")
+        @Argument(help: "Account id.") var account: String
+        @OptionGroup var global: GlobalOptions
+        func run() async throws {
+            printAccount(try await withAccounts(global) { try await $0.retireVersions(account) }, global.output)
+        }
+    }
+}
+
+/// `atrest job show|cancel ACCOUNT`: an account's re-encryption job.
+struct JobCommands: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "job", abstract: "An account's background re-encryption job (started by `atrest account reencrypt`).",
+        subcommands: [Show.self, Cancel.self])
+
+    struct Show: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Show the job: state, objects done/total, bytes, estimated time left.")
+        @Argument(help: "Account id.") var account: String
+        @OptionGroup var global: GlobalOptions
+        func run() async throws { printJob(account, try await withAccounts(global) { try await $0.job(account) }, global.output) }
+    }
+
+    struct Cancel: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Cancel the running job (owner); blobs already rewritten stay so, the rest keep their version.")
+        @Argument(help: "Account id.") var account: String
+        @OptionGroup var global: GlobalOptions
+        func run() async throws { printJob(account, try await withAccounts(global) { try await $0.cancelJob(account) }, global.output) }
+    }
+}
+
+func printJob(_ account: String, _ job: ReencryptJob, _ output: Output) {
+    output.record([
+        "account": account, "job": job.jobID, "state": job.state, "container": job.container.isEmpty ? "(all)" : job.container,
+        "accountKeyVersion": job.accountKeyVersion, "objectsDone": job.objectsDone, "objectsTotal": job.objectsTotal,
+        "bytesDone": job.bytesDone, "bytesTotal": job.bytesTotal, "rewritten": job.rewritten, "raced": job.raced, "skipped": job.skipped,
+        "startedAt": isoTime(seconds: job.startedAtUnix), "updatedAt": isoTime(seconds: job.updatedAtUnix),
+        "finishedAt": job.finishedAtUnix == 0 ? String?.none : isoTime(seconds: job.finishedAtUnix),
+        "etaSeconds": job.isRunning ? job.etaSeconds : UInt64?.none, "startedBy": job.startedBy,
+        "message": job.message.isEmpty ? String?.none : job.message,
+    ])
+}
+
+/// "running: 12/41 blobs, 1234/99999 bytes, ETA 30 s".
+func jobSummary(_ job: ReencryptJob) -> String {
+    var text = "\(job.state): \(min(job.objectsDone, max(job.objectsTotal, job.objectsDone)))/\(job.objectsTotal) blobs, "
+        + "\(job.bytesDone)/\(job.bytesTotal) bytes, \(job.rewritten) rewritten (job \(job.jobID), version \(job.accountKeyVersion))"
+    if job.isRunning, job.etaSeconds > 0 { text += ", ETA \(job.etaSeconds) s" }
+    if !job.message.isEmpty { text += ": \(job.message)" }
+    return text
 }

@@ -23,7 +23,7 @@ struct AtrestCommand: AsyncParsableCommand {
         // Groups: add new command groups (account, container, blob, ...) here.
         subcommands: [
             LoginCommand.self, WhoAmICommand.self, TenantCommands.self, UserCommands.self, RoleCommands.self,
-            KeyCommands.self, AuditCommands.self,
+            KeyCommands.self, AuditCommands.self, JobCommands.self,
             AccountCommands.self, EncryptionCommands.self, ScopeCommands.self, ContainerCommands.self, BlobCommands.self, QueueCommands.self, TableCommands.self,
             EntityCommands.self, DiskCommands.self, ShareCommands.self, FileCommands.self, MountCommand.self, UnmountCommand.self, CurveCommands.self,
             StatusCommand.self, ConfigCommands.self,

@@ -25,11 +25,13 @@ public enum KeyVaultMethod {
     public static let unregisterReference = RPCMethod<ReferenceRequest, ReferenceResponse>(service, "UnregisterReference")
     public static let getAuditLog = RPCMethod<GetAuditLogRequest, GetAuditLogResponse>(service, "GetAuditLog")
     public static let verifyAuditLog = RPCMethod<EmptyMessage, VerifyAuditLogResponse>(service, "VerifyAuditLog")
+    /// An account's key life-cycle event outside the vault, recorded in the audit log (its managed identity).
+    public static let recordAccountEvent = RPCMethod<RecordAccountEventRequest, EmptyMessage>(service, "RecordAccountEvent")
 
     public static let all: [RPCMethodInfo] = [
         createKey.info, importKey.info, getImportKey.info, getKey.info, listKeys.info, rotateKey.info, enableKey.info,
         disableKey.info, deleteKey.info, recoverKey.info, purgeKey.info, grantAccess.info, revokeAccess.info, listGrants.info,
         accountMoved.info, wrap.info, generateWrappedKey.info, unwrap.info, rewrap.info, keyStatus.info,
-        registerReference.info, unregisterReference.info, getAuditLog.info, verifyAuditLog.info,
+        registerReference.info, unregisterReference.info, getAuditLog.info, verifyAuditLog.info, recordAccountEvent.info,
     ]
 }

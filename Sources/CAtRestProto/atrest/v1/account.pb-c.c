@@ -232,6 +232,186 @@ void   atrest__v1__account_info__free_unpacked
   assert(message->base.descriptor == &atrest__v1__account_info__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   atrest__v1__reencrypt_job__init
+                     (Atrest__V1__ReencryptJob         *message)
+{
+  static const Atrest__V1__ReencryptJob init_value = ATREST__V1__REENCRYPT_JOB__INIT;
+  *message = init_value;
+}
+size_t atrest__v1__reencrypt_job__get_packed_size
+                     (const Atrest__V1__ReencryptJob *message)
+{
+  assert(message->base.descriptor == &atrest__v1__reencrypt_job__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t atrest__v1__reencrypt_job__pack
+                     (const Atrest__V1__ReencryptJob *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &atrest__v1__reencrypt_job__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t atrest__v1__reencrypt_job__pack_to_buffer
+                     (const Atrest__V1__ReencryptJob *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &atrest__v1__reencrypt_job__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Atrest__V1__ReencryptJob *
+       atrest__v1__reencrypt_job__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Atrest__V1__ReencryptJob *)
+     protobuf_c_message_unpack (&atrest__v1__reencrypt_job__descriptor,
+                                allocator, len, data);
+}
+void   atrest__v1__reencrypt_job__free_unpacked
+                     (Atrest__V1__ReencryptJob *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &atrest__v1__reencrypt_job__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   atrest__v1__account_reencrypt_request__init
+                     (Atrest__V1__AccountReencryptRequest         *message)
+{
+  static const Atrest__V1__AccountReencryptRequest init_value = ATREST__V1__ACCOUNT_REENCRYPT_REQUEST__INIT;
+  *message = init_value;
+}
+size_t atrest__v1__account_reencrypt_request__get_packed_size
+                     (const Atrest__V1__AccountReencryptRequest *message)
+{
+  assert(message->base.descriptor == &atrest__v1__account_reencrypt_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t atrest__v1__account_reencrypt_request__pack
+                     (const Atrest__V1__AccountReencryptRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &atrest__v1__account_reencrypt_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t atrest__v1__account_reencrypt_request__pack_to_buffer
+                     (const Atrest__V1__AccountReencryptRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &atrest__v1__account_reencrypt_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Atrest__V1__AccountReencryptRequest *
+       atrest__v1__account_reencrypt_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Atrest__V1__AccountReencryptRequest *)
+     protobuf_c_message_unpack (&atrest__v1__account_reencrypt_request__descriptor,
+                                allocator, len, data);
+}
+void   atrest__v1__account_reencrypt_request__free_unpacked
+                     (Atrest__V1__AccountReencryptRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &atrest__v1__account_reencrypt_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   atrest__v1__account_reencrypt_plan_request__init
+                     (Atrest__V1__AccountReencryptPlanRequest         *message)
+{
+  static const Atrest__V1__AccountReencryptPlanRequest init_value = ATREST__V1__ACCOUNT_REENCRYPT_PLAN_REQUEST__INIT;
+  *message = init_value;
+}
+size_t atrest__v1__account_reencrypt_plan_request__get_packed_size
+                     (const Atrest__V1__AccountReencryptPlanRequest *message)
+{
+  assert(message->base.descriptor == &atrest__v1__account_reencrypt_plan_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t atrest__v1__account_reencrypt_plan_request__pack
+                     (const Atrest__V1__AccountReencryptPlanRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &atrest__v1__account_reencrypt_plan_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t atrest__v1__account_reencrypt_plan_request__pack_to_buffer
+                     (const Atrest__V1__AccountReencryptPlanRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &atrest__v1__account_reencrypt_plan_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Atrest__V1__AccountReencryptPlanRequest *
+       atrest__v1__account_reencrypt_plan_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Atrest__V1__AccountReencryptPlanRequest *)
+     protobuf_c_message_unpack (&atrest__v1__account_reencrypt_plan_request__descriptor,
+                                allocator, len, data);
+}
+void   atrest__v1__account_reencrypt_plan_request__free_unpacked
+                     (Atrest__V1__AccountReencryptPlanRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &atrest__v1__account_reencrypt_plan_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   atrest__v1__account_reencrypt_plan__init
+                     (Atrest__V1__AccountReencryptPlan         *message)
+{
+  static const Atrest__V1__AccountReencryptPlan init_value = ATREST__V1__ACCOUNT_REENCRYPT_PLAN__INIT;
+  *message = init_value;
+}
+size_t atrest__v1__account_reencrypt_plan__get_packed_size
+                     (const Atrest__V1__AccountReencryptPlan *message)
+{
+  assert(message->base.descriptor == &atrest__v1__account_reencrypt_plan__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t atrest__v1__account_reencrypt_plan__pack
+                     (const Atrest__V1__AccountReencryptPlan *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &atrest__v1__account_reencrypt_plan__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t atrest__v1__account_reencrypt_plan__pack_to_buffer
+                     (const Atrest__V1__AccountReencryptPlan *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &atrest__v1__account_reencrypt_plan__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Atrest__V1__AccountReencryptPlan *
+       atrest__v1__account_reencrypt_plan__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Atrest__V1__AccountReencryptPlan *)
+     protobuf_c_message_unpack (&atrest__v1__account_reencrypt_plan__descriptor,
+                                allocator, len, data);
+}
+void   atrest__v1__account_reencrypt_plan__free_unpacked
+                     (Atrest__V1__AccountReencryptPlan *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &atrest__v1__account_reencrypt_plan__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 void   atrest__v1__account_delete_request__init
                      (Atrest__V1__AccountDeleteRequest         *message)
 {
@@ -1008,7 +1188,7 @@ const ProtobufCMessageDescriptor atrest__v1__account_encryption__descriptor =
   (ProtobufCMessageInit) atrest__v1__account_encryption__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor atrest__v1__account_info__field_descriptors[13] =
+static const ProtobufCFieldDescriptor atrest__v1__account_info__field_descriptors[15] =
 {
   {
     "account_id",
@@ -1166,6 +1346,30 @@ static const ProtobufCFieldDescriptor atrest__v1__account_info__field_descriptor
     0 | PROTOBUF_C_FIELD_FLAG_PACKED,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "reencrypt_job",
+    14,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Atrest__V1__AccountInfo, reencrypt_job),
+    &atrest__v1__reencrypt_job__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "retired_account_key_versions",
+    15,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_UINT32,
+    offsetof(Atrest__V1__AccountInfo, n_retired_account_key_versions),
+    offsetof(Atrest__V1__AccountInfo, retired_account_key_versions),
+    NULL,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_PACKED,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned atrest__v1__account_info__field_indices_by_name[] = {
   0,   /* field[0] = account_id */
@@ -1179,13 +1383,15 @@ static const unsigned atrest__v1__account_info__field_indices_by_name[] = {
   7,   /* field[7] = pool */
   11,   /* field[11] = purge_after_unix */
   6,   /* field[6] = redundancy */
+  13,   /* field[13] = reencrypt_job */
+  14,   /* field[14] = retired_account_key_versions */
   9,   /* field[9] = state */
   1,   /* field[1] = tenant */
 };
 static const ProtobufCIntRange atrest__v1__account_info__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 13 }
+  { 0, 15 }
 };
 const ProtobufCMessageDescriptor atrest__v1__account_info__descriptor =
 {
@@ -1195,11 +1401,488 @@ const ProtobufCMessageDescriptor atrest__v1__account_info__descriptor =
   "Atrest__V1__AccountInfo",
   "atrest.v1",
   sizeof(Atrest__V1__AccountInfo),
-  13,
+  15,
   atrest__v1__account_info__field_descriptors,
   atrest__v1__account_info__field_indices_by_name,
   1,  atrest__v1__account_info__number_ranges,
   (ProtobufCMessageInit) atrest__v1__account_info__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor atrest__v1__reencrypt_job__field_descriptors[22] =
+{
+  {
+    "job_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Atrest__V1__ReencryptJob, job_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "state",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Atrest__V1__ReencryptJob, state),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "container",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Atrest__V1__ReencryptJob, container),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "account_key_version",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Atrest__V1__ReencryptJob, account_key_version),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "containers",
+    5,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_STRING,
+    offsetof(Atrest__V1__ReencryptJob, n_containers),
+    offsetof(Atrest__V1__ReencryptJob, containers),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "container_index",
+    6,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Atrest__V1__ReencryptJob, container_index),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "page_token",
+    7,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Atrest__V1__ReencryptJob, page_token),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "objects_done",
+    8,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Atrest__V1__ReencryptJob, objects_done),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "objects_total",
+    9,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Atrest__V1__ReencryptJob, objects_total),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "bytes_done",
+    10,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Atrest__V1__ReencryptJob, bytes_done),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "bytes_total",
+    11,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Atrest__V1__ReencryptJob, bytes_total),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "rewritten",
+    12,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Atrest__V1__ReencryptJob, rewritten),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "raced",
+    13,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Atrest__V1__ReencryptJob, raced),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "skipped",
+    14,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Atrest__V1__ReencryptJob, skipped),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "started_at_unix",
+    15,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Atrest__V1__ReencryptJob, started_at_unix),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "updated_at_unix",
+    16,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Atrest__V1__ReencryptJob, updated_at_unix),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "finished_at_unix",
+    17,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Atrest__V1__ReencryptJob, finished_at_unix),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "runner",
+    18,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Atrest__V1__ReencryptJob, runner),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "message",
+    19,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Atrest__V1__ReencryptJob, message),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "started_by",
+    20,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Atrest__V1__ReencryptJob, started_by),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "eta_seconds",
+    21,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Atrest__V1__ReencryptJob, eta_seconds),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "page_size",
+    22,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Atrest__V1__ReencryptJob, page_size),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned atrest__v1__reencrypt_job__field_indices_by_name[] = {
+  3,   /* field[3] = account_key_version */
+  9,   /* field[9] = bytes_done */
+  10,   /* field[10] = bytes_total */
+  2,   /* field[2] = container */
+  5,   /* field[5] = container_index */
+  4,   /* field[4] = containers */
+  20,   /* field[20] = eta_seconds */
+  16,   /* field[16] = finished_at_unix */
+  0,   /* field[0] = job_id */
+  18,   /* field[18] = message */
+  7,   /* field[7] = objects_done */
+  8,   /* field[8] = objects_total */
+  21,   /* field[21] = page_size */
+  6,   /* field[6] = page_token */
+  12,   /* field[12] = raced */
+  11,   /* field[11] = rewritten */
+  17,   /* field[17] = runner */
+  13,   /* field[13] = skipped */
+  14,   /* field[14] = started_at_unix */
+  19,   /* field[19] = started_by */
+  1,   /* field[1] = state */
+  15,   /* field[15] = updated_at_unix */
+};
+static const ProtobufCIntRange atrest__v1__reencrypt_job__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 22 }
+};
+const ProtobufCMessageDescriptor atrest__v1__reencrypt_job__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "atrest.v1.ReencryptJob",
+  "ReencryptJob",
+  "Atrest__V1__ReencryptJob",
+  "atrest.v1",
+  sizeof(Atrest__V1__ReencryptJob),
+  22,
+  atrest__v1__reencrypt_job__field_descriptors,
+  atrest__v1__reencrypt_job__field_indices_by_name,
+  1,  atrest__v1__reencrypt_job__number_ranges,
+  (ProtobufCMessageInit) atrest__v1__reencrypt_job__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor atrest__v1__account_reencrypt_request__field_descriptors[3] =
+{
+  {
+    "account_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Atrest__V1__AccountReencryptRequest, account_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "container",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Atrest__V1__AccountReencryptRequest, container),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "page_size",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Atrest__V1__AccountReencryptRequest, page_size),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned atrest__v1__account_reencrypt_request__field_indices_by_name[] = {
+  0,   /* field[0] = account_id */
+  1,   /* field[1] = container */
+  2,   /* field[2] = page_size */
+};
+static const ProtobufCIntRange atrest__v1__account_reencrypt_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 3 }
+};
+const ProtobufCMessageDescriptor atrest__v1__account_reencrypt_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "atrest.v1.AccountReencryptRequest",
+  "AccountReencryptRequest",
+  "Atrest__V1__AccountReencryptRequest",
+  "atrest.v1",
+  sizeof(Atrest__V1__AccountReencryptRequest),
+  3,
+  atrest__v1__account_reencrypt_request__field_descriptors,
+  atrest__v1__account_reencrypt_request__field_indices_by_name,
+  1,  atrest__v1__account_reencrypt_request__number_ranges,
+  (ProtobufCMessageInit) atrest__v1__account_reencrypt_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor atrest__v1__account_reencrypt_plan_request__field_descriptors[1] =
+{
+  {
+    "container",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Atrest__V1__AccountReencryptPlanRequest, container),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned atrest__v1__account_reencrypt_plan_request__field_indices_by_name[] = {
+  0,   /* field[0] = container */
+};
+static const ProtobufCIntRange atrest__v1__account_reencrypt_plan_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor atrest__v1__account_reencrypt_plan_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "atrest.v1.AccountReencryptPlanRequest",
+  "AccountReencryptPlanRequest",
+  "Atrest__V1__AccountReencryptPlanRequest",
+  "atrest.v1",
+  sizeof(Atrest__V1__AccountReencryptPlanRequest),
+  1,
+  atrest__v1__account_reencrypt_plan_request__field_descriptors,
+  atrest__v1__account_reencrypt_plan_request__field_indices_by_name,
+  1,  atrest__v1__account_reencrypt_plan_request__number_ranges,
+  (ProtobufCMessageInit) atrest__v1__account_reencrypt_plan_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor atrest__v1__account_reencrypt_plan__field_descriptors[3] =
+{
+  {
+    "containers",
+    1,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_STRING,
+    offsetof(Atrest__V1__AccountReencryptPlan, n_containers),
+    offsetof(Atrest__V1__AccountReencryptPlan, containers),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "objects",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Atrest__V1__AccountReencryptPlan, objects),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "bytes",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Atrest__V1__AccountReencryptPlan, bytes),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned atrest__v1__account_reencrypt_plan__field_indices_by_name[] = {
+  2,   /* field[2] = bytes */
+  0,   /* field[0] = containers */
+  1,   /* field[1] = objects */
+};
+static const ProtobufCIntRange atrest__v1__account_reencrypt_plan__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 3 }
+};
+const ProtobufCMessageDescriptor atrest__v1__account_reencrypt_plan__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "atrest.v1.AccountReencryptPlan",
+  "AccountReencryptPlan",
+  "Atrest__V1__AccountReencryptPlan",
+  "atrest.v1",
+  sizeof(Atrest__V1__AccountReencryptPlan),
+  3,
+  atrest__v1__account_reencrypt_plan__field_descriptors,
+  atrest__v1__account_reencrypt_plan__field_indices_by_name,
+  1,  atrest__v1__account_reencrypt_plan__number_ranges,
+  (ProtobufCMessageInit) atrest__v1__account_reencrypt_plan__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
 static const ProtobufCFieldDescriptor atrest__v1__account_delete_request__field_descriptors[2] =
@@ -1586,7 +2269,7 @@ const ProtobufCMessageDescriptor atrest__v1__account_set_encryption_request__des
   (ProtobufCMessageInit) atrest__v1__account_set_encryption_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor atrest__v1__account_record__field_descriptors[7] =
+static const ProtobufCFieldDescriptor atrest__v1__account_record__field_descriptors[9] =
 {
   {
     "info",
@@ -1672,20 +2355,47 @@ static const ProtobufCFieldDescriptor atrest__v1__account_record__field_descript
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "reencrypt_job",
+    13,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Atrest__V1__AccountRecord, reencrypt_job),
+    &atrest__v1__reencrypt_job__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "retired_account_key_versions",
+    14,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_UINT32,
+    offsetof(Atrest__V1__AccountRecord, n_retired_account_key_versions),
+    offsetof(Atrest__V1__AccountRecord, retired_account_key_versions),
+    NULL,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_PACKED,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned atrest__v1__account_record__field_indices_by_name[] = {
   0,   /* field[0] = info */
   4,   /* field[4] = keys */
   5,   /* field[5] = last_account_key_version */
   3,   /* field[3] = managed_key_id */
+  7,   /* field[7] = reencrypt_job */
   2,   /* field[2] = registered */
+  8,   /* field[8] = retired_account_key_versions */
   6,   /* field[6] = scopes */
   1,   /* field[1] = wrapped_key */
 };
-static const ProtobufCIntRange atrest__v1__account_record__number_ranges[1 + 1] =
+static const ProtobufCIntRange atrest__v1__account_record__number_ranges[2 + 1] =
 {
   { 1, 0 },
-  { 0, 7 }
+  { 13, 7 },
+  { 0, 9 }
 };
 const ProtobufCMessageDescriptor atrest__v1__account_record__descriptor =
 {
@@ -1695,10 +2405,10 @@ const ProtobufCMessageDescriptor atrest__v1__account_record__descriptor =
   "Atrest__V1__AccountRecord",
   "atrest.v1",
   sizeof(Atrest__V1__AccountRecord),
-  7,
+  9,
   atrest__v1__account_record__field_descriptors,
   atrest__v1__account_record__field_indices_by_name,
-  1,  atrest__v1__account_record__number_ranges,
+  2,  atrest__v1__account_record__number_ranges,
   (ProtobufCMessageInit) atrest__v1__account_record__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
@@ -2048,7 +2758,7 @@ const ProtobufCMessageDescriptor atrest__v1__account_registry_state__descriptor 
   (ProtobufCMessageInit) atrest__v1__account_registry_state__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCMethodDescriptor atrest__v1__account__method_descriptors[14] =
+static const ProtobufCMethodDescriptor atrest__v1__account__method_descriptors[18] =
 {
   { "Create", &atrest__v1__account_create_request__descriptor, &atrest__v1__account_info__descriptor },
   { "Get", &atrest__v1__account_request__descriptor, &atrest__v1__account_info__descriptor },
@@ -2064,8 +2774,13 @@ static const ProtobufCMethodDescriptor atrest__v1__account__method_descriptors[1
   { "ListScopes", &atrest__v1__account_request__descriptor, &atrest__v1__account_scope_list_response__descriptor },
   { "DisableScope", &atrest__v1__account_scope_request__descriptor, &atrest__v1__encryption_scope__descriptor },
   { "EnableScope", &atrest__v1__account_scope_request__descriptor, &atrest__v1__encryption_scope__descriptor },
+  { "StartReencrypt", &atrest__v1__account_reencrypt_request__descriptor, &atrest__v1__reencrypt_job__descriptor },
+  { "GetJob", &atrest__v1__account_request__descriptor, &atrest__v1__reencrypt_job__descriptor },
+  { "CancelJob", &atrest__v1__account_request__descriptor, &atrest__v1__reencrypt_job__descriptor },
+  { "RetireVersions", &atrest__v1__account_request__descriptor, &atrest__v1__account_info__descriptor },
 };
 const unsigned atrest__v1__account__method_indices_by_name[] = {
+  16,        /* CancelJob */
   0,        /* Create */
   9,        /* CreateScope */
   6,        /* Delete */
@@ -2073,13 +2788,16 @@ const unsigned atrest__v1__account__method_indices_by_name[] = {
   13,        /* EnableScope */
   1,        /* Get */
   3,        /* GetEncryption */
+  15,        /* GetJob */
   10,        /* GetScope */
   2,        /* List */
   11,        /* ListScopes */
   5,        /* Move */
   7,        /* Recover */
+  17,        /* RetireVersions */
   8,        /* RotateKey */
-  4         /* SetEncryption */
+  4,        /* SetEncryption */
+  14         /* StartReencrypt */
 };
 const ProtobufCServiceDescriptor atrest__v1__account__descriptor =
 {
@@ -2088,7 +2806,7 @@ const ProtobufCServiceDescriptor atrest__v1__account__descriptor =
   "Account",
   "Atrest__V1__Account",
   "atrest.v1",
-  14,
+  18,
   atrest__v1__account__method_descriptors,
   atrest__v1__account__method_indices_by_name
 };
@@ -2204,6 +2922,38 @@ void atrest__v1__account__enable_scope(ProtobufCService *service,
   assert(service->descriptor == &atrest__v1__account__descriptor);
   service->invoke(service, 13, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
+void atrest__v1__account__start_reencrypt(ProtobufCService *service,
+                                          const Atrest__V1__AccountReencryptRequest *input,
+                                          Atrest__V1__ReencryptJob_Closure closure,
+                                          void *closure_data)
+{
+  assert(service->descriptor == &atrest__v1__account__descriptor);
+  service->invoke(service, 14, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void atrest__v1__account__get_job(ProtobufCService *service,
+                                  const Atrest__V1__AccountRequest *input,
+                                  Atrest__V1__ReencryptJob_Closure closure,
+                                  void *closure_data)
+{
+  assert(service->descriptor == &atrest__v1__account__descriptor);
+  service->invoke(service, 15, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void atrest__v1__account__cancel_job(ProtobufCService *service,
+                                     const Atrest__V1__AccountRequest *input,
+                                     Atrest__V1__ReencryptJob_Closure closure,
+                                     void *closure_data)
+{
+  assert(service->descriptor == &atrest__v1__account__descriptor);
+  service->invoke(service, 16, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void atrest__v1__account__retire_versions(ProtobufCService *service,
+                                          const Atrest__V1__AccountRequest *input,
+                                          Atrest__V1__AccountInfo_Closure closure,
+                                          void *closure_data)
+{
+  assert(service->descriptor == &atrest__v1__account__descriptor);
+  service->invoke(service, 17, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
 void atrest__v1__account__init (Atrest__V1__Account_Service *service,
                                 Atrest__V1__Account_ServiceDestroy destroy)
 {
@@ -2211,14 +2961,20 @@ void atrest__v1__account__init (Atrest__V1__Account_Service *service,
                                      &atrest__v1__account__descriptor,
                                      (ProtobufCServiceDestroy) destroy);
 }
-static const ProtobufCMethodDescriptor atrest__v1__account_data__method_descriptors[2] =
+static const ProtobufCMethodDescriptor atrest__v1__account_data__method_descriptors[5] =
 {
   { "Usage", &atrest__v1__empty__descriptor, &atrest__v1__account_usage__descriptor },
   { "Erase", &atrest__v1__empty__descriptor, &atrest__v1__account_usage__descriptor },
+  { "ReencryptPlan", &atrest__v1__account_reencrypt_plan_request__descriptor, &atrest__v1__account_reencrypt_plan__descriptor },
+  { "Reencrypt", &atrest__v1__blob_reencrypt_request__descriptor, &atrest__v1__blob_reencrypt_response__descriptor },
+  { "WrapNameKey", &atrest__v1__empty__descriptor, &atrest__v1__account_key_entry__descriptor },
 };
 const unsigned atrest__v1__account_data__method_indices_by_name[] = {
   1,        /* Erase */
-  0         /* Usage */
+  3,        /* Reencrypt */
+  2,        /* ReencryptPlan */
+  0,        /* Usage */
+  4         /* WrapNameKey */
 };
 const ProtobufCServiceDescriptor atrest__v1__account_data__descriptor =
 {
@@ -2227,7 +2983,7 @@ const ProtobufCServiceDescriptor atrest__v1__account_data__descriptor =
   "AccountData",
   "Atrest__V1__AccountData",
   "atrest.v1",
-  2,
+  5,
   atrest__v1__account_data__method_descriptors,
   atrest__v1__account_data__method_indices_by_name
 };
@@ -2246,6 +3002,30 @@ void atrest__v1__account_data__erase(ProtobufCService *service,
 {
   assert(service->descriptor == &atrest__v1__account_data__descriptor);
   service->invoke(service, 1, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void atrest__v1__account_data__reencrypt_plan(ProtobufCService *service,
+                                              const Atrest__V1__AccountReencryptPlanRequest *input,
+                                              Atrest__V1__AccountReencryptPlan_Closure closure,
+                                              void *closure_data)
+{
+  assert(service->descriptor == &atrest__v1__account_data__descriptor);
+  service->invoke(service, 2, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void atrest__v1__account_data__reencrypt(ProtobufCService *service,
+                                         const Atrest__V1__BlobReencryptRequest *input,
+                                         Atrest__V1__BlobReencryptResponse_Closure closure,
+                                         void *closure_data)
+{
+  assert(service->descriptor == &atrest__v1__account_data__descriptor);
+  service->invoke(service, 3, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void atrest__v1__account_data__wrap_name_key(ProtobufCService *service,
+                                             const Atrest__V1__Empty *input,
+                                             Atrest__V1__AccountKeyEntry_Closure closure,
+                                             void *closure_data)
+{
+  assert(service->descriptor == &atrest__v1__account_data__descriptor);
+  service->invoke(service, 4, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void atrest__v1__account_data__init (Atrest__V1__AccountData_Service *service,
                                      Atrest__V1__AccountData_ServiceDestroy destroy)

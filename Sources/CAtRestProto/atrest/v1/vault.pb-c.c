@@ -1132,6 +1132,51 @@ void   atrest__v1__reference_response__free_unpacked
   assert(message->base.descriptor == &atrest__v1__reference_response__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   atrest__v1__record_account_event_request__init
+                     (Atrest__V1__RecordAccountEventRequest         *message)
+{
+  static const Atrest__V1__RecordAccountEventRequest init_value = ATREST__V1__RECORD_ACCOUNT_EVENT_REQUEST__INIT;
+  *message = init_value;
+}
+size_t atrest__v1__record_account_event_request__get_packed_size
+                     (const Atrest__V1__RecordAccountEventRequest *message)
+{
+  assert(message->base.descriptor == &atrest__v1__record_account_event_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t atrest__v1__record_account_event_request__pack
+                     (const Atrest__V1__RecordAccountEventRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &atrest__v1__record_account_event_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t atrest__v1__record_account_event_request__pack_to_buffer
+                     (const Atrest__V1__RecordAccountEventRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &atrest__v1__record_account_event_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Atrest__V1__RecordAccountEventRequest *
+       atrest__v1__record_account_event_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Atrest__V1__RecordAccountEventRequest *)
+     protobuf_c_message_unpack (&atrest__v1__record_account_event_request__descriptor,
+                                allocator, len, data);
+}
+void   atrest__v1__record_account_event_request__free_unpacked
+                     (Atrest__V1__RecordAccountEventRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &atrest__v1__record_account_event_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 void   atrest__v1__vault_audit_entry__init
                      (Atrest__V1__VaultAuditEntry         *message)
 {
@@ -3072,6 +3117,70 @@ const ProtobufCMessageDescriptor atrest__v1__reference_response__descriptor =
   (ProtobufCMessageInit) atrest__v1__reference_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
+static const ProtobufCFieldDescriptor atrest__v1__record_account_event_request__field_descriptors[3] =
+{
+  {
+    "key",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Atrest__V1__RecordAccountEventRequest, key),
+    &atrest__v1__key_ref__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "event",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Atrest__V1__RecordAccountEventRequest, event),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "detail",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Atrest__V1__RecordAccountEventRequest, detail),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned atrest__v1__record_account_event_request__field_indices_by_name[] = {
+  2,   /* field[2] = detail */
+  1,   /* field[1] = event */
+  0,   /* field[0] = key */
+};
+static const ProtobufCIntRange atrest__v1__record_account_event_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 3 }
+};
+const ProtobufCMessageDescriptor atrest__v1__record_account_event_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "atrest.v1.RecordAccountEventRequest",
+  "RecordAccountEventRequest",
+  "Atrest__V1__RecordAccountEventRequest",
+  "atrest.v1",
+  sizeof(Atrest__V1__RecordAccountEventRequest),
+  3,
+  atrest__v1__record_account_event_request__field_descriptors,
+  atrest__v1__record_account_event_request__field_indices_by_name,
+  1,  atrest__v1__record_account_event_request__number_ranges,
+  (ProtobufCMessageInit) atrest__v1__record_account_event_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
 static const ProtobufCFieldDescriptor atrest__v1__vault_audit_entry__field_descriptors[9] =
 {
   {
@@ -3675,7 +3784,7 @@ const ProtobufCMessageDescriptor atrest__v1__vault_key_creator__descriptor =
   (ProtobufCMessageInit) atrest__v1__vault_key_creator__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCMethodDescriptor atrest__v1__key_vault__method_descriptors[24] =
+static const ProtobufCMethodDescriptor atrest__v1__key_vault__method_descriptors[25] =
 {
   { "CreateKey", &atrest__v1__create_key_request__descriptor, &atrest__v1__key_response__descriptor },
   { "ImportKey", &atrest__v1__import_key_request__descriptor, &atrest__v1__key_response__descriptor },
@@ -3701,6 +3810,7 @@ static const ProtobufCMethodDescriptor atrest__v1__key_vault__method_descriptors
   { "UnregisterReference", &atrest__v1__reference_request__descriptor, &atrest__v1__reference_response__descriptor },
   { "GetAuditLog", &atrest__v1__get_audit_log_request__descriptor, &atrest__v1__get_audit_log_response__descriptor },
   { "VerifyAuditLog", &atrest__v1__empty__descriptor, &atrest__v1__verify_audit_log_response__descriptor },
+  { "RecordAccountEvent", &atrest__v1__record_account_event_request__descriptor, &atrest__v1__empty__descriptor },
 };
 const unsigned atrest__v1__key_vault__method_indices_by_name[] = {
   14,        /* AccountMoved */
@@ -3718,6 +3828,7 @@ const unsigned atrest__v1__key_vault__method_indices_by_name[] = {
   13,        /* ListGrants */
   4,        /* ListKeys */
   10,        /* PurgeKey */
+  24,        /* RecordAccountEvent */
   9,        /* RecoverKey */
   20,        /* RegisterReference */
   12,        /* RevokeAccess */
@@ -3735,7 +3846,7 @@ const ProtobufCServiceDescriptor atrest__v1__key_vault__descriptor =
   "KeyVault",
   "Atrest__V1__KeyVault",
   "atrest.v1",
-  24,
+  25,
   atrest__v1__key_vault__method_descriptors,
   atrest__v1__key_vault__method_indices_by_name
 };
@@ -3930,6 +4041,14 @@ void atrest__v1__key_vault__verify_audit_log(ProtobufCService *service,
 {
   assert(service->descriptor == &atrest__v1__key_vault__descriptor);
   service->invoke(service, 23, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void atrest__v1__key_vault__record_account_event(ProtobufCService *service,
+                                                 const Atrest__V1__RecordAccountEventRequest *input,
+                                                 Atrest__V1__Empty_Closure closure,
+                                                 void *closure_data)
+{
+  assert(service->descriptor == &atrest__v1__key_vault__descriptor);
+  service->invoke(service, 24, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void atrest__v1__key_vault__init (Atrest__V1__KeyVault_Service *service,
                                   Atrest__V1__KeyVault_ServiceDestroy destroy)

@@ -16,12 +16,17 @@ PROTOBUF_C__BEGIN_DECLS
 
 #include "atrest/v1/envelope.pb-c.h"
 #include "atrest/v1/vault.pb-c.h"
+#include "atrest/v1/blob.pb-c.h"
 
 typedef struct Atrest__V1__AccountCreateRequest Atrest__V1__AccountCreateRequest;
 typedef struct Atrest__V1__AccountRequest Atrest__V1__AccountRequest;
 typedef struct Atrest__V1__AccountListRequest Atrest__V1__AccountListRequest;
 typedef struct Atrest__V1__AccountEncryption Atrest__V1__AccountEncryption;
 typedef struct Atrest__V1__AccountInfo Atrest__V1__AccountInfo;
+typedef struct Atrest__V1__ReencryptJob Atrest__V1__ReencryptJob;
+typedef struct Atrest__V1__AccountReencryptRequest Atrest__V1__AccountReencryptRequest;
+typedef struct Atrest__V1__AccountReencryptPlanRequest Atrest__V1__AccountReencryptPlanRequest;
+typedef struct Atrest__V1__AccountReencryptPlan Atrest__V1__AccountReencryptPlan;
 typedef struct Atrest__V1__AccountDeleteRequest Atrest__V1__AccountDeleteRequest;
 typedef struct Atrest__V1__AccountUsage Atrest__V1__AccountUsage;
 typedef struct Atrest__V1__AccountMoveRequest Atrest__V1__AccountMoveRequest;
@@ -166,10 +171,152 @@ struct  Atrest__V1__AccountInfo
    */
   size_t n_account_key_versions;
   uint32_t *account_key_versions;
+  /*
+   * The account's re-encryption job, latest first run (none: never started).
+   * Filled from AccountRecord 13 when the account is read; progress and ETA
+   * are as of the job's last recorded page.
+   */
+  Atrest__V1__ReencryptJob *reencrypt_job;
+  /*
+   * Own-chain account key versions retired (`Account/RetireVersions`): their
+   * wrapped keys are deleted; no object is under them.
+   */
+  size_t n_retired_account_key_versions;
+  uint32_t *retired_account_key_versions;
 };
 #define ATREST__V1__ACCOUNT_INFO__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&atrest__v1__account_info__descriptor) \
-    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, NULL, 0,NULL, 0, (char *)protobuf_c_empty_string, 0, (char *)protobuf_c_empty_string, 0, 0, 0,NULL }
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, NULL, 0,NULL, 0, (char *)protobuf_c_empty_string, 0, (char *)protobuf_c_empty_string, 0, 0, 0,NULL, NULL, 0,NULL }
+
+
+/*
+ * A server-side re-encryption job (`Account/StartReencrypt`): the front door
+ * drives `AccountData/Reencrypt` page by page through the workers and records
+ * its progress in the account's registry record (AccountRecord 13), so a
+ * front door started again (or another one) resumes it from the last page.
+ */
+struct  Atrest__V1__ReencryptJob
+{
+  ProtobufCMessage base;
+  /*
+   * Random, 16 hex digits: names the job in logs and audit entries.
+   */
+  char *job_id;
+  /*
+   * "running", "completed", "cancelled" or "failed".
+   */
+  char *state;
+  /*
+   * Only this container ("" : every container of the account).
+   */
+  char *container;
+  /*
+   * The current account key version when the job started: when it has
+   * completed over the whole account, no blob is under an older own-chain version.
+   */
+  uint32_t account_key_version;
+  /*
+   * The containers to go through (listed when the job started) and where it is.
+   */
+  size_t n_containers;
+  char **containers;
+  uint32_t container_index;
+  char *page_token;
+  /*
+   * Blobs looked at so far (and bytes of them) of the totals counted at the start.
+   */
+  uint64_t objects_done;
+  uint64_t objects_total;
+  uint64_t bytes_done;
+  uint64_t bytes_total;
+  /*
+   * Of those: rewritten under the current version, replaced by a concurrent
+   * write (it won), left because this build cannot rewrite them.
+   */
+  uint64_t rewritten;
+  uint64_t raced;
+  uint64_t skipped;
+  int64_t started_at_unix;
+  /*
+   * The runner's last progress write (its lease: another front door takes a
+   * running job over when this is older than the lease).
+   */
+  int64_t updated_at_unix;
+  int64_t finished_at_unix;
+  /*
+   * The front door process running it (random per process).
+   */
+  char *runner;
+  /*
+   * Why it failed or was cancelled.
+   */
+  char *message;
+  /*
+   * Who started it (principal id).
+   */
+  char *started_by;
+  /*
+   * Estimated seconds to completion (computed when read; 0 when unknown or done).
+   */
+  uint64_t eta_seconds;
+  /*
+   * Blobs per AccountData/Reencrypt page (AccountReencryptRequest 3).
+   */
+  uint32_t page_size;
+};
+#define ATREST__V1__REENCRYPT_JOB__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&atrest__v1__reencrypt_job__descriptor) \
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0,NULL, 0, (char *)protobuf_c_empty_string, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0 }
+
+
+/*
+ * `Account/StartReencrypt`.
+ */
+struct  Atrest__V1__AccountReencryptRequest
+{
+  ProtobufCMessage base;
+  char *account_id;
+  /*
+   * Only this container ("": all).
+   */
+  char *container;
+  /*
+   * Blobs per page, 1-1000 (0: 100). Each page is a registry write.
+   */
+  uint32_t page_size;
+};
+#define ATREST__V1__ACCOUNT_REENCRYPT_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&atrest__v1__account_reencrypt_request__descriptor) \
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0 }
+
+
+/*
+ * `AccountData/ReencryptPlan`: the containers a job goes through and what they hold.
+ */
+struct  Atrest__V1__AccountReencryptPlanRequest
+{
+  ProtobufCMessage base;
+  /*
+   * Only this container ("": all of the account's).
+   */
+  char *container;
+};
+#define ATREST__V1__ACCOUNT_REENCRYPT_PLAN_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&atrest__v1__account_reencrypt_plan_request__descriptor) \
+    , (char *)protobuf_c_empty_string }
+
+
+struct  Atrest__V1__AccountReencryptPlan
+{
+  ProtobufCMessage base;
+  size_t n_containers;
+  char **containers;
+  uint64_t objects;
+  uint64_t bytes;
+};
+#define ATREST__V1__ACCOUNT_REENCRYPT_PLAN__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&atrest__v1__account_reencrypt_plan__descriptor) \
+    , 0,NULL, 0, 0 }
 
 
 /*
@@ -299,10 +446,19 @@ struct  Atrest__V1__AccountRecord
    */
   size_t n_scopes;
   Atrest__V1__EncryptionScope **scopes;
+  /*
+   * The re-encryption job (shown as AccountInfo 14).
+   */
+  Atrest__V1__ReencryptJob *reencrypt_job;
+  /*
+   * Retired own-chain versions (shown as AccountInfo 15).
+   */
+  size_t n_retired_account_key_versions;
+  uint32_t *retired_account_key_versions;
 };
 #define ATREST__V1__ACCOUNT_RECORD__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&atrest__v1__account_record__descriptor) \
-    , NULL, {0,NULL}, NULL, (char *)protobuf_c_empty_string, 0,NULL, 0, 0,NULL }
+    , NULL, {0,NULL}, NULL, (char *)protobuf_c_empty_string, 0,NULL, 0, 0,NULL, NULL, 0,NULL }
 
 
 /*
@@ -490,6 +646,82 @@ Atrest__V1__AccountInfo *
                       const uint8_t       *data);
 void   atrest__v1__account_info__free_unpacked
                      (Atrest__V1__AccountInfo *message,
+                      ProtobufCAllocator *allocator);
+/* Atrest__V1__ReencryptJob methods */
+void   atrest__v1__reencrypt_job__init
+                     (Atrest__V1__ReencryptJob         *message);
+size_t atrest__v1__reencrypt_job__get_packed_size
+                     (const Atrest__V1__ReencryptJob   *message);
+size_t atrest__v1__reencrypt_job__pack
+                     (const Atrest__V1__ReencryptJob   *message,
+                      uint8_t             *out);
+size_t atrest__v1__reencrypt_job__pack_to_buffer
+                     (const Atrest__V1__ReencryptJob   *message,
+                      ProtobufCBuffer     *buffer);
+Atrest__V1__ReencryptJob *
+       atrest__v1__reencrypt_job__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   atrest__v1__reencrypt_job__free_unpacked
+                     (Atrest__V1__ReencryptJob *message,
+                      ProtobufCAllocator *allocator);
+/* Atrest__V1__AccountReencryptRequest methods */
+void   atrest__v1__account_reencrypt_request__init
+                     (Atrest__V1__AccountReencryptRequest         *message);
+size_t atrest__v1__account_reencrypt_request__get_packed_size
+                     (const Atrest__V1__AccountReencryptRequest   *message);
+size_t atrest__v1__account_reencrypt_request__pack
+                     (const Atrest__V1__AccountReencryptRequest   *message,
+                      uint8_t             *out);
+size_t atrest__v1__account_reencrypt_request__pack_to_buffer
+                     (const Atrest__V1__AccountReencryptRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Atrest__V1__AccountReencryptRequest *
+       atrest__v1__account_reencrypt_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   atrest__v1__account_reencrypt_request__free_unpacked
+                     (Atrest__V1__AccountReencryptRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Atrest__V1__AccountReencryptPlanRequest methods */
+void   atrest__v1__account_reencrypt_plan_request__init
+                     (Atrest__V1__AccountReencryptPlanRequest         *message);
+size_t atrest__v1__account_reencrypt_plan_request__get_packed_size
+                     (const Atrest__V1__AccountReencryptPlanRequest   *message);
+size_t atrest__v1__account_reencrypt_plan_request__pack
+                     (const Atrest__V1__AccountReencryptPlanRequest   *message,
+                      uint8_t             *out);
+size_t atrest__v1__account_reencrypt_plan_request__pack_to_buffer
+                     (const Atrest__V1__AccountReencryptPlanRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Atrest__V1__AccountReencryptPlanRequest *
+       atrest__v1__account_reencrypt_plan_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   atrest__v1__account_reencrypt_plan_request__free_unpacked
+                     (Atrest__V1__AccountReencryptPlanRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Atrest__V1__AccountReencryptPlan methods */
+void   atrest__v1__account_reencrypt_plan__init
+                     (Atrest__V1__AccountReencryptPlan         *message);
+size_t atrest__v1__account_reencrypt_plan__get_packed_size
+                     (const Atrest__V1__AccountReencryptPlan   *message);
+size_t atrest__v1__account_reencrypt_plan__pack
+                     (const Atrest__V1__AccountReencryptPlan   *message,
+                      uint8_t             *out);
+size_t atrest__v1__account_reencrypt_plan__pack_to_buffer
+                     (const Atrest__V1__AccountReencryptPlan   *message,
+                      ProtobufCBuffer     *buffer);
+Atrest__V1__AccountReencryptPlan *
+       atrest__v1__account_reencrypt_plan__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   atrest__v1__account_reencrypt_plan__free_unpacked
+                     (Atrest__V1__AccountReencryptPlan *message,
                       ProtobufCAllocator *allocator);
 /* Atrest__V1__AccountDeleteRequest methods */
 void   atrest__v1__account_delete_request__init
@@ -736,6 +968,18 @@ typedef void (*Atrest__V1__AccountEncryption_Closure)
 typedef void (*Atrest__V1__AccountInfo_Closure)
                  (const Atrest__V1__AccountInfo *message,
                   void *closure_data);
+typedef void (*Atrest__V1__ReencryptJob_Closure)
+                 (const Atrest__V1__ReencryptJob *message,
+                  void *closure_data);
+typedef void (*Atrest__V1__AccountReencryptRequest_Closure)
+                 (const Atrest__V1__AccountReencryptRequest *message,
+                  void *closure_data);
+typedef void (*Atrest__V1__AccountReencryptPlanRequest_Closure)
+                 (const Atrest__V1__AccountReencryptPlanRequest *message,
+                  void *closure_data);
+typedef void (*Atrest__V1__AccountReencryptPlan_Closure)
+                 (const Atrest__V1__AccountReencryptPlan *message,
+                  void *closure_data);
 typedef void (*Atrest__V1__AccountDeleteRequest_Closure)
                  (const Atrest__V1__AccountDeleteRequest *message,
                   void *closure_data);
@@ -835,6 +1079,22 @@ struct Atrest__V1__Account_Service
                        const Atrest__V1__AccountScopeRequest *input,
                        Atrest__V1__EncryptionScope_Closure closure,
                        void *closure_data);
+  void (*start_reencrypt)(Atrest__V1__Account_Service *service,
+                          const Atrest__V1__AccountReencryptRequest *input,
+                          Atrest__V1__ReencryptJob_Closure closure,
+                          void *closure_data);
+  void (*get_job)(Atrest__V1__Account_Service *service,
+                  const Atrest__V1__AccountRequest *input,
+                  Atrest__V1__ReencryptJob_Closure closure,
+                  void *closure_data);
+  void (*cancel_job)(Atrest__V1__Account_Service *service,
+                     const Atrest__V1__AccountRequest *input,
+                     Atrest__V1__ReencryptJob_Closure closure,
+                     void *closure_data);
+  void (*retire_versions)(Atrest__V1__Account_Service *service,
+                          const Atrest__V1__AccountRequest *input,
+                          Atrest__V1__AccountInfo_Closure closure,
+                          void *closure_data);
 };
 typedef void (*Atrest__V1__Account_ServiceDestroy)(Atrest__V1__Account_Service *);
 void atrest__v1__account__init (Atrest__V1__Account_Service *service,
@@ -856,7 +1116,11 @@ void atrest__v1__account__init (Atrest__V1__Account_Service *service,
       function_prefix__ ## get_scope,\
       function_prefix__ ## list_scopes,\
       function_prefix__ ## disable_scope,\
-      function_prefix__ ## enable_scope  }
+      function_prefix__ ## enable_scope,\
+      function_prefix__ ## start_reencrypt,\
+      function_prefix__ ## get_job,\
+      function_prefix__ ## cancel_job,\
+      function_prefix__ ## retire_versions  }
 void atrest__v1__account__create(ProtobufCService *service,
                                  const Atrest__V1__AccountCreateRequest *input,
                                  Atrest__V1__AccountInfo_Closure closure,
@@ -913,6 +1177,22 @@ void atrest__v1__account__enable_scope(ProtobufCService *service,
                                        const Atrest__V1__AccountScopeRequest *input,
                                        Atrest__V1__EncryptionScope_Closure closure,
                                        void *closure_data);
+void atrest__v1__account__start_reencrypt(ProtobufCService *service,
+                                          const Atrest__V1__AccountReencryptRequest *input,
+                                          Atrest__V1__ReencryptJob_Closure closure,
+                                          void *closure_data);
+void atrest__v1__account__get_job(ProtobufCService *service,
+                                  const Atrest__V1__AccountRequest *input,
+                                  Atrest__V1__ReencryptJob_Closure closure,
+                                  void *closure_data);
+void atrest__v1__account__cancel_job(ProtobufCService *service,
+                                     const Atrest__V1__AccountRequest *input,
+                                     Atrest__V1__ReencryptJob_Closure closure,
+                                     void *closure_data);
+void atrest__v1__account__retire_versions(ProtobufCService *service,
+                                          const Atrest__V1__AccountRequest *input,
+                                          Atrest__V1__AccountInfo_Closure closure,
+                                          void *closure_data);
 typedef struct Atrest__V1__AccountData_Service Atrest__V1__AccountData_Service;
 struct Atrest__V1__AccountData_Service
 {
@@ -925,6 +1205,18 @@ struct Atrest__V1__AccountData_Service
                 const Atrest__V1__Empty *input,
                 Atrest__V1__AccountUsage_Closure closure,
                 void *closure_data);
+  void (*reencrypt_plan)(Atrest__V1__AccountData_Service *service,
+                         const Atrest__V1__AccountReencryptPlanRequest *input,
+                         Atrest__V1__AccountReencryptPlan_Closure closure,
+                         void *closure_data);
+  void (*reencrypt)(Atrest__V1__AccountData_Service *service,
+                    const Atrest__V1__BlobReencryptRequest *input,
+                    Atrest__V1__BlobReencryptResponse_Closure closure,
+                    void *closure_data);
+  void (*wrap_name_key)(Atrest__V1__AccountData_Service *service,
+                        const Atrest__V1__Empty *input,
+                        Atrest__V1__AccountKeyEntry_Closure closure,
+                        void *closure_data);
 };
 typedef void (*Atrest__V1__AccountData_ServiceDestroy)(Atrest__V1__AccountData_Service *);
 void atrest__v1__account_data__init (Atrest__V1__AccountData_Service *service,
@@ -934,7 +1226,10 @@ void atrest__v1__account_data__init (Atrest__V1__AccountData_Service *service,
 #define ATREST__V1__ACCOUNT_DATA__INIT(function_prefix__) \
     { ATREST__V1__ACCOUNT_DATA__BASE_INIT,\
       function_prefix__ ## usage,\
-      function_prefix__ ## erase  }
+      function_prefix__ ## erase,\
+      function_prefix__ ## reencrypt_plan,\
+      function_prefix__ ## reencrypt,\
+      function_prefix__ ## wrap_name_key  }
 void atrest__v1__account_data__usage(ProtobufCService *service,
                                      const Atrest__V1__Empty *input,
                                      Atrest__V1__AccountUsage_Closure closure,
@@ -943,6 +1238,18 @@ void atrest__v1__account_data__erase(ProtobufCService *service,
                                      const Atrest__V1__Empty *input,
                                      Atrest__V1__AccountUsage_Closure closure,
                                      void *closure_data);
+void atrest__v1__account_data__reencrypt_plan(ProtobufCService *service,
+                                              const Atrest__V1__AccountReencryptPlanRequest *input,
+                                              Atrest__V1__AccountReencryptPlan_Closure closure,
+                                              void *closure_data);
+void atrest__v1__account_data__reencrypt(ProtobufCService *service,
+                                         const Atrest__V1__BlobReencryptRequest *input,
+                                         Atrest__V1__BlobReencryptResponse_Closure closure,
+                                         void *closure_data);
+void atrest__v1__account_data__wrap_name_key(ProtobufCService *service,
+                                             const Atrest__V1__Empty *input,
+                                             Atrest__V1__AccountKeyEntry_Closure closure,
+                                             void *closure_data);
 
 /* --- descriptors --- */
 
@@ -951,6 +1258,10 @@ extern const ProtobufCMessageDescriptor atrest__v1__account_request__descriptor;
 extern const ProtobufCMessageDescriptor atrest__v1__account_list_request__descriptor;
 extern const ProtobufCMessageDescriptor atrest__v1__account_encryption__descriptor;
 extern const ProtobufCMessageDescriptor atrest__v1__account_info__descriptor;
+extern const ProtobufCMessageDescriptor atrest__v1__reencrypt_job__descriptor;
+extern const ProtobufCMessageDescriptor atrest__v1__account_reencrypt_request__descriptor;
+extern const ProtobufCMessageDescriptor atrest__v1__account_reencrypt_plan_request__descriptor;
+extern const ProtobufCMessageDescriptor atrest__v1__account_reencrypt_plan__descriptor;
 extern const ProtobufCMessageDescriptor atrest__v1__account_delete_request__descriptor;
 extern const ProtobufCMessageDescriptor atrest__v1__account_usage__descriptor;
 extern const ProtobufCMessageDescriptor atrest__v1__account_move_request__descriptor;

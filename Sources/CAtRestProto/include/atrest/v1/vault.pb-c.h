@@ -41,6 +41,7 @@ typedef struct Atrest__V1__KeyStatusRequest Atrest__V1__KeyStatusRequest;
 typedef struct Atrest__V1__KeyStatusResponse Atrest__V1__KeyStatusResponse;
 typedef struct Atrest__V1__ReferenceRequest Atrest__V1__ReferenceRequest;
 typedef struct Atrest__V1__ReferenceResponse Atrest__V1__ReferenceResponse;
+typedef struct Atrest__V1__RecordAccountEventRequest Atrest__V1__RecordAccountEventRequest;
 typedef struct Atrest__V1__VaultAuditEntry Atrest__V1__VaultAuditEntry;
 typedef struct Atrest__V1__GetAuditLogRequest Atrest__V1__GetAuditLogRequest;
 typedef struct Atrest__V1__GetAuditLogResponse Atrest__V1__GetAuditLogResponse;
@@ -461,6 +462,27 @@ struct  Atrest__V1__ReferenceResponse
 #define ATREST__V1__REFERENCE_RESPONSE__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&atrest__v1__reference_response__descriptor) \
     , 0 }
+
+
+/*
+ * `RecordAccountEvent`: an account's managed identity (as the front door
+ * calls it) records an event of the account's key life cycle that happens
+ * outside the vault (the re-encryption job, retiring versions) in the
+ * audit log. Needs an unwrap grant on `key`; `event` is one of a fixed set.
+ */
+struct  Atrest__V1__RecordAccountEventRequest
+{
+  ProtobufCMessage base;
+  Atrest__V1__KeyRef *key;
+  char *event;
+  /*
+   * At most 512 printable characters.
+   */
+  char *detail;
+};
+#define ATREST__V1__RECORD_ACCOUNT_EVENT_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&atrest__v1__record_account_event_request__descriptor) \
+    , NULL, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
 
 
 struct  Atrest__V1__VaultAuditEntry
@@ -1097,6 +1119,25 @@ Atrest__V1__ReferenceResponse *
 void   atrest__v1__reference_response__free_unpacked
                      (Atrest__V1__ReferenceResponse *message,
                       ProtobufCAllocator *allocator);
+/* Atrest__V1__RecordAccountEventRequest methods */
+void   atrest__v1__record_account_event_request__init
+                     (Atrest__V1__RecordAccountEventRequest         *message);
+size_t atrest__v1__record_account_event_request__get_packed_size
+                     (const Atrest__V1__RecordAccountEventRequest   *message);
+size_t atrest__v1__record_account_event_request__pack
+                     (const Atrest__V1__RecordAccountEventRequest   *message,
+                      uint8_t             *out);
+size_t atrest__v1__record_account_event_request__pack_to_buffer
+                     (const Atrest__V1__RecordAccountEventRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Atrest__V1__RecordAccountEventRequest *
+       atrest__v1__record_account_event_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   atrest__v1__record_account_event_request__free_unpacked
+                     (Atrest__V1__RecordAccountEventRequest *message,
+                      ProtobufCAllocator *allocator);
 /* Atrest__V1__VaultAuditEntry methods */
 void   atrest__v1__vault_audit_entry__init
                      (Atrest__V1__VaultAuditEntry         *message);
@@ -1326,6 +1367,9 @@ typedef void (*Atrest__V1__ReferenceRequest_Closure)
 typedef void (*Atrest__V1__ReferenceResponse_Closure)
                  (const Atrest__V1__ReferenceResponse *message,
                   void *closure_data);
+typedef void (*Atrest__V1__RecordAccountEventRequest_Closure)
+                 (const Atrest__V1__RecordAccountEventRequest *message,
+                  void *closure_data);
 typedef void (*Atrest__V1__VaultAuditEntry_Closure)
                  (const Atrest__V1__VaultAuditEntry *message,
                   void *closure_data);
@@ -1453,6 +1497,10 @@ struct Atrest__V1__KeyVault_Service
                            const Atrest__V1__Empty *input,
                            Atrest__V1__VerifyAuditLogResponse_Closure closure,
                            void *closure_data);
+  void (*record_account_event)(Atrest__V1__KeyVault_Service *service,
+                               const Atrest__V1__RecordAccountEventRequest *input,
+                               Atrest__V1__Empty_Closure closure,
+                               void *closure_data);
 };
 typedef void (*Atrest__V1__KeyVault_ServiceDestroy)(Atrest__V1__KeyVault_Service *);
 void atrest__v1__key_vault__init (Atrest__V1__KeyVault_Service *service,
@@ -1484,7 +1532,8 @@ void atrest__v1__key_vault__init (Atrest__V1__KeyVault_Service *service,
       function_prefix__ ## register_reference,\
       function_prefix__ ## unregister_reference,\
       function_prefix__ ## get_audit_log,\
-      function_prefix__ ## verify_audit_log  }
+      function_prefix__ ## verify_audit_log,\
+      function_prefix__ ## record_account_event  }
 void atrest__v1__key_vault__create_key(ProtobufCService *service,
                                        const Atrest__V1__CreateKeyRequest *input,
                                        Atrest__V1__KeyResponse_Closure closure,
@@ -1581,6 +1630,10 @@ void atrest__v1__key_vault__verify_audit_log(ProtobufCService *service,
                                              const Atrest__V1__Empty *input,
                                              Atrest__V1__VerifyAuditLogResponse_Closure closure,
                                              void *closure_data);
+void atrest__v1__key_vault__record_account_event(ProtobufCService *service,
+                                                 const Atrest__V1__RecordAccountEventRequest *input,
+                                                 Atrest__V1__Empty_Closure closure,
+                                                 void *closure_data);
 
 /* --- descriptors --- */
 
@@ -1609,6 +1662,7 @@ extern const ProtobufCMessageDescriptor atrest__v1__key_status_request__descript
 extern const ProtobufCMessageDescriptor atrest__v1__key_status_response__descriptor;
 extern const ProtobufCMessageDescriptor atrest__v1__reference_request__descriptor;
 extern const ProtobufCMessageDescriptor atrest__v1__reference_response__descriptor;
+extern const ProtobufCMessageDescriptor atrest__v1__record_account_event_request__descriptor;
 extern const ProtobufCMessageDescriptor atrest__v1__vault_audit_entry__descriptor;
 extern const ProtobufCMessageDescriptor atrest__v1__get_audit_log_request__descriptor;
 extern const ProtobufCMessageDescriptor atrest__v1__get_audit_log_response__descriptor;

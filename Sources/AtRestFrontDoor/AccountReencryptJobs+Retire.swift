@@ -1,0 +1,81 @@
+import AtRestWire
+
+extension AccountReencryptJobs {
+    /// `Account/RetireVersions`: deletes the wrapped keys of the own-chain
+    /// versions older than the version of a completed whole-account job
+    /// (docs/FORMAT.md "Account key versions"). The completed record is the
+    /// proof that no blob or container marker is under them: the job went
+    /// through every container, and new writes were under its version or a
+    /// later one all along (a put that raced with it won over the job's
+    /// conditional publish, under the current version). Refused while a job
+    /// runs, after a job that skipped blobs, for a job of one container, and
+    /// while the account holds queues, tables, disks or shares (their records
+    /// are sealed under the version current when written, and the job does
+    /// not rewrite them yet). When the version the name key comes from goes,
+    /// its place is taken by a names-only entry (the name key wrapped by the
+    /// KEK, from a worker: `AccountData/WrapNameKey`), so names still resolve.
+    public func retireVersions(_ accountID: String, by principal: String) async throws -> AccountRecord {
+        guard let record = try await registry.lookup(accountID) else { throw RPCStatus(.notFound, "account '\(accountID)' does not exist") }
+        if let refusal = AccountDeletion.refusal(record.info) { throw refusal }
+        let job = try Self.retirementProof(record)
+        let retiring = record.keys.filter { $0.isOwnChain && !$0.namesOnly && $0.accountKeyVersion < job.accountKeyVersion }.map(\.accountKeyVersion)
+        guard !retiring.isEmpty else { return record }
+        let held = try await calls.calls().usage(accountID)
+        guard held.queues == 0, held.tables == 0, held.disks == 0, held.shares == 0 else {
+            throw RPCStatus(.failedPrecondition,
+                            "account '\(accountID)' holds \(held.summary): the re-encryption job rewrites blobs and container markers only, "
+                            + "so queue, table, disk and share records may still be under versions \(retiring.map(String.init).joined(separator: ", ")); they are kept",
+                            details: ["reason": "otherKindsHeld"])
+        }
+        // The version the name key is derived from goes: keep the name key itself (wrapped) first.
+        let lowest = record.ownChainVersions.first ?? 1
+        var names: AccountKeyEntry?
+        if retiring.contains(lowest), !record.keys.contains(where: { $0.isOwnChain && $0.namesOnly }) {
+            names = try await calls.calls().wrapNameKey(accountID)
+            guard names?.namesOnly == true, names?.accountKeyVersion == lowest else {
+                throw RPCStatus(.internal, "the worker returned a name key entry for version \(names?.accountKeyVersion ?? 0), not \(lowest)")
+            }
+        }
+        let keep = names
+        let retired = Set(retiring)
+        let updated = try await registry.update(accountID) { current in
+            guard var current else { throw RPCStatus(.notFound, "account '\(accountID)' was deleted meanwhile") }
+            let proof = try Self.retirementProof(current)
+            guard proof.jobID == job.jobID else { throw RPCStatus(.aborted, "a new re-encryption job started meanwhile; retry when it has completed") }
+            current.keys.removeAll { $0.isOwnChain && !$0.namesOnly && retired.contains($0.accountKeyVersion) }
+            if let keep, !current.keys.contains(where: { $0.isOwnChain && $0.namesOnly }) { current.keys.append(keep) }
+            current.retiredAccountKeyVersions = Array(Set(current.retiredAccountKeyVersions).union(retired)).sorted()
+            current.info.accountKeyVersions = current.ownChainVersions
+            return current
+        }
+        let result = updated!
+        logger.notice("account key versions retired", metadata: ["account": "\(accountID)", "versions": "\(retiring.sorted())",
+                                                                  "namesOnly": "\(keep != nil)"])
+        await auditQuietly(result, "versionsRetired", job, "by \(principal): versions \(retiring.sorted().map(String.init).joined(separator: ", ")) retired"
+                           + (keep != nil ? "; the name key is kept wrapped (names-only entry)" : ""))
+        return result
+    }
+
+    /// The completed whole-account job that allows retiring, or why not.
+    static func retirementProof(_ record: AccountRecord) throws(RPCStatus) -> ReencryptJob {
+        let id = record.info.accountID
+        guard let job = record.reencryptJob else {
+            throw RPCStatus(.failedPrecondition, "account '\(id)' was never re-encrypted: run `atrest account reencrypt \(id)` to completion first",
+                            details: ["reason": "noCompletedJob"])
+        }
+        guard job.state == ReencryptJob.completed else {
+            throw RPCStatus(.failedPrecondition, "the re-encryption job of account '\(id)' is \(job.state), not completed: older versions may still be in use; "
+                            + (job.isRunning ? "wait for it (`atrest job show \(id)`)" : "run `atrest account reencrypt \(id)` to completion first"),
+                            details: ["reason": "jobNotCompleted", "state": job.state])
+        }
+        guard job.container.isEmpty else {
+            throw RPCStatus(.failedPrecondition, "the last re-encryption job of account '\(id)' covered container '\(job.container)' only; run it over the whole account first",
+                            details: ["reason": "jobNotWholeAccount"])
+        }
+        guard job.skipped == 0 else {
+            throw RPCStatus(.failedPrecondition, "the re-encryption job of account '\(id)' left \(job.skipped) blobs under older versions (sealed with customer-provided keys): they stay readable only while those versions are kept",
+                            details: ["reason": "blobsSkipped"])
+        }
+        return job
+    }
+}
