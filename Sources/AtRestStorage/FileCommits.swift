@@ -6,35 +6,31 @@ import Synchronization
 /// A put's commit used to run whole on a `BlockingIO` thread: write,
 /// `fdatasync`, switch, directory fsync. On Linux that dispatch queue has
 /// about as many threads as cores, so with 16 concurrent small puts two or
-/// three were in an fsync at a time and the rest queued behind them: 16
-/// callers reached no more than ~4× one caller. Here a commit queues its
-/// file and waits without holding a thread; one leader (on `BlockingIO`,
-/// while anything is queued) takes everything queued and, for that batch:
-///
-/// 1. writes out what each file still buffers and starts writeback of every
-///    file (`sync_file_range`), so the filesystem allocates all their blocks
-///    before the first flush;
-/// 2. `fdatasync`s each file: on ext4 the first one commits the journal
-///    transaction that holds every file's allocation, the others find their
-///    metadata committed and wait only for their own data;
-/// 3. publishes each (the caller's switch under the container lock: the
-///    condition, then exchange, rename or link), in queue order;
-/// 4. fsyncs each directory that got a name, once (`DirectorySync`), then
-///    offers the files replaced by an exchange as spares (`SparePool`);
-/// 5. answers each caller.
+/// three were in an fsync at a time and the rest queued behind them. Here a
+/// commit is queued to this store instance's own committing threads (up to
+/// `maxThreads`, started when a commit finds none idle, ended after
+/// `idleSeconds` without work), which for each file: write out what it still
+/// gathers and start writeback, `fdatasync`, publish (the caller's switch
+/// under the container lock: the condition, then exchange, rename or link),
+/// fsync the directory through `DirectorySync` (one fsync covers every
+/// switch made before it started), then offer a file replaced by an
+/// exchange as a spare (`Published`), and answer. So up to 16 `fdatasync`s
+/// are in flight together (the block layer merges their device flushes) and
+/// directory fsyncs are shared, while the dispatch queue stays free.
 ///
 /// Durability is unchanged: a file is published only after its own
 /// `fdatasync` succeeded, and a put is answered only after an fsync of its
 /// directory that started after its switch; a crash at any point leaves old
-/// or new files, never a torn one, with every temp file its writer's (the
-/// clean-up at the next open removes them). Several processes sharing the
-/// directory each have their own leader; their switches meet under the
-/// container lock as before. Callers arriving while a batch is flushed form
-/// the next one, so batches grow with the load and one caller pays one
-/// thread hand-off more than before (a few µs).
+/// or new files, never a torn one (the next open removes dead writers' temp
+/// files). Several processes sharing the directory each have their own
+/// threads; their switches meet under the container lock as before.
+///
+/// Tried first: one leader fsyncing a whole batch file by file; on ext4
+/// without a journal each `fdatasync` pays its own device flush, so that
+/// serialised them (docs/DATA-PATH.md "Small objects: group commit").
 final class FileCommits: @unchecked Sendable {
     private struct Pending: @unchecked Sendable {
-        /// Used only by the leader once queued.
+        /// Used only by the committing thread that takes it.
         let file: AtomicFile
         let publish: @Sendable (_ tempPath: String) throws -> Published
         var continuation: CheckedContinuation<BackendVersion, any Error>? = nil
