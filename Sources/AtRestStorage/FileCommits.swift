@@ -126,7 +126,7 @@ final class FileCommits: @unchecked Sendable {
             if !state.queued.isEmpty {
                 let pending = state.queued.removeFirst()
                 pthread_mutex_unlock(lock)
-                pending.continuation!.resume(with: commit(pending))
+                commitAndAnswer(consume pending)
                 pthread_mutex_lock(lock)
                 continue
             }
@@ -151,8 +151,19 @@ final class FileCommits: @unchecked Sendable {
             let pending = state.queued.isEmpty ? nil : state.queued.removeFirst()
             pthread_mutex_unlock(lock)
             guard let pending else { return }
-            pending.continuation!.resume(with: commit(pending))
+            commitAndAnswer(consume pending)
         }
+    }
+
+    /// Commits and answers, dropping what the commit captured (the upload,
+    /// its backend and writer lock) before the caller resumes: a caller that
+    /// closes its store right after must find it released.
+    private func commitAndAnswer(_ pending: consuming Pending) {
+        var held: Pending? = consume pending
+        let result = commit(held!)
+        let continuation = held!.continuation!
+        held = nil
+        continuation.resume(with: result)
     }
 
     /// The steps for one file.
