@@ -4,7 +4,9 @@ import Glibc
 /// One file written atomically: data goes to `.tmp-<owner>-<random>` in the
 /// target directory, then `fdatasync`, an atomic switch to the final name,
 /// and an fsync of the directory. A crash at any point leaves the old file or
-/// the new one, never a mix; `commit` returns only once the new one is durable.
+/// the new one, never a mix. The steps after the writes are `FileCommits`'
+/// (a group commit of concurrent puts), which answers a put only once the
+/// new file is durable.
 ///
 /// - Writes are gathered into 1 MiB chunks (a 64 KiB + tag segment per
 ///   `write` cost ~25 % more kernel CPU: every call starts and ends on a
@@ -156,53 +158,31 @@ final class AtomicFile {
         try bytes.withUnsafeBytes { try FileSystem.writeAll(descriptor, $0, at: offset, path: tempPath) }
     }
 
-    /// Makes the data durable and atomically replaces `name` in the directory.
-    func commit(as name: String) throws {
-        try StorageObservation.timed({ $0.write }) {
-            let path = tempPath
-            try makeDurable()
-            let target = "\(directory)/\(name)"
-            let swapped = spares != nil && LinuxFileCalls.exchange(path, target)
-            if !swapped {
-                guard rename(path, target) == 0 else { throw SystemCall.error("rename", target) }
-            }
-            done = true
-            close(descriptor)
-            if swapped { keepOrRemoveReplaced(at: path) }
-            try syncDirectory()
-        }
-    }
+    // MARK: Group commit (`FileCommits`), in this order
 
-    /// Makes the data durable, then lets `publish` give the temp file its
-    /// name (the caller's own atomic switch: a conditional rename, a link),
-    /// then fsyncs the directory. When `publish` throws, the temp file is
-    /// dropped and nothing was published.
-    func commit<R>(publishing publish: (_ tempPath: String) throws -> R) throws -> R {
-        try StorageObservation.timed({ $0.write }) {
-            let result: R
-            do {
-                try makeDurable()
-                result = try publish(tempPath)
-            } catch {
-                abort()
-                throw error
-            }
-            done = true
-            close(descriptor)
-            try syncDirectory()
-            return result
-        }
-    }
-
-    private func makeDurable() throws {
+    /// Hands what is still gathered to the kernel and starts writeback of
+    /// the whole file, without waiting for it.
+    func writeOut() throws {
         precondition(!done, "AtomicFile used after commit/abort")
         try flush()
-        try StorageObservation.timed({ observer in { observer.fsync("data", $0) } }) {
+        if written > 0 { LinuxFileCalls.startWriteback(descriptor, offset: 0, count: written) }
+    }
+
+    /// `fdatasync`: the data and what is needed to read it back are durable.
+    func syncData() throws {
+        _ = try StorageObservation.timed({ observer in { observer.fsync("data", $0) } }) {
             try SystemCall.retrying("fdatasync", tempPath) { fdatasync(descriptor) }
         }
     }
 
-    private func syncDirectory() throws {
+    /// The temp file got its name (the caller's switch): nothing is left to drop.
+    func published() {
+        done = true
+        close(descriptor)
+    }
+
+    /// fsyncs the directory, shared with concurrent writers of this store.
+    func syncDirectory() throws {
         try StorageObservation.timed({ observer in { observer.fsync("directory", $0) } }) {
             if let directorySync { try directorySync.sync(directory) } else { try FileSystem.syncDirectory(directory) }
         }

@@ -51,17 +51,17 @@ final class LocalUpload: BackendUpload, @unchecked Sendable {
         }
     }
 
+    /// Durable, switched into place and the switch durable, in a group
+    /// commit with the store's other puts (`FileCommits`).
     func commit() async throws -> BackendVersion {
-        try await BlockingIO.run { [self] in
-            let file = try take()
-            let target = backend.path(name)
+        let file = try take()
+        let started = StorageObservation.observer.map { _ in ContinuousClock.now }
+        defer { if let started, let observer = StorageObservation.observer { observer.write(ContinuousClock.now - started) } }
+        let directory = file.directory
+        return try await backend.commits.commit(file) { [self] temp in
             var swapped = false
-            let version = try file.commit { temp in
-                try backend.withContainerLock(file.directory) { try publish(temp, as: target, swapped: &swapped) }
-            }
-            // The temp path now holds the replaced file: a spare for the next write.
-            if swapped { file.keepOrRemoveReplaced(at: file.tempPath) }
-            return version
+            let version = try backend.withContainerLock(directory) { try publish(temp, as: backend.path(name), swapped: &swapped) }
+            return FileCommits.Published(version: version, replaced: swapped)
         }
     }
 

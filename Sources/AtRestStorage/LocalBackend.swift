@@ -35,6 +35,8 @@ public final class LocalBackend: StorageBackend {
     /// nil when opened `readingOnly`.
     let writer: WriterLock?
     let directorySync = DirectorySync()
+    /// Group commit of puts (`FileCommits`).
+    let commits: FileCommits
     /// Replaced and deleted files kept for reuse as temp files (see `SparePool`).
     let spares = SparePool()
     /// Open record maps (SQLite files, `LocalBackend+Records`); read from
@@ -50,6 +52,7 @@ public final class LocalBackend: StorageBackend {
         try FileSystem.makeDirectory(directory)
         writer = try WriterLock(storeDirectory: directory)
         recordMaps = LocalRecordMaps()
+        commits = FileCommits()
         cleanedTempFiles = try AtomicFile.cleanStoreLeftovers(directory, writers: writer!)
     }
 
@@ -65,6 +68,7 @@ public final class LocalBackend: StorageBackend {
         self.directory = directory
         writer = nil
         recordMaps = LocalRecordMaps(readingOnly: true)
+        commits = FileCommits()
         cleanedTempFiles = 0
     }
 

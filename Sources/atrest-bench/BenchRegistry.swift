@@ -5,7 +5,7 @@ enum BenchRegistry {
     static let all: [any ParsableCommand.Type] = [
         MessagingBench.self,
         CryptoBench.self,
-        StorageBench.self,
+        StorageBench.self, StorageSmallBench.self,
         IdentityBench.self,
         VaultBench.self,
         EndToEndBench.self,

@@ -29,7 +29,7 @@ struct EndToEndBench: AsyncParsableCommand {
     @Option(help: "64 MiB objects put and got per worker count (and plain 64 MiB writes between the puts).") var largeCount = 5
     @Option(help: "Worker counts to measure, comma-separated.") var workers = "1,2"
     @Option(help: "Parent directory of the cluster's data (the baseline writes there too).") var directory = NSTemporaryDirectory()
-    @Option(help: "Cases to run, comma-separated, from: 4k, 1m, 64m (for profiling one of them).") var cases = "4k,1m,64m"
+    @Option(help: "Cases to run, comma-separated, from: 4k, 1m, 64m, 4k16 (16 callers against 16 plain writers, --rounds alternating rounds; not run unless named).") var cases = "4k,1m,64m"
     @Option(name: .customLong("block-mib"), help: "Block and range size of the 64 MiB transfers, in MiB (BlobTransferOptions).") var blockMiB = 4
     @Option(help: "Blocks or ranges in flight (BlobTransferOptions.parallelism).") var parallelism = 8
     @Option(help: "Storage: local (baseline: plain write+fsync) or rados (a ceph-dev cluster started for the run; baseline: librados' own write_full/read of the same sizes, same number in flight, same pool).")
@@ -40,7 +40,7 @@ struct EndToEndBench: AsyncParsableCommand {
     var metricsCompare = false
     @Option(help: "--metrics-compare: seconds between scrapes of each service of the metrics cluster (of its measured time; Prometheus' default is 15).")
     var scrapeInterval = 15.0
-    @Option(help: "--metrics-compare: rounds per side (off-on, then on-off, alternating).") var rounds = 6
+    @Option(help: "--metrics-compare: rounds per side (off-on, then on-off, alternating); 4k16: rounds per side (plain writers, puts).") var rounds = 6
     @Flag(help: "--metrics-compare: an A/A control: the second cluster runs without --metrics-listen too (nothing scraped), so the printed 'cost' is the difference between two identical clusters: the floor under which a metrics cost cannot be told apart.")
     var aaControl = false
 
@@ -155,6 +155,9 @@ struct EndToEndBench: AsyncParsableCommand {
                     }
                     print(get.line("get 4 KiB, \(n) caller\(n == 1 ? "" : "s")", bytes: 4096))
                 }
+            }
+            if selected.contains("4k16") {
+                try await Self.smallPuts(blobs, root: root, workers: count, seconds: seconds, rounds: rounds)
             }
             if selected.contains("1m"), let plain1m = plain["1m"] {
                 var mark = cpu.sample()

@@ -2,7 +2,10 @@
 // a loop until it is killed; used by the crash test (Tests/IntegrationTests/
 // StorageCrashTests.swift), which SIGKILLs it mid-write.
 //
-// Usage: atrest-store-writer <directory> <seed>
+// Usage: atrest-store-writer <directory> <seed> [small]
+// `small`: 16 concurrent tasks put new 4 KiB objects (`small-<task>-<n>`),
+// each reported once its put returned (acknowledged), for the group-commit
+// crash test.
 // The account key comes from ATREST_TEST_ACCOUNT_KEY_HEX (64 hex digits;
 // test use only). Each object carries the SHA-256 of its data in user
 // metadata "sha256", so a reader can prove it is complete.
@@ -25,7 +28,9 @@ func fail(_ message: String) -> Never {
 do { try CryptoPolicy.applyFromEnvironment() } catch { fail("cannot start: \(error)") }
 
 let args = CommandLine.arguments
-guard args.count == 3, let seed = UInt64(args[2]) else { fail("usage: atrest-store-writer <directory> <seed>") }
+guard args.count == 3 || (args.count == 4 && args[3] == "small"), let seed = UInt64(args[2]) else {
+    fail("usage: atrest-store-writer <directory> <seed> [small]")
+}
 guard let keyHex = getenv("ATREST_TEST_ACCOUNT_KEY_HEX").map({ String(cString: $0) }), keyHex.utf8.count == 64,
       let keyBytes = Hex.decode(keyHex) else {
     fail("set ATREST_TEST_ACCOUNT_KEY_HEX to 64 hex digits")
@@ -40,6 +45,7 @@ do {
     }
     var rng = SplitMix(seed)
     say("ready atrest-store-writer endpoint=\(args[1])")
+    if args.count == 4 { try await SmallPuts.run(store: store, seed: seed, key: key) }
     var iteration = 0
     while true {
         iteration += 1
@@ -84,6 +90,30 @@ enum Pieces {
                 }
             }
         }
+    }
+}
+
+/// 16 tasks putting new 4 KiB objects concurrently until the process is
+/// killed; each name is printed only after its put returned.
+enum SmallPuts {
+    static func run(store: ObjectStore, seed: UInt64, key: AccountKey) async throws -> Never {
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for task in 0..<16 {
+                group.addTask {
+                    var n = 0
+                    while true {
+                        let data = try SecureRandom.bytes(4096)
+                        let name = "small-\(seed)-\(task)-\(n)"
+                        try await store.put(account: "crash", container: "c", name: name, data: data,
+                                            userMetadata: ["sha256": Hex.encode(try SHA256.hash(data))], accountKey: key)
+                        say("wrote \(name)")
+                        n += 1
+                    }
+                }
+            }
+            try await group.waitForAll()
+        }
+        fail("small puts stopped")
     }
 }
 
