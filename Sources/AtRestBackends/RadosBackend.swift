@@ -1,6 +1,5 @@
 import AtRestRados
 import AtRestStorage
-import Dispatch
 
 /// The `rados` backend: objects in a Ceph pool through librados' aio calls
 /// (docs/FORMAT.md "RADOS layout").
@@ -53,16 +52,12 @@ public final class RadosBackend: StorageBackend {
 
     /// Connects to the cluster and opens `pool` (in `namespace`); errors are
     /// `.io` naming the monitors, the pool or the user. Connecting blocks in
-    /// librados, so it runs on a dispatch queue.
+    /// librados, so it runs on a dispatch thread (`RadosCluster.connect`).
     public static func connect(_ configuration: RadosConfiguration, pool: String, namespace: String = "",
                                stripeSize: Int = defaultStripeSize) async throws -> RadosBackend {
         let user = configuration.user.contains(".") ? configuration.user : "client.\(configuration.user)"
         do {
-            let opened = try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<RadosPool, any Error>) in
-                DispatchQueue.global().async {
-                    continuation.resume(with: Result { try RadosCluster(configuration).openPool(pool, namespace: namespace) })
-                }
-            }
+            let opened = try await RadosCluster.connect(configuration, pool: pool, namespace: namespace)
             return RadosBackend(pool: opened, user: user, stripeSize: stripeSize)
         } catch let error as RadosError {
             throw StorageError.rados(error, pool: pool, user: user, "connecting")

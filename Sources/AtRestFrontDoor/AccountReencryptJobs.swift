@@ -162,7 +162,7 @@ public final class AccountReencryptJobs: Sendable {
     func run(_ accountID: String) async {
         var failures = 0
         while !Task.isCancelled {
-            guard let record = try? await registry.update(accountID, { $0 }), var job = record.reencryptJob,
+            guard let record = try? await registry.fresh(accountID), var job = record.reencryptJob,
                   job.isRunning, job.runner == runner else { return }
             if let refusal = AccountDeletion.refusal(record.info) {
                 await finish(accountID, job, state: ReencryptJob.failed, message: refusal.message)

@@ -63,6 +63,16 @@ public final class AccountRegistry: Sendable {
         return found?.record
     }
 
+    /// The record as the backend has it now, bypassing the cache (which
+    /// lags another front door's writes by up to the refresh interval), and
+    /// remembered. A read: nothing is written to the backend.
+    public func fresh(_ account: String) async throws -> AccountRecord? {
+        let since = cache.withLock { $0.stamp }
+        guard let found = try await read(account) else { return nil }
+        remember(account, found.record, found.version, since: since)
+        return found.record
+    }
+
     /// Every account, read from the backend, in account-id order.
     public func all() async throws -> [AccountRecord] {
         var records: [AccountRecord] = []

@@ -4,7 +4,7 @@ import AtRestWire
 extension AccountService {
     func registerScopeMethods(_ router: inout RPCRouter) {
         router.register(AccountMethod.createScope) { (request: AccountScopeCreateRequest, rpc) async throws -> EncryptionScope in
-            _ = try await owned(request.accountID, rpc)
+            try await owned(request.accountID, rpc)
             return try await manager.createScope(request)
         }
         router.register(AccountMethod.getScope) { (request: AccountScopeRequest, rpc) async throws -> EncryptionScope in
@@ -18,11 +18,11 @@ extension AccountService {
             return AccountScopeListResponse(scopes: record.scopes.compactMap { record.scope($0.name) })
         }
         router.register(AccountMethod.disableScope) { (request: AccountScopeRequest, rpc) async throws -> EncryptionScope in
-            _ = try await owned(request.accountID, rpc)
+            try await owned(request.accountID, rpc)
             return try await manager.setScopeEnabled(request, false)
         }
         router.register(AccountMethod.enableScope) { (request: AccountScopeRequest, rpc) async throws -> EncryptionScope in
-            _ = try await owned(request.accountID, rpc)
+            try await owned(request.accountID, rpc)
             return try await manager.setScopeEnabled(request, true)
         }
     }

@@ -37,20 +37,20 @@ struct AccountService {
             return try await manager.move(request.accountID, to: request.tenant)
         }
         router.register(AccountMethod.setEncryption) { (request: AccountSetEncryptionRequest, rpc) async throws -> AccountEncryption in
-            let record = try await owned(request.accountID, rpc)
+            let record = try await owned(request.accountID, rpc).record
             if let refusal = AccountDeletion.refusal(record.info) { throw refusal }
             return try await manager.setEncryption(request).info.encryption
         }
         router.register(AccountMethod.delete) { (request: AccountDeleteRequest, rpc) async throws -> AccountInfo in
-            _ = try await owned(request.accountID, rpc, operatorMayAct: true)
+            try await owned(request.accountID, rpc, operatorMayAct: true)
             return try await deletion.delete(request.accountID, force: request.force)
         }
         router.register(AccountMethod.recover) { (request: AccountRequest, rpc) async throws -> AccountInfo in
-            _ = try await owned(request.accountID, rpc, operatorMayAct: true)
+            try await owned(request.accountID, rpc, operatorMayAct: true)
             return try await deletion.recover(request.accountID)
         }
         router.register(AccountMethod.rotateKey) { (request: AccountRequest, rpc) async throws -> AccountEncryption in
-            let record = try await owned(request.accountID, rpc)
+            let record = try await owned(request.accountID, rpc).record
             if let refusal = AccountDeletion.refusal(record.info) { throw refusal }
             return try await manager.rotateKey(record.info.accountID).info.encryption
         }
@@ -67,7 +67,10 @@ struct AccountService {
     /// gets PERMISSION_DENIED. `operatorMayAct` also admits the system
     /// tenant's identity administrator (Delete and Recover: the operator
     /// removes or restores an account, as it moves one).
-    func owned(_ account: String, _ rpc: RPCContext, operatorMayAct: Bool = false) async throws -> AccountRecord {
+    /// The account `rpc`'s caller owns, with the caller's verified claims
+    /// (verified once per call; the job methods record who acted).
+    @discardableResult
+    func owned(_ account: String, _ rpc: RPCContext, operatorMayAct: Bool = false) async throws -> (record: AccountRecord, caller: TokenClaims) {
         let claims = try await authorizer.caller(rpc.header)
         let admin = operatorMayAct && claims.has(.identityAdministrator) && claims.tenant == TokenClaims.systemTenant
         guard let record = try await manager.registry.lookup(account), record.info.tenant == claims.tenant || admin else {
@@ -76,7 +79,7 @@ struct AccountService {
         guard authorizer.canManage(claims, record) || admin else {
             throw RPCStatus(.permissionDenied, "principal '\(claims.name)' is not an owner of account '\(account)'; \(rpc.header.method) needs the accountOwner role")
         }
-        return record
+        return (record, claims)
     }
 
     func readable(_ account: String, _ rpc: RPCContext) async throws -> AccountRecord {

@@ -1,5 +1,4 @@
 internal import CRados
-import Dispatch
 
 extension RadosCluster {
     /// Sends one JSON command to the monitors (what `ceph …` does) and
@@ -41,8 +40,6 @@ extension RadosCluster {
 
     /// `replicaCount` without blocking the cooperative pool.
     public func replicaCount(ofPool pool: String) async throws -> Int {
-        try await withCheckedThrowingContinuation { continuation in
-            DispatchQueue.global().async { continuation.resume(with: Result { try self.replicaCount(ofPool: pool) }) }
-        }
+        try await RadosBlocking.run { try self.replicaCount(ofPool: pool) }
     }
 }

@@ -51,10 +51,16 @@ struct RadosCompletion {
     }
 
     /// librados' completion callback (on its finisher thread): resumes the waiting task.
+    /// The callback's reference to the waiter is dropped before the task
+    /// resumes (the task holds its own until `awaitResult` returns), so the
+    /// last release of what the waiter keeps alive happens on the task's
+    /// side, never on librados' thread (see `RadosBlocking`).
     private static let fired: rados_callback_t = { _, argument in
         guard let argument else { return }
-        let waiter = Unmanaged<Waiter>.fromOpaque(argument).takeRetainedValue()
-        waiter.continuation?.resume()
+        let waiter = Unmanaged<Waiter>.fromOpaque(argument)
+        let continuation = waiter.takeUnretainedValue().continuation
+        waiter.release()
+        continuation?.resume()
     }
 
     /// State shared with the callback. Written before submission, read after

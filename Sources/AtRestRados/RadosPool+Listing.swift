@@ -1,15 +1,12 @@
 internal import CRados
-import Dispatch
 
 extension RadosPool {
     /// The names of every object in the pool (in this pool handle's
     /// namespace), in no particular order. librados' listing calls block,
-    /// so they run on a dispatch queue, never on the cooperative pool; meant
+    /// so they run on a dispatch thread (`RadosBlocking`), never on the cooperative pool; meant
     /// for maintenance (garbage collection), not for serving requests.
     public func objectNames() async throws -> [String] {
-        try await withCheckedThrowingContinuation { continuation in
-            DispatchQueue.global().async { continuation.resume(with: Result { try self.listObjectNames() }) }
-        }
+        try await RadosBlocking.run { try self.listObjectNames() }
     }
 
     private func listObjectNames() throws(RadosError) -> [String] {

@@ -112,6 +112,33 @@ import AtRestTestTraits
         }
     }
 
+    /// The owner's release of a pool is its last one, in program order:
+    /// neither a dispatch thread that ran a blocking call (connect, listing,
+    /// a monitor command) nor librados' completion thread keeps a reference
+    /// after the task resumes. Otherwise `rados_shutdown` ran on that thread
+    /// whenever it let go, in `atrest-recover` while `exit()` tore down
+    /// libceph-common, and crashed (RadosBlocking).
+    @Test func theOwnersReleaseOfAPoolIsItsLast() async throws {
+        let name = uniqueName("last-release")
+        try pool.writeFull(name, [1, 2, 3])
+        var stillAlive = 0
+        for _ in 0..<40 {
+            weak var weakPool: RadosPool?
+            weak var weakCluster: RadosCluster?
+            do {
+                let opened = try await RadosCluster.connect(ceph.configuration, pool: ceph.pool)
+                weakPool = opened
+                weakCluster = opened.cluster
+                #expect(try await opened.objectNames().contains(name))
+                #expect(try await opened.cluster.replicaCount(ofPool: ceph.pool) >= 1)
+                #expect(try await opened.read(name, length: 8) == [1, 2, 3])
+            }
+            if weakPool != nil || weakCluster != nil { stillAlive += 1 }
+        }
+        #expect(stillAlive == 0, "the pool or its cluster outlived its owner in \(stillAlive) of 40 rounds")
+        try pool.remove(name)
+    }
+
     @Test func aioWriteFullAndReadManyInFlight() async throws {
         let names = (0..<16).map { _ in uniqueName("aio") }
         let payloads = names.indices.map { i in [UInt8](repeating: UInt8(i), count: 1 << 20) + [UInt8(i)] }
