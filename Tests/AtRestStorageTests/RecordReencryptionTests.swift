@@ -142,4 +142,46 @@ import AtRestCrypto
             (error as? StorageError)?.code == .invalidArgument
         }
     }
+
+    /// A queue delete or update whose batch loses to a reseal of its message
+    /// (made to happen there: the walk runs from inside the backend call
+    /// the verb is making) reads the message again and succeeds: the pop
+    /// receipt is still the message's.
+    @Test func popReceiptVerbsLosingToAResealRetry() async throws {
+        let dir = TempDirectory()
+        defer { dir.remove() }
+        let a = try Account(dir.path)
+        let hooked = HookedBackend(a.backend)
+        let queues = QueueStore(backend: hooked)
+        try await queues.createQueue(account: "acct", name: "work", accountKey: a.v1)
+        for i in 0..<2 { _ = try await queues.put(account: "acct", queue: "work", body: [UInt8(i)], accountKey: a.v1) }
+        let got = try await queues.get(account: "acct", queue: "work", count: 2, visibilitySeconds: 600, accountKey: a.v1)
+        func key(_ message: QueuedMessage) throws -> String {
+            let receipt = try #require(message.popReceipt), id = try #require(Hex.decode(message.id))
+            return try #require(MessageRecord.parse(popReceipt: receipt, id: id)).key
+        }
+        let (first, second) = (try key(got[0]), try key(got[1]))
+
+        let toV2 = RecordReencryption(backend: a.backend, account: "acct", accountKey: a.v2, migrating: [1])
+        hooked.beforeApplying(where: { _, batch in batch.removes.contains(first) }) {
+            let page = try await toV2.page(.queues, pageToken: nil, maxRecords: 1000)
+            #expect(page.rewritten == 3, "\(page)")
+        }
+        try await queues.delete(account: "acct", queue: "work", messageID: got[0].id, popReceipt: got[0].popReceipt!, accountKey: a.v2)
+        #expect(hooked.ran, "the reseal ran inside the delete")
+
+        // Version 3 reseals the other message just before its update's batch.
+        let v3 = try AccountKey(key: SecretBytes(randomCount: 32), reference: AccountKeyVersionTests.reference(3),
+                                nameKey: AccountKey.nameKey(derivedFrom: a.v1.key)).adding([a.v1, a.v2Only])
+        let toV3 = RecordReencryption(backend: a.backend, account: "acct", accountKey: v3, migrating: [1, 2])
+        hooked.beforeApplying(where: { _, batch in batch.conditions.contains { $0.key == second } }) {
+            let page = try await toV3.page(.queues, pageToken: nil, maxRecords: 1000)
+            #expect(page.rewritten == 2, "\(page)")
+        }
+        let updated = try await queues.update(account: "acct", queue: "work", messageID: got[1].id, popReceipt: got[1].popReceipt!,
+                                              visibilitySeconds: 0, accountKey: v3)
+        #expect(hooked.ran, "the reseal ran inside the update")
+        #expect(updated.id == got[1].id && updated.dequeueCount == 1 && updated.body == [1] && updated.popReceipt != got[1].popReceipt)
+        #expect(try await queues.peek(account: "acct", queue: "work", count: 32, accountKey: v3).map(\.id) == [got[1].id])
+    }
 }
