@@ -25,8 +25,7 @@ extension AccountReencryptJobs {
         guard !retiring.isEmpty else { return record }
         let held = try await calls.calls().usage(accountID)
         let covered = Set(job.coveredKinds)
-        let uncovered = [("queues", held.queues), ("tables", held.tables), ("disks", held.disks), ("shares", held.shares)]
-            .filter { $0.1 > 0 && !covered.contains($0.0) }.map(\.0)
+        let uncovered = Self.uncoveredKinds(held, job)
         guard uncovered.isEmpty else {
             throw RPCStatus(.failedPrecondition,
                             "account '\(accountID)' holds \(uncovered.joined(separator: ", ")), which its completed re-encryption job (\(job.jobID)) did not go through "
@@ -61,6 +60,13 @@ extension AccountReencryptJobs {
         await auditQuietly(result, "versionsRetired", job, "by \(principal): versions \(retiring.sorted().map(String.init).joined(separator: ", ")) retired"
                            + (keep != nil ? "; the name key is kept wrapped (names-only entry)" : ""))
         return result
+    }
+
+    /// The record kinds the account holds (`held`) that `job` did not walk to the end.
+    static func uncoveredKinds(_ held: AccountUsage, _ job: ReencryptJob) -> [String] {
+        let covered = Set(job.coveredKinds)
+        return [("queues", held.queues), ("tables", held.tables), ("disks", held.disks), ("shares", held.shares)]
+            .filter { $0.1 > 0 && !covered.contains($0.0) }.map(\.0)
     }
 
     /// The completed whole-account job that allows retiring, or why not.
