@@ -7,18 +7,30 @@ import AtRestCrypto
 /// that resume from their tokens; afterwards a key holding version 2 alone
 /// (version 1 retired) reads everything, with the same message ids, pop
 /// receipts and ETags; a second walk reseals nothing; a concurrent change
-/// wins over a reseal and a queue delete racing one still succeeds.
+/// wins over a reseal and a queue delete racing one still succeeds. The
+/// bodies run on `local` here and on RADOS in `RadosBackendTests` (written
+/// and walked through one client, read back through the other).
 @Suite struct RecordReencryptionTests {
+    static let bodies: [(String, @Sendable (any StorageBackend, any StorageBackend) async throws -> Void)] = [
+        ("everyKindMovesAndReadsWithTheNewVersionAlone", everyKindMovesAndReadsWithTheNewVersionAlone),
+        ("concurrentChangesWinAndQueueVerbsRetry", concurrentChangesWinAndQueueVerbsRetry),
+    ]
+
+    @Test(arguments: bodies.map(\.0))
+    func contract(_ body: String) async throws {
+        try await RecordMapFactory.local.run(body, of: Self.bodies)
+    }
+
     struct Account {
-        let backend: LocalBackend
+        let backend: any StorageBackend
         let v1: AccountKey, v2: AccountKey, v2Only: AccountKey
         var queues: QueueStore { QueueStore(backend: backend) }
         var tables: TableStore { TableStore(backend: backend) }
         var disks: DiskStore { DiskStore(backend: backend) }
         var files: FileStore { FileStore(backend: backend) }
 
-        init(_ directory: String) throws {
-            backend = try LocalBackend(directory: directory)
+        init(_ backend: any StorageBackend) throws {
+            self.backend = backend
             v1 = try AccountKey(key: SecretBytes(randomCount: 32), reference: AccountKeyVersionTests.reference(1))
             let aek2 = try SecretBytes(randomCount: 32)
             v2Only = try AccountKey(key: aek2, reference: AccountKeyVersionTests.reference(2), nameKey: AccountKey.nameKey(derivedFrom: v1.key))
@@ -40,10 +52,8 @@ import AtRestCrypto
         }
     }
 
-    @Test func everyKindMovesAndReadsWithTheNewVersionAlone() async throws {
-        let dir = TempDirectory()
-        defer { dir.remove() }
-        let a = try Account(dir.path)
+    static func everyKindMovesAndReadsWithTheNewVersionAlone(_ one: any StorageBackend, _ two: any StorageBackend) async throws {
+        let a = try Account(one)
         let v1 = a.v1
 
         try await a.queues.createQueue(account: "acct", name: "work", accountKey: v1)
@@ -86,27 +96,26 @@ import AtRestCrypto
             #expect(page.rewritten == 0 && page.objects > 0, "\(kind): \(page)")
         }
 
-        // Version 2 alone (version 1 retired) reads everything, unchanged.
+        // Version 2 alone (version 1 retired) reads everything, unchanged, through the other client.
         let v2 = a.v2Only
-        let peeked = try await a.queues.peek(account: "acct", queue: "work", count: 32, accountKey: v2)
+        let (rq, rt, rd, rf) = (QueueStore(backend: two), TableStore(backend: two), DiskStore(backend: two), FileStore(backend: two))
+        let peeked = try await rq.peek(account: "acct", queue: "work", count: 32, accountKey: v2)
         #expect(Dictionary(uniqueKeysWithValues: peeked.map { ($0.id, $0.body) }) == bodies.filter { $0.key != held.id })
-        try await a.queues.delete(account: "acct", queue: "work", messageID: held.id, popReceipt: try #require(held.popReceipt), accountKey: v2)
+        try await rq.delete(account: "acct", queue: "work", messageID: held.id, popReceipt: try #require(held.popReceipt), accountKey: v2)
         for entity in entities {
-            let got = try await a.tables.get(account: "acct", table: "People", partitionKey: entity.partitionKey, rowKey: entity.rowKey, accountKey: v2)
+            let got = try await rt.get(account: "acct", table: "People", partitionKey: entity.partitionKey, rowKey: entity.rowKey, accountKey: v2)
             #expect(got == entity, "\(entity.rowKey): same properties, ETag and timestamp")
         }
-        #expect(try await a.tables.query(account: "acct", table: "People", filter: "PartitionKey eq 'p'", accountKey: v2).entities.count == 40)
-        #expect(try await a.disks.readPages(account: "acct", name: "disk-one", offset: 1 << 20, length: pages.count, accountKey: v2) == pages)
-        #expect(try await a.files.readFile(account: "acct", share: "docs", path: "dir/big", offset: 0, length: big.count, accountKey: v2) == big)
-        #expect(try await a.files.readFile(account: "acct", share: "docs", path: "small", offset: 0, length: small.count, accountKey: v2) == small)
-        #expect(try await a.files.listDirectory(account: "acct", share: "docs", path: "", accountKey: v2).entries.count == 2)
-        #expect(try await a.files.shareProperties(account: "acct", name: "docs", accountKey: v2).usageBytes == UInt64(big.count + small.count))
+        #expect(try await rt.query(account: "acct", table: "People", filter: "PartitionKey eq 'p'", accountKey: v2).entities.count == 40)
+        #expect(try await rd.readPages(account: "acct", name: "disk-one", offset: 1 << 20, length: pages.count, accountKey: v2) == pages)
+        #expect(try await rf.readFile(account: "acct", share: "docs", path: "dir/big", offset: 0, length: big.count, accountKey: v2) == big)
+        #expect(try await rf.readFile(account: "acct", share: "docs", path: "small", offset: 0, length: small.count, accountKey: v2) == small)
+        #expect(try await rf.listDirectory(account: "acct", share: "docs", path: "", accountKey: v2).entries.count == 2)
+        #expect(try await rf.shareProperties(account: "acct", name: "docs", accountKey: v2).usageBytes == UInt64(big.count + small.count))
     }
 
-    @Test func concurrentChangesWinAndQueueVerbsRetry() async throws {
-        let dir = TempDirectory()
-        defer { dir.remove() }
-        let a = try Account(dir.path)
+    static func concurrentChangesWinAndQueueVerbsRetry(_ one: any StorageBackend, _ two: any StorageBackend) async throws {
+        let a = try Account(one)
         try await a.queues.createQueue(account: "acct", name: "work", accountKey: a.v1)
         for i in 0..<40 { _ = try await a.queues.put(account: "acct", queue: "work", body: [UInt8(i)], accountKey: a.v1) }
         let claimed = try await a.queues.get(account: "acct", queue: "work", count: 32, visibilitySeconds: 600, accountKey: a.v1)
@@ -122,7 +131,7 @@ import AtRestCrypto
         let page = try await walked.page
         #expect(page.rewritten + page.raced <= 41, "\(page)")
         _ = try await a.walk(.queues, budget: 1000)
-        let left = try await a.queues.peek(account: "acct", queue: "work", count: 32, accountKey: a.v2Only)
+        let left = try await QueueStore(backend: two).peek(account: "acct", queue: "work", count: 32, accountKey: a.v2Only)
         #expect(left.count == 8 && Set(left.map(\.body)).count == 8)
 
         // A reseal conditional on stale bytes loses: the record keeps what the other call wrote.
@@ -150,7 +159,7 @@ import AtRestCrypto
     @Test func popReceiptVerbsLosingToAResealRetry() async throws {
         let dir = TempDirectory()
         defer { dir.remove() }
-        let a = try Account(dir.path)
+        let a = try Account(try LocalBackend(directory: dir.path))
         let hooked = HookedBackend(a.backend)
         let queues = QueueStore(backend: hooked)
         try await queues.createQueue(account: "acct", name: "work", accountKey: a.v1)
