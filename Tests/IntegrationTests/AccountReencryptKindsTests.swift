@@ -174,6 +174,15 @@ struct AccountReencryptKindsTests {
         try await Self.expectReadable(k, held)
         try await f.expectAllReadable()
 
+        // The public Blob/Reencrypt rewrites blobs only: a kind is the job's (AccountData/Reencrypt, service role).
+        do {
+            _ = try await f.c.call(BlobMethod.reencrypt.name, request: BlobReencryptRequest(container: "one", kind: "queues"),
+                                   as: BlobReencryptResponse.self, metadata: f.a)
+            Issue.record("Blob/Reencrypt took a kind")
+        } catch let status as RPCStatus {
+            #expect(status.code == .invalidArgument && status.message.contains("kind must be empty"), "\(status)")
+        }
+
         // A second job finds nothing to reseal.
         let again = try await f.json(["account", "reencrypt", "rk-acct", "--wait"])
         #expect(again.status == 0 && again.object["recordsRewritten"] as? Int == 0 && again.object["recordsDone"] as? Int ?? 0 > 60, "\(again.object)")
