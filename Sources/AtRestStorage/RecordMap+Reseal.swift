@@ -118,6 +118,7 @@ extension RecordReencryption {
             return Change(key: record.key, conditions: [.equals(record.key, record.value)], sets: [record.key: sealed], bytes: UInt64(plaintext.count))
         case .entity(let context):
             guard let count = record.value.first, moves(SealedRecord.accountKeyVersion(of: record.value, at: 1)) else { return nil }
+            guard (1...EntityRecord.maxPieces).contains(Int(count)) else { throw StorageError.integrity("entity record \(record.key) piece count") }
             let pieceKeys = EntityRecord.pieceKeys(main: record.key, count: Int(count))
             let pieces = pieceKeys.isEmpty ? [:] : try await backend.records(map, keys: pieceKeys)
             let old = try EntityRecord.join(main: record.key, value: record.value) { pieces[$0] }

@@ -193,4 +193,28 @@ import AtRestCrypto
         #expect(updated.id == got[1].id && updated.dequeueCount == 1 && updated.body == [1] && updated.popReceipt != got[1].popReceipt)
         #expect(try await queues.peek(account: "acct", queue: "work", count: 32, accountKey: v3).map(\.id) == [got[1].id])
     }
+
+    /// A damaged record under the old version fails the page (integrity), never crashes it or is skipped.
+    @Test func damagedRecordsFailThePage() async throws {
+        let dir = TempDirectory()
+        defer { dir.remove() }
+        let a = try Account(try LocalBackend(directory: dir.path))
+        _ = try await a.tables.createTable(account: "acct", name: "People", accountKey: a.v1)
+        _ = try await a.tables.insert(account: "acct", table: "People", entity: TableEntity(partitionKey: "p", rowKey: "r"), accountKey: a.v1)
+        let directory = try RecordMapName(try a.v1.accountContainer("acct"), "tables")
+        let table = try #require(try await a.backend.records(directory, after: nil, limit: 1).records.first)
+        let id = try TableRecord(decoding: try SealedRecord.open(table.value, context: TableStore.tableContext("acct"), map: directory,
+                                                                 key: table.key, accountKey: a.v1)).id
+        let map = try RecordMapName(directory.container, "t-\(Hex.encode(id))")
+        let entity = try #require(try await a.backend.records(map, after: nil, limit: 1).records.first)
+        var badCount = entity.value, badTag = entity.value
+        badCount[0] = 200
+        badTag[badTag.count - 1] ^= 1
+        for damaged in [badCount, badTag] {
+            try await a.backend.apply(RecordBatch(sets: [entity.key: damaged]), to: map)
+            await #expect { _ = try await a.walk(.tables, budget: 100) } throws: { error in
+                (error as? StorageError)?.code == .integrityFailure
+            }
+        }
+    }
 }
