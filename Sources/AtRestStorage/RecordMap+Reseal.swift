@@ -34,10 +34,13 @@ extension RecordReencryption {
         var bytes: UInt64
     }
 
-    /// Whether a record under `version` moves: an older version of the
-    /// account's own chain (`migrating`), never the current one.
-    func moves(_ version: UInt32?) -> Bool {
-        guard let version else { return false }
+    /// Whether `record` (its sealed bytes from `offset`) moves: under an older
+    /// version of the account's own chain (`migrating`), never the current one.
+    /// A record in no format this build reads fails, as its reads do.
+    func moves(_ record: Record, at offset: Int = 0, in map: RecordMapName) throws -> Bool {
+        guard let version = SealedRecord.accountKeyVersion(of: record.value, at: offset) else {
+            throw StorageError(.unsupportedFormat, "record \(record.key) of \(map) is not in a format this build reads")
+        }
         return version != accountKey.reference.accountKeyVersion && (migrating?.contains(version) ?? true)
     }
 
@@ -112,13 +115,15 @@ extension RecordReencryption {
         case .none:
             return nil
         case .record(let context):
-            guard moves(SealedRecord.accountKeyVersion(of: record.value)) else { return nil }
+            guard try moves(record, in: map) else { return nil }
             let plaintext = try SealedRecord.open(record.value, context: context, map: map, key: record.key, accountKey: accountKey)
             let sealed = try SealedRecord.seal(plaintext, context: context, map: map, key: record.key, accountKey: accountKey)
             return Change(key: record.key, conditions: [.equals(record.key, record.value)], sets: [record.key: sealed], bytes: UInt64(plaintext.count))
         case .entity(let context):
-            guard let count = record.value.first, moves(SealedRecord.accountKeyVersion(of: record.value, at: 1)) else { return nil }
-            guard (1...EntityRecord.maxPieces).contains(Int(count)) else { throw StorageError.integrity("entity record \(record.key) piece count") }
+            guard let count = record.value.first, (1...EntityRecord.maxPieces).contains(Int(count)) else {
+                throw StorageError.integrity("entity record \(record.key) piece count")
+            }
+            guard try moves(record, at: 1, in: map) else { return nil }
             let pieceKeys = EntityRecord.pieceKeys(main: record.key, count: Int(count))
             let pieces = pieceKeys.isEmpty ? [:] : try await backend.records(map, keys: pieceKeys)
             let old = try EntityRecord.join(main: record.key, value: record.value) { pieces[$0] }

@@ -207,13 +207,14 @@ import AtRestCrypto
                                                                  key: table.key, accountKey: a.v1)).id
         let map = try RecordMapName(directory.container, "t-\(Hex.encode(id))")
         let entity = try #require(try await a.backend.records(map, after: nil, limit: 1).records.first)
-        var badCount = entity.value, badTag = entity.value
+        var badCount = entity.value, badTag = entity.value, badFormat = entity.value
         badCount[0] = 200
         badTag[badTag.count - 1] ^= 1
-        for damaged in [badCount, badTag] {
+        badFormat[1] = 9
+        for (damaged, code) in [(badCount, StorageError.Code.integrityFailure), (badTag, .integrityFailure), (badFormat, .unsupportedFormat)] {
             try await a.backend.apply(RecordBatch(sets: [entity.key: damaged]), to: map)
             await #expect { _ = try await a.walk(.tables, budget: 100) } throws: { error in
-                (error as? StorageError)?.code == .integrityFailure
+                (error as? StorageError)?.code == code
             }
         }
     }
