@@ -30,7 +30,7 @@ struct AccountDataService: Sendable {
             try await wrapNameKey(rpc)
         }
         router.register(AccountDataMethod.reencrypt) { (request: BlobReencryptRequest, rpc) async throws -> BlobReencryptResponse in
-            try await blobs.reencryptPage(request, rpc)
+            request.kind.isEmpty ? try await blobs.reencryptPage(request, rpc) : try await reencryptRecords(request, rpc)
         }
     }
 

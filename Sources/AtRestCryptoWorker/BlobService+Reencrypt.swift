@@ -8,7 +8,10 @@ extension BlobService {
     /// repeating one is harmless.
     func registerReencryptMethod(_ router: inout RPCRouter) {
         router.register(BlobMethod.reencrypt) { (request: BlobReencryptRequest, rpc) async throws -> BlobReencryptResponse in
-            try await reencryptPage(request, rpc)
+            guard request.kind.isEmpty else {
+                throw RPCStatus(.invalidArgument, "Blob/Reencrypt rewrites the blobs of a container; kind must be empty (`atrest account reencrypt` covers queues, tables, disks and shares)")
+            }
+            return try await reencryptPage(request, rpc)
         }
     }
 
@@ -18,8 +21,7 @@ extension BlobService {
         guard request.maxObjects <= 1000 else {
             throw RPCStatus(.invalidArgument, "max_objects is at most 1000, got \(request.maxObjects)")
         }
-        // Only the older versions of the account's own chain move; scope keys stay theirs.
-        let migrating = Set(try Self.accountContext(rpc.header).keys.filter { $0.isOwnChain && !$0.namesOnly }.map(\.accountKeyVersion))
+        let migrating = try Self.migratingVersions(rpc)
         return try await withKey(rpc) { store, account, key in
             let page = try await store.reencrypt(account: account, container: request.container,
                                                  pageToken: request.pageToken.isEmpty ? nil : request.pageToken,
@@ -35,5 +37,13 @@ extension BlobService {
                                          raced: UInt32(page.raced), skipped: UInt32(page.skipped),
                                          nextPageToken: page.nextPageToken ?? "", accountKeyVersion: key.reference.accountKeyVersion)
         }
+    }
+}
+
+extension BlobService {
+    /// The versions re-encryption moves to the current one: the account's
+    /// own chain (scope keys stay theirs; a names-only entry opens nothing).
+    static func migratingVersions(_ rpc: RPCContext) throws -> Set<UInt32> {
+        Set(try accountContext(rpc.header).keys.filter { $0.isOwnChain && !$0.namesOnly }.map(\.accountKeyVersion))
     }
 }

@@ -7,11 +7,14 @@ extension AccountReencryptJobs {
     /// proof that no blob or container marker is under them: the job went
     /// through every container, and new writes were under its version or a
     /// later one all along (a put that raced with it won over the job's
-    /// conditional publish, under the current version). Refused while a job
-    /// runs, after a job that skipped blobs, for a job of one container, and
-    /// while the account holds queues, tables, disks or shares (their records
-    /// are sealed under the version current when written, and the job does
-    /// not rewrite them yet). When the version the name key comes from goes,
+    /// conditional publish, under the current version), and so through every
+    /// record kind it covered (`ReencryptJob.coveredKinds`: queues, tables,
+    /// disks and shares, record by record, each reseal conditional on the
+    /// bytes read). Refused while a job runs, after a job that skipped blobs,
+    /// for a job of one container, and while the account holds a kind the
+    /// completed job did not cover (a job completed by a build that walked
+    /// blobs only covered none: their records may still be under the older
+    /// versions). When the version the name key comes from goes,
     /// its place is taken by a names-only entry (the name key wrapped by the
     /// KEK, from a worker: `AccountData/WrapNameKey`), so names still resolve.
     public func retireVersions(_ accountID: String, by principal: String) async throws -> AccountRecord {
@@ -21,11 +24,14 @@ extension AccountReencryptJobs {
         let retiring = record.keys.filter { $0.isOwnChain && !$0.namesOnly && $0.accountKeyVersion < job.accountKeyVersion }.map(\.accountKeyVersion)
         guard !retiring.isEmpty else { return record }
         let held = try await calls.calls().usage(accountID)
-        guard held.queues == 0, held.tables == 0, held.disks == 0, held.shares == 0 else {
+        let covered = Set(job.coveredKinds)
+        let uncovered = Self.uncoveredKinds(held, job)
+        guard uncovered.isEmpty else {
             throw RPCStatus(.failedPrecondition,
-                            "account '\(accountID)' holds \(held.summary): the re-encryption job rewrites blobs and container markers only, "
-                            + "so queue, table, disk and share records may still be under versions \(retiring.map(String.init).joined(separator: ", ")); they are kept",
-                            details: ["reason": "otherKindsHeld"])
+                            "account '\(accountID)' holds \(uncovered.joined(separator: ", ")), which its completed re-encryption job (\(job.jobID)) did not go through "
+                            + "(it covered blobs\(covered.isEmpty ? "" : ", " + job.coveredKinds.joined(separator: ", ")) only), so their records may still be under versions "
+                            + "\(retiring.map(String.init).joined(separator: ", ")); they are kept: run `atrest account reencrypt \(accountID)` to completion again",
+                            details: ["reason": "otherKindsHeld", "kinds": uncovered.joined(separator: ",")])
         }
         // The version the name key is derived from goes: keep the name key itself (wrapped) first.
         let lowest = record.ownChainVersions.first ?? 1
@@ -54,6 +60,13 @@ extension AccountReencryptJobs {
         await auditQuietly(result, "versionsRetired", job, "by \(principal): versions \(retiring.sorted().map(String.init).joined(separator: ", ")) retired"
                            + (keep != nil ? "; the name key is kept wrapped (names-only entry)" : ""))
         return result
+    }
+
+    /// The record kinds the account holds (`held`) that `job` did not walk to the end.
+    static func uncoveredKinds(_ held: AccountUsage, _ job: ReencryptJob) -> [String] {
+        let covered = Set(job.coveredKinds)
+        return [("queues", held.queues), ("tables", held.tables), ("disks", held.disks), ("shares", held.shares)]
+            .filter { $0.1 > 0 && !covered.contains($0.0) }.map(\.0)
     }
 
     /// The completed whole-account job that allows retiring, or why not.

@@ -68,8 +68,11 @@ public final class AccountReencryptJobs: Sendable {
         job.runner = runner
         job.startedBy = principal
         job.pageSize = pageSize == 0 ? Self.defaultPageSize : pageSize
+        // A whole-account job walks the record kinds after the containers (recorded, so retiring knows what it covered).
+        job.kinds = container.isEmpty ? BlobReencryptRequest.recordKinds : []
         // Audited before it exists: a job the log does not show never runs.
-        try await audit(record, "reencryptStarted", job, "by \(principal): \(plan.containers.count) containers, \(plan.objects) blobs, \(plan.bytes) bytes")
+        try await audit(record, "reencryptStarted", job, "by \(principal): \(plan.containers.count) containers, \(plan.objects) blobs, \(plan.bytes) bytes"
+                        + (job.kinds.isEmpty ? "" : ", then \(job.kinds.joined(separator: ", "))"))
         let stored = job
         try await registry.update(accountID) { current in
             guard var current else { throw RPCStatus(.notFound, "account '\(accountID)' was deleted meanwhile") }
@@ -168,37 +171,32 @@ public final class AccountReencryptJobs: Sendable {
                 await finish(accountID, job, state: ReencryptJob.failed, message: refusal.message)
                 return
             }
-            guard Int(job.containerIndex) < job.containers.count else {
+            guard let request = Self.nextPage(job) else {
                 await finish(accountID, job, state: ReencryptJob.completed, message: "")
                 return
             }
-            let container = job.containers[Int(job.containerIndex)]
+            let place = request.kind.isEmpty ? "container '\(request.container)'" : request.kind
             let page: BlobReencryptResponse
             do {
-                page = try await calls.calls().reencrypt(accountID, BlobReencryptRequest(container: container, pageToken: job.pageToken,
-                                                                                          maxObjects: job.pageSize == 0 ? Self.defaultPageSize : job.pageSize))
+                page = try await calls.calls().reencrypt(accountID, request)
                 failures = 0
-            } catch let status as RPCStatus where status.code == .notFound {
+            } catch let status as RPCStatus where status.code == .notFound && request.kind.isEmpty {
                 // The container was deleted meanwhile: nothing of it is left to move.
                 page = BlobReencryptResponse(objects: 0, rewritten: 0, bytes: 0, raced: 0, skipped: 0, nextPageToken: "", accountKeyVersion: 0)
             } catch {
                 failures += 1
                 logger.warning("re-encryption page failed; retrying", metadata: ["account": "\(accountID)", "job": "\(job.jobID)",
-                                                                                "container": "\(container)", "error": "\(error)"])
+                                                                                "at": "\(place)", "error": "\(error)"])
                 if failures >= 10 {
-                    await finish(accountID, job, state: ReencryptJob.failed, message: "container '\(container)': \(error)")
+                    await finish(accountID, job, state: ReencryptJob.failed, message: "\(place): \(error)")
                     return
                 }
                 try? await Task.sleep(for: .seconds(1))
                 continue
             }
-            job.objectsDone += UInt64(page.objects)
-            job.bytesDone += page.bytes
-            job.rewritten += UInt64(page.rewritten)
-            job.raced += UInt64(page.raced)
-            job.skipped += UInt64(page.skipped)
+            job.count(page, records: !request.kind.isEmpty)
             if page.nextPageToken.isEmpty {
-                job.containerIndex += 1
+                if request.kind.isEmpty { job.containerIndex += 1 } else { job.kindIndex += 1 }
                 job.pageToken = ""
             } else {
                 job.pageToken = page.nextPageToken
@@ -206,6 +204,18 @@ public final class AccountReencryptJobs: Sendable {
             job.updatedAtUnix = manager.now()
             guard await recordProgress(job, accountID) else { return }
         }
+    }
+
+    /// The page the job asks for next: of its current container, else of its
+    /// current record kind (records per page: 10 × the page size, at most
+    /// 10,000); nil when it has gone through everything.
+    static func nextPage(_ job: ReencryptJob) -> BlobReencryptRequest? {
+        let pageSize = job.pageSize == 0 ? defaultPageSize : job.pageSize
+        if Int(job.containerIndex) < job.containers.count {
+            return BlobReencryptRequest(container: job.containers[Int(job.containerIndex)], pageToken: job.pageToken, maxObjects: pageSize)
+        }
+        guard Int(job.kindIndex) < job.kinds.count else { return nil }
+        return BlobReencryptRequest(container: "", pageToken: job.pageToken, maxObjects: min(10_000, pageSize * 10), kind: job.kinds[Int(job.kindIndex)])
     }
 
     /// Writes the progress if the job is still this runner's and running; false: stop.
@@ -240,6 +250,8 @@ public final class AccountReencryptJobs: Sendable {
         guard let record = try? await registry.lookup(accountID) else { return }
         await auditQuietly(record, state == ReencryptJob.completed ? "reencryptCompleted" : "reencryptFailed", final,
                            "\(final.objectsDone) blobs looked at, \(final.rewritten) rewritten (\(final.bytesDone) bytes), \(final.raced) raced, \(final.skipped) skipped"
+                           + (final.kinds.isEmpty ? "" : "; \(final.recordsDone) records of \(final.coveredKinds.isEmpty ? "no kind" : final.coveredKinds.joined(separator: ", ")) "
+                              + "looked at, \(final.recordsRewritten) resealed, \(final.recordsRaced) raced")
                            + (message.isEmpty ? "" : ": " + message))
     }
 
@@ -268,6 +280,22 @@ public final class AccountReencryptJobs: Sendable {
 }
 
 extension ReencryptJob {
+    /// Adds a page's counts: to the blobs', or to the records' (a page of a record kind).
+    mutating func count(_ page: BlobReencryptResponse, records: Bool) {
+        if records {
+            recordsDone += UInt64(page.objects)
+            recordsRewritten += UInt64(page.rewritten)
+            recordBytes += page.bytes
+            recordsRaced += UInt64(page.raced)
+        } else {
+            objectsDone += UInt64(page.objects)
+            bytesDone += page.bytes
+            rewritten += UInt64(page.rewritten)
+            raced += UInt64(page.raced)
+        }
+        skipped += UInt64(page.skipped)
+    }
+
     func withETA(now: Int64) -> ReencryptJob {
         var job = self
         job.etaSeconds = eta(now: now)

@@ -5,18 +5,25 @@ public struct BlobReencryptRequest: Sendable, Equatable, WireMessage {
     public var container: String
     public var pageToken: String
     public var maxObjects: UInt32
+    /// `AccountData/Reencrypt` only: "" for the blobs of `container`, or one
+    /// of `recordKinds` for every record of that kind in the account.
+    public var kind: String
 
-    public init(container: String, pageToken: String = "", maxObjects: UInt32 = 0) {
+    /// The kinds kept in record maps, in the order a whole-account job walks them.
+    public static let recordKinds = ["queues", "tables", "disks", "shares"]
+
+    public init(container: String, pageToken: String = "", maxObjects: UInt32 = 0, kind: String = "") {
         self.container = container
         self.pageToken = pageToken
         self.maxObjects = maxObjects
+        self.kind = kind
     }
 
     public init(wire: WireFields) throws {
-        self.init(container: wire.string(1), pageToken: wire.string(2), maxObjects: wire.uint32(3))
+        self.init(container: wire.string(1), pageToken: wire.string(2), maxObjects: wire.uint32(3), kind: wire.string(4))
     }
 
-    public var wire: WireFields { [1: .string(container), 2: .string(pageToken), 3: .uint(maxObjects)] }
+    public var wire: WireFields { [1: .string(container), 2: .string(pageToken), 3: .uint(maxObjects), 4: .string(kind)] }
 }
 
 public struct BlobReencryptResponse: Sendable, Equatable, WireMessage {

@@ -28,6 +28,13 @@ public struct ReencryptJob: Sendable, Equatable, WireMessage {
     public var startedBy = ""
     public var etaSeconds: UInt64 = 0
     public var pageSize: UInt32 = 0
+    /// Record kinds walked after the containers (`BlobReencryptRequest.recordKinds`), and how many are done.
+    public var kinds: [String] = []
+    public var kindIndex: UInt32 = 0
+    public var recordsDone: UInt64 = 0
+    public var recordsRewritten: UInt64 = 0
+    public var recordBytes: UInt64 = 0
+    public var recordsRaced: UInt64 = 0
 
     public init() {}
 
@@ -54,6 +61,12 @@ public struct ReencryptJob: Sendable, Equatable, WireMessage {
         startedBy = wire.string(20)
         etaSeconds = wire.uint64(21)
         pageSize = wire.uint32(22)
+        kinds = wire.strings(23)
+        kindIndex = wire.uint32(24)
+        recordsDone = wire.uint64(25)
+        recordsRewritten = wire.uint64(26)
+        recordBytes = wire.uint64(27)
+        recordsRaced = wire.uint64(28)
     }
 
     public var wire: WireFields {
@@ -61,10 +74,14 @@ public struct ReencryptJob: Sendable, Equatable, WireMessage {
          6: .uint(containerIndex), 7: .string(pageToken), 8: .uint(objectsDone), 9: .uint(objectsTotal), 10: .uint(bytesDone),
          11: .uint(bytesTotal), 12: .uint(rewritten), 13: .uint(raced), 14: .uint(skipped), 15: .int(startedAtUnix),
          16: .int(updatedAtUnix), 17: .int(finishedAtUnix), 18: .string(runner), 19: .string(message), 20: .string(startedBy),
-         21: .uint(etaSeconds), 22: .uint(pageSize)]
+         21: .uint(etaSeconds), 22: .uint(pageSize), 23: .strings(kinds), 24: .uint(kindIndex), 25: .uint(recordsDone),
+         26: .uint(recordsRewritten), 27: .uint(recordBytes), 28: .uint(recordsRaced)]
     }
 
     public var isRunning: Bool { state == Self.running }
+
+    /// The record kinds the job walked to the end (all of `kinds` once it completed).
+    public var coveredKinds: [String] { Array(kinds.prefix(Int(min(kindIndex, UInt32(kinds.count))))) }
 
     /// Seconds left at the rate so far (bytes when there are any, else objects); 0 when unknown or done.
     public func eta(now: Int64) -> UInt64 {

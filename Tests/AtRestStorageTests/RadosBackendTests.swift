@@ -66,6 +66,11 @@ extension BackendFactory {
         try await twoClients().run(body, of: ChunkedDataTests.bodies)
     }
 
+    @Test(arguments: RecordReencryptionTests.bodies.map(\.0))
+    func recordReencryption(_ body: String) async throws {
+        try await twoClients().run(body, of: RecordReencryptionTests.bodies)
+    }
+
     /// Two RADOS clients on one fresh namespace (two workers' connections).
     func twoClients() -> RecordMapFactory {
         let ceph = ceph

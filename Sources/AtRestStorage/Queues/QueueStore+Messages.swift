@@ -93,24 +93,29 @@ extension QueueStore {
             throw StorageError(.invalidArgument, "message body is \(body.count) bytes; at most \(QueueLimits.maxBodyBytes) (64 KiB)")
         }
         return try await withMessageMap(account, queue, accountKey) { map, context in
-            let current = try await held(map, context, messageID, popReceipt, accountKey)
-            guard let updated = try await claim(current, visibleAt: clock() + visibilitySeconds * 1000, body: body, countsAsDequeue: false,
-                                                map, context, accountKey) else {
-                throw Self.receiptStale(messageID)
+            // A lost race with a re-encryption reseal (same key, same secret) is read again and retried (`held` throws for any other change).
+            for attempt in 0..<Self.resealRetries {
+                let current = try await heldAgain(attempt, map, context, messageID, popReceipt, accountKey)
+                if let updated = try await claim(current, visibleAt: clock() + visibilitySeconds * 1000, body: body, countsAsDequeue: false,
+                                                 map, context, accountKey) {
+                    return updated
+                }
             }
-            return updated
+            throw Self.receiptStale(messageID)
         }
     }
 
     /// Deletes the message; needs its current pop receipt.
     public func delete(account: String, queue: String, messageID: String, popReceipt: String, accountKey: AccountKey) async throws {
         try await withMessageMap(account, queue, accountKey) { map, context in
-            let current = try await held(map, context, messageID, popReceipt, accountKey)
-            do {
-                try await backend.apply(RecordBatch(conditions: [.equals(current.key, current.sealed)], removes: [current.key]), to: map)
-            } catch let error as StorageError where error.code == .conditionFailed {
-                throw Self.receiptStale(messageID)
+            // As in `update`: a message only resealed by re-encryption meanwhile is read again and deleted.
+            for attempt in 0..<Self.resealRetries {
+                let current = try await heldAgain(attempt, map, context, messageID, popReceipt, accountKey)
+                if try await StorageError.succeeds(unless: .conditionFailed, {
+                    try await backend.apply(RecordBatch(conditions: [.equals(current.key, current.sealed)], removes: [current.key]), to: map)
+                }) { return }
             }
+            throw Self.receiptStale(messageID)
         }
     }
 
@@ -231,6 +236,23 @@ extension QueueStore {
         guard !held.record.expired(at: clock()) else { throw Self.receiptStale(messageID) }
         return held
     }
+
+    /// `held`, where a later attempt (after a lost race) that finds another
+    /// secret reports the race as before: the message was received or
+    /// updated again since (`receiptStale`).
+    func heldAgain(_ attempt: Int, _ map: RecordMapName, _ context: [UInt8], _ messageID: String, _ popReceipt: String,
+                   _ accountKey: AccountKey) async throws -> Held {
+        do {
+            return try await held(map, context, messageID, popReceipt, accountKey)
+        } catch let error as StorageError where attempt > 0 && error.code == .conditionFailed {
+            throw Self.receiptStale(messageID)
+        }
+    }
+
+    /// Tries of a pop-receipt verb whose batch lost to a change that kept
+    /// the message's key and secret (a reseal under the current account key
+    /// version: `RecordReencryption`); any other change fails `held`.
+    static let resealRetries = 4
 
     static func receiptStale(_ messageID: String) -> StorageError {
         StorageError(.notFound, "message \(messageID) not found with this pop receipt: it was deleted, expired, or received or updated again since (which gave it a new pop receipt)")

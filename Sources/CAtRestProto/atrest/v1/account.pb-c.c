@@ -1408,7 +1408,7 @@ const ProtobufCMessageDescriptor atrest__v1__account_info__descriptor =
   (ProtobufCMessageInit) atrest__v1__account_info__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor atrest__v1__reencrypt_job__field_descriptors[22] =
+static const ProtobufCFieldDescriptor atrest__v1__reencrypt_job__field_descriptors[28] =
 {
   {
     "job_id",
@@ -1674,6 +1674,78 @@ static const ProtobufCFieldDescriptor atrest__v1__reencrypt_job__field_descripto
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "kinds",
+    23,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_STRING,
+    offsetof(Atrest__V1__ReencryptJob, n_kinds),
+    offsetof(Atrest__V1__ReencryptJob, kinds),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "kind_index",
+    24,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Atrest__V1__ReencryptJob, kind_index),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "records_done",
+    25,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Atrest__V1__ReencryptJob, records_done),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "records_rewritten",
+    26,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Atrest__V1__ReencryptJob, records_rewritten),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "record_bytes",
+    27,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Atrest__V1__ReencryptJob, record_bytes),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "records_raced",
+    28,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Atrest__V1__ReencryptJob, records_raced),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned atrest__v1__reencrypt_job__field_indices_by_name[] = {
   3,   /* field[3] = account_key_version */
@@ -1685,12 +1757,18 @@ static const unsigned atrest__v1__reencrypt_job__field_indices_by_name[] = {
   20,   /* field[20] = eta_seconds */
   16,   /* field[16] = finished_at_unix */
   0,   /* field[0] = job_id */
+  23,   /* field[23] = kind_index */
+  22,   /* field[22] = kinds */
   18,   /* field[18] = message */
   7,   /* field[7] = objects_done */
   8,   /* field[8] = objects_total */
   21,   /* field[21] = page_size */
   6,   /* field[6] = page_token */
   12,   /* field[12] = raced */
+  26,   /* field[26] = record_bytes */
+  24,   /* field[24] = records_done */
+  27,   /* field[27] = records_raced */
+  25,   /* field[25] = records_rewritten */
   11,   /* field[11] = rewritten */
   17,   /* field[17] = runner */
   13,   /* field[13] = skipped */
@@ -1702,7 +1780,7 @@ static const unsigned atrest__v1__reencrypt_job__field_indices_by_name[] = {
 static const ProtobufCIntRange atrest__v1__reencrypt_job__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 22 }
+  { 0, 28 }
 };
 const ProtobufCMessageDescriptor atrest__v1__reencrypt_job__descriptor =
 {
@@ -1712,7 +1790,7 @@ const ProtobufCMessageDescriptor atrest__v1__reencrypt_job__descriptor =
   "Atrest__V1__ReencryptJob",
   "atrest.v1",
   sizeof(Atrest__V1__ReencryptJob),
-  22,
+  28,
   atrest__v1__reencrypt_job__field_descriptors,
   atrest__v1__reencrypt_job__field_indices_by_name,
   1,  atrest__v1__reencrypt_job__number_ranges,

@@ -2049,7 +2049,7 @@ const ProtobufCMessageDescriptor atrest__v1__commit_blocks_request__descriptor =
   (ProtobufCMessageInit) atrest__v1__commit_blocks_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor atrest__v1__blob_reencrypt_request__field_descriptors[3] =
+static const ProtobufCFieldDescriptor atrest__v1__blob_reencrypt_request__field_descriptors[4] =
 {
   {
     "container",
@@ -2087,16 +2087,29 @@ static const ProtobufCFieldDescriptor atrest__v1__blob_reencrypt_request__field_
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "kind",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Atrest__V1__BlobReencryptRequest, kind),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned atrest__v1__blob_reencrypt_request__field_indices_by_name[] = {
   0,   /* field[0] = container */
+  3,   /* field[3] = kind */
   2,   /* field[2] = max_objects */
   1,   /* field[1] = page_token */
 };
 static const ProtobufCIntRange atrest__v1__blob_reencrypt_request__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 3 }
+  { 0, 4 }
 };
 const ProtobufCMessageDescriptor atrest__v1__blob_reencrypt_request__descriptor =
 {
@@ -2106,7 +2119,7 @@ const ProtobufCMessageDescriptor atrest__v1__blob_reencrypt_request__descriptor 
   "Atrest__V1__BlobReencryptRequest",
   "atrest.v1",
   sizeof(Atrest__V1__BlobReencryptRequest),
-  3,
+  4,
   atrest__v1__blob_reencrypt_request__field_descriptors,
   atrest__v1__blob_reencrypt_request__field_indices_by_name,
   1,  atrest__v1__blob_reencrypt_request__number_ranges,

@@ -263,10 +263,28 @@ struct  Atrest__V1__ReencryptJob
    * Blobs per AccountData/Reencrypt page (AccountReencryptRequest 3).
    */
   uint32_t page_size;
+  /*
+   * The record kinds ("queues", "tables", "disks", "shares") the job walks
+   * after its containers (a whole-account job; none for one container or a
+   * job started by a build before them), and how many of them it has walked
+   * to the end: kinds[0 .. kind_index) are covered. While the job is on a
+   * kind, page_token is that kind's.
+   */
+  size_t n_kinds;
+  char **kinds;
+  uint32_t kind_index;
+  /*
+   * Records of those kinds looked at, resealed under the job's version (and
+   * their plaintext bytes), and changed by a concurrent call meanwhile.
+   */
+  uint64_t records_done;
+  uint64_t records_rewritten;
+  uint64_t record_bytes;
+  uint64_t records_raced;
 };
 #define ATREST__V1__REENCRYPT_JOB__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&atrest__v1__reencrypt_job__descriptor) \
-    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0,NULL, 0, (char *)protobuf_c_empty_string, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0 }
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0,NULL, 0, (char *)protobuf_c_empty_string, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0, 0,NULL, 0, 0, 0, 0, 0 }
 
 
 /*

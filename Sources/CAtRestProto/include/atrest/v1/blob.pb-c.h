@@ -368,10 +368,17 @@ struct  Atrest__V1__BlobReencryptRequest
    * Objects per page (0: 100; at most 1000).
    */
   uint32_t max_objects;
+  /*
+   * AccountData/Reencrypt only (Blob/Reencrypt refuses it): "" for the blobs
+   * of `container`; "queues", "tables", "disks" or "shares" for every record
+   * of that kind in the account (container empty; max_objects then counts
+   * records, 0: 1000, at most 10000; page_token is the worker's, opaque).
+   */
+  char *kind;
 };
 #define ATREST__V1__BLOB_REENCRYPT_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&atrest__v1__blob_reencrypt_request__descriptor) \
-    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0 }
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, (char *)protobuf_c_empty_string }
 
 
 struct  Atrest__V1__BlobReencryptResponse

@@ -1,0 +1,51 @@
+import AtRestWire
+import Testing
+@testable import AtRestFrontDoor
+
+/// The re-encryption job's order of pages (containers, then record kinds)
+/// and what a completed job lets retire: kinds it walked to the end only,
+/// none for a job recorded by a build that walked blobs only.
+@Suite struct ReencryptJobPagesTests {
+    @Test func containersThenKindsThenDone() {
+        var job = ReencryptJob()
+        job.containers = ["one", "two"]
+        job.kinds = BlobReencryptRequest.recordKinds
+        job.pageSize = 7
+        var seen: [String] = []
+        while let page = AccountReencryptJobs.nextPage(job) {
+            seen.append(page.kind.isEmpty ? "container:\(page.container)" : "kind:\(page.kind)")
+            #expect(page.kind.isEmpty ? page.maxObjects == 7 && !page.container.isEmpty : page.maxObjects == 70 && page.container.isEmpty)
+            // Two pages each: a token, then the end.
+            if job.pageToken.isEmpty {
+                job.pageToken = "t"
+            } else {
+                job.pageToken = ""
+                if page.kind.isEmpty { job.containerIndex += 1 } else { job.kindIndex += 1 }
+            }
+            job.count(BlobReencryptResponse(objects: 2, rewritten: 1, bytes: 10, raced: 1), records: !page.kind.isEmpty)
+        }
+        #expect(seen == ["container:one", "container:one", "container:two", "container:two"]
+                + BlobReencryptRequest.recordKinds.flatMap { ["kind:\($0)", "kind:\($0)"] })
+        #expect(job.objectsDone == 8 && job.rewritten == 4 && job.raced == 4 && job.bytesDone == 40)
+        #expect(job.recordsDone == 16 && job.recordsRewritten == 8 && job.recordsRaced == 8 && job.recordBytes == 80)
+        #expect(job.coveredKinds == BlobReencryptRequest.recordKinds)
+        // Records per page: ten times the page size, at most 10,000.
+        job.pageSize = 1000
+        job.kindIndex = 0
+        #expect(AccountReencryptJobs.nextPage(job)?.maxObjects == 10_000)
+    }
+
+    @Test func retiringNeedsEveryHeldKindCovered() {
+        let held = AccountUsage(containers: 1, queues: 2, tables: 0, disks: 1, shares: 0)
+        var job = ReencryptJob()
+        #expect(AccountReencryptJobs.uncoveredKinds(held, job) == ["queues", "disks"], "a job of an older build covers no kind")
+        job.kinds = BlobReencryptRequest.recordKinds
+        job.kindIndex = 1
+        #expect(AccountReencryptJobs.uncoveredKinds(held, job) == ["disks"], "queues were walked, tables, disks and shares not yet")
+        job.kindIndex = 4
+        #expect(AccountReencryptJobs.uncoveredKinds(held, job).isEmpty)
+        job.kindIndex = 9  // beyond the list: still only the kinds recorded
+        #expect(job.coveredKinds == BlobReencryptRequest.recordKinds)
+        #expect(AccountReencryptJobs.uncoveredKinds(AccountUsage(containers: 3), ReencryptJob()).isEmpty, "blobs alone need no kind")
+    }
+}
