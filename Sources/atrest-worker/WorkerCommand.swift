@@ -43,7 +43,7 @@ struct WorkerCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        MemoryTuning.keepLargeBuffers(keepFreeMiB: MemoryTuning.workerKeepFreeMiB)
+        MemoryTuning.keepLargeBuffers()
         ProcessStart.service("atrest-worker", logLevel: logLevel, observability: observability)
         let logger = Logger(label: "atrest.worker")
         let worker = try await CryptoWorker.connect(configuration: try configuration(logger))

@@ -8,7 +8,6 @@ import Testing
 @Suite struct RuntimeTests {
     @Test func allocatorSettingsReachGlibc() {
         // mallopt answers 1 for each setting it accepted (through CAtRestLinux).
-        #expect(MemoryTuning.keepLargeBuffers(keepFreeMiB: MemoryTuning.workerKeepFreeMiB))
         #expect(MemoryTuning.keepLargeBuffers())
     }
 
