@@ -136,6 +136,25 @@ extension BlobClient {
         return sink.bytes
     }
 
+    /// Downloads a blob into `buffer`, which must hold at least the blob's
+    /// length (`properties.length` of the answer; nothing is written past
+    /// it), each range copied once from the frame it arrived in to its
+    /// place; checks `content-sha256` as `download` does. A buffer reused
+    /// across downloads is already in memory, so the kernel neither faults
+    /// nor zeroes its pages again (docs/DATA-PATH.md "Against the machine's
+    /// limits": for 64 MiB that was most of the client's CPU). On failure
+    /// the buffer holds part of the blob.
+    public func download(_ container: String, _ name: String, into buffer: UnsafeMutableRawBufferPointer,
+                         progress: BlobProgress? = nil) async throws -> BlobProperties {
+        let target = DownloadTarget(buffer)
+        return try await downloadRanges(container, name, progress: progress) { offset, total, part in
+            guard total <= UInt64(target.buffer.count) else {
+                throw RPCStatus(.outOfRange, "blob '\(name)' has \(total) bytes; the buffer holds \(target.buffer.count)")
+            }
+            try target.copy(part, at: offset)
+        }
+    }
+
     /// Downloads a blob to `path` (written to a temporary file beside it and
     /// renamed once the hash matches, so a failure leaves no partial file).
     public func download(_ container: String, _ name: String, toFile path: String, progress: BlobProgress? = nil) async throws
@@ -232,11 +251,28 @@ extension BlobClient {
 
 /// Collects downloaded ranges in memory (they arrive in order), copying each
 /// once from the frame it arrived in into a buffer of the blob's final size
-/// (growing an array range by range copied it about twice more).
+/// (growing an array range by range copied it about twice more). The array
+/// is new memory, so the kernel faults in and zeroes each of its pages: for
+/// repeated large downloads `download(into:)` a reused buffer costs less.
 final class MemorySink: @unchecked Sendable {
     private(set) var bytes: [UInt8] = []
     func append(_ part: PayloadPart, at offset: UInt64, of total: UInt64) {
         if bytes.isEmpty { bytes.reserveCapacity(Int(total)) }
         part.withUnsafeBytes { bytes.append(contentsOf: $0) }
+    }
+}
+
+/// The caller's buffer of `download(into:)`.
+struct DownloadTarget: @unchecked Sendable {  // written by one download task at a time
+    let buffer: UnsafeMutableRawBufferPointer
+
+    init(_ buffer: UnsafeMutableRawBufferPointer) { self.buffer = buffer }
+
+    func copy(_ part: PayloadPart, at offset: UInt64) throws {
+        guard offset <= UInt64(buffer.count), UInt64(part.count) <= UInt64(buffer.count) - offset else {
+            throw RPCStatus(.outOfRange, "a range of \(part.count) bytes at \(offset) does not fit a buffer of \(buffer.count)")
+        }
+        guard part.count > 0 else { return }
+        part.withUnsafeBytes { buffer.baseAddress!.advanced(by: Int(offset)).copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
     }
 }

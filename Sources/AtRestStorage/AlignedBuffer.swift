@@ -11,13 +11,15 @@ public final class AlignedBuffer: @unchecked Sendable {
     /// The bytes that count.
     public let count: Int
     private let storage: UnsafeMutableRawBufferPointer
+    /// The pooled allocation `storage` is the start of (nil: allocated on its own).
+    private let pooled: UnsafeMutableRawBufferPointer?
 
     /// A zeroed buffer of `count` bytes (capacity rounded up to `alignment`).
     public init(count: Int) {
         precondition(count >= 0)
         self.count = count
         let capacity = max(Self.alignment, (count + Self.alignment - 1) / Self.alignment * Self.alignment)
-        storage = .allocate(byteCount: capacity, alignment: Self.alignment)
+        (storage, pooled) = LargeBufferPool.shared.take(capacity)
         storage.initializeMemory(as: UInt8.self, repeating: 0)
     }
 
@@ -29,7 +31,7 @@ public final class AlignedBuffer: @unchecked Sendable {
         precondition(count >= 0)
         self.count = count
         let capacity = max(Self.alignment, (count + Self.alignment - 1) / Self.alignment * Self.alignment)
-        storage = .allocate(byteCount: capacity, alignment: Self.alignment)
+        (storage, pooled) = LargeBufferPool.shared.take(capacity)
         UnsafeMutableRawBufferPointer(rebasing: storage[count...]).initializeMemory(as: UInt8.self, repeating: 0)
     }
 
@@ -39,7 +41,9 @@ public final class AlignedBuffer: @unchecked Sendable {
         bytes.withUnsafeBytes { mutableBytes.copyMemory(from: $0) }
     }
 
-    deinit { storage.deallocate() }
+    deinit {
+        if let pooled { LargeBufferPool.shared.give(pooled) } else { storage.deallocate() }
+    }
 
     /// For the creator, while it fills the buffer (before sharing it).
     public var mutableBytes: UnsafeMutableRawBufferPointer { UnsafeMutableRawBufferPointer(rebasing: storage[0..<count]) }

@@ -17,18 +17,26 @@ import Synchronization
 ///   extra row.
 /// - get: min(a plain buffered read of a file written as the store writes
 ///   its objects (O_DIRECT, so it starts out of the page cache, as the
-///   object does), raw AES-256-GCM open of the same bytes on 1 thread).
+///   object does), raw AES-256-GCM open of the same bytes on 1 thread), and
+///   the get's CPU floor (`ZMQFloor` `.get`: range requests answered by a
+///   bare ROUTER with raw-GCM-opened bytes, relayed back through
+///   `zmq_proxy`, copied into one buffer). The get is held to 0.8 of the
+///   first; where 0.95 of the floor is lower than that, to 0.95 of the floor
+///   (issue 19: a target below a floor measured in the same run counts as
+///   met at 0.95 of the floor).
 extension EndToEndBench {
     /// Reused across worker counts: the aligned copy of the data, the CPU floor's processes, the GCM buffers.
     final class LargeBaselines {
         let direct: DirectWrite
-        let floor: ZMQFloor?
+        let floor: ZMQFloor?, getFloor: ZMQFloor?
         let gcm: RawGCMBench
         let blockSize: Int, inFlight: Int
 
         init(large: [UInt8], blockSize: Int, inFlight: Int, directory: String, floor: Bool) async throws {
             direct = DirectWrite(large)
             self.floor = floor ? try await ZMQFloor(payload: large, frameSize: blockSize, inFlight: inFlight, directory: directory) : nil
+            getFloor = floor ? try await ZMQFloor(payload: large, frameSize: blockSize, inFlight: inFlight, directory: directory, direction: .get)
+                : nil
             gcm = try RawGCMBench(size: large.count)
             self.blockSize = blockSize
             self.inFlight = inFlight
@@ -70,12 +78,12 @@ extension EndToEndBench {
         var bound = (name: "device", rate: deviceRate)
         if baselines.floor != nil {
             let gib = floor.bytes / Double(1 << 30)
-            let bareReceiver = (floor.receiver - floor.sealing) / gib
+            let bareReceiver = (floor.receiver - floor.crypto) / gib
             print("CPU floor: DEALER → zmq_proxy → ROUTER + raw GCM seal, \(baselines.blockSize >> 20) MiB frames, \(baselines.inFlight) in flight"
                   .padding(toLength: 44, withPad: " ", startingAt: 0)
                   + " \(decimals(floor.mibPerSecond, 1)) MiB/s  CPU s/GiB: sender \(decimals(floor.perGiB(floor.sender))), "
                   + "zmq_proxy relay \(decimals(floor.perGiB(floor.relay))), receiver \(decimals(floor.perGiB(floor.receiver))) "
-                  + "(bare \(decimals(bareReceiver)) + seal \(decimals(floor.perGiB(floor.sealing)))), sum \(decimals(floor.perGiB(floor.total)))")
+                  + "(bare \(decimals(bareReceiver)) + seal \(decimals(floor.perGiB(floor.crypto)))), sum \(decimals(floor.perGiB(floor.total)))")
             if floor.mibPerSecond < deviceRate { bound = ("CPU floor", floor.mibPerSecond) }
             print(put.line("put 64 MiB (\(options.blockSize >> 20) MiB blocks, \(options.parallelism) in flight)", bytes: size)
                   + "  vs device \(decimals(putRate / deviceRate))  vs CPU floor \(decimals(putRate / floor.mibPerSecond))"
@@ -104,31 +112,65 @@ extension EndToEndBench {
         print(putHashed.line("put 64 MiB, per-block SHA-256 (.perMessage)", bytes: size)
               + "  ratio to device: \(decimals(putHashed.opsPerSecond * mib / deviceRate))")
 
-        // Get: alternating rounds of a plain read, raw GCM open and a get.
+        // Get: alternating rounds of a plain read, raw GCM open, the get's CPU
+        // floor, a get into a reused buffer (as both baselines read: the
+        // target's line) and a get into a new array (`download` → [UInt8]).
+        let reused = UnsafeMutableRawBufferPointer.allocate(byteCount: size, alignment: 4096)
+        defer { reused.deallocate() }
+        reused.initializeMemory(as: UInt8.self, repeating: 0)  // in memory before the first round, as the baselines' buffers are
         _ = try await blobs.download("bench", "large")  // warm-up
-        var readTimes: [Double] = [], openTimes: [Double] = [], getTimes: [Double] = []
-        var getSpent = ClusterCPU.Sample(client: 0, frontDoor: 0, workers: 0)
+        var readTimes: [Double] = [], openTimes: [Double] = [], getTimes: [Double] = [], arrayTimes: [Double] = []
+        var getFloor = ZMQFloor.Round()
+        var getSpent = ClusterCPU.Sample(client: 0, frontDoor: 0, workers: 0), arraySpent = getSpent
         for _ in 0..<largeCount {
             readTimes.append(try PlainRead.read(lastDirect, into: baselines.direct.buffer))
             var start = BenchClock.now()
             try baselines.gcm.open()
             openTimes.append(BenchClock.now() - start)
-            let before = cpu.sample()
+            if let zmq = baselines.getFloor { getFloor = getFloor + (try await zmq.round()) }
+            var before = cpu.sample()
             start = BenchClock.now()
-            guard try await blobs.download("bench", "large").count == size else { throw ValidationError("short 64 MiB read") }
+            guard try await blobs.download("bench", "large", into: reused).length == UInt64(size) else { throw ValidationError("short 64 MiB read") }
             getTimes.append(BenchClock.now() - start)
             getSpent = getSpent + (cpu.sample() - before)
+            before = cpu.sample()
+            start = BenchClock.now()
+            guard try await blobs.download("bench", "large").count == size else { throw ValidationError("short 64 MiB read") }
+            arrayTimes.append(BenchClock.now() - start)
+            arraySpent = arraySpent + (cpu.sample() - before)
         }
+        guard memcmp(reused.baseAddress!, large, size) == 0 else { throw ValidationError("the 64 MiB get into a buffer read back other bytes") }
         let read = Latency(samples: readTimes, wall: readTimes.reduce(0, +))
         let open = Latency(samples: openTimes, wall: openTimes.reduce(0, +))
         let get = Latency(samples: getTimes, wall: getTimes.reduce(0, +))
-        let limit = min(read.opsPerSecond, open.opsPerSecond)
+        let arrayGet = Latency(samples: arrayTimes, wall: arrayTimes.reduce(0, +))
+        let limit = min(read.opsPerSecond, open.opsPerSecond) * mib, getRate = get.opsPerSecond * mib
         print(read.line("baseline plain read 64 MiB (written O_DIRECT)", bytes: size) + "  first \(decimals(readTimes[0] * 1000)) ms")
         print(open.line("baseline raw AES-256-GCM open 64 MiB, 1 thread", bytes: size))
-        print(get.line("get 64 MiB (\(options.rangeSize >> 20) MiB ranges, \(options.parallelism) in flight)", bytes: size)
+        var verdict = "target 0.80: \(getRate >= 0.8 * limit ? "met" : "MISSED")"
+        if baselines.getFloor != nil {
+            let gib = getFloor.bytes / Double(1 << 30)
+            print("get CPU floor: DEALER ⇄ zmq_proxy ⇄ ROUTER + raw GCM open, \(options.rangeSize >> 20) MiB ranges, \(baselines.inFlight) in flight"
+                  .padding(toLength: 44, withPad: " ", startingAt: 0)
+                  + " \(decimals(getFloor.mibPerSecond, 1)) MiB/s  CPU s/GiB: client (receive + copy) \(decimals(getFloor.perGiB(getFloor.sender))), "
+                  + "zmq_proxy relay \(decimals(getFloor.perGiB(getFloor.relay))), server \(decimals(getFloor.perGiB(getFloor.receiver))) "
+                  + "(bare \(decimals((getFloor.receiver - getFloor.crypto) / gib)) + open \(decimals(getFloor.perGiB(getFloor.crypto)))), "
+                  + "sum \(decimals(getFloor.perGiB(getFloor.total)))")
+            // The target is 0.8 of min(read, GCM open), unless the floor measured in this run is below it.
+            let floorBounds = 0.95 * getFloor.mibPerSecond < 0.8 * limit
+            let goal = floorBounds ? 0.95 * getFloor.mibPerSecond : 0.8 * limit
+            verdict = "vs CPU floor \(decimals(getRate / getFloor.mibPerSecond))  "
+                + (floorBounds ? "(the CPU floor bounds it: target 0.95 of the floor)" : "(min(read, GCM open) bounds it: target 0.80 of it)")
+                + ": \(getRate >= goal ? "met" : "MISSED")"
+        }
+        print(get.line("get 64 MiB (\(options.rangeSize >> 20) MiB ranges, \(options.parallelism) in flight), into a reused buffer", bytes: size)
               + "  vs min(read, GCM open) (\(read.opsPerSecond < open.opsPerSecond ? "read" : "GCM open") bounds it) "
-              + "\(decimals(get.opsPerSecond / limit))  target 0.80: \(get.opsPerSecond >= 0.8 * limit ? "met" : "MISSED")")
+              + "\(decimals(getRate / limit))  " + verdict)
         print(cpu.line(spent: getSpent, bytes: Double(get.count) * Double(size)))
+        print(arrayGet.line("get 64 MiB into a new array (download)", bytes: size)
+              + "  vs min(read, GCM open) \(decimals(arrayGet.opsPerSecond * mib / limit))"
+              + (baselines.getFloor == nil ? "" : "  vs CPU floor \(decimals(arrayGet.opsPerSecond * mib / getFloor.mibPerSecond))"))
+        print(cpu.line(spent: arraySpent, bytes: Double(arrayGet.count) * Double(size)))
     }
 }
 

@@ -41,13 +41,20 @@ final class RawGCMBench {
     func seal() throws { try run(encrypt: true, from: input, to: output) }
     func open() throws { try run(encrypt: false, from: sealed, to: output) }
 
+    /// Opens the first `count` bytes (a multiple of `chunk`) into `target`
+    /// (the get's CPU floor opens straight into each reply's buffer).
+    func open(into target: UnsafeMutableRawBufferPointer, count: Int) throws {
+        precondition(count <= size && count % Self.chunk == 0 && target.count >= count && inputOffset == 0)
+        try run(encrypt: false, from: sealed, to: target, count: count)
+    }
+
     private func run(encrypt: Bool, from source: UnsafeMutableRawBufferPointer, to target: UnsafeMutableRawBufferPointer,
-                     outputOffset: Int = 0) throws {
+                     outputOffset: Int = 0, count: Int? = nil) throws {
         let shift = inputOffset, outShift = outputOffset
         try nonce.withUnsafeMutableBytes { n in
             try aad.withUnsafeBytes { a in
                 try tags.withUnsafeMutableBytes { t in
-                    for (i, offset) in stride(from: 0, to: size, by: Self.chunk).enumerated() {
+                    for (i, offset) in stride(from: 0, to: count ?? size, by: Self.chunk).enumerated() {
                         n.storeBytes(of: UInt32(i).bigEndian, toByteOffset: 8, as: UInt32.self)
                         let inp = UnsafeRawBufferPointer(rebasing: source[(shift + offset)..<(shift + offset + Self.chunk)])
                         let out = UnsafeMutableRawBufferPointer(rebasing: target[(outShift + offset)..<(outShift + offset + Self.chunk)])
