@@ -142,6 +142,8 @@ public final class AccountDeletion: Sendable {
         } catch {
             logger.warning("purge: the objects could not be erased (left undecryptable)", metadata: ["account": "\(accountID)", "error": "\(error)"])
         }
+        // The infrastructure layer's managed key is the account's alone; its wrapped AEK_infra goes with `keys` below.
+        await releaseInfrastructureKey(record)
         let purged: AccountRecord?
         // Whether this pass made the change (another front door may have purged it meanwhile: then it does the rest).
         var made = false
@@ -169,18 +171,8 @@ public final class AccountDeletion: Sendable {
     func releaseVaultKeys(_ record: AccountRecord) async {
         let accountID = record.info.accountID
         await manager.unregister(record.registered)
-        let managed = KeyRef(provider: AccountManager.managedProvider, keyID: record.managedKeyID)
         if !record.managedKeyID.isEmpty {
-            do {
-                _ = try await manager.serviceVaultClient().change(.delete, managed)
-            } catch let status as RPCStatus where status.code == .notFound || status.code == .failedPrecondition {
-                // Deleted already (another front door, or an earlier pass that stopped before the registry write).
-            } catch {
-                logger.warning("purge: the managed key could not be deleted; the next pass retries",
-                               metadata: ["account": "\(accountID)", "key": "\(managed)", "error": "\(error)"])
-                return
-            }
-            logger.notice("purge: managed key deleted in the vault", metadata: ["account": "\(accountID)", "key": "\(managed)"])
+            guard await deleteManagedKey(record.managedKeyID, of: accountID, "managed key") else { return }
         }
         do {
             try await registry.update(accountID) { current in
@@ -192,5 +184,34 @@ public final class AccountDeletion: Sendable {
         } catch {
             logger.warning("purge: the registry write failed; the next pass retries", metadata: ["account": "\(accountID)", "error": "\(error)"])
         }
+    }
+
+    /// Drops the reference of the purged account's infrastructure key (a
+    /// managed key created for this account alone, never shared) and deletes
+    /// the key. Runs before the record's `keys` are cleared; a failure is
+    /// logged and leaves the key in the vault, its wrapped AEK_infra destroyed
+    /// with the record's `keys` either way.
+    func releaseInfrastructureKey(_ record: AccountRecord) async {
+        guard let entry = record.infrastructureKey, entry.provider == AccountManager.managedProvider, !entry.keyID.isEmpty else { return }
+        await manager.unregister(KeyRef(provider: entry.provider, keyID: entry.keyID, version: entry.keyVersion))
+        _ = await deleteManagedKey(entry.keyID, of: record.info.accountID, "infrastructure key")
+    }
+
+    /// Deletes a managed key of a purged account in the vault; true when it
+    /// is gone (deleted now or already).
+    func deleteManagedKey(_ keyID: String, of accountID: String, _ what: String) async -> Bool {
+        let key = KeyRef(provider: AccountManager.managedProvider, keyID: keyID)
+        do {
+            _ = try await manager.serviceVaultClient().change(.delete, key)
+        } catch let status as RPCStatus where status.code == .notFound || status.code == .failedPrecondition {
+            // Deleted already (another front door, or an earlier pass that stopped before the registry write).
+            return true
+        } catch {
+            logger.warning("purge: the \(what) could not be deleted; the next pass retries",
+                           metadata: ["account": "\(accountID)", "key": "\(key)", "error": "\(error)"])
+            return false
+        }
+        logger.notice("purge: \(what) deleted in the vault", metadata: ["account": "\(accountID)", "key": "\(key)"])
+        return true
     }
 }

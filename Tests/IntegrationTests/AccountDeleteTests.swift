@@ -103,7 +103,18 @@ import Testing
         defer { cluster.stop() }
         let (alice, _) = try await cluster.bootstrapUsers()
         let c = cluster.client
-        let created = try await c.call(AccountMethod.create.name, request: AccountCreateRequest(accountID: "del-p"), as: AccountInfo.self, metadata: alice).message
+        // Created with infrastructure encryption: a second managed key of its own, which the purge deletes too.
+        let keyAdmin = try await cluster.systemKeyAdministrator()
+        func managedKeys() async throws -> Set<String> {
+            Set(try await c.call(KeyVaultMethod.listKeys.name, request: ListKeysRequest(provider: "managed"), as: ListKeysResponse.self,
+                                 metadata: keyAdmin).message.keys.map(\.keyID))
+        }
+        let keysBefore = try await managedKeys()
+        let created = try await c.call(AccountMethod.create.name, request: AccountCreateRequest(accountID: "del-p", infrastructureEncryption: true),
+                                       as: AccountInfo.self, metadata: alice).message
+        #expect(created.infrastructureEncryption)
+        let accountKeys = try await managedKeys().subtracting(keysBefore)
+        #expect(accountKeys.count == 2 && accountKeys.contains(created.encryption.keyID), "the account's managed key and its infrastructure key: \(accountKeys)")
         let m = alice.merging(["account": "del-p"]) { $1 }
         _ = try await c.call(BlobMethod.createContainer.name, request: ContainerRequest(container: "box"), as: EmptyMessage.self, metadata: m)
         _ = try await c.call(BlobMethod.put.name, request: BlobPutRequest(container: "box", name: "b"), as: BlobProperties.self, payload: [Array("purge-me-plaintext".utf8)], metadata: m)
@@ -131,15 +142,18 @@ import Testing
                                                   in: cluster.root, timeout: .seconds(120))
         #expect(recovered.lines.contains("purged account del-p: its account key was destroyed; nothing to recover"), "\(recovered.transcript)")
         #expect(!recovered.lines.contains { $0.hasPrefix("good ") || $0.hasPrefix("account del-p key") }, "\(recovered.transcript)")
-        // The managed key is deleted in the vault, and audited as deleted by the front door.
-        let keyAdmin = try await cluster.systemKeyAdministrator()
-        try await eventually(within: .seconds(30)) {
-            let key = try await c.call(KeyVaultMethod.getKey.name, request: KeyRequest(KeyRef(provider: "managed", keyID: created.encryption.keyID)),
-                                       as: KeyResponse.self, metadata: keyAdmin).message.key
-            guard key.state == .deleted else { throw RPCStatus(.unavailable, "key state \(key.state)") }
+        // Both managed keys (the account's and its infrastructure key) are deleted in the vault, and audited as deleted by the front door.
+        for keyID in accountKeys {
+            try await eventually(within: .seconds(30)) {
+                let key = try await c.call(KeyVaultMethod.getKey.name, request: KeyRequest(KeyRef(provider: "managed", keyID: keyID)),
+                                           as: KeyResponse.self, metadata: keyAdmin).message.key
+                guard key.state == .deleted else { throw RPCStatus(.unavailable, "key \(keyID) state \(key.state)") }
+            }
         }
         let audit = try await c.call(KeyVaultMethod.getAuditLog.name, request: GetAuditLogRequest(), as: GetAuditLogResponse.self, metadata: keyAdmin).message
-        #expect(audit.entries.contains { $0.operation == KeyVaultMethod.deleteKey.verb && $0.key.keyID == created.encryption.keyID && $0.result == "ok" })
+        for keyID in accountKeys {
+            #expect(audit.entries.contains { $0.operation == KeyVaultMethod.deleteKey.verb && $0.key.keyID == keyID && $0.result == "ok" }, "\(keyID)")
+        }
         // The objects were erased too (best effort; undecryptable either way).
         #expect(Self.objectFiles(cluster).filter { !$0.hasSuffix("container") }.count < objectsBefore.count)
 
