@@ -48,4 +48,28 @@ import Testing
         #expect(job.coveredKinds == BlobReencryptRequest.recordKinds)
         #expect(AccountReencryptJobs.uncoveredKinds(AccountUsage(containers: 3), ReencryptJob()).isEmpty, "blobs alone need no kind")
     }
+
+    /// The ETA `job show` prints: the rate so far (bytes when the plan has
+    /// any, else objects) over what is left; 0 when unknown or not running.
+    @Test func etaFromTheRateSoFar() {
+        var job = ReencryptJob()
+        job.state = ReencryptJob.running
+        job.startedAtUnix = 100
+        job.bytesTotal = 100
+        job.bytesDone = 25
+        job.objectsTotal = 10
+        job.objectsDone = 9
+        #expect(job.eta(now: 110) == 30, "10 s for 25 bytes: 75 bytes left take 30 s (bytes, not objects)")
+        #expect(job.withETA(now: 110).etaSeconds == 30)
+        #expect(job.eta(now: 100) == 0, "no time elapsed: unknown")
+        job.bytesTotal = 0
+        #expect(job.eta(now: 110) == 2, "no bytes planned: 9 objects in 10 s, 1 left takes 2 s (rounded up)")
+        job.objectsDone = 0
+        #expect(job.eta(now: 110) == 0, "nothing done yet: unknown")
+        job.objectsDone = 10
+        #expect(job.eta(now: 110) == 0, "all done")
+        job.objectsDone = 5
+        job.state = ReencryptJob.completed
+        #expect(job.eta(now: 110) == 0, "not running")
+    }
 }

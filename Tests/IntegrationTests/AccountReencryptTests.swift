@@ -124,6 +124,9 @@ struct AccountReencryptTests {
             try await Task.sleep(for: .milliseconds(20))
         }
         #expect(midway.isRunning && midway.jobID == jobID && midway.runner.hasSuffix("/frontdoor-2"), "\(midway)")
+        // Progress in bytes too: the plan counts every blob's length, the pages the lengths rewritten so far.
+        let plannedBytes = UInt64(f.blobs.values.map(\.count).reduce(0, +))
+        #expect(midway.bytesTotal == plannedBytes && midway.bytesDone <= plannedBytes, "\(midway)")
         try f.cluster.restartExtraFrontDoor(0)
         let versions = try f.objectVersions()
         #expect(versions.contains(1) && versions.contains(2), "interrupted with objects under both versions: \(versions)")
@@ -136,6 +139,8 @@ struct AccountReencryptTests {
         #expect(done.state == ReencryptJob.completed && done.jobID == jobID, "\(done)")
         #expect(done.runner.hasSuffix("/frontdoor-2"), "resumed by the restarted front door: \(done.runner)")
         #expect(done.objectsDone >= UInt64(f.blobs.count) && done.rewritten > 0 && done.skipped == 0, "\(done)")
+        // Bytes count what recorded pages rewrote: a page redone after the restart finds its objects current and adds none.
+        #expect(done.bytesTotal == plannedBytes && done.bytesDone > 0 && done.bytesDone <= plannedBytes && done.etaSeconds == 0, "\(done)")
         #expect(Set(try f.objectVersions()) == [2], "every object (and every block of the block list) is under version 2")
         try await f.expectAllReadable()
         let show = try await f.json(["job", "show", "re-acct"])

@@ -9,7 +9,8 @@ import Testing
 /// here) picks up the new KEK version within seconds (the front door
 /// re-wraps each on the `rotated` event), its data still readable. The vault runs with a rotation day of 5 s and a
 /// sweep every second (docs/OPERATIONS.md "Key rotation runbook"), so a key
-/// with `rotation_days` 1 rotates every 5 s; the test polls, it times nothing.
+/// with `rotation_days` 1 rotates every 5 s; the test polls, and checks the
+/// audited rotation times against the key's creation (seconds granularity).
 @Suite("Automatic rotation", .serialized)
 struct AutomaticRotationTests {
     @Test func keyWithPeriodRotatesAndEveryAccountFollows() async throws {
@@ -78,8 +79,18 @@ struct AutomaticRotationTests {
         // The rotation was the vault's timer (the system principal), audited.
         let keyAdmin = try await cluster.systemKeyAdministrator()
         let audit = try await c.call(KeyVaultMethod.getAuditLog.name, request: GetAuditLogRequest(), as: GetAuditLogResponse.self, metadata: keyAdmin).message
-        #expect(audit.entries.contains { $0.operation == KeyVaultMethod.rotateKey.verb && $0.principalID == "system:rotation-policy"
-                && $0.key.keyID == switched[accounts[0]]!.keyID && $0.result == "ok" })
+        let timerRotations = audit.entries.filter { $0.operation == KeyVaultMethod.rotateKey.verb && $0.principalID == "system:rotation-policy"
+                && $0.key.keyID == switched[accounts[0]]!.keyID && $0.result == "ok" }.map(\.time).sorted()
+        #expect(!timerRotations.isEmpty, "the timer's rotation is audited")
+        // On time: the first rotation came when the period (one 5-second "day") had passed, not before,
+        // and within a few sweeps (every second) after; each later one a period after the one before.
+        if let first = timerRotations.first {
+            #expect(first - created.key.createdAt >= 5 && first - created.key.createdAt <= 12,
+                    "first rotation \(first - created.key.createdAt) s after creation (period 5 s, sweep every 1 s)")
+        }
+        for (earlier, later) in zip(timerRotations, timerRotations.dropFirst()) {
+            #expect(later - earlier >= 5, "rotations \(later - earlier) s apart (period 5 s): \(timerRotations)")
+        }
         // Every blob of every account still reads; a new one written now reads back.
         for account in accounts {
             let a = alice.merging(["account": account]) { $1 }
