@@ -18,7 +18,10 @@
 #                   scripts/ceph-dev.sh in .atrest-demo/ceph, pool atrest)
 #
 # Env: ATREST_DEMO_PORT_BASE (default 7400): front door base, workers +1,
-# vault +10, vault events +11, identity +20.
+# vault +10, vault events +11, identity +20. ATREST_DEMO_DIR (default
+# .atrest-demo/): the data directory. ATREST_BIN_DIR: run the executables
+# already built there instead of installing packages and building (what
+# RunScriptTests does with the test build).
 #
 # CURVE: every server key pair is generated at first start into
 # .atrest-demo/curve/ (0600) with `atrest curve keygen`; each server has an
@@ -30,7 +33,7 @@
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-DATA="$ROOT/.atrest-demo"
+DATA="${ATREST_DEMO_DIR:-$ROOT/.atrest-demo}"
 KEEP=0
 CLEAN=0
 CONFIG=debug
@@ -42,7 +45,7 @@ while [ $# -gt 0 ]; do
     --release) CONFIG=release ;;
     --backend) BACKEND="${2:-}"; shift ;;
     --backend=*) BACKEND="${1#--backend=}" ;;
-    -h|--help) sed -n '2,29p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,32p' "$0"; exit 0 ;;
     *) echo "run.sh: unknown flag '$1' (use --clean, --keep-running, --release, --backend local|rados)" >&2; exit 2 ;;
   esac
   shift
@@ -94,11 +97,24 @@ trap on_exit EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
+# Closes every descriptor above 2 this (sub)shell inherited.
+close_inherited_fds() {
+  local fd
+  for fd in /proc/$BASHPID/fd/*; do
+    fd="${fd##*/}"
+    [ "$fd" -gt 2 ] 2>/dev/null && eval "exec $fd>&-" 2>/dev/null
+  done
+  return 0
+}
+
 # start NAME LOG -- command...; waits for "ready NAME" in LOG (60 s).
 start() {
   local name="$1" log="$2"
   shift 3
-  "$@" >"$log" 2>&1 &
+  # A long-running service gets stdin from /dev/null and none of this script's
+  # other open files: whoever started the script (a terminal, a test harness
+  # waiting for it to end) must not see them held open by the cluster.
+  (close_inherited_fds; exec "$@") </dev/null >"$log" 2>&1 &
   PIDS+=($!)
   NAMES+=("$name")
   local pid=$! tries=0
@@ -112,10 +128,15 @@ start() {
 }
 
 # ---- build ----
-step "setup and build ($CONFIG build: swift build -c $CONFIG)"
-"$ROOT/scripts/setup.sh"
-(cd "$ROOT" && swift build -c "$CONFIG" 2>&1 | grep -E "error|Compiling|Build complete" | tail -3)
-BIN="$(cd "$ROOT" && swift build -c "$CONFIG" --show-bin-path)"
+if [ -n "${ATREST_BIN_DIR:-}" ]; then
+  step "executables already built in $ATREST_BIN_DIR (ATREST_BIN_DIR: no setup, no build)"
+  BIN="$ATREST_BIN_DIR"
+else
+  step "setup and build ($CONFIG build: swift build -c $CONFIG)"
+  "$ROOT/scripts/setup.sh"
+  (cd "$ROOT" && swift build -c "$CONFIG" 2>&1 | grep -E "error|Compiling|Build complete" | tail -3)
+  BIN="$(cd "$ROOT" && swift build -c "$CONFIG" --show-bin-path)"
+fi
 for tool in atrest atrest-identity atrest-keyvault atrest-frontdoor atrest-worker; do
   [ -x "$BIN/$tool" ] || fail "$BIN/$tool is missing after the build"
 done
