@@ -84,6 +84,24 @@ import Testing
         let listed = try await c.call(BlobMethod.list.name, request: BlobListRequest(container: "vault"), as: BlobListResponse.self, metadata: a).message
         #expect(listed.blobs.map(\.name) == ["plain", "secret.bin"] && listed.damagedCount == 0)
 
+        // Re-encryption after an account-key rotation cannot rewrite a blob sealed with a key only its client has:
+        // the job skips it (counted), rewrites the rest, and retiring the older version is then refused, so the blob stays readable.
+        _ = try await c.call(AccountMethod.rotateKey.name, request: AccountRequest(accountID: "acct-k"), as: AccountEncryption.self, metadata: a)
+        _ = try await c.call(AccountMethod.startReencrypt.name, request: AccountReencryptRequest(accountID: "acct-k"), as: ReencryptJob.self, metadata: a)
+        var job = ReencryptJob()
+        try await eventually(within: .seconds(60)) {
+            job = try await c.call(AccountMethod.getJob.name, request: AccountRequest(accountID: "acct-k"), as: ReencryptJob.self, metadata: a,
+                                   idempotent: true).message
+            guard !job.isRunning else { throw RPCStatus(.unavailable, "job \(job.state)") }
+        }
+        #expect(job.state == ReencryptJob.completed && job.skipped == 1 && job.rewritten >= 1, "\(job)")
+        await expectCode(.failedPrecondition, contains: "sealed with customer-provided keys", reason: "blobsSkipped") {
+            _ = try await c.call(AccountMethod.retireVersions.name, request: AccountRequest(accountID: "acct-k"), as: AccountInfo.self, metadata: a)
+        }
+        let stillThere = try await c.call(BlobMethod.get.name, request: BlobGetRequest(container: "vault", name: "secret.bin", encryptionKey: key),
+                                          as: BlobGetResponse.self, metadata: a)
+        #expect(stillThere.payload.flatMap { $0 } == data)
+
         // The CLI: key file in hex, put then get and props with it; get without it fails with the message.
         let work = LocalCluster.temporaryDirectory("atrest-cpk-cli")
         defer { try? FileManager.default.removeItem(atPath: work) }
