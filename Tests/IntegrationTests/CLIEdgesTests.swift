@@ -104,6 +104,11 @@ struct CLIEdgesTests {
         let unix = Self.json(try await atrest(["key", "create", "customer/edge-unix", "--expires-at", "1924992000", "--json"]).out)
         #expect(unix["expiresAt"] as? String == "2031-01-01T00:00:00Z", "\(unix)")
         #expect(try await atrest(["key", "create", "customer/edge-bad", "--expires-at", "tomorrow"]).status == 2)
+        // A usage error under --json is a JSON object on stderr too, with the same exit code.
+        let badJSON = try await atrest(["key", "create", "customer/edge-bad", "--expires-at", "tomorrow", "--json"])
+        let badError = Self.json(badJSON.err)
+        #expect(badJSON.status == 2 && badError["code"] as? String == "INVALID_ARGUMENT" && badError["exitCode"] as? Int == 2
+                && (badError["message"] as? String)?.contains("'tomorrow' is invalid for '--expires-at") == true, "\(badJSON)")
         let expired = Self.json(try await atrest(["key", "create", "customer/edge-old", "--expires-at", "2020-01-01T00:00:00Z", "--json"]).out)
         #expect(expired["state"] as? String == "expired" && expired["expiresAt"] as? String == "2020-01-01T00:00:00Z", "\(expired)")
         let listed = Self.rows(try await atrest(["key", "list", "--json"]).out)
@@ -111,7 +116,9 @@ struct CLIEdgesTests {
         // Purge protection: the refusal names the date.
         #expect(try await atrest(["key", "create", "customer/edge-pp", "--purge-protection", "--retention-days", "7"]).status == 0)
         let deleted = Self.json(try await atrest(["key", "delete", "customer/edge-pp", "--json"]).out)
-        #expect((deleted["purgeAfter"] as? String)?.range(of: #"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$"#, options: .regularExpression) != nil, "\(deleted)")
+        for field in ["purgeAfter", "deletedAt"] {
+            #expect((deleted[field] as? String)?.range(of: #"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$"#, options: .regularExpression) != nil, "\(field): \(deleted)")
+        }
         let purge = try await atrest(["key", "purge", "customer/edge-pp"])
         #expect(purge.status == 6 && purge.err.contains("purge-protected until 20") && !purge.err.contains("Unix"), "\(purge)")
         let audit = Self.rows(try await atrest(["audit", "show", "--json"]).out)
