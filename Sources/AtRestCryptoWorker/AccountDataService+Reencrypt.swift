@@ -13,8 +13,8 @@ extension AccountDataService {
         guard request.container.isEmpty else {
             throw RPCStatus(.invalidArgument, "a re-encryption page of \(request.kind) covers the whole account; container must be empty")
         }
-        guard request.maxObjects <= 10_000 else {
-            throw RPCStatus(.invalidArgument, "max_objects is at most 10000 records, got \(request.maxObjects)")
+        guard request.maxObjects <= BlobReencryptRequest.maxRecordsPerPage else {
+            throw RPCStatus(.invalidArgument, "max_objects is at most \(BlobReencryptRequest.maxRecordsPerPage) records, got \(request.maxObjects)")
         }
         let migrating = try BlobService.migratingVersions(rpc)
         return try await blobs.withKey(rpc) { store, account, key in

@@ -215,7 +215,7 @@ public final class AccountReencryptJobs: Sendable {
             return BlobReencryptRequest(container: job.containers[Int(job.containerIndex)], pageToken: job.pageToken, maxObjects: pageSize)
         }
         guard Int(job.kindIndex) < job.kinds.count else { return nil }
-        return BlobReencryptRequest(container: "", pageToken: job.pageToken, maxObjects: min(10_000, pageSize * 10), kind: job.kinds[Int(job.kindIndex)])
+        return BlobReencryptRequest(container: "", pageToken: job.pageToken, maxObjects: min(BlobReencryptRequest.maxRecordsPerPage, pageSize * 10), kind: job.kinds[Int(job.kindIndex)])
     }
 
     /// Writes the progress if the job is still this runner's and running; false: stop.

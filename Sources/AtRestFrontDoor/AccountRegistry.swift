@@ -57,10 +57,7 @@ public final class AccountRegistry: Sendable {
     /// created through another front door is found at once).
     public func lookup(_ account: String) async throws -> AccountRecord? {
         if let record = record(account) { return record }
-        let since = cache.withLock { $0.stamp }
-        let found = try await read(account)
-        if let found { remember(account, found.record, found.version, since: since) }
-        return found?.record
+        return try await fresh(account)
     }
 
     /// The record as the backend has it now, bypassing the cache (which

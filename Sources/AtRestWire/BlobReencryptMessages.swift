@@ -11,6 +11,8 @@ public struct BlobReencryptRequest: Sendable, Equatable, WireMessage {
 
     /// The kinds kept in record maps, in the order a whole-account job walks them.
     public static let recordKinds = ["queues", "tables", "disks", "shares"]
+    /// The most records one page of a record kind may ask for (`max_objects`).
+    public static let maxRecordsPerPage: UInt32 = 10_000
 
     public init(container: String, pageToken: String = "", maxObjects: UInt32 = 0, kind: String = "") {
         self.container = container
