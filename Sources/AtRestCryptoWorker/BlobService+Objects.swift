@@ -130,12 +130,14 @@ extension BlobService {
             guard request.blockIDs.count <= 50_000 else {
                 throw RPCStatus(.invalidArgument, "\(request.blockIDs.count) blocks; a blob has at most 50000")
             }
+            // Blocks staged under an older version of the account's own chain (before a rotation) move to the current one.
+            let migrating = try Self.migratingVersions(rpc)
             return Self.properties(request.container, try await withWriteKey(rpc, container: request.container, scope: request.scope) {
                 store, account, key in
                 try await store.commitBlocks(
                     account: account, container: request.container, name: request.name, blockIDs: request.blockIDs,
                     userMetadata: request.metadata,
-                    contentType: request.contentType.isEmpty ? "application/octet-stream" : request.contentType, accountKey: key)
+                    contentType: request.contentType.isEmpty ? "application/octet-stream" : request.contentType, migrating: migrating, accountKey: key)
             })
         }
     }

@@ -20,7 +20,7 @@ extension AccountReencryptJobs {
     public func retireVersions(_ accountID: String, by principal: String) async throws -> AccountRecord {
         guard let record = try await registry.lookup(accountID) else { throw RPCStatus(.notFound, "account '\(accountID)' does not exist") }
         if let refusal = AccountDeletion.refusal(record.info) { throw refusal }
-        let job = try Self.retirementProof(record)
+        let job = try Self.retirementProof(record, settleSeconds: settleSeconds)
         let retiring = record.keys.filter { $0.isOwnChain && !$0.namesOnly && $0.accountKeyVersion < job.accountKeyVersion }.map(\.accountKeyVersion)
         guard !retiring.isEmpty else { return record }
         let held = try await calls.calls().usage(accountID)
@@ -46,7 +46,7 @@ extension AccountReencryptJobs {
         let retired = Set(retiring)
         let updated = try await registry.update(accountID) { current in
             guard var current else { throw RPCStatus(.notFound, "account '\(accountID)' was deleted meanwhile") }
-            let proof = try Self.retirementProof(current)
+            let proof = try Self.retirementProof(current, settleSeconds: settleSeconds)
             guard proof.jobID == job.jobID else { throw RPCStatus(.aborted, "a new re-encryption job started meanwhile; retry when it has completed") }
             current.keys.removeAll { $0.isOwnChain && !$0.namesOnly && retired.contains($0.accountKeyVersion) }
             if let keep, !current.keys.contains(where: { $0.isOwnChain && $0.namesOnly }) { current.keys.append(keep) }
@@ -70,7 +70,7 @@ extension AccountReencryptJobs {
     }
 
     /// The completed whole-account job that allows retiring, or why not.
-    static func retirementProof(_ record: AccountRecord) throws(RPCStatus) -> ReencryptJob {
+    static func retirementProof(_ record: AccountRecord, settleSeconds: Int64) throws(RPCStatus) -> ReencryptJob {
         let id = record.info.accountID
         guard let job = record.reencryptJob else {
             throw RPCStatus(.failedPrecondition, "account '\(id)' was never re-encrypted: run `atrest account reencrypt \(id)` to completion first",
@@ -85,10 +85,24 @@ extension AccountReencryptJobs {
             throw RPCStatus(.failedPrecondition, "the last re-encryption job of account '\(id)' covered container '\(job.container)' only; run it over the whole account first",
                             details: ["reason": "jobNotWholeAccount"])
         }
+        if let refusal = walkRefusal(job, account: id, settleSeconds: settleSeconds) { throw refusal }
         guard job.skipped == 0 else {
             throw RPCStatus(.failedPrecondition, "the re-encryption job of account '\(id)' left \(job.skipped) blobs under older versions (sealed with customer-provided keys): they stay readable only while those versions are kept",
                             details: ["reason": "blobsSkipped"])
         }
         return job
+    }
+
+    /// Why `job` proves nothing about writes of calls admitted under an older
+    /// version (nil: it does): they end at most `settleSeconds` after the
+    /// job's version became current, and a walk that began before then may
+    /// have passed their place already.
+    static func walkRefusal(_ job: ReencryptJob, account id: String, settleSeconds: Int64) -> RPCStatus? {
+        guard job.versionSinceUnix == 0 || job.plannedAtUnix == 0 || job.plannedAtUnix < job.versionSinceUnix + settleSeconds else { return nil }
+        let when = job.plannedAtUnix == 0 || job.versionSinceUnix == 0
+            ? "at a time it did not record (a job of a build before the settle time)"
+            : "\(job.plannedAtUnix - job.versionSinceUnix) s after its key version became current, sooner than the \(settleSeconds) s in which calls admitted under the previous version may still write"
+        return RPCStatus(.failedPrecondition, "the re-encryption job of account '\(id)' (\(job.jobID)) began its walk \(when): run `atrest account reencrypt \(id)` to completion again",
+                         details: ["reason": "walkTooEarly"])
     }
 }

@@ -1,5 +1,6 @@
 import AtRestClient
 import AtRestCrypto
+import AtRestRuntime
 import AtRestTokens
 import AtRestWire
 import Logging
@@ -32,14 +33,22 @@ public final class AccountReencryptJobs: Sendable {
     /// This front door (stable across its restarts).
     let runner: String
     let lease: Int64
+    /// Seconds after an account key version became current before a job's
+    /// walk may begin: the longest call time (no call admitted under the
+    /// previous version runs longer), two registry refreshes (a front door
+    /// admits under the previous version until it has read the rotation) and
+    /// 2 s for clocks and the last write's landing. `retireVersions` accepts
+    /// only a job whose walk began that long after its version became current.
+    let settleSeconds: Int64
     public let scanInterval: Duration
     private let active = Mutex<Set<String>>([])
     public static let defaultPageSize: UInt32 = 100
 
-    init(manager: AccountManager, calls: DataCallsBox, runner: String, lease: Int64 = 30, scanInterval: Duration = .seconds(2)) {
+    init(manager: AccountManager, calls: DataCallsBox, runner: String, settle: Duration, lease: Int64 = 30, scanInterval: Duration = .seconds(2)) {
         self.manager = manager
         self.calls = calls
         self.runner = runner
+        self.settleSeconds = Int64((settle + .milliseconds(999)).components.seconds)
         self.lease = lease
         self.scanInterval = scanInterval
     }
@@ -65,6 +74,16 @@ public final class AccountReencryptJobs: Sendable {
         job.bytesTotal = plan.bytes
         job.startedAtUnix = now
         job.updatedAtUnix = now
+        // Calls admitted under the previous version may still write under it:
+        // the walk (from a fresh listing of the containers) waits them out.
+        let changed = record.info.encryption.changedAtUnix
+        job.versionSinceUnix = changed > 0 ? changed : now
+        job.walkFromUnix = job.versionSinceUnix + settleSeconds
+        if now >= job.walkFromUnix {
+            job.plannedAtUnix = now
+        } else {
+            job.message = Self.waitingMessage(job)
+        }
         job.runner = runner
         job.startedBy = principal
         job.pageSize = pageSize == 0 ? Self.defaultPageSize : pageSize
@@ -72,7 +91,8 @@ public final class AccountReencryptJobs: Sendable {
         job.kinds = container.isEmpty ? BlobReencryptRequest.recordKinds : []
         // Audited before it exists: a job the log does not show never runs.
         try await audit(record, "reencryptStarted", job, "by \(principal): \(plan.containers.count) containers, \(plan.objects) blobs, \(plan.bytes) bytes"
-                        + (job.kinds.isEmpty ? "" : ", then \(job.kinds.joined(separator: ", "))"))
+                        + (job.kinds.isEmpty ? "" : ", then \(job.kinds.joined(separator: ", "))")
+                        + (job.plannedAtUnix == 0 ? "; the walk begins at \(job.walkFromUnix) (unix)" : ""))
         let stored = job
         try await registry.update(accountID) { current in
             guard var current else { throw RPCStatus(.notFound, "account '\(accountID)' was deleted meanwhile") }
@@ -171,6 +191,37 @@ public final class AccountReencryptJobs: Sendable {
                 await finish(accountID, job, state: ReencryptJob.failed, message: refusal.message)
                 return
             }
+            if job.plannedAtUnix == 0 {
+                // Waiting out calls admitted under the previous version; the
+                // lease is renewed meanwhile so no other front door takes over.
+                let left = job.walkFromUnix - manager.now()
+                if left > 0 {
+                    try? await Task.sleep(for: .seconds(min(left, max(1, lease / 3))))
+                } else {
+                    do {
+                        let plan = try await calls.calls().reencryptPlan(accountID, container: job.container)
+                        job.containers = plan.containers
+                        job.objectsTotal = plan.objects
+                        job.bytesTotal = plan.bytes
+                        job.plannedAtUnix = manager.now()
+                        job.message = ""
+                        failures = 0
+                        logger.notice("re-encryption walk begins", metadata: ["account": "\(accountID)", "job": "\(job.jobID)", "blobs": "\(plan.objects)"])
+                    } catch {
+                        failures += 1
+                        logger.warning("re-encryption plan failed; retrying", metadata: ["account": "\(accountID)", "job": "\(job.jobID)", "error": "\(error)"])
+                        if failures >= 10 {
+                            await finish(accountID, job, state: ReencryptJob.failed, message: "listing the containers: \(error)")
+                            return
+                        }
+                        try? await Task.sleep(for: .seconds(1))
+                        continue
+                    }
+                }
+                job.updatedAtUnix = manager.now()
+                guard await recordProgress(job, accountID) else { return }
+                continue
+            }
             guard let request = Self.nextPage(job) else {
                 await finish(accountID, job, state: ReencryptJob.completed, message: "")
                 return
@@ -253,6 +304,10 @@ public final class AccountReencryptJobs: Sendable {
                            + (final.kinds.isEmpty ? "" : "; \(final.recordsDone) records of \(final.coveredKinds.isEmpty ? "no kind" : final.coveredKinds.joined(separator: ", ")) "
                               + "looked at, \(final.recordsRewritten) resealed, \(final.recordsRaced) raced")
                            + (message.isEmpty ? "" : ": " + message))
+    }
+
+    static func waitingMessage(_ job: ReencryptJob) -> String {
+        "waiting until \(ISO8601.format(unixSeconds: job.walkFromUnix)) for calls admitted under the previous account key version to end"
     }
 
     static func busy(_ accountID: String, _ job: ReencryptJob) -> RPCStatus {

@@ -52,7 +52,7 @@ public final class FrontDoor: Sendable {
                                    usage: { try await dataCallsBox.calls().usage($0) },
                                    erase: { try await dataCallsBox.calls().erase($0) })
         let authorizer = CallAuthorizer(verifier: verifier, registry: registry)
-        jobs = AccountReencryptJobs(manager: accounts, calls: dataCallsBox, runner: configuration.jobRunnerID)
+        jobs = AccountReencryptJobs(manager: accounts, calls: dataCallsBox, runner: configuration.jobRunnerID, settle: configuration.reencryptSettle)
         // Nil with tracing off: admission and the broker pay nothing for it.
         let tracing = CallTracing.whenTracing()
         // Customer-provided keys travel in requests: workers accept one only

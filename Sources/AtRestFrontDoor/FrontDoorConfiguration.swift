@@ -41,6 +41,11 @@ public struct FrontDoorConfiguration: Sendable {
     /// is destroyed (`--account-delete-grace`; docs/DATA-PATH.md "Deleting an account").
     public var accountDeleteGrace: Duration = .seconds(7 * 86_400)
 
+    /// How long after an account key rotation a re-encryption job's walk
+    /// begins: the longest call time, two registry refreshes and 2 s
+    /// (`AccountReencryptJobs.settleSeconds`).
+    public var reencryptSettle: Duration { clientLimits.maxCallTime + registryRefreshInterval * 2 + .seconds(2) }
+
     public init(dataDirectory: String, credentials: ServiceTokens.Credentials) {
         self.dataDirectory = dataDirectory
         self.credentials = credentials

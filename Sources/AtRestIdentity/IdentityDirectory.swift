@@ -127,6 +127,8 @@ actor IdentityDirectory {
         guard var record = state.principals[id] else { throw RPCStatus(.notFound, "no principal with id '\(id.prefix(64))'") }
         if !record.roles.contains(role) {
             record.roles.append(role)
+            // Refused here rather than at every later login: a token the services would not accept.
+            _ = try issuer().issue(for: record, now: config.now())
             try change { $0.principals[id] = record }
         }
         return record

@@ -19,11 +19,21 @@ public struct TokenIssuer: Sendable {
             notBefore: now, tokenID: Base64URL.encode(try SecureRandom.bytes(16)),
             kind: principal.kind.rawValue, name: principal.name, accountID: principal.accountID)
         let token = try sign(claims)
+        // The services refuse larger tokens: say so here, where it can be acted on, not on every call.
+        guard token.utf8.count <= TokenVerifier.Configuration.defaultMaxTokenBytes else { throw Self.tooLarge(principal, bytes: token.utf8.count) }
         return IdentityToken(token: token, expiresAtUnix: claims.expiresAt, principalID: principal.id, tenant: principal.tenant)
     }
 
     /// Signs arbitrary claims (tests and benchmarks use it to make edge-case tokens).
     public func sign(_ claims: TokenClaims) throws -> String {
         try CompactJWS.sign(claims, kid: kid, key: key)
+    }
+
+    /// The refusal of a principal whose token would be larger than the services accept.
+    static func tooLarge(_ principal: PrincipalRecord, bytes: Int) -> RPCStatus {
+        RPCStatus(.failedPrecondition,
+                  "the token of principal '\(principal.name.prefix(128))' would be \(bytes) bytes, more than the \(TokenVerifier.Configuration.defaultMaxTokenBytes) bytes the AtRest services accept: "
+                  + "it carries \(principal.tokenRoles.count) roles; revoke some (`atrest identity revoke-role`) or use a principal per purpose",
+                  details: ["reason": "tokenTooLarge", "bytes": "\(bytes)", "roles": "\(principal.tokenRoles.count)"])
     }
 }

@@ -22,6 +22,8 @@ public struct BrokerConfiguration: Sendable {
     public var limits: MessagingLimits
     /// Used when a request's timeout_ms is 0.
     public var defaultTimeout: Duration
+    /// A request's timeout_ms above this is cut to it: no call lives longer.
+    public var maxTimeout: Duration = ClientLimits().maxCallTime
     /// Broker ↔ worker heartbeat period; a peer silent for `liveness`
     /// periods is dead (any traffic counts).
     public var heartbeatInterval: Duration

@@ -115,8 +115,8 @@ final class BrokerCore {
             return
         }
         let now = monotonicNanos()
-        let timeout = routing.timeoutMs > 0
-            ? UInt64(routing.timeoutMs) * 1_000_000 : configuration.defaultTimeout.nanoseconds
+        let timeout = min(routing.timeoutMs > 0
+            ? UInt64(routing.timeoutMs) * 1_000_000 : configuration.defaultTimeout.nanoseconds, configuration.maxTimeout.nanoseconds)
         let method = routing.method
         if configuration.route(method) == .local {
             guard let runner else {
@@ -246,7 +246,7 @@ final class BrokerCore {
     private func workerHeader(for call: Call, now: UInt64) -> (CallKey, Frame, Bool)? {
         guard let header = call.header else { return nil }
         if now - call.received < 1_000_000, call.extraAttempts == 0, call.timeoutMs > 0,
-           let key = CallKey(call.callID), dispatched[key] == nil {
+           UInt64(call.timeoutMs) * 1_000_000 <= configuration.maxTimeout.nanoseconds, let key = CallKey(call.callID), dispatched[key] == nil {
             return (key, header, false)
         }
         guard var decoded = call.admitted ?? (try? header.withUnsafeBytes({ try RPCHeader(serialized: $0) })) else {

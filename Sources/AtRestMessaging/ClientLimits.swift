@@ -12,6 +12,10 @@ public struct ClientLimits: Sendable, Equatable {
     public var sendBufferBytes: Int = 128 << 20
     /// Replies waiting this long without any taken are dropped.
     public var slowClientTimeout: Duration = .seconds(5)
+    /// The longest a call may run: a larger `timeout_ms` is cut to this (so
+    /// a call admitted under an account's previous key version has ended by
+    /// then: the re-encryption job waits this out, docs/DATA-PATH.md).
+    public var maxCallTime: Duration = .seconds(300)
 
     public init() {}
 }
@@ -24,6 +28,7 @@ extension BrokerConfiguration {
         copy.maxQueuedBytesPerClient = limits.maxQueuedBytes
         copy.clientSendBufferBytes = limits.sendBufferBytes
         copy.slowClientTimeout = limits.slowClientTimeout
+        copy.maxTimeout = limits.maxCallTime
         return copy
     }
 }

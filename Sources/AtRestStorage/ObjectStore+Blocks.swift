@@ -67,10 +67,16 @@ extension ObjectStore {
     }
 
     /// Publishes `blockIDs` (in order, repeats allowed) as the object `name`:
-    /// the latest staging of each id, named in place by the manifest.
+    /// the latest staging of each id, named in place by the manifest. A
+    /// staging under one of `migrating` (older versions of the account's own
+    /// chain: staged before a key rotation, committed after it) is staged
+    /// again under `accountKey`'s current version first, so the committed
+    /// object is under the current version whole (docs/DATA-PATH.md
+    /// "Re-encryption job").
     @discardableResult
     public func commitBlocks(account: String, container: String, name: String, blockIDs: [[UInt8]], userMetadata: [String: String] = [:],
-                             contentType: String = "application/octet-stream", accountKey: AccountKey) async throws -> ObjectMetadata {
+                             contentType: String = "application/octet-stream", migrating: Set<UInt32> = [],
+                             accountKey: AccountKey) async throws -> ObjectMetadata {
         try Self.validate(name: name)
         let id = try await existingContainer(account, container, accountKey)
         let hash = try objectHash(container, name, accountKey)
@@ -96,16 +102,31 @@ extension ObjectStore {
         }
         let opened = try await openAll(files)
         var manifest = BlockManifest(entries: [])
+        var restaged: [String: BlockManifest.Entry] = [:]  // by the old staging's name
         for (index, blockID) in blockIDs.enumerated() {
             guard let block = opened[index] else {
                 throw StorageError(.invalidArgument, "block \(Hex.encode(blockID)) of '\(name)' was removed by another call meanwhile; stage it again")
             }
-            let reader = try await block.reader(accountKey: accountKey, context: blockIdentity.context)
+            let reader: ObjectReader
+            do {
+                reader = try await block.reader(accountKey: accountKey, context: blockIdentity.context)
+            } catch let error as StorageError where error.code == .wrongKey {
+                throw StorageError(.invalidArgument, "block \(Hex.encode(blockID)) of '\(name)' was staged under an account key version this account "
+                                   + "no longer has (retired after the staging): stage it again")
+            }
             guard reader.metadata.name == name, reader.metadata.userMetadata[Self.blockIDKey] == Hex.encode(blockID) else {
                 throw StorageError.integrity("staged block for \(Hex.encode(blockID)) belongs to another block (spliced)")
             }
-            manifest.entries.append(.init(blockID: blockID, length: reader.length, headerHash: try SHA256.hash(reader.cipher.fixedHeader),
-                                          contentHash: reader.metadata.contentHash, file: files[index].object))
+            if let moved = restaged[files[index].object] {
+                manifest.entries.append(moved)
+            } else if Self.mustMove(reader, migrating: migrating, accountKey: accountKey) {
+                let moved = try await restageBlock(block, reader, id: id, account: account, container: container, name: name, blockID: blockID, accountKey: accountKey)
+                restaged[files[index].object] = moved
+                manifest.entries.append(moved)
+            } else {
+                manifest.entries.append(.init(blockID: blockID, length: reader.length, headerHash: try SHA256.hash(reader.cipher.fixedHeader),
+                                              contentHash: reader.metadata.contentHash, file: files[index].object))
+            }
         }
         let metadata = ObjectMetadata(name: name, userMetadata: userMetadata, contentType: contentType, length: manifest.length,
                                       creationTime: Self.nowMillis(), contentHash: try manifest.compositeHash())
@@ -113,8 +134,54 @@ extension ObjectStore {
             try ObjectSealing.seal(whole: encoded, metadata: metadata, identity: ObjectIdentity(account: account, container: container),
                                    flags: .manifest, accountKey: accountKey, expectedHash: nil)
         }
-        try await publish(sealed.buffer, id: id, hash: hash, previous: await previous, keeping: manifest.blockFileNames(objectHash: hash))
+        do {
+            try await publish(sealed.buffer, id: id, hash: hash, previous: await previous, keeping: manifest.blockFileNames(objectHash: hash))
+        } catch {
+            await removeFiles(restaged.values.map(\.file), id: id)
+            throw error
+        }
+        // The stagings moved to the current version are not named by anything now.
+        await removeFiles(Array(restaged.keys), id: id)
         return sealed.metadata
+    }
+
+    /// Whether a block read with `reader` is under one of `migrating` (nil:
+    /// any version but the current one) and can be sealed again here (its
+    /// flags are ones a seal reproduces: not a customer-provided key's).
+    static func mustMove(_ reader: ObjectReader, migrating: Set<UInt32>?, accountKey: AccountKey) -> Bool {
+        let version = reader.header.keyReference.accountKeyVersion
+        guard version != accountKey.reference.accountKeyVersion, migrating?.contains(version) ?? true else { return false }
+        let reproducible: ObjectHeader.Flags = accountKey.infrastructure == nil ? [] : .infrastructure
+        return reader.header.flags.subtracting(reproducible).isEmpty
+    }
+
+    /// A block (opened, `reader` on it) read and staged again under
+    /// `accountKey`'s current version, as a new staging of its id; the old
+    /// file stays (the caller drops it once nothing names it). Returns its
+    /// manifest entry.
+    func restageBlock(_ block: StoredObject, _ reader: ObjectReader, id: BackendContainer, account: String, container: String, name: String,
+                      blockID: [UInt8], accountKey: AccountKey) async throws -> BlockManifest.Entry {
+        let blockIdentity = ObjectIdentity(account: account, container: container, kind: .block)
+        let data = try await block.readAll(reader)
+        let sealed = try data.withUnsafeBytes { plain in
+            try ObjectSealing.seal(whole: plain, metadata: reader.metadata, identity: blockIdentity, accountKey: accountKey, expectedHash: nil)
+        }
+        let staged = try stagedName(id, try stagedPrefix(container, name, blockID, accountKey))
+        try await write(sealed.buffer, to: staged, condition: .mustNotExist)
+        let moved = try ObjectReader(source: BufferSource(sealed.buffer.bytes), accountKey: accountKey, context: blockIdentity.context)
+        return .init(blockID: blockID, length: reader.length, headerHash: try SHA256.hash(moved.cipher.fixedHeader),
+                     contentHash: reader.metadata.contentHash, file: staged.object)
+    }
+
+    /// Deletes `files` of container `id` (best effort: garbage either way).
+    func removeFiles(_ files: [String], id: BackendContainer) async {
+        let backend = self.backend
+        await withTaskGroup(of: Void.self) { group in
+            for file in files {
+                guard let name = try? BackendName(id, file) else { continue }
+                group.addTask { try? await backend.delete(name, condition: .none) }
+            }
+        }
     }
 
     /// The latest staging whose name starts with `prefix` (nil: none).
@@ -184,19 +251,33 @@ extension ObjectStore {
         let names = try await allNames(in: id)
         var live = Set<String>()
         for name in names where name.hasPrefix("o-") {
-            if let current = try? await committedManifest(try BackendName(id, name), account: account, container: container, accountKey: accountKey) {
-                let hash = String(name.dropFirst(2))
-                live.formUnion(current.manifest.blockFileNames(objectHash: hash))
+            // A block list that cannot be read makes the run stop: its blocks
+            // would look unnamed and be removed. One deleted meanwhile names nothing.
+            let current: (manifest: BlockManifest, version: BackendVersion)?
+            do {
+                current = try await committedManifest(try BackendName(id, name), account: account, container: container, accountKey: accountKey)
+            } catch let error as StorageError where error.code == .notFound {
+                continue
+            } catch {
+                throw StorageError((error as? StorageError)?.code ?? .io, "block garbage collection of container '\(container)' stopped: object \(name) cannot be read (\(error)); "
+                                   + "no block file was removed")
             }
+            if let current { live.formUnion(current.manifest.blockFileNames(objectHash: String(name.dropFirst(2)))) }
         }
         let cutoff = Self.nowMillis() - Int64(retentionSeconds) * 1000
         let blockContext = ObjectIdentity(account: account, container: container, kind: .block).context
         var removed = 0
         for name in names where (name.hasPrefix("s-") || name.hasPrefix("b-")) && !live.contains(name) {
             let backendName = try BackendName(id, name)
-            guard let object = try? await StoredObject.open(backend, backendName),
-                  let reader = try? await object.reader(accountKey: accountKey, context: blockContext),
-                  reader.metadata.creationTime <= cutoff else { continue }
+            guard let object = try? await StoredObject.open(backend, backendName) else { continue }
+            do {
+                let reader = try await object.reader(accountKey: accountKey, context: blockContext)
+                guard reader.metadata.creationTime <= cutoff else { continue }
+            } catch let error as StorageError where error.code == .wrongKey {
+                // Under a retired version: no commit can use it any more, whatever its age.
+            } catch {
+                continue
+            }
             if (try? await backend.delete(backendName, condition: .mustMatch(object.version))) != nil { removed += 1 }
         }
         return removed

@@ -66,17 +66,23 @@ extension ObjectStore {
             return .raced
         }
         let version = reader.header.keyReference.accountKeyVersion
-        guard version != accountKey.reference.accountKeyVersion, migrating?.contains(version) ?? true else { return .current }
+        let moves = version != accountKey.reference.accountKeyVersion && (migrating?.contains(version) ?? true)
+        // A block list under the current version may still name blocks staged under an
+        // older one (staged before a rotation, committed after it by an earlier build):
+        // its blocks are looked at too.
+        guard moves || (reader.isManifest && version == accountKey.reference.accountKeyVersion) else { return .current }
         // The infrastructure layer is reproduced from the key (every seal adds it when the
         // account has one); a customer-provided key's content cannot be: the key is the client's.
         let reproducible: ObjectHeader.Flags = accountKey.infrastructure == nil ? .manifest : [.manifest, .infrastructure]
-        guard reader.header.flags.subtracting(reproducible).isEmpty else { return .skipped }
+        guard reader.header.flags.subtracting(reproducible).isEmpty else { return moves ? .skipped : .current }
         let sealed: AlignedBuffer
         var newBlocks: (manifest: BlockManifest, old: BlockManifest)?
         if reader.isManifest {
             let old = try BlockManifest.decode(try await object.readAll(reader))
-            let manifest = try await restage(old, id: id, objectHash: hash, name: name, account: account, container: container,
-                                             accountKey: accountKey)
+            let (manifest, movedBlocks, leftBlocks) = try await restage(old, id: id, objectHash: hash, name: name, account: account, container: container,
+                                                                        migrating: migrating, accountKey: accountKey)
+            if leftBlocks > 0 { await removeBlocks(of: manifest, id: id, objectHash: hash, keeping: old.blockFileNames(objectHash: hash)); return .skipped }
+            guard moves || movedBlocks > 0 else { return .current }
             newBlocks = (manifest, old)
             sealed = try manifest.encode().withUnsafeBytes { encoded in
                 try ObjectSealing.seal(whole: encoded, metadata: reader.metadata, identity: identity, flags: .manifest,
@@ -92,7 +98,7 @@ extension ObjectStore {
             try await writing(into: id, account, container) { try await write(sealed, to: target, condition: .mustMatch(object.version)) }
         } catch let error as StorageError where error.code == .conditionFailed || error.code == .notFound {
             // Another call replaced or deleted it: that call wins; the new stagings are garbage.
-            if let newBlocks { await removeBlocks(of: newBlocks.manifest, id: id, objectHash: hash) }
+            if let newBlocks { await removeBlocks(of: newBlocks.manifest, id: id, objectHash: hash, keeping: newBlocks.old.blockFileNames(objectHash: hash)) }
             return .raced
         }
         if let newBlocks {
@@ -101,13 +107,18 @@ extension ObjectStore {
         return .rewritten(reader.metadata.length)
     }
 
-    /// Each block of a committed block list read and staged again under the
-    /// current version (new staging names: the old files stay until the new
-    /// list is published); the new list pins the new files.
+    /// The blocks of a committed block list that are under one of
+    /// `migrating` (nil: any version but the current one) read and staged
+    /// again under the current version (new staging names: the old files
+    /// stay until the new list is published); the new list pins the new
+    /// files and keeps the others' entries. Returns it, the blocks moved, and
+    /// the blocks that had to move but cannot be sealed here (a
+    /// customer-provided key's).
     private func restage(_ old: BlockManifest, id: BackendContainer, objectHash: String, name: String, account: String, container: String,
-                         accountKey: AccountKey) async throws -> BlockManifest {
+                         migrating: Set<UInt32>?, accountKey: AccountKey) async throws -> (BlockManifest, moved: Int, left: Int) {
         let blockIdentity = ObjectIdentity(account: account, container: container, kind: .block)
         var manifest = BlockManifest(entries: [])
+        var moved = 0, left = 0
         for (index, entry) in old.entries.enumerated() {
             let file = try BackendName(id, old.blockFileName(objectHash: objectHash, index: index))
             let block = try await StoredObject.open(backend, file)
@@ -115,16 +126,19 @@ extension ObjectStore {
             guard ConstantTime.equals(try SHA256.hash(reader.cipher.fixedHeader), entry.headerHash), reader.metadata.name == name else {
                 throw StorageError.integrity("block \(index) of '\(name)' is not the block that was committed")
             }
-            let data = try await block.readAll(reader)
-            let sealed = try data.withUnsafeBytes { plain in
-                try ObjectSealing.seal(whole: plain, metadata: reader.metadata, identity: blockIdentity, accountKey: accountKey, expectedHash: nil)
+            if Self.mustMove(reader, migrating: migrating, accountKey: accountKey) {
+                manifest.entries.append(try await restageBlock(block, reader, id: id, account: account, container: container, name: name,
+                                                               blockID: entry.blockID, accountKey: accountKey))
+                moved += 1
+            } else {
+                let version = reader.header.keyReference.accountKeyVersion
+                if version != accountKey.reference.accountKeyVersion, migrating?.contains(version) ?? true { left += 1 }
+                // Kept in place: the entry names the file as it is (an earlier release's block list names it by index).
+                var kept = entry
+                kept.file = file.object
+                manifest.entries.append(kept)
             }
-            let staged = try stagedName(id, try stagedPrefix(container, name, entry.blockID, accountKey))
-            try await write(sealed.buffer, to: staged, condition: .mustNotExist)
-            let newReader = try ObjectReader(source: BufferSource(sealed.buffer.bytes), accountKey: accountKey, context: blockIdentity.context)
-            manifest.entries.append(.init(blockID: entry.blockID, length: entry.length, headerHash: try SHA256.hash(newReader.cipher.fixedHeader),
-                                          contentHash: entry.contentHash, file: staged.object))
         }
-        return manifest
+        return (manifest, moved, left)
     }
 }

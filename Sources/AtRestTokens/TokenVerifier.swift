@@ -32,11 +32,13 @@ public final class TokenVerifier: Sendable {
         /// Unknown kids refresh the key set at most this often.
         public var minRefreshIntervalSeconds: Int64
         public var maxTokenBytes: Int
+        /// The largest token the services accept by default; the identity service issues none larger.
+        public static let defaultMaxTokenBytes = 8192
         /// 0 disables the verified-token cache.
         public var cacheCapacity: Int
 
         public init(issuer: String, audience: String, clockSkewSeconds: Int64 = 60,
-                    minRefreshIntervalSeconds: Int64 = 30, maxTokenBytes: Int = 8192, cacheCapacity: Int = 10_000) {
+                    minRefreshIntervalSeconds: Int64 = 30, maxTokenBytes: Int = defaultMaxTokenBytes, cacheCapacity: Int = 10_000) {
             self.issuer = issuer
             self.audience = audience
             self.clockSkewSeconds = clockSkewSeconds

@@ -35,6 +35,12 @@ public struct ReencryptJob: Sendable, Equatable, WireMessage {
     public var recordsRewritten: UInt64 = 0
     public var recordBytes: UInt64 = 0
     public var recordsRaced: UInt64 = 0
+    /// When the job's version became the one writes use; the walk waits until
+    /// `walkFromUnix` (that plus the settle time) and begins (lists the
+    /// containers) at `plannedAtUnix` (0: not yet).
+    public var versionSinceUnix: Int64 = 0
+    public var walkFromUnix: Int64 = 0
+    public var plannedAtUnix: Int64 = 0
 
     public init() {}
 
@@ -67,6 +73,9 @@ public struct ReencryptJob: Sendable, Equatable, WireMessage {
         recordsRewritten = wire.uint64(26)
         recordBytes = wire.uint64(27)
         recordsRaced = wire.uint64(28)
+        versionSinceUnix = wire.int64(29)
+        walkFromUnix = wire.int64(30)
+        plannedAtUnix = wire.int64(31)
     }
 
     public var wire: WireFields {
@@ -75,7 +84,8 @@ public struct ReencryptJob: Sendable, Equatable, WireMessage {
          11: .uint(bytesTotal), 12: .uint(rewritten), 13: .uint(raced), 14: .uint(skipped), 15: .int(startedAtUnix),
          16: .int(updatedAtUnix), 17: .int(finishedAtUnix), 18: .string(runner), 19: .string(message), 20: .string(startedBy),
          21: .uint(etaSeconds), 22: .uint(pageSize), 23: .strings(kinds), 24: .uint(kindIndex), 25: .uint(recordsDone),
-         26: .uint(recordsRewritten), 27: .uint(recordBytes), 28: .uint(recordsRaced)]
+         26: .uint(recordsRewritten), 27: .uint(recordBytes), 28: .uint(recordsRaced), 29: .int(versionSinceUnix), 30: .int(walkFromUnix),
+         31: .int(plannedAtUnix)]
     }
 
     public var isRunning: Bool { state == Self.running }
@@ -85,8 +95,9 @@ public struct ReencryptJob: Sendable, Equatable, WireMessage {
 
     /// Seconds left at the rate so far (bytes when there are any, else objects); 0 when unknown or done.
     public func eta(now: Int64) -> UInt64 {
-        guard isRunning, now > startedAtUnix else { return 0 }
-        let elapsed = Double(now - startedAtUnix)
+        let began = plannedAtUnix > 0 ? plannedAtUnix : startedAtUnix
+        guard isRunning, now > began else { return 0 }
+        let elapsed = Double(now - began)
         let (done, total) = bytesTotal > 0 ? (bytesDone, bytesTotal) : (objectsDone, objectsTotal)
         guard done > 0, total > done else { return 0 }
         return UInt64((elapsed / Double(done) * Double(total - done)).rounded(.up))

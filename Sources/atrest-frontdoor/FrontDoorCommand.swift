@@ -47,6 +47,8 @@ struct FrontDoorCommand: AsyncParsableCommand {
     var slowClientTimeoutMs = 5000
     @Option(help: "Seconds a deleted account can be recovered before its account key is destroyed (the purge); default 7 days.")
     var accountDeleteGrace: Int64 = 7 * 86_400
+    @Option(help: "Seconds a call may run at most: a client's longer timeout is cut to this. A re-encryption job waits this (plus 4 s) after a key rotation before it walks the account.")
+    var maxCallTime: Int64 = Int64(ClientLimits().maxCallTime.components.seconds)
 
     func validate() throws {
         if try storage.validated(dataDirectory: dataDir).kind != .local, registryStore != nil {
@@ -57,6 +59,7 @@ struct FrontDoorCommand: AsyncParsableCommand {
         where value < 1 {
             throw ValidationError("\(flag) must be at least 1 (got \(value))")
         }
+        if maxCallTime < 1 { throw ValidationError("--max-call-time must be at least 1 second (got \(maxCallTime))") }
         if accountDeleteGrace < 0 { throw ValidationError("--account-delete-grace must be 0 or more seconds (got \(accountDeleteGrace))") }
     }
 
@@ -102,6 +105,7 @@ struct FrontDoorCommand: AsyncParsableCommand {
         config.clientLimits.sendBufferBytes = clientBufferMib << 20
         config.clientLimits.slowClientTimeout = .milliseconds(slowClientTimeoutMs)
         config.accountDeleteGrace = .seconds(accountDeleteGrace)
+        config.clientLimits.maxCallTime = .seconds(maxCallTime)
         return config
     }
 }

@@ -72,4 +72,25 @@ import Testing
         job.state = ReencryptJob.completed
         #expect(job.eta(now: 110) == 0, "not running")
     }
+
+    /// Retiring needs a walk that began once every call admitted under the
+    /// previous version had ended: `settleSeconds` after the job's version
+    /// became current. A job of a build that did not record it proves nothing.
+    @Test func retiringNeedsAWalkAfterTheSettleTime() {
+        var job = ReencryptJob()
+        job.jobID = "j1"
+        job.versionSinceUnix = 1_000
+        job.plannedAtUnix = 1_000 + 303
+        let early = AccountReencryptJobs.walkRefusal(job, account: "a1", settleSeconds: 304)
+        #expect(early?.code == .failedPrecondition && early?.details["reason"] == "walkTooEarly")
+        #expect(early?.message.contains("303 s after its key version became current, sooner than the 304 s") == true, "\(early?.message ?? "")")
+        job.plannedAtUnix = 1_000 + 304
+        #expect(AccountReencryptJobs.walkRefusal(job, account: "a1", settleSeconds: 304) == nil)
+        #expect(AccountReencryptJobs.walkRefusal(job, account: "a1", settleSeconds: 400) != nil, "a front door with a longer call time asks for more")
+        for (since, planned) in [(Int64(0), Int64(5_000)), (1_000, 0)] {
+            job.versionSinceUnix = since
+            job.plannedAtUnix = planned
+            #expect(AccountReencryptJobs.walkRefusal(job, account: "a1", settleSeconds: 0)?.message.contains("did not record") == true)
+        }
+    }
 }

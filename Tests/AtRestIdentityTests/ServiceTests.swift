@@ -140,6 +140,34 @@ import AtRestTokens
         #expect(try await verifier.verify(try await h.login("vault", sp.generatedSecret).token).has(.service))
     }
 
+    /// No token larger than the services accept is issued: the grant that
+    /// would make a principal's token too large is refused with the reason
+    /// (before it is stored), and the principal keeps logging in with a
+    /// token a verifier takes. (A user owning a few hundred accounts.)
+    @Test func noGrantMakesATokenLargerThanTheServicesAccept() async throws {
+        let h = try await Harness()
+        try await h.makeUser(tenant: "contoso", name: "alice", secret: "alice-secret-123")
+        let admin = try await h.adminToken()
+        var granted = 0
+        var refusal: RPCStatus?
+        while granted < 1000, refusal == nil {
+            refusal = await status {
+                let _: IdentityPrincipal = try await h.call("GrantRole", IdentityRoleRequest(
+                    tenant: "contoso", name: "alice", role: "accountOwner:account-\(granted)-of-the-contoso-finance-department"), token: admin)
+                granted += 1
+                throw RPCStatus(.ok)
+            }
+            if refusal?.code == .ok { refusal = nil }
+        }
+        #expect(refusal?.code == .failedPrecondition && refusal?.details["reason"] == "tokenTooLarge", "\(String(describing: refusal))")
+        #expect(refusal?.message.contains("more than the 8192 bytes the AtRest services accept") == true, "\(refusal?.message ?? "")")
+        #expect(granted > 50 && granted < 1000, "\(granted) roles granted")
+        let token = try await h.login(tenant: "contoso", "alice", "alice-secret-123").token
+        #expect(token.utf8.count <= 8192 && token.utf8.count > 8192 - 300, "\(token.utf8.count) bytes")
+        let claims = try await h.frontDoorVerifier().verify(token)
+        #expect(claims.roles.count == granted, "the refused role was not stored")
+    }
+
     @Test func managedIdentityTokensAndAccountMoveBreakOldGrants() async throws {
         let h = try await Harness()
         let admin = try await h.adminToken()

@@ -142,6 +142,30 @@ struct BrokerTests {
         #expect(await broker.stats().dispatched == 0)
     }
 
+    /// No call outlives the broker's longest call time, whatever timeout
+    /// the client asks for: the worker's handler is cancelled at the cut
+    /// deadline (what the re-encryption job's wait after a rotation relies on).
+    @Test func aLongerTimeoutIsCutToTheLongestCallTime() async throws {
+        var configuration = BrokerTests.fast
+        configuration.maxTimeout = .milliseconds(300)
+        let broker = try makeBroker(configuration)
+        defer { broker.close() }
+        let worker = try makeWorker(broker, name: "A")
+        defer { worker.close() }
+        try await waitForWorkers(broker, 1)
+        let client = try RPCClient(endpoint: broker.clientEndpoint, configuration: RPCClientConfiguration(retry: .none))
+        defer { client.close() }
+        let started = ContinuousClock.now
+        let error = await #expect(throws: RPCStatus.self) {
+            _ = try await client.call(TestServices.echo, request: EchoRequest(text: "slow", delayMs: 5_000), as: EchoReply.self, timeout: .seconds(60))
+        }
+        #expect(error?.code == .deadlineExceeded)
+        #expect(ContinuousClock.now - started < .seconds(4), "answered at the cut deadline, not after the handler's 5 s")
+        // Within the cut, a call runs as asked.
+        let quick = try await client.call(TestServices.echo, request: EchoRequest(text: "quick"), as: EchoReply.self, timeout: .seconds(60))
+        #expect(quick.message.text == "quick")
+    }
+
     @Test func queuedCallFailsAtItsDeadlineWithoutWorkers() async throws {
         let broker = try makeBroker()
         defer { broker.close() }

@@ -123,4 +123,77 @@ import AtRestCrypto
             (error as? StorageError)?.code == .wrongKey
         }
     }
+
+    /// Blocks staged before a rotation and committed after it: the commit
+    /// moves them to the current version (the walk may have passed the
+    /// container already, and retiring version 1 would strand them); a
+    /// block list committed by a build that did not (current manifest,
+    /// version 1 blocks) is moved by the re-encryption walk; after the
+    /// retire a version 1 staging is refused at commit, with what to do, and
+    /// block garbage collection removes it whatever its age.
+    @Test func blocksStagedBeforeARotationEndUpUnderTheCurrentVersion() async throws {
+        let dir = TempDirectory()
+        defer { dir.remove() }
+        let store = try ObjectStore(directory: dir.path)
+        let v1 = try AccountKey(key: SecretBytes(randomCount: 32), reference: AccountKeyVersionTests.reference(1))
+        let names = try AccountKey.nameKey(derivedFrom: v1.key)
+        try await store.createContainer(account: "acct", name: "docs", accountKey: v1)
+        let a = Fixtures.data(70_000, seed: 4), b = Fixtures.data(3, seed: 5)
+        for name in ["late", "legacy", "stranded"] {
+            _ = try await store.stageBlock(account: "acct", container: "docs", name: name, blockID: [1], data: a, accountKey: v1)
+            _ = try await store.stageBlock(account: "acct", container: "docs", name: name, blockID: [2], data: b, accountKey: v1)
+        }
+        // The rotation.
+        let v2 = try AccountKey(key: SecretBytes(randomCount: 32), reference: AccountKeyVersionTests.reference(2), nameKey: names).adding([v1])
+        let v2Only = try AccountKey(key: v2.key, reference: AccountKeyVersionTests.reference(2), nameKey: names)
+        _ = try await store.commitBlocks(account: "acct", container: "docs", name: "late", blockIDs: [[1], [2], [1]], migrating: [1], accountKey: v2)
+        #expect(try await store.get(account: "acct", container: "docs", name: "late", accountKey: v2Only).data == a + b + a,
+                "every block, the repeated one too, is under version 2")
+        // Committed without moving its blocks (as an earlier build did): version 2 alone cannot read it ...
+        _ = try await store.commitBlocks(account: "acct", container: "docs", name: "legacy", blockIDs: [[1], [2]], accountKey: v2)
+        await #expect { _ = try await store.get(account: "acct", container: "docs", name: "legacy", accountKey: v2Only) } throws: { error in
+            (error as? StorageError)?.code == .wrongKey
+        }
+        // ... until the walk looks inside the current block list.
+        let page = try await store.reencrypt(account: "acct", container: "docs", migrating: [1], accountKey: v2)
+        #expect(page.objects == 2 && page.rewritten == 1 && page.skipped == 0, "\(page)")
+        #expect(try await store.get(account: "acct", container: "docs", name: "legacy", accountKey: v2Only).data == a + b)
+        #expect(try await store.reencrypt(account: "acct", container: "docs", migrating: [1], accountKey: v2).rewritten == 0)
+
+        // Version 1 retired: "stranded"'s stagings cannot be committed, and say so.
+        await #expect { _ = try await store.commitBlocks(account: "acct", container: "docs", name: "stranded", blockIDs: [[1]],
+                                                         migrating: [1], accountKey: v2Only) } throws: { error in
+            let error = error as? StorageError
+            return error?.code == .invalidArgument && error?.message.contains("stage it again") == true
+        }
+        // Garbage collection removes the two, young as they are; nothing live goes.
+        #expect(try await store.collectGarbage(account: "acct", container: "docs", retentionSeconds: 3600, accountKey: v2Only) == 2)
+        _ = try await store.stageBlock(account: "acct", container: "docs", name: "stranded", blockID: [1], data: b, accountKey: v2Only)
+        _ = try await store.commitBlocks(account: "acct", container: "docs", name: "stranded", blockIDs: [[1]], accountKey: v2Only)
+        for (name, data) in ["late": a + b + a, "legacy": a + b, "stranded": b] {
+            #expect(try await store.get(account: "acct", container: "docs", name: name, accountKey: v2Only).data == data, "\(name)")
+        }
+    }
+
+    /// A block list garbage collection cannot read stops the run before
+    /// anything is removed: its blocks would otherwise look unnamed.
+    @Test func garbageCollectionStopsAtABlockListItCannotRead() async throws {
+        let dir = TempDirectory()
+        defer { dir.remove() }
+        let store = try ObjectStore(directory: dir.path)
+        let v1 = try AccountKey(key: SecretBytes(randomCount: 32), reference: AccountKeyVersionTests.reference(1))
+        let v2Only = try AccountKey(key: SecretBytes(randomCount: 32), reference: AccountKeyVersionTests.reference(2),
+                                    nameKey: AccountKey.nameKey(derivedFrom: v1.key))
+        try await store.createContainer(account: "acct", name: "docs", accountKey: v1)
+        _ = try await store.stageBlock(account: "acct", container: "docs", name: "list", blockID: [1], data: [1, 2, 3], accountKey: v1)
+        _ = try await store.commitBlocks(account: "acct", container: "docs", name: "list", blockIDs: [[1]], accountKey: v1)
+        _ = try await store.stageBlock(account: "acct", container: "docs", name: "orphan", blockID: [1], data: [4], accountKey: v1)
+        await #expect { _ = try await store.collectGarbage(account: "acct", container: "docs", retentionSeconds: 0, accountKey: v2Only) } throws: { error in
+            (error as? StorageError)?.message.contains("no block file was removed") == true
+        }
+        #expect(try await store.get(account: "acct", container: "docs", name: "list", accountKey: v1).data == [1, 2, 3])
+        #expect(try await store.collectGarbage(account: "acct", container: "docs", retentionSeconds: 0, accountKey: v1) == 1, "only the orphan")
+        #expect(try await store.get(account: "acct", container: "docs", name: "list", accountKey: v1).data == [1, 2, 3])
+    }
 }
+

@@ -25,8 +25,16 @@ struct AccountReencryptTests {
         var a: [String: String] { alice.merging(["account": account]) { $1 } }
         var env: [String: String] { ["ATREST_CONFIG": "\(cluster.root)/cli/config.json"] }
 
+        /// A job's walk waits `--max-call-time` + 4 s after a rotation: 6 s here (300 by default).
+        static let maxCallTime = 6
+        static var options: LocalCluster.Options {
+            var options = LocalCluster.blobClusterOptions
+            options.extraArguments[.frontDoor] = ["--max-call-time", "\(maxCallTime)"]
+            return options
+        }
+
         init(account: String, count: Int) async throws {
-            cluster = try LocalCluster.blobCluster()
+            cluster = try LocalCluster(Self.options)
             (alice, _) = try await cluster.bootstrapUsers()
             self.account = account
             try "alice-secret-123456".write(toFile: "\(cluster.root)/alice.secret", atomically: true, encoding: .utf8)
@@ -153,6 +161,43 @@ struct AccountReencryptTests {
         // A second run finds nothing to rewrite.
         let again = try await f.json(["account", "reencrypt", "re-acct", "--container", "one", "--wait"])
         #expect(again.status == 0 && again.object["rewritten"] as? Int == 0 && again.object["objectsDone"] as? Int == 21, "\(again.object) \(again.err)")
+    }
+
+    /// Writes that straddle a rotation (issue 20): the job waits out the
+    /// calls admitted under the previous version (the front door's longest
+    /// call time plus 4 s after the rotation) before it lists the
+    /// containers and walks; a block staged before the rotation and
+    /// committed after the walk is moved to the current version by the
+    /// commit, so retiring version 1 strands nothing and every blob reads
+    /// back after it.
+    @Test func writesStraddlingARotationSurviveTheRetire() async throws {
+        var f = try await Fixture(account: "re-straddle", count: 4)
+        defer { f.cluster.stop() }
+        let late = (0..<100_000).map { UInt8(truncatingIfNeeded: $0 &* 13) }
+        _ = try await f.c.call(BlobMethod.stageBlock.name, request: StageBlockRequest(container: "two", name: "late", blockID: [9]),
+                               as: StageBlockResponse.self, payload: [late], metadata: f.a)
+        let rotated = try await f.c.call(AccountMethod.rotateKey.name, request: AccountRequest(accountID: f.account), as: AccountEncryption.self,
+                                         metadata: f.alice).message
+        #expect(rotated.accountKeyVersion == 2)
+        let started = try await f.c.call(AccountMethod.startReencrypt.name, request: AccountReencryptRequest(accountID: f.account),
+                                         as: ReencryptJob.self, metadata: f.alice).message
+        #expect(started.isRunning && started.plannedAtUnix == 0 && started.message.contains("waiting until"), "\(started)")
+        #expect(started.versionSinceUnix == rotated.changedAtUnix
+                && started.walkFromUnix == rotated.changedAtUnix + Int64(Fixture.maxCallTime) + 4, "\(started)")
+        let waiting = try await f.atrest(["account", "retire-versions", f.account])
+        #expect(waiting.status == 6 && waiting.err.contains("running"), "\(waiting)")
+        let done = try await f.waitForJobEnd()
+        #expect(done.state == ReencryptJob.completed && done.plannedAtUnix >= done.walkFromUnix && done.message.isEmpty, "\(done)")
+        #expect(done.objectsTotal == UInt64(f.blobs.count) && done.rewritten == UInt64(f.blobs.count), "planned when the walk began: \(done)")
+
+        // The walk is over; the block staged under version 1 is committed now.
+        _ = try await f.c.call(BlobMethod.commitBlocks.name, request: CommitBlocksRequest(container: "two", name: "late", blockIDs: [[9]]),
+                               as: BlobProperties.self, metadata: f.a)
+        f.blobs["two/late"] = late
+        #expect(Set(try f.objectVersions()) == [2], "the commit moved the block to version 2 (and dropped the version 1 staging)")
+        let retired = try await f.json(["account", "retire-versions", f.account])
+        #expect(retired.status == 0 && retired.object["retiredAccountKeyVersions"] as? String == "1", "\(retired.object) \(retired.err)")
+        try await f.expectAllReadable()
     }
 
     @Test func cancelRetireAndTenantChecks() async throws {

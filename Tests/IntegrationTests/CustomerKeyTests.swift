@@ -23,6 +23,7 @@ import Testing
         for (service, name) in [(LocalClusterOptions.Service.frontDoor, "frontdoor"), (.worker, "worker")] {
             options.extraArguments[service] = ["--trace-file", "\(root)/logs/\(name).trace", "--log-level", "debug"]
         }
+        options.extraArguments[.frontDoor, default: []] += ["--max-call-time", "\(AccountReencryptTests.Fixture.maxCallTime)"]
         let cluster = try LocalCluster(options)
         defer { cluster.stop() }
         let c = cluster.client

@@ -1408,7 +1408,7 @@ const ProtobufCMessageDescriptor atrest__v1__account_info__descriptor =
   (ProtobufCMessageInit) atrest__v1__account_info__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor atrest__v1__reencrypt_job__field_descriptors[28] =
+static const ProtobufCFieldDescriptor atrest__v1__reencrypt_job__field_descriptors[31] =
 {
   {
     "job_id",
@@ -1746,6 +1746,42 @@ static const ProtobufCFieldDescriptor atrest__v1__reencrypt_job__field_descripto
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "version_since_unix",
+    29,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Atrest__V1__ReencryptJob, version_since_unix),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "walk_from_unix",
+    30,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Atrest__V1__ReencryptJob, walk_from_unix),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "planned_at_unix",
+    31,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Atrest__V1__ReencryptJob, planned_at_unix),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned atrest__v1__reencrypt_job__field_indices_by_name[] = {
   3,   /* field[3] = account_key_version */
@@ -1764,6 +1800,7 @@ static const unsigned atrest__v1__reencrypt_job__field_indices_by_name[] = {
   8,   /* field[8] = objects_total */
   21,   /* field[21] = page_size */
   6,   /* field[6] = page_token */
+  30,   /* field[30] = planned_at_unix */
   12,   /* field[12] = raced */
   26,   /* field[26] = record_bytes */
   24,   /* field[24] = records_done */
@@ -1776,11 +1813,13 @@ static const unsigned atrest__v1__reencrypt_job__field_indices_by_name[] = {
   19,   /* field[19] = started_by */
   1,   /* field[1] = state */
   15,   /* field[15] = updated_at_unix */
+  28,   /* field[28] = version_since_unix */
+  29,   /* field[29] = walk_from_unix */
 };
 static const ProtobufCIntRange atrest__v1__reencrypt_job__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 28 }
+  { 0, 31 }
 };
 const ProtobufCMessageDescriptor atrest__v1__reencrypt_job__descriptor =
 {
@@ -1790,7 +1829,7 @@ const ProtobufCMessageDescriptor atrest__v1__reencrypt_job__descriptor =
   "Atrest__V1__ReencryptJob",
   "atrest.v1",
   sizeof(Atrest__V1__ReencryptJob),
-  28,
+  31,
   atrest__v1__reencrypt_job__field_descriptors,
   atrest__v1__reencrypt_job__field_indices_by_name,
   1,  atrest__v1__reencrypt_job__number_ranges,

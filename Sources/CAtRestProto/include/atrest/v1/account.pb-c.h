@@ -281,10 +281,27 @@ struct  Atrest__V1__ReencryptJob
   uint64_t records_rewritten;
   uint64_t record_bytes;
   uint64_t records_raced;
+  /*
+   * When the job's account key version became the one writes use (the
+   * account's encryption changed_at_unix when the job started: at or after
+   * the rotation; 0 from a build before it).
+   */
+  int64_t version_since_unix;
+  /*
+   * The walk does not begin before this: version_since_unix plus the front
+   * door's settle time (its longest call time, two registry refreshes and
+   * 2 s), after which no call admitted under an older version still writes.
+   */
+  int64_t walk_from_unix;
+  /*
+   * When the runner listed the containers and began the walk (0: not yet;
+   * while it waits for walk_from_unix, containers and totals are empty).
+   */
+  int64_t planned_at_unix;
 };
 #define ATREST__V1__REENCRYPT_JOB__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&atrest__v1__reencrypt_job__descriptor) \
-    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0,NULL, 0, (char *)protobuf_c_empty_string, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0, 0,NULL, 0, 0, 0, 0, 0 }
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0,NULL, 0, (char *)protobuf_c_empty_string, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0, 0,NULL, 0, 0, 0, 0, 0, 0, 0, 0 }
 
 
 /*
