@@ -44,7 +44,7 @@ import Testing
         let get = Task { try await blobs.get("box", "kept").data }
         let put = Task { try await blobs.put("box", "x", data: new) }
         let cliRun = Task { try await cli.run() }
-        let pythonRun = Task { try await ClientTools.run(ClientTools.python, python.arguments, environment: python.environment, in: python.directory) }
+        let pythonRun = Task { try await python.client.example(python.arguments, in: python.directory) }
         // Resume once the first attempts have failed (what follows succeeds
         // through the clients' retries alone), and no later than 2 s after
         // the first did, so the outage stays about one Ceph timeout long
@@ -97,16 +97,13 @@ import Testing
                       environment: env, target: "\(cluster.root)/kept.out")
     }
 
-    /// `atrest_example.py get` of retry/box/kept as alice (default timeout 30 s), ready to run.
-    private func pythonGet(_ cluster: LocalCluster) async throws -> (arguments: [String], environment: [String: String], directory: String) {
+    /// `atrest_example.py get` of retry/box/kept as alice (default timeout 30 s), ready to run with the installed client.
+    private func pythonGet(_ cluster: LocalCluster) async throws -> (client: ClientTools.InstalledPython, arguments: [String], directory: String) {
         let work = cluster.root + "/python"
-        try FileManager.default.createDirectory(atPath: work + "/py", withIntermediateDirectories: true)
-        try await ClientTools.requirePython(in: work)
-        try await ClientTools.generatePython(into: work + "/py")
-        return (["\(ClientTools.repoRoot)/clients/python/atrest_example.py", "get", "--endpoint", cluster.frontDoor.endpoint,
-                 "--tenant", "t1", "--user", "alice", "--secret-file", "\(cluster.root)/alice.secret", "--account", "retry",
-                 "--container", "box", "--blob", "kept", "--generated-dir", work + "/py"],
-                ["PYTHONPATH": work + "/py"], work)
+        try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
+        return (try await ClientTools.installedPython(),
+                ["get", "--endpoint", cluster.frontDoor.endpoint, "--tenant", "t1", "--user", "alice", "--secret-file", "\(cluster.root)/alice.secret",
+                 "--account", "retry", "--container", "box", "--blob", "kept"], work)
     }
 
     private struct CLIGet {

@@ -20,20 +20,19 @@ import Testing
         let cluster = try LocalCluster.blobCluster()
         defer { cluster.stop() }
         let work = cluster.root + "/clients"
-        try FileManager.default.createDirectory(atPath: work + "/py", withIntermediateDirectories: true)
-        try await ClientTools.requirePython(in: work)
-        try await ClientTools.generatePython(into: work + "/py")
+        try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
+        let python = try await ClientTools.installedPython()
         let (alice, _) = try await cluster.bootstrapUsers()
         let secretFile = work + "/alice.secret"
         try #require(FileManager.default.createFile(atPath: secretFile, contents: Data("alice-secret-123456\n".utf8), attributes: [.posixPermissions: 0o600]))
 
         // Python: login, account, container, 4 staged blocks, ranged reads, list.
         let size = 3 * (1 << 20) + 12345
-        let py = try await ClientTools.run(ClientTools.python, [
-            "\(ClientTools.repoRoot)/clients/python/atrest_example.py", "demo", "--endpoint", cluster.frontDoor.endpoint,
+        let py = try await python.example([
+            "demo", "--endpoint", cluster.frontDoor.endpoint,
             "--tenant", "t1", "--user", "alice", "--secret-file", secretFile, "--account", "acct-py", "--container", "py-data",
-            "--blob", "staged.bin", "--size", "\(size)", "--block-size", "\(1 << 20)", "--generated-dir", work + "/py",
-        ], environment: ["PYTHONPATH": work + "/py"], in: work)
+            "--blob", "staged.bin", "--size", "\(size)", "--block-size", "\(1 << 20)",
+        ], in: work)
         #expect(py.status == 0, "\(py.transcript)")
         #expect(py.fields("ok account")?["key_source"] == "managed", "\(py.transcript)")
         #expect(py.fields("ok account")?["algorithm"] == "AES-256-GCM", "\(py.transcript)")
@@ -55,11 +54,11 @@ import Testing
         #expect(props.metadata == ["written-by": "python"] && props.contentType == "application/octet-stream")
 
         // Python queues: a producer and a consumer, each message received once; the Swift client sees the same queue.
-        let pyQueue = try await ClientTools.run(ClientTools.python, [
-            "\(ClientTools.repoRoot)/clients/python/atrest_example.py", "queue-demo", "--endpoint", cluster.frontDoor.endpoint,
+        let pyQueue = try await python.example([
+            "queue-demo", "--endpoint", cluster.frontDoor.endpoint,
             "--tenant", "t1", "--user", "alice", "--secret-file", secretFile, "--account", "acct-pyq", "--queue", "py-jobs",
-            "--messages", "40", "--generated-dir", work + "/py",
-        ], environment: ["PYTHONPATH": work + "/py"], in: work)
+            "--messages", "40",
+        ], in: work)
         #expect(pyQueue.status == 0, "\(pyQueue.transcript)")
         #expect(pyQueue.fields("ok produced") == ["queue": "py-jobs", "messages": "40"], "\(pyQueue.transcript)")
         #expect(pyQueue.fields("ok consumed") == ["messages": "40", "once_each": "1", "left": "0"], "\(pyQueue.transcript)")
@@ -69,11 +68,11 @@ import Testing
         #expect(queues.queues.map(\.queue) == ["py-jobs"] && queues.queues.first?.metadata == ["written_by": "python"])
 
         // Python tables: every property type round trips, a stale ETag loses, a batch and a query; the Swift client reads the entity.
-        let pyTable = try await ClientTools.run(ClientTools.python, [
-            "\(ClientTools.repoRoot)/clients/python/atrest_example.py", "table-demo", "--endpoint", cluster.frontDoor.endpoint,
+        let pyTable = try await python.example([
+            "table-demo", "--endpoint", cluster.frontDoor.endpoint,
             "--tenant", "t1", "--user", "alice", "--secret-file", secretFile, "--account", "acct-pyt", "--table", "pyPeople",
-            "--messages", "20", "--generated-dir", work + "/py",
-        ], environment: ["PYTHONPATH": work + "/py"], in: work)
+            "--messages", "20",
+        ], in: work)
         #expect(pyTable.status == 0, "\(pyTable.transcript)")
         #expect(pyTable.fields("ok entity") == ["etag_len": "32", "round_trip": "1"], "\(pyTable.transcript)")
         #expect(pyTable.fields("ok stale")?["code"] == "FAILED_PRECONDITION", "\(pyTable.transcript)")
@@ -84,11 +83,11 @@ import Testing
         #expect(written.properties.first { $0.name == "Born" }?.intValue == -4_861_727_999_500_000)
 
         // Python disks: pages round trip, holes read as zeros, ranges listed, cleared, resized; the Swift client reads the pages.
-        let pyDisk = try await ClientTools.run(ClientTools.python, [
-            "\(ClientTools.repoRoot)/clients/python/atrest_example.py", "disk-demo", "--endpoint", cluster.frontDoor.endpoint,
+        let pyDisk = try await python.example([
+            "disk-demo", "--endpoint", cluster.frontDoor.endpoint,
             "--tenant", "t1", "--user", "alice", "--secret-file", secretFile, "--account", "acct-pyd", "--disk", "py-disk",
-            "--size", "100000", "--generated-dir", work + "/py",
-        ], environment: ["PYTHONPATH": work + "/py"], in: work)
+            "--size", "100000",
+        ], in: work)
         #expect(pyDisk.status == 0, "\(pyDisk.transcript)")
         #expect(pyDisk.fields("ok pages") == ["length": "99840", "equal": "1", "hole_zero": "1"], "\(pyDisk.transcript)")
         #expect(pyDisk.fields("ok ranges") == ["count": "1", "first": "1048576"], "\(pyDisk.transcript)")
@@ -116,35 +115,31 @@ import Testing
         #expect(fromC == Self.cPattern(cSize), "the Swift client reads back different bytes than C wrote")
     }
 
-    /// The Python client as an installed package: `pip install clients/python`
-    /// into a fresh virtual environment (pyzmq and protobuf come as declared
-    /// dependencies, the protobuf modules are generated by the build), then the
-    /// example, copied out of the source tree and with no PYTHONPATH or proto
-    /// directory, runs the blob demo against the cluster. Needs the package
-    /// index (or a pip configuration that mirrors it) for pyzmq and protobuf.
+    /// The Python client as an installed package (every Python test here
+    /// runs it so: `ClientTools.installedPython`): `pip install
+    /// clients/python` into a fresh virtual environment (pyzmq and protobuf
+    /// come as declared dependencies, the protobuf modules are generated by
+    /// the build); the package and its metadata are the installed ones, and
+    /// the example, copied out of the source tree and with no PYTHONPATH or
+    /// proto directory, runs the blob demo against the cluster. Needs the
+    /// package index (or a pip configuration that mirrors it).
     @Test func pythonClientInstalledWithPip() async throws {
         let cluster = try LocalCluster.blobCluster()
         defer { cluster.stop() }
         let work = cluster.root + "/pip"
-        try FileManager.default.createDirectory(atPath: work + "/run", withIntermediateDirectories: true)
-        let venv = try await ClientTools.run(ClientTools.python, ["-m", "venv", work + "/venv"], in: work)
-        try #require(venv.status == 0, "\(venv.transcript)")
-        let install = try await ClientTools.run(work + "/venv/bin/pip", ["install", "--quiet", "\(ClientTools.repoRoot)/clients/python"],
-                                                in: work, timeout: .seconds(600))
-        try #require(install.status == 0, "\(install.transcript)")
-        let version = try await ClientTools.run(work + "/venv/bin/python", [
+        try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
+        let python = try await ClientTools.installedPython()
+        let version = try await ClientTools.run(python.python, [
             "-c", "import importlib.metadata as m, atrest_client, atrest_client.protos as p; p.load(); print(m.version('atrest-client'), atrest_client.__file__)",
-        ], in: work + "/run")
-        #expect(version.status == 0 && version.stdout.hasPrefix("0.1.0 \(work)/venv/"), "\(version.transcript)")
+        ], environment: ["PYTHONPATH": ""], in: work)
+        #expect(version.status == 0 && version.stdout.hasPrefix("0.1.0 \(python.directory)/venv/"), "\(version.transcript)")
         _ = try await cluster.bootstrapUsers()
         let secretFile = work + "/alice.secret"
         try #require(FileManager.default.createFile(atPath: secretFile, contents: Data("alice-secret-123456\n".utf8), attributes: [.posixPermissions: 0o600]))
-        try FileManager.default.copyItem(atPath: "\(ClientTools.repoRoot)/clients/python/atrest_example.py", toPath: work + "/run/example.py")
-        let demo = try await ClientTools.run(work + "/venv/bin/python", [
-            work + "/run/example.py", "demo", "--endpoint", cluster.frontDoor.endpoint, "--tenant", "t1", "--user", "alice",
+        let demo = try await python.example([
+            "demo", "--endpoint", cluster.frontDoor.endpoint, "--tenant", "t1", "--user", "alice",
             "--secret-file", secretFile, "--account", "acct-pip", "--container", "pip-data", "--blob", "pip.bin", "--size", "\((2 << 20) + 99)", "--block-size", "\(1 << 20)",
-            "--proto-dir", work + "/no-protos-here",
-        ], environment: ["PYTHONPATH": ""], in: work + "/run")
+        ], in: work)
         #expect(demo.status == 0 && demo.lines.last == "done", "\(demo.transcript)")
         #expect(demo.fields("ok put")?["length"] == "\((2 << 20) + 99)" && demo.fields("ok range")?["equal"] == "1", "\(demo.transcript)")
     }
@@ -155,10 +150,9 @@ import Testing
     /// DEADLINE_EXCEEDED. Uses atrest-identity, which takes CURVE flags.
     @Test func pythonClientSpeaksCurve() async throws {
         let root = NSTemporaryDirectory() + "atrest-curve-py-\(UUID().uuidString.prefix(8))"
-        try FileManager.default.createDirectory(atPath: root + "/py", withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: root) }
-        try await ClientTools.requirePython(in: root)
-        try await ClientTools.generatePython(into: root + "/py")
+        let python = try await ClientTools.installedPython()
         let server = try CurveKeyPair.generate(), client = try CurveKeyPair.generate()
         try CurveKeyFile.writeKeyPair(server, to: root + "/server.key")
         try CurveKeyFile.writeKeyPair(client, to: root + "/client.key")
@@ -167,16 +161,15 @@ import Testing
             "--curve-secret-key-file", root + "/server.key", "--curve-allow-file", root + "/allow",
         ])
         defer { _ = identity.terminate() }
-        let base = ["\(ClientTools.repoRoot)/clients/python/atrest_example.py", "whoami", "--endpoint", identity.endpoint,
+        let base = ["whoami", "--endpoint", identity.endpoint,
                     "--user", "admin", "--secret-file", LocalCluster.credentialsFile(root: root, "admin"),
-                    "--generated-dir", root + "/py", "--curve-server-key=\(server.publicKey)"]
-        let env = ["PYTHONPATH": root + "/py"]
+                    "--curve-server-key=\(server.publicKey)"]
 
-        let allowed = try await ClientTools.run(ClientTools.python, base + ["--curve-key-file", root + "/client.key"], environment: env, in: root)
+        let allowed = try await python.example(base + ["--curve-key-file", root + "/client.key"], in: root)
         #expect(allowed.status == 0, "\(allowed.transcript)")
         #expect(allowed.fields("ok whoami")?["name"] == "admin", "\(allowed.transcript)")
 
-        let unlisted = try await ClientTools.run(ClientTools.python, base + ["--timeout", "2"], environment: env, in: root)
+        let unlisted = try await python.example(base + ["--timeout", "2"], in: root)
         #expect(unlisted.status == 1, "\(unlisted.transcript)")
         #expect(unlisted.fields("error")?["code"] == "DEADLINE_EXCEEDED", "\(unlisted.transcript)")
     }

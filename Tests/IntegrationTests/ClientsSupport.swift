@@ -90,6 +90,40 @@ enum ClientTools {
         _ = protoc
     }
 
+    /// The Python client as users install it: `pip install clients/python`
+    /// into a virtual environment (once per test process, on first use: the
+    /// build generates the protobuf modules, pyzmq and protobuf come as its
+    /// declared dependencies), with atrest_example.py copied beside it, out
+    /// of the source tree: nothing of clients/python is importable there but
+    /// the installed package. The tests of the Python client run this.
+    struct InstalledPython: Sendable {
+        let python: String
+        let example: String
+        let directory: String
+
+        /// Runs the example with `arguments` (no PYTHONPATH; a proto directory
+        /// that does not exist, so the modules can only come from the package).
+        func example(_ arguments: [String], in directory: String, timeout: Duration? = nil) async throws -> Output {
+            try await ClientTools.run(python, [example] + arguments + ["--proto-dir", self.directory + "/no-protos-here"],
+                                      environment: ["PYTHONPATH": ""], in: directory, timeout: timeout)
+        }
+    }
+
+    static func installedPython() async throws -> InstalledPython { try await installation.value }
+
+    private static let installation = Task<InstalledPython, any Error> {
+        let directory = NSTemporaryDirectory() + "atrest-python-client-\(UUID().uuidString.prefix(8))"
+        try FileManager.default.createDirectory(atPath: directory + "/run", withIntermediateDirectories: true)
+        guard FileManager.default.isExecutableFile(atPath: python) else { throw Failure("\(python) is missing; \(setupHint)") }
+        let venv = try await run(python, ["-m", "venv", directory + "/venv"], in: directory)
+        guard venv.status == 0 else { throw Failure("python3 -m venv failed (python3-venv; \(setupHint)): \(venv.transcript)") }
+        let install = try await run(directory + "/venv/bin/pip", ["install", "--quiet", "\(repoRoot)/clients/python"], in: directory,
+                                    timeout: .seconds(600))
+        guard install.status == 0 else { throw Failure("pip install clients/python failed: \(install.transcript)") }
+        try FileManager.default.copyItem(atPath: "\(repoRoot)/clients/python/atrest_example.py", toPath: directory + "/run/atrest_example.py")
+        return InstalledPython(python: directory + "/venv/bin/python", example: directory + "/run/atrest_example.py", directory: directory)
+    }
+
     /// `protoc --python_out` over proto/atrest/v1 into `directory`: the
     /// Python classes always come from today's schema, never from a copy.
     static func generatePython(into directory: String) async throws {

@@ -133,16 +133,14 @@ import Testing
         #expect(try await atrest(["blob", "get", "vault", "cli.bin", "-", "--encryption-key-file", "\(work)/bad.key"] + acct).status == 2)
 
         // The Python client: encryption_key on put_blob and get_blob; a read without it gets the message.
-        try await ClientTools.requirePython(in: work)
+        let python = try await ClientTools.installedPython()
         let script = """
             import sys
-            sys.path.insert(0, sys.argv[1])
             import atrest_client
-            atrest_client.generate(sys.argv[2], sys.argv[3])
-            fields = dict(l.split("=", 1) for l in open(sys.argv[6]).read().split() if "=" in l)
-            curve = atrest_client.CurveKeys(sys.argv[5], fields["public"], fields["secret"])
-            key = bytes.fromhex(sys.argv[7])
-            with atrest_client.AtRestClient(sys.argv[4], curve=curve, timeout=20) as c:
+            fields = dict(l.split("=", 1) for l in open(sys.argv[3]).read().split() if "=" in l)
+            curve = atrest_client.CurveKeys(sys.argv[2], fields["public"], fields["secret"])
+            key = bytes.fromhex(sys.argv[4])
+            with atrest_client.AtRestClient(sys.argv[1], curve=curve, timeout=20) as c:
                 c.login("t1", "alice", "alice-secret-123456")
                 data = bytes(range(256)) * 300
                 c.put_blob("acct-k", "vault", "py.bin", data, encryption_key=key)
@@ -154,10 +152,9 @@ import Testing
                     print("ok", e.code.name, e.message)
             """
         try script.write(toFile: "\(work)/cpk.py", atomically: true, encoding: .utf8)
-        let py = try await ClientTools.run(ClientTools.python, [
-            "\(work)/cpk.py", "\(ClientTools.repoRoot)/clients/python", "\(ClientTools.repoRoot)/proto", "\(work)/py",
-            cluster.frontDoor.endpoint, curve.frontDoorKey, "\(curve.directory)/client.key", Hex.encode(keyBytes),
-        ], in: work)
+        let py = try await ClientTools.run(python.python, [
+            "\(work)/cpk.py", cluster.frontDoor.endpoint, curve.frontDoorKey, "\(curve.directory)/client.key", Hex.encode(keyBytes),
+        ], environment: ["PYTHONPATH": ""], in: work)
         #expect(py.status == 0 && py.transcript.contains("ok FAILED_PRECONDITION \(Self.secret)"), "\(py.transcript)")
 
         // Nothing of either key anywhere under the cluster's root: objects, registry, logs, traces.
