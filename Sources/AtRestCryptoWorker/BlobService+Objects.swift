@@ -20,34 +20,38 @@ extension BlobService {
             }
             return Self.properties(request.container, metadata)
         }
-        router.register(BlobMethod.get) { (request: BlobGetRequest, rpc) async throws -> (BlobGetResponse, [[UInt8]]) in
+        router.register(BlobMethod.get) { (request: BlobGetRequest, rpc) async throws -> (BlobGetResponse, [PayloadPart]) in
             try BlobLimits.checkContainer(request.container)
             try BlobLimits.checkBlobName(request.name)
             let maxPayload = UInt64(limits.maxPayloadBytes)
             return try await withKey(rpc, customerKey: request.encryptionKey) { store, account, key in
-                var data: [UInt8] = []
+                var reply: AlignedBuffer?
                 var offset: UInt64 = 0
                 // One open of the object: the range is clipped to the blob that
                 // is read ("next block" reads need no length up front) and
-                // checked against the reply limit before any byte is decrypted.
+                // checked against the reply limit before any byte is decrypted;
+                // the segments are decrypted straight into the reply frame's
+                // buffer (pooled, page-aligned: no copy after the cipher).
                 // "open": the read and the decryption (streamed together).
                 let metadata = try await withSpan("open") { _ in
                     try await store.read(
                         account: account, container: request.container, name: request.name, range: request.range,
                         clipToLength: true, accountKey: key,
-                        willRead: { range in
+                        into: { range in
                             guard UInt64(range.count) <= maxPayload else {
                                 throw StorageError(.invalidArgument, request.range == nil
                                     ? "blob '\(request.name)' is larger than the limit of \(maxPayload) bytes per reply; read it in ranges"
                                     : "range of \(range.count) bytes is larger than the limit of \(maxPayload) bytes per reply; read in smaller ranges")
                             }
                             offset = range.lowerBound
-                            data.reserveCapacity(Int(range.count))  // one copy out of the store, no regrowth
-                        },
-                        to: { data.append(contentsOf: $0) })
+                            let buffer = AlignedBuffer(overwrittenCount: range.count)
+                            reply = buffer
+                            return buffer.mutableBytes
+                        })
                 }
-                let reply = BlobGetResponse(properties: Self.properties(request.container, metadata), offset: offset)
-                return (reply, data.isEmpty ? [] : [data])
+                let properties = BlobGetResponse(properties: Self.properties(request.container, metadata), offset: offset)
+                guard let reply, reply.count > 0 else { return (properties, []) }
+                return (properties, [reply.withUnsafeBytes { PayloadPart(owner: reply, base: $0.baseAddress!, count: reply.count) }])
             }
         }
         router.register(BlobMethod.getProperties) { (request: BlobRequest, rpc) async throws -> BlobProperties in

@@ -70,25 +70,56 @@ public final class ObjectReader {
     /// Streams the plaintext of `range` to `sink`, decrypting only the
     /// segments it touches; memory stays at two segments.
     public func read(range: Range<UInt64>, to sink: (UnsafeRawBufferPointer) throws -> Void) throws {
+        try withoutActuallyEscaping(sink) { try read(range: range, to: .sink($0)) }
+    }
+
+    /// Decrypts the plaintext of `range` into `output` (exactly
+    /// `range.count` bytes): the segments it covers whole straight into it,
+    /// a partly covered first or last one through a scratch segment.
+    public func read(range: Range<UInt64>, into output: UnsafeMutableRawBufferPointer) throws {
+        try read(range: range, to: .buffer(output))
+    }
+
+    func read(range: Range<UInt64>, to destination: PlaintextDestination) throws {
         guard range.upperBound <= length else {
             throw StorageError(.invalidArgument, "range \(range) is outside the object (length \(length))")
         }
-        let size = header.segmentSize
-        let sealedScratch = UnsafeMutableRawBufferPointer.allocate(byteCount: size + cipher.overhead, alignment: 64)
-        let plain = UnsafeMutableRawBufferPointer.allocate(byteCount: size, alignment: 64)
-        defer {
-            sealedScratch.deallocate()
-            plain.initializeMemory(as: UInt8.self, repeating: 0)
-            plain.deallocate()
+        if case .buffer(let output) = destination, output.count != range.count {
+            throw StorageError(.invalidArgument, "output buffer holds \(output.count) bytes, the range \(range.count)")
         }
         if range.isEmpty { return }
+        let size = header.segmentSize
+        let sealedScratch = UnsafeMutableRawBufferPointer.allocate(byteCount: size + cipher.overhead, alignment: 64)
+        // Allocated on the first segment that is not opened in place.
+        var plain: UnsafeMutableRawBufferPointer?
+        defer {
+            sealedScratch.deallocate()
+            if let plain {
+                plain.initializeMemory(as: UInt8.self, repeating: 0)
+                plain.deallocate()
+            }
+        }
         let first = range.lowerBound / UInt64(size), last = (range.upperBound - 1) / UInt64(size)
         for index in first...last {
-            let n = try openSegment(index, scratch: sealedScratch, into: plain)
             let segStart = index * UInt64(size)
+            let segEnd = min(segStart + UInt64(size), length)
             let lo = Int(max(range.lowerBound, segStart) - segStart)
-            let hi = Int(min(range.upperBound, segStart + UInt64(n)) - segStart)
-            try sink(UnsafeRawBufferPointer(rebasing: plain[lo..<hi]))
+            let hi = Int(min(range.upperBound, segEnd) - segStart)
+            if case .buffer(let output) = destination, lo == 0, segStart + UInt64(hi) == segEnd {
+                let at = Int(segStart - range.lowerBound)
+                _ = try openSegment(index, scratch: sealedScratch, into: UnsafeMutableRawBufferPointer(rebasing: output[at..<(at + hi)]))
+                continue
+            }
+            let scratch = plain ?? .allocate(byteCount: size, alignment: 64)
+            plain = scratch
+            _ = try openSegment(index, scratch: sealedScratch, into: scratch)
+            let piece = UnsafeRawBufferPointer(rebasing: scratch[lo..<hi])
+            switch destination {
+            case .sink(let sink): try sink(piece)
+            case .buffer(let output):
+                let at = Int(segStart + UInt64(lo) - range.lowerBound)
+                UnsafeMutableRawBufferPointer(rebasing: output[at..<(at + piece.count)]).copyMemory(from: piece)
+            }
         }
     }
 

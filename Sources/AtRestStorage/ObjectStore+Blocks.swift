@@ -206,12 +206,12 @@ extension ObjectStore {
 
     /// Reads `range` of a committed block list, opening only the blocks it
     /// touches. Every block is opened (which pins its version: see
-    /// `BackendObject`) before the first byte goes to `sink`, so a commit
+    /// `BackendObject`) before the first byte goes to `destination`, so a commit
     /// that replaces the block list meanwhile cannot pull one out from under
     /// the read; if one is already gone, nothing was emitted and the caller
     /// reads the new block list instead (`VersionGone`).
     func readBlocks(_ manifest: BlockManifest, range: Range<UInt64>, id: BackendContainer, objectHash: String, name: String,
-                    identity: ObjectIdentity, accountKey: AccountKey, to sink: (UnsafeRawBufferPointer) throws -> Void) async throws {
+                    identity: ObjectIdentity, accountKey: AccountKey, to destination: PlaintextDestination) async throws {
         guard range.upperBound <= manifest.length else {
             throw StorageError(.invalidArgument, "range \(range) is outside the object (length \(manifest.length))")
         }
@@ -235,7 +235,7 @@ extension ObjectStore {
             }
             let end = block.start + block.entry.length
             let lo = max(range.lowerBound, block.start) - block.start, hi = min(range.upperBound, end) - block.start
-            try await block.object.read(reader, range: lo..<hi, to: sink)
+            try await block.object.read(reader, range: lo..<hi, to: destination.slice((block.start + lo)..<(block.start + hi), of: range))
         }
     }
 

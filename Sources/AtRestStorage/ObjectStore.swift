@@ -195,12 +195,36 @@ public final class ObjectStore: Sendable {
                      clipToLength: Bool = false, accountKey: AccountKey,
                      willRead: (Range<UInt64>) throws -> Void = { _ in },
                      to sink: (UnsafeRawBufferPointer) throws -> Void) async throws -> ObjectMetadata {
+        try await withoutActuallyEscaping(sink) { sink in
+            try await read(account: account, container: container, name: name, range: range, clipToLength: clipToLength,
+                           accountKey: accountKey) { range in
+                try willRead(range)
+                return .sink(sink)
+            }
+        }
+    }
+
+    /// The same, decrypting straight into the buffer `output` returns for the
+    /// range that will be read (exactly `range.count` bytes; a Get's reply
+    /// frame), with no copy after the cipher. When the object is replaced
+    /// meanwhile, `output` is asked again for the new version's range.
+    @discardableResult
+    public func read(account: String, container: String, name: String, range: Range<UInt64>? = nil,
+                     clipToLength: Bool = false, accountKey: AccountKey,
+                     into output: (Range<UInt64>) throws -> UnsafeMutableRawBufferPointer) async throws -> ObjectMetadata {
+        try await read(account: account, container: container, name: name, range: range, clipToLength: clipToLength,
+                       accountKey: accountKey) { range in .buffer(try output(range)) }
+    }
+
+    private func read(account: String, container: String, name: String, range: Range<UInt64>?, clipToLength: Bool,
+                      accountKey: AccountKey,
+                      destination: (Range<UInt64>) throws -> PlaintextDestination) async throws -> ObjectMetadata {
         let id = try await existingContainer(account, container, accountKey)
         let hash = try objectHash(container, name, accountKey)
         let identity = ObjectIdentity(account: account, container: container)
         // A version replaced while it is read (its blocks removed, or a
         // backend that cannot pin versions): read the new one, as long as
-        // nothing was emitted yet.
+        // nothing was emitted yet (a buffer is simply written again).
         var emitted = false
         var attempt = 0
         while true {
@@ -211,16 +235,21 @@ public final class ObjectStore: Sendable {
                 let length = reader.metadata.length
                 var range = range ?? 0..<length
                 if clipToLength { range = min(range.lowerBound, length)..<min(range.upperBound, length) }
-                try willRead(range)
-                let emit: (UnsafeRawBufferPointer) throws -> Void = { emitted = true; try sink($0) }
+                var target = try destination(range)
+                switch target {
+                case .sink(let sink): target = .sink { emitted = true; try sink($0) }
+                case .buffer(let output) where output.count != range.count:
+                    throw StorageError(.invalidArgument, "output buffer holds \(output.count) bytes, the range \(range.count)")
+                case .buffer: break
+                }
                 if reader.isManifest {
                     let manifest = try BlockManifest.decode(try await object.readAll(reader))
                     guard manifest.length == length else { throw StorageError.integrity("block list length differs from the object's length") }
                     try await readBlocks(manifest, range: range, id: id, objectHash: hash, name: name,
                                          identity: ObjectIdentity(account: account, container: container, kind: .block),
-                                         accountKey: accountKey, to: emit)
+                                         accountKey: accountKey, to: target)
                 } else {
-                    try await object.read(reader, range: range, to: emit)
+                    try await object.read(reader, range: range, to: target)
                 }
                 return reader.metadata
             } catch is VersionGone where !emitted && attempt < 4 {

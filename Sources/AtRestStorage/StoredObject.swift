@@ -69,6 +69,11 @@ final class StoredObject {
     /// Streams the plaintext of `range` to `sink`, fetching a window of
     /// sealed segments at a time.
     func read(_ reader: ObjectReader, range: Range<UInt64>, to sink: (UnsafeRawBufferPointer) throws -> Void) async throws {
+        try await withoutActuallyEscaping(sink) { try await read(reader, range: range, to: .sink($0)) }
+    }
+
+    /// The same, into `destination` (straight into a buffer of the range's size).
+    func read(_ reader: ObjectReader, range: Range<UInt64>, to destination: PlaintextDestination) async throws {
         guard range.upperBound <= reader.length else {
             throw StorageError(.invalidArgument, "range \(range) is outside the object (length \(reader.length))")
         }
@@ -78,7 +83,7 @@ final class StoredObject {
         while start < range.upperBound {
             let end = min(range.upperBound, (start / window + 1) * window)
             try await load(reader.sealedSpan(of: start..<end))
-            try reader.read(range: start..<end, to: sink)
+            try reader.read(range: start..<end, to: destination.slice(start..<end, of: range))
             source.drop(keepingHead: head.count)
             start = end
         }

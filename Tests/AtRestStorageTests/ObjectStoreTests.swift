@@ -44,6 +44,53 @@ import Glibc
         }
     }
 
+    /// Reads into a buffer (a Get's reply: segments decrypted in place) give
+    /// the bytes the streamed read gives, for ranges that start and end
+    /// inside segments, on segment edges, across windows and, in a block
+    /// list, across blocks; every byte of the buffer is written.
+    @Test func readIntoABufferMatchesTheStreamedRead() async throws {
+        try await withStore { store, _ in
+            let plain = Fixtures.data(1_300_001, seed: 7)
+            try await store.put(account: "acct", container: "photos", name: "plain", data: plain, accountKey: key)
+            let blocks = [Fixtures.data(200_000, seed: 1), Fixtures.data(65_536, seed: 2), Fixtures.data(3, seed: 3), Fixtures.data(140_000, seed: 4)]
+            for (index, block) in blocks.enumerated() {
+                try await store.stageBlock(account: "acct", container: "photos", name: "list", blockID: [UInt8(index)], data: block, accountKey: key)
+            }
+            try await store.commitBlocks(account: "acct", container: "photos", name: "list", blockIDs: (0..<blocks.count).map { [UInt8($0)] }, accountKey: key)
+            let list = blocks.flatMap { $0 }
+            let segment: UInt64 = 65_536
+            for (name, data) in [("plain", plain), ("list", list)] {
+                let length = UInt64(data.count)
+                let ranges: [Range<UInt64>] = [0..<length, 0..<1, 1..<segment, segment..<(2 * segment), 5..<(3 * segment + 7),
+                                               (length - 1)..<length, 199_999..<265_540, 265_535..<265_539, 100..<100,
+                                               (length / 2)..<length]
+                for range in ranges {
+                    var buffer: UnsafeMutableRawBufferPointer?
+                    defer { buffer?.deallocate() }
+                    try await store.read(account: "acct", container: "photos", name: name, range: range, accountKey: key) { asked in
+                        #expect(asked == range)
+                        let made = UnsafeMutableRawBufferPointer.allocate(byteCount: asked.count, alignment: 64)
+                        made.initializeMemory(as: UInt8.self, repeating: 0xA5)  // what was not written would show
+                        buffer = made
+                        return made
+                    }
+                    let got = Array(UnsafeRawBufferPointer(buffer!))
+                    #expect(got == Array(data[Int(range.lowerBound)..<Int(range.upperBound)]), "\(name) \(range)")
+                }
+            }
+            // A buffer of the wrong size is refused, not overrun.
+            await #expect(throws: StorageError.self) {
+                var wrong: UnsafeMutableRawBufferPointer?
+                defer { wrong?.deallocate() }
+                try await store.read(account: "acct", container: "photos", name: "plain", range: 0..<10, accountKey: key) { _ in
+                    let made = UnsafeMutableRawBufferPointer.allocate(byteCount: 9, alignment: 64)
+                    wrong = made
+                    return made
+                }
+            }
+        }
+    }
+
     @Test func overwriteKeepsOneVersionAndContentHashMismatchStoresNothing() async throws {
         try await withStore { store, dir in
             try await store.put(account: "acct", container: "photos", name: "n", data: [1, 2, 3], accountKey: key)
