@@ -29,6 +29,9 @@ struct AccountDataService: Sendable {
         router.register(AccountDataMethod.wrapNameKey) { (_: EmptyMessage, rpc) async throws -> AccountKeyEntry in
             try await wrapNameKey(rpc)
         }
+        router.register(AccountDataMethod.collectBlocks) { (request: CollectBlocksRequest, rpc) async throws -> CollectBlocksResponse in
+            try await blobs.withKey(rpc) { store, account, key in try await collectBlocks(request, store, account, key) }
+        }
         router.register(AccountDataMethod.reencrypt) { (request: BlobReencryptRequest, rpc) async throws -> BlobReencryptResponse in
             request.kind.isEmpty ? try await blobs.reencryptPage(request, rpc) : try await reencryptRecords(request, rpc)
         }
@@ -73,6 +76,24 @@ struct AccountDataService: Sendable {
             } while token != nil
         }
         return plan
+    }
+
+    /// Every container's uncommitted staged blocks older than the retention
+    /// (`ObjectStore.collectGarbage`); a container whose block lists cannot
+    /// all be read is skipped whole and counted, the others go on.
+    func collectBlocks(_ request: CollectBlocksRequest, _ store: ObjectStore, _ account: String, _ key: AccountKey) async throws -> CollectBlocksResponse {
+        var result = CollectBlocksResponse()
+        for container in try await store.listContainers(account: account, accountKey: key) {
+            do {
+                result.removed += UInt64(try await store.collectGarbage(account: account, container: container,
+                                                                        retentionSeconds: Int(request.retentionSeconds), accountKey: key))
+                result.containers += 1
+            } catch {
+                result.failed += 1
+                blobs.logger.warning("block collection skipped a container", metadata: ["account": "\(account)", "error": "\(error)"])
+            }
+        }
+        return result
     }
 
     /// Deletes everything, kind by kind, until a listing finds nothing; one

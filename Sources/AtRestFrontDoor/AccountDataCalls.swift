@@ -59,6 +59,11 @@ final class AccountDataCalls: Sendable {
         try await call(AccountDataMethod.wrapNameKey, EmptyMessage(), account, idempotent: true)
     }
 
+    /// `account`'s uncommitted staged blocks older than the retention removed (repeating it is harmless).
+    func collectBlocks(_ account: String, retentionSeconds: UInt32) async throws -> CollectBlocksResponse {
+        try await call(AccountDataMethod.collectBlocks, CollectBlocksRequest(retentionSeconds: retentionSeconds), account, idempotent: true)
+    }
+
     private func call(_ method: RPCMethod<EmptyMessage, AccountUsage>, _ account: String, idempotent: Bool) async throws -> AccountUsage {
         try await call(method, EmptyMessage(), account, idempotent: idempotent)
     }

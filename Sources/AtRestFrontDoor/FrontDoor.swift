@@ -28,6 +28,8 @@ public final class FrontDoor: Sendable {
     private let sweepTask: Task<Void, Never>
     public let jobs: AccountReencryptJobs
     private let jobTask: Task<Void, Never>
+    public let blocks: BlockCollector
+    private let blockTask: Task<Void, Never>
 
     public init(configuration: Configuration) async throws {
         let logger = configuration.logger
@@ -53,6 +55,8 @@ public final class FrontDoor: Sendable {
                                    erase: { try await dataCallsBox.calls().erase($0) })
         let authorizer = CallAuthorizer(verifier: verifier, registry: registry)
         jobs = AccountReencryptJobs(manager: accounts, calls: dataCallsBox, runner: configuration.jobRunnerID, settle: configuration.reencryptSettle)
+        blocks = BlockCollector(manager: accounts, calls: dataCallsBox, interval: configuration.blockCollectionInterval,
+                                retention: configuration.uncommittedBlockRetention)
         // Nil with tracing off: admission and the broker pay nothing for it.
         let tracing = CallTracing.whenTracing()
         // Customer-provided keys travel in requests: workers accept one only
@@ -110,6 +114,14 @@ public final class FrontDoor: Sendable {
                 try? await Task.sleep(for: jobs.scanInterval)
             }
         }
+        let blocks = self.blocks
+        blockTask = Task {
+            while !Task.isCancelled {
+                try? await Task.sleep(for: blocks.interval)
+                guard !Task.isCancelled else { return }
+                await blocks.pass()
+            }
+        }
         status.setFigures { await FrontDoorStatus.figures(broker.stats()) }
         memoryTask = IdleMemoryRelease.start(broker: broker)
         if let endpoint = configuration.vaultEventsEndpoint {
@@ -140,6 +152,7 @@ public final class FrontDoor: Sendable {
         eventTask?.cancel()
         sweepTask.cancel()
         jobTask.cancel()
+        blockTask.cancel()
         dataCalls.close()
         memoryTask.cancel()
         registry.close()

@@ -41,6 +41,13 @@ public struct FrontDoorConfiguration: Sendable {
     /// is destroyed (`--account-delete-grace`; docs/DATA-PATH.md "Deleting an account").
     public var accountDeleteGrace: Duration = .seconds(7 * 86_400)
 
+    /// Staged blocks no committed block list names are removed once older
+    /// than this (`--uncommitted-block-retention`; 7 days, as the service
+    /// AtRest reproduces keeps uncommitted blocks), by a pass every
+    /// `blockCollectionInterval` (`--block-collection-interval`).
+    public var uncommittedBlockRetention: Duration = .seconds(7 * 86_400)
+    public var blockCollectionInterval: Duration = .seconds(3600)
+
     /// How long after an account key rotation a re-encryption job's walk
     /// begins: the longest call time, two registry refreshes and 2 s
     /// (`AccountReencryptJobs.settleSeconds`).

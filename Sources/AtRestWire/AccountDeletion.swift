@@ -62,6 +62,29 @@ public struct AccountUsage: Sendable, Equatable, WireMessage {
     }
 }
 
+/// `AccountData/CollectBlocks`: staged blocks no block list names, older than the retention.
+public struct CollectBlocksRequest: Sendable, Equatable, WireMessage {
+    public static let protoName = "atrest.v1.CollectBlocksRequest"
+    public var retentionSeconds: UInt32
+    public init(retentionSeconds: UInt32) { self.retentionSeconds = retentionSeconds }
+    public init(wire: WireFields) throws { self.init(retentionSeconds: wire.uint32(1)) }
+    public var wire: WireFields { [1: .uint(UInt64(retentionSeconds))] }
+}
+
+public struct CollectBlocksResponse: Sendable, Equatable, WireMessage {
+    public static let protoName = "atrest.v1.CollectBlocksResponse"
+    public var containers: UInt32
+    public var removed: UInt64
+    public var failed: UInt32
+    public init(containers: UInt32 = 0, removed: UInt64 = 0, failed: UInt32 = 0) {
+        self.containers = containers
+        self.removed = removed
+        self.failed = failed
+    }
+    public init(wire: WireFields) throws { self.init(containers: wire.uint32(1), removed: wire.uint64(2), failed: wire.uint32(3)) }
+    public var wire: WireFields { [1: .uint(UInt64(containers)), 2: .uint(removed), 3: .uint(UInt64(failed))] }
+}
+
 /// The methods of `service AccountData` (account.proto), served by the
 /// crypto workers for the front door alone (the `service` role).
 public enum AccountDataMethod {
@@ -76,5 +99,8 @@ public enum AccountDataMethod {
     /// The account's name key wrapped by its KEK, as a names-only entry (retiring the version it comes from).
     public static let wrapNameKey = RPCMethod<EmptyMessage, AccountKeyEntry>(service, "WrapNameKey")
 
-    public static let all: [RPCMethodInfo] = [usage.info, erase.info, reencryptPlan.info, reencrypt.info, wrapNameKey.info]
+    /// Uncommitted staged blocks removed (the front door's block collector).
+    public static let collectBlocks = RPCMethod<CollectBlocksRequest, CollectBlocksResponse>(service, "CollectBlocks")
+
+    public static let all: [RPCMethodInfo] = [usage.info, erase.info, reencryptPlan.info, reencrypt.info, wrapNameKey.info, collectBlocks.info]
 }

@@ -118,7 +118,7 @@ extension WireSample {
         ResizeFileRequest.self, SetFileModeRequest.self, SetFileTimesRequest.self, RenameRequest.self,
         AccountCreateRequest.self, AccountRequest.self, AccountListRequest.self, AccountEncryption.self, AccountInfo.self,
         AccountMoveRequest.self, AccountMoveResponse.self, AccountListResponse.self, AccountSetEncryptionRequest.self,
-        AccountContext.self, AccountKeyEntry.self, AccountDeleteRequest.self, AccountUsage.self,
+        AccountContext.self, AccountKeyEntry.self, AccountDeleteRequest.self, AccountUsage.self, CollectBlocksRequest.self, CollectBlocksResponse.self,
         EncryptionScope.self, AccountScopeCreateRequest.self, AccountScopeRequest.self, AccountScopeListResponse.self,
         ReencryptJob.self, AccountReencryptRequest.self, AccountReencryptPlanRequest.self, AccountReencryptPlan.self,
         RecordAccountEventRequest.self,

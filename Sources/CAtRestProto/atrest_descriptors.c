@@ -24,6 +24,8 @@ static const ProtobufCMessageDescriptor *const all[] = {
   &atrest__v1__account_reencrypt_plan__descriptor,
   &atrest__v1__account_delete_request__descriptor,
   &atrest__v1__account_usage__descriptor,
+  &atrest__v1__collect_blocks_request__descriptor,
+  &atrest__v1__collect_blocks_response__descriptor,
   &atrest__v1__account_move_request__descriptor,
   &atrest__v1__account_move_response__descriptor,
   &atrest__v1__account_list_response__descriptor,

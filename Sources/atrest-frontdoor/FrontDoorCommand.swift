@@ -47,6 +47,10 @@ struct FrontDoorCommand: AsyncParsableCommand {
     var slowClientTimeoutMs = 5000
     @Option(help: "Seconds a deleted account can be recovered before its account key is destroyed (the purge); default 7 days.")
     var accountDeleteGrace: Int64 = 7 * 86_400
+    @Option(help: "Seconds after which staged blocks that no committed blob names are removed (uncommitted uploads); default 7 days.")
+    var uncommittedBlockRetention: Int64 = 7 * 86_400
+    @Option(help: "Seconds between two passes of the uncommitted-block collector over the accounts.")
+    var blockCollectionInterval: Int64 = 3600
     @Option(help: "Seconds a call may run at most: a client's longer timeout is cut to this. A re-encryption job waits this (plus 4 s) after a key rotation before it walks the account.")
     var maxCallTime: Int64 = Int64(ClientLimits().maxCallTime.components.seconds)
 
@@ -59,6 +63,10 @@ struct FrontDoorCommand: AsyncParsableCommand {
         where value < 1 {
             throw ValidationError("\(flag) must be at least 1 (got \(value))")
         }
+        if uncommittedBlockRetention < 0 || uncommittedBlockRetention > Int64(UInt32.max) {
+            throw ValidationError("--uncommitted-block-retention must be 0 to \(UInt32.max) seconds (got \(uncommittedBlockRetention))")
+        }
+        if blockCollectionInterval < 1 { throw ValidationError("--block-collection-interval must be at least 1 second (got \(blockCollectionInterval))") }
         if maxCallTime < 1 { throw ValidationError("--max-call-time must be at least 1 second (got \(maxCallTime))") }
         if accountDeleteGrace < 0 { throw ValidationError("--account-delete-grace must be 0 or more seconds (got \(accountDeleteGrace))") }
     }
@@ -106,6 +114,8 @@ struct FrontDoorCommand: AsyncParsableCommand {
         config.clientLimits.slowClientTimeout = .milliseconds(slowClientTimeoutMs)
         config.accountDeleteGrace = .seconds(accountDeleteGrace)
         config.clientLimits.maxCallTime = .seconds(maxCallTime)
+        config.uncommittedBlockRetention = .seconds(uncommittedBlockRetention)
+        config.blockCollectionInterval = .seconds(blockCollectionInterval)
         return config
     }
 }

@@ -502,6 +502,96 @@ void   atrest__v1__account_usage__free_unpacked
   assert(message->base.descriptor == &atrest__v1__account_usage__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   atrest__v1__collect_blocks_request__init
+                     (Atrest__V1__CollectBlocksRequest         *message)
+{
+  static const Atrest__V1__CollectBlocksRequest init_value = ATREST__V1__COLLECT_BLOCKS_REQUEST__INIT;
+  *message = init_value;
+}
+size_t atrest__v1__collect_blocks_request__get_packed_size
+                     (const Atrest__V1__CollectBlocksRequest *message)
+{
+  assert(message->base.descriptor == &atrest__v1__collect_blocks_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t atrest__v1__collect_blocks_request__pack
+                     (const Atrest__V1__CollectBlocksRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &atrest__v1__collect_blocks_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t atrest__v1__collect_blocks_request__pack_to_buffer
+                     (const Atrest__V1__CollectBlocksRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &atrest__v1__collect_blocks_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Atrest__V1__CollectBlocksRequest *
+       atrest__v1__collect_blocks_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Atrest__V1__CollectBlocksRequest *)
+     protobuf_c_message_unpack (&atrest__v1__collect_blocks_request__descriptor,
+                                allocator, len, data);
+}
+void   atrest__v1__collect_blocks_request__free_unpacked
+                     (Atrest__V1__CollectBlocksRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &atrest__v1__collect_blocks_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   atrest__v1__collect_blocks_response__init
+                     (Atrest__V1__CollectBlocksResponse         *message)
+{
+  static const Atrest__V1__CollectBlocksResponse init_value = ATREST__V1__COLLECT_BLOCKS_RESPONSE__INIT;
+  *message = init_value;
+}
+size_t atrest__v1__collect_blocks_response__get_packed_size
+                     (const Atrest__V1__CollectBlocksResponse *message)
+{
+  assert(message->base.descriptor == &atrest__v1__collect_blocks_response__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t atrest__v1__collect_blocks_response__pack
+                     (const Atrest__V1__CollectBlocksResponse *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &atrest__v1__collect_blocks_response__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t atrest__v1__collect_blocks_response__pack_to_buffer
+                     (const Atrest__V1__CollectBlocksResponse *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &atrest__v1__collect_blocks_response__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Atrest__V1__CollectBlocksResponse *
+       atrest__v1__collect_blocks_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Atrest__V1__CollectBlocksResponse *)
+     protobuf_c_message_unpack (&atrest__v1__collect_blocks_response__descriptor,
+                                allocator, len, data);
+}
+void   atrest__v1__collect_blocks_response__free_unpacked
+                     (Atrest__V1__CollectBlocksResponse *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &atrest__v1__collect_blocks_response__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 void   atrest__v1__account_move_request__init
                      (Atrest__V1__AccountMoveRequest         *message)
 {
@@ -2156,6 +2246,108 @@ const ProtobufCMessageDescriptor atrest__v1__account_usage__descriptor =
   (ProtobufCMessageInit) atrest__v1__account_usage__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
+static const ProtobufCFieldDescriptor atrest__v1__collect_blocks_request__field_descriptors[1] =
+{
+  {
+    "retention_seconds",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Atrest__V1__CollectBlocksRequest, retention_seconds),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned atrest__v1__collect_blocks_request__field_indices_by_name[] = {
+  0,   /* field[0] = retention_seconds */
+};
+static const ProtobufCIntRange atrest__v1__collect_blocks_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor atrest__v1__collect_blocks_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "atrest.v1.CollectBlocksRequest",
+  "CollectBlocksRequest",
+  "Atrest__V1__CollectBlocksRequest",
+  "atrest.v1",
+  sizeof(Atrest__V1__CollectBlocksRequest),
+  1,
+  atrest__v1__collect_blocks_request__field_descriptors,
+  atrest__v1__collect_blocks_request__field_indices_by_name,
+  1,  atrest__v1__collect_blocks_request__number_ranges,
+  (ProtobufCMessageInit) atrest__v1__collect_blocks_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor atrest__v1__collect_blocks_response__field_descriptors[3] =
+{
+  {
+    "containers",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Atrest__V1__CollectBlocksResponse, containers),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "removed",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Atrest__V1__CollectBlocksResponse, removed),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "failed",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Atrest__V1__CollectBlocksResponse, failed),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned atrest__v1__collect_blocks_response__field_indices_by_name[] = {
+  0,   /* field[0] = containers */
+  2,   /* field[2] = failed */
+  1,   /* field[1] = removed */
+};
+static const ProtobufCIntRange atrest__v1__collect_blocks_response__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 3 }
+};
+const ProtobufCMessageDescriptor atrest__v1__collect_blocks_response__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "atrest.v1.CollectBlocksResponse",
+  "CollectBlocksResponse",
+  "Atrest__V1__CollectBlocksResponse",
+  "atrest.v1",
+  sizeof(Atrest__V1__CollectBlocksResponse),
+  3,
+  atrest__v1__collect_blocks_response__field_descriptors,
+  atrest__v1__collect_blocks_response__field_indices_by_name,
+  1,  atrest__v1__collect_blocks_response__number_ranges,
+  (ProtobufCMessageInit) atrest__v1__collect_blocks_response__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
 static const ProtobufCFieldDescriptor atrest__v1__account_move_request__field_descriptors[2] =
 {
   {
@@ -3078,15 +3270,17 @@ void atrest__v1__account__init (Atrest__V1__Account_Service *service,
                                      &atrest__v1__account__descriptor,
                                      (ProtobufCServiceDestroy) destroy);
 }
-static const ProtobufCMethodDescriptor atrest__v1__account_data__method_descriptors[5] =
+static const ProtobufCMethodDescriptor atrest__v1__account_data__method_descriptors[6] =
 {
   { "Usage", &atrest__v1__empty__descriptor, &atrest__v1__account_usage__descriptor },
   { "Erase", &atrest__v1__empty__descriptor, &atrest__v1__account_usage__descriptor },
   { "ReencryptPlan", &atrest__v1__account_reencrypt_plan_request__descriptor, &atrest__v1__account_reencrypt_plan__descriptor },
   { "Reencrypt", &atrest__v1__blob_reencrypt_request__descriptor, &atrest__v1__blob_reencrypt_response__descriptor },
   { "WrapNameKey", &atrest__v1__empty__descriptor, &atrest__v1__account_key_entry__descriptor },
+  { "CollectBlocks", &atrest__v1__collect_blocks_request__descriptor, &atrest__v1__collect_blocks_response__descriptor },
 };
 const unsigned atrest__v1__account_data__method_indices_by_name[] = {
+  5,        /* CollectBlocks */
   1,        /* Erase */
   3,        /* Reencrypt */
   2,        /* ReencryptPlan */
@@ -3100,7 +3294,7 @@ const ProtobufCServiceDescriptor atrest__v1__account_data__descriptor =
   "AccountData",
   "Atrest__V1__AccountData",
   "atrest.v1",
-  5,
+  6,
   atrest__v1__account_data__method_descriptors,
   atrest__v1__account_data__method_indices_by_name
 };
@@ -3143,6 +3337,14 @@ void atrest__v1__account_data__wrap_name_key(ProtobufCService *service,
 {
   assert(service->descriptor == &atrest__v1__account_data__descriptor);
   service->invoke(service, 4, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void atrest__v1__account_data__collect_blocks(ProtobufCService *service,
+                                              const Atrest__V1__CollectBlocksRequest *input,
+                                              Atrest__V1__CollectBlocksResponse_Closure closure,
+                                              void *closure_data)
+{
+  assert(service->descriptor == &atrest__v1__account_data__descriptor);
+  service->invoke(service, 5, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void atrest__v1__account_data__init (Atrest__V1__AccountData_Service *service,
                                      Atrest__V1__AccountData_ServiceDestroy destroy)

@@ -29,6 +29,8 @@ typedef struct Atrest__V1__AccountReencryptPlanRequest Atrest__V1__AccountReencr
 typedef struct Atrest__V1__AccountReencryptPlan Atrest__V1__AccountReencryptPlan;
 typedef struct Atrest__V1__AccountDeleteRequest Atrest__V1__AccountDeleteRequest;
 typedef struct Atrest__V1__AccountUsage Atrest__V1__AccountUsage;
+typedef struct Atrest__V1__CollectBlocksRequest Atrest__V1__CollectBlocksRequest;
+typedef struct Atrest__V1__CollectBlocksResponse Atrest__V1__CollectBlocksResponse;
 typedef struct Atrest__V1__AccountMoveRequest Atrest__V1__AccountMoveRequest;
 typedef struct Atrest__V1__AccountMoveResponse Atrest__V1__AccountMoveResponse;
 typedef struct Atrest__V1__AccountListResponse Atrest__V1__AccountListResponse;
@@ -388,6 +390,38 @@ struct  Atrest__V1__AccountUsage
 #define ATREST__V1__ACCOUNT_USAGE__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&atrest__v1__account_usage__descriptor) \
     , 0, 0, 0, 0, 0, 0 }
+
+
+/*
+ * `AccountData/CollectBlocks`: staged blocks no committed block list names
+ * (uploads never committed, stagings superseded) removed from every
+ * container of the account once older than the retention, and at once when
+ * sealed under an account key version the account no longer has.
+ */
+struct  Atrest__V1__CollectBlocksRequest
+{
+  ProtobufCMessage base;
+  uint32_t retention_seconds;
+};
+#define ATREST__V1__COLLECT_BLOCKS_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&atrest__v1__collect_blocks_request__descriptor) \
+    , 0 }
+
+
+struct  Atrest__V1__CollectBlocksResponse
+{
+  ProtobufCMessage base;
+  /*
+   * Containers gone through, block files removed, containers skipped
+   * (one whose block lists could not all be read is left whole).
+   */
+  uint32_t containers;
+  uint64_t removed;
+  uint32_t failed;
+};
+#define ATREST__V1__COLLECT_BLOCKS_RESPONSE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&atrest__v1__collect_blocks_response__descriptor) \
+    , 0, 0, 0 }
 
 
 /*
@@ -796,6 +830,44 @@ Atrest__V1__AccountUsage *
 void   atrest__v1__account_usage__free_unpacked
                      (Atrest__V1__AccountUsage *message,
                       ProtobufCAllocator *allocator);
+/* Atrest__V1__CollectBlocksRequest methods */
+void   atrest__v1__collect_blocks_request__init
+                     (Atrest__V1__CollectBlocksRequest         *message);
+size_t atrest__v1__collect_blocks_request__get_packed_size
+                     (const Atrest__V1__CollectBlocksRequest   *message);
+size_t atrest__v1__collect_blocks_request__pack
+                     (const Atrest__V1__CollectBlocksRequest   *message,
+                      uint8_t             *out);
+size_t atrest__v1__collect_blocks_request__pack_to_buffer
+                     (const Atrest__V1__CollectBlocksRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Atrest__V1__CollectBlocksRequest *
+       atrest__v1__collect_blocks_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   atrest__v1__collect_blocks_request__free_unpacked
+                     (Atrest__V1__CollectBlocksRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Atrest__V1__CollectBlocksResponse methods */
+void   atrest__v1__collect_blocks_response__init
+                     (Atrest__V1__CollectBlocksResponse         *message);
+size_t atrest__v1__collect_blocks_response__get_packed_size
+                     (const Atrest__V1__CollectBlocksResponse   *message);
+size_t atrest__v1__collect_blocks_response__pack
+                     (const Atrest__V1__CollectBlocksResponse   *message,
+                      uint8_t             *out);
+size_t atrest__v1__collect_blocks_response__pack_to_buffer
+                     (const Atrest__V1__CollectBlocksResponse   *message,
+                      ProtobufCBuffer     *buffer);
+Atrest__V1__CollectBlocksResponse *
+       atrest__v1__collect_blocks_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   atrest__v1__collect_blocks_response__free_unpacked
+                     (Atrest__V1__CollectBlocksResponse *message,
+                      ProtobufCAllocator *allocator);
 /* Atrest__V1__AccountMoveRequest methods */
 void   atrest__v1__account_move_request__init
                      (Atrest__V1__AccountMoveRequest         *message);
@@ -1020,6 +1092,12 @@ typedef void (*Atrest__V1__AccountDeleteRequest_Closure)
                   void *closure_data);
 typedef void (*Atrest__V1__AccountUsage_Closure)
                  (const Atrest__V1__AccountUsage *message,
+                  void *closure_data);
+typedef void (*Atrest__V1__CollectBlocksRequest_Closure)
+                 (const Atrest__V1__CollectBlocksRequest *message,
+                  void *closure_data);
+typedef void (*Atrest__V1__CollectBlocksResponse_Closure)
+                 (const Atrest__V1__CollectBlocksResponse *message,
                   void *closure_data);
 typedef void (*Atrest__V1__AccountMoveRequest_Closure)
                  (const Atrest__V1__AccountMoveRequest *message,
@@ -1252,6 +1330,10 @@ struct Atrest__V1__AccountData_Service
                         const Atrest__V1__Empty *input,
                         Atrest__V1__AccountKeyEntry_Closure closure,
                         void *closure_data);
+  void (*collect_blocks)(Atrest__V1__AccountData_Service *service,
+                         const Atrest__V1__CollectBlocksRequest *input,
+                         Atrest__V1__CollectBlocksResponse_Closure closure,
+                         void *closure_data);
 };
 typedef void (*Atrest__V1__AccountData_ServiceDestroy)(Atrest__V1__AccountData_Service *);
 void atrest__v1__account_data__init (Atrest__V1__AccountData_Service *service,
@@ -1264,7 +1346,8 @@ void atrest__v1__account_data__init (Atrest__V1__AccountData_Service *service,
       function_prefix__ ## erase,\
       function_prefix__ ## reencrypt_plan,\
       function_prefix__ ## reencrypt,\
-      function_prefix__ ## wrap_name_key  }
+      function_prefix__ ## wrap_name_key,\
+      function_prefix__ ## collect_blocks  }
 void atrest__v1__account_data__usage(ProtobufCService *service,
                                      const Atrest__V1__Empty *input,
                                      Atrest__V1__AccountUsage_Closure closure,
@@ -1285,6 +1368,10 @@ void atrest__v1__account_data__wrap_name_key(ProtobufCService *service,
                                              const Atrest__V1__Empty *input,
                                              Atrest__V1__AccountKeyEntry_Closure closure,
                                              void *closure_data);
+void atrest__v1__account_data__collect_blocks(ProtobufCService *service,
+                                              const Atrest__V1__CollectBlocksRequest *input,
+                                              Atrest__V1__CollectBlocksResponse_Closure closure,
+                                              void *closure_data);
 
 /* --- descriptors --- */
 
@@ -1299,6 +1386,8 @@ extern const ProtobufCMessageDescriptor atrest__v1__account_reencrypt_plan_reque
 extern const ProtobufCMessageDescriptor atrest__v1__account_reencrypt_plan__descriptor;
 extern const ProtobufCMessageDescriptor atrest__v1__account_delete_request__descriptor;
 extern const ProtobufCMessageDescriptor atrest__v1__account_usage__descriptor;
+extern const ProtobufCMessageDescriptor atrest__v1__collect_blocks_request__descriptor;
+extern const ProtobufCMessageDescriptor atrest__v1__collect_blocks_response__descriptor;
 extern const ProtobufCMessageDescriptor atrest__v1__account_move_request__descriptor;
 extern const ProtobufCMessageDescriptor atrest__v1__account_move_response__descriptor;
 extern const ProtobufCMessageDescriptor atrest__v1__account_list_response__descriptor;
