@@ -62,6 +62,8 @@ public final class AccountReencryptJobs: Sendable {
         if let refusal = AccountDeletion.refusal(record.info) { throw refusal }
         if let job = record.reencryptJob, job.isRunning { throw Self.busy(accountID, job) }
         guard pageSize <= 1000 else { throw RPCStatus(.invalidArgument, "page size is 1-1000 objects, got \(pageSize)") }
+        // The listing counts as the walk's start only if it began after the settle time.
+        let listedAt = manager.now()
         let plan = try await calls.calls().reencryptPlan(accountID, container: container)
         let now = manager.now()
         var job = ReencryptJob()
@@ -79,8 +81,8 @@ public final class AccountReencryptJobs: Sendable {
         let changed = record.info.encryption.changedAtUnix
         job.versionSinceUnix = changed > 0 ? changed : now
         job.walkFromUnix = job.versionSinceUnix + settleSeconds
-        if now >= job.walkFromUnix {
-            job.plannedAtUnix = now
+        if listedAt >= job.walkFromUnix {
+            job.plannedAtUnix = listedAt
         } else {
             job.message = Self.waitingMessage(job)
         }
@@ -199,11 +201,12 @@ public final class AccountReencryptJobs: Sendable {
                     try? await Task.sleep(for: .seconds(min(left, max(1, lease / 3))))
                 } else {
                     do {
+                        let listedAt = manager.now()
                         let plan = try await calls.calls().reencryptPlan(accountID, container: job.container)
                         job.containers = plan.containers
                         job.objectsTotal = plan.objects
                         job.bytesTotal = plan.bytes
-                        job.plannedAtUnix = manager.now()
+                        job.plannedAtUnix = listedAt
                         job.message = ""
                         failures = 0
                         logger.notice("re-encryption walk begins", metadata: ["account": "\(accountID)", "job": "\(job.jobID)", "blobs": "\(plan.objects)"])
