@@ -100,13 +100,7 @@ public final class FrontDoor: Sendable {
         dataCalls = try AccountDataCalls(endpoint: broker.clientEndpoint, curve: dataCurve, tokens: tokens)
         dataCallsBox.set(dataCalls)
         let deletion = self.deletion
-        sweepTask = Task {
-            while !Task.isCancelled {
-                try? await Task.sleep(for: deletion.sweepInterval)
-                guard !Task.isCancelled else { return }
-                await deletion.sweep()
-            }
-        }
+        sweepTask = Self.every(deletion.sweepInterval) { await deletion.sweep() }
         let jobs = self.jobs
         jobTask = Task {
             while !Task.isCancelled {
@@ -115,13 +109,7 @@ public final class FrontDoor: Sendable {
             }
         }
         let blocks = self.blocks
-        blockTask = Task {
-            while !Task.isCancelled {
-                try? await Task.sleep(for: blocks.interval)
-                guard !Task.isCancelled else { return }
-                await blocks.pass()
-            }
-        }
+        blockTask = Self.every(blocks.interval) { await blocks.pass() }
         status.setFigures { await FrontDoorStatus.figures(broker.stats()) }
         memoryTask = IdleMemoryRelease.start(broker: broker)
         if let endpoint = configuration.vaultEventsEndpoint {
@@ -142,6 +130,17 @@ public final class FrontDoor: Sendable {
         } else {
             events = nil
             eventTask = nil
+        }
+    }
+
+    /// A background task running `pass` every `interval` (the first after one interval) until cancelled.
+    private static func every(_ interval: Duration, _ pass: @escaping @Sendable () async -> Void) -> Task<Void, Never> {
+        Task {
+            while !Task.isCancelled {
+                try? await Task.sleep(for: interval)
+                guard !Task.isCancelled else { return }
+                await pass()
+            }
         }
     }
 

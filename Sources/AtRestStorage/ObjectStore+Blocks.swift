@@ -146,12 +146,24 @@ extension ObjectStore {
     }
 
     /// Whether a block read with `reader` is under one of `migrating` (nil:
-    /// any version but the current one) and can be sealed again here (its
-    /// flags are ones a seal reproduces: not a customer-provided key's).
+    /// any version but the current one) and can be sealed again here.
     static func mustMove(_ reader: ObjectReader, migrating: Set<UInt32>?, accountKey: AccountKey) -> Bool {
+        isMigrating(reader, migrating, accountKey) && canReseal(reader, accountKey: accountKey)
+    }
+
+    /// Whether what `reader` opened is under one of `migrating` (nil: any
+    /// version but `accountKey`'s current one).
+    static func isMigrating(_ reader: ObjectReader, _ migrating: Set<UInt32>?, _ accountKey: AccountKey) -> Bool {
         let version = reader.header.keyReference.accountKeyVersion
-        guard version != accountKey.reference.accountKeyVersion, migrating?.contains(version) ?? true else { return false }
-        let reproducible: ObjectHeader.Flags = accountKey.infrastructure == nil ? [] : .infrastructure
+        return version != accountKey.reference.accountKeyVersion && (migrating?.contains(version) ?? true)
+    }
+
+    /// Whether a seal under `accountKey` reproduces the header flags `reader`
+    /// saw: a block list's flag and the infrastructure layer (every seal adds
+    /// it when the account has one) are; a customer-provided key's content
+    /// is not (the key is the client's).
+    static func canReseal(_ reader: ObjectReader, accountKey: AccountKey) -> Bool {
+        let reproducible: ObjectHeader.Flags = accountKey.infrastructure == nil ? .manifest : [.manifest, .infrastructure]
         return reader.header.flags.subtracting(reproducible).isEmpty
     }
 

@@ -65,16 +65,14 @@ extension ObjectStore {
         } catch let error as StorageError where error.code == .notFound {
             return .raced
         }
-        let version = reader.header.keyReference.accountKeyVersion
-        let moves = version != accountKey.reference.accountKeyVersion && (migrating?.contains(version) ?? true)
+        let moves = Self.isMigrating(reader, migrating, accountKey)
         // A block list under the current version may still name blocks staged under an
         // older one (staged before a rotation, committed after it by an earlier build):
         // its blocks are looked at too.
-        guard moves || (reader.isManifest && version == accountKey.reference.accountKeyVersion) else { return .current }
-        // The infrastructure layer is reproduced from the key (every seal adds it when the
-        // account has one); a customer-provided key's content cannot be: the key is the client's.
-        let reproducible: ObjectHeader.Flags = accountKey.infrastructure == nil ? .manifest : [.manifest, .infrastructure]
-        guard reader.header.flags.subtracting(reproducible).isEmpty else { return moves ? .skipped : .current }
+        guard moves || (reader.isManifest && reader.header.keyReference.accountKeyVersion == accountKey.reference.accountKeyVersion) else {
+            return .current
+        }
+        guard Self.canReseal(reader, accountKey: accountKey) else { return moves ? .skipped : .current }
         let sealed: AlignedBuffer
         var newBlocks: (manifest: BlockManifest, old: BlockManifest)?
         if reader.isManifest {
@@ -126,13 +124,13 @@ extension ObjectStore {
             guard ConstantTime.equals(try SHA256.hash(reader.cipher.fixedHeader), entry.headerHash), reader.metadata.name == name else {
                 throw StorageError.integrity("block \(index) of '\(name)' is not the block that was committed")
             }
-            if Self.mustMove(reader, migrating: migrating, accountKey: accountKey) {
+            let migrates = Self.isMigrating(reader, migrating, accountKey)
+            if migrates, Self.canReseal(reader, accountKey: accountKey) {
                 manifest.entries.append(try await restageBlock(block, reader, id: id, account: account, container: container, name: name,
                                                                blockID: entry.blockID, accountKey: accountKey))
                 moved += 1
             } else {
-                let version = reader.header.keyReference.accountKeyVersion
-                if version != accountKey.reference.accountKeyVersion, migrating?.contains(version) ?? true { left += 1 }
+                if migrates { left += 1 }
                 // Kept in place: the entry names the file as it is (an earlier release's block list names it by index).
                 var kept = entry
                 kept.file = file.object

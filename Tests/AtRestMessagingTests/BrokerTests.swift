@@ -143,8 +143,9 @@ struct BrokerTests {
     }
 
     /// No call outlives the broker's longest call time, whatever timeout
-    /// the client asks for: the worker's handler is cancelled at the cut
-    /// deadline (what the re-encryption job's wait after a rotation relies on).
+    /// the client asks for: it ends DEADLINE_EXCEEDED at the cut deadline,
+    /// not when the handler would have finished (what the re-encryption
+    /// job's wait after a rotation relies on).
     @Test func aLongerTimeoutIsCutToTheLongestCallTime() async throws {
         var configuration = BrokerTests.fast
         configuration.maxTimeout = .milliseconds(300)
