@@ -36,13 +36,15 @@ struct EndToEndBench: AsyncParsableCommand {
     var backend = "local"
     @Option(name: .customLong("dev-osds"), help: "rados: OSDs of the ceph-dev cluster (pool size min(N, 3)).") var devOSDs = 1
     @Option(name: .customLong("dev-store"), help: "rados: memstore or bluestore.") var devStore = "memstore"
-    @Flag(help: "Only measure what --metrics-listen costs: 4 KiB puts and gets on a cluster without it and one with it (every service scraped each --scrape-interval), alternating rounds.")
+    @Flag(help: "Only measure what --metrics-listen costs: 4 KiB puts and gets on a fresh cluster without it and a fresh one with it, one at a time (every service of the metrics side scraped each --scrape-interval), --rounds rounds in alternating order; the cost with a 95% interval.")
     var metricsCompare = false
     @Option(help: "--metrics-compare: seconds between scrapes of each service of the metrics cluster (of its measured time; Prometheus' default is 15).")
     var scrapeInterval = 15.0
-    @Option(help: "--metrics-compare: rounds per side (off-on, then on-off, alternating); 4k16: rounds per side (plain writers, puts).") var rounds = 6
-    @Flag(help: "--metrics-compare: an A/A control: the second cluster runs without --metrics-listen too (nothing scraped), so the printed 'cost' is the difference between two identical clusters: the floor under which a metrics cost cannot be told apart.")
+    @Option(help: "--metrics-compare: rounds, each a fresh cluster per side (off-on, then on-off, alternating; 40 resolve the throughput target here, docs/BENCHMARKS.md); 4k16: rounds per side (plain writers, puts).") var rounds = 6
+    @Flag(help: "--metrics-compare: an A/A control: the 'on' side runs without --metrics-listen too (nothing scraped), so the printed 'cost' is the difference between two identical sides and its interval the run's resolution.")
     var aaControl = false
+    @Flag(help: "--metrics-compare: pin the processes (taskset, every thread): this bench, identity, vault and front door on CPU 0, the worker on the last CPU, so every side runs on the same placement.")
+    var pin = false
 
     func validate() throws {
         guard ["local", "rados"].contains(backend) else { throw ValidationError("--backend: local or rados") }
