@@ -40,6 +40,9 @@ final class AtomicFile {
     private var buffered = 0
     /// Bytes already handed to the kernel (the file offset).
     private var written = 0
+    /// Size of a reused spare's old content beyond which nothing was cut
+    /// yet (0: nothing stale past `written` can be left).
+    private var staleSize: Int64 = 0
     private var done = false
 
     init(directory: String, owner: String, spares: SparePool? = nil, directorySync: DirectorySync? = nil) throws {
@@ -47,9 +50,10 @@ final class AtomicFile {
         self.spares = spares
         self.directorySync = directorySync
         while let spare = spares?.take(from: directory) {
-            if let fd = Self.reuse(spare) {
+            if let (fd, size) = Self.reuse(spare) {
                 tempPath = spare
                 descriptor = fd
+                staleSize = size
                 return
             }
         }
@@ -60,17 +64,22 @@ final class AtomicFile {
     }
 
     /// Opens a spare for rewriting: only under an exclusive lock (no reader
-    /// holds it), only with a single link, emptied. Anything else drops it.
-    private static func reuse(_ path: String) -> Int32? {
+    /// holds it), only with a single link. Anything else drops it. Its old
+    /// bytes stay until they are written over: rewriting blocks the file
+    /// already has costs ext4 no block freeing and allocation (emptying it
+    /// first was 6.5% of a worker's CPU per 4 KiB overwrite), and
+    /// `writeOut` cuts what the new content does not cover before the file
+    /// is synced, so nothing of the old content is ever published.
+    private static func reuse(_ path: String) -> (descriptor: Int32, size: Int64)? {
         let fd = open(path, O_WRONLY | O_CLOEXEC)
         guard fd >= 0 else { return nil }
         var info = stat()
-        guard flock(fd, LOCK_EX | LOCK_NB) == 0, fstat(fd, &info) == 0, info.st_nlink == 1, ftruncate(fd, 0) == 0 else {
+        guard flock(fd, LOCK_EX | LOCK_NB) == 0, fstat(fd, &info) == 0, info.st_nlink == 1 else {
             close(fd)
             unlink(path)
             return nil
         }
-        return fd
+        return (fd, Int64(info.st_size))
     }
 
     deinit {
@@ -136,12 +145,14 @@ final class AtomicFile {
             _ = fcntl(descriptor, F_SETFL, flags)
         }
         if direct {
-            if padded != bytes.count {
+            if padded != bytes.count || staleSize > Int64(padded) {
                 try SystemCall.retrying("ftruncate", tempPath) { ftruncate(descriptor, off_t(bytes.count)) }
+                staleSize = 0
             }
         } else {
             // Refused (or short): start over with a plain write of the exact bytes.
             try SystemCall.retrying("ftruncate", tempPath) { ftruncate(descriptor, 0) }
+            staleSize = 0
             try FileSystem.writeAll(descriptor, bytes, at: 0, path: tempPath)
         }
         written = bytes.count
@@ -160,11 +171,16 @@ final class AtomicFile {
 
     // MARK: Group commit (`FileCommits`), in this order
 
-    /// Hands what is still gathered to the kernel and starts writeback of
-    /// the whole file, without waiting for it.
+    /// Hands what is still gathered to the kernel, cuts a reused spare's old
+    /// bytes past the new content, and starts writeback of the whole file,
+    /// without waiting for it.
     func writeOut() throws {
         precondition(!done, "AtomicFile used after commit/abort")
         try flush()
+        if staleSize > Int64(written) {
+            try SystemCall.retrying("ftruncate", tempPath) { ftruncate(descriptor, off_t(written)) }
+        }
+        staleSize = 0
         if written > 0 { LinuxFileCalls.startWriteback(descriptor, offset: 0, count: written) }
     }
 

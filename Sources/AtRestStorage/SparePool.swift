@@ -15,7 +15,8 @@ import Synchronization
 /// flat. Bounded: at most `perDirectory` files per directory (two 64 MiB
 /// uploads' worth of 4 MiB blocks), `total` files
 /// and `totalBytes` bytes of stale ciphertext per store instance (the
-/// truncation on reuse frees the blocks); never a file with other links (a
+/// reuse writes over the old blocks and cuts the rest before the file is
+/// synced); never a file with other links (a
 /// staged block also linked as a committed block file).
 ///
 /// Safety with readers: a reader holds a shared `flock` on what it opened

@@ -46,6 +46,32 @@ import Synchronization
         }
     }
 
+    /// A spare is written over, not emptied first: what the new content does
+    /// not cover must be gone before the file is published, on the gathered
+    /// path (small objects) and on the whole-buffer `O_DIRECT` path alike.
+    @Test func aRefilledSpareKeepsNothingOfItsOldContent() async throws {
+        try await withStore { store, container in
+            func size(_ name: String) throws -> Int {
+                var info = stat()
+                #expect(stat("\(container)/o-\(try store.objectHash("c", name, key))", &info) == 0)
+                return Int(info.st_size)
+            }
+            for (small, large) in [(3000, 400_000), (1_500_000, 3_000_000)] {
+                // The same sizes written into fresh files, for the expected file sizes.
+                try await store.put(account: "acct", container: "c", name: "f", data: Fixtures.data(small, seed: 1), accountKey: key)
+                let fresh = try size("f")
+                try await store.delete(account: "acct", container: "c", name: "f", accountKey: key)
+                // A large file becomes a spare, then a smaller object refills it.
+                try await store.put(account: "acct", container: "c", name: "big", data: Fixtures.data(large, seed: 2), accountKey: key)
+                try await store.put(account: "acct", container: "c", name: "big", data: Fixtures.data(1, seed: 3), accountKey: key)
+                try await store.put(account: "acct", container: "c", name: "g", data: Fixtures.data(small, seed: 4), accountKey: key)
+                #expect(try size("g") == fresh, "a refilled spare of a \(large)-byte object kept bytes past the new \(small)-byte content")
+                #expect(try await store.get(account: "acct", container: "c", name: "g", accountKey: key).data == Fixtures.data(small, seed: 4))
+                try await store.delete(account: "acct", container: "c", name: "g", accountKey: key)
+            }
+        }
+    }
+
     @Test func replacedBlockFilesBecomeSparesForTheNextBlocks() async throws {
         try await withStore { store, container in
             func upload(_ seed: UInt8) async throws {
