@@ -55,9 +55,9 @@ extension EndToEndBench {
                     for process in [side.cluster.identity, side.cluster.vault, side.cluster.frontDoor] { try Self.pin(process.pid, cpu: 0) }
                     for process in side.cluster.workerProcesses { try Self.pin(process.pid, cpu: Self.lastCPU) }
                 }
-                let round = try await measureRound(side, small: small, scraper: enabled ? scraper : nil)
-                figures[enabled]!.append(round)
-                print(round.lines.map { "\(tag) \($0)" }.joined(separator: "\n"))
+                let measured = try await measureRound(side, small: small, scraper: enabled ? scraper : nil)
+                figures[enabled]!.append(measured)
+                print(measured.lines.map { "\(tag) \($0)" }.joined(separator: "\n"))
             }
         }
         scraping.cancel()
