@@ -44,6 +44,8 @@ final class AtomicFile {
     /// yet (0: nothing stale past `written` can be left).
     private var staleSize: Int64 = 0
     private var done = false
+    /// This file's commit told `directorySync` it will sync the directory.
+    private var syncAnnounced = false
 
     init(directory: String, owner: String, spares: SparePool? = nil, directorySync: DirectorySync? = nil) throws {
         self.directory = directory
@@ -83,6 +85,7 @@ final class AtomicFile {
     }
 
     deinit {
+        withdrawDirectorySync()
         if !done { abort() }
         buffer?.deallocate()
     }
@@ -197,10 +200,27 @@ final class AtomicFile {
         close(descriptor)
     }
 
+    /// Tells the shared directory sync that this file's commit will reach
+    /// `syncDirectory` soon (`DirectorySync.expect`); `syncDirectory` or
+    /// `abort` ends the announcement.
+    func announceDirectorySync() {
+        guard let directorySync, !syncAnnounced else { return }
+        directorySync.expect(directory)
+        syncAnnounced = true
+    }
+
+    private func withdrawDirectorySync() {
+        guard syncAnnounced else { return }
+        syncAnnounced = false
+        directorySync?.withdraw(directory)
+    }
+
     /// fsyncs the directory, shared with concurrent writers of this store.
     func syncDirectory() throws {
+        let announced = syncAnnounced
+        syncAnnounced = false
         try StorageObservation.timed({ observer in { observer.fsync("directory", $0) } }) {
-            if let directorySync { try directorySync.sync(directory) } else { try FileSystem.syncDirectory(directory) }
+            if let directorySync { try directorySync.sync(directory, expected: announced) } else { try FileSystem.syncDirectory(directory) }
         }
     }
 
@@ -233,6 +253,7 @@ final class AtomicFile {
 
     /// Drops the temp file.
     func abort() {
+        withdrawDirectorySync()
         guard !done else { return }
         done = true
         unlink(tempPath)

@@ -169,6 +169,8 @@ final class FileCommits: @unchecked Sendable {
     /// The steps for one file.
     private func commit(_ pending: Pending) -> Result<BackendVersion, any Error> {
         let file = pending.file
+        // Lets a commit about to fsync this directory wait for this one's switch (`DirectorySync`).
+        file.announceDirectorySync()
         do {
             try file.writeOut()
             try file.syncData()
