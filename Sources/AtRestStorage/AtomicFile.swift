@@ -40,8 +40,8 @@ final class AtomicFile {
     private var buffered = 0
     /// Bytes already handed to the kernel (the file offset).
     private var written = 0
-    /// Size of a reused spare's old content beyond which nothing was cut
-    /// yet (0: nothing stale past `written` can be left).
+    /// A reused spare's size before this write: its old bytes past
+    /// `written` are still there until `writeOut` cuts them (0: none can be).
     private var staleSize: Int64 = 0
     private var done = false
     /// This file's commit told `directorySync` it will sync the directory.
@@ -69,7 +69,8 @@ final class AtomicFile {
     /// holds it), only with a single link. Anything else drops it. Its old
     /// bytes stay until they are written over: rewriting blocks the file
     /// already has costs ext4 no block freeing and allocation (emptying it
-    /// first was 6.5% of a worker's CPU per 4 KiB overwrite), and
+    /// first was 53 of 1,787 samples, 3%, of a worker's CPU in a profile of
+    /// 4 KiB puts), and
     /// `writeOut` cuts what the new content does not cover before the file
     /// is synced, so nothing of the old content is ever published.
     private static func reuse(_ path: String) -> (descriptor: Int32, size: Int64)? {
@@ -148,7 +149,7 @@ final class AtomicFile {
             _ = fcntl(descriptor, F_SETFL, flags)
         }
         if direct {
-            if padded != bytes.count || staleSize > Int64(padded) {
+            if padded != bytes.count {
                 try SystemCall.retrying("ftruncate", tempPath) { ftruncate(descriptor, off_t(bytes.count)) }
                 staleSize = 0
             }

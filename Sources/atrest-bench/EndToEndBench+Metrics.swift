@@ -84,7 +84,7 @@ extension EndToEndBench {
         if aaControl { return }
         let warm = try await BenchCluster.start(workers: 1, root: "\(scratch)/scrape-cost", metrics: true)
         defer { BenchCluster.stop(warm.cluster, keepingObjectsIn: "\(scratch)/objects-scrape-cost") }
-        for i in 0..<256 { _ = try await warm.blobs.put("bench", "m\(i)", data: small) }
+        try await Self.fill(warm.blobs, small)
         for target in Self.metricsTargets(warm.cluster) {
             let cost = try await Self.scrapeCost(target.address, pid: target.pid)
             print("one scrape of the \(target.name): \(cost.bytes) bytes, answered in \(decimals(cost.seconds * 1e3, 2)) ms (median of \(cost.count)), "
@@ -100,7 +100,7 @@ extension EndToEndBench {
     /// three measurements, with `scraper` (if any) scraping its services meanwhile.
     func measureRound(_ side: (cluster: LocalCluster, blobs: BlobClient), small: [UInt8], scraper: IntervalScraper?) async throws -> RoundFigures {
         let blobs = side.blobs
-        for i in 0..<256 { _ = try await blobs.put("bench", "m\(i)", data: small) }
+        try await Self.fill(blobs, small)
         let pids = [side.cluster.frontDoor.pid] + side.cluster.workerProcesses.map(\.pid)
         if let scraper {
             scraper.targets.withLock { $0 = Self.metricsTargets(side.cluster).map(\.address) }
@@ -125,6 +125,11 @@ extension EndToEndBench {
             many.line("put 4 KiB, \(callers) callers", bytes: 4096), one.line("put 4 KiB, 1 caller", bytes: 4096),
             get.line("get 4 KiB, 1 caller", bytes: 4096), "CPU per put: \(puts.line); per get: \(gets.line)",
         ])
+    }
+
+    /// Puts the 256 objects `m0`…`m255` the measurements overwrite and read (unmeasured: warms a new cluster).
+    static func fill(_ blobs: BlobClient, _ small: [UInt8]) async throws {
+        for i in 0..<256 { _ = try await blobs.put("bench", "m\(i)", data: small) }
     }
 
     static var lastCPU: Int { max(0, sysconf(Int32(_SC_NPROCESSORS_ONLN)) - 1) }
