@@ -40,6 +40,41 @@ import Testing
         for block in again { pool.give(block) }
     }
 
+    @Test func aClassWithNothingFreeReusesALargerBlock() {
+        let pool = LargeBufferPool()
+        let (_, large) = pool.take(5 << 20)
+        pool.give(large!)
+        let (buffer, block) = pool.take(4 << 20)
+        #expect(block?.baseAddress == large?.baseAddress && block?.count == 5 << 20, "the free 5 MiB block serves a 4 MiB buffer")
+        #expect(buffer.count == 4 << 20 && pool.freeBytes == 0)
+        let (_, smaller) = pool.take(6 << 20)
+        #expect(smaller?.baseAddress != large?.baseAddress, "a block in use is not handed out twice")
+        pool.give(block!)
+        pool.give(smaller!)
+        #expect(pool.freeBytes == 11 << 20, "each block goes back in its own class")
+    }
+
+    /// The puts' 5 MiB blocks fill the budget; 4 MiB blocks released after
+    /// them must still be kept (evicting 5 MiB ones), or every get maps (and
+    /// the kernel faults in and zeroes) a fresh block.
+    @Test func releasedBlocksEvictFreeBlocksOfOtherClasses() {
+        let pool = LargeBufferPool()
+        let five = (0..<12).map { _ in pool.take(5 << 20).1! }
+        let four = (0..<4).map { _ in pool.take(4 << 20).1! }
+        for block in five { pool.give(block) }
+        #expect(pool.freeBytes == 60 << 20)
+        for block in four { pool.give(block) }
+        #expect(pool.freeBytes == (4 * 4 + 9 * 5) << 20, "three 5 MiB blocks evicted to keep the four 4 MiB ones")
+        let again = (0..<4).map { _ in pool.take(4 << 20).1! }
+        #expect(Set(again.map(\.baseAddress)) == Set(four.map(\.baseAddress)), "each released 4 MiB block was kept")
+        for block in again { pool.give(block) }
+
+        let same = LargeBufferPool()
+        let blocks = (0..<13).map { _ in same.take(5 << 20).1! }
+        for block in blocks { same.give(block) }
+        #expect(same.freeBytes == 60 << 20, "with nothing of another class free, a block over the budget is unmapped")
+    }
+
     @Test func alignedBuffersFromThePoolArePaddedWithZeros() {
         for _ in 0..<3 {  // the second and third reuse the first one's block
             let count = (2 << 20) + 100
