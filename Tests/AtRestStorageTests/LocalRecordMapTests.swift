@@ -44,6 +44,47 @@ import Testing
         #expect(stored.map(\.key).sorted() == expected.sorted())
     }
 
+    /// The layout of a map's file: a new map gets 16 KiB pages and a rowid
+    /// table (a 4 KiB chunk record fits in a leaf page); a map made before
+    /// session 17 (4 KiB pages, `WITHOUT ROWID`) keeps its layout and works
+    /// as before, large records included.
+    @Test func newMapsGetTheNewLayoutAndOldMapsKeepTheirs() async throws {
+        let directory = TempDirectory()
+        defer { directory.remove() }
+        let backend = try LocalBackend(directory: directory.path)
+        func layout(_ map: RecordMapName) throws -> (pageSize: Int64?, sql: String?) {
+            let connection = try SQLiteConnection(path: backend.path(map), create: false)
+            return (try connection.query("PRAGMA page_size").first?.first?.integer,
+                    try connection.query("SELECT sql FROM sqlite_master WHERE name = 'records'").first?.first?.text)
+        }
+        try await backend.createRecordMap(Self.map)
+        let new = try layout(Self.map)
+        #expect(new.pageSize == 16384)
+        #expect(new.sql.map { !$0.uppercased().contains("WITHOUT ROWID") } == true, "\(new.sql ?? "no table")")
+
+        let old = try RecordMapName(try BackendContainer("a-local"), "q-old")
+        let path = backend.path(old)
+        try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        do {
+            let maker = try SQLiteConnection(path: path, create: true)
+            try maker.execute("""
+                PRAGMA journal_mode=WAL;
+                CREATE TABLE records(key TEXT PRIMARY KEY, value BLOB NOT NULL) WITHOUT ROWID;
+                CREATE TABLE state(id INTEGER PRIMARY KEY CHECK (id = 0), live INTEGER NOT NULL);
+                INSERT INTO state(id, live) VALUES (0, 1);
+                """)
+            _ = try maker.query("INSERT INTO records(key, value) VALUES (?1, ?2)", [.text("before"), .blob(Self.value("kept"))])
+        }
+        let large = (0..<(128 << 10)).map { UInt8(truncatingIfNeeded: $0 &* 7) }
+        try await backend.apply(RecordBatch(conditions: [.equals("before", Self.value("kept"))], sets: ["large": large]), to: old)
+        let stored = try await backend.records(old, after: nil, limit: 10).records
+        #expect(stored.map(\.key) == ["before", "large"])
+        #expect(stored.last?.value == large)
+        let kept = try layout(old)
+        #expect(kept.pageSize == 4096)
+        #expect(kept.sql?.uppercased().contains("WITHOUT ROWID") == true)
+    }
+
     /// Another process holds the map's write lock (mid-commit) while this
     /// one has a batch waiting for it: reads of the map still answer at
     /// once (they used to queue behind the waiting commit for up to the
