@@ -43,13 +43,14 @@ public enum AESGCM {
         authenticating aad: some ContiguousBytes = [UInt8]()
     ) throws -> [UInt8] {
         try plaintext.withUnsafeBytes { input in
-            var out = [UInt8](repeating: 0, count: input.count + tagSize)
-            try out.withUnsafeMutableBytes { output in
+            // Not zeroed first: the cipher writes every byte before the tag.
+            try [UInt8](unsafeUninitializedCapacity: input.count + tagSize) { buffer, initialized in
+                let output = UnsafeMutableRawBufferPointer(buffer)
                 let tag = try seal(input, into: UnsafeMutableRawBufferPointer(rebasing: output[..<input.count]),
                                    using: key, nonce: nonce, authenticating: aad)
                 UnsafeMutableRawBufferPointer(rebasing: output[input.count...]).copyBytes(from: tag)
+                initialized = output.count
             }
-            return out
         }
     }
 
@@ -63,12 +64,13 @@ public enum AESGCM {
                 throw CryptoError(.authenticationFailure, "sealed data shorter than the tag")
             }
             let body = UnsafeRawBufferPointer(rebasing: input[..<(input.count - tagSize)])
-            let tag = Array(input[(input.count - tagSize)...])
-            var out = [UInt8](repeating: 0, count: body.count)
-            try out.withUnsafeMutableBytes { output in
-                try open(body, into: output, tag: tag, using: key, nonce: nonce, authenticating: aad)
+            let tag = UnsafeRawBufferPointer(rebasing: input[(input.count - tagSize)...])
+            // Not zeroed first: the cipher writes every byte, and `open`
+            // wipes them when the tag does not match (nothing is returned then).
+            return try [UInt8](unsafeUninitializedCapacity: body.count) { buffer, initialized in
+                try open(body, into: UnsafeMutableRawBufferPointer(buffer), tag: tag, using: key, nonce: nonce, authenticating: aad)
+                initialized = body.count
             }
-            return out
         }
     }
 }

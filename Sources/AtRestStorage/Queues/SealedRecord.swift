@@ -32,7 +32,7 @@ enum SealedRecord {
         let salt = try SecureRandom.bytes(saltSize)
         let sealKey = try accountKey.objectKey(salt: salt, context: context)
         let aad = aad(map, recordKey)
-        var w = ByteWriter(capacity: plaintext.count + maxOverhead)
+        var w = ByteWriter(capacity: maxOverhead)
         w.u8(accountKey.infrastructure == nil ? format : doubleFormat)
         w.u32(accountKey.reference.accountKeyVersion)
         w.raw(accountKey.checkValue)
@@ -43,8 +43,21 @@ enum SealedRecord {
             w.raw(infrastructure.checkValue)
             inner = try AESGCM.seal(plaintext, using: try infrastructure.objectKey(salt: salt, context: context), nonce: nonce, authenticating: aad)
         }
-        w.raw(try AESGCM.seal(inner, using: sealKey, nonce: nonce, authenticating: aad))
-        return w.bytes
+        // Sealed straight into the record after its header: no zeroed
+        // ciphertext array copied in afterwards (a disk's or file's chunk
+        // records are most of what a worker seals).
+        let header = w.bytes
+        return try [UInt8](unsafeUninitializedCapacity: header.count + inner.count + AESGCM.tagSize) { buffer, initialized in
+            let record = UnsafeMutableRawBufferPointer(buffer)
+            let bodyEnd = header.count + inner.count
+            record.copyBytes(from: header)
+            let tag = try inner.withUnsafeBytes { plain in
+                try AESGCM.seal(plain, into: UnsafeMutableRawBufferPointer(rebasing: record[header.count..<bodyEnd]),
+                                using: sealKey, nonce: nonce, authenticating: aad)
+            }
+            UnsafeMutableRawBufferPointer(rebasing: record[bodyEnd...]).copyBytes(from: tag)
+            initialized = record.count
+        }
     }
 
     /// The plaintext; `.wrongKey` for a record of another account key
@@ -71,7 +84,7 @@ enum SealedRecord {
             }
             infrastructureKey = infrastructure
         }
-        let body = Array(try r.take(r.remaining))
+        let body = try r.take(r.remaining)
         let aad = aad(map, recordKey)
         do {
             let inner = try AESGCM.open(body, using: try accountKey.objectKey(salt: salt, context: context), nonce: nonce, authenticating: aad)
