@@ -165,7 +165,8 @@ func makeOperations() -> fuse_operations {
     ops.read = { path, buffer, size, offset, info in
         guard let path, let buffer, let file = handle(info) else { return -EINVAL }
         let name = String(cString: path)
-        switch call({ try await $0.read(name, handle: file, offset: Int64(offset), count: size) }) {
+        let immediate = FUSEContext.current.fileSystem.readImmediately(name, handle: file, offset: Int64(offset), count: size)
+        switch immediate.map({ .success($0) }) ?? call({ try await $0.read(name, handle: file, offset: Int64(offset), count: size) }) {
         case .success(let bytes):
             let count = min(bytes.count, size)
             if count > 0 {

@@ -281,6 +281,41 @@ struct FileMountTests {
         #expect(share.stop() == 0)
     }
 
+    /// Reads the mount answers from its own cached pages (read ahead of a
+    /// sequential reader, on libfuse's thread without a hop to the task
+    /// pool: `readImmediately`) see a write and a truncate made through
+    /// the mount meanwhile, whole.
+    @Test func readsFromCachedPagesSeeWritesAndTruncatesMeanwhile() async throws {
+        let share = try await MountedShare()
+        defer { share.stop() }
+        let path = share.mountpoint + "/ahead.bin"
+        let count = 8 << 20
+        var expected = (0..<count).map { UInt8(truncatingIfNeeded: $0 &* 17 &+ $0 >> 12) }
+        #expect(FileManager.default.createFile(atPath: path, contents: Data(expected)))
+        let reader = open(path, O_RDONLY)
+        try #require(reader >= 0)
+        defer { close(reader) }
+        func readAt(_ offset: Int, _ length: Int) -> [UInt8] {
+            var buffer = [UInt8](repeating: 0, count: length)
+            let n = buffer.withUnsafeMutableBytes { pread(reader, $0.baseAddress, length, off_t(offset)) }
+            return Array(buffer.prefix(max(n, 0)))
+        }
+        #expect(readAt(0, 2 << 20) == Array(expected[..<(2 << 20)]), "the first 2 MiB; the mount reads ahead past them")
+
+        let writer = open(path, O_WRONLY)
+        try #require(writer >= 0)
+        let patch = [UInt8](repeating: 0xEE, count: 300)
+        let at = (3 << 20) + 100
+        #expect(patch.withUnsafeBytes { pwrite(writer, $0.baseAddress, $0.count, off_t(at)) } == patch.count)
+        expected.replaceSubrange(at ..< at + patch.count, with: patch)
+        #expect(readAt(3 << 20, 1 << 20) == Array(expected[(3 << 20) ..< (4 << 20)]), "a page read ahead, then written")
+
+        #expect(ftruncate(writer, off_t((5 << 20) + 50)) == 0)
+        #expect(close(writer) == 0)
+        #expect(readAt(5 << 20, 1 << 20) == Array(expected[(5 << 20) ..< (5 << 20) + 50]), "cut by the truncate")
+        #expect(readAt(6 << 20, 1 << 20).isEmpty, "past the new end")
+    }
+
     // MARK: failures
 
     /// A worker SIGKILLed during a copy of fsynced files: every file whose
