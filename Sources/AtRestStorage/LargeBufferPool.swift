@@ -58,12 +58,14 @@ final class LargeBufferPool: Sendable {
         let unmapped = free.withLock { free -> [(address: UInt, size: Int)] in
             var evicted: [(address: UInt, size: Int)] = []
             // Other classes' free blocks make room first, the largest first.
-            for other in free.blocks.keys.sorted(by: >) where other != size {
-                while free.bytes + size > Self.keptBytes, let old = free.blocks[other]?.popLast() {
-                    free.bytes -= other
-                    evicted.append((old, other))
+            if free.bytes + size > Self.keptBytes {
+                for other in free.blocks.keys.sorted(by: >) where other != size {
+                    while free.bytes + size > Self.keptBytes, let old = free.blocks[other]?.popLast() {
+                        free.bytes -= other
+                        evicted.append((old, other))
+                    }
+                    if free.blocks[other]?.isEmpty == true { free.blocks[other] = nil }
                 }
-                if free.blocks[other]?.isEmpty == true { free.blocks[other] = nil }
             }
             guard free.bytes + size <= Self.keptBytes else { return evicted + [(address, size)] }
             free.blocks[size, default: []].append(address)
