@@ -64,6 +64,7 @@ extension ProtobufCCodec {
             WireError(.invalidField, "string field '\(String(cString: field.pointee.name))' of "
                 + "\(String(cString: descriptor.pointee.name)) \(what); strings must be UTF-8 without NUL bytes")
         }
+        if isPlainASCII(value) { return }
         if value.contains(0) { throw reject("contains a NUL byte") }
         var iterator = value.makeIterator()
         var parser = Unicode.UTF8.ForwardParser()
@@ -74,5 +75,22 @@ extension ProtobufCCodec {
             case .error: throw reject("is not valid UTF-8")
             }
         }
+    }
+
+    /// Whether `value` is ASCII without NUL, eight bytes at a time: most strings are, and need no scalar-by-scalar parse.
+    static func isPlainASCII(_ value: UnsafeRawBufferPointer) -> Bool {
+        let high: UInt64 = 0x8080_8080_8080_8080, ones: UInt64 = 0x0101_0101_0101_0101
+        var index = 0
+        while index + 8 <= value.count {
+            let word = value.loadUnaligned(fromByteOffset: index, as: UInt64.self)
+            // A byte ≥ 0x80; else (no high bits) a zero byte: the only ones that borrow into their own high bit.
+            if word & high != 0 || (word &- ones) & ~word & high != 0 { return false }
+            index += 8
+        }
+        while index < value.count {
+            if value[index] == 0 || value[index] >= 0x80 { return false }
+            index += 1
+        }
+        return true
     }
 }

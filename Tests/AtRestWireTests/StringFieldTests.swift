@@ -75,6 +75,29 @@ import Testing
         #expect(throws: WireError.self) { try RPCHeader(serialized: field(1, Array("m".utf8)) + field(6, entry)) }
     }
 
+    /// The fast path passes exactly the ASCII strings without NUL: a NUL or a byte ≥ 0x80 at any place, in the
+    /// eight-byte words or the tail, sends the string to the full check.
+    @Test func theASCIIFastPathSeesEveryNulAndHighByte() {
+        for count in 0...20 {
+            let plain = (0..<count).map { UInt8(0x20 + ($0 * 7) % 0x5F) }
+            #expect(plain.withUnsafeBytes { ProtobufCCodec.isPlainASCII($0) }, "\(count)")
+            for place in 0..<count {
+                for odd: UInt8 in [0x00, 0x80, 0xC3, 0xFF, 0x01 | 0x80] {
+                    var bytes = plain
+                    bytes[place] = odd
+                    #expect(!bytes.withUnsafeBytes { ProtobufCCodec.isPlainASCII($0) }, "\(count) \(place) \(odd)")
+                }
+            }
+        }
+        // 0x7F and 0x01 are ASCII; a word of them must not look like it holds a zero byte.
+        #expect([UInt8](repeating: 0x7F, count: 16).withUnsafeBytes { ProtobufCCodec.isPlainASCII($0) })
+        #expect([UInt8](repeating: 0x01, count: 16).withUnsafeBytes { ProtobufCCodec.isPlainASCII($0) })
+        let long = Array(String(repeating: "x", count: 1000).utf8) + [0] + Array("tail".utf8)
+        #expect(invalidField(field(2, Array(long.prefix(120))))?.code == nil)
+        let error = invalidField([2 << 3 | 2, 0xED, 0x07] + long)  // 1005 bytes, one NUL at 1000
+        #expect(error?.code == .invalidField && error?.message.contains("NUL") == true)
+    }
+
     @Test func bytesFieldsMayHoldAnything() throws {
         let request = try BlobPutRequest(serialized: field(2, Array("a".utf8)) + field(5, [0, 0xFF, 0]))
         #expect(request.contentHash == [0, 0xFF, 0])

@@ -10,6 +10,8 @@ import AtRestWire
 /// write answers only once it is durable.
 public struct TableService: Sendable {
     let blobs: BlobService
+    /// One table store per pool, kept for the worker's life: each keeps the partition indexes its queries read.
+    let stores = PoolStores { TableStore(backend: $0) }
 
     public init(blobs: BlobService) { self.blobs = blobs }
 
@@ -24,7 +26,7 @@ public struct TableService: Sendable {
         if let table {
             do { try TableLimits.validate(tableName: table) } catch let error as StorageError { throw error.rpcStatus }
         }
-        return try await blobs.withKey(rpc) { store, account, key in try await body(TableStore(backend: store.backend), account, key) }
+        return try await blobs.withKey(rpc) { store, account, key in try await body(stores.store(for: store), account, key) }
     }
 
     static func wire(_ info: TableInfo) -> TableProperties {

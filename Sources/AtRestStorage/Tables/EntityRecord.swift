@@ -123,6 +123,10 @@ struct TableRecord: Equatable {
 }
 
 extension EntityRecord {
-    /// A piece's key `e-<P>-<R>-<i>` has one dash more than a main key `e-<P>-<R>`.
-    static func isPieceKey(_ key: String) -> Bool { key.utf8.count(where: { $0 == 0x2D }) == 3 }
+    /// A piece's key `e-<P>-<R>-<i>` ends in a dash and two hex digits; a main key `e-<P>-<R>` ends in its
+    /// row hash (hex, no dash). Looks at three bytes, not the whole key: a scan asks this of every key it lists.
+    static func isPieceKey(_ key: String) -> Bool {
+        let utf8 = key.utf8
+        return utf8.count > 3 && utf8[utf8.index(utf8.endIndex, offsetBy: -3)] == 0x2D
+    }
 }

@@ -39,27 +39,25 @@ extension TableStore {
         let prefix = try partitionPrefix(table, partitionKey, key)
         let live = try await partitionKeys(table, prefix)
         guard !live.isEmpty else { return [] }
-        let (indexed, firstChunk, chunkKeys) = try await readIndex(table, prefix, key)
+        let index = try await readIndex(table, prefix, key)
 
-        // Row hashes the index does not know: open them to learn their RowKeys.
-        var rows: [(rowKey: String, main: String)] = []
-        rows.reserveCapacity(live.count)
-        var unknown: [String] = []
-        for (main, _) in live {
-            if let rowKey = indexed[main.dropFirst(prefix.utf8.count)] { rows.append((rowKey, main)) } else { unknown.append(main) }
-        }
-        var opened: [String: TableEntity] = [:]
+        // Rows the index does not know: open them to learn their RowKeys.
+        let (unknown, known) = live.unknown(to: index?.mains ?? [])
+        var opened: [String: TableEntity] = [:], learned: [IndexRow] = []
         for start in stride(from: 0, to: unknown.count, by: Self.fetchStep) {
             let mains = Array(unknown[start..<min(unknown.count, start + Self.fetchStep)])
             for (main, entity) in try await fetch(table, mains, live, partitionKey, prefix, key) {
-                rows.append((entity.rowKey, main))
+                learned.append(IndexRow(rowKey: entity.rowKey, main: main))
                 opened[main] = entity
             }
         }
-        rows.sort { $0.rowKey.utf8.lexicographicallyPrecedes($1.rowKey.utf8) }
-        let stale = indexed.count - (live.count - unknown.count)
+        // Every candidate in RowKey order: the index's rows (already in order) merged with the ones just learned.
+        // An indexed row the listing lacks (deleted) stays a candidate and is skipped below, unfetched.
+        let indexed = index?.rows ?? []
+        let rows = learned.isEmpty ? indexed : Self.merge(indexed, learned.sorted(by: IndexRow.inOrder))
+        let stale = indexed.count - known
         if unknown.count + stale >= max(32, live.count / 32) {
-            await writeIndex(table, prefix, rows, replacing: firstChunk, chunkKeys, key)
+            await writeIndex(table, prefix, rows.filter { live.contains($0.main) }, replacing: index, key)
         }
 
         // The page: candidates after the continuation point, fetched a step at a time until top + 1 match.
@@ -68,7 +66,7 @@ extension TableStore {
             var (low, high) = (0, rows.count)  // the first row after the continuation point
             while low < high {
                 let middle = (low + high) / 2
-                if after.1.utf8.lexicographicallyPrecedes(rows[middle].rowKey.utf8) { high = middle } else { low = middle + 1 }
+                if IndexRow.precedes(after.1, rows[middle].rowKey) { high = middle } else { low = middle + 1 }
             }
             next = low
         }
@@ -76,10 +74,10 @@ extension TableStore {
         while out.count <= top && next < rows.count {
             let step = rows[next..<min(rows.count, next + max(Self.fetchStep, top + 1 - out.count))]
             next = step.endIndex
-            let missing = step.map(\.main).filter { opened[$0] == nil }
+            let missing = step.map(\.main).filter { opened[$0] == nil && live.contains($0) }
             for (main, entity) in try await fetch(table, missing, live, partitionKey, prefix, key) { opened[main] = entity }
             for row in step {
-                guard let entity = opened[row.main] else { continue }  // deleted since it was listed
+                guard let entity = opened[row.main] else { continue }  // deleted (since it was listed, or before)
                 guard entity.rowKey == row.rowKey else { throw StorageError.integrity("partition index of table map \(table.map) names another RowKey") }
                 if filter?.matches(entity) ?? true { out.append(entity) }
                 if out.count > top { break }
@@ -88,9 +86,22 @@ extension TableStore {
         return out
     }
 
+    /// Two lists of rows in RowKey order, as one.
+    static func merge(_ a: [IndexRow], _ b: [IndexRow]) -> [IndexRow] {
+        var out: [IndexRow] = []
+        out.reserveCapacity(a.count + b.count)
+        var (i, j) = (0, 0)
+        while i < a.count && j < b.count {
+            if IndexRow.inOrder(b[j], a[i]) { out.append(b[j]); j += 1 } else { out.append(a[i]); i += 1 }
+        }
+        out += a[i...]
+        out += b[j...]
+        return out
+    }
+
     /// The main keys of the partition with prefix `prefix` and the piece keys listed with each, keys only.
-    private func partitionKeys(_ table: Table, _ prefix: String) async throws -> [String: [String]] {
-        var live: [String: [String]] = [:], after = prefix
+    private func partitionKeys(_ table: Table, _ prefix: String) async throws -> PartitionListing {
+        var live = PartitionListing(), after = prefix
         listing: while true {
             let page: (keys: [String], more: Bool)
             do {
@@ -100,28 +111,25 @@ extension TableStore {
             }
             for key in page.keys {
                 guard key.hasPrefix(prefix) else { break listing }
-                if EntityRecord.isPieceKey(key) {
-                    live[String(key.dropLast(3)), default: []].append(key)
-                } else if live[key] == nil {
-                    live[key] = []
-                }
+                live.add(key)
             }
             guard page.more, let last = page.keys.last else { break }
             after = last
         }
+        live.finish()
         return live
     }
 
     /// The entities under `mains` (with their listed pieces), opened and checked to be of `partitionKey`; absent ones left out.
-    private func fetch(_ table: Table, _ mains: [String], _ live: [String: [String]], _ partitionKey: String, _ prefix: String,
+    private func fetch(_ table: Table, _ mains: [String], _ live: PartitionListing, _ partitionKey: String, _ prefix: String,
                        _ key: AccountKey) async throws -> [(String, TableEntity)] {
         var out: [(String, TableEntity)] = []
         var start = 0
         while start < mains.count {
             var keys: [String] = [], end = start
-            while end < mains.count, keys.count + 1 + (live[mains[end]]?.count ?? 0) <= 1000 {
+            while end < mains.count, keys.count + 1 + live.pieces(of: mains[end]).count <= 1000 {
                 keys.append(mains[end])
-                keys += live[mains[end]] ?? []
+                keys += live.pieces(of: mains[end])
                 end += 1
             }
             let found: [String: [UInt8]]
@@ -141,37 +149,55 @@ extension TableStore {
         return out
     }
 
-    /// The index of the partition: RowKey by row hash, the first chunk's sealed bytes (what a rewrite is conditional on) and every chunk's key.
-    private func readIndex(_ table: Table, _ prefix: String, _ key: AccountKey) async throws
-        -> (rows: [Substring: String], first: [UInt8]?, keys: [String]) {
-        let chunkPrefix = indexPrefix(prefix)
-        let found: [String: [UInt8]]
-        do {
-            found = try await backend.records(table.map, keys: (0..<Self.maxIndexChunks).map { chunkKey(chunkPrefix, $0) })
-        } catch let error as StorageError where error.code == .notFound {
-            throw Self.tableNotFound(table.account, table.record.name)
+    /// The index of the partition, or nil when it has none: from the cache while chunk 00 is unchanged, else read and opened.
+    private func readIndex(_ table: Table, _ prefix: String, _ key: AccountKey) async throws -> PartitionIndexCache.Entry? {
+        let chunkPrefix = indexPrefix(prefix), firstKey = chunkKey(chunkPrefix, 0)
+        let cacheKey = PartitionIndexCache.Key(map: table.map, prefix: prefix, keyCheck: key.checkValue)
+        let cached = indexes[cacheKey]
+        func read(_ keys: [String]) async throws -> [String: [UInt8]] {
+            do {
+                return try await backend.records(table.map, keys: keys)
+            } catch let error as StorageError where error.code == .notFound {
+                throw Self.tableNotFound(table.account, table.record.name)
+            }
         }
-        var rows: [Substring: String] = [:], keys: [String] = []
+        if let cached {
+            let first = try await read([firstKey])[firstKey]
+            if first == cached.first { return cached }
+            guard first != nil else {
+                indexes[cacheKey] = nil
+                return nil
+            }
+        }
+        let found = try await read((0..<Self.maxIndexChunks).map { chunkKey(chunkPrefix, $0) })
+        guard let first = found[firstKey] else {
+            indexes[cacheKey] = nil
+            return nil  // none (chunks without a chunk 00 are left over: the next rewrite removes them)
+        }
+        var rows: [IndexRow] = [], keys: [String] = []
         for (chunkKey, value) in found.sorted(by: { $0.key < $1.key }) {
             keys.append(chunkKey)
             var r = ByteReader(try SealedRecord.open(value, context: indexContext(table), map: table.map, key: chunkKey, accountKey: key))
             guard try r.u8() == 1 else { throw StorageError(.unsupportedFormat, "partition index chunk version") }
             for _ in 0..<(try r.u32()) {
                 let hash = Hex.encode(try r.take(20))
-                rows[Substring(hash)] = try r.string16()
+                rows.append(IndexRow(rowKey: try r.string16(), main: prefix + hash))
             }
             guard r.remaining == 0 else { throw StorageError.integrity("partition index chunk \(chunkKey) has trailing bytes") }
         }
-        let first = found[chunkKey(chunkPrefix, 0)]
-        return (rows, first, keys)
+        // Written in order; chunks of two generations (put together by someone with storage access) need not be.
+        if zip(rows, rows.dropFirst()).contains(where: { !IndexRow.inOrder($0, $1) }) { rows.sort(by: IndexRow.inOrder) }
+        let entry = PartitionIndexCache.Entry(first: first, chunkKeys: keys, rows: rows)
+        indexes[cacheKey] = entry
+        return entry
     }
 
-    /// Writes `rows` (sorted) as the partition's index in place of chunks `old`, if the first chunk is still `first`; errors are dropped (a cache).
-    private func writeIndex(_ table: Table, _ prefix: String, _ rows: [(rowKey: String, main: String)], replacing first: [UInt8]?,
-                            _ old: [String], _ key: AccountKey) async {
+    /// Writes `rows` (sorted) as the partition's index in place of `old`, if its chunk 00 is unchanged; errors are dropped (a cache).
+    private func writeIndex(_ table: Table, _ prefix: String, _ rows: [IndexRow], replacing old: PartitionIndexCache.Entry?,
+                            _ key: AccountKey) async {
         do {
             let chunkPrefix = indexPrefix(prefix)
-            var chunks: [[UInt8]] = [], w = ByteWriter(), count: UInt32 = 0, bytes = 0
+            var chunks: [[UInt8]] = [], w = ByteWriter(), count: UInt32 = 0, bytes = 0, indexed = 0
             func close() {
                 var chunk = ByteWriter(capacity: 5 + w.bytes.count)
                 chunk.u8(1)
@@ -191,17 +217,22 @@ extension TableStore {
                 try w.bytes16(Array(row.rowKey.utf8), field: "RowKey")
                 count += 1
                 bytes += entry
+                indexed += 1
             }
             if count > 0 && chunks.count < Self.maxIndexChunks { close() }
             let firstKey = chunkKey(chunkPrefix, 0)
-            var batch = RecordBatch(conditions: [first.map { .equals(firstKey, $0) } ?? .absent(firstKey)])
+            var batch = RecordBatch(conditions: [old.map { .equals(firstKey, $0.first) } ?? .absent(firstKey)])
             for (i, chunk) in chunks.enumerated() {
                 let key0 = chunkKey(chunkPrefix, i)
                 batch.sets[key0] = try SealedRecord.seal(chunk, context: indexContext(table), map: table.map, key: key0, accountKey: key)
             }
-            batch.removes = old.filter { batch.sets[$0] == nil }
+            batch.removes = (old?.chunkKeys ?? []).filter { batch.sets[$0] == nil }
             guard !batch.sets.isEmpty || !batch.removes.isEmpty else { return }
             try await backend.apply(batch, to: table.map)
+            let cacheKey = PartitionIndexCache.Key(map: table.map, prefix: prefix, keyCheck: key.checkValue)
+            indexes[cacheKey] = batch.sets[firstKey].map {
+                PartitionIndexCache.Entry(first: $0, chunkKeys: (0..<chunks.count).map { chunkKey(chunkPrefix, $0) }, rows: Array(rows.prefix(indexed)))
+            }
         } catch {
             return  // another query rewrote it first, the table went away, or the write failed: the next query tries again
         }

@@ -16,6 +16,8 @@ public final class TableStore: Sendable {
     public let backend: any StorageBackend
     /// Milliseconds since the Unix epoch (tests pass their own).
     let clock: @Sendable () -> Int64
+    /// Partition indexes read by this store's queries (kept while the store lives: a worker keeps one per pool).
+    let indexes = PartitionIndexCache()
 
     public init(backend: any StorageBackend, clock: @escaping @Sendable () -> Int64 = QueueStore.wallClock) {
         self.backend = backend
