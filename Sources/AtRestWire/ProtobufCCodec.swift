@@ -105,11 +105,13 @@ enum ProtobufCCodec {
             slot.storeBytes(of: Float(v), as: Float.self)
         case (PROTOBUF_C_TYPE_DOUBLE, .double(let v)):
             slot.storeBytes(of: v, as: Double.self)
-        case (PROTOBUF_C_TYPE_STRING, .string(let v)):
-            let utf8 = Array(v.utf8)
-            let copy = arena.allocate(utf8.count + 1)
-            utf8.withUnsafeBytes { copy.copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
-            (copy + utf8.count).storeBytes(of: 0, as: UInt8.self)
+        case (PROTOBUF_C_TYPE_STRING, .string(var v)):
+            let copy = v.withUTF8 { utf8 in
+                let copy = arena.allocate(utf8.count + 1)
+                if utf8.count > 0 { copy.copyMemory(from: utf8.baseAddress!, byteCount: utf8.count) }
+                (copy + utf8.count).storeBytes(of: 0, as: UInt8.self)
+                return copy
+            }
             slot.storeBytes(of: copy, as: UnsafeMutableRawPointer?.self)
         case (PROTOBUF_C_TYPE_BYTES, .bytes(let v)):
             let copy = arena.allocate(max(1, v.count))
@@ -256,29 +258,41 @@ enum ProtobufCCodec {
 /// a reply header) fits in it, so building one costs one allocation instead
 /// of one per field. Larger needs get chunks of their own.
 private final class Arena {
-    private static let chunkSize = 1024
+    /// The first chunk; each next one twice the last, up to `maxChunkSize`, so a message of
+    /// thousands of fields costs a few allocations, not one per field.
+    private static let firstChunkSize = 1024
+    private static let maxChunkSize = 1 << 20
     private var chunk: UnsafeMutableRawPointer
+    private var chunkSize = Arena.firstChunkSize
     private var used = 0
-    private var extra: [UnsafeMutableRawPointer] = []
+    private var blocks: [UnsafeMutableRawPointer] = []
 
     init() {
-        chunk = calloc(1, Arena.chunkSize)!
+        chunk = calloc(1, Arena.firstChunkSize)!
     }
 
     func allocate(_ size: Int) -> UnsafeMutableRawPointer {
         let aligned = (max(size, 1) + 15) & ~15
-        if used + aligned <= Arena.chunkSize {
+        if used + aligned <= chunkSize {
             defer { used += aligned }
             return chunk + used
         }
-        let block = calloc(1, aligned)!
-        extra.append(block)
-        return block
+        let next = min(chunkSize * 2, Arena.maxChunkSize)
+        if aligned > next / 2 {  // large: a block of its own, the current chunk stays in use
+            let block = calloc(1, aligned)!
+            blocks.append(block)
+            return block
+        }
+        blocks.append(chunk)
+        chunk = calloc(1, next)!
+        chunkSize = next
+        used = aligned
+        return chunk
     }
 
     deinit {
         free(chunk)
-        for block in extra { free(block) }
+        for block in blocks { free(block) }
     }
 }
 
