@@ -23,6 +23,9 @@ extension TableStore {
     static let maxIndexChunks = 200
     /// Entities per fetch while a page is filled.
     static let fetchStep = 256
+    /// A fetch of more entities than this is split once, in two halves read and opened concurrently,
+    /// so the entities of a page take both cores of a small machine rather than one.
+    static let parallelFetch = 128
 
     /// The key prefix of a partition's index chunks: `i-<P>-`.
     func indexPrefix(_ partitionPrefix: String) -> String { "i-" + partitionPrefix.dropFirst(2) }
@@ -122,7 +125,13 @@ extension TableStore {
 
     /// The entities under `mains` (with their listed pieces), opened and checked to be of `partitionKey`; absent ones left out.
     private func fetch(_ table: Table, _ mains: [String], _ live: PartitionListing, _ partitionKey: String, _ prefix: String,
-                       _ key: AccountKey) async throws -> [(String, TableEntity)] {
+                       _ key: AccountKey, split: Bool = true) async throws -> [(String, TableEntity)] {
+        if split && mains.count > Self.parallelFetch {
+            let half = mains.count / 2
+            async let first = fetch(table, Array(mains[..<half]), live, partitionKey, prefix, key, split: false)
+            let second = try await fetch(table, Array(mains[half...]), live, partitionKey, prefix, key, split: false)
+            return try await first + second
+        }
         var out: [(String, TableEntity)] = []
         var start = 0
         while start < mains.count {
