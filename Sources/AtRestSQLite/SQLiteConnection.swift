@@ -63,6 +63,62 @@ public final class SQLiteConnection: @unchecked Sendable {
         }
     }
 
+    /// Runs one statement and returns the first column of its rows as text
+    /// (a blob's bytes decoded as UTF-8; null or a number as ""): a listing
+    /// of keys without an array per row.
+    public func texts(_ sql: String, _ parameters: [SQLiteValue] = []) throws -> [String] {
+        let statement = try prepared(sql)
+        defer {
+            sqlite3_reset(statement)
+            sqlite3_clear_bindings(statement)
+        }
+        for (index, value) in parameters.enumerated() { try bind(value, at: Int32(index + 1), statement) }
+        var out: [String] = []
+        while true {
+            let rc = sqlite3_step(statement)
+            if rc == SQLITE_DONE { return out }
+            guard rc == SQLITE_ROW else { throw failure(rc, "step") }
+            let type = sqlite3_column_type(statement, 0)
+            let pointer = type == SQLITE_TEXT ? sqlite3_column_text(statement, 0).map(UnsafeRawPointer.init)
+                : type == SQLITE_BLOB ? sqlite3_column_blob(statement, 0) : nil
+            let count = pointer == nil ? 0 : Int(sqlite3_column_bytes(statement, 0))
+            out.append(String(decoding: UnsafeRawBufferPointer(start: pointer, count: count), as: UTF8.self))
+        }
+    }
+
+    /// Runs `sql` (one statement with one parameter, `?1`) once per key of
+    /// `keys`, and calls `body` with the key and the first column of its
+    /// first row when that is a blob or text (as its bytes, valid only
+    /// during the call); a key without such a row is skipped. The point
+    /// reads of a batch, without a row array, a parameter array or a bound
+    /// copy of each key.
+    public func lookup(_ sql: String, keys: some Sequence<String>,
+                       _ body: (String, UnsafeRawBufferPointer) throws -> Void) throws {
+        let statement = try prepared(sql)
+        defer {
+            sqlite3_reset(statement)
+            sqlite3_clear_bindings(statement)
+        }
+        for key in keys {
+            sqlite3_reset(statement)
+            var text = key
+            try text.withUTF8 { utf8 in
+                // SQLITE_STATIC (nil): the bytes outlive the step below, which is all that reads them. An empty
+                // key still needs a non-null pointer to bind as text, not NULL (SQLite reads none of it).
+                let start = UnsafeRawPointer(utf8.baseAddress) ?? UnsafeRawPointer(bitPattern: 1)!
+                let bound = sqlite3_bind_text(statement, 1, start.assumingMemoryBound(to: CChar.self), Int32(utf8.count), nil)
+                guard bound == SQLITE_OK else { throw failure(bound, "bind") }
+                let rc = sqlite3_step(statement)
+                if rc == SQLITE_DONE { return }
+                guard rc == SQLITE_ROW else { throw failure(rc, "step") }
+                let type = sqlite3_column_type(statement, 0)
+                guard type == SQLITE_BLOB || type == SQLITE_TEXT else { return }
+                let pointer = type == SQLITE_BLOB ? sqlite3_column_blob(statement, 0) : sqlite3_column_text(statement, 0).map(UnsafeRawPointer.init)
+                try body(key, UnsafeRawBufferPointer(start: pointer, count: Int(sqlite3_column_bytes(statement, 0))))
+            }
+        }
+    }
+
     /// Runs `body` in one write transaction (`BEGIN IMMEDIATE`: the write
     /// lock is taken first, so the reads inside see what the writes
     /// change); commits when it returns, rolls back when it throws.

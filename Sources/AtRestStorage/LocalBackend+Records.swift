@@ -159,9 +159,11 @@ extension LocalBackend {
         return try await BlockingIO.run { [self] in
             try existing(map).reading { connection in
                 try LocalRecordMap.requireLive(connection, map)
-                let rows = try connection.query("SELECT key FROM records WHERE key > ?1 ORDER BY key LIMIT ?2",
+                var keys = try connection.texts("SELECT key FROM records WHERE key > ?1 ORDER BY key LIMIT ?2",
                                                 [.text(after ?? ""), .integer(Int64(limit + 1))])
-                return (rows.prefix(limit).map { $0[0].text ?? "" }, rows.count > limit)
+                let more = keys.count > limit
+                if more { keys.removeLast(keys.count - limit) }
+                return (keys, more)
             }
         }
     }
@@ -172,11 +174,8 @@ extension LocalBackend {
             try existing(map).reading { connection in
                 try LocalRecordMap.requireLive(connection, map)
                 var found: [String: [UInt8]] = [:]
-                for key in Set(keys) {
-                    if let value = try connection.query("SELECT value FROM records WHERE key = ?1", [.text(key)]).first?.first?.bytes {
-                        found[key] = value
-                    }
-                }
+                found.reserveCapacity(keys.count)
+                try connection.lookup("SELECT value FROM records WHERE key = ?1", keys: Set(keys)) { key, value in found[key] = Array(value) }
                 return found
             }
         }

@@ -48,6 +48,33 @@ import Testing
     /// table (a 4 KiB chunk record fits in a leaf page); a map made before
     /// session 17 (4 KiB pages, `WITHOUT ROWID`) keeps its layout and works
     /// as before, large records included.
+    /// `SQLiteConnection.lookup`, which batch reads use: a row's blob or text, in any order and as often as asked; keys
+    /// without a row, or with a null or an integer, skipped; an empty key and an empty value are still values.
+    @Test func lookupsGiveBlobsAndTextsOfTheKeysThatHaveThem() throws {
+        let dir = TempDirectory()
+        defer { dir.remove() }
+        let db = try SQLiteConnection(path: dir.path + "/lookup.sqlite", create: true)
+        try db.execute("CREATE TABLE records (key TEXT PRIMARY KEY, value)")
+        let rows: [(String, SQLiteValue)] = [("a", .blob([1, 2])), ("", .blob([])), ("c", .text("hé")), ("d", .integer(5)), ("e", .null),
+                                             ("long-" + String(repeating: "k", count: 300), .blob([9]))]
+        for (key, value) in rows { try db.query("INSERT INTO records (key, value) VALUES (?1, ?2)", [.text(key), value]) }
+        var seen: [(String, [UInt8])] = []
+        try db.lookup("SELECT value FROM records WHERE key = ?1", keys: ["a", "b", "", "c", "d", "e", "a", "long-" + String(repeating: "k", count: 300)]) {
+            seen.append(($0, Array($1)))
+        }
+        #expect(seen.map(\.0) == ["a", "", "c", "a", "long-" + String(repeating: "k", count: 300)])
+        #expect(seen.map(\.1) == [[1, 2], [], Array("hé".utf8), [1, 2], [9]])
+        // The statement is left reset: the next use of it (through `query`) sees the table as it is.
+        #expect(try db.query("SELECT value FROM records WHERE key = ?1", [.text("a")]).first?.first?.bytes == [1, 2])
+        struct Stop: Error {}
+        #expect(throws: Stop.self) { try db.lookup("SELECT value FROM records WHERE key = ?1", keys: ["a", "c"]) { _, _ in throw Stop() } }
+        #expect(try db.query("SELECT count(*) FROM records").first?.first?.integer == 6)
+        // `texts`: the first column of every row, as text; a blob's bytes as UTF-8, null and numbers as "".
+        #expect(try db.texts("SELECT key FROM records WHERE key > ?1 ORDER BY key LIMIT ?2", [.text("a"), .integer(2)]) == ["c", "d"])
+        #expect(try db.texts("SELECT value FROM records ORDER BY key") == ["", "\u{1}\u{2}", "hé", "", "", "\u{9}"])
+        #expect(try db.texts("SELECT key FROM records WHERE key > 'zz'").isEmpty)
+    }
+
     @Test func newMapsGetTheNewLayoutAndOldMapsKeepTheirs() async throws {
         let directory = TempDirectory()
         defer { directory.remove() }
