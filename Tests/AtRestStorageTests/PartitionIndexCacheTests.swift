@@ -39,6 +39,16 @@ import Testing
         #expect(shuffled.mains == listing.mains && shuffled.pieces(of: "e-p-\(hex[1])").count == 2)
     }
 
+    /// Index rows as read from chunks of two generations: out of order, a row in both. Each row once, in order.
+    @Test func indexRowsComeOutInOrderAndEachOnce() {
+        func rows(_ keys: [String]) -> [IndexRow] { keys.map { IndexRow(rowKey: $0, main: "e-p-" + $0) } }
+        let written = rows(["a", "b", "c"])
+        #expect(IndexRow.inRowKeyOrderOnce(written).map(\.main) == written.map(\.main))
+        let mixed = rows(["c", "d", "a", "b", "c", "e", "a"])
+        #expect(IndexRow.inRowKeyOrderOnce(mixed).map(\.rowKey) == ["a", "b", "c", "d", "e"])
+        #expect(IndexRow.inRowKeyOrderOnce([]).isEmpty)
+    }
+
     @Test func entriesStayWithinTheByteLimit() throws {
         let cache = PartitionIndexCache(byteLimit: 4096)
         let map = try RecordMapName(BackendContainer("c-test"), "t-00")

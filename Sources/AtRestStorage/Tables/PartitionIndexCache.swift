@@ -83,6 +83,16 @@ struct IndexRow: Sendable {
     static func precedes(_ a: String, _ b: String) -> Bool { order(a, b) < 0 }
 
     static func inOrder(_ a: IndexRow, _ b: IndexRow) -> Bool { precedes(a.rowKey, b.rowKey) }
+
+    /// `rows` in RowKey order with each main key once (the first kept): as given when they already are.
+    static func inRowKeyOrderOnce(_ rows: [IndexRow]) -> [IndexRow] {
+        var out = rows
+        if zip(out, out.dropFirst()).contains(where: { !inOrder($0, $1) }) { out.sort(by: inOrder) }
+        var seen = Set<String>(minimumCapacity: out.count)
+        if out.allSatisfy({ seen.insert($0.main).inserted }) { return out }
+        seen.removeAll(keepingCapacity: true)
+        return out.filter { seen.insert($0.main).inserted }
+    }
 }
 
 /// The keys of a partition as listed (keys only): its main record keys in

@@ -194,8 +194,9 @@ extension TableStore {
             }
             guard r.remaining == 0 else { throw StorageError.integrity("partition index chunk \(chunkKey) has trailing bytes") }
         }
-        // Written in order; chunks of two generations (put together by someone with storage access) need not be.
-        if zip(rows, rows.dropFirst()).contains(where: { !IndexRow.inOrder($0, $1) }) { rows.sort(by: IndexRow.inOrder) }
+        // Written in order, each row once; chunks of two generations (put together by someone with storage access)
+        // need not be either, and a row twice would be a candidate twice: returned twice in a page.
+        rows = IndexRow.inRowKeyOrderOnce(rows)
         let entry = PartitionIndexCache.Entry(first: first, chunkKeys: keys, rows: rows)
         indexes[cacheKey] = entry
         return entry
