@@ -78,11 +78,7 @@ public final class SQLiteConnection: @unchecked Sendable {
             let rc = sqlite3_step(statement)
             if rc == SQLITE_DONE { return out }
             guard rc == SQLITE_ROW else { throw failure(rc, "step") }
-            let type = sqlite3_column_type(statement, 0)
-            let pointer = type == SQLITE_TEXT ? sqlite3_column_text(statement, 0).map(UnsafeRawPointer.init)
-                : type == SQLITE_BLOB ? sqlite3_column_blob(statement, 0) : nil
-            let count = pointer == nil ? 0 : Int(sqlite3_column_bytes(statement, 0))
-            out.append(String(decoding: UnsafeRawBufferPointer(start: pointer, count: count), as: UTF8.self))
+            out.append(String(decoding: columnBytes(statement, 0) ?? UnsafeRawBufferPointer(start: nil, count: 0), as: UTF8.self))
         }
     }
 
@@ -111,10 +107,8 @@ public final class SQLiteConnection: @unchecked Sendable {
                 let rc = sqlite3_step(statement)
                 if rc == SQLITE_DONE { return }
                 guard rc == SQLITE_ROW else { throw failure(rc, "step") }
-                let type = sqlite3_column_type(statement, 0)
-                guard type == SQLITE_BLOB || type == SQLITE_TEXT else { return }
-                let pointer = type == SQLITE_BLOB ? sqlite3_column_blob(statement, 0) : sqlite3_column_text(statement, 0).map(UnsafeRawPointer.init)
-                try body(key, UnsafeRawBufferPointer(start: pointer, count: Int(sqlite3_column_bytes(statement, 0))))
+                guard let value = columnBytes(statement, 0) else { return }
+                try body(key, value)
             }
         }
     }
@@ -158,6 +152,17 @@ public final class SQLiteConnection: @unchecked Sendable {
             }
         }
         guard rc == SQLITE_OK else { throw failure(rc, "bind") }
+    }
+
+    /// The bytes of a blob or text column of the current row (valid until the next step or reset); nil for null or a number.
+    private func columnBytes(_ statement: OpaquePointer, _ index: Int32) -> UnsafeRawBufferPointer? {
+        let pointer: UnsafeRawPointer?
+        switch sqlite3_column_type(statement, index) {
+        case SQLITE_BLOB: pointer = sqlite3_column_blob(statement, index)
+        case SQLITE_TEXT: pointer = sqlite3_column_text(statement, index).map(UnsafeRawPointer.init)
+        default: return nil
+        }
+        return UnsafeRawBufferPointer(start: pointer, count: pointer == nil ? 0 : Int(sqlite3_column_bytes(statement, index)))
     }
 
     private func column(_ statement: OpaquePointer, _ index: Int32) -> SQLiteValue {

@@ -254,9 +254,10 @@ enum ProtobufCCodec {
 
 /// Owns every allocation made while building one C message; freed at once.
 ///
-/// A bump allocator over one zeroed chunk: a typical message (an RPC header,
-/// a reply header) fits in it, so building one costs one allocation instead
-/// of one per field. Larger needs get chunks of their own.
+/// A bump allocator over zeroed chunks: a typical message (an RPC header,
+/// a reply header) fits in the first, so building one costs one allocation
+/// instead of one per field; a larger one gets chunks twice the last, and an
+/// allocation over half the next chunk a block of its own.
 private final class Arena {
     /// The first chunk; each next one twice the last, up to `maxChunkSize`, so a message of
     /// thousands of fields costs a few allocations, not one per field.
