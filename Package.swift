@@ -12,6 +12,7 @@ let tracing = Target.Dependency.product(name: "Tracing", package: "swift-distrib
 let w3cTraceContext = Target.Dependency.product(name: "W3CTraceContext", package: "swift-w3c-trace-context")
 let prometheus = Target.Dependency.product(name: "Prometheus", package: "swift-prometheus")
 let coreMetrics = Target.Dependency.product(name: "CoreMetrics", package: "swift-metrics")
+let unixSignals = Target.Dependency.product(name: "UnixSignals", package: "swift-service-lifecycle")
 
 let package = Package(
     name: "AtRest",
@@ -145,7 +146,7 @@ let package = Package(
         .target(name: "AtRestStatus", dependencies: ["AtRestCrypto", "AtRestWire", "AtRestMessaging", "AtRestRuntime", "AtRestMetrics", "AtRestTracing", logging]),
         // Metrics and health (`--metrics-listen`): the process's Prometheus registry, call metrics, and a minimal
         // HTTP/1.1 GET responder for /metrics, /healthz, /readyz on AtRestSockets' listener, as a ServiceLifecycle service.
-        .target(name: "AtRestMetrics", dependencies: ["AtRestSockets", prometheus, coreMetrics, logging, serviceLifecycle]),
+        .target(name: "AtRestMetrics", dependencies: ["AtRestSockets", prometheus, coreMetrics, logging, serviceLifecycle, unixSignals]),
 
         // --- Data path: crypto workers and the front door (docs/DATA-PATH.md). ---
         .target(

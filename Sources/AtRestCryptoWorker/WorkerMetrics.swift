@@ -25,7 +25,7 @@ extension CryptoWorker {
             events.update(total: UInt64(await keys.eventCount))
             cached.set(Double(await keys.cachedAccounts.count))
         }
-        KeyEnforcementMetric.install(metrics.histogram(
+        KeyEnforcementMetric.install(metrics, metrics.histogram(
             "key_cache", "enforcement_duration",
             help: "Time from receiving a key event that makes a key unusable (disable, delete, revoke, rotate) to the cached keys being dropped."))
         let buckets = ProcessMetrics.latencyBuckets
@@ -46,6 +46,7 @@ extension CryptoWorker {
                 batches.record(Double(count))
                 commit.record(duration)
             }))
+        metrics.onSwitch { StorageObservation.setActive($0) }
     }
 
     /// `/readyz`: the vault answers, and the store is reachable (local: the
@@ -62,11 +63,14 @@ extension CryptoWorker {
     }
 }
 
-/// The enforcement histogram of key events (nil until metrics are exported).
+/// The enforcement histogram of key events (nil until metrics are exported; nothing recorded while paused).
 enum KeyEnforcementMetric {
-    private static let histogram = Mutex<DurationHistogram?>(nil)
+    private static let installed = Mutex<(metrics: ProcessMetrics, histogram: DurationHistogram)?>(nil)
 
-    static func install(_ metric: DurationHistogram) { histogram.withLock { $0 = metric } }
+    static func install(_ metrics: ProcessMetrics, _ metric: DurationHistogram) { installed.withLock { $0 = (metrics, metric) } }
 
-    static func record(_ duration: Duration) { histogram.withLock { $0 }?.record(duration) }
+    static func record(_ duration: Duration) {
+        guard let (metrics, histogram) = installed.withLock({ $0 }), metrics.isEnabled else { return }
+        histogram.record(duration)
+    }
 }

@@ -7,7 +7,8 @@ import Synchronization
 /// result ("ok" or the error code: PERMISSION_DENIED, FAILED_PRECONDITION
 /// for a disabled or revoked key, ...). The provider label is a loaded
 /// provider's name or "other" (a caller may name any provider); no key id,
-/// tenant or account is a label. Off until `export` is called.
+/// tenant or account is a label. Off until `export` is called, and while
+/// recording is paused (`ProcessMetrics.isEnabled`).
 enum VaultMetrics {
     private struct State: Sendable {
         var metrics: ProcessMetrics
@@ -22,7 +23,7 @@ enum VaultMetrics {
 
     static func record(operation: String, provider: String, result: String) {
         let counter = state.withLock { state -> Counter? in
-            guard state != nil else { return nil }
+            guard state != nil, state!.metrics.isEnabled else { return nil }
             let key = "\(operation) \(provider) \(result)"
             if let counter = state!.counters[key] { return counter }
             let counter = state!.metrics.counter(

@@ -60,9 +60,11 @@ public struct BrokerConfiguration: Sendable {
     /// named by the client's call id. Must be quick and must not block.
     public var callEvents: (@Sendable (BrokerCallEvent) -> Void)?
     /// Runs on the broker's loop for every worker reply forwarded to its
-    /// client: the method, the reply's code, nanoseconds since the broker
-    /// received the call (queueing included), request and reply bytes (body
-    /// and payload). Must be quick and must not block (the front door's metrics).
+    /// client, right after it was sent (the client does not wait for it): the
+    /// method, the reply's code, nanoseconds since the broker received the
+    /// call until the reply was ready (queueing included), request and reply
+    /// bytes (body and payload). Must be quick and must not block (the front
+    /// door's metrics).
     public var onWorkerReply: (@Sendable (_ method: String, _ code: StatusCode, _ nanoseconds: UInt64, _ requestBytes: Int, _ replyBytes: Int) -> Void)?
     /// CURVE for the client-facing and the worker-facing socket.
     public var clientCurve: CurveServerConfiguration?

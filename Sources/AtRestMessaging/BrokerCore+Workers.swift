@@ -96,11 +96,12 @@ extension BrokerCore {
         configuration.callEvents?(.answered(callID: entry.call.callID))
         var frames = Envelope.build(route: [Frame(entry.call.client)], .reply, [header])
         frames.append(contentsOf: envelope.frames.dropFirst())
+        sendToClient(frames)
+        // After the send: the client does not wait for the metrics.
         if let onWorkerReply = configuration.onWorkerReply {
             onWorkerReply(entry.call.method, headerFrame.replyStatusCode, now &- entry.call.received, entry.call.queuedBytes,
                           envelope.frames.dropFirst().reduce(0) { $0 + $1.count })
         }
-        sendToClient(frames)
         dispatch(now: now)
     }
 

@@ -106,6 +106,7 @@ final class CallRunner: Sendable {
             send(Envelope.reply(
                 route: entry.route, header: ReplyHeader(callID: entry.callID), body: response.body,
                 payload: response.parts))
+            response.afterReply?()
         case .failure(let error):
             let status = CallRunner.status(for: error, method: entry.method, logger: logger)
             send(Envelope.reply(route: entry.route, header: ReplyHeader(callID: entry.callID, status: status)))

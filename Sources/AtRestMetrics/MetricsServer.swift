@@ -3,6 +3,7 @@ import Glibc
 import Logging
 import ServiceLifecycle
 import Synchronization
+import UnixSignals
 
 /// The `--metrics-listen` endpoint: a minimal HTTP/1.1 responder on
 /// AtRestSockets' listener, run as a ServiceLifecycle service.
@@ -13,6 +14,13 @@ import Synchronization
 /// per connection (`Connection: close`). A client cannot hold the service:
 /// at most `maxConnections` are served at once (more are closed when
 /// accepted), and each has `requestTimeout` to send its head and read the answer.
+///
+/// While it runs, SIGUSR1 pauses the recording of metrics and SIGUSR2
+/// resumes it (`ProcessMetrics.disable`/`enable`): what is counted stays and
+/// /metrics still answers, with `atrest_metrics_recording` 0. An operator can
+/// stop the per-call cost without a restart; `atrest-bench e2e
+/// --metrics-toggle` uses it to measure that cost within one set of
+/// processes (docs/OPERATIONS.md "Signals", docs/BENCHMARKS.md).
 public final class MetricsServer: Service, Sendable {
     public static let maxConnections = 4
     public static let requestTimeoutSeconds = 5
@@ -34,12 +42,33 @@ public final class MetricsServer: Service, Sendable {
         metrics.enable()
         metrics.bootstrapMetricsSystem()
         ProcessCollector.register(on: metrics)
+        let recording = metrics.gauge("metrics", "recording", unit: "", help: "1 while metrics are recorded, 0 while paused (SIGUSR1 pauses, SIGUSR2 resumes).")
+        metrics.addCollector { [metrics] in recording.set(Double(metrics.isEnabled ? 1 : 0)) }
     }
 
     /// "host:port" bound (the port chosen when 0 was asked for); IPv6 in brackets.
     public var address: String { HostPort.format(host: listener.host, port: listener.port) }
 
     public func run() async throws {
+        let signals = await UnixSignalsSequence(trapping: .sigusr1, .sigusr2)
+        await withTaskGroup(of: Void.self) { switching in
+            switching.addTask { await self.follow(signals) }
+            await serve()
+            switching.cancelAll()
+        }
+    }
+
+    /// SIGUSR1 pauses recording, SIGUSR2 resumes it, until cancelled.
+    private func follow(_ signals: UnixSignalsSequence) async {
+        for await signal in signals {
+            let recording = signal == .sigusr2
+            guard recording != metrics.isEnabled else { continue }
+            if recording { metrics.enable() } else { metrics.disable() }
+            logger.notice(recording ? "metrics recording resumed (SIGUSR2)" : "metrics recording paused (SIGUSR1; SIGUSR2 resumes)")
+        }
+    }
+
+    private func serve() async {
         await withGracefulShutdownHandler {
             await withDiscardingTaskGroup { group in
                 while true {

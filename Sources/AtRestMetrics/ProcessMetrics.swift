@@ -17,15 +17,33 @@ public final class ProcessMetrics: Sendable {
     private let collectors = Mutex<[@Sendable () async -> Void]>([])
     private let bootstrapped = Atomic<Bool>(false)
     private let enabled = Atomic<Bool>(false)
+    private let switches = Mutex<[@Sendable (Bool) -> Void]>([])
 
     public init() {}
 
     /// Whether anything reads these metrics (a `MetricsServer` serves them, or
-    /// a test asked): recorders that run per call (`CallMetrics`) do nothing
-    /// until then, so a service without `--metrics-listen` pays one atomic load.
+    /// a test asked) and recording is not paused: recorders that run per call
+    /// (`CallMetrics`, the store's timings, the vault's operations) do nothing
+    /// otherwise, so a service without `--metrics-listen` pays one atomic load.
     public var isEnabled: Bool { enabled.load(ordering: .relaxed) }
 
-    public func enable() { enabled.store(true, ordering: .relaxed) }
+    /// Starts recording (a listener serves the metrics, or SIGUSR2 resumed them).
+    public func enable() { set(recording: true) }
+
+    /// Stops recording: counters and histograms keep what they hold and
+    /// /metrics still answers (SIGUSR1, `MetricsServer`).
+    public func disable() { set(recording: false) }
+
+    /// Adds a function told when recording starts or stops, for a recorder
+    /// that is not gated by `isEnabled` on its own (the store's observer).
+    public func onSwitch(_ handler: @escaping @Sendable (_ recording: Bool) -> Void) {
+        switches.withLock { $0.append(handler) }
+    }
+
+    private func set(recording: Bool) {
+        guard enabled.exchange(recording, ordering: .relaxed) != recording else { return }
+        for handler in switches.withLock({ $0 }) { handler(recording) }
+    }
 
     /// Adds a function that refreshes gauges from live state before each scrape.
     public func addCollector(_ collect: @escaping @Sendable () async -> Void) {

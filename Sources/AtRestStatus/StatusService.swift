@@ -8,6 +8,9 @@ import Tracing
 /// Wraps a service's method table: answers `atrest.v1.Status/Get` itself,
 /// runs every other call with its call id in `CallLog` (so each log line
 /// about the call carries it) and counts it by method and status code.
+/// A call answered OK is counted right after its reply is sent
+/// (`RPCResponse.afterReply`), so the caller does not wait for the counting;
+/// a failed call is counted before its error is sent.
 ///
 /// The call id logged is the client's: behind the front door the broker
 /// rewrites `call_id` per dispatch, so the front door passes the client's in
@@ -48,8 +51,17 @@ public struct StatusService: RPCService {
                     Self.logger.debug("call done", metadata: ["method": .string(method), "code": .string(code.description)])
                 }
                 do {
-                    let response = try await inner.handle(request)
-                    finished(.ok, responseBytes: response.body.count + response.parts.reduce(0) { $0 + $1.count })
+                    var response = try await inner.handle(request)
+                    // Counted once the reply is on its way (`afterReply`): the caller does not wait for the bookkeeping.
+                    let duration = ContinuousClock.now - started
+                    let responseBytes = response.body.count + response.parts.reduce(0) { $0 + $1.count }
+                    span.attributes["rpc.status_code"] = StatusCode.ok.rawValue
+                    Self.logger.debug("call done", metadata: ["method": .string(method), "code": .string(StatusCode.ok.description)])
+                    let status = self.status, inner = response.afterReply
+                    response.afterReply = {
+                        inner?()
+                        status.record(method: method, code: .ok, duration: duration, requestBytes: requestBytes, responseBytes: responseBytes)
+                    }
                     return response
                 } catch let failure as RPCStatus {
                     finished(failure.code)

@@ -29,6 +29,14 @@ public enum StorageObservation {
         active.store(true, ordering: .releasing)
     }
 
+    /// Pauses (false) or resumes (true) the installed observer; nothing
+    /// is timed while paused, as with none installed.
+    public static func setActive(_ active: Bool) {
+        installed.withLock { observer in
+            Self.active.store(active && observer != nil, ordering: .releasing)
+        }
+    }
+
     static var observer: StorageObserver? {
         guard active.load(ordering: .acquiring) else { return nil }
         return installed.withLock { $0 }

@@ -51,10 +51,7 @@ extension EndToEndBench {
                 let tag = "round \(round + 1) metrics \(enabled ? "on " : "off")"
                 let side = try await BenchCluster.start(workers: 1, root: "\(scratch)/r\(round)-\(enabled ? "on" : "off")", metrics: enabled && !aaControl)
                 defer { BenchCluster.stop(side.cluster, keepingObjectsIn: "\(scratch)/objects-r\(round)-\(enabled ? "on" : "off")") }
-                if pin {
-                    for process in [side.cluster.identity, side.cluster.vault, side.cluster.frontDoor] { try Self.pin(process.pid, cpu: 0) }
-                    for process in side.cluster.workerProcesses { try Self.pin(process.pid, cpu: Self.lastCPU) }
-                }
+                if pin { try Self.pin(side.cluster) }
                 let measured = try await measureRound(side, small: small, scraper: enabled ? scraper : nil)
                 figures[enabled]!.append(measured)
                 print(measured.lines.map { "\(tag) \($0)" }.joined(separator: "\n"))
@@ -133,6 +130,12 @@ extension EndToEndBench {
     }
 
     static var lastCPU: Int { max(0, sysconf(Int32(_SC_NPROCESSORS_ONLN)) - 1) }
+
+    /// `--pin`: identity, vault and front door on CPU 0, the workers on the last CPU.
+    static func pin(_ cluster: LocalCluster) throws {
+        for process in [cluster.identity, cluster.vault, cluster.frontDoor] { try pin(process.pid, cpu: 0) }
+        for process in cluster.workerProcesses { try pin(process.pid, cpu: lastCPU) }
+    }
 
     /// Pins every thread of `pid` to `cpu` (threads it starts later inherit it).
     static func pin(_ pid: Int32, cpu: Int) throws {
@@ -298,15 +301,42 @@ extension EndToEndBench {
         return (measure(false), measure(true))
     }
 
+    /// Nanoseconds of what a durable put adds in the worker's store with
+    /// metrics on: three timings (data fsync, directory fsync, the whole
+    /// write), each two clock reads and one histogram record.
+    static func storeTimingCost(count: Int = 200_000) -> Double {
+        let metrics = ProcessMetrics()
+        let histograms = ["data", "directory", "write"].map { metrics.histogram("bench", "timing", help: "bench", labels: [("kind", $0)]) }
+        var sink = Duration.zero
+        let start = BenchClock.now()
+        for _ in 0..<count {
+            for histogram in histograms {
+                let started = ContinuousClock.now
+                let took = ContinuousClock.now - started
+                histogram.record(took)
+                sink += took
+            }
+        }
+        let nanos = (BenchClock.now() - start) / Double(count) * 1e9
+        return sink < .zero ? 0 : nanos
+    }
+
     /// One GET /metrics; the answer's size (head and body).
-    static func scrape(_ address: (host: String, port: UInt16)) async throws -> Int {
+    static func scrape(_ address: (host: String, port: UInt16)) async throws -> Int { try await scrapeAnswer(address).count }
+
+    /// One GET /metrics; the answer (head and body) as text.
+    static func scrapeText(_ address: (host: String, port: UInt16)) async throws -> String {
+        String(decoding: try await scrapeAnswer(address), as: UTF8.self)
+    }
+
+    private static func scrapeAnswer(_ address: (host: String, port: UInt16)) async throws -> [UInt8] {
         let connection = try await TCPConnection.connect(host: address.host, port: address.port)
         defer { connection.close() }
         try await connection.writeAll(Array("GET /metrics HTTP/1.1\r\nHost: bench\r\n\r\n".utf8))
-        var size = 0
+        var answer: [UInt8] = []
         while true {
-            do { size += try await connection.readSome(maxCount: 65536).count } catch { break }
+            do { answer += try await connection.readSome(maxCount: 65536) } catch { break }
         }
-        return size
+        return answer
     }
 }

@@ -41,9 +41,15 @@ struct EndToEndBench: AsyncParsableCommand {
     @Option(help: "--metrics-compare: seconds between scrapes of each service of the metrics cluster (of its measured time; Prometheus' default is 15).")
     var scrapeInterval = 15.0
     @Option(help: "--metrics-compare: rounds, each a fresh cluster per side (off-on, then on-off, alternating; 40 resolve the throughput target here, docs/BENCHMARKS.md); 4k16: rounds per side (plain writers, puts).") var rounds = 6
-    @Flag(help: "--metrics-compare: an A/A control: the 'on' side runs without --metrics-listen too (nothing scraped), so the printed 'cost' is the difference between two identical sides and its interval the run's resolution.")
+    @Flag(help: "--metrics-compare: an A/A control: the 'on' side runs without --metrics-listen too (nothing scraped), so the printed 'cost' is the difference between two identical sides and its interval the run's resolution. --metrics-toggle: recording stays paused in the 'on' windows too.")
     var aaControl = false
-    @Flag(help: "--metrics-compare: pin the processes (taskset, every thread): this bench, identity, vault and front door on CPU 0, the worker on the last CPU, so every side runs on the same placement.")
+    @Flag(help: "Only measure what recording metrics costs, within one cluster with --metrics-listen on every service: recording paused (SIGUSR1) and resumed (SIGUSR2) between --window second windows, --pairs pairs per figure in ABBA order; the cost with a 95% interval, and a check that the front door counted exactly the calls made while recording.")
+    var metricsToggle = false
+    @Option(help: "--metrics-toggle: seconds per window (short windows cancel the host's drift, docs/BENCHMARKS.md).") var window = 0.05
+    @Option(help: "--metrics-toggle: pairs of windows (one paused, one recording) per figure.") var pairs = 1000
+    @Option(help: "--metrics-toggle: figures, comma-separated, from: puts (--callers callers, throughput), put (1 caller, p50), get (1 caller, p50).")
+    var toggleFigures = "puts,put,get"
+    @Flag(help: "--metrics-compare, --metrics-toggle: pin the processes (taskset, every thread): this bench, identity, vault and front door on CPU 0, the worker on the last CPU, so every side runs on the same placement.")
     var pin = false
 
     func validate() throws {
@@ -51,6 +57,7 @@ struct EndToEndBench: AsyncParsableCommand {
         guard CephDevScript.Store(rawValue: devStore) != nil else { throw ValidationError("--dev-store: memstore or bluestore") }
         guard scrapeInterval > 0, scrapeInterval.isFinite else { throw ValidationError("--scrape-interval: seconds, more than 0") }
         guard rounds >= 1 else { throw ValidationError("--rounds: at least 1") }
+        guard pairs >= 2, window > 0, window.isFinite else { throw ValidationError("--pairs: at least 2; --window: seconds, more than 0") }
     }
 
     func run() async throws {
@@ -74,6 +81,7 @@ struct EndToEndBench: AsyncParsableCommand {
         let scratch = LocalCluster.temporaryDirectory(under: directory, "e2e")
         defer { try? FileManager.default.removeItem(atPath: scratch) }
         if metricsCompare { return try await compareMetrics(scratch: scratch, small: small) }
+        if metricsToggle { return try await toggleMetrics(scratch: scratch, small: small) }
         let root = "\(scratch)/baseline"
         try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
         // A new file per write, as the store writes a new file per object

@@ -90,6 +90,54 @@ import Testing
         #expect(try Scrape(try #require(worker.fields["metrics"])).value("atrest_key_cache_events_received_total") >= 1)
     }
 
+    @Test func sigusr1PausesRecordingAndSigusr2ResumesIt() async throws {
+        try requirePrometheusClient()
+        let cluster = try Self.cluster()
+        defer { cluster.stop() }
+        let worker = try cluster.addWorker("w-pause")
+        try await cluster.waitForWorkers(["w-pause"])
+        let account = try await cluster.bootstrap(accounts: ["acct-pause"])["acct-pause"]!
+        let data = [UInt8](repeating: 9, count: 4096)
+        let front = try #require(cluster.frontDoor.fields["metrics"]), workerAddress = try #require(worker.fields["metrics"])
+        let services = [(cluster.frontDoor.pid, front), (worker.pid, workerAddress), (cluster.vault.pid, try #require(cluster.vault.fields["metrics"]))]
+        let put = ["method": BlobMethod.put.name, "code": "OK"]
+        func counts() throws -> (front: Double, worker: Double, writes: Double) {
+            let workerScrape = try Scrape(workerAddress)
+            return (try Scrape(front).value("atrest_frontdoor_calls_total", put), workerScrape.value("atrest_rpc_calls_total", put),
+                    workerScrape.value("atrest_store_write_duration_seconds_count"))
+        }
+        /// Signals every service and waits until each one's scrape shows the new state.
+        func signal(_ number: Int32, recording: Double) async throws {
+            for (pid, address) in services {
+                #expect(kill(pid, number) == 0)
+                var shown = -1.0
+                for _ in 0..<100 where shown != recording {
+                    shown = try Scrape(address).value("atrest_metrics_recording")
+                    if shown != recording { try await Task.sleep(for: .milliseconds(50)) }
+                }
+                #expect(shown == recording, "\(address) shows atrest_metrics_recording \(shown)")
+            }
+        }
+
+        #expect(try Scrape(front).value("atrest_metrics_recording") == 1)
+        for i in 0..<3 { try await cluster.put("p\(i)", data, account) }
+        let before = try counts()
+        #expect(before.front == 3 && before.worker == 3 && before.writes >= 3)
+
+        try await signal(SIGUSR1, recording: 0)
+        for i in 3..<7 { try await cluster.put("p\(i)", data, account) }
+        let paused = try counts()
+        #expect(paused.front == 3 && paused.worker == 3 && paused.writes == before.writes, "recorded while paused: \(paused)")
+        try await signal(SIGUSR1, recording: 0)  // a second pause changes nothing
+
+        try await signal(SIGUSR2, recording: 1)
+        for i in 7..<9 { try await cluster.put("p\(i)", data, account) }
+        let resumed = try counts()
+        #expect(resumed.front == 5 && resumed.worker == 5 && resumed.writes >= before.writes + 2)
+        for i in 0..<9 { #expect(try await cluster.get("p\(i)", account) == data) }
+        for (pid, _) in services { #expect(kill(pid, 0) == 0, "a service left after SIGUSR1/SIGUSR2") }
+    }
+
     @Test func readinessFollowsTheVault() async throws {
         let cluster = try Self.cluster()
         defer { cluster.stop() }
