@@ -44,30 +44,29 @@ public struct StatusService: RPCService {
             try await CallLog.$callID.withValue(callID) {
                 let started = ContinuousClock.now
                 let requestBytes = request.body.count + request.parts.reduce(0) { $0 + $1.count }
-                func finished(_ code: StatusCode, responseBytes: Int = 0) {
-                    status.record(method: method, code: code, duration: ContinuousClock.now - started, requestBytes: requestBytes,
-                                  responseBytes: responseBytes)
+                let status = self.status
+                /// Sets the span's status code and logs the call now; returns its counting, for the caller to run.
+                func finished(_ code: StatusCode, responseBytes: Int = 0) -> @Sendable () -> Void {
+                    let duration = ContinuousClock.now - started
                     span.attributes["rpc.status_code"] = code.rawValue
                     Self.logger.debug("call done", metadata: ["method": .string(method), "code": .string(code.description)])
+                    return { status.record(method: method, code: code, duration: duration, requestBytes: requestBytes, responseBytes: responseBytes) }
                 }
                 do {
                     var response = try await inner.handle(request)
                     // Counted once the reply is on its way (`afterReply`): the caller does not wait for the bookkeeping.
-                    let duration = ContinuousClock.now - started
-                    let responseBytes = response.body.count + response.parts.reduce(0) { $0 + $1.count }
-                    span.attributes["rpc.status_code"] = StatusCode.ok.rawValue
-                    Self.logger.debug("call done", metadata: ["method": .string(method), "code": .string(StatusCode.ok.description)])
-                    let status = self.status, inner = response.afterReply
+                    let count = finished(.ok, responseBytes: response.body.count + response.parts.reduce(0) { $0 + $1.count })
+                    let before = response.afterReply
                     response.afterReply = {
-                        inner?()
-                        status.record(method: method, code: .ok, duration: duration, requestBytes: requestBytes, responseBytes: responseBytes)
+                        before?()
+                        count()
                     }
                     return response
                 } catch let failure as RPCStatus {
-                    finished(failure.code)
+                    finished(failure.code)()
                     throw failure
                 } catch {
-                    finished(.internal)
+                    finished(.internal)()
                     throw error
                 }
             }

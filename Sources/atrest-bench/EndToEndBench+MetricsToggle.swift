@@ -89,6 +89,7 @@ extension EndToEndBench {
         guard !figures.isEmpty, chosen.isSubset(of: all.map(\.key)) else { throw ValidationError("--toggle-figures: from puts, put, get") }
         let counted = try await Self.frontDoorCalls(frontDoor.address)
         var recordedCalls: [String: Int] = [:], unrecordedCalls: [String: Int] = [:]
+        var windowLog = ["# figure state start end calls (CLOCK_MONOTONIC seconds, as perf record -k CLOCK_MONOTONIC)"]
         for figure in figures {
             var differences: [Double] = [], windows = PairedWindows()
             var cpu: [Bool: CPUSpent] = [false: CPUSpent(), true: CPUSpent()]
@@ -97,8 +98,9 @@ extension EndToEndBench {
                 for on in pair % 2 == 0 ? [false, true] : [true, false] {
                     try await record(on)
                     let settle = try await Latency.measure(seconds: .infinity, count: 5, callers: 1, figure.call)
-                    let mark = CPUMark(pids: pids)
+                    let mark = CPUMark(pids: pids), opened = BenchClock.now()
                     let measured = try await Latency.measure(seconds: window, callers: figure.callers, figure.call)
+                    windowLog.append("\(figure.key) \(on ? "on" : "off") \(decimals(opened, 6)) \(decimals(BenchClock.now(), 6)) \(measured.count)")
                     cpu[on] = cpu[on]! + mark.spent(calls: measured.count + 1)
                     // Latency.measure makes one warm-up call besides its samples.
                     let calls = settle.count + 1 + measured.count + 1
@@ -135,6 +137,10 @@ extension EndToEndBench {
                   + (moved == expected ? "" : "  MISMATCH: the pause did not hold"))
         }
         print("\(scrapes) scrapes answered during the recording windows")
+        if let windowLogPath {
+            try (windowLog.joined(separator: "\n") + "\n").write(toFile: windowLogPath, atomically: true, encoding: .utf8)
+            print("windows written to \(windowLogPath)")
+        }
         let (offNanos, onNanos) = Self.recordingCost()
         print("in-process, one thread: recording one finished call (ServiceStatus.record) \(decimals(offNanos, 0)) ns paused, \(decimals(onNanos, 0)) ns recording; "
               + "the store's three timings of a durable put \(decimals(Self.storeTimingCost(), 0)) ns")

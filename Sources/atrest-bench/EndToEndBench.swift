@@ -49,6 +49,8 @@ struct EndToEndBench: AsyncParsableCommand {
     @Option(help: "--metrics-toggle: pairs of windows (one paused, one recording) per figure.") var pairs = 1000
     @Option(help: "--metrics-toggle: figures, comma-separated, from: puts (--callers callers, throughput), put (1 caller, p50), get (1 caller, p50).")
     var toggleFigures = "puts,put,get"
+    @Option(help: "--metrics-toggle: write each measured window (figure, on/off, CLOCK_MONOTONIC start and end, calls) to this file, to split a `perf record -k CLOCK_MONOTONIC` profile by window.")
+    var windowLogPath: String?
     @Flag(help: "--metrics-compare, --metrics-toggle: pin the processes (taskset, every thread): this bench, identity, vault and front door on CPU 0, the worker on the last CPU, so every side runs on the same placement.")
     var pin = false
 
