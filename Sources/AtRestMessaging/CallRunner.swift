@@ -99,7 +99,10 @@ final class CallRunner: Sendable {
     /// Answers a call with its handler's result (the handler's thread).
     private func finish(_ key: UInt64, _ result: Result<RPCResponse, any Error>) {
         guard let entry = state.withLock({ $0.entries.removeValue(forKey: key) }) else {
-            return  // already answered (deadline) or cancelled (shutdown)
+            // Already answered (deadline) or cancelled (shutdown): the result is dropped,
+            // but a handler that finished still gets its bookkeeping run.
+            if case .success(let response) = result { response.afterReply?() }
+            return
         }
         switch result {
         case .success(let response):

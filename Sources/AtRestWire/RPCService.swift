@@ -35,10 +35,10 @@ public struct RPCResponse: Sendable {
     public var body: [UInt8]
     /// Bulk bytes, sent without copying and received without copying.
     public var parts: [PayloadPart]
-    /// Run by the server right after the reply was handed to the socket, on
-    /// the same thread: bookkeeping the caller need not wait for (the call's
-    /// counts and metrics, `StatusService`). Not run for a reply that is
-    /// dropped (the call overran its deadline).
+    /// Run once by the server right after the reply was handed to the socket,
+    /// on the same thread: bookkeeping the caller need not wait for (the
+    /// call's counts and metrics, `StatusService`). Also run when the reply is
+    /// dropped because the call was already answered (it overran its deadline).
     public var afterReply: (@Sendable () -> Void)?
 
     public init(body: [UInt8] = [], parts: [PayloadPart]) {

@@ -180,11 +180,13 @@ extension EndToEndBench {
             return sorted.count % 2 == 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2
         }
 
-        /// Met when the whole interval is within `target`, missed when all of it is beyond.
-        func verdict(target: Double) -> String {
-            if mean + halfWidth <= target { return "met" }
-            if mean - halfWidth > target { return "MISSED" }
-            return "not resolved (the interval contains the target: more rounds)"
+        func verdict(target: Double) -> String { Self.verdict(low: mean - halfWidth, high: mean + halfWidth, target: target) }
+
+        /// Met when the whole interval [low, high] is within `target`, missed when all of it is beyond.
+        static func verdict(low: Double, high: Double, target: Double) -> String {
+            if high <= target { return "met" }
+            if low > target { return "MISSED" }
+            return "not resolved (the interval contains the target: more rounds or pairs)"
         }
 
         func summary(scale: Double, unit: String, target: Double) -> String {

@@ -239,15 +239,9 @@ struct PairedWindows {
         var value, low, high: Double
         var pairs: Int
 
-        func verdict(target: Double) -> String {
-            if high <= target { return "met" }
-            if low > target { return "MISSED" }
-            return "not resolved (the interval contains the target: more pairs)"
-        }
-
         func summary(scale: Double, unit: String, target: Double) -> String {
             "\(decimals(value * scale, 2))\(unit), 95% interval [\(decimals(low * scale, 2)), \(decimals(high * scale, 2))] (bootstrap over \(pairs) pairs); "
-                + "target ≤ \(decimals(target, 0))\(unit): \(verdict(target: target / scale))"
+                + "target ≤ \(decimals(target, 0))\(unit): \(EndToEndBench.PairedDifference.verdict(low: low, high: high, target: target / scale))"
         }
     }
 }

@@ -4,8 +4,10 @@ import Foundation
 import Synchronization
 import Testing
 
-/// `RPCResponse.afterReply`: the server runs it once, after the reply left,
-/// so bookkeeping there (a call's counts and metrics) is off the caller's path.
+/// `RPCResponse.afterReply`: the server runs it once, after the reply left
+/// (or was dropped, the call having overran its deadline), so bookkeeping
+/// there (a call's counts and metrics) is off the caller's path and no
+/// finished call goes uncounted.
 @Suite("A reply's afterReply runs once the reply is sent")
 struct AfterReplyTests {
     final class Flags: Sendable {
@@ -29,6 +31,33 @@ struct AfterReplyTests {
             }
             return response
         }
+    }
+
+    /// Finishes OK only after the call's deadline (it ignores cancellation), so its reply is dropped.
+    struct Late: RPCService {
+        let flags: Flags
+        func handle(_ request: RPCRequest) async throws -> RPCResponse {
+            usleep(400_000)
+            var response = RPCResponse(EchoReply(text: "late", servedBy: "after"))
+            let flags = self.flags
+            response.afterReply = { flags.runs.add(1, ordering: .relaxed) }
+            return response
+        }
+    }
+
+    @Test func aCallAnsweredAtItsDeadlineIsStillCountedOnce() async throws {
+        let flags = Flags()
+        let server = try RPCServer(service: Late(flags: flags), endpoint: TestServices.inproc("after-reply-late"))
+        defer { server.close() }
+        let client = try RPCClient(endpoint: server.endpoint)
+        defer { client.close() }
+        let error = await #expect(throws: RPCStatus.self) {
+            _ = try await client.call(TestServices.echo, request: EchoRequest(text: "x"), as: EchoReply.self, timeout: .milliseconds(100))
+        }
+        #expect(error?.code == .deadlineExceeded)
+        for _ in 0..<300 where flags.runs.load(ordering: .relaxed) == 0 { try await Task.sleep(for: .milliseconds(10)) }
+        try await Task.sleep(for: .milliseconds(100))
+        #expect(flags.runs.load(ordering: .relaxed) == 1, "the late handler's bookkeeping ran \(flags.runs.load(ordering: .relaxed)) times")
     }
 
     @Test func afterReplyRunsOnceAfterTheCallerHasTheReply() async throws {
