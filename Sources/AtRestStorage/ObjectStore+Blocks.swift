@@ -93,6 +93,11 @@ extension ObjectStore {
         for (prefix, staging) in zip(distinct, latest) {
             if let staging, !committed.contains(staging.object) { chosen[prefix] = staging }
         }
+        if chosen.count < distinct.count, let current = await previous,
+           let replayed = Self.replayedCommit(of: current, blockIDs: blockIDs, latest: Dictionary(uniqueKeysWithValues: zip(distinct, latest)),
+                                              prefixes: prefixes, userMetadata: userMetadata, contentType: contentType, objectHash: hash) {
+            return replayed
+        }
         let files = try prefixes.map { prefix in
             guard let file = chosen[prefix] else {
                 let blockID = blockIDs[prefixes.firstIndex(of: prefix)!]
@@ -143,6 +148,25 @@ extension ObjectStore {
         // The stagings moved to the current version are not named by anything now.
         await removeFiles(Array(restaged.keys), id: id)
         return sealed.metadata
+    }
+
+    /// The current version's metadata when this commit is the one that made
+    /// it, sent again (a client's retry or the broker's re-dispatch of a
+    /// commit whose reply was lost): the same block ids in the same order,
+    /// each the latest staging of its id and already in the current list,
+    /// and the same metadata and content type. Nil otherwise (a block
+    /// missing or already committed is then the caller's error). Answering
+    /// it writes nothing, so it cannot race another commit; what the caller
+    /// asked for is what is stored.
+    static func replayedCommit(of current: ReplacedVersion, blockIDs: [[UInt8]], latest: [String: BackendName?], prefixes: [String],
+                               userMetadata: [String: String], contentType: String, objectHash: String) -> ObjectMetadata? {
+        guard let manifest = current.manifest, let metadata = current.metadata, manifest.entries.count == blockIDs.count,
+              metadata.userMetadata == userMetadata, metadata.contentType == contentType else { return nil }
+        for (index, (blockID, prefix)) in zip(blockIDs, prefixes).enumerated() {
+            guard manifest.entries[index].blockID == blockID, let staging = latest[prefix] ?? nil,
+                  staging.object == manifest.blockFileName(objectHash: objectHash, index: index) else { return nil }
+        }
+        return metadata
     }
 
     /// Whether a block read with `reader` is under one of `migrating` (nil:

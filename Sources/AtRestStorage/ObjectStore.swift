@@ -149,14 +149,16 @@ public final class ObjectStore: Sendable {
         /// Nil: there was none (the backend need not look again).
         var object: (any BackendObject)?
         var manifest: BlockManifest?
+        /// A block list's sealed metadata (nil for a plain object).
+        var metadata: ObjectMetadata? = nil
 
         var hint: PutHint { object.map { .replacing($0) } ?? .absent }
     }
 
     func replacedVersion(_ name: BackendName, account: String, container: String, accountKey: AccountKey) async throws -> ReplacedVersion {
         guard let object = try await StoredObject.openIfPresent(backend, name) else { return ReplacedVersion(object: nil, manifest: nil) }
-        return ReplacedVersion(object: object.object,
-                               manifest: try await committedManifest(object, account: account, container: container, accountKey: accountKey))
+        let list = try await committedList(object, account: account, container: container, accountKey: accountKey)
+        return ReplacedVersion(object: object.object, manifest: list?.manifest, metadata: list?.metadata)
     }
 
     /// Makes `buffer` the current version of `o-<hash>` (last writer wins),
@@ -384,12 +386,18 @@ public final class ObjectStore: Sendable {
     /// preamble: plain objects need no decryption).
     func committedManifest(_ object: StoredObject, account: String, container: String,
                            accountKey: AccountKey) async throws -> BlockManifest? {
+        try await committedList(object, account: account, container: container, accountKey: accountKey)?.manifest
+    }
+
+    /// The block list in an opened object with the metadata sealed with it.
+    func committedList(_ object: StoredObject, account: String, container: String,
+                       accountKey: AccountKey) async throws -> (manifest: BlockManifest, metadata: ObjectMetadata)? {
         guard object.isManifest else { return nil }
         let reader = try await object.reader(accountKey: accountKey, context: ObjectIdentity(account: account, container: container).context)
         guard "o-" + (try objectHash(container, reader.metadata.name, accountKey)) == object.name.object else {
             throw StorageError.integrity("object \(object.name.object) holds another object's header (spliced)")
         }
-        return try BlockManifest.decode(try await object.readAll(reader))
+        return (try BlockManifest.decode(try await object.readAll(reader)), reader.metadata)
     }
 
     /// Drops a replaced or deleted block list's block files (all at once),

@@ -91,6 +91,35 @@ import AtRestCrypto
         #expect(!dir.allFiles().contains { $0.contains("/s-") || $0.contains("/o-") })
     }
 
+    /// A commit sent again after it landed (a retry, or the broker's
+    /// re-dispatch of a commit whose worker died before replying) answers
+    /// the committed version and writes nothing; the same blocks with other
+    /// metadata, or another list of them, are still refused.
+    @Test func aCommitSentAgainAnswersTheCommittedVersion() async throws {
+        let dir = TempDirectory()
+        defer { dir.remove() }
+        let store = try ObjectStore(directory: dir.path)
+        try await store.createContainer(account: "acct", name: "c", accountKey: key)
+        try await store.stageBlock(account: "acct", container: "c", name: "o", blockID: [0], data: [1, 1], accountKey: key)
+        try await store.stageBlock(account: "acct", container: "c", name: "o", blockID: [1], data: [2], accountKey: key)
+        let ids: [[UInt8]] = [[0], [1], [0]]
+        let first = try await store.commitBlocks(account: "acct", container: "c", name: "o", blockIDs: ids, userMetadata: ["k": "v"],
+                                                 contentType: "text/plain", accountKey: key)
+        let files = dir.allFiles().sorted(), bytes = files.map(dir.contents)
+        let again = try await store.commitBlocks(account: "acct", container: "c", name: "o", blockIDs: ids, userMetadata: ["k": "v"],
+                                                 contentType: "text/plain", accountKey: key)
+        #expect(again == first)
+        #expect(dir.allFiles().sorted() == files && files.map(dir.contents) == bytes, "a replayed commit wrote something")
+
+        for (blockIDs, metadata, type) in [(ids, ["k": "w"], "text/plain"), (ids, ["k": "v"], "text/html"), ([[0], [1]], ["k": "v"], "text/plain")] {
+            await #expect {
+                try await store.commitBlocks(account: "acct", container: "c", name: "o", blockIDs: blockIDs, userMetadata: metadata,
+                                             contentType: type, accountKey: key)
+            } throws: { ($0 as? StorageError)?.code == .invalidArgument && "\($0)".contains("already committed") }
+        }
+        #expect(try await store.get(account: "acct", container: "c", name: "o", accountKey: key).data == [1, 1, 2, 1, 1])
+    }
+
     /// Stagings of one id made one after the other, many within one
     /// millisecond, commit the last one (a stamp of ms and random bits
     /// once ordered them by chance), and the stage clock never goes back.
