@@ -226,7 +226,7 @@ let package = Package(
         // --- Tests. ---
         .testTarget(name: "AtRestWireTests", dependencies: ["AtRestWire"]),
         .testTarget(name: "AtRestCryptoTests", dependencies: ["AtRestCrypto"]),
-        .testTarget(name: "AtRestRuntimeTests", dependencies: ["AtRestRuntime", "AtRestMetrics", "AtRestTracing", serviceLifecycle, logging, tracing]),
+        .testTarget(name: "AtRestRuntimeTests", dependencies: ["AtRestRuntime", "AtRestMetrics", "AtRestTracing", prometheus, serviceLifecycle, logging, tracing]),
         .testTarget(name: "AtRestMessagingTests", dependencies: ["AtRestMessaging", "AtRestWire"]),
         .testTarget(name: "AtRestStorageTests", dependencies: ["AtRestStorage", "AtRestSQLite", "AtRestCrypto", "AtRestBackends", "AtRestRados", "AtRestTesting", "AtRestTestTraits"]),
         .testTarget(name: "AtRestIdentityTests", dependencies: ["AtRestIdentity", "AtRestTokens", "AtRestLoginGate", "AtRestCrypto", "AtRestWire", "AtRestLocalState"]),

@@ -65,9 +65,9 @@ extension CryptoWorker {
 
 /// The enforcement histogram of key events (nil until metrics are exported; nothing recorded while paused).
 enum KeyEnforcementMetric {
-    private static let installed = Mutex<(metrics: ProcessMetrics, histogram: DurationHistogram)?>(nil)
+    private static let installed = Mutex<(metrics: ProcessMetrics, histogram: LatencyHistogram)?>(nil)
 
-    static func install(_ metrics: ProcessMetrics, _ metric: DurationHistogram) { installed.withLock { $0 = (metrics, metric) } }
+    static func install(_ metrics: ProcessMetrics, _ metric: LatencyHistogram) { installed.withLock { $0 = (metrics, metric) } }
 
     static func record(_ duration: Duration) {
         guard let (metrics, histogram) = installed.withLock({ $0 }), metrics.isEnabled else { return }

@@ -23,7 +23,7 @@ public final class CallMetrics: Sendable {
     /// list scanned in order beats hashing the name).
     public final class Recorder: Sendable {
         let label: String
-        let duration: DurationHistogram
+        let duration: LatencyHistogram
         let requestBytes: Counter
         let responseBytes: Counter
         private let metrics: ProcessMetrics

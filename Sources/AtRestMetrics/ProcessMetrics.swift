@@ -18,6 +18,8 @@ public final class ProcessMetrics: Sendable {
     private let bootstrapped = Atomic<Bool>(false)
     private let enabled = Atomic<Bool>(false)
     private let switches = Mutex<[@Sendable (Bool) -> Void]>([])
+    /// `LatencyHistogram` families by name, in the order made, rendered after the registry.
+    private let latencyFamilies = Mutex<[(name: String, help: String, series: [LatencyHistogram])]>([])
 
     public init() {}
 
@@ -53,7 +55,12 @@ public final class ProcessMetrics: Sendable {
     /// The registry in the Prometheus text format 0.0.4, collectors run first.
     public func exposition() async -> [UInt8] {
         for collect in collectors.withLock({ $0 }) { await collect() }
-        return registry.emitToBuffer()
+        var buffer = registry.emitToBuffer()
+        for family in latencyFamilies.withLock({ $0 }) {
+            buffer.append(contentsOf: "# HELP \(family.name) \(LatencyHistogram.escaped(family.help, quotes: false))\n# TYPE \(family.name) histogram\n".utf8)
+            for series in family.series { series.emit(name: family.name, into: &buffer) }
+        }
+        return buffer
     }
 
     /// Makes swift-metrics' `MetricsSystem` record into this registry (once per
@@ -76,11 +83,21 @@ public final class ProcessMetrics: Sendable {
         return labels.isEmpty ? registry.makeGauge(descriptor: descriptor) : registry.makeGauge(descriptor: descriptor, labels: labels)
     }
 
+    /// A duration histogram (`LatencyHistogram`: lock-free records); the
+    /// same name and labels give the same histogram, as the registry's makers do.
     public func histogram(_ subsystem: String, _ name: String, unit: String = "seconds", help: String,
-                          labels: [(String, String)] = [], buckets: [Duration] = ProcessMetrics.latencyBuckets) -> DurationHistogram {
-        let descriptor = MetricNameDescriptor(namespace: "atrest", subsystem: subsystem, metricName: name, unitName: unit, helpText: help)
-        return labels.isEmpty ? registry.makeDurationHistogram(descriptor: descriptor, buckets: buckets)
-            : registry.makeDurationHistogram(descriptor: descriptor, labels: labels, buckets: buckets)
+                          labels: [(String, String)] = [], buckets: [Duration] = ProcessMetrics.latencyBuckets) -> LatencyHistogram {
+        let name = MetricNameDescriptor(namespace: "atrest", subsystem: subsystem, metricName: name, unitName: unit, helpText: help).name
+        let made = LatencyHistogram(buckets: buckets, labels: labels)
+        return latencyFamilies.withLock { families in
+            guard let index = families.firstIndex(where: { $0.name == name }) else {
+                families.append((name, help, [made]))
+                return made
+            }
+            if let existing = families[index].series.first(where: { $0.renderedLabels == made.renderedLabels }) { return existing }
+            families[index].series.append(made)
+            return made
+        }
     }
 
     public func valueHistogram(_ subsystem: String, _ name: String, unit: String, help: String, buckets: [Double]) -> ValueHistogram {

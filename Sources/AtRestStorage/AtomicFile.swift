@@ -190,7 +190,7 @@ final class AtomicFile {
 
     /// `fdatasync`: the data and what is needed to read it back are durable.
     func syncData() throws {
-        _ = try StorageObservation.timed({ observer in { observer.fsync("data", $0) } }) {
+        _ = try StorageObservation.timed(.dataSync) {
             try SystemCall.retrying("fdatasync", tempPath) { fdatasync(descriptor) }
         }
     }
@@ -220,7 +220,7 @@ final class AtomicFile {
     func syncDirectory() throws {
         let announced = syncAnnounced
         syncAnnounced = false
-        try StorageObservation.timed({ observer in { observer.fsync("directory", $0) } }) {
+        try StorageObservation.timed(.directorySync) {
             if let directorySync { try directorySync.sync(directory, expected: announced) } else { try FileSystem.syncDirectory(directory) }
         }
     }

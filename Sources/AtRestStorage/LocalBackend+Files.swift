@@ -55,8 +55,8 @@ final class LocalUpload: BackendUpload, @unchecked Sendable {
     /// commit with the store's other puts (`FileCommits`).
     func commit() async throws -> BackendVersion {
         let file = try take()
-        let started = StorageObservation.observer.map { _ in ContinuousClock.now }
-        defer { if let started, let observer = StorageObservation.observer { observer.write(ContinuousClock.now - started) } }
+        let started = StorageObservation.isActive ? ContinuousClock.now : nil
+        defer { if let started { StorageObservation.report(.write, ContinuousClock.now - started) } }
         let directory = file.directory
         return try await backend.commits.commit(file) { [self] temp in
             var swapped = false

@@ -102,7 +102,7 @@ final class LocalRecordMap: Sendable {
                 return group.queued
             }
             if pending.isEmpty { return }
-            let outcomes = StorageObservation.timed({ observer in { observer.groupCommit(pending.count, $0) } }) {
+            let outcomes = StorageObservation.timed(.groupCommit(batches: pending.count)) {
                 writer.withLock { connection in Self.commit(pending.map(\.batch), map, connection) }
             }
             for (pending, outcome) in zip(pending, outcomes) { pending.continuation.resume(with: outcome) }
