@@ -35,7 +35,12 @@ public final class LatencyHistogram: @unchecked Sendable {
         bounds[sorted.count] = .max
         counts = .allocate(capacity: sorted.count + 1)
         for index in 0...sorted.count { (counts + index).initialize(to: Atomic(0)) }
-        renderedLabels = Array(labels.map { "\($0.0)=\"\(Self.escaped($0.1))\"" }.joined(separator: ",").utf8)
+        renderedLabels = Self.render(labels)
+    }
+
+    /// `key="value",…`, values escaped.
+    static func render(_ labels: [(String, String)]) -> [UInt8] {
+        Array(labels.map { "\($0.0)=\"\(escaped($0.1))\"" }.joined(separator: ",").utf8)
     }
 
     deinit {

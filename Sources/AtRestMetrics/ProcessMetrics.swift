@@ -88,13 +88,14 @@ public final class ProcessMetrics: Sendable {
     public func histogram(_ subsystem: String, _ name: String, unit: String = "seconds", help: String,
                           labels: [(String, String)] = [], buckets: [Duration] = ProcessMetrics.latencyBuckets) -> LatencyHistogram {
         let name = MetricNameDescriptor(namespace: "atrest", subsystem: subsystem, metricName: name, unitName: unit, helpText: help).name
-        let made = LatencyHistogram(buckets: buckets, labels: labels)
+        let rendered = LatencyHistogram.render(labels)
         return latencyFamilies.withLock { families in
-            guard let index = families.firstIndex(where: { $0.name == name }) else {
-                families.append((name, help, [made]))
-                return made
-            }
-            if let existing = families[index].series.first(where: { $0.renderedLabels == made.renderedLabels }) { return existing }
+            let index = families.firstIndex { $0.name == name } ?? {
+                families.append((name, help, []))
+                return families.count - 1
+            }()
+            if let existing = families[index].series.first(where: { $0.renderedLabels == rendered }) { return existing }
+            let made = LatencyHistogram(buckets: buckets, labels: labels)
             families[index].series.append(made)
             return made
         }
