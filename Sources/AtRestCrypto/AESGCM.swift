@@ -37,6 +37,43 @@ public enum AESGCM {
         }
     }
 
+    /// The first `output.count` bytes of the plaintext of `ciphertext` (a GCM
+    /// ciphertext without its tag, or a prefix of one), WITHOUT checking the tag.
+    ///
+    /// GCM encrypts in counter mode, so a prefix decrypts on its own; what it
+    /// does not give is integrity: the bytes may have been changed. Only for a
+    /// caller that checks what it reads by other means before using it, and
+    /// never returns or stores it unchecked: the table engine learns an
+    /// entity's keys this way and accepts them only when their keyed hash is
+    /// the record's key (docs/FORMAT.md "Tables", "Learning RowKeys").
+    public static func unauthenticatedPrefix(
+        of ciphertext: UnsafeRawBufferPointer, into output: UnsafeMutableRawBufferPointer,
+        using key: SecretBytes, nonce: some ContiguousBytes
+    ) throws {
+        guard output.count <= ciphertext.count else { throw CryptoError(.invalidInput, "asked for more plaintext than there is ciphertext") }
+        guard output.count > 0 else { return }
+        guard key.count == keySize else { throw CryptoError(.invalidInput, "AES-256-GCM needs a 32-byte key, got \(key.count) bytes") }
+        guard let cipher = CipherContext.cipher else { throw CryptoError.openSSL("EVP_CIPHER_fetch(AES-256-GCM)") }
+        let context = try CipherContext.forCurrentThread().context
+        if ERR_peek_error() != 0 { OpenSSLErrorQueue.clear() }
+        try key.withUnsafeBytes { k in
+            try nonce.withUnsafeBytes { n in
+                guard n.count == nonceSize else { throw CryptoError(.invalidInput, "AES-256-GCM needs a 12-byte nonce, got \(n.count)") }
+                guard EVP_CipherInit_ex2(context, cipher, k.baseAddress!.assumingMemoryBound(to: UInt8.self),
+                                         n.baseAddress!.assumingMemoryBound(to: UInt8.self), 0, nil) == 1 else {
+                    throw CryptoError.openSSL("AES-256-GCM prefix")
+                }
+            }
+        }
+        var length: Int32 = 0
+        guard EVP_CipherUpdate(context, output.baseAddress!.assumingMemoryBound(to: UInt8.self), &length,
+                               ciphertext.baseAddress!.assumingMemoryBound(to: UInt8.self), Int32(output.count)) == 1,
+              Int(length) == output.count else {
+            throw CryptoError.openSSL("AES-256-GCM prefix")
+        }
+        // No final: the operation is left unfinished; the next use of the context starts anew with its own key.
+    }
+
     /// Convenience: returns ciphertext ‖ tag.
     public static func seal(
         _ plaintext: some ContiguousBytes, using key: SecretBytes, nonce: some ContiguousBytes,
@@ -92,12 +129,7 @@ final class CipherContext {
 
     private static let key = ThreadLocalKey()
 
-    static func forCurrentThread() throws -> CipherContext {
-        if let existing = key.get() { return Unmanaged<CipherContext>.fromOpaque(existing).takeUnretainedValue() }
-        let context = try CipherContext()
-        key.set(Unmanaged.passRetained(context).toOpaque())
-        return context
-    }
+    static func forCurrentThread() throws -> CipherContext { try key.object { try CipherContext() } }
 
     func run(
         encrypt: Bool, key: SecretBytes, nonce: some ContiguousBytes, aad: some ContiguousBytes,
@@ -194,4 +226,12 @@ final class ThreadLocalKey: @unchecked Sendable {
 
     func get() -> UnsafeMutableRawPointer? { pthread_getspecific(key) }
     func set(_ value: UnsafeMutableRawPointer) { pthread_setspecific(key, value) }
+
+    /// The calling thread's object, made by `make` on the thread's first use (released at thread exit).
+    func object<T: AnyObject>(_ make: () throws -> T) rethrows -> T {
+        if let existing = get() { return Unmanaged<T>.fromOpaque(existing).takeUnretainedValue() }
+        let made = try make()
+        set(Unmanaged.passRetained(made).toOpaque())
+        return made
+    }
 }

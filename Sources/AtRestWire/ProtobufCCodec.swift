@@ -167,6 +167,9 @@ enum ProtobufCCodec {
     ) -> WireFields {
         let d = descriptor.pointee
         var fields = WireFields()
+        // Room for every field up front: grown insert by insert, resizing the table was a fifth of
+        // decoding a page of 1000 entities (thousands of small messages).
+        fields.values.reserveCapacity(Int(d.n_fields))
         for index in 0..<Int(d.n_fields) {
             let f = d.fields[index]
             let slot = message + Int(f.offset)

@@ -69,6 +69,13 @@ struct CryptoBench: ParsableCommand {
             BenchCase(name: "open", bytes: 1) { try empty.open() },
         ], rounds: rounds, seconds: min(seconds, 0.5))
         print("per-object fixed cost (empty object, best slice): seal \(String(format: "%.1f", 1e6 / stats[0].best)) µs, open \(String(format: "%.1f", 1e6 / stats[1].best)) µs")
+        // What every sealed record and name hash pays: an HMAC under a fresh key, and HKDF (two of them).
+        let macKey = try SecretBytes(randomCount: 32), message = [UInt8](repeating: 7, count: 64), salt = [UInt8](repeating: 1, count: 16)
+        let kdf = try BenchClock.interleaved([
+            BenchCase(name: "hmac", bytes: 1) { _ = try HMACSHA256.authenticate(message, using: macKey) },
+            BenchCase(name: "hkdf", bytes: 1) { _ = try HKDF.deriveKey(from: macKey, salt: salt, info: message, outputCount: 32) },
+        ], rounds: rounds, seconds: min(seconds, 0.5))
+        print("HMAC-SHA256 of 64 bytes \(String(format: "%.2f", 1e6 / kdf[0].best)) µs, HKDF-SHA256 to 32 bytes \(String(format: "%.2f", 1e6 / kdf[1].best)) µs (best slice)")
     }
 
     /// Runs this executable as a child that only streams, and reads its VmHWM.

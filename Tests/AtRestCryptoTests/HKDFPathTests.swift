@@ -31,6 +31,27 @@ import Testing
         #expect(parts == joined)
     }
 
+    /// The composed HMAC (the default) against `EVP_MAC`'s (FIPS mode's), for keys shorter than, equal to
+    /// and longer than SHA-256's block, messages of 0-300 bytes given in parts, and one context reused throughout.
+    @Test func composedHMACMatchesEVPMAC() throws {
+        let composed = try DigestMACContext(), reference = try MACContext()
+        for keyCount in [1, 16, 32, 63, 64, 65, 100, 131, 200] {
+            for messageCount in [0, 1, 55, 56, 64, 119, 120, 300] {
+                let key = try SecureRandom.bytes(keyCount), message = try SecureRandom.bytes(messageCount)
+                let split = messageCount / 3
+                var fast = [UInt8](repeating: 0, count: 32), slow = [UInt8](repeating: 0, count: 32)
+                try key.withUnsafeBytes { k in
+                    try message.withUnsafeBytes { m in
+                        let parts = [UnsafeRawBufferPointer(rebasing: m[..<split]), UnsafeRawBufferPointer(rebasing: m[split...])]
+                        try fast.withUnsafeMutableBytes { try composed.run(parts: parts, key: k, into: $0) }
+                        try slow.withUnsafeMutableBytes { try reference.run(parts: [m], key: k, into: $0) }
+                    }
+                }
+                #expect(fast == slow, "key \(keyCount) bytes, message \(messageCount) bytes")
+            }
+        }
+    }
+
     @Test func emptyKeyIsRejected() {
         #expect(throws: CryptoError.self) { try HMACSHA256.authenticate([UInt8](), using: SecretBytes([UInt8]())) }
     }

@@ -159,4 +159,39 @@ import AtRestCrypto
             _ = try SealedRecord.open(forged, context: context, map: map, key: "m-1", accountKey: key)
         }
     }
+
+    /// A record's first plaintext bytes without its tags (what the table engine reads an entity's keys from):
+    /// through one layer or two, never past the plaintext into a tag; changed bytes give changed plaintext,
+    /// with no error (the caller checks), and a record of another key is still `.wrongKey`.
+    @Test func aRecordsPrefixDecryptsWithoutItsTags() throws {
+        let map = try RecordMapName(try BackendContainer("a-infra"), "t-one")
+        let context = SealedRecord.context(["entity", "acct", "t"])
+        let plain = Fixtures.data(300)
+        for sealed in [try SealedRecord.seal(plain, context: context, map: map, key: "e-1", accountKey: key),
+                       try SealedRecord.seal(plain, context: context, map: map, key: "e-1", accountKey: outer)] {
+            for count in [0, 1, 64, 299, 300, 301, 5000] {
+                #expect(try SealedRecord.unauthenticatedPrefix(sealed[...], count: count, context: context, accountKey: key)
+                        == Array(plain.prefix(count)), "format \(sealed[0]), \(count) bytes")
+            }
+            var changed = sealed
+            changed[sealed.count - plain.count - (sealed[0] == 2 ? 32 : 16) + 5] ^= 0x20  // plaintext byte 5
+            var expected = Array(plain.prefix(10)); expected[5] ^= 0x20
+            #expect(try SealedRecord.unauthenticatedPrefix(changed[...], count: 10, context: context, accountKey: key) == expected)
+            expectCode(.integrityFailure, "the changed record opened in full") {
+                _ = try SealedRecord.open(changed, context: context, map: map, key: "e-1", accountKey: key)
+            }
+        }
+        let doubled = try SealedRecord.seal(plain, context: context, map: map, key: "e-1", accountKey: key)
+        expectCode(.wrongKey, "a prefix without the infrastructure key") {
+            _ = try SealedRecord.unauthenticatedPrefix(doubled[...], count: 8, context: context, accountKey: outer)
+        }
+        #expect(try SealedRecord.unauthenticatedPrefix(doubled[...], count: 8, context: SealedRecord.context(["other"]), accountKey: key)
+                != Array(plain.prefix(8)))
+        // Cut short: an error, never a read past the bytes there are.
+        for cut in [0, 20, 40, 56, 57 + 15] {
+            #expect(throws: StorageError.self, "cut at \(cut)") {
+                try SealedRecord.unauthenticatedPrefix(Array(doubled.prefix(cut))[...], count: 8, context: context, accountKey: key)
+            }
+        }
+    }
 }

@@ -331,6 +331,75 @@ enum TableStoreContract {
         #expect(try await a.query(account: account, table: "indexed", filter: "PartitionKey eq 'q'", accountKey: key).entities.count == 1)
     }
 
+    /// A partition's unindexed rows are placed by the keys at the start of their entities, decrypted without
+    /// the tag and accepted only when they hash to the record's key: whether many rows are unknown (read as the
+    /// partition's range) or few (read by key), a changed RowKey or a record moved to another row's key fails the
+    /// query closed even when the row is not in the page; a change past the keys fails the page that returns it.
+    static func learningRowKeys(_ one: any StorageBackend, _ two: any StorageBackend) async throws {
+        let key = try Fixtures.accountKey()
+        let a = TableStore(backend: one), b = TableStore(backend: two)
+        try await a.createTable(account: account, name: "learned", accountKey: key)
+        let table = try await a.table(account, "learned", key)
+        let prefix = try a.partitionPrefix(table, "p", key), chunk = a.indexPrefix(prefix) + "00"
+        func main(_ rowKey: String) throws -> String { prefix + (try a.rowHash(table, "p", rowKey, key)) }
+        func stored(_ key: String) async throws -> [UInt8] { try #require(try await one.records(table.map, keys: [key])[key]) }
+        func put(_ key: String, _ value: [UInt8]?) async throws {
+            let current = try await stored(key)
+            try await one.apply(RecordBatch(conditions: [.equals(key, current)], sets: value.map { [key: $0] } ?? [:],
+                                            removes: value == nil ? [key] : []), to: table.map)
+        }
+        /// The main record with plaintext byte `offset` of the entity encoding flipped by `bits` (counter mode).
+        func flipped(_ value: [UInt8], at offset: Int, _ bits: UInt8) -> [UInt8] {
+            var out = value
+            out[1 + SealedRecord.overhead - AESGCM.tagSize + offset] ^= bits  // count byte, seal header, then ciphertext
+            return out
+        }
+        func page(_ store: TableStore, _ filter: String = "PartitionKey eq 'p'", top: Int = 10) async throws -> [String] {
+            try await store.query(account: account, table: "learned", filter: filter, top: top, accountKey: key).entities.map(\.rowKey)
+        }
+        let rows = (0..<300).map(row)
+        for batch in 0..<3 {
+            let operations = rows[(batch * 100)..<(batch * 100 + 100)].map { TableOperation(.insert, entity("p", $0, ["N": .int32(1)])) }
+            _ = try await (batch == 1 ? b : a).batch(account: account, table: "learned", operations: operations, accountKey: key)
+        }
+
+        // Many unknown (all): a RowKey changed from r280 to s280 would sort past the first page (and the first 256
+        // rows a page fetches); it is caught all the same.
+        let target = try main(row(280)), original = try await stored(target)
+        let rowKeyAt = 1 + 2 + 1 + 2  // version, PartitionKey "p" with its length, the RowKey's length
+        try await put(target, flipped(original, at: rowKeyAt, 0x01))  // "r" (0x72) → "s" (0x73)
+        await expectError(.integrityFailure) { try await page(a) }
+        // Another row's record under this key: its keys hash to its own key, not this one.
+        try await put(target, try await stored(try main(row(281))))
+        await expectError(.integrityFailure) { try await page(b) }
+        // A change past the keys: the first page (r280 not among the rows it opens) is right and writes the index;
+        // the page that opens r280 fails.
+        let pastKeys = 1 + 2 + 1 + 2 + 4 + 16 + 8 + 2 + 1  // …, the RowKey, ETag, Timestamp, count, the name's length byte
+        try await put(target, flipped(original, at: pastKeys, 0x01))
+        #expect(try await page(a) == Array(rows.prefix(10)))
+        #expect(try await one.records(table.map, keys: [chunk])[chunk] != nil)
+        await expectError(.integrityFailure) { try await page(b, "PartitionKey eq 'p' and RowKey ge 'r275'") }
+        try await put(target, original)
+        #expect(try await page(b, "PartitionKey eq 'p' and RowKey ge 'r275'", top: 6) == Array(rows[275..<281]))
+
+        // Few unknown (read by key, the index in place): the same checks.
+        for extra in ["a", "r280x", "zz"] { _ = try await a.insert(account: account, table: "learned", entity: entity("p", extra), accountKey: key) }
+        let fresh = try main("r280x"), freshValue = try await stored(fresh)
+        try await put(fresh, flipped(freshValue, at: rowKeyAt, 0x01))
+        await expectError(.integrityFailure) { try await page(a) }
+        try await put(fresh, try await stored(try main("zz")))
+        await expectError(.integrityFailure) { try await page(b) }
+        try await put(fresh, freshValue)
+        #expect(try await page(a) == ["a"] + Array(rows.prefix(9)))
+        var all: [String] = [], token: String?
+        repeat {
+            let next = try await b.query(account: account, table: "learned", filter: "PartitionKey eq 'p'", top: 64, continuation: token, accountKey: key)
+            all += next.entities.map(\.rowKey)
+            token = next.continuation
+        } while token != nil
+        #expect(all == (rows + ["a", "r280x", "zz"]).sorted())
+    }
+
     /// Two engines on two connections replace one entity with the same ETag, round after round: exactly one wins.
     static func racingUpdates(_ one: any StorageBackend, _ two: any StorageBackend) async throws {
         let key = try Fixtures.accountKey()
@@ -376,6 +445,7 @@ enum TableStoreContract {
         ("queries", TableStoreContract.queries),
         ("racingUpdates", TableStoreContract.racingUpdates),
         ("partitionIndex", TableStoreContract.partitionIndex),
+        ("learningRowKeys", TableStoreContract.learningRowKeys),
     ]
 
     @Test(arguments: bodies.map(\.0))

@@ -69,7 +69,7 @@ import Testing
         let inFlightAtKill = try await cluster.waitUntilVictimIsBusy(DiskMethod.putPages.name, served: 20)
         let beforeKill = state.acknowledged.withLock { $0.reduce(0) { $0 + Int($1) } }
         victim.kill()
-        try await Task.sleep(for: .seconds(2))  // the writers carry on with the survivor
+        try await cluster.carryOnAfterKill(beforeKill: beforeKill) { state.acknowledged.withLock { $0.reduce(0) { $0 + Int($1) } } }
         state.stop.store(true, ordering: .relaxed)
         await load.value
 

@@ -68,7 +68,7 @@ import Testing
         let inFlightAtKill = try await cluster.waitUntilVictimIsBusy(QueueMethod.putMessage.name, served: 20)
         let beforeKill = seen.acknowledged.withLock { $0.count }
         victim.kill()
-        try await Task.sleep(for: .seconds(2))  // the load carries on with the survivor
+        try await cluster.carryOnAfterKill(beforeKill: beforeKill) { seen.acknowledged.withLock { $0.count } }
         seen.stop.store(true, ordering: .relaxed)
         await load.value
 

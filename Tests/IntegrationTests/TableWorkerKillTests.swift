@@ -58,7 +58,7 @@ import Testing
         let inFlightAtKill = try await cluster.waitUntilVictimIsBusy(TableMethod.executeBatch.name, served: 5)
         let beforeKill = seen.acknowledged.withLock { $0.count }
         victim.kill()
-        try await Task.sleep(for: .seconds(2))  // the writers carry on with the survivor
+        try await cluster.carryOnAfterKill(beforeKill: beforeKill) { seen.acknowledged.withLock { $0.count } }
         seen.stop.store(true, ordering: .relaxed)
         await load.value
 

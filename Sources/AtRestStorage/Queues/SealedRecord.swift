@@ -63,35 +63,73 @@ enum SealedRecord {
     /// The plaintext; `.wrongKey` for a record of another account key
     /// (version), `.integrityFailure` for anything changed or moved.
     static func open(_ sealed: [UInt8], context: [UInt8], map: RecordMapName, key recordKey: String, accountKey accountKeys: AccountKey) throws -> [UInt8] {
-        var r = ByteReader(sealed)
-        let recordFormat = try r.u8()
-        guard recordFormat == format || recordFormat == doubleFormat else {
-            throw StorageError(.unsupportedFormat, "record of \(map) is not in a format this build reads")
-        }
-        let version = try r.u32()
-        let check = Array(try r.take(AccountKey.checkValueSize))
-        guard let accountKey = try? accountKeys.opening(version: version), check == accountKey.checkValue else {
-            throw StorageError(.wrongKey, "record of \(map) was sealed under account key version \(version), not the key in use")
-        }
-        let salt = Array(try r.take(saltSize))
-        var infrastructureKey: InfrastructureKey?
-        if recordFormat == doubleFormat {
-            let infrastructureVersion = try r.u32()
-            let infrastructureCheck = Array(try r.take(AccountKey.checkValueSize))
-            guard let infrastructure = accountKey.infrastructure, infrastructure.accountKeyVersion == infrastructureVersion,
-                  infrastructure.checkValue == infrastructureCheck else {
-                throw StorageError(.wrongKey, "record of \(map) was sealed with the infrastructure layer under infrastructure key version \(infrastructureVersion), not a key in use")
-            }
-            infrastructureKey = infrastructure
-        }
-        let body = try r.take(r.remaining)
+        let header = try Header(sealed[...], accountKeys, "record of \(map)")
+        let body = sealed[header.size...]
         let aad = aad(map, recordKey)
         do {
-            let inner = try AESGCM.open(body, using: try accountKey.objectKey(salt: salt, context: context), nonce: nonce, authenticating: aad)
-            guard let infrastructureKey else { return inner }
-            return try AESGCM.open(inner, using: try infrastructureKey.objectKey(salt: salt, context: context), nonce: nonce, authenticating: aad)
+            let inner = try AESGCM.open(body, using: try header.accountKey.objectKey(salt: header.salt, context: context), nonce: nonce, authenticating: aad)
+            guard let infrastructureKey = header.infrastructureKey else { return inner }
+            return try AESGCM.open(inner, using: try infrastructureKey.objectKey(salt: header.salt, context: context), nonce: nonce, authenticating: aad)
         } catch is CryptoError {
             throw StorageError.integrity("record \(recordKey) of \(map) does not authenticate (changed, damaged or moved)")
+        }
+    }
+
+    /// The first `count` bytes (or fewer, if the plaintext is shorter) of
+    /// the plaintext of `sealed`, WITHOUT checking its tags
+    /// (`AESGCM.unauthenticatedPrefix`): for a caller that checks them by
+    /// other means (the table engine's RowKeys, docs/FORMAT.md "Tables",
+    /// "Learning RowKeys"). `.wrongKey` as `open`; nothing else is checked.
+    static func unauthenticatedPrefix(_ sealed: ArraySlice<UInt8>, count: Int, context: [UInt8], accountKey accountKeys: AccountKey) throws -> [UInt8] {
+        let header = try Header(sealed, accountKeys, "record")
+        // After the header: ciphertext ‖ tag (‖ outer tag). A tag is never decrypted as if it were plaintext.
+        let plainSize = sealed.count - header.size - (header.infrastructureKey == nil ? 1 : 2) * AESGCM.tagSize
+        guard plainSize >= 0 else { throw StorageError.integrity("record is shorter than its header and tags") }
+        let body = Array(sealed.dropFirst(header.size).prefix(min(count, plainSize)))
+        func decrypt(_ input: [UInt8], _ key: SecretBytes) throws -> [UInt8] {
+            var out = [UInt8](repeating: 0, count: input.count)
+            try input.withUnsafeBytes { i in
+                try out.withUnsafeMutableBytes { try AESGCM.unauthenticatedPrefix(of: i, into: $0, using: key, nonce: nonce) }
+            }
+            return out
+        }
+        let inner = try decrypt(body, try header.accountKey.objectKey(salt: header.salt, context: context))
+        guard let infrastructureKey = header.infrastructureKey else { return inner }
+        return try decrypt(inner, try infrastructureKey.objectKey(salt: header.salt, context: context))
+    }
+
+    /// A sealed record's header, checked against the keys in use.
+    private struct Header {
+        var accountKey: AccountKey
+        var infrastructureKey: InfrastructureKey?
+        var salt: [UInt8]
+        /// Bytes before the ciphertext.
+        var size: Int
+
+        /// `what` names the record in errors.
+        init(_ sealed: ArraySlice<UInt8>, _ accountKeys: AccountKey, _ what: String) throws {
+            var r = ByteReader(Array(sealed.prefix(SealedRecord.maxOverhead)))
+            let recordFormat = try r.u8()
+            guard recordFormat == SealedRecord.format || recordFormat == SealedRecord.doubleFormat else {
+                throw StorageError(.unsupportedFormat, "\(what) is not in a format this build reads")
+            }
+            let version = try r.u32()
+            let check = Array(try r.take(AccountKey.checkValueSize))
+            guard let accountKey = try? accountKeys.opening(version: version), check == accountKey.checkValue else {
+                throw StorageError(.wrongKey, "\(what) was sealed under account key version \(version), not the key in use")
+            }
+            self.accountKey = accountKey
+            salt = Array(try r.take(SealedRecord.saltSize))
+            if recordFormat == SealedRecord.doubleFormat {
+                let infrastructureVersion = try r.u32()
+                let infrastructureCheck = Array(try r.take(AccountKey.checkValueSize))
+                guard let infrastructure = accountKey.infrastructure, infrastructure.accountKeyVersion == infrastructureVersion,
+                      infrastructure.checkValue == infrastructureCheck else {
+                    throw StorageError(.wrongKey, "\(what) was sealed with the infrastructure layer under infrastructure key version \(infrastructureVersion), not a key in use")
+                }
+                infrastructureKey = infrastructure
+            }
+            size = (recordFormat == SealedRecord.doubleFormat ? SealedRecord.maxOverhead - AESGCM.tagSize : SealedRecord.overhead) - AESGCM.tagSize
         }
     }
 

@@ -37,8 +37,14 @@ final class PartitionIndexCache: Sendable {
         init(first: [UInt8], chunkKeys: [String], rows: [IndexRow]) {
             self.first = first
             self.chunkKeys = chunkKeys
+            var rows = rows, mains = IndexRow.sortedInByteOrder(rows.map(\.main))
+            // A main twice (chunks of two generations put together) sits beside itself once sorted.
+            if zip(mains, mains.dropFirst()).contains(where: { $0 == $1 }) {
+                rows = IndexRow.inRowKeyOrderOnce(rows)
+                mains = IndexRow.sortedInByteOrder(rows.map(\.main))
+            }
             self.rows = rows
-            self.mains = rows.map(\.main).sorted(by: IndexRow.precedes)
+            self.mains = mains
             self.bytes = first.count + rows.reduce(0) { $0 + 112 + $1.rowKey.utf8.count + 2 * $1.main.utf8.count }
         }
     }
@@ -84,10 +90,64 @@ struct IndexRow: Sendable {
 
     static func inOrder(_ a: IndexRow, _ b: IndexRow) -> Bool { precedes(a.rowKey, b.rowKey) }
 
+    /// Strings in UTF-8 byte order (`precedes`).
+    static func sortedInByteOrder(_ strings: [String]) -> [String] { sortedInByteOrder(strings) { $0 } }
+
+    /// `items` sorted by `string` in UTF-8 byte order, stably (equal strings keep their order).
+    ///
+    /// Sorts (8 bytes, position) pairs and compares whole strings only where
+    /// the 8 bytes tie: a partition's 10,000 rows sort in about a millisecond,
+    /// where comparing Strings throughout (retains, releases and a `memcmp`
+    /// per comparison) took 10-20 (the first page of a scan sorts its rows
+    /// and their keys). The 8 bytes are the ones after the prefix every
+    /// string shares (main keys of a partition share 43), zero-padded and
+    /// big-endian: in byte order, so whole strings decide only ties.
+    static func sortedInByteOrder<T>(_ items: [T], by string: (T) -> String) -> [T] {
+        guard items.count > 1 else { return items }
+        let shared = sharedPrefixLength(items.map(string))
+        var order: [(bytes: UInt64, position: Int)] = []
+        order.reserveCapacity(items.count)
+        for (position, item) in items.enumerated() {
+            var s = string(item)
+            let bytes = s.withUTF8 { utf8 in
+                var v: UInt64 = 0
+                for i in shared..<(shared + 8) { v = v << 8 | UInt64(i < utf8.count ? utf8[i] : 0) }
+                return v
+            }
+            order.append((bytes, position))
+        }
+        order.sort { a, b in
+            if a.bytes != b.bytes { return a.bytes < b.bytes }
+            let o = Self.order(string(items[a.position]), string(items[b.position]))
+            return o != 0 ? o < 0 : a.position < b.position
+        }
+        return order.map { items[$0.position] }
+    }
+
+    /// How many leading UTF-8 bytes all of `strings` share.
+    private static func sharedPrefixLength(_ strings: [String]) -> Int {
+        guard var first = strings.first else { return 0 }
+        return first.withUTF8 { head in
+            var shared = head.count
+            for var s in strings.dropFirst() where shared > 0 {
+                shared = s.withUTF8 { utf8 in
+                    var n = 0
+                    while n < shared && n < utf8.count && utf8[n] == head[n] { n += 1 }
+                    return n
+                }
+            }
+            return shared
+        }
+    }
+
+    /// `rows` in RowKey order: as given when they already are.
+    static func inRowKeyOrder(_ rows: [IndexRow]) -> [IndexRow] {
+        zip(rows, rows.dropFirst()).contains(where: { !inOrder($0, $1) }) ? sortedInByteOrder(rows, by: \.rowKey) : rows
+    }
+
     /// `rows` in RowKey order with each main key once (the first kept): as given when they already are.
     static func inRowKeyOrderOnce(_ rows: [IndexRow]) -> [IndexRow] {
-        var out = rows
-        if zip(out, out.dropFirst()).contains(where: { !inOrder($0, $1) }) { out.sort(by: inOrder) }
+        let out = inRowKeyOrder(rows)
         var seen = Set<String>(minimumCapacity: out.count)
         if out.allSatisfy({ seen.insert($0.main).inserted }) { return out }
         seen.removeAll(keepingCapacity: true)

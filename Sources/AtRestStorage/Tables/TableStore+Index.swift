@@ -10,7 +10,8 @@ import AtRestCrypto
 /// key listing of the partition's range (`e-<P>-…`, keys only). A pair is
 /// true forever (the row hash is a function of the RowKey), so an index of
 /// any age, or chunks of two generations, give correct pages; what the
-/// listing has and the index lacks is opened to learn its RowKey, and what
+/// listing has and the index lacks is read to learn its RowKey (the first
+/// bytes of the entity, checked against its key: TableStore+RowKeys), and what
 /// the index has and the listing lacks (deleted) is skipped. A query that
 /// opened many such entities writes the index again (one batch, conditional
 /// on the first chunk it read); a lost race or a failed write only leaves
@@ -44,24 +45,19 @@ extension TableStore {
         guard !live.isEmpty else { return [] }
         let index = try await readIndex(table, prefix, key)
 
-        // Rows the index does not know: open them to learn their RowKeys.
+        // Rows the index does not know: their RowKeys from the first bytes of their entities (TableStore+RowKeys).
         let (unknown, known) = live.unknown(to: index?.mains ?? [])
-        var opened: [String: TableEntity] = [:], learned: [IndexRow] = []
-        for start in stride(from: 0, to: unknown.count, by: Self.fetchStep) {
-            let mains = Array(unknown[start..<min(unknown.count, start + Self.fetchStep)])
-            for (main, entity) in try await fetch(table, mains, live, partitionKey, prefix, key) {
-                learned.append(IndexRow(rowKey: entity.rowKey, main: main))
-                opened[main] = entity
-            }
-        }
+        let learned = try await learnRowKeys(table, unknown, partitionSize: live.count, partitionKey, prefix, key)
+        var opened: [String: TableEntity] = [:]
         // Every candidate in RowKey order: the index's rows (already in order) merged with the ones just learned.
         // An indexed row the listing lacks (deleted) stays a candidate and is skipped below, unfetched.
         let indexed = index?.rows ?? []
-        let rows = learned.isEmpty ? indexed : Self.merge(indexed, learned.sorted(by: IndexRow.inOrder))
+        let rows = learned.isEmpty ? indexed : Self.merge(indexed, IndexRow.sortedInByteOrder(learned, by: \.rowKey))
         let stale = indexed.count - known
-        if unknown.count + stale >= max(32, live.count / 32) {
-            await writeIndex(table, prefix, rows.filter { live.contains($0.main) }, replacing: index, key)
-        }
+        // Written while the page's entities are fetched, and done before the page returns (so the next page,
+        // on whichever worker, finds it).
+        async let written: Void = unknown.count + stale >= max(32, live.count / 32)
+            ? writeIndex(table, prefix, rows.filter { live.contains($0.main) }, replacing: index, key) : ()
 
         // The page: candidates after the continuation point, fetched a step at a time until top + 1 match.
         var next = 0
@@ -86,6 +82,7 @@ extension TableStore {
                 if out.count > top { break }
             }
         }
+        await written
         return out
     }
 
@@ -196,7 +193,7 @@ extension TableStore {
         }
         // Written in order, each row once; chunks of two generations (put together by someone with storage access)
         // need not be either, and a row twice would be a candidate twice: returned twice in a page.
-        rows = IndexRow.inRowKeyOrderOnce(rows)
+        rows = IndexRow.inRowKeyOrder(rows)  // and each once: the entry sees to that
         let entry = PartitionIndexCache.Entry(first: first, chunkKeys: keys, rows: rows)
         indexes[cacheKey] = entry
         return entry

@@ -26,11 +26,18 @@ public final class TableStore: Sendable {
 
     /// A table as the engine addresses it: its map and the ids that key its records.
     struct Table: Sendable {
-        var account: String
-        var record: TableRecord
-        var map: RecordMapName
-        var hexID: String { Hex.encode(record.id) }
-        var entityContext: [UInt8] { SealedRecord.context(["entity", account, hexID]) }
+        let account: String
+        let record: TableRecord
+        let map: RecordMapName
+        /// Made once per call, not per entity (a scan's page opens and hashes a thousand).
+        let hexID: String
+        let entityContext: [UInt8]
+
+        init(account: String, record: TableRecord, map: RecordMapName) {
+            (self.account, self.record, self.map) = (account, record, map)
+            hexID = Hex.encode(record.id)
+            entityContext = SealedRecord.context(["entity", account, hexID])
+        }
     }
 
     // MARK: Names (not inlined: see QueueStore)
