@@ -45,13 +45,14 @@ public enum HMACSHA256 {
 /// Why not `EVP_MAC` (`MACContext`, still used in FIPS mode, so the MAC
 /// stays inside the validated module): keying an `EVP_MAC` context sets up
 /// three digest contexts and copies one, and scrubbing it afterwards keys it
-/// again, about 1 µs per MAC on this machine, and a record open takes three
-/// MACs (HKDF extract and expand, the name hash that checks its key). Here a
-/// MAC is two digest inits, the four SHA-256 blocks the construction needs,
-/// and one init to scrub. The padded key blocks and the inner hash live in a
+/// again, and a record open takes three MACs (HKDF extract and expand, the
+/// name hash that checks its key). Here a MAC is two digest inits, the four
+/// SHA-256 blocks the construction needs, and one init to scrub: 0.48 µs for
+/// 64 bytes where `EVP_MAC` took 0.68 (`atrest-bench crypto`). The padded key blocks and the inner hash live in a
 /// temporary buffer wiped before it goes; the context is re-initialised
 /// after each MAC, so no state derived from the key stays behind.
-/// `HMACTests` checks it against RFC 4231 and against `EVP_MAC`.
+/// `KDFAndMACKnownAnswerTests` checks it against RFC 4231, and
+/// `HKDFPathTests.composedHMACMatchesEVPMAC` against `EVP_MAC`.
 final class DigestMACContext {
     private let context: OpaquePointer
     private static let blockSize = 64

@@ -105,8 +105,8 @@ struct TableBench: AsyncParsableCommand {
         let baselineScan = try SQLiteEntityBaseline.scan(path: sqlite, partition: "scan")
         for (rates, label) in [(first, "first, builds the partition index; median of \(first.count) partitions"),
                                (again, "again, index in place, median of \(again.count)")] {
-            let rate = rates.sorted()[rates.count / 2]
-            print("  scan of a \(scanned)-entity partition (\(label): \(rates.sorted().map { decimals($0, 0) }.joined(separator: ", ")))  "
+            let sorted = rates.sorted(), rate = sorted[sorted.count / 2]
+            print("  scan of a \(scanned)-entity partition (\(label): \(sorted.map { decimals($0, 0) }.joined(separator: ", ")))  "
                   + "\(decimals(rate, 0)) entities/s in pages of 1000 (target ≥ 50000: \(rate >= 50_000 ? "met" : "not met"))")
         }
         print("    SQLite \(decimals(baselineScan.perSecond, 0)) rows/s (\(baselineScan.rows) rows, parsed)")

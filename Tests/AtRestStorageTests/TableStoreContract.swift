@@ -398,6 +398,17 @@ enum TableStoreContract {
             token = next.continuation
         } while token != nil
         #expect(all == (rows + ["a", "r280x", "zz"]).sorted())
+
+        // Keys longer than the bytes read first: a 1000-byte RowKey learned by key, and a partition whose
+        // PartitionKey is 900 bytes learned as a range.
+        let longRow = "r150" + String(repeating: "y", count: 996)
+        _ = try await b.insert(account: account, table: "learned", entity: entity("p", longRow), accountKey: key)
+        #expect(try await page(a, "PartitionKey eq 'p' and RowKey gt 'r150'", top: 2) == [longRow, "r151"])
+        let longPartition = String(repeating: "q", count: 900), longest = String(repeating: "a", count: 1000)
+        for rowKey in ["b", longest] {
+            _ = try await a.insert(account: account, table: "learned", entity: entity(longPartition, rowKey), accountKey: key)
+        }
+        #expect(try await page(b, "PartitionKey eq '\(longPartition)'") == [longest, "b"])
     }
 
     /// Two engines on two connections replace one entity with the same ETag, round after round: exactly one wins.

@@ -63,7 +63,7 @@ enum SealedRecord {
     /// The plaintext; `.wrongKey` for a record of another account key
     /// (version), `.integrityFailure` for anything changed or moved.
     static func open(_ sealed: [UInt8], context: [UInt8], map: RecordMapName, key recordKey: String, accountKey accountKeys: AccountKey) throws -> [UInt8] {
-        let header = try Header(sealed[...], accountKeys, "record of \(map)")
+        let header = try Header(sealed, accountKeys, "record of \(map)")
         let body = sealed[header.size...]
         let aad = aad(map, recordKey)
         do {
@@ -81,7 +81,7 @@ enum SealedRecord {
     /// other means (the table engine's RowKeys, docs/FORMAT.md "Tables",
     /// "Learning RowKeys"). `.wrongKey` as `open`; nothing else is checked.
     static func unauthenticatedPrefix(_ sealed: ArraySlice<UInt8>, count: Int, context: [UInt8], accountKey accountKeys: AccountKey) throws -> [UInt8] {
-        let header = try Header(sealed, accountKeys, "record")
+        let header = try Header(Array(sealed.prefix(maxOverhead)), accountKeys, "record")
         // After the header: ciphertext ‖ tag (‖ outer tag). A tag is never decrypted as if it were plaintext.
         let plainSize = sealed.count - header.size - (header.infrastructureKey == nil ? 1 : 2) * AESGCM.tagSize
         guard plainSize >= 0 else { throw StorageError.integrity("record is shorter than its header and tags") }
@@ -106,9 +106,9 @@ enum SealedRecord {
         /// Bytes before the ciphertext.
         var size: Int
 
-        /// `what` names the record in errors.
-        init(_ sealed: ArraySlice<UInt8>, _ accountKeys: AccountKey, _ what: String) throws {
-            var r = ByteReader(Array(sealed.prefix(SealedRecord.maxOverhead)))
+        /// From `sealed` (the record, or at least its first `maxOverhead` bytes); `what` names it in errors.
+        init(_ sealed: [UInt8], _ accountKeys: AccountKey, _ what: String) throws {
+            var r = ByteReader(sealed)
             let recordFormat = try r.u8()
             guard recordFormat == SealedRecord.format || recordFormat == SealedRecord.doubleFormat else {
                 throw StorageError(.unsupportedFormat, "\(what) is not in a format this build reads")

@@ -13,7 +13,7 @@ import AtRestCrypto
 /// listing has and the index lacks is read to learn its RowKey (the first
 /// bytes of the entity, checked against its key: TableStore+RowKeys), and what
 /// the index has and the listing lacks (deleted) is skipped. A query that
-/// opened many such entities writes the index again (one batch, conditional
+/// met many such rows writes the index again (one batch, conditional
 /// on the first chunk it read); a lost race or a failed write only leaves
 /// the work for the next query.
 extension TableStore {

@@ -27,17 +27,17 @@ extension TableStore {
                       _ key: AccountKey) async throws -> [IndexRow] {
         guard !mains.isEmpty else { return [] }
         let ranged = mains.count * Self.rangeShare >= partitionSize
+        /// The rows of `some`, whose range starts after `start`.
+        @Sendable func learn(_ some: ArraySlice<String>, after start: String) async throws -> [IndexRow] {
+            ranged ? try await learnRange(table, some, after: start, partitionKey, prefix, key)
+                : try await learnByKey(table, some, partitionKey, prefix, key)
+        }
         do {
-            if mains.count > Self.parallelFetch {
-                let half = mains.count / 2
-                async let first = ranged ? learnRange(table, mains[..<half], after: prefix, partitionKey, prefix, key)
-                    : learnByKey(table, mains[..<half], partitionKey, prefix, key)
-                let second = try await ranged ? learnRange(table, mains[half...], after: mains[half - 1], partitionKey, prefix, key)
-                    : learnByKey(table, mains[half...], partitionKey, prefix, key)
-                return try await first + second
-            }
-            return try await ranged ? learnRange(table, mains[...], after: prefix, partitionKey, prefix, key)
-                : learnByKey(table, mains[...], partitionKey, prefix, key)
+            guard mains.count > Self.parallelFetch else { return try await learn(mains[...], after: prefix) }
+            let half = mains.count / 2
+            async let first = learn(mains[..<half], after: prefix)
+            let second = try await learn(mains[half...], after: mains[half - 1])
+            return try await first + second
         } catch let error as StorageError where error.code == .notFound {
             throw Self.tableNotFound(table.account, table.record.name)
         }
@@ -99,11 +99,12 @@ extension TableStore {
         var head = try plaintext(Self.keyPrefixBytes)
         guard head.count >= 3, head[0] == 1 else { throw damaged }
         let partitionEnd = 3 + (Int(head[1]) << 8 | Int(head[2]))
-        if head.count < partitionEnd + 2 { head = try plaintext(partitionEnd + 2) }
-        guard head.count >= partitionEnd + 2 else { throw damaged }
-        let rowEnd = partitionEnd + 2 + (Int(head[partitionEnd]) << 8 | Int(head[partitionEnd + 1]))
-        if head.count < rowEnd { head = try plaintext(rowEnd) }
-        guard head.count >= rowEnd,
+        func rowEnd() -> Int? {
+            head.count < partitionEnd + 2 ? nil : partitionEnd + 2 + (Int(head[partitionEnd]) << 8 | Int(head[partitionEnd + 1]))
+        }
+        // Longer keys: one more read (one more key derived), long enough for the longest RowKey there may be.
+        if rowEnd().map({ $0 > head.count }) ?? true { head = try plaintext(partitionEnd + 2 + TableLimits.maxKeyBytes) }
+        guard let rowEnd = rowEnd(), head.count >= rowEnd,
               let partition = String(validating: head[3..<partitionEnd], as: UTF8.self), partition == partitionKey,
               let rowKey = String(validating: head[(partitionEnd + 2)..<rowEnd], as: UTF8.self),
               try prefix + rowHash(table, partitionKey, rowKey, key) == main else { throw damaged }
