@@ -35,9 +35,12 @@ import Testing
             _ = try vault.createKey(provider: "customer", KeySpec(keyID: "k1"), caller: VaultFixture.admin)
         }
         let path = fixture.dataDirectory + "/providers/customer.state"
+        // Flip one byte; writing a fixed value would leave the file intact when the byte already held it.
         let file = fopen(path, "r+b")
         fseek(file, 20, SEEK_SET)
-        fputc(0x55, file)
+        let original = fgetc(file)
+        fseek(file, 20, SEEK_SET)
+        fputc(original ^ 0x55, file)
         fclose(file)
         let before = fixture.dataFiles().first { $0.0 == path }?.1
         let vault = try fixture.openVault()
