@@ -153,6 +153,10 @@ extension LocalBackend {
         }
     }
 
+    public func recordMapChangeCount(_ map: RecordMapName) async throws -> UInt64? {
+        try await BlockingIO.run { [self] in try existing(map).changeCount() }
+    }
+
     /// Keys only (`SELECT key`): the values are never read.
     public func recordKeys(_ map: RecordMapName, after: String?, limit: Int) async throws -> (keys: [String], more: Bool) {
         guard (1...1000).contains(limit) else { throw StorageError(.invalidArgument, "a record page holds 1-1000 records, not \(limit)") }

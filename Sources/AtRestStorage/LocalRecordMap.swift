@@ -80,6 +80,11 @@ final class LocalRecordMap: Sendable {
         try readers.with { connection in try Self.mapping { try Self.reading(connection) { try body(connection) } } }
     }
 
+    /// `LocalRecordMapReaders.changeCount`: the same again means nothing was committed since.
+    func changeCount() throws -> UInt64 {
+        try Self.mapping { try readers.changeCount() }
+    }
+
     /// Applies `batch` (validated) durably, in a group commit with the
     /// batches of other callers queued at the same time.
     func apply(_ batch: RecordBatch, _ map: RecordMapName) async throws {

@@ -80,6 +80,12 @@ public protocol StorageBackend: Sendable {
     /// `.conditionFailed` and nothing changes; of two batches racing on one
     /// condition, exactly one succeeds. `.notFound` for a missing map.
     func apply(_ batch: RecordBatch, to map: RecordMapName) async throws
+    /// A count that is the same on two calls only if nothing was committed
+    /// to `map` between them (by any caller, process or host): what a
+    /// caller read from the map after the first call is still current at
+    /// the second. Nil when the backend cannot tell (the default): read
+    /// again. `.notFound` for a missing map.
+    func recordMapChangeCount(_ map: RecordMapName) async throws -> UInt64?
     /// Says the caller will not read `map` again soon: a backend that keeps
     /// something per map it read (`LocalBackend(readingOnly:)`: a private
     /// copy of the map) may drop it. The default does nothing.
@@ -131,6 +137,7 @@ extension StorageBackend {
 
 extension StorageBackend {
     public func doneReading(_ map: RecordMapName) async {}
+    public func recordMapChangeCount(_ map: RecordMapName) async throws -> UInt64? { nil }
 
     public func recordKeys(_ map: RecordMapName, after: String?, limit: Int) async throws -> (keys: [String], more: Bool) {
         let page = try await records(map, after: after, limit: limit)

@@ -30,6 +30,41 @@ enum RecordMapContract {
         await BackendContract.expectError(.notFound) { try await one.records(other, keys: ["k1"]) }
     }
 
+    /// A change count is the same again only while nothing was committed to the map, by either connection; a
+    /// backend may not count (nil), and then never does.
+    static func changeCounts(_ one: any StorageBackend, _ two: any StorageBackend) async throws {
+        try await one.createRecordMap(map)
+        guard let first = try await one.recordMapChangeCount(map) else {
+            try await two.apply(RecordBatch(sets: ["k1": value("v1")]), to: map)
+            #expect(try await one.recordMapChangeCount(map) == nil)
+            return
+        }
+        await BackendContract.expectError(.notFound) { _ = try await one.recordMapChangeCount(try RecordMapName(map.container, "q-none")) }
+        // Reads commit nothing.
+        _ = try await one.records(map, after: nil, limit: 10)
+        _ = try await two.records(map, keys: ["k1"])
+        #expect(try await one.recordMapChangeCount(map) == first)
+        var seen: Set<UInt64> = [first]
+        for (round, writer) in [one, two, two, one].enumerated() {
+            try await writer.apply(RecordBatch(sets: ["k\(round)": value("v")]), to: map)
+            let now = try #require(try await one.recordMapChangeCount(map))
+            #expect(seen.insert(now).inserted, "round \(round): count \(now) again after a commit")
+            #expect(try await one.recordMapChangeCount(map) == now)
+        }
+        // Concurrent readers (more connections than one) never hide a commit either.
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for i in 0..<8 { group.addTask { _ = try await one.records(map, keys: ["k\(i % 4)"]) } }
+            try await group.waitForAll()
+        }
+        let before = try #require(try await one.recordMapChangeCount(map))
+        try await two.apply(RecordBatch(removes: ["k0"]), to: map)
+        let counts = try await withThrowingTaskGroup(of: UInt64?.self) { group in
+            for _ in 0..<8 { group.addTask { try await one.recordMapChangeCount(map) } }
+            return try await group.reduce(into: [UInt64?]()) { $0.append($1) }
+        }
+        #expect(counts.allSatisfy { $0 != nil && $0 != before })
+    }
+
     /// Sets, removes and conditions; pages in byte order with `after` and `more`.
     static func batchesAndPages(_ one: any StorageBackend, _ two: any StorageBackend) async throws {
         try await one.createRecordMap(map)
@@ -157,6 +192,7 @@ struct RecordMapFactory: Sendable, CustomStringConvertible {
         ("lifecycle", RecordMapContract.lifecycle),
         ("batchesAndPages", RecordMapContract.batchesAndPages),
         ("racingBatches", RecordMapContract.racingBatches),
+        ("changeCounts", RecordMapContract.changeCounts),
     ]
 
     @Test(arguments: bodies.map(\.0))

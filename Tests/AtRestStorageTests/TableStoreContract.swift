@@ -247,6 +247,116 @@ enum TableStoreContract {
     /// A partition read through its RowKey index: built by the first query that needs it, right while
     /// entities come and go unindexed, after the index is replayed from an older state, and beside
     /// whole-table queries; a changed index chunk fails closed.
+    /// A batch that creates many rows writes a sealed delta of their RowKeys; the partition's next query places
+    /// those rows by it (opening no entity it does not return), folds it into the index and removes it.
+    static func indexDeltas(_ one: any StorageBackend, _ two: any StorageBackend) async throws {
+        let key = try Fixtures.accountKey()
+        let a = TableStore(backend: one), b = TableStore(backend: two)
+        try await a.createTable(account: account, name: "deltas", accountKey: key)
+        let table = try await a.table(account, "deltas", key)
+        let prefix = try a.partitionPrefix(table, "p", key), deltaPrefix = a.deltaPrefix(prefix), chunk = a.indexPrefix(prefix) + "00"
+        func deltas() async throws -> [(key: String, value: [UInt8])] {
+            try await one.records(table.map, after: deltaPrefix, limit: 1000).records.filter { $0.key.hasPrefix(deltaPrefix) }
+                .map { ($0.key, $0.value) }
+        }
+        func page(_ store: TableStore, _ filter: String = "PartitionKey eq 'p'", top: Int = 10) async throws -> [String] {
+            try await store.query(account: account, table: "deltas", filter: filter, top: top, accountKey: key).entities.map(\.rowKey)
+        }
+        func batch(_ store: TableStore, _ kind: TableOperation.Kind, _ rowKeys: [String]) async throws {
+            _ = try await store.batch(account: account, table: "deltas", operations: rowKeys.map { TableOperation(kind, entity("p", $0)) },
+                                      accountKey: key)
+        }
+        var expected = (0..<300).map(row)
+        for start in stride(from: 0, to: 300, by: 100) { try await batch(start == 100 ? b : a, .insert, Array(expected[start..<(start + 100)])) }
+        #expect(try await deltas().count == 3)
+        // Fewer new rows than `deltaMinimumRows`, single writes, and rewrites of rows that exist: no delta.
+        try await batch(b, .insert, (300..<315).map(row))
+        _ = try await a.insert(account: account, table: "deltas", entity: entity("p", "single"), accountKey: key)
+        try await batch(b, .insertOrReplace, Array(expected.prefix(40)))
+        #expect(try await deltas().count == 3)
+        try await batch(b, .insertOrMerge, (315..<340).map(row))
+        let written = try await deltas()
+        #expect(written.count == 4)
+        expected += (300..<340).map(row) + ["single"]
+        // Deleted since: its delta row is passed over.
+        try await b.deleteEntity(account: account, table: "deltas", partitionKey: "p", rowKey: row(3), ifMatch: "*", accountKey: key)
+        expected.removeAll { $0 == row(3) }
+        expected.sort()
+
+        // A changed delta, or one moved to another delta's key, fails the query closed.
+        var changed = written[0].value
+        changed[changed.count / 2] ^= 0x01
+        try await one.apply(RecordBatch(conditions: [.equals(written[0].key, written[0].value)], sets: [written[0].key: changed]), to: table.map)
+        await expectError(.integrityFailure) { try await page(a) }
+        try await one.apply(RecordBatch(sets: [written[0].key: written[1].value]), to: table.map)
+        await expectError(.integrityFailure) { try await page(b) }
+        try await one.apply(RecordBatch(sets: [written[0].key: written[0].value]), to: table.map)
+
+        // Rows placed by the deltas are not opened unless returned: a damaged entity past the rows the first page
+        // fetches (256) does not fail it (placing it by its own bytes would), and fails the page that returns it.
+        let damaged = prefix + (try a.rowHash(table, "p", row(280), key))
+        let original = try #require(try await one.records(table.map, keys: [damaged])[damaged])
+        var flipped = original
+        flipped[flipped.count - 1] ^= 0x01
+        try await one.apply(RecordBatch(conditions: [.equals(damaged, original)], sets: [damaged: flipped]), to: table.map)
+        #expect(try await page(a) == Array(expected.prefix(10)))
+        // That query wrote the index with the deltas' rows, and removed the deltas.
+        #expect(try await deltas().isEmpty)
+        #expect(try await one.records(table.map, keys: [chunk])[chunk] != nil)
+        await expectError(.integrityFailure) { try await page(b, "PartitionKey eq 'p' and RowKey ge 'r275'") }
+        try await one.apply(RecordBatch(sets: [damaged: original]), to: table.map)
+
+        // Every row, in order, across pages and engines.
+        var all: [String] = [], token: String?
+        repeat {
+            let next = try await (all.count % 2 == 0 ? b : a).query(account: account, table: "deltas", filter: "PartitionKey eq 'p'", top: 17,
+                                                                  continuation: token, accountKey: key)
+            all += next.entities.map(\.rowKey)
+            token = next.continuation
+        } while token != nil
+        #expect(all == expected)
+    }
+
+    /// Pages after the first reuse the partition's listing while nothing was committed to the table's map; a write
+    /// by another engine between two pages is in the next one (and a removed row is not).
+    static func listingCache(_ one: any StorageBackend, _ two: any StorageBackend) async throws {
+        let key = try Fixtures.accountKey()
+        let a = TableStore(backend: one), b = TableStore(backend: two)
+        try await a.createTable(account: account, name: "listed", accountKey: key)
+        let table = try await a.table(account, "listed", key)
+        let cacheKey = PartitionIndexCache.Key(map: table.map, prefix: try a.partitionPrefix(table, "p", key), keyCheck: key.checkValue)
+        var expected = (0..<200).map { row($0 * 2) }  // even rows: an odd one sorts between them
+        for start in stride(from: 0, to: 200, by: 100) {
+            _ = try await b.batch(account: account, table: "listed", operations: expected[start..<(start + 100)].map { TableOperation(.insert, entity("p", $0)) },
+                                  accountKey: key)
+        }
+        func page(_ token: String?) async throws -> (rows: [String], token: String?) {
+            let page = try await a.query(account: account, table: "listed", filter: "PartitionKey eq 'p'", top: 30, continuation: token, accountKey: key)
+            return (page.entities.map(\.rowKey), page.continuation)
+        }
+        var (rows, token) = try await page(nil)  // writes the index: the next page lists again
+        let second = try await page(token)  // lists again (the first wrote the index), and keeps the listing
+        (rows, token) = (rows + second.rows, second.token)
+        let counted = try await one.recordMapChangeCount(table.map)
+        #expect((a.listings.entry(cacheKey, at: counted) != nil) == (counted != nil))
+        let cached = a.listings.entry(cacheKey, at: counted)?.live.count
+        #expect(counted == nil || cached == 200)
+
+        // Another engine inserts a row past this point and removes one: the count moves on, the next page lists again.
+        _ = try await b.insert(account: account, table: "listed", entity: entity("p", row(151)), accountKey: key)
+        try await b.deleteEntity(account: account, table: "listed", partitionKey: "p", rowKey: row(152), ifMatch: "*", accountKey: key)
+        expected.append(row(151))
+        expected.removeAll { $0 == row(152) }
+        expected.sort()
+        while let next = token {
+            let more = try await page(next)
+            (rows, token) = (rows + more.rows, more.token)
+        }
+        #expect(rows == expected)
+        let relisted = a.listings.entry(cacheKey, at: try await one.recordMapChangeCount(table.map))?.live.count
+        #expect(counted == nil || relisted == 200)
+    }
+
     static func partitionIndex(_ one: any StorageBackend, _ two: any StorageBackend) async throws {
         let key = try Fixtures.accountKey()
         let a = TableStore(backend: one), b = TableStore(backend: two)
@@ -362,6 +472,11 @@ enum TableStoreContract {
             let operations = rows[(batch * 100)..<(batch * 100 + 100)].map { TableOperation(.insert, entity("p", $0, ["N": .int32(1)])) }
             _ = try await (batch == 1 ? b : a).batch(account: account, table: "learned", operations: operations, accountKey: key)
         }
+        // Without the deltas those batches wrote (TableStore+Deltas), as a partition of single inserts: every row learned.
+        let deltas = try await one.records(table.map, after: a.deltaPrefix(prefix), limit: 1000).records.map(\.key)
+            .filter { $0.hasPrefix(a.deltaPrefix(prefix)) }
+        #expect(deltas.count == 3)
+        try await one.apply(RecordBatch(removes: deltas), to: table.map)
 
         // Many unknown (all): a RowKey changed from r280 to s280 would sort past the first page (and the first 256
         // rows a page fetches); it is caught all the same.
@@ -457,6 +572,8 @@ enum TableStoreContract {
         ("racingUpdates", TableStoreContract.racingUpdates),
         ("partitionIndex", TableStoreContract.partitionIndex),
         ("learningRowKeys", TableStoreContract.learningRowKeys),
+        ("indexDeltas", TableStoreContract.indexDeltas),
+        ("listingCache", TableStoreContract.listingCache),
     ]
 
     @Test(arguments: bodies.map(\.0))
@@ -482,6 +599,13 @@ enum TableStoreContract {
         // A partition query writes the partition's RowKey index (40 entities unindexed: enough).
         #expect(try await store.query(account: markers[0], table: markers[1], filter: "PartitionKey eq '\(markers[2])'", top: 5,
                                       accountKey: key).entities.count == 5)
+        // A batch of new rows writes an index delta beside them (their RowKeys, sealed), left for the next query.
+        _ = try await store.batch(account: markers[0], table: markers[1], operations: (40..<60).map {
+            TableOperation(.insert, TableEntity(partitionKey: markers[2], rowKey: "\(markers[3])\($0)", properties: [markers[4]: .string(markers[5])]))
+        }, accountKey: key)
+        let table = try await store.table(markers[0], markers[1], key)
+        let deltaPrefix = store.deltaPrefix(try store.partitionPrefix(table, markers[2], key))
+        #expect(try await store.backend.records(table.map, after: deltaPrefix, limit: 10).records.contains { $0.key.hasPrefix(deltaPrefix) })
         let files = dir.allFiles()
         #expect(files.contains { $0.hasSuffix(".sqlite") })
         for marker in markers.map { Array($0.utf8) } + [try #require(Hex.decode(page.entities[0].etag))] {

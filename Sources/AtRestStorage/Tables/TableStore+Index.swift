@@ -10,8 +10,9 @@ import AtRestCrypto
 /// key listing of the partition's range (`e-<P>-…`, keys only). A pair is
 /// true forever (the row hash is a function of the RowKey), so an index of
 /// any age, or chunks of two generations, give correct pages; what the
-/// listing has and the index lacks is read to learn its RowKey (the first
-/// bytes of the entity, checked against its key: TableStore+RowKeys), and what
+/// listing has and the index lacks is placed by the delta its batch wrote
+/// (TableStore+Deltas) or read to learn its RowKey (the first bytes of the
+/// entity, checked against its key: TableStore+RowKeys), and what
 /// the index has and the listing lacks (deleted) is skipped. A query that
 /// met many such rows writes the index again (one batch, conditional
 /// on the first chunk it read); a lost race or a failed write only leaves
@@ -34,30 +35,34 @@ extension TableStore {
     /// The key of chunk `index` (two hex digits).
     private func chunkKey(_ chunkPrefix: String, _ index: Int) -> String { chunkPrefix + MessageRecord.hex16(Int64(index)).suffix(2) }
 
-    private func indexContext(_ table: Table) -> [UInt8] { SealedRecord.context(["entity-index", table.account, table.hexID]) }
+    func indexContext(_ table: Table) -> [UInt8] { SealedRecord.context(["entity-index", table.account, table.hexID]) }
 
     /// Up to `top` + 1 entities of partition `partitionKey` matching `filter`, after `after`, in RowKey order.
     func partitionPage(_ table: Table, _ partitionKey: String, filter: TableFilter?, top: Int, after: (String, String)?,
                        _ key: AccountKey) async throws -> [TableEntity] {
         if let after, after.0.utf8.lexicographicallyPrecedes(partitionKey.utf8) == false, after.0 != partitionKey { return [] }
         let prefix = try partitionPrefix(table, partitionKey, key)
-        let live = try await partitionKeys(table, prefix)
+        let listed = try await listing(table, prefix, key)
+        let (live, index) = (listed.live, listed.index)
         guard !live.isEmpty else { return [] }
-        let index = try await readIndex(table, prefix, key)
 
-        // Rows the index does not know: their RowKeys from the first bytes of their entities (TableStore+RowKeys).
-        let (unknown, known) = live.unknown(to: index?.mains ?? [])
-        let learned = try await learnRowKeys(table, unknown, partitionSize: live.count, partitionKey, prefix, key)
+        // Rows the index does not know: placed by the deltas of the batches that wrote them (TableStore+Deltas), the
+        // rest by their RowKeys from the first bytes of their entities (TableStore+RowKeys).
+        let (unknown, known) = (listed.unknown, listed.known)
+        let deltas: (rows: [IndexRow], keys: [String]) = unknown.isEmpty ? ([], []) : try await readDeltas(table, prefix, key)
+        let (placed, rest) = Self.placed(unknown, by: deltas.rows)
+        let learned = try await learnRowKeys(table, rest, partitionSize: live.count, partitionKey, prefix, key)
         var opened: [String: TableEntity] = [:]
-        // Every candidate in RowKey order: the index's rows (already in order) merged with the ones just learned.
+        // Every candidate in RowKey order: the index's rows (already in order) merged with the ones just placed.
         // An indexed row the listing lacks (deleted) stays a candidate and is skipped below, unfetched.
         let indexed = index?.rows ?? []
-        let rows = learned.isEmpty ? indexed : Self.merge(indexed, IndexRow.sortedInByteOrder(learned, by: \.rowKey))
+        let added = placed + learned
+        let rows = added.isEmpty ? indexed : Self.merge(indexed, IndexRow.sortedInByteOrder(added, by: \.rowKey))
         let stale = indexed.count - known
         // Written while the page's entities are fetched, and done before the page returns (so the next page,
-        // on whichever worker, finds it).
+        // on whichever worker, finds it). It takes in the deltas read, and removes them.
         async let written: Void = unknown.count + stale >= max(32, live.count / 32)
-            ? writeIndex(table, prefix, rows.filter { live.contains($0.main) }, replacing: index, key) : ()
+            ? writeIndex(table, prefix, rows.filter { live.contains($0.main) }, replacing: index, deltas: deltas.keys, key) : ()
 
         // The page: candidates after the continuation point, fetched a step at a time until top + 1 match.
         var next = 0
@@ -97,6 +102,26 @@ extension TableStore {
         out += a[i...]
         out += b[j...]
         return out
+    }
+
+    /// The partition's key listing and index, and the listed rows the index lacks: from the listing cache while
+    /// nothing was committed to the table's map since they were read (`PartitionListingCache`), else read.
+    private func listing(_ table: Table, _ prefix: String, _ key: AccountKey) async throws -> PartitionListingCache.Entry {
+        let cacheKey = PartitionIndexCache.Key(map: table.map, prefix: prefix, keyCheck: key.checkValue)
+        let change: UInt64?
+        do {
+            change = try await backend.recordMapChangeCount(table.map)  // before anything is read: what the entry holds for
+        } catch let error as StorageError where error.code == .notFound {
+            throw Self.tableNotFound(table.account, table.record.name)
+        }
+        if let cached = listings.entry(cacheKey, at: change) { return cached }
+        async let indexRead = readIndex(table, prefix, key)  // while the keys are listed
+        let live = try await partitionKeys(table, prefix)
+        let index = try await indexRead
+        let (unknown, known) = live.unknown(to: index?.mains ?? [])
+        let entry = PartitionListingCache.Entry(change: change ?? 0, live: live, index: index, unknown: unknown, known: known)
+        if change != nil { listings.store(entry, for: cacheKey) }
+        return entry
     }
 
     /// The main keys of the partition with prefix `prefix` and the piece keys listed with each, keys only.
@@ -183,13 +208,7 @@ extension TableStore {
         var rows: [IndexRow] = [], keys: [String] = []
         for (chunkKey, value) in found.sorted(by: { $0.key < $1.key }) {
             keys.append(chunkKey)
-            var r = ByteReader(try SealedRecord.open(value, context: indexContext(table), map: table.map, key: chunkKey, accountKey: key))
-            guard try r.u8() == 1 else { throw StorageError(.unsupportedFormat, "partition index chunk version") }
-            for _ in 0..<(try r.u32()) {
-                let hash = Hex.encode(try r.take(20))
-                rows.append(IndexRow(rowKey: try r.string16(), main: prefix + hash))
-            }
-            guard r.remaining == 0 else { throw StorageError.integrity("partition index chunk \(chunkKey) has trailing bytes") }
+            rows += try indexRows(value, at: chunkKey, table, prefix, key)
         }
         // Written in order, each row once; chunks of two generations (put together by someone with storage access)
         // need not be either, and a row twice would be a candidate twice: returned twice in a page.
@@ -201,7 +220,7 @@ extension TableStore {
 
     /// Writes `rows` (sorted) as the partition's index in place of `old`, if its chunk 00 is unchanged; errors are dropped (a cache).
     private func writeIndex(_ table: Table, _ prefix: String, _ rows: [IndexRow], replacing old: PartitionIndexCache.Entry?,
-                            _ key: AccountKey) async {
+                            deltas: [String], _ key: AccountKey) async {
         do {
             let chunkPrefix = indexPrefix(prefix)
             var chunks: [[UInt8]] = [], w = ByteWriter(), count: UInt32 = 0, bytes = 0, indexed = 0
@@ -234,8 +253,16 @@ extension TableStore {
                 batch.sets[key0] = try SealedRecord.seal(chunk, context: indexContext(table), map: table.map, key: key0, accountKey: key)
             }
             batch.removes = (old?.chunkKeys ?? []).filter { batch.sets[$0] == nil }
+            // The deltas taken in: with the index when they fit in its batch, else after it (a delta removed
+            // without its rows indexed would only make the next query learn them).
+            let room = max(0, RecordBatch.maxChanges - batch.sets.count - batch.removes.count)
+            batch.removes += deltas.prefix(room)
             guard !batch.sets.isEmpty || !batch.removes.isEmpty else { return }
             try await backend.apply(batch, to: table.map)
+            for start in stride(from: room, to: deltas.count, by: RecordBatch.maxChanges) {
+                try await backend.apply(RecordBatch(removes: Array(deltas[start..<min(deltas.count, start + RecordBatch.maxChanges)])),
+                                        to: table.map)
+            }
             let cacheKey = PartitionIndexCache.Key(map: table.map, prefix: prefix, keyCheck: key.checkValue)
             indexes[cacheKey] = batch.sets[firstKey].map {
                 PartitionIndexCache.Entry(first: $0, chunkKeys: (0..<chunks.count).map { chunkKey(chunkPrefix, $0) }, rows: Array(rows.prefix(indexed)))

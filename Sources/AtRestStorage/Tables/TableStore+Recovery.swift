@@ -37,7 +37,7 @@ extension TableStore {
     /// PartitionKey and RowKey); `each` gets every entity or damaged record
     /// in turn. A piece record whose entity record is missing is damaged too,
     /// as is a record of no kind the table map holds; partition index
-    /// chunks (a cache, docs/FORMAT.md "Tables") are passed over.
+    /// chunks and deltas (a cache, docs/FORMAT.md "Tables") are passed over.
     public func recoverEntities(of table: RecoveredTable, accountKey: AccountKey,
                                 _ each: (Result<TableEntity, DamagedRecord>) async throws -> Void) async throws {
         var after: String?, pending: (main: String, value: [UInt8], pieces: [String: [UInt8]])?
@@ -55,7 +55,7 @@ extension TableStore {
         repeat {
             let page = try await backend.records(table.table.map, after: after, limit: 1000)
             for record in page.records {
-                // Partition index chunks (`i-`) are a cache of what the entity records say: nothing to recover.
+                // Partition index chunks and deltas (`i-`) are a cache of what the entity records say: nothing to recover.
                 if record.key.hasPrefix("i-") { continue }
                 guard record.key.hasPrefix("e-") else {
                     try await each(.failure(DamagedRecord(key: record.key, reason: "neither an entity record nor a partition index chunk")))

@@ -18,6 +18,8 @@ public final class TableStore: Sendable {
     let clock: @Sendable () -> Int64
     /// Partition indexes read by this store's queries (kept while the store lives: a worker keeps one per pool).
     let indexes = PartitionIndexCache()
+    /// Partition key listings, while their table's map is unchanged.
+    let listings = PartitionListingCache()
 
     public init(backend: any StorageBackend, clock: @escaping @Sendable () -> Int64 = QueueStore.wallClock) {
         self.backend = backend
