@@ -13,8 +13,11 @@ enum BenchCluster {
     /// The bench user (tenant `t1`) and its secret, for a process that logs in itself (`atrest-bench nbd`'s gateway).
     static let tenant = "t1", user = "bench", secret = "bench-secret-123456"
 
-    /// The directory holding the running `atrest-bench` (from /proc/self/exe).
+    /// The services' directory: `ATREST_BIN_DIR` when set (as the tests take it), else the directory holding the
+    /// running `atrest-bench` (from /proc/self/exe). Until session 22 the variable was not read here, so a bench
+    /// run with another build's directory measured its own directory's services (docs/BENCHMARKS.md).
     static var binDirectory: String {
+        if let directory = ProcessInfo.processInfo.environment["ATREST_BIN_DIR"], !directory.isEmpty { return directory }
         let exe = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
         return URL(fileURLWithPath: exe).deletingLastPathComponent().path
     }

@@ -47,7 +47,7 @@ struct TableBench: AsyncParsableCommand {
         try await client.createTable("bench")
         let properties = [EntityProperty(name: "Pad", type: EntityProperty.Kind.string.rawValue, stringValue: pad),
                           EntityProperty(name: "Name", type: EntityProperty.Kind.string.rawValue, stringValue: "entity")]
-        print("AtRest: \(workers) workers, \(callers) callers, entities of \(size) bytes of properties:")
+        print("AtRest: \(workers) workers (services from \(BenchCluster.binDirectory)), \(callers) callers, entities of \(size) bytes of properties:")
         for partitions in [1, 16] {
             let inserts = try await Latency.measure(seconds: seconds, callers: callers) { i in
                 _ = try await client.insert("bench", Entity(partitionKey: "p\(partitions)-\(i % partitions)", rowKey: "r\(i)", properties: properties))
