@@ -70,6 +70,13 @@ extension RadosBackend {
         return try await readMap(map, .omapValues(keys: keys)).omapValues
     }
 
+    /// The map object's version as the OSD reports it with a stat (`rados_aio_get_version`): every write op on
+    /// the object moves it on, reads do not. (A batch whose comparison failed may move it too: a change the
+    /// caller reads again for, never one it misses.)
+    public func recordMapChangeCount(_ map: RecordMapName) async throws -> UInt64? {
+        try await readMap(map, .stat).version
+    }
+
     public func apply(_ batch: RecordBatch, to map: RecordMapName) async throws {
         let batch = try batch.validated()
         var steps: [RadosWriteOperation.Step] = [.assertExists]
