@@ -203,4 +203,48 @@ import Testing
         }
         #expect(backend.recordMaps.openCount <= limit)
     }
+
+    /// A map closed (more maps touched than `openLimit`) and opened again is a new instance: it never gives back a
+    /// count its earlier instance gave, so a count a caller kept from before cannot match after writes it missed.
+    @Test func aReopenedMapNeverRepeatsAChangeCount() async throws {
+        let directory = TempDirectory()
+        defer { directory.remove() }
+        let backend = try LocalBackend(directory: directory.path), other = try LocalBackend(directory: directory.path)
+        let container = try BackendContainer("a-counts")
+        let map = try RecordMapName(container, "t-kept")
+        try await backend.createRecordMap(map)
+        let kept = try #require(try await backend.recordMapChangeCount(map))
+        try await other.apply(RecordBatch(sets: ["k": Self.value("v")]), to: map)  // a commit `backend` has not seen
+        for i in 0...backend.recordMaps.openLimit {  // closes `map` in `backend`
+            let filler = try RecordMapName(container, "t-\(i)")
+            try await backend.createRecordMap(filler)
+            _ = try await backend.recordMapChangeCount(filler)
+        }
+        var counts: Set<UInt64> = []
+        for _ in 0..<4 { counts.insert(try #require(try await backend.recordMapChangeCount(map))) }
+        #expect(!counts.contains(kept), "a reopened map repeated count \(kept)")
+    }
+
+    /// While nothing is committed the count stays the same, also after concurrent reads and counts: what lets a
+    /// table's pages reuse their listing.
+    @Test func theChangeCountHoldsWhileNothingIsCommitted() async throws {
+        let directory = TempDirectory()
+        defer { directory.remove() }
+        let backend = try LocalBackend(directory: directory.path)
+        let map = try RecordMapName(try BackendContainer("a-steady"), "t-one")
+        try await backend.createRecordMap(map)
+        for round in 0..<3 {
+            try await backend.apply(RecordBatch(sets: ["k\(round)": Self.value("v")]), to: map)
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for _ in 0..<8 { group.addTask { _ = try await backend.records(map, after: nil, limit: 100) } }
+                try await group.waitForAll()
+            }
+            let first = try #require(try await backend.recordMapChangeCount(map))
+            let counts = try await withThrowingTaskGroup(of: UInt64?.self) { group in
+                for _ in 0..<8 { group.addTask { try await backend.recordMapChangeCount(map) } }
+                return try await group.reduce(into: [UInt64?]()) { $0.append($1) }
+            }
+            #expect(counts.allSatisfy { $0 == first }, "round \(round): \(counts) after \(first)")
+        }
+    }
 }
