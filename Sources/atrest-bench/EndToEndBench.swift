@@ -22,7 +22,8 @@ import Synchronization
 /// min(plain read, GCM open); 4 KiB put p99 ≤ 5 ms.
 struct EndToEndBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "e2e", abstract: "End-to-end blob put/get through the front door with 1 and 2 workers vs plain write+fsync.")
+        commandName: "e2e", abstract: "End-to-end blob put/get through the front door with 1 and 2 workers vs plain write+fsync "
+            + "(with --backend rados: vs librados' own write_full/read of the same sizes, same number in flight, same pool).")
 
     @Option(help: "Seconds per 4 KiB / 1 MiB measurement.") var seconds = 2.0
     @Option(help: "Concurrent callers for the concurrent 4 KiB and the 1 MiB measurements.") var callers = 4
@@ -32,10 +33,7 @@ struct EndToEndBench: AsyncParsableCommand {
     @Option(help: "Cases to run, comma-separated, from: 4k, 1m, 64m, 4k16 (16 callers against 16 plain writers, --rounds alternating rounds; not run unless named).") var cases = "4k,1m,64m"
     @Option(name: .customLong("block-mib"), help: "Block and range size of the 64 MiB transfers, in MiB (BlobTransferOptions).") var blockMiB = 4
     @Option(help: "Blocks or ranges in flight (BlobTransferOptions.parallelism).") var parallelism = 8
-    @Option(help: "Storage: local (baseline: plain write+fsync) or rados (a ceph-dev cluster started for the run; baseline: librados' own write_full/read of the same sizes, same number in flight, same pool).")
-    var backend = "local"
-    @Option(name: .customLong("dev-osds"), help: "rados: OSDs of the ceph-dev cluster (pool size min(N, 3)).") var devOSDs = 1
-    @Option(name: .customLong("dev-store"), help: "rados: memstore or bluestore.") var devStore = "memstore"
+    @OptionGroup var storageOptions: BenchBackendOptions
     @Flag(help: "Only measure what --metrics-listen costs: 4 KiB puts and gets on a fresh cluster without it and a fresh one with it, one at a time (every service of the metrics side scraped each --scrape-interval), --rounds rounds in alternating order; the cost with a 95% interval.")
     var metricsCompare = false
     @Option(help: "--metrics-compare: seconds between scrapes of each service of the metrics cluster (of its measured time; Prometheus' default is 15).")
@@ -55,8 +53,6 @@ struct EndToEndBench: AsyncParsableCommand {
     var pin = false
 
     func validate() throws {
-        guard ["local", "rados"].contains(backend) else { throw ValidationError("--backend: local or rados") }
-        guard CephDevScript.Store(rawValue: devStore) != nil else { throw ValidationError("--dev-store: memstore or bluestore") }
         guard scrapeInterval > 0, scrapeInterval.isFinite else { throw ValidationError("--scrape-interval: seconds, more than 0") }
         guard rounds >= 1 else { throw ValidationError("--rounds: at least 1") }
         guard pairs >= 2, window > 0, window.isFinite else { throw ValidationError("--pairs: at least 2; --window: seconds, more than 0") }
@@ -98,15 +94,12 @@ struct EndToEndBench: AsyncParsableCommand {
 
         var storage = LocalCluster.Options.Storage.local
         var ceiling: [String: [RadosCeiling.Figure]] = [:]
-        var dev: CephDevScript?
+        let dev = try storageOptions.startCeph("the ceiling is librados aio on the same pool")
         defer { try? dev?.stop() }
-        if backend == "rados" {
-            let started = try CephDevScript.start(pool: "atrest", osds: devOSDs, store: CephDevScript.Store(rawValue: devStore)!, tag: "bench-ceph")
-            dev = started
+        if let started = dev {
             storage = started.clusterStorage()
             let pool = try RadosCluster(RadosConfiguration(confFile: started.confFile, user: "client.atrest", keyringFile: started.keyringFile,
                                                            timeout: .seconds(60))).openPool("atrest")
-            print("rados: a ceph-dev cluster (\(devOSDs) \(devStore) OSD\(devOSDs == 1 ? "" : "s")), pool atrest; the ceiling is librados aio on the same pool")
             for (tag, inFlight) in [("4k", callers), ("1m", callers), ("64m", parallelism)] where selected.contains(tag) {
                 let figures = try await RadosCeiling(pool: pool, inFlight: inFlight, seconds: seconds).measure(RadosCeiling.Size.named(tag)!)
                 ceiling[tag] = figures
@@ -135,10 +128,10 @@ struct EndToEndBench: AsyncParsableCommand {
 
         // The 64 MiB baselines (device, CPU floor, GCM open), made once; the CPU floor only on the local backend.
         let largeBaselines = selected.contains("64m")
-            ? try await LargeBaselines(large: large, blockSize: blockMiB << 20, inFlight: parallelism, directory: scratch, floor: backend == "local")
+            ? try await LargeBaselines(large: large, blockSize: blockMiB << 20, inFlight: parallelism, directory: scratch, floor: !storageOptions.isRados)
             : nil
         for count in workers.split(separator: ",").compactMap({ Int($0) }) {
-            if backend == "rados" {
+            if storageOptions.isRados {
                 bound = try await RadosBound.measure(
                     selected: selected, workers: count, callers: callers, seconds: seconds, largeCount: largeCount,
                     options: BlobTransferOptions(blockSize: blockMiB << 20, rangeSize: blockMiB << 20, parallelism: parallelism),

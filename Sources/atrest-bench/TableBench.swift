@@ -16,7 +16,8 @@ import Foundation
 struct TableBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "table",
-        abstract: "Table insert, point get and partition scan rates vs SQLite (WAL, synchronous=FULL) in the same run.")
+        abstract: "Table insert, point get and partition scan rates vs SQLite (WAL, synchronous=FULL) in the same run "
+            + "(a local file, with --backend rados too).")
 
     @Option(help: "Seconds per timed case.") var seconds = 8.0
     @Option(help: "Concurrent callers.") var callers = 8
@@ -24,15 +25,7 @@ struct TableBench: AsyncParsableCommand {
     @Option(help: "Entities in the scanned partition.") var scanEntities = 10_000
     @Option(help: "Partitions written and scanned first, once each (the first scan's figure is their median).") var firstScans = 3
     @Option(help: "Crypto workers.") var workers = 2
-    @Option(help: "Storage: local, or rados (a ceph-dev cluster started for the run; the SQLite baseline stays a local file).")
-    var backend = "local"
-    @Option(name: .customLong("dev-osds"), help: "rados: OSDs of the ceph-dev cluster.") var devOSDs = 1
-    @Option(name: .customLong("dev-store"), help: "rados: memstore or bluestore.") var devStore = "memstore"
-
-    func validate() throws {
-        guard ["local", "rados"].contains(backend) else { throw ValidationError("--backend: local or rados") }
-        guard CephDevScript.Store(rawValue: devStore) != nil else { throw ValidationError("--dev-store: memstore or bluestore") }
-    }
+    @OptionGroup var storage: BenchBackendOptions
     @Option(help: "Parent directory of the cluster's data (the baseline writes there too).") var directory = NSTemporaryDirectory()
 
     func run() async throws {
@@ -50,16 +43,9 @@ struct TableBench: AsyncParsableCommand {
         print("  inserts, 1 partition    \(decimals(sqliteOne, 0))/s")
         print("  inserts, 16 partitions  \(decimals(sqliteMany, 0))/s")
 
-        var storage = LocalCluster.Options.Storage.local
-        var dev: CephDevScript?
+        let dev = try storage.startCeph("the SQLite baseline above is a local file")
         defer { try? dev?.stop() }
-        if backend == "rados" {
-            let started = try CephDevScript.start(pool: "atrest", osds: devOSDs, store: CephDevScript.Store(rawValue: devStore)!, tag: "bench-ceph")
-            dev = started
-            storage = started.clusterStorage()
-            print("rados: a ceph-dev cluster (\(devOSDs) \(devStore) OSD\(devOSDs == 1 ? "" : "s")), pool atrest; the SQLite baseline above is a local file")
-        }
-        let (cluster, blobs) = try await BenchCluster.start(workers: workers, root: root + "/cluster", storage: storage)
+        let (cluster, blobs) = try await BenchCluster.start(workers: workers, root: root + "/cluster", storage: dev?.clusterStorage() ?? .local)
         defer { cluster.stop() }
         let client = TableClient(blobs.base, account: blobs.account)
         try await client.createTable("bench")

@@ -23,20 +23,14 @@ extension TableStore {
     /// The key prefix of partition `partitionPrefix`'s deltas: `i-<P>-x`.
     func deltaPrefix(_ partitionPrefix: String) -> String { indexPrefix(partitionPrefix) + "x" }
 
-    /// Adds to `batch` a delta of `rows` (the rows a write creates: their RowKeys and main keys, all of the partition
-    /// whose key prefix is `prefix`) when there are enough of them and the batch has room for one more record.
-    func addDelta(_ rows: [IndexRow], _ table: Table, _ prefix: String, _ key: AccountKey, to batch: inout RecordBatch) throws {
+    /// Adds to `batch` a delta of `rows` (the rows a write creates in partition `partitionKey`: their RowKeys and main
+    /// keys) when there are enough of them and the batch has room for one more record.
+    func addDelta(_ rows: [IndexRow], _ table: Table, _ partitionKey: String, _ key: AccountKey, to batch: inout RecordBatch) throws {
         guard rows.count >= Self.deltaMinimumRows, batch.sets.count + batch.removes.count < RecordBatch.maxChanges else { return }
-        var w = ByteWriter()
-        w.u8(1)
-        w.u32(UInt32(rows.count))
-        for row in rows {
-            guard let hash = Hex.decode(String(row.main.utf8.dropFirst(prefix.utf8.count))!), hash.count == 20 else { return }
-            w.raw(hash)
-            try w.bytes16(Array(row.rowKey.utf8), field: "RowKey")
-        }
+        let prefix = try partitionPrefix(table, partitionKey, key)
+        guard let record = try Self.indexRecord(rows[...], prefix) else { return }
         let deltaKey = deltaPrefix(prefix) + Hex.encode(try SecureRandom.bytes(8))
-        batch.sets[deltaKey] = try SealedRecord.seal(w.bytes, context: indexContext(table), map: table.map, key: deltaKey, accountKey: key)
+        batch.sets[deltaKey] = try SealedRecord.seal(record, context: indexContext(table), map: table.map, key: deltaKey, accountKey: key)
     }
 
     /// The partition's deltas: the rows they name (in no particular order, possibly a row more than once) and their keys.
@@ -76,6 +70,20 @@ extension TableStore {
             }
         }
         return (placed, rest)
+    }
+
+    /// One index record's plaintext (a chunk or a delta): u8 version 1 ‖ u32 count ‖ count × (20-byte row hash ‖
+    /// RowKey (u16 length ‖ UTF-8)); nil when a main key is not `prefix` and 40 hex digits.
+    static func indexRecord(_ rows: ArraySlice<IndexRow>, _ prefix: String) throws -> [UInt8]? {
+        var w = ByteWriter()
+        w.u8(1)
+        w.u32(UInt32(rows.count))
+        for row in rows {
+            guard let hash = Hex.decode(String(row.main.utf8.dropFirst(prefix.utf8.count))!), hash.count == 20 else { return nil }
+            w.raw(hash)
+            try w.bytes16(Array(row.rowKey.utf8), field: "RowKey")
+        }
+        return w.bytes
     }
 
     /// The rows of one sealed index record (a chunk or a delta) stored at `recordKey`.

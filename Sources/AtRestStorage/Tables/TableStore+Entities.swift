@@ -85,10 +85,8 @@ extension TableStore {
             }
             // The rows this write creates, when many: a delta of their RowKeys for the partition's next query.
             let created = operations.indices.filter { current[mains[$0]] == nil && results[$0] != nil }
-            if created.count >= Self.deltaMinimumRows {
-                let prefix = try partitionPrefix(table, operations[0].entity.partitionKey, key)
-                try addDelta(created.map { IndexRow(rowKey: operations[$0].entity.rowKey, main: mains[$0]) }, table, prefix, key, to: &batch)
-            }
+            try addDelta(created.map { IndexRow(rowKey: operations[$0].entity.rowKey, main: mains[$0]) }, table,
+                         operations[0].entity.partitionKey, key, to: &batch)
             guard batch.sets.count + batch.removes.count <= RecordBatch.maxChanges else {
                 throw StorageError(.invalidArgument, "this batch changes \(batch.sets.count + batch.removes.count) records (an entity takes one per 128 KiB); at most \(RecordBatch.maxChanges) change in one atomic step: split it")
             }

@@ -223,29 +223,24 @@ extension TableStore {
                             deltas: [String], _ key: AccountKey) async {
         do {
             let chunkPrefix = indexPrefix(prefix)
-            var chunks: [[UInt8]] = [], w = ByteWriter(), count: UInt32 = 0, bytes = 0, indexed = 0
-            func close() {
-                var chunk = ByteWriter(capacity: 5 + w.bytes.count)
-                chunk.u8(1)
-                chunk.u32(count)
-                chunk.raw(w.bytes)
-                chunks.append(chunk.bytes)
-                (w, count, bytes) = (ByteWriter(), 0, 0)
-            }
-            for row in rows {
+            // The rows in chunks of at most `indexChunkBytes` of entries, at most `maxIndexChunks` of them.
+            var slices: [ArraySlice<IndexRow>] = [], start = 0, bytes = 0
+            for (i, row) in rows.enumerated() {
                 let entry = 20 + 2 + row.rowKey.utf8.count
                 if bytes + entry > Self.indexChunkBytes {
-                    close()
-                    if chunks.count == Self.maxIndexChunks { break }
+                    slices.append(rows[start..<i])
+                    (start, bytes) = (i, 0)
+                    if slices.count == Self.maxIndexChunks { break }
                 }
-                guard let hash = Hex.decode(String(row.main.utf8.dropFirst(prefix.utf8.count))!), hash.count == 20 else { return }
-                w.raw(hash)
-                try w.bytes16(Array(row.rowKey.utf8), field: "RowKey")
-                count += 1
                 bytes += entry
-                indexed += 1
             }
-            if count > 0 && chunks.count < Self.maxIndexChunks { close() }
+            if start < rows.count && slices.count < Self.maxIndexChunks { slices.append(rows[start...]) }
+            let indexed = slices.reduce(0) { $0 + $1.count }
+            var chunks: [[UInt8]] = []
+            for slice in slices {
+                guard let chunk = try Self.indexRecord(slice, prefix) else { return }
+                chunks.append(chunk)
+            }
             let firstKey = chunkKey(chunkPrefix, 0)
             var batch = RecordBatch(conditions: [old.map { .equals(firstKey, $0.first) } ?? .absent(firstKey)])
             for (i, chunk) in chunks.enumerated() {
