@@ -357,6 +357,53 @@ enum TableStoreContract {
         #expect(counted == nil || relisted == 200)
     }
 
+    /// A table looked up is used for a while without its directory record (`TableRecordCache`); deleted, or deleted
+    /// and made again by another engine, the next call finds that out and works on what is there now.
+    static func tableCache(_ one: any StorageBackend, _ two: any StorageBackend) async throws {
+        let key = try Fixtures.accountKey()
+        let a = TableStore(backend: one, tableLifetime: .seconds(600)), b = TableStore(backend: two)
+        try await a.createTable(account: account, name: "cached", accountKey: key)
+        _ = try await a.insert(account: account, table: "cached", entity: entity("p", "old"), accountKey: key)
+        let first = try await a.table(account, "cached", key)
+
+        // Made again under the same name: a's cached table names a map that is gone.
+        try await b.deleteTable(account: account, name: "cached", accountKey: key)
+        try await b.createTable(account: account, name: "Cached", accountKey: key)
+        _ = try await b.insert(account: account, table: "cached", entity: entity("p", "new"), accountKey: key)
+        #expect(try await a.get(account: account, table: "CACHED", partitionKey: "p", rowKey: "new", accountKey: key).rowKey == "new")
+        await expectError(.notFound, "entity (PartitionKey 'p', RowKey 'old') does not exist") {
+            try await a.get(account: account, table: "cached", partitionKey: "p", rowKey: "old", accountKey: key)
+        }
+        _ = try await a.insert(account: account, table: "cached", entity: entity("p", "x"), accountKey: key)
+        #expect(try await b.query(account: account, table: "cached", accountKey: key).entities.map(\.rowKey) == ["new", "x"])
+        let second = try await a.table(account, "cached", key)
+        #expect(second.record.id != first.record.id)
+
+        // The cache is used: with the name removed behind its back (as a delete that stopped before removing the map
+        // leaves it), a still finds the table within its lifetime, and a store of a short lifetime stops finding it.
+        let directory = try a.directory(account, key), recordKey = try a.directoryKey(account, "cached", key)
+        let record = try #require(try await one.records(directory, keys: [recordKey])[recordKey])
+        try await one.apply(RecordBatch(conditions: [.equals(recordKey, record)], removes: [recordKey]), to: directory)
+        #expect(try await a.query(account: account, table: "cached", accountKey: key).entities.map(\.rowKey) == ["new", "x"])
+        let brief = TableStore(backend: one, tableLifetime: .milliseconds(50))
+        try await one.apply(RecordBatch(conditions: [.absent(recordKey)], sets: [recordKey: record]), to: directory)
+        _ = try await brief.get(account: account, table: "cached", partitionKey: "p", rowKey: "x", accountKey: key)  // cached now
+        try await one.apply(RecordBatch(conditions: [.equals(recordKey, record)], removes: [recordKey]), to: directory)
+        try await Task.sleep(for: .milliseconds(100))
+        await expectError(.notFound, "table 'cached' does not exist") {
+            try await brief.get(account: account, table: "cached", partitionKey: "p", rowKey: "x", accountKey: key)
+        }
+
+        // Deleted by another engine: a's next calls say the table does not exist, and nothing they do creates it again.
+        try await one.apply(RecordBatch(conditions: [.absent(recordKey)], sets: [recordKey: record]), to: directory)
+        try await b.deleteTable(account: account, name: "cached", accountKey: key)
+        await expectError(.notFound, "table 'cached' does not exist") {
+            try await a.insert(account: account, table: "cached", entity: entity("p", "y"), accountKey: key)
+        }
+        await expectError(.notFound, "table 'cached' does not exist") { try await a.query(account: account, table: "cached", accountKey: key) }
+        #expect(try await b.listTables(account: account, accountKey: key).tables.isEmpty)
+    }
+
     static func partitionIndex(_ one: any StorageBackend, _ two: any StorageBackend) async throws {
         let key = try Fixtures.accountKey()
         let a = TableStore(backend: one), b = TableStore(backend: two)
@@ -574,6 +621,7 @@ enum TableStoreContract {
         ("learningRowKeys", TableStoreContract.learningRowKeys),
         ("indexDeltas", TableStoreContract.indexDeltas),
         ("listingCache", TableStoreContract.listingCache),
+        ("tableCache", TableStoreContract.tableCache),
     ]
 
     @Test(arguments: bodies.map(\.0))

@@ -45,12 +45,13 @@ extension TableStore {
                     accountKey: AccountKey) async throws -> TableEntity {
         try TableLimits.validate(key: partitionKey, "PartitionKey")
         try TableLimits.validate(key: rowKey, "RowKey")
-        let table = try await table(account, name, accountKey)
-        let main = try entityKey(table, partitionKey, rowKey, accountKey)
-        guard let stored = try await read(table, [main], accountKey)[main] else {
-            throw StorageError(.notFound, "\(Self.describe(partitionKey, rowKey)) does not exist in table '\(name)'")
+        return try await onTable(account, name, accountKey) { table in
+            let main = try entityKey(table, partitionKey, rowKey, accountKey)
+            guard let stored = try await read(table, [main], accountKey)[main] else {
+                throw StorageError(.notFound, "\(Self.describe(partitionKey, rowKey)) does not exist in table '\(name)'")
+            }
+            return stored.entity.selecting(select)
         }
-        return stored.entity.selecting(select)
     }
 
     // MARK: The write path
@@ -71,7 +72,11 @@ extension TableStore {
 
     func execute(_ account: String, _ name: String, _ operations: [TableOperation], _ key: AccountKey) async throws -> [TableEntity?] {
         try Self.validate(operations)
-        let table = try await table(account, name, key)
+        return try await onTable(account, name, key) { table in try await execute(table, name, operations, key) }
+    }
+
+    private func execute(_ table: Table, _ name: String, _ operations: [TableOperation], _ key: AccountKey) async throws -> [TableEntity?] {
+        let account = table.account
         let mains = try operations.map { try entityKey(table, $0.entity.partitionKey, $0.entity.rowKey, key) }
         for _ in 0..<Self.writeAttempts {
             let current = try await read(table, mains, key)

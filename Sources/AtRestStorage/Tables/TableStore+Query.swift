@@ -10,22 +10,23 @@ extension TableStore {
                       continuation: String? = nil, accountKey: AccountKey) async throws -> EntityPage {
         guard TableLimits.queryPage.contains(top) else { throw StorageError(.invalidArgument, "top is 1-1000 entities per page, not \(top)") }
         let parsed = try Self.parse(filter)
-        let table = try await table(account, name, accountKey)
-        let after = try continuation.map { try openContinuation($0, table, accountKey) }
-        let found: [TableEntity]
-        if let partition = parsed?.fixedPartition {
-            found = try await partitionPage(table, partition, filter: parsed, top: top, after: after, accountKey)
-        } else {
-            var kept = FirstEntities(count: top + 1)
-            try await scan(table, prefix: "e-", accountKey) { entity in
-                if let after, !TableEntity.precedes(after, (entity.partitionKey, entity.rowKey)) { return }
-                if parsed?.matches(entity) ?? true { kept.add(entity) }
+        return try await onTable(account, name, accountKey) { table in
+            let after = try continuation.map { try openContinuation($0, table, accountKey) }
+            let found: [TableEntity]
+            if let partition = parsed?.fixedPartition {
+                found = try await partitionPage(table, partition, filter: parsed, top: top, after: after, accountKey)
+            } else {
+                var kept = FirstEntities(count: top + 1)
+                try await scan(table, prefix: "e-", accountKey) { entity in
+                    if let after, !TableEntity.precedes(after, (entity.partitionKey, entity.rowKey)) { return }
+                    if parsed?.matches(entity) ?? true { kept.add(entity) }
+                }
+                found = kept.sorted
             }
-            found = kept.sorted
+            let page = Array(found.prefix(top))
+            let next = found.count > top ? try sealContinuation(page[page.count - 1], table, accountKey) : nil
+            return EntityPage(entities: page.map { $0.selecting(select) }, continuation: next)
         }
-        let page = Array(found.prefix(top))
-        let next = found.count > top ? try sealContinuation(page[page.count - 1], table, accountKey) : nil
-        return EntityPage(entities: page.map { $0.selecting(select) }, continuation: next)
     }
 
     static func parse(_ filter: String) throws -> TableFilter? {

@@ -20,10 +20,15 @@ public final class TableStore: Sendable {
     let indexes = PartitionIndexCache()
     /// Partition key listings, while their table's map is unchanged.
     let listings = PartitionListingCache()
+    /// Tables looked up lately (`onTable`).
+    let tables: TableRecordCache
 
-    public init(backend: any StorageBackend, clock: @escaping @Sendable () -> Int64 = QueueStore.wallClock) {
+    /// `tableLifetime`: how long a table looked up is used without reading its directory record again (`TableRecordCache`).
+    public init(backend: any StorageBackend, clock: @escaping @Sendable () -> Int64 = QueueStore.wallClock,
+                tableLifetime: Duration = .seconds(1)) {
         self.backend = backend
         self.clock = clock
+        tables = TableRecordCache(lifetime: tableLifetime)
     }
 
     /// A table as the engine addresses it: its map and the ids that key its records.
@@ -102,9 +107,46 @@ public final class TableStore: Sendable {
         return (record, sealed)
     }
 
-    /// An existing table.
+    /// An existing table, as its directory record names it now.
     func table(_ account: String, _ name: String, _ key: AccountKey) async throws -> Table {
         let record = try await tableRecord(account, name, key).record
         return Table(account: account, record: record, map: try entities(account, record.id, key))
+    }
+
+    /// `body` run on the table `name`: the one this store looked up within
+    /// the cache's lifetime when it has it (`TableRecordCache` says why that
+    /// is safe). When a cached table's call fails `.notFound` (its map is
+    /// gone, or just an entity is absent), the name is looked up again, and
+    /// if it names another table now, or none, `body` runs on what is there.
+    func onTable<R>(_ account: String, _ name: String, _ key: AccountKey, _ body: (Table) async throws -> R) async throws -> R {
+        try TableLimits.validate(tableName: name)
+        let cacheKey = TableRecordCache.Key(directory: try directory(account, key), recordKey: try directoryKey(account, name, key),
+                                            keyCheck: key.checkValue)
+        guard let cached = tables[cacheKey] else { return try await body(try await lookUp(account, name, key, cacheKey)) }
+        do {
+            return try await body(cached)
+        } catch let error as StorageError where error.code == .notFound {
+            let current = try await lookUp(account, name, key, cacheKey)
+            guard current.record.id != cached.record.id else { throw error }
+            return try await body(current)
+        }
+    }
+
+    /// The table from its directory record, kept in (or, when gone, dropped from) the cache.
+    private func lookUp(_ account: String, _ name: String, _ key: AccountKey, _ cacheKey: TableRecordCache.Key) async throws -> Table {
+        do {
+            let found = try await table(account, name, key)
+            tables[cacheKey] = found
+            return found
+        } catch let error as StorageError where error.code == .notFound {
+            tables[cacheKey] = nil
+            throw error
+        }
+    }
+
+    /// Drops the cached table `name` (this store just deleted it).
+    func forget(_ account: String, _ name: String, _ key: AccountKey) throws {
+        tables[TableRecordCache.Key(directory: try directory(account, key), recordKey: try directoryKey(account, name, key),
+                                    keyCheck: key.checkValue)] = nil
     }
 }
