@@ -64,7 +64,7 @@ enum QueueStoreContract {
         #expect(try await a.listQueues(account: account, accountKey: otherKey).queues == [])
     }
 
-    /// A store remembers the message maps of queues it used (`QueueMapCache`):
+    /// A store remembers the message maps of queues it used (`RecentLookups`):
     /// after another store deletes the queue, every verb says the queue does
     /// not exist; after it creates the queue again, the first store's calls
     /// reach the new queue's messages; a stale pop receipt is still a stale

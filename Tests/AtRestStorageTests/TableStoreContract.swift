@@ -357,7 +357,7 @@ enum TableStoreContract {
         #expect(counted == nil || relisted == 200)
     }
 
-    /// A table looked up is used for a while without its directory record (`TableRecordCache`); deleted, or deleted
+    /// A table looked up is used for a while without its directory record (`RecentLookups`); deleted, or deleted
     /// and made again by another engine, the next call finds that out and works on what is there now.
     static func tableCache(_ one: any StorageBackend, _ two: any StorageBackend) async throws {
         let key = try Fixtures.accountKey()

@@ -45,6 +45,7 @@ extension QueueStore {
             // Changed (or deleted and created again) by another call meanwhile: delete what is there now.
             return try await deleteQueue(account: account, name: name, accountKey: accountKey)
         }
+        maps[.init(account: account, name: name, keyCheck: accountKey.checkValue)] = nil
         _ = try await StorageError.succeeds(unless: .notFound) { try await self.backend.deleteRecordMap(map) }
     }
 

@@ -23,12 +23,15 @@ public final class QueueStore: Sendable {
     public let backend: any StorageBackend
     /// Milliseconds since the Unix epoch (tests pass their own).
     let clock: @Sendable () -> Int64
-    /// Message maps of queues looked up before.
-    let maps = QueueMapCache()
+    /// Message maps of queues looked up lately (`withMessageMap`).
+    let maps: RecentLookups<MessageMap>
 
-    public init(backend: any StorageBackend, clock: @escaping @Sendable () -> Int64 = QueueStore.wallClock) {
+    /// `mapLifetime`: how long a queue looked up is used without reading its directory record again (`RecentLookups`).
+    public init(backend: any StorageBackend, clock: @escaping @Sendable () -> Int64 = QueueStore.wallClock,
+                mapLifetime: Duration = .seconds(1)) {
         self.backend = backend
         self.clock = clock
+        maps = RecentLookups(lifetime: mapLifetime)
     }
 
     public static let wallClock: @Sendable () -> Int64 = {
@@ -84,34 +87,27 @@ public final class QueueStore: Sendable {
         return (record, sealed)
     }
 
-    /// The message map of an existing queue, read from its directory record (and remembered).
-    func messageMap(_ account: String, _ queue: String, _ key: AccountKey) async throws -> QueueMapCache.Entry {
-        let record = try await queueRecord(account, queue, key).record
-        let entry = QueueMapCache.Entry(id: record.id, map: try messages(account, record.id, key), context: Self.messageContext(account, record.id))
-        maps[QueueMapCache.Key(account: account, queue: queue, keyCheck: key.checkValue)] = entry
-        return entry
+    /// A queue's message map, as a call works on it.
+    struct MessageMap: Sendable {
+        var id: [UInt8]
+        var map: RecordMapName
+        var context: [UInt8]
     }
 
-    /// Runs `body` on the message map of an existing queue, as remembered
-    /// when it was looked up before. When that map is gone (`.notFound`:
-    /// the queue was deleted, perhaps created again under a new id), looks
-    /// the queue up again and runs `body` once more on its map now, or
-    /// throws "queue not found"; when the queue still has that map, the
-    /// `.notFound` was the body's own (a message) and is thrown as it is.
+    /// The message map of an existing queue, read from its directory record.
+    func messageMap(_ account: String, _ queue: String, _ key: AccountKey) async throws -> MessageMap {
+        let record = try await queueRecord(account, queue, key).record
+        return MessageMap(id: record.id, map: try messages(account, record.id, key), context: Self.messageContext(account, record.id))
+    }
+
+    /// Runs `body` on the message map of an existing queue: the one this
+    /// store looked up within the last `mapLifetime`, when it has it
+    /// (`RecentLookups` says why that is safe, and what happens when the
+    /// queue was deleted or made again since).
     func withMessageMap<T>(_ account: String, _ queue: String, _ key: AccountKey,
                            _ body: (_ map: RecordMapName, _ context: [UInt8]) async throws -> T) async throws -> T {
         try QueueLimits.validate(queueName: queue)
-        guard let cached = maps[QueueMapCache.Key(account: account, queue: queue, keyCheck: key.checkValue)] else {
-            let entry = try await messageMap(account, queue, key)
-            return try await body(entry.map, entry.context)
-        }
-        do {
-            return try await body(cached.map, cached.context)
-        } catch let error as StorageError where error.code == .notFound {
-            maps[QueueMapCache.Key(account: account, queue: queue, keyCheck: key.checkValue)] = nil
-            let entry = try await messageMap(account, queue, key)
-            guard entry.id != cached.id else { throw error }
-            return try await body(entry.map, entry.context)
-        }
+        return try await maps.run(.init(account: account, name: queue, keyCheck: key.checkValue), id: \.id,
+                                  lookUp: { try await messageMap(account, queue, key) }) { try await body($0.map, $0.context) }
     }
 }

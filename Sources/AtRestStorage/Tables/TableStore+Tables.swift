@@ -30,7 +30,7 @@ extension TableStore {
         guard try await StorageError.succeeds(unless: .conditionFailed, { try await self.backend.apply(batch, to: directory) }) else {
             return try await deleteTable(account: account, name: name, accountKey: accountKey)  // replaced meanwhile: delete what is there now
         }
-        try forget(account, name, accountKey)
+        forget(account, name, accountKey)
         let map = try entities(account, record.id, accountKey)
         _ = try await StorageError.succeeds(unless: .notFound) { try await self.backend.deleteRecordMap(map) }
     }

@@ -21,14 +21,14 @@ public final class TableStore: Sendable {
     /// Partition key listings, while their table's map is unchanged.
     let listings = PartitionListingCache()
     /// Tables looked up lately (`onTable`).
-    let tables: TableRecordCache
+    let tables: RecentLookups<Table>
 
-    /// `tableLifetime`: how long a table looked up is used without reading its directory record again (`TableRecordCache`).
+    /// `tableLifetime`: how long a table looked up is used without reading its directory record again (`RecentLookups`).
     public init(backend: any StorageBackend, clock: @escaping @Sendable () -> Int64 = QueueStore.wallClock,
                 tableLifetime: Duration = .seconds(1)) {
         self.backend = backend
         self.clock = clock
-        tables = TableRecordCache(lifetime: tableLifetime)
+        tables = RecentLookups(lifetime: tableLifetime)
     }
 
     /// A table as the engine addresses it: its map and the ids that key its records.
@@ -114,39 +114,21 @@ public final class TableStore: Sendable {
     }
 
     /// `body` run on the table `name`: the one this store looked up within
-    /// the cache's lifetime when it has it (`TableRecordCache` says why that
-    /// is safe). When a cached table's call fails `.notFound` (its map is
-    /// gone, or just an entity is absent), the name is looked up again, and
-    /// if it names another table now, or none, `body` runs on what is there.
+    /// the last `tableLifetime`, when it has it (`RecentLookups` says why
+    /// that is safe, and what happens when the table was deleted or made
+    /// again since).
     func onTable<R>(_ account: String, _ name: String, _ key: AccountKey, _ body: (Table) async throws -> R) async throws -> R {
         try TableLimits.validate(tableName: name)
-        let cacheKey = TableRecordCache.Key(directory: try directory(account, key), recordKey: try directoryKey(account, name, key),
-                                            keyCheck: key.checkValue)
-        guard let cached = tables[cacheKey] else { return try await body(try await lookUp(account, name, key, cacheKey)) }
-        do {
-            return try await body(cached)
-        } catch let error as StorageError where error.code == .notFound {
-            let current = try await lookUp(account, name, key, cacheKey)
-            guard current.record.id != cached.record.id else { throw error }
-            return try await body(current)
-        }
+        return try await tables.run(cacheKey(account, name, key), id: \.record.id, lookUp: { try await table(account, name, key) }, body)
     }
 
-    /// The table from its directory record, kept in (or, when gone, dropped from) the cache.
-    private func lookUp(_ account: String, _ name: String, _ key: AccountKey, _ cacheKey: TableRecordCache.Key) async throws -> Table {
-        do {
-            let found = try await table(account, name, key)
-            tables[cacheKey] = found
-            return found
-        } catch let error as StorageError where error.code == .notFound {
-            tables[cacheKey] = nil
-            throw error
-        }
+    /// Where `tables` keeps the table `name` (names are looked up in any case).
+    func cacheKey(_ account: String, _ name: String, _ key: AccountKey) -> RecentLookups<Table>.Key {
+        .init(account: account, name: name.lowercased(), keyCheck: key.checkValue)
     }
 
-    /// Drops the cached table `name` (this store just deleted it).
-    func forget(_ account: String, _ name: String, _ key: AccountKey) throws {
-        tables[TableRecordCache.Key(directory: try directory(account, key), recordKey: try directoryKey(account, name, key),
-                                    keyCheck: key.checkValue)] = nil
+    /// Drops the table `name` from `tables` (this store just deleted it).
+    func forget(_ account: String, _ name: String, _ key: AccountKey) {
+        tables[cacheKey(account, name, key)] = nil
     }
 }
