@@ -60,6 +60,45 @@ struct CLITableTests {
         let badFilter = try await atrest(["entity", "query", "People", "--filter", "Age gt"] + acct)
         #expect(badFilter.status == 2 && badFilter.err.contains("position 7"), "\(badFilter.err)")
 
+        // Tables listed by prefix, as a table and as JSON.
+        #expect(try await atrest(["table", "create", "Places"] + acct).status == 0)
+        let listed = try await atrest(["table", "list", "--prefix", "Pe", "--json"] + acct)
+        #expect((json(listed.out) as? [[String: Any]])?.compactMap { $0["table"] as? String } == ["People"], "\(listed.out)")
+        let human = try await atrest(["table", "list"] + acct)
+        #expect(human.out.contains("People") && human.out.contains("Places"), "\(human.out)")
+
+        // Conditional writes with the current ETag succeed; a delete with a stale one does not.
+        let zoe = try #require(json(try await atrest(["entity", "get", "People", "fr", "zoe", "--json"] + acct).out) as? [String: Any])
+        let zoeTag = try #require(zoe["ETag"] as? String)
+        #expect((zoe["properties"] as? [String: [String: String]])?["City"]?["value"] == "Lyon")
+        let replaced = try #require(json(try await atrest(["entity", "replace", "People", "fr", "zoe", "--prop", "Age=int32:21", "--if-match", zoeTag, "--json"]
+                                                          + acct).out) as? [String: Any])
+        #expect((replaced["properties"] as? [String: Any])?.keys.sorted() == ["Age"])
+        let staleDelete = try await atrest(["entity", "delete", "People", "fr", "zoe", "--if-match", zoeTag] + acct)
+        #expect(staleDelete.status == 6 && staleDelete.err.contains("has ETag"), "\(staleDelete.err)")
+        #expect(try await atrest(["entity", "delete", "People", "fr", "zoe", "--if-match", try #require(replaced["ETag"] as? String)] + acct).status == 0)
+
+        // A batch file of every kind, with ETags; its human output lists each operation; a bad line names its number.
+        let r1 = try #require(json(try await atrest(["entity", "get", "People", "jp", "r1", "--json"] + acct).out) as? [String: Any])
+        let mixed = "\(cluster.root)/mixed.jsonl"
+        try [
+            #"{"op": "replace", "PartitionKey": "jp", "RowKey": "r1", "props": {"N": "int32:100"}, "ifMatch": "\#(r1["ETag"] as? String ?? "")"}"#,
+            #"{"op": "merge", "PartitionKey": "jp", "RowKey": "r2", "props": {"Tag": "x"}}"#,
+            #"{"op": "delete", "PartitionKey": "jp", "RowKey": "r3", "ifMatch": "*"}"#,
+            #"{"op": "upsert", "PartitionKey": "jp", "RowKey": "r20", "props": {"N": "int32:20"}}"#,
+            #"{"op": "upsert-merge", "PartitionKey": "jp", "RowKey": "r4", "props": {"Tag": "y"}}"#,
+        ].joined(separator: "\n").write(toFile: mixed, atomically: true, encoding: .utf8)
+        let mixedRun = try await atrest(["entity", "batch", "People", mixed] + acct)
+        #expect(mixedRun.status == 0 && ["replace", "merge", "delete", "upsert", "upsert-merge", "r20"].allSatisfy(mixedRun.out.contains), "\(mixedRun.out)\(mixedRun.err)")
+        let after = try #require(json(try await atrest(["entity", "query", "People", "--filter", "PartitionKey eq 'jp' and RowKey le 'r4'", "--json"] + acct).out)
+                                 as? [[String: Any]])
+        #expect(after.compactMap { $0["RowKey"] as? String } == ["r0", "r1", "r10", "r11", "r12", "r13", "r14", "r15", "r16", "r17", "r18", "r19", "r2", "r20", "r4"])
+        let staleBatch = try await atrest(["entity", "batch", "People", mixed] + acct)  // r1's ETag is stale now
+        #expect(staleBatch.status == 6 && staleBatch.err.contains("operation 0 (replace)"), "\(staleBatch.err)")
+        try "{\"op\": \"insert\", \"PartitionKey\": \"jp\", \"RowKey\": \"ok\"}\n{\"op\": \"upsert\"}\n".write(toFile: mixed, atomically: true, encoding: .utf8)
+        let badLine = try await atrest(["entity", "batch", "People", mixed] + acct)
+        #expect(badLine.status == 2 && badLine.err.contains("line 2"), "\(badLine.err)")
+
         #expect(try await atrest(["entity", "delete", "People", "uk", "ada"] + acct).status == 0)
         #expect(try await atrest(["entity", "get", "People", "uk", "ada"] + acct).status == 3)
         #expect(try await atrest(["table", "delete", "People"] + acct).status == 0)

@@ -77,6 +77,11 @@ import Testing
         #expect(pyTable.fields("ok entity") == ["etag_len": "32", "round_trip": "1"], "\(pyTable.transcript)")
         #expect(pyTable.fields("ok stale")?["code"] == "FAILED_PRECONDITION", "\(pyTable.transcript)")
         #expect(pyTable.fields("ok batch") == ["results": "20", "matched": "10", "first": "r10"], "\(pyTable.transcript)")
+        #expect(pyTable.fields("ok upsert") == ["name": "Bob", "age": "41", "selected": "Name"], "\(pyTable.transcript)")
+        #expect(pyTable.fields("ok pages") == ["rows": "10", "calls": "4", "same": "1", "top": "r00,r01,r02,r03"], "\(pyTable.transcript)")
+        #expect(pyTable.fields("ok batch2") == ["results": "2", "deleted_etag": "''", "left": "r01", "seen": "True"], "\(pyTable.transcript)")
+        #expect(pyTable.fields("ok delete") == ["stale": "FAILED_PRECONDITION", "gone": "NOT_FOUND"], "\(pyTable.transcript)")
+        #expect(pyTable.fields("ok tables") == ["listed": "pyPeople,pyPeopleThree,pyPeopleTwo", "after": "pyPeople,pyPeopleThree"], "\(pyTable.transcript)")
         let written = try await cluster.client.call(TableMethod.getEntity.name, request: EntityKeyRequest(table: "pyPeople", partitionKey: "uk", rowKey: "ada"),
                                                     as: Entity.self, metadata: alice.merging(["account": "acct-pyt"]) { $1 }).message
         #expect(written.properties.first { $0.name == "Age" } == EntityProperty(name: "Age", type: EntityProperty.Kind.int32.rawValue, intValue: 37))

@@ -14,6 +14,12 @@ import Testing
         try await ClusterOnStorage.with(storage, LocalCluster.blobClusterOptions) { on in try await endToEnd(on) }
     }
 
+    /// The limits and the errors of every verb through the real processes (the store's own tests check them too;
+    /// this checks that the front door and workers carry each to the caller as the status it documents).
+    @Test func limitsAndErrorsEndToEnd() async throws {
+        try await ClusterOnStorage.with(.local, LocalCluster.blobClusterOptions) { on in try await limitsAndErrors(on) }
+    }
+
     static func property(_ name: String, _ kind: EntityProperty.Kind, string: String = "", int: Int64 = 0, double: Double = 0, bool: Bool = false,
                          bytes: [UInt8] = []) -> EntityProperty {
         EntityProperty(name: name, type: kind.rawValue, stringValue: string, intValue: int, doubleValue: double, boolValue: bool, bytesValue: bytes)
@@ -187,5 +193,101 @@ import Testing
 
         _ = try await queueCall(c, TableMethod.deleteTable, TableRequest(table: tableName), a)
         #expect(try await queueCall(c, TableMethod.listTables, TableListRequest(), a).tables.map(\.table) == ["race"])
+    }
+
+    func limitsAndErrors(_ on: ClusterOnStorage) async throws {
+        let cluster = on.cluster
+        try await cluster.waitForWorkers(count: 2)
+        let (alice, _) = try await cluster.bootstrapUsers()
+        let c = cluster.client
+        for account in ["acct-l", "acct-m"] {
+            _ = try await c.call("atrest.v1.Account/Create", request: AccountCreateRequest(accountID: account), as: AccountInfo.self, metadata: alice)
+        }
+        let a = alice.merging(["account": "acct-l"]) { $1 }, m = alice.merging(["account": "acct-m"]) { $1 }
+        func insert(_ entity: Entity, _ metadata: [String: String]? = nil) async throws -> Entity {
+            try await queueCall(c, TableMethod.insertEntity, EntityRequest(table: "limits", entity: entity), metadata ?? a)
+        }
+
+        // Tables: list by prefix in pages; a missing table cannot be deleted.
+        for name in ["limits", "limitsB", "limitsC", "other"] { _ = try await queueCall(c, TableMethod.createTable, TableRequest(table: name), a) }
+        _ = try await queueCall(c, TableMethod.createTable, TableRequest(table: "limits"), m)
+        let firstPage = try await queueCall(c, TableMethod.listTables, TableListRequest(prefix: "limits", pageSize: 2), a)
+        #expect(firstPage.tables.map(\.table) == ["limits", "limitsB"] && !firstPage.continuation.isEmpty)
+        let lastPage = try await queueCall(c, TableMethod.listTables, TableListRequest(prefix: "limits", pageSize: 2, continuation: firstPage.continuation), a)
+        #expect(lastPage.tables.map(\.table) == ["limitsC"] && lastPage.continuation.isEmpty)
+        await expectCode(.notFound, contains: "table 'nope' does not exist") { _ = try await queueCall(c, TableMethod.deleteTable, TableRequest(table: "nope"), a) }
+
+        // Keys: 1 KiB is the limit for both; / \ # ? and control characters are refused.
+        let longest = String(repeating: "k", count: 1024)
+        _ = try await insert(Entity(partitionKey: longest, rowKey: longest))
+        #expect(try await queueCall(c, TableMethod.getEntity, EntityKeyRequest(table: "limits", partitionKey: longest, rowKey: longest), a).rowKey == longest)
+        await expectCode(.invalidArgument, contains: "PartitionKey is 1025 bytes; at most 1024") { _ = try await insert(Entity(partitionKey: longest + "k", rowKey: "r")) }
+        await expectCode(.invalidArgument, contains: "RowKey is 1025 bytes; at most 1024") { _ = try await insert(Entity(partitionKey: "p", rowKey: longest + "k")) }
+        for bad in ["a\\b", "a#b", "a?b", "a\u{7}b"] {
+            await expectCode(.invalidArgument, contains: "keys may not contain") { _ = try await insert(Entity(partitionKey: "p", rowKey: bad)) }
+        }
+
+        // Properties: 252 and 1 MiB encoded are the limits.
+        let many = (0..<252).map { Self.property("P\($0)", .int32, int: Int64($0)) }
+        #expect(try await insert(Entity(partitionKey: "p", rowKey: "many", properties: many)).properties.count == 252)
+        await expectCode(.invalidArgument, contains: "at most 252 properties") {
+            _ = try await insert(Entity(partitionKey: "p", rowKey: "toomany", properties: many + [Self.property("Extra", .bool, bool: true)]))
+        }
+        let nearly = try await insert(Entity(partitionKey: "p", rowKey: "big", properties: [Self.property("Blob", .binary, bytes: Array(repeating: 7, count: (1 << 20) - 64))]))
+        #expect(try await queueCall(c, TableMethod.getEntity, EntityKeyRequest(table: "limits", partitionKey: "p", rowKey: "big"), a) == nearly)
+        await expectCode(.invalidArgument, contains: "at most 1048576 (1 MiB)") {
+            _ = try await insert(Entity(partitionKey: "p", rowKey: "huge", properties: [Self.property("Blob", .binary, bytes: Array(repeating: 7, count: 1 << 20))]))
+        }
+
+        // Conditional writes: a stale ETag fails, naming the current one; a missing entity is NOT_FOUND for the verbs that need it.
+        let first = try await insert(Entity(partitionKey: "p", rowKey: "e"))
+        let second = try await queueCall(c, TableMethod.mergeEntity, EntityRequest(table: "limits", entity: Entity(partitionKey: "p", rowKey: "e",
+                                         properties: [Self.property("N", .int32, int: 1)]), ifMatch: first.etag), a)
+        await expectCode(.failedPrecondition, contains: "has ETag \(second.etag) now, not \(first.etag)") {
+            _ = try await queueCall(c, TableMethod.deleteEntity, EntityRequest(table: "limits", entity: Entity(partitionKey: "p", rowKey: "e"), ifMatch: first.etag), a)
+        }
+        _ = try await queueCall(c, TableMethod.deleteEntity, EntityRequest(table: "limits", entity: Entity(partitionKey: "p", rowKey: "e"), ifMatch: second.etag), a)
+        let gone = EntityRequest(table: "limits", entity: Entity(partitionKey: "p", rowKey: "e"), ifMatch: "*")
+        for method in [TableMethod.replaceEntity, TableMethod.mergeEntity] {
+            await expectCode(.notFound, contains: "does not exist in table 'limits'") { _ = try await queueCall(c, method, gone, a) }
+        }
+        await expectCode(.notFound, contains: "does not exist in table 'limits'") { _ = try await queueCall(c, TableMethod.deleteEntity, gone, a) }
+
+        // Batches: every kind in one, a result each (none for the delete); more than 100, or two partitions, refused.
+        let op = { (kind: EntityOperation.Kind, row: String, ifMatch: String) in
+            EntityOperation(kind: kind.rawValue, entity: Entity(partitionKey: "b", rowKey: row, properties: [Self.property("K", .int32, int: Int64(kind.rawValue))]), ifMatch: ifMatch)
+        }
+        let seeded = try await queueCall(c, TableMethod.executeBatch, EntityBatchRequest(table: "limits", operations: [
+            op(.insert, "r1", ""), op(.insert, "r2", ""), op(.insert, "r3", ""),
+        ]), a).results
+        let mixed = try await queueCall(c, TableMethod.executeBatch, EntityBatchRequest(table: "limits", operations: [
+            op(.replace, "r1", seeded[0].etag), op(.merge, "r2", "*"), op(.delete, "r3", seeded[2].etag), op(.insertOrReplace, "r4", ""),
+            op(.insertOrMerge, "r5", ""), op(.insert, "r6", ""),
+        ]), a).results
+        #expect(mixed.count == 6 && mixed.map(\.rowKey) == ["r1", "r2", "r3", "r4", "r5", "r6"] && mixed[2].etag.isEmpty)
+        #expect(mixed.enumerated().allSatisfy { $0.offset == 2 || ($0.element.etag.count == 32 && $0.element.properties.count == 1) })
+        let rows = try await queueCall(c, TableMethod.queryEntities, QueryEntitiesRequest(table: "limits", filter: "PartitionKey eq 'b'"), a).entities
+        #expect(rows.map(\.rowKey) == ["r1", "r2", "r4", "r5", "r6"] && rows.map(\.etag) == mixed.filter { !$0.etag.isEmpty }.map(\.etag))
+        await expectCode(.invalidArgument, contains: "a batch holds 1-100 operations, not 101") {
+            _ = try await queueCall(c, TableMethod.executeBatch, EntityBatchRequest(table: "limits", operations: (0..<101).map { op(.insert, "x\($0)", "") }), a)
+        }
+        await expectCode(.invalidArgument, contains: "a batch writes to one partition") {
+            _ = try await queueCall(c, TableMethod.executeBatch, EntityBatchRequest(table: "limits", operations: [
+                op(.insert, "y1", ""), EntityOperation(kind: EntityOperation.Kind.insert.rawValue, entity: Entity(partitionKey: "other", rowKey: "y2")),
+            ]), a)
+        }
+
+        // Continuation tokens: refused for a table of the same name in another account, and for the table made again.
+        let page = try await queueCall(c, TableMethod.queryEntities, QueryEntitiesRequest(table: "limits", top: 2), a)
+        #expect(page.entities.count == 2 && !page.continuation.isEmpty)
+        for i in 0..<3 { _ = try await insert(Entity(partitionKey: "p", rowKey: "m\(i)"), m) }
+        await expectCode(.invalidArgument, contains: "continuation token") {
+            _ = try await queueCall(c, TableMethod.queryEntities, QueryEntitiesRequest(table: "limits", top: 2, continuation: page.continuation), m)
+        }
+        _ = try await queueCall(c, TableMethod.deleteTable, TableRequest(table: "limits"), a)
+        _ = try await queueCall(c, TableMethod.createTable, TableRequest(table: "limits"), a)
+        await expectCode(.invalidArgument, contains: "continuation token") {
+            _ = try await queueCall(c, TableMethod.queryEntities, QueryEntitiesRequest(table: "limits", top: 2, continuation: page.continuation), a)
+        }
     }
 }

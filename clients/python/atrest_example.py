@@ -143,6 +143,45 @@ def table_demo(client, args):
     rows = client.query_entities(args.account, args.table, filter="PartitionKey eq 'jp' and N ge 10L", select=["N"])
     print(f"ok batch results={len(results)} matched={len(rows)} first={rows[0]['RowKey'] if rows else ''}")
 
+    # The other verbs: upserts, a selection, pages, a batch that deletes and merges, a conditional delete, tables listed and deleted.
+    client.write_entity(args.account, args.table, "upsert", "uk", "bob", {"Name": "Bob"})
+    client.write_entity(args.account, args.table, "upsert_merge", "uk", "bob", {"Age": atrest_client.Int32(41)})
+    bob = client.get_entity(args.account, args.table, "uk", "bob")
+    named = client.get_entity(args.account, args.table, "uk", "bob", select=["Name"])
+    own = sorted(k for k in named if k not in ("PartitionKey", "RowKey", "ETag", "Timestamp"))
+    print(f"ok upsert name={bob.get('Name')} age={bob.get('Age')} selected={','.join(own)}")
+    pages = []
+    original = client.call
+    client.call = lambda method, *rest, **named_args: (pages.append(method), original(method, *rest, **named_args))[1]
+    paged = client.query_entities(args.account, args.table, filter="PartitionKey eq 'jp' and N ge 10L", page_size=3)
+    calls = len(pages)
+    first4 = client.query_entities(args.account, args.table, filter="PartitionKey eq 'jp'", top=4, page_size=3)
+    client.call = original
+    same = [e["RowKey"] for e in paged] == [e["RowKey"] for e in rows]
+    print(f"ok pages rows={len(paged)} calls={calls} same={int(same)} top={','.join(e['RowKey'] for e in first4)}")
+    changed = client.batch(args.account, args.table, [("delete", "jp", "r00", None, "*"), ("merge", "jp", "r01", {"Seen": True}, "")])
+    left = client.query_entities(args.account, args.table, filter="PartitionKey eq 'jp' and RowKey lt 'r02'")
+    print(f"ok batch2 results={len(changed)} deleted_etag={changed[0].get('ETag', '')!r} left={','.join(e['RowKey'] for e in left)} "
+          f"seen={left[0].get('Seen') if left else None}")
+    try:
+        client.delete_entity(args.account, args.table, "uk", "bob", if_match=ada["ETag"])
+        raise SystemExit("error a delete with a stale ETag was accepted")
+    except atrest_client.RpcError as error:
+        stale = error.code.name
+    client.delete_entity(args.account, args.table, "uk", "bob", if_match=bob["ETag"])
+    try:
+        client.get_entity(args.account, args.table, "uk", "bob")
+        raise SystemExit("error a deleted entity was still there")
+    except atrest_client.RpcError as error:
+        gone = error.code.name
+    print(f"ok delete stale={stale} gone={gone}")
+    for suffix in ("Two", "Three"):
+        client.create_table(args.account, args.table + suffix)
+    listed = client.list_tables(args.account, prefix=args.table, page_size=1)
+    client.delete_table(args.account, args.table + "Two")
+    after = client.list_tables(args.account, prefix=args.table)
+    print(f"ok tables listed={','.join(listed)} after={','.join(after)}")
+
 
 def disk_demo(client, args):
     """A sparse disk: pages written, read back, listed, cleared, resized."""

@@ -294,12 +294,12 @@ class AtRestClient:
     def delete_table(self, account: str, table: str) -> None:
         self.call("atrest.v1.Table/DeleteTable", self.table.TableRequest(table=table), self.envelope.Empty, account=account)
 
-    def list_tables(self, account: str, prefix: str = "") -> List[str]:
-        """Every table name (all pages), by name."""
+    def list_tables(self, account: str, prefix: str = "", page_size: int = 1000) -> List[str]:
+        """Every table name (all pages of up to page_size, 1-1000), by name."""
         names: List[str] = []
         continuation = ""
         while True:
-            request = self.table.TableListRequest(prefix=prefix, continuation=continuation)
+            request = self.table.TableListRequest(prefix=prefix, page_size=page_size, continuation=continuation)
             reply, _ = self.call("atrest.v1.Table/ListTables", request, self.table.TableListResponse, account=account)
             names.extend(t.table for t in reply.tables)
             continuation = reply.continuation
@@ -328,12 +328,13 @@ class AtRestClient:
         return self._from_entity(self.call("atrest.v1.Table/GetEntity", request, self.table.Entity, account=account)[0])
 
     def query_entities(self, account: str, table: str, filter: str = "", select: Iterable[str] = (),
-                       top: Optional[int] = None) -> List[Entity]:
-        """Entities matching an OData $filter, in (PartitionKey, RowKey) order, following continuation tokens."""
+                       top: Optional[int] = None, page_size: int = 1000) -> List[Entity]:
+        """Entities matching an OData $filter, in (PartitionKey, RowKey) order, at most top of them, asked for
+        in pages of up to page_size (1-1000) and following continuation tokens."""
         entities: List[Entity] = []
         continuation = ""
         while True:
-            want = 1000 if top is None else min(1000, top - len(entities))
+            want = page_size if top is None else min(page_size, top - len(entities))
             request = self.table.QueryEntitiesRequest(table=table, filter=filter, select=list(select), top=want, continuation=continuation)
             reply, _ = self.call("atrest.v1.Table/QueryEntities", request, self.table.EntityList, account=account)
             entities.extend(self._from_entity(e) for e in reply.entities)
