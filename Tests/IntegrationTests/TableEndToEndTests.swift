@@ -243,6 +243,7 @@ import Testing
         let first = try await insert(Entity(partitionKey: "p", rowKey: "e"))
         let second = try await queueCall(c, TableMethod.mergeEntity, EntityRequest(table: "limits", entity: Entity(partitionKey: "p", rowKey: "e",
                                          properties: [Self.property("N", .int32, int: 1)]), ifMatch: first.etag), a)
+        #expect(second.etag != first.etag && second.timestampUs >= first.timestampUs)  // every write: a new ETag, the Timestamp of its time (ms)
         await expectCode(.failedPrecondition, contains: "has ETag \(second.etag) now, not \(first.etag)") {
             _ = try await queueCall(c, TableMethod.deleteEntity, EntityRequest(table: "limits", entity: Entity(partitionKey: "p", rowKey: "e"), ifMatch: first.etag), a)
         }
