@@ -1,6 +1,7 @@
 import Synchronization
 
-/// What a store looked up by name lately (a queue's message map, a table),
+/// What a store looked up by name lately (a queue's message map, a table;
+/// a disk too, which checks a kept entry its own way: `DiskStore.withDisk`),
 /// so a call on a queue or table used within `lifetime` skips hashing its
 /// name and reading and opening its directory record: one backend read (a
 /// trip through `BlockingIO` on the local backend, an OSD round trip on

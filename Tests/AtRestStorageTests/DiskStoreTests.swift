@@ -158,7 +158,7 @@ enum DiskStoreContract {
         #expect(try await a.listDisks(account: account, accountKey: key).disks.map(\.name) == ["boot", "grows", "huge", "vm-data", "vm-root", "zz9"])
     }
 
-    /// A store remembers disks it used (`DiskCache`): after another store
+    /// A store remembers disks it used (`DiskStore.disks`): after another store
     /// deletes, re-creates or resizes the disk, the first store's calls
     /// reach the disk as it is now (its written regions were deleted, the
     /// disk was read again before zeros were returned or a region created).

@@ -12,7 +12,7 @@ import AtRestWire
 public struct DiskService: Sendable {
     let blobs: BlobService
     /// One disk store per object store (pool), kept for the worker's life:
-    /// each remembers the disks it looked up (`DiskCache`: id and size, for a second).
+    /// each remembers the disks it looked up (`DiskStore.disks`: id and size, for a second).
     let stores = PoolStores { DiskStore(backend: $0) }
 
     public init(blobs: BlobService) { self.blobs = blobs }

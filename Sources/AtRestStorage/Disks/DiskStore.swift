@@ -15,7 +15,7 @@ import AtRestCrypto
 ///   (262,144 chunks) each, created on the first write into the region.
 ///   A missing region or chunk reads as zeros. The chunks are kept by the
 ///   engine shared with file data (`ChunkedData`, geometry `.disk`); this
-///   store adds the disk's rules (pages, size, `DiskCache`).
+///   store adds the disk's rules (pages, size, the disks looked up lately).
 /// - A write sets fully covered chunks unconditionally and
 ///   read-modify-writes partly covered ones with a condition on the value
 ///   read (retried when another writer came first), so two writers of the
@@ -25,8 +25,10 @@ public final class DiskStore: Sendable {
     public let backend: any StorageBackend
     /// Milliseconds since the Unix epoch (tests pass their own).
     let clock: @Sendable () -> Int64
-    /// Disks looked up recently (`DiskCache`).
-    let disks = DiskCache()
+    /// Disks looked up in the last second (`RecentLookups`' storage only: a
+    /// disk call checks a remembered disk its own way, `withDisk`, since a
+    /// disk's size can change under an entry as well as its id).
+    let disks = RecentLookups<Disk>()
 
     public init(backend: any StorageBackend, clock: @escaping @Sendable () -> Int64 = QueueStore.wallClock) {
         self.backend = backend
@@ -40,7 +42,7 @@ public final class DiskStore: Sendable {
         var size: UInt64
         /// The account's namespace (`AccountKey.accountContainer`).
         var container: BackendContainer
-        /// Taken from `DiskCache` (perhaps stale) rather than read now.
+        /// Taken from `disks` (perhaps stale) rather than read now.
         var remembered = false
 
         var hexID: String { Hex.encode(id) }
@@ -100,7 +102,7 @@ public final class DiskStore: Sendable {
 
     /// The disk as its record says now (and remembered for the data calls).
     func lookUp(_ account: String, _ name: String, _ key: AccountKey) async throws -> Disk {
-        let cacheKey = DiskCache.Key(account: account, disk: name, keyCheck: key.checkValue)
+        let cacheKey = RecentLookups<Disk>.Key(account: account, name: name, keyCheck: key.checkValue)
         do {
             let disk = try disk(account, try await diskRecord(account, name, key).record, key)
             disks[cacheKey] = disk
@@ -112,17 +114,17 @@ public final class DiskStore: Sendable {
     }
 
     func forget(_ account: String, _ name: String, _ key: AccountKey) {
-        disks[DiskCache.Key(account: account, disk: name, keyCheck: key.checkValue)] = nil
+        disks[RecentLookups<Disk>.Key(account: account, name: name, keyCheck: key.checkValue)] = nil
     }
 
     /// Thrown by a data call that found its (remembered) disk replaced: run again on the disk there now.
     typealias DiskChanged = ChunkedData.OwnerChanged
 
-    /// Runs `body` on the disk as remembered (`DiskCache`), or as read now;
+    /// Runs `body` on the disk as remembered (`disks`), or as read now;
     /// again on the disk read now when `body` finds it changed (`DiskChanged`).
     func withDisk<T>(_ account: String, _ name: String, _ key: AccountKey, _ body: (Disk) async throws -> T) async throws -> T {
         try DiskLimits.validate(diskName: name)
-        var remembered = disks[DiskCache.Key(account: account, disk: name, keyCheck: key.checkValue)]
+        var remembered = disks[RecentLookups<Disk>.Key(account: account, name: name, keyCheck: key.checkValue)]
         remembered?.remembered = true
         var disk = remembered
         while true {
