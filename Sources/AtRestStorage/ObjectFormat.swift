@@ -45,7 +45,7 @@ public enum ObjectFormat {
 /// headers before it knows them; the store binds the name instead by checking
 /// the decrypted name against the file's keyed-hash name.
 public struct ObjectIdentity: Sendable, Hashable {
-    public enum Kind: String, Sendable { case object, block, container }
+    public enum Kind: String, Sendable { case object, block, container, extent }
     public var account: String
     public var container: String
     public var kind: Kind

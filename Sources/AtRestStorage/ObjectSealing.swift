@@ -94,15 +94,15 @@ enum ObjectSealing {
 
     /// Seals `data` held in one piece: every segment sealed in place, no copy.
     static func seal(whole data: UnsafeRawBufferPointer, metadata: ObjectMetadata, identity: ObjectIdentity,
-                     flags: ObjectHeader.Flags = [], accountKey: AccountKey,
-                     expectedHash: [UInt8]?) throws -> (buffer: AlignedBuffer, metadata: ObjectMetadata) {
+                     flags: ObjectHeader.Flags = [], accountKey: AccountKey, expectedHash: [UInt8]?,
+                     segmentSize: Int = ObjectHeader.defaultSegmentSize) throws -> (buffer: AlignedBuffer, metadata: ObjectMetadata) {
         try checkHashSize(expectedHash)
         if let expectedHash {
             let hasher = try SHA256()
             try hasher.update(data)
             try checkHash(try hasher.finalize(), expectedHash)
         }
-        let sealer = try ObjectSealer(accountKey: accountKey, context: identity.context, metadata: metadata, flags: flags)
+        let sealer = try ObjectSealer(accountKey: accountKey, context: identity.context, metadata: metadata, flags: flags, segmentSize: segmentSize)
         let total = sealer.headerSize + Int(sealer.sealedDataSize(length: UInt64(data.count)))
         let buffer = AlignedBuffer(overwrittenCount: total)
         let (count, sealedMetadata) = try sealer.sealWhole(data, contentHash: expectedHash, into: buffer.mutableBytes)

@@ -8,6 +8,10 @@ enum ResealForm: Sendable {
     /// A table entity's main record (piece count ‖ piece 0, the other
     /// pieces beside it: `EntityRecord`), one `SealedRecord` under this context.
     case entity([UInt8])
+    /// A disk's or file's chunk record under this context, unless it is a
+    /// reference to an extent (not sealed: nothing to move; the extent moves
+    /// with its marker).
+    case chunk([UInt8])
     /// Not a record of its own (an entity's piece, moved with its main
     /// record) or not one the kind stores (listings skip it too): left alone.
     case none
@@ -54,6 +58,8 @@ extension RecordReencryption {
         for record in records {
             let how = form(record.key)
             if case .none = how { continue }
+            // A reference to an extent is not sealed: nothing of it moves (its extent moves with the marker).
+            if case .chunk = how, try ChunkedData.Reference.decode(record.value) != nil { continue }
             page.objects += 1
             if let change = try await change(record, how, in: map) { changes.append(change) }
         }
@@ -114,6 +120,9 @@ extension RecordReencryption {
         switch how {
         case .none:
             return nil
+        case .chunk(let context):
+            if try ChunkedData.Reference.decode(record.value) != nil { return nil }
+            return try await change(record, .record(context), in: map)
         case .record(let context):
             guard try moves(record, in: map) else { return nil }
             let plaintext = try SealedRecord.open(record.value, context: context, map: map, key: record.key, accountKey: accountKey)

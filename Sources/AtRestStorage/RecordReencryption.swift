@@ -160,19 +160,33 @@ public struct RecordReencryption: Sendable {
     /// One page of `map` after `cursor.after` resealed: `cursor.after`
     /// moves on; returns false when the map is done (or missing).
     func mapPage(_ map: RecordMapName, _ cursor: inout Cursor, _ budget: Int, _ page: inout ReencryptPage,
-                 _ form: (String) -> ResealForm) async throws -> Bool {
+                 extents: ChunkedData? = nil, _ form: (String) -> ResealForm) async throws -> Bool {
         guard let records = try await records(map, after: cursor.after, limit: budget) else { return false }
         try await reseal(records.records, in: map, form, &page)
+        if let extents {
+            // An extent's marker (read before its reseal above): the extent object moves too.
+            for record in records.records where ChunkedData.markerID(ofKey: record.key) != nil {
+                try await extents.resealExtent(try extents.marker(record.value, map, record.key).extent, migrating: migrating, &page)
+            }
+        }
         guard records.more, let last = records.records.last?.key else { return false }
         cursor.after = last
         return true
     }
 
-    /// Chunk records of a disk or file region (keys of another form are no chunks: left, as listings skip them).
+    /// Chunk records and extent markers of a disk or file region (keys of
+    /// another form are neither: left, as listings skip them).
     func chunkForm(_ geometry: ChunkedData.Geometry, _ hexID: String) -> (String) -> ResealForm {
         { [account] key in
-            ChunkedData.chunkIndex(ofKey: key) == nil ? .none : .record(SealedRecord.context([geometry.context, account, hexID, key]))
+            if ChunkedData.chunkIndex(ofKey: key) != nil { return .chunk(SealedRecord.context([geometry.context, account, hexID, key])) }
+            return ChunkedData.markerID(ofKey: key) == nil ? .none : .record(SealedRecord.context([geometry.context, account, hexID, key]))
         }
+    }
+
+    /// The chunk engine of a disk's or file's data (its extents move with its region maps).
+    func chunks(_ geometry: ChunkedData.Geometry, _ id: [UInt8]) throws -> ChunkedData {
+        ChunkedData(backend: backend, geometry: geometry, account: account, id: id, container: try accountKey.accountContainer(account),
+                    accountKey: accountKey) { _ in }
     }
 
     // MARK: Kinds
@@ -206,7 +220,7 @@ public struct RecordReencryption: Sendable {
             return
         }
         let map = try ChunkedData.map(region, of: hexID, in: try accountKey.accountContainer(account), .disk)
-        if try await !mapPage(map, &cursor, budget, &page, chunkForm(.disk, hexID)) {
+        if try await !mapPage(map, &cursor, budget, &page, extents: try chunks(.disk, disk.id), chunkForm(.disk, hexID)) {
             cursor.stage += 1
             cursor.after = nil
         }
@@ -248,7 +262,7 @@ public struct RecordReencryption: Sendable {
         }
         let dataID = Hex.encode(node.dataID)
         let map = try ChunkedData.map(cursor.region, of: dataID, in: try accountKey.accountContainer(account), .file)
-        if try await !mapPage(map, &cursor, budget, &page, chunkForm(.file, dataID)) {
+        if try await !mapPage(map, &cursor, budget, &page, extents: try chunks(.file, node.dataID), chunkForm(.file, dataID)) {
             cursor.region += 1
             cursor.after = nil
         }

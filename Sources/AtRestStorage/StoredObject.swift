@@ -28,10 +28,12 @@ final class StoredObject {
         source.add(at: 0, head)
     }
 
-    /// Opens the current version of `name` (`.notFound` when absent).
-    static func open(_ backend: any StorageBackend, _ name: BackendName) async throws -> StoredObject {
-        let (object, head) = try await openParts(backend, name)
-        return StoredObject(name: name, object: object, head: head)
+    /// Opens the current version of `name` (`.notFound` when absent),
+    /// reading its first `headBytes` (more follow when its header and
+    /// metadata need them).
+    static func open(_ backend: any StorageBackend, _ name: BackendName, headBytes: Int = headRead) async throws -> StoredObject {
+        let object = try await backend.open(name)
+        return StoredObject(name: name, object: object, head: try await object.read(at: 0, count: Int(min(object.info.size, UInt64(headBytes)))))
     }
 
     /// `open`, but nil when there is no such object (`StorageBackend.openIfPresent`).

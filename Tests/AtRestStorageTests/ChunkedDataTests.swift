@@ -92,8 +92,11 @@ enum ChunkedDataContract {
     static let account = "acct"
     static let KiB: UInt64 = 1 << 10
     static let chunk: UInt64 = 65_536
-    /// The file geometry with 4 chunks (256 KiB) per region map, to cross regions cheaply.
-    static let small = ChunkedData.Geometry(chunkSize: chunk, chunksPerRegion: 4, mapPrefix: "fc", context: "file-chunk")
+    /// The file geometry with 4 chunks (256 KiB) per region map, to cross
+    /// regions cheaply, and extents from 2 chunks on.
+    static let small = ChunkedData.Geometry(chunkSize: chunk, chunksPerRegion: 4, mapPrefix: "fc", context: "file-chunk", extentChunks: 2)
+    /// The same without extents: every chunk its own record.
+    static let chunksOnly = ChunkedData.Geometry(chunkSize: chunk, chunksPerRegion: 4, mapPrefix: "fc", context: "file-chunk")
 
     static func object(_ backend: any StorageBackend, id: [UInt8], _ key: AccountKey, geometry: ChunkedData.Geometry = .file,
                        owner: ChunkOwner = ChunkOwner()) throws -> ChunkedData {
@@ -176,6 +179,8 @@ enum ChunkedDataContract {
         #expect(whole == reference.bytes)
         #expect(try await other.storedRanges(at: 0, length: UInt64(size)) == reference.ranges(0, UInt64(size)))
         #expect(!reference.stored.isEmpty)
+        // Extents were written, and none is dead or orphaned.
+        #expect(try await auditExtents(other, regions: 0..<12) > 0)
         // Every stored chunk is a record of its region's map under the file geometry's names.
         for index in reference.stored {
             let raw = try await raw(other, index)
@@ -183,6 +188,7 @@ enum ChunkedDataContract {
         }
         try await data.deleteAll(size: UInt64(size))
         #expect(try await other.storedRanges(at: 0, length: UInt64(size)) == [])
+        #expect(try await other.extentObjects().isEmpty)
     }
 
     /// The real file geometry: sparse reads are zeros (up to 4 TiB), a
@@ -308,8 +314,8 @@ enum ChunkedDataContract {
     /// never other bytes. Put back, every record reads again.
     static func tamperFailsClosed(_ one: any StorageBackend, _ two: any StorageBackend) async throws {
         let key = try Fixtures.accountKey(), id = try newID(), otherID = try newID()
-        let data = try object(one, id: id, key, geometry: small), reader = try object(two, id: id, key, geometry: small)
-        let second = try object(one, id: otherID, key, geometry: small), secondReader = try object(two, id: otherID, key, geometry: small)
+        let data = try object(one, id: id, key, geometry: chunksOnly), reader = try object(two, id: id, key, geometry: chunksOnly)
+        let second = try object(one, id: otherID, key, geometry: chunksOnly), secondReader = try object(two, id: otherID, key, geometry: chunksOnly)
         try await data.write(at: 0, fill(1, Int(2 * chunk)))
         try await data.write(at: 4 * chunk + 17, fill(4, 100))
         try await second.write(at: 0, fill(3, Int(chunk)))
@@ -437,6 +443,8 @@ enum ChunkedDataContract {
         ("tamperFailsClosed", ChunkedDataContract.tamperFailsClosed),
         ("missingRegionsAskTheOwner", ChunkedDataContract.missingRegionsAskTheOwner),
         ("recovery", ChunkedDataContract.recovery),
+        ("extentsOfLargeWrites", ChunkedDataContract.extentsOfLargeWrites),
+        ("extentsTamperFailsClosed", ChunkedDataContract.extentsTamperFailsClosed),
     ]
 
     @Test(arguments: bodies.map(\.0))
@@ -448,8 +456,8 @@ enum ChunkedDataContract {
     /// file geometry the one of "File data chunks".
     @Test func geometries() {
         let disk = ChunkedData.Geometry.disk, file = ChunkedData.Geometry.file
-        #expect(disk == ChunkedData.Geometry(chunkSize: 4096, chunksPerRegion: 262_144, mapPrefix: "k", context: "disk-chunk"))
-        #expect(file == ChunkedData.Geometry(chunkSize: 65_536, chunksPerRegion: 16_384, mapPrefix: "fc", context: "file-chunk"))
+        #expect(disk == ChunkedData.Geometry(chunkSize: 4096, chunksPerRegion: 262_144, mapPrefix: "k", context: "disk-chunk", extentChunks: 64))
+        #expect(file == ChunkedData.Geometry(chunkSize: 65_536, chunksPerRegion: 16_384, mapPrefix: "fc", context: "file-chunk", extentChunks: 4))
         #expect(disk.regionSize == 1 << 30 && file.regionSize == 1 << 30)
         #expect(file.regions(0) == 0 && file.regions(1) == 1 && file.regions(1 << 30) == 1 && file.regions((1 << 30) + 1) == 2)
     }

@@ -74,6 +74,9 @@ import AtRestCrypto
         _ = try await a.disks.createDisk(account: "acct", name: "disk-one", size: 2 << 20, accountKey: v1)
         let pages = Fixtures.data(40_960, seed: 5)
         try await a.disks.writePages(account: "acct", name: "disk-one", offset: 1 << 20, data: pages, accountKey: v1)
+        // A write of whole chunks long enough for an extent (an object of its own, which moves too).
+        let extentPages = Fixtures.data(512 << 10, seed: 6)
+        try await a.disks.writePages(account: "acct", name: "disk-one", offset: 0, data: extentPages, accountKey: v1)
 
         _ = try await a.files.createShare(account: "acct", name: "docs", quota: 1 << 30, accountKey: v1)
         _ = try await a.files.createDirectory(account: "acct", share: "docs", path: "dir", accountKey: v1)
@@ -108,6 +111,7 @@ import AtRestCrypto
         }
         #expect(try await rt.query(account: "acct", table: "People", filter: "PartitionKey eq 'p'", accountKey: v2).entities.count == 40)
         #expect(try await rd.readPages(account: "acct", name: "disk-one", offset: 1 << 20, length: pages.count, accountKey: v2) == pages)
+        #expect(try await rd.readPages(account: "acct", name: "disk-one", offset: 0, length: extentPages.count, accountKey: v2) == extentPages)
         #expect(try await rf.readFile(account: "acct", share: "docs", path: "dir/big", offset: 0, length: big.count, accountKey: v2) == big)
         #expect(try await rf.readFile(account: "acct", share: "docs", path: "small", offset: 0, length: small.count, accountKey: v2) == small)
         #expect(try await rf.listDirectory(account: "acct", share: "docs", path: "", accountKey: v2).entries.count == 2)

@@ -15,8 +15,12 @@ import Testing
     }
 
     /// A raw DEALER that sends hand-built requests (and reads only when told).
-    static func rawClient(_ cluster: LocalCluster, receiveHighWaterMark: Int32? = nil) throws -> ZMQSocket {
+    static func rawClient(_ cluster: LocalCluster, receiveHighWaterMark: Int32? = nil, unboundedSends: Bool = false) throws -> ZMQSocket {
         let socket = try ZMQSocket(.dealer)
+        // A flood queues all of its requests at once: at the default send
+        // high-water mark (1,000) a send would fail `wouldBlock` whenever the
+        // front door reads more slowly than the test sends (a loaded machine).
+        if unboundedSends { try socket.setOption(ZMQ_SNDHWM_VALUE, 0) }
         if let receiveHighWaterMark {
             try socket.setOption(ZMQ_RCVHWM_VALUE, receiveHighWaterMark)
             try socket.setOption(ZMQ_RCVBUF_VALUE, 64 << 10)
@@ -98,7 +102,7 @@ import Testing
         }
         try await listCalm()  // warm: key cached, connection up
 
-        let flooder = try Self.rawClient(cluster)
+        let flooder = try Self.rawClient(cluster, unboundedSends: true)
         defer { flooder.close() }
         let flood = 2_000
         for _ in 0..<flood {
@@ -137,5 +141,6 @@ import Testing
 }
 
 /// libzmq option numbers the test sets on its raw client (zmq.h).
+private let ZMQ_SNDHWM_VALUE: Int32 = 23
 private let ZMQ_RCVHWM_VALUE: Int32 = 24
 private let ZMQ_RCVBUF_VALUE: Int32 = 12

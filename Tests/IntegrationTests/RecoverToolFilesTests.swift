@@ -134,10 +134,15 @@ import Testing
         #expect(maps.count == 4, "\(maps)")
         var tampered: String?
         for map in maps {
-            let count = try await ClientTools.run("/usr/bin/sqlite3", [map, "SELECT count(*) FROM records;"], in: work)
+            // Chunk records only (4 references into report.bin's extent and its last chunk), not the extent's marker (`x-…`).
+            let count = try await ClientTools.run("/usr/bin/sqlite3", [map, "SELECT count(*) FROM records WHERE key NOT LIKE 'x-%';"], in: work)
             if count.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "5" { tampered = map }
         }
-        try await RecoverToolTablesDisksTests.tamper(try #require(tampered), in: work)
+        // Its last chunk (the only sealed chunk record: the first four are references to an extent, FORMAT.md "Extents").
+        let flip = "UPDATE records SET value = CAST(substr(value, 1, 60) || (CASE WHEN substr(value, 61, 1) = X'00' THEN X'01' ELSE X'00' END)"
+            + " || substr(value, 62) AS BLOB) WHERE key = (SELECT max(key) FROM records WHERE key NOT LIKE 'x-%');"
+        let flipped = try await ClientTools.run("/usr/bin/sqlite3", [try #require(tampered), flip], in: work)
+        try #require(flipped.status == 0, "\(flipped.transcript)")
         let damaged = try await recover(["--account", a, "--extract", work + "/out2"])
         #expect(damaged.status == 3, "\(damaged.transcript)")
         let chunkLines = damaged.lines.filter { $0.hasPrefix("damaged chunk \(s)/docs/report.bin/0000/") }

@@ -11,7 +11,8 @@
 // `Tombstone(decoding:)`, `ShareRecord(decoding:)` and their `encoded`;
 // `InodeRecord.info(_:)`; `FileStore.open/seal` (the tree's seal contexts),
 // `FileStore.node(_:_:_:_:)` (the root check), `FileStore.shareContext`;
-// `ChunkedData.open/seal/map/check`, `ChunkedData.chunkKey`,
+// `ChunkedData.open/seal/map/check/stored`, `ChunkedData.chunkKey`,
+// `ChunkedData.Reference.decode`, `ChunkedData.Extent(decoding:tag:)`, `ChunkedData.Marker(decoding:)`, `markerParts(ofKey:)`, `extentParts(ofName:)`,
 // `ChunkedData.chunkIndex(ofKey:)`, `Geometry.addressableEnd/regions`;
 // `FilePath(_:)`, `Hex.decode`.
 //
@@ -151,7 +152,14 @@ func storedChunk(_ bytes: [UInt8]) throws {
     let geometry = try r.u8() & 1 == 0 ? smallFile : .disk
     let index = try chunkIndex(&r, geometry)
     let engine = chunks(geometry), key = ChunkedData.chunkKey(index)
-    let plain = try engine.open(Array(try r.take(r.remaining)), try engine.map(index / geometry.chunksPerRegion), key)
+    let sealed = Array(try r.take(r.remaining)), map = try engine.map(index / geometry.chunksPerRegion)
+    // As a record that may be a reference into an extent ("Extents").
+    switch try engine.stored(sealed, map, key) {
+    case .bytes(let plain): check(plain.count == Int(geometry.chunkSize), "a stored chunk is not one chunk long")
+    case .extent(let id): check(ChunkedData.Reference.encode(id) == sealed, "a reference does not encode back to its bytes")
+    }
+    if try ChunkedData.Reference.decode(sealed) != nil { return }
+    let plain = try engine.open(sealed, map, key)
     check(plain.count == Int(geometry.chunkSize), "an opened chunk is not one chunk long")
 }
 
@@ -196,6 +204,25 @@ func keysAndRanges(_ bytes: [UInt8]) {
         check(ChunkedData.chunkKey(index) == text, "chunk key '\(text)' parses as \(index) but \(index) is '\(ChunkedData.chunkKey(index))'")
     }
     if let decoded = Hex.decode(text) { check(Hex.encode(decoded) == text.lowercased(), "hex '\(text)' does not print back") }
+    if let (first, id) = ChunkedData.markerParts(ofKey: text) {
+        check(ChunkedData.markerKey(ChunkedData.Extent(id: id, first: first, count: 1)) == text, "marker key '\(text)' does not print back")
+    }
+    for geometry in [ChunkedData.Geometry.file, .disk] {
+        let engine = chunks(geometry)
+        if let (region, id) = engine.extentParts(ofName: text) {
+            let name = try? engine.extentName(ChunkedData.Extent(id: id, first: region * geometry.chunksPerRegion, count: 1)).object
+            check(name == text, "extent name '\(text)' does not print back")
+        }
+    }
+    // An extent marker's plaintext: it decodes only to what encodes back to it.
+    if let extent = ChunkedData.Extent(decoding: bytes, tag: ChunkedData.Extent.markerTag) {
+        check(extent.encoded(tag: ChunkedData.Extent.markerTag) == bytes, "an extent marker's head does not encode back to its bytes")
+    }
+    if let marker = ChunkedData.Marker(decoding: bytes) {
+        check(marker.encoded == bytes, "an extent marker does not encode back to its bytes")
+        check(marker.extent.chunks.allSatisfy { marker.isLive($0) == !{ var m = marker; m.clear($0); return m == marker }() },
+              "a marker's bit does not clear")
+    }
     for index in [UInt64(0), 1, 0xff_ffff_ffff] { check(ChunkedData.chunkIndex(ofKey: ChunkedData.chunkKey(index)) == index, "chunk key of \(index)") }
     var r = ByteReader(bytes)
     guard let offset = try? r.u64(), let length = try? r.u64() else { return }

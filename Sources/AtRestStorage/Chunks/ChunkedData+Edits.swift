@@ -21,11 +21,16 @@ extension ChunkedData {
 
     /// `items` (ascending chunk indexes) cut into runs of one region each, at
     /// most `RecordBatch.maxChanges` long: one record batch or read each.
-    func batches<T>(_ items: [T], index: (T) -> UInt64) -> [(region: UInt64, items: [T])] {
+    /// With `aligned`, cut instead wherever the chunk index crosses a
+    /// multiple of `writeBatch`.
+    func batches<T>(_ items: [T], aligned: Bool = false, index: (T) -> UInt64) -> [(region: UInt64, items: [T])] {
         var out: [(region: UInt64, items: [T])] = []
+        var bucket: UInt64 = .max
         for item in items {
             let region = index(item) / geometry.chunksPerRegion
-            if let last = out.last, last.region == region, last.items.count < RecordBatch.maxChanges {
+            let next = index(item) / Self.writeBatch
+            defer { bucket = next }
+            if let last = out.last, last.region == region, aligned ? next == bucket : last.items.count < RecordBatch.maxChanges {
                 out[out.count - 1].items.append(item)
             } else {
                 out.append((region, [item]))
@@ -34,25 +39,76 @@ extension ChunkedData {
         return out
     }
 
-    /// The plaintexts of those of `chunks` (one region's) that are stored;
-    /// nil when the region map does not exist.
+    /// The plaintexts of those of `chunks` (one region's, ascending) that
+    /// are stored, read from their records or extents; nil when the region
+    /// map does not exist. An extent deleted (or sealed again) between
+    /// reading a reference and reading it means the chunk was written
+    /// meanwhile: its record is read again.
     func read(_ chunks: [UInt64], _ map: RecordMapName) async throws -> [(UInt64, [UInt8])]? {
-        let found: [String: [UInt8]]
-        do {
-            found = try await backend.records(map, keys: chunks.map(Self.chunkKey))
-        } catch let error as StorageError where error.code == .notFound {
-            return nil
-        }
-        return try chunks.compactMap { chunk in
-            let key = Self.chunkKey(chunk)
-            return try found[key].map { (chunk, try open($0, map, key)) }
+        var attempt = 0
+        while true {
+            attempt += 1
+            let found: [String: [UInt8]]
+            do {
+                found = try await backend.records(map, keys: chunks.map(Self.chunkKey))
+            } catch let error as StorageError where error.code == .notFound {
+                return nil
+            }
+            var out: [(UInt64, [UInt8])] = []
+            var referenced: [(chunk: UInt64, extent: [UInt8])] = []
+            for chunk in chunks {
+                let key = Self.chunkKey(chunk)
+                guard let sealed = found[key] else { continue }
+                switch try stored(sealed, map, key) {
+                case .bytes(let plaintext): out.append((chunk, plaintext))
+                case .extent(let extent): referenced.append((chunk, extent))
+                }
+            }
+            do {
+                return out + (try await readReferenced(referenced))
+            } catch let error as StorageError where error.code == .notFound {
+                guard attempt < 8 else { throw StorageError.integrity("chunks of \(map) refer to an extent that is not stored") }
+            } catch is ObjectStore.VersionGone where attempt < 8 {
+            }
         }
     }
 
+    /// The chunks of `referenced` (ascending) read from their extents: one
+    /// ranged read per run of neighbouring chunks in one extent, side by side.
+    func readReferenced(_ referenced: [(chunk: UInt64, extent: [UInt8])]) async throws -> [(UInt64, [UInt8])] {
+        guard !referenced.isEmpty else { return [] }
+        var runs: [(extent: [UInt8], chunks: Range<UInt64>)] = []
+        for (chunk, extent) in referenced {
+            if let last = runs.last, last.extent == extent, last.chunks.upperBound == chunk {
+                runs[runs.count - 1].chunks = last.chunks.lowerBound..<chunk + 1
+            } else {
+                runs.append((extent, chunk..<chunk + 1))
+            }
+        }
+        let size = Int(geometry.chunkSize)
+        return try await withThrowingTaskGroup(of: [(UInt64, [UInt8])].self) { group in
+            for run in runs {
+                group.addTask {
+                    let bytes = try await self.readExtent(run.extent, chunks: run.chunks)
+                    return run.chunks.enumerated().map { i, chunk in (chunk, Array(bytes[i * size..<(i + 1) * size])) }
+                }
+            }
+            var out: [(UInt64, [UInt8])] = []
+            for try await part in group { out += part }
+            return out
+        }
+    }
+
+    /// Chunks per write batch, aligned: an extent holds at most this many,
+    /// aligned writes of neighbouring ranges never share one (so they never
+    /// race each other on its marker), and a batch keeps room for the
+    /// markers whose bits it clears (`RecordBatch.maxChanges` is 256).
+    static let writeBatch: UInt64 = 128
+
     /// Applies `edits` (ascending chunk indexes), one record batch per
-    /// region and 256 chunks, the batches side by side.
+    /// aligned `writeBatch` chunks (of one region), the batches side by side.
     func apply(_ edits: [ChunkEdit]) async throws {
-        let batches = batches(edits) { $0.index }
+        let batches = batches(edits, aligned: true) { $0.index }
         try await withThrowingTaskGroup(of: Void.self) { group in
             for (region, edits) in batches {
                 let map = try self.map(region)
@@ -62,52 +118,124 @@ extension ChunkedData {
         }
     }
 
+    /// The longest run of neighbouring whole chunks with bytes in `edits`
+    /// (one batch's, ascending), when it is long enough to be an extent.
+    func extentRun(_ edits: [ChunkEdit]) -> Range<Int>? {
+        guard geometry.extentChunks > 0 else { return nil }
+        let whole = Int(geometry.chunkSize)
+        let fits = { (i: Int) in edits[i].range.count == whole && edits[i].bytes != nil }
+        var best = 0..<0, i = 0
+        while i < edits.count {
+            guard fits(i) else { i += 1; continue }
+            var j = i + 1
+            while j < edits.count, fits(j), edits[j].index == edits[j - 1].index + 1 { j += 1 }
+            if j - i > best.count { best = i..<j }
+            i = j
+        }
+        return UInt64(best.count) >= geometry.extentChunks ? best : nil
+    }
+
     /// One record batch for `edits` (chunks of region `map`): whole chunks
-    /// set (or removed) unconditionally, the others read, changed and
-    /// written conditional on what was read; read and tried again when
-    /// another writer changed one of them in between. Creates the region
-    /// map when it is missing and the object is still there.
+    /// set (or removed) unconditionally, a long enough run of them as one
+    /// extent (written first, durable, then its references and marker in
+    /// the batch), the others read, changed and written conditional on what
+    /// was read; read and tried again when another writer changed one of
+    /// them in between. Creates the region map when it is missing and the
+    /// object is still there. Every chunk's record is read first, so the
+    /// extents the batch stops referring to are known: their markers' bits
+    /// are cleared in the same batch (`markerChanges`).
     private func edit(_ edits: [ChunkEdit], _ map: RecordMapName) async throws {
         var sets: [String: [UInt8]] = [:], removes: [String] = []
         let whole = Int(geometry.chunkSize)
+        var written: Extent?
+        if let run = extentRun(edits) {
+            let extent = try Extent.make(first: edits[run.lowerBound].index, count: UInt64(run.count), now: QueueStore.wallClock())
+            var bytes = [UInt8]()
+            bytes.reserveCapacity(run.count * whole)
+            for edit in edits[run] { bytes += edit.bytes! }
+            try await writeExtent(extent, bytes)
+            written = extent
+            for edit in edits[run] {
+                let key = Self.chunkKey(edit.index)
+                sets[key] = Reference.encode(extent.id)
+            }
+            let marker = Self.markerKey(extent)
+            sets[marker] = try seal(Marker(allOf: extent).encoded, map, marker)
+        }
         // Sealed once: a retry sets the same sealed bytes again (one plaintext per key still).
-        for edit in edits where edit.range.count == whole {
+        for edit in edits where edit.range.count == whole && sets[Self.chunkKey(edit.index)] == nil {
             let key = Self.chunkKey(edit.index)
             if let bytes = edit.bytes { sets[key] = try seal(bytes, map, key) } else { removes.append(key) }
         }
         let partial = edits.filter { $0.range.count < whole }
-        while true {
-            var batch = RecordBatch(sets: sets, removes: removes)
-            if !partial.isEmpty {
+        do {
+            while true {
+                var batch = RecordBatch(sets: sets, removes: removes)
+                // Per extent id, the chunks this batch replaces that refer to it.
+                var released: [[UInt8]: [UInt64]] = [:]
+                // The chunks' records and the markers of the extents that can hold them, read side by side.
+                async let nearby = markersNear(edits[0].index...edits[edits.count - 1].index, map)
                 let current: [String: [UInt8]]
                 do {
-                    current = try await backend.records(map, keys: partial.map { Self.chunkKey($0.index) })
+                    current = try await backend.records(map, keys: edits.map { Self.chunkKey($0.index) })
                 } catch let error as StorageError where error.code == .notFound {
                     current = [:]
                 }
-                for edit in partial {
-                    try merge(edit, into: &batch, current: current[Self.chunkKey(edit.index)], map)
+                let markers = try await nearby
+                for edit in edits where edit.range.count == whole {
+                    if let value = current[Self.chunkKey(edit.index)], let id = try Reference.decode(value) {
+                        released[id, default: []].append(edit.index)
+                    }
+                }
+                let dead: [Extent]
+                do {
+                    for edit in partial {
+                        try await merge(edit, into: &batch, current: current[Self.chunkKey(edit.index)], map, released: &released)
+                    }
+                    dead = try markerChanges(released, markers, into: &batch, map)
+                } catch let error as StorageError where error.code == .notFound {
+                    continue  // an extent went away under a partly written chunk: it was written meanwhile
+                } catch is ObjectStore.VersionGone {
+                    continue
+                }
+                if batch.sets.isEmpty && batch.removes.isEmpty { return }
+                do {
+                    try await backend.apply(batch, to: map)
+                    written = nil
+                    await deleteObjects(dead)
+                    return
+                } catch let error as StorageError where error.code == .conditionFailed {
+                    continue  // another writer changed a partly written chunk or a marker: start from what is there now
+                } catch let error as StorageError where error.code == .notFound {
+                    if batch.sets.isEmpty { return }  // only removals, and the region holds nothing
+                    try await makeRegion(map)
                 }
             }
-            if batch.sets.isEmpty && batch.removes.isEmpty { return }
-            do {
-                return try await backend.apply(batch, to: map)
-            } catch let error as StorageError where error.code == .conditionFailed {
-                continue  // another writer changed a partly written chunk: merge with what is there now
-            } catch let error as StorageError where error.code == .notFound {
-                if batch.sets.isEmpty { return }  // only removals, and the region holds nothing
-                try await makeRegion(map)
-            }
+        } catch {
+            // The batch did not land: nothing refers to the extent written for it.
+            if let written { _ = try? await StorageError.succeeds(unless: .notFound) { try await self.backend.delete(try self.extentName(written), condition: .none) } }
+            throw error
         }
     }
 
     /// Adds a partly covered chunk's change to `batch`: its plaintext now
-    /// (zeros when `current` is nil) with `edit` applied, conditional on
-    /// `current`; nothing when nothing changes.
-    private func merge(_ edit: ChunkEdit, into batch: inout RecordBatch, current: [UInt8]?, _ map: RecordMapName) throws {
+    /// (zeros when `current` is nil; read from its extent when it is a
+    /// reference) with `edit` applied, conditional on `current`; nothing
+    /// when nothing changes.
+    private func merge(_ edit: ChunkEdit, into batch: inout RecordBatch, current: [UInt8]?, _ map: RecordMapName,
+                       released: inout [[UInt8]: [UInt64]]) async throws {
         let key = Self.chunkKey(edit.index)
         guard current != nil || edit.bytes != nil else { return }  // clearing a chunk never written
-        var plaintext = try current.map { try open($0, map, key) } ?? [UInt8](repeating: 0, count: Int(geometry.chunkSize))
+        var plaintext = [UInt8](repeating: 0, count: Int(geometry.chunkSize))
+        var from: [UInt8]?
+        if let current {
+            switch try stored(current, map, key) {
+            case .bytes(let bytes): plaintext = bytes
+            case .extent(let id):
+                plaintext = try await readExtent(id, chunks: edit.index..<edit.index + 1)
+                from = id
+            }
+        }
         let before = plaintext
         plaintext.replaceSubrange(edit.range, with: edit.bytes ?? [UInt8](repeating: 0, count: edit.range.count))
         if let current {
@@ -121,6 +249,7 @@ extension ChunkedData {
         } else {
             batch.sets[key] = try seal(plaintext, map, key)
         }
+        if let from { released[from, default: []].append(edit.index) }
     }
 
     /// A write met a missing region map: made now when the owner says the
@@ -144,8 +273,9 @@ extension ChunkedData {
         }
     }
 
-    /// Removes the records of `chunks`: the region maps wholly inside deleted,
-    /// the stored keys of the others listed and removed.
+    /// Removes the records of `chunks`: the region maps wholly inside deleted
+    /// (with the extents they mark), the stored keys of the others listed and
+    /// removed, then their extents' bits for those chunks cleared (`clearBits`).
     func remove(chunks: Range<UInt64>) async throws {
         let perRegion = geometry.chunksPerRegion
         let regions = chunks.lowerBound / perRegion...(chunks.upperBound - 1) / perRegion
@@ -153,7 +283,10 @@ extension ChunkedData {
         // Only the first and the last region can be covered in part.
         for region in Set([regions.lowerBound, regions.upperBound]).sorted() where !isWhole(region) {
             let map = try self.map(region)
-            let keys = try await storedChunks(map, chunks.clamped(to: region * perRegion..<(region + 1) * perRegion)).map(Self.chunkKey)
+            let inRegion = chunks.clamped(to: region * perRegion..<(region + 1) * perRegion)
+            // Listed before the records go: an extent made meanwhile is no business of this clear.
+            let touched = try await markers(map).filter { $0.extent.chunks.overlaps(inRegion) }.map { Self.markerKey($0.extent) }
+            let keys = try await storedChunks(map, inRegion).map(Self.chunkKey)
             try await withThrowingTaskGroup(of: Void.self) { group in
                 for start in stride(from: 0, to: keys.count, by: RecordBatch.maxChanges) {
                     let batch = RecordBatch(removes: Array(keys[start..<min(keys.count, start + RecordBatch.maxChanges)]))
@@ -161,6 +294,7 @@ extension ChunkedData {
                 }
                 try await group.waitForAll()
             }
+            try await clearBits(touched, inRegion, in: map)
         }
         try await deleteMaps(regions: regions.lazy.filter(isWhole))
     }

@@ -16,7 +16,9 @@ extension ChunkedData {
     /// (skipped instead with `skippingBeyondEnd`: a file's write that
     /// extends it sets its chunks before the inode's size, so a crash
     /// between leaves chunks past the end that no read ever returns).
-    /// Reads only; a missing region or chunk holds zeros.
+    /// A chunk that refers to an extent is read from it (one extent read per
+    /// such chunk: recovery is not fast, it is thorough). Reads only; a
+    /// missing region or chunk holds zeros.
     func recover(size: UInt64, _ what: String, skippingBeyondEnd: Bool = false, _ each: (Recovered) async throws -> Void) async throws {
         let perRegion = geometry.chunksPerRegion, chunkSize = geometry.chunkSize
         for region in 0..<geometry.regions(size) {
@@ -31,6 +33,8 @@ extension ChunkedData {
                     break  // never written: zeros
                 }
                 for record in page.records {
+                    // An extent's marker: its chunks are read through their references.
+                    if Self.markerID(ofKey: record.key) != nil { continue }
                     if skippingBeyondEnd, let chunk = Self.chunkIndex(ofKey: record.key), chunks.contains(chunk), chunk * chunkSize >= size {
                         continue
                     }
@@ -40,7 +44,10 @@ extension ChunkedData {
                             throw StorageError.integrity("the record key is not a chunk of this region")
                         }
                         guard chunk * chunkSize < size else { throw StorageError.integrity("the chunk lies beyond the \(what)'s end") }
-                        opened = .chunk(offset: chunk * chunkSize, bytes: try open(record.value, map, record.key))
+                        switch try stored(record.value, map, record.key) {
+                        case .bytes(let bytes): opened = .chunk(offset: chunk * chunkSize, bytes: bytes)
+                        case .extent(let id): opened = .chunk(offset: chunk * chunkSize, bytes: try await readExtent(id, chunks: chunk..<chunk + 1))
+                        }
                     } catch {
                         opened = .damaged(key: "\(Hex.fixedWidth(region, digits: 4))/\(record.key)", error: error)
                     }

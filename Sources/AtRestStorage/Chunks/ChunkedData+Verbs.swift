@@ -84,23 +84,39 @@ extension ChunkedData {
         return ranges
     }
 
-    /// Deletes the region maps `regions` (those that exist), 16 at a time.
+    /// Deletes the region maps `regions` (those that exist), 16 at a time,
+    /// each with the extents its markers name (listed before the map goes:
+    /// a write that lands in the map made again after it is not among them).
     func deleteMaps(regions: some Sequence<UInt64>) async throws {
         try await withThrowingTaskGroup(of: Void.self) { group in
             var running = 0
             for region in regions {
                 if running == 16 { try await group.next(); running -= 1 }
                 let map = try self.map(region)
-                group.addTask { _ = try await StorageError.succeeds(unless: .notFound) { try await self.backend.deleteRecordMap(map) } }
+                group.addTask {
+                    let marked = try await self.markedExtents(map)
+                    guard try await StorageError.succeeds(unless: .notFound, { try await self.backend.deleteRecordMap(map) }) else { return }
+                    for id in marked {
+                        let extent = Extent(id: id, first: region * self.geometry.chunksPerRegion, count: 1)
+                        _ = try await StorageError.succeeds(unless: .notFound) { try await self.backend.delete(try self.extentName(extent), condition: .none) }
+                    }
+                }
                 running += 1
             }
             try await group.waitForAll()
         }
     }
 
-    /// Deletes every region map of an object of `size` bytes.
+    /// Deletes every region map of an object of `size` bytes, then every
+    /// extent object left of it (one a write made but never referred to:
+    /// a crash, or a write that raced the delete).
     func deleteAll(size: UInt64) async throws {
         try await deleteMaps(regions: 0..<geometry.regions(size))
+        guard geometry.extentChunks > 0 else { return }
+        let container = try extentContainer()
+        for name in try await extentObjects() where extentParts(ofName: name) != nil {
+            _ = try await StorageError.succeeds(unless: .notFound) { try await self.backend.delete(try BackendName(container, name), condition: .none) }
+        }
     }
 
     /// The chunks in `range` (of one region) that have records; none when the map is missing.

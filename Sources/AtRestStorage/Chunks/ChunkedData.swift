@@ -35,11 +35,15 @@ struct ChunkedData: Sendable {
         var mapPrefix: String
         /// The first part of every chunk's seal context.
         var context: String
+        /// The fewest whole chunks a write seals as one extent (0: never;
+        /// "Extents" in docs/FORMAT.md): 256 KiB for both kinds.
+        var extentChunks: UInt64 = 0
 
         /// Disks: 4 KiB chunks, `k-<disk id>-<region>` maps of 1 GiB, "disk-chunk".
-        static let disk = Geometry(chunkSize: DiskLimits.chunkSize, chunksPerRegion: DiskLimits.chunksPerRegion, mapPrefix: "k", context: "disk-chunk")
+        static let disk = Geometry(chunkSize: DiskLimits.chunkSize, chunksPerRegion: DiskLimits.chunksPerRegion, mapPrefix: "k", context: "disk-chunk",
+                                   extentChunks: 64)
         /// Files: 64 KiB chunks, `fc-<data id>-<region>` maps of 1 GiB, "file-chunk".
-        static let file = Geometry(chunkSize: 65_536, chunksPerRegion: 16_384, mapPrefix: "fc", context: "file-chunk")
+        static let file = Geometry(chunkSize: 65_536, chunksPerRegion: 16_384, mapPrefix: "fc", context: "file-chunk", extentChunks: 4)
 
         /// Bytes per region map.
         var regionSize: UInt64 { chunkSize * chunksPerRegion }
