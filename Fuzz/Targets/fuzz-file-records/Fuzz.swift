@@ -220,8 +220,11 @@ func keysAndRanges(_ bytes: [UInt8]) {
     }
     if let marker = ChunkedData.Marker(decoding: bytes) {
         check(marker.encoded == bytes, "an extent marker does not encode back to its bytes")
-        check(marker.extent.chunks.allSatisfy { marker.isLive($0) == !{ var m = marker; m.clear($0); return m == marker }() },
-              "a marker's bit does not clear")
+        for chunk in marker.extent.chunks {
+            var cleared = marker
+            cleared.clear(chunk)
+            check(!cleared.isLive(chunk) && (cleared == marker) == !marker.isLive(chunk), "a marker's bit does not clear")
+        }
     }
     for index in [UInt64(0), 1, 0xff_ffff_ffff] { check(ChunkedData.chunkIndex(ofKey: ChunkedData.chunkKey(index)) == index, "chunk key of \(index)") }
     var r = ByteReader(bytes)
@@ -313,6 +316,22 @@ func seeds() async throws -> [[UInt8]] {
         let where_ = [selector] + withUnsafeBytes(of: index.bigEndian) { Array($0) }
         out += [[6] + where_ + sealed, [7] + where_ + Array(plain.prefix(16))]
     }
+    // An extent (FORMAT.md "Extents") written by the engine: a chunk's reference (mode 6), the
+    // marker's key, plaintext and the extent's object name (mode 8).
+    let extents = ChunkedData(backend: store.backend, geometry: ChunkedData.Geometry(chunkSize: 64, chunksPerRegion: 16, mapPrefix: "fc",
+                                                                                   context: "file-chunk", extentChunks: 4),
+                              account: account, id: dataID, container: container, accountKey: accountKey) { _ in }
+    try await extents.write(at: 0, (0..<256).map { UInt8(truncatingIfNeeded: $0) })
+    let extentMap = try extents.map(0)
+    for record in try await store.backend.records(extentMap, after: nil, limit: 100).records {
+        if let index = ChunkedData.chunkIndex(ofKey: record.key) {
+            out.append([6, 0] + withUnsafeBytes(of: UInt32(index).bigEndian) { Array($0) } + record.value)
+        } else {
+            out.append([8] + Array(record.key.utf8))
+            out.append([8] + (try extents.marker(record.value, extentMap, record.key).encoded))
+        }
+    }
+    out += try await extents.extentObjects().map { [8] + Array($0.utf8) }
     out.append([8] + Array(ChunkedData.chunkKey(0x1_2345).utf8))
     out.append([8] + withUnsafeBytes(of: UInt64(4 << 40).bigEndian) { Array($0) } + withUnsafeBytes(of: UInt64(65_536).bigEndian) { Array($0) })
     out.append([8] + Array(FileStore.inodeKey(dataID).dropFirst(2).utf8))
