@@ -174,9 +174,10 @@ extension ChunkedDataContract {
         edited[edited.count / 4] ^= 0x01
         _ = try await one.put(try BackendName(container, nameA), edited)
         await expectIntegrityFailure(0)
-        // Gone.
+        // Gone: reads fail, and so does a write of part of one of its chunks (which must read it), after a few tries.
         try await one.delete(try BackendName(container, nameA), condition: .none)
         await expectIntegrityFailure(0)
+        await expectError(.integrityFailure, nil, { try await reader.write(at: 5, [9]) })
         _ = try await one.put(try BackendName(container, nameA), sealedA)
         try await restore()
     }

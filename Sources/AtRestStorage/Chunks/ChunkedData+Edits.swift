@@ -168,6 +168,7 @@ extension ChunkedData {
             if let bytes = edit.bytes { sets[key] = try seal(bytes, map, key) } else { removes.append(key) }
         }
         let partial = edits.filter { $0.range.count < whole }
+        var extentsGone = 0
         do {
             while true {
                 var batch = RecordBatch(sets: sets, removes: removes)
@@ -194,8 +195,12 @@ extension ChunkedData {
                     }
                     dead = try markerChanges(released, markers, into: &batch, map)
                 } catch let error as StorageError where error.code == .notFound {
-                    continue  // an extent went away under a partly written chunk: it was written meanwhile
-                } catch is ObjectStore.VersionGone {
+                    // An extent went away under a partly written chunk: it was written meanwhile (or is lost).
+                    extentsGone += 1
+                    guard extentsGone < 8 else { throw StorageError.integrity("chunks of \(map) refer to an extent that is not stored") }
+                    continue
+                } catch is ObjectStore.VersionGone where extentsGone < 8 {
+                    extentsGone += 1
                     continue
                 }
                 if batch.sets.isEmpty && batch.removes.isEmpty { return }
@@ -209,10 +214,14 @@ extension ChunkedData {
                 } catch let error as StorageError where error.code == .notFound {
                     if batch.sets.isEmpty { return }  // only removals, and the region holds nothing
                     try await makeRegion(map)
+                } catch {
+                    // The batch may have landed (a lost reply): the extent stays, garbage at worst.
+                    written = nil
+                    throw error
                 }
             }
         } catch {
-            // The batch did not land: nothing refers to the extent written for it.
+            // The batch did not land (a failed condition or read, the owner gone): nothing refers to the extent written for it.
             if let written { _ = try? await StorageError.succeeds(unless: .notFound) { try await self.backend.delete(try self.extentName(written), condition: .none) } }
             throw error
         }
