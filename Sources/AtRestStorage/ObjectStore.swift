@@ -174,14 +174,7 @@ public final class ObjectStore: Sendable {
     @discardableResult
     func write(_ buffer: AlignedBuffer, to name: BackendName, condition: WriteCondition,
                hint: PutHint = .unknown) async throws -> BackendVersion {
-        let upload = try await backend.beginPut(name, condition: condition, hint: hint)
-        do {
-            try await upload.append(buffer)
-            return try await upload.commit()
-        } catch {
-            await upload.abort()
-            throw error
-        }
+        try await backend.put(name, buffer, condition: condition, hint: hint)
     }
 
     /// Streams the plaintext of `range` (default: all) to `sink`, decrypting

@@ -13,6 +13,20 @@ extension StorageBackend {
         }
     }
 
+    /// Writes `buffer` (a sealed object, as stored) as the whole of `name`
+    /// under `condition`; nothing is visible on failure.
+    @discardableResult
+    func put(_ name: BackendName, _ buffer: AlignedBuffer, condition: WriteCondition, hint: PutHint = .unknown) async throws -> BackendVersion {
+        let upload = try await beginPut(name, condition: condition, hint: hint)
+        do {
+            try await upload.append(buffer)
+            return try await upload.commit()
+        } catch {
+            await upload.abort()
+            throw error
+        }
+    }
+
     /// The bytes of `name` (or of `range` of it) and the version they are from.
     public func get(_ name: BackendName, range: Range<UInt64>? = nil) async throws -> (bytes: [UInt8], version: BackendVersion) {
         let object = try await open(name)

@@ -77,6 +77,8 @@ import AtRestCrypto
         // A write of whole chunks long enough for an extent (an object of its own, which moves too).
         let extentPages = Fixtures.data(512 << 10, seed: 6)
         try await a.disks.writePages(account: "acct", name: "disk-one", offset: 0, data: extentPages, accountKey: v1)
+        let extents = try BackendContainer("\(try v1.accountContainer("acct").id)/x")
+        #expect(try await one.list(extents, prefix: "kx-", continuation: nil, limit: 10).names.count == 1, "the write made one extent")
 
         _ = try await a.files.createShare(account: "acct", name: "docs", quota: 1 << 30, accountKey: v1)
         _ = try await a.files.createDirectory(account: "acct", share: "docs", path: "dir", accountKey: v1)

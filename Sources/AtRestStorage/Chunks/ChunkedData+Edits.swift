@@ -141,9 +141,9 @@ extension ChunkedData {
     /// the batch), the others read, changed and written conditional on what
     /// was read; read and tried again when another writer changed one of
     /// them in between. Creates the region map when it is missing and the
-    /// object is still there. Every chunk's record is read first, so the
-    /// extents the batch stops referring to are known: their markers' bits
-    /// are cleared in the same batch (`markerChanges`).
+    /// object is still there. The markers of the extents that can hold its
+    /// chunks are read first: their bits say which of the chunks it replaces
+    /// refer to which extent, and are cleared in the same batch (`markerChanges`).
     private func edit(_ edits: [ChunkEdit], _ map: RecordMapName) async throws {
         var sets: [String: [UInt8]] = [:], removes: [String] = []
         let whole = Int(geometry.chunkSize)
@@ -172,28 +172,25 @@ extension ChunkedData {
         do {
             while true {
                 var batch = RecordBatch(sets: sets, removes: removes)
-                // Per extent id, the chunks this batch replaces that refer to it.
-                var released: [[UInt8]: [UInt64]] = [:]
-                // The chunks' records and the markers of the extents that can hold them, read side by side.
+                // The markers of the extents that can hold these chunks (their bits say which chunks refer
+                // to them) and the records of the partly written chunks, read side by side.
                 async let nearby = markersNear(edits[0].index...edits[edits.count - 1].index, map)
-                let current: [String: [UInt8]]
-                do {
-                    current = try await backend.records(map, keys: edits.map { Self.chunkKey($0.index) })
-                } catch let error as StorageError where error.code == .notFound {
-                    current = [:]
+                var current: [String: [UInt8]] = [:]
+                if !partial.isEmpty {
+                    do {
+                        current = try await backend.records(map, keys: partial.map { Self.chunkKey($0.index) })
+                    } catch let error as StorageError where error.code == .notFound {
+                    }
                 }
                 let markers = try await nearby
-                for edit in edits where edit.range.count == whole {
-                    if let value = current[Self.chunkKey(edit.index)], let id = try Reference.decode(value) {
-                        released[id, default: []].append(edit.index)
-                    }
-                }
+                // The chunks whose records this batch replaces: the whole ones, and the partial ones it changes.
+                var replaced = Set(edits.lazy.filter { $0.range.count == whole }.map(\.index))
                 let dead: [Extent]
                 do {
-                    for edit in partial {
-                        try await merge(edit, into: &batch, current: current[Self.chunkKey(edit.index)], map, released: &released)
+                    for edit in partial where try await merge(edit, into: &batch, current: current[Self.chunkKey(edit.index)], map) {
+                        replaced.insert(edit.index)
                     }
-                    dead = try markerChanges(released, markers, into: &batch, map)
+                    dead = try markerChanges(replaced, markers, into: &batch, map)
                 } catch let error as StorageError where error.code == .notFound {
                     // An extent went away under a partly written chunk: it was written meanwhile (or is lost).
                     extentsGone += 1
@@ -230,25 +227,21 @@ extension ChunkedData {
     /// Adds a partly covered chunk's change to `batch`: its plaintext now
     /// (zeros when `current` is nil; read from its extent when it is a
     /// reference) with `edit` applied, conditional on `current`; nothing
-    /// when nothing changes.
-    private func merge(_ edit: ChunkEdit, into batch: inout RecordBatch, current: [UInt8]?, _ map: RecordMapName,
-                       released: inout [[UInt8]: [UInt64]]) async throws {
+    /// when nothing changes. Whether it changed the chunk.
+    private func merge(_ edit: ChunkEdit, into batch: inout RecordBatch, current: [UInt8]?, _ map: RecordMapName) async throws -> Bool {
         let key = Self.chunkKey(edit.index)
-        guard current != nil || edit.bytes != nil else { return }  // clearing a chunk never written
+        guard current != nil || edit.bytes != nil else { return false }  // clearing a chunk never written
         var plaintext = [UInt8](repeating: 0, count: Int(geometry.chunkSize))
-        var from: [UInt8]?
         if let current {
             switch try stored(current, map, key) {
             case .bytes(let bytes): plaintext = bytes
-            case .extent(let id):
-                plaintext = try await readExtent(id, chunks: edit.index..<edit.index + 1)
-                from = id
+            case .extent(let id): plaintext = try await readExtent(id, chunks: edit.index..<edit.index + 1)
             }
         }
         let before = plaintext
         plaintext.replaceSubrange(edit.range, with: edit.bytes ?? [UInt8](repeating: 0, count: edit.range.count))
         if let current {
-            if plaintext == before { return }
+            if plaintext == before { return false }
             batch.conditions.append(.equals(key, current))
         } else {
             batch.conditions.append(.absent(key))
@@ -258,7 +251,7 @@ extension ChunkedData {
         } else {
             batch.sets[key] = try seal(plaintext, map, key)
         }
-        if let from { released[from, default: []].append(edit.index) }
+        return true
     }
 
     /// A write met a missing region map: made now when the owner says the

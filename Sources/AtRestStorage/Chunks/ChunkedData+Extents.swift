@@ -4,16 +4,17 @@ import AtRestCrypto
 /// `Geometry.extentChunks` whole chunks written by one call is sealed once
 /// as a backend object, in the object format of blobs, and each chunk
 /// record of the run holds a short *reference* to it (its id) instead of
-/// the chunk's bytes. A 1 MiB write is then one HKDF, one streaming GCM and
-/// one O_DIRECT (or `write_full`) object put, plus a batch of short
-/// records, where it was 256 sealed 4 KiB records in the record map (disks).
+/// the chunk's bytes. A 1 MiB disk write is then two extents (aligned
+/// batches of 128 chunks), each one HKDF, one GCM pass and one O_DIRECT (or
+/// `write_full`) object put, plus a batch of short records, where it was
+/// 256 sealed 4 KiB records in the record map.
 ///
 /// - An extent is never written again: an overwrite writes new extents or
 ///   chunk records. Its key comes from a salt drawn for it alone, so no
 ///   (key, nonce) pair repeats (FORMAT.md "Why no (key, nonce) pair ever
 ///   repeats" with one key per extent).
 /// - Its references are written in one batch with its *marker*, the record
-///   `x-<extent id>` of the same region map, which holds a bit per chunk
+///   `x-<first chunk>-<extent id>` of the same region map, which holds a bit per chunk
 ///   still referring to it (`Marker`); nothing ever adds a reference
 ///   later. A batch that replaces references clears their bits in the
 ///   same batch (`markerChanges`), so the bits are exactly the chunks that
@@ -160,8 +161,12 @@ extension ChunkedData {
 
     /// An extent's object: `<map prefix>x-<hex id>-<region, 4 hex>-<extent id, 32 hex>`.
     @inline(never)
+    func extentName(id: [UInt8], region: UInt64) throws -> BackendName {
+        try BackendName(try extentContainer(), "\(extentPrefix)\(Hex.fixedWidth(region, digits: 4))-\(Hex.encode(id))")
+    }
+
     func extentName(_ extent: Extent) throws -> BackendName {
-        try BackendName(try extentContainer(), "\(extentPrefix)\(Hex.fixedWidth(extent.first / geometry.chunksPerRegion, digits: 4))-\(extent.hexID)")
+        try extentName(id: extent.id, region: extent.first / geometry.chunksPerRegion)
     }
 
     /// The (region, extent id) an extent object's name holds; nil for another name.
@@ -240,25 +245,23 @@ extension ChunkedData {
         return marker
     }
 
-    /// Adds to `batch` the marker changes for `replaced` (per extent id: the
-    /// chunks this batch replaces that referred to it when read) from
-    /// `markers` (read with the chunks, `markersNear`): their bits cleared,
-    /// conditional on the marker read; a marker left with no bit removed, its
-    /// extent returned (delete it once the batch has landed). A marker
-    /// already gone needs nothing (its extent is being deleted). Markers that
+    /// Adds to `batch` the changes of `markers` (read with the batch's
+    /// chunks, `markersNear`) for the chunks in `replaced` (whose records
+    /// the batch replaces, so none of them refers to any extent after it):
+    /// their bits cleared, conditional on the marker read; a marker left with
+    /// no bit removed, its extent returned (delete it once the batch has
+    /// landed). Markers with no bit among them are left alone. Markers that
     /// do not fit the batch stay as they are: their extents are then kept
     /// too long, never too short.
-    func markerChanges(_ replaced: [[UInt8]: [UInt64]], _ markers: [String: [UInt8]], into batch: inout RecordBatch,
+    func markerChanges(_ replaced: Set<UInt64>, _ markers: [String: [UInt8]], into batch: inout RecordBatch,
                        _ map: RecordMapName) throws -> [Extent] {
-        guard !replaced.isEmpty else { return [] }
-        var byID: [[UInt8]: String] = [:]
-        for key in markers.keys { if let id = Self.markerID(ofKey: key) { byID[id] = key } }
         var dead: [Extent] = []
-        for (id, chunks) in replaced {
+        for (key, sealed) in markers {
             guard batch.sets.count + batch.removes.count < RecordBatch.maxChanges else { break }
-            guard let key = byID[id], let sealed = markers[key] else { continue }
             var marker = try marker(sealed, map, key)
-            for chunk in chunks { marker.clear(chunk) }
+            let before = marker
+            for chunk in marker.extent.chunks where replaced.contains(chunk) { marker.clear(chunk) }
+            guard marker != before else { continue }
             batch.conditions.append(.equals(key, sealed))
             if marker.isDead {
                 batch.removes.append(key)
@@ -285,25 +288,11 @@ extension ChunkedData {
 
     /// One backend put of a sealed extent; the container is made when missing.
     func put(_ buffer: AlignedBuffer, as name: BackendName, condition: WriteCondition) async throws {
-        for attempt in 1...2 {
-            let upload: any BackendUpload
-            do {
-                upload = try await backend.beginPut(name, condition: condition)
-            } catch let error as StorageError where error.code == .containerNotFound && attempt == 1 {
-                _ = try await StorageError.succeeds(unless: .alreadyExists) { try await self.backend.createContainer(name.container) }
-                continue
-            }
-            do {
-                try await upload.append(buffer)
-                _ = try await upload.commit()
-                return
-            } catch let error as StorageError where error.code == .containerNotFound && attempt == 1 {
-                await upload.abort()
-                _ = try await StorageError.succeeds(unless: .alreadyExists) { try await self.backend.createContainer(name.container) }
-            } catch {
-                await upload.abort()
-                throw error
-            }
+        do {
+            try await backend.put(name, buffer, condition: condition)
+        } catch let error as StorageError where error.code == .containerNotFound {
+            _ = try await StorageError.succeeds(unless: .alreadyExists) { try await self.backend.createContainer(name.container) }
+            try await backend.put(name, buffer, condition: condition)
         }
     }
 
@@ -312,16 +301,15 @@ extension ChunkedData {
     /// region and match the object's length, so an extent copied under
     /// another name fails here.
     func openExtent(_ id: [UInt8], region: UInt64) async throws -> (extent: Extent, object: StoredObject, reader: ObjectReader) {
-        let perRegion = geometry.chunksPerRegion
-        let named = Extent(id: id, first: region * perRegion, count: 1)
+        let perRegion = geometry.chunksPerRegion, hexExtent = Hex.encode(id)
         // Its header and metadata take a few hundred bytes: a 4 KiB chunk read needs no more of the head.
-        let object = try await StoredObject.open(backend, try extentName(named), headBytes: 4096)
+        let object = try await StoredObject.open(backend, try extentName(id: id, region: region), headBytes: 4096)
         let reader = try await object.reader(accountKey: accountKey, context: extentIdentity.context)
         let parts = reader.metadata.name.split(separator: " ")
-        guard parts.count == 3, parts[0] == named.hexID, let first = UInt64(parts[1]), let count = UInt64(parts[2]),
+        guard parts.count == 3, parts[0] == hexExtent, let first = UInt64(parts[1]), let count = UInt64(parts[2]),
               count > 0, count <= perRegion, first / perRegion == region, (first + count - 1) / perRegion == region,
               reader.length == count * geometry.chunkSize else {
-            throw StorageError.integrity("extent \(named.hexID) of \(hexID) holds another extent")
+            throw StorageError.integrity("extent \(hexExtent) of \(hexID) holds another extent")
         }
         return (Extent(id: id, first: first, count: count), object, reader)
     }
@@ -341,12 +329,15 @@ extension ChunkedData {
         return out
     }
 
+    /// Deletes an extent object (one already gone is fine).
+    func deleteObject(_ name: BackendName) async throws {
+        _ = try await StorageError.succeeds(unless: .notFound) { try await self.backend.delete(name, condition: .none) }
+    }
+
     /// Deletes the objects of `extents` (dead: their markers are gone);
     /// best effort, a failure leaves the object to the object's delete.
     func deleteObjects(_ extents: [Extent]) async {
-        for extent in extents {
-            _ = try? await StorageError.succeeds(unless: .notFound) { try await self.backend.delete(try self.extentName(extent), condition: .none) }
-        }
+        for extent in extents { try? await deleteObject(try extentName(extent)) }
     }
 
     /// Clears, in the markers of `map` read now, the bits of the chunks in

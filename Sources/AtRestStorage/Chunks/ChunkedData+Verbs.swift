@@ -96,10 +96,7 @@ extension ChunkedData {
                 group.addTask {
                     let marked = try await self.markedExtents(map)
                     guard try await StorageError.succeeds(unless: .notFound, { try await self.backend.deleteRecordMap(map) }) else { return }
-                    for id in marked {
-                        let extent = Extent(id: id, first: region * self.geometry.chunksPerRegion, count: 1)
-                        _ = try await StorageError.succeeds(unless: .notFound) { try await self.backend.delete(try self.extentName(extent), condition: .none) }
-                    }
+                    for id in marked { try await self.deleteObject(try self.extentName(id: id, region: region)) }
                 }
                 running += 1
             }
@@ -114,9 +111,7 @@ extension ChunkedData {
         try await deleteMaps(regions: 0..<geometry.regions(size))
         guard geometry.extentChunks > 0 else { return }
         let container = try extentContainer()
-        for name in try await extentObjects() where extentParts(ofName: name) != nil {
-            _ = try await StorageError.succeeds(unless: .notFound) { try await self.backend.delete(try BackendName(container, name), condition: .none) }
-        }
+        for name in try await extentObjects() where extentParts(ofName: name) != nil { try await deleteObject(try BackendName(container, name)) }
     }
 
     /// The chunks in `range` (of one region) that have records; none when the map is missing.
