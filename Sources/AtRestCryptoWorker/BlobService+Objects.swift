@@ -51,7 +51,7 @@ extension BlobService {
                 }
                 let properties = BlobGetResponse(properties: Self.properties(request.container, metadata), offset: offset)
                 guard let reply, reply.count > 0 else { return (properties, []) }
-                return (properties, [reply.withUnsafeBytes { PayloadPart(owner: reply, base: $0.baseAddress!, count: reply.count) }])
+                return (properties, reply.payload)
             }
         }
         router.register(BlobMethod.getProperties) { (request: BlobRequest, rpc) async throws -> BlobProperties in

@@ -54,8 +54,10 @@ public protocol FUSEFileSystem: Sendable {
     // With defaults (see above).
     /// `read` without waiting, when the bytes are at hand (cached): called
     /// on libfuse's thread before `read`, so a hit costs no hop to the task
-    /// pool and back. nil: go on to `read`. Default: nil.
-    func readImmediately(_ path: String, handle: FUSEFileHandle, offset: Int64, count: Int) -> [UInt8]?
+    /// pool and back. The bytes as pieces in order (slices of cached pages,
+    /// copied once, straight into libfuse's buffer); nil: go on to `read`.
+    /// Default: nil.
+    func readImmediately(_ path: String, handle: FUSEFileHandle, offset: Int64, count: Int) -> [ArraySlice<UInt8>]?
     func chown(_ path: String, uid: UInt32?, gid: UInt32?, handle: FUSEFileHandle?) async throws
     func symlink(target: String, at path: String) async throws
     func readlink(_ path: String) async throws -> String
@@ -64,7 +66,7 @@ public protocol FUSEFileSystem: Sendable {
 }
 
 extension FUSEFileSystem {
-    public func readImmediately(_ path: String, handle: FUSEFileHandle, offset: Int64, count: Int) -> [UInt8]? { nil }
+    public func readImmediately(_ path: String, handle: FUSEFileHandle, offset: Int64, count: Int) -> [ArraySlice<UInt8>]? { nil }
     public func chown(_ path: String, uid: UInt32?, gid: UInt32?, handle: FUSEFileHandle?) async throws {
         throw FUSEError(errno: EPERM, "changing owners is not supported")
     }

@@ -166,11 +166,15 @@ func makeOperations() -> fuse_operations {
         guard let path, let buffer, let file = handle(info) else { return -EINVAL }
         let name = String(cString: path)
         let immediate = FUSEContext.current.fileSystem.readImmediately(name, handle: file, offset: Int64(offset), count: size)
-        switch immediate.map({ .success($0) }) ?? call({ try await $0.read(name, handle: file, offset: Int64(offset), count: size) }) {
-        case .success(let bytes):
-            let count = min(bytes.count, size)
-            if count > 0 {
-                bytes.withUnsafeBytes { UnsafeMutableRawPointer(buffer).copyMemory(from: $0.baseAddress!, byteCount: count) }
+        switch immediate.map({ .success($0) }) ?? call({ try await [$0.read(name, handle: file, offset: Int64(offset), count: size)[...]] }) {
+        case .success(let pieces):
+            var count = 0
+            for piece in pieces where count < size {
+                piece.withUnsafeBytes { bytes in
+                    let take = min(bytes.count, size - count)
+                    if take > 0 { (UnsafeMutableRawPointer(buffer) + count).copyMemory(from: bytes.baseAddress!, byteCount: take) }
+                    count += take
+                }
             }
             return Int32(count)
         case .failure(let error): return -error.errno

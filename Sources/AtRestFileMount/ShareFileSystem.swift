@@ -354,15 +354,15 @@ public final class ShareFileSystem: FUSEFileSystem {
     /// for, sequential reads of the mount went from 380-434 to 438-479
     /// MiB/s in alternated runs (docs/BENCHMARKS.md "Files", session 17).
     /// nil when a page is missing: `read` fetches it.
-    public func readImmediately(_ path: String, handle: FUSEFileHandle, offset: Int64, count: Int) -> [UInt8]? {
+    public func readImmediately(_ path: String, handle: FUSEFileHandle, offset: Int64, count: Int) -> [ArraySlice<UInt8>]? {
         guard offset >= 0, count > 0, let file = try? file(handle) else { return nil }
         let pageSize = UInt64(PageCache.pageSize), start = UInt64(offset)
-        let bytes: [UInt8]? = file.state.withLock { state in
+        let bytes: [ArraySlice<UInt8>]? = file.state.withLock { state in
             guard start < state.size else { return [] }
             let end = min(start + UInt64(count), state.size)
             guard (start / pageSize ... (end - 1) / pageSize).allSatisfy({ state.pages[$0] != nil }) else { return nil }
             _ = plan(file, offset: start, count: count, &state)
-            return cachedBytes(from: start, to: end, &state)
+            return cachedPieces(from: start, to: end, &state)
         }
         if bytes != nil { evict() }
         return bytes
@@ -549,10 +549,19 @@ public final class ShareFileSystem: FUSEFileSystem {
     /// pages (marked used); nil when one of them is not cached (evicted
     /// since it was fetched: fetch again).
     private func cachedBytes(from offset: UInt64, to end: UInt64, _ state: inout OpenFile.State) -> [UInt8]? {
-        let pageSize = UInt64(PageCache.pageSize)
-        let use = cache.tick()
+        guard let pieces = cachedPieces(from: offset, to: end, &state) else { return nil }
         var out = [UInt8]()
         out.reserveCapacity(Int(end - offset))
+        for piece in pieces { out += piece }
+        return out
+    }
+
+    /// The same as slices of the pages, in order (not copied: a page
+    /// written meanwhile is copied on that write instead).
+    private func cachedPieces(from offset: UInt64, to end: UInt64, _ state: inout OpenFile.State) -> [ArraySlice<UInt8>]? {
+        let pageSize = UInt64(PageCache.pageSize)
+        let use = cache.tick()
+        var out: [ArraySlice<UInt8>] = []
         var position = offset
         while position < end {
             let index = position / pageSize
@@ -560,7 +569,7 @@ public final class ShareFileSystem: FUSEFileSystem {
             state.pages[index]!.lastUse = use
             let within = Int(position % pageSize)
             let take = min(PageCache.pageSize - within, Int(end - position))
-            out += state.pages[index]!.bytes[within ..< within + take]
+            out.append(state.pages[index]!.bytes[within ..< within + take])
             position += UInt64(take)
         }
         return out

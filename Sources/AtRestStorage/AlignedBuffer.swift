@@ -48,6 +48,23 @@ public final class AlignedBuffer: @unchecked Sendable {
     /// For the creator, while it fills the buffer (before sharing it).
     public var mutableBytes: UnsafeMutableRawBufferPointer { UnsafeMutableRawBufferPointer(rebasing: storage[0..<count]) }
 
+    /// `range` of the bytes, for the creator while it fills the buffer
+    /// (side by side, each filler its own range).
+    func mutableBytes(_ range: Range<Int>) -> UnsafeMutableRawBufferPointer {
+        precondition(range.lowerBound >= 0 && range.upperBound <= count, "range outside the buffer")
+        return UnsafeMutableRawBufferPointer(rebasing: storage[range])
+    }
+
+    /// Copies `bytes` in at `offset` (the creator, while it fills the buffer).
+    func copy(_ bytes: ArraySlice<UInt8>, to offset: Int) {
+        bytes.withUnsafeBytes { mutableBytes(offset..<offset + $0.count).copyMemory(from: $0) }
+    }
+
+    /// Zeros `range` (the creator, while it fills the buffer).
+    func zero(_ range: Range<Int>) {
+        mutableBytes(range).initializeMemory(as: UInt8.self, repeating: 0)
+    }
+
     public func withUnsafeBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
         try body(UnsafeRawBufferPointer(rebasing: storage[0..<count]))
     }

@@ -46,6 +46,17 @@ struct FileJobs {
         return Double(total) / 1_048_576 / (BenchClock.now() - start)
     }
 
+    /// Writes dirty pages back, then drops the machine's clean page cache
+    /// (`/proc/sys/vm/drop_caches`: needs root, as mounting does), so the
+    /// next read of every target comes from the device.
+    static func dropCaches() throws {
+        sync()
+        let fd = open("/proc/sys/vm/drop_caches", O_WRONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw Failure(description: "cannot open /proc/sys/vm/drop_caches (errno \(errno)): run the bench as root") }
+        defer { close(fd) }
+        guard write(fd, "3", 1) == 1 else { throw Failure(description: "cannot drop the page cache: errno \(errno)") }
+    }
+
     /// Files/s of creating `files` files of `fileBytes` each in a new directory (create, write, close).
     func createFiles(_ directory: String) throws -> Double {
         let bytes = [UInt8](repeating: 0x61, count: fileBytes)

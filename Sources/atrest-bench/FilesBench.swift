@@ -12,6 +12,12 @@ import Glibc
 /// small files, and `rsync -a` of a generated tree into each — in the same
 /// run, with AtRest's ratio to the passthrough (targets: sequential ≥ 0.5,
 /// small-file creates ≥ 0.25). docs/BENCHMARKS.md "Files".
+///
+/// The file is read twice: cold, after the machine's page cache is dropped
+/// (`FileJobs.dropCaches`), then warm, at once again. Reading only right
+/// after the write compared unlike things: the directory and the
+/// passthrough wrote through the page cache and read from it, while the
+/// store writes extents with `O_DIRECT` and read them from the device.
 struct FilesBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "files",
@@ -59,23 +65,26 @@ struct FilesBench: AsyncParsableCommand {
         print("files bench: \(ProcessInfo.processInfo.activeProcessorCount) cores, \(workers) workers; \(sizeMiB) MiB sequential, "
               + "\(files) files of \(fileBytes) B, rsync of \(treeFiles) files (\(treeBytes >> 20) MiB), \(rounds) round(s) (best)")
         let targets = [("local directory", plain), ("passthrough", passthroughMount), ("atrest mount", shareMount)]
-        let names = ["sequential write (fsync), MiB/s", "sequential read, MiB/s", "small-file creates, files/s", "rsync -a of the tree, files/s"]
+        let names = ["sequential write (fsync), MiB/s", "sequential read cold, MiB/s", "sequential read warm, MiB/s", "small-file creates, files/s",
+                     "rsync -a of the tree, files/s"]
         var best: [String: [String: Double]] = [:]  // job → target → rate
         let jobs = FileJobs(sizeMiB: sizeMiB, files: files, fileBytes: fileBytes)
         for round in 1...rounds {
             for (label, path) in targets {
                 let write = try jobs.sequentialWrite(path + "/seq")
-                let read = try jobs.sequentialRead(path + "/seq")
+                try FileJobs.dropCaches()
+                let cold = try jobs.sequentialRead(path + "/seq")
+                let warm = try jobs.sequentialRead(path + "/seq")
                 try FileManager.default.removeItem(atPath: path + "/seq")
                 let creates = try jobs.createFiles(path + "/small-\(round)")
                 let start = BenchClock.now()
                 _ = try await BenchChild.output("/usr/bin/rsync", ["-a", tree + "/", path + "/tree-\(round)/"], directory: scratch, cleanup: cleanup)
                 let copied = Double(treeFiles) / (BenchClock.now() - start)
                 _ = try await BenchChild.output("/bin/rm", ["-rf", path + "/small-\(round)", path + "/tree-\(round)"], directory: scratch, cleanup: cleanup)
-                for (job, rate) in zip(names, [write, read, creates, copied]) {
+                for (job, rate) in zip(names, [write, cold, warm, creates, copied]) {
                     best[job, default: [:]][label] = max(best[job]?[label] ?? 0, rate)
                 }
-                print("round \(round) \(label): " + zip(names, [write, read, creates, copied]).map { "\($0.0.split(separator: ",")[0]) \(String(format: "%.1f", $0.1))" }
+                print("round \(round) \(label): " + zip(names, [write, cold, warm, creates, copied]).map { "\($0.0.split(separator: ",")[0]) \(String(format: "%.1f", $0.1))" }
                     .joined(separator: "; "))
                 fflush(nil)
             }

@@ -66,7 +66,7 @@ extension ChunkedDataContract {
             let value = try #require(try await raw(other, index).value)
             #expect(try ChunkedData.Reference.decode(value) != nil, "chunk \(index) is a reference")
         }
-        #expect(try await other.read(at: 1000, length: MiB - 2000) == Array(first[1000..<(MiB - 1000)]))
+        #expect(try await other.read(at: 1000, length: MiB - 2000).bytes == Array(first[1000..<(MiB - 1000)]))
         #expect(try await other.storedRanges(at: 0, length: 4 * UInt64(MiB)) == [0..<UInt64(MiB)])
 
         // A few bytes inside: that chunk becomes a record of its own, the extent stays for the others.
@@ -74,7 +74,7 @@ extension ChunkedDataContract {
         try await other.write(at: 70_000, fill(9, 100))
         expected.replaceSubrange(70_000..<70_100, with: fill(9, 100))
         #expect(try #require(try await raw(other, 1).value).count > Int(chunk))
-        #expect(try await data.read(at: 0, length: MiB) == expected)
+        #expect(try await data.read(at: 0, length: MiB).bytes == expected)
         let firstExtent = try await data.extentObjects()
         #expect(try await auditExtents(data, regions: 0..<1) == 1)
 
@@ -83,12 +83,12 @@ extension ChunkedDataContract {
         try await data.write(at: 0, second)
         let secondExtent = try await data.extentObjects()
         #expect(secondExtent.count == 1 && secondExtent != firstExtent)
-        #expect(try await other.read(at: 0, length: MiB) == second)
+        #expect(try await other.read(at: 0, length: MiB).bytes == second)
 
         // Two chunks (below the extent size) over its start: chunk records; the extent keeps its other 14.
         try await data.write(at: 0, fill(7, 2 * Int(chunk)))
         #expect(try await data.extentObjects() == secondExtent)
-        #expect(try await other.read(at: 0, length: MiB) == fill(7, 2 * Int(chunk)) + Array(second[(2 * Int(chunk))...]))
+        #expect(try await other.read(at: 0, length: MiB).bytes == fill(7, 2 * Int(chunk)) + Array(second[(2 * Int(chunk))...]))
         try await auditExtents(other, regions: 0..<1)
 
         // Cleared: nothing left, no object, no marker.
@@ -116,7 +116,7 @@ extension ChunkedDataContract {
         let disk = try object(one, id: diskID, key, geometry: .disk), diskReader = try object(two, id: diskID, key, geometry: .disk)
         let pages = Fixtures.data(4 * MiB, seed: 3)
         try await disk.write(at: 512, pages)
-        #expect(try await diskReader.read(at: 0, length: 4 * MiB + 1024) == fill(0, 512) + pages + fill(0, 512))
+        #expect(try await diskReader.read(at: 0, length: 4 * MiB + 1024).bytes == fill(0, 512) + pages + fill(0, 512))
         // Aligned batches of 128 chunks: the first holds 127 whole ones, then 7 whole batches; the last chunk is partial.
         #expect(try await auditExtents(diskReader, regions: 0..<1) == 8)
         try await disk.deleteAll(size: 8 * UInt64(MiB))
@@ -140,11 +140,11 @@ extension ChunkedDataContract {
         let (refA, refB) = (try #require(zero.value), try #require(two.value))
 
         func expectIntegrityFailure(_ offset: UInt64, sourceLocation: SourceLocation = #_sourceLocation) async {
-            await expectError(.integrityFailure, nil, { try await reader.read(at: offset, length: 10) }, sourceLocation: sourceLocation)
+            await expectError(.integrityFailure, nil, { try await reader.read(at: offset, length: 10).bytes }, sourceLocation: sourceLocation)
         }
         func restore() async throws {
             try await one.apply(RecordBatch(sets: [zero.key: refA, two.key: refB]), to: zero.map)
-            #expect(try await reader.read(at: 0, length: 4 * Int(chunk)) == a + b)
+            #expect(try await reader.read(at: 0, length: 4 * Int(chunk)).bytes == a + b)
         }
 
         // A reference at another chunk (its seal names its key).

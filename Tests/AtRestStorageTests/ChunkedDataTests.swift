@@ -152,15 +152,15 @@ enum ChunkedDataContract {
                 reference.write(offset, bytes)
                 counts["write", default: 0] += 1
                 let from = offset >= chunk ? offset - chunk : 0, to = min(UInt64(size), offset + length + chunk)
-                #expect(try await other.read(at: from, length: Int(to - from)) == reference.read(from, Int(to - from)),
+                #expect(try await other.read(at: from, length: Int(to - from)).bytes == reference.read(from, Int(to - from)),
                         "step \(step): write [\(offset), +\(length))")
             case 50..<68:
                 try await data.clear(at: offset, length: length)
                 reference.clear(offset, offset + length)
                 counts["clear", default: 0] += 1
-                #expect(try await other.read(at: offset, length: Int(length)) == fill(0, Int(length)), "step \(step): clear [\(offset), +\(length))")
+                #expect(try await other.read(at: offset, length: Int(length)).bytes == fill(0, Int(length)), "step \(step): clear [\(offset), +\(length))")
             case 68..<86:
-                #expect(try await other.read(at: offset, length: Int(length)) == reference.read(offset, Int(length)), "step \(step): read")
+                #expect(try await other.read(at: offset, length: Int(length)).bytes == reference.read(offset, Int(length)), "step \(step): read")
                 counts["read", default: 0] += 1
             case 86..<99:
                 #expect(try await data.storedRanges(at: offset, length: length) == reference.ranges(offset, length), "step \(step): ranges")
@@ -175,7 +175,7 @@ enum ChunkedDataContract {
         }
         #expect(counts.values.reduce(0, +) == 3000 && counts.count == 5, "\(counts)")
         var whole: [UInt8] = []
-        for start in stride(from: 0, to: size, by: 1 << 20) { whole += try await other.read(at: UInt64(start), length: 1 << 20) }
+        for start in stride(from: 0, to: size, by: 1 << 20) { whole += try await other.read(at: UInt64(start), length: 1 << 20).bytes }
         #expect(whole == reference.bytes)
         #expect(try await other.storedRanges(at: 0, length: UInt64(size)) == reference.ranges(0, UInt64(size)))
         #expect(!reference.stored.isEmpty)
@@ -200,18 +200,18 @@ enum ChunkedDataContract {
         let data = try object(one, id: id, key, owner: owner), other = try object(two, id: id, key)
         let GiB: UInt64 = 1 << 30, TiB: UInt64 = 1 << 40
         #expect(ChunkedData.Geometry.file.regionSize == GiB && ChunkedData.Geometry.file.regions(4 * TiB) == 4096)
-        #expect(try await data.read(at: 0, length: 100_000) == fill(0, 100_000))
+        #expect(try await data.read(at: 0, length: 100_000).bytes == fill(0, 100_000))
         #expect(owner.asked == [.reading])
-        #expect(try await data.read(at: 4 * TiB - 70_001, length: 70_001) == fill(0, 70_001))
+        #expect(try await data.read(at: 4 * TiB - 70_001, length: 70_001).bytes == fill(0, 70_001))
         #expect(try await data.storedRanges(at: 0, length: 4 * TiB) == [])
-        #expect(try await data.read(at: 5, length: 0) == [])
+        #expect(try await data.read(at: 5, length: 0).bytes == [])
 
         // 200 bytes across the first region boundary, at odd offsets.
         let bytes = Fixtures.data(200, seed: 3)
         try await data.write(at: GiB - 101, bytes)
         // Both regions' maps made, each after asking the owner (side by side: in any order).
         #expect(owner.asked.filter { $0 == .creating }.count == 2 && owner.asked.filter { $0 == .created }.count == 2)
-        #expect(try await other.read(at: GiB - chunk, length: Int(2 * chunk)) == fill(0, Int(chunk) - 101) + bytes + fill(0, Int(chunk) - 99))
+        #expect(try await other.read(at: GiB - chunk, length: Int(2 * chunk)).bytes == fill(0, Int(chunk) - 101) + bytes + fill(0, Int(chunk) - 99))
         #expect(try await other.storedRanges(at: 0, length: 2 * GiB) == [GiB - chunk..<GiB + chunk])
         #expect(try await other.storedRanges(at: GiB - 50, length: 100) == [GiB - 50..<GiB + 50])
         let maps = try [data.map(0), data.map(1)]
@@ -221,7 +221,7 @@ enum ChunkedDataContract {
 
         // A partial clear keeps the rest of the chunk; clearing the rest removes the record.
         try await data.clear(at: GiB - 101, length: 50)
-        #expect(try await other.read(at: GiB - 101, length: 200) == fill(0, 50) + bytes[50...])
+        #expect(try await other.read(at: GiB - 101, length: 200).bytes == fill(0, 50) + bytes[50...])
         try await data.clear(at: GiB - 51, length: 51)
         #expect(try await one.recordKeys(maps[0], after: nil, limit: 10).keys == [])
         #expect(try await other.storedRanges(at: 0, length: 2 * GiB) == [GiB..<GiB + chunk])
@@ -231,16 +231,16 @@ enum ChunkedDataContract {
         try await data.write(at: GiB - 3, fill(8, 6))
         try await data.clear(at: GiB - 2, length: 2 * GiB + 8)
         await expectError(.notFound) { try await one.recordKeys(maps[1], after: nil, limit: 10) }
-        #expect(try await other.read(at: GiB - 3, length: 6) == [8] + fill(0, 5))
-        #expect(try await other.read(at: 3 * GiB + 5, length: 12) == fill(0, 2) + fill(9, 9) + [0])
+        #expect(try await other.read(at: GiB - 3, length: 6).bytes == [8] + fill(0, 5))
+        #expect(try await other.read(at: 3 * GiB + 5, length: 12).bytes == fill(0, 2) + fill(9, 9) + [0])
         #expect(try await other.storedRanges(at: 0, length: 4 * GiB) == [GiB - chunk..<GiB, 3 * GiB..<3 * GiB + chunk])
 
         // Beyond what chunk keys address, or overflowing: refused.
         let end = ChunkedData.Geometry.file.addressableEnd
         #expect(end == 1 << 46)  // 16,384 chunks per region × 65,536 regions × 64 KiB
         await expectError(.invalidArgument, "beyond the largest object") { try await data.write(at: .max, [1]) }
-        await expectError(.invalidArgument, "beyond the largest object") { try await data.read(at: end - 1, length: 2) }
-        await expectError(.invalidArgument, "0 bytes or more") { try await data.read(at: 0, length: -1) }
+        await expectError(.invalidArgument, "beyond the largest object") { try await data.read(at: end - 1, length: 2).bytes }
+        await expectError(.invalidArgument, "0 bytes or more") { try await data.read(at: 0, length: -1).bytes }
         await expectError(.invalidArgument) { try await data.clear(at: 1, length: .max) }
         try await data.deleteAll(size: 4 * TiB)
         for region: UInt64 in [0, 1, 3] { await expectError(.notFound) { try await one.recordKeys(try data.map(region), after: nil, limit: 1) } }
@@ -266,7 +266,7 @@ enum ChunkedDataContract {
             }
             for part in parts { chunkBytes.replaceSubrange(part.offset..<part.offset + part.bytes.count, with: part.bytes) }
             expected[index] = chunkBytes
-            #expect(try await writers[round % 2].read(at: base, length: Int(chunk)) == chunkBytes, "round \(round)")
+            #expect(try await writers[round % 2].read(at: base, length: Int(chunk)).bytes == chunkBytes, "round \(round)")
         }
         // A clear racing writes of other bytes of the same chunk: the writes land, the cleared bytes read as zeros.
         let base = 3 * chunk
@@ -280,7 +280,7 @@ enum ChunkedDataContract {
         chunkBytes.replaceSubrange(1..<1000, with: fill(0, 999))
         chunkBytes.replaceSubrange(2000..<2010, with: fill(0x11, 10))
         chunkBytes.replaceSubrange(30_000..<30_005, with: fill(0, 5))
-        #expect(try await writers[0].read(at: base, length: Int(chunk)) == chunkBytes)
+        #expect(try await writers[0].read(at: base, length: Int(chunk)).bytes == chunkBytes)
     }
 
     /// One 64 KiB chunk rewritten 2,000 times (whole, the same bytes every
@@ -305,7 +305,7 @@ enum ChunkedDataContract {
             salts.insert(Array(raw[DiskStoreContract.saltRange]))
         }
         #expect(salts.count == 2000, "a salt repeated: \(2000 - salts.count) times")
-        #expect(try await reader.read(at: 2 * chunk, length: Int(chunk)) == expected)
+        #expect(try await reader.read(at: 2 * chunk, length: Int(chunk)).bytes == expected)
     }
 
     /// A chunk record copied to another index (same region, another
@@ -322,7 +322,7 @@ enum ChunkedDataContract {
         let first = try await raw(data, 0), original = try #require(first.value)
 
         func expectIntegrityFailure(_ object: ChunkedData, _ offset: UInt64, sourceLocation: SourceLocation = #_sourceLocation) async {
-            await expectError(.integrityFailure, "does not authenticate", { try await object.read(at: offset, length: 10) },
+            await expectError(.integrityFailure, "does not authenticate", { try await object.read(at: offset, length: 10).bytes },
                               sourceLocation: sourceLocation)
         }
 
@@ -344,8 +344,8 @@ enum ChunkedDataContract {
         await expectIntegrityFailure(reader, 0)
         try await one.apply(RecordBatch(sets: [first.key: original]), to: first.map)
         try await one.apply(RecordBatch(sets: [theirs.key: try #require(theirs.value)]), to: theirs.map)
-        #expect(try await reader.read(at: 0, length: Int(chunk)) == fill(1, Int(chunk)))
-        #expect(try await secondReader.read(at: 0, length: Int(chunk)) == fill(3, Int(chunk)))
+        #expect(try await reader.read(at: 0, length: Int(chunk)).bytes == fill(1, Int(chunk)))
+        #expect(try await secondReader.read(at: 0, length: Int(chunk)).bytes == fill(3, Int(chunk)))
 
         // Edited (salt, ciphertext, tag) or cut short.
         for position in [DiskStoreContract.saltRange.lowerBound, 1000, original.count - 1] {
@@ -355,7 +355,7 @@ enum ChunkedDataContract {
             await expectIntegrityFailure(reader, 0)
         }
         try await one.apply(RecordBatch(sets: [first.key: Array(original.prefix(original.count - 16))]), to: first.map)
-        await expectError(.integrityFailure) { try await reader.read(at: 0, length: 1) }
+        await expectError(.integrityFailure) { try await reader.read(at: 0, length: 1).bytes }
         try await one.apply(RecordBatch(sets: [first.key: original]), to: first.map)
 
         // A disk's chunk ("disk-chunk", `k-` map, 4 KiB) under the same id, put into the file's map.
@@ -365,8 +365,8 @@ enum ChunkedDataContract {
         try await one.apply(RecordBatch(sets: [first.key: diskChunk]), to: first.map)
         await expectIntegrityFailure(reader, 0)
         try await one.apply(RecordBatch(sets: [first.key: original]), to: first.map)
-        #expect(try await reader.read(at: 0, length: Int(2 * chunk)) == fill(1, Int(2 * chunk)))
-        #expect(try await reader.read(at: 4 * chunk, length: 200) == fill(0, 17) + fill(4, 100) + fill(0, 83))
+        #expect(try await reader.read(at: 0, length: Int(2 * chunk)).bytes == fill(1, Int(2 * chunk)))
+        #expect(try await reader.read(at: 4 * chunk, length: 200).bytes == fill(0, 17) + fill(4, 100) + fill(0, 83))
     }
 
     /// A write into a missing region map asks the owner before making the
@@ -378,7 +378,7 @@ enum ChunkedDataContract {
         let gone = ChunkOwner(), goneData = try object(one, id: try newID(), key, owner: gone)
         gone.delete()
         await expectError(.notFound, "the test object is gone") { try await goneData.write(at: 10, [1, 2, 3]) }
-        await expectError(.notFound) { try await goneData.read(at: 0, length: 1) }
+        await expectError(.notFound) { try await goneData.read(at: 0, length: 1).bytes }
         await expectError(.notFound) { try await goneData.storedRanges(at: 0, length: 1) }
         await expectError(.notFound) { try await one.recordKeys(try goneData.map(0), after: nil, limit: 1) }
         #expect(gone.asked == [.creating, .reading, .reading])
@@ -397,7 +397,7 @@ enum ChunkedDataContract {
         try await data.write(at: 3, [1])
         try await data.write(at: 4, [2])
         #expect(owner.asked == [.creating, .created])
-        #expect(try await object(two, id: id, key).read(at: 0, length: 6) == [0, 0, 0, 1, 2, 0])
+        #expect(try await object(two, id: id, key).read(at: 0, length: 6).bytes == [0, 0, 0, 1, 2, 0])
     }
 
     /// Recovery lists every stored chunk by offset, each opened on its

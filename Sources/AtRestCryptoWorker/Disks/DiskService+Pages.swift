@@ -19,11 +19,11 @@ extension DiskService {
             }
             return EmptyMessage()
         }
-        router.register(DiskMethod.getPages) { (request: DiskRangeRequest, rpc) async throws -> (GetPagesResponse, [[UInt8]]) in
+        router.register(DiskMethod.getPages) { (request: DiskRangeRequest, rpc) async throws -> (GetPagesResponse, [PayloadPart]) in
             let length = try Self.ioLength(request.length, "a page read")
             return try await withDisks(rpc, disk: request.disk) { disks, account, key in
-                let data = try await disks.readPages(account: account, name: request.disk, offset: request.offset, length: length, accountKey: key)
-                return (GetPagesResponse(length: UInt64(data.count)), [data])
+                let data = try await disks.readPagesBuffer(account: account, name: request.disk, offset: request.offset, length: length, accountKey: key)
+                return (GetPagesResponse(length: UInt64(data.count)), data.payload)
             }
         }
         router.register(DiskMethod.listPageRanges) { (request: DiskRangeRequest, rpc) async throws -> PageRangesResponse in

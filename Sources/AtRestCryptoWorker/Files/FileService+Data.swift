@@ -25,12 +25,12 @@ extension FileService {
             }
             return EmptyMessage()
         }
-        router.register(FileMethod.readFile) { (request: ReadFileRequest, rpc) async throws -> (ReadFileResponse, [[UInt8]]) in
+        router.register(FileMethod.readFile) { (request: ReadFileRequest, rpc) async throws -> (ReadFileResponse, [PayloadPart]) in
             let length = try Self.ioLength(request.length, "a file read")
             return try await withFiles(rpc, share: request.share, paths: [request.path]) { files, account, key in
-                let data = try await files.readFile(account: account, share: request.share, path: request.path, offset: request.offset,
-                                                    length: length, accountKey: key)
-                return (ReadFileResponse(length: UInt64(data.count)), data.isEmpty ? [] : [data])
+                let data = try await files.readFileBuffer(account: account, share: request.share, path: request.path, offset: request.offset,
+                                                          length: length, accountKey: key)
+                return (ReadFileResponse(length: UInt64(data.count)), data.payload)
             }
         }
         router.register(FileMethod.resizeFile) { (request: ResizeFileRequest, rpc) async throws -> FileProperties in

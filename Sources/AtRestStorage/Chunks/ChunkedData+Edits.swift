@@ -39,12 +39,18 @@ extension ChunkedData {
         return out
     }
 
-    /// The plaintexts of those of `chunks` (one region's, ascending) that
-    /// are stored, read from their records or extents; nil when the region
-    /// map does not exist. An extent deleted (or sealed again) between
-    /// reading a reference and reading it means the chunk was written
-    /// meanwhile: its record is read again.
-    func read(_ chunks: [UInt64], _ map: RecordMapName) async throws -> [(UInt64, [UInt8])]? {
+    /// Reads the bytes of `chunks` (one region's, ascending) that fall in
+    /// `window` (offsets in the data) into `buffer`, which holds `window`:
+    /// from their records or decrypted straight into it from their extents;
+    /// chunks not stored are left as they are (zeros). False when the
+    /// region map does not exist. An extent deleted (or sealed again)
+    /// between reading a reference and reading it means the chunk was
+    /// written meanwhile: the records are read again (and the chunks zeroed
+    /// first, so one cleared meanwhile reads as zeros).
+    func read(_ chunks: [UInt64], _ map: RecordMapName, into buffer: AlignedBuffer, at window: Range<UInt64>) async throws -> Bool {
+        let size = geometry.chunkSize
+        // The part of `window` chunk `chunk` covers, as offsets in the data.
+        let part = { (chunk: UInt64) in (chunk * size..<(chunk + 1) * size).clamped(to: window) }
         var attempt = 0
         while true {
             attempt += 1
@@ -52,20 +58,26 @@ extension ChunkedData {
             do {
                 found = try await backend.records(map, keys: chunks.map(Self.chunkKey))
             } catch let error as StorageError where error.code == .notFound {
-                return nil
+                return false
             }
-            var out: [(UInt64, [UInt8])] = []
+            if attempt > 1, let first = chunks.first, let last = chunks.last {
+                buffer.zero(Int(part(first).lowerBound - window.lowerBound)..<Int(part(last).upperBound - window.lowerBound))
+            }
             var referenced: [(chunk: UInt64, extent: [UInt8])] = []
             for chunk in chunks {
                 let key = Self.chunkKey(chunk)
                 guard let sealed = found[key] else { continue }
                 switch try stored(sealed, map, key) {
-                case .bytes(let plaintext): out.append((chunk, plaintext))
+                case .bytes(let plaintext):
+                    let bytes = part(chunk)
+                    buffer.copy(plaintext[Int(bytes.lowerBound - chunk * size)..<Int(bytes.upperBound - chunk * size)],
+                                to: Int(bytes.lowerBound - window.lowerBound))
                 case .extent(let extent): referenced.append((chunk, extent))
                 }
             }
             do {
-                return out + (try await readReferenced(referenced))
+                try await readReferenced(referenced, into: buffer, at: window)
+                return true
             } catch let error as StorageError where error.code == .notFound {
                 guard attempt < 8 else { throw StorageError.integrity("chunks of \(map) refer to an extent that is not stored") }
             } catch is ObjectStore.VersionGone where attempt < 8 {
@@ -73,10 +85,11 @@ extension ChunkedData {
         }
     }
 
-    /// The chunks of `referenced` (ascending) read from their extents: one
-    /// ranged read per run of neighbouring chunks in one extent, side by side.
-    func readReferenced(_ referenced: [(chunk: UInt64, extent: [UInt8])]) async throws -> [(UInt64, [UInt8])] {
-        guard !referenced.isEmpty else { return [] }
+    /// Decrypts the chunks of `referenced` (ascending) that fall in `window`
+    /// from their extents into `buffer` (which holds `window`): one ranged
+    /// read per run of neighbouring chunks in one extent, side by side.
+    func readReferenced(_ referenced: [(chunk: UInt64, extent: [UInt8])], into buffer: AlignedBuffer, at window: Range<UInt64>) async throws {
+        guard !referenced.isEmpty else { return }
         var runs: [(extent: [UInt8], chunks: Range<UInt64>)] = []
         for (chunk, extent) in referenced {
             if let last = runs.last, last.extent == extent, last.chunks.upperBound == chunk {
@@ -85,17 +98,16 @@ extension ChunkedData {
                 runs.append((extent, chunk..<chunk + 1))
             }
         }
-        let size = Int(geometry.chunkSize)
-        return try await withThrowingTaskGroup(of: [(UInt64, [UInt8])].self) { group in
+        let size = geometry.chunkSize
+        try await withThrowingTaskGroup(of: Void.self) { group in
             for run in runs {
+                let bytes = (run.chunks.lowerBound * size..<run.chunks.upperBound * size).clamped(to: window)
                 group.addTask {
-                    let bytes = try await self.readExtent(run.extent, chunks: run.chunks)
-                    return run.chunks.enumerated().map { i, chunk in (chunk, Array(bytes[i * size..<(i + 1) * size])) }
+                    let at = Int(bytes.lowerBound - window.lowerBound)
+                    try await self.readExtent(run.extent, bytes: bytes, into: buffer.mutableBytes(at..<at + bytes.count))
                 }
             }
-            var out: [(UInt64, [UInt8])] = []
-            for try await part in group { out += part }
-            return out
+            try await group.waitForAll()
         }
     }
 

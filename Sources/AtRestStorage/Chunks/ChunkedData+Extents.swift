@@ -316,10 +316,7 @@ extension ChunkedData {
 
     /// The plaintext of `chunks` (of one region) from extent `id`, which must hold them.
     func readExtent(_ id: [UInt8], chunks: Range<UInt64>) async throws -> [UInt8] {
-        let (extent, object, reader) = try await openExtent(id, region: chunks.lowerBound / geometry.chunksPerRegion)
-        guard extent.chunks.lowerBound <= chunks.lowerBound, chunks.upperBound <= extent.chunks.upperBound else {
-            throw StorageError.integrity("chunks \(chunks) refer to extent \(extent.hexID), which holds \(extent.chunks)")
-        }
+        let (extent, object, reader) = try await openExtent(id, holding: chunks)
         let size = geometry.chunkSize
         var out = [UInt8]()
         out.reserveCapacity(Int(UInt64(chunks.count) * size))
@@ -327,6 +324,25 @@ extension ChunkedData {
             out.append(contentsOf: $0)
         }
         return out
+    }
+
+    /// The bytes at `range` of the data (within one region's chunks that
+    /// extent `id` must hold) decrypted straight into `destination`
+    /// (`range.count` bytes: a reply frame's part, no copy after the cipher).
+    func readExtent(_ id: [UInt8], bytes range: Range<UInt64>, into destination: UnsafeMutableRawBufferPointer) async throws {
+        let size = geometry.chunkSize
+        let (extent, object, reader) = try await openExtent(id, holding: range.lowerBound / size..<(range.upperBound - 1) / size + 1)
+        let base = extent.first * size
+        try await object.read(reader, range: range.lowerBound - base..<range.upperBound - base, to: .buffer(destination))
+    }
+
+    /// Extent `id` opened, checked to hold `chunks` (of one region).
+    private func openExtent(_ id: [UInt8], holding chunks: Range<UInt64>) async throws -> (Extent, StoredObject, ObjectReader) {
+        let (extent, object, reader) = try await openExtent(id, region: chunks.lowerBound / geometry.chunksPerRegion)
+        guard extent.chunks.lowerBound <= chunks.lowerBound, chunks.upperBound <= extent.chunks.upperBound else {
+            throw StorageError.integrity("chunks \(chunks) refer to extent \(extent.hexID), which holds \(extent.chunks)")
+        }
+        return (extent, object, reader)
     }
 
     /// Deletes an extent object (one already gone is fine).

@@ -13,30 +13,24 @@ extension ChunkedData {
         try await apply(edits)
     }
 
-    /// `length` bytes at `offset`; what was never written (or was cleared) reads as zeros.
-    func read(at offset: UInt64, length: Int) async throws -> [UInt8] {
+    /// `length` bytes at `offset`; what was never written (or was cleared)
+    /// reads as zeros. Decrypted straight into the buffer returned (pooled,
+    /// page-aligned: a reply frame, no copy after the cipher).
+    func read(at offset: UInt64, length: Int) async throws -> AlignedBuffer {
         guard length >= 0 else { throw StorageError(.invalidArgument, "read a length of 0 bytes or more, not \(length)") }
         try check(offset, UInt64(length))
-        let end = offset + UInt64(length), size = geometry.chunkSize
-        var out = [UInt8](repeating: 0, count: length), missing = false
-        let batches = batches(chunks(from: offset, to: end).map(\.chunk)) { $0 }
-        try await withThrowingTaskGroup(of: [(UInt64, [UInt8])]?.self) { group in
+        let window = offset..<offset + UInt64(length)
+        let buffer = AlignedBuffer(count: length)
+        let batches = batches(chunks(from: window.lowerBound, to: window.upperBound).map(\.chunk)) { $0 }
+        let found = try await withThrowingTaskGroup(of: Bool.self) { group in
             for (region, chunks) in batches {
                 let map = try self.map(region)
-                group.addTask { try await self.read(chunks, map) }
+                group.addTask { try await self.read(chunks, map, into: buffer, at: window) }
             }
-            for try await opened in group {
-                guard let opened else { missing = true; continue }
-                for (chunk, plaintext) in opened {
-                    // The chunk's bytes in [offset, end).
-                    let start = chunk * size
-                    let from = max(start, offset), to = min(start + size, end)
-                    out.replaceSubrange(Int(from - offset)..<Int(to - offset), with: plaintext[Int(from - start)..<Int(to - start)])
-                }
-            }
+            return try await group.reduce(true) { $0 && $1 }
         }
-        if missing { try await regionMissing(.reading) }
-        return out
+        if !found { try await regionMissing(.reading) }
+        return buffer
     }
 
     /// Makes [offset, offset + length) read as zeros and releases its

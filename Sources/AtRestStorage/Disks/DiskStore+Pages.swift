@@ -29,6 +29,12 @@ extension DiskStore {
     /// `length` bytes (1 B to 4 MiB, any offset and length within the
     /// disk) at `offset`; what was never written (or was cleared) reads as zeros.
     public func readPages(account: String, name: String, offset: UInt64, length: Int, accountKey: AccountKey) async throws -> [UInt8] {
+        try await readPagesBuffer(account: account, name: name, offset: offset, length: length, accountKey: accountKey).bytes
+    }
+
+    /// The same, decrypted straight into the buffer returned (pooled,
+    /// page-aligned: the worker's reply frame, no copy after the cipher).
+    public func readPagesBuffer(account: String, name: String, offset: UInt64, length: Int, accountKey: AccountKey) async throws -> AlignedBuffer {
         try DiskLimits.check(io: length, "a page read")
         return try await withDisk(account, name, accountKey) { disk in
             try check(offset, UInt64(length), pages: false, in: disk, "read")

@@ -82,12 +82,19 @@ extension FileStore {
     /// Up to `length` (1 B to 4 MiB) bytes at `offset`, cut at the file's
     /// size (none at or past it); zeros where nothing was written.
     public func readFile(account: String, share: String, path: String, offset: UInt64, length: Int, accountKey: AccountKey) async throws -> [UInt8] {
+        try await readFileBuffer(account: account, share: share, path: path, offset: offset, length: length, accountKey: accountKey).bytes
+    }
+
+    /// The same, decrypted straight into the buffer returned (pooled,
+    /// page-aligned: the worker's reply frame, no copy after the cipher).
+    public func readFileBuffer(account: String, share: String, path: String, offset: UInt64, length: Int,
+                               accountKey: AccountKey) async throws -> AlignedBuffer {
         try FileLimits.check(io: length, "a file read")
         let s = try await self.share(account, share, accountKey), path = try FilePath(path)
         let node = try await retrying { try await self.fileNode(path, s, accountKey) }
-        guard offset < node.record.size else { return [] }
+        guard offset < node.record.size else { return AlignedBuffer(count: 0) }
         if let inline = node.record.inline {
-            return Array(inline[Int(offset) ..< Int(min(UInt64(inline.count), offset + UInt64(length)))])
+            return AlignedBuffer(Array(inline[Int(offset) ..< Int(min(UInt64(inline.count), offset + UInt64(length)))]))
         }
         return try await data(s, node, accountKey).read(at: offset, length: Int(min(UInt64(length), node.record.size - offset)))
     }
