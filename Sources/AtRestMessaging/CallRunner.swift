@@ -33,7 +33,7 @@ final class CallRunner: Sendable {
     private let service: any RPCService
     private let logger: Logger
     private let send: Send
-    private let state = Mutex(State())
+    private let state = SleepingLock(State())
     /// Called after a call's reply was sent or dropped, on whichever thread
     /// answered it (worker drain).
     private let onFinished: @Sendable () -> Void

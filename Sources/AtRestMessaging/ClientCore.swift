@@ -42,7 +42,7 @@ final class ClientCore: Sendable {
 
     private let sockets: [ZMQSocket]
     private let logger: Logger
-    private let state: Mutex<State>
+    private let state: SleepingLock<State>
     /// Wakes the poll loop (from a calling thread).
     private let wake: @Sendable () -> Void
 
@@ -50,7 +50,7 @@ final class ClientCore: Sendable {
         self.sockets = sockets
         self.logger = logger
         self.wake = wake
-        state = Mutex(State(refused: Array(repeating: nil, count: sockets.count)))
+        state = SleepingLock(State(refused: Array(repeating: nil, count: sockets.count)))
     }
 
     /// The descriptors the loop polls, one per socket.

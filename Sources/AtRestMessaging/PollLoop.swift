@@ -30,7 +30,7 @@ final class PollLoop: @unchecked Sendable {
     var descriptors: [Int32] = []
 
     private let wakeup: Wakeup
-    private let inbox = Mutex(Inbox())
+    private let inbox = SleepingLock(Inbox())
     private let stopping = Atomic<Bool>(false)
     private let started = Atomic<Bool>(false)
 

@@ -20,13 +20,13 @@ import Synchronization
 /// The socket can be replaced (a worker reconnecting); senders always use
 /// the current one.
 final class SharedSocket: Sendable {
-    private let current: Mutex<ZMQSocket?>
+    private let current: SleepingLock<ZMQSocket?>
     /// Asks the loop to read the socket although its descriptor may not
     /// signal (any thread).
     private let onPending: @Sendable () -> Void
 
     init(_ socket: ZMQSocket, onPending: @escaping @Sendable () -> Void) {
-        current = Mutex(socket)
+        current = SleepingLock(socket)
         self.onPending = onPending
     }
 
