@@ -123,6 +123,45 @@ extension ChunkedDataContract {
         #expect(try await disk.extentObjects().isEmpty)
     }
 
+    /// An extent rewritten chunk by chunk keeps its object while more than
+    /// half of its chunks refer to it; the write that leaves half moves the
+    /// rest out (chunk records, conditional on their references) and deletes
+    /// it with its marker. Every byte reads the same before and after; a
+    /// chunk rewritten in part after that is an ordinary record edit.
+    static func extentsMostlyRewrittenMoveOut(_ one: any StorageBackend, _ two: any StorageBackend) async throws {
+        let key = try Fixtures.accountKey(), id = try newID()
+        let data = try object(one, id: id, key), other = try object(two, id: id, key)
+        let MiB = 1 << 20, chunks = MiB / Int(chunk)
+        var expected = Fixtures.data(MiB, seed: 4)
+        try await data.write(at: 0, expected)
+        let extent = try await data.extentObjects()
+        #expect(extent.count == 1 && chunks == 16)
+        // Rewrite chunks 0, 2, 4, … one call each (whole chunks, too few for an extent): 9 … 16 live, the extent stays.
+        for (n, index) in stride(from: 0, to: chunks, by: 2).prefix(7).enumerated() {
+            let bytes = Fixtures.data(Int(chunk), seed: UInt8(10 + n))
+            try await other.write(at: UInt64(index) * chunk, bytes)
+            expected.replaceSubrange(index * Int(chunk)..<(index + 1) * Int(chunk), with: bytes)
+        }
+        #expect(try await data.extentObjects() == extent)
+        #expect(try await auditExtents(data, regions: 0..<1) == 1)
+        #expect(try await data.read(at: 0, length: MiB).bytes == expected)
+        // The eighth leaves 8 of 16: the rest move out, the extent and its marker go.
+        let eighth = Fixtures.data(Int(chunk), seed: 99)
+        try await other.write(at: 14 * chunk, eighth)
+        expected.replaceSubrange(14 * Int(chunk)..<15 * Int(chunk), with: eighth)
+        #expect(try await data.extentObjects().isEmpty)
+        #expect(try await auditExtents(data, regions: 0..<1) == 0)
+        let records = try await allRecords(one, try data.map(0))
+        #expect(records.count == chunks && records.allSatisfy { ChunkedData.chunkIndex(ofKey: $0.key) != nil })
+        for record in records { #expect(try ChunkedData.Reference.decode(record.value) == nil, "chunk \(record.key) still refers to an extent") }
+        #expect(try await other.read(at: 0, length: MiB).bytes == expected)
+        // A moved-out chunk written in part: an ordinary edit of its record.
+        try await data.write(at: chunk + 10, fill(3, 20))
+        expected.replaceSubrange(Int(chunk) + 10..<Int(chunk) + 30, with: fill(3, 20))
+        #expect(try await other.read(at: 0, length: MiB).bytes == expected)
+        try await data.deleteAll(size: UInt64(MiB))
+    }
+
     /// A reference moved to another chunk, a reference of another object, an
     /// extent copied over another one's name, an edited extent or a missing
     /// one: `.integrityFailure`, never other bytes. Put back, it all reads.

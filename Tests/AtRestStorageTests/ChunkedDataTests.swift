@@ -445,6 +445,7 @@ enum ChunkedDataContract {
         ("recovery", ChunkedDataContract.recovery),
         ("extentsOfLargeWrites", ChunkedDataContract.extentsOfLargeWrites),
         ("extentsTamperFailsClosed", ChunkedDataContract.extentsTamperFailsClosed),
+        ("extentsMostlyRewrittenMoveOut", ChunkedDataContract.extentsMostlyRewrittenMoveOut),
     ]
 
     @Test(arguments: bodies.map(\.0))

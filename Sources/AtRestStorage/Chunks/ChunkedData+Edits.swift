@@ -197,12 +197,12 @@ extension ChunkedData {
                 let markers = try await nearby
                 // The chunks whose records this batch replaces: the whole ones, and the partial ones it changes.
                 var replaced = Set(edits.lazy.filter { $0.range.count == whole }.map(\.index))
-                let dead: [Extent]
+                let dead: [Extent], sparse: [Extent]
                 do {
                     for edit in partial where try await merge(edit, into: &batch, current: current[Self.chunkKey(edit.index)], map) {
                         replaced.insert(edit.index)
                     }
-                    dead = try markerChanges(replaced, markers, into: &batch, map)
+                    (dead, sparse) = try markerChanges(replaced, markers, into: &batch, map)
                 } catch let error as StorageError where error.code == .notFound {
                     // An extent went away under a partly written chunk: it was written meanwhile (or is lost).
                     extentsGone += 1
@@ -217,6 +217,7 @@ extension ChunkedData {
                     try await backend.apply(batch, to: map)
                     written = nil
                     await deleteObjects(dead)
+                    for extent in sparse { await moveOut(extent, map) }
                     return
                 } catch let error as StorageError where error.code == .conditionFailed {
                     continue  // another writer changed a partly written chunk or a marker: start from what is there now

@@ -21,6 +21,9 @@ import AtRestCrypto
 ///   refer to the extent; the batch that clears the last removes the
 ///   marker and the object goes after it. Deleting a region map kills
 ///   exactly the extents its markers name (`deleteMaps`).
+/// - A batch that leaves an extent with at most half of its chunks live
+///   moves those out as chunk records and deletes it (`moveOut`), so an
+///   extent holds at most twice its live bytes.
 /// - Extents never span regions (a write batch is one region's), so an
 ///   extent's references and its marker are in one map.
 extension ChunkedData {
@@ -146,6 +149,9 @@ extension ChunkedData {
         }
 
         var isDead: Bool { live.allSatisfy { $0 == 0 } }
+
+        /// At most half of the extent's chunks still refer to it (`moveOut`).
+        var isSparse: Bool { 2 * live.reduce(0) { $0 + $1.nonzeroBitCount } <= Int(extent.count) }
     }
 
     // MARK: Names
@@ -250,12 +256,14 @@ extension ChunkedData {
     /// the batch replaces, so none of them refers to any extent after it):
     /// their bits cleared, conditional on the marker read; a marker left with
     /// no bit removed, its extent returned (delete it once the batch has
-    /// landed). Markers with no bit among them are left alone. Markers that
-    /// do not fit the batch stay as they are: their extents are then kept
-    /// too long, never too short.
+    /// landed), and the extents left with at most half their chunks live
+    /// (`sparse`: move those chunks out once the batch has landed,
+    /// `moveOut`). Markers with no bit among them are left alone. Markers
+    /// that do not fit the batch stay as they are: their extents are then
+    /// kept too long, never too short.
     func markerChanges(_ replaced: Set<UInt64>, _ markers: [String: [UInt8]], into batch: inout RecordBatch,
-                       _ map: RecordMapName) throws -> [Extent] {
-        var dead: [Extent] = []
+                       _ map: RecordMapName) throws -> (dead: [Extent], sparse: [Extent]) {
+        var dead: [Extent] = [], sparse: [Extent] = []
         for (key, sealed) in markers {
             guard batch.sets.count + batch.removes.count < RecordBatch.maxChanges else { break }
             var marker = try marker(sealed, map, key)
@@ -268,9 +276,58 @@ extension ChunkedData {
                 dead.append(marker.extent)
             } else {
                 batch.sets[key] = try seal(marker.encoded, map, key)
+                if marker.isSparse { sparse.append(marker.extent) }
             }
         }
-        return dead
+        return (dead, sparse)
+    }
+
+    /// Moves the chunks that still refer to `extent` (one of `map`'s) out of
+    /// it, as chunk records, and deletes it, when at most half of its chunks
+    /// still refer to it: a mostly rewritten extent would otherwise keep its
+    /// dead bytes until its last chunk is rewritten, so extents hold at most
+    /// twice their live data. One batch, conditional on the marker and on
+    /// every moved chunk still being a reference to it; it removes the
+    /// marker (bits left set for chunks that no longer refer to it, which a
+    /// lost race can leave, go with it). Best effort: a racing writer (a
+    /// failed condition) or an error leaves all as it was, and the next batch
+    /// that clears one of its bits tries again.
+    func moveOut(_ extent: Extent, _ map: RecordMapName) async {
+        do {
+            let markerKey = Self.markerKey(extent), reference = Reference.encode(extent.id)
+            let found = try await backend.records(map, keys: [markerKey] + extent.chunks.map(Self.chunkKey))
+            guard let sealedMarker = found[markerKey] else { return }  // dead, or moved out already
+            let marker = try marker(sealedMarker, map, markerKey)
+            let live = extent.chunks.filter { marker.isLive($0) && found[Self.chunkKey($0)] == reference }
+            guard 2 * live.count <= Int(extent.count) else { return }
+            var batch = RecordBatch(conditions: [.equals(markerKey, sealedMarker)], removes: [markerKey])
+            let size = Int(geometry.chunkSize)
+            for run in Self.runs(live) {
+                let bytes = try await readExtent(extent.id, chunks: run)
+                for (i, chunk) in run.enumerated() {
+                    let key = Self.chunkKey(chunk)
+                    batch.conditions.append(.equals(key, reference))
+                    batch.sets[key] = try seal(Array(bytes[i * size..<(i + 1) * size]), map, key)
+                }
+            }
+            try await backend.apply(batch, to: map)
+            try await deleteObject(try extentName(extent))
+        } catch {
+            // Left as it was (or, the batch landed and the delete failed: the object is left behind, FORMAT.md "Extents").
+        }
+    }
+
+    /// `chunks` (ascending) as runs of neighbours.
+    static func runs(_ chunks: [UInt64]) -> [Range<UInt64>] {
+        var runs: [Range<UInt64>] = []
+        for chunk in chunks {
+            if let last = runs.last, last.upperBound == chunk {
+                runs[runs.count - 1] = last.lowerBound..<chunk + 1
+            } else {
+                runs.append(chunk..<chunk + 1)
+            }
+        }
+        return runs
     }
 
     // MARK: Objects
