@@ -29,6 +29,9 @@ public struct ShareFileClient: ShareFileService {
 
     public var shareName: String { "\(account)/\(share)" }
 
+    /// `body` with a valid token (renewed when it expires); callers that
+    /// only need the call to succeed drop the properties it returns.
+    @discardableResult
     private func run<T>(_ body: (FileClient) async throws -> T) async throws -> T {
         try await session.withToken { try await body(client) }
     }
