@@ -3,23 +3,22 @@ extension StorageBackend {
     /// Writes `bytes` as the whole of `name` under `condition`.
     @discardableResult
     public func put(_ name: BackendName, _ bytes: [UInt8], condition: WriteCondition = .none) async throws -> BackendVersion {
-        let upload = try await beginPut(name, condition: condition)
-        do {
-            try await upload.append(bytes)
-            return try await upload.commit()
-        } catch {
-            await upload.abort()
-            throw error
-        }
+        try await putWhole(name, condition: condition, hint: .unknown) { try await $0.append(bytes) }
     }
 
     /// Writes `buffer` (a sealed object, as stored) as the whole of `name`
     /// under `condition`; nothing is visible on failure.
     @discardableResult
     func put(_ name: BackendName, _ buffer: AlignedBuffer, condition: WriteCondition, hint: PutHint = .unknown) async throws -> BackendVersion {
+        try await putWhole(name, condition: condition, hint: hint) { try await $0.append(buffer) }
+    }
+
+    /// One upload: `append` fills it, then it commits; aborted on any failure.
+    private func putWhole(_ name: BackendName, condition: WriteCondition, hint: PutHint,
+                          _ append: (any BackendUpload) async throws -> Void) async throws -> BackendVersion {
         let upload = try await beginPut(name, condition: condition, hint: hint)
         do {
-            try await upload.append(buffer)
+            try await append(upload)
             return try await upload.commit()
         } catch {
             await upload.abort()

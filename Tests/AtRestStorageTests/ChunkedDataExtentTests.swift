@@ -127,7 +127,8 @@ extension ChunkedDataContract {
     /// half of its chunks refer to it; the write that leaves half moves the
     /// rest out (chunk records, conditional on their references) and deletes
     /// it with its marker. Every byte reads the same before and after; a
-    /// chunk rewritten in part after that is an ordinary record edit.
+    /// chunk rewritten in part after that is an ordinary record edit. A
+    /// clear that leaves half does the same.
     static func extentsMostlyRewrittenMoveOut(_ one: any StorageBackend, _ two: any StorageBackend) async throws {
         let key = try Fixtures.accountKey(), id = try newID()
         let data = try object(one, id: id, key), other = try object(two, id: id, key)
@@ -159,7 +160,17 @@ extension ChunkedDataContract {
         try await data.write(at: chunk + 10, fill(3, 20))
         expected.replaceSubrange(Int(chunk) + 10..<Int(chunk) + 30, with: fill(3, 20))
         #expect(try await other.read(at: 0, length: MiB).bytes == expected)
-        try await data.deleteAll(size: UInt64(MiB))
+
+        // A clear does the same: a new extent at 1 MiB, half of it cleared in one call, the rest moved out.
+        var second = Fixtures.data(MiB, seed: 5)
+        try await data.write(at: UInt64(MiB), second)
+        #expect(try await data.extentObjects().count == 1)
+        try await other.clear(at: UInt64(MiB) + 4 * chunk, length: 8 * chunk)
+        second.replaceSubrange(4 * Int(chunk)..<12 * Int(chunk), with: fill(0, 8 * Int(chunk)))
+        #expect(try await data.extentObjects().isEmpty)
+        #expect(try await auditExtents(data, regions: 0..<1) == 0)
+        #expect(try await data.read(at: UInt64(MiB), length: MiB).bytes == second)
+        try await data.deleteAll(size: 2 * UInt64(MiB))
     }
 
     /// A reference moved to another chunk, a reference of another object, an

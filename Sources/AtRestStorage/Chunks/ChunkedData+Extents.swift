@@ -22,8 +22,9 @@ import AtRestCrypto
 ///   marker and the object goes after it. Deleting a region map kills
 ///   exactly the extents its markers name (`deleteMaps`).
 /// - A batch that leaves an extent with at most half of its chunks live
-///   moves those out as chunk records and deletes it (`moveOut`), so an
-///   extent holds at most twice its live bytes.
+///   (a write's or a clear's) moves those out as chunk records and
+///   deletes it (`moveOut`), so an extent normally holds at most twice its
+///   live bytes.
 /// - Extents never span regions (a write batch is one region's), so an
 ///   extent's references and its marker are in one map.
 extension ChunkedData {
@@ -285,13 +286,12 @@ extension ChunkedData {
     /// Moves the chunks that still refer to `extent` (one of `map`'s) out of
     /// it, as chunk records, and deletes it, when at most half of its chunks
     /// still refer to it: a mostly rewritten extent would otherwise keep its
-    /// dead bytes until its last chunk is rewritten, so extents hold at most
-    /// twice their live data. One batch, conditional on the marker and on
-    /// every moved chunk still being a reference to it; it removes the
-    /// marker (bits left set for chunks that no longer refer to it, which a
-    /// lost race can leave, go with it). Best effort: a racing writer (a
-    /// failed condition) or an error leaves all as it was, and the next batch
-    /// that clears one of its bits tries again.
+    /// dead bytes until its last chunk is rewritten. One batch, conditional
+    /// on the marker and on every moved chunk still being a reference to it;
+    /// it removes the marker (bits left set for chunks that no longer refer
+    /// to it, which a lost race can leave, go with it). Best effort: a
+    /// racing writer (a failed condition) or an error leaves all as it was,
+    /// and the next batch or clear that clears one of its bits tries again.
     func moveOut(_ extent: Extent, _ map: RecordMapName) async {
         do {
             let markerKey = Self.markerKey(extent), reference = Reference.encode(extent.id)
@@ -417,7 +417,8 @@ extension ChunkedData {
     /// `chunks` (whose records a clear has just removed: none of them refers
     /// to any of these extents any more), conditional on each marker read
     /// and again on a lost race; removes the markers left with no bit and
-    /// deletes their extents. `keys`: the markers to look at (listed before
+    /// deletes their extents, and moves out those left at most half live
+    /// (`moveOut`). `keys`: the markers to look at (listed before
     /// the records were removed, so no extent made since is among them).
     func clearBits(_ keys: [String], _ chunks: Range<UInt64>, in map: RecordMapName) async throws {
         for key in keys {
@@ -437,7 +438,7 @@ extension ChunkedData {
                 } catch let error as StorageError where error.code == .notFound {
                     return
                 }
-                if dead { await deleteObjects([marker.extent]) }
+                if dead { await deleteObjects([marker.extent]) } else if marker.isSparse { await moveOut(marker.extent, map) }
                 break
             }
         }
