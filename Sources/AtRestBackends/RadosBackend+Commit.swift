@@ -6,6 +6,8 @@ enum SeenHead: Sendable {
     case unknown
     case absent
     case head(RadosHead)
+    /// The caller did not look and expects a head put `blindReplaceable` (`PutHint.blind`).
+    case blind
 }
 
 extension RadosBackend {
@@ -28,7 +30,8 @@ extension RadosBackend {
     /// first: an exclusive create that finds one fails (`.none` then reads
     /// it and replaces it with `assert_version`). A put that fails its
     /// condition puts back the entry of the head that is there.
-    func commit(_ name: BackendName, condition: WriteCondition, record: HeadRecord, data: [UInt8], seen hint: SeenHead = .unknown) async throws -> BackendVersion {
+    func commit(_ name: BackendName, condition: WriteCondition, record: HeadRecord, data: [UInt8], seen hint: SeenHead = .unknown,
+                blindReplaceable: Bool = false) async throws -> BackendVersion {
         let head = RadosLayout.head(name)
         var current: RadosHead?
         if condition != .mustNotExist {
@@ -48,8 +51,8 @@ extension RadosBackend {
                 }
                 var replacing = record
                 replacing.entry = seen.record.entry
-                let steps: [RadosWriteOperation.Step] = [.assertVersion(seen.version), .writeFull(data),
-                                                         .setXattr(name: RadosLayout.headXattr, value: replacing.bytes)]
+                let steps: [RadosWriteOperation.Step] = [.assertVersion(seen.version), .writeFull(data)]
+                    + RadosLayout.headSteps(replacing, blindReplaceable: blindReplaceable)
                 do {
                     let version = try await pool.operate(head, RadosWriteOperation(steps))
                     await removeObjects(seen.record.stripeNames(head))
@@ -64,17 +67,42 @@ extension RadosBackend {
             }
             if current == nil, case .mustMatch = condition { throw Self.conditionFailed(name, "is not at the expected version") }
         }
-        return try await create(name, condition: condition, record: record, data: data, seen: current)
+        return try await create(name, condition: condition, record: record, data: data, seen: current, blindReplaceable: blindReplaceable)
+    }
+
+    /// A blind replace (`PutHint.blind`): one write op that replaces the
+    /// head only while it says it may be (`atrest.blind`, which also fails
+    /// when there is no head), with the new record and bytes; the entry
+    /// value (`atrest.entry`) and the mark stay as they are. So it needs
+    /// neither the version nor the entry of what it replaces: the head it
+    /// replaces is unstriped (no stripes to remove) and of a kind that
+    /// leaves the caller nothing to clean up. Anything else fails
+    /// `.conditionFailed` and changes nothing: the caller looks and puts
+    /// again. A delete racing it either removes the head first (this op
+    /// then finds none) or finds its `assert_version` broken by this op
+    /// and reads again, as with any replace.
+    func replaceBlind(_ name: BackendName, record: HeadRecord, data: [UInt8]) async throws -> BackendVersion {
+        let steps: [RadosWriteOperation.Step] = [.compareXattr(name: RadosLayout.blindXattr, value: RadosLayout.blindYes), .writeFull(data),
+                                                 .setXattr(name: RadosLayout.headXattr, value: record.bytes)]
+        do {
+            return BackendVersion(String(try await pool.operate(RadosLayout.head(name), RadosWriteOperation(steps))))
+        } catch let error as RadosError where error.code == .comparisonFailed || error.code == .notFound {
+            throw Self.conditionFailed(name, error.code == .notFound ? "is not there to be replaced blind" : "may not be replaced blind")
+        } catch {
+            throw failure(error, "writing \(name)")
+        }
     }
 
     /// The entry, head and entry-again steps of a put (`commit`); `seen`
     /// is the head last read (nil: none was there, or none was read).
-    private func create(_ name: BackendName, condition: WriteCondition, record: HeadRecord, data: [UInt8], seen: RadosHead?) async throws -> BackendVersion {
+    private func create(_ name: BackendName, condition: WriteCondition, record: HeadRecord, data: [UInt8], seen: RadosHead?,
+                        blindReplaceable: Bool) async throws -> BackendVersion {
         let id = Array(record.upload.utf8)
         let head = RadosLayout.head(name)
         do {
             try await updateEntry(name.container, name.object, expecting: nil, set: id)
-            let (version, replaced) = try await writeHead(name, condition: condition, record: record, data: data, seen: seen)
+            let (version, replaced) = try await writeHead(name, condition: condition, record: record, data: data, seen: seen,
+                                                          blindReplaceable: blindReplaceable)
             async let restored: Void = restoreEntry(name, id)
             if let replaced, replaced.upload != record.upload {
                 await removeObjects(replaced.stripeNames(head))
@@ -110,7 +138,7 @@ extension RadosBackend {
     /// another writer got there first, so it knows which version (and
     /// stripes) it replaced.
     private func writeHead(_ name: BackendName, condition: WriteCondition, record: HeadRecord, data: [UInt8],
-                           seen: RadosHead?) async throws -> (UInt64, HeadRecord?) {
+                           seen: RadosHead?, blindReplaceable: Bool) async throws -> (UInt64, HeadRecord?) {
         let head = RadosLayout.head(name)
         var current = seen
         while true {
@@ -125,7 +153,7 @@ extension RadosBackend {
                 guard let current, String(current.version) == expected.rawValue else { throw Self.conditionFailed(name, "is not at the expected version") }
                 steps = [.assertVersion(current.version)]
             }
-            steps += [.writeFull(data), .setXattr(name: RadosLayout.headXattr, value: record.bytes)]
+            steps += [.writeFull(data)] + RadosLayout.headSteps(record, blindReplaceable: blindReplaceable)
             do {
                 return (try await pool.operate(head, RadosWriteOperation(steps)), current?.record)
             } catch let error as RadosError where [.versionMismatch, .alreadyExists, .notFound].contains(error.code) {

@@ -22,7 +22,9 @@ extension RadosBackend {
             let result = try await pool.read(head, RadosReadOperation(steps))
             let size = result.stat?.size ?? 0
             // A head always carries its record; one without is treated as a whole unstriped object.
-            let record = result.xattrs[RadosLayout.headXattr].flatMap(HeadRecord.init) ?? HeadRecord(upload: "", size: size, stripeSize: 0, stripes: 0)
+            var record = result.xattrs[RadosLayout.headXattr].flatMap(HeadRecord.init) ?? HeadRecord(upload: "", size: size, stripeSize: 0, stripes: 0)
+            // Written apart from the record since blind replaces (which keep it): it wins.
+            if let entry = result.xattrs[RadosLayout.entryXattr], !entry.isEmpty { record.entry = String(decoding: entry, as: UTF8.self) }
             return RadosHead(version: result.version, size: record.stripes == 0 ? size : record.size, record: record,
                              prefix: record.stripes == 0 ? result.data : [])
         } catch let error as RadosError where error.code == .notFound {

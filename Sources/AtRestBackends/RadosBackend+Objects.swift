@@ -3,23 +3,36 @@ import AtRestStorage
 
 extension RadosBackend {
     public func beginPut(_ name: BackendName, condition: WriteCondition) async throws -> any BackendUpload {
-        RadosUpload(backend: self, name: name, condition: condition, seen: .unknown)
+        RadosUpload(backend: self, name: name, condition: condition, seen: .unknown, blindReplaceable: false)
     }
+
+    /// Objects up to one RADOS object (`singleObjectLimit`) can be replaced blind.
+    public var blindReplaceLimit: Int? { singleObjectLimit }
 
     /// A put that starts from what the caller saw: the head `hint` was
     /// opened at (when it is this object's), so a replace needs no head
     /// read of its own; or no head, so a create reads none either.
     public func beginPut(_ name: BackendName, condition: WriteCondition, hint: PutHint) async throws -> any BackendUpload {
+        try await beginPut(name, condition: condition, hint: hint, blindReplaceable: false)
+    }
+
+    /// `beginPut(_:condition:hint:)`, marking the head as one a later put
+    /// may replace blind when `blindReplaceable` (and the object unstriped).
+    public func beginPut(_ name: BackendName, condition: WriteCondition, hint: PutHint, blindReplaceable: Bool) async throws -> any BackendUpload {
         let seen: SeenHead
         switch hint {
         case .replacing(let opened as RadosObject) where opened.head == RadosLayout.head(name):
             seen = .head(RadosHead(version: opened.version, size: opened.info.size, record: opened.record))
         case .absent:
             seen = .absent
+        case .blind where condition == .none:
+            seen = .blind
+        case .blind:
+            throw StorageError(.invalidArgument, "a blind replace of \(name) takes no condition")
         default:
             seen = .unknown
         }
-        return RadosUpload(backend: self, name: name, condition: condition, seen: seen)
+        return RadosUpload(backend: self, name: name, condition: condition, seen: seen, blindReplaceable: blindReplaceable)
     }
 
     /// Reads the head and the first `openPrefetch` bytes of its data in one

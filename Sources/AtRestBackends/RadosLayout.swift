@@ -1,3 +1,4 @@
+import AtRestRados
 import AtRestStorage
 import Foundation
 
@@ -19,6 +20,25 @@ enum RadosLayout {
 
     /// The xattr of a head holding its `HeadRecord`.
     static let headXattr = "atrest.head"
+    /// The xattr of a head holding the value its index entry holds
+    /// (`HeadRecord.entry`), apart from the record: a blind replace
+    /// rewrites the record and leaves this as it is. Heads of earlier
+    /// releases have none (their record carries the entry).
+    static let entryXattr = "atrest.entry"
+    /// The xattr that says whether a head may be replaced blind (`PutHint.blind`):
+    /// `blindYes` when it is unstriped and was put `blindReplaceable`, else
+    /// `blindNo` (or absent: earlier releases).
+    static let blindXattr = "atrest.blind"
+    static let blindYes: [UInt8] = [0x31]
+    static let blindNo: [UInt8] = [0x30]
+
+    /// The steps every head write but a blind replace ends with: the record,
+    /// the entry value on its own, and whether the head may be replaced blind.
+    static func headSteps(_ record: HeadRecord, blindReplaceable: Bool) -> [RadosWriteOperation.Step] {
+        [.setXattr(name: headXattr, value: record.bytes),
+         .setXattr(name: entryXattr, value: Array(record.entry.utf8)),
+         .setXattr(name: blindXattr, value: blindReplaceable && record.stripes == 0 ? blindYes : blindNo)]
+    }
 
     /// The index value of a child container (object entries hold upload ids).
     static func containerEntry(now: Date = Date()) -> [UInt8] { Array("container \(UploadID.milliseconds(now))".utf8) }

@@ -17,6 +17,8 @@ final class RadosUpload: BackendUpload, @unchecked Sendable {
     private let condition: WriteCondition
     /// What the caller saw under the name (a hint).
     private let seen: SeenHead
+    /// The head may be replaced blind later (`PutHint.blind`), if unstriped.
+    private let blindReplaceable: Bool
     private let upload = UploadID.make()
     private let head: String
     private var buffer: [UInt8] = []
@@ -26,11 +28,12 @@ final class RadosUpload: BackendUpload, @unchecked Sendable {
     private var inFlight: [Task<Void, any Error>] = []
     private var finished = false
 
-    init(backend: RadosBackend, name: BackendName, condition: WriteCondition, seen: SeenHead) {
+    init(backend: RadosBackend, name: BackendName, condition: WriteCondition, seen: SeenHead, blindReplaceable: Bool) {
         self.backend = backend
         self.name = name
         self.condition = condition
         self.seen = seen
+        self.blindReplaceable = blindReplaceable
         head = RadosLayout.head(name)
     }
 
@@ -119,7 +122,13 @@ final class RadosUpload: BackendUpload, @unchecked Sendable {
                 for task in inFlight { try await task.value }
             }
             inFlight = []
-            return try await backend.commit(name, condition: condition, record: record, data: data, seen: seen)
+            if case .blind = seen {
+                // Only an unstriped object replaces blind (its caller keeps to `blindReplaceLimit`).
+                guard stripes == 0 else { throw RadosBackend.conditionFailed(name, "is too large to replace blind") }
+                return try await backend.replaceBlind(name, record: record, data: data)
+            }
+            return try await backend.commit(name, condition: condition, record: record, data: data, seen: seen,
+                                            blindReplaceable: blindReplaceable)
         } catch let error as StorageError where error.code == .conditionFailed || error.code == .containerNotFound {
             await discard()
             throw error

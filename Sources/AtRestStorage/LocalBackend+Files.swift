@@ -44,7 +44,7 @@ final class LocalUpload: BackendUpload, @unchecked Sendable {
         try await BlockingIO.run { [self] in
             guard let file else { throw StorageError(.invalidArgument, "upload of \(name) was already committed or aborted") }
             if file.isEmpty && buffer.count >= Self.wholeWriteThreshold {
-                try buffer.withUnsafeBytes { try file.writeWhole($0) }
+                _ = try buffer.withUnsafeBytes { try file.writeWhole($0) }
             } else {
                 try buffer.withUnsafeBytes { try file.append($0) }
             }

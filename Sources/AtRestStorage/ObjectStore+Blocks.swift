@@ -55,7 +55,7 @@ extension ObjectStore {
                                            accountKey: accountKey, expectedHash: contentHash, length: length, feed: feed)
         try await exists
         let staged = try stagedName(id, try stagedPrefix(container, name, blockID, accountKey))
-        try await writing(into: id, account, container) { try await write(sealed.buffer, to: staged, condition: .mustNotExist) }
+        _ = try await writing(into: id, account, container) { try await write(sealed.buffer, to: staged, condition: .mustNotExist) }
         return sealed.metadata
     }
 

@@ -93,7 +93,9 @@ extension ObjectStore {
             }.buffer
         }
         do {
-            _ = try await writing(into: id, account, container) { try await write(sealed, to: target, condition: .mustMatch(object.version)) }
+            _ = try await writing(into: id, account, container) {
+                try await write(sealed, to: target, condition: .mustMatch(object.version), blindReplaceable: !reader.isManifest)
+            }
         } catch let error as StorageError where error.code == .conditionFailed || error.code == .notFound {
             // Another call replaced or deleted it: that call wins; the new stagings are garbage.
             if let newBlocks { await removeBlocks(of: newBlocks.manifest, id: id, objectHash: hash, keeping: newBlocks.old.blockFileNames(objectHash: hash)) }

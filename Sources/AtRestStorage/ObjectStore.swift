@@ -22,6 +22,10 @@ public final class ObjectStore: Sendable {
     /// Containers whose marker was seen lately (`ContainerCache`: why a
     /// stale entry is harmless).
     let containers = ContainerCache()
+    /// Plain objects this store put lately, which its next put of the same
+    /// name replaces blind (`BlindReplaceCache`); used only on a backend
+    /// with a `blindReplaceLimit`.
+    let blindReplaceable = BlindReplaceCache()
 
     public init(backend: any StorageBackend) {
         self.backend = backend
@@ -111,11 +115,15 @@ public final class ObjectStore: Sendable {
         try Self.validate(name: name)
         let id = try containerID(account, container, accountKey)
         let hash = try objectHash(container, name, accountKey)
-        // The container check and the probe of the version this put replaces
+        let target = try objectName(id, hash)
+        // A name this store put lately as a plain object is replaced blind:
+        // no probe, one backend write (`BlindReplaceCache`). Otherwise the
+        // container check and the probe of the version this put replaces
         // are independent backend reads: both run while the object is sealed
         // (on a networked backend each is a round trip).
+        let blind = backend.blindReplaceLimit.map { length < $0 } == true && blindReplaceable.contains(target)
         async let exists: Void = requireContainer(id, account, container)
-        async let previous = try? replacedVersion(try objectName(id, hash), account: account, container: container, accountKey: accountKey)
+        async let previous = blind ? nil : try? replacedVersion(target, account: account, container: container, accountKey: accountKey)
         let metadata = ObjectMetadata(name: name, userMetadata: userMetadata, contentType: contentType, creationTime: Self.nowMillis())
         let sealed = try withSpan("seal") { span in
             span.attributes["atrest.bytes"] = length
@@ -123,10 +131,27 @@ public final class ObjectStore: Sendable {
                                           accountKey: accountKey, expectedHash: contentHash, length: length, feed: feed)
         }
         try await exists
-        let previousVersion = await previous
-        try await withSpan("storage write") { _ in
-            try await writing(into: id, account, container) { try await publish(sealed.buffer, id: id, hash: hash, previous: previousVersion) }
+        if blind, let limit = backend.blindReplaceLimit, sealed.buffer.count <= limit {
+            do {
+                _ = try await withSpan("storage write") { _ in
+                    try await writing(into: id, account, container) {
+                        try await backend.put(target, sealed.buffer, condition: .none, hint: .blind, blindReplaceable: true)
+                    }
+                }
+                return sealed.metadata
+            } catch let error as StorageError where error.code == .conditionFailed {
+                // Not a plain object of this store's any more (or gone): look, then put as below.
+                blindReplaceable.remove(target)
+            }
         }
+        let previousVersion = blind ? try? await replacedVersion(target, account: account, container: container, accountKey: accountKey)
+                                    : await previous
+        try await withSpan("storage write") { _ in
+            try await writing(into: id, account, container) {
+                try await publish(sealed.buffer, id: id, hash: hash, previous: previousVersion, blindReplaceable: true)
+            }
+        }
+        if backend.blindReplaceLimit.map({ sealed.buffer.count <= $0 }) == true { blindReplaceable.insert(target) }
         return sealed.metadata
     }
 
@@ -164,17 +189,22 @@ public final class ObjectStore: Sendable {
     /// Makes `buffer` the current version of `o-<hash>` (last writer wins),
     /// then drops the block files of the block list it replaced (`previous`,
     /// probed before), except those in `keeping` (the new block list's own).
+    ///
+    /// `blindReplaceable`: a plain object (not a block list), which a later
+    /// put may replace without this probe (`PutHint.blind`).
     func publish(_ buffer: AlignedBuffer, id: BackendContainer, hash: String, previous: ReplacedVersion?,
-                 keeping: Set<String> = []) async throws {
-        try await write(buffer, to: try objectName(id, hash), condition: .none, hint: previous?.hint ?? .unknown)
+                 keeping: Set<String> = [], blindReplaceable: Bool = false) async throws {
+        let name = try objectName(id, hash)
+        if !blindReplaceable { self.blindReplaceable.remove(name) }
+        try await backend.put(name, buffer, condition: .none, hint: previous?.hint ?? .unknown, blindReplaceable: blindReplaceable)
         if let manifest = previous?.manifest { await removeBlocks(of: manifest, id: id, objectHash: hash, keeping: keeping) }
     }
 
     /// One backend put of a sealed buffer; nothing is visible on failure.
     @discardableResult
     func write(_ buffer: AlignedBuffer, to name: BackendName, condition: WriteCondition,
-               hint: PutHint = .unknown) async throws -> BackendVersion {
-        try await backend.put(name, buffer, condition: condition, hint: hint)
+               hint: PutHint = .unknown, blindReplaceable: Bool = false) async throws -> BackendVersion {
+        try await backend.put(name, buffer, condition: condition, hint: hint, blindReplaceable: blindReplaceable)
     }
 
     /// Streams the plaintext of `range` (default: all) to `sink`, decrypting
@@ -299,7 +329,7 @@ public final class ObjectStore: Sendable {
                 let buffer = AlignedBuffer(count: header.count + data.count)
                 header.withUnsafeBytes { UnsafeMutableRawBufferPointer(rebasing: buffer.mutableBytes[0..<header.count]).copyMemory(from: $0) }
                 data.withUnsafeBytes { UnsafeMutableRawBufferPointer(rebasing: buffer.mutableBytes[header.count...]).copyMemory(from: $0) }
-                try await write(buffer, to: target, condition: .mustMatch(object.version))
+                try await write(buffer, to: target, condition: .mustMatch(object.version), blindReplaceable: !reader.isManifest)
                 return metadata
             } catch let error as StorageError where error.code == .conditionFailed && attempt < 8 {
                 continue
@@ -315,6 +345,7 @@ public final class ObjectStore: Sendable {
         let id = try await existingContainer(account, container, accountKey)
         let hash = try objectHash(container, name, accountKey)
         let target = try objectName(id, hash)
+        blindReplaceable.remove(target)
         var attempt = 0
         while true {
             attempt += 1

@@ -9,14 +9,15 @@ extension StorageBackend {
     /// Writes `buffer` (a sealed object, as stored) as the whole of `name`
     /// under `condition`; nothing is visible on failure.
     @discardableResult
-    func put(_ name: BackendName, _ buffer: AlignedBuffer, condition: WriteCondition, hint: PutHint = .unknown) async throws -> BackendVersion {
-        try await putWhole(name, condition: condition, hint: hint) { try await $0.append(buffer) }
+    func put(_ name: BackendName, _ buffer: AlignedBuffer, condition: WriteCondition, hint: PutHint = .unknown,
+             blindReplaceable: Bool = false) async throws -> BackendVersion {
+        try await putWhole(name, condition: condition, hint: hint, blindReplaceable: blindReplaceable) { try await $0.append(buffer) }
     }
 
     /// One upload: `append` fills it, then it commits; aborted on any failure.
-    private func putWhole(_ name: BackendName, condition: WriteCondition, hint: PutHint,
+    private func putWhole(_ name: BackendName, condition: WriteCondition, hint: PutHint, blindReplaceable: Bool = false,
                           _ append: (any BackendUpload) async throws -> Void) async throws -> BackendVersion {
-        let upload = try await beginPut(name, condition: condition, hint: hint)
+        let upload = try await beginPut(name, condition: condition, hint: hint, blindReplaceable: blindReplaceable)
         do {
             try await append(upload)
             return try await upload.commit()

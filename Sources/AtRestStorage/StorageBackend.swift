@@ -44,6 +44,15 @@ public protocol StorageBackend: Sendable {
     /// (RADOS) may start from that instead (the condition is checked as
     /// always; a stale hint costs a read). The default ignores the hint.
     func beginPut(_ name: BackendName, condition: WriteCondition, hint: PutHint) async throws -> any BackendUpload
+    /// `beginPut(_:condition:hint:)` of a version that the caller may
+    /// later replace without looking at it (`PutHint.blind`): replacing it
+    /// leaves nothing for the caller to clean up (the store's plain
+    /// objects, not its block lists). The default ignores the mark.
+    func beginPut(_ name: BackendName, condition: WriteCondition, hint: PutHint, blindReplaceable: Bool) async throws -> any BackendUpload
+    /// The largest object (as appended) that a put with `PutHint.blind`
+    /// can write; nil (the default): this backend does not replace blind,
+    /// and the caller always says what it saw.
+    var blindReplaceLimit: Int? { get }
     /// Opens the current version of `name` for reading (`.notFound`).
     func open(_ name: BackendName) async throws -> any BackendObject
     /// `open`, but nil when `name` is not there, without telling a missing
@@ -119,12 +128,32 @@ public enum PutHint: Sendable {
     case absent
     /// This version was there, and the put expects to replace it.
     case replacing(any BackendObject)
+    /// Nothing was looked at: the caller expects a version put with
+    /// `blindReplaceable` to be there, and the backend replaces it without
+    /// reading it (on RADOS one write op instead of a head read and a
+    /// write). Only for condition `.none`, and only on a backend with a
+    /// `blindReplaceLimit` the object fits in. When what is there is not
+    /// such a version (another kind of put replaced it, it is striped, a
+    /// release before this one wrote it) or nothing is there, the commit
+    /// fails with `.conditionFailed` and changes nothing: the caller looks
+    /// and puts again with what it saw.
+    case blind
 }
 
 extension StorageBackend {
+    /// Ignores the hint; `.blind`, which a backend without
+    /// `blindReplaceLimit` cannot honour, fails as a blind replace that
+    /// found no such version does.
     public func beginPut(_ name: BackendName, condition: WriteCondition, hint: PutHint) async throws -> any BackendUpload {
-        try await beginPut(name, condition: condition)
+        if case .blind = hint { throw StorageError(.conditionFailed, "backend object \(name): this backend does not replace blind; nothing was written") }
+        return try await beginPut(name, condition: condition)
     }
+
+    public func beginPut(_ name: BackendName, condition: WriteCondition, hint: PutHint, blindReplaceable: Bool) async throws -> any BackendUpload {
+        try await beginPut(name, condition: condition, hint: hint)
+    }
+
+    public var blindReplaceLimit: Int? { nil }
 
     public func openIfPresent(_ name: BackendName) async throws -> (any BackendObject)? {
         do {

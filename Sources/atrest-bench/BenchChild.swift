@@ -19,8 +19,8 @@ final class BenchChild: @unchecked Sendable {
         let id = UUID().uuidString.prefix(8)
         outPath = "\(directory)/\(name)-\(id).out"
         errPath = "\(directory)/\(name)-\(id).err"
-        FileManager.default.createFile(atPath: outPath, contents: nil)
-        FileManager.default.createFile(atPath: errPath, contents: nil)
+        _ = FileManager.default.createFile(atPath: outPath, contents: nil)
+        _ = FileManager.default.createFile(atPath: errPath, contents: nil)
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
         let out = try FileHandle(forWritingTo: URL(fileURLWithPath: outPath))

@@ -39,8 +39,8 @@ extension RadosBackendTests {
         #expect(try await backend.collectGarbage(olderThan: .zero) == RadosGarbageReport())
     }
 
-    /// Two clients (two cluster connections) overwrite and delete the same
-    /// 20 names for 3 s: every name ends absent or one writer's whole bytes,
+    /// Two clients (two cluster connections) overwrite (marked for blind
+    /// replaces or not, blind or after a read) and delete the same 20 names for 3 s: every name ends absent or one writer's whole bytes,
     /// no call fails but with `.notFound`, every head has its index entry
     /// (stale entries are allowed), and after garbage collection
     /// every RADOS object is an index, a listed head or a stripe its head
@@ -52,19 +52,21 @@ extension RadosBackendTests {
         try await clients[0].createContainer(container)
         let names = try (0..<20).map { try BackendName(container, "o-\($0)") }
         let deadline = ContinuousClock.now + .seconds(3)
-        let lanes = await withTaskGroup(of: (calls: Int, unexpected: [String]).self) { group in
+        let lanes = await withTaskGroup(of: (calls: Int, blind: Int, unexpected: [String]).self) { group in
             for writer in 0..<8 {
                 let backend = clients[writer % 2]
                 group.addTask {
-                    var (calls, unexpected, sequence) = (0, [String](), 0)
+                    var (calls, blind, unexpected, sequence) = (0, 0, [String](), 0)
                     while ContinuousClock.now < deadline {
                         let name = names.randomElement()!
                         sequence += 1
                         do {
-                            if sequence % 4 == 0 {
-                                try await backend.delete(name, condition: .none)
-                            } else {
-                                try await backend.put(name, Self.payload(writer: writer, sequence: sequence))
+                            let payload = Self.payload(writer: writer, sequence: sequence)
+                            switch sequence % 4 {
+                            case 0: try await backend.delete(name, condition: .none)
+                            case 1: if try await Self.putBlindFirst(backend, name, payload) { blind += 1 }
+                            case 2: try await backend.put(name, payload)
+                            default: try await Self.put(backend, name, payload, hint: .unknown, blindReplaceable: true)
                             }
                         } catch let error as StorageError where error.code == .notFound {
                         } catch {
@@ -72,11 +74,12 @@ extension RadosBackendTests {
                         }
                         calls += 1
                     }
-                    return (calls, unexpected)
+                    return (calls, blind, unexpected)
                 }
             }
-            return await group.reduce(into: [(calls: Int, unexpected: [String])]()) { $0.append($1) }
+            return await group.reduce(into: [(calls: Int, blind: Int, unexpected: [String])]()) { $0.append($1) }
         }
+        #expect(lanes.map(\.blind).reduce(0, +) > 0, "no put replaced blind")
         #expect(lanes.flatMap(\.unexpected) == [])
         #expect(lanes.map(\.calls).reduce(0, +) > 40, "calls made: \(lanes.map(\.calls))")
 
@@ -104,10 +107,39 @@ extension RadosBackendTests {
         }
     }
 
+    /// A put as the store makes it of a name it put before: blind
+    /// (`PutHint.blind`), and when that is refused (the head is not
+    /// marked, is striped or is gone) the usual put.
+    /// True when the blind put did it.
+    @discardableResult
+    static func putBlindFirst(_ backend: RadosBackend, _ name: BackendName, _ bytes: [UInt8]) async throws -> Bool {
+        if bytes.count <= backend.singleObjectLimit {
+            do {
+                try await put(backend, name, bytes, hint: .blind, blindReplaceable: true)
+                return true
+            } catch let error as StorageError where error.code == .conditionFailed {}
+        }
+        try await put(backend, name, bytes, hint: .unknown, blindReplaceable: true)
+        return false
+    }
+
+    static func put(_ backend: RadosBackend, _ name: BackendName, _ bytes: [UInt8], hint: PutHint, blindReplaceable: Bool) async throws {
+        let upload = try await backend.beginPut(name, condition: .none, hint: hint, blindReplaceable: blindReplaceable)
+        do {
+            try await upload.append(bytes)
+            try await upload.commit()
+        } catch {
+            await upload.abort()
+            throw error
+        }
+    }
+
     /// Writer and sequence in the first 8 bytes, then bytes derived from
-    /// them (1 KiB to ~300 KiB: unstriped and striped at 64 KiB).
+    /// them (1 KiB to ~300 KiB: unstriped and striped at 64 KiB; odd
+    /// sequences below 61 KiB).
     static func payload(writer: Int, sequence: Int) -> [UInt8] {
-        let size = 1000 + (writer * 7_919 + sequence * 104_729) % 300_000
+        // Odd sequences (the marked puts of the race, blind first or not) stay unstriped.
+        let size = 1000 + (writer * 7_919 + sequence * 104_729) % (sequence % 2 == 1 ? 60_000 : 300_000)
         let header = [UInt32(writer), UInt32(sequence)].flatMap { value in (0..<4).map { UInt8(truncatingIfNeeded: value >> ($0 * 8)) } }
         return header + Fixtures.data(size, seed: UInt8(truncatingIfNeeded: writer &* 31 &+ sequence))
     }
