@@ -248,7 +248,7 @@ public final class FUSEMount: Service, @unchecked Sendable {
     /// Serves until unmounted; graceful shutdown unmounts. Mounts first if `mount()` was not called.
     public func run() async throws {
         if state.withLock({ $0.phase == .idle }) { try mount() }
-        try await withGracefulShutdownHandler {
+        await withGracefulShutdownHandler {
             await waitUntilUnmounted()
         } onGracefulShutdown: {
             do { try self.unmount() } catch { FileHandle.standardError.write(Data("atrest-fuse: \(error)\n".utf8)) }

@@ -16,7 +16,7 @@ public struct ShareMount: Service {
 
     public func run() async throws {
         let mount = self.mount, fileSystem = self.fileSystem
-        try await withGracefulShutdownHandler {
+        await withGracefulShutdownHandler {
             await mount.waitUntilUnmounted()
         } onGracefulShutdown: {
             Task {
