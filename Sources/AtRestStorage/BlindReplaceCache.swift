@@ -12,9 +12,10 @@ import Synchronization
 /// fails `.conditionFailed` and changes nothing; the put drops the entry
 /// and takes the probed path, so a stale entry costs one refused write op.
 /// Names only (keyed hashes), no key material. Emptied when it reaches
-/// `capacity`.
+/// `capacity` (16,384 names, about 2.5 MB: the names worth it are the ones
+/// put again soon, and a worker's memory stays well under its bound).
 final class BlindReplaceCache: Sendable {
-    static let capacity = 65_536
+    static let capacity = 16_384
     private let names = Mutex<Set<BackendName>>([])
 
     func contains(_ name: BackendName) -> Bool { names.withLock { $0.contains(name) } }
