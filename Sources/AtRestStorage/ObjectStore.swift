@@ -121,7 +121,8 @@ public final class ObjectStore: Sendable {
         // container check and the probe of the version this put replaces
         // are independent backend reads: both run while the object is sealed
         // (on a networked backend each is a round trip).
-        let blind = backend.blindReplaceLimit.map { length < $0 } == true && blindReplaceable.contains(target)
+        let blindLimit = backend.blindReplaceLimit
+        let blind = blindLimit.map { length < $0 } == true && blindReplaceable.contains(target)
         async let exists: Void = requireContainer(id, account, container)
         async let previous = blind ? nil : try? replacedVersion(target, account: account, container: container, accountKey: accountKey)
         let metadata = ObjectMetadata(name: name, userMetadata: userMetadata, contentType: contentType, creationTime: Self.nowMillis())
@@ -131,7 +132,7 @@ public final class ObjectStore: Sendable {
                                           accountKey: accountKey, expectedHash: contentHash, length: length, feed: feed)
         }
         try await exists
-        if blind, let limit = backend.blindReplaceLimit, sealed.buffer.count <= limit {
+        if blind, let blindLimit, sealed.buffer.count <= blindLimit {
             do {
                 _ = try await withSpan("storage write") { _ in
                     try await writing(into: id, account, container) {
@@ -151,7 +152,6 @@ public final class ObjectStore: Sendable {
                 try await publish(sealed.buffer, id: id, hash: hash, previous: previousVersion, blindReplaceable: true)
             }
         }
-        if backend.blindReplaceLimit.map({ sealed.buffer.count <= $0 }) == true { blindReplaceable.insert(target) }
         return sealed.metadata
     }
 
@@ -191,12 +191,17 @@ public final class ObjectStore: Sendable {
     /// probed before), except those in `keeping` (the new block list's own).
     ///
     /// `blindReplaceable`: a plain object (not a block list), which a later
-    /// put may replace without this probe (`PutHint.blind`).
+    /// put may replace without this probe (`PutHint.blind`): remembered in
+    /// `BlindReplaceCache` when the backend can, else forgotten there.
     func publish(_ buffer: AlignedBuffer, id: BackendContainer, hash: String, previous: ReplacedVersion?,
                  keeping: Set<String> = [], blindReplaceable: Bool = false) async throws {
         let name = try objectName(id, hash)
-        if !blindReplaceable { self.blindReplaceable.remove(name) }
         try await backend.put(name, buffer, condition: .none, hint: previous?.hint ?? .unknown, blindReplaceable: blindReplaceable)
+        if blindReplaceable, let limit = backend.blindReplaceLimit, buffer.count <= limit {
+            self.blindReplaceable.insert(name)
+        } else {
+            self.blindReplaceable.remove(name)
+        }
         if let manifest = previous?.manifest { await removeBlocks(of: manifest, id: id, objectHash: hash, keeping: keeping) }
     }
 

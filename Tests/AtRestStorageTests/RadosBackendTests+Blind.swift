@@ -24,9 +24,7 @@ extension RadosBackendTests {
             return pool.opsSent - before
         }
         func put(_ name: BackendName, _ bytes: [UInt8], _ hint: PutHint, replaceable: Bool = true) async throws {
-            let upload = try await backend.beginPut(name, condition: .none, hint: hint, blindReplaceable: replaceable)
-            try await upload.append(bytes)
-            try await upload.commit()
+            try await Self.put(backend, name, bytes, hint: hint, blindReplaceable: replaceable)
         }
         func refused(_ name: BackendName, _ bytes: [UInt8]) async throws {
             let error = await #expect(throws: StorageError.self) { try await put(name, bytes, .blind) }
