@@ -121,17 +121,37 @@ public final class ObjectStore: Sendable {
         // container check and the probe of the version this put replaces
         // are independent backend reads: both run while the object is sealed
         // (on a networked backend each is a round trip).
+        //
+        // Each backend read runs as a child task only when it is needed: a
+        // child task is a hand-off to another thread, which on a small put
+        // costs more than the put's sealing.
         let blindLimit = backend.blindReplaceLimit
         let blind = blindLimit.map { length < $0 } == true && blindReplaceable.contains(target)
-        async let exists: Void = requireContainer(id, account, container)
-        async let previous = blind ? nil : try? replacedVersion(target, account: account, container: container, accountKey: accountKey)
+        let containerKnown = containers.contains(id)
         let metadata = ObjectMetadata(name: name, userMetadata: userMetadata, contentType: contentType, creationTime: Self.nowMillis())
-        let sealed = try withSpan("seal") { span in
-            span.attributes["atrest.bytes"] = length
-            return try ObjectSealing.seal(metadata: metadata, identity: ObjectIdentity(account: account, container: container),
-                                          accountKey: accountKey, expectedHash: contentHash, length: length, feed: feed)
+        func seal() throws -> (buffer: AlignedBuffer, metadata: ObjectMetadata) {
+            try withSpan("seal") { span in
+                span.attributes["atrest.bytes"] = length
+                return try ObjectSealing.seal(metadata: metadata, identity: ObjectIdentity(account: account, container: container),
+                                              accountKey: accountKey, expectedHash: contentHash, length: length, feed: feed)
+            }
         }
-        try await exists
+        let sealed: (buffer: AlignedBuffer, metadata: ObjectMetadata)
+        var previous: ReplacedVersion?
+        switch (containerKnown, blind) {
+        case (true, true):
+            sealed = try seal()
+        case (true, false):
+            async let probe = try? replacedVersion(target, account: account, container: container, accountKey: accountKey)
+            sealed = try seal()
+            previous = await probe
+        case (false, _):
+            async let exists: Void = requireContainer(id, account, container)
+            async let probe = blind ? nil : try? replacedVersion(target, account: account, container: container, accountKey: accountKey)
+            sealed = try seal()
+            try await exists
+            previous = await probe
+        }
         if blind, let blindLimit, sealed.buffer.count <= blindLimit {
             do {
                 _ = try await withSpan("storage write") { _ in
@@ -146,7 +166,7 @@ public final class ObjectStore: Sendable {
             }
         }
         let previousVersion = blind ? try? await replacedVersion(target, account: account, container: container, accountKey: accountKey)
-                                    : await previous
+                                    : previous
         try await withSpan("storage write") { _ in
             try await writing(into: id, account, container) {
                 try await publish(sealed.buffer, id: id, hash: hash, previous: previousVersion, blindReplaceable: true)
