@@ -43,14 +43,19 @@ extension EndToEndBench {
         }
     }
 
-    typealias CeilingNote = (_ tag: String, _ rate: Double, _ target: Double, _ prefix: String) -> String
+    /// The ratio note of a put line: tag, AtRest's ops/s, target, the
+    /// ceiling figure's label prefix, and the ceiling's ops/s measured
+    /// alongside (nil: the figure measured at the cluster's start).
+    typealias CeilingNote = (_ tag: String, _ rate: Double, _ target: Double, _ prefix: String, _ ceilingOps: Double?) -> String
 
+    /// `librados`: on RADOS, the striped ceiling is written once before
+    /// each put (alternating with them) and the ratio uses those writes.
     func measureLarge(_ blobs: BlobClient, cpu: ClusterCPU, root: String, workers count: Int, large: [UInt8],
-                      baselines: LargeBaselines, dev: CephDevScript?, versusCeiling: CeilingNote) async throws {
+                      baselines: LargeBaselines, dev: CephDevScript?, librados: RadosCeiling?, versusCeiling: CeilingNote) async throws {
         let options = blobs.options
         let size = large.count
         _ = try await blobs.upload("bench", "large", data: large)  // warm-up
-        var plainTimes: [Double] = [], directTimes: [Double] = [], putTimes: [Double] = []
+        var plainTimes: [Double] = [], directTimes: [Double] = [], putTimes: [Double] = [], ceilingTimes: [Double] = []
         var floor = ZMQFloor.Round()
         var spent = ClusterCPU.Sample(client: 0, frontDoor: 0, workers: 0)
         let ops = dev.map { OSDCounters.sample($0.directory) }
@@ -62,6 +67,7 @@ extension EndToEndBench {
             lastDirect = "\(root)/64m-direct-\(count)w-\(i)"
             directTimes.append(try baselines.direct.write(to: lastDirect, blockSize: baselines.blockSize, inFlight: baselines.inFlight))
             if let zmq = baselines.floor { floor = floor + (try await zmq.round()) }
+            if let librados { ceilingTimes.append(try await librados.stripedWrite(large)) }
             let before = cpu.sample()
             start = BenchClock.now()
             _ = try await blobs.upload("bench", "large", data: large)
@@ -97,9 +103,16 @@ extension EndToEndBench {
                   + "(\(decimals(workers / workerTarget))×); front door ≤ 1.1× zmq_proxy relay = \(decimals(relayTarget)) s/GiB: "
                   + "\(frontDoor <= relayTarget ? "met" : "MISSED") (\(decimals(frontDoor / relayTarget))×)")
         } else {
+            var ceilingOps: Double?
+            if let librados, !ceilingTimes.isEmpty {
+                let ceiling = Latency(samples: ceilingTimes, wall: ceilingTimes.reduce(0, +))
+                ceilingOps = ceiling.opsPerSecond
+                print("ceiling " + ceiling.line("write 64 MiB as \(size / librados.stripe)×\(librados.stripe >> 20) MiB stripes, "
+                                                + "\(librados.inFlight) in flight, one before each put", bytes: size))
+            }
             print(put.line("put 64 MiB (\(options.blockSize >> 20) MiB blocks, \(options.parallelism) in flight)", bytes: size)
                   + "  ratio to device: \(decimals(putRate / deviceRate))  target 0.80: \(putRate >= 0.8 * deviceRate ? "met" : "MISSED")"
-                  + versusCeiling("64m", put.opsPerSecond, 0.8, "write 64 MiB as"))
+                  + versusCeiling("64m", put.opsPerSecond, 0.8, "write 64 MiB as", ceilingOps))
             print(cpu.line(spent: spent, bytes: Double(put.count) * Double(size)))
         }
         if let ops, let dev { print(OSDCounters.sample(dev.directory).line(since: ops, count: put.count)) }

@@ -25,6 +25,9 @@ struct EndToEndBench: AsyncParsableCommand {
         commandName: "e2e", abstract: "End-to-end blob put/get through the front door with 1 and 2 workers vs plain write+fsync "
             + "(with --backend rados: vs librados' own write_full/read of the same sizes, same number in flight, same pool).")
 
+    /// Rounds of librados writes and of AtRest puts, alternated, for the 4 KiB ratio on RADOS.
+    static let interleavedRounds = 3
+
     @Option(help: "Seconds per 4 KiB / 1 MiB measurement.") var seconds = 2.0
     @Option(help: "Concurrent callers for the concurrent 4 KiB and the 1 MiB measurements.") var callers = 4
     @Option(help: "64 MiB objects put and got per worker count (and plain 64 MiB writes between the puts).") var largeCount = 5
@@ -92,31 +95,19 @@ struct EndToEndBench: AsyncParsableCommand {
             print(result.line("baseline plain write+fsync \(label), 1 writer", bytes: bytes.count))
         }
 
-        var storage = LocalCluster.Options.Storage.local
         var ceiling: [String: [RadosCeiling.Figure]] = [:]
-        let dev = try storageOptions.startCeph("the ceiling is librados aio on the same pool")
-        defer { try? dev?.stop() }
-        if let started = dev {
-            storage = started.clusterStorage()
-            let pool = try RadosCluster(RadosConfiguration(confFile: started.confFile, user: "client.atrest", keyringFile: started.keyringFile,
-                                                           timeout: .seconds(60))).openPool("atrest")
-            for (tag, inFlight) in [("4k", callers), ("1m", callers), ("64m", parallelism)] where selected.contains(tag) {
-                let figures = try await RadosCeiling(pool: pool, inFlight: inFlight, seconds: seconds).measure(RadosCeiling.Size.named(tag)!)
-                ceiling[tag] = figures
-                for figure in figures { print("ceiling " + figure.line) }
-            }
-        }
         var bound = RadosBound()
         /// AtRest's rate against the ceiling's write (`write` prefix: the
         /// striped one for 64 MiB) of the same size, with the target; below
         /// a bound that the cores allow (`RadosBound`), the target counts as
-        /// met at 0.95 of that bound (docs/BENCHMARKS.md).
-        func versusCeiling(_ tag: String, _ rate: Double, target: Double, prefix: String = "write_full") -> String {
-            guard let figure = ceiling[tag]?.last(where: { $0.label.hasPrefix(prefix) }) else { return "" }
-            let ratio = rate / figure.latency.opsPerSecond
+        /// met at 0.95 of that bound (docs/BENCHMARKS.md). `ceilingOps`: the
+        /// ceiling measured in rounds alternating with AtRest's, if it was.
+        func versusCeiling(_ tag: String, _ rate: Double, target: Double, prefix: String = "write_full", ceilingOps: Double? = nil) -> String {
+            guard let ceilingOps = ceilingOps ?? ceiling[tag]?.last(where: { $0.label.hasPrefix(prefix) })?.latency.opsPerSecond else { return "" }
+            let ratio = rate / ceilingOps
             var line = "  vs librados: \(decimals(ratio))  target \(decimals(target))"
             var goal = target
-            if let limit = bound.ratio(tag, ceiling: figure.latency.opsPerSecond) {
+            if let limit = bound.ratio(tag, ceiling: ceilingOps) {
                 line += "  bound on shared cores \(decimals(limit))"
                 if limit < target {
                     goal = 0.95 * limit
@@ -131,6 +122,13 @@ struct EndToEndBench: AsyncParsableCommand {
             ? try await LargeBaselines(large: large, blockSize: blockMiB << 20, inFlight: parallelism, directory: scratch, floor: !storageOptions.isRados)
             : nil
         for count in workers.split(separator: ",").compactMap({ Int($0) }) {
+            // On RADOS a fresh cluster per worker count: the account registry
+            // lives in the pool, and each cluster of services has its own keys.
+            let dev = try storageOptions.startCeph("the ceiling is librados aio on the same pool")
+            defer { try? dev?.stop() }
+            let storage = dev?.clusterStorage() ?? .local
+            var librados: RadosPool?
+            if let dev { (ceiling, librados) = try await measureCeiling(dev, selected) }
             if storageOptions.isRados {
                 bound = try await RadosBound.measure(
                     selected: selected, workers: count, callers: callers, seconds: seconds, largeCount: largeCount,
@@ -146,15 +144,24 @@ struct EndToEndBench: AsyncParsableCommand {
             let memory = ClusterMemory(cluster)
             print(memory.line("idle after start-up", limitMiB: 64))
             if selected.contains("4k"), let plain4k = plain["4k"] {
+                // Where the cores go per put: on RADOS the OSDs share them with AtRest.
+                let meter = CPUMeter(groups: (dev.map { [CPUMeter.cephGroup($0)] } ?? []) + [
+                    ("client", [0]), ("front door", [cluster.frontDoor.pid]), ("workers", cluster.workerProcesses.map(\.pid)),
+                    ("identity+vault", [cluster.identity.pid, cluster.vault.pid])])
                 for n in Set([1, callers]).sorted() {
-                    let ops = dev.map { OSDCounters.sample($0.directory) }
-                    let put = try await Latency.measure(seconds: seconds, callers: n) { i in
-                        _ = try await blobs.put("bench", "s\(i % 256)", data: small)
+                    var puts = MeteredRounds(meter: meter, dev: dev)
+                    let ceilingOps = try await alternate("4k", n == callers ? librados : nil, dev: dev) {
+                        try await puts.round {
+                            try await Latency.measure(seconds: seconds, callers: n) { i in _ = try await blobs.put("bench", "s\(i % 256)", data: small) }
+                        }
                     }
+                    let put = puts.latency
                     print(put.line("put 4 KiB, \(n) caller\(n == 1 ? "" : "s")", bytes: 4096)
                           + "  p99 target 5 ms: \(put.p99 <= 0.005 ? "met" : "MISSED")  ops/s vs plain: \(decimals(put.opsPerSecond / plain4k.opsPerSecond))"
-                          + (n == callers ? versusCeiling("4k", put.opsPerSecond, target: 0.5) : ""))
-                    if let ops, let dev { print(OSDCounters.sample(dev.directory).line(since: ops, count: put.count + 1)) }
+                          + (n == callers ? versusCeiling("4k", put.opsPerSecond, target: 0.5, ceilingOps: ceilingOps) : ""))
+                    if ceilingOps != nil { print("   ops/s per round: \(Latency.rates(puts.parts))") }
+                    if let line = puts.osdLine { print(line) }
+                    print(puts.cpuLine)
                     let get = try await Latency.measure(seconds: seconds, callers: n) { i in
                         _ = try await blobs.get("bench", "s\(i % min(256, put.count))")
                     }
@@ -165,16 +172,24 @@ struct EndToEndBench: AsyncParsableCommand {
                 try await Self.smallPuts(blobs, root: root, workers: count, seconds: seconds, rounds: rounds)
             }
             if selected.contains("1m"), let plain1m = plain["1m"] {
-                var mark = cpu.sample()
-                let ops = dev.map { OSDCounters.sample($0.directory) }
-                let put1 = try await Latency.measure(seconds: seconds, callers: callers) { i in
-                    _ = try await blobs.upload("bench", "m\(i % 16)", data: mid)
+                var putRounds: [Latency] = []
+                var spent = ClusterCPU.Sample(client: 0, frontDoor: 0, workers: 0)
+                var ops = OSDCounters()
+                let ceilingOps = try await alternate("1m", librados, dev: dev) {
+                    let before = (cpu.sample(), dev.map { OSDCounters.sample($0.directory) })
+                    putRounds.append(try await Latency.measure(seconds: seconds, callers: callers) { i in
+                        _ = try await blobs.upload("bench", "m\(i % 16)", data: mid)
+                    })
+                    spent = spent + (cpu.sample() - before.0)
+                    if let osd = before.1, let dev { ops = ops + (OSDCounters.sample(dev.directory) - osd) }
                 }
+                let put1 = Latency.merged(putRounds), puts = putRounds.map { $0.count + 1 }.reduce(0, +)
                 print(put1.line("put 1 MiB, \(callers) callers", bytes: 1 << 20) + "  ratio to plain: \(decimals(put1.opsPerSecond / plain1m.opsPerSecond))"
-                      + versusCeiling("1m", put1.opsPerSecond, target: 0.8))
-                if let ops, let dev { print(OSDCounters.sample(dev.directory).line(since: ops, count: put1.count + 1)) }
-                print(cpu.line(since: mark, bytes: Double(put1.count + 1) * Double(1 << 20)))
-                mark = cpu.sample()
+                      + versusCeiling("1m", put1.opsPerSecond, target: 0.8, ceilingOps: ceilingOps))
+                if ceilingOps != nil { print("   ops/s per round: \(Latency.rates(putRounds))") }
+                if dev != nil { print(ops.line(count: puts)) }
+                print(cpu.line(spent: spent, bytes: Double(puts) * Double(1 << 20)))
+                let mark = cpu.sample()
                 let get1 = try await Latency.measure(seconds: seconds, callers: callers) { i in
                     _ = try await blobs.download("bench", "m\(i % min(16, put1.count))")
                 }
@@ -183,10 +198,53 @@ struct EndToEndBench: AsyncParsableCommand {
             }
             if selected.contains("64m") {
                 try await measureLarge(blobs, cpu: cpu, root: root, workers: count, large: large, baselines: largeBaselines!, dev: dev,
-                                       versusCeiling: { versusCeiling($0, $1, target: $2, prefix: $3) })
+                                       librados: librados.map { RadosCeiling(pool: $0, inFlight: parallelism, seconds: seconds) },
+                                       versusCeiling: { versusCeiling($0, $1, target: $2, prefix: $3, ceilingOps: $4) })
             }
             print(memory.line("after the run", limitMiB: 256))
         }
+    }
+}
+
+extension EndToEndBench {
+    /// With `librados`, `interleavedRounds` rounds of its write_full of
+    /// objects of size `tag` alternate with rounds of `measure` (AtRest's),
+    /// and the ceiling's figure is printed and its ops/s returned: what a
+    /// write costs a fresh cluster's OSDs drifts over its first seconds, so a
+    /// ceiling measured only at the start would not be measured under the
+    /// same conditions (docs/BENCHMARKS.md, session 27). Without, one round.
+    func alternate(_ tag: String, _ librados: RadosPool?, dev: CephDevScript?, _ measure: () async throws -> Void) async throws -> Double? {
+        guard let librados, let size = RadosCeiling.Size.named(tag) else {
+            try await measure()
+            return nil
+        }
+        let ceiling = RadosCeiling(pool: librados, inFlight: callers, seconds: seconds)
+        var writes = MeteredRounds(meter: CPUMeter(groups: (dev.map { [CPUMeter.cephGroup($0)] } ?? []) + [("client", [0])]), dev: dev)
+        for _ in 0..<Self.interleavedRounds {
+            try await writes.round { try await ceiling.writeFullRound(size) }
+            try await measure()
+        }
+        let figure = RadosCeiling.Figure(size: size, label: "write_full \(size.label), \(callers) in flight, \(Self.interleavedRounds) rounds between AtRest's",
+                                         latency: writes.latency, cpu: writes.cpuLine)
+        print("ceiling " + figure.line)
+        print("   ops/s per round: \(Latency.rates(writes.parts))")
+        return figure.latency.opsPerSecond
+    }
+
+    /// librados' own write_full and read of each selected size on the ceph-dev cluster's pool, printed.
+    /// Also returns the pool, for the ceiling's rounds interleaved with AtRest's.
+    func measureCeiling(_ dev: CephDevScript, _ selected: Set<String>) async throws -> ([String: [RadosCeiling.Figure]], RadosPool) {
+        let pool = try RadosCluster(RadosConfiguration(confFile: dev.confFile, user: "client.atrest", keyringFile: dev.keyringFile,
+                                                       timeout: .seconds(60))).openPool("atrest")
+        var ceiling: [String: [RadosCeiling.Figure]] = [:]
+        for (tag, inFlight) in [("4k", callers), ("1m", callers), ("64m", parallelism)] where selected.contains(tag) {
+            var librados = RadosCeiling(pool: pool, inFlight: inFlight, seconds: seconds)
+            if tag == "4k" { librados.meter = CPUMeter(groups: [CPUMeter.cephGroup(dev), ("client", [0])]) }
+            let figures = try await librados.measure(RadosCeiling.Size.named(tag)!)
+            ceiling[tag] = figures
+            for figure in figures { print("ceiling " + figure.line) }
+        }
+        return (ceiling, pool)
     }
 }
 

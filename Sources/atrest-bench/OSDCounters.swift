@@ -29,10 +29,21 @@ struct OSDCounters {
         return total
     }
 
+    static func - (a: OSDCounters, b: OSDCounters) -> OSDCounters {
+        OSDCounters(reads: a.reads - b.reads, writes: a.writes - b.writes, readWrites: a.readWrites - b.readWrites)
+    }
+
+    static func + (a: OSDCounters, b: OSDCounters) -> OSDCounters {
+        OSDCounters(reads: a.reads + b.reads, writes: a.writes + b.writes, readWrites: a.readWrites + b.readWrites)
+    }
+
     /// "RADOS ops per put" since `before` for `count` puts.
-    func line(since before: OSDCounters, count: Int) -> String {
+    func line(since before: OSDCounters, count: Int) -> String { (self - before).line(count: count) }
+
+    /// "RADOS ops per put" of these counts (a difference) for `count` puts.
+    func line(count: Int) -> String {
         let n = Double(max(count, 1))
-        return "   RADOS ops per put: \(decimals(Double(reads - before.reads) / n, 1)) read, \(decimals(Double(writes - before.writes) / n, 1)) write, "
-            + "\(decimals(Double(readWrites - before.readWrites) / n, 1)) read-write (cmp+write)"
+        return "   RADOS ops per put: \(decimals(Double(reads) / n, 1)) read, \(decimals(Double(writes) / n, 1)) write, "
+            + "\(decimals(Double(readWrites) / n, 1)) read-write (cmp+write)"
     }
 }

@@ -16,7 +16,7 @@ struct RadosBench: AsyncParsableCommand {
 
     @Option(help: "Seconds per case.") var seconds = 2.0
     @Option(name: .customLong("in-flight"), help: "librados calls outstanding (aio), per case.") var inFlight = 8
-    @Option(help: "Cases to run, comma-separated, from: 4k, 1m, 64m, index (omap entry writes: one index object vs 16), replace (4 KiB replaces of existing objects in the op patterns a backend can choose).")
+    @Option(help: "Cases to run, comma-separated, from: 4k, 1m, 64m, index (omap entry writes: one index object vs 16), replace (4 KiB replaces of existing objects in the op patterns a backend can choose), spread and spread1m (4 KiB or 1 MiB write_full over 4, 64 and 256 objects).")
     var cases = "4k,1m,64m"
     @Option(name: .customLong("ceph-conf"), help: "ceph.conf of the cluster to measure (naming its monitors).") var cephConf: String?
     @Option(name: .customLong("ceph-user"), help: "cephx user.") var cephUser = "client.atrest"
@@ -32,8 +32,8 @@ struct RadosBench: AsyncParsableCommand {
         guard startDev != (cephConf != nil) else { throw ValidationError("give either --ceph-conf or --start-dev") }
         guard CephDevScript.Store(rawValue: devStore) != nil else { throw ValidationError("--dev-store: memstore or bluestore") }
         guard inFlight >= 1, seconds > 0 else { throw ValidationError("--in-flight and --seconds must be positive") }
-        for tag in cases.split(separator: ",") where RadosCeiling.Size.named(String(tag)) == nil && !["index", "replace"].contains(tag) {
-            throw ValidationError("unknown case '\(tag)' (4k, 1m, 64m, index, replace)")
+        for tag in cases.split(separator: ",") where RadosCeiling.Size.named(String(tag)) == nil && !["index", "replace", "spread", "spread1m"].contains(tag) {
+            throw ValidationError("unknown case '\(tag)' (4k, 1m, 64m, index, replace, spread, spread1m)")
         }
     }
 
@@ -46,11 +46,14 @@ struct RadosBench: AsyncParsableCommand {
         let target = try cluster.openPool(pool)
         let place = dev == nil ? "monitors \(cluster.monitors)" : "a ceph-dev cluster (\(devOSDs) \(devStore) OSD\(devOSDs == 1 ? "" : "s"))"
         print("rados bench: librados aio on pool '\(pool)' of \(place) as \(user), \(inFlight) in flight, \(seconds) s per case")
-        let ceiling = RadosCeiling(pool: target, inFlight: inFlight, seconds: seconds)
+        var ceiling = RadosCeiling(pool: target, inFlight: inFlight, seconds: seconds)
+        if let dev { ceiling.meter = CPUMeter(groups: [CPUMeter.cephGroup(dev), ("client", [0])]) }
         for tag in cases.split(separator: ",") {
             let figures = switch tag {
             case "index": try await ceiling.measureIndex()
             case "replace": try await ceiling.measureReplace()
+            case "spread": try await ceiling.measureSpread()
+            case "spread1m": try await ceiling.measureSpread(bytes: 1 << 20)
             default: try await ceiling.measure(RadosCeiling.Size.named(String(tag))!)
             }
             for figure in figures { print(figure.line) }

@@ -28,8 +28,10 @@ struct RadosCeiling {
         let size: Size
         let label: String
         let latency: Latency
+        /// CPU per op of the cluster's daemons and the client, when a meter was given.
+        var cpu: String?
         var bytesPerSecond: Double { latency.opsPerSecond * Double(size.bytes) }
-        var line: String { latency.line(label, bytes: size.bytes) }
+        var line: String { latency.line(label, bytes: size.bytes) + (cpu.map { "\n" + $0 } ?? "") }
     }
 
     let pool: RadosPool
@@ -37,6 +39,15 @@ struct RadosCeiling {
     let seconds: Double
     /// Objects larger than this are also measured as stripes of this size.
     var stripe = 4 << 20
+    /// Samples the CPU of the OSDs, the monitor and the client (a ceph-dev cluster's daemons).
+    var meter: CPUMeter?
+
+    /// `body` called by `callers` (default `inFlight`) loops for `seconds`, with its CPU per op when metered.
+    func figure(_ size: Size, _ label: String, callers: Int? = nil, _ body: @escaping @Sendable (Int) async throws -> Void) async throws -> Figure {
+        let mark = meter?.sample()
+        let latency = try await Latency.measure(seconds: seconds, callers: callers ?? inFlight, body)
+        return Figure(size: size, label: label, latency: latency, cpu: mark.flatMap { mark in meter?.line(since: mark, ops: latency.count + 1) })
+    }
 
     /// write_full and read of whole objects of `size`; for sizes above
     /// `stripe` then the striped write and read.
@@ -45,15 +56,14 @@ struct RadosCeiling {
         let pool = self.pool, slots = max(1, inFlight)
         let whole = (0..<slots).map { "ceiling-\(size.tag)-\($0)" }
         defer { remove(whole) }
-        let write = try await Latency.measure(seconds: seconds, callers: inFlight) { i in
+        let write = try await figure(size, "write_full \(size.label), \(inFlight) in flight") { i in
             try await pool.writeFull(whole[i % slots], data)
         }
-        for name in whole.dropFirst(write.count + 1) { try await pool.writeFull(name, data) }  // every slot exists for the reads
-        let read = try await Latency.measure(seconds: seconds, callers: inFlight) { i in
+        for name in whole.dropFirst(write.latency.count + 1) { try await pool.writeFull(name, data) }  // every slot exists for the reads
+        let read = try await figure(size, "read \(size.label), \(inFlight) in flight") { i in
             try await Self.readWhole(pool, whole[i % slots], size.bytes)
         }
-        var figures = [Figure(size: size, label: "write_full \(size.label), \(inFlight) in flight", latency: write),
-                       Figure(size: size, label: "read \(size.label), \(inFlight) in flight", latency: read)]
+        var figures = [write, read]
         guard size.bytes > stripe else { return figures }
 
         let count = (size.bytes + stripe - 1) / stripe
@@ -71,6 +81,32 @@ struct RadosCeiling {
         figures.append(Figure(size: size, label: "write \(size.label) as \(layout)", latency: stripedWrite))
         figures.append(Figure(size: size, label: "read \(size.label) as \(layout)", latency: stripedRead))
         return figures
+    }
+
+    /// write_full of whole objects of `size` for `seconds`, `inFlight`
+    /// outstanding over `inFlight` objects (created by the first writes,
+    /// removed after): one round of the ceiling, to alternate with rounds of
+    /// what is compared with it.
+    func writeFullRound(_ size: Size) async throws -> Latency {
+        let data = try SecureRandom.bytes(size.bytes)
+        let pool = self.pool, slots = max(1, inFlight)
+        let names = (0..<slots).map { "ceiling-\(size.tag)-round-\($0)" }
+        defer { remove(names) }
+        return try await Latency.measure(seconds: seconds, callers: inFlight) { i in try await pool.writeFull(names[i % slots], data) }
+    }
+
+    /// `data` written once as new objects of `stripe` bytes, `inFlight`
+    /// outstanding (removed after): the seconds it took. One sample of the
+    /// striped ceiling, to alternate with what is compared with it.
+    func stripedWrite(_ data: [UInt8]) async throws -> Double {
+        let pool = self.pool, stripe = self.stripe
+        let count = (data.count + stripe - 1) / stripe
+        let stripes = (0..<count).map { Array(data[($0 * stripe)..<min(data.count, ($0 + 1) * stripe)]) }
+        let names = (0..<count).map { "ceiling-round-striped.\($0)" }
+        defer { remove(names) }
+        let start = BenchClock.now()
+        try await Self.concurrently(count, inFlight) { k in try await pool.writeFull(names[k], stripes[k]) }
+        return BenchClock.now() - start
     }
 
     private static func readWhole(_ pool: RadosPool, _ name: String, _ count: Int) async throws {
