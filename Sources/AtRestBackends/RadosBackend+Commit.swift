@@ -30,7 +30,7 @@ extension RadosBackend {
     /// first: an exclusive create that finds one fails (`.none` then reads
     /// it and replaces it with `assert_version`). A put that fails its
     /// condition puts back the entry of the head that is there.
-    func commit(_ name: BackendName, condition: WriteCondition, record: HeadRecord, data: [UInt8], seen hint: SeenHead = .unknown,
+    func commit(_ name: BackendName, condition: WriteCondition, record: HeadRecord, data: RadosBytes, seen hint: SeenHead = .unknown,
                 blindReplaceable: Bool = false) async throws -> BackendVersion {
         let head = RadosLayout.head(name)
         var current: RadosHead?
@@ -81,7 +81,7 @@ extension RadosBackend {
     /// again. A delete racing it either removes the head first (this op
     /// then finds none) or finds its `assert_version` broken by this op
     /// and reads again, as with any replace.
-    func replaceBlind(_ name: BackendName, record: HeadRecord, data: [UInt8]) async throws -> BackendVersion {
+    func replaceBlind(_ name: BackendName, record: HeadRecord, data: RadosBytes) async throws -> BackendVersion {
         let steps: [RadosWriteOperation.Step] = [.compareXattr(name: RadosLayout.blindXattr, value: RadosLayout.blindYes), .writeFull(data),
                                                  .setXattr(name: RadosLayout.headXattr, value: record.bytes)]
         do {
@@ -95,7 +95,7 @@ extension RadosBackend {
 
     /// The entry, head and entry-again steps of a put (`commit`); `seen`
     /// is the head last read (nil: none was there, or none was read).
-    private func create(_ name: BackendName, condition: WriteCondition, record: HeadRecord, data: [UInt8], seen: RadosHead?,
+    private func create(_ name: BackendName, condition: WriteCondition, record: HeadRecord, data: RadosBytes, seen: RadosHead?,
                         blindReplaceable: Bool) async throws -> BackendVersion {
         let id = Array(record.upload.utf8)
         let head = RadosLayout.head(name)
@@ -137,7 +137,7 @@ extension RadosBackend {
     /// version it read (`seen` first) and retries with a fresh read when
     /// another writer got there first, so it knows which version (and
     /// stripes) it replaced.
-    private func writeHead(_ name: BackendName, condition: WriteCondition, record: HeadRecord, data: [UInt8],
+    private func writeHead(_ name: BackendName, condition: WriteCondition, record: HeadRecord, data: RadosBytes,
                            seen: RadosHead?, blindReplaceable: Bool) async throws -> (UInt64, HeadRecord?) {
         let head = RadosLayout.head(name)
         var current = seen

@@ -22,6 +22,9 @@ final class RadosUpload: BackendUpload, @unchecked Sendable {
     private let upload = UploadID.make()
     private let head: String
     private var buffer: [UInt8] = []
+    /// A sealed buffer appended whole (the store's usual put), held as it
+    /// is and handed to librados at commit without a copy into `buffer`.
+    private var whole: AlignedBuffer?
     private var size: UInt64 = 0
     /// Stripes started (written or in flight).
     private var stripes = 0
@@ -55,6 +58,7 @@ final class RadosUpload: BackendUpload, @unchecked Sendable {
 
     func append(_ bytes: [UInt8]) async throws {
         try checkOpen()
+        try await spillWhole()
         // A whole object in one append (how the store writes) up to the
         // single-object limit stays one RADOS object.
         if stripes == 0, buffer.isEmpty, bytes.count <= backend.singleObjectLimit {
@@ -73,7 +77,21 @@ final class RadosUpload: BackendUpload, @unchecked Sendable {
     }
 
     func append(_ buffer: AlignedBuffer) async throws {
+        try checkOpen()
+        if stripes == 0, self.buffer.isEmpty, whole == nil, buffer.count <= backend.singleObjectLimit {
+            size += UInt64(buffer.count)
+            whole = buffer
+            return
+        }
         try await append(buffer.withUnsafeBytes { Array($0) })
+    }
+
+    /// More follows a buffer held whole: it goes the way of any other bytes.
+    private func spillWhole() async throws {
+        guard let held = whole else { return }
+        whole = nil
+        size -= UInt64(held.count)
+        try await append(held.withUnsafeBytes { Array($0) })
     }
 
     private func appendStriped(_ bytes: [UInt8]) async throws {
@@ -109,15 +127,16 @@ final class RadosUpload: BackendUpload, @unchecked Sendable {
         finished = true
         do {
             let record: HeadRecord
-            var data: [UInt8] = []
+            var data: RadosBytes = []
             if stripes == 0 {
                 record = HeadRecord(upload: upload, size: size, stripeSize: 0, stripes: 0)
-                data = buffer
+                data = whole.map { RadosBytes(SealedBytes($0)) } ?? RadosBytes(buffer)
             } else {
                 if !buffer.isEmpty { try await write(buffer) }
                 record = HeadRecord(upload: upload, size: size, stripeSize: backend.stripeSize, stripes: stripes)
             }
             buffer = []
+            whole = nil
             try await backend.mapping("writing the stripes of \(name)") {
                 for task in inFlight { try await task.value }
             }
@@ -152,6 +171,15 @@ final class RadosUpload: BackendUpload, @unchecked Sendable {
         for task in inFlight { _ = try? await task.value }
         inFlight = []
         buffer = []
+        whole = nil
         await backend.removeObjects((0..<stripes).map { RadosLayout.stripe(head, upload: upload, $0) })
     }
+}
+
+/// A sealed buffer as bytes librados reads from directly.
+private final class SealedBytes: RadosByteSource {
+    let buffer: AlignedBuffer
+    init(_ buffer: AlignedBuffer) { self.buffer = buffer }
+    var count: Int { buffer.count }
+    func withUnsafeBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R { try buffer.withUnsafeBytes(body) }
 }

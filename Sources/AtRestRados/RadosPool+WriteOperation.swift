@@ -40,7 +40,7 @@ extension RadosPool {
             case .setXattr(let key, let value):
                 value.withCChars { rados_write_op_setxattr(op, key, $0, $1) }
             case .writeFull(let data):
-                data.withCChars { rados_write_op_write_full(op, $0, $1) }
+                data.withUnsafeBytes { rados_write_op_write_full(op, $0.baseAddress?.assumingMemoryBound(to: CChar.self), $0.count) }
             case .setOmap(let entries):
                 CStringArray.withPairs(entries) { keys, values, keyLengths, valueLengths, count in
                     rados_write_op_omap_set2(op, keys, values, keyLengths, valueLengths, count)

@@ -16,7 +16,8 @@ public struct RadosWriteOperation: Sendable, Equatable {
         /// (an absent key compares as the empty value).
         case compareOmap(key: String, value: [UInt8])
         case setXattr(name: String, value: [UInt8])
-        case writeFull([UInt8])
+        /// Replaces the object's data (librados copies the bytes while the op is built).
+        case writeFull(RadosBytes)
         case setOmap([String: [UInt8]])
         case removeOmapKeys([String])
         /// Deletes the object.

@@ -108,8 +108,10 @@ public protocol BackendUpload: AnyObject, Sendable {
     /// Adds a sealed buffer at the end. The store seals a whole object into
     /// one `AlignedBuffer` and appends it in one call: a backend can write it
     /// without copying (`local`: one `O_DIRECT` write when it is the first
-    /// and large; RADOS: stripes cut from it). The default copies it into
-    /// `append(_: [UInt8])`.
+    /// and large; RADOS: stripes cut from it, or, when it is the whole
+    /// object, held until `commit` and handed to librados as it is). The
+    /// buffer must not change until the upload is committed or aborted. The
+    /// default copies it into `append(_: [UInt8])`.
     func append(_ buffer: AlignedBuffer) async throws
     /// Makes the object durable and visible under its name if the put's
     /// condition holds (`.conditionFailed` otherwise, and nothing changes);

@@ -20,7 +20,7 @@ extension RadosCeiling {
         defer { for name in names { try? pool.remove(name) } }
         let versions = Mutex([UInt64](repeating: 0, count: names.count))
         for (k, name) in names.enumerated() {
-            let version = try await pool.operate(name, RadosWriteOperation([.writeFull(data), .setXattr(name: "r", value: record)]))
+            let version = try await pool.operate(name, RadosWriteOperation([.writeFull(RadosBytes(data)), .setXattr(name: "r", value: record)]))
             versions.withLock { $0[k] = version }
         }
         let size = Size(tag: "replace", label: "4 KiB", bytes: data.count)
@@ -30,13 +30,13 @@ extension RadosCeiling {
         })
         figures.append(try await figure(size, "write_full + xattr, \(inFlight) in flight") { i in
             let k = i % names.count
-            let version = try await pool.operate(names[k], RadosWriteOperation([.writeFull(data), .setXattr(name: "r", value: record)]))
+            let version = try await pool.operate(names[k], RadosWriteOperation([.writeFull(RadosBytes(data)), .setXattr(name: "r", value: record)]))
             versions.withLock { $0[k] = version }
         })
         // The backend's blind replace (RadosBackend.replaceBlind): the mark compared, no version known.
         for name in names { _ = try await pool.operate(name, RadosWriteOperation([.setXattr(name: "b", value: [0x31])])) }
         figures.append(try await figure(size, "cmpxattr + write_full + xattr (blind), \(inFlight) in flight") { i in
-            _ = try await pool.operate(names[i % names.count], RadosWriteOperation([.compareXattr(name: "b", value: [0x31]), .writeFull(data),
+            _ = try await pool.operate(names[i % names.count], RadosWriteOperation([.compareXattr(name: "b", value: [0x31]), .writeFull(RadosBytes(data)),
                                                                                     .setXattr(name: "r", value: record)]))
         })
         for (k, name) in names.enumerated() {
@@ -48,7 +48,7 @@ extension RadosCeiling {
             var known = versions.withLock { $0[k] }
             while true {
                 do {
-                    let version = try await pool.operate(names[k], RadosWriteOperation([.assertVersion(known), .writeFull(data), .setXattr(name: "r", value: record)]))
+                    let version = try await pool.operate(names[k], RadosWriteOperation([.assertVersion(known), .writeFull(RadosBytes(data)), .setXattr(name: "r", value: record)]))
                     versions.withLock { $0[k] = version }
                     return
                 } catch let error as RadosError where error.code == .versionMismatch {
@@ -61,7 +61,7 @@ extension RadosCeiling {
             while true {
                 let seen = try await pool.read(names[k], RadosReadOperation([.stat, .xattrs, .read(offset: 0, length: 64 << 10)])).version
                 do {
-                    _ = try await pool.operate(names[k], RadosWriteOperation([.assertVersion(seen), .writeFull(data), .setXattr(name: "r", value: record)]))
+                    _ = try await pool.operate(names[k], RadosWriteOperation([.assertVersion(seen), .writeFull(RadosBytes(data)), .setXattr(name: "r", value: record)]))
                     return
                 } catch let error as RadosError where error.code == .versionMismatch {
                     continue

@@ -31,6 +31,7 @@ struct BackendFactory: Sendable, CustomStringConvertible {
         ("listManyNames", BackendContract.listManyNames),
         ("childContainersInList", BackendContract.childContainersInList),
         ("openedVersionsArePinned", BackendContract.openedVersionsArePinned),
+        ("sealedBuffersAndMixedAppends", BackendContract.sealedBuffersAndMixedAppends),
     ]
 
     @Test(arguments: BackendFactory.all, bodies.map(\.0))
