@@ -15,6 +15,9 @@ struct CPUMeter {
         return ("OSDs+mon", pids)
     }
 
+    /// A ceph-dev cluster's daemons and this process: what librados' own ops cost.
+    static func librados(_ dev: CephDevScript) -> CPUMeter { CPUMeter(groups: [cephGroup(dev), ("client", [0])]) }
+
     func sample() -> [Double] {
         groups.map { group in group.pids.map { $0 == 0 ? ProcessCPU.selfSeconds() : ProcessCPU.seconds(pid: $0) }.reduce(0, +) }
     }

@@ -172,23 +172,18 @@ struct EndToEndBench: AsyncParsableCommand {
                 try await Self.smallPuts(blobs, root: root, workers: count, seconds: seconds, rounds: rounds)
             }
             if selected.contains("1m"), let plain1m = plain["1m"] {
-                var putRounds: [Latency] = []
-                var spent = ClusterCPU.Sample(client: 0, frontDoor: 0, workers: 0)
-                var ops = OSDCounters()
+                var puts = MeteredRounds(meter: cpu.meter, dev: dev)
                 let ceilingOps = try await alternate("1m", librados, dev: dev) {
-                    let before = (cpu.sample(), dev.map { OSDCounters.sample($0.directory) })
-                    putRounds.append(try await Latency.measure(seconds: seconds, callers: callers) { i in
-                        _ = try await blobs.upload("bench", "m\(i % 16)", data: mid)
-                    })
-                    spent = spent + (cpu.sample() - before.0)
-                    if let osd = before.1, let dev { ops = ops + (OSDCounters.sample(dev.directory) - osd) }
+                    try await puts.round {
+                        try await Latency.measure(seconds: seconds, callers: callers) { i in _ = try await blobs.upload("bench", "m\(i % 16)", data: mid) }
+                    }
                 }
-                let put1 = Latency.merged(putRounds), puts = putRounds.map { $0.count + 1 }.reduce(0, +)
+                let put1 = puts.latency
                 print(put1.line("put 1 MiB, \(callers) callers", bytes: 1 << 20) + "  ratio to plain: \(decimals(put1.opsPerSecond / plain1m.opsPerSecond))"
                       + versusCeiling("1m", put1.opsPerSecond, target: 0.8, ceilingOps: ceilingOps))
-                if ceilingOps != nil { print("   ops/s per round: \(Latency.rates(putRounds))") }
-                if dev != nil { print(ops.line(count: puts)) }
-                print(cpu.line(spent: spent, bytes: Double(puts) * Double(1 << 20)))
+                if ceilingOps != nil { print("   ops/s per round: \(Latency.rates(puts.parts))") }
+                if let line = puts.osdLine { print(line) }
+                print(cpu.line(spent: puts.cpuSpent, bytes: Double(puts.ops) * Double(1 << 20)))
                 let mark = cpu.sample()
                 let get1 = try await Latency.measure(seconds: seconds, callers: callers) { i in
                     _ = try await blobs.download("bench", "m\(i % min(16, put1.count))")
@@ -214,12 +209,12 @@ extension EndToEndBench {
     /// ceiling measured only at the start would not be measured under the
     /// same conditions (docs/BENCHMARKS.md, session 27). Without, one round.
     func alternate(_ tag: String, _ librados: RadosPool?, dev: CephDevScript?, _ measure: () async throws -> Void) async throws -> Double? {
-        guard let librados, let size = RadosCeiling.Size.named(tag) else {
+        guard let librados, let dev, let size = RadosCeiling.Size.named(tag) else {
             try await measure()
             return nil
         }
         let ceiling = RadosCeiling(pool: librados, inFlight: callers, seconds: seconds)
-        var writes = MeteredRounds(meter: CPUMeter(groups: (dev.map { [CPUMeter.cephGroup($0)] } ?? []) + [("client", [0])]), dev: dev)
+        var writes = MeteredRounds(meter: .librados(dev), dev: dev)
         for _ in 0..<Self.interleavedRounds {
             try await writes.round { try await ceiling.writeFullRound(size) }
             try await measure()
@@ -239,7 +234,7 @@ extension EndToEndBench {
         var ceiling: [String: [RadosCeiling.Figure]] = [:]
         for (tag, inFlight) in [("4k", callers), ("1m", callers), ("64m", parallelism)] where selected.contains(tag) {
             var librados = RadosCeiling(pool: pool, inFlight: inFlight, seconds: seconds)
-            if tag == "4k" { librados.meter = CPUMeter(groups: [CPUMeter.cephGroup(dev), ("client", [0])]) }
+            if tag == "4k" { librados.meter = .librados(dev) }
             let figures = try await librados.measure(RadosCeiling.Size.named(tag)!)
             ceiling[tag] = figures
             for figure in figures { print("ceiling " + figure.line) }
@@ -259,6 +254,14 @@ struct ClusterCPU {
         frontDoor = cluster.frontDoor.pid
         workers = cluster.workerProcesses.map(\.pid)
         self.rawCPUPerGiB = rawCPUPerGiB
+    }
+
+    /// The same three as a `CPUMeter` (for `MeteredRounds`), in `Sample`'s order.
+    var meter: CPUMeter { CPUMeter(groups: [("client", [0]), ("front door", [frontDoor]), ("workers", workers)]) }
+
+    /// `line(spent:bytes:)` for what `meter` measured.
+    func line(spent: [Double], bytes: Double) -> String {
+        line(spent: Sample(client: spent[0], frontDoor: spent[1], workers: spent[2]), bytes: bytes)
     }
 
     struct Sample {

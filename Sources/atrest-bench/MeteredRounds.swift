@@ -7,13 +7,14 @@ struct MeteredRounds {
     let meter: CPUMeter
     let dev: CephDevScript?
     private(set) var parts: [Latency] = []
-    private var cpu: [Double]
+    /// CPU seconds each of `meter`'s groups spent over the rounds.
+    private(set) var cpuSpent: [Double]
     private var osd = OSDCounters()
 
     init(meter: CPUMeter, dev: CephDevScript?) {
         self.meter = meter
         self.dev = dev
-        cpu = meter.groups.map { _ in 0 }
+        cpuSpent = meter.groups.map { _ in 0 }
     }
 
     /// One round: `measure` (a `Latency.measure`) with its CPU and OSD ops.
@@ -21,14 +22,14 @@ struct MeteredRounds {
         let ops = dev.map { OSDCounters.sample($0.directory) }
         let mark = meter.sample()
         parts.append(try await measure())
-        cpu = zip(cpu, zip(meter.sample(), mark)).map { $0 + $1.0 - $1.1 }
+        cpuSpent = zip(cpuSpent, zip(meter.sample(), mark)).map { $0 + $1.0 - $1.1 }
         if let ops, let dev { osd = osd + (OSDCounters.sample(dev.directory) - ops) }
     }
 
     var latency: Latency { Latency.merged(parts) }
     /// Ops made, each round's warm-up call included.
     var ops: Int { parts.map { $0.count + 1 }.reduce(0, +) }
-    var cpuLine: String { meter.line(spent: cpu, ops: ops) }
+    var cpuLine: String { meter.line(spent: cpuSpent, ops: ops) }
     /// "RADOS ops per put" (nil without a ceph-dev cluster).
     var osdLine: String? { dev == nil ? nil : osd.line(count: ops) }
 }

@@ -47,7 +47,7 @@ struct RadosBench: AsyncParsableCommand {
         let place = dev == nil ? "monitors \(cluster.monitors)" : "a ceph-dev cluster (\(devOSDs) \(devStore) OSD\(devOSDs == 1 ? "" : "s"))"
         print("rados bench: librados aio on pool '\(pool)' of \(place) as \(user), \(inFlight) in flight, \(seconds) s per case")
         var ceiling = RadosCeiling(pool: target, inFlight: inFlight, seconds: seconds)
-        if let dev { ceiling.meter = CPUMeter(groups: [CPUMeter.cephGroup(dev), ("client", [0])]) }
+        if let dev { ceiling.meter = .librados(dev) }
         for tag in cases.split(separator: ",") {
             let figures = switch tag {
             case "index": try await ceiling.measureIndex()

@@ -42,10 +42,10 @@ struct RadosCeiling {
     /// Samples the CPU of the OSDs, the monitor and the client (a ceph-dev cluster's daemons).
     var meter: CPUMeter?
 
-    /// `body` called by `callers` (default `inFlight`) loops for `seconds`, with its CPU per op when metered.
-    func figure(_ size: Size, _ label: String, callers: Int? = nil, _ body: @escaping @Sendable (Int) async throws -> Void) async throws -> Figure {
+    /// `body` called by `inFlight` loops for `seconds`, with its CPU per op when metered.
+    func figure(_ size: Size, _ label: String, _ body: @escaping @Sendable (Int) async throws -> Void) async throws -> Figure {
         let mark = meter?.sample()
-        let latency = try await Latency.measure(seconds: seconds, callers: callers ?? inFlight, body)
+        let latency = try await Latency.measure(seconds: seconds, callers: inFlight, body)
         return Figure(size: size, label: label, latency: latency, cpu: mark.flatMap { mark in meter?.line(since: mark, ops: latency.count + 1) })
     }
 
