@@ -80,7 +80,9 @@ struct AccountDataService: Sendable {
 
     /// Every container's uncommitted staged blocks older than the retention
     /// (`ObjectStore.collectGarbage`); a container whose block lists cannot
-    /// all be read is skipped whole and counted, the others go on.
+    /// all be read is skipped whole and counted, the others go on. Then the
+    /// orphaned extents of the account's disks and files older than the
+    /// retention (`OrphanExtents`).
     func collectBlocks(_ request: CollectBlocksRequest, _ store: ObjectStore, _ account: String, _ key: AccountKey) async throws -> CollectBlocksResponse {
         var result = CollectBlocksResponse()
         for container in try await store.listContainers(account: account, accountKey: key) {
@@ -92,6 +94,15 @@ struct AccountDataService: Sendable {
                 result.failed += 1
                 blobs.logger.warning("block collection skipped a container", metadata: ["account": "\(account)", "error": "\(error)"])
             }
+        }
+        do {
+            let orphans = try await OrphanExtents.collect(backend: store.backend, account: account, accountKey: key,
+                                                          graceSeconds: Int(request.retentionSeconds))
+            result.extentsRemoved = UInt64(orphans.removed)
+            result.extentsSkipped = UInt32(clamping: orphans.skipped)
+        } catch {
+            result.failed += 1
+            blobs.logger.warning("orphaned extent collection stopped; the next pass tries again", metadata: ["account": "\(account)", "error": "\(error)"])
         }
         return result
     }

@@ -8,8 +8,11 @@ import Logging
 /// staged more than `retention` ago (uploads that were never committed, or
 /// stagings a later one of the same block id replaced), and at once those
 /// sealed under an account key version the account no longer has (they can
-/// never be committed). Every front door runs it; two passes at once are
-/// harmless (each delete is conditional on the version it looked at).
+/// never be committed). The same call then collects the orphaned extents of
+/// the account's disks and files older than `retention` (docs/FORMAT.md
+/// "Extents", `OrphanExtents`). Every front door runs it; two passes at once
+/// are harmless (each delete is conditional on the version it looked at,
+/// each extent's tombstone on its marker being absent).
 public final class BlockCollector: Sendable {
     let manager: AccountManager
     let calls: DataCallsBox
@@ -42,6 +45,11 @@ public final class BlockCollector: Sendable {
                 if result.removed > 0 || result.failed > 0 {
                     logger.info("uncommitted blocks collected", metadata: [
                         "account": "\(accountID)", "removed": "\(result.removed)", "containers": "\(result.containers)", "skipped": "\(result.failed)",
+                    ])
+                }
+                if result.extentsRemoved > 0 || result.extentsSkipped > 0 {
+                    logger.info("orphaned extents collected", metadata: [
+                        "account": "\(accountID)", "removed": "\(result.extentsRemoved)", "unjudged": "\(result.extentsSkipped)",
                     ])
                 }
             } catch {

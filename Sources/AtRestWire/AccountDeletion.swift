@@ -76,13 +76,23 @@ public struct CollectBlocksResponse: Sendable, Equatable, WireMessage {
     public var containers: UInt32
     public var removed: UInt64
     public var failed: UInt32
-    public init(containers: UInt32 = 0, removed: UInt64 = 0, failed: UInt32 = 0) {
+    /// Orphaned extents of the account's disks and files deleted, and left unjudged.
+    public var extentsRemoved: UInt64
+    public var extentsSkipped: UInt32
+    public init(containers: UInt32 = 0, removed: UInt64 = 0, failed: UInt32 = 0, extentsRemoved: UInt64 = 0, extentsSkipped: UInt32 = 0) {
         self.containers = containers
         self.removed = removed
         self.failed = failed
+        self.extentsRemoved = extentsRemoved
+        self.extentsSkipped = extentsSkipped
     }
-    public init(wire: WireFields) throws { self.init(containers: wire.uint32(1), removed: wire.uint64(2), failed: wire.uint32(3)) }
-    public var wire: WireFields { [1: .uint(UInt64(containers)), 2: .uint(removed), 3: .uint(UInt64(failed))] }
+    public init(wire: WireFields) throws {
+        self.init(containers: wire.uint32(1), removed: wire.uint64(2), failed: wire.uint32(3),
+                  extentsRemoved: wire.uint64(4), extentsSkipped: wire.uint32(5))
+    }
+    public var wire: WireFields {
+        [1: .uint(UInt64(containers)), 2: .uint(removed), 3: .uint(UInt64(failed)), 4: .uint(extentsRemoved), 5: .uint(UInt64(extentsSkipped))]
+    }
 }
 
 /// The methods of `service AccountData` (account.proto), served by the

@@ -20,7 +20,8 @@ extension ChunkedDataContract {
     /// Checks that every extent object of `data` has its marker and at least
     /// one chunk referring to it, every marker in `regions` its object, and
     /// each marker's bits exactly the chunks that refer to its extent
-    /// (nothing dead or orphaned once every call has finished); the extents' count.
+    /// (nothing dead or orphaned once every call has finished), except the
+    /// orphan collector's tombstones (no bit, no object, no reference); the extents' count.
     @discardableResult
     static func auditExtents(_ data: ChunkedData, regions: Range<UInt64>, sourceLocation: SourceLocation = #_sourceLocation) async throws -> Int {
         let names = Set(try await data.extentObjects())
@@ -32,6 +33,13 @@ extension ChunkedDataContract {
                 guard let id = ChunkedData.markerID(ofKey: record.key) else { continue }
                 let marker = try data.marker(record.value, map, record.key), extent = marker.extent
                 let name = try data.extentName(extent).object
+                if marker.isDead {
+                    // A tombstone of the orphan collector: its extent is gone and nothing refers to it.
+                    #expect(!names.contains(name), "the tombstoned extent \(extent.hexID) is still stored", sourceLocation: sourceLocation)
+                    #expect(try !records.contains { try ChunkedData.chunkIndex(ofKey: $0.key) != nil && ChunkedData.Reference.decode($0.value) == id },
+                            "a chunk refers to the tombstoned extent \(extent.hexID)", sourceLocation: sourceLocation)
+                    continue
+                }
                 marked.insert(name)
                 #expect(names.contains(name), "the marker of \(extent.hexID) names no object", sourceLocation: sourceLocation)
                 let referring = try records.filter { record in
@@ -230,5 +238,74 @@ extension ChunkedDataContract {
         await expectError(.integrityFailure, nil, { try await reader.write(at: 5, [9]) })
         _ = try await one.put(try BackendName(container, nameA), sealedA)
         try await restore()
+    }
+
+    /// The orphan collector (`OrphanExtents`, FORMAT.md "Extents"): an
+    /// extent whose batch never came (a crash) is deleted once older than
+    /// the grace, and a tombstone takes its marker key; a younger one, and
+    /// every extent a batch names, stay. A writer whose extent is condemned
+    /// between its put and its batch (the collector runs just before the
+    /// batch) finds the tombstone and writes its run as a new extent: its
+    /// data lands whole. A clear over a tombstone leaves it.
+    static func orphanExtentsCollected(_ one: any StorageBackend, _ two: any StorageBackend) async throws {
+        let key = try Fixtures.accountKey(), id = try newID()
+        let hooked = HookedBackend(one)
+        let data = try object(hooked, id: id, key), other = try object(two, id: id, key)
+        let MiB = 1 << 20, now = QueueStore.wallClock()
+        @Sendable func collect(grace: Int) async throws -> OrphanExtents.Result {
+            try await OrphanExtents.collect(backend: two, account: account, accountKey: key, graceSeconds: grace, now: now, geometries: [.file])
+        }
+        #expect(try await collect(grace: 0) == OrphanExtents.Result())  // no extent container yet
+
+        // Live data: one extent, named by its batch.
+        let live = Fixtures.data(MiB, seed: 5)
+        try await data.write(at: 0, live)
+        // Orphans: extents put with no batch after them, in region 0 (one day old, and just made) and region 2.
+        let old = try ChunkedData.Extent.make(first: 32, count: 8, now: now - 86_400_000)
+        let young = try ChunkedData.Extent.make(first: 48, count: 8, now: now)
+        let oldFar = try ChunkedData.Extent.make(first: 2 * 16_384, count: 4, now: now - 86_400_000)
+        for extent in [old, young, oldFar] {
+            try await data.writeExtent(extent, Fixtures.data(Int(extent.count) * Int(chunk), seed: 6))
+        }
+        #expect(try await data.extentObjects().count == 4)
+        // An hour's grace: the day-old orphan in region 0 goes; region 2 has no map, so its orphan cannot be judged.
+        #expect(try await collect(grace: 3600) == OrphanExtents.Result(removed: 1, kept: 1, skipped: 1))
+        let left = Set(try await data.extentObjects())
+        let oldName = try data.extentName(old).object, youngName = try data.extentName(young).object
+        #expect(!left.contains(oldName) && left.contains(youngName) && left.count == 3)
+        let tombstone = try #require(try await two.records(try data.map(0), keys: [ChunkedData.markerKey(old)])[ChunkedData.markerKey(old)])
+        #expect(try data.marker(tombstone, try data.map(0), ChunkedData.markerKey(old)).isDead)
+        #expect(try await other.read(at: 0, length: MiB).bytes == live)
+        // Nothing more to do for an hour's grace; a pass that stopped between a tombstone and its delete is finished.
+        #expect(try await collect(grace: 3600) == OrphanExtents.Result(removed: 0, kept: 1, skipped: 1))
+        try await data.writeExtent(old, Fixtures.data(8 * Int(chunk), seed: 6))  // as if the delete had not happened
+        #expect(try await collect(grace: 3600) == OrphanExtents.Result(removed: 1, kept: 1, skipped: 1))
+        #expect(!Set(try await data.extentObjects()).contains(try data.extentName(old).object))
+        try await data.deleteObject(try data.extentName(oldFar))  // what deleting the file would do
+
+        // The young orphan goes with a grace it is older than; the live extent stays.
+        #expect(try await collect(grace: -60) == OrphanExtents.Result(removed: 1, kept: 0, skipped: 0))
+        try await auditExtents(other, regions: 0..<1)
+        #expect(try await other.read(at: 0, length: MiB).bytes == live)
+
+        // A writer condemned between its extent's put and its batch: the collector runs just before the batch.
+        let rewrite = Fixtures.data(MiB, seed: 7)
+        hooked.beforeApplying(where: { _, batch in batch.sets.keys.contains { $0.hasPrefix("x-") } }) {
+            let result = try await collect(grace: -60)
+            #expect(result.removed == 1, "the writer's fresh extent was condemned")
+        }
+        try await data.write(at: UInt64(MiB), rewrite)
+        #expect(hooked.ran)
+        #expect(try await other.read(at: 0, length: 2 * MiB).bytes == live + rewrite)
+        #expect(try await auditExtents(other, regions: 0..<1) == 2)
+        let markers = try await allRecords(two, try data.map(0)).filter { ChunkedData.markerID(ofKey: $0.key) != nil }
+        #expect(try markers.filter { try data.marker($0.value, try data.map(0), $0.key).isDead }.count == 3, "three tombstones")
+
+        // A clear over the tombstones leaves them; then everything goes with the data.
+        try await data.clear(at: 0, length: 2 * UInt64(MiB))
+        #expect(try await allRecords(two, try data.map(0)).count == 3)
+        #expect(try await other.read(at: 0, length: 2 * MiB).bytes == fill(0, 2 * MiB))
+        try await data.deleteAll(size: 3 << 30)
+        #expect(try await data.extentObjects().isEmpty)
     }
 }

@@ -446,6 +446,7 @@ enum ChunkedDataContract {
         ("extentsOfLargeWrites", ChunkedDataContract.extentsOfLargeWrites),
         ("extentsTamperFailsClosed", ChunkedDataContract.extentsTamperFailsClosed),
         ("extentsMostlyRewrittenMoveOut", ChunkedDataContract.extentsMostlyRewrittenMoveOut),
+        ("orphanExtentsCollected", ChunkedDataContract.orphanExtentsCollected),
     ]
 
     @Test(arguments: bodies.map(\.0))

@@ -160,20 +160,23 @@ extension ChunkedData {
         var sets: [String: [UInt8]] = [:], removes: [String] = []
         let whole = Int(geometry.chunkSize)
         var written: Extent?
-        if let run = extentRun(edits) {
+        let run = extentRun(edits)
+        /// Seals and stores the run as a new extent, and sets its references and marker.
+        func writeRun(_ run: Range<Int>) async throws -> Extent {
             let extent = try Extent.make(first: edits[run.lowerBound].index, count: UInt64(run.count), now: QueueStore.wallClock())
             var bytes = [UInt8]()
             bytes.reserveCapacity(run.count * whole)
             for edit in edits[run] { bytes += edit.bytes! }
             try await writeExtent(extent, bytes)
-            written = extent
             for edit in edits[run] {
                 let key = Self.chunkKey(edit.index)
                 sets[key] = Reference.encode(extent.id)
             }
             let marker = Self.markerKey(extent)
             sets[marker] = try seal(Marker(allOf: extent).encoded, map, marker)
+            return extent
         }
+        if let run { written = try await writeRun(run) }
         // Sealed once: a retry sets the same sealed bytes again (one plaintext per key still).
         for edit in edits where edit.range.count == whole && sets[Self.chunkKey(edit.index)] == nil {
             let key = Self.chunkKey(edit.index)
@@ -184,6 +187,9 @@ extension ChunkedData {
         do {
             while true {
                 var batch = RecordBatch(sets: sets, removes: removes)
+                // The new extent's marker must not exist: the orphan collector writes it first, as a tombstone,
+                // when it condemns an extent that no batch has named for longer than its grace (`collectOrphans`).
+                if let written { batch.conditions.append(.absent(Self.markerKey(written))) }
                 // The markers of the extents that can hold these chunks (their bits say which chunks refer
                 // to them) and the records of the partly written chunks, read side by side.
                 async let nearby = markersNear(edits[0].index...edits[edits.count - 1].index, map)
@@ -220,7 +226,16 @@ extension ChunkedData {
                     for extent in sparse { await moveOut(extent, map) }
                     return
                 } catch let error as StorageError where error.code == .conditionFailed {
-                    continue  // another writer changed a partly written chunk or a marker: start from what is there now
+                    // Another writer changed a partly written chunk or a marker: start from what is there now. Or
+                    // the collector condemned this batch's extent (its tombstone holds the marker's key): the run
+                    // goes into a new extent, and the condemned one is the collector's to delete.
+                    if let condemned = written, let run,
+                       (try? await backend.records(map, keys: [Self.markerKey(condemned)]))?[Self.markerKey(condemned)] != nil {
+                        sets[Self.markerKey(condemned)] = nil
+                        written = nil
+                        written = try await writeRun(run)
+                    }
+                    continue
                 } catch let error as StorageError where error.code == .notFound {
                     if batch.sets.isEmpty { return }  // only removals, and the region holds nothing
                     try await makeRegion(map)

@@ -123,6 +123,15 @@ extension ChunkedData {
             for i in 0..<Int(extent.count) { live[i / 8] |= 1 << UInt8(i % 8) }
         }
 
+        /// No chunk live: the *tombstone* the orphan collector leaves at the
+        /// marker key of an extent it condemned (`collectOrphans`). It stays:
+        /// the batch that wrote the extent, should it ever arrive, is
+        /// conditional on that key being absent.
+        init(noneOf extent: Extent) {
+            self.extent = extent
+            live = [UInt8](repeating: 0, count: Int((extent.count + 7) / 8))
+        }
+
         /// u8 tag 2 ‖ 16 id ‖ u64 first ‖ u32 count ‖ ceil(count / 8) bytes of bits; nil otherwise.
         init?(decoding bytes: [UInt8]) {
             guard bytes.count > Extent.encodedLength,
@@ -427,6 +436,7 @@ extension ChunkedData {
                 do { found = try await backend.records(map, keys: [key]) } catch let error as StorageError where error.code == .notFound { return }
                 guard let sealed = found[key] else { break }
                 var marker = try marker(sealed, map, key)
+                guard !marker.isDead else { break }  // a tombstone (`collectOrphans`) stays
                 for chunk in marker.extent.chunks.clamped(to: chunks) { marker.clear(chunk) }
                 let dead = marker.isDead
                 let batch = RecordBatch(conditions: [.equals(key, sealed)], sets: dead ? [:] : [key: try seal(marker.encoded, map, key)],

@@ -2284,7 +2284,7 @@ const ProtobufCMessageDescriptor atrest__v1__collect_blocks_request__descriptor 
   (ProtobufCMessageInit) atrest__v1__collect_blocks_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor atrest__v1__collect_blocks_response__field_descriptors[3] =
+static const ProtobufCFieldDescriptor atrest__v1__collect_blocks_response__field_descriptors[5] =
 {
   {
     "containers",
@@ -2322,16 +2322,42 @@ static const ProtobufCFieldDescriptor atrest__v1__collect_blocks_response__field
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "extents_removed",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Atrest__V1__CollectBlocksResponse, extents_removed),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "extents_skipped",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Atrest__V1__CollectBlocksResponse, extents_skipped),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned atrest__v1__collect_blocks_response__field_indices_by_name[] = {
   0,   /* field[0] = containers */
+  3,   /* field[3] = extents_removed */
+  4,   /* field[4] = extents_skipped */
   2,   /* field[2] = failed */
   1,   /* field[1] = removed */
 };
 static const ProtobufCIntRange atrest__v1__collect_blocks_response__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 3 }
+  { 0, 5 }
 };
 const ProtobufCMessageDescriptor atrest__v1__collect_blocks_response__descriptor =
 {
@@ -2341,7 +2367,7 @@ const ProtobufCMessageDescriptor atrest__v1__collect_blocks_response__descriptor
   "Atrest__V1__CollectBlocksResponse",
   "atrest.v1",
   sizeof(Atrest__V1__CollectBlocksResponse),
-  3,
+  5,
   atrest__v1__collect_blocks_response__field_descriptors,
   atrest__v1__collect_blocks_response__field_indices_by_name,
   1,  atrest__v1__collect_blocks_response__number_ranges,

@@ -396,7 +396,8 @@ struct  Atrest__V1__AccountUsage
  * `AccountData/CollectBlocks`: staged blocks no committed block list names
  * (uploads never committed, stagings superseded) removed from every
  * container of the account once older than the retention, and at once when
- * sealed under an account key version the account no longer has.
+ * sealed under an account key version the account no longer has; and the
+ * orphaned extents of its disks and files older than the retention.
  */
 struct  Atrest__V1__CollectBlocksRequest
 {
@@ -418,10 +419,18 @@ struct  Atrest__V1__CollectBlocksResponse
   uint32_t containers;
   uint64_t removed;
   uint32_t failed;
+  /*
+   * Orphaned extents of the account's disks and files (docs/FORMAT.md
+   * "Extents": objects no marker names, older than the retention) deleted,
+   * and those left because they cannot be judged (a missing region map, a
+   * failed integrity check).
+   */
+  uint64_t extents_removed;
+  uint32_t extents_skipped;
 };
 #define ATREST__V1__COLLECT_BLOCKS_RESPONSE__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&atrest__v1__collect_blocks_response__descriptor) \
-    , 0, 0, 0 }
+    , 0, 0, 0, 0, 0 }
 
 
 /*
