@@ -17,11 +17,25 @@ public enum QueueLimits {
 
     /// The rule of queue names for a resource `kind` ("queue", "disk"): its name in the error.
     static func validate(name: String, of kind: String) throws {
-        let bytes = Array(name.utf8)
-        let allowed = bytes.allSatisfy { ($0 >= 0x61 && $0 <= 0x7A) || ($0 >= 0x30 && $0 <= 0x39) || $0 == 0x2D }
-        guard (3...63).contains(bytes.count), allowed, bytes.first != 0x2D, bytes.last != 0x2D, !name.contains("--") else {
+        guard isValid(name: name) else {
             throw StorageError(.invalidArgument, "\(kind) name '\(name.prefix(80))' must be 3-63 characters of lowercase letters, digits and single hyphens, starting and ending with a letter or digit")
         }
+    }
+
+    /// The rule in one pass over the bytes, with no copy: every queue,
+    /// disk and share call checks its name, and `String.contains("--")`
+    /// (generic string searching) took 3% of a worker's CPU on a queue's
+    /// peeks (session 28).
+    static func isValid(name: String) -> Bool {
+        var count = 0, previous: UInt8 = 0x2D  // a leading hyphen counts as a double one
+        for byte in name.utf8 {
+            let hyphen = byte == 0x2D
+            guard (byte >= 0x61 && byte <= 0x7A) || (byte >= 0x30 && byte <= 0x39) || hyphen else { return false }
+            if hyphen && previous == 0x2D { return false }
+            previous = byte
+            count += 1
+        }
+        return (3...63).contains(count) && previous != 0x2D
     }
 
     /// Keys are 1-256 characters of letters, digits and underscores, not
