@@ -19,6 +19,10 @@ enum BenchEnvironment {
         let loadText = load.map { decimals($0) }.joined(separator: " ")
         print("machine: \(cores) cores, load average \(loadText), \(decimals(busy)) cores busy outside this bench "
               + "(\(decimals(sampleSeconds, 1)) s sample)")
+        let host = HostCosts.measure()
+        print("host: a system call \(decimals(host.syscall * 1e6)) µs, a wake-up round trip between two threads "
+              + "\(decimals(host.wakeRoundTrip * 1e6, 1)) µs (small calls cross about ten such hand-offs; compare small-call figures "
+              + "only between hosts where these agree)")
         let perCore = (load.first ?? 0) / Double(max(cores, 1))
         if perCore > loadPerCoreLimit || busy > loadPerCoreLimit {
             print("WARNING: the machine is loaded (1-min load \(decimals(perCore)) per core, \(decimals(busy)) cores used by other processes): "
@@ -41,6 +45,42 @@ enum BenchEnvironment {
         let wall = BenchClock.now() - start
         let others = (machineBusy() - machine) - (ProcessCPU.selfSeconds() - mine)
         return max(0, others / max(wall, 1e-3))
+    }
+}
+
+/// What this host charges for the two things a small call through AtRest
+/// does most (docs/DATA-PATH.md "What bounds a small call"): entering the
+/// kernel, and waking a thread that sleeps. Session 28 moved to a host (a
+/// nested virtual machine) where a system call took 0.46 µs and a wake-up
+/// round trip 20 µs, and every small-call figure fell to 40-50% of the
+/// earlier host's while AES-GCM and the device stayed where they were, so
+/// every bench prints both next to the load.
+enum HostCosts {
+    /// Seconds per `getppid` (a system call glibc does not cache), and per
+    /// round trip of two threads passing a byte over two pipes.
+    static func measure(calls: Int = 100_000, rounds: Int = 5_000) -> (syscall: Double, wakeRoundTrip: Double) {
+        var start = BenchClock.now()
+        for _ in 0..<calls { _ = getppid() }
+        let syscall = (BenchClock.now() - start) / Double(calls)
+        var ping: [Int32] = [0, 0], pong: [Int32] = [0, 0]
+        guard pipe(&ping) == 0, pipe(&pong) == 0 else { return (syscall, .nan) }
+        defer { for fd in ping + pong { close(fd) } }
+        let (pingRead, pongWrite) = (ping[0], pong[1])
+        let partner = Thread {
+            var token: UInt8 = 0
+            for _ in 0..<rounds {
+                _ = read(pingRead, &token, 1)
+                _ = write(pongWrite, &token, 1)
+            }
+        }
+        partner.start()
+        var token: UInt8 = 1
+        start = BenchClock.now()
+        for _ in 0..<rounds {
+            _ = write(ping[1], &token, 1)
+            _ = read(pong[0], &token, 1)
+        }
+        return (syscall, (BenchClock.now() - start) / Double(rounds))
     }
 }
 
