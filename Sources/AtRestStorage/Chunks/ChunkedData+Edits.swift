@@ -183,7 +183,7 @@ extension ChunkedData {
             if let bytes = edit.bytes { sets[key] = try seal(bytes, map, key) } else { removes.append(key) }
         }
         let partial = edits.filter { $0.range.count < whole }
-        var extentsGone = 0
+        var extentsGone = 0, condemnations = 0
         do {
             while true {
                 var batch = RecordBatch(sets: sets, removes: removes)
@@ -233,6 +233,10 @@ extension ChunkedData {
                        (try? await backend.records(map, keys: [Self.markerKey(condemned)]))?[Self.markerKey(condemned)] != nil {
                         sets[Self.markerKey(condemned)] = nil
                         written = nil
+                        condemnations += 1
+                        guard condemnations < 8 else {
+                            throw StorageError(.unavailable, "\(map): the orphan collector condemned this write's extent 8 times (is its retention near 0?); try again")
+                        }
                         written = try await writeRun(run)
                     }
                     continue
