@@ -52,7 +52,7 @@ enum BenchEnvironment {
 /// does most (docs/DATA-PATH.md "What bounds a small call"): entering the
 /// kernel, and waking a thread that sleeps. Session 28 moved to a host (a
 /// nested virtual machine) where a system call took 0.46 µs and a wake-up
-/// round trip 20 µs, and every small-call figure fell to 40-50% of the
+/// round trip 20 µs, and every small-call figure fell to 35-50% of the
 /// earlier host's while AES-GCM and the device stayed where they were, so
 /// every bench prints both next to the load.
 enum HostCosts {
