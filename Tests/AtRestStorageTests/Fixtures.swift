@@ -1,5 +1,17 @@
 import AtRestCrypto
 @testable import AtRestStorage
+import AtRestTesting
+import Foundation
+
+/// Byte arrays compared with memcmp. The test targets compile unoptimised
+/// (Package.swift), where the standard library's generic `==` compares byte
+/// by byte through witness tables; the suites here compare megabytes per
+/// step. Being concrete, this overload is the one `==` on two `[UInt8]`
+/// picks, in `#expect` too.
+func == (lhs: [UInt8], rhs: [UInt8]) -> Bool {
+    guard lhs.count == rhs.count else { return false }
+    return lhs.withUnsafeBytes { a in rhs.withUnsafeBytes { b in a.isEmpty || memcmp(a.baseAddress!, b.baseAddress!, a.count) == 0 } }
+}
 
 /// Shared helpers: keys, deterministic data, sealing with small segments.
 enum Fixtures {
@@ -9,9 +21,12 @@ enum Fixtures {
         try AccountKey(key: SecretBytes(randomCount: 32), reference: reference)
     }
 
+    /// `count` deterministic bytes, different for every seed: from
+    /// `SplitMix` in the (optimised) test kit, as the test targets compile
+    /// unoptimised (Package.swift) and the suites here make megabytes a step.
     static func data(_ count: Int, seed: UInt8 = 7) -> [UInt8] {
-        var x = UInt32(seed) | 0x9e37_0000
-        return (0..<count).map { _ in x = x &* 1_664_525 &+ 1_013_904_223; return UInt8(x >> 24) }
+        var generator = SplitMix(seed: 0x9E37_0000 | UInt64(seed))
+        return generator.bytes(count)
     }
 
     static let identity = ObjectIdentity(account: "acct", container: "photos")
