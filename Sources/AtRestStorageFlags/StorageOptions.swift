@@ -16,13 +16,15 @@ public struct StorageOptions: ParsableArguments {
     public var cephKeyring: String?
     @Option(help: "rados: a pool for objects; repeat to offer more redundancies (each pool's size is its copies; the first is the default; default: atrest).")
     public var pool: [String] = []
+    @Option(help: "rados: seconds to wait for the monitors when connecting and for each monitor or OSD operation; a call that meets a cluster silent this long answers UNAVAILABLE (1-300; default 10).")
+    public var cephTimeout: Int?
 
     public init() {}
 
     /// The checked configuration (`BackendConfiguration(backend:...)` names a wrong flag).
     public func configuration(dataDirectory: String) throws(StorageError) -> BackendConfiguration {
         try BackendConfiguration(backend: backend, dataDirectory: dataDirectory, cephConf: cephConf, cephUser: cephUser,
-                                 keyringFile: cephKeyring, pool: pool.first)
+                                 keyringFile: cephKeyring, pool: pool.first, timeoutSeconds: cephTimeout)
     }
 
     /// `configuration`, with a wrong combination as the flag parser's own

@@ -10,6 +10,8 @@ import Testing
         #expect(configuration == BackendConfiguration(kind: .rados, cephConf: "/c/ceph.conf", cephUser: "client.w", keyringFile: "/c/k", pool: "p"))
         let defaults = try BackendConfiguration(backend: "rados", dataDirectory: "")
         #expect(defaults.cephConf == "/etc/ceph/ceph.conf" && defaults.cephUser == "client.atrest" && defaults.pool == "atrest" && defaults.keyringFile == nil)
+        #expect(defaults.timeout == .seconds(10))
+        #expect(try BackendConfiguration(backend: "rados", dataDirectory: "", timeoutSeconds: 3).timeout == .seconds(3))
     }
 
     @Test func wrongCombinationsNameTheFlag() {
@@ -17,6 +19,12 @@ import Testing
         #expect(message { try BackendConfiguration(backend: "local", dataDirectory: "") }?.contains("--data-dir") == true)
         #expect(message { try BackendConfiguration(backend: "rados", dataDirectory: "", pool: "") }?.contains("--pool must not be empty") == true)
         #expect(message { try BackendConfiguration(backend: "s3", dataDirectory: "/d") }?.contains("unknown backend 's3'") == true)
+        #expect(message { try BackendConfiguration(backend: "local", dataDirectory: "/d", timeoutSeconds: 3) }?
+            .contains("--ceph-timeout apply to --backend rados only") == true)
+        for seconds in [0, -1, 301] {
+            #expect(message { try BackendConfiguration(backend: "rados", dataDirectory: "", timeoutSeconds: seconds) }?
+                .contains("--ceph-timeout must be 1 to 300 seconds, not \(seconds)") == true)
+        }
         #expect((try? BackendConfiguration(backend: "local", dataDirectory: "/d")) == BackendConfiguration(kind: .local, directory: "/d"))
     }
 

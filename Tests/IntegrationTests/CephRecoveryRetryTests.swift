@@ -11,14 +11,15 @@ import Testing
 /// use; docs/PROTOCOL.md "Retries") rides out an outage the caller never sees.
 /// With the only OSD frozen, a get (idempotent), a put (idempotency key), a
 /// CLI get and a Python client get start; once the front door has answered their first attempts
-/// UNAVAILABLE (after the 10 s Ceph timeout) the OSD resumes, and all four
+/// UNAVAILABLE (after the Ceph timeout, `--ceph-timeout 3` here) the OSD resumes, and all four
 /// succeed without the caller retrying; what the put acknowledged is what
 /// is stored, one whole object.
 @Suite(.serialized) struct CephRecoveryRetryTests {
     @Test func idempotentCallsSucceedOnceCephIsBackWithoutTheCallerRetrying() async throws {
         let ceph = try CephDevCluster.start()
         defer { try? ceph.stop() }
-        var options = LocalCluster.Options(rootTag: "ceph-retry", workers: 1)
+        var options = LocalCluster.Options(rootTag: "ceph-retry", workers: 1,
+                                           extraArguments: [.worker: CephOutageTests.timeout, .frontDoor: CephOutageTests.timeout])
         options.storage = ceph.clusterStorage()
         let cluster = try LocalCluster(options)
         defer { cluster.stop() }

@@ -75,11 +75,12 @@ import Testing
         try "[global]\nmon host = v1:127.0.0.1:1\nauth client required = cephx\n".write(toFile: directory + "/ceph.conf", atomically: true, encoding: .utf8)
         try "[client.atrest]\n\tkey = AQBNq0hlAAAAABAA0a0XbXyX0cBfMH0cAYQkMw==\n".write(toFile: directory + "/keyring", atomically: true, encoding: .utf8)
         try "x".write(toFile: directory + "/none.secret", atomically: true, encoding: .utf8)
-        let ceph = ["--backend", "rados", "--ceph-conf", directory + "/ceph.conf", "--ceph-keyring", directory + "/keyring", "--pool", "atrest"]
+        let ceph = ["--backend", "rados", "--ceph-conf", directory + "/ceph.conf", "--ceph-keyring", directory + "/keyring", "--pool", "atrest",
+                    "--ceph-timeout", "2"]
         for (tool, extra) in [("atrest-worker", ["--name", "w"]), ("atrest-frontdoor", ["--data-dir", directory + "/fd"])] {
             let refused = try await runTool(tool, ceph + extra + ["--credentials-file", directory + "/none.secret"], killAfter: .seconds(40))
             #expect(refused.status != 0, "\(tool)")
-            #expect(refused.err.contains("127.0.0.1:1"), "\(tool): \(refused.err)")
+            #expect(refused.err.contains("127.0.0.1:1") && refused.err.contains("within 2 s"), "\(tool): \(refused.err)")
             #expect(!refused.out.contains("ready"), "\(tool)")
             #expect(!refused.err.contains("AQBNq0hl"), "no key material in errors")
         }
