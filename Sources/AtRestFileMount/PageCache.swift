@@ -138,6 +138,9 @@ final class OpenFile: Sendable {
         /// Created by this mount and not yet on the service (its first write-back creates it with its data):
         /// the attributes it shows meanwhile.
         var pending: ShareEntry?
+        /// A modification time set (utimens) while the file was pending and not written to since:
+        /// set on the service right after its creation, in the same write-back.
+        var timeToSet: Int64?
         /// Write calls sent since then, and whether the last one ended past the service's size (the
         /// service stamps the time of a write that grows the file: one such write needs no flush).
         var writesSinceStamp = 0

@@ -16,7 +16,7 @@ import Synchronization
 /// soon as they are written (write-behind); reads fetch what is missing a
 /// 1 MiB window at a time, a sequential reader four windows ahead. A file
 /// created here is held until its first write-back, which creates it with
-/// its data in one call. Consistency between mounts is close-to-open: a
+/// its data and mode in one call (and then sets a time utimens gave it meanwhile). Consistency between mounts is close-to-open: a
 /// close writes everything back; an open asks the service for the file's
 /// attributes and drops the cached pages when the file changed; pages are
 /// dropped at the last close. The kernel caches attributes and names for
@@ -242,6 +242,14 @@ public final class ShareFileSystem: FUSEFileSystem {
         // Data written before the time is set must not stamp over it at close (cp -a and rsync set times on open files).
         // Setting the time stamps the file as flush would: no flush after it unless written to again.
         try await file.lock.run {
+            // A file not yet created takes the time with its creation (cp -a: create, write, utimens,
+            // chmod, close make one create and one setTimes at close, not a create now and two calls).
+            if file.state.withLock({ state -> Bool in
+                guard state.pending != nil else { return false }
+                state.pending!.mtimeMs = mtimeMs
+                state.timeToSet = mtimeMs
+                return true
+            }) { return }
             try await writeBack(file)
             let name = file.path
             try await call("utimens '\(path)'") { try await $0.setTimes(name, mtimeMs: mtimeMs) }
@@ -665,6 +673,7 @@ public final class ShareFileSystem: FUSEFileSystem {
                 }
                 state.size = max(state.size, end)
                 state.modified = true
+                state.timeToSet = nil  // written after its time was set: stamped at close like any write
                 state.epoch &+= 1
                 cache.account(cached: added * PageCache.pageSize, dirty: dirtied * PageCache.pageSize)
                 return true
@@ -679,6 +688,7 @@ public final class ShareFileSystem: FUSEFileSystem {
     private func writeBack(_ file: OpenFile, stamp: Bool = false) async throws {
         await drainWriteBehinds(file)
         try await createPending(file, withData: true)
+        try await setPendingTime(file)
         let pageSize = UInt64(PageCache.pageSize)
         let (path, runs, modified) = file.state.withLock { state in
             var runs: [(offset: UInt64, bytes: [UInt8])] = []
@@ -829,6 +839,22 @@ public final class ShareFileSystem: FUSEFileSystem {
                 cleaned += 1
             }
             cache.account(cached: 0, dirty: -cleaned * PageCache.pageSize)
+            state.modified = false
+            state.writesSinceStamp = 0
+        }
+    }
+
+    /// Sets the modification time utimens gave the file while it was
+    /// pending, once it exists (nothing was written to it since: that clears
+    /// the time). Kept for the next write-back if the call fails. Under `file.lock`.
+    private func setPendingTime(_ file: OpenFile) async throws {
+        guard let (path, time) = file.state.withLock({ state in state.timeToSet.map { (state.path, $0) } }) else { return }
+        invalidate(path)
+        defer { invalidate(path) }
+        try await call("utimens '\(path)'") { try await $0.setTimes(path, mtimeMs: time) }
+        file.state.withLock { state in
+            if state.timeToSet == time { state.timeToSet = nil }
+            state.serverMtimeMs = time
             state.modified = false
             state.writesSinceStamp = 0
         }

@@ -256,6 +256,25 @@ struct FileMountTests {
         #expect(stored.size == 5000 && stored.mode == 0o600)
         #expect(try await share.files.readFile("docs", "held.bin", offset: 0, length: 10_000) == small)
 
+        // What cp -a does (create 0600, write, futimens, fchmod, close): held until the close, which creates
+        // the file with its mode and bytes and then sets its time; a write after futimens makes the time "now" again.
+        let setTime = timespec(tv_sec: 1_600_000_000, tv_nsec: 123_456_789), setMs: Int64 = 1_600_000_000_123
+        for (name, writeAfter) in [("timed.bin", false), ("timed-then-written.bin", true)] {
+            let fd = open(mnt + "/" + name, O_CREAT | O_WRONLY | O_EXCL, 0o600)
+            try #require(fd >= 0)
+            #expect(small.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) } == small.count)
+            var times = [setTime, setTime]
+            #expect(futimens(fd, &times) == 0 && fchmod(fd, 0o644) == 0)
+            await expectCode(.notFound) { _ = try await share.files.properties("docs", name) }
+            var seen = stat()
+            #expect(fstat(fd, &seen) == 0 && seen.st_mode & 0o7777 == 0o644 && seen.st_mtim.tv_sec == 1_600_000_000, "\(name)")
+            if writeAfter { #expect(write(fd, "+", 1) == 1) }
+            #expect(close(fd) == 0)
+            let stored = try await share.files.properties("docs", name)
+            #expect(stored.mode == 0o644 && stored.size == UInt64(small.count + (writeAfter ? 1 : 0)), "\(name)")
+            #expect((stored.mtimeMs == setMs) == !writeAfter, "\(name): mtime \(stored.mtimeMs)")
+        }
+
         let listed = open(mnt + "/listed.txt", O_CREAT | O_WRONLY | O_EXCL, 0o644)
         try #require(listed >= 0)
         #expect(write(listed, "seen", 4) == 4)
