@@ -266,8 +266,9 @@ let package = Package(
 
 // The suite runs on a release build (scripts/test.sh: `-c release -Xswiftc
 // -enable-testing` in .build-test): the services and libraries it drives are
-// optimised as deployed, which makes it several times faster than on a debug
-// build. The test targets compile without optimisation: optimised, they
+// optimised as deployed, which makes it nearly twice as fast as on a debug
+// build (docs/BENCHMARKS.md "The suite's own time"). The test targets
+// compile without optimisation: optimised, they
 // took 4.5 more minutes to build from scratch (AtRestStorageTests alone 3)
 // and saved the run less. Helpers that run per byte (test data, reference
 // models) are written to be fast unoptimised.

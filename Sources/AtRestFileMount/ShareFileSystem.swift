@@ -16,8 +16,9 @@ import Synchronization
 /// soon as they are written (write-behind); reads fetch what is missing a
 /// 1 MiB window at a time, a sequential reader four windows ahead. A file
 /// created here is held until its first write-back, which creates it with
-/// its data and mode in one call (and then sets a time utimens gave it meanwhile). Consistency between mounts is close-to-open: a
-/// close writes everything back; an open asks the service for the file's
+/// its data and mode in one call (then sets a time utimens gave it
+/// meanwhile). Consistency between mounts is close-to-open: a close writes
+/// everything back; an open asks the service for the file's
 /// attributes and drops the cached pages when the file changed; pages are
 /// dropped at the last close. The kernel caches attributes and names for
 /// the mount options' timeouts (1 s by default).
@@ -863,7 +864,10 @@ public final class ShareFileSystem: FUSEFileSystem {
     /// Creates the files this mount holds at or below `path` (before a listing, a delete or a rename there).
     private func createPending(under path: String) async throws {
         for file in openFiles(under: path) where file.state.withLock({ $0.pending != nil }) {
-            try await file.lock.run { try await createPending(file, withData: true) }
+            try await file.lock.run {
+                try await createPending(file, withData: true)
+                try await setPendingTime(file)  // with hard_remove, a close after an unlink has nothing left to send
+            }
         }
     }
 

@@ -47,9 +47,9 @@ import Testing
         }
         #expect(cluster.workers["w0"]?.isRunning == true, "the worker stays up")
 
-        // The freeze (about 10 s) can outlast the OSD's heartbeat timeouts,
-        // so serving again can take more than one Ceph op timeout: the
-        // window spans several. The claim is "recovers", not "how fast".
+        // Serving again can take more than one Ceph op timeout after
+        // SIGCONT (the OSD catches up first): the window spans several.
+        // The claim is "recovers", not "how fast".
         // (Issue 14: with the default lease, Ceph 16.2 left a PG of a
         // one-OSD cluster laggy for good when an op reached it before the
         // lease renewal after SIGCONT, so the worker's reads timed out for

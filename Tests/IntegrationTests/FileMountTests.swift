@@ -274,6 +274,13 @@ struct FileMountTests {
             #expect(stored.mode == 0o644 && stored.size == UInt64(small.count + (writeAfter ? 1 : 0)), "\(name)")
             #expect((stored.mtimeMs == setMs) == !writeAfter, "\(name): mtime \(stored.mtimeMs)")
         }
+        // Unlinked while held with a time set (libfuse renames it to .fuse_hidden… until the close): the close succeeds, the name is gone.
+        let gone = open(mnt + "/timed-gone.bin", O_CREAT | O_WRONLY | O_EXCL, 0o600)
+        try #require(gone >= 0)
+        var goneTimes = [setTime, setTime]
+        #expect(write(gone, "x", 1) == 1 && futimens(gone, &goneTimes) == 0 && unlink(mnt + "/timed-gone.bin") == 0)
+        #expect(close(gone) == 0, "close after unlink: errno \(errno)")
+        await expectCode(.notFound) { _ = try await share.files.properties("docs", "timed-gone.bin") }
 
         let listed = open(mnt + "/listed.txt", O_CREAT | O_WRONLY | O_EXCL, 0o644)
         try #require(listed >= 0)
