@@ -10,8 +10,8 @@ scripts/gen-proto.sh --check
 # A release build with -enable-testing, in a directory of its own: the
 # services, the mount and the storage code the suite drives run optimised, as
 # deployed, which makes the suite nearly twice as fast as on a debug build; the
-# test targets themselves compile without optimisation (Package.swift), so
-# the build costs what a debug one does. Its own scratch path keeps it from
+# test targets themselves compile without optimisation (Package.swift), which
+# keeps the build from scratch near 10 minutes. Its own scratch path keeps it from
 # rebuilding, or being rebuilt by, `swift build -c release` (scripts/run.sh,
 # the benchmarks), whose flags differ.
 build=(-c release -Xswiftc -enable-testing --scratch-path .build-test)

@@ -866,7 +866,7 @@ public final class ShareFileSystem: FUSEFileSystem {
         for file in openFiles(under: path) where file.state.withLock({ $0.pending != nil }) {
             try await file.lock.run {
                 try await createPending(file, withData: true)
-                try await setPendingTime(file)  // with hard_remove, a close after an unlink has nothing left to send
+                try await setPendingTime(file)  // a listing or another client then sees the time this mount shows
             }
         }
     }
