@@ -16,9 +16,15 @@ scripts/gen-proto.sh --check
 # the benchmarks), whose flags differ.
 build=(-c release -Xswiftc -enable-testing --scratch-path .build-test)
 swift build "${build[@]}" --build-tests
-# Serial: the suites start real processes and time-sensitive sockets; run in
-# parallel on 2 cores, CPU-heavy suites (PBKDF2, crash tests) starve them.
-ATREST_BIN_DIR="$(swift build "${build[@]}" --show-bin-path)" swift test "${build[@]}" --skip-build --no-parallel "$@"
+export ATREST_BIN_DIR="$(swift build "${build[@]}" --show-bin-path)"
+if [ $# -eq 0 ]; then
+    # Every suite, two at a time, each in a process of its own
+    # (scripts/test-lanes.sh; ATREST_TEST_LANES=1 for one at a time).
+    scripts/test-lanes.sh "$ATREST_BIN_DIR/AtRestPackageTests.xctest"
+else
+    # A subset (`--filter NAME`): one process, one test at a time.
+    swift test "${build[@]}" --skip-build --no-parallel "$@"
+fi
 # Coverage-guided fuzzing (docs/FUZZING.md): off unless ATREST_FUZZ_SECONDS
 # is set, in CI too (measured in FUZZING.md "Cost": the sanitizer build
 # from scratch and the runs would take CI past 30 minutes); then every

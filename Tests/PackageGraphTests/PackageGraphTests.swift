@@ -211,6 +211,21 @@ import Testing
         }
     }
 
+    /// scripts/test-lanes.sh (what scripts/test.sh runs) runs swift-testing
+    /// suites only: an XCTest case would build and never run.
+    @Test func everyTestIsASwiftTestingTest() throws {
+        let tests = Self.root.appendingPathComponent("Tests")
+        let files = try #require(FileManager.default.enumerator(at: tests, includingPropertiesForKeys: nil))
+        var checked = 0
+        for case let file as URL in files where file.pathExtension == "swift" {
+            let text = try String(contentsOf: file, encoding: .utf8)
+            let importsXCTest = text.split(separator: "\n").contains { $0.trimmingCharacters(in: .whitespaces).hasPrefix("import XCTest") }
+            #expect(!importsXCTest, "\(file.lastPathComponent) uses XCTest, which scripts/test-lanes.sh does not run")
+            checked += 1
+        }
+        #expect(checked > 100)
+    }
+
     @Test func noModuleImportsAModuleItDoesNotDeclare() throws {
         for target in manifest.targets.values where target.kind != .systemLibrary {
             let undeclared = try manifest.imports(of: target).subtracting(target.dependencies).subtracting([target.name])
