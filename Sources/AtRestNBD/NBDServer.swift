@@ -164,7 +164,7 @@ public final class NBDServer: Sendable {
                     group.addTask { await replies.send(await Self.perform(request, payload: payload, on: export, logger: logger)) }
                 case .refuse(let request, let errno):
                     inFlight += 1
-                    group.addTask { await replies.send(NBDSimpleReply.encode(error: errno, handle: request.handle)) }
+                    group.addTask { await replies.send(NBDSimpleReply.parts(error: errno, handle: request.handle)) }
                 case .close(let error):
                     ending = error
                     break events
@@ -182,8 +182,9 @@ public final class NBDServer: Sendable {
         connection.close()
     }
 
-    /// Runs one checked request against the export: the whole reply's bytes.
-    static func perform(_ request: NBDRequest, payload: [UInt8], on export: any NBDExport, logger: Logger) async -> [UInt8] {
+    /// Runs one checked request against the export: the whole reply, as the
+    /// parts `ReplyWriter` sends together.
+    static func perform(_ request: NBDRequest, payload: [UInt8], on export: any NBDExport, logger: Logger) async -> [[UInt8]] {
         do {
             switch request.command {
             case .read:
@@ -191,7 +192,7 @@ public final class NBDServer: Sendable {
                 guard data.count == Int(request.length) else {
                     throw NBDError(.io, "export '\(export.name)' returned \(data.count) bytes for a read of \(request.length)")
                 }
-                return NBDSimpleReply.encode(error: .ok, handle: request.handle, data: data)
+                return NBDSimpleReply.parts(error: .ok, handle: request.handle, data: data)
             case .write:
                 try await export.write(offset: request.offset, data: payload)
             case .flush:
@@ -201,19 +202,19 @@ public final class NBDServer: Sendable {
             case .writeZeroes:
                 try await export.writeZeroes(offset: request.offset, length: UInt64(request.length))
             default:
-                return NBDSimpleReply.encode(error: .invalid, handle: request.handle)
+                return NBDSimpleReply.parts(error: .invalid, handle: request.handle)
             }
             // FUA is accepted on every command; only those that write have anything to persist.
             if request.flags.contains(.fua), request.command == .write || request.command == .trim || request.command == .writeZeroes {
                 try await export.flush()
             }
-            return NBDSimpleReply.encode(error: .ok, handle: request.handle)
+            return NBDSimpleReply.parts(error: .ok, handle: request.handle)
         } catch let error as NBDError {
             logger.notice("nbd: \(request.command.map { "\($0)" } ?? "command \(request.type)") at \(request.offset)+\(request.length) on '\(export.name)': \(error)")
-            return NBDSimpleReply.encode(error: error.errno, handle: request.handle)
+            return NBDSimpleReply.parts(error: error.errno, handle: request.handle)
         } catch {
             logger.warning("nbd: \(request.command.map { "\($0)" } ?? "command \(request.type)") at \(request.offset)+\(request.length) on '\(export.name)': \(error)")
-            return NBDSimpleReply.encode(error: .io, handle: request.handle)
+            return NBDSimpleReply.parts(error: .io, handle: request.handle)
         }
     }
 }
@@ -230,9 +231,14 @@ actor ReplyWriter {
     init(connection: TCPConnection) { self.connection = connection }
 
     func send(_ bytes: [UInt8]) async {
+        await send([bytes])
+    }
+
+    /// One reply in parts (a header and a read's data), written as one.
+    func send(_ parts: [[UInt8]]) async {
         guard !broken else { return }
         do {
-            try await connection.writeAll(bytes)
+            try await connection.writeAll(parts: parts)
         } catch {
             broken = true
             connection.close()

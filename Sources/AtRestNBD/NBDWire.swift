@@ -314,6 +314,12 @@ public struct NBDSimpleReply: Equatable, Sendable {
         return bytes
     }
 
+    /// The reply as the parts the server writes in one gather write: the
+    /// header, then a read's data as it came (not copied behind the header).
+    public static func parts(error: NBDErrno, handle: UInt64, data: [UInt8] = []) -> [[UInt8]] {
+        data.isEmpty ? [encode(error: error, handle: handle)] : [encode(error: error, handle: handle), data]
+    }
+
     public static func parse(_ bytes: [UInt8]) throws(NBDProtocolError) -> NBDSimpleReply {
         guard bytes.count == headerSize else { throw .truncated("simple reply") }
         guard bytes.uint32(at: 0) == NBDWire.simpleReplyMagic else { throw .badMagic("simple reply") }

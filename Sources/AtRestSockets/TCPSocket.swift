@@ -202,9 +202,10 @@ public final class TCPConnection: Sendable {
         return try await withCheckedThrowingContinuation { continuation in
             readQueue.async {
                 continuation.resume(with: Result {
-                    var bytes = [UInt8](repeating: 0, count: count)
-                    var filled = 0
-                    try bytes.withUnsafeMutableBytes { buffer in
+                    // Uninitialised: recv fills every byte before the array is
+                    // returned (zeroing a 1 MiB NBD payload first cost a memset).
+                    try [UInt8](unsafeUninitializedCapacity: count) { buffer, initialized in
+                        var filled = 0
                         while filled < count {
                             let got = recv(handle.fd, buffer.baseAddress! + filled, count - filled, 0)
                             if got > 0 { filled += got; continue }
@@ -212,8 +213,8 @@ public final class TCPConnection: Sendable {
                             if Glibc.errno == EINTR { continue }
                             throw SocketError.errno("read")
                         }
+                        initialized = count
                     }
-                    return bytes
                 })
             }
         }
@@ -253,24 +254,61 @@ public final class TCPConnection: Sendable {
 
     /// All of `bytes`, or an error (the peer gone: EPIPE/ECONNRESET; no SIGPIPE).
     public func writeAll(_ bytes: [UInt8]) async throws {
-        if bytes.isEmpty { return }
+        try await writeAll(parts: [bytes])
+    }
+
+    /// All of `parts`, one after the other with nothing between them (a
+    /// gather write: a reply's header and its data leave without being
+    /// copied into one buffer first), or an error as `writeAll`.
+    public func writeAll(parts: [[UInt8]]) async throws {
+        let parts = parts.filter { !$0.isEmpty }
+        if parts.isEmpty { return }
         let handle = self.handle
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
             writeQueue.async {
-                continuation.resume(with: Result {
-                    try bytes.withUnsafeBytes { buffer in
-                        var sent = 0
-                        while sent < buffer.count {
-                            if handle.shutDown { throw SocketError("write", .closed) }
-                            let wrote = send(handle.fd, buffer.baseAddress! + sent, buffer.count - sent, Int32(MSG_NOSIGNAL))
-                            if wrote >= 0 { sent += wrote; continue }
-                            if Glibc.errno == EINTR { continue }
-                            throw SocketError.errno("write")
-                        }
-                    }
-                })
+                continuation.resume(with: Result { try Self.send(parts, on: handle) })
             }
         }
+    }
+
+    /// sendmsg(2) over `parts` until every byte is out, resuming after a
+    /// partial send where it stopped.
+    private static func send(_ parts: [[UInt8]], on handle: SocketHandle) throws {
+        var part = 0, offset = 0
+        while part < parts.count {
+            if handle.shutDown { throw SocketError("write", .closed) }
+            // At most 64 vectors a call (far below IOV_MAX); the loop sends the rest.
+            let wrote = withPinned(parts[part ..< min(parts.count, part + 64)]) { buffers in
+                var vectors = buffers.enumerated().map { index, buffer in
+                    let skip = index == 0 ? offset : 0
+                    return iovec(iov_base: UnsafeMutableRawPointer(mutating: buffer.baseAddress! + skip), iov_len: buffer.count - skip)
+                }
+                return vectors.withUnsafeMutableBufferPointer { vectors in
+                    var message = msghdr()
+                    message.msg_iov = vectors.baseAddress
+                    message.msg_iovlen = vectors.count
+                    return sendmsg(handle.fd, &message, Int32(MSG_NOSIGNAL))
+                }
+            }
+            if wrote < 0 {
+                if Glibc.errno == EINTR { continue }
+                throw SocketError.errno("write")
+            }
+            var left = wrote
+            while part < parts.count, left >= parts[part].count - offset {
+                left -= parts[part].count - offset
+                part += 1
+                offset = 0
+            }
+            offset += left
+        }
+    }
+
+    /// Calls `body` with the bytes of every array in `parts`, all pinned at once.
+    private static func withPinned<R>(_ parts: ArraySlice<[UInt8]>, _ pinned: [UnsafeRawBufferPointer] = [],
+                                      _ body: ([UnsafeRawBufferPointer]) -> R) -> R {
+        guard let first = parts.first else { return body(pinned) }
+        return first.withUnsafeBytes { withPinned(parts.dropFirst(), pinned + [$0], body) }
     }
 
     /// Ends reading: a blocked or later `readExactly` sees the end of the

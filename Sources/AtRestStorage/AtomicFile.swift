@@ -30,6 +30,11 @@ final class AtomicFile {
     static let tempPrefix = ".tmp-"
     /// Bytes gathered before one `write`.
     static let chunkSize = 1 << 20
+    /// An append at least this large goes to `write` as it is, not through
+    /// the gathering buffer: gathering saves nothing on a write this size
+    /// and costs a copy, and for a file written in one such append (a disk's
+    /// 256-512 KiB extent) also the buffer's allocation and its page faults.
+    static let directWriteMinimum = 128 << 10
 
     let directory: String
     let tempPath: String
@@ -40,6 +45,8 @@ final class AtomicFile {
     private var buffered = 0
     /// Bytes already handed to the kernel (the file offset).
     private var written = 0
+    /// Where the writeback not yet started begins (`startWriteback`).
+    private var writebackStarted = 0
     /// A reused spare's size before this write: its old bytes past
     /// `written` are still there until `writeOut` cuts them (0: none can be).
     private var staleSize: Int64 = 0
@@ -92,8 +99,8 @@ final class AtomicFile {
     }
 
     func append(_ bytes: UnsafeRawBufferPointer) throws {
-        if buffered + bytes.count > Self.chunkSize { try flush() }
-        if bytes.count >= Self.chunkSize {
+        if buffered + bytes.count > Self.chunkSize || bytes.count >= Self.directWriteMinimum { try flush() }
+        if bytes.count >= Self.directWriteMinimum {
             try FileSystem.writeAll(descriptor, bytes, path: tempPath)
             startWriteback(bytes.count)
             return
@@ -113,9 +120,15 @@ final class AtomicFile {
         startWriteback(count)
     }
 
+    /// Counts `count` bytes as handed to the kernel and starts writeback of
+    /// what was written since the last start once that is a `chunkSize` or
+    /// more (whether it came in one write or in several direct ones).
     private func startWriteback(_ count: Int) {
-        if count >= Self.chunkSize { LinuxFileCalls.startWriteback(descriptor, offset: written, count: count) }
         written += count
+        if written - writebackStarted >= Self.chunkSize {
+            LinuxFileCalls.startWriteback(descriptor, offset: writebackStarted, count: written - writebackStarted)
+            writebackStarted = written
+        }
     }
 
     /// Alignment `writeWhole` needs of its buffer (and rounds writes up to).
@@ -160,6 +173,7 @@ final class AtomicFile {
             try FileSystem.writeAll(descriptor, bytes, at: 0, path: tempPath)
         }
         written = bytes.count
+        writebackStarted = written
         // pwrite leaves the file offset alone: later appends go after the bytes.
         guard lseek(descriptor, off_t(bytes.count), SEEK_SET) >= 0 else { throw SystemCall.error("lseek", tempPath) }
         return direct

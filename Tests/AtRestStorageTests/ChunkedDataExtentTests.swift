@@ -265,7 +265,7 @@ extension ChunkedDataContract {
         let young = try ChunkedData.Extent.make(first: 48, count: 8, now: now)
         let oldFar = try ChunkedData.Extent.make(first: 2 * 16_384, count: 4, now: now - 86_400_000)
         for extent in [old, young, oldFar] {
-            try await data.writeExtent(extent, Fixtures.data(Int(extent.count) * Int(chunk), seed: 6))
+            try await data.writeExtent(extent, Fixtures.data(Int(extent.count) * Int(chunk), seed: 6)[...])
         }
         #expect(try await data.extentObjects().count == 4)
         // An hour's grace: the day-old orphan in region 0 goes; region 2 has no map, so its orphan cannot be judged.
@@ -278,7 +278,7 @@ extension ChunkedDataContract {
         #expect(try await other.read(at: 0, length: MiB).bytes == live)
         // Nothing more to do for an hour's grace; a pass that stopped between a tombstone and its delete is finished.
         #expect(try await collect(grace: 3600) == OrphanExtents.Result(removed: 0, kept: 1, skipped: 1))
-        try await data.writeExtent(old, Fixtures.data(8 * Int(chunk), seed: 6))  // as if the delete had not happened
+        try await data.writeExtent(old, Fixtures.data(8 * Int(chunk), seed: 6)[...])  // as if the delete had not happened
         #expect(try await collect(grace: 3600) == OrphanExtents.Result(removed: 1, kept: 1, skipped: 1))
         #expect(!Set(try await data.extentObjects()).contains(try data.extentName(old).object))
         try await data.deleteObject(try data.extentName(oldFar))  // what deleting the file would do

@@ -54,6 +54,27 @@ import Glibc
         }
     }
 
+    /// Appends of `AtomicFile.directWriteMinimum` and more go to the file
+    /// directly, smaller ones through its gathering buffer: mixed, gathered
+    /// bytes must reach the file before a direct write that follows them.
+    @Test func smallAndLargeAppendsLandInOrder() throws {
+        let directory = TempDirectory()
+        defer { directory.remove() }
+        let pieces = [1000, 200_000, 5, AtomicFile.directWriteMinimum, 70_000, AtomicFile.directWriteMinimum - 1, 1 << 20, 300_000, 17]
+        let data = Fixtures.data(pieces.reduce(0, +), seed: 9)
+        let file = try AtomicFile(directory: directory.path, owner: "test")
+        defer { file.abort() }
+        try data.withUnsafeBytes { all in
+            var at = 0
+            for piece in pieces {
+                try file.append(UnsafeRawBufferPointer(rebasing: all[at ..< at + piece]))
+                at += piece
+            }
+        }
+        try file.writeOut()
+        #expect(directory.contents(file.tempPath) == data)
+    }
+
     /// The sealers' buffers are not zeroed before sealing overwrites them,
     /// but the page padding an O_DIRECT write carries must still be zeros,
     /// also in memory the allocator hands back dirty.

@@ -6,7 +6,29 @@ extension ChunkedData {
     struct ChunkEdit: Sendable {
         var index: UInt64
         var range: Range<Int>
-        var bytes: [UInt8]?
+        /// The array the new bytes of `range` come from (the write's own, not
+        /// copied: a run of whole chunks is sealed straight from it,
+        /// `joined`), and where in it; nil to clear the range.
+        var source: [UInt8]?
+        var at = 0
+
+        /// The new bytes of `range`, nil to clear it.
+        var bytes: ArraySlice<UInt8>? { source.map { $0[at ..< at + range.count] } }
+
+        /// Clears `range` of chunk `index`.
+        init(index: UInt64, range: Range<Int>) {
+            self.index = index
+            self.range = range
+        }
+
+        /// Sets `range` of chunk `index` to `source[at ..< at + range.count]`.
+        init(index: UInt64, range: Range<Int>, source: [UInt8], at: Int) {
+            precondition(at >= 0 && at + range.count <= source.count, "edit outside its source")
+            self.index = index
+            self.range = range
+            self.source = source
+            self.at = at
+        }
     }
 
     /// The chunks [from, to) touches, each with the byte range of it inside.
@@ -164,10 +186,7 @@ extension ChunkedData {
         /// Seals and stores the run as a new extent, and sets its references and marker.
         func writeRun(_ run: Range<Int>) async throws -> Extent {
             let extent = try Extent.make(first: edits[run.lowerBound].index, count: UInt64(run.count), now: QueueStore.wallClock())
-            var bytes = [UInt8]()
-            bytes.reserveCapacity(run.count * whole)
-            for edit in edits[run] { bytes += edit.bytes! }
-            try await writeExtent(extent, bytes)
+            try await writeExtent(extent, Self.joined(edits[run]))
             for edit in edits[run] {
                 let key = Self.chunkKey(edit.index)
                 sets[key] = Reference.encode(extent.id)
@@ -180,7 +199,7 @@ extension ChunkedData {
         // Sealed once: a retry sets the same sealed bytes again (one plaintext per key still).
         for edit in edits where edit.range.count == whole && sets[Self.chunkKey(edit.index)] == nil {
             let key = Self.chunkKey(edit.index)
-            if let bytes = edit.bytes { sets[key] = try seal(bytes, map, key) } else { removes.append(key) }
+            if let bytes = edit.bytes { sets[key] = try seal(Array(bytes), map, key) } else { removes.append(key) }
         }
         let partial = edits.filter { $0.range.count < whole }
         var extentsGone = 0, condemnations = 0
@@ -256,6 +275,26 @@ extension ChunkedData {
         }
     }
 
+    /// The new bytes of `edits` one after the other: when each edit's bytes
+    /// start where the one before ends in the same array (the neighbouring
+    /// whole chunks of one `write`), that array's slice over all of them,
+    /// not copied; else a copy.
+    static func joined(_ edits: ArraySlice<ChunkEdit>) -> ArraySlice<UInt8> {
+        guard let first = edits.first, let source = first.source else { preconditionFailure("an extent's run is whole chunks with bytes") }
+        var end = first.at + first.range.count
+        for edit in edits.dropFirst() {
+            guard let other = edit.source, edit.at == end, Self.sameStorage(source, other) else {
+                return ArraySlice(edits.flatMap { $0.bytes ?? [] })
+            }
+            end += edit.range.count
+        }
+        return source[first.at ..< end]
+    }
+
+    private static func sameStorage(_ left: [UInt8], _ right: [UInt8]) -> Bool {
+        left.count == right.count && left.withUnsafeBufferPointer { a in right.withUnsafeBufferPointer { b in a.baseAddress == b.baseAddress } }
+    }
+
     /// Adds a partly covered chunk's change to `batch`: its plaintext now
     /// (zeros when `current` is nil; read from its extent when it is a
     /// reference) with `edit` applied, conditional on `current`; nothing
@@ -271,7 +310,7 @@ extension ChunkedData {
             }
         }
         let before = plaintext
-        plaintext.replaceSubrange(edit.range, with: edit.bytes ?? [UInt8](repeating: 0, count: edit.range.count))
+        plaintext.replaceSubrange(edit.range, with: edit.bytes ?? ArraySlice(repeating: 0, count: edit.range.count))
         if let current {
             if plaintext == before { return false }
             batch.conditions.append(.equals(key, current))

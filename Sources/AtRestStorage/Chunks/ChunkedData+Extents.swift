@@ -343,7 +343,7 @@ extension ChunkedData {
 
     /// Seals `bytes` (`extent.count` whole chunks) as the extent and stores
     /// it, durable on return; creates the account's extent container on first use.
-    func writeExtent(_ extent: Extent, _ bytes: [UInt8]) async throws {
+    func writeExtent(_ extent: Extent, _ bytes: ArraySlice<UInt8>) async throws {
         let metadata = ObjectMetadata(name: extent.label, length: UInt64(bytes.count), creationTime: Int64(extent.millis))
         let sealed = try bytes.withUnsafeBytes {
             try ObjectSealing.seal(whole: $0, metadata: metadata, identity: extentIdentity, accountKey: accountKey, expectedHash: nil,

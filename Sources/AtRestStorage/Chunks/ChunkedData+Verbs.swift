@@ -8,7 +8,7 @@ extension ChunkedData {
         let size = geometry.chunkSize
         let edits = chunks(from: offset, to: offset + UInt64(bytes.count)).map { chunk, range in
             let at = Int(chunk * size + UInt64(range.lowerBound) - offset)
-            return ChunkEdit(index: chunk, range: range, bytes: Array(bytes[at..<at + range.count]))
+            return ChunkEdit(index: chunk, range: range, source: bytes, at: at)
         }
         try await apply(edits)
     }
@@ -47,7 +47,7 @@ extension ChunkedData {
         let ends = chunks(from: from, to: min(to, (from / size + 1) * size)) + chunks(from: max(from, (to - 1) / size * size), to: to)
         var edges: [ChunkEdit] = []
         for (chunk, range) in ends where range.count < Int(size) && edges.last?.index != chunk {
-            edges.append(ChunkEdit(index: chunk, range: range, bytes: nil))
+            edges.append(ChunkEdit(index: chunk, range: range))
         }
         try await apply(edges)
     }
