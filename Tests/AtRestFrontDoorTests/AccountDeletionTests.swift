@@ -54,11 +54,17 @@ import Testing
         let info = try await plane.adminVault.getKey(key)
         #expect(info.state == .deleted)
         #expect(info.references.values.allSatisfy { $0 == 0 })
+        // Deleted once. A front door that listed the account after the other's
+        // purge and before its release sees "purged, key still named" and asks
+        // too: the vault answers that the key is already deleted (seen when
+        // the suites ran two at a time, session 30).
         let deletes = try await plane.adminVault.auditLog().filter { $0.operation == KeyVaultMethod.deleteKey.verb && $0.key.keyID == created.managedKeyID }
-        #expect(deletes.map(\.result) == ["ok"])
+        #expect(deletes.filter { $0.result == "ok" }.count == 1 && deletes.allSatisfy { $0.result == "ok" || $0.result == "deleted" },
+                "\(deletes.map(\.result))")
         // Nothing more happens on later passes, and it cannot be recovered; the id can be created again.
+        let asked = try await plane.adminVault.auditLog().filter { $0.operation == KeyVaultMethod.deleteKey.verb }.count
         await first.sweep()
-        #expect(try await plane.adminVault.auditLog().filter { $0.operation == KeyVaultMethod.deleteKey.verb }.count == 1)
+        #expect(try await plane.adminVault.auditLog().filter { $0.operation == KeyVaultMethod.deleteKey.verb }.count == asked)
         let recover = await refusal { _ = try await first.recover("acct-d") }
         #expect(recover?.code == .failedPrecondition && recover?.message.contains("cannot be recovered") == true)
         let again = try await plane.manager.create("acct-d", owner: InProcessControlPlane.owner(tenant: "t1"))
