@@ -60,6 +60,8 @@ run_one() {
     if [ "$status" -ne 0 ]; then
       echo "test-lanes.sh: $suite FAILED (exit $status) after $((SECONDS - start)) s"
       echo "$suite" >> "$work/failed"
+      # What failed, for the summary: CI keeps only the end of a long log.
+      { echo "  $suite:"; grep -a '✘' "$out" | cut -c1-400 | head -20 | sed 's/^/    /'; } >> "$work/why"
     fi
     grep -ao 'Test run with [0-9]* test' "$out" | grep -o '[0-9]*' >> "$work/counts" || true
   } 9> "$work/lock"
@@ -75,6 +77,8 @@ tests=$(awk '{ n += $1 } END { print n + 0 }' "$work/counts" 2>/dev/null || echo
 if [ -s "$work/failed" ]; then
   echo "test-lanes.sh: $(wc -l < "$work/failed") suites FAILED ($tests tests ran, $((SECONDS - start)) s):"
   sed 's/^/  /' "$work/failed"
+  echo "test-lanes.sh: what failed (each suite's whole output is above):"
+  cat "$work/why"
   exit 1
 fi
 echo "test-lanes.sh: all $(wc -l < "$work/all") suites passed ($tests tests, $((SECONDS - start)) s in $lanes lanes)"

@@ -72,6 +72,9 @@ public final class TokenVerifier: Sendable {
         case rateLimited(failed: Bool)
         /// No refresh source.
         case unavailable
+        /// The kid asked about is known now: a fetch finished after the caller
+        /// looked (verify again, with the known keys).
+        case known
     }
 
     public let configuration: Configuration
@@ -120,11 +123,12 @@ public final class TokenVerifier: Sendable {
         do {
             return try verifyWithKnownKeys(token)
         } catch let status as RPCStatus where status.details["reason"] == "unknownKid" {
-            let fetch = try runningFetch(after: status)
-            do {
-                try await fetch.value
-            } catch {
-                throw keySetUnavailable(status, "\(error)")
+            if let fetch = try runningFetch(after: status) {
+                do {
+                    try await fetch.value
+                } catch {
+                    throw keySetUnavailable(status, "\(error)")
+                }
             }
             return try verifyWithKnownKeys(token)
         }
@@ -140,7 +144,7 @@ public final class TokenVerifier: Sendable {
         do {
             return try verifyWithKnownKeys(token)
         } catch let status as RPCStatus where status.details["reason"] == "unknownKid" {
-            _ = try runningFetch(after: status)
+            if try runningFetch(after: status) == nil { return try verifyWithKnownKeys(token) }
             throw RPCStatus(.unavailable, "the token's signing key '\(status.details["kid"] ?? "")' is not known here yet; it is being "
                             + "fetched from the identity service: retry after retry_after_ms (the call was not started)",
                             retryAfterMs: 100, details: ["reason": "keyRefresh", "kid": status.details["kid"] ?? ""])
@@ -148,12 +152,16 @@ public final class TokenVerifier: Sendable {
     }
 
     /// The shared key-set fetch: the running one, or a new one when the last
-    /// started at least `minRefreshInterval` ago.
-    public func refreshKeys() -> KeyRefresh {
+    /// started at least `minRefreshInterval` ago. Given `kid`, answers `known`
+    /// when that kid is trusted by now: a caller that met it unknown may have
+    /// lost the race with a fetch that finished since (and would otherwise be
+    /// told "rate limited" about a kid it can verify).
+    public func refreshKeys(unlessKnown kid: String? = nil) -> KeyRefresh {
         guard let refresh else { return .unavailable }
         let now = refreshClock()
         let interval = configuration.minRefreshIntervalSeconds * 1000
         return state.withLock { current in
+            if let kid, current.keys[kid] != nil { return .known }
             if let running = current.refreshing { return .running(running) }
             if let last = current.lastRefresh, now - last < interval { return .rateLimited(failed: current.lastRefreshFailed) }
             current.lastRefresh = now
@@ -177,9 +185,11 @@ public final class TokenVerifier: Sendable {
         }
     }
 
-    /// The fetch that may bring the unknown kid of `status`, or what to answer when none may run now.
-    private func runningFetch(after status: RPCStatus) throws(RPCStatus) -> Task<Void, any Error> {
-        switch refreshKeys() {
+    /// The fetch that may bring the unknown kid of `status` (nil: the kid is
+    /// known by now), or what to answer when none may run now.
+    private func runningFetch(after status: RPCStatus) throws(RPCStatus) -> Task<Void, any Error>? {
+        switch refreshKeys(unlessKnown: status.details["kid"]) {
+        case .known: return nil
         case .running(let fetch): return fetch
         case .rateLimited(failed: true): throw keySetUnavailable(status, "the last refresh failed")
         case .unavailable, .rateLimited(failed: false): throw status

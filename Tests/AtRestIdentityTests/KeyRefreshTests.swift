@@ -76,6 +76,35 @@ import AtRestTokens
         #expect(invalid.allSatisfy { $0.code == .unauthenticated && $0.details["reason"] == "unknownKid" })
     }
 
+    /// The race CI met: a caller finds the kid unknown, a fetch that brings it
+    /// finishes, and only then does the caller ask for a refresh. Within the
+    /// interval that used to answer "rate limited", so a valid token was
+    /// refused as `unknownKid`; now the ask sees the kid and verifies again.
+    @Test func aCallerThatLostTheRaceWithAFinishedFetchVerifiesAgainInsteadOfBeingRateLimited() async throws {
+        let s = try await Setup(interval: 60)
+        let admin = try await s.h.adminToken()
+        let _: IdentityRotation = try await s.h.call("RotateSigningKey", EmptyMessage(), token: admin)
+        let fresh = try await s.h.adminToken()
+        let kid = try CompactJWS.parse(fresh, maxBytes: 8192).kid
+        #expect(!s.verifier.knownKids.contains(kid))
+        guard case .running(let fetch) = s.verifier.refreshKeys() else {
+            Issue.record("no fetch started")
+            return
+        }
+        try await fetch.value
+        // The fetch brought the kid; the interval has not passed.
+        guard case .known = s.verifier.refreshKeys(unlessKnown: kid) else {
+            Issue.record("a kid the finished fetch brought was not reported known")
+            return
+        }
+        guard case .rateLimited(failed: false) = s.verifier.refreshKeys(unlessKnown: "kForged") else {
+            Issue.record("an unknown kid within the interval was not rate limited")
+            return
+        }
+        _ = try s.verifier.verifyOrStartRefresh(fresh)
+        #expect(s.fetches.value == 1)
+    }
+
     @Test func theBrokerPathAnswersRetryThenUnknownKidAndRefreshesAtMostOncePerInterval() async throws {
         let s = try await Setup(interval: 1)
         // First sight: the fetch starts; the call is answered "retry" (it was not started).
