@@ -58,6 +58,14 @@ public protocol FUSEFileSystem: Sendable {
     /// copied once, straight into libfuse's buffer); nil: go on to `read`.
     /// Default: nil.
     func readImmediately(_ path: String, handle: FUSEFileHandle, offset: Int64, count: Int) -> [ArraySlice<UInt8>]?
+    /// Asked right after `open` succeeded: whether the kernel may keep the
+    /// pages of the file it cached before this open (FOPEN_KEEP_CACHE), so
+    /// a re-read is served from the kernel's page cache without calls.
+    /// Answer true only when the file cannot have changed behind the
+    /// kernel's back since those pages were read (they are coherent with
+    /// writes made through this mount). Default: false, the kernel drops
+    /// them at every open.
+    func keepsKernelCache(_ handle: FUSEFileHandle) -> Bool
     func chown(_ path: String, uid: UInt32?, gid: UInt32?, handle: FUSEFileHandle?) async throws
     func symlink(target: String, at path: String) async throws
     func readlink(_ path: String) async throws -> String
@@ -67,6 +75,7 @@ public protocol FUSEFileSystem: Sendable {
 
 extension FUSEFileSystem {
     public func readImmediately(_ path: String, handle: FUSEFileHandle, offset: Int64, count: Int) -> [ArraySlice<UInt8>]? { nil }
+    public func keepsKernelCache(_ handle: FUSEFileHandle) -> Bool { false }
     public func chown(_ path: String, uid: UInt32?, gid: UInt32?, handle: FUSEFileHandle?) async throws {
         throw FUSEError(errno: EPERM, "changing owners is not supported")
     }

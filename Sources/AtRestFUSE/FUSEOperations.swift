@@ -158,6 +158,7 @@ func makeOperations() -> fuse_operations {
         switch call({ try await $0.open(name, flags: flags) }) {
         case .success(let file):
             info.pointee.fh = file.rawValue
+            info.pointee.keep_cache = FUSEContext.current.fileSystem.keepsKernelCache(file) ? 1 : 0
             return 0
         case .failure(let error): return -error.errno
         }

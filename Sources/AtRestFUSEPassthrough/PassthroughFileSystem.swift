@@ -1,6 +1,7 @@
 import AtRestFUSE
 internal import CAtRestLinux
 import Glibc
+import Synchronization
 
 /// A `FUSEFileSystem` that passes every call to a local directory (open
 /// files are its descriptors): the ceiling of any FUSE file system on this
@@ -13,8 +14,41 @@ public struct PassthroughFileSystem: FUSEFileSystem {
     /// The directory served, absolute, without a trailing slash ("" for "/").
     public let root: String
 
+    /// With `kernelCache`, the kernel keeps a file's pages from one open to
+    /// the next when the local file is the one, unchanged, that was there at
+    /// the last close through the mount: device, inode, size, mtime and
+    /// ctime (nanoseconds) as fstat gave them then, noted by path. The rule
+    /// `atrest mount` keeps (ShareFileSystem `KernelPages`), so the files
+    /// benchmark compares like with like.
+    private final class KernelPages: Sendable {
+        struct Seen: Equatable {
+            var device: UInt64, inode: UInt64, size: Int64
+            var mtime: timespec, ctime: timespec
+            static func == (a: Seen, b: Seen) -> Bool {
+                a.device == b.device && a.inode == b.inode && a.size == b.size
+                    && a.mtime.tv_sec == b.mtime.tv_sec && a.mtime.tv_nsec == b.mtime.tv_nsec
+                    && a.ctime.tv_sec == b.ctime.tv_sec && a.ctime.tv_nsec == b.ctime.tv_nsec
+            }
+        }
+        struct State {
+            var seen: [String: Seen] = [:]
+            var keep: Set<UInt64> = []
+        }
+        let state = Mutex(State())
+    }
+    private let kernelPages: KernelPages?
+
+    private static func seen(_ descriptor: Int32) -> KernelPages.Seen? {
+        var info = stat()
+        guard fstat(descriptor, &info) == 0 else { return nil }
+        return KernelPages.Seen(device: UInt64(info.st_dev), inode: UInt64(info.st_ino), size: Int64(info.st_size),
+                                mtime: info.st_mtim, ctime: info.st_ctim)
+    }
+
     /// Throws a `FUSEError` (ENOTDIR) when `root` is not a directory.
-    public init(root: String) throws {
+    /// - Parameter kernelCache: keep a file's kernel pages across close and open when it did not change (above).
+    public init(root: String, kernelCache: Bool = false) throws {
+        kernelPages = kernelCache ? KernelPages() : nil
         var info = stat()
         guard stat(root, &info) == 0, info.st_mode & S_IFMT == S_IFDIR else {
             throw FUSEError(.notADirectory, "source \(root) is not a directory", errno: ENOTDIR)
@@ -92,7 +126,16 @@ public struct PassthroughFileSystem: FUSEFileSystem {
     public func open(_ path: String, flags: FUSEOpenFlags) async throws -> FUSEFileHandle {
         let descriptor = Glibc.open(local(path), flags.rawValue | O_CLOEXEC)
         guard descriptor >= 0 else { throw FUSEError.lastErrno("open \(path)") }
+        if let kernelPages, flags.rawValue & O_TRUNC == 0, let now = Self.seen(descriptor) {
+            kernelPages.state.withLock { state in
+                if state.seen[path] == now { state.keep.insert(UInt64(descriptor)) }
+            }
+        }
         return FUSEFileHandle(UInt64(descriptor))
+    }
+
+    public func keepsKernelCache(_ handle: FUSEFileHandle) -> Bool {
+        kernelPages?.state.withLock { $0.keep.remove(handle.rawValue) != nil } ?? false
     }
 
     public func read(_ path: String, handle: FUSEFileHandle, offset: Int64, count: Int) async throws -> [UInt8] {
@@ -196,6 +239,13 @@ public struct PassthroughFileSystem: FUSEFileSystem {
     public func flush(_ path: String, handle: FUSEFileHandle) async throws {}
 
     public func release(_ path: String, handle: FUSEFileHandle) async throws {
+        if let kernelPages {
+            let now = Self.seen(fd(handle))
+            kernelPages.state.withLock { state in
+                if state.seen.count >= 100_000, state.seen[path] == nil { state.seen.removeAll(keepingCapacity: true) }
+                state.seen[path] = now
+            }
+        }
         try check(close(fd(handle)), "close", path)
     }
 

@@ -129,8 +129,12 @@ final class OpenFile: Sendable {
         var size: UInt64
         /// The size the service has (after the last write-back or resize).
         var serverSize: UInt64
-        /// The service's modification time when this mount last saw it.
+        /// The service's modification and change times when this mount last saw them.
         var serverMtimeMs: Int64
+        var serverCtimeMs: Int64
+        /// Written, resized or created through this mount since it was opened:
+        /// its attributes on the service are no longer the ones seen at open.
+        var changedHere = false
         var pages: [UInt64: Page] = [:]
         var handles = 0
         /// Written to since the modification time was last stamped (flush) or set (utimens).
@@ -162,8 +166,9 @@ final class OpenFile: Sendable {
     let state: Mutex<State>
     let lock = AsyncLock()
 
-    init(path: String, size: UInt64, mtimeMs: Int64) {
-        state = Mutex(State(path: path, size: size, serverSize: size, serverMtimeMs: mtimeMs))
+    init(path: String, entry: ShareEntry) {
+        state = Mutex(State(path: path, size: entry.size, serverSize: entry.size, serverMtimeMs: entry.mtimeMs,
+                            serverCtimeMs: entry.ctimeMs))
     }
 
     var path: String { state.withLock { $0.path } }

@@ -21,7 +21,9 @@ import Synchronization
 /// everything back; an open asks the service for the file's
 /// attributes and drops the cached pages when the file changed; pages are
 /// dropped at the last close. The kernel caches attributes and names for
-/// the mount options' timeouts (1 s by default).
+/// the mount options' timeouts (1 s by default), and (`kernelCache`) keeps
+/// a file's pages from one open to the next when the open finds the file
+/// as it was when this mount last closed it unchanged (`KernelPages`).
 public final class ShareFileSystem: FUSEFileSystem {
     public static let defaultCacheSize = 64 << 20
     public static let defaultCallTimeout = 60.0
@@ -44,11 +46,40 @@ public final class ShareFileSystem: FUSEFileSystem {
     private let attributeCache = Mutex<[String: (entry: ShareEntry, expires: ContinuousClock.Instant)]>([:])
     static let attributeTTL = Duration.seconds(1)
 
+    /// Close-to-open for the kernel's page cache. The kernel may keep the
+    /// pages it cached of a file across close and open (FOPEN_KEEP_CACHE)
+    /// when the file is still what this mount saw: at the last close of a
+    /// file this mount did not change, its size, mtime and ctime as the
+    /// service gave them at open are noted by path; an open whose stat
+    /// (always asked of the service) finds the same three keeps the pages,
+    /// any other open has the kernel drop them. A change elsewhere becomes
+    /// visible at its writer's close or flush, as NFS's: the service sets a
+    /// file's ctime on every change of its record (a flush, which every
+    /// mount sends at close after writing, a resize, a time or mode change,
+    /// a rename), strictly later than the ctime before, so no change can
+    /// leave the three as they were. Writes within a file's size that were
+    /// never flushed change no time: a mount that kept its pages does not
+    /// see them until they are (OPERATIONS.md "Mounting a share").
+    private struct KernelPages {
+        struct Seen: Equatable { var size: UInt64, mtimeMs: Int64, ctimeMs: Int64 }
+        var seen: [String: Seen] = [:]
+        /// Handles whose open answered "keep", until the FUSE layer asks (`keepsKernelCache`).
+        var keep: Set<UInt64> = []
+        static let limit = 100_000
+    }
+    private let kernelPages = Mutex(KernelPages())
+    private let kernelCache: Bool
+
+    /// - Parameter kernelCache: let the kernel keep a file's pages from one
+    ///   open to the next when the file did not change (`KernelPages`);
+    ///   false: every open drops them, so an open also sees writes other
+    ///   clients made without flushing.
     public init(service: any ShareFileService, cacheSize: Int = ShareFileSystem.defaultCacheSize,
-                callTimeout: Double = ShareFileSystem.defaultCallTimeout) {
+                callTimeout: Double = ShareFileSystem.defaultCallTimeout, kernelCache: Bool = true) {
         self.service = service
         cache = PageCache(capacity: cacheSize)
         self.callTimeout = callTimeout
+        self.kernelCache = kernelCache
     }
 
     /// Bytes cached and not yet written back, over every open file (for tests and logs).
@@ -305,6 +336,12 @@ public final class ShareFileSystem: FUSEFileSystem {
         }
         guard !entry.isDirectory else { throw FUSEError(errno: EISDIR, "'\(path)' is a directory") }
         let handle = register(relative, entry: entry)
+        if kernelCache, !flags.truncate {
+            let now = KernelPages.Seen(size: entry.size, mtimeMs: entry.mtimeMs, ctimeMs: entry.ctimeMs)
+            kernelPages.withLock { pages in
+                if pages.seen[relative] == now { pages.keep.insert(handle.rawValue) }
+            }
+        }
         if flags.truncate, let file = openFile(handle) {
             do {
                 try await file.lock.run { try await resize(file, to: 0) }
@@ -314,6 +351,10 @@ public final class ShareFileSystem: FUSEFileSystem {
             }
         }
         return handle
+    }
+
+    public func keepsKernelCache(_ handle: FUSEFileHandle) -> Bool {
+        kernelPages.withLock { $0.keep.remove(handle.rawValue) != nil }
     }
 
     /// A new handle on the path's open file, revalidated against `entry` (close-to-open).
@@ -326,7 +367,7 @@ public final class ShareFileSystem: FUSEFileSystem {
                 file = open
                 file.state.withLock { state in
                     // Changed elsewhere since this mount looked: drop the clean pages (dirty ones are this mount's newer writes).
-                    if state.serverSize != entry.size || state.serverMtimeMs != entry.mtimeMs {
+                    if state.serverSize != entry.size || state.serverMtimeMs != entry.mtimeMs || state.serverCtimeMs != entry.ctimeMs {
                         state.epoch &+= 1
                         for (index, page) in state.pages where page.dirty == nil {
                             state.pages[index] = nil
@@ -335,11 +376,12 @@ public final class ShareFileSystem: FUSEFileSystem {
                         if state.size == state.serverSize { state.size = entry.size }
                         state.serverSize = entry.size
                         state.serverMtimeMs = entry.mtimeMs
+                        state.serverCtimeMs = entry.ctimeMs
                     }
                 }
             } else {
-                file = OpenFile(path: path, size: entry.size, mtimeMs: entry.mtimeMs)
-                if pending { file.state.withLock { $0.pending = entry } }
+                file = OpenFile(path: path, entry: entry)
+                if pending { file.state.withLock { $0.pending = entry; $0.changedHere = true } }
                 registry.byPath[path] = file
             }
             file.state.withLock { $0.handles += 1 }
@@ -460,6 +502,14 @@ public final class ShareFileSystem: FUSEFileSystem {
                 for key in cache.keys where key.hasPrefix(prefix) { cache[key] = nil }
             }
         }
+        // A change this mount makes to the path: the next open has the kernel drop what it cached.
+        kernelPages.withLock { pages in
+            pages.seen[path] = nil
+            if subtree {
+                let prefix = path.isEmpty ? "" : path + "/"
+                for key in pages.seen.keys where key.hasPrefix(prefix) { pages.seen[key] = nil }
+            }
+        }
     }
 
     // MARK: the page cache
@@ -478,14 +528,30 @@ public final class ShareFileSystem: FUSEFileSystem {
 
     /// The last handle closed: the file's pages go (a later open reads what the service has).
     private func drop(_ file: OpenFile) {
-        let freed = file.state.withLock { state in
+        let (freed, seen) = file.state.withLock { state in
             let pages = state.pages
             state.pages = [:]
-            return (cached: pages.count, dirty: pages.values.reduce(0) { $0 + ($1.dirty == nil ? 0 : PageCache.pageSize) })
+            let seen = state.changedHere || state.pending != nil ? nil
+                : KernelPages.Seen(size: state.serverSize, mtimeMs: state.serverMtimeMs, ctimeMs: state.serverCtimeMs)
+            return ((cached: pages.count, dirty: pages.values.reduce(0) { $0 + ($1.dirty == nil ? 0 : PageCache.pageSize) }), seen)
         }
         cache.account(cached: -freed.cached * PageCache.pageSize, dirty: -freed.dirty)
-        registry.withLock { registry in
-            if let path = registry.byPath.first(where: { $0.value === file })?.key { registry.byPath[path] = nil }
+        let path = registry.withLock { registry -> String? in
+            guard let path = registry.byPath.first(where: { $0.value === file })?.key else { return nil }
+            registry.byPath[path] = nil
+            return path
+        }
+        // Unchanged here: the next open keeps the kernel's pages if the service still has it so. A file
+        // unlinked or replaced while open has no path, and nothing is noted.
+        if kernelCache, let path {
+            kernelPages.withLock { pages in
+                if let seen {
+                    if pages.seen.count >= KernelPages.limit, pages.seen[path] == nil { pages.seen.removeAll(keepingCapacity: true) }
+                    pages.seen[path] = seen
+                } else {
+                    pages.seen[path] = nil
+                }
+            }
         }
     }
 
@@ -674,6 +740,7 @@ public final class ShareFileSystem: FUSEFileSystem {
                 }
                 state.size = max(state.size, end)
                 state.modified = true
+                state.changedHere = true
                 state.timeToSet = nil  // written after its time was set: stamped at close like any write
                 state.epoch &+= 1
                 cache.account(cached: added * PageCache.pageSize, dirty: dirtied * PageCache.pageSize)
@@ -904,6 +971,7 @@ public final class ShareFileSystem: FUSEFileSystem {
             state.size = size
             state.serverSize = size
             state.modified = true
+            state.changedHere = true
             state.epoch &+= 1
             cache.account(cached: -dropped * PageCache.pageSize, dirty: 0)
         }

@@ -29,6 +29,8 @@ struct FilesBench: AsyncParsableCommand {
     @Option(help: "Files of the tree copied with rsync -a (sizes 0 B - 256 KiB, log-uniform).") var treeFiles = 1000
     @Option(help: "Rounds (each runs every job on every target; the best round is reported).") var rounds = 1
     @Option(help: "Crypto workers of the local cluster.") var workers = 2
+    @Flag(inversion: .prefixedNo, help: "Both FUSE mounts let the kernel keep an unchanged file's pages from one open to the next (the warm read).")
+    var kernelCache = true
     @Option(help: "Parent directory of the scratch directories (one file system for all targets).")
     var directory = NSTemporaryDirectory()
 
@@ -55,15 +57,17 @@ struct FilesBench: AsyncParsableCommand {
         let (cluster, blobs) = try await BenchCluster.start(workers: workers, root: "\(scratch)/cluster")
         defer { cluster.stop() }
         try await FileClient(blobs.base, account: "bench").createShare("bench-files", quota: 1 << 40)
-        let passthrough = try ServiceProcess(BenchCluster.binDirectory + "/atrest-fuse-passthrough", [source, passthroughMount])
+        let passthrough = try ServiceProcess(BenchCluster.binDirectory + "/atrest-fuse-passthrough",
+                                             [source, passthroughMount] + (kernelCache ? ["--kernel-cache"] : []))
         defer { _ = passthrough.terminate() }
         let mount = try ServiceProcess(BenchCluster.binDirectory + "/atrest", [
             "mount", "bench/bench-files", shareMount, "--endpoint", cluster.frontDoor.endpoint,
             "--tenant", BenchCluster.tenant, "--user", BenchCluster.user,
-        ], environment: ["ATREST_SECRET": BenchCluster.secret, "ATREST_CONFIG": "\(scratch)/no-config.json"])
+        ] + (kernelCache ? [] : ["--no-kernel-cache"]), environment: ["ATREST_SECRET": BenchCluster.secret, "ATREST_CONFIG": "\(scratch)/no-config.json"])
         defer { _ = mount.terminate(timeout: .seconds(60)) }
         print("files bench: \(ProcessInfo.processInfo.activeProcessorCount) cores, \(workers) workers; \(sizeMiB) MiB sequential, "
-              + "\(files) files of \(fileBytes) B, rsync of \(treeFiles) files (\(treeBytes >> 20) MiB), \(rounds) round(s) (best)")
+              + "\(files) files of \(fileBytes) B, rsync of \(treeFiles) files (\(treeBytes >> 20) MiB), \(rounds) round(s) (best); "
+              + "kernel page cache across opens \(kernelCache ? "on" : "off") for both mounts")
         let targets = [("local directory", plain), ("passthrough", passthroughMount), ("atrest mount", shareMount)]
         let names = ["sequential write (fsync), MiB/s", "sequential read cold, MiB/s", "sequential read warm, MiB/s", "small-file creates, files/s",
                      "rsync -a of the tree, files/s"]

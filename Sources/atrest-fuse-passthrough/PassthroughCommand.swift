@@ -22,6 +22,8 @@ struct PassthroughCommand: AsyncParsableCommand {
     @Flag(help: "Mount over a directory that has entries.") var allowNonEmpty = false
     @Flag(help: "Let users other than the one mounting use the mount (as a user: user_allow_other in /etc/fuse.conf).") var allowOther = false
     @Flag(help: "Mount read-only.") var readOnly = false
+    @Flag(help: "Let the kernel keep a file's cached pages from one open to the next when the local file did not change (what atrest mount does).")
+    var kernelCache = false
     @Flag(help: "Do not let the kernel check permission bits (the source's own checks still apply).") var noDefaultPermissions = false
     @Option(help: "Seconds the kernel caches attributes.") var attrTimeout: Double = 1
     @Option(help: "Seconds the kernel caches names.") var entryTimeout: Double = 1
@@ -59,7 +61,7 @@ struct PassthroughCommand: AsyncParsableCommand {
         let logger = Logger(label: "atrest.fuse-passthrough")
         let mount: FUSEMount
         do {
-            mount = FUSEMount(try PassthroughFileSystem(root: source), at: mountpoint, options: options)
+            mount = FUSEMount(try PassthroughFileSystem(root: source, kernelCache: kernelCache), at: mountpoint, options: options)
             try mount.mount()
         } catch {
             FileHandle.standardError.write(Data("atrest-fuse-passthrough: \(error)\n".utf8))

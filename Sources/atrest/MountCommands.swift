@@ -24,6 +24,10 @@ struct MountCommand: AsyncParsableCommand {
     @Flag(help: "Detach once mounted: print the ready line (with the serving process's pid) and exit 0.") var background = false
     @Option(help: "Page cache of the mount (64MiB, 1GiB, ...; at least 256KiB).") var cacheSize = "64MiB"
     @Option(help: "Seconds one call to the service may take before the kernel gets EIO.") var callTimeout: Double = ShareFileSystem.defaultCallTimeout
+    @Flag(inversion: .prefixedNo, help: ArgumentHelp(
+        "Let the kernel keep a file's cached pages from one open to the next when the service has the file unchanged.",
+        discussion: "With --no-kernel-cache every open drops them, so an open also sees writes other clients made to the file without flushing it."))
+    var kernelCache = true
     @Flag(help: "Let users other than the one mounting use the mount (as a user: user_allow_other in /etc/fuse.conf).") var allowOther = false
     @OptionGroup var login: GatewayLoginOptions
     @OptionGroup var account: AccountOption
@@ -53,7 +57,8 @@ struct MountCommand: AsyncParsableCommand {
         defer { session.close() }
         let service = ShareFileClient(account: target.account, share: target.name, session: session)
         _ = try await service.stat("")  // the share exists and the token may read it
-        let fileSystem = ShareFileSystem(service: service, cacheSize: Int(cacheBytes), callTimeout: callTimeout)
+        let fileSystem = ShareFileSystem(service: service, cacheSize: Int(cacheBytes), callTimeout: callTimeout,
+                                         kernelCache: kernelCache)
         var options = FUSEMountOptions()
         options.fsName = "atrest:\(service.shareName)"
         options.subtype = "atrest"

@@ -113,4 +113,33 @@ struct PassthroughOperationsTests {
         #expect(noSource.status == 1 && noSource.output.contains("source"), "\(noSource.output)")
         #expect(!isMountpoint(full) && !isMountpoint(work.path + "/mnt"))
     }
+
+    /// `--kernel-cache`: an open keeps the kernel's pages only when the local
+    /// file is, unchanged, the one the last close through the mount saw.
+    @Test func theKernelKeepsPagesOnlyOfAFileThatDidNotChange() async throws {
+        let work = try TemporaryDirectory("keep-cache")
+        let source = try work.child("src")
+        #expect(FileManager.default.createFile(atPath: source + "/f", contents: Data("one".utf8)))
+        let fs = try PassthroughFileSystem(root: source, kernelCache: true)
+        func openAndClose(_ flags: Int32 = O_RDONLY) async throws -> Bool {
+            let handle = try await fs.open("/f", flags: FUSEOpenFlags(rawValue: flags))
+            let keeps = fs.keepsKernelCache(handle)
+            #expect(!fs.keepsKernelCache(handle), "asked once per open")
+            try await fs.release("/f", handle: handle)
+            return keeps
+        }
+        #expect(try await openAndClose() == false, "nothing seen yet")
+        #expect(try await openAndClose() == true, "unchanged since the last close")
+        try Data("two".utf8).write(to: URL(fileURLWithPath: source + "/f"))  // same size, behind the mount's back
+        #expect(try await openAndClose() == false, "changed behind the mount")
+        #expect(try await openAndClose() == true)
+        #expect(try await openAndClose(O_WRONLY | O_TRUNC) == false, "O_TRUNC never keeps")
+        #expect(try FileManager.default.removeItem(atPath: source + "/f") == ())
+        #expect(FileManager.default.createFile(atPath: source + "/f", contents: Data("one".utf8)))
+        #expect(try await openAndClose() == false, "another file at the path")
+        let plain = try PassthroughFileSystem(root: source)
+        let handle = try await plain.open("/f", flags: FUSEOpenFlags(rawValue: O_RDONLY))
+        #expect(!plain.keepsKernelCache(handle), "off by default")
+        try await plain.release("/f", handle: handle)
+    }
 }

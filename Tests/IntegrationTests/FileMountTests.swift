@@ -340,6 +340,33 @@ struct FileMountTests {
         #expect(close(writer) == 0)
         #expect(readAt(5 << 20, 1 << 20) == Array(expected[(5 << 20) ..< (5 << 20) + 50]), "cut by the truncate")
         #expect(readAt(6 << 20, 1 << 20).isEmpty, "past the new end")
+
+        // The kernel keeps a file's pages across close and open when the file is unchanged on the service
+        // (close-to-open, as NFS): a write another client made within the size is seen once it is flushed.
+        let kept = share.mountpoint + "/kept.bin"
+        var content = (0..<(1 << 20)).map { UInt8(truncatingIfNeeded: $0 &* 7 &+ 3) }
+        #expect(FileManager.default.createFile(atPath: kept, contents: Data(content)))
+        #expect(FileManager.default.contents(atPath: kept) == Data(content), "read once: the kernel caches the pages")
+        #expect(FileManager.default.contents(atPath: kept) == Data(content), "read again: the close noted the file unchanged")
+        let other = [UInt8](repeating: 0xAB, count: 4096)
+        try await share.files.writeFile("docs", "kept.bin", offset: 8192, data: other)
+        #expect(FileManager.default.contents(atPath: kept) == Data(content),
+                "not flushed: no time changed, so the open kept the pages (the documented window)")
+        _ = try await share.files.flushFile("docs", "kept.bin")
+        content.replaceSubrange(8192 ..< 8192 + other.count, with: other)
+        #expect(FileManager.default.contents(atPath: kept) == Data(content), "flushed: the next open drops the kernel's pages")
+        // Written through the mount, then read through it: the kernel's pages have the write.
+        let mine = open(kept, O_WRONLY)
+        try #require(mine >= 0)
+        #expect(pwrite(mine, "mine", 4, 100) == 4 && close(mine) == 0)
+        content.replaceSubrange(100 ..< 104, with: Array("mine".utf8))
+        #expect(FileManager.default.contents(atPath: kept) == Data(content))
+        #expect(try await share.files.readFile("docs", "kept.bin", offset: 0, length: 1 << 20) == content)
+        // Every change of the file moves the ctime the open compares (strictly, also within one millisecond).
+        let before = try await share.files.properties("docs", "kept.bin")
+        _ = try await share.files.flushFile("docs", "kept.bin")
+        let after = try await share.files.properties("docs", "kept.bin")
+        #expect(after.ctimeMs > before.ctimeMs)
     }
 
     // MARK: failures

@@ -180,7 +180,7 @@ extension FileStore {
     func touch(_ node: inout Node, _ change: inout TreeChange, _ s: Share, _ key: AccountKey) throws {
         let now = clock()
         node.record.mtime = now
-        node.record.ctime = now
+        node.record.changed(at: now)
         change.set(node.key, try sealNode(node.id, node.record, s, key), expecting: node.sealed)
     }
 
@@ -226,7 +226,7 @@ extension FileStore {
         return try await retrying { () async throws -> FileInfo? in
             var node = try await at(path, s, key)
             edit(&node.record)
-            node.record.ctime = clock()
+            node.record.changed(at: clock())
             var change = TreeChange()
             change.set(node.key, try sealNode(node.id, node.record, s, key), expecting: node.sealed)
             return try await commit(change, s) ? node.record.info(path.name) : nil

@@ -72,6 +72,7 @@ extension FileStore {
             usage.bytes += end - now.record.size
             now.record.size = end
             now.record.mtime = clock()
+            now.record.changed(at: now.record.mtime)
             var change = TreeChange()
             change.set(now.key, try sealNode(now.id, now.record, s, key), expecting: now.sealed)
             change.set(Self.usageKey, try seal(usage.encoded, "file-usage", s, Self.usageKey, key), expecting: found[Self.usageKey])
@@ -123,7 +124,8 @@ extension FileStore {
             try await data(s, node, accountKey).clear(at: min(old, size), length: max(old, size) - min(old, size))
             usage.bytes = usage.bytes - min(usage.bytes, old) + size
             let now = clock()
-            (node.record.size, node.record.mtime, node.record.ctime) = (size, now, now)
+            (node.record.size, node.record.mtime) = (size, now)
+            node.record.changed(at: now)
             var change = TreeChange()
             change.set(node.key, try sealNode(node.id, node.record, s, accountKey), expecting: node.sealed)
             change.set(Self.usageKey, try seal(usage.encoded, "file-usage", s, Self.usageKey, accountKey), expecting: found[Self.usageKey])

@@ -54,7 +54,7 @@ extension FileStore {
                 var record = node.record
                 let now = clock()
                 (record.inline, record.size, record.mtime) = (data, size, now)
-                if size != node.record.size { record.ctime = now }
+                record.changed(at: now)
                 change.set(node.key, try sealNode(node.id, record, s, key), expecting: node.sealed)
                 if try await commit(change, s) { return .done(record) }
             }

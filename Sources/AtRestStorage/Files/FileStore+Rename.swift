@@ -72,7 +72,7 @@ extension FileStore {
         change.set(targetKey, try seal(entry.encoded, "file-entry", s, targetKey, key), expecting: found[targetKey])
         var movedRecord = moved.record
         movedRecord.parent = targetParent
-        movedRecord.ctime = clock()
+        movedRecord.changed(at: clock())
         change.set(moved.key, try sealNode(moved.id, movedRecord, s, key), expecting: moved.sealed)
         try touch(&sourceParent, &change, s, key)
         if destination.id != sourceParent.id { try touch(&destination, &change, s, key) }
@@ -121,7 +121,8 @@ extension FileStore {
                 let entry = EntryRecord(name: path.name, child: node.id, kind: node.record.kind)
                 change.set(link.key, try seal(entry.encoded, "file-entry", s, link.key, accountKey), expecting: link.sealed)
                 var record = node.record
-                (record.parent, record.ctime) = (parent, now)
+                record.parent = parent
+                record.changed(at: now)
                 change.set(node.key, try sealNode(node.id, record, s, accountKey), expecting: node.sealed)
             }
             try touch(&oneParent, &change, s, accountKey)

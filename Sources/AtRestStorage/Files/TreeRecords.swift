@@ -29,6 +29,14 @@ struct InodeRecord: Equatable {
     static let idSize = 16
     static let rootID = [UInt8](repeating: 0, count: idSize)
 
+    /// Notes a change of the record at `now`: its ctime becomes `now`, or
+    /// 1 ms past the ctime it had when the clock has not passed that (two
+    /// changes within one millisecond, a clock set back). So every change
+    /// of a record changes its ctime, which a mount's open compares to
+    /// decide whether the kernel may keep the file's pages (ShareFileSystem
+    /// `KernelPages`; FORMAT.md "Files").
+    mutating func changed(at now: Int64) { ctime = max(now, ctime &+ 1) }
+
     var encoded: [UInt8] {
         get throws {
             var w = ByteWriter()
