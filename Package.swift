@@ -229,7 +229,8 @@ let package = Package(
         .testTarget(name: "AtRestRuntimeTests", dependencies: ["AtRestRuntime", "AtRestMetrics", "AtRestTracing", prometheus, serviceLifecycle, logging, tracing]),
         .testTarget(name: "AtRestMessagingTests", dependencies: ["AtRestMessaging", "AtRestWire"]),
         .testTarget(name: "AtRestStorageTests", dependencies: ["AtRestStorage", "AtRestSQLite", "AtRestCrypto", "AtRestBackends", "AtRestRados", "AtRestTesting", "AtRestTestTraits"]),
-        .testTarget(name: "AtRestIdentityTests", dependencies: ["AtRestIdentity", "AtRestTokens", "AtRestLoginGate", "AtRestCrypto", "AtRestWire", "AtRestLocalState"]),
+        .testTarget(name: "AtRestIdentityTests", dependencies: ["AtRestIdentity", "AtRestTokens", "AtRestLoginGate", "AtRestCrypto", "AtRestWire", "AtRestLocalState",
+                                                               "AtRestTesting"]),
         .testTarget(
             name: "AtRestKeyVaultTests",
             dependencies: ["AtRestKeyVault", "AtRestTokens", "AtRestCrypto", "AtRestWire", "AtRestWireTesting", "AtRestMessaging", "AtRestRuntime",

@@ -1,5 +1,6 @@
 import AtRestCrypto
 import AtRestLocalState
+import AtRestTesting
 import AtRestWire
 import Glibc
 import Synchronization
@@ -13,11 +14,12 @@ final class TestClock: Sendable {
     func advance(_ delta: Int64) { seconds.withLock { $0 += delta } }
 }
 
-/// A fresh directory under /tmp, unique per test.
+/// A fresh directory under /tmp, unique per test, removed when the test process exits.
 func makeTempDirectory() -> String {
     var template = Array("/tmp/atrest-identity-test-XXXXXX".utf8CString)
-    let path = template.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!) }
-    return String(cString: path!)
+    let path = String(cString: template.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!) }!)
+    ScratchDirectories.removeAtExit(path)
+    return path
 }
 
 /// A test configuration: low PBKDF2 cost, injected clock, no root key from the environment.

@@ -1,12 +1,15 @@
+import AtRestTesting
 import Glibc
 
-/// A fresh directory under /tmp, removed (recursively) on `remove()`.
+/// A fresh directory under /tmp, removed (recursively) on `remove()`, and
+/// when the test process exits if no test did.
 struct TempDirectory {
     let path: String
 
     init() {
         var template = Array("/tmp/atrest-store-XXXXXX".utf8CString)
         path = template.withUnsafeMutableBufferPointer { String(cString: mkdtemp($0.baseAddress!)) }
+        ScratchDirectories.removeAtExit(path)
     }
 
     func remove() { _ = system("rm -rf '\(path)'") }

@@ -1,3 +1,4 @@
+import AtRestTesting
 import Foundation
 import Synchronization
 import Testing
@@ -114,6 +115,7 @@ enum ClientTools {
     private static let installation = Task<InstalledPython, any Error> {
         let directory = NSTemporaryDirectory() + "atrest-python-client-\(UUID().uuidString.prefix(8))"
         try FileManager.default.createDirectory(atPath: directory + "/run", withIntermediateDirectories: true)
+        ScratchDirectories.removeAtExit(directory)  // the suite's virtual environment (31 MB), shared by its tests
         guard FileManager.default.isExecutableFile(atPath: python) else { throw Failure("\(python) is missing; \(setupHint)") }
         let venv = try await run(python, ["-m", "venv", directory + "/venv"], in: directory)
         guard venv.status == 0 else { throw Failure("python3 -m venv failed (python3-venv; \(setupHint)): \(venv.transcript)") }
