@@ -2,16 +2,15 @@ import Foundation
 import Testing
 import AtRestCrypto
 import AtRestStorage
+import AtRestTesting
 
 /// Launches the real `atrest-store-writer` and SIGKILLs it mid-write many
 /// times, then checks the store holds only complete, readable objects: every
 /// object decrypts, its SHA-256 matches the one the writer recorded, every
 /// object the writer reported is present, and no temp file survives a reopen.
 @Suite(.serialized) struct StorageCrashTests {
-    static func binDir() -> String {
-        if let dir = ProcessInfo.processInfo.environment["ATREST_BIN_DIR"] { return dir }
-        return FileManager.default.currentDirectoryPath + "/.build/debug"
-    }
+    /// Where the executables are (`ATREST_BIN_DIR`, as every integration suite finds them).
+    static func binDir() -> String { ServiceProcess.binDirectory.path }
 
     @Test func sigkillMidWriteLeavesOnlyCompleteObjects() async throws {
         let writer = Self.binDir() + "/atrest-store-writer"
