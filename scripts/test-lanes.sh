@@ -61,7 +61,8 @@ run_one() {
       echo "test-lanes.sh: $suite FAILED (exit $status) after $((SECONDS - start)) s"
       echo "$suite" >> "$work/failed"
       # What failed, for the summary: CI keeps only the end of a long log.
-      { echo "  $suite:"; grep -a '✘' "$out" | cut -c1-400 | head -20 | sed 's/^/    /'; } >> "$work/why"
+      # (an expectation's message may span lines: a few lines after each ✘ come along)
+      { echo "  $suite:"; grep -a -A4 '✘' "$out" | grep -av '^--$' | cut -c1-400 | head -40 | sed 's/^/    /'; } >> "$work/why"
     fi
     grep -ao 'Test run with [0-9]* test' "$out" | grep -o '[0-9]*' >> "$work/counts" || true
   } 9> "$work/lock"

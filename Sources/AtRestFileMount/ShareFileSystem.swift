@@ -502,14 +502,11 @@ public final class ShareFileSystem: FUSEFileSystem {
                 for key in cache.keys where key.hasPrefix(prefix) { cache[key] = nil }
             }
         }
-        // A change this mount makes to the path: the next open has the kernel drop what it cached.
-        kernelPages.withLock { pages in
-            pages.seen[path] = nil
-            if subtree {
-                let prefix = path.isEmpty ? "" : path + "/"
-                for key in pages.seen.keys where key.hasPrefix(prefix) { pages.seen[key] = nil }
-            }
-        }
+        // A change this mount makes to the path: the next open has the kernel drop what it cached. Notes of
+        // paths below a directory renamed or removed here stay: a file found there later differs from the
+        // one noted in its ctime at least (set at its creation or move), and scanning up to `KernelPages.limit`
+        // notes on every rename (rsync renames each file it copies) would cost more than the call.
+        _ = kernelPages.withLock { $0.seen.removeValue(forKey: path) }
     }
 
     // MARK: the page cache
