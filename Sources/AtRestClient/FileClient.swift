@@ -104,21 +104,21 @@ public struct FileClient: Sendable {
     // MARK: files
 
     /// A new file of `size` bytes (reads as zeros; counts against the
-    /// quota); `mode` 0: 0o644.
+    /// quota); `mode` 0: 0o644; `mtimeMs` nil: modified now.
     @discardableResult
-    public func createFile(_ share: String, _ path: String, size: UInt64 = 0, mode: UInt32 = 0, metadata: [String: String] = [:])
-        async throws -> FileProperties {
-        try await call(FileMethod.createFile, CreateFileRequest(share: share, path: path, size: size, mode: mode, metadata: metadata))
-            .message
+    public func createFile(_ share: String, _ path: String, size: UInt64 = 0, mode: UInt32 = 0, metadata: [String: String] = [:],
+                           mtimeMs: Int64? = nil) async throws -> FileProperties {
+        try await call(FileMethod.createFile, CreateFileRequest(share: share, path: path, size: size, mode: mode, metadata: metadata,
+                                                                mtimeMs: mtimeMs)).message
     }
 
     /// A new file holding `data` (1 B to 4 MiB) in one call: atomic when it
     /// fits in the inode (8 KiB, docs/FORMAT.md "Files"), else created and
     /// then written by the worker.
-    public func createFile(_ share: String, _ path: String, data: [UInt8], mode: UInt32 = 0, metadata: [String: String] = [:])
-        async throws -> FileProperties {
+    public func createFile(_ share: String, _ path: String, data: [UInt8], mode: UInt32 = 0, metadata: [String: String] = [:],
+                           mtimeMs: Int64? = nil) async throws -> FileProperties {
         try Self.checkIO(data.count, "a file created with data")
-        return try await call(FileMethod.createFile, CreateFileRequest(share: share, path: path, mode: mode, metadata: metadata),
+        return try await call(FileMethod.createFile, CreateFileRequest(share: share, path: path, mode: mode, metadata: metadata, mtimeMs: mtimeMs),
                               parts: [PayloadPart(data, range: 0 ..< data.count)]).message
     }
 

@@ -49,15 +49,15 @@ public struct ShareFileClient: ShareFileService {
         try await run { try await $0.listAll(share, path) }.map(Self.entry)
     }
 
-    public func createFile(_ path: String, mode: UInt32) async throws -> ShareEntry {
+    public func createFile(_ path: String, mode: UInt32, mtimeMs: Int64?) async throws -> ShareEntry {
         // Mode 0 on the wire means "the default": a file created 0 keeps no bits by setting them afterwards.
-        let created = try await run { try await $0.createFile(share, path, mode: mode) }
+        let created = try await run { try await $0.createFile(share, path, mode: mode, mtimeMs: mtimeMs) }
         guard mode == 0 else { return Self.entry(created) }
         return Self.entry(try await run { try await $0.setMode(share, path, mode: 0) })
     }
 
-    public func createFile(_ path: String, mode: UInt32, data: [UInt8]) async throws -> ShareEntry {
-        let created = try await run { try await $0.createFile(share, path, data: data, mode: mode) }
+    public func createFile(_ path: String, mode: UInt32, data: [UInt8], mtimeMs: Int64?) async throws -> ShareEntry {
+        let created = try await run { try await $0.createFile(share, path, data: data, mode: mode, mtimeMs: mtimeMs) }
         guard mode == 0 else { return Self.entry(created) }
         return Self.entry(try await run { try await $0.setMode(share, path, mode: 0) })
     }

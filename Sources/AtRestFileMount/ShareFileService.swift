@@ -9,9 +9,10 @@ public protocol ShareFileService: Sendable {
     func stat(_ path: String) async throws -> ShareEntry
     /// Every entry of a directory (following continuations).
     func list(_ path: String) async throws -> [ShareEntry]
-    func createFile(_ path: String, mode: UInt32) async throws -> ShareEntry
+    /// A new empty file; `mtimeMs` nil: modified now.
+    func createFile(_ path: String, mode: UInt32, mtimeMs: Int64?) async throws -> ShareEntry
     /// A new file holding `data` (1 B to 4 MiB) in one call (atomic up to the service's inline size, 8 KiB).
-    func createFile(_ path: String, mode: UInt32, data: [UInt8]) async throws -> ShareEntry
+    func createFile(_ path: String, mode: UInt32, data: [UInt8], mtimeMs: Int64?) async throws -> ShareEntry
     func createDirectory(_ path: String, mode: UInt32) async throws
     /// Up to `length` bytes at `offset` (fewer at the end of the file); any length (split as the service needs).
     func read(_ path: String, offset: UInt64, length: Int) async throws -> [UInt8]

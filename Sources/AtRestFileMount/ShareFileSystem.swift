@@ -317,7 +317,7 @@ public final class ShareFileSystem: FUSEFileSystem {
             return register(relative, entry: entry, pending: true)
         }
         do {
-            let entry = try await call("create '\(path)'") { try await $0.createFile(relative, mode: mode & 0o7777) }
+            let entry = try await call("create '\(path)'") { try await $0.createFile(relative, mode: mode & 0o7777, mtimeMs: nil) }
             remember(relative, entry)
             return register(relative, entry: entry)
         } catch let error as FUSEError where error.errno == EEXIST && !flags.exclusive {
@@ -871,32 +871,40 @@ public final class ShareFileSystem: FUSEFileSystem {
     /// Creates the file on the service when this mount still holds it
     /// (`create`): with its bytes in one call when `withData` and it has
     /// 1 B to 4 MiB (its pages are then clean and its time stamped), else
-    /// empty (its pages stay dirty for the write-back). Under `file.lock`.
+    /// empty (its pages stay dirty for the write-back). When `withData`
+    /// and all of it goes (or it is empty), a time utimens set meanwhile
+    /// goes with the create, which saves `setPendingTime` its call (what
+    /// `cp -a` does: create, write, futimens, fchmod, close: one call).
+    /// Under `file.lock`.
     private func createPending(_ file: OpenFile, withData: Bool) async throws {
         let pageSize = UInt64(PageCache.pageSize)
-        guard let plan = file.state.withLock({ state -> (path: String, mode: UInt32, data: [UInt8]?)? in
+        guard let plan = file.state.withLock({ state -> (path: String, mode: UInt32, data: [UInt8]?, time: Int64?)? in
             guard let pending = state.pending else { return nil }
-            guard withData, state.size > 0, state.size <= UInt64(PageCache.writeBehindBytes) else { return (state.path, pending.mode, nil) }
+            if withData, state.size == 0 { return (state.path, pending.mode, nil, state.timeToSet) }
+            guard withData, state.size <= UInt64(PageCache.writeBehindBytes) else { return (state.path, pending.mode, nil, nil) }
             var data = [UInt8](repeating: 0, count: Int(state.size))
             for (index, page) in state.pages where index * pageSize < state.size {
                 let start = Int(index * pageSize), count = min(PageCache.pageSize, Int(state.size) - Int(index * pageSize))
                 data.replaceSubrange(start ..< start + count, with: page.bytes[0 ..< count])
             }
-            return (state.path, pending.mode, data)
+            return (state.path, pending.mode, data, state.timeToSet)
         }) else { return }
         let path = plan.path
         invalidate(path)
         defer { invalidate(path) }
         let entry: ShareEntry
         if let data = plan.data {
-            entry = try await call("create '\(path)'") { try await $0.createFile(path, mode: plan.mode, data: data) }
+            entry = try await call("create '\(path)'") { try await $0.createFile(path, mode: plan.mode, data: data, mtimeMs: plan.time) }
         } else {
-            entry = try await call("create '\(path)'") { try await $0.createFile(path, mode: plan.mode) }
+            entry = try await call("create '\(path)'") { try await $0.createFile(path, mode: plan.mode, mtimeMs: plan.time) }
         }
         file.state.withLock { state in
             state.pending = nil
             state.serverSize = entry.size
             state.serverMtimeMs = entry.mtimeMs
+            state.serverCtimeMs = entry.ctimeMs
+            // The time went with the create: nothing left for `setPendingTime` (unless utimens set another since).
+            if let time = plan.time, state.timeToSet == time { state.timeToSet = nil }
             guard plan.data != nil else { return }
             var cleaned = 0
             for (index, page) in state.pages where page.dirty != nil {

@@ -172,6 +172,14 @@ import Testing
         #expect(moded.mode == 0o600 && moded.ctime == clock.read() && moded.mtime == 1_800_000_000_000 && moded.size == 3)
         let timed = try await a.setTimes(account: Self.account, share: "tree", path: "src/f3", mtime: 42, accountKey: key)
         #expect(timed.mtime == 42 && timed.mode == 0o600)
+        // A create that carries its modification time (what cp -a sends): empty, inline and written after the create.
+        for (name, bytes) in [("t-empty", [UInt8]()), ("t-inline", [UInt8](repeating: 1, count: 100)), ("t-large", [UInt8](repeating: 2, count: 20_000))] {
+            let made = try await a.createFile(account: Self.account, share: "tree", path: "src/\(name)", data: bytes, mtime: 1_234_567,
+                                              accountKey: key)
+            let seen = try await b.properties(account: Self.account, share: "tree", path: "src/\(name)", accountKey: key)
+            #expect(made.mtime == 1_234_567 && seen.mtime == 1_234_567 && seen.size == UInt64(bytes.count), "\(name): \(seen)")
+            try await a.deleteFile(account: Self.account, share: "tree", path: "src/\(name)", accountKey: key)  // the usage below stays
+        }
         // Two changes within one millisecond (the test clock stands still): the ctime still moves, so a
         // mount comparing (size, mtime, ctime) at open sees the second.
         #expect(timed.ctime > moded.ctime)

@@ -12,7 +12,7 @@ extension FileService {
                 let data = parts.isEmpty ? [] : parts.count == 1 ? parts[0].bytes : parts.joined()
                 return Self.wire(try await files.createFile(account: account, share: request.share, path: request.path, size: request.size,
                                                             mode: request.mode == 0 ? 0o644 : request.mode, metadata: request.metadata,
-                                                            data: data, accountKey: key))
+                                                            data: data, mtime: request.mtimeMs, accountKey: key))
             }
         }
         router.register(FileMethod.writeFile) { (request: WriteFileRequest, rpc) async throws -> EmptyMessage in

@@ -5,6 +5,9 @@ extension FileService {
     func registerTreeMethods(_ router: inout RPCRouter) {
         router.register(FileMethod.createDirectory) { (request: CreateFileRequest, rpc) async throws -> FileProperties in
             guard request.size == 0 else { throw RPCStatus(.invalidArgument, "a directory has no size: send size 0, not \(request.size)") }
+            guard request.mtimeMs == nil else {
+                throw RPCStatus(.invalidArgument, "CreateDirectory takes no modification time: set it with SetFileTimes once the directory is made")
+            }
             return try await withFiles(rpc, share: request.share, paths: [request.path]) { files, account, key in
                 Self.wire(try await files.createDirectory(account: account, share: request.share, path: request.path,
                                                           mode: request.mode == 0 ? 0o755 : request.mode, metadata: request.metadata,

@@ -133,7 +133,7 @@ extension FileStore {
     /// in one directory are serialised, and a racing rmdir of the parent
     /// fails or makes this fail), the usage one file or directory more.
     func create(_ account: String, _ share: String, _ path: String, _ kind: FileKind, size: UInt64, mode: UInt32,
-                metadata: [String: String], _ key: AccountKey, inline data: [UInt8]? = nil) async throws -> FileInfo {
+                metadata: [String: String], _ key: AccountKey, inline data: [UInt8]? = nil, mtime: Int64? = nil) async throws -> FileInfo {
         try FileLimits.validate(size: size)
         try FileLimits.validate(mode: mode)
         try FileLimits.validate(metadata: metadata, of: kind == .file ? "file" : "directory")
@@ -157,7 +157,7 @@ extension FileStore {
             let id = try SecureRandom.bytes(InodeRecord.idSize), now = clock()
             let dataID = kind == .file ? try SecureRandom.bytes(InodeRecord.idSize) : InodeRecord.rootID
             let inline = kind == .file && size <= FileLimits.inlineBytes ? data ?? [UInt8](repeating: 0, count: Int(size)) : nil
-            let inode = InodeRecord(kind: kind, mode: mode, size: size, ctime: now, mtime: now, parent: parentID, dataID: dataID, metadata: metadata,
+            let inode = InodeRecord(kind: kind, mode: mode, size: size, ctime: now, mtime: mtime ?? now, parent: parentID, dataID: dataID, metadata: metadata,
                                     inline: inline)
             var change = TreeChange()
             change.set(entryKey, try seal(EntryRecord(name: path.name, child: id, kind: kind).encoded, "file-entry", s, entryKey, key), expecting: nil)

@@ -10,19 +10,27 @@ extension FileStore {
     /// created holding it: in the create's one batch when it fits inline
     /// (atomic: the file appears with its bytes or not at all), else
     /// created empty and then written (a crash between leaves it shorter).
+    /// With `mtime` (ms since the epoch) the file's modification time is
+    /// that, not now: in the create's batch, or for a file written after
+    /// its create, set once it is written.
     @discardableResult
     public func createFile(account: String, share: String, path: String, size: UInt64 = 0, mode: UInt32 = 0o644,
-                           metadata: [String: String] = [:], data: [UInt8] = [], accountKey: AccountKey) async throws -> FileInfo {
-        guard !data.isEmpty else { return try await create(account, share, path, .file, size: size, mode: mode, metadata: metadata, accountKey) }
+                           metadata: [String: String] = [:], data: [UInt8] = [], mtime: Int64? = nil,
+                           accountKey: AccountKey) async throws -> FileInfo {
+        guard !data.isEmpty else {
+            return try await create(account, share, path, .file, size: size, mode: mode, metadata: metadata, accountKey, mtime: mtime)
+        }
         try FileLimits.check(io: data.count, "a file created with data")
         guard size == 0 || size == UInt64(data.count) else {
             throw StorageError(.invalidArgument, "a file created with \(data.count) bytes of data cannot have size \(size)")
         }
         guard UInt64(data.count) > FileLimits.inlineBytes else {
-            return try await create(account, share, path, .file, size: UInt64(data.count), mode: mode, metadata: metadata, accountKey, inline: data)
+            return try await create(account, share, path, .file, size: UInt64(data.count), mode: mode, metadata: metadata, accountKey,
+                                    inline: data, mtime: mtime)
         }
         _ = try await create(account, share, path, .file, size: 0, mode: mode, metadata: metadata, accountKey)
         try await writeFile(account: account, share: share, path: path, offset: 0, data: data, accountKey: accountKey)
+        if let mtime { return try await setTimes(account: account, share: share, path: path, mtime: mtime, accountKey: accountKey) }
         return try await properties(account: account, share: share, path: path, accountKey: accountKey)
     }
 

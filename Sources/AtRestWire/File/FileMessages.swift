@@ -105,13 +105,18 @@ public struct CreateFileRequest: Sendable, Equatable, WireMessage {
     /// Permission bits; 0: the default (0o644 files, 0o755 directories).
     public var mode: UInt32
     public var metadata: [String: String]
-    public init(share: String, path: String, size: UInt64 = 0, mode: UInt32 = 0, metadata: [String: String] = [:]) {
-        (self.share, self.path, self.size, self.mode, self.metadata) = (share, path, size, mode, metadata)
+    /// The new entry's modification time (ms since the epoch); nil: now.
+    public var mtimeMs: Int64?
+    public init(share: String, path: String, size: UInt64 = 0, mode: UInt32 = 0, metadata: [String: String] = [:], mtimeMs: Int64? = nil) {
+        (self.share, self.path, self.size, self.mode, self.metadata, self.mtimeMs) = (share, path, size, mode, metadata, mtimeMs)
     }
     public init(wire: WireFields) throws {
-        self.init(share: wire.string(1), path: wire.string(2), size: wire.uint64(3), mode: wire.uint32(4), metadata: wire.stringMap(5))
+        self.init(share: wire.string(1), path: wire.string(2), size: wire.uint64(3), mode: wire.uint32(4), metadata: wire.stringMap(5),
+                  mtimeMs: wire.bool(6) ? wire.int64(7) : nil)
     }
-    public var wire: WireFields { [1: .string(share), 2: .string(path), 3: .uint(size), 4: .uint(mode), 5: .map(metadata)] }
+    public var wire: WireFields {
+        [1: .string(share), 2: .string(path), 3: .uint(size), 4: .uint(mode), 5: .map(metadata), 6: .bool(mtimeMs != nil), 7: .int(mtimeMs ?? 0)]
+    }
 }
 
 public struct DeleteDirectoryRequest: Sendable, Equatable, WireMessage {

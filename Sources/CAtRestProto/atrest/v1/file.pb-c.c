@@ -1614,7 +1614,7 @@ const ProtobufCMessageDescriptor atrest__v1__create_file_request__metadata_entry
   (ProtobufCMessageInit) atrest__v1__create_file_request__metadata_entry__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor atrest__v1__create_file_request__field_descriptors[5] =
+static const ProtobufCFieldDescriptor atrest__v1__create_file_request__field_descriptors[7] =
 {
   {
     "share",
@@ -1676,18 +1676,44 @@ static const ProtobufCFieldDescriptor atrest__v1__create_file_request__field_des
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "set_mtime",
+    6,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Atrest__V1__CreateFileRequest, set_mtime),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "mtime_ms",
+    7,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Atrest__V1__CreateFileRequest, mtime_ms),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned atrest__v1__create_file_request__field_indices_by_name[] = {
   4,   /* field[4] = metadata */
   3,   /* field[3] = mode */
+  6,   /* field[6] = mtime_ms */
   1,   /* field[1] = path */
+  5,   /* field[5] = set_mtime */
   0,   /* field[0] = share */
   2,   /* field[2] = size */
 };
 static const ProtobufCIntRange atrest__v1__create_file_request__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 5 }
+  { 0, 7 }
 };
 const ProtobufCMessageDescriptor atrest__v1__create_file_request__descriptor =
 {
@@ -1697,7 +1723,7 @@ const ProtobufCMessageDescriptor atrest__v1__create_file_request__descriptor =
   "Atrest__V1__CreateFileRequest",
   "atrest.v1",
   sizeof(Atrest__V1__CreateFileRequest),
-  5,
+  7,
   atrest__v1__create_file_request__field_descriptors,
   atrest__v1__create_file_request__field_indices_by_name,
   1,  atrest__v1__create_file_request__number_ranges,

@@ -243,10 +243,17 @@ struct  Atrest__V1__CreateFileRequest
   uint32_t mode;
   size_t n_metadata;
   Atrest__V1__CreateFileRequest__MetadataEntry **metadata;
+  /*
+   * With set_mtime, the new entry's modification time is mtime_ms (ms
+   * since the epoch, as SetFileTimes takes it) instead of now: what a
+   * copy that keeps times (cp -a) would otherwise set with a second call.
+   */
+  protobuf_c_boolean set_mtime;
+  int64_t mtime_ms;
 };
 #define ATREST__V1__CREATE_FILE_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&atrest__v1__create_file_request__descriptor) \
-    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0, 0,NULL }
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0, 0,NULL, 0, 0 }
 
 
 struct  Atrest__V1__DeleteDirectoryRequest
