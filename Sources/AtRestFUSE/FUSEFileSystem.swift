@@ -58,7 +58,7 @@ public protocol FUSEFileSystem: Sendable {
     /// copied once, straight into libfuse's buffer); nil: go on to `read`.
     /// Default: nil.
     func readImmediately(_ path: String, handle: FUSEFileHandle, offset: Int64, count: Int) -> [ArraySlice<UInt8>]?
-    /// Asked right after `open` succeeded: whether the kernel may keep the
+    /// Asked right after `open` (and `create`) succeeded: whether the kernel may keep the
     /// pages of the file it cached before this open (FOPEN_KEEP_CACHE), so
     /// a re-read is served from the kernel's page cache without calls.
     /// Answer true only when the file cannot have changed behind the

@@ -148,6 +148,8 @@ func makeOperations() -> fuse_operations {
         switch call({ try await $0.create(name, mode: UInt32(mode), flags: flags) }) {
         case .success(let file):
             info.pointee.fh = file.rawValue
+            // O_CREAT of a file that exists opens it: the same rule as open.
+            info.pointee.keep_cache = FUSEContext.current.fileSystem.keepsKernelCache(file) ? 1 : 0
             return 0
         case .failure(let error): return -error.errno
         }

@@ -903,8 +903,13 @@ public final class ShareFileSystem: FUSEFileSystem {
             state.serverSize = entry.size
             state.serverMtimeMs = entry.mtimeMs
             state.serverCtimeMs = entry.ctimeMs
-            // The time went with the create: nothing left for `setPendingTime` (unless utimens set another since).
-            if let time = plan.time, state.timeToSet == time { state.timeToSet = nil }
+            // The time went with the create: nothing left for `setPendingTime` (unless utimens set another
+            // since), and the same state after it (the time set is the file's time: no stamp at close).
+            if let time = plan.time, state.timeToSet == time {
+                state.timeToSet = nil
+                state.modified = false
+                state.writesSinceStamp = 0
+            }
             guard plan.data != nil else { return }
             var cleaned = 0
             for (index, page) in state.pages where page.dirty != nil {

@@ -274,6 +274,13 @@ struct FileMountTests {
             #expect(stored.mode == 0o644 && stored.size == UInt64(small.count + (writeAfter ? 1 : 0)), "\(name)")
             #expect((stored.mtimeMs == setMs) == !writeAfter, "\(name): mtime \(stored.mtimeMs)")
         }
+        // Written, cut back to empty (the truncate creates the held file first), then its time set: the time stays.
+        let cut = open(mnt + "/timed-empty.bin", O_CREAT | O_WRONLY | O_EXCL, 0o600)
+        try #require(cut >= 0)
+        var cutTimes = [setTime, setTime]
+        #expect(write(cut, "x", 1) == 1 && ftruncate(cut, 0) == 0 && futimens(cut, &cutTimes) == 0 && close(cut) == 0)
+        let storedCut = try await share.files.properties("docs", "timed-empty.bin")
+        #expect(storedCut.size == 0 && storedCut.mtimeMs == setMs, "\(storedCut)")
         // Unlinked while held with a time set (libfuse renames it to .fuse_hidden… until the close): the close succeeds, the name is gone.
         let gone = open(mnt + "/timed-gone.bin", O_CREAT | O_WRONLY | O_EXCL, 0o600)
         try #require(gone >= 0)
