@@ -304,13 +304,13 @@ public struct NBDSimpleReply: Equatable, Sendable {
         self.handle = handle
     }
 
-    public static func encode(error: NBDErrno, handle: UInt64, data: [UInt8] = []) -> [UInt8] {
+    /// The reply's header (a read's data follows it: `parts`).
+    public static func encode(error: NBDErrno, handle: UInt64) -> [UInt8] {
         var bytes: [UInt8] = []
-        bytes.reserveCapacity(headerSize + data.count)
+        bytes.reserveCapacity(headerSize)
         bytes.append(NBDWire.simpleReplyMagic)
         bytes.append(error.rawValue)
         bytes.append(handle)
-        bytes.append(contentsOf: data)
         return bytes
     }
 

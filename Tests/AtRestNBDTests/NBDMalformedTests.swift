@@ -254,7 +254,7 @@ import Testing
 
     @Test func repliesAndOptionsEncodeAsTheProtocolSays() throws {
         #expect(NBDSimpleReply.encode(error: .invalid, handle: 9) == [0x67, 0x44, 0x66, 0x98, 0, 0, 0, 22, 0, 0, 0, 0, 0, 0, 0, 9])
-        #expect(try NBDSimpleReply.parse(NBDSimpleReply.encode(error: .io, handle: 3, data: []).prefix(16).map { $0 }) == NBDSimpleReply(error: 5, handle: 3))
+        #expect(try NBDSimpleReply.parse(NBDSimpleReply.encode(error: .io, handle: 3)) == NBDSimpleReply(error: 5, handle: 3))
         #expect(NBDWire.greeting() == Array("NBDMAGICIHAVEOPT".utf8) + [0, 3])
         let info = NBDOptionReply.exportInfo(option: 7, size: 1 << 20, flags: 0x16d)
         #expect(info.count == 20 + 12)
