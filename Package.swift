@@ -247,7 +247,7 @@ let package = Package(
         // The NBD server against real NBD clients (qemu-img, qemu-io, nbdinfo, nbdsh, nbdcopy) on loopback.
         // The FUSE wrapper on real mounts of atrest-fuse-passthrough (cp -a, rsync -a, diff -r, random operations, errno, signals).
         .testTarget(name: "AtRestFUSETests", dependencies: ["AtRestFUSE", "AtRestFUSEPassthrough", "AtRestTesting", "CAtRestLinux"]),
-        .testTarget(name: "AtRestNBDTests", dependencies: ["AtRestNBD", "AtRestSockets", logging]),
+        .testTarget(name: "AtRestNBDTests", dependencies: ["AtRestNBD", "AtRestNBDGateway", "AtRestSockets", logging]),
         .testTarget(
             name: "AtRestFrontDoorTests",
             dependencies: ["AtRestFrontDoor", "AtRestIdentity", "AtRestTokens", "AtRestWire", "AtRestWireTesting", "AtRestCrypto", "AtRestKeyVault", "AtRestClient",

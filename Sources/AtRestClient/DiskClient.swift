@@ -81,6 +81,17 @@ public struct DiskClient: Sendable {
         _ = try await calls.call(DiskMethod.putPages, PutPagesRequest(disk: disk, offset: offset), parts: parts, idempotent: true)
     }
 
+    /// Several page writes in one call (PutPageRanges): each as `putPages`'s,
+    /// no two overlapping, 1 to `DiskMethod.maxRanges` of them, 512 B to
+    /// 4 MiB in all (each write's bytes go as a payload part of its own,
+    /// not copied). Durable when this returns; atomic per 512-byte page.
+    /// A service without the method answers UNIMPLEMENTED.
+    public func putPageRanges(_ disk: String, _ writes: [(offset: UInt64, data: [UInt8])]) async throws {
+        try Self.checkIO(writes.reduce(0) { $0 + $1.data.count }, "a page write")
+        let request = PutPageRangesRequest(disk: disk, ranges: writes.map { DiskPageRange(offset: $0.offset, length: UInt64($0.data.count)) })
+        _ = try await calls.call(DiskMethod.putPageRanges, request, parts: writes.map { PayloadPart($0.data) }, idempotent: true)
+    }
+
     /// Makes [offset, offset + length) (multiples of 512) read as zeros and
     /// releases its storage; durable when this returns. Any length within the disk.
     public func clearPages(_ disk: String, offset: UInt64, length: UInt64) async throws {

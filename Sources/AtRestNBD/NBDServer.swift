@@ -126,19 +126,25 @@ public final class NBDServer: Sendable {
             var export: (any NBDExport)?
             var inFlight = 0
             events: while true {
+                // The next request is taken (and read) only once fewer than maxInFlight are running.
+                while inFlight >= maxInFlight {
+                    await group.next()
+                    inFlight -= 1
+                }
                 guard let event = session.next() else {
-                    // The next request is read only once fewer than maxInFlight are running.
-                    while inFlight >= maxInFlight {
-                        await group.next()
-                        inFlight -= 1
-                    }
                     // 0 only while a size is awaited (answered above) or once closed: never spin on it.
-                    guard session.wanted > 0 else {
+                    let wanted = session.wanted
+                    guard wanted > 0 else {
                         ending = NBDProtocolError(.invalid, "the NBD session stopped wanting bytes")
                         break events
                     }
                     do {
-                        session.receive(try await connection.readExactly(session.wanted))
+                        // Up to `readAhead` of what the client sent already comes along (the requests a
+                        // queue depth keeps in flight, parsed from one read); a large payload is read
+                        // exactly, straight into the array the export gets.
+                        let bytes = wanted >= Self.readAhead ? try await connection.readExactly(wanted)
+                            : try await connection.readAtLeast(wanted, upTo: Self.readAhead)
+                        session.receive(bytes)
                     } catch {
                         ending = error
                         break events
@@ -181,6 +187,9 @@ public final class NBDServer: Sendable {
         }
         connection.close()
     }
+
+    /// The most one read of a connection takes beyond what the session asked for.
+    static let readAhead = 64 << 10
 
     /// Runs one checked request against the export: the whole reply, as the
     /// parts `ReplyWriter` sends together.

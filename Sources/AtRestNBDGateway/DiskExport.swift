@@ -10,7 +10,9 @@ import AtRestWire
 ///
 /// Durability: the store acknowledges a page write only once it is durable
 /// (docs/FORMAT.md "Disks"), so a WRITE is answered once durable and FLUSH
-/// (and FUA) have nothing left to do. Several connections (and several
+/// (and FUA) have nothing left to do. Writes under `batchedWriteLimit`
+/// that are in flight together go to the service several per call
+/// (`WriteBatcher`, PutPageRanges), each still answered once durable. Several connections (and several
 /// gateways) see one store, so CAN_MULTI_CONN holds.
 ///
 /// Errors map to NBD errnos: PERMISSION_DENIED/UNAUTHENTICATED → EPERM;
@@ -25,6 +27,12 @@ public struct DiskExport: NBDExport {
     public let isReadOnly: Bool
     private let client: DiskClient
     private let session: GatewaySession
+    private let batcher: WriteBatcher?
+
+    /// Writes smaller than this go through the batcher; larger ones are calls of their own.
+    public static let batchedWriteLimit = 256 << 10
+    /// Calls of batched writes in flight at once per export (over all its connections).
+    public static let defaultBatchCalls = 2
 
     public var minimumBlockSize: UInt32 { 512 }
     public var preferredBlockSize: UInt32 { 4096 }
@@ -39,13 +47,27 @@ public struct DiskExport: NBDExport {
         return (String(parts[0]), String(parts[1]))
     }
 
-    public init(account: String, disk: String, readOnly: Bool = false, session: GatewaySession) {
+    /// - Parameter batchCalls: calls of gathered small writes in flight at
+    ///   once (`WriteBatcher`); 0 sends every write as a call of its own.
+    public init(account: String, disk: String, readOnly: Bool = false, session: GatewaySession, batchCalls: Int = DiskExport.defaultBatchCalls) {
         name = "\(account)/\(disk)"
         self.account = account
         self.disk = disk
         isReadOnly = readOnly
         self.session = session
-        client = DiskClient(session.client, account: account)
+        let client = DiskClient(session.client, account: account)
+        self.client = client
+        guard batchCalls > 0 else {
+            batcher = nil
+            return
+        }
+        let name = name
+        batcher = WriteBatcher(
+            maxCalls: batchCalls, maxBytes: DiskMethod.maxIO, maxRanges: DiskMethod.maxRanges,
+            // Its errors are never an answer (the writes are sent again alone): kept as the service gave them.
+            sendMany: { writes in try await session.withToken { try await client.putPageRanges(disk, writes) } },
+            sendOne: { write in try await Self.call(name, session) { try await client.putPages(disk, offset: write.offset, data: write.data) } },
+            isUnimplemented: { ($0 as? RPCStatus)?.code == .unimplemented })
     }
 
     public var size: UInt64 {
@@ -73,6 +95,7 @@ public struct DiskExport: NBDExport {
     }
 
     public func write(offset: UInt64, data: [UInt8]) async throws {
+        if let batcher, data.count < Self.batchedWriteLimit { return try await batcher.write(offset: offset, data: data) }
         let pieces = Self.pieces(offset: offset, length: UInt64(data.count))
         try await withThrowingTaskGroup(of: Void.self) { group in
             for piece in pieces {
@@ -107,10 +130,14 @@ public struct DiskExport: NBDExport {
 
     /// Runs a disk call with a fresh token; maps its failure to an `NBDError`.
     private func call<T: Sendable>(_ body: () async throws -> T) async throws -> T {
+        try await Self.call(name, session, body)
+    }
+
+    private static func call<T: Sendable>(_ name: String, _ session: GatewaySession, _ body: () async throws -> T) async throws -> T {
         do {
             return try await session.withToken(body)
         } catch let status as RPCStatus {
-            throw NBDError(Self.errnoCode(status.code), "disk '\(name)': \(status)")
+            throw NBDError(errnoCode(status.code), "disk '\(name)': \(status)")
         }
     }
 

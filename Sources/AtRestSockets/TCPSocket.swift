@@ -197,24 +197,34 @@ public final class TCPConnection: Sendable {
 
     /// Exactly `count` bytes; `.endOfStream` if the peer closes first.
     public func readExactly(_ count: Int) async throws -> [UInt8] {
-        if count == 0 { return [] }
+        count == 0 ? [] : try await readAtLeast(count, upTo: count)
+    }
+
+    /// At least `minimum` bytes and at most `maximum`: whatever more the
+    /// peer has already sent comes along in the same receive (a client with
+    /// several requests in flight is read in one hop instead of one per
+    /// request); blocks only until `minimum` are here. `.endOfStream` if the
+    /// peer closes first.
+    public func readAtLeast(_ minimum: Int, upTo maximum: Int) async throws -> [UInt8] {
+        precondition(minimum > 0 && maximum >= minimum)
         let handle = self.handle
         return try await withCheckedThrowingContinuation { continuation in
             readQueue.async {
                 continuation.resume(with: Result {
-                    // Uninitialised: recv fills every byte before the array is
+                    // Uninitialised: recv fills every byte kept before the array is
                     // returned (zeroing a 1 MiB NBD payload first cost a memset).
-                    try [UInt8](unsafeUninitializedCapacity: count) { buffer, initialized in
-                        var filled = 0
-                        while filled < count {
-                            let got = recv(handle.fd, buffer.baseAddress! + filled, count - filled, 0)
+                    var filled = 0
+                    let bytes = try [UInt8](unsafeUninitializedCapacity: maximum) { buffer, initialized in
+                        defer { initialized = filled }
+                        while filled < minimum {
+                            let got = recv(handle.fd, buffer.baseAddress! + filled, maximum - filled, 0)
                             if got > 0 { filled += got; continue }
                             if got == 0 { throw SocketError("read", handle.shutDown ? .closed : .endOfStream) }
                             if Glibc.errno == EINTR { continue }
                             throw SocketError.errno("read")
                         }
-                        initialized = count
                     }
+                    return bytes
                 })
             }
         }

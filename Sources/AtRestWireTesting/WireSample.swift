@@ -110,7 +110,7 @@ extension WireSample {
         EntityRequest.self, EntityKeyRequest.self, QueryEntitiesRequest.self, EntityList.self, EntityOperation.self,
         EntityBatchRequest.self, EntityBatchResponse.self,
         DiskRequest.self, CreateDiskRequest.self, DiskProperties.self, DiskListRequest.self, DiskListResponse.self,
-        ResizeDiskRequest.self, PutPagesRequest.self, DiskRangeRequest.self, GetPagesResponse.self, DiskPageRange.self,
+        ResizeDiskRequest.self, PutPagesRequest.self, PutPageRangesRequest.self, DiskRangeRequest.self, GetPagesResponse.self, DiskPageRange.self,
         PageRangesResponse.self,
         ShareRequest.self, CreateShareRequest.self, SetShareQuotaRequest.self, ShareProperties.self, ShareListRequest.self,
         ShareListResponse.self, FileRequest.self, CreateFileRequest.self, DeleteDirectoryRequest.self, ListDirectoryRequest.self,

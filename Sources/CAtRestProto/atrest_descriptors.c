@@ -65,6 +65,7 @@ static const ProtobufCMessageDescriptor *const all[] = {
   &atrest__v1__disk_list_response__descriptor,
   &atrest__v1__resize_disk_request__descriptor,
   &atrest__v1__put_pages_request__descriptor,
+  &atrest__v1__put_page_ranges_request__descriptor,
   &atrest__v1__disk_range_request__descriptor,
   &atrest__v1__get_pages_response__descriptor,
   &atrest__v1__disk_page_range__descriptor,

@@ -9,6 +9,7 @@ enum BenchRegistry {
         IdentityBench.self,
         VaultBench.self,
         EndToEndBench.self,
+        FileCallsBench.self,
         ScaleBench.self,
         RadosBench.self,
         RecordsBench.self,

@@ -26,6 +26,8 @@ struct NBDBench: AsyncParsableCommand {
     @Option(help: "Queue depth of the 4 KiB jobs.") var depth = 16
     @Option(help: "Queue depth of the 1 MiB jobs.") var seqDepth = 4
     @Option(help: "Crypto workers of the cluster.") var workers = 2
+    @Option(help: "atrest-nbd's --write-calls: calls of gathered small writes in flight per export (0: one call per write).")
+    var writeCalls = 2
     @Option(help: "fio engine on the O_DIRECT file: io_uring (its fsyncs queue with the writes) or libaio (fio drains the queue before each fsync).")
     var fileEngine = "io_uring"
     @Option(help: "Parent directory of the cluster's data and of the O_DIRECT file (one file system: the baseline's disk is AtRest's).")
@@ -38,6 +40,7 @@ struct NBDBench: AsyncParsableCommand {
         }
         guard (1...1024).contains(depth), (1...1024).contains(seqDepth) else { throw ValidationError("--depth and --seq-depth must be 1-1024") }
         guard (1...16).contains(workers) else { throw ValidationError("--workers must be 1-16") }
+        guard (0...64).contains(writeCalls) else { throw ValidationError("--write-calls must be 0-64") }
         guard ["io_uring", "libaio"].contains(fileEngine) else { throw ValidationError("--file-engine: io_uring or libaio") }
     }
 
@@ -70,7 +73,7 @@ struct NBDBench: AsyncParsableCommand {
         let gateway = try ServiceProcess(BenchCluster.binDirectory + "/atrest-nbd", [
             "--endpoint", cluster.frontDoor.endpoint, "--tenant", BenchCluster.tenant, "--user", BenchCluster.user,
             "--listen", "127.0.0.1:0", "--export", "bench/nbd-bench", "--max-in-flight", String(max(16, depth, seqDepth)),
-            "--log-level", "warning",
+            "--log-level", "warning", "--write-calls", String(writeCalls),
         ], environment: ["ATREST_SECRET": BenchCluster.secret])
         defer { _ = gateway.terminate() }
         let (memory, memoryURI) = try await tools.startMemoryServer(size: bytes, directory: logs, cleanup: cleanup)

@@ -30,6 +30,8 @@ struct NBDGatewayCommand: AsyncParsableCommand {
     var exports: [String] = []
     @Flag(help: "Serve every export read-only (writes, trims and write-zeroes get EPERM).") var readOnly = false
     @Option(help: "NBD requests served at once per connection.") var maxInFlight = 16
+    @Option(help: "Calls of gathered small writes (PutPageRanges) in flight at once per export; 0 sends every write as a call of its own.")
+    var writeCalls = DiskExport.defaultBatchCalls
     @Option(help: "NBD connections served at once (more are closed when accepted).") var maxConnections = 64
     @Option(help: "Seconds each front-door call may take, retries included.") var timeout: Double = 30
     @Option(help: "CURVE public key (Z85) of the front door; enables CURVE (needs --curve-key-file).") var frontdoorServerKey: String?
@@ -43,6 +45,7 @@ struct NBDGatewayCommand: AsyncParsableCommand {
         guard Set(exports).count == exports.count else { throw ValidationError("an --export is given twice") }
         _ = try ListenAddress.parse(listen)
         guard (1...1024).contains(maxInFlight) else { throw ValidationError("--max-in-flight must be 1-1024") }
+        guard (0...64).contains(writeCalls) else { throw ValidationError("--write-calls must be 0-64") }
         guard (1...200).contains(maxConnections) else { throw ValidationError("--max-connections must be 1-200") }
         guard timeout > 0, timeout <= 3600 else { throw ValidationError("--timeout must be 0-3600 s") }
     }
@@ -64,7 +67,7 @@ struct NBDGatewayCommand: AsyncParsableCommand {
         var served: [DiskExport] = []
         for name in exports {
             let (account, disk) = try DiskExport.parseName(name)
-            let export = DiskExport(account: account, disk: disk, readOnly: readOnly, session: session)
+            let export = DiskExport(account: account, disk: disk, readOnly: readOnly, session: session, batchCalls: writeCalls)
             do {
                 let size = try await export.size
                 logger.info("serving disk '\(name)' (\(size) bytes)\(readOnly ? " read-only" : "")")

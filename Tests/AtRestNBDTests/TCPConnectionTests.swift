@@ -25,6 +25,28 @@ import Testing
         return (client, try await accepted, listener)
     }
 
+    /// `readAtLeast` takes what is already there up to its maximum, waits
+    /// only for its minimum (a byte sent later completes it), and meets the
+    /// end of the stream as an error; `readExactly` stops at its count.
+    @Test func readAtLeastTakesWhatIsThereAndWaitsOnlyForItsMinimum() async throws {
+        let (client, server, listener) = try await Self.pair()
+        defer { client.close(); server.close(); listener.close() }
+        let sent = Self.pattern(100, seed: 9)
+        try await client.writeAll(parts: [sent])
+        var received: [UInt8] = []
+        while received.count < 64 { received += try await server.readAtLeast(1, upTo: 64 - received.count) }
+        #expect(received == Array(sent[..<64]))
+        #expect(try await server.readExactly(6) == Array(sent[64..<70]))
+        // 30 left; ask for at least 31: it waits for the byte sent after, and takes nothing beyond 1,000.
+        async let rest = server.readAtLeast(31, upTo: 1000)
+        try await Task.sleep(for: .milliseconds(100))
+        try await client.writeAll(parts: [[0xEE]])
+        let got = try await rest
+        #expect(got == Array(sent[70...]) + [0xEE])
+        client.close()
+        await #expect(throws: SocketError.self) { _ = try await server.readAtLeast(1, upTo: 10) }
+    }
+
     @Test func partsArriveInOrderWholeThroughPartialSends() async throws {
         let (client, server, listener) = try await Self.pair()
         defer { client.close(); server.close(); listener.close() }

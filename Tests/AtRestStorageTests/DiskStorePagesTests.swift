@@ -221,3 +221,58 @@ extension DiskStoreContract {
         }
     }
 }
+
+extension DiskStoreContract {
+    /// Several page writes in one call (PutPageRanges): ranges in any
+    /// order, whole chunks, partial chunks, two ranges in one chunk, the
+    /// disk's last page; what they leave equals the writes one by one
+    /// (read through the other connection); a call that breaks a rule
+    /// (overlap, beyond the end, misaligned, empty, too many, over 4 MiB)
+    /// writes none of its ranges.
+    static func writesOfRanges(_ one: any StorageBackend, _ two: any StorageBackend) async throws {
+        let key = try Fixtures.accountKey()
+        let a = DiskStore(backend: one), b = DiskStore(backend: two)
+        try await a.createDisk(account: account, name: "ranges", size: MiB, accountKey: key)
+        var reference = ReferenceDisk(size: MiB)
+        let writes: [(offset: UInt64, data: [UInt8])] = [
+            (8192, Fixtures.data(4096, seed: 1)),
+            (0, Fixtures.data(512, seed: 2)),
+            (512, Fixtures.data(512, seed: 3)),  // the chunk of the range before: each its own write
+            (20480 + 512, Fixtures.data(1024, seed: 4)),
+            (MiB - 512, Fixtures.data(512, seed: 5)),
+            (65536, Fixtures.data(40960, seed: 6)),
+        ]
+        try await a.writePages(account: account, name: "ranges", ranges: writes, accountKey: key)
+        for write in writes { reference.write(write.offset, write.data) }
+        #expect(try await b.readPages(account: account, name: "ranges", offset: 0, length: Int(MiB), accountKey: key) == reference.read(0, Int(MiB)))
+        #expect(try await b.pageRanges(account: account, name: "ranges", offset: 0, length: MiB, accountKey: key) == reference.ranges(0, MiB))
+
+        // Whole chunks only (one set of batches): the same as one by one.
+        var whole: [(offset: UInt64, data: [UInt8])] = []
+        for index in 0..<16 {
+            let chunk = UInt64(index * 37 % 200 + 20)
+            whole.append((chunk * 4096, Fixtures.data(4096, seed: UInt8(10 + index))))
+        }
+        try await b.writePages(account: account, name: "ranges", ranges: whole, accountKey: key)
+        for write in whole { reference.write(write.offset, write.data) }
+        #expect(try await a.readPages(account: account, name: "ranges", offset: 0, length: Int(MiB), accountKey: key) == reference.read(0, Int(MiB)))
+
+        let untouched = Fixtures.data(512, seed: 99)
+        let bad: [(String, [(offset: UInt64, data: [UInt8])])] = [
+            ("overlap", [(300 * 512, untouched), (4096, fill(1, 4096)), (4096 + 3584, fill(2, 1024))]),
+            ("beyond the disk's end", [(300 * 512, untouched), (MiB, fill(1, 512))]),
+            ("multiples of 512", [(300 * 512, untouched), (1000, fill(1, 512))]),
+            ("512 bytes or more", [(300 * 512, untouched), (4096, [])]),
+            ("1 to 1024 ranges", []),
+            ("1 to 1024 ranges", (0..<1025).map { (UInt64($0) * 512, fill(1, 512)) }),
+            ("4 MiB", [(300 * 512, untouched), (0, fill(1, 4 << 20))]),
+        ]
+        for (text, ranges) in bad {
+            await expectError(.invalidArgument, text) { try await a.writePages(account: account, name: "ranges", ranges: ranges, accountKey: key) }
+        }
+        #expect(try await b.readPages(account: account, name: "ranges", offset: 0, length: Int(MiB), accountKey: key) == reference.read(0, Int(MiB)))
+        await expectError(.notFound, "disk 'gone' does not exist") {
+            try await a.writePages(account: account, name: "gone", ranges: [(0, fill(1, 512))], accountKey: key)
+        }
+    }
+}

@@ -200,6 +200,7 @@ enum DiskStoreContract {
         ("remembersDisksUntilTheyChange", DiskStoreContract.remembersDisksUntilTheyChange),
         ("randomOperations", DiskStoreContract.randomOperations),
         ("concurrentWriters", DiskStoreContract.concurrentWriters),
+        ("writesOfRanges", DiskStoreContract.writesOfRanges),
         ("distinctSaltsPerWrite", DiskStoreContract.distinctSaltsPerWrite),
         ("tamperFailsClosed", DiskStoreContract.tamperFailsClosed),
         ("rollbackIsNotDetected", DiskStoreContract.rollbackIsNotDetected),

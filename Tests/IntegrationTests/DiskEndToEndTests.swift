@@ -80,6 +80,24 @@ import Testing
             }
         }
 
+        // Several writes in one call (PutPageRanges, what atrest-nbd sends for writes in flight together):
+        // across the region boundary, sub-chunk, two in one chunk; the same bytes as one by one.
+        let writes: [(offset: UInt64, data: [UInt8])] = [
+            (gib - 4096, [UInt8](repeating: 0x31, count: 8192)), (40 * 4096, [UInt8](repeating: 0x32, count: 512)),
+            (40 * 4096 + 1024, [UInt8](repeating: 0x33, count: 1536)), (2 * gib + 512, [UInt8](repeating: 0x34, count: 4096)),
+        ]
+        try await disks.putPageRanges(name, writes)
+        for write in writes { #expect(try await disks.getPages(name, offset: write.offset, length: write.data.count) == write.data) }
+        #expect(try await disks.getPages(name, offset: 40 * 4096 + 512, length: 512) == [UInt8](repeating: 0, count: 512), "between two ranges of one chunk")
+        await expectCode(.invalidArgument, contains: "overlap") { try await disks.putPageRanges(name, [(0, [UInt8](repeating: 1, count: 1024)), (512, [UInt8](repeating: 2, count: 512))]) }
+        // A request whose ranges do not add up to its payload is refused whole.
+        let wrong = PutPageRangesRequest(disk: name, ranges: [DiskPageRange(offset: 0, length: 512), DiskPageRange(offset: 4096, length: 1024)])
+        await expectCode(.invalidArgument, contains: "add up to the payload") {
+            _ = try await c.call(DiskMethod.putPageRanges.name, request: wrong, as: EmptyMessage.self, parts: [PayloadPart([UInt8](repeating: 9, count: 1024))],
+                                 metadata: ["account": "acct-d", "authorization": "Bearer \(token)"])
+        }
+        #expect(try await disks.getPages(name, offset: 0, length: 512) == [UInt8](repeating: 0, count: 512))
+
         // Resize: shrinking drops the tail region's pages; growing reads zeros there.
         #expect(try await disks.resize(name, size: 2 * gib).size == 2 * gib)
         await expectCode(.invalidArgument, contains: "beyond") { _ = try await disks.getPages(name, offset: 2 * gib, length: 512) }

@@ -13,6 +13,27 @@ extension DiskService {
             }
             return EmptyMessage()
         }
+        router.register(DiskMethod.putPageRanges) { (request: PutPageRangesRequest, rpc) async throws -> EmptyMessage in
+            let total = try Self.ioLength(UInt64(rpc.parts.reduce(0) { $0 + $1.count }), "a page write")
+            guard (1...DiskMethod.maxRanges).contains(request.ranges.count) else {
+                throw RPCStatus(.invalidArgument, "PutPageRanges takes 1 to \(DiskMethod.maxRanges) ranges, not \(request.ranges.count)")
+            }
+            // The ranges' lengths must add up to the payload's (each within 4 MiB, so the sum cannot overflow).
+            guard request.ranges.allSatisfy({ $0.length <= UInt64(DiskMethod.maxIO) }),
+                  request.ranges.reduce(UInt64(0), { $0 + $1.length }) == UInt64(total) else {
+                throw RPCStatus(.invalidArgument, "PutPageRanges: the ranges' lengths must add up to the payload's \(total) bytes")
+            }
+            try await withDisks(rpc, disk: request.disk) { disks, account, key in
+                let data = rpc.parts.count == 1 ? rpc.parts[0].bytes : rpc.parts.joined()
+                var at = 0
+                let ranges = request.ranges.map { range in
+                    defer { at += Int(range.length) }
+                    return (offset: range.offset, data: Array(data[at ..< at + Int(range.length)]))
+                }
+                try await disks.writePages(account: account, name: request.disk, ranges: ranges, accountKey: key)
+            }
+            return EmptyMessage()
+        }
         router.register(DiskMethod.clearPages) { (request: DiskRangeRequest, rpc) async throws -> EmptyMessage in
             try await withDisks(rpc, disk: request.disk) { disks, account, key in
                 try await disks.clearPages(account: account, name: request.disk, offset: request.offset, length: request.length, accountKey: key)

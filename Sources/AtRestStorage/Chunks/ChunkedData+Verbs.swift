@@ -13,6 +13,28 @@ extension ChunkedData {
         try await apply(edits)
     }
 
+    /// Writes each of `writes` (ranges that do not overlap) at its offset;
+    /// durable on return, atomic per chunk record as `write(at:)`. Their
+    /// chunks go in one set of batches when no two writes share a chunk;
+    /// otherwise each write is its own (a partly covered chunk is read and
+    /// written conditionally, so two writes into one chunk compose).
+    func write(_ writes: [(offset: UInt64, bytes: [UInt8])]) async throws {
+        let size = geometry.chunkSize
+        var edits: [ChunkEdit] = []
+        for write in writes {
+            try check(write.offset, UInt64(write.bytes.count))
+            edits += chunks(from: write.offset, to: write.offset + UInt64(write.bytes.count)).map { chunk, range in
+                ChunkEdit(index: chunk, range: range, source: write.bytes, at: Int(chunk * size + UInt64(range.lowerBound) - write.offset))
+            }
+        }
+        edits.sort { $0.index < $1.index }
+        if zip(edits, edits.dropFirst()).allSatisfy({ $0.index != $1.index }) { return try await apply(edits) }
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for write in writes { group.addTask { try await self.write(at: write.offset, write.bytes) } }
+            try await group.waitForAll()
+        }
+    }
+
     /// `length` bytes at `offset`; what was never written (or was cleared)
     /// reads as zeros. Decrypted straight into the buffer returned (pooled,
     /// page-aligned: a reply frame, no copy after the cipher).

@@ -12,6 +12,8 @@ public enum DiskLimits {
     public static let maxSize: UInt64 = 4 << 40
     /// The most one write or read moves: 4 MiB.
     public static let maxIO = 4 << 20
+    /// The most ranges one write of ranges holds.
+    public static let maxRanges = 1024
     public static let listPage = 1...1000
 
     /// 3-63 characters of lowercase letters, digits and single hyphens,

@@ -14,6 +14,29 @@ extension DiskStore {
         }
     }
 
+    /// Several page writes in one call (an NBD gateway's writes in flight
+    /// at once): each range as `writePages(offset:data:)`'s, no two
+    /// overlapping, 1 to `maxRanges` of them and 512 B to 4 MiB in all.
+    /// Durable on return; atomic per 512-byte page, not per range or call.
+    /// A range that breaks a rule fails the call before anything is written.
+    public func writePages(account: String, name: String, ranges: [(offset: UInt64, data: [UInt8])], accountKey: AccountKey) async throws {
+        guard (1...DiskLimits.maxRanges).contains(ranges.count) else {
+            throw StorageError(.invalidArgument, "a page write of ranges takes 1 to \(DiskLimits.maxRanges) ranges, not \(ranges.count)")
+        }
+        try DiskLimits.check(io: ranges.reduce(0) { $0 + $1.data.count }, "a page write")
+        let sorted = ranges.map { ($0.offset, UInt64($0.data.count)) }.sorted { $0.0 < $1.0 }
+        for (range, next) in zip(sorted, sorted.dropFirst()) where range.0 + range.1 > next.0 {
+            throw StorageError(.invalidArgument, "page write ranges [\(range.0), \(range.0 + range.1)) and [\(next.0), \(next.0 + next.1)) overlap")
+        }
+        try await withDisk(account, name, accountKey) { disk in
+            for range in ranges {
+                guard !range.data.isEmpty else { throw StorageError(.invalidArgument, "a page write range holds 512 bytes or more, not 0") }
+                try check(range.offset, UInt64(range.data.count), pages: true, in: disk, "write")
+            }
+            try await chunks(disk, name, accountKey).write(ranges.map { ($0.offset, $0.data) })
+        }
+    }
+
     /// Makes [offset, offset + length) (multiples of 512, within the disk)
     /// read as zeros and releases its storage: chunks it covers whole are
     /// removed, the pages of others are zeroed (the chunk removed when it

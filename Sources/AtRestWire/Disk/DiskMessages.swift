@@ -88,6 +88,17 @@ public struct PutPagesRequest: Sendable, Equatable, WireMessage {
     public var wire: WireFields { [1: .string(disk), 2: .uint(offset)] }
 }
 
+/// Several page writes in one call; the bytes follow as payload frames (joined:
+/// the ranges' bytes one after another, in the order of `ranges`).
+public struct PutPageRangesRequest: Sendable, Equatable, WireMessage {
+    public static let protoName = "atrest.v1.PutPageRangesRequest"
+    public var disk: String
+    public var ranges: [DiskPageRange]
+    public init(disk: String, ranges: [DiskPageRange]) { self.disk = disk; self.ranges = ranges }
+    public init(wire: WireFields) throws { self.init(disk: wire.string(1), ranges: try wire.messages(2)) }
+    public var wire: WireFields { [1: .string(disk), 2: .messages(ranges)] }
+}
+
 /// ClearPages, GetPages, ListPageRanges: bytes [offset, offset + length) of a disk.
 public struct DiskRangeRequest: Sendable, Equatable, WireMessage {
     public static let protoName = "atrest.v1.DiskRangeRequest"

@@ -340,6 +340,51 @@ void   atrest__v1__put_pages_request__free_unpacked
   assert(message->base.descriptor == &atrest__v1__put_pages_request__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   atrest__v1__put_page_ranges_request__init
+                     (Atrest__V1__PutPageRangesRequest         *message)
+{
+  static const Atrest__V1__PutPageRangesRequest init_value = ATREST__V1__PUT_PAGE_RANGES_REQUEST__INIT;
+  *message = init_value;
+}
+size_t atrest__v1__put_page_ranges_request__get_packed_size
+                     (const Atrest__V1__PutPageRangesRequest *message)
+{
+  assert(message->base.descriptor == &atrest__v1__put_page_ranges_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t atrest__v1__put_page_ranges_request__pack
+                     (const Atrest__V1__PutPageRangesRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &atrest__v1__put_page_ranges_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t atrest__v1__put_page_ranges_request__pack_to_buffer
+                     (const Atrest__V1__PutPageRangesRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &atrest__v1__put_page_ranges_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Atrest__V1__PutPageRangesRequest *
+       atrest__v1__put_page_ranges_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Atrest__V1__PutPageRangesRequest *)
+     protobuf_c_message_unpack (&atrest__v1__put_page_ranges_request__descriptor,
+                                allocator, len, data);
+}
+void   atrest__v1__put_page_ranges_request__free_unpacked
+                     (Atrest__V1__PutPageRangesRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &atrest__v1__put_page_ranges_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 void   atrest__v1__disk_range_request__init
                      (Atrest__V1__DiskRangeRequest         *message)
 {
@@ -1082,6 +1127,57 @@ const ProtobufCMessageDescriptor atrest__v1__put_pages_request__descriptor =
   (ProtobufCMessageInit) atrest__v1__put_pages_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
+static const ProtobufCFieldDescriptor atrest__v1__put_page_ranges_request__field_descriptors[2] =
+{
+  {
+    "disk",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Atrest__V1__PutPageRangesRequest, disk),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "ranges",
+    2,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Atrest__V1__PutPageRangesRequest, n_ranges),
+    offsetof(Atrest__V1__PutPageRangesRequest, ranges),
+    &atrest__v1__disk_page_range__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned atrest__v1__put_page_ranges_request__field_indices_by_name[] = {
+  0,   /* field[0] = disk */
+  1,   /* field[1] = ranges */
+};
+static const ProtobufCIntRange atrest__v1__put_page_ranges_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor atrest__v1__put_page_ranges_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "atrest.v1.PutPageRangesRequest",
+  "PutPageRangesRequest",
+  "Atrest__V1__PutPageRangesRequest",
+  "atrest.v1",
+  sizeof(Atrest__V1__PutPageRangesRequest),
+  2,
+  atrest__v1__put_page_ranges_request__field_descriptors,
+  atrest__v1__put_page_ranges_request__field_indices_by_name,
+  1,  atrest__v1__put_page_ranges_request__number_ranges,
+  (ProtobufCMessageInit) atrest__v1__put_page_ranges_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
 static const ProtobufCFieldDescriptor atrest__v1__disk_range_request__field_descriptors[3] =
 {
   {
@@ -1286,7 +1382,7 @@ const ProtobufCMessageDescriptor atrest__v1__page_ranges_response__descriptor =
   (ProtobufCMessageInit) atrest__v1__page_ranges_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCMethodDescriptor atrest__v1__disk__method_descriptors[10] =
+static const ProtobufCMethodDescriptor atrest__v1__disk__method_descriptors[11] =
 {
   { "CreateDisk", &atrest__v1__create_disk_request__descriptor, &atrest__v1__disk_properties__descriptor },
   { "DeleteDisk", &atrest__v1__disk_request__descriptor, &atrest__v1__empty__descriptor },
@@ -1295,18 +1391,20 @@ static const ProtobufCMethodDescriptor atrest__v1__disk__method_descriptors[10] 
   { "SetDiskMetadata", &atrest__v1__disk_request__descriptor, &atrest__v1__disk_properties__descriptor },
   { "ResizeDisk", &atrest__v1__resize_disk_request__descriptor, &atrest__v1__disk_properties__descriptor },
   { "PutPages", &atrest__v1__put_pages_request__descriptor, &atrest__v1__empty__descriptor },
+  { "PutPageRanges", &atrest__v1__put_page_ranges_request__descriptor, &atrest__v1__empty__descriptor },
   { "ClearPages", &atrest__v1__disk_range_request__descriptor, &atrest__v1__empty__descriptor },
   { "GetPages", &atrest__v1__disk_range_request__descriptor, &atrest__v1__get_pages_response__descriptor },
   { "ListPageRanges", &atrest__v1__disk_range_request__descriptor, &atrest__v1__page_ranges_response__descriptor },
 };
 const unsigned atrest__v1__disk__method_indices_by_name[] = {
-  7,        /* ClearPages */
+  8,        /* ClearPages */
   0,        /* CreateDisk */
   1,        /* DeleteDisk */
   3,        /* GetDiskProperties */
-  8,        /* GetPages */
+  9,        /* GetPages */
   2,        /* ListDisks */
-  9,        /* ListPageRanges */
+  10,        /* ListPageRanges */
+  7,        /* PutPageRanges */
   6,        /* PutPages */
   5,        /* ResizeDisk */
   4         /* SetDiskMetadata */
@@ -1318,7 +1416,7 @@ const ProtobufCServiceDescriptor atrest__v1__disk__descriptor =
   "Disk",
   "Atrest__V1__Disk",
   "atrest.v1",
-  10,
+  11,
   atrest__v1__disk__method_descriptors,
   atrest__v1__disk__method_indices_by_name
 };
@@ -1378,13 +1476,21 @@ void atrest__v1__disk__put_pages(ProtobufCService *service,
   assert(service->descriptor == &atrest__v1__disk__descriptor);
   service->invoke(service, 6, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
+void atrest__v1__disk__put_page_ranges(ProtobufCService *service,
+                                       const Atrest__V1__PutPageRangesRequest *input,
+                                       Atrest__V1__Empty_Closure closure,
+                                       void *closure_data)
+{
+  assert(service->descriptor == &atrest__v1__disk__descriptor);
+  service->invoke(service, 7, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
 void atrest__v1__disk__clear_pages(ProtobufCService *service,
                                    const Atrest__V1__DiskRangeRequest *input,
                                    Atrest__V1__Empty_Closure closure,
                                    void *closure_data)
 {
   assert(service->descriptor == &atrest__v1__disk__descriptor);
-  service->invoke(service, 7, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 8, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void atrest__v1__disk__get_pages(ProtobufCService *service,
                                  const Atrest__V1__DiskRangeRequest *input,
@@ -1392,7 +1498,7 @@ void atrest__v1__disk__get_pages(ProtobufCService *service,
                                  void *closure_data)
 {
   assert(service->descriptor == &atrest__v1__disk__descriptor);
-  service->invoke(service, 8, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 9, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void atrest__v1__disk__list_page_ranges(ProtobufCService *service,
                                         const Atrest__V1__DiskRangeRequest *input,
@@ -1400,7 +1506,7 @@ void atrest__v1__disk__list_page_ranges(ProtobufCService *service,
                                         void *closure_data)
 {
   assert(service->descriptor == &atrest__v1__disk__descriptor);
-  service->invoke(service, 9, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 10, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void atrest__v1__disk__init (Atrest__V1__Disk_Service *service,
                              Atrest__V1__Disk_ServiceDestroy destroy)

@@ -26,6 +26,7 @@ typedef struct Atrest__V1__DiskListRequest Atrest__V1__DiskListRequest;
 typedef struct Atrest__V1__DiskListResponse Atrest__V1__DiskListResponse;
 typedef struct Atrest__V1__ResizeDiskRequest Atrest__V1__ResizeDiskRequest;
 typedef struct Atrest__V1__PutPagesRequest Atrest__V1__PutPagesRequest;
+typedef struct Atrest__V1__PutPageRangesRequest Atrest__V1__PutPageRangesRequest;
 typedef struct Atrest__V1__DiskRangeRequest Atrest__V1__DiskRangeRequest;
 typedef struct Atrest__V1__GetPagesResponse Atrest__V1__GetPagesResponse;
 typedef struct Atrest__V1__DiskPageRange Atrest__V1__DiskPageRange;
@@ -178,6 +179,30 @@ struct  Atrest__V1__PutPagesRequest
 #define ATREST__V1__PUT_PAGES_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&atrest__v1__put_pages_request__descriptor) \
     , (char *)protobuf_c_empty_string, 0 }
+
+
+/*
+ * Several page writes in one call (what an NBD gateway sends for the writes
+ * a block device has in flight at once): the payload frames, joined, are
+ * the ranges' bytes one after another, in the order listed. Each range as
+ * PutPages's (512-aligned offset, a multiple of 512 bytes, within the
+ * disk); 1 to 1024 ranges, 512 B to 4 MiB in all; no two ranges overlap
+ * (INVALID_ARGUMENT, nothing written). Durable on reply, atomic per
+ * 512-byte page as PutPages, not per range or per call.
+ */
+struct  Atrest__V1__PutPageRangesRequest
+{
+  ProtobufCMessage base;
+  char *disk;
+  /*
+   * offset and length of each range, in the order of its bytes in the payload.
+   */
+  size_t n_ranges;
+  Atrest__V1__DiskPageRange **ranges;
+};
+#define ATREST__V1__PUT_PAGE_RANGES_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&atrest__v1__put_page_ranges_request__descriptor) \
+    , (char *)protobuf_c_empty_string, 0,NULL }
 
 
 /*
@@ -386,6 +411,25 @@ Atrest__V1__PutPagesRequest *
 void   atrest__v1__put_pages_request__free_unpacked
                      (Atrest__V1__PutPagesRequest *message,
                       ProtobufCAllocator *allocator);
+/* Atrest__V1__PutPageRangesRequest methods */
+void   atrest__v1__put_page_ranges_request__init
+                     (Atrest__V1__PutPageRangesRequest         *message);
+size_t atrest__v1__put_page_ranges_request__get_packed_size
+                     (const Atrest__V1__PutPageRangesRequest   *message);
+size_t atrest__v1__put_page_ranges_request__pack
+                     (const Atrest__V1__PutPageRangesRequest   *message,
+                      uint8_t             *out);
+size_t atrest__v1__put_page_ranges_request__pack_to_buffer
+                     (const Atrest__V1__PutPageRangesRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Atrest__V1__PutPageRangesRequest *
+       atrest__v1__put_page_ranges_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   atrest__v1__put_page_ranges_request__free_unpacked
+                     (Atrest__V1__PutPageRangesRequest *message,
+                      ProtobufCAllocator *allocator);
 /* Atrest__V1__DiskRangeRequest methods */
 void   atrest__v1__disk_range_request__init
                      (Atrest__V1__DiskRangeRequest         *message);
@@ -494,6 +538,9 @@ typedef void (*Atrest__V1__ResizeDiskRequest_Closure)
 typedef void (*Atrest__V1__PutPagesRequest_Closure)
                  (const Atrest__V1__PutPagesRequest *message,
                   void *closure_data);
+typedef void (*Atrest__V1__PutPageRangesRequest_Closure)
+                 (const Atrest__V1__PutPageRangesRequest *message,
+                  void *closure_data);
 typedef void (*Atrest__V1__DiskRangeRequest_Closure)
                  (const Atrest__V1__DiskRangeRequest *message,
                   void *closure_data);
@@ -541,6 +588,10 @@ struct Atrest__V1__Disk_Service
                     const Atrest__V1__PutPagesRequest *input,
                     Atrest__V1__Empty_Closure closure,
                     void *closure_data);
+  void (*put_page_ranges)(Atrest__V1__Disk_Service *service,
+                          const Atrest__V1__PutPageRangesRequest *input,
+                          Atrest__V1__Empty_Closure closure,
+                          void *closure_data);
   void (*clear_pages)(Atrest__V1__Disk_Service *service,
                       const Atrest__V1__DiskRangeRequest *input,
                       Atrest__V1__Empty_Closure closure,
@@ -568,6 +619,7 @@ void atrest__v1__disk__init (Atrest__V1__Disk_Service *service,
       function_prefix__ ## set_disk_metadata,\
       function_prefix__ ## resize_disk,\
       function_prefix__ ## put_pages,\
+      function_prefix__ ## put_page_ranges,\
       function_prefix__ ## clear_pages,\
       function_prefix__ ## get_pages,\
       function_prefix__ ## list_page_ranges  }
@@ -599,6 +651,10 @@ void atrest__v1__disk__put_pages(ProtobufCService *service,
                                  const Atrest__V1__PutPagesRequest *input,
                                  Atrest__V1__Empty_Closure closure,
                                  void *closure_data);
+void atrest__v1__disk__put_page_ranges(ProtobufCService *service,
+                                       const Atrest__V1__PutPageRangesRequest *input,
+                                       Atrest__V1__Empty_Closure closure,
+                                       void *closure_data);
 void atrest__v1__disk__clear_pages(ProtobufCService *service,
                                    const Atrest__V1__DiskRangeRequest *input,
                                    Atrest__V1__Empty_Closure closure,
@@ -624,6 +680,7 @@ extern const ProtobufCMessageDescriptor atrest__v1__disk_list_request__descripto
 extern const ProtobufCMessageDescriptor atrest__v1__disk_list_response__descriptor;
 extern const ProtobufCMessageDescriptor atrest__v1__resize_disk_request__descriptor;
 extern const ProtobufCMessageDescriptor atrest__v1__put_pages_request__descriptor;
+extern const ProtobufCMessageDescriptor atrest__v1__put_page_ranges_request__descriptor;
 extern const ProtobufCMessageDescriptor atrest__v1__disk_range_request__descriptor;
 extern const ProtobufCMessageDescriptor atrest__v1__get_pages_response__descriptor;
 extern const ProtobufCMessageDescriptor atrest__v1__disk_page_range__descriptor;
