@@ -12,8 +12,9 @@ import AtRestWire
 /// (docs/FORMAT.md "Disks"), so a WRITE is answered once durable and FLUSH
 /// (and FUA) have nothing left to do. Writes under `batchedWriteLimit`
 /// that are in flight together go to the service several per call
-/// (`WriteBatcher`, PutPageRanges), each still answered once durable. Several connections (and several
-/// gateways) see one store, so CAN_MULTI_CONN holds.
+/// (`WriteBatcher`, PutPageRanges), each still answered once durable.
+/// Several connections (and several gateways) see one store, so
+/// CAN_MULTI_CONN holds.
 ///
 /// Errors map to NBD errnos: PERMISSION_DENIED/UNAUTHENTICATED → EPERM;
 /// INVALID_ARGUMENT/OUT_OF_RANGE → EINVAL; RESOURCE_EXHAUSTED → ENOSPC;
