@@ -22,6 +22,9 @@ final class ClientCore: Sendable {
         var method: String
         var deadline: UInt64
         var socket: Int
+        /// Set for a call that was never sent (`send` found no peer): the
+        /// status it ends with unless its socket's refusal comes first.
+        var unsent: RPCStatus? = nil
     }
 
     private struct State {
@@ -33,6 +36,8 @@ final class ClientCore: Sendable {
         var preferred = 0
         /// Why a socket's server refused its last handshake (cleared by a good one).
         var refused: [RPCStatus?]
+        /// Calls parked unsent (some may have ended since): `settleUnsent`.
+        var unsent: Set<CallKey> = []
         var closed = false
     }
 
@@ -89,6 +94,13 @@ final class ClientCore: Sendable {
             if sockets.count > 1, lastError?.code == .wouldBlock {
                 // With ZMQ_IMMEDIATE, EAGAIN means no replica is connected.
                 status = RPCStatus(.unavailable, "no replica of the service is reachable")
+            } else if sockets.count == 1, lastError?.code == .wouldBlock {
+                // No peer: the connection may have just been refused, its monitor event not yet read (libzmq
+                // emits it before it drops the connection). The loop reads the monitor, then ends the call:
+                // with the refusal if there was one, else with this status (`settleUnsent`).
+                state.pending[key] = Pending(continuation: continuation, method: method, deadline: deadline, socket: 0, unsent: status)
+                state.unsent.insert(key)
+                return (nil, true)
             }
             return (status, false)
         }
@@ -118,6 +130,30 @@ final class ClientCore: Sendable {
             return failed
         }
         for (call, status) in failed { call.continuation.resume(throwing: status) }
+    }
+
+    /// Whether calls wait in `settleUnsent` (loop thread, before reading socket `index`).
+    var hasUnsent: Bool { state.withLock { !$0.unsent.isEmpty } }
+
+    /// Ends the calls parked unsent on socket `index` with the status
+    /// `send` gave them (loop thread, once the socket's monitor was read:
+    /// those whose connection was refused have already ended with the refusal).
+    func settleUnsent(_ index: Int) {
+        let ended = state.withLock { state -> [(Pending, RPCStatus)] in
+            var ended: [(Pending, RPCStatus)] = []
+            for key in state.unsent {
+                guard let call = state.pending[key] else {
+                    state.unsent.remove(key)
+                    continue
+                }
+                guard call.socket == index, let status = call.unsent else { continue }
+                state.pending[key] = nil
+                state.unsent.remove(key)
+                ended.append((call, status))
+            }
+            return ended
+        }
+        for (call, status) in ended { call.continuation.resume(throwing: status) }
     }
 
     /// Fails a call whose task was cancelled (any thread).

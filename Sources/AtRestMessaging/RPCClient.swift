@@ -36,17 +36,22 @@ public final class RPCClient: Sendable {
         precondition(!endpoints.isEmpty, "an RPCClient needs at least one endpoint")
         self.endpoints = endpoints
         self.configuration = configuration
-        var sockets: [ZMQSocket] = []
+        var sockets: [ZMQSocket] = [], watching: [HandshakeMonitor] = []
         for endpoint in endpoints {
             let socket = try ZMQSocket(.dealer, context: context, limits: configuration.limits)
             if let curve = configuration.curve { try curve.apply(to: socket) }
             if endpoints.count > 1 { try socket.setOption(ZMQ_IMMEDIATE, 1) }
+            // Watched before it connects: the handshake starts at once on
+            // libzmq's I/O thread, and a refusal that came before the monitor
+            // would be lost (libzmq does not retry it), leaving every call to
+            // its deadline instead of UNAUTHENTICATED.
+            watching.append(try HandshakeMonitor(watching: socket, context: context))
             try socket.connect(endpoint)
             sockets.append(socket)
         }
         // The loop polls the handshake monitors (its own sockets) and the
         // DEALERs' descriptors: calls send from their own tasks (ClientCore).
-        let monitors = try sockets.map { try HandshakeMonitor(watching: $0, context: context) }
+        let monitors = watching
         let loop = try PollLoop(name: "rpc-client")
         self.loop = loop
         // A wake-up must read the sockets: whoever asked for it may have
@@ -61,7 +66,14 @@ public final class RPCClient: Sendable {
         loop.onReadable = { index in
             if index < count {
                 core.handshake(index, monitors[index].drain())
-            } else if core.readable(index - count) {
+                return
+            }
+            if core.hasUnsent {
+                // A call found no peer: read the socket's monitor first, so a refusal ends it as such.
+                core.handshake(index - count, monitors[index - count].drain())
+                core.settleUnsent(index - count)
+            }
+            if core.readable(index - count) {
                 loop.submit { [weak loop] in loop?.recheck() }
             }
         }
