@@ -15,21 +15,15 @@ extension DiskService {
         }
         router.register(DiskMethod.putPageRanges) { (request: PutPageRangesRequest, rpc) async throws -> EmptyMessage in
             let total = try Self.ioLength(UInt64(rpc.parts.reduce(0) { $0 + $1.count }), "a page write")
-            guard (1...DiskMethod.maxRanges).contains(request.ranges.count) else {
-                throw RPCStatus(.invalidArgument, "PutPageRanges takes 1 to \(DiskMethod.maxRanges) ranges, not \(request.ranges.count)")
-            }
-            // The ranges' lengths must add up to the payload's (each within 4 MiB, so the sum cannot overflow).
+            // The ranges' lengths must add up to the payload's (each within 4 MiB, so the sum cannot overflow);
+            // their number and layout are the store's to check.
             guard request.ranges.allSatisfy({ $0.length <= UInt64(DiskMethod.maxIO) }),
                   request.ranges.reduce(UInt64(0), { $0 + $1.length }) == UInt64(total) else {
                 throw RPCStatus(.invalidArgument, "PutPageRanges: the ranges' lengths must add up to the payload's \(total) bytes")
             }
             try await withDisks(rpc, disk: request.disk) { disks, account, key in
-                let data = rpc.parts.count == 1 ? rpc.parts[0].bytes : rpc.parts.joined()
-                var at = 0
-                let ranges = request.ranges.map { range in
-                    defer { at += Int(range.length) }
-                    return (offset: range.offset, data: Array(data[at ..< at + Int(range.length)]))
-                }
+                let data = Self.split(rpc.parts, lengths: request.ranges.map { Int($0.length) })
+                let ranges = zip(request.ranges, data).map { (offset: $0.offset, data: $1) }
                 try await disks.writePages(account: account, name: request.disk, ranges: ranges, accountKey: key)
             }
             return EmptyMessage()
@@ -57,6 +51,31 @@ extension DiskService {
                 }
                 return try await Self.pageRanges(disks, account, request.disk, from: request.offset, length: length, key)
             }
+        }
+    }
+
+    /// The payload's bytes cut into arrays of `lengths` (which add up to
+    /// them), each copied once out of the frames: a part that is exactly
+    /// one range (as `DiskClient.putPageRanges` sends them) is taken as it
+    /// is, others are gathered across part boundaries.
+    static func split(_ parts: [PayloadPart], lengths: [Int]) -> [[UInt8]] {
+        var part = 0, within = 0
+        return lengths.map { length in
+            if within == 0, part < parts.count, parts[part].count == length {
+                defer { part += 1 }
+                return parts[part].bytes
+            }
+            var out: [UInt8] = []
+            out.reserveCapacity(length)
+            while out.count < length {
+                parts[part].withUnsafeBytes { bytes in
+                    let take = min(length - out.count, bytes.count - within)
+                    out.append(contentsOf: bytes[within ..< within + take])
+                    within += take
+                }
+                if within == parts[part].count { part += 1; within = 0 }
+            }
+            return out
         }
     }
 

@@ -24,15 +24,15 @@ extension DiskStore {
             throw StorageError(.invalidArgument, "a page write of ranges takes 1 to \(DiskLimits.maxRanges) ranges, not \(ranges.count)")
         }
         try DiskLimits.check(io: ranges.reduce(0) { $0 + $1.data.count }, "a page write")
+        guard ranges.allSatisfy({ !$0.data.isEmpty }) else {
+            throw StorageError(.invalidArgument, "a page write range holds 512 bytes or more, not 0")
+        }
         let sorted = ranges.map { ($0.offset, UInt64($0.data.count)) }.sorted { $0.0 < $1.0 }
         for (range, next) in zip(sorted, sorted.dropFirst()) where range.0 + range.1 > next.0 {
             throw StorageError(.invalidArgument, "page write ranges [\(range.0), \(range.0 + range.1)) and [\(next.0), \(next.0 + next.1)) overlap")
         }
         try await withDisk(account, name, accountKey) { disk in
-            for range in ranges {
-                guard !range.data.isEmpty else { throw StorageError(.invalidArgument, "a page write range holds 512 bytes or more, not 0") }
-                try check(range.offset, UInt64(range.data.count), pages: true, in: disk, "write")
-            }
+            for range in ranges { try check(range.offset, UInt64(range.data.count), pages: true, in: disk, "write") }
             try await chunks(disk, name, accountKey).write(ranges.map { ($0.offset, $0.data) })
         }
     }
