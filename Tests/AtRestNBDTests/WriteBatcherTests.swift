@@ -92,7 +92,10 @@ import Testing
         let batcher = service.batcher(maxCalls: 1)
         let first = Self.start(batcher, 0)
         for _ in 0..<2000 where service.calls.withLock({ $0.isEmpty }) { try await Task.sleep(for: .milliseconds(1)) }
-        let second = Self.start(batcher, 4096), third = Self.start(batcher, 8192)
+        // One after the other: two tasks started together may arrive in either order.
+        let second = Self.start(batcher, 4096)
+        try await Self.waiting(batcher, 1)
+        let third = Self.start(batcher, 8192)
         try await Self.waiting(batcher, 2)
         service.open()
         let outcomes = [await first.value, await second.value, await third.value]
@@ -110,7 +113,9 @@ import Testing
         service.gate.withLock { $0.open = false }
         let first = Self.start(batcher, 0)
         for _ in 0..<2000 where service.calls.withLock({ $0.isEmpty }) { try await Task.sleep(for: .milliseconds(1)) }
-        let queued = [Self.start(batcher, 4096), Self.start(batcher, 8192)]
+        var queued = [Self.start(batcher, 4096)]
+        try await Self.waiting(batcher, 1)
+        queued.append(Self.start(batcher, 8192))
         try await Self.waiting(batcher, 2)
         service.open()
         #expect(await first.value)
@@ -119,7 +124,9 @@ import Testing
         service.gate.withLock { $0.open = false }
         let next = Self.start(batcher, 0)
         for _ in 0..<2000 where service.calls.withLock({ $0.count < 5 }) { try await Task.sleep(for: .milliseconds(1)) }
-        let more = [Self.start(batcher, 4096), Self.start(batcher, 8192)]
+        var more = [Self.start(batcher, 4096)]
+        try await Self.waiting(batcher, 1)
+        more.append(Self.start(batcher, 8192))
         try await Self.waiting(batcher, 2)
         service.open()
         #expect(await next.value)
