@@ -246,7 +246,7 @@ let package = Package(
         .testTarget(name: "AtRestClientTests", dependencies: ["AtRestClient", "AtRestWire"]),
         // The NBD server against real NBD clients (qemu-img, qemu-io, nbdinfo, nbdsh, nbdcopy) on loopback.
         // The FUSE wrapper on real mounts of atrest-fuse-passthrough (cp -a, rsync -a, diff -r, random operations, errno, signals).
-        .testTarget(name: "AtRestFUSETests", dependencies: ["AtRestFUSE", "AtRestFUSEPassthrough", "AtRestTesting", "CAtRestLinux"]),
+        .testTarget(name: "AtRestFUSETests", dependencies: ["AtRestFUSE", "AtRestFUSEPassthrough", "AtRestFileMount", "AtRestTesting", "CAtRestLinux"]),
         .testTarget(name: "AtRestNBDTests", dependencies: ["AtRestNBD", "AtRestNBDGateway", "AtRestSockets", logging]),
         .testTarget(
             name: "AtRestFrontDoorTests",

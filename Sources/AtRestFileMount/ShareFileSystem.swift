@@ -46,6 +46,15 @@ public final class ShareFileSystem: FUSEFileSystem {
     private let attributeCache = Mutex<[String: (entry: ShareEntry, expires: ContinuousClock.Instant)]>([:])
     static let attributeTTL = Duration.seconds(1)
 
+    /// Directories' complete listings, which answer the kernel's lookup of a
+    /// missing name (before every create) without a call (`DirectoryListings`).
+    private let listings: Mutex<DirectoryListings>
+    public static let defaultListingTimeout = 1.0
+    /// The least a lookup that asked the service took, to weigh listing a directory again against: a lower
+    /// bound (an average drifts with the load of whatever ran when lookups last asked, and while listings answer
+    /// them none asks to correct it), so the mount errs towards asking per name.
+    private let lookupCost = Mutex<Duration?>(nil)
+
     /// Close-to-open for the kernel's page cache. The kernel may keep the
     /// pages it cached of a file across close and open (FOPEN_KEEP_CACHE)
     /// when the file is still what this mount saw: at the last close of a
@@ -70,16 +79,22 @@ public final class ShareFileSystem: FUSEFileSystem {
     private let kernelPages = Mutex(KernelPages())
     private let kernelCache: Bool
 
-    /// - Parameter kernelCache: let the kernel keep a file's pages from one
-    ///   open to the next when the file did not change (`KernelPages`);
-    ///   false: every open drops them, so an open also sees writes other
-    ///   clients made without flushing.
+    /// - Parameters:
+    ///   - kernelCache: let the kernel keep a file's pages from one open to
+    ///     the next when the file did not change (`KernelPages`); false:
+    ///     every open drops them, so an open also sees writes other clients
+    ///     made without flushing.
+    ///   - listingTimeout: seconds a directory's listing answers lookups of
+    ///     missing names in it (`DirectoryListings`); 0: every lookup asks
+    ///     the service.
     public init(service: any ShareFileService, cacheSize: Int = ShareFileSystem.defaultCacheSize,
-                callTimeout: Double = ShareFileSystem.defaultCallTimeout, kernelCache: Bool = true) {
+                callTimeout: Double = ShareFileSystem.defaultCallTimeout, kernelCache: Bool = true,
+                listingTimeout: Double = ShareFileSystem.defaultListingTimeout) {
         self.service = service
         cache = PageCache(capacity: cacheSize)
         self.callTimeout = callTimeout
         self.kernelCache = kernelCache
+        listings = Mutex(DirectoryListings(ttl: .milliseconds(Int64((max(0, listingTimeout) * 1000).rounded()))))
     }
 
     /// Bytes cached and not yet written back, over every open file (for tests and logs).
@@ -142,8 +157,19 @@ public final class ShareFileSystem: FUSEFileSystem {
         let entry: ShareEntry
         if let cached = cachedEntry(name) {
             entry = cached
+        } else if open == nil, await isKnownMissing(name) {
+            throw FUSEError(errno: ENOENT, "no '\(path)' in this mount's listing of its directory")
+        } else if let cached = cachedEntry(name) {  // listed again just now
+            entry = cached
         } else {
-            entry = try await call("stat '\(path)'") { try await $0.stat(name) }
+            let started = ContinuousClock.now
+            do {
+                entry = try await call("stat '\(path)'") { try await $0.stat(name) }
+            } catch let error as FUSEError where error.errno == ENOENT {
+                noteLookup(ContinuousClock.now - started)
+                throw error
+            }
+            noteLookup(ContinuousClock.now - started)  // what the service answered, not a call that failed early
             remember(name, entry)
         }
         // An open file's size includes what is written and not yet written back.
@@ -153,28 +179,34 @@ public final class ShareFileSystem: FUSEFileSystem {
     public func readdir(_ path: String) async throws -> [FUSEDirectoryEntry] {
         let relative = try Self.sharePath(path)
         try await createPending(under: relative)
-        let entries = try await call("list '\(path)'") { try await $0.list(relative) }
-        for entry in entries { remember(relative.isEmpty ? entry.name : relative + "/" + entry.name, entry) }
+        let entries = try await list(relative)
         return entries.map { FUSEDirectoryEntry(name: $0.name, kind: $0.isDirectory ? .directory : .regular) }
     }
 
     public func mkdir(_ path: String, mode: UInt32) async throws {
         let relative = try Self.sharePath(path)
-        try await call("mkdir '\(path)'") { try await $0.createDirectory(relative, mode: mode & 0o7777) }
+        let since = listings.withLock { $0.changes }
+        try await changing(relative) { try await self.call("mkdir '\(path)'") { try await $0.createDirectory(relative, mode: mode & 0o7777) } }
+        listings.withLock { listings in
+            listings.learn(relative, names: [], now: .now, since: since)  // a new directory is empty
+            listings.add(relative)
+        }
         invalidate(relative)
     }
 
     public func rmdir(_ path: String) async throws {
         let relative = try Self.sharePath(path)
         try await createPending(under: relative)
-        try await call("rmdir '\(path)'") { try await $0.deleteDirectory(relative) }
+        try await changing(relative) { try await self.call("rmdir '\(path)'") { try await $0.deleteDirectory(relative) } }
+        listings.withLock { $0.remove(relative) }
         invalidate(relative, subtree: true)
     }
 
     public func unlink(_ path: String) async throws {
         let relative = try Self.sharePath(path)
         try await createPending(under: relative)
-        try await call("unlink '\(path)'") { try await $0.deleteFile(relative) }
+        try await changing(relative) { try await self.call("unlink '\(path)'") { try await $0.deleteFile(relative) } }
+        listings.withLock { $0.remove(relative) }
         invalidate(relative)
         // An open file unlinked (hard_remove): its handles keep working on the pages they hold, writes back fail ENOENT.
         forget(under: relative, directory: false)
@@ -194,6 +226,11 @@ public final class ShareFileSystem: FUSEFileSystem {
             defer {
                 invalidate(source, subtree: true)
                 invalidate(target, subtree: true)
+            }
+            // The names stay in their directories; what is below them swaps: their listings go.
+            listings.withLock { listings in
+                listings.forget(source)
+                listings.forget(target)
             }
             try await call("exchange '\(from)' and '\(to)'") { try await $0.exchange(source, target) }
             registry.withLock { registry in
@@ -221,7 +258,14 @@ public final class ShareFileSystem: FUSEFileSystem {
             invalidate(source, subtree: true)
             invalidate(target, subtree: true)
         }
-        try await call("rename '\(from)' to '\(to)'") { try await $0.rename(source, to: target, replace: !flags.contains(.noReplace)) }
+        try await changing(source, target) {
+            try await self.call("rename '\(from)' to '\(to)'") { try await $0.rename(source, to: target, replace: !flags.contains(.noReplace)) }
+        }
+        listings.withLock { listings in
+            listings.remove(source)
+            listings.remove(target)  // what it replaced, and listings below it
+            listings.add(target)
+        }
         forget(under: target, directory: true)
         registry.withLock { registry in
             for (path, file) in registry.byPath where path == source || path.hasPrefix(source + "/") {
@@ -314,10 +358,14 @@ public final class ShareFileSystem: FUSEFileSystem {
             let now = Int64(Date().timeIntervalSince1970 * 1000)
             let entry = ShareEntry(name: SlashPath.split(relative).last ?? "", isDirectory: false, size: 0, mode: mode & 0o7777,
                                    ctimeMs: now, mtimeMs: now)
+            listings.withLock { $0.add(relative) }
             return register(relative, entry: entry, pending: true)
         }
         do {
-            let entry = try await call("create '\(path)'") { try await $0.createFile(relative, mode: mode & 0o7777, mtimeMs: nil) }
+            let entry = try await changing(relative) {
+                try await self.call("create '\(path)'") { try await $0.createFile(relative, mode: mode & 0o7777, mtimeMs: nil) }
+            }
+            listings.withLock { $0.add(relative) }
             remember(relative, entry)
             return register(relative, entry: entry)
         } catch let error as FUSEError where error.errno == EEXIST && !flags.exclusive {
@@ -465,6 +513,51 @@ public final class ShareFileSystem: FUSEFileSystem {
                 if last { drop(file) }
             }
             try await writeBack(file, stamp: true)
+        }
+    }
+
+    // MARK: directories' listings
+
+    /// Every entry of `directory` from the service: their attributes are
+    /// remembered, and the names (with those of files this mount holds
+    /// there) answer lookups for the listing timeout.
+    private func list(_ directory: String) async throws -> [ShareEntry] {
+        let since = listings.withLock { $0.changes }, started = ContinuousClock.now
+        let entries = try await call("list '\(directory.isEmpty ? "/" : directory)'") { try await $0.list(directory) }
+        let cost = ContinuousClock.now - started
+        for entry in entries { remember(directory.isEmpty ? entry.name : directory + "/" + entry.name, entry) }
+        let held = registry.withLock { registry in
+            registry.byPath.keys.filter { DirectoryListings.split($0).parent == directory }.map { DirectoryListings.split($0).name }
+        }
+        listings.withLock { $0.learn(directory, names: entries.map(\.name) + held, now: .now, since: since, cost: cost) }
+        return entries
+    }
+
+    /// True when this mount's listing of the name's directory is current
+    /// and the name is not in it; a directory whose listing expired in the
+    /// last seconds (one being filled) is listed again first (one call that
+    /// answers the next second of lookups in it) when that pays and succeeds.
+    private func isKnownMissing(_ path: String) async -> Bool {
+        guard !path.isEmpty else { return false }
+        let parent = DirectoryListings.split(path).parent, cost = lookupCost.withLock { $0 }
+        let (absent, relist) = listings.withLock { ($0.answersAbsent(path, now: .now), $0.isWorthRelisting(parent, now: .now, lookupCost: cost)) }
+        if absent { return true }
+        guard relist, (try? await list(parent)) != nil else { return false }
+        return listings.withLock { $0.answersAbsent(path, now: .now) }
+    }
+
+    private func noteLookup(_ took: Duration) {
+        lookupCost.withLock { cost in cost = min(cost ?? took, took) }
+    }
+
+    /// Runs a call that changes `paths`; when it fails, what became of them
+    /// is not known and their directories' listings are dropped.
+    private func changing<T>(_ paths: String..., call: () async throws -> T) async throws -> T {
+        do {
+            return try await call()
+        } catch {
+            listings.withLock { listings in for path in paths { listings.forget(path) } }
+            throw error
         }
     }
 
@@ -892,11 +985,12 @@ public final class ShareFileSystem: FUSEFileSystem {
         let path = plan.path
         invalidate(path)
         defer { invalidate(path) }
-        let entry: ShareEntry
-        if let data = plan.data {
-            entry = try await call("create '\(path)'") { try await $0.createFile(path, mode: plan.mode, data: data, mtimeMs: plan.time) }
-        } else {
-            entry = try await call("create '\(path)'") { try await $0.createFile(path, mode: plan.mode, mtimeMs: plan.time) }
+        let entry = try await changing(path) {
+            if let data = plan.data {
+                try await self.call("create '\(path)'") { try await $0.createFile(path, mode: plan.mode, data: data, mtimeMs: plan.time) }
+            } else {
+                try await self.call("create '\(path)'") { try await $0.createFile(path, mode: plan.mode, mtimeMs: plan.time) }
+            }
         }
         file.state.withLock { state in
             state.pending = nil

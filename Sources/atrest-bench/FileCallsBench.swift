@@ -50,5 +50,10 @@ struct FileCallsBench: AsyncParsableCommand {
             let latency = try await Latency.measure(seconds: seconds, callers: 1, body)
             print("  " + latency.line(name, bytes: 0).replacingOccurrences(of: "  0.0 MiB/s", with: ""))
         }
+        // What a mount's listing of a directory costs (it answers a second of lookups of missing names there).
+        let entries = try await files.listAll(share, "d").count
+        let listing = try await Latency.measure(seconds: seconds, callers: 1) { _ in _ = try await files.listAll(share, "d") }
+        print("  " + listing.line("list of the directory (\(entries) entries)", bytes: 0).replacingOccurrences(of: "  0.0 MiB/s", with: "")
+              + String(format: ", %.1f µs per entry", listing.p50 * 1e6 / Double(max(1, entries))))
     }
 }

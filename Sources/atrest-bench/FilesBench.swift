@@ -31,6 +31,8 @@ struct FilesBench: AsyncParsableCommand {
     @Option(help: "Crypto workers of the local cluster.") var workers = 2
     @Flag(inversion: .prefixedNo, help: "Both FUSE mounts let the kernel keep an unchanged file's pages from one open to the next (the warm read).")
     var kernelCache = true
+    @Option(help: "The mount's --listing-timeout (seconds a directory's listing answers lookups of missing names; 0: off).")
+    var listingTimeout = 1.0
     @Option(help: "Parent directory of the scratch directories (one file system for all targets).")
     var directory = NSTemporaryDirectory()
 
@@ -41,6 +43,7 @@ struct FilesBench: AsyncParsableCommand {
         guard (1...100_000).contains(treeFiles) else { throw ValidationError("--tree-files must be 1-100000") }
         guard (1...20).contains(rounds) else { throw ValidationError("--rounds must be 1-20") }
         guard (1...16).contains(workers) else { throw ValidationError("--workers must be 1-16") }
+        guard (0...60).contains(listingTimeout) else { throw ValidationError("--listing-timeout must be 0-60") }
     }
 
     func run() async throws {
@@ -62,12 +65,12 @@ struct FilesBench: AsyncParsableCommand {
         defer { _ = passthrough.terminate() }
         let mount = try ServiceProcess(BenchCluster.binDirectory + "/atrest", [
             "mount", "bench/bench-files", shareMount, "--endpoint", cluster.frontDoor.endpoint,
-            "--tenant", BenchCluster.tenant, "--user", BenchCluster.user,
+            "--tenant", BenchCluster.tenant, "--user", BenchCluster.user, "--listing-timeout", "\(listingTimeout)",
         ] + (kernelCache ? [] : ["--no-kernel-cache"]), environment: ["ATREST_SECRET": BenchCluster.secret, "ATREST_CONFIG": "\(scratch)/no-config.json"])
         defer { _ = mount.terminate(timeout: .seconds(60)) }
         print("files bench: \(ProcessInfo.processInfo.activeProcessorCount) cores, \(workers) workers; \(sizeMiB) MiB sequential, "
               + "\(files) files of \(fileBytes) B, rsync of \(treeFiles) files (\(treeBytes >> 20) MiB), \(rounds) round(s) (best); "
-              + "kernel page cache across opens \(kernelCache ? "on" : "off") for both mounts")
+              + "kernel page cache across opens \(kernelCache ? "on" : "off") for both mounts; listing timeout \(listingTimeout) s")
         let targets = [("local directory", plain), ("passthrough", passthroughMount), ("atrest mount", shareMount)]
         let names = ["sequential write (fsync), MiB/s", "sequential read cold, MiB/s", "sequential read warm, MiB/s", "small-file creates, files/s",
                      "rsync -a of the tree, files/s"]

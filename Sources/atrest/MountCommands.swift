@@ -28,6 +28,10 @@ struct MountCommand: AsyncParsableCommand {
         "Let the kernel keep a file's cached pages from one open to the next when the service has the file unchanged.",
         discussion: "With --no-kernel-cache every open drops them, so an open also sees writes other clients made to the file without flushing it."))
     var kernelCache = true
+    @Option(help: ArgumentHelp(
+        "Seconds a directory's listing answers lookups of names not in it without a call (0-60; 0: every lookup asks the service).",
+        discussion: "A name another client creates in a directory this mount listed or made may read as missing here for up to that long."))
+    var listingTimeout: Double = ShareFileSystem.defaultListingTimeout
     @Flag(help: "Let users other than the one mounting use the mount (as a user: user_allow_other in /etc/fuse.conf).") var allowOther = false
     @OptionGroup var login: GatewayLoginOptions
     @OptionGroup var account: AccountOption
@@ -36,6 +40,7 @@ struct MountCommand: AsyncParsableCommand {
 
     func validate() throws {
         guard callTimeout >= 1, callTimeout <= 3600 else { throw ValidationError("--call-timeout must be 1-3600 s") }
+        guard listingTimeout >= 0, listingTimeout <= 60 else { throw ValidationError("--listing-timeout must be 0-60 s") }
     }
 
     func run() async throws {
@@ -58,7 +63,7 @@ struct MountCommand: AsyncParsableCommand {
         let service = ShareFileClient(account: target.account, share: target.name, session: session)
         _ = try await service.stat("")  // the share exists and the token may read it
         let fileSystem = ShareFileSystem(service: service, cacheSize: Int(cacheBytes), callTimeout: callTimeout,
-                                         kernelCache: kernelCache)
+                                         kernelCache: kernelCache, listingTimeout: listingTimeout)
         var options = FUSEMountOptions()
         options.fsName = "atrest:\(service.shareName)"
         options.subtype = "atrest"

@@ -25,7 +25,7 @@ struct FileMountTests {
         let alice: [String: String]
         private(set) var process: ServiceProcess?
 
-        init() async throws {
+        init(mountArguments: [String] = []) async throws {
             cluster = try LocalCluster.blobCluster()
             do {
                 try await cluster.waitForWorkers(count: 2)
@@ -41,7 +41,7 @@ struct FileMountTests {
                 process = try ServiceProcess("atrest", [
                     "mount", "m-acct/docs", mountpoint, "--tenant", "t1", "--user", "alice", "--secret-file", "\(cluster.root)/alice.secret",
                     "--endpoint", cluster.frontDoor.endpoint, "--call-timeout", "30",
-                ], environment: ["ATREST_CONFIG": "\(cluster.root)/cli-none/config.json"])
+                ] + mountArguments, environment: ["ATREST_CONFIG": "\(cluster.root)/cli-none/config.json"])
             } catch {
                 cluster.stop()
                 throw error
@@ -311,6 +311,58 @@ struct FileMountTests {
         #expect(fsync(fd) == 0 && close(fd) == 0)
         #expect(try await share.files.readFile("docs", "big.bin", offset: 0, length: count) == big)
         #expect(FileManager.default.contents(atPath: mnt + "/big.bin") == Data(big))
+        #expect(share.stop() == 0)
+    }
+
+    /// The kernel's lookup of a name that is not there (before every
+    /// create) is answered from the mount's listing of the directory when it
+    /// has a current one (made or listed here), without a call: so a name
+    /// another client creates reads as missing here until the listing
+    /// expires (`--listing-timeout`), then is found; names this mount makes
+    /// and removes are in the listing at once.
+    @Test func lookupsOfMissingNamesUseTheDirectorysListing() async throws {
+        let timeout = 5.0
+        let share = try await MountedShare(mountArguments: ["--listing-timeout", "\(Int(timeout))"])
+        defer { share.stop() }
+        let mnt = share.mountpoint
+        func exists(_ path: String) -> Bool {
+            var info = stat()
+            return stat(mnt + "/" + path, &info) == 0
+        }
+        #expect(mkdir(mnt + "/fresh", 0o755) == 0)
+        let made = ContinuousClock.now
+        _ = try await share.files.createFile("docs", "fresh/other.txt", data: Array("x".utf8), mode: 0o644)
+        let missing = !exists("fresh/other.txt")
+        if ContinuousClock.now - made < .seconds(timeout) {
+            #expect(missing, "within the listing timeout, another client's new name is not looked up")
+        }
+        // Made here: in the listing (past the kernel's own 1 s entry cache, the lookup reaches the mount).
+        let mine = open(mnt + "/fresh/mine.txt", O_CREAT | O_WRONLY | O_EXCL, 0o644)
+        try #require(mine >= 0)
+        #expect(write(mine, "mine", 4) == 4 && close(mine) == 0)
+        #expect(mkdir(mnt + "/fresh/sub", 0o755) == 0)
+        try await Task.sleep(for: .milliseconds(1200))
+        #expect(exists("fresh/mine.txt") && exists("fresh/sub"))
+        // Once the listing has expired, the lookup finds the other client's name (the directory is listed again).
+        try await Task.sleep(until: made + .seconds(timeout) + .milliseconds(200))
+        #expect(exists("fresh/other.txt"))
+        // Removed and renamed here: at once.
+        #expect(unlink(mnt + "/fresh/mine.txt") == 0 && !exists("fresh/mine.txt"))
+        #expect(rename(mnt + "/fresh/other.txt", mnt + "/fresh/moved.txt") == 0)
+        #expect(!exists("fresh/other.txt") && exists("fresh/moved.txt"))
+        // A listing learns another client's names at once.
+        _ = try await share.files.createFile("docs", "fresh/third.txt", mode: 0o644)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: mnt + "/fresh").sorted() == ["moved.txt", "sub", "third.txt"])
+        #expect(exists("fresh/third.txt"))
+        // A create refused by the service (another client took the name since the listing): the error comes at close, and
+        // the listing is dropped, so the next lookup asks the service.
+        _ = try await share.files.createFile("docs", "fresh/taken.txt", data: Array("theirs".utf8), mode: 0o644)
+        let late = open(mnt + "/fresh/taken.txt", O_CREAT | O_WRONLY, 0o644)
+        try #require(late >= 0)
+        #expect(write(late, "ours", 4) == 4)
+        #expect(close(late) == -1 && errno == EEXIST)
+        #expect(try await share.files.readFile("docs", "fresh/taken.txt", offset: 0, length: 100) == Array("theirs".utf8))
+        #expect(exists("fresh/taken.txt"))
         #expect(share.stop() == 0)
     }
 
