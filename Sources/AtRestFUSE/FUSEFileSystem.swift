@@ -58,6 +58,15 @@ public protocol FUSEFileSystem: Sendable {
     /// copied once, straight into libfuse's buffer); nil: go on to `read`.
     /// Default: nil.
     func readImmediately(_ path: String, handle: FUSEFileHandle, offset: Int64, count: Int) -> [ArraySlice<UInt8>]?
+    /// `getattr` without waiting, when the answer is at hand (attributes
+    /// cached, a name known to be missing): called on libfuse's thread
+    /// before `getattr`, as `readImmediately` (the kernel's lookup of every
+    /// new name comes here). nil: go on to `getattr`. Default: nil.
+    func getattrImmediately(_ path: String, handle: FUSEFileHandle?) -> Result<FUSEAttributes, FUSEError>?
+    /// `create` without waiting, when it needs no call (a file system that
+    /// holds a new file until its first write-back): called on libfuse's
+    /// thread before `create`. nil: go on to `create`. Default: nil.
+    func createImmediately(_ path: String, mode: UInt32, flags: FUSEOpenFlags) -> Result<FUSEFileHandle, FUSEError>?
     /// Asked right after `open` (and `create`) succeeded: whether the kernel may keep the
     /// pages of the file it cached before this open (FOPEN_KEEP_CACHE), so
     /// a re-read is served from the kernel's page cache without calls.
@@ -75,6 +84,8 @@ public protocol FUSEFileSystem: Sendable {
 
 extension FUSEFileSystem {
     public func readImmediately(_ path: String, handle: FUSEFileHandle, offset: Int64, count: Int) -> [ArraySlice<UInt8>]? { nil }
+    public func getattrImmediately(_ path: String, handle: FUSEFileHandle?) -> Result<FUSEAttributes, FUSEError>? { nil }
+    public func createImmediately(_ path: String, mode: UInt32, flags: FUSEOpenFlags) -> Result<FUSEFileHandle, FUSEError>? { nil }
     public func keepsKernelCache(_ handle: FUSEFileHandle) -> Bool { false }
     public func chown(_ path: String, uid: UInt32?, gid: UInt32?, handle: FUSEFileHandle?) async throws {
         throw FUSEError(errno: EPERM, "changing owners is not supported")

@@ -103,7 +103,7 @@ func makeOperations() -> fuse_operations {
     ops.getattr = { path, stat, info in
         guard let path, let stat else { return -EINVAL }
         let name = String(cString: path), file = handle(info)
-        switch call({ try await $0.getattr(name, handle: file) }) {
+        switch FUSEContext.current.fileSystem.getattrImmediately(name, handle: file) ?? call({ try await $0.getattr(name, handle: file) }) {
         case .success(let attributes):
             fill(stat, attributes)
             return 0
@@ -145,7 +145,8 @@ func makeOperations() -> fuse_operations {
     ops.create = { path, mode, info in
         guard let path, let info else { return -EINVAL }
         let name = String(cString: path), flags = FUSEOpenFlags(rawValue: info.pointee.flags)
-        switch call({ try await $0.create(name, mode: UInt32(mode), flags: flags) }) {
+        let immediate = FUSEContext.current.fileSystem.createImmediately(name, mode: UInt32(mode), flags: flags)
+        switch immediate ?? call({ try await $0.create(name, mode: UInt32(mode), flags: flags) }) {
         case .success(let file):
             info.pointee.fh = file.rawValue
             // O_CREAT of a file that exists opens it: the same rule as open.

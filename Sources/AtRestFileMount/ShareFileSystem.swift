@@ -150,16 +150,15 @@ public final class ShareFileSystem: FUSEFileSystem {
     // MARK: attributes and directories
 
     public func getattr(_ path: String, handle: FUSEFileHandle?) async throws -> FUSEAttributes {
+        if let answer = getattrImmediately(path, handle: handle) { return try answer.get() }
         let relative = try Self.sharePath(path)
         let open = openFile(handle) ?? openFile(path: relative)
         let name = open?.path ?? relative
         if let open, let pending = open.state.withLock({ $0.pending }) { return attributes(pending, size: open.state.withLock { $0.size }) }
         let entry: ShareEntry
-        if let cached = cachedEntry(name) {
-            entry = cached
-        } else if open == nil, await isKnownMissing(name) {
+        if open == nil, await isKnownMissing(name) {  // the directory listed again, when that pays
             throw FUSEError(errno: ENOENT, "no '\(path)' in this mount's listing of its directory")
-        } else if let cached = cachedEntry(name) {  // listed again just now
+        } else if let cached = cachedEntry(name) {
             entry = cached
         } else {
             let started = ContinuousClock.now
@@ -174,6 +173,25 @@ public final class ShareFileSystem: FUSEFileSystem {
         }
         // An open file's size includes what is written and not yet written back.
         return attributes(entry, size: open.map { file in file.state.withLock { $0.size } })
+    }
+
+    /// What `getattr` answers without a call, on libfuse's thread: a held
+    /// file, attributes seen in the last second, a name this mount's
+    /// current listing of its directory does not have (ENOENT).
+    public func getattrImmediately(_ path: String, handle: FUSEFileHandle?) -> Result<FUSEAttributes, FUSEError>? {
+        let relative: String
+        do { relative = try Self.sharePath(path) } catch let error as FUSEError { return .failure(error) } catch { return nil }
+        let open = openFile(handle) ?? openFile(path: relative)
+        let name = open?.path ?? relative
+        if let open, let pending = open.state.withLock({ $0.pending }) { return .success(attributes(pending, size: open.state.withLock { $0.size })) }
+        if let cached = cachedEntry(name) {
+            // An open file's size includes what is written and not yet written back.
+            return .success(attributes(cached, size: open.map { file in file.state.withLock { $0.size } }))
+        }
+        if open == nil, !name.isEmpty, listings.withLock({ $0.answersAbsent(name, now: .now) }) {
+            return .failure(FUSEError(errno: ENOENT, "no '\(path)' in this mount's listing of its directory"))
+        }
+        return nil
     }
 
     public func readdir(_ path: String) async throws -> [FUSEDirectoryEntry] {
@@ -353,14 +371,8 @@ public final class ShareFileSystem: FUSEFileSystem {
     /// write-behind, a rename, a listing of its directory, …), which
     /// creates it on the service with its data in one call (`createPending`).
     public func create(_ path: String, mode: UInt32, flags: FUSEOpenFlags) async throws -> FUSEFileHandle {
+        if let held = createImmediately(path, mode: mode, flags: flags) { return try held.get() }
         let relative = try Self.sharePath(path)
-        if openFile(path: relative) == nil {
-            let now = Int64(Date().timeIntervalSince1970 * 1000)
-            let entry = ShareEntry(name: SlashPath.split(relative).last ?? "", isDirectory: false, size: 0, mode: mode & 0o7777,
-                                   ctimeMs: now, mtimeMs: now)
-            listings.withLock { $0.add(relative) }
-            return register(relative, entry: entry, pending: true)
-        }
         do {
             let entry = try await changing(relative) {
                 try await self.call("create '\(path)'") { try await $0.createFile(relative, mode: mode & 0o7777, mtimeMs: nil) }
@@ -371,6 +383,19 @@ public final class ShareFileSystem: FUSEFileSystem {
         } catch let error as FUSEError where error.errno == EEXIST && !flags.exclusive {
             return try await open(path, flags: flags)
         }
+    }
+
+    /// The held create, on libfuse's thread: a name no file of this mount
+    /// has open is registered, pending, with no call (`create`).
+    public func createImmediately(_ path: String, mode: UInt32, flags: FUSEOpenFlags) -> Result<FUSEFileHandle, FUSEError>? {
+        let relative: String
+        do { relative = try Self.sharePath(path) } catch let error as FUSEError { return .failure(error) } catch { return nil }
+        guard openFile(path: relative) == nil else { return nil }
+        let now = Int64(Date().timeIntervalSince1970 * 1000)
+        let entry = ShareEntry(name: SlashPath.split(relative).last ?? "", isDirectory: false, size: 0, mode: mode & 0o7777,
+                               ctimeMs: now, mtimeMs: now)
+        listings.withLock { $0.add(relative) }
+        return .success(register(relative, entry: entry, pending: true))
     }
 
     public func open(_ path: String, flags: FUSEOpenFlags) async throws -> FUSEFileHandle {
