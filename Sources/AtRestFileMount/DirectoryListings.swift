@@ -148,6 +148,7 @@ struct DirectoryListings {
     }
 
     private mutating func note(_ path: String, _ change: Change) {
+        guard isEnabled else { return }  // off: nothing is learnt, so nothing to replay
         changes &+= 1
         journal.append((changes, path, change))
         if journal.count > Self.journalLimit { journal.removeFirst(journal.count - Self.journalLimit / 2) }
